@@ -1,0 +1,12 @@
+/** Jest in ESM mode (fhir-kit-client 2 is ESM-only). Type errors are caught by `tsc --noEmit` in `npm test`. */
+export default {
+  preset: 'ts-jest/presets/default-esm',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/services', '<rootDir>/shared', '<rootDir>/cli', '<rootDir>/test', '<rootDir>/bench'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }] },
+  globalSetup: '<rootDir>/test/global-setup.js',
+  globalTeardown: '<rootDir>/test/global-teardown.js',
+  testTimeout: 30000,
+  maxWorkers: 2,
+};
