@@ -1,0 +1,138 @@
+/**
+ * Typed configuration from the environment. Every variable is prefixed
+ * `INFOSHARE_` except `REDIS_URL` (the usual name). `loadConfig` validates
+ * everything at once and fails with every problem listed, so a mis-set
+ * deployment is fixed in one go rather than one restart per typo.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Repository root, whether running from `shared/` under tsx/Jest or from `dist/shared/`. */
+export const PROJECT_ROOT = findProjectRoot();
+
+function findProjectRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+}
+
+export const SERVICE_NAMES = ['directory', 'mpi', 'alerts', 'plans', 'audit', 'agency-sim'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
+  directory: 4000,
+  mpi: 4001,
+  alerts: 4002,
+  plans: 4003,
+  audit: 4004,
+  'agency-sim': 4010,
+};
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z.object({
+  REDIS_URL: z.string().url().optional(),
+  INFOSHARE_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only (no braces: hash tags are added by the code)')
+    .default('is'),
+  INFOSHARE_HOST: z.string().default('127.0.0.1'),
+  INFOSHARE_PUBLIC_BASE: z.string().url().default('http://localhost'),
+  INFOSHARE_DIRECTORY_PORT: port.default(DEFAULT_PORTS.directory),
+  INFOSHARE_MPI_PORT: port.default(DEFAULT_PORTS.mpi),
+  INFOSHARE_ALERTS_PORT: port.default(DEFAULT_PORTS.alerts),
+  INFOSHARE_PLANS_PORT: port.default(DEFAULT_PORTS.plans),
+  INFOSHARE_AUDIT_PORT: port.default(DEFAULT_PORTS.audit),
+  INFOSHARE_AGENCY_SIM_PORT: port.default(DEFAULT_PORTS['agency-sim']),
+  INFOSHARE_DIRECTORY_URL: z.string().url().optional(),
+  INFOSHARE_TOKEN_ISSUER: z.string().url().optional(),
+  INFOSHARE_TOKEN_AUDIENCE: z.string().min(1).default('infoshare-hub'),
+  INFOSHARE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  INFOSHARE_TOKEN_ALGORITHMS: z
+    .string()
+    .default('ES256')
+    .transform((s) => s.split(',').map((a) => a.trim()))
+    .pipe(z.array(z.enum(['ES256', 'ES384', 'RS256', 'RS384', 'PS256']))),
+  INFOSHARE_SIGNING_KEY_FILE: z.string().default('fixtures/keys/DEMO-ONLY-partnership-signing.key.pem'),
+  INFOSHARE_BODY_LIMIT: z.string().default('1mb'),
+  INFOSHARE_BULK_BODY_LIMIT: z.string().default('50mb'),
+  INFOSHARE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INFOSHARE_DATA_DIR: z.string().default('.data'),
+  INFOSHARE_REDIS_APPENDFSYNC: z.enum(['always', 'everysec', 'no']).default('always'),
+  INFOSHARE_MATCHING_MODEL: z.enum(['chi-seeding', 'matching-indexing', 'both']).default('both'),
+});
+
+export interface HubConfig {
+  readonly redisUrl: string | undefined;
+  /** Namespace in front of every Redis key and queue (tests use their own). */
+  readonly keyPrefix: string;
+  readonly host: string;
+  readonly ports: Readonly<Record<ServiceName, number>>;
+  /** Base URL each service is reachable at (used for links and service-to-service calls). */
+  readonly urls: Readonly<Record<ServiceName, string>>;
+  readonly token: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly ttlSeconds: number;
+    readonly algorithms: readonly ('ES256' | 'ES384' | 'RS256' | 'RS384' | 'PS256')[];
+    readonly signingKeyFile: string;
+    /** The URL client assertions must name as `aud`. */
+    readonly tokenUrl: string;
+    readonly jwksUrl: string;
+  };
+  readonly bodyLimit: string;
+  readonly bulkBodyLimit: string;
+  readonly logLevel: z.infer<typeof schema>['INFOSHARE_LOG_LEVEL'];
+  readonly dataDir: string;
+  readonly redisAppendFsync: 'always' | 'everysec' | 'no';
+  readonly matchingModel: 'chi-seeding' | 'matching-indexing' | 'both';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const ports: Record<ServiceName, number> = {
+    directory: e.INFOSHARE_DIRECTORY_PORT,
+    mpi: e.INFOSHARE_MPI_PORT,
+    alerts: e.INFOSHARE_ALERTS_PORT,
+    plans: e.INFOSHARE_PLANS_PORT,
+    audit: e.INFOSHARE_AUDIT_PORT,
+    'agency-sim': e.INFOSHARE_AGENCY_SIM_PORT,
+  };
+  const base = e.INFOSHARE_PUBLIC_BASE.replace(/\/$/, '');
+  const urls = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${base}:${ports[s]}`])) as Record<ServiceName, string>;
+  if (e.INFOSHARE_DIRECTORY_URL) urls.directory = e.INFOSHARE_DIRECTORY_URL.replace(/\/$/, '');
+  const issuer = e.INFOSHARE_TOKEN_ISSUER ?? `${urls.directory}/auth`;
+  return {
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.INFOSHARE_KEY_PREFIX,
+    host: e.INFOSHARE_HOST,
+    ports,
+    urls,
+    token: {
+      issuer,
+      audience: e.INFOSHARE_TOKEN_AUDIENCE,
+      ttlSeconds: e.INFOSHARE_TOKEN_TTL_SECONDS,
+      algorithms: e.INFOSHARE_TOKEN_ALGORITHMS,
+      signingKeyFile: path.resolve(PROJECT_ROOT, e.INFOSHARE_SIGNING_KEY_FILE),
+      tokenUrl: `${urls.directory}/auth/token`,
+      jwksUrl: `${urls.directory}/auth/jwks.json`,
+    },
+    bodyLimit: e.INFOSHARE_BODY_LIMIT,
+    bulkBodyLimit: e.INFOSHARE_BULK_BODY_LIMIT,
+    logLevel: e.INFOSHARE_LOG_LEVEL,
+    dataDir: path.resolve(PROJECT_ROOT, e.INFOSHARE_DATA_DIR),
+    redisAppendFsync: e.INFOSHARE_REDIS_APPENDFSYNC,
+    matchingModel: e.INFOSHARE_MATCHING_MODEL,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The one home of FHIR OperationOutcome errors.
+ *
+ * Code anywhere throws an `OperationOutcomeError`; the Express error handler
+ * (`./express.ts`) renders it with `statusOf(outcome)`. Builders take the
+ * offending FHIRPath so a client can see which element was wrong.
+ */
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+
+export type IssueCode = OperationOutcomeIssue['code'];
+
+/** HTTP status carried by each issue code; the first error issue decides. */
+const STATUS_BY_CODE: Partial<Record<IssueCode, number>> = {
+  structure: 400,
+  required: 422,
+  value: 422,
+  invariant: 422,
+  invalid: 400,
+  security: 401,
+  login: 401,
+  forbidden: 403,
+  suppressed: 403,
+  'not-found': 404,
+  deleted: 410,
+  'too-long': 413,
+  'too-costly': 413,
+  conflict: 409,
+  duplicate: 409,
+  'business-rule': 422,
+  'not-supported': 405,
+  processing: 422,
+  transient: 503,
+  timeout: 503,
+  exception: 500,
+};
+
+/** An error that carries the OperationOutcome the client will receive. */
+export class OperationOutcomeError extends Error {
+  readonly outcome: OperationOutcome;
+  /** Explicit HTTP status; when absent, derived from the first issue. */
+  readonly status: number;
+
+  constructor(outcome: OperationOutcome, status?: number) {
+    super(outcome.issue?.[0]?.diagnostics ?? outcome.issue?.[0]?.details?.text ?? 'OperationOutcome');
+    this.name = 'OperationOutcomeError';
+    this.outcome = outcome;
+    this.status = status ?? statusFromIssues(outcome);
+  }
+}
+
+export function statusOf(outcomeOrError: OperationOutcome | OperationOutcomeError): number {
+  return outcomeOrError instanceof OperationOutcomeError ? outcomeOrError.status : statusFromIssues(outcomeOrError);
+}
+
+function statusFromIssues(outcome: OperationOutcome): number {
+  const firstError = outcome.issue.find((i) => i.severity === 'error' || i.severity === 'fatal');
+  if (!firstError) return 200;
+  return STATUS_BY_CODE[firstError.code] ?? 400;
+}
+
+export function outcome(
+  code: IssueCode,
+  text: string,
+  options: { expression?: string[]; severity?: OperationOutcomeIssue['severity'] } = {},
+): OperationOutcome {
+  const issue: OperationOutcomeIssue = {
+    severity: options.severity ?? 'error',
+    code,
+    details: { text },
+  };
+  if (options.expression?.length) issue.expression = options.expression;
+  return { resourceType: 'OperationOutcome', issue: [issue] };
+}
+
+/** A success outcome (`information`), e.g. for `$verify` or delete responses. */
+export function informational(text: string): OperationOutcome {
+  return outcome('informational', text, { severity: 'information' });
+}
+
+function fail(code: IssueCode, status: number, text: string, expression?: string | string[]): OperationOutcomeError {
+  const expr = expression === undefined ? undefined : Array.isArray(expression) ? expression : [expression];
+  return new OperationOutcomeError(outcome(code, text, { expression: expr }), status);
+}
+
+// Fixed outcomes. Each returns an error to `throw`, so call sites read `throw notFound(...)`.
+export const badRequest = (text: string, expression?: string | string[]) => fail('invalid', 400, text, expression);
+export const invalidResource = (text: string, expression?: string | string[]) => fail('invalid', 422, text, expression);
+export const unprocessable = (text: string, expression?: string | string[]) => fail('business-rule', 422, text, expression);
+export const unauthorized = (text = 'Authentication required') => fail('login', 401, text);
+export const forbidden = (text = 'Forbidden') => fail('forbidden', 403, text);
+export const notFound = (text = 'Not found') => fail('not-found', 404, text);
+export const gone = (text: string) => fail('deleted', 410, text);
+export const conflict = (text: string, expression?: string | string[]) => fail('conflict', 409, text, expression);
+export const preconditionFailed = (text: string) => fail('conflict', 412, text);
+export const tooLarge = (text: string) => fail('too-long', 413, text);
+export const unsupportedMediaType = (text: string) => fail('not-supported', 415, text);
+export const methodNotAllowed = (text: string) => fail('not-supported', 405, text);
+export const unavailable = (text: string) => fail('transient', 503, text);
+
+/** Combines many issues (e.g. every validation problem at once) into one 422. */
+export function invalidIssues(issues: OperationOutcomeIssue[], status = 422): OperationOutcomeError {
+  return new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: issues }, status);
+}
+
+/** The outcome a client sees for an unexpected failure: no detail, no stack. */
+export function internalError(): OperationOutcomeError {
+  return fail('exception', 500, 'Internal server error');
+}
+
+export function isOperationOutcomeError(e: unknown): e is OperationOutcomeError {
+  return e instanceof OperationOutcomeError;
+}

@@ -1,0 +1,46 @@
+/**
+ * Redis connections and key naming.
+ *
+ * Keys are Cluster-ready from day one: `<prefix>:{<tag>}:<part>…`. Everything
+ * written together in one MULTI/Lua script shares one `{tag}`. We never use
+ * ioredis `keyPrefix` (BullMQ refuses it); the prefix is part of each name.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export function connectRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    // BullMQ workers require null; for request paths we still fail fast via enableOfflineQueue=false in readiness.
+    maxRetriesPerRequest: null,
+    lazyConnect: false,
+    ...options,
+  });
+}
+
+/** Builds key names under one namespace. `key('Patient/1', 'v')` → `is:{Patient/1}:v`. */
+export class KeySpace {
+  constructor(readonly prefix: string) {
+    if (/[{}]/.test(prefix)) throw new Error('Key prefix must not contain braces');
+  }
+
+  key(tag: string, ...parts: (string | number)[]): string {
+    return [`${this.prefix}:{${tag}}`, ...parts].join(':');
+  }
+
+  /** BullMQ `prefix` option for a queue family: a hash tag so every queue key lands in one slot. */
+  queuePrefix(family: string): string {
+    return `${this.prefix}:{${family}}`;
+  }
+}
+
+/** Redis is reachable and answering (for `/ready`). */
+export async function isRedisReady(redis: Redis, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const pong = await Promise.race([
+      redis.ping(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+    ]);
+    return pong === 'PONG';
+  } catch {
+    return false;
+  }
+}
