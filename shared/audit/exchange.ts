@@ -1,0 +1,65 @@
+/**
+ * What a service knows about one exchange when it finishes. The audit client
+ * turns it into a BALP-shaped FHIR AuditEvent (see `audit-event.ts`) and appends
+ * it durably before the HTTP response is sent.
+ */
+import type { ServiceName } from '../config.js';
+
+/** AuditEvent.outcome: 0 success, 4 minor failure (bad input, denied), 8 serious failure, 12 major failure. */
+export type AuditOutcome = '0' | '4' | '8' | '12';
+
+/** AuditEvent.action: Create, Read, Update, Delete, Execute. */
+export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
+
+/** Who acted, as far as it is known (nothing before authentication succeeds, except a claimed client id). */
+export interface ExchangeAgent {
+  readonly clientId?: string;
+  readonly agency?: string;
+  readonly partnership?: string;
+  /** `PractitionerRole/<id>` when a practitioner acts. */
+  readonly practitionerRole?: string;
+  /** `Patient/<id>` when the person themselves acts. */
+  readonly patient?: string;
+}
+
+export interface ExchangeEntity {
+  /** A literal reference, e.g. `Patient/123`, `Task/9`, `Contract/isp-lothian`. */
+  readonly reference: string;
+  /** BALP entity role: the record the exchange is about, the query, the data that moved… */
+  readonly role?: 'subject' | 'query' | 'data' | 'domain-resource' | 'consent';
+  readonly description?: string;
+}
+
+export interface ExchangeRecord {
+  readonly requestId: string;
+  readonly service: ServiceName;
+  /** AuditEvent.type: `rest` for FHIR interactions, or a DICOM/BALP event type code. */
+  readonly type: 'rest' | 'login' | 'authz' | 'transmit' | 'disclosure';
+  /** AuditEvent.subtype: a restful interaction (`create`, `read`, …) or an operation (`$match`, `token`). */
+  readonly subtype: string;
+  readonly action: AuditAction;
+  readonly outcome: AuditOutcome;
+  /** Human-readable result, e.g. the OperationOutcome text of a refusal. */
+  readonly outcomeDescription?: string;
+  readonly httpStatus: number;
+  readonly method: string;
+  readonly path: string;
+  readonly agent: ExchangeAgent;
+  readonly sourceAddress?: string;
+  /** The person the exchange is about (`Patient/…` or `Person/…`), when there is one. */
+  readonly subject?: string;
+  readonly entities: readonly ExchangeEntity[];
+  readonly dataCategory?: string;
+  readonly purpose?: string;
+  /** Maturity criteria codes (`MI-L3`, …) this exchange demonstrates; empty for failures. */
+  readonly criteria: readonly string[];
+  /** Receiving agency for cross-agency sends (BALP PrivacyDisclosure recipient). */
+  readonly recipientAgency?: string;
+  readonly recorded?: string;
+}
+
+/** Where exchanges go. Services receive one through their deps; tests use a real Redis one. */
+export interface AuditSink {
+  /** Resolves only after the record is durably stored; rejects if it could not be. */
+  record(exchange: ExchangeRecord): Promise<string>;
+}

@@ -1,0 +1,92 @@
+/**
+ * Code systems, identifier systems and extension URLs of the hub. One home,
+ * so a URI is never spelled two ways. `https://fhir.infoshare.scot` is the
+ * project's own namespace (not a live site).
+ */
+export const HUB_BASE = 'https://fhir.infoshare.scot';
+
+export const CodeSystems = {
+  agencyType: `${HUB_BASE}/CodeSystem/agency-type`,
+  careTeamRole: `${HUB_BASE}/CodeSystem/care-team-role`,
+  dataCategory: `${HUB_BASE}/CodeSystem/data-category`,
+  purpose: `${HUB_BASE}/CodeSystem/purpose-of-use`,
+  maturityCriterion: `${HUB_BASE}/CodeSystem/maturity-criterion`,
+  taskCode: `${HUB_BASE}/CodeSystem/task-code`,
+  ispTerm: `${HUB_BASE}/CodeSystem/isp-term`,
+  matchGrade: 'http://terminology.hl7.org/CodeSystem/match-grade',
+  auditEventType: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+  restfulInteraction: 'http://hl7.org/fhir/restful-interaction',
+  auditSourceType: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+  participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+  dicomAuditEventId: 'http://dicom.nema.org/resources/ontology/DCM',
+  balp: 'https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType',
+  identityAssurance: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+} as const;
+
+export const IdentifierSystems = {
+  /** CHI number (Community Health Index), as in common use in Scotland. */
+  chi: 'urn:oid:2.16.840.1.113883.2.1.3.2.4.16.53',
+  /** An agency's (Organization's) id in the directory, used in tokens and client ids. */
+  agency: `${HUB_BASE}/id/agency`,
+  /** Prefix of every agency's own local patient-identifier system: `${agencyPatientPrefix}/<agencyId>`. */
+  agencyPatientPrefix: `${HUB_BASE}/id/patient`,
+} as const;
+
+export const Extensions = {
+  /** On Organization: the identifier system this agency's records use (valueUri). */
+  patientIdentifierSystem: `${HUB_BASE}/StructureDefinition/patient-identifier-system`,
+  /** On Organization: the agency's registered public key as a JWK (valueString, JSON). */
+  agencyPublicJwk: `${HUB_BASE}/StructureDefinition/agency-public-jwk`,
+  /** On Contract.term: one allowed flow of the ISP. */
+  ispFlow: `${HUB_BASE}/StructureDefinition/isp-flow`,
+  /** On AuditEvent: the maturity criteria an exchange demonstrates (valueCoding, repeating). */
+  maturityCriterion: `${HUB_BASE}/StructureDefinition/maturity-criterion`,
+  /** FHIR $match: the match grade of a result. */
+  matchGrade: 'http://hl7.org/fhir/StructureDefinition/match-grade',
+} as const;
+
+/** The agency types of a partnership (DESIGN.md §1), as codes in `CodeSystems.agencyType`. */
+export const AGENCY_TYPES = [
+  'partnership',
+  'nhs-board',
+  'gp-cluster',
+  'emergency-department',
+  'out-of-hours',
+  'community-nursing',
+  'social-work',
+  'education',
+  'police',
+  'fire-rescue',
+  'housing',
+  'third-sector',
+] as const;
+export type AgencyType = (typeof AGENCY_TYPES)[number];
+
+/** Data categories an ISP flow names (`CodeSystems.dataCategory`). */
+export const DATA_CATEGORIES = [
+  'demographics',
+  'np-lp-contact',
+  'alert',
+  'plan',
+  'assessment',
+  'chronology',
+  'service-request',
+  'consent',
+] as const;
+export type DataCategory = (typeof DATA_CATEGORIES)[number];
+
+/** Purposes of use an ISP flow names (`CodeSystems.purpose`). */
+export const PURPOSES = [
+  'identity-matching',
+  'child-wellbeing',
+  'child-protection',
+  'adult-support-protection',
+  'direct-care',
+  'emergency-care',
+  'care-planning',
+] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+export function agencyPatientSystem(agencyId: string): string {
+  return `${IdentifierSystems.agencyPatientPrefix}/${agencyId}`;
+}
