@@ -1,0 +1,47 @@
+import type { Patient } from 'fhir/r4.js';
+import { searchsetBundle, versionFromIfMatch } from './bundle.js';
+
+const patient = (id: string): Patient => ({ resourceType: 'Patient', id });
+
+describe('searchset Bundle', () => {
+  it('links to the next page keeping the query, so clients can page', () => {
+    const self = new URL('http://hub/fhir/Patient?family=Smith&_count=2');
+    const b = searchsetBundle({ resources: [patient('a'), patient('b')], total: 5, offset: 0, count: 2 }, self, 'http://hub/fhir');
+    const next = b.link?.find((l) => l.relation === 'next')?.url;
+    expect(next).toBeDefined();
+    const u = new URL(next!);
+    expect(u.searchParams.get('family')).toBe('Smith');
+    expect(u.searchParams.get('_offset')).toBe('2');
+    expect(b.total).toBe(5);
+    expect(b.entry?.[0]?.fullUrl).toBe('http://hub/fhir/Patient/a');
+  });
+
+  it('omits total when the caller must not reveal a count', () => {
+    const b = searchsetBundle({ resources: [patient('a')], offset: 0, count: 10 }, new URL('http://hub/fhir/Patient'), 'http://hub/fhir');
+    expect(b.total).toBeUndefined();
+    expect(b.link?.some((l) => l.relation === 'next')).toBe(false);
+  });
+
+  it('carries $match scores on entries', () => {
+    const b = searchsetBundle(
+      { resources: [patient('a')], offset: 0, count: 10, scores: new Map([['a', 0.97]]) },
+      new URL('http://hub/fhir/Patient/$match'),
+      'http://hub/fhir',
+    );
+    expect(b.entry?.[0]?.search?.score).toBe(0.97);
+  });
+});
+
+describe('If-Match parsing', () => {
+  it.each([
+    ['W/"3"', '3'],
+    ['"3"', '3'],
+    ['3', '3'],
+  ])('reads %s as version %s', (header, version) => {
+    expect(versionFromIfMatch(header)).toBe(version);
+  });
+
+  it('treats a missing header as no precondition', () => {
+    expect(versionFromIfMatch(undefined)).toBeUndefined();
+  });
+});

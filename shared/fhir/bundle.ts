@@ -1,0 +1,70 @@
+/** Bundle builders: searchset (with paging links), history, transaction-response. */
+import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4.js';
+
+export interface SearchPage<T extends Resource> {
+  readonly resources: readonly T[];
+  /** Omit when revealing the count would leak what was filtered (consent). */
+  readonly total?: number;
+  readonly offset: number;
+  readonly count: number;
+  /** Extra entries (e.g. `OperationOutcome` with `search.mode = outcome`). */
+  readonly scores?: ReadonlyMap<string, number>;
+}
+
+/**
+ * A searchset Bundle. `selfUrl` is the request URL (absolute); `next`/`previous`
+ * links keep every query parameter and move `_offset`, which is what clients
+ * such as fhir-kit-client follow.
+ */
+export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl: URL, baseUrl: string): Bundle<T> {
+  const links: BundleLink[] = [{ relation: 'self', url: selfUrl.toString() }];
+  const pageLink = (offset: number): string => {
+    const u = new URL(selfUrl.toString());
+    u.searchParams.set('_offset', String(offset));
+    u.searchParams.set('_count', String(page.count));
+    return u.toString();
+  };
+  const more = page.total !== undefined ? page.offset + page.resources.length < page.total : page.resources.length === page.count;
+  if (more && page.resources.length > 0) links.push({ relation: 'next', url: pageLink(page.offset + page.count) });
+  if (page.offset > 0) links.push({ relation: 'previous', url: pageLink(Math.max(0, page.offset - page.count)) });
+  const bundle: Bundle<T> = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    link: links,
+    entry: page.resources.map((r) => {
+      const entry: BundleEntry<T> = { fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } };
+      const score = r.id ? page.scores?.get(r.id) : undefined;
+      if (score !== undefined && entry.search) entry.search.score = score;
+      return entry;
+    }),
+  };
+  if (page.total !== undefined) bundle.total = page.total;
+  return bundle;
+}
+
+/** A history Bundle, newest version first. */
+export function historyBundle<T extends Resource>(versions: readonly T[], baseUrl: string): Bundle<T> {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: versions.length,
+    entry: versions.map((r) => ({
+      fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`,
+      resource: r,
+      request: { method: r.meta?.versionId === '1' ? 'POST' : 'PUT', url: `${r.resourceType}/${r.id}` },
+      response: { status: '200', etag: `W/"${r.meta?.versionId ?? ''}"`, lastModified: r.meta?.lastUpdated },
+    })),
+  };
+}
+
+/** The `ETag` header value for a resource version. */
+export function etagOf(resource: Resource): string | undefined {
+  return resource.meta?.versionId ? `W/"${resource.meta.versionId}"` : undefined;
+}
+
+/** Parses `If-Match: W/"3"` (or `"3"`, or `3`) to the versionId `3`. */
+export function versionFromIfMatch(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^(?:W\/)?"?([^"]+)"?$/.exec(header.trim());
+  return m?.[1];
+}

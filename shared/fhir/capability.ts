@@ -1,0 +1,55 @@
+/** CapabilityStatement builder: each service declares what it serves, once. */
+import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.js';
+
+export interface ResourceCapability {
+  readonly type: CapabilityStatementRestResource['type'];
+  readonly interactions: ReadonlyArray<'read' | 'vread' | 'update' | 'create' | 'search-type' | 'history-instance' | 'delete'>;
+  readonly searchParams?: ReadonlyArray<{ name: string; type: 'token' | 'reference' | 'date' | 'string' | 'number' | 'uri' }>;
+  readonly operations?: ReadonlyArray<{ name: string; definition: string }>;
+  readonly versioned?: boolean;
+}
+
+export function capabilityStatement(options: {
+  service: string;
+  title: string;
+  baseUrl: string;
+  resources: readonly ResourceCapability[];
+  systemOperations?: ReadonlyArray<{ name: string; definition: string }>;
+  transaction?: boolean;
+}): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString().slice(0, 10),
+    kind: 'instance',
+    title: options.title,
+    software: { name: `infoshare-hub ${options.service}` },
+    implementation: { description: options.title, url: options.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          cors: false,
+          service: [
+            {
+              coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }],
+            },
+          ],
+          description: 'SMART Backend Services: private_key_jwt client assertion at the directory token endpoint; ES256 access tokens.',
+        },
+        resource: options.resources.map((r) => ({
+          type: r.type,
+          versioning: r.versioned === false ? 'no-version' : 'versioned',
+          readHistory: r.interactions.includes('vread'),
+          interaction: r.interactions.map((code) => ({ code })),
+          searchParam: r.searchParams?.map((p) => ({ name: p.name, type: p.type })),
+          operation: r.operations?.map((o) => ({ name: o.name, definition: o.definition })),
+        })),
+        interaction: options.transaction ? [{ code: 'transaction' }] : undefined,
+        operation: options.systemOperations?.map((o) => ({ name: o.name, definition: o.definition })),
+      },
+    ],
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The per-request exchange being audited. Routes describe what the exchange is
+ * (`describeExchange`); the respond helpers and the error handler finish it, so
+ * every answer — success, refusal or failure — produces exactly one audit record
+ * before it is sent.
+ */
+import type { Request, Response } from 'express';
+import type { AuditAction, AuditSink, ExchangeAgent, ExchangeEntity, ExchangeRecord } from '../audit/exchange.js';
+import type { ServiceName } from '../config.js';
+
+export interface ExchangeDescription {
+  type?: ExchangeRecord['type'];
+  subtype?: string;
+  action?: AuditAction;
+  subject?: string;
+  entities?: ExchangeEntity[];
+  dataCategory?: string;
+  purpose?: string;
+  recipientAgency?: string;
+  /** Criteria evidenced when the exchange succeeds. */
+  criteria?: string[];
+  /** Criteria evidenced when the exchange is correctly refused (e.g. SI-L3 for a denial). */
+  criteriaOnDenial?: string[];
+}
+
+interface ExchangeState {
+  readonly requestId: string;
+  readonly service: ServiceName;
+  description: ExchangeDescription;
+  audited: boolean;
+}
+
+/** What the auth middleware leaves in `res.locals.auth` (only the fields the audit needs). */
+interface AuthLike {
+  sub?: string;
+  agency?: string;
+  partnership?: string;
+  practitionerRole?: string;
+  patient?: string;
+}
+
+export function startExchange(res: Response, service: ServiceName, requestId: string): void {
+  const state: ExchangeState = { requestId, service, description: {}, audited: false };
+  res.locals.exchange = state;
+}
+
+function stateOf(res: Response): ExchangeState | undefined {
+  return res.locals.exchange as ExchangeState | undefined;
+}
+
+/** Adds to what is known about this exchange (later calls extend earlier ones). */
+export function describeExchange(res: Response, description: ExchangeDescription): void {
+  const state = stateOf(res);
+  if (!state) return;
+  const prev = state.description;
+  state.description = {
+    ...prev,
+    ...description,
+    entities: [...(prev.entities ?? []), ...(description.entities ?? [])],
+    criteria: description.criteria ?? prev.criteria,
+  };
+}
+
+export function requestIdOf(res: Response): string {
+  return stateOf(res)?.requestId ?? 'unknown';
+}
+
+const ACTION_BY_METHOD: Record<string, AuditAction> = { GET: 'R', HEAD: 'R', POST: 'C', PUT: 'U', PATCH: 'U', DELETE: 'D' };
+
+function agentOf(req: Request, res: Response): ExchangeAgent {
+  const auth = res.locals.auth as AuthLike | undefined;
+  if (auth) {
+    return {
+      clientId: auth.sub,
+      agency: auth.agency,
+      partnership: auth.partnership,
+      practitionerRole: auth.practitionerRole,
+      patient: auth.patient,
+    };
+  }
+  // Before authentication only a claimed client id is known (token endpoint form).
+  const claimed = typeof req.body === 'object' && req.body && typeof req.body.client_id === 'string' ? req.body.client_id : undefined;
+  return claimed ? { clientId: claimed } : {};
+}
+
+function outcomeCode(status: number): ExchangeRecord['outcome'] {
+  if (status < 400) return '0';
+  if (status < 500) return '4';
+  return '8';
+}
+
+/**
+ * Writes the audit record for this exchange (once). Resolves after the audit
+ * sink has stored it durably; rejects if it could not, so the caller can refuse
+ * to send an unaudited answer.
+ */
+export async function auditExchange(req: Request, res: Response, audit: AuditSink, status: number, outcomeText?: string): Promise<void> {
+  const state = stateOf(res);
+  if (!state || state.audited) return;
+  state.audited = true;
+  const d = state.description;
+  const succeeded = status < 400;
+  const record: ExchangeRecord = {
+    requestId: state.requestId,
+    service: state.service,
+    type: d.type ?? 'rest',
+    subtype: d.subtype ?? `${req.method.toLowerCase()} ${req.route?.path ?? req.path}`,
+    action: d.action ?? ACTION_BY_METHOD[req.method] ?? 'E',
+    outcome: outcomeCode(status),
+    outcomeDescription: outcomeText,
+    httpStatus: status,
+    method: req.method,
+    path: req.originalUrl.split('?')[0] ?? req.path,
+    agent: agentOf(req, res),
+    sourceAddress: req.ip,
+    subject: d.subject,
+    entities: d.entities ?? [],
+    dataCategory: d.dataCategory,
+    purpose: d.purpose,
+    criteria: succeeded ? (d.criteria ?? []) : (d.criteriaOnDenial ?? []),
+    recipientAgency: d.recipientAgency,
+  };
+  await audit.record(record);
+}

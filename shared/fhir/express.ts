@@ -1,0 +1,144 @@
+/**
+ * FHIR over Express: body parsing (JSON / FHIR+JSON, size limits), responses in
+ * `application/fhir+json`, and the one error handler that turns everything
+ * into an OperationOutcome. Every answer is audited before it is sent.
+ */
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { OperationOutcome, Resource } from 'fhir/r4.js';
+import type { AuditSink } from '../audit/exchange.js';
+import type { Logger } from '../log.js';
+import { etagOf } from './bundle.js';
+import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
+import {
+  badRequest,
+  internalError,
+  isOperationOutcomeError,
+  notFound,
+  OperationOutcomeError,
+  tooLarge,
+  unavailable,
+  unsupportedMediaType,
+} from './outcome.js';
+
+export const FHIR_JSON = 'application/fhir+json';
+
+const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
+
+/** JSON/FHIR-JSON body parser with a size limit; bodies of other types on writes get 415. */
+export function fhirBodyParser(limit: string): RequestHandler[] {
+  const json = express.json({ type: JSON_TYPES, limit, strict: false });
+  const form = express.urlencoded({ extended: false, limit });
+  const requireJsonOrForm: RequestHandler = (req, _res, next) => {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasBody) {
+      const okType = req.is([...JSON_TYPES, 'application/x-www-form-urlencoded']);
+      if (!okType) {
+        next(unsupportedMediaType(`Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send ${FHIR_JSON}`));
+        return;
+      }
+    }
+    next();
+  };
+  return [requireJsonOrForm, json, form];
+}
+
+export interface RespondOptions extends ExchangeDescription {
+  /** `Location` header (e.g. after a create). */
+  location?: string;
+  headers?: Record<string, string>;
+}
+
+function auditSinkOf(res: Response): AuditSink {
+  const sink = res.app.locals.audit as AuditSink | undefined;
+  if (!sink) throw new Error('app.locals.audit is not set: every service must have an audit sink');
+  return sink;
+}
+
+/**
+ * Sends a FHIR resource after auditing the exchange. If the audit write fails
+ * the client gets 503 instead: an exchange is never answered without its record.
+ */
+export async function respond(req: Request, res: Response, status: number, body: Resource, options: RespondOptions = {}): Promise<void> {
+  const { location, headers, ...description } = options;
+  describeExchange(res, description);
+  try {
+    await auditExchange(req, res, auditSinkOf(res), status);
+  } catch (err) {
+    (res.app.locals.log as Logger | undefined)?.error({ err, requestId: requestIdOf(res) }, 'audit write failed; refusing to answer unaudited');
+    const failure = unavailable('The exchange could not be recorded in the audit trail; please retry');
+    sendOutcome(res, failure.status, failure.outcome);
+    return;
+  }
+  const etag = etagOf(body);
+  if (etag) res.setHeader('ETag', etag);
+  if (body.meta?.lastUpdated) res.setHeader('Last-Modified', new Date(body.meta.lastUpdated).toUTCString());
+  if (location) res.setHeader('Location', location);
+  for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+function sendOutcome(res: Response, status: number, outcome: OperationOutcome): void {
+  if (res.headersSent) return;
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(outcome));
+}
+
+/** Wraps an async route handler so rejections reach the error handler (Express 5 does this too; explicit for clarity). */
+export function handler(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res).catch(next);
+  };
+}
+
+/** 404 for any path no route matched, as an OperationOutcome. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(notFound(`No route for ${req.method} ${req.path}`));
+};
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  expose?: boolean;
+}
+
+/** Maps anything thrown to an OperationOutcomeError; unknown errors become a generic 500 with no detail. */
+export function toOutcomeError(err: unknown): OperationOutcomeError {
+  if (isOperationOutcomeError(err)) return err;
+  const e = err as BodyParserError;
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return badRequest('Request body is not valid JSON');
+    case 'entity.too.large':
+      return tooLarge('Request body is larger than the allowed limit');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return unsupportedMediaType('Unsupported body encoding or charset');
+    case 'request.aborted':
+      return badRequest('Request was aborted by the client');
+    default:
+      break;
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+    return badRequest('Bad request');
+  }
+  return internalError();
+}
+
+/** The one Express error handler: audit, log, render an OperationOutcome. Never a stack trace. */
+export function fhirErrorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const outcomeError = toOutcomeError(err);
+    if (outcomeError.status >= 500) {
+      log.error({ err, requestId: requestIdOf(res), path: req.path }, 'unhandled error');
+    } else {
+      log.info({ requestId: requestIdOf(res), status: outcomeError.status, reason: outcomeError.message }, 'request refused');
+    }
+    const text = outcomeError.outcome.issue[0]?.details?.text;
+    auditExchange(req, res, auditSinkOf(res), outcomeError.status, text)
+      .then(() => sendOutcome(res, outcomeError.status, outcomeError.outcome))
+      .catch((auditErr: unknown) => {
+        log.error({ err: auditErr, requestId: requestIdOf(res) }, 'audit write failed for a refused request');
+        const failure = unavailable('The exchange could not be recorded in the audit trail; please retry');
+        sendOutcome(res, failure.status, failure.outcome);
+      });
+  };
+}

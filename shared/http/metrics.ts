@@ -1,0 +1,45 @@
+/** Prometheus metrics for a service: one registry per app so tests and many apps in one process don't clash. */
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { RequestHandler } from 'express';
+
+export interface ServiceMetrics {
+  readonly registry: Registry;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly exchanges: Counter<'outcome'>;
+}
+
+export function createServiceMetrics(service: string, options: { defaultMetrics?: boolean } = {}): ServiceMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'infoshare_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const exchanges = new Counter({
+    name: 'infoshare_exchanges_total',
+    help: 'FHIR exchanges answered, by outcome (success, refused, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, httpDuration, exchanges };
+}
+
+/** Times every request; the route label is the matched route pattern, never the raw path (bounded cardinality). */
+export function metricsMiddleware(metrics: ServiceMetrics): RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+      if (req.path.startsWith('/fhir') || req.path.startsWith('/auth')) {
+        const outcome = res.statusCode < 400 ? 'success' : res.statusCode < 500 ? 'refused' : 'failed';
+        metrics.exchanges.inc({ outcome });
+      }
+    });
+    next();
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The Express shell every service shares: request ids, JSON logs, metrics,
+ * `/health`, `/ready`, `/metrics`, FHIR body parsing, and the OperationOutcome
+ * error handler. A service's `createApp(deps)` calls this and mounts its routes.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { AuditSink } from '../audit/exchange.js';
+import type { ServiceName } from '../config.js';
+import { fhirBodyParser, fhirErrorHandler, notFoundHandler } from '../fhir/express.js';
+import { startExchange } from '../fhir/exchange-context.js';
+import type { Logger } from '../log.js';
+import { isRedisReady } from '../redis/connection.js';
+import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
+
+export interface ServiceAppOptions {
+  readonly service: ServiceName;
+  readonly redis: Redis;
+  readonly audit: AuditSink;
+  readonly log: Logger;
+  readonly bodyLimit: string;
+  /** Path prefixes that accept larger bodies (bulk loads), with their limit. */
+  readonly largeBodyPaths?: ReadonlyArray<{ path: string; limit: string }>;
+  readonly metrics?: ServiceMetrics;
+  /** Extra readiness checks beyond Redis (e.g. the directory's signing key loaded). */
+  readonly readinessChecks?: ReadonlyArray<() => Promise<boolean>>;
+  /** The service's routes, mounted after the shared middleware and before the 404/error handlers. */
+  readonly routes: Router;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const app = express();
+  const metrics = options.metrics ?? createServiceMetrics(options.service);
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.locals.audit = options.audit;
+  app.locals.log = options.log;
+  app.locals.metrics = metrics;
+
+  app.use((req, res, next) => {
+    const given = req.header('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    startExchange(res, options.service, requestId);
+    next();
+  });
+  app.use(metricsMiddleware(metrics));
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: options.service });
+  });
+  app.get('/ready', async (_req, res) => {
+    const checks = [() => isRedisReady(options.redis), ...(options.readinessChecks ?? [])];
+    const results = await Promise.all(checks.map((c) => c().catch(() => false)));
+    const ready = results.every(Boolean);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', service: options.service, redis: results[0] });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  for (const large of options.largeBodyPaths ?? []) {
+    app.use(large.path, ...fhirBodyParser(large.limit));
+  }
+  app.use(...fhirBodyParser(options.bodyLimit));
+  app.use(options.routes);
+  app.use(notFoundHandler);
+  app.use(fhirErrorHandler(options.log));
+  return app;
+}
