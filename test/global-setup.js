@@ -37,13 +37,17 @@ export default async function globalSetup() {
   if (process.env.REDIS_URL) return;
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error) {
+    // Same advice as RedisMissingError in shared/redis/server.ts (which this plain-JS file cannot import).
     throw new Error(
-      'redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server; ' +
-        'macOS: brew install redis) or set REDIS_URL to a running Redis.',
+      'redis-server was not found on PATH, and REDIS_URL is not set. Install Redis ' +
+        '(Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis) ' +
+        'or set REDIS_URL to a running Redis, e.g. REDIS_URL=redis://127.0.0.1:6379 npm test.',
     );
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-test-redis-'));
   const port = await freePort();
+  // Unlike the hub's own Redis (appendfsync always), a throwaway test server only
+  // needs AOF semantics, not crash durability, so everysec keeps the suite fast.
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec',
