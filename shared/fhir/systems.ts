@@ -21,6 +21,17 @@ export const CodeSystems = {
   dicomAuditEventId: 'http://dicom.nema.org/resources/ontology/DCM',
   balp: 'https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType',
   identityAssurance: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+  // AuditEvent (IHE BALP) vocabularies.
+  auditEntityType: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+  objectRole: 'http://terminology.hl7.org/CodeSystem/object-role',
+  networkType: 'http://hl7.org/fhir/network-type',
+  resourceTypes: 'http://hl7.org/fhir/resource-types',
+  iso21089Lifecycle: 'http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle',
+  extraSecurityRoleType: 'http://terminology.hl7.org/CodeSystem/extra-security-role-type',
+  balpAuthZSubType: 'https://profiles.ihe.net/ITI/BALP/CodeSystem/AuthZsubType',
+  balpUserAgentType: 'https://profiles.ihe.net/ITI/BALP/CodeSystem/UserAgentTypes',
+  /** The hub's own interaction names that are not FHIR restful interactions: `$match`, `token`, … */
+  hubOperation: `${HUB_BASE}/CodeSystem/operation`,
 } as const;
 
 export const IdentifierSystems = {
@@ -30,6 +41,10 @@ export const IdentifierSystems = {
   agency: `${HUB_BASE}/id/agency`,
   /** Prefix of every agency's own local patient-identifier system: `${agencyPatientPrefix}/<agencyId>`. */
   agencyPatientPrefix: `${HUB_BASE}/id/patient`,
+  /** An OAuth client id (an agency system), as claimed in a client assertion or carried in a token. */
+  oauthClient: `${HUB_BASE}/id/client`,
+  /** One of the hub's services (`directory`, `mpi`, …) as an audit source. */
+  hubService: `${HUB_BASE}/id/service`,
 } as const;
 
 export const Extensions = {
@@ -41,6 +56,8 @@ export const Extensions = {
   ispFlow: `${HUB_BASE}/StructureDefinition/isp-flow`,
   /** On AuditEvent: the maturity criteria an exchange demonstrates (valueCoding, repeating). */
   maturityCriterion: `${HUB_BASE}/StructureDefinition/maturity-criterion`,
+  /** On AuditEvent.agent: the partnership (Organization) of the acting agency (valueReference). */
+  partnership: `${HUB_BASE}/StructureDefinition/partnership`,
   /** FHIR $match: the match grade of a result. */
   matchGrade: 'http://hl7.org/fhir/StructureDefinition/match-grade',
 } as const;

@@ -1,0 +1,282 @@
+import { criteriaOfEvent, toAuditEvent } from './audit-event.js';
+import type { ExchangeRecord } from './exchange.js';
+import { CodeSystems, Extensions, IdentifierSystems } from '../fhir/systems.js';
+
+const DCM = CodeSystems.dicomAuditEventId;
+const RECORDED = '2026-03-02T10:15:00.000Z';
+
+const hub = (service: string) => ({
+  identifier: { system: IdentifierSystems.hubService, value: service },
+  display: `infoshare ${service}`,
+});
+
+function exchange(overrides: Partial<ExchangeRecord>): ExchangeRecord {
+  return {
+    requestId: 'req-1',
+    service: 'mpi',
+    type: 'rest',
+    subtype: 'read',
+    action: 'R',
+    outcome: '0',
+    httpStatus: 200,
+    method: 'GET',
+    path: '/fhir/Patient/p1',
+    agent: {},
+    entities: [],
+    criteria: [],
+    recorded: RECORDED,
+    ...overrides,
+  };
+}
+
+describe('toAuditEvent', () => {
+  it('records a successful search as a BALP RESTful query with agents, subject, raw query, purpose, category and criteria', () => {
+    const event = toAuditEvent(
+      exchange({
+        subtype: 'search-type',
+        action: 'E',
+        path: '/fhir/CareTeam',
+        agent: {
+          clientId: 'nhs-lothian-ehr',
+          agency: 'nhs-lothian',
+          partnership: 'lothian',
+          practitionerRole: 'PractitionerRole/pr-7',
+        },
+        sourceAddress: '10.0.0.5',
+        subject: 'Patient/p1',
+        entities: [{ reference: 'CareTeam?subject=Patient/p1', role: 'query' }],
+        dataCategory: 'np-lp-contact',
+        purpose: 'child-wellbeing',
+        criteria: ['PD-L3', 'PD-L2', 'PD-L3'],
+      }),
+    );
+    const label = [{ system: CodeSystems.dataCategory, code: 'np-lp-contact' }];
+    expect(event).toEqual({
+      resourceType: 'AuditEvent',
+      type: { system: CodeSystems.auditEventType, code: 'rest', display: 'Restful Operation' },
+      subtype: [{ system: CodeSystems.restfulInteraction, code: 'search-type' }],
+      action: 'E',
+      recorded: RECORDED,
+      outcome: '0',
+      purposeOfEvent: [{ coding: [{ system: CodeSystems.purpose, code: 'child-wellbeing' }] }],
+      agent: [
+        {
+          type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
+          who: { reference: 'Organization/nhs-lothian', identifier: { system: IdentifierSystems.oauthClient, value: 'nhs-lothian-ehr' } },
+          requestor: true,
+          network: { address: '10.0.0.5', type: '2' },
+          extension: [{ url: Extensions.partnership, valueReference: { reference: 'Organization/lothian' } }],
+        },
+        {
+          type: { coding: [{ system: CodeSystems.participationType, code: 'IRCP', display: 'information recipient' }] },
+          who: { reference: 'PractitionerRole/pr-7' },
+          requestor: true,
+        },
+        {
+          type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] },
+          who: hub('mpi'),
+          requestor: false,
+        },
+      ],
+      source: {
+        observer: hub('mpi'),
+        type: [{ system: CodeSystems.auditSourceType, code: '4', display: 'Application Server' }],
+      },
+      entity: [
+        {
+          what: { reference: 'Patient/p1' },
+          type: { system: CodeSystems.auditEntityType, code: '1', display: 'Person' },
+          role: { system: CodeSystems.objectRole, code: '1', display: 'Patient' },
+          securityLabel: label,
+        },
+        {
+          type: { system: CodeSystems.auditEntityType, code: '2', display: 'System Object' },
+          role: { system: CodeSystems.objectRole, code: '24', display: 'Query' },
+          query: Buffer.from('CareTeam?subject=Patient/p1').toString('base64'),
+          securityLabel: label,
+        },
+        {
+          what: { identifier: { value: 'req-1' } },
+          type: { system: CodeSystems.balp, code: 'XrequestId', display: 'X-Request-Id' },
+          detail: [
+            { type: 'method', valueString: 'GET' },
+            { type: 'path', valueString: '/fhir/CareTeam' },
+            { type: 'status', valueString: '200' },
+          ],
+        },
+      ],
+      extension: [
+        { url: Extensions.maturityCriterion, valueCoding: { system: CodeSystems.maturityCriterion, code: 'PD-L2' } },
+        { url: Extensions.maturityCriterion, valueCoding: { system: CodeSystems.maturityCriterion, code: 'PD-L3' } },
+      ],
+    });
+    expect(criteriaOfEvent(event)).toEqual(['PD-L2', 'PD-L3']);
+  });
+
+  it('gives the same event for the same record, so the stored log can be re-derived and chained', () => {
+    const record = exchange({ agent: { agency: 'police-scotland' }, subject: 'Patient/p1', criteria: ['SI-L3'] });
+    expect(JSON.stringify(toAuditEvent(record))).toBe(JSON.stringify(toAuditEvent(record)));
+  });
+
+  it('records a denial as a minor failure with its reason and no criteria when none are given', () => {
+    const event = toAuditEvent(
+      exchange({
+        service: 'plans',
+        subtype: 'read',
+        outcome: '4',
+        httpStatus: 403,
+        path: '/fhir/CarePlan/cp-1',
+        outcomeDescription: 'The ISP does not allow police to read plans',
+        agent: { clientId: 'police-scotland-sys', agency: 'police-scotland' },
+        subject: 'Patient/p1',
+        entities: [{ reference: 'CarePlan/cp-1' }],
+      }),
+    );
+    expect(event.outcome).toBe('4');
+    expect(event.outcomeDesc).toBe('The ISP does not allow police to read plans');
+    expect(event.extension).toBeUndefined();
+    expect(criteriaOfEvent(event)).toEqual([]);
+    expect(event.entity?.[1]).toEqual({
+      what: { reference: 'CarePlan/cp-1' },
+      type: { system: CodeSystems.auditEntityType, code: '2', display: 'System Object' },
+      role: { system: CodeSystems.objectRole, code: '4', display: 'Domain Resource' },
+    });
+    expect(event.entity?.[2]?.detail).toContainEqual({ type: 'status', valueString: '403' });
+  });
+
+  it('attaches the criteria a correct denial evidences, when the service gives them', () => {
+    const event = toAuditEvent(
+      exchange({
+        service: 'plans',
+        type: 'authz',
+        subtype: 'consent-check',
+        action: 'E',
+        outcome: '4',
+        httpStatus: 403,
+        agent: { agency: 'education-edinburgh', practitionerRole: 'PractitionerRole/teacher-1' },
+        subject: 'Patient/p1',
+        entities: [{ reference: 'Consent/c-1', role: 'consent' }],
+        criteria: ['SI-L3', 'PD-L5'],
+      }),
+    );
+    expect(event.type).toEqual({ system: DCM, code: '110113', display: 'Security Alert' });
+    expect(event.subtype).toEqual([{ system: CodeSystems.balpAuthZSubType, code: 'AuthZ-Consent' }]);
+    expect(event.source.type).toEqual([{ system: CodeSystems.auditSourceType, code: '6', display: 'Security Server' }]);
+    expect(event.agent.map((a) => a.type?.coding?.[0]?.code)).toEqual(['110150', 'IRCP', 'authserver']);
+    expect(event.entity?.[1]).toEqual({
+      what: { reference: 'Consent/c-1' },
+      type: { system: CodeSystems.resourceTypes, code: 'Consent' },
+    });
+    expect(event.entity?.[2]?.detail).toContainEqual({ type: 'interaction', valueString: 'consent-check' });
+    expect(criteriaOfEvent(event)).toEqual(['PD-L5', 'SI-L3']);
+  });
+
+  it('records a cross-agency send as a BALP privacy disclosure with the hub as source and the receiving agency as recipient', () => {
+    const event = toAuditEvent(
+      exchange({
+        service: 'alerts',
+        type: 'disclosure',
+        subtype: 'create',
+        action: 'C',
+        httpStatus: 201,
+        method: 'POST',
+        path: '/fhir/Flag',
+        agent: { clientId: 'sw-edinburgh-case', agency: 'sw-edinburgh', partnership: 'edinburgh' },
+        sourceAddress: 'agency-gw.example.scot',
+        subject: 'Patient/p1',
+        entities: [{ reference: 'Flag/f-1', role: 'data', description: 'child protection alert' }],
+        dataCategory: 'alert',
+        purpose: 'child-protection',
+        recipientAgency: 'ae-royal-infirmary',
+        criteria: ['MA-L3', 'MA-L4'],
+      }),
+    );
+    expect(event.type).toEqual({ system: DCM, code: '110106', display: 'Export' });
+    expect(event.subtype).toEqual([
+      { system: CodeSystems.iso21089Lifecycle, code: 'disclose', display: 'Disclose Record Lifecycle Event' },
+      { system: CodeSystems.restfulInteraction, code: 'create' },
+    ]);
+    expect(event.agent).toEqual([
+      {
+        type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] },
+        who: { reference: 'Organization/sw-edinburgh', identifier: { system: IdentifierSystems.oauthClient, value: 'sw-edinburgh-case' } },
+        requestor: true,
+        network: { address: 'agency-gw.example.scot', type: '1' },
+        extension: [{ url: Extensions.partnership, valueReference: { reference: 'Organization/edinburgh' } }],
+      },
+      {
+        type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
+        who: hub('alerts'),
+        requestor: false,
+      },
+      {
+        type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] },
+        who: { reference: 'Organization/ae-royal-infirmary' },
+        requestor: false,
+      },
+    ]);
+    // BALP: the source agent is the one that recorded the event.
+    expect(event.agent[1]?.who).toEqual(event.source.observer);
+    expect(event.entity?.[1]).toEqual({
+      what: { reference: 'Flag/f-1' },
+      type: { system: CodeSystems.auditEntityType, code: '2', display: 'System Object' },
+      role: { system: CodeSystems.objectRole, code: '3', display: 'Report' },
+      description: 'child protection alert',
+      securityLabel: [{ system: CodeSystems.dataCategory, code: 'alert' }],
+    });
+    expect(event.purposeOfEvent).toEqual([{ coding: [{ system: CodeSystems.purpose, code: 'child-protection' }] }]);
+  });
+
+  it('records a refused token request as a user authentication with only the claimed client id', () => {
+    const event = toAuditEvent(
+      exchange({
+        service: 'directory',
+        type: 'login',
+        subtype: 'token',
+        action: 'E',
+        outcome: '4',
+        httpStatus: 401,
+        method: 'POST',
+        path: '/auth/token',
+        outcomeDescription: 'client assertion already used',
+        agent: { clientId: 'housing-edinburgh-sys' },
+        sourceAddress: '::1',
+      }),
+    );
+    expect(event.type).toEqual({ system: DCM, code: '110114', display: 'User Authentication' });
+    expect(event.subtype).toEqual([{ system: CodeSystems.hubOperation, code: 'token' }]);
+    expect(event.agent[0]).toEqual({
+      type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] },
+      who: { identifier: { system: IdentifierSystems.oauthClient, value: 'housing-edinburgh-sys' } },
+      requestor: true,
+      network: { address: '::1', type: '2' },
+    });
+    expect(event.agent[1]?.type?.coding?.[0]?.code).toBe('AuthzOauthService');
+    expect(event.entity).toHaveLength(1);
+  });
+
+  it('codes a FHIR $operation as a restful operation plus its own name', () => {
+    const event = toAuditEvent(exchange({ subtype: '$match', action: 'E' }));
+    expect(event.subtype).toEqual([
+      { system: CodeSystems.restfulInteraction, code: 'operation' },
+      { system: CodeSystems.hubOperation, code: '$match' },
+    ]);
+  });
+
+  it('puts the data category on the request entity when no entity describes data', () => {
+    const event = toAuditEvent(exchange({ dataCategory: 'demographics', outcome: '8', httpStatus: 500 }));
+    expect(event.entity).toHaveLength(1);
+    expect(event.entity?.[0]?.securityLabel).toEqual([{ system: CodeSystems.dataCategory, code: 'demographics' }]);
+  });
+
+  it('refuses criterion codes that are not <AREA>-L<level>, rather than store false evidence', () => {
+    expect(() => toAuditEvent(exchange({ criteria: ['MI-L3', 'mi-l3'] }))).toThrow(/mi-l3/);
+    expect(() => toAuditEvent(exchange({ criteria: ['XX-L2'] }))).toThrow(RangeError);
+    expect(() => toAuditEvent(exchange({ criteria: ['MI-L6'] }))).toThrow(RangeError);
+  });
+
+  it('stamps the recorded time from the clock only when the record has none', () => {
+    const event = toAuditEvent(exchange({ recorded: undefined }), () => new Date(RECORDED));
+    expect(event.recorded).toBe(RECORDED);
+  });
+});

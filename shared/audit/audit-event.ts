@@ -1,0 +1,309 @@
+/**
+ * ExchangeRecord → FHIR AuditEvent, shaped after IHE BALP (Basic Audit Log
+ * Patterns). Pure and deterministic: the same record always gives the same
+ * event, so the shape is unit-tested exactly and the stored JSON can be chained.
+ *
+ * Choices (each a place BALP leaves open or where the hub needs more):
+ * - `type`: `rest` → audit-event-type `rest` with the restful interaction as
+ *   subtype (BALP Read/Query/Create…); `login` → DICOM 110114 User
+ *   Authentication (BALP/IUA token request); `authz` → DICOM 110113 Security
+ *   Alert with BALP AuthZsubType `AuthZ-Consent` (when a consent entity took
+ *   part) or `AuthZ-Role` (BALP AuthZconsent; that binding is required, so the
+ *   service's own subtype moves to the request entity's `detail`);
+ *   `transmit` / `disclosure` → DICOM 110106 Export with ISO 21089 `transmit` /
+ *   `disclose` (BALP PrivacyDisclosure.Source). Subtypes that are not FHIR
+ *   restful interactions (`$match`, `token`, …) are coded in
+ *   `CodeSystems.hubOperation`; an `$operation` also carries restful `operation`.
+ * - Agents: the client application (DICOM 110153 Source Role ID when it sends a
+ *   request to the hub, 110150 Application otherwise) with its agency as `who`
+ *   (`Organization/<agency>`, the OAuth client id as `who.identifier`, the
+ *   partnership in `Extensions.partnership`), `requestor: true` and the source
+ *   network address; the acting PractitionerRole / Patient as BALP's user
+ *   (v3-ParticipationType IRCP, `requestor: true`); the hub service itself
+ *   (110152 Destination Role ID, or 110153 Source Role ID when it sends data on,
+ *   or the BALP authorisation-server codes for login / authz), the same identity
+ *   as `source.observer`; the receiving agency (110152) for cross-agency sends.
+ * - Purpose: `purposeOfEvent` (event level: it comes from the request and the
+ *   ISP flow, not from the token, so it is not `agent.purposeOfUse`).
+ * - Data category: `entity.securityLabel` (`CodeSystems.dataCategory`) on the
+ *   entities the category describes — subject, data and query entities; on the
+ *   request entity only when there is none of those.
+ * - Request id: BALP's `XrequestId` entity (`what.identifier.value`), which also
+ *   carries the HTTP method, path and status as `detail`.
+ * - Criteria: one `Extensions.maturityCriterion` extension per code (valueCoding
+ *   in `CodeSystems.maturityCriterion`), sorted, only those the record gives.
+ *
+ * A `query` entity's `reference` is the search as the client sent it
+ * (`Patient?identifier=…`); it goes to `entity.query` base64-encoded (BALP keeps
+ * the raw request, malicious patterns included), never to `entity.what`.
+ */
+import { isIP } from 'node:net';
+import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding, Extension, Reference } from 'fhir/r4.js';
+import { CodeSystems, Extensions, IdentifierSystems } from '../fhir/systems.js';
+import type { ExchangeEntity, ExchangeRecord } from './exchange.js';
+
+/** `<AREA>-L<level>` with the nine areas of DESIGN.md §2. */
+const CRITERION_SHAPE = /^(IM|GV|TR|PC|AP|PD|MA|MI|SI)-L[1-5]$/;
+
+export function isCriterionShape(code: string): boolean {
+  return CRITERION_SHAPE.test(code);
+}
+
+/** FHIR R4 restful-interaction codes. */
+const RESTFUL_INTERACTIONS: ReadonlySet<string> = new Set([
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history',
+  'history-instance',
+  'history-type',
+  'history-system',
+  'create',
+  'search',
+  'search-type',
+  'search-system',
+  'capabilities',
+  'transaction',
+  'batch',
+  'operation',
+]);
+
+type ExchangeType = ExchangeRecord['type'];
+
+const dcm = (code: string, display: string): Coding => ({ system: CodeSystems.dicomAuditEventId, code, display });
+
+const EVENT_TYPE: Readonly<Record<ExchangeType, Coding>> = {
+  rest: { system: CodeSystems.auditEventType, code: 'rest', display: 'Restful Operation' },
+  login: dcm('110114', 'User Authentication'),
+  authz: dcm('110113', 'Security Alert'),
+  transmit: dcm('110106', 'Export'),
+  disclosure: dcm('110106', 'Export'),
+};
+
+const LIFECYCLE: Readonly<Partial<Record<ExchangeType, Coding>>> = {
+  transmit: { system: CodeSystems.iso21089Lifecycle, code: 'transmit', display: 'Transmit Record Lifecycle Event' },
+  disclosure: { system: CodeSystems.iso21089Lifecycle, code: 'disclose', display: 'Disclose Record Lifecycle Event' },
+};
+
+const AUTHZ_SUBTYPES: ReadonlySet<string> = new Set(['AuthZ-Consent', 'AuthZ-Role']);
+
+const AGENT_TYPE = {
+  sourceRole: dcm('110153', 'Source Role ID'),
+  destinationRole: dcm('110152', 'Destination Role ID'),
+  application: dcm('110150', 'Application'),
+  user: { system: CodeSystems.participationType, code: 'IRCP', display: 'information recipient' },
+  oauthServer: { system: CodeSystems.balpUserAgentType, code: 'AuthzOauthService', display: 'OAuth Authorization Server' },
+  authServer: { system: CodeSystems.extraSecurityRoleType, code: 'authserver', display: 'authorization server' },
+} as const satisfies Record<string, Coding>;
+
+const ENTITY_TYPE = {
+  person: { system: CodeSystems.auditEntityType, code: '1', display: 'Person' },
+  systemObject: { system: CodeSystems.auditEntityType, code: '2', display: 'System Object' },
+  requestId: { system: CodeSystems.balp, code: 'XrequestId', display: 'X-Request-Id' },
+} as const satisfies Record<string, Coding>;
+
+const OBJECT_ROLE = {
+  patient: { system: CodeSystems.objectRole, code: '1', display: 'Patient' },
+  report: { system: CodeSystems.objectRole, code: '3', display: 'Report' },
+  domainResource: { system: CodeSystems.objectRole, code: '4', display: 'Domain Resource' },
+  query: { system: CodeSystems.objectRole, code: '24', display: 'Query' },
+} as const satisfies Record<string, Coding>;
+
+/**
+ * The BALP AuditEvent for one exchange. `now` is used only when the record has
+ * no `recorded` time (the audit sink stamps one, so events it writes never need it).
+ * Throws a RangeError for a criterion code that is not `<AREA>-L<level>`: a wrong
+ * code would be false evidence, so it must fail in tests rather than be stored.
+ */
+export function toAuditEvent(exchange: ExchangeRecord, now: () => Date = () => new Date()): AuditEvent {
+  const criteria = criteriaOf(exchange.criteria);
+  const event: AuditEvent = {
+    resourceType: 'AuditEvent',
+    type: { ...EVENT_TYPE[exchange.type] },
+    subtype: subtypesOf(exchange),
+    action: exchange.action,
+    recorded: exchange.recorded ?? now().toISOString(),
+    outcome: exchange.outcome,
+    agent: agentsOf(exchange),
+    source: {
+      observer: hubServiceRef(exchange),
+      type: [
+        isSecurityEvent(exchange.type)
+          ? { system: CodeSystems.auditSourceType, code: '6', display: 'Security Server' }
+          : { system: CodeSystems.auditSourceType, code: '4', display: 'Application Server' },
+      ],
+    },
+    entity: entitiesOf(exchange),
+  };
+  if (exchange.outcomeDescription) event.outcomeDesc = exchange.outcomeDescription;
+  if (exchange.purpose) event.purposeOfEvent = [{ coding: [{ system: CodeSystems.purpose, code: exchange.purpose }] }];
+  if (criteria.length) event.extension = criteria.map(criterionExtension);
+  return event;
+}
+
+/** The criteria codes of an event, in the order they are stored. */
+export function criteriaOfEvent(event: AuditEvent): string[] {
+  return (event.extension ?? [])
+    .filter((e) => e.url === Extensions.maturityCriterion && e.valueCoding?.code)
+    .map((e) => e.valueCoding?.code as string);
+}
+
+function criteriaOf(codes: readonly string[]): string[] {
+  const bad = codes.filter((c) => !isCriterionShape(c));
+  if (bad.length) throw new RangeError(`Not maturity criterion codes (expected <AREA>-L<1-5>): ${bad.join(', ')}`);
+  return [...new Set(codes)].sort();
+}
+
+function criterionExtension(code: string): Extension {
+  return { url: Extensions.maturityCriterion, valueCoding: { system: CodeSystems.maturityCriterion, code } };
+}
+
+function isSecurityEvent(type: ExchangeType): boolean {
+  return type === 'login' || type === 'authz';
+}
+
+/** Data leaves the hub for another agency: the hub is the source, the receiver the destination. */
+function isOutbound(exchange: ExchangeRecord): boolean {
+  return exchange.type === 'transmit' || exchange.type === 'disclosure' || exchange.recipientAgency !== undefined;
+}
+
+function subtypesOf(exchange: ExchangeRecord): Coding[] {
+  if (exchange.type === 'authz') {
+    const code = AUTHZ_SUBTYPES.has(exchange.subtype)
+      ? exchange.subtype
+      : exchange.entities.some((e) => e.role === 'consent')
+        ? 'AuthZ-Consent'
+        : 'AuthZ-Role';
+    return [{ system: CodeSystems.balpAuthZSubType, code }];
+  }
+  const lifecycle = LIFECYCLE[exchange.type];
+  return [...(lifecycle ? [{ ...lifecycle }] : []), ...interactionCodings(exchange.subtype)];
+}
+
+function interactionCodings(subtype: string): Coding[] {
+  if (RESTFUL_INTERACTIONS.has(subtype)) return [{ system: CodeSystems.restfulInteraction, code: subtype }];
+  const own: Coding = { system: CodeSystems.hubOperation, code: subtype };
+  return subtype.startsWith('$') ? [{ system: CodeSystems.restfulInteraction, code: 'operation' }, own] : [own];
+}
+
+function hubServiceRef(exchange: ExchangeRecord): Reference {
+  return { identifier: { system: IdentifierSystems.hubService, value: exchange.service }, display: `infoshare ${exchange.service}` };
+}
+
+function agentsOf(exchange: ExchangeRecord): AuditEventAgent[] {
+  const outbound = isOutbound(exchange);
+  const agents: AuditEventAgent[] = [];
+  const client = clientAgent(exchange, outbound);
+  if (client) agents.push(client);
+  const { practitionerRole, patient } = exchange.agent;
+  for (const person of [practitionerRole, patient]) {
+    if (person) agents.push({ type: { coding: [{ ...AGENT_TYPE.user }] }, who: { reference: person }, requestor: true });
+  }
+  agents.push({ type: { coding: [{ ...hubAgentType(exchange.type, outbound) }] }, who: hubServiceRef(exchange), requestor: false });
+  if (exchange.recipientAgency) {
+    agents.push({
+      type: { coding: [{ ...AGENT_TYPE.destinationRole }] },
+      who: { reference: `Organization/${exchange.recipientAgency}` },
+      requestor: false,
+    });
+  }
+  return agents;
+}
+
+function clientAgent(exchange: ExchangeRecord, outbound: boolean): AuditEventAgent | undefined {
+  const { clientId, agency, partnership } = exchange.agent;
+  if (!clientId && !agency && !exchange.sourceAddress) return undefined;
+  const sendsRequest = exchange.type === 'rest' && !outbound;
+  const agent: AuditEventAgent = {
+    type: { coding: [{ ...(sendsRequest ? AGENT_TYPE.sourceRole : AGENT_TYPE.application) }] },
+    requestor: true,
+  };
+  if (agency || clientId) {
+    const who: Reference = {};
+    if (agency) who.reference = `Organization/${agency}`;
+    if (clientId) who.identifier = { system: IdentifierSystems.oauthClient, value: clientId };
+    agent.who = who;
+  }
+  if (exchange.sourceAddress) agent.network = { address: exchange.sourceAddress, type: isIP(exchange.sourceAddress) ? '2' : '1' };
+  if (partnership) agent.extension = [{ url: Extensions.partnership, valueReference: { reference: `Organization/${partnership}` } }];
+  return agent;
+}
+
+function hubAgentType(type: ExchangeType, outbound: boolean): Coding {
+  if (type === 'login') return AGENT_TYPE.oauthServer;
+  if (type === 'authz') return AGENT_TYPE.authServer;
+  return outbound ? AGENT_TYPE.sourceRole : AGENT_TYPE.destinationRole;
+}
+
+/** Entity order: the subject, the record's entities as given, then the request. */
+function entitiesOf(exchange: ExchangeRecord): AuditEventEntity[] {
+  const entities: AuditEventEntity[] = [];
+  const labelled: AuditEventEntity[] = [];
+  if (exchange.subject) {
+    const subject = subjectEntity(exchange.subject);
+    entities.push(subject);
+    labelled.push(subject);
+  }
+  for (const given of exchange.entities) {
+    if (given.role === 'subject' && given.reference === exchange.subject) continue;
+    const entity = entityOf(given);
+    entities.push(entity);
+    if (given.role !== 'consent') labelled.push(entity);
+  }
+  const request = requestEntity(exchange);
+  entities.push(request);
+  if (exchange.dataCategory) {
+    const label: Coding = { system: CodeSystems.dataCategory, code: exchange.dataCategory };
+    for (const entity of labelled.length ? labelled : [request]) entity.securityLabel = [label];
+  }
+  return entities;
+}
+
+function subjectEntity(reference: string, description?: string): AuditEventEntity {
+  const entity: AuditEventEntity = { what: { reference }, type: { ...ENTITY_TYPE.person }, role: { ...OBJECT_ROLE.patient } };
+  if (description) entity.description = description;
+  return entity;
+}
+
+function entityOf(given: ExchangeEntity): AuditEventEntity {
+  let entity: AuditEventEntity;
+  switch (given.role) {
+    case 'subject':
+      return subjectEntity(given.reference, given.description);
+    case 'query':
+      entity = { type: { ...ENTITY_TYPE.systemObject }, role: { ...OBJECT_ROLE.query }, query: Buffer.from(given.reference, 'utf8').toString('base64') };
+      break;
+    case 'consent':
+      // BALP AuthZconsent tells its consent entity by resource type, not role.
+      entity = { what: { reference: given.reference }, type: { system: CodeSystems.resourceTypes, code: resourceTypeOf(given.reference) } };
+      break;
+    case 'data':
+      entity = { what: { reference: given.reference }, type: { ...ENTITY_TYPE.systemObject }, role: { ...OBJECT_ROLE.report } };
+      break;
+    case 'domain-resource':
+    case undefined:
+      entity = { what: { reference: given.reference }, type: { ...ENTITY_TYPE.systemObject }, role: { ...OBJECT_ROLE.domainResource } };
+      break;
+  }
+  if (given.description) entity.description = given.description;
+  return entity;
+}
+
+function resourceTypeOf(reference: string): string {
+  return reference.split('/')[0] || reference;
+}
+
+function requestEntity(exchange: ExchangeRecord): AuditEventEntity {
+  const detail = [
+    { type: 'method', valueString: exchange.method },
+    { type: 'path', valueString: exchange.path },
+    { type: 'status', valueString: String(exchange.httpStatus) },
+  ];
+  // AuthZ subtypes are bound to BALP's two codes; keep the service's own name here.
+  if (exchange.type === 'authz' && !AUTHZ_SUBTYPES.has(exchange.subtype)) {
+    detail.push({ type: 'interaction', valueString: exchange.subtype });
+  }
+  return { what: { identifier: { value: exchange.requestId } }, type: { ...ENTITY_TYPE.requestId }, detail };
+}
