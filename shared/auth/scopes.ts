@@ -1,0 +1,68 @@
+/**
+ * SMART v1 system scopes and the hub's operation scopes.
+ *
+ * Grammar: `system/<Type>.<action>` where `<Type>` is a FHIR resource type or
+ * `*`, and `<action>` is `read`, `write`, `*` (read and write), or the name of
+ * a hub operation (`system/Contract.sign`, `system/Task.review`).
+ *
+ * Wildcards: a type `*` covers every type; an action `*` covers `read` and
+ * `write` only. Operation scopes are privileges of their own (signing the ISP,
+ * deciding a match) and are never implied by `*` — an agency given
+ * `system/*.*` still needs `system/Contract.sign` to sign a contract.
+ */
+
+export type ScopeAction = 'read' | 'write' | '*';
+
+export interface ParsedScope {
+  /** A FHIR resource type, or `*` for every type. */
+  readonly resourceType: string;
+  /** `read`, `write`, `*`, or an operation name. */
+  readonly action: string;
+}
+
+/** The hub's operation scopes (actions beyond read/write). */
+export const HubScopes = {
+  /** Add a partner's signature to the ISP (`Contract/$sign`). */
+  contractSign: 'system/Contract.sign',
+  /** Decide a manual match review (`Task/$resolve`, corrections). */
+  taskReview: 'system/Task.review',
+} as const;
+
+const SCOPE = /^system\/(\*|[A-Z][A-Za-z]{0,63})\.(\*|[a-z][a-zA-Z-]{0,63})$/;
+
+export function parseScope(scope: string): ParsedScope | undefined {
+  const m = SCOPE.exec(scope);
+  return m ? { resourceType: m[1]!, action: m[2]! } : undefined;
+}
+
+export function isValidScope(scope: string): boolean {
+  return SCOPE.test(scope);
+}
+
+export const readScope = (resourceType: string): string => `system/${resourceType}.read`;
+export const writeScope = (resourceType: string): string => `system/${resourceType}.write`;
+
+/** Splits an OAuth `scope` parameter or claim (space-separated) into distinct scopes, in order. */
+export function splitScopes(scope: string | undefined): string[] {
+  if (!scope) return [];
+  return [...new Set(scope.split(/\s+/).filter((s) => s.length > 0))];
+}
+
+/** Whether one granted scope covers one required scope. Invalid scopes cover nothing. */
+export function scopeCovers(granted: string, required: string): boolean {
+  const g = parseScope(granted);
+  const r = parseScope(required);
+  if (!g || !r) return false;
+  if (g.resourceType !== '*' && g.resourceType !== r.resourceType) return false;
+  if (g.action === r.action) return true;
+  return g.action === '*' && (r.action === 'read' || r.action === 'write');
+}
+
+/**
+ * Whether the granted scopes (an array, or a space-separated claim) cover the
+ * required one. Pure; the only place wildcard rules are decided.
+ */
+export function hasScope(granted: string | readonly string[], required: string): boolean {
+  const list = typeof granted === 'string' ? splitScopes(granted) : granted;
+  return list.some((g) => scopeCovers(g, required));
+}
