@@ -40,14 +40,8 @@
 import { isIP } from 'node:net';
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding, Extension, Reference } from 'fhir/r4.js';
 import { CodeSystems, Extensions, IdentifierSystems } from '../fhir/systems.js';
+import { isCriterionCode } from '../maturity/catalogue.js';
 import type { ExchangeEntity, ExchangeRecord } from './exchange.js';
-
-/** `<AREA>-L<level>` with the nine areas of DESIGN.md §2. */
-const CRITERION_SHAPE = /^(IM|GV|TR|PC|AP|PD|MA|MI|SI)-L[1-5]$/;
-
-export function isCriterionShape(code: string): boolean {
-  return CRITERION_SHAPE.test(code);
-}
 
 /** FHIR R4 restful-interaction codes. */
 const RESTFUL_INTERACTIONS: ReadonlySet<string> = new Set([
@@ -151,7 +145,8 @@ export function criteriaOfEvent(event: AuditEvent): string[] {
 }
 
 function criteriaOf(codes: readonly string[]): string[] {
-  const bad = codes.filter((c) => !isCriterionShape(c));
+  // The catalogue holds all 45 `<AREA>-L<level>` codes, so this checks the shape and the area at once.
+  const bad = codes.filter((c) => !isCriterionCode(c));
   if (bad.length) throw new RangeError(`Not maturity criterion codes (expected <AREA>-L<1-5>): ${bad.join(', ')}`);
   return [...new Set(codes)].sort();
 }

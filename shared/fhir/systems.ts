@@ -24,7 +24,6 @@ export const CodeSystems = {
   // AuditEvent (IHE BALP) vocabularies.
   auditEntityType: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
   objectRole: 'http://terminology.hl7.org/CodeSystem/object-role',
-  networkType: 'http://hl7.org/fhir/network-type',
   resourceTypes: 'http://hl7.org/fhir/resource-types',
   iso21089Lifecycle: 'http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle',
   extraSecurityRoleType: 'http://terminology.hl7.org/CodeSystem/extra-security-role-type',
