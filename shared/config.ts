@@ -45,6 +45,11 @@ const schema = z.object({
   INFOSHARE_AUDIT_PORT: port.default(DEFAULT_PORTS.audit),
   INFOSHARE_AGENCY_SIM_PORT: port.default(DEFAULT_PORTS['agency-sim']),
   INFOSHARE_DIRECTORY_URL: z.string().url().optional(),
+  INFOSHARE_MPI_URL: z.string().url().optional(),
+  INFOSHARE_ALERTS_URL: z.string().url().optional(),
+  INFOSHARE_PLANS_URL: z.string().url().optional(),
+  INFOSHARE_AUDIT_URL: z.string().url().optional(),
+  INFOSHARE_AGENCY_SIM_URL: z.string().url().optional(),
   INFOSHARE_TOKEN_ISSUER: z.string().url().optional(),
   INFOSHARE_TOKEN_AUDIENCE: z.string().min(1).default('infoshare-hub'),
   INFOSHARE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
@@ -68,16 +73,19 @@ export interface HubConfig {
   readonly keyPrefix: string;
   readonly host: string;
   readonly ports: Readonly<Record<ServiceName, number>>;
-  /** Base URL each service is reachable at (used for links and service-to-service calls). */
+  /** Base URL clients reach each service at (links in responses, the token URL and issuer). */
   readonly urls: Readonly<Record<ServiceName, string>>;
+  /** Base URL services reach each other at (differs from `urls` inside docker-compose). */
+  readonly internalUrls: Readonly<Record<ServiceName, string>>;
   readonly token: {
     readonly issuer: string;
     readonly audience: string;
     readonly ttlSeconds: number;
     readonly algorithms: readonly ('ES256' | 'ES384' | 'RS256' | 'RS384' | 'PS256')[];
     readonly signingKeyFile: string;
-    /** The URL client assertions must name as `aud`. */
+    /** The URL client assertions must name as `aud` (the public token endpoint). */
     readonly tokenUrl: string;
+    /** Where services fetch the directory's JWKS (internal URL). */
     readonly jwksUrl: string;
   };
   readonly bodyLimit: string;
@@ -111,7 +119,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   };
   const base = e.INFOSHARE_PUBLIC_BASE.replace(/\/$/, '');
   const urls = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${base}:${ports[s]}`])) as Record<ServiceName, string>;
-  if (e.INFOSHARE_DIRECTORY_URL) urls.directory = e.INFOSHARE_DIRECTORY_URL.replace(/\/$/, '');
+  const overrides: Record<ServiceName, string | undefined> = {
+    directory: e.INFOSHARE_DIRECTORY_URL,
+    mpi: e.INFOSHARE_MPI_URL,
+    alerts: e.INFOSHARE_ALERTS_URL,
+    plans: e.INFOSHARE_PLANS_URL,
+    audit: e.INFOSHARE_AUDIT_URL,
+    'agency-sim': e.INFOSHARE_AGENCY_SIM_URL,
+  };
+  const internalUrls = Object.fromEntries(
+    SERVICE_NAMES.map((s) => [s, (overrides[s] ?? urls[s]).replace(/\/$/, '')]),
+  ) as Record<ServiceName, string>;
   const issuer = e.INFOSHARE_TOKEN_ISSUER ?? `${urls.directory}/auth`;
   return {
     redisUrl: e.REDIS_URL,
@@ -119,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     host: e.INFOSHARE_HOST,
     ports,
     urls,
+    internalUrls,
     token: {
       issuer,
       audience: e.INFOSHARE_TOKEN_AUDIENCE,
@@ -126,7 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       algorithms: e.INFOSHARE_TOKEN_ALGORITHMS,
       signingKeyFile: path.resolve(PROJECT_ROOT, e.INFOSHARE_SIGNING_KEY_FILE),
       tokenUrl: `${urls.directory}/auth/token`,
-      jwksUrl: `${urls.directory}/auth/jwks.json`,
+      jwksUrl: `${internalUrls.directory}/auth/jwks.json`,
     },
     bodyLimit: e.INFOSHARE_BODY_LIMIT,
     bulkBodyLimit: e.INFOSHARE_BULK_BODY_LIMIT,
