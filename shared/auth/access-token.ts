@@ -1,0 +1,205 @@
+/**
+ * Access tokens: issued by the directory's token endpoint, verified by every service.
+ *
+ * Verification is deliberately narrow: an explicit allow-list of asymmetric
+ * algorithms checked before anything else, a public KeyObject found by `kid`
+ * (so `alg: none` and HS256 keyed with the public key can never verify),
+ * then signature, expiry, issuer and audience. Rejections say why in words
+ * that reveal nothing about keys or expected values.
+ */
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { HubConfig } from '../config.js';
+import { unauthorized, type OperationOutcomeError } from '../fhir/outcome.js';
+import { UnknownSigningKeyError, type KeyResolver } from './jwks-resolver.js';
+import { keyFitsAlgorithm, type SigningAlgorithm, type SigningKey } from './keys.js';
+
+/**
+ * Clock skew tolerated between the directory and a verifying service when
+ * checking `exp`/`nbf`: 30 s, small next to the token lifetime (default 5 min)
+ * and enough for hosts kept in step by NTP.
+ */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+/** Longer than any token we issue; refusing early keeps junk out of the JSON parser. */
+const MAX_TOKEN_LENGTH = 8192;
+
+const FHIR_ID = '[A-Za-z0-9\\-.]{1,64}';
+const PRACTITIONER_ROLE_REF = new RegExp(`^PractitionerRole/${FHIR_ID}$`);
+const PATIENT_REF = new RegExp(`^Patient/${FHIR_ID}$`);
+
+/** The claims of a hub access token. */
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly aud: string;
+  /** The client id (the agency system that authenticated). */
+  readonly sub: string;
+  readonly exp: number;
+  readonly iat: number;
+  readonly jti: string;
+  /** Granted scopes, space-separated. */
+  readonly scope: string;
+  /** The client's agency (Organization id). */
+  readonly agency: string;
+  /** The agency's partnership (Organization id). */
+  readonly partnership: string;
+  /** `PractitionerRole/<id>` when a practitioner acts through the agency system. */
+  readonly practitionerRole?: string;
+  /** `Patient/<id>` when the person themselves acts. */
+  readonly patient?: string;
+}
+
+/** What the token endpoint decided to grant. */
+export interface AccessTokenInput {
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly agency: string;
+  readonly partnership: string;
+  readonly practitionerRole?: string;
+  readonly patient?: string;
+}
+
+export type TokenIssuerConfig = Pick<HubConfig['token'], 'issuer' | 'audience' | 'ttlSeconds'>;
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  readonly claims: AccessTokenClaims;
+}
+
+/** Signs an access token with the partnership key (its own `alg`, `kid` in the header). */
+export function issueAccessToken(
+  input: AccessTokenInput,
+  key: SigningKey,
+  config: TokenIssuerConfig,
+  nowMs: number = Date.now(),
+): IssuedAccessToken {
+  const iat = Math.floor(nowMs / 1000);
+  const claims: AccessTokenClaims = {
+    iss: config.issuer,
+    aud: config.audience,
+    sub: input.clientId,
+    iat,
+    exp: iat + config.ttlSeconds,
+    jti: randomUUID(),
+    scope: input.scopes.join(' '),
+    agency: input.agency,
+    partnership: input.partnership,
+    ...(input.practitionerRole ? { practitionerRole: input.practitionerRole } : {}),
+    ...(input.patient ? { patient: input.patient } : {}),
+  };
+  const token = jwt.sign({ ...claims }, key.privateKey, { algorithm: key.alg, keyid: key.kid });
+  return { token, claims };
+}
+
+export interface AccessTokenExpectations {
+  readonly issuer: string;
+  readonly audience: string;
+  /** The only algorithms accepted (from config); anything else is refused before any key is looked up. */
+  readonly algorithms: readonly SigningAlgorithm[];
+  /** For tests: the time to verify at, in ms. Defaults to now. */
+  readonly nowMs?: number;
+}
+
+/** What every service expects of an access token, from the hub config. */
+export function accessTokenExpectations(config: Pick<HubConfig, 'token'>): AccessTokenExpectations {
+  return { issuer: config.token.issuer, audience: config.token.audience, algorithms: config.token.algorithms };
+}
+
+/**
+ * Verifies an access token and returns its claims, or throws a 401
+ * OperationOutcomeError saying why ("token expired", "wrong audience", …).
+ * A resolver that cannot reach the issuer's keys throws its own 503.
+ */
+export async function verifyAccessToken(
+  token: string | undefined,
+  resolveKey: KeyResolver,
+  expected: AccessTokenExpectations,
+): Promise<AccessTokenClaims> {
+  if (!token) throw unauthorized('Access token required: send Authorization: Bearer <token>');
+  if (token.length > MAX_TOKEN_LENGTH) throw rejected('malformed token');
+
+  const decoded = jwt.decode(token, { complete: true });
+  if (!decoded || typeof decoded.payload !== 'object') throw rejected('malformed token');
+  const { alg, kid } = decoded.header;
+  if (!(expected.algorithms as readonly string[]).includes(alg)) throw rejected('algorithm not allowed');
+  if (typeof kid !== 'string' || kid.length === 0) throw rejected('unknown signing key');
+
+  let key;
+  try {
+    key = await resolveKey(kid);
+  } catch (err) {
+    if (err instanceof UnknownSigningKeyError) throw rejected('unknown signing key');
+    throw err;
+  }
+  // An RS256 header over an EC key (or the reverse) is refused here rather than by a library message.
+  if (!keyFitsAlgorithm(key, alg as SigningAlgorithm)) throw rejected('algorithm not allowed');
+
+  let payload: string | jwt.JwtPayload;
+  try {
+    payload = jwt.verify(token, key, {
+      algorithms: [alg as SigningAlgorithm],
+      issuer: expected.issuer,
+      audience: expected.audience,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      ...(expected.nowMs !== undefined ? { clockTimestamp: Math.floor(expected.nowMs / 1000) } : {}),
+    });
+  } catch (err) {
+    throw rejected(reasonFor(err));
+  }
+  if (typeof payload === 'string') throw rejected('malformed token');
+  return claimsFrom(payload, expected.audience);
+}
+
+/** The caller-facing reason for a jsonwebtoken failure. Never echoes expected values. */
+function reasonFor(err: unknown): string {
+  if (err instanceof jwt.TokenExpiredError) return 'token expired';
+  if (err instanceof jwt.NotBeforeError) return 'token not yet valid';
+  const message = err instanceof Error ? err.message : '';
+  if (message.startsWith('jwt audience invalid')) return 'wrong audience';
+  if (message.startsWith('jwt issuer invalid')) return 'wrong issuer';
+  if (message === 'invalid signature') return 'invalid signature';
+  if (message === 'invalid algorithm') return 'algorithm not allowed';
+  return 'malformed token';
+}
+
+/** Keeps only the claims the hub knows, each of the right shape; a token missing one is malformed. */
+function claimsFrom(p: jwt.JwtPayload, audience: string): AccessTokenClaims {
+  const str = (name: string): string => {
+    const v = p[name];
+    if (typeof v !== 'string' || v.length === 0) throw rejected(`malformed token (claim ${name})`);
+    return v;
+  };
+  const num = (name: string): number => {
+    const v = p[name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw rejected(`malformed token (claim ${name})`);
+    return v;
+  };
+  const optionalRef = (name: string, pattern: RegExp): string | undefined => {
+    const v = p[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !pattern.test(v)) throw rejected(`malformed token (claim ${name})`);
+    return v;
+  };
+  if (typeof p.scope !== 'string') throw rejected('malformed token (claim scope)');
+  const practitionerRole = optionalRef('practitionerRole', PRACTITIONER_ROLE_REF);
+  const patient = optionalRef('patient', PATIENT_REF);
+  return {
+    iss: str('iss'),
+    // jsonwebtoken has checked that `aud` (string or array) names our audience.
+    aud: audience,
+    sub: str('sub'),
+    exp: num('exp'),
+    iat: num('iat'),
+    jti: str('jti'),
+    scope: p.scope,
+    agency: str('agency'),
+    partnership: str('partnership'),
+    ...(practitionerRole ? { practitionerRole } : {}),
+    ...(patient ? { patient } : {}),
+  };
+}
+
+function rejected(reason: string): OperationOutcomeError {
+  return unauthorized(`Access token rejected: ${reason}`);
+}
+
