@@ -1,6 +1,7 @@
 import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Contract } from 'fhir/r4.js';
+import { toPublicJwk } from '../auth/keys.js';
 import { OperationOutcomeError } from '../fhir/outcome.js';
 import { ispDigest } from './canonical.js';
 import { APPROVAL_SIGNATURE_TYPE, parseIspContract, signerEntry } from './contract.js';
@@ -23,7 +24,7 @@ describe('signIsp', () => {
     const contract = testIspContract();
     const { jws, signer } = signIsp(contract, 'test-sw', keys['test-sw']!.privateKey, { now: new Date('2026-01-20T10:00:00Z') });
     const decoded = jwt.decode(jws, { complete: true })!;
-    expect(decoded.header).toMatchObject({ alg: 'ES256', kid: 'test-sw' });
+    expect(decoded.header).toMatchObject({ alg: 'ES256', kid: toPublicJwk(keys['test-sw']!.privateKey, 'ES256').kid });
     expect(decoded.payload).toEqual({ isp: 'isp-test', digest: ispDigest(contract), iat: 1768903200 });
     expect(signer).toMatchObject({
       type: APPROVAL_SIGNATURE_TYPE,

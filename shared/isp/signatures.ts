@@ -8,9 +8,10 @@
  * flow, a partner or the review date after signing voids every signature
  * until each partner signs the new content (IM-L4).
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Contract, ContractSigner } from 'fhir/r4.js';
+import { toPublicJwk } from '../auth/keys.js';
 import { forbidden } from '../fhir/outcome.js';
 import { ispDigest } from './canonical.js';
 import { ISP_SIGNATURE_FORMAT, agencyIdOf, parseIspContract, signerEntry, statusFor, type IspSignature } from './contract.js';
@@ -77,7 +78,9 @@ export function signIsp(
   }
   const now = options.now ?? new Date();
   const payload: IspSignaturePayload = { isp: isp.id, digest: ispDigest(contract), iat: Math.floor(now.getTime() / 1000) };
-  const jws = jwt.sign(payload, privateKey, { algorithm: 'ES256', keyid: agencyId });
+  const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
+  // kid = RFC 7638 thumbprint, as for every key in the hub, so a verifier can tell rotated keys apart.
+  const jws = jwt.sign(payload, key, { algorithm: 'ES256', keyid: toPublicJwk(key, 'ES256').kid });
   const signature: IspSignature = { agency: agencyId, when: now.toISOString(), jws };
   return { jws, signer: signerEntry(signature) };
 }
