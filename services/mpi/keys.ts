@@ -1,0 +1,55 @@
+/**
+ * Every Redis key of the MPI, in one place. The whole index shares the hash tag
+ * `{mpi}` so that moving a record between Persons, and a record with its
+ * blocking entries, are single atomic scripts/transactions. On Redis Cluster the
+ * index is therefore one slot (one master's memory and load): shard by a
+ * per-partnership tag only when measurement says that is the limit.
+ */
+import type { KeySpace } from '../../shared/redis/connection.js';
+
+const TAG = 'mpi';
+
+export class MpiKeys {
+  constructor(private readonly space: KeySpace) {}
+
+  /** Hash: record id → current Patient JSON. */
+  get records(): string {
+    return this.space.key(TAG, 'pat');
+  }
+  /** Hash: versionId → Patient JSON, older versions of one record (only once it is updated). */
+  recordHistory(recordId: string): string {
+    return this.space.key(TAG, 'pat', recordId, 'hist');
+  }
+  /** Hash: record id → MatchFeatures JSON. */
+  get features(): string {
+    return this.space.key(TAG, 'feat');
+  }
+  /** Set of record ids sharing one blocking key. */
+  block(blockingKey: string): string {
+    return this.space.key(TAG, 'blk', blockingKey);
+  }
+  /** Hash: record id → `<personId>|<assurance>|<how>`. */
+  get links(): string {
+    return this.space.key(TAG, 'link');
+  }
+  /** Hash: member record id → `<assurance>|<how>` for one Person. */
+  person(personId: string): string {
+    return this.space.key(TAG, 'person', personId);
+  }
+  /** Hash: person id → surviving person id, for Persons merged away. */
+  get replacedBy(): string {
+    return this.space.key(TAG, 'replaced-by');
+  }
+  /** Hash: `<idA>|<idB>` (sorted) → manual decision JSON. */
+  get decisions(): string {
+    return this.space.key(TAG, 'decision');
+  }
+  /** Hash: `<idA>|<idB>` (sorted) → open review Task id (so a pair is asked once). */
+  get openReviews(): string {
+    return this.space.key(TAG, 'review');
+  }
+  /** Hash of counters for the matching report. */
+  get stats(): string {
+    return this.space.key(TAG, 'stats');
+  }
+}

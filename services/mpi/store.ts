@@ -1,0 +1,249 @@
+/**
+ * The MPI's Redis storage: agency records (FHIR Patients) with their versions,
+ * match features, blocking sets, the record → Person links, manual decisions
+ * and report counters. Reads batch into one round trip; writes for many
+ * records go in one pipeline (never one awaited write after another).
+ */
+import type { Patient } from 'fhir/r4.js';
+import type { Redis } from 'ioredis';
+import type { MatchFeatures } from './domain/features.js';
+import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
+import type { MpiKeys } from './keys.js';
+
+/** One record's write: the new version, its features and blocking keys, and the keys it leaves. */
+export interface RecordWrite {
+  readonly patient: Patient;
+  /** The previous version to move into history (updates only). */
+  readonly previous?: Patient;
+  readonly features: MatchFeatures;
+  readonly blockingKeys: readonly string[];
+  readonly previousBlockingKeys: readonly string[];
+}
+
+export interface LinkWrite {
+  readonly recordId: string;
+  readonly personId: string;
+  readonly assurance: Assurance;
+  readonly how: LinkHow;
+  /** The person the record leaves, if any (its member entry is removed). */
+  readonly fromPersonId?: string;
+}
+
+// Moves a record between Persons only if its link is still what the caller read,
+// so two concurrent re-matches cannot leave a record in two Persons.
+// KEYS: links hash, new person members, old person members (or the new one again)
+// ARGV: record id, expected current link value ('' if none), new link value, member value
+const MOVE_LINK_LUA = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if (current or '') ~= ARGV[2] then return 0 end
+if KEYS[3] ~= KEYS[2] then redis.call('HDEL', KEYS[3], ARGV[1]) end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`;
+
+export class MpiStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: MpiKeys,
+  ) {}
+
+  async getRecords(ids: readonly string[]): Promise<(Patient | undefined)[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.redis.hmget(this.keys.records, ...ids);
+    return raw.map((r) => (r ? (JSON.parse(r) as Patient) : undefined));
+  }
+
+  async getRecord(id: string): Promise<Patient | undefined> {
+    return (await this.getRecords([id]))[0];
+  }
+
+  async getRecordVersion(id: string, versionId: string): Promise<Patient | undefined> {
+    const current = await this.getRecord(id);
+    if (current?.meta?.versionId === versionId) return current;
+    const raw = await this.redis.hget(this.keys.recordHistory(id), versionId);
+    return raw ? (JSON.parse(raw) as Patient) : undefined;
+  }
+
+  /** Every version of a record, newest first. */
+  async getRecordHistory(id: string): Promise<Patient[]> {
+    const [current, older] = await Promise.all([this.getRecord(id), this.redis.hvals(this.keys.recordHistory(id))]);
+    if (!current) return [];
+    const versions = older.map((r) => JSON.parse(r) as Patient);
+    versions.sort((a, b) => Number(b.meta?.versionId) - Number(a.meta?.versionId));
+    return [current, ...versions];
+  }
+
+  async getFeatures(ids: readonly string[]): Promise<(MatchFeatures | undefined)[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.redis.hmget(this.keys.features, ...ids);
+    return raw.map((r) => (r ? (JSON.parse(r) as MatchFeatures) : undefined));
+  }
+
+  /** Candidate record ids for each record's blocking keys (one pipeline for the whole batch). */
+  async candidateIds(blockingKeysPerRecord: readonly (readonly string[])[]): Promise<string[][]> {
+    const pipeline = this.redis.pipeline();
+    for (const keys of blockingKeysPerRecord) {
+      if (keys.length) pipeline.sunion(...keys.map((k) => this.keys.block(k)));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    let i = 0;
+    return blockingKeysPerRecord.map((keys) => {
+      if (!keys.length) return [];
+      const [err, ids] = results[i++] ?? [];
+      if (err) throw err;
+      return ids as string[];
+    });
+  }
+
+  /** Current links of records (`undefined` for a record not yet indexed). */
+  async getLinks(recordIds: readonly string[]): Promise<(PersonLink | undefined)[]> {
+    if (recordIds.length === 0) return [];
+    const raw = await this.redis.hmget(this.keys.links, ...recordIds);
+    return raw.map((r) => (r ? parseLink(r) : undefined));
+  }
+
+  /** Members of a Person: record id → link. */
+  async getMembers(personId: string): Promise<Map<string, PersonLink>> {
+    const raw = await this.redis.hgetall(this.keys.person(personId));
+    const members = new Map<string, PersonLink>();
+    for (const [recordId, value] of Object.entries(raw)) {
+      const [assurance, how] = value.split('|');
+      members.set(recordId, { personId, assurance: assurance as Assurance, how: how as LinkHow });
+    }
+    return members;
+  }
+
+  async getReplacedBy(personId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.replacedBy, personId)) ?? undefined;
+  }
+
+  /** Writes records, their features and blocking entries, in one transaction per call. */
+  async writeRecords(writes: readonly RecordWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const multi = this.redis.multi();
+    for (const w of writes) {
+      const id = w.patient.id!;
+      if (w.previous?.meta?.versionId) {
+        multi.hset(this.keys.recordHistory(id), w.previous.meta.versionId, JSON.stringify(w.previous));
+      }
+      multi.hset(this.keys.records, id, JSON.stringify(w.patient));
+      multi.hset(this.keys.features, id, JSON.stringify(w.features));
+      const keep = new Set(w.blockingKeys);
+      for (const k of w.previousBlockingKeys) if (!keep.has(k)) multi.srem(this.keys.block(k), id);
+      for (const k of w.blockingKeys) multi.sadd(this.keys.block(k), id);
+    }
+    await execOrThrow(multi);
+  }
+
+  /** Sets links for records not linked before (new records), all in one transaction. */
+  async writeNewLinks(links: readonly LinkWrite[]): Promise<void> {
+    if (links.length === 0) return;
+    const multi = this.redis.multi();
+    for (const l of links) {
+      multi.hset(this.keys.person(l.personId), l.recordId, `${l.assurance}|${l.how}`);
+      multi.hset(this.keys.links, l.recordId, formatLink(l));
+    }
+    await execOrThrow(multi);
+  }
+
+  /**
+   * Moves one record to a Person if its link is unchanged since `expected` was
+   * read. Returns false when someone else changed it first (caller re-reads).
+   */
+  async moveLink(link: LinkWrite, expected: PersonLink | undefined): Promise<boolean> {
+    const from = expected?.personId ?? link.personId;
+    const result = await this.redis.eval(
+      MOVE_LINK_LUA,
+      3,
+      this.keys.links,
+      this.keys.person(link.personId),
+      this.keys.person(from),
+      link.recordId,
+      expected ? formatLink(expected) : '',
+      formatLink(link),
+      `${link.assurance}|${link.how}`,
+    );
+    return result === 1;
+  }
+
+  async markReplaced(personId: string, survivorId: string): Promise<void> {
+    await this.redis.hset(this.keys.replacedBy, personId, survivorId);
+  }
+
+  async getDecision(a: string, b: string): Promise<ManualDecision | undefined> {
+    const raw = await this.redis.hget(this.keys.decisions, pairKey(a, b));
+    return raw ? (JSON.parse(raw) as ManualDecision) : undefined;
+  }
+
+  /** Manual decisions for many pairs at once (keyed by `pairKey`). */
+  async getDecisions(pairs: readonly (readonly [string, string])[]): Promise<Map<string, ManualDecision>> {
+    const found = new Map<string, ManualDecision>();
+    if (pairs.length === 0) return found;
+    const keys = pairs.map(([a, b]) => pairKey(a, b));
+    const raw = await this.redis.hmget(this.keys.decisions, ...keys);
+    raw.forEach((r, i) => {
+      if (r) found.set(keys[i]!, JSON.parse(r) as ManualDecision);
+    });
+    return found;
+  }
+
+  async setDecisions(decisions: readonly { a: string; b: string; decision: ManualDecision }[]): Promise<void> {
+    if (decisions.length === 0) return;
+    const fields = decisions.flatMap((d) => [pairKey(d.a, d.b), JSON.stringify(d.decision)]);
+    await this.redis.hset(this.keys.decisions, ...fields);
+  }
+
+  /** Open review Task ids for pairs (so the same pair is not queued twice). */
+  async getOpenReviews(pairs: readonly (readonly [string, string])[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (pairs.length === 0) return found;
+    const keys = pairs.map(([a, b]) => pairKey(a, b));
+    const raw = await this.redis.hmget(this.keys.openReviews, ...keys);
+    raw.forEach((r, i) => {
+      if (r) found.set(keys[i]!, r);
+    });
+    return found;
+  }
+
+  async setOpenReviews(entries: readonly { a: string; b: string; taskId: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.redis.hset(this.keys.openReviews, ...entries.flatMap((e) => [pairKey(e.a, e.b), e.taskId]));
+  }
+
+  async closeReview(a: string, b: string): Promise<void> {
+    await this.redis.hdel(this.keys.openReviews, pairKey(a, b));
+  }
+
+  async incrementStats(counts: Readonly<Record<string, number>>): Promise<void> {
+    const entries = Object.entries(counts).filter(([, n]) => n !== 0);
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const [field, n] of entries) pipeline.hincrby(this.keys.stats, field, n);
+    await execOrThrow(pipeline);
+  }
+
+  async getStats(): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.keys.stats);
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+  }
+
+  async countRecords(): Promise<number> {
+    return this.redis.hlen(this.keys.records);
+  }
+}
+
+function formatLink(l: Pick<LinkWrite, 'personId' | 'assurance' | 'how'>): string {
+  return `${l.personId}|${l.assurance}|${l.how}`;
+}
+
+function parseLink(raw: string): PersonLink {
+  const [personId, assurance, how] = raw.split('|');
+  return { personId: personId!, assurance: assurance as Assurance, how: how as LinkHow };
+}
+
+async function execOrThrow(batch: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<void> {
+  const results = await batch.exec();
+  if (!results) throw new Error('Redis transaction aborted');
+  for (const [err] of results) if (err) throw err;
+}
