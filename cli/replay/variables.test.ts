@@ -19,7 +19,7 @@ describe('variable substitution', () => {
   });
 
   it('gives a copy, so editing a substituted body never changes the saved variable', () => {
-    const copy = substitute('${created}', vars, builtins) as { id: string };
+    const copy = substitute<unknown>('${created}', vars, builtins) as { id: string };
     copy.id = 'changed';
     expect(vars.created.id).toBe('c9');
   });
