@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { generateKeyPair, jwkThumbprint, keyFitsAlgorithm, keyObjectFromJwk, loadSigningKey, publicJwks } from './keys.js';
+import { generateKeyPair, jwkThumbprint, keyFitsAlgorithm, keyObjectFromJwk, loadSigningKey, publicJwks, signingKeyForAlgorithms } from './keys.js';
 
 describe('Signing keys', () => {
   it('Loads an EC P-256 PEM as an ES256 key with an RFC 7638 thumbprint kid', () => {
@@ -87,5 +87,19 @@ describe('Signing keys', () => {
     expect(keyFitsAlgorithm(rsa, 'RS256')).toBe(true);
     expect(keyFitsAlgorithm(rsa, 'PS256')).toBe(true);
     expect(keyFitsAlgorithm(rsa, 'ES256')).toBe(false);
+  });
+});
+
+describe('Token signing key from config', () => {
+  it('Uses the first configured algorithm the key fits', () => {
+    const rsaPem = generateKeyPair('RS256').privateKeyPem;
+    expect(signingKeyForAlgorithms(rsaPem, ['ES256', 'PS256', 'RS256']).alg).toBe('PS256');
+    const ecPem = generateKeyPair('ES256').privateKeyPem;
+    expect(signingKeyForAlgorithms(ecPem, ['ES256']).alg).toBe('ES256');
+  });
+
+  it('Refuses at start-up a key that fits none of the configured algorithms', () => {
+    const ecPem = generateKeyPair('ES256').privateKeyPem;
+    expect(() => signingKeyForAlgorithms(ecPem, ['RS256', 'ES384'])).toThrow('fits none of the configured token algorithms (RS256, ES384)');
   });
 });

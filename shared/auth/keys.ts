@@ -71,6 +71,31 @@ export async function loadSigningKeyFile(file: string, alg?: SigningAlgorithm): 
   }
 }
 
+/**
+ * The partnership's token-signing key, from config: the PEM file, used with the
+ * first configured algorithm (`INFOSHARE_TOKEN_ALGORITHMS`) it fits. Fails at
+ * start-up when it fits none — otherwise every service would refuse every token.
+ */
+export async function loadTokenSigningKey(token: {
+  readonly signingKeyFile: string;
+  readonly algorithms: readonly SigningAlgorithm[];
+}): Promise<SigningKey> {
+  const pem = await readFile(token.signingKeyFile);
+  try {
+    return signingKeyForAlgorithms(pem, token.algorithms);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${token.signingKeyFile}`);
+  }
+}
+
+/** A PEM private key paired with the first of `algorithms` it fits. */
+export function signingKeyForAlgorithms(pem: string | Buffer, algorithms: readonly SigningAlgorithm[]): SigningKey {
+  const { privateKey } = loadSigningKey(pem);
+  const alg = algorithms.find((a) => keyFitsAlgorithm(privateKey, a));
+  if (!alg) throw new Error(`Signing key fits none of the configured token algorithms (${algorithms.join(', ')})`);
+  return signingKeyFrom(privateKey, alg);
+}
+
 function signingKeyFrom(privateKey: KeyObject, alg?: SigningAlgorithm): SigningKey {
   const publicKey = createPublicKey(privateKey);
   const chosen = alg ?? defaultAlgorithm(publicKey);
