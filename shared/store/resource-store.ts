@@ -1,0 +1,415 @@
+/**
+ * A versioned FHIR resource store on Redis: create, read, vread, update with
+ * If-Match, delete, history and search, for the types a service declares
+ * (search-params.ts). Key layout and the Cluster trade-off: keys.ts.
+ *
+ * - Every write is one Lua script call (scripts.ts): version check, history,
+ *   current version and search index change together or not at all. Concurrent
+ *   writes on one connection are pipelined by ioredis, so load many resources
+ *   with `Promise.all`, not one awaited write after another.
+ * - read and vread are one round trip; search is two (index ranges, then the page
+ *   of resources). Search is not a snapshot: a resource changed between the two
+ *   trips is returned as it is now, and one deleted in between is dropped.
+ * - The store sets `meta.versionId` (1, 2, 3…) and `meta.lastUpdated` (this
+ *   process's clock); anything a client sent there is replaced.
+ * - The HTTP layer validates resources, builds Bundles and ETags; the store only
+ *   refuses what would corrupt it (wrong type, bad id).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  badRequest,
+  conflict,
+  gone,
+  notFound,
+  preconditionFailed,
+} from '../fhir/outcome.js';
+import type { KeySpace } from '../redis/connection.js';
+import { contentHash } from './content-hash.js';
+import { ResourceKeys } from './keys.js';
+import { historyScript, writeScript } from './scripts.js';
+import {
+  indexEntries,
+  indexNames,
+  type IndexEntry,
+  type ResourceOf,
+  type ResourceType,
+  type ResourceTypeDefinition,
+} from './search-params.js';
+import { lexBounds, matchingIds, planRanges, planSearch, scoreBounds, type SearchQuery } from './search-plan.js';
+import { versionIdFromEtag } from './version.js';
+
+export type WriteOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface WriteResult<T> {
+  /** The stored version, with `id`, `meta.versionId` and `meta.lastUpdated`. */
+  readonly resource: T;
+  readonly outcome: WriteOutcome;
+}
+
+export interface HistoryEntry<T> {
+  readonly versionId: string;
+  readonly lastUpdated: string;
+  /** True for the version a delete wrote; it has no resource. */
+  readonly deleted: boolean;
+  readonly resource?: T;
+}
+
+/** One page of search results; the HTTP layer turns it into a searchset Bundle (`shared/fhir/bundle.ts` SearchPage). */
+export interface SearchResult<T> {
+  readonly resources: T[];
+  /** Absent when not asked for (`_total=none`, or `total: false` for consent-filtered searches). */
+  readonly total?: number;
+  readonly offset: number;
+  /** The page size asked for (`_count`). */
+  readonly count: number;
+}
+
+export interface UpdateOptions {
+  /** The versionId (or ETag `W/"3"`) the client last saw; a different current version → 412. */
+  readonly ifMatch?: string | undefined;
+  /** When false, updating a missing id is a 404 (a deleted one a 410) instead of creating it. Default true. */
+  readonly allowCreate?: boolean;
+}
+
+export interface ResourceStoreOptions {
+  /** Hash-tag family of the keys (`{<family>:<Type>}`); default `fhir`. */
+  readonly family?: string;
+}
+
+/** FHIR ids: 1-64 of letters, digits, `-` and `.`. */
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+interface Tombstone {
+  readonly deleted: true;
+  readonly versionId: string;
+  readonly lastUpdated: string;
+}
+
+interface TypeState {
+  readonly definition: ResourceTypeDefinition;
+  readonly keys: ResourceKeys;
+  readonly indexNames: readonly string[];
+  /** KEYS of the write script, in order. */
+  readonly writeKeys: readonly string[];
+}
+
+type AnyResource = ResourceOf<ResourceType>;
+
+export class ResourceStore {
+  private readonly types = new Map<string, TypeState>();
+
+  constructor(
+    private readonly redis: Redis,
+    space: KeySpace,
+    definitions: readonly ResourceTypeDefinition[],
+    options: ResourceStoreOptions = {},
+  ) {
+    for (const definition of definitions) {
+      if (this.types.has(definition.type)) throw new Error(`Resource type ${definition.type} is declared twice`);
+      const keys = new ResourceKeys(space, definition.type, options.family);
+      const names = indexNames(definition);
+      this.types.set(definition.type, {
+        definition,
+        keys,
+        indexNames: names,
+        writeKeys: [keys.current, keys.history, keys.manifest, keys.live, ...names.map((n) => keys.index(n))],
+      });
+    }
+  }
+
+  /** The resource types this store serves. */
+  get resourceTypes(): string[] {
+    return [...this.types.keys()];
+  }
+
+  /** The declaration of a served type (for CapabilityStatements); 404 when not served. */
+  definition(type: string): ResourceTypeDefinition {
+    return this.state(type).definition;
+  }
+
+  /** Stores a new resource: a random id unless it carries one (409 if that id is live). */
+  async create<T extends AnyResource>(resource: T): Promise<T> {
+    const id = resource.id ?? randomUUID();
+    const { resource: stored } = await this.write(resource, id, 'create', {});
+    return stored;
+  }
+
+  /** Replaces the current version (or creates the id, unless `allowCreate: false`); 412 on a stale `ifMatch`. */
+  async update<T extends AnyResource>(resource: T, options: UpdateOptions = {}): Promise<WriteResult<T>> {
+    return this.write(resource, requireId(resource), 'update', options);
+  }
+
+  /** Creates or updates by id, writing no new version when the content (ignoring meta.versionId/lastUpdated) is unchanged. */
+  async upsert<T extends AnyResource>(resource: T): Promise<WriteResult<T>> {
+    return this.write(resource, requireId(resource), 'upsert', {});
+  }
+
+  /** Deletes a resource (its history stays); `deleted` is false when it was already deleted or never existed. */
+  async delete(type: ResourceType, id: string, options: Pick<UpdateOptions, 'ifMatch'> = {}): Promise<{ deleted: boolean; versionId?: string }> {
+    const state = this.state(type);
+    if (!ID.test(id)) return { deleted: false };
+    const lastUpdated = new Date().toISOString();
+    const [status, version] = await this.runWrite(state, id, 'delete', options.ifMatch, false, '', '{"deleted":true,"versionId":"', `","lastUpdated":"${lastUpdated}"}`, []);
+    if (status === 'ok') return { deleted: true, versionId: version };
+    if (status === 'stale') throw stale(type, id, options.ifMatch, version);
+    return { deleted: false };
+  }
+
+  /** The current version; 404 when unknown, 410 when deleted. */
+  async read<K extends ResourceType>(type: K, id: string): Promise<ResourceOf<K>> {
+    const state = this.state(type);
+    const json = ID.test(id) ? await this.redis.hget(state.keys.current, id) : null;
+    const stored = json === null ? undefined : parseStored(json);
+    if (!stored) throw notFound(`${type}/${id} is not known`);
+    if (isTombstone(stored)) throw gone(`${type}/${id} was deleted`);
+    return stored as ResourceOf<K>;
+  }
+
+  /** Current versions of many ids in one round trip; `undefined` where unknown or deleted. */
+  async readMany<K extends ResourceType>(type: K, ids: readonly string[]): Promise<(ResourceOf<K> | undefined)[]> {
+    const state = this.state(type);
+    if (ids.length === 0) return [];
+    const jsons = await this.redis.hmget(state.keys.current, ...ids);
+    return jsons.map((json) => {
+      const stored = json === null ? undefined : parseStored(json);
+      return stored && !isTombstone(stored) ? (stored as ResourceOf<K>) : undefined;
+    });
+  }
+
+  /** One version; 404 when that version does not exist, 410 when it is the version a delete wrote. */
+  async vread<K extends ResourceType>(type: K, id: string, versionId: string): Promise<ResourceOf<K>> {
+    const state = this.state(type);
+    if (!ID.test(id) || !/^\d{1,15}$/.test(versionId)) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
+    // Current first: if it has moved on since, the version asked for is already in history.
+    const replies = await this.redis
+      .multi()
+      .hget(state.keys.current, id)
+      .hget(state.keys.history, ResourceKeys.historyField(id, versionId))
+      .exec();
+    for (const [error, json] of replies ?? []) {
+      if (error) throw error;
+      const stored = typeof json === 'string' ? parseStored(json) : undefined;
+      if (stored && versionOf(stored) === versionId) {
+        if (isTombstone(stored)) throw gone(`${type}/${id} was deleted in version ${versionId}`);
+        return stored as ResourceOf<K>;
+      }
+    }
+    throw notFound(`${type}/${id}/_history/${versionId} is not known`);
+  }
+
+  /** Every version, newest first (deletions included as entries without a resource); 404 when the id was never used. */
+  async history<K extends ResourceType>(type: K, id: string): Promise<HistoryEntry<ResourceOf<K>>[]> {
+    const state = this.state(type);
+    const jsons = ID.test(id) ? ((await historyScript.run(this.redis, [state.keys.current, state.keys.history, state.keys.manifest], [id])) as string[]) : [];
+    if (jsons.length === 0) throw notFound(`${type}/${id} is not known`);
+    return jsons.flatMap((json): HistoryEntry<ResourceOf<K>>[] => {
+      const stored = json ? parseStored(json) : undefined;
+      if (!stored) return [];
+      if (isTombstone(stored)) return [{ versionId: stored.versionId, lastUpdated: stored.lastUpdated, deleted: true }];
+      const resource = stored as ResourceOf<K>;
+      return [{ versionId: resource.meta?.versionId ?? '', lastUpdated: resource.meta?.lastUpdated ?? '', deleted: false, resource }];
+    });
+  }
+
+  /**
+   * A page of live resources matching a FHIR search query (search-plan.ts has the
+   * semantics), in stable id order. `total: false` leaves the total out whatever
+   * the query says (for searches whose results are filtered afterwards).
+   */
+  async search<K extends ResourceType>(type: K, query: SearchQuery = {}, options: { total?: boolean } = {}): Promise<SearchResult<ResourceOf<K>>> {
+    const state = this.state(type);
+    const plan = planSearch(state.definition, query);
+    const withTotal = plan.total && options.total !== false;
+    const { offset, count } = plan;
+    let pageIds: string[];
+    let total: number | undefined;
+
+    if (plan.clauses.length === 0) {
+      // Every live resource: page straight from the ordered `live` set.
+      const batch = this.redis.multi();
+      batch.zrangebylex(state.keys.live, '-', '+', 'LIMIT', offset, count);
+      if (withTotal) batch.zcard(state.keys.live);
+      const replies = replyValues(await batch.exec());
+      pageIds = count === 0 ? [] : (replies[0] as string[]);
+      total = withTotal ? (replies[1] as number) : undefined;
+    } else {
+      const ranges = planRanges(plan);
+      const batch = this.redis.multi();
+      for (const range of ranges) {
+        if (range.kind === 'id') batch.zscore(state.keys.live, range.id);
+        else if (range.kind === 'lex') batch.zrangebylex(state.keys.index(range.index), ...lexBounds(range));
+        else batch.zrangebyscore(state.keys.index(range.index), ...scoreBounds(range));
+      }
+      const replies = replyValues(await batch.exec());
+      const hits = ranges.map((range, i) => {
+        const reply = replies[i];
+        if (range.kind === 'id') return reply === null ? [] : [range.id];
+        return reply as string[];
+      });
+      const ids = matchingIds(plan, hits);
+      pageIds = ids.slice(offset, offset + count);
+      total = withTotal ? ids.length : undefined;
+    }
+
+    const resources = (await this.readMany(type, pageIds)).filter((r): r is ResourceOf<K> => r !== undefined);
+    return total === undefined ? { resources, offset, count } : { resources, total, offset, count };
+  }
+
+  /** Live resources carrying identifier `system|value` (the type must declare an `identifier` token parameter). */
+  async findByIdentifier<K extends ResourceType>(type: K, system: string, value: string): Promise<ResourceOf<K>[]> {
+    const param = this.state(type).definition.params.get('identifier');
+    if (param?.type !== 'token') throw new Error(`${type} declares no 'identifier' token search parameter`);
+    const { resources } = await this.search(type, { identifier: `${escapeValue(system)}|${escapeValue(value)}`, _count: '1000' }, { total: false });
+    return resources;
+  }
+
+  /**
+   * FHIR conditional create (`If-None-Exist`): returns the one existing match
+   * (outcome `unchanged`), creates when none, 412 when several. Not atomic: two
+   * concurrent calls can both create; use `upsert` with a fixed id where that matters.
+   */
+  async conditionalCreate<T extends AnyResource>(resource: T, query: SearchQuery): Promise<WriteResult<T>> {
+    const { resources } = await this.search(resource.resourceType, { ...queryRecord(query), _count: '2' }, { total: false });
+    if (resources.length > 1) throw preconditionFailed(`The If-None-Exist criteria match more than one ${resource.resourceType}`);
+    const [existing] = resources;
+    if (existing) return { resource: existing as T, outcome: 'unchanged' };
+    return { resource: await this.create(resource), outcome: 'created' };
+  }
+
+  // -------------------------------------------------------------------------
+
+  private async write<T extends AnyResource>(
+    resource: T,
+    id: string,
+    op: 'create' | 'update' | 'upsert',
+    options: UpdateOptions,
+  ): Promise<WriteResult<T>> {
+    const type = resource.resourceType;
+    const state = this.state(type);
+    if (!ID.test(id)) throw badRequest(`'${id}' is not a valid resource id`, `${type}.id`);
+    const lastUpdated = new Date().toISOString();
+    const { head, tail, indexable } = versionedJson(resource, id, lastUpdated);
+    const entries = indexEntries(state.definition, indexable);
+    const [status, version, existed, currentJson] = await this.runWrite(
+      state,
+      id,
+      op,
+      options.ifMatch,
+      options.allowCreate !== false,
+      contentHash(indexable),
+      head,
+      tail,
+      entries,
+    );
+    switch (status) {
+      case 'ok':
+        return { resource: JSON.parse(`${head}${version}${tail}`) as T, outcome: existed === '1' ? 'updated' : 'created' };
+      case 'unchanged':
+        return { resource: JSON.parse(currentJson ?? 'null') as T, outcome: 'unchanged' };
+      case 'conflict':
+        throw conflict(`${type}/${id} already exists`, `${type}.id`);
+      case 'stale':
+        throw stale(type, id, options.ifMatch, version);
+      case 'deleted':
+        throw gone(`${type}/${id} was deleted`);
+      default:
+        throw notFound(`${type}/${id} is not known`);
+    }
+  }
+
+  private async runWrite(
+    state: TypeState,
+    id: string,
+    op: 'create' | 'update' | 'upsert' | 'delete',
+    ifMatch: string | undefined,
+    mayCreate: boolean,
+    hash: string,
+    head: string,
+    tail: string,
+    entries: readonly IndexEntry[],
+  ): Promise<[string, string, string, string | undefined]> {
+    const lines = entries.map((e) => `${e.index}\t${e.score}\t${e.member}\n`).join('');
+    const expected = ifMatch === undefined ? '' : versionIdFromEtag(ifMatch);
+    const reply = (await writeScript.run(this.redis, state.writeKeys, [
+      id,
+      op,
+      expected,
+      mayCreate ? '1' : '0',
+      hash,
+      head,
+      tail,
+      lines,
+      ...state.indexNames,
+    ])) as [string, string, string, string?];
+    return [reply[0], reply[1], reply[2], reply[3]];
+  }
+
+  private state(type: string): TypeState {
+    const state = this.types.get(type);
+    if (!state) throw notFound(`Resource type ${type} is not served here`);
+    return state;
+  }
+}
+
+/**
+ * The stored JSON split around the versionId, which only the script knows:
+ * `head + versionId + tail`. Key order is resourceType, id, meta (versionId
+ * first), then the rest as given. Also returns the resource as indexed.
+ */
+function versionedJson(resource: AnyResource, id: string, lastUpdated: string): { head: string; tail: string; indexable: AnyResource } {
+  const { resourceType, id: _ignoredId, meta, ...body } = resource;
+  const { versionId: _ignoredVersion, lastUpdated: _ignoredLastUpdated, ...metaRest } = meta ?? {};
+  const metaJson = JSON.stringify({ lastUpdated, ...metaRest });
+  const bodyJson = JSON.stringify(body);
+  const head = `{"resourceType":${JSON.stringify(resourceType)},"id":${JSON.stringify(id)},"meta":{"versionId":"`;
+  const tail = `",${metaJson.slice(1)}${bodyJson === '{}' ? '}' : `,${bodyJson.slice(1)}`}`;
+  const indexable = { ...resource, id, meta: { ...metaRest, lastUpdated } } as AnyResource;
+  return { head, tail, indexable };
+}
+
+function parseStored(json: string): AnyResource | Tombstone | undefined {
+  return json ? (JSON.parse(json) as AnyResource | Tombstone) : undefined;
+}
+
+function isTombstone(stored: AnyResource | Tombstone): stored is Tombstone {
+  return (stored as Partial<Tombstone>).deleted === true && !('resourceType' in stored);
+}
+
+function versionOf(stored: AnyResource | Tombstone): string | undefined {
+  return isTombstone(stored) ? stored.versionId : stored.meta?.versionId;
+}
+
+function requireId(resource: AnyResource): string {
+  if (!resource.id) throw badRequest(`${resource.resourceType} needs an id to be updated`, `${resource.resourceType}.id`);
+  return resource.id;
+}
+
+function stale(type: string, id: string, ifMatch: string | undefined, current: string): Error {
+  return preconditionFailed(
+    current === '0'
+      ? `${type}/${id} does not exist, so If-Match ${ifMatch ?? ''} cannot match`
+      : `${type}/${id} is at version ${current}, not the If-Match version ${versionIdFromEtag(ifMatch ?? '')}`,
+  );
+}
+
+/** Values of an EXEC reply, throwing the first command error. */
+function replyValues(replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new Error('Redis transaction was aborted');
+  return replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
+function queryRecord(query: SearchQuery): Record<string, unknown> {
+  if (!(query instanceof URLSearchParams)) return { ...query };
+  const record: Record<string, string[]> = {};
+  for (const [key, value] of query) (record[key] ??= []).push(value);
+  return record;
+}
+
+/** Escapes FHIR search value separators (`,` `|` `$` `\`). */
+function escapeValue(value: string): string {
+  return value.replace(/[\\,|$]/g, (ch) => `\\${ch}`);
+}

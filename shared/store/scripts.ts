@@ -1,0 +1,129 @@
+/**
+ * The store's Lua scripts. Every key a script touches arrives in KEYS (all under
+ * one `{fhir:<Type>}` hash tag, see keys.ts), so they run unchanged on Redis Cluster.
+ *
+ * The manifest (`man` hash, one field per id) is what lets one script replace a
+ * version without a prior read from the client: it records the current
+ * versionId, whether the resource is deleted, the content hash (for idempotent
+ * upserts) and the index entries that version wrote, so the script can remove
+ * exactly those. Format: `<versionId>\n<0|1 deleted>\n<hash>\n` followed by one
+ * `<index>\t<score>\t<member>\n` line per entry (index names and members never
+ * contain tabs or newlines: control characters are stripped from values).
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * Create / update / upsert / delete one resource.
+ *
+ * KEYS: cur, hist, man, live, then one key per index (named in ARGV[9..]).
+ * ARGV: 1 id, 2 op (create|update|upsert|delete), 3 If-Match versionId or '',
+ *       4 '1' when an update may create, 5 content hash, 6 JSON head, 7 JSON tail
+ *       (the stored JSON is head .. newVersionId .. tail), 8 the new index-entry
+ *       lines, 9.. index names in KEYS order.
+ * Returns {status, versionId, existedBefore ('1'|'0'), currentJson?}; status is
+ * ok | unchanged | conflict | stale | missing | deleted.
+ */
+export const WRITE_LUA = `
+local id, op, ifMatch, mayCreate, hash, head, tail, entries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local keyOf = {}
+for i = 9, #ARGV do keyOf[ARGV[i]] = KEYS[i - 4] end
+
+local version, deleted, oldHash, oldEntries = 0, false, '', ''
+local man = redis.call('HGET', KEYS[3], id)
+if man then
+  local a = string.find(man, '\\n', 1, true)
+  local b = string.find(man, '\\n', a + 1, true)
+  local c = string.find(man, '\\n', b + 1, true)
+  version = tonumber(string.sub(man, 1, a - 1))
+  deleted = string.sub(man, a + 1, b - 1) == '1'
+  oldHash = string.sub(man, b + 1, c - 1)
+  oldEntries = string.sub(man, c + 1)
+end
+local live = man ~= false and not deleted
+local existed = live and '1' or '0'
+
+if op == 'create' and live then return {'conflict', tostring(version), existed} end
+if ifMatch ~= '' and (not man or tostring(version) ~= ifMatch) then return {'stale', tostring(version), existed} end
+if op == 'update' and mayCreate ~= '1' and not live then return {man and 'deleted' or 'missing', tostring(version), existed} end
+if op == 'delete' then
+  if not man then return {'missing', '0', existed} end
+  if deleted then return {'unchanged', tostring(version), existed} end
+end
+if op == 'upsert' and live and oldHash == hash then
+  return {'unchanged', tostring(version), existed, redis.call('HGET', KEYS[1], id)}
+end
+
+local function eachEntry(text, fn)
+  local pos = 1
+  while pos <= #text do
+    local nl = string.find(text, '\\n', pos, true)
+    local line = string.sub(text, pos, nl - 1)
+    local t1 = string.find(line, '\\t', 1, true)
+    local t2 = string.find(line, '\\t', t1 + 1, true)
+    fn(string.sub(line, 1, t1 - 1), string.sub(line, t1 + 1, t2 - 1), string.sub(line, t2 + 1))
+    pos = nl + 1
+  end
+end
+
+if man then
+  local old = redis.call('HGET', KEYS[1], id)
+  if old then redis.call('HSET', KEYS[2], id .. '/' .. version, old) end
+  -- An index no longer declared is not in KEYS; its stale entries are left behind, never read.
+  eachEntry(oldEntries, function(index, score, member)
+    local key = keyOf[index]
+    if key then redis.call('ZREM', key, member) end
+  end)
+end
+
+local newVersion = tostring(version + 1)
+redis.call('HSET', KEYS[1], id, head .. newVersion .. tail)
+eachEntry(entries, function(index, score, member)
+  redis.call('ZADD', keyOf[index], score, member)
+end)
+if op == 'delete' then
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HSET', KEYS[3], id, newVersion .. '\\n1\\n\\n')
+else
+  redis.call('ZADD', KEYS[4], 0, id)
+  redis.call('HSET', KEYS[3], id, newVersion .. '\\n0\\n' .. hash .. '\\n' .. entries)
+end
+return {'ok', newVersion, existed}
+`;
+
+/**
+ * Every version of one resource, newest first, read atomically.
+ * KEYS: cur, hist, man. ARGV: id. Returns a list of JSON strings (empty when unknown).
+ */
+export const HISTORY_LUA = `
+local man = redis.call('HGET', KEYS[3], ARGV[1])
+if not man then return {} end
+local version = tonumber(string.sub(man, 1, string.find(man, '\\n', 1, true) - 1))
+local out = {redis.call('HGET', KEYS[1], ARGV[1])}
+for v = version - 1, 1, -1 do
+  out[#out + 1] = redis.call('HGET', KEYS[2], ARGV[1] .. '/' .. v) or ''
+end
+return out
+`;
+
+/** A Lua script run by SHA, falling back to sending the body when Redis does not know it (restart, flush). */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly body: string) {
+    this.sha = createHash('sha1').update(body).digest('hex');
+  }
+
+  /** Runs the script with `keys` and `args`; concurrent calls on one connection are pipelined by ioredis. */
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.body, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+export const writeScript = new LuaScript(WRITE_LUA);
+export const historyScript = new LuaScript(HISTORY_LUA);
