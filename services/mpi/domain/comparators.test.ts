@@ -1,0 +1,163 @@
+import {
+  compareAddress,
+  compareAll,
+  compareBirthDate,
+  compareChi,
+  compareFamily,
+  compareGiven,
+  comparePhone,
+  comparePostcode,
+  compareSex,
+  compareTown,
+  FIELD_COUNT,
+  FIELD_LEVELS,
+  FIELD_NAMES,
+  fieldIndex,
+  MISSING,
+  type FieldName,
+} from './comparators.js';
+import { toFeatures } from './features.js';
+import type { DemographicRecord } from './record.js';
+
+function f(partial: Partial<DemographicRecord>) {
+  return toFeatures({ id: partial.id ?? 'r', given: partial.given ?? [], ...partial });
+}
+
+function level(field: FieldName, index: number): string {
+  return index === MISSING ? 'missing' : FIELD_LEVELS[field][index]!;
+}
+
+describe('forename comparison', () => {
+  const given = (a: string[], b: string[]) => level('given', compareGiven(f({ given: a }), f({ given: b })));
+
+  it('recognises Scottish nicknames', () => {
+    expect(given(['Rab'], ['Robert'])).toBe('nickname');
+    expect(given(['Senga'], ['Agnes'])).toBe('nickname');
+    expect(given(['Sandy'], ['Alexander'])).toBe('nickname');
+    expect(given(['Wullie'], ['William'])).toBe('nickname');
+  });
+
+  it('grades typos, spelling variants, initials and middle names', () => {
+    expect(given(['Morag'], ['morag'])).toBe('exact');
+    expect(given(['Catriona'], ['Catrina'])).toBe('similar');
+    expect(given(['Lorna'], ['Lorraine'])).toBe('close');
+    expect(given(['J'], ['John'])).toBe('initial');
+    expect(given(['Andrew'], ['John', 'Andrew'])).toBe('other-forename');
+    expect(given(['Morag'], ['Shona'])).toBe('different');
+    expect(given([], ['Shona'])).toBe('missing');
+  });
+});
+
+describe('family name comparison', () => {
+  const family = (a: string, b: string) => level('family', compareFamily(f({ family: a }), f({ family: b })));
+
+  it('treats Mc, Mac and M\' as the same name', () => {
+    expect(family('McDonald', 'MacDonald')).toBe('exact');
+    expect(family("M'Kenzie", 'Mackenzie')).toBe('exact');
+  });
+
+  it('grades typos, phonetic variants and double-barrelled parts', () => {
+    expect(family('Campbell', 'Campbel')).toBe('similar');
+    expect(family('Stewart', 'Stuart')).toBe('close');
+    expect(family('Smith', 'Smith-Jones')).toBe('part');
+    expect(family('Smith', 'Wilson')).toBe('different');
+  });
+});
+
+describe('birth date comparison', () => {
+  const dob = (a?: string, b?: string) =>
+    level('birthDate', compareBirthDate(f({ birthDate: a }), f({ birthDate: b })));
+
+  it('recognises day and month transposed', () => {
+    expect(dob('1985-03-12', '1985-12-03')).toBe('transposed');
+  });
+
+  it('recognises a one-year slip and a one-digit typo', () => {
+    expect(dob('1985-03-12', '1986-03-12')).toBe('year-slip');
+    expect(dob('1985-03-12', '1985-03-17')).toBe('one-digit');
+    expect(dob('1985-03-12', '1958-03-12')).toBe('one-digit'); // adjacent digits swapped
+  });
+
+  it('compares partial dates on the parts present', () => {
+    expect(dob('1985', '1985-03-12')).toBe('partial');
+    expect(dob('1985-03', '1985-03-12')).toBe('partial');
+    expect(dob('1985-04', '1985-03-12')).toBe('different');
+  });
+
+  it('separates exact, different and missing', () => {
+    expect(dob('1985-03-12', '1985-03-12')).toBe('exact');
+    expect(dob('1985-03-12', '1972-07-30')).toBe('different');
+    expect(dob(undefined, '1972-07-30')).toBe('missing');
+  });
+});
+
+describe('postcode comparison', () => {
+  const pc = (a: string, b: string) => level('postcode', comparePostcode(f({ postcode: a }), f({ postcode: b })));
+
+  it('ignores case and spacing', () => {
+    expect(pc('eh1 1yz', 'EH11YZ')).toBe('exact');
+  });
+
+  it('grades sector, typo, district and area', () => {
+    expect(pc('EH1 1YZ', 'EH1 1AB')).toBe('sector');
+    expect(pc('EH1 1YZ', 'EH1 2YZ')).toBe('typo');
+    expect(pc('EH1 1YZ', 'EH1 3AB')).toBe('district');
+    expect(pc('EH1 1YZ', 'EH9 3AB')).toBe('area');
+    expect(pc('EH1 1YZ', 'G12 8QQ')).toBe('different');
+  });
+
+  it('falls back to exact or typo for codes that are not UK postcodes', () => {
+    expect(pc('3782', '3728')).toBe('typo');
+    expect(pc('3782', '2100')).toBe('different');
+  });
+});
+
+describe('other fields', () => {
+  it('compares CHI numbers: equal, one keying error apart, different', () => {
+    expect(level('chi', compareChi(f({ chi: '1203852711' }), f({ chi: '1203852711' })))).toBe('exact');
+    expect(level('chi', compareChi(f({ chi: '1203852711' }), f({ chi: '1203852717' })))).toBe('near');
+    expect(level('chi', compareChi(f({ chi: '1203852711' }), f({ chi: '0507014324' })))).toBe('different');
+  });
+
+  it('compares sex only when both are male or female', () => {
+    expect(level('sex', compareSex(f({ gender: 'male' }), f({ gender: 'male' })))).toBe('same');
+    expect(level('sex', compareSex(f({ gender: 'male' }), f({ gender: 'female' })))).toBe('different');
+    expect(level('sex', compareSex(f({ gender: 'male' }), f({ gender: 'unknown' })))).toBe('missing');
+  });
+
+  it('compares address lines by house number and street', () => {
+    const addr = (a: string, b: string) => level('address', compareAddress(f({ addressLine: a }), f({ addressLine: b })));
+    expect(addr('14 Main St', '14 Main Street')).toBe('exact');
+    expect(addr('14 Main Street', '14 Mian Street')).toBe('number-street');
+    expect(addr('14 Main Street', '41 Main Street')).toBe('street');
+    expect(addr('14 Main Street', '14 High Road')).toBe('number');
+    expect(addr('14 Main Street', '3 High Road')).toBe('different');
+  });
+
+  it('compares towns and phone numbers', () => {
+    expect(level('town', compareTown(f({ town: 'Kirkcaldy' }), f({ town: 'Kirkaldy' })))).toBe('similar');
+    expect(level('phone', comparePhone(f({ phone: '0131 496 0000' }), f({ phone: '+44 131 4960000' })))).toBe('exact');
+  });
+});
+
+describe('compareAll', () => {
+  it('fills every field and compares swapped forename and family name crosswise', () => {
+    const out = new Int8Array(FIELD_COUNT);
+    const swapped = compareAll(
+      f({ given: ['Fraser'], family: 'Campbell', birthDate: '1990-01-02' }),
+      f({ given: ['Campbell'], family: 'Frazer', birthDate: '1990-01-02' }),
+      out,
+    );
+    expect(swapped).toBe(true);
+    // Fraser (a's forename) against Frazer (b's family name); Campbell against Campbell.
+    expect(level('given', out[fieldIndex('given')]!)).toBe('similar');
+    expect(level('family', out[fieldIndex('family')]!)).toBe('exact');
+    expect(level('birthDate', out[fieldIndex('birthDate')]!)).toBe('exact');
+    expect(FIELD_NAMES).toHaveLength(FIELD_COUNT);
+  });
+
+  it('does not swap names that agree as given', () => {
+    const out = new Int8Array(FIELD_COUNT);
+    expect(compareAll(f({ given: ['Ross'], family: 'Ross' }), f({ given: ['Ross'], family: 'Ross' }), out)).toBe(false);
+  });
+});

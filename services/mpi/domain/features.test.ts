@@ -1,0 +1,96 @@
+import { normalisePhone, parseBirthDate, splitAddress, toFeatures } from './features.js';
+
+describe('toFeatures', () => {
+  it('precomputes normalised names, codes, birth date parts, postcode and address', () => {
+    const features = toFeatures({
+      id: 'p1',
+      agency: 'org-nhs',
+      chi: '1203852711',
+      given: ['Rab', 'James'],
+      family: "M'Donald",
+      birthDate: '1985-03-12',
+      gender: 'male',
+      postcode: 'eh1 1yz',
+      addressLine: 'Flat 2/1, 14 Main St',
+      town: 'Edinburgh',
+      phone: '+44 (0)131 496 0000',
+    });
+    expect(features).toEqual({
+      id: 'p1',
+      ag: 'org-nhs',
+      chi: '1203852711',
+      g: 'rab',
+      go: 'james',
+      gp: 'RAB',
+      gn: ['robert'],
+      f: 'macdonald',
+      fp: 'MCDANA',
+      y: 1985,
+      m: 3,
+      d: 12,
+      s: 'm',
+      pc: 'EH11YZ',
+      po: 3,
+      hn: '2/1 14',
+      st: 'main street',
+      tn: 'edinburgh',
+      ph: '1314960000',
+    });
+  });
+
+  it('leaves out what the record does not have and keeps the JSON small', () => {
+    const features = toFeatures({ id: 'x', given: [], gender: 'unknown' });
+    expect(features).toEqual({ id: 'x' });
+    const full = toFeatures({
+      id: 'a-fairly-long-record-id-0123456789',
+      agency: 'org-council-social-work',
+      chi: '1203852711',
+      given: ['Alexandra', 'Catriona'],
+      family: 'Smith-MacPherson',
+      birthDate: '1985-03-12',
+      gender: 'female',
+      postcode: 'KW15 1AB',
+      addressLine: '27 Braeside Terrace',
+      town: 'Kirkwall',
+      phone: '07700 900123',
+    });
+    expect(JSON.stringify(full).length).toBeLessThan(400);
+  });
+
+  it('keeps double-barrelled family name parts', () => {
+    expect(toFeatures({ id: 'x', given: ['Ann'], family: 'Smith-Jones' }).fs).toEqual(['smith', 'jones']);
+  });
+});
+
+describe('parseBirthDate', () => {
+  it('reads full and partial dates', () => {
+    expect(parseBirthDate('1985-03-12')).toEqual({ y: 1985, m: 3, d: 12 });
+    expect(parseBirthDate('1985-03')).toEqual({ y: 1985, m: 3 });
+    expect(parseBirthDate('1985')).toEqual({ y: 1985 });
+    expect(parseBirthDate('1985-03-12T10:00:00Z')).toEqual({ y: 1985, m: 3, d: 12 });
+  });
+
+  it('keeps only the plausible parts of a malformed date', () => {
+    expect(parseBirthDate('1985-13-01')).toEqual({ y: 1985 });
+    expect(parseBirthDate('1985-03-40')).toEqual({ y: 1985, m: 3 });
+    expect(parseBirthDate('12/03/1985')).toEqual({});
+    expect(parseBirthDate(undefined)).toEqual({});
+  });
+});
+
+describe('splitAddress', () => {
+  it('separates numbers from street words and expands abbreviations', () => {
+    expect(splitAddress('14 Main St')).toEqual({ numbers: '14', street: 'main street' });
+    expect(splitAddress('Flat 3, 27 Braeside Terr.')).toEqual({ numbers: '3 27', street: 'braeside terrace' });
+    expect(splitAddress('Rose Cottage')).toEqual({ numbers: '', street: 'rose cottage' });
+  });
+});
+
+describe('normalisePhone', () => {
+  it('gives the same digits for national and international forms', () => {
+    expect(normalisePhone('0131 496 0000')).toBe('1314960000');
+    expect(normalisePhone('+44 131 496 0000')).toBe('1314960000');
+    expect(normalisePhone('0044 131 496 0000')).toBe('1314960000');
+    expect(normalisePhone('123')).toBeUndefined();
+  });
+});

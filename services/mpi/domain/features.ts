@@ -1,0 +1,188 @@
+/**
+ * Precomputed matching features of one record: everything the comparators and the
+ * blocking keys need, normalised once when a record is registered so the comparison
+ * loop does no string work beyond similarity. JSON-serialisable and compact (short
+ * property names, absent values left out) because the MPI keeps one per record in
+ * Redis: typically 150-300 bytes as JSON.
+ */
+import { familyParts, foldCase, nameWords, nicknameGroups, normaliseFamily } from './names.js';
+import { nysiis } from './phonetic.js';
+import { parsePostcode } from './postcode.js';
+import type { DemographicRecord } from './record.js';
+
+export interface MatchFeatures {
+  /** Record id. */
+  readonly id: string;
+  /** Agency id. */
+  readonly ag?: string;
+  /** CHI number (or, in benchmarks, another national identifier). */
+  readonly chi?: string;
+  /** First forename, normalised. */
+  readonly g?: string;
+  /** Other forenames, normalised, space-separated. */
+  readonly go?: string;
+  /** NYSIIS code of the first forename. */
+  readonly gp?: string;
+  /** Canonical names of the nickname groups of the first forename (absent if in none). */
+  readonly gn?: readonly string[];
+  /** Family name, normalised (Mc/Mac/M' → mac, no separators). */
+  readonly f?: string;
+  /** NYSIIS code of the family name. */
+  readonly fp?: string;
+  /** Parts of a double-barrelled family name (absent for a single-part name). */
+  readonly fs?: readonly string[];
+  /** Birth year, month, day (each absent when unknown). */
+  readonly y?: number;
+  readonly m?: number;
+  readonly d?: number;
+  /** Sex: only male / female carry evidence. */
+  readonly s?: 'm' | 'f';
+  /** Postcode, upper case without spaces. */
+  readonly pc?: string;
+  /** Outward-code length within `pc`; 0 for a code that is not a UK postcode. */
+  readonly po?: number;
+  /** House / flat numbers of the address line ("2/1 14"). */
+  readonly hn?: string;
+  /** Street words of the address line, abbreviations expanded ("main street"). */
+  readonly st?: string;
+  /** Town, normalised. */
+  readonly tn?: string;
+  /** Phone: national significant digits (no +44 or leading 0). */
+  readonly ph?: string;
+}
+
+export function toFeatures(record: DemographicRecord): MatchFeatures {
+  const features: { -readonly [K in keyof MatchFeatures]: MatchFeatures[K] } = { id: record.id };
+  if (record.agency) features.ag = record.agency;
+  const chi = record.chi?.replace(/\s/g, '');
+  if (chi) features.chi = chi;
+
+  const forenames = record.given.flatMap(nameWords);
+  const first = forenames[0];
+  if (first) {
+    features.g = first;
+    features.gp = nysiis(first);
+    const groups = nicknameGroups(first);
+    if (groups.length > 0) features.gn = groups;
+    if (forenames.length > 1) features.go = forenames.slice(1).join(' ');
+  }
+
+  if (record.family) {
+    const family = normaliseFamily(record.family);
+    if (family) {
+      features.f = family;
+      features.fp = nysiis(family);
+      const parts = familyParts(record.family);
+      if (parts.length > 1) features.fs = parts;
+    }
+  }
+
+  const dob = parseBirthDate(record.birthDate);
+  if (dob.y !== undefined) features.y = dob.y;
+  if (dob.m !== undefined) features.m = dob.m;
+  if (dob.d !== undefined) features.d = dob.d;
+
+  if (record.gender === 'male') features.s = 'm';
+  else if (record.gender === 'female') features.s = 'f';
+
+  const postcode = record.postcode ? parsePostcode(record.postcode) : undefined;
+  if (postcode) {
+    features.pc = postcode.code;
+    features.po = postcode.outwardLength;
+  }
+
+  if (record.addressLine) {
+    const address = splitAddress(record.addressLine);
+    if (address.numbers) features.hn = address.numbers;
+    if (address.street) features.st = address.street;
+  }
+
+  if (record.town) {
+    const town = foldCase(record.town).replace(/[^a-z]/g, '');
+    if (town) features.tn = town;
+  }
+
+  const phone = normalisePhone(record.phone);
+  if (phone) features.ph = phone;
+  return features;
+}
+
+/** Year, month and day of YYYY, YYYY-MM or YYYY-MM-DD (a dateTime's date part also works). */
+export function parseBirthDate(value: string | undefined): { y?: number; m?: number; d?: number } {
+  if (!value) return {};
+  const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(value.trim());
+  if (!match) return {};
+  const y = Number(match[1]);
+  const m = match[2] ? Number(match[2]) : undefined;
+  const d = match[3] ? Number(match[3]) : undefined;
+  if (m !== undefined && (m < 1 || m > 12)) return { y };
+  if (d !== undefined && (d < 1 || d > 31)) return m === undefined ? { y } : { y, m };
+  return { y, ...(m !== undefined ? { m } : {}), ...(d !== undefined ? { d } : {}) };
+}
+
+const STREET_ABBREVIATIONS: Readonly<Record<string, string>> = {
+  st: 'street',
+  str: 'street',
+  rd: 'road',
+  ave: 'avenue',
+  av: 'avenue',
+  cres: 'crescent',
+  cresc: 'crescent',
+  cr: 'crescent',
+  dr: 'drive',
+  pl: 'place',
+  terr: 'terrace',
+  ter: 'terrace',
+  tce: 'terrace',
+  gdns: 'gardens',
+  gds: 'gardens',
+  ct: 'court',
+  crt: 'court',
+  ln: 'lane',
+  sq: 'square',
+  pk: 'park',
+  wynd: 'wynd',
+  brae: 'brae',
+  cl: 'close',
+  gr: 'grove',
+  gro: 'grove',
+  hts: 'heights',
+  pde: 'parade',
+  cir: 'circle',
+  cct: 'circuit',
+  mt: 'mount',
+  n: 'north',
+  s: 'south',
+  e: 'east',
+  w: 'west',
+};
+
+/** Words that say what kind of unit follows, not where it is. */
+const UNIT_WORDS = new Set(['flat', 'flt', 'apartment', 'apt', 'unit', 'no', 'number']);
+
+/** House/flat numbers and street words of an address line ("Flat 2/1, 14 Main St" → "2/1 14", "main street"). */
+export function splitAddress(line: string): { numbers: string; street: string } {
+  const tokens = foldCase(line)
+    .split(/[^a-z0-9/]+/)
+    .filter((t) => t.length > 0);
+  const numbers: string[] = [];
+  const words: string[] = [];
+  for (const token of tokens) {
+    if (/\d/.test(token)) numbers.push(token);
+    else if (!UNIT_WORDS.has(token)) {
+      const word = token.replace(/\//g, '');
+      if (word) words.push(STREET_ABBREVIATIONS[word] ?? word);
+    }
+  }
+  return { numbers: numbers.join(' '), street: words.join(' ') };
+}
+
+/** National significant number: digits only, without +44 / 0044 or the trunk 0. */
+export function normalisePhone(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let digits = value.replace(/\D/g, '');
+  if (digits.startsWith('0044')) digits = digits.slice(4);
+  else if (digits.startsWith('44') && digits.length >= 12) digits = digits.slice(2);
+  if (digits.startsWith('0')) digits = digits.slice(1);
+  return digits.length >= 6 ? digits : undefined;
+}

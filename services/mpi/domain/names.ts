@@ -1,0 +1,87 @@
+/**
+ * Name normalisation for matching: case, accents, punctuation, Mc/Mac/M' prefixes and
+ * forename nickname groups (from `nicknames.json`, which is configuration).
+ */
+import nicknameData from './nicknames.json' with { type: 'json' };
+
+/** Lower case with accents removed (é → e, ò → o, ß left as is). */
+export function foldCase(value: string): string {
+  return value.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+/** Lower case, accents removed, letters only (hyphens, apostrophes, spaces and digits dropped). */
+export function normaliseName(value: string): string {
+  return foldCase(value).replace(/[^a-z]/g, '');
+}
+
+/**
+ * Words of a name field: lower case, accents removed, split on spaces and hyphens
+ * ("Mary-Anne" → ["mary", "anne"]), apostrophes dropped (O'Neill → oneill).
+ */
+export function nameWords(value: string): string[] {
+  return foldCase(value)
+    .replace(/['’`]/g, '')
+    .split(/[^a-z]+/)
+    .filter((w) => w.length > 0);
+}
+
+/**
+ * A family name in one comparable form: M', Mc and Mac all become "mac" (McDonald,
+ * MacDonald, M'Donald, Mac Donald → macdonald), and separators go. Other names that
+ * merely start with "mac" (Mack, Machin) are left as they are.
+ */
+export function normaliseFamily(value: string): string {
+  const lower = foldCase(value).trim();
+  // M' is the old abbreviation of Mac; check it before apostrophes are stripped.
+  const expanded = lower.replace(/^m['’‘`]\s*/, 'mac').replace(/^mc\s*/, 'mac').replace(/^mac\s+/, 'mac');
+  return expanded.replace(/[^a-z]/g, '');
+}
+
+/** Parts of a double-barrelled family name ("Smith-Jones" → ["smith", "jones"]); one part for most names. */
+export function familyParts(value: string): string[] {
+  const lower = foldCase(value).trim();
+  // Split only on hyphens and spaces that are not part of a Mc/Mac/M' prefix.
+  const joined = lower.replace(/^m['’‘`]\s*/, 'mac').replace(/^(mc|mac)\s+/, '$1');
+  return joined
+    .split(/[\s-]+/)
+    .map((p) => normaliseFamily(p))
+    .filter((p) => p.length > 0);
+}
+
+interface NicknameTable {
+  readonly description: string;
+  readonly groups: readonly (readonly string[])[];
+}
+
+const table: NicknameTable = nicknameData;
+
+/** name → canonical names of every group it belongs to (most names: none). */
+const groupsByName: ReadonlyMap<string, readonly string[]> = buildIndex(table);
+
+function buildIndex(data: NicknameTable): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const group of data.groups) {
+    const canonical = group[0];
+    if (canonical === undefined) continue;
+    for (const name of group) {
+      const list = index.get(name) ?? [];
+      if (!list.includes(canonical)) list.push(canonical);
+      index.set(name, list);
+    }
+  }
+  return index;
+}
+
+/** Canonical names of the nickname groups a normalised forename belongs to ([] if none). */
+export function nicknameGroups(forename: string): readonly string[] {
+  return groupsByName.get(forename) ?? [];
+}
+
+/** Are two normalised forenames the same name by the nickname table (Rab / Robert, Senga / Agnes)? */
+export function sameByNickname(a: string, b: string): boolean {
+  const ga = groupsByName.get(a);
+  const gb = groupsByName.get(b);
+  if (!ga || !gb) return false;
+  for (const g of ga) if (gb.includes(g)) return true;
+  return false;
+}
