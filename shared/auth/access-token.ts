@@ -7,7 +7,7 @@
  * then signature, expiry, issuer and audience. Rejections say why in words
  * that reveal nothing about keys or expected values.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { HubConfig } from '../config.js';
 import { unauthorized, type OperationOutcomeError } from '../fhir/outcome.js';
@@ -124,7 +124,7 @@ export async function verifyAccessToken(
   if (!(expected.algorithms as readonly string[]).includes(alg)) throw rejected('algorithm not allowed');
   if (typeof kid !== 'string' || kid.length === 0) throw rejected('unknown signing key');
 
-  let key;
+  let key: KeyObject;
   try {
     key = await resolveKey(kid);
   } catch (err) {
