@@ -186,6 +186,8 @@ const tokenRequest = z.strictObject({
   assertion: z.enum(ASSERTION_VARIANTS).default('valid'),
   /** Overrides the actor's scope for this request. */
   scope: z.string().min(1).optional(),
+  /** For `wrong-issuer`: the agency the assertion pretends to come from. */
+  impersonate: z.string().min(1).optional(),
   /** Extra or replacement form fields (e.g. a wrong grant_type). */
   form: z.record(z.string(), z.string()).optional(),
 });
