@@ -58,9 +58,9 @@ export interface StringParam<T> extends ParamCommon {
 export type SearchParameterDefinition<T> = TokenParam<T> | ReferenceParam<T> | DateParam<T> | StringParam<T>;
 
 /** A served resource type and its search parameters (built-ins included). */
-export interface ResourceTypeDefinition<K extends ResourceType = ResourceType> {
-  readonly type: K;
-  readonly params: ReadonlyMap<string, SearchParameterDefinition<ResourceOf<K>>>;
+export interface ResourceTypeDefinition<T extends FhirResource = FhirResource> {
+  readonly type: ResourceType;
+  readonly params: ReadonlyMap<string, SearchParameterDefinition<T>>;
 }
 
 /** Names the store handles itself or the query reserves; a declaration may not reuse them. */
@@ -74,7 +74,7 @@ const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 export function defineResourceType<K extends ResourceType>(
   type: K,
   params: readonly SearchParameterDefinition<ResourceOf<K>>[],
-): ResourceTypeDefinition<K> {
+): ResourceTypeDefinition<ResourceOf<K>> {
   const map = new Map<string, SearchParameterDefinition<ResourceOf<K>>>();
   for (const param of params) {
     // Declarations are code, so a bad one is a programming error, not a client's 400.
@@ -209,7 +209,7 @@ export function indexNames(definition: ResourceTypeDefinition): string[] {
 }
 
 /** The index entries of one resource version (which must carry its id and meta.lastUpdated). */
-export function indexEntries<K extends ResourceType>(definition: ResourceTypeDefinition<K>, resource: ResourceOf<K>): IndexEntry[] {
+export function indexEntries<T extends FhirResource>(definition: ResourceTypeDefinition<T>, resource: T): IndexEntry[] {
   const id = resource.id;
   if (!id) throw new Error('indexEntries needs a resource with an id');
   const entries = new Map<string, IndexEntry>();
