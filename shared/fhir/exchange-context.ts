@@ -100,6 +100,12 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
   state.audited = true;
   const d = state.description;
   const succeeded = status < 400;
+  // A search's parameters are part of what was asked (BALP query entity); the path alone would lose them.
+  const queryIndex = req.originalUrl.indexOf('?');
+  const queryEntity: ExchangeEntity[] =
+    queryIndex >= 0 && req.method === 'GET'
+      ? [{ reference: req.originalUrl.slice(req.originalUrl.lastIndexOf('/', queryIndex) + 1), role: 'query' }]
+      : [];
   const record: ExchangeRecord = {
     requestId: state.requestId,
     service: state.service,
@@ -114,7 +120,7 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     agent: agentOf(req, res),
     sourceAddress: req.ip,
     subject: d.subject,
-    entities: d.entities ?? [],
+    entities: [...(d.entities ?? []), ...queryEntity],
     dataCategory: d.dataCategory,
     purpose: d.purpose,
     criteria: succeeded ? (d.criteria ?? []) : (d.criteriaOnDenial ?? []),
