@@ -8,6 +8,8 @@ export const HUB_BASE = 'https://fhir.infoshare.scot';
 export const CodeSystems = {
   agencyType: `${HUB_BASE}/CodeSystem/agency-type`,
   careTeamRole: `${HUB_BASE}/CodeSystem/care-team-role`,
+  /** PractitionerRole.code job roles: health-visitor, social-worker, guidance-teacher, … */
+  practitionerRole: `${HUB_BASE}/CodeSystem/practitioner-role`,
   dataCategory: `${HUB_BASE}/CodeSystem/data-category`,
   purpose: `${HUB_BASE}/CodeSystem/purpose-of-use`,
   maturityCriterion: `${HUB_BASE}/CodeSystem/maturity-criterion`,
@@ -38,6 +40,8 @@ export const IdentifierSystems = {
   chi: 'urn:oid:2.16.840.1.113883.2.1.3.2.4.16.53',
   /** An agency's (Organization's) id in the directory, used in tokens and client ids. */
   agency: `${HUB_BASE}/id/agency`,
+  /** Business identifier of an Information Sharing Protocol (Contract.identifier). */
+  isp: `${HUB_BASE}/id/isp`,
   /** Prefix of every agency's own local patient-identifier system: `${agencyPatientPrefix}/<agencyId>`. */
   agencyPatientPrefix: `${HUB_BASE}/id/patient`,
   /** An OAuth client id (an agency system), as claimed in a client assertion or carried in a token. */
