@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { MatchFeatures } from './domain/features.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
 import type { MpiKeys } from './keys.js';
+import { LuaScript } from '../../shared/store/scripts.js';
 
 /** One record's write: the new version, its features and blocking keys, and the keys it leaves. */
 export interface RecordWrite {
@@ -41,6 +42,22 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 `;
+
+// Union of the blocks a record falls in, skipping blocks larger than ARGV[1]:
+// a key shared by hundreds of records (a big postcode, a common name) says
+// little and would make every registration compare against all of them.
+const CANDIDATES_LUA = new LuaScript(`
+local max = tonumber(ARGV[1])
+local seen, out = {}, {}
+for _, key in ipairs(KEYS) do
+  if redis.call('SCARD', key) <= max then
+    for _, id in ipairs(redis.call('SMEMBERS', key)) do
+      if not seen[id] then seen[id] = true; out[#out + 1] = id end
+    end
+  end
+end
+return out
+`);
 
 export class MpiStore {
   constructor(
@@ -80,20 +97,13 @@ export class MpiStore {
     return raw.map((r) => (r ? (JSON.parse(r) as MatchFeatures) : undefined));
   }
 
-  /** Candidate record ids for each record's blocking keys (one pipeline for the whole batch). */
-  async candidateIds(blockingKeysPerRecord: readonly (readonly string[])[]): Promise<string[][]> {
-    const pipeline = this.redis.pipeline();
-    for (const keys of blockingKeysPerRecord) {
-      if (keys.length) pipeline.sunion(...keys.map((k) => this.keys.block(k)));
-    }
-    const results = (await pipeline.exec()) ?? [];
-    let i = 0;
-    return blockingKeysPerRecord.map((keys) => {
-      if (!keys.length) return [];
-      const [err, ids] = results[i++] ?? [];
-      if (err) throw err;
-      return ids as string[];
-    });
+  /** Candidate record ids for each record's blocking keys (sent together; one round trip for the batch). */
+  async candidateIds(blockingKeysPerRecord: readonly (readonly string[])[], maxBlockSize: number): Promise<string[][]> {
+    return Promise.all(
+      blockingKeysPerRecord.map(async (keys) =>
+        keys.length ? ((await CANDIDATES_LUA.run(this.redis, keys.map((k) => this.keys.block(k)), [maxBlockSize])) as string[]) : [],
+      ),
+    );
   }
 
   /** Current links of records (`undefined` for a record not yet indexed). */

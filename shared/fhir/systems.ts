@@ -61,6 +61,8 @@ export const Extensions = {
   maturityCriterion: `${HUB_BASE}/StructureDefinition/maturity-criterion`,
   /** On AuditEvent.agent: the partnership (Organization) of the acting agency (valueReference). */
   partnership: `${HUB_BASE}/StructureDefinition/partnership`,
+  /** On a registered Patient (MPI response): linked / review / new, the Person, the review Task, the score. */
+  matchOutcome: `${HUB_BASE}/StructureDefinition/match-outcome`,
   /** FHIR $match: the match grade of a result. */
   matchGrade: 'http://hl7.org/fhir/StructureDefinition/match-grade',
 } as const;

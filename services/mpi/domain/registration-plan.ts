@@ -1,0 +1,120 @@
+/**
+ * What registering (or re-submitting) one agency record does to the index,
+ * decided from the engine's decision and what reviewers decided before. Pure.
+ *
+ * Rules (DESIGN.md §7, peer-MPI pitfalls):
+ * - a record belongs to exactly one Person;
+ * - a record a reviewer linked stays where the reviewer put it (re-matching never
+ *   overrides a manual decision), and a pair a reviewer kept apart is never
+ *   linked automatically;
+ * - a grey-zone pair becomes one review Task (never the same pair twice);
+ * - while under review the record is a Person of its own, so it is indexed and
+ *   answerable at once.
+ */
+import type { Candidate, Decision } from './engine.js';
+import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './links.js';
+
+export type RegistrationOutcome = 'linked' | 'review' | 'new';
+
+export interface PlanInput {
+  readonly recordId: string;
+  /** The record's link before this submission (re-submission), if any. */
+  readonly currentLink?: PersonLink;
+  /** Other records currently in the record's Person (re-submission). */
+  readonly currentPersonSize: number;
+  readonly decision: Decision;
+  /** Links of candidate records (record id → link). */
+  readonly linkOf: (recordId: string) => PersonLink | undefined;
+  /** Manual decisions about (record, candidate) pairs, by `pairKey`. */
+  readonly manualDecisions: ReadonlyMap<string, ManualDecision>;
+  /** Open review Tasks by `pairKey`. */
+  readonly openReviews: ReadonlyMap<string, string>;
+  /** Makes a new Person id. */
+  readonly newPersonId: () => string;
+}
+
+export interface RegistrationPlan {
+  readonly outcome: RegistrationOutcome;
+  readonly personId: string;
+  readonly assurance: Assurance;
+  readonly how: LinkHow;
+  /** The matched (linked) or questioned (review) candidate. */
+  readonly candidate?: Candidate;
+  /** Set when a new review Task must be opened for (record, candidate). */
+  readonly openReview?: { readonly candidate: Candidate; readonly candidatePersonId: string };
+  /** The record changes Person (or gets its first one). */
+  readonly moves: boolean;
+  /** The record was linked by a reviewer and stays put whatever the engine says. */
+  readonly keptManual: boolean;
+}
+
+/** Candidates a reviewer said are someone else are not candidates at all. */
+export function withoutRejected(recordId: string, candidates: readonly Candidate[], manual: ReadonlyMap<string, ManualDecision>): Candidate[] {
+  return candidates.filter((c) => manual.get(pairKey(recordId, c.id))?.decision !== 'not-link');
+}
+
+export function planRegistration(input: PlanInput): RegistrationPlan {
+  const { recordId, currentLink, decision } = input;
+
+  if (currentLink?.how === 'manual') {
+    return { outcome: 'linked', personId: currentLink.personId, assurance: currentLink.assurance, how: 'manual', moves: false, keptManual: true };
+  }
+
+  const candidates = [decision.best, ...decision.reviewCandidates].filter((c): c is Candidate => c !== undefined);
+  const rejected = (c: Candidate) => input.manualDecisions.get(pairKey(recordId, c.id))?.decision === 'not-link';
+
+  // A reviewer already said this pair is one person (e.g. an earlier version of the record).
+  const confirmed = candidates.find((c) => input.manualDecisions.get(pairKey(recordId, c.id))?.decision === 'link');
+  if (confirmed) {
+    const link = input.linkOf(confirmed.id);
+    if (link) return linkTo(input, link.personId, 'level2', 'manual', confirmed);
+  }
+
+  if (decision.outcome === 'link' && decision.best && !rejected(decision.best)) {
+    const link = input.linkOf(decision.best.id);
+    if (link) {
+      const byChi = decision.best.explanation.rule?.rule === 'same-chi';
+      return linkTo(input, link.personId, byChi ? 'level4' : 'level3', byChi ? 'chi' : 'auto', decision.best);
+    }
+  }
+
+  const questioned = decision.outcome !== 'new' ? candidates.find((c) => !rejected(c) && c.explanation.outcome !== 'new') : undefined;
+  const ownPerson = keepOrNewOwnPerson(input);
+  if (questioned) {
+    const candidatePersonId = input.linkOf(questioned.id)?.personId;
+    const alreadyAsked = input.openReviews.has(pairKey(recordId, questioned.id));
+    return {
+      ...ownPerson,
+      outcome: 'review',
+      candidate: questioned,
+      ...(candidatePersonId && !alreadyAsked && candidatePersonId !== ownPerson.personId
+        ? { openReview: { candidate: questioned, candidatePersonId } }
+        : {}),
+    };
+  }
+  return { ...ownPerson, outcome: 'new' };
+}
+
+function linkTo(input: PlanInput, personId: string, assurance: Assurance, how: LinkHow, candidate: Candidate): RegistrationPlan {
+  return {
+    outcome: 'linked',
+    personId,
+    assurance,
+    how,
+    candidate,
+    moves: input.currentLink?.personId !== personId || input.currentLink.assurance !== assurance,
+    keptManual: false,
+  };
+}
+
+/**
+ * A record that no longer matches anyone keeps its Person only if it is alone in
+ * it; if it was auto-linked with others, it leaves for a Person of its own.
+ */
+function keepOrNewOwnPerson(input: PlanInput): Pick<RegistrationPlan, 'personId' | 'assurance' | 'how' | 'moves' | 'keptManual'> {
+  const current = input.currentLink;
+  if (current && input.currentPersonSize <= 1) {
+    return { personId: current.personId, assurance: 'level1', how: 'new', moves: current.assurance !== 'level1', keptManual: false };
+  }
+  return { personId: input.newPersonId(), assurance: 'level1', how: 'new', moves: true, keptManual: false };
+}

@@ -1,0 +1,276 @@
+/**
+ * Registering agency records: one or thousands (an agency's initial load) go
+ * through the same path, in chunks, with a constant number of Redis round trips
+ * per chunk. Records in one chunk can match each other (an in-memory index of
+ * the chunk sits beside the Redis candidates).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Extension, Patient, Task } from 'fhir/r4.js';
+import type { ResourceStore } from '../../shared/store/resource-store.js';
+import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
+import { blockingKeys } from './domain/blocking.js';
+import { decide, MatchIndex, type Decision } from './domain/engine.js';
+import { toFeatures, type MatchFeatures } from './domain/features.js';
+import type { ParsedRegistration } from './domain/from-patient.js';
+import type { ManualDecision, PersonLink } from './domain/links.js';
+import type { MatchModel } from './domain/model.js';
+import { planRegistration, withoutRejected, type RegistrationPlan } from './domain/registration-plan.js';
+import { buildReviewTask } from './domain/review-task.js';
+import { probabilityOf } from './domain/score.js';
+import type { PartnershipView } from './partnership.js';
+import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
+
+export interface Submission {
+  readonly recordId: string;
+  readonly patient: Patient;
+  readonly parsed: ParsedRegistration;
+}
+
+export interface RegistrationResult {
+  readonly recordId: string;
+  /** The stored version (what `GET Patient/{id}` returns). */
+  readonly stored: Patient;
+  /** 201 for a new record, 200 for a new version of an existing one. */
+  readonly status: 201 | 200;
+  readonly plan: RegistrationPlan;
+  readonly taskId?: string;
+  /** CHI seeding: the person's CHI, returned to an agency whose record had none. */
+  readonly seededChi?: string;
+  /** The stored Patient with the match outcome (and seeded CHI) for the response. */
+  readonly response: Patient;
+}
+
+export interface RegistrarDeps {
+  readonly store: MpiStore;
+  readonly tasks: ResourceStore;
+  readonly model: MatchModel;
+  readonly partnership: PartnershipView;
+  readonly now?: () => Date;
+  /** Blocks larger than this are skipped (a very common key says little and costs much). */
+  readonly maxBlockSize?: number;
+}
+
+const CHUNK = 500;
+
+export class Registrar {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RegistrarDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async register(submissions: readonly Submission[], requestedBy: string, agencyId: string): Promise<RegistrationResult[]> {
+    const results: RegistrationResult[] = [];
+    const batchIndex = new MatchIndex(this.deps.model, { maxBlockSize: this.deps.maxBlockSize });
+    const batchLinks = new Map<string, PersonLink>();
+    for (let i = 0; i < submissions.length; i += CHUNK) {
+      results.push(...(await this.registerChunk(submissions.slice(i, i + CHUNK), requestedBy, agencyId, batchIndex, batchLinks)));
+    }
+    return results;
+  }
+
+  private async registerChunk(
+    chunk: readonly Submission[],
+    requestedBy: string,
+    agencyId: string,
+    batchIndex: MatchIndex,
+    batchLinks: Map<string, PersonLink>,
+  ): Promise<RegistrationResult[]> {
+    const { store } = this.deps;
+    const ids = chunk.map((s) => s.recordId);
+    const features = chunk.map((s) => toFeatures({ id: s.recordId, ...s.parsed.demographics }));
+    const keys = features.map(blockingKeys);
+
+    // Round trip 1: what exists already, and the candidates of every record.
+    const [existing, existingFeatures, existingLinks, candidateIds] = await Promise.all([
+      store.getRecords(ids),
+      store.getFeatures(ids),
+      store.getLinks(ids),
+      store.candidateIds(keys, this.deps.maxBlockSize ?? 500),
+    ]);
+
+    // Round trip 2: candidates' features and links; decisions and reviews for re-submitted records.
+    const inChunk = new Set(ids);
+    const outside = [...new Set(candidateIds.flat())].filter((id) => !inChunk.has(id) && !batchLinks.has(id));
+    const resubmitted = chunk.filter((_, i) => existing[i] !== undefined);
+    const [outsideFeatures, outsideLinks, personSizes] = await Promise.all([
+      store.getFeatures(outside),
+      store.getLinks(outside),
+      Promise.all(existingLinks.map((l) => (l ? store.getMembers(l.personId).then((m) => m.size) : Promise.resolve(0)))),
+    ]);
+    const featureById = new Map<string, MatchFeatures>();
+    const linkById = new Map<string, PersonLink>();
+    outside.forEach((id, i) => {
+      const f = outsideFeatures[i];
+      const l = outsideLinks[i];
+      if (f) featureById.set(id, f);
+      if (l) linkById.set(id, l);
+    });
+    const resubmittedPairs = resubmitted.flatMap((s) => {
+      const i = ids.indexOf(s.recordId);
+      return (candidateIds[i] ?? []).map((c) => [s.recordId, c] as const);
+    });
+    const [manualDecisions, openReviews] = await Promise.all([store.getDecisions(resubmittedPairs), store.getOpenReviews(resubmittedPairs)]);
+
+    const linkOf = (id: string): PersonLink | undefined => batchLinks.get(id) ?? linkById.get(id);
+    const now = this.now().toISOString();
+    const results: RegistrationResult[] = [];
+    const recordWrites: RecordWrite[] = [];
+    const newLinks: LinkWrite[] = [];
+    const moves: { link: LinkWrite; expected: PersonLink }[] = [];
+    const reviews: { task: Task; a: string; b: string }[] = [];
+    const stats: Record<string, number> = {};
+    const count = (k: string) => (stats[k] = (stats[k] ?? 0) + 1);
+
+    chunk.forEach((submission, i) => {
+      const f = features[i]!;
+      const fromRedis = (candidateIds[i] ?? []).flatMap((id) => {
+        if (id === submission.recordId || inChunk.has(id) || batchLinks.has(id)) return [];
+        const cf = featureById.get(id);
+        return cf ? [cf] : [];
+      });
+      const candidates = [...fromRedis, ...batchIndex.candidates(f)];
+      const decision: Decision = decide(f, candidates, this.deps.model, { personOf: (id) => linkOf(id)?.personId });
+      const currentLink = existingLinks[i];
+      const plan = planRegistration({
+        recordId: submission.recordId,
+        currentLink,
+        currentPersonSize: personSizes[i] ?? 0,
+        decision: { ...decision, reviewCandidates: withoutRejected(submission.recordId, decision.reviewCandidates, manualDecisions) },
+        linkOf,
+        manualDecisions: manualDecisions as ReadonlyMap<string, ManualDecision>,
+        openReviews,
+        newPersonId,
+      });
+
+      const previous = existing[i];
+      const version = previous ? Number(previous.meta?.versionId ?? '0') + 1 : 1;
+      const stored: Patient = {
+        ...submission.patient,
+        id: submission.recordId,
+        meta: { ...submission.patient.meta, versionId: String(version), lastUpdated: now },
+      };
+      const oldFeatures = existingFeatures[i];
+      recordWrites.push({
+        patient: stored,
+        previous,
+        features: f,
+        blockingKeys: keys[i]!,
+        previousBlockingKeys: oldFeatures ? blockingKeys(oldFeatures) : [],
+      });
+      const link: LinkWrite = {
+        recordId: submission.recordId,
+        personId: plan.personId,
+        assurance: plan.assurance,
+        how: plan.how,
+        fromPersonId: currentLink?.personId,
+      };
+      if (!currentLink) newLinks.push(link);
+      else if (plan.moves) moves.push({ link, expected: currentLink });
+      batchLinks.set(submission.recordId, { personId: plan.personId, assurance: plan.assurance, how: plan.how });
+      batchIndex.add(f);
+
+      let taskId: string | undefined;
+      if (plan.openReview) {
+        taskId = `mr-${randomBytes(8).toString('hex')}`;
+        const c = plan.openReview.candidate;
+        reviews.push({
+          a: submission.recordId,
+          b: c.id,
+          task: {
+            ...buildReviewTask({
+              recordId: submission.recordId,
+              candidateId: c.id,
+              candidatePersonId: plan.openReview.candidatePersonId,
+              score: c.score,
+              probability: probabilityOf(c.score, this.deps.model),
+              fields: c.explanation.fields,
+              requestedBy,
+              authoredOn: now,
+            }),
+            id: taskId,
+          },
+        });
+      }
+      count(plan.outcome === 'linked' ? (plan.keptManual ? 'kept-manual' : `linked-${plan.how}`) : plan.outcome);
+      results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, taskId, response: stored });
+    });
+
+    // Writes: records with blocking entries in one transaction, then links, then review Tasks.
+    await store.writeRecords(recordWrites);
+    await store.writeNewLinks(newLinks);
+    for (const m of moves) await this.moveWithRetry(m.link, m.expected);
+    await Promise.all(reviews.map((r) => this.deps.tasks.create(r.task)));
+    await store.setOpenReviews(reviews.map((r) => ({ a: r.a, b: r.b, taskId: r.task.id! })));
+
+    // CHI seeding: a record without CHI linked with confidence to a person whose record has one.
+    const seeded = await Promise.all(
+      results.map((r, i) => this.seedChi(r, chunk[i]!, agencyId, (id) => featureById.get(id) ?? batchIndex.get(id))),
+    );
+    const final = results.map((r, i) => {
+      const seededChi = seeded[i];
+      if (seededChi) count('chi-seeded');
+      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.taskId, seededChi, this.deps.model) };
+    });
+    await store.incrementStats(stats);
+    return final;
+  }
+
+  private async moveWithRetry(link: LinkWrite, expected: PersonLink): Promise<void> {
+    let current: PersonLink | undefined = expected;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await this.deps.store.moveLink(link, current)) return;
+      [current] = await this.deps.store.getLinks([link.recordId]);
+      if (current?.how === 'manual') return; // a reviewer got there first; their decision stands
+    }
+    throw new Error(`could not move ${link.recordId} to ${link.personId}: its link kept changing`);
+  }
+
+  private async seedChi(
+    result: RegistrationResult,
+    submission: Submission,
+    agencyId: string,
+    featuresOf: (id: string) => MatchFeatures | undefined,
+  ): Promise<string | undefined> {
+    const { plan } = result;
+    if (submission.parsed.chi || plan.outcome !== 'linked' || !plan.candidate) return undefined;
+    if (plan.assurance !== 'level3' && plan.assurance !== 'level4' && plan.assurance !== 'level2') return undefined;
+    const source = featuresOf(plan.candidate.id);
+    if (!source?.chi || !source.ag) return undefined;
+    const flow = await this.deps.partnership.demographicsMayFlow(source.ag, agencyId);
+    return flow.allowed ? source.chi : undefined;
+  }
+}
+
+function newPersonId(): string {
+  return `per-${randomBytes(8).toString('hex')}`;
+}
+
+/** Stable short hash for record ids built from awkward local identifiers. */
+export function identifierHash(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** The stored record plus what the MPI did with it, as the registration response. */
+function withOutcome(stored: Patient, plan: RegistrationPlan, taskId: string | undefined, seededChi: string | undefined, model: MatchModel): Patient {
+  const outcome: Extension = {
+    url: Extensions.matchOutcome,
+    extension: [
+      { url: 'outcome', valueCode: plan.outcome },
+      { url: 'person', valueReference: { reference: `Person/${plan.personId}` } },
+      { url: 'assurance', valueCode: plan.assurance },
+      ...(plan.candidate
+        ? [
+            { url: 'candidate', valueReference: { reference: `Patient/${plan.candidate.id}` } },
+            { url: 'score', valueDecimal: Math.round(plan.candidate.score * 100) / 100 },
+            { url: 'probability', valueDecimal: Math.round(probabilityOf(plan.candidate.score, model) * 1000) / 1000 },
+          ]
+        : []),
+      ...(taskId ? [{ url: 'review-task', valueReference: { reference: `Task/${taskId}` } }] : []),
+    ],
+  };
+  const identifier = seededChi
+    ? [...(stored.identifier ?? []), { system: IdentifierSystems.chi, value: seededChi, assigner: { display: 'CHI seeded by the partnership index' } }]
+    : stored.identifier;
+  return { ...stored, identifier, extension: [...(stored.extension ?? []), outcome] };
+}
