@@ -17,13 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  badRequest,
-  conflict,
-  gone,
-  notFound,
-  preconditionFailed,
-} from '../fhir/outcome.js';
+import { badRequest, conflict, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
 import type { KeySpace } from '../redis/connection.js';
 import { contentHash } from './content-hash.js';
 import { ResourceKeys } from './keys.js';
@@ -36,7 +30,7 @@ import {
   type ResourceType,
   type ResourceTypeDefinition,
 } from './search-params.js';
-import { lexBounds, matchingIds, planRanges, planSearch, scoreBounds, type SearchQuery } from './search-plan.js';
+import { lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type SearchQuery } from './search-plan.js';
 import { versionIdFromEtag } from './version.js';
 
 export type WriteOutcome = 'created' | 'updated' | 'unchanged';
@@ -65,6 +59,13 @@ export interface SearchResult<T> {
   readonly count: number;
 }
 
+export interface DeleteResult {
+  /** False when there was nothing to delete (never existed, or already deleted). */
+  readonly deleted: boolean;
+  /** The version the deletion wrote. */
+  readonly versionId?: string;
+}
+
 export interface UpdateOptions {
   /** The versionId (or ETag `W/"3"`) the client last saw; a different current version → 412. */
   readonly ifMatch?: string | undefined;
@@ -84,6 +85,16 @@ interface Tombstone {
   readonly deleted: true;
   readonly versionId: string;
   readonly lastUpdated: string;
+}
+
+interface ScriptWrite {
+  readonly ifMatch?: string | undefined;
+  readonly mayCreate?: boolean;
+  readonly hash?: string;
+  /** The stored JSON is `head + versionId + tail`. */
+  readonly head: string;
+  readonly tail: string;
+  readonly entries?: readonly IndexEntry[];
 }
 
 interface TypeState {
@@ -146,11 +157,16 @@ export class ResourceStore {
   }
 
   /** Deletes a resource (its history stays); `deleted` is false when it was already deleted or never existed. */
-  async delete(type: ResourceType, id: string, options: Pick<UpdateOptions, 'ifMatch'> = {}): Promise<{ deleted: boolean; versionId?: string }> {
+  async delete(type: ResourceType, id: string, options: Pick<UpdateOptions, 'ifMatch'> = {}): Promise<DeleteResult> {
     const state = this.state(type);
     if (!ID.test(id)) return { deleted: false };
     const lastUpdated = new Date().toISOString();
-    const [status, version] = await this.runWrite(state, id, 'delete', options.ifMatch, false, '', '{"deleted":true,"versionId":"', `","lastUpdated":"${lastUpdated}"}`, []);
+    const [status, version] = await this.runWrite(state, id, 'delete', {
+      ifMatch: options.ifMatch,
+      // The deletion is a version too: a tombstone in `cur`, moved to history like any other.
+      head: '{"deleted":true,"versionId":"',
+      tail: `","lastUpdated":"${lastUpdated}"}`,
+    });
     if (status === 'ok') return { deleted: true, versionId: version };
     if (status === 'stale') throw stale(type, id, options.ifMatch, version);
     return { deleted: false };
@@ -201,7 +217,8 @@ export class ResourceStore {
   /** Every version, newest first (deletions included as entries without a resource); 404 when the id was never used. */
   async history<K extends ResourceType>(type: K, id: string): Promise<HistoryEntry<ResourceOf<K>>[]> {
     const state = this.state(type);
-    const jsons = ID.test(id) ? ((await historyScript.run(this.redis, [state.keys.current, state.keys.history, state.keys.manifest], [id])) as string[]) : [];
+    const { current, history, manifest } = state.keys;
+    const jsons = ID.test(id) ? ((await historyScript.run(this.redis, [current, history, manifest], [id])) as string[]) : [];
     if (jsons.length === 0) throw notFound(`${type}/${id} is not known`);
     return jsons.flatMap((json): HistoryEntry<ResourceOf<K>>[] => {
       const stored = json ? parseStored(json) : undefined;
@@ -217,7 +234,11 @@ export class ResourceStore {
    * semantics), in stable id order. `total: false` leaves the total out whatever
    * the query says (for searches whose results are filtered afterwards).
    */
-  async search<K extends ResourceType>(type: K, query: SearchQuery = {}, options: { total?: boolean } = {}): Promise<SearchResult<ResourceOf<K>>> {
+  async search<K extends ResourceType>(
+    type: K,
+    query: SearchQuery = {},
+    options: { total?: boolean } = {},
+  ): Promise<SearchResult<ResourceOf<K>>> {
     const state = this.state(type);
     const plan = planSearch(state.definition, query);
     const withTotal = plan.total && options.total !== false;
@@ -260,7 +281,8 @@ export class ResourceStore {
   async findByIdentifier<K extends ResourceType>(type: K, system: string, value: string): Promise<ResourceOf<K>[]> {
     const param = this.state(type).definition.params.get('identifier');
     if (param?.type !== 'token') throw new Error(`${type} declares no 'identifier' token search parameter`);
-    const { resources } = await this.search(type, { identifier: `${escapeValue(system)}|${escapeValue(value)}`, _count: '1000' }, { total: false });
+    const identifier = `${escapeValue(system)}|${escapeValue(value)}`;
+    const { resources } = await this.search(type, { identifier, _count: String(MAX_COUNT) }, { total: false });
     return resources;
   }
 
@@ -290,18 +312,14 @@ export class ResourceStore {
     if (!ID.test(id)) throw badRequest(`'${id}' is not a valid resource id`, `${type}.id`);
     const lastUpdated = new Date().toISOString();
     const { head, tail, indexable } = versionedJson(resource, id, lastUpdated);
-    const entries = indexEntries(state.definition, indexable);
-    const [status, version, existed, currentJson] = await this.runWrite(
-      state,
-      id,
-      op,
-      options.ifMatch,
-      options.allowCreate !== false,
-      contentHash(indexable),
+    const [status, version, existed, currentJson] = await this.runWrite(state, id, op, {
+      ifMatch: options.ifMatch,
+      mayCreate: options.allowCreate !== false,
+      hash: contentHash(indexable),
       head,
       tail,
-      entries,
-    );
+      entries: indexEntries(state.definition, indexable),
+    });
     switch (status) {
       case 'ok':
         return { resource: JSON.parse(`${head}${version}${tail}`) as T, outcome: existed === '1' ? 'updated' : 'created' };
@@ -318,30 +336,17 @@ export class ResourceStore {
     }
   }
 
+  /** One call of the write script (scripts.ts documents its arguments and replies). */
   private async runWrite(
     state: TypeState,
     id: string,
     op: 'create' | 'update' | 'upsert' | 'delete',
-    ifMatch: string | undefined,
-    mayCreate: boolean,
-    hash: string,
-    head: string,
-    tail: string,
-    entries: readonly IndexEntry[],
-  ): Promise<[string, string, string, string | undefined]> {
-    const lines = entries.map((e) => `${e.index}\t${e.score}\t${e.member}\n`).join('');
-    const expected = ifMatch === undefined ? '' : versionIdFromEtag(ifMatch);
-    const reply = (await writeScript.run(this.redis, state.writeKeys, [
-      id,
-      op,
-      expected,
-      mayCreate ? '1' : '0',
-      hash,
-      head,
-      tail,
-      lines,
-      ...state.indexNames,
-    ])) as [string, string, string, string?];
+    write: ScriptWrite,
+  ): Promise<[status: string, versionId: string, existed: string, currentJson: string | undefined]> {
+    const lines = (write.entries ?? []).map((e) => `${e.index}\t${e.score}\t${e.member}\n`).join('');
+    const expected = write.ifMatch === undefined ? '' : versionIdFromEtag(write.ifMatch);
+    const args = [id, op, expected, write.mayCreate ? '1' : '0', write.hash ?? '', write.head, write.tail, lines, ...state.indexNames];
+    const reply = (await writeScript.run(this.redis, state.writeKeys, args)) as [string, string, string, string?];
     return [reply[0], reply[1], reply[2], reply[3]];
   }
 

@@ -90,6 +90,11 @@ export function defineResourceType<K extends ResourceType>(
   return { type, params: map };
 }
 
+/** Every search parameter of a type as name and type, `_id` included (for the CapabilityStatement). */
+export function searchParamSummary(definition: ResourceTypeDefinition): { name: string; type: SearchParamType }[] {
+  return [{ name: ID_PARAM, type: 'token' }, ...[...definition.params.values()].map((p) => ({ name: p.name, type: p.type }))];
+}
+
 /** A token parameter (codes, codings, identifiers, booleans). */
 export function tokenParam<T>(name: string, extract: (resource: T) => readonly (TokenValue | undefined)[]): TokenParam<T> {
   return { name, type: 'token', extract };

@@ -85,18 +85,23 @@ export function planSearch(definition: ResourceTypeDefinition, query: SearchQuer
     if (key === '_count') count = Math.min(nonNegativeInteger(key, raw), MAX_COUNT);
     else if (key === '_offset') offset = nonNegativeInteger(key, raw);
     else if (key === '_total') total = totalMode(raw);
-    else if (raw !== '') clauses.push(clauseFor(definition, key, raw));
+    else {
+      const clause = clauseFor(definition, key, raw);
+      if (clause) clauses.push(clause);
+    }
   }
   return { clauses, count, offset, total };
 }
 
-function clauseFor(definition: ResourceTypeDefinition, key: string, raw: string): Clause {
+/** The clause for one parameter, or undefined when it has no value (FHIR: ignore it). */
+function clauseFor(definition: ResourceTypeDefinition, key: string, raw: string): Clause | undefined {
   const [name = '', modifier, ...rest] = key.split(':');
   if (rest.length) throw badRequest(`Search parameter '${key}' is not understood`, key);
   const values = splitUnescaped(raw, ',')
     .map((v) => v.trim())
     .filter((v) => v !== '');
-  const alternatives = (fn: (value: string) => Alternative[]): Clause => ({ param: key, alternatives: values.flatMap(fn) });
+  const alternatives = (fn: (value: string) => Alternative[]): Clause | undefined =>
+    values.length === 0 ? undefined : { param: key, alternatives: values.flatMap(fn) };
 
   if (name === ID_PARAM) {
     noModifier(key, modifier);
