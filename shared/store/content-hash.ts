@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
 
-/** base64url SHA-256 of the resource's canonical content. */
-export function contentHash(resource: Resource): string {
+/** base64url SHA-256 of the resource's canonical content, plus `extra` (anything else that must match to count as unchanged). */
+export function contentHash(resource: Resource, extra = ''): string {
   const { meta, ...rest } = resource;
   const { versionId: _versionId, lastUpdated: _lastUpdated, ...metaRest } = meta ?? {};
   const content = Object.keys(metaRest).length > 0 ? { ...rest, meta: metaRest } : rest;
-  return createHash('sha256').update(sortedJson(content)).digest('base64url');
+  return createHash('sha256').update(sortedJson(content)).update(extra).digest('base64url');
 }
 
 /** JSON with object keys sorted at every depth; `undefined` members dropped as JSON.stringify does. */

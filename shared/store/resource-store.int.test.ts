@@ -373,6 +373,16 @@ describe('ResourceStore (real Redis)', () => {
       expect(changed.resource.meta?.versionId).toBe('2');
     });
 
+    it('re-indexes on upsert when the search parameters changed, even if the content did not', async () => {
+      await store.upsert(organization('Reindexed', 'police', { id: 'ri', alias: ['Old alias'] }));
+      const withAliasSearch = defineResourceType('Organization', [stringParam('alias', (r) => r.alias ?? [])]);
+      const newStore = new ResourceStore(redis, new KeySpace(prefix), [withAliasSearch]);
+      const reloaded = await newStore.upsert(organization('Reindexed', 'police', { id: 'ri', alias: ['Old alias'] }));
+      expect(reloaded.outcome).toBe('updated');
+      expect((await newStore.search('Organization', { alias: 'old' })).resources.map((r) => r.id)).toEqual(['ri']);
+      expect((await newStore.upsert(organization('Reindexed', 'police', { id: 'ri', alias: ['Old alias'] }))).outcome).toBe('unchanged');
+    });
+
     it('creates once and then returns the existing match on conditional create', async () => {
       const resource = organization('Conditional', 'police', { identifier: [{ system: AGENCY_ID, value: 'COND' }] });
       const first = await store.conditionalCreate(resource, { identifier: `${AGENCY_ID}|COND` });
