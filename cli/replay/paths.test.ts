@@ -38,6 +38,12 @@ describe('paths into a response', () => {
     expect(r.value).toEqual(['np1', 'lp1']);
   });
 
+  it('picks one kept element with an index right after a filter', () => {
+    const verify = { parameter: [{ name: 'digest', valueString: 'x' }, { name: 'allSigned', valueBoolean: true }] };
+    expect(evaluatePath(verify, 'parameter[name=allSigned].0.valueBoolean')).toEqual({ found: true, value: true });
+    expect(evaluatePath(verify, 'parameter[name=nothing].0.valueBoolean').found).toBe(false);
+  });
+
   it('gives an empty list when a filter keeps nothing, so length checks read 0', () => {
     expect(evaluatePath(bundle, 'entry[resource.resourceType=Patient]').value).toEqual([]);
     expect(evaluatePath(bundle, 'entry[resource.resourceType=Patient].length').value).toBe(0);

@@ -7,6 +7,8 @@
  *   entry.*.resource.resourceType         every entry's resourceType (an array)
  *   entry[resource.resourceType=PractitionerRole].resource.telecom
  *                                         only the entries whose sub-path equals the text
+ *   parameter[name=allSigned].0.valueBoolean
+ *                                         an index right after a filter picks one kept element
  *   entry[resource.resourceType=PractitionerRole].length
  *                                         after * or a filter, a final `length` counts the results
  *   $status, $headers.etag, $body.id      the response's status, a header, the body explicitly
@@ -99,6 +101,12 @@ function walk(value: unknown, segments: readonly PathSegment[], index: number): 
         const r = walk(item, segment.path, 0);
         return r.found && stringOf(r.value) === segment.value;
       });
+      // An index right after a filter picks one of the kept elements: `parameter[name=allSigned].0.valueBoolean`.
+      const next = segments[index + 1];
+      if (next?.kind === 'key' && /^\d+$/.test(next.key)) {
+        const picked = step(kept, next.key);
+        return picked.found ? walk(picked.value, segments, index + 2) : MISSING;
+      }
       return spread(kept, segments, index + 1);
     }
   }

@@ -1,0 +1,63 @@
+/** `infoshare help [command]`. */
+import { EXIT_OK, EXIT_USAGE, processIo, type Io } from '../exit.js';
+
+export const USAGE: Readonly<Record<string, string>> = {
+  start: `infoshare start
+  Starts the whole hub: Redis (unless REDIS_URL is set), every service, and the
+  demo partnership. Prints every URL; Ctrl-C stops everything cleanly.`,
+  token: `infoshare token --agency <id> [--scope "<scopes>"] [--as <PractitionerRole id> | --patient <Patient id>]
+                [--directory <url>] [--json]
+  Prints an access token for a demo agency, signed in with its DEMO-ONLY key,
+  for use with curl:
+    TOKEN=$(infoshare token --agency edinburgh-education --scope system/CareTeam.read)
+    curl -H "Authorization: Bearer $TOKEN" "http://localhost:4000/fhir/CareTeam?subject=Patient/demo-child-1"
+  --scope      space-separated scopes (default: every scope the agency may have)
+  --as         a practitioner acting through the agency system (PractitionerRole id)
+  --patient    the person acting for themselves (Patient id)
+  --directory  the directory's URL (default: from the environment, http://localhost:4000)
+  --json       print the whole token response`,
+  agencies: `infoshare agencies [--json]
+  Lists the demo partnerships and agencies: id, type, partnership, name.`,
+  replay: `infoshare replay [<file|dir>…] [--spawn] [--json] [--keep]
+                 [--directory <url>] [--mpi <url>] [--alerts <url>] [--plans <url>] [--audit <url>] [--agency-sim <url>]
+                 [--token-url <url>] [--redis <url>] [--key-prefix <prefix>] [--signing-key <file>]
+  Replays scenario files (fixtures/scenarios/README.md) against the hub and
+  prints each step ✔/✘ with its evidence. Exits 1 if any step fails.
+  With no paths, replays everything under fixtures/scenarios.
+  --spawn        start a private hub (own key prefix, free ports) for the run, then stop it
+  --keep         with --spawn, keep the run's Redis keys afterwards (default: deleted)
+  --json         print a machine-readable report instead
+  --<service>    a service's base URL (default: from the environment)
+  --token-url    the token endpoint (default: the directory's, discovered)
+  --redis        the Redis holding the audit trail, to check criteria (default: REDIS_URL or the running hub's)
+  --key-prefix   the hub's Redis key prefix (default: INFOSHARE_KEY_PREFIX or "is")
+  --signing-key  the partnership signing key, to forge expired/wrong-audience tokens (default: the demo key)`,
+  help: `infoshare help [command]
+  Shows this help, or one command's.`,
+};
+
+export function usageText(): string {
+  return [
+    'infoshare — partnership information-sharing hub',
+    '',
+    'Commands:',
+    ...Object.values(USAGE).map((u) => u.split('\n')[0]!).map((line) => `  ${line}`),
+    '',
+    'Run `infoshare help <command>` for details. Exit codes: 0 ok, 1 failure, 2 usage error.',
+  ].join('\n');
+}
+
+export async function helpCommand(args: string[], io: Io = processIo): Promise<number> {
+  const [topic] = args;
+  if (topic === undefined) {
+    io.out(usageText());
+    return EXIT_OK;
+  }
+  const text = USAGE[topic];
+  if (!text) {
+    io.err(`Unknown command "${topic}".\n\n${usageText()}`);
+    return EXIT_USAGE;
+  }
+  io.out(text);
+  return EXIT_OK;
+}

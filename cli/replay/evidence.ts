@@ -1,0 +1,59 @@
+/**
+ * Checking that the hub recorded the maturity criteria a step should have
+ * evidenced. Every request of a step carries an X-Request-Id starting with the
+ * step's prefix; the hub writes each exchange's AuditEvent (with its criteria
+ * and request id) to the audit stream before it answers, so once a step has
+ * its answer, its evidence is already in the stream.
+ */
+import type { Redis } from 'ioredis';
+import { auditStreamKey, readAuditEntries } from '../../shared/audit/audit-client.js';
+import { connectRedis, KeySpace } from '../../shared/redis/connection.js';
+
+export interface EvidenceReader {
+  /** The audit stream position now (read only entries after it). */
+  mark(): Promise<string | undefined>;
+  /** The criteria of every audit entry after `mark` whose request id starts with `requestIdPrefix`. */
+  criteriaSince(mark: string | undefined, requestIdPrefix: string): Promise<Set<string>>;
+  close(): Promise<void>;
+}
+
+const PAGE = 1000;
+
+export class RedisEvidenceReader implements EvidenceReader {
+  private readonly keys: KeySpace;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix: string,
+    private readonly ownsConnection: boolean,
+  ) {
+    this.keys = new KeySpace(keyPrefix);
+  }
+
+  static connect(redisUrl: string, keyPrefix: string): RedisEvidenceReader {
+    return new RedisEvidenceReader(connectRedis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }), keyPrefix, true);
+  }
+
+  async mark(): Promise<string | undefined> {
+    const last = await this.redis.xrevrange(auditStreamKey(this.keys), '+', '-', 'COUNT', 1);
+    return last[0]?.[0];
+  }
+
+  async criteriaSince(mark: string | undefined, requestIdPrefix: string): Promise<Set<string>> {
+    const found = new Set<string>();
+    let sinceId = mark;
+    for (;;) {
+      const page = await readAuditEntries(this.redis, this.keys, { ...(sinceId ? { sinceId } : {}), count: PAGE });
+      for (const { entry } of page) {
+        if (!entry.requestId.startsWith(requestIdPrefix)) continue;
+        for (const c of entry.criteria.split(',')) if (c) found.add(c);
+      }
+      if (page.length < PAGE) return found;
+      sinceId = page[page.length - 1]!.id;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

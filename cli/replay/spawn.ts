@@ -1,0 +1,55 @@
+/**
+ * `replay --spawn`: a private hub for one run — its own key prefix (so it
+ * never touches a running hub's data) and free ports — started through
+ * `services/hub.ts`, stopped afterwards, and its keys deleted unless kept.
+ */
+import { randomBytes } from 'node:crypto';
+import type { HubConfig } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
+import { connectRedis } from '../../shared/redis/connection.js';
+import { targetFromConfig, type ReplayTarget } from './target.js';
+
+/** What replay needs of `startHub` (services/hub.ts). */
+interface RunningHubLike {
+  readonly config: HubConfig;
+  readonly redisUrl: string;
+  stop(): Promise<void>;
+}
+type StartHub = (options: { freePorts?: boolean; keyPrefix?: string; log?: Logger }) => Promise<RunningHubLike>;
+
+// Loaded lazily: a replay against a running hub should not load every service's code.
+const HUB_MODULE = '../../services/hub.js';
+
+export interface SpawnedHub {
+  readonly target: ReplayTarget;
+  /** Stops the hub; deletes the run's keys unless `keep`. */
+  stop(keep: boolean): Promise<void>;
+}
+
+export async function spawnHub(log: Logger): Promise<SpawnedHub> {
+  const { startHub } = (await import(HUB_MODULE)) as { startHub: StartHub };
+  const keyPrefix = `replay-${randomBytes(4).toString('hex')}`;
+  const hub = await startHub({ freePorts: true, keyPrefix, log });
+  return {
+    target: targetFromConfig(hub.config, hub.redisUrl),
+    async stop(keep) {
+      if (!keep) await deleteKeys(hub.redisUrl, keyPrefix).catch((err: Error) => log.warn({ err: err.message }, 'could not delete the replay keys'));
+      await hub.stop();
+    },
+  };
+}
+
+/** Deletes every key of a prefix (SCAN + UNLINK; never FLUSHDB on a Redis others may use). */
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = connectRedis(redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
