@@ -17,7 +17,7 @@ import type { MatchModel } from './domain/model.js';
 import { planRegistration, withoutRejected, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask } from './domain/review-task.js';
 import { probabilityOf } from './domain/score.js';
-import type { PartnershipView } from './partnership.js';
+import type { PartnershipSnapshot } from './partnership.js';
 import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
 
 export interface Submission {
@@ -44,7 +44,6 @@ export interface RegistrarDeps {
   readonly store: MpiStore;
   readonly tasks: ResourceStore;
   readonly model: MatchModel;
-  readonly partnership: PartnershipView;
   readonly now?: () => Date;
   /** Blocks larger than this are skipped (a very common key says little and costs much). */
   readonly maxBlockSize?: number;
@@ -59,12 +58,21 @@ export class Registrar {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async register(submissions: readonly Submission[], requestedBy: string, agencyId: string): Promise<RegistrationResult[]> {
+  /**
+   * Registers records submitted by `agencyId` (already parsed and validated).
+   * `partnership` is the request's snapshot, used for CHI seeding decisions.
+   */
+  async register(
+    submissions: readonly Submission[],
+    requestedBy: string,
+    agencyId: string,
+    partnership: PartnershipSnapshot,
+  ): Promise<RegistrationResult[]> {
     const results: RegistrationResult[] = [];
     const batchIndex = new MatchIndex(this.deps.model, { maxBlockSize: this.deps.maxBlockSize });
     const batchLinks = new Map<string, PersonLink>();
     for (let i = 0; i < submissions.length; i += CHUNK) {
-      results.push(...(await this.registerChunk(submissions.slice(i, i + CHUNK), requestedBy, agencyId, batchIndex, batchLinks)));
+      results.push(...(await this.registerChunk(submissions.slice(i, i + CHUNK), requestedBy, agencyId, partnership, batchIndex, batchLinks)));
     }
     return results;
   }
@@ -73,6 +81,7 @@ export class Registrar {
     chunk: readonly Submission[],
     requestedBy: string,
     agencyId: string,
+    partnership: PartnershipSnapshot,
     batchIndex: MatchIndex,
     batchLinks: Map<string, PersonLink>,
   ): Promise<RegistrationResult[]> {
@@ -204,8 +213,8 @@ export class Registrar {
     await store.setOpenReviews(reviews.map((r) => ({ a: r.a, b: r.b, taskId: r.task.id! })));
 
     // CHI seeding: a record without CHI linked with confidence to a person whose record has one.
-    const seeded = await Promise.all(
-      results.map((r, i) => this.seedChi(r, chunk[i]!, agencyId, (id) => featureById.get(id) ?? batchIndex.get(id))),
+    const seeded = results.map((r, i) =>
+      seedChi(r, chunk[i]!, agencyId, partnership, (id) => featureById.get(id) ?? batchIndex.get(id)),
     );
     const final = results.map((r, i) => {
       const seededChi = seeded[i];
@@ -225,21 +234,25 @@ export class Registrar {
     }
     throw new Error(`could not move ${link.recordId} to ${link.personId}: its link kept changing`);
   }
+}
 
-  private async seedChi(
-    result: RegistrationResult,
-    submission: Submission,
-    agencyId: string,
-    featuresOf: (id: string) => MatchFeatures | undefined,
-  ): Promise<string | undefined> {
-    const { plan } = result;
-    if (submission.parsed.chi || plan.outcome !== 'linked' || !plan.candidate) return undefined;
-    if (plan.assurance !== 'level3' && plan.assurance !== 'level4' && plan.assurance !== 'level2') return undefined;
-    const source = featuresOf(plan.candidate.id);
-    if (!source?.chi || !source.ag) return undefined;
-    const flow = await this.deps.partnership.demographicsMayFlow(source.ag, agencyId);
-    return flow.allowed ? source.chi : undefined;
-  }
+/**
+ * CHI seeding (MI-L2): a record without CHI that links with confidence to a
+ * person whose record holds one gets the CHI back — where the ISP lets
+ * demographics flow from the CHI holder's agency to the submitting agency.
+ */
+function seedChi(
+  result: RegistrationResult,
+  submission: Submission,
+  agencyId: string,
+  partnership: PartnershipSnapshot,
+  featuresOf: (id: string) => MatchFeatures | undefined,
+): string | undefined {
+  const { plan } = result;
+  if (submission.parsed.chi || plan.outcome !== 'linked' || !plan.candidate) return undefined;
+  const source = featuresOf(plan.candidate.id);
+  if (!source?.chi || !source.ag) return undefined;
+  return partnership.demographicsMayFlow(source.ag, agencyId).allowed ? source.chi : undefined;
 }
 
 function newPersonId(): string {

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { MatchFeatures } from './domain/features.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
 import type { MpiKeys } from './keys.js';
-import { LuaScript } from '../../shared/store/scripts.js';
+import { LuaScript } from '../../shared/redis/lua-script.js';
 
 /** One record's write: the new version, its features and blocking keys, and the keys it leaves. */
 export interface RecordWrite {

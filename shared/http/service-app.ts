@@ -20,7 +20,7 @@ export interface ServiceAppOptions {
   readonly audit: AuditSink;
   readonly log: Logger;
   readonly bodyLimit: string;
-  /** Path prefixes that accept larger bodies (bulk loads), with their limit. */
+  /** Exact paths that accept larger bodies (bulk loads, e.g. the transaction endpoint `/fhir`), with their limit. */
   readonly largeBodyPaths?: ReadonlyArray<{ path: string; limit: string }>;
   readonly metrics?: ServiceMetrics;
   /** Extra readiness checks beyond Redis (e.g. the directory's signing key loaded). */
@@ -63,7 +63,17 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   });
 
   for (const large of options.largeBodyPaths ?? []) {
-    app.use(large.path, ...fhirBodyParser(large.limit));
+    const parsers = fhirBodyParser(large.limit);
+    app.use((req, res, next) => {
+      if (req.path !== large.path) return next();
+      // Run the parsers in order; the default-limit parser after them then sees a body already read.
+      const run = (i: number): void => {
+        const parser = parsers[i];
+        if (!parser) return next();
+        parser(req, res, (err?: unknown) => (err ? next(err) : run(i + 1)));
+      };
+      run(0);
+    });
   }
   app.use(...fhirBodyParser(options.bodyLimit));
   app.use(options.routes);

@@ -57,20 +57,26 @@ export function parseRegistration(patient: Patient, agency: SubmittingAgency, wh
     throw invalidResource(`Missing the agency identifier: an identifier with system ${agency.system} and a value`, `${where}.identifier`);
   }
 
-  let chi: ParsedRegistration['chi'];
-  if (chiIdentifier) {
-    const checked = validateChi(chiIdentifier.value ?? '');
-    if (!checked.valid) {
-      const index = identifiers.indexOf(chiIdentifier);
-      throw invalidResource(`Invalid CHI number: ${checked.reason}`, `${where}.identifier[${index}].value`);
-    }
-    chi = { value: checked.chi, scheme: checked.scheme };
-  }
+  const chi = chiIdentifier ? chiOf(patient, where) : undefined;
 
+  return {
+    localIdentifier: { system: agency.system, value: local.value },
+    chi,
+    demographics: { ...demographicsOf(patient, where), agency: agency.agencyId, chi: chi?.value },
+  };
+}
+
+/**
+ * The demographics of a Patient (for registration and for `$match` queries,
+ * which carry no agency identifier). Refuses a Patient with neither a name nor
+ * a birth date: there is nothing to match on.
+ */
+export function demographicsOf(patient: Patient, where = 'Patient'): Omit<DemographicRecord, 'id' | 'agency' | 'chi'> {
   const name = patient.name?.find((n) => n.use === 'official') ?? patient.name?.[0];
   const given = (name?.given ?? []).filter((g) => g.trim().length > 0);
   const family = name?.family?.trim() || undefined;
-  const hasName = given.length > 0 || family !== undefined || Boolean(name?.text?.trim());
+  const textWords = name?.text?.trim() ? name.text.trim().split(/\s+/) : [];
+  const hasName = given.length > 0 || family !== undefined || textWords.length > 0;
   if (!hasName && !patient.birthDate) {
     throw invalidIssues([
       {
@@ -81,26 +87,27 @@ export function parseRegistration(patient: Patient, agency: SubmittingAgency, wh
       },
     ]);
   }
-
   const address = patient.address?.find((a) => a.use === 'home') ?? patient.address?.[0];
-  const phone = patient.telecom?.find((t) => t.system === 'phone')?.value;
-  const gender = patient.gender && GENDERS.has(patient.gender) ? patient.gender : undefined;
   return {
-    localIdentifier: { system: agency.system, value: local.value },
-    chi,
-    demographics: {
-      agency: agency.agencyId,
-      chi: chi?.value,
-      given: given.length ? given : name?.text ? name.text.trim().split(/\s+/).slice(0, -1) : [],
-      family: family ?? (name?.text ? name.text.trim().split(/\s+/).slice(-1)[0] : undefined),
-      birthDate: patient.birthDate,
-      gender,
-      postcode: address?.postalCode,
-      addressLine: address?.line?.join(', '),
-      town: address?.city,
-      phone,
-    },
+    // A name given only as text ("Rab McDonald") is split: last word the family name.
+    given: given.length ? given : textWords.slice(0, -1),
+    family: family ?? textWords.at(-1),
+    birthDate: patient.birthDate,
+    gender: patient.gender && GENDERS.has(patient.gender) ? patient.gender : undefined,
+    postcode: address?.postalCode,
+    addressLine: address?.line?.join(', '),
+    town: address?.city,
+    phone: patient.telecom?.find((t) => t.system === 'phone')?.value,
   };
+}
+
+/** The CHI in a Patient's identifiers, validated (422 naming the element when invalid). */
+export function chiOf(patient: Patient, where = 'Patient'): { value: string; scheme: ChiScheme } | undefined {
+  const index = (patient.identifier ?? []).findIndex((i) => i.system === IdentifierSystems.chi);
+  if (index < 0) return undefined;
+  const checked = validateChi(patient.identifier![index]!.value ?? '');
+  if (!checked.valid) throw invalidResource(`Invalid CHI number: ${checked.reason}`, `${where}.identifier[${index}].value`);
+  return { value: checked.chi, scheme: checked.scheme };
 }
 
 /**

@@ -1,0 +1,31 @@
+/** Lua scripts run by SHA (EVALSHA), so Redis caches them and each call sends only the hash. */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** A Lua script run by SHA, loaded once per connection, falling back to its body if Redis forgot it (restart, flush). */
+export class LuaScript {
+  readonly sha: string;
+  // Loading up front keeps a burst of first calls from each shipping the whole body.
+  private readonly loaded = new WeakMap<Redis, Promise<unknown>>();
+
+  constructor(readonly body: string) {
+    this.sha = createHash('sha1').update(body).digest('hex');
+  }
+
+  /** Runs the script with `keys` and `args`; concurrent calls on one connection are pipelined by ioredis. */
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    let loading = this.loaded.get(redis);
+    if (!loading) {
+      loading = redis.script('LOAD', this.body);
+      this.loaded.set(redis, loading);
+      loading.catch(() => this.loaded.delete(redis));
+    }
+    await loading;
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.body, keys.length, ...keys, ...args);
+    }
+  }
+}
