@@ -71,12 +71,12 @@ export async function replayCommand(args: string[], io: Io = processIo, style: S
         : {
             onScenarioStart: (s) => io.out(scenarioHeading(s, style)),
             onStep: (_s, step) => io.out(stepLines(step, style).join('\n')),
+            onScenarioEnd: (_s, result) => scenarioErrorLines(result, style).forEach((line) => io.out(line)),
           }),
     });
     if (values.json) {
       io.out(jsonReport(report, []));
     } else {
-      for (const r of report.scenarios) for (const line of scenarioErrorLines(r, style)) io.out(line);
       io.out(summaryLine(report, style));
     }
     return report.passed ? EXIT_OK : EXIT_FAILURE;

@@ -55,8 +55,7 @@ async function fhirStep(req: FhirRequest, token: string | undefined, ctx: Execut
   const client = fhirClient(base, token);
   const options = { headers: { 'x-request-id': ctx.requestId, ...req.headers } };
   const body = applyEdits(req.body, req.edits) as FhirBody;
-  const resourceType = req.resourceType ?? '';
-  const id = req.id ?? '';
+  const [resourceType, id] = req.reference !== undefined ? splitReference(req.reference) : [req.resourceType ?? '', req.id ?? ''];
   const label = describeFhir(req);
   let call: Promise<Record<string, unknown>>;
   switch (req.interaction) {
@@ -67,7 +66,7 @@ async function fhirStep(req: FhirRequest, token: string | undefined, ctx: Execut
       call = client.vread({ resourceType, id, version: req.version ?? '', options });
       break;
     case 'search':
-      call = req.resourceType
+      call = resourceType
         ? client.search({ resourceType, searchParams: req.params ?? {}, options })
         : client.search({ searchParams: req.params ?? {}, options });
       break;
@@ -85,8 +84,8 @@ async function fhirStep(req: FhirRequest, token: string | undefined, ctx: Execut
       const input = method === 'GET' ? req.params : body;
       call = client.operation({
         name: req.name ?? '',
-        ...(req.resourceType ? { resourceType } : {}),
-        ...(req.id ? { id } : {}),
+        ...(resourceType ? { resourceType } : {}),
+        ...(id ? { id } : {}),
         method,
         ...(input !== undefined ? { input } : {}),
         options,
@@ -100,7 +99,7 @@ async function fhirStep(req: FhirRequest, token: string | undefined, ctx: Execut
       call = client.batch({ body, options });
       break;
     case 'history':
-      call = client.history({ ...(req.resourceType ? { resourceType } : {}), ...(req.id ? { id } : {}), options });
+      call = client.history({ ...(resourceType ? { resourceType } : {}), ...(id ? { id } : {}), options });
       break;
     case 'capabilities':
       call = client.capabilityStatement(options);
@@ -118,8 +117,17 @@ async function fhirStep(req: FhirRequest, token: string | undefined, ctx: Execut
   }
 }
 
+/** `PractitionerRole/role-1` → ['PractitionerRole', 'role-1']; anything else cannot be read. */
+function splitReference(reference: string): [string, string] {
+  const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+  if (!m) throw new StepError(`reference must be Type/id, got ${JSON.stringify(reference)}`);
+  return [m[1]!, m[2]!];
+}
+
 function describeFhir(req: FhirRequest): string {
-  const target = [req.resourceType, req.id, req.version ? `_history/${req.version}` : undefined].filter(Boolean).join('/');
+  const target = [req.reference ?? [req.resourceType, req.id].filter(Boolean).join('/'), req.version ? `_history/${req.version}` : undefined]
+    .filter(Boolean)
+    .join('/');
   const name = req.interaction === 'operation' ? ` ${req.name}` : '';
   return `${req.interaction}${name} ${target}`.trim();
 }

@@ -1,4 +1,5 @@
 /** Rendering a replay for people (live, line by line) and for machines (`--json`). */
+import path from 'node:path';
 import type { LoadedScenario, ScenarioProblem } from './load.js';
 import type { RunReport, ScenarioResult, StepResult } from './runner.js';
 
@@ -19,7 +20,13 @@ export function styleFor(stream: NodeJS.WriteStream): Style {
 }
 
 export function scenarioHeading(loaded: LoadedScenario, style: Style): string {
-  return `${style.bold(`▶ ${loaded.scenario.name}`)} ${style.dim(`(${loaded.file})`)}`;
+  return `${style.bold(`▶ ${loaded.scenario.name}`)} ${style.dim(`(${displayPath(loaded.file)})`)}`;
+}
+
+/** Paths under the working directory are shown relative to it. */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** `  ✔ name (12 ms) — 200, criteria SI-L3` and, on failure, one indented line per reason. */
@@ -44,7 +51,7 @@ export function scenarioErrorLines(result: ScenarioResult, style: Style): string
 }
 
 export function problemLines(problems: readonly ScenarioProblem[], style: Style): string[] {
-  return problems.flatMap((p) => [style.red(`✘ ${p.file}`), ...p.problems.map((text) => `    ${text}`)]);
+  return problems.flatMap((p) => [style.red(`✘ ${displayPath(p.file)}`), ...p.problems.map((text) => `    ${text}`)]);
 }
 
 export function summaryLine(report: RunReport, style: Style): string {

@@ -53,6 +53,7 @@ export interface RunOptions {
   /** Called as each step finishes (for live output). */
   readonly onStep?: (scenario: LoadedScenario, step: StepResult) => void;
   readonly onScenarioStart?: (scenario: LoadedScenario) => void;
+  readonly onScenarioEnd?: (scenario: LoadedScenario, result: ScenarioResult) => void;
   readonly builtins?: Builtins;
 }
 
@@ -72,7 +73,9 @@ export async function runScenarios(scenarios: readonly LoadedScenario[], options
   const results: ScenarioResult[] = [];
   for (const [index, loaded] of scenarios.entries()) {
     options.onScenarioStart?.(loaded);
-    results.push(await runScenario(loaded, index, { ...options, builtins, tokens, runId, reachability }));
+    const result = await runScenario(loaded, index, { ...options, builtins, tokens, runId, reachability });
+    options.onScenarioEnd?.(loaded, result);
+    results.push(result);
   }
   return { runId, passed: results.every((r) => r.passed), durationMs: Date.now() - started, scenarios: results };
 }
@@ -134,6 +137,8 @@ function skipped(step: Step, requestId: string): StepResult {
 async function runStep(raw: Step, vars: Variables, prefix: string, ctx: ScenarioContext): Promise<StepResult> {
   const started = Date.now();
   const criteriaExpected = raw.criteria ?? [];
+  const criteriaAbsent = raw.criteriaAbsent ?? [];
+  const checksEvidence = criteriaExpected.length > 0 || criteriaAbsent.length > 0;
   const base = { name: raw.name, criteriaExpected, requestId: prefix };
   const fail = (reasons: string[], extra: Partial<StepResult> = {}): StepResult => ({
     ...base,
@@ -146,8 +151,11 @@ async function runStep(raw: Step, vars: Variables, prefix: string, ctx: Scenario
   });
 
   let mark: string | undefined;
-  if (criteriaExpected.length) {
-    if (!ctx.evidence) return fail([`cannot check criteria ${criteriaExpected.join(', ')}: no Redis to read the audit trail from (pass --redis or set REDIS_URL)`]);
+  if (checksEvidence) {
+    if (!ctx.evidence) {
+      const codes = [...criteriaExpected, ...criteriaAbsent].join(', ');
+      return fail([`cannot check criteria ${codes}: no Redis to read the audit trail from (pass --redis or set REDIS_URL)`]);
+    }
     try {
       mark = await ctx.evidence.mark();
     } catch (err) {
@@ -192,16 +200,20 @@ async function runStep(raw: Step, vars: Variables, prefix: string, ctx: Scenario
   }
 
   let criteriaFound: string[] = [];
-  if (criteriaExpected.length) {
+  if (checksEvidence) {
     try {
       criteriaFound = [...(await ctx.evidence!.criteriaSince(mark, prefix))].sort();
     } catch (err) {
       return fail([`cannot read the audit trail: ${(err as Error).message}`], seen);
     }
+    const found = `(found: ${criteriaFound.join(', ') || 'none'})`;
     const missing = criteriaExpected.filter((c) => !criteriaFound.includes(c));
-    if (missing.length) {
-      return fail([`criteria not evidenced in the audit trail: ${missing.join(', ')} (found: ${criteriaFound.join(', ') || 'none'})`], { ...seen, criteriaFound });
-    }
+    const wrongly = criteriaAbsent.filter((c) => criteriaFound.includes(c));
+    const problems = [
+      ...(missing.length ? [`criteria not evidenced in the audit trail: ${missing.join(', ')} ${found}`] : []),
+      ...(wrongly.length ? [`criteria evidenced that must not be: ${wrongly.join(', ')} ${found}`] : []),
+    ];
+    if (problems.length) return fail(problems, { ...seen, criteriaFound });
   }
   return { ...base, ...seen, outcome: 'passed', durationMs: Date.now() - started, reasons: [], criteriaFound };
 }

@@ -100,6 +100,8 @@ const fhirRequest = z
     interaction: z.enum(FHIR_INTERACTIONS),
     resourceType: z.string().regex(/^[A-Z][A-Za-z]+$/, 'a FHIR resource type').optional(),
     id: z.string().min(1).optional(),
+    /** `Type/id` instead of resourceType + id (e.g. a saved `${npRef}`). */
+    reference: z.string().min(1).optional(),
     version: z.string().min(1).optional(),
     /** Operation name, e.g. `$verify`. */
     name: z.string().regex(/^\$?[a-z][A-Za-z-]*$/, 'an operation name such as $verify').optional(),
@@ -112,7 +114,12 @@ const fhirRequest = z
     headers: headers.optional(),
   })
   .superRefine((r, ctx) => {
+    const byReference = r.reference !== undefined;
+    if (byReference && (r.resourceType !== undefined || r.id !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['reference'], message: 'give reference, or resourceType and id, not both' });
+    }
     const need = (field: 'resourceType' | 'id' | 'version' | 'name' | 'body') => {
+      if (byReference && (field === 'resourceType' || field === 'id')) return;
       if (r[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${r.interaction} needs ${field}` });
     };
     switch (r.interaction) {
@@ -258,6 +265,8 @@ export const stepSchema = z
     waitFor: z.union([z.literal(true).transform(() => waitFor.parse({})), waitFor]).optional(),
     /** Maturity criteria the hub must have recorded as evidenced by this step's exchanges. */
     criteria: z.array(criterionCode).optional(),
+    /** Criteria this step must NOT be recorded as evidencing (e.g. IM-L4 for an ISP that is not signed by all). */
+    criteriaAbsent: z.array(criterionCode).optional(),
   })
   .superRefine((s, ctx) => {
     const kinds = (['fhir', 'http', 'token'] as const).filter((k) => s[k] !== undefined);
