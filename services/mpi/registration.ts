@@ -18,6 +18,7 @@ import { planRegistration, withoutRejected, type RegistrationPlan } from './doma
 import { buildReviewTask } from './domain/review-task.js';
 import { probabilityOf } from './domain/score.js';
 import type { PartnershipSnapshot } from './partnership.js';
+import { newPersonId } from './persons.js';
 import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
 
 export interface Submission {
@@ -253,10 +254,6 @@ function seedChi(
   const source = featuresOf(plan.candidate.id);
   if (!source?.chi || !source.ag) return undefined;
   return partnership.demographicsMayFlow(source.ag, agencyId).allowed ? source.chi : undefined;
-}
-
-function newPersonId(): string {
-  return `per-${randomBytes(8).toString('hex')}`;
 }
 
 /** Stable short hash for record ids built from awkward local identifiers. */

@@ -55,26 +55,41 @@ function auditSinkOf(res: Response): AuditSink {
 }
 
 /**
- * Sends a FHIR resource after auditing the exchange. If the audit write fails
- * the client gets 503 instead: an exchange is never answered without its record.
+ * Audits the exchange; false (with a 503 already sent) when the audit write
+ * failed: an exchange is never answered without its record.
  */
-export async function respond(req: Request, res: Response, status: number, body: Resource, options: RespondOptions = {}): Promise<void> {
-  const { location, headers, ...description } = options;
+async function auditBeforeAnswer(req: Request, res: Response, status: number, description: ExchangeDescription): Promise<boolean> {
   describeExchange(res, description);
   try {
     await auditExchange(req, res, auditSinkOf(res), status);
+    return true;
   } catch (err) {
     (res.app.locals.log as Logger | undefined)?.error({ err, requestId: requestIdOf(res) }, 'audit write failed; refusing to answer unaudited');
     const failure = unavailable('The exchange could not be recorded in the audit trail; please retry');
     sendOutcome(res, failure.status, failure.outcome);
-    return;
+    return false;
   }
+}
+
+/** Sends a FHIR resource (`application/fhir+json`, ETag, Last-Modified) after auditing the exchange. */
+export async function respond(req: Request, res: Response, status: number, body: Resource, options: RespondOptions = {}): Promise<void> {
+  const { location, headers, ...description } = options;
+  if (!(await auditBeforeAnswer(req, res, status, description))) return;
   const etag = etagOf(body);
   if (etag) res.setHeader('ETag', etag);
   if (body.meta?.lastUpdated) res.setHeader('Last-Modified', new Date(body.meta.lastUpdated).toUTCString());
   if (location) res.setHeader('Location', location);
   for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+/** Sends plain JSON that is not a FHIR resource (reports, OAuth token responses), audited the same way. */
+export async function respondJson(req: Request, res: Response, status: number, body: unknown, options: RespondOptions = {}): Promise<void> {
+  const { location, headers, ...description } = options;
+  if (!(await auditBeforeAnswer(req, res, status, description))) return;
+  if (location) res.setHeader('Location', location);
+  for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+  res.status(status).json(body);
 }
 
 function sendOutcome(res: Response, status: number, outcome: OperationOutcome): void {

@@ -1,0 +1,28 @@
+/** Everything the MPI's HTTP operations share, built once in `module.ts`. */
+import type { RequestHandler } from 'express';
+import type { HubConfig } from '../../shared/config.js';
+import type { ResourceStore } from '../../shared/store/resource-store.js';
+import type { MatchModel } from './domain/model.js';
+import type { PartnershipView } from './partnership.js';
+import type { Registrar } from './registration.js';
+import type { MpiStore } from './store.js';
+
+export interface MpiContext {
+  readonly config: HubConfig;
+  readonly store: MpiStore;
+  /** Review Tasks (shared resource store). */
+  readonly tasks: ResourceStore;
+  readonly registrar: Registrar;
+  readonly partnership: PartnershipView;
+  readonly model: MatchModel;
+  /** Absolute FHIR base (`http://localhost:4001/fhir`). */
+  readonly baseUrl: string;
+  /** Verifies the access token (shared/auth/middleware.ts). */
+  readonly authenticate: RequestHandler;
+  readonly maxBlockSize: number;
+}
+
+/** The actor a decision is attributed to: the acting PractitionerRole, else the client (agency system). */
+export function actorOf(auth: { practitionerRole?: string; sub: string }): string {
+  return auth.practitionerRole ?? `Organization/${auth.sub}`;
+}

@@ -1,0 +1,72 @@
+/**
+ * The matching review (MI-L5): is the methodology measured and the manual
+ * workload under control? Pure: built from the counters, the open review
+ * queue and the last benchmark's figures.
+ */
+export interface MatchingReport {
+  readonly generatedAt: string;
+  /** The partnership's declared matching model (MI-L2). */
+  readonly matchingModel: 'chi-seeding' | 'matching-indexing' | 'both';
+  readonly indexedRecords: number;
+  readonly outcomes: {
+    readonly linkedAutomatically: number;
+    readonly linkedByChi: number;
+    readonly queuedForReview: number;
+    readonly newPersons: number;
+    readonly chiSeeded: number;
+  };
+  readonly reviewQueue: { readonly open: number; readonly oldestRequestedAt?: string; readonly oldestAgeHours?: number };
+  readonly decisions: {
+    readonly link: number;
+    readonly notLink: number;
+    readonly unlinks: number;
+    readonly merges: number;
+    readonly byReviewer: Readonly<Record<string, number>>;
+  };
+  readonly model: { readonly description?: string; readonly estimation?: unknown; readonly thresholds: { upper: number; lower: number } };
+  /** The last `npm run bench:matching` figures, when a result file exists. */
+  readonly lastBenchmark?: unknown;
+}
+
+export function buildMatchingReport(input: {
+  now: Date;
+  matchingModel: MatchingReport['matchingModel'];
+  indexedRecords: number;
+  stats: Readonly<Record<string, number>>;
+  openReviews: number;
+  oldestRequestedAt?: string;
+  model: MatchingReport['model'];
+  lastBenchmark?: unknown;
+}): MatchingReport {
+  const s = (k: string) => input.stats[k] ?? 0;
+  const byReviewer = Object.fromEntries(
+    Object.entries(input.stats)
+      .filter(([k]) => k.startsWith('reviewer:'))
+      .map(([k, v]) => [k.slice('reviewer:'.length), v]),
+  );
+  const oldestAgeHours = input.oldestRequestedAt
+    ? Math.round(((input.now.getTime() - Date.parse(input.oldestRequestedAt)) / 3_600_000) * 10) / 10
+    : undefined;
+  return {
+    generatedAt: input.now.toISOString(),
+    matchingModel: input.matchingModel,
+    indexedRecords: input.indexedRecords,
+    outcomes: {
+      linkedAutomatically: s('linked-auto'),
+      linkedByChi: s('linked-chi'),
+      queuedForReview: s('review'),
+      newPersons: s('new'),
+      chiSeeded: s('chi-seeded'),
+    },
+    reviewQueue: { open: input.openReviews, ...(input.oldestRequestedAt ? { oldestRequestedAt: input.oldestRequestedAt, oldestAgeHours } : {}) },
+    decisions: {
+      link: s('decision-link'),
+      notLink: s('decision-not-link'),
+      unlinks: s('correction-unlink'),
+      merges: s('correction-merge'),
+      byReviewer,
+    },
+    model: input.model,
+    ...(input.lastBenchmark !== undefined ? { lastBenchmark: input.lastBenchmark } : {}),
+  };
+}

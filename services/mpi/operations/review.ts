@@ -1,0 +1,112 @@
+/**
+ * Manual matching (MI-L3): a reviewer resolves a grey-zone pair
+ * (`POST /fhir/Task/{id}/$resolve`), or corrects the index
+ * (`POST /fhir/Patient/{id}/$unlink`, `POST /fhir/Person/$merge`). Each
+ * decision is remembered so the same pair is not asked again and automatic
+ * re-matching never undoes it.
+ */
+import type { Task } from 'fhir/r4.js';
+import type { Request, Response } from 'express';
+import { authContext } from '../../../shared/auth/middleware.js';
+import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { respond } from '../../../shared/fhir/express.js';
+import { conflict, invalidResource, notFound } from '../../../shared/fhir/outcome.js';
+import { MANUAL_MATCHING_CRITERIA } from '../domain/criteria.js';
+import { MATCH_REVIEW_CODE, resolvedTask, reviewPair } from '../domain/review-task.js';
+import { Persons } from '../persons.js';
+import { actorOf, type MpiContext } from '../context.js';
+import { codeParam, param, parametersBody, referenceParam } from './parameters.js';
+import { REGISTRATION_EXCHANGE } from './register.js';
+
+export function resolveReview(ctx: MpiContext) {
+  const persons = new Persons(ctx.store);
+  return async (req: Request, res: Response): Promise<void> => {
+    const taskId = String(req.params.id);
+    describeExchange(res, { subtype: '$resolve', action: 'U', ...REGISTRATION_EXCHANGE });
+    const auth = authContext(res);
+    const body = parametersBody(req.body, '$resolve');
+    const decision = codeParam(body, 'decision', ['link', 'not-link']) as 'link' | 'not-link';
+    const note = param(body, 'note')?.valueString;
+
+    const task = (await ctx.tasks.read('Task', taskId)) as Task;
+    if (!task.code?.coding?.some((c) => c.code === MATCH_REVIEW_CODE)) throw notFound(`Task/${taskId} is not a match review`);
+    if (task.status !== 'requested') throw conflict(`Task/${taskId} was already resolved (status ${task.status})`);
+    const pair = reviewPair(task);
+    if (!pair) throw invalidResource(`Task/${taskId} does not name two records`, 'Task.input');
+
+    const by = actorOf(auth);
+    const at = new Date().toISOString();
+    // Close the Task first, version-checked: of two reviewers deciding at once, one gets 412.
+    const { resource: resolved } = await ctx.tasks.update(resolvedTask(task, decision, by, at, note), { ifMatch: task.meta?.versionId, allowCreate: false });
+
+    const [candidateLink, recordLink] = await ctx.store.getLinks([pair.candidateId, pair.recordId]);
+    if (decision === 'link') {
+      if (!candidateLink) throw notFound(`Patient/${pair.candidateId} is no longer indexed`);
+      await persons.moveManually(pair.recordId, candidateLink.personId);
+    } else if (recordLink && candidateLink && recordLink.personId === candidateLink.personId) {
+      // They were put together automatically meanwhile: the reviewer's "not the same" separates them.
+      await persons.unlink(pair.recordId, { by, at, taskId, note });
+    }
+    await Promise.all([
+      ctx.store.setDecisions([{ a: pair.recordId, b: pair.candidateId, decision: { decision, by, at, taskId, ...(note ? { note } : {}) } }]),
+      ctx.store.closeReview(pair.recordId, pair.candidateId),
+      ctx.store.incrementStats({ [`decision-${decision}`]: 1, [`reviewer:${by}`]: 1 }),
+    ]);
+    await respond(req, res, 200, resolved, {
+      subject: `Patient/${pair.recordId}`,
+      entities: [
+        { reference: `Task/${taskId}`, role: 'domain-resource', description: `decision: ${decision}` },
+        { reference: `Patient/${pair.recordId}`, role: 'subject' },
+        { reference: `Patient/${pair.candidateId}`, role: 'subject' },
+      ],
+      criteria: [...MANUAL_MATCHING_CRITERIA],
+    });
+  };
+}
+
+export function unlinkRecord(ctx: MpiContext) {
+  const persons = new Persons(ctx.store);
+  return async (req: Request, res: Response): Promise<void> => {
+    const recordId = String(req.params.id);
+    describeExchange(res, { subtype: '$unlink', action: 'U', subject: `Patient/${recordId}`, ...REGISTRATION_EXCHANGE });
+    const auth = authContext(res);
+    const note = req.body && typeof req.body === 'object' ? param(parametersBody(req.body, '$unlink'), 'note')?.valueString : undefined;
+    const by = actorOf(auth);
+    const { personId, formerPersonId } = await persons.unlink(recordId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) });
+    await ctx.store.incrementStats({ 'correction-unlink': 1, [`reviewer:${by}`]: 1 });
+    const person = await persons.read(personId, auth.agency, await ctx.partnership.snapshot());
+    await respond(req, res, 200, person, {
+      entities: [
+        { reference: `Patient/${recordId}`, role: 'subject' },
+        { reference: `Person/${formerPersonId}`, role: 'domain-resource', description: 'unlinked from' },
+        { reference: `Person/${personId}`, role: 'domain-resource', description: 'now in' },
+      ],
+      criteria: [...MANUAL_MATCHING_CRITERIA],
+    });
+  };
+}
+
+export function mergePersons(ctx: MpiContext) {
+  const persons = new Persons(ctx.store);
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: '$merge', action: 'U', ...REGISTRATION_EXCHANGE });
+    const auth = authContext(res);
+    const body = parametersBody(req.body, '$merge');
+    const sourceId = referenceParam(body, 'source-person', 'Person');
+    const targetId = referenceParam(body, 'target-person', 'Person');
+    const note = param(body, 'note')?.valueString;
+    const by = actorOf(auth);
+    const moved = await persons.merge(sourceId, targetId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) });
+    await ctx.store.incrementStats({ 'correction-merge': 1, [`reviewer:${by}`]: 1 });
+    const person = await persons.read(targetId, auth.agency, await ctx.partnership.snapshot());
+    await respond(req, res, 200, person, {
+      subject: `Person/${targetId}`,
+      entities: [
+        { reference: `Person/${sourceId}`, role: 'domain-resource', description: `merged into Person/${targetId}` },
+        { reference: `Person/${targetId}`, role: 'subject' },
+        ...moved.map((id) => ({ reference: `Patient/${id}`, role: 'data' as const })),
+      ],
+      criteria: [...MANUAL_MATCHING_CRITERIA],
+    });
+  };
+}

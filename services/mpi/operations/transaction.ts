@@ -1,0 +1,105 @@
+/**
+ * `POST /fhir` with a `transaction` Bundle of `POST Patient` entries: an
+ * agency's initial load (thousands of records). All or nothing: every entry is
+ * validated first and any problem refuses the whole Bundle with every problem
+ * listed, before anything is written.
+ */
+import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
+import type { Request, Response } from 'express';
+import { authContext } from '../../../shared/auth/middleware.js';
+import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { respond } from '../../../shared/fhir/express.js';
+import { informational, invalidIssues, invalidResource, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
+import { assertValidResource } from '../../../shared/fhir/validate.js';
+import { registrationCriteria } from '../domain/criteria.js';
+import type { RegistrationResult, Submission } from '../registration.js';
+import { actorOf, type MpiContext } from '../context.js';
+import { REGISTRATION_EXCHANGE, submissionOf, submittingAgency } from './register.js';
+
+/** More problems than this are summarised: nobody reads ten thousand issues. */
+const MAX_ISSUES = 100;
+
+export function transaction(ctx: MpiContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: 'transaction', action: 'C', ...REGISTRATION_EXCHANGE });
+    const auth = authContext(res);
+    const bundle = req.body as Bundle | undefined;
+    if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
+      throw invalidResource('Expected a transaction Bundle', 'resourceType');
+    }
+    if (bundle.type !== 'transaction') {
+      throw invalidResource(`Only transaction Bundles are accepted here (got type ${String(bundle.type)})`, 'Bundle.type');
+    }
+    const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+    if (entries.length === 0) throw invalidResource('The transaction has no entries', 'Bundle.entry');
+
+    const partnership = await ctx.partnership.snapshot();
+    const agency = submittingAgency(partnership, auth.agency, res);
+    const submissions: Submission[] = [];
+    const issues: OperationOutcomeIssue[] = [];
+    const seen = new Map<string, number>();
+    entries.forEach((entry: BundleEntry, i) => {
+      const where = `Bundle.entry[${i}]`;
+      try {
+        if (entry.request?.method !== 'POST' || !/^Patient\/?$/.test(entry.request.url ?? '')) {
+          throw invalidResource('Each entry must be a POST of a Patient (request.method POST, request.url Patient)', `${where}.request`);
+        }
+        const patient = assertValidResource<Patient>(entry.resource, 'Patient');
+        const submission = submissionOf(patient, agency, `${where}.resource`);
+        const earlier = seen.get(submission.recordId);
+        if (earlier !== undefined) {
+          throw invalidResource(`The same agency identifier is already in entry ${earlier}; send a record once per transaction`, `${where}.resource.identifier`);
+        }
+        seen.set(submission.recordId, i);
+        submissions.push(submission);
+      } catch (err) {
+        // A record under another agency's system refuses the whole Bundle as 403, not 422.
+        if (isOperationOutcomeError(err) && err.status === 403) throw err;
+        if (!isOperationOutcomeError(err)) throw err;
+        for (const issue of err.outcome.issue) {
+          issues.push({ ...issue, expression: issue.expression?.map((e) => (e.startsWith('Bundle') ? e : `${where}.resource.${e.replace(/^Patient\.?/, '')}`.replace(/\.$/, ''))) ?? [where] });
+        }
+      }
+    });
+    if (issues.length) {
+      const shown = issues.slice(0, MAX_ISSUES);
+      if (issues.length > MAX_ISSUES) {
+        shown.push({ severity: 'error', code: 'too-costly', details: { text: `…and ${issues.length - MAX_ISSUES} more problems` } });
+      }
+      throw invalidIssues([
+        { severity: 'error', code: 'invalid', details: { text: `The transaction was refused: ${issues.length} problem(s); nothing was registered` } },
+        ...shown,
+      ]);
+    }
+
+    const results = await ctx.registrar.register(submissions, actorOf(auth), agency.agencyId, partnership);
+    await respond(req, res, 200, transactionResponse(results, ctx.baseUrl), {
+      entities: results.map((r) => ({ reference: `Patient/${r.recordId}`, role: 'subject' as const, description: r.plan.outcome })),
+      criteria: registrationCriteria(results),
+    });
+  };
+}
+
+function transactionResponse(results: readonly RegistrationResult[], baseUrl: string): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction-response',
+    entry: results.map((r) => ({
+      fullUrl: `${baseUrl}/Patient/${r.recordId}`,
+      resource: r.response,
+      response: {
+        status: r.status === 201 ? '201 Created' : '200 OK',
+        location: `Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,
+        etag: `W/"${r.stored.meta?.versionId}"`,
+        lastModified: r.stored.meta?.lastUpdated,
+        outcome: informational(
+          r.plan.outcome === 'linked'
+            ? `Linked to Person/${r.plan.personId} (${r.plan.assurance})`
+            : r.plan.outcome === 'review'
+              ? `Queued for review${r.taskId ? ` as Task/${r.taskId}` : ''}; indexed as Person/${r.plan.personId} meanwhile`
+              : `New person: Person/${r.plan.personId}`,
+        ),
+      },
+    })),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Reading and changing index Persons (application layer over the store):
+ * building the Person a reader may see, and the manual corrections a reviewer
+ * makes — link, keep apart, unlink, merge. Every manual change is remembered
+ * as a decision that automatic re-matching never overrides.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Patient, Person } from 'fhir/r4.js';
+import { conflict, notFound } from '../../shared/fhir/outcome.js';
+import type { ManualDecision, PersonLink } from './domain/links.js';
+import { agencyOfRecord, buildPerson, chiOfRecord } from './domain/person.js';
+import type { PartnershipSnapshot } from './partnership.js';
+import type { MpiStore } from './store.js';
+
+export function newPersonId(): string {
+  return `per-${randomBytes(8).toString('hex')}`;
+}
+
+export class Persons {
+  constructor(private readonly store: MpiStore) {}
+
+  /** The Person as `readerAgency` may see it; 404 when it never existed. */
+  async read(personId: string, readerAgency: string, partnership: PartnershipSnapshot): Promise<Person> {
+    const [members, replacedBy] = await Promise.all([this.store.getMembers(personId), this.store.getReplacedBy(personId)]);
+    if (members.size === 0 && !replacedBy) throw notFound(`Person/${personId} is not known`);
+    const records = (await this.store.getRecords([...members.keys()])).filter((r): r is Patient => r !== undefined);
+    const visible = records.filter((r) => {
+      const owner = agencyOfRecord(r);
+      return owner !== undefined && partnership.demographicsMayFlow(owner, readerAgency).allowed;
+    });
+    return buildPerson({ personId, members, visibleRecords: visible, replacedBy, chi: visible.map(chiOfRecord).find(Boolean) });
+  }
+
+  /** Moves `recordId` into `personId` as a reviewer's decision (level2, manual). */
+  async moveManually(recordId: string, personId: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [current] = await this.store.getLinks([recordId]);
+      if (!current) throw notFound(`Patient/${recordId} is not indexed`);
+      const ok = await this.store.moveLink({ recordId, personId, assurance: 'level2', how: 'manual', fromPersonId: current.personId }, current);
+      if (ok) return;
+    }
+    throw conflict(`Patient/${recordId} kept changing while it was being moved; try again`);
+  }
+
+  /** Takes a record out of its Person into a new one; remembered as "not the same" as its former co-members. */
+  async unlink(recordId: string, decision: Omit<ManualDecision, 'decision'>): Promise<{ personId: string; formerPersonId: string }> {
+    const [current] = await this.store.getLinks([recordId]);
+    if (!current) throw notFound(`Patient/${recordId} is not indexed`);
+    const members = await this.store.getMembers(current.personId);
+    const others = [...members.keys()].filter((id) => id !== recordId);
+    if (others.length === 0) throw conflict(`Patient/${recordId} is the only record of Person/${current.personId}; there is nothing to unlink`);
+    const personId = newPersonId();
+    const moved = await this.store.moveLink({ recordId, personId, assurance: 'level1', how: 'manual', fromPersonId: current.personId }, current);
+    if (!moved) throw conflict(`Patient/${recordId} changed while it was being unlinked; try again`);
+    await this.store.setDecisions(others.map((b) => ({ a: recordId, b, decision: { ...decision, decision: 'not-link' as const } })));
+    return { personId, formerPersonId: current.personId };
+  }
+
+  /** Moves every record of `sourceId` into `targetId`; the source becomes inactive, replaced by the target. */
+  async merge(sourceId: string, targetId: string, decision: Omit<ManualDecision, 'decision'>): Promise<string[]> {
+    if (sourceId === targetId) throw conflict('A Person cannot be merged into itself');
+    const [source, target, sourceReplaced, targetReplaced] = await Promise.all([
+      this.store.getMembers(sourceId),
+      this.store.getMembers(targetId),
+      this.store.getReplacedBy(sourceId),
+      this.store.getReplacedBy(targetId),
+    ]);
+    if (source.size === 0 && !sourceReplaced) throw notFound(`Person/${sourceId} is not known`);
+    if (target.size === 0 && !targetReplaced) throw notFound(`Person/${targetId} is not known`);
+    if (sourceReplaced) throw conflict(`Person/${sourceId} was already merged into Person/${sourceReplaced}`);
+    if (targetReplaced) throw conflict(`Person/${targetId} was merged into Person/${targetReplaced}; merge into that one`);
+    const moved = [...source.keys()];
+    for (const recordId of moved) {
+      const expected: PersonLink = source.get(recordId)!;
+      const ok = await this.store.moveLink({ recordId, personId: targetId, assurance: 'level2', how: 'manual', fromPersonId: sourceId }, expected);
+      if (!ok) await this.moveManually(recordId, targetId);
+    }
+    await this.store.markReplaced(sourceId, targetId);
+    await this.store.setDecisions(moved.flatMap((a) => [...target.keys()].map((b) => ({ a, b, decision: { ...decision, decision: 'link' as const } }))));
+    return moved;
+  }
+}
+

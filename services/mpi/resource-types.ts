@@ -1,0 +1,11 @@
+/** The FHIR resource types the MPI keeps in the shared resource store, with their search parameters. */
+import { codingsOf, codesOf, defineResourceType, referenceParam, referencesOf, tokenParam } from '../../shared/store/search-params.js';
+
+export const MPI_RESOURCE_TYPES = [
+  defineResourceType('Task', [
+    tokenParam('code', (t) => codingsOf(t.code)),
+    tokenParam('status', (t) => codesOf(t.status)),
+    referenceParam('focus', ['Patient'], (t) => referencesOf(t.focus)),
+    referenceParam('owner', ['PractitionerRole'], (t) => referencesOf(t.owner)),
+  ]),
+];

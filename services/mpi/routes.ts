@@ -1,0 +1,87 @@
+/**
+ * The MPI's HTTP surface, as a table of contents: path, access (token + scope),
+ * handler. Operations live one per file in `operations/`.
+ */
+import { Router } from 'express';
+import { HubScopes, readScope, writeScope } from '../../shared/auth/scopes.js';
+import { capabilityStatement } from '../../shared/fhir/capability.js';
+import { handler } from '../../shared/fhir/express.js';
+import { requireAccess } from '../../shared/fhir/rest/access.js';
+import { resourceRoutes } from '../../shared/fhir/rest/resource-routes.js';
+import type { MpiContext } from './context.js';
+import { matchPatient } from './operations/match.js';
+import { pixQuery } from './operations/pix.js';
+import { patientHistory, readPatient, readPerson, vreadPatient } from './operations/read.js';
+import { registerPatient } from './operations/register.js';
+import { reportEndpoint } from './operations/report.js';
+import { mergePersons, resolveReview, unlinkRecord } from './operations/review.js';
+import { transaction } from './operations/transaction.js';
+
+const OP = 'https://fhir.infoshare.scot/OperationDefinition';
+
+export function mpiRoutes(ctx: MpiContext): Router {
+  const router = Router();
+  const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
+  const patientRead = access(readScope('Patient'));
+
+  router.get('/fhir/metadata', (_req, res) => {
+    res.type('application/fhir+json').send(JSON.stringify(capability(ctx)));
+  });
+  router.post('/fhir', ...access(writeScope('Patient')), handler(transaction(ctx)));
+  router.post('/fhir/Patient/$match', ...patientRead, handler(matchPatient(ctx)));
+  router.get('/fhir/Patient/$ihe-pix', ...patientRead, handler(pixQuery(ctx)));
+  router.post('/fhir/Patient', ...access(writeScope('Patient')), handler(registerPatient(ctx)));
+  router.get('/fhir/Patient/:id', ...patientRead, handler(readPatient(ctx)));
+  router.get('/fhir/Patient/:id/_history', ...patientRead, handler(patientHistory(ctx)));
+  router.get('/fhir/Patient/:id/_history/:vid', ...patientRead, handler(vreadPatient(ctx)));
+  router.post('/fhir/Patient/:id/$unlink', ...access(HubScopes.taskReview), handler(unlinkRecord(ctx)));
+  router.post('/fhir/Person/$merge', ...access(writeScope('Person'), HubScopes.taskReview), handler(mergePersons(ctx)));
+  router.get('/fhir/Person/:id', ...access(readScope('Person')), handler(readPerson(ctx)));
+  router.post('/fhir/Task/:id/$resolve', ...access(HubScopes.taskReview), handler(resolveReview(ctx)));
+  router.use(
+    '/fhir',
+    resourceRoutes({
+      type: 'Task',
+      store: ctx.tasks,
+      baseUrl: ctx.baseUrl,
+      authenticate: ctx.authenticate,
+      interactions: ['read', 'vread', 'history-instance', 'search-type'],
+      describeRead: () => ({ dataCategory: 'demographics', purpose: 'identity-matching', criteria: ['MI-L3'] }),
+      describeSearch: () => ({ dataCategory: 'demographics', purpose: 'identity-matching', criteria: ['MI-L3'] }),
+    }),
+  );
+  router.get('/matching/report', ...access(readScope('Task')), handler(reportEndpoint(ctx)));
+  return router;
+}
+
+function capability(ctx: MpiContext) {
+  return capabilityStatement({
+    service: 'mpi',
+    title: 'infoshare matching & indexing (cross-reference index of the people a partnership supports)',
+    baseUrl: ctx.baseUrl,
+    transaction: true,
+    resources: [
+      {
+        type: 'Patient',
+        interactions: ['create', 'read', 'vread', 'history-instance'],
+        operations: [
+          { name: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
+          { name: 'ihe-pix', definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' },
+          { name: 'unlink', definition: `${OP}/Patient-unlink` },
+        ],
+      },
+      { type: 'Person', interactions: ['read'], operations: [{ name: 'merge', definition: `${OP}/Person-merge` }] },
+      {
+        type: 'Task',
+        interactions: ['read', 'vread', 'history-instance', 'search-type'],
+        searchParams: [
+          { name: 'code', type: 'token' },
+          { name: 'status', type: 'token' },
+          { name: 'focus', type: 'reference' },
+          { name: 'owner', type: 'reference' },
+        ],
+        operations: [{ name: 'resolve', definition: `${OP}/Task-resolve` }],
+      },
+    ],
+  });
+}
