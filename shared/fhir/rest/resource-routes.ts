@@ -82,19 +82,20 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
   const router = Router();
   const entity = (id: string) => ({ reference: `${type}/${id}`, role: 'domain-resource' as const });
 
-  const search = handler(async (req, res) => {
+  const searchType = handler(async (req, res) => {
     const query = searchQueryOf(req);
-    describeExchange(res, { subtype: 'search-type', action: 'E', entities: [{ reference: `${type}?${query.toString()}`, role: 'query' }] });
+    const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
+    describeExchange(res, { subtype: 'search-type', action: 'E', entities: [{ reference: search, role: 'query' }] });
     const result = await store.search(type, query);
     const included = options.searchIncludes ? await options.searchIncludes(result.resources, req, res) : [];
-    const selfUrl = new URL(`${baseUrl}/${type}${query.size > 0 ? `?${query.toString()}` : ''}`);
+    const selfUrl = new URL(`${baseUrl}/${search}`);
     const bundle = withIncludes(searchsetBundle(result, selfUrl, baseUrl), included, baseUrl);
     await respond(req, res, 200, bundle, (await options.describeSearch?.(result, req, res)) ?? {});
   });
 
   if (serves.has('search-type')) {
-    router.get(`/${type}`, ...canRead, search);
-    router.post(`/${type}/_search`, ...canRead, search);
+    router.get(`/${type}`, ...canRead, searchType);
+    router.post(`/${type}/_search`, ...canRead, searchType);
   }
 
   if (serves.has('history-instance')) {
