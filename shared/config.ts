@@ -65,6 +65,7 @@ const schema = z.object({
   INFOSHARE_DATA_DIR: z.string().default('.data'),
   INFOSHARE_REDIS_APPENDFSYNC: z.enum(['always', 'everysec', 'no']).default('always'),
   INFOSHARE_MATCHING_MODEL: z.enum(['chi-seeding', 'matching-indexing', 'both']).default('both'),
+  INFOSHARE_MATCH_MODEL_FILE: z.string().default('services/mpi/domain/default-model.json'),
 });
 
 export interface HubConfig {
@@ -94,6 +95,8 @@ export interface HubConfig {
   readonly dataDir: string;
   readonly redisAppendFsync: 'always' | 'everysec' | 'no';
   readonly matchingModel: 'chi-seeding' | 'matching-indexing' | 'both';
+  /** The Fellegi–Sunter model (m/u probabilities, thresholds) the MPI matches with. */
+  readonly matchModelFile: string;
 }
 
 export class ConfigError extends Error {
@@ -153,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dataDir: path.resolve(PROJECT_ROOT, e.INFOSHARE_DATA_DIR),
     redisAppendFsync: e.INFOSHARE_REDIS_APPENDFSYNC,
     matchingModel: e.INFOSHARE_MATCHING_MODEL,
+    matchModelFile: path.resolve(PROJECT_ROOT, e.INFOSHARE_MATCH_MODEL_FILE),
   };
 }
