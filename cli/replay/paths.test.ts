@@ -38,6 +38,10 @@ describe('paths into a response', () => {
     expect(r.value).toEqual(['np1', 'lp1']);
   });
 
+  it('reads a * right after a filter as the filter itself (it already visits each element)', () => {
+    expect(evaluatePath(bundle, 'entry[resource.resourceType=PractitionerRole].*.resource.id').value).toEqual(['np1', 'lp1']);
+  });
+
   it('picks one kept element with an index right after a filter', () => {
     const verify = { parameter: [{ name: 'digest', valueString: 'x' }, { name: 'allSigned', valueBoolean: true }] };
     expect(evaluatePath(verify, 'parameter[name=allSigned].0.valueBoolean')).toEqual({ found: true, value: true });

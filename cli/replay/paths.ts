@@ -107,7 +107,8 @@ function walk(value: unknown, segments: readonly PathSegment[], index: number): 
         const picked = step(kept, next.key);
         return picked.found ? walk(picked.value, segments, index + 2) : MISSING;
       }
-      return spread(kept, segments, index + 1);
+      // A filter already visits each kept element, so `entry[…].*.x` means `entry[…].x`.
+      return spread(kept, segments, next?.kind === 'all' ? index + 2 : index + 1);
     }
   }
 }
