@@ -31,7 +31,10 @@ export class RedisEvidenceReader implements EvidenceReader {
   }
 
   static connect(redisUrl: string, keyPrefix: string): RedisEvidenceReader {
-    return new RedisEvidenceReader(connectRedis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }), keyPrefix, true);
+    const redis = connectRedis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
+    // Connection trouble surfaces as a failed read, reported on the step; no unhandled 'error' noise meanwhile.
+    redis.on('error', () => {});
+    return new RedisEvidenceReader(redis, keyPrefix, true);
   }
 
   async mark(): Promise<string | undefined> {
