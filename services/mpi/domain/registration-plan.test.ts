@@ -1,0 +1,178 @@
+import type { Candidate, Comparison, Decision, Outcome } from './engine.js';
+import { pairKey, type ManualDecision, type PersonLink } from './links.js';
+import { planRegistration, withoutRejected, type PlanInput } from './registration-plan.js';
+
+const RECORD = 'edinburgh-education.ED-1';
+
+function candidate(id: string, score: number, outcome: Outcome, rule?: Comparison['rule']): Candidate {
+  const explanation: Comparison = {
+    score,
+    outcome,
+    grade: outcome === 'link' ? 'certain' : outcome === 'review' ? 'possible' : 'certainly-not',
+    fields: [{ field: 'given', level: 'exact', weight: 4 }],
+    ...(rule ? { rule } : {}),
+  };
+  return { id, score, explanation };
+}
+
+const sameChi: Comparison['rule'] = { rule: 'same-chi', outcome: 'link', detail: 'same CHI number' };
+
+function decision(outcome: Outcome, best?: Candidate, reviewCandidates: Candidate[] = []): Decision {
+  return { outcome, best, reviewCandidates, compared: best ? 1 + reviewCandidates.length : 0 };
+}
+
+const links: Record<string, PersonLink> = {
+  'nhs-lothian.N1': { personId: 'per-nhs', assurance: 'level1', how: 'new' },
+  'gp-leith-cluster.G1': { personId: 'per-gp', assurance: 'level1', how: 'new' },
+};
+
+const byReviewer = (d: ManualDecision['decision']): ManualDecision => ({ decision: d, by: 'PractitionerRole/reviewer', at: '2025-06-01T10:00:00Z' });
+
+function plan(overrides: Partial<PlanInput>) {
+  let next = 0;
+  return planRegistration({
+    recordId: RECORD,
+    currentPersonSize: 0,
+    decision: decision('new'),
+    linkOf: (id) => links[id],
+    manualDecisions: new Map(),
+    openReviews: new Map(),
+    newPersonId: () => `per-new-${++next}`,
+    ...overrides,
+  });
+}
+
+describe('planRegistration: a new record', () => {
+  it('links automatically (level3) into the Person of the candidate the engine linked', () => {
+    const best = candidate('nhs-lothian.N1', 18, 'link');
+    const p = plan({ decision: decision('link', best) });
+    expect(p).toMatchObject({ outcome: 'linked', personId: 'per-nhs', assurance: 'level3', how: 'auto', moves: true, keptManual: false });
+    expect(p.candidate?.id).toBe('nhs-lothian.N1');
+    expect(p.openReview).toBeUndefined();
+  });
+
+  it('links as CHI-verified (level4) when the same CHI decided it', () => {
+    const p = plan({ decision: decision('link', candidate('nhs-lothian.N1', 25, 'link', sameChi)) });
+    expect(p).toMatchObject({ outcome: 'linked', personId: 'per-nhs', assurance: 'level4', how: 'chi' });
+  });
+
+  it('becomes a Person of its own (level1) when nothing matches', () => {
+    const p = plan({ decision: decision('new', candidate('nhs-lothian.N1', -12, 'new')) });
+    expect(p).toMatchObject({ outcome: 'new', personId: 'per-new-1', assurance: 'level1', how: 'new', moves: true });
+    expect(p.openReview).toBeUndefined();
+  });
+
+  it('queues a grey-zone pair for review once, and is indexed as a Person of its own meanwhile', () => {
+    const c = candidate('nhs-lothian.N1', 6, 'review');
+    const p = plan({ decision: decision('review', c, [c]) });
+    expect(p).toMatchObject({ outcome: 'review', personId: 'per-new-1', assurance: 'level1', how: 'new', moves: true });
+    expect(p.openReview).toEqual({ candidate: c, candidatePersonId: 'per-nhs' });
+  });
+});
+
+describe('planRegistration: what reviewers decided stands', () => {
+  it('keeps a manually linked record where the reviewer put it, whatever re-matching says', () => {
+    const current: PersonLink = { personId: 'per-reviewed', assurance: 'level2', how: 'manual' };
+    for (const d of [decision('new'), decision('link', candidate('gp-leith-cluster.G1', 20, 'link')), decision('review', candidate('gp-leith-cluster.G1', 5, 'review'))]) {
+      const p = plan({ currentLink: current, currentPersonSize: 2, decision: d });
+      expect(p).toMatchObject({ outcome: 'linked', personId: 'per-reviewed', assurance: 'level2', how: 'manual', moves: false, keptManual: true });
+      expect(p.openReview).toBeUndefined();
+    }
+  });
+
+  it('never links automatically a pair a reviewer kept apart', () => {
+    const best = candidate('nhs-lothian.N1', 30, 'link', sameChi);
+    const p = plan({ decision: decision('link', best), manualDecisions: new Map([[pairKey(RECORD, best.id), byReviewer('not-link')]]) });
+    expect(p.outcome).toBe('new');
+    expect(p.personId).not.toBe('per-nhs');
+    expect(p.openReview).toBeUndefined();
+  });
+
+  it('does not ask again about a pair a reviewer kept apart', () => {
+    const c = candidate('nhs-lothian.N1', 6, 'review');
+    const p = plan({ decision: decision('review', c, [c]), manualDecisions: new Map([[pairKey(c.id, RECORD), byReviewer('not-link')]]) });
+    expect(p.outcome).toBe('new');
+    expect(p.openReview).toBeUndefined();
+  });
+
+  it('reviews the next candidate when the best one was kept apart by a reviewer', () => {
+    const rejected = candidate('nhs-lothian.N1', 8, 'review');
+    const other = candidate('gp-leith-cluster.G1', 6, 'review');
+    const p = plan({ decision: decision('review', rejected, [rejected, other]), manualDecisions: new Map([[pairKey(RECORD, rejected.id), byReviewer('not-link')]]) });
+    expect(p.outcome).toBe('review');
+    expect(p.openReview).toEqual({ candidate: other, candidatePersonId: 'per-gp' });
+  });
+
+  it('links (level2, manual) to a candidate a reviewer already said is the same person, even from the grey zone', () => {
+    const c = candidate('gp-leith-cluster.G1', 5, 'review');
+    const p = plan({ decision: decision('review', c, [c]), manualDecisions: new Map([[pairKey(RECORD, c.id), byReviewer('link')]]) });
+    expect(p).toMatchObject({ outcome: 'linked', personId: 'per-gp', assurance: 'level2', how: 'manual', moves: true });
+    expect(p.openReview).toBeUndefined();
+  });
+
+  it('does not open a second review Task for a pair already waiting for a reviewer', () => {
+    const c = candidate('nhs-lothian.N1', 6, 'review');
+    const p = plan({
+      currentLink: { personId: 'per-own', assurance: 'level1', how: 'new' },
+      currentPersonSize: 1,
+      decision: decision('review', c, [c]),
+      openReviews: new Map([[pairKey(RECORD, c.id), 'mr-1']]),
+    });
+    expect(p.outcome).toBe('review');
+    expect(p.personId).toBe('per-own');
+    expect(p.openReview).toBeUndefined();
+  });
+
+  it('asks nothing when the questioned candidate is already in the same Person', () => {
+    const c = candidate('nhs-lothian.N1', 6, 'review');
+    const p = plan({ currentLink: { personId: 'per-nhs', assurance: 'level1', how: 'new' }, currentPersonSize: 1, decision: decision('review', c, [c]) });
+    expect(p.openReview).toBeUndefined();
+  });
+});
+
+describe('planRegistration: re-submitting a record re-matches it', () => {
+  it('keeps the Person of a record alone in it when it no longer matches anyone', () => {
+    const p = plan({ currentLink: { personId: 'per-own', assurance: 'level3', how: 'auto' }, currentPersonSize: 1, decision: decision('new') });
+    expect(p).toMatchObject({ outcome: 'new', personId: 'per-own', assurance: 'level1', how: 'new', moves: true });
+  });
+
+  it('changes nothing for a record alone in its Person that still matches no one', () => {
+    const p = plan({ currentLink: { personId: 'per-own', assurance: 'level1', how: 'new' }, currentPersonSize: 1, decision: decision('new') });
+    expect(p).toMatchObject({ outcome: 'new', personId: 'per-own', moves: false });
+  });
+
+  it('moves an auto-linked record out to a new Person when it no longer matches its co-members', () => {
+    const p = plan({ currentLink: { personId: 'per-shared', assurance: 'level3', how: 'auto' }, currentPersonSize: 3, decision: decision('new') });
+    expect(p).toMatchObject({ outcome: 'new', personId: 'per-new-1', assurance: 'level1', how: 'new', moves: true });
+  });
+
+  it('does not move a record whose re-match links it to the Person it is already in, at the same assurance', () => {
+    const p = plan({
+      currentLink: { personId: 'per-nhs', assurance: 'level3', how: 'auto' },
+      currentPersonSize: 2,
+      decision: decision('link', candidate('nhs-lothian.N1', 17, 'link')),
+    });
+    expect(p).toMatchObject({ outcome: 'linked', personId: 'per-nhs', moves: false });
+  });
+
+  it('raises the assurance of a link that is now CHI-verified', () => {
+    const p = plan({
+      currentLink: { personId: 'per-nhs', assurance: 'level3', how: 'auto' },
+      currentPersonSize: 2,
+      decision: decision('link', candidate('nhs-lothian.N1', 30, 'link', sameChi)),
+    });
+    expect(p).toMatchObject({ outcome: 'linked', personId: 'per-nhs', assurance: 'level4', how: 'chi', moves: true });
+  });
+});
+
+describe('withoutRejected', () => {
+  it('drops only candidates a reviewer said are someone else', () => {
+    const a = candidate('nhs-lothian.N1', 6, 'review');
+    const b = candidate('gp-leith-cluster.G1', 5, 'review');
+    const manual = new Map([
+      [pairKey(RECORD, a.id), byReviewer('not-link')],
+      [pairKey(RECORD, b.id), byReviewer('link')],
+    ]);
+    expect(withoutRejected(RECORD, [a, b], manual)).toEqual([b]);
+  });
+});

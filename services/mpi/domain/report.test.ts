@@ -1,0 +1,56 @@
+import { buildMatchingReport } from './report.js';
+
+const model = { description: 'test model', thresholds: { upper: 12, lower: 4 } };
+
+describe('buildMatchingReport', () => {
+  it('counts outcomes, decisions by reviewer and the age of the oldest open review', () => {
+    const report = buildMatchingReport({
+      now: new Date('2025-06-02T12:00:00Z'),
+      matchingModel: 'both',
+      indexedRecords: 560,
+      stats: {
+        'linked-auto': 120,
+        'linked-chi': 150,
+        'linked-manual': 2,
+        'kept-manual': 1,
+        review: 14,
+        new: 274,
+        'chi-seeded': 33,
+        'decision-link': 5,
+        'decision-not-link': 3,
+        'correction-unlink': 1,
+        'correction-merge': 2,
+        'reviewer:PractitionerRole/role-a': 6,
+        'reviewer:Organization/nhs-lothian': 5,
+      },
+      openReviews: 6,
+      oldestRequestedAt: '2025-06-01T00:00:00Z',
+      model,
+      lastBenchmark: { f1: 0.99 },
+    });
+    expect(report).toEqual({
+      generatedAt: '2025-06-02T12:00:00.000Z',
+      matchingModel: 'both',
+      indexedRecords: 560,
+      outcomes: { linkedAutomatically: 120, linkedByChi: 150, queuedForReview: 14, newPersons: 274, chiSeeded: 33 },
+      reviewQueue: { open: 6, oldestRequestedAt: '2025-06-01T00:00:00Z', oldestAgeHours: 36 },
+      decisions: {
+        link: 5,
+        notLink: 3,
+        unlinks: 1,
+        merges: 2,
+        byReviewer: { 'PractitionerRole/role-a': 6, 'Organization/nhs-lothian': 5 },
+      },
+      model,
+      lastBenchmark: { f1: 0.99 },
+    });
+  });
+
+  it('reports an empty queue and zero counts for a fresh index, without a benchmark', () => {
+    const report = buildMatchingReport({ now: new Date('2025-06-02T12:00:00Z'), matchingModel: 'chi-seeding', indexedRecords: 0, stats: {}, openReviews: 0, model });
+    expect(report.reviewQueue).toEqual({ open: 0 });
+    expect(report.outcomes).toEqual({ linkedAutomatically: 0, linkedByChi: 0, queuedForReview: 0, newPersons: 0, chiSeeded: 0 });
+    expect(report.decisions.byReviewer).toEqual({});
+    expect(report).not.toHaveProperty('lastBenchmark');
+  });
+});

@@ -1,0 +1,68 @@
+import { CodeSystems } from '../../../shared/fhir/systems.js';
+import { buildReviewTask, MATCH_REVIEW_CODE, resolvedTask, reviewPair } from './review-task.js';
+
+const task = buildReviewTask({
+  recordId: 'edinburgh-education.E1',
+  candidateId: 'nhs-lothian.N1',
+  candidatePersonId: 'per-1',
+  score: 7.456,
+  probability: 0.8312,
+  fields: [
+    { field: 'given', level: 'nickname', weight: 6.1 },
+    { field: 'postcode', level: 'different', weight: -3.25 },
+  ],
+  requestedBy: 'Organization/edinburgh-education',
+  authoredOn: '2025-06-01T10:00:00Z',
+});
+
+describe('buildReviewTask', () => {
+  it('is a requested match-review Task about the new record, naming the candidate and its Person', () => {
+    expect(task).toMatchObject({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      code: { coding: [{ system: CodeSystems.taskCode, code: MATCH_REVIEW_CODE }] },
+      focus: { reference: 'Patient/edinburgh-education.E1' },
+      authoredOn: '2025-06-01T10:00:00Z',
+    });
+    const inputs = Object.fromEntries(task.input!.filter((i) => i.type.text !== 'field-evidence').map((i) => [i.type.text, i]));
+    expect(inputs.candidate!.valueReference).toEqual({ reference: 'Patient/nhs-lothian.N1' });
+    expect(inputs['candidate-person']!.valueReference).toEqual({ reference: 'Person/per-1' });
+    expect(inputs.score!.valueDecimal).toBe(7.456);
+    expect(inputs.probability!.valueDecimal).toBe(0.831);
+  });
+
+  it('carries the explanation: each field with its agreement and weight', () => {
+    const evidence = task.input!.filter((i) => i.type.text === 'field-evidence').map((i) => i.valueString);
+    expect(evidence).toEqual(['given: nickname (weight +6.1)', 'postcode: different (weight -3.25)']);
+  });
+});
+
+describe('reviewPair', () => {
+  it('reads both records back from the Task', () => {
+    expect(reviewPair(task)).toEqual({ recordId: 'edinburgh-education.E1', candidateId: 'nhs-lothian.N1' });
+  });
+
+  it('is undefined for a Task that does not name a candidate', () => {
+    expect(reviewPair({ ...task, input: [] })).toBeUndefined();
+  });
+});
+
+describe('resolvedTask', () => {
+  it('completes the Task with the decision, the reviewer as owner and the note', () => {
+    const done = resolvedTask(task, 'not-link', 'PractitionerRole/role-a', '2025-06-02T09:00:00Z', 'different mothers');
+    expect(done).toMatchObject({ status: 'completed', lastModified: '2025-06-02T09:00:00Z', owner: { reference: 'PractitionerRole/role-a' } });
+    expect(done.output).toEqual([
+      { type: expect.objectContaining({ text: 'decision' }), valueCode: 'not-link' },
+      { type: expect.objectContaining({ text: 'note' }), valueString: 'different mothers' },
+    ]);
+    // The question itself is kept.
+    expect(done.input).toEqual(task.input);
+  });
+
+  it('names a reviewing agency system by identifier when no practitioner acted', () => {
+    const done = resolvedTask(task, 'link', 'Organization/nhs-lothian', '2025-06-02T09:00:00Z');
+    expect(done.owner).toEqual({ identifier: { value: 'Organization/nhs-lothian' } });
+    expect(done.output).toHaveLength(1);
+  });
+});
