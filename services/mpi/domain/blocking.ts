@@ -34,13 +34,13 @@ export function blockingKeys(f: MatchFeatures): string[] {
     if (f.g) initials.add(f.g.charAt(0));
     for (const initial of initials) keys.push(`pg:${f.pc}:${initial}`);
     if (f.fp) keys.push(`pf:${f.pc}:${f.fp}`);
-    if (f.hn) keys.push(`ah:${f.pc}:${f.hn}`);
+    if (f.hn) for (const n of f.hn) keys.push(`ah:${f.pc}:${n}`);
   }
   for (const name of forenames) {
     if (f.m !== undefined && f.d !== undefined) keys.push(`gd:${name}:${f.m}:${f.d}`);
     if (f.fp) keys.push(`gf:${name}:${f.fp}`);
   }
-  if (f.tn && f.hn) keys.push(`th:${f.tn}:${f.hn}`);
+  if (f.tn && f.hn) for (const n of f.hn) keys.push(`th:${f.tn}:${n}`);
   if (f.gp && f.fp) keys.push(f.gp < f.fp ? `nn:${f.gp}:${f.fp}` : `nn:${f.fp}:${f.gp}`);
   return keys;
 }

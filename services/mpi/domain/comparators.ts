@@ -5,9 +5,8 @@
  * model gives every level its weight; the comparators only say how the values agree.
  */
 import type { MatchFeatures } from './features.js';
-import { sameByNickname } from './names.js';
 import { areaLength, samePrefix } from './postcode.js';
-import { editDistance, jaroWinkler } from './similarity.js';
+import { jaroWinkler } from './similarity.js';
 
 export const FIELD_LEVELS = {
   /** CHI number: equal, one keying error apart (not a valid pair of CHIs, but seen in extracts), different. */
@@ -28,7 +27,10 @@ export const FIELD_LEVELS = {
   sex: ['same', 'different'],
   /** Postcode: unit, sector (EH1 1), one character mistyped, district (EH1), area (EH). */
   postcode: ['exact', 'sector', 'typo', 'district', 'area', 'different'],
-  /** Address line: house number and street (Jaro-Winkler ≥ 0.9 on the street words). */
+  /**
+   * Address line: exact (same numbers and words), number-street (a house number in common
+   * and street words similar), street (words similar, ≥ 0.9 Monge-Elkan Jaro-Winkler), number.
+   */
   address: ['exact', 'number-street', 'street', 'number', 'different'],
   town: ['exact', 'similar', 'different'],
   phone: ['exact', 'different'],
@@ -51,7 +53,27 @@ const TOWN_SIMILAR = 0.9;
 export function compareChi(a: MatchFeatures, b: MatchFeatures): number {
   if (!a.chi || !b.chi) return MISSING;
   if (a.chi === b.chi) return 0;
-  return editDistance(a.chi, b.chi) === 1 ? 1 : 2;
+  return oneEditApart(a.chi, b.chi) ? 1 : 2;
+}
+
+/**
+ * Are two different strings one keying error apart (one character substituted, inserted
+ * or deleted, or two adjacent characters swapped)? Linear, without a full edit distance.
+ */
+export function oneEditApart(x: string, y: string): boolean {
+  const lx = x.length;
+  const ly = y.length;
+  if (Math.abs(lx - ly) > 1) return false;
+  let i = 0;
+  while (i < lx && i < ly && x.charCodeAt(i) === y.charCodeAt(i)) i++;
+  if (lx === ly) {
+    if (i === lx) return false;
+    // Substitution: the rest agrees; transposition: swapped pair, then the rest agrees.
+    if (x.slice(i + 1) === y.slice(i + 1)) return true;
+    return i + 1 < lx && x.charCodeAt(i) === y.charCodeAt(i + 1) && x.charCodeAt(i + 1) === y.charCodeAt(i) && x.slice(i + 2) === y.slice(i + 2);
+  }
+  // Insertion or deletion at i.
+  return lx > ly ? x.slice(i + 1) === y.slice(i) : x.slice(i) === y.slice(i + 1);
 }
 
 export function compareGiven(a: MatchFeatures, b: MatchFeatures): number {
@@ -59,7 +81,7 @@ export function compareGiven(a: MatchFeatures, b: MatchFeatures): number {
   const y = b.g;
   if (!x || !y) return MISSING;
   if (x === y) return 0;
-  if (sameByNickname(x, y)) return 1;
+  if (a.gn !== undefined && b.gn !== undefined && sharesWord(a.gn, b.gn)) return 1;
   // An initial against a full name: only the first letter can agree.
   if (x.length === 1 || y.length === 1) return x.charCodeAt(0) === y.charCodeAt(0) ? 4 : 6;
   const jw = jaroWinkler(x, y);
@@ -157,7 +179,7 @@ export function comparePostcode(a: MatchFeatures, b: MatchFeatures): number {
   const uk = outward > 0 && outward === (b.po ?? 0);
   // The sector is the outward code plus the inward code's first digit.
   if (uk && samePrefix(x, y, outward + 1)) return 1;
-  if (editDistance(x, y) === 1) return 2;
+  if (oneEditApart(x, y)) return 2;
   if (uk && samePrefix(x, y, outward)) return 3;
   if ((a.po ?? 0) > 0 && (b.po ?? 0) > 0) {
     const area = areaLength(x);
@@ -170,13 +192,58 @@ export function compareAddress(a: MatchFeatures, b: MatchFeatures): number {
   const hasA = a.hn !== undefined || a.st !== undefined;
   const hasB = b.hn !== undefined || b.st !== undefined;
   if (!hasA || !hasB) return MISSING;
-  const sameNumber = a.hn !== undefined && a.hn === b.hn;
-  if (sameNumber && a.st === b.st) return 0;
-  const similarStreet = a.st !== undefined && b.st !== undefined && jaroWinkler(a.st, b.st) >= STREET_SIMILAR;
+  const sameNumber = a.hn !== undefined && b.hn !== undefined && sharesWord(a.hn, b.hn);
+  const streetSimilarity = a.st !== undefined && b.st !== undefined ? streetWordsSimilarity(a.st, b.st) : 0;
+  if (sameNumber && streetSimilarity === 1 && sameWords(a.hn, b.hn)) return 0;
+  const similarStreet = streetSimilarity >= STREET_SIMILAR;
   if (sameNumber && similarStreet) return 1;
   if (similarStreet) return 2;
   if (sameNumber) return 3;
   return 4;
+}
+
+function sharesWord(x: readonly string[], y: readonly string[]): boolean {
+  for (const w of x) if (y.includes(w)) return true;
+  return false;
+}
+
+function sameWords(x: readonly string[] | undefined, y: readonly string[] | undefined): boolean {
+  if (x === undefined || y === undefined) return x === y;
+  if (x.length !== y.length) return false;
+  for (const w of x) if (!y.includes(w)) return false;
+  return true;
+}
+
+/** Word-set similarity, or for words split or run together ("Braeside" / "Brae Side") that of the joined words. */
+function streetWordsSimilarity(x: readonly string[], y: readonly string[]): number {
+  const bySet = wordSetSimilarity(x, y);
+  if (bySet >= STREET_SIMILAR || (x.length === 1 && y.length === 1)) return bySet;
+  return Math.max(bySet, jaroWinkler(x.join(''), y.join('')));
+}
+
+/**
+ * Monge-Elkan similarity of two word lists, order-free: each word of the shorter list
+ * scored by its best Jaro-Winkler match in the other, averaged. 1 when every word of
+ * the shorter list is in the longer one ("main street" within "main street, kirkliston").
+ */
+export function wordSetSimilarity(x: readonly string[], y: readonly string[]): number {
+  const [short, long] = x.length <= y.length ? [x, y] : [y, x];
+  if (short.length === 0) return 0;
+  let total = 0;
+  for (const w of short) {
+    if (long.includes(w)) {
+      total += 1;
+      continue;
+    }
+    let best = 0;
+    for (const v of long) {
+      const s = w === v ? 1 : jaroWinkler(w, v);
+      if (s > best) best = s;
+      if (best === 1) break;
+    }
+    total += best;
+  }
+  return total / short.length;
 }
 
 export function compareTown(a: MatchFeatures, b: MatchFeatures): number {

@@ -31,8 +31,8 @@ describe('toFeatures', () => {
       s: 'm',
       pc: 'EH11YZ',
       po: 3,
-      hn: '2/1 14',
-      st: 'main street',
+      hn: ['2/1', '14'],
+      st: ['main', 'street'],
       tn: 'edinburgh',
       ph: '1314960000',
     });
@@ -80,9 +80,9 @@ describe('parseBirthDate', () => {
 
 describe('splitAddress', () => {
   it('separates numbers from street words and expands abbreviations', () => {
-    expect(splitAddress('14 Main St')).toEqual({ numbers: '14', street: 'main street' });
-    expect(splitAddress('Flat 3, 27 Braeside Terr.')).toEqual({ numbers: '3 27', street: 'braeside terrace' });
-    expect(splitAddress('Rose Cottage')).toEqual({ numbers: '', street: 'rose cottage' });
+    expect(splitAddress('14 Main St')).toEqual({ numbers: ['14'], street: ['main', 'street'] });
+    expect(splitAddress('Flat 3, 27 Braeside Terr.')).toEqual({ numbers: ['3', '27'], street: ['braeside', 'terrace'] });
+    expect(splitAddress('Rose Cottage')).toEqual({ numbers: [], street: ['rose', 'cottage'] });
   });
 });
 

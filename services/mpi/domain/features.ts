@@ -41,10 +41,10 @@ export interface MatchFeatures {
   readonly pc?: string;
   /** Outward-code length within `pc`; 0 for a code that is not a UK postcode. */
   readonly po?: number;
-  /** House / flat numbers of the address line ("2/1 14"). */
-  readonly hn?: string;
-  /** Street words of the address line, abbreviations expanded ("main street"). */
-  readonly st?: string;
+  /** House / flat numbers of the address line (["2/1", "14"]). */
+  readonly hn?: readonly string[];
+  /** Words of the address line other than numbers, abbreviations expanded (["main", "street"]). */
+  readonly st?: readonly string[];
   /** Town, normalised. */
   readonly tn?: string;
   /** Phone: national significant digits (no +44 or leading 0). */
@@ -93,8 +93,8 @@ export function toFeatures(record: DemographicRecord): MatchFeatures {
 
   if (record.addressLine) {
     const address = splitAddress(record.addressLine);
-    if (address.numbers) features.hn = address.numbers;
-    if (address.street) features.st = address.street;
+    if (address.numbers.length > 0) features.hn = address.numbers;
+    if (address.street.length > 0) features.st = address.street;
   }
 
   if (record.town) {
@@ -160,8 +160,12 @@ const STREET_ABBREVIATIONS: Readonly<Record<string, string>> = {
 /** Words that say what kind of unit follows, not where it is. */
 const UNIT_WORDS = new Set(['flat', 'flt', 'apartment', 'apt', 'unit', 'no', 'number']);
 
-/** House/flat numbers and street words of an address line ("Flat 2/1, 14 Main St" → "2/1 14", "main street"). */
-export function splitAddress(line: string): { numbers: string; street: string } {
+/**
+ * House/flat numbers and the other words of an address line ("Flat 2/1, 14 Main St" →
+ * ["2/1", "14"], ["main", "street"]). Words are kept in order but compared as a set,
+ * because systems put a building name or locality before or after the street.
+ */
+export function splitAddress(line: string): { numbers: string[]; street: string[] } {
   const tokens = foldCase(line)
     .split(/[^a-z0-9/]+/)
     .filter((t) => t.length > 0);
@@ -174,7 +178,7 @@ export function splitAddress(line: string): { numbers: string; street: string } 
       if (word) words.push(STREET_ABBREVIATIONS[word] ?? word);
     }
   }
-  return { numbers: numbers.join(' '), street: words.join(' ') };
+  return { numbers, street: words };
 }
 
 /** National significant number: digits only, without +44 / 0044 or the trunk 0. */

@@ -19,7 +19,7 @@ export interface DemographicRecord {
   readonly gender?: 'male' | 'female' | 'other' | 'unknown';
   /** UK postcode, any spacing or case. */
   readonly postcode?: string;
-  /** First address line with the house number ("2/1, 14 Main Street"); Patient.address.line joined by ", ". */
+  /** Address lines before the town, joined by ", " (Patient.address.line): "Flat 2/1, 14 Main Street". */
   readonly addressLine?: string;
   /** Town or city (Patient.address.city). */
   readonly town?: string;

@@ -1,0 +1,231 @@
+import defaultModel from './default-model.json' with { type: 'json' };
+import { classify, compare, decide, MatchIndex, matchGrade } from './engine.js';
+import { toFeatures, type MatchFeatures } from './features.js';
+import { assertValidModel, type MatchModel } from './model.js';
+import type { DemographicRecord } from './record.js';
+
+const model: MatchModel = defaultModel as MatchModel;
+
+let next = 0;
+function person(partial: Partial<DemographicRecord>): MatchFeatures {
+  return toFeatures({ id: partial.id ?? `r${++next}`, given: [], ...partial });
+}
+
+const morag: Partial<DemographicRecord> = {
+  given: ['Morag'],
+  family: 'MacLeod',
+  birthDate: '1984-07-03',
+  gender: 'female',
+  postcode: 'EH6 8QZ',
+  addressLine: 'Flat 2F1, 14 Easter Road',
+  phone: '0131 496 0123',
+};
+
+function fieldLevel(comparison: ReturnType<typeof compare>, field: string): string | undefined {
+  return comparison.fields.find((f) => f.field === field)?.level;
+}
+
+describe('the default model', () => {
+  it('is a valid model estimated from data, not hand-set', () => {
+    expect(() => assertValidModel(defaultModel)).not.toThrow();
+    expect(model.estimation?.method).toBe('em');
+    expect(model.thresholds.upper).toBeGreaterThan(model.thresholds.lower);
+  });
+});
+
+describe('compare', () => {
+  it('links a nickname, a Mc/Mac respelling and a day/month transposition, and explains each field', () => {
+    const a = person({ given: ['Robert'], family: 'MacDonald', birthDate: '1979-03-12', gender: 'male', postcode: 'G12 8QQ', addressLine: '3 Byres Road' });
+    const b = person({ given: ['Rab'], family: 'McDonald', birthDate: '1979-12-03', gender: 'male', postcode: 'G12 8QQ', addressLine: '3 Byres Rd' });
+    const result = compare(a, b, model);
+    expect(result.outcome).toBe('link');
+    expect(result.grade).toBe('certain');
+    expect(fieldLevel(result, 'given')).toBe('nickname');
+    expect(fieldLevel(result, 'family')).toBe('exact');
+    expect(fieldLevel(result, 'birthDate')).toBe('transposed');
+    expect(fieldLevel(result, 'address')).toBe('exact');
+  });
+
+  it('gives a score that is the sum of the explained field weights', () => {
+    const result = compare(person(morag), person({ ...morag, given: ['Morag'], postcode: 'EH7 5AB' }), model);
+    const sum = result.fields.reduce((s, f) => s + f.weight, 0);
+    expect(result.score).toBeCloseTo(sum, 1);
+    expect(result.fields.map((f) => f.field)).toEqual(Object.keys(model.fields));
+  });
+
+  it('reports a missing value as missing with no weight', () => {
+    const result = compare(person(morag), person({ ...morag, phone: undefined }), model);
+    expect(result.fields.find((f) => f.field === 'phone')).toEqual({ field: 'phone', level: 'missing', weight: 0 });
+  });
+
+  it('does not link twins automatically: same surname, birth date and address, different forename', () => {
+    const twin = person({ ...morag, given: ['Shona'], phone: undefined });
+    const result = compare(person(morag), twin, model);
+    expect(result.outcome).not.toBe('link');
+    expect(result.rule?.rule).toBe('possible-twin');
+    expect(result.rule?.detail).toMatch(/twins/);
+    expect(fieldLevel(result, 'given')).toBe('different');
+  });
+
+  it('treats a brother and sister born the same day at the same address as different people', () => {
+    const brother = person({ ...morag, given: ['Hamish'], gender: 'male' });
+    expect(compare(person(morag), brother, model).outcome).toBe('new');
+  });
+
+  it('keeps same-name strangers apart: same name, different birth date and district', () => {
+    const stranger = person({ ...morag, birthDate: '1985-02-19', postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined });
+    expect(compare(person(morag), stranger, model).outcome).toBe('new');
+  });
+
+  it('links records sharing a CHI number even when names and address disagree', () => {
+    const a = person({ chi: '0307844786', given: ['Morag'], family: 'MacLeod', birthDate: '1984-07-03', gender: 'female' });
+    const b = person({ chi: '0307844786', given: ['Sarah'], family: 'Anderson', birthDate: '1984-07-03', gender: 'female', postcode: 'KY1 1XX' });
+    const result = compare(a, b, model);
+    expect(result.outcome).toBe('link');
+    expect(result.grade).toBe('certain');
+    expect(result.rule).toEqual({ rule: 'same-chi', outcome: 'link', detail: 'same CHI number' });
+  });
+
+  it('sends a shared CHI to review when both sex and birth date contradict it', () => {
+    const a = person({ chi: '0307844786', given: ['Morag'], family: 'MacLeod', birthDate: '1984-07-03', gender: 'female' });
+    const b = person({ chi: '0307844786', given: ['Morag'], family: 'MacLeod', birthDate: '1951-11-23', gender: 'male' });
+    const result = compare(a, b, model);
+    expect(result.outcome).toBe('review');
+    expect(result.rule?.rule).toBe('same-chi-contradicted');
+  });
+
+  it('counts different CHI numbers as strong evidence against', () => {
+    const same = compare(person({ ...morag, chi: '0307844786' }), person({ ...morag, chi: '0307844786' }), model);
+    const different = compare(person({ ...morag, chi: '0307844786' }), person({ ...morag, chi: '0307846622' }), model);
+    const chiWeight = different.fields.find((f) => f.field === 'chi')!.weight;
+    expect(chiWeight).toBeLessThan(-3);
+    expect(different.score).toBeLessThan(same.score - 20);
+  });
+
+  it('notices forename and family name swapped', () => {
+    const a = person({ given: ['Fraser'], family: 'Campbell', birthDate: '1990-05-17', postcode: 'FK8 1AA' });
+    const b = person({ given: ['Campbell'], family: 'Fraser', birthDate: '1990-05-17', postcode: 'FK8 1AA' });
+    const result = compare(a, b, model);
+    expect(result.namesSwapped).toBe(true);
+    expect(fieldLevel(result, 'given')).toBe('exact');
+  });
+});
+
+describe('classify and matchGrade', () => {
+  const { upper, lower } = model.thresholds;
+
+  it('classifies by the two thresholds, inclusive at each', () => {
+    expect(classify(upper, model)).toBe('link');
+    expect(classify(upper - 0.01, model)).toBe('review');
+    expect(classify(lower, model)).toBe('review');
+    expect(classify(lower - 0.01, model)).toBe('new');
+  });
+
+  it('maps scores to FHIR match grades', () => {
+    expect(matchGrade(upper + 5, model)).toBe('certain');
+    expect(matchGrade((upper + lower) / 2 + 0.01, model)).toBe('probable');
+    expect(matchGrade(lower + 0.01, model)).toBe('possible');
+    expect(matchGrade(lower - 1, model)).toBe('certainly-not');
+  });
+});
+
+describe('decide', () => {
+  it('links to the one matching candidate and explains the decision', () => {
+    const record = person({ ...morag, id: 'new' });
+    const match = person({ ...morag, id: 'same', given: ['Morag'], addressLine: '14 Easter Rd' });
+    const other = person({ id: 'other', given: ['Iain'], family: 'Fraser', birthDate: '1950-01-01', gender: 'male', postcode: 'IV1 1AA' });
+    const decision = decide(record, [other, match], model);
+    expect(decision.outcome).toBe('link');
+    expect(decision.best?.id).toBe('same');
+    expect(decision.best?.explanation.fields.length).toBeGreaterThan(0);
+    expect(decision.reviewCandidates).toEqual([]);
+    expect(decision.compared).toBe(2);
+  });
+
+  it('says new person when there are no candidates or none is close', () => {
+    expect(decide(person(morag), [], model)).toEqual({ outcome: 'new', reviewCandidates: [], compared: 0 });
+    const stranger = person({ given: ['Iain'], family: 'Fraser', birthDate: '1950-01-01', gender: 'male' });
+    const decision = decide(person(morag), [stranger], model);
+    expect(decision.outcome).toBe('new');
+    expect(decision.best?.id).toBe(stranger.id);
+  });
+
+  it('sends a grey-zone candidate to review with its explanation', () => {
+    // Same name and birth date, moved to another town, no phone or CHI to confirm.
+    const moved = person({ ...morag, postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined });
+    const decision = decide(person({ ...morag, phone: undefined }), [moved], model);
+    expect(decision.outcome).toBe('review');
+    expect(decision.reviewCandidates.map((c) => c.id)).toEqual([moved.id]);
+    expect(decision.reviewCandidates[0]!.explanation.fields.find((f) => f.field === 'address')?.level).toBe('different');
+  });
+
+  it('never links a record to twins at once: two matching persons who contradict each other go to review', () => {
+    // A record with no forename matches both twins equally.
+    const record = person({ ...morag, given: [] });
+    const twin1 = person({ ...morag, id: 't1' });
+    const twin2 = person({ ...morag, id: 't2', given: ['Shona'] });
+    const decision = decide(record, [twin1, twin2], model);
+    expect(decision.outcome).toBe('review');
+    expect(decision.ambiguous).toBe(true);
+    expect(decision.reviewCandidates.map((c) => c.id).sort()).toEqual(['t1', 't2']);
+  });
+
+  it('links to the best of two persons that are one individual indexed twice, and reports the duplicate', () => {
+    const record = person({ ...morag, id: 'r', chi: '0307844786' });
+    const old = person({ ...morag, id: 'old', postcode: 'G12 8QQ', addressLine: '3 Byres Road' });
+    const health = person({ ...morag, id: 'health', chi: '0307844786' });
+    const decision = decide(record, [old, health], model);
+    expect(decision.outcome).toBe('link');
+    expect(decision.best?.id).toBe('health');
+    expect(decision.possibleDuplicates?.map((c) => c.id)).toEqual(['old']);
+  });
+
+  it('counts records of one person once when told who they belong to', () => {
+    const a = person({ ...morag, id: 'a' });
+    const b = person({ ...morag, id: 'b', addressLine: '14 Easter Rd' });
+    const decision = decide(person({ ...morag, id: 'r' }), [a, b], model, { personOf: () => 'P1' });
+    expect(decision.outcome).toBe('link');
+    expect(decision.possibleDuplicates).toBeUndefined();
+    expect(decision.compared).toBe(2);
+  });
+
+  it('skips the record itself among the candidates', () => {
+    const record = person({ ...morag, id: 'self' });
+    expect(decide(record, [record], model).compared).toBe(0);
+  });
+});
+
+describe('MatchIndex', () => {
+  it('finds candidates through blocking and matches against them', () => {
+    const index = new MatchIndex(model);
+    index.add(person({ ...morag, id: 'a' }));
+    index.add(person({ id: 'b', given: ['Iain'], family: 'Fraser', birthDate: '1950-01-01', gender: 'male', postcode: 'IV1 1AA' }));
+    expect(index.size).toBe(2);
+    const probe = person({ ...morag, id: 'probe', given: ['Morag'], family: 'McLeod' });
+    expect(index.candidates(probe).map((c) => c.id)).toEqual(['a']);
+    const decision = index.match(probe);
+    expect(decision.outcome).toBe('link');
+    expect(decision.best?.id).toBe('a');
+    expect(index.comparisons).toBe(1);
+  });
+
+  it('replaces a record re-added under the same id and forgets a removed one', () => {
+    const index = new MatchIndex(model);
+    index.add(person({ ...morag, id: 'a' }));
+    index.add(person({ id: 'a', given: ['Iain'], family: 'Fraser', birthDate: '1950-01-01', postcode: 'IV1 1AA' }));
+    expect(index.size).toBe(1);
+    expect(index.candidates(person({ ...morag, id: 'probe' }))).toEqual([]);
+    expect(index.get('a')?.g).toBe('iain');
+    expect(index.remove('a')).toBe(true);
+    expect(index.remove('a')).toBe(false);
+    expect(index.size).toBe(0);
+  });
+
+  it('skips blocks larger than its limit', () => {
+    const index = new MatchIndex(model, { maxBlockSize: 2 });
+    for (let i = 0; i < 3; i++) index.add(person({ id: `s${i}`, given: [`Name${'abc'[i]}`], family: 'Smith', birthDate: '1970-01-01' }));
+    // All three share the birth-date block (too big now); the probe meets none through it.
+    const probe = person({ id: 'p', given: ['Zed'], family: 'Jones', birthDate: '1970-01-01' });
+    expect(index.candidates(probe)).toEqual([]);
+  });
+});

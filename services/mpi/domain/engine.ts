@@ -1,0 +1,425 @@
+/**
+ * The matching decision: compare two records field by field, score the pair with the
+ * Fellegi–Sunter model, apply the rules the weights alone cannot express (same CHI,
+ * possible twins), and decide link / review / new for a record against its candidates.
+ * Every decision carries its explanation: each field's agreement level and weight.
+ */
+import { blockingKeys } from './blocking.js';
+import { compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
+import type { MatchFeatures } from './features.js';
+import { compileModel, type CompiledModel, type MatchModel } from './model.js';
+
+export type Outcome = 'link' | 'review' | 'new';
+/** FHIR match-grade codes (http://terminology.hl7.org/CodeSystem/match-grade). */
+export type MatchGrade = 'certain' | 'probable' | 'possible' | 'certainly-not';
+
+export interface FieldExplanation {
+  readonly field: FieldName;
+  /** Agreement level name, or 'missing' when either record lacks the value. */
+  readonly level: string;
+  /** log2(m/u) of that level (0 when missing). */
+  readonly weight: number;
+}
+
+/** A rule that set the outcome regardless of (or below) what the score alone says. */
+export interface RuleApplied {
+  readonly rule: 'same-chi' | 'same-chi-contradicted' | 'possible-twin';
+  readonly outcome: Outcome;
+  readonly detail: string;
+}
+
+export interface Comparison {
+  /** Sum of the field weights (log2 likelihood ratio). */
+  readonly score: number;
+  /** The outcome for this pair, after rules. */
+  readonly outcome: Outcome;
+  readonly grade: MatchGrade;
+  readonly fields: readonly FieldExplanation[];
+  /** Forename and family name were compared crosswise. */
+  readonly namesSwapped?: true;
+  readonly rule?: RuleApplied;
+}
+
+const CHI = fieldIndex('chi');
+const GIVEN = fieldIndex('given');
+const FAMILY = fieldIndex('family');
+const BIRTH_DATE = fieldIndex('birthDate');
+const SEX = fieldIndex('sex');
+const GIVEN_DIFFERENT = FIELD_LEVELS.given.indexOf('different');
+const FAMILY_SIMILAR = FIELD_LEVELS.family.indexOf('similar');
+const BIRTH_DATE_DIFFERENT = FIELD_LEVELS.birthDate.indexOf('different');
+const SEX_DIFFERENT = FIELD_LEVELS.sex.indexOf('different');
+
+const RANK: Readonly<Record<Outcome, number>> = { new: 0, review: 1, link: 2 };
+
+/** Score and rule of one pair, without building the explanation (the hot path). */
+interface Scored {
+  score: number;
+  outcome: Outcome;
+  rule: RuleApplied | undefined;
+  swapped: boolean;
+}
+
+const levels = new Int8Array(FIELD_COUNT);
+
+function scorePair(a: MatchFeatures, b: MatchFeatures, model: CompiledModel, out: Int8Array): Scored {
+  const swapped = compareAll(a, b, out);
+  let score = 0;
+  for (let f = 0; f < FIELD_COUNT; f++) {
+    const w = model.weights[f];
+    const level = out[f]!;
+    if (w !== undefined && level !== MISSING) score += w[level]!;
+  }
+  const byScore = classifyCompiled(score, model);
+  const rule = applyRules(out, model);
+  let outcome = byScore;
+  if (rule) {
+    outcome = rule.rule === 'possible-twin' ? (RANK[rule.outcome] < RANK[byScore] ? rule.outcome : byScore) : rule.outcome;
+  }
+  return { score, outcome, rule: rule && (rule.rule !== 'possible-twin' || outcome !== byScore) ? rule : undefined, swapped };
+}
+
+function applyRules(out: Int8Array, model: CompiledModel): RuleApplied | undefined {
+  if (model.weights[CHI] !== undefined && out[CHI] === 0) {
+    // The same CHI is the same person, unless the records disagree on both sex and birth
+    // date (then the CHI was probably keyed on the wrong record): a reviewer decides.
+    if (out[SEX] === SEX_DIFFERENT && out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT) {
+      return {
+        rule: 'same-chi-contradicted',
+        outcome: 'review',
+        detail: 'same CHI number, but sex and birth date both disagree',
+      };
+    }
+    return { rule: 'same-chi', outcome: 'link', detail: 'same CHI number' };
+  }
+  const twin = model.twin;
+  const given = out[GIVEN]!;
+  if (twin && given > 0 && out[FAMILY] !== MISSING && out[FAMILY]! <= FAMILY_SIMILAR && out[BIRTH_DATE] === 0) {
+    // Same family name and birth date, forenames not the same: one person, or twins?
+    let same = twin.mGiven[given]!;
+    let twins = twin.share * twin.tGiven[given]!;
+    const sex = out[SEX]!;
+    if (sex !== MISSING) {
+      same *= twin.mSex[sex]!;
+      twins *= twin.tSex[sex]!;
+    }
+    const chi = out[CHI]!;
+    if (chi !== MISSING) {
+      same *= twin.mChi[chi]!;
+      twins *= twin.tChi[chi]!;
+    }
+    const probability = same / (same + twins);
+    if (probability < twin.linkProbability) {
+      const outcome: Outcome = probability < twin.reviewProbability ? 'new' : 'review';
+      return {
+        rule: 'possible-twin',
+        outcome,
+        detail: `forenames differ while family name and birth date agree: P(same person) ≈ ${probability.toFixed(3)} allowing for twins`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function classifyCompiled(score: number, model: CompiledModel): Outcome {
+  if (score >= model.upper) return 'link';
+  if (score >= model.lower) return 'review';
+  return 'new';
+}
+
+function explain(out: Int8Array, model: CompiledModel): FieldExplanation[] {
+  const fields: FieldExplanation[] = [];
+  for (let f = 0; f < FIELD_COUNT; f++) {
+    const w = model.weights[f];
+    if (w === undefined) continue;
+    const level = out[f]!;
+    const name = FIELD_NAMES[f]!;
+    fields.push({
+      field: name,
+      level: level === MISSING ? 'missing' : FIELD_LEVELS[name][level]!,
+      weight: level === MISSING ? 0 : round2(w[level]!),
+    });
+  }
+  return fields;
+}
+
+function toComparison(scored: Scored, out: Int8Array, model: CompiledModel): Comparison {
+  return {
+    score: round2(scored.score),
+    outcome: scored.outcome,
+    grade: gradeOf(scored, model),
+    fields: explain(out, model),
+    ...(scored.swapped ? { namesSwapped: true as const } : {}),
+    ...(scored.rule ? { rule: scored.rule } : {}),
+  };
+}
+
+function gradeOf(scored: Scored, model: CompiledModel): MatchGrade {
+  if (scored.outcome === 'link') return 'certain';
+  const byScore = matchGradeCompiled(scored.score, model);
+  if (scored.outcome === 'review') return byScore === 'certain' || byScore === 'certainly-not' ? 'possible' : byScore;
+  return 'certainly-not';
+}
+
+/** Compares two records and explains the result. */
+export function compare(a: MatchFeatures, b: MatchFeatures, model: MatchModel): Comparison {
+  const compiled = compileModel(model);
+  const scored = scorePair(a, b, compiled, levels);
+  return toComparison(scored, levels, compiled);
+}
+
+/** Outcome of a score alone (rules such as same-CHI are applied by `compare` and `decide`). */
+export function classify(score: number, model: MatchModel): Outcome {
+  return classifyCompiled(score, compileModel(model));
+}
+
+/**
+ * FHIR match grade of a score: certain at or above `upper`; probable in the upper half of
+ * the review band; possible in its lower half; certainly-not below `lower`.
+ */
+export function matchGrade(score: number, model: MatchModel): MatchGrade {
+  return matchGradeCompiled(score, compileModel(model));
+}
+
+function matchGradeCompiled(score: number, model: CompiledModel): MatchGrade {
+  if (score >= model.upper) return 'certain';
+  if (score >= (model.upper + model.lower) / 2) return 'probable';
+  if (score >= model.lower) return 'possible';
+  return 'certainly-not';
+}
+
+export interface Candidate {
+  readonly id: string;
+  readonly score: number;
+  readonly explanation: Comparison;
+}
+
+export interface Decision {
+  readonly outcome: Outcome;
+  /** The best candidate (for `new`, the closest one, if any was compared). */
+  readonly best?: Candidate;
+  /** Candidates a reviewer should see, best first (empty unless outcome is review). */
+  readonly reviewCandidates: readonly Candidate[];
+  /** Two or more persons reached the link threshold and do not match each other: a reviewer must choose. */
+  readonly ambiguous?: true;
+  /**
+   * With a link: other persons that also reached the link threshold and certainly match
+   * the linked record — the same individual indexed twice, worth a merge review.
+   */
+  readonly possibleDuplicates?: readonly Candidate[];
+  /** Number of candidates compared. */
+  readonly compared: number;
+}
+
+export interface DecideOptions {
+  /**
+   * The index person a candidate record belongs to. Candidates of one person count once
+   * (their best record); without it every candidate is its own person.
+   */
+  readonly personOf?: (recordId: string) => string | undefined;
+  /** Most review candidates to return (default 5). */
+  readonly maxReviewCandidates?: number;
+}
+
+interface Ranked {
+  readonly features: MatchFeatures;
+  readonly scored: Scored;
+  readonly person: string;
+}
+
+/**
+ * Decides what to do with a record given its candidates: link to the one person that
+ * reaches the link threshold (or shares the CHI), send it for review when the best is
+ * in the grey zone or when two persons both qualify, otherwise a new person.
+ */
+export function decide(record: MatchFeatures, candidates: readonly MatchFeatures[], model: MatchModel, options: DecideOptions = {}): Decision {
+  const compiled = compileModel(model);
+  const personOf = options.personOf;
+  // Without persons every candidate stands alone and no map is needed (the common, hot case).
+  const bestByPerson = personOf ? new Map<string, Ranked>() : undefined;
+  const alone: Ranked[] = [];
+  let compared = 0;
+  for (const candidate of candidates) {
+    if (candidate.id === record.id) continue;
+    compared++;
+    const scored = scorePair(record, candidate, compiled, levels);
+    if (!bestByPerson) {
+      alone.push({ features: candidate, scored, person: candidate.id });
+      continue;
+    }
+    const person = personOf!(candidate.id) ?? candidate.id;
+    const previous = bestByPerson.get(person);
+    if (!previous || better(scored, previous.scored)) bestByPerson.set(person, { features: candidate, scored, person });
+  }
+  const ranked = (bestByPerson ? [...bestByPerson.values()] : alone).sort((x, y) => (better(x.scored, y.scored) ? -1 : 1));
+  const top = ranked[0];
+  if (!top) return { outcome: 'new', reviewCandidates: [], compared };
+
+  const asCandidate = (r: Ranked): Candidate => {
+    // Recompute levels for the explanation: cheap, and only for the few returned.
+    const scored = scorePair(record, r.features, compiled, levels);
+    const explanation = toComparison(scored, levels, compiled);
+    return { id: r.features.id, score: explanation.score, explanation };
+  };
+  const limit = options.maxReviewCandidates ?? 5;
+  const linked = ranked.filter((r) => r.scored.outcome === 'link');
+  if (linked.length === 1) return { outcome: 'link', best: asCandidate(top), reviewCandidates: [], compared };
+  if (linked.length > 1) {
+    // Several persons qualify. If none contradicts the best one, they are one individual
+    // indexed twice (an earlier missed link, bridged now by this record): link to the best
+    // and report the others as possible duplicates to merge. If any contradicts it
+    // (twins, say), a reviewer decides.
+    const others = linked.slice(1);
+    const duplicates = others.every((r) => sameIndividual(top.features, r.features, compiled));
+    if (duplicates) {
+      return { outcome: 'link', best: asCandidate(top), reviewCandidates: [], possibleDuplicates: others.map(asCandidate), compared };
+    }
+    const inReview = ranked.filter((r) => r.scored.outcome !== 'new').slice(0, limit).map(asCandidate);
+    return { outcome: 'review', best: inReview[0]!, reviewCandidates: inReview, ambiguous: true, compared };
+  }
+  const inReview = ranked.filter((r) => r.scored.outcome === 'review').slice(0, limit).map(asCandidate);
+  if (inReview.length > 0) return { outcome: 'review', best: inReview[0]!, reviewCandidates: inReview, compared };
+  return { outcome: 'new', best: asCandidate(top), reviewCandidates: [], compared };
+}
+
+/**
+ * Could two index records be one individual? Yes when they link outright; otherwise when
+ * nothing that identifies a person contradicts it — forename, sex, birth date and CHI
+ * not different, no twin rule — whatever their addresses and family names (moves and
+ * marriages) say.
+ */
+function sameIndividual(a: MatchFeatures, b: MatchFeatures, model: CompiledModel): boolean {
+  const scored = scorePair(a, b, model, levels);
+  if (scored.outcome === 'link') return true;
+  if (scored.rule) return false;
+  return (
+    levels[GIVEN] !== GIVEN_DIFFERENT &&
+    levels[SEX] !== SEX_DIFFERENT &&
+    levels[BIRTH_DATE] !== BIRTH_DATE_DIFFERENT &&
+    (levels[CHI] === MISSING || levels[CHI] === 0)
+  );
+}
+
+/** Orders by outcome first (a same-CHI link beats a higher-scoring review), then score. */
+function better(x: Scored, y: Scored): boolean {
+  if (RANK[x.outcome] !== RANK[y.outcome]) return RANK[x.outcome] > RANK[y.outcome];
+  return x.score > y.score;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+// ---------------------------------------------------------------------------------
+
+export interface MatchIndexOptions {
+  /**
+   * Blocks (records sharing one key) larger than this are skipped when looking for
+   * candidates: a key that common (one postcode with hundreds of flats, John Smith)
+   * tells little and would make every query slow. Default 500.
+   */
+  readonly maxBlockSize?: number;
+}
+
+/**
+ * An in-memory index of records by blocking key, for tests, benchmarks and tools. The
+ * MPI service keeps the same keys in Redis; this class is the reference for what it does.
+ */
+export class MatchIndex {
+  private readonly records: (MatchFeatures | undefined)[] = [];
+  private readonly slots = new Map<string, number>();
+  private readonly blocks = new Map<string, number[]>();
+  private readonly keysBySlot: (string[] | undefined)[] = [];
+  private seen = new Uint32Array(1024);
+  private generation = 0;
+  private readonly maxBlockSize: number;
+  /** Keys of the features last looked up, so `match` then `add` of one record computes them once. */
+  private lastFeatures: MatchFeatures | undefined;
+  private lastKeys: string[] = [];
+  /** Comparisons made by `match` so far (for benchmarks). */
+  comparisons = 0;
+
+  constructor(
+    readonly model: MatchModel,
+    options: MatchIndexOptions = {},
+  ) {
+    this.maxBlockSize = options.maxBlockSize ?? 500;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  get(id: string): MatchFeatures | undefined {
+    const slot = this.slots.get(id);
+    return slot === undefined ? undefined : this.records[slot];
+  }
+
+  /** Adds a record, replacing an earlier version with the same id. */
+  add(features: MatchFeatures): void {
+    this.remove(features.id);
+    const slot = this.records.length;
+    this.records.push(features);
+    this.slots.set(features.id, slot);
+    const keys = this.keysOf(features);
+    this.keysBySlot.push(keys);
+    for (const key of keys) {
+      const block = this.blocks.get(key);
+      if (block) block.push(slot);
+      else this.blocks.set(key, [slot]);
+    }
+  }
+
+  remove(id: string): boolean {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return false;
+    for (const key of this.keysBySlot[slot] ?? []) {
+      const block = this.blocks.get(key);
+      if (!block) continue;
+      const at = block.indexOf(slot);
+      if (at >= 0) block.splice(at, 1);
+      if (block.length === 0) this.blocks.delete(key);
+    }
+    this.records[slot] = undefined;
+    this.keysBySlot[slot] = undefined;
+    this.slots.delete(id);
+    return true;
+  }
+
+  private keysOf(features: MatchFeatures): string[] {
+    if (features !== this.lastFeatures) {
+      this.lastFeatures = features;
+      this.lastKeys = blockingKeys(features);
+    }
+    return this.lastKeys;
+  }
+
+  /** Records sharing at least one blocking key with `features` (not itself). */
+  candidates(features: MatchFeatures): MatchFeatures[] {
+    if (this.seen.length < this.records.length) {
+      const grown = new Uint32Array(this.records.length * 2);
+      grown.set(this.seen);
+      this.seen = grown;
+    }
+    const mark = ++this.generation;
+    const out: MatchFeatures[] = [];
+    for (const key of this.keysOf(features)) {
+      const block = this.blocks.get(key);
+      if (!block || block.length > this.maxBlockSize) continue;
+      for (const slot of block) {
+        if (this.seen[slot] === mark) continue;
+        this.seen[slot] = mark;
+        const record = this.records[slot];
+        if (record && record.id !== features.id) out.push(record);
+      }
+    }
+    return out;
+  }
+
+  /** Decides link / review / new for `features` against the index (does not add it). */
+  match(features: MatchFeatures, options?: DecideOptions): Decision {
+    const candidates = this.candidates(features);
+    this.comparisons += candidates.length;
+    return decide(features, candidates, this.model, options);
+  }
+}

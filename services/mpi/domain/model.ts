@@ -1,0 +1,566 @@
+/**
+ * Fellegi–Sunter model: for every field and agreement level, m = P(level | same person)
+ * and u = P(level | different people); a level's weight is log2(m / u) and a pair's
+ * score is the sum over the fields both records have. Two thresholds on the score:
+ * at or above `upper` → automatic link, from `lower` → manual review, below → new person.
+ *
+ * The model is configuration (`default-model.json`), estimated from data:
+ * `estimateModel` runs expectation–maximisation on unlabelled candidate pairs (the pairs
+ * blocking produces) for m and takes u from random pairs, as Splink does: random pairs
+ * are almost all non-matches and, unlike candidate pairs, are not selected for agreeing,
+ * so their agreement rates are the chance rates the weights must discount.
+ * `estimateModelFromLabelled` counts levels in pairs whose truth is known.
+ */
+import type { MatchFeatures } from './features.js';
+import { compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
+
+export interface LevelProbabilities {
+  /** P(level | same person). */
+  readonly m: number;
+  /** P(level | different people). */
+  readonly u: number;
+}
+
+/** m/u per level name of one field; a level left out weighs 0. */
+export type FieldModel = { readonly [level: string]: LevelProbabilities };
+
+/**
+ * Guard against linking twins. A pair whose forenames differ while family name and birth
+ * date agree is either one person with a changed or mistyped forename or two people born
+ * into one family on one day. The comparison's independence assumption cannot see the
+ * second case, so the engine weighs the two explicitly, over the fields that tell them
+ * apart (forename, sex, CHI):
+ *   P(same | evidence) = Π m / (Π m + share · Π P(level | twins)).
+ * All numbers come from the data: `estimateTwins` reads them off pairs within one agency's
+ * own register that share family name and birth date (different people by construction).
+ */
+export interface TwinGuard {
+  /** Share of records with a twin (or same-day sibling) in the same source. */
+  readonly share: number;
+  /** P(forename level | twins), by level name. */
+  readonly given: { readonly [level: string]: number };
+  /** P(sex level | twins), by level name. */
+  readonly sex?: { readonly [level: string]: number };
+  /** Below this probability of being the same person, such a pair is never linked automatically. */
+  readonly linkProbability: number;
+  /** Below this, such a pair is not worth a reviewer's time: a new person. */
+  readonly reviewProbability: number;
+}
+
+export interface MatchModel {
+  readonly version: 1;
+  readonly description?: string;
+  /** How the numbers were obtained (for the matching report, MI-L5). */
+  readonly estimation?: {
+    readonly method: 'em' | 'labelled' | 'hand-set';
+    readonly source?: string;
+    readonly pairs?: number;
+    readonly iterations?: number;
+    /** Random pairs u was taken from. */
+    readonly randomPairs?: number;
+    /** Estimated share of candidate pairs that are the same person (λ). */
+    readonly matchShare?: number;
+    /** Prior probability of a match that the thresholds were set from. */
+    readonly prior?: number;
+    readonly date?: string;
+  };
+  /** Fields used; a field left out takes no part in the score. */
+  readonly fields: { readonly [F in FieldName]?: FieldModel };
+  readonly thresholds: {
+    /** Score at or above which a pair is linked automatically. */
+    readonly upper: number;
+    /** Score at or above which (and below upper) a pair goes to manual review. */
+    readonly lower: number;
+  };
+  readonly twins?: TwinGuard;
+}
+
+/** Smallest probability a level keeps, so no single level is infinitely strong evidence. */
+const FLOOR = 1e-6;
+
+export function levelWeight(p: LevelProbabilities): number {
+  return Math.log2(Math.max(p.m, FLOOR) / Math.max(p.u, FLOOR));
+}
+
+/** The model in the form the comparison loop reads: weights by field index and level index. */
+export interface CompiledModel {
+  readonly model: MatchModel;
+  /** weights[field][level]; `undefined` for a field the model does not use. */
+  readonly weights: readonly (Float64Array | undefined)[];
+  readonly upper: number;
+  readonly lower: number;
+  /** Twin guard numbers by level index: m of the model and P(level | twins). */
+  readonly twin?: {
+    readonly share: number;
+    readonly mGiven: Float64Array;
+    readonly tGiven: Float64Array;
+    readonly mSex: Float64Array;
+    readonly tSex: Float64Array;
+    readonly mChi: Float64Array;
+    readonly tChi: Float64Array;
+    readonly linkProbability: number;
+    readonly reviewProbability: number;
+  };
+}
+
+const compiled = new WeakMap<MatchModel, CompiledModel>();
+
+export function compileModel(model: MatchModel): CompiledModel {
+  const cached = compiled.get(model);
+  if (cached) return cached;
+  const weights = FIELD_NAMES.map((field) => {
+    const levels = model.fields[field];
+    if (!levels) return undefined;
+    const names = FIELD_LEVELS[field] as readonly string[];
+    const w = new Float64Array(names.length);
+    names.forEach((name, i) => {
+      const p = levels[name];
+      w[i] = p ? levelWeight(p) : 0;
+    });
+    return w;
+  });
+  const result: CompiledModel = {
+    model,
+    weights,
+    upper: model.thresholds.upper,
+    lower: model.thresholds.lower,
+    ...(model.twins && model.twins.share > 0 ? { twin: compileTwins(model, model.twins) } : {}),
+  };
+  compiled.set(model, result);
+  return result;
+}
+
+function compileTwins(model: MatchModel, twins: TwinGuard): NonNullable<CompiledModel['twin']> {
+  const m = (field: 'given' | 'sex' | 'chi') =>
+    Float64Array.from(FIELD_LEVELS[field] as readonly string[], (level) => {
+      const p = model.fields[field]?.[level];
+      return p ? Math.max(p.m, FLOOR) : 1;
+    });
+  const t = (field: 'given' | 'sex', given: { readonly [level: string]: number } | undefined) =>
+    Float64Array.from(FIELD_LEVELS[field] as readonly string[], (level) => (given ? Math.max(given[level] ?? 0, FLOOR) : 1));
+  return {
+    share: twins.share,
+    mGiven: m('given'),
+    tGiven: t('given', twins.given),
+    mSex: m('sex'),
+    tSex: t('sex', twins.sex),
+    mChi: m('chi'),
+    // Twins never share a CHI number; a near-miss CHI is as unlikely for them as for anyone.
+    tChi: Float64Array.from(FIELD_LEVELS.chi, (level) => (level === 'different' ? 1 : FLOOR)),
+    linkProbability: twins.linkProbability,
+    reviewProbability: twins.reviewProbability,
+  };
+}
+
+/** Checks a model read from configuration; throws an Error listing every problem. */
+export function assertValidModel(value: unknown): asserts value is MatchModel {
+  const problems: string[] = [];
+  const model = value as Partial<MatchModel> | null;
+  if (!model || typeof model !== 'object') throw new Error('A matching model must be a JSON object');
+  if (model.version !== 1) problems.push('version must be 1');
+  const t = model.thresholds;
+  if (!t || typeof t.upper !== 'number' || typeof t.lower !== 'number') problems.push('thresholds.upper and thresholds.lower must be numbers');
+  else if (t.lower > t.upper) problems.push('thresholds.lower must not be above thresholds.upper');
+  for (const [field, levels] of Object.entries(model.fields ?? {})) {
+    if (!(field in FIELD_LEVELS)) {
+      problems.push(`fields.${field}: unknown field (known: ${FIELD_NAMES.join(', ')})`);
+      continue;
+    }
+    const known = FIELD_LEVELS[field as FieldName] as readonly string[];
+    for (const [level, p] of Object.entries(levels ?? {})) {
+      if (!known.includes(level)) problems.push(`fields.${field}.${level}: unknown level (known: ${known.join(', ')})`);
+      else if (!(p && p.m >= 0 && p.m <= 1 && p.u >= 0 && p.u <= 1)) problems.push(`fields.${field}.${level}: m and u must be probabilities`);
+    }
+  }
+  if (model.twins) {
+    const g = model.twins;
+    if (!(g.share >= 0 && g.linkProbability >= 0 && g.linkProbability <= 1 && g.reviewProbability >= 0 && g.reviewProbability <= g.linkProbability)) {
+      problems.push('twins: share ≥ 0 and 0 ≤ reviewProbability ≤ linkProbability ≤ 1');
+    }
+  }
+  if (problems.length > 0) throw new Error(`Invalid matching model:\n  - ${problems.join('\n  - ')}`);
+}
+
+// ---------------------------------------------------------------------------------
+// Estimation
+
+export type RecordPair = readonly [MatchFeatures, MatchFeatures];
+
+export interface EstimateOptions {
+  /**
+   * Random record pairs to take u from (see `sampleRandomPairs`). Without them u comes
+   * from the EM on candidate pairs, which understates chance agreement on the fields
+   * blocking selected for.
+   */
+  readonly randomPairs?: Iterable<RecordPair>;
+  /**
+   * How many pairs the random pairs were drawn from (n(n−1)/2 for one set, |A|·|B| for
+   * two): with the estimated number of matches it gives the prior that sets thresholds.
+   */
+  readonly universePairs?: number;
+  /** Fields to estimate (default: every field with at least one non-missing comparison). */
+  readonly fields?: readonly FieldName[];
+  readonly maxIterations?: number;
+  /** Stop when no probability moves by more than this. */
+  readonly tolerance?: number;
+  /** Posterior probability of being the same person at which a pair links (sets `upper`). */
+  readonly linkProbability?: number;
+  /** Posterior probability at which a pair goes to review (sets `lower`). */
+  readonly reviewProbability?: number;
+  /** Twin guard to carry into the model (see `estimateTwins`). */
+  readonly twins?: TwinGuard;
+  readonly description?: string;
+  readonly source?: string;
+  /** Date to record in `estimation.date` (YYYY-MM-DD). */
+  readonly date?: string;
+}
+
+const DEFAULTS = { maxIterations: 200, tolerance: 1e-7, linkProbability: 0.99, reviewProbability: 0.2 } as const;
+
+/** Distinct level vectors and how many pairs have each: EM then runs over patterns, not pairs. */
+interface Patterns {
+  readonly levels: Int8Array[];
+  readonly counts: number[];
+  readonly total: number;
+}
+
+function collectPatterns(pairs: Iterable<RecordPair>): Patterns {
+  const byKey = new Map<string, number>();
+  const levels: Int8Array[] = [];
+  const counts: number[] = [];
+  const buffer = new Int8Array(FIELD_COUNT);
+  let total = 0;
+  for (const [a, b] of pairs) {
+    compareAll(a, b, buffer);
+    const key = buffer.join(',');
+    const at = byKey.get(key);
+    if (at === undefined) {
+      byKey.set(key, levels.length);
+      levels.push(buffer.slice());
+      counts.push(1);
+    } else {
+      counts[at]! += 1;
+    }
+    total++;
+  }
+  return { levels, counts, total };
+}
+
+function usedFields(patterns: Patterns, requested?: readonly FieldName[]): number[] {
+  const wanted = requested ? requested.map(fieldIndex) : FIELD_NAMES.map((_, i) => i);
+  return wanted.filter((f) => patterns.levels.some((p) => p[f] !== MISSING));
+}
+
+function levelCount(f: number): number {
+  return FIELD_LEVELS[FIELD_NAMES[f]!].length;
+}
+
+/**
+ * Fellegi–Sunter parameters from unlabelled data: m (and the share of matches) by
+ * expectation–maximisation over the candidate pairs, assuming fields independent given
+ * match status (Winkler's method); u from random pairs when given. Thresholds are set so
+ * that a linked pair's posterior probability of being the same person is at least
+ * `linkProbability`, and a reviewed one's at least `reviewProbability`.
+ */
+export function estimateModel(candidatePairs: Iterable<RecordPair>, options: EstimateOptions = {}): MatchModel {
+  const patterns = collectPatterns(candidatePairs);
+  if (patterns.total === 0) throw new Error('estimateModel needs at least one candidate pair');
+  const fields = usedFields(patterns, options.fields);
+  const maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
+  const tolerance = options.tolerance ?? DEFAULTS.tolerance;
+
+  // Start: matches agree on the best level, non-matches spread as the data do.
+  const m: Float64Array[] = [];
+  const u: Float64Array[] = [];
+  for (let f = 0; f < FIELD_COUNT; f++) {
+    const n = levelCount(f);
+    const mf = new Float64Array(n);
+    const uf = new Float64Array(n);
+    for (let l = 0; l < n; l++) mf[l] = l === 0 ? 0.9 : 0.1 / (n - 1);
+    let seen = 0;
+    for (let p = 0; p < patterns.levels.length; p++) {
+      const level = patterns.levels[p]![f]!;
+      if (level !== MISSING) {
+        uf[level]! += patterns.counts[p]!;
+        seen += patterns.counts[p]!;
+      }
+    }
+    for (let l = 0; l < n; l++) uf[l] = (uf[l]! + 1) / (seen + n);
+    m.push(mf);
+    u.push(uf);
+  }
+  let lambda = 0.1;
+
+  const posterior = new Float64Array(patterns.levels.length);
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    iterations++;
+    // E step: probability that each pattern is a match.
+    let matched = 0;
+    for (let p = 0; p < patterns.levels.length; p++) {
+      const levels = patterns.levels[p]!;
+      let pm = lambda;
+      let pu = 1 - lambda;
+      for (const f of fields) {
+        const level = levels[f]!;
+        if (level === MISSING) continue;
+        pm *= m[f]![level]!;
+        pu *= u[f]![level]!;
+      }
+      posterior[p] = pm / (pm + pu);
+      matched += posterior[p]! * patterns.counts[p]!;
+    }
+    // M step.
+    let change = Math.abs(matched / patterns.total - lambda);
+    lambda = matched / patterns.total;
+    for (const f of fields) {
+      const n = levelCount(f);
+      const mCounts = new Float64Array(n);
+      const uCounts = new Float64Array(n);
+      for (let p = 0; p < patterns.levels.length; p++) {
+        const level = patterns.levels[p]![f]!;
+        if (level === MISSING) continue;
+        mCounts[level]! += posterior[p]! * patterns.counts[p]!;
+        uCounts[level]! += (1 - posterior[p]!) * patterns.counts[p]!;
+      }
+      change = Math.max(change, normaliseInto(mCounts, m[f]!), normaliseInto(uCounts, u[f]!));
+    }
+    if (change < tolerance) break;
+  }
+
+  // The prior that sets thresholds: matches among candidates, or among all pairs when u is from random pairs.
+  let prior = lambda;
+  let randomPairCount: number | undefined;
+  if (options.randomPairs) {
+    const random = collectPatterns(options.randomPairs);
+    if (random.total === 0) throw new Error('randomPairs is empty');
+    randomPairCount = random.total;
+    for (const f of fields) {
+      const counts = new Float64Array(levelCount(f));
+      for (let p = 0; p < random.levels.length; p++) {
+        const level = random.levels[p]![f]!;
+        if (level !== MISSING) counts[level]! += random.counts[p]!;
+      }
+      normaliseInto(counts, u[f]!, 0.5);
+    }
+    const universe = options.universePairs ?? random.total;
+    prior = Math.min(0.5, (lambda * patterns.total) / universe);
+  }
+
+  return {
+    version: 1,
+    ...(options.description ? { description: options.description } : {}),
+    estimation: {
+      method: 'em',
+      ...(options.source ? { source: options.source } : {}),
+      pairs: patterns.total,
+      ...(randomPairCount !== undefined ? { randomPairs: randomPairCount } : {}),
+      iterations,
+      matchShare: round(lambda),
+      prior: round(prior),
+      ...(options.date ? { date: options.date } : {}),
+    },
+    fields: toFieldModels(fields, m, u),
+    thresholds: thresholdsFor(prior, options),
+    ...(options.twins ? { twins: options.twins } : {}),
+  };
+}
+
+function toFieldModels(fields: readonly number[], m: readonly Float64Array[], u: readonly Float64Array[]): { [F in FieldName]?: FieldModel } {
+  const models: { [F in FieldName]?: FieldModel } = {};
+  for (const f of fields) {
+    const name = FIELD_NAMES[f]!;
+    const levels: Record<string, LevelProbabilities> = {};
+    (FIELD_LEVELS[name] as readonly string[]).forEach((level, l) => {
+      levels[level] = { m: round(m[f]![l]!), u: round(u[f]![l]!) };
+    });
+    models[name] = levels;
+  }
+  return models;
+}
+
+/**
+ * Writes `counts` as probabilities into `target` and returns the largest change. The
+ * pseudo-count keeps a level never seen in one class from getting probability 0.
+ */
+function normaliseInto(counts: Float64Array, target: Float64Array, pseudo = 1e-3): number {
+  let total = 0;
+  for (const c of counts) total += c;
+  const n = counts.length;
+  let change = 0;
+  for (let l = 0; l < n; l++) {
+    const next = (counts[l]! + pseudo) / (total + pseudo * n);
+    change = Math.max(change, Math.abs(next - target[l]!));
+    target[l] = next;
+  }
+  return change;
+}
+
+/**
+ * Score thresholds for posterior probabilities, given the prior probability that a
+ * scored pair is a match: posterior odds = 2^score · prior / (1 − prior).
+ */
+export function thresholdsFor(
+  prior: number,
+  options: Pick<EstimateOptions, 'linkProbability' | 'reviewProbability'> = {},
+): MatchModel['thresholds'] {
+  const link = options.linkProbability ?? DEFAULTS.linkProbability;
+  const review = options.reviewProbability ?? DEFAULTS.reviewProbability;
+  const priorLogOdds = Math.log2(prior / (1 - prior));
+  const logOdds = (p: number) => Math.log2(p / (1 - p));
+  return { upper: round(logOdds(link) - priorLogOdds, 2), lower: round(logOdds(review) - priorLogOdds, 2) };
+}
+
+/** m/u by counting levels in pairs whose truth is known (Laplace-smoothed); prior = share of matches. */
+export function estimateModelFromLabelled(
+  pairs: Iterable<readonly [MatchFeatures, MatchFeatures, boolean]>,
+  options: Omit<EstimateOptions, 'maxIterations' | 'tolerance' | 'randomPairs' | 'universePairs'> = {},
+): MatchModel {
+  const mCounts = FIELD_NAMES.map((_, f) => new Float64Array(levelCount(f)));
+  const uCounts = FIELD_NAMES.map((_, f) => new Float64Array(levelCount(f)));
+  const seen = new Array<boolean>(FIELD_COUNT).fill(false);
+  const buffer = new Int8Array(FIELD_COUNT);
+  let matches = 0;
+  let total = 0;
+  for (const [a, b, same] of pairs) {
+    compareAll(a, b, buffer);
+    for (let f = 0; f < FIELD_COUNT; f++) {
+      const level = buffer[f]!;
+      if (level === MISSING) continue;
+      seen[f] = true;
+      (same ? mCounts : uCounts)[f]![level]! += 1;
+    }
+    if (same) matches++;
+    total++;
+  }
+  if (matches === 0 || matches === total) throw new Error('estimateModelFromLabelled needs both matching and non-matching pairs');
+  const wanted = new Set((options.fields ?? FIELD_NAMES).map(fieldIndex));
+  const fields = FIELD_NAMES.map((_, f) => f).filter((f) => seen[f] && wanted.has(f));
+  const m = FIELD_NAMES.map((_, f) => new Float64Array(levelCount(f)));
+  const u = FIELD_NAMES.map((_, f) => new Float64Array(levelCount(f)));
+  for (const f of fields) {
+    normaliseInto(mCounts[f]!, m[f]!, 0.5);
+    normaliseInto(uCounts[f]!, u[f]!, 0.5);
+  }
+  const prior = matches / total;
+  return {
+    version: 1,
+    ...(options.description ? { description: options.description } : {}),
+    estimation: {
+      method: 'labelled',
+      ...(options.source ? { source: options.source } : {}),
+      pairs: total,
+      matchShare: round(prior),
+      prior: round(prior),
+      ...(options.date ? { date: options.date } : {}),
+    },
+    fields: toFieldModels(fields, m, u),
+    thresholds: thresholdsFor(prior, options),
+    ...(options.twins ? { twins: options.twins } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// Sampling and twins
+
+/** Small deterministic PRNG (mulberry32): the same seed gives the same sample, so estimates are reproducible. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` random pairs of two different records of one set (for u of a deduplication). */
+export function* sampleRandomPairs(records: readonly MatchFeatures[], count: number, seed = 1): Generator<RecordPair> {
+  if (records.length < 2) return;
+  const random = mulberry32(seed);
+  for (let i = 0; i < count; i++) {
+    const a = Math.floor(random() * records.length);
+    let b = Math.floor(random() * (records.length - 1));
+    if (b >= a) b++;
+    yield [records[a]!, records[b]!];
+  }
+}
+
+/** `count` random pairs, one record from each set (for u of a linkage of two files). */
+export function* sampleCrossPairs(left: readonly MatchFeatures[], right: readonly MatchFeatures[], count: number, seed = 1): Generator<RecordPair> {
+  if (left.length === 0 || right.length === 0) return;
+  const random = mulberry32(seed);
+  for (let i = 0; i < count; i++) {
+    yield [left[Math.floor(random() * left.length)]!, right[Math.floor(random() * right.length)]!];
+  }
+}
+
+export interface TwinEstimate {
+  /** Share of records with a same-family, same-birth-date, different-forename record in their own source. */
+  readonly share: number;
+  /** Number of such pairs seen. */
+  readonly pairs: number;
+  /** P(forename level | twins). */
+  readonly given: { readonly [level: string]: number };
+  /** P(sex level | twins), when sex was recorded. */
+  readonly sex?: { readonly [level: string]: number };
+}
+
+/**
+ * Twins and same-day siblings, read from pairs of records *in the same source* (agency
+ * `ag`) with the same family name and full birth date but not the same forename: within
+ * one agency's own register those are different people, so they show how often the twin
+ * case arises and how twins' forenames and sexes compare. A data set without twins gives
+ * share ~0, and the guard then stays quiet.
+ */
+export function estimateTwins(records: readonly MatchFeatures[]): TwinEstimate {
+  const groups = new Map<string, MatchFeatures[]>();
+  for (const r of records) {
+    if (!r.f || !r.g || r.y === undefined || r.m === undefined || r.d === undefined) continue;
+    const key = `${r.ag ?? ''}|${r.f}|${r.y}-${r.m}-${r.d}`;
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
+  }
+  const buffer = new Int8Array(FIELD_COUNT);
+  const given = fieldIndex('given');
+  const sex = fieldIndex('sex');
+  const givenCounts = new Float64Array(FIELD_LEVELS.given.length);
+  const sexCounts = new Float64Array(FIELD_LEVELS.sex.length);
+  let pairs = 0;
+  let withTwin = 0;
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const hasTwin = new Set<MatchFeatures>();
+    for (let i = 0; i < group.length; i++) {
+      for (let j = i + 1; j < group.length; j++) {
+        compareAll(group[i]!, group[j]!, buffer);
+        // The same forename twice in one register is a duplicate record, not a twin.
+        if (buffer[given] === 0 || buffer[given] === MISSING) continue;
+        pairs++;
+        givenCounts[buffer[given]!]! += 1;
+        if (buffer[sex] !== MISSING) sexCounts[buffer[sex]!]! += 1;
+        hasTwin.add(group[i]!).add(group[j]!);
+      }
+    }
+    withTwin += hasTwin.size;
+  }
+  const distribution = (names: readonly string[], counts: Float64Array) => {
+    const total = counts.reduce((s, c) => s + c, 0);
+    return Object.fromEntries(names.map((name, l) => [name, round((counts[l]! + 0.5) / (total + 0.5 * names.length), 4)]));
+  };
+  const sexTotal = sexCounts.reduce((s, c) => s + c, 0);
+  return {
+    share: records.length === 0 ? 0 : round(withTwin / records.length, 5),
+    pairs,
+    given: distribution(FIELD_LEVELS.given, givenCounts),
+    ...(sexTotal > 0 ? { sex: distribution(FIELD_LEVELS.sex, sexCounts) } : {}),
+  };
+}
+
+function round(x: number, digits = 6): number {
+  if (x === 0) return 0;
+  // Significant digits for small probabilities, fixed decimals otherwise.
+  return Math.abs(x) < 1 ? Number(x.toPrecision(digits)) : Number(x.toFixed(digits));
+}
