@@ -45,8 +45,11 @@ export function pixQuery(ctx: MpiContext) {
     });
     const wants = (system: string) => targetSystems.length === 0 || targetSystems.includes(system);
     const parameter: ParametersParameter[] = [];
+    // An agency identifier names one record: the answer is the *other* records. A CHI names
+    // the person: every record holding it is an answer too.
+    const bySourceRecord = source.system !== IdentifierSystems.chi;
     for (const r of visible) {
-      if (sourceIds.includes(r.id!)) continue;
+      if (bySourceRecord && sourceIds.includes(r.id!)) continue;
       const local = r.identifier?.find((i) => i.system !== IdentifierSystems.chi && partnership.systemsByAgency.has(i.system ?? ''));
       if (local?.system && wants(local.system)) {
         parameter.push({ name: 'targetIdentifier', valueIdentifier: { system: local.system, value: local.value } });
