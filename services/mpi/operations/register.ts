@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { forbidden } from '../../../shared/fhir/outcome.js';
+import { forbidden, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
 import { assertValidResource } from '../../../shared/fhir/validate.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
 import { parseRegistration, recordIdFor, type SubmittingAgency } from '../domain/from-patient.js';
@@ -40,6 +40,20 @@ export function submissionOf(patient: Patient, agency: SubmittingAgency, where?:
   };
 }
 
+/**
+ * Runs `fn`; a 403 it throws (a record filed under another agency's identifier
+ * system) is an authorisation refusal under the one security model, audited
+ * as SI-L3 evidence like any other 403.
+ */
+export function refusedUnderSecurityModel<T>(res: Response, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isOperationOutcomeError(err) && err.status === 403) refusedBySecurityModel(res);
+    throw err;
+  }
+}
+
 export function registerPatient(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'create', action: 'C', ...REGISTRATION_EXCHANGE });
@@ -47,7 +61,7 @@ export function registerPatient(ctx: MpiContext) {
     const patient = assertValidResource<Patient>(req.body, 'Patient');
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
-    const submission = submissionOf(patient, agency);
+    const submission = refusedUnderSecurityModel(res, () => submissionOf(patient, agency));
     const [result] = await ctx.registrar.register([submission], actorOf(auth), agency.agencyId, partnership);
     const r = result!;
     await respond(req, res, r.status, r.response, {

@@ -14,7 +14,7 @@ import { assertValidResource } from '../../../shared/fhir/validate.js';
 import { registrationCriteria } from '../domain/criteria.js';
 import type { RegistrationResult, Submission } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
-import { REGISTRATION_EXCHANGE, submissionOf, submittingAgency } from './register.js';
+import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submissionOf, submittingAgency } from './register.js';
 
 /** More problems than this are summarised: nobody reads ten thousand issues. */
 const MAX_ISSUES = 100;
@@ -45,7 +45,7 @@ export function transaction(ctx: MpiContext) {
           throw invalidResource('Each entry must be a POST of a Patient (request.method POST, request.url Patient)', `${where}.request`);
         }
         const patient = assertValidResource<Patient>(entry.resource, 'Patient');
-        const submission = submissionOf(patient, agency, `${where}.resource`);
+        const submission = refusedUnderSecurityModel(res, () => submissionOf(patient, agency, `${where}.resource`));
         const earlier = seen.get(submission.recordId);
         if (earlier !== undefined) {
           throw invalidResource(`The same agency identifier is already in entry ${earlier}; send a record once per transaction`, `${where}.resource.identifier`);
