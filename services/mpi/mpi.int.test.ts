@@ -1,0 +1,562 @@
+/**
+ * The MPI through its HTTP API against a real Redis, with the demo partnership
+ * (agencies, signed ISPs) and tokens from the real directory: registration and
+ * re-matching, CHI and probabilistic links, CHI seeding, PIX, $match, ISP
+ * filtering, manual review and corrections, the matching report, bad input —
+ * and the audit record every answer leaves.
+ *
+ * One index for the whole file: every test uses people of its own (names,
+ * birth dates and postcodes no other test uses) so they never match each other.
+ */
+import type { Bundle, OperationOutcome, Parameters, Patient, Person, Task } from 'fhir/r4.js';
+import request from 'supertest';
+import { agencyPatientSystem, Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
+import { agencyPatient, criteriaOf, entityRefs, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from './test-mpi.js';
+
+let mpi: TestMpi;
+
+beforeAll(async () => {
+  mpi = await startTestMpi();
+});
+
+afterAll(async () => {
+  await mpi.close();
+});
+
+const FHIR_JSON = 'application/fhir+json';
+
+async function register(agencyId: string, patient: Patient): Promise<request.Response> {
+  return request(mpi.app).post('/fhir/Patient').set(await mpi.auth(agencyId)).type(FHIR_JSON).send(patient);
+}
+
+async function registered(agencyId: string, localId: string, details: PersonDetails, status = 201) {
+  const res = await register(agencyId, agencyPatient(agencyId, localId, details));
+  expect({ status: res.status, body: res.status === status ? undefined : res.body }).toEqual({ status, body: undefined });
+  return { res, body: res.body as Patient, outcome: matchOutcomeOf(res.body as Patient) };
+}
+
+async function get(agencyId: string, path: string, scope?: string) {
+  return request(mpi.app).get(path).set(await mpi.auth(agencyId, scope));
+}
+
+async function post(agencyId: string, path: string, body: unknown, scope?: string) {
+  return request(mpi.app).post(path).set(await mpi.auth(agencyId, scope)).type(FHIR_JSON).send(body as object);
+}
+
+async function readPerson(agencyId: string, reference: string): Promise<Person> {
+  const res = await get(agencyId, `/fhir/${reference}`);
+  expect(res.status).toBe(200);
+  return res.body as Person;
+}
+
+const linkedRecords = (person: Person) => (person.link ?? []).map((l) => l.target.reference).sort();
+
+function pixParams(body: Parameters) {
+  const identifiers = (body.parameter ?? []).filter((p) => p.name === 'targetIdentifier').map((p) => `${p.valueIdentifier?.system}|${p.valueIdentifier?.value}`);
+  const ids = (body.parameter ?? []).filter((p) => p.name === 'targetId').map((p) => p.valueReference?.reference);
+  return { identifiers: identifiers.sort(), ids: ids.sort() };
+}
+
+async function expectRefusal(res: request.Response, status: number, code: string, criteria: string[] = []) {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/application\/fhir\+json/);
+  const outcome = res.body as OperationOutcome;
+  expect(outcome.resourceType).toBe('OperationOutcome');
+  expect(outcome.issue.map((i) => i.code)).toContain(code);
+  const event = await mpi.auditOf(res);
+  expect(event.outcome).toBe('4');
+  expect(criteriaOf(event)).toEqual(criteria);
+  return outcome;
+}
+
+async function openReviewTasks(agencyId = 'nhs-lothian'): Promise<Task[]> {
+  const res = await get(agencyId, '/fhir/Task?code=match-review&status=requested&_count=100');
+  expect(res.status).toBe(200);
+  return ((res.body as Bundle).entry ?? []).map((e) => e.resource as Task);
+}
+
+const resolveBody = (decision: string, note?: string): Parameters => ({
+  resourceType: 'Parameters',
+  parameter: [{ name: 'decision', valueCode: decision }, ...(note ? [{ name: 'note', valueString: note }] : [])],
+});
+
+// ---------------------------------------------------------------------------
+
+describe('registering one record', () => {
+  const morag: PersonDetails = { given: ['Morag'], family: 'Sinclair', birthDate: '1988-11-02', gender: 'female', postcode: 'EH7 4AB', line: '12 Montgomery Street', city: 'Edinburgh' };
+
+  it('creates the record (201) as a new Person and says so in the match-outcome extension; audited MI-L4', async () => {
+    const { res, body, outcome } = await registered('edinburgh-social-work', 'SCN-SW-100', morag);
+    expect(body).toMatchObject({ resourceType: 'Patient', id: 'edinburgh-social-work.SCN-SW-100', meta: { versionId: '1' } });
+    expect(body.managingOrganization).toEqual({ reference: 'Organization/edinburgh-social-work' });
+    expect(outcome).toMatchObject({ outcome: 'new', assurance: 'level1' });
+    expect(outcome.person).toMatch(/^Person\/per-/);
+    expect(res.headers.location).toMatch(/\/fhir\/Patient\/edinburgh-social-work\.SCN-SW-100\/_history\/1$/);
+
+    const event = await mpi.auditOf(res);
+    expect(event.outcome).toBe('0');
+    expect(event.action).toBe('C');
+    expect(criteriaOf(event)).toEqual(['MI-L4']);
+    expect(entityRefs(event)).toEqual(expect.arrayContaining(['Patient/edinburgh-social-work.SCN-SW-100', outcome.person]));
+
+    const person = await readPerson('edinburgh-social-work', outcome.person!);
+    expect(linkedRecords(person)).toEqual(['Patient/edinburgh-social-work.SCN-SW-100']);
+    expect(person.link![0]!.assurance).toBe('level1');
+  });
+
+  it('re-submitting the same agency identifier updates that record (200, version 2) and re-matches it', async () => {
+    const first = await registered('edinburgh-social-work', 'SCN-SW-101', { ...morag, given: ['Mhairi'], birthDate: '1979-01-30', postcode: 'EH8 9YL' });
+    const second = await registered('edinburgh-social-work', 'SCN-SW-101', { ...morag, given: ['Mhairi'], birthDate: '1979-01-30', postcode: 'EH8 8AA', line: '3 Dalkeith Road' }, 200);
+    expect(second.body.id).toBe(first.body.id);
+    expect(second.body.meta?.versionId).toBe('2');
+    expect(second.outcome).toMatchObject({ outcome: 'new', person: first.outcome.person });
+    const event = await mpi.auditOf(second.res);
+    expect(event.action).toBe('U');
+    expect(criteriaOf(event)).toEqual(['MI-L4']);
+
+    const history = await get('edinburgh-social-work', `/fhir/Patient/${first.body.id}/_history`);
+    expect(history.status).toBe(200);
+    expect(((history.body as Bundle).entry ?? []).map((e) => (e.resource as Patient).meta?.versionId)).toEqual(['2', '1']);
+    const v1 = await get('edinburgh-social-work', `/fhir/Patient/${first.body.id}/_history/1`);
+    expect(v1.status).toBe(200);
+    expect((v1.body as Patient).address?.[0]?.postalCode).toBe('EH8 9YL');
+    const current = await get('edinburgh-social-work', `/fhir/Patient/${first.body.id}`);
+    expect((current.body as Patient).address?.[0]?.postalCode).toBe('EH8 8AA');
+  });
+});
+
+describe('CHI', () => {
+  const chi = testChi('1975-06-14', 'male', 31);
+
+  it('links the same valid CHI in two agencies as CHI-verified (level4), audited MI-L2, MI-L3 and MI-L4', async () => {
+    const nhs = await registered('nhs-lothian', 'SCN-N-200', { given: ['Duncan'], family: 'Ferguson', birthDate: '1975-06-14', gender: 'male', postcode: 'EH10 5QP', chi });
+    expect(nhs.outcome.outcome).toBe('new');
+    const gp = await registered('gp-leith-cluster', 'SCN-G-200', { given: ['Dunc'], family: 'Fergusson', birthDate: '1975-06-14', gender: 'male', postcode: 'EH6 8RG', chi });
+    expect(gp.outcome).toMatchObject({ outcome: 'linked', assurance: 'level4', person: nhs.outcome.person, candidate: 'Patient/nhs-lothian.SCN-N-200' });
+    expect(criteriaOf(await mpi.auditOf(gp.res))).toEqual(['MI-L2', 'MI-L3', 'MI-L4']);
+
+    const person = await readPerson('nhs-lothian', nhs.outcome.person!);
+    expect(linkedRecords(person)).toEqual(['Patient/gp-leith-cluster.SCN-G-200', 'Patient/nhs-lothian.SCN-N-200']);
+    expect(person.link!.find((l) => l.target.reference === 'Patient/gp-leith-cluster.SCN-G-200')?.assurance).toBe('level4');
+    expect(person.identifier).toEqual([{ system: IdentifierSystems.chi, value: chi }]);
+  });
+
+  it('PIX by CHI returns every agency identifier of the person', async () => {
+    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
+    expect(res.status).toBe(200);
+    expect(pixParams(res.body as Parameters).identifiers).toEqual([
+      `${agencyPatientSystem('gp-leith-cluster')}|SCN-G-200`,
+      `${agencyPatientSystem('nhs-lothian')}|SCN-N-200`,
+    ]);
+    expect(criteriaOf(await mpi.auditOf(res))).toEqual(['MI-L4']);
+  });
+});
+
+describe('probabilistic matching and CHI seeding', () => {
+  const chi = testChi('2014-03-07', 'male', 42);
+  const robert: PersonDetails = { given: ['Robert'], family: 'McDonald', birthDate: '2014-03-07', gender: 'male', postcode: 'EH6 5DT', line: '14 Leith Walk', city: 'Edinburgh', chi };
+  let personRef: string;
+
+  it('links a record without CHI automatically (level3) despite a nickname and a typo, and gives the CHI back (MI-L2)', async () => {
+    const nhs = await registered('nhs-lothian', 'SCN-N-300', robert);
+    personRef = nhs.outcome.person!;
+    const edu = await registered('edinburgh-education', 'SCN-E-300', { ...robert, given: ['Rab'], family: 'MacDonlad', chi: undefined });
+    expect(edu.outcome).toMatchObject({ outcome: 'linked', assurance: 'level3', person: personRef, candidate: 'Patient/nhs-lothian.SCN-N-300' });
+    expect(edu.outcome.score).toBeGreaterThan(0);
+    // CHI seeding: the ISP lets NHS Lothian's demographics flow to education for identity matching.
+    expect(edu.body.identifier).toContainEqual(expect.objectContaining({ system: IdentifierSystems.chi, value: chi }));
+    expect(criteriaOf(await mpi.auditOf(edu.res))).toEqual(['MI-L2', 'MI-L3', 'MI-L4']);
+    // The stored record is what the agency sent: the seeded CHI is an answer, not a change to its record.
+    const stored = await get('edinburgh-education', '/fhir/Patient/edinburgh-education.SCN-E-300');
+    expect((stored.body as Patient).identifier?.some((i) => i.system === IdentifierSystems.chi)).toBe(false);
+  });
+
+  it('PIX with targetSystem CHI returns the person’s CHI to the agency whose record has none (MI-L2)', async () => {
+    const source = encodeURIComponent(`${agencyPatientSystem('edinburgh-education')}|SCN-E-300`);
+    const res = await get('edinburgh-education', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${encodeURIComponent(IdentifierSystems.chi)}`);
+    expect(res.status).toBe(200);
+    expect(pixParams(res.body as Parameters)).toEqual({ identifiers: [`${IdentifierSystems.chi}|${chi}`], ids: [] });
+    const event = await mpi.auditOf(res);
+    expect(criteriaOf(event)).toEqual(['MI-L2', 'MI-L4']);
+    expect(entityRefs(event)).toContain(personRef);
+  });
+
+  it('PIX without targetSystem returns the other agencies’ identifiers and record ids too', async () => {
+    const source = encodeURIComponent(`${agencyPatientSystem('edinburgh-education')}|SCN-E-300`);
+    const res = await get('edinburgh-education', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`);
+    expect(res.status).toBe(200);
+    expect(pixParams(res.body as Parameters)).toEqual({
+      identifiers: [`${agencyPatientSystem('nhs-lothian')}|SCN-N-300`, `${IdentifierSystems.chi}|${chi}`].sort(),
+      ids: ['Patient/nhs-lothian.SCN-N-300'],
+    });
+  });
+
+  it('PIX filtered by an agency system returns only that agency’s identifiers', async () => {
+    const source = encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-N-300`);
+    const target = encodeURIComponent(agencyPatientSystem('edinburgh-education'));
+    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${target}`);
+    expect(pixParams(res.body as Parameters)).toEqual({
+      identifiers: [`${agencyPatientSystem('edinburgh-education')}|SCN-E-300`],
+      ids: ['Patient/edinburgh-education.SCN-E-300'],
+    });
+  });
+});
+
+describe('$ihe-pix errors (IHE PIXm)', () => {
+  it('an unknown source identifier is 404', async () => {
+    const source = encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-NOBODY`);
+    await expectRefusal(await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 404, 'not-found');
+  });
+
+  it('an unknown source domain is 400', async () => {
+    const source = encodeURIComponent('https://example.org/unknown|123');
+    await expectRefusal(await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 400, 'invalid');
+  });
+
+  it('an unknown target domain is 403', async () => {
+    const source = encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-N-300`);
+    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${encodeURIComponent('https://example.org/unknown')}`);
+    await expectRefusal(res, 403, 'forbidden');
+  });
+});
+
+describe('$match', () => {
+  const chi = testChi('2001-09-23', 'female', 7);
+  const eilidh: PersonDetails = { given: ['Eilidh'], family: 'Munro', birthDate: '2001-09-23', gender: 'female', postcode: 'EH12 7TB', line: '3 Corstorphine Road', city: 'Edinburgh' };
+  const query = (details: PersonDetails, extra: Parameters['parameter'] = []): Parameters => ({
+    resourceType: 'Parameters',
+    parameter: [{ name: 'resource', resource: agencyPatient('police-scotland-e-division', 'query', details) }, ...(extra ?? [])],
+  });
+
+  beforeAll(async () => {
+    await registered('nhs-lothian', 'SCN-N-400', { ...eilidh, chi });
+    const housing = await registered('edinburgh-housing', 'SCN-H-400', eilidh);
+    expect(housing.outcome.outcome).toBe('linked');
+  });
+
+  it('returns a searchset of the agency records, best first, with a 0..1 score and the match grade; audited MI-L4', async () => {
+    const res = await post('police-scotland-e-division', '/fhir/Patient/$match', query(eilidh));
+    expect(res.status).toBe(200);
+    const bundle = res.body as Bundle<Patient>;
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    expect(bundle.entry!.map((e) => e.resource!.id).sort()).toEqual(['edinburgh-housing.SCN-H-400', 'nhs-lothian.SCN-N-400']);
+    const scores = bundle.entry!.map((e) => e.search!.score!);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    for (const e of bundle.entry!) {
+      expect(e.search!.score).toBeGreaterThan(0.9);
+      expect(e.search!.score).toBeLessThanOrEqual(1);
+      expect(e.search!.extension).toEqual([{ url: Extensions.matchGrade, valueCode: 'certain' }]);
+    }
+    const event = await mpi.auditOf(res);
+    expect(criteriaOf(event)).toEqual(['MI-L4']);
+    expect(entityRefs(event)).toEqual(expect.arrayContaining(['Patient/nhs-lothian.SCN-N-400', 'Patient/edinburgh-housing.SCN-H-400']));
+  });
+
+  it('honours count', async () => {
+    const res = await post('police-scotland-e-division', '/fhir/Patient/$match', query(eilidh, [{ name: 'count', valueInteger: 1 }]));
+    expect((res.body as Bundle).entry).toHaveLength(1);
+  });
+
+  it('grades a weaker match below certain, and onlyCertainMatches leaves it out', async () => {
+    // Born a year later (a one-year slip) and living elsewhere: worth a look, not certain.
+    const moved: PersonDetails = { ...eilidh, birthDate: '2002-09-23', postcode: 'EH12 9ZZ', line: '40 Glasgow Road' };
+    const all = await post('police-scotland-e-division', '/fhir/Patient/$match', query(moved));
+    expect(all.status).toBe(200);
+    const grades = ((all.body as Bundle).entry ?? []).map((e) => e.search!.extension![0]!.valueCode);
+    expect(grades.length).toBeGreaterThan(0);
+    expect(grades).not.toContain('certain');
+    expect(grades.every((g) => g === 'probable' || g === 'possible')).toBe(true);
+
+    const certain = await post('police-scotland-e-division', '/fhir/Patient/$match', query(moved, [{ name: 'onlyCertainMatches', valueBoolean: true }]));
+    expect(certain.status).toBe(200);
+    expect((certain.body as Bundle).entry ?? []).toEqual([]);
+  });
+
+  it('refuses a Patient with nothing to match on (422)', async () => {
+    const res = await post('police-scotland-e-division', '/fhir/Patient/$match', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', gender: 'female' } }] });
+    await expectRefusal(res, 422, 'required');
+  });
+
+  it('refuses a body that is not Parameters, and a bad count (422)', async () => {
+    await expectRefusal(await post('police-scotland-e-division', '/fhir/Patient/$match', { resourceType: 'Bundle' }), 422, 'invalid');
+    await expectRefusal(await post('police-scotland-e-division', '/fhir/Patient/$match', query(eilidh, [{ name: 'count', valueInteger: 0 }])), 422, 'invalid');
+  });
+});
+
+describe('ISP filtering', () => {
+  // A person known to NHS Lothian and the Leith GP cluster. The Lothian–Fife ISP lets NHS
+  // Lothian's demographics reach NHS Fife; the GP cluster is not a party to it.
+  const chi = testChi('1969-12-01', 'female', 55);
+  const agnes: PersonDetails = { given: ['Agnes'], family: 'Crawford', birthDate: '1969-12-01', gender: 'female', postcode: 'EH6 7BD', line: '9 Ferry Road', chi };
+  let personRef: string;
+
+  beforeAll(async () => {
+    personRef = (await registered('nhs-lothian', 'SCN-N-500', agnes)).outcome.person!;
+    const gp = await registered('gp-leith-cluster', 'SCN-G-500', { ...agnes, given: ['Senga'] });
+    expect(gp.outcome).toMatchObject({ outcome: 'linked', person: personRef });
+  });
+
+  it('$match returns to a Fife agency only the records whose demographics may flow to it', async () => {
+    const body: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: agencyPatient('nhs-fife', 'q', agnes) }] };
+    const fife = await post('nhs-fife', '/fhir/Patient/$match', body);
+    expect(fife.status).toBe(200);
+    expect(((fife.body as Bundle).entry ?? []).map((e) => e.resource!.id)).toEqual(['nhs-lothian.SCN-N-500']);
+    const lothian = await post('edinburgh-social-work', '/fhir/Patient/$match', body);
+    expect(((lothian.body as Bundle).entry ?? []).map((e) => e.resource!.id).sort()).toEqual(['gp-leith-cluster.SCN-G-500', 'nhs-lothian.SCN-N-500']);
+  });
+
+  it('PIX returns to a Fife agency only the identifiers it may see', async () => {
+    const res = await get('nhs-fife', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
+    expect(res.status).toBe(200);
+    expect(pixParams(res.body as Parameters).identifiers).toEqual([`${agencyPatientSystem('nhs-lothian')}|SCN-N-500`]);
+  });
+
+  it('the Person hides from a Fife agency the links it may not see', async () => {
+    expect(linkedRecords(await readPerson('nhs-fife', personRef))).toEqual(['Patient/nhs-lothian.SCN-N-500']);
+    expect(linkedRecords(await readPerson('edinburgh-housing', personRef))).toEqual(['Patient/gp-leith-cluster.SCN-G-500', 'Patient/nhs-lothian.SCN-N-500']);
+  });
+
+  it('reading a record the ISP keeps from the reader is 403, audited as a refusal (SI-L3, IM-L4)', async () => {
+    await expectRefusal(await get('nhs-fife', '/fhir/Patient/gp-leith-cluster.SCN-G-500'), 403, 'forbidden', ['IM-L4', 'SI-L3']);
+    expect((await get('nhs-fife', '/fhir/Patient/nhs-lothian.SCN-N-500')).status).toBe(200);
+  });
+});
+
+describe('manual review', () => {
+  // Same names, birth year one off, moved within the district: the grey zone.
+  const kirsty: PersonDetails = { given: ['Kirsty'], family: 'Paterson', birthDate: '1990-05-17', gender: 'female', postcode: 'EH4 2AB', line: '21 Queensferry Road', chi: testChi('1990-05-17', 'female', 12) };
+  const kirstySw: PersonDetails = { ...kirsty, birthDate: '1991-05-17', postcode: 'EH4 6CD', line: '7 Craigleith Road', chi: undefined };
+  const iain: PersonDetails = { given: ['Iain'], family: 'Cameron', birthDate: '1965-02-11', gender: 'male', postcode: 'EH16 4SA', line: '5 Old Dalkeith Road', chi: testChi('1965-02-11', 'male', 3) };
+  const iainPolice: PersonDetails = { ...iain, birthDate: '1966-02-11', postcode: 'EH16 5XY', line: '40 Peffermill Road', chi: undefined };
+  let linkTask: string;
+  let notLinkTask: string;
+  let kirstyPerson: string;
+
+  it('queues a grey-zone pair as one match-review Task naming both records with the explanation (MI-L3)', async () => {
+    kirstyPerson = (await registered('nhs-lothian', 'SCN-N-600', kirsty)).outcome.person!;
+    const sw = await registered('edinburgh-social-work', 'SCN-SW-600', kirstySw);
+    expect(sw.outcome).toMatchObject({ outcome: 'review', assurance: 'level1', candidate: 'Patient/nhs-lothian.SCN-N-600' });
+    expect(sw.outcome.person).not.toBe(kirstyPerson);
+    expect(sw.outcome.reviewTask).toMatch(/^Task\//);
+    linkTask = sw.outcome.reviewTask!.slice('Task/'.length);
+    const event = await mpi.auditOf(sw.res);
+    expect(criteriaOf(event)).toEqual(['MI-L3', 'MI-L4']);
+    expect(entityRefs(event)).toContain(sw.outcome.reviewTask);
+
+    const tasks = await openReviewTasks();
+    const task = tasks.find((t) => t.id === linkTask)!;
+    expect(task).toMatchObject({ status: 'requested', focus: { reference: 'Patient/edinburgh-social-work.SCN-SW-600' } });
+    expect(task.input).toContainEqual(expect.objectContaining({ valueReference: { reference: 'Patient/nhs-lothian.SCN-N-600' } }));
+    expect(task.input!.filter((i) => i.type.text === 'field-evidence').map((i) => i.valueString)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^birthDate: year-slip/), expect.stringMatching(/^given: exact/)]),
+    );
+
+    // Re-submitting while the Task is open does not ask again.
+    const again = await registered('edinburgh-social-work', 'SCN-SW-600', kirstySw, 200);
+    expect(again.outcome.outcome).toBe('review');
+    expect(again.outcome.reviewTask).toBeUndefined();
+    expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/edinburgh-social-work.SCN-SW-600')).toHaveLength(1);
+  });
+
+  it('a reviewer without system/Task.review is refused (403, SI-L3)', async () => {
+    await expectRefusal(await post('edinburgh-education', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link')), 403, 'forbidden', ['SI-L3']);
+    const narrowed = await post('nhs-lothian', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link'), 'system/Task.read system/Patient.read');
+    await expectRefusal(narrowed, 403, 'forbidden', ['SI-L3']);
+  });
+
+  it('$resolve link puts both records in one Person (level2), completes the Task and is audited as manual matching (MI-L3)', async () => {
+    const res = await post('nhs-lothian', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link', 'same GP, same mother'));
+    expect(res.status).toBe(200);
+    expect(res.body as Task).toMatchObject({ status: 'completed', output: [expect.objectContaining({ valueCode: 'link' }), expect.objectContaining({ valueString: 'same GP, same mother' })] });
+    const event = await mpi.auditOf(res);
+    expect(criteriaOf(event)).toEqual(['MI-L3']);
+    expect(entityRefs(event)).toEqual(expect.arrayContaining([`Task/${linkTask}`, 'Patient/edinburgh-social-work.SCN-SW-600', 'Patient/nhs-lothian.SCN-N-600']));
+
+    const person = await readPerson('nhs-lothian', kirstyPerson);
+    expect(linkedRecords(person)).toEqual(['Patient/edinburgh-social-work.SCN-SW-600', 'Patient/nhs-lothian.SCN-N-600']);
+    expect(person.link!.find((l) => l.target.reference === 'Patient/edinburgh-social-work.SCN-SW-600')?.assurance).toBe('level2');
+    expect((await openReviewTasks()).map((t) => t.id)).not.toContain(linkTask);
+  });
+
+  it('resolving the same Task twice is 409', async () => {
+    await expectRefusal(await post('nhs-lothian', `/fhir/Task/${linkTask}/$resolve`, resolveBody('not-link')), 409, 'conflict');
+  });
+
+  it('re-submitting a manually linked record keeps the reviewer’s link', async () => {
+    const again = await registered('edinburgh-social-work', 'SCN-SW-600', { ...kirstySw, postcode: 'KY1 1AA', line: '1 High Street' }, 200);
+    expect(again.outcome).toMatchObject({ outcome: 'linked', person: kirstyPerson, assurance: 'level2' });
+  });
+
+  it('$resolve not-link keeps them apart and is remembered: re-submitting neither links nor asks again', async () => {
+    const nhs = await registered('nhs-lothian', 'SCN-N-601', iain);
+    const police = await registered('police-scotland-e-division', 'SCN-P-601', iainPolice);
+    expect(police.outcome.outcome).toBe('review');
+    notLinkTask = police.outcome.reviewTask!.slice('Task/'.length);
+
+    const res = await post('edinburgh-social-work', `/fhir/Task/${notLinkTask}/$resolve`, resolveBody('not-link'));
+    expect(res.status).toBe(200);
+    expect(criteriaOf(await mpi.auditOf(res))).toEqual(['MI-L3']);
+
+    const again = await registered('police-scotland-e-division', 'SCN-P-601', iainPolice, 200);
+    expect(again.outcome.outcome).toBe('new');
+    expect(again.outcome.reviewTask).toBeUndefined();
+    expect(again.outcome.person).not.toBe(nhs.outcome.person);
+    expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/police-scotland-e-division.SCN-P-601')).toEqual([]);
+    expect(linkedRecords(await readPerson('nhs-lothian', nhs.outcome.person!))).toEqual(['Patient/nhs-lothian.SCN-N-601']);
+  });
+
+  it('$resolve refuses a decision that is neither link nor not-link (422) and an unknown Task (404)', async () => {
+    await expectRefusal(await post('nhs-lothian', `/fhir/Task/${notLinkTask}/$resolve`, resolveBody('maybe')), 422, 'invalid');
+    await expectRefusal(await post('nhs-lothian', '/fhir/Task/mr-nonexistent/$resolve', resolveBody('link')), 404, 'not-found');
+  });
+});
+
+describe('corrections: $unlink and Person/$merge', () => {
+  const chi = testChi('1958-08-19', 'male', 77);
+  const sandy: PersonDetails = { given: ['Alexander'], family: 'Robertson', birthDate: '1958-08-19', gender: 'male', postcode: 'EH15 1AA', line: '2 Portobello High Street', chi };
+  let nhsPerson: string;
+  let housingPerson: string;
+
+  it('$unlink moves a record to a Person of its own, remembered so re-matching does not undo it (MI-L3)', async () => {
+    nhsPerson = (await registered('nhs-lothian', 'SCN-N-700', sandy)).outcome.person!;
+    const housing = await registered('edinburgh-housing', 'SCN-H-700', { ...sandy, given: ['Sandy'], chi: undefined });
+    expect(housing.outcome).toMatchObject({ outcome: 'linked', person: nhsPerson });
+
+    const res = await post('nhs-lothian', '/fhir/Patient/edinburgh-housing.SCN-H-700/$unlink', { resourceType: 'Parameters', parameter: [{ name: 'note', valueString: 'a different Sandy' }] });
+    expect(res.status).toBe(200);
+    const person = res.body as Person;
+    housingPerson = `Person/${person.id}`;
+    expect(housingPerson).not.toBe(nhsPerson);
+    expect(linkedRecords(person)).toEqual(['Patient/edinburgh-housing.SCN-H-700']);
+    const event = await mpi.auditOf(res);
+    expect(criteriaOf(event)).toEqual(['MI-L3']);
+    expect(entityRefs(event)).toEqual(expect.arrayContaining(['Patient/edinburgh-housing.SCN-H-700', nhsPerson, housingPerson]));
+    expect(linkedRecords(await readPerson('nhs-lothian', nhsPerson))).toEqual(['Patient/nhs-lothian.SCN-N-700']);
+
+    const again = await registered('edinburgh-housing', 'SCN-H-700', { ...sandy, given: ['Sandy'], chi: undefined }, 200);
+    expect(again.outcome.person).toBe(housingPerson);
+  });
+
+  it('$unlink of a record alone in its Person is 409; without the review scope 403', async () => {
+    const empty: Parameters = { resourceType: 'Parameters' };
+    await expectRefusal(await post('nhs-lothian', '/fhir/Patient/edinburgh-housing.SCN-H-700/$unlink', empty), 409, 'conflict');
+    await expectRefusal(await post('edinburgh-housing', '/fhir/Patient/nhs-lothian.SCN-N-700/$unlink', empty), 403, 'forbidden', ['SI-L3']);
+  });
+
+  it('Person/$merge moves every record into the survivor; the merged Person is inactive and points at it (MI-L3)', async () => {
+    const body: Parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'source-person', valueReference: { reference: housingPerson } },
+        { name: 'target-person', valueReference: { reference: nhsPerson } },
+      ],
+    };
+    const res = await post('edinburgh-social-work', '/fhir/Person/$merge', body);
+    expect(res.status).toBe(200);
+    expect(linkedRecords(res.body as Person)).toEqual(['Patient/edinburgh-housing.SCN-H-700', 'Patient/nhs-lothian.SCN-N-700']);
+    const event = await mpi.auditOf(res);
+    expect(criteriaOf(event)).toEqual(['MI-L3']);
+    expect(entityRefs(event)).toEqual(expect.arrayContaining([housingPerson, nhsPerson, 'Patient/edinburgh-housing.SCN-H-700']));
+
+    const merged = await readPerson('nhs-lothian', housingPerson);
+    expect(merged.active).toBe(false);
+    expect(merged.link).toEqual([expect.objectContaining({ target: { reference: nhsPerson } })]);
+
+    await expectRefusal(await post('edinburgh-social-work', '/fhir/Person/$merge', body), 409, 'conflict');
+  });
+});
+
+describe('bad input: each a clear OperationOutcome, audited, nothing indexed', () => {
+  const valid: PersonDetails = { given: ['Shona'], family: 'Baird', birthDate: '1999-04-04', gender: 'female', postcode: 'EH3 9QG' };
+  let recordsBefore: number;
+
+  beforeAll(async () => {
+    recordsBefore = await mpi.store.countRecords();
+  });
+
+  afterAll(async () => {
+    expect(await mpi.store.countRecords()).toBe(recordsBefore);
+  });
+
+  it('an invalid CHI (check digit) is 422 naming the identifier and the reason', async () => {
+    const good = testChi('1999-04-04', 'female', 1);
+    const bad = good.slice(0, 9) + String((Number(good[9]) + 1) % 10);
+    const outcome = await expectRefusal(await register('nhs-lothian', agencyPatient('nhs-lothian', 'SCN-N-900', { ...valid, chi: bad })), 422, 'invalid');
+    expect(outcome.issue[0]!.expression).toEqual(['Patient.identifier[1].value']);
+    expect(outcome.issue[0]!.details?.text).toMatch(/CHI/);
+  });
+
+  it('an invalid CHI (impossible date) is 422', async () => {
+    await expectRefusal(await register('nhs-lothian', agencyPatient('nhs-lothian', 'SCN-N-901', { ...valid, chi: '3102991234' })), 422, 'invalid');
+  });
+
+  it('a missing agency identifier is 422', async () => {
+    const patient: Patient = { ...agencyPatient('nhs-lothian', 'x', valid), identifier: [{ system: IdentifierSystems.chi, value: testChi('1999-04-04', 'female', 2) }] };
+    const outcome = await expectRefusal(await register('nhs-lothian', patient), 422, 'invalid');
+    expect(outcome.issue[0]!.expression).toEqual(['Patient.identifier']);
+  });
+
+  it('a Patient with neither name nor birth date is 422', async () => {
+    const patient: Patient = { resourceType: 'Patient', identifier: [{ system: agencyPatientSystem('nhs-lothian'), value: 'SCN-N-902' }], gender: 'female' };
+    const outcome = await expectRefusal(await register('nhs-lothian', patient), 422, 'required');
+    expect(outcome.issue[0]!.expression).toEqual(['Patient.name', 'Patient.birthDate']);
+  });
+
+  it('an unknown identifier system is 422', async () => {
+    const patient = agencyPatient('nhs-lothian', 'SCN-N-903', valid);
+    patient.identifier!.push({ system: 'https://example.org/mystery', value: '1' });
+    const outcome = await expectRefusal(await register('nhs-lothian', patient), 422, 'invalid');
+    expect(outcome.issue[0]!.expression).toEqual(['Patient.identifier[1].system']);
+  });
+
+  it('a record under another agency’s identifier system is 403, audited as a security-model refusal', async () => {
+    await expectRefusal(await register('edinburgh-education', agencyPatient('nhs-lothian', 'SCN-N-904', valid)), 403, 'forbidden', ['SI-L3']);
+  });
+
+  it('a body that is not a Patient is refused, never a 500', async () => {
+    const res = await request(mpi.app).post('/fhir/Patient').set(await mpi.auth('nhs-lothian')).type(FHIR_JSON).send({ resourceType: 'Observation', status: 'final' });
+    expect([400, 422]).toContain(res.status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it('without system/Patient.write registering is 403', async () => {
+    const res = await request(mpi.app)
+      .post('/fhir/Patient')
+      .set(await mpi.auth('nhs-lothian', 'system/Patient.read'))
+      .type(FHIR_JSON)
+      .send(agencyPatient('nhs-lothian', 'SCN-N-905', valid));
+    await expectRefusal(res, 403, 'forbidden', ['SI-L3']);
+  });
+});
+
+describe('the matching report (MI-L5)', () => {
+  it('gives queue size and age, outcome counts, reviewers’ decisions and the declared model; audited MI-L2 and MI-L5', async () => {
+    const open = await openReviewTasks();
+    const res = await get('edinburgh-social-work', '/matching/report');
+    expect(res.status).toBe(200);
+    const report = res.body as {
+      matchingModel: string;
+      indexedRecords: number;
+      outcomes: Record<string, number>;
+      reviewQueue: { open: number; oldestRequestedAt?: string; oldestAgeHours?: number };
+      decisions: { link: number; notLink: number; unlinks: number; merges: number; byReviewer: Record<string, number> };
+      model: { thresholds: { upper: number; lower: number } };
+    };
+    expect(report.matchingModel).toBe(mpi.config.matchingModel);
+    expect(report.indexedRecords).toBe(await mpi.store.countRecords());
+    expect(report.outcomes.linkedByChi).toBeGreaterThanOrEqual(1);
+    expect(report.outcomes.linkedAutomatically).toBeGreaterThanOrEqual(3);
+    expect(report.outcomes.queuedForReview).toBeGreaterThanOrEqual(2);
+    expect(report.outcomes.newPersons).toBeGreaterThanOrEqual(5);
+    expect(report.outcomes.chiSeeded).toBeGreaterThanOrEqual(1);
+    expect(report.reviewQueue.open).toBe(open.length);
+    if (open.length > 0) {
+      expect(report.reviewQueue.oldestRequestedAt).toBe(open.map((t) => t.authoredOn!).sort()[0]);
+      expect(report.reviewQueue.oldestAgeHours).toBeGreaterThanOrEqual(0);
+    }
+    expect(report.decisions).toMatchObject({ link: 1, notLink: 1, unlinks: 1, merges: 1 });
+    expect(report.decisions.byReviewer).toEqual({ 'Organization/nhs-lothian': 2, 'Organization/edinburgh-social-work': 2 });
+    expect(report.model.thresholds.upper).toBeGreaterThan(report.model.thresholds.lower);
+    expect(criteriaOf(await mpi.auditOf(res))).toEqual(['MI-L2', 'MI-L5']);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * The MPI for integration tests: a test directory (real Redis under a unique
+ * prefix, the demo partnership loaded, tokens from the real token endpoint)
+ * with the MPI service built on the same deps, plus helpers to make agency
+ * Patients and read the audit trail back. Not used by the service.
+ */
+import type { AuditEvent, Bundle, Extension, Identifier, Patient } from 'fhir/r4.js';
+import type { Express } from 'express';
+import request from 'supertest';
+import { chiCheckDigit } from '../../fixtures/generators/chi.js';
+import { readAuditEntries } from '../../shared/audit/audit-client.js';
+import { criteriaOfEvent } from '../../shared/audit/audit-event.js';
+import type { HubConfig } from '../../shared/config.js';
+import { agencyPatientSystem, Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
+import { startTestDirectory, type TestDirectory } from '../directory/test-directory.js';
+import { MpiKeys } from './keys.js';
+import { mpiService } from './module.js';
+import { MpiStore } from './store.js';
+
+export interface TestMpi {
+  readonly app: Express;
+  readonly dir: TestDirectory;
+  readonly store: MpiStore;
+  readonly config: HubConfig;
+  /** An access token for a demo agency (cached per agency and scope). */
+  token(agencyId: string, scope?: string): Promise<string>;
+  /** `Authorization` header for a demo agency. */
+  auth(agencyId: string, scope?: string): Promise<{ Authorization: string }>;
+  /** The AuditEvent written for a response (by its X-Request-Id). */
+  auditOf(res: request.Response): Promise<AuditEvent>;
+  /** Every AuditEvent recorded so far (to check nothing unexpected was written). */
+  auditCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startTestMpi(overrides: Partial<Pick<HubConfig, 'bulkBodyLimit' | 'bodyLimit'>> = {}): Promise<TestMpi> {
+  const dir = await startTestDirectory();
+  const config: HubConfig = { ...dir.config, ...overrides };
+  const service = await mpiService.createService({ ...dir.deps, config });
+  const tokens = new Map<string, Promise<string>>();
+  const token = (agencyId: string, scope?: string) => {
+    const key = `${agencyId} ${scope ?? ''}`;
+    let t = tokens.get(key);
+    if (!t) {
+      t = dir.token(agencyId, scope ? { scope } : {});
+      tokens.set(key, t);
+    }
+    return t;
+  };
+  return {
+    app: service.app,
+    dir,
+    config,
+    store: new MpiStore(dir.redis, new MpiKeys(dir.keys)),
+    token,
+    auth: async (agencyId, scope) => ({ Authorization: `Bearer ${await token(agencyId, scope)}` }),
+    async auditOf(res) {
+      const requestId = res.headers['x-request-id'] as string;
+      const event = await dir.auditOf(requestId);
+      if (!event) throw new Error(`no audit record for request ${requestId} (${res.status})`);
+      return event;
+    },
+    async auditCount() {
+      return (await readAuditEntries(dir.redis, dir.keys, { count: 1_000_000 })).length;
+    },
+    async close() {
+      await service.close();
+      await dir.close();
+    },
+  };
+}
+
+/** Criteria codes an AuditEvent claims. */
+export function criteriaOf(event: AuditEvent): string[] {
+  return criteriaOfEvent(event);
+}
+
+/** Every entity reference of an AuditEvent. */
+export function entityRefs(event: AuditEvent): string[] {
+  return (event.entity ?? []).flatMap((e) => (e.what?.reference ? [e.what.reference] : []));
+}
+
+/** A valid CHI for a birth date and sex (serial picks one of the many valid ones). */
+export function testChi(birthDate: string, sex: 'male' | 'female', serial: number): string {
+  const [y, m, d] = birthDate.split('-');
+  const base = `${d}${m}${y!.slice(2)}${String(serial % 100).padStart(2, '0')}`;
+  for (let s = sex === 'male' ? 1 : 0; s < 10; s += 2) {
+    const check = chiCheckDigit(`${base}${s}`);
+    if (check !== 10) return `${base}${s}${check}`;
+  }
+  throw new Error(`no valid CHI for ${base}`);
+}
+
+export interface PersonDetails {
+  readonly given: readonly string[];
+  readonly family: string;
+  readonly birthDate?: string;
+  readonly gender?: Patient['gender'];
+  readonly postcode?: string;
+  readonly line?: string;
+  readonly city?: string;
+  readonly phone?: string;
+  readonly chi?: string;
+}
+
+/** An agency's Patient as its system would submit it. */
+export function agencyPatient(agencyId: string, localId: string, p: PersonDetails): Patient {
+  const identifier: Identifier[] = [{ system: agencyPatientSystem(agencyId), value: localId }];
+  if (p.chi) identifier.push({ system: IdentifierSystems.chi, value: p.chi });
+  return {
+    resourceType: 'Patient',
+    identifier,
+    name: [{ given: [...p.given], family: p.family }],
+    ...(p.birthDate ? { birthDate: p.birthDate } : {}),
+    ...(p.gender ? { gender: p.gender } : {}),
+    ...(p.postcode || p.line ? { address: [{ use: 'home' as const, line: p.line ? [p.line] : undefined, city: p.city, postalCode: p.postcode }] } : {}),
+    ...(p.phone ? { telecom: [{ system: 'phone' as const, value: p.phone }] } : {}),
+  };
+}
+
+/** A transaction Bundle of `POST Patient` entries. */
+export function transactionOf(patients: readonly Patient[]): Bundle {
+  return { resourceType: 'Bundle', type: 'transaction', entry: patients.map((resource) => ({ resource, request: { method: 'POST', url: 'Patient' } })) };
+}
+
+export interface MatchOutcome {
+  readonly outcome?: string;
+  readonly person?: string;
+  readonly assurance?: string;
+  readonly candidate?: string;
+  readonly score?: number;
+  readonly reviewTask?: string;
+}
+
+/** The match-outcome extension of a registration response, flattened. */
+export function matchOutcomeOf(patient: Patient): MatchOutcome {
+  const ext = patient.extension?.find((e) => e.url === Extensions.matchOutcome);
+  const part = (url: string): Extension | undefined => ext?.extension?.find((e) => e.url === url);
+  return {
+    outcome: part('outcome')?.valueCode,
+    person: part('person')?.valueReference?.reference,
+    assurance: part('assurance')?.valueCode,
+    candidate: part('candidate')?.valueReference?.reference,
+    score: part('score')?.valueDecimal,
+    reviewTask: part('review-task')?.valueReference?.reference,
+  };
+}
