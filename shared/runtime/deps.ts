@@ -1,0 +1,39 @@
+/**
+ * What every service is built from. `createService(deps)` never listens and
+ * never reads the environment: `main.ts` (one service per process) and
+ * `services/hub.ts` (all services in one process) assemble the deps.
+ */
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import type { AccessTokenExpectations } from '../auth/access-token.js';
+import type { KeyResolver } from '../auth/jwks-resolver.js';
+import type { AuditSink } from '../audit/exchange.js';
+import type { HubConfig, ServiceName } from '../config.js';
+import type { Logger } from '../log.js';
+import type { KeySpace } from '../redis/connection.js';
+
+export interface ServiceDeps {
+  readonly config: HubConfig;
+  /** Shared command connection (BullMQ workers open their own). */
+  readonly redis: Redis;
+  readonly keys: KeySpace;
+  readonly audit: AuditSink;
+  readonly log: Logger;
+  /** How this service verifies access tokens. */
+  readonly tokens: { readonly resolveKey: KeyResolver; readonly expected: AccessTokenExpectations };
+}
+
+export interface ServiceInstance {
+  readonly app: Express;
+  /** Stops background work (workers before queues); the caller closes Redis afterwards. */
+  close(): Promise<void>;
+}
+
+export interface ServiceModule {
+  readonly name: ServiceName;
+  createService(deps: ServiceDeps): Promise<ServiceInstance>;
+}
+
+export function tokenExpectations(config: HubConfig): AccessTokenExpectations {
+  return { issuer: config.token.issuer, audience: config.token.audience, algorithms: config.token.algorithms };
+}

@@ -1,0 +1,62 @@
+/**
+ * Entry point for running ONE service per process (docker-compose, scaling out).
+ * Loads config (fails fast listing every problem), connects to Redis (REDIS_URL
+ * required: a lone service never starts its own Redis), verifies tokens with
+ * the directory's published JWKS, listens, and shuts down gracefully on
+ * SIGINT/SIGTERM: stop accepting, close workers, then Redis.
+ */
+import { localKeyResolver } from './local-keys.js';
+import { remoteJwksResolver } from '../auth/jwks-resolver.js';
+import { RedisAuditSink } from '../audit/audit-client.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { connectRedis, KeySpace } from '../redis/connection.js';
+import { tokenExpectations, type ServiceModule } from './deps.js';
+import { listen } from './listen.js';
+
+export async function runServiceMain(module: ServiceModule): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(module.name, config.logLevel);
+  if (!config.redisUrl) {
+    log.fatal('REDIS_URL is not set: a service started on its own needs a Redis (use `npm start` to run the whole hub with its own Redis)');
+    process.exit(2);
+  }
+  const redis = connectRedis(config.redisUrl);
+  const keys = new KeySpace(config.keyPrefix);
+  const audit = new RedisAuditSink(redis, keys);
+  // The directory holds the signing key itself; every other service trusts the directory's published JWKS.
+  const resolveKey =
+    module.name === 'directory' ? await localKeyResolver(config) : remoteJwksResolver(config.token.jwksUrl, { logger: log });
+  const service = await module.createService({
+    config,
+    redis,
+    keys,
+    audit,
+    log,
+    tokens: { resolveKey, expected: tokenExpectations(config) },
+  });
+  const server = await listen(service.app, config.ports[module.name], config.host);
+  log.info({ url: config.urls[module.name], port: server.port }, `${module.name} listening`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await server.close();
+    await service.close();
+    await redis.quit().catch(() => redis.disconnect());
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
