@@ -1,5 +1,5 @@
 import defaultModel from './default-model.json' with { type: 'json' };
-import { classify, compare, decide, MatchIndex, matchGrade } from './engine.js';
+import { classify, compare, decide, MatchIndex, matchGrade, matchProbability } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import { assertValidModel, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
@@ -119,6 +119,14 @@ describe('classify and matchGrade', () => {
     expect(classify(upper - 0.01, model)).toBe('review');
     expect(classify(lower, model)).toBe('review');
     expect(classify(lower - 0.01, model)).toBe('new');
+  });
+
+  it('turns scores into posterior probabilities that agree with the thresholds', () => {
+    // The default model's thresholds are set at P = 0.99 (link) and 0.2 (review).
+    expect(matchProbability(upper, model)).toBeCloseTo(0.99, 3);
+    expect(matchProbability(lower, model)).toBeCloseTo(0.2, 3);
+    expect(matchProbability(upper + 40, model)).toBeCloseTo(1, 6);
+    expect(matchProbability(-40, model)).toBeCloseTo(0, 6);
   });
 
   it('maps scores to FHIR match grades', () => {

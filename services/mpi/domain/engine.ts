@@ -181,6 +181,20 @@ export function matchGrade(score: number, model: MatchModel): MatchGrade {
   return matchGradeCompiled(score, compileModel(model));
 }
 
+/**
+ * Posterior probability that a pair with this score is one person (0..1, for $match
+ * `search.score` and review Tasks): 1 / (1 + 2^−(score + log2 prior odds)), with the
+ * prior the thresholds were set from (`estimation.prior`). A model without one is
+ * centred on the middle of the review band.
+ */
+export function matchProbability(score: number, model: MatchModel): number {
+  const prior = model.estimation?.prior;
+  const priorLogOdds =
+    prior !== undefined && prior > 0 && prior < 1 ? Math.log2(prior / (1 - prior)) : -(model.thresholds.upper + model.thresholds.lower) / 2;
+  const p = 1 / (1 + 2 ** -(score + priorLogOdds));
+  return Number.isFinite(p) ? p : score > 0 ? 1 : 0;
+}
+
 function matchGradeCompiled(score: number, model: CompiledModel): MatchGrade {
   if (score >= model.upper) return 'certain';
   if (score >= (model.upper + model.lower) / 2) return 'probable';
