@@ -31,7 +31,11 @@ export function pixQuery(ctx: MpiContext) {
     const unknownTarget = targetSystems.find((s) => !known(s));
     if (unknownTarget) throw forbidden(`Unknown target domain: ${unknownTarget}`);
 
-    const sourceIds = await sourceRecordIds(ctx, source, partnership.systemsByAgency.get(source.system));
+    const sourceAgency = partnership.systemsByAgency.get(source.system);
+    // A record whose demographics may not reach the caller is, to the caller, unknown:
+    // answering would disclose its cross-references (and that it exists).
+    const sourceVisible = sourceAgency === undefined || partnership.demographicsMayFlow(sourceAgency, auth.agency).allowed;
+    const sourceIds = sourceVisible ? await sourceRecordIds(ctx, source, sourceAgency) : [];
     if (sourceIds.length === 0) throw notFound(`No record with identifier ${source.system}|${source.value}`);
     const links = await ctx.store.getLinks(sourceIds);
     const personIds = [...new Set(links.flatMap((l) => (l ? [l.personId] : [])))];
