@@ -202,6 +202,37 @@ describe('probabilistic matching and CHI seeding', () => {
   });
 });
 
+describe('CHI seeding from any record of the Person', () => {
+  // The education record is closest to the police record (same forename, same phone),
+  // which has no CHI; the Person's CHI comes from the NHS record.
+  const chi = testChi('1983-07-21', 'female', 21);
+  const catherine: PersonDetails = { given: ['Catherine'], family: 'Stewart', birthDate: '1983-07-21', gender: 'female', postcode: 'EH11 2BY', line: '10 Dalry Road', chi };
+  const kate: PersonDetails = { ...catherine, given: ['Kate'], phone: '0131 496 0417', chi: undefined };
+
+  it('gives back the Person’s CHI even when the closest record has none', async () => {
+    const nhs = await registered('nhs-lothian', 'SCN-N-310', catherine);
+    const police = await registered('police-scotland-e-division', 'SCN-P-310', kate);
+    expect(police.outcome).toMatchObject({ outcome: 'linked', person: nhs.outcome.person });
+    const edu = await registered('edinburgh-education', 'SCN-E-310', kate);
+    expect(edu.outcome).toMatchObject({ outcome: 'linked', person: nhs.outcome.person, candidate: 'Patient/police-scotland-e-division.SCN-P-310' });
+    expect(edu.body.identifier).toContainEqual(expect.objectContaining({ system: IdentifierSystems.chi, value: chi }));
+    expect(criteriaOf(await mpi.auditOf(edu.res))).toContain('MI-L2');
+  });
+});
+
+describe('concurrent registration', () => {
+  it('the same record sent twice at once still belongs to exactly one Person', async () => {
+    const patient = agencyPatient('edinburgh-housing', 'SCN-H-320', { given: ['Fergus'], family: 'Lindsay', birthDate: '1947-10-10', gender: 'male', postcode: 'EH5 1AB' });
+    const responses = await Promise.all([register('edinburgh-housing', patient), register('edinburgh-housing', patient), register('edinburgh-housing', patient)]);
+    for (const r of responses) expect([200, 201]).toContain(r.status);
+    const persons = [...new Set(responses.map((r) => matchOutcomeOf(r.body as Patient).person!.slice('Person/'.length)))];
+    const [link] = await mpi.store.getLinks(['edinburgh-housing.SCN-H-320']);
+    const holding = [];
+    for (const p of persons) if ((await mpi.store.getMembers(p)).has('edinburgh-housing.SCN-H-320')) holding.push(p);
+    expect(holding).toEqual([link!.personId]);
+  });
+});
+
 describe('$ihe-pix errors (IHE PIXm)', () => {
   it('an unknown source identifier is 404', async () => {
     const source = encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-NOBODY`);
@@ -309,6 +340,12 @@ describe('ISP filtering', () => {
     const res = await get('nhs-fife', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
     expect(res.status).toBe(200);
     expect(pixParams(res.body as Parameters).identifiers).toEqual([`${agencyPatientSystem('nhs-lothian')}|SCN-N-500`]);
+  });
+
+  it('PIX treats the identifier of a record the ISP keeps from the caller as unknown (404)', async () => {
+    const source = encodeURIComponent(`${agencyPatientSystem('gp-leith-cluster')}|SCN-G-500`);
+    await expectRefusal(await get('nhs-fife', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 404, 'not-found');
+    expect((await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`)).status).toBe(200);
   });
 
   it('the Person hides from a Fife agency the links it may not see', async () => {

@@ -208,15 +208,17 @@ export class Registrar {
 
     // Writes: records with blocking entries in one transaction, then links, then review Tasks.
     await store.writeRecords(recordWrites);
-    await store.writeNewLinks(newLinks);
-    for (const m of moves) await this.moveWithRetry(m.link, m.expected);
+    const linkedMeanwhile = await store.writeNewLinks(newLinks);
+    // Moves touch different records: sent together, not one awaited after another.
+    await Promise.all([
+      ...moves.map((m) => this.moveWithRetry(m.link, m.expected)),
+      ...linkedMeanwhile.map((link) => this.moveWithRetry(link, undefined)),
+    ]);
     await Promise.all(reviews.map((r) => this.deps.tasks.create(r.task)));
     await store.setOpenReviews(reviews.map((r) => ({ a: r.a, b: r.b, taskId: r.task.id! })));
 
     // CHI seeding: a record without CHI linked with confidence to a person whose record has one.
-    const seeded = results.map((r, i) =>
-      seedChi(r, chunk[i]!, agencyId, partnership, (id) => featureById.get(id) ?? batchIndex.get(id)),
-    );
+    const seeded = await this.seedChis(results, chunk, agencyId, partnership, (id) => featureById.get(id) ?? batchIndex.get(id));
     const final = results.map((r, i) => {
       const seededChi = seeded[i];
       if (seededChi) count('chi-seeded');
@@ -226,7 +228,35 @@ export class Registrar {
     return final;
   }
 
-  private async moveWithRetry(link: LinkWrite, expected: PersonLink): Promise<void> {
+  /**
+   * CHI seeding (MI-L2): a record without CHI that links to a Person one of
+   * whose records holds a CHI gets the CHI back — where the ISP lets
+   * demographics flow from the CHI holder's agency to the submitting agency.
+   * The matched candidate usually holds it (no extra reads); otherwise the
+   * Person's other records are read (after this chunk's links are written).
+   */
+  private async seedChis(
+    results: readonly RegistrationResult[],
+    chunk: readonly Submission[],
+    agencyId: string,
+    partnership: PartnershipSnapshot,
+    featuresOf: (id: string) => MatchFeatures | undefined,
+  ): Promise<(string | undefined)[]> {
+    const shareable = (f: MatchFeatures | undefined) =>
+      f?.chi && f.ag && partnership.demographicsMayFlow(f.ag, agencyId).allowed ? f.chi : undefined;
+    const wanted = results.map((r, i) => !chunk[i]!.parsed.chi && r.plan.outcome === 'linked');
+    const fromCandidate = results.map((r, i) => (wanted[i] && r.plan.candidate ? shareable(featuresOf(r.plan.candidate.id)) : undefined));
+    const persons = [...new Set(results.flatMap((r, i) => (wanted[i] && !fromCandidate[i] ? [r.plan.personId] : [])))];
+    if (persons.length === 0) return fromCandidate;
+    const members = await Promise.all(persons.map((p) => this.deps.store.getMembers(p)));
+    const memberIds = [...new Set(members.flatMap((m) => [...m.keys()]))];
+    const memberFeatures = await this.deps.store.getFeatures(memberIds);
+    const featureById = new Map(memberIds.map((id, k) => [id, memberFeatures[k]] as const));
+    const chiOfPerson = new Map(persons.map((p, k) => [p, [...members[k]!.keys()].map((id) => shareable(featureById.get(id))).find(Boolean)] as const));
+    return results.map((r, i) => fromCandidate[i] ?? (wanted[i] ? chiOfPerson.get(r.plan.personId) : undefined));
+  }
+
+  private async moveWithRetry(link: LinkWrite, expected: PersonLink | undefined): Promise<void> {
     let current: PersonLink | undefined = expected;
     for (let attempt = 0; attempt < 5; attempt++) {
       if (await this.deps.store.moveLink(link, current)) return;
@@ -235,25 +265,6 @@ export class Registrar {
     }
     throw new Error(`could not move ${link.recordId} to ${link.personId}: its link kept changing`);
   }
-}
-
-/**
- * CHI seeding (MI-L2): a record without CHI that links with confidence to a
- * person whose record holds one gets the CHI back — where the ISP lets
- * demographics flow from the CHI holder's agency to the submitting agency.
- */
-function seedChi(
-  result: RegistrationResult,
-  submission: Submission,
-  agencyId: string,
-  partnership: PartnershipSnapshot,
-  featuresOf: (id: string) => MatchFeatures | undefined,
-): string | undefined {
-  const { plan } = result;
-  if (submission.parsed.chi || plan.outcome !== 'linked' || !plan.candidate) return undefined;
-  const source = featuresOf(plan.candidate.id);
-  if (!source?.chi || !source.ag) return undefined;
-  return partnership.demographicsMayFlow(source.ag, agencyId).allowed ? source.chi : undefined;
 }
 
 /** Stable short hash for record ids built from awkward local identifiers. */

@@ -34,14 +34,34 @@ export interface LinkWrite {
 // so two concurrent re-matches cannot leave a record in two Persons.
 // KEYS: links hash, new person members, old person members (or the new one again)
 // ARGV: record id, expected current link value ('' if none), new link value, member value
-const MOVE_LINK_LUA = `
+const MOVE_LINK_LUA = new LuaScript(`
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if (current or '') ~= ARGV[2] then return 0 end
 if KEYS[3] ~= KEYS[2] then redis.call('HDEL', KEYS[3], ARGV[1]) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
-`;
+`);
+
+// First links of new records, each only if the record has no link yet: two requests
+// registering the same new record at once must not leave it in two Persons.
+// KEYS: links hash, then the Person member hash of each record
+// ARGV: per record: record id, link value, member value
+// Returns the (1-based) positions of records someone else linked first.
+const LINK_NEW_LUA = new LuaScript(`
+local taken = {}
+for i = 2, #KEYS do
+  local a = (i - 2) * 3
+  local id = ARGV[a + 1]
+  if redis.call('HEXISTS', KEYS[1], id) == 1 then
+    taken[#taken + 1] = i - 1
+  else
+    redis.call('HSET', KEYS[i], id, ARGV[a + 3])
+    redis.call('HSET', KEYS[1], id, ARGV[a + 2])
+  end
+end
+return taken
+`);
 
 // Union of the blocks a record falls in, skipping blocks larger than ARGV[1]:
 // a key shared by hundreds of records (a big postcode, a common name) says
@@ -146,15 +166,19 @@ export class MpiStore {
     await execOrThrow(multi);
   }
 
-  /** Sets links for records not linked before (new records), all in one transaction. */
-  async writeNewLinks(links: readonly LinkWrite[]): Promise<void> {
-    if (links.length === 0) return;
-    const multi = this.redis.multi();
-    for (const l of links) {
-      multi.hset(this.keys.person(l.personId), l.recordId, `${l.assurance}|${l.how}`);
-      multi.hset(this.keys.links, l.recordId, formatLink(l));
-    }
-    await execOrThrow(multi);
+  /**
+   * Sets the first link of records not linked before (new records), atomically.
+   * Returns the links not written because the record was linked meanwhile (a
+   * concurrent registration of the same record): the caller moves those.
+   */
+  async writeNewLinks(links: readonly LinkWrite[]): Promise<LinkWrite[]> {
+    if (links.length === 0) return [];
+    const taken = (await LINK_NEW_LUA.run(
+      this.redis,
+      [this.keys.links, ...links.map((l) => this.keys.person(l.personId))],
+      links.flatMap((l) => [l.recordId, formatLink(l), `${l.assurance}|${l.how}`]),
+    )) as number[];
+    return taken.map((position) => links[position - 1]!);
   }
 
   /**
@@ -163,16 +187,10 @@ export class MpiStore {
    */
   async moveLink(link: LinkWrite, expected: PersonLink | undefined): Promise<boolean> {
     const from = expected?.personId ?? link.personId;
-    const result = await this.redis.eval(
-      MOVE_LINK_LUA,
-      3,
-      this.keys.links,
-      this.keys.person(link.personId),
-      this.keys.person(from),
-      link.recordId,
-      expected ? formatLink(expected) : '',
-      formatLink(link),
-      `${link.assurance}|${link.how}`,
+    const result = await MOVE_LINK_LUA.run(
+      this.redis,
+      [this.keys.links, this.keys.person(link.personId), this.keys.person(from)],
+      [link.recordId, expected ? formatLink(expected) : '', formatLink(link), `${link.assurance}|${link.how}`],
     );
     return result === 1;
   }
