@@ -1,0 +1,20 @@
+/** What the directory's routes share: built once by `createApp`, passed to each route file. */
+import type { RequestHandler } from 'express';
+import type { SigningKey } from '../../shared/auth/keys.js';
+import type { IspRegistry } from '../../shared/isp/registry.js';
+import type { ServiceDeps } from '../../shared/runtime/deps.js';
+import type { ResourceStore } from '../../shared/store/resource-store.js';
+
+export interface DirectoryContext {
+  readonly deps: ServiceDeps;
+  /** Serves every type in `resource-types.ts`. */
+  readonly store: ResourceStore;
+  readonly registry: IspRegistry;
+  /** The partnership key access tokens are signed with. */
+  readonly signingKey: SigningKey;
+  /** `authenticate` from shared/auth/middleware.ts, built once. */
+  readonly authenticate: RequestHandler;
+  /** Absolute FHIR base, e.g. `http://localhost:4000/fhir`. */
+  readonly fhirBase: string;
+  readonly now: () => Date;
+}

@@ -1,0 +1,31 @@
+/**
+ * The directory as a hub service (port 4000): agencies, endpoints, practitioners,
+ * Named Person / Lead Professional, the signed ISP, and the token endpoint.
+ * No background work, so closing it has nothing to stop.
+ */
+import { authenticate } from '../../shared/auth/middleware.js';
+import { loadSigningKeyFile } from '../../shared/auth/keys.js';
+import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
+import { IspRegistry } from '../../shared/isp/registry.js';
+import type { ServiceDeps, ServiceInstance, ServiceModule } from '../../shared/runtime/deps.js';
+import { createApp } from './app.js';
+import { directoryStore } from './store.js';
+
+export const directoryService: ServiceModule = {
+  name: 'directory',
+  async createService(deps: ServiceDeps): Promise<ServiceInstance> {
+    const store = directoryStore(deps.redis, deps.keys);
+    // Load the structure definitions now, so the first write is not the one that waits for them.
+    preloadFhirDefinitions();
+    const app = createApp({
+      deps,
+      store,
+      registry: new IspRegistry(store, { log: deps.log }),
+      signingKey: await loadSigningKeyFile(deps.config.token.signingKeyFile),
+      authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
+      fhirBase: `${deps.config.urls.directory}/fhir`,
+      now: () => new Date(),
+    });
+    return { app, close: async () => {} };
+  },
+};

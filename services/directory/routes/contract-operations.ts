@@ -1,0 +1,89 @@
+/**
+ * ISP operations:
+ *
+ *   POST /fhir/Contract/:id/$sign    system/Contract.sign   a partner adds (or replaces) its signature → new Contract version
+ *   GET  /fhir/Contract/:id/$verify  system/Contract.read   per partner: signed, valid for the current content, and why not
+ *
+ * `$sign` takes Parameters with `signature` (valueString): a compact JWS by the
+ * calling agency's registered key over `{ isp, digest, iat }` of the current
+ * content (shared/isp/signatures.ts `signIsp`). It is accepted only when it
+ * verifies for the content as stored now, so a partner cannot sign a version
+ * it has not seen; the caller must be the token's agency and a partner.
+ */
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { HubScopes, readScope } from '../../../shared/auth/scopes.js';
+import { authContext } from '../../../shared/auth/middleware.js';
+import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { handler, respond } from '../../../shared/fhir/express.js';
+import { badRequest, conflict, forbidden, isOperationOutcomeError, unprocessable } from '../../../shared/fhir/outcome.js';
+import { refusedBySecurityModel, requireAccess } from '../../../shared/fhir/rest/access.js';
+import { publicKeysOf } from '../../../shared/isp/agencies.js';
+import { parseIspContract, signerEntry } from '../../../shared/isp/contract.js';
+import { applySignature, verifyIspSignatures } from '../../../shared/isp/signatures.js';
+import type { DirectoryContext } from '../context.js';
+import { ispCriteria, signatureOfParameters, verificationParameters } from '../domain/isp-report.js';
+
+export function contractOperationRoutes(ctx: DirectoryContext): Router {
+  const router = Router();
+
+  router.post(
+    '/Contract/:id/:operation',
+    operation('$sign'),
+    ...requireAccess(ctx.authenticate, HubScopes.contractSign),
+    handler(async (req, res) => {
+      const id = String(req.params.id);
+      describeExchange(res, { subtype: '$sign', action: 'U', entities: [{ reference: `Contract/${id}`, role: 'domain-resource' }] });
+      const { agency } = authContext(res);
+      const contract = await ctx.store.read('Contract', id);
+      const isp = parseIspContract(contract);
+      if (!isp.partners.some((p) => p.agency === agency)) {
+        refusedBySecurityModel(res);
+        throw forbidden(`${agency} is not a partner of ISP ${isp.id}, so it cannot sign it`);
+      }
+      const signature = signatureOfParameters(req.body);
+      if ('problem' in signature) throw badRequest(signature.problem, 'Parameters.parameter');
+
+      const now = ctx.now();
+      const signed = applySignature(contract, signerEntry({ agency, when: now.toISOString(), jws: signature.jws }));
+      const agencies = await ctx.registry.agencies();
+      const verification = verifyIspSignatures(signed, publicKeysOf([...agencies.values()]));
+      const own = verification.partners.find((p) => p.agency === agency);
+      if (!own?.valid) throw unprocessable(own?.detail ?? `The signature of ${agency} does not verify`);
+
+      let stored;
+      try {
+        ({ resource: stored } = await ctx.store.update(signed, { ifMatch: contract.meta?.versionId }));
+      } catch (err) {
+        // Someone changed the ISP between our read and this write: the signature covers content that is gone.
+        if (isOperationOutcomeError(err) && err.status === 412) throw conflict(`ISP ${id} changed while it was being signed; sign the current version`);
+        throw err;
+      }
+      await respond(req, res, 200, stored, { criteria: ispCriteria(isp, verification, agencies, now) });
+    }),
+  );
+
+  router.get(
+    '/Contract/:id/:operation',
+    operation('$verify'),
+    ...requireAccess(ctx.authenticate, readScope('Contract')),
+    handler(async (req, res) => {
+      const id = String(req.params.id);
+      describeExchange(res, { subtype: '$verify', action: 'E', entities: [{ reference: `Contract/${id}`, role: 'domain-resource' }] });
+      const contract = await ctx.store.read('Contract', id);
+      const isp = parseIspContract(contract);
+      const agencies = await ctx.registry.agencies();
+      const verification = verifyIspSignatures(contract, publicKeysOf([...agencies.values()]));
+      const now = ctx.now();
+      await respond(req, res, 200, verificationParameters(isp, verification, now), { criteria: ispCriteria(isp, verification, agencies, now) });
+    }),
+  );
+
+  return router;
+}
+
+/** Lets the route handle only the named operation; anything else (`_history`, another `$op`) falls through. */
+function operation(name: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    next(req.params.operation === name ? undefined : 'route');
+  };
+}

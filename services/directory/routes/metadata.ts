@@ -1,0 +1,39 @@
+/**
+ *   GET /fhir/metadata   the directory's CapabilityStatement (no token needed: clients read it to find out how to get one)
+ */
+import { Router } from 'express';
+import { capabilityStatement, type ResourceCapability } from '../../../shared/fhir/capability.js';
+import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { handler, respond } from '../../../shared/fhir/express.js';
+import { HUB_BASE } from '../../../shared/fhir/systems.js';
+import type { DirectoryContext } from '../context.js';
+import { DIRECTORY_RESOURCE_TYPES } from '../resource-types.js';
+
+const CONTRACT_OPERATIONS = [
+  { name: 'sign', definition: `${HUB_BASE}/OperationDefinition/Contract-sign` },
+  { name: 'verify', definition: `${HUB_BASE}/OperationDefinition/Contract-verify` },
+];
+
+export function metadataRoutes(ctx: DirectoryContext): Router {
+  const resources: ResourceCapability[] = DIRECTORY_RESOURCE_TYPES.map((definition) => ({
+    type: definition.type,
+    interactions: ['read', 'vread', 'update', 'create', 'search-type', 'history-instance'],
+    searchParams: [...definition.params.values()].map((p) => ({ name: p.name, type: p.type })),
+    ...(definition.type === 'Contract' ? { operations: CONTRACT_OPERATIONS } : {}),
+  }));
+  const statement = capabilityStatement({
+    service: 'directory',
+    title: 'Partnership directory: agencies, endpoints, Named Person / Lead Professional, the signed ISP',
+    baseUrl: ctx.fhirBase,
+    resources,
+  });
+  const router = Router();
+  router.get(
+    '/metadata',
+    handler(async (req, res) => {
+      describeExchange(res, { subtype: 'capabilities', action: 'R' });
+      await respond(req, res, 200, statement);
+    }),
+  );
+  return router;
+}
