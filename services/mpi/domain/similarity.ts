@@ -18,20 +18,23 @@ export function jaro(a: string, b: string): number {
   const la = a.length;
   const lb = b.length;
   if (la === 0 || lb === 0) return 0;
-  ensureFlagCapacity(Math.max(la, lb));
-  flagsA.fill(0, 0, la);
-  flagsB.fill(0, 0, lb);
-  const window = Math.max(0, (Math.max(la, lb) >> 1) - 1);
+  ensureFlagCapacity(la > lb ? la : lb);
+  // Local references: the loops below are the hottest code of a comparison.
+  const fa = flagsA;
+  const fb = flagsB;
+  for (let i = 0; i < la; i++) fa[i] = 0;
+  for (let j = 0; j < lb; j++) fb[j] = 0;
+  const window = Math.max(0, ((la > lb ? la : lb) >> 1) - 1);
 
   let matches = 0;
   for (let i = 0; i < la; i++) {
-    const lo = Math.max(0, i - window);
-    const hi = Math.min(lb - 1, i + window);
+    const lo = i > window ? i - window : 0;
+    const hi = i + window < lb - 1 ? i + window : lb - 1;
     const c = a.charCodeAt(i);
     for (let j = lo; j <= hi; j++) {
-      if (flagsB[j] === 0 && b.charCodeAt(j) === c) {
-        flagsA[i] = 1;
-        flagsB[j] = 1;
+      if (fb[j] === 0 && b.charCodeAt(j) === c) {
+        fa[i] = 1;
+        fb[j] = 1;
         matches++;
         break;
       }
@@ -42,8 +45,8 @@ export function jaro(a: string, b: string): number {
   let transpositions = 0;
   let k = 0;
   for (let i = 0; i < la; i++) {
-    if (flagsA[i] === 0) continue;
-    while (flagsB[k] === 0) k++;
+    if (fa[i] === 0) continue;
+    while (fb[k] === 0) k++;
     if (a.charCodeAt(i) !== b.charCodeAt(k)) transpositions++;
     k++;
   }
