@@ -1,0 +1,103 @@
+/**
+ * The whole hub in one process: what `infoshare start` (and `npm start`), the
+ * scenario replay's `--spawn` and the end-to-end tests run. Starts (or reuses)
+ * Redis, then every service on its port, directory first so tokens work, then
+ * loads the demo partnership. Deployments that scale out run one service per
+ * process instead (`services/<name>/main.ts`, docker-compose.yml).
+ */
+import { RedisAuditSink } from '../shared/audit/audit-client.js';
+import { loadConfig, type HubConfig, type ServiceName } from '../shared/config.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { connectRedis, KeySpace } from '../shared/redis/connection.js';
+import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
+import { tokenExpectations, type ServiceDeps, type ServiceInstance } from '../shared/runtime/deps.js';
+import { listen, type Listening } from '../shared/runtime/listen.js';
+import { localKeyResolver } from '../shared/runtime/local-keys.js';
+import { SERVICE_MODULES } from './registry.js';
+
+export interface StartHubOptions {
+  /** Environment to read config from (defaults to process.env); overrides below win. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Use free ports instead of the configured ones (tests, replay --spawn). */
+  readonly freePorts?: boolean;
+  /** Key namespace (tests use a unique one). */
+  readonly keyPrefix?: string;
+  /** Load the demo partnership fixtures (default true). */
+  readonly loadFixtures?: boolean;
+  readonly log?: Logger;
+}
+
+export interface RunningHub {
+  readonly config: HubConfig;
+  readonly redisUrl: string;
+  readonly urls: Readonly<Partial<Record<ServiceName, string>>>;
+  readonly deps: ServiceDeps;
+  stop(): Promise<void>;
+}
+
+export async function startHub(options: StartHubOptions = {}): Promise<RunningHub> {
+  const env = { ...(options.env ?? process.env) };
+  if (options.keyPrefix) env.INFOSHARE_KEY_PREFIX = options.keyPrefix;
+  let config = loadConfig(env);
+  const log = options.log ?? createLogger('hub', config.logLevel);
+
+  const redisHandle: RedisHandle = await ensureRedis(config, log);
+  const redis = connectRedis(redisHandle.url);
+  const started: { name: ServiceName; instance: ServiceInstance; server: Listening }[] = [];
+  const stop = async () => {
+    for (const s of [...started].reverse()) {
+      await s.server.close();
+      await s.instance.close();
+    }
+    await redis.quit().catch(() => redis.disconnect());
+    await redisHandle.stop();
+  };
+
+  try {
+    if (options.freePorts) {
+      // Reserve ports by listening on 0 first, then rebuild the config so URLs (token issuer, JWKS) are right.
+      const ports = await reserveFreePorts(SERVICE_MODULES.length);
+      SERVICE_MODULES.forEach((m, i) => {
+        env[`INFOSHARE_${m.name.toUpperCase().replace('-', '_')}_PORT`] = String(ports[i]);
+      });
+      config = loadConfig(env);
+    }
+    const keys = new KeySpace(config.keyPrefix);
+    const deps: ServiceDeps = {
+      config,
+      redis,
+      keys,
+      audit: new RedisAuditSink(redis, keys),
+      log,
+      tokens: { resolveKey: await localKeyResolver(config), expected: tokenExpectations(config) },
+    };
+    for (const module of SERVICE_MODULES) {
+      const instance = await module.createService({ ...deps, log: log.child({ service: module.name }) });
+      const server = await listen(instance.app, config.ports[module.name], config.host);
+      started.push({ name: module.name, instance, server });
+    }
+    if (options.loadFixtures ?? true) {
+      const { loadDemoFixtures } = await import('./directory/fixtures.js');
+      await loadDemoFixtures(deps);
+    }
+    const urls = Object.fromEntries(started.map((s) => [s.name, config.urls[s.name]]));
+    return { config, redisUrl: redisHandle.url, urls, deps, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function reserveFreePorts(n: number): Promise<number[]> {
+  const { createServer } = await import('node:net');
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
