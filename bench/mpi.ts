@@ -1,0 +1,341 @@
+/**
+ * `npm run bench:mpi` — the MPI over HTTP at partnership size (issue 3, item 7):
+ * bulk-load N synthetic agency records (default 100,000) as transaction Bundles,
+ * then time `$match` one query at a time with that many indexed, and measure Redis
+ * memory per record. Baselines measured in the same run, on the same Redis and
+ * HTTP stack: pipelined HSET of the same Patient JSONs, PING, and `GET /health`.
+ *
+ * Runs the hub (directory + MPI) in this process on free ports, over a private
+ * redis-server in a temp directory (unless REDIS_URL is set). Load tests use
+ * `appendfsync everysec`; `--fsync always` measures the hub's durable default.
+ * Progress goes to stderr; ONE JSON line to stdout, also written to
+ * bench/results/mpi.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { generatePopulation, type SyntheticAgencyRecord } from '../fixtures/generators/scottish-population.js';
+import { toFhirPatient } from '../fixtures/generators/to-fhir.js';
+import { issueAccessToken } from '../shared/auth/access-token.js';
+import { loadTokenSigningKey } from '../shared/auth/keys.js';
+import { loadConfig, PROJECT_ROOT } from '../shared/config.js';
+import { connectRedis, KeySpace } from '../shared/redis/connection.js';
+import { startHub, type RunningHub } from '../services/hub.js';
+import { estimateModelForRecords } from '../services/mpi/domain/estimate.js';
+import { toFeatures } from '../services/mpi/domain/features.js';
+import { MpiKeys } from '../services/mpi/keys.js';
+import { BenchClient } from './mpi/http-client.js';
+import { summarise, timeSequential, type LatencySummary } from './mpi/latency.js';
+import { parseOptions, USAGE, UsageError, type MpiBenchOptions } from './mpi/options.js';
+import { keyMemory, memoryByKeyKind, pingLatency, rawHsetBaseline, usedMemory } from './mpi/redis-figures.js';
+import { bulkRequests, foundSource, matchCount, matchQueries, type BulkRequest } from './mpi/workload.js';
+
+const TARGETS = { bulkLoadRecordsPerSecond: 3000, matchP99Ms: 20, redisBytesPerRecord: 2048 } as const;
+const PARTNERSHIP = 'lothian-hscp';
+const SCOPES = ['system/Patient.write', 'system/Patient.read'];
+const BASELINE_SAMPLES = 1000;
+const PROGRESS_EVERY = 10_000;
+
+const progress = (message: string): void => {
+  process.stderr.write(`[bench:mpi +${process.uptime().toFixed(1)}s] ${message}\n`);
+};
+
+async function main(): Promise<void> {
+  let options: MpiBenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message ? `${err.message}\n` : ''}${USAGE}\n`);
+    process.exit(err.message ? 2 : 0);
+  }
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-mpi-'));
+  // The hub's own prefix on a private server (key names count in the memory figure);
+  // a unique one on a shared REDIS_URL, deleted afterwards.
+  const keyPrefix = process.env.REDIS_URL ? `bench-${randomBytes(4).toString('hex')}` : 'is';
+  let hub: RunningHub | undefined;
+  try {
+    progress(`generating ${options.records} synthetic agency records (seed ${options.seed})`);
+    const records = generatePopulation({ seed: options.seed, people: options.records, maxRecords: options.records }).records;
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      INFOSHARE_DATA_DIR: tmp,
+      INFOSHARE_REDIS_APPENDFSYNC: options.fsync,
+      INFOSHARE_LOG_LEVEL: process.env.INFOSHARE_LOG_LEVEL ?? 'warn',
+      // One token per agency lasts the whole run.
+      INFOSHARE_TOKEN_TTL_SECONDS: '3600',
+    };
+    const model = ensureModel(env, records, tmp);
+    const log = pino({ name: 'bench-mpi', level: env.INFOSHARE_LOG_LEVEL }, pino.destination(2));
+    progress(`starting redis-server (appendfsync ${options.fsync}) and the hub (directory + MPI) in this process`);
+    hub = await startHub({ env, freePorts: true, keyPrefix, log });
+    const result = await runBench(hub, records, options, model);
+
+    const line = JSON.stringify(result);
+    process.stdout.write(`${line}\n`);
+    if (options.out !== '-') {
+      const out = path.resolve(PROJECT_ROOT, options.out);
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+      progress(`written to ${path.relative(PROJECT_ROOT, out)}`);
+    }
+  } finally {
+    if (hub) {
+      if (hub.config.redisUrl) await deleteKeys(hub, keyPrefix);
+      await hub.stop();
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord[], options: MpiBenchOptions, model: string) {
+  const { config } = hub;
+  const redis = connectRedis(hub.redisUrl);
+  const keys = new KeySpace(config.keyPrefix);
+  const client = new BenchClient(`http://${config.host}:${config.ports.mpi}`, options.concurrency);
+  try {
+    const signingKey = await loadTokenSigningKey(config.token);
+    const tokens = new Map<string, string>();
+    const tokenOf = (agencyId: string): string => {
+      let token = tokens.get(agencyId);
+      if (!token) {
+        token = issueAccessToken({ clientId: agencyId, agency: agencyId, partnership: PARTNERSHIP, scopes: SCOPES }, signingKey, config.token).token;
+        tokens.set(agencyId, token);
+      }
+      return token;
+    };
+
+    progress('serialising transaction Bundles and queries');
+    const requests = bulkRequests(records, options.bundleSize);
+    const queries = matchQueries(records, options.queries + 50, options.seed);
+    const rawJsons = records.map((r) => {
+      const id = `${r.agencyId}.${r.identifier.value}`;
+      return [id, JSON.stringify({ ...toFhirPatient(r), id, meta: { versionId: '1', lastUpdated: new Date().toISOString() } })] as const;
+    });
+
+    progress(`baselines: ${BASELINE_SAMPLES} PINGs, ${BASELINE_SAMPLES} GET /health, HSET of ${rawJsons.length} Patient JSONs`);
+    const ping = await pingLatency(redis, BASELINE_SAMPLES);
+    const health = await timeSequential(BASELINE_SAMPLES, async () => {
+      const r = await client.get('/health');
+      if (r.status !== 200) throw new Error(`GET /health answered ${r.status}`);
+    });
+    const rawHset = await rawHsetBaseline(redis, keys.key('bench-raw', 'pat'), rawJsons, options.bundleSize, options.concurrency);
+
+    const auditKey = keys.key('audit', 'stream');
+    const memoryBefore = await usedMemory(redis);
+    const auditBefore = await keyMemory(redis, auditKey);
+    progress(`bulk load: ${records.length} records in ${requests.length} Bundles of up to ${options.bundleSize}, ${options.concurrency} in flight`);
+    const cpuBefore = { node: process.cpuUsage(), redis: await redisCpuSeconds(redis) };
+    const load = await bulkLoad(client, requests, tokenOf, options.concurrency);
+    const cpu = {
+      nodeSeconds: round(cpuSecondsSince(cpuBefore.node), 1),
+      redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
+    };
+    progress(`bulk load: ${load.recordsPerSecond} records/s (${load.seconds.toFixed(1)} s); Bundle latency p50 ${load.bundleLatency.p50Ms} ms, p99 ${load.bundleLatency.p99Ms} ms`);
+    const memoryAfter = await usedMemory(redis);
+    const auditAfter = await keyMemory(redis, auditKey);
+    const indexed = await redis.hlen(new MpiKeys(keys).records);
+    if (indexed !== records.length) throw new Error(`expected ${records.length} records indexed, Redis holds ${indexed}`);
+    const stats = await redis.hgetall(new MpiKeys(keys).stats);
+
+    progress(`$match: ${options.queries} queries one at a time (after 50 to warm up)`);
+    let knownAsked = 0;
+    let knownFound = 0;
+    let strangersAsked = 0;
+    let strangersWithResults = 0;
+    const match = await timeSequential(options.queries, async (i) => {
+      const q = queries[i]!;
+      const r = await client.post('/fhir/Patient/$match', q.body, tokenOf(q.agencyId));
+      if (r.status !== 200) throw new Error(`$match answered ${r.status}: ${r.body.slice(0, 500)}`);
+      if (i < 50) return;
+      if (q.source) {
+        knownAsked++;
+        if (foundSource(r.body, q.source)) knownFound++;
+      } else {
+        strangersAsked++;
+        if (matchCount(r.body) > 0) strangersWithResults++;
+      }
+    });
+    progress(`$match: p50 ${match.p50Ms} ms, p95 ${match.p95Ms} ms, p99 ${match.p99Ms} ms`);
+
+    progress('memory by kind of key (SCAN + MEMORY USAGE)');
+    const byKind = await memoryByKeyKind(redis, config.keyPrefix);
+    const total = memoryAfter - memoryBefore;
+    const audit = auditAfter - auditBefore;
+    const bytesPerRecord = Math.round(total / records.length);
+    const bytesExcludingAudit = Math.round((total - audit) / records.length);
+
+    return {
+      bench: 'mpi',
+      records: records.length,
+      bulkLoadRecordsPerSecond: load.recordsPerSecond,
+      match: { p50Ms: match.p50Ms, p95Ms: match.p95Ms, p99Ms: match.p99Ms, maxMs: match.maxMs, meanMs: match.meanMs, n: match.n },
+      redisBytesPerRecord: bytesPerRecord,
+      redisBytesPerRecordExcludingAudit: bytesExcludingAudit,
+      baseline: {
+        rawRedisHsetRecordsPerSecond: rawHset.recordsPerSecond,
+        rawRedisHsetBytesPerRecord: rawHset.bytesPerRecord,
+        redisPing: pick(ping),
+        httpHealth: pick(health),
+      },
+      targets: {
+        bulkLoadRecordsPerSecond: TARGETS.bulkLoadRecordsPerSecond,
+        bulkLoadMet: load.recordsPerSecond >= TARGETS.bulkLoadRecordsPerSecond,
+        matchP99Ms: TARGETS.matchP99Ms,
+        matchP99Met: match.p99Ms <= TARGETS.matchP99Ms,
+        redisBytesPerRecord: TARGETS.redisBytesPerRecord,
+        // The index's memory: the audit stream grows per exchange, not per record, and is reported apart.
+        redisBytesPerRecordMet: bytesExcludingAudit <= TARGETS.redisBytesPerRecord,
+        redisBytesPerRecordIncludingAuditMet: bytesPerRecord <= TARGETS.redisBytesPerRecord,
+      },
+      fsync: options.fsync,
+      details: {
+        bundleSize: options.bundleSize,
+        concurrency: options.concurrency,
+        bundles: requests.length,
+        bulkLoadSeconds: round(load.seconds, 2),
+        // CPU time spent during the bulk load: this process (HTTP, validation, matching, client) and redis-server.
+        bulkLoadCpu: cpu,
+        bundleLatency: pick(load.bundleLatency),
+        registrationOutcomes: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, Number(v)])),
+        matchQueries: {
+          known: knownAsked,
+          knownFoundShare: round(knownFound / Math.max(1, knownAsked), 4),
+          strangers: strangersAsked,
+          strangersWithAnyResultShare: round(strangersWithResults / Math.max(1, strangersAsked), 4),
+        },
+        memory: {
+          usedMemoryDeltaBytes: total,
+          auditStreamDeltaBytes: audit,
+          byKeyKind: byKind,
+        },
+        model,
+        redis: config.redisUrl ? 'REDIS_URL (shared server: memory figures include anything else written meanwhile)' : 'private redis-server',
+        node: process.version,
+        cpus: os.cpus().length,
+        notes: [
+          'redisBytesPerRecord = INFO used_memory after the bulk load minus before, per record (the index, review Tasks and the audit stream);',
+          'redisBytesPerRecordExcludingAudit subtracts the audit stream\'s growth (MEMORY USAGE of the stream) over the load.',
+          `appendfsync ${options.fsync}${options.fsync === 'everysec' ? ' (load-test setting; the hub defaults to always)' : ' (the hub\'s durable default)'}.`,
+          'Client and services share one Node process (2 cores: Node + redis-server); Bundles and queries are serialised before timing.',
+        ],
+      },
+    };
+  } finally {
+    client.close();
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+interface LoadResult {
+  readonly recordsPerSecond: number;
+  readonly seconds: number;
+  readonly bundleLatency: LatencySummary;
+}
+
+async function bulkLoad(client: BenchClient, requests: readonly BulkRequest[], tokenOf: (agencyId: string) => string, concurrency: number): Promise<LoadResult> {
+  const total = requests.reduce((s, r) => s + r.records, 0);
+  let next = 0;
+  let done = 0;
+  let reported = 0;
+  const latencies: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests.length) {
+        const request = requests[next++]!;
+        const sent = performance.now();
+        const r = await client.post('/fhir', request.body, tokenOf(request.agencyId));
+        latencies.push(performance.now() - sent);
+        if (r.status !== 200) throw new Error(`transaction for ${request.agencyId} answered ${r.status}: ${r.body.slice(0, 1000)}`);
+        done += request.records;
+        if (done - reported >= PROGRESS_EVERY || done === total) {
+          reported = done;
+          const seconds = (performance.now() - start) / 1000;
+          progress(`  ${done}/${total} records, ${Math.round(done / seconds)} records/s`);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  return { recordsPerSecond: Math.round(total / seconds), seconds, bundleLatency: summarise(latencies) };
+}
+
+/**
+ * The matching model the MPI loads: the configured file, or — while the repository
+ * has no estimated default yet — one estimated here from the benchmark's own
+ * records (EM, no labels), written to the temp directory.
+ */
+function ensureModel(env: NodeJS.ProcessEnv, records: readonly SyntheticAgencyRecord[], tmp: string): string {
+  const file = loadConfig(env).matchModelFile;
+  if (fs.existsSync(file)) return path.relative(PROJECT_ROOT, file);
+  progress(`${path.relative(PROJECT_ROOT, file)} not found: estimating a model from 20,000 of the benchmark's records`);
+  const features = records.slice(0, 20_000).map((r, i) =>
+    toFeatures({
+      id: `${r.agencyId}.${i}`,
+      agency: r.agencyId,
+      given: r.given,
+      family: r.family,
+      birthDate: r.birthDate,
+      gender: r.gender,
+      postcode: r.postcode,
+      addressLine: r.addressLine,
+      phone: r.phone,
+      chi: r.chi,
+    }),
+  );
+  const model = estimateModelForRecords(features, { source: 'bench:mpi', description: 'Estimated by bench:mpi from its synthetic records' });
+  const out = path.join(tmp, 'match-model.json');
+  fs.writeFileSync(out, JSON.stringify(model));
+  env.INFOSHARE_MATCH_MODEL_FILE = out;
+  return 'estimated in this run (no default-model.json)';
+}
+
+/** redis-server's CPU time so far (main process, user + system). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+async function deleteKeys(hub: RunningHub, prefix: string): Promise<void> {
+  const redis = connectRedis(hub.redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+function pick(s: LatencySummary) {
+  return { p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`[bench:mpi] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,56 @@
+/**
+ * A minimal keep-alive HTTP client for the benchmark: node:http with a pooled
+ * agent, the body as a string. Deliberately thinner than fetch so that the
+ * client, which shares the process (and the event loop) with the service under
+ * test, takes as little of the measured time as possible.
+ */
+import http from 'node:http';
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+export class BenchClient {
+  private readonly agent: http.Agent;
+  private readonly base: URL;
+
+  constructor(baseUrl: string, maxSockets: number) {
+    this.base = new URL(baseUrl);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets });
+  }
+
+  get(path: string, token?: string): Promise<HttpResponse> {
+    return this.send('GET', path, undefined, token);
+  }
+
+  post(path: string, body: string, token: string): Promise<HttpResponse> {
+    return this.send('POST', path, body, token);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send(method: string, path: string, body: string | undefined, token: string | undefined): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { accept: 'application/fhir+json' };
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (body !== undefined) {
+        headers['content-type'] = 'application/fhir+json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = http.request(
+        { agent: this.agent, host: this.base.hostname, port: this.base.port, method, path, headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}

@@ -1,0 +1,58 @@
+/** Command-line options of `npm run bench:mpi` (`-- --records 20000 --fsync always`). */
+
+export interface MpiBenchOptions {
+  /** Agency records to bulk-load (default 100,000). */
+  readonly records: number;
+  /** Records per transaction Bundle (default 1,000). */
+  readonly bundleSize: number;
+  /** Transaction Bundles in flight at once (default 4). */
+  readonly concurrency: number;
+  /** $match queries, sent one at a time (default 1,000). */
+  readonly queries: number;
+  /** Seed of the synthetic population (default 20250630). */
+  readonly seed: number;
+  /** Redis appendfsync of the private server: everysec for load tests (default), always = the hub's durable default. */
+  readonly fsync: 'everysec' | 'always';
+  /** Where the JSON line is also written (default bench/results/mpi.json; `-` for nowhere). */
+  readonly out: string;
+}
+
+export const USAGE = `Usage: npm run bench:mpi -- [--records N] [--bundle-size N] [--concurrency N] [--queries N] [--seed N] [--fsync everysec|always] [--out FILE|-]
+Bulk-loads synthetic agency records into the MPI over HTTP, then times $match and measures Redis memory per record.
+Starts a private redis-server in a temp directory unless REDIS_URL is set.`;
+
+export function parseOptions(argv: readonly string[]): MpiBenchOptions {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') throw new UsageError('');
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new UsageError(`Unexpected argument ${arg}`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
+    values.set(m[1]!, value);
+  }
+  const known = new Set(['records', 'bundle-size', 'concurrency', 'queries', 'seed', 'fsync', 'out']);
+  for (const name of values.keys()) if (!known.has(name)) throw new UsageError(`Unknown option --${name}`);
+  const fsync = values.get('fsync') ?? 'everysec';
+  if (fsync !== 'everysec' && fsync !== 'always') throw new UsageError('--fsync is everysec or always');
+  return {
+    records: positive(values, 'records', 100_000),
+    bundleSize: positive(values, 'bundle-size', 1_000),
+    concurrency: positive(values, 'concurrency', 4),
+    queries: positive(values, 'queries', 1_000),
+    seed: positive(values, 'seed', 20250630),
+    fsync,
+    out: values.get('out') ?? 'bench/results/mpi.json',
+  };
+}
+
+export class UsageError extends Error {}
+
+function positive(values: ReadonlyMap<string, string>, name: string, fallback: number): number {
+  const raw = values.get(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got ${raw})`);
+  return n;
+}
