@@ -4,21 +4,9 @@
  * `services/hub.ts`, stopped afterwards, and its keys deleted unless kept.
  */
 import { randomBytes } from 'node:crypto';
-import type { HubConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
 import { targetFromConfig, type ReplayTarget } from './target.js';
-
-/** What replay needs of `startHub` (services/hub.ts). */
-interface RunningHubLike {
-  readonly config: HubConfig;
-  readonly redisUrl: string;
-  stop(): Promise<void>;
-}
-type StartHub = (options: { freePorts?: boolean; keyPrefix?: string; log?: Logger }) => Promise<RunningHubLike>;
-
-// Loaded lazily: a replay against a running hub should not load every service's code.
-const HUB_MODULE = '../../services/hub.js';
 
 export interface SpawnedHub {
   readonly target: ReplayTarget;
@@ -27,7 +15,8 @@ export interface SpawnedHub {
 }
 
 export async function spawnHub(log: Logger): Promise<SpawnedHub> {
-  const { startHub } = (await import(HUB_MODULE)) as { startHub: StartHub };
+  // Loaded lazily: a replay against a running hub should not load every service's code.
+  const { startHub } = await import('../../services/hub.js');
   const keyPrefix = `replay-${randomBytes(4).toString('hex')}`;
   const hub = await startHub({ freePorts: true, keyPrefix, log });
   return {
