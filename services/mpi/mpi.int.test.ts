@@ -444,6 +444,17 @@ describe('manual review', () => {
     expect(linkedRecords(await readPerson('nhs-lothian', nhs.outcome.person!))).toEqual(['Patient/nhs-lothian.SCN-N-601']);
   });
 
+  it('a not-link holds for the whole Person: a later record of that Person does not link or re-queue the rejected record', async () => {
+    // A second NHS Lothian record of Iain (same CHI), a little closer to the police record than
+    // the first (same postcode sector, same house number) but still in the grey zone.
+    const nhs2 = await registered('nhs-lothian', 'SCN-N-602', { ...iain, postcode: 'EH16 5AB', line: '40 Old Dalkeith Road' });
+    expect(nhs2.outcome).toMatchObject({ outcome: 'linked', assurance: 'level4' });
+    const again = await registered('police-scotland-e-division', 'SCN-P-601', iainPolice, 200);
+    expect(again.outcome.outcome).toBe('new');
+    expect(again.outcome.person).not.toBe(nhs2.outcome.person);
+    expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/police-scotland-e-division.SCN-P-601')).toEqual([]);
+  });
+
   it('$resolve refuses a decision that is neither link nor not-link (422) and an unknown Task (404)', async () => {
     await expectRefusal(await post('nhs-lothian', `/fhir/Task/${notLinkTask}/$resolve`, resolveBody('maybe')), 422, 'invalid');
     await expectRefusal(await post('nhs-lothian', '/fhir/Task/mr-nonexistent/$resolve', resolveBody('link')), 404, 'not-found');

@@ -14,7 +14,7 @@ import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
-import { planRegistration, withoutRejected, type RegistrationPlan } from './domain/registration-plan.js';
+import { outsideRejectedPersons, planRegistration, withoutRejected, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask } from './domain/review-task.js';
 import { probabilityOf } from './domain/score.js';
 import type { PartnershipSnapshot } from './partnership.js';
@@ -139,7 +139,7 @@ export class Registrar {
         const cf = featureById.get(id);
         return cf ? [cf] : [];
       });
-      const candidates = [...fromRedis, ...batchIndex.candidates(f)];
+      const candidates = outsideRejectedPersons(submission.recordId, [...fromRedis, ...batchIndex.candidates(f)], manualDecisions, linkOf);
       const decision: Decision = decide(f, candidates, this.deps.model, { personOf: (id) => linkOf(id)?.personId });
       const currentLink = existingLinks[i];
       const plan = planRegistration({

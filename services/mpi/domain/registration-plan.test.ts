@@ -1,6 +1,6 @@
 import type { Candidate, Comparison, Decision, Outcome } from './engine.js';
 import { pairKey, type ManualDecision, type PersonLink } from './links.js';
-import { planRegistration, withoutRejected, type PlanInput } from './registration-plan.js';
+import { outsideRejectedPersons, planRegistration, withoutRejected, type PlanInput } from './registration-plan.js';
 
 const RECORD = 'edinburgh-education.ED-1';
 
@@ -174,5 +174,19 @@ describe('withoutRejected', () => {
       [pairKey(RECORD, b.id), byReviewer('link')],
     ]);
     expect(withoutRejected(RECORD, [a, b], manual)).toEqual([b]);
+  });
+});
+
+describe('outsideRejectedPersons', () => {
+  it('drops every record of a Person the reviewer said this record is not, and keeps the others', () => {
+    const personOf: Record<string, PersonLink> = {
+      'nhs-lothian.N1': { personId: 'per-iain', assurance: 'level1', how: 'new' },
+      'nhs-lothian.N2': { personId: 'per-iain', assurance: 'level4', how: 'chi' },
+      'gp-leith-cluster.G1': { personId: 'per-other', assurance: 'level1', how: 'new' },
+    };
+    const candidates = [{ id: 'nhs-lothian.N1' }, { id: 'nhs-lothian.N2' }, { id: 'gp-leith-cluster.G1' }];
+    const manual = new Map([[pairKey(RECORD, 'nhs-lothian.N1'), byReviewer('not-link')]]);
+    expect(outsideRejectedPersons(RECORD, candidates, manual, (id) => personOf[id])).toEqual([{ id: 'gp-leith-cluster.G1' }]);
+    expect(outsideRejectedPersons(RECORD, candidates, new Map(), (id) => personOf[id])).toEqual(candidates);
   });
 });

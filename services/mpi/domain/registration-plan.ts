@@ -48,6 +48,26 @@ export interface RegistrationPlan {
   readonly keptManual: boolean;
 }
 
+/**
+ * Candidate records to compare, without every record of a Person the reviewer
+ * already said this record is not: "not the same person as C" holds for C's
+ * whole Person, so a later record of that Person neither links nor re-asks.
+ */
+export function outsideRejectedPersons<T extends { readonly id: string }>(
+  recordId: string,
+  candidates: readonly T[],
+  manual: ReadonlyMap<string, ManualDecision>,
+  linkOf: (recordId: string) => PersonLink | undefined,
+): T[] {
+  const rejected = new Set<string>();
+  for (const c of candidates) {
+    if (manual.get(pairKey(recordId, c.id))?.decision !== 'not-link') continue;
+    rejected.add(linkOf(c.id)?.personId ?? c.id);
+  }
+  if (rejected.size === 0) return [...candidates];
+  return candidates.filter((c) => !rejected.has(linkOf(c.id)?.personId ?? c.id));
+}
+
 /** Candidates a reviewer said are someone else are not candidates at all. */
 export function withoutRejected(recordId: string, candidates: readonly Candidate[], manual: ReadonlyMap<string, ManualDecision>): Candidate[] {
   return candidates.filter((c) => manual.get(pairKey(recordId, c.id))?.decision !== 'not-link');
