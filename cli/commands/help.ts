@@ -2,9 +2,10 @@
 import { EXIT_OK, EXIT_USAGE, processIo, type Io } from '../exit.js';
 
 export const USAGE: Readonly<Record<string, string>> = {
-  start: `infoshare start
+  start: `infoshare start [--no-fixtures]
   Starts the whole hub: Redis (unless REDIS_URL is set), every service, and the
-  demo partnership. Prints every URL; Ctrl-C stops everything cleanly.`,
+  demo partnership. Prints every URL; Ctrl-C stops everything cleanly.
+  --no-fixtures  do not load the demo partnership`,
   token: `infoshare token --agency <id> [--scope "<scopes>"] [--as <PractitionerRole id> | --patient <Patient id>]
                 [--directory <url>] [--json]
   Prints an access token for a demo agency, signed in with its DEMO-ONLY key,
