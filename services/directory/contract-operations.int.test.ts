@@ -179,4 +179,14 @@ describe('Changing and signing the ISP', () => {
     const res = await request(dir.app).put('/fhir/Contract/isp-lothian').set(auth(token)).set(fhirJson).send(current);
     expect(res.status).toBe(403);
   });
+
+  it('Creates a new ISP with POST: the server assigns its id, and it starts unsigned (offered)', async () => {
+    const current = (await request(dir.app).get('/fhir/Contract/isp-lothian').set(auth(nhs))).body as Contract;
+    const { id: _id, meta: _meta, signer: _signer, ...content } = current;
+    const res = await request(dir.app).post('/fhir/Contract').set(auth(nhs)).set(fhirJson).send({ ...content, title: 'Draft ISP' });
+    expect(res.status).toBe(201);
+    expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.status).toBe('offered');
+    expect(res.headers.location).toContain(`/Contract/${res.body.id}/_history/1`);
+  });
 });

@@ -18,6 +18,7 @@
  * audited before it is sent. Bodies are validated against the R4 structure
  * definitions (422 listing every problem) before any hook runs.
  */
+import { randomUUID } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
 import { authContext, type AuthContext } from '../../auth/middleware.js';
@@ -143,8 +144,11 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
       ...canWrite,
       handler(async (req, res) => {
         describeExchange(res, { subtype: 'create', action: 'C' });
+        // The server assigns the id (a client's is ignored, as FHIR says) before the hooks run,
+        // so they check the resource exactly as it will be stored.
         const { id: _ignored, ...body } = validated(req.body);
-        const prepared = await prepare(body as T, { req, res, auth: authContext(res), interaction: 'create' });
+        const withId = { ...body, id: randomUUID() } as T;
+        const prepared = await prepare(withId, { req, res, auth: authContext(res), interaction: 'create' });
         const stored = await store.create(prepared);
         describeExchange(res, { entities: [entity(stored.id!)] });
         await respond(req, res, 201, stored, {
