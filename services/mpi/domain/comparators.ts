@@ -217,7 +217,8 @@ function sameWords(x: readonly string[] | undefined, y: readonly string[] | unde
 /** Word-set similarity, or for words split or run together ("Braeside" / "Brae Side") that of the joined words. */
 function streetWordsSimilarity(x: readonly string[], y: readonly string[]): number {
   const bySet = wordSetSimilarity(x, y);
-  if (bySet >= STREET_SIMILAR || (x.length === 1 && y.length === 1)) return bySet;
+  // Only a different number of words can mean words split or run together.
+  if (bySet >= STREET_SIMILAR || x.length === y.length) return bySet;
   return Math.max(bySet, jaroWinkler(x.join(''), y.join('')));
 }
 

@@ -63,6 +63,11 @@ interface Scored {
 const levels = new Int8Array(FIELD_COUNT);
 
 function scorePair(a: MatchFeatures, b: MatchFeatures, model: CompiledModel, out: Int8Array): Scored {
+  return scoreInto({ score: 0, outcome: 'new', rule: undefined, swapped: false }, a, b, model, out);
+}
+
+/** Scores a pair into `target` (so the caller's object is the only allocation). */
+function scoreInto<T extends Scored>(target: T, a: MatchFeatures, b: MatchFeatures, model: CompiledModel, out: Int8Array): T {
   const swapped = compareAll(a, b, out);
   let score = 0;
   for (let f = 0; f < FIELD_COUNT; f++) {
@@ -76,7 +81,11 @@ function scorePair(a: MatchFeatures, b: MatchFeatures, model: CompiledModel, out
   if (rule) {
     outcome = rule.rule === 'possible-twin' ? (RANK[rule.outcome] < RANK[byScore] ? rule.outcome : byScore) : rule.outcome;
   }
-  return { score, outcome, rule: rule && (rule.rule !== 'possible-twin' || outcome !== byScore) ? rule : undefined, swapped };
+  target.score = score;
+  target.outcome = outcome;
+  target.rule = rule && (rule.rule !== 'possible-twin' || outcome !== byScore) ? rule : undefined;
+  target.swapped = swapped;
+  return target;
 }
 
 function applyRules(out: Int8Array, model: CompiledModel): RuleApplied | undefined {
@@ -235,9 +244,9 @@ export interface DecideOptions {
   readonly maxReviewCandidates?: number;
 }
 
-interface Ranked {
+/** A candidate's score, kept with the candidate (one object per candidate in the hot loop). */
+interface Ranked extends Scored {
   readonly features: MatchFeatures;
-  readonly scored: Scored;
   readonly person: string;
 }
 
@@ -256,16 +265,22 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
   for (const candidate of candidates) {
     if (candidate.id === record.id) continue;
     compared++;
-    const scored = scorePair(record, candidate, compiled, levels);
+    const person = bestByPerson ? (personOf!(candidate.id) ?? candidate.id) : candidate.id;
+    const ranked: Ranked = scoreInto(
+      { features: candidate, person, score: 0, outcome: 'new', rule: undefined, swapped: false },
+      record,
+      candidate,
+      compiled,
+      levels,
+    );
     if (!bestByPerson) {
-      alone.push({ features: candidate, scored, person: candidate.id });
+      alone.push(ranked);
       continue;
     }
-    const person = personOf!(candidate.id) ?? candidate.id;
     const previous = bestByPerson.get(person);
-    if (!previous || better(scored, previous.scored)) bestByPerson.set(person, { features: candidate, scored, person });
+    if (!previous || better(ranked, previous)) bestByPerson.set(person, ranked);
   }
-  const ranked = (bestByPerson ? [...bestByPerson.values()] : alone).sort((x, y) => (better(x.scored, y.scored) ? -1 : 1));
+  const ranked = (bestByPerson ? [...bestByPerson.values()] : alone).sort((x, y) => (better(x, y) ? -1 : 1));
   const top = ranked[0];
   if (!top) return { outcome: 'new', reviewCandidates: [], compared };
 
@@ -276,7 +291,7 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
     return { id: r.features.id, score: explanation.score, explanation };
   };
   const limit = options.maxReviewCandidates ?? 5;
-  const linked = ranked.filter((r) => r.scored.outcome === 'link');
+  const linked = ranked.filter((r) => r.outcome === 'link');
   if (linked.length === 1) return { outcome: 'link', best: asCandidate(top), reviewCandidates: [], compared };
   if (linked.length > 1) {
     // Several persons qualify. If none contradicts the best one, they are one individual
@@ -288,10 +303,10 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
     if (duplicates) {
       return { outcome: 'link', best: asCandidate(top), reviewCandidates: [], possibleDuplicates: others.map(asCandidate), compared };
     }
-    const inReview = ranked.filter((r) => r.scored.outcome !== 'new').slice(0, limit).map(asCandidate);
+    const inReview = ranked.filter((r) => r.outcome !== 'new').slice(0, limit).map(asCandidate);
     return { outcome: 'review', best: inReview[0]!, reviewCandidates: inReview, ambiguous: true, compared };
   }
-  const inReview = ranked.filter((r) => r.scored.outcome === 'review').slice(0, limit).map(asCandidate);
+  const inReview = ranked.filter((r) => r.outcome === 'review').slice(0, limit).map(asCandidate);
   if (inReview.length > 0) return { outcome: 'review', best: inReview[0]!, reviewCandidates: inReview, compared };
   return { outcome: 'new', best: asCandidate(top), reviewCandidates: [], compared };
 }
