@@ -24,9 +24,9 @@ export class MpiKeys {
   get features(): string {
     return this.space.key(TAG, 'feat');
   }
-  /** Set of record ids sharing one blocking key. */
-  block(blockingKey: string): string {
-    return this.space.key(TAG, 'blk', blockingKey);
+  /** Hash: blocking key → `<count>:<id>,<id>,…`, the records sharing that key (see store.ts). */
+  get blocks(): string {
+    return this.space.key(TAG, 'blk');
   }
   /** Hash: record id → `<personId>|<assurance>|<how>`. */
   get links(): string {

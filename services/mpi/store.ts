@@ -63,20 +63,73 @@ end
 return taken
 `);
 
-// Union of the blocks a record falls in, skipping blocks larger than ARGV[1]:
-// a key shared by hundreds of records (a big postcode, a common name) says
-// little and would make every registration compare against all of them.
-const CANDIDATES_LUA = new LuaScript(`
+// Blocking index: ONE hash, field = blocking key, value = `<count>:<id>,<id>,…`.
+// A set per key cost ~370 bytes per key on Redis 7.0 (a small set of strings is a
+// hashtable there; listpack sets come only in 7.2) and there are ~3 keys per record:
+// over 1 KB per record. A hash field costs ~120-150. The count keeps skipping an
+// oversized block cheap (no need to split it).
+
+// The id lists of blocking keys, '' for a key with no records or more than ARGV[1]:
+// a key shared by hundreds of records (a big postcode, a common name) says little
+// and would make every registration compare against all of them.
+// KEYS[1] blocks hash; ARGV[1] max block size, ARGV[2..] blocking keys.
+const BLOCKS_LUA = new LuaScript(`
 local max = tonumber(ARGV[1])
-local seen, out = {}, {}
-for _, key in ipairs(KEYS) do
-  if redis.call('SCARD', key) <= max then
-    for _, id in ipairs(redis.call('SMEMBERS', key)) do
-      if not seen[id] then seen[id] = true; out[#out + 1] = id end
-    end
+local out = {}
+for i = 2, #ARGV do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  local list = ''
+  if v then
+    local n, ids = string.match(v, '^(%d+):(.*)$')
+    if tonumber(n) <= max then list = ids end
   end
+  out[i - 1] = list
 end
 return out
+`);
+
+// Records, features, history and blocking entries of a chunk, in one atomic script
+// (one command for the whole chunk: hundreds of per-record commands cost the Node
+// process more than Redis spends running them).
+// KEYS: records hash, features hash, blocks hash, then history hashes of updated records
+// ARGV: n records; per record: id, Patient JSON, features JSON, history KEYS index (0 for
+//       none), previous versionId, previous JSON; then per blocking key touched: key,
+//       ids to add (comma-joined, may be ''), ids to remove (likewise)
+const WRITE_RECORDS_LUA = new LuaScript(`
+local n = tonumber(ARGV[1])
+local a = 2
+for _ = 1, n do
+  local id = ARGV[a]
+  redis.call('HSET', KEYS[1], id, ARGV[a + 1])
+  redis.call('HSET', KEYS[2], id, ARGV[a + 2])
+  local h = tonumber(ARGV[a + 3])
+  if h > 0 then redis.call('HSET', KEYS[h], ARGV[a + 4], ARGV[a + 5]) end
+  a = a + 6
+end
+while a <= #ARGV do
+  local field, adds, removes = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  a = a + 3
+  local ids, present = {}, {}
+  local v = redis.call('HGET', KEYS[3], field)
+  if v then
+    for id in string.gmatch(string.match(v, '^%d+:(.*)$'), '[^,]+') do
+      if not present[id] then present[id] = true; ids[#ids + 1] = id end
+    end
+  end
+  local gone = {}
+  for id in string.gmatch(removes, '[^,]+') do gone[id] = true end
+  local kept = {}
+  for _, id in ipairs(ids) do if not gone[id] then kept[#kept + 1] = id end end
+  for id in string.gmatch(adds, '[^,]+') do
+    if not present[id] or gone[id] then present[id] = true; gone[id] = nil; kept[#kept + 1] = id end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', KEYS[3], field)
+  else
+    redis.call('HSET', KEYS[3], field, #kept .. ':' .. table.concat(kept, ','))
+  end
+end
+return n
 `);
 
 export class MpiStore {
@@ -117,13 +170,18 @@ export class MpiStore {
     return raw.map((r) => (r ? (JSON.parse(r) as MatchFeatures) : undefined));
   }
 
-  /** Candidate record ids for each record's blocking keys (sent together; one round trip for the batch). */
+  /** Candidate record ids for each record's blocking keys (one command for the batch). */
   async candidateIds(blockingKeysPerRecord: readonly (readonly string[])[], maxBlockSize: number): Promise<string[][]> {
-    return Promise.all(
-      blockingKeysPerRecord.map(async (keys) =>
-        keys.length ? ((await CANDIDATES_LUA.run(this.redis, keys.map((k) => this.keys.block(k)), [maxBlockSize])) as string[]) : [],
-      ),
-    );
+    const distinct = [...new Set(blockingKeysPerRecord.flat())];
+    if (distinct.length === 0) return blockingKeysPerRecord.map(() => []);
+    const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks], [maxBlockSize, ...distinct])) as string[];
+    const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i]!.split(',') : []] as const));
+    return blockingKeysPerRecord.map((keys) => {
+      if (keys.length === 1) return [...idsOf.get(keys[0]!)!];
+      const union = new Set<string>();
+      for (const k of keys) for (const id of idsOf.get(k)!) union.add(id);
+      return [...union];
+    });
   }
 
   /** Current links of records (`undefined` for a record not yet indexed). */
@@ -148,22 +206,30 @@ export class MpiStore {
     return (await this.redis.hget(this.keys.replacedBy, personId)) ?? undefined;
   }
 
-  /** Writes records, their features and blocking entries, in one transaction per call. */
+  /** Writes records, their features and blocking entries, atomically (one script per call). */
   async writeRecords(writes: readonly RecordWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    const multi = this.redis.multi();
+    const keys = [this.keys.records, this.keys.features, this.keys.blocks];
+    const args: (string | number)[] = [writes.length];
+    const changes = new Map<string, { adds: string[]; removes: string[] }>();
+    const change = (key: string) => {
+      let c = changes.get(key);
+      if (!c) changes.set(key, (c = { adds: [], removes: [] }));
+      return c;
+    };
     for (const w of writes) {
       const id = w.patient.id!;
-      if (w.previous?.meta?.versionId) {
-        multi.hset(this.keys.recordHistory(id), w.previous.meta.versionId, JSON.stringify(w.previous));
-      }
-      multi.hset(this.keys.records, id, JSON.stringify(w.patient));
-      multi.hset(this.keys.features, id, JSON.stringify(w.features));
+      const previousVersion = w.previous?.meta?.versionId;
+      let history = 0;
+      if (previousVersion) history = keys.push(this.keys.recordHistory(id));
+      args.push(id, JSON.stringify(w.patient), JSON.stringify(w.features), history, previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
       const keep = new Set(w.blockingKeys);
-      for (const k of w.previousBlockingKeys) if (!keep.has(k)) multi.srem(this.keys.block(k), id);
-      for (const k of w.blockingKeys) multi.sadd(this.keys.block(k), id);
+      const had = new Set(w.previousBlockingKeys);
+      for (const k of w.previousBlockingKeys) if (!keep.has(k)) change(k).removes.push(id);
+      for (const k of keep) if (!had.has(k)) change(k).adds.push(id);
     }
-    await execOrThrow(multi);
+    for (const [key, c] of changes) args.push(key, c.adds.join(','), c.removes.join(','));
+    await WRITE_RECORDS_LUA.run(this.redis, keys, args);
   }
 
   /**

@@ -1,0 +1,71 @@
+/**
+ * The MPI's blocking index in Redis (store.ts): the records filed under each
+ * blocking key, kept right through updates and concurrent writes, with
+ * oversized blocks skipped — what every registration and `$match` relies on to
+ * find its candidates.
+ */
+import type { Patient } from 'fhir/r4.js';
+import type { Redis } from 'ioredis';
+import { KeySpace } from '../../shared/redis/connection.js';
+import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
+import type { MatchFeatures } from './domain/features.js';
+import { MpiKeys } from './keys.js';
+import { MpiStore, type RecordWrite } from './store.js';
+
+let redis: Redis;
+let prefix: string;
+let store: MpiStore;
+
+beforeAll(() => {
+  redis = testRedis();
+  prefix = uniquePrefix('mpi-store');
+  store = new MpiStore(redis, new MpiKeys(new KeySpace(prefix)));
+});
+
+afterAll(async () => {
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+});
+
+function write(id: string, blockingKeys: string[], previous?: { version: string; blockingKeys: string[] }): RecordWrite {
+  const patient: Patient = { resourceType: 'Patient', id, meta: { versionId: previous ? String(Number(previous.version) + 1) : '1' } };
+  const features: MatchFeatures = { id, g: 'jan' };
+  return {
+    patient,
+    features,
+    blockingKeys,
+    previousBlockingKeys: previous?.blockingKeys ?? [],
+    ...(previous ? { previous: { resourceType: 'Patient', id, meta: { versionId: previous.version } } } : {}),
+  };
+}
+
+describe('blocking index', () => {
+  it('finds a written record under each of its blocking keys, once per record even when several keys are shared', async () => {
+    await store.writeRecords([write('a.1', ['fy:SMAT:1980', 'db:1980:3:4']), write('a.2', ['fy:SMAT:1980', 'db:1980:3:4', 'pg:EH68QZ:j'])]);
+    const [first, second, unknown] = await store.candidateIds([['fy:SMAT:1980'], ['db:1980:3:4', 'pg:EH68QZ:j'], ['fy:NOBODY:1900']], 500);
+    expect(first).toEqual(['a.1', 'a.2']);
+    expect(second?.sort()).toEqual(['a.1', 'a.2']);
+    expect(unknown).toEqual([]);
+  });
+
+  it('an update moves the record out of the blocks it left and into its new ones, keeping the old version in history', async () => {
+    await store.writeRecords([write('b.1', ['fy:BRAN:1990', 'pf:G11AA:BRAN'])]);
+    await store.writeRecords([write('b.1', ['fy:BRAN:1990', 'pf:KY11AA:BRAN'], { version: '1', blockingKeys: ['fy:BRAN:1990', 'pf:G11AA:BRAN'] })]);
+    const [kept, left, joined] = await store.candidateIds([['fy:BRAN:1990'], ['pf:G11AA:BRAN'], ['pf:KY11AA:BRAN']], 500);
+    expect({ kept, left, joined }).toEqual({ kept: ['b.1'], left: [], joined: ['b.1'] });
+    expect((await store.getRecordHistory('b.1')).map((p) => p.meta?.versionId)).toEqual(['2', '1']);
+  });
+
+  it('the same new record written twice at once is listed once', async () => {
+    await Promise.all([store.writeRecords([write('c.1', ['gd:c:1:2'])]), store.writeRecords([write('c.1', ['gd:c:1:2'])])]);
+    await store.writeRecords([write('c.2', ['gd:c:1:2'])]);
+    expect(await store.candidateIds([['gd:c:1:2']], 500)).toEqual([['c.1', 'c.2']]);
+  });
+
+  it('skips a block holding more records than the limit (it says too little to be worth comparing)', async () => {
+    await store.writeRecords(Array.from({ length: 6 }, (_, i) => write(`d.${i}`, ['nn:COMMON:NAME', `c:d${i}`])));
+    const [common, own] = await store.candidateIds([['nn:COMMON:NAME'], ['nn:COMMON:NAME', 'c:d3']], 5);
+    expect({ common, own }).toEqual({ common: [], own: ['d.3'] });
+    expect((await store.candidateIds([['nn:COMMON:NAME']], 6))[0]).toHaveLength(6);
+  });
+});
