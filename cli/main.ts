@@ -4,7 +4,9 @@
  * (0 ok, 1 failure, 2 usage error) with a message instead of a stack trace.
  */
 import { agenciesCommand } from './commands/agencies.js';
+import { fixturesCommand } from './commands/fixtures.js';
 import { helpCommand, usageText } from './commands/help.js';
+import { matchingCommand } from './commands/matching.js';
 import { replayCommand } from './commands/replay.js';
 import { startCommand } from './commands/start.js';
 import { tokenCommand } from './commands/token.js';
@@ -15,6 +17,8 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   token: tokenCommand,
   agencies: agenciesCommand,
   replay: replayCommand,
+  matching: matchingCommand,
+  fixtures: fixturesCommand,
   help: helpCommand,
 };
 

@@ -13,6 +13,8 @@ import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
 import { tokenExpectations, type ServiceDeps, type ServiceInstance } from '../shared/runtime/deps.js';
 import { listen, type Listening } from '../shared/runtime/listen.js';
 import { localKeyResolver } from '../shared/runtime/local-keys.js';
+import { loadDemoFixtures } from './directory/fixtures.js';
+import { loadDemoDemographics } from './mpi/fixtures.js';
 import { SERVICE_MODULES } from './registry.js';
 
 export interface StartHubOptions {
@@ -24,6 +26,8 @@ export interface StartHubOptions {
   readonly keyPrefix?: string;
   /** Load the demo partnership fixtures (default true). */
   readonly loadFixtures?: boolean;
+  /** Also register the demo agencies' demographic extracts in the index (default false; `infoshare start` does). */
+  readonly loadDemographics?: boolean;
   readonly log?: Logger;
 }
 
@@ -76,10 +80,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
       const server = await listen(instance.app, config.ports[module.name], config.host);
       started.push({ name: module.name, instance, server });
     }
-    if (options.loadFixtures ?? true) {
-      const { loadDemoFixtures } = await import('./directory/fixtures.js');
-      await loadDemoFixtures(deps);
-    }
+    if (options.loadFixtures ?? true) await loadDemoFixtures(deps);
+    if (options.loadDemographics) await loadDemoDemographics(deps);
     const urls = Object.fromEntries(started.map((s) => [s.name, config.urls[s.name]]));
     return { config, redisUrl: redisHandle.url, urls, deps, stop };
   } catch (err) {

@@ -5,7 +5,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   start: `infoshare start [--no-fixtures]
   Starts the whole hub: Redis (unless REDIS_URL is set), every service, and the
   demo partnership. Prints every URL; Ctrl-C stops everything cleanly.
-  --no-fixtures  do not load the demo partnership`,
+  --no-fixtures  do not load the demo partnership (nor its agencies' demographic extracts)`,
   token: `infoshare token --agency <id> [--scope "<scopes>"] [--as <PractitionerRole id> | --patient <Patient id>]
                 [--directory <url>] [--json]
   Prints an access token for a demo agency, signed in with its DEMO-ONLY key,
@@ -33,6 +33,18 @@ export const USAGE: Readonly<Record<string, string>> = {
   --redis        the Redis holding the audit trail, to check criteria (default: REDIS_URL or the running hub's)
   --key-prefix   the hub's Redis key prefix (default: INFOSHARE_KEY_PREFIX or "is")
   --signing-key  the partnership signing key, to forge expired/wrong-audience tokens (default: the demo key)`,
+  matching: `infoshare matching report [--agency <id>] [--mpi <url>] [--json]
+  The matching review (MI-L5) from the running hub: review-queue size and age,
+  automatic / CHI / review / new counts, reviewer decisions, the declared
+  matching model and the last benchmark's quality figures.
+  --agency     the demo agency to ask as (default nhs-lothian)
+  --mpi        the MPI's URL (default: from the environment)
+  --json       print the report as JSON`,
+  fixtures: `infoshare fixtures load [--demographics]
+  Loads the demo partnership (agencies, keys, practitioners, Named Person /
+  Lead Professional assignments, the signed ISPs) into REDIS_URL or the running
+  hub's Redis; idempotent. --demographics also registers the demo agencies'
+  demographic extracts in the index.`,
   help: `infoshare help [command]
   Shows this help, or one command's.`,
 };

@@ -12,7 +12,7 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   const { values } = parseCommandArgs('start', args, { 'no-fixtures': { type: 'boolean' } });
   let hub;
   try {
-    hub = await startHub({ loadFixtures: !values['no-fixtures'] });
+    hub = await startHub({ loadFixtures: !values['no-fixtures'], loadDemographics: !values['no-fixtures'] });
   } catch (err) {
     if (err instanceof RedisMissingError || err instanceof RedisUnavailableError) {
       io.err(err.message);
@@ -29,7 +29,11 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   io.out(`\n  token endpoint  ${config.token.tokenUrl}`);
   io.out(`  JWKS            ${config.token.jwksUrl}`);
   io.out(`  Redis           ${hub.redisUrl}${config.redisUrl ? '' : `  (private, data in ${config.dataDir}/redis)`}`);
-  io.out(values['no-fixtures'] ? '\n  demo partnership not loaded (--no-fixtures)' : '\n  demo partnership loaded: `infoshare agencies` lists its agencies');
+  io.out(
+    values['no-fixtures']
+      ? '\n  demo partnership not loaded (--no-fixtures)'
+      : '\n  demo partnership loaded: `infoshare agencies` lists its agencies;\n  six agencies\' demographic extracts are in the index: `infoshare matching report`',
+  );
   io.out('  get a token:    npx infoshare token --agency nhs-lothian');
   io.out('  replay:         npx infoshare replay fixtures/scenarios\n');
   io.out('Press Ctrl-C to stop.');

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
-import type { ServiceModule } from '../../shared/runtime/deps.js';
+import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
 import { ResourceStore } from '../../shared/store/resource-store.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { loadMatchModel } from './domain/load-model.js';
@@ -18,24 +18,29 @@ import { MpiStore } from './store.js';
 /** Blocks larger than this are skipped when looking for candidates (see domain/engine.ts MatchIndex). */
 const MAX_BLOCK_SIZE = 500;
 
+/** The MPI's parts, built from the service dependencies (also used by the demo fixture loader). */
+export function createMpiContext(deps: ServiceDeps): MpiContext {
+  const store = new MpiStore(deps.redis, new MpiKeys(deps.keys));
+  const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi' });
+  const model = loadMatchModel(deps.config.matchModelFile);
+  return {
+    config: deps.config,
+    store,
+    tasks,
+    model,
+    registrar: new Registrar({ store, tasks, model, maxBlockSize: MAX_BLOCK_SIZE }),
+    partnership: new IspPartnershipView(IspRegistry.forRedis(deps.redis, deps.keys, { log: deps.log })),
+    baseUrl: `${deps.config.urls.mpi}/fhir`,
+    authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
+    maxBlockSize: MAX_BLOCK_SIZE,
+  };
+}
+
 export const mpiService: ServiceModule = {
   name: 'mpi',
   async createService(deps) {
     preloadFhirDefinitions();
-    const store = new MpiStore(deps.redis, new MpiKeys(deps.keys));
-    const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi' });
-    const model = loadMatchModel(deps.config.matchModelFile);
-    const ctx: MpiContext = {
-      config: deps.config,
-      store,
-      tasks,
-      model,
-      registrar: new Registrar({ store, tasks, model, maxBlockSize: MAX_BLOCK_SIZE }),
-      partnership: new IspPartnershipView(IspRegistry.forRedis(deps.redis, deps.keys, { log: deps.log })),
-      baseUrl: `${deps.config.urls.mpi}/fhir`,
-      authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
-      maxBlockSize: MAX_BLOCK_SIZE,
-    };
+    const ctx = createMpiContext(deps);
     const routes = Router();
     routes.use(mpiRoutes(ctx));
     const app = createServiceApp({

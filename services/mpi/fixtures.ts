@@ -1,0 +1,47 @@
+/**
+ * Loads the demo agencies' demographic extracts (fixtures/demographics/) into
+ * the index, as those agencies' initial loads would: what `npm start` does so
+ * the demo partnership has people to match, reviews to decide and a matching
+ * report to read. Idempotent: records already stored with the same content
+ * are left alone (no new version, no re-match).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Bundle, Patient } from 'fhir/r4.js';
+import { PROJECT_ROOT } from '../../shared/config.js';
+import type { ServiceDeps } from '../../shared/runtime/deps.js';
+import { createMpiContext } from './module.js';
+import { submissionOf } from './operations/register.js';
+
+export const DEMO_DEMOGRAPHICS_DIR = path.join(PROJECT_ROOT, 'fixtures', 'demographics');
+
+export interface DemographicsLoadReport {
+  readonly [agencyId: string]: { readonly registered: number; readonly unchanged: number };
+}
+
+export async function loadDemoDemographics(deps: ServiceDeps): Promise<DemographicsLoadReport> {
+  const ctx = createMpiContext(deps);
+  const partnership = await ctx.partnership.snapshot();
+  const files = (await fs.readdir(DEMO_DEMOGRAPHICS_DIR)).filter((f) => f.endsWith('.json') && f !== 'truth.json').sort();
+  const report: Record<string, { registered: number; unchanged: number }> = {};
+  for (const file of files) {
+    const agencyId = path.basename(file, '.json');
+    const agency = partnership.agency(agencyId);
+    if (!agency) throw new Error(`fixtures/demographics/${file}: ${agencyId} is not an agency in the directory`);
+    const bundle = JSON.parse(await fs.readFile(path.join(DEMO_DEMOGRAPHICS_DIR, file), 'utf8')) as Bundle<Patient>;
+    const submitting = { agencyId, system: agency.patientIdentifierSystem, systemsByAgency: partnership.systemsByAgency };
+    const submissions = (bundle.entry ?? []).map((e, i) => submissionOf(e.resource!, submitting, `Bundle.entry[${i}].resource`));
+    const stored = await ctx.store.getRecords(submissions.map((s) => s.recordId));
+    const changed = submissions.filter((s, i) => !sameContent(stored[i], s.patient));
+    await ctx.registrar.register(changed, `Organization/${agencyId}`, agencyId, partnership);
+    report[agencyId] = { registered: changed.length, unchanged: submissions.length - changed.length };
+  }
+  deps.log.info({ demographics: report }, 'demo demographic extracts loaded into the index');
+  return report;
+}
+
+function sameContent(stored: Patient | undefined, submitted: Patient): boolean {
+  if (!stored) return false;
+  const { id: _id, meta: _meta, ...content } = stored;
+  return JSON.stringify(content) === JSON.stringify(submitted);
+}
