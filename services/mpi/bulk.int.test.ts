@@ -189,10 +189,13 @@ describe('a refused Bundle leaves no partial state', () => {
     patients[0]!.name = undefined;
     delete patients[0]!.birthDate;
     patients[2]!.identifier = [{ system: 'https://example.org/unknown', value: 'x' }];
+    patients[3]!.identifier = patients[1]!.identifier;
     const res = await transaction('fife-social-work', transactionOf(patients));
     expect(res.status).toBe(422);
     const expressions = (res.body as OperationOutcome).issue.flatMap((i) => i.expression ?? []);
-    expect(expressions).toEqual(expect.arrayContaining(['Bundle.entry[0].resource.name', 'Bundle.entry[2].resource.identifier[0].system']));
+    expect(expressions).toEqual(
+      expect.arrayContaining(['Bundle.entry[0].resource.name', 'Bundle.entry[2].resource.identifier[0].system', 'Bundle.entry[3].resource.identifier']),
+    );
   });
 
   it('a record under another agency’s system refuses the whole Bundle (403), nothing written', async () => {

@@ -99,9 +99,19 @@ describe('registering one record', () => {
     expect(criteriaOf(event)).toEqual(['MI-L4']);
     expect(entityRefs(event)).toEqual(expect.arrayContaining(['Patient/edinburgh-social-work.SCN-SW-100', outcome.person]));
 
-    const person = await readPerson('edinburgh-social-work', outcome.person!);
+    const read = await get('edinburgh-social-work', `/fhir/${outcome.person}`);
+    expect(read.status).toBe(200);
+    const person = read.body as Person;
+    expect(person).toMatchObject({ resourceType: 'Person', active: true, name: [{ given: ['Morag'], family: 'Sinclair' }], birthDate: '1988-11-02' });
     expect(linkedRecords(person)).toEqual(['Patient/edinburgh-social-work.SCN-SW-100']);
     expect(person.link![0]!.assurance).toBe('level1');
+    expect(criteriaOf(await mpi.auditOf(read))).toEqual(['MI-L4']);
+  });
+
+  it('unknown records, versions and Persons are 404', async () => {
+    await expectRefusal(await get('edinburgh-social-work', '/fhir/Patient/edinburgh-social-work.SCN-NONE'), 404, 'not-found');
+    await expectRefusal(await get('edinburgh-social-work', '/fhir/Patient/edinburgh-social-work.SCN-SW-100/_history/9'), 404, 'not-found');
+    await expectRefusal(await get('edinburgh-social-work', '/fhir/Person/per-0000000000000000'), 404, 'not-found');
   });
 
   it('re-submitting the same agency identifier updates that record (200, version 2) and re-matches it', async () => {
@@ -149,6 +159,12 @@ describe('CHI', () => {
       `${agencyPatientSystem('nhs-lothian')}|SCN-N-200`,
     ]);
     expect(criteriaOf(await mpi.auditOf(res))).toEqual(['MI-L4']);
+  });
+
+  it('sends the same CHI to review when sex and birth date both contradict it (a CHI keyed on the wrong record)', async () => {
+    const ed = await registered('rie-emergency', 'SCN-A-200', { given: ['Donna'], family: 'Ferguson', birthDate: '1982-01-09', gender: 'female', postcode: 'EH16 4SA', chi });
+    expect(ed.outcome).toMatchObject({ outcome: 'review', assurance: 'level1' });
+    expect(ed.outcome.reviewTask).toMatch(/^Task\//);
   });
 });
 
@@ -382,7 +398,9 @@ describe('manual review', () => {
     expect(criteriaOf(event)).toEqual(['MI-L3', 'MI-L4']);
     expect(entityRefs(event)).toContain(sw.outcome.reviewTask);
 
-    const tasks = await openReviewTasks();
+    const search = await get('nhs-lothian', '/fhir/Task?code=match-review&status=requested&_count=100');
+    expect(criteriaOf(await mpi.auditOf(search))).toEqual(['MI-L3']);
+    const tasks = ((search.body as Bundle).entry ?? []).map((e) => e.resource as Task);
     const task = tasks.find((t) => t.id === linkTask)!;
     expect(task).toMatchObject({ status: 'requested', focus: { reference: 'Patient/edinburgh-social-work.SCN-SW-600' } });
     expect(task.input).toContainEqual(expect.objectContaining({ valueReference: { reference: 'Patient/nhs-lothian.SCN-N-600' } }));
