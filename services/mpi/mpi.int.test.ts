@@ -597,6 +597,19 @@ describe('bad input: each a clear OperationOutcome, audited, nothing indexed', (
   });
 });
 
+describe('capability statement', () => {
+  it('declares the MPI operations and the review Task search', async () => {
+    const res = await request(mpi.app).get('/fhir/metadata');
+    expect(res.status).toBe(200);
+    const rest = res.body.rest[0] as { resource: { type: string; operation?: { name: string }[]; searchParam?: { name: string }[] }[] };
+    const byType = Object.fromEntries(rest.resource.map((r) => [r.type, r]));
+    expect(byType.Patient!.operation!.map((o) => o.name)).toEqual(expect.arrayContaining(['match', 'ihe-pix', 'unlink']));
+    expect(byType.Person!.operation!.map((o) => o.name)).toContain('merge');
+    expect(byType.Task!.operation!.map((o) => o.name)).toContain('resolve');
+    expect(byType.Task!.searchParam!.map((p) => p.name)).toEqual(expect.arrayContaining(['code', 'status', 'focus']));
+  });
+});
+
 describe('the matching report (MI-L5)', () => {
   it('gives queue size and age, outcome counts, reviewers’ decisions and the declared model; audited MI-L2 and MI-L5', async () => {
     const open = await openReviewTasks();
