@@ -421,6 +421,11 @@ describe('manual review', () => {
     await expectRefusal(narrowed, 403, 'forbidden', ['SI-L3']);
   });
 
+  it('review Tasks (which name other agencies’ records) are shown to reviewers only (403 without system/Task.review)', async () => {
+    await expectRefusal(await get('edinburgh-education', '/fhir/Task?code=match-review&status=requested'), 403, 'forbidden', ['SI-L3']);
+    await expectRefusal(await get('edinburgh-education', `/fhir/Task/${linkTask}`), 403, 'forbidden', ['SI-L3']);
+  });
+
   it('$resolve link puts both records in one Person (level2), completes the Task and is audited as manual matching (MI-L3)', async () => {
     const res = await post('nhs-lothian', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link', 'same GP, same mother'));
     expect(res.status).toBe(200);

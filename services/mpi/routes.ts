@@ -38,6 +38,8 @@ export function mpiRoutes(ctx: MpiContext): Router {
   router.post('/fhir/Person/$merge', ...access(writeScope('Person'), HubScopes.taskReview), handler(mergePersons(ctx)));
   router.get('/fhir/Person/:id', ...access(readScope('Person')), handler(readPerson(ctx)));
   router.post('/fhir/Task/:id/$resolve', ...access(HubScopes.taskReview), handler(resolveReview(ctx)));
+  // Review Tasks name other agencies' records (their ids carry local identifiers): reviewers only.
+  router.use('/fhir/Task', ...access(HubScopes.taskReview));
   router.use(
     '/fhir',
     resourceRoutes({
