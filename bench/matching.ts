@@ -8,8 +8,10 @@
  *   one at a time as agency systems would submit them, with and without the CHI; the
  *   model is the shipped default-model.json (estimated from another seed).
  * Review counts as not linked for precision and recall; its share of true pairs is
- * reported separately. The baseline, measured in the same run, is an exact-key linker
- * (exact forename + surname + birth date), so figures compare across machines.
+ * reported separately. Speed is the fastest of several timed runs after a warm-up (the
+ * one least disturbed by other processes). The baseline, measured in the same run, is an
+ * exact-key linker (exact forename + surname + birth date), so figures compare across
+ * machines.
  *
  * Prints one JSON line per data set and run, and writes them to bench/results/matching.json.
  */

@@ -50,7 +50,7 @@ export function runLinkage(left: readonly LabelledRecord[], right: readonly Labe
   const run = timed(() => {
     index.comparisons = 0;
     return right.map((r) => index.match(toFeatures(r.record)));
-  });
+  }, 9);
   const decisions = run.result;
 
   let linked = 0;

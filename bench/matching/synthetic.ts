@@ -90,7 +90,7 @@ function runIncremental(records: readonly LabelledRecord[], model: MatchModel): 
 }
 
 export function runDedup(records: readonly LabelledRecord[], model: MatchModel): DedupFigures {
-  const run = timed(() => runIncremental(records, model), 3);
+  const run = timed(() => runIncremental(records, model), 4);
   const { personOf, outcomes, reviewed } = run.result;
 
   // True pairs: every pair of records of one true person, in arrival order.
