@@ -1,5 +1,6 @@
 import { toAuditEvent } from './audit-event.js';
-import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalJson, entryArgs, eventOfEntry, parseAuditEntry, toAuditEntry } from './audit-entry.js';
+import { canonicalJson } from '../canonical-json.js';
+import { AUDIT_ENTRY_FIELDS, canonicalEntry, entryArgs, eventOfEntry, parseAuditEntry, toAuditEntry } from './audit-entry.js';
 import type { ExchangeRecord } from './exchange.js';
 
 const record: ExchangeRecord = {

@@ -32,6 +32,7 @@
 import type { AuditEvent } from 'fhir/r4.js';
 import type { ExchangeRecord } from './exchange.js';
 import { criteriaOfEvent } from './audit-event.js';
+import { canonicalJson } from '../canonical-json.js';
 
 export const AUDIT_ENTRY_VERSION = '1';
 
@@ -77,26 +78,3 @@ export function eventOfEntry(entry: AuditEntry): AuditEvent {
   return JSON.parse(entry.event) as AuditEvent;
 }
 
-/** Deterministic JSON: sorted keys, no whitespace; refuses what JSON cannot carry. */
-export function canonicalJson(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('Canonical JSON cannot carry a non-finite number');
-      return JSON.stringify(value);
-    case 'object': {
-      if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-      const record = value as Record<string, unknown>;
-      const members = Object.keys(record)
-        .filter((key) => record[key] !== undefined)
-        .sort()
-        .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`);
-      return `{${members.join(',')}}`;
-    }
-    default:
-      throw new TypeError(`Canonical JSON cannot carry a ${typeof value}`);
-  }
-}

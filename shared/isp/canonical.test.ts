@@ -1,4 +1,5 @@
-import { canonicalJson, ispCanonicalContent, ispDigest } from './canonical.js';
+import { canonicalJson } from '../canonical-json.js';
+import { ispCanonicalContent, ispDigest } from './canonical.js';
 import { testIspContract } from './test-isp.js';
 
 describe('canonicalJson', () => {

@@ -23,36 +23,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Contract } from 'fhir/r4.js';
+import { canonicalJson } from '../canonical-json.js';
 
 /** Members left out of the signed content; see the module comment for why. */
 const UNSIGNED_MEMBERS: readonly string[] = ['meta', 'signer', 'status', 'text'];
-
-/** Deterministic JSON: sorted keys, no whitespace. Throws on values JSON cannot carry. */
-export function canonicalJson(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('Canonical JSON cannot carry a non-finite number');
-      return JSON.stringify(value);
-    case 'object': {
-      if (Array.isArray(value)) {
-        // Array holes and undefined items become null, as JSON.stringify writes them.
-        return `[${Array.from(value, (item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-      }
-      const record = value as Record<string, unknown>;
-      const members = Object.keys(record)
-        .filter((key) => record[key] !== undefined)
-        .sort()
-        .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`);
-      return `{${members.join(',')}}`;
-    }
-    default:
-      throw new TypeError(`Canonical JSON cannot carry a ${typeof value}`);
-  }
-}
 
 /** The part of an ISP Contract that signatures cover, as canonical JSON. */
 export function ispCanonicalContent(contract: Contract): string {

@@ -1,5 +1,6 @@
 import type { Organization } from 'fhir/r4.js';
-import { contentHash, sortedJson } from './content-hash.js';
+import { canonicalJson } from '../canonical-json.js';
+import { contentHash } from './content-hash.js';
 
 describe('contentHash', () => {
   const base: Organization = { resourceType: 'Organization', id: 'a', name: 'Agency', alias: ['x', 'y'] };
@@ -24,6 +25,6 @@ describe('contentHash', () => {
   });
 
   it('writes JSON with sorted keys and undefined members dropped', () => {
-    expect(sortedJson({ b: 1, a: [{ d: undefined, c: 'x' }, undefined], e: null })).toBe('{"a":[{"c":"x"},null],"b":1,"e":null}');
+    expect(canonicalJson({ b: 1, a: [{ d: undefined, c: 'x' }, undefined], e: null })).toBe('{"a":[{"c":"x"},null],"b":1,"e":null}');
   });
 });
