@@ -5,14 +5,12 @@
  * loads the demo partnership. Deployments that scale out run one service per
  * process instead (`services/<name>/main.ts`, docker-compose.yml).
  */
-import { RedisAuditSink } from '../shared/audit/audit-client.js';
 import { loadConfig, type HubConfig, type ServiceName } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
-import { connectRedis, KeySpace } from '../shared/redis/connection.js';
+import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
-import { tokenExpectations, type ServiceDeps, type ServiceInstance } from '../shared/runtime/deps.js';
+import { buildServiceDeps, type ServiceDeps, type ServiceInstance } from '../shared/runtime/deps.js';
 import { listen, type Listening } from '../shared/runtime/listen.js';
-import { localKeyResolver } from '../shared/runtime/local-keys.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
 import { loadDemoDemographics } from './mpi/fixtures.js';
 import { SERVICE_MODULES } from './registry.js';
@@ -66,15 +64,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
       });
       config = loadConfig(env);
     }
-    const keys = new KeySpace(config.keyPrefix);
-    const deps: ServiceDeps = {
-      config,
-      redis,
-      keys,
-      audit: new RedisAuditSink(redis, keys),
-      log,
-      tokens: { resolveKey: await localKeyResolver(config), expected: tokenExpectations(config) },
-    };
+    const deps = await buildServiceDeps(config, redis, log);
     for (const module of SERVICE_MODULES) {
       const instance = await module.createService({ ...deps, log: log.child({ service: module.name }) });
       const server = await listen(instance.app, config.ports[module.name], config.host);

@@ -4,13 +4,11 @@
  * at REDIS_URL or the running hub's — what docker-compose's one-shot
  * `fixtures` container runs. Idempotent.
  */
-import { RedisAuditSink } from '../../shared/audit/audit-client.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
-import { connectRedis, KeySpace } from '../../shared/redis/connection.js';
+import { connectRedis } from '../../shared/redis/connection.js';
 import { findRunningRedis } from '../../shared/redis/server.js';
-import { tokenExpectations } from '../../shared/runtime/deps.js';
-import { localKeyResolver } from '../../shared/runtime/local-keys.js';
+import { buildServiceDeps } from '../../shared/runtime/deps.js';
 import { loadDemoFixtures } from '../../services/directory/fixtures.js';
 import { loadDemoDemographics } from '../../services/mpi/fixtures.js';
 import { parseCommandArgs } from '../args.js';
@@ -29,15 +27,7 @@ export async function fixturesCommand(args: string[], io: Io = processIo): Promi
   const log = createLogger('fixtures', config.logLevel === 'info' ? 'warn' : config.logLevel);
   const redis = connectRedis(url);
   try {
-    const keys = new KeySpace(config.keyPrefix);
-    const deps = {
-      config,
-      redis,
-      keys,
-      audit: new RedisAuditSink(redis, keys),
-      log,
-      tokens: { resolveKey: await localKeyResolver(config), expected: tokenExpectations(config) },
-    };
+    const deps = await buildServiceDeps(config, redis, log);
     const directory = await loadDemoFixtures(deps);
     io.out(`demo partnership: ${Object.entries(directory).map(([type, c]) => `${type} ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged`).join('; ')}`);
     if (values.demographics) {

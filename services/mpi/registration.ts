@@ -9,14 +9,13 @@ import type { Extension, Patient, Task } from 'fhir/r4.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
-import { decide, MatchIndex, type Decision } from './domain/engine.js';
+import { decide, MatchIndex, matchProbability, type Decision } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
 import { outsideRejectedPersons, planRegistration, withoutRejected, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask } from './domain/review-task.js';
-import { probabilityOf } from './domain/score.js';
 import type { PartnershipSnapshot } from './partnership.js';
 import { newPersonId } from './persons.js';
 import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
@@ -193,7 +192,7 @@ export class Registrar {
               candidateId: c.id,
               candidatePersonId: plan.openReview.candidatePersonId,
               score: c.score,
-              probability: probabilityOf(c.score, this.deps.model),
+              probability: matchProbability(c.score, this.deps.model),
               fields: c.explanation.fields,
               requestedBy,
               authoredOn: now,
@@ -284,7 +283,7 @@ function withOutcome(stored: Patient, plan: RegistrationPlan, taskId: string | u
         ? [
             { url: 'candidate', valueReference: { reference: `Patient/${plan.candidate.id}` } },
             { url: 'score', valueDecimal: Math.round(plan.candidate.score * 100) / 100 },
-            { url: 'probability', valueDecimal: Math.round(probabilityOf(plan.candidate.score, model) * 1000) / 1000 },
+            { url: 'probability', valueDecimal: Math.round(matchProbability(plan.candidate.score, model) * 1000) / 1000 },
           ]
         : []),
       ...(taskId ? [{ url: 'review-task', valueReference: { reference: `Task/${taskId}` } }] : []),

@@ -10,7 +10,9 @@ import type { KeyResolver } from '../auth/jwks-resolver.js';
 import type { AuditSink } from '../audit/exchange.js';
 import type { HubConfig, ServiceName } from '../config.js';
 import type { Logger } from '../log.js';
-import type { KeySpace } from '../redis/connection.js';
+import { KeySpace } from '../redis/connection.js';
+import { RedisAuditSink } from '../audit/audit-client.js';
+import { localKeyResolver } from './local-keys.js';
 
 export interface ServiceDeps {
   readonly config: HubConfig;
@@ -36,4 +38,21 @@ export interface ServiceModule {
 
 export function tokenExpectations(config: HubConfig): AccessTokenExpectations {
   return { issuer: config.token.issuer, audience: config.token.audience, algorithms: config.token.algorithms };
+}
+
+/**
+ * The dependencies of a service (or of a tool acting like one) over one Redis
+ * connection. Tokens are verified with `resolveKey` — by default the
+ * partnership key itself (the directory, the in-process hub, CLI tools).
+ */
+export async function buildServiceDeps(config: HubConfig, redis: Redis, log: Logger, resolveKey?: KeyResolver): Promise<ServiceDeps> {
+  const keys = new KeySpace(config.keyPrefix);
+  return {
+    config,
+    redis,
+    keys,
+    audit: new RedisAuditSink(redis, keys),
+    log,
+    tokens: { resolveKey: resolveKey ?? (await localKeyResolver(config)), expected: tokenExpectations(config) },
+  };
 }

@@ -5,13 +5,11 @@
  * the directory's published JWKS, listens, and shuts down gracefully on
  * SIGINT/SIGTERM: stop accepting, close workers, then Redis.
  */
-import { localKeyResolver } from './local-keys.js';
 import { remoteJwksResolver } from '../auth/jwks-resolver.js';
-import { RedisAuditSink } from '../audit/audit-client.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { connectRedis, KeySpace } from '../redis/connection.js';
-import { tokenExpectations, type ServiceModule } from './deps.js';
+import { connectRedis } from '../redis/connection.js';
+import { buildServiceDeps, type ServiceModule } from './deps.js';
 import { listen } from './listen.js';
 
 export async function runServiceMain(module: ServiceModule): Promise<void> {
@@ -31,19 +29,9 @@ export async function runServiceMain(module: ServiceModule): Promise<void> {
     process.exit(2);
   }
   const redis = connectRedis(config.redisUrl);
-  const keys = new KeySpace(config.keyPrefix);
-  const audit = new RedisAuditSink(redis, keys);
   // The directory holds the signing key itself; every other service trusts the directory's published JWKS.
-  const resolveKey =
-    module.name === 'directory' ? await localKeyResolver(config) : remoteJwksResolver(config.token.jwksUrl, { logger: log });
-  const service = await module.createService({
-    config,
-    redis,
-    keys,
-    audit,
-    log,
-    tokens: { resolveKey, expected: tokenExpectations(config) },
-  });
+  const resolveKey = module.name === 'directory' ? undefined : remoteJwksResolver(config.token.jwksUrl, { logger: log });
+  const service = await module.createService(await buildServiceDeps(config, redis, log, resolveKey));
   const server = await listen(service.app, config.ports[module.name], config.host);
   log.info({ url: config.urls[module.name], port: server.port }, `${module.name} listening`);
 

@@ -17,7 +17,7 @@ import { toFeatures } from '../domain/features.js';
 import { chiOf, demographicsOf } from '../domain/from-patient.js';
 import { matchBundle, selectMatches, type MatchResult } from '../domain/match-bundle.js';
 import { agencyOfRecord } from '../domain/person.js';
-import { probabilityOf } from '../domain/score.js';
+import { matchProbability } from '../domain/engine.js';
 import type { MpiContext } from '../context.js';
 import { param } from './parameters.js';
 import { REGISTRATION_EXCHANGE } from './register.js';
@@ -39,7 +39,7 @@ export function matchPatient(ctx: MpiContext) {
     const scored = candidateFeatures.flatMap((f) => {
       if (!f?.ag || !partnership.demographicsMayFlow(f.ag, auth.agency).allowed) return [];
       const c = compare(features, f, ctx.model);
-      return [{ id: f.id, probability: probabilityOf(c.score, ctx.model), grade: c.grade }];
+      return [{ id: f.id, probability: matchProbability(c.score, ctx.model), grade: c.grade }];
     });
     const kept = selectMatches(
       scored.map((s) => ({ ...s, record: { resourceType: 'Patient', id: s.id } as Patient })),
