@@ -1,7 +1,7 @@
 /** Test helpers for the real Redis started by `global-setup.js`: a unique key prefix per test file. */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../shared/redis/connection.js';
+import { connectRedis, deleteKeysWithPrefix } from '../shared/redis/connection.js';
 
 export function testRedisUrl(): string {
   const url = process.env.REDIS_URL;
@@ -20,10 +20,5 @@ export function testRedis(): Redis {
 
 /** Deletes every key under a prefix (clean-up after a test file; never FLUSHDB on the shared server). */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
 }

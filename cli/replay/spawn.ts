@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
-import { connectRedis } from '../../shared/redis/connection.js';
+import { connectRedis, deleteKeysWithPrefix } from '../../shared/redis/connection.js';
 import { targetFromConfig, type ReplayTarget } from './target.js';
 
 export interface SpawnedHub {
@@ -28,16 +28,11 @@ export async function spawnHub(log: Logger): Promise<SpawnedHub> {
   };
 }
 
-/** Deletes every key of a prefix (SCAN + UNLINK; never FLUSHDB on a Redis others may use). */
+/** Deletes the run's keys through a short-lived connection of its own. */
 async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = connectRedis(redisUrl, { maxRetriesPerRequest: 2 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }

@@ -44,3 +44,16 @@ export async function isRedisReady(redis: Redis, timeoutMs = 1000): Promise<bool
     return false;
   }
 }
+
+/**
+ * Deletes every key under a namespace prefix (SCAN + UNLINK): how tests and
+ * throw-away runs clean up. Never FLUSHDB: others may share the Redis.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
