@@ -188,6 +188,17 @@ describe('decide', () => {
     expect(decision.possibleDuplicates?.map((c) => c.id)).toEqual(['old']);
   });
 
+  it('prefers the person certain by the same CHI over a higher probabilistic score', () => {
+    // The record matches `exact` on every field, but carries the CHI `health` holds.
+    const record = person({ ...morag, id: 'r', chi: '0307844786' });
+    const exact = person({ ...morag, id: 'exact' });
+    const health = person({ ...morag, id: 'health', chi: '0307844786', addressLine: '2 Other Street', postcode: 'EH11 1AA', phone: undefined });
+    expect(compare(record, exact, model).score).toBeGreaterThan(compare(record, health, model).score);
+    const decision = decide(record, [exact, health], model);
+    expect(decision.outcome).toBe('link');
+    expect(decision.best?.id).toBe('health');
+  });
+
   it('counts records of one person once when told who they belong to', () => {
     const a = person({ ...morag, id: 'a' });
     const b = person({ ...morag, id: 'b', addressLine: '14 Easter Rd' });

@@ -332,6 +332,10 @@ function sameIndividual(a: MatchFeatures, b: MatchFeatures, model: CompiledModel
 /** Orders by outcome first (a same-CHI link beats a higher-scoring review), then score. */
 function better(x: Scored, y: Scored): boolean {
   if (RANK[x.outcome] !== RANK[y.outcome]) return RANK[x.outcome] > RANK[y.outcome];
+  // Between two links, the one certain by the same CHI wins over a higher probabilistic score.
+  const xChi = x.rule?.rule === 'same-chi';
+  const yChi = y.rule?.rule === 'same-chi';
+  if (xChi !== yChi) return xChi;
   return x.score > y.score;
 }
 
