@@ -219,6 +219,8 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
         redis: config.redisUrl ? 'REDIS_URL (shared server: memory figures include anything else written meanwhile)' : 'private redis-server',
         node: process.version,
         cpus: os.cpus().length,
+        // Other work on the machine slows every figure: the 1-minute load average when the run ended.
+        loadAverage: round(os.loadavg()[0]!, 2),
         notes: [
           'redisBytesPerRecord = INFO used_memory after the bulk load minus before, per record (the index, review Tasks and the audit stream);',
           'redisBytesPerRecordExcludingAudit subtracts the audit stream\'s growth (MEMORY USAGE of the stream) over the load.',
