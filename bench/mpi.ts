@@ -23,7 +23,7 @@ import { toFhirPatient } from '../fixtures/generators/to-fhir.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import { loadConfig, PROJECT_ROOT } from '../shared/config.js';
-import { connectRedis, KeySpace } from '../shared/redis/connection.js';
+import { connectRedis, KeySpace, deleteKeysWithPrefix } from '../shared/redis/connection.js';
 import { startHub, type RunningHub } from '../services/hub.js';
 import { estimateModelForRecords } from '../services/mpi/domain/estimate.js';
 import { toFeatures } from '../services/mpi/domain/features.js';
@@ -314,12 +314,7 @@ function cpuSecondsSince(start: NodeJS.CpuUsage): number {
 async function deleteKeys(hub: RunningHub, prefix: string): Promise<void> {
   const redis = connectRedis(hub.redisUrl);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
