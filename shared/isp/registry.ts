@@ -80,6 +80,7 @@ export interface IspRegistryOptions {
 
 export class IspRegistry {
   private readonly verified = new Map<string, { key: string; value: IspInForce }>();
+  private cachedSnapshot: { revision: string; snapshot: IspSnapshot } | undefined;
   private readonly log: Logger;
 
   /** `store` must serve Organization and Contract (the directory's store, or `forRedis`'s). */
@@ -143,8 +144,24 @@ export class IspRegistry {
     return agencies;
   }
 
-  /** The current agencies and ISPs, each ISP with its signature check. */
+  /**
+   * The current agencies and ISPs, each ISP with its signature check. Re-read
+   * only when an Organization or Contract was written since (the store's
+   * per-type revision, one round trip), so a check stays current to the write
+   * without re-parsing every ISP on every request.
+   */
   async snapshot(): Promise<IspSnapshot> {
+    // Revisions are read before the data: a write in between leaves newer data under an older
+    // revision, which the next call sees has moved — a cache can be early, never stale.
+    const [organizations, contracts] = await Promise.all([this.store.revision('Organization'), this.store.revision('Contract')]);
+    const revision = `${organizations}|${contracts}`;
+    if (this.cachedSnapshot?.revision === revision) return this.cachedSnapshot.snapshot;
+    const snapshot = await this.readSnapshot();
+    this.cachedSnapshot = { revision, snapshot };
+    return snapshot;
+  }
+
+  private async readSnapshot(): Promise<IspSnapshot> {
     const [agencies, contracts] = await Promise.all([this.agencies(), listAll(this.store, 'Contract')]);
     const keys = publicKeysOf([...agencies.values()]);
     const isps: IspInForce[] = [];

@@ -121,6 +121,21 @@ describe('ResourceStore (real Redis)', () => {
       expect(history.every((h) => !h.deleted)).toBe(true);
     });
 
+    it('moves the type revision on every write, and not on an unchanged upsert (so whole-type caches know when to re-read)', async () => {
+      const r0 = await store.revision('Organization');
+      const created = await store.create(organization('Rev', 'education', { id: 'rev1' }));
+      const r1 = await store.revision('Organization');
+      expect(r1).not.toBe(r0);
+      await store.upsert(created);
+      expect(await store.revision('Organization')).toBe(r1);
+      await store.update({ ...created, name: 'Rev 2' });
+      const r2 = await store.revision('Organization');
+      expect(r2).not.toBe(r1);
+      await store.delete('Organization', 'rev1');
+      expect(await store.revision('Organization')).not.toBe(r2);
+      expect(await store.revision('CareTeam')).toBe('0');
+    });
+
     it('stores the current version only once (not also in history)', async () => {
       const v1 = await store.create(organization('One', 'education', { id: 'e2' }));
       await store.update({ ...v1, name: 'Two' });

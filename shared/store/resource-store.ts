@@ -130,6 +130,14 @@ export class ResourceStore {
     }
   }
 
+  /**
+   * A number that changes whenever any resource of `type` is written (created,
+   * updated, deleted): callers caching a whole type re-read it only when this moves.
+   */
+  async revision(type: ResourceType): Promise<string> {
+    return (await this.redis.hget(this.state(type).keys.manifest, '#rev')) ?? '0';
+  }
+
   /** The resource types this store serves. */
   get resourceTypes(): string[] {
     return [...this.types.keys()];

@@ -9,6 +9,8 @@
  * exactly those. Format: `<versionId>\n<0|1 deleted>\n<hash>\n` followed by one
  * `<index>\t<score>\t<member>\n` line per entry (index names and members never
  * contain tabs or newlines: control characters are stripped from values).
+ * The manifest's field `#rev` (never a FHIR id: `#` is not allowed in ids) counts
+ * every write of the type.
  */
 import { LuaScript } from '../redis/lua-script.js';
 
@@ -80,6 +82,8 @@ redis.call('HSET', KEYS[1], id, head .. newVersion .. tail)
 eachEntry(entries, function(index, score, member)
   redis.call('ZADD', keyOf[index], score, member)
 end)
+-- The type's revision: readers that cache a whole type (the ISP registry) check it in one HGET.
+redis.call('HINCRBY', KEYS[3], '#rev', 1)
 if op == 'delete' then
   redis.call('ZREM', KEYS[4], id)
   redis.call('HSET', KEYS[3], id, newVersion .. '\\n1\\n\\n')
