@@ -253,7 +253,8 @@ async function bulkLoad(client: BenchClient, requests: readonly BulkRequest[], t
       while (next < requests.length) {
         const request = requests[next++]!;
         const sent = performance.now();
-        const r = await client.post('/fhir', request.body, tokenOf(request.agencyId));
+        // A bulk loader asks for the outcome per entry, not the records back (FHIR Prefer: return=minimal).
+        const r = await client.post('/fhir', request.body, tokenOf(request.agencyId), { prefer: 'return=minimal' });
         latencies.push(performance.now() - sent);
         if (r.status !== 200) throw new Error(`transaction for ${request.agencyId} answered ${r.status}: ${r.body.slice(0, 1000)}`);
         done += request.records;

@@ -24,17 +24,17 @@ export class BenchClient {
     return this.send('GET', path, undefined, token);
   }
 
-  post(path: string, body: string, token: string): Promise<HttpResponse> {
-    return this.send('POST', path, body, token);
+  post(path: string, body: string, token: string, extraHeaders: http.OutgoingHttpHeaders = {}): Promise<HttpResponse> {
+    return this.send('POST', path, body, token, extraHeaders);
   }
 
   close(): void {
     this.agent.destroy();
   }
 
-  private send(method: string, path: string, body: string | undefined, token: string | undefined): Promise<HttpResponse> {
+  private send(method: string, path: string, body: string | undefined, token: string | undefined, extraHeaders: http.OutgoingHttpHeaders = {}): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { accept: 'application/fhir+json' };
+      const headers: http.OutgoingHttpHeaders = { accept: 'application/fhir+json', ...extraHeaders };
       if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) {
         headers['content-type'] = 'application/fhir+json';

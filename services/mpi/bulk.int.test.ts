@@ -160,6 +160,23 @@ describe('records in one Bundle match each other', () => {
   });
 });
 
+describe('Prefer: return=minimal', () => {
+  it('answers each entry with status, location and outcome but without the record (what a bulk loader needs)', async () => {
+    const patient = agencyPatient('nhs-fife', 'SCN-MIN-1', { given: ['Euan'], family: 'Baird', birthDate: '1979-05-05', gender: 'male', postcode: 'KY3 9AA' });
+    const res = await request(mpi.app)
+      .post('/fhir')
+      .set(await mpi.auth('nhs-fife'))
+      .set('Prefer', 'return=minimal')
+      .type('application/fhir+json')
+      .send(transactionOf([patient]) as object);
+    expect(res.status).toBe(200);
+    const [entry] = (res.body as Bundle).entry!;
+    expect(entry!.resource).toBeUndefined();
+    expect(entry!.response).toMatchObject({ status: '201 Created', location: 'Patient/nhs-fife.SCN-MIN-1/_history/1' });
+    expect(entry!.response!.outcome?.resourceType).toBe('OperationOutcome');
+  });
+});
+
 describe('a refused Bundle leaves no partial state', () => {
   const fresh = (n: number) =>
     Array.from({ length: n }, (_, i) =>

@@ -73,20 +73,23 @@ export function transaction(ctx: MpiContext) {
     }
 
     const results = await ctx.registrar.register(submissions, actorOf(auth), agency.agencyId, partnership);
-    await respond(req, res, 200, transactionResponse(results, ctx.baseUrl), {
+    // `Prefer: return=minimal` (FHIR): status, location and outcome per entry, without the records —
+    // what a bulk loader wants; the default returns each record with its match outcome.
+    const minimal = /\breturn=minimal\b/.test(req.get('prefer') ?? '');
+    await respond(req, res, 200, transactionResponse(results, ctx.baseUrl, minimal), {
       entities: results.map((r) => ({ reference: `Patient/${r.recordId}`, role: 'subject' as const, description: r.plan.outcome })),
       criteria: registrationCriteria(results),
     });
   };
 }
 
-function transactionResponse(results: readonly RegistrationResult[], baseUrl: string): Bundle {
+function transactionResponse(results: readonly RegistrationResult[], baseUrl: string, minimal: boolean): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'transaction-response',
     entry: results.map((r) => ({
       fullUrl: `${baseUrl}/Patient/${r.recordId}`,
-      resource: r.response,
+      ...(minimal ? {} : { resource: r.response }),
       response: {
         status: r.status === 201 ? '201 Created' : '200 OK',
         location: `Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,
