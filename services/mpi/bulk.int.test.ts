@@ -160,6 +160,28 @@ describe('records in one Bundle match each other', () => {
   });
 });
 
+describe('two agencies loading the same people at the same time', () => {
+  it('links every person once: concurrent Bundles see each other’s records (no duplicate Persons)', async () => {
+    const forenames = ['Aileen', 'Brodie', 'Catriona', 'Dougal', 'Eilidh', 'Fraser', 'Gregor', 'Heather', 'Innes', 'Jessie'];
+    const people = Array.from({ length: 60 }, (_, i) => {
+      const birthDate = `19${60 + (i % 30)}-0${1 + (i % 9)}-1${i % 10}`;
+      const gender = i % 2 ? ('male' as const) : ('female' as const);
+      return { given: [forenames[i % 10]!], family: `Concurrent${String.fromCharCode(65 + (i % 26))}${i}`, birthDate, gender, postcode: 'FK8 1AA', chi: testChi(birthDate, gender, 70 + (i % 20)) };
+    });
+    const fife = transactionOf(people.map((p, i) => agencyPatient('nhs-fife', `SCN-CC-F-${i}`, p)));
+    const vhk = transactionOf(people.map((p, i) => agencyPatient('vhk-emergency', `SCN-CC-V-${i}`, p)));
+    const [a, b] = await Promise.all([transaction('nhs-fife', fife), transaction('vhk-emergency', vhk)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const links = await mpi.store.getLinks([
+      ...people.map((_, i) => `nhs-fife.SCN-CC-F-${i}`),
+      ...people.map((_, i) => `vhk-emergency.SCN-CC-V-${i}`),
+    ]);
+    const persons = links.map((l) => l?.personId);
+    people.forEach((_, i) => expect(persons[i]).toBe(persons[people.length + i]));
+    expect(new Set(persons).size).toBe(people.length);
+  });
+});
+
 describe('Prefer: return=minimal', () => {
   it('answers each entry with status, location and outcome but without the record (what a bulk loader needs)', async () => {
     const patient = agencyPatient('nhs-fife', 'SCN-MIN-1', { given: ['Euan'], family: 'Baird', birthDate: '1979-05-05', gender: 'male', postcode: 'KY3 9AA' });

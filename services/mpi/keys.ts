@@ -49,6 +49,10 @@ export class MpiKeys {
     return this.space.key(TAG, 'review');
   }
   /** Hash of counters for the matching report. */
+  /** String: holder token of the index write lock (see MpiStore.withIndexLock). */
+  get writeLock(): string {
+    return this.space.key(TAG, 'lock');
+  }
   get stats(): string {
     return this.space.key(TAG, 'stats');
   }

@@ -72,7 +72,9 @@ export class Registrar {
     const batchIndex = new MatchIndex(this.deps.model, { maxBlockSize: this.deps.maxBlockSize });
     const batchLinks = new Map<string, PersonLink>();
     for (let i = 0; i < submissions.length; i += CHUNK) {
-      results.push(...(await this.registerChunk(submissions.slice(i, i + CHUNK), requestedBy, agencyId, partnership, batchIndex, batchLinks)));
+      const chunk = submissions.slice(i, i + CHUNK);
+      // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
+      results.push(...(await this.deps.store.withIndexLock(() => this.registerChunk(chunk, requestedBy, agencyId, partnership, batchIndex, batchLinks))));
     }
     return results;
   }
