@@ -415,6 +415,22 @@ describe('manual review', () => {
     expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/edinburgh-social-work.SCN-SW-600')).toHaveLength(1);
   });
 
+  it('withdraws an open review when the record is re-submitted and now links on its own (no stale question)', async () => {
+    const morven: PersonDetails = { given: ['Morven'], family: 'Lindsay', birthDate: '1983-09-23', gender: 'female', postcode: 'EH9 1AA', line: '2 Marchmont Road', chi: testChi('1983-09-23', 'female', 41) };
+    const morvenSw: PersonDetails = { ...morven, birthDate: '1984-09-23', postcode: 'EH9 3ZZ', line: '11 Warrender Park Road', chi: undefined };
+    await registered('nhs-lothian', 'SCN-N-610', morven);
+    const queued = await registered('edinburgh-social-work', 'SCN-SW-610', morvenSw);
+    expect(queued.outcome.outcome).toBe('review');
+    const taskId = queued.outcome.reviewTask!.slice('Task/'.length);
+
+    // Social work learns the CHI and re-submits: a certain match, so the question is withdrawn.
+    const linked = await registered('edinburgh-social-work', 'SCN-SW-610', { ...morvenSw, chi: morven.chi }, 200);
+    expect(linked.outcome).toMatchObject({ outcome: 'linked', assurance: 'level4' });
+    const task = await get('nhs-lothian', `/fhir/Task/${taskId}`);
+    expect(task.body as Task).toMatchObject({ status: 'cancelled', statusReason: { text: expect.stringMatching(/^Superseded/) } });
+    expect((await openReviewTasks()).map((t) => t.id)).not.toContain(taskId);
+  });
+
   it('a reviewer without system/Task.review is refused (403, SI-L3)', async () => {
     await expectRefusal(await post('edinburgh-education', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link')), 403, 'forbidden', ['SI-L3']);
     const narrowed = await post('nhs-lothian', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link'), 'system/Task.read system/Patient.read');

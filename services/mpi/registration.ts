@@ -15,7 +15,8 @@ import type { ParsedRegistration } from './domain/from-patient.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
 import { outsideRejectedPersons, planRegistration, withoutRejected, type RegistrationPlan } from './domain/registration-plan.js';
-import { buildReviewTask } from './domain/review-task.js';
+import { buildReviewTask, cancelledTask, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
+import { isOperationOutcomeError } from '../../shared/fhir/outcome.js';
 import type { PartnershipSnapshot } from './partnership.js';
 import { newPersonId } from './persons.js';
 import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
@@ -217,6 +218,8 @@ export class Registrar {
     ]);
     await Promise.all(reviews.map((r) => this.deps.tasks.create(r.task)));
     await store.setOpenReviews(reviews.map((r) => ({ a: r.a, b: r.b, taskId: r.task.id! })));
+    const superseded = await this.supersedeStaleReviews(results, now);
+    if (superseded) stats['review-superseded'] = superseded;
 
     // CHI seeding: a record without CHI linked with confidence to a person whose record has one.
     const seeded = await this.seedChis(results, chunk, agencyId, partnership, (id) => featureById.get(id) ?? batchIndex.get(id));
@@ -227,6 +230,42 @@ export class Registrar {
     });
     await store.incrementStats(stats);
     return final;
+  }
+
+  /**
+   * Open reviews of re-submitted records that the new version no longer raises
+   * (it now links, or is nobody's match, or questions another record) are
+   * cancelled, so reviewers are never asked a stale question. A Task a reviewer
+   * resolved meanwhile (412) is left as they decided it.
+   */
+  private async supersedeStaleReviews(results: readonly RegistrationResult[], now: string): Promise<number> {
+    const resubmitted = results.filter((r) => r.status === 200);
+    if (resubmitted.length === 0) return 0;
+    const open = await Promise.all(
+      resubmitted.map((r) =>
+        this.deps.tasks.search('Task', { focus: `Patient/${r.recordId}`, code: MATCH_REVIEW_CODE, status: 'requested', _count: '100' }, { total: false }),
+      ),
+    );
+    const stale = resubmitted.flatMap((r, i) =>
+      (open[i]?.resources ?? []).filter((task) => !reviewStillStands(task, r.plan.outcome, r.plan.candidate?.id)),
+    );
+    const cancelled = await Promise.all(
+      stale.map(async (task) => {
+        try {
+          await this.deps.tasks.update(cancelledTask(task, 'Superseded: the record was re-submitted and re-matched', now), {
+            ifMatch: task.meta?.versionId,
+            allowCreate: false,
+          });
+        } catch (err) {
+          if (isOperationOutcomeError(err) && err.status === 412) return false;
+          throw err;
+        }
+        const pair = reviewPair(task);
+        if (pair) await this.deps.store.closeReview(pair.recordId, pair.candidateId);
+        return true;
+      }),
+    );
+    return cancelled.filter(Boolean).length;
   }
 
   /**

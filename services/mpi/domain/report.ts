@@ -15,7 +15,13 @@ export interface MatchingReport {
     readonly newPersons: number;
     readonly chiSeeded: number;
   };
-  readonly reviewQueue: { readonly open: number; readonly oldestRequestedAt?: string; readonly oldestAgeHours?: number };
+  readonly reviewQueue: {
+    readonly open: number;
+    readonly oldestRequestedAt?: string;
+    readonly oldestAgeHours?: number;
+    /** Reviews withdrawn because a re-submission answered them (streamlined manual review). */
+    readonly withdrawn: number;
+  };
   readonly decisions: {
     readonly link: number;
     readonly notLink: number;
@@ -58,7 +64,11 @@ export function buildMatchingReport(input: {
       newPersons: s('new'),
       chiSeeded: s('chi-seeded'),
     },
-    reviewQueue: { open: input.openReviews, ...(input.oldestRequestedAt ? { oldestRequestedAt: input.oldestRequestedAt, oldestAgeHours } : {}) },
+    reviewQueue: {
+      open: input.openReviews,
+      ...(input.oldestRequestedAt ? { oldestRequestedAt: input.oldestRequestedAt, oldestAgeHours } : {}),
+      withdrawn: s('review-superseded'),
+    },
     decisions: {
       link: s('decision-link'),
       notLink: s('decision-not-link'),

@@ -1,5 +1,5 @@
 import { CodeSystems } from '../../../shared/fhir/systems.js';
-import { buildReviewTask, MATCH_REVIEW_CODE, resolvedTask, reviewPair } from './review-task.js';
+import { buildReviewTask, cancelledTask, MATCH_REVIEW_CODE, resolvedTask, reviewPair, reviewStillStands } from './review-task.js';
 
 const task = buildReviewTask({
   recordId: 'edinburgh-education.E1',
@@ -64,5 +64,32 @@ describe('resolvedTask', () => {
     const done = resolvedTask(task, 'link', 'Organization/nhs-lothian', '2025-06-02T09:00:00Z');
     expect(done.owner).toEqual({ identifier: { value: 'Organization/nhs-lothian' } });
     expect(done.output).toHaveLength(1);
+  });
+});
+
+describe('reviewStillStands', () => {
+  const task = buildReviewTask({
+    recordId: 'sw.1',
+    candidateId: 'nhs.1',
+    candidatePersonId: 'per-1',
+    score: 15,
+    probability: 0.5,
+    fields: [],
+    requestedBy: 'Organization/sw',
+    authoredOn: '2026-11-25T00:00:00Z',
+  });
+
+  it('keeps the question when the re-submitted record is again in the grey zone with the same candidate', () => {
+    expect(reviewStillStands(task, 'review', 'nhs.1')).toBe(true);
+  });
+
+  it('withdraws it when the record now links, matches nobody, or questions another record', () => {
+    expect(reviewStillStands(task, 'linked', 'nhs.1')).toBe(false);
+    expect(reviewStillStands(task, 'new', undefined)).toBe(false);
+    expect(reviewStillStands(task, 'review', 'nhs.2')).toBe(false);
+  });
+
+  it('marks a withdrawn Task cancelled with the reason', () => {
+    expect(cancelledTask(task, 'Superseded', '2026-11-25T01:00:00Z')).toMatchObject({ status: 'cancelled', statusReason: { text: 'Superseded' } });
   });
 });

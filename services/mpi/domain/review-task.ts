@@ -80,3 +80,16 @@ export function resolvedTask(task: Task, decision: 'link' | 'not-link', by: stri
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
+
+/** A review Task withdrawn because its question no longer stands (e.g. the record was re-submitted). */
+export function cancelledTask(task: Task, reason: string, at: string): Task {
+  return { ...task, status: 'cancelled', lastModified: at, statusReason: { text: reason } };
+}
+
+/**
+ * Whether an open review of a re-submitted record still asks a live question:
+ * only if the new version is again in the grey zone with the same candidate.
+ */
+export function reviewStillStands(task: Task, outcome: 'linked' | 'review' | 'new', questionedCandidateId: string | undefined): boolean {
+  return outcome === 'review' && reviewPair(task)?.candidateId === questionedCandidateId;
+}
