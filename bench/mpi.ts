@@ -31,6 +31,7 @@ import { MpiKeys } from '../services/mpi/keys.js';
 import { BenchClient } from './mpi/http-client.js';
 import { summarise, timeSequential, type LatencySummary } from './mpi/latency.js';
 import { parseOptions, USAGE, UsageError, type MpiBenchOptions } from './mpi/options.js';
+import { startMpiReplica, type MpiReplica } from './mpi/replicas.js';
 import { keyMemory, memoryByKeyKind, pingLatency, rawHsetBaseline, usedMemory } from './mpi/redis-figures.js';
 import { bulkRequests, foundSource, matchCount, matchQueries, type BulkRequest } from './mpi/workload.js';
 
@@ -99,7 +100,15 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
   const redis = connectRedis(hub.redisUrl);
   const keys = new KeySpace(config.keyPrefix);
   const client = new BenchClient(`http://${config.host}:${config.ports.mpi}`, options.concurrency);
+  const replicas: MpiReplica[] = [];
+  const loadClients = [client];
   try {
+    for (let i = 1; i < options.mpiProcesses; i++) {
+      progress(`starting MPI replica ${i} (a separate process on the same Redis)`);
+      const replica = await startMpiReplica(config, hub.redisUrl);
+      replicas.push(replica);
+      loadClients.push(new BenchClient(replica.url, options.concurrency));
+    }
     const signingKey = await loadTokenSigningKey(config.token);
     const tokens = new Map<string, string>();
     const tokenOf = (agencyId: string): string => {
@@ -132,7 +141,7 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
     const auditBefore = await keyMemory(redis, auditKey);
     progress(`bulk load: ${records.length} records in ${requests.length} Bundles of up to ${options.bundleSize}, ${options.concurrency} in flight`);
     const cpuBefore = { node: process.cpuUsage(), redis: await redisCpuSeconds(redis) };
-    const load = await bulkLoad(client, requests, tokenOf, options.concurrency);
+    const load = await bulkLoad(loadClients, requests, tokenOf, options.concurrency);
     const cpu = {
       nodeSeconds: round(cpuSecondsSince(cpuBefore.node), 1),
       redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
@@ -195,6 +204,8 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
         redisBytesPerRecordIncludingAuditMet: bytesPerRecord <= TARGETS.redisBytesPerRecord,
       },
       fsync: options.fsync,
+      // 1: the in-process hub's MPI alone; more: replicas on the same Redis sharing the bulk load round-robin.
+      mpiProcesses: options.mpiProcesses,
       details: {
         bundleSize: options.bundleSize,
         concurrency: options.concurrency,
@@ -225,12 +236,15 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
           'redisBytesPerRecord = INFO used_memory after the bulk load minus before, per record (the index, review Tasks and the audit stream);',
           'redisBytesPerRecordExcludingAudit subtracts the audit stream\'s growth (MEMORY USAGE of the stream) over the load.',
           `appendfsync ${options.fsync}${options.fsync === 'everysec' ? ' (load-test setting; the hub defaults to always)' : ' (the hub\'s durable default)'}.`,
-          'Client and services share one Node process (2 cores: Node + redis-server); Bundles and queries are serialised before timing.',
+          options.mpiProcesses > 1
+            ? `Bulk load shared round-robin by ${options.mpiProcesses} MPI processes on the same Redis (the in-process hub's and ${options.mpiProcesses - 1} replica(s)); $match timed against the in-process one.`
+            : 'Client and services share one Node process (2 cores: Node + redis-server); Bundles and queries are serialised before timing.',
         ],
       },
     };
   } finally {
-    client.close();
+    for (const c of loadClients) c.close();
+    await Promise.all(replicas.map((r) => r.stop()));
     await redis.quit().catch(() => redis.disconnect());
   }
 }
@@ -241,7 +255,8 @@ interface LoadResult {
   readonly bundleLatency: LatencySummary;
 }
 
-async function bulkLoad(client: BenchClient, requests: readonly BulkRequest[], tokenOf: (agencyId: string) => string, concurrency: number): Promise<LoadResult> {
+/** Sends the Bundles `concurrency` at a time, round-robin over the MPI processes (as a load balancer would). */
+async function bulkLoad(clients: readonly BenchClient[], requests: readonly BulkRequest[], tokenOf: (agencyId: string) => string, concurrency: number): Promise<LoadResult> {
   const total = requests.reduce((s, r) => s + r.records, 0);
   let next = 0;
   let done = 0;
@@ -249,9 +264,11 @@ async function bulkLoad(client: BenchClient, requests: readonly BulkRequest[], t
   const latencies: number[] = [];
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency * clients.length }, async () => {
       while (next < requests.length) {
-        const request = requests[next++]!;
+        const index = next++;
+        const request = requests[index]!;
+        const client = clients[index % clients.length]!;
         const sent = performance.now();
         // A bulk loader asks for the outcome per entry, not the records back (FHIR Prefer: return=minimal).
         const r = await client.post('/fhir', request.body, tokenOf(request.agencyId), { prefer: 'return=minimal' });

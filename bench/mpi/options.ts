@@ -15,9 +15,11 @@ export interface MpiBenchOptions {
   readonly fsync: 'everysec' | 'always';
   /** Where the JSON line is also written (default bench/results/mpi.json; `-` for nowhere). */
   readonly out: string;
+  /** MPI processes sharing the load (default 1: the in-process hub's; more are started as replicas). */
+  readonly mpiProcesses: number;
 }
 
-export const USAGE = `Usage: npm run bench:mpi -- [--records N] [--bundle-size N] [--concurrency N] [--queries N] [--seed N] [--fsync everysec|always] [--out FILE|-]
+export const USAGE = `Usage: npm run bench:mpi -- [--records N] [--bundle-size N] [--concurrency N] [--queries N] [--seed N] [--fsync everysec|always] [--mpi-processes N] [--out FILE|-]
 Bulk-loads synthetic agency records into the MPI over HTTP, then times $match and measures Redis memory per record.
 Starts a private redis-server in a temp directory unless REDIS_URL is set.`;
 
@@ -32,7 +34,7 @@ export function parseOptions(argv: readonly string[]): MpiBenchOptions {
     if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
     values.set(m[1]!, value);
   }
-  const known = new Set(['records', 'bundle-size', 'concurrency', 'queries', 'seed', 'fsync', 'out']);
+  const known = new Set(['records', 'bundle-size', 'concurrency', 'queries', 'seed', 'fsync', 'out', 'mpi-processes']);
   for (const name of values.keys()) if (!known.has(name)) throw new UsageError(`Unknown option --${name}`);
   const fsync = values.get('fsync') ?? 'everysec';
   if (fsync !== 'everysec' && fsync !== 'always') throw new UsageError('--fsync is everysec or always');
@@ -44,6 +46,7 @@ export function parseOptions(argv: readonly string[]): MpiBenchOptions {
     seed: positive(values, 'seed', 20250630),
     fsync,
     out: values.get('out') ?? 'bench/results/mpi.json',
+    mpiProcesses: positive(values, 'mpi-processes', 1),
   };
 }
 

@@ -74,24 +74,27 @@ export class Registrar {
     const batchLinks = new Map<string, PersonLink>();
     for (let i = 0; i < submissions.length; i += CHUNK) {
       const chunk = submissions.slice(i, i + CHUNK);
+      // Pure per-record work before the lock, so other loads wait only for reads, decisions and writes.
+      const features = chunk.map((s) => toFeatures({ id: s.recordId, ...s.parsed.demographics }));
+      const keys = features.map(blockingKeys);
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
-      results.push(...(await this.deps.store.withIndexLock(() => this.registerChunk(chunk, requestedBy, agencyId, partnership, batchIndex, batchLinks))));
+      const written = await this.deps.store.withIndexLock(() =>
+        this.registerChunk({ chunk, features, keys }, requestedBy, batchIndex, batchLinks),
+      );
+      results.push(...(await this.finishChunk(written, chunk, agencyId, partnership)));
     }
     return results;
   }
 
   private async registerChunk(
-    chunk: readonly Submission[],
+    prepared: { readonly chunk: readonly Submission[]; readonly features: readonly MatchFeatures[]; readonly keys: readonly string[][] },
     requestedBy: string,
-    agencyId: string,
-    partnership: PartnershipSnapshot,
     batchIndex: MatchIndex,
     batchLinks: Map<string, PersonLink>,
-  ): Promise<RegistrationResult[]> {
+  ): Promise<{ results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
     const { store } = this.deps;
+    const { chunk, features, keys } = prepared;
     const ids = chunk.map((s) => s.recordId);
-    const features = chunk.map((s) => toFeatures({ id: s.recordId, ...s.parsed.demographics }));
-    const keys = features.map(blockingKeys);
 
     // Round trip 1: what exists already, and the candidates of every record.
     const [existing, existingFeatures, existingLinks, candidateIds] = await Promise.all([
@@ -221,14 +224,28 @@ export class Registrar {
     const superseded = await this.supersedeStaleReviews(results, now);
     if (superseded) stats['review-superseded'] = superseded;
 
+    return { results, stats, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
+  }
+
+  /**
+   * After the lock: CHI seeding (reads only) and the report counters (commutative
+   * increments) need not hold up other loads.
+   */
+  private async finishChunk(
+    written: { results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined },
+    chunk: readonly Submission[],
+    agencyId: string,
+    partnership: PartnershipSnapshot,
+  ): Promise<RegistrationResult[]> {
     // CHI seeding: a record without CHI linked with confidence to a person whose record has one.
-    const seeded = await this.seedChis(results, chunk, agencyId, partnership, (id) => featureById.get(id) ?? batchIndex.get(id));
-    const final = results.map((r, i) => {
+    const seeded = await this.seedChis(written.results, chunk, agencyId, partnership, written.featureOf);
+    const stats = { ...written.stats };
+    const final = written.results.map((r, i) => {
       const seededChi = seeded[i];
-      if (seededChi) count('chi-seeded');
+      if (seededChi) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
       return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.taskId, seededChi, this.deps.model) };
     });
-    await store.incrementStats(stats);
+    await this.deps.store.incrementStats(stats);
     return final;
   }
 
