@@ -1,5 +1,5 @@
 import type { Patient } from 'fhir/r4.js';
-import { searchsetBundle, versionFromIfMatch } from './bundle.js';
+import { searchsetBundle } from './bundle.js';
 
 const patient = (id: string): Patient => ({ resourceType: 'Patient', id });
 
@@ -29,19 +29,5 @@ describe('searchset Bundle', () => {
       'http://hub/fhir',
     );
     expect(b.entry?.[0]?.search?.score).toBe(0.97);
-  });
-});
-
-describe('If-Match parsing', () => {
-  it.each([
-    ['W/"3"', '3'],
-    ['"3"', '3'],
-    ['3', '3'],
-  ])('reads %s as version %s', (header, version) => {
-    expect(versionFromIfMatch(header)).toBe(version);
-  });
-
-  it('treats a missing header as no precondition', () => {
-    expect(versionFromIfMatch(undefined)).toBeUndefined();
   });
 });

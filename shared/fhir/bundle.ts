@@ -1,5 +1,6 @@
 /** Bundle builders: searchset (with paging links), history, transaction-response. */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4.js';
+import { etagOfVersion } from '../store/version.js';
 
 export interface SearchPage<T extends Resource> {
   readonly resources: readonly T[];
@@ -52,19 +53,12 @@ export function historyBundle<T extends Resource>(versions: readonly T[], baseUr
       fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`,
       resource: r,
       request: { method: r.meta?.versionId === '1' ? 'POST' : 'PUT', url: `${r.resourceType}/${r.id}` },
-      response: { status: '200', etag: `W/"${r.meta?.versionId ?? ''}"`, lastModified: r.meta?.lastUpdated },
+      response: { status: '200', etag: etagOf(r), lastModified: r.meta?.lastUpdated },
     })),
   };
 }
 
-/** The `ETag` header value for a resource version. */
+/** The `ETag` header value for a resource version (If-Match is read by the store's `versionIdFromEtag`). */
 export function etagOf(resource: Resource): string | undefined {
-  return resource.meta?.versionId ? `W/"${resource.meta.versionId}"` : undefined;
-}
-
-/** Parses `If-Match: W/"3"` (or `"3"`, or `3`) to the versionId `3`. */
-export function versionFromIfMatch(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^(?:W\/)?"?([^"]+)"?$/.exec(header.trim());
-  return m?.[1];
+  return resource.meta?.versionId ? etagOfVersion(resource.meta.versionId) : undefined;
 }

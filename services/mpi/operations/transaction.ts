@@ -7,6 +7,7 @@
 import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
+import { etagOf } from '../../../shared/fhir/bundle.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { informational, invalidIssues, invalidResource, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
@@ -93,7 +94,7 @@ function transactionResponse(results: readonly RegistrationResult[], baseUrl: st
       response: {
         status: r.status === 201 ? '201 Created' : '200 OK',
         location: `Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,
-        etag: `W/"${r.stored.meta?.versionId}"`,
+        etag: etagOf(r.stored),
         lastModified: r.stored.meta?.lastUpdated,
         outcome: informational(
           r.plan.outcome === 'linked'
