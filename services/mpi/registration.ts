@@ -107,7 +107,6 @@ export class Registrar {
     // Round trip 2: candidates' features and links; decisions and reviews for re-submitted records.
     const inChunk = new Set(ids);
     const outside = [...new Set(candidateIds.flat())].filter((id) => !inChunk.has(id) && !batchLinks.has(id));
-    const resubmitted = chunk.filter((_, i) => existing[i] !== undefined);
     const [outsideFeatures, outsideLinks, personSizes] = await Promise.all([
       store.getFeatures(outside),
       store.getLinks(outside),
@@ -121,10 +120,8 @@ export class Registrar {
       if (f) featureById.set(id, f);
       if (l) linkById.set(id, l);
     });
-    const resubmittedPairs = resubmitted.flatMap((s) => {
-      const i = ids.indexOf(s.recordId);
-      return (candidateIds[i] ?? []).map((c) => [s.recordId, c] as const);
-    });
+    // Only a record seen before can have decisions or open reviews about it.
+    const resubmittedPairs = chunk.flatMap((s, i) => (existing[i] ? (candidateIds[i] ?? []).map((c) => [s.recordId, c] as const) : []));
     const [manualDecisions, openReviews] = await Promise.all([store.getDecisions(resubmittedPairs), store.getOpenReviews(resubmittedPairs)]);
 
     const linkOf = (id: string): PersonLink | undefined => batchLinks.get(id) ?? linkById.get(id);

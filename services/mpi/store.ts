@@ -305,11 +305,6 @@ export class MpiStore {
     await this.redis.hset(this.keys.replacedBy, personId, survivorId);
   }
 
-  async getDecision(a: string, b: string): Promise<ManualDecision | undefined> {
-    const raw = await this.redis.hget(this.keys.decisions, pairKey(a, b));
-    return raw ? (JSON.parse(raw) as ManualDecision) : undefined;
-  }
-
   /** Manual decisions for many pairs at once (keyed by `pairKey`). */
   async getDecisions(pairs: readonly (readonly [string, string])[]): Promise<Map<string, ManualDecision>> {
     const found = new Map<string, ManualDecision>();

@@ -34,7 +34,3 @@ export function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
-/** A manual link is never undone by automatic re-matching. */
-export function isManual(link: PersonLink | undefined): boolean {
-  return link?.how === 'manual';
-}
