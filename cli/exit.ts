@@ -28,3 +28,9 @@ export const processIo: Io = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
 };
+
+/** A fetch that failed because nothing answered (hub not started, wrong URL, timed out), not because of an answer. */
+export function isUnreachable(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || (err as Error).name === 'TimeoutError';
+}

@@ -8,7 +8,7 @@ import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken } from '../../shared/client/token.js';
 import type { MatchingReport } from '../../services/mpi/domain/report.js';
 import { parseCommandArgs, urlOption } from '../args.js';
-import { EXIT_FAILURE, EXIT_OK, processIo, UsageError, type Io } from '../exit.js';
+import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 
 export async function matchingCommand(args: string[], io: Io = processIo): Promise<number> {
   const [sub, ...rest] = args;
@@ -35,8 +35,7 @@ export async function matchingCommand(args: string[], io: Io = processIo): Promi
     }
     report = (await res.json()) as MatchingReport;
   } catch (err) {
-    const code = (err as { cause?: { code?: string } }).cause?.code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
+    if (isUnreachable(err)) {
       io.err(`The hub is not reachable (${mpi}, ${config.token.tokenUrl}): start it with \`infoshare start\``);
       return EXIT_FAILURE;
     }

@@ -4,7 +4,7 @@ import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken, TokenRequestError } from '../../shared/client/token.js';
 import { demoAgency } from '../../fixtures/partnership/demo-agencies.js';
 import { parseCommandArgs, urlOption } from '../args.js';
-import { EXIT_FAILURE, EXIT_OK, processIo, UsageError, type Io } from '../exit.js';
+import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 import { discoverTokenUrl } from '../replay/target.js';
 
 export async function tokenCommand(args: string[], io: Io = processIo): Promise<number> {
@@ -40,8 +40,7 @@ export async function tokenCommand(args: string[], io: Io = processIo): Promise<
       io.err(err.message);
       return EXIT_FAILURE;
     }
-    const code = (err as { cause?: { code?: string } }).cause?.code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || (err as Error).name === 'TimeoutError') {
+    if (isUnreachable(err)) {
       io.err(`The directory is not reachable at ${tokenUrl}: start the hub with \`infoshare start\` (or pass --directory <url>)`);
       return EXIT_FAILURE;
     }
