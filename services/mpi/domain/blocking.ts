@@ -24,9 +24,14 @@
  */
 import type { MatchFeatures } from './features.js';
 
+/** The blocking key of a CHI number: its block is the index of records holding that CHI. */
+export function chiBlockingKey(chi: string): string {
+  return `c:${chi}`;
+}
+
 export function blockingKeys(f: MatchFeatures): string[] {
   const keys: string[] = [];
-  if (f.chi) keys.push(`c:${f.chi}`);
+  if (f.chi) keys.push(chiBlockingKey(f.chi));
   if (f.y !== undefined && f.m !== undefined && f.d !== undefined) {
     const lo = Math.min(f.m, f.d);
     const hi = Math.max(f.m, f.d);

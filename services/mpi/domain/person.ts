@@ -6,6 +6,7 @@
  */
 import type { Patient, Person, PersonLink as FhirPersonLink } from 'fhir/r4.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
+import { agencyIdOf } from '../../../shared/isp/contract.js';
 import type { PersonLink } from './links.js';
 
 const ASSURANCE_RANK: Record<string, number> = { level4: 4, level3: 3, level2: 2, level1: 1 };
@@ -53,5 +54,5 @@ export function chiOfRecord(record: Patient): string | undefined {
 
 /** The agency that owns a record (the submitting agency, from `managingOrganization` or the id prefix). */
 export function agencyOfRecord(record: Patient): string | undefined {
-  return record.managingOrganization?.reference?.replace(/^Organization\//, '') ?? record.id?.split('.')[0];
+  return agencyIdOf(record.managingOrganization?.reference) ?? record.id?.split('.')[0];
 }

@@ -12,6 +12,7 @@ import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, forbidden, notFound } from '../../../shared/fhir/outcome.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
+import { chiBlockingKey } from '../domain/blocking.js';
 import { validateChi } from '../domain/chi.js';
 import { recordIdFor } from '../domain/from-patient.js';
 import { agencyOfRecord, chiOfRecord } from '../domain/person.js';
@@ -79,7 +80,7 @@ async function sourceRecordIds(ctx: MpiContext, source: { system: string; value:
     const chi = validateChi(source.value);
     if (!chi.valid) throw badRequest(`Invalid CHI number: ${chi.reason}`, 'sourceIdentifier');
     // The CHI blocking set is the CHI index (never size-capped: a CHI is one person).
-    const [ids] = await ctx.store.candidateIds([[`c:${chi.chi}`]], Number.MAX_SAFE_INTEGER);
+    const [ids] = await ctx.store.candidateIds([[chiBlockingKey(chi.chi)]], Number.MAX_SAFE_INTEGER);
     return ids ?? [];
   }
   const id = recordIdFor(agencyId!, source.value, identifierHash);
