@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../shared/log.js';
 import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
 import { buildServiceDeps, type ServiceDeps, type ServiceInstance } from '../shared/runtime/deps.js';
-import { listen, type Listening } from '../shared/runtime/listen.js';
+import { listen, reserveFreePorts, type Listening } from '../shared/runtime/listen.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
 import { loadDemoDemographics } from './mpi/fixtures.js';
 import { SERVICE_MODULES } from './registry.js';
@@ -78,18 +78,4 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
     await stop();
     throw err;
   }
-}
-
-async function reserveFreePorts(n: number): Promise<number[]> {
-  const { createServer } = await import('node:net');
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }

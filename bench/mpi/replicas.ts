@@ -5,9 +5,9 @@
  * with the hub's Redis, key prefix and directory (for the JWKS), on a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT, type HubConfig } from '../../shared/config.js';
+import { reserveFreePorts } from '../../shared/runtime/listen.js';
 
 export interface MpiReplica {
   readonly url: string;
@@ -15,7 +15,7 @@ export interface MpiReplica {
 }
 
 export async function startMpiReplica(config: HubConfig, redisUrl: string): Promise<MpiReplica> {
-  const port = await freePort();
+  const [port] = await reserveFreePorts(1);
   const child: ChildProcess = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'services', 'mpi', 'main.js')], {
     env: {
       ...process.env,
@@ -51,15 +51,4 @@ export async function startMpiReplica(config: HubConfig, redisUrl: string): Prom
         child.kill('SIGTERM');
       }),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,6 +1,6 @@
 /** Listening and closing an Express app, with connection draining on close. */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import type { Express } from 'express';
 
 export interface Listening {
@@ -29,4 +29,25 @@ export function listen(app: Express, port: number, host: string): Promise<Listen
       });
     });
   });
+}
+
+/**
+ * `n` distinct free local ports: all are held open at once before any is
+ * released, so the same port is never handed out twice.
+ */
+export async function reserveFreePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<NetServer>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
