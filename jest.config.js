@@ -9,6 +9,8 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }] },
   globalSetup: '<rootDir>/test/global-setup.js',
   globalTeardown: '<rootDir>/test/global-teardown.js',
+  // The progress file lets test/run-jest.js notice a stuck worker (see there).
+  reporters: ['default', '<rootDir>/test/progress-reporter.js'],
   testTimeout: 30000,
   maxWorkers: 2,
 };
