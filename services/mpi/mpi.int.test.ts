@@ -166,6 +166,16 @@ describe('CHI', () => {
     expect(ed.outcome).toMatchObject({ outcome: 'review', assurance: 'level1' });
     expect(ed.outcome.reviewTask).toMatch(/^Task\//);
   });
+
+  it('refuses PIX by a CHI held by two people pending review (409): answering would present them as one', async () => {
+    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
+    const outcome = await expectRefusal(res, 409, 'conflict');
+    expect(outcome.issue[0]?.details?.text).toMatch(/held by records of 2 different people.*own agency identifier/);
+    // Asking by an agency identifier still answers: it names one record, so one Person.
+    const byRecord = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-N-200`)}`);
+    expect(byRecord.status).toBe(200);
+    expect(pixParams(byRecord.body as Parameters).ids).toEqual(['Patient/gp-leith-cluster.SCN-G-200']);
+  });
 });
 
 describe('probabilistic matching and CHI seeding', () => {

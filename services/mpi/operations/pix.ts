@@ -10,7 +10,7 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { badRequest, forbidden, notFound } from '../../../shared/fhir/outcome.js';
+import { badRequest, conflict, forbidden, notFound } from '../../../shared/fhir/outcome.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { chiBlockingKey } from '../domain/blocking.js';
 import { validateChi } from '../domain/chi.js';
@@ -48,6 +48,10 @@ export function pixQuery(ctx: MpiContext) {
       const owner = agencyOfRecord(r);
       return owner !== undefined && partnership.demographicsMayFlow(owner, auth.agency).allowed;
     });
+    if (source.system === IdentifierSystems.chi) {
+      const personOf = new Map(personIds.flatMap((p, i) => [...memberLists[i]!.keys()].map((record) => [record, p] as const)));
+      refuseDisputedChi(source.value, new Set(visible.map((r) => personOf.get(r.id!))));
+    }
     const wants = (system: string) => targetSystems.length === 0 || targetSystems.includes(system);
     const parameter: ParametersParameter[] = [];
     // An agency identifier names one record: the answer is the *other* records. A CHI names
@@ -73,6 +77,22 @@ export function pixQuery(ctx: MpiContext) {
       criteria: seeded && callerLacksChi ? ['MI-L2', 'MI-L4'] : ['MI-L4'],
     });
   };
+}
+
+/**
+ * A CHI names one person, so records holding it should sit in one Person. When
+ * the caller can see them in several, the index has an open question (the same
+ * CHI with contradicting sex and birth date waits for review, or a reviewer kept
+ * the records apart): answering would present two people as one. The caller can
+ * still ask by its own agency identifier, which names one record and one Person.
+ */
+function refuseDisputedChi(chi: string, visiblePersons: ReadonlySet<string | undefined>): void {
+  if (visiblePersons.size <= 1) return;
+  throw conflict(
+    `CHI ${chi} is held by records of ${visiblePersons.size} different people in the index (a record waiting for match review, ` +
+      'or kept apart by a reviewer), so it cannot be answered as one person. Ask by your own agency identifier instead.',
+    'sourceIdentifier',
+  );
 }
 
 async function sourceRecordIds(ctx: MpiContext, source: { system: string; value: string }, agencyId: string | undefined): Promise<string[]> {
