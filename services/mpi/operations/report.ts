@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../../../shared/config.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respondJson } from '../../../shared/fhir/express.js';
 import { buildMatchingReport, type MatchingReport } from '../domain/report.js';
-import { MATCH_REVIEW_CODE } from '../domain/review-task.js';
+import { openReviewQueue } from '../review-queue.js';
 import type { MpiContext } from '../context.js';
 
 export const BENCHMARK_RESULT_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'matching.json');
@@ -19,20 +19,19 @@ export async function matchingReport(ctx: MpiContext): Promise<MatchingReport> {
   const [stats, indexedRecords, open, lastBenchmark] = await Promise.all([
     ctx.store.getStats(),
     ctx.store.countRecords(),
-    ctx.tasks.search('Task', { code: MATCH_REVIEW_CODE, status: 'requested', _count: '1000' }),
+    openReviewQueue(ctx.tasks),
     fs.readFile(BENCHMARK_RESULT_FILE, 'utf8').then(
       (text) => JSON.parse(text) as unknown,
       () => undefined,
     ),
   ]);
-  const oldest = open.resources.map((t) => t.authoredOn).filter((d): d is string => Boolean(d)).sort()[0];
   return buildMatchingReport({
     now: new Date(),
     matchingModel: ctx.config.matchingModel,
     indexedRecords,
     stats,
-    openReviews: open.total ?? open.resources.length,
-    oldestRequestedAt: oldest,
+    openReviews: open.count,
+    oldestRequestedAt: open.oldest,
     model: { description: ctx.model.description, estimation: ctx.model.estimation, thresholds: ctx.model.thresholds },
     lastBenchmark,
   });
