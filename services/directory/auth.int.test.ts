@@ -157,6 +157,28 @@ describe('GET /auth/jwks.json', () => {
   });
 });
 
+describe('GET /.well-known/smart-configuration', () => {
+  it('Tells a SMART Backend Services client where and how to get a token, at the root and beside the FHIR base', async () => {
+    for (const path of ['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration']) {
+      const res = await request(dir.app).get(path);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        token_endpoint: dir.config.token.tokenUrl,
+        grant_types_supported: ['client_credentials'],
+        token_endpoint_auth_methods_supported: ['private_key_jwt'],
+        capabilities: ['client-confidential-asymmetric'],
+      });
+      expect(res.body.token_endpoint_auth_signing_alg_values_supported).toContain('ES256');
+      expect(res.body.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256');
+      expect(res.body.scopes_supported).toEqual(expect.arrayContaining(['system/Patient.write', 'system/Task.review']));
+      // The document names a token endpoint that really issues tokens.
+      const token = await request(dir.app).post(new URL(res.body.token_endpoint as string).pathname).type('form').send(tokenForm(dir.assertion('edinburgh-education')));
+      expect(token.status).toBe(200);
+      expect((await request(dir.app).get(new URL(res.body.jwks_uri as string).pathname)).status).toBe(200);
+    }
+  });
+});
+
 describe('Access tokens at the FHIR API', () => {
   const readOrg = (token?: string) => {
     const req = request(dir.app).get('/fhir/Organization/nhs-lothian');

@@ -3,6 +3,7 @@
  *
  *   POST /auth/token      client_credentials + private_key_jwt → short-lived access token   (audited: login/token, SI-L3)
  *   GET  /auth/jwks.json  the public key access tokens are signed with
+ *   GET  /.well-known/smart-configuration (also under /fhir)  how to get a token (SMART discovery)
  *
  * Clients are the agencies registered in the directory (domain/clients.ts);
  * the grant itself is shared/auth/token-grant.ts. Refusals are OperationOutcomes
@@ -23,6 +24,7 @@ import { handler } from '../../../shared/fhir/express.js';
 import { SECURITY_MODEL_CRITERIA } from '../../../shared/fhir/rest/access.js';
 import type { DirectoryContext } from '../context.js';
 import { registeredClientOf, roleBelongsToAgency } from '../domain/clients.js';
+import { smartConfiguration } from '../domain/smart-configuration.js';
 
 /** OAuth refusals that are security decisions (as opposed to a malformed request). */
 const SECURITY_REFUSALS: ReadonlySet<OAuthErrorCode> = new Set(['invalid_client', 'invalid_scope', 'invalid_grant']);
@@ -87,6 +89,16 @@ export function authRoutes(ctx: DirectoryContext): Router {
     handler(async (req, res) => {
       describeExchange(res, { subtype: 'jwks', action: 'R' });
       await sendAuditedJson(req, res, 200, jwks, { 'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` });
+    }),
+  );
+
+  // SMART discovery lives beside the FHIR base ([base]/.well-known/…); the root copy serves clients given the server's address.
+  const discovery = smartConfiguration({ issuer: config.token.issuer, tokenUrl: config.token.tokenUrl, jwksUrl: `${config.urls.directory}/auth/jwks.json` });
+  router.get(
+    ['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'],
+    handler(async (req, res) => {
+      describeExchange(res, { subtype: 'smart-configuration', action: 'R' });
+      await sendAuditedJson(req, res, 200, discovery, { 'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` });
     }),
   );
 
