@@ -1,0 +1,107 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { KeySpace } from '../redis/connection.js';
+import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
+import { jobIdOf, openQueue, startWorker, type QueueSite } from './queues.js';
+
+interface Delivery {
+  readonly message: string;
+  readonly agency: string;
+}
+
+let redis: Redis;
+let prefix: string;
+let site: QueueSite;
+const closers: (() => Promise<void>)[] = [];
+
+beforeEach(() => {
+  redis = testRedis();
+  prefix = uniquePrefix('queues');
+  site = { redis, keys: new KeySpace(prefix) };
+});
+
+afterEach(async () => {
+  // Workers before queues, both before the connection.
+  for (const close of closers.splice(0).reverse()) await close();
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+});
+
+const address = { family: 'alerts', name: 'deliveries' };
+
+function queue() {
+  const q = openQueue<Delivery, string>(site, address, { backoff: { type: 'fixed', delay: 10 } });
+  closers.push(() => q.close());
+  return q;
+}
+
+function worker(processor: (job: Job<Delivery, string>) => Promise<string>) {
+  const w = startWorker<Delivery, string>(site, address, processor);
+  closers.push(() => w.close());
+  return w;
+}
+
+describe('jobIdOf', () => {
+  it('Derives the id from what the job is about', () => {
+    expect(jobIdOf('msg-1', 'nhs-lothian')).toBe('msg-1~nhs-lothian');
+    // Parts are FHIR ids (which may contain dots): different parts never join to the same id.
+    expect(jobIdOf('a.b', 'c')).not.toBe(jobIdOf('a', 'b.c'));
+  });
+
+  it('Refuses ids BullMQ would refuse or that would break hash tags, saying why', () => {
+    expect(() => jobIdOf('42')).toThrow(/looks like an integer/);
+    expect(() => jobIdOf('-7')).toThrow(/looks like an integer/);
+    expect(() => jobIdOf()).toThrow(/at least one part/);
+    expect(() => jobIdOf('a', '')).toThrow(/no empty part/);
+    expect(() => jobIdOf('msg:1')).toThrow(/must not contain/);
+    expect(() => jobIdOf('{x}')).toThrow(/must not contain/);
+  });
+});
+
+describe('queues on a real Redis', () => {
+  it('Queues the same work once when it is added twice (a client retry), and runs it', async () => {
+    const q = queue();
+    const id = jobIdOf('msg-7', 'rie-emergency');
+    await q.add('deliver', { message: 'msg-7', agency: 'rie-emergency' }, { jobId: id });
+    await q.add('deliver', { message: 'msg-7', agency: 'rie-emergency' }, { jobId: id });
+    expect(await q.getJobCounts('waiting')).toEqual({ waiting: 1 });
+
+    const seen: string[] = [];
+    const w = worker(async (job) => {
+      seen.push(job.id!);
+      return `delivered ${job.data.message} to ${job.data.agency}`;
+    });
+    const completed = new Promise<string>((resolve) => w.on('completed', (_job, result) => resolve(result)));
+    expect(await completed).toBe('delivered msg-7 to rie-emergency');
+    expect(seen).toEqual([id]);
+    // Kept after completion, so a status can be read back.
+    expect(await (await q.getJob(id))?.getState()).toBe('completed');
+  });
+
+  it('Retries a job whose processor failed, and the retry can see the earlier attempt', async () => {
+    const q = queue();
+    let attempts = 0;
+    const w = worker(async (job) => {
+      attempts += 1;
+      if (job.attemptsMade === 0) throw new Error('agency endpoint unreachable');
+      return 'ok';
+    });
+    const completed = new Promise<void>((resolve) => w.on('completed', () => resolve()));
+    await q.add('deliver', { message: 'msg-8', agency: 'police-scotland-e' }, { jobId: jobIdOf('msg-8', 'police-scotland-e') });
+    await completed;
+    expect(attempts).toBe(2);
+  });
+
+  it('Keeps every key of a queue family under one hash tag (Redis Cluster: one slot)', async () => {
+    const q = queue();
+    await q.add('deliver', { message: 'msg-9', agency: 'x' }, { jobId: jobIdOf('msg-9', 'x') });
+    const keys = await redis.keys(`${prefix}:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key.startsWith(`${prefix}:{alerts}:deliveries:`)).toBe(true);
+  });
+
+  it('Refuses queue names that could not be one hash tag', () => {
+    expect(() => openQueue(site, { family: '{alerts}', name: 'deliveries' })).toThrow(/family/);
+    expect(() => openQueue(site, { family: 'alerts', name: 'Deliveries' })).toThrow(/name/);
+  });
+});
