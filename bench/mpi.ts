@@ -6,7 +6,11 @@
  * HTTP stack: pipelined HSET of the same Patient JSONs, PING, and `GET /health`.
  *
  * Runs the hub (directory + MPI) in this process on free ports, over a private
- * redis-server in a temp directory (unless REDIS_URL is set). Load tests use
+ * redis-server in a temp directory (unless REDIS_URL is set). The MPI under test
+ * is a separate process (`--mpi-processes N`: N of them), as deployed: the agency
+ * systems sending the load are elsewhere, so this process's client work (HTTP,
+ * bookkeeping) must not take the service's CPU (`--mpi-layout in-process` measures
+ * the hub's MPI inside this process, as runs before 2026-11-25 did). Load tests use
  * `appendfsync everysec`; `--fsync always` measures the hub's durable default.
  * Progress goes to stderr; ONE JSON line to stdout, also written to
  * bench/results/mpi.json.
@@ -99,16 +103,18 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
   const { config } = hub;
   const redis = connectRedis(hub.redisUrl);
   const keys = new KeySpace(config.keyPrefix);
-  const client = new BenchClient(`http://${config.host}:${config.ports.mpi}`, options.concurrency);
   const replicas: MpiReplica[] = [];
-  const loadClients = [client];
+  const inProcess = options.mpiLayout === 'in-process';
+  const loadClients = inProcess ? [new BenchClient(`http://${config.host}:${config.ports.mpi}`, options.concurrency)] : [];
   try {
-    for (let i = 1; i < options.mpiProcesses; i++) {
-      progress(`starting MPI replica ${i} (a separate process on the same Redis)`);
-      const replica = await startMpiReplica(config, hub.redisUrl);
+    for (let i = loadClients.length; i < options.mpiProcesses; i++) {
+      progress(`starting MPI process ${i + 1} of ${options.mpiProcesses} (a separate process on the same Redis)`);
+      const replica = await startMpiReplica(config, hub.redisUrl, { cpuProfileDir: options.mpiCpuProf });
       replicas.push(replica);
       loadClients.push(new BenchClient(replica.url, options.concurrency));
     }
+    // $match and the HTTP baseline go to the first MPI process.
+    const client = loadClients[0]!;
     const signingKey = await loadTokenSigningKey(config.token);
     const tokens = new Map<string, string>();
     const tokenOf = (agencyId: string): string => {
@@ -140,10 +146,18 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
     const memoryBefore = await usedMemory(redis);
     const auditBefore = await keyMemory(redis, auditKey);
     progress(`bulk load: ${records.length} records in ${requests.length} Bundles of up to ${options.bundleSize}, ${options.concurrency} in flight`);
-    const cpuBefore = { node: process.cpuUsage(), redis: await redisCpuSeconds(redis) };
+    const mpiCpu = () => replicas.reduce((sum, r) => sum + (r.cpuSeconds() ?? Number.NaN), 0);
+    const cpuBefore = { client: process.cpuUsage(), mpi: mpiCpu(), redis: await redisCpuSeconds(redis) };
     const load = await bulkLoad(loadClients, requests, tokenOf, options.concurrency);
+    const clientSeconds = cpuSecondsSince(cpuBefore.client);
+    const mpiSeconds = mpiCpu() - cpuBefore.mpi;
     const cpu = {
-      nodeSeconds: round(cpuSecondsSince(cpuBefore.node), 1),
+      // Every Node process of the run: the MPI process(es) and this one (client, directory, and the in-process MPI if measured).
+      nodeSeconds: round(clientSeconds + (Number.isNaN(mpiSeconds) ? 0 : mpiSeconds), 1),
+      // The separate MPI process(es), all threads (validation workers included); null when none ran or /proc is missing.
+      mpiProcessSeconds: replicas.length && !Number.isNaN(mpiSeconds) ? round(mpiSeconds, 1) : null,
+      // This process: the load generator (and, with --mpi-layout in-process, the MPI itself).
+      clientProcessSeconds: round(clientSeconds, 1),
       redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
     };
     progress(`bulk load: ${load.recordsPerSecond} records/s (${load.seconds.toFixed(1)} s); Bundle latency p50 ${load.bundleLatency.p50Ms} ms, p99 ${load.bundleLatency.p99Ms} ms`);
@@ -204,8 +218,10 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
         redisBytesPerRecordIncludingAuditMet: bytesPerRecord <= TARGETS.redisBytesPerRecord,
       },
       fsync: options.fsync,
-      // 1: the in-process hub's MPI alone; more: replicas on the same Redis sharing the bulk load round-robin.
+      // MPI processes on the same Redis sharing the bulk load round-robin.
       mpiProcesses: options.mpiProcesses,
+      // 'separate': the MPI under test runs in its own process(es), not in the load generator's (runs before 2026-11-25: 'in-process').
+      mpiLayout: options.mpiLayout,
       details: {
         bundleSize: options.bundleSize,
         concurrency: options.concurrency,
@@ -236,9 +252,10 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
           'redisBytesPerRecord = INFO used_memory after the bulk load minus before, per record (the index, review Tasks and the audit stream);',
           'redisBytesPerRecordExcludingAudit subtracts the audit stream\'s growth (MEMORY USAGE of the stream) over the load.',
           `appendfsync ${options.fsync}${options.fsync === 'everysec' ? ' (load-test setting; the hub defaults to always)' : ' (the hub\'s durable default)'}.`,
-          options.mpiProcesses > 1
-            ? `Bulk load shared round-robin by ${options.mpiProcesses} MPI processes on the same Redis (the in-process hub's and ${options.mpiProcesses - 1} replica(s)); $match timed against the in-process one.`
-            : 'Client and services share one Node process (2 cores: Node + redis-server); Bundles and queries are serialised before timing.',
+          inProcess
+            ? `The MPI under test is the hub's, inside the client's Node process${options.mpiProcesses > 1 ? `, with ${options.mpiProcesses - 1} replica process(es) sharing the load round-robin` : ''}; $match timed against the in-process one.`
+            : `The MPI under test runs as ${options.mpiProcesses} separate Node process(es) on the same Redis (round-robin), as deployed; this process only sends the load (and hosts the directory for the JWKS); $match timed against the first.`,
+          'Bundles and queries are serialised before timing; one machine (2 cores) runs the client, the MPI and redis-server.',
         ],
       },
     };

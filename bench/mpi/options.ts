@@ -15,13 +15,23 @@ export interface MpiBenchOptions {
   readonly fsync: 'everysec' | 'always';
   /** Where the JSON line is also written (default bench/results/mpi.json; `-` for nowhere). */
   readonly out: string;
-  /** MPI processes sharing the load (default 1: the in-process hub's; more are started as replicas). */
+  /** MPI processes sharing the bulk load (default 1). */
   readonly mpiProcesses: number;
+  /**
+   * Where the MPI under test runs. `separate` (default): its own process(es), as
+   * deployed — the load generator's CPU does not compete with its event loop.
+   * `in-process`: the first one is the hub's MPI inside this (client) process,
+   * as runs before 2026-11-25 measured.
+   */
+  readonly mpiLayout: 'separate' | 'in-process';
+  /** Directory for `--cpu-prof` profiles of the separate MPI processes (none by default). */
+  readonly mpiCpuProf?: string;
 }
 
-export const USAGE = `Usage: npm run bench:mpi -- [--records N] [--bundle-size N] [--concurrency N] [--queries N] [--seed N] [--fsync everysec|always] [--mpi-processes N] [--out FILE|-]
+export const USAGE = `Usage: npm run bench:mpi -- [--records N] [--bundle-size N] [--concurrency N] [--queries N] [--seed N] [--fsync everysec|always] [--mpi-processes N] [--mpi-layout separate|in-process] [--mpi-cpu-prof DIR] [--out FILE|-]
 Bulk-loads synthetic agency records into the MPI over HTTP, then times $match and measures Redis memory per record.
-Starts a private redis-server in a temp directory unless REDIS_URL is set.`;
+Starts a private redis-server in a temp directory unless REDIS_URL is set. The MPI under test runs
+in its own process(es) (--mpi-layout in-process: inside the client's process, as earlier runs did).`;
 
 export function parseOptions(argv: readonly string[]): MpiBenchOptions {
   const values = new Map<string, string>();
@@ -34,10 +44,14 @@ export function parseOptions(argv: readonly string[]): MpiBenchOptions {
     if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
     values.set(m[1]!, value);
   }
-  const known = new Set(['records', 'bundle-size', 'concurrency', 'queries', 'seed', 'fsync', 'out', 'mpi-processes']);
+  const known = new Set(['records', 'bundle-size', 'concurrency', 'queries', 'seed', 'fsync', 'out', 'mpi-processes', 'mpi-layout', 'mpi-cpu-prof']);
   for (const name of values.keys()) if (!known.has(name)) throw new UsageError(`Unknown option --${name}`);
   const fsync = values.get('fsync') ?? 'everysec';
   if (fsync !== 'everysec' && fsync !== 'always') throw new UsageError('--fsync is everysec or always');
+  const mpiLayout = values.get('mpi-layout') ?? 'separate';
+  if (mpiLayout !== 'separate' && mpiLayout !== 'in-process') throw new UsageError('--mpi-layout is separate or in-process');
+  const mpiCpuProf = values.get('mpi-cpu-prof');
+  if (mpiCpuProf !== undefined && mpiLayout !== 'separate') throw new UsageError('--mpi-cpu-prof profiles separate MPI processes only');
   return {
     records: positive(values, 'records', 100_000),
     bundleSize: positive(values, 'bundle-size', 1_000),
@@ -47,6 +61,8 @@ export function parseOptions(argv: readonly string[]): MpiBenchOptions {
     fsync,
     out: values.get('out') ?? 'bench/results/mpi.json',
     mpiProcesses: positive(values, 'mpi-processes', 1),
+    mpiLayout,
+    ...(mpiCpuProf !== undefined ? { mpiCpuProf } : {}),
   };
 }
 

@@ -3,20 +3,31 @@
  * deployment scales it by running more processes on the same Redis behind a
  * load balancer (DESIGN.md §3). Each replica is `dist/services/mpi/main.js`
  * with the hub's Redis, key prefix and directory (for the JWKS), on a free port.
+ * The benchmark also runs the MPI under test this way (one process or more),
+ * so that the load generator's CPU does not compete with the service's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT, type HubConfig } from '../../shared/config.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
 
 export interface MpiReplica {
   readonly url: string;
+  /** CPU seconds (user + system, every thread) the process has used so far; undefined where /proc is missing. */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
 
-export async function startMpiReplica(config: HubConfig, redisUrl: string): Promise<MpiReplica> {
+export interface MpiReplicaOptions {
+  /** Write a V8 CPU profile of the process to this directory when it stops. */
+  readonly cpuProfileDir?: string;
+}
+
+export async function startMpiReplica(config: HubConfig, redisUrl: string, options: MpiReplicaOptions = {}): Promise<MpiReplica> {
   const [port] = await reserveFreePorts(1);
-  const child: ChildProcess = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'services', 'mpi', 'main.js')], {
+  const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'services', 'mpi', 'main.js')], {
     env: {
       ...process.env,
       REDIS_URL: redisUrl,
@@ -44,6 +55,7 @@ export async function startMpiReplica(config: HubConfig, redisUrl: string): Prom
   }
   return {
     url,
+    cpuSeconds: () => processCpuSeconds(child.pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -52,3 +64,18 @@ export async function startMpiReplica(config: HubConfig, redisUrl: string): Prom
       }),
   };
 }
+
+/** utime + stime of a process from /proc/<pid>/stat (Linux; clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
