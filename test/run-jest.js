@@ -45,7 +45,9 @@ function summarise(events) {
   const done = new Set();
   let failed = false;
   let complete;
+  let lastEventAt;
   for (const e of events) {
+    lastEventAt = e.at;
     if (e.event === 'start') running.set(e.path, e.at);
     if (e.event === 'done') {
       running.delete(e.path);
@@ -54,7 +56,7 @@ function summarise(events) {
     }
     if (e.event === 'complete') complete = e;
   }
-  return { running, done, failed, complete };
+  return { running, done, failed, complete, lastEventAt };
 }
 
 /** One Jest run under the watchdog. Resolves to { code } or { stalled, done, failed }. */
@@ -75,6 +77,7 @@ function runWatched(args) {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
 
+  const startedAt = Date.now();
   return new Promise((resolve) => {
     let verdict;
     const timer = setInterval(() => {
@@ -87,9 +90,12 @@ function runWatched(args) {
         return;
       }
       const stuck = [...state.running].filter(([, since]) => now - since > STALL_MS).map(([p]) => path.relative(ROOT, p));
-      if (stuck.length > 0) {
-        console.error(`\nrun-jest: no result for ${stuck.join(', ')} after ${STALL_MS / 1000} s: a Jest worker is stuck or died; stopping this Jest.`);
-        verdict = { stalled: stuck, done: state.done, failed: state.failed };
+      // A worker that dies between suites leaves none running, and Jest still waits for it: silence counts too.
+      const silent = !state.complete && now - (state.lastEventAt ?? startedAt) > STALL_MS;
+      if (stuck.length > 0 || silent) {
+        const what = stuck.length > 0 ? `no result for ${stuck.join(', ')}` : 'no suite started or finished';
+        console.error(`\nrun-jest: ${what} after ${STALL_MS / 1000} s: a Jest worker is stuck or died; stopping this Jest.`);
+        verdict = { stalled: true, done: state.done, failed: state.failed };
         stopGroup('SIGKILL');
       }
     }, POLL_MS);
