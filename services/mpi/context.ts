@@ -1,6 +1,7 @@
 /** Everything the MPI's HTTP operations share, built once in `module.ts`. */
 import type { RequestHandler } from 'express';
 import type { HubConfig } from '../../shared/config.js';
+import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { MatchModel } from './domain/model.js';
 import type { PartnershipView } from './partnership.js';
@@ -20,6 +21,8 @@ export interface MpiContext {
   /** Verifies the access token (shared/auth/middleware.ts). */
   readonly authenticate: RequestHandler;
   readonly maxBlockSize: number;
+  /** R4 validation of a transaction's entries off the event loop (threads start on first use). */
+  readonly validation: ValidationPool;
 }
 
 /** The actor a decision is attributed to: the acting PractitionerRole, else the client (agency system). */

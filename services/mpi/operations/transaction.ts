@@ -11,7 +11,7 @@ import { etagOf } from '../../../shared/fhir/bundle.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { informational, invalidIssues, invalidResource, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
-import { assertValidResource } from '../../../shared/fhir/validate.js';
+import { invalidityError } from '../../../shared/fhir/validate.js';
 import { registrationCriteria } from '../domain/criteria.js';
 import type { RegistrationResult, Submission } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
@@ -36,6 +36,8 @@ export function transaction(ctx: MpiContext) {
 
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
+    // R4 validation of every entry, on a worker thread for big Bundles (the same validator, so the same verdicts).
+    const validities = await ctx.validation.validateEach(entries.map((entry: BundleEntry) => entry?.resource), 'Patient');
     const submissions: Submission[] = [];
     const issues: OperationOutcomeIssue[] = [];
     const seen = new Map<string, number>();
@@ -45,7 +47,9 @@ export function transaction(ctx: MpiContext) {
         if (entry.request?.method !== 'POST' || !/^Patient\/?$/.test(entry.request.url ?? '')) {
           throw invalidResource('Each entry must be a POST of a Patient (request.method POST, request.url Patient)', `${where}.request`);
         }
-        const patient = assertValidResource<Patient>(entry.resource, 'Patient');
+        const validity = validities[i]!;
+        if (!validity.valid) throw invalidityError(validity);
+        const patient = entry.resource as Patient;
         const submission = refusedUnderSecurityModel(res, () => submissionOf(patient, agency, `${where}.resource`));
         const earlier = seen.get(submission.recordId);
         if (earlier !== undefined) {

@@ -1,0 +1,83 @@
+import type { Patient } from 'fhir/r4.js';
+import { ValidationPool } from './validation-pool.js';
+import { validityOf } from './validate.js';
+
+const patient = (i: number): Patient => ({
+  resourceType: 'Patient',
+  identifier: [{ system: 'https://example.org/ids', value: `p${i}` }],
+  name: [{ family: `Family${i}`, given: ['Given'] }],
+  gender: i % 2 ? 'female' : 'male',
+  birthDate: '1970-01-01',
+});
+
+/** 64 Patients, with R4 problems at 3 (gender not a code), 40 (bad date) and 63 (unknown element, not a Patient at 62). */
+function batch(): unknown[] {
+  const resources: unknown[] = Array.from({ length: 64 }, (_, i) => patient(i));
+  resources[3] = { ...patient(3), gender: 7 };
+  resources[40] = { ...patient(40), birthDate: '1970-13-45' };
+  resources[62] = { resourceType: 'Observation', status: 'final', code: { text: 'x' } };
+  resources[63] = { ...patient(63), favouriteColour: 'blue' };
+  return resources;
+}
+
+describe('ValidationPool', () => {
+  let pool: ValidationPool;
+  afterEach(async () => {
+    await pool.close();
+  });
+
+  it('gives every resource the verdict the inline validator gives, in order, from a worker thread', async () => {
+    pool = new ValidationPool({ size: 1 });
+    await pool.warmUp();
+    expect(pool.threadsReady).toBe(1);
+    const resources = batch();
+    const results = await pool.validateEach(resources, 'Patient');
+    expect(results).toEqual(resources.map((r) => validityOf(r, 'Patient')));
+    expect(results.flatMap((r, i) => (r.valid ? [] : [i]))).toEqual([3, 40, 62, 63]);
+  });
+
+  it('names the offending element of each invalid entry by its FHIRPath', async () => {
+    pool = new ValidationPool({ size: 1 });
+    await pool.warmUp();
+    const results = await pool.validateEach(batch(), 'Patient');
+    const problem = (i: number) => {
+      const r = results[i]!;
+      if (r.valid) throw new Error(`entry ${i} passed`);
+      return { status: r.status, expressions: r.issues.flatMap((issue) => issue.expression ?? []) };
+    };
+    expect(problem(3).expressions.join(' ')).toMatch(/gender/);
+    expect(problem(40).expressions.join(' ')).toMatch(/birthDate/);
+    expect(problem(62)).toMatchObject({ status: 422, expressions: ['resourceType'] });
+    expect(problem(63).expressions.join(' ')).toMatch(/favouriteColour/);
+  });
+
+  it('splits a batch over several workers and keeps the entries in order', async () => {
+    pool = new ValidationPool({ size: 2, minBatch: 8 });
+    await pool.warmUp();
+    expect(pool.threadsReady).toBe(2);
+    const resources = batch();
+    expect(await pool.validateEach(resources, 'Patient')).toEqual(resources.map((r) => validityOf(r, 'Patient')));
+  });
+
+  it('answers on the calling thread before the workers are ready, for small batches, and after close', async () => {
+    pool = new ValidationPool({ size: 1 });
+    const resources = batch();
+    const expected = resources.map((r) => validityOf(r, 'Patient'));
+    expect(await pool.validateEach(resources, 'Patient')).toEqual(expected);
+    expect(await pool.validateEach(resources.slice(0, 5), 'Patient')).toEqual(expected.slice(0, 5));
+    await pool.close();
+    expect(pool.threadsReady).toBe(0);
+    expect(await pool.validateEach(resources, 'Patient')).toEqual(expected);
+  });
+
+  it('shuts its threads down on close and can be closed twice', async () => {
+    pool = new ValidationPool({ size: 2, minBatch: 8 });
+    await pool.warmUp();
+    const pending = pool.validateEach(batch(), 'Patient');
+    await pool.close();
+    // A batch in flight at close is still answered (finished on the calling thread if need be).
+    expect((await pending).filter((r) => !r.valid)).toHaveLength(4);
+    expect(pool.threadsReady).toBe(0);
+    await pool.close();
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * R4 validation of many resources at once (a bulk transaction's entries) on
+ * worker threads, so that a service's event loop keeps serving — matching,
+ * Redis replies, other requests — while a thousand-entry Bundle is checked.
+ * Each worker runs the very same validator (`validityOf` → validate.ts), so the
+ * answer is the same as validating inline; only the thread differs. Workers
+ * start on first use; until one is ready, and for small batches, validation
+ * runs on the calling thread.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../log.js';
+import { validityOf, type Validity } from './validate.js';
+import type { ValidationReply, ValidationRequest } from './validation-worker.js';
+
+export interface ValidationPoolOptions {
+  /** Worker threads (default: one fewer than the cores, at least 1, at most 4). 0: always on the calling thread. */
+  readonly size?: number;
+  /** Batches smaller than this are validated on the calling thread: the message costs more than it saves. */
+  readonly minBatch?: number;
+  readonly log?: Logger;
+}
+
+interface Job {
+  readonly resources: readonly unknown[];
+  readonly expectedType: string | undefined;
+  readonly resolve: (results: Validity[]) => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface PoolWorker {
+  readonly thread: Worker;
+  ready: boolean;
+  readonly jobs: Map<number, Job>;
+  /** Resolves once the thread is ready or has exited. */
+  readonly settled: Promise<void>;
+}
+
+const DEFAULT_MIN_BATCH = 32;
+
+export class ValidationPool {
+  private readonly size: number;
+  private readonly minBatch: number;
+  private readonly workers: PoolWorker[] = [];
+  private nextJobId = 1;
+  private started = false;
+  private closed = false;
+  /** Set when a worker could not start: the pool then validates inline rather than respawn in a loop. */
+  private broken = false;
+
+  constructor(private readonly options: ValidationPoolOptions = {}) {
+    this.size = options.size ?? Math.max(1, Math.min(4, os.availableParallelism() - 1));
+    this.minBatch = options.minBatch ?? DEFAULT_MIN_BATCH;
+  }
+
+  /**
+   * The validity of each resource, in order (as `validityOf` would say,
+   * resource by resource). Never rejects for an invalid resource; rejects only
+   * if the validator itself fails unexpectedly.
+   */
+  async validateEach(resources: readonly unknown[], expectedType?: string): Promise<Validity[]> {
+    const ready = this.readyWorkers(resources.length);
+    if (ready.length === 0) return resources.map((r) => validityOf(r, expectedType));
+    const per = Math.ceil(resources.length / ready.length);
+    const slices = ready.map((w, k) => this.send(w, resources.slice(k * per, (k + 1) * per), expectedType));
+    return (await Promise.all(slices)).flat();
+  }
+
+  /** Worker threads ready to validate (0 before first use, after close, or when threads could not start). */
+  get threadsReady(): number {
+    return this.workers.filter((w) => w.ready).length;
+  }
+
+  /** Starts the workers now and waits until each is ready (or could not start): a service may call it at start. */
+  async warmUp(): Promise<void> {
+    if (this.closed || this.size === 0) return;
+    this.start();
+    await Promise.all(this.workers.map((w) => w.settled));
+  }
+
+  /** Stops the workers; jobs still pending are finished on the calling thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = this.workers.splice(0);
+    for (const w of workers) this.finishInline(w);
+    await Promise.all(workers.map((w) => w.thread.terminate()));
+  }
+
+  /** The workers ready to take a batch of `n`; none means validate here. Starts the workers on first use. */
+  private readyWorkers(n: number): PoolWorker[] {
+    if (this.closed || this.broken || this.size === 0 || n < this.minBatch) return [];
+    this.start();
+    return this.workers
+      .filter((w) => w.ready)
+      .sort((a, b) => a.jobs.size - b.jobs.size)
+      .slice(0, Math.max(1, Math.floor(n / this.minBatch)));
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (let i = 0; i < this.size; i++) this.spawn();
+  }
+
+  private send(w: PoolWorker, resources: readonly unknown[], expectedType: string | undefined): Promise<Validity[]> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextJobId++;
+      w.jobs.set(id, { resources, expectedType, resolve, reject });
+      const request: ValidationRequest = { id, resources, expectedType };
+      w.thread.postMessage(request);
+      w.thread.ref();
+    });
+  }
+
+  private spawn(): void {
+    const thread = startWorkerThread();
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const w: PoolWorker = { thread, ready: false, jobs: new Map(), settled };
+    this.workers.push(w);
+    // An idle pool must not keep a process alive; a pending job refs it again.
+    thread.unref();
+    thread.on('message', (reply: ValidationReply) => {
+      if (reply.kind === 'ready') {
+        w.ready = true;
+        settle();
+        return;
+      }
+      const job = w.jobs.get(reply.id);
+      if (!job) return;
+      w.jobs.delete(reply.id);
+      if (w.jobs.size === 0) thread.unref();
+      if (reply.kind === 'failed') job.reject(new Error(`Validation failed in a worker thread: ${reply.message}`));
+      else job.resolve(reply.results);
+    });
+    thread.on('error', (err) => {
+      this.options.log?.warn({ err: err.message }, 'validation worker failed; validating on the main thread meanwhile');
+    });
+    thread.on('exit', (code) => {
+      settle();
+      const at = this.workers.indexOf(w);
+      if (at < 0) return; // closed
+      this.workers.splice(at, 1);
+      if (!w.ready) this.broken = true;
+      else if (!this.closed) this.spawn();
+      this.options.log?.warn({ code, ready: w.ready }, 'validation worker exited');
+      this.finishInline(w);
+    });
+  }
+
+  /** Jobs a worker will not answer: validated here, so callers still get an answer. */
+  private finishInline(w: PoolWorker): void {
+    for (const job of w.jobs.values()) {
+      try {
+        job.resolve(job.resources.map((r) => validityOf(r, job.expectedType)));
+      } catch (err) {
+        job.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    w.jobs.clear();
+  }
+}
+
+/**
+ * The worker script: the compiled `validation-worker.js` beside this file; from
+ * TypeScript sources (tests, tsx) the `.ts` one, through tsx's loader.
+ */
+function startWorkerThread(): Worker {
+  const compiled = new URL('./validation-worker.js', import.meta.url);
+  if (fs.existsSync(fileURLToPath(compiled))) return new Worker(compiled);
+  const source = new URL('./validation-worker.ts', import.meta.url);
+  const require = createRequire(import.meta.url);
+  const tsxDir = fileURLToPath(new URL('.', pathToFileURL(require.resolve('tsx/package.json'))));
+  const tsxApi = pathToFileURL(`${tsxDir}dist/esm/api/index.mjs`).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(source.href)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}

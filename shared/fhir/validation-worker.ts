@@ -1,0 +1,31 @@
+/**
+ * A validation worker thread (see validation-pool.ts): loads the R4 definitions
+ * once, then answers each batch with `validityOf` of every resource, in order.
+ */
+import { parentPort } from 'node:worker_threads';
+import { preloadFhirDefinitions, validityOf, type Validity } from './validate.js';
+
+export interface ValidationRequest {
+  readonly id: number;
+  readonly resources: readonly unknown[];
+  readonly expectedType: string | undefined;
+}
+
+export type ValidationReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'done'; readonly id: number; readonly results: Validity[] }
+  | { readonly kind: 'failed'; readonly id: number; readonly message: string };
+
+const port = parentPort;
+if (port) {
+  preloadFhirDefinitions();
+  const reply = (message: ValidationReply) => port.postMessage(message);
+  port.on('message', (request: ValidationRequest) => {
+    try {
+      reply({ kind: 'done', id: request.id, results: request.resources.map((r) => validityOf(r, request.expectedType)) });
+    } catch (err) {
+      reply({ kind: 'failed', id: request.id, message: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  reply({ kind: 'ready' });
+}
