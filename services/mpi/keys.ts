@@ -48,11 +48,19 @@ export class MpiKeys {
   get openReviews(): string {
     return this.space.key(TAG, 'review');
   }
-  /** Hash of counters for the matching report. */
-  /** String: holder token of the index write lock (see MpiStore.withIndexLock). */
+  /** String: holder token of the index write lock (see index-lock.ts). */
   get writeLock(): string {
     return this.space.key(TAG, 'lock');
   }
+  /** Sorted set: tokens waiting for the index write lock, by arrival. */
+  get writeLockQueue(): string {
+    return this.space.key(TAG, 'lock', 'queue');
+  }
+  /** Hash: waiting token → when it last asked for the index write lock. */
+  get writeLockSeen(): string {
+    return this.space.key(TAG, 'lock', 'seen');
+  }
+  /** Hash of counters for the matching report. */
   get stats(): string {
     return this.space.key(TAG, 'stats');
   }

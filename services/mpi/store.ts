@@ -4,14 +4,15 @@
  * and report counters. Reads batch into one round trip; writes for many
  * records go in one pipeline (never one awaited write after another).
  */
-import { randomBytes } from 'node:crypto';
 import type { Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { MatchFeatures } from './domain/features.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
+import { IndexLock, type IndexLockOptions } from './index-lock.js';
 import type { MpiKeys } from './keys.js';
-import { unavailable } from '../../shared/fhir/outcome.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
+
+export type { IndexLockOptions } from './index-lock.js';
 
 /** One record's write: the new version, its features and blocking keys, and the keys it leaves. */
 export interface RecordWrite {
@@ -134,48 +135,26 @@ end
 return n
 `);
 
-// Releases the index write lock only if this holder still has it (its lease may have expired).
-const RELEASE_LOCK_LUA = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
-
-export interface IndexLockOptions {
-  /** How long to wait for the lock before giving up with 503. */
-  readonly waitMs?: number;
-  /** The lease: a crashed holder's lock frees itself after this. Far above one chunk's work (~0.3 s). */
-  readonly leaseMs?: number;
-}
-
 export class MpiStore {
+  private readonly indexLock: IndexLock;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: MpiKeys,
-  ) {}
+  ) {
+    this.indexLock = new IndexLock(redis, { lock: keys.writeLock, queue: keys.writeLockQueue, seen: keys.writeLockSeen });
+  }
 
   /**
    * Runs `fn` holding the index write lock. Registration reads candidates,
    * decides and writes under it, so two loads running at once (two agencies'
    * Bundles, or two MPI processes) each see the other's records: without it,
    * records of one person in concurrent Bundles would each start a Person.
-   * Reads ($match, PIX, Person) never take it.
+   * Reads ($match, PIX, Person) never take it. Waiting is first come, first
+   * served, within a process and between processes (index-lock.ts).
    */
   async withIndexLock<T>(fn: () => Promise<T>, options: IndexLockOptions = {}): Promise<T> {
-    const waitMs = options.waitMs ?? 60_000;
-    const leaseMs = options.leaseMs ?? 30_000;
-    const token = randomBytes(12).toString('hex');
-    const deadline = Date.now() + waitMs;
-    let pause = 2;
-    while ((await this.redis.set(this.keys.writeLock, token, 'PX', leaseMs, 'NX')) !== 'OK') {
-      if (Date.now() > deadline) throw unavailable('The index is busy with other registrations; please retry');
-      await new Promise((resolve) => setTimeout(resolve, pause + Math.random() * pause));
-      pause = Math.min(pause * 2, 50);
-    }
-    try {
-      return await fn();
-    } finally {
-      await RELEASE_LOCK_LUA.run(this.redis, [this.keys.writeLock], [token]);
-    }
+    return this.indexLock.run(fn, options);
   }
 
   async getRecords(ids: readonly string[]): Promise<(Patient | undefined)[]> {
