@@ -62,6 +62,15 @@ describe('blocking index', () => {
     expect(await store.candidateIds([['gd:c:1:2']], 500)).toEqual([['c.1', 'c.2']]);
   });
 
+  it('adding records to existing blocks lists each once, in order of arrival, and keeps the count the size limit reads', async () => {
+    await store.writeRecords([write('e.1', ['gf:e:AN']), write('e.2', ['gf:e:AN', 'nn:e:AN'])]);
+    // e.1 again as if new (its first write's reply was lost and the chunk retried): not listed twice.
+    await store.writeRecords([write('e.3', ['gf:e:AN']), write('e.1', ['gf:e:AN']), write('e.4', ['nn:e:AN', 'gf:e:AN'])]);
+    expect(await store.candidateIds([['gf:e:AN'], ['nn:e:AN']], 500)).toEqual([['e.1', 'e.2', 'e.3', 'e.4'], ['e.2', 'e.4']]);
+    expect(await store.candidateIds([['gf:e:AN']], 3)).toEqual([[]]);
+    expect((await store.candidateIds([['gf:e:AN']], 4))[0]).toHaveLength(4);
+  });
+
   it('skips a block holding more records than the limit (it says too little to be worth comparing)', async () => {
     await store.writeRecords(Array.from({ length: 6 }, (_, i) => write(`d.${i}`, ['nn:COMMON:NAME', `c:d${i}`])));
     const [common, own] = await store.candidateIds([['nn:COMMON:NAME'], ['nn:COMMON:NAME', 'c:d3']], 5);
