@@ -133,7 +133,9 @@ function describeFhir(req: FhirRequest): string {
 }
 
 async function httpStep(req: HttpStepRequest, token: string | undefined, ctx: ExecuteContext): Promise<StepResponse> {
-  const url = new URL(req.path, ctx.target.urls[req.service]);
+  // A saved absolute URL keeps only its path: the step still goes to the service it names.
+  const given = new URL(req.path, ctx.target.urls[req.service]);
+  const url = new URL(`${given.pathname}${given.search}`, ctx.target.urls[req.service]);
   for (const [name, value] of Object.entries(req.query ?? {})) {
     for (const v of [value].flat()) url.searchParams.append(name, String(v));
   }

@@ -59,6 +59,14 @@ describe('reading a scenario file', () => {
     );
   });
 
+  it('takes an http path that starts with / or is one saved URL variable (a Content-Location), nothing else', () => {
+    const step = (path: string) => ({ name: path, http: { service: 'mpi', method: 'GET', path } });
+    const parse = (...paths: string[]) => parseScenario(JSON.stringify({ name: 'x', steps: paths.map(step) })).problems;
+    expect(parse('/fhir/metadata', '${statusUrl}')).toEqual([]);
+    expect(parse('fhir/metadata')).toEqual(['steps.0.http.path: path starts with / or is one saved ${variable}']);
+    expect(parse('${host}/fhir')).toHaveLength(1);
+  });
+
   it('requires an acting agency for token and FHIR steps', () => {
     const { problems } = parseScenario(
       JSON.stringify({ name: 'x', steps: [{ name: 'token', token: {} }, { name: 'read', fhir: { service: 'mpi', interaction: 'capabilities' } }] }),

@@ -171,7 +171,8 @@ const httpRequest = z
   .strictObject({
     service: serviceName,
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']),
-    path: z.string().startsWith('/'),
+    /** `/fhir/…`, or exactly one `${var}` holding a URL saved from an answer (e.g. a Content-Location): only its path is used. */
+    path: z.string().refine((p) => p.startsWith('/') || /^\$\{[^}]+\}$/.test(p), { message: 'path starts with / or is one saved ${variable}' }),
     query: queryParams.optional(),
     headers: headers.optional(),
     /** A JSON body, sent as application/fhir+json unless `headers` says otherwise. */

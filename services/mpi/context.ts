@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import type { HubConfig } from '../../shared/config.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
+import type { AsyncRegistrations } from './async-registrations.js';
 import type { MatchModel } from './domain/model.js';
 import type { PartnershipView } from './partnership.js';
 import type { Registrar } from './registration.js';
@@ -14,6 +15,8 @@ export interface MpiContext {
   /** Review Tasks (shared resource store). */
   readonly tasks: ResourceStore;
   readonly registrar: Registrar;
+  /** Loads registered in the background (`Prefer: respond-async`). */
+  readonly registrations: AsyncRegistrations;
   readonly partnership: PartnershipView;
   readonly model: MatchModel;
   /** Absolute FHIR base (`http://localhost:4001/fhir`). */

@@ -7,6 +7,7 @@ import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
 import { ResourceStore } from '../../shared/store/resource-store.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
+import { AsyncRegistrations } from './async-registrations.js';
 import { loadMatchModel } from './domain/load-model.js';
 import type { MpiContext } from './context.js';
 import { MpiKeys } from './keys.js';
@@ -30,6 +31,7 @@ export function createMpiContext(deps: ServiceDeps): MpiContext {
     tasks,
     model,
     registrar: new Registrar({ store, tasks, model, maxBlockSize: MAX_BLOCK_SIZE }),
+    registrations: new AsyncRegistrations({ redis: deps.redis, keys: deps.keys }, deps.audit, deps.log),
     partnership: new IspPartnershipView(IspRegistry.forRedis(deps.redis, deps.keys, { log: deps.log })),
     baseUrl: `${deps.config.urls.mpi}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
@@ -43,6 +45,7 @@ export const mpiService: ServiceModule = {
   async createService(deps) {
     preloadFhirDefinitions();
     const ctx = createMpiContext(deps);
+    ctx.registrations.startWorker(ctx);
     const routes = Router();
     routes.use(mpiRoutes(ctx));
     const app = createServiceApp({
@@ -54,6 +57,12 @@ export const mpiService: ServiceModule = {
       largeBodyPaths: [{ path: '/fhir', limit: deps.config.bulkBodyLimit }],
       routes,
     });
-    return { app, close: () => ctx.validation.close() };
+    return {
+      app,
+      close: async () => {
+        await ctx.registrations.close();
+        await ctx.validation.close();
+      },
+    };
   },
 };

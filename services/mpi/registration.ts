@@ -62,12 +62,14 @@ export class Registrar {
   /**
    * Registers records submitted by `agencyId` (already parsed and validated).
    * `partnership` is the request's snapshot, used for CHI seeding decisions.
+   * `onProgress` hears how many records are registered after each chunk.
    */
   async register(
     submissions: readonly Submission[],
     requestedBy: string,
     agencyId: string,
     partnership: PartnershipSnapshot,
+    options: { readonly onProgress?: (registered: number) => void } = {},
   ): Promise<RegistrationResult[]> {
     const results: RegistrationResult[] = [];
     const batchIndex = new MatchIndex(this.deps.model, { maxBlockSize: this.deps.maxBlockSize });
@@ -82,6 +84,7 @@ export class Registrar {
         this.registerChunk({ chunk, features, keys }, requestedBy, batchIndex, batchLinks),
       );
       results.push(...(await this.finishChunk(written, chunk, agencyId, partnership)));
+      options.onProgress?.(results.length);
     }
     return results;
   }

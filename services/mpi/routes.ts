@@ -9,6 +9,7 @@ import { handler } from '../../shared/fhir/express.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import { resourceRoutes } from '../../shared/fhir/rest/resource-routes.js';
 import type { MpiContext } from './context.js';
+import { asyncStatus, cancelAsync } from './operations/async-status.js';
 import { matchPatient } from './operations/match.js';
 import { pixQuery } from './operations/pix.js';
 import { patientHistory, readPatient, readPerson, vreadPatient } from './operations/read.js';
@@ -28,6 +29,8 @@ export function mpiRoutes(ctx: MpiContext): Router {
     res.type('application/fhir+json').send(JSON.stringify(capability(ctx)));
   });
   router.post('/fhir', ...access(writeScope('Patient')), handler(transaction(ctx)));
+  router.get('/fhir/_async/:id', ...access(writeScope('Patient')), handler(asyncStatus(ctx.registrations)));
+  router.delete('/fhir/_async/:id', ...access(writeScope('Patient')), handler(cancelAsync(ctx.registrations)));
   router.post('/fhir/Patient/$match', ...patientRead, handler(matchPatient(ctx)));
   router.get('/fhir/Patient/$ihe-pix', ...patientRead, handler(pixQuery(ctx)));
   router.post('/fhir/Patient', ...access(writeScope('Patient')), handler(registerPatient(ctx)));

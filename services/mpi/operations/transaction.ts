@@ -2,20 +2,21 @@
  * `POST /fhir` with a `transaction` Bundle of `POST Patient` entries: an
  * agency's initial load (thousands of records). All or nothing: every entry is
  * validated first and any problem refuses the whole Bundle with every problem
- * listed, before anything is written.
+ * listed, before anything is written. With `Prefer: respond-async` the
+ * validated records are registered in the background (202 + a status URL).
  */
 import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { etagOf } from '../../../shared/fhir/bundle.js';
-import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { informational, invalidIssues, invalidResource, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
 import { invalidityError } from '../../../shared/fhir/validate.js';
 import { registrationCriteria } from '../domain/criteria.js';
-import type { RegistrationResult, Submission } from '../registration.js';
+import type { Submission } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
 import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submissionOf, submittingAgency } from './register.js';
+import { transactionResponse } from './transaction-response.js';
 
 /** More problems than this are summarised: nobody reads ten thousand issues. */
 const MAX_ISSUES = 100;
@@ -77,37 +78,29 @@ export function transaction(ctx: MpiContext) {
       ]);
     }
 
+    const prefer = req.get('prefer') ?? '';
+    if (/\brespond-async\b/.test(prefer)) {
+      // Validated and accepted: registered in the background (async-registrations.ts); the client polls the status URL.
+      const jobId = await ctx.registrations.accept({
+        requestId: requestIdOf(res),
+        agencyId: agency.agencyId,
+        actor: actorOf(auth),
+        agent: { clientId: auth.sub, agency: auth.agency, partnership: auth.partnership, practitionerRole: auth.practitionerRole },
+        patients: submissions.map((s) => s.patient),
+      });
+      res.set('Content-Location', `${ctx.baseUrl}/_async/${jobId}`);
+      const text = `Accepted ${submissions.length} record(s) for registration in the background; poll the Content-Location for the result`;
+      await respond(req, res, 202, informational(text));
+      return;
+    }
+
     const results = await ctx.registrar.register(submissions, actorOf(auth), agency.agencyId, partnership);
     // `Prefer: return=minimal` (FHIR): status, location and outcome per entry, without the records —
     // what a bulk loader wants; the default returns each record with its match outcome.
-    const minimal = /\breturn=minimal\b/.test(req.get('prefer') ?? '');
+    const minimal = /\breturn=minimal\b/.test(prefer);
     await respond(req, res, 200, transactionResponse(results, ctx.baseUrl, minimal), {
       entities: results.map((r) => ({ reference: `Patient/${r.recordId}`, role: 'subject' as const, description: r.plan.outcome })),
       criteria: registrationCriteria(results),
     });
-  };
-}
-
-function transactionResponse(results: readonly RegistrationResult[], baseUrl: string, minimal: boolean): Bundle {
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction-response',
-    entry: results.map((r) => ({
-      fullUrl: `${baseUrl}/Patient/${r.recordId}`,
-      ...(minimal ? {} : { resource: r.response }),
-      response: {
-        status: r.status === 201 ? '201 Created' : '200 OK',
-        location: `Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,
-        etag: etagOf(r.stored),
-        lastModified: r.stored.meta?.lastUpdated,
-        outcome: informational(
-          r.plan.outcome === 'linked'
-            ? `Linked to Person/${r.plan.personId} (${r.plan.assurance})`
-            : r.plan.outcome === 'review'
-              ? `Queued for review${r.taskId ? ` as Task/${r.taskId}` : ''}; indexed as Person/${r.plan.personId} meanwhile`
-              : `New person: Person/${r.plan.personId}`,
-        ),
-      },
-    })),
   };
 }

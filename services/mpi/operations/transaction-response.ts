@@ -1,0 +1,30 @@
+/** The `transaction-response` Bundle of a registration load (answered at once, or read back from a background load's status URL). */
+import type { Bundle } from 'fhir/r4.js';
+import { etagOf } from '../../../shared/fhir/bundle.js';
+import { informational } from '../../../shared/fhir/outcome.js';
+import type { RegistrationResult } from '../registration.js';
+
+/** With `minimal` (`Prefer: return=minimal`), each entry has status, location and outcome but not the record. */
+export function transactionResponse(results: readonly RegistrationResult[], baseUrl: string, minimal: boolean): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction-response',
+    entry: results.map((r) => ({
+      fullUrl: `${baseUrl}/Patient/${r.recordId}`,
+      ...(minimal ? {} : { resource: r.response }),
+      response: {
+        status: r.status === 201 ? '201 Created' : '200 OK',
+        location: `Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,
+        etag: etagOf(r.stored),
+        lastModified: r.stored.meta?.lastUpdated,
+        outcome: informational(
+          r.plan.outcome === 'linked'
+            ? `Linked to Person/${r.plan.personId} (${r.plan.assurance})`
+            : r.plan.outcome === 'review'
+              ? `Queued for review${r.taskId ? ` as Task/${r.taskId}` : ''}; indexed as Person/${r.plan.personId} meanwhile`
+              : `New person: Person/${r.plan.personId}`,
+        ),
+      },
+    })),
+  };
+}
