@@ -4,8 +4,9 @@
  * once when invalid, registered by the worker with progress, the result read
  * back by the submitting agency only, audited when it actually happens.
  */
-import type { Bundle, OperationOutcome, Patient } from 'fhir/r4.js';
+import type { Bundle, OperationOutcome, Organization, Patient } from 'fhir/r4.js';
 import request from 'supertest';
+import { agencyPatientSystem } from '../../shared/fhir/systems.js';
 import { MpiKeys } from './keys.js';
 import { agencyPatient, criteriaOf, entityRefs, startTestMpi, transactionOf, type PersonDetails, type TestMpi } from './test-mpi.js';
 
@@ -157,6 +158,44 @@ describe('POST /fhir with Prefer: respond-async', () => {
     } finally {
       release();
       await holder;
+    }
+  });
+
+  it('checks the agency again when the load runs: one deactivated meanwhile gets the 403 it would have had, nothing registered', async () => {
+    const agencyId = 'children1st-edinburgh';
+    const holdLock = (() => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held!: () => void;
+      const holding = new Promise<void>((resolve) => (held = resolve));
+      const done = mpi.store.withIndexLock(async () => {
+        held();
+        await released;
+      });
+      return { holding, release, done };
+    })();
+    await holdLock.holding;
+    const original = await mpi.dir.store.read('Organization', agencyId);
+    try {
+      // A first load keeps the worker busy, so the third-sector load is still waiting when its agency is deactivated.
+      const busy = await postAsync('edinburgh-housing', transactionOf(people(1, 'Rennie')));
+      const patients = people(2, 'Veitch').map((p) => ({ ...p, identifier: [{ system: agencyPatientSystem(agencyId), value: `BG-${p.identifier![0]!.value}` }] }));
+      const accepted = await postAsync(agencyId, transactionOf(patients));
+      expect(accepted.status).toBe(202);
+      await mpi.dir.store.update({ ...(original as Organization), active: false });
+      holdLock.release();
+      await holdLock.done;
+      await poll('edinburgh-housing', busy.headers['content-location'] as string);
+
+      const failed = await poll(agencyId, accepted.headers['content-location'] as string);
+      expect(failed.status).toBe(403);
+      expect(JSON.stringify(failed.body)).toContain('no longer an active agency');
+      const none = await request(mpi.app).get(`/fhir/Patient/${agencyId}.BG-ASYNC-Veitch-0`).set(await mpi.auth(agencyId));
+      expect(none.status).toBe(404);
+    } finally {
+      holdLock.release();
+      await holdLock.done;
+      await mpi.dir.store.update(original);
     }
   });
 
