@@ -38,6 +38,25 @@ async function poll(agencyId: string, statusUrl: string): Promise<request.Respon
   throw new Error(`${statusUrl} still in progress`);
 }
 
+/** Holds the index write lock as another writer would, until `release` (safe to call twice). */
+async function holdIndexLock(): Promise<{ release: () => Promise<void> }> {
+  let letGo!: () => void;
+  const released = new Promise<void>((resolve) => (letGo = resolve));
+  let held!: () => void;
+  const holding = new Promise<void>((resolve) => (held = resolve));
+  const done = mpi.store.withIndexLock(async () => {
+    held();
+    await released;
+  });
+  await holding;
+  return {
+    release: async () => {
+      letGo();
+      await done;
+    },
+  };
+}
+
 const people = (n: number, family: string): Patient[] =>
   Array.from({ length: n }, (_, i) => {
     const details: PersonDetails = {
@@ -119,16 +138,8 @@ describe('POST /fhir with Prefer: respond-async', () => {
 
   it('reports progress while registering, cancels a load that has not started, and never stops one part-way', async () => {
     const lockQueue = new MpiKeys(mpi.dir.keys).writeLockQueue;
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let held!: () => void;
-    const holding = new Promise<void>((resolve) => (held = resolve));
     // Another writer holds the index lock, so the background load waits inside its registration.
-    const holder = mpi.store.withIndexLock(async () => {
-      held();
-      await released;
-    });
-    await holding;
+    const lock = await holdIndexLock();
     try {
       const first = await postAsync('edinburgh-housing', transactionOf(people(3, 'Gillies')));
       const firstPath = new URL(first.headers['content-location'] as string).pathname;
@@ -150,31 +161,18 @@ describe('POST /fhir with Prefer: respond-async', () => {
       expect(JSON.stringify(cancelled.body)).toContain('nothing was registered');
       expect((await request(mpi.app).get(secondPath).set(await mpi.auth('edinburgh-housing'))).status).toBe(404);
 
-      release();
-      await holder;
+      await lock.release();
       expect((await poll('edinburgh-housing', first.headers['content-location'] as string)).status).toBe(200);
       const never = await request(mpi.app).get('/fhir/Patient/edinburgh-housing.ASYNC-Baird-0').set(await mpi.auth('edinburgh-housing'));
       expect(never.status).toBe(404);
     } finally {
-      release();
-      await holder;
+      await lock.release();
     }
   });
 
   it('checks the agency again when the load runs: one deactivated meanwhile gets the 403 it would have had, nothing registered', async () => {
     const agencyId = 'children1st-edinburgh';
-    const holdLock = (() => {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let held!: () => void;
-      const holding = new Promise<void>((resolve) => (held = resolve));
-      const done = mpi.store.withIndexLock(async () => {
-        held();
-        await released;
-      });
-      return { holding, release, done };
-    })();
-    await holdLock.holding;
+    const lock = await holdIndexLock();
     const original = await mpi.dir.store.read('Organization', agencyId);
     try {
       // A first load keeps the worker busy, so the third-sector load is still waiting when its agency is deactivated.
@@ -183,8 +181,7 @@ describe('POST /fhir with Prefer: respond-async', () => {
       const accepted = await postAsync(agencyId, transactionOf(patients));
       expect(accepted.status).toBe(202);
       await mpi.dir.store.update({ ...(original as Organization), active: false });
-      holdLock.release();
-      await holdLock.done;
+      await lock.release();
       await poll('edinburgh-housing', busy.headers['content-location'] as string);
 
       const failed = await poll(agencyId, accepted.headers['content-location'] as string);
@@ -193,8 +190,7 @@ describe('POST /fhir with Prefer: respond-async', () => {
       const none = await request(mpi.app).get(`/fhir/Patient/${agencyId}.BG-ASYNC-Veitch-0`).set(await mpi.auth(agencyId));
       expect(none.status).toBe(404);
     } finally {
-      holdLock.release();
-      await holdLock.done;
+      await lock.release();
       await mpi.dir.store.update(original);
     }
   });
