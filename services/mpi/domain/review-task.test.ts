@@ -1,5 +1,5 @@
 import { CodeSystems } from '../../../shared/fhir/systems.js';
-import { buildReviewTask, cancelledTask, MATCH_REVIEW_CODE, resolvedTask, reviewPair, reviewStillStands } from './review-task.js';
+import { buildReviewTask, cancelledTask, MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair, reviewStillStands } from './review-task.js';
 
 const task = buildReviewTask({
   recordId: 'edinburgh-education.E1',
@@ -35,6 +35,50 @@ describe('buildReviewTask', () => {
   it('carries the explanation: each field with its agreement and weight', () => {
     const evidence = task.input!.filter((i) => i.type.text === 'field-evidence').map((i) => i.valueString);
     expect(evidence).toEqual(['given: nickname (weight +6.1)', 'postcode: different (weight -3.25)']);
+  });
+});
+
+describe('buildReviewTask: a possible duplicate', () => {
+  const duplicate = buildReviewTask({
+    recordId: 'edinburgh-social-work.S1',
+    candidateId: 'edinburgh-housing.H1',
+    candidatePersonId: 'per-b',
+    score: 54.234,
+    probability: 1,
+    fields: [{ field: 'phone', level: 'exact', weight: 11.74 }],
+    requestedBy: 'Organization/edinburgh-social-work',
+    authoredOn: '2025-06-01T10:00:00Z',
+    possibleDuplicateOf: { recordPersonId: 'per-a' },
+  });
+
+  it('is the same match-review Task, marked review-kind possible-duplicate and naming both Persons', () => {
+    expect(duplicate).toMatchObject({ status: 'requested', code: { coding: [{ code: MATCH_REVIEW_CODE }] }, focus: { reference: 'Patient/edinburgh-social-work.S1' } });
+    const inputs = Object.fromEntries(duplicate.input!.filter((i) => i.type.text !== 'field-evidence').map((i) => [i.type.text, i]));
+    expect(inputs['review-kind']).toEqual({ type: { coding: [{ system: CodeSystems.taskCode, code: 'review-kind' }], text: 'review-kind' }, valueCode: POSSIBLE_DUPLICATE });
+    expect(inputs['record-person']!.valueReference).toEqual({ reference: 'Person/per-a' });
+    expect(inputs['candidate-person']!.valueReference).toEqual({ reference: 'Person/per-b' });
+    expect(reviewPair(duplicate)).toEqual({ recordId: 'edinburgh-social-work.S1', candidateId: 'edinburgh-housing.H1' });
+  });
+
+  it('says in words that the two Persons may be one individual indexed twice, and why', () => {
+    expect(duplicate.description).toBe(
+      'Person/per-a and Person/per-b may be one individual indexed twice: Patient/edinburgh-social-work.S1 links to Person/per-a ' +
+        'and is as close to Patient/edinburgh-housing.H1 of Person/per-b (score 54.23). Link merges the two Persons.',
+    );
+  });
+
+  it('is told apart from a grey-zone review by reviewKind', () => {
+    expect(reviewKind(duplicate)).toBe(POSSIBLE_DUPLICATE);
+    expect(reviewKind(task)).toBe('match');
+    expect(task.input!.some((i) => i.type.text === 'review-kind' || i.type.text === 'record-person')).toBe(false);
+  });
+
+  it('still stands for a re-submitted record only while it links and is as close to the same candidate', () => {
+    expect(reviewStillStands(duplicate, 'linked', 'nhs.1', ['edinburgh-housing.H1'])).toBe(true);
+    expect(reviewStillStands(duplicate, 'linked', 'nhs.1', [])).toBe(false);
+    expect(reviewStillStands(duplicate, 'linked', 'nhs.1', ['edinburgh-housing.H2'])).toBe(false);
+    expect(reviewStillStands(duplicate, 'review', 'edinburgh-housing.H1', ['edinburgh-housing.H1'])).toBe(false);
+    expect(reviewStillStands(duplicate, 'new', undefined)).toBe(false);
   });
 });
 

@@ -2,11 +2,21 @@
  * Grey-zone pairs become FHIR Tasks for a reviewer (manual matching, MI-L3).
  * The Task names both records and carries the engine's explanation — each
  * field's agreement level and weight — so the reviewer sees why it was asked.
+ *
+ * A second kind asks about Persons rather than a record: a new record that links
+ * to one Person and is as close to a record of another (a possible duplicate —
+ * one individual indexed twice) raises the same Task for that pair, marked
+ * `review-kind` `possible-duplicate`; "link" then merges the two Persons.
  */
 import type { Task, TaskInput } from 'fhir/r4.js';
 import { CodeSystems } from '../../../shared/fhir/systems.js';
 
 export const MATCH_REVIEW_CODE = 'match-review';
+
+/** Task.input `review-kind` of a merge question about two Persons (a plain grey-zone review has none). */
+export const POSSIBLE_DUPLICATE = 'possible-duplicate';
+
+export type ReviewKind = 'match' | typeof POSSIBLE_DUPLICATE;
 
 export interface FieldEvidence {
   readonly field: string;
@@ -26,22 +36,38 @@ export interface ReviewRequest {
   readonly fields: readonly FieldEvidence[];
   readonly requestedBy: string;
   readonly authoredOn: string;
+  /**
+   * Set for a possible duplicate: the record was linked to this Person and is
+   * as close to the candidate, whose Person may be the same individual.
+   */
+  readonly possibleDuplicateOf?: { readonly recordPersonId: string };
 }
 
 const inputType = (code: string): TaskInput['type'] => ({ coding: [{ system: CodeSystems.taskCode, code }], text: code });
 
 export function buildReviewTask(request: ReviewRequest): Task {
+  const duplicate = request.possibleDuplicateOf;
   return {
     resourceType: 'Task',
     status: 'requested',
     intent: 'order',
     priority: 'routine',
     code: { coding: [{ system: CodeSystems.taskCode, code: MATCH_REVIEW_CODE, display: 'Review a possible match' }] },
-    description: `Are Patient/${request.recordId} and Patient/${request.candidateId} the same person? Score ${request.score.toFixed(2)} is between the review thresholds.`,
+    description: duplicate
+      ? `Person/${duplicate.recordPersonId} and Person/${request.candidatePersonId} may be one individual indexed twice: ` +
+        `Patient/${request.recordId} links to Person/${duplicate.recordPersonId} and is as close to Patient/${request.candidateId} ` +
+        `of Person/${request.candidatePersonId} (score ${request.score.toFixed(2)}). Link merges the two Persons.`
+      : `Are Patient/${request.recordId} and Patient/${request.candidateId} the same person? Score ${request.score.toFixed(2)} is between the review thresholds.`,
     focus: { reference: `Patient/${request.recordId}` },
     authoredOn: request.authoredOn,
     requester: { identifier: { value: request.requestedBy }, display: 'infoshare mpi' },
     input: [
+      ...(duplicate
+        ? [
+            { type: inputType('review-kind'), valueCode: POSSIBLE_DUPLICATE },
+            { type: inputType('record-person'), valueReference: { reference: `Person/${duplicate.recordPersonId}` } },
+          ]
+        : []),
       { type: inputType('candidate'), valueReference: { reference: `Patient/${request.candidateId}` } },
       { type: inputType('candidate-person'), valueReference: { reference: `Person/${request.candidatePersonId}` } },
       { type: inputType('score'), valueDecimal: round(request.score) },
@@ -61,6 +87,12 @@ export function reviewPair(task: Task): { recordId: string; candidateId: string 
     ?.find((i) => i.type.coding?.some((c) => c.code === 'candidate'))
     ?.valueReference?.reference?.replace(/^Patient\//, '');
   return recordId && candidateId ? { recordId, candidateId } : undefined;
+}
+
+/** Whether a review Task asks about a record pair (`match`) or about merging two Persons. */
+export function reviewKind(task: Task): ReviewKind {
+  const kind = task.input?.find((i) => i.type.coding?.some((c) => c.code === 'review-kind'))?.valueCode;
+  return kind === POSSIBLE_DUPLICATE ? POSSIBLE_DUPLICATE : 'match';
 }
 
 /** The Task after a reviewer's decision. */
@@ -88,8 +120,17 @@ export function cancelledTask(task: Task, reason: string, at: string): Task {
 
 /**
  * Whether an open review of a re-submitted record still asks a live question:
- * only if the new version is again in the grey zone with the same candidate.
+ * a grey-zone review only if the new version is again in the grey zone with the
+ * same candidate; a possible-duplicate review only if the new version again links
+ * and is again as close to the same candidate (`duplicateCandidateIds`).
  */
-export function reviewStillStands(task: Task, outcome: 'linked' | 'review' | 'new', questionedCandidateId: string | undefined): boolean {
-  return outcome === 'review' && reviewPair(task)?.candidateId === questionedCandidateId;
+export function reviewStillStands(
+  task: Task,
+  outcome: 'linked' | 'review' | 'new',
+  questionedCandidateId: string | undefined,
+  duplicateCandidateIds: readonly string[] = [],
+): boolean {
+  const candidateId = reviewPair(task)?.candidateId;
+  if (reviewKind(task) === POSSIBLE_DUPLICATE) return outcome === 'linked' && candidateId !== undefined && duplicateCandidateIds.includes(candidateId);
+  return outcome === 'review' && candidateId === questionedCandidateId;
 }
