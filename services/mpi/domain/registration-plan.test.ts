@@ -165,6 +165,45 @@ describe('planRegistration: re-submitting a record re-matches it', () => {
   });
 });
 
+describe('planRegistration: possible duplicates (one individual indexed twice)', () => {
+  const best = candidate('nhs-lothian.N1', 40, 'link', sameChi);
+  const duplicate = candidate('gp-leith-cluster.G1', 54, 'link');
+  const bridging = (): Decision => ({ ...decision('link', best), possibleDuplicates: [duplicate] });
+
+  it('links to the best Person and raises a merge review for the record of the other Person', () => {
+    const p = plan({ decision: bridging() });
+    expect(p).toMatchObject({ outcome: 'linked', personId: 'per-nhs', assurance: 'level4', how: 'chi' });
+    expect(p.openReview).toBeUndefined();
+    expect(p.possibleDuplicates).toEqual([{ candidate: duplicate, candidatePersonId: 'per-gp', openReview: true }]);
+  });
+
+  it('does not open a second Task for a duplicate pair already waiting, but still reports it (so the waiting Task stands)', () => {
+    const p = plan({ decision: bridging(), openReviews: new Map([[pairKey(RECORD, duplicate.id), 'mr-1']]) });
+    expect(p.possibleDuplicates).toEqual([{ candidate: duplicate, candidatePersonId: 'per-gp', openReview: false }]);
+  });
+
+  it('never asks about a pair a reviewer already decided, either way', () => {
+    for (const d of ['link', 'not-link'] as const) {
+      const p = plan({ decision: bridging(), manualDecisions: new Map([[pairKey(duplicate.id, RECORD), byReviewer(d)]]) });
+      expect(p).toMatchObject({ outcome: 'linked', personId: 'per-nhs' });
+      expect(p.possibleDuplicates).toBeUndefined();
+    }
+  });
+
+  it('asks nothing once both Persons are one (merged meanwhile), or about a record not indexed', () => {
+    const merged = plan({ decision: bridging(), linkOf: (id) => (id === duplicate.id ? links['nhs-lothian.N1'] : links[id]) });
+    expect(merged.possibleDuplicates).toBeUndefined();
+    const unindexed = plan({ decision: { ...decision('link', best), possibleDuplicates: [candidate('police.P9', 30, 'link')] } });
+    expect(unindexed.possibleDuplicates).toBeUndefined();
+  });
+
+  it('raises nothing for a record a reviewer placed (it stays put)', () => {
+    const p = plan({ currentLink: { personId: 'per-reviewed', assurance: 'level2', how: 'manual' }, currentPersonSize: 2, decision: bridging() });
+    expect(p).toMatchObject({ keptManual: true });
+    expect(p.possibleDuplicates).toBeUndefined();
+  });
+});
+
 describe('withoutRejected', () => {
   it('drops only candidates a reviewer said are someone else', () => {
     const a = candidate('nhs-lothian.N1', 6, 'review');

@@ -8,6 +8,9 @@
  *   overrides a manual decision), and a pair a reviewer kept apart is never
  *   linked automatically;
  * - a grey-zone pair becomes one review Task (never the same pair twice);
+ * - a record that links to one Person and is as close to a record of another
+ *   (the engine's possible duplicates) raises a merge review for that pair, by
+ *   the same rules: never a pair already decided or already waiting;
  * - while under review the record is a Person of its own, so it is indexed and
  *   answerable at once.
  */
@@ -33,6 +36,14 @@ export interface PlanInput {
   readonly newPersonId: () => string;
 }
 
+/** A record of another Person the linked record is as close to: that Person may be the same individual. */
+export interface PossibleDuplicate {
+  readonly candidate: Candidate;
+  readonly candidatePersonId: string;
+  /** A new review Task must be opened for (record, candidate); false while one is already waiting. */
+  readonly openReview: boolean;
+}
+
 export interface RegistrationPlan {
   readonly outcome: RegistrationOutcome;
   readonly personId: string;
@@ -46,6 +57,8 @@ export interface RegistrationPlan {
   readonly moves: boolean;
   /** The record was linked by a reviewer and stays put whatever the engine says. */
   readonly keptManual: boolean;
+  /** With an automatic link: other Persons that may be the same individual (each a merge question). */
+  readonly possibleDuplicates?: readonly PossibleDuplicate[];
 }
 
 /**
@@ -94,7 +107,9 @@ export function planRegistration(input: PlanInput): RegistrationPlan {
     const link = input.linkOf(decision.best.id);
     if (link) {
       const byChi = decision.best.explanation.rule?.rule === 'same-chi';
-      return linkTo(input, link.personId, byChi ? 'level4' : 'level3', byChi ? 'chi' : 'auto', decision.best);
+      const plan = linkTo(input, link.personId, byChi ? 'level4' : 'level3', byChi ? 'chi' : 'auto', decision.best);
+      const duplicates = possibleDuplicates(input, link.personId);
+      return duplicates.length > 0 ? { ...plan, possibleDuplicates: duplicates } : plan;
     }
   }
 
@@ -125,6 +140,20 @@ function linkTo(input: PlanInput, personId: string, assurance: Assurance, how: L
     moves: input.currentLink?.personId !== personId || input.currentLink.assurance !== assurance,
     keptManual: false,
   };
+}
+
+/**
+ * The engine's possible duplicates as merge questions: each candidate still in
+ * another Person than the one the record links to, unless a reviewer already
+ * decided the pair (kept apart, or linked).
+ */
+function possibleDuplicates(input: PlanInput, personId: string): PossibleDuplicate[] {
+  return (input.decision.possibleDuplicates ?? []).flatMap((candidate) => {
+    const key = pairKey(input.recordId, candidate.id);
+    const candidatePersonId = input.linkOf(candidate.id)?.personId;
+    if (!candidatePersonId || candidatePersonId === personId || input.manualDecisions.has(key)) return [];
+    return [{ candidate, candidatePersonId, openReview: !input.openReviews.has(key) }];
+  });
 }
 
 /**
