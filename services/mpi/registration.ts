@@ -9,7 +9,7 @@ import type { Extension, Patient, Task } from 'fhir/r4.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
-import { decide, MatchIndex, matchProbability, type Decision } from './domain/engine.js';
+import { decide, MatchIndex, matchProbability, type Candidate, type Decision } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
@@ -34,7 +34,13 @@ export interface RegistrationResult {
   /** 201 for a new record, 200 for a new version of an existing one. */
   readonly status: 201 | 200;
   readonly plan: RegistrationPlan;
+  /**
+   * The review Task this registration opened, if any: the grey-zone question
+   * (outcome `review`), or with a link the first possible-duplicate question.
+   */
   readonly taskId?: string;
+  /** Every review Task it opened (several only when a record bridges three or more Persons). */
+  readonly reviewTaskIds?: readonly string[];
   /** CHI seeding: the person's CHI, returned to an agency whose record had none. */
   readonly seededChi?: string;
   /** The stored Patient with the match outcome (and seeded CHI) for the response. */
@@ -185,30 +191,31 @@ export class Registrar {
       batchLinks.set(submission.recordId, { personId: plan.personId, assurance: plan.assurance, how: plan.how });
       batchIndex.add(f);
 
-      let taskId: string | undefined;
-      if (plan.openReview) {
-        taskId = `mr-${randomBytes(8).toString('hex')}`;
-        const c = plan.openReview.candidate;
-        reviews.push({
-          a: submission.recordId,
-          b: c.id,
-          task: {
-            ...buildReviewTask({
-              recordId: submission.recordId,
-              candidateId: c.id,
-              candidatePersonId: plan.openReview.candidatePersonId,
-              score: c.score,
-              probability: matchProbability(c.score, this.deps.model),
-              fields: c.explanation.fields,
-              requestedBy,
-              authoredOn: now,
-            }),
-            id: taskId,
-          },
+      const review = (candidate: Candidate, candidatePersonId: string, possibleDuplicateOf?: { recordPersonId: string }): string => {
+        const id = `mr-${randomBytes(8).toString('hex')}`;
+        const task = buildReviewTask({
+          recordId: submission.recordId,
+          candidateId: candidate.id,
+          candidatePersonId,
+          score: candidate.score,
+          probability: matchProbability(candidate.score, this.deps.model),
+          fields: candidate.explanation.fields,
+          requestedBy,
+          authoredOn: now,
+          ...(possibleDuplicateOf ? { possibleDuplicateOf } : {}),
         });
+        reviews.push({ a: submission.recordId, b: candidate.id, task: { ...task, id } });
+        return id;
+      };
+      const taskIds: string[] = [];
+      if (plan.openReview) taskIds.push(review(plan.openReview.candidate, plan.openReview.candidatePersonId));
+      for (const duplicate of plan.possibleDuplicates ?? []) {
+        if (!duplicate.openReview) continue;
+        taskIds.push(review(duplicate.candidate, duplicate.candidatePersonId, { recordPersonId: plan.personId }));
+        count('review-duplicate');
       }
       count(plan.outcome === 'linked' ? (plan.keptManual ? 'kept-manual' : `linked-${plan.how}`) : plan.outcome);
-      results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, taskId, response: stored });
+      results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, taskId: taskIds[0], reviewTaskIds: taskIds, response: stored });
     });
 
     // Writes: records with blocking entries in one transaction, then links, then review Tasks.
@@ -243,7 +250,7 @@ export class Registrar {
     const final = written.results.map((r, i) => {
       const seededChi = seeded[i];
       if (seededChi) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
-      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.taskId, seededChi, this.deps.model) };
+      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds ?? [], seededChi, this.deps.model) };
     });
     await this.deps.store.incrementStats(stats);
     return final;
@@ -264,7 +271,9 @@ export class Registrar {
       ),
     );
     const stale = resubmitted.flatMap((r, i) =>
-      (open[i]?.resources ?? []).filter((task) => !reviewStillStands(task, r.plan.outcome, r.plan.candidate?.id)),
+      (open[i]?.resources ?? []).filter(
+        (task) => !reviewStillStands(task, r.plan.outcome, r.plan.candidate?.id, (r.plan.possibleDuplicates ?? []).map((d) => d.candidate.id)),
+      ),
     );
     const cancelled = await Promise.all(
       stale.map(async (task) => {
@@ -330,7 +339,7 @@ export function identifierHash(value: string): string {
 }
 
 /** The stored record plus what the MPI did with it, as the registration response. */
-function withOutcome(stored: Patient, plan: RegistrationPlan, taskId: string | undefined, seededChi: string | undefined, model: MatchModel): Patient {
+function withOutcome(stored: Patient, plan: RegistrationPlan, taskIds: readonly string[], seededChi: string | undefined, model: MatchModel): Patient {
   const outcome: Extension = {
     url: Extensions.matchOutcome,
     extension: [
@@ -344,7 +353,8 @@ function withOutcome(stored: Patient, plan: RegistrationPlan, taskId: string | u
             { url: 'probability', valueDecimal: Math.round(matchProbability(plan.candidate.score, model) * 1000) / 1000 },
           ]
         : []),
-      ...(taskId ? [{ url: 'review-task', valueReference: { reference: `Task/${taskId}` } }] : []),
+      // With `linked`, a review Task is a possible-duplicate question (merge the Persons?).
+      ...taskIds.map((id) => ({ url: 'review-task', valueReference: { reference: `Task/${id}` } })),
     ],
   };
   const identifier = seededChi
