@@ -1,6 +1,6 @@
 /**
- * Manual matching (MI-L3): a reviewer resolves a grey-zone pair
- * (`POST /fhir/Task/{id}/$resolve`), or corrects the index
+ * Manual matching (MI-L3): a reviewer resolves a grey-zone pair or a possible
+ * duplicate (`POST /fhir/Task/{id}/$resolve`), or corrects the index
  * (`POST /fhir/Patient/{id}/$unlink`, `POST /fhir/Person/$merge`). Each
  * decision is remembered so the same pair is not asked again and automatic
  * re-matching never undoes it.
@@ -12,7 +12,7 @@ import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, invalidResource, notFound } from '../../../shared/fhir/outcome.js';
 import { MANUAL_MATCHING_CRITERIA } from '../domain/criteria.js';
-import { MATCH_REVIEW_CODE, resolvedTask, reviewPair } from '../domain/review-task.js';
+import { MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair } from '../domain/review-task.js';
 import { Persons } from '../persons.js';
 import { actorOf, type MpiContext } from '../context.js';
 import { codeParam, param, parametersBody, referenceParam } from './parameters.js';
@@ -40,24 +40,46 @@ export function resolveReview(ctx: MpiContext) {
     const { resource: resolved } = await ctx.tasks.update(resolvedTask(task, decision, by, at, note), { ifMatch: task.meta?.versionId, allowCreate: false });
 
     const [candidateLink, recordLink] = await ctx.store.getLinks([pair.candidateId, pair.recordId]);
+    const duplicate = reviewKind(task) === POSSIBLE_DUPLICATE;
+    const stats: Record<string, number> = { [`decision-${decision}`]: 1, [`reviewer:${by}`]: 1 };
+    let merged: { from: string; into: string } | undefined;
     if (decision === 'link') {
       if (!candidateLink) throw notFound(`Patient/${pair.candidateId} is no longer indexed`);
-      await persons.moveManually(pair.recordId, candidateLink.personId);
+      if (duplicate) {
+        // One individual indexed twice: the candidate's whole Person joins the record's, as Person/$merge does.
+        if (!recordLink) throw notFound(`Patient/${pair.recordId} is no longer indexed`);
+        if (recordLink.personId !== candidateLink.personId) {
+          await persons.merge(candidateLink.personId, recordLink.personId, { by, at, taskId, ...(note ? { note } : {}) });
+          merged = { from: candidateLink.personId, into: recordLink.personId };
+          stats['correction-merge'] = 1;
+        }
+      } else {
+        await persons.moveManually(pair.recordId, candidateLink.personId);
+      }
     } else if (recordLink && candidateLink && recordLink.personId === candidateLink.personId) {
-      // They were put together automatically meanwhile: the reviewer's "not the same" separates them.
-      await persons.unlink(pair.recordId, { by, at, taskId, note });
+      // They were put together automatically meanwhile: the reviewer's "not the same" separates them —
+      // for a possible duplicate the candidate leaves, since the record's own link was never in question.
+      await persons.unlink(duplicate ? pair.candidateId : pair.recordId, { by, at, taskId, note });
     }
     await Promise.all([
       ctx.store.setDecisions([{ a: pair.recordId, b: pair.candidateId, decision: { decision, by, at, taskId, ...(note ? { note } : {}) } }]),
       ctx.store.closeReview(pair.recordId, pair.candidateId),
-      ctx.store.incrementStats({ [`decision-${decision}`]: 1, [`reviewer:${by}`]: 1 }),
+      ctx.store.incrementStats(stats),
     ]);
+    const personIds = [...new Set([recordLink?.personId, candidateLink?.personId].filter((p): p is string => p !== undefined))];
     await respond(req, res, 200, resolved, {
       subject: `Patient/${pair.recordId}`,
       entities: [
-        { reference: `Task/${taskId}`, role: 'domain-resource', description: `decision: ${decision}` },
+        { reference: `Task/${taskId}`, role: 'domain-resource', description: `decision: ${decision}${duplicate ? ' (possible duplicate)' : ''}` },
         { reference: `Patient/${pair.recordId}`, role: 'subject' },
         { reference: `Patient/${pair.candidateId}`, role: 'subject' },
+        ...(duplicate
+          ? personIds.map((p) => ({
+              reference: `Person/${p}`,
+              role: 'domain-resource' as const,
+              description: merged?.from === p ? `merged into Person/${merged.into}` : merged?.into === p ? 'survivor of the merge' : 'possible duplicate',
+            }))
+          : []),
       ],
       criteria: [...MANUAL_MATCHING_CRITERIA],
     });
