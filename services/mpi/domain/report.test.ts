@@ -3,7 +3,7 @@ import { buildMatchingReport } from './report.js';
 const model = { description: 'test model', thresholds: { upper: 12, lower: 4 } };
 
 describe('buildMatchingReport', () => {
-  it('counts outcomes, decisions by reviewer and the age of the oldest open review', () => {
+  it('counts outcomes, decisions by reviewer, possible-duplicate reviews raised and the age of the oldest open review', () => {
     const report = buildMatchingReport({
       now: new Date('2025-06-02T12:00:00Z'),
       matchingModel: 'both',
@@ -21,6 +21,7 @@ describe('buildMatchingReport', () => {
         'correction-unlink': 1,
         'correction-merge': 2,
         'review-superseded': 2,
+        'review-duplicate': 4,
         'reviewer:PractitionerRole/role-a': 6,
         'reviewer:Organization/nhs-lothian': 5,
       },
@@ -34,7 +35,7 @@ describe('buildMatchingReport', () => {
       matchingModel: 'both',
       indexedRecords: 560,
       outcomes: { linkedAutomatically: 120, linkedByChi: 150, queuedForReview: 14, newPersons: 274, chiSeeded: 33 },
-      reviewQueue: { open: 6, withdrawn: 2, oldestRequestedAt: '2025-06-01T00:00:00Z', oldestAgeHours: 36 },
+      reviewQueue: { open: 6, withdrawn: 2, possibleDuplicates: 4, oldestRequestedAt: '2025-06-01T00:00:00Z', oldestAgeHours: 36 },
       decisions: {
         link: 5,
         notLink: 3,
@@ -49,7 +50,7 @@ describe('buildMatchingReport', () => {
 
   it('reports an empty queue and zero counts for a fresh index, without a benchmark', () => {
     const report = buildMatchingReport({ now: new Date('2025-06-02T12:00:00Z'), matchingModel: 'chi-seeding', indexedRecords: 0, stats: {}, openReviews: 0, model });
-    expect(report.reviewQueue).toEqual({ open: 0, withdrawn: 0 });
+    expect(report.reviewQueue).toEqual({ open: 0, withdrawn: 0, possibleDuplicates: 0 });
     expect(report.outcomes).toEqual({ linkedAutomatically: 0, linkedByChi: 0, queuedForReview: 0, newPersons: 0, chiSeeded: 0 });
     expect(report.decisions.byReviewer).toEqual({});
     expect(report).not.toHaveProperty('lastBenchmark');

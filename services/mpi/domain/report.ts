@@ -21,6 +21,8 @@ export interface MatchingReport {
     readonly oldestAgeHours?: number;
     /** Reviews withdrawn because a re-submission answered them (streamlined manual review). */
     readonly withdrawn: number;
+    /** Merge reviews raised because a new record linked to one Person and was as close to another (one individual indexed twice?). */
+    readonly possibleDuplicates: number;
   };
   readonly decisions: {
     readonly link: number;
@@ -68,6 +70,7 @@ export function buildMatchingReport(input: {
       open: input.openReviews,
       ...(input.oldestRequestedAt ? { oldestRequestedAt: input.oldestRequestedAt, oldestAgeHours } : {}),
       withdrawn: s('review-superseded'),
+      possibleDuplicates: s('review-duplicate'),
     },
     decisions: {
       link: s('decision-link'),
