@@ -54,7 +54,7 @@ export function formatReport(r: MatchingReport): string {
     `  declared model        ${r.matchingModel}`,
     `  indexed records       ${r.indexedRecords}`,
     `  outcomes              ${o.linkedByChi} linked by CHI, ${o.linkedAutomatically} linked automatically, ${o.queuedForReview} queued for review, ${o.newPersons} new persons; ${o.chiSeeded} CHI seeded`,
-    `  review queue          ${q.open} open${q.oldestRequestedAt ? `, oldest ${q.oldestAgeHours} h (${q.oldestRequestedAt})` : ''}; ${q.withdrawn} withdrawn (answered by a re-submission)`,
+    `  review queue          ${q.open} open${q.oldestRequestedAt ? `, oldest ${q.oldestAgeHours} h (${q.oldestRequestedAt})` : ''}; ${q.withdrawn} withdrawn (answered by a re-submission); ${q.possibleDuplicates} raised as possible duplicates`,
     `  reviewer decisions    ${d.link} link, ${d.notLink} not-link; corrections: ${d.unlinks} unlink, ${d.merges} merge`,
     ...Object.entries(d.byReviewer).map(([who, n]) => `      ${who}: ${n}`),
     `  thresholds            link ≥ ${r.model.thresholds.upper}, review ≥ ${r.model.thresholds.lower}`,

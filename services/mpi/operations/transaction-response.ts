@@ -19,7 +19,9 @@ export function transactionResponse(results: readonly RegistrationResult[], base
         lastModified: r.stored.meta?.lastUpdated,
         outcome: informational(
           r.plan.outcome === 'linked'
-            ? `Linked to Person/${r.plan.personId} (${r.plan.assurance})`
+            ? `Linked to Person/${r.plan.personId} (${r.plan.assurance})${
+                r.reviewTaskIds?.length ? `; may bridge a person indexed twice: review ${r.reviewTaskIds.map((t) => `Task/${t}`).join(', ')}` : ''
+              }`
             : r.plan.outcome === 'review'
               ? `Queued for review${r.taskId ? ` as Task/${r.taskId}` : ''}; indexed as Person/${r.plan.personId} meanwhile`
               : `New person: Person/${r.plan.personId}`,
