@@ -35,12 +35,10 @@ export interface RegistrationResult {
   readonly status: 201 | 200;
   readonly plan: RegistrationPlan;
   /**
-   * The review Task this registration opened, if any: the grey-zone question
-   * (outcome `review`), or with a link the first possible-duplicate question.
+   * The review Tasks this registration opened: the grey-zone question (outcome
+   * `review`), or with a link one possible-duplicate question per other Person.
    */
-  readonly taskId?: string;
-  /** Every review Task it opened (several only when a record bridges three or more Persons). */
-  readonly reviewTaskIds?: readonly string[];
+  readonly reviewTaskIds: readonly string[];
   /** CHI seeding: the person's CHI, returned to an agency whose record had none. */
   readonly seededChi?: string;
   /** The stored Patient with the match outcome (and seeded CHI) for the response. */
@@ -215,7 +213,7 @@ export class Registrar {
         count('review-duplicate');
       }
       count(plan.outcome === 'linked' ? (plan.keptManual ? 'kept-manual' : `linked-${plan.how}`) : plan.outcome);
-      results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, taskId: taskIds[0], reviewTaskIds: taskIds, response: stored });
+      results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, reviewTaskIds: taskIds, response: stored });
     });
 
     // Writes: records with blocking entries in one transaction, then links, then review Tasks.
@@ -250,7 +248,7 @@ export class Registrar {
     const final = written.results.map((r, i) => {
       const seededChi = seeded[i];
       if (seededChi) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
-      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds ?? [], seededChi, this.deps.model) };
+      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, this.deps.model) };
     });
     await this.deps.store.incrementStats(stats);
     return final;

@@ -71,7 +71,7 @@ export function registerPatient(ctx: MpiContext) {
       entities: [
         { reference: `Patient/${r.recordId}`, role: 'subject' },
         { reference: `Person/${r.plan.personId}`, role: 'domain-resource', description: `match outcome: ${r.plan.outcome}` },
-        ...(r.taskId ? [{ reference: `Task/${r.taskId}`, role: 'domain-resource' as const, description: 'match review queued' }] : []),
+        ...r.reviewTaskIds.map((id) => ({ reference: `Task/${id}`, role: 'domain-resource' as const, description: 'match review queued' })),
       ],
       criteria: registrationCriteria([r]),
       location: `${ctx.baseUrl}/Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,

@@ -10,6 +10,7 @@ function result(overrides: Partial<RegistrationResult> = {}): RegistrationResult
     stored,
     status: 200,
     plan: { outcome: 'linked', personId: 'per-a', assurance: 'level3', how: 'automatic', moves: false, keptManual: false },
+    reviewTaskIds: [],
     response: stored,
     ...overrides,
   } as RegistrationResult;
@@ -31,7 +32,7 @@ describe('transactionResponse', () => {
     expect(outcomeText(result({ reviewTaskIds: ['mr-1', 'mr-2'] }))).toBe(
       'Linked to Person/per-a (level3); may bridge a person indexed twice: review Task/mr-1, Task/mr-2',
     );
-    const inReview = result({ plan: { ...result().plan, outcome: 'review', assurance: 'level1' }, taskId: 'mr-3' });
+    const inReview = result({ plan: { ...result().plan, outcome: 'review', assurance: 'level1' }, reviewTaskIds: ['mr-3'] });
     expect(outcomeText(inReview)).toBe('Queued for review as Task/mr-3; indexed as Person/per-a meanwhile');
   });
 });

@@ -20,10 +20,10 @@ export function transactionResponse(results: readonly RegistrationResult[], base
         outcome: informational(
           r.plan.outcome === 'linked'
             ? `Linked to Person/${r.plan.personId} (${r.plan.assurance})${
-                r.reviewTaskIds?.length ? `; may bridge a person indexed twice: review ${r.reviewTaskIds.map((t) => `Task/${t}`).join(', ')}` : ''
+                r.reviewTaskIds.length ? `; may bridge a person indexed twice: review ${r.reviewTaskIds.map((t) => `Task/${t}`).join(', ')}` : ''
               }`
             : r.plan.outcome === 'review'
-              ? `Queued for review${r.taskId ? ` as Task/${r.taskId}` : ''}; indexed as Person/${r.plan.personId} meanwhile`
+              ? `Queued for review${r.reviewTaskIds[0] ? ` as Task/${r.reviewTaskIds[0]}` : ''}; indexed as Person/${r.plan.personId} meanwhile`
               : `New person: Person/${r.plan.personId}`,
         ),
       },
