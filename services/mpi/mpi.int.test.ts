@@ -441,6 +441,26 @@ describe('manual review', () => {
     expect((await openReviewTasks()).map((t) => t.id)).not.toContain(taskId);
   });
 
+  it('withdraws an open review when its candidate record is re-submitted and no longer resembles the record that raised it', async () => {
+    const fiona: PersonDetails = { given: ['Fiona'], family: 'Rutherford', birthDate: '1977-12-02', gender: 'female', postcode: 'EH5 1AA', line: '9 Granton Road', chi: testChi('1977-12-02', 'female', 52) };
+    const fionaSw: PersonDetails = { ...fiona, birthDate: '1978-12-02', postcode: 'EH5 2QQ', line: '30 Boswall Parkway', chi: undefined };
+    await registered('nhs-lothian', 'SCN-N-620', fiona);
+    const queued = await registered('edinburgh-social-work', 'SCN-SW-620', fionaSw);
+    expect(queued.outcome).toMatchObject({ outcome: 'review', candidate: 'Patient/nhs-lothian.SCN-N-620' });
+    const taskId = queued.outcome.reviewTask!.slice('Task/'.length);
+
+    // A small correction to the candidate (NHS) record leaves the question standing…
+    await registered('nhs-lothian', 'SCN-N-620', { ...fiona, phone: '0131 555 0620' }, 200);
+    expect((await get('nhs-lothian', `/fhir/Task/${taskId}`)).body as Task).toMatchObject({ status: 'requested' });
+
+    // …but NHS Lothian finds the record was keyed on the wrong patient and re-submits it corrected: the question is withdrawn.
+    const corrected = testChi('1952-03-30', 'male', 53);
+    await registered('nhs-lothian', 'SCN-N-620', { given: ['Graham'], family: 'Oliphant', birthDate: '1952-03-30', gender: 'male', postcode: 'EH14 1BB', chi: corrected }, 200);
+    const task = (await get('nhs-lothian', `/fhir/Task/${taskId}`)).body as Task;
+    expect(task).toMatchObject({ status: 'cancelled', statusReason: { text: expect.stringMatching(/candidate record was re-submitted/) } });
+    expect((await openReviewTasks()).map((t) => t.id)).not.toContain(taskId);
+  });
+
   it('a reviewer without system/Task.review is refused (403, SI-L3)', async () => {
     await expectRefusal(await post('edinburgh-education', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link')), 403, 'forbidden', ['SI-L3']);
     const narrowed = await post('nhs-lothian', `/fhir/Task/${linkTask}/$resolve`, resolveBody('link'), 'system/Task.read system/Patient.read');

@@ -9,7 +9,7 @@ import type { Extension, Patient, Task } from 'fhir/r4.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
-import { decide, MatchIndex, matchProbability, type Candidate, type Decision } from './domain/engine.js';
+import { compare, decide, MatchIndex, matchProbability, type Candidate, type Decision } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
@@ -226,7 +226,7 @@ export class Registrar {
     ]);
     await Promise.all(reviews.map((r) => this.deps.tasks.create(r.task)));
     await store.setOpenReviews(reviews.map((r) => ({ a: r.a, b: r.b, taskId: r.task.id! })));
-    const superseded = await this.supersedeStaleReviews(results, now);
+    const superseded = await this.supersedeStaleReviews(results, features, now);
     if (superseded) stats['review-superseded'] = superseded;
 
     return { results, stats, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
@@ -255,31 +255,41 @@ export class Registrar {
   }
 
   /**
-   * Open reviews of re-submitted records that the new version no longer raises
-   * (it now links, or is nobody's match, or questions another record) are
-   * cancelled, so reviewers are never asked a stale question. A Task a reviewer
-   * resolved meanwhile (412) is left as they decided it.
+   * Open reviews a re-submission has made stale are cancelled, so reviewers are
+   * never asked a stale question:
+   * - those the re-submitted record raised, when its new version no longer
+   *   raises them (it now links, is nobody's match, or questions another record);
+   * - those where it is the *candidate*, when its new version no longer resembles
+   *   the record that raised them (below the review threshold) or now sits in
+   *   that record's Person.
+   * A Task a reviewer resolved meanwhile (412) is left as they decided it.
+   * `features[i]` are `results[i]`'s new match features.
    */
-  private async supersedeStaleReviews(results: readonly RegistrationResult[], now: string): Promise<number> {
-    const resubmitted = results.filter((r) => r.status === 200);
+  private async supersedeStaleReviews(results: readonly RegistrationResult[], features: readonly MatchFeatures[], now: string): Promise<number> {
+    const resubmitted = results.flatMap((r, i) => (r.status === 200 ? [{ r, features: features[i]! }] : []));
     if (resubmitted.length === 0) return 0;
-    const open = await Promise.all(
-      resubmitted.map((r) =>
-        this.deps.tasks.search('Task', { focus: `Patient/${r.recordId}`, code: MATCH_REVIEW_CODE, status: 'requested', _count: '100' }, { total: false }),
-      ),
-    );
-    const stale = resubmitted.flatMap((r, i) =>
-      (open[i]?.resources ?? []).filter(
+    const openAbout = (param: 'focus' | 'candidate', recordId: string) =>
+      this.deps.tasks.search('Task', { [param]: `Patient/${recordId}`, code: MATCH_REVIEW_CODE, status: 'requested', _count: '100' }, { total: false });
+    const [asFocus, asCandidate] = await Promise.all([
+      Promise.all(resubmitted.map(({ r }) => openAbout('focus', r.recordId))),
+      Promise.all(resubmitted.map(({ r }) => openAbout('candidate', r.recordId))),
+    ]);
+    const staleAsFocus = resubmitted.flatMap(({ r }, i) =>
+      (asFocus[i]?.resources ?? []).filter(
         (task) => !reviewStillStands(task, r.plan.outcome, r.plan.candidate?.id, (r.plan.possibleDuplicates ?? []).map((d) => d.candidate.id)),
       ),
     );
+    const staleAsCandidate = await this.staleForCandidates(
+      resubmitted.map(({ r, features: f }, i) => ({ result: r, features: f, tasks: asCandidate[i]?.resources ?? [] })),
+    );
+    const reason = (task: Task) =>
+      staleAsFocus.includes(task)
+        ? 'Superseded: the record was re-submitted and re-matched'
+        : 'Superseded: the candidate record was re-submitted and no longer raises this question';
     const cancelled = await Promise.all(
-      stale.map(async (task) => {
+      [...staleAsFocus, ...staleAsCandidate].map(async (task) => {
         try {
-          await this.deps.tasks.update(cancelledTask(task, 'Superseded: the record was re-submitted and re-matched', now), {
-            ifMatch: task.meta?.versionId,
-            allowCreate: false,
-          });
+          await this.deps.tasks.update(cancelledTask(task, reason(task), now), { ifMatch: task.meta?.versionId, allowCreate: false });
         } catch (err) {
           if (isOperationOutcomeError(err) && err.status === 412) return false;
           throw err;
@@ -290,6 +300,27 @@ export class Registrar {
       }),
     );
     return cancelled.filter(Boolean).length;
+  }
+
+  /** Open reviews naming a re-submitted record as their candidate that its new version no longer supports. */
+  private async staleForCandidates(
+    resubmitted: readonly { result: RegistrationResult; features: MatchFeatures; tasks: readonly Task[] }[],
+  ): Promise<Task[]> {
+    const asked = resubmitted.flatMap(({ result, features, tasks }) =>
+      tasks.flatMap((task) => {
+        const pair = reviewPair(task);
+        return pair ? [{ task, features, personId: result.plan.personId, recordId: pair.recordId }] : [];
+      }),
+    );
+    if (asked.length === 0) return [];
+    const ids = asked.map((a) => a.recordId);
+    const [raisedBy, links] = await Promise.all([this.deps.store.getFeatures(ids), this.deps.store.getLinks(ids)]);
+    return asked.flatMap((a, i) => {
+      const record = raisedBy[i];
+      const together = links[i]?.personId === a.personId;
+      const stillAlike = record !== undefined && compare(record, a.features, this.deps.model).outcome !== 'new';
+      return together || !stillAlike ? [a.task] : [];
+    });
   }
 
   /**
