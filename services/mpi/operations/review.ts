@@ -43,23 +43,29 @@ export function resolveReview(ctx: MpiContext) {
     const duplicate = reviewKind(task) === POSSIBLE_DUPLICATE;
     const stats: Record<string, number> = { [`decision-${decision}`]: 1, [`reviewer:${by}`]: 1 };
     let merged: { from: string; into: string } | undefined;
-    if (decision === 'link') {
-      if (!candidateLink) throw notFound(`Patient/${pair.candidateId} is no longer indexed`);
-      if (duplicate) {
-        // One individual indexed twice: the candidate's whole Person joins the record's, as Person/$merge does.
-        if (!recordLink) throw notFound(`Patient/${pair.recordId} is no longer indexed`);
-        if (recordLink.personId !== candidateLink.personId) {
-          await persons.merge(candidateLink.personId, recordLink.personId, { by, at, taskId, ...(note ? { note } : {}) });
-          merged = { from: candidateLink.personId, into: recordLink.personId };
-          stats['correction-merge'] = 1;
+    try {
+      if (decision === 'link') {
+        if (!candidateLink) throw notFound(`Patient/${pair.candidateId} is no longer indexed`);
+        if (duplicate) {
+          // One individual indexed twice: the candidate's whole Person joins the record's, as Person/$merge does.
+          if (!recordLink) throw notFound(`Patient/${pair.recordId} is no longer indexed`);
+          if (recordLink.personId !== candidateLink.personId) {
+            await persons.merge(candidateLink.personId, recordLink.personId, { by, at, taskId, ...(note ? { note } : {}) });
+            merged = { from: candidateLink.personId, into: recordLink.personId };
+            stats['correction-merge'] = 1;
+          }
+        } else {
+          await persons.moveManually(pair.recordId, candidateLink.personId);
         }
-      } else {
-        await persons.moveManually(pair.recordId, candidateLink.personId);
+      } else if (recordLink && candidateLink && recordLink.personId === candidateLink.personId) {
+        // They were put together automatically meanwhile: the reviewer's "not the same" separates them —
+        // for a possible duplicate the candidate leaves, since the record's own link was never in question.
+        await persons.unlink(duplicate ? pair.candidateId : pair.recordId, { by, at, taskId, note });
       }
-    } else if (recordLink && candidateLink && recordLink.personId === candidateLink.personId) {
-      // They were put together automatically meanwhile: the reviewer's "not the same" separates them —
-      // for a possible duplicate the candidate leaves, since the record's own link was never in question.
-      await persons.unlink(duplicate ? pair.candidateId : pair.recordId, { by, at, taskId, note });
+    } catch (err) {
+      // The index did not change as decided, so the question is open again (the Task's history shows both versions).
+      await ctx.tasks.update({ ...task, meta: undefined }, { ifMatch: resolved.meta?.versionId, allowCreate: false }).catch(() => undefined);
+      throw err;
     }
     await Promise.all([
       ctx.store.setDecisions([{ a: pair.recordId, b: pair.candidateId, decision: { decision, by, at, taskId, ...(note ? { note } : {}) } }]),
