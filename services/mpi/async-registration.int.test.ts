@@ -86,6 +86,9 @@ describe('POST /fhir with Prefer: respond-async', () => {
     expect(response.entry).toHaveLength(40);
     expect(response.entry!.every((e) => e.response?.status === '201 Created')).toBe(true);
 
+    // The records waited under their own key (the job stays small) and are gone once registered.
+    expect(await mpi.dir.redis.keys(`${mpi.dir.keys.prefix}:*registration-records*`)).toEqual([]);
+
     // The records are in the index.
     const first = await request(mpi.app).get('/fhir/Patient/edinburgh-housing.ASYNC-Lennox-0').set(await mpi.auth('edinburgh-housing'));
     expect(first.status).toBe(200);
@@ -159,6 +162,8 @@ describe('POST /fhir with Prefer: respond-async', () => {
       const cancelled = await request(mpi.app).delete(secondPath).set(await mpi.auth('edinburgh-housing'));
       expect(cancelled.status).toBe(202);
       expect(JSON.stringify(cancelled.body)).toContain('nothing was registered');
+      // Only the running load's records are still waiting.
+      expect(await mpi.dir.redis.keys(`${mpi.dir.keys.prefix}:*registration-records*`)).toHaveLength(1);
       expect((await request(mpi.app).get(secondPath).set(await mpi.auth('edinburgh-housing'))).status).toBe(404);
 
       await lock.release();

@@ -30,16 +30,28 @@ import { submissionOf } from './operations/register.js';
 import { transactionResponse } from './operations/transaction-response.js';
 
 const QUEUE = { family: 'mpi', name: 'registrations' } as const;
+/** Records of a load not yet registered are kept at most this long (as long as failed jobs). */
+const RECORDS_TTL_SECONDS = 7 * 24 * 3600;
 
-export interface RegistrationJobData {
+/** What an accepted load is: who sent it and the records as validated at acceptance. */
+export interface AcceptedLoad {
   /** The request that accepted the Bundle; the completion is audited as `<requestId>.registered`. */
   readonly requestId: string;
   readonly agencyId: string;
   /** Who the links and reviews are attributed to. */
   readonly actor: string;
   readonly agent: ExchangeAgent;
-  /** The records as validated at acceptance. */
   readonly patients: readonly Patient[];
+}
+
+/**
+ * The job itself stays small: BullMQ reads a job's data whole on every status
+ * poll, and a load can be tens of megabytes. The records wait under their own key.
+ */
+export interface RegistrationJobData extends Omit<AcceptedLoad, 'patients'> {
+  readonly total: number;
+  /** Redis key (string) holding the records' JSON until the job has run. */
+  readonly recordsKey: string;
 }
 
 export interface RegistrationJobResult {
@@ -88,13 +100,17 @@ export class AsyncRegistrations {
   }
 
   /** Queues an accepted load; the same agency posting the same records again gets the same job. */
-  async accept(data: RegistrationJobData): Promise<string> {
-    const digest = createHash('sha256').update(canonicalJson(data.patients)).digest('hex').slice(0, 32);
-    const id = jobIdOf('registration', data.agencyId, digest);
+  async accept(load: AcceptedLoad): Promise<string> {
+    const records = canonicalJson(load.patients);
+    const id = jobIdOf('registration', load.agencyId, createHash('sha256').update(records).digest('hex').slice(0, 32));
     // A failed attempt is kept for its status URL, but posting the Bundle again must run it again.
     const earlier = await this.queue.getJob(id);
     if (earlier && (await earlier.getState()) === 'failed') await earlier.remove();
-    await this.queue.add('register', data, { jobId: id });
+    const recordsKey = this.site.keys.key(QUEUE.family, 'registration-records', id);
+    // Stored before the job exists, so a worker never meets a job without its records; expires as failed jobs do.
+    await this.site.redis.set(recordsKey, records, 'EX', RECORDS_TTL_SECONDS);
+    const { patients, ...who } = load;
+    await this.queue.add('register', { ...who, total: patients.length, recordsKey }, { jobId: id });
     return id;
   }
 
@@ -107,7 +123,7 @@ export class AsyncRegistrations {
     if (state === 'failed') return { state: 'failed', error: failureOf(job.failedReason) };
     const progress = job.progress as Partial<RegistrationProgress> | number;
     const done = typeof progress === 'object' && typeof progress.done === 'number' ? progress.done : 0;
-    return { state: 'in-progress', progress: { done, total: job.data.patients.length } };
+    return { state: 'in-progress', progress: { done, total: job.data.total } };
   }
 
   /**
@@ -121,6 +137,7 @@ export class AsyncRegistrations {
     const state = await job.getState();
     if (state === 'active') return 'running';
     await job.remove();
+    await this.site.redis.unlink(job.data.recordsKey);
     return state === 'completed' || state === 'failed' ? 'forgotten' : 'cancelled';
   }
 
@@ -136,8 +153,11 @@ export class AsyncRegistrations {
   }
 
   private async process(ctx: MpiContext, job: Job<RegistrationJobData, RegistrationJobResult>): Promise<RegistrationJobResult> {
-    const { agencyId, actor, patients } = job.data;
+    const { agencyId, actor, total, recordsKey } = job.data;
     try {
+      const stored = await this.site.redis.get(recordsKey);
+      if (stored === null) throw new Error(`The records of background registration ${job.id} are gone (expired or removed)`);
+      const patients = JSON.parse(stored) as Patient[];
       const partnership = await ctx.partnership.snapshot();
       const agency = partnership.agency(agencyId);
       if (!agency || !agency.active || agency.type === 'partnership') {
@@ -148,7 +168,7 @@ export class AsyncRegistrations {
       const results = await ctx.registrar.register(submissions, actor, agencyId, partnership, {
         onProgress: (done) => {
           // Progress is advice for the status URL; a lost update must not fail the load.
-          job.updateProgress({ done, total: patients.length } satisfies RegistrationProgress).catch(() => undefined);
+          job.updateProgress({ done, total } satisfies RegistrationProgress).catch(() => undefined);
         },
       });
       await this.audit.record({
@@ -173,6 +193,10 @@ export class AsyncRegistrations {
       // Refusals are kept as the answer the client would have had; anything else is a server failure (500, no detail).
       if (isOperationOutcomeError(err)) throw new UnrecoverableError(JSON.stringify({ status: err.status, outcome: err.outcome } satisfies StoredFailure));
       throw err;
+    } finally {
+      // Done either way (a load is not retried; posting it again stores the records again). After a
+      // crash this is not reached, and the re-run of the stalled job still finds its records.
+      await this.site.redis.unlink(recordsKey);
     }
   }
 }
