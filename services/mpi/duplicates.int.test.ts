@@ -10,7 +10,7 @@
 import type { Bundle, Parameters, Patient, Person, Task } from 'fhir/r4.js';
 import request from 'supertest';
 import type { MatchingReport } from './domain/report.js';
-import { agencyPatient, criteriaOf, entityRefs, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from './test-mpi.js';
+import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from './test-mpi.js';
 
 let mpi: TestMpi;
 
@@ -57,7 +57,6 @@ async function report(): Promise<MatchingReport> {
   return res.body as MatchingReport;
 }
 
-const linkedRecords = (person: Person) => (person.link ?? []).map((l) => l.target.reference).sort();
 const inputOf = (task: Task, type: string) => task.input?.find((i) => i.type.text === type);
 
 /**

@@ -11,7 +11,7 @@
 import type { Bundle, OperationOutcome, Parameters, Patient, Person, Task } from 'fhir/r4.js';
 import request from 'supertest';
 import { agencyPatientSystem, Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
-import { agencyPatient, criteriaOf, entityRefs, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from './test-mpi.js';
+import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from './test-mpi.js';
 
 let mpi: TestMpi;
 
@@ -49,7 +49,6 @@ async function readPerson(agencyId: string, reference: string): Promise<Person> 
   return res.body as Person;
 }
 
-const linkedRecords = (person: Person) => (person.link ?? []).map((l) => l.target.reference).sort();
 
 function pixParams(body: Parameters) {
   const identifiers = (body.parameter ?? []).filter((p) => p.name === 'targetIdentifier').map((p) => `${p.valueIdentifier?.system}|${p.valueIdentifier?.value}`);

@@ -4,7 +4,7 @@
  * with the MPI service built on the same deps, plus helpers to make agency
  * Patients and read the audit trail back. Not used by the service.
  */
-import type { AuditEvent, Bundle, Extension, Identifier, Patient } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, Extension, Identifier, Patient, Person } from 'fhir/r4.js';
 import type { Express } from 'express';
 import request from 'supertest';
 import { chiCheckDigit } from '../../fixtures/generators/chi.js';
@@ -69,6 +69,9 @@ export async function startTestMpi(overrides: Partial<Pick<HubConfig, 'bulkBodyL
     },
   };
 }
+
+/** The agency records a Person links, sorted (`Patient/<id>`). */
+export const linkedRecords = (person: Person): (string | undefined)[] => (person.link ?? []).map((l) => l.target.reference).sort();
 
 /** Criteria codes an AuditEvent claims. */
 export function criteriaOf(event: AuditEvent): string[] {
