@@ -200,10 +200,17 @@ describe('POST /fhir with Prefer: respond-async', () => {
     }
   });
 
-  it('answers 404 for an unknown status URL', async () => {
+  it('answers 404 for an unknown status URL, and 401 without a token; each an audited OperationOutcome', async () => {
     const res = await request(mpi.app).get('/fhir/_async/registration~edinburgh-housing~0000').set(await mpi.auth('edinburgh-housing'));
     expect(res.status).toBe(404);
+    expect((res.body as OperationOutcome).issue[0]?.code).toBe('not-found');
     expect((await mpi.auditOf(res)).outcome).toBe('4');
+    for (const method of ['get', 'delete'] as const) {
+      const anonymous = await request(mpi.app)[method]('/fhir/_async/registration~edinburgh-housing~0000');
+      expect(anonymous.status).toBe(401);
+      expect((anonymous.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+      expect((await mpi.auditOf(anonymous)).outcome).toBe('4');
+    }
   });
 });
 
