@@ -1,0 +1,59 @@
+import type { Bundle } from 'fhir/r4.js';
+import { addTallies, EMPTY_TALLY, formatSummary, loadSummary, tallyResponse } from './summary.js';
+
+const entry = (status: string, text: string, lastModified = '2026-11-25T10:00:05.500Z') => ({
+  response: { status, lastModified, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', details: { text } }] } },
+});
+
+const response: Bundle = {
+  resourceType: 'Bundle',
+  type: 'transaction-response',
+  entry: [
+    entry('201 Created', 'Linked to Person/per-a (level4)'),
+    entry('201 Created', 'Linked to Person/per-b (level3); may bridge a person indexed twice: review Task/mr-1'),
+    entry('200 OK', 'Queued for review as Task/mr-2; indexed as Person/per-c meanwhile'),
+    entry('201 Created', 'New person: Person/per-d'),
+    entry('201 Created', 'Something a newer MPI says'),
+  ] as Bundle['entry'],
+};
+
+describe('summarising a load from the MPI’s transaction-responses', () => {
+  it('counts created and updated records, and linked (by CHI) / review / new persons from each outcome', () => {
+    expect(tallyResponse(response)).toEqual({
+      ...EMPTY_TALLY,
+      records: 5,
+      created: 4,
+      updated: 1,
+      linked: 2,
+      linkedByChi: 1,
+      possibleDuplicates: 1,
+      queuedForReview: 1,
+      newPersons: 1,
+      otherOutcomes: 1,
+    });
+  });
+
+  it('recognises results registered before the Bundle was accepted as an earlier identical load’s', () => {
+    const earlier: Bundle = { ...response, entry: [entry('201 Created', 'New person: Person/x', '2026-11-25T09:00:00Z'), entry('201 Created', 'New person: Person/y')] as Bundle['entry'] };
+    // Accepted in the same second as the second result: not counted as earlier (the Date header has whole seconds).
+    expect(tallyResponse(earlier, new Date('2026-11-25T10:00:05Z')).fromEarlierLoad).toBe(1);
+    expect(tallyResponse(earlier).fromEarlierLoad).toBe(0);
+  });
+
+  it('adds Bundles’ tallies and prints the summary in words, pointing at the matching report', () => {
+    const tally = addTallies(tallyResponse(response), tallyResponse(response));
+    expect(tally.records).toBe(10);
+    const summary = loadSummary(tally, { file: 'extract.json', agency: 'edinburgh-housing', bundles: 2, elapsedMs: 2000 });
+    expect(summary).toMatchObject({ records: 10, elapsedSeconds: 2, recordsPerSecond: 5, bundles: 2 });
+    const text = formatSummary(summary);
+    expect(text).toContain('Loaded 10 record(s) from extract.json as edinburgh-housing, in 2 Bundle(s): 2 s, 5 records/s');
+    expect(text).toMatch(/created\s+8/);
+    expect(text).toMatch(/updated\s+2 \(re-submissions/);
+    expect(text).toMatch(/linked\s+4 \(2 by CHI\); 2 raised possible-duplicate reviews/);
+    expect(text).toMatch(/queued for review\s+2/);
+    expect(text).toMatch(/new persons\s+2/);
+    expect(text).toContain('other outcomes        2');
+    expect(text).toContain('infoshare matching report');
+    expect(text).not.toContain('earlier identical load');
+  });
+});

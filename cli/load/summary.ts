@@ -1,0 +1,118 @@
+/**
+ * What a load did, counted from the MPI's `transaction-response` Bundles: each
+ * entry's status (201 created, 200 a re-submission of a record already held)
+ * and its outcome text (services/mpi/operations/transaction-response.ts says
+ * "Linked to Person/… (level3)", "Queued for review as Task/…", "New person: Person/…").
+ */
+import type { Bundle, OperationOutcome } from 'fhir/r4.js';
+
+export interface LoadTally {
+  readonly records: number;
+  readonly created: number;
+  /** A record the MPI already held under the same agency identifier: a new version, re-matched. */
+  readonly updated: number;
+  readonly linked: number;
+  /** Of `linked`: by the same valid CHI (assurance level4). */
+  readonly linkedByChi: number;
+  readonly queuedForReview: number;
+  readonly newPersons: number;
+  /** Linked records that also raised a possible-duplicate review (they may bridge a person indexed twice). */
+  readonly possibleDuplicates: number;
+  /** Outcomes this client does not recognise (a newer MPI): counted, not guessed at. */
+  readonly otherOutcomes: number;
+  /**
+   * Results the MPI had already: posting a Bundle identical to an earlier one returns the
+   * earlier job (kept for a day) — nothing is registered again.
+   */
+  readonly fromEarlierLoad: number;
+}
+
+export const EMPTY_TALLY: LoadTally = {
+  records: 0,
+  created: 0,
+  updated: 0,
+  linked: 0,
+  linkedByChi: 0,
+  queuedForReview: 0,
+  newPersons: 0,
+  possibleDuplicates: 0,
+  otherOutcomes: 0,
+  fromEarlierLoad: 0,
+};
+
+/**
+ * Counts one transaction-response. `acceptedAt` is when the MPI accepted the Bundle (its
+ * `Date` header, whole seconds): a result last modified before that second is an earlier load's.
+ */
+export function tallyResponse(bundle: Bundle, acceptedAt?: Date): LoadTally {
+  const t = { ...EMPTY_TALLY };
+  const since = acceptedAt ? Math.floor(acceptedAt.getTime() / 1000) * 1000 : undefined;
+  for (const entry of bundle.entry ?? []) {
+    const response = entry.response;
+    t.records++;
+    if (response?.status?.startsWith('201')) t.created++;
+    else if (response?.status?.startsWith('200')) t.updated++;
+    const text = (response?.outcome as OperationOutcome | undefined)?.issue?.[0]?.details?.text ?? '';
+    if (text.startsWith('Linked to ')) {
+      t.linked++;
+      if (/\(level4\)/.test(text)) t.linkedByChi++;
+      if (text.includes('may bridge a person indexed twice')) t.possibleDuplicates++;
+    } else if (text.startsWith('Queued for review')) t.queuedForReview++;
+    else if (text.startsWith('New person')) t.newPersons++;
+    else t.otherOutcomes++;
+    const modified = response?.lastModified ? Date.parse(response.lastModified) : NaN;
+    if (since !== undefined && modified < since) t.fromEarlierLoad++;
+  }
+  return t;
+}
+
+export function addTallies(a: LoadTally, b: LoadTally): LoadTally {
+  const sum = { ...a };
+  for (const key of Object.keys(sum) as (keyof LoadTally)[]) sum[key] = a[key] + b[key];
+  return sum;
+}
+
+/** The summary of a finished load, as `--json` prints it. */
+export interface LoadSummary extends LoadTally {
+  readonly file: string;
+  readonly agency: string;
+  readonly bundles: number;
+  readonly elapsedSeconds: number;
+  readonly recordsPerSecond: number;
+}
+
+export function loadSummary(tally: LoadTally, about: { file: string; agency: string; bundles: number; elapsedMs: number }): LoadSummary {
+  const elapsedSeconds = Math.round(about.elapsedMs / 100) / 10;
+  return {
+    file: about.file,
+    agency: about.agency,
+    bundles: about.bundles,
+    ...tally,
+    elapsedSeconds,
+    recordsPerSecond: ratePerSecond(tally.records, about.elapsedMs),
+  };
+}
+
+export function ratePerSecond(records: number, elapsedMs: number): number {
+  return elapsedMs > 0 ? Math.round((records * 1000) / elapsedMs) : 0;
+}
+
+export function formatSummary(s: LoadSummary): string {
+  const lines = [
+    `Loaded ${s.records} record(s) from ${s.file} as ${s.agency}, in ${s.bundles} Bundle(s): ${s.elapsedSeconds} s, ${s.recordsPerSecond} records/s`,
+    `  created               ${s.created}`,
+    `  updated               ${s.updated} (re-submissions of records the MPI already held: new versions, re-matched)`,
+    `  linked                ${s.linked} (${s.linkedByChi} by CHI)${s.possibleDuplicates ? `; ${s.possibleDuplicates} raised possible-duplicate reviews` : ''}`,
+    `  queued for review     ${s.queuedForReview}`,
+    `  new persons           ${s.newPersons}`,
+  ];
+  if (s.otherOutcomes) lines.push(`  other outcomes        ${s.otherOutcomes} (not recognised by this client; see the MPI's transaction-response)`);
+  if (s.fromEarlierLoad) {
+    lines.push(
+      `  Note: ${s.fromEarlierLoad} of these results are from an earlier identical load: the MPI answers a Bundle posted again`,
+      `  within a day with the earlier job's result, and registered nothing again.`,
+    );
+  }
+  lines.push('Review the outcomes with `infoshare matching report` (review queue, linked / review / new counts).');
+  return lines.join('\n');
+}
