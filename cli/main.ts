@@ -6,6 +6,7 @@
 import { agenciesCommand } from './commands/agencies.js';
 import { fixturesCommand } from './commands/fixtures.js';
 import { helpCommand, usageText } from './commands/help.js';
+import { loadCommand } from './commands/load.js';
 import { matchingCommand } from './commands/matching.js';
 import { replayCommand } from './commands/replay.js';
 import { startCommand } from './commands/start.js';
@@ -18,6 +19,7 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   agencies: agenciesCommand,
   replay: replayCommand,
   matching: matchingCommand,
+  load: (args) => loadCommand(args),
   fixtures: fixturesCommand,
   help: helpCommand,
 };

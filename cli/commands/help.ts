@@ -40,6 +40,26 @@ export const USAGE: Readonly<Record<string, string>> = {
   --agency     the demo agency to ask as (default nhs-lothian)
   --mpi        the MPI's URL (default: from the environment)
   --json       print the report as JSON`,
+  load: `infoshare load <file> --agency <id> [--key <private key PEM file>] [--bundle-size N] [--json]
+                [--mpi <url>] [--directory <url>]
+  An agency's initial load into the MPI: the file's Patients are sent in
+  transaction Bundles of N records, one after another, each registered in the
+  background (Prefer: respond-async) while its progress is shown on stderr;
+  the summary (created / updated, linked / queued for review / new persons)
+  goes to stdout. Each Bundle is all or nothing; a refused one stops the load
+  with its problems named by record (line or entry), and the Bundles before it
+  stay registered. Running the same command again is safe.
+    infoshare load fixtures/demographics/edinburgh-housing.json --agency edinburgh-housing
+  <file>         a FHIR Bundle of Patients (e.g. a transaction of POST Patient entries),
+                 or NDJSON named .ndjson (one Patient per line, the FHIR bulk format)
+  --agency       the agency whose records these are (required); it signs in as itself
+  --key          the agency's own private key (PEM) to sign in with; without it, the
+                 agency's committed DEMO-ONLY key is used (demo agencies only)
+  --bundle-size  records per Bundle (default 1000; a Bundle must fit the MPI's
+                 INFOSHARE_BULK_BODY_LIMIT, 50mb by default)
+  --mpi          the MPI's URL (default: from the environment, http://localhost:4001)
+  --directory    the directory's URL, for the token endpoint (default: from the environment)
+  --json         print the summary as one JSON object`,
   fixtures: `infoshare fixtures load [--demographics]
   Loads the demo partnership (agencies, keys, practitioners, Named Person /
   Lead Professional assignments, the signed ISPs) into REDIS_URL or the running

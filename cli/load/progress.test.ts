@@ -1,4 +1,4 @@
-import { bundleDoneLine, MAX_POLL_INTERVAL_MS, pollDelayMs, progressLine, progressOf } from './progress.js';
+import { bundleDoneLine, MAX_POLL_INTERVAL_MS, pollDelayMs, progressLine, progressOf, recordRange } from './progress.js';
 
 describe('load progress', () => {
   it('reads the records registered from the status URL’s X-Progress header', () => {
@@ -13,6 +13,7 @@ describe('load progress', () => {
     expect(bundleDoneLine({ ...state, registered: 2000 }, 1000, 1000, { created: 990, updated: 10 })).toBe(
       'Bundle 2 of 4 (records 1001–2000) registered: 990 created, 10 updated; 2000 of 3700 so far, 667 records/s',
     );
+    expect(recordRange(36, 1)).toBe('record 37');
   });
 
   it('polls soon at first, then as Retry-After asks but at least every second', () => {

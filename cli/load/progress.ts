@@ -26,10 +26,15 @@ export function progressLine(p: ProgressState): string {
   return `Registering: ${p.registered} of ${p.total} records (${percent} %), Bundle ${p.bundle + 1} of ${p.bundles}, ${ratePerSecond(p.registered, p.elapsedMs)} records/s`;
 }
 
+/** `records 11–20` (1-based, as a person counts records in a file), or `record 37`. */
+export function recordRange(first: number, count: number): string {
+  return count === 1 ? `record ${first + 1}` : `records ${first + 1}–${first + count}`;
+}
+
 /** The line printed when a Bundle is registered. */
 export function bundleDoneLine(p: ProgressState, first: number, size: number, counts: { created: number; updated: number }): string {
   return (
-    `Bundle ${p.bundle + 1} of ${p.bundles} (records ${first + 1}–${first + size}) registered: ${counts.created} created, ${counts.updated} updated; ` +
+    `Bundle ${p.bundle + 1} of ${p.bundles} (${recordRange(first, size)}) registered: ${counts.created} created, ${counts.updated} updated; ` +
     `${p.registered} of ${p.total} so far, ${ratePerSecond(p.registered, p.elapsedMs)} records/s`
   );
 }
