@@ -143,7 +143,7 @@ class LoadRun {
   async send(): Promise<LoadTally | undefined> {
     for (const chunk of this.chunks) {
       if (this.interrupted.aborted) {
-        this.say(`Stopped (Ctrl-C) before sending Bundle ${chunk.index + 1} of ${this.bundles}.${this.registeredNote()}`);
+        this.say(`Stopped (Ctrl-C) before sending Bundle ${chunk.index + 1} of ${this.bundles}.${this.registeredNote(true)}`);
         return undefined;
       }
       const accepted = await this.client.postAsync(transactionOf(chunk));
@@ -170,7 +170,7 @@ class LoadRun {
       if (!(await sleep(pollDelayMs(attempt, retryAfter), this.interrupted))) {
         this.say(
           `Stopped waiting (Ctrl-C). Bundle ${chunk.index + 1} of ${this.bundles} (${recordRange(chunk.first, chunk.records.length)}) ` +
-            `continues registering in the background; its result will be at ${statusUrl}.${this.registeredNote()}`,
+            `continues registering in the background; its result will be at ${statusUrl}.${this.registeredNote(true)}`,
         );
         return undefined;
       }
@@ -208,13 +208,19 @@ class LoadRun {
     );
   }
 
-  /** What is registered already, and that running the command again is safe. */
-  registeredNote(): string {
+  /**
+   * What is registered already, and that running the command again is safe (said whenever the
+   * load stopped part-way, or `always`: after Ctrl-C, running it again is also how to wait on).
+   */
+  registeredNote(always = false): string {
     const done = this.tally.records;
-    if (done === 0) return '';
+    if (done === 0 && !always) return '';
+    const registered = done
+      ? `\n${done} of ${this.records.length} records (the Bundles before this one) are registered and stay so: each Bundle is all or nothing, the load as a whole is not.`
+      : '';
     return (
-      `\n${done} of ${this.records.length} records (the Bundles before this one) are registered and stay so: each Bundle is all or nothing, the load as a whole is not.` +
-      `\nRunning the same command again is safe: a record sent again is a re-submission (a new version of the same record, never a second one), and a Bundle identical to one already loaded gets the MPI's earlier result.`
+      registered +
+      `\nRunning the same command again is safe: a record sent again is a re-submission (a new version of the same record, never a second one), and a Bundle identical to one already loaded gets the MPI's earlier result (or, still registering, its job to wait on).`
     );
   }
 

@@ -38,6 +38,8 @@ describe('summarising a load from the MPI’s transaction-responses', () => {
     // Accepted in the same second as the second result: not counted as earlier (the Date header has whole seconds).
     expect(tallyResponse(earlier, new Date('2026-11-25T10:00:05Z')).fromEarlierLoad).toBe(1);
     expect(tallyResponse(earlier).fromEarlierLoad).toBe(0);
+    // Only what this run registered counts towards its rate.
+    expect(loadSummary(tallyResponse(earlier, new Date('2026-11-25T10:00:05Z')), { file: 'f', agency: 'a', bundles: 1, elapsedMs: 1000 }).recordsPerSecond).toBe(1);
   });
 
   it('adds Bundles’ tallies and prints the summary in words, pointing at the matching report', () => {

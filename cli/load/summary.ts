@@ -78,6 +78,7 @@ export interface LoadSummary extends LoadTally {
   readonly agency: string;
   readonly bundles: number;
   readonly elapsedSeconds: number;
+  /** Records registered by this run per second. */
   readonly recordsPerSecond: number;
 }
 
@@ -89,7 +90,8 @@ export function loadSummary(tally: LoadTally, about: { file: string; agency: str
     bundles: about.bundles,
     ...tally,
     elapsedSeconds,
-    recordsPerSecond: ratePerSecond(tally.records, about.elapsedMs),
+    // Results the MPI already had took no registering: they would flatter the rate.
+    recordsPerSecond: ratePerSecond(tally.records - tally.fromEarlierLoad, about.elapsedMs),
   };
 }
 
