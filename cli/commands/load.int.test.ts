@@ -74,7 +74,10 @@ describe('infoshare load against a running hub', () => {
     // The same command again: each Bundle is identical to one the MPI already has, so it answers with that job's result.
     const again = capture();
     expect(await loadCommand([HOUSING, '--agency', 'edinburgh-housing', '--bundle-size', '10', '--json', ...urls], again)).toBe(0);
-    expect(JSON.parse(again.stdout.join('\n'))).toMatchObject({ records: 37, created: 37, updated: 0 });
+    expect(JSON.parse(again.stdout.join('\n'))).toMatchObject({ records: 37, created: 37, updated: 0, fromEarlierLoad: 37 });
+    const againText = capture();
+    expect(await loadCommand([HOUSING, '--agency', 'edinburgh-housing', '--bundle-size', '10', ...urls], againText)).toBe(0);
+    expect(againText.stdout.join('\n')).toContain('37 of these results are from an earlier identical load');
 
     // Other Bundles of the same records: registered again, as re-submissions (new versions, re-matched).
     const resubmitted = capture();

@@ -152,10 +152,10 @@ class LoadRun {
         this.refused(chunk, accepted);
         return undefined;
       }
-      const dateHeader = accepted.headers.date;
+      const repeat = (accepted.body as OperationOutcome | undefined)?.issue?.[0]?.code === 'duplicate';
       const done = await this.await(chunk, statusUrl);
       if (!done) return undefined;
-      const counted = tallyResponse(done, dateHeader ? new Date(dateHeader) : undefined);
+      const counted = tallyResponse(done, repeat);
       this.tally = addTallies(this.tally, counted);
       this.say(bundleDoneLine(this.progress(chunk, this.tally.records), chunk.first, chunk.records.length, counted));
     }

@@ -41,12 +41,11 @@ export const EMPTY_TALLY: LoadTally = {
 };
 
 /**
- * Counts one transaction-response. `acceptedAt` is when the MPI accepted the Bundle (its
- * `Date` header, whole seconds): a result last modified before that second is an earlier load's.
+ * Counts one transaction-response. `fromEarlierLoad`: the MPI said the Bundle was
+ * already accepted (202 with issue code `duplicate`), so every result is that earlier load's.
  */
-export function tallyResponse(bundle: Bundle, acceptedAt?: Date): LoadTally {
+export function tallyResponse(bundle: Bundle, fromEarlierLoad = false): LoadTally {
   const t = { ...EMPTY_TALLY };
-  const since = acceptedAt ? Math.floor(acceptedAt.getTime() / 1000) * 1000 : undefined;
   for (const entry of bundle.entry ?? []) {
     const response = entry.response;
     t.records++;
@@ -60,8 +59,7 @@ export function tallyResponse(bundle: Bundle, acceptedAt?: Date): LoadTally {
     } else if (text.startsWith('Queued for review')) t.queuedForReview++;
     else if (text.startsWith('New person')) t.newPersons++;
     else t.otherOutcomes++;
-    const modified = response?.lastModified ? Date.parse(response.lastModified) : NaN;
-    if (since !== undefined && modified < since) t.fromEarlierLoad++;
+    if (fromEarlierLoad) t.fromEarlierLoad++;
   }
   return t;
 }

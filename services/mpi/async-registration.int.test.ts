@@ -106,6 +106,8 @@ describe('POST /fhir with Prefer: respond-async', () => {
     const second = await postAsync('edinburgh-housing', bundle);
     expect(second.status).toBe(202);
     expect(second.headers['content-location']).toBe(first.headers['content-location']);
+    expect((first.body as OperationOutcome).issue[0]?.code).toBe('informational');
+    expect((second.body as OperationOutcome).issue[0]).toMatchObject({ severity: 'information', code: 'duplicate' });
     const done = await poll('edinburgh-housing', first.headers['content-location'] as string);
     expect((done.body as Bundle).entry).toHaveLength(5);
     const history = await request(mpi.app).get('/fhir/Patient/edinburgh-housing.ASYNC-Drummond-0/_history').set(await mpi.auth('edinburgh-housing'));

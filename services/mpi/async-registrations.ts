@@ -99,19 +99,25 @@ export class AsyncRegistrations {
     this.worker.on('failed', (job, err) => this.log.warn({ job: job?.id, err: err.message }, 'background registration failed'));
   }
 
-  /** Queues an accepted load; the same agency posting the same records again gets the same job. */
-  async accept(load: AcceptedLoad): Promise<string> {
+  /**
+   * Queues an accepted load; the same agency posting the same records again gets
+   * the same job (`repeat`: nothing new is queued, the earlier job's result stands).
+   */
+  async accept(load: AcceptedLoad): Promise<{ jobId: string; repeat: boolean }> {
     const records = canonicalJson(load.patients);
     const id = jobIdOf('registration', load.agencyId, createHash('sha256').update(records).digest('hex').slice(0, 32));
     // A failed attempt is kept for its status URL, but posting the Bundle again must run it again.
     const earlier = await this.queue.getJob(id);
-    if (earlier && (await earlier.getState()) === 'failed') await earlier.remove();
+    if (earlier) {
+      if ((await earlier.getState()) !== 'failed') return { jobId: id, repeat: true };
+      await earlier.remove();
+    }
     const recordsKey = this.site.keys.key(QUEUE.family, 'registration-records', id);
     // Stored before the job exists, so a worker never meets a job without its records; expires as failed jobs do.
     await this.site.redis.set(recordsKey, records, 'EX', RECORDS_TTL_SECONDS);
     const { patients, ...who } = load;
     await this.queue.add('register', { ...who, total: patients.length, recordsKey }, { jobId: id });
-    return id;
+    return { jobId: id, repeat: false };
   }
 
   /** The job's state for the agency that submitted it; undefined when unknown to that agency. */

@@ -10,7 +10,7 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { informational, invalidIssues, invalidResource, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
+import { informational, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
 import { invalidityError } from '../../../shared/fhir/validate.js';
 import { registrationCriteria } from '../domain/criteria.js';
 import type { Submission } from '../registration.js';
@@ -81,7 +81,7 @@ export function transaction(ctx: MpiContext) {
     const prefer = req.get('prefer') ?? '';
     if (/\brespond-async\b/.test(prefer)) {
       // Validated and accepted: registered in the background (async-registrations.ts); the client polls the status URL.
-      const jobId = await ctx.registrations.accept({
+      const { jobId, repeat } = await ctx.registrations.accept({
         requestId: requestIdOf(res),
         agencyId: agency.agencyId,
         actor: actorOf(auth),
@@ -89,8 +89,11 @@ export function transaction(ctx: MpiContext) {
         patients: submissions.map((s) => s.patient),
       });
       res.set('Content-Location', `${ctx.baseUrl}/_async/${jobId}`);
-      const text = `Accepted ${submissions.length} record(s) for registration in the background; poll the Content-Location for the result`;
-      await respond(req, res, 202, informational(text));
+      // An identical Bundle again (a client retry) is the same job: said with issue code `duplicate`, so clients can tell.
+      const answer = repeat
+        ? outcome('duplicate', `This Bundle of ${submissions.length} record(s) was already accepted; nothing new was queued. Its result is at the Content-Location`, { severity: 'information' })
+        : informational(`Accepted ${submissions.length} record(s) for registration in the background; poll the Content-Location for the result`);
+      await respond(req, res, 202, answer);
       return;
     }
 
