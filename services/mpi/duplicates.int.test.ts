@@ -10,7 +10,7 @@
 import type { Bundle, Parameters, Patient, Person, Task } from 'fhir/r4.js';
 import request from 'supertest';
 import type { MatchingReport } from './domain/report.js';
-import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from './test-mpi.js';
+import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, transactionOf, type PersonDetails, type TestMpi } from './test-mpi.js';
 
 let mpi: TestMpi;
 
@@ -166,5 +166,34 @@ describe('a possible duplicate the reviewer keeps apart', () => {
     expect(await openTasksAbout(X)).toEqual([]);
     expect(linkedRecords(await readPerson(personB))).toEqual(['Patient/edinburgh-housing.DUP-H-2']);
     expect((await report()).decisions).toMatchObject({ notLink: 1 });
+  });
+
+  it('is not asked again by another record bridging the same two Persons', async () => {
+    // Education's record of her is as close to both as social work's was.
+    const education = await registered('edinburgh-education', 'DUP-E-2', peggy.socialWork);
+    expect(education.outcome).toMatchObject({ outcome: 'linked', person: personA });
+    expect(education.outcome.reviewTask).toBeUndefined();
+    expect(await openTasksAbout('edinburgh-education.DUP-E-2')).toEqual([]);
+  });
+});
+
+describe('two records bridging the same two Persons at once', () => {
+  const ishbel = oneIndividual('Isabella', 'Ishbel', 'Gunn', '1961-08-19', 'female', 23);
+
+  it('raise one merge question between them, not one each', async () => {
+    const personA = (await registered('nhs-lothian', 'DUP-N-3', ishbel.nhs)).outcome.person!;
+    const personB = (await registered('edinburgh-housing', 'DUP-H-3', ishbel.housing)).outcome.person!;
+    const bundle = transactionOf([
+      agencyPatient('edinburgh-social-work', 'DUP-SW-3', ishbel.socialWork),
+      agencyPatient('edinburgh-social-work', 'DUP-SW-3B', ishbel.socialWork),
+    ]);
+    const res = await request(mpi.app).post('/fhir').set(await mpi.auth('edinburgh-social-work')).type(FHIR_JSON).send(bundle);
+    expect(res.status).toBe(200);
+    const outcomes = ((res.body as Bundle).entry ?? []).map((e) => matchOutcomeOf(e.resource as Patient));
+    expect(outcomes.map((o) => o.person)).toEqual([personA, personA]);
+    expect(outcomes.filter((o) => o.reviewTask !== undefined)).toHaveLength(1);
+    const asked = [...(await openTasksAbout('edinburgh-social-work.DUP-SW-3')), ...(await openTasksAbout('edinburgh-social-work.DUP-SW-3B'))];
+    expect(asked).toHaveLength(1);
+    expect(inputOf(asked[0]!, 'candidate-person')?.valueReference?.reference).toBe(personB);
   });
 });

@@ -40,11 +40,11 @@ export class MpiKeys {
   get replacedBy(): string {
     return this.space.key(TAG, 'replaced-by');
   }
-  /** Hash: `<idA>|<idB>` (sorted) → manual decision JSON. */
+  /** Hash: `<idA>|<idB>` (sorted) → manual decision JSON. Ids are record ids, or Person ids (`per-…`) for a merge question. */
   get decisions(): string {
     return this.space.key(TAG, 'decision');
   }
-  /** Hash: `<idA>|<idB>` (sorted) → open review Task id (so a pair is asked once). */
+  /** Hash: `<idA>|<idB>` (sorted) → open review Task id (so a pair is asked once); record ids, or Person ids for a merge question. */
   get openReviews(): string {
     return this.space.key(TAG, 'review');
   }

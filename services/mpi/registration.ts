@@ -12,10 +12,10 @@ import { blockingKeys } from './domain/blocking.js';
 import { compare, decide, MatchIndex, matchProbability, type Candidate, type Decision } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
-import type { ManualDecision, PersonLink } from './domain/links.js';
+import { pairKey, type ManualDecision, type PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
-import { outsideRejectedPersons, planRegistration, withoutRejected, type RegistrationPlan } from './domain/registration-plan.js';
-import { buildReviewTask, cancelledTask, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
+import { outsideRejectedPersons, planRegistration, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
+import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
 import { isOperationOutcomeError } from '../../shared/fhir/outcome.js';
 import type { PartnershipSnapshot } from './partnership.js';
 import { newPersonId } from './persons.js';
@@ -137,9 +137,27 @@ export class Registrar {
     const recordWrites: RecordWrite[] = [];
     const newLinks: LinkWrite[] = [];
     const moves: { link: LinkWrite; expected: PersonLink }[] = [];
-    const reviews: { task: Task; a: string; b: string }[] = [];
+    const reviews: { task: Task; a: string; b: string; persons?: readonly [string, string] }[] = [];
+    const duplicateQuestions: (PossibleDuplicate & { taskIds: string[]; recordId: string; recordPersonId: string })[] = [];
     const stats: Record<string, number> = {};
     const count = (k: string) => (stats[k] = (stats[k] ?? 0) + 1);
+    const review = (recordId: string, candidate: Candidate, candidatePersonId: string, possibleDuplicateOf?: { recordPersonId: string }): string => {
+      const id = `mr-${randomBytes(8).toString('hex')}`;
+      const task = buildReviewTask({
+        recordId,
+        candidateId: candidate.id,
+        candidatePersonId,
+        score: candidate.score,
+        probability: matchProbability(candidate.score, this.deps.model),
+        fields: candidate.explanation.fields,
+        requestedBy,
+        authoredOn: now,
+        ...(possibleDuplicateOf ? { possibleDuplicateOf } : {}),
+      });
+      const persons = possibleDuplicateOf ? ([possibleDuplicateOf.recordPersonId, candidatePersonId] as const) : undefined;
+      reviews.push({ a: recordId, b: candidate.id, task: { ...task, id }, ...(persons ? { persons } : {}) });
+      return id;
+    };
 
     chunk.forEach((submission, i) => {
       const f = features[i]!;
@@ -189,32 +207,27 @@ export class Registrar {
       batchLinks.set(submission.recordId, { personId: plan.personId, assurance: plan.assurance, how: plan.how });
       batchIndex.add(f);
 
-      const review = (candidate: Candidate, candidatePersonId: string, possibleDuplicateOf?: { recordPersonId: string }): string => {
-        const id = `mr-${randomBytes(8).toString('hex')}`;
-        const task = buildReviewTask({
-          recordId: submission.recordId,
-          candidateId: candidate.id,
-          candidatePersonId,
-          score: candidate.score,
-          probability: matchProbability(candidate.score, this.deps.model),
-          fields: candidate.explanation.fields,
-          requestedBy,
-          authoredOn: now,
-          ...(possibleDuplicateOf ? { possibleDuplicateOf } : {}),
-        });
-        reviews.push({ a: submission.recordId, b: candidate.id, task: { ...task, id } });
-        return id;
-      };
       const taskIds: string[] = [];
-      if (plan.openReview) taskIds.push(review(plan.openReview.candidate, plan.openReview.candidatePersonId));
+      if (plan.openReview) taskIds.push(review(submission.recordId, plan.openReview.candidate, plan.openReview.candidatePersonId));
       for (const duplicate of plan.possibleDuplicates ?? []) {
-        if (!duplicate.openReview) continue;
-        taskIds.push(review(duplicate.candidate, duplicate.candidatePersonId, { recordPersonId: plan.personId }));
-        count('review-duplicate');
+        if (duplicate.openReview) duplicateQuestions.push({ taskIds, recordId: submission.recordId, recordPersonId: plan.personId, ...duplicate });
       }
       count(plan.outcome === 'linked' ? (plan.keptManual ? 'kept-manual' : `linked-${plan.how}`) : plan.outcome);
       results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, reviewTaskIds: taskIds, response: stored });
     });
+
+    // A merge question is about two Persons: asked once per pair of Persons, whichever records
+    // bridge them (now or in an earlier load), and not again once a reviewer kept them apart.
+    const personPairs = duplicateQuestions.map((q) => [q.recordPersonId, q.candidatePersonId] as const);
+    const [askedPersons, decidedPersons] = await Promise.all([store.getOpenReviews(personPairs), store.getDecisions(personPairs)]);
+    const askedNow = new Set<string>();
+    for (const q of duplicateQuestions) {
+      const key = pairKey(q.recordPersonId, q.candidatePersonId);
+      if (askedPersons.has(key) || decidedPersons.has(key) || askedNow.has(key)) continue;
+      askedNow.add(key);
+      q.taskIds.push(review(q.recordId, q.candidate, q.candidatePersonId, { recordPersonId: q.recordPersonId }));
+      count('review-duplicate');
+    }
 
     // Writes: records with blocking entries in one transaction, then links, then review Tasks.
     await store.writeRecords(recordWrites);
@@ -225,7 +238,9 @@ export class Registrar {
       ...linkedMeanwhile.map((link) => this.moveWithRetry(link, undefined)),
     ]);
     await Promise.all(reviews.map((r) => this.deps.tasks.create(r.task)));
-    await store.setOpenReviews(reviews.map((r) => ({ a: r.a, b: r.b, taskId: r.task.id! })));
+    await store.setOpenReviews(
+      reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
+    );
     const superseded = await this.supersedeStaleReviews(results, features, now);
     if (superseded) stats['review-superseded'] = superseded;
 
@@ -296,6 +311,8 @@ export class Registrar {
         }
         const pair = reviewPair(task);
         if (pair) await this.deps.store.closeReview(pair.recordId, pair.candidateId);
+        const persons = duplicatePersons(task);
+        if (persons) await this.deps.store.closeReview(...persons);
         return true;
       }),
     );

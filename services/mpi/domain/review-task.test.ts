@@ -1,5 +1,5 @@
 import { CodeSystems } from '../../../shared/fhir/systems.js';
-import { buildReviewTask, cancelledTask, MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair, reviewStillStands } from './review-task.js';
+import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair, reviewStillStands } from './review-task.js';
 
 const task = buildReviewTask({
   recordId: 'edinburgh-education.E1',
@@ -65,6 +65,11 @@ describe('buildReviewTask: a possible duplicate', () => {
       'Person/per-a and Person/per-b may be one individual indexed twice: Patient/edinburgh-social-work.S1 links to Person/per-a ' +
         'and is as close to Patient/edinburgh-housing.H1 of Person/per-b (score 54.23). Link merges the two Persons.',
     );
+  });
+
+  it('names the two Persons it asks about (a grey-zone review names none)', () => {
+    expect(duplicatePersons(duplicate)).toEqual(['per-a', 'per-b']);
+    expect(duplicatePersons(task)).toBeUndefined();
   });
 
   it('is told apart from a grey-zone review by reviewKind', () => {

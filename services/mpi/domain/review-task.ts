@@ -95,6 +95,15 @@ export function reviewKind(task: Task): ReviewKind {
   return kind === POSSIBLE_DUPLICATE ? POSSIBLE_DUPLICATE : 'match';
 }
 
+/** The two Persons a possible-duplicate Task asks about (record's, candidate's, as when it was raised); undefined for other reviews. */
+export function duplicatePersons(task: Task): readonly [string, string] | undefined {
+  if (reviewKind(task) !== POSSIBLE_DUPLICATE) return undefined;
+  const person = (code: string) =>
+    task.input?.find((i) => i.type.coding?.some((c) => c.code === code))?.valueReference?.reference?.replace(/^Person\//, '');
+  const [a, b] = [person('record-person'), person('candidate-person')];
+  return a && b ? [a, b] : undefined;
+}
+
 /** The Task after a reviewer's decision. */
 export function resolvedTask(task: Task, decision: 'link' | 'not-link', by: string, at: string, note?: string): Task {
   return {

@@ -12,7 +12,7 @@ import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, invalidResource, notFound } from '../../../shared/fhir/outcome.js';
 import { MANUAL_MATCHING_CRITERIA } from '../domain/criteria.js';
-import { MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair } from '../domain/review-task.js';
+import { duplicatePersons, MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair } from '../domain/review-task.js';
 import { Persons } from '../persons.js';
 import { actorOf, type MpiContext } from '../context.js';
 import { codeParam, param, parametersBody, referenceParam } from './parameters.js';
@@ -67,9 +67,16 @@ export function resolveReview(ctx: MpiContext) {
       await ctx.tasks.update({ ...task, meta: undefined }, { ifMatch: resolved.meta?.versionId, allowCreate: false }).catch(() => undefined);
       throw err;
     }
+    const manual = { decision, by, at, taskId, ...(note ? { note } : {}) };
+    // A merge question is remembered for its two Persons too: kept apart, they are not asked about again.
+    const askedPersons = duplicatePersons(task);
     await Promise.all([
-      ctx.store.setDecisions([{ a: pair.recordId, b: pair.candidateId, decision: { decision, by, at, taskId, ...(note ? { note } : {}) } }]),
+      ctx.store.setDecisions([
+        { a: pair.recordId, b: pair.candidateId, decision: manual },
+        ...(askedPersons ? [{ a: askedPersons[0], b: askedPersons[1], decision: manual }] : []),
+      ]),
       ctx.store.closeReview(pair.recordId, pair.candidateId),
+      ...(askedPersons ? [ctx.store.closeReview(...askedPersons)] : []),
       ctx.store.incrementStats(stats),
     ]);
     const personIds = [...new Set([recordLink?.personId, candidateLink?.personId].filter((p): p is string => p !== undefined))];
