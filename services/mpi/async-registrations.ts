@@ -125,8 +125,12 @@ export class AsyncRegistrations {
     const job = await this.ownJob(jobId, agencyId);
     if (!job) return undefined;
     const state = await job.getState();
-    if (state === 'completed') return { state: 'complete', result: job.returnvalue };
-    if (state === 'failed') return { state: 'failed', error: failureOf(job.failedReason) };
+    if (state === 'completed' || state === 'failed') {
+      // It may have finished between reading the job and reading its state: read it again for the outcome.
+      const finished = job.finishedOn ? job : ((await this.queue.getJob(jobId)) ?? job);
+      if (state === 'completed') return { state: 'complete', result: finished.returnvalue };
+      return { state: 'failed', error: failureOf(finished.failedReason) };
+    }
     const progress = job.progress as Partial<RegistrationProgress> | number;
     const done = typeof progress === 'object' && typeof progress.done === 'number' ? progress.done : 0;
     return { state: 'in-progress', progress: { done, total: job.data.total } };
