@@ -7,7 +7,7 @@
  *
  * Each scenario uses a person of its own; an index of its own for the file.
  */
-import type { Bundle, Parameters, Patient, Person, Task } from 'fhir/r4.js';
+import type { Bundle, Parameters, Patient, Task } from 'fhir/r4.js';
 import request from 'supertest';
 import type { MatchingReport } from './domain/report.js';
 import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, transactionOf, type PersonDetails, type TestMpi } from './test-mpi.js';
@@ -24,35 +24,19 @@ afterAll(async () => {
 
 const FHIR_JSON = 'application/fhir+json';
 
-async function registered(agencyId: string, localId: string, details: PersonDetails, status = 201) {
-  const res = await request(mpi.app).post('/fhir/Patient').set(await mpi.auth(agencyId)).type(FHIR_JSON).send(agencyPatient(agencyId, localId, details));
-  expect({ status: res.status, body: res.status === status ? undefined : res.body }).toEqual({ status, body: undefined });
-  return { res, outcome: matchOutcomeOf(res.body as Patient) };
-}
-
-async function get(agencyId: string, path: string) {
-  return request(mpi.app).get(path).set(await mpi.auth(agencyId));
-}
-
 async function resolve(agencyId: string, taskId: string, decision: 'link' | 'not-link') {
   const body: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'decision', valueCode: decision }] };
   return request(mpi.app).post(`/fhir/Task/${taskId}/$resolve`).set(await mpi.auth(agencyId)).type(FHIR_JSON).send(body);
 }
 
-async function readPerson(reference: string): Promise<Person> {
-  const res = await get('nhs-lothian', `/fhir/${reference}`);
-  expect(res.status).toBe(200);
-  return res.body as Person;
-}
-
 async function openTasksAbout(recordId: string): Promise<Task[]> {
-  const res = await get('nhs-lothian', `/fhir/Task?code=match-review&status=requested&focus=Patient/${recordId}&_count=100`);
+  const res = await mpi.get('nhs-lothian', `/fhir/Task?code=match-review&status=requested&focus=Patient/${recordId}&_count=100`);
   expect(res.status).toBe(200);
   return ((res.body as Bundle).entry ?? []).map((e) => e.resource as Task);
 }
 
 async function report(): Promise<MatchingReport> {
-  const res = await get('edinburgh-social-work', '/matching/report');
+  const res = await mpi.get('edinburgh-social-work', '/matching/report');
   expect(res.status).toBe(200);
   return res.body as MatchingReport;
 }
@@ -82,13 +66,13 @@ describe('a record that links to two Persons of one individual', () => {
   let taskId: string;
 
   it('is linked to the best Person and raises one possible-duplicate review naming both Persons', async () => {
-    personA = (await registered('nhs-lothian', 'DUP-N-1', sandy.nhs)).outcome.person!;
-    const housing = await registered('edinburgh-housing', 'DUP-H-1', sandy.housing);
+    personA = (await mpi.registered('nhs-lothian', 'DUP-N-1', sandy.nhs)).outcome.person!;
+    const housing = await mpi.registered('edinburgh-housing', 'DUP-H-1', sandy.housing);
     expect(housing.outcome.outcome).toBe('new');
     personB = housing.outcome.person!;
     expect(personB).not.toBe(personA);
 
-    const sw = await registered('edinburgh-social-work', 'DUP-SW-1', sandy.socialWork);
+    const sw = await mpi.registered('edinburgh-social-work', 'DUP-SW-1', sandy.socialWork);
     expect(sw.outcome).toMatchObject({ outcome: 'linked', person: personA, assurance: 'level4', reviewTask: expect.stringMatching(/^Task\//) });
     taskId = sw.outcome.reviewTask!.slice('Task/'.length);
     expect(entityRefs(await mpi.auditOf(sw.res))).toContain(`Task/${taskId}`);
@@ -105,7 +89,7 @@ describe('a record that links to two Persons of one individual', () => {
   });
 
   it('re-submitting the bridging record keeps the waiting Task and asks nothing new', async () => {
-    const again = await registered('edinburgh-social-work', 'DUP-SW-1', sandy.socialWork, 200);
+    const again = await mpi.registered('edinburgh-social-work', 'DUP-SW-1', sandy.socialWork, 200);
     expect(again.outcome).toMatchObject({ outcome: 'linked', person: personA });
     expect(again.outcome.reviewTask).toBeUndefined();
     expect((await openTasksAbout(X)).map((t) => t.id)).toEqual([taskId]);
@@ -120,9 +104,9 @@ describe('a record that links to two Persons of one individual', () => {
     expect(criteriaOf(event)).toEqual(['MI-L3']);
     expect(entityRefs(event)).toEqual(expect.arrayContaining([`Task/${taskId}`, `Patient/${X}`, `Patient/${Y}`, personA, personB]));
 
-    const survivor = await readPerson(personA);
+    const survivor = await mpi.readPerson('nhs-lothian', personA);
     expect(linkedRecords(survivor)).toEqual([`Patient/${Y}`, `Patient/${X}`, 'Patient/nhs-lothian.DUP-N-1']);
-    const merged = await readPerson(personB);
+    const merged = await mpi.readPerson('nhs-lothian', personB);
     expect(merged.active).toBe(false);
     expect(merged.link).toEqual([expect.objectContaining({ target: { reference: personA } })]);
     expect(await openTasksAbout(X)).toEqual([]);
@@ -130,9 +114,9 @@ describe('a record that links to two Persons of one individual', () => {
   });
 
   it('after the merge, the records stay together and nothing is asked again', async () => {
-    const housing = await registered('edinburgh-housing', 'DUP-H-1', sandy.housing, 200);
+    const housing = await mpi.registered('edinburgh-housing', 'DUP-H-1', sandy.housing, 200);
     expect(housing.outcome).toMatchObject({ outcome: 'linked', person: personA, assurance: 'level2' });
-    const sw = await registered('edinburgh-social-work', 'DUP-SW-1', sandy.socialWork, 200);
+    const sw = await mpi.registered('edinburgh-social-work', 'DUP-SW-1', sandy.socialWork, 200);
     expect(sw.outcome).toMatchObject({ outcome: 'linked', person: personA });
     expect(sw.outcome.reviewTask).toBeUndefined();
     expect(await openTasksAbout(X)).toEqual([]);
@@ -146,9 +130,9 @@ describe('a possible duplicate the reviewer keeps apart', () => {
   let personB: string;
 
   it('$resolve not-link keeps two Persons, and re-submitting the bridging record raises no new Task', async () => {
-    personA = (await registered('nhs-lothian', 'DUP-N-2', peggy.nhs)).outcome.person!;
-    personB = (await registered('edinburgh-housing', 'DUP-H-2', peggy.housing)).outcome.person!;
-    const sw = await registered('edinburgh-social-work', 'DUP-SW-2', peggy.socialWork);
+    personA = (await mpi.registered('nhs-lothian', 'DUP-N-2', peggy.nhs)).outcome.person!;
+    personB = (await mpi.registered('edinburgh-housing', 'DUP-H-2', peggy.housing)).outcome.person!;
+    const sw = await mpi.registered('edinburgh-social-work', 'DUP-SW-2', peggy.socialWork);
     expect(sw.outcome).toMatchObject({ outcome: 'linked', person: personA, reviewTask: expect.stringMatching(/^Task\//) });
     const taskId = sw.outcome.reviewTask!.slice('Task/'.length);
 
@@ -157,20 +141,20 @@ describe('a possible duplicate the reviewer keeps apart', () => {
     const event = await mpi.auditOf(res);
     expect(criteriaOf(event)).toEqual(['MI-L3']);
     expect(entityRefs(event)).toEqual(expect.arrayContaining([personA, personB]));
-    expect(linkedRecords(await readPerson(personA))).toEqual([`Patient/${X}`, 'Patient/nhs-lothian.DUP-N-2']);
-    expect(linkedRecords(await readPerson(personB))).toEqual(['Patient/edinburgh-housing.DUP-H-2']);
+    expect(linkedRecords(await mpi.readPerson('nhs-lothian', personA))).toEqual([`Patient/${X}`, 'Patient/nhs-lothian.DUP-N-2']);
+    expect(linkedRecords(await mpi.readPerson('nhs-lothian', personB))).toEqual(['Patient/edinburgh-housing.DUP-H-2']);
 
-    const again = await registered('edinburgh-social-work', 'DUP-SW-2', peggy.socialWork, 200);
+    const again = await mpi.registered('edinburgh-social-work', 'DUP-SW-2', peggy.socialWork, 200);
     expect(again.outcome).toMatchObject({ outcome: 'linked', person: personA });
     expect(again.outcome.reviewTask).toBeUndefined();
     expect(await openTasksAbout(X)).toEqual([]);
-    expect(linkedRecords(await readPerson(personB))).toEqual(['Patient/edinburgh-housing.DUP-H-2']);
+    expect(linkedRecords(await mpi.readPerson('nhs-lothian', personB))).toEqual(['Patient/edinburgh-housing.DUP-H-2']);
     expect((await report()).decisions).toMatchObject({ notLink: 1 });
   });
 
   it('is not asked again by another record bridging the same two Persons', async () => {
     // Education's record of her is as close to both as social work's was.
-    const education = await registered('edinburgh-education', 'DUP-E-2', peggy.socialWork);
+    const education = await mpi.registered('edinburgh-education', 'DUP-E-2', peggy.socialWork);
     expect(education.outcome).toMatchObject({ outcome: 'linked', person: personA });
     expect(education.outcome.reviewTask).toBeUndefined();
     expect(await openTasksAbout('edinburgh-education.DUP-E-2')).toEqual([]);
@@ -181,8 +165,8 @@ describe('two records bridging the same two Persons at once', () => {
   const ishbel = oneIndividual('Isabella', 'Ishbel', 'Gunn', '1961-08-19', 'female', 23);
 
   it('raise one merge question between them, not one each', async () => {
-    const personA = (await registered('nhs-lothian', 'DUP-N-3', ishbel.nhs)).outcome.person!;
-    const personB = (await registered('edinburgh-housing', 'DUP-H-3', ishbel.housing)).outcome.person!;
+    const personA = (await mpi.registered('nhs-lothian', 'DUP-N-3', ishbel.nhs)).outcome.person!;
+    const personB = (await mpi.registered('edinburgh-housing', 'DUP-H-3', ishbel.housing)).outcome.person!;
     const bundle = transactionOf([
       agencyPatient('edinburgh-social-work', 'DUP-SW-3', ishbel.socialWork),
       agencyPatient('edinburgh-social-work', 'DUP-SW-3B', ishbel.socialWork),

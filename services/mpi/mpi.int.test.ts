@@ -29,26 +29,9 @@ async function register(agencyId: string, patient: Patient): Promise<request.Res
   return request(mpi.app).post('/fhir/Patient').set(await mpi.auth(agencyId)).type(FHIR_JSON).send(patient);
 }
 
-async function registered(agencyId: string, localId: string, details: PersonDetails, status = 201) {
-  const res = await register(agencyId, agencyPatient(agencyId, localId, details));
-  expect({ status: res.status, body: res.status === status ? undefined : res.body }).toEqual({ status, body: undefined });
-  return { res, body: res.body as Patient, outcome: matchOutcomeOf(res.body as Patient) };
-}
-
-async function get(agencyId: string, path: string, scope?: string) {
-  return request(mpi.app).get(path).set(await mpi.auth(agencyId, scope));
-}
-
 async function post(agencyId: string, path: string, body: unknown, scope?: string) {
   return request(mpi.app).post(path).set(await mpi.auth(agencyId, scope)).type(FHIR_JSON).send(body as object);
 }
-
-async function readPerson(agencyId: string, reference: string): Promise<Person> {
-  const res = await get(agencyId, `/fhir/${reference}`);
-  expect(res.status).toBe(200);
-  return res.body as Person;
-}
-
 
 function pixParams(body: Parameters) {
   const identifiers = (body.parameter ?? []).filter((p) => p.name === 'targetIdentifier').map((p) => `${p.valueIdentifier?.system}|${p.valueIdentifier?.value}`);
@@ -69,7 +52,7 @@ async function expectRefusal(res: request.Response, status: number, code: string
 }
 
 async function openReviewTasks(agencyId = 'nhs-lothian'): Promise<Task[]> {
-  const res = await get(agencyId, '/fhir/Task?code=match-review&status=requested&_count=100');
+  const res = await mpi.get(agencyId, '/fhir/Task?code=match-review&status=requested&_count=100');
   expect(res.status).toBe(200);
   return ((res.body as Bundle).entry ?? []).map((e) => e.resource as Task);
 }
@@ -85,7 +68,7 @@ describe('registering one record', () => {
   const morag: PersonDetails = { given: ['Morag'], family: 'Sinclair', birthDate: '1988-11-02', gender: 'female', postcode: 'EH7 4AB', line: '12 Montgomery Street', city: 'Edinburgh' };
 
   it('creates the record (201) as a new Person and says so in the match-outcome extension; audited MI-L4', async () => {
-    const { res, body, outcome } = await registered('edinburgh-social-work', 'SCN-SW-100', morag);
+    const { res, body, outcome } = await mpi.registered('edinburgh-social-work', 'SCN-SW-100', morag);
     expect(body).toMatchObject({ resourceType: 'Patient', id: 'edinburgh-social-work.SCN-SW-100', meta: { versionId: '1' } });
     expect(body.managingOrganization).toEqual({ reference: 'Organization/edinburgh-social-work' });
     expect(outcome).toMatchObject({ outcome: 'new', assurance: 'level1' });
@@ -98,7 +81,7 @@ describe('registering one record', () => {
     expect(criteriaOf(event)).toEqual(['MI-L4']);
     expect(entityRefs(event)).toEqual(expect.arrayContaining(['Patient/edinburgh-social-work.SCN-SW-100', outcome.person]));
 
-    const read = await get('edinburgh-social-work', `/fhir/${outcome.person}`);
+    const read = await mpi.get('edinburgh-social-work', `/fhir/${outcome.person}`);
     expect(read.status).toBe(200);
     const person = read.body as Person;
     expect(person).toMatchObject({ resourceType: 'Person', active: true, name: [{ given: ['Morag'], family: 'Sinclair' }], birthDate: '1988-11-02' });
@@ -108,14 +91,14 @@ describe('registering one record', () => {
   });
 
   it('unknown records, versions and Persons are 404', async () => {
-    await expectRefusal(await get('edinburgh-social-work', '/fhir/Patient/edinburgh-social-work.SCN-NONE'), 404, 'not-found');
-    await expectRefusal(await get('edinburgh-social-work', '/fhir/Patient/edinburgh-social-work.SCN-SW-100/_history/9'), 404, 'not-found');
-    await expectRefusal(await get('edinburgh-social-work', '/fhir/Person/per-0000000000000000'), 404, 'not-found');
+    await expectRefusal(await mpi.get('edinburgh-social-work', '/fhir/Patient/edinburgh-social-work.SCN-NONE'), 404, 'not-found');
+    await expectRefusal(await mpi.get('edinburgh-social-work', '/fhir/Patient/edinburgh-social-work.SCN-SW-100/_history/9'), 404, 'not-found');
+    await expectRefusal(await mpi.get('edinburgh-social-work', '/fhir/Person/per-0000000000000000'), 404, 'not-found');
   });
 
   it('re-submitting the same agency identifier updates that record (200, version 2) and re-matches it', async () => {
-    const first = await registered('edinburgh-social-work', 'SCN-SW-101', { ...morag, given: ['Mhairi'], birthDate: '1979-01-30', postcode: 'EH8 9YL' });
-    const second = await registered('edinburgh-social-work', 'SCN-SW-101', { ...morag, given: ['Mhairi'], birthDate: '1979-01-30', postcode: 'EH8 8AA', line: '3 Dalkeith Road' }, 200);
+    const first = await mpi.registered('edinburgh-social-work', 'SCN-SW-101', { ...morag, given: ['Mhairi'], birthDate: '1979-01-30', postcode: 'EH8 9YL' });
+    const second = await mpi.registered('edinburgh-social-work', 'SCN-SW-101', { ...morag, given: ['Mhairi'], birthDate: '1979-01-30', postcode: 'EH8 8AA', line: '3 Dalkeith Road' }, 200);
     expect(second.body.id).toBe(first.body.id);
     expect(second.body.meta?.versionId).toBe('2');
     expect(second.outcome).toMatchObject({ outcome: 'new', person: first.outcome.person });
@@ -123,13 +106,13 @@ describe('registering one record', () => {
     expect(event.action).toBe('U');
     expect(criteriaOf(event)).toEqual(['MI-L4']);
 
-    const history = await get('edinburgh-social-work', `/fhir/Patient/${first.body.id}/_history`);
+    const history = await mpi.get('edinburgh-social-work', `/fhir/Patient/${first.body.id}/_history`);
     expect(history.status).toBe(200);
     expect(((history.body as Bundle).entry ?? []).map((e) => (e.resource as Patient).meta?.versionId)).toEqual(['2', '1']);
-    const v1 = await get('edinburgh-social-work', `/fhir/Patient/${first.body.id}/_history/1`);
+    const v1 = await mpi.get('edinburgh-social-work', `/fhir/Patient/${first.body.id}/_history/1`);
     expect(v1.status).toBe(200);
     expect((v1.body as Patient).address?.[0]?.postalCode).toBe('EH8 9YL');
-    const current = await get('edinburgh-social-work', `/fhir/Patient/${first.body.id}`);
+    const current = await mpi.get('edinburgh-social-work', `/fhir/Patient/${first.body.id}`);
     expect((current.body as Patient).address?.[0]?.postalCode).toBe('EH8 8AA');
   });
 });
@@ -138,20 +121,20 @@ describe('CHI', () => {
   const chi = testChi('1975-06-14', 'male', 31);
 
   it('links the same valid CHI in two agencies as CHI-verified (level4), audited MI-L2, MI-L3 and MI-L4', async () => {
-    const nhs = await registered('nhs-lothian', 'SCN-N-200', { given: ['Duncan'], family: 'Ferguson', birthDate: '1975-06-14', gender: 'male', postcode: 'EH10 5QP', chi });
+    const nhs = await mpi.registered('nhs-lothian', 'SCN-N-200', { given: ['Duncan'], family: 'Ferguson', birthDate: '1975-06-14', gender: 'male', postcode: 'EH10 5QP', chi });
     expect(nhs.outcome.outcome).toBe('new');
-    const gp = await registered('gp-leith-cluster', 'SCN-G-200', { given: ['Dunc'], family: 'Fergusson', birthDate: '1975-06-14', gender: 'male', postcode: 'EH6 8RG', chi });
+    const gp = await mpi.registered('gp-leith-cluster', 'SCN-G-200', { given: ['Dunc'], family: 'Fergusson', birthDate: '1975-06-14', gender: 'male', postcode: 'EH6 8RG', chi });
     expect(gp.outcome).toMatchObject({ outcome: 'linked', assurance: 'level4', person: nhs.outcome.person, candidate: 'Patient/nhs-lothian.SCN-N-200' });
     expect(criteriaOf(await mpi.auditOf(gp.res))).toEqual(['MI-L2', 'MI-L3', 'MI-L4']);
 
-    const person = await readPerson('nhs-lothian', nhs.outcome.person!);
+    const person = await mpi.readPerson('nhs-lothian', nhs.outcome.person!);
     expect(linkedRecords(person)).toEqual(['Patient/gp-leith-cluster.SCN-G-200', 'Patient/nhs-lothian.SCN-N-200']);
     expect(person.link!.find((l) => l.target.reference === 'Patient/gp-leith-cluster.SCN-G-200')?.assurance).toBe('level4');
     expect(person.identifier).toEqual([{ system: IdentifierSystems.chi, value: chi }]);
   });
 
   it('PIX by CHI returns every agency identifier of the person', async () => {
-    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
+    const res = await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
     expect(res.status).toBe(200);
     expect(pixParams(res.body as Parameters).identifiers).toEqual([
       `${agencyPatientSystem('gp-leith-cluster')}|SCN-G-200`,
@@ -161,17 +144,17 @@ describe('CHI', () => {
   });
 
   it('sends the same CHI to review when sex and birth date both contradict it (a CHI keyed on the wrong record)', async () => {
-    const ed = await registered('rie-emergency', 'SCN-A-200', { given: ['Donna'], family: 'Ferguson', birthDate: '1982-01-09', gender: 'female', postcode: 'EH16 4SA', chi });
+    const ed = await mpi.registered('rie-emergency', 'SCN-A-200', { given: ['Donna'], family: 'Ferguson', birthDate: '1982-01-09', gender: 'female', postcode: 'EH16 4SA', chi });
     expect(ed.outcome).toMatchObject({ outcome: 'review', assurance: 'level1' });
     expect(ed.outcome.reviewTask).toMatch(/^Task\//);
   });
 
   it('refuses PIX by a CHI held by two people pending review (409): answering would present them as one', async () => {
-    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
+    const res = await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
     const outcome = await expectRefusal(res, 409, 'conflict');
     expect(outcome.issue[0]?.details?.text).toMatch(/held by records of 2 different people.*own agency identifier/);
     // Asking by an agency identifier still answers: it names one record, so one Person.
-    const byRecord = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-N-200`)}`);
+    const byRecord = await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-N-200`)}`);
     expect(byRecord.status).toBe(200);
     expect(pixParams(byRecord.body as Parameters).ids).toEqual(['Patient/gp-leith-cluster.SCN-G-200']);
   });
@@ -183,22 +166,22 @@ describe('probabilistic matching and CHI seeding', () => {
   let personRef: string;
 
   it('links a record without CHI automatically (level3) despite a nickname and a typo, and gives the CHI back (MI-L2)', async () => {
-    const nhs = await registered('nhs-lothian', 'SCN-N-300', robert);
+    const nhs = await mpi.registered('nhs-lothian', 'SCN-N-300', robert);
     personRef = nhs.outcome.person!;
-    const edu = await registered('edinburgh-education', 'SCN-E-300', { ...robert, given: ['Rab'], family: 'MacDonlad', chi: undefined });
+    const edu = await mpi.registered('edinburgh-education', 'SCN-E-300', { ...robert, given: ['Rab'], family: 'MacDonlad', chi: undefined });
     expect(edu.outcome).toMatchObject({ outcome: 'linked', assurance: 'level3', person: personRef, candidate: 'Patient/nhs-lothian.SCN-N-300' });
     expect(edu.outcome.score).toBeGreaterThan(0);
     // CHI seeding: the ISP lets NHS Lothian's demographics flow to education for identity matching.
     expect(edu.body.identifier).toContainEqual(expect.objectContaining({ system: IdentifierSystems.chi, value: chi }));
     expect(criteriaOf(await mpi.auditOf(edu.res))).toEqual(['MI-L2', 'MI-L3', 'MI-L4']);
     // The stored record is what the agency sent: the seeded CHI is an answer, not a change to its record.
-    const stored = await get('edinburgh-education', '/fhir/Patient/edinburgh-education.SCN-E-300');
+    const stored = await mpi.get('edinburgh-education', '/fhir/Patient/edinburgh-education.SCN-E-300');
     expect((stored.body as Patient).identifier?.some((i) => i.system === IdentifierSystems.chi)).toBe(false);
   });
 
   it('PIX with targetSystem CHI returns the person’s CHI to the agency whose record has none (MI-L2)', async () => {
     const source = encodeURIComponent(`${agencyPatientSystem('edinburgh-education')}|SCN-E-300`);
-    const res = await get('edinburgh-education', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${encodeURIComponent(IdentifierSystems.chi)}`);
+    const res = await mpi.get('edinburgh-education', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${encodeURIComponent(IdentifierSystems.chi)}`);
     expect(res.status).toBe(200);
     expect(pixParams(res.body as Parameters)).toEqual({ identifiers: [`${IdentifierSystems.chi}|${chi}`], ids: [] });
     const event = await mpi.auditOf(res);
@@ -208,7 +191,7 @@ describe('probabilistic matching and CHI seeding', () => {
 
   it('PIX without targetSystem returns the other agencies’ identifiers and record ids too', async () => {
     const source = encodeURIComponent(`${agencyPatientSystem('edinburgh-education')}|SCN-E-300`);
-    const res = await get('edinburgh-education', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`);
+    const res = await mpi.get('edinburgh-education', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`);
     expect(res.status).toBe(200);
     expect(pixParams(res.body as Parameters)).toEqual({
       identifiers: [`${agencyPatientSystem('nhs-lothian')}|SCN-N-300`, `${IdentifierSystems.chi}|${chi}`].sort(),
@@ -219,7 +202,7 @@ describe('probabilistic matching and CHI seeding', () => {
   it('PIX filtered by an agency system returns only that agency’s identifiers', async () => {
     const source = encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-N-300`);
     const target = encodeURIComponent(agencyPatientSystem('edinburgh-education'));
-    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${target}`);
+    const res = await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${target}`);
     expect(pixParams(res.body as Parameters)).toEqual({
       identifiers: [`${agencyPatientSystem('edinburgh-education')}|SCN-E-300`],
       ids: ['Patient/edinburgh-education.SCN-E-300'],
@@ -235,10 +218,10 @@ describe('CHI seeding from any record of the Person', () => {
   const kate: PersonDetails = { ...catherine, given: ['Kate'], phone: '0131 496 0417', chi: undefined };
 
   it('gives back the Person’s CHI even when the closest record has none', async () => {
-    const nhs = await registered('nhs-lothian', 'SCN-N-310', catherine);
-    const police = await registered('police-scotland-e-division', 'SCN-P-310', kate);
+    const nhs = await mpi.registered('nhs-lothian', 'SCN-N-310', catherine);
+    const police = await mpi.registered('police-scotland-e-division', 'SCN-P-310', kate);
     expect(police.outcome).toMatchObject({ outcome: 'linked', person: nhs.outcome.person });
-    const edu = await registered('edinburgh-education', 'SCN-E-310', kate);
+    const edu = await mpi.registered('edinburgh-education', 'SCN-E-310', kate);
     expect(edu.outcome).toMatchObject({ outcome: 'linked', person: nhs.outcome.person, candidate: 'Patient/police-scotland-e-division.SCN-P-310' });
     expect(edu.body.identifier).toContainEqual(expect.objectContaining({ system: IdentifierSystems.chi, value: chi }));
     expect(criteriaOf(await mpi.auditOf(edu.res))).toContain('MI-L2');
@@ -261,17 +244,17 @@ describe('concurrent registration', () => {
 describe('$ihe-pix errors (IHE PIXm)', () => {
   it('an unknown source identifier is 404', async () => {
     const source = encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-NOBODY`);
-    await expectRefusal(await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 404, 'not-found');
+    await expectRefusal(await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 404, 'not-found');
   });
 
   it('an unknown source domain is 400', async () => {
     const source = encodeURIComponent('https://example.org/unknown|123');
-    await expectRefusal(await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 400, 'invalid');
+    await expectRefusal(await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 400, 'invalid');
   });
 
   it('an unknown target domain is 403', async () => {
     const source = encodeURIComponent(`${agencyPatientSystem('nhs-lothian')}|SCN-N-300`);
-    const res = await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${encodeURIComponent('https://example.org/unknown')}`);
+    const res = await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}&targetSystem=${encodeURIComponent('https://example.org/unknown')}`);
     await expectRefusal(res, 403, 'forbidden');
   });
 });
@@ -285,8 +268,8 @@ describe('$match', () => {
   });
 
   beforeAll(async () => {
-    await registered('nhs-lothian', 'SCN-N-400', { ...eilidh, chi });
-    const housing = await registered('edinburgh-housing', 'SCN-H-400', eilidh);
+    await mpi.registered('nhs-lothian', 'SCN-N-400', { ...eilidh, chi });
+    const housing = await mpi.registered('edinburgh-housing', 'SCN-H-400', eilidh);
     expect(housing.outcome.outcome).toBe('linked');
   });
 
@@ -349,8 +332,8 @@ describe('ISP filtering', () => {
   let personRef: string;
 
   beforeAll(async () => {
-    personRef = (await registered('nhs-lothian', 'SCN-N-500', agnes)).outcome.person!;
-    const gp = await registered('gp-leith-cluster', 'SCN-G-500', { ...agnes, given: ['Senga'] });
+    personRef = (await mpi.registered('nhs-lothian', 'SCN-N-500', agnes)).outcome.person!;
+    const gp = await mpi.registered('gp-leith-cluster', 'SCN-G-500', { ...agnes, given: ['Senga'] });
     expect(gp.outcome).toMatchObject({ outcome: 'linked', person: personRef });
   });
 
@@ -364,25 +347,25 @@ describe('ISP filtering', () => {
   });
 
   it('PIX returns to a Fife agency only the identifiers it may see', async () => {
-    const res = await get('nhs-fife', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
+    const res = await mpi.get('nhs-fife', `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${IdentifierSystems.chi}|${chi}`)}`);
     expect(res.status).toBe(200);
     expect(pixParams(res.body as Parameters).identifiers).toEqual([`${agencyPatientSystem('nhs-lothian')}|SCN-N-500`]);
   });
 
   it('PIX treats the identifier of a record the ISP keeps from the caller as unknown (404)', async () => {
     const source = encodeURIComponent(`${agencyPatientSystem('gp-leith-cluster')}|SCN-G-500`);
-    await expectRefusal(await get('nhs-fife', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 404, 'not-found');
-    expect((await get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`)).status).toBe(200);
+    await expectRefusal(await mpi.get('nhs-fife', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`), 404, 'not-found');
+    expect((await mpi.get('nhs-lothian', `/fhir/Patient/$ihe-pix?sourceIdentifier=${source}`)).status).toBe(200);
   });
 
   it('the Person hides from a Fife agency the links it may not see', async () => {
-    expect(linkedRecords(await readPerson('nhs-fife', personRef))).toEqual(['Patient/nhs-lothian.SCN-N-500']);
-    expect(linkedRecords(await readPerson('edinburgh-housing', personRef))).toEqual(['Patient/gp-leith-cluster.SCN-G-500', 'Patient/nhs-lothian.SCN-N-500']);
+    expect(linkedRecords(await mpi.readPerson('nhs-fife', personRef))).toEqual(['Patient/nhs-lothian.SCN-N-500']);
+    expect(linkedRecords(await mpi.readPerson('edinburgh-housing', personRef))).toEqual(['Patient/gp-leith-cluster.SCN-G-500', 'Patient/nhs-lothian.SCN-N-500']);
   });
 
   it('reading a record the ISP keeps from the reader is 403, audited as a refusal (SI-L3, IM-L4)', async () => {
-    await expectRefusal(await get('nhs-fife', '/fhir/Patient/gp-leith-cluster.SCN-G-500'), 403, 'forbidden', ['IM-L4', 'SI-L3']);
-    expect((await get('nhs-fife', '/fhir/Patient/nhs-lothian.SCN-N-500')).status).toBe(200);
+    await expectRefusal(await mpi.get('nhs-fife', '/fhir/Patient/gp-leith-cluster.SCN-G-500'), 403, 'forbidden', ['IM-L4', 'SI-L3']);
+    expect((await mpi.get('nhs-fife', '/fhir/Patient/nhs-lothian.SCN-N-500')).status).toBe(200);
   });
 });
 
@@ -397,8 +380,8 @@ describe('manual review', () => {
   let kirstyPerson: string;
 
   it('queues a grey-zone pair as one match-review Task naming both records with the explanation (MI-L3)', async () => {
-    kirstyPerson = (await registered('nhs-lothian', 'SCN-N-600', kirsty)).outcome.person!;
-    const sw = await registered('edinburgh-social-work', 'SCN-SW-600', kirstySw);
+    kirstyPerson = (await mpi.registered('nhs-lothian', 'SCN-N-600', kirsty)).outcome.person!;
+    const sw = await mpi.registered('edinburgh-social-work', 'SCN-SW-600', kirstySw);
     expect(sw.outcome).toMatchObject({ outcome: 'review', assurance: 'level1', candidate: 'Patient/nhs-lothian.SCN-N-600' });
     expect(sw.outcome.person).not.toBe(kirstyPerson);
     expect(sw.outcome.reviewTask).toMatch(/^Task\//);
@@ -407,7 +390,7 @@ describe('manual review', () => {
     expect(criteriaOf(event)).toEqual(['MI-L3', 'MI-L4']);
     expect(entityRefs(event)).toContain(sw.outcome.reviewTask);
 
-    const search = await get('nhs-lothian', '/fhir/Task?code=match-review&status=requested&_count=100');
+    const search = await mpi.get('nhs-lothian', '/fhir/Task?code=match-review&status=requested&_count=100');
     expect(criteriaOf(await mpi.auditOf(search))).toEqual(['MI-L3']);
     const tasks = ((search.body as Bundle).entry ?? []).map((e) => e.resource as Task);
     const task = tasks.find((t) => t.id === linkTask)!;
@@ -418,7 +401,7 @@ describe('manual review', () => {
     );
 
     // Re-submitting while the Task is open does not ask again.
-    const again = await registered('edinburgh-social-work', 'SCN-SW-600', kirstySw, 200);
+    const again = await mpi.registered('edinburgh-social-work', 'SCN-SW-600', kirstySw, 200);
     expect(again.outcome.outcome).toBe('review');
     expect(again.outcome.reviewTask).toBeUndefined();
     expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/edinburgh-social-work.SCN-SW-600')).toHaveLength(1);
@@ -427,15 +410,15 @@ describe('manual review', () => {
   it('withdraws an open review when the record is re-submitted and now links on its own (no stale question)', async () => {
     const morven: PersonDetails = { given: ['Morven'], family: 'Lindsay', birthDate: '1983-09-23', gender: 'female', postcode: 'EH9 1AA', line: '2 Marchmont Road', chi: testChi('1983-09-23', 'female', 41) };
     const morvenSw: PersonDetails = { ...morven, birthDate: '1984-09-23', postcode: 'EH9 3ZZ', line: '11 Warrender Park Road', chi: undefined };
-    await registered('nhs-lothian', 'SCN-N-610', morven);
-    const queued = await registered('edinburgh-social-work', 'SCN-SW-610', morvenSw);
+    await mpi.registered('nhs-lothian', 'SCN-N-610', morven);
+    const queued = await mpi.registered('edinburgh-social-work', 'SCN-SW-610', morvenSw);
     expect(queued.outcome.outcome).toBe('review');
     const taskId = queued.outcome.reviewTask!.slice('Task/'.length);
 
     // Social work learns the CHI and re-submits: a certain match, so the question is withdrawn.
-    const linked = await registered('edinburgh-social-work', 'SCN-SW-610', { ...morvenSw, chi: morven.chi }, 200);
+    const linked = await mpi.registered('edinburgh-social-work', 'SCN-SW-610', { ...morvenSw, chi: morven.chi }, 200);
     expect(linked.outcome).toMatchObject({ outcome: 'linked', assurance: 'level4' });
-    const task = await get('nhs-lothian', `/fhir/Task/${taskId}`);
+    const task = await mpi.get('nhs-lothian', `/fhir/Task/${taskId}`);
     expect(task.body as Task).toMatchObject({ status: 'cancelled', statusReason: { text: expect.stringMatching(/^Superseded/) } });
     expect((await openReviewTasks()).map((t) => t.id)).not.toContain(taskId);
   });
@@ -443,19 +426,19 @@ describe('manual review', () => {
   it('withdraws an open review when its candidate record is re-submitted and no longer resembles the record that raised it', async () => {
     const fiona: PersonDetails = { given: ['Fiona'], family: 'Rutherford', birthDate: '1977-12-02', gender: 'female', postcode: 'EH5 1AA', line: '9 Granton Road', chi: testChi('1977-12-02', 'female', 52) };
     const fionaSw: PersonDetails = { ...fiona, birthDate: '1978-12-02', postcode: 'EH5 2QQ', line: '30 Boswall Parkway', chi: undefined };
-    await registered('nhs-lothian', 'SCN-N-620', fiona);
-    const queued = await registered('edinburgh-social-work', 'SCN-SW-620', fionaSw);
+    await mpi.registered('nhs-lothian', 'SCN-N-620', fiona);
+    const queued = await mpi.registered('edinburgh-social-work', 'SCN-SW-620', fionaSw);
     expect(queued.outcome).toMatchObject({ outcome: 'review', candidate: 'Patient/nhs-lothian.SCN-N-620' });
     const taskId = queued.outcome.reviewTask!.slice('Task/'.length);
 
     // A small correction to the candidate (NHS) record leaves the question standing…
-    await registered('nhs-lothian', 'SCN-N-620', { ...fiona, phone: '0131 555 0620' }, 200);
-    expect((await get('nhs-lothian', `/fhir/Task/${taskId}`)).body as Task).toMatchObject({ status: 'requested' });
+    await mpi.registered('nhs-lothian', 'SCN-N-620', { ...fiona, phone: '0131 555 0620' }, 200);
+    expect((await mpi.get('nhs-lothian', `/fhir/Task/${taskId}`)).body as Task).toMatchObject({ status: 'requested' });
 
     // …but NHS Lothian finds the record was keyed on the wrong patient and re-submits it corrected: the question is withdrawn.
     const corrected = testChi('1952-03-30', 'male', 53);
-    await registered('nhs-lothian', 'SCN-N-620', { given: ['Graham'], family: 'Oliphant', birthDate: '1952-03-30', gender: 'male', postcode: 'EH14 1BB', chi: corrected }, 200);
-    const task = (await get('nhs-lothian', `/fhir/Task/${taskId}`)).body as Task;
+    await mpi.registered('nhs-lothian', 'SCN-N-620', { given: ['Graham'], family: 'Oliphant', birthDate: '1952-03-30', gender: 'male', postcode: 'EH14 1BB', chi: corrected }, 200);
+    const task = (await mpi.get('nhs-lothian', `/fhir/Task/${taskId}`)).body as Task;
     expect(task).toMatchObject({ status: 'cancelled', statusReason: { text: expect.stringMatching(/candidate record was re-submitted/) } });
     expect((await openReviewTasks()).map((t) => t.id)).not.toContain(taskId);
   });
@@ -467,8 +450,8 @@ describe('manual review', () => {
   });
 
   it('review Tasks (which name other agencies’ records) are shown to reviewers only (403 without system/Task.review)', async () => {
-    await expectRefusal(await get('edinburgh-education', '/fhir/Task?code=match-review&status=requested'), 403, 'forbidden', ['SI-L3']);
-    await expectRefusal(await get('edinburgh-education', `/fhir/Task/${linkTask}`), 403, 'forbidden', ['SI-L3']);
+    await expectRefusal(await mpi.get('edinburgh-education', '/fhir/Task?code=match-review&status=requested'), 403, 'forbidden', ['SI-L3']);
+    await expectRefusal(await mpi.get('edinburgh-education', `/fhir/Task/${linkTask}`), 403, 'forbidden', ['SI-L3']);
   });
 
   it('$resolve link puts both records in one Person (level2), completes the Task and is audited as manual matching (MI-L3)', async () => {
@@ -479,7 +462,7 @@ describe('manual review', () => {
     expect(criteriaOf(event)).toEqual(['MI-L3']);
     expect(entityRefs(event)).toEqual(expect.arrayContaining([`Task/${linkTask}`, 'Patient/edinburgh-social-work.SCN-SW-600', 'Patient/nhs-lothian.SCN-N-600']));
 
-    const person = await readPerson('nhs-lothian', kirstyPerson);
+    const person = await mpi.readPerson('nhs-lothian', kirstyPerson);
     expect(linkedRecords(person)).toEqual(['Patient/edinburgh-social-work.SCN-SW-600', 'Patient/nhs-lothian.SCN-N-600']);
     expect(person.link!.find((l) => l.target.reference === 'Patient/edinburgh-social-work.SCN-SW-600')?.assurance).toBe('level2');
     expect((await openReviewTasks()).map((t) => t.id)).not.toContain(linkTask);
@@ -490,13 +473,13 @@ describe('manual review', () => {
   });
 
   it('re-submitting a manually linked record keeps the reviewer’s link', async () => {
-    const again = await registered('edinburgh-social-work', 'SCN-SW-600', { ...kirstySw, postcode: 'KY1 1AA', line: '1 High Street' }, 200);
+    const again = await mpi.registered('edinburgh-social-work', 'SCN-SW-600', { ...kirstySw, postcode: 'KY1 1AA', line: '1 High Street' }, 200);
     expect(again.outcome).toMatchObject({ outcome: 'linked', person: kirstyPerson, assurance: 'level2' });
   });
 
   it('$resolve not-link keeps them apart and is remembered: re-submitting neither links nor asks again', async () => {
-    const nhs = await registered('nhs-lothian', 'SCN-N-601', iain);
-    const police = await registered('police-scotland-e-division', 'SCN-P-601', iainPolice);
+    const nhs = await mpi.registered('nhs-lothian', 'SCN-N-601', iain);
+    const police = await mpi.registered('police-scotland-e-division', 'SCN-P-601', iainPolice);
     expect(police.outcome.outcome).toBe('review');
     notLinkTask = police.outcome.reviewTask!.slice('Task/'.length);
 
@@ -504,20 +487,20 @@ describe('manual review', () => {
     expect(res.status).toBe(200);
     expect(criteriaOf(await mpi.auditOf(res))).toEqual(['MI-L3']);
 
-    const again = await registered('police-scotland-e-division', 'SCN-P-601', iainPolice, 200);
+    const again = await mpi.registered('police-scotland-e-division', 'SCN-P-601', iainPolice, 200);
     expect(again.outcome.outcome).toBe('new');
     expect(again.outcome.reviewTask).toBeUndefined();
     expect(again.outcome.person).not.toBe(nhs.outcome.person);
     expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/police-scotland-e-division.SCN-P-601')).toEqual([]);
-    expect(linkedRecords(await readPerson('nhs-lothian', nhs.outcome.person!))).toEqual(['Patient/nhs-lothian.SCN-N-601']);
+    expect(linkedRecords(await mpi.readPerson('nhs-lothian', nhs.outcome.person!))).toEqual(['Patient/nhs-lothian.SCN-N-601']);
   });
 
   it('a not-link holds for the whole Person: a later record of that Person does not link or re-queue the rejected record', async () => {
     // A second NHS Lothian record of Iain (same CHI), a little closer to the police record than
     // the first (same postcode sector, same house number) but still in the grey zone.
-    const nhs2 = await registered('nhs-lothian', 'SCN-N-602', { ...iain, postcode: 'EH16 5AB', line: '40 Old Dalkeith Road' });
+    const nhs2 = await mpi.registered('nhs-lothian', 'SCN-N-602', { ...iain, postcode: 'EH16 5AB', line: '40 Old Dalkeith Road' });
     expect(nhs2.outcome).toMatchObject({ outcome: 'linked', assurance: 'level4' });
-    const again = await registered('police-scotland-e-division', 'SCN-P-601', iainPolice, 200);
+    const again = await mpi.registered('police-scotland-e-division', 'SCN-P-601', iainPolice, 200);
     expect(again.outcome.outcome).toBe('new');
     expect(again.outcome.person).not.toBe(nhs2.outcome.person);
     expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/police-scotland-e-division.SCN-P-601')).toEqual([]);
@@ -536,8 +519,8 @@ describe('corrections: $unlink and Person/$merge', () => {
   let housingPerson: string;
 
   it('$unlink moves a record to a Person of its own, remembered so re-matching does not undo it (MI-L3)', async () => {
-    nhsPerson = (await registered('nhs-lothian', 'SCN-N-700', sandy)).outcome.person!;
-    const housing = await registered('edinburgh-housing', 'SCN-H-700', { ...sandy, given: ['Sandy'], chi: undefined });
+    nhsPerson = (await mpi.registered('nhs-lothian', 'SCN-N-700', sandy)).outcome.person!;
+    const housing = await mpi.registered('edinburgh-housing', 'SCN-H-700', { ...sandy, given: ['Sandy'], chi: undefined });
     expect(housing.outcome).toMatchObject({ outcome: 'linked', person: nhsPerson });
 
     const res = await post('nhs-lothian', '/fhir/Patient/edinburgh-housing.SCN-H-700/$unlink', { resourceType: 'Parameters', parameter: [{ name: 'note', valueString: 'a different Sandy' }] });
@@ -549,9 +532,9 @@ describe('corrections: $unlink and Person/$merge', () => {
     const event = await mpi.auditOf(res);
     expect(criteriaOf(event)).toEqual(['MI-L3']);
     expect(entityRefs(event)).toEqual(expect.arrayContaining(['Patient/edinburgh-housing.SCN-H-700', nhsPerson, housingPerson]));
-    expect(linkedRecords(await readPerson('nhs-lothian', nhsPerson))).toEqual(['Patient/nhs-lothian.SCN-N-700']);
+    expect(linkedRecords(await mpi.readPerson('nhs-lothian', nhsPerson))).toEqual(['Patient/nhs-lothian.SCN-N-700']);
 
-    const again = await registered('edinburgh-housing', 'SCN-H-700', { ...sandy, given: ['Sandy'], chi: undefined }, 200);
+    const again = await mpi.registered('edinburgh-housing', 'SCN-H-700', { ...sandy, given: ['Sandy'], chi: undefined }, 200);
     expect(again.outcome.person).toBe(housingPerson);
   });
 
@@ -576,7 +559,7 @@ describe('corrections: $unlink and Person/$merge', () => {
     expect(criteriaOf(event)).toEqual(['MI-L3']);
     expect(entityRefs(event)).toEqual(expect.arrayContaining([housingPerson, nhsPerson, 'Patient/edinburgh-housing.SCN-H-700']));
 
-    const merged = await readPerson('nhs-lothian', housingPerson);
+    const merged = await mpi.readPerson('nhs-lothian', housingPerson);
     expect(merged.active).toBe(false);
     expect(merged.link).toEqual([expect.objectContaining({ target: { reference: nhsPerson } })]);
 
@@ -663,7 +646,7 @@ describe('capability statement', () => {
 describe('the matching report (MI-L5)', () => {
   it('gives queue size and age, outcome counts, reviewers’ decisions and the declared model; audited MI-L2 and MI-L5', async () => {
     const open = await openReviewTasks();
-    const res = await get('edinburgh-social-work', '/matching/report');
+    const res = await mpi.get('edinburgh-social-work', '/matching/report');
     expect(res.status).toBe(200);
     const report = res.body as {
       matchingModel: string;

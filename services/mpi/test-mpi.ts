@@ -28,6 +28,12 @@ export interface TestMpi {
   auth(agencyId: string, scope?: string): Promise<{ Authorization: string }>;
   /** The AuditEvent written for a response (by its X-Request-Id). */
   auditOf(res: request.Response): Promise<AuditEvent>;
+  /** `GET path` as a demo agency. */
+  get(agencyId: string, path: string, scope?: string): Promise<request.Response>;
+  /** Registers an agency's record (`POST /fhir/Patient`); throws unless the answer has `status`. */
+  registered(agencyId: string, localId: string, details: PersonDetails, status?: number): Promise<{ res: request.Response; body: Patient; outcome: MatchOutcome }>;
+  /** Reads an index Person (`Person/<id>`) as a demo agency; throws unless 200. */
+  readPerson(agencyId: string, reference: string): Promise<Person>;
   /** Every AuditEvent recorded so far (to check nothing unexpected was written). */
   auditCount(): Promise<number>;
   close(): Promise<void>;
@@ -47,13 +53,26 @@ export async function startTestMpi(overrides: Partial<Pick<HubConfig, 'bulkBodyL
     }
     return t;
   };
+  const auth = async (agencyId: string, scope?: string) => ({ Authorization: `Bearer ${await token(agencyId, scope)}` });
+  const get = async (agencyId: string, path: string, scope?: string) => request(service.app).get(path).set(await auth(agencyId, scope));
   return {
     app: service.app,
     dir,
     config,
     store: new MpiStore(dir.redis, new MpiKeys(dir.keys)),
     token,
-    auth: async (agencyId, scope) => ({ Authorization: `Bearer ${await token(agencyId, scope)}` }),
+    auth,
+    get,
+    async registered(agencyId, localId, details, status = 201) {
+      const res = await request(service.app).post('/fhir/Patient').set(await auth(agencyId)).type('application/fhir+json').send(agencyPatient(agencyId, localId, details));
+      if (res.status !== status) throw new Error(`registering ${localId} as ${agencyId}: expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+      return { res, body: res.body as Patient, outcome: matchOutcomeOf(res.body as Patient) };
+    },
+    async readPerson(agencyId, reference) {
+      const res = await get(agencyId, `/fhir/${reference}`);
+      if (res.status !== 200) throw new Error(`reading ${reference} as ${agencyId}: expected 200, got ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body as Person;
+    },
     async auditOf(res) {
       const requestId = res.headers['x-request-id'] as string;
       const event = await dir.auditOf(requestId);
