@@ -8,7 +8,7 @@ import type { Bundle, OperationOutcome, Organization, Patient } from 'fhir/r4.js
 import request from 'supertest';
 import { agencyPatientSystem } from '../../shared/fhir/systems.js';
 import { MpiKeys } from './keys.js';
-import { agencyPatient, criteriaOf, entityRefs, startTestMpi, transactionOf, type PersonDetails, type TestMpi } from './test-mpi.js';
+import { agencyPatient, criteriaOf, entityRefs, startTestMpi, transactionOf, type PersonDetails, type TestMpi } from '../../test/mpi.js';
 
 let mpi: TestMpi;
 

@@ -11,7 +11,7 @@ import type { Bundle, OperationOutcome, Patient } from 'fhir/r4.js';
 import request from 'supertest';
 import type { DemographicsTruth } from '../../fixtures/generators/demographic-extracts.js';
 import { PROJECT_ROOT } from '../../shared/config.js';
-import { agencyPatient, criteriaOf, entityRefs, matchOutcomeOf, startTestMpi, testChi, transactionOf, type TestMpi } from './test-mpi.js';
+import { agencyPatient, criteriaOf, entityRefs, matchOutcomeOf, startTestMpi, testChi, transactionOf, type TestMpi } from '../../test/mpi.js';
 
 const DEMOGRAPHICS = path.join(PROJECT_ROOT, 'fixtures', 'demographics');
 /** Health agencies first, as a partnership would onboard them (their CHIs seed the others). */

@@ -10,7 +10,7 @@
 import type { Bundle, Parameters, Patient, Task } from 'fhir/r4.js';
 import request from 'supertest';
 import type { MatchingReport } from './domain/report.js';
-import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, transactionOf, type PersonDetails, type TestMpi } from './test-mpi.js';
+import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, transactionOf, type PersonDetails, type TestMpi } from '../../test/mpi.js';
 
 let mpi: TestMpi;
 

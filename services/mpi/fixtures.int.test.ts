@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { DEMO_DEMOGRAPHICS_DIR, loadDemoDemographics } from './fixtures.js';
-import { startTestMpi, type TestMpi } from './test-mpi.js';
+import { startTestMpi, type TestMpi } from '../../test/mpi.js';
 
 let mpi: TestMpi;
 

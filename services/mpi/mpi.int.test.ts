@@ -11,7 +11,7 @@
 import type { Bundle, OperationOutcome, Parameters, Patient, Person, Task } from 'fhir/r4.js';
 import request from 'supertest';
 import { agencyPatientSystem, Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
-import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from './test-mpi.js';
+import { agencyPatient, criteriaOf, entityRefs, linkedRecords, matchOutcomeOf, startTestMpi, testChi, type PersonDetails, type TestMpi } from '../../test/mpi.js';
 
 let mpi: TestMpi;
 

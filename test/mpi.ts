@@ -7,15 +7,15 @@
 import type { AuditEvent, Bundle, Extension, Identifier, Patient, Person } from 'fhir/r4.js';
 import type { Express } from 'express';
 import request from 'supertest';
-import { chiCheckDigit } from '../../fixtures/generators/chi.js';
-import { readAuditEntries } from '../../shared/audit/audit-client.js';
-import { criteriaOfEvent } from '../../shared/audit/audit-event.js';
-import type { HubConfig } from '../../shared/config.js';
-import { agencyPatientSystem, Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
-import { startTestDirectory, type TestDirectory } from '../directory/test-directory.js';
-import { MpiKeys } from './keys.js';
-import { mpiService } from './module.js';
-import { MpiStore } from './store.js';
+import { chiCheckDigit } from '../fixtures/generators/chi.js';
+import { readAuditEntries } from '../shared/audit/audit-client.js';
+import { criteriaOfEvent } from '../shared/audit/audit-event.js';
+import type { HubConfig } from '../shared/config.js';
+import { agencyPatientSystem, Extensions, IdentifierSystems } from '../shared/fhir/systems.js';
+import { startTestDirectory, type TestDirectory } from '../services/directory/test-directory.js';
+import { MpiKeys } from '../services/mpi/keys.js';
+import { mpiService } from '../services/mpi/module.js';
+import { MpiStore } from '../services/mpi/store.js';
 
 export interface TestMpi {
   readonly app: Express;
