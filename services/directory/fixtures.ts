@@ -9,7 +9,9 @@
  * MPI, which owns Patient records and their matching. CareTeams refer to them
  * by id only.
  */
+import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
+import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { loadDemoPartnership } from '../../fixtures/partnership/load.js';
 import type { ServiceDeps } from '../../shared/runtime/deps.js';
 import type { WriteOutcome } from '../../shared/store/resource-store.js';
@@ -19,7 +21,10 @@ import { directoryStore } from './store.js';
 export type FixtureLoadReport = Readonly<Record<string, Readonly<Record<WriteOutcome, number>>>>;
 
 export async function loadDemoFixtures(deps: Pick<ServiceDeps, 'redis' | 'keys' | 'log'>): Promise<FixtureLoadReport> {
-  const store = directoryStore(deps.redis, deps.keys);
+  const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log });
+  const store = directoryStore(deps.redis, deps.keys, { service: 'directory', relay });
+  // Loading fixtures changes the directory like any client would, so each change is recorded, caused by this load.
+  const cause = { requestId: `fixtures-${randomUUID()}`, agent: {} };
   const demo = loadDemoPartnership();
   // Referenced before referencing, so a reader never sees a CareTeam naming a role not loaded yet.
   const batches: readonly (readonly Resource[])[] = [
@@ -33,12 +38,13 @@ export async function loadDemoFixtures(deps: Pick<ServiceDeps, 'redis' | 'keys' 
   const report: Record<string, Record<WriteOutcome, number>> = {};
   for (const batch of batches) {
     // One type at a time, its resources written concurrently (pipelined by ioredis).
-    const outcomes = await Promise.all(batch.map((r) => store.upsert(r as ResourceOf<ResourceType>)));
+    const outcomes = await Promise.all(batch.map((r) => store.upsert(r as ResourceOf<ResourceType>, { cause })));
     outcomes.forEach(({ resource, outcome }) => {
       const counts = (report[resource.resourceType] ??= { created: 0, updated: 0, unchanged: 0 });
       counts[outcome] += 1;
     });
   }
+  await relay.close();
   deps.log.info({ fixtures: report }, 'demo partnership loaded into the directory');
   return report;
 }

@@ -1,8 +1,10 @@
 /**
  * The directory as a hub service (port 4000): agencies, endpoints, practitioners,
  * Named Person / Lead Professional, the signed ISP, and the token endpoint.
- * No background work, so closing it has nothing to stop.
+ * Its one background task relays the change records of its writes to the audit
+ * stream (shared/audit/outbox-relay.ts); closing stops it.
  */
+import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { loadSigningKeyFile } from '../../shared/auth/keys.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
@@ -14,7 +16,9 @@ import { directoryStore } from './store.js';
 export const directoryService: ServiceModule = {
   name: 'directory',
   async createService(deps: ServiceDeps): Promise<ServiceInstance> {
-    const store = directoryStore(deps.redis, deps.keys);
+    const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log });
+    const store = directoryStore(deps.redis, deps.keys, { service: 'directory', relay });
+    relay.start();
     // Load the structure definitions now, so the first write is not the one that waits for them.
     preloadFhirDefinitions();
     const app = createApp({
@@ -26,6 +30,6 @@ export const directoryService: ServiceModule = {
       fhirBase: `${deps.config.urls.directory}/fhir`,
       now: () => new Date(),
     });
-    return { app, close: async () => {} };
+    return { app, close: () => relay.close() };
   },
 };

@@ -29,7 +29,10 @@
  *   entities the category describes — subject, data and query entities; on the
  *   request entity only when there is none of those.
  * - Request id: BALP's `XrequestId` entity (`what.identifier.value`), which also
- *   carries the HTTP method, path and status as `detail`.
+ *   carries the HTTP method, path and status as `detail` — or, outside an HTTP
+ *   request, what triggered the exchange (`trigger`: job with queue, job id and
+ *   attempt; schedule; outbound call with method, URL and status; committed
+ *   change with its store). Absent facts are left out, never invented.
  * - Criteria: one `Extensions.maturityCriterion` extension per code (valueCoding
  *   in `CodeSystems.maturityCriterion`), sorted, only those the record gives.
  *
@@ -291,14 +294,36 @@ function resourceTypeOf(reference: string): string {
 }
 
 function requestEntity(exchange: ExchangeRecord): AuditEventEntity {
-  const detail = [
-    { type: 'method', valueString: exchange.method },
-    { type: 'path', valueString: exchange.path },
-    { type: 'status', valueString: String(exchange.httpStatus) },
-  ];
-  // AuthZ subtypes are bound to BALP's two codes; keep the service's own name here.
-  if (exchange.type === 'authz' && !AUTHZ_SUBTYPES.has(exchange.subtype)) {
-    detail.push({ type: 'interaction', valueString: exchange.subtype });
+  const detail: { type: string; valueString: string }[] = [];
+  const add = (type: string, value: string | number | undefined) => {
+    if (value !== undefined) detail.push({ type, valueString: String(value) });
+  };
+  add('method', exchange.method);
+  add('path', exchange.path);
+  add('status', exchange.httpStatus);
+  const trigger = exchange.trigger;
+  if (trigger) {
+    add('trigger', trigger.kind);
+    switch (trigger.kind) {
+      case 'job':
+        add('queue', trigger.queue);
+        add('job', trigger.jobId);
+        add('attempt', `${trigger.attempt} of ${trigger.maxAttempts}`);
+        break;
+      case 'schedule':
+        add('schedule', trigger.name);
+        break;
+      case 'outbound':
+        add('method', trigger.method);
+        add('url', trigger.url);
+        add('status', trigger.status);
+        break;
+      case 'change':
+        add('store', trigger.store);
+        break;
+    }
   }
+  // AuthZ subtypes are bound to BALP's two codes; keep the service's own name here.
+  if (exchange.type === 'authz' && !AUTHZ_SUBTYPES.has(exchange.subtype)) add('interaction', exchange.subtype);
   return { what: { identifier: { value: exchange.requestId } }, type: { ...ENTITY_TYPE.requestId }, detail };
 }

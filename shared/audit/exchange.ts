@@ -1,7 +1,14 @@
 /**
  * What a service knows about one exchange when it finishes. The audit client
  * turns it into a BALP-shaped FHIR AuditEvent (see `audit-event.ts`) and appends
- * it durably before the HTTP response is sent.
+ * it durably before the answer is given.
+ *
+ * An exchange is not always an HTTP request: a queued job, a scheduled task, an
+ * outbound call to another system, or a change committed to Redis (written
+ * through the outbox, `outbox.ts`) is recorded with the same shape. HTTP fields
+ * are then absent, never invented; `trigger` says what happened instead, and
+ * `requestId` is the request that started the work, so a job's record is found
+ * with the request that queued it.
  */
 import type { ServiceName } from '../config.js';
 
@@ -41,9 +48,12 @@ export interface ExchangeRecord {
   readonly outcome: AuditOutcome;
   /** Human-readable result, e.g. the OperationOutcome text of a refusal. */
   readonly outcomeDescription?: string;
-  readonly httpStatus: number;
-  readonly method: string;
-  readonly path: string;
+  /** HTTP status, method and path — only for an exchange that is an HTTP request to the hub. */
+  readonly httpStatus?: number;
+  readonly method?: string;
+  readonly path?: string;
+  /** What the exchange was when it was not an HTTP request to the hub. */
+  readonly trigger?: ExchangeTrigger;
   readonly agent: ExchangeAgent;
   readonly sourceAddress?: string;
   /** The person the exchange is about (`Patient/…` or `Person/…`), when there is one. */
@@ -57,6 +67,17 @@ export interface ExchangeRecord {
   readonly recipientAgency?: string;
   readonly recorded?: string;
 }
+
+/** An exchange outside an HTTP request to the hub. */
+export type ExchangeTrigger =
+  /** One attempt of a queued job (BullMQ): which queue, which job, which attempt of how many. */
+  | { readonly kind: 'job'; readonly queue: string; readonly jobId: string; readonly attempt: number; readonly maxAttempts: number }
+  /** Work the hub starts on a timer (checkpoints, reviews, recovery at start-up). */
+  | { readonly kind: 'schedule'; readonly name: string }
+  /** A call the hub makes to another system (an agency endpoint, another hub service). */
+  | { readonly kind: 'outbound'; readonly method: string; readonly url: string; readonly status?: number }
+  /** A state change committed to Redis in the same transaction as this record (the audit outbox). */
+  | { readonly kind: 'change'; readonly store: string };
 
 /** Where exchanges go. Services receive one through their deps; tests use a real Redis one. */
 export interface AuditSink {

@@ -6,6 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import type { AuditAction, AuditSink, ExchangeAgent, ExchangeEntity, ExchangeRecord } from '../audit/exchange.js';
+import type { ChangeCause } from '../audit/outbox.js';
 import type { ServiceName } from '../config.js';
 
 export interface ExchangeDescription {
@@ -59,6 +60,14 @@ export function describeExchange(res: Response, description: ExchangeDescription
     entities: [...(prev.entities ?? []), ...(description.entities ?? [])],
     criteria: description.criteria ?? prev.criteria,
   };
+}
+
+/**
+ * The cause of a change this request makes (its request id and who acted), for
+ * a store that records the change with it (shared/audit/outbox.ts).
+ */
+export function causeOf(req: Request, res: Response, subject?: string): ChangeCause {
+  return { requestId: requestIdOf(res), agent: agentOf(req, res), ...(subject ? { subject } : {}) };
 }
 
 export function requestIdOf(res: Response): string {

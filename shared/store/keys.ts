@@ -17,7 +17,9 @@
  * - `ix:<param>`     zset   token/reference/string index, members `<value>\x1f<id>` (score 0, lexical ranges)
  * - `ix:<param>:lo`  zset   date index, members `<id>\x1f<n>` scored by the start of the value's range (epoch ms)
  * - `ix:<param>:hi`  zset   the same members scored by the end of the value's range
+ * - `audit-outbox`   stream change records committed with each write (shared/audit/outbox.ts)
  */
+import { outboxKey } from '../audit/outbox.js';
 import type { KeySpace } from '../redis/connection.js';
 
 /** Separates a value from an id inside an index member; never occurs in either (control characters are stripped). */
@@ -28,6 +30,8 @@ export class ResourceKeys {
   readonly history: string;
   readonly manifest: string;
   readonly live: string;
+  /** The audit outbox of this type's slot: each write's change record commits with it. */
+  readonly outbox: string;
 
   constructor(
     private readonly space: KeySpace,
@@ -39,6 +43,7 @@ export class ResourceKeys {
     this.history = this.part('hist');
     this.manifest = this.part('man');
     this.live = this.part('live');
+    this.outbox = outboxKey(space, `${family}:${type}`);
   }
 
   /** The sorted set holding one index (`name` for lexical indexes, `name:lo`/`name:hi` for dates). */

@@ -17,6 +17,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { AuditAction } from '../audit/exchange.js';
+import { changeRecord, outboxEntryArgs, type ChangeCause } from '../audit/outbox.js';
+import type { OutboxRelay } from '../audit/outbox-relay.js';
+import type { ServiceName } from '../config.js';
 import { badRequest, conflict, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
 import type { KeySpace } from '../redis/connection.js';
 import { contentHash } from './content-hash.js';
@@ -67,16 +71,33 @@ export interface DeleteResult {
   readonly versionId?: string;
 }
 
-export interface UpdateOptions {
+export interface WriteOptions {
+  /**
+   * What caused the write (request or job id, who acted). With `audit` set on
+   * the store, every write must carry one: its change record commits with it.
+   */
+  readonly cause?: ChangeCause;
+}
+
+export interface UpdateOptions extends WriteOptions {
   /** The versionId (or ETag `W/"3"`) the client last saw; a different current version → 412. */
   readonly ifMatch?: string | undefined;
   /** When false, updating a missing id is a 404 (a deleted one a 410) instead of creating it. Default true. */
   readonly allowCreate?: boolean;
 }
 
+/** How a service's store audits its writes (shared/audit/outbox.ts). */
+export interface StoreAudit {
+  readonly service: ServiceName;
+  /** Moves change records on to the audit stream right after each write (the relay's timer catches up otherwise). */
+  readonly relay?: OutboxRelay;
+}
+
 export interface ResourceStoreOptions {
   /** Hash-tag family of the keys (`{<family>:<Type>}`); default `fhir`. */
   readonly family?: string;
+  /** When set, every write commits a change record in its slot's outbox, atomically with the write. */
+  readonly audit?: StoreAudit;
 }
 
 /** FHIR ids: 1-64 of letters, digits, `-` and `.`. */
@@ -96,6 +117,8 @@ interface ScriptWrite {
   readonly head: string;
   readonly tail: string;
   readonly entries?: readonly IndexEntry[];
+  /** The change record's outbox fields (empty: not audited). */
+  readonly record?: readonly string[];
 }
 
 interface TypeState {
@@ -110,6 +133,7 @@ type AnyResource = ResourceOf<ResourceType>;
 
 export class ResourceStore {
   private readonly types = new Map<string, TypeState>();
+  private readonly audit: StoreAudit | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -117,6 +141,7 @@ export class ResourceStore {
     definitions: readonly ResourceTypeDefinition[],
     options: ResourceStoreOptions = {},
   ) {
+    this.audit = options.audit;
     for (const definition of definitions) {
       if (this.types.has(definition.type)) throw new Error(`Resource type ${definition.type} is declared twice`);
       const keys = new ResourceKeys(space, definition.type, options.family);
@@ -125,9 +150,10 @@ export class ResourceStore {
         definition,
         keys,
         indexNames: names,
-        writeKeys: [keys.current, keys.history, keys.manifest, keys.live, ...names.map((n) => keys.index(n))],
+        writeKeys: [keys.current, keys.history, keys.manifest, keys.live, keys.outbox, ...names.map((n) => keys.index(n))],
       });
     }
+    this.audit?.relay?.watch(...this.outboxKeys);
   }
 
   /**
@@ -136,6 +162,11 @@ export class ResourceStore {
    */
   async revision(type: ResourceType): Promise<string> {
     return (await this.redis.hget(this.state(type).keys.manifest, '#rev')) ?? '0';
+  }
+
+  /** The audit outboxes this store writes (one per type's slot), for the service's relay. */
+  get outboxKeys(): string[] {
+    return [...this.types.values()].map((t) => t.keys.outbox);
   }
 
   /** The resource types this store serves. */
@@ -149,9 +180,9 @@ export class ResourceStore {
   }
 
   /** Stores a new resource: a random id unless it carries one (409 if that id is live). */
-  async create<T extends AnyResource>(resource: T): Promise<T> {
+  async create<T extends AnyResource>(resource: T, options: WriteOptions = {}): Promise<T> {
     const id = resource.id ?? randomUUID();
-    const { resource: stored } = await this.write(resource, id, 'create', {});
+    const { resource: stored } = await this.write(resource, id, 'create', options);
     return stored;
   }
 
@@ -161,12 +192,12 @@ export class ResourceStore {
   }
 
   /** Creates or updates by id, writing no new version when the content (ignoring meta.versionId/lastUpdated) is unchanged. */
-  async upsert<T extends AnyResource>(resource: T): Promise<WriteResult<T>> {
-    return this.write(resource, requireId(resource), 'upsert', {});
+  async upsert<T extends AnyResource>(resource: T, options: WriteOptions = {}): Promise<WriteResult<T>> {
+    return this.write(resource, requireId(resource), 'upsert', options);
   }
 
   /** Deletes a resource (its history stays); `deleted` is false when it was already deleted or never existed. */
-  async delete(type: ResourceType, id: string, options: Pick<UpdateOptions, 'ifMatch'> = {}): Promise<DeleteResult> {
+  async delete(type: ResourceType, id: string, options: Pick<UpdateOptions, 'ifMatch' | 'cause'> = {}): Promise<DeleteResult> {
     const state = this.state(type);
     if (!ID.test(id)) return { deleted: false };
     const lastUpdated = new Date().toISOString();
@@ -175,8 +206,12 @@ export class ResourceStore {
       // The deletion is a version too: a tombstone in `cur`, moved to history like any other.
       head: '{"deleted":true,"versionId":"',
       tail: `","lastUpdated":"${lastUpdated}"}`,
+      record: this.changeRecordOf(type, id, 'delete', options.cause),
     });
-    if (status === 'ok') return { deleted: true, versionId: version };
+    if (status === 'ok') {
+      await this.afterWrite(options.cause);
+      return { deleted: true, versionId: version };
+    }
     if (status === 'stale') throw stale(type, id, options.ifMatch, version);
     return { deleted: false };
   }
@@ -300,12 +335,12 @@ export class ResourceStore {
    * (outcome `unchanged`), creates when none, 412 when several. Not atomic: two
    * concurrent calls can both create; use `upsert` with a fixed id where that matters.
    */
-  async conditionalCreate<T extends AnyResource>(resource: T, query: SearchQuery): Promise<WriteResult<T>> {
+  async conditionalCreate<T extends AnyResource>(resource: T, query: SearchQuery, options: WriteOptions = {}): Promise<WriteResult<T>> {
     const { resources } = await this.search(resource.resourceType, { ...queryRecord(query), _count: '2' }, { total: false });
     if (resources.length > 1) throw preconditionFailed(`The If-None-Exist criteria match more than one ${resource.resourceType}`);
     const [existing] = resources;
     if (existing) return { resource: existing as T, outcome: 'unchanged' };
-    return { resource: await this.create(resource), outcome: 'created' };
+    return { resource: await this.create(resource, options), outcome: 'created' };
   }
 
   // -------------------------------------------------------------------------
@@ -329,9 +364,11 @@ export class ResourceStore {
       head,
       tail,
       entries,
+      record: this.changeRecordOf(type, id, op, options.cause),
     });
     switch (status) {
       case 'ok':
+        await this.afterWrite(options.cause);
         return { resource: JSON.parse(`${head}${version}${tail}`) as T, outcome: existed === '1' ? 'updated' : 'created' };
       case 'unchanged':
         return { resource: JSON.parse(currentJson ?? 'null') as T, outcome: 'unchanged' };
@@ -355,9 +392,27 @@ export class ResourceStore {
   ): Promise<[status: string, versionId: string, existed: string, currentJson: string | undefined]> {
     const lines = (write.entries ?? []).map((e) => `${e.index}\t${e.score}\t${e.member}\n`).join('');
     const expected = write.ifMatch === undefined ? '' : versionIdFromEtag(write.ifMatch);
-    const args = [id, op, expected, write.mayCreate ? '1' : '0', write.hash ?? '', write.head, write.tail, lines, ...state.indexNames];
+    const record = write.record ?? [];
+    const args = [id, op, expected, write.mayCreate ? '1' : '0', write.hash ?? '', write.head, write.tail, lines, String(record.length), ...record, ...state.indexNames];
     const reply = (await writeScript.run(this.redis, state.writeKeys, args)) as [string, string, string, string?];
     return [reply[0], reply[1], reply[2], reply[3]];
+  }
+
+  /**
+   * The outbox fields of a write's change record; none when the store is not
+   * audited. An audited store refuses a write without its cause: a change with
+   * no record is exactly what the outbox exists to prevent.
+   */
+  private changeRecordOf(type: string, id: string, op: 'create' | 'update' | 'upsert' | 'delete', cause: ChangeCause | undefined): string[] {
+    if (!this.audit) return [];
+    if (!cause) throw new Error(`A write of ${type}/${id} carries no cause: an audited store records who caused every change`);
+    const action: AuditAction = op === 'create' ? 'C' : op === 'delete' ? 'D' : 'U';
+    const subtype = op === 'upsert' ? 'update' : op;
+    return outboxEntryArgs(changeRecord({ ...cause, service: this.audit.service }, { subtype, action, entities: [{ reference: `${type}/${id}`, role: 'domain-resource' }], ...(cause.subject ? { subject: cause.subject } : {}) }, `${type}`));
+  }
+
+  private async afterWrite(cause: ChangeCause | undefined): Promise<void> {
+    await this.audit?.relay?.flushQuietly(cause?.requestId);
   }
 
   private state(type: string): TypeState {

@@ -17,18 +17,24 @@ import { LuaScript } from '../redis/lua-script.js';
 /**
  * Create / update / upsert / delete one resource.
  *
- * KEYS: cur, hist, man, live, then one key per index (named in ARGV[9..]).
+ * KEYS: cur, hist, man, live, the type's audit outbox, then one key per index
+ *       (named in ARGV after the change record).
  * ARGV: 1 id, 2 op (create|update|upsert|delete), 3 If-Match versionId or '',
  *       4 '1' when an update may create, 5 content hash, 6 JSON head, 7 JSON tail
  *       (the stored JSON is head .. newVersionId .. tail), 8 the new index-entry
- *       lines, 9.. index names in KEYS order.
+ *       lines, 9 n = number of change-record field/values (0: none), 10..9+n the
+ *       change record (appended to the outbox only when the write happens, so
+ *       the change and its audit record commit together — shared/audit/outbox.ts),
+ *       then the index names in KEYS order.
  * Returns {status, versionId, existedBefore ('1'|'0'), currentJson?}; status is
  * ok | unchanged | conflict | stale | missing | deleted.
  */
 export const WRITE_LUA = `
 local id, op, ifMatch, mayCreate, hash, head, tail, entries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local recordLength = tonumber(ARGV[9])
+local firstIndex = 10 + recordLength
 local keyOf = {}
-for i = 9, #ARGV do keyOf[ARGV[i]] = KEYS[i - 4] end
+for i = firstIndex, #ARGV do keyOf[ARGV[i]] = KEYS[i - firstIndex + 6] end
 
 local version, deleted, oldHash, oldEntries = 0, false, '', ''
 local man = redis.call('HGET', KEYS[3], id)
@@ -91,6 +97,7 @@ else
   redis.call('ZADD', KEYS[4], 0, id)
   redis.call('HSET', KEYS[3], id, newVersion .. '\\n0\\n' .. hash .. '\\n' .. entries)
 end
+if recordLength > 0 then redis.call('XADD', KEYS[5], '*', unpack(ARGV, 10, 9 + recordLength)) end
 return {'ok', newVersion, existed}
 `;
 

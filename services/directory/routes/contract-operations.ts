@@ -13,7 +13,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { HubScopes, readScope } from '../../../shared/auth/scopes.js';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { handler, respond } from '../../../shared/fhir/express.js';
 import { badRequest, conflict, forbidden, isOperationOutcomeError, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel, requireAccess } from '../../../shared/fhir/rest/access.js';
@@ -52,7 +52,7 @@ export function contractOperationRoutes(ctx: DirectoryContext): Router {
 
       let stored;
       try {
-        ({ resource: stored } = await ctx.store.update(signed, { ifMatch: contract.meta?.versionId }));
+        ({ resource: stored } = await ctx.store.update(signed, { ifMatch: contract.meta?.versionId, cause: causeOf(req, res) }));
       } catch (err) {
         // Someone changed the ISP between our read and this write: the signature covers content that is gone.
         if (isOperationOutcomeError(err) && err.status === 412) throw conflict(`ISP ${id} changed while it was being signed; sign the current version`);

@@ -26,7 +26,7 @@ import { readScope, writeScope } from '../../auth/scopes.js';
 import type { ResourceStore, SearchResult, WriteOutcome } from '../../store/resource-store.js';
 import type { ResourceOf, ResourceType } from '../../store/search-params.js';
 import { historyBundle, searchsetBundle } from '../bundle.js';
-import { describeExchange, type ExchangeDescription } from '../exchange-context.js';
+import { causeOf, describeExchange, type ExchangeDescription } from '../exchange-context.js';
 import { handler, respond } from '../express.js';
 import { badRequest } from '../outcome.js';
 import { assertValidResource } from '../validate.js';
@@ -149,7 +149,7 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
         const { id: _ignored, ...body } = validated(req.body);
         const withId = { ...body, id: randomUUID() } as T;
         const prepared = await prepare(withId, { req, res, auth: authContext(res), interaction: 'create' });
-        const stored = await store.create(prepared);
+        const stored = await store.create(prepared, { cause: causeOf(req, res) });
         describeExchange(res, { entities: [entity(stored.id!)] });
         await respond(req, res, 201, stored, {
           ...((await options.describeWrite?.(stored, 'created', req, res)) ?? {}),
@@ -171,7 +171,7 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
         if (body.id !== id) throw badRequest(`The ${type} id ${body.id} does not match the URL id ${id}`, `${type}.id`);
         const previous = (await store.readMany(type, [id]))[0];
         const prepared = await prepare(body, { req, res, auth: authContext(res), interaction: 'update', ...(previous ? { previous } : {}) });
-        const { resource, outcome } = await store.update(prepared, { ifMatch: req.header('if-match') });
+        const { resource, outcome } = await store.update(prepared, { ifMatch: req.header('if-match'), cause: causeOf(req, res) });
         const created = outcome === 'created';
         await respond(req, res, created ? 201 : 200, resource, {
           ...(created ? { subtype: 'create', action: 'C' as const } : {}),

@@ -1,0 +1,176 @@
+/**
+ * Moves change records from the outboxes (`outbox.ts`) to the audit stream,
+ * exactly once and in each outbox's order.
+ *
+ * Exactly once without coordination: a script in the audit stream's slot keeps,
+ * per outbox, the id of the last entry relayed (`{audit}:relayed`), appends only
+ * entries after it and moves the cursor in the same call. Entries are deleted
+ * from the outbox afterwards; a relay that dies in between, or two relays (two
+ * processes, or a flush racing the timer) reading the same entries, append
+ * nothing twice. Outbox ids only grow (XADD `*`), so "after the cursor" is
+ * "not relayed yet".
+ *
+ * Services `flush()` right after a commit, so in normal running a change's
+ * record is in the audit stream before the answer; the timer catches up
+ * whatever a failed flush or a crashed process left behind. A flush that fails
+ * does not fail the request: the record is already durable in the outbox.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { createLogger, type Logger } from '../log.js';
+import { LuaScript } from '../redis/lua-script.js';
+import type { KeySpace } from '../redis/connection.js';
+import { auditStreamKey } from './audit-client.js';
+import { AUDIT_ENTRY_FIELDS } from './audit-entry.js';
+
+/** Hash in the audit stream's slot: outbox key → id of the last entry relayed from it. */
+export function relayCursorKey(keys: KeySpace): string {
+  return keys.key('audit', 'relayed');
+}
+
+/**
+ * KEYS[1] audit stream, KEYS[2] relay cursors. ARGV[1] outbox key (cursor field),
+ * ARGV[2] fields per entry, then per entry: its outbox id and its field/value pairs.
+ * Returns how many entries were appended (entries at or before the cursor are skipped).
+ */
+const RELAY_LUA = new LuaScript(`
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local cursor = redis.call('HGET', KEYS[2], ARGV[1]) or '0-0'
+local lastMs, lastSeq = parse(cursor)
+local last = cursor
+local width = tonumber(ARGV[2]) * 2
+local appended = 0
+local i = 3
+while i <= #ARGV do
+  local ms, seq = parse(ARGV[i])
+  if ms > lastMs or (ms == lastMs and seq > lastSeq) then
+    redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + width))
+    lastMs, lastSeq, last = ms, seq, ARGV[i]
+    appended = appended + 1
+  end
+  i = i + 1 + width
+end
+if last ~= cursor then redis.call('HSET', KEYS[2], ARGV[1], last) end
+return appended
+`);
+
+export interface OutboxRelayOptions {
+  /** How often the timer looks for entries a flush did not move (ms). Default 500. */
+  readonly intervalMs?: number;
+  /** Entries read and appended per script call. Default 200. */
+  readonly batchSize?: number;
+  readonly log?: Logger;
+}
+
+export class OutboxRelay {
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  private readonly log: Logger;
+  /** One relay pass per outbox at a time in this process; a second caller waits for it and then runs its own. */
+  private readonly running = new Map<string, Promise<number>>();
+  private timer: Promise<void> | undefined;
+  private stopped = false;
+  /** The outbox keys this relay moves (a service's own): stores add theirs when built (`watch`). */
+  private readonly outboxes = new Set<string>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: KeySpace,
+    options: OutboxRelayOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? 500;
+    this.batchSize = options.batchSize ?? 200;
+    this.log = options.log ?? createLogger('outbox-relay');
+  }
+
+  /** Adds outboxes to relay (each store of the service adds its own). */
+  watch(...outboxKeys: string[]): this {
+    for (const key of outboxKeys) this.outboxes.add(key);
+    return this;
+  }
+
+  /** Starts the catch-up timer. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = this.loop();
+  }
+
+  /** Moves everything now in this relay's outboxes to the audit stream; resolves with how many entries moved. */
+  async flush(): Promise<number> {
+    const counts = await Promise.all([...this.outboxes].map((key) => this.relay(key)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * `flush` for callers that must not fail because of it (a request whose change
+   * is committed): a failure is logged and left to the timer.
+   */
+  async flushQuietly(requestId?: string): Promise<void> {
+    try {
+      await this.flush();
+    } catch (err) {
+      this.log.warn({ err, requestId }, 'audit outbox relay failed; the records wait in the outbox and are relayed later');
+    }
+  }
+
+  /** Entries still waiting, per outbox (for readiness and tests). */
+  async backlog(): Promise<Record<string, number>> {
+    const keys = [...this.outboxes];
+    const lengths = await Promise.all(keys.map((key) => this.redis.xlen(key)));
+    return Object.fromEntries(keys.map((key, i) => [key, lengths[i] ?? 0]));
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.timer;
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      await this.flushQuietly();
+      // Sleep in short steps so close() is prompt.
+      for (let waited = 0; waited < this.intervalMs && !this.stopped; waited += 50) await sleep(50, undefined, { ref: false });
+    }
+  }
+
+  private relay(outbox: string): Promise<number> {
+    const previous = this.running.get(outbox) ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(() => this.relayAll(outbox));
+    this.running.set(outbox, next);
+    void next.finally(() => {
+      if (this.running.get(outbox) === next) this.running.delete(outbox);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async relayAll(outbox: string): Promise<number> {
+    let moved = 0;
+    for (;;) {
+      const rows = await this.redis.xrange(outbox, '-', '+', 'COUNT', this.batchSize);
+      if (rows.length === 0) return moved;
+      moved += await relayBatch(this.redis, this.keys, outbox, rows);
+      // Only after the append (or its skip) is committed: a crash before this re-reads them, and the cursor skips them.
+      await this.redis.xdel(outbox, ...rows.map(([id]) => id));
+      if (rows.length < this.batchSize) return moved;
+    }
+  }
+}
+
+/**
+ * Appends outbox rows (as XRANGE returns them) to the audit stream, skipping
+ * those already relayed; returns how many were appended. Safe to call again with
+ * the same rows (a relay that died before deleting them): it appends nothing twice.
+ */
+export async function relayBatch(redis: Redis, keys: KeySpace, outbox: string, rows: readonly [string, string[]][]): Promise<number> {
+  const args: string[] = [outbox, String(AUDIT_ENTRY_FIELDS.length)];
+  for (const [id, fields] of rows) {
+    // Every writer uses the layout (outboxEntryArgs); anything else would shift every later entry's fields.
+    if (fields.length !== AUDIT_ENTRY_FIELDS.length * 2) throw new Error(`Outbox entry ${outbox} ${id} does not have the audit entry layout`);
+    args.push(id, ...fields);
+  }
+  return Number(await RELAY_LUA.run(redis, [auditStreamKey(keys), relayCursorKey(keys)], args));
+}

@@ -1,0 +1,130 @@
+import type { Organization } from 'fhir/r4.js';
+import type { Redis } from 'ioredis';
+import { KeySpace } from '../redis/connection.js';
+import { createLogger } from '../log.js';
+import { ResourceStore } from '../store/resource-store.js';
+import { defineResourceType, identifiersOf, tokenParam } from '../store/search-params.js';
+import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
+import { auditStreamKey, readAuditEvents } from './audit-client.js';
+import { changeRecord, outboxKey, stageChangeRecord } from './outbox.js';
+import { OutboxRelay, relayBatch } from './outbox-relay.js';
+
+const log = createLogger('outbox-test', 'silent');
+const organizationType = defineResourceType('Organization', [tokenParam('identifier', (r) => identifiersOf(r.identifier))]);
+const cause = { requestId: 'req-outbox-1', agent: { clientId: 'nhs-lothian', agency: 'nhs-lothian' } };
+
+function detail(event: { entity?: { detail?: { type: string; valueString?: string }[] }[] }, type: string): string | undefined {
+  return event.entity?.flatMap((e) => e.detail ?? []).find((d) => d.type === type)?.valueString;
+}
+
+describe('audit outbox', () => {
+  let redis: Redis;
+  const prefix = uniquePrefix('outbox');
+  let n = 0;
+  const freshKeys = () => new KeySpace(`${prefix}-${++n}`);
+
+  beforeAll(() => {
+    redis = testRedis();
+  });
+
+  afterAll(async () => {
+    for (let i = 1; i <= n; i++) await deletePrefix(redis, `${prefix}-${i}`);
+    redis.disconnect();
+  });
+
+  it('commits a change and its record in one MULTI, and the relay moves the record to the audit stream', async () => {
+    const keys = freshKeys();
+    const relay = new OutboxRelay(redis, keys, { log }).watch(outboxKey(keys, 'things'));
+    const multi = redis.multi().hset(keys.key('things', 'cur'), 'thing-1', '{}');
+    stageChangeRecord(multi, keys, 'things', changeRecord({ ...cause, service: 'mpi' }, { subtype: 'create', action: 'C', entities: [{ reference: 'Thing/thing-1' }] }, 'things'));
+    await multi.exec();
+
+    expect(await relay.flush()).toBe(1);
+    const events = await readAuditEvents(redis, keys);
+    expect(events).toHaveLength(1);
+    const event = events[0]!.event;
+    expect(event.entity?.some((e) => e.what?.reference === 'Thing/thing-1')).toBe(true);
+    expect(detail(event, 'trigger')).toBe('change');
+    expect(detail(event, 'store')).toBe('things');
+    // No HTTP facts are invented for a change record.
+    expect(detail(event, 'method')).toBeUndefined();
+    expect(event.entity?.find((e) => e.what?.identifier?.value)?.what?.identifier?.value).toBe('req-outbox-1');
+    expect(await redis.xlen(outboxKey(keys, 'things'))).toBe(0);
+  });
+
+  it('appends a batch once, however often it is relayed (a relay that died before deleting it)', async () => {
+    const keys = freshKeys();
+    const outbox = outboxKey(keys, 'things');
+    for (let i = 0; i < 3; i++) {
+      const multi = redis.multi();
+      stageChangeRecord(multi, keys, 'things', changeRecord({ ...cause, service: 'mpi' }, { subtype: 'update', action: 'U', entities: [{ reference: `Thing/t${i}` }] }, 'things'));
+      await multi.exec();
+    }
+    const rows = await redis.xrange(outbox, '-', '+');
+    expect(await relayBatch(redis, keys, outbox, rows)).toBe(3);
+    expect(await relayBatch(redis, keys, outbox, rows)).toBe(0);
+    expect(await relayBatch(redis, keys, outbox, rows.slice(1))).toBe(0);
+    expect(await redis.xlen(auditStreamKey(keys))).toBe(3);
+  });
+
+  it('loses and duplicates nothing when two relays race over the same outbox', async () => {
+    const keys = freshKeys();
+    const outbox = outboxKey(keys, 'things');
+    const multi = redis.multi();
+    for (let i = 0; i < 250; i++) {
+      stageChangeRecord(multi, keys, 'things', changeRecord({ ...cause, service: 'mpi' }, { subtype: 'update', action: 'U', entities: [{ reference: `Thing/t${i}` }] }, 'things'));
+    }
+    await multi.exec();
+    const a = new OutboxRelay(redis, keys, { log, batchSize: 40 }).watch(outbox);
+    const b = new OutboxRelay(redis, keys, { log, batchSize: 70 }).watch(outbox);
+    const [movedA, movedB] = await Promise.all([a.flush(), b.flush()]);
+    expect(movedA + movedB).toBe(250);
+    const references = (await readAuditEvents(redis, keys, { count: 1000 })).map(({ event }) => event.entity?.[0]?.what?.reference);
+    expect(references).toEqual(Array.from({ length: 250 }, (_, i) => `Thing/t${i}`));
+  });
+
+  describe('an audited resource store', () => {
+    it('records each write with its cause, and nothing for an unchanged upsert', async () => {
+      const keys = freshKeys();
+      const relay = new OutboxRelay(redis, keys, { log });
+      const store = new ResourceStore(redis, keys, [organizationType], { audit: { service: 'directory', relay } });
+      const org: Organization = { resourceType: 'Organization', id: 'org-1', name: 'NHS Lothian' };
+      await store.upsert(org, { cause });
+      await store.upsert(org, { cause });
+      await store.update({ ...org, name: 'NHS Lothian Health Board' }, { cause });
+      await store.delete('Organization', 'org-1', { cause });
+      const events = (await readAuditEvents(redis, keys)).map(({ event }) => event);
+      expect(events.map((e) => e.action)).toEqual(['U', 'U', 'D']);
+      expect(events.every((e) => e.entity?.[0]?.what?.reference === 'Organization/org-1')).toBe(true);
+      expect(events.every((e) => detail(e, 'store') === 'Organization')).toBe(true);
+      await relay.close();
+    });
+
+    it('refuses a write that carries no cause, writing nothing', async () => {
+      const keys = freshKeys();
+      const store = new ResourceStore(redis, keys, [organizationType], { audit: { service: 'directory' } });
+      await expect(store.create({ resourceType: 'Organization', id: 'org-2', name: 'x' })).rejects.toThrow(/no cause/);
+      await expect(store.read('Organization', 'org-2')).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('keeps the change when the audit stream cannot be written, and the trail shows it once the stream is back', async () => {
+      const keys = freshKeys();
+      // Break the audit stream: a string where the stream should be makes every append fail (WRONGTYPE).
+      await redis.set(auditStreamKey(keys), 'not a stream');
+      const relay = new OutboxRelay(redis, keys, { log });
+      const store = new ResourceStore(redis, keys, [organizationType], { audit: { service: 'directory', relay } });
+      const stored: Organization = await store.create({ resourceType: 'Organization', id: 'org-3', name: 'Fife HSCP' } as Organization, { cause });
+      expect(stored.meta?.versionId).toBe('1');
+      // The change stands, and so does its record: waiting in the outbox, not lost.
+      expect(await relay.backlog()).toEqual({ [outboxKey(keys, 'fhir:Organization')]: 1 });
+      await expect(relay.flush()).rejects.toThrow(/WRONGTYPE/);
+
+      await redis.del(auditStreamKey(keys));
+      expect(await relay.flush()).toBe(1);
+      const [only] = await readAuditEvents(redis, keys);
+      expect(only?.event.action).toBe('C');
+      expect(only?.event.entity?.[0]?.what?.reference).toBe('Organization/org-3');
+      expect(await relay.backlog()).toEqual({ [outboxKey(keys, 'fhir:Organization')]: 0 });
+    });
+  });
+});
