@@ -52,7 +52,7 @@ function meets(dataset: keyof typeof TARGETS, figures: { f1: number; reviewShare
 }
 
 function febrlRuns(): Line[] {
-  const dir = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'febrl');
+  const dir = path.resolve(PROJECT_ROOT, 'bench', 'data', 'febrl');
   return [false, true].map((identifier) => {
     const left = readFebrl(path.join(dir, 'dataset4a.csv'), { identifier });
     const right = readFebrl(path.join(dir, 'dataset4b.csv'), { identifier });

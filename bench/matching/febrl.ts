@@ -1,6 +1,6 @@
 /**
  * FEBRL record-linkage data (Peter Christen, ANU; redistributed by the Python Record
- * Linkage Toolkit) read into the engine's input type. See ../shared/data/febrl/README.md:
+ * Linkage Toolkit) read into the engine's input type. See bench/data/febrl/README.md:
  * comma-separated with a space after each comma, YYYYMMDD dates, `rec-<n>-org` /
  * `rec-<n>-dup-<k>` ids (same <n> = same person), soc_sec_id behaving like a national id.
  */
