@@ -146,6 +146,23 @@ describe('POST /auth/token', () => {
     const res = await postToken({ client_assertion: dir.assertion('edinburgh-education') });
     await expectRefusedAndAudited(res, 400, []);
   });
+
+  it('Names the OAuth error (RFC 6749 §5.2) beside the OperationOutcome in every refusal', async () => {
+    const stranger = generateKeyPair('ES256').signingKey;
+    const cases: Array<[Record<string, string>, number, string]> = [
+      [tokenForm(signClientAssertion({ clientId: 'not-an-agency', tokenUrl: dir.config.token.tokenUrl, key: stranger })), 401, 'invalid_client'],
+      [tokenForm(dir.assertion('nhs-lothian'), { practitioner_role: 'role-aileen-fraser' }), 400, 'invalid_grant'],
+      [tokenForm(dir.assertion('police-scotland-e-division'), { scope: 'system/Contract.write' }), 400, 'invalid_scope'],
+      [{ ...tokenForm(dir.assertion('edinburgh-education')), grant_type: 'password' }, 400, 'unsupported_grant_type'],
+      [{ client_assertion: dir.assertion('edinburgh-education') }, 400, 'invalid_request'],
+    ];
+    for (const [form, status, error] of cases) {
+      const res = await postToken(form);
+      expect(res.status).toBe(status);
+      expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', error, error_description: expect.any(String) });
+      expect(res.body.issue[0].details.text).toBe(`${error}: ${res.body.error_description}`);
+    }
+  });
 });
 
 describe('GET /auth/jwks.json', () => {

@@ -2,13 +2,21 @@
  * Token-endpoint errors (RFC 6749 §5.2) as OperationOutcomeErrors.
  *
  * The hub answers every error with an OperationOutcome, so the shared error
- * handler renders these like any other; the OAuth `error` code rides along
- * (`oauthError`, `oauthBody()`) for a route that also wants to put it in the
- * body, as OAuth client libraries expect.
+ * handler renders these like any other. The body also carries RFC 6749 §5.2's
+ * `error` and `error_description` members beside `resourceType` and `issue`:
+ * OAuth client libraries read `error`, FHIR clients read the issues, and one
+ * body serves both (readers of either ignore the other's members).
  */
+import type { OperationOutcome } from 'fhir/r4.js';
 import { OperationOutcomeError, outcome, type IssueCode } from '../fhir/outcome.js';
 
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope';
+
+/** RFC 6749 §5.2 error response members. */
+export interface OAuthErrorBody {
+  readonly error: OAuthErrorCode;
+  readonly error_description: string;
+}
 
 /** Status and OperationOutcome issue code of each OAuth error. Only a failed client authentication is a 401. */
 const SHAPE: Readonly<Record<OAuthErrorCode, { status: number; issue: IssueCode }>> = {
@@ -30,15 +38,16 @@ export class OAuthError extends OperationOutcomeError {
 
   constructor(code: OAuthErrorCode, description: string, claimedClientId?: string) {
     const { status, issue } = SHAPE[code];
-    super(outcome(issue, `${code}: ${description}`), status);
+    const body: OperationOutcome & OAuthErrorBody = { ...outcome(issue, `${code}: ${description}`), error: code, error_description: description };
+    super(body, status);
     this.name = 'OAuthError';
     this.oauthError = code;
     this.description = description;
     this.claimedClientId = claimedClientId;
   }
 
-  /** The RFC 6749 §5.2 members, for a route that adds them to its body. */
-  oauthBody(): { error: OAuthErrorCode; error_description: string } {
+  /** The RFC 6749 §5.2 members the body carries. */
+  oauthBody(): OAuthErrorBody {
     return { error: this.oauthError, error_description: this.description };
   }
 }

@@ -303,6 +303,8 @@ describe('Token endpoint errors', () => {
     const err = await refusal(form(assertion({ iss: 'not-registered' })));
     expect(isOperationOutcomeError(err)).toBe(true);
     expect(err.outcome.issue[0]).toMatchObject({ severity: 'error', code: 'login', details: { text: 'invalid_client: unknown client' } });
+    // The rendered body itself carries RFC 6749's members, for OAuth client libraries.
+    expect(err.outcome).toMatchObject({ resourceType: 'OperationOutcome', error: 'invalid_client', error_description: 'unknown client' });
     expect(err.oauthBody()).toEqual({ error: 'invalid_client', error_description: 'unknown client' });
     expect(err.claimedClientId).toBe('not-registered');
   });
