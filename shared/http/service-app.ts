@@ -1,7 +1,8 @@
 /**
  * The Express shell every service shares: request ids, JSON logs, metrics,
- * `/health`, `/ready`, `/metrics`, FHIR body parsing, and the OperationOutcome
- * error handler. A service's `createApp(deps)` calls this and mounts its routes.
+ * `/health`, `/ready`, `/metrics`, FHIR body parsing, OPTIONS and 405 for every
+ * path (`./methods.ts`), and the OperationOutcome error handler. A service's
+ * `createApp(deps)` calls this and mounts its routes.
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
@@ -12,6 +13,7 @@ import { fhirBodyParser, fhirErrorHandler, notFoundHandler } from '../fhir/expre
 import { startExchange } from '../fhir/exchange-context.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
+import { methodNotAllowedHandler, optionsHandler } from './methods.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
 
 export interface ServiceAppOptions {
@@ -48,6 +50,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     next();
   });
   app.use(metricsMiddleware(metrics));
+  // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
+  app.use(optionsHandler);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: options.service });
@@ -77,6 +81,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   }
   app.use(...fhirBodyParser(options.bodyLimit));
   app.use(options.routes);
+  app.use(methodNotAllowedHandler);
   app.use(notFoundHandler);
   app.use(fhirErrorHandler(options.log));
   return app;

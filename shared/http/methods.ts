@@ -1,0 +1,89 @@
+/**
+ * Which HTTP methods a path answers, for every service at once: `OPTIONS` is
+ * answered with the allowed methods (`Allow`, an informational
+ * OperationOutcome, audited), and a method no route takes on a path that
+ * other methods do take is refused with 405 and `Allow` instead of 404.
+ *
+ * The methods are read from the app's own router with the router's own
+ * matching (`layer.match`, `route._methods()`) — what Express itself does for
+ * its built-in OPTIONS reply (which answers text/plain and unaudited, so the
+ * shell answers OPTIONS before the routes). No route table is kept twice.
+ */
+import type { Application, RequestHandler } from 'express';
+import { respond } from '../fhir/express.js';
+import { informational, methodNotAllowed } from '../fhir/outcome.js';
+
+/** The parts of Express 5's router (package `router` 2.x) read here; its published types predate them. */
+interface RouteView {
+  _methods(): string[];
+}
+interface LayerView {
+  readonly route?: RouteView;
+  readonly handle: unknown;
+  match(path: string): false | { readonly path: string };
+}
+interface RouterView {
+  readonly stack: readonly LayerView[];
+}
+
+/** Methods routed on `path` (upper case, sorted; HEAD where GET is), plus OPTIONS when there are any. */
+export function allowedMethods(app: Application, path: string): string[] {
+  const found = new Set<string>();
+  collect(app.router as unknown as RouterView, path, found);
+  if (found.size > 0) found.add('OPTIONS');
+  return [...found].sort();
+}
+
+function collect(router: RouterView, path: string, found: Set<string>): void {
+  for (const layer of router.stack) {
+    let match: ReturnType<LayerView['match']>;
+    try {
+      match = layer.match(path);
+    } catch {
+      // A path the router cannot decode matches no route; the request itself is refused elsewhere.
+      continue;
+    }
+    if (!match) continue;
+    if (layer.route) {
+      for (const method of layer.route._methods()) found.add(method);
+      continue;
+    }
+    // A mounted router (`router.use('/fhir', resourceRoutes(…))`) sees the path without its mount point.
+    const mounted = layer.handle as Partial<RouterView> | undefined;
+    if (Array.isArray(mounted?.stack)) {
+      const rest = path.slice(match.path.length);
+      collect(mounted as RouterView, rest.startsWith('/') ? rest : `/${rest}`, found);
+    }
+  }
+}
+
+/**
+ * Answers `OPTIONS` on any routed path: 200, `Allow`, and the same list as an
+ * informational OperationOutcome, audited like every exchange. Needs no token:
+ * it tells only what the CapabilityStatement already publishes. A path with
+ * no route falls through to the 404.
+ */
+export const optionsHandler: RequestHandler = (req, res, next) => {
+  if (req.method !== 'OPTIONS') return next();
+  const allowed = allowedMethods(req.app, req.path);
+  if (allowed.length === 0) return next();
+  const allow = allowed.join(', ');
+  respond(req, res, 200, informational(`Allowed methods on ${req.path}: ${allow}`), {
+    action: 'R',
+    subtype: 'options',
+    headers: { Allow: allow },
+  }).catch(next);
+};
+
+/**
+ * After the routes: a request whose method no route takes, on a path other
+ * methods do take, is a 405 with `Allow` (RFC 9110 §15.5.6), not a 404.
+ */
+export const methodNotAllowedHandler: RequestHandler = (req, res, next) => {
+  const allowed = allowedMethods(req.app, req.path);
+  // Nothing routed here (a 404), or a route took the method and passed (its own answer decides).
+  if (allowed.length === 0 || allowed.includes(req.method)) return next();
+  const allow = allowed.join(', ');
+  res.setHeader('Allow', allow);
+  next(methodNotAllowed(`${req.method} is not supported on ${req.path}; allowed: ${allow}`));
+};
