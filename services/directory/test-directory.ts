@@ -43,11 +43,12 @@ export interface TestDirectory {
   close(): Promise<void>;
 }
 
-export async function startTestDirectory(): Promise<TestDirectory> {
+/** `env` adds settings (e.g. `INFOSHARE_DIRECTORY_PORT`, for a test that listens and follows the links it is given). */
+export async function startTestDirectory(env: Readonly<Record<string, string>> = {}): Promise<TestDirectory> {
   const prefix = uniquePrefix('dir');
   const redis = testRedis();
   const keys = new KeySpace(prefix);
-  const config = loadConfig({ REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: prefix });
+  const config = loadConfig({ ...env, REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: prefix });
   const signingKey = await loadSigningKeyFile(config.token.signingKeyFile);
   const log = createLogger('directory-test', 'silent');
   const deps: ServiceDeps = {

@@ -30,4 +30,10 @@ describe('searchset Bundle', () => {
     );
     expect(b.entry?.[0]?.search?.score).toBe(0.97);
   });
+
+  it('answers _summary=count with the total alone: no entries and no page links', () => {
+    const self = new URL('http://hub/fhir/Patient?family=Smith&_summary=count');
+    const b = searchsetBundle({ resources: [], total: 7, offset: 0, count: 0 }, self, 'http://hub/fhir');
+    expect(b).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 7, link: [{ relation: 'self', url: self.toString() }] });
+  });
 });

@@ -32,13 +32,16 @@ export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl
     resourceType: 'Bundle',
     type: 'searchset',
     link: links,
-    entry: page.resources.map((r) => {
+  };
+  // FHIR JSON has no empty arrays: an empty page (or `_summary=count`) has no `entry`.
+  if (page.resources.length > 0) {
+    bundle.entry = page.resources.map((r) => {
       const entry: BundleEntry<T> = { fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } };
       const score = r.id ? page.scores?.get(r.id) : undefined;
       if (score !== undefined && entry.search) entry.search.score = score;
       return entry;
-    }),
-  };
+    });
+  }
   if (page.total !== undefined) bundle.total = page.total;
   return bundle;
 }

@@ -311,6 +311,12 @@ describe('ResourceStore (real Redis)', () => {
       expect(filtered.resources.map((r) => r.id)).toEqual(['local']);
     });
 
+    it('counts without returning resources for _summary=count', async () => {
+      const counted = await store.search('Organization', { type: 'nhs-board,out-of-hours', _summary: 'count' });
+      expect(counted).toMatchObject({ total: 3, count: 0, resources: [] });
+      expect((await store.search('Organization', { _summary: 'count', _total: 'none' })).total).toBe(5);
+    });
+
     it('leaves the total out when asked to', async () => {
       expect('total' in (await store.search('Organization', { _total: 'none' }))).toBe(false);
       expect('total' in (await store.search('Organization', { type: 'nhs-board' }, { total: false }))).toBe(false);

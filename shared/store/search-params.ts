@@ -64,7 +64,7 @@ export interface ResourceTypeDefinition<T extends FhirResource = FhirResource> {
 }
 
 /** Names the store handles itself or the query reserves; a declaration may not reuse them. */
-export const RESULT_PARAMS = ['_count', '_offset', '_total'] as const;
+export const RESULT_PARAMS = ['_count', '_offset', '_total', '_summary'] as const;
 export const LAST_UPDATED = '_lastUpdated';
 export const ID_PARAM = '_id';
 

@@ -93,13 +93,29 @@ describe('planSearch: parameters', () => {
 
 describe('planSearch: paging and totals', () => {
   it('defaults to 50 results from offset 0 with a total', () => {
-    expect(planSearch(careTeam, {})).toEqual({ clauses: [], count: 50, offset: 0, total: true });
+    expect(planSearch(careTeam, {})).toEqual({ clauses: [], count: 50, offset: 0, total: true, summaryCount: false });
   });
 
   it('takes _count (capped at 1000), _offset and _total=none', () => {
     expect(planSearch(careTeam, { _count: '0', _offset: '20', _total: 'none' })).toMatchObject({ count: 0, offset: 20, total: false });
     expect(planSearch(careTeam, { _count: '5000' }).count).toBe(1000);
     expect(planSearch(careTeam, { _total: 'accurate' }).total).toBe(true);
+    expect(planSearch(careTeam, { _total: 'estimate' }).total).toBe(true);
+  });
+
+  it('takes _summary=count as the total only: no page, counted even with _total=none', () => {
+    expect(planSearch(careTeam, { _summary: 'count', _count: '20', _offset: '5', _total: 'none' })).toMatchObject({
+      count: 0,
+      offset: 0,
+      total: true,
+      summaryCount: true,
+    });
+    expect(planSearch(careTeam, { _summary: 'false' })).toMatchObject({ count: 50, summaryCount: false });
+  });
+
+  it('answers 400 for a _summary it does not serve', () => {
+    expect(badRequestText(() => planSearch(careTeam, { _summary: 'true' }))).toContain('_summary');
+    expect(badRequestText(() => planSearch(careTeam, { _summary: 'text' }))).toContain('_summary');
   });
 
   it('answers 400 for paging values that are not non-negative integers', () => {

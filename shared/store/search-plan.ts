@@ -15,8 +15,9 @@
  *   on 1 March is `le2024-03-01`, which R4's stricter wording would exclude);
  * - string: case- and accent-insensitive "starts with" on each extracted value;
  * - `_id`, `_lastUpdated`, `_count` (default 50, at most 1000), `_offset`,
- *   `_total=none` (omit the total). `_format` and `_pretty` change nothing here
- *   and are ignored.
+ *   `_total` (`none` omits the total; `estimate` and `accurate` both give the exact
+ *   count), `_summary=count` (the total only, no entries; `_summary=false` is the
+ *   default). `_format` and `_pretty` change nothing here and are ignored.
  * Anything else — an unknown name, a modifier, a chain, `_sort`, `_include` — is
  * a 400 naming the parameter, so a client never gets silently unfiltered results.
  */
@@ -63,13 +64,20 @@ export interface Clause {
   readonly alternatives: readonly Alternative[];
 }
 
-export interface SearchPlan {
-  /** All must match. No clauses means every (live) resource of the type. */
-  readonly clauses: readonly Clause[];
+/** What a search returns, whatever it searches: the page, and whether to count. */
+export interface ResultParams {
+  /** Page size (`_count`); 0 with `_summary=count`. */
   readonly count: number;
   readonly offset: number;
-  /** Whether to compute the total (`_total=none` turns it off). */
+  /** Whether to compute the total (`_total=none` turns it off; `_summary=count` always counts). */
   readonly total: boolean;
+  /** `_summary=count`: the total only, no entries. */
+  readonly summaryCount: boolean;
+}
+
+export interface SearchPlan extends ResultParams {
+  /** All must match. No clauses means every (live) resource of the type. */
+  readonly clauses: readonly Clause[];
 }
 
 const IGNORED = new Set(['_format', '_pretty']);
@@ -77,20 +85,41 @@ const IGNORED = new Set(['_format', '_pretty']);
 /** Parses a query into a plan; throws a 400 OperationOutcomeError naming any parameter it cannot honour. */
 export function planSearch(definition: ResourceTypeDefinition, query: SearchQuery): SearchPlan {
   const clauses: Clause[] = [];
-  let count = DEFAULT_COUNT;
-  let offset = 0;
-  let total = true;
+  const result = new ResultParamsReader();
   for (const [key, raw] of queryPairs(query)) {
-    if (IGNORED.has(key)) continue;
-    if (key === '_count') count = Math.min(nonNegativeInteger(key, raw), MAX_COUNT);
-    else if (key === '_offset') offset = nonNegativeInteger(key, raw);
-    else if (key === '_total') total = totalMode(raw);
-    else {
-      const clause = clauseFor(definition, key, raw);
-      if (clause) clauses.push(clause);
-    }
+    if (result.read(key, raw)) continue;
+    const clause = clauseFor(definition, key, raw);
+    if (clause) clauses.push(clause);
   }
-  return { clauses, count, offset, total };
+  return { clauses, ...result.params() };
+}
+
+/**
+ * Reads the result parameters every search of every service takes (`_count`,
+ * `_offset`, `_total`, `_summary`; `_format` and `_pretty` are ignored), so that
+ * searches not served by this store (the MPI's index) answer them the same way.
+ */
+export class ResultParamsReader {
+  private count = DEFAULT_COUNT;
+  private offset = 0;
+  private total = true;
+  private summaryCount = false;
+
+  /** True when `key` is a result parameter (then it has been read); 400 for a value it cannot honour. */
+  read(key: string, raw: string): boolean {
+    if (IGNORED.has(key)) return true;
+    if (key === '_count') this.count = Math.min(nonNegativeInteger(key, raw), MAX_COUNT);
+    else if (key === '_offset') this.offset = nonNegativeInteger(key, raw);
+    else if (key === '_total') this.total = totalMode(raw);
+    else if (key === '_summary') this.summaryCount = summaryMode(raw);
+    else return false;
+    return true;
+  }
+
+  params(): ResultParams {
+    if (this.summaryCount) return { count: 0, offset: 0, total: true, summaryCount: true };
+    return { count: this.count, offset: this.offset, total: this.total, summaryCount: false };
+  }
 }
 
 /** The clause for one parameter, or undefined when it has no value (FHIR: ignore it). */
@@ -255,7 +284,8 @@ function scoreBound(value: number, exclusive = false): string {
 // ---------------------------------------------------------------------------
 // Query text.
 
-function queryPairs(query: SearchQuery): [string, string][] {
+/** The query as key/value pairs (repeated keys repeated); 400 for a value that is not text. */
+export function queryPairs(query: SearchQuery): [string, string][] {
   if (query instanceof URLSearchParams) return [...query.entries()];
   return Object.entries(query).flatMap(([key, value]): [string, string][] => {
     if (value === undefined) return [];
@@ -272,6 +302,12 @@ function nonNegativeInteger(key: string, raw: string): number {
   return Number(raw);
 }
 
+function summaryMode(raw: string): boolean {
+  if (raw === 'count') return true;
+  if (raw === 'false') return false;
+  throw badRequest(`'_summary=${raw}' is not supported: use _summary=count (the total only) or leave it out`, '_summary');
+}
+
 function totalMode(raw: string): boolean {
   if (raw === 'none') return false;
   if (raw === 'accurate' || raw === 'estimate') return true;
@@ -283,7 +319,7 @@ function noModifier(key: string, modifier: string | undefined): void {
 }
 
 /** Splits on `separator` not preceded by a backslash; escapes stay for `unescape`. */
-function splitUnescaped(text: string, separator: string): string[] {
+export function splitUnescaped(text: string, separator: string): string[] {
   const parts: string[] = [];
   let current = '';
   for (let i = 0; i < text.length; i++) {
@@ -301,6 +337,7 @@ function splitUnescaped(text: string, separator: string): string[] {
   return parts;
 }
 
-function unescape(text: string): string {
+/** Removes the search escapes (a backslash before a comma, bar, dollar or backslash). */
+export function unescape(text: string): string {
   return text.replace(/\\([\\,|$])/g, '$1');
 }

@@ -31,6 +31,7 @@ import { handler, respond } from '../express.js';
 import { badRequest } from '../outcome.js';
 import { assertValidResource } from '../validate.js';
 import { requireAccess } from './access.js';
+import { searchQueryOf } from './search-query.js';
 
 export type ResourceInteraction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update';
 
@@ -198,20 +199,6 @@ function param(req: Request, name: string): string {
   const value = req.params[name];
   if (typeof value !== 'string') throw badRequest(`Missing path parameter ${name}`);
   return value;
-}
-
-/** The search parameters of the URL, plus form-encoded ones for `POST _search`. */
-function searchQueryOf(req: Request): URLSearchParams {
-  const query = new URL(req.originalUrl, 'http://localhost').searchParams;
-  if (req.method === 'POST' && req.is('application/x-www-form-urlencoded') && typeof req.body === 'object' && req.body !== null) {
-    for (const [key, value] of Object.entries(req.body as Record<string, unknown>)) {
-      for (const v of Array.isArray(value) ? value : [value]) {
-        if (typeof v !== 'string') throw badRequest(`Search parameter '${key}' has a value that is not text`, key);
-        query.append(key, v);
-      }
-    }
-  }
-  return query;
 }
 
 /** The bundle with `include` entries appended, each resource once and none already matched. */
