@@ -33,8 +33,8 @@ export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl
     type: 'searchset',
     link: links,
   };
-  // FHIR JSON has no empty arrays: an empty page (or `_summary=count`) has no `entry`.
-  if (page.resources.length > 0) {
+  // `_summary=count` (and `_count=0`) ask for the total alone: no `entry` at all.
+  if (page.count > 0) {
     bundle.entry = page.resources.map((r) => {
       const entry: BundleEntry<T> = { fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } };
       const score = r.id ? page.scores?.get(r.id) : undefined;
