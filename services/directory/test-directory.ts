@@ -10,7 +10,7 @@ import type { AuditEvent } from 'fhir/r4.js';
 import { readDemoAgencySigningKey } from '../../fixtures/keys/demo-keys.js';
 import { readAuditEntries, RedisAuditSink } from '../../shared/audit/audit-client.js';
 import { eventOfEntry } from '../../shared/audit/audit-entry.js';
-import { criteriaOfEvent } from '../../shared/audit/audit-event.js';
+import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { accessTokenExpectations } from '../../shared/auth/access-token.js';
 import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
 import { loadSigningKeyFile, publicJwks, type SigningKey } from '../../shared/auth/keys.js';
@@ -84,7 +84,8 @@ export async function startTestDirectory(env: Readonly<Record<string, string>> =
     },
     async auditOf(requestId) {
       const entries = await readAuditEntries(redis, keys, { count: 100_000 });
-      const found = entries.find(({ entry }) => entry.requestId === requestId);
+      // The exchange's own record, not the change records its writes committed (shared/audit/outbox.ts).
+      const found = entries.find(({ entry }) => entry.requestId === requestId && triggerOfEvent(eventOfEntry(entry)) !== 'change');
       return found ? eventOfEntry(found.entry) : undefined;
     },
     async close() {

@@ -4,9 +4,12 @@
  * once when invalid, registered by the worker with progress, the result read
  * back by the submitting agency only, audited when it actually happens.
  */
-import type { Bundle, OperationOutcome, Organization, Patient } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, OperationOutcome, Organization, Patient } from 'fhir/r4.js';
 import request from 'supertest';
 import { agencyPatientSystem } from '../../shared/fhir/systems.js';
+import { readAuditEntries } from '../../shared/audit/audit-client.js';
+import { eventOfEntry } from '../../shared/audit/audit-entry.js';
+import { triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { MpiKeys } from './keys.js';
 import { agencyPatient, criteriaOf, entityRefs, startTestMpi, transactionOf, type PersonDetails, type TestMpi } from '../../test/mpi.js';
 
@@ -21,6 +24,12 @@ afterAll(async () => {
 });
 
 const ASYNC = { Prefer: 'respond-async' };
+
+/** Every AuditEvent recorded under a request id (the request's own, its jobs', its changes'). */
+async function jobTrail(requestId: string): Promise<AuditEvent[]> {
+  const entries = await readAuditEntries(mpi.dir.redis, mpi.dir.keys, { count: 1_000_000 });
+  return entries.filter(({ entry }) => entry.requestId === requestId).map(({ entry }) => eventOfEntry(entry));
+}
 
 async function postAsync(agencyId: string, bundle: unknown): Promise<request.Response> {
   return request(mpi.app).post('/fhir').set(await mpi.auth(agencyId)).set(ASYNC).type('application/fhir+json').send(bundle as object);
@@ -93,11 +102,18 @@ describe('POST /fhir with Prefer: respond-async', () => {
     const first = await request(mpi.app).get('/fhir/Patient/edinburgh-housing.ASYNC-Lennox-0').set(await mpi.auth('edinburgh-housing'));
     expect(first.status).toBe(200);
 
-    // Audited when the records were registered, with the registrations' criteria.
-    const completion = await mpi.dir.auditOf(`${accepted.headers['x-request-id']}.registered`);
+    // Audited when the records were registered — as a job attempt of the request that queued it —
+    // with the registrations' criteria; and each chunk's change committed with its own record.
+    const trail = await jobTrail(accepted.headers['x-request-id'] as string);
+    const completion = trail.find((e) => triggerOfEvent(e) === 'job' && e.outcome === '0');
     expect(completion).toBeDefined();
     expect(criteriaOf(completion!)).toContain('MI-L4');
     expect(entityRefs(completion!)).toContain('Patient/edinburgh-housing.ASYNC-Lennox-0');
+    const detail = completion!.entity?.flatMap((e) => e.detail ?? []) ?? [];
+    expect(detail).toEqual(expect.arrayContaining([{ type: 'queue', valueString: 'mpi/registrations' }, { type: 'attempt', valueString: '1 of 1' }]));
+    expect(detail.some((d) => d.type === 'method' || d.type === 'status')).toBe(false);
+    const changes = trail.filter((e) => triggerOfEvent(e) === 'change');
+    expect(changes.flatMap(entityRefs)).toContain('Patient/edinburgh-housing.ASYNC-Lennox-39');
   });
 
   it('gives the same status URL when the same load is posted again (a client retry), and registers it once', async () => {

@@ -1,9 +1,10 @@
 /** Everything the MPI's HTTP operations share, built once in `module.ts`. */
 import type { RequestHandler } from 'express';
+import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import type { HubConfig } from '../../shared/config.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
-import type { AsyncRegistrations } from './async-registrations.js';
+import type { BackgroundLoads } from './workers/registrations.js';
 import type { MatchModel } from './domain/model.js';
 import type { PartnershipView } from './partnership.js';
 import type { Registrar } from './registration.js';
@@ -12,11 +13,13 @@ import type { MpiStore } from './store.js';
 export interface MpiContext {
   readonly config: HubConfig;
   readonly store: MpiStore;
+  /** Relays the MPI's change records (index and Task outboxes) to the audit stream; started by the service. */
+  readonly relay: OutboxRelay;
   /** Review Tasks (shared resource store). */
   readonly tasks: ResourceStore;
   readonly registrar: Registrar;
   /** Loads registered in the background (`Prefer: respond-async`). */
-  readonly registrations: AsyncRegistrations;
+  readonly registrations: BackgroundLoads;
   readonly partnership: PartnershipView;
   readonly model: MatchModel;
   /** Absolute FHIR base (`http://localhost:4001/fhir`). */

@@ -5,13 +5,14 @@
  * report to read. Idempotent: records already stored with the same content
  * are left alone (no new version, no re-match).
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import { PROJECT_ROOT } from '../../shared/config.js';
 import type { ServiceDeps } from '../../shared/runtime/deps.js';
 import { createMpiContext } from './module.js';
-import { submissionOf } from './operations/register.js';
+import { submissionOf } from './submission.js';
 
 export const DEMO_DEMOGRAPHICS_DIR = path.join(PROJECT_ROOT, 'fixtures', 'demographics');
 
@@ -33,9 +34,12 @@ export async function loadDemoDemographics(deps: ServiceDeps): Promise<Demograph
     const submissions = (bundle.entry ?? []).map((e, i) => submissionOf(e.resource!, submitting, `Bundle.entry[${i}].resource`));
     const stored = await ctx.store.getRecords(submissions.map((s) => s.recordId));
     const changed = submissions.filter((s, i) => !sameContent(stored[i], s.patient));
-    await ctx.registrar.register(changed, `Organization/${agencyId}`, agencyId, partnership);
+    // The load acts as the agency's system would; its changes are recorded under this load's id.
+    const cause = { requestId: `demographics-${agencyId}-${randomUUID()}`, agent: { clientId: agencyId, agency: agencyId } };
+    await ctx.registrar.register(changed, `Organization/${agencyId}`, agencyId, partnership, { cause });
     report[agencyId] = { registered: changed.length, unchanged: submissions.length - changed.length };
   }
+  await ctx.relay.close();
   deps.log.info({ demographics: report }, 'demo demographic extracts loaded into the index');
   return report;
 }

@@ -5,6 +5,7 @@
  * index is therefore one slot (one master's memory and load): shard by a
  * per-partnership tag only when measurement says that is the limit.
  */
+import { outboxKey } from '../../shared/audit/outbox.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
 
 const TAG = 'mpi';
@@ -59,6 +60,18 @@ export class MpiKeys {
   /** Hash: waiting token → when it last asked for the index write lock. */
   get writeLockSeen(): string {
     return this.space.key(TAG, 'lock', 'seen');
+  }
+  /**
+   * Hash: chunk id → the JSON of a registration chunk whose records are written
+   * but whose links, moves, Tasks and markers may not be (registration.ts): written
+   * with the records, removed with the chunk's change record and counters.
+   */
+  get journal(): string {
+    return this.space.key(TAG, 'journal');
+  }
+  /** Stream: change records committed with index changes (shared/audit/outbox.ts). */
+  get outbox(): string {
+    return outboxKey(this.space, TAG);
   }
   /** Hash of counters for the matching report. */
   get stats(): string {

@@ -1,5 +1,6 @@
 /** The MPI as a hub service (matching & indexing, port 4001). */
 import { Router } from 'express';
+import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
@@ -7,7 +8,8 @@ import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
 import { ResourceStore } from '../../shared/store/resource-store.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
-import { AsyncRegistrations } from './async-registrations.js';
+import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { BackgroundLoads, startRegistrationWorker } from './workers/registrations.js';
 import { loadMatchModel } from './domain/load-model.js';
 import type { MpiContext } from './context.js';
 import { MpiKeys } from './keys.js';
@@ -22,16 +24,19 @@ const MAX_BLOCK_SIZE = 500;
 
 /** The MPI's parts, built from the service dependencies (also used by the demo fixture loader). */
 export function createMpiContext(deps: ServiceDeps): MpiContext {
-  const store = new MpiStore(deps.redis, new MpiKeys(deps.keys));
-  const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi' });
+  const mpiKeys = new MpiKeys(deps.keys);
+  const store = new MpiStore(deps.redis, mpiKeys);
+  const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(mpiKeys.outbox);
+  const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi', audit: { service: 'mpi', relay } });
   const model = loadMatchModel(deps.config.matchModelFile);
   return {
     config: deps.config,
     store,
+    relay,
     tasks,
     model,
-    registrar: new Registrar({ store, tasks, model, maxBlockSize: MAX_BLOCK_SIZE }),
-    registrations: new AsyncRegistrations({ redis: deps.redis, keys: deps.keys }, deps.audit, deps.log),
+    registrar: new Registrar({ store, tasks, relay, model, maxBlockSize: MAX_BLOCK_SIZE }),
+    registrations: new BackgroundLoads({ redis: deps.redis, keys: deps.keys }),
     partnership: new IspPartnershipView(IspRegistry.forRedis(deps.redis, deps.keys, { log: deps.log })),
     baseUrl: `${deps.config.urls.mpi}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
@@ -45,7 +50,23 @@ export const mpiService: ServiceModule = {
   async createService(deps) {
     preloadFhirDefinitions();
     const ctx = createMpiContext(deps);
-    ctx.registrations.startWorker(ctx);
+    ctx.relay.start();
+    // A chunk a crashed MPI left half-done is completed now, not only when the next load comes.
+    const recovery = ctx.registrar
+      .recover()
+      .then((completed) => completed && deps.log.warn({ completed }, 'completed registration chunks left unfinished by a stopped MPI'))
+      .catch((err: unknown) => deps.log.error({ err }, 'could not complete unfinished registration chunks; the next registration will'));
+    const metrics = createServiceMetrics('mpi');
+    const registrationWorker = startRegistrationWorker({
+      site: { redis: deps.redis, keys: deps.keys },
+      service: 'mpi',
+      audit: deps.audit,
+      log: deps.log,
+      registry: metrics.registry,
+      registrar: ctx.registrar,
+      partnership: ctx.partnership,
+      baseUrl: ctx.baseUrl,
+    });
     const routes = Router();
     routes.use(mpiRoutes(ctx));
     const app = createServiceApp({
@@ -53,6 +74,7 @@ export const mpiService: ServiceModule = {
       redis: deps.redis,
       audit: deps.audit,
       log: deps.log,
+      metrics,
       bodyLimit: deps.config.bodyLimit,
       largeBodyPaths: [{ path: '/fhir', limit: deps.config.bulkBodyLimit }],
       routes,
@@ -60,7 +82,11 @@ export const mpiService: ServiceModule = {
     return {
       app,
       close: async () => {
+        // Workers before queues (the runner closes its own queue after its worker), then the producer handle.
+        await registrationWorker.close();
         await ctx.registrations.close();
+        await recovery;
+        await ctx.relay.close();
         await ctx.validation.close();
       },
     };

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Patient, Person } from 'fhir/r4.js';
+import { changeRecord, outboxEntryArgs, type ChangeCause } from '../../shared/audit/outbox.js';
 import { conflict, notFound } from '../../shared/fhir/outcome.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
 import { agencyOfRecord, buildPerson, chiOfRecord } from './domain/person.js';
@@ -16,8 +17,33 @@ export function newPersonId(): string {
   return `per-${randomBytes(8).toString('hex')}`;
 }
 
+/** Who made a manual change and in which exchange: each move commits its change record with it. */
+export interface ManualChange {
+  readonly cause: ChangeCause;
+  /** The exchange's operation (`$resolve`, `$unlink`, `$merge`). */
+  readonly operation: string;
+}
+
 export class Persons {
   constructor(private readonly store: MpiStore) {}
+
+  /** The outbox fields of one reviewer's move of a record between Persons. */
+  private moveRecord(change: ManualChange, recordId: string, from: string, to: string): string[] {
+    return outboxEntryArgs(
+      changeRecord({ ...change.cause, service: 'mpi' }, {
+        subtype: change.operation,
+        action: 'U',
+        dataCategory: 'demographics',
+        purpose: 'identity-matching',
+        subject: `Patient/${recordId}`,
+        entities: [
+          { reference: `Patient/${recordId}`, role: 'subject' },
+          { reference: `Person/${from}`, role: 'domain-resource', description: 'moved from' },
+          { reference: `Person/${to}`, role: 'domain-resource', description: 'moved to' },
+        ],
+      }, 'mpi-index'),
+    );
+  }
 
   /** The Person as `readerAgency` may see it; 404 when it never existed. */
   async read(personId: string, readerAgency: string, partnership: PartnershipSnapshot): Promise<Person> {
@@ -32,32 +58,34 @@ export class Persons {
   }
 
   /** Moves `recordId` into `personId` as a reviewer's decision (level2, manual). */
-  async moveManually(recordId: string, personId: string): Promise<void> {
+  async moveManually(recordId: string, personId: string, change: ManualChange): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const [current] = await this.store.getLinks([recordId]);
       if (!current) throw notFound(`Patient/${recordId} is not indexed`);
-      const ok = await this.store.moveLink({ recordId, personId, assurance: 'level2', how: 'manual', fromPersonId: current.personId }, current);
+      const record = this.moveRecord(change, recordId, current.personId, personId);
+      const ok = await this.store.moveLink({ recordId, personId, assurance: 'level2', how: 'manual', fromPersonId: current.personId }, current, record);
       if (ok) return;
     }
     throw conflict(`Patient/${recordId} kept changing while it was being moved; try again`);
   }
 
   /** Takes a record out of its Person into a new one; remembered as "not the same" as its former co-members. */
-  async unlink(recordId: string, decision: Omit<ManualDecision, 'decision'>): Promise<{ personId: string; formerPersonId: string }> {
+  async unlink(recordId: string, decision: Omit<ManualDecision, 'decision'>, change: ManualChange): Promise<{ personId: string; formerPersonId: string }> {
     const [current] = await this.store.getLinks([recordId]);
     if (!current) throw notFound(`Patient/${recordId} is not indexed`);
     const members = await this.store.getMembers(current.personId);
     const others = [...members.keys()].filter((id) => id !== recordId);
     if (others.length === 0) throw conflict(`Patient/${recordId} is the only record of Person/${current.personId}; there is nothing to unlink`);
     const personId = newPersonId();
-    const moved = await this.store.moveLink({ recordId, personId, assurance: 'level1', how: 'manual', fromPersonId: current.personId }, current);
+    const record = this.moveRecord(change, recordId, current.personId, personId);
+    const moved = await this.store.moveLink({ recordId, personId, assurance: 'level1', how: 'manual', fromPersonId: current.personId }, current, record);
     if (!moved) throw conflict(`Patient/${recordId} changed while it was being unlinked; try again`);
     await this.store.setDecisions(others.map((b) => ({ a: recordId, b, decision: { ...decision, decision: 'not-link' as const } })));
     return { personId, formerPersonId: current.personId };
   }
 
   /** Moves every record of `sourceId` into `targetId`; the source becomes inactive, replaced by the target. */
-  async merge(sourceId: string, targetId: string, decision: Omit<ManualDecision, 'decision'>): Promise<string[]> {
+  async merge(sourceId: string, targetId: string, decision: Omit<ManualDecision, 'decision'>, change: ManualChange): Promise<string[]> {
     if (sourceId === targetId) throw conflict('A Person cannot be merged into itself');
     const [source, target, sourceReplaced, targetReplaced] = await Promise.all([
       this.store.getMembers(sourceId),
@@ -72,8 +100,9 @@ export class Persons {
     const moved = [...source.keys()];
     for (const recordId of moved) {
       const expected: PersonLink = source.get(recordId)!;
-      const ok = await this.store.moveLink({ recordId, personId: targetId, assurance: 'level2', how: 'manual', fromPersonId: sourceId }, expected);
-      if (!ok) await this.moveManually(recordId, targetId);
+      const record = this.moveRecord(change, recordId, sourceId, targetId);
+      const ok = await this.store.moveLink({ recordId, personId: targetId, assurance: 'level2', how: 'manual', fromPersonId: sourceId }, expected, record);
+      if (!ok) await this.moveManually(recordId, targetId, change);
     }
     await this.store.markReplaced(sourceId, targetId);
     await this.store.setDecisions(moved.flatMap((a) => [...target.keys()].map((b) => ({ a, b, decision: { ...decision, decision: 'link' as const } }))));

@@ -6,6 +6,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Extension, Patient, Task } from 'fhir/r4.js';
+import { changeRecord, outboxEntryArgs, type ChangeCause } from '../../shared/audit/outbox.js';
+import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import { failpoint } from '../../shared/runtime/failpoints.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
@@ -47,7 +50,10 @@ export interface RegistrationResult {
 
 export interface RegistrarDeps {
   readonly store: MpiStore;
+  /** Review Tasks; an audited store (every write carries its cause). */
   readonly tasks: ResourceStore;
+  /** Moves each chunk's change record on to the audit stream once it is committed. */
+  readonly relay?: OutboxRelay;
   readonly model: MatchModel;
   readonly now?: () => Date;
   /** Blocks larger than this are skipped (a very common key says little and costs much). */
@@ -55,6 +61,22 @@ export interface RegistrarDeps {
 }
 
 const CHUNK = 500;
+
+/**
+ * What a chunk still has to write once its records are written: kept in Redis
+ * with the records (MpiStore.writeRecords) until the chunk is finished.
+ */
+interface ChunkJournal {
+  readonly id: string;
+  readonly cause: ChangeCause;
+  readonly newLinks: readonly LinkWrite[];
+  readonly moves: readonly { readonly link: LinkWrite; readonly expected: PersonLink }[];
+  readonly reviews: readonly { readonly task: Task; readonly a: string; readonly b: string; readonly persons?: readonly [string, string] }[];
+  /** Report counters of the chunk's decisions. */
+  readonly stats: Readonly<Record<string, number>>;
+  /** The chunk's change record, as outbox fields (built once, so a recovery writes the same record). */
+  readonly change: readonly string[];
+}
 
 export class Registrar {
   private readonly now: () => Date;
@@ -73,7 +95,7 @@ export class Registrar {
     requestedBy: string,
     agencyId: string,
     partnership: PartnershipSnapshot,
-    options: { readonly onProgress?: (registered: number) => void } = {},
+    options: { readonly cause: ChangeCause; readonly onProgress?: (registered: number) => void },
   ): Promise<RegistrationResult[]> {
     const results: RegistrationResult[] = [];
     const batchIndex = new MatchIndex(this.deps.model, { maxBlockSize: this.deps.maxBlockSize });
@@ -84,10 +106,13 @@ export class Registrar {
       const features = chunk.map((s) => toFeatures({ id: s.recordId, ...s.parsed.demographics }));
       const keys = features.map(blockingKeys);
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
-      const written = await this.deps.store.withIndexLock(() =>
-        this.registerChunk({ chunk, features, keys }, requestedBy, batchIndex, batchLinks),
-      );
-      results.push(...(await this.finishChunk(written, chunk, agencyId, partnership)));
+      // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
+      const written = await this.deps.store.withIndexLock(async () => {
+        await this.completeUnfinished();
+        return this.registerChunk({ chunk, features, keys }, requestedBy, batchIndex, batchLinks, options.cause);
+      });
+      await this.deps.relay?.flushQuietly(options.cause.requestId);
+      results.push(...(await this.afterChunk(written, chunk, agencyId, partnership)));
       options.onProgress?.(results.length);
     }
     return results;
@@ -98,6 +123,7 @@ export class Registrar {
     requestedBy: string,
     batchIndex: MatchIndex,
     batchLinks: Map<string, PersonLink>,
+    cause: ChangeCause,
   ): Promise<{ results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
     const { store } = this.deps;
     const { chunk, features, keys } = prepared;
@@ -229,29 +255,97 @@ export class Registrar {
       count('review-duplicate');
     }
 
-    // Writes: records with blocking entries in one transaction, then links, then review Tasks.
-    await store.writeRecords(recordWrites);
-    const linkedMeanwhile = await store.writeNewLinks(newLinks);
+    // Writes. The records (with blocking entries) and the journal of everything else the chunk
+    // writes go in one script; then links, moves, Tasks and markers, each safe to apply again; then
+    // the counters and the chunk's change record with the journal entry's removal. A process that
+    // dies part-way leaves the journal, and the next registration (or start-up) completes the chunk
+    // from it, exactly as planned: no record without its Person, no marker without its Task.
+    const journal: ChunkJournal = {
+      id: `chunk-${randomBytes(8).toString('hex')}`,
+      cause,
+      newLinks,
+      moves,
+      reviews,
+      stats,
+      change: outboxEntryArgs(
+        changeRecord({ ...cause, service: 'mpi' }, {
+          subtype: 'register',
+          action: 'C',
+          dataCategory: 'demographics',
+          purpose: 'identity-matching',
+          outcomeDescription: `Registered ${results.length} record(s): ${Object.entries(stats).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+          entities: results.flatMap((r) => [
+            { reference: `Patient/${r.recordId}`, role: 'subject' as const, description: `${r.plan.outcome}: Person/${r.plan.personId}` },
+            ...r.reviewTaskIds.map((id) => ({ reference: `Task/${id}`, role: 'domain-resource' as const, description: 'match review queued' })),
+          ]),
+        }, 'mpi-index'),
+        new Date(now),
+      ),
+    };
+    await store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) });
+    failpoint('mpi.chunk.after-records');
+    await this.completeChunk(journal);
+    // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
+    const superseded = await this.supersedeStaleReviews(results, features, now, cause);
+    return { results, stats: superseded ? { 'review-superseded': superseded } : {}, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
+  }
+
+  /**
+   * Applies a chunk's journal: links, moves, review Tasks and open-review
+   * markers, then its counters and change record. Every step is safe to apply
+   * again (a link already there is kept, a Task already created is not created
+   * twice, the finish happens once), so a recovery can run it whatever the dead
+   * process had done.
+   */
+  private async completeChunk(journal: ChunkJournal): Promise<void> {
+    const { store } = this.deps;
+    const linkedMeanwhile = await store.writeNewLinks(journal.newLinks);
     // Moves touch different records: sent together, not one awaited after another.
     await Promise.all([
-      ...moves.map((m) => this.moveWithRetry(m.link, m.expected)),
+      ...journal.moves.map((m) => this.moveWithRetry(m.link, m.expected)),
       ...linkedMeanwhile.map((link) => this.moveWithRetry(link, undefined)),
     ]);
-    await Promise.all(reviews.map((r) => this.deps.tasks.create(r.task)));
+    await Promise.all(journal.reviews.map((r) => this.createTaskOnce(r.task, journal.cause)));
     await store.setOpenReviews(
-      reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
+      journal.reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
     );
-    const superseded = await this.supersedeStaleReviews(results, features, now);
-    if (superseded) stats['review-superseded'] = superseded;
+    failpoint('mpi.chunk.before-finish');
+    await store.finishChunk(journal.id, journal.stats, journal.change);
+  }
 
-    return { results, stats, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
+  /**
+   * Completes the chunks a dead process left unfinished (their records are
+   * written; links, Tasks or markers may not be). Call holding the index lock.
+   * Returns how many were completed.
+   */
+  private async completeUnfinished(): Promise<number> {
+    const unfinished = await this.deps.store.unfinishedChunks();
+    for (const json of unfinished) await this.completeChunk(JSON.parse(json) as ChunkJournal);
+    return unfinished.length;
+  }
+
+  /** Completes unfinished chunks under the index lock (at start-up: a crash may have left one). */
+  async recover(): Promise<number> {
+    const completed = await this.deps.store.withIndexLock(() => this.completeUnfinished());
+    if (completed) await this.deps.relay?.flushQuietly();
+    return completed;
+  }
+
+  private async createTaskOnce(task: Task, cause: ChangeCause): Promise<void> {
+    try {
+      await this.deps.tasks.create(task, { cause });
+    } catch (err) {
+      // Created before the process died: the journal's id is the Task's id.
+      if (isOperationOutcomeError(err) && err.status === 409) return;
+      throw err;
+    }
   }
 
   /**
    * After the lock: CHI seeding (reads only) and the report counters (commutative
    * increments) need not hold up other loads.
    */
-  private async finishChunk(
+  private async afterChunk(
     written: { results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined },
     chunk: readonly Submission[],
     agencyId: string,
@@ -280,7 +374,12 @@ export class Registrar {
    * A Task a reviewer resolved meanwhile (412) is left as they decided it.
    * `features[i]` are `results[i]`'s new match features.
    */
-  private async supersedeStaleReviews(results: readonly RegistrationResult[], features: readonly MatchFeatures[], now: string): Promise<number> {
+  private async supersedeStaleReviews(
+    results: readonly RegistrationResult[],
+    features: readonly MatchFeatures[],
+    now: string,
+    cause: ChangeCause,
+  ): Promise<number> {
     const resubmitted = results.flatMap((r, i) => (r.status === 200 ? [{ r, features: features[i]! }] : []));
     if (resubmitted.length === 0) return 0;
     const openAbout = (param: 'focus' | 'candidate', recordId: string) =>
@@ -304,7 +403,7 @@ export class Registrar {
     const cancelled = await Promise.all(
       [...staleAsFocus, ...staleAsCandidate].map(async (task) => {
         try {
-          await this.deps.tasks.update(cancelledTask(task, reason(task), now), { ifMatch: task.meta?.versionId, allowCreate: false });
+          await this.deps.tasks.update(cancelledTask(task, reason(task), now), { ifMatch: task.meta?.versionId, allowCreate: false, cause });
         } catch (err) {
           if (isOperationOutcomeError(err) && err.status === 412) return false;
           throw err;

@@ -35,14 +35,17 @@ export interface LinkWrite {
 
 // Moves a record between Persons only if its link is still what the caller read,
 // so two concurrent re-matches cannot leave a record in two Persons.
-// KEYS: links hash, new person members, old person members (or the new one again)
-// ARGV: record id, expected current link value ('' if none), new link value, member value
+// With a change record (a reviewer's move), the record commits with the move.
+// KEYS: links hash, new person members, old person members (or the new one again), audit outbox
+// ARGV: record id, expected current link value ('' if none), new link value, member value,
+//       then the change record's field/values (none for moves a registration chunk records)
 const MOVE_LINK_LUA = new LuaScript(`
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if (current or '') ~= ARGV[2] then return 0 end
 if KEYS[3] ~= KEYS[2] then redis.call('HDEL', KEYS[3], ARGV[1]) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if #ARGV > 4 then redis.call('XADD', KEYS[4], '*', unpack(ARGV, 5, #ARGV)) end
 return 1
 `);
 
@@ -99,8 +102,9 @@ return out
 //       none), previous versionId, previous JSON; then per blocking key touched: key,
 //       ids to add (comma-joined, may be ''), ids to remove (likewise)
 const WRITE_RECORDS_LUA = new LuaScript(`
-local n = tonumber(ARGV[1])
-local a = 2
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) end
+local n = tonumber(ARGV[3])
+local a = 4
 for _ = 1, n do
   local id = ARGV[a]
   redis.call('HSET', KEYS[1], id, ARGV[a + 1])
@@ -157,6 +161,20 @@ while a <= #ARGV do
   end
 end
 return n
+`);
+
+// Finishes a registration chunk once: only while its journal entry exists.
+// KEYS: journal hash, stats hash, outbox stream.
+// ARGV: chunk id, number of counters, counter name/increment pairs, then the change record's field/values.
+const FINISH_CHUNK_LUA = new LuaScript(`
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+local n = tonumber(ARGV[2])
+for i = 0, n - 1 do
+  redis.call('HINCRBY', KEYS[2], ARGV[3 + 2 * i], ARGV[4 + 2 * i])
+end
+local first = 3 + 2 * n
+if first <= #ARGV then redis.call('XADD', KEYS[3], '*', unpack(ARGV, first, #ARGV)) end
+return 1
 `);
 
 export class MpiStore {
@@ -249,11 +267,16 @@ export class MpiStore {
     return (await this.redis.hget(this.keys.replacedBy, personId)) ?? undefined;
   }
 
-  /** Writes records, their features and blocking entries, atomically (one script per call). */
-  async writeRecords(writes: readonly RecordWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    const keys = [this.keys.records, this.keys.features, this.keys.blocks];
-    const args: (string | number)[] = [writes.length];
+  /**
+   * Writes records, their features and blocking entries, atomically (one script
+   * per call) — with `journal`, also the journal entry of the chunk they belong
+   * to, so the rest of the chunk can be completed if this process dies before it
+   * is (registration.ts). Re-applying the same writes leaves the same state.
+   */
+  async writeRecords(writes: readonly RecordWrite[], journal?: { readonly id: string; readonly json: string }): Promise<void> {
+    if (writes.length === 0 && !journal) return;
+    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal];
+    const args: (string | number)[] = [journal?.id ?? '', journal?.json ?? '', writes.length];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
     const change = (key: string) => {
       let c = changes.get(key);
@@ -293,13 +316,15 @@ export class MpiStore {
   /**
    * Moves one record to a Person if its link is unchanged since `expected` was
    * read. Returns false when someone else changed it first (caller re-reads).
+   * `changeRecord` (outbox fields) commits with the move: a reviewer's move is
+   * never without its audit record.
    */
-  async moveLink(link: LinkWrite, expected: PersonLink | undefined): Promise<boolean> {
+  async moveLink(link: LinkWrite, expected: PersonLink | undefined, changeRecord: readonly string[] = []): Promise<boolean> {
     const from = expected?.personId ?? link.personId;
     const result = await MOVE_LINK_LUA.run(
       this.redis,
-      [this.keys.links, this.keys.person(link.personId), this.keys.person(from)],
-      [link.recordId, expected ? formatLink(expected) : '', formatLink(link), `${link.assurance}|${link.how}`],
+      [this.keys.links, this.keys.person(link.personId), this.keys.person(from), this.keys.outbox],
+      [link.recordId, expected ? formatLink(expected) : '', formatLink(link), `${link.assurance}|${link.how}`, ...changeRecord],
     );
     return result === 1;
   }
@@ -345,6 +370,26 @@ export class MpiStore {
 
   async closeReview(a: string, b: string): Promise<void> {
     await this.redis.hdel(this.keys.openReviews, pairKey(a, b));
+  }
+
+  /** Journal entries of chunks not yet finished (a process died part-way through them). */
+  async unfinishedChunks(): Promise<string[]> {
+    return this.redis.hvals(this.keys.journal);
+  }
+
+  /**
+   * Finishes a chunk in one MULTI (all `{mpi}`): its counters, its change record
+   * into the outbox, and its journal entry removed — so counters are counted and
+   * the record written exactly once, even when a recovery finishes the chunk.
+   * False when the chunk was already finished (nothing is written again).
+   */
+  async finishChunk(journalId: string, counts: Readonly<Record<string, number>>, changeRecord: readonly string[]): Promise<boolean> {
+    const result = (await FINISH_CHUNK_LUA.run(
+      this.redis,
+      [this.keys.journal, this.keys.stats, this.keys.outbox],
+      [journalId, Object.keys(counts).length, ...Object.entries(counts).flat(), ...changeRecord],
+    )) as number;
+    return result === 1;
   }
 
   async incrementStats(counts: Readonly<Record<string, number>>): Promise<void> {

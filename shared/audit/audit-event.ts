@@ -327,3 +327,8 @@ function requestEntity(exchange: ExchangeRecord): AuditEventEntity {
   if (exchange.type === 'authz' && !AUTHZ_SUBTYPES.has(exchange.subtype)) add('interaction', exchange.subtype);
   return { what: { identifier: { value: exchange.requestId } }, type: { ...ENTITY_TYPE.requestId }, detail };
 }
+
+/** What triggered a recorded exchange: `job`, `schedule`, `outbound`, `change`, or undefined for an HTTP request to the hub. */
+export function triggerOfEvent(event: AuditEvent): string | undefined {
+  return event.entity?.flatMap((e) => e.detail ?? []).find((d) => d.type === 'trigger')?.valueString;
+}

@@ -18,6 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../log.js';
+import { failpoint } from '../runtime/failpoints.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { KeySpace } from '../redis/connection.js';
 import { auditStreamKey } from './audit-client.js';
@@ -109,6 +110,8 @@ export class OutboxRelay {
    * is committed): a failure is logged and left to the timer.
    */
   async flushQuietly(requestId?: string): Promise<void> {
+    // Crash tests die here: the change and its record are committed, the record not yet relayed.
+    failpoint('audit.before-relay');
     try {
       await this.flush();
     } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * The status URL of a background registration (`Prefer: respond-async`, see
- * async-registrations.ts), as in FHIR's asynchronous request pattern:
+ * workers/registrations.ts), as in FHIR's asynchronous request pattern:
  *
  *   GET    /fhir/_async/{id}  202 + X-Progress while registering; 200 + the transaction-response when done;
  *                             the refusal (e.g. 403) if it failed; 404 if unknown to the caller
@@ -12,13 +12,13 @@ import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, informational, notFound } from '../../../shared/fhir/outcome.js';
-import type { AsyncRegistrations } from '../async-registrations.js';
+import type { BackgroundLoads } from '../workers/registrations.js';
 import { REGISTRATION_EXCHANGE } from './register.js';
 
 /** How long a client should wait before asking again. */
 const RETRY_AFTER_SECONDS = 2;
 
-export function asyncStatus(registrations: AsyncRegistrations) {
+export function asyncStatus(registrations: BackgroundLoads) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'async-status', action: 'R', ...REGISTRATION_EXCHANGE });
     const id = String(req.params.id);
@@ -36,7 +36,7 @@ export function asyncStatus(registrations: AsyncRegistrations) {
   };
 }
 
-export function cancelAsync(registrations: AsyncRegistrations) {
+export function cancelAsync(registrations: BackgroundLoads) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'async-cancel', action: 'D', ...REGISTRATION_EXCHANGE });
     const id = String(req.params.id);

@@ -6,38 +6,27 @@
 import type { Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { forbidden, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
 import { assertValidResource } from '../../../shared/fhir/validate.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
-import { parseRegistration, recordIdFor, type SubmittingAgency } from '../domain/from-patient.js';
+import type { SubmittingAgency } from '../domain/from-patient.js';
 import { registrationCriteria } from '../domain/criteria.js';
 import type { PartnershipSnapshot } from '../partnership.js';
-import { identifierHash, type Submission } from '../registration.js';
+import { activeSubmittingAgency, submissionOf } from '../submission.js';
 import { actorOf, type MpiContext } from '../context.js';
 
 export const REGISTRATION_EXCHANGE = { dataCategory: 'demographics', purpose: 'identity-matching' } as const;
 
 /** The submitting agency as registration needs it; 403 for a client that is not an active agency. */
 export function submittingAgency(partnership: PartnershipSnapshot, agencyId: string, res: Response): SubmittingAgency {
-  const agency = partnership.agency(agencyId);
-  if (!agency || !agency.active || agency.type === 'partnership') {
+  const agency = activeSubmittingAgency(partnership, agencyId);
+  if (!agency) {
     refusedBySecurityModel(res);
     throw forbidden(`${agencyId} is not an active agency of a partnership in the directory`);
   }
-  return { agencyId: agency.id, system: agency.patientIdentifierSystem, systemsByAgency: partnership.systemsByAgency };
-}
-
-export function submissionOf(patient: Patient, agency: SubmittingAgency, where?: string): Submission {
-  const parsed = parseRegistration(patient, agency, where);
-  const { id: _ignored, meta: _meta, ...content } = patient;
-  return {
-    recordId: recordIdFor(agency.agencyId, parsed.localIdentifier.value, identifierHash),
-    // The agency system owns the record: it is filed under that agency whatever the body said.
-    patient: { ...content, resourceType: 'Patient', managingOrganization: { reference: `Organization/${agency.agencyId}` } },
-    parsed,
-  };
+  return agency;
 }
 
 /**
@@ -62,7 +51,7 @@ export function registerPatient(ctx: MpiContext) {
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
     const submission = refusedUnderSecurityModel(res, () => submissionOf(patient, agency));
-    const [result] = await ctx.registrar.register([submission], actorOf(auth), agency.agencyId, partnership);
+    const [result] = await ctx.registrar.register([submission], actorOf(auth), agency.agencyId, partnership, { cause: causeOf(req, res) });
     const r = result!;
     await respond(req, res, r.status, r.response, {
       action: r.status === 201 ? 'C' : 'U',

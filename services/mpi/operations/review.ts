@@ -8,7 +8,7 @@
 import type { Task } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, invalidResource, notFound } from '../../../shared/fhir/outcome.js';
 import { MANUAL_MATCHING_CRITERIA } from '../domain/criteria.js';
@@ -37,7 +37,9 @@ export function resolveReview(ctx: MpiContext) {
     const by = actorOf(auth);
     const at = new Date().toISOString();
     // Close the Task first, version-checked: of two reviewers deciding at once, one gets 412.
-    const { resource: resolved } = await ctx.tasks.update(resolvedTask(task, decision, by, at, note), { ifMatch: task.meta?.versionId, allowCreate: false });
+    const cause = causeOf(req, res, `Patient/${pair.recordId}`);
+    const change = { cause, operation: '$resolve' };
+    const { resource: resolved } = await ctx.tasks.update(resolvedTask(task, decision, by, at, note), { ifMatch: task.meta?.versionId, allowCreate: false, cause });
 
     const [candidateLink, recordLink] = await ctx.store.getLinks([pair.candidateId, pair.recordId]);
     const duplicate = reviewKind(task) === POSSIBLE_DUPLICATE;
@@ -50,21 +52,21 @@ export function resolveReview(ctx: MpiContext) {
           // One individual indexed twice: the candidate's whole Person joins the record's, as Person/$merge does.
           if (!recordLink) throw notFound(`Patient/${pair.recordId} is no longer indexed`);
           if (recordLink.personId !== candidateLink.personId) {
-            await persons.merge(candidateLink.personId, recordLink.personId, { by, at, taskId, ...(note ? { note } : {}) });
+            await persons.merge(candidateLink.personId, recordLink.personId, { by, at, taskId, ...(note ? { note } : {}) }, change);
             merged = { from: candidateLink.personId, into: recordLink.personId };
             stats['correction-merge'] = 1;
           }
         } else {
-          await persons.moveManually(pair.recordId, candidateLink.personId);
+          await persons.moveManually(pair.recordId, candidateLink.personId, change);
         }
       } else if (recordLink && candidateLink && recordLink.personId === candidateLink.personId) {
         // They were put together automatically meanwhile: the reviewer's "not the same" separates them —
         // for a possible duplicate the candidate leaves, since the record's own link was never in question.
-        await persons.unlink(duplicate ? pair.candidateId : pair.recordId, { by, at, taskId, note });
+        await persons.unlink(duplicate ? pair.candidateId : pair.recordId, { by, at, taskId, note }, change);
       }
     } catch (err) {
       // The index did not change as decided, so the question is open again (the Task's history shows both versions).
-      await ctx.tasks.update({ ...task, meta: undefined }, { ifMatch: resolved.meta?.versionId, allowCreate: false }).catch(() => undefined);
+      await ctx.tasks.update({ ...task, meta: undefined }, { ifMatch: resolved.meta?.versionId, allowCreate: false, cause }).catch(() => undefined);
       throw err;
     }
     const manual = { decision, by, at, taskId, ...(note ? { note } : {}) };
@@ -79,6 +81,7 @@ export function resolveReview(ctx: MpiContext) {
       ...(askedPersons ? [ctx.store.closeReview(...askedPersons)] : []),
       ctx.store.incrementStats(stats),
     ]);
+    await ctx.relay.flushQuietly(cause.requestId);
     const personIds = [...new Set([recordLink?.personId, candidateLink?.personId].filter((p): p is string => p !== undefined))];
     await respond(req, res, 200, resolved, {
       subject: `Patient/${pair.recordId}`,
@@ -107,8 +110,10 @@ export function unlinkRecord(ctx: MpiContext) {
     const auth = authContext(res);
     const note = req.body && typeof req.body === 'object' ? param(parametersBody(req.body, '$unlink'), 'note')?.valueString : undefined;
     const by = actorOf(auth);
-    const { personId, formerPersonId } = await persons.unlink(recordId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) });
+    const change = { cause: causeOf(req, res, `Patient/${recordId}`), operation: '$unlink' };
+    const { personId, formerPersonId } = await persons.unlink(recordId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) }, change);
     await ctx.store.incrementStats({ 'correction-unlink': 1, [`reviewer:${by}`]: 1 });
+    await ctx.relay.flushQuietly(change.cause.requestId);
     const person = await persons.read(personId, auth.agency, await ctx.partnership.snapshot());
     await respond(req, res, 200, person, {
       entities: [
@@ -131,8 +136,10 @@ export function mergePersons(ctx: MpiContext) {
     const targetId = referenceParam(body, 'target-person', 'Person');
     const note = param(body, 'note')?.valueString;
     const by = actorOf(auth);
-    const moved = await persons.merge(sourceId, targetId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) });
+    const change = { cause: causeOf(req, res, `Person/${targetId}`), operation: '$merge' };
+    const moved = await persons.merge(sourceId, targetId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) }, change);
     await ctx.store.incrementStats({ 'correction-merge': 1, [`reviewer:${by}`]: 1 });
+    await ctx.relay.flushQuietly(change.cause.requestId);
     const person = await persons.read(targetId, auth.agency, await ctx.partnership.snapshot());
     await respond(req, res, 200, person, {
       subject: `Person/${targetId}`,

@@ -8,15 +8,16 @@
 import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { informational, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
 import { invalidityError } from '../../../shared/fhir/validate.js';
 import { registrationCriteria } from '../domain/criteria.js';
 import type { Submission } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
-import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submissionOf, submittingAgency } from './register.js';
-import { transactionResponse } from './transaction-response.js';
+import { submissionOf } from '../submission.js';
+import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submittingAgency } from './register.js';
+import { transactionResponse } from '../transaction-response.js';
 
 /** More problems than this are summarised: nobody reads ten thousand issues. */
 const MAX_ISSUES = 100;
@@ -80,12 +81,12 @@ export function transaction(ctx: MpiContext) {
 
     const prefer = req.get('prefer') ?? '';
     if (/\brespond-async\b/.test(prefer)) {
-      // Validated and accepted: registered in the background (async-registrations.ts); the client polls the status URL.
+      // Validated and accepted: registered in the background (workers/registrations.ts); the client polls the status URL.
+      const { requestId, agent } = causeOf(req, res);
       const { jobId, repeat } = await ctx.registrations.accept({
-        requestId: requestIdOf(res),
+        origin: { requestId, agent },
         agencyId: agency.agencyId,
         actor: actorOf(auth),
-        agent: { clientId: auth.sub, agency: auth.agency, partnership: auth.partnership, practitionerRole: auth.practitionerRole },
         patients: submissions.map((s) => s.patient),
       });
       res.set('Content-Location', `${ctx.baseUrl}/_async/${jobId}`);
@@ -97,7 +98,7 @@ export function transaction(ctx: MpiContext) {
       return;
     }
 
-    const results = await ctx.registrar.register(submissions, actorOf(auth), agency.agencyId, partnership);
+    const results = await ctx.registrar.register(submissions, actorOf(auth), agency.agencyId, partnership, { cause: causeOf(req, res) });
     // `Prefer: return=minimal` (FHIR): status, location and outcome per entry, without the records —
     // what a bulk loader wants; the default returns each record with its match outcome.
     const minimal = /\breturn=minimal\b/.test(prefer);

@@ -1,5 +1,5 @@
 import type { OperationOutcome, Patient } from 'fhir/r4.js';
-import type { RegistrationResult } from '../registration.js';
+import type { RegistrationResult } from './registration.js';
 import { transactionResponse } from './transaction-response.js';
 
 const stored: Patient = { resourceType: 'Patient', id: 'nhs-lothian.N-1', meta: { versionId: '2', lastUpdated: '2026-11-25T10:00:00Z' } };

@@ -1,8 +1,8 @@
 /** The `transaction-response` Bundle of a registration load (answered at once, or read back from a background load's status URL). */
 import type { Bundle } from 'fhir/r4.js';
-import { etagOf } from '../../../shared/fhir/bundle.js';
-import { informational } from '../../../shared/fhir/outcome.js';
-import type { RegistrationResult } from '../registration.js';
+import { etagOf } from '../../shared/fhir/bundle.js';
+import { informational } from '../../shared/fhir/outcome.js';
+import type { RegistrationResult } from './registration.js';
 
 /** With `minimal` (`Prefer: return=minimal`), each entry has status, location and outcome but not the record. */
 export function transactionResponse(results: readonly RegistrationResult[], baseUrl: string, minimal: boolean): Bundle {
