@@ -18,7 +18,9 @@ export const USAGE: Readonly<Record<string, string>> = {
   --directory  the directory's URL (default: from the environment, http://localhost:4000)
   --json       print the whole token response`,
   agencies: `infoshare agencies [--json]
-  Lists the demo partnerships and agencies: id, type, partnership, name.`,
+  Lists the demo agencies (id, type, partnership, name: the ids \`infoshare token
+  --agency\` takes), then, apart, the partnerships they belong to (no token of their own).
+  --json  { "agencies": [...], "partnerships": [...] }`,
   replay: `infoshare replay [<file|dir>…] [--spawn] [--json] [--keep]
                  [--directory <url>] [--mpi <url>] [--alerts <url>] [--plans <url>] [--audit <url>] [--agency-sim <url>]
                  [--token-url <url>] [--redis <url>] [--key-prefix <prefix>] [--signing-key <file>]

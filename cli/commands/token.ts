@@ -2,7 +2,7 @@
 import { loadConfig } from '../../shared/config.js';
 import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken, TokenRequestError } from '../../shared/client/token.js';
-import { demoAgency } from '../../fixtures/partnership/demo-agencies.js';
+import { DEMO_AGENCIES, DEMO_PARTNERSHIPS, demoAgency } from '../../fixtures/partnership/demo-agencies.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 import { discoverTokenUrl } from '../replay/target.js';
@@ -18,7 +18,7 @@ export async function tokenCommand(args: string[], io: Io = processIo): Promise<
   });
   const agencyId = values.agency;
   if (!agencyId) throw new UsageError('--agency <id> is required (see `infoshare agencies` for the ids)', 'token');
-  if (!demoAgency(agencyId)) throw new UsageError(`"${agencyId}" is not a demo agency (see \`infoshare agencies\`)`, 'token');
+  if (!demoAgency(agencyId)) throw new UsageError(notAnAgency(agencyId), 'token');
   if (values.as && values.patient) throw new UsageError('give --as or --patient, not both', 'token');
 
   const config = loadConfig();
@@ -46,4 +46,15 @@ export async function tokenCommand(args: string[], io: Io = processIo): Promise<
     }
     throw err;
   }
+}
+
+/** Why an id gets no token: a partnership is told apart from a typo, with the agencies it could mean. */
+export function notAnAgency(id: string): string {
+  const partnership = DEMO_PARTNERSHIPS.find((p) => p.id === id);
+  if (!partnership) return `"${id}" is not a demo agency (see \`infoshare agencies\`)`;
+  const members = DEMO_AGENCIES.filter((a) => a.partnership === id).map((a) => a.id);
+  return (
+    `"${id}" is a partnership (${partnership.name}), not an agency: a partnership has no system of its own and gets no token. ` +
+    `Ask for one as one of its agencies, e.g. --agency ${members[0]} (all ${members.length}: \`infoshare agencies\`)`
+  );
 }
