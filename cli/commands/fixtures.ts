@@ -7,6 +7,7 @@
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
+import { runningKeyPrefix } from '../../shared/redis/hub-note.js';
 import { findRunningRedis } from '../../shared/redis/server.js';
 import { buildServiceDeps } from '../../shared/runtime/deps.js';
 import { loadDemoFixtures } from '../../services/directory/fixtures.js';
@@ -18,8 +19,10 @@ export async function fixturesCommand(args: string[], io: Io = processIo): Promi
   const [sub, ...rest] = args;
   if (sub !== 'load') throw new UsageError(`unknown subcommand "${sub ?? ''}": the only one is \`fixtures load\``, 'fixtures');
   const { values } = parseCommandArgs('fixtures', rest, { demographics: { type: 'boolean' } });
-  const config = loadConfig();
-  const url = await findRunningRedis(config);
+  const found = loadConfig();
+  const url = await findRunningRedis(found);
+  // Load under the running hub's key prefix unless this environment names one.
+  const config = loadConfig({ ...process.env, INFOSHARE_KEY_PREFIX: runningKeyPrefix(found, process.env) });
   if (!url) {
     io.err('No Redis to load into: set REDIS_URL, or start the hub (`infoshare start`)');
     return EXIT_FAILURE;

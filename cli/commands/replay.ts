@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, PROJECT_ROOT, SERVICE_NAMES, type ServiceName } from '../../shared/config.js';
+import { runningKeyPrefix } from '../../shared/redis/hub-note.js';
 import { findRunningRedis } from '../../shared/redis/server.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, processIo, UsageError, type Io } from '../exit.js';
@@ -100,8 +101,9 @@ async function targetFromFlags(
   } catch (err) {
     throw new UsageError((err as Error).message, 'replay');
   }
+  // Found the way the hub's own commands find it: REDIS_URL, the private server's url file, or the running hub's note.
   const redisUrl = redisOption(values.redis) ?? (await findRunningRedis(config));
-  const base = targetFromConfig(config, redisUrl);
+  const base = { ...targetFromConfig(config, redisUrl), keyPrefix: runningKeyPrefix(config, env) };
   const explicitTokenUrl = urlOption('replay', 'token-url', values['token-url']);
   const tokenUrl = explicitTokenUrl ?? (serviceUrls.directory ? await discoverTokenUrl(serviceUrls.directory, base.tokenUrl) : base.tokenUrl);
   return { ...base, urls: { ...base.urls, ...serviceUrls }, tokenUrl };

@@ -4,6 +4,7 @@
  */
 import { startHub } from '../../services/hub.js';
 import { SERVICE_NAMES } from '../../shared/config.js';
+import { writeHubNote } from '../../shared/redis/hub-note.js';
 import { RedisMissingError, RedisUnavailableError } from '../../shared/redis/server.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, processIo, type Io } from '../exit.js';
@@ -21,6 +22,8 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
     throw err;
   }
   const { config, urls } = hub;
+  // So `infoshare replay` / `fixtures load` in another terminal find this hub's Redis and keys, REDIS_URL or not.
+  const removeNote = writeHubNote(config, { redisUrl: hub.redisUrl, keyPrefix: config.keyPrefix });
   io.out('infoshare hub is running\n');
   for (const name of SERVICE_NAMES) {
     const url = urls[name];
@@ -44,6 +47,7 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
     process.once('SIGTERM', stop);
   });
   io.out('\nStopping: services, then Redis…');
+  removeNote();
   await hub.stop();
   io.out('Stopped.');
   return EXIT_OK;

@@ -154,7 +154,7 @@ async function runStep(raw: Step, vars: Variables, prefix: string, ctx: Scenario
   if (checksEvidence) {
     if (!ctx.evidence) {
       const codes = [...criteriaExpected, ...criteriaAbsent].join(', ');
-      return fail([`cannot check criteria ${codes}: no Redis to read the audit trail from (pass --redis or set REDIS_URL)`]);
+      return fail([`cannot check criteria ${codes}: no Redis to read the audit trail from (is the hub running, \`infoshare start\`, on this data directory? else pass --redis or set REDIS_URL)`]);
     }
     try {
       mark = await ctx.evidence.mark();

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import { readHubNote } from './hub-note.js';
 
 export interface RedisHandle {
   readonly url: string;
@@ -75,12 +76,13 @@ export function redisUrlFile(config: HubConfig): string {
 
 /**
  * The Redis a CLI command should talk to: `REDIS_URL`, else the running hub's
- * private server named in `<dataDir>/redis/url` if it answers; undefined when
- * neither (the hub is not running).
+ * private server named in `<dataDir>/redis/url` if it answers, else the Redis
+ * a running hub noted in `<dataDir>/hub.json` (a hub given `REDIS_URL` in its
+ * own terminal, `hub-note.ts`); undefined when none (the hub is not running).
  */
 export async function findRunningRedis(config: HubConfig): Promise<string | undefined> {
   if (config.redisUrl) return config.redisUrl;
-  return readLiveUrlFile(config);
+  return (await readLiveUrlFile(config)) ?? readHubNote(config)?.redisUrl;
 }
 
 export async function ensureRedis(config: HubConfig, log: Logger, options: EnsureRedisOptions = {}): Promise<RedisHandle> {
