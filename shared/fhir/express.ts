@@ -6,6 +6,7 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import type { AuditSink } from '../audit/exchange.js';
+import { formBodyProblem, jsonBodyProblem } from '../http/input-guard.js';
 import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
 import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
@@ -24,10 +25,36 @@ export const FHIR_JSON = 'application/fhir+json';
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
 
-/** JSON/FHIR-JSON body parser with a size limit; bodies of other types on writes get 415. */
+/** Size in bytes of each parsed request body (what validation weighs to decide where to run). */
+const bodySizes = new WeakMap<Request, number>();
+
+/** The parsed body's size in bytes as received (0 when there was none). */
+export function bodyBytesOf(req: Request): number {
+  return bodySizes.get(req) ?? 0;
+}
+
+/**
+ * Runs on a body's raw bytes before it is parsed: refuses what no parser or
+ * validator should see (shared/http/input-guard.ts). Throwing here makes the
+ * parser pass the error on, so the refusal is audited like any other.
+ */
+function guard(problemOf: (body: Buffer) => string | undefined) {
+  return (req: Request, _res: Response, body: Buffer, encoding: string): void => {
+    bodySizes.set(req, body.length);
+    if (encoding !== 'utf-8') throw unsupportedMediaType(`Send request bodies in UTF-8 (got charset ${encoding})`);
+    const problem = problemOf(body);
+    if (problem) throw badRequest(problem);
+  };
+}
+
+/**
+ * JSON/FHIR-JSON body parser with a size limit; bodies of other types on writes
+ * get 415. Each body passes the input guard (UTF-8, depth, no prototype keys)
+ * before it is parsed.
+ */
 export function fhirBodyParser(limit: string): RequestHandler[] {
-  const json = express.json({ type: JSON_TYPES, limit, strict: false });
-  const form = express.urlencoded({ extended: false, limit });
+  const json = express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonBodyProblem) });
+  const form = express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) });
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasBody) {

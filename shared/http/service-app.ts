@@ -11,8 +11,10 @@ import type { AuditSink } from '../audit/exchange.js';
 import type { ServiceName } from '../config.js';
 import { fhirBodyParser, fhirErrorHandler, notFoundHandler } from '../fhir/express.js';
 import { startExchange } from '../fhir/exchange-context.js';
+import { badRequest } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
+import { urlProblem } from './input-guard.js';
 import { methodNotAllowedHandler, optionsHandler } from './methods.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
 
@@ -50,6 +52,11 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     next();
   });
   app.use(metricsMiddleware(metrics));
+  // Before any router decodes the path or query: refused, never decoded lossily (input-guard.ts).
+  app.use((req, _res, next) => {
+    const problem = urlProblem(req.originalUrl);
+    next(problem ? badRequest(problem) : undefined);
+  });
   // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
   app.use(optionsHandler);
 

@@ -1,0 +1,89 @@
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import { MAX_ISSUES } from './outcome.js';
+import { validityOf } from './validate.js';
+
+/** The issues validation finds in `resource` ([] when it is valid), with its status. */
+function problems(resource: unknown): { status?: number; issues: OperationOutcomeIssue[] } {
+  const v = validityOf(resource);
+  return v.valid ? { issues: [] } : { status: v.status, issues: v.issues };
+}
+
+const expressions = (resource: unknown) => problems(resource).issues.flatMap((i) => i.expression ?? []);
+const texts = (resource: unknown) => problems(resource).issues.map((i) => i.details?.text ?? '').join(' | ');
+
+const patient = { resourceType: 'Patient', name: [{ family: 'McDonald', given: ['Rab'] }], birthDate: '2014-03-07', gender: 'male' };
+
+describe('R4 validation: what the structure validator alone lets through', () => {
+  it('accepts a valid Patient, and real dates such as 29 February of a leap year', () => {
+    expect(problems(patient).issues).toEqual([]);
+    expect(problems({ ...patient, birthDate: '2024-02-29', deceasedDateTime: '2024-02-29T10:00:00Z' }).issues).toEqual([]);
+  });
+
+  it('refuses impossible calendar dates in dates, dateTimes and Periods, naming the element', () => {
+    expect(problems({ ...patient, birthDate: '2023-02-30' })).toMatchObject({ status: 422 });
+    expect(expressions({ ...patient, birthDate: '2023-02-30' })).toEqual(['Patient.birthDate']);
+    expect(expressions({ ...patient, birthDate: '2023-04-31' })).toEqual(['Patient.birthDate']);
+    expect(expressions({ ...patient, birthDate: '1900-02-29' })).toEqual(['Patient.birthDate']);
+    const team = { resourceType: 'CareTeam', status: 'active', period: { start: '2023-02-30', end: '2023-03-01T00:00:00Z' } };
+    expect(expressions(team)).toEqual(['CareTeam.period.start']);
+  });
+
+  it('refuses codes outside a required binding: gender, CareTeam.status, daysOfWeek', () => {
+    expect(expressions({ ...patient, gender: 'banana' })).toEqual(['Patient.gender']);
+    expect(texts({ ...patient, gender: 'banana' })).toMatch(/administrative-gender.*male, female, other, unknown/);
+    expect(expressions({ resourceType: 'CareTeam', status: 'bogus' })).toEqual(['CareTeam.status']);
+    const role = { resourceType: 'PractitionerRole', availableTime: [{ daysOfWeek: ['mon', 'bogus'] }] };
+    expect(expressions(role)).toEqual(['PractitionerRole.availableTime[0].daysOfWeek[1]']);
+    expect(problems({ ...role, availableTime: [{ daysOfWeek: ['mon', 'sun'] }] }).issues).toEqual([]);
+  });
+
+  it('checks a bound Coding of the value set’s own system, and leaves open value sets (mime types) alone', () => {
+    const clinical = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical';
+    const allergy = (code: string) => ({ resourceType: 'AllergyIntolerance', patient: { reference: 'Patient/1' }, clinicalStatus: { coding: [{ system: clinical, code }] } });
+    expect(expressions(allergy('bogus'))).toEqual(['AllergyIntolerance.clinicalStatus.coding[0].code']);
+    expect(problems(allergy('resolved')).issues).toEqual([]);
+    expect(problems({ resourceType: 'DocumentReference', status: 'current', content: [{ attachment: { contentType: 'application/x-anything' } }] }).issues).toEqual([]);
+  });
+
+  it('refuses integers outside 32 bits (multipleBirthInteger 1e308)', () => {
+    expect(expressions({ ...patient, multipleBirthInteger: 1e308 })).toEqual(['Patient.multipleBirthInteger']);
+    expect(expressions({ ...patient, multipleBirthInteger: 2_147_483_648 })).toEqual(['Patient.multipleBirthInteger']);
+    expect(problems({ ...patient, multipleBirthInteger: 2 }).issues).toEqual([]);
+  });
+
+  it('answers a 900 KB string where an array is expected with one issue, not one per character', () => {
+    const { status, issues } = problems({ ...patient, name: 'x'.repeat(900_000) });
+    expect(status).toBe(422);
+    expect(issues).toEqual([expect.objectContaining({ code: 'structure', expression: ['Patient.name'] })]);
+    expect(expressions({ ...patient, maritalStatus: 'y'.repeat(100_000) })).toEqual(['Patient.maritalStatus']);
+    expect(expressions({ ...patient, name: [[[{ family: 'x' }]]] })).toEqual(['Patient.name[0]']);
+    // Unknown elements are still named when the shape is wrong elsewhere.
+    expect(expressions({ ...patient, name: 'x', favouriteColour: 'blue' })).toEqual(['Patient.name', 'Patient.favouriteColour']);
+  });
+
+  it(`lists at most ${MAX_ISSUES} problems and counts the rest`, () => {
+    const { issues } = problems({ ...patient, name: Array.from({ length: 5000 }, () => 'not a HumanName') });
+    expect(issues).toHaveLength(MAX_ISSUES + 1);
+    expect(issues[MAX_ISSUES]?.details?.text).toMatch(/and 4900 more/);
+  });
+
+  it('refuses nesting ten thousand deep without overflowing the stack', () => {
+    let deep: Record<string, unknown> = { url: 'https://example.org/x', valueString: 'leaf' };
+    for (let i = 0; i < 10_000; i++) deep = { url: 'https://example.org/x', extension: [deep] };
+    const { status, issues } = problems({ ...patient, extension: [deep] });
+    expect(status).toBe(422);
+    expect(issues[0]?.details?.text).toMatch(/deeper than/);
+  });
+
+  it('refuses prototype keys the structure validator would let through', () => {
+    const org = JSON.parse('{"resourceType":"Organization","name":"x","__proto__":{"admin":true}}') as unknown;
+    expect(expressions(org)).toEqual(['Organization.__proto__']);
+    expect(expressions({ resourceType: 'Organization', name: 'x', address: [{ constructor: { prototype: {} } }] })).toEqual(['Organization.address[0].constructor']);
+  });
+
+  it('checks resources inside resources (a Parameters parameter, a contained resource)', () => {
+    const params = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...patient, birthDate: '2023-02-30' } }] };
+    expect(expressions(params)).toEqual(['Parameters.parameter[0].resource.birthDate']);
+    expect(expressions({ ...patient, contained: [{ resourceType: 'Patient', gender: 'banana' }] })).toEqual(['Patient.contained[0].gender']);
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * What an R4 resource must be that Medplum's structure validator does not
+ * check, walked over the same structure definitions before it runs
+ * (validate.ts):
+ *
+ * - JSON shape: an object where a complex type is expected, an array where the
+ *   element repeats, a single value where it does not. Medplum walks whatever
+ *   it finds as the expected type, so a 900 KB string where `name[]` is
+ *   expected became one issue per character; here it is one issue, and
+ *   Medplum does not run on a resource whose shape is wrong.
+ * - Calendar dates: `2023-02-30` matches R4's date pattern but is no day.
+ * - Integer ranges: R4 integers are 32-bit (`multipleBirthInteger: 1e308` is
+ *   a JavaScript integer, not an R4 one).
+ * - Required bindings: a `code` (or a Coding of the bound system) must be in
+ *   the value set (terminology.ts), e.g. `gender: banana` is refused.
+ * - Depth: no deeper than MAX_JSON_DEPTH, so nothing recursive overflows.
+ * - No `__proto__` / `constructor` / `prototype` keys (the structure validator
+ *   finds them "in" every type's element table, through Object.prototype).
+ *
+ * At most MAX_ISSUES problems are built; the rest are only counted.
+ */
+import { capitalize, fhirTypeToJsType, tryGetDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import { FORBIDDEN_KEYS, MAX_JSON_DEPTH } from '../http/input-guard.js';
+import { MAX_ISSUES, type IssueCode } from './outcome.js';
+import { valueSetCodes, type ValueSetCodes } from './terminology.js';
+
+export interface ValueProblems {
+  /** The first MAX_ISSUES problems. */
+  readonly issues: OperationOutcomeIssue[];
+  /** Problems found beyond those listed. */
+  readonly omitted: number;
+  /** Some element has the wrong JSON shape: the structure validator must not walk this resource. */
+  readonly misshapen: boolean;
+  /**
+   * Elements the types do not have. The structure validator reports these too,
+   * so they are for a misshapen resource only, which it does not walk.
+   */
+  readonly unknownElements: OperationOutcomeIssue[];
+}
+
+/** R4 integer types are 32-bit signed. */
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+
+const DATE_PREFIX = /^(\d{4})-(\d{2})-(\d{2})/;
+
+type JsType = 'string' | 'number' | 'boolean';
+
+/** An element of a type's schema as a JSON key names it, with the one type that key carries. */
+interface KeyedElement {
+  readonly element: InternalSchemaElement;
+  readonly type: string;
+}
+
+/** The problems of `resource` (anything: the caller has checked only that it is an object with a resourceType). */
+export function valueProblems(resource: Record<string, unknown>): ValueProblems {
+  const walk = new Walk();
+  walk.resource(resource, String(resource.resourceType), 1);
+  return { issues: walk.issues, omitted: walk.omitted, misshapen: walk.misshapen, unknownElements: walk.unknownElements };
+}
+
+class Walk {
+  readonly issues: OperationOutcomeIssue[] = [];
+  readonly unknownElements: OperationOutcomeIssue[] = [];
+  omitted = 0;
+  misshapen = false;
+
+  resource(value: unknown, path: string, depth: number): void {
+    if (!isObject(value)) return this.shape(path, 'Expected a resource (a JSON object)');
+    const type = value.resourceType;
+    const schema = typeof type === 'string' ? tryGetDataType(type) : undefined;
+    if (!schema || schema.kind !== 'resource') return this.shape(`${path}.resourceType`, `Unknown resource type ${JSON.stringify(type)}`);
+    this.object(value, schema, path, depth);
+  }
+
+  private object(value: Record<string, unknown>, schema: InternalTypeSchema, path: string, depth: number): void {
+    if (depth > MAX_JSON_DEPTH) return this.shape(path, `Nested deeper than ${MAX_JSON_DEPTH} levels`);
+    const keys = Object.keys(value);
+    if (keys.length === 0) return this.shape(path, 'An element cannot be an empty object');
+    for (const key of keys) {
+      if (key === 'resourceType' && schema.kind === 'resource') continue;
+      // `key in elements` is true of these (inherited from Object.prototype), so the structure validator lets them through.
+      if (FORBIDDEN_KEYS.has(key)) {
+        this.shape(`${path}.${key}`, `The key "${key}" is not allowed`);
+        continue;
+      }
+      const extensionOfPrimitive = key.startsWith('_');
+      const keyed = elementOf(schema, extensionOfPrimitive ? key.slice(1) : key);
+      const at = `${path}.${key}`;
+      if (!keyed) {
+        if (this.unknownElements.length < MAX_ISSUES) this.unknownElements.push(issue(at, 'structure', `Invalid additional property "${key}"`));
+        continue;
+      }
+      if (extensionOfPrimitive) this.values(value[key], keyed.element, 'Element', at, depth);
+      else this.values(value[key], keyed.element, keyed.type, at, depth);
+    }
+  }
+
+  private values(value: unknown, element: InternalSchemaElement, type: string, path: string, depth: number): void {
+    if (element.isArray) {
+      if (!Array.isArray(value)) return this.shape(path, `Expected an array of ${type}`);
+      if (depth + 1 > MAX_JSON_DEPTH) return this.shape(path, `Nested deeper than ${MAX_JSON_DEPTH} levels`);
+      value.forEach((item, i) => this.value(item, element, type, `${path}[${i}]`, depth + 1));
+    } else {
+      if (Array.isArray(value)) return this.shape(path, `Expected a single ${type}, not an array`);
+      this.value(value, element, type, path, depth);
+    }
+  }
+
+  private value(value: unknown, element: InternalSchemaElement, type: string, path: string, depth: number): void {
+    if (value === null || value === undefined) return; // nulls: the structure validator says where they are (and are not) allowed
+    const jsType = primitiveJsType(type);
+    if (jsType) return this.primitive(value, jsType, element, type, path);
+    if (type === 'Resource') return this.resource(value, path, depth + 1);
+    if (!isObject(value)) return this.shape(path, `Expected a ${type} (a JSON object), got a ${jsonTypeOf(value)}`);
+    const schema = tryGetDataType(type);
+    if (!schema) return;
+    if (element.binding?.strength === 'required' && element.binding.valueSet) this.codings(value, type, element.binding.valueSet, path);
+    this.object(value, schema, path, depth + 1);
+  }
+
+  private primitive(value: unknown, jsType: JsType, element: InternalSchemaElement, type: string, path: string): void {
+    if (typeof value !== jsType) {
+      // A scalar of the wrong JSON type is one issue from the structure validator; an object or array would be walked.
+      if (typeof value === 'object') this.shape(path, `Expected a ${type} (a JSON ${jsType}), got a ${jsonTypeOf(value)}`);
+      return;
+    }
+    if (typeof value === 'string') {
+      if (type === 'date' || type === 'dateTime' || type === 'instant') this.calendarDate(value, path);
+      else if (type === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
+        const codes = valueSetCodes(element.binding.valueSet);
+        if (codes && ![...codes.values()].some((set) => set.has(value))) this.notInValueSet(path, value, element.binding.valueSet, codes);
+      }
+    } else if (typeof value === 'number' && Number.isInteger(value) && (type === 'integer' || type === 'positiveInt' || type === 'unsignedInt')) {
+      if (value < INT32_MIN || value > INT32_MAX) this.add(path, 'value', `${type} must be a 32-bit integer (between ${INT32_MIN} and ${INT32_MAX})`);
+    }
+  }
+
+  /** Codings of the bound value set's systems must carry one of its codes (codings of other systems are not judged). */
+  private codings(value: Record<string, unknown>, type: string, valueSet: string, path: string): void {
+    const codings = type === 'Coding' ? [[path, value] as const] : type === 'CodeableConcept' && Array.isArray(value.coding) ? value.coding.map((c, i) => [`${path}.coding[${i}]`, c] as const) : [];
+    if (codings.length === 0) return;
+    const codes = valueSetCodes(valueSet);
+    if (!codes) return;
+    for (const [at, coding] of codings) {
+      if (!isObject(coding) || typeof coding.system !== 'string' || typeof coding.code !== 'string') continue;
+      const allowed = codes.get(coding.system);
+      if (allowed && !allowed.has(coding.code)) this.notInValueSet(`${at}.code`, coding.code, valueSet, codes);
+    }
+  }
+
+  private calendarDate(value: string, path: string): void {
+    const m = DATE_PREFIX.exec(value);
+    if (!m) return; // the structure validator checks the format
+    const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    if (month >= 1 && month <= 12 && day > daysInMonth(year, month)) {
+      this.add(path, 'value', `${value.slice(0, 10)} is not a date: ${monthName(month)} ${year} has ${daysInMonth(year, month)} days`);
+    }
+  }
+
+  private notInValueSet(path: string, code: string, valueSet: string, codes: ValueSetCodes): void {
+    const all = [...new Set([...codes.values()].flatMap((s) => [...s]))];
+    const listed = all.length <= 12 ? ` (one of: ${all.join(', ')})` : '';
+    this.add(path, 'code-invalid', `${JSON.stringify(code)} is not a code of the required value set ${valueSet.split('|')[0]}${listed}`);
+  }
+
+  private shape(path: string, text: string): void {
+    this.misshapen = true;
+    this.add(path, 'structure', text);
+  }
+
+  private add(path: string, code: IssueCode, text: string): void {
+    if (this.issues.length >= MAX_ISSUES) {
+      this.omitted++;
+      return;
+    }
+    this.issues.push(issue(path, code, text));
+  }
+}
+
+function issue(path: string, code: IssueCode, text: string): OperationOutcomeIssue {
+  return { severity: 'error', code, details: { text }, expression: [path] };
+}
+
+/** Per type schema: each JSON key it allows (choice elements once per type: `valueString`, `valueInteger`…). */
+const keyedElements = new WeakMap<InternalTypeSchema, Map<string, KeyedElement>>();
+
+function elementOf(schema: InternalTypeSchema, key: string): KeyedElement | undefined {
+  let keyed = keyedElements.get(schema);
+  if (!keyed) {
+    keyed = new Map();
+    for (const [name, element] of Object.entries(schema.elements)) {
+      if (name.endsWith('[x]')) {
+        for (const t of element.type) keyed.set(`${name.slice(0, -3)}${capitalize(t.code)}`, { element, type: t.code });
+      } else if (element.type[0]) {
+        keyed.set(name, { element, type: element.type[0].code });
+      }
+    }
+    keyedElements.set(schema, keyed);
+  }
+  return keyed.get(key);
+}
+
+function primitiveJsType(type: string): JsType | undefined {
+  return (fhirTypeToJsType as Record<string, JsType>)[type];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function jsonTypeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'JSON array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'JSON object' : `JSON ${typeof value}`;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
+}
+
+function monthName(month: number): string {
+  return MONTH_NAMES[month - 1]!;
+}

@@ -1,0 +1,84 @@
+import { formBodyProblem, jsonBodyProblem, MAX_JSON_DEPTH, urlProblem } from './input-guard.js';
+
+const bytes = (text: string) => Buffer.from(text, 'utf8');
+const nested = (depth: number, open = '[', close = ']') => `${open.repeat(depth)}${close.repeat(depth)}`;
+
+describe('jsonBodyProblem', () => {
+  it('passes an ordinary FHIR resource', () => {
+    const patient = { resourceType: 'Patient', name: [{ given: ['Róisín'], family: 'Ó Briain' }], extension: [{ url: 'x', valueString: 'a "quoted" \\ text' }] };
+    expect(jsonBodyProblem(bytes(JSON.stringify(patient)))).toBeUndefined();
+  });
+
+  it(`refuses nesting deeper than ${MAX_JSON_DEPTH} arrays or objects, counting both`, () => {
+    expect(jsonBodyProblem(bytes(nested(MAX_JSON_DEPTH)))).toBeUndefined();
+    expect(jsonBodyProblem(bytes(nested(MAX_JSON_DEPTH + 1)))).toMatch(/deeper than 100/);
+    expect(jsonBodyProblem(bytes(nested(10_000, '{"a":', '}')))).toMatch(/deeper/);
+    expect(jsonBodyProblem(bytes(`{"a":${nested(60)},"b":${nested(60, '{"x":', '}')}}`))).toBeUndefined();
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    expect(jsonBodyProblem(bytes(JSON.stringify({ text: '['.repeat(500) + '"\\"{{{' })))).toBeUndefined();
+  });
+
+  it('refuses bytes that are not UTF-8 instead of replacing them', () => {
+    const body = Buffer.concat([bytes('{"value":"SW-'), Buffer.from([0xff, 0xfe]), bytes('"}')]);
+    expect(jsonBodyProblem(body)).toMatch(/not valid UTF-8/);
+    expect(jsonBodyProblem(Buffer.from([0x22, 0xc0, 0xaf, 0x22]))).toMatch(/UTF-8/); // overlong "/"
+  });
+
+  it('refuses a lone surrogate escape but keeps a well-formed pair', () => {
+    expect(jsonBodyProblem(bytes('{"value":"a\\ud800b"}'))).toMatch(/lone surrogate/);
+    expect(jsonBodyProblem(bytes('{"value":"\\udc00"}'))).toMatch(/lone surrogate/);
+    expect(jsonBodyProblem(bytes('{"value":"\\ud83d\\ude00"}'))).toBeUndefined();
+  });
+
+  it('refuses prototype keys anywhere, however they are spelled, but not as values', () => {
+    expect(jsonBodyProblem(bytes('{"resourceType":"Organization","__proto__":{"admin":true}}'))).toMatch(/__proto__/);
+    expect(jsonBodyProblem(bytes('{"a":[{"constructor" : {"prototype":{"x":1}}}]}'))).toMatch(/constructor/);
+    expect(jsonBodyProblem(bytes('{"a":{"prototype":1}}'))).toMatch(/prototype/);
+    expect(jsonBodyProblem(bytes('{"\\u005f_proto__":{}}'))).toMatch(/__proto__/);
+    expect(jsonBodyProblem(bytes('{"name":"__proto__","text":["constructor"]}'))).toBeUndefined();
+  });
+
+  it('leaves syntax errors to the JSON parser', () => {
+    expect(jsonBodyProblem(bytes('{"a": "unterminated'))).toBeUndefined();
+    expect(jsonBodyProblem(bytes('{"a\\x": 1}'))).toBeUndefined();
+  });
+});
+
+describe('urlProblem', () => {
+  it('passes ordinary FHIR URLs, with encoded UTF-8 and reserved characters', () => {
+    expect(urlProblem('/fhir/Patient/abc-1.2')).toBeUndefined();
+    expect(urlProblem('/fhir/Patient?family=%C3%93%20Briain&identifier=https%3A%2F%2Fx%7CSW-1')).toBeUndefined();
+    expect(urlProblem('/fhir/Organization?name=a+b')).toBeUndefined();
+  });
+
+  it('refuses bad percent-encoding in the path and in the query', () => {
+    expect(urlProblem('/fhir/Organization/%ZZ')).toMatch(/URL path/);
+    expect(urlProblem('/fhir/Organization/%E0%A4%A')).toMatch(/URL path/);
+    expect(urlProblem('/fhir/Organization?name=%')).toMatch(/query string/);
+  });
+
+  it('refuses percent-encoded bytes that are not UTF-8 rather than decoding them lossily', () => {
+    expect(urlProblem('/fhir/Patient?identifier=x%7CSW-%FF')).toMatch(/not UTF-8/);
+    expect(urlProblem('/fhir/Patient/%C0%AF')).toMatch(/not UTF-8/);
+    expect(urlProblem('/fhir/Patient/%ED%A0%80')).toMatch(/not UTF-8/);
+  });
+
+  it('refuses raw characters that must be percent-encoded', () => {
+    expect(urlProblem('/fhir/Patient/é')).toMatch(/must be percent-encoded/);
+    expect(urlProblem('/fhir/Patient/a\u0000')).toMatch(/must be percent-encoded/);
+  });
+});
+
+describe('formBodyProblem', () => {
+  it('passes an OAuth token request', () => {
+    expect(formBodyProblem(bytes('grant_type=client_credentials&scope=system%2FPatient.read+system%2FTask.read'))).toBeUndefined();
+  });
+
+  it('refuses bad percent-encoding, bytes that are not UTF-8 and prototype keys', () => {
+    expect(formBodyProblem(bytes('scope=%ZZ'))).toMatch(/percent-encoding/);
+    expect(formBodyProblem(Buffer.from([0x61, 0x3d, 0xff]))).toMatch(/UTF-8/);
+    expect(formBodyProblem(bytes('__proto__=x'))).toMatch(/__proto__/);
+  });
+});
