@@ -1,6 +1,7 @@
 /** What the directory's routes share: built once by `createApp`, passed to each route file. */
 import type { RequestHandler } from 'express';
 import type { SigningKey } from '../../shared/auth/keys.js';
+import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceDeps } from '../../shared/runtime/deps.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
@@ -16,5 +17,7 @@ export interface DirectoryContext {
   readonly authenticate: RequestHandler;
   /** Absolute FHIR base, e.g. `http://localhost:4000/fhir`. */
   readonly fhirBase: string;
+  /** R4 validation of request bodies; large ones on a worker thread (started on first need). */
+  readonly validation: ValidationPool;
   readonly now: () => Date;
 }

@@ -50,6 +50,7 @@ export function mpiRoutes(ctx: MpiContext): Router {
       store: ctx.tasks,
       baseUrl: ctx.baseUrl,
       authenticate: ctx.authenticate,
+      validation: ctx.validation,
       interactions: ['read', 'vread', 'history-instance', 'search-type'],
       describeRead: () => ({ dataCategory: 'demographics', purpose: 'identity-matching', criteria: ['MI-L3'] }),
       describeSearch: () => ({ dataCategory: 'demographics', purpose: 'identity-matching', criteria: ['MI-L3'] }),

@@ -80,4 +80,30 @@ describe('ValidationPool', () => {
     expect(pool.threadsReady).toBe(0);
     await pool.close();
   });
+
+  it('validates one heavy resource on a worker thread, waiting for a cold pool to start one, while the event loop keeps turning', async () => {
+    pool = new ValidationPool({ size: 1 });
+    const heavy = { ...patient(1), name: Array.from({ length: 40_000 }, (_, i) => ({ family: `F${i}`, given: ['G'] })) };
+    const bytes = JSON.stringify(heavy).length;
+    // Cold: no worker yet, and heavy work is not done on the calling thread meanwhile.
+    expect(await pool.validate(heavy, 'Patient', { bytes })).toEqual({ valid: true });
+    expect(pool.threadsReady).toBe(1);
+
+    let turns = 0;
+    const timer = setInterval(() => turns++, 1);
+    try {
+      const verdict = await pool.validate({ ...heavy, birthDate: '2023-02-30' }, 'Patient', { bytes });
+      expect(verdict).toMatchObject({ valid: false, status: 422 });
+    } finally {
+      clearInterval(timer);
+    }
+    // Inline, the validator would have held the event loop for the whole check: no timer could fire.
+    expect(turns).toBeGreaterThan(0);
+  });
+
+  it('keeps light single resources on the calling thread', async () => {
+    pool = new ValidationPool({ size: 1 });
+    expect(await pool.validate(patient(1), 'Patient', { bytes: 300 })).toEqual({ valid: true });
+    expect(pool.threadsReady).toBe(0);
+  });
 });

@@ -1,11 +1,14 @@
 /**
- * R4 validation of many resources at once (a bulk transaction's entries) on
- * worker threads, so that a service's event loop keeps serving — matching,
- * Redis replies, other requests — while a thousand-entry Bundle is checked.
- * Each worker runs the very same validator (`validityOf` → validate.ts), so the
- * answer is the same as validating inline; only the thread differs. Workers
- * start on first use; until one is ready, and for small batches, validation
- * runs on the calling thread.
+ * R4 validation of many resources at once (a bulk transaction's entries), or
+ * of one large one, on worker threads, so that a service's event loop keeps
+ * serving — matching, Redis replies, `/health`, other requests — while a
+ * thousand-entry Bundle or a megabyte body is checked (about 0.5 ms per KB of
+ * JSON). Each worker runs the very same validator (`validityOf` →
+ * validate.ts), so the answer is the same as validating inline; only the
+ * thread differs. Workers start on first use. Small work runs on the calling
+ * thread; so does a large batch of small resources while no worker is ready
+ * yet. Heavy work — a body of HEAVY_BYTES or more — waits for a worker rather
+ * than block the event loop, unless the pool has no threads at all.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,6 +24,8 @@ export interface ValidationPoolOptions {
   readonly size?: number;
   /** Batches smaller than this are validated on the calling thread: the message costs more than it saves. */
   readonly minBatch?: number;
+  /** Work of at least this many bytes of JSON always goes to a worker (default HEAVY_BYTES). */
+  readonly heavyBytes?: number;
   readonly log?: Logger;
 }
 
@@ -41,9 +46,18 @@ interface PoolWorker {
 
 const DEFAULT_MIN_BATCH = 32;
 
+/** Bytes of JSON from which validation leaves the event loop: about 30 ms of validator work. */
+export const HEAVY_BYTES = 64 * 1024;
+
+export interface ValidationWork {
+  /** Size of the JSON the resources came in (the request body), which validation time follows. */
+  readonly bytes?: number;
+}
+
 export class ValidationPool {
   private readonly size: number;
   private readonly minBatch: number;
+  private readonly heavyBytes: number;
   private readonly workers: PoolWorker[] = [];
   private nextJobId = 1;
   private started = false;
@@ -54,6 +68,7 @@ export class ValidationPool {
   constructor(private readonly options: ValidationPoolOptions = {}) {
     this.size = options.size ?? Math.max(1, Math.min(4, os.availableParallelism() - 1));
     this.minBatch = options.minBatch ?? DEFAULT_MIN_BATCH;
+    this.heavyBytes = options.heavyBytes ?? HEAVY_BYTES;
   }
 
   /**
@@ -61,12 +76,20 @@ export class ValidationPool {
    * resource by resource). Never rejects for an invalid resource; rejects only
    * if the validator itself fails unexpectedly.
    */
-  async validateEach(resources: readonly unknown[], expectedType?: string): Promise<Validity[]> {
-    const ready = this.readyWorkers(resources.length);
+  async validateEach(resources: readonly unknown[], expectedType?: string, work: ValidationWork = {}): Promise<Validity[]> {
+    const heavy = (work.bytes ?? 0) >= this.heavyBytes;
+    if (heavy) await this.threadStarted();
+    // From here to the sends, nothing awaits: a close() in between could leave jobs with a terminated thread.
+    const ready = this.readyWorkers(resources.length, heavy);
     if (ready.length === 0) return resources.map((r) => validityOf(r, expectedType));
     const per = Math.ceil(resources.length / ready.length);
     const slices = ready.map((w, k) => this.send(w, resources.slice(k * per, (k + 1) * per), expectedType));
     return (await Promise.all(slices)).flat();
+  }
+
+  /** The verdict on one resource (as `validityOf` would say), off the event loop when it is heavy. */
+  async validate(resource: unknown, expectedType?: string, work: ValidationWork = {}): Promise<Validity> {
+    return (await this.validateEach([resource], expectedType, work))[0]!;
   }
 
   /** Worker threads ready to validate (0 before first use, after close, or when threads could not start). */
@@ -89,9 +112,16 @@ export class ValidationPool {
     await Promise.all(workers.map((w) => w.thread.terminate()));
   }
 
-  /** The workers ready to take a batch of `n`; none means validate here. Starts the workers on first use. */
-  private readyWorkers(n: number): PoolWorker[] {
-    if (this.closed || this.broken || this.size === 0 || n < this.minBatch) return [];
+  /** Starts the workers if need be and waits until one is ready (or none could start). */
+  private async threadStarted(): Promise<void> {
+    if (this.closed || this.broken || this.size === 0) return;
+    this.start();
+    if (this.threadsReady === 0) await Promise.all(this.workers.map((w) => w.settled));
+  }
+
+  /** The workers ready to take a batch of `n` (heavy: even a small one); none means validate here. Starts the workers on first use. */
+  private readyWorkers(n: number, heavy: boolean): PoolWorker[] {
+    if (this.closed || this.broken || this.size === 0 || (n < this.minBatch && !heavy)) return [];
     this.start();
     return this.workers
       .filter((w) => w.ready)

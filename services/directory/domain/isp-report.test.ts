@@ -3,7 +3,7 @@ import type { AgencyRecord } from '../../../shared/isp/agencies.js';
 import { parseIspContract } from '../../../shared/isp/contract.js';
 import { verifyIspSignatures } from '../../../shared/isp/signatures.js';
 import { PARTNER_IDS, TEST_AGENCIES, publicKeys, signedBy, testIspContract, testKeys } from '../../../shared/isp/test-isp.js';
-import { ispCriteria, reviewDatePassed, signatureOfParameters, verificationParameters } from './isp-report.js';
+import { isCompactJws, ispCriteria, reviewDatePassed, verificationParameters } from './isp-report.js';
 
 const keys = testKeys();
 const now = new Date('2026-06-01T12:00:00Z');
@@ -68,19 +68,11 @@ describe('verificationParameters', () => {
   });
 });
 
-describe('signatureOfParameters', () => {
-  const jws = 'eyJhbGciOiJFUzI1NiJ9.eyJpc3AiOiJ4In0.c2ln';
-
-  it('Reads the compact JWS of the signature parameter', () => {
-    expect(signatureOfParameters({ resourceType: 'Parameters', parameter: [{ name: 'signature', valueString: jws }] })).toEqual({ jws });
-  });
-
-  it('Explains what is wrong with a missing, repeated or malformed signature', () => {
-    expect(signatureOfParameters({ resourceType: 'Parameters' })).toHaveProperty('problem');
-    expect(signatureOfParameters({ resourceType: 'Contract' })).toHaveProperty('problem');
-    expect(
-      signatureOfParameters({ resourceType: 'Parameters', parameter: [{ name: 'signature', valueString: jws }, { name: 'signature', valueString: jws }] }),
-    ).toHaveProperty('problem');
-    expect(signatureOfParameters({ resourceType: 'Parameters', parameter: [{ name: 'signature', valueString: 'not a jws' }] })).toHaveProperty('problem');
+describe('isCompactJws', () => {
+  it('Accepts three base64url parts and nothing else', () => {
+    expect(isCompactJws('eyJhbGciOiJFUzI1NiJ9.eyJpc3AiOiJ4In0.c2ln')).toBe(true);
+    expect(isCompactJws('not a jws')).toBe(false);
+    expect(isCompactJws('a.b')).toBe(false);
+    expect(isCompactJws('a.b.c\n')).toBe(false);
   });
 });

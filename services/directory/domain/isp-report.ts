@@ -73,16 +73,7 @@ export function verificationParameters(isp: IspDocument, verification: IspVerifi
   };
 }
 
-/** The compact JWS in a `$sign` request (`Parameters.parameter[name=signature].valueString`), or a reason it is missing. */
-export function signatureOfParameters(body: unknown): { jws: string } | { problem: string } {
-  if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
-    return { problem: 'Send a Parameters resource with a "signature" parameter (valueString: a compact JWS)' };
-  }
-  const params = ((body as Parameters).parameter ?? []).filter((p) => p.name === 'signature');
-  if (params.length !== 1) return { problem: 'Give exactly one "signature" parameter' };
-  const jws = params[0]!.valueString;
-  if (typeof jws !== 'string' || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(jws)) {
-    return { problem: 'The "signature" parameter must be a compact JWS in valueString' };
-  }
-  return { jws };
+/** Whether a `$sign` signature is shaped as a compact JWS (three base64url parts); whether it verifies is checked after. */
+export function isCompactJws(text: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(text);
 }

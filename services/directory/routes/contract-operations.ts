@@ -15,13 +15,18 @@ import { HubScopes, readScope } from '../../../shared/auth/scopes.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { handler, respond } from '../../../shared/fhir/express.js';
+import type { OperationDeclaration } from '../../../shared/fhir/parameters.js';
+import { operationArguments } from '../../../shared/fhir/request-body.js';
 import { badRequest, conflict, forbidden, isOperationOutcomeError, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel, requireAccess } from '../../../shared/fhir/rest/access.js';
 import { publicKeysOf } from '../../../shared/isp/agencies.js';
 import { parseIspContract, signerEntry } from '../../../shared/isp/contract.js';
 import { applySignature, verifyIspSignatures } from '../../../shared/isp/signatures.js';
 import type { DirectoryContext } from '../context.js';
-import { ispCriteria, signatureOfParameters, verificationParameters } from '../domain/isp-report.js';
+import { isCompactJws, ispCriteria, verificationParameters } from '../domain/isp-report.js';
+
+/** `$sign`'s one parameter: the partner's compact JWS over the ISP's current content. */
+const SIGN = { name: '$sign', parameters: { signature: { kind: 'string', required: true } } } as const satisfies OperationDeclaration;
 
 export function contractOperationRoutes(ctx: DirectoryContext): Router {
   const router = Router();
@@ -40,11 +45,11 @@ export function contractOperationRoutes(ctx: DirectoryContext): Router {
         refusedBySecurityModel(res);
         throw forbidden(`${agency} is not a partner of ISP ${isp.id}, so it cannot sign it`);
       }
-      const signature = signatureOfParameters(req.body);
-      if ('problem' in signature) throw badRequest(signature.problem, 'Parameters.parameter');
+      const { signature } = await operationArguments(req, SIGN, ctx.validation);
+      if (!isCompactJws(signature)) throw badRequest('The "signature" parameter must be a compact JWS in valueString', "Parameters.parameter.where(name='signature')");
 
       const now = ctx.now();
-      const signed = applySignature(contract, signerEntry({ agency, when: now.toISOString(), jws: signature.jws }));
+      const signed = applySignature(contract, signerEntry({ agency, when: now.toISOString(), jws: signature }));
       const agencies = await ctx.registry.agencies();
       const verification = verifyIspSignatures(signed, publicKeysOf([...agencies.values()]));
       const own = verification.partners.find((p) => p.agency === agency);

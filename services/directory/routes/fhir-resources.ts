@@ -27,7 +27,7 @@ const NP_LP_LOOKUP = ['PD-L2', 'PD-L3'];
 const NP_LP_CATEGORY = 'np-lp-contact';
 
 export function fhirResourceRoutes(ctx: DirectoryContext): Router {
-  const common = { store: ctx.store, baseUrl: ctx.fhirBase, authenticate: ctx.authenticate };
+  const common = { store: ctx.store, baseUrl: ctx.fhirBase, authenticate: ctx.authenticate, validation: ctx.validation };
   const router = Router();
 
   router.use(

@@ -10,7 +10,8 @@ import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { invalidResource } from '../../../shared/fhir/outcome.js';
-import { assertValidResource } from '../../../shared/fhir/validate.js';
+import type { OperationDeclaration } from '../../../shared/fhir/parameters.js';
+import { operationArguments, validBody } from '../../../shared/fhir/request-body.js';
 import { blockingKeys } from '../domain/blocking.js';
 import { compare } from '../domain/engine.js';
 import { toFeatures } from '../domain/features.js';
@@ -19,7 +20,6 @@ import { matchBundle, selectMatches, type MatchResult } from '../domain/match-bu
 import { agencyOfRecord } from '../domain/person.js';
 import { matchProbability } from '../domain/engine.js';
 import type { MpiContext } from '../context.js';
-import { param } from './parameters.js';
 import { REGISTRATION_EXCHANGE } from './register.js';
 
 const DEFAULT_COUNT = 10;
@@ -29,7 +29,7 @@ export function matchPatient(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$match', action: 'E', ...REGISTRATION_EXCHANGE });
     const auth = authContext(res);
-    const { patient, onlyCertainMatches, count } = readMatchInput(req.body);
+    const { patient, onlyCertainMatches, count } = await readMatchInput(req, ctx);
     const chi = chiOf(patient);
     const features = toFeatures({ id: '$match', ...demographicsOf(patient), chi: chi?.value });
 
@@ -54,25 +54,21 @@ export function matchPatient(ctx: MpiContext) {
   };
 }
 
-function readMatchInput(body: unknown): { patient: Patient; onlyCertainMatches: boolean; count: number } {
-  const resourceType = (body as { resourceType?: unknown } | undefined)?.resourceType;
+/** FHIR's Patient/$match parameters (the ones this MPI supports). */
+const MATCH = {
+  name: '$match',
+  parameters: {
+    resource: { kind: 'resource', resourceType: 'Patient', required: true },
+    onlyCertainMatches: { kind: 'boolean' },
+    count: { kind: 'integer', min: 1 },
+  },
+} as const satisfies OperationDeclaration;
+
+async function readMatchInput(req: Request, ctx: MpiContext): Promise<{ patient: Patient; onlyCertainMatches: boolean; count: number }> {
+  const resourceType = (req.body as { resourceType?: unknown } | undefined)?.resourceType;
   // A bare Patient is accepted too: some clients post the resource itself.
-  if (resourceType === 'Patient') return { patient: assertValidResource<Patient>(body, 'Patient'), onlyCertainMatches: false, count: DEFAULT_COUNT };
+  if (resourceType === 'Patient') return { patient: await validBody<Patient>(req, 'Patient', ctx.validation), onlyCertainMatches: false, count: DEFAULT_COUNT };
   if (resourceType !== 'Parameters') throw invalidResource('$match expects a Parameters resource with a Patient in parameter "resource"', 'resourceType');
-  const p = body as import('fhir/r4.js').Parameters;
-  const resource = param(p, 'resource')?.resource;
-  if (!resource) throw invalidResource('Parameter "resource" (a Patient) is required', "Parameters.parameter.where(name='resource')");
-  const patient = assertValidResource<Patient>(resource, 'Patient');
-  const only = param(p, 'onlyCertainMatches');
-  if (only && typeof only.valueBoolean !== 'boolean') {
-    throw invalidResource('onlyCertainMatches must be a valueBoolean', "Parameters.parameter.where(name='onlyCertainMatches')");
-  }
-  const countParam = param(p, 'count');
-  let count = DEFAULT_COUNT;
-  if (countParam) {
-    const n = countParam.valueInteger ?? countParam.valuePositiveInt;
-    if (typeof n !== 'number' || n < 1) throw invalidResource('count must be a positive integer', "Parameters.parameter.where(name='count')");
-    count = Math.min(n, MAX_COUNT);
-  }
-  return { patient, onlyCertainMatches: only?.valueBoolean ?? false, count };
+  const args = await operationArguments(req, MATCH, ctx.validation);
+  return { patient: args.resource as Patient, onlyCertainMatches: args.onlyCertainMatches ?? false, count: Math.min(args.count ?? DEFAULT_COUNT, MAX_COUNT) };
 }

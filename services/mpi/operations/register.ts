@@ -9,7 +9,7 @@ import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { forbidden, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
-import { assertValidResource } from '../../../shared/fhir/validate.js';
+import { validBody } from '../../../shared/fhir/request-body.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
 import type { SubmittingAgency } from '../domain/from-patient.js';
 import { registrationCriteria } from '../domain/criteria.js';
@@ -47,7 +47,7 @@ export function registerPatient(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'create', action: 'C', ...REGISTRATION_EXCHANGE });
     const auth = authContext(res);
-    const patient = assertValidResource<Patient>(req.body, 'Patient');
+    const patient = await validBody<Patient>(req, 'Patient', ctx.validation);
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
     const submission = refusedUnderSecurityModel(res, () => submissionOf(patient, agency));

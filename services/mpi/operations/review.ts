@@ -10,13 +10,38 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
+import type { OperationDeclaration } from '../../../shared/fhir/parameters.js';
+import { operationArguments } from '../../../shared/fhir/request-body.js';
 import { conflict, invalidResource, notFound } from '../../../shared/fhir/outcome.js';
 import { MANUAL_MATCHING_CRITERIA } from '../domain/criteria.js';
 import { duplicatePersons, MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair } from '../domain/review-task.js';
 import { Persons } from '../persons.js';
 import { actorOf, type MpiContext } from '../context.js';
-import { codeParam, param, parametersBody, referenceParam } from './parameters.js';
 import { REGISTRATION_EXCHANGE } from './register.js';
+
+/** A reviewer's decision on a review Task, with an optional note kept on the Task and in the decision. */
+const RESOLVE = {
+  name: '$resolve',
+  parameters: { decision: { kind: 'code', required: true, codes: ['link', 'not-link'] }, note: { kind: 'string' } },
+} as const satisfies OperationDeclaration;
+
+const UNLINK = { name: '$unlink', parameters: { note: { kind: 'string' } } } as const satisfies OperationDeclaration;
+
+const MERGE = {
+  name: '$merge',
+  parameters: {
+    'source-person': { kind: 'reference', required: true },
+    'target-person': { kind: 'reference', required: true },
+    note: { kind: 'string' },
+  },
+} as const satisfies OperationDeclaration;
+
+/** The id of a `Person/<id>` reference; 422 for anything else. */
+function personId(reference: string, expression: string): string {
+  const id = reference.startsWith('Person/') ? reference.slice('Person/'.length) : undefined;
+  if (!id || !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) throw invalidResource('The parameter must reference a Person (Person/<id>)', expression);
+  return id;
+}
 
 export function resolveReview(ctx: MpiContext) {
   const persons = new Persons(ctx.store);
@@ -24,9 +49,7 @@ export function resolveReview(ctx: MpiContext) {
     const taskId = String(req.params.id);
     describeExchange(res, { subtype: '$resolve', action: 'U', ...REGISTRATION_EXCHANGE });
     const auth = authContext(res);
-    const body = parametersBody(req.body, '$resolve');
-    const decision = codeParam(body, 'decision', ['link', 'not-link']) as 'link' | 'not-link';
-    const note = param(body, 'note')?.valueString;
+    const { decision, note } = await operationArguments(req, RESOLVE, ctx.validation);
 
     const task = (await ctx.tasks.read('Task', taskId)) as Task;
     if (!task.code?.coding?.some((c) => c.code === MATCH_REVIEW_CODE)) throw notFound(`Task/${taskId} is not a match review`);
@@ -108,7 +131,7 @@ export function unlinkRecord(ctx: MpiContext) {
     const recordId = String(req.params.id);
     describeExchange(res, { subtype: '$unlink', action: 'U', subject: `Patient/${recordId}`, ...REGISTRATION_EXCHANGE });
     const auth = authContext(res);
-    const note = req.body && typeof req.body === 'object' ? param(parametersBody(req.body, '$unlink'), 'note')?.valueString : undefined;
+    const { note } = await operationArguments(req, UNLINK, ctx.validation, { bodyOptional: true });
     const by = actorOf(auth);
     const change = { cause: causeOf(req, res, `Patient/${recordId}`), operation: '$unlink' };
     const { personId, formerPersonId } = await persons.unlink(recordId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) }, change);
@@ -131,10 +154,10 @@ export function mergePersons(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$merge', action: 'U', ...REGISTRATION_EXCHANGE });
     const auth = authContext(res);
-    const body = parametersBody(req.body, '$merge');
-    const sourceId = referenceParam(body, 'source-person', 'Person');
-    const targetId = referenceParam(body, 'target-person', 'Person');
-    const note = param(body, 'note')?.valueString;
+    const args = await operationArguments(req, MERGE, ctx.validation);
+    const sourceId = personId(args['source-person'], `Parameters.parameter.where(name='source-person')`);
+    const targetId = personId(args['target-person'], `Parameters.parameter.where(name='target-person')`);
+    const note = args.note;
     const by = actorOf(auth);
     const change = { cause: causeOf(req, res, `Person/${targetId}`), operation: '$merge' };
     const moved = await persons.merge(sourceId, targetId, { by, at: new Date().toISOString(), ...(note ? { note } : {}) }, change);

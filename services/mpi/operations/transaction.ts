@@ -9,7 +9,7 @@ import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient } from 'fhir/r
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
-import { respond } from '../../../shared/fhir/express.js';
+import { bodyBytesOf, respond } from '../../../shared/fhir/express.js';
 import { informational, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
 import { invalidityError } from '../../../shared/fhir/validate.js';
 import { registrationCriteria } from '../domain/criteria.js';
@@ -18,9 +18,6 @@ import { actorOf, type MpiContext } from '../context.js';
 import { submissionOf } from '../submission.js';
 import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submittingAgency } from './register.js';
 import { transactionResponse } from '../transaction-response.js';
-
-/** More problems than this are summarised: nobody reads ten thousand issues. */
-const MAX_ISSUES = 100;
 
 export function transaction(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -33,20 +30,24 @@ export function transaction(ctx: MpiContext) {
     if (bundle.type !== 'transaction') {
       throw invalidResource(`Only transaction Bundles are accepted here (got type ${String(bundle.type)})`, 'Bundle.type');
     }
-    const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+    if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw invalidResource('Bundle.entry must be an array of entries', 'Bundle.entry');
+    const entries: unknown[] = bundle.entry ?? [];
     if (entries.length === 0) throw invalidResource('The transaction has no entries', 'Bundle.entry');
 
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
-    // R4 validation of every entry, on a worker thread for big Bundles (the same validator, so the same verdicts).
-    const validities = await ctx.validation.validateEach(entries.map((entry: BundleEntry) => entry?.resource), 'Patient');
+    // R4 validation of every entry, on a worker thread for big Bundles or big bodies (the same validator, so the same verdicts).
+    const resources = entries.map((entry) => (isObject(entry) ? entry.resource : undefined));
+    const validities = await ctx.validation.validateEach(resources, 'Patient', { bytes: bodyBytesOf(req) });
     const submissions: Submission[] = [];
     const issues: OperationOutcomeIssue[] = [];
     const seen = new Map<string, number>();
-    entries.forEach((entry: BundleEntry, i) => {
+    entries.forEach((value, i) => {
       const where = `Bundle.entry[${i}]`;
       try {
-        if (entry.request?.method !== 'POST' || !/^Patient\/?$/.test(entry.request.url ?? '')) {
+        if (!isObject(value)) throw invalidResource('Each entry must be an object with a resource and a request', where);
+        const entry = value as BundleEntry;
+        if (!isObject(entry.request) || entry.request.method !== 'POST' || !/^Patient\/?$/.test(String(entry.request.url ?? ''))) {
           throw invalidResource('Each entry must be a POST of a Patient (request.method POST, request.url Patient)', `${where}.request`);
         }
         const validity = validities[i]!;
@@ -69,13 +70,10 @@ export function transaction(ctx: MpiContext) {
       }
     });
     if (issues.length) {
-      const shown = issues.slice(0, MAX_ISSUES);
-      if (issues.length > MAX_ISSUES) {
-        shown.push({ severity: 'error', code: 'too-costly', details: { text: `…and ${issues.length - MAX_ISSUES} more problems` } });
-      }
+      // The outcome lists the first problems and counts the rest (outcome.ts MAX_ISSUES).
       throw invalidIssues([
         { severity: 'error', code: 'invalid', details: { text: `The transaction was refused: ${issues.length} problem(s); nothing was registered` } },
-        ...shown,
+        ...issues,
       ]);
     }
 
@@ -107,4 +105,8 @@ export function transaction(ctx: MpiContext) {
       criteria: registrationCriteria(results),
     });
   };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

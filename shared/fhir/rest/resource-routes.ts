@@ -29,7 +29,8 @@ import { historyBundle, searchsetBundle } from '../bundle.js';
 import { causeOf, describeExchange, type ExchangeDescription } from '../exchange-context.js';
 import { handler, respond } from '../express.js';
 import { badRequest } from '../outcome.js';
-import { assertValidResource } from '../validate.js';
+import { validBody } from '../request-body.js';
+import type { ValidationPool } from '../validation-pool.js';
 import { requireAccess } from './access.js';
 import { searchQueryOf } from './search-query.js';
 
@@ -72,6 +73,8 @@ export interface ResourceRoutesOptions<K extends ResourceType> extends ResourceR
   readonly authenticate: RequestHandler;
   /** Interactions served (default: all of them). */
   readonly interactions?: readonly ResourceInteraction[];
+  /** Where bodies are validated: a large one on a worker thread (the service's pool). */
+  readonly validation: ValidationPool;
 }
 
 /** A router serving one resource type; mount it at the service's FHIR base (`/fhir`). */
@@ -147,7 +150,7 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
         describeExchange(res, { subtype: 'create', action: 'C' });
         // The server assigns the id (a client's is ignored, as FHIR says) before the hooks run,
         // so they check the resource exactly as it will be stored.
-        const { id: _ignored, ...body } = validated(req.body);
+        const { id: _ignored, ...body } = await validBody<FhirResource>(req, type, options.validation);
         const withId = { ...body, id: randomUUID() } as T;
         const prepared = await prepare(withId, { req, res, auth: authContext(res), interaction: 'create' });
         const stored = await store.create(prepared, { cause: causeOf(req, res) });
@@ -167,7 +170,7 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
       handler(async (req, res) => {
         const id = param(req, 'id');
         describeExchange(res, { subtype: 'update', action: 'U', entities: [entity(id)] });
-        const body = validated(req.body);
+        const body = (await validBody<FhirResource>(req, type, options.validation)) as T;
         if (body.id === undefined) throw badRequest(`The ${type} must carry its id (${id})`, `${type}.id`);
         if (body.id !== id) throw badRequest(`The ${type} id ${body.id} does not match the URL id ${id}`, `${type}.id`);
         const previous = (await store.readMany(type, [id]))[0];
@@ -181,11 +184,6 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
         });
       }),
     );
-  }
-
-  /** The body as a valid resource of this type (422 otherwise); the generic `T` is what the check proved. */
-  function validated(body: unknown): T {
-    return assertValidResource<FhirResource>(body, type) as T;
   }
 
   async function prepare(resource: T, context: WriteContext<T>): Promise<T> {
