@@ -110,8 +110,12 @@ export class OutboxRelay {
    * is committed): a failure is logged and left to the timer.
    */
   async flushQuietly(requestId?: string): Promise<void> {
-    // Crash tests die here: the change and its record are committed, the record not yet relayed.
+    // Crash tests die here: a change and its record are committed, the record not yet relayed.
     failpoint('audit.before-relay');
+    await this.catchUp(requestId);
+  }
+
+  private async catchUp(requestId?: string): Promise<void> {
     try {
       await this.flush();
     } catch (err) {
@@ -134,7 +138,7 @@ export class OutboxRelay {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      await this.flushQuietly();
+      await this.catchUp();
       // Sleep in short steps so close() is prompt.
       for (let waited = 0; waited < this.intervalMs && !this.stopped; waited += 50) await sleep(50, undefined, { ref: false });
     }

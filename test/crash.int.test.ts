@@ -1,0 +1,261 @@
+/**
+ * Crash tests against real processes: a hub is started as a child process and
+ * killed with SIGKILL at a failpoint (shared/runtime/failpoints.ts) — no
+ * clean-up runs, as after a power cut — then started again. What a user relies
+ * on: nothing half-written stands, nothing changes without its audit record.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Bundle, Patient } from 'fhir/r4.js';
+import type { Redis } from 'ioredis';
+import { readAuditEntries } from '../shared/audit/audit-client.js';
+import { eventOfEntry } from '../shared/audit/audit-entry.js';
+import { triggerOfEvent } from '../shared/audit/audit-event.js';
+import { demoAgencyKey } from '../shared/client/demo-keys.js';
+import { getAccessToken } from '../shared/client/token.js';
+import { PROJECT_ROOT } from '../shared/config.js';
+import { KeySpace } from '../shared/redis/connection.js';
+import { ResourceKeys } from '../shared/store/keys.js';
+import { MpiKeys } from '../services/mpi/keys.js';
+import { agencyPatient, testChi, transactionOf } from './mpi.js';
+import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from './redis.js';
+
+interface HubProcess {
+  readonly urls: Readonly<Record<string, string>>;
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `test/hub-process.ts` on the test Redis under `prefix`; resolves once it listens. */
+async function startHubProcess(prefix: string, env: Record<string, string> = {}): Promise<HubProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test', 'hub-process.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: prefix, INFOSHARE_LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('hub process did not start within 60 s')), 60_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.startsWith('READY ')) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line.slice(6)) as Record<string, string>);
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`hub process exited before it was ready (${code ?? signal})`));
+    });
+  });
+  return { urls, child, exited };
+}
+
+async function stopHubProcess(hub: HubProcess): Promise<void> {
+  if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGTERM');
+  await hub.exited;
+}
+
+async function tokenFor(hub: HubProcess, agencyId: string): Promise<string> {
+  const { access_token } = await getAccessToken({ agencyId, tokenUrl: `${hub.urls.directory}/auth/token`, privateKeyPem: await demoAgencyKey(agencyId) });
+  return access_token;
+}
+
+/** POSTs to the MPI; resolves with the status, or `undefined` when the process died before answering. */
+async function postToMpi(hub: HubProcess, agencyId: string, pathName: string, body: unknown, requestId: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${hub.urls.mpi}${pathName}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await tokenFor(hub, agencyId)}`,
+        'content-type': 'application/fhir+json',
+        prefer: 'return=minimal',
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify(body),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return undefined;
+  }
+}
+
+const letters = (i: number): string => {
+  let s = '';
+  for (let n = i + 1; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(97 + ((n - 1) % 26)) + s;
+  return s;
+};
+
+/** Person i: a distinct name, birth date, postcode and CHI. */
+function person(i: number) {
+  const birthDate = `${1950 + (i % 60)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
+  const gender = i % 2 ? ('male' as const) : ('female' as const);
+  return {
+    given: [['Morag', 'Hamish', 'Kirsty', 'Angus', 'Shona', 'Ewan'][i % 6]!],
+    family: `Crash${letters(i)}`,
+    birthDate,
+    gender,
+    postcode: `EH${1 + (i % 17)} ${1 + (i % 9)}${String.fromCharCode(65 + (i % 26))}B`,
+    chi: testChi(birthDate, gender, i),
+  };
+}
+
+/** NHS records of people 0-199 (with CHI), and 700 social-work records (two chunks of the registrar's 500): the first 200 are the same people. */
+const NHS = 200;
+const SOCIAL_WORK = 700;
+const SECOND_CHUNK = SOCIAL_WORK - 500;
+const nhsBundle: Bundle = transactionOf(Array.from({ length: NHS }, (_, i) => agencyPatient('nhs-lothian', `CR-N-${i}`, person(i))));
+const socialWorkPatients: Patient[] = Array.from({ length: SOCIAL_WORK }, (_, i) => agencyPatient('edinburgh-social-work', `CR-SW-${i}`, person(i)));
+const socialWorkBundle: Bundle = transactionOf(socialWorkPatients);
+
+interface IndexState {
+  /** Record id → Person id. */
+  readonly links: Map<string, string>;
+  readonly records: number;
+  readonly unfinishedChunks: number;
+  /** Records that are in no Person, or whose Person does not list them. */
+  readonly orphans: string[];
+  /** Open-review markers whose Task does not exist. */
+  readonly markersWithoutTask: string[];
+}
+
+async function indexState(redis: Redis, prefix: string): Promise<IndexState> {
+  const space = new KeySpace(prefix);
+  const keys = new MpiKeys(space);
+  const [recordIds, rawLinks, markers, unfinishedChunks] = await Promise.all([
+    redis.hkeys(keys.records),
+    redis.hgetall(keys.links),
+    redis.hgetall(keys.openReviews),
+    redis.hlen(keys.journal),
+  ]);
+  const links = new Map(Object.entries(rawLinks).map(([record, value]) => [record, value.split('|')[0]!]));
+  const listed = await Promise.all(recordIds.map((id) => (links.has(id) ? redis.hexists(keys.person(links.get(id)!), id) : Promise.resolve(0))));
+  const orphans = recordIds.filter((_, i) => listed[i] !== 1);
+  const taskKeys = new ResourceKeys(space, 'Task', 'mpi');
+  const taskIds = [...new Set(Object.values(markers))];
+  const exists = await Promise.all(taskIds.map((id) => redis.hexists(taskKeys.current, id)));
+  return { links, records: recordIds.length, unfinishedChunks, orphans, markersWithoutTask: taskIds.filter((_, i) => exists[i] !== 1) };
+}
+
+/** The index as a partition of records into people (Person ids are random; who is with whom is what counts). */
+function partition(links: Map<string, string>): string[] {
+  const groups = new Map<string, string[]>();
+  for (const [record, personId] of links) (groups.get(personId) ?? groups.set(personId, []).get(personId)!).push(record);
+  return [...groups.values()].map((g) => g.sort().join(' ')).sort();
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function changeRecordsOf(redis: Redis, prefix: string, requestId: string) {
+  const entries = await readAuditEntries(redis, new KeySpace(prefix), { count: 1_000_000 });
+  return entries.filter(({ entry }) => entry.requestId === requestId).map(({ entry }) => eventOfEntry(entry));
+}
+
+describe('a hub killed with SIGKILL', () => {
+  let redis: Redis;
+  const crashed = uniquePrefix('crash');
+  const clean = uniquePrefix('clean');
+
+  beforeAll(() => {
+    redis = testRedis();
+  });
+
+  afterAll(async () => {
+    await deletePrefix(redis, crashed);
+    await deletePrefix(redis, clean);
+    redis.disconnect();
+  });
+
+  it('during a bulk load: after a restart and the same load again, the index is whole and the same as an uninterrupted load', async () => {
+    // An uninterrupted run: the NHS board's load, the social-work load, and the same social-work load again.
+    const reference = await startHubProcess(clean);
+    try {
+      expect(await postToMpi(reference, 'nhs-lothian', '/fhir', nhsBundle, `ref-nhs-${randomUUID()}`)).toBe(200);
+      expect(await postToMpi(reference, 'edinburgh-social-work', '/fhir', socialWorkBundle, `ref-sw-${randomUUID()}`)).toBe(200);
+      expect(await postToMpi(reference, 'edinburgh-social-work', '/fhir', socialWorkBundle, `ref-sw2-${randomUUID()}`)).toBe(200);
+    } finally {
+      await stopHubProcess(reference);
+    }
+    const expected = await indexState(redis, clean);
+    expect(expected.records).toBe(NHS + SOCIAL_WORK);
+    expect(expected.orphans).toEqual([]);
+
+    // The same, killed in the middle of the social-work load: its second chunk's records are written, their links not yet.
+    const first = await startHubProcess(crashed);
+    try {
+      expect(await postToMpi(first, 'nhs-lothian', '/fhir', nhsBundle, `nhs-${randomUUID()}`)).toBe(200);
+    } finally {
+      await stopHubProcess(first);
+    }
+    const doomed = await startHubProcess(crashed, { INFOSHARE_FAILPOINTS: 'mpi.chunk.after-records@2', INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+    expect(await postToMpi(doomed, 'edinburgh-social-work', '/fhir', socialWorkBundle, `sw-${randomUUID()}`)).toBeUndefined();
+    expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const cut = await indexState(redis, crashed);
+    expect(cut.unfinishedChunks).toBe(1);
+    expect(cut.records).toBe(NHS + SOCIAL_WORK);
+    expect(cut.orphans).toHaveLength(SECOND_CHUNK); // the window the journal exists for
+
+    // Restarted: the unfinished chunk is completed at start-up, before anyone sends anything.
+    const restarted = await startHubProcess(crashed, { INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+    try {
+      await until('the unfinished chunk to be completed', async () => (await indexState(redis, crashed)).unfinishedChunks === 0);
+      const recovered = await indexState(redis, crashed);
+      expect(recovered.orphans).toEqual([]);
+      expect(recovered.markersWithoutTask).toEqual([]);
+
+      // The agency sends the same load again, as the README tells it to after a failure.
+      expect(await postToMpi(restarted, 'edinburgh-social-work', '/fhir', socialWorkBundle, `sw-again-${randomUUID()}`)).toBe(200);
+    } finally {
+      await stopHubProcess(restarted);
+    }
+    const after = await indexState(redis, crashed);
+    expect(after.records).toBe(NHS + SOCIAL_WORK);
+    expect(after.unfinishedChunks).toBe(0);
+    expect(after.orphans).toEqual([]);
+    expect(after.markersWithoutTask).toEqual([]);
+    expect(partition(after.links)).toEqual(partition(expected.links));
+    // The people both agencies know are one Person each.
+    expect(partition(after.links).filter((g) => g.includes(' '))).toHaveLength(NHS);
+  }, 240_000);
+
+  it('between committing a change and relaying its audit record: the record is in the trail once the hub is back', async () => {
+    const prefix = uniquePrefix('crash-audit');
+    const setup = await startHubProcess(prefix);
+    await stopHubProcess(setup);
+    try {
+      const doomed = await startHubProcess(prefix, { INFOSHARE_FAILPOINTS: 'audit.before-relay', INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+      const requestId = `killed-${randomUUID()}`;
+      const patient = agencyPatient('edinburgh-housing', 'CR-H-1', person(5000));
+      expect(await postToMpi(doomed, 'edinburgh-housing', '/fhir/Patient', patient, requestId)).toBeUndefined();
+      expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+      // The client never got an answer, but the record was registered — and its change record committed with it.
+      const state = await indexState(redis, prefix);
+      expect(state.records).toBe(1);
+      expect(state.orphans).toEqual([]);
+      expect(await changeRecordsOf(redis, prefix, requestId)).toEqual([]);
+      expect(await redis.xlen(new MpiKeys(new KeySpace(prefix)).outbox)).toBe(1);
+
+      const back = await startHubProcess(prefix, { INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+      try {
+        await until('the change record to reach the audit trail', async () => (await changeRecordsOf(redis, prefix, requestId)).length > 0);
+        const trail = await changeRecordsOf(redis, prefix, requestId);
+        expect(trail.map(triggerOfEvent)).toEqual(['change']);
+        expect(trail[0]!.entity?.some((e) => e.what?.reference === 'Patient/edinburgh-housing.CR-H-1')).toBe(true);
+      } finally {
+        await stopHubProcess(back);
+      }
+    } finally {
+      await deletePrefix(redis, prefix);
+    }
+  }, 120_000);
+});
