@@ -210,6 +210,10 @@ describe('POST /fhir with Prefer: respond-async', () => {
       const failed = await poll(agencyId, accepted.headers['content-location'] as string);
       expect(failed.status).toBe(403);
       expect(JSON.stringify(failed.body)).toContain('no longer an active agency');
+      // The refusal at run time is in the trail too: a job attempt of the request that queued it, outcome 4.
+      const refusal = (await jobTrail(accepted.headers['x-request-id'] as string)).find((e) => triggerOfEvent(e) === 'job');
+      expect(refusal?.outcome).toBe('4');
+      expect(refusal?.outcomeDesc).toContain('no longer an active agency');
       const none = await request(mpi.app).get(`/fhir/Patient/${agencyId}.BG-ASYNC-Veitch-0`).set(await mpi.auth(agencyId));
       expect(none.status).toBe(404);
     } finally {

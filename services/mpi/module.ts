@@ -1,4 +1,5 @@
 /** The MPI as a hub service (matching & indexing, port 4001). */
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
@@ -54,7 +55,24 @@ export const mpiService: ServiceModule = {
     // A chunk a crashed MPI left half-done is completed now, not only when the next load comes.
     const recovery = ctx.registrar
       .recover()
-      .then((completed) => completed && deps.log.warn({ completed }, 'completed registration chunks left unfinished by a stopped MPI'))
+      .then(async (completed) => {
+        if (!completed) return;
+        deps.log.warn({ completed }, 'completed registration chunks left unfinished by a stopped MPI');
+        // Work the hub did on its own: recorded as a scheduled exchange (each chunk's change record is in the trail too).
+        await deps.audit.record({
+          requestId: `recovery-${randomUUID()}`,
+          service: 'mpi',
+          type: 'rest',
+          subtype: 'recover',
+          action: 'U',
+          outcome: '0',
+          outcomeDescription: `Completed ${completed} registration chunk(s) a stopped MPI left unfinished`,
+          agent: {},
+          entities: [],
+          criteria: [],
+          trigger: { kind: 'schedule', name: 'start-up recovery' },
+        });
+      })
       .catch((err: unknown) => deps.log.error({ err }, 'could not complete unfinished registration chunks; the next registration will'));
     const metrics = createServiceMetrics('mpi');
     const registrationWorker = startRegistrationWorker({

@@ -1,0 +1,50 @@
+/**
+ * Calls the hub makes to other systems — delivering an alert to an agency's
+ * endpoint, asking another system for data — are exchanges too: each is
+ * recorded as a BALP `transmit` (PrivacyDisclosure source) with the URL, the
+ * method and the answer's status as its trigger, the receiving agency, and the
+ * request (or job origin) it was made for. Recorded once the call is answered
+ * or has failed; if the record cannot be written the call's caller fails (a
+ * job is then retried, so a transmit may be recorded twice — never not at all).
+ */
+import type { AuditSink, ExchangeRecord } from './exchange.js';
+
+/** What the call is, for its record. */
+export type OutboundCall = Pick<ExchangeRecord, 'requestId' | 'service' | 'agent' | 'subtype'> &
+  Partial<Pick<ExchangeRecord, 'action' | 'subject' | 'entities' | 'dataCategory' | 'purpose' | 'recipientAgency' | 'criteria'>> & {
+    readonly method: string;
+    readonly url: string;
+  };
+
+/** The status a call was answered with: a 4xx is the receiver refusing (outcome 4), a 5xx its failure (8). */
+export interface Answered<T> {
+  readonly status: number;
+  readonly value: T;
+}
+
+/**
+ * Makes the call and records it. Criteria count only for a 2xx answer. A
+ * network failure is recorded as outcome 8 and rethrown.
+ */
+export async function auditedCall<T>(audit: AuditSink, call: OutboundCall, send: () => Promise<Answered<T>>): Promise<Answered<T>> {
+  const { method, url, criteria, ...described } = call;
+  const base = { type: 'transmit' as const, action: call.action ?? 'C', entities: [], ...described };
+  let answered: Answered<T>;
+  try {
+    answered = await send();
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 300) : String(err);
+    await audit.record({ ...base, outcome: '8', outcomeDescription: `The call failed: ${reason}`, criteria: [], trigger: { kind: 'outbound', method, url } });
+    throw err;
+  }
+  const { status } = answered;
+  const ok = status >= 200 && status < 300;
+  await audit.record({
+    ...base,
+    outcome: ok ? '0' : status < 500 ? '4' : '8',
+    ...(ok ? {} : { outcomeDescription: `The receiver answered ${status}` }),
+    criteria: ok ? (criteria ?? []) : [],
+    trigger: { kind: 'outbound', method, url, status },
+  });
+  return answered;
+}
