@@ -39,8 +39,12 @@ export interface TestMpi {
   close(): Promise<void>;
 }
 
-export async function startTestMpi(overrides: Partial<Pick<HubConfig, 'bulkBodyLimit' | 'bodyLimit'>> = {}): Promise<TestMpi> {
-  const dir = await startTestDirectory();
+/** `env` adds settings to the directory's (e.g. `INFOSHARE_MPI_PORT`, for a test that listens and follows the links it is given). */
+export async function startTestMpi(
+  overrides: Partial<Pick<HubConfig, 'bulkBodyLimit' | 'bodyLimit'>> = {},
+  env: Readonly<Record<string, string>> = {},
+): Promise<TestMpi> {
+  const dir = await startTestDirectory(env);
   const config: HubConfig = { ...dir.config, ...overrides };
   const service = await mpiService.createService({ ...dir.deps, config });
   const tokens = new Map<string, Promise<string>>();

@@ -29,6 +29,10 @@ export class MpiKeys {
   get blocks(): string {
     return this.space.key(TAG, 'blk');
   }
+  /** Hash: the search index of records — term → `<count>:<id>,…`, and the terms in use by bucket (domain/search-terms.ts). */
+  get search(): string {
+    return this.space.key(TAG, 'find');
+  }
   /** Hash: record id → `<personId>|<assurance>|<how>`. */
   get links(): string {
     return this.space.key(TAG, 'link');

@@ -9,7 +9,9 @@ import type { Patient, Person } from 'fhir/r4.js';
 import { changeRecord, outboxEntryArgs, type ChangeCause } from '../../shared/audit/outbox.js';
 import { conflict, notFound } from '../../shared/fhir/outcome.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
+import { ownerOfRecordId } from './domain/patient-search.js';
 import { agencyOfRecord, buildPerson, chiOfRecord } from './domain/person.js';
+import type { PersonSearchPlan, PersonSource } from './domain/person-search.js';
 import type { PartnershipSnapshot } from './partnership.js';
 import type { MpiStore } from './store.js';
 
@@ -55,6 +57,46 @@ export class Persons {
       return owner !== undefined && partnership.demographicsMayFlow(owner, readerAgency).allowed;
     });
     return buildPerson({ personId, members, visibleRecords: visible, replacedBy, chi: visible.map(chiOfRecord).find(Boolean) });
+  }
+
+  /**
+   * The Persons a search finds (domain/person-search.ts), as `readerAgency` may
+   * see them. A record the reader may not see under the ISP finds nothing, so a
+   * search reveals no more than reading would; the total counts what is returned.
+   */
+  async search(plan: PersonSearchPlan, readerAgency: string, partnership: PartnershipSnapshot): Promise<{ persons: Person[]; total: number }> {
+    const agencyIds = [...partnership.systemsByAgency.values()];
+    const mayRead = (recordId: string) => {
+      const owner = ownerOfRecordId(recordId, agencyIds);
+      return owner !== undefined && partnership.demographicsMayFlow(owner, readerAgency).allowed;
+    };
+    const personsOfRecords = async (ids: readonly string[]) =>
+      (await this.store.getLinks(ids.filter(mayRead))).flatMap((l) => (l ? [l.personId] : []));
+    const idsOf = async (source: PersonSource): Promise<string[]> => {
+      switch (source.kind) {
+        case 'person': {
+          const [members, replacedBy] = await Promise.all([this.store.getMembers(source.id), this.store.getReplacedBy(source.id)]);
+          return members.size > 0 || replacedBy ? [source.id] : [];
+        }
+        case 'record':
+          return personsOfRecords([source.id]);
+        case 'merged-into':
+          return this.store.getMergedInto(source.id);
+        case 'chi': {
+          const [holders] = await this.store.candidateIds([[source.blockingKey]], Number.MAX_SAFE_INTEGER);
+          return personsOfRecords(holders ?? []);
+        }
+      }
+    };
+    let found: Set<string> | undefined;
+    for (const clause of plan.clauses) {
+      const ids = new Set((await Promise.all(clause.map(idsOf))).flat());
+      found = found === undefined ? ids : new Set([...found].filter((id) => ids.has(id)));
+    }
+    const matching = [...(found ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const page = matching.slice(plan.offset, plan.offset + plan.count);
+    const persons = await Promise.all(page.map((id) => this.read(id, readerAgency, partnership)));
+    return { persons, total: matching.length };
   }
 
   /** Moves `recordId` into `personId` as a reviewer's decision (level2, manual). */

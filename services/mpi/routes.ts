@@ -16,6 +16,7 @@ import { patientHistory, readPatient, readPerson, vreadPatient } from './operati
 import { registerPatient } from './operations/register.js';
 import { reportEndpoint } from './operations/report.js';
 import { mergePersons, resolveReview, unlinkRecord } from './operations/review.js';
+import { searchPatients, searchPersons } from './operations/search.js';
 import { transaction } from './operations/transaction.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
@@ -33,12 +34,16 @@ export function mpiRoutes(ctx: MpiContext): Router {
   router.delete('/fhir/_async/:id', ...access(writeScope('Patient')), handler(cancelAsync(ctx.registrations)));
   router.post('/fhir/Patient/$match', ...patientRead, handler(matchPatient(ctx)));
   router.get('/fhir/Patient/$ihe-pix', ...patientRead, handler(pixQuery(ctx)));
+  router.get('/fhir/Patient', ...patientRead, handler(searchPatients(ctx)));
+  router.post('/fhir/Patient/_search', ...patientRead, handler(searchPatients(ctx)));
   router.post('/fhir/Patient', ...access(writeScope('Patient')), handler(registerPatient(ctx)));
   router.get('/fhir/Patient/:id', ...patientRead, handler(readPatient(ctx)));
   router.get('/fhir/Patient/:id/_history', ...patientRead, handler(patientHistory(ctx)));
   router.get('/fhir/Patient/:id/_history/:vid', ...patientRead, handler(vreadPatient(ctx)));
   router.post('/fhir/Patient/:id/$unlink', ...access(HubScopes.taskReview), handler(unlinkRecord(ctx)));
   router.post('/fhir/Person/$merge', ...access(writeScope('Person'), HubScopes.taskReview), handler(mergePersons(ctx)));
+  router.get('/fhir/Person', ...access(readScope('Person')), handler(searchPersons(ctx)));
+  router.post('/fhir/Person/_search', ...access(readScope('Person')), handler(searchPersons(ctx)));
   router.get('/fhir/Person/:id', ...access(readScope('Person')), handler(readPerson(ctx)));
   router.post('/fhir/Task/:id/$resolve', ...access(HubScopes.taskReview), handler(resolveReview(ctx)));
   // Review Tasks name other agencies' records (their ids carry local identifiers): reviewers only.
@@ -69,14 +74,33 @@ function capability(ctx: MpiContext) {
     resources: [
       {
         type: 'Patient',
-        interactions: ['create', 'read', 'vread', 'history-instance'],
+        interactions: ['create', 'read', 'vread', 'history-instance', 'search-type'],
+        searchParams: [
+          { name: '_id', type: 'token' },
+          { name: 'identifier', type: 'token' },
+          { name: 'family', type: 'string' },
+          { name: 'given', type: 'string' },
+          { name: 'name', type: 'string' },
+          { name: 'birthdate', type: 'date' },
+          { name: 'gender', type: 'token' },
+          { name: 'address-postalcode', type: 'string' },
+        ],
         operations: [
           { name: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
           { name: 'ihe-pix', definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' },
           { name: 'unlink', definition: `${OP}/Patient-unlink` },
         ],
       },
-      { type: 'Person', interactions: ['read'], operations: [{ name: 'merge', definition: `${OP}/Person-merge` }] },
+      {
+        type: 'Person',
+        interactions: ['read', 'search-type'],
+        searchParams: [
+          { name: '_id', type: 'token' },
+          { name: 'link', type: 'reference' },
+          { name: 'identifier', type: 'token' },
+        ],
+        operations: [{ name: 'merge', definition: `${OP}/Person-merge` }],
+      },
       {
         type: 'Task',
         interactions: ['read', 'vread', 'history-instance', 'search-type'],

@@ -78,3 +78,48 @@ describe('blocking index', () => {
     expect((await store.candidateIds([['nn:COMMON:NAME']], 6))[0]).toHaveLength(6);
   });
 });
+
+describe('search index', () => {
+  const record = (id: string, family: string, version = '1', previous?: Patient): RecordWrite => ({
+    patient: { resourceType: 'Patient', id, meta: { versionId: version }, name: [{ family }], birthDate: '1990-01-02' },
+    ...(previous ? { previous } : {}),
+    features: { id },
+    blockingKeys: [],
+    previousBlockingKeys: [],
+  });
+  const searchHash = () => redis.hgetall(new MpiKeys(new KeySpace(prefix)).search);
+
+  it('files records under their terms, and their terms in the buckets and roots searches start from', async () => {
+    await store.writeRecords([record('s.1', 'Quayle'), record('s.2', 'Quayle'), record('s.3', 'Quinn')]);
+    const fields = await store.getSearchFields(['f:quayle', 'f:quinn', '~f:qu', '~f']);
+    expect(fields.get('f:quayle')).toBe('2:s.1,s.2');
+    expect(fields.get('f:quinn')).toBe('1:s.3');
+    expect(fields.get('~f:qu')).toBe('\x1fquayle\x1fquinn\x1f');
+    expect(fields.get('~f')).toContain('\x1fqu\x1f');
+  });
+
+  it('leaves the same index when the same writes are applied again (a replayed chunk)', async () => {
+    const writes = [record('r.1', 'Replay'), record('r.2', 'Replayson')];
+    await store.writeRecords(writes);
+    const once = await searchHash();
+    await store.writeRecords(writes);
+    expect(await searchHash()).toEqual(once);
+    const moved = [record('r.1', 'Elsewhere', '2', writes[0]!.patient)];
+    await store.writeRecords(moved);
+    const after = await searchHash();
+    await store.writeRecords(moved);
+    expect(await searchHash()).toEqual(after);
+  });
+
+  it('takes a term out of its bucket when its last record leaves it, and a bucket out of its root when it empties', async () => {
+    const first = record('z.1', 'Zzyzx');
+    await store.writeRecords([first]);
+    expect((await store.getSearchFields(['~f'])).get('~f')).toContain('\x1fzz\x1f');
+    await store.writeRecords([record('z.1', 'Abbot', '2', first.patient)]);
+    const fields = await store.getSearchFields(['f:zzyzx', '~f:zz', '~f', 'f:abbot']);
+    expect(fields.get('f:zzyzx')).toBeNull();
+    expect(fields.get('~f:zz')).toBeNull();
+    expect(fields.get('~f')).not.toContain('\x1fzz\x1f');
+    expect(fields.get('f:abbot')).toBe('1:z.1');
+  });
+});

@@ -7,6 +7,7 @@
 import type { Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { MatchFeatures } from './domain/features.js';
+import { termChanges } from './domain/search-terms.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
 import { IndexLock, type IndexLockOptions } from './index-lock.js';
 import type { MpiKeys } from './keys.js';
@@ -94,29 +95,21 @@ end
 return out
 `);
 
-// Records, features, history and blocking entries of a chunk, in one atomic script
-// (one command for the whole chunk: hundreds of per-record commands cost the Node
+// Records, features, history, blocking and search-index entries of a chunk, in one atomic
+// script (one command for the whole chunk: hundreds of per-record commands cost the Node
 // process more than Redis spends running them).
-// KEYS: records hash, features hash, blocks hash, then history hashes of updated records
-// ARGV: n records; per record: id, Patient JSON, features JSON, history KEYS index (0 for
-//       none), previous versionId, previous JSON; then per blocking key touched: key,
-//       ids to add (comma-joined, may be ''), ids to remove (likewise)
+// KEYS: records hash, features hash, blocks hash, journal hash, search hash, then history
+//       hashes of updated records
+// ARGV: journal entry id ('' for none) and JSON; n records; per record: id, Patient JSON,
+//       features JSON, history KEYS index (0 for none), previous versionId, previous JSON; then the number of blocking keys touched
+//       and per blocking key: key, ids to add (comma-joined, may be ''), ids to remove
+//       (likewise); then per search term touched (domain/search-terms.ts): term, ids to
+//       add, ids to remove, its bucket field, its root field, its bucket
 const WRITE_RECORDS_LUA = new LuaScript(`
-if ARGV[1] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) end
-local n = tonumber(ARGV[3])
-local a = 4
-for _ = 1, n do
-  local id = ARGV[a]
-  redis.call('HSET', KEYS[1], id, ARGV[a + 1])
-  redis.call('HSET', KEYS[2], id, ARGV[a + 2])
-  local h = tonumber(ARGV[a + 3])
-  if h > 0 then redis.call('HSET', KEYS[h], ARGV[a + 4], ARGV[a + 5]) end
-  a = a + 6
-end
-while a <= #ARGV do
-  local field, adds, removes = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  a = a + 3
-  local v = redis.call('HGET', KEYS[3], field)
+-- Adds and removes ids in one \`<count>:<id>,…\` list field; returns whether the field
+-- existed before and whether it exists after.
+local function apply(hash, field, adds, removes)
+  local v = redis.call('HGET', hash, field)
   if removes == '' then
     -- Additions only (new records: nearly all of a load). Appends the ids not listed yet,
     -- found by a plain substring search, instead of splitting the whole list into a table:
@@ -137,28 +130,74 @@ while a <= #ARGV do
     if #added > 0 then
       local joined = table.concat(added, ',')
       if list ~= '' then joined = list .. ',' .. joined end
-      redis.call('HSET', KEYS[3], field, (n + #added) .. ':' .. joined)
+      redis.call('HSET', hash, field, (n + #added) .. ':' .. joined)
     end
-  else
-    local ids, present = {}, {}
-    if v then
-      for id in string.gmatch(string.match(v, '^%d+:(.*)$'), '[^,]+') do
-        if not present[id] then present[id] = true; ids[#ids + 1] = id end
-      end
-    end
-    local gone = {}
-    for id in string.gmatch(removes, '[^,]+') do gone[id] = true end
-    local kept = {}
-    for _, id in ipairs(ids) do if not gone[id] then kept[#kept + 1] = id end end
-    for id in string.gmatch(adds, '[^,]+') do
-      if not present[id] or gone[id] then present[id] = true; gone[id] = nil; kept[#kept + 1] = id end
-    end
-    if #kept == 0 then
-      redis.call('HDEL', KEYS[3], field)
-    else
-      redis.call('HSET', KEYS[3], field, #kept .. ':' .. table.concat(kept, ','))
+    return v ~= false, v ~= false or #added > 0
+  end
+  local ids, present = {}, {}
+  if v then
+    for id in string.gmatch(string.match(v, '^%d+:(.*)$'), '[^,]+') do
+      if not present[id] then present[id] = true; ids[#ids + 1] = id end
     end
   end
+  local gone = {}
+  for id in string.gmatch(removes, '[^,]+') do gone[id] = true end
+  local kept = {}
+  for _, id in ipairs(ids) do if not gone[id] then kept[#kept + 1] = id end end
+  for id in string.gmatch(adds, '[^,]+') do
+    if not present[id] or gone[id] then present[id] = true; gone[id] = nil; kept[#kept + 1] = id end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', hash, field)
+  else
+    redis.call('HSET', hash, field, #kept .. ':' .. table.concat(kept, ','))
+  end
+  return v ~= false, #kept > 0
+end
+
+-- Puts a member into (or takes it out of) a \`␟a␟b␟\` set field; returns true when that
+-- created or emptied the field.
+local function setMember(hash, field, member, wanted)
+  local v = redis.call('HGET', hash, field)
+  local needle = '\\31' .. member .. '\\31'
+  local at = v and string.find(v, needle, 1, true)
+  if wanted then
+    if at then return false end
+    redis.call('HSET', hash, field, (v or '\\31') .. member .. '\\31')
+    return not v
+  end
+  if not at then return false end
+  local rest = string.sub(v, 1, at) .. string.sub(v, at + #needle)
+  if rest == '\\31' then redis.call('HDEL', hash, field); return true end
+  redis.call('HSET', hash, field, rest)
+  return false
+end
+
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) end
+local n = tonumber(ARGV[3])
+local a = 4
+for _ = 1, n do
+  local id = ARGV[a]
+  redis.call('HSET', KEYS[1], id, ARGV[a + 1])
+  redis.call('HSET', KEYS[2], id, ARGV[a + 2])
+  local h = tonumber(ARGV[a + 3])
+  if h > 0 then redis.call('HSET', KEYS[h], ARGV[a + 4], ARGV[a + 5]) end
+  a = a + 6
+end
+local blocking = tonumber(ARGV[a])
+a = a + 1
+for _ = 1, blocking do
+  apply(KEYS[3], ARGV[a], ARGV[a + 1], ARGV[a + 2])
+  a = a + 3
+end
+while a <= #ARGV do
+  local term, bucketField, rootField, bucket = ARGV[a], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local before, after = apply(KEYS[5], term, ARGV[a + 1], ARGV[a + 2])
+  -- A term enters its bucket with its first record and leaves with its last (and a bucket its root).
+  if before ~= after and setMember(KEYS[5], bucketField, string.sub(term, 3), after) then
+    setMember(KEYS[5], rootField, bucket, after)
+  end
+  a = a + 6
 end
 return n
 `);
@@ -245,6 +284,19 @@ export class MpiStore {
     });
   }
 
+  /** Fields of the search index (term lists, buckets, roots: domain/search-terms.ts), in one command. */
+  async getSearchFields(fields: readonly string[]): Promise<Map<string, string | null>> {
+    if (fields.length === 0) return new Map();
+    const raw = await this.redis.hmget(this.keys.search, ...fields);
+    return new Map(fields.map((f, i) => [f, raw[i] ?? null] as const));
+  }
+
+  /** Persons merged into `personId` (their `replaced-by` link names it). */
+  async getMergedInto(personId: string): Promise<string[]> {
+    const all = await this.redis.hgetall(this.keys.replacedBy);
+    return Object.entries(all).flatMap(([source, survivor]) => (survivor === personId ? [source] : []));
+  }
+
   /** Current links of records (`undefined` for a record not yet indexed). */
   async getLinks(recordIds: readonly string[]): Promise<(PersonLink | undefined)[]> {
     if (recordIds.length === 0) return [];
@@ -268,14 +320,14 @@ export class MpiStore {
   }
 
   /**
-   * Writes records, their features and blocking entries, atomically (one script
-   * per call) — with `journal`, also the journal entry of the chunk they belong
-   * to, so the rest of the chunk can be completed if this process dies before it
-   * is (registration.ts). Re-applying the same writes leaves the same state.
+   * Writes records, their features, blocking and search-index entries, atomically
+   * (one script per call) — with `journal`, also the journal entry of the chunk they
+   * belong to, so the rest of the chunk can be completed if this process dies before
+   * it is (registration.ts). Re-applying the same writes leaves the same state.
    */
   async writeRecords(writes: readonly RecordWrite[], journal?: { readonly id: string; readonly json: string }): Promise<void> {
     if (writes.length === 0 && !journal) return;
-    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal];
+    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search];
     const args: (string | number)[] = [journal?.id ?? '', journal?.json ?? '', writes.length];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
     const change = (key: string) => {
@@ -294,7 +346,9 @@ export class MpiStore {
       for (const k of w.previousBlockingKeys) if (!keep.has(k)) change(k).removes.push(id);
       for (const k of keep) if (!had.has(k)) change(k).adds.push(id);
     }
+    args.push(changes.size);
     for (const [key, c] of changes) args.push(key, c.adds.join(','), c.removes.join(','));
+    for (const t of termChanges(writes)) args.push(t.field, t.adds.join(','), t.removes.join(','), t.bucketField, t.rootField, t.bucket);
     await WRITE_RECORDS_LUA.run(this.redis, keys, args);
   }
 

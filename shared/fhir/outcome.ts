@@ -94,6 +94,8 @@ export const gone = (text: string) => fail('deleted', 410, text);
 export const conflict = (text: string, expression?: string | string[]) => fail('conflict', 409, text, expression);
 export const preconditionFailed = (text: string) => fail('conflict', 412, text);
 export const tooLarge = (text: string) => fail('too-long', 413, text);
+/** A search the server will not run as asked (e.g. one whose only criterion matches half of everything). */
+export const tooCostly = (text: string, expression?: string | string[]) => fail('too-costly', 400, text, expression);
 export const unsupportedMediaType = (text: string) => fail('not-supported', 415, text);
 export const methodNotAllowed = (text: string) => fail('not-supported', 405, text);
 export const unavailable = (text: string) => fail('transient', 503, text);

@@ -67,3 +67,42 @@ function zoneOffsetMs(zone: string | undefined): number {
   const [h, m] = zone.slice(1).split(':').map(Number);
   return sign * ((h ?? 0) * 60 + (m ?? 0)) * 60_000;
 }
+
+/** The comparisons a date search takes (`ne`, `sa`, `eb` and `ap` are not served). */
+export type DatePrefix = 'eq' | 'gt' | 'lt' | 'ge' | 'le';
+
+/** `ge2014-03` → prefix and span; undefined when the text is not a date with a served prefix. */
+export function parseDateQuery(raw: string): { prefix: DatePrefix; span: DateSpan } | { prefix: string; span?: undefined } | undefined {
+  const m = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(.*)$/.exec(raw);
+  const prefix = m?.[1] ?? 'eq';
+  const span = dateSpan(m?.[2] ?? '');
+  if (!span) return undefined;
+  if (prefix === 'eq' || prefix === 'gt' || prefix === 'lt' || prefix === 'ge' || prefix === 'le') return { prefix, span };
+  return { prefix };
+}
+
+/**
+ * Does a value's span satisfy `prefix query`? The same comparisons the store's
+ * date index makes (search-plan.ts): `eq` the value lies within the query's span,
+ * `gt` it extends after it, `lt` before it, `ge` it ends at or after the query's
+ * start, `le` it starts at or before the query's end.
+ */
+export function dateMatches(prefix: DatePrefix, query: DateSpan, value: DateSpan): boolean {
+  switch (prefix) {
+    case 'eq':
+      return value.lo >= query.lo && value.hi <= query.hi;
+    case 'gt':
+      return value.hi > query.hi;
+    case 'lt':
+      return value.lo < query.lo;
+    case 'ge':
+      return value.hi >= query.lo;
+    case 'le':
+      return value.lo <= query.hi;
+  }
+}
+
+/** Could any value lying within `bounds` satisfy `prefix query`? (To skip whole ranges of values.) */
+export function dateMayMatchWithin(prefix: DatePrefix, query: DateSpan, bounds: DateSpan): boolean {
+  return prefix === 'eq' ? bounds.lo <= query.hi && bounds.hi >= query.lo : dateMatches(prefix, query, bounds);
+}

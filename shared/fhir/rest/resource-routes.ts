@@ -90,7 +90,8 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
   const searchType = handler(async (req, res) => {
     const query = searchQueryOf(req);
     const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
-    describeExchange(res, { subtype: 'search-type', action: 'E', entities: [{ reference: search, role: 'query' }] });
+    // The audit shell records a GET's query itself; a POST _search's parameters are in its body.
+    describeExchange(res, { subtype: 'search-type', action: 'E', entities: req.method === 'POST' ? [{ reference: search, role: 'query' }] : [] });
     const result = await store.search(type, query);
     const included = options.searchIncludes ? await options.searchIncludes(result.resources, req, res) : [];
     const selfUrl = new URL(`${baseUrl}/${search}`);
