@@ -5,7 +5,8 @@
 import { Router } from 'express';
 import { HubScopes, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
-import { handler } from '../../shared/fhir/express.js';
+import { describeExchange } from '../../shared/fhir/exchange-context.js';
+import { handler, respond } from '../../shared/fhir/express.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import { resourceRoutes } from '../../shared/fhir/rest/resource-routes.js';
 import type { MpiContext } from './context.js';
@@ -26,9 +27,14 @@ export function mpiRoutes(ctx: MpiContext): Router {
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
   const patientRead = access(readScope('Patient'));
 
-  router.get('/fhir/metadata', (_req, res) => {
-    res.type('application/fhir+json').send(JSON.stringify(capability(ctx)));
-  });
+  const statement = capability(ctx);
+  router.get(
+    '/fhir/metadata',
+    handler(async (req, res) => {
+      describeExchange(res, { subtype: 'capabilities', action: 'R' });
+      await respond(req, res, 200, statement);
+    }),
+  );
   router.post('/fhir', ...access(writeScope('Patient')), handler(transaction(ctx)));
   router.get('/fhir/_async/:id', ...access(writeScope('Patient')), handler(asyncStatus(ctx.registrations)));
   router.delete('/fhir/_async/:id', ...access(writeScope('Patient')), handler(cancelAsync(ctx.registrations)));

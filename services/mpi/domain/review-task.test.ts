@@ -1,4 +1,5 @@
 import { CodeSystems } from '../../../shared/fhir/systems.js';
+import { validityOf } from '../../../shared/fhir/validate.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, POSSIBLE_DUPLICATE, resolvedTask, reviewKind, reviewPair, reviewStillStands } from './review-task.js';
 
 const task = buildReviewTask({
@@ -140,5 +141,13 @@ describe('reviewStillStands', () => {
 
   it('marks a withdrawn Task cancelled with the reason', () => {
     expect(cancelledTask(task, 'Superseded', '2026-11-25T01:00:00Z')).toMatchObject({ status: 'cancelled', statusReason: { text: 'Superseded' } });
+  });
+});
+
+describe('review Tasks as written to the store', () => {
+  it('are valid R4 Tasks when raised, resolved with a reviewer note, and cancelled', () => {
+    const resolved = resolvedTask(task, 'not-link', 'PractitionerRole/pr-1', '2025-06-02T09:00:00Z', 'different mother’s maiden name');
+    const cancelled = cancelledTask(task, 'Superseded: the record was re-submitted', '2025-06-03T09:00:00Z');
+    for (const written of [task, resolved, cancelled]) expect(validityOf(written, 'Task')).toEqual({ valid: true });
   });
 });
