@@ -4,7 +4,9 @@ import { EXIT_OK, EXIT_USAGE, processIo, type Io } from '../exit.js';
 export const USAGE: Readonly<Record<string, string>> = {
   start: `infoshare start [--no-fixtures]
   Starts the whole hub: Redis (unless REDIS_URL is set), every service, and the
-  demo partnership. Prints every URL; Ctrl-C stops everything cleanly.
+  demo partnership. Prints every URL; Ctrl-C stops everything cleanly. Leaves
+  a note of its Redis and key prefix in <data dir>/hub.json while it runs, so
+  \`replay\` and \`fixtures load\` in another terminal find them without REDIS_URL.
   --no-fixtures  do not load the demo partnership (nor its agencies' demographic extracts)`,
   token: `infoshare token --agency <id> [--scope "<scopes>"] [--as <PractitionerRole id> | --patient <Patient id>]
                 [--directory <url>] [--json]
@@ -33,7 +35,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   --<service>    a service's base URL (default: from the environment)
   --token-url    the token endpoint (default: the directory's, discovered)
   --redis        the Redis holding the audit trail, to check criteria (default: REDIS_URL or the running hub's)
-  --key-prefix   the hub's Redis key prefix (default: INFOSHARE_KEY_PREFIX or "is")
+  --key-prefix   the hub's Redis key prefix (default: INFOSHARE_KEY_PREFIX, the running hub's, or "is")
   --signing-key  the partnership signing key, to forge expired/wrong-audience tokens (default: the demo key)`,
   matching: `infoshare matching report [--agency <id>] [--mpi <url>] [--json]
   The matching review (MI-L5) from the running hub: review-queue size and age,
