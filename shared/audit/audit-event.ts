@@ -328,7 +328,12 @@ function requestEntity(exchange: ExchangeRecord): AuditEventEntity {
   return { what: { identifier: { value: exchange.requestId } }, type: { ...ENTITY_TYPE.requestId }, detail };
 }
 
+/** The request entity's details by type: method, path, status — or trigger, queue, job, attempt, url… */
+export function requestDetailsOfEvent(event: AuditEvent): Record<string, string | undefined> {
+  return Object.fromEntries((event.entity ?? []).flatMap((e) => e.detail ?? []).map((d) => [d.type, d.valueString]));
+}
+
 /** What triggered a recorded exchange: `job`, `schedule`, `outbound`, `change`, or undefined for an HTTP request to the hub. */
 export function triggerOfEvent(event: AuditEvent): string | undefined {
-  return event.entity?.flatMap((e) => e.detail ?? []).find((d) => d.type === 'trigger')?.valueString;
+  return requestDetailsOfEvent(event).trigger;
 }

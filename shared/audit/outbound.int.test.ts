@@ -5,14 +5,11 @@ import { createLogger } from '../log.js';
 import { KeySpace } from '../redis/connection.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import { readAuditEvents, RedisAuditSink } from './audit-client.js';
-import { criteriaOfEvent } from './audit-event.js';
+import { criteriaOfEvent, requestDetailsOfEvent } from './audit-event.js';
 import { auditedCall, type OutboundCall } from './outbound.js';
 
 const log = createLogger('outbound-test', 'silent');
 
-function details(event: { entity?: { detail?: { type: string; valueString?: string }[] }[] }): Record<string, string | undefined> {
-  return Object.fromEntries((event.entity ?? []).flatMap((e) => e.detail ?? []).map((d) => [d.type, d.valueString]));
-}
 
 describe('auditedCall', () => {
   let redis: Redis;
@@ -66,7 +63,7 @@ describe('auditedCall', () => {
     expect(event?.outcome).toBe('0');
     expect(criteriaOfEvent(event!)).toEqual(['MA-L3']);
     expect(event?.agent.some((a) => a.who?.reference === 'Organization/edinburgh-social-work')).toBe(true);
-    expect(details(event!)).toMatchObject({ trigger: 'outbound', method: 'POST', url: `${base}/ok`, status: '200' });
+    expect(requestDetailsOfEvent(event!)).toMatchObject({ trigger: 'outbound', method: 'POST', url: `${base}/ok`, status: '200' });
     expect(event?.entity?.find((e) => e.what?.identifier)?.what?.identifier?.value).toBe('req-alert-1');
   });
 
@@ -78,9 +75,9 @@ describe('auditedCall', () => {
     const [refused, failed] = (await readAuditEvents(redis, keys)).map((e) => e.event);
     expect(refused?.outcome).toBe('4');
     expect(criteriaOfEvent(refused!)).toEqual([]);
-    expect(details(refused!).status).toBe('422');
+    expect(requestDetailsOfEvent(refused!).status).toBe('422');
     expect(failed?.outcome).toBe('8');
     expect(failed?.outcomeDesc).toMatch(/^The call failed/);
-    expect(details(failed!).status).toBeUndefined();
+    expect(requestDetailsOfEvent(failed!).status).toBeUndefined();
   });
 });

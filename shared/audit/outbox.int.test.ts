@@ -6,6 +6,7 @@ import { ResourceStore } from '../store/resource-store.js';
 import { defineResourceType, identifiersOf, tokenParam } from '../store/search-params.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import { auditStreamKey, readAuditEvents } from './audit-client.js';
+import { requestDetailsOfEvent } from './audit-event.js';
 import { changeRecord, outboxKey, stageChangeRecord } from './outbox.js';
 import { OutboxRelay, relayBatch } from './outbox-relay.js';
 
@@ -13,9 +14,6 @@ const log = createLogger('outbox-test', 'silent');
 const organizationType = defineResourceType('Organization', [tokenParam('identifier', (r) => identifiersOf(r.identifier))]);
 const cause = { requestId: 'req-outbox-1', agent: { clientId: 'nhs-lothian', agency: 'nhs-lothian' } };
 
-function detail(event: { entity?: { detail?: { type: string; valueString?: string }[] }[] }, type: string): string | undefined {
-  return event.entity?.flatMap((e) => e.detail ?? []).find((d) => d.type === type)?.valueString;
-}
 
 describe('audit outbox', () => {
   let redis: Redis;
@@ -44,10 +42,10 @@ describe('audit outbox', () => {
     expect(events).toHaveLength(1);
     const event = events[0]!.event;
     expect(event.entity?.some((e) => e.what?.reference === 'Thing/thing-1')).toBe(true);
-    expect(detail(event, 'trigger')).toBe('change');
-    expect(detail(event, 'store')).toBe('things');
+    expect(requestDetailsOfEvent(event).trigger).toBe('change');
+    expect(requestDetailsOfEvent(event).store).toBe('things');
     // No HTTP facts are invented for a change record.
-    expect(detail(event, 'method')).toBeUndefined();
+    expect(requestDetailsOfEvent(event).method).toBeUndefined();
     expect(event.entity?.find((e) => e.what?.identifier?.value)?.what?.identifier?.value).toBe('req-outbox-1');
     expect(await redis.xlen(outboxKey(keys, 'things'))).toBe(0);
   });
@@ -96,7 +94,7 @@ describe('audit outbox', () => {
       const events = (await readAuditEvents(redis, keys)).map(({ event }) => event);
       expect(events.map((e) => e.action)).toEqual(['U', 'U', 'D']);
       expect(events.every((e) => e.entity?.[0]?.what?.reference === 'Organization/org-1')).toBe(true);
-      expect(events.every((e) => detail(e, 'store') === 'Organization')).toBe(true);
+      expect(events.every((e) => requestDetailsOfEvent(e).store === 'Organization')).toBe(true);
       await relay.close();
     });
 

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { readAuditEvents, RedisAuditSink } from '../audit/audit-client.js';
-import { criteriaOfEvent } from '../audit/audit-event.js';
+import { criteriaOfEvent, requestDetailsOfEvent } from '../audit/audit-event.js';
 import { unprocessable } from '../fhir/outcome.js';
 import { createLogger } from '../log.js';
 import { KeySpace } from '../redis/connection.js';
@@ -15,9 +15,6 @@ interface Delivery extends JobData {
 
 const log = createLogger('worker-runner-test', 'silent');
 
-function details(event: { entity?: { detail?: { type: string; valueString?: string }[] }[] }): Record<string, string | undefined> {
-  return Object.fromEntries((event.entity ?? []).flatMap((e) => e.detail ?? []).map((d) => [d.type, d.valueString]));
-}
 
 describe('runWorker', () => {
   let redis: Redis;
@@ -73,7 +70,7 @@ describe('runWorker', () => {
     const [event] = (await readAuditEvents(redis, keys)).map((e) => e.event);
     expect(event?.outcome).toBe('0');
     expect(criteriaOfEvent(event!)).toEqual(['MA-L3']);
-    expect(details(event!)).toEqual({ trigger: 'job', queue: 'alerts/deliveries', job: 'msg-1~social-work', attempt: '1 of 3' });
+    expect(requestDetailsOfEvent(event!)).toEqual({ trigger: 'job', queue: 'alerts/deliveries', job: 'msg-1~social-work', attempt: '1 of 3' });
     expect(event?.entity?.find((e) => e.what?.identifier)?.what?.identifier?.value).toBe('req-raise-1');
     expect(event?.agent.some((a) => a.who?.reference === 'Organization/nhs-lothian')).toBe(true);
   });
@@ -88,7 +85,7 @@ describe('runWorker', () => {
     await queue.add('deliver', { origin, messageId: 'msg-2' }, { jobId: 'msg-2~police' });
     expect((await settled('msg-2~police')).returnvalue).toBe('delivered');
     const events = (await readAuditEvents(redis, keys)).map((e) => e.event);
-    expect(events.map((e) => [e.outcome, details(e).attempt])).toEqual([
+    expect(events.map((e) => [e.outcome, requestDetailsOfEvent(e).attempt])).toEqual([
       ['8', '1 of 3'],
       ['8', '2 of 3'],
       ['0', '3 of 3'],
