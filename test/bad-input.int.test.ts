@@ -151,6 +151,14 @@ const hostileParameters: fc.Arbitrary<Buffer> = fc
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
 
+/** The bytes exactly as given, as FHIR JSON (superagent would otherwise serialise a Buffer as `{"type":"Buffer",…}`). */
+function sendRaw(req: request.Test, body: Buffer): request.Test {
+  return req
+    .set('Content-Type', 'application/fhir+json')
+    .serialize((b: unknown) => b as string)
+    .send(body);
+}
+
 describe('bad input thrown at every route of the directory and the MPI', () => {
   let mpi: TestMpi;
   let targets: Target[];
@@ -185,7 +193,7 @@ describe('bad input thrown at every route of the directory and the MPI', () => {
     const what = `${target.service} ${method} ${path.slice(0, 120)}${body ? ` body ${body.subarray(0, 120).toString('utf8')}` : ''}`;
     sent.push({ id, what });
     let req = request(target.app)[method.toLowerCase() as 'get'](path).set('Authorization', `Bearer ${token}`).set('X-Request-Id', id);
-    if (body) req = req.set('Content-Type', 'application/fhir+json').send(body);
+    if (body) req = sendRaw(req, body);
     const res = await req;
     if (res.status >= 500) throw new Error(`${res.status} for ${what}: ${res.text.slice(0, 300)}`);
     if (res.status >= 400) {
@@ -265,6 +273,59 @@ describe('bad input thrown at every route of the directory and the MPI', () => {
     expect(res.status).toBe(422);
     expect(JSON.stringify(res.body)).toMatch(/February 2023 has 28 days/);
   }, 120_000);
+
+  /** The kinds of bad input a corpus of hostile requests found, each with the answer it must get. */
+  const deep = (d: number) => nested(d, '{"url":"http://x","extension":[', ']}', '{"url":"http://x","valueString":"y"}');
+  const patientWith = (extra: object) => ({ resourceType: 'Patient', identifier: [{ system: 'https://fhir.infoshare.scot/id/patient/nhs-lothian', value: 'BAD-1' }], ...extra });
+  const params = (...parameter: object[]) => JSON.stringify({ resourceType: 'Parameters', parameter });
+  const examples: { what: string; service: 'directory' | 'mpi'; method: string; path: string; body?: string | Buffer; status: number; expression?: string }[] = [
+    { what: 'an id with bad percent-encoding', service: 'directory', method: 'GET', path: '/fhir/Organization/%ZZ', status: 400 },
+    { what: 'an id cut inside a UTF-8 sequence', service: 'mpi', method: 'GET', path: '/fhir/Patient/%E0%A4%A', status: 400 },
+    { what: 'a query with bytes that are not UTF-8', service: 'directory', method: 'GET', path: '/fhir/Organization?name=%FF', status: 400 },
+    { what: 'JSON 10,000 deep on create', service: 'directory', method: 'POST', path: '/fhir/Organization', body: `{"resourceType":"Organization","extension":[${deep(10_000)}]}`, status: 400 },
+    { what: 'JSON 10,000 deep in $match', service: 'mpi', method: 'POST', path: '/fhir/Patient/$match', body: nested(10_000, '[', ']'), status: 400 },
+    { what: 'JSON 10,000 deep in a transaction', service: 'mpi', method: 'POST', path: '/fhir', body: `{"resourceType":"Bundle","type":"transaction","entry":${nested(10_000, '[', ']')}}`, status: 400 },
+    { what: 'a null transaction entry', service: 'mpi', method: 'POST', path: '/fhir', body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [null] }), status: 422, expression: 'Bundle.entry[0]' },
+    { what: '$resolve Parameters whose parameter is an object', service: 'mpi', method: 'POST', path: '/fhir/Task/t1/$resolve', body: JSON.stringify({ resourceType: 'Parameters', parameter: { name: 'decision', valueCode: 'link' } }), status: 422, expression: 'Parameters.parameter' },
+    { what: '$match Parameters whose parameter is a string', service: 'mpi', method: 'POST', path: '/fhir/Patient/$match', body: JSON.stringify({ resourceType: 'Parameters', parameter: 'resource' }), status: 422, expression: 'Parameters.parameter' },
+    { what: 'a birth date of 30 February', service: 'mpi', method: 'POST', path: '/fhir/Patient', body: JSON.stringify(patientWith({ birthDate: '2023-02-30' })), status: 422, expression: 'Patient.birthDate' },
+    { what: 'gender banana', service: 'mpi', method: 'POST', path: '/fhir/Patient', body: JSON.stringify(patientWith({ gender: 'banana' })), status: 422, expression: 'Patient.gender' },
+    { what: 'multipleBirthInteger 1e308', service: 'mpi', method: 'POST', path: '/fhir/Patient', body: JSON.stringify(patientWith({ multipleBirthInteger: 1e308 })), status: 422, expression: 'Patient.multipleBirthInteger' },
+    { what: 'a Practitioner of gender banana', service: 'directory', method: 'POST', path: '/fhir/Practitioner', body: JSON.stringify({ resourceType: 'Practitioner', gender: 'banana' }), status: 422, expression: 'Practitioner.gender' },
+    { what: 'CareTeam.status bogus', service: 'directory', method: 'POST', path: '/fhir/CareTeam', body: JSON.stringify({ resourceType: 'CareTeam', status: 'bogus' }), status: 422, expression: 'CareTeam.status' },
+    { what: 'a CareTeam period starting on 30 February', service: 'directory', method: 'POST', path: '/fhir/CareTeam', body: JSON.stringify({ resourceType: 'CareTeam', period: { start: '2023-02-30' } }), status: 422, expression: 'CareTeam.period.start' },
+    { what: 'daysOfWeek bogus', service: 'directory', method: 'POST', path: '/fhir/PractitionerRole', body: JSON.stringify({ resourceType: 'PractitionerRole', availableTime: [{ daysOfWeek: ['bogus'] }] }), status: 422, expression: 'PractitionerRole.availableTime[0].daysOfWeek[0]' },
+    { what: 'a __proto__ key in an Organization', service: 'directory', method: 'POST', path: '/fhir/Organization', body: '{"resourceType":"Organization","name":"x","__proto__":{"active":false}}', status: 400 },
+    { what: 'a constructor.prototype key in an Organization', service: 'directory', method: 'POST', path: '/fhir/Organization', body: '{"resourceType":"Organization","name":"x","constructor":{"prototype":{"active":false}}}', status: 400 },
+    { what: 'a $resolve note that is an object', service: 'mpi', method: 'POST', path: '/fhir/Task/t1/$resolve', body: params({ name: 'decision', valueCode: 'link' }, { name: 'note', valueString: { text: 'x' } }), status: 422, expression: 'Parameters.parameter[1].valueString' },
+    { what: 'two contradictory $resolve decisions', service: 'mpi', method: 'POST', path: '/fhir/Task/t1/$resolve', body: params({ name: 'decision', valueCode: 'link' }, { name: 'decision', valueCode: 'not-link' }), status: 400, expression: 'Parameters.parameter[1]' },
+    { what: '$match count 1.5', service: 'mpi', method: 'POST', path: '/fhir/Patient/$match', body: params({ name: 'resource', resource: patientWith({}) }, { name: 'count', valueInteger: 1.5 }), status: 422, expression: 'Parameters.parameter[1].value[x]' },
+    { what: 'an unknown element in $match Parameters', service: 'mpi', method: 'POST', path: '/fhir/Patient/$match', body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: patientWith({}) }], limit: 3 }), status: 422, expression: 'Parameters.limit' },
+    { what: 'an unknown $match parameter', service: 'mpi', method: 'POST', path: '/fhir/Patient/$match', body: params({ name: 'resource', resource: patientWith({}) }, { name: 'limit', valueInteger: 3 }), status: 400, expression: 'Parameters.parameter[1].name' },
+    { what: 'an identifier with bytes that are not UTF-8', service: 'mpi', method: 'POST', path: '/fhir/Patient', body: Buffer.concat([Buffer.from(JSON.stringify(patientWith({})).replace('BAD-1', 'BAD-')), Buffer.from([0xff])]), status: 400 },
+    { what: 'a 900 KB string where name[] is expected', service: 'directory', method: 'POST', path: '/fhir/Practitioner', body: JSON.stringify({ resourceType: 'Practitioner', name: 'x'.repeat(900_000) }), status: 422, expression: 'Practitioner.name' },
+    { what: 'a transaction with a 3 MB string where name[] is expected', service: 'mpi', method: 'POST', path: '/fhir', body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: patientWith({ name: 'n'.repeat(3_000_000) }), request: { method: 'POST', url: 'Patient' } }] }), status: 422, expression: 'Bundle.entry[0].resource.name' },
+  ];
+
+  it.each(examples)('refuses $what ($service $method) with $status and a small OperationOutcome', async ({ service, method, path, body, status, expression }) => {
+    const target = targets.find((t) => t.service === service)!;
+    const id = `bad-input-${process.pid}-${++counter}`;
+    sent.push({ id, what: `${service} ${method} ${path}` });
+    let req = request(target.app)[method.toLowerCase() as 'get'](path).set('Authorization', `Bearer ${token}`).set('X-Request-Id', id);
+    if (body !== undefined) req = sendRaw(req, typeof body === 'string' ? Buffer.from(body) : body);
+    const res = await req;
+    expect(res.status).toBe(status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.text.length).toBeLessThan(20_000);
+    if (expression) expect((res.body.issue as { expression?: string[] }[]).flatMap((i) => i.expression ?? [])).toContain(expression);
+  });
+
+  it('stores none of the bad records: the MPI index and the directory are as before', async () => {
+    const pix = await request(mpi.app).get('/fhir/Patient/$ihe-pix?sourceIdentifier=https://fhir.infoshare.scot/id/patient/nhs-lothian%7CBAD-1').set('Authorization', `Bearer ${token}`);
+    expect(pix.status).toBe(404);
+    const orgs = await request(mpi.dir.app).get('/fhir/Organization?name=x').set('Authorization', `Bearer ${token}`);
+    expect(orgs.body.total ?? orgs.body.entry?.length ?? 0).toBe(0);
+  });
 
   it('audited every exchange: each request id is in the audit stream', async () => {
     expect(sent.length).toBeGreaterThan(RUNS * 6);
