@@ -26,9 +26,10 @@ import { generatePopulation, type SyntheticAgencyRecord } from '../fixtures/gene
 import { toFhirPatient } from '../fixtures/generators/to-fhir.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
-import { loadConfig, PROJECT_ROOT } from '../shared/config.js';
+import { PROJECT_ROOT } from '../shared/config.js';
 import { connectRedis, KeySpace, deleteKeysWithPrefix } from '../shared/redis/connection.js';
 import { startHub, type RunningHub } from '../services/hub.js';
+import { readMpiSettings, type MpiSettings } from '../services/mpi/config.js';
 import { estimateModelForRecords } from '../services/mpi/domain/estimate.js';
 import { toFeatures } from '../services/mpi/domain/features.js';
 import { MpiKeys } from '../services/mpi/keys.js';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     const log = pino({ name: 'bench-mpi', level: env.INFOSHARE_LOG_LEVEL }, pino.destination(2));
     progress(`starting redis-server (appendfsync ${options.fsync}) and the hub (directory + MPI) in this process`);
     hub = await startHub({ env, freePorts: true, keyPrefix, log });
-    const result = await runBench(hub, records, options, model);
+    const result = await runBench(hub, readMpiSettings(env), records, options, model);
 
     const line = JSON.stringify(result);
     process.stdout.write(`${line}\n`);
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord[], options: MpiBenchOptions, model: string) {
+async function runBench(hub: RunningHub, mpiSettings: MpiSettings, records: readonly SyntheticAgencyRecord[], options: MpiBenchOptions, model: string) {
   const { config } = hub;
   const redis = connectRedis(hub.redisUrl);
   const keys = new KeySpace(config.keyPrefix);
@@ -109,7 +110,7 @@ async function runBench(hub: RunningHub, records: readonly SyntheticAgencyRecord
   try {
     for (let i = loadClients.length; i < options.mpiProcesses; i++) {
       progress(`starting MPI process ${i + 1} of ${options.mpiProcesses} (a separate process on the same Redis)`);
-      const replica = await startMpiReplica(config, hub.redisUrl, { cpuProfileDir: options.mpiCpuProf });
+      const replica = await startMpiReplica(config, mpiSettings, hub.redisUrl, { cpuProfileDir: options.mpiCpuProf });
       replicas.push(replica);
       loadClients.push(new BenchClient(replica.url, options.concurrency));
     }
@@ -310,7 +311,7 @@ async function bulkLoad(clients: readonly BenchClient[], requests: readonly Bulk
  * records (EM, no labels), written to the temp directory.
  */
 function ensureModel(env: NodeJS.ProcessEnv, records: readonly SyntheticAgencyRecord[], tmp: string): string {
-  const file = loadConfig(env).matchModelFile;
+  const file = readMpiSettings(env).matchModelFile;
   if (fs.existsSync(file)) return path.relative(PROJECT_ROOT, file);
   progress(`${path.relative(PROJECT_ROOT, file)} not found: estimating a model from 20,000 of the benchmark's records`);
   const features = records.slice(0, 20_000).map((r, i) =>

@@ -5,14 +5,15 @@
  * loads the demo partnership. Deployments that scale out run one service per
  * process instead (`services/<name>/main.ts`, docker-compose.yml).
  */
-import { loadConfig, type HubConfig, type ServiceName } from '../shared/config.js';
+import { loadConfig, loadConfigs, type HubConfig, type ServiceName } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
-import { buildServiceDeps, type ServiceDeps, type ServiceInstance } from '../shared/runtime/deps.js';
+import { buildServiceDeps, type ServiceDeps, type ServiceInstance, type ServiceModule } from '../shared/runtime/deps.js';
 import { listen, reserveFreePorts, type Listening } from '../shared/runtime/listen.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
 import { loadDemoDemographics } from './mpi/fixtures.js';
+import { mpiService } from './mpi/module.js';
 import { SERVICE_MODULES } from './registry.js';
 
 export interface StartHubOptions {
@@ -40,7 +41,12 @@ export interface RunningHub {
 export async function startHub(options: StartHubOptions = {}): Promise<RunningHub> {
   const env = { ...(options.env ?? process.env) };
   if (options.keyPrefix) env.INFOSHARE_KEY_PREFIX = options.keyPrefix;
-  let config = loadConfig(env);
+  // The hub's settings and every service's own, checked together: all problems reported at once.
+  const [hubConfig, ...ownConfigs] = loadConfigs<[HubConfig, ...unknown[]]>(env, [loadConfig, ...SERVICE_MODULES.map((m) => (e: NodeJS.ProcessEnv) => m.loadConfig(e))]);
+  const ownConfig = new Map(SERVICE_MODULES.map((m, i) => [m, ownConfigs[i]] as const));
+  /** A service's own settings, as its `loadConfig` read them above. */
+  const configOf = <C>(module: ServiceModule<C>): C => ownConfig.get(module) as C;
+  let config = hubConfig;
   const log = options.log ?? createLogger('hub', config.logLevel);
 
   const redisHandle: RedisHandle = await ensureRedis(config, log);
@@ -66,12 +72,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
     }
     const deps = await buildServiceDeps(config, redis, log);
     for (const module of SERVICE_MODULES) {
-      const instance = await module.createService({ ...deps, log: log.child({ service: module.name }) });
+      const instance = await module.createService({ ...deps, log: log.child({ service: module.name }) }, configOf(module));
       const server = await listen(instance.app, config.ports[module.name], config.host);
       started.push({ name: module.name, instance, server });
     }
     if (options.loadFixtures ?? true) await loadDemoFixtures(deps);
-    if (options.loadDemographics) await loadDemoDemographics(deps);
+    if (options.loadDemographics) await loadDemoDemographics(deps, configOf(mpiService));
     const urls = Object.fromEntries(started.map((s) => [s.name, config.urls[s.name]]));
     return { config, redisUrl: redisHandle.url, urls, deps, stop };
   } catch (err) {

@@ -3,6 +3,11 @@
  * `INFOSHARE_` except `REDIS_URL` (the usual name). `loadConfig` validates
  * everything at once and fails with every problem listed, so a mis-set
  * deployment is fixed in one go rather than one restart per typo.
+ *
+ * This file holds what the whole hub shares: Redis, where each service
+ * listens and is reached, tokens, logging. A service's own settings live in
+ * its `config.ts` (read with `parseSettings`); `loadConfigs` checks the hub's
+ * and the services' together, so every problem is still reported at once.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,12 +65,9 @@ const schema = z.object({
     .pipe(z.array(z.enum(['ES256', 'ES384', 'RS256', 'RS384', 'PS256']))),
   INFOSHARE_SIGNING_KEY_FILE: z.string().default('fixtures/keys/DEMO-ONLY-partnership-signing.key.pem'),
   INFOSHARE_BODY_LIMIT: z.string().default('1mb'),
-  INFOSHARE_BULK_BODY_LIMIT: z.string().default('50mb'),
   INFOSHARE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INFOSHARE_DATA_DIR: z.string().default('.data'),
   INFOSHARE_REDIS_APPENDFSYNC: z.enum(['always', 'everysec', 'no']).default('always'),
-  INFOSHARE_MATCHING_MODEL: z.enum(['chi-seeding', 'matching-indexing', 'both']).default('both'),
-  INFOSHARE_MATCH_MODEL_FILE: z.string().default('services/mpi/domain/default-model.json'),
 });
 
 export interface HubConfig {
@@ -90,13 +92,9 @@ export interface HubConfig {
     readonly jwksUrl: string;
   };
   readonly bodyLimit: string;
-  readonly bulkBodyLimit: string;
   readonly logLevel: z.infer<typeof schema>['INFOSHARE_LOG_LEVEL'];
   readonly dataDir: string;
   readonly redisAppendFsync: 'always' | 'everysec' | 'no';
-  readonly matchingModel: 'chi-seeding' | 'matching-indexing' | 'both';
-  /** The Fellegi–Sunter model (m/u probabilities, thresholds) the MPI matches with. */
-  readonly matchModelFile: string;
 }
 
 export class ConfigError extends Error {
@@ -106,12 +104,41 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+/**
+ * Reads the variables `schema` declares from the environment: the typed values,
+ * or a ConfigError listing every problem (for a service's own `config.ts`).
+ */
+export function parseSettings<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  const e = parsed.data;
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+}
+
+/** Reads one part of the configuration from the environment; throws a ConfigError listing its problems. */
+export type ConfigLoader<T> = (env: NodeJS.ProcessEnv) => T;
+
+/**
+ * Runs every loader (the hub's, each service's) and throws one ConfigError
+ * with the problems of all of them, so a mis-set deployment is told
+ * everything in one go; otherwise the loaded parts, in order.
+ */
+export function loadConfigs<T extends readonly unknown[]>(env: NodeJS.ProcessEnv, loaders: { readonly [K in keyof T]: ConfigLoader<T[K]> }): T {
+  const problems: string[] = [];
+  const loaded = loaders.map((load) => {
+    try {
+      return load(env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return loaded as unknown as T;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const e = parseSettings(schema, env);
   const ports: Record<ServiceName, number> = {
     directory: e.INFOSHARE_DIRECTORY_PORT,
     mpi: e.INFOSHARE_MPI_PORT,
@@ -151,11 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       jwksUrl: `${internalUrls.directory}/auth/jwks.json`,
     },
     bodyLimit: e.INFOSHARE_BODY_LIMIT,
-    bulkBodyLimit: e.INFOSHARE_BULK_BODY_LIMIT,
     logLevel: e.INFOSHARE_LOG_LEVEL,
     dataDir: path.resolve(PROJECT_ROOT, e.INFOSHARE_DATA_DIR),
     redisAppendFsync: e.INFOSHARE_REDIS_APPENDFSYNC,
-    matchingModel: e.INFOSHARE_MATCHING_MODEL,
-    matchModelFile: path.resolve(PROJECT_ROOT, e.INFOSHARE_MATCH_MODEL_FILE),
   };
 }

@@ -13,6 +13,7 @@ import { criteriaOfEvent } from '../shared/audit/audit-event.js';
 import type { HubConfig } from '../shared/config.js';
 import { agencyPatientSystem, Extensions, IdentifierSystems } from '../shared/fhir/systems.js';
 import { startTestDirectory, type TestDirectory } from '../services/directory/test-directory.js';
+import { loadMpiConfig, type MpiConfig } from '../services/mpi/config.js';
 import { MpiKeys } from '../services/mpi/keys.js';
 import { mpiService } from '../services/mpi/module.js';
 import { MpiStore } from '../services/mpi/store.js';
@@ -21,7 +22,8 @@ export interface TestMpi {
   readonly app: Express;
   readonly dir: TestDirectory;
   readonly store: MpiStore;
-  readonly config: HubConfig;
+  /** The hub's settings and the MPI's own, as this MPI runs with them. */
+  readonly config: HubConfig & MpiConfig;
   /** An access token for a demo agency (cached per agency and scope). */
   token(agencyId: string, scope?: string): Promise<string>;
   /** `Authorization` header for a demo agency. */
@@ -41,12 +43,12 @@ export interface TestMpi {
 
 /** `env` adds settings to the directory's (e.g. `INFOSHARE_MPI_PORT`, for a test that listens and follows the links it is given). */
 export async function startTestMpi(
-  overrides: Partial<Pick<HubConfig, 'bulkBodyLimit' | 'bodyLimit'>> = {},
+  overrides: Partial<Pick<HubConfig & MpiConfig, 'bulkBodyLimit' | 'bodyLimit'>> = {},
   env: Readonly<Record<string, string>> = {},
 ): Promise<TestMpi> {
   const dir = await startTestDirectory(env);
-  const config: HubConfig = { ...dir.config, ...overrides };
-  const service = await mpiService.createService({ ...dir.deps, config });
+  const config: HubConfig & MpiConfig = { ...dir.config, ...loadMpiConfig(env), ...overrides };
+  const service = await mpiService.createService({ ...dir.deps, config }, config);
   const tokens = new Map<string, Promise<string>>();
   const token = (agencyId: string, scope?: string) => {
     const key = `${agencyId} ${scope ?? ''}`;

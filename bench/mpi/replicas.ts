@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT, type HubConfig } from '../../shared/config.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
+import type { MpiSettings } from '../../services/mpi/config.js';
 
 export interface MpiReplica {
   readonly url: string;
@@ -24,7 +25,7 @@ export interface MpiReplicaOptions {
   readonly cpuProfileDir?: string;
 }
 
-export async function startMpiReplica(config: HubConfig, redisUrl: string, options: MpiReplicaOptions = {}): Promise<MpiReplica> {
+export async function startMpiReplica(config: HubConfig, mpi: MpiSettings, redisUrl: string, options: MpiReplicaOptions = {}): Promise<MpiReplica> {
   const [port] = await reserveFreePorts(1);
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'services', 'mpi', 'main.js')], {
@@ -35,8 +36,8 @@ export async function startMpiReplica(config: HubConfig, redisUrl: string, optio
       INFOSHARE_HOST: config.host,
       INFOSHARE_MPI_PORT: String(port),
       INFOSHARE_DIRECTORY_PORT: String(config.ports.directory),
-      INFOSHARE_BULK_BODY_LIMIT: config.bulkBodyLimit,
-      INFOSHARE_MATCH_MODEL_FILE: config.matchModelFile,
+      INFOSHARE_BULK_BODY_LIMIT: mpi.bulkBodyLimit,
+      INFOSHARE_MATCH_MODEL_FILE: mpi.matchModelFile,
       INFOSHARE_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

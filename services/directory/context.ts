@@ -1,4 +1,4 @@
-/** What the directory's routes share: built once by `createApp`, passed to each route file. */
+/** What the directory's operations share: built once in `module.ts`, passed to each operation. */
 import type { RequestHandler } from 'express';
 import type { SigningKey } from '../../shared/auth/keys.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';

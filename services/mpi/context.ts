@@ -1,9 +1,9 @@
 /** Everything the MPI's HTTP operations share, built once in `module.ts`. */
 import type { RequestHandler } from 'express';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
-import type { HubConfig } from '../../shared/config.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
+import type { MpiConfig } from './config.js';
 import type { BackgroundLoads } from './workers/registrations.js';
 import type { MatchModel } from './domain/model.js';
 import type { PartnershipView } from './partnership.js';
@@ -11,7 +11,8 @@ import type { Registrar } from './registration.js';
 import type { MpiStore } from './store.js';
 
 export interface MpiContext {
-  readonly config: HubConfig;
+  /** The MPI's own settings (config.ts). */
+  readonly config: MpiConfig;
   readonly store: MpiStore;
   /** Relays the MPI's change records (index and Task outboxes) to the audit stream; started by the service. */
   readonly relay: OutboxRelay;

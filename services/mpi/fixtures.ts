@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import { PROJECT_ROOT } from '../../shared/config.js';
 import type { ServiceDeps } from '../../shared/runtime/deps.js';
+import { loadMpiConfig, type MpiConfig } from './config.js';
 import { createMpiContext } from './module.js';
 import { submissionOf } from './submission.js';
 
@@ -20,8 +21,9 @@ export interface DemographicsLoadReport {
   readonly [agencyId: string]: { readonly registered: number; readonly unchanged: number };
 }
 
-export async function loadDemoDemographics(deps: ServiceDeps): Promise<DemographicsLoadReport> {
-  const ctx = createMpiContext(deps);
+/** `config`: the MPI's own settings (by default read from the environment, as the MPI would). */
+export async function loadDemoDemographics(deps: ServiceDeps, config: MpiConfig = loadMpiConfig()): Promise<DemographicsLoadReport> {
+  const ctx = createMpiContext(deps, config);
   const partnership = await ctx.partnership.snapshot();
   const files = (await fs.readdir(DEMO_DEMOGRAPHICS_DIR)).filter((f) => f.endsWith('.json') && f !== 'truth.json').sort();
   const report: Record<string, { registered: number; unchanged: number }> = {};

@@ -11,7 +11,7 @@ import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
 import { BackgroundLoads, startRegistrationWorker } from './workers/registrations.js';
-import { loadMatchModel } from './domain/load-model.js';
+import { loadMpiConfig, type MpiConfig } from './config.js';
 import type { MpiContext } from './context.js';
 import { MpiKeys } from './keys.js';
 import { IspPartnershipView } from './partnership.js';
@@ -24,14 +24,14 @@ import { MpiStore } from './store.js';
 const MAX_BLOCK_SIZE = 500;
 
 /** The MPI's parts, built from the service dependencies (also used by the demo fixture loader). */
-export function createMpiContext(deps: ServiceDeps): MpiContext {
+export function createMpiContext(deps: ServiceDeps, config: MpiConfig): MpiContext {
   const mpiKeys = new MpiKeys(deps.keys);
   const store = new MpiStore(deps.redis, mpiKeys);
   const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(mpiKeys.outbox);
   const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi', audit: { service: 'mpi', relay } });
-  const model = loadMatchModel(deps.config.matchModelFile);
+  const { model } = config;
   return {
-    config: deps.config,
+    config,
     store,
     relay,
     tasks,
@@ -46,11 +46,13 @@ export function createMpiContext(deps: ServiceDeps): MpiContext {
   };
 }
 
-export const mpiService: ServiceModule = {
+export const mpiService: ServiceModule<MpiConfig> = {
   name: 'mpi',
-  async createService(deps) {
+  tokenKeys: 'published-jwks',
+  loadConfig: loadMpiConfig,
+  async createService(deps, config) {
     preloadFhirDefinitions();
-    const ctx = createMpiContext(deps);
+    const ctx = createMpiContext(deps, config);
     ctx.relay.start();
     // A chunk a crashed MPI left half-done is completed now, not only when the next load comes.
     const recovery = ctx.registrar
@@ -94,7 +96,7 @@ export const mpiService: ServiceModule = {
       log: deps.log,
       metrics,
       bodyLimit: deps.config.bodyLimit,
-      largeBodyPaths: [{ path: '/fhir', limit: deps.config.bulkBodyLimit }],
+      largeBodyPaths: [{ path: '/fhir', limit: config.bulkBodyLimit }],
       routes,
     });
     return {

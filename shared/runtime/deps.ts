@@ -31,9 +31,27 @@ export interface ServiceInstance {
   close(): Promise<void>;
 }
 
-export interface ServiceModule {
+/**
+ * How a service verifies access tokens: with the partnership signing key it
+ * holds itself (the service that issues them), or with the key set the issuer
+ * publishes (`config.token.jwksUrl`), fetched and cached.
+ */
+export type TokenKeySource = 'signing-key' | 'published-jwks';
+
+/**
+ * A service as the hub and `main.ts` run it. It declares what it needs —
+ * its own settings and where its token keys come from — so the shared runtime
+ * never has to know one service from another.
+ */
+export interface ServiceModule<C = unknown> {
   readonly name: ServiceName;
-  createService(deps: ServiceDeps): Promise<ServiceInstance>;
+  readonly tokenKeys: TokenKeySource;
+  /**
+   * The service's own settings (its `config.ts`), read from the environment
+   * and checked together with the hub's at start-up (`loadConfigs`).
+   */
+  loadConfig(env: NodeJS.ProcessEnv): C;
+  createService(deps: ServiceDeps, config: C): Promise<ServiceInstance>;
 }
 
 export function tokenExpectations(config: HubConfig): AccessTokenExpectations {

@@ -1,21 +1,22 @@
 /**
  * Entry point for running ONE service per process (docker-compose, scaling out).
- * Loads config (fails fast listing every problem), connects to Redis (REDIS_URL
- * required: a lone service never starts its own Redis), verifies tokens with
- * the directory's published JWKS, listens, and shuts down gracefully on
+ * Loads the hub's config and the service's own (fails fast listing every
+ * problem of both), connects to Redis (REDIS_URL required: a lone service never
+ * starts its own Redis), verifies tokens as the service declares (its own
+ * signing key, or the issuer's published JWKS), listens, and shuts down gracefully on
  * SIGINT/SIGTERM: stop accepting, close workers, then Redis.
  */
 import { remoteJwksResolver } from '../auth/jwks-resolver.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, loadConfigs } from '../config.js';
 import { createLogger } from '../log.js';
 import { connectRedis } from '../redis/connection.js';
 import { buildServiceDeps, type ServiceModule } from './deps.js';
 import { listen } from './listen.js';
 
 export async function runServiceMain(module: ServiceModule): Promise<void> {
-  let config;
+  let config, ownConfig;
   try {
-    config = loadConfig();
+    [config, ownConfig] = loadConfigs(process.env, [loadConfig, (env) => module.loadConfig(env)]);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -29,9 +30,8 @@ export async function runServiceMain(module: ServiceModule): Promise<void> {
     process.exit(2);
   }
   const redis = connectRedis(config.redisUrl);
-  // The directory holds the signing key itself; every other service trusts the directory's published JWKS.
-  const resolveKey = module.name === 'directory' ? undefined : remoteJwksResolver(config.token.jwksUrl, { logger: log });
-  const service = await module.createService(await buildServiceDeps(config, redis, log, resolveKey));
+  const resolveKey = module.tokenKeys === 'signing-key' ? undefined : remoteJwksResolver(config.token.jwksUrl, { logger: log });
+  const service = await module.createService(await buildServiceDeps(config, redis, log, resolveKey), ownConfig);
   const server = await listen(service.app, config.ports[module.name], config.host);
   log.info({ url: config.urls[module.name], port: server.port }, `${module.name} listening`);
 

@@ -1,10 +1,11 @@
 /**
- *   GET /fhir/metadata   the directory's CapabilityStatement (no token needed: clients read it to find out how to get one)
+ * `GET /fhir/metadata`: the directory's CapabilityStatement (no token needed:
+ * clients read it to find out how to get one).
  */
-import { Router } from 'express';
+import type { Request, Response } from 'express';
 import { capabilityStatement, type ResourceCapability } from '../../../shared/fhir/capability.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
-import { handler, respond } from '../../../shared/fhir/express.js';
+import { respond } from '../../../shared/fhir/express.js';
 import { HUB_BASE } from '../../../shared/fhir/systems.js';
 import type { DirectoryContext } from '../context.js';
 import { DIRECTORY_RESOURCE_TYPES } from '../resource-types.js';
@@ -14,7 +15,7 @@ const CONTRACT_OPERATIONS = [
   { name: 'verify', definition: `${HUB_BASE}/OperationDefinition/Contract-verify` },
 ];
 
-export function metadataRoutes(ctx: DirectoryContext): Router {
+export function metadata(ctx: DirectoryContext) {
   const resources: ResourceCapability[] = DIRECTORY_RESOURCE_TYPES.map((definition) => ({
     type: definition.type,
     interactions: ['read', 'vread', 'update', 'create', 'search-type', 'history-instance'],
@@ -27,13 +28,8 @@ export function metadataRoutes(ctx: DirectoryContext): Router {
     baseUrl: ctx.fhirBase,
     resources,
   });
-  const router = Router();
-  router.get(
-    '/metadata',
-    handler(async (req, res) => {
-      describeExchange(res, { subtype: 'capabilities', action: 'R' });
-      await respond(req, res, 200, statement);
-    }),
-  );
-  return router;
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: 'capabilities', action: 'R' });
+    await respond(req, res, 200, statement);
+  };
 }

@@ -1,0 +1,72 @@
+/**
+ * The MPI's own settings, from the environment (the hub's are in
+ * shared/config.ts). Checked at start-up together with the hub's, so every
+ * problem — a bad variable, or a matching model file that cannot be read or is
+ * not a valid model — is reported at once, before anything listens.
+ *
+ *   INFOSHARE_BULK_BODY_LIMIT   body limit of the transaction endpoint (initial loads)       default 50mb
+ *   INFOSHARE_MATCHING_MODEL    the partnership's declared matching model (MI-L2)            default both
+ *   INFOSHARE_MATCH_MODEL_FILE  the Fellegi–Sunter model: m/u probabilities, thresholds      default services/mpi/domain/default-model.json
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, parseSettings, PROJECT_ROOT } from '../../shared/config.js';
+import { assertValidModel, type MatchModel } from './domain/model.js';
+
+const schema = z.object({
+  INFOSHARE_BULK_BODY_LIMIT: z.string().default('50mb'),
+  INFOSHARE_MATCHING_MODEL: z.enum(['chi-seeding', 'matching-indexing', 'both']).default('both'),
+  INFOSHARE_MATCH_MODEL_FILE: z.string().default('services/mpi/domain/default-model.json'),
+});
+
+/** What the MPI's variables say, before the model file is read. */
+export interface MpiSettings {
+  readonly bulkBodyLimit: string;
+  /** Declared in the matching report: CHI seeding, matching & indexing, or both. */
+  readonly matchingModel: 'chi-seeding' | 'matching-indexing' | 'both';
+  /** Absolute path of the matching model file. */
+  readonly matchModelFile: string;
+}
+
+export interface MpiConfig extends MpiSettings {
+  /** The Fellegi–Sunter model read from `matchModelFile` and checked. */
+  readonly model: MatchModel;
+}
+
+/** The MPI's variables without reading the model file (for tools that only need to know where it is). */
+export function readMpiSettings(env: NodeJS.ProcessEnv = process.env): MpiSettings {
+  const e = parseSettings(schema, env);
+  return {
+    bulkBodyLimit: e.INFOSHARE_BULK_BODY_LIMIT,
+    matchingModel: e.INFOSHARE_MATCHING_MODEL,
+    matchModelFile: path.resolve(PROJECT_ROOT, e.INFOSHARE_MATCH_MODEL_FILE),
+  };
+}
+
+/** The MPI's settings with its matching model loaded; a ConfigError lists every problem. */
+export function loadMpiConfig(env: NodeJS.ProcessEnv = process.env): MpiConfig {
+  const settings = readMpiSettings(env);
+  return { ...settings, model: readMatchModel(settings.matchModelFile) };
+}
+
+/**
+ * The matching model is configuration: the default is the model estimated from
+ * data and committed as `domain/default-model.json`; a partnership tunes
+ * thresholds by pointing INFOSHARE_MATCH_MODEL_FILE at its own copy.
+ */
+function readMatchModel(file: string): MatchModel {
+  const problem = (text: string) => new ConfigError([`INFOSHARE_MATCH_MODEL_FILE: ${text}`]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw problem(`cannot read the matching model ${file}: ${(err as Error).message}`);
+  }
+  try {
+    assertValidModel(parsed);
+  } catch (err) {
+    throw problem(`${file}: ${(err as Error).message}`);
+  }
+  return parsed;
+}
