@@ -1,12 +1,13 @@
 /**
- * The shared IspRegistry over the directory's data in Redis, as the MPI,
- * alerts and plans use it: flows allowed and refused by the demo ISPs.
+ * The shared IspRegistry over the directory's data in Redis (read through the
+ * directory's view), as the MPI, alerts and plans use it: flows allowed and refused by the demo ISPs.
  */
 import type { Contract } from 'fhir/r4.js';
 import { OperationOutcomeError } from '../../shared/fhir/outcome.js';
 import { Extensions } from '../../shared/fhir/systems.js';
 import { flowCriteria, IspRegistry, type FlowQuery } from '../../shared/isp/registry.js';
 import { startTestDirectory, type TestDirectory } from './test-directory.js';
+import { DirectoryView } from './view.js';
 
 let dir: TestDirectory;
 let registry: IspRegistry;
@@ -16,7 +17,7 @@ const IN_FORCE = new Date('2027-03-15T12:00:00Z');
 
 beforeAll(async () => {
   dir = await startTestDirectory();
-  registry = IspRegistry.forRedis(dir.redis, dir.keys, { log: dir.deps.log });
+  registry = new IspRegistry(new DirectoryView(dir.redis, dir.keys), { log: dir.deps.log });
 });
 
 afterAll(async () => {

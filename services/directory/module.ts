@@ -17,6 +17,7 @@ import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceModule } from '../../shared/runtime/deps.js';
 import { directoryRoutes } from './routes.js';
 import { directoryStore } from './store.js';
+import { DirectoryView } from './view.js';
 
 export const directoryService: ServiceModule<void> = {
   name: 'directory',
@@ -34,7 +35,7 @@ export const directoryService: ServiceModule<void> = {
     const routes = directoryRoutes({
       deps,
       store,
-      registry: new IspRegistry(store, { log: deps.log }),
+      registry: new IspRegistry(new DirectoryView(deps.redis, deps.keys), { log: deps.log }),
       signingKey: await loadSigningKeyFile(deps.config.token.signingKeyFile),
       authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
       fhirBase: `${deps.config.urls.directory}/fhir`,

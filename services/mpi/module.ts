@@ -10,6 +10,7 @@ import { ResourceStore } from '../../shared/store/resource-store.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { DirectoryView } from '../directory/view.js';
 import { BackgroundLoads, startRegistrationWorker } from './workers/registrations.js';
 import { loadMpiConfig, type MpiConfig } from './config.js';
 import type { MpiContext } from './context.js';
@@ -38,7 +39,7 @@ export function createMpiContext(deps: ServiceDeps, config: MpiConfig): MpiConte
     model,
     registrar: new Registrar({ store, tasks, relay, model, maxBlockSize: MAX_BLOCK_SIZE }),
     registrations: new BackgroundLoads({ redis: deps.redis, keys: deps.keys }),
-    partnership: new IspPartnershipView(IspRegistry.forRedis(deps.redis, deps.keys, { log: deps.log })),
+    partnership: new IspPartnershipView(new IspRegistry(new DirectoryView(deps.redis, deps.keys), { log: deps.log })),
     baseUrl: `${deps.config.urls.mpi}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
     maxBlockSize: MAX_BLOCK_SIZE,

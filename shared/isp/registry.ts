@@ -1,27 +1,21 @@
 /**
- * The partnership's ISPs as every service checks them: loads the ISP Contracts
- * and the agencies (Organizations) from the directory's store in Redis,
+ * The partnership's ISPs as every service checks them: reads the ISP Contracts
+ * and the agencies (Organizations) from an `IspSource` — the directory's
+ * read-only view (services/directory/view.ts), which owns where they are kept —
  * verifies each ISP's signatures against the partners' registered keys, and
  * decides flows with the evaluator (`evaluator.ts`).
  *
- * Always current: each check reads the current Contracts and Organizations (two
- * round trips, run together), so an ISP amended a moment ago — whose
- * signatures no longer hold — refuses flows at once, and a partner's new key
- * counts at once. The expensive part, verifying every partner's signature, is
- * cached per Contract version and partner-key set, so it runs again only after
- * one of them changed.
- *
- * Any service can build one from its Redis deps (`IspRegistry.forRedis`); the
- * directory passes its own store.
+ * Always current: each check asks the source for its revision (one round
+ * trip), so an ISP amended a moment ago — whose signatures no longer hold —
+ * refuses flows at once, and a partner's new key counts at once. Everything
+ * else is re-read only when the revision moved, and the expensive part,
+ * verifying every partner's signature, is cached per Contract version and
+ * partner-key set, so it runs again only after one of them changed.
  */
-import type { Contract } from 'fhir/r4.js';
-import type { Redis } from 'ioredis';
+import type { Contract, Organization } from 'fhir/r4.js';
 import { forbidden } from '../fhir/outcome.js';
 import type { DataCategory, Purpose } from '../fhir/systems.js';
 import { createLogger, type Logger } from '../log.js';
-import type { KeySpace } from '../redis/connection.js';
-import { ResourceStore } from '../store/resource-store.js';
-import { defineResourceType, type ResourceOf, type ResourceType } from '../store/search-params.js';
 import { agencyFromOrganization, flowAgencyOf, publicKeysOf, type AgencyRecord } from './agencies.js';
 import { parseIspContract } from './contract.js';
 import {
@@ -34,6 +28,25 @@ import {
   type RouteTarget,
 } from './evaluator.js';
 import { verifyIspSignatures, type IspVerification } from './signatures.js';
+
+/**
+ * Where the registry reads the partnership from: the agencies and the ISPs as
+ * the directory holds them. shared/ never reads a service's keys: the
+ * directory's view implements this, and each service's module hands it over.
+ */
+export interface IspSource {
+  /**
+   * Moves whenever an Organization or a Contract is written (one round trip):
+   * read *before* the data, so data read after it is never older than it says.
+   */
+  revision(): Promise<string>;
+  /** One Organization by id, or undefined. */
+  organization(id: string): Promise<Organization | undefined>;
+  /** Every Organization (agencies and partnerships). */
+  organizations(): Promise<Organization[]>;
+  /** Every Contract (ISPs, signed or not). */
+  contracts(): Promise<Contract[]>;
+}
 
 /** A flow to check: who sends what to whom, and why. */
 export interface FlowQuery {
@@ -61,18 +74,9 @@ export type IspFlowDecision =
 export interface IspSnapshot {
   readonly agencies: ReadonlyMap<string, AgencyRecord>;
   readonly isps: readonly IspInForce[];
-  /** Contracts in the store that are not readable ISPs (logged, never allowing anything). */
+  /** Contracts in the directory that are not readable ISPs (logged, never allowing anything). */
   readonly unreadable: readonly string[];
 }
-
-/** Page size when listing Contracts and Organizations (the store's maximum). */
-const PAGE = 1000;
-
-/**
- * Read-only view of the directory's Organizations and Contracts. It declares no
- * search indexes, so it must never write: the directory's own store does that.
- */
-const READ_ONLY_TYPES = [defineResourceType('Organization', []), defineResourceType('Contract', [])];
 
 export interface IspRegistryOptions {
   readonly log?: Logger;
@@ -83,17 +87,11 @@ export class IspRegistry {
   private cachedSnapshot: { revision: string; snapshot: IspSnapshot } | undefined;
   private readonly log: Logger;
 
-  /** `store` must serve Organization and Contract (the directory's store, or `forRedis`'s). */
   constructor(
-    private readonly store: ResourceStore,
+    private readonly source: IspSource,
     options: IspRegistryOptions = {},
   ) {
     this.log = options.log ?? createLogger('isp-registry');
-  }
-
-  /** A registry reading the directory's data with a service's own Redis connection and key space. */
-  static forRedis(redis: Redis, keys: KeySpace, options: IspRegistryOptions = {}): IspRegistry {
-    return new IspRegistry(new ResourceStore(redis, keys, READ_ONLY_TYPES), options);
   }
 
   /** May this flow happen now? Never throws for a refusal; see `assertFlowAllowed`. */
@@ -123,7 +121,7 @@ export class IspRegistry {
 
   /** An agency as the directory holds it, or undefined. */
   async agency(agencyId: string): Promise<AgencyRecord | undefined> {
-    const [org] = await this.store.readMany('Organization', [agencyId]);
+    const org = await this.source.organization(agencyId);
     return org ? agencyFromOrganization(org) : undefined;
   }
 
@@ -135,7 +133,7 @@ export class IspRegistry {
 
   /** Every agency (Organizations with an agency type), by id. */
   async agencies(): Promise<Map<string, AgencyRecord>> {
-    const organizations = await listAll(this.store, 'Organization');
+    const organizations = await this.source.organizations();
     const agencies = new Map<string, AgencyRecord>();
     for (const org of organizations) {
       const agency = agencyFromOrganization(org);
@@ -146,15 +144,14 @@ export class IspRegistry {
 
   /**
    * The current agencies and ISPs, each ISP with its signature check. Re-read
-   * only when an Organization or Contract was written since (the store's
-   * per-type revision, one round trip), so a check stays current to the write
-   * without re-parsing every ISP on every request.
+   * only when an Organization or Contract was written since (the source's
+   * revision, one round trip), so a check stays current to the write without
+   * re-parsing every ISP on every request.
    */
   async snapshot(): Promise<IspSnapshot> {
-    // Revisions are read before the data: a write in between leaves newer data under an older
+    // The revision is read before the data: a write in between leaves newer data under an older
     // revision, which the next call sees has moved — a cache can be early, never stale.
-    const [organizations, contracts] = await Promise.all([this.store.revision('Organization'), this.store.revision('Contract')]);
-    const revision = `${organizations}|${contracts}`;
+    const revision = await this.source.revision();
     if (this.cachedSnapshot?.revision === revision) return this.cachedSnapshot.snapshot;
     const snapshot = await this.readSnapshot();
     this.cachedSnapshot = { revision, snapshot };
@@ -162,7 +159,7 @@ export class IspRegistry {
   }
 
   private async readSnapshot(): Promise<IspSnapshot> {
-    const [agencies, contracts] = await Promise.all([this.agencies(), listAll(this.store, 'Contract')]);
+    const [agencies, contracts] = await Promise.all([this.agencies(), this.source.contracts()]);
     const keys = publicKeysOf([...agencies.values()]);
     const isps: IspInForce[] = [];
     const unreadable: string[] = [];
@@ -186,7 +183,7 @@ export class IspRegistry {
       this.verified.set(id, { key: cacheKey, value });
       isps.push(value);
     }
-    // Forget Contracts that are gone, so the cache never outgrows the store.
+    // Forget Contracts that are gone, so the cache never outgrows the directory.
     for (const id of this.verified.keys()) if (!contracts.some((c) => c.id === id)) this.verified.delete(id);
     return { agencies, isps, unreadable };
   }
@@ -221,14 +218,4 @@ export function flowCriteria(decision: IspFlowDecision): string[] {
 function flowAgency(snapshot: IspSnapshot, agencyId: string): FlowAgency | undefined {
   const agency = snapshot.agencies.get(agencyId);
   return agency ? flowAgencyOf(agency) : undefined;
-}
-
-async function listAll<K extends ResourceType>(store: ResourceStore, type: K): Promise<ResourceOf<K>[]> {
-  const all: ResourceOf<K>[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await store.search(type, { _count: String(PAGE), _offset: String(offset), _total: 'none' });
-    all.push(...page.resources);
-    if (page.resources.length < PAGE) break;
-  }
-  return all;
 }

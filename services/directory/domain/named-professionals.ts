@@ -58,9 +58,14 @@ export function namedPractitionerRoleIds(careTeams: readonly CareTeam[], now: Da
   const ids = new Set<string>();
   for (const team of careTeams) {
     for (const { member } of namedProfessionalsOf(team, now)) {
-      const m = /^PractitionerRole\/([A-Za-z0-9\-.]{1,64})$/.exec(member);
-      if (m) ids.add(m[1]!);
+      const id = practitionerRoleIdOf(member);
+      if (id) ids.add(id);
     }
   }
   return [...ids];
+}
+
+/** The id in a `PractitionerRole/<id>` reference; undefined for any other reference. */
+export function practitionerRoleIdOf(reference: string): string | undefined {
+  return /^PractitionerRole\/([A-Za-z0-9\-.]{1,64})$/.exec(reference)?.[1];
 }
