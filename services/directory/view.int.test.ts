@@ -35,7 +35,7 @@ describe('the directory view', () => {
 
   it('offers reads only: the store behind it cannot be reached', () => {
     const methods = Object.getOwnPropertyNames(DirectoryView.prototype).filter((m) => m !== 'constructor').sort();
-    expect(methods).toEqual(['careTeamsOf', 'contracts', 'endpointsOf', 'namedProfessionalsOf', 'organization', 'organizations', 'practitionerRoles', 'revision'].sort());
+    expect(methods).toEqual(['careTeamsOf', 'contracts', 'endpointsOf', 'namedProfessionalsFor', 'organization', 'organizations', 'practitionerRoles', 'revision'].sort());
     expect(Object.keys(view)).toEqual([]);
   });
 
@@ -63,7 +63,7 @@ describe('the directory view', () => {
   });
 
   it('reads a child’s Named Person and Lead Professional, with how to reach them', async () => {
-    const contacts = await view.namedProfessionalsOf('Patient/demo-child-1', NOW);
+    const contacts = await view.namedProfessionalsFor('Patient/demo-child-1', NOW);
     expect(contacts.map((c) => [c.role, c.member, c.careTeam])).toEqual([
       ['named-person', 'PractitionerRole/role-fiona-macleod', 'CareTeam/careteam-demo-child-1'],
       ['lead-professional', 'PractitionerRole/role-ross-campbell', 'CareTeam/careteam-demo-child-1'],
@@ -73,8 +73,8 @@ describe('the directory view', () => {
       expect(contact.practitionerRole?.telecom?.length).toBeGreaterThan(0);
     }
     // Before the assignment started, nobody was named.
-    expect(await view.namedProfessionalsOf('Patient/demo-child-1', new Date('2026-01-01T00:00:00Z'))).toEqual([]);
-    expect(await view.namedProfessionalsOf('Patient/nobody')).toEqual([]);
+    expect(await view.namedProfessionalsFor('Patient/demo-child-1', new Date('2026-01-01T00:00:00Z'))).toEqual([]);
+    expect(await view.namedProfessionalsFor('Patient/nobody')).toEqual([]);
   });
 
   it('reads CareTeams and PractitionerRoles as stored', async () => {

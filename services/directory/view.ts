@@ -84,7 +84,7 @@ export class DirectoryView implements IspSource {
    * A subject's Named Person and Lead Professional, current at `now`, with
    * the PractitionerRoles that hold them (two round trips).
    */
-  async namedProfessionalsOf(subject: string, now: Date = new Date()): Promise<NamedProfessionalContact[]> {
+  async namedProfessionalsFor(subject: string, now: Date = new Date()): Promise<NamedProfessionalContact[]> {
     const named = (await this.careTeamsOf(subject)).flatMap((team) =>
       namedProfessionalsOf(team, now).map((p) => ({ ...p, careTeam: `CareTeam/${team.id}` })),
     );

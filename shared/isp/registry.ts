@@ -1,9 +1,9 @@
 /**
  * The partnership's ISPs as every service checks them: reads the ISP Contracts
  * and the agencies (Organizations) from an `IspSource` — the directory's
- * read-only view (services/directory/view.ts), which owns where they are kept —
- * verifies each ISP's signatures against the partners' registered keys, and
- * decides flows with the evaluator (`evaluator.ts`).
+ * read-only view, which owns where they are kept — verifies each ISP's
+ * signatures against the partners' registered keys, and decides flows with
+ * the evaluator (`evaluator.ts`).
  *
  * Always current: each check asks the source for its revision (one round
  * trip), so an ISP amended a moment ago — whose signatures no longer hold —
