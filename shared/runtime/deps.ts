@@ -1,7 +1,8 @@
 /**
- * What every service is built from. `createService(deps)` never listens and
- * never reads the environment: `main.ts` (one service per process) and
- * `services/hub.ts` (all services in one process) assemble the deps.
+ * What every service is built from. `createService(deps, config)` never
+ * listens and never reads the environment: `main.ts` (one service per process)
+ * and `services/hub.ts` (all services in one process) assemble the deps and
+ * read the service's own config with its `loadConfig`.
  */
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
