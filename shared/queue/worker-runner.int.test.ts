@@ -53,7 +53,9 @@ describe('runWorker', () => {
   const origin = { requestId: 'req-raise-1', agent: { clientId: 'nhs-lothian', agency: 'nhs-lothian' } };
 
   async function settled(jobId: string): Promise<Job<Delivery, string>> {
-    for (let i = 0; i < 300; i++) {
+    // Generous: on a loaded machine BullMQ's retry backoff and worker polling can take seconds.
+    const deadline = Date.now() + 25_000;
+    while (Date.now() < deadline) {
       const job = await running!.queue.getJob(jobId);
       const state = await job?.getState();
       if (job && (state === 'completed' || state === 'failed')) return job;
