@@ -65,6 +65,9 @@ describe('R4 validation: what the structure validator alone lets through', () =>
     const { issues } = problems({ ...patient, name: Array.from({ length: 5000 }, () => 'not a HumanName') });
     expect(issues).toHaveLength(MAX_ISSUES + 1);
     expect(issues[MAX_ISSUES]?.details?.text).toMatch(/and 4900 more/);
+    const numbers = problems({ ...patient, name: [{ given: Array.from({ length: 5000 }, (_, i) => i) }] }).issues;
+    expect(numbers).toHaveLength(MAX_ISSUES + 1);
+    expect(numbers[0]?.expression).toEqual(['Patient.name[0].given[0]']);
   });
 
   it('refuses nesting ten thousand deep without overflowing the stack', () => {

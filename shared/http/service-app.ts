@@ -1,7 +1,8 @@
 /**
  * The Express shell every service shares: request ids, JSON logs, metrics,
- * `/health`, `/ready`, `/metrics`, FHIR body parsing, OPTIONS and 405 for every
- * path (`./methods.ts`), and the OperationOutcome error handler. A service's
+ * `/health`, `/ready`, `/metrics`, the input guard on every URL and body
+ * (`./input-guard.ts`), FHIR body parsing, OPTIONS and 405 for every path
+ * (`./methods.ts`), and the OperationOutcome error handler. A service's
  * `createApp(deps)` calls this and mounts its routes.
  */
 import { randomUUID } from 'node:crypto';
