@@ -19,7 +19,7 @@ import { pairKey, type ManualDecision, type PersonLink } from './domain/links.js
 import type { MatchModel } from './domain/model.js';
 import { outsideRejectedPersons, planRegistration, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
-import { isOperationOutcomeError } from '../../shared/fhir/outcome.js';
+import { isOperationOutcomeError, preconditionFailed } from '../../shared/fhir/outcome.js';
 import type { PartnershipSnapshot } from './partnership.js';
 import { newPersonId } from './persons.js';
 import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
@@ -28,6 +28,12 @@ export interface Submission {
   readonly recordId: string;
   readonly patient: Patient;
   readonly parsed: ParsedRegistration;
+  /**
+   * If-Match (an update): the versionId the agency last saw. Checked under the
+   * index lock; when the record is at another version (or does not exist) the
+   * registration is refused with 412 before its chunk writes anything.
+   */
+  readonly ifMatch?: string;
 }
 
 export interface RegistrationResult {
@@ -136,6 +142,13 @@ export class Registrar {
       store.getLinks(ids),
       store.candidateIds(keys, this.deps.maxBlockSize ?? 500),
     ]);
+
+    chunk.forEach((s, i) => {
+      if (s.ifMatch !== undefined && existing[i]?.meta?.versionId !== s.ifMatch) {
+        const now = existing[i]?.meta?.versionId;
+        throw preconditionFailed(`Patient/${s.recordId} is ${now ? `at version ${now}` : 'not registered'}, not version ${s.ifMatch} (If-Match); read it again`);
+      }
+    });
 
     // Round trip 2: candidates' features and links; decisions and reviews for re-submitted records.
     const inChunk = new Set(ids);

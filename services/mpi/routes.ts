@@ -19,6 +19,7 @@ import { reportEndpoint } from './operations/report.js';
 import { mergePersons, resolveReview, unlinkRecord } from './operations/review.js';
 import { searchPatients, searchPersons } from './operations/search.js';
 import { transaction } from './operations/transaction.js';
+import { updatePatient } from './operations/update.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
@@ -43,7 +44,9 @@ export function mpiRoutes(ctx: MpiContext): Router {
   router.get('/fhir/Patient', ...patientRead, handler(searchPatients(ctx)));
   router.post('/fhir/Patient/_search', ...patientRead, handler(searchPatients(ctx)));
   router.post('/fhir/Patient', ...access(writeScope('Patient')), handler(registerPatient(ctx)));
+  router.put('/fhir/Patient', ...access(writeScope('Patient')), handler(updatePatient(ctx)));
   router.get('/fhir/Patient/:id', ...patientRead, handler(readPatient(ctx)));
+  router.put('/fhir/Patient/:id', ...access(writeScope('Patient')), handler(updatePatient(ctx)));
   router.get('/fhir/Patient/:id/_history', ...patientRead, handler(patientHistory(ctx)));
   router.get('/fhir/Patient/:id/_history/:vid', ...patientRead, handler(vreadPatient(ctx)));
   router.post('/fhir/Patient/:id/$unlink', ...access(HubScopes.taskReview), handler(unlinkRecord(ctx)));
@@ -80,7 +83,8 @@ function capability(ctx: MpiContext) {
     resources: [
       {
         type: 'Patient',
-        interactions: ['create', 'read', 'vread', 'history-instance', 'search-type'],
+        interactions: ['create', 'update', 'read', 'vread', 'history-instance', 'search-type'],
+        conditionalUpdate: true,
         searchParams: [
           { name: '_id', type: 'token' },
           { name: 'identifier', type: 'token' },

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import type { MatchFeatures } from './domain/features.js';
+import { bucketOf } from './domain/search-terms.js';
 import { MpiKeys } from './keys.js';
 import { MpiStore, type RecordWrite } from './store.js';
 
@@ -121,5 +122,12 @@ describe('search index', () => {
     expect(fields.get('~f:zz')).toBeNull();
     expect(fields.get('~f')).not.toContain('\x1fzz\x1f');
     expect(fields.get('f:abbot')).toBe('1:z.1');
+  });
+
+  it('buckets a term by its first two characters, not bytes (as the search reads them)', async () => {
+    await store.writeRecords([record('u.1', 'Ωmega')]);
+    const fields = await store.getSearchFields(['f:ωmega', `~f:${bucketOf('f', 'ωmega')}`]);
+    expect(fields.get('f:ωmega')).toBe('1:u.1');
+    expect(fields.get('~f:ωm')).toBe('\x1fωmega\x1f');
   });
 });

@@ -101,10 +101,10 @@ return out
 // KEYS: records hash, features hash, blocks hash, journal hash, search hash, then history
 //       hashes of updated records
 // ARGV: journal entry id ('' for none) and JSON; n records; per record: id, Patient JSON,
-//       features JSON, history KEYS index (0 for none), previous versionId, previous JSON; then the number of blocking keys touched
-//       and per blocking key: key, ids to add (comma-joined, may be ''), ids to remove
-//       (likewise); then per search term touched (domain/search-terms.ts): term, ids to
-//       add, ids to remove, its bucket field, its root field, its bucket
+//       features JSON, history KEYS index (0 for none), previous versionId, previous JSON;
+//       then the number of blocking keys touched and per blocking key: key, ids to add
+//       (comma-joined, may be ''), ids to remove (likewise); then per search term touched (domain/search-terms.ts): term, ids to
+//       add, ids to remove (the script derives the term's bucket as bucketOf does)
 const WRITE_RECORDS_LUA = new LuaScript(`
 -- Adds and removes ids in one \`<count>:<id>,…\` list field; returns whether the field
 -- existed before and whether it exists after.
@@ -155,22 +155,38 @@ local function apply(hash, field, adds, removes)
   return v ~= false, #kept > 0
 end
 
--- Puts a member into (or takes it out of) a \`␟a␟b␟\` set field; returns true when that
--- created or emptied the field.
-local function setMember(hash, field, member, wanted)
+-- Adds members to (and takes members out of) a \`␟a␟b␟\` set field, one read and one write
+-- for a whole chunk's changes; returns whether the field existed before and exists after.
+local function updateSet(hash, field, adds, removes)
   local v = redis.call('HGET', hash, field)
-  local needle = '\\31' .. member .. '\\31'
-  local at = v and string.find(v, needle, 1, true)
-  if wanted then
-    if at then return false end
-    redis.call('HSET', hash, field, (v or '\\31') .. member .. '\\31')
-    return not v
+  local set = v or '\\31'
+  for _, m in ipairs(removes) do
+    local needle = '\\31' .. m .. '\\31'
+    local at = string.find(set, needle, 1, true)
+    if at then set = string.sub(set, 1, at) .. string.sub(set, at + #needle) end
   end
-  if not at then return false end
-  local rest = string.sub(v, 1, at) .. string.sub(v, at + #needle)
-  if rest == '\\31' then redis.call('HDEL', hash, field); return true end
-  redis.call('HSET', hash, field, rest)
-  return false
+  local fresh = {}
+  for _, m in ipairs(adds) do
+    if not string.find(set, '\\31' .. m .. '\\31', 1, true) then fresh[#fresh + 1] = m end
+  end
+  if #fresh > 0 then set = set .. table.concat(fresh, '\\31') .. '\\31' end
+  if set == '\\31' then
+    if v then redis.call('HDEL', hash, field) end
+    return v ~= false, false
+  end
+  if set ~= v then redis.call('HSET', hash, field, set) end
+  return v ~= false, true
+end
+
+-- Collects a set change for one field (applied with updateSet once per field).
+local function collect(changes, order, field, member, wanted, parentField, parentMember)
+  local c = changes[field]
+  if not c then
+    c = { adds = {}, removes = {}, parentField = parentField, parentMember = parentMember }
+    changes[field] = c
+    order[#order + 1] = field
+  end
+  if wanted then c.adds[#c.adds + 1] = member else c.removes[#c.removes + 1] = member end
 end
 
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) end
@@ -190,14 +206,30 @@ for _ = 1, blocking do
   apply(KEYS[3], ARGV[a], ARGV[a + 1], ARGV[a + 2])
   a = a + 3
 end
-while a <= #ARGV do
-  local term, bucketField, rootField, bucket = ARGV[a], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+-- A term enters its bucket with its first record and leaves with its last; a bucket enters
+-- its root with its first term and leaves with its last.
+local buckets, bucketOrder = {}, {}
+local last = #ARGV
+while a <= last do
+  local term = ARGV[a]
   local before, after = apply(KEYS[5], term, ARGV[a + 1], ARGV[a + 2])
-  -- A term enters its bucket with its first record and leaves with its last (and a bucket its root).
-  if before ~= after and setMember(KEYS[5], bucketField, string.sub(term, 3), after) then
-    setMember(KEYS[5], rootField, bucket, after)
+  if before ~= after then
+    local code, value = string.sub(term, 1, 1), string.sub(term, 3)
+    -- The bucket (domain/search-terms.ts bucketOf): a birth date's decade, else the first two (UTF-8) characters.
+    local bucket = code == 'b' and string.sub(value, 1, 3) or string.match(value, '^[^\\128-\\191][\\128-\\191]*[^\\128-\\191]?[\\128-\\191]*')
+    collect(buckets, bucketOrder, '~' .. code .. ':' .. bucket, value, after, '~' .. code, bucket)
   end
-  a = a + 6
+  a = a + 3
+end
+local roots, rootOrder = {}, {}
+for _, field in ipairs(bucketOrder) do
+  local c = buckets[field]
+  local before, after = updateSet(KEYS[5], field, c.adds, c.removes)
+  if before ~= after then collect(roots, rootOrder, c.parentField, c.parentMember, after) end
+end
+for _, field in ipairs(rootOrder) do
+  local c = roots[field]
+  updateSet(KEYS[5], field, c.adds, c.removes)
 end
 return n
 `);
@@ -348,7 +380,7 @@ export class MpiStore {
     }
     args.push(changes.size);
     for (const [key, c] of changes) args.push(key, c.adds.join(','), c.removes.join(','));
-    for (const t of termChanges(writes)) args.push(t.field, t.adds.join(','), t.removes.join(','), t.bucketField, t.rootField, t.bucket);
+    for (const t of termChanges(writes)) args.push(t.field, t.adds.join(','), t.removes.join(','));
     await WRITE_RECORDS_LUA.run(this.redis, keys, args);
   }
 

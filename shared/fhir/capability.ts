@@ -7,6 +7,8 @@ export interface ResourceCapability {
   readonly searchParams?: ReadonlyArray<{ name: string; type: 'token' | 'reference' | 'date' | 'string' | 'number' | 'uri' }>;
   readonly operations?: ReadonlyArray<{ name: string; definition: string }>;
   readonly versioned?: boolean;
+  /** Update by search criteria (`PUT [type]?…`). */
+  readonly conditionalUpdate?: boolean;
 }
 
 export function capabilityStatement(options: {
@@ -44,6 +46,7 @@ export function capabilityStatement(options: {
           versioning: r.versioned === false ? 'no-version' : 'versioned',
           readHistory: r.interactions.includes('vread'),
           interaction: r.interactions.map((code) => ({ code })),
+          ...(r.conditionalUpdate ? { conditionalUpdate: true } : {}),
           searchParam: r.searchParams?.map((p) => ({ name: p.name, type: p.type })),
           operation: r.operations?.map((o) => ({ name: o.name, definition: o.definition })),
         })),

@@ -182,8 +182,12 @@ export function referenceKey(reference: string): string | undefined {
   return m ? `${m[1]}/${m[2]}` : undefined;
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Lower case, accents removed, whitespace collapsed: how string search compares. */
 export function normalizeString(value: string): string {
+  // Printable ASCII (nearly every name and postcode) has no accents to remove or control characters to clean.
+  if (PRINTABLE_ASCII.test(value)) return value.toLowerCase().replace(/\s+/g, ' ').trim();
   return clean(value.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()).replace(/\s+/g, ' ').trim();
 }
 

@@ -46,9 +46,9 @@ describe('termChanges', () => {
     ]);
   });
 
-  it('groups records of a chunk by term, each term with its bucket', () => {
+  it('groups records of a chunk by term', () => {
     const [family] = termChanges([{ patient: patient('a') }, { patient: patient('b') }]).filter((c) => c.field === 'f:macdonald');
-    expect(family).toEqual({ field: 'f:macdonald', adds: ['a', 'b'], removes: [], bucket: 'ma', bucketField: '~f:ma', rootField: '~f' });
+    expect(family).toEqual({ field: 'f:macdonald', adds: ['a', 'b'], removes: [] });
   });
 
   it('computes the same change from the same write, so re-applying it is re-applying a set operation', () => {

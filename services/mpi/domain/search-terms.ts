@@ -80,7 +80,7 @@ export function namePartsOf(name: HumanName): { family: string[]; given: string[
   return { family: words.slice(-1), given: words.slice(0, -1) };
 }
 
-/** The bucket a term's value belongs to: its first two characters; a birth date's decade (`201` for 2014-03-07). */
+/** The bucket a term's value belongs to: its first two characters; a birth date's decade (`201` for 2014-03-07). The store's script derives it the same way. */
 export function bucketOf(code: TermCode, value: string): string {
   return code === 'b' ? value.slice(0, 3) : [...value].slice(0, 2).join('');
 }
@@ -98,14 +98,11 @@ export function bucketMembers(raw: string | null | undefined): string[] {
   return raw ? raw.split(BUCKET_SEPARATOR).filter((v) => v !== '') : [];
 }
 
-/** One term list's change, with where the term sits in the buckets (for when the list is created or emptied). */
+/** One term list's change. (The store's script files a created term in its bucket, `bucketOf`, and an emptied one out.) */
 export interface TermChange {
   readonly field: string;
   readonly adds: readonly string[];
   readonly removes: readonly string[];
-  readonly bucket: string;
-  readonly bucketField: string;
-  readonly rootField: string;
 }
 
 /** What a record write does to the index: the terms of the new version in, those only the previous version had out. */
@@ -124,9 +121,5 @@ export function termChanges(writes: readonly { readonly patient: Patient; readon
     for (const t of before) if (!kept.has(t)) change(t).removes.push(id);
     for (const t of now) if (!before.has(t)) change(t).adds.push(id);
   }
-  return [...changes].map(([field, c]) => {
-    const code = field[0] as TermCode;
-    const bucket = bucketOf(code, field.slice(2));
-    return { field, ...c, bucket, bucketField: bucketField(code, bucket), rootField: rootField(code) };
-  });
+  return [...changes].map(([field, c]) => ({ field, ...c }));
 }

@@ -15,6 +15,7 @@ import type { SubmittingAgency } from '../domain/from-patient.js';
 import { registrationCriteria } from '../domain/criteria.js';
 import type { PartnershipSnapshot } from '../partnership.js';
 import { activeSubmittingAgency, submissionOf } from '../submission.js';
+import type { RegistrationResult } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
 
 export const REGISTRATION_EXCHANGE = { dataCategory: 'demographics', purpose: 'identity-matching' } as const;
@@ -52,18 +53,22 @@ export function registerPatient(ctx: MpiContext) {
     const agency = submittingAgency(partnership, auth.agency, res);
     const submission = refusedUnderSecurityModel(res, () => submissionOf(patient, agency));
     const [result] = await ctx.registrar.register([submission], actorOf(auth), agency.agencyId, partnership, { cause: causeOf(req, res) });
-    const r = result!;
-    await respond(req, res, r.status, r.response, {
-      action: r.status === 201 ? 'C' : 'U',
-      subtype: r.status === 201 ? 'create' : 'update',
-      subject: `Patient/${r.recordId}`,
-      entities: [
-        { reference: `Patient/${r.recordId}`, role: 'subject' },
-        { reference: `Person/${r.plan.personId}`, role: 'domain-resource', description: `match outcome: ${r.plan.outcome}` },
-        ...r.reviewTaskIds.map((id) => ({ reference: `Task/${id}`, role: 'domain-resource' as const, description: 'match review queued' })),
-      ],
-      criteria: registrationCriteria([r]),
-      location: `${ctx.baseUrl}/Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,
-    });
+    await respondRegistered(ctx, req, res, result!);
   };
+}
+
+/** The answer to one registration (POST, or a PUT): the stored record with its match outcome; audited as create or update. */
+export async function respondRegistered(ctx: MpiContext, req: Request, res: Response, r: RegistrationResult): Promise<void> {
+  await respond(req, res, r.status, r.response, {
+    action: r.status === 201 ? 'C' : 'U',
+    subtype: r.status === 201 ? 'create' : 'update',
+    subject: `Patient/${r.recordId}`,
+    entities: [
+      { reference: `Patient/${r.recordId}`, role: 'subject' },
+      { reference: `Person/${r.plan.personId}`, role: 'domain-resource', description: `match outcome: ${r.plan.outcome}` },
+      ...r.reviewTaskIds.map((id) => ({ reference: `Task/${id}`, role: 'domain-resource' as const, description: 'match review queued' })),
+    ],
+    criteria: registrationCriteria([r]),
+    location: `${ctx.baseUrl}/Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,
+  });
 }

@@ -1,6 +1,8 @@
 /**
- * `POST /fhir` with a `transaction` Bundle of `POST Patient` entries: an
- * agency's initial load (thousands of records). All or nothing: every entry is
+ * `POST /fhir` with a `transaction` Bundle of agency records — `POST Patient`,
+ * `PUT Patient/{id}`, or the conditional `PUT Patient?identifier=<system>|<value>`
+ * ("create or update this record", operations/update.ts): an agency's initial
+ * load (thousands of records), or its changes. All or nothing: every entry is
  * validated first and any problem refuses the whole Bundle with every problem
  * listed, before anything is written. With `Prefer: respond-async` the
  * validated records are registered in the background (202 + a status URL).
@@ -10,12 +12,12 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { bodyBytesOf, respond } from '../../../shared/fhir/express.js';
-import { informational, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
+import { badRequest, informational, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
 import { invalidityError } from '../../../shared/fhir/validate.js';
 import { registrationCriteria } from '../domain/criteria.js';
 import type { Submission } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
-import { submissionOf } from '../submission.js';
+import { assertVersionsCurrent, entryRequest, entrySubmission } from './update.js';
 import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submittingAgency } from './register.js';
 import { transactionResponse } from '../transaction-response.js';
 
@@ -47,13 +49,12 @@ export function transaction(ctx: MpiContext) {
       try {
         if (!isObject(value)) throw invalidResource('Each entry must be an object with a resource and a request', where);
         const entry = value as BundleEntry;
-        if (!isObject(entry.request) || entry.request.method !== 'POST' || !/^Patient\/?$/.test(String(entry.request.url ?? ''))) {
-          throw invalidResource('Each entry must be a POST of a Patient (request.method POST, request.url Patient)', `${where}.request`);
-        }
+        if (!isObject(entry.request)) throw invalidResource('Each entry needs a request (method and url)', `${where}.request`);
+        const request = entryRequest(entry, where);
         const validity = validities[i]!;
         if (!validity.valid) throw invalidityError(validity);
         const patient = entry.resource as Patient;
-        const submission = refusedUnderSecurityModel(res, () => submissionOf(patient, agency, `${where}.resource`));
+        const submission = refusedUnderSecurityModel(res, () => entrySubmission(patient, request, agency, `${where}.resource`));
         const earlier = seen.get(submission.recordId);
         if (earlier !== undefined) {
           throw invalidResource(`The same agency identifier is already in entry ${earlier}; send a record once per transaction`, `${where}.resource.identifier`);
@@ -77,8 +78,12 @@ export function transaction(ctx: MpiContext) {
       ]);
     }
 
+    await assertVersionsCurrent(ctx, submissions);
     const prefer = req.get('prefer') ?? '';
     if (/\brespond-async\b/.test(prefer)) {
+      if (submissions.some((s) => s.ifMatch !== undefined)) {
+        throw badRequest('A background load registers records as they are when it runs: send updates with If-Match without Prefer: respond-async', 'Bundle.entry.request.ifMatch');
+      }
       // Validated and accepted: registered in the background (workers/registrations.ts); the client polls the status URL.
       const { requestId, agent } = causeOf(req, res);
       const { jobId, repeat } = await ctx.registrations.accept({
