@@ -84,7 +84,9 @@ const hostileId: fc.Arbitrary<string> = fc.oneof(
 
 const hostileQuery: fc.Arbitrary<string> = fc.oneof(
   fc.constant(''),
-  fc.constantFrom('?identifier=x%7C%FF', '?name=%ZZ', '?_count=1e308', '?_count=-1', '?subject=%', '?__proto__=1', '?_sort=%C0%AF', '?status=a&status=b'),
+  fc.constantFrom('?identifier=x%7C%FF', '?name=%ZZ', '?_count=1e308', '?_count=-1', '?subject=%', '?_sort=%C0%AF', '?status=a&status=b'),
+  // Names of Object.prototype members, where a lookup table keyed by parameter name could find them.
+  fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf').map((name) => `?family=x&${name}=1`),
   fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 3 }).map((d) => `?${new URLSearchParams(d).toString()}`),
 );
 

@@ -84,6 +84,10 @@ describe('splitAddress', () => {
     expect(splitAddress('Flat 3, 27 Braeside Terr.')).toEqual({ numbers: ['3', '27'], street: ['braeside', 'terrace'] });
     expect(splitAddress('Rose Cottage')).toEqual({ numbers: [], street: ['rose', 'cottage'] });
   });
+
+  it('keeps street words that are names of Object.prototype members as words', () => {
+    expect(splitAddress('1 Constructor Road')).toEqual({ numbers: ['1'], street: ['constructor', 'road'] });
+  });
 });
 
 describe('normalisePhone', () => {

@@ -175,7 +175,8 @@ export function splitAddress(line: string): { numbers: string[]; street: string[
     if (/\d/.test(token)) numbers.push(token);
     else if (!UNIT_WORDS.has(token)) {
       const word = token.replace(/\//g, '');
-      if (word) words.push(STREET_ABBREVIATIONS[word] ?? word);
+      // Own keys only: a street called Constructor must not find Object.prototype.constructor.
+      if (word) words.push((Object.hasOwn(STREET_ABBREVIATIONS, word) ? STREET_ABBREVIATIONS[word] : undefined) ?? word);
     }
   }
   return { numbers, street: words };

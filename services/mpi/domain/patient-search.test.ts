@@ -59,6 +59,10 @@ describe('planPatientSearch', () => {
     expect(refusal(() => plan({ birthdate: '2010-02-30' })).status).toBe(400);
     expect(refusal(() => plan({ identifier: 'https://x/id/patient/sw|' })).status).toBe(400);
   });
+
+  it('refuses parameters named after Object.prototype members as unknown, never finding them', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(refusal(() => plan({ family: 'x', [name]: '1' })).status).toBe(400);
+  });
 });
 
 describe('reading the index for a plan', () => {

@@ -74,7 +74,8 @@ export function planPatientSearch(query: SearchQuery, context: IdentifierContext
       .map((v) => v.trim())
       .filter((v) => v !== '');
     if (values.length === 0) continue;
-    const codes = STRING_PARAMS[name];
+    // Own keys only: `?constructor=` or `?toString=` must not find Object.prototype's members.
+    const codes = Object.hasOwn(STRING_PARAMS, name) ? STRING_PARAMS[name] : undefined;
     if (codes) {
       if (modifier !== undefined && modifier !== 'exact') throw badRequest(`Modifier ':${modifier}' is not supported on '${name}' (use :exact or none)`, key);
       const texts = values.map(unescape);
