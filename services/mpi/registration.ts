@@ -288,7 +288,8 @@ export class Registrar {
           purpose: 'identity-matching',
           outcomeDescription: `Registered ${results.length} record(s): ${Object.entries(stats).map(([k, n]) => `${k} ${n}`).join(', ')}`,
           entities: results.flatMap((r) => [
-            { reference: `Patient/${r.recordId}`, role: 'subject' as const, description: `${r.plan.outcome}: Person/${r.plan.personId}` },
+            // Only the references: the exchange's own record gives each record's outcome, and a bulk load writes these for every record.
+            { reference: `Patient/${r.recordId}`, role: 'subject' as const },
             ...r.reviewTaskIds.map((id) => ({ reference: `Task/${id}`, role: 'domain-resource' as const, description: 'match review queued' })),
           ]),
         }, 'mpi-index'),
