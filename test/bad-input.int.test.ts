@@ -12,6 +12,7 @@ import type { Express } from 'express';
 import fc from 'fast-check';
 import request from 'supertest';
 import { readAuditEntries } from '../shared/audit/audit-client.js';
+import { routerOf, type LayerView } from '../shared/http/methods.js';
 import { startTestMpi, type TestMpi } from './mpi.js';
 
 /** A statutory partner: every scope, so requests get past authorisation to the parsing and validation under test. */
@@ -27,13 +28,6 @@ interface Target {
   readonly service: string;
   readonly app: Express;
   readonly routes: readonly RouteTemplate[];
-}
-
-/** The parts of Express 5's router read here (package `router` 2.x; its published types predate them). */
-interface LayerView {
-  readonly route?: { readonly path: string | string[]; _methods(): string[] };
-  readonly handle: unknown;
-  match(path: string): false | { readonly path: string };
 }
 
 /** Operational probes for load balancers and Prometheus: answered on every service, not FHIR exchanges, not audited. */
@@ -61,7 +55,7 @@ function routeTemplates(app: Express): RouteTemplate[] {
       walk(nested, `${prefix}${probe.path}`);
     }
   };
-  walk((app.router as unknown as { stack: LayerView[] }).stack, '');
+  walk(routerOf(app).stack, '');
   return found;
 }
 

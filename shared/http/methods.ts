@@ -13,23 +13,32 @@ import type { Application, RequestHandler } from 'express';
 import { respond } from '../fhir/express.js';
 import { informational, methodNotAllowed } from '../fhir/outcome.js';
 
-/** The parts of Express 5's router (package `router` 2.x) read here; its published types predate them. */
-interface RouteView {
+/**
+ * The parts of Express 5's router (package `router` 2.x) read here and by
+ * tests that list every route; its published types predate them.
+ */
+export interface RouteView {
+  readonly path: string | string[];
   _methods(): string[];
 }
-interface LayerView {
+export interface LayerView {
   readonly route?: RouteView;
   readonly handle: unknown;
   match(path: string): false | { readonly path: string };
 }
-interface RouterView {
+export interface RouterView {
   readonly stack: readonly LayerView[];
+}
+
+/** The app's router, seen through `RouterView`. */
+export function routerOf(app: Application): RouterView {
+  return app.router as unknown as RouterView;
 }
 
 /** Methods routed on `path` (upper case, sorted; HEAD where GET is), plus OPTIONS when there are any. */
 export function allowedMethods(app: Application, path: string): string[] {
   const found = new Set<string>();
-  collect(app.router as unknown as RouterView, path, found);
+  collect(routerOf(app), path, found);
   if (found.size > 0) found.add('OPTIONS');
   return [...found].sort();
 }
