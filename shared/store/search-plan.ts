@@ -124,11 +124,7 @@ export class ResultParamsReader {
 
 /** The clause for one parameter, or undefined when it has no value (FHIR: ignore it). */
 function clauseFor(definition: ResourceTypeDefinition, key: string, raw: string): Clause | undefined {
-  const [name = '', modifier, ...rest] = key.split(':');
-  if (rest.length) throw badRequest(`Search parameter '${key}' is not understood`, key);
-  const values = splitUnescaped(raw, ',')
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
+  const { name, modifier, values } = searchParamOf(key, raw);
   const alternatives = (fn: (value: string) => Alternative[]): Clause | undefined =>
     values.length === 0 ? undefined : { param: key, alternatives: values.flatMap(fn) };
 
@@ -316,6 +312,20 @@ function totalMode(raw: string): boolean {
 
 function noModifier(key: string, modifier: string | undefined): void {
   if (modifier !== undefined) throw badRequest(`Modifier ':${modifier}' is not supported on '${key.split(':')[0]}'`, key);
+}
+
+/**
+ * One search parameter as a query gives it: `name:modifier=a,b` → its name, its
+ * modifier and its comma-separated values (trimmed, empty ones dropped, escapes
+ * kept for `unescape`); 400 for a key with more than one modifier.
+ */
+export function searchParamOf(key: string, raw: string): { name: string; modifier: string | undefined; values: string[] } {
+  const [name = '', modifier, ...rest] = key.split(':');
+  if (rest.length) throw badRequest(`Search parameter '${key}' is not understood`, key);
+  const values = splitUnescaped(raw, ',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  return { name, modifier, values };
 }
 
 /** Splits on `separator` not preceded by a backslash; escapes stay for `unescape`. */

@@ -21,7 +21,7 @@ import type { Patient } from 'fhir/r4.js';
 import { badRequest, tooCostly } from '../../../shared/fhir/outcome.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { dateMatches, dateMayMatchWithin, dateSpan, parseDateQuery, type DatePrefix, type DateSpan } from '../../../shared/store/date-range.js';
-import { queryPairs, ResultParamsReader, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
+import { queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
 import { chiBlockingKey } from './blocking.js';
 import { bucketField, bucketMembers, bucketOf, nameTerm, namePartsOf, postcodeTerm, rootField, termField, type TermCode } from './search-terms.js';
 
@@ -68,11 +68,7 @@ export function planPatientSearch(query: SearchQuery, context: IdentifierContext
   const result = new ResultParamsReader();
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
-    const [name = '', modifier, ...rest] = key.split(':');
-    if (rest.length) throw badRequest(`Search parameter '${key}' is not understood`, key);
-    const values = splitUnescaped(raw, ',')
-      .map((v) => v.trim())
-      .filter((v) => v !== '');
+    const { name, modifier, values } = searchParamOf(key, raw);
     if (values.length === 0) continue;
     // Own keys only: `?constructor=` or `?toString=` must not find Object.prototype's members.
     const codes = Object.hasOwn(STRING_PARAMS, name) ? STRING_PARAMS[name] : undefined;

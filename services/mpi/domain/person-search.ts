@@ -11,7 +11,7 @@
 import { badRequest, tooCostly } from '../../../shared/fhir/outcome.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { referenceKey } from '../../../shared/store/search-params.js';
-import { queryPairs, ResultParamsReader, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
+import { queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
 import { chiBlockingKey } from './blocking.js';
 
 export type PersonSource =
@@ -35,11 +35,9 @@ export function planPersonSearch(query: SearchQuery): PersonSearchPlan {
   const result = new ResultParamsReader();
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
-    const [name = '', modifier, ...rest] = key.split(':');
-    if (rest.length) throw badRequest(`Search parameter '${key}' is not understood`, key);
-    const values = splitUnescaped(raw, ',')
-      .map((v) => unescape(v.trim()))
-      .filter((v) => v !== '');
+    const param = searchParamOf(key, raw);
+    const { name, modifier } = param;
+    const values = param.values.map(unescape);
     if (values.length === 0) continue;
     if (name !== 'link' && modifier !== undefined) throw badRequest(`Modifier ':${modifier}' is not supported on '${name}'`, key);
     switch (name) {
