@@ -36,7 +36,7 @@ async function client(agencyId: string): Promise<Client> {
 /** fhir-kit-client's search parameters: an array value repeats the parameter (`birthdate=ge…&birthdate=lt…`). */
 type Params = Record<string, string | number | string[]>;
 
-async function search(agencyId: string, resourceType: 'Patient' | 'Person', searchParams: Params, postSearch = false): Promise<Bundle> {
+async function search(agencyId: string, resourceType: 'Patient' | 'Person' | 'Task', searchParams: Params, postSearch = false): Promise<Bundle> {
   const c = await client(agencyId);
   return (await c.search({ resourceType, searchParams, options: postSearch ? { postSearch: true } : {} })) as unknown as Bundle;
 }
@@ -220,6 +220,16 @@ describe('what the ISP lets each agency see (and count)', () => {
     expect((await search('nhs-fife', 'Person', { identifier: chi, _summary: 'count' })).total).toBe(1);
     const refused = await failure(search('nhs-fife', 'Person', {}));
     expect(refused.status).toBe(400);
+  });
+});
+
+describe('the MPI’s review Task search', () => {
+  it('takes _summary=count and _total like every search', async () => {
+    const all = await search('nhs-lothian', 'Task', { code: 'match-review', _count: 1000 });
+    const counted = await search('nhs-lothian', 'Task', { code: 'match-review', _summary: 'count' });
+    expect(counted.total).toBe(all.entry?.length ?? 0);
+    expect(counted.entry).toBeUndefined();
+    expect((await search('nhs-lothian', 'Task', { code: 'match-review', _total: 'none' })).total).toBeUndefined();
   });
 });
 
