@@ -1,9 +1,9 @@
-import type { OperationOutcome, Patient } from 'fhir/r4.js';
+import type { OperationOutcome } from 'fhir/r4.js';
 import { chunksOf } from './chunks.js';
 import type { InputRecord } from './input.js';
 import { issueLines, locate } from './issues.js';
 
-const records: InputRecord[] = Array.from({ length: 30 }, (_, i) => ({ patient: { resourceType: 'Patient' } as Patient, where: `line ${i + 1}` }));
+const records: InputRecord[] = Array.from({ length: 30 }, (_, i) => ({ patient: { resourceType: 'Patient' }, where: `line ${i + 1}` }));
 const second = chunksOf(records, 10)[1]!;
 
 describe('naming a refused Bundle’s problems by their place in the input', () => {

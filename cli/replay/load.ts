@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { scenarioSchema, type Scenario } from './scenario.js';
 
 export interface LoadedScenario {

@@ -203,7 +203,7 @@ describe('POST /fhir with Prefer: respond-async', () => {
       const patients = people(2, 'Veitch').map((p) => ({ ...p, identifier: [{ system: agencyPatientSystem(agencyId), value: `BG-${p.identifier![0]!.value}` }] }));
       const accepted = await postAsync(agencyId, transactionOf(patients));
       expect(accepted.status).toBe(202);
-      await mpi.dir.store.update({ ...(original as Organization), active: false });
+      await mpi.dir.store.update({ ...original, active: false });
       await lock.release();
       await poll('edinburgh-housing', busy.headers['content-location'] as string);
 

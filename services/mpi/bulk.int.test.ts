@@ -190,7 +190,7 @@ describe('Prefer: return=minimal', () => {
       .set(await mpi.auth('nhs-fife'))
       .set('Prefer', 'return=minimal')
       .type('application/fhir+json')
-      .send(transactionOf([patient]) as object);
+      .send(transactionOf([patient]));
     expect(res.status).toBe(200);
     const [entry] = (res.body as Bundle).entry!;
     expect(entry!.resource).toBeUndefined();

@@ -15,7 +15,7 @@ import { blockingKeys } from './domain/blocking.js';
 import { compare, decide, MatchIndex, matchProbability, type Candidate, type Decision } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
-import { pairKey, type ManualDecision, type PersonLink } from './domain/links.js';
+import { pairKey, type PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
 import { outsideRejectedPersons, planRegistration, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
@@ -214,7 +214,7 @@ export class Registrar {
         currentPersonSize: personSizes[i] ?? 0,
         decision: { ...decision, reviewCandidates: withoutRejected(submission.recordId, decision.reviewCandidates, manualDecisions) },
         linkOf,
-        manualDecisions: manualDecisions as ReadonlyMap<string, ManualDecision>,
+        manualDecisions,
         openReviews,
         newPersonId,
       });

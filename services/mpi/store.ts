@@ -336,7 +336,7 @@ export class MpiStore {
     const distinct = [...new Set(blockingKeysPerRecord.flat())];
     if (distinct.length === 0) return blockingKeysPerRecord.map(() => []);
     const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks], [maxBlockSize, ...distinct])) as string[];
-    const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i]!.split(',') : []] as const));
+    const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i].split(',') : []] as const));
     return blockingKeysPerRecord.map((keys) => {
       if (keys.length === 1) return [...idsOf.get(keys[0]!)!];
       const union = new Set<string>();

@@ -15,7 +15,7 @@ import {
   internalError,
   isOperationOutcomeError,
   notFound,
-  OperationOutcomeError,
+  type OperationOutcomeError,
   tooLarge,
   unavailable,
   unsupportedMediaType,

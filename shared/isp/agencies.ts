@@ -17,7 +17,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { Organization } from 'fhir/r4.js';
 import { AGENCY_TYPES, CodeSystems, Extensions, agencyPatientSystem, type AgencyType } from '../fhir/systems.js';
-import { agencyIdOf, type FlowAgencyType } from './contract.js';
+import { agencyIdOf } from './contract.js';
 import type { FlowAgency } from './evaluator.js';
 
 export interface AgencyRecord {
@@ -88,12 +88,12 @@ function patientIdentifierSystemOf(org: Organization): string | undefined {
  */
 export function flowAgencyOf(agency: AgencyRecord): FlowAgency | undefined {
   if (agency.type === 'partnership' || !agency.active || !agency.partnership) return undefined;
-  return { id: agency.id, type: agency.type as FlowAgencyType, partnership: agency.partnership };
+  return { id: agency.id, type: agency.type, partnership: agency.partnership };
 }
 
 /** Registered public keys by agency id, as `verifyIspSignatures` takes them. */
 export function publicKeysOf(agencies: readonly AgencyRecord[]): Map<string, JsonWebKey> {
   const keys = new Map<string, JsonWebKey>();
-  for (const a of agencies) if (a.publicJwk) keys.set(a.id, a.publicJwk as JsonWebKey);
+  for (const a of agencies) if (a.publicJwk) keys.set(a.id, a.publicJwk);
   return keys;
 }

@@ -45,7 +45,7 @@ function client(url: string): Redis {
 }
 
 async function configValue(redis: Redis, name: string): Promise<string | undefined> {
-  return ((await redis.config('GET', name)) as string[])[1];
+  return (await redis.config('GET', name))[1];
 }
 
 function unusedPort(): Promise<number> {

@@ -137,7 +137,7 @@ async function useExternal(url: string, log: Logger): Promise<RedisHandle> {
       await redis.ping();
       // Best effort: managed Redis services often disable CONFIG.
       return redis.config('GET', 'maxmemory-policy').then(
-        (r) => (r as string[])[1],
+        (r) => r[1],
         () => undefined,
       );
     });
@@ -258,7 +258,7 @@ async function readLiveUrlFile(config: HubConfig): Promise<string | undefined> {
     return undefined;
   }
   if (!url) return undefined;
-  const dir = await withClient(url, 1000, async (r) => ((await r.config('GET', 'dir')) as string[])[1]).catch(() => undefined);
+  const dir = await withClient(url, 1000, async (r) => (await r.config('GET', 'dir'))[1]).catch(() => undefined);
   if (dir === undefined) return undefined;
   return samePath(dir, redisDataDir(config)) ? url : undefined;
 }

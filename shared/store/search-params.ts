@@ -131,7 +131,7 @@ function flat<T>(values: readonly Many<T>[]): T[] {
 /** Codings of CodeableConcepts (or bare Codings), for token parameters. */
 export function codingsOf(...concepts: Many<CodeableConcept | Coding>[]): TokenValue[] {
   return flat(concepts).flatMap((c) => {
-    const codings: readonly Coding[] = 'code' in c ? [c as Coding] : ((c as CodeableConcept).coding ?? []);
+    const codings: readonly Coding[] = 'code' in c ? [c] : ((c as CodeableConcept).coding ?? []);
     return codings.flatMap((coding) => (coding.code ? [{ system: coding.system, code: coding.code }] : []));
   });
 }

@@ -123,10 +123,10 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): number {
     if (a.m !== undefined && b.m !== undefined && a.m !== b.m) return 5;
     return 4;
   }
-  const am = a.m!;
-  const ad = a.d!;
-  const bm = b.m!;
-  const bd = b.d!;
+  const am = a.m;
+  const ad = a.d;
+  const bm = b.m;
+  const bd = b.d;
   if (a.y === b.y && am === bm && ad === bd) return 0;
   if (a.y === b.y && ad === bm && am === bd) return 1;
   if (am === bm && ad === bd && Math.abs(a.y - b.y) === 1) return 2;

@@ -1,9 +1,8 @@
-import type { Patient } from 'fhir/r4.js';
 import { Extensions } from '../../../shared/fhir/systems.js';
 import type { MatchGrade } from './engine.js';
 import { matchBundle, selectMatches, type MatchResult } from './match-bundle.js';
 
-const result = (id: string, probability: number, grade: MatchGrade): MatchResult => ({ record: { resourceType: 'Patient', id } as Patient, probability, grade });
+const result = (id: string, probability: number, grade: MatchGrade): MatchResult => ({ record: { resourceType: 'Patient', id }, probability, grade });
 
 const results = [
   result('a', 0.62, 'possible'),

@@ -42,11 +42,11 @@ export function matchPatient(ctx: MpiContext) {
       return [{ id: f.id, probability: matchProbability(c.score, ctx.model), grade: c.grade }];
     });
     const kept = selectMatches(
-      scored.map((s) => ({ ...s, record: { resourceType: 'Patient', id: s.id } as Patient })),
+      scored.map((s) => ({ ...s, record: { resourceType: 'Patient', id: s.id } })),
       { onlyCertainMatches, count },
     );
     const records = await ctx.store.getRecords(kept.map((k) => k.record.id!));
-    const results: MatchResult[] = kept.flatMap((k, i) => (records[i] ? [{ ...k, record: records[i]! }] : []));
+    const results: MatchResult[] = kept.flatMap((k, i) => (records[i] ? [{ ...k, record: records[i] }] : []));
     await respond(req, res, 200, matchBundle(results, ctx.baseUrl), {
       entities: results.map((r) => ({ reference: `Patient/${r.record.id}`, role: 'subject' as const, description: `${r.grade} (${agencyOfRecord(r.record)})` })),
       criteria: ['MI-L4'],
