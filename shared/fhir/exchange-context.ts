@@ -8,6 +8,7 @@ import type { Request, Response } from 'express';
 import type { AuditAction, AuditSink, ExchangeAgent, ExchangeEntity, ExchangeRecord } from '../audit/exchange.js';
 import type { ChangeCause } from '../audit/outbox.js';
 import type { ServiceName } from '../config.js';
+import { routePatternOf } from '../http/route-pattern.js';
 
 export interface ExchangeDescription {
   type?: ExchangeRecord['type'];
@@ -88,7 +89,8 @@ function agentOf(req: Request, res: Response): ExchangeAgent {
     };
   }
   // Before authentication only a claimed client id is known (token endpoint form).
-  const claimed = typeof req.body === 'object' && req.body && typeof req.body.client_id === 'string' ? req.body.client_id : undefined;
+  const body = req.body as { client_id?: unknown } | undefined;
+  const claimed = typeof body === 'object' && body !== null && typeof body.client_id === 'string' ? body.client_id : undefined;
   return claimed ? { clientId: claimed } : {};
 }
 
@@ -119,7 +121,7 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     requestId: state.requestId,
     service: state.service,
     type: d.type ?? 'rest',
-    subtype: d.subtype ?? `${req.method.toLowerCase()} ${req.route?.path ?? req.path}`,
+    subtype: d.subtype ?? `${req.method.toLowerCase()} ${routePatternOf(req) ?? req.path}`,
     action: d.action ?? ACTION_BY_METHOD[req.method] ?? 'E',
     outcome: outcomeCode(status),
     outcomeDescription: outcomeText,

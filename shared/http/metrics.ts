@@ -1,6 +1,7 @@
 /** Prometheus metrics for a service: one registry per app so tests and many apps in one process don't clash. */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { RequestHandler } from 'express';
+import { routePatternOf } from './route-pattern.js';
 
 export interface ServiceMetrics {
   readonly registry: Registry;
@@ -33,7 +34,8 @@ export function metricsMiddleware(metrics: ServiceMetrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.httpDuration.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const pattern = routePatternOf(req);
+      const route = pattern ? `${req.baseUrl}${pattern}` : 'unmatched';
       end({ method: req.method, route, status: String(res.statusCode) });
       if (req.path.startsWith('/fhir') || req.path.startsWith('/auth')) {
         const outcome = res.statusCode < 400 ? 'success' : res.statusCode < 500 ? 'refused' : 'failed';
