@@ -165,17 +165,17 @@ function reasonFor(err: unknown): string {
 /** Keeps only the claims the hub knows, each of the right shape; a token missing one is malformed. */
 function claimsFrom(p: jwt.JwtPayload, audience: string): AccessTokenClaims {
   const str = (name: string): string => {
-    const v = p[name];
+    const v: unknown = p[name];
     if (typeof v !== 'string' || v.length === 0) throw rejected(`malformed token (claim ${name})`);
     return v;
   };
   const num = (name: string): number => {
-    const v = p[name];
+    const v: unknown = p[name];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw rejected(`malformed token (claim ${name})`);
     return v;
   };
   const optionalRef = (name: string, pattern: RegExp): string | undefined => {
-    const v = p[name];
+    const v: unknown = p[name];
     if (v === undefined) return undefined;
     if (typeof v !== 'string' || !pattern.test(v)) throw rejected(`malformed token (claim ${name})`);
     return v;

@@ -13,7 +13,8 @@ function fakeDirectory(initial: Jwks) {
   const state = { jwks: initial, calls: 0, down: false };
   const fetchImpl = (async (url: string | URL | Request) => {
     state.calls += 1;
-    if (String(url) !== URL) return new Response('not found', { status: 404 });
+    const href = typeof url === 'string' ? url : 'url' in url ? url.url : url.href;
+    if (href !== URL) return new Response('not found', { status: 404 });
     if (state.down) throw new TypeError('fetch failed');
     return Response.json(state.jwks);
   }) as typeof fetch;
@@ -117,7 +118,8 @@ describe('Remote JWKS resolver', () => {
   it('Gives up on a directory that does not answer within the timeout', async () => {
     const hanging = ((_url: string, init?: RequestInit) =>
       new Promise((_resolve, reject) => {
-        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        // As fetch does: reject with the signal's reason (a DOMException, which is an Error).
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason instanceof Error ? init.signal.reason : new Error('aborted')));
       })) as typeof fetch;
     const resolve = remoteJwksResolver(URL, { fetch: hanging, timeoutMs: 20, logger: silent });
     await expect(resolve(keyA.kid)).rejects.toMatchObject({ status: 503 });

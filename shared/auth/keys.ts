@@ -67,7 +67,7 @@ export async function loadSigningKeyFile(file: string, alg?: SigningAlgorithm): 
   try {
     return loadSigningKey(pem, alg);
   } catch (err) {
-    throw new Error(`${(err as Error).message}: ${file}`);
+    throw new Error(`${(err as Error).message}: ${file}`, { cause: err });
   }
 }
 
@@ -84,7 +84,7 @@ export async function loadTokenSigningKey(token: {
   try {
     return signingKeyForAlgorithms(pem, token.algorithms);
   } catch (err) {
-    throw new Error(`${(err as Error).message}: ${token.signingKeyFile}`);
+    throw new Error(`${(err as Error).message}: ${token.signingKeyFile}`, { cause: err });
   }
 }
 

@@ -18,7 +18,7 @@ export async function demoAgencyKey(agencyId: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`No demo key for agency "${agencyId}" (looked for ${path.relative(process.cwd(), file) || file}); see \`infoshare agencies\``);
+      throw new Error(`No demo key for agency "${agencyId}" (looked for ${path.relative(process.cwd(), file) || file}); see \`infoshare agencies\``, { cause: err });
     }
     throw err;
   }

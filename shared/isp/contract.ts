@@ -278,7 +278,7 @@ function parseFlows(c: Contract, problem: Problem): IspFlow[] {
     const badCategory = categories.find((v) => !(DATA_CATEGORIES as readonly unknown[]).includes(v));
     if (categories.length === 0 || badCategory !== undefined) {
       problem(
-        badCategory === undefined ? 'A flow needs at least one data category' : `Unknown data category "${String(badCategory)}" (one of ${DATA_CATEGORIES.join(', ')})`,
+        badCategory === undefined ? 'A flow needs at least one data category' : `Unknown data category ${JSON.stringify(badCategory)} (one of ${DATA_CATEGORIES.join(', ')})`,
         `${path}.extension('${FLOW_PART.category}').value`,
       );
     }
@@ -286,7 +286,7 @@ function parseFlows(c: Contract, problem: Problem): IspFlow[] {
     const badPurpose = purposes.find((v) => !(PURPOSES as readonly unknown[]).includes(v));
     if (purposes.length === 0 || badPurpose !== undefined) {
       problem(
-        badPurpose === undefined ? 'A flow needs at least one purpose' : `Unknown purpose "${String(badPurpose)}" (one of ${PURPOSES.join(', ')})`,
+        badPurpose === undefined ? 'A flow needs at least one purpose' : `Unknown purpose ${JSON.stringify(badPurpose)} (one of ${PURPOSES.join(', ')})`,
         `${path}.extension('${FLOW_PART.purpose}').value`,
       );
     }

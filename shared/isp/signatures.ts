@@ -148,7 +148,8 @@ function checkSignature(
 }
 
 function publicKeyOf(keys: PublicKeysByAgency, agency: string): KeyObject | 'missing' | 'unusable' {
-  const key = keys instanceof Map ? keys.get(agency) : (keys as Readonly<Record<string, IspPublicKey | undefined>>)[agency];
+  // `instanceof Map` narrows to Map<any, any>: say what the map holds again.
+  const key = keys instanceof Map ? (keys as ReadonlyMap<string, IspPublicKey>).get(agency) : (keys as Readonly<Record<string, IspPublicKey | undefined>>)[agency];
   if (key === undefined) return 'missing';
   try {
     return toPublicKey(key);

@@ -59,7 +59,7 @@ function unusedPort(): Promise<number> {
 
 afterEach(async () => {
   // Close clients before their servers stop, or ioredis keeps reconnecting.
-  await Promise.all(clients.splice(0).map((c) => (c.status === 'end' ? undefined : c.quit())));
+  await Promise.all(clients.splice(0).filter((c) => c.status !== 'end').map((c) => c.quit()));
   for (const h of handles.splice(0)) await h.stop();
 });
 
