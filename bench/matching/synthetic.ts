@@ -112,7 +112,6 @@ export function runDedup(records: readonly LabelledRecord[], model: MatchModel):
 
   // Pairs completeness: a true pair is findable when the later record meets the earlier one in blocking.
   const index = new MatchIndex(model);
-  let found = 0;
   const truthOf = new Map(records.map((r) => [r.record.id, r.person]));
   const seenPairs = new Set<string>();
   for (const { record, person } of records) {
@@ -122,14 +121,13 @@ export function runDedup(records: readonly LabelledRecord[], model: MatchModel):
     }
     index.add(features);
   }
-  found = seenPairs.size;
 
   return {
     ...quality(linkedTrue, predictedPairs, truePairs),
     reviewShareOfTruePairs: round(inReview / truePairs),
     recordsPerSecond: Math.round(records.length / (run.ms / 1000)),
     comparisonsPerRecord: round(run.result.comparisons / records.length, 2),
-    pairsCompleteness: round(found / truePairs),
+    pairsCompleteness: round(seenPairs.size / truePairs),
     outcomes,
     records: records.length,
     truePairs,

@@ -119,9 +119,12 @@ describe('infoshare load against a running hub', () => {
     const err = io.stderr.join('\n');
     expect(err).toMatch(/Stopped waiting \(Ctrl-C\)\. Bundle 2 of 2 \(records 4–6\) continues registering in the background; its result will be at http:\/\/\S+\/fhir\/_async\/registration~edinburgh-housing~[0-9a-f]{32}\./);
     expect(err).toContain('3 of 6 records');
-    expect(terminal[0]).toMatch(/^\r\x1b\[KRegistering: 0 of 6 records \(0 %\), Bundle 1 of 2, \d+ records\/s$/);
+    // Each progress line first returns to the start of the line and clears it (CR, then ANSI "erase line").
+    const clearLine = '\r\x1b[K';
+    expect(terminal[0]!.slice(0, clearLine.length)).toBe(clearLine);
+    expect(terminal[0]!.slice(clearLine.length)).toMatch(/^Registering: 0 of 6 records \(0 %\), Bundle 1 of 2, \d+ records\/s$/);
     // The progress line is cleared before each line printed under it.
-    expect(terminal).toContain('\r\x1b[K');
+    expect(terminal).toContain(clearLine);
   }, 30_000);
 
   it('says the hub is not reachable, as `infoshare matching report` does', async () => {

@@ -70,7 +70,7 @@ function parseJsonDocument(text: string, fileName: string): InputRecord[] {
   const type = (doc as { resourceType?: unknown } | null)?.resourceType;
   if (type === 'Patient') return [{ patient: doc as Patient, where: 'the Patient' }];
   if (type !== 'Bundle') {
-    throw new InputError(`${fileName} is ${type ? withArticle(String(type)) : 'not a FHIR resource'}: expected a Bundle of Patients (or NDJSON, one Patient per line, named .ndjson)`);
+    throw new InputError(`${fileName} is ${typeof type === 'string' && type ? withArticle(type) : 'not a FHIR resource'}: expected a Bundle of Patients (or NDJSON, one Patient per line, named .ndjson)`);
   }
   const bundle = doc as Bundle;
   const entries: unknown[] = Array.isArray(bundle.entry) ? bundle.entry : [];
@@ -92,7 +92,9 @@ function notAPatient(resource: unknown): string | undefined {
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) return 'not a FHIR resource (expected a JSON object)';
   const type = (resource as { resourceType?: unknown }).resourceType;
   if (type === 'Patient') return undefined;
-  return type === undefined ? 'no resourceType (expected a Patient)' : `${withArticle(String(type))}, not a Patient`;
+  if (type === undefined) return 'no resourceType (expected a Patient)';
+  // A resourceType that is not a string is named by its JSON, not as "[object Object]".
+  return `${typeof type === 'string' ? withArticle(type) : `resourceType ${JSON.stringify(type)}`}, not a Patient`;
 }
 
 /** A transaction entry that is not a create: loading it as one would change what the file says. */

@@ -102,7 +102,7 @@ function issueCodes(body: unknown): string[] {
 /** ` (OperationOutcome: <text>)` when the body is one, so a wrong status explains itself. */
 function describeOutcome(body: unknown): string {
   if (!isObject(body) || body.resourceType !== 'OperationOutcome' || !Array.isArray(body.issue)) return '';
-  const first = body.issue[0];
+  const first: unknown = body.issue[0];
   if (!isObject(first)) return '';
   const details = isObject(first.details) ? first.details.text : undefined;
   const text = typeof details === 'string' ? details : typeof first.diagnostics === 'string' ? first.diagnostics : String(first.code);
@@ -112,6 +112,7 @@ function describeOutcome(body: unknown): string {
 /** A short rendering of a value for a reason (long values cut). */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const s = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  // JSON.stringify gives undefined for what JSON cannot hold (a function, a symbol): name its kind.
+  const s = JSON.stringify(value) ?? typeof value;
   return s.length > 160 ? `${s.slice(0, 157)}…` : s;
 }

@@ -32,8 +32,8 @@ export function hs256Jwt(header: Claims, claims: Claims, secret: string): string
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
-/** A public key as the PEM text an attacker would use as an HMAC secret. */
-export function publicKeyPem(jwkOrKey: unknown | SigningKey): string {
+/** A public key (a published JWK, or one of our SigningKeys) as the PEM text an attacker would use as an HMAC secret. */
+export function publicKeyPem(jwkOrKey: unknown): string {
   const key = isSigningKey(jwkOrKey) ? jwkOrKey.publicKey : keyObjectFromJwk(jwkOrKey);
   return key.export({ type: 'spki', format: 'pem' }).toString();
 }
@@ -98,7 +98,7 @@ export async function craftAccessToken(variant: AccessTokenVariant, genuine: () 
     case 'unregistered-key': {
       // A stranger's key claiming the directory's key id: only the signature can give it away.
       const stranger = generateKeyPair('ES256').signingKey;
-      return jwt.sign(fresh, stranger.privateKey, { algorithm: 'ES256', keyid: String(header.kid ?? stranger.kid) });
+      return jwt.sign(fresh, stranger.privateKey, { algorithm: 'ES256', keyid: typeof header.kid === 'string' ? header.kid : stranger.kid });
     }
   }
 }

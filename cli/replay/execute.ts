@@ -113,7 +113,7 @@ async function fhirStep(req: FhirRequest, token: string | undefined, ctx: Execut
     const answer = fhirErrorResponse(err);
     // fhir-kit-client throws on every non-2xx answer; that answer is what the step checks.
     if (answer) return { status: answer.status, headers: {}, body: answer.data, request: `${label} → ${base}` };
-    throw new Error(`${label}: ${networkReason(err)}`);
+    throw new Error(`${label}: ${networkReason(err)}`, { cause: err });
   }
 }
 
@@ -164,7 +164,7 @@ async function httpStep(req: HttpStepRequest, token: string | undefined, ctx: Ex
     const res = await sendHttp({ method: req.method, url: url.toString(), headers, ...(body !== undefined ? { body } : {}) });
     return { status: res.status, headers: res.headers, body: res.body, request: `${label} → ${url.origin}` };
   } catch (err) {
-    throw new Error(`${label}: ${networkReason(err)}`);
+    throw new Error(`${label}: ${networkReason(err)}`, { cause: err });
   }
 }
 
@@ -196,7 +196,7 @@ async function tokenStep(req: TokenStepRequest, actor: Actor, ctx: ExecuteContex
     return { status: res.status, headers: res.headers, body: res.body, request: `${label} → ${ctx.target.tokenUrl}` };
   } catch (err) {
     if (err instanceof StepError) throw err;
-    throw new Error(`${label}: ${networkReason(err)}`);
+    throw new Error(`${label}: ${networkReason(err)}`, { cause: err });
   }
 }
 

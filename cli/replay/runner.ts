@@ -168,7 +168,7 @@ async function runStep(raw: Step, vars: Variables, prefix: string, ctx: Scenario
   const deadline = raw.waitFor ? Date.now() + raw.waitFor.timeoutMs : 0;
   let attempts = 0;
   let response: StepResponse | undefined;
-  let reasons: string[] = [];
+  let reasons: string[];
   for (;;) {
     attempts++;
     let step: Step;

@@ -5,7 +5,6 @@
  * decision is remembered so the same pair is not asked again and automatic
  * re-matching never undoes it.
  */
-import type { Task } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
@@ -51,7 +50,7 @@ export function resolveReview(ctx: MpiContext) {
     const auth = authContext(res);
     const { decision, note } = await operationArguments(req, RESOLVE, ctx.validation);
 
-    const task = (await ctx.tasks.read('Task', taskId)) as Task;
+    const task = await ctx.tasks.read('Task', taskId);
     if (!task.code?.coding?.some((c) => c.code === MATCH_REVIEW_CODE)) throw notFound(`Task/${taskId} is not a match review`);
     if (task.status !== 'requested') throw conflict(`Task/${taskId} was already resolved (status ${task.status})`);
     const pair = reviewPair(task);
