@@ -4,7 +4,7 @@
  * once when invalid, registered by the worker with progress, the result read
  * back by the submitting agency only, audited when it actually happens.
  */
-import type { AuditEvent, Bundle, OperationOutcome, Organization, Patient } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, OperationOutcome, Patient } from 'fhir/r4.js';
 import request from 'supertest';
 import { agencyPatientSystem } from '../../shared/fhir/systems.js';
 import { readAuditEntries } from '../../shared/audit/audit-client.js';

@@ -111,7 +111,7 @@ describe('audit outbox', () => {
       await redis.set(auditStreamKey(keys), 'not a stream');
       const relay = new OutboxRelay(redis, keys, { log });
       const store = new ResourceStore(redis, keys, [organizationType], { audit: { service: 'directory', relay } });
-      const stored: Organization = await store.create({ resourceType: 'Organization', id: 'org-3', name: 'Fife HSCP' } as Organization, { cause });
+      const stored: Organization = await store.create({ resourceType: 'Organization', id: 'org-3', name: 'Fife HSCP' }, { cause });
       expect(stored.meta?.versionId).toBe('1');
       // The change stands, and so does its record: waiting in the outbox, not lost.
       expect(await relay.backlog()).toEqual({ [outboxKey(keys, 'fhir:Organization')]: 1 });
