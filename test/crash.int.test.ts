@@ -38,7 +38,7 @@ async function startHubProcess(prefix: string, env: Record<string, string> = {})
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('hub process did not start within 60 s')), 60_000);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (!line.startsWith('READY ')) return;
       clearTimeout(timer);

@@ -155,7 +155,7 @@ function dateSource(raw: string, key: string): RecordSource {
   const parsed = parseDateQuery(unescape(raw));
   if (!parsed) throw badRequest(`'${raw}' is not a date for '${key}'`, key);
   if (parsed.span === undefined) throw badRequest(`Date prefix '${parsed.prefix}' is not supported for '${key}' (use eq, gt, lt, ge, le)`, key);
-  return { kind: 'dates', prefix: parsed.prefix as DatePrefix, span: parsed.span };
+  return { kind: 'dates', prefix: parsed.prefix, span: parsed.span };
 }
 
 // ---------------------------------------------------------------------------
