@@ -40,13 +40,6 @@ const PURE_MODULES = [
   '^shared/store/(content-hash|date-range|search-params|search-plan|version)\\.ts$',
 ];
 
-/**
- * TEMPORARY, remove with the change that ends it: services/mpi/domain/load-model.ts still reads
- * the model file itself (issue 10, item 5 moves that read out of domain/). Only that one import
- * is let through; every other I/O import from that file is still refused.
- */
-const PENDING_PURE_EXCEPTION = { module: '^services/mpi/domain/load-model\\.ts$', mayImport: '^(node:)?fs$' };
-
 module.exports = {
   forbidden: [
     {
@@ -95,15 +88,8 @@ module.exports = {
       comment:
         'domain/ modules are pure (rules and calculations) so they are unit-tested exhaustively ' +
         'without Redis, files or a network: whatever reads a file or Redis passes its result in.',
-      from: { path: PURE_MODULES, pathNot: PENDING_PURE_EXCEPTION.module },
+      from: { path: PURE_MODULES },
       to: { path: [...IO_MODULES, ...IO_FILES] },
-    },
-    {
-      name: 'pure-modules-do-no-io',
-      severity: 'error',
-      comment: 'As above, for the one module with a pending exception (PENDING_PURE_EXCEPTION).',
-      from: { path: PENDING_PURE_EXCEPTION.module },
-      to: { path: [...IO_MODULES, ...IO_FILES], pathNot: PENDING_PURE_EXCEPTION.mayImport },
     },
   ],
   options: {

@@ -11,7 +11,6 @@
  * evidence for SI-L3.
  */
 import type { Request, Response } from 'express';
-import type { PractitionerRole } from 'fhir/r4.js';
 import { RedisJtiStore } from '../../../shared/auth/jti-store.js';
 import { isOAuthError, type OAuthErrorCode } from '../../../shared/auth/oauth-error.js';
 import { grantToken, TOKEN_RESPONSE_HEADERS, type TokenGrantDeps } from '../../../shared/auth/token-grant.js';
@@ -38,7 +37,7 @@ export function issueToken(ctx: DirectoryContext) {
       // A person acting for themselves needs a citizen-facing client, which no agency system is.
       if (person.resourceType !== 'PractitionerRole') return false;
       const [role] = await ctx.store.readMany('PractitionerRole', [person.id]);
-      return roleBelongsToAgency(role as PractitionerRole | undefined, client.agency, ctx.now());
+      return roleBelongsToAgency(role, client.agency, ctx.now());
     },
     now: () => ctx.now().getTime(),
   };
