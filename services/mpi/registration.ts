@@ -347,7 +347,8 @@ export class Registrar {
 
   private async createTaskOnce(task: Task, cause: ChangeCause): Promise<void> {
     try {
-      await this.deps.tasks.create(task, { cause });
+      // Under the index lock: relayed once the chunk is done (register() flushes after the lock).
+      await this.deps.tasks.create(task, { cause, relayNow: false });
     } catch (err) {
       // Created before the process died: the journal's id is the Task's id.
       if (isOperationOutcomeError(err) && err.status === 409) return;
@@ -417,7 +418,7 @@ export class Registrar {
     const cancelled = await Promise.all(
       [...staleAsFocus, ...staleAsCandidate].map(async (task) => {
         try {
-          await this.deps.tasks.update(cancelledTask(task, reason(task), now), { ifMatch: task.meta?.versionId, allowCreate: false, cause });
+          await this.deps.tasks.update(cancelledTask(task, reason(task), now), { ifMatch: task.meta?.versionId, allowCreate: false, cause, relayNow: false });
         } catch (err) {
           if (isOperationOutcomeError(err) && err.status === 412) return false;
           throw err;

@@ -77,6 +77,13 @@ export interface WriteOptions {
    * the store, every write must carry one: its change record commits with it.
    */
   readonly cause?: ChangeCause;
+  /**
+   * Relay the change record to the audit stream before returning (default). A
+   * caller writing many resources on a serial path (the MPI's registration under
+   * its index lock) passes false and relays once afterwards; the record is
+   * committed with the write either way.
+   */
+  readonly relayNow?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -209,7 +216,7 @@ export class ResourceStore {
       record: this.changeRecordOf(type, id, 'delete', options.cause),
     });
     if (status === 'ok') {
-      await this.afterWrite(options.cause);
+      await this.afterWrite(options);
       return { deleted: true, versionId: version };
     }
     if (status === 'stale') throw stale(type, id, options.ifMatch, version);
@@ -368,7 +375,7 @@ export class ResourceStore {
     });
     switch (status) {
       case 'ok':
-        await this.afterWrite(options.cause);
+        await this.afterWrite(options);
         return { resource: JSON.parse(`${head}${version}${tail}`) as T, outcome: existed === '1' ? 'updated' : 'created' };
       case 'unchanged':
         return { resource: JSON.parse(currentJson ?? 'null') as T, outcome: 'unchanged' };
@@ -411,8 +418,9 @@ export class ResourceStore {
     return outboxEntryArgs(changeRecord({ ...cause, service: this.audit.service }, { subtype, action, entities: [{ reference: `${type}/${id}`, role: 'domain-resource' }], ...(cause.subject ? { subject: cause.subject } : {}) }, `${type}`));
   }
 
-  private async afterWrite(cause: ChangeCause | undefined): Promise<void> {
-    await this.audit?.relay?.flushQuietly(cause?.requestId);
+  private async afterWrite(options: WriteOptions): Promise<void> {
+    if (options.relayNow === false) return;
+    await this.audit?.relay?.flushQuietly(options.cause?.requestId);
   }
 
   private state(type: string): TypeState {
