@@ -29,7 +29,14 @@ export class MpiKeys {
   get blocks(): string {
     return this.space.key(TAG, 'blk');
   }
-  /** Hash: the search index of records — term → `<count>:<id>,…`, and the terms in use by bucket (domain/search-terms.ts). */
+  /**
+   * String: one search term's record list (`<count>:<id>,…`, the count zero-padded), a key per
+   * term so a bulk load appends in place. `field` is the term as domain/search-terms.ts names it.
+   */
+  searchTerm(field: string): string {
+    return this.space.key(TAG, 'st', field);
+  }
+  /** Hash: the search index's terms in use by bucket, and buckets by root (domain/search-terms.ts). */
   get search(): string {
     return this.space.key(TAG, 'find');
   }

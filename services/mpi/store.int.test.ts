@@ -88,7 +88,13 @@ describe('search index', () => {
     blockingKeys: [],
     previousBlockingKeys: [],
   });
-  const searchHash = () => redis.hgetall(new MpiKeys(new KeySpace(prefix)).search);
+  /** The whole search index: the bucket/root hash and every term list key. */
+  const searchHash = async () => {
+    const keys = new MpiKeys(new KeySpace(prefix));
+    const termKeys = (await redis.keys(keys.searchTerm('*'))).sort();
+    const values = termKeys.length ? await redis.mget(...termKeys) : [];
+    return { groups: await redis.hgetall(keys.search), terms: Object.fromEntries(termKeys.map((k, i) => [k, values[i]])) };
+  };
 
   it('files records under their terms, and their terms in the buckets and roots searches start from', async () => {
     await store.writeRecords([record('s.1', 'Quayle'), record('s.2', 'Quayle'), record('s.3', 'Quinn')]);
