@@ -12,6 +12,7 @@ import { authenticate } from '../../shared/auth/middleware.js';
 import { loadSigningKeyFile } from '../../shared/auth/keys.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
+import { createServiceMetrics } from '../../shared/http/metrics.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceModule } from '../../shared/runtime/deps.js';
@@ -43,7 +44,9 @@ export const directoryService: ServiceModule<void> = {
       now: () => new Date(),
     });
     const { redis, audit, log, config } = deps;
-    const app = createServiceApp({ service: 'directory', redis, audit, log, bodyLimit: config.bodyLimit, routes });
+    const metrics = createServiceMetrics('directory');
+    relay.exportMetrics(metrics.registry);
+    const app = createServiceApp({ service: 'directory', redis, audit, log, metrics, bodyLimit: config.bodyLimit, routes });
     return {
       app,
       close: async () => {

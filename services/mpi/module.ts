@@ -78,6 +78,7 @@ export const mpiService: ServiceModule<MpiConfig> = {
       })
       .catch((err: unknown) => deps.log.error({ err }, 'could not complete unfinished registration chunks; the next registration will'));
     const metrics = createServiceMetrics('mpi');
+    ctx.relay.exportMetrics(metrics.registry);
     const registrationWorker = startRegistrationWorker({
       site: { redis: deps.redis, keys: deps.keys },
       service: 'mpi',

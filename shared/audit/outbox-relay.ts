@@ -17,6 +17,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { Gauge, type Registry } from 'prom-client';
 import { createLogger, type Logger } from '../log.js';
 import { failpoint } from '../runtime/failpoints.js';
 import { LuaScript } from '../redis/lua-script.js';
@@ -90,6 +91,26 @@ export class OutboxRelay {
   /** Adds outboxes to relay (each store of the service adds its own). */
   watch(...outboxKeys: string[]): this {
     for (const key of outboxKeys) this.outboxes.add(key);
+    return this;
+  }
+
+  /**
+   * Exports the outboxes' backlog as `infoshare_audit_outbox_backlog` (read from Redis when
+   * scraped): change records committed but not yet in the audit stream. Above zero for long
+   * means the audit stream cannot be written — the changes are safe, the trail is behind.
+   */
+  exportMetrics(registry: Registry): this {
+    const backlog = () => this.backlog();
+    new Gauge({
+      name: 'infoshare_audit_outbox_backlog',
+      help: 'Change records committed with their changes but not yet relayed to the audit stream, by outbox',
+      labelNames: ['outbox'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [outbox, length] of Object.entries(await backlog())) this.set({ outbox }, length);
+      },
+    });
     return this;
   }
 

@@ -1,5 +1,6 @@
 import type { Organization } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { KeySpace } from '../redis/connection.js';
 import { createLogger } from '../log.js';
 import { ResourceStore } from '../store/resource-store.js';
@@ -117,8 +118,14 @@ describe('audit outbox', () => {
       expect(await relay.backlog()).toEqual({ [outboxKey(keys, 'fhir:Organization')]: 1 });
       await expect(relay.flush()).rejects.toThrow(/WRONGTYPE/);
 
+      // Monitoring sees the trail is behind.
+      const registry = new Registry();
+      relay.exportMetrics(registry);
+      expect(await registry.metrics()).toContain(`infoshare_audit_outbox_backlog{outbox="${outboxKey(keys, 'fhir:Organization')}"} 1`);
+
       await redis.del(auditStreamKey(keys));
       expect(await relay.flush()).toBe(1);
+      expect(await registry.metrics()).toContain(`infoshare_audit_outbox_backlog{outbox="${outboxKey(keys, 'fhir:Organization')}"} 0`);
       const [only] = await readAuditEvents(redis, keys);
       expect(only?.event.action).toBe('C');
       expect(only?.event.entity?.[0]?.what?.reference).toBe('Organization/org-3');
