@@ -107,6 +107,25 @@ return out
 //       the KEYS index of its list key, the term, ids to add, ids to remove (the script derives the term's
 //       bucket as bucketOf does; buckets and roots stay fields of the search hash)
 const WRITE_RECORDS_LUA = new LuaScript(`
+-- The ids of a \`<count>:<id>,…\` list (v, or false when absent) with \`removes\` taken out and
+-- \`adds\` put in (each once, in list order, new ones last): a list rewritten whole.
+local function mergedIds(v, adds, removes)
+  local ids, present = {}, {}
+  if v then
+    for id in string.gmatch(string.match(v, '^%d+:(.*)$'), '[^,]+') do
+      if not present[id] then present[id] = true; ids[#ids + 1] = id end
+    end
+  end
+  local gone = {}
+  for id in string.gmatch(removes, '[^,]+') do gone[id] = true end
+  local kept = {}
+  for _, id in ipairs(ids) do if not gone[id] then kept[#kept + 1] = id end end
+  for id in string.gmatch(adds, '[^,]+') do
+    if not present[id] or gone[id] then present[id] = true; gone[id] = nil; kept[#kept + 1] = id end
+  end
+  return kept
+end
+
 -- Adds and removes ids in one \`<count>:<id>,…\` list field; returns whether the field
 -- existed before and whether it exists after.
 local function apply(hash, field, adds, removes)
@@ -135,19 +154,7 @@ local function apply(hash, field, adds, removes)
     end
     return v ~= false, v ~= false or #added > 0
   end
-  local ids, present = {}, {}
-  if v then
-    for id in string.gmatch(string.match(v, '^%d+:(.*)$'), '[^,]+') do
-      if not present[id] then present[id] = true; ids[#ids + 1] = id end
-    end
-  end
-  local gone = {}
-  for id in string.gmatch(removes, '[^,]+') do gone[id] = true end
-  local kept = {}
-  for _, id in ipairs(ids) do if not gone[id] then kept[#kept + 1] = id end end
-  for id in string.gmatch(adds, '[^,]+') do
-    if not present[id] or gone[id] then present[id] = true; gone[id] = nil; kept[#kept + 1] = id end
-  end
+  local kept = mergedIds(v, adds, removes)
   if #kept == 0 then
     redis.call('HDEL', hash, field)
   else
@@ -179,19 +186,7 @@ end
 -- Adds and removes ids in a term's list key (updates: rare), rewriting it; as appendIds returns.
 local function rewriteIds(key, adds, removes)
   local v = redis.call('GET', key)
-  local ids, present = {}, {}
-  if v then
-    for id in string.gmatch(string.match(v, '^%d+:(.*)$'), '[^,]+') do
-      if not present[id] then present[id] = true; ids[#ids + 1] = id end
-    end
-  end
-  local gone = {}
-  for id in string.gmatch(removes, '[^,]+') do gone[id] = true end
-  local kept = {}
-  for _, id in ipairs(ids) do if not gone[id] then kept[#kept + 1] = id end end
-  for id in string.gmatch(adds, '[^,]+') do
-    if not present[id] or gone[id] then present[id] = true; gone[id] = nil; kept[#kept + 1] = id end
-  end
+  local kept = mergedIds(v, adds, removes)
   if #kept == 0 then
     if v then redis.call('DEL', key) end
     return v ~= false, false
