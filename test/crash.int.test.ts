@@ -10,8 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
-import { readAuditEntries } from '../shared/audit/audit-client.js';
-import { eventOfEntry } from '../shared/audit/audit-entry.js';
+import { readAuditTrailOf } from '../shared/audit/audit-client.js';
 import { triggerOfEvent } from '../shared/audit/audit-event.js';
 import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { getAccessToken } from '../shared/client/token.js';
@@ -154,10 +153,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
-async function changeRecordsOf(redis: Redis, prefix: string, requestId: string) {
-  const entries = await readAuditEntries(redis, new KeySpace(prefix), { count: 1_000_000 });
-  return entries.filter(({ entry }) => entry.requestId === requestId).map(({ entry }) => eventOfEntry(entry));
-}
 
 describe('a hub killed with SIGKILL', () => {
   let redis: Redis;
@@ -242,13 +237,13 @@ describe('a hub killed with SIGKILL', () => {
       const state = await indexState(redis, prefix);
       expect(state.records).toBe(1);
       expect(state.orphans).toEqual([]);
-      expect(await changeRecordsOf(redis, prefix, requestId)).toEqual([]);
+      expect(await readAuditTrailOf(redis, new KeySpace(prefix), requestId)).toEqual([]);
       expect(await redis.xlen(new MpiKeys(new KeySpace(prefix)).outbox)).toBe(1);
 
       const back = await startHubProcess(prefix, { INFOSHARE_TEST_SKIP_FIXTURES: '1' });
       try {
-        await until('the change record to reach the audit trail', async () => (await changeRecordsOf(redis, prefix, requestId)).length > 0);
-        const trail = await changeRecordsOf(redis, prefix, requestId);
+        await until('the change record to reach the audit trail', async () => (await readAuditTrailOf(redis, new KeySpace(prefix), requestId)).length > 0);
+        const trail = await readAuditTrailOf(redis, new KeySpace(prefix), requestId);
         expect(trail.map(triggerOfEvent)).toEqual(['change']);
         expect(trail[0]!.entity?.some((e) => e.what?.reference === 'Patient/edinburgh-housing.CR-H-1')).toBe(true);
       } finally {

@@ -8,8 +8,7 @@ import type { Redis } from 'ioredis';
 import request from 'supertest';
 import type { AuditEvent } from 'fhir/r4.js';
 import { readDemoAgencySigningKey } from '../../fixtures/keys/demo-keys.js';
-import { readAuditEntries, RedisAuditSink } from '../../shared/audit/audit-client.js';
-import { eventOfEntry } from '../../shared/audit/audit-entry.js';
+import { readAuditTrailOf, RedisAuditSink } from '../../shared/audit/audit-client.js';
 import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { accessTokenExpectations } from '../../shared/auth/access-token.js';
 import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
@@ -83,10 +82,8 @@ export async function startTestDirectory(env: Readonly<Record<string, string>> =
       return (res.body as { access_token: string }).access_token;
     },
     async auditOf(requestId) {
-      const entries = await readAuditEntries(redis, keys, { count: 100_000 });
       // The exchange's own record, not the change records its writes committed (shared/audit/outbox.ts).
-      const found = entries.find(({ entry }) => entry.requestId === requestId && triggerOfEvent(eventOfEntry(entry)) !== 'change');
-      return found ? eventOfEntry(found.entry) : undefined;
+      return (await readAuditTrailOf(redis, keys, requestId)).find((event) => triggerOfEvent(event) !== 'change');
     },
     async close() {
       await service.close();

@@ -4,11 +4,10 @@
  * once when invalid, registered by the worker with progress, the result read
  * back by the submitting agency only, audited when it actually happens.
  */
-import type { AuditEvent, Bundle, OperationOutcome, Patient } from 'fhir/r4.js';
+import type { Bundle, OperationOutcome, Patient } from 'fhir/r4.js';
 import request from 'supertest';
 import { agencyPatientSystem } from '../../shared/fhir/systems.js';
-import { readAuditEntries } from '../../shared/audit/audit-client.js';
-import { eventOfEntry } from '../../shared/audit/audit-entry.js';
+import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
 import { triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { MpiKeys } from './keys.js';
 import { agencyPatient, criteriaOf, entityRefs, startTestMpi, transactionOf, type PersonDetails, type TestMpi } from '../../test/mpi.js';
@@ -25,11 +24,6 @@ afterAll(async () => {
 
 const ASYNC = { Prefer: 'respond-async' };
 
-/** Every AuditEvent recorded under a request id (the request's own, its jobs', its changes'). */
-async function jobTrail(requestId: string): Promise<AuditEvent[]> {
-  const entries = await readAuditEntries(mpi.dir.redis, mpi.dir.keys, { count: 1_000_000 });
-  return entries.filter(({ entry }) => entry.requestId === requestId).map(({ entry }) => eventOfEntry(entry));
-}
 
 async function postAsync(agencyId: string, bundle: unknown): Promise<request.Response> {
   return request(mpi.app).post('/fhir').set(await mpi.auth(agencyId)).set(ASYNC).type('application/fhir+json').send(bundle as object);
@@ -104,7 +98,7 @@ describe('POST /fhir with Prefer: respond-async', () => {
 
     // Audited when the records were registered — as a job attempt of the request that queued it —
     // with the registrations' criteria; and each chunk's change committed with its own record.
-    const trail = await jobTrail(accepted.headers['x-request-id'] as string);
+    const trail = await readAuditTrailOf(mpi.dir.redis, mpi.dir.keys, accepted.headers['x-request-id'] as string);
     const completion = trail.find((e) => triggerOfEvent(e) === 'job' && e.outcome === '0');
     expect(completion).toBeDefined();
     expect(criteriaOf(completion!)).toContain('MI-L4');
@@ -211,7 +205,7 @@ describe('POST /fhir with Prefer: respond-async', () => {
       expect(failed.status).toBe(403);
       expect(JSON.stringify(failed.body)).toContain('no longer an active agency');
       // The refusal at run time is in the trail too: a job attempt of the request that queued it, outcome 4.
-      const refusal = (await jobTrail(accepted.headers['x-request-id'] as string)).find((e) => triggerOfEvent(e) === 'job');
+      const refusal = (await readAuditTrailOf(mpi.dir.redis, mpi.dir.keys, accepted.headers['x-request-id'] as string)).find((e) => triggerOfEvent(e) === 'job');
       expect(refusal?.outcome).toBe('4');
       expect(refusal?.outcomeDesc).toContain('no longer an active agency');
       const none = await request(mpi.app).get(`/fhir/Patient/${agencyId}.BG-ASYNC-Veitch-0`).set(await mpi.auth(agencyId));

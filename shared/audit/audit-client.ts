@@ -283,3 +283,18 @@ export async function readAuditEvents(
 ): Promise<{ id: string; event: AuditEvent }[]> {
   return (await readAuditEntries(redis, keys, options)).map(({ id, entry }) => ({ id, event: eventOfEntry(entry) }));
 }
+
+/**
+ * Every AuditEvent recorded under one request id, in stream order — the request's own record,
+ * its jobs' attempts and its committed changes (they share the id). Reads the stream page by page.
+ */
+export async function readAuditTrailOf(redis: Redis, keys: KeySpace, requestId: string): Promise<AuditEvent[]> {
+  const trail: AuditEvent[] = [];
+  let sinceId: string | undefined;
+  for (;;) {
+    const page = await readAuditEntries(redis, keys, { count: 10_000, ...(sinceId ? { sinceId } : {}) });
+    for (const { entry } of page) if (entry.requestId === requestId) trail.push(eventOfEntry(entry));
+    if (page.length < 10_000) return trail;
+    sinceId = page[page.length - 1]!.id;
+  }
+}

@@ -84,3 +84,9 @@ export interface AuditSink {
   /** Resolves only after the record is durably stored; rejects if it could not be. */
   record(exchange: ExchangeRecord): Promise<string>;
 }
+
+/** A failure as one short line for an audit record's outcome description: never a stack trace. */
+export function failureReason(err: unknown, options: { readonly withName?: boolean } = {}): string {
+  const message = err instanceof Error ? (options.withName ? `${err.name}: ${err.message}` : err.message) : String(err);
+  return message.split('\n')[0]!.slice(0, 300);
+}

@@ -7,7 +7,7 @@
  * or has failed; if the record cannot be written the call's caller fails (a
  * job is then retried, so a transmit may be recorded twice — never not at all).
  */
-import type { AuditSink, ExchangeRecord } from './exchange.js';
+import { failureReason, type AuditSink, type ExchangeRecord } from './exchange.js';
 
 /** What the call is, for its record. */
 export type OutboundCall = Pick<ExchangeRecord, 'requestId' | 'service' | 'agent' | 'subtype'> &
@@ -33,7 +33,7 @@ export async function auditedCall<T>(audit: AuditSink, call: OutboundCall, send:
   try {
     answered = await send();
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 300) : String(err);
+    const reason = failureReason(err);
     await audit.record({ ...base, outcome: '8', outcomeDescription: `The call failed: ${reason}`, criteria: [], trigger: { kind: 'outbound', method, url } });
     throw err;
   }

@@ -20,7 +20,7 @@
 import { performance } from 'node:perf_hooks';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AuditSink, ExchangeAgent, ExchangeRecord } from '../audit/exchange.js';
+import { failureReason, type AuditSink, type ExchangeAgent, type ExchangeRecord } from '../audit/exchange.js';
 import type { ServiceName } from '../config.js';
 import { isOperationOutcomeError, type OperationOutcomeError } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
@@ -117,7 +117,7 @@ export function runWorker<Data extends JobData, Result>(
     } catch (err) {
       const refusal = isOperationOutcomeError(err) && err.status < 500 ? err : undefined;
       const willRetry = !refusal && !(err instanceof UnrecoverableError) && attempt < maxAttempts;
-      const reason = refusal ? refusal.message : failureText(err);
+      const reason = refusal ? refusal.message : failureReason(err, { withName: true });
       const description = willRetry ? `Attempt ${attempt} of ${maxAttempts} failed (${reason}); it will be retried` : reason;
       try {
         await record({ outcome: refusal ? '4' : '8', criteria: [], outcomeDescription: description });
@@ -167,11 +167,6 @@ export function storedRefusalOf(failedReason: string | undefined): StoredRefusal
   return undefined;
 }
 
-/** A short, single-line reason for the audit record; never a stack trace. */
-function failureText(err: unknown): string {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return message.split('\n')[0]!.slice(0, 300);
-}
 
 /** What the depth gauge reads of a queue. */
 interface QueueCounts {
