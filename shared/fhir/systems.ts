@@ -33,6 +33,12 @@ export const CodeSystems = {
   balpUserAgentType: 'https://profiles.ihe.net/ITI/BALP/CodeSystem/UserAgentTypes',
   /** The hub's own interaction names that are not FHIR restful interactions: `$match`, `token`, … */
   hubOperation: `${HUB_BASE}/CodeSystem/operation`,
+  /** MessageHeader.eventCoding of alert messages (`ALERT_EVENTS`). */
+  alertEvent: `${HUB_BASE}/CodeSystem/alert-event`,
+  /** Flag.category of an alert (`ALERT_CATEGORIES`). */
+  alertCategory: `${HUB_BASE}/CodeSystem/alert-category`,
+  /** FHIR R4 MessageHeader.response.code: ok | transient-error | fatal-error. */
+  responseCode: 'http://hl7.org/fhir/response-code',
 } as const;
 
 export const IdentifierSystems = {
@@ -65,6 +71,8 @@ export const Extensions = {
   matchOutcome: `${HUB_BASE}/StructureDefinition/match-outcome`,
   /** FHIR $match: the match grade of a result. */
   matchGrade: 'http://hl7.org/fhir/StructureDefinition/match-grade',
+  /** On a delivered message's MessageHeader: the recipient agency's sequence number of it (valueUnsignedInt), so gaps show. */
+  deliverySequence: `${HUB_BASE}/StructureDefinition/delivery-sequence`,
 } as const;
 
 /** The agency types of a partnership (DESIGN.md §1), as codes in `CodeSystems.agencyType`. */
@@ -108,6 +116,22 @@ export const PURPOSES = [
   'care-planning',
 ] as const;
 export type Purpose = (typeof PURPOSES)[number];
+
+/** Events of alert messages (`CodeSystems.alertEvent`). */
+export const ALERT_EVENTS = ['alert-raised', 'alert-updated', 'alert-closed', 'alert-accessed'] as const;
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+/** Alert categories (`CodeSystems.alertCategory`), each mapped to an ISP data category and purpose by the alerts service. */
+export const ALERT_CATEGORIES = [
+  'child-protection',
+  'adult-protection',
+  'violence-risk',
+  'fire-risk',
+  'missing-person',
+  'child-wellbeing',
+  'attendance',
+] as const;
+export type AlertCategory = (typeof ALERT_CATEGORIES)[number];
 
 export function agencyPatientSystem(agencyId: string): string {
   return `${IdentifierSystems.agencyPatientPrefix}/${agencyId}`;
