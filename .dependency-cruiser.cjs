@@ -96,6 +96,9 @@ module.exports = {
     // Packages are leaves: their own imports are theirs.
     doNotFollow: { path: '^node_modules/' },
     exclude: { path: '^dist/' },
+    // A worktree's node_modules is a link to the main checkout's: keep its paths as `node_modules/…`
+    // (resolved, they become `../main/node_modules/…`, which the rules above do not recognise).
+    preserveSymlinks: true,
     // Count type-only imports too: a cycle through types still ties the modules together.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
