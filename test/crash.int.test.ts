@@ -4,62 +4,17 @@
  * clean-up runs, as after a power cut — then started again. What a user relies
  * on: nothing half-written stands, nothing changes without its audit record.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import { readAuditTrailOf } from '../shared/audit/audit-client.js';
 import { triggerOfEvent } from '../shared/audit/audit-event.js';
-import { demoAgencyKey } from '../shared/client/demo-keys.js';
-import { getAccessToken } from '../shared/client/token.js';
-import { PROJECT_ROOT } from '../shared/config.js';
 import { KeySpace } from '../shared/redis/connection.js';
 import { ResourceKeys } from '../shared/store/keys.js';
 import { MpiKeys } from '../services/mpi/keys.js';
+import { startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } from './hub-process-control.js';
 import { agencyPatient, testChi, transactionOf } from './mpi.js';
-import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from './redis.js';
-
-interface HubProcess {
-  readonly urls: Readonly<Record<string, string>>;
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `test/hub-process.ts` on the test Redis under `prefix`; resolves once it listens. */
-async function startHubProcess(prefix: string, env: Record<string, string> = {}): Promise<HubProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test', 'hub-process.ts')], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: prefix, INFOSHARE_LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hub process did not start within 60 s')), 60_000);
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      if (!line.startsWith('READY ')) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line.slice(6)) as Record<string, string>);
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`hub process exited before it was ready (${code ?? signal})`));
-    });
-  });
-  return { urls, child, exited };
-}
-
-async function stopHubProcess(hub: HubProcess): Promise<void> {
-  if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGTERM');
-  await hub.exited;
-}
-
-async function tokenFor(hub: HubProcess, agencyId: string): Promise<string> {
-  const { access_token } = await getAccessToken({ agencyId, tokenUrl: `${hub.urls.directory}/auth/token`, privateKeyPem: await demoAgencyKey(agencyId) });
-  return access_token;
-}
+import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
 
 /** POSTs to the MPI; resolves with the status, or `undefined` when the process died before answering. */
 async function postToMpi(hub: HubProcess, agencyId: string, pathName: string, body: unknown, requestId: string): Promise<number | undefined> {
@@ -145,13 +100,6 @@ function partition(links: Map<string, string>): string[] {
   return [...groups.values()].map((g) => g.sort().join(' ')).sort();
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 
 describe('a hub killed with SIGKILL', () => {
@@ -190,7 +138,7 @@ describe('a hub killed with SIGKILL', () => {
     } finally {
       await stopHubProcess(first);
     }
-    const doomed = await startHubProcess(crashed, { INFOSHARE_FAILPOINTS: 'mpi.chunk.after-records@2', INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+    const doomed = await startHubProcess(crashed, { env: { INFOSHARE_FAILPOINTS: 'mpi.chunk.after-records@2', INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
     expect(await postToMpi(doomed, 'edinburgh-social-work', '/fhir', socialWorkBundle, `sw-${randomUUID()}`)).toBeUndefined();
     expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
@@ -200,7 +148,7 @@ describe('a hub killed with SIGKILL', () => {
     expect(cut.orphans).toHaveLength(SECOND_CHUNK); // the window the journal exists for
 
     // Restarted: the unfinished chunk is completed at start-up, before anyone sends anything.
-    const restarted = await startHubProcess(crashed, { INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+    const restarted = await startHubProcess(crashed, { env: { INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
     try {
       await until('the unfinished chunk to be completed', async () => (await indexState(redis, crashed)).unfinishedChunks === 0);
       const recovered = await indexState(redis, crashed);
@@ -227,7 +175,7 @@ describe('a hub killed with SIGKILL', () => {
     const setup = await startHubProcess(prefix);
     await stopHubProcess(setup);
     try {
-      const doomed = await startHubProcess(prefix, { INFOSHARE_FAILPOINTS: 'audit.before-relay', INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+      const doomed = await startHubProcess(prefix, { env: { INFOSHARE_FAILPOINTS: 'audit.before-relay', INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
       const requestId = `killed-${randomUUID()}`;
       const patient = agencyPatient('edinburgh-housing', 'CR-H-1', person(5000));
       expect(await postToMpi(doomed, 'edinburgh-housing', '/fhir/Patient', patient, requestId)).toBeUndefined();
@@ -240,7 +188,7 @@ describe('a hub killed with SIGKILL', () => {
       expect(await readAuditTrailOf(redis, new KeySpace(prefix), requestId)).toEqual([]);
       expect(await redis.xlen(new MpiKeys(new KeySpace(prefix)).outbox)).toBe(1);
 
-      const back = await startHubProcess(prefix, { INFOSHARE_TEST_SKIP_FIXTURES: '1' });
+      const back = await startHubProcess(prefix, { env: { INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
       try {
         await until('the change record to reach the audit trail', async () => (await readAuditTrailOf(redis, new KeySpace(prefix), requestId)).length > 0);
         const trail = await readAuditTrailOf(redis, new KeySpace(prefix), requestId);

@@ -1,0 +1,83 @@
+/**
+ * Tests that kill the hub for real drive `test/hub-process.ts` in a child
+ * process through these: start it (on the test Redis, or another), wait until
+ * it listens, SIGKILL it (no clean-up runs, as after a power cut), or stop it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { demoAgencyKey } from '../shared/client/demo-keys.js';
+import { getAccessToken } from '../shared/client/token.js';
+import { PROJECT_ROOT } from '../shared/config.js';
+import { testRedisUrl } from './redis.js';
+
+export interface HubProcess {
+  readonly urls: Readonly<Record<string, string>>;
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface HubProcessOptions {
+  /** The Redis the hub uses (default: the test run's). */
+  readonly redisUrl?: string;
+  /** Extra environment: failpoints, settings, `INFOSHARE_TEST_SKIP_FIXTURES`. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Starts `test/hub-process.ts` under `prefix`; resolves once it listens. */
+export async function startHubProcess(prefix: string, options: HubProcessOptions = {}): Promise<HubProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test', 'hub-process.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      REDIS_URL: options.redisUrl ?? testRedisUrl(),
+      INFOSHARE_KEY_PREFIX: prefix,
+      INFOSHARE_LOG_LEVEL: 'error',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('hub process did not start within 60 s')), 60_000);
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (!line.startsWith('READY ')) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line.slice(6)) as Record<string, string>);
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`hub process exited before it was ready (${code ?? signal})`));
+    });
+  });
+  return { urls, child, exited };
+}
+
+/** Stops the hub cleanly (SIGTERM) if it still runs, and waits for it to exit. */
+export async function stopHubProcess(hub: HubProcess): Promise<void> {
+  if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGTERM');
+  await hub.exited;
+}
+
+/** Kills the hub on the spot (SIGKILL: no finally block, no clean-up runs) and waits for it to be gone. */
+export async function killHubProcess(hub: HubProcess): Promise<void> {
+  if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
+  await hub.exited;
+}
+
+/** An access token for a demo agency from the hub's token endpoint (client credentials, signed assertion). */
+export async function tokenFor(hub: HubProcess, agencyId: string): Promise<string> {
+  const { access_token } = await getAccessToken({ agencyId, tokenUrl: `${hub.urls.directory}/auth/token`, privateKeyPem: await demoAgencyKey(agencyId) });
+  return access_token;
+}
+
+/** Polls `check` every 100 ms until it holds; throws after `timeoutMs`. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * A redis-server of a test's own, for tests that kill Redis itself: SIGKILL
+ * (nothing flushed but what `appendfsync` already put on disk), then started
+ * again on the same port and directory, so it replays its AOF and the hub's
+ * connections find it where they left it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { reserveFreePorts } from '../shared/runtime/listen.js';
+
+export interface RedisProcess {
+  readonly url: string;
+  /** Kills the server with SIGKILL and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data (AOF replay); resolves once it answers PING. */
+  restart(): Promise<void>;
+  /** Stops it and deletes its data. */
+  stop(): Promise<void>;
+}
+
+export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'always'): Promise<RedisProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-test-redis-kill-'));
+  const [port] = await reserveFreePorts(1);
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', appendfsync,
+        '--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')],
+      { stdio: 'ignore' },
+    );
+    await answering(url, 15_000);
+  };
+  const killWith = async (signal: NodeJS.Signals): Promise<void> => {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const gone = new Promise((resolve) => running.once('exit', resolve));
+    running.kill(signal);
+    await gone;
+  };
+  await start();
+  return {
+    url,
+    kill: () => killWith('SIGKILL'),
+    restart: start,
+    async stop() {
+      await killWith('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function answering(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    redis.on('error', () => {});
+    // A server replaying its AOF answers LOADING until done: that counts as not yet.
+    const pong = await redis
+      .connect()
+      .then(() => redis.ping())
+      .catch(() => undefined)
+      .finally(() => redis.disconnect());
+    if (pong === 'PONG') return;
+    if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
