@@ -393,6 +393,13 @@ export class MpiStore {
   }
 
   /** Current links of records (`undefined` for a record not yet indexed). */
+  /** The record ids under one blocking key, however many (a plain read: views use it over a read-only connection). */
+  async blockMembers(blockingKey: string): Promise<string[]> {
+    const value = await this.redis.hget(this.keys.blocks, blockingKey);
+    const ids = value?.slice(value.indexOf(':') + 1);
+    return ids ? ids.split(',') : [];
+  }
+
   async getLinks(recordIds: readonly string[]): Promise<(PersonLink | undefined)[]> {
     if (recordIds.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.links, ...recordIds);

@@ -44,7 +44,7 @@ describe('the MPI view', () => {
   });
 
   it('offers reads only: the store behind it cannot be reached', () => {
-    expect(Object.getOwnPropertyNames(MpiView.prototype).filter((m) => m !== 'constructor').sort()).toEqual(['identifiersOf', 'personOf', 'recordIdOf', 'recordsOf']);
+    expect(Object.getOwnPropertyNames(MpiView.prototype).filter((m) => m !== 'constructor').sort()).toEqual(['identifiersOf', 'personOf', 'personsWithChi', 'recordIdOf', 'recordsOf']);
     expect(Object.keys(view)).toEqual([]);
   });
 
@@ -59,6 +59,11 @@ describe('the MPI view', () => {
     expect(await view.personOf('gp-leith-cluster.VIEW-G-1')).toEqual({ personId: person, assurance: 'level4' });
     expect(await view.personOf('nhs-lothian.VIEW-N-1')).toMatchObject({ personId: person });
     expect(await view.personOf('nhs-lothian.NOT-REGISTERED')).toBeUndefined();
+  });
+
+  it('finds the Person holding a CHI, and no one for a CHI the index does not hold', async () => {
+    expect(await view.personsWithChi(chi)).toEqual([person]);
+    expect(await view.personsWithChi(testChi('1971-10-02', 'female', 65))).toEqual([]);
   });
 
   it('reads the records of a Person, each with its agency and identifiers', async () => {

@@ -15,6 +15,7 @@
 import type { Identifier, Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from '../../shared/redis/connection.js';
+import { chiBlockingKey } from './domain/blocking.js';
 import { recordIdFor } from './domain/from-patient.js';
 import type { Assurance } from './domain/links.js';
 import { agencyOfRecord } from './domain/person.js';
@@ -76,6 +77,17 @@ export class MpiView {
       return [{ recordId: ids[i]!, agency, assurance: members.get(ids[i]!)!.assurance, identifiers: identifiersOfRecord(record) }];
     });
     return replacedBy ? { replacedBy, records } : { records };
+  }
+
+  /**
+   * The Persons whose records carry this CHI (two round trips): usually one; two while
+   * a same-CHI pair waits for a reviewer, or after a reviewer kept them apart.
+   */
+  async personsWithChi(chi: string): Promise<string[]> {
+    const recordIds = await this.#store.blockMembers(chiBlockingKey(chi.replace(/\s/g, '')));
+    if (recordIds.length === 0) return [];
+    const links = await this.#store.getLinks(recordIds);
+    return [...new Set(links.flatMap((l) => (l ? [l.personId] : [])))].sort();
   }
 
   /** A record's identifiers (its agency's local identifier, the CHI if it carries one), or undefined when there is no such record. */

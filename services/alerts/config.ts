@@ -1,0 +1,60 @@
+/**
+ * The alerts service's own settings, from the environment (the hub's are in
+ * shared/config.ts), checked at start-up with the hub's so every problem is
+ * reported at once.
+ *
+ *   INFOSHARE_ALERTS_RETRY_WINDOW       how long a delivery is retried before it is a dead letter   default 24h
+ *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
+ *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
+ *   INFOSHARE_ALERTS_BODY_LIMIT         largest alert message accepted (413 above it)               default 256kb
+ *
+ * Durations are a number and a unit: `500ms`, `10s`, `5m`, `24h`, `2d`.
+ */
+import { z } from 'zod';
+import { parseSettings } from '../../shared/config.js';
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+
+/** A duration setting (`10s`, `24h`) in milliseconds; a bad one is reported with the others. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const m = DURATION.exec(text.trim());
+      const ms = m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : NaN;
+      if (!Number.isFinite(ms) || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: write a number and a unit (ms, s, m, h, d), e.g. 10s or 24h` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const schema = z.object({
+  INFOSHARE_ALERTS_RETRY_WINDOW: duration('24h'),
+  INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
+  INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
+  INFOSHARE_ALERTS_BODY_LIMIT: z.string().regex(/^\d+(?:\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 256kb or 1mb').default('256kb'),
+});
+
+export interface AlertsConfig {
+  /** A delivery is retried (backoff with jitter) until this long after acceptance, then dead-lettered (ms). */
+  readonly retryWindowMs: number;
+  /** One delivery attempt's time limit (ms). */
+  readonly deliveryTimeoutMs: number;
+  /** How often the sweeper re-queues accepted deliveries whose job was not confirmed (ms). */
+  readonly sweepIntervalMs: number;
+  /** Body limit of the alerts service: an alert message larger than this is refused with 413. */
+  readonly bodyLimit: string;
+}
+
+export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsConfig {
+  const e = parseSettings(schema, env);
+  return {
+    retryWindowMs: e.INFOSHARE_ALERTS_RETRY_WINDOW,
+    deliveryTimeoutMs: e.INFOSHARE_ALERTS_DELIVERY_TIMEOUT,
+    sweepIntervalMs: e.INFOSHARE_ALERTS_SWEEP_INTERVAL,
+    bodyLimit: e.INFOSHARE_ALERTS_BODY_LIMIT,
+  };
+}

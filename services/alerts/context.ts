@@ -1,0 +1,30 @@
+/** Everything the alerts service's HTTP operations share, built once in `module.ts`. */
+import type { RequestHandler } from 'express';
+import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
+import type { IspRegistry } from '../../shared/isp/registry.js';
+import type { DirectoryView } from '../directory/view.js';
+import type { MpiView } from '../mpi/view.js';
+import type { AlertsConfig } from './config.js';
+import type { AlertStore } from './store.js';
+import type { DeliveryQueue } from './workers/deliveries.js';
+
+export interface AlertsContext {
+  /** The service's own settings (config.ts). */
+  readonly config: AlertsConfig;
+  readonly store: AlertStore;
+  /** Relays the `{alerts}` change records to the audit stream; started by the service. */
+  readonly relay: OutboxRelay;
+  /** The producer side of the delivery queue (and the sweeper). */
+  readonly deliveries: DeliveryQueue;
+  /** The partnership's ISPs: routing and every flow check. */
+  readonly isp: IspRegistry;
+  readonly directory: DirectoryView;
+  readonly mpi: MpiView;
+  /** Absolute FHIR base (`http://localhost:4002/fhir`). */
+  readonly baseUrl: string;
+  /** Verifies the access token (shared/auth/middleware.ts). */
+  readonly authenticate: RequestHandler;
+  /** R4 validation of incoming messages (large ones off the event loop). */
+  readonly validation: ValidationPool;
+}

@@ -1,0 +1,49 @@
+/**
+ * Alert categories (Flag.category in `CodeSystems.alertCategory`) and what the
+ * ISP calls them. Every alert travels as the ISP data category `alert`, for the
+ * purpose its category serves; the ISP's flow terms for that purpose decide
+ * where it goes (routing.ts). Pure.
+ */
+import type { Purpose } from '../../../shared/fhir/systems.js';
+
+export const ALERT_CATEGORIES = {
+  /** A child on the child protection register / subject of a child protection plan (CP-IS). */
+  'child-protection': { display: 'Child protection', purpose: 'child-protection' },
+  /** An adult at risk under the Adult Support and Protection (Scotland) Act 2007. */
+  'adult-protection': { display: 'Adult support and protection', purpose: 'adult-support-protection' },
+  /** A risk of violence to staff: what unscheduled care needs at the door. */
+  'violence-risk': { display: 'Risk of violence', purpose: 'emergency-care' },
+  /** A home fire risk (home fire safety visit referrals between fire & rescue, housing and social work). */
+  'fire-risk': { display: 'Fire risk', purpose: 'direct-care' },
+  /** A person reported missing (police concern): where they may present. */
+  'missing-person': { display: 'Missing person', purpose: 'child-protection' },
+  /** A wellbeing concern about a child for the Named Person (GIRFEC). */
+  'child-wellbeing': { display: 'Child wellbeing concern', purpose: 'child-wellbeing' },
+  /** An attendance at unscheduled care (A&E, out-of-hours) reported to those caring for the person. */
+  attendance: { display: 'Attendance at unscheduled care', purpose: 'emergency-care' },
+} as const satisfies Record<string, { display: string; purpose: Purpose }>;
+
+export type AlertCategory = keyof typeof ALERT_CATEGORIES;
+
+export function isAlertCategory(code: unknown): code is AlertCategory {
+  return typeof code === 'string' && Object.hasOwn(ALERT_CATEGORIES, code);
+}
+
+/** The ISP purpose an alert of this category is shared for. */
+export function purposeOf(category: AlertCategory): Purpose {
+  return ALERT_CATEGORIES[category].purpose;
+}
+
+/** Events of an alert message (MessageHeader.eventCoding in `CodeSystems.alertEvent`). */
+export const ALERT_EVENTS = ['alert-raised', 'alert-updated', 'alert-closed'] as const;
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+/** The event of an access notification: someone looked the alert up (CP-IS's access notification). */
+export const ACCESS_EVENT = 'alert-accessed';
+
+/** Every event a message the hub delivers can carry. */
+export type DeliveredEvent = AlertEvent | typeof ACCESS_EVENT;
+
+export function isAlertEvent(code: unknown): code is AlertEvent {
+  return (ALERT_EVENTS as readonly unknown[]).includes(code);
+}

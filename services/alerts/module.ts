@@ -1,0 +1,95 @@
+/** The alerts service as a hub service (structured alerts, port 4002). */
+import { Router } from 'express';
+import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import { authenticate } from '../../shared/auth/middleware.js';
+import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
+import { ValidationPool } from '../../shared/fhir/validation-pool.js';
+import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { createServiceApp } from '../../shared/http/service-app.js';
+import { IspRegistry } from '../../shared/isp/registry.js';
+import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
+import { DirectoryView } from '../directory/view.js';
+import { MpiView } from '../mpi/view.js';
+import { loadAlertsConfig, type AlertsConfig } from './config.js';
+import type { AlertsContext } from './context.js';
+import { AlertsKeys } from './keys.js';
+import { alertsRoutes } from './routes.js';
+import { AlertStore } from './store.js';
+import { DeliveryQueue } from './workers/deliveries.js';
+
+/** The alerts service's parts, built from the service dependencies. */
+export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): AlertsContext {
+  const keys = new AlertsKeys(deps.keys);
+  const store = new AlertStore(deps.redis, keys);
+  const directory = new DirectoryView(deps.redis, deps.keys);
+  return {
+    config,
+    store,
+    relay: new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(keys.outbox),
+    deliveries: new DeliveryQueue({ redis: deps.redis, keys: deps.keys }, store),
+    isp: new IspRegistry(directory, { log: deps.log }),
+    directory,
+    mpi: new MpiView(deps.redis, deps.keys),
+    baseUrl: `${deps.config.urls.alerts}/fhir`,
+    authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
+    validation: new ValidationPool({ log: deps.log }),
+  };
+}
+
+/**
+ * Re-queues, at start-up and every `sweepIntervalMs`, deliveries accepted but
+ * never confirmed queued (a process killed between the accept script and
+ * addBulk): nothing accepted is lost. Returns the stop function.
+ */
+function startSweeper(ctx: AlertsContext, deps: ServiceDeps): () => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  const sweep = () => {
+    running = running
+      .then(() => ctx.deliveries.sweepUnqueued())
+      .then((swept) => {
+        if (swept > 0) deps.log.warn({ swept }, 're-queued accepted deliveries whose job was not confirmed');
+      })
+      .catch((err: unknown) => deps.log.error({ err }, 'could not re-queue unqueued deliveries; will try again'));
+  };
+  sweep();
+  const timer = setInterval(sweep, ctx.config.sweepIntervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+export const alertsService: ServiceModule<AlertsConfig> = {
+  name: 'alerts',
+  tokenKeys: 'published-jwks',
+  loadConfig: loadAlertsConfig,
+  async createService(deps, config) {
+    preloadFhirDefinitions();
+    const ctx = createAlertsContext(deps, config);
+    ctx.relay.start();
+    const metrics = createServiceMetrics('alerts');
+    ctx.relay.exportMetrics(metrics.registry);
+    const stopSweeper = startSweeper(ctx, deps);
+    const routes = Router();
+    routes.use(alertsRoutes(ctx, deps.log));
+    const app = createServiceApp({
+      service: 'alerts',
+      redis: deps.redis,
+      audit: deps.audit,
+      log: deps.log,
+      metrics,
+      bodyLimit: config.bodyLimit,
+      routes,
+    });
+    return {
+      app,
+      close: async () => {
+        await stopSweeper();
+        await ctx.deliveries.close();
+        await ctx.relay.close();
+        await ctx.validation.close();
+      },
+    };
+  },
+};

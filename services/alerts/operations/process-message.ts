@@ -1,0 +1,283 @@
+/**
+ * `POST /fhir/$process-message`: an agency raises, updates or closes an alert
+ * (README "Alerts"). A response message (MessageHeader.response present) is an
+ * agency acknowledging a message it pulled: handed to acknowledge.ts.
+ *
+ * In order — each refusal an OperationOutcome, audited, nothing written:
+ *   400 not a message Bundle / no MessageHeader first; 403 no `system/Flag.write`;
+ *   422 not valid R4, no Flag or a focus missing from the Bundle, …;
+ *   403 the message claims another sender than the token's agency;
+ *   200 with the first answer again when this sender sent this MessageHeader.id before;
+ *   403 the sender is not party to a signed ISP, or names a destination the ISP does not allow;
+ *   422 the subject is unknown to the index; 422 no NP/LP details and none in the directory (PD-L4);
+ *   409 raising an alert raised before, or following up a closed one.
+ * Then the accept script writes the message and its deliveries in one go
+ * (store.ts), the answer is audited and sent — 200, a response message, and
+ * `Content-Location` = the status URL — and the delivery jobs are added.
+ */
+import type { Request, Response } from 'express';
+import type { Bundle, CareTeam, Flag, Patient, Provenance } from 'fhir/r4.js';
+import { changeRecord } from '../../../shared/audit/outbox.js';
+import { authContext } from '../../../shared/auth/middleware.js';
+import { hasScope, writeScope } from '../../../shared/auth/scopes.js';
+import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { respond } from '../../../shared/fhir/express.js';
+import { conflict, forbidden, unprocessable } from '../../../shared/fhir/outcome.js';
+import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
+import { validBody } from '../../../shared/fhir/request-body.js';
+import type { AgencyRecord } from '../../../shared/isp/agencies.js';
+import type { Logger } from '../../../shared/log.js';
+import type { AlertsContext } from '../context.js';
+import { ALERTS_TAG } from '../keys.js';
+import { acceptedAnswer } from '../domain/answers.js';
+import { hubMessage, eventCoding } from '../domain/alert-bundle.js';
+import { purposeOf } from '../domain/categories.js';
+import { flagIdOf, messageIdOf } from '../domain/ids.js';
+import { messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeyOf, type AlertMessage } from '../domain/message.js';
+import { acceptanceCriteria, routeAlert, type Recipient } from '../domain/routing.js';
+import type { StoredFlag } from '../store.js';
+import { directoryCareTeamFor, resolveSubject } from '../subjects.js';
+import { acknowledge } from './acknowledge.js';
+
+const HEADER = 'Bundle.entry[0].resource';
+
+export function processMessage(ctx: AlertsContext, log: Logger) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: '$process-message', action: 'C', dataCategory: 'alert' });
+    if (messageKindOf(req.body) === 'response') {
+      await acknowledge(ctx)(req, res);
+      return;
+    }
+    const auth = authContext(res);
+    if (!hasScope(auth.scopes, writeScope('Flag'))) {
+      refusedBySecurityModel(res);
+      throw forbidden(`Raising, updating or closing an alert needs the scope ${writeScope('Flag')}`);
+    }
+    const message = parseAlertMessage(await validBody<Bundle>(req, 'Bundle', ctx.validation));
+    const sender = auth.agency;
+    if (message.senderAgency !== sender) {
+      refusedBySecurityModel(res);
+      throw forbidden(`The message says it is from ${message.senderAgency}, but your access token is ${sender}'s: an agency sends only its own alerts`);
+    }
+    const messageId = messageIdOf(sender, message.headerId);
+    const flagId = flagIdOf(sender, message.flagLocalId);
+    const statusUrl = `${ctx.baseUrl}/$delivery-status/${messageId}`;
+    const purpose = purposeOf(message.category);
+    describeExchange(res, {
+      action: message.event === 'alert-raised' ? 'C' : 'U',
+      purpose,
+      entities: [{ reference: `Flag/${flagId}`, role: 'domain-resource', description: `${message.event} message ${messageId}` }],
+    });
+
+    // The same message again (a client retry): the answer it had, never a second alert.
+    const earlier = await ctx.store.answerOf(messageId);
+    if (earlier) {
+      await respondRepeat(req, res, earlier as Bundle, statusUrl);
+      return;
+    }
+
+    const partnership = await ctx.isp.snapshot();
+    const senderAgency = partnership.agencies.get(sender);
+    if (!senderAgency?.active || !partnership.isps.some(({ isp }) => isp.partners.some((p) => p.agency === sender))) {
+      describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
+      throw forbidden(`${sender} is not party to an Information Sharing Protocol of the partnership, so it cannot send alerts`);
+    }
+
+    const key = subjectKeyOf(message.patient, senderAgency.patientIdentifierSystem);
+    if (!key) {
+      throw unprocessable(
+        `The subject Patient must carry your own identifier for the person (system ${senderAgency.patientIdentifierSystem}) or their CHI`,
+        'Bundle.entry.resource.ofType(Patient).identifier',
+      );
+    }
+    const subject = await resolveSubject(ctx.mpi, key, sender, 'Bundle.entry.resource.ofType(Patient).identifier');
+    describeExchange(res, { subject: `Person/${subject.personId}` });
+
+    const existing = message.event === 'alert-raised' ? undefined : await followedUpFlag(ctx, message, flagId, subject.personId);
+    // A refusal by the ISP is evidence that exchanges are checked against it (IM-L4); one for missing NP/LP details, of PD-L4.
+    describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
+    const recipients = await recipientsOf(ctx, message, purpose, existing, partnership.agencies);
+    describeExchange(res, { criteriaOnDenial: ['PD-L4'] });
+    const npLp = await namedProfessionals(ctx, message, subject.personId, existing);
+    describeExchange(res, { criteriaOnDenial: [] });
+    const now = new Date();
+    const patientId = subject.recordId ?? subject.personId;
+    const flag: Flag = {
+      ...message.flag,
+      id: flagId,
+      status: message.event === 'alert-closed' ? 'inactive' : message.flag.status,
+      subject: { reference: `Patient/${patientId}` },
+      ...(message.event === 'alert-closed' && !message.flag.period?.end ? { period: { ...message.flag.period, end: now.toISOString() } } : {}),
+    };
+    if (message.event !== 'alert-closed' && flag.status !== 'active') {
+      throw unprocessable(`An ${message.event} message carries an active Flag (to end an alert, send alert-closed)`, 'Bundle.entry.resource.ofType(Flag).status');
+    }
+    const careTeam: CareTeam = { ...npLp.careTeam, id: `${flagId}-np-lp`, subject: { reference: `Patient/${patientId}` } };
+    const provenance: Provenance | undefined = message.provenance ? { ...message.provenance, target: [{ reference: `Flag/${flagId}` }] } : undefined;
+    const patient: Patient = { ...message.patient, id: patientId };
+    const timestamp = now.toISOString();
+    const bundle = hubMessage({ messageId, event: message.event, senderAgency: sender, baseUrl: ctx.baseUrl, timestamp, flag, patient, careTeam, ...(provenance ? { provenance } : {}) });
+    const recipientIds = recipients.map((r) => r.agencyId);
+    const answer = acceptedAnswer({
+      messageId,
+      requestHeaderId: message.headerId,
+      eventCoding: eventCoding(message.event),
+      senderAgency: sender,
+      flagId,
+      baseUrl: ctx.baseUrl,
+      statusUrl,
+      timestamp,
+      recipients: recipientIds,
+      npLpFromDirectory: npLp.fromDirectory,
+    });
+    const cause = causeOf(req, res, `Person/${subject.personId}`);
+    const origin = { requestId: cause.requestId, agent: cause.agent };
+    const flagState: StoredFlag = {
+      id: flagId,
+      sender,
+      localId: message.flagLocalId,
+      status: flag.status === 'active' ? 'active' : 'inactive',
+      personId: subject.personId,
+      alertCategory: message.category,
+      purpose,
+      recipients: existing?.recipients ?? recipientIds,
+      raisedBy: existing?.raisedBy ?? messageId,
+      lastMessage: messageId,
+      updatedAt: timestamp,
+      flag,
+      careTeam,
+      npLpAgencies: npLpAgenciesOf(careTeam),
+    };
+    const result = await ctx.store.accept({
+      mode: existing ? 'follow-up' : 'raise',
+      expectedRecipients: existing?.recipients ?? recipientIds,
+      message: {
+        id: messageId,
+        kind: 'alert',
+        event: message.event,
+        sender,
+        headerId: message.headerId,
+        flagId,
+        personId: subject.personId,
+        alertCategory: message.category,
+        category: 'alert',
+        purpose,
+        recipients: recipientIds,
+        acceptedAt: timestamp,
+        origin,
+        bundle,
+        answer,
+        npLpFromDirectory: npLp.fromDirectory,
+      },
+      flag: flagState,
+      changeRecord: changeRecord(
+        { requestId: cause.requestId, service: 'alerts', agent: cause.agent },
+        {
+          subtype: message.event,
+          action: existing ? 'U' : 'C',
+          subject: `Person/${subject.personId}`,
+          dataCategory: 'alert',
+          purpose,
+          entities: [{ reference: `Flag/${flagId}`, role: 'domain-resource', description: `message ${messageId} to ${recipientIds.join(', ')}` }],
+          outcomeDescription: `Accepted ${message.event} message ${messageId} with ${recipientIds.length} delivery(ies)`,
+        },
+        ALERTS_TAG,
+      ),
+    });
+    switch (result.kind) {
+      case 'accepted':
+        break;
+      case 'repeat':
+        await respondRepeat(req, res, result.answer as Bundle, statusUrl);
+        return;
+      case 'flag-exists':
+        throw conflict(`Your alert ${message.flagLocalId} was raised already (message ${result.raisedBy}): send alert-updated or alert-closed for it`, `${HEADER}.eventCoding`);
+      case 'no-flag':
+        throw unprocessable(`You have raised no alert ${message.flagLocalId}: raise it first (alert-raised)`, `${HEADER}.focus`);
+      case 'flag-closed':
+        throw conflict(`Your alert ${message.flagLocalId} is closed: raise a new alert`, `${HEADER}.eventCoding`);
+      case 'stale':
+        throw conflict(`Your alert ${message.flagLocalId} changed while this message was being accepted: send it again`);
+    }
+
+    // The deliveries are accepted (the sweeper would queue them); queueing runs beside the audit write.
+    const queued = ctx.deliveries
+      .addDeliveries(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
+      .catch((err: unknown) => log.warn({ err, messageId, requestId: requestIdOf(res) }, 'could not queue deliveries now; the sweeper will'));
+    await respond(req, res, 200, answer, {
+      headers: { 'Content-Location': statusUrl },
+      criteria: acceptanceCriteria(recipients, true),
+    });
+    await queued;
+  };
+}
+
+async function respondRepeat(req: Request, res: Response, answer: Bundle, statusUrl: string): Promise<void> {
+  describeExchange(res, { subtype: '$process-message (repeat)' });
+  await respond(req, res, 200, answer, { headers: { 'Content-Location': statusUrl }, criteria: [] });
+}
+
+/** The alert an update or close is about: the sender's, about the same person and category. */
+async function followedUpFlag(ctx: AlertsContext, message: AlertMessage, flagId: string, personId: string): Promise<StoredFlag> {
+  const flag = await ctx.store.flag(flagId);
+  if (!flag) throw unprocessable(`You have raised no alert ${message.flagLocalId}: raise it first (alert-raised)`, `${HEADER}.focus`);
+  if (flag.status !== 'active') throw conflict(`Your alert ${message.flagLocalId} is closed: raise a new alert`, `${HEADER}.eventCoding`);
+  if (flag.personId !== personId) throw unprocessable(`Alert ${message.flagLocalId} is about another person than this message's subject`, 'Bundle.entry.resource.ofType(Patient)');
+  if (flag.alertCategory !== message.category) {
+    throw unprocessable(`Alert ${message.flagLocalId} is a ${flag.alertCategory} alert; its category cannot change (raise a new alert)`, 'Bundle.entry.resource.ofType(Flag).category');
+  }
+  return flag;
+}
+
+/**
+ * Who receives the message: for a raise, the ISP's route targets narrowed by the
+ * destinations; for a follow-up, the raise's recipients (narrowed by destinations
+ * naming only those). The ISP is checked again at each delivery attempt.
+ */
+async function recipientsOf(
+  ctx: AlertsContext,
+  message: AlertMessage,
+  purpose: ReturnType<typeof purposeOf>,
+  existing: StoredFlag | undefined,
+  agencies: ReadonlyMap<string, AgencyRecord>,
+): Promise<Recipient[]> {
+  const targets = await ctx.isp.routeTargets(message.senderAgency, 'alert', purpose);
+  if (!existing) {
+    const routing = routeAlert(targets, message.senderAgency, message.destinations);
+    if (!routing.ok) {
+      throw forbidden(
+        `The ISP does not let ${message.senderAgency} send a ${message.category} alert (alert for ${purpose}) to ${routing.notAllowed.join(', ')}: MessageHeader.destination may only narrow the agencies the ISP routes it to`,
+      );
+    }
+    if (routing.recipients.length === 0) throw forbidden(`The ISP lets ${message.senderAgency} send a ${message.category} alert (alert for ${purpose}) to no agency`);
+    return [...routing.recipients];
+  }
+  const raised = new Set(existing.recipients);
+  const outside = (message.destinations ?? []).filter((d) => !raised.has(d));
+  if (outside.length > 0) throw forbidden(`Updates and the close go to the agencies the alert was raised to; ${outside.join(', ')} ${outside.length > 1 ? 'were' : 'was'} not among them`);
+  const wanted = message.destinations ? new Set(message.destinations) : raised;
+  const routed = routeAlert(targets, message.senderAgency);
+  const known = new Map(routed.ok ? routed.recipients.map((r) => [r.agencyId, r] as const) : []);
+  // A recipient the ISP no longer routes to is still sent the follow-up: its delivery attempt re-checks and withdraws it.
+  return existing.recipients
+    .filter((id) => wanted.has(id))
+    .map((id): Recipient => {
+      const routedNow = known.get(id);
+      if (routedNow) return routedNow;
+      const agency = agencies.get(id);
+      const partnership = agency?.partnership ?? '';
+      return { agencyId: id, agencyType: agency?.type ?? 'partnership', partnership, isp: '', categories: [], crossesBoundary: partnership !== agencies.get(message.senderAgency)?.partnership };
+    });
+}
+
+/** The NP/LP CareTeam the message carries, else the alert's (follow-ups), else the directory's; 422 (PD-L4) when none. */
+async function namedProfessionals(ctx: AlertsContext, message: AlertMessage, personId: string, existing: StoredFlag | undefined): Promise<{ careTeam: CareTeam; fromDirectory: boolean }> {
+  if (message.careTeam) return { careTeam: message.careTeam, fromDirectory: false };
+  if (existing?.careTeam) return { careTeam: existing.careTeam as CareTeam, fromDirectory: false };
+  const fromDirectory = await directoryCareTeamFor(ctx.mpi, ctx.directory, personId);
+  if (fromDirectory) return { careTeam: fromDirectory, fromDirectory: true };
+  throw unprocessable(
+    `Every alert carries the Named Person / Lead Professional's name, organisation and contact details (PD-L4), and the directory holds none for this person: ${message.npLpProblem ?? 'add a CareTeam'}`,
+    'Bundle.entry.resource.ofType(CareTeam)',
+  );
+}

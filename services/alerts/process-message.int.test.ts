@@ -1,0 +1,147 @@
+/**
+ * Raising an alert through `POST /fhir/$process-message` against a real Redis:
+ * accepted (the message and a delivery per ISP-routed agency written together,
+ * one BullMQ job each), answered with a response message and a status URL,
+ * idempotent per sender and MessageHeader.id; and refused, audited, with
+ * nothing accepted, when it should be.
+ */
+import type { Bundle, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import { criteriaOf } from '../../test/mpi.js';
+import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
+import { DELIVERIES_QUEUE } from './workers/deliveries.js';
+import { openQueue } from '../../shared/queue/queues.js';
+
+let alerts: TestAlerts;
+
+beforeAll(async () => {
+  alerts = await startTestAlerts();
+  // Social work's record of Ailsa (the directory's CareTeam names her demo-child-1), with her CHI.
+  await alerts.mpi.registered('edinburgh-social-work', 'demo-child-1', {
+    given: ['Ailsa'],
+    family: 'Morrison',
+    birthDate: '2023-03-14',
+    gender: 'female',
+    postcode: 'EH6 8BN',
+    chi: '1403231206',
+  });
+});
+
+afterAll(async () => {
+  await alerts.close();
+});
+
+const recipientsOf = (status: Parameters) =>
+  (status.parameter ?? [])
+    .filter((p) => p.name === 'recipient')
+    .map((p) => ({
+      agency: p.part?.find((q) => q.name === 'agency')?.valueReference?.reference,
+      state: p.part?.find((q) => q.name === 'state')?.valueCode,
+      sequence: p.part?.find((q) => q.name === 'sequence')?.valueInteger,
+    }));
+
+const outcomeText = (res: { body: unknown }) => ((res.body as OperationOutcome).issue ?? []).map((i) => i.details?.text ?? '').join(' ');
+
+describe('raising an alert', () => {
+  it('accepts a child-protection alert, routes it to every agency the ISP allows and queues one delivery each', async () => {
+    const message = alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
+    const res = await alerts.post('edinburgh-social-work', message);
+    expect(res.status).toBe(200);
+    const answer = res.body as Bundle;
+    const header = answer.entry?.[0]?.resource as MessageHeader;
+    expect(answer.type).toBe('message');
+    expect(header.response).toMatchObject({ identifier: (message.entry?.[0]?.resource as MessageHeader).id, code: 'ok' });
+    const statusUrl = res.headers['content-location'] as string;
+    const messageId = statusUrl.split('/$delivery-status/')[1]!;
+    expect(messageId).toMatch(/^msg-/);
+
+    const status = await alerts.get('edinburgh-social-work', new URL(statusUrl).pathname);
+    expect(status.status).toBe(200);
+    // CP-IS: child protection goes to unscheduled care and the NHS board — never police, fire or education — and across to Fife's A&E and out-of-hours.
+    expect(recipientsOf(status.body as Parameters).map((r) => r.agency).sort()).toEqual(
+      ['lueccs-ooh', 'nhs-lothian', 'rie-emergency', 'vhk-emergency'].map((a) => `Organization/${a}`),
+    );
+    expect(recipientsOf(status.body as Parameters).every((r) => r.state === 'pending' && r.sequence === 1)).toBe(true);
+
+    const queue = openQueue(alerts.mpi.dir.deps, DELIVERIES_QUEUE);
+    try {
+      const job = await queue.getJob(`${messageId}~nhs-lothian`);
+      expect(job?.data).toEqual({ origin: expect.objectContaining({ requestId: res.headers['x-request-id'] }), messageId, agencyId: 'nhs-lothian' });
+    } finally {
+      await queue.close();
+    }
+    expect(await alerts.ctx.store.unqueued()).toEqual([]);
+    const audit = await alerts.mpi.auditOf(res);
+    expect(criteriaOf(audit)).toEqual(expect.arrayContaining(['MA-L3', 'MA-L4', 'MA-L5', 'IM-L4', 'IM-L5', 'PD-L4']));
+  });
+
+  it('answers a re-sent message with the same answer and never accepts a second alert', async () => {
+    const message = alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
+    const first = await alerts.post('edinburgh-social-work', message);
+    const again = await alerts.post('edinburgh-social-work', message);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['content-location']).toBe(first.headers['content-location']);
+    const status = await alerts.get('edinburgh-social-work', new URL(first.headers['content-location'] as string).pathname);
+    // One delivery each: the nhs-lothian sequence moved once for this message.
+    expect(recipientsOf(status.body as Parameters).find((r) => r.agency === 'Organization/nhs-lothian')?.sequence).toBe(2);
+  });
+
+  it('fills in the Named Person / Lead Professional from the directory when the message has none, and says so', async () => {
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' }, careTeam: null }));
+    expect(res.status).toBe(200);
+    const texts = JSON.stringify(res.body);
+    expect(texts).toContain('filled them in from the directory');
+  });
+
+  it('narrows the recipients to the destinations named, and refuses a destination the ISP does not allow', async () => {
+    const narrowed = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' }, destinations: ['rie-emergency'] }));
+    expect(narrowed.status).toBe(200);
+    const status = await alerts.get('edinburgh-social-work', new URL(narrowed.headers['content-location'] as string).pathname);
+    expect(recipientsOf(status.body as Parameters).map((r) => r.agency)).toEqual(['Organization/rie-emergency']);
+
+    const widened = await alerts.post(
+      'edinburgh-social-work',
+      alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' }, destinations: ['rie-emergency', 'police-scotland-e-division'] }),
+    );
+    expect(widened.status).toBe(403);
+    expect(outcomeText(widened)).toContain('police-scotland-e-division');
+  });
+
+  it('shows the delivery status to the sender only', async () => {
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } }));
+    const path = new URL(res.headers['content-location'] as string).pathname;
+    const other = await alerts.get('nhs-lothian', path);
+    expect(other.status).toBe(404);
+    const never = await alerts.get('nhs-lothian', '/fhir/$delivery-status/msg-never-sent');
+    expect(outcomeText(other).replace('nhs-lothian', '')).toBe(outcomeText(never).replace('msg-never-sent', path.split('/').pop()!).replace('nhs-lothian', ''));
+  });
+});
+
+describe('refusing an alert message', () => {
+  it('refuses a body that is not a message Bundle (400)', async () => {
+    const res = await alerts.post('edinburgh-social-work', { resourceType: 'Bundle', type: 'collection', entry: [] });
+    expect(res.status).toBe(400);
+    expect((res.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+    expect(await alerts.mpi.auditOf(res)).toBeDefined();
+  });
+
+  it('refuses a message whose sender is another agency than the token’s (403)', async () => {
+    const res = await alerts.post('nhs-lothian', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } }));
+    expect(res.status).toBe(403);
+    expect(outcomeText(res)).toContain('edinburgh-social-work');
+  });
+
+  it('refuses an alert without NP/LP details when the directory knows none for the person (422, PD-L4)', async () => {
+    await alerts.mpi.registered('edinburgh-social-work', 'SW-NO-NPLP', { given: ['Callum'], family: 'Baxter', birthDate: '2015-06-01', gender: 'male', postcode: 'EH7 4AA' });
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'SW-NO-NPLP' }, careTeam: null }));
+    expect(res.status).toBe(422);
+    expect(outcomeText(res)).toContain('Named Person / Lead Professional');
+    expect(criteriaOf(await alerts.mpi.auditOf(res))).toEqual(['PD-L4']);
+  });
+
+  it('refuses an alert about a subject the index does not know (422)', async () => {
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'NOT-REGISTERED' } }));
+    expect(res.status).toBe(422);
+    expect(outcomeText(res)).toContain('NOT-REGISTERED');
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * The alerts service's HTTP surface, as a table of contents: path, access
+ * (token + scope), handler. Operations live one per file in `operations/`.
+ */
+import { Router } from 'express';
+import { readScope } from '../../shared/auth/scopes.js';
+import { capabilityStatement } from '../../shared/fhir/capability.js';
+import { describeExchange } from '../../shared/fhir/exchange-context.js';
+import { handler, respond } from '../../shared/fhir/express.js';
+import { requireAccess } from '../../shared/fhir/rest/access.js';
+import type { Logger } from '../../shared/log.js';
+import type { AlertsContext } from './context.js';
+import { deliveryStatus } from './operations/delivery-status.js';
+import { processMessage } from './operations/process-message.js';
+
+const OP = 'https://fhir.infoshare.scot/OperationDefinition';
+
+export function alertsRoutes(ctx: AlertsContext, log: Logger): Router {
+  const router = Router();
+  const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
+
+  const statement = capability(ctx);
+  router.get(
+    '/fhir/metadata',
+    handler(async (req, res) => {
+      describeExchange(res, { subtype: 'capabilities', action: 'R' });
+      await respond(req, res, 200, statement);
+    }),
+  );
+  // Raising needs system/Flag.write, acknowledging a pulled message does not: checked per message kind.
+  router.post('/fhir/$process-message', ...access(), handler(processMessage(ctx, log)));
+  router.get('/fhir/$delivery-status/:messageId', ...access(readScope('Flag')), handler(deliveryStatus(ctx)));
+  return router;
+}
+
+function capability(ctx: AlertsContext) {
+  return capabilityStatement({
+    service: 'alerts',
+    title: 'infoshare alerts (structured alerts carrying Named Person / Lead Professional details, routed by the ISP)',
+    baseUrl: ctx.baseUrl,
+    resources: [{ type: 'Flag', interactions: [], versioned: false }],
+    systemOperations: [
+      { name: 'process-message', definition: 'http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message' },
+      { name: 'delivery-status', definition: `${OP}/delivery-status` },
+    ],
+  });
+}
