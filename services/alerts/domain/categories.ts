@@ -4,7 +4,9 @@
  * purpose its category serves; the ISP's flow terms for that purpose decide
  * where it goes (routing.ts). Pure.
  */
-import type { Purpose } from '../../../shared/fhir/systems.js';
+import type { AlertCategory, AlertEvent as DeliveredEvent, Purpose } from '../../../shared/fhir/systems.js';
+
+export type { AlertCategory, DeliveredEvent };
 
 export const ALERT_CATEGORIES = {
   /** A child on the child protection register / subject of a child protection plan (CP-IS). */
@@ -21,9 +23,7 @@ export const ALERT_CATEGORIES = {
   'child-wellbeing': { display: 'Child wellbeing concern', purpose: 'child-wellbeing' },
   /** An attendance at unscheduled care (A&E, out-of-hours) reported to those caring for the person. */
   attendance: { display: 'Attendance at unscheduled care', purpose: 'emergency-care' },
-} as const satisfies Record<string, { display: string; purpose: Purpose }>;
-
-export type AlertCategory = keyof typeof ALERT_CATEGORIES;
+} as const satisfies Record<AlertCategory, { display: string; purpose: Purpose }>;
 
 export function isAlertCategory(code: unknown): code is AlertCategory {
   return typeof code === 'string' && Object.hasOwn(ALERT_CATEGORIES, code);
@@ -34,16 +34,13 @@ export function purposeOf(category: AlertCategory): Purpose {
   return ALERT_CATEGORIES[category].purpose;
 }
 
-/** Events of an alert message (MessageHeader.eventCoding in `CodeSystems.alertEvent`). */
-export const ALERT_EVENTS = ['alert-raised', 'alert-updated', 'alert-closed'] as const;
-export type AlertEvent = (typeof ALERT_EVENTS)[number];
+/** The events an agency sends (MessageHeader.eventCoding in `CodeSystems.alertEvent`); `alert-accessed` is the hub's own. */
+export const SENT_EVENTS = ['alert-raised', 'alert-updated', 'alert-closed'] as const satisfies readonly DeliveredEvent[];
+export type AlertEvent = (typeof SENT_EVENTS)[number];
 
 /** The event of an access notification: someone looked the alert up (CP-IS's access notification). */
-export const ACCESS_EVENT = 'alert-accessed';
-
-/** Every event a message the hub delivers can carry. */
-export type DeliveredEvent = AlertEvent | typeof ACCESS_EVENT;
+export const ACCESS_EVENT = 'alert-accessed' satisfies DeliveredEvent;
 
 export function isAlertEvent(code: unknown): code is AlertEvent {
-  return (ALERT_EVENTS as readonly unknown[]).includes(code);
+  return (SENT_EVENTS as readonly unknown[]).includes(code);
 }

@@ -68,7 +68,7 @@ function headerFor(header: MessageHeader, recipient: RecipientView): MessageHead
   const organization = `Organization/${recipient.agencyId}`;
   return {
     ...header,
-    extension: [...(header.extension ?? []).filter((x) => x.url !== Extensions.deliverySequence), { url: Extensions.deliverySequence, valueInteger: recipient.seq }],
+    extension: [...(header.extension ?? []).filter((x) => x.url !== Extensions.deliverySequence), { url: Extensions.deliverySequence, valueUnsignedInt: recipient.seq }],
     destination: [{ endpoint: organization, receiver: { reference: organization } }],
   };
 }
