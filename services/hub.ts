@@ -11,6 +11,7 @@ import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
 import { buildServiceDeps, type ServiceDeps, type ServiceInstance, type ServiceModule } from '../shared/runtime/deps.js';
 import { listen, reserveFreePorts, type Listening } from '../shared/runtime/listen.js';
+import { demoHubEnv, type DemoPartnershipId } from '../fixtures/partnership/demo-hubs.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
 import { loadDemoDemographics } from './mpi/fixtures.js';
 import { mpiService } from './mpi/module.js';
@@ -23,6 +24,13 @@ export interface StartHubOptions {
   readonly freePorts?: boolean;
   /** Key namespace (tests use a unique one). */
   readonly keyPrefix?: string;
+  /**
+   * Run as this demo partnership's own hub (`infoshare start --partnership`):
+   * its key prefix, ports, signing key, data directory and peer hubs
+   * (fixtures/partnership/demo-hubs.ts) under whatever `env` sets. Unset: the
+   * single hub, serving every agency, as before.
+   */
+  readonly partnership?: DemoPartnershipId;
   /** Load the demo partnership fixtures (default true). */
   readonly loadFixtures?: boolean;
   /** Also register the demo agencies' demographic extracts in the index (default false; `infoshare start` does). */
@@ -39,7 +47,7 @@ export interface RunningHub {
 }
 
 export async function startHub(options: StartHubOptions = {}): Promise<RunningHub> {
-  const env = { ...(options.env ?? process.env) };
+  const env = options.partnership ? demoHubEnv(options.partnership, options.env ?? process.env) : { ...(options.env ?? process.env) };
   if (options.keyPrefix) env.INFOSHARE_KEY_PREFIX = options.keyPrefix;
   // The hub's settings and every service's own, checked together: all problems reported at once.
   const [hubConfig, ...ownConfigs] = loadConfigs<[HubConfig, ...unknown[]]>(env, [loadConfig, ...SERVICE_MODULES.map((m) => (e: NodeJS.ProcessEnv) => m.loadConfig(e))]);

@@ -24,6 +24,9 @@ function findProjectRoot(): string {
 export const SERVICE_NAMES = ['directory', 'mpi', 'alerts', 'plans', 'audit', 'agency-sim'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
+/** The partnership a hub serves when INFOSHARE_PARTNERSHIP is not set. */
+export const DEFAULT_PARTNERSHIP = 'lothian-hscp';
+
 export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
   directory: 4000,
   mpi: 4001,
@@ -35,6 +38,18 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** An Organization id (FHIR id syntax): a partnership's, in INFOSHARE_PARTNERSHIP and INFOSHARE_PEER_HUBS. */
+const organizationId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'an Organization id (letters, digits, - and . only)');
+
+/**
+ * A service's port: its own variable if set, else its default port plus
+ * INFOSHARE_PORT_OFFSET (so a second hub on the same machine moves every port
+ * with one setting: offset 100 puts it on 4100-4110).
+ */
+function portOf(explicit: number | undefined, service: ServiceName, offset: number): number {
+  return explicit ?? DEFAULT_PORTS[service] + offset;
+}
+
 const schema = z.object({
   REDIS_URL: z.string().url().optional(),
   INFOSHARE_KEY_PREFIX: z
@@ -43,12 +58,13 @@ const schema = z.object({
     .default('is'),
   INFOSHARE_HOST: z.string().default('127.0.0.1'),
   INFOSHARE_PUBLIC_BASE: z.string().url().default('http://localhost'),
-  INFOSHARE_DIRECTORY_PORT: port.default(DEFAULT_PORTS.directory),
-  INFOSHARE_MPI_PORT: port.default(DEFAULT_PORTS.mpi),
-  INFOSHARE_ALERTS_PORT: port.default(DEFAULT_PORTS.alerts),
-  INFOSHARE_PLANS_PORT: port.default(DEFAULT_PORTS.plans),
-  INFOSHARE_AUDIT_PORT: port.default(DEFAULT_PORTS.audit),
-  INFOSHARE_AGENCY_SIM_PORT: port.default(DEFAULT_PORTS['agency-sim']),
+  INFOSHARE_PORT_OFFSET: z.coerce.number().int().min(0).max(60000).default(0),
+  INFOSHARE_DIRECTORY_PORT: port.optional(),
+  INFOSHARE_MPI_PORT: port.optional(),
+  INFOSHARE_ALERTS_PORT: port.optional(),
+  INFOSHARE_PLANS_PORT: port.optional(),
+  INFOSHARE_AUDIT_PORT: port.optional(),
+  INFOSHARE_AGENCY_SIM_PORT: port.optional(),
   INFOSHARE_DIRECTORY_URL: z.string().url().optional(),
   INFOSHARE_MPI_URL: z.string().url().optional(),
   INFOSHARE_ALERTS_URL: z.string().url().optional(),
@@ -68,6 +84,12 @@ const schema = z.object({
   INFOSHARE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INFOSHARE_DATA_DIR: z.string().default('.data'),
   INFOSHARE_REDIS_APPENDFSYNC: z.enum(['always', 'everysec', 'no']).default('always'),
+  INFOSHARE_PARTNERSHIP: organizationId.default(DEFAULT_PARTNERSHIP),
+  INFOSHARE_PEER_HUBS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter((p) => p !== ''))
+    .pipe(z.array(organizationId)),
 });
 
 export interface HubConfig {
@@ -95,6 +117,21 @@ export interface HubConfig {
   readonly logLevel: z.infer<typeof schema>['INFOSHARE_LOG_LEVEL'];
   readonly dataDir: string;
   readonly redisAppendFsync: 'always' | 'everysec' | 'no';
+  /** Which partnership this hub is, and which other partnerships' hubs it forwards to. */
+  readonly partnership: PartnershipConfig;
+}
+
+/**
+ * The partnership a hub serves (`INFOSHARE_PARTNERSHIP`, an Organization id in
+ * its directory) and the partnerships that run hubs of their own
+ * (`INFOSHARE_PEER_HUBS`): an agency of a peer partnership is served by that
+ * partnership's hub, never by this one. Every other agency of the directory is
+ * served here — so a hub with no peers (the default) serves every agency it
+ * holds, as a single hub always has.
+ */
+export interface PartnershipConfig {
+  readonly id: string;
+  readonly peerHubs: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -139,13 +176,14 @@ export function loadConfigs<T extends readonly unknown[]>(env: NodeJS.ProcessEnv
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const e = parseSettings(schema, env);
+  const offset = e.INFOSHARE_PORT_OFFSET;
   const ports: Record<ServiceName, number> = {
-    directory: e.INFOSHARE_DIRECTORY_PORT,
-    mpi: e.INFOSHARE_MPI_PORT,
-    alerts: e.INFOSHARE_ALERTS_PORT,
-    plans: e.INFOSHARE_PLANS_PORT,
-    audit: e.INFOSHARE_AUDIT_PORT,
-    'agency-sim': e.INFOSHARE_AGENCY_SIM_PORT,
+    directory: portOf(e.INFOSHARE_DIRECTORY_PORT, 'directory', offset),
+    mpi: portOf(e.INFOSHARE_MPI_PORT, 'mpi', offset),
+    alerts: portOf(e.INFOSHARE_ALERTS_PORT, 'alerts', offset),
+    plans: portOf(e.INFOSHARE_PLANS_PORT, 'plans', offset),
+    audit: portOf(e.INFOSHARE_AUDIT_PORT, 'audit', offset),
+    'agency-sim': portOf(e.INFOSHARE_AGENCY_SIM_PORT, 'agency-sim', offset),
   };
   const base = e.INFOSHARE_PUBLIC_BASE.replace(/\/$/, '');
   const urls = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${base}:${ports[s]}`])) as Record<ServiceName, string>;
@@ -161,6 +199,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     SERVICE_NAMES.map((s) => [s, (overrides[s] ?? urls[s]).replace(/\/$/, '')]),
   ) as Record<ServiceName, string>;
   const issuer = e.INFOSHARE_TOKEN_ISSUER ?? `${urls.directory}/auth`;
+  if (e.INFOSHARE_PEER_HUBS.includes(e.INFOSHARE_PARTNERSHIP)) {
+    throw new ConfigError([`INFOSHARE_PEER_HUBS: names ${e.INFOSHARE_PARTNERSHIP}, the partnership this hub serves itself (INFOSHARE_PARTNERSHIP)`]);
+  }
   return {
     redisUrl: e.REDIS_URL,
     keyPrefix: e.INFOSHARE_KEY_PREFIX,
@@ -181,5 +222,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     logLevel: e.INFOSHARE_LOG_LEVEL,
     dataDir: path.resolve(PROJECT_ROOT, e.INFOSHARE_DATA_DIR),
     redisAppendFsync: e.INFOSHARE_REDIS_APPENDFSYNC,
+    partnership: { id: e.INFOSHARE_PARTNERSHIP, peerHubs: [...new Set(e.INFOSHARE_PEER_HUBS)] },
   };
+}
+
+/**
+ * Does this hub serve the agencies of `partnershipId`? Every partnership but a
+ * peer's: a peer hub serves its own agencies (tokens, raising, delivery), and
+ * this hub only forwards to it.
+ */
+export function servesPartnership(config: PartnershipConfig, partnershipId: string | undefined): boolean {
+  return partnershipId === undefined || !config.peerHubs.includes(partnershipId);
 }

@@ -2,12 +2,16 @@
 import { EXIT_OK, EXIT_USAGE, processIo, type Io } from '../exit.js';
 
 export const USAGE: Readonly<Record<string, string>> = {
-  start: `infoshare start [--no-fixtures]
+  start: `infoshare start [--no-fixtures] [--partnership lothian-hscp|fife-hscp]
   Starts the whole hub: Redis (unless REDIS_URL is set), every service, and the
   demo partnership. Prints every URL; Ctrl-C stops everything cleanly. Leaves
   a note of its Redis and key prefix in <data dir>/hub.json while it runs, so
   \`replay\` and \`fixtures load\` in another terminal find them without REDIS_URL.
-  --no-fixtures  do not load the demo partnership (nor its agencies' demographic extracts)`,
+  --no-fixtures  do not load the demo partnership (nor its agencies' demographic extracts)
+  --partnership  run as that demo partnership's own hub, the other partnership's hub
+                 its peer: fife-hscp on ports 4100-4110, key prefix is-fife, data in
+                 .data/fife-hscp, its own DEMO-ONLY signing key; lothian-hscp on the
+                 usual ports (README: "Across partnership boundaries")`,
   token: `infoshare token --agency <id> [--scope "<scopes>"] [--as <PractitionerRole id> | --patient <Patient id>]
                 [--directory <url>] [--json]
   Prints an access token for a demo agency, signed in with its DEMO-ONLY key,

@@ -2,18 +2,24 @@
  * `infoshare start` (what `npm start` runs): Redis if needed, every service,
  * the demo partnership; prints every URL; Ctrl-C stops everything cleanly.
  */
+import { DEMO_AGENCIES } from '../../fixtures/partnership/demo-agencies.js';
+import { DEMO_HUBS, isDemoPartnership } from '../../fixtures/partnership/demo-hubs.js';
 import { startHub } from '../../services/hub.js';
 import { SERVICE_NAMES } from '../../shared/config.js';
 import { writeHubNote } from '../../shared/redis/hub-note.js';
 import { RedisMissingError, RedisUnavailableError } from '../../shared/redis/server.js';
 import { parseCommandArgs } from '../args.js';
-import { EXIT_FAILURE, EXIT_OK, processIo, type Io } from '../exit.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, processIo, type Io } from '../exit.js';
 
 export async function startCommand(args: string[], io: Io = processIo): Promise<number> {
-  const { values } = parseCommandArgs('start', args, { 'no-fixtures': { type: 'boolean' } });
+  const { values } = parseCommandArgs('start', args, { 'no-fixtures': { type: 'boolean' }, partnership: { type: 'string' } });
+  const partnership = values.partnership;
+  if (partnership !== undefined && !isDemoPartnership(partnership)) {
+    throw new UsageError(`--partnership must be one of ${Object.keys(DEMO_HUBS).join(', ')}, got ${JSON.stringify(partnership)}`, 'start');
+  }
   let hub;
   try {
-    hub = await startHub({ loadFixtures: !values['no-fixtures'], loadDemographics: !values['no-fixtures'] });
+    hub = await startHub({ loadFixtures: !values['no-fixtures'], loadDemographics: !values['no-fixtures'], ...(partnership ? { partnership } : {}) });
   } catch (err) {
     if (err instanceof RedisMissingError || err instanceof RedisUnavailableError) {
       io.err(err.message);
@@ -24,7 +30,8 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   const { config, urls } = hub;
   // So `infoshare replay` / `fixtures load` in another terminal find this hub's Redis and keys, REDIS_URL or not.
   const removeNote = writeHubNote(config, { redisUrl: hub.redisUrl, keyPrefix: config.keyPrefix });
-  io.out('infoshare hub is running\n');
+  const { partnership: serving } = config;
+  io.out(`infoshare hub is running — partnership ${serving.id}${serving.peerHubs.length ? `; peer hubs: ${serving.peerHubs.join(', ')} (their agencies are served there; alerts to them are forwarded)` : ''}\n`);
   for (const name of SERVICE_NAMES) {
     const url = urls[name];
     if (url) io.out(`  ${name.padEnd(11)} ${url}   (FHIR ${url}/fhir/metadata, health ${url}/health)`);
@@ -35,9 +42,13 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   io.out(
     values['no-fixtures']
       ? '\n  demo partnership not loaded (--no-fixtures)'
-      : '\n  demo partnership loaded: `infoshare agencies` lists its agencies;\n  six agencies\' demographic extracts are in the index: `infoshare matching report`',
+      : partnership
+        ? `\n  demo partnerships loaded: \`infoshare agencies\` lists the agencies (this hub serves ${serving.id}'s)`
+        : '\n  demo partnership loaded: `infoshare agencies` lists its agencies;\n  six agencies\' demographic extracts are in the index: `infoshare matching report`',
   );
-  io.out('  get a token:    npx infoshare token --agency nhs-lothian');
+  // An agency this hub serves, signing in here (a peer's agency signs in at its own hub).
+  const demoAgency = DEMO_AGENCIES.find((a) => a.partnership === serving.id)?.id ?? 'nhs-lothian';
+  io.out(`  get a token:    npx infoshare token --agency ${demoAgency}${partnership ? ` --directory ${urls.directory ?? config.urls.directory}` : ''}`);
   io.out('  replay:         npx infoshare replay fixtures/scenarios\n');
   io.out('Press Ctrl-C to stop.');
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, Patient } from 'fhir/r4.js';
-import { PROJECT_ROOT } from '../../shared/config.js';
+import { PROJECT_ROOT, servesPartnership } from '../../shared/config.js';
 import type { ServiceDeps } from '../../shared/runtime/deps.js';
 import { loadMpiConfig, type MpiConfig } from './config.js';
 import { createMpiContext } from './module.js';
@@ -31,6 +31,8 @@ export async function loadDemoDemographics(deps: ServiceDeps, config: MpiConfig 
     const agencyId = path.basename(file, '.json');
     const agency = partnership.agency(agencyId);
     if (!agency) throw new Error(`fixtures/demographics/${file}: ${agencyId} is not an agency in the directory`);
+    // A peer partnership's agency loads into its own hub's index, not this one.
+    if (!servesPartnership(deps.config.partnership, agency.partnership)) continue;
     const bundle = JSON.parse(await fs.readFile(path.join(DEMO_DEMOGRAPHICS_DIR, file), 'utf8')) as Bundle<Patient>;
     const submitting = { agencyId, system: agency.patientIdentifierSystem, systemsByAgency: partnership.systemsByAgency };
     const submissions = (bundle.entry ?? []).map((e, i) => submissionOf(e.resource!, submitting, `Bundle.entry[${i}].resource`));

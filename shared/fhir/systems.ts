@@ -39,7 +39,17 @@ export const CodeSystems = {
   alertCategory: `${HUB_BASE}/CodeSystem/alert-category`,
   /** FHIR R4 MessageHeader.response.code: ok | transient-error | fatal-error. */
   responseCode: 'http://hl7.org/fhir/response-code',
+  /** Endpoint.connectionType of the hub's own kinds of endpoint: `infoshare-hub` (a partnership hub's alerts, hub to hub). */
+  endpointConnectionType: `${HUB_BASE}/CodeSystem/endpoint-connection-type`,
 } as const;
+
+/**
+ * Endpoint.connectionType code of a partnership's hub, on an Endpoint its
+ * partnership Organization manages: where other partnerships' hubs forward
+ * alerts (`address` = the hub's alerts FHIR base), and the key the hub signs
+ * them with (`Extensions.hubPublicJwk`).
+ */
+export const HUB_CONNECTION_TYPE = 'infoshare-hub';
 
 export const IdentifierSystems = {
   /** CHI number (Community Health Index), as in common use in Scotland. */
@@ -61,6 +71,8 @@ export const Extensions = {
   patientIdentifierSystem: `${HUB_BASE}/StructureDefinition/patient-identifier-system`,
   /** On Organization: the agency's registered public key as a JWK (valueString, JSON). */
   agencyPublicJwk: `${HUB_BASE}/StructureDefinition/agency-public-jwk`,
+  /** On a hub-to-hub Endpoint: the public key the partnership's hub signs forwarded messages with (valueString, JSON). */
+  hubPublicJwk: `${HUB_BASE}/StructureDefinition/hub-public-jwk`,
   /** On Contract.term: one allowed flow of the ISP. */
   ispFlow: `${HUB_BASE}/StructureDefinition/isp-flow`,
   /** On AuditEvent: the maturity criteria an exchange demonstrates (valueCoding, repeating). */

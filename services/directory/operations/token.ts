@@ -12,7 +12,8 @@
  */
 import type { Request, Response } from 'express';
 import { RedisJtiStore } from '../../../shared/auth/jti-store.js';
-import { isOAuthError, type OAuthErrorCode } from '../../../shared/auth/oauth-error.js';
+import { isOAuthError, OAuthError, type OAuthErrorCode } from '../../../shared/auth/oauth-error.js';
+import { servesPartnership } from '../../../shared/config.js';
 import { grantToken, TOKEN_RESPONSE_HEADERS, type TokenGrantDeps } from '../../../shared/auth/token-grant.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { SECURITY_MODEL_CRITERIA } from '../../../shared/fhir/rest/access.js';
@@ -28,7 +29,12 @@ export function issueToken(ctx: DirectoryContext) {
   const grantDeps: TokenGrantDeps = {
     clients: async (clientId) => {
       const [org] = await ctx.store.readMany('Organization', [clientId]);
-      return org ? registeredClientOf(org) : undefined;
+      const client = org ? registeredClientOf(org) : undefined;
+      // An agency of a partnership with its own hub signs in there; this hub only forwards alerts to that hub.
+      if (client && !servesPartnership(config.partnership, client.partnership)) {
+        throw new OAuthError('invalid_client', `${clientId} belongs to ${client.partnership}, which runs its own hub: sign in there`, clientId);
+      }
+      return client;
     },
     jtiStore: new RedisJtiStore(redis, keys),
     signingKey: ctx.signingKey,
