@@ -67,7 +67,7 @@ export async function startMpiReplica(config: HubConfig, mpi: MpiSettings, redis
 }
 
 /** utime + stime of a process from /proc/<pid>/stat (Linux; clock ticks of 1/100 s). */
-function processCpuSeconds(pid: number | undefined): number | undefined {
+export function processCpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

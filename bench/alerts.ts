@@ -1,0 +1,370 @@
+/**
+ * `npm run bench:alerts` — structured alerts end to end (issue 11, item 10).
+ *
+ * In one run, on one private redis-server with the hub's durable setting
+ * (AOF, `appendfsync always`):
+ *
+ * 1. Raw BullMQ: the hub's enqueue mode (one `addBulk` per alert, a job per
+ *    recipient, deterministic ids), the same job data and options, a processor
+ *    that does nothing → `rawBullmqJobsPerSecond`.
+ * 2. The hub — directory, MPI, alerts and agency-sim in a process of their own,
+ *    as `infoshare start` runs them — with the demo partnership: alerts raised
+ *    over HTTP with real access tokens, each routed by the ISP to six agencies,
+ *    delivered to agency-sim over HTTP (signed delivery token, response
+ *    message) and acknowledged. Throughput: as many alerts as the hub takes at
+ *    `--concurrency` requests in flight, timed from the first request to the
+ *    last acknowledgement → `deliveriesPerSecond`, `ratio`.
+ * 3. Latency at a fixed offered rate (`--rate`, 100 alerts/s, open loop: each
+ *    alert is sent at its scheduled time whether or not earlier ones were
+ *    answered, and timed from that time): the sender's wait for "accepted"
+ *    (`acceptP50Ms`/`acceptP99Ms`) and raised → acknowledged by every recipient,
+ *    from the hub's delivery records (`endToEndP50Ms`/`endToEndP99Ms`).
+ *
+ * Progress on stderr; ONE JSON line on stdout, also appended to
+ * bench/results/alerts.json (a list of runs).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { demoAgencyKey } from '../shared/client/demo-keys.js';
+import { getAccessToken } from '../shared/client/token.js';
+import { loadConfig, PROJECT_ROOT } from '../shared/config.js';
+import { createLogger } from '../shared/log.js';
+import { DEFAULT_JOB_OPTIONS, openQueue } from '../shared/queue/queues.js';
+import { connectRedis, KeySpace } from '../shared/redis/connection.js';
+import { ensureRedis } from '../shared/redis/server.js';
+import { messageIdOf } from '../services/alerts/domain/ids.js';
+import { AlertsKeys } from '../services/alerts/keys.js';
+import { DELIVERIES_QUEUE } from '../services/alerts/workers/deliveries.js';
+import { startBenchHub, type BenchHub } from './alerts/hub.js';
+import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
+import { rawBullmqBaseline } from './alerts/raw-bullmq.js';
+import { alertMessage, benchSubject, BENCH_CATEGORY, BENCH_SENDER } from './alerts/workload.js';
+import { BenchClient } from './mpi/http-client.js';
+import { summarise, type LatencySummary } from './mpi/latency.js';
+import { UsageError } from './mpi/options.js';
+
+const TARGETS = { ratio: 0.5, acceptP99Ms: 25, endToEndP99Ms: 250 } as const;
+const WARMUP_ALERTS = 30;
+const PROGRESS_EVERY_MS = 2_000;
+const DRAIN_TIMEOUT_MS = 180_000;
+
+const progress = (message: string): void => {
+  process.stderr.write(`[bench:alerts +${process.uptime().toFixed(1)}s] ${message}\n`);
+};
+
+async function main(): Promise<void> {
+  let options: AlertsBenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message ? `${err.message}\n` : ''}${USAGE}\n`);
+    process.exit(err.message ? 2 : 0);
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-alerts-'));
+  // Always a private server with the hub's durable setting: the figures are about that configuration.
+  const env: NodeJS.ProcessEnv = { ...process.env, INFOSHARE_DATA_DIR: tmp, INFOSHARE_REDIS_APPENDFSYNC: 'always' };
+  delete env.REDIS_URL;
+  const config = loadConfig(env);
+  const log = createLogger('bench-alerts', 'warn');
+  progress('starting a private redis-server (AOF, appendfsync always)');
+  const redisHandle = await ensureRedis(config, log);
+  const redis = connectRedis(redisHandle.url);
+  let hub: BenchHub | undefined;
+  try {
+    const result = await runBench(redis, redisHandle.url, tmp, options, (h) => (hub = h));
+    const line = JSON.stringify(result);
+    process.stdout.write(`${line}\n`);
+    if (options.out !== '-') appendResult(path.resolve(PROJECT_ROOT, options.out), result);
+  } finally {
+    await hub?.stop();
+    await redis.quit().catch(() => redis.disconnect());
+    await redisHandle.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function runBench(redis: Redis, redisUrl: string, tmp: string, options: AlertsBenchOptions, started: (hub: BenchHub) => void) {
+  const keyPrefix = 'is';
+  const runId = randomBytes(3).toString('hex');
+
+  // The hub, started first only to learn the recipients of the benchmark's alerts; the raw baseline runs before any load.
+  progress('starting the hub (directory, MPI, alerts, agency-sim) in its own process, with the demo partnership');
+  const hub = await startBenchHub({ redisUrl, keyPrefix, dataDir: tmp, ...(options.hubCpuProf ? { cpuProfileDir: options.hubCpuProf } : {}) });
+  started(hub);
+  const alertsUrl = hub.urls.alerts;
+  const mpiUrl = hub.urls.mpi;
+  if (!alertsUrl || !mpiUrl || !hub.urls.directory) throw new Error(`the hub runs no alerts/MPI/directory service: ${JSON.stringify(hub.urls)}`);
+  const token = (await getAccessToken({ agencyId: BENCH_SENDER, tokenUrl: `${hub.urls.directory}/auth/token`, privateKeyPem: await demoAgencyKey(BENCH_SENDER) })).access_token;
+  const alerts = new BenchClient(alertsUrl, Math.max(options.concurrency, 64));
+  const mpi = new BenchClient(mpiUrl, 4);
+  const keys = new AlertsKeys(new KeySpace(keyPrefix));
+  const queue = openQueue({ redis, keys: new KeySpace(keyPrefix) }, DELIVERIES_QUEUE);
+  try {
+    progress(`registering ${options.subjects} children as ${BENCH_SENDER}'s records with the MPI`);
+    await registerSubjects(mpi, token, runId, options.subjects);
+
+    let sent = 0;
+    const raise = async (): Promise<RaiseResult> => {
+      const i = sent++;
+      const body = JSON.stringify(alertMessage(BENCH_SENDER, BENCH_CATEGORY, runId, i, i % options.subjects));
+      const r = await alerts.post('/fhir/$process-message', body, token);
+      if (r.status !== 200) throw new Error(`raising alert ${i} answered ${r.status}: ${r.body.slice(0, 800)}`);
+      return { messageId: messageIdOf(BENCH_SENDER, `bench-msg-${runId}-${i}`), recipients: recipientsOf(r.body) };
+    };
+
+    progress(`warming up: ${WARMUP_ALERTS} alerts`);
+    const warm = [];
+    for (let i = 0; i < WARMUP_ALERTS; i++) warm.push(await raise());
+    const recipients = warm[0]!.recipients;
+    await drain(queue, warm.length * recipients.length, 'warm-up');
+    await expectAcknowledged(redis, keys, warm);
+    progress(`each alert goes to ${recipients.length} agencies: ${recipients.join(', ')}`);
+    if (recipients.length < 6) progress(`WARNING: the issue asks for at least 6 recipients per alert; the ISP routes this one to ${recipients.length}`);
+
+    // 1. Raw BullMQ, on the same Redis, before the hub's measured load.
+    const origin = { requestId: `bench-${runId}-0000000000000000`, agent: { clientId: BENCH_SENDER, agency: BENCH_SENDER, partnership: 'lothian-hscp' } };
+    const raw = await rawBullmqBaseline(
+      redis,
+      {
+        alerts: options.alerts,
+        recipients,
+        producerConcurrency: options.concurrency,
+        workerConcurrency: deliveryConcurrency(),
+        jobOptions: DEFAULT_JOB_OPTIONS,
+        origin,
+      },
+      progress,
+    );
+    progress(`raw BullMQ: ${raw.jobsPerSecond} jobs/s (${raw.jobs} jobs of ${raw.jobBytes} B in ${raw.seconds.toFixed(2)} s)`);
+
+    // 2. Throughput through the hub.
+    progress(`throughput: ${options.alerts} alerts, ${options.concurrency} requests in flight`);
+    const completedBefore = await completedJobs(queue);
+    const cpuBefore = { hub: hub.cpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
+    const startWall = Date.now();
+    const start = performance.now();
+    const raised: RaiseResult[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (next < options.alerts) {
+          next++;
+          raised.push(await raise());
+        }
+      }),
+    );
+    const acceptedSeconds = (performance.now() - start) / 1000;
+    progress(`throughput: ${options.alerts} alerts accepted in ${acceptedSeconds.toFixed(2)} s (${Math.round(options.alerts / acceptedSeconds)} alerts/s); waiting for every delivery`);
+    await drain(queue, completedBefore + raised.length * recipients.length, 'throughput');
+    const ackTimes = await expectAcknowledged(redis, keys, raised);
+    const lastAck = Math.max(...ackTimes.map((t) => t.lastAckMs));
+    const throughputSeconds = (lastAck - startWall) / 1000;
+    const deliveries = raised.length * recipients.length;
+    const deliveriesPerSecond = Math.round(deliveries / throughputSeconds);
+    const cpu = {
+      hubProcessSeconds: round((hub.cpuSeconds() ?? Number.NaN) - (cpuBefore.hub ?? Number.NaN), 1),
+      redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
+      clientProcessSeconds: round(cpuSecondsSince(cpuBefore.client), 1),
+    };
+    progress(`throughput: ${deliveries} deliveries acknowledged in ${throughputSeconds.toFixed(2)} s → ${deliveriesPerSecond}/s (raw BullMQ ${raw.jobsPerSecond}/s)`);
+
+    // 3. Latency at a fixed offered rate.
+    const count = options.rate * options.seconds;
+    progress(`latency: ${count} alerts at ${options.rate}/s (open loop)`);
+    const completedBeforeLatency = await completedJobs(queue);
+    const latency = await offerAtRate(raise, options.rate, count);
+    await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
+    const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised));
+    const endToEnd = summarise(latency.map((l, i) => latencyAcks[i]!.lastAckMs - l.scheduledWallMs));
+    const accept = summarise(latency.map((l) => l.acceptMs));
+    progress(`latency: accept p50 ${accept.p50Ms} ms, p99 ${accept.p99Ms} ms; raised → acknowledged by all p50 ${endToEnd.p50Ms} ms, p99 ${endToEnd.p99Ms} ms`);
+
+    const ratio = round(deliveriesPerSecond / raw.jobsPerSecond, 3);
+    return {
+      bench: 'alerts',
+      deliveriesPerSecond,
+      rawBullmqJobsPerSecond: raw.jobsPerSecond,
+      ratio,
+      baselineMode: `addBulk per alert (${recipients.length} jobs, ${options.concurrency} in flight), worker concurrency ${deliveryConcurrency()}, no-op processor`,
+      acceptP50Ms: accept.p50Ms,
+      acceptP99Ms: accept.p99Ms,
+      endToEndP50Ms: endToEnd.p50Ms,
+      endToEndP99Ms: endToEnd.p99Ms,
+      recipientsPerAlert: recipients.length,
+      targets: {
+        ratio: TARGETS.ratio,
+        ratioMet: ratio >= TARGETS.ratio,
+        acceptP99Ms: TARGETS.acceptP99Ms,
+        acceptP99Met: accept.p99Ms <= TARGETS.acceptP99Ms,
+        endToEndP99Ms: TARGETS.endToEndP99Ms,
+        endToEndP99Met: endToEnd.p99Ms <= TARGETS.endToEndP99Ms,
+      },
+      fsync: 'always',
+      details: {
+        runAt: new Date().toISOString(),
+        sender: BENCH_SENDER,
+        category: BENCH_CATEGORY,
+        recipients,
+        throughput: {
+          alerts: options.alerts,
+          concurrency: options.concurrency,
+          deliveries,
+          seconds: round(throughputSeconds, 2),
+          acceptedAlertsPerSecond: Math.round(options.alerts / acceptedSeconds),
+          cpu,
+        },
+        rawBullmq: { jobs: raw.jobs, seconds: round(raw.seconds, 2), jobBytes: raw.jobBytes },
+        latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd) },
+        subjects: options.subjects,
+        node: process.version,
+        cpus: os.cpus().length,
+        loadAverage: round(os.loadavg()[0]!, 2),
+        notes: [
+          'deliveriesPerSecond: deliveries acknowledged (each a signed POST to agency-sim answered with a response message ok) per second, from the first raise to the last acknowledgement recorded by the hub.',
+          'acceptMs: from the time the alert was due to be sent (open loop) to the 200 answer; endToEndMs: from the same time to the last recipient acknowledgement in the delivery records (ms resolution).',
+          'The hub (all services, agency-sim included) runs in one process of its own; this process only sends the load. One machine (2 cores) runs the client, the hub and redis-server.',
+        ],
+      },
+    };
+  } finally {
+    alerts.close();
+    mpi.close();
+    await queue.close();
+  }
+}
+
+interface RaiseResult {
+  readonly messageId: string;
+  readonly recipients: readonly string[];
+}
+
+/** The recipients the answer names (the accepted answer's OperationOutcome lists them). */
+function recipientsOf(body: string): string[] {
+  const found = new Set<string>();
+  for (const m of body.matchAll(/Organization\/([a-z0-9-]+)/g)) found.add(m[1]!);
+  found.delete(BENCH_SENDER);
+  return [...found].sort();
+}
+
+/** The hub's delivery worker concurrency (its setting, read the way the alerts service reads it). */
+function deliveryConcurrency(): number {
+  return Number(process.env.INFOSHARE_ALERTS_DELIVERY_CONCURRENCY ?? 16);
+}
+
+async function registerSubjects(mpi: BenchClient, token: string, runId: string, n: number): Promise<void> {
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: Array.from({ length: n }, (_, i) => ({ resource: benchSubject(BENCH_SENDER, runId, i), request: { method: 'POST', url: 'Patient' } })),
+  };
+  const r = await mpi.post('/fhir', JSON.stringify(bundle), token, { prefer: 'return=minimal' });
+  if (r.status !== 200) throw new Error(`registering the subjects answered ${r.status}: ${r.body.slice(0, 800)}`);
+}
+
+/** Waits until the delivery queue has completed `expected` jobs in all. */
+async function drain(queue: Queue, expected: number, phase: string): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let reported = Date.now();
+  for (;;) {
+    const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+    if ((counts.completed ?? 0) + (counts.failed ?? 0) >= expected) return;
+    if (Date.now() > deadline) throw new Error(`${phase}: deliveries not done after ${DRAIN_TIMEOUT_MS / 1000} s: ${JSON.stringify(counts)} (expected ${expected} completed)`);
+    if (Date.now() - reported > PROGRESS_EVERY_MS) {
+      reported = Date.now();
+      progress(`  ${phase}: ${JSON.stringify(counts)} of ${expected}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function completedJobs(queue: Queue): Promise<number> {
+  const counts = await queue.getJobCounts('completed', 'failed');
+  return (counts.completed ?? 0) + (counts.failed ?? 0);
+}
+
+/** Every recipient of every alert acknowledged (else the run is void); per alert, when the last acknowledgement was recorded. */
+async function expectAcknowledged(redis: Redis, keys: AlertsKeys, raised: readonly RaiseResult[]): Promise<{ lastAckMs: number }[]> {
+  const pipeline = redis.pipeline();
+  for (const r of raised) for (const agency of r.recipients) pipeline.hmget(keys.delivery(r.messageId, agency), 'state', 'updatedAt');
+  const replies = (await pipeline.exec()) ?? [];
+  let at = 0;
+  return raised.map((r) => {
+    let last = 0;
+    for (const agency of r.recipients) {
+      const [err, value] = replies[at++] ?? [];
+      const [state, updatedAt] = (value ?? []) as (string | null)[];
+      if (err || state !== 'acknowledged') throw new Error(`delivery of ${r.messageId} to ${agency} is ${state ?? 'missing'}, not acknowledged`);
+      last = Math.max(last, Date.parse(updatedAt ?? ''));
+    }
+    return { lastAckMs: last };
+  });
+}
+
+interface OfferedAlert {
+  readonly raised: RaiseResult;
+  readonly scheduledWallMs: number;
+  readonly acceptMs: number;
+}
+
+/** Sends `count` alerts at `rate` per second, each at its scheduled time (open loop), timed from that time. */
+async function offerAtRate(raise: () => Promise<RaiseResult>, rate: number, count: number): Promise<OfferedAlert[]> {
+  const intervalMs = 1000 / rate;
+  const startPerf = performance.now();
+  const startWall = Date.now();
+  const inFlight: Promise<OfferedAlert>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = startPerf + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(raise().then((raised) => ({ raised, scheduledWallMs: startWall + i * intervalMs, acceptMs: performance.now() - due })));
+  }
+  return Promise.all(inFlight);
+}
+
+/** redis-server's CPU time so far (main process, user + system). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+/** Appends a run to the results file (a JSON list; a file holding one run becomes a list of it). */
+function appendResult(file: string, result: unknown): void {
+  let runs: unknown[] = [];
+  if (fs.existsSync(file)) {
+    const earlier = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    runs = Array.isArray(earlier) ? earlier : [earlier];
+  }
+  runs.push(result);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(runs, null, 2)}\n`);
+  progress(`appended to ${path.relative(PROJECT_ROOT, file)} (${runs.length} run(s))`);
+}
+
+function pick(s: LatencySummary) {
+  return { p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, maxMs: s.maxMs };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`[bench:alerts] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
