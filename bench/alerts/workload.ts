@@ -19,8 +19,6 @@ import { agencyPatientSystem, CodeSystems } from '../../shared/fhir/systems.js';
 export const BENCH_SENDER = 'edinburgh-education';
 export const BENCH_CATEGORY = 'child-wellbeing';
 
-const ALERT_EVENT_SYSTEM = 'https://fhir.infoshare.scot/CodeSystem/alert-event';
-const ALERT_CATEGORY_SYSTEM = 'https://fhir.infoshare.scot/CodeSystem/alert-category';
 
 const GIVEN = ['Ailsa', 'Jamie', 'Leah', 'Ethan', 'Orla', 'Callum', 'Isla', 'Ruaridh', 'Eilidh', 'Fraser'];
 const FAMILY = ['Morrison', 'Thomson', 'Kerr', 'Brown', 'Duncan', 'MacLeod', 'Campbell', 'Stewart', 'Fraser', 'Reid'];
@@ -50,7 +48,7 @@ export function alertMessage(sender: string, category: string, runId: string, i:
   const header: MessageHeader = {
     resourceType: 'MessageHeader',
     id: `bench-msg-${runId}-${i}`,
-    eventCoding: { system: ALERT_EVENT_SYSTEM, code: 'alert-raised' },
+    eventCoding: { system: CodeSystems.alertEvent, code: 'alert-raised' },
     source: { endpoint: `Organization/${sender}` },
     sender: { reference: `Organization/${sender}` },
     focus: [{ reference: `Flag/${flagId}` }],
@@ -59,7 +57,7 @@ export function alertMessage(sender: string, category: string, runId: string, i:
     resourceType: 'Flag',
     id: flagId,
     status: 'active',
-    category: [{ coding: [{ system: ALERT_CATEGORY_SYSTEM, code: category }] }],
+    category: [{ coding: [{ system: CodeSystems.alertCategory, code: category }] }],
     code: { text: 'Wellbeing concern: repeated absence and signs of neglect reported by the school' },
     period: { start: '2026-12-01' },
     subject: { reference: patientRef },
