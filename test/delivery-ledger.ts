@@ -1,17 +1,18 @@
 /**
  * The reliability tests' books: what the senders were told was accepted,
- * against what each receiving agency's system actually got. One line per test
- * (`sent / delivered / duplicated / lost`), with "duplicated" counted honestly:
+ * against what each receiving agency's system (agency-sim) actually got. One
+ * line per test (`sent / delivered / duplicated / lost`), with "duplicated"
+ * counted honestly:
  *
  * - a message the receiver *stored* more than once (its de-duplication by
- *   message id failed, or was never reached), and
+ *   message id failed), and
  * - a message POSTed to the receiver again *after* the hub had recorded its
  *   acknowledgement (the hub forgot it was done).
  *
  * A POST repeated before the hub recorded the acknowledgement — the answer was
  * lost with a killed process, or the endpoint was down — is what at-least-once
- * delivery does; the receiver acknowledges it again without storing it twice.
- * It is reported as `resent`, not hidden and not counted as a duplicate.
+ * delivery does, and the receiver acknowledges it again without storing it
+ * twice. It is reported as `resent`, not hidden and not counted as a duplicate.
  */
 
 /** One delivery the hub owes: a message to one recipient agency. */
@@ -20,14 +21,16 @@ export interface OwedDelivery {
   readonly agencyId: string;
 }
 
-/** One POST as the receiver recorded it. */
-export interface ReceivedPost {
+/** One message as the receiver holds it. */
+export interface ReceivedMessage {
   readonly messageId: string;
   readonly agencyId: string;
-  /** When it arrived (ms since the epoch). */
-  readonly at: number;
-  /** Whether this POST stored the message (false: recognised as already held, or refused). */
-  readonly stored: boolean;
+  /** How many times it was delivered (every POST that passed the receiver's checks). */
+  readonly deliveries: number;
+  /** How many times the receiver stored it (1 when its de-duplication works). */
+  readonly stored: number;
+  /** When the last delivery arrived (ms since the epoch). */
+  readonly lastAt: number;
 }
 
 /** The hub's record of one delivery. */
@@ -40,25 +43,24 @@ export interface HubDelivery {
 }
 
 export interface LedgerFigures {
-  /** Deliveries owed: every recipient of every alert whose acceptance the sender saw. */
+  /** Deliveries owed: every recipient of every alert whose acceptance the sender saw (or that the hub accepted). */
   readonly sent: number;
   /** Owed deliveries the receiver stored and the hub holds acknowledged. */
   readonly delivered: number;
-  /** Stored more than once, or POSTed again after the hub recorded the acknowledgement. */
+  /** Stored more than once, or delivered again after the hub recorded the acknowledgement. */
   readonly duplicated: number;
-  /** Owed deliveries the receiver never stored. */
+  /** Owed deliveries the receiver never got. */
   readonly lost: number;
-  /** POSTs repeated before the acknowledgement was recorded (at-least-once retries the receiver de-duplicated). */
+  /** Deliveries repeated before the acknowledgement was recorded (at-least-once retries the receiver de-duplicated). */
   readonly resent: number;
-  /** Stored but not (yet) acknowledged at the hub. */
+  /** Received but not (yet) acknowledged at the hub. */
   readonly unacknowledged: number;
 }
 
 const keyOf = (d: { messageId: string; agencyId: string }): string => `${d.agencyId} ${d.messageId}`;
 
-export function reconcile(owed: readonly OwedDelivery[], posts: readonly ReceivedPost[], hub: readonly HubDelivery[]): LedgerFigures {
-  const postsOf = new Map<string, ReceivedPost[]>();
-  for (const p of posts) (postsOf.get(keyOf(p)) ?? postsOf.set(keyOf(p), []).get(keyOf(p))!).push(p);
+export function reconcile(owed: readonly OwedDelivery[], received: readonly ReceivedMessage[], hub: readonly HubDelivery[]): LedgerFigures {
+  const receivedOf = new Map(received.map((r) => [keyOf(r), r]));
   const hubOf = new Map(hub.map((d) => [keyOf(d), d]));
   let delivered = 0;
   let duplicated = 0;
@@ -66,17 +68,19 @@ export function reconcile(owed: readonly OwedDelivery[], posts: readonly Receive
   let resent = 0;
   let unacknowledged = 0;
   for (const d of owed) {
-    const received = postsOf.get(keyOf(d)) ?? [];
-    const stored = received.filter((p) => p.stored).length;
+    const got = receivedOf.get(keyOf(d));
+    if (!got || got.stored === 0) {
+      lost++;
+      continue;
+    }
     const ack = hubOf.get(keyOf(d));
     const acknowledged = ack?.state === 'acknowledged';
-    const afterAck = acknowledged && ack.acknowledgedAt !== undefined ? received.filter((p) => p.at > ack.acknowledgedAt!).length : 0;
-    if (stored === 0) lost++;
-    else if (acknowledged) delivered++;
+    if (acknowledged) delivered++;
     else unacknowledged++;
-    const twice = stored > 1 || afterAck > 0;
-    if (twice) duplicated++;
-    resent += Math.max(0, received.length - 1 - afterAck);
+    // The last delivery arrived after the hub knew it was acknowledged: the hub sent it again although done.
+    const afterAck = acknowledged && ack.acknowledgedAt !== undefined && got.deliveries > 1 && got.lastAt > ack.acknowledgedAt;
+    if (got.stored > 1 || afterAck) duplicated++;
+    else resent += got.deliveries - 1;
   }
   return { sent: owed.length, delivered, duplicated, lost, resent, unacknowledged };
 }
