@@ -43,7 +43,7 @@ import { DELIVERIES_QUEUE } from '../services/alerts/workers/deliveries.js';
 import { startBenchHub, type BenchHub } from './alerts/hub.js';
 import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
 import { rawBullmqBaseline } from './alerts/raw-bullmq.js';
-import { alertMessage, benchSubject, BENCH_CATEGORY, BENCH_SENDER } from './alerts/workload.js';
+import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from './alerts/workload.js';
 import { BenchClient } from './mpi/http-client.js';
 import { summarise, type LatencySummary } from './mpi/latency.js';
 import { UsageError } from './mpi/options.js';
@@ -258,12 +258,7 @@ function deliveryConcurrency(): number {
 }
 
 async function registerSubjects(mpi: BenchClient, token: string, runId: string, n: number): Promise<void> {
-  const bundle = {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: Array.from({ length: n }, (_, i) => ({ resource: benchSubject(BENCH_SENDER, runId, i), request: { method: 'POST', url: 'Patient' } })),
-  };
-  const r = await mpi.post('/fhir', JSON.stringify(bundle), token, { prefer: 'return=minimal' });
+  const r = await mpi.post('/fhir', JSON.stringify(subjectsTransaction(BENCH_SENDER, runId, n)), token, { prefer: 'return=minimal' });
   if (r.status !== 200) throw new Error(`registering the subjects answered ${r.status}: ${r.body.slice(0, 800)}`);
 }
 

@@ -41,6 +41,15 @@ export function benchSubject(sender: string, runId: string, i: number): Patient 
   };
 }
 
+/** A transaction Bundle registering subjects 0..n-1 as the sender's records (`POST /fhir` to the MPI). */
+export function subjectsTransaction(sender: string, runId: string, n: number): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: Array.from({ length: n }, (_, i) => ({ resource: benchSubject(sender, runId, i), request: { method: 'POST' as const, url: 'Patient' } })),
+  };
+}
+
 /** One alert raised by `sender` about subject `subject`, with its own message and Flag ids. */
 export function alertMessage(sender: string, category: string, runId: string, i: number, subject: number): Bundle {
   const flagId = `bench-${runId}-${i}`;
