@@ -286,16 +286,16 @@ async function completedJobs(queue: Queue): Promise<number> {
 /** Every recipient of every alert acknowledged (else the run is void); per alert, when the last acknowledgement was recorded. */
 async function expectAcknowledged(redis: Redis, keys: AlertsKeys, raised: readonly RaiseResult[]): Promise<{ lastAckMs: number }[]> {
   const pipeline = redis.pipeline();
-  for (const r of raised) for (const agency of r.recipients) pipeline.hmget(keys.delivery(r.messageId, agency), 'state', 'updatedAt');
+  for (const r of raised) for (const agency of r.recipients) pipeline.hmget(keys.delivery(r.messageId, agency), 'state', 'acknowledgedAt');
   const replies = (await pipeline.exec()) ?? [];
   let at = 0;
   return raised.map((r) => {
     let last = 0;
     for (const agency of r.recipients) {
       const [err, value] = replies[at++] ?? [];
-      const [state, updatedAt] = (value ?? []) as (string | null)[];
+      const [state, acknowledgedAt] = (value ?? []) as (string | null)[];
       if (err || state !== 'acknowledged') throw new Error(`delivery of ${r.messageId} to ${agency} is ${state ?? 'missing'}, not acknowledged`);
-      last = Math.max(last, Date.parse(updatedAt ?? ''));
+      last = Math.max(last, Date.parse(acknowledgedAt ?? ''));
     }
     return { lastAckMs: last };
   });

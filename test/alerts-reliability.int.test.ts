@@ -112,8 +112,8 @@ async function books(redis: Redis, prefix: string, owed: readonly OwedDelivery[]
   const sim = new AgencySimKeys(space);
   const hub = await Promise.all(
     owed.map(async (d): Promise<HubDelivery> => {
-      const [state, updatedAt] = await redis.hmget(alerts.delivery(d.messageId, d.agencyId), 'state', 'updatedAt');
-      return { ...d, state: state ?? 'missing', ...(state === 'acknowledged' && updatedAt ? { acknowledgedAt: Date.parse(updatedAt) } : {}) };
+      const [state, acknowledgedAt] = await redis.hmget(alerts.delivery(d.messageId, d.agencyId), 'state', 'acknowledgedAt');
+      return { ...d, state: state ?? 'missing', ...(state === 'acknowledged' && acknowledgedAt ? { acknowledgedAt: Date.parse(acknowledgedAt) } : {}) };
     }),
   );
   const received = await Promise.all(
