@@ -27,6 +27,7 @@ import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { AgencyRecord } from '../../../shared/isp/agencies.js';
 import type { Logger } from '../../../shared/log.js';
+import { failpoint } from '../../../shared/runtime/failpoints.js';
 import type { AlertsContext } from '../context.js';
 import { ALERTS_TAG } from '../keys.js';
 import { acceptedAnswer } from '../domain/answers.js';
@@ -200,6 +201,8 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         throw conflict(`Your alert ${message.flagLocalId} changed while this message was being accepted: send it again`);
     }
 
+    // Crash tests die here: accepted, not yet queued — the sweeper must find the deliveries after a restart.
+    failpoint('alerts.after-accept');
     // The deliveries are accepted (the sweeper would queue them); queueing runs beside the audit write.
     const queued = ctx.deliveries
       .addDeliveries(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
