@@ -99,7 +99,8 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
   started(hub);
   const alertsUrl = hub.urls.alerts;
   const mpiUrl = hub.urls.mpi;
-  if (!alertsUrl || !mpiUrl || !hub.urls.directory) throw new Error(`the hub runs no alerts/MPI/directory service: ${JSON.stringify(hub.urls)}`);
+  const missing = ['directory', 'mpi', 'alerts', 'agency-sim'].filter((name) => !hub.urls[name]);
+  if (missing.length > 0 || !alertsUrl || !mpiUrl) throw new Error(`bench:alerts needs ${missing.join(', ')} in the hub, which runs only ${Object.keys(hub.urls).join(', ')}`);
   const token = (await getAccessToken({ agencyId: BENCH_SENDER, tokenUrl: `${hub.urls.directory}/auth/token`, privateKeyPem: await demoAgencyKey(BENCH_SENDER) })).access_token;
   const alerts = new BenchClient(alertsUrl, Math.max(options.concurrency, 64));
   const mpi = new BenchClient(mpiUrl, 4);
@@ -115,15 +116,16 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       const body = JSON.stringify(alertMessage(BENCH_SENDER, BENCH_CATEGORY, runId, i, i % options.subjects));
       const r = await alerts.post('/fhir/$process-message', body, token);
       if (r.status !== 200) throw new Error(`raising alert ${i} answered ${r.status}: ${r.body.slice(0, 800)}`);
-      return { messageId: messageIdOf(BENCH_SENDER, `bench-msg-${runId}-${i}`), recipients: recipientsOf(r.body) };
+      return { messageId: messageIdOf(BENCH_SENDER, `bench-msg-${runId}-${i}`) };
     };
 
     progress(`warming up: ${WARMUP_ALERTS} alerts`);
     const warm = [];
     for (let i = 0; i < WARMUP_ALERTS; i++) warm.push(await raise());
-    const recipients = warm[0]!.recipients;
+    // Where the ISP routed them, as the hub stored it (every alert of the run has the same sender and category).
+    const recipients = JSON.parse((await redis.hget(keys.message(warm[0]!.messageId), 'recipients')) ?? '[]') as string[];
     await drain(queue, warm.length * recipients.length, 'warm-up');
-    await expectAcknowledged(redis, keys, warm);
+    await expectAcknowledged(redis, keys, warm, recipients);
     progress(`each alert goes to ${recipients.length} agencies: ${recipients.join(', ')}`);
     if (recipients.length < 6) progress(`WARNING: the issue asks for at least 6 recipients per alert; the ISP routes this one to ${recipients.length}`);
 
@@ -162,7 +164,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const acceptedSeconds = (performance.now() - start) / 1000;
     progress(`throughput: ${options.alerts} alerts accepted in ${acceptedSeconds.toFixed(2)} s (${Math.round(options.alerts / acceptedSeconds)} alerts/s); waiting for every delivery`);
     await drain(queue, completedBefore + raised.length * recipients.length, 'throughput');
-    const ackTimes = await expectAcknowledged(redis, keys, raised);
+    const ackTimes = await expectAcknowledged(redis, keys, raised, recipients);
     const lastAck = Math.max(...ackTimes.map((t) => t.lastAckMs));
     const throughputSeconds = (lastAck - startWall) / 1000;
     const deliveries = raised.length * recipients.length;
@@ -180,7 +182,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const completedBeforeLatency = await completedJobs(queue);
     const latency = await offerAtRate(raise, options.rate, count);
     await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
-    const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised));
+    const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised), recipients);
     const endToEnd = summarise(latency.map((l, i) => latencyAcks[i]!.lastAckMs - l.scheduledWallMs));
     const accept = summarise(latency.map((l) => l.acceptMs));
     progress(`latency: accept p50 ${accept.p50Ms} ms, p99 ${accept.p99Ms} ms; raised → acknowledged by all p50 ${endToEnd.p50Ms} ms, p99 ${endToEnd.p99Ms} ms`);
@@ -241,15 +243,6 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
 
 interface RaiseResult {
   readonly messageId: string;
-  readonly recipients: readonly string[];
-}
-
-/** The recipients the answer names (the accepted answer's OperationOutcome lists them). */
-function recipientsOf(body: string): string[] {
-  const found = new Set<string>();
-  for (const m of body.matchAll(/Organization\/([a-z0-9-]+)/g)) found.add(m[1]!);
-  found.delete(BENCH_SENDER);
-  return [...found].sort();
 }
 
 /** The hub's delivery worker concurrency (its setting, read the way the alerts service reads it). */
@@ -284,14 +277,14 @@ async function completedJobs(queue: Queue): Promise<number> {
 }
 
 /** Every recipient of every alert acknowledged (else the run is void); per alert, when the last acknowledgement was recorded. */
-async function expectAcknowledged(redis: Redis, keys: AlertsKeys, raised: readonly RaiseResult[]): Promise<{ lastAckMs: number }[]> {
+async function expectAcknowledged(redis: Redis, keys: AlertsKeys, raised: readonly RaiseResult[], recipients: readonly string[]): Promise<{ lastAckMs: number }[]> {
   const pipeline = redis.pipeline();
-  for (const r of raised) for (const agency of r.recipients) pipeline.hmget(keys.delivery(r.messageId, agency), 'state', 'acknowledgedAt');
+  for (const r of raised) for (const agency of recipients) pipeline.hmget(keys.delivery(r.messageId, agency), 'state', 'acknowledgedAt');
   const replies = (await pipeline.exec()) ?? [];
   let at = 0;
   return raised.map((r) => {
     let last = 0;
-    for (const agency of r.recipients) {
+    for (const agency of recipients) {
       const [err, value] = replies[at++] ?? [];
       const [state, acknowledgedAt] = (value ?? []) as (string | null)[];
       if (err || state !== 'acknowledged') throw new Error(`delivery of ${r.messageId} to ${agency} is ${state ?? 'missing'}, not acknowledged`);
