@@ -16,7 +16,7 @@
  * "Accepted" means stored: `add` resolves only after Redis has answered, and the
  * hub's Redis runs `appendfsync always` (README, durability).
  */
-import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, Worker, type BackoffStrategy, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from '../redis/connection.js';
 
@@ -81,7 +81,7 @@ export function startWorker<Data, Result>(
   site: QueueSite,
   address: QueueAddress,
   processor: Processor<Data, Result>,
-  options: Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'autorun'> = {},
+  options: Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'autorun'> & { readonly backoffStrategy?: BackoffStrategy } = {},
 ): Worker<Data, Result> {
   checkAddress(address);
   return new Worker<Data, Result>(address.name, processor, {
@@ -90,5 +90,6 @@ export function startWorker<Data, Result>(
     concurrency: options.concurrency ?? 1,
     ...(options.lockDuration !== undefined ? { lockDuration: options.lockDuration } : {}),
     ...(options.autorun !== undefined ? { autorun: options.autorun } : {}),
+    ...(options.backoffStrategy ? { settings: { backoffStrategy: options.backoffStrategy } } : {}),
   });
 }

@@ -126,4 +126,30 @@ describe('runWorker', () => {
     const events = (await readAuditEvents(redis, keys)).map((e) => e.event);
     expect(events.map((e) => e.outcomeDesc)).toEqual(['Attempt 1 of 2 failed (Error: still down); it will be retried', 'Error: still down']);
   });
+
+  it('waits before a retry as long as the processor said, through a custom backoff strategy', async () => {
+    class RetryAfter extends Error {
+      constructor(readonly delayMs: number) {
+        super(`retry in ${delayMs} ms`);
+      }
+    }
+    const startedAt: number[] = [];
+    running = runWorker<Delivery, string>(
+      { site: { redis, keys }, service: 'alerts', audit: new RedisAuditSink(redis, keys, { log }), log },
+      {
+        queue: { family: 'alerts', name: 'deliveries' },
+        jobOptions: { attempts: 3, backoff: { type: 'decided-by-processor' } },
+        backoffStrategy: (_attempts, _type, err) => (err instanceof RetryAfter ? err.delayMs : 0),
+        describe: () => ({ type: 'transmit', subtype: 'deliver', action: 'C' }),
+        process: async () => {
+          startedAt.push(Date.now());
+          if (startedAt.length === 1) throw new RetryAfter(600);
+          return { result: 'delivered' };
+        },
+      },
+    );
+    await running.queue.add('deliver', { origin, messageId: 'msg-5' }, { jobId: 'msg-5~education' });
+    expect((await settled('msg-5~education')).returnvalue).toBe('delivered');
+    expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(600);
+  });
 });

@@ -18,7 +18,7 @@
  * be safe to run twice: after a crash BullMQ re-runs stalled jobs.
  */
 import { performance } from 'node:perf_hooks';
-import { UnrecoverableError, type Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
+import { UnrecoverableError, type BackoffStrategy, type Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { failureReason, type AuditSink, type ExchangeAgent, type ExchangeRecord } from '../audit/exchange.js';
 import type { ServiceName } from '../config.js';
@@ -57,6 +57,12 @@ export interface WorkerDefinition<Data extends JobData, Result> {
   readonly concurrency?: number;
   /** Options for jobs added through `queue` (attempts, backoff…); shared/queue/queues.ts has the defaults. */
   readonly jobOptions?: JobsOptions;
+  /**
+   * The delay before a retry when the jobs' `backoff.type` is not one of BullMQ's
+   * own (`fixed`, `exponential`): e.g. a delay the processor decided and carried
+   * on the error it threw (the alerts' delivery policy).
+   */
+  readonly backoffStrategy?: BackoffStrategy;
 }
 
 export interface WorkerRunnerDeps {
@@ -142,7 +148,10 @@ export function runWorker<Data extends JobData, Result>(
     return outcome.result;
   };
 
-  const worker = startWorker<Data, Result>(deps.site, definition.queue, processor, { concurrency: definition.concurrency ?? 1 });
+  const worker = startWorker<Data, Result>(deps.site, definition.queue, processor, {
+    concurrency: definition.concurrency ?? 1,
+    ...(definition.backoffStrategy ? { backoffStrategy: definition.backoffStrategy } : {}),
+  });
   // BullMQ emits 'error' for connection trouble; unhandled, an EventEmitter error would crash the process.
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   return {

@@ -2,6 +2,7 @@ import {
   classifyAttempt,
   DEFAULT_RETRY_POLICY,
   describeDuration,
+  maxAttemptsWithin,
   nextStep,
   retryDelayMs,
   retryOrGiveUp,
@@ -146,6 +147,21 @@ describe('nextStep: retry, acknowledge or dead letter', () => {
   it('dead-letters rather than retry when the queue gives the job no further attempt', () => {
     const step = retryOrGiveUp('HTTP 500', context({ attempt: 500, lastAttempt: true }));
     expect(step).toEqual({ action: 'dead-letter', reason: 'Not delivered after 500 attempt(s), the most a delivery is given; last failure: HTTP 500' });
+  });
+});
+
+describe('maxAttemptsWithin: the attempts backstop', () => {
+  it('leaves room for several times the attempts a window holds, so the window, not the count, ends retrying', () => {
+    const policy = DEFAULT_RETRY_POLICY;
+    const max = maxAttemptsWithin(policy);
+    const expected = policy.windowMs / (policy.maxDelayMs / 2);
+    expect(max).toBeGreaterThan(3 * expected);
+    expect(max).toBeLessThan(10 * expected);
+  });
+
+  it('grows with the window', () => {
+    const day = maxAttemptsWithin(DEFAULT_RETRY_POLICY);
+    expect(maxAttemptsWithin({ ...DEFAULT_RETRY_POLICY, windowMs: 7 * 24 * 3600_000 })).toBeGreaterThan(6 * day);
   });
 });
 

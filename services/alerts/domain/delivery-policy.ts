@@ -133,6 +133,17 @@ export function retryOrGiveUp(reason: string, context: AttemptContext): Delivery
   return { action: 'retry', delayMs, nextAttemptAt: new Date(now.getTime() + delayMs), reason };
 }
 
+/**
+ * How many attempts a delivery job is given: a backstop only — the retry window
+ * is what ends retrying. Once the ceiling has reached the cap, full jitter waits
+ * maxDelay/2 on average, so a window holds about window/(maxDelay/2) attempts
+ * after the ramp; this allows four times that.
+ */
+export function maxAttemptsWithin(policy: RetryPolicy): number {
+  const ramp = Math.ceil(Math.log2(Math.max(policy.maxDelayMs / policy.baseDelayMs, 1))) + 1;
+  return ramp + Math.ceil((8 * policy.windowMs) / policy.maxDelayMs);
+}
+
 /** `86400000` → `24 h`, `90000` → `90 s`: for reasons a person reads. */
 export function describeDuration(ms: number): string {
   if (ms % 3600_000 === 0) return `${ms / 3600_000} h`;
