@@ -42,9 +42,16 @@ export class AlertsKeys {
   inbox(agencyId: string): string {
     return this.space.key(ALERTS_TAG, 'inbox', agencyId);
   }
-  /** Sorted set: dead letters, member `<messageId>~<agencyId>`, score when they died (ms). */
-  get deadLetters(): string {
-    return this.space.key(ALERTS_TAG, 'dead');
+  /** Sorted set: one sender's dead letters, member `<messageId>~<agencyId>`, score when they died (ms). */
+  deadLetters(senderAgencyId: string): string {
+    return this.space.key(ALERTS_TAG, 'dead', senderAgencyId);
+  }
+  /**
+   * Hash: response message id → the delivery it acknowledged (`<messageId>~<agencyId>`), so a
+   * response message replayed against another delivery is recognised (and refused).
+   */
+  get acknowledgements(): string {
+    return this.space.key(ALERTS_TAG, 'acks');
   }
   /**
    * Set: deliveries accepted whose BullMQ job is not confirmed yet, member the

@@ -1,6 +1,7 @@
 /** The alerts service as a hub service (structured alerts, port 4002). */
 import { Router } from 'express';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
@@ -15,7 +16,8 @@ import type { AlertsContext } from './context.js';
 import { AlertsKeys } from './keys.js';
 import { alertsRoutes } from './routes.js';
 import { AlertStore } from './store.js';
-import { DeliveryQueue } from './workers/deliveries.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './domain/delivery-policy.js';
+import { DeliveryQueue, startDeliveryWorker } from './workers/deliveries.js';
 
 /** The alerts service's parts, built from the service dependencies. */
 export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): AlertsContext {
@@ -26,7 +28,7 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
     config,
     store,
     relay: new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(keys.outbox),
-    deliveries: new DeliveryQueue({ redis: deps.redis, keys: deps.keys }, store),
+    deliveries: new DeliveryQueue({ redis: deps.redis, keys: deps.keys }, store, retryPolicyOf(config)),
     isp: new IspRegistry(directory, { log: deps.log }),
     directory,
     mpi: new MpiView(deps.redis, deps.keys),
@@ -34,6 +36,11 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
     validation: new ValidationPool({ log: deps.log }),
   };
+}
+
+/** The delivery retry policy with the configured window. */
+export function retryPolicyOf(config: AlertsConfig): RetryPolicy {
+  return { ...DEFAULT_RETRY_POLICY, windowMs: config.retryWindowMs };
 }
 
 /**
@@ -70,6 +77,21 @@ export const alertsService: ServiceModule<AlertsConfig> = {
     ctx.relay.start();
     const metrics = createServiceMetrics('alerts');
     ctx.relay.exportMetrics(metrics.registry);
+    const deliveryWorker = startDeliveryWorker({
+      site: { redis: deps.redis, keys: deps.keys },
+      service: 'alerts',
+      audit: deps.audit,
+      log: deps.log,
+      registry: metrics.registry,
+      store: ctx.store,
+      relay: ctx.relay,
+      isp: ctx.isp,
+      directory: ctx.directory,
+      signingKey: await loadTokenSigningKey(deps.config.token),
+      issuer: deps.config.token.issuer,
+      policy: retryPolicyOf(config),
+      timeoutMs: config.deliveryTimeoutMs,
+    });
     const stopSweeper = startSweeper(ctx, deps);
     const routes = Router();
     routes.use(alertsRoutes(ctx, deps.log));
@@ -86,6 +108,8 @@ export const alertsService: ServiceModule<AlertsConfig> = {
       app,
       close: async () => {
         await stopSweeper();
+        // The worker before the queues (it closes its own), then the producer handle.
+        await deliveryWorker.close();
         await ctx.deliveries.close();
         await ctx.relay.close();
         await ctx.validation.close();

@@ -3,14 +3,16 @@
  * (token + scope), handler. Operations live one per file in `operations/`.
  */
 import { Router } from 'express';
-import { readScope } from '../../shared/auth/scopes.js';
+import { readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
 import { describeExchange } from '../../shared/fhir/exchange-context.js';
 import { handler, respond } from '../../shared/fhir/express.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import type { Logger } from '../../shared/log.js';
 import type { AlertsContext } from './context.js';
+import { deadLetters, redrive } from './operations/dead-letters.js';
 import { deliveryStatus } from './operations/delivery-status.js';
+import { inbox } from './operations/inbox.js';
 import { processMessage } from './operations/process-message.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
@@ -30,6 +32,9 @@ export function alertsRoutes(ctx: AlertsContext, log: Logger): Router {
   // Raising needs system/Flag.write, acknowledging a pulled message does not: checked per message kind.
   router.post('/fhir/$process-message', ...access(), handler(processMessage(ctx, log)));
   router.get('/fhir/$delivery-status/:messageId', ...access(readScope('Flag')), handler(deliveryStatus(ctx)));
+  router.get('/fhir/$inbox', ...access(readScope('Flag')), handler(inbox(ctx)));
+  router.get('/fhir/$dead-letters', ...access(readScope('Flag')), handler(deadLetters(ctx)));
+  router.post('/fhir/$redrive/:messageId', ...access(writeScope('Flag')), handler(redrive(ctx)));
   return router;
 }
 
@@ -42,6 +47,9 @@ function capability(ctx: AlertsContext) {
     systemOperations: [
       { name: 'process-message', definition: 'http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message' },
       { name: 'delivery-status', definition: `${OP}/delivery-status` },
+      { name: 'inbox', definition: `${OP}/inbox` },
+      { name: 'dead-letters', definition: `${OP}/dead-letters` },
+      { name: 'redrive', definition: `${OP}/redrive` },
     ],
   });
 }

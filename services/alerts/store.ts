@@ -33,6 +33,13 @@ export interface Delivery {
   readonly nextAttemptAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** Start of the retry window (ISO): acceptance, or the latest re-drive. */
+  readonly windowStart?: string;
+  readonly acknowledgedAt?: string;
+  /** When it became a dead letter (ISO); the reason is `lastError`. */
+  readonly deadAt?: string;
+  /** How many times its sender re-drove it. */
+  readonly redrives?: number;
 }
 
 /** What kind of message: an alert raised/updated/closed by an agency, or the hub's notice that an alert was looked up. */
@@ -174,6 +181,81 @@ redis.call('XADD', KEYS[7], '*', unpack(ARGV, recipientsAt + n, #ARGV))
 return result
 `);
 
+/** One move of a delivery's state (`AlertStore.stepDelivery`). */
+export interface DeliveryStep {
+  /** The states the delivery may be in for the move to happen; otherwise nothing changes (`moved`). */
+  readonly from: readonly DeliveryState[];
+  readonly to: DeliveryState;
+  readonly at: Date;
+  /** The message's sender: a dead letter is filed under the sender's dead letters. */
+  readonly sender: string;
+  /** The move follows a call to the agency's endpoint: count the attempt. */
+  readonly countAttempt?: boolean;
+  /** Why the last attempt failed (kept while retrying, the reason of a dead letter or withdrawal); cleared when absent. */
+  readonly lastError?: string;
+  /** When the next attempt is due, while retrying; cleared when absent. */
+  readonly nextAttemptAt?: Date;
+  /** A re-drive: back in `unqueued` until its new job is confirmed, with a new retry window from `at`. */
+  readonly redrive?: boolean;
+  /** An acknowledgement's response message id: refused (`replayed`) if it already acknowledged another delivery. */
+  readonly responseId?: string;
+  /** The change record, committed with the move. */
+  readonly record: ExchangeRecord;
+}
+
+export type StepResult =
+  | { readonly kind: 'applied'; readonly from: DeliveryState }
+  /** The delivery was not in a `from` state: nothing changed. */
+  | { readonly kind: 'moved'; readonly state: DeliveryState }
+  /** The response message id acknowledged another delivery (`<messageId>~<agencyId>`) before: nothing changed. */
+  | { readonly kind: 'replayed'; readonly delivery: string }
+  | { readonly kind: 'missing' };
+
+/** A delivery that will not be retried any more until its sender re-drives it. */
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly agencyId: string;
+  readonly deadAt: string;
+}
+
+// KEYS: 1 delivery hash, 2 the sender's dead letters (sorted set), 3 unqueued set, 4 acknowledgements hash, 5 audit outbox
+// ARGV: 1 allowed current states (space-separated), 2 new state, 3 now (ISO), 4 now (ms), 5 attempts to add,
+//       6 last error ('' clears), 7 next attempt at ('' clears), 8 `<messageId>~<agencyId>`, 9 re-drive ('1'),
+//       10 response message id ('' none), then the change record's field/values
+const STEP_LUA = new LuaScript(`
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if ARGV[10] ~= '' then
+  local seen = redis.call('HGET', KEYS[4], ARGV[10])
+  if seen and seen ~= ARGV[8] then return {'replayed', seen} end
+end
+local allowed = false
+for s in string.gmatch(ARGV[1], '%S+') do
+  if s == state then allowed = true end
+end
+if not allowed then return {'moved', state} end
+local to = ARGV[2]
+redis.call('HSET', KEYS[1], 'state', to, 'updatedAt', ARGV[3])
+if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[1], 'attempts', ARGV[5]) end
+if ARGV[6] == '' then redis.call('HDEL', KEYS[1], 'lastError') else redis.call('HSET', KEYS[1], 'lastError', ARGV[6]) end
+if ARGV[7] == '' then redis.call('HDEL', KEYS[1], 'nextAttemptAt') else redis.call('HSET', KEYS[1], 'nextAttemptAt', ARGV[7]) end
+if to == 'dead-letter' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[8])
+  redis.call('HSET', KEYS[1], 'deadAt', ARGV[3])
+else
+  redis.call('ZREM', KEYS[2], ARGV[8])
+end
+if to == 'acknowledged' then redis.call('HSET', KEYS[1], 'acknowledgedAt', ARGV[3]) end
+if ARGV[9] == '1' then
+  redis.call('SADD', KEYS[3], ARGV[8])
+  redis.call('HSET', KEYS[1], 'windowStart', ARGV[3])
+  redis.call('HINCRBY', KEYS[1], 'redrives', 1)
+end
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[4], ARGV[10], ARGV[8]) end
+redis.call('XADD', KEYS[5], '*', unpack(ARGV, 11, #ARGV))
+return {'applied', state}
+`);
+
 const json = (value: unknown) => JSON.stringify(value);
 
 export class AlertStore {
@@ -310,13 +392,79 @@ export class AlertStore {
    * Marks an existing delivery acknowledged by its recipient (read it first: this does not check it exists).
    * Minimal: the delivery engineer's acknowledgement replaces it with one that commits its change record.
    */
-  async markAcknowledged(messageId: string, agencyId: string, at: string): Promise<void> {
-    await this.redis.hset(this.keys.delivery(messageId, agencyId), 'state', 'acknowledged', 'updatedAt', at);
-  }
-
   /** The jobs of these deliveries are in the queue now. */
   async markQueued(jobIds: readonly string[]): Promise<void> {
     if (jobIds.length > 0) await this.redis.srem(this.keys.unqueued, ...jobIds);
+  }
+
+  // --- Deliveries: attempts, acknowledgements, dead letters, re-drives, the inbox (the delivery side) ---
+
+  /**
+   * Moves one delivery from one of `step.from` to `step.to` with its change
+   * record, in one script (see STEP_LUA): nothing moves unless the delivery is
+   * still where the caller saw it, so a worker's late attempt never undoes an
+   * acknowledgement that came in by pull meanwhile.
+   */
+  async stepDelivery(messageId: string, agencyId: string, step: DeliveryStep): Promise<StepResult> {
+    const member = `${messageId}~${agencyId}`;
+    const keys = [
+      this.keys.delivery(messageId, agencyId),
+      this.keys.deadLetters(step.sender),
+      this.keys.unqueued,
+      this.keys.acknowledgements,
+      this.keys.outbox,
+    ];
+    const args = [
+      step.from.join(' '),
+      step.to,
+      step.at.toISOString(),
+      step.at.getTime(),
+      step.countAttempt ? 1 : 0,
+      step.lastError ?? '',
+      step.nextAttemptAt?.toISOString() ?? '',
+      member,
+      step.redrive ? '1' : '0',
+      step.responseId ?? '',
+      ...outboxEntryArgs(step.record),
+    ];
+    const [kind, detail] = (await STEP_LUA.run(this.redis, keys, args)) as [string, string | undefined];
+    switch (kind) {
+      case 'applied':
+        return { kind, from: detail as DeliveryState };
+      case 'moved':
+        return { kind, state: detail as DeliveryState };
+      case 'replayed':
+        return { kind, delivery: detail ?? '' };
+      case 'missing':
+        return { kind };
+      default:
+        throw new Error(`Unexpected answer from the delivery step script: ${kind}`);
+    }
+  }
+
+  /** A sender's dead letters, newest first: `{ messageId, agencyId, deadAt }` (one page). */
+  async deadLettersOf(senderAgencyId: string, offset: number, count: number): Promise<{ total: number; letters: DeadLetter[] }> {
+    const key = this.keys.deadLetters(senderAgencyId);
+    const [total, rows] = await Promise.all([this.redis.zcard(key), this.redis.zrevrange(key, offset, offset + count - 1, 'WITHSCORES')]);
+    const letters: DeadLetter[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) {
+      const [messageId, agencyId] = rows[i]!.split('~');
+      if (messageId && agencyId) letters.push({ messageId, agencyId, deadAt: new Date(Number(rows[i + 1])).toISOString() });
+    }
+    return { total, letters };
+  }
+
+  /** An agency's inbox after sequence number `after`: message ids with their sequence numbers, in order (at most `count`). */
+  async inboxOf(agencyId: string, after: number, count: number): Promise<{ messageId: string; seq: number }[]> {
+    const rows = await this.redis.zrangebyscore(this.keys.inbox(agencyId), `(${after}`, '+inf', 'WITHSCORES', 'LIMIT', 0, count);
+    const entries: { messageId: string; seq: number }[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) entries.push({ messageId: rows[i]!, seq: Number(rows[i + 1]) });
+    return entries;
+  }
+
+  /** The last sequence number given to an agency (0 before its first message). */
+  async lastSequenceOf(agencyId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.sequences, agencyId)) ?? 0);
   }
 }
 
@@ -394,5 +542,9 @@ function deliveryOf(h: Record<string, string>): Delivery {
     ...(h.nextAttemptAt ? { nextAttemptAt: h.nextAttemptAt } : {}),
     createdAt: h.createdAt ?? '',
     updatedAt: h.updatedAt ?? '',
+    ...(h.windowStart ? { windowStart: h.windowStart } : {}),
+    ...(h.acknowledgedAt ? { acknowledgedAt: h.acknowledgedAt } : {}),
+    ...(h.deadAt ? { deadAt: h.deadAt } : {}),
+    ...(h.redrives ? { redrives: Number(h.redrives) } : {}),
   };
 }

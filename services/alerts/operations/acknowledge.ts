@@ -1,35 +1,108 @@
-// owner: delivery
 /**
- * An agency acknowledging a message it pulled from its inbox: a response
- * message (MessageHeader.response.identifier = the delivered message's
- * MessageHeader.id, i.e. the hub's message id) posted to `$process-message`.
+ * An agency acknowledges a message it received — pulled from its inbox, or
+ * pushed to its endpoint — by POSTing a FHIR response message to the hub's
+ * `POST /fhir/$process-message` (the intake operation recognises a response by
+ * `MessageHeader.response` and hands it here) with its access token:
  *
- * MINIMAL SEAM written by the intake engineer so `$process-message` can hand
- * response messages over; the delivery engineer replaces this file (response
- * message parsing from shared/messaging, transient/fatal codes, audit criteria,
- * the change record). Keep the export `acknowledge(ctx)`: process-message.ts calls it.
+ *   response.identifier = the delivered message's MessageHeader.id, response.code ok | transient-error | fatal-error
+ *
+ * - `ok` → the delivery is acknowledged (MA-L3): it is not delivered again,
+ *   and a dead letter of it is no longer one.
+ * - `fatal-error` → a dead letter, reported to the sender; `transient-error` →
+ *   noted; the delivery stays as it is (pushed again if it has an endpoint).
+ *
+ * Refused: a body that is not a response message (422), a response claiming
+ * another agency as its source (403), a message the hub does not know (404), a
+ * message the caller's agency is not a recipient of (403), one withdrawn before
+ * it reached the agency (409: it never received it), and a response message id
+ * that already acknowledged another delivery (409: a replay). Acknowledging
+ * again is 200 and changes nothing.
  */
 import type { Request, Response } from 'express';
-import type { Bundle, MessageHeader } from 'fhir/r4.js';
+import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { informational, notFound, unprocessable } from '../../../shared/fhir/outcome.js';
+import { conflict, forbidden, informational, invalidResource, notFound } from '../../../shared/fhir/outcome.js';
+import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
 import type { AlertsContext } from '../context.js';
+import { ACKNOWLEDGEMENT_CRITERIA } from '../domain/delivery-criteria.js';
+import type { DeliveryState } from '../store.js';
 
+/** States a delivery can be acknowledged from: anything the agency could have received. */
+const ACKNOWLEDGEABLE: readonly DeliveryState[] = ['pending', 'awaiting-pull', 'dead-letter'];
+
+/** `process-message.ts` hands a response message here (its body is `req.body`). */
 export function acknowledge(ctx: AlertsContext) {
-  return async (req: Request, res: Response): Promise<void> => {
-    describeExchange(res, { subtype: '$process-message (acknowledgement)', action: 'U', dataCategory: 'alert' });
-    const header = (req.body as Bundle).entry?.[0]?.resource as MessageHeader;
-    const messageId = header.response?.identifier;
-    if (!messageId) throw unprocessable('MessageHeader.response.identifier must name the message acknowledged', 'Bundle.entry[0].resource.response.identifier');
-    const agency = authContext(res).agency;
-    const delivery = await ctx.store.delivery(messageId, agency);
-    // Another agency's message is, to the caller, unknown.
-    if (!delivery) throw notFound(`No message ${messageId} was delivered to ${agency}`);
-    if (header.response?.code === 'ok' && delivery.state !== 'acknowledged') await ctx.store.markAcknowledged(messageId, agency, new Date().toISOString());
-    await respond(req, res, 200, informational(`Message ${messageId}: acknowledgement (${header.response?.code ?? 'no code'}) from ${agency} recorded`), {
-      criteria: header.response?.code === 'ok' ? ['MA-L3'] : [],
-    });
-  };
+  return (req: Request, res: Response): Promise<void> => acknowledgeDelivery(ctx, req, res, req.body);
+}
+
+async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Response, body: unknown): Promise<void> {
+  describeExchange(res, { subtype: '$process-message (acknowledgement)', action: 'U', dataCategory: 'alert' });
+  const { agency } = authContext(res);
+  const response = parseResponseMessage(body);
+  if (isResponseMessageProblem(response)) throw invalidResource(response.problem, response.expression);
+  if (!response.headerId) {
+    throw invalidResource('A response message needs its own MessageHeader.id: it is how a replayed acknowledgement is recognised', 'Bundle.entry[0].resource.id');
+  }
+  if (response.sourceAgency !== undefined && response.sourceAgency !== agency) {
+    throw forbidden(`The response message says it comes from ${response.sourceAgency}, but the access token is ${agency}'s`);
+  }
+  const messageId = response.requestHeaderId;
+  const message = await ctx.store.message(messageId);
+  if (!message) throw notFound(`No message ${messageId} is known to the hub`);
+  const subject = `Person/${message.personId}`;
+  describeExchange(res, {
+    subject,
+    purpose: message.purpose,
+    entities: [
+      { reference: `MessageHeader/${messageId}`, role: 'data' },
+      { reference: `Flag/${message.flagId}`, role: 'data' },
+    ],
+  });
+  if (!message.recipients.includes(agency)) throw forbidden(`${agency} is not a recipient of message ${messageId}`);
+  const delivery = await ctx.store.delivery(messageId, agency);
+  if (!delivery) throw forbidden(`${agency} is not a recipient of message ${messageId}`);
+  if (delivery.state === 'withdrawn') {
+    throw conflict(`Message ${messageId} was never delivered to ${agency}: it was withdrawn (${delivery.lastError ?? 'the ISP no longer allows the flow'})`);
+  }
+
+  const cause = causeOf(req, res, subject);
+  const what = (text: string) =>
+    changeRecord({ ...cause, service: 'alerts' }, { subtype: '$process-message', action: 'U', subject, outcomeDescription: text, entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }] }, 'alerts-delivery');
+  const at = new Date();
+  const common = { sender: message.sender, at, responseId: response.headerId };
+  if (response.code === 'transient-error') {
+    const text = `${agency} could not take message ${messageId} for now (transient-error); it stays ${delivery.state}`;
+    await respond(req, res, 200, informational(text));
+    return;
+  }
+  const step =
+    response.code === 'ok'
+      ? await ctx.store.stepDelivery(messageId, agency, { ...common, from: ACKNOWLEDGEABLE, to: 'acknowledged', record: what(`${agency} acknowledged message ${messageId}`) })
+      : await ctx.store.stepDelivery(messageId, agency, {
+          ...common,
+          from: ['pending', 'awaiting-pull'],
+          to: 'dead-letter',
+          lastError: `${agency} refused the message (fatal-error)`,
+          record: what(`${agency} refused message ${messageId} (fatal-error): a dead letter`),
+        });
+  if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
+  switch (step.kind) {
+    case 'missing':
+      throw forbidden(`${agency} is not a recipient of message ${messageId}`);
+    case 'replayed':
+      throw conflict(`Response message ${response.headerId} already answered another delivery (${step.delivery}): a response message is sent once`);
+    case 'moved':
+      if (step.state === 'withdrawn') throw conflict(`Message ${messageId} was never delivered to ${agency}: it was withdrawn`);
+      await respond(req, res, 200, informational(`Message ${messageId} was already ${step.state} for ${agency}; nothing changed`));
+      return;
+    case 'applied':
+      if (response.code === 'ok') {
+        describeExchange(res, { criteria: [...ACKNOWLEDGEMENT_CRITERIA] });
+        await respond(req, res, 200, informational(`Message ${messageId} acknowledged by ${agency}`));
+      } else {
+        await respond(req, res, 200, informational(`Message ${messageId} refused by ${agency}: a dead letter, reported to its sender`));
+      }
+  }
 }

@@ -5,16 +5,64 @@
  * (`jobIdOf`), so adding the same delivery twice — the accepting request and
  * the sweeper, or a retried request — queues it once.
  *
- * Producer side (this part): `DeliveryQueue.addDeliveries` after the accept
- * script, and `sweepUnqueued` for deliveries accepted whose job was never
- * confirmed (the service died in between). The worker — each attempt re-reads
- * the delivery, re-checks the ISP, builds the recipient's minimised message and
- * POSTs it to the agency's endpoint — is the delivery engineer's part of this file.
+ * Producer side: `DeliveryQueue.addDeliveries` after the accept script,
+ * `sweepUnqueued` for deliveries accepted whose job was never confirmed (the
+ * service died in between), and `forgetFinishedJob` before a re-drive.
+ *
+ * Worker side (`startDeliveryWorker`), one attempt of one recipient's delivery:
+ * re-read the delivery (already acknowledged, dead, withdrawn or waiting to be
+ * pulled → nothing to do: jobs run twice after crashes); re-check the ISP at
+ * that moment (a flow withdrawn since acceptance → `withdrawn`, audited, never
+ * retried); no active Endpoint → `awaiting-pull` (the agency's inbox); else cut
+ * the message for the recipient (domain/minimise.ts), sign a delivery token for
+ * it (shared/messaging), POST it to `<Endpoint.address>/$process-message`
+ * through `auditedCall` with the per-attempt timeout, read the response message
+ * and let the delivery policy (domain/delivery-policy.ts) decide: acknowledged,
+ * retry (a BullMQ delayed retry after the policy's backoff with jitter — never
+ * a sleep in the worker), or dead letter. The new state and its change record
+ * are written in one script (`AlertStore.stepDelivery`), and only if the
+ * delivery is still pending — an acknowledgement that came in by pull
+ * meanwhile is never undone.
+ *
+ * One agency's dead or slow endpoint never holds up the others: attempts run
+ * concurrently (I/O waits, `DEFAULT_DELIVERY_CONCURRENCY` per process), each
+ * is cut off at the per-attempt timeout, a waiting retry is a delayed job that
+ * holds no slot, and a per-agency circuit breaker (domain/circuit-breaker.ts)
+ * stops calling an endpoint that keeps failing, so a burst of alerts to it does
+ * not fill the slots with timeouts.
  */
-import type { Queue } from 'bullmq';
+import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import type { Bundle, Endpoint } from 'fhir/r4.js';
+import { failureReason, type ExchangeRecord } from '../../../shared/audit/exchange.js';
+import { auditedCall } from '../../../shared/audit/outbound.js';
+import type { OutboxRelay } from '../../../shared/audit/outbox-relay.js';
+import { changeRecord } from '../../../shared/audit/outbox.js';
+import type { SigningKey } from '../../../shared/auth/keys.js';
+import { FHIR_JSON } from '../../../shared/fhir/express.js';
+import { forbidden, notFound, unprocessable } from '../../../shared/fhir/outcome.js';
+import type { DataCategory, Purpose } from '../../../shared/fhir/systems.js';
+import { flowCriteria, type AllowedFlow, type IspRegistry } from '../../../shared/isp/registry.js';
+import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
+import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
-import type { JobData } from '../../../shared/queue/worker-runner.js';
-import type { AlertStore } from '../store.js';
+import { runWorker, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
+import type { DirectoryView } from '../../directory/view.js';
+import { afterFailure, afterSuccess, breakerAllows, CLOSED, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from '../domain/circuit-breaker.js';
+import { deliveryCriteria } from '../domain/delivery-criteria.js';
+import {
+  classifyAttempt,
+  DEFAULT_RETRY_POLICY,
+  maxAttemptsWithin,
+  nextStep,
+  retryOrGiveUp,
+  type AttemptContext,
+  type AttemptResult,
+  type DeliveryAction,
+  type ResponseSummary,
+  type RetryPolicy,
+} from '../domain/delivery-policy.js';
+import { minimisedMessage } from '../domain/minimise.js';
+import type { AlertStore, DeliveryState, DeliveryStep, StoredMessage } from '../store.js';
 
 export const DELIVERIES_QUEUE = { family: 'alerts-delivery', name: 'deliveries' } as const;
 
@@ -42,12 +90,26 @@ export class DeliveryQueue {
   constructor(
     private readonly site: QueueSite,
     private readonly store: AlertStore,
+    /** The retry policy the jobs are added under (their attempts backstop and backoff). */
+    private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {}
 
   /** Opened on first use, so building the service's context opens nothing. */
   private get queue(): Queue<DeliveryJobData> {
-    this.opened ??= openQueue<DeliveryJobData, unknown>(this.site, DELIVERIES_QUEUE);
+    this.opened ??= openQueue<DeliveryJobData, unknown>(this.site, DELIVERIES_QUEUE, deliveryJobOptions(this.policy));
     return this.opened;
+  }
+
+  /**
+   * Removes the finished (failed or completed) job of a delivery, so that adding
+   * it again — a re-drive — queues a new job rather than finding the old one.
+   * A job still waiting, delayed or running is left alone.
+   */
+  async forgetFinishedJob(messageId: string, agencyId: string): Promise<void> {
+    const job = await this.queue.getJob(deliveryJobId(messageId, agencyId));
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'failed' || state === 'completed') await job.remove();
   }
 
   /**
@@ -94,4 +156,334 @@ export class DeliveryQueue {
   async close(): Promise<void> {
     await this.opened?.close();
   }
+}
+
+/** What an attempt came to (the job's result, kept a day with the completed job). */
+export interface DeliveryJobResult {
+  readonly state: DeliveryState;
+  /** The attempt found the delivery already settled (by an earlier run of the job, or an acknowledgement by pull): nothing done. */
+  readonly settled?: boolean;
+}
+
+/**
+ * A transient failure, retried by the queue after `delayMs` — the delivery
+ * policy's backoff with jitter, decided in the processor and stored as the
+ * delivery's `nextAttemptAt`; the worker's backoff strategy hands it to BullMQ.
+ */
+export class RetryDelivery extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryDelivery';
+  }
+}
+
+/** The `backoff.type` of delivery jobs: the delay comes from the processor (`RetryDelivery`). */
+export const DELIVERY_BACKOFF_TYPE = 'delivery-policy';
+
+/**
+ * Options of every delivery job (producer and worker use the same). The retry
+ * window ends retrying; the attempts count is only a backstop (`maxAttemptsWithin`).
+ */
+export function deliveryJobOptions(policy: RetryPolicy): JobsOptions {
+  return {
+    attempts: maxAttemptsWithin(policy),
+    backoff: { type: DELIVERY_BACKOFF_TYPE },
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+/** Attempts in flight at once per process: deliveries are I/O waits, so many, and a slow agency holds only its own. */
+export const DEFAULT_DELIVERY_CONCURRENCY = 32;
+
+/** Answers larger than this are not read as response messages (an acknowledgement is a few hundred bytes). */
+const MAX_ANSWER_BYTES = 256 * 1024;
+
+export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
+  readonly store: AlertStore;
+  /** Moves each step's change record on to the audit trail at once (its timer would catch up otherwise). */
+  readonly relay?: OutboxRelay;
+  readonly isp: IspRegistry;
+  /** Where each agency takes deliveries (its Endpoints). */
+  readonly directory: Pick<DirectoryView, 'endpointsOf'>;
+  /** The partnership signing key: signs each attempt's delivery token (ES256). */
+  readonly signingKey: SigningKey;
+  /** The hub's token issuer (`config.token.issuer`): the delivery token's `iss`. */
+  readonly issuer: string;
+  readonly policy: RetryPolicy;
+  /** One attempt's time limit (ms): a slow endpoint holds a worker slot at most this long. */
+  readonly timeoutMs: number;
+  readonly concurrency?: number;
+  readonly breaker?: BreakerOptions;
+  /** The clock and the jitter's randomness (tests fix them). */
+  readonly now?: () => Date;
+  readonly random?: () => number;
+}
+
+/** Starts delivering accepted messages, one job per recipient. */
+export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<DeliveryJobData, DeliveryJobResult> {
+  // Per process: each worker process learns an endpoint is down from its own attempts.
+  const breakers = new Map<string, BreakerState>();
+  return runWorker<DeliveryJobData, DeliveryJobResult>(deps, {
+    queue: DELIVERIES_QUEUE,
+    jobOptions: deliveryJobOptions(deps.policy),
+    concurrency: deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
+    backoffStrategy: (_attemptsMade, _type, err) => (err instanceof RetryDelivery ? err.delayMs : deps.policy.baseDelayMs),
+    describe: (data) => ({
+      type: 'transmit',
+      subtype: '$process-message',
+      action: 'C',
+      dataCategory: 'alert',
+      recipientAgency: data.agencyId,
+      entities: [{ reference: `MessageHeader/${data.messageId}`, role: 'data' }],
+    }),
+    process: (job) => new DeliveryAttempt(deps, breakers, job).run(),
+  });
+}
+
+/** One attempt of one delivery. Safe to run twice: it re-reads the delivery, and receivers de-duplicate by message id. */
+class DeliveryAttempt {
+  private readonly messageId: string;
+  private readonly agencyId: string;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly deps: DeliveryWorkerDeps,
+    private readonly breakers: Map<string, BreakerState>,
+    private readonly job: Job<DeliveryJobData, DeliveryJobResult>,
+  ) {
+    this.messageId = job.data.messageId;
+    this.agencyId = job.data.agencyId;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async run(): Promise<JobOutcome<DeliveryJobResult>> {
+    const { store, isp, directory } = this.deps;
+    const { messageId, agencyId } = this;
+    const delivery = await store.delivery(messageId, agencyId);
+    if (!delivery) throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
+    if (delivery.state !== 'pending') return settled(delivery.state);
+    const message = await store.message(messageId);
+    if (!message) throw notFound(`Message ${messageId} is not stored`);
+    const about = aboutMessage(message);
+
+    // The ISP as it stands at this attempt: a flow withdrawn since acceptance is not delivered.
+    const decision = await isp.checkFlow(
+      { senderAgencyId: message.sender, receiverAgencyId: agencyId, category: about.dataCategory, purpose: about.purpose },
+      this.now(),
+    );
+    if (!decision.allowed) {
+      const reason = `Withdrawn: the ISP no longer allows ${message.sender} to send this alert to ${agencyId} (${decision.detail})`;
+      const step = await this.step(message, { to: 'withdrawn', lastError: reason }, reason);
+      if (step.kind !== 'applied') return settled(step.state);
+      // A refusal: audited as outcome 4, never retried.
+      throw forbidden(reason);
+    }
+
+    const recipient = await isp.agency(agencyId);
+    const endpoint = activeEndpointOf(await directory.endpointsOf(agencyId));
+    if (!recipient || !endpoint) {
+      const what = `${agencyId} has no active Endpoint: the message waits in its inbox (GET /fhir/$inbox) to be pulled`;
+      const step = await this.step(message, { to: 'awaiting-pull' }, what);
+      if (step.kind !== 'applied') return settled(step.state);
+      return { result: { state: 'awaiting-pull' }, audit: { outcomeDescription: what, ...about.audit } };
+    }
+
+    const now = this.now();
+    const context: AttemptContext = {
+      // The queue's attempt number drives the backoff (a re-drive starts again from the first).
+      attempt: this.job.attemptsMade + 1,
+      windowStart: new Date(delivery.windowStart ?? delivery.createdAt),
+      now,
+      policy: this.deps.policy,
+      random: this.deps.random ?? Math.random,
+      lastAttempt: this.job.attemptsMade + 1 >= (this.job.opts.attempts ?? 1),
+    };
+
+    // An endpoint that keeps failing is left alone for a while: no call, the attempt waits for the probe.
+    const breaker = this.breakers.get(agencyId) ?? CLOSED;
+    const allowed = breakerAllows(breaker, now.getTime());
+    if (!allowed.allowed) {
+      const reason = `not called: ${agencyId}'s endpoint failed ${breaker.failures} attempt(s) in a row and is left alone until ${new Date(allowed.until).toISOString()}`;
+      const action = retryOrGiveUp(reason, context);
+      if (action.action === 'retry') throw new RetryDelivery(reason, Math.max(action.delayMs, allowed.until - now.getTime()));
+      return this.finish(message, action, { fatal: false, counted: false, decision, recipientType: recipient.type });
+    }
+
+    const bundle = minimisedMessage(message.bundle as Bundle, { agencyId, agencyType: recipient.type, categories: decision.term.categories, seq: delivery.seq });
+    const headerId = bundle.entry?.[0]?.resource?.id ?? messageId;
+    const body = JSON.stringify(bundle);
+    const { token } = signDeliveryToken({ messageId: headerId, recipient: agencyId, body }, this.deps.signingKey, this.deps.issuer, now.getTime());
+    const url = `${endpoint.address.replace(/\/+$/, '')}/$process-message`;
+    const result = await this.post(message, url, body, token);
+    const verdict = classifyAttempt(result, headerId);
+    this.breakers.set(
+      agencyId,
+      verdict.verdict === 'transient' ? afterFailure(breaker, this.now().getTime(), this.deps.breaker ?? DEFAULT_BREAKER_OPTIONS) : afterSuccess(),
+    );
+    const action = nextStep(verdict, { ...context, now: this.now() });
+    return this.finish(message, action, { fatal: verdict.verdict === 'fatal', counted: true, decision, recipientType: recipient.type });
+  }
+
+  /** Records what the attempt decided; throws for a retry or a dead letter so the runner audits and schedules it. */
+  private async finish(
+    message: StoredMessage,
+    action: DeliveryAction,
+    how: { readonly fatal: boolean; readonly counted: boolean; readonly decision: AllowedFlow; readonly recipientType: Parameters<typeof deliveryCriteria>[0] },
+  ): Promise<JobOutcome<DeliveryJobResult>> {
+    const { agencyId } = this;
+    const about = aboutMessage(message);
+    switch (action.action) {
+      case 'acknowledged': {
+        const what = `Delivered to ${agencyId} and acknowledged`;
+        const step = await this.step(message, { to: 'acknowledged', countAttempt: how.counted }, what);
+        if (step.kind !== 'applied') return settled(step.state);
+        const criteria = [...new Set([...deliveryCriteria(how.recipientType, how.decision.crossesBoundary), 'MA-L3', ...flowCriteria(how.decision)])].sort();
+        return { result: { state: 'acknowledged' }, audit: { outcomeDescription: what, criteria, ...about.audit } };
+      }
+      case 'retry': {
+        const what = `Not delivered to ${agencyId}: ${action.reason}; next attempt at ${action.nextAttemptAt.toISOString()}`;
+        const step = await this.step(message, { to: 'pending', countAttempt: how.counted, lastError: action.reason, nextAttemptAt: action.nextAttemptAt }, what);
+        if (step.kind !== 'applied') return settled(step.state);
+        throw new RetryDelivery(action.reason, action.delayMs);
+      }
+      case 'dead-letter': {
+        const what = `Dead letter: ${action.reason}`;
+        const step = await this.step(message, { to: 'dead-letter', countAttempt: how.counted, lastError: action.reason }, what);
+        if (step.kind !== 'applied') return settled(step.state);
+        // The agency refused it: a refusal (outcome 4). The window ran out: a failure (outcome 8). Neither is retried.
+        if (how.fatal) throw unprocessable(what);
+        throw new UnrecoverableError(what);
+      }
+    }
+  }
+
+  /** Moves the delivery on from `pending` with its change record (one script); `moved` when it was no longer pending. */
+  private async step(
+    message: StoredMessage,
+    change: Pick<DeliveryStep, 'to' | 'countAttempt' | 'lastError' | 'nextAttemptAt'>,
+    what: string,
+  ): Promise<{ kind: 'applied' } | { kind: 'moved'; state: DeliveryState }> {
+    const { origin } = this.job.data;
+    const result = await this.deps.store.stepDelivery(this.messageId, this.agencyId, {
+      ...change,
+      from: ['pending'],
+      at: this.now(),
+      sender: message.sender,
+      record: changeRecord(
+        { requestId: origin.requestId, service: this.deps.service, agent: origin.agent },
+        { subtype: '$process-message', action: 'U', outcomeDescription: what, ...aboutMessage(message).audit },
+        'alerts-delivery',
+      ),
+    });
+    if (result.kind === 'applied') {
+      await this.deps.relay?.flushQuietly(origin.requestId);
+      return { kind: 'applied' };
+    }
+    if (result.kind === 'moved') return result;
+    throw new Error(`The delivery of ${this.messageId} to ${this.agencyId} could not be updated (${result.kind})`);
+  }
+
+  /**
+   * POSTs the message through `auditedCall` (one BALP transmit record per call)
+   * with the per-attempt timeout, reading the answer as a response message.
+   * Never throws for the endpoint's failure: no answer is a result too.
+   */
+  private async post(message: StoredMessage, url: string, body: string, token: string): Promise<AttemptResult> {
+    const { origin } = this.job.data;
+    const { timeoutMs } = this.deps;
+    try {
+      const answered = await auditedCall(
+        this.deps.audit,
+        {
+          requestId: origin.requestId,
+          service: this.deps.service,
+          agent: origin.agent,
+          subtype: '$process-message',
+          action: 'C',
+          method: 'POST',
+          url,
+          recipientAgency: this.agencyId,
+          ...aboutMessage(message).audit,
+        },
+        async () => {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: `Bearer ${token}` },
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          return { status: res.status, value: await responseSummaryOf(res) };
+        },
+      );
+      return { kind: 'answered', status: answered.status, ...(answered.value ? { response: answered.value } : {}) };
+    } catch (err) {
+      return { kind: 'no-answer', reason: noAnswerReason(err, timeoutMs) };
+    }
+  }
+}
+
+/** What the audit records of a delivery say it is about. */
+function aboutMessage(message: StoredMessage) {
+  const dataCategory = message.category as DataCategory;
+  const purpose = message.purpose as Purpose;
+  return {
+    dataCategory,
+    purpose,
+    audit: {
+      subject: `Person/${message.personId}`,
+      entities: [
+        { reference: `MessageHeader/${message.id}`, role: 'data' as const },
+        { reference: `Flag/${message.flagId}`, role: 'data' as const },
+      ],
+      dataCategory,
+      purpose,
+    } satisfies Partial<ExchangeRecord>,
+  };
+}
+
+function settled(state: DeliveryState): JobOutcome<DeliveryJobResult> {
+  return { result: { state, settled: true }, audit: { outcomeDescription: `Nothing to do: the delivery is already ${state}` } };
+}
+
+/** The Endpoint an agency takes deliveries at: its first active http(s) one, by id, so every attempt picks the same. */
+export function activeEndpointOf(endpoints: readonly Endpoint[]): Endpoint | undefined {
+  return endpoints
+    .filter((e) => e.status === 'active' && /^https?:\/\//.test(e.address))
+    .sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''))[0];
+}
+
+/** The response message in an answer's body, or undefined when there is none readable. */
+async function responseSummaryOf(res: Response): Promise<ResponseSummary | undefined> {
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  const text = await res.text();
+  if (text.length > MAX_ANSWER_BYTES) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const response = parseResponseMessage(parsed);
+  if (isResponseMessageProblem(response)) return undefined;
+  const details = (response.details?.issue ?? [])
+    .map((i) => i.details?.text ?? i.diagnostics)
+    .filter((t): t is string => typeof t === 'string' && t.length > 0)
+    .join('; ');
+  return { code: response.code, requestHeaderId: response.requestHeaderId, ...(details ? { details: details.slice(0, 300) } : {}) };
+}
+
+/** Why there was no answer, in one line: the timeout, or the network error's code. */
+function noAnswerReason(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+  if (typeof cause?.code === 'string') return `${cause.code} (${failureReason(err)})`;
+  return failureReason(err);
 }

@@ -1,0 +1,306 @@
+/**
+ * Delivering accepted alerts to agency endpoints over real HTTP, against a
+ * real Redis: acknowledged, retried after a transient failure, dead-lettered
+ * after a fatal one and re-driven, stopped when the ISP flow is withdrawn, not
+ * held up by another agency's dead endpoint, and pulled from the inbox and
+ * acknowledged by an agency without an endpoint.
+ *
+ * The receiving agency systems are a small HTTP server in this test that checks
+ * the hub's delivery token (shared/messaging) and answers as told per agency.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import type { Bundle, Endpoint, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import request from 'supertest';
+import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
+import { publicJwks } from '../../shared/auth/keys.js';
+import { Extensions } from '../../shared/fhir/systems.js';
+import { verifyDeliveryToken } from '../../shared/messaging/delivery-token.js';
+import { buildResponseMessage, type ResponseCode } from '../../shared/messaging/response-message.js';
+import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
+import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
+import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
+import type { DeliveryState } from './store.js';
+
+/** How a simulated agency answers: a response code, an HTTP failure, or no answer in time. */
+type Behaviour = ResponseCode | 'down' | 'hang';
+
+interface Received {
+  readonly agency: string;
+  readonly messageId: string;
+  readonly seq: number | undefined;
+  readonly bundle: Bundle;
+  readonly at: number;
+}
+
+const SENDER = 'edinburgh-social-work';
+const TIMEOUT_MS = 1000;
+
+let alerts: TestAlerts;
+let server: http.Server;
+let receiverBase: string;
+const behaviour = new Map<string, Behaviour[]>();
+const received: Received[] = [];
+const refusedTokens: string[] = [];
+
+beforeAll(async () => {
+  alerts = await startTestAlerts({ INFOSHARE_ALERTS_RETRY_WINDOW: '6s', INFOSHARE_ALERTS_DELIVERY_TIMEOUT: `${TIMEOUT_MS}ms` });
+  await alerts.mpi.registered(SENDER, 'demo-child-1', { given: ['Ailsa'], family: 'Morrison', birthDate: '2023-03-14', gender: 'female', postcode: 'EH6 8BN', chi: '1403231206' });
+  const resolveKey = staticKeyResolver(publicJwks([alerts.mpi.dir.signingKey]));
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void answer(req, res, Buffer.concat(chunks), resolveKey);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  receiverBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  server.close();
+  await alerts.close();
+});
+
+/** The simulated agency system: checks the delivery token, then answers as its behaviour says. */
+async function answer(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, resolveKey: ReturnType<typeof staticKeyResolver>) {
+  const agency = /^\/agencies\/([^/]+)\/fhir\/\$process-message$/.exec(req.url ?? '')?.[1] ?? '';
+  const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  const verified = await verifyDeliveryToken(token, body, resolveKey, { issuer: alerts.config.token.issuer, recipient: agency });
+  if (!verified.ok) {
+    refusedTokens.push(`${agency}: ${verified.problem}`);
+    res.writeHead(401).end();
+    return;
+  }
+  const queue = behaviour.get(agency) ?? [];
+  const now = (queue.length > 1 ? queue.shift() : queue[0]) ?? 'ok';
+  const bundle = JSON.parse(body.toString('utf8')) as Bundle;
+  const header = bundle.entry?.[0]?.resource as MessageHeader;
+  const seq = header.extension?.find((x) => x.url === Extensions.deliverySequence);
+  received.push({ agency, messageId: verified.claims.message_id, seq: seq?.valueUnsignedInt ?? seq?.valueInteger, bundle, at: Date.now() });
+  if (now === 'hang') return; // never answers: the hub's timeout ends the attempt
+  if (now === 'down') {
+    res.writeHead(503).end();
+    return;
+  }
+  const response = buildResponseMessage({ requestHeaderId: header.id ?? '', code: now, source: { agency }, destination: { agency: 'hub' }, ...(now === 'ok' ? {} : { details: `simulated ${now}` }) });
+  res.writeHead(200, { 'Content-Type': 'application/fhir+json' }).end(JSON.stringify(response));
+}
+
+/** Points an agency's Endpoint at the test receiver (or switches it off). */
+async function connect(agency: string, status: Endpoint['status'] = 'active'): Promise<void> {
+  const store = alerts.mpi.dir.store;
+  const endpoint = await store.read('Endpoint', `${agency}-fhir`);
+  await store.update({ ...endpoint, status, address: `${receiverBase}/agencies/${agency}/fhir` }, { cause: { requestId: 'test-connect', agent: {} } });
+}
+
+async function raise(destination: string): Promise<string> {
+  const res = await alerts.post(SENDER, alertMessage({ sender: SENDER, subject: { local: 'demo-child-1' }, destinations: [destination] }));
+  expect(res.status).toBe(200);
+  return (res.headers['content-location'] as string).split('/$delivery-status/')[1]!;
+}
+
+async function deliveryState(messageId: string, agency: string): Promise<DeliveryState | undefined> {
+  return (await alerts.ctx.store.delivery(messageId, agency))?.state;
+}
+
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const settledAs = (messageId: string, agency: string, state: DeliveryState) =>
+  until(`${messageId} to ${agency}`, () => deliveryState(messageId, agency), (s) => s === state);
+
+const receivedBy = (agency: string, messageId: string) => received.filter((r) => r.agency === agency && r.messageId === messageId);
+
+const outcomeText = (res: { body: unknown }) => ((res.body as OperationOutcome).issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').join(' ');
+
+describe('pushing alerts to agency endpoints', () => {
+  it('delivers to the agency endpoint with a valid delivery token and its sequence number, and records the acknowledgement', async () => {
+    await connect('nhs-lothian');
+    behaviour.set('nhs-lothian', ['ok']);
+    const messageId = await raise('nhs-lothian');
+    await settledAs(messageId, 'nhs-lothian', 'acknowledged');
+
+    const [got, ...more] = receivedBy('nhs-lothian', messageId);
+    expect(more).toHaveLength(0);
+    expect(got?.seq).toBe((await alerts.ctx.store.delivery(messageId, 'nhs-lothian'))?.seq);
+    expect(got?.bundle.entry?.map((e) => e.resource?.resourceType)).toEqual(['MessageHeader', 'Flag', 'Patient', 'CareTeam']);
+    expect(refusedTokens).toEqual([]);
+
+    const requestId = (await alerts.ctx.store.message(messageId))!.origin.requestId;
+    const trail = await until(
+      'the delivery in the audit trail',
+      () => readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, requestId),
+      (events) => events.some((e) => triggerOfEvent(e) === 'job' && e.outcome === '0'),
+    );
+    const job = trail.find((e) => triggerOfEvent(e) === 'job' && e.outcome === '0');
+    expect(criteriaOfEvent(job!)).toEqual(expect.arrayContaining(['MA-L3', 'MA-L4', 'IM-L4']));
+    expect(trail.some((e) => triggerOfEvent(e) === 'outbound' && e.outcome === '0')).toBe(true);
+    expect(trail.some((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes('acknowledged'))).toBe(true);
+  });
+
+  it('retries after a transient error and a 503, then delivers once it is acknowledged', async () => {
+    await connect('rie-emergency');
+    behaviour.set('rie-emergency', ['transient-error', 'down', 'ok']);
+    const messageId = await raise('rie-emergency');
+    await settledAs(messageId, 'rie-emergency', 'acknowledged');
+    expect(receivedBy('rie-emergency', messageId)).toHaveLength(3);
+    const delivery = await alerts.ctx.store.delivery(messageId, 'rie-emergency');
+    expect(delivery).toMatchObject({ attempts: 3, state: 'acknowledged' });
+    expect(delivery?.lastError).toBeUndefined();
+  });
+
+  it('dead-letters a fatal error at once, shows it to the sender only, and re-drives it on request', async () => {
+    await connect('lueccs-ooh');
+    behaviour.set('lueccs-ooh', ['fatal-error']);
+    const messageId = await raise('lueccs-ooh');
+    await settledAs(messageId, 'lueccs-ooh', 'dead-letter');
+    expect(receivedBy('lueccs-ooh', messageId)).toHaveLength(1);
+
+    const letters = await alerts.get(SENDER, '/fhir/$dead-letters');
+    expect(letters.status).toBe(200);
+    const mine = ((letters.body as Parameters).parameter ?? []).filter((p) => p.name === 'deadLetter');
+    const letter = mine.find((p) => p.part?.some((q) => q.name === 'message' && q.valueString === messageId));
+    expect(letter?.part?.find((q) => q.name === 'reason')?.valueString).toContain('simulated fatal-error');
+    const others = await alerts.get('nhs-lothian', '/fhir/$dead-letters');
+    expect(JSON.stringify(others.body)).not.toContain(messageId);
+    const status = await alerts.get(SENDER, `/fhir/$delivery-status/${messageId}`);
+    expect(JSON.stringify(status.body)).toContain('dead-letter');
+
+    const redrivePath = `/fhir/$redrive/${messageId}?agency=lueccs-ooh`;
+    const notTheirs = await request(alerts.app).post(redrivePath).set(await alerts.auth('nhs-lothian'));
+    expect(notTheirs.status).toBe(403);
+    behaviour.set('lueccs-ooh', ['ok']);
+    const redriven = await request(alerts.app).post(redrivePath).set(await alerts.auth(SENDER));
+    expect(redriven.status).toBe(202);
+    await settledAs(messageId, 'lueccs-ooh', 'acknowledged');
+    expect(receivedBy('lueccs-ooh', messageId)).toHaveLength(2);
+    expect((await alerts.ctx.store.delivery(messageId, 'lueccs-ooh'))?.redrives).toBe(1);
+    const again = await request(alerts.app).post(redrivePath).set(await alerts.auth(SENDER));
+    expect(again.status).toBe(409);
+    const gone = await alerts.get(SENDER, '/fhir/$dead-letters');
+    expect(JSON.stringify(gone.body)).not.toContain(messageId);
+  });
+
+  it('dead-letters a delivery whose endpoint stays down past the retry window, saying so', async () => {
+    await connect('nhs-lothian');
+    behaviour.set('nhs-lothian', ['down']);
+    const messageId = await raise('nhs-lothian');
+    await settledAs(messageId, 'nhs-lothian', 'dead-letter');
+    const delivery = await alerts.ctx.store.delivery(messageId, 'nhs-lothian');
+    expect(delivery?.lastError).toMatch(/^Not delivered within the retry window of 6 s \(\d+ attempt\(s\)\); last failure: The endpoint answered HTTP 503/);
+    expect(receivedBy('nhs-lothian', messageId).length).toBeGreaterThan(1);
+    behaviour.set('nhs-lothian', ['ok']);
+  }, 30_000);
+
+  it('keeps delivering to other agencies while one agency endpoint hangs', async () => {
+    await connect('rie-emergency');
+    await connect('lueccs-ooh');
+    behaviour.set('rie-emergency', ['hang']);
+    behaviour.set('lueccs-ooh', ['ok']);
+    const stuck = await Promise.all(Array.from({ length: 8 }, () => raise('rie-emergency')));
+    await until('the hanging endpoint is being called', async () => received.filter((r) => stuck.includes(r.messageId)).length, (n) => n >= 4);
+    const started = Date.now();
+    const messageId = await raise('lueccs-ooh');
+    await settledAs(messageId, 'lueccs-ooh', 'acknowledged');
+    // Delivered while the hanging agency's attempts were still waiting for their timeout.
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
+    expect(await Promise.all(stuck.map((id) => deliveryState(id, 'rie-emergency')))).toEqual(stuck.map(() => 'pending'));
+    behaviour.set('rie-emergency', ['ok']);
+    for (const id of stuck) await settledAs(id, 'rie-emergency', 'acknowledged');
+  }, 30_000);
+});
+
+describe('agencies that pull their inbox', () => {
+  it('leaves a message for an agency without an endpoint in its inbox, with gap-revealing sequence numbers, until it acknowledges it', async () => {
+    await connect('rie-emergency', 'off');
+    const first = await raise('rie-emergency');
+    const second = await raise('rie-emergency');
+    await settledAs(first, 'rie-emergency', 'awaiting-pull');
+    await settledAs(second, 'rie-emergency', 'awaiting-pull');
+    const seqOf = async (id: string) => (await alerts.ctx.store.delivery(id, 'rie-emergency'))!.seq;
+    const [s1, s2] = [await seqOf(first), await seqOf(second)];
+    expect(s2).toBe(s1 + 1);
+
+    const page = await alerts.get('rie-emergency', `/fhir/$inbox?after=${s1 - 1}&_count=1`);
+    expect(page.status).toBe(200);
+    const bundle = page.body as Bundle;
+    expect(bundle.type).toBe('searchset');
+    const message = bundle.entry?.[0]?.resource as Bundle;
+    const header = message.entry?.[0]?.resource as MessageHeader;
+    expect(header.id).toBe(first);
+    expect(header.extension?.find((x) => x.url === Extensions.deliverySequence)).toMatchObject({ url: Extensions.deliverySequence });
+    const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+    expect(next).toContain(`after=${s1}`);
+    const rest = await alerts.get('rie-emergency', new URL(next!).pathname + new URL(next!).search);
+    expect(((rest.body as Bundle).entry?.[0]?.resource as Bundle).entry?.[0]?.resource?.id).toBe(second);
+
+    const ack = (requestHeaderId: string, id?: string) =>
+      buildResponseMessage({ requestHeaderId, code: 'ok', source: { agency: 'rie-emergency' }, ...(id ? { id } : {}) });
+    const acked = await alerts.post('rie-emergency', ack(first, 'ack-rie-1'));
+    expect(acked.status).toBe(200);
+    expect(await deliveryState(first, 'rie-emergency')).toBe('acknowledged');
+    expect(criteriaOfEvent(await alerts.mpi.auditOf(acked))).toContain('MA-L3');
+
+    const repeated = await alerts.post('rie-emergency', ack(first, 'ack-rie-1'));
+    expect(repeated.status).toBe(200);
+    const replayed = await alerts.post('rie-emergency', ack(second, 'ack-rie-1'));
+    expect(replayed.status).toBe(409);
+    expect(await deliveryState(second, 'rie-emergency')).toBe('awaiting-pull');
+    const unknown = await alerts.post('rie-emergency', ack('msg-never-sent'));
+    expect(unknown.status).toBe(404);
+    const notTheirs = await alerts.post('nhs-lothian', ack(second));
+    expect(notTheirs.status).toBe(403);
+    const spoofed = await alerts.post('nhs-lothian', buildResponseMessage({ requestHeaderId: second, code: 'ok', source: { agency: 'rie-emergency' } }));
+    expect(spoofed.status).toBe(403);
+    expect(outcomeText(spoofed)).toContain('rie-emergency');
+    expect(await deliveryState(second, 'rie-emergency')).toBe('awaiting-pull');
+  });
+
+  it('refuses a query it cannot honour', async () => {
+    const bad = await alerts.get('rie-emergency', '/fhir/$inbox?after=soon');
+    expect(bad.status).toBe(400);
+    expect((bad.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+  });
+});
+
+describe('re-checking the ISP at delivery', () => {
+  it('withdraws a queued delivery when the ISP flow is withdrawn meanwhile, and never sends it', async () => {
+    await connect('vhk-emergency');
+    behaviour.set('vhk-emergency', ['down']);
+    const messageId = await raise('vhk-emergency');
+    await until('a first failed attempt', async () => receivedBy('vhk-emergency', messageId).length, (n) => n >= 1);
+    const calls = receivedBy('vhk-emergency', messageId).length;
+
+    // Amending the cross-boundary ISP voids its signatures: it allows nothing until every partner signs again.
+    const store = alerts.mpi.dir.store;
+    const isp = await store.read('Contract', 'isp-lothian-fife');
+    await store.update({ ...isp, title: `${isp.title ?? ''} (amended)` }, { cause: { requestId: 'test-amend', agent: {} } });
+
+    await settledAs(messageId, 'vhk-emergency', 'withdrawn');
+    expect(receivedBy('vhk-emergency', messageId).length).toBeLessThanOrEqual(calls + 1);
+    const delivery = await alerts.ctx.store.delivery(messageId, 'vhk-emergency');
+    expect(delivery?.lastError).toContain('no longer allows');
+    const requestId = (await alerts.ctx.store.message(messageId))!.origin.requestId;
+    // The attempt's own record (a refusal, outcome 4) follows its committed change.
+    await until(
+      'the withdrawal in the audit trail',
+      () => readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, requestId),
+      (trail) => trail.some((e) => triggerOfEvent(e) === 'job' && e.outcome === '4' && (e.outcomeDesc ?? '').includes('Withdrawn')),
+    );
+    const ack = await alerts.post('vhk-emergency', buildResponseMessage({ requestHeaderId: messageId, code: 'ok', source: { agency: 'vhk-emergency' } }));
+    expect(ack.status).toBe(409);
+    expect(outcomeText(ack)).toContain('never delivered');
+  }, 30_000);
+});

@@ -1,0 +1,100 @@
+/**
+ * Dead letters, for the agency that sent the messages:
+ *
+ *   GET  /fhir/$dead-letters?_count=&_offset=     the sender's own deliveries that will not be retried
+ *                                                 (the agency refused them, or the retry window ran out),
+ *                                                 newest first, each with its reason and how to re-drive it
+ *   POST /fhir/$redrive/<messageId>?agency=<id>   puts one back to pending with a new job and a new retry
+ *                                                 window (e.g. once the agency fixed its endpoint)
+ *
+ * A dead letter is also on the message's status URL (`$delivery-status`, state
+ * `dead-letter` and the reason) and in the audit trail (the attempt that ended
+ * it, and its change record). Another agency's messages are not the caller's
+ * to see or re-drive.
+ */
+import type { Request, Response } from 'express';
+import type { Parameters, ParametersParameter } from 'fhir/r4.js';
+import { changeRecord } from '../../../shared/audit/outbox.js';
+import { authContext } from '../../../shared/auth/middleware.js';
+import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { respond } from '../../../shared/fhir/express.js';
+import { badRequest, conflict, forbidden, informational, notFound } from '../../../shared/fhir/outcome.js';
+import type { AlertsContext } from '../context.js';
+import { wholeNumberParam } from './query.js';
+
+const DEFAULT_COUNT = 50;
+const MAX_COUNT = 200;
+
+export function deadLetters(ctx: AlertsContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: '$dead-letters', action: 'R', dataCategory: 'alert' });
+    const { agency } = authContext(res);
+    const count = wholeNumberParam(req.query._count, '_count', DEFAULT_COUNT, 1, MAX_COUNT);
+    const offset = wholeNumberParam(req.query._offset, '_offset', 0, 0, 1_000_000);
+    const { total, letters } = await ctx.store.deadLettersOf(agency, offset, count);
+    const deliveries = await Promise.all(letters.map((l) => ctx.store.delivery(l.messageId, l.agencyId)));
+    const parameter: ParametersParameter[] = [{ name: 'total', valueInteger: total }];
+    letters.forEach((letter, i) => {
+      const delivery = deliveries[i];
+      parameter.push({
+        name: 'deadLetter',
+        part: [
+          { name: 'message', valueString: letter.messageId },
+          { name: 'agency', valueReference: { reference: `Organization/${letter.agencyId}` } },
+          { name: 'died', valueInstant: letter.deadAt },
+          ...(delivery ? [{ name: 'attempts', valueInteger: delivery.attempts }, { name: 'sequence', valueInteger: delivery.seq }] : []),
+          ...(delivery?.lastError ? [{ name: 'reason', valueString: delivery.lastError }] : []),
+          { name: 'status', valueUrl: `${ctx.baseUrl}/$delivery-status/${letter.messageId}` },
+          { name: 'redrive', valueUrl: `${ctx.baseUrl}/$redrive/${letter.messageId}?agency=${letter.agencyId}` },
+        ],
+      });
+    });
+    const body: Parameters = { resourceType: 'Parameters', parameter };
+    await respond(req, res, 200, body);
+  };
+}
+
+export function redrive(ctx: AlertsContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: '$redrive', action: 'U', dataCategory: 'alert' });
+    const { agency: caller } = authContext(res);
+    const messageId = String(req.params.messageId);
+    const agencyId = req.query.agency;
+    if (typeof agencyId !== 'string' || agencyId.length === 0) throw badRequest('Name the recipient to re-drive: ?agency=<agency id>', 'agency');
+    const message = await ctx.store.message(messageId);
+    if (!message) throw notFound(`No message ${messageId} is known to the hub`);
+    const subject = `Person/${message.personId}`;
+    describeExchange(res, {
+      subject,
+      purpose: message.purpose,
+      recipientAgency: agencyId,
+      entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }],
+    });
+    if (message.sender !== caller) throw forbidden(`Only the sender of message ${messageId} may re-drive its deliveries`);
+    const delivery = await ctx.store.delivery(messageId, agencyId);
+    if (!delivery) throw notFound(`Message ${messageId} has no delivery to ${agencyId}`);
+    if (delivery.state !== 'dead-letter') throw conflict(`The delivery of ${messageId} to ${agencyId} is ${delivery.state}, not a dead letter: only dead letters are re-driven`);
+
+    // The old job (failed, kept for a week) would make the new add a no-op: it goes first.
+    await ctx.deliveries.forgetFinishedJob(messageId, agencyId);
+    const cause = causeOf(req, res, subject);
+    const step = await ctx.store.stepDelivery(messageId, agencyId, {
+      from: ['dead-letter'],
+      to: 'pending',
+      at: new Date(),
+      sender: message.sender,
+      redrive: true,
+      record: changeRecord(
+        { ...cause, service: 'alerts' },
+        { subtype: '$redrive', action: 'U', subject, outcomeDescription: `Re-driven by ${caller}: the delivery to ${agencyId} is pending again`, entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }] },
+        'alerts-delivery',
+      ),
+    });
+    if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
+    if (step.kind !== 'applied') throw conflict(`The delivery of ${messageId} to ${agencyId} changed meanwhile; it is no longer a dead letter`);
+    await ctx.deliveries.addDeliveries([{ origin: { requestId: cause.requestId, agent: cause.agent }, messageId, agencyId }]);
+    await respond(req, res, 202, informational(`The delivery of ${messageId} to ${agencyId} is pending again, with a new retry window`), {
+      headers: { 'Content-Location': `${ctx.baseUrl}/$delivery-status/${messageId}` },
+    });
+  };
+}
