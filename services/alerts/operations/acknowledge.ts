@@ -23,11 +23,12 @@ import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { conflict, forbidden, informational, invalidResource, notFound } from '../../../shared/fhir/outcome.js';
+import { conflict, forbidden, informational, invalidResource } from '../../../shared/fhir/outcome.js';
 import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
 import type { AlertsContext } from '../context.js';
 import { ACKNOWLEDGEMENT_CRITERIA } from '../domain/delivery-criteria.js';
 import type { DeliveryState } from '../store.js';
+import { knownMessage } from './known-message.js';
 
 /** States a delivery can be acknowledged from: anything the agency could have received. */
 const ACKNOWLEDGEABLE: readonly DeliveryState[] = ['pending', 'awaiting-pull', 'dead-letter'];
@@ -49,17 +50,8 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
     throw forbidden(`The response message says it comes from ${response.sourceAgency}, but the access token is ${agency}'s`);
   }
   const messageId = response.requestHeaderId;
-  const message = await ctx.store.message(messageId);
-  if (!message) throw notFound(`No message ${messageId} is known to the hub`);
+  const message = await knownMessage(ctx, res, messageId);
   const subject = `Person/${message.personId}`;
-  describeExchange(res, {
-    subject,
-    purpose: message.purpose,
-    entities: [
-      { reference: `MessageHeader/${messageId}`, role: 'data' },
-      { reference: `Flag/${message.flagId}`, role: 'data' },
-    ],
-  });
   if (!message.recipients.includes(agency)) throw forbidden(`${agency} is not a recipient of message ${messageId}`);
   const delivery = await ctx.store.delivery(messageId, agency);
   if (!delivery) throw forbidden(`${agency} is not a recipient of message ${messageId}`);

@@ -20,6 +20,7 @@ import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, conflict, forbidden, informational, notFound } from '../../../shared/fhir/outcome.js';
 import type { AlertsContext } from '../context.js';
+import { knownMessage } from './known-message.js';
 import { wholeNumberParam } from './query.js';
 
 const DEFAULT_COUNT = 50;
@@ -61,15 +62,9 @@ export function redrive(ctx: AlertsContext) {
     const messageId = String(req.params.messageId);
     const agencyId = req.query.agency;
     if (typeof agencyId !== 'string' || agencyId.length === 0) throw badRequest('Name the recipient to re-drive: ?agency=<agency id>', 'agency');
-    const message = await ctx.store.message(messageId);
-    if (!message) throw notFound(`No message ${messageId} is known to the hub`);
+    const message = await knownMessage(ctx, res, messageId);
     const subject = `Person/${message.personId}`;
-    describeExchange(res, {
-      subject,
-      purpose: message.purpose,
-      recipientAgency: agencyId,
-      entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }],
-    });
+    describeExchange(res, { recipientAgency: agencyId });
     if (message.sender !== caller) throw forbidden(`Only the sender of message ${messageId} may re-drive its deliveries`);
     const delivery = await ctx.store.delivery(messageId, agencyId);
     if (!delivery) throw notFound(`Message ${messageId} has no delivery to ${agencyId}`);
