@@ -87,7 +87,7 @@ export function redrive(ctx: AlertsContext) {
     });
     if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
     if (step.kind !== 'applied') throw conflict(`The delivery of ${messageId} to ${agencyId} changed meanwhile; it is no longer a dead letter`);
-    await ctx.deliveries.addDeliveries([{ origin: { requestId: cause.requestId, agent: cause.agent }, messageId, agencyId }]);
+    await ctx.deliveries.redrive({ origin: { requestId: cause.requestId, agent: cause.agent }, messageId, agencyId });
     await respond(req, res, 202, informational(`The delivery of ${messageId} to ${agencyId} is pending again, with a new retry window`), {
       headers: { 'Content-Location': `${ctx.baseUrl}/$delivery-status/${messageId}` },
     });

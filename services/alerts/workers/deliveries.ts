@@ -105,11 +105,23 @@ export class DeliveryQueue {
    * it again — a re-drive — queues a new job rather than finding the old one.
    * A job still waiting, delayed or running is left alone.
    */
-  async forgetFinishedJob(messageId: string, agencyId: string): Promise<void> {
+  async forgetFinishedJob(messageId: string, agencyId: string): Promise<boolean> {
     const job = await this.queue.getJob(deliveryJobId(messageId, agencyId));
-    if (!job) return;
+    if (!job) return false;
     const state = await job.getState();
-    if (state === 'failed' || state === 'completed') await job.remove();
+    if (state !== 'failed' && state !== 'completed') return false;
+    await job.remove();
+    return true;
+  }
+
+  /**
+   * Queues a re-driven delivery (already `pending` again in the store). An
+   * earlier job that was still running when the re-drive began may finish just
+   * now, and its id would make the add a no-op: such a job is replaced.
+   */
+  async redrive(job: DeliveryJobData): Promise<void> {
+    await this.addDeliveries([job]);
+    if (await this.forgetFinishedJob(job.messageId, job.agencyId)) await this.addDeliveries([job]);
   }
 
   /**
