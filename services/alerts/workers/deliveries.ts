@@ -320,7 +320,8 @@ class DeliveryAttempt {
     const allowed = breakerAllows(breaker, now.getTime());
     if (!allowed.allowed) {
       const reason = `not called: ${agencyId}'s endpoint failed ${breaker.failures} attempt(s) in a row and is left alone until ${new Date(allowed.until).toISOString()}`;
-      const action = retryOrGiveUp(reason, context);
+      // Past the window, the dead letter gives the endpoint's own last failure, not the breaker's.
+      const action = retryOrGiveUp(delivery.lastError ?? reason, context);
       if (action.action === 'retry') throw new RetryDelivery(reason, Math.max(action.delayMs, allowed.until - now.getTime()));
       return this.finish(message, action, { fatal: false, counted: false, decision, recipientType: recipient.type });
     }
