@@ -30,13 +30,21 @@ export class MpiKeys {
     return this.space.key(TAG, 'blk');
   }
   /**
-   * String: one search term's record list (`<count>:<id>,…`, the count zero-padded), a key per
-   * term so a bulk load appends in place. `field` is the term as domain/search-terms.ts names it.
+   * String: one search term's record list (`,<id>,<id>…`), a key per term so a bulk load
+   * appends in place. `field` is the term as domain/search-terms.ts names it (`f:smith`);
+   * the store's script reads the term back from the key after `searchTerm('')`.
    */
   searchTerm(field: string): string {
     return this.space.key(TAG, 'st', field);
   }
-  /** Hash: the search index's terms in use by bucket, and buckets by root (domain/search-terms.ts). */
+  /**
+   * String: one bucket of the search index, the values in use of one code starting alike
+   * (`␟value␟value…`); `bucket` is `<code>:<bucket>` (`f:sm`), read back after `searchBucket('')`.
+   */
+  searchBucket(bucket: string): string {
+    return this.space.key(TAG, 'sb', bucket);
+  }
+  /** Hash: the search index's roots, the buckets in use of each code (domain/search-terms.ts). */
   get search(): string {
     return this.space.key(TAG, 'find');
   }

@@ -12,6 +12,7 @@ import { failpoint } from '../../shared/runtime/failpoints.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
+import { recordTerms } from './domain/search-terms.js';
 import { compare, decide, MatchIndex, matchProbability, type Candidate, type Decision } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
@@ -111,11 +112,12 @@ export class Registrar {
       // Pure per-record work before the lock, so other loads wait only for reads, decisions and writes.
       const features = chunk.map((s) => toFeatures({ id: s.recordId, ...s.parsed.demographics }));
       const keys = features.map(blockingKeys);
+      const terms = chunk.map((s) => recordTerms(s.patient));
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
       // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
       const written = await this.deps.store.withIndexLock(async () => {
         await this.completeUnfinished();
-        return this.registerChunk({ chunk, features, keys }, requestedBy, batchIndex, batchLinks, options.cause);
+        return this.registerChunk({ chunk, features, keys, terms }, requestedBy, batchIndex, batchLinks, options.cause);
       });
       await this.deps.relay?.flushQuietly(options.cause.requestId);
       results.push(...(await this.afterChunk(written, chunk, agencyId, partnership)));
@@ -125,14 +127,20 @@ export class Registrar {
   }
 
   private async registerChunk(
-    prepared: { readonly chunk: readonly Submission[]; readonly features: readonly MatchFeatures[]; readonly keys: readonly string[][] },
+    prepared: {
+      readonly chunk: readonly Submission[];
+      readonly features: readonly MatchFeatures[];
+      readonly keys: readonly string[][];
+      /** Each record's search terms (the stored version's: they depend only on the submitted Patient). */
+      readonly terms: readonly string[][];
+    },
     requestedBy: string,
     batchIndex: MatchIndex,
     batchLinks: Map<string, PersonLink>,
     cause: ChangeCause,
   ): Promise<{ results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
     const { store } = this.deps;
-    const { chunk, features, keys } = prepared;
+    const { chunk, features, keys, terms } = prepared;
     const ids = chunk.map((s) => s.recordId);
 
     // Round trip 1: what exists already, and the candidates of every record.
@@ -233,6 +241,7 @@ export class Registrar {
         features: f,
         blockingKeys: keys[i]!,
         previousBlockingKeys: oldFeatures ? blockingKeys(oldFeatures) : [],
+        terms: terms[i]!,
       });
       const link: LinkWrite = {
         recordId: submission.recordId,

@@ -9,7 +9,8 @@ import type { Redis } from 'ioredis';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import type { MatchFeatures } from './domain/features.js';
-import { bucketOf } from './domain/search-terms.js';
+import { listIds } from './domain/patient-search.js';
+import { bucketMembers, bucketOf } from './domain/search-terms.js';
 import { MpiKeys } from './keys.js';
 import { MpiStore, type RecordWrite } from './store.js';
 
@@ -88,20 +89,20 @@ describe('search index', () => {
     blockingKeys: [],
     previousBlockingKeys: [],
   });
-  /** The whole search index: the bucket/root hash and every term list key. */
+  /** The whole search index: the root hash and every term list and bucket key. */
   const searchHash = async () => {
     const keys = new MpiKeys(new KeySpace(prefix));
-    const termKeys = (await redis.keys(keys.searchTerm('*'))).sort();
-    const values = termKeys.length ? await redis.mget(...termKeys) : [];
-    return { groups: await redis.hgetall(keys.search), terms: Object.fromEntries(termKeys.map((k, i) => [k, values[i]])) };
+    const listKeys = [...(await redis.keys(keys.searchTerm('*'))), ...(await redis.keys(keys.searchBucket('*')))].sort();
+    const values = listKeys.length ? await redis.mget(...listKeys) : [];
+    return { roots: await redis.hgetall(keys.search), lists: Object.fromEntries(listKeys.map((k, i) => [k, values[i]])) };
   };
 
   it('files records under their terms, and their terms in the buckets and roots searches start from', async () => {
     await store.writeRecords([record('s.1', 'Quayle'), record('s.2', 'Quayle'), record('s.3', 'Quinn')]);
     const fields = await store.getSearchFields(['f:quayle', 'f:quinn', '~f:qu', '~f']);
-    expect(fields.get('f:quayle')).toBe('2:s.1,s.2');
-    expect(fields.get('f:quinn')).toBe('1:s.3');
-    expect(fields.get('~f:qu')).toBe('\x1fquayle\x1fquinn\x1f');
+    expect(listIds(fields.get('f:quayle'))).toEqual(['s.1', 's.2']);
+    expect(listIds(fields.get('f:quinn'))).toEqual(['s.3']);
+    expect(bucketMembers(fields.get('~f:qu'))).toEqual(['quayle', 'quinn']);
     expect(fields.get('~f')).toContain('\x1fqu\x1f');
   });
 
@@ -127,13 +128,23 @@ describe('search index', () => {
     expect(fields.get('f:zzyzx')).toBeNull();
     expect(fields.get('~f:zz')).toBeNull();
     expect(fields.get('~f')).not.toContain('\x1fzz\x1f');
-    expect(fields.get('f:abbot')).toBe('1:z.1');
+    expect(listIds(fields.get('f:abbot'))).toEqual(['z.1']);
+  });
+
+  it('takes one value out of a bucket and keeps the others, even one the value is the start of', async () => {
+    const quay = record('q.1', 'Quay');
+    await store.writeRecords([quay, record('q.2', 'Quayside'), record('q.3', 'Quaich')]);
+    await store.writeRecords([record('q.1', 'Abbotsford', '2', quay.patient)]);
+    const fields = await store.getSearchFields(['~f:qu', 'f:quay', 'f:quayside']);
+    expect(bucketMembers(fields.get('~f:qu')).sort()).toEqual(['quaich', 'quayle', 'quayside', 'quinn']);
+    expect(fields.get('f:quay')).toBeNull();
+    expect(listIds(fields.get('f:quayside'))).toEqual(['q.2']);
   });
 
   it('buckets a term by its first two characters, not bytes (as the search reads them)', async () => {
     await store.writeRecords([record('u.1', 'Ωmega')]);
     const fields = await store.getSearchFields(['f:ωmega', `~f:${bucketOf('f', 'ωmega')}`]);
-    expect(fields.get('f:ωmega')).toBe('1:u.1');
-    expect(fields.get('~f:ωm')).toBe('\x1fωmega\x1f');
+    expect(listIds(fields.get('f:ωmega'))).toEqual(['u.1']);
+    expect(bucketMembers(fields.get('~f:ωm'))).toEqual(['ωmega']);
   });
 });

@@ -7,7 +7,7 @@
 import type { Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { MatchFeatures } from './domain/features.js';
-import { termChanges } from './domain/search-terms.js';
+import { isSearchBucket, isSearchRoot, termChanges } from './domain/search-terms.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
 import { IndexLock, type IndexLockOptions } from './index-lock.js';
 import type { MpiKeys } from './keys.js';
@@ -23,6 +23,11 @@ export interface RecordWrite {
   readonly features: MatchFeatures;
   readonly blockingKeys: readonly string[];
   readonly previousBlockingKeys: readonly string[];
+  /**
+   * The search terms of `patient` (domain/search-terms.ts recordTerms), when the caller
+   * worked them out already (registration does, before it takes the index lock).
+   */
+  readonly terms?: readonly string[];
 }
 
 export interface LinkWrite {
@@ -99,20 +104,23 @@ return out
 // script (one command for the whole chunk: hundreds of per-record commands cost the Node
 // process more than Redis spends running them).
 // KEYS: records hash, features hash, blocks hash, journal hash, search hash, then history
-//       hashes of updated records
+//       hashes of updated records, then the list key of each search term touched, then the
+//       bucket key of each bucket touched
 // ARGV: journal entry id ('' for none) and JSON; n records; per record: id, Patient JSON,
 //       features JSON, history KEYS index (0 for none), previous versionId, previous JSON;
 //       then the number of blocking keys touched and per blocking key: key, ids to add
-//       (comma-joined, may be ''), ids to remove (likewise); then per search term touched (domain/search-terms.ts):
-//       the KEYS index of its list key, the term, ids to add, ids to remove (the script derives the term's
-//       bucket as bucketOf does; buckets and roots stay fields of the search hash)
+//       (comma-joined, may be ''), ids to remove (likewise); then the search terms touched
+//       (domain/search-terms.ts): the KEYS index of the first term's list key, the number of
+//       terms, the length of the key prefix before a term (keys.ts searchTerm) and before a
+//       bucket (searchBucket), and per term (in KEYS order): the KEYS index of its bucket key,
+//       ids to add (each preceded by a comma, may be ''), ids to remove (comma-joined, may be '')
 const WRITE_RECORDS_LUA = new LuaScript(`
--- The ids of a \`<count>:<id>,…\` list (v, or false when absent) with \`removes\` taken out and
+-- The comma-separated ids \`list\` (or false when absent) with \`removes\` taken out and
 -- \`adds\` put in (each once, in list order, new ones last): a list rewritten whole.
-local function mergedIds(v, adds, removes)
+local function mergedIds(list, adds, removes)
   local ids, present = {}, {}
-  if v then
-    for id in string.gmatch(string.match(v, '^%d+:(.*)$'), '[^,]+') do
+  if list then
+    for id in string.gmatch(list, '[^,]+') do
       if not present[id] then present[id] = true; ids[#ids + 1] = id end
     end
   end
@@ -154,7 +162,7 @@ local function apply(hash, field, adds, removes)
     end
     return v ~= false, v ~= false or #added > 0
   end
-  local kept = mergedIds(v, adds, removes)
+  local kept = mergedIds(v and string.match(v, '^%d+:(.*)$'), adds, removes)
   if #kept == 0 then
     redis.call('HDEL', hash, field)
   else
@@ -163,24 +171,14 @@ local function apply(hash, field, adds, removes)
   return v ~= false, #kept > 0
 end
 
--- A term's list lives in its own string key, \`<count>:<id>,…\` with the count zero-padded to
--- COUNT_WIDTH digits, so a chunk's new ids are appended in place (SETRANGE the count, APPEND the
--- ids) instead of rewriting the whole list: a common name's list grows with the index, and
--- rewriting it for every chunk made a bulk load slower the bigger the index (-24 % at 100k).
+-- A term's list lives in its own string key, \`,<id>,<id>…\` (each id preceded by a comma), so a
+-- chunk's new ids are appended in place with one APPEND, whose answer (the new length) also
+-- tells whether the list was just created. No count is kept: rewriting one in place cost three
+-- more commands per term, and the search reads the whole list anyway.
 -- Appends ids the list does not hold (records new to the term; a replayed write is recognised
 -- by its record instead). Returns whether the list existed before and exists after.
-local COUNT_WIDTH = 10
-local function padded(n) return string.format('%0' .. COUNT_WIDTH .. 'd', n) end
 local function appendIds(key, adds)
-  local _, commas = string.gsub(adds, ',', ',')
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('SET', key, padded(commas + 1) .. ':' .. adds)
-    return false, true
-  end
-  local count = tonumber(redis.call('GETRANGE', key, 0, COUNT_WIDTH - 1))
-  redis.call('SETRANGE', key, 0, padded(count + commas + 1))
-  redis.call('APPEND', key, ',' .. adds)
-  return true, true
+  return redis.call('APPEND', key, adds) ~= #adds, true
 end
 
 -- Adds and removes ids in a term's list key (updates: rare), rewriting it; as appendIds returns.
@@ -191,13 +189,41 @@ local function rewriteIds(key, adds, removes)
     if v then redis.call('DEL', key) end
     return v ~= false, false
   end
-  redis.call('SET', key, padded(#kept) .. ':' .. table.concat(kept, ','))
+  redis.call('SET', key, ',' .. table.concat(kept, ','))
   return v ~= false, true
 end
 
--- Adds members to (and takes members out of) a \`␟a␟b␟\` set field, one read and one write
--- for a whole chunk's changes (an added member is not searched for: it cannot be there yet);
--- returns whether the field existed before and exists after.
+-- A bucket's values live in its own string key, \`␟value␟value…\`: a value entering it is
+-- appended in place (a bucket holds every value of one code in use starting with the same two
+-- characters, a birth date's decade: rewriting it whole for every chunk cost more the bigger
+-- the index). Taking values out (rare) rewrites it. Returns whether the bucket existed before
+-- and exists after.
+local function updateBucket(key, adds, removes)
+  if #removes == 0 then
+    local added = '\\31' .. table.concat(adds, '\\31')
+    return redis.call('APPEND', key, added) ~= #added, true
+  end
+  local v = redis.call('GET', key)
+  local set = (v or '') .. '\\31'
+  for _, m in ipairs(removes) do
+    local needle = '\\31' .. m .. '\\31'
+    local at = string.find(set, needle, 1, true)
+    if at then set = string.sub(set, 1, at) .. string.sub(set, at + #needle) end
+  end
+  -- A value is added only when its term's list was just created, so it is not here yet.
+  if #adds > 0 then set = set .. table.concat(adds, '\\31') .. '\\31' end
+  set = string.sub(set, 1, -2)
+  if set == '' then
+    if v then redis.call('DEL', key) end
+    return v ~= false, false
+  end
+  if set ~= v then redis.call('SET', key, set) end
+  return v ~= false, true
+end
+
+-- Adds members to (and takes members out of) a \`␟a␟b␟\` set field (a root: the buckets of a
+-- code in use), one read and one write for a whole chunk's changes (an added member is not
+-- searched for: it cannot be there yet); returns whether the field existed before and exists after.
 local function updateSet(hash, field, adds, removes)
   local v = redis.call('HGET', hash, field)
   local set = v or '\\31'
@@ -206,7 +232,7 @@ local function updateSet(hash, field, adds, removes)
     local at = string.find(set, needle, 1, true)
     if at then set = string.sub(set, 1, at) .. string.sub(set, at + #needle) end
   end
-  -- A member is added only when its own list (or bucket) was just created, so it is not here yet.
+  -- A member is added only when its bucket was just created, so it is not here yet.
   if #adds > 0 then set = set .. table.concat(adds, '\\31') .. '\\31' end
   if set == '\\31' then
     if v then redis.call('HDEL', hash, field) end
@@ -217,10 +243,10 @@ local function updateSet(hash, field, adds, removes)
 end
 
 -- Collects a set change for one field (applied with updateSet once per field).
-local function collect(changes, order, field, member, wanted, parentField, parentMember)
+local function collect(changes, order, field, member, wanted)
   local c = changes[field]
   if not c then
-    c = { adds = {}, removes = {}, parentField = parentField, parentMember = parentMember }
+    c = { adds = {}, removes = {} }
     changes[field] = c
     order[#order + 1] = field
   end
@@ -254,12 +280,13 @@ local function notReplayed(ids)
   if not anyReplayed or ids == '' then return ids end
   local kept = {}
   for id in string.gmatch(ids, '[^,]+') do if not replayed[id] then kept[#kept + 1] = id end end
-  return table.concat(kept, ',')
+  return #kept > 0 and ',' .. table.concat(kept, ',') or ''
 end
+local firstTerm, terms, termPrefix, bucketPrefix = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+a = a + 4
 local buckets, bucketOrder = {}, {}
-local last = #ARGV
-while a <= last do
-  local termKey, term, adds, removes = KEYS[tonumber(ARGV[a])], ARGV[a + 1], notReplayed(ARGV[a + 2]), notReplayed(ARGV[a + 3])
+for i = 0, terms - 1 do
+  local termKey, bucket, adds, removes = KEYS[firstTerm + i], tonumber(ARGV[a]), notReplayed(ARGV[a + 1]), notReplayed(ARGV[a + 2])
   local before, after = true, true
   if removes ~= '' then
     before, after = rewriteIds(termKey, adds, removes)
@@ -267,18 +294,27 @@ while a <= last do
     before, after = appendIds(termKey, adds)
   end
   if before ~= after then
-    local code, value = string.sub(term, 1, 1), string.sub(term, 3)
-    -- The bucket (domain/search-terms.ts bucketOf): a birth date's decade, else the first two (UTF-8) characters.
-    local bucket = code == 'b' and string.sub(value, 1, 3) or string.match(value, '^[^\\128-\\191][\\128-\\191]*[^\\128-\\191]?[\\128-\\191]*')
-    collect(buckets, bucketOrder, '~' .. code .. ':' .. bucket, value, after, '~' .. code, bucket)
+    local c = buckets[bucket]
+    if not c then
+      c = { adds = {}, removes = {} }
+      buckets[bucket] = c
+      bucketOrder[#bucketOrder + 1] = bucket
+    end
+    -- The term's value: its key after the prefix and \`<code>:\`.
+    local value = string.sub(termKey, termPrefix + 3)
+    if after then c.adds[#c.adds + 1] = value else c.removes[#c.removes + 1] = value end
   end
-  a = a + 4
+  a = a + 3
 end
 local roots, rootOrder = {}, {}
-for _, field in ipairs(bucketOrder) do
-  local c = buckets[field]
-  local before, after = updateSet(KEYS[5], field, c.adds, c.removes)
-  if before ~= after then collect(roots, rootOrder, c.parentField, c.parentMember, after) end
+for _, bucket in ipairs(bucketOrder) do
+  local c = buckets[bucket]
+  local before, after = updateBucket(KEYS[bucket], c.adds, c.removes)
+  if before ~= after then
+    -- The bucket's key after the prefix is \`<code>:<bucket>\`; its root is the search hash's field \`~<code>\`.
+    local field = string.sub(KEYS[bucket], bucketPrefix + 1)
+    collect(roots, rootOrder, '~' .. string.sub(field, 1, 1), string.sub(field, 3), after)
+  end
 end
 for _, field in ipairs(rootOrder) do
   local c = roots[field]
@@ -369,20 +405,20 @@ export class MpiStore {
     });
   }
 
-  /** Fields of the search index (term lists, buckets, roots: domain/search-terms.ts), in one command. */
+  /** Fields of the search index (term lists, buckets, roots: domain/search-terms.ts), in one round trip. */
   async getSearchFields(fields: readonly string[]): Promise<Map<string, string | null>> {
     if (fields.length === 0) return new Map();
-    // Term lists have a key each (appended in place, see WRITE_RECORDS_LUA); buckets and roots are hash fields.
-    const terms = fields.filter((f) => !f.startsWith('~'));
-    const groups = fields.filter((f) => f.startsWith('~'));
-    const [termValues, groupValues] = await Promise.all([
-      terms.length ? this.redis.mget(...terms.map((f) => this.keys.searchTerm(f))) : Promise.resolve([]),
-      groups.length ? this.redis.hmget(this.keys.search, ...groups) : Promise.resolve([]),
+    // Term lists and buckets have a key each (appended in place, see WRITE_RECORDS_LUA); roots are fields of the search hash.
+    const lists = fields.filter((f) => !isSearchRoot(f));
+    const roots = fields.filter(isSearchRoot);
+    const keyOf = (f: string) => (isSearchBucket(f) ? this.keys.searchBucket(f.slice(1)) : this.keys.searchTerm(f));
+    const [listValues, rootValues] = await Promise.all([
+      lists.length ? this.redis.mget(...lists.map(keyOf)) : Promise.resolve([]),
+      roots.length ? this.redis.hmget(this.keys.search, ...roots) : Promise.resolve([]),
     ]);
     const found = new Map<string, string | null>();
-    // The stored count is zero-padded (so it can be rewritten in place); readers get it plain.
-    terms.forEach((f, i) => found.set(f, termValues[i] ? termValues[i].replace(/^0+(?=\d)/, '') : null));
-    groups.forEach((f, i) => found.set(f, groupValues[i] ?? null));
+    lists.forEach((f, i) => found.set(f, listValues[i] ?? null));
+    roots.forEach((f, i) => found.set(f, rootValues[i] ?? null));
     return new Map(fields.map((f) => [f, found.get(f) ?? null] as const));
   }
 
@@ -450,7 +486,23 @@ export class MpiStore {
     }
     args.push(changes.size);
     for (const [key, c] of changes) args.push(key, c.adds.join(','), c.removes.join(','));
-    for (const t of termChanges(writes)) args.push(keys.push(this.keys.searchTerm(t.field)), t.field, t.adds.join(','), t.removes.join(','));
+    const terms = termChanges(writes);
+    const bucketIndex = new Map<string, number>();
+    const bucketKeys: string[] = [];
+    const termArgs: (string | number)[] = [];
+    const firstTerm = keys.length + 1;
+    for (const t of terms) {
+      keys.push(this.keys.searchTerm(t.field));
+      const bucket = this.keys.searchBucket(t.bucket);
+      let index = bucketIndex.get(bucket);
+      if (index === undefined) {
+        index = firstTerm + terms.length + bucketKeys.push(bucket) - 1;
+        bucketIndex.set(bucket, index);
+      }
+      termArgs.push(index, t.adds.map((id) => `,${id}`).join(''), t.removes.join(','));
+    }
+    keys.push(...bucketKeys);
+    args.push(firstTerm, terms.length, this.keys.searchTerm('').length, this.keys.searchBucket('').length, ...termArgs);
     await WRITE_RECORDS_LUA.run(this.redis, keys, args);
   }
 

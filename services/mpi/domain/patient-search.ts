@@ -211,11 +211,9 @@ export function termsOf(source: RecordSource, buckets: ReadonlyMap<string, strin
   }
 }
 
-/** The ids in a `<count>:<id>,…` list field. */
+/** The ids in a term's `,<id>,<id>…` list. */
 export function listIds(raw: string | null | undefined): string[] {
-  if (!raw) return [];
-  const ids = raw.slice(raw.indexOf(':') + 1);
-  return ids === '' ? [] : ids.split(',');
+  return raw ? raw.split(',').filter((id) => id !== '') : [];
 }
 
 /** Ids found by every clause, given each source's ids (`idsOf`), in stable (code-unit) order. */

@@ -46,9 +46,15 @@ describe('termChanges', () => {
     ]);
   });
 
-  it('groups records of a chunk by term', () => {
-    const [family] = termChanges([{ patient: patient('a') }, { patient: patient('b') }]).filter((c) => c.field === 'f:macdonald');
-    expect(family).toEqual({ field: 'f:macdonald', adds: ['a', 'b'], removes: [] });
+  it('groups records of a chunk by term, each term with its bucket', () => {
+    const changes = termChanges([{ patient: patient('a') }, { patient: patient('b') }]);
+    expect(changes.find((c) => c.field === 'f:macdonald')).toEqual({ field: 'f:macdonald', bucket: 'f:ma', adds: ['a', 'b'], removes: [] });
+    expect(changes.find((c) => c.field === 'b:2014-03-07')?.bucket).toBe('b:201');
+  });
+
+  it('files a record under the terms its write carries (worked out before the index lock) rather than working them out again', () => {
+    const changes = termChanges([{ patient: patient('a'), terms: ['f:macdonald', 'g:rab'] }]);
+    expect(changes.map((c) => c.field)).toEqual(['f:macdonald', 'g:rab']);
   });
 
   it('computes the same change from the same write, so re-applying it is re-applying a set operation', () => {

@@ -5,17 +5,19 @@
  * `writeRecords`), the search (record-search.ts) reads them back with these
  * encodings.
  *
- * One Redis hash (keys.ts `search`) holds three kinds of field:
- * - a term, `<code>:<value>` → `<count>:<id>,<id>,…` (the blocking index's format):
+ * Three kinds of entry (keys.ts):
+ * - a term, `<code>:<value>`: a key of its own (`searchTerm`) holding `,<id>,<id>…`
+ *   (each record id preceded by a comma, so a load appends a chunk's ids in place):
  *     f  family name        g  given name (each one)
  *     p  postcode (no spaces)   b  birth date as written (YYYY, YYYY-MM or YYYY-MM-DD)
  *   Names and postcodes are normalised as every FHIR string search in the hub is
  *   (shared/store `normalizeString`: case, accents, white space).
- * - a bucket, `~<code>:<bucket>` → `␟value␟value␟`: the values of one code in use,
- *   grouped by their first two characters (a birth date: its decade), so a
- *   "starts with" or a date range finds its terms without scanning the index;
- * - a root, `~<code>` → `␟bucket␟…`: the buckets in use (for one-letter
- *   prefixes and open date ranges).
+ * - a bucket, `~<code>:<bucket>`: a key of its own (`searchBucket`) holding
+ *   `␟value␟value…`, the values of one code in use, grouped by their first two
+ *   characters (a birth date: its decade), so a "starts with" or a date range
+ *   finds its terms without scanning the index; appended in place as well;
+ * - a root, `~<code>` → `␟bucket␟…`: the buckets in use (for one-letter prefixes
+ *   and open date ranges), a field of one hash (`search`).
  * A term is added to its bucket when its list is created and taken out when it
  * empties, so the buckets hold exactly the values some record has. Every change
  * is a set operation: applying the same change twice leaves the same index.
@@ -93,20 +95,37 @@ export function rootField(code: TermCode): string {
   return `~${code}`;
 }
 
+/** A root field (`~f`): a field of the search hash; buckets and terms are keys of their own. */
+export function isSearchRoot(field: string): boolean {
+  return field.startsWith('~') && !field.includes(':');
+}
+
+/** A bucket field (`~f:sm`). */
+export function isSearchBucket(field: string): boolean {
+  return field.startsWith('~') && field.includes(':');
+}
+
 /** The members of a bucket or root field's value. */
 export function bucketMembers(raw: string | null | undefined): string[] {
   return raw ? raw.split(BUCKET_SEPARATOR).filter((v) => v !== '') : [];
 }
 
-/** One term list's change. (The store's script files a created term in its bucket, `bucketOf`, and an emptied one out.) */
+/** One term list's change. (The store's script files a created term in its bucket and an emptied one out.) */
 export interface TermChange {
   readonly field: string;
+  /** The term's bucket, `<code>:<bucket>` (bucketOf; its field is `~` and this). */
+  readonly bucket: string;
   readonly adds: readonly string[];
   readonly removes: readonly string[];
 }
 
-/** What a record write does to the index: the terms of the new version in, those only the previous version had out. */
-export function termChanges(writes: readonly { readonly patient: Patient; readonly previous?: Patient }[]): TermChange[] {
+/**
+ * What a record write does to the index: the terms of the new version in, those only the
+ * previous version had out. `terms`, when given, are the new version's (recordTerms).
+ */
+export function termChanges(
+  writes: readonly { readonly patient: Patient; readonly previous?: Patient; readonly terms?: readonly string[] }[],
+): TermChange[] {
   const changes = new Map<string, { adds: string[]; removes: string[] }>();
   const change = (field: string) => {
     let c = changes.get(field);
@@ -115,11 +134,11 @@ export function termChanges(writes: readonly { readonly patient: Patient; readon
   };
   for (const w of writes) {
     const id = w.patient.id!;
-    const now = recordTerms(w.patient);
+    const now = w.terms ?? recordTerms(w.patient);
     const before = new Set(recordTerms(w.previous));
     const kept = new Set(now);
     for (const t of before) if (!kept.has(t)) change(t).removes.push(id);
     for (const t of now) if (!before.has(t)) change(t).adds.push(id);
   }
-  return [...changes].map(([field, c]) => ({ field, ...c }));
+  return [...changes].map(([field, c]) => ({ field, bucket: `${field.charAt(0)}:${bucketOf(field.charAt(0) as TermCode, field.slice(2))}`, ...c }));
 }
