@@ -81,8 +81,10 @@ interface ChunkJournal {
   readonly reviews: readonly { readonly task: Task; readonly a: string; readonly b: string; readonly persons?: readonly [string, string] }[];
   /** Report counters of the chunk's decisions. */
   readonly stats: Readonly<Record<string, number>>;
-  /** The chunk's change record, as outbox fields (built once, so a recovery writes the same record). */
-  readonly change: readonly string[];
+  /** The chunk's records, in order (the change record names them). */
+  readonly recordIds: readonly string[];
+  /** When the chunk was registered: the change record's time, so a recovery writes the same record. */
+  readonly recorded: string;
 }
 
 export class Registrar {
@@ -289,21 +291,8 @@ export class Registrar {
       moves,
       reviews,
       stats,
-      change: outboxEntryArgs(
-        changeRecord({ ...cause, service: 'mpi' }, {
-          subtype: 'register',
-          action: 'C',
-          dataCategory: 'demographics',
-          purpose: 'identity-matching',
-          outcomeDescription: `Registered ${results.length} record(s): ${Object.entries(stats).map(([k, n]) => `${k} ${n}`).join(', ')}`,
-          entities: results.flatMap((r) => [
-            // Only the references: the exchange's own record gives each record's outcome, and a bulk load writes these for every record.
-            { reference: `Patient/${r.recordId}`, role: 'subject' as const },
-            ...r.reviewTaskIds.map((id) => ({ reference: `Task/${id}`, role: 'domain-resource' as const, description: 'match review queued' })),
-          ]),
-        }, 'mpi-index'),
-        new Date(now),
-      ),
+      recordIds: ids,
+      recorded: now,
     };
     await store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) });
     failpoint('mpi.chunk.after-records');
@@ -333,7 +322,7 @@ export class Registrar {
       journal.reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
     );
     failpoint('mpi.chunk.before-finish');
-    await store.finishChunk(journal.id, journal.stats, journal.change);
+    await store.finishChunk(journal.id, journal.stats, chunkChangeRecord(journal));
   }
 
   /**
@@ -500,6 +489,31 @@ export class Registrar {
     }
     throw new Error(`could not move ${link.recordId} to ${link.personId}: its link kept changing`);
   }
+}
+
+/**
+ * A chunk's change record, as outbox fields: built from the journal when the chunk is
+ * finished, so a recovery builds the same record (and the journal carries a list of ids,
+ * not the record: the record names every record, so it is most of a chunk's audit bytes).
+ */
+function chunkChangeRecord(journal: ChunkJournal): string[] {
+  const tasksOf = new Map<string, string[]>();
+  for (const r of journal.reviews) tasksOf.set(r.a, [...(tasksOf.get(r.a) ?? []), r.task.id!]);
+  return outboxEntryArgs(
+    changeRecord({ ...journal.cause, service: 'mpi' }, {
+      subtype: 'register',
+      action: 'C',
+      dataCategory: 'demographics',
+      purpose: 'identity-matching',
+      outcomeDescription: `Registered ${journal.recordIds.length} record(s): ${Object.entries(journal.stats).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      entities: journal.recordIds.flatMap((id) => [
+        // Only the references: the exchange's own record gives each record's outcome, and a bulk load writes these for every record.
+        { reference: `Patient/${id}`, role: 'subject' as const },
+        ...(tasksOf.get(id) ?? []).map((taskId) => ({ reference: `Task/${taskId}`, role: 'domain-resource' as const, description: 'match review queued' })),
+      ]),
+    }, 'mpi-index'),
+    new Date(journal.recorded),
+  );
 }
 
 /** Stable short hash for record ids built from awkward local identifiers. */
