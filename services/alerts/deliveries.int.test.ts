@@ -148,6 +148,8 @@ describe('pushing alerts to agency endpoints', () => {
     expect(criteriaOfEvent(job!)).toEqual(expect.arrayContaining(['MA-L3', 'MA-L4', 'IM-L4']));
     expect(trail.some((e) => triggerOfEvent(e) === 'outbound' && e.outcome === '0')).toBe(true);
     expect(trail.some((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes('acknowledged'))).toBe(true);
+    const metrics = await request(alerts.app).get('/metrics');
+    expect(metrics.text).toMatch(/infoshare_alert_delivery_attempts_total\{outcome="acknowledged",service="alerts"\} [1-9]/);
   });
 
   it('retries after a transient error and a 503, then delivers once it is acknowledged', async () => {

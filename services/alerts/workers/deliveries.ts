@@ -32,6 +32,7 @@
  * not fill the slots with timeouts.
  */
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import { Counter, type Registry } from 'prom-client';
 import type { Bundle, Endpoint } from 'fhir/r4.js';
 import { failureReason, type ExchangeRecord } from '../../../shared/audit/exchange.js';
 import { auditedCall } from '../../../shared/audit/outbound.js';
@@ -235,10 +236,32 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly random?: () => number;
 }
 
+/** What an attempt did, as counted on /metrics (`infoshare_alert_delivery_attempts_total`). */
+type AttemptOutcome = DeliveryState | 'retry' | 'not-called' | 'settled' | 'error';
+
+const attemptCounters = new WeakMap<Registry, Counter<'outcome'>>();
+
+/** One counter per registry, however many workers a service runs. */
+function attemptCounter(registry: Registry): Counter<'outcome'> {
+  let counter = attemptCounters.get(registry);
+  if (!counter) {
+    counter = new Counter({
+      name: 'infoshare_alert_delivery_attempts_total',
+      help: 'Alert delivery attempts by outcome: acknowledged, retry, dead-letter, withdrawn, awaiting-pull, not-called (the agency breaker is open), settled (nothing left to do), error (the hub failed; retried)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    });
+    attemptCounters.set(registry, counter);
+  }
+  return counter;
+}
+
 /** Starts delivering accepted messages, one job per recipient. */
 export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<DeliveryJobData, DeliveryJobResult> {
   // Per process: each worker process learns an endpoint is down from its own attempts.
   const breakers = new Map<string, BreakerState>();
+  const counter = deps.registry ? attemptCounter(deps.registry) : undefined;
+  const count = (outcome: AttemptOutcome) => counter?.inc({ outcome });
   return runWorker<DeliveryJobData, DeliveryJobResult>(deps, {
     queue: DELIVERIES_QUEUE,
     jobOptions: deliveryJobOptions(deps.policy),
@@ -252,7 +275,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
       recipientAgency: data.agencyId,
       entities: [{ reference: `MessageHeader/${data.messageId}`, role: 'data' }],
     }),
-    process: (job) => new DeliveryAttempt(deps, breakers, job).run(),
+    process: (job) => new DeliveryAttempt(deps, breakers, job, count).run(),
   });
 }
 
@@ -266,13 +289,28 @@ class DeliveryAttempt {
     private readonly deps: DeliveryWorkerDeps,
     private readonly breakers: Map<string, BreakerState>,
     private readonly job: Job<DeliveryJobData, DeliveryJobResult>,
+    private readonly count: (outcome: AttemptOutcome) => void,
   ) {
     this.messageId = job.data.messageId;
     this.agencyId = job.data.agencyId;
     this.now = deps.now ?? (() => new Date());
   }
 
+  /** What the attempt threw for, when it throws (a retry, a withdrawal, a dead letter); anything else is the hub's own error. */
+  private thrownAs: AttemptOutcome = 'error';
+
   async run(): Promise<JobOutcome<DeliveryJobResult>> {
+    try {
+      const outcome = await this.attempt();
+      this.count(outcome.result.settled ? 'settled' : outcome.result.state);
+      return outcome;
+    } catch (err) {
+      this.count(this.thrownAs);
+      throw err;
+    }
+  }
+
+  private async attempt(): Promise<JobOutcome<DeliveryJobResult>> {
     const { store, isp, directory } = this.deps;
     const { messageId, agencyId } = this;
     const delivery = await store.delivery(messageId, agencyId);
@@ -292,6 +330,7 @@ class DeliveryAttempt {
       const step = await this.step(message, { to: 'withdrawn', lastError: reason }, reason);
       if (step.kind !== 'applied') return settled(step.state);
       // A refusal: audited as outcome 4, never retried.
+      this.thrownAs = 'withdrawn';
       throw forbidden(reason);
     }
 
@@ -322,7 +361,10 @@ class DeliveryAttempt {
       const reason = `not called: ${agencyId}'s endpoint failed ${breaker.failures} attempt(s) in a row and is left alone until ${new Date(allowed.until).toISOString()}`;
       // Past the window, the dead letter gives the endpoint's own last failure, not the breaker's.
       const action = retryOrGiveUp(delivery.lastError ?? reason, context);
-      if (action.action === 'retry') throw new RetryDelivery(reason, Math.max(action.delayMs, allowed.until - now.getTime()));
+      if (action.action === 'retry') {
+        this.thrownAs = 'not-called';
+        throw new RetryDelivery(reason, Math.max(action.delayMs, allowed.until - now.getTime()));
+      }
       return this.finish(message, action, { fatal: false, counted: false, decision, recipientType: recipient.type });
     }
 
@@ -361,6 +403,7 @@ class DeliveryAttempt {
         const what = `Not delivered to ${agencyId}: ${action.reason}; next attempt at ${action.nextAttemptAt.toISOString()}`;
         const step = await this.step(message, { to: 'pending', countAttempt: how.counted, lastError: action.reason, nextAttemptAt: action.nextAttemptAt }, what);
         if (step.kind !== 'applied') return settled(step.state);
+        this.thrownAs = 'retry';
         throw new RetryDelivery(action.reason, action.delayMs);
       }
       case 'dead-letter': {
@@ -368,6 +411,7 @@ class DeliveryAttempt {
         const step = await this.step(message, { to: 'dead-letter', countAttempt: how.counted, lastError: action.reason }, what);
         if (step.kind !== 'applied') return settled(step.state);
         // The agency refused it: a refusal (outcome 4). The window ran out: a failure (outcome 8). Neither is retried.
+        this.thrownAs = 'dead-letter';
         if (how.fatal) throw unprocessable(what);
         throw new UnrecoverableError(what);
       }
