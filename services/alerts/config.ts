@@ -5,6 +5,7 @@
  *
  *   INFOSHARE_ALERTS_RETRY_WINDOW       how long a delivery is retried before it is a dead letter   default 24h
  *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
+ *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 32
  *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
  *   INFOSHARE_ALERTS_BODY_LIMIT         largest alert message accepted (413 above it)               default 256kb
  *
@@ -34,6 +35,7 @@ const duration = (fallback: string) =>
 const schema = z.object({
   INFOSHARE_ALERTS_RETRY_WINDOW: duration('24h'),
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
+  INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
   INFOSHARE_ALERTS_BODY_LIMIT: z.string().regex(/^\d+(?:\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 256kb or 1mb').default('256kb'),
 });
@@ -43,6 +45,8 @@ export interface AlertsConfig {
   readonly retryWindowMs: number;
   /** One delivery attempt's time limit (ms). */
   readonly deliveryTimeoutMs: number;
+  /** Delivery attempts in flight at once in one process (they are I/O waits: a slow agency holds only its own). */
+  readonly deliveryConcurrency: number;
   /** How often the sweeper re-queues accepted deliveries whose job was not confirmed (ms). */
   readonly sweepIntervalMs: number;
   /** Body limit of the alerts service: an alert message larger than this is refused with 413. */
@@ -54,6 +58,7 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsCo
   return {
     retryWindowMs: e.INFOSHARE_ALERTS_RETRY_WINDOW,
     deliveryTimeoutMs: e.INFOSHARE_ALERTS_DELIVERY_TIMEOUT,
+    deliveryConcurrency: e.INFOSHARE_ALERTS_DELIVERY_CONCURRENCY,
     sweepIntervalMs: e.INFOSHARE_ALERTS_SWEEP_INTERVAL,
     bodyLimit: e.INFOSHARE_ALERTS_BODY_LIMIT,
   };

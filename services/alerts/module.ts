@@ -91,6 +91,7 @@ export const alertsService: ServiceModule<AlertsConfig> = {
       issuer: deps.config.token.issuer,
       policy: retryPolicyOf(config),
       timeoutMs: config.deliveryTimeoutMs,
+      concurrency: config.deliveryConcurrency,
     });
     const stopSweeper = startSweeper(ctx, deps);
     const routes = Router();

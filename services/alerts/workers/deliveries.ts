@@ -209,7 +209,7 @@ export function deliveryJobOptions(policy: RetryPolicy): JobsOptions {
   };
 }
 
-/** Attempts in flight at once per process: deliveries are I/O waits, so many, and a slow agency holds only its own. */
+/** Attempts in flight at once per process (`INFOSHARE_ALERTS_DELIVERY_CONCURRENCY`): I/O waits, so many; a slow agency holds only its own. */
 export const DEFAULT_DELIVERY_CONCURRENCY = 32;
 
 /** Answers larger than this are not read as response messages (an acknowledgement is a few hundred bytes). */
