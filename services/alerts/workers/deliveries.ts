@@ -41,7 +41,7 @@ import { changeRecord } from '../../../shared/audit/outbox.js';
 import type { SigningKey } from '../../../shared/auth/keys.js';
 import { FHIR_JSON } from '../../../shared/fhir/express.js';
 import { forbidden, notFound, unprocessable } from '../../../shared/fhir/outcome.js';
-import type { DataCategory, Purpose } from '../../../shared/fhir/systems.js';
+import type { AgencyType, DataCategory, Purpose } from '../../../shared/fhir/systems.js';
 import { flowCriteria, type AllowedFlow, type IspRegistry } from '../../../shared/isp/registry.js';
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
 import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
@@ -387,7 +387,7 @@ class DeliveryAttempt {
   private async finish(
     message: StoredMessage,
     action: DeliveryAction,
-    how: { readonly fatal: boolean; readonly counted: boolean; readonly decision: AllowedFlow; readonly recipientType: Parameters<typeof deliveryCriteria>[0] },
+    how: { readonly fatal: boolean; readonly counted: boolean; readonly decision: AllowedFlow; readonly recipientType: AgencyType },
   ): Promise<JobOutcome<DeliveryJobResult>> {
     const { agencyId } = this;
     const about = aboutMessage(message);
