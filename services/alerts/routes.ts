@@ -13,6 +13,7 @@ import type { AlertsContext } from './context.js';
 import { deadLetters, redrive } from './operations/dead-letters.js';
 import { deliveryStatus } from './operations/delivery-status.js';
 import { inbox } from './operations/inbox.js';
+import { flagAccesses, readFlag, searchFlags } from './operations/flag-lookup.js';
 import { processMessage } from './operations/process-message.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
@@ -35,6 +36,10 @@ export function alertsRoutes(ctx: AlertsContext, log: Logger): Router {
   router.get('/fhir/$inbox', ...access(readScope('Flag')), handler(inbox(ctx)));
   router.get('/fhir/$dead-letters', ...access(readScope('Flag')), handler(deadLetters(ctx)));
   router.post('/fhir/$redrive/:messageId', ...access(writeScope('Flag')), handler(redrive(ctx)));
+  router.get('/fhir/Flag', ...access(readScope('Flag')), handler(searchFlags(ctx, log)));
+  router.post('/fhir/Flag/_search', ...access(readScope('Flag')), handler(searchFlags(ctx, log)));
+  router.get('/fhir/Flag/:id', ...access(readScope('Flag')), handler(readFlag(ctx, log)));
+  router.get('/fhir/Flag/:id/$accesses', ...access(readScope('Flag')), handler(flagAccesses(ctx)));
   return router;
 }
 
@@ -43,7 +48,18 @@ function capability(ctx: AlertsContext) {
     service: 'alerts',
     title: 'infoshare alerts (structured alerts carrying Named Person / Lead Professional details, routed by the ISP)',
     baseUrl: ctx.baseUrl,
-    resources: [{ type: 'Flag', interactions: [], versioned: false }],
+    resources: [
+      {
+        type: 'Flag',
+        interactions: ['read', 'search-type'],
+        versioned: false,
+        searchParams: [
+          { name: 'subject', type: 'reference' },
+          { name: 'status', type: 'token' },
+        ],
+        operations: [{ name: 'accesses', definition: `${OP}/Flag-accesses` }],
+      },
+    ],
     systemOperations: [
       { name: 'process-message', definition: 'http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message' },
       { name: 'delivery-status', definition: `${OP}/delivery-status` },

@@ -5,6 +5,7 @@
  * the hub's message id), and a message's per-recipient delivery status. Pure.
  */
 import type { Bundle, Coding, MessageHeader, OperationOutcome, OperationOutcomeIssue, Parameters, ParametersParameter } from 'fhir/r4.js';
+import { buildResponseMessage } from '../../../shared/messaging/response-message.js';
 
 export interface AcceptedAnswer {
   readonly messageId: string;
@@ -41,26 +42,21 @@ export function acceptedAnswer(a: AcceptedAnswer): Bundle {
       expression: ['Bundle.entry.resource.ofType(CareTeam)'],
     });
   }
-  const outcome: OperationOutcome = { resourceType: 'OperationOutcome', id: `${a.messageId}-outcome`, issue: issues };
-  const header: MessageHeader = {
-    resourceType: 'MessageHeader',
+  const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: issues };
+  const answer = buildResponseMessage({
+    requestHeaderId: a.requestHeaderId,
+    code: 'ok',
+    source: { endpoint: a.baseUrl, name: 'infoshare alerts hub' },
+    destination: a.senderAgency,
+    details: outcome,
+    event: a.eventCoding,
     id: `${a.messageId}-response`,
-    eventCoding: a.eventCoding,
-    source: { name: 'infoshare alerts hub', endpoint: a.baseUrl },
-    destination: [{ endpoint: `Organization/${a.senderAgency}`, receiver: { reference: `Organization/${a.senderAgency}` } }],
-    response: { identifier: a.requestHeaderId, code: 'ok', details: { reference: `OperationOutcome/${outcome.id ?? ''}` } },
-    focus: [{ reference: `Flag/${a.flagId}` }],
-  };
-  return {
-    resourceType: 'Bundle',
-    id: `${a.messageId}-response`,
-    type: 'message',
     timestamp: a.timestamp,
-    entry: [
-      { fullUrl: `${a.baseUrl}/MessageHeader/${header.id ?? ''}`, resource: header },
-      { fullUrl: `${a.baseUrl}/OperationOutcome/${outcome.id ?? ''}`, resource: outcome },
-    ],
-  };
+  });
+  // The answer names the alert it is about, so a client can follow it (GET /fhir/Flag/<id>).
+  const header = answer.entry?.[0]?.resource as MessageHeader;
+  header.focus = [{ reference: `Flag/${a.flagId}` }];
+  return answer;
 }
 
 /** One recipient's delivery as the status shows it. */

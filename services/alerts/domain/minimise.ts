@@ -36,22 +36,21 @@ export interface RecipientView {
 /** The message as this recipient receives it. */
 export function minimisedMessage(hubBundle: Bundle, recipient: RecipientView): Bundle {
   const withNpLp = recipient.categories.includes('np-lp-contact');
-  const clinical = CLINICAL_DETAIL_RECEIVERS.includes(recipient.agencyType);
   const entry = (hubBundle.entry ?? []).flatMap((e): BundleEntry[] => {
     const resource = e.resource;
     if (!resource) return [];
-    const cut = cutResource(resource, recipient, withNpLp, clinical);
+    const cut = cutResource(resource, recipient, withNpLp);
     return cut ? [{ ...e, resource: cut }] : [];
   });
   return { ...hubBundle, entry };
 }
 
-function cutResource(resource: Resource, recipient: RecipientView, withNpLp: boolean, clinical: boolean): Resource | undefined {
+function cutResource(resource: Resource, recipient: RecipientView, withNpLp: boolean): Resource | undefined {
   switch (resource.resourceType) {
     case 'MessageHeader':
       return headerFor(resource as MessageHeader, recipient);
     case 'Flag':
-      return clinical ? resource : codedOnly(resource as Flag);
+      return flagFor(resource as Flag, recipient.agencyType);
     case 'Patient':
       return identityOnly(resource as Patient);
     case 'CareTeam':
@@ -71,6 +70,11 @@ function headerFor(header: MessageHeader, recipient: RecipientView): MessageHead
     extension: [...(header.extension ?? []).filter((x) => x.url !== Extensions.deliverySequence), { url: Extensions.deliverySequence, valueUnsignedInt: recipient.seq }],
     destination: [{ endpoint: organization, receiver: { reference: organization } }],
   };
+}
+
+/** The Flag as an agency of this type may see it: free-text detail only to agencies that provide care. */
+export function flagFor(flag: Flag, agencyType: AgencyType): Flag {
+  return CLINICAL_DETAIL_RECEIVERS.includes(agencyType) ? flag : codedOnly(flag);
 }
 
 function codedOnly(flag: Flag): Flag {

@@ -1,0 +1,143 @@
+/**
+ * Looking alerts up — what A&E or out-of-hours does when a person presents:
+ *
+ *   GET /fhir/Flag?subject=<system>|<value>|Patient/<record id>[&status=active|inactive]
+ *       the alerts about that person (any agency's identifier, or the CHI, resolved through the
+ *       MPI to the index Person) that the caller may see under the ISP, each with its NP/LP
+ *       CareTeam (search mode `include`) where the ISP lets the caller receive NP/LP contact details;
+ *   GET /fhir/Flag/<id>                  one alert, the same way;
+ *   GET /fhir/Flag/<id>/$accesses        its last 25 look-ups: to the NP/LP's agency and the sender only.
+ *
+ * Every look-up that shows an alert records an access and notifies the NP/LP's agency
+ * (accesses.ts) before answering. What the caller may not see is not there: not counted,
+ * and a read of it is the 404 an unknown id gets.
+ */
+import type { Request, Response } from 'express';
+import type { Bundle, BundleEntry, CareTeam, Flag, Parameters } from 'fhir/r4.js';
+import { authContext } from '../../../shared/auth/middleware.js';
+import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { respond } from '../../../shared/fhir/express.js';
+import { badRequest, notFound } from '../../../shared/fhir/outcome.js';
+import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { IdentifierSystems } from '../../../shared/fhir/systems.js';
+import type { Logger } from '../../../shared/log.js';
+import { recordAccess } from '../accesses.js';
+import type { AlertsContext } from '../context.js';
+import { flagFor } from '../domain/minimise.js';
+import type { StoredFlag } from '../store.js';
+import { viewOf, type FlagView } from '../visibility.js';
+
+const SEARCH_PARAMETERS = new Set(['subject', 'status']);
+
+/** MA-L5: A&E, out-of-hours, police and fire receiving alerts as the ISP allows. */
+const MA_L5_LOOKERS = new Set(['emergency-department', 'out-of-hours', 'police', 'fire-rescue']);
+
+export function readFlag(ctx: AlertsContext, log: Logger) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: 'read', action: 'R', dataCategory: 'alert' });
+    const id = String(req.params.id);
+    const agency = authContext(res).agency;
+    const flag = await ctx.store.flag(id);
+    const view = flag && (await viewOf(ctx.isp, flag, agency));
+    if (!flag || !view) throw notFound(`Flag/${id} is not known`);
+    describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose, entities: [{ reference: `Flag/${id}`, role: 'domain-resource' }] });
+    const notified = await recordAccess(ctx, flag, { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency }, log);
+    await respond(req, res, 200, flagFor(flag.flag as Flag, view.agencyType), { criteria: lookupCriteria([view], notified) });
+  };
+}
+
+export function searchFlags(ctx: AlertsContext, log: Logger) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: 'alert' });
+    const query = searchQueryOf(req);
+    for (const name of query.keys()) {
+      if (!SEARCH_PARAMETERS.has(name)) throw badRequest(`Flag search does not take the parameter '${name}' (it takes subject and status)`, name);
+    }
+    const subjects = query.getAll('subject');
+    if (subjects.length !== 1) throw badRequest('Flag search needs exactly one subject: <identifier system>|<value>, or Patient/<record id>', 'subject');
+    const statuses = query.getAll('status').flatMap((s) => s.split(','));
+    if (statuses.some((s) => s !== 'active' && s !== 'inactive')) throw badRequest('status is active or inactive', 'status');
+    const agency = authContext(res).agency;
+    const personId = await personOfSubject(ctx, subjects[0]!);
+    const flags = personId ? await ctx.store.flagsOfPerson(personId) : [];
+    if (personId) describeExchange(res, { subject: `Person/${personId}` });
+
+    const shown: { flag: StoredFlag; view: FlagView }[] = [];
+    for (const flag of flags) {
+      if (statuses.length > 0 && !statuses.includes(flag.status)) continue;
+      const view = await viewOf(ctx.isp, flag, agency);
+      if (view) shown.push({ flag, view });
+    }
+    const looker = { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency };
+    const notified = (await Promise.all(shown.map(({ flag }) => recordAccess(ctx, flag, looker, log)))).flat();
+    const entry: BundleEntry[] = shown.flatMap(({ flag, view }): BundleEntry[] => [
+      { fullUrl: `${ctx.baseUrl}/Flag/${flag.id}`, resource: flagFor(flag.flag as Flag, view.agencyType), search: { mode: 'match' } },
+      ...(view.categories.includes('np-lp-contact') && flag.careTeam
+        ? [{ fullUrl: `${ctx.baseUrl}/CareTeam/${(flag.careTeam as CareTeam).id ?? ''}`, resource: flag.careTeam as CareTeam, search: { mode: 'include' as const } }]
+        : []),
+    ]);
+    describeExchange(res, { entities: shown.map(({ flag }) => ({ reference: `Flag/${flag.id}`, role: 'domain-resource' as const })) });
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: shown.length,
+      link: [{ relation: 'self', url: new URL(req.originalUrl, ctx.baseUrl).toString() }],
+      entry,
+    };
+    await respond(req, res, 200, bundle, { criteria: shown.length > 0 ? lookupCriteria(shown.map((s) => s.view), notified) : [] });
+  };
+}
+
+export function flagAccesses(ctx: AlertsContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: '$accesses', action: 'R', dataCategory: 'alert' });
+    const id = String(req.params.id);
+    const agency = authContext(res).agency;
+    const flag = await ctx.store.flag(id);
+    // The NP/LP's agency and the sender only; to anyone else the alert is unknown.
+    if (!flag || (flag.sender !== agency && !flag.npLpAgencies.includes(agency))) throw notFound(`Flag/${id} is not known`);
+    describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose, entities: [{ reference: `Flag/${id}`, role: 'domain-resource' }] });
+    const accesses = await ctx.store.accessesOf(id);
+    const parameters: Parameters = {
+      resourceType: 'Parameters',
+      parameter: accesses.map((a) => ({
+        name: 'access',
+        part: [
+          { name: 'when', valueInstant: a.at },
+          { name: 'agency', valueReference: { reference: `Organization/${a.agency}` } },
+          ...(a.practitionerRole ? [{ name: 'practitioner', valueReference: { reference: a.practitionerRole } }] : []),
+          ...(a.messageId ? [{ name: 'notification', valueString: a.messageId }] : []),
+        ],
+      })),
+    };
+    // PD-L3: the NP/LP's details and who looked their person up are read electronically.
+    await respond(req, res, 200, parameters, { criteria: ['PD-L3'] });
+  };
+}
+
+/** The index Person a search's subject names, or undefined when it names no one the index holds. */
+async function personOfSubject(ctx: AlertsContext, subject: string): Promise<string | undefined> {
+  if (subject.startsWith('Patient/')) return (await ctx.mpi.personOf(subject.slice('Patient/'.length)))?.personId;
+  const bar = subject.indexOf('|');
+  if (bar <= 0 || bar === subject.length - 1) throw badRequest('subject is <identifier system>|<value> (an agency identifier or the CHI), or Patient/<record id>', 'subject');
+  const system = subject.slice(0, bar);
+  const value = subject.slice(bar + 1);
+  if (system === IdentifierSystems.chi) {
+    const persons = await ctx.mpi.personsWithChi(value);
+    // Two Persons holding one CHI wait for a reviewer: neither is "the" person yet.
+    return persons.length === 1 ? persons[0] : undefined;
+  }
+  const agencies = await ctx.isp.agencies();
+  const owner = [...agencies.values()].find((a) => a.patientIdentifierSystem === system);
+  if (!owner) return undefined;
+  return (await ctx.mpi.personOf(ctx.mpi.recordIdOf(owner.id, value)))?.personId;
+}
+
+/** IM-L4 (checked against the ISP); MA-L5 when A&E, out-of-hours, police or fire — or an agency across the boundary — sees an alert; PD-L3 when NP/LP details are shown; MA-L3 when the NP/LP's agency is notified. */
+function lookupCriteria(views: readonly FlagView[], notified: readonly string[]): string[] {
+  const criteria = ['IM-L4'];
+  if (views.some((v) => MA_L5_LOOKERS.has(v.agencyType) || v.crossesBoundary)) criteria.push('MA-L5');
+  if (views.some((v) => v.categories.includes('np-lp-contact'))) criteria.push('PD-L3');
+  if (notified.length > 0) criteria.push('MA-L3');
+  return criteria;
+}
