@@ -5,10 +5,14 @@
  * idempotent per sender and MessageHeader.id; and refused, audited, with
  * nothing accepted, when it should be.
  */
-import type { Bundle, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import type { Bundle, Flag, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import request from 'supertest';
+import { readDemoAgencySigningKey } from '../../fixtures/keys/demo-keys.js';
+import { CLIENT_ASSERTION_TYPE } from '../../shared/auth/client-assertion.js';
+import { signClientAssertion } from '../../shared/client/client-assertion.js';
 import { criteriaOf } from '../../test/mpi.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
-import { DELIVERIES_QUEUE } from './workers/deliveries.js';
+import { DELIVERIES_QUEUE, type DeliveryJobData } from './workers/deliveries.js';
 import { openQueue } from '../../shared/queue/queues.js';
 
 let alerts: TestAlerts;
@@ -143,5 +147,102 @@ describe('refusing an alert message', () => {
     const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'NOT-REGISTERED' } }));
     expect(res.status).toBe(422);
     expect(outcomeText(res)).toContain('NOT-REGISTERED');
+  });
+});
+
+describe('bad alert messages', () => {
+  const valid = () => alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
+
+  it('refuses a message whose first entry is not a MessageHeader (400)', async () => {
+    const message = valid();
+    message.entry = message.entry!.slice(1);
+    const res = await alerts.post('edinburgh-social-work', message);
+    expect(res.status).toBe(400);
+    expect(outcomeText(res)).toContain('MessageHeader');
+  });
+
+  it('refuses a message about no Flag, and one whose focus is not in the Bundle (422)', async () => {
+    const noFlag = valid();
+    noFlag.entry = noFlag.entry!.filter((e) => e.resource?.resourceType !== 'Flag');
+    const res = await alerts.post('edinburgh-social-work', noFlag);
+    expect(res.status).toBe(422);
+    expect(outcomeText(res)).toContain('not in the Bundle');
+
+    const patientFocus = valid();
+    (patientFocus.entry![0]!.resource as MessageHeader).focus = [{ reference: 'Patient/subject' }];
+    const wrong = await alerts.post('edinburgh-social-work', patientFocus);
+    expect(wrong.status).toBe(422);
+    expect(outcomeText(wrong)).toContain('must be a Flag');
+  });
+
+  it('refuses a message that is not valid R4, listing the problems (422)', async () => {
+    const message = valid();
+    (message.entry![1]!.resource as unknown as Record<string, unknown>).status = 'banana';
+    const res = await alerts.post('edinburgh-social-work', message);
+    expect(res.status).toBe(422);
+  });
+
+  it('refuses a Bundle over the alerts body limit (413)', async () => {
+    const message = valid();
+    (message.entry![1]!.resource as Flag).code.text = 'x'.repeat(300 * 1024);
+    const res = await alerts.post('edinburgh-social-work', message);
+    expect(res.status).toBe(413);
+    expect((res.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+    expect(await alerts.mpi.auditOf(res)).toBeDefined();
+  });
+
+  it('refuses raising without system/Flag.write (403)', async () => {
+    const res = await alerts.post('edinburgh-social-work', valid(), 'system/Flag.read');
+    expect(res.status).toBe(403);
+    expect(criteriaOf(await alerts.mpi.auditOf(res))).toEqual(['SI-L3']);
+  });
+
+  it('refuses an agency that is party to no ISP (403), however valid its token', async () => {
+    const org = await alerts.mpi.dir.store.read('Organization', 'children1st-edinburgh');
+    await alerts.mpi.dir.store.create({ ...org, id: 'outsider-trust', name: 'Outsider Trust', endpoint: undefined });
+    const assertion = signClientAssertion({ clientId: 'outsider-trust', tokenUrl: alerts.config.token.tokenUrl, key: readDemoAgencySigningKey('children1st-edinburgh') });
+    const token = await request(alerts.mpi.dir.app)
+      .post('/auth/token')
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion });
+    expect(token.status).toBe(200);
+    const res = await request(alerts.app)
+      .post('/fhir/$process-message')
+      .set({ Authorization: `Bearer ${(token.body as { access_token: string }).access_token}` })
+      .type('application/fhir+json')
+      .send(JSON.stringify(alertMessage({ sender: 'outsider-trust', subject: { local: 'X-1' } })));
+    expect(res.status).toBe(403);
+    expect(outcomeText(res)).toContain('not party to an Information Sharing Protocol');
+  });
+
+  it('accepts nothing for a refused message', async () => {
+    const before = await alerts.mpi.dir.redis.keys(`${alerts.mpi.dir.keys.prefix}:{alerts}:msg:*`);
+    await alerts.post('nhs-lothian', valid());
+    await alerts.post('edinburgh-social-work', { ...valid(), type: 'collection' });
+    const after = await alerts.mpi.dir.redis.keys(`${alerts.mpi.dir.keys.prefix}:{alerts}:msg:*`);
+    expect(after.sort()).toEqual(before.sort());
+  });
+});
+
+describe('nothing accepted is lost', () => {
+  it('re-queues a delivery accepted whose job was never added (the service died in between)', async () => {
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' }, destinations: ['rie-emergency'] }));
+    const messageId = (res.headers['content-location'] as string).split('/$delivery-status/')[1]!;
+    const queue = openQueue<DeliveryJobData, unknown>(alerts.mpi.dir.deps, DELIVERIES_QUEUE);
+    try {
+      // As if the process had died after the accept script: no job, the marker still there.
+      await (await queue.getJob(`${messageId}~rie-emergency`))?.remove();
+      await alerts.mpi.dir.redis.sadd(alerts.ctx.store.keys.unqueued, `${messageId}~rie-emergency`);
+      expect(await alerts.ctx.deliveries.sweepUnqueued()).toBe(1);
+      const job = await queue.getJob(`${messageId}~rie-emergency`);
+      expect(job?.data).toMatchObject({ messageId, agencyId: 'rie-emergency', origin: { requestId: res.headers['x-request-id'] } });
+      expect(await alerts.ctx.store.unqueued()).toEqual([]);
+      // A second sweep finds nothing to do, and adding again is a no-op.
+      expect(await alerts.ctx.deliveries.sweepUnqueued()).toBe(0);
+      await alerts.ctx.deliveries.addDeliveries([{ origin: job!.data.origin, messageId, agencyId: 'rie-emergency' }]);
+      expect((await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.id === `${messageId}~rie-emergency`)).toHaveLength(1);
+    } finally {
+      await queue.close();
+    }
   });
 });

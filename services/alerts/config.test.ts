@@ -1,0 +1,22 @@
+import { ConfigError } from '../../shared/config.js';
+import { loadAlertsConfig } from './config.js';
+
+describe('the alerts service’s settings', () => {
+  it('defaults to a 24 h retry window, 10 s delivery timeout, 5 s sweep and 256 kB messages', () => {
+    expect(loadAlertsConfig({})).toEqual({ retryWindowMs: 86_400_000, deliveryTimeoutMs: 10_000, sweepIntervalMs: 5_000, bodyLimit: '256kb' });
+  });
+
+  it('reads durations with their unit', () => {
+    expect(loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_WINDOW: '90m', INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '500ms' })).toMatchObject({ retryWindowMs: 5_400_000, deliveryTimeoutMs: 500 });
+  });
+
+  it('reports every bad setting at once', () => {
+    try {
+      loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_WINDOW: 'a day', INFOSHARE_ALERTS_SWEEP_INTERVAL: '0s', INFOSHARE_ALERTS_BODY_LIMIT: 'huge' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toHaveLength(3);
+    }
+  });
+});

@@ -1,0 +1,22 @@
+import { jobIdOf } from '../../../shared/queue/queues.js';
+import { accessMessageIdOf, flagIdOf, messageIdOf } from './ids.js';
+
+describe('the hub’s ids', () => {
+  it('name the same message for the same sender and MessageHeader.id, and different ones otherwise', () => {
+    expect(messageIdOf('nhs-lothian', 'h-1')).toBe(messageIdOf('nhs-lothian', 'h-1'));
+    expect(messageIdOf('nhs-lothian', 'h-1')).not.toBe(messageIdOf('nhs-fife', 'h-1'));
+    expect(messageIdOf('nhs-lothian', 'h-1')).not.toBe(messageIdOf('nhs-lothian', 'h-2'));
+  });
+
+  it('keep an alert’s id from one sender apart from another’s with the same local id', () => {
+    expect(flagIdOf('a', 'f')).not.toBe(flagIdOf('b', 'f'));
+    expect(flagIdOf('a', 'f')).not.toBe(messageIdOf('a', 'f'));
+  });
+
+  it('are FHIR ids and valid delivery job id parts', () => {
+    for (const id of [messageIdOf('x', 'y'), flagIdOf('x', 'y'), accessMessageIdOf('flag-1', 'req-1')]) {
+      expect(id).toMatch(/^[A-Za-z0-9\-.]{1,64}$/);
+      expect(() => jobIdOf(id, 'nhs-lothian')).not.toThrow();
+    }
+  });
+});
