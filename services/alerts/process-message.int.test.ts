@@ -6,7 +6,10 @@
  * nothing accepted, when it should be.
  */
 import type { Bundle, Flag, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import request from 'supertest';
+import { PROJECT_ROOT } from '../../shared/config.js';
 import { readDemoAgencySigningKey } from '../../fixtures/keys/demo-keys.js';
 import { CLIENT_ASSERTION_TYPE } from '../../shared/auth/client-assertion.js';
 import { signClientAssertion } from '../../shared/client/client-assertion.js';
@@ -244,5 +247,16 @@ describe('nothing accepted is lost', () => {
     } finally {
       await queue.close();
     }
+  });
+});
+
+describe('the README’s example', () => {
+  it('is a message the hub accepts as it stands', async () => {
+    const readme = await fs.readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Alerts'));
+    const example = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+    const res = await alerts.post('edinburgh-social-work', JSON.parse(example!));
+    expect(res.status).toBe(200);
+    expect(((res.body as Bundle).entry?.[0]?.resource as MessageHeader).response).toMatchObject({ identifier: 'sw-msg-20261206-0001', code: 'ok' });
   });
 });
