@@ -228,22 +228,30 @@ describe('bad alert messages', () => {
 });
 
 describe('nothing accepted is lost', () => {
-  it('re-queues a delivery accepted whose job was never added (the service died in between)', async () => {
+  it('queues a delivery accepted whose job was never added (the service died in between)', async () => {
     const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' }, destinations: ['rie-emergency'] }));
-    const messageId = (res.headers['content-location'] as string).split('/$delivery-status/')[1]!;
+    const accepted = (await alerts.ctx.store.message((res.headers['content-location'] as string).split('/$delivery-status/')[1]!))!;
+    // The state a crash between the accept script and addBulk leaves: a message and its delivery, a marker, no job.
+    const messageId = `${accepted.id}-crash`;
+    const result = await alerts.ctx.store.accept({
+      mode: 'access',
+      message: { ...accepted, id: messageId, recipients: ['rie-emergency'] },
+      changeRecord: { requestId: 'crash-test', service: 'alerts', agent: {}, type: 'rest', subtype: 'test', action: 'C', outcome: '0', entities: [], criteria: [] },
+    });
+    expect(result.kind).toBe('accepted');
     const queue = openQueue<DeliveryJobData, unknown>(alerts.mpi.dir.deps, DELIVERIES_QUEUE);
     try {
-      // As if the process had died after the accept script: no job, the marker still there.
-      await (await queue.getJob(`${messageId}~rie-emergency`))?.remove();
-      await alerts.mpi.dir.redis.sadd(alerts.ctx.store.keys.unqueued, `${messageId}~rie-emergency`);
+      expect(await queue.getJob(`${messageId}~rie-emergency`)).toBeUndefined();
+      expect(await alerts.ctx.store.unqueued()).toEqual([`${messageId}~rie-emergency`]);
       expect(await alerts.ctx.deliveries.sweepUnqueued()).toBe(1);
       const job = await queue.getJob(`${messageId}~rie-emergency`);
-      expect(job?.data).toMatchObject({ messageId, agencyId: 'rie-emergency', origin: { requestId: res.headers['x-request-id'] } });
+      expect(job?.data).toEqual({ messageId, agencyId: 'rie-emergency', origin: accepted.origin });
       expect(await alerts.ctx.store.unqueued()).toEqual([]);
-      // A second sweep finds nothing to do, and adding again is a no-op.
+      // A second sweep finds nothing to do; adding the same delivery again queues nothing new.
       expect(await alerts.ctx.deliveries.sweepUnqueued()).toBe(0);
-      await alerts.ctx.deliveries.addDeliveries([{ origin: job!.data.origin, messageId, agencyId: 'rie-emergency' }]);
-      expect((await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.id === `${messageId}~rie-emergency`)).toHaveLength(1);
+      await alerts.ctx.deliveries.addDeliveries([{ origin: accepted.origin, messageId, agencyId: 'rie-emergency' }]);
+      const jobs = await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children']);
+      expect(jobs.filter((j) => j.id === `${messageId}~rie-emergency`)).toHaveLength(1);
     } finally {
       await queue.close();
     }
