@@ -3,7 +3,7 @@ import { loadAlertsConfig } from './config.js';
 
 describe('the alerts service’s settings', () => {
   it('defaults to a 24 h retry window, 10 s delivery timeout, 5 s sweep and 256 kB messages', () => {
-    expect(loadAlertsConfig({})).toEqual({ retryWindowMs: 86_400_000, deliveryTimeoutMs: 10_000, sweepIntervalMs: 5_000, bodyLimit: '256kb' });
+    expect(loadAlertsConfig({})).toMatchObject({ retryWindowMs: 86_400_000, deliveryTimeoutMs: 10_000, sweepIntervalMs: 5_000, bodyLimit: '256kb' });
   });
 
   it('reads durations with their unit', () => {
