@@ -72,6 +72,8 @@ export interface AlertMessageOptions {
   readonly careTeam?: CareTeam | null;
   readonly destinations?: readonly string[];
   readonly status?: Flag['status'];
+  /** MessageHeader.focus (default: the Flag). */
+  readonly focus?: string;
   readonly detail?: string;
 }
 
@@ -117,7 +119,7 @@ export function alertMessage(o: AlertMessageOptions): Bundle {
     eventCoding: { system: CodeSystems.alertEvent, code: o.event ?? 'alert-raised' },
     source: { endpoint: `Organization/${o.sender}` },
     sender: { reference: `Organization/${o.sender}` },
-    focus: [{ reference: `Flag/${flag.id ?? ''}` }],
+    focus: [{ reference: o.focus ?? `Flag/${flag.id ?? ''}` }],
     ...(o.destinations ? { destination: o.destinations.map((d) => ({ endpoint: `Organization/${d}`, receiver: { reference: `Organization/${d}` } })) } : {}),
   };
   const careTeam = o.careTeam === undefined ? npLpCareTeam() : o.careTeam;

@@ -1,5 +1,5 @@
 /**
- * Bad input, thrown at every route of the directory and the MPI as a hostile
+ * Bad input, thrown at every route of the directory, the MPI and alerts as a hostile
  * or broken client would (real services, real signed tokens, real Redis):
  * generated malformed JSON, Parameters and ids. Whatever comes in, the answer
  * is never a 5xx, a refusal is a FHIR OperationOutcome, and every exchange is
@@ -13,7 +13,8 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { readAuditEntries } from '../shared/audit/audit-client.js';
 import { routerOf, type LayerView } from '../shared/http/methods.js';
-import { startTestMpi, type TestMpi } from './mpi.js';
+import { alertMessage, startTestAlerts, type TestAlerts } from './alerts.js';
+import type { TestMpi } from './mpi.js';
 
 /** A statutory partner: every scope, so requests get past authorisation to the parsing and validation under test. */
 const AGENCY = 'nhs-lothian';
@@ -155,7 +156,8 @@ function sendRaw(req: request.Test, body: Buffer): request.Test {
     .send(body);
 }
 
-describe('bad input thrown at every route of the directory and the MPI', () => {
+describe('bad input thrown at every route of the directory, the MPI and alerts', () => {
+  let alerts: TestAlerts;
   let mpi: TestMpi;
   let targets: Target[];
   let token: string;
@@ -164,22 +166,24 @@ describe('bad input thrown at every route of the directory and the MPI', () => {
   let counter = 0;
 
   beforeAll(async () => {
-    mpi = await startTestMpi();
+    alerts = await startTestAlerts();
+    mpi = alerts.mpi;
     token = await mpi.token(AGENCY);
     targets = [
       { service: 'directory', app: mpi.dir.app, routes: routeTemplates(mpi.dir.app) },
       { service: 'mpi', app: mpi.app, routes: routeTemplates(mpi.app) },
+      { service: 'alerts', app: alerts.app, routes: routeTemplates(alerts.app) },
     ];
   }, 60_000);
 
   afterAll(async () => {
-    await mpi?.close();
+    await alerts?.close();
   });
 
   it('reads the routes from the apps themselves', () => {
     const all = targets.flatMap((t) => t.routes.map((r) => `${t.service} ${r.method} ${r.path}`));
     expect(all).toEqual(
-      expect.arrayContaining(['directory POST /auth/token', 'directory PUT /fhir/Organization/:id', 'directory POST /fhir/Contract/:id/:operation', 'mpi POST /fhir', 'mpi POST /fhir/Patient/$match', 'mpi POST /fhir/Task/:id/$resolve', 'mpi GET /fhir/Task/:id']),
+      expect.arrayContaining(['directory POST /auth/token', 'directory PUT /fhir/Organization/:id', 'directory POST /fhir/Contract/:id/:operation', 'mpi POST /fhir', 'mpi POST /fhir/Patient/$match', 'mpi POST /fhir/Task/:id/$resolve', 'mpi GET /fhir/Task/:id', 'alerts POST /fhir/$process-message', 'alerts GET /fhir/Flag']),
     );
   });
 
@@ -274,7 +278,7 @@ describe('bad input thrown at every route of the directory and the MPI', () => {
   const deep = (d: number) => nested(d, '{"url":"http://x","extension":[', ']}', '{"url":"http://x","valueString":"y"}');
   const patientWith = (extra: object) => ({ resourceType: 'Patient', identifier: [{ system: 'https://fhir.infoshare.scot/id/patient/nhs-lothian', value: 'BAD-1' }], ...extra });
   const params = (...parameter: object[]) => JSON.stringify({ resourceType: 'Parameters', parameter });
-  const examples: { what: string; service: 'directory' | 'mpi'; method: string; path: string; body?: string | Buffer; status: number; expression?: string }[] = [
+  const examples: { what: string; service: 'directory' | 'mpi' | 'alerts'; method: string; path: string; body?: string | Buffer; status: number; expression?: string }[] = [
     { what: 'an id with bad percent-encoding', service: 'directory', method: 'GET', path: '/fhir/Organization/%ZZ', status: 400 },
     { what: 'an id cut inside a UTF-8 sequence', service: 'mpi', method: 'GET', path: '/fhir/Patient/%E0%A4%A', status: 400 },
     { what: 'a query with bytes that are not UTF-8', service: 'directory', method: 'GET', path: '/fhir/Organization?name=%FF', status: 400 },
@@ -301,6 +305,8 @@ describe('bad input thrown at every route of the directory and the MPI', () => {
     { what: 'an identifier with bytes that are not UTF-8', service: 'mpi', method: 'POST', path: '/fhir/Patient', body: Buffer.concat([Buffer.from(JSON.stringify(patientWith({})).replace('BAD-1', 'BAD-')), Buffer.from([0xff])]), status: 400 },
     { what: 'a 900 KB string where name[] is expected', service: 'directory', method: 'POST', path: '/fhir/Practitioner', body: JSON.stringify({ resourceType: 'Practitioner', name: 'x'.repeat(900_000) }), status: 422, expression: 'Practitioner.name' },
     { what: 'a transaction with a 3 MB string where name[] is expected', service: 'mpi', method: 'POST', path: '/fhir', body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: patientWith({ name: 'n'.repeat(3_000_000) }), request: { method: 'POST', url: 'Patient' } }] }), status: 422, expression: 'Bundle.entry[0].resource.name' },
+    { what: 'a message Bundle that does not start with its MessageHeader', service: 'alerts', method: 'POST', path: '/fhir/$process-message', body: JSON.stringify({ ...alertMessage({ sender: AGENCY, subject: { local: 'BAD-1' } }), entry: alertMessage({ sender: AGENCY, subject: { local: 'BAD-1' } }).entry?.slice(1) }), status: 400, expression: 'Bundle.entry[0].resource' },
+    { what: 'an alert whose focus is not in the Bundle', service: 'alerts', method: 'POST', path: '/fhir/$process-message', body: JSON.stringify(alertMessage({ sender: AGENCY, subject: { local: 'BAD-1' }, focus: 'Flag/elsewhere' })), status: 422, expression: 'Bundle.entry[0].resource.focus[0]' },
   ];
 
   it.each(examples)('refuses $what ($service $method) with $status and a small OperationOutcome', async ({ service, method, path, body, status, expression }) => {

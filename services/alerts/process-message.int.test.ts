@@ -5,7 +5,7 @@
  * idempotent per sender and MessageHeader.id; and refused, audited, with
  * nothing accepted, when it should be.
  */
-import type { Bundle, Flag, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, Flag, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
@@ -266,5 +266,17 @@ describe('the README’s example', () => {
     const res = await alerts.post('edinburgh-social-work', JSON.parse(example!));
     expect(res.status).toBe(200);
     expect(((res.body as Bundle).entry?.[0]?.resource as MessageHeader).response).toMatchObject({ identifier: 'sw-msg-20261206-0001', code: 'ok' });
+  });
+});
+
+describe('the CapabilityStatement', () => {
+  it('lists $process-message, $delivery-status and the Flag look-ups', async () => {
+    const res = await request(alerts.app).get('/fhir/metadata');
+    expect(res.status).toBe(200);
+    const rest = (res.body as CapabilityStatement).rest?.[0];
+    expect(rest?.operation?.map((o) => o.name)).toEqual(expect.arrayContaining(['process-message', 'delivery-status']));
+    const flag = rest?.resource?.find((r) => r.type === 'Flag');
+    expect(flag?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);
+    expect(flag?.searchParam?.map((p) => p.name)).toEqual(['subject', 'status']);
   });
 });
