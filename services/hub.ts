@@ -13,7 +13,7 @@ import { buildServiceDeps, type ServiceDeps, type ServiceInstance, type ServiceM
 import { listen, reserveFreePorts, type Listening } from '../shared/runtime/listen.js';
 import { demoHubEnv, type DemoPartnershipId } from '../fixtures/partnership/demo-hubs.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
-import { loadDemoDemographics } from './mpi/fixtures.js';
+import { loadDemoDemographics, loadDemoPeople } from './mpi/fixtures.js';
 import { mpiService } from './mpi/module.js';
 import { SERVICE_MODULES } from './registry.js';
 
@@ -84,7 +84,11 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
       const server = await listen(instance.app, config.ports[module.name], config.host);
       started.push({ name: module.name, instance, server });
     }
-    if (options.loadFixtures ?? true) await loadDemoFixtures(deps);
+    if (options.loadFixtures ?? true) {
+      // The demo Endpoints deliver to this hub's agency simulator, on whatever port it listens.
+      await loadDemoFixtures(deps, { agencySimUrl: config.internalUrls['agency-sim'] });
+      await loadDemoPeople(deps, configOf(mpiService));
+    }
     if (options.loadDemographics) await loadDemoDemographics(deps, configOf(mpiService));
     const urls = Object.fromEntries(started.map((s) => [s.name, config.urls[s.name]]));
     return { config, redisUrl: redisHandle.url, urls, deps, stop };

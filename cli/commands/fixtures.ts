@@ -11,7 +11,7 @@ import { runningKeyPrefix } from '../../shared/redis/hub-note.js';
 import { findRunningRedis } from '../../shared/redis/server.js';
 import { buildServiceDeps } from '../../shared/runtime/deps.js';
 import { loadDemoFixtures } from '../../services/directory/fixtures.js';
-import { loadDemoDemographics } from '../../services/mpi/fixtures.js';
+import { loadDemoDemographics, loadDemoPeople } from '../../services/mpi/fixtures.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, processIo, UsageError, type Io } from '../exit.js';
 
@@ -31,8 +31,10 @@ export async function fixturesCommand(args: string[], io: Io = processIo): Promi
   const redis = connectRedis(url);
   try {
     const deps = await buildServiceDeps(config, redis, log);
-    const directory = await loadDemoFixtures(deps);
+    const directory = await loadDemoFixtures(deps, { agencySimUrl: config.internalUrls['agency-sim'] });
     io.out(`demo partnership: ${Object.entries(directory).map(([type, c]) => `${type} ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged`).join('; ')}`);
+    const people = await loadDemoPeople(deps);
+    io.out(`demo people: ${Object.entries(people).map(([agency, c]) => `${agency} ${c.registered} registered, ${c.unchanged} unchanged`).join('; ')}`);
     if (values.demographics) {
       const index = await loadDemoDemographics(deps);
       io.out(`demographics: ${Object.entries(index).map(([agency, c]) => `${agency} ${c.registered} registered, ${c.unchanged} unchanged`).join('; ')}`);

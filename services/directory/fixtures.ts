@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
-import { loadDemoPartnership } from '../../fixtures/partnership/load.js';
+import { loadDemoPartnership, type DemoPartnershipOptions } from '../../fixtures/partnership/load.js';
 import type { ServiceDeps } from '../../shared/runtime/deps.js';
 import type { WriteOutcome } from '../../shared/store/resource-store.js';
 import type { ResourceOf, ResourceType } from '../../shared/store/search-params.js';
@@ -20,12 +20,16 @@ import { directoryStore } from './store.js';
 
 export type FixtureLoadReport = Readonly<Record<string, Readonly<Record<WriteOutcome, number>>>>;
 
-export async function loadDemoFixtures(deps: Pick<ServiceDeps, 'redis' | 'keys' | 'log'>): Promise<FixtureLoadReport> {
+/**
+ * `agencySimUrl`: where the agency simulator runs (the hub passes `config.internalUrls['agency-sim']`),
+ * so the demo Endpoints deliver to it on whatever port it listens; without it they keep the files' address.
+ */
+export async function loadDemoFixtures(deps: Pick<ServiceDeps, 'redis' | 'keys' | 'log'>, options: DemoPartnershipOptions = {}): Promise<FixtureLoadReport> {
   const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log });
   const store = directoryStore(deps.redis, deps.keys, { service: 'directory', relay });
   // Loading fixtures changes the directory like any client would, so each change is recorded, caused by this load.
   const cause = { requestId: `fixtures-${randomUUID()}`, agent: {} };
-  const demo = loadDemoPartnership();
+  const demo = loadDemoPartnership(options);
   // Referenced before referencing, so a reader never sees a CareTeam naming a role not loaded yet.
   const batches: readonly (readonly Resource[])[] = [
     demo.organizations,

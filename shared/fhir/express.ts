@@ -33,6 +33,24 @@ export function bodyBytesOf(req: Request): number {
   return bodySizes.get(req) ?? 0;
 }
 
+/** Requests whose exact body bytes are kept (`keepRawBody`), and those bytes once read. */
+const rawBodyWanted = new WeakSet<Request>();
+const rawBodies = new WeakMap<Request, Buffer>();
+
+/**
+ * Asks the body parser to keep this request's exact bytes (before the parser
+ * runs): a signature or digest over the body is checked against what was
+ * sent, never a re-serialisation. Opt-in, so bulk loads are not held twice.
+ */
+export function keepRawBody(req: Request): void {
+  rawBodyWanted.add(req);
+}
+
+/** The exact body bytes of a request marked with `keepRawBody`; undefined otherwise or without a body. */
+export function rawBodyOf(req: Request): Buffer | undefined {
+  return rawBodies.get(req);
+}
+
 /**
  * Runs on a body's raw bytes before it is parsed: refuses what no parser or
  * validator should see (shared/http/input-guard.ts). Throwing here makes the
@@ -41,6 +59,7 @@ export function bodyBytesOf(req: Request): number {
 function guard(problemOf: (body: Buffer) => string | undefined) {
   return (req: Request, _res: Response, body: Buffer, encoding: string): void => {
     bodySizes.set(req, body.length);
+    if (rawBodyWanted.has(req)) rawBodies.set(req, body);
     if (encoding !== 'utf-8') throw unsupportedMediaType(`Send request bodies in UTF-8 (got charset ${encoding})`);
     const problem = problemOf(body);
     if (problem) throw badRequest(problem);

@@ -10,7 +10,7 @@ import express, { type Express, type Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { AuditSink } from '../audit/exchange.js';
 import type { ServiceName } from '../config.js';
-import { fhirBodyParser, fhirErrorHandler, notFoundHandler } from '../fhir/express.js';
+import { fhirBodyParser, fhirErrorHandler, keepRawBody, notFoundHandler } from '../fhir/express.js';
 import { startExchange } from '../fhir/exchange-context.js';
 import { badRequest } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
@@ -27,6 +27,8 @@ export interface ServiceAppOptions {
   readonly bodyLimit: string;
   /** Exact paths that accept larger bodies (bulk loads, e.g. the transaction endpoint `/fhir`), with their limit. */
   readonly largeBodyPaths?: ReadonlyArray<{ path: string; limit: string }>;
+  /** Paths whose exact body bytes the routes read with `rawBodyOf` (a signature or digest over the body). */
+  readonly rawBodyPaths?: RegExp;
   readonly metrics?: ServiceMetrics;
   /** Extra readiness checks beyond Redis (e.g. the directory's signing key loaded). */
   readonly readinessChecks?: ReadonlyArray<() => Promise<boolean>>;
@@ -74,6 +76,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  const { rawBodyPaths } = options;
+  if (rawBodyPaths) {
+    app.use((req, _res, next) => {
+      if (rawBodyPaths.test(req.path)) keepRawBody(req);
+      next();
+    });
+  }
   for (const large of options.largeBodyPaths ?? []) {
     const parsers = fhirBodyParser(large.limit);
     app.use((req, res, next) => {

@@ -1,0 +1,20 @@
+/** Everything the agency simulator's operations share, built once in `module.ts`. */
+import type { KeyResolver } from '../../shared/auth/jwks-resolver.js';
+import type { Logger } from '../../shared/log.js';
+import type { DirectoryView } from '../directory/view.js';
+import type { AgencySimConfig } from './config.js';
+import type { AgencySimStore } from './store.js';
+
+export interface AgencySimContext {
+  readonly config: AgencySimConfig;
+  readonly store: AgencySimStore;
+  /** Which agencies exist (a simulated agency is one the directory knows). */
+  readonly directory: DirectoryView;
+  /** The hub's published signing keys (its JWKS), to check delivery tokens with. */
+  readonly resolveKey: KeyResolver;
+  /** The hub's token issuer: the `iss` a delivery token must carry. */
+  readonly issuer: string;
+  readonly log: Logger;
+  /** Injected for tests; defaults to `Date.now`. */
+  readonly now: () => number;
+}

@@ -1,0 +1,47 @@
+/**
+ * `GET /agencies/<agency>/received[?offset=&count=&summary=true]`: what a
+ * simulated agency has received, in the order messages first arrived, each
+ * with how many times it was delivered (a count above 1 means duplicate
+ * deliveries, stored once), and the agency's counters (accepted, duplicates,
+ * refused, replays, transient, fatal, down). `summary=true` leaves the message
+ * Bundles out.
+ */
+import type { Request, Response } from 'express';
+import { describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { respondJson } from '../../../shared/fhir/express.js';
+import { badRequest } from '../../../shared/fhir/outcome.js';
+import { simulatedAgency } from '../agency.js';
+import type { AgencySimContext } from '../context.js';
+import { behaviourAt } from '../domain/behaviour.js';
+
+const MAX_COUNT = 1000;
+
+export function receivedMessages(ctx: AgencySimContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: 'received', action: 'R' });
+    const agency = await simulatedAgency(ctx, req);
+    const offset = integerParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
+    const count = integerParam(req.query.count, 'count', 1, MAX_COUNT, 100);
+    const summaryOnly = req.query.summary === 'true';
+    const [{ total, messages }, stats, behaviour] = await Promise.all([
+      ctx.store.received(agency, offset, count),
+      ctx.store.stats(agency),
+      ctx.store.behaviour(agency),
+    ]);
+    await respondJson(req, res, 200, {
+      agency,
+      behaviour: behaviourAt(behaviour, ctx.now()),
+      stats,
+      total,
+      offset,
+      messages: summaryOnly ? messages.map(({ message: _message, ...rest }) => rest) : messages,
+    });
+  };
+}
+
+function integerParam(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw badRequest(`${name} must be an integer from ${min} to ${max}`, name);
+  return n;
+}

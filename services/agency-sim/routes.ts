@@ -1,0 +1,28 @@
+/**
+ * The agency simulator's HTTP surface, as a table of contents. The delivery
+ * endpoint is what the hub calls (authenticated by the hub's delivery token);
+ * the rest is a control surface for tests and demos, with no token: run the
+ * simulator where only the hub and its testers reach it (it listens on
+ * 127.0.0.1 by default).
+ */
+import { Router } from 'express';
+import { handler } from '../../shared/fhir/express.js';
+import type { AgencySimContext } from './context.js';
+import { readBehaviour, setBehaviour } from './operations/behaviour.js';
+import { processMessage } from './operations/process-message.js';
+import { receivedMessages } from './operations/received.js';
+import { resetAgency, resetAll } from './operations/reset.js';
+
+/** The path whose exact body bytes are kept: the delivery token's digest is over them. */
+export const DELIVERY_PATH = /^\/agencies\/[^/]+\/fhir\/\$process-message$/;
+
+export function agencySimRoutes(ctx: AgencySimContext): Router {
+  const router = Router();
+  router.post('/agencies/:agency/fhir/$process-message', handler(processMessage(ctx)));
+  router.get('/agencies/:agency/received', handler(receivedMessages(ctx)));
+  router.get('/agencies/:agency/behaviour', handler(readBehaviour(ctx)));
+  router.put('/agencies/:agency/behaviour', handler(setBehaviour(ctx)));
+  router.post('/agencies/reset', handler(resetAll(ctx)));
+  router.post('/agencies/:agency/reset', handler(resetAgency(ctx)));
+  return router;
+}

@@ -1,0 +1,135 @@
+/**
+ * The agency simulator's Redis state: per agency, the messages received (each
+ * stored once, with how many times it was delivered), counters, the behaviour
+ * it was told to show, and the delivery-token ids it has seen. Keys: keys.ts.
+ */
+import type { Redis } from 'ioredis';
+import type { JtiStore } from '../../shared/auth/jti-store.js';
+import { LuaScript } from '../../shared/redis/lua-script.js';
+import type { Behaviour } from './domain/behaviour.js';
+import type { MessageSummary } from './domain/received-message.js';
+import type { AgencySimKeys } from './keys.js';
+
+/** What happened to a delivery, counted per agency. */
+export type DeliveryCounter = 'accepted' | 'duplicates' | 'refused' | 'replays' | 'transient' | 'fatal' | 'down';
+
+export interface ReceivedMessage extends MessageSummary {
+  readonly firstReceivedAt: string;
+  readonly lastReceivedAt: string;
+  /** How many times it was delivered (1 = once; more = duplicate deliveries, stored once). */
+  readonly receiveCount: number;
+  readonly message: unknown;
+}
+
+/**
+ * Stores a message the first time its id arrives and counts every arrival, in
+ * one step: two concurrent deliveries of one message store it once and count two.
+ * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies.
+ * ARGV: message id, stored JSON, now (ms), agency. Returns the receive count.
+ */
+const RECEIVE = new LuaScript(`
+local isNew = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+local count = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+if isNew == 1 then
+  redis.call('RPUSH', KEYS[4], ARGV[1])
+  redis.call('HINCRBY', KEYS[5], 'accepted', 1)
+else
+  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+end
+redis.call('SADD', KEYS[6], ARGV[4])
+return count
+`);
+
+interface StoredMessage extends MessageSummary {
+  readonly firstReceivedAt: string;
+  readonly message: unknown;
+}
+
+export class AgencySimStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: AgencySimKeys,
+  ) {}
+
+  /** Stores a delivered message (once per message id); returns how many times it has now been delivered. */
+  async receive(agency: string, summary: MessageSummary, message: unknown, nowMs: number): Promise<number> {
+    const k = this.keys;
+    const stored: StoredMessage = { ...summary, firstReceivedAt: new Date(nowMs).toISOString(), message };
+    const count = await RECEIVE.run(
+      this.redis,
+      [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies],
+      [summary.messageId, JSON.stringify(stored), nowMs, agency],
+    );
+    return Number(count);
+  }
+
+  async count(agency: string, counter: DeliveryCounter): Promise<void> {
+    await this.redis.multi().hincrby(this.keys.stats(agency), counter, 1).sadd(this.keys.agencies, agency).exec();
+  }
+
+  async stats(agency: string): Promise<Record<DeliveryCounter, number>> {
+    const raw = await this.redis.hgetall(this.keys.stats(agency));
+    const n = (k: DeliveryCounter) => Number(raw[k] ?? 0);
+    return {
+      accepted: n('accepted'),
+      duplicates: n('duplicates'),
+      refused: n('refused'),
+      replays: n('replays'),
+      transient: n('transient'),
+      fatal: n('fatal'),
+      down: n('down'),
+    };
+  }
+
+  /** The messages received, in the order they first arrived, from `offset`, at most `count`. */
+  async received(agency: string, offset: number, count: number): Promise<{ total: number; messages: ReceivedMessage[] }> {
+    const k = this.keys;
+    const [total, ids] = await Promise.all([this.redis.llen(k.order(agency)), this.redis.lrange(k.order(agency), offset, offset + count - 1)]);
+    if (ids.length === 0) return { total, messages: [] };
+    const [stored, counts, last] = await Promise.all([
+      this.redis.hmget(k.messages(agency), ...ids),
+      this.redis.hmget(k.receiveCounts(agency), ...ids),
+      this.redis.hmget(k.lastReceived(agency), ...ids),
+    ]);
+    const messages = ids.flatMap((_id, i) => {
+      const json = stored[i];
+      if (!json) return [];
+      const m = JSON.parse(json) as StoredMessage;
+      return [{ ...m, receiveCount: Number(counts[i] ?? 1), lastReceivedAt: new Date(Number(last[i] ?? 0)).toISOString() }];
+    });
+    return { total, messages };
+  }
+
+  async behaviour(agency: string): Promise<Behaviour | undefined> {
+    const json = await this.redis.get(this.keys.behaviour(agency));
+    return json ? (JSON.parse(json) as Behaviour) : undefined;
+  }
+
+  async setBehaviour(agency: string, behaviour: Behaviour): Promise<void> {
+    await this.redis.multi().set(this.keys.behaviour(agency), JSON.stringify(behaviour)).sadd(this.keys.agencies, agency).exec();
+  }
+
+  /** Forgets what one agency received, its counters and behaviour (its seen token ids stay: a reset opens no replay window). */
+  async reset(agency: string): Promise<void> {
+    await this.redis.multi().del(...this.keys.agencyState(agency)).srem(this.keys.agencies, agency).exec();
+  }
+
+  /** Resets every agency that has state here; returns them. */
+  async resetAll(): Promise<string[]> {
+    const agencies = await this.redis.smembers(this.keys.agencies);
+    for (const agency of agencies) await this.reset(agency);
+    return agencies.sort();
+  }
+
+  /** Replay protection for delivery tokens, per agency (shared/messaging/delivery-token.ts `rememberDeliveryToken`). */
+  get deliveryJtis(): JtiStore {
+    return {
+      // One atomic SET NX: two concurrent uses of one token cannot both win.
+      remember: async (receiver, jti, forgetAfterMs) => {
+        const at = Math.max(Math.ceil(forgetAfterMs), Date.now() + 1000);
+        return (await this.redis.set(this.keys.deliveryJti(receiver, jti), '1', 'PXAT', at, 'NX')) === 'OK';
+      },
+    };
+  }
+}
