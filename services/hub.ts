@@ -33,6 +33,11 @@ export interface StartHubOptions {
   readonly partnership?: DemoPartnershipId;
   /** Load the demo partnership fixtures (default true). */
   readonly loadFixtures?: boolean;
+  /**
+   * Register the people the demo CareTeams name (`demo-child-1` …) in the index as records of their
+   * NP's and LP's agencies, so alerts about them resolve (default: with the fixtures).
+   */
+  readonly loadDemoPeople?: boolean;
   /** Also register the demo agencies' demographic extracts in the index (default false; `infoshare start` does). */
   readonly loadDemographics?: boolean;
   readonly log?: Logger;
@@ -84,11 +89,10 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
       const server = await listen(instance.app, config.ports[module.name], config.host);
       started.push({ name: module.name, instance, server });
     }
-    if (options.loadFixtures ?? true) {
-      // The demo Endpoints deliver to this hub's agency simulator, on whatever port it listens.
-      await loadDemoFixtures(deps, { agencySimUrl: config.internalUrls['agency-sim'] });
-      await loadDemoPeople(deps, configOf(mpiService));
-    }
+    const loadFixtures = options.loadFixtures ?? true;
+    // The demo Endpoints deliver to this hub's agency simulator, on whatever port it listens.
+    if (loadFixtures) await loadDemoFixtures(deps, { agencySimUrl: config.internalUrls['agency-sim'] });
+    if (options.loadDemoPeople ?? loadFixtures) await loadDemoPeople(deps, configOf(mpiService));
     if (options.loadDemographics) await loadDemoDemographics(deps, configOf(mpiService));
     const urls = Object.fromEntries(started.map((s) => [s.name, config.urls[s.name]]));
     return { config, redisUrl: redisHandle.url, urls, deps, stop };

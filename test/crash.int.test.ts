@@ -16,6 +16,9 @@ import { startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } fro
 import { agencyPatient, testChi, transactionOf } from './mpi.js';
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
 
+/** The index holds only what these tests load (not the CareTeams' demo people), so its counts are theirs. */
+const ONLY_WHAT_THESE_TESTS_LOAD = { INFOSHARE_TEST_SKIP_DEMO_PEOPLE: '1' };
+
 /** POSTs to the MPI; resolves with the status, or `undefined` when the process died before answering. */
 async function postToMpi(hub: HubProcess, agencyId: string, pathName: string, body: unknown, requestId: string): Promise<number | undefined> {
   try {
@@ -119,7 +122,7 @@ describe('a hub killed with SIGKILL', () => {
 
   it('during a bulk load: after a restart and the same load again, the index is whole and the same as an uninterrupted load', async () => {
     // An uninterrupted run: the NHS board's load, the social-work load, and the same social-work load again.
-    const reference = await startHubProcess(clean);
+    const reference = await startHubProcess(clean, { env: ONLY_WHAT_THESE_TESTS_LOAD });
     try {
       expect(await postToMpi(reference, 'nhs-lothian', '/fhir', nhsBundle, `ref-nhs-${randomUUID()}`)).toBe(200);
       expect(await postToMpi(reference, 'edinburgh-social-work', '/fhir', socialWorkBundle, `ref-sw-${randomUUID()}`)).toBe(200);
@@ -132,7 +135,7 @@ describe('a hub killed with SIGKILL', () => {
     expect(expected.orphans).toEqual([]);
 
     // The same, killed in the middle of the social-work load: its second chunk's records are written, their links not yet.
-    const first = await startHubProcess(crashed);
+    const first = await startHubProcess(crashed, { env: ONLY_WHAT_THESE_TESTS_LOAD });
     try {
       expect(await postToMpi(first, 'nhs-lothian', '/fhir', nhsBundle, `nhs-${randomUUID()}`)).toBe(200);
     } finally {
@@ -172,7 +175,7 @@ describe('a hub killed with SIGKILL', () => {
 
   it('between committing a change and relaying its audit record: the record is in the trail once the hub is back', async () => {
     const prefix = uniquePrefix('crash-audit');
-    const setup = await startHubProcess(prefix);
+    const setup = await startHubProcess(prefix, { env: ONLY_WHAT_THESE_TESTS_LOAD });
     await stopHubProcess(setup);
     try {
       const doomed = await startHubProcess(prefix, { env: { INFOSHARE_FAILPOINTS: 'audit.before-relay', INFOSHARE_TEST_SKIP_FIXTURES: '1' } });

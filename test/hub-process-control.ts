@@ -20,7 +20,7 @@ export interface HubProcess {
 export interface HubProcessOptions {
   /** The Redis the hub uses (default: the test run's). */
   readonly redisUrl?: string;
-  /** Extra environment: failpoints, settings, `INFOSHARE_TEST_SKIP_FIXTURES`. */
+  /** Extra environment: failpoints, settings, `INFOSHARE_TEST_SKIP_FIXTURES`, `INFOSHARE_TEST_SKIP_DEMO_PEOPLE`. */
   readonly env?: Readonly<Record<string, string>>;
 }
 
