@@ -169,9 +169,10 @@ async function runStep(raw: Step, vars: Variables, prefix: string, ctx: Scenario
   let attempts = 0;
   let response: StepResponse | undefined;
   let reasons: string[];
+  // The step as last sent: its `save` paths are substituted too (a path may filter on `${$run}`).
+  let step: Step | undefined;
   for (;;) {
     attempts++;
-    let step: Step;
     try {
       step = substitute(raw, vars, ctx.builtins);
     } catch (err) {
@@ -193,7 +194,7 @@ async function runStep(raw: Step, vars: Variables, prefix: string, ctx: Scenario
     return fail(reasons, seen);
   }
 
-  for (const [name, path] of Object.entries(raw.save ?? {})) {
+  for (const [name, path] of Object.entries(step?.save ?? {})) {
     const found = evaluateResponsePath(response!, path);
     if (!found.found) return fail([`save ${name}: nothing at ${path}`], seen);
     vars[name] = found.value;
