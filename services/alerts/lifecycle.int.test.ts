@@ -80,7 +80,7 @@ describe('looking a person up', () => {
     expect(flags.every((f) => f.status === 'active')).toBe(true);
     const careTeams = (bundle.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource as CareTeam);
     expect(careTeams.length).toBeGreaterThan(0);
-    expect(criteriaOf(await alerts.mpi.auditOf(res))).toEqual(expect.arrayContaining(['MA-L5', 'PD-L3', 'MA-L3']));
+    expect(criteriaOf(await alerts.mpi.auditOf(res))).toEqual(expect.arrayContaining(['MA-L5', 'PD-L3']));
 
     const accesses = await alerts.get('edinburgh-social-work', `/fhir/Flag/${flagId}/$accesses`);
     expect(accesses.status).toBe(200);

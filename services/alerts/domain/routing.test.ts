@@ -45,14 +45,18 @@ describe('what an accepted alert shows', () => {
     return routing.ok ? routing.recipients : [];
   };
 
-  it('MA-L3, MA-L4 and IM-L4 always; PD-L4 with NP/LP details', () => {
-    expect(acceptanceCriteria(recipients(['nhs-lothian']), true)).toEqual(['MA-L3', 'MA-L4', 'IM-L4', 'PD-L4']);
-    expect(acceptanceCriteria(recipients(['nhs-lothian']), false)).toEqual(['MA-L3', 'MA-L4', 'IM-L4']);
+  it('IM-L4 always; PD-L4 with NP/LP details', () => {
+    expect(acceptanceCriteria(recipients(['nhs-lothian']), true)).toEqual(['IM-L4', 'PD-L4']);
+    expect(acceptanceCriteria(recipients(['nhs-lothian']), false)).toEqual(['IM-L4']);
   });
 
-  it('MA-L5 when A&E receives it, and IM-L5 too when it crosses the boundary', () => {
-    expect(acceptanceCriteria(recipients(['rie-emergency']), true)).toContain('MA-L5');
+  it('IM-L5 when a recipient is across the boundary', () => {
     expect(acceptanceCriteria(recipients(['rie-emergency']), true)).not.toContain('IM-L5');
-    expect(acceptanceCriteria(recipients(['vhk-emergency']), true)).toEqual(expect.arrayContaining(['MA-L5', 'IM-L5']));
+    expect(acceptanceCriteria(recipients(['vhk-emergency']), true)).toContain('IM-L5');
+  });
+
+  it('no MA criterion: accepting is not delivering (each acknowledged delivery claims MA-L3/L4/L5)', () => {
+    const criteria = acceptanceCriteria(recipients(['vhk-emergency', 'rie-emergency', 'nhs-lothian']), true);
+    expect(criteria.filter((c) => c.startsWith('MA-'))).toEqual([]);
   });
 });

@@ -49,19 +49,15 @@ function recipientOf(target: RouteTarget): Recipient {
 
 const sortById = (recipients: Recipient[]) => [...recipients].sort((a, b) => a.agencyId.localeCompare(b.agencyId));
 
-/** Agency types whose receiving an alert shows MA-L5 (A&E, out-of-hours, police, fire), besides crossing a boundary. */
-const MA_L5_RECEIVERS: readonly AgencyType[] = ['emergency-department', 'out-of-hours', 'police', 'fire-rescue'];
-
 /**
- * What an accepted alert shows (audited with the acceptance): MA-L3 shared
- * electronically, MA-L4 sent to every agency the ISP routes it to, MA-L5 when a
- * recipient is across a partnership boundary or is A&E / out-of-hours / police /
- * fire, PD-L4 when it carries NP/LP contact details; IM-L4 (checked against the
- * signed ISP) and IM-L5 across a boundary.
+ * What an accepted alert shows (audited with the acceptance): IM-L4 (routed
+ * under the signed ISP), IM-L5 when a recipient is across a partnership
+ * boundary, PD-L4 when it carries NP/LP contact details. Not the MA criteria:
+ * acceptance is a promise to deliver, not a delivery — MA-L3/L4/L5 are claimed
+ * by each delivery as its recipient acknowledges it (delivery-criteria.ts).
  */
 export function acceptanceCriteria(recipients: readonly Recipient[], carriesNpLp: boolean): string[] {
-  const criteria = ['MA-L3', 'MA-L4', 'IM-L4'];
-  if (recipients.some((r) => r.crossesBoundary || MA_L5_RECEIVERS.includes(r.agencyType))) criteria.push('MA-L5');
+  const criteria = ['IM-L4'];
   if (recipients.some((r) => r.crossesBoundary)) criteria.push('IM-L5');
   if (carriesNpLp) criteria.push('PD-L4');
   return criteria;

@@ -22,6 +22,7 @@ import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import type { Logger } from '../../../shared/log.js';
 import { recordAccess } from '../accesses.js';
+import { MA_L5_RECEIVERS } from '../domain/delivery-criteria.js';
 import type { AlertsContext } from '../context.js';
 import { flagFor } from '../domain/minimise.js';
 import type { StoredFlag } from '../store.js';
@@ -29,8 +30,6 @@ import { viewOf, type FlagView } from '../visibility.js';
 
 const SEARCH_PARAMETERS = new Set(['subject', 'status']);
 
-/** MA-L5: A&E, out-of-hours, police and fire receiving alerts as the ISP allows. */
-const MA_L5_LOOKERS = new Set(['emergency-department', 'out-of-hours', 'police', 'fire-rescue']);
 
 export function readFlag(ctx: AlertsContext, log: Logger) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -41,8 +40,8 @@ export function readFlag(ctx: AlertsContext, log: Logger) {
     const view = flag && (await viewOf(ctx.isp, flag, agency));
     if (!flag || !view) throw notFound(`Flag/${id} is not known`);
     describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose, entities: [{ reference: `Flag/${id}`, role: 'domain-resource' }] });
-    const notified = await recordAccess(ctx, flag, { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency }, log);
-    await respond(req, res, 200, flagFor(flag.flag as Flag, view.agencyType), { criteria: lookupCriteria([view], notified) });
+    await recordAccess(ctx, flag, { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency }, log);
+    await respond(req, res, 200, flagFor(flag.flag as Flag, view.agencyType), { criteria: lookupCriteria([view]) });
   };
 }
 
@@ -69,7 +68,7 @@ export function searchFlags(ctx: AlertsContext, log: Logger) {
       if (view) shown.push({ flag, view });
     }
     const looker = { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency };
-    const notified = (await Promise.all(shown.map(({ flag }) => recordAccess(ctx, flag, looker, log)))).flat();
+    await Promise.all(shown.map(({ flag }) => recordAccess(ctx, flag, looker, log)));
     const entry: BundleEntry[] = shown.flatMap(({ flag, view }): BundleEntry[] => [
       { fullUrl: `${ctx.baseUrl}/Flag/${flag.id}`, resource: flagFor(flag.flag as Flag, view.agencyType), search: { mode: 'match' } },
       ...(view.categories.includes('np-lp-contact') && flag.careTeam
@@ -84,7 +83,7 @@ export function searchFlags(ctx: AlertsContext, log: Logger) {
       link: [{ relation: 'self', url: new URL(req.originalUrl, ctx.baseUrl).toString() }],
       entry,
     };
-    await respond(req, res, 200, bundle, { criteria: shown.length > 0 ? lookupCriteria(shown.map((s) => s.view), notified) : [] });
+    await respond(req, res, 200, bundle, { criteria: shown.length > 0 ? lookupCriteria(shown.map((s) => s.view)) : [] });
   };
 }
 
@@ -133,11 +132,14 @@ async function personOfSubject(ctx: AlertsContext, subject: string): Promise<str
   return (await ctx.mpi.personOf(ctx.mpi.recordIdOf(owner.id, value)))?.personId;
 }
 
-/** IM-L4 (checked against the ISP); MA-L5 when A&E, out-of-hours, police or fire — or an agency across the boundary — sees an alert; PD-L3 when NP/LP details are shown; MA-L3 when the NP/LP's agency is notified. */
-function lookupCriteria(views: readonly FlagView[], notified: readonly string[]): string[] {
+/**
+ * IM-L4 (checked against the ISP); MA-L5 when A&E, out-of-hours, police or fire — or an agency
+ * across the boundary — sees an alert; PD-L3 when NP/LP details are shown. The notification to the
+ * NP/LP's agency shows MA-L3 when that agency acknowledges it (its delivery's record), not here.
+ */
+function lookupCriteria(views: readonly FlagView[]): string[] {
   const criteria = ['IM-L4'];
-  if (views.some((v) => MA_L5_LOOKERS.has(v.agencyType) || v.crossesBoundary)) criteria.push('MA-L5');
+  if (views.some((v) => MA_L5_RECEIVERS.includes(v.agencyType) || v.crossesBoundary)) criteria.push('MA-L5');
   if (views.some((v) => v.categories.includes('np-lp-contact'))) criteria.push('PD-L3');
-  if (notified.length > 0) criteria.push('MA-L3');
   return criteria;
 }
