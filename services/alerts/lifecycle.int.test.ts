@@ -62,6 +62,24 @@ describe('updating and closing an alert', () => {
   });
 });
 
+describe('the subject', () => {
+  it('is found by CHI when the sender has not registered its own record of the person', async () => {
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'SW-NOT-YET-77', chi: CHI } }));
+    expect(res.status).toBe(200);
+    const flag = await alerts.ctx.store.flag(flagIdOf(res.body)!);
+    const [person] = await alerts.mpi.store.getLinks(['edinburgh-social-work.demo-child-1']);
+    expect(flag?.personId).toBe(person?.personId);
+  });
+
+  it('is refused (422) when neither identifier names anyone, saying why for each', async () => {
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'SW-NOBODY', chi: '0101010019' } }));
+    expect(res.status).toBe(422);
+    const text = JSON.stringify(res.body);
+    expect(text).toContain('SW-NOBODY');
+    expect(text).toContain('0101010019');
+  });
+});
+
 describe('looking a person up', () => {
   let flagId: string;
 

@@ -18,30 +18,33 @@ export interface ResolvedSubject {
   readonly recordId?: string;
 }
 
-/** The index Person a subject key names; 422 when the index holds no such person. */
-export async function resolveSubject(mpi: MpiView, key: SubjectKey, senderAgency: string, expression: string): Promise<ResolvedSubject> {
+/**
+ * The index Person the subject's identifiers name, tried in order (your own identifier,
+ * then the CHI); 422 saying why when none of them names one.
+ */
+export async function resolveSubject(mpi: MpiView, keys: readonly SubjectKey[], senderAgency: string, expression: string): Promise<ResolvedSubject> {
+  const problems: string[] = [];
+  for (const key of keys) {
+    const found = await resolveKey(mpi, key, senderAgency);
+    if ('personId' in found) return found;
+    problems.push(found.problem);
+  }
+  throw unprocessable(`The alert's subject is not one person in the partnership's index (MPI): ${problems.join('; ')}`, expression);
+}
+
+async function resolveKey(mpi: MpiView, key: SubjectKey, senderAgency: string): Promise<ResolvedSubject | { problem: string }> {
   if (key.kind === 'agency') {
     const recordId = mpi.recordIdOf(senderAgency, key.value);
     const person = await mpi.personOf(recordId);
-    if (!person) {
-      throw unprocessable(
-        `The subject ${key.system}|${key.value} is not registered with the partnership's index (MPI): register ${senderAgency}'s record of the person first, or identify them by CHI`,
-        expression,
-      );
-    }
-    return { personId: person.personId, recordId };
+    return person
+      ? { personId: person.personId, recordId }
+      : { problem: `${key.system}|${key.value} is not registered (register ${senderAgency}'s record of the person with the MPI first, or identify them by CHI)` };
   }
   const persons = await mpi.personsWithChi(key.value);
-  if (persons.length === 0) {
-    throw unprocessable(`No one with CHI ${key.value} is registered with the partnership's index (MPI)`, expression);
-  }
-  if (persons.length > 1) {
-    throw unprocessable(
-      `CHI ${key.value} is held by ${persons.length} index persons waiting for a matching review: identify the subject by your own identifier for them`,
-      expression,
-    );
-  }
-  return { personId: persons[0]! };
+  if (persons.length === 1) return { personId: persons[0]! };
+  return persons.length === 0
+    ? { problem: `no one with CHI ${key.value} is registered` }
+    : { problem: `CHI ${key.value} is held by ${persons.length} index persons waiting for a matching review (identify the subject by your own identifier for them)` };
 }
 
 /**

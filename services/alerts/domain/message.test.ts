@@ -1,7 +1,7 @@
 import type { Bundle, CareTeam, FhirResource, Flag, MessageHeader, Patient } from 'fhir/r4.js';
 import { isOperationOutcomeError, type OperationOutcomeError } from '../../../shared/fhir/outcome.js';
 import { agencyPatientSystem, CodeSystems, IdentifierSystems } from '../../../shared/fhir/systems.js';
-import { messageKindOf, npLpAgenciesOf, npLpProblemOf, parseAlertMessage, subjectKeyOf } from './message.js';
+import { messageKindOf, npLpAgenciesOf, npLpProblemOf, parseAlertMessage, subjectKeysOf } from './message.js';
 
 const header = (over: Partial<MessageHeader> = {}): MessageHeader => ({
   resourceType: 'MessageHeader',
@@ -123,11 +123,15 @@ describe('NP/LP details', () => {
 });
 
 describe('the subject key', () => {
-  it("prefers the sender's own identifier, else the CHI", () => {
+  it("tries the sender's own identifier first, then the CHI, and no other agency's", () => {
     const system = agencyPatientSystem('edinburgh-social-work');
-    expect(subjectKeyOf(patient, system)).toEqual({ kind: 'agency', system, value: 'SW-1' });
+    const both: Patient = { ...patient, identifier: [{ system: IdentifierSystems.chi, value: '1403231206' }, ...(patient.identifier ?? [])] };
+    expect(subjectKeysOf(both, system)).toEqual([
+      { kind: 'agency', system, value: 'SW-1' },
+      { kind: 'chi', value: '1403231206' },
+    ]);
     const chiOnly: Patient = { resourceType: 'Patient', identifier: [{ system: IdentifierSystems.chi, value: '1403231206' }] };
-    expect(subjectKeyOf(chiOnly, system)).toEqual({ kind: 'chi', value: '1403231206' });
-    expect(subjectKeyOf({ resourceType: 'Patient', identifier: [{ system: agencyPatientSystem('nhs-lothian'), value: 'N-1' }] }, system)).toBeUndefined();
+    expect(subjectKeysOf(chiOnly, system)).toEqual([{ kind: 'chi', value: '1403231206' }]);
+    expect(subjectKeysOf({ resourceType: 'Patient', identifier: [{ system: agencyPatientSystem('nhs-lothian'), value: 'N-1' }] }, system)).toEqual([]);
   });
 });

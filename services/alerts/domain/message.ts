@@ -134,12 +134,14 @@ export function parseAlertMessage(bundle: Bundle): AlertMessage {
   };
 }
 
-/** The subject's identifier to resolve: the sender's own (`senderSystem`) if the Patient carries it, else the CHI. */
-export function subjectKeyOf(patient: Patient, senderSystem: string): SubjectKey | undefined {
+/** The subject's identifiers to resolve, in order: the sender's own (`senderSystem`) if the Patient carries it, then the CHI. */
+export function subjectKeysOf(patient: Patient, senderSystem: string): SubjectKey[] {
+  const keys: SubjectKey[] = [];
   const own = patient.identifier?.find((i) => i.system === senderSystem && i.value);
-  if (own?.value) return { kind: 'agency', system: senderSystem, value: own.value };
+  if (own?.value) keys.push({ kind: 'agency', system: senderSystem, value: own.value });
   const chi = patient.identifier?.find((i) => i.system === IdentifierSystems.chi && i.value);
-  return chi?.value ? { kind: 'chi', value: chi.value } : undefined;
+  if (chi?.value) keys.push({ kind: 'chi', value: chi.value });
+  return keys;
 }
 
 /** The NP/LP a CareTeam names (current or not: the sender vouches for them), with their details. */

@@ -34,7 +34,7 @@ import { acceptedAnswer } from '../domain/answers.js';
 import { hubMessage, eventCoding } from '../domain/alert-bundle.js';
 import { purposeOf } from '../domain/categories.js';
 import { flagIdOf, messageIdOf } from '../domain/ids.js';
-import { messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeyOf, type AlertMessage } from '../domain/message.js';
+import { messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
 import { acceptanceCriteria, routeAlert, type Recipient } from '../domain/routing.js';
 import type { StoredFlag } from '../store.js';
 import { directoryCareTeamFor, resolveSubject } from '../subjects.js';
@@ -84,14 +84,14 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
       throw forbidden(`${sender} is not party to an Information Sharing Protocol of the partnership, so it cannot send alerts`);
     }
 
-    const key = subjectKeyOf(message.patient, senderAgency.patientIdentifierSystem);
-    if (!key) {
+    const keys = subjectKeysOf(message.patient, senderAgency.patientIdentifierSystem);
+    if (keys.length === 0) {
       throw unprocessable(
         `The subject Patient must carry your own identifier for the person (system ${senderAgency.patientIdentifierSystem}) or their CHI`,
         'Bundle.entry.resource.ofType(Patient).identifier',
       );
     }
-    const subject = await resolveSubject(ctx.mpi, key, sender, 'Bundle.entry.resource.ofType(Patient).identifier');
+    const subject = await resolveSubject(ctx.mpi, keys, sender, 'Bundle.entry.resource.ofType(Patient).identifier');
     describeExchange(res, { subject: `Person/${subject.personId}` });
 
     const existing = message.event === 'alert-raised' ? undefined : await followedUpFlag(ctx, message, flagId, subject.personId);
