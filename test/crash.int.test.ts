@@ -178,7 +178,7 @@ describe('a hub killed with SIGKILL', () => {
     const setup = await startHubProcess(prefix, { env: ONLY_WHAT_THESE_TESTS_LOAD });
     await stopHubProcess(setup);
     try {
-      const doomed = await startHubProcess(prefix, { env: { INFOSHARE_FAILPOINTS: 'audit.before-relay', INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
+      const doomed = await startHubProcess(prefix, { env: { INFOSHARE_FAILPOINTS: 'audit.before-relay,audit.relay-timer', INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
       const requestId = `killed-${randomUUID()}`;
       const patient = agencyPatient('edinburgh-housing', 'CR-H-1', person(5000));
       expect(await postToMpi(doomed, 'edinburgh-housing', '/fhir/Patient', patient, requestId)).toBeUndefined();

@@ -3,8 +3,10 @@
  * spot (SIGKILL — no clean-up, no finally blocks, as a power cut or the OOM
  * killer would), to prove that dying there loses nothing. Off unless the
  * environment names them: `INFOSHARE_FAILPOINTS=mpi.chunk.before-finish` kills
- * at the first pass, `name@3` at the third. Never set in production; reading
- * one variable costs nothing when it is not.
+ * at the first pass, `name@3` at the third. A few name background work a test
+ * holds back instead (`paused`), so a race the test does not mean to run cannot
+ * happen under load. Never set in production; reading one variable costs
+ * nothing when it is not.
  */
 const armed = parse(process.env.INFOSHARE_FAILPOINTS ?? '');
 const passes = new Map<string, number>();
@@ -25,4 +27,9 @@ export function failpoint(name: string): void {
   const pass = (passes.get(name) ?? 0) + 1;
   passes.set(name, pass);
   if (pass === at) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Whether a test holds the named background work back (armed under that name: it never kills). */
+export function paused(name: string): boolean {
+  return armed.has(name);
 }
