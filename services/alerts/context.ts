@@ -6,6 +6,7 @@ import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { DirectoryView } from '../directory/view.js';
 import type { MpiView } from '../mpi/view.js';
 import type { AlertsConfig } from './config.js';
+import type { PeerHubs } from './peer-hubs.js';
 import type { AlertStore } from './store.js';
 import type { DeliveryQueue } from './workers/deliveries.js';
 
@@ -27,4 +28,6 @@ export interface AlertsContext {
   readonly authenticate: RequestHandler;
   /** R4 validation of incoming messages (large ones off the event loop). */
   readonly validation: ValidationPool;
+  /** Other partnerships' hubs: where their agencies' deliveries are forwarded, and who may forward here (MA-L5). */
+  readonly peers: PeerHubs;
 }

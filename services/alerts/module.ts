@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { loadTokenSigningKey } from '../../shared/auth/keys.js';
+import { RedisJtiStore } from '../../shared/auth/jti-store.js';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
@@ -14,6 +15,7 @@ import { MpiView } from '../mpi/view.js';
 import { loadAlertsConfig, type AlertsConfig } from './config.js';
 import type { AlertsContext } from './context.js';
 import { AlertsKeys } from './keys.js';
+import { PeerHubs } from './peer-hubs.js';
 import { alertsRoutes } from './routes.js';
 import { AlertStore } from './store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './domain/delivery-policy.js';
@@ -24,17 +26,19 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
   const keys = new AlertsKeys(deps.keys);
   const store = new AlertStore(deps.redis, keys);
   const directory = new DirectoryView(deps.redis, deps.keys);
+  const isp = new IspRegistry(directory, { log: deps.log });
   return {
     config,
     store,
     relay: new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(keys.outbox),
     deliveries: new DeliveryQueue({ redis: deps.redis, keys: deps.keys }, store, retryPolicyOf(config)),
-    isp: new IspRegistry(directory, { log: deps.log }),
+    isp,
     directory,
     mpi: new MpiView(deps.redis, deps.keys),
     baseUrl: `${deps.config.urls.alerts}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
     validation: new ValidationPool({ log: deps.log }),
+    peers: new PeerHubs(directory, isp, deps.config.partnership, deps.config.token, new RedisJtiStore(deps.redis, deps.keys)),
   };
 }
 
@@ -87,6 +91,7 @@ export const alertsService: ServiceModule<AlertsConfig> = {
       relay: ctx.relay,
       isp: ctx.isp,
       directory: ctx.directory,
+      peers: ctx.peers,
       signingKey: await loadTokenSigningKey(deps.config.token),
       issuer: deps.config.token.issuer,
       policy: retryPolicyOf(config),
@@ -103,6 +108,8 @@ export const alertsService: ServiceModule<AlertsConfig> = {
       log: deps.log,
       metrics,
       bodyLimit: config.bodyLimit,
+      // A message another partnership's hub forwards is signed over its exact bytes (operations/forwarded-message.ts).
+      rawBodyPaths: /^\/fhir\/\$process-message$/,
       routes,
     });
     return {

@@ -12,6 +12,7 @@ import type { Logger } from '../../shared/log.js';
 import type { AlertsContext } from './context.js';
 import { deadLetters, redrive } from './operations/dead-letters.js';
 import { deliveryStatus } from './operations/delivery-status.js';
+import { forwardedMessage, fromPeerHub } from './operations/forwarded-message.js';
 import { inbox } from './operations/inbox.js';
 import { flagAccesses, readFlag, searchFlags } from './operations/flag-lookup.js';
 import { processMessage } from './operations/process-message.js';
@@ -30,6 +31,8 @@ export function alertsRoutes(ctx: AlertsContext, log: Logger): Router {
       await respond(req, res, 200, statement);
     }),
   );
+  // A message another partnership's hub forwards carries that hub's signed delivery token, not an access token (MA-L5).
+  router.post('/fhir/$process-message', fromPeerHub, handler(forwardedMessage(ctx, ctx.peers, log)));
   // Raising needs system/Flag.write, acknowledging a pulled message does not: checked per message kind.
   router.post('/fhir/$process-message', ...access(), handler(processMessage(ctx, log)));
   router.get('/fhir/$delivery-status/:messageId', ...access(readScope('Flag')), handler(deliveryStatus(ctx)));

@@ -63,6 +63,7 @@ import {
   type RetryPolicy,
 } from '../domain/delivery-policy.js';
 import { minimisedMessage } from '../domain/minimise.js';
+import type { PeerHubs } from '../peer-hubs.js';
 import type { AlertStore, DeliveryState, DeliveryStep, StoredMessage } from '../store.js';
 
 export const DELIVERIES_QUEUE = { family: 'alerts-delivery', name: 'deliveries' } as const;
@@ -222,6 +223,8 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly isp: IspRegistry;
   /** Where each agency takes deliveries (its Endpoints). */
   readonly directory: Pick<DirectoryView, 'endpointsOf'>;
+  /** Agencies another partnership's hub serves: their deliveries go to that hub, signed by this one (MA-L5). */
+  readonly peers?: Pick<PeerHubs, 'targetOf'>;
   /** The partnership signing key: signs each attempt's delivery token (ES256). */
   readonly signingKey: SigningKey;
   /** The hub's token issuer (`config.token.issuer`): the delivery token's `iss`. */
@@ -335,8 +338,11 @@ class DeliveryAttempt {
     }
 
     const recipient = await isp.agency(agencyId);
-    const endpoint = activeEndpointOf(await directory.endpointsOf(agencyId));
-    if (!recipient || !endpoint) {
+    // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint.
+    const forward = await this.deps.peers?.targetOf(agencyId);
+    const endpoint = forward ? undefined : activeEndpointOf(await directory.endpointsOf(agencyId));
+    const url = forward?.url ?? (endpoint ? `${endpoint.address.replace(/\/+$/, '')}/$process-message` : undefined);
+    if (!recipient || !url) {
       const what = `${agencyId} has no active Endpoint: the message waits in its inbox (GET /fhir/$inbox) to be pulled`;
       const step = await this.step(message, { to: 'awaiting-pull' }, what);
       if (step.kind !== 'applied') return settled(step.state);
@@ -371,8 +377,9 @@ class DeliveryAttempt {
     const bundle = minimisedMessage(message.bundle as Bundle, { agencyId, agencyType: recipient.type, categories: decision.term.categories, seq: delivery.seq });
     const headerId = bundle.entry?.[0]?.resource?.id ?? messageId;
     const body = JSON.stringify(bundle);
-    const { token } = signDeliveryToken({ messageId: headerId, recipient: agencyId, body }, this.deps.signingKey, this.deps.issuer, now.getTime());
-    const url = `${endpoint.address.replace(/\/+$/, '')}/$process-message`;
+    const token = forward
+      ? await forward.sign(headerId, body)
+      : signDeliveryToken({ messageId: headerId, recipient: agencyId, body }, this.deps.signingKey, this.deps.issuer, now.getTime()).token;
     const result = await this.post(message, url, body, token);
     const verdict = classifyAttempt(result, headerId);
     this.breakers.set(
