@@ -19,7 +19,9 @@ import { getAccessToken } from '../shared/client/token.js';
 import { signDeliveryToken } from '../shared/messaging/delivery-token.js';
 import { parseResponseMessage } from '../shared/messaging/response-message.js';
 import type { RunningHub } from '../services/hub.js';
+import { flagIdOf } from '../services/alerts/domain/ids.js';
 import { minimisedMessage } from '../services/alerts/domain/minimise.js';
+import { forwardedFlagIdOf } from '../services/alerts/domain/peer-hubs.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { AlertStore } from '../services/alerts/store.js';
 import { alertMessage } from './alerts.js';
@@ -88,7 +90,7 @@ describe('alerts across the partnership boundary, hub to hub', () => {
 
   it('delivers an Edinburgh social work child-protection alert to VHK A&E through the Fife hub, exactly once, audited on both sides', async () => {
     const { lothian, fife } = hubs;
-    const raise = alertMessage({ sender: 'edinburgh-social-work', subject: SUBJECT, destinations: ['vhk-emergency', 'rie-emergency'] });
+    const raise = alertMessage({ sender: 'edinburgh-social-work', flagId: 'cp-ailsa', subject: SUBJECT, destinations: ['vhk-emergency', 'rie-emergency'] });
     const res = await post(`${lothian.config.urls.alerts}/fhir/$process-message`, await bearer(lothian, 'edinburgh-social-work'), JSON.stringify(raise));
     expect(res.status).toBe(200);
     const statusUrl = res.headers['content-location'] as string;
@@ -134,6 +136,21 @@ describe('alerts across the partnership boundary, hub to hub', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await received(fife, 'vhk-emergency')).toHaveLength(1);
   });
+
+  it('forwards the close to the same recipient through the Fife hub, which closes its copy of the alert', async () => {
+    const { lothian, fife } = hubs;
+    const close = alertMessage({ sender: 'edinburgh-social-work', flagId: 'cp-ailsa', event: 'alert-closed', status: 'inactive', subject: SUBJECT });
+    const res = await post(`${lothian.config.urls.alerts}/fhir/$process-message`, await bearer(lothian, 'edinburgh-social-work'), JSON.stringify(close));
+    expect(res.status).toBe(200);
+    const messages = await eventually('VHK receives the close', async () => {
+      const all = await received(fife, 'vhk-emergency');
+      return all.length === 2 ? all : undefined;
+    });
+    expect(messages.map((m) => m.messageId)).toHaveLength(2);
+    expect(new Set(messages.map((m) => m.messageId)).size).toBe(2);
+    const atFife = forwardedFlagIdOf('lothian-hscp', 'edinburgh-social-work', flagIdOf('edinburgh-social-work', 'cp-ailsa'), ['vhk-emergency']);
+    expect(await new AlertStore(fife.deps.redis, new AlertsKeys(fife.deps.keys)).flag(atFife)).toMatchObject({ status: 'inactive', recipients: ['vhk-emergency'] });
+  }, 30_000);
 
   it('refuses (403) what the Fife hub’s own ISP does not allow, and a sender not of the forwarding hub’s partnership: both sides must allow it', async () => {
     const { lothian, fife } = hubs;
