@@ -43,7 +43,7 @@ import { ALERTS_TAG } from '../keys.js';
 import { eventCoding, hubMessage } from '../domain/alert-bundle.js';
 import { purposeOf } from '../domain/categories.js';
 import { asAgencyMessage, forwardedFlagIdOf, forwardedMessageIdOf, forwardedSubjectIdOf } from '../domain/peer-hubs.js';
-import { npLpAgenciesOf, parseAlertMessage, subjectKeyOf, type AlertMessage } from '../domain/message.js';
+import { npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
 import type { StoredFlag } from '../store.js';
 import type { PeerHubs } from '../peer-hubs.js';
 
@@ -227,8 +227,9 @@ export function forwardedMessage(ctx: AlertsContext, peers: PeerHubs, log: Logge
  * by identifier until the person is registered with this index).
  */
 async function subjectOf(ctx: AlertsContext, message: AlertMessage, originPartnership: string): Promise<string> {
-  const key = subjectKeyOf(message.patient, '');
-  if (key?.kind === 'chi') {
+  // The origin's cut of the Patient carries no agency identifier (minimised), at most the CHI.
+  const key = subjectKeysOf(message.patient, '').find((k) => k.kind === 'chi');
+  if (key) {
     const persons = await ctx.mpi.personsWithChi(key.value);
     if (persons.length === 1) return persons[0]!;
   }
