@@ -1,19 +1,35 @@
 /**
  * Reliability of alert delivery, with real processes (issue 11, item 11): the
- * hub runs as a child process (test/hub-process.ts) and is made to fail for
- * real. Here: the process killed between accepting an alert (the accept script
- * wrote the message and its deliveries) and queueing its delivery jobs.
+ * hub runs as a child process (test/hub-process.ts) — directory, MPI, alerts
+ * and agency-sim — and is made to fail for real: an agency's endpoint down,
+ * the alerts process SIGKILLed while it delivers, Redis itself SIGKILLed and
+ * restarted from its AOF, the process killed between accepting an alert and
+ * queueing its deliveries. Each test prints one ledger line (test/delivery-ledger.ts):
+ * sent / delivered / duplicated / lost, reconciled from the receiver's records
+ * (agency-sim) against the hub's delivery records.
+ *
+ * Every test is bounded: a few dozen alerts, retries and lock timeouts made
+ * short through settings, a deadline on every wait.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from '../bench/alerts/workload.js';
 import { openQueue } from '../shared/queue/queues.js';
-import { KeySpace } from '../shared/redis/connection.js';
+import { connectRedis, KeySpace } from '../shared/redis/connection.js';
 import { messageIdOf } from '../services/alerts/domain/ids.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { DELIVERIES_QUEUE, deliveryJobId } from '../services/alerts/workers/deliveries.js';
-import { startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } from './hub-process-control.js';
+import { AgencySimKeys } from '../services/agency-sim/keys.js';
+import { ledgerLine, reconcile, type HubDelivery, type LedgerFigures, type OwedDelivery, type ReceivedMessage } from './delivery-ledger.js';
+import { killHubProcess, startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } from './hub-process-control.js';
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
+import { startRedisProcess } from './redis-process.js';
+
+/** Settings that keep each test short: a frequent sweeper, a short per-attempt timeout. */
+const FAST = {
+  INFOSHARE_ALERTS_SWEEP_INTERVAL: '500ms',
+  INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '2s',
+} as const;
 
 const SUBJECTS = 10;
 
@@ -76,6 +92,71 @@ async function recipientsOf(redis: Redis, prefix: string, messageId: string): Pr
   return stored ? (JSON.parse(stored) as string[]) : [];
 }
 
+/** Tells agency-sim how one agency's system behaves from now on. */
+async function setBehaviour(hub: HubProcess, agencyId: string, behaviour: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${hub.urls['agency-sim']}/agencies/${agencyId}/behaviour`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(behaviour),
+  });
+  if (!res.ok) throw new Error(`setting ${agencyId}'s behaviour answered ${res.status}: ${await res.text()}`);
+}
+
+/** What the hub and the receiver hold about the owed deliveries. */
+async function books(redis: Redis, prefix: string, owed: readonly OwedDelivery[]): Promise<{ hub: (HubDelivery & { nextAttemptAt?: string })[]; received: ReceivedMessage[] }> {
+  const space = new KeySpace(prefix);
+  const alerts = new AlertsKeys(space);
+  const sim = new AgencySimKeys(space);
+  const hub = await Promise.all(
+    owed.map(async (d): Promise<HubDelivery & { nextAttemptAt?: string }> => {
+      const [state, acknowledgedAt, nextAttemptAt] = await redis.hmget(alerts.delivery(d.messageId, d.agencyId), 'state', 'acknowledgedAt', 'nextAttemptAt');
+      return {
+        ...d,
+        state: state ?? 'missing',
+        ...(nextAttemptAt ? { nextAttemptAt } : {}),
+        ...(state === 'acknowledged' && acknowledgedAt ? { acknowledgedAt: Date.parse(acknowledgedAt) } : {}),
+      };
+    }),
+  );
+  const received = await Promise.all(
+    owed.map(async (d): Promise<ReceivedMessage> => {
+      const [held, count, last] = await Promise.all([
+        redis.hexists(sim.messages(d.agencyId), d.messageId),
+        redis.hget(sim.receiveCounts(d.agencyId), d.messageId),
+        redis.hget(sim.lastReceived(d.agencyId), d.messageId),
+      ]);
+      return { ...d, stored: held, deliveries: Number(count ?? 0), lastAt: Number(last ?? 0) };
+    }),
+  );
+  return { hub, received };
+}
+
+/** Every recipient of every message the hub accepted among `raised` (read from its stored messages). */
+async function owedOf(redis: Redis, prefix: string, raised: readonly Raised[]): Promise<OwedDelivery[]> {
+  const lists = await Promise.all(raised.map((r) => recipientsOf(redis, prefix, r.messageId)));
+  return raised.flatMap((r, i) => lists[i]!.map((agencyId) => ({ messageId: r.messageId, agencyId })));
+}
+
+/** Waits until every owed delivery is acknowledged at the hub, then reconciles and prints the ledger line. */
+async function settle(name: string, redis: Redis, prefix: string, owed: readonly OwedDelivery[], timeoutMs = 40_000): Promise<LedgerFigures> {
+  await until(
+    `every delivery acknowledged (${name})`,
+    async () => (await books(redis, prefix, owed)).hub.every((d) => d.state === 'acknowledged'),
+    timeoutMs,
+  ).catch(() => undefined);
+  const { hub, received } = await books(redis, prefix, owed);
+  const figures = reconcile(owed, received, hub);
+  // Whatever is not acknowledged when the wait ends, by the hub's state (pending: still being retried).
+  const byState = new Map<string, number>();
+  for (const d of hub) if (d.state !== 'acknowledged') byState.set(d.state, (byState.get(d.state) ?? 0) + 1);
+  const unsettled = [...byState].map(([state, n]) => `${state} ${n}`);
+  process.stdout.write(`${ledgerLine(name, figures)}${unsettled.length ? ` — not acknowledged at the hub: ${unsettled.join(', ')}` : ''}\n`);
+  return figures;
+}
+
+/** Every owed delivery stored once and acknowledged; none lost, none twice. */
+const exactlyOnce = (sent: number): Partial<LedgerFigures> => ({ sent, delivered: sent, duplicated: 0, lost: 0, unacknowledged: 0 });
+
 describe('alert delivery when things fail (real processes)', () => {
   let redis: Redis;
   const prefixes: string[] = [];
@@ -94,43 +175,136 @@ describe('alert delivery when things fail (real processes)', () => {
     redis.disconnect();
   });
 
-  it('the alerts service killed between accepting an alert and queueing its deliveries: every accepted delivery is queued after a restart, once', async () => {
+  it('an agency endpoint down for a while, then back: every message reaches it exactly once', async () => {
+    const p = prefix('rel-down');
+    const hub = await startHubProcess(p, { env: FAST });
+    try {
+      const sender = new Sender(hub);
+      await sender.registerSubjects();
+      const probe = await sender.raise(0);
+      expect(probe.status).toBe(200);
+      const downAgency = (await recipientsOf(redis, p, probe.messageId))[0]!;
+      await setBehaviour(hub, downAgency, { mode: 'down' });
+      const raised = [probe];
+      for (let i = 1; i < 20; i++) raised.push(await sender.raise(i));
+      expect(raised.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+      const owed = await owedOf(redis, p, raised);
+      const toDown = owed.filter((d) => d.agencyId === downAgency && d.messageId !== probe.messageId);
+
+      // While it is down: it gets nothing, and its deliveries are retried, not given up.
+      await until('a retry scheduled for every message to the down agency', async () => (await books(redis, p, toDown)).hub.every((d) => d.nextAttemptAt !== undefined), 20_000);
+      const during = await books(redis, p, toDown);
+      expect(during.received.filter((m) => m.stored > 0)).toEqual([]);
+      expect(during.hub.filter((d) => d.state !== 'pending')).toEqual([]);
+
+      await setBehaviour(hub, downAgency, { mode: 'ok' });
+      const figures = await settle(`agency endpoint down (${toDown.length} messages waiting for it), then back`, redis, p, owed);
+      expect(figures).toMatchObject(exactlyOnce(owed.length));
+    } finally {
+      await stopHubProcess(hub);
+    }
+  }, 90_000);
+
+  it('the alerts process SIGKILLed while delivering: after a restart everything is delivered, nothing twice', async () => {
+    const p = prefix('rel-kill');
+    let hub = await startHubProcess(p, { env: FAST });
+    try {
+      const sender = new Sender(hub);
+      await sender.registerSubjects();
+      const first = await sender.raise(0);
+      // Slow receivers: deliveries are in flight when the process dies.
+      for (const agency of await recipientsOf(redis, p, first.messageId)) await setBehaviour(hub, agency, { mode: 'slow', delayMs: 200 });
+      const raised = [first];
+      for (let i = 1; i < 30; i++) raised.push(await sender.raise(i));
+      expect(raised.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+      const owed = await owedOf(redis, p, raised);
+      const acknowledged = async () => (await books(redis, p, owed)).hub.filter((d) => d.state === 'acknowledged').length;
+      await until('some deliveries acknowledged', async () => (await acknowledged()) >= owed.length / 4, 30_000);
+      await killHubProcess(hub);
+      const cut = await acknowledged();
+      expect(cut).toBeLessThan(owed.length);
+
+      hub = await startHubProcess(p, { env: { ...FAST, } });
+      const figures = await settle(`alerts process SIGKILLed with ${owed.length - cut} of ${owed.length} deliveries outstanding`, redis, p, owed);
+      expect(figures).toMatchObject(exactlyOnce(owed.length));
+    } finally {
+      await stopHubProcess(hub);
+    }
+  }, 90_000);
+
+  it('Redis SIGKILLed and restarted from its AOF: every alert whose acceptance the sender saw is delivered', async () => {
+    const p = prefix('rel-redis');
+    const server = await startRedisProcess('always');
+    const own = connectRedis(server.url);
+    own.on('error', () => {});
+    let hub: HubProcess | undefined;
+    try {
+      hub = await startHubProcess(p, { redisUrl: server.url, env: FAST });
+      const sender = new Sender(hub);
+      await sender.registerSubjects();
+      // Alerts go out at a steady pace while Redis dies and comes back.
+      const sending = (async () => {
+        const raised: Raised[] = [];
+        for (let i = 0; i < 40; i++) {
+          raised.push(await sender.raise(i, 5_000));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return raised;
+      })();
+      await new Promise((r) => setTimeout(r, 1_000));
+      await server.kill();
+      await new Promise((r) => setTimeout(r, 1_000));
+      await server.restart();
+      const raised = await sending;
+      const accepted = raised.filter((r) => r.status === 200);
+      expect(accepted.length).toBeGreaterThan(0);
+      const owed = await owedOf(own, p, accepted);
+      expect(owed.length).toBe(accepted.length * 6);
+      const figures = await settle(`Redis SIGKILLed and restarted (${accepted.length} of ${raised.length} alerts accepted)`, own, p, owed);
+      expect(figures).toMatchObject(exactlyOnce(owed.length));
+    } finally {
+      if (hub) await stopHubProcess(hub);
+      own.disconnect();
+      await server.stop();
+    }
+  }, 90_000);
+
+  it('the alerts service killed between accepting an alert and queueing its deliveries: nothing is lost', async () => {
     const p = prefix('rel-queue');
-    const setup = await startHubProcess(p);
+    const setup = await startHubProcess(p, { env: FAST });
     const sender = new Sender(setup);
     await sender.registerSubjects();
     await stopHubProcess(setup);
 
     // The third alert is accepted (written with its deliveries), then the process dies before queueing them.
-    const doomed = await startHubProcess(p, { env: { INFOSHARE_FAILPOINTS: 'alerts.after-accept@3', INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
+    const doomed = await startHubProcess(p, { env: { ...FAST, INFOSHARE_FAILPOINTS: 'alerts.after-accept@3' } });
     sender.use(doomed);
     const raised = [await sender.raise(0), await sender.raise(1), await sender.raise(2)];
     expect(raised.map((r) => r.status)).toEqual([200, 200, undefined]);
     expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
     const recipients = await recipientsOf(redis, p, raised[0]!.messageId);
     expect(recipients).toHaveLength(6);
-    // The sender never saw an answer for the third, but the hub accepted it, for the same recipients.
-    expect(await recipientsOf(redis, p, raised[2]!.messageId)).toEqual(recipients);
-    const keys = new AlertsKeys(new KeySpace(p));
+    // The sender never saw an answer for the third, but the hub accepted it, for the same recipients; its deliveries wait, unqueued.
     const third = raised[2]!.messageId;
-    // Its deliveries wait, unqueued.
+    expect(await recipientsOf(redis, p, third)).toEqual(recipients);
+    const keys = new AlertsKeys(new KeySpace(p));
     expect((await redis.smembers(keys.unqueued)).sort()).toEqual(recipients.map((a) => deliveryJobId(third, a)).sort());
 
+    const back = await startHubProcess(p, { env: { ...FAST, } });
     const queue = openQueue({ redis, keys: new KeySpace(p) }, DELIVERIES_QUEUE);
-    const back = await startHubProcess(p, { env: { INFOSHARE_TEST_SKIP_FIXTURES: '1' } });
     try {
-      await until('the sweeper to queue what was accepted', async () => (await redis.scard(keys.unqueued)) === 0, 20_000);
-      const owed = raised.flatMap((r) => recipients.map((agencyId) => deliveryJobId(r.messageId, agencyId)));
-      const jobs = await Promise.all(owed.map((id) => queue.getJob(id)));
-      expect(owed.filter((_, i) => !jobs[i])).toEqual([]);
+      const owed = await owedOf(redis, p, raised);
+      const figures = await settle('alerts service killed between accepting and queueing', redis, p, owed);
+      expect(figures).toMatchObject(exactlyOnce(owed.length));
+      expect(await redis.scard(keys.unqueued)).toBe(0);
 
-      // The sender retries the unanswered one, as a client does: the same answer, and no second job or delivery.
+      // The sender retries the unanswered one, as a client does: the same answer, no second job, no second delivery.
       sender.use(back);
-      const retried = await sender.raise(2);
-      expect(retried).toMatchObject({ status: 200, messageId: third });
+      expect(await sender.raise(2)).toMatchObject({ status: 200, messageId: third });
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
       expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(owed.length);
-      process.stdout.write(`[reliability] alerts service killed between accepting and queueing: accepted ${owed.length} deliveries / queued ${owed.length} / lost 0\n`);
+      const { hub: states, received } = await books(redis, p, owed);
+      expect(reconcile(owed, received, states)).toMatchObject(exactlyOnce(owed.length));
     } finally {
       await queue.close();
       await stopHubProcess(back);
