@@ -25,10 +25,11 @@ import { killHubProcess, startHubProcess, stopHubProcess, tokenFor, until, type 
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
 import { startRedisProcess } from './redis-process.js';
 
-/** Settings that keep each test short: a frequent sweeper, a short per-attempt timeout. */
+/** Settings that keep each test short: a frequent sweeper, a short per-attempt timeout, a dead process's attempts re-run within seconds. */
 const FAST = {
   INFOSHARE_ALERTS_SWEEP_INTERVAL: '500ms',
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '2s',
+  INFOSHARE_ALERTS_LOCK_DURATION: '2s',
 } as const;
 
 const SUBJECTS = 10;

@@ -7,6 +7,8 @@
  *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
  *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 32
  *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
+ *   INFOSHARE_ALERTS_LOCK_DURATION      a delivery attempt's lock: a process that died mid-attempt   default 30s
+ *                                       has its attempt re-run within about twice this
  *   INFOSHARE_ALERTS_BODY_LIMIT         largest alert message accepted (413 above it)               default 256kb
  *
  * Durations are a number and a unit: `500ms`, `10s`, `5m`, `24h`, `2d`.
@@ -37,6 +39,7 @@ const schema = z.object({
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
+  INFOSHARE_ALERTS_LOCK_DURATION: duration('30s'),
   INFOSHARE_ALERTS_BODY_LIMIT: z.string().regex(/^\d+(?:\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 256kb or 1mb').default('256kb'),
 });
 
@@ -49,6 +52,8 @@ export interface AlertsConfig {
   readonly deliveryConcurrency: number;
   /** How often the sweeper re-queues accepted deliveries whose job was not confirmed (ms). */
   readonly sweepIntervalMs: number;
+  /** The delivery worker's job lock (ms): attempts of a process that died are re-run within about twice this. */
+  readonly lockDurationMs: number;
   /** Body limit of the alerts service: an alert message larger than this is refused with 413. */
   readonly bodyLimit: string;
 }
@@ -60,6 +65,7 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsCo
     deliveryTimeoutMs: e.INFOSHARE_ALERTS_DELIVERY_TIMEOUT,
     deliveryConcurrency: e.INFOSHARE_ALERTS_DELIVERY_CONCURRENCY,
     sweepIntervalMs: e.INFOSHARE_ALERTS_SWEEP_INTERVAL,
+    lockDurationMs: e.INFOSHARE_ALERTS_LOCK_DURATION,
     bodyLimit: e.INFOSHARE_ALERTS_BODY_LIMIT,
   };
 }

@@ -97,6 +97,7 @@ export const alertsService: ServiceModule<AlertsConfig> = {
       policy: retryPolicyOf(config),
       timeoutMs: config.deliveryTimeoutMs,
       concurrency: config.deliveryConcurrency,
+      lockDurationMs: config.lockDurationMs,
     });
     const stopSweeper = startSweeper(ctx, deps);
     const routes = Router();

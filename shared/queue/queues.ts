@@ -81,7 +81,7 @@ export function startWorker<Data, Result>(
   site: QueueSite,
   address: QueueAddress,
   processor: Processor<Data, Result>,
-  options: Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'autorun'> & { readonly backoffStrategy?: BackoffStrategy } = {},
+  options: Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'stalledInterval' | 'maxStalledCount' | 'autorun'> & { readonly backoffStrategy?: BackoffStrategy } = {},
 ): Worker<Data, Result> {
   checkAddress(address);
   return new Worker<Data, Result>(address.name, processor, {
@@ -89,6 +89,8 @@ export function startWorker<Data, Result>(
     prefix: site.keys.queuePrefix(address.family),
     concurrency: options.concurrency ?? 1,
     ...(options.lockDuration !== undefined ? { lockDuration: options.lockDuration } : {}),
+    ...(options.stalledInterval !== undefined ? { stalledInterval: options.stalledInterval } : {}),
+    ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
     ...(options.autorun !== undefined ? { autorun: options.autorun } : {}),
     ...(options.backoffStrategy ? { settings: { backoffStrategy: options.backoffStrategy } } : {}),
   });

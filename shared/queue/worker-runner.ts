@@ -63,6 +63,20 @@ export interface WorkerDefinition<Data extends JobData, Result> {
    * on the error it threw (the alerts' delivery policy).
    */
   readonly backoffStrategy?: BackoffStrategy;
+  /**
+   * How soon a job whose worker process died (SIGKILL, power cut) runs again:
+   * its lock lapses after `lockDurationMs` and the stalled check, every
+   * `lockDurationMs` too, puts it back to wait — so within about twice that.
+   * BullMQ's default is 30 s. A short one makes the lock renewals more frequent.
+   */
+  readonly lockDurationMs?: number;
+  /**
+   * How many times a job may be found stalled (its worker died while running
+   * it) before BullMQ fails it for good. BullMQ's default is 1: a second crash
+   * during the same job fails it. Processors that are safe to run twice can
+   * allow many.
+   */
+  readonly maxStalledCount?: number;
 }
 
 export interface WorkerRunnerDeps {
@@ -151,6 +165,8 @@ export function runWorker<Data extends JobData, Result>(
   const worker = startWorker<Data, Result>(deps.site, definition.queue, processor, {
     concurrency: definition.concurrency ?? 1,
     ...(definition.backoffStrategy ? { backoffStrategy: definition.backoffStrategy } : {}),
+    ...(definition.lockDurationMs !== undefined ? { lockDuration: definition.lockDurationMs, stalledInterval: definition.lockDurationMs } : {}),
+    ...(definition.maxStalledCount !== undefined ? { maxStalledCount: definition.maxStalledCount } : {}),
   });
   // BullMQ emits 'error' for connection trouble; unhandled, an EventEmitter error would crash the process.
   worker.on('error', (err) => log.error({ err }, 'worker error'));

@@ -233,6 +233,8 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   /** One attempt's time limit (ms): a slow endpoint holds a worker slot at most this long. */
   readonly timeoutMs: number;
   readonly concurrency?: number;
+  /** The job lock (ms; BullMQ's 30 s by default): a dead process's attempts run again within about twice this. */
+  readonly lockDurationMs?: number;
   readonly breaker?: BreakerOptions;
   /** The clock and the jitter's randomness (tests fix them). */
   readonly now?: () => Date;
@@ -269,6 +271,11 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
     queue: DELIVERIES_QUEUE,
     jobOptions: deliveryJobOptions(deps.policy),
     concurrency: deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
+    ...(deps.lockDurationMs !== undefined ? { lockDurationMs: deps.lockDurationMs } : {}),
+    // An attempt is safe to run again (it re-reads the delivery; receivers de-duplicate by message id), so
+    // however often the process dies mid-attempt, the delivery is never failed for having stalled: BullMQ's
+    // default (1) would fail it on the second crash and leave it pending with no job.
+    maxStalledCount: Number.MAX_SAFE_INTEGER,
     backoffStrategy: (_attemptsMade, _type, err) => (err instanceof RetryDelivery ? err.delayMs : deps.policy.baseDelayMs),
     describe: (data) => ({
       type: 'transmit',
