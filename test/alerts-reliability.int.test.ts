@@ -25,8 +25,9 @@ import { killHubProcess, startHubProcess, stopHubProcess, tokenFor, until, type 
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
 import { startRedisProcess } from './redis-process.js';
 
-/** Settings that keep each test short: a frequent sweeper, a short per-attempt timeout, a dead process's attempts re-run within seconds. */
+/** Settings that keep each test short: quick retries, a frequent sweeper, a short per-attempt timeout, a dead process's attempts re-run within seconds. */
 const FAST = {
+  INFOSHARE_ALERTS_RETRY_BASE_DELAY: '100ms',
   INFOSHARE_ALERTS_SWEEP_INTERVAL: '500ms',
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '2s',
   INFOSHARE_ALERTS_LOCK_DURATION: '2s',
@@ -206,7 +207,7 @@ describe('alert delivery when things fail (real processes)', () => {
     }
   }, 90_000);
 
-  it('the alerts process SIGKILLed while delivering: after a restart everything is delivered, nothing twice', async () => {
+  it('the alerts process SIGKILLed while delivering, twice: after a restart everything is delivered, nothing twice, nothing given up', async () => {
     const p = prefix('rel-kill');
     let hub = await startHubProcess(p, { env: FAST });
     try {
@@ -225,9 +226,25 @@ describe('alert delivery when things fail (real processes)', () => {
       const cut = await acknowledged();
       expect(cut).toBeLessThan(owed.length);
 
-      hub = await startHubProcess(p, { env: { ...FAST, } });
-      const figures = await settle(`alerts process SIGKILLed with ${owed.length - cut} of ${owed.length} deliveries outstanding`, redis, p, owed);
+      // Restarted, and killed again while it re-runs what the first crash left: some attempts die twice.
+      hub = await startHubProcess(p, { env: FAST });
+      await until('more deliveries acknowledged', async () => (await acknowledged()) > cut, 30_000);
+      await killHubProcess(hub);
+      const secondCut = await acknowledged();
+      expect(secondCut).toBeLessThan(owed.length);
+
+      hub = await startHubProcess(p, { env: FAST });
+      const figures = await settle(
+        `alerts process SIGKILLed twice, with ${owed.length - cut} then ${owed.length - secondCut} of ${owed.length} deliveries outstanding`,
+        redis,
+        p,
+        owed,
+      );
       expect(figures).toMatchObject(exactlyOnce(owed.length));
+      // No delivery job was given up for having stalled twice.
+      const queue = openQueue({ redis, keys: new KeySpace(p) }, DELIVERIES_QUEUE);
+      expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
+      await queue.close();
     } finally {
       await stopHubProcess(hub);
     }
@@ -291,7 +308,7 @@ describe('alert delivery when things fail (real processes)', () => {
     const keys = new AlertsKeys(new KeySpace(p));
     expect((await redis.smembers(keys.unqueued)).sort()).toEqual(recipients.map((a) => deliveryJobId(third, a)).sort());
 
-    const back = await startHubProcess(p, { env: { ...FAST, } });
+    const back = await startHubProcess(p, { env: FAST });
     const queue = openQueue({ redis, keys: new KeySpace(p) }, DELIVERIES_QUEUE);
     try {
       const owed = await owedOf(redis, p, raised);

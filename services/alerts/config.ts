@@ -4,6 +4,7 @@
  * reported at once.
  *
  *   INFOSHARE_ALERTS_RETRY_WINDOW       how long a delivery is retried before it is a dead letter   default 24h
+ *   INFOSHARE_ALERTS_RETRY_BASE_DELAY   the first retry's delay ceiling (doubling per retry)        default 1s
  *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
  *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 32
  *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
@@ -36,6 +37,7 @@ const duration = (fallback: string) =>
 
 const schema = z.object({
   INFOSHARE_ALERTS_RETRY_WINDOW: duration('24h'),
+  INFOSHARE_ALERTS_RETRY_BASE_DELAY: duration('1s'),
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
@@ -46,6 +48,8 @@ const schema = z.object({
 export interface AlertsConfig {
   /** A delivery is retried (backoff with jitter) until this long after acceptance, then dead-lettered (ms). */
   readonly retryWindowMs: number;
+  /** The first retry waits up to this (ms), the n-th up to this × 2^(n-1) (capped): full jitter below it. */
+  readonly retryBaseDelayMs: number;
   /** One delivery attempt's time limit (ms). */
   readonly deliveryTimeoutMs: number;
   /** Delivery attempts in flight at once in one process (they are I/O waits: a slow agency holds only its own). */
@@ -62,6 +66,7 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsCo
   const e = parseSettings(schema, env);
   return {
     retryWindowMs: e.INFOSHARE_ALERTS_RETRY_WINDOW,
+    retryBaseDelayMs: e.INFOSHARE_ALERTS_RETRY_BASE_DELAY,
     deliveryTimeoutMs: e.INFOSHARE_ALERTS_DELIVERY_TIMEOUT,
     deliveryConcurrency: e.INFOSHARE_ALERTS_DELIVERY_CONCURRENCY,
     sweepIntervalMs: e.INFOSHARE_ALERTS_SWEEP_INTERVAL,

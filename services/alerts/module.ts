@@ -44,7 +44,7 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
 
 /** The delivery retry policy with the configured window. */
 export function retryPolicyOf(config: AlertsConfig): RetryPolicy {
-  return { ...DEFAULT_RETRY_POLICY, windowMs: config.retryWindowMs };
+  return { ...DEFAULT_RETRY_POLICY, windowMs: config.retryWindowMs, baseDelayMs: config.retryBaseDelayMs };
 }
 
 /**
