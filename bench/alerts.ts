@@ -34,12 +34,14 @@ import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { getAccessToken } from '../shared/client/token.js';
 import { loadConfig, PROJECT_ROOT } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
-import { DEFAULT_JOB_OPTIONS, openQueue } from '../shared/queue/queues.js';
+import { openQueue } from '../shared/queue/queues.js';
 import { connectRedis, KeySpace } from '../shared/redis/connection.js';
 import { ensureRedis } from '../shared/redis/server.js';
 import { messageIdOf } from '../services/alerts/domain/ids.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
-import { DELIVERIES_QUEUE } from '../services/alerts/workers/deliveries.js';
+import { loadAlertsConfig } from '../services/alerts/config.js';
+import { retryPolicyOf } from '../services/alerts/module.js';
+import { DEFAULT_DELIVERY_CONCURRENCY, DELIVERIES_QUEUE, deliveryJobOptions } from '../services/alerts/workers/deliveries.js';
 import { startBenchHub, type BenchHub } from './alerts/hub.js';
 import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
 import { rawBullmqBaseline } from './alerts/raw-bullmq.js';
@@ -51,7 +53,7 @@ import { UsageError } from './mpi/options.js';
 const TARGETS = { ratio: 0.5, acceptP99Ms: 25, endToEndP99Ms: 250 } as const;
 const WARMUP_ALERTS = 30;
 const PROGRESS_EVERY_MS = 2_000;
-const DRAIN_TIMEOUT_MS = 180_000;
+const DRAIN_TIMEOUT_MS = 600_000;
 
 const progress = (message: string): void => {
   process.stderr.write(`[bench:alerts +${process.uptime().toFixed(1)}s] ${message}\n`);
@@ -137,8 +139,9 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
         alerts: options.alerts,
         recipients,
         producerConcurrency: options.concurrency,
-        workerConcurrency: deliveryConcurrency(),
-        jobOptions: DEFAULT_JOB_OPTIONS,
+        workerConcurrency: DEFAULT_DELIVERY_CONCURRENCY,
+        // The options the hub adds delivery jobs with (attempts backstop, its own backoff type, retention).
+        jobOptions: deliveryJobOptions(retryPolicyOf(loadAlertsConfig(process.env))),
         origin,
       },
       progress,
@@ -193,7 +196,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       deliveriesPerSecond,
       rawBullmqJobsPerSecond: raw.jobsPerSecond,
       ratio,
-      baselineMode: `addBulk per alert (${recipients.length} jobs, ${options.concurrency} in flight), worker concurrency ${deliveryConcurrency()}, no-op processor`,
+      baselineMode: `addBulk per alert (${recipients.length} jobs, ${options.concurrency} in flight), worker concurrency ${DEFAULT_DELIVERY_CONCURRENCY}, no-op processor`,
       acceptP50Ms: accept.p50Ms,
       acceptP99Ms: accept.p99Ms,
       endToEndP50Ms: endToEnd.p50Ms,
@@ -243,11 +246,6 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
 
 interface RaiseResult {
   readonly messageId: string;
-}
-
-/** The hub's delivery worker concurrency (its setting, read the way the alerts service reads it). */
-function deliveryConcurrency(): number {
-  return Number(process.env.INFOSHARE_ALERTS_DELIVERY_CONCURRENCY ?? 16);
 }
 
 async function registerSubjects(mpi: BenchClient, token: string, runId: string, n: number): Promise<void> {

@@ -2,7 +2,7 @@
 import { UsageError } from '../mpi/options.js';
 
 export interface AlertsBenchOptions {
-  /** Alerts raised as fast as the hub takes them, for the throughput figure (default 1,500). */
+  /** Alerts raised as fast as the hub takes them, for the throughput figure (default 1,000). */
   readonly alerts: number;
   /** Requests in flight at once during the throughput phase (default 16). */
   readonly concurrency: number;
@@ -39,7 +39,7 @@ export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
   for (const name of values.keys()) if (!known.has(name)) throw new UsageError(`Unknown option --${name}`);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
-    alerts: positive(values, 'alerts', 1_500),
+    alerts: positive(values, 'alerts', 1_000),
     concurrency: positive(values, 'concurrency', 16),
     rate: positive(values, 'rate', 100),
     seconds: positive(values, 'seconds', 10),
