@@ -6,6 +6,11 @@ describe('the alerts service’s settings', () => {
     expect(loadAlertsConfig({})).toMatchObject({ retryWindowMs: 86_400_000, deliveryTimeoutMs: 10_000, sweepIntervalMs: 5_000, bodyLimit: '256kb' });
   });
 
+  it('defaults to a 1 s first retry delay and a 30 s delivery job lock (BullMQ’s own), and reads shorter ones', () => {
+    expect(loadAlertsConfig({})).toMatchObject({ retryBaseDelayMs: 1_000, lockDurationMs: 30_000 });
+    expect(loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_BASE_DELAY: '100ms', INFOSHARE_ALERTS_LOCK_DURATION: '2s' })).toMatchObject({ retryBaseDelayMs: 100, lockDurationMs: 2_000 });
+  });
+
   it('reads durations with their unit', () => {
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_WINDOW: '90m', INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '500ms' })).toMatchObject({ retryWindowMs: 5_400_000, deliveryTimeoutMs: 500 });
   });
