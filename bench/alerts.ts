@@ -41,7 +41,7 @@ import { messageIdOf } from '../services/alerts/domain/ids.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { loadAlertsConfig } from '../services/alerts/config.js';
 import { retryPolicyOf } from '../services/alerts/module.js';
-import { DEFAULT_DELIVERY_CONCURRENCY, DELIVERIES_QUEUE, deliveryJobOptions } from '../services/alerts/workers/deliveries.js';
+import { DELIVERIES_QUEUE, deliveryJobOptions } from '../services/alerts/workers/deliveries.js';
 import { startBenchHub, type BenchHub } from './alerts/hub.js';
 import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
 import { rawBullmqBaseline } from './alerts/raw-bullmq.js';
@@ -93,6 +93,8 @@ async function main(): Promise<void> {
 
 async function runBench(redis: Redis, redisUrl: string, tmp: string, options: AlertsBenchOptions, started: (hub: BenchHub) => void) {
   const keyPrefix = 'is';
+  // The alerts service's settings as the hub process reads them (same environment): its worker concurrency and job options.
+  const alertsConfig = loadAlertsConfig(process.env);
   const runId = randomBytes(3).toString('hex');
 
   // The hub, started first only to learn the recipients of the benchmark's alerts; the raw baseline runs before any load.
@@ -139,9 +141,9 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
         alerts: options.alerts,
         recipients,
         producerConcurrency: options.concurrency,
-        workerConcurrency: DEFAULT_DELIVERY_CONCURRENCY,
+        workerConcurrency: alertsConfig.deliveryConcurrency,
         // The options the hub adds delivery jobs with (attempts backstop, its own backoff type, retention).
-        jobOptions: deliveryJobOptions(retryPolicyOf(loadAlertsConfig(process.env))),
+        jobOptions: deliveryJobOptions(retryPolicyOf(alertsConfig)),
         origin,
       },
       progress,
@@ -196,7 +198,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       deliveriesPerSecond,
       rawBullmqJobsPerSecond: raw.jobsPerSecond,
       ratio,
-      baselineMode: `addBulk per alert (${recipients.length} jobs, ${options.concurrency} in flight), worker concurrency ${DEFAULT_DELIVERY_CONCURRENCY}, no-op processor`,
+      baselineMode: `addBulk per alert (${recipients.length} jobs, ${options.concurrency} in flight), worker concurrency ${alertsConfig.deliveryConcurrency}, no-op processor`,
       acceptP50Ms: accept.p50Ms,
       acceptP99Ms: accept.p99Ms,
       endToEndP50Ms: endToEnd.p50Ms,
