@@ -140,7 +140,7 @@ async function owedOf(redis: Redis, prefix: string, raised: readonly Raised[]): 
 }
 
 /** Waits until every owed delivery is acknowledged at the hub, then reconciles and prints the ledger line. */
-async function settle(name: string, redis: Redis, prefix: string, owed: readonly OwedDelivery[], timeoutMs = 40_000): Promise<LedgerFigures> {
+async function settle(name: string, redis: Redis, prefix: string, owed: readonly OwedDelivery[], timeoutMs = 60_000): Promise<LedgerFigures> {
   await until(
     `every delivery acknowledged (${name})`,
     async () => (await books(redis, prefix, owed)).hub.every((d) => d.state === 'acknowledged'),
@@ -205,7 +205,7 @@ describe('alert delivery when things fail (real processes)', () => {
     } finally {
       await stopHubProcess(hub);
     }
-  }, 90_000);
+  }, 120_000);
 
   it('the alerts process SIGKILLed while delivering, twice: after a restart everything is delivered, nothing twice, nothing given up', async () => {
     const p = prefix('rel-kill');
@@ -248,7 +248,7 @@ describe('alert delivery when things fail (real processes)', () => {
     } finally {
       await stopHubProcess(hub);
     }
-  }, 90_000);
+  }, 120_000);
 
   it('Redis SIGKILLed and restarted from its AOF: every alert whose acceptance the sender saw is delivered', async () => {
     const p = prefix('rel-redis');
@@ -285,7 +285,7 @@ describe('alert delivery when things fail (real processes)', () => {
       own.disconnect();
       await server.stop();
     }
-  }, 90_000);
+  }, 120_000);
 
   it('the alerts service killed between accepting an alert and queueing its deliveries: nothing is lost', async () => {
     const p = prefix('rel-queue');
@@ -327,5 +327,5 @@ describe('alert delivery when things fail (real processes)', () => {
       await queue.close();
       await stopHubProcess(back);
     }
-  }, 90_000);
+  }, 120_000);
 });
