@@ -11,6 +11,10 @@ import { createLogger } from '../../shared/log.js';
 import { signDeliveryToken, DELIVERY_TOKEN_TTL_SECONDS } from '../../shared/messaging/delivery-token.js';
 import { isResponseMessageProblem, parseResponseMessage, type ParsedResponseMessage } from '../../shared/messaging/response-message.js';
 import { connectRedis } from '../../shared/redis/connection.js';
+import { demoAgencyKey } from '../../shared/client/demo-keys.js';
+import { getAccessToken } from '../../shared/client/token.js';
+import { alertMessage } from '../../test/alerts.js';
+import { directoryStore } from '../directory/store.js';
 import { DirectoryView } from '../directory/view.js';
 import { startHub, type RunningHub } from '../hub.js';
 import { MpiView } from '../mpi/view.js';
@@ -294,5 +298,69 @@ describe('Demo people in the index', () => {
     expect(a?.personId).toBe(b?.personId);
     const identifiers = await mpi.identifiersOf(nhsLothian);
     expect(identifiers).toEqual(expect.arrayContaining([expect.objectContaining({ system: IdentifierSystems.chi, value: '1403231206' })]));
+  });
+});
+
+describe('Agency simulator with the hub delivering', () => {
+  const SENDER = 'edinburgh-social-work';
+
+  async function tokenOf(agency: string): Promise<string> {
+    return (await getAccessToken({ agencyId: agency, tokenUrl: hub.config.token.tokenUrl, privateKeyPem: await demoAgencyKey(agency) })).access_token;
+  }
+
+  /** Raises a child-protection alert about demo-child-1 (known to the index by the sender's own identifier) to one agency. */
+  async function raise(destination: string): Promise<string> {
+    const res = await fetch(`${hub.config.urls.alerts}/fhir/$process-message`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${await tokenOf(SENDER)}` },
+      body: JSON.stringify(alertMessage({ sender: SENDER, subject: { local: 'demo-child-1' }, destinations: [destination] })),
+    });
+    expect(res.status).toBe(200);
+    return res.headers.get('content-location')!.split('/$delivery-status/')[1]!;
+  }
+
+  async function waitFor<T>(what: string, read: () => Promise<T>, done: (t: T) => boolean): Promise<T> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const value = await read();
+      if (done(value)) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function statusText(messageId: string): Promise<string> {
+    const res = await fetch(`${hub.config.urls.alerts}/fhir/$delivery-status/${messageId}`, { headers: { authorization: `Bearer ${await tokenOf(SENDER)}` } });
+    return JSON.stringify(await res.json());
+  }
+
+  it('An alert raised about a demo child is delivered by the hub to the recipient’s simulated system, stored once and acknowledged', async () => {
+    const messageId = await raise('rie-emergency');
+    const report = await waitFor('the delivery', () => received('rie-emergency'), (r) => r.total > 0);
+    expect(report.messages[0]).toMatchObject({ receiveCount: 1, event: { code: 'alert-raised' } });
+    expect(report.messages[0]?.seq).toBeGreaterThan(0);
+    await waitFor('the acknowledgement', () => statusText(messageId), (t) => t.includes('acknowledged'));
+  });
+
+  it('A pull agency (no active Endpoint) reads its inbox with fhir-kit-client, keeps each message once and acknowledges it', async () => {
+    const store = directoryStore(hub.deps.redis, hub.deps.keys);
+    const endpoint = await store.read('Endpoint', 'lueccs-ooh-fhir');
+    await store.update({ ...endpoint, status: 'off' }, { cause: { requestId: 'test-pull-agency', agent: {} } });
+    const messageId = await raise('lueccs-ooh');
+    await waitFor('the delivery to wait for a pull', () => statusText(messageId), (t) => t.includes('awaiting-pull'));
+
+    const pull = async () => {
+      const res = await fetch(`${simUrl}/agencies/lueccs-ooh/pull`, { method: 'POST' });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { pulled: number; duplicates: number; lastSeq: number };
+    };
+    const first = await pull();
+    expect(first.pulled).toBeGreaterThanOrEqual(1);
+    expect(first.lastSeq).toBeGreaterThan(0);
+    const report = await received('lueccs-ooh');
+    expect(report.messages.map((m) => m.receiveCount)).toEqual(report.messages.map(() => 1));
+    await waitFor('the acknowledgement', () => statusText(messageId), (t) => t.includes('acknowledged'));
+    // A second pull continues after the last sequence number: nothing new, nothing twice.
+    expect(await pull()).toMatchObject({ pulled: 0, duplicates: 0, lastSeq: first.lastSeq });
   });
 });

@@ -14,6 +14,8 @@ export interface AgencySimContext {
   readonly resolveKey: KeyResolver;
   /** The hub's token issuer: the `iss` a delivery token must carry. */
   readonly issuer: string;
+  /** Where a pull agency signs in and reads its inbox (the hub's token endpoint and alerts service). */
+  readonly hub: { readonly tokenUrl: string; readonly alertsUrl: string };
   readonly log: Logger;
   /** Injected for tests; defaults to `Date.now`. */
   readonly now: () => number;

@@ -27,6 +27,7 @@ export const agencySimService: ServiceModule<AgencySimConfig> = {
       directory: new DirectoryView(deps.redis, deps.keys),
       resolveKey: deps.tokens.resolveKey,
       issuer: deps.config.token.issuer,
+      hub: { tokenUrl: deps.config.token.tokenUrl, alertsUrl: deps.config.internalUrls.alerts },
       log: deps.log,
       now: Date.now,
     };

@@ -10,6 +10,7 @@ import { handler } from '../../shared/fhir/express.js';
 import type { AgencySimContext } from './context.js';
 import { readBehaviour, setBehaviour } from './operations/behaviour.js';
 import { processMessage } from './operations/process-message.js';
+import { pullInbox } from './operations/pull.js';
 import { receivedMessages } from './operations/received.js';
 import { resetAgency, resetAll } from './operations/reset.js';
 
@@ -22,6 +23,7 @@ export function agencySimRoutes(ctx: AgencySimContext): Router {
   router.get('/agencies/:agency/received', handler(receivedMessages(ctx)));
   router.get('/agencies/:agency/behaviour', handler(readBehaviour(ctx)));
   router.put('/agencies/:agency/behaviour', handler(setBehaviour(ctx)));
+  router.post('/agencies/:agency/pull', handler(pullInbox(ctx)));
   router.post('/agencies/reset', handler(resetAll(ctx)));
   router.post('/agencies/:agency/reset', handler(resetAgency(ctx)));
   return router;

@@ -110,6 +110,14 @@ export class AgencySimStore {
     await this.redis.multi().set(this.keys.behaviour(agency), JSON.stringify(behaviour)).sadd(this.keys.agencies, agency).exec();
   }
 
+  async pulledThrough(agency: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.pulledThrough(agency))) ?? 0);
+  }
+
+  async setPulledThrough(agency: string, seq: number): Promise<void> {
+    await this.redis.multi().set(this.keys.pulledThrough(agency), seq).sadd(this.keys.agencies, agency).exec();
+  }
+
   /** Forgets what one agency received, its counters and behaviour (its seen token ids stay: a reset opens no replay window). */
   async reset(agency: string): Promise<void> {
     await this.redis.multi().del(...this.keys.agencyState(agency)).srem(this.keys.agencies, agency).exec();
