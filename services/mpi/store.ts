@@ -242,7 +242,7 @@ local function updateSet(hash, field, adds, removes)
   return v ~= false, true
 end
 
--- Collects a set change for one field (applied with updateSet once per field).
+-- Collects a set change for one field or bucket (applied once per field or bucket).
 local function collect(changes, order, field, member, wanted)
   local c = changes[field]
   if not c then
@@ -293,17 +293,8 @@ for i = 0, terms - 1 do
   elseif adds ~= '' then
     before, after = appendIds(termKey, adds)
   end
-  if before ~= after then
-    local c = buckets[bucket]
-    if not c then
-      c = { adds = {}, removes = {} }
-      buckets[bucket] = c
-      bucketOrder[#bucketOrder + 1] = bucket
-    end
-    -- The term's value: its key after the prefix and \`<code>:\`.
-    local value = string.sub(termKey, termPrefix + 3)
-    if after then c.adds[#c.adds + 1] = value else c.removes[#c.removes + 1] = value end
-  end
+  -- The term's value (its key after the prefix and \`<code>:\`) enters or leaves its bucket.
+  if before ~= after then collect(buckets, bucketOrder, bucket, string.sub(termKey, termPrefix + 3), after) end
   a = a + 3
 end
 local roots, rootOrder = {}, {}
