@@ -80,7 +80,8 @@ async function main(): Promise<void> {
     const model = ensureModel(env, records, tmp);
     const log = pino({ name: 'bench-mpi', level: env.INFOSHARE_LOG_LEVEL }, pino.destination(2));
     progress(`starting redis-server (appendfsync ${options.fsync}) and the hub (directory + MPI) in this process`);
-    hub = await startHub({ env, freePorts: true, keyPrefix, log });
+    // Only the records it sends: the demo CareTeams' people would be indexed besides them.
+    hub = await startHub({ env, freePorts: true, keyPrefix, log, loadDemoPeople: false });
     const result = await runBench(hub, readMpiSettings(env), records, options, model);
 
     const line = JSON.stringify(result);
