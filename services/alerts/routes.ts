@@ -5,8 +5,8 @@
 import { Router } from 'express';
 import { readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
-import { describeExchange } from '../../shared/fhir/exchange-context.js';
-import { handler, respond } from '../../shared/fhir/express.js';
+import { handler } from '../../shared/fhir/express.js';
+import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import type { Logger } from '../../shared/log.js';
 import type { AlertsContext } from './context.js';
@@ -23,14 +23,7 @@ export function alertsRoutes(ctx: AlertsContext, log: Logger): Router {
   const router = Router();
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
 
-  const statement = capability(ctx);
-  router.get(
-    '/fhir/metadata',
-    handler(async (req, res) => {
-      describeExchange(res, { subtype: 'capabilities', action: 'R' });
-      await respond(req, res, 200, statement);
-    }),
-  );
+  router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
   // A message another partnership's hub forwards carries that hub's signed delivery token, not an access token (MA-L5).
   router.post('/fhir/$process-message', fromPeerHub, handler(forwardedMessage(ctx, ctx.peers, log)));
   // Raising needs system/Flag.write, acknowledging a pulled message does not: checked per message kind.

@@ -5,8 +5,8 @@
 import { Router } from 'express';
 import { HubScopes, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
-import { describeExchange } from '../../shared/fhir/exchange-context.js';
-import { handler, respond } from '../../shared/fhir/express.js';
+import { handler } from '../../shared/fhir/express.js';
+import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import { resourceRoutes } from '../../shared/fhir/rest/resource-routes.js';
 import type { MpiContext } from './context.js';
@@ -28,14 +28,7 @@ export function mpiRoutes(ctx: MpiContext): Router {
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
   const patientRead = access(readScope('Patient'));
 
-  const statement = capability(ctx);
-  router.get(
-    '/fhir/metadata',
-    handler(async (req, res) => {
-      describeExchange(res, { subtype: 'capabilities', action: 'R' });
-      await respond(req, res, 200, statement);
-    }),
-  );
+  router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
   router.post('/fhir', ...access(writeScope('Patient')), handler(transaction(ctx)));
   router.get('/fhir/_async/:id', ...access(writeScope('Patient')), handler(asyncStatus(ctx.registrations)));
   router.delete('/fhir/_async/:id', ...access(writeScope('Patient')), handler(cancelAsync(ctx.registrations)));

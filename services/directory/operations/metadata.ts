@@ -2,10 +2,8 @@
  * `GET /fhir/metadata`: the directory's CapabilityStatement (no token needed:
  * clients read it to find out how to get one).
  */
-import type { Request, Response } from 'express';
 import { capabilityStatement, type ResourceCapability } from '../../../shared/fhir/capability.js';
-import { describeExchange } from '../../../shared/fhir/exchange-context.js';
-import { respond } from '../../../shared/fhir/express.js';
+import { capabilitiesHandler } from '../../../shared/fhir/rest/metadata.js';
 import { HUB_BASE } from '../../../shared/fhir/systems.js';
 import type { DirectoryContext } from '../context.js';
 import { DIRECTORY_RESOURCE_TYPES } from '../resource-types.js';
@@ -22,14 +20,10 @@ export function metadata(ctx: DirectoryContext) {
     searchParams: [...definition.params.values()].map((p) => ({ name: p.name, type: p.type })),
     ...(definition.type === 'Contract' ? { operations: CONTRACT_OPERATIONS } : {}),
   }));
-  const statement = capabilityStatement({
+  return capabilitiesHandler(capabilityStatement({
     service: 'directory',
     title: 'Partnership directory: agencies, endpoints, Named Person / Lead Professional, the signed ISP',
     baseUrl: ctx.fhirBase,
     resources,
-  });
-  return async (req: Request, res: Response): Promise<void> => {
-    describeExchange(res, { subtype: 'capabilities', action: 'R' });
-    await respond(req, res, 200, statement);
-  };
+  }));
 }
