@@ -32,7 +32,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { getAccessToken } from '../shared/client/token.js';
-import { loadConfig, PROJECT_ROOT } from '../shared/config.js';
+import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { openQueue } from '../shared/queue/queues.js';
 import { connectRedis, KeySpace } from '../shared/redis/connection.js';
@@ -46,28 +46,19 @@ import { startBenchHub, type BenchHub } from './alerts/hub.js';
 import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
 import { rawBullmqBaseline } from './alerts/raw-bullmq.js';
 import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from './alerts/workload.js';
-import { BenchClient } from './mpi/http-client.js';
-import { summarise, type LatencySummary } from './mpi/latency.js';
-import { UsageError } from './mpi/options.js';
+import { optionsOrExit, keepResult, progressPrinter } from './common/cli.js';
+import { BenchClient } from './common/http-client.js';
+import { summarise, type LatencySummary } from './common/latency.js';
 
 const TARGETS = { ratio: 0.5, acceptP99Ms: 25, endToEndP99Ms: 250 } as const;
 const WARMUP_ALERTS = 30;
 const PROGRESS_EVERY_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 600_000;
 
-const progress = (message: string): void => {
-  process.stderr.write(`[bench:alerts +${process.uptime().toFixed(1)}s] ${message}\n`);
-};
+const progress = progressPrinter('alerts');
 
 async function main(): Promise<void> {
-  let options: AlertsBenchOptions;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message ? `${err.message}\n` : ''}${USAGE}\n`);
-    process.exit(err.message ? 2 : 0);
-  }
+  const options = optionsOrExit(parseOptions, USAGE);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-alerts-'));
   // Always a private server with the hub's durable setting: the figures are about that configuration.
   const env: NodeJS.ProcessEnv = { ...process.env, INFOSHARE_DATA_DIR: tmp, INFOSHARE_REDIS_APPENDFSYNC: 'always' };
@@ -82,7 +73,7 @@ async function main(): Promise<void> {
     const result = await runBench(redis, redisHandle.url, tmp, options, (h) => (hub = h));
     const line = JSON.stringify(result);
     process.stdout.write(`${line}\n`);
-    if (options.out !== '-') appendResult(path.resolve(PROJECT_ROOT, options.out), result);
+    keepResult(options.out, result, 'append', progress);
   } finally {
     await hub?.stop();
     await redis.quit().catch(() => redis.disconnect());
@@ -328,18 +319,6 @@ function cpuSecondsSince(start: NodeJS.CpuUsage): number {
 }
 
 /** Appends a run to the results file (a JSON list; a file holding one run becomes a list of it). */
-function appendResult(file: string, result: unknown): void {
-  let runs: unknown[] = [];
-  if (fs.existsSync(file)) {
-    const earlier = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-    runs = Array.isArray(earlier) ? earlier : [earlier];
-  }
-  runs.push(result);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(runs, null, 2)}\n`);
-  progress(`appended to ${path.relative(PROJECT_ROOT, file)} (${runs.length} run(s))`);
-}
-
 function pick(s: LatencySummary) {
   return { p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, maxMs: s.maxMs };
 }

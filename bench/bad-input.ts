@@ -22,6 +22,7 @@ import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import { PROJECT_ROOT } from '../shared/config.js';
 import { deleteKeysWithPrefix, connectRedis } from '../shared/redis/connection.js';
 import { startHub, type RunningHub } from '../services/hub.js';
+import { progressPrinter } from './common/cli.js';
 
 const AGENCY = 'nhs-lothian';
 const PARTNERSHIP = 'lothian-hscp';
@@ -49,9 +50,7 @@ interface CaseFigures {
   readonly healthAnswered: number;
 }
 
-const progress = (message: string): void => {
-  process.stderr.write(`[bench:bad-input +${process.uptime().toFixed(1)}s] ${message}\n`);
-};
+const progress = progressPrinter('bad-input');
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const nested = (depth: number, open: string, close: string, leaf: string) => `${open.repeat(depth)}${leaf}${close.repeat(depth)}`;

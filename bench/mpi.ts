@@ -33,9 +33,10 @@ import { readMpiSettings, type MpiSettings } from '../services/mpi/config.js';
 import { estimateModelForRecords } from '../services/mpi/domain/estimate.js';
 import { toFeatures } from '../services/mpi/domain/features.js';
 import { MpiKeys } from '../services/mpi/keys.js';
-import { BenchClient } from './mpi/http-client.js';
-import { summarise, timeSequential, type LatencySummary } from './mpi/latency.js';
-import { parseOptions, USAGE, UsageError, type MpiBenchOptions } from './mpi/options.js';
+import { keepResult, optionsOrExit, progressPrinter } from './common/cli.js';
+import { BenchClient } from './common/http-client.js';
+import { summarise, timeSequential, type LatencySummary } from './common/latency.js';
+import { parseOptions, USAGE, type MpiBenchOptions } from './mpi/options.js';
 import { startMpiReplica, type MpiReplica } from './mpi/replicas.js';
 import { keyMemory, memoryByKeyKind, pingLatency, rawHsetBaseline, usedMemory } from './mpi/redis-figures.js';
 import { bulkRequests, foundSource, matchCount, matchQueries, type BulkRequest } from './mpi/workload.js';
@@ -46,19 +47,10 @@ const SCOPES = ['system/Patient.write', 'system/Patient.read'];
 const BASELINE_SAMPLES = 1000;
 const PROGRESS_EVERY = 10_000;
 
-const progress = (message: string): void => {
-  process.stderr.write(`[bench:mpi +${process.uptime().toFixed(1)}s] ${message}\n`);
-};
+const progress = progressPrinter('mpi');
 
 async function main(): Promise<void> {
-  let options: MpiBenchOptions;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message ? `${err.message}\n` : ''}${USAGE}\n`);
-    process.exit(err.message ? 2 : 0);
-  }
+  const options = optionsOrExit(parseOptions, USAGE);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-mpi-'));
   // The hub's own prefix on a private server (key names count in the memory figure);
@@ -86,12 +78,7 @@ async function main(): Promise<void> {
 
     const line = JSON.stringify(result);
     process.stdout.write(`${line}\n`);
-    if (options.out !== '-') {
-      const out = path.resolve(PROJECT_ROOT, options.out);
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-      progress(`written to ${path.relative(PROJECT_ROOT, out)}`);
-    }
+    keepResult(options.out, result, 'replace', progress);
   } finally {
     if (hub) {
       if (hub.config.redisUrl) await deleteKeys(hub, keyPrefix);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../../shared/config.js';
-import { processCpuSeconds } from '../mpi/replicas.js';
+import { processCpuSeconds } from '../common/process-cpu.js';
 
 export interface BenchHub {
   readonly urls: Readonly<Record<string, string>>;

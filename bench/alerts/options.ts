@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench:alerts` (`-- --alerts 3000 --rate 100`). */
-import { UsageError } from '../mpi/options.js';
+import { positiveFlag, readFlags } from '../common/cli.js';
 
 export interface AlertsBenchOptions {
   /** Alerts raised as fast as the hub takes them, for the throughput figure (default 1,000). */
@@ -25,34 +25,15 @@ alerts raised over HTTP, delivered to agency-sim over HTTP and acknowledged — 
 at a fixed offered rate. Progress on stderr; one JSON line on stdout, appended to the results file.`;
 
 export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') throw new UsageError('');
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new UsageError(`Unexpected argument ${arg}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
-    values.set(m[1]!, value);
-  }
-  const known = new Set(['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof']);
-  for (const name of values.keys()) if (!known.has(name)) throw new UsageError(`Unknown option --${name}`);
+  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof']);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
-    alerts: positive(values, 'alerts', 1_000),
-    concurrency: positive(values, 'concurrency', 16),
-    rate: positive(values, 'rate', 100),
-    seconds: positive(values, 'seconds', 10),
-    subjects: positive(values, 'subjects', 200),
+    alerts: positiveFlag(values, 'alerts', 1_000),
+    concurrency: positiveFlag(values, 'concurrency', 16),
+    rate: positiveFlag(values, 'rate', 100),
+    seconds: positiveFlag(values, 'seconds', 10),
+    subjects: positiveFlag(values, 'subjects', 200),
     out: values.get('out') ?? 'bench/results/alerts.json',
     ...(hubCpuProf !== undefined ? { hubCpuProf } : {}),
   };
-}
-
-function positive(values: ReadonlyMap<string, string>, name: string, fallback: number): number {
-  const raw = values.get(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got ${raw})`);
-  return n;
 }

@@ -1,4 +1,5 @@
 /** Command-line options of `npm run bench:mpi` (`-- --records 20000 --fsync always`). */
+import { choiceFlag, positiveFlag, readFlags, UsageError } from '../common/cli.js';
 
 export interface MpiBenchOptions {
   /** Agency records to bulk-load (default 100,000). */
@@ -34,44 +35,20 @@ Starts a private redis-server in a temp directory unless REDIS_URL is set. The M
 in its own process(es) (--mpi-layout in-process: inside the client's process, as earlier runs did).`;
 
 export function parseOptions(argv: readonly string[]): MpiBenchOptions {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') throw new UsageError('');
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new UsageError(`Unexpected argument ${arg}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
-    values.set(m[1]!, value);
-  }
-  const known = new Set(['records', 'bundle-size', 'concurrency', 'queries', 'seed', 'fsync', 'out', 'mpi-processes', 'mpi-layout', 'mpi-cpu-prof']);
-  for (const name of values.keys()) if (!known.has(name)) throw new UsageError(`Unknown option --${name}`);
-  const fsync = values.get('fsync') ?? 'everysec';
-  if (fsync !== 'everysec' && fsync !== 'always') throw new UsageError('--fsync is everysec or always');
-  const mpiLayout = values.get('mpi-layout') ?? 'separate';
-  if (mpiLayout !== 'separate' && mpiLayout !== 'in-process') throw new UsageError('--mpi-layout is separate or in-process');
+  const values = readFlags(argv, ['records', 'bundle-size', 'concurrency', 'queries', 'seed', 'fsync', 'out', 'mpi-processes', 'mpi-layout', 'mpi-cpu-prof']);
+  const mpiLayout = choiceFlag(values, 'mpi-layout', ['separate', 'in-process'], 'separate');
   const mpiCpuProf = values.get('mpi-cpu-prof');
   if (mpiCpuProf !== undefined && mpiLayout !== 'separate') throw new UsageError('--mpi-cpu-prof profiles separate MPI processes only');
   return {
-    records: positive(values, 'records', 100_000),
-    bundleSize: positive(values, 'bundle-size', 1_000),
-    concurrency: positive(values, 'concurrency', 4),
-    queries: positive(values, 'queries', 1_000),
-    seed: positive(values, 'seed', 20250630),
-    fsync,
+    records: positiveFlag(values, 'records', 100_000),
+    bundleSize: positiveFlag(values, 'bundle-size', 1_000),
+    concurrency: positiveFlag(values, 'concurrency', 4),
+    queries: positiveFlag(values, 'queries', 1_000),
+    seed: positiveFlag(values, 'seed', 20250630),
+    fsync: choiceFlag(values, 'fsync', ['everysec', 'always'], 'everysec'),
     out: values.get('out') ?? 'bench/results/mpi.json',
-    mpiProcesses: positive(values, 'mpi-processes', 1),
+    mpiProcesses: positiveFlag(values, 'mpi-processes', 1),
     mpiLayout,
     ...(mpiCpuProf !== undefined ? { mpiCpuProf } : {}),
   };
-}
-
-export class UsageError extends Error {}
-
-function positive(values: ReadonlyMap<string, string>, name: string, fallback: number): number {
-  const raw = values.get(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got ${raw})`);
-  return n;
 }

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { timeSequential, type LatencySummary } from './latency.js';
+import { timeSequential, type LatencySummary } from '../common/latency.js';
 
 export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');

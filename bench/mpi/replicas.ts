@@ -7,9 +7,9 @@
  * so that the load generator's CPU does not compete with the service's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT, type HubConfig } from '../../shared/config.js';
+import { processCpuSeconds } from '../common/process-cpu.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
 import type { MpiSettings } from '../../services/mpi/config.js';
 
@@ -65,18 +65,3 @@ export async function startMpiReplica(config: HubConfig, mpi: MpiSettings, redis
       }),
   };
 }
-
-/** utime + stime of a process from /proc/<pid>/stat (Linux; clock ticks of 1/100 s). */
-export function processCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
-const CLOCK_TICKS_PER_SECOND = 100;
