@@ -41,6 +41,14 @@ export const CodeSystems = {
   responseCode: 'http://hl7.org/fhir/response-code',
   /** Endpoint.connectionType of the hub's own kinds of endpoint: `infoshare-hub` (a partnership hub's alerts, hub to hub). */
   endpointConnectionType: `${HUB_BASE}/CodeSystem/endpoint-connection-type`,
+  /** Consent.provision.class of the hub's Consents: the data categories a Named Person / Lead Professional grants (`CONSENT_CATEGORIES`). */
+  consentCategory: `${HUB_BASE}/CodeSystem/consent-category`,
+  /** FHIR R4 Consent.scope. */
+  consentScope: 'http://terminology.hl7.org/CodeSystem/consentscope',
+  /** HL7 v3 ActReason: purpose of use `BTG` (break the glass). */
+  actReason: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
+  /** HL7 v3 ActCode: consent policy rules (`OPTIN`, `OPTOUT`). */
+  actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
 } as const;
 
 /**
@@ -128,6 +136,14 @@ export const PURPOSES = [
   'care-planning',
 ] as const;
 export type Purpose = (typeof PURPOSES)[number];
+
+/**
+ * The data categories a Consent grants or withholds (`CodeSystems.consentCategory`), each one ISP data
+ * category: a Named Person / Lead Professional shares a person's plans, assessments, requests for
+ * assistance, chronology or alerts with an agency.
+ */
+export const CONSENT_CATEGORIES = ['plans', 'assessments', 'requests', 'chronology', 'alerts'] as const;
+export type ConsentCategory = (typeof CONSENT_CATEGORIES)[number];
 
 /** Events of alert messages (`CodeSystems.alertEvent`). */
 export const ALERT_EVENTS = ['alert-raised', 'alert-updated', 'alert-closed', 'alert-accessed'] as const;
