@@ -20,7 +20,9 @@ export const USAGE: Readonly<Record<string, string>> = {
     curl -H "Authorization: Bearer $TOKEN" "http://localhost:4000/fhir/CareTeam?subject=Patient/demo-child-1"
   --scope      space-separated scopes (default: every scope the agency may have)
   --as         a practitioner acting through the agency system (PractitionerRole id)
-  --patient    the person acting for themselves (Patient id)
+  --patient    the person acting for themselves (a demo person: demo-child-1 … demo-adult-1):
+               patient scopes only (patient/*.read patient/CarePlan.write), their own record only;
+               without --agency, through the agency managing their NP/LP team
   --directory  the directory's URL (default: from the environment, http://localhost:4000)
   --json       print the whole token response`,
   agencies: `infoshare agencies [--json]

@@ -1,5 +1,5 @@
 import type { Io } from '../exit.js';
-import { tokenCommand } from './token.js';
+import { portalAgencyOf, tokenCommand } from './token.js';
 
 const quiet: Io = { out: () => {}, err: () => {} };
 
@@ -16,5 +16,11 @@ describe('infoshare token', () => {
       name: 'UsageError',
       message: '"nhs-lothain" is not a demo agency (see `infoshare agencies`)',
     });
+  });
+
+  it("signs a demo person in through the agency that manages their Named Person / Lead Professional team", () => {
+    expect(portalAgencyOf('demo-child-1')).toBe('nhs-lothian');
+    expect(portalAgencyOf('Patient/demo-adult-1')).toMatch(/^[a-z-]+$/);
+    expect(() => portalAgencyOf('someone-else')).toThrow(/not a demo person/);
   });
 });

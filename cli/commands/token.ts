@@ -2,7 +2,9 @@
 import { loadConfig } from '../../shared/config.js';
 import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken, TokenRequestError } from '../../shared/client/token.js';
+import type { CareTeam } from 'fhir/r4.js';
 import { DEMO_AGENCIES, DEMO_PARTNERSHIPS, demoAgency } from '../../fixtures/partnership/demo-agencies.js';
+import { readResources } from '../../fixtures/partnership/files.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 import { discoverTokenUrl } from '../replay/target.js';
@@ -16,8 +18,9 @@ export async function tokenCommand(args: string[], io: Io = processIo): Promise<
     directory: { type: 'string' },
     json: { type: 'boolean' },
   });
-  const agencyId = values.agency;
-  if (!agencyId) throw new UsageError('--agency <id> is required (see `infoshare agencies` for the ids)', 'token');
+  // A demo person signs in through the portal of the agency that manages their Named Person / Lead Professional team.
+  const agencyId = values.agency ?? (values.patient ? portalAgencyOf(values.patient) : undefined);
+  if (!agencyId) throw new UsageError('--agency <id> is required (see `infoshare agencies` for the ids), or --patient <demo person id>', 'token');
   if (!demoAgency(agencyId)) throw new UsageError(notAnAgency(agencyId), 'token');
   if (values.as && values.patient) throw new UsageError('give --as or --patient, not both', 'token');
 
@@ -46,6 +49,15 @@ export async function tokenCommand(args: string[], io: Io = processIo): Promise<
     }
     throw err;
   }
+}
+
+/** The agency managing a demo person's Named Person / Lead Professional team (whose system is their portal). */
+export function portalAgencyOf(patient: string): string {
+  const id = patient.replace(/^Patient\//, '');
+  const team = readResources<CareTeam>('CareTeam').find((t) => t.subject?.reference === `Patient/${id}`);
+  const agency = team?.managingOrganization?.[0]?.reference?.replace(/^Organization\//, '');
+  if (!agency) throw new UsageError(`"${id}" is not a demo person with a Named Person / Lead Professional (demo-child-1 … demo-child-5, demo-adult-1); give --agency too`, 'token');
+  return agency;
 }
 
 /** Why an id gets no token: a partnership is told apart from a typo, with the agencies it could mean. */

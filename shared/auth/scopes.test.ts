@@ -2,13 +2,14 @@ import { hasScope, HubScopes, isValidScope, parseScope, readScope, scopeCovers, 
 
 describe('SMART system scopes', () => {
   it('Parses a scope into resource type and action', () => {
-    expect(parseScope('system/Patient.read')).toEqual({ resourceType: 'Patient', action: 'read' });
-    expect(parseScope('system/*.*')).toEqual({ resourceType: '*', action: '*' });
-    expect(parseScope(HubScopes.contractSign)).toEqual({ resourceType: 'Contract', action: 'sign' });
+    expect(parseScope('system/Patient.read')).toEqual({ context: 'system', resourceType: 'Patient', action: 'read' });
+    expect(parseScope('system/*.*')).toEqual({ context: 'system', resourceType: '*', action: '*' });
+    expect(parseScope(HubScopes.contractSign)).toEqual({ context: 'system', resourceType: 'Contract', action: 'sign' });
+    expect(parseScope('patient/CarePlan.write')).toEqual({ context: 'patient', resourceType: 'CarePlan', action: 'write' });
   });
 
-  it('Treats patient/, user/, malformed and empty scopes as invalid', () => {
-    for (const bad of ['patient/Patient.read', 'user/*.read', 'system/patient.read', 'system/Patient', 'system/Patient.', 'Patient.read', '', 'system/Patient.read extra']) {
+  it('Treats user/, malformed and empty scopes as invalid', () => {
+    for (const bad of ['user/*.read', 'patient/patient.read', 'system/patient.read', 'system/Patient', 'system/Patient.', 'Patient.read', '', 'system/Patient.read extra']) {
       expect(isValidScope(bad)).toBe(false);
     }
   });
@@ -42,6 +43,13 @@ describe('SMART system scopes', () => {
     expect(hasScope(['system/Patient.read'], 'system/*.read')).toBe(false);
     expect(hasScope(['system/*.read'], 'system/*.read')).toBe(true);
     expect(hasScope(['system/*.*'], 'system/*.write')).toBe(true);
+  });
+
+  it("Never lets a patient scope cover a system scope, or a system scope a patient scope", () => {
+    expect(hasScope(['patient/*.read'], 'system/CarePlan.read')).toBe(false);
+    expect(hasScope(['system/*.*'], 'patient/CarePlan.read')).toBe(false);
+    expect(hasScope(['patient/*.read'], 'patient/CarePlan.read')).toBe(true);
+    expect(hasScope(['patient/*.read'], 'patient/CarePlan.write')).toBe(false);
   });
 
   it('Accepts the space-separated scope claim of a token', () => {

@@ -1,7 +1,10 @@
 /**
- * SMART v1 system scopes and the hub's operation scopes.
+ * SMART v1 system and patient scopes, and the hub's operation scopes.
  *
- * Grammar: `system/<Type>.<action>` where `<Type>` is a FHIR resource type or
+ * Grammar: `<context>/<Type>.<action>` where `<context>` is `system` (an agency
+ * system, for any person the rules let it see) or `patient` (the person acting
+ * for themselves, about their own record only — a token carrying the `patient`
+ * claim); a patient scope never covers a system scope or the reverse; and `<Type>` is a FHIR resource type or
  * `*`, and `<action>` is `read`, `write`, `*` (read and write), or the name of
  * a hub operation (`system/Contract.sign`, `system/Task.review`).
  *
@@ -13,7 +16,10 @@
 
 export type ScopeAction = 'read' | 'write' | '*';
 
+export type ScopeContext = 'system' | 'patient';
+
 export interface ParsedScope {
+  readonly context: ScopeContext;
   /** A FHIR resource type, or `*` for every type. */
   readonly resourceType: string;
   /** `read`, `write`, `*`, or an operation name. */
@@ -28,11 +34,11 @@ export const HubScopes = {
   taskReview: 'system/Task.review',
 } as const;
 
-const SCOPE = /^system\/(\*|[A-Z][A-Za-z]{0,63})\.(\*|[a-z][a-zA-Z-]{0,63})$/;
+const SCOPE = /^(system|patient)\/(\*|[A-Z][A-Za-z]{0,63})\.(\*|[a-z][a-zA-Z-]{0,63})$/;
 
 export function parseScope(scope: string): ParsedScope | undefined {
   const m = SCOPE.exec(scope);
-  return m ? { resourceType: m[1]!, action: m[2]! } : undefined;
+  return m ? { context: m[1] as ScopeContext, resourceType: m[2]!, action: m[3]! } : undefined;
 }
 
 export function isValidScope(scope: string): boolean {
@@ -41,6 +47,14 @@ export function isValidScope(scope: string): boolean {
 
 export const readScope = (resourceType: string): string => `system/${resourceType}.read`;
 export const writeScope = (resourceType: string): string => `system/${resourceType}.write`;
+export const patientReadScope = (resourceType: string): string => `patient/${resourceType}.read`;
+export const patientWriteScope = (resourceType: string): string => `patient/${resourceType}.write`;
+
+/**
+ * What a person acting for themselves may be granted (a token with the `patient` claim):
+ * read their own record, and add their own views to their plan ("my views", PC-L4).
+ */
+export const PATIENT_SCOPES: readonly string[] = ['patient/*.read', patientWriteScope('CarePlan')];
 
 /** Splits an OAuth `scope` parameter or claim (space-separated) into distinct scopes, in order. */
 export function splitScopes(scope: string | undefined): string[] {
@@ -53,6 +67,7 @@ export function scopeCovers(granted: string, required: string): boolean {
   const g = parseScope(granted);
   const r = parseScope(required);
   if (!g || !r) return false;
+  if (g.context !== r.context) return false;
   if (g.resourceType !== '*' && g.resourceType !== r.resourceType) return false;
   if (g.action === r.action) return true;
   return g.action === '*' && (r.action === 'read' || r.action === 'write');

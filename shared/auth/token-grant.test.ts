@@ -147,6 +147,14 @@ describe('Token endpoint: granting tokens', () => {
     expect(claims.patient).toBe('Patient/p-7');
     expect(claims).not.toHaveProperty('practitionerRole');
   });
+
+  it("Gives a person acting for themselves the patient scopes only, never the agency system's", async () => {
+    const { claims } = await grantToken(form(assertion(), { patient: 'Patient/p-7' }), deps({ checkActingPerson: async () => true }));
+    expect(claims.scope).toBe('patient/*.read patient/CarePlan.write');
+    const narrowed = await grantToken(form(assertion(), { patient: 'p-7', scope: 'patient/CarePlan.read' }), deps({ checkActingPerson: async () => true }));
+    expect(narrowed.claims.scope).toBe('patient/CarePlan.read');
+    await expectRefused(form(assertion(), { patient: 'p-7', scope: 'system/Patient.read' }), 'invalid_scope', /not allowed/, deps({ checkActingPerson: async () => true }));
+  });
 });
 
 describe('Token endpoint: refusing bad requests', () => {
@@ -278,8 +286,12 @@ describe('Token endpoint: refusing scopes and acting persons', () => {
     await expectRefused(form(assertion(), { scope: 'system/Patient.read system/Contract.sign' }), 'invalid_scope', /system\/Contract\.sign is not allowed/);
   });
 
-  it('Rejects a scope that is not a system scope', async () => {
-    await expectRefused(form(assertion(), { scope: 'patient/*.read' }), 'invalid_scope', /unknown scope patient\/\*\.read/);
+  it('Rejects a patient scope for an agency system acting for no person', async () => {
+    await expectRefused(form(assertion(), { scope: 'patient/*.read' }), 'invalid_scope', /scope patient\/\*\.read is not allowed/);
+  });
+
+  it('Rejects a scope that is neither a system nor a patient scope', async () => {
+    await expectRefused(form(assertion(), { scope: 'user/*.read' }), 'invalid_scope', /unknown scope user\/\*\.read/);
   });
 
   it('Rejects a client that is allowed no scopes at all', async () => {

@@ -9,7 +9,8 @@
  *   client_assertion=<signed JWT>
  *   scope=<space-separated>            optional; absent → every allowed scope
  *   client_id=<id>                     optional; must match the assertion
- *   practitioner_role=<id> | patient=<id>   optional acting person (one at most)
+ *   practitioner_role=<id> | patient=<id>   optional acting person (one at most); with patient
+ *                                      the token carries the patient scopes only (PATIENT_SCOPES)
  */
 import type { HubConfig } from '../config.js';
 import { issueAccessToken, type AccessTokenClaims } from './access-token.js';
@@ -17,7 +18,7 @@ import { CLIENT_ASSERTION_TYPE, verifyClientAssertion, type ClientRegistry, type
 import type { JtiStore } from './jti-store.js';
 import type { SigningKey } from './keys.js';
 import { OAuthError } from './oauth-error.js';
-import { hasScope, isValidScope, splitScopes } from './scopes.js';
+import { hasScope, isValidScope, PATIENT_SCOPES, splitScopes } from './scopes.js';
 
 /** A person acting through the agency system, named in the token. */
 export interface ActingPerson {
@@ -91,7 +92,8 @@ export async function grantToken(form: unknown, deps: TokenGrantDeps): Promise<T
     field('client_id'),
   );
 
-  const scopes = grantedScopes(requestedScope, client);
+  // A person acting for themselves gets the patient scopes only — never the agency system's own.
+  const scopes = grantedScopes(requestedScope, person?.resourceType === 'Patient' ? { ...client, allowedScopes: PATIENT_SCOPES } : client);
   if (person) await checkPerson(client, person, deps.checkActingPerson);
 
   const { token, claims } = issueAccessToken(

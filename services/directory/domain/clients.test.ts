@@ -1,9 +1,9 @@
-import type { Organization, PractitionerRole } from 'fhir/r4.js';
+import type { CareTeam, Organization, PractitionerRole } from 'fhir/r4.js';
 import { generateKeyPair } from '../../../shared/auth/keys.js';
 import { hasScope, HubScopes } from '../../../shared/auth/scopes.js';
 import { CodeSystems, Extensions } from '../../../shared/fhir/systems.js';
 import { allowedScopesFor } from './agency-scopes.js';
-import { registeredClientOf, roleBelongsToAgency } from './clients.js';
+import { personSupportedByAgency, registeredClientOf, roleBelongsToAgency } from './clients.js';
 
 const jwk = generateKeyPair('ES256').publicJwk;
 
@@ -107,5 +107,34 @@ describe('roleBelongsToAgency', () => {
     expect(roleBelongsToAgency(role({ period: { end: '2026-05-31' } }), 'edinburgh-education', now)).toBe(false);
     expect(roleBelongsToAgency(role({ period: { start: '2026-06-02' } }), 'edinburgh-education', now)).toBe(false);
     expect(roleBelongsToAgency(role({ period: { start: 'soon' } }), 'edinburgh-education', now)).toBe(false);
+  });
+});
+
+describe('personSupportedByAgency', () => {
+  const now = new Date('2026-12-06T12:00:00Z');
+  const team: CareTeam = {
+    resourceType: 'CareTeam',
+    id: 'careteam-demo-child-1',
+    status: 'active',
+    subject: { reference: 'Patient/demo-child-1' },
+    managingOrganization: [{ reference: 'Organization/nhs-lothian' }],
+    participant: [
+      {
+        role: [{ coding: [{ system: CodeSystems.careTeamRole, code: 'lead-professional' }] }],
+        member: { reference: 'PractitionerRole/role-ross-campbell' },
+      },
+    ],
+  };
+  const roles: PractitionerRole[] = [{ resourceType: 'PractitionerRole', id: 'role-ross-campbell', organization: { reference: 'Organization/edinburgh-social-work' } }];
+
+  it("Lets a person sign in through the agency managing their team or employing their Named Person / Lead Professional", () => {
+    expect(personSupportedByAgency([team], roles, 'nhs-lothian', now)).toBe(true);
+    expect(personSupportedByAgency([team], roles, 'edinburgh-social-work', now)).toBe(true);
+  });
+
+  it('Refuses any other agency, a person with no team, and a team that is no longer active', () => {
+    expect(personSupportedByAgency([team], roles, 'police-scotland-e-division', now)).toBe(false);
+    expect(personSupportedByAgency([], roles, 'nhs-lothian', now)).toBe(false);
+    expect(personSupportedByAgency([{ ...team, status: 'inactive' }], roles, 'nhs-lothian', now)).toBe(false);
   });
 });

@@ -18,7 +18,8 @@ import { grantToken, TOKEN_RESPONSE_HEADERS, type TokenGrantDeps } from '../../.
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { SECURITY_MODEL_CRITERIA } from '../../../shared/fhir/rest/access.js';
 import type { DirectoryContext } from '../context.js';
-import { registeredClientOf, roleBelongsToAgency } from '../domain/clients.js';
+import { personSupportedByAgency, registeredClientOf, roleBelongsToAgency } from '../domain/clients.js';
+import { namedPractitionerRoleIds } from '../domain/named-professionals.js';
 import { sendAuditedJson } from './plain-json.js';
 
 /** OAuth refusals that are security decisions (as opposed to a malformed request). */
@@ -40,8 +41,14 @@ export function issueToken(ctx: DirectoryContext) {
     signingKey: ctx.signingKey,
     token: config.token,
     checkActingPerson: async (client, person) => {
-      // A person acting for themselves needs a citizen-facing client, which no agency system is.
-      if (person.resourceType !== 'PractitionerRole') return false;
+      // A person acting for themselves signs in through the system of an agency that supports them (its
+      // patient-facing portal): one managing their Named Person / Lead Professional team or employing them.
+      if (person.resourceType === 'Patient') {
+        const now = ctx.now();
+        const { resources: teams } = await ctx.store.search('CareTeam', { subject: person.reference, _count: '100', _total: 'none' });
+        const roles = await ctx.store.readMany('PractitionerRole', namedPractitionerRoleIds(teams, now));
+        return personSupportedByAgency(teams, roles, client.agency, now);
+      }
       const [role] = await ctx.store.readMany('PractitionerRole', [person.id]);
       return roleBelongsToAgency(role, client.agency, ctx.now());
     },
