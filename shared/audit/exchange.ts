@@ -83,6 +83,8 @@ export type ExchangeTrigger =
 export interface AuditSink {
   /** Resolves only after the record is durably stored; rejects if it could not be. */
   record(exchange: ExchangeRecord): Promise<string>;
+  /** Several records in order, pipelined where the sink can (resolves once all are stored). */
+  recordMany?(exchanges: readonly ExchangeRecord[]): Promise<string[]>;
 }
 
 /** A failure as one short line for an audit record's outcome description: never a stack trace. */

@@ -25,10 +25,21 @@ export interface ExchangeDescription {
   criteriaOnDenial?: string[];
 }
 
+/**
+ * An audit record that belongs to this exchange beside its own (BALP `AuthZconsent` for an
+ * access decision, `PrivacyDisclosure` for data handed to another agency): written with the
+ * exchange's record, in one pipelined append, before the answer — refused or not.
+ */
+export type DecisionRecord = Pick<
+  ExchangeRecord,
+  'type' | 'subtype' | 'action' | 'outcome' | 'outcomeDescription' | 'subject' | 'entities' | 'dataCategory' | 'purpose' | 'criteria' | 'recipientAgency'
+>;
+
 interface ExchangeState {
   readonly requestId: string;
   readonly service: ServiceName;
   description: ExchangeDescription;
+  decisions: DecisionRecord[];
   audited: boolean;
 }
 
@@ -42,7 +53,7 @@ interface AuthLike {
 }
 
 export function startExchange(res: Response, service: ServiceName, requestId: string): void {
-  const state: ExchangeState = { requestId, service, description: {}, audited: false };
+  const state: ExchangeState = { requestId, service, description: {}, decisions: [], audited: false };
   res.locals.exchange = state;
 }
 
@@ -61,6 +72,11 @@ export function describeExchange(res: Response, description: ExchangeDescription
     entities: [...(prev.entities ?? []), ...(description.entities ?? [])],
     criteria: description.criteria ?? prev.criteria,
   };
+}
+
+/** Adds a decision record to this exchange (written with its record, see `DecisionRecord`). */
+export function recordDecision(res: Response, record: DecisionRecord): void {
+  stateOf(res)?.decisions.push(record);
 }
 
 /**
@@ -137,5 +153,21 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     criteria: succeeded ? (d.criteria ?? []) : (d.criteriaOnDenial ?? []),
     recipientAgency: d.recipientAgency,
   };
-  await audit.record(record);
+  if (state.decisions.length === 0) {
+    await audit.record(record);
+    return;
+  }
+  // Decisions are part of the request, not HTTP exchanges of their own: method and path, no status.
+  const decisions: ExchangeRecord[] = state.decisions.map((decision) => ({
+    requestId: state.requestId,
+    service: state.service,
+    method: req.method,
+    path: record.path,
+    agent: record.agent,
+    sourceAddress: req.ip,
+    ...decision,
+  }));
+  const all = [...decisions, record];
+  if (audit.recordMany) await audit.recordMany(all);
+  else for (const r of all) await audit.record(r);
 }

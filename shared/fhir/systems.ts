@@ -93,6 +93,8 @@ export const Extensions = {
   matchGrade: 'http://hl7.org/fhir/StructureDefinition/match-grade',
   /** On a delivered message's MessageHeader: the recipient agency's sequence number of it (valueUnsignedInt), so gaps show. */
   deliverySequence: `${HUB_BASE}/StructureDefinition/delivery-sequence`,
+  /** On a person's shared-record resource (Consent, plans): the index Person (MPI) the hub resolved its subject to (valueReference `Person/<id>`). */
+  subjectPerson: `${HUB_BASE}/StructureDefinition/subject-person`,
 } as const;
 
 /** The agency types of a partnership (DESIGN.md §1), as codes in `CodeSystems.agencyType`. */

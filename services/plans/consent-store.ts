@@ -1,0 +1,49 @@
+/**
+ * Where Consents live: the shared versioned resource store (every grant, narrowing,
+ * extension and revocation a new version, `_history` and `vread`, `If-Match`), each
+ * write committing its audit change record with it. A stored Consent carries the
+ * index Person its `patient` was resolved to (`Extensions.subjectPerson`), indexed as
+ * `person`, so the decision reads a person's Consents in one search — on every
+ * request, never from a cache.
+ */
+import type { Consent } from 'fhir/r4.js';
+import type { Redis } from 'ioredis';
+import { Extensions } from '../../shared/fhir/systems.js';
+import type { KeySpace } from '../../shared/redis/connection.js';
+import { ResourceStore, type StoreAudit } from '../../shared/store/resource-store.js';
+import { codesOf, defineResourceType, referenceParam, referencesOf, tokenParam } from '../../shared/store/search-params.js';
+import { MAX_COUNT } from '../../shared/store/search-plan.js';
+
+/** `Consent?patient=&person=&status=&actor=`. */
+export const consentType = defineResourceType('Consent', [
+  referenceParam<Consent>('patient', ['Patient'], (r) => referencesOf(r.patient)),
+  referenceParam<Consent>('person', ['Person'], (r) => [personOfConsent(r)]),
+  tokenParam<Consent>('status', (r) => codesOf(r.status)),
+  referenceParam<Consent>('actor', ['Organization', 'PractitionerRole'], (r) =>
+    referencesOf(...[r.provision, ...(r.provision?.provision ?? [])].flatMap((p) => (p?.actor ?? []).map((a) => a.reference))),
+  ),
+]);
+
+/** The hash-tag family of the plans service's resource keys (`{plans:<Type>}`). */
+export const PLANS_STORE_FAMILY = 'plans';
+
+export function consentStore(redis: Redis, keys: KeySpace, audit?: StoreAudit): ResourceStore {
+  return new ResourceStore(redis, keys, [consentType], { family: PLANS_STORE_FAMILY, ...(audit ? { audit } : {}) });
+}
+
+/** `Person/<id>` a stored Consent is about (the hub's resolution of its `patient`). */
+export function personOfConsent(consent: Consent): string | undefined {
+  return consent.extension?.find((e) => e.url === Extensions.subjectPerson)?.valueReference?.reference;
+}
+
+/** The Consent with the resolved Person set (any claim a client sent there replaced). */
+export function withPerson(consent: Consent, personId: string): Consent {
+  const others = (consent.extension ?? []).filter((e) => e.url !== Extensions.subjectPerson);
+  return { ...consent, extension: [...others, { url: Extensions.subjectPerson, valueReference: { reference: `Person/${personId}` } }] };
+}
+
+/** Every Consent about a Person, whatever its status (one search: two round trips). */
+export async function consentsOfPerson(store: ResourceStore, personId: string): Promise<Consent[]> {
+  const { resources } = await store.search('Consent', { person: `Person/${personId}`, _count: String(MAX_COUNT), _total: 'none' });
+  return resources;
+}

@@ -1,0 +1,182 @@
+/**
+ * Consent under the Named Person / Lead Professional's control (PD-L5):
+ *
+ *   POST /fhir/Consent                 grant          system/Consent.write, acting as the person's NP/LP
+ *   PUT  /fhir/Consent/:id             narrow, extend, revoke (status inactive) — If-Match required
+ *   GET  /fhir/Consent/:id             read           the NP/LP, or the person themselves
+ *   GET  /fhir/Consent/:id/_history    every version  the same
+ *   GET  /fhir/Consent/:id/_history/:v vread          the same
+ *   GET  /fhir/Consent?patient=<ref>   search         the same; `status` narrows it
+ *
+ * Who is the NP/LP is the directory's answer now (the CareTeam about the person), and
+ * the token's acting PractitionerRole must be one of them: anyone else — another
+ * practitioner, the agency's system acting for no one — is refused with 403, audited as
+ * a correct refusal (PD-L5, SI-L3), nothing written. A Consent is checked in full before
+ * anything is stored (shape, scope, categories, purposes, actors, periods: 422 naming
+ * each problem); its person must be one the index knows (422). The change and its audit
+ * record commit together (the resource store's outbox), and the decision reads the new
+ * version on the very next request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler, Response } from 'express';
+import type { Consent } from 'fhir/r4.js';
+import { authContext } from '../../../shared/auth/middleware.js';
+import { hasScope } from '../../../shared/auth/scopes.js';
+import { historyBundle, searchsetBundle } from '../../../shared/fhir/bundle.js';
+import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { respond } from '../../../shared/fhir/express.js';
+import { badRequest, forbidden, invalidIssues, notFound, preconditionFailed, unprocessable } from '../../../shared/fhir/outcome.js';
+import { refusedBySecurityModel, SECURITY_MODEL_CRITERIA } from '../../../shared/fhir/rest/access.js';
+import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { validBody } from '../../../shared/fhir/request-body.js';
+import type { ValidationPool } from '../../../shared/fhir/validation-pool.js';
+import type { ResourceStore } from '../../../shared/store/resource-store.js';
+import { npLpRolesOf, personOfPatientReference, type ConsentFactsSources } from '../consent-facts.js';
+import { personOfConsent, withPerson } from '../consent-store.js';
+import { consentProblems } from '../domain/consent.js';
+
+export interface ConsentOperationsDeps extends ConsentFactsSources {
+  readonly consents: ResourceStore;
+  readonly validation: ValidationPool;
+  /** Absolute FHIR base of the plans service. */
+  readonly baseUrl: string;
+  readonly now?: () => Date;
+}
+
+/** PD-L5: the NP/LP grants, revokes and maintains access to the person's shared record. */
+const CONSENT_CRITERIA = ['PD-L5'];
+const CATEGORY = 'consent';
+const SEARCH_PARAMETERS = new Set(['patient', 'status', '_count', '_offset', '_total']);
+
+export function createConsent(deps: ConsentOperationsDeps): RequestHandler {
+  return async (req, res) => {
+    describeExchange(res, { subtype: 'create', action: 'C', dataCategory: CATEGORY });
+    const { id: _ignored, ...body } = await validBody<Consent>(req, 'Consent', deps.validation);
+    const consent: Consent = { ...body, id: randomUUID() };
+    const prepared = await prepareWrite(deps, res, consent);
+    const stored = await deps.consents.create(prepared, { cause: causeOf(req, res, personOfConsent(prepared)) });
+    await respond(req, res, 201, stored, {
+      entities: [{ reference: `Consent/${stored.id}`, role: 'consent', description: 'granted' }],
+      criteria: CONSENT_CRITERIA,
+      location: `${deps.baseUrl}/Consent/${stored.id}/_history/${stored.meta?.versionId}`,
+    });
+  };
+}
+
+export function updateConsent(deps: ConsentOperationsDeps): RequestHandler {
+  return async (req, res) => {
+    const id = String(req.params.id);
+    describeExchange(res, { subtype: 'update', action: 'U', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
+    const body = await validBody<Consent>(req, 'Consent', deps.validation);
+    if (body.id !== id) throw badRequest(`The Consent must carry its id ${id}`, 'Consent.id');
+    const ifMatch = req.header('if-match');
+    // No lost updates between the NP and the LP: a change names the version it changes.
+    if (!ifMatch) throw preconditionFailed('If-Match is required: send the ETag of the version you are changing');
+    const [previous] = await deps.consents.readMany('Consent', [id]);
+    if (!previous) throw notFound(`Consent/${id} is not known (grant with POST /fhir/Consent)`);
+    const prepared = await prepareWrite(deps, res, body);
+    if (personOfConsent(prepared) !== personOfConsent(previous)) {
+      throw unprocessable('A Consent stays about the person it was granted for: grant a new one for another person', 'Consent.patient');
+    }
+    const { resource } = await deps.consents.update(prepared, { ifMatch, allowCreate: false, cause: causeOf(req, res, personOfConsent(prepared)) });
+    const change = resource.status === 'inactive' ? 'revoked' : 'changed';
+    await respond(req, res, 200, resource, { entities: [{ reference: `Consent/${id}`, role: 'consent', description: change }], criteria: CONSENT_CRITERIA });
+  };
+}
+
+export function readConsent(deps: ConsentOperationsDeps): RequestHandler {
+  return async (req, res) => {
+    const id = String(req.params.id);
+    const vid = req.params.vid === undefined ? undefined : String(req.params.vid);
+    describeExchange(res, { subtype: vid ? 'vread' : 'read', action: 'R', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
+    const [current] = await deps.consents.readMany('Consent', [id]);
+    if (!current) throw notFound(`Consent/${id} is not known`);
+    await assertMayReadConsents(deps, res, personOfConsent(current));
+    const resource = vid ? await deps.consents.vread('Consent', id, vid) : current;
+    await respond(req, res, 200, resource, { criteria: CONSENT_CRITERIA });
+  };
+}
+
+export function consentHistory(deps: ConsentOperationsDeps): RequestHandler {
+  return async (req, res) => {
+    const id = String(req.params.id);
+    describeExchange(res, { subtype: 'history-instance', action: 'R', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
+    const [current] = await deps.consents.readMany('Consent', [id]);
+    if (!current) throw notFound(`Consent/${id} is not known`);
+    await assertMayReadConsents(deps, res, personOfConsent(current));
+    const versions = (await deps.consents.history('Consent', id)).flatMap((v) => (v.resource ? [v.resource] : []));
+    await respond(req, res, 200, historyBundle(versions, deps.baseUrl), { criteria: CONSENT_CRITERIA });
+  };
+}
+
+export function searchConsents(deps: ConsentOperationsDeps): RequestHandler {
+  return async (req, res) => {
+    describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: CATEGORY });
+    const query = searchQueryOf(req);
+    for (const name of query.keys()) {
+      if (!SEARCH_PARAMETERS.has(name)) throw badRequest(`Consent search does not take '${name}' (it takes patient, status, _count, _offset, _total)`, name);
+    }
+    const patients = query.getAll('patient');
+    if (patients.length !== 1) throw badRequest('Consent search needs exactly one patient: Patient/<id>', 'patient');
+    const personId = await personOfPatientReference(deps, patients[0]!, now(deps));
+    if (!personId) throw notFound(`${patients[0]} is not a person the partnership's index knows`);
+    const person = `Person/${personId}`;
+    describeExchange(res, { subject: person });
+    await assertMayReadConsents(deps, res, person);
+    const storeQuery: Record<string, string> = { person };
+    for (const name of ['status', '_count', '_offset', '_total']) {
+      const value = query.get(name);
+      if (value !== null) storeQuery[name] = value;
+    }
+    const page = await deps.consents.search('Consent', storeQuery);
+    const self = new URL(`${deps.baseUrl}/Consent?${query.toString()}`);
+    await respond(req, res, 200, searchsetBundle(page, self, deps.baseUrl), { criteria: CONSENT_CRITERIA });
+  };
+}
+
+/**
+ * The checks every grant, narrowing, extension and revocation passes: a valid PCF
+ * Consent, about a person the index knows, written by that person's NP/LP.
+ */
+async function prepareWrite(deps: ConsentOperationsDeps, res: Response, consent: Consent): Promise<Consent> {
+  const problems = consentProblems(consent);
+  if (problems.length > 0) {
+    throw invalidIssues(problems.map((p) => ({ severity: 'error', code: 'business-rule', details: { text: p.text }, expression: [p.expression] })));
+  }
+  const patient = consent.patient?.reference ?? '';
+  const personId = await personOfPatientReference(deps, patient, now(deps));
+  if (!personId) throw unprocessable(`${patient} is not a person the partnership's index knows (register the person with the MPI first)`, 'Consent.patient');
+  describeExchange(res, { subject: `Person/${personId}` });
+  const auth = authContext(res);
+  const roles = await npLpRolesOf(deps, personId, now(deps));
+  if (!auth.practitionerRole || !roles.includes(auth.practitionerRole)) {
+    refusedBySecurityModel(res);
+    describeExchange(res, { criteriaOnDenial: [...SECURITY_MODEL_CRITERIA, ...CONSENT_CRITERIA] });
+    throw forbidden(
+      auth.practitionerRole
+        ? `${auth.practitionerRole} is not this person's Named Person or Lead Professional: only they grant, change or revoke access`
+        : "Only the person's Named Person or Lead Professional grants access: sign in acting as them (practitioner_role)",
+    );
+  }
+  return withPerson(consent, personId);
+}
+
+/** The person's NP/LP, or the person themselves, read their Consents; to anyone else they are not there. */
+async function assertMayReadConsents(deps: ConsentOperationsDeps, res: Response, person: string | undefined): Promise<void> {
+  const auth = authContext(res);
+  const personId = person?.replace(/^Person\//, '');
+  if (!personId) throw notFound('Consent not known');
+  describeExchange(res, { subject: `Person/${personId}` });
+  if (auth.patient) {
+    if (!hasScope(auth.scopes, 'patient/Consent.read')) throw forbidden('missing scope patient/Consent.read');
+    if ((await personOfPatientReference(deps, auth.patient, now(deps))) === personId) return;
+    throw forbidden("A person's own access reaches their own record only");
+  }
+  if (!hasScope(auth.scopes, 'system/Consent.read')) throw forbidden('missing scope system/Consent.read');
+  if (auth.practitionerRole && (await npLpRolesOf(deps, personId, now(deps))).includes(auth.practitionerRole)) return;
+  throw notFound('Consent not known');
+}
+
+function now(deps: ConsentOperationsDeps): Date {
+  return (deps.now ?? (() => new Date()))();
+}
