@@ -29,7 +29,7 @@ import { decideFlow, type IspRegistry, type IspSnapshot } from '../../shared/isp
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { consentRecordOf, isPurpose } from './domain/consent.js';
 import {
-  decideAccess,
+  decideConsent,
   DEFAULT_PURPOSE,
   ISP_CATEGORY,
   refusalStatus,
@@ -160,7 +160,7 @@ export class SubjectAccess {
   /** The decision for one target (recorded for the audit). */
   decide(target: DecisionTarget): ConsentDecision {
     if (!this.facts || !this.requester) return { permit: true, basis: 'author', crossAgency: false, detail: 'consent check off (benchmark baseline)' };
-    const decision = decideAccess(this.requester, this.intent, target, this.facts);
+    const decision = decideConsent(this.requester, this.intent, target, this.facts);
     this.decided.push({ target, decision });
     return decision;
   }

@@ -1,7 +1,7 @@
 import type { Consent } from 'fhir/r4.js';
 import { CodeSystems, type ConsentCategory, type Purpose } from '../../../shared/fhir/systems.js';
 import { consentProblems, consentRecordOf } from './consent.js';
-import { decideAccess, type AccessIntent, type DecisionFacts, type Requester } from './consent-decision.js';
+import { decideConsent, type AccessIntent, type DecisionFacts, type Requester } from './consent-decision.js';
 
 const NOW = Date.parse('2026-12-06T10:00:00Z');
 const SW = 'edinburgh-social-work';
@@ -51,50 +51,56 @@ function facts(consents: Consent[], more: Partial<DecisionFacts> = {}): Decision
 
 describe('the consent decision', () => {
   it('denies by default: another agency without a Consent sees nothing', () => {
-    const d = decideAccess(education, normal, plan, facts([]));
+    const d = decideConsent(education, normal, plan, facts([]));
     expect(d).toMatchObject({ permit: false, reason: 'no-consent' });
   });
 
   it('lets the authoring agency read what it wrote, with no Consent and no ISP term', () => {
-    const d = decideAccess({ kind: 'agency', agencyId: SW, agencyType: 'social-work' }, normal, plan, facts([], { ispAllows: () => false }));
+    const d = decideConsent({ kind: 'agency', agencyId: SW, agencyType: 'social-work' }, normal, plan, facts([], { ispAllows: () => false }));
     expect(d).toMatchObject({ permit: true, basis: 'author', crossAgency: false });
+  });
+
+  it('lets the agency a request for assistance is assigned to read that request', () => {
+    const request = { category: 'requests' as ConsentCategory, authorAgency: SW, performerAgency: EDU };
+    expect(decideConsent(education, normal, request, facts([]))).toMatchObject({ permit: true, basis: 'performer' });
+    expect(decideConsent(health, normal, request, facts([]))).toMatchObject({ permit: false });
   });
 
   it("lets the person's Named Person read within the ISP, and not outside it", () => {
     const np: Requester = { kind: 'agency', agencyId: NHS, agencyType: 'nhs-board', practitionerRole: 'PractitionerRole/role-fiona-macleod' };
-    expect(decideAccess(np, normal, plan, facts([]))).toMatchObject({ permit: true, basis: 'np-lp', crossAgency: true });
-    expect(decideAccess(np, normal, plan, facts([], { ispAllows: () => false }))).toMatchObject({ permit: false, reason: 'outside-isp' });
+    expect(decideConsent(np, normal, plan, facts([]))).toMatchObject({ permit: true, basis: 'np-lp', crossAgency: true });
+    expect(decideConsent(np, normal, plan, facts([], { ispAllows: () => false }))).toMatchObject({ permit: false, reason: 'outside-isp' });
   });
 
   it('grants an agency the categories a Consent names, and only those', () => {
     const f = facts([grant({ actor: `Organization/${EDU}`, classes: ['plans', 'assessments'] })]);
-    expect(decideAccess(education, normal, plan, f)).toMatchObject({ permit: true, basis: 'consent', consent: 'Consent/c1', crossAgency: true });
-    expect(decideAccess(education, normal, { ...plan, category: 'assessments' }, f)).toMatchObject({ permit: true });
-    expect(decideAccess(education, normal, { ...plan, category: 'requests' }, f)).toMatchObject({ permit: false, reason: 'no-consent' });
-    expect(decideAccess(health, normal, plan, f)).toMatchObject({ permit: false, reason: 'no-consent' });
+    expect(decideConsent(education, normal, plan, f)).toMatchObject({ permit: true, basis: 'consent', consent: 'Consent/c1', crossAgency: true });
+    expect(decideConsent(education, normal, { ...plan, category: 'assessments' }, f)).toMatchObject({ permit: true });
+    expect(decideConsent(education, normal, { ...plan, category: 'requests' }, f)).toMatchObject({ permit: false, reason: 'no-consent' });
+    expect(decideConsent(health, normal, plan, f)).toMatchObject({ permit: false, reason: 'no-consent' });
   });
 
   it('grants one practitioner role without granting the rest of their agency', () => {
     const f = facts([grant({ actor: 'PractitionerRole/role-callum-stewart' })]);
-    expect(decideAccess(education, normal, plan, f)).toMatchObject({ permit: true });
-    expect(decideAccess({ kind: 'agency', agencyId: EDU, agencyType: 'education' }, normal, plan, f)).toMatchObject({ permit: false });
+    expect(decideConsent(education, normal, plan, f)).toMatchObject({ permit: true });
+    expect(decideConsent({ kind: 'agency', agencyId: EDU, agencyType: 'education' }, normal, plan, f)).toMatchObject({ permit: false });
   });
 
   it('narrowing a Consent (fewer categories) withdraws what it no longer names', () => {
     const wide = facts([grant({ actor: `Organization/${EDU}`, classes: ['plans', 'chronology'] })]);
     const narrowed = facts([grant({ actor: `Organization/${EDU}`, classes: ['chronology'] })]);
-    expect(decideAccess(education, normal, plan, wide).permit).toBe(true);
-    expect(decideAccess(education, normal, plan, narrowed)).toMatchObject({ permit: false, reason: 'no-consent' });
+    expect(decideConsent(education, normal, plan, wide).permit).toBe(true);
+    expect(decideConsent(education, normal, plan, narrowed)).toMatchObject({ permit: false, reason: 'no-consent' });
   });
 
   it('a revoked (inactive) Consent grants nothing', () => {
     const f = facts([grant({ actor: `Organization/${EDU}`, status: 'inactive' })]);
-    expect(decideAccess(education, normal, plan, f)).toMatchObject({ permit: false, reason: 'no-consent' });
+    expect(decideConsent(education, normal, plan, f)).toMatchObject({ permit: false, reason: 'no-consent' });
   });
 
   it('a draft or rejected Consent grants nothing', () => {
     for (const status of ['draft', 'rejected', 'proposed', 'entered-in-error'] as const) {
-      expect(decideAccess(education, normal, plan, facts([grant({ actor: `Organization/${EDU}`, status })])).permit).toBe(false);
+      expect(decideConsent(education, normal, plan, facts([grant({ actor: `Organization/${EDU}`, status })])).permit).toBe(false);
     }
   });
 
@@ -103,16 +109,16 @@ describe('the consent decision', () => {
     const ended = facts([grant({ actor: `Organization/${EDU}`, end: '2026-12-05' })]);
     const endsToday = facts([grant({ actor: `Organization/${EDU}`, end: '2026-12-06' })]);
     const extended = facts([grant({ actor: `Organization/${EDU}`, end: '2027-06-30' })]);
-    expect(decideAccess(education, normal, plan, future).permit).toBe(false);
-    expect(decideAccess(education, normal, plan, ended).permit).toBe(false);
-    expect(decideAccess(education, normal, plan, endsToday).permit).toBe(true);
-    expect(decideAccess(education, normal, plan, extended).permit).toBe(true);
+    expect(decideConsent(education, normal, plan, future).permit).toBe(false);
+    expect(decideConsent(education, normal, plan, ended).permit).toBe(false);
+    expect(decideConsent(education, normal, plan, endsToday).permit).toBe(true);
+    expect(decideConsent(education, normal, plan, extended).permit).toBe(true);
   });
 
   it('grants for the purposes it names only', () => {
     const f = facts([grant({ actor: `Organization/${EDU}`, purposes: ['child-wellbeing'] })]);
-    expect(decideAccess(education, normal, plan, f).permit).toBe(false);
-    expect(decideAccess(education, { purpose: 'child-wellbeing' }, plan, f).permit).toBe(true);
+    expect(decideConsent(education, normal, plan, f).permit).toBe(false);
+    expect(decideConsent(education, { purpose: 'child-wellbeing' }, plan, f).permit).toBe(true);
   });
 
   it('never widens the ISP: a Consent for an agency the ISP does not allow is refused as outside the ISP', () => {
@@ -120,36 +126,36 @@ describe('the consent decision', () => {
       ispAllows: (sender, receiver, category, purpose) => !(receiver === 'police-scotland-e-division' && category === 'plan' && purpose === 'care-planning' && sender === SW),
     });
     const police: Requester = { kind: 'agency', agencyId: 'police-scotland-e-division', agencyType: 'police' };
-    expect(decideAccess(police, normal, plan, f)).toMatchObject({ permit: false, reason: 'outside-isp' });
+    expect(decideConsent(police, normal, plan, f)).toMatchObject({ permit: false, reason: 'outside-isp' });
   });
 
   it('a deny provision wins over a permit, in the same or another Consent', () => {
     const f = facts([grant({ id: 'c1', actor: `Organization/${EDU}` }), grant({ id: 'c2', actor: `Organization/${EDU}`, type: 'deny' })]);
-    expect(decideAccess(education, normal, plan, f)).toMatchObject({ permit: false, reason: 'denied-by-consent', consent: 'Consent/c2' });
+    expect(decideConsent(education, normal, plan, f)).toMatchObject({ permit: false, reason: 'denied-by-consent', consent: 'Consent/c2' });
   });
 
   it('alerts follow the ISP unless a Consent withholds them from the recipient', () => {
     const alert = { category: 'alerts' as ConsentCategory, authorAgency: SW };
-    expect(decideAccess(health, normal, alert, facts([]))).toMatchObject({ permit: true, basis: 'isp' });
+    expect(decideConsent(health, normal, alert, facts([]))).toMatchObject({ permit: true, basis: 'isp' });
     const withheld = facts([grant({ actor: `Organization/${NHS}`, classes: ['alerts'], type: 'deny' })]);
-    expect(decideAccess(health, normal, alert, withheld)).toMatchObject({ permit: false, reason: 'denied-by-consent' });
-    expect(decideAccess(education, normal, alert, withheld)).toMatchObject({ permit: true });
+    expect(decideConsent(health, normal, alert, withheld)).toMatchObject({ permit: false, reason: 'denied-by-consent' });
+    expect(decideConsent(education, normal, alert, withheld)).toMatchObject({ permit: true });
   });
 
   it('lets A&E break the glass with a reason, whatever the Consents say', () => {
     const f = facts([grant({ actor: 'Organization/rie-emergency', type: 'deny' })]);
-    expect(decideAccess(ae, { purpose: 'care-planning', breakGlass: { reason: 'unconscious, no history' } }, plan, f)).toMatchObject({ permit: true, basis: 'break-glass' });
+    expect(decideConsent(ae, { purpose: 'care-planning', breakGlass: { reason: 'unconscious, no history' } }, plan, f)).toMatchObject({ permit: true, basis: 'break-glass' });
   });
 
   it('refuses break-glass without a reason, and by an agency type not allowed it', () => {
-    expect(decideAccess(ae, { purpose: 'care-planning', breakGlass: { reason: '  ' } }, plan, facts([]))).toMatchObject({ permit: false, reason: 'break-glass-no-reason' });
-    expect(decideAccess(education, { purpose: 'care-planning', breakGlass: { reason: 'worried' } }, plan, facts([]))).toMatchObject({ permit: false, reason: 'break-glass-not-allowed' });
+    expect(decideConsent(ae, { purpose: 'care-planning', breakGlass: { reason: '  ' } }, plan, facts([]))).toMatchObject({ permit: false, reason: 'break-glass-no-reason' });
+    expect(decideConsent(education, { purpose: 'care-planning', breakGlass: { reason: 'worried' } }, plan, facts([]))).toMatchObject({ permit: false, reason: 'break-glass-not-allowed' });
   });
 
   it("lets a person read their own record and refuses anyone else's", () => {
-    expect(decideAccess({ kind: 'patient', personId: 'P1' }, normal, plan, facts([]))).toMatchObject({ permit: true, basis: 'self' });
-    expect(decideAccess({ kind: 'patient', personId: 'P2' }, normal, plan, facts([]))).toMatchObject({ permit: false, reason: 'other-person' });
-    expect(decideAccess({ kind: 'patient' }, normal, plan, facts([]))).toMatchObject({ permit: false, reason: 'other-person' });
+    expect(decideConsent({ kind: 'patient', personId: 'P1' }, normal, plan, facts([]))).toMatchObject({ permit: true, basis: 'self' });
+    expect(decideConsent({ kind: 'patient', personId: 'P2' }, normal, plan, facts([]))).toMatchObject({ permit: false, reason: 'other-person' });
+    expect(decideConsent({ kind: 'patient' }, normal, plan, facts([]))).toMatchObject({ permit: false, reason: 'other-person' });
   });
 });
 
@@ -173,6 +179,6 @@ describe('reading a Consent', () => {
   it('reads a flat permit on the base provision as one grant', () => {
     const flat: Consent = { ...grant(), provision: { type: 'permit', actor: [{ role: { text: 'recipient' }, reference: { reference: `Organization/${EDU}` } }] } };
     expect(consentProblems(flat)).toEqual([]);
-    expect(decideAccess(education, normal, plan, facts([flat])).permit).toBe(true);
+    expect(decideConsent(education, normal, plan, facts([flat])).permit).toBe(true);
   });
 });

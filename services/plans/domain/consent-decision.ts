@@ -10,7 +10,8 @@
  *   2. Break-glass (purpose of use `BTG`): an A&E or out-of-hours clinician with a
  *      stated reason reads (audited, the NP/LP notified); another agency type, or no
  *      reason, is refused — never silently downgraded to a normal read.
- *   3. The authoring agency sees what it wrote.
+ *   3. The authoring agency sees what it wrote; the agency a request for assistance is
+ *      assigned to sees that request.
  *   4. The person's Named Person / Lead Professional (the acting PractitionerRole the
  *      directory's CareTeam names) sees the record — within the ISP.
  *   5. Alerts: an alert already travels on the ISP's own basis (routed and re-checked
@@ -72,6 +73,8 @@ export interface AccessTarget {
   readonly category: ConsentCategory;
   /** The agency that wrote it. */
   readonly authorAgency: string;
+  /** A request for assistance: the agency it is assigned to (which must see it to act on it). */
+  readonly performerAgency?: string;
 }
 
 /** What the caller's service read for this request: the subject's Consents, NP/LP and the ISP. */
@@ -88,7 +91,7 @@ export interface DecisionFacts {
   readonly now: number;
 }
 
-export type PermitBasis = 'self' | 'break-glass' | 'author' | 'np-lp' | 'consent' | 'isp';
+export type PermitBasis = 'self' | 'break-glass' | 'author' | 'performer' | 'np-lp' | 'consent' | 'isp';
 export type DenyReason = 'other-person' | 'break-glass-no-reason' | 'break-glass-not-allowed' | 'denied-by-consent' | 'no-consent' | 'outside-isp';
 
 export type ConsentDecision =
@@ -110,7 +113,7 @@ export type ConsentDecision =
     };
 
 /** The decision for one target. Pure: the same facts give the same answer. */
-export function decideAccess(requester: Requester, intent: AccessIntent, target: AccessTarget, facts: DecisionFacts): ConsentDecision {
+export function decideConsent(requester: Requester, intent: AccessIntent, target: AccessTarget, facts: DecisionFacts): ConsentDecision {
   if (requester.kind === 'patient') {
     return requester.personId !== undefined && requester.personId === facts.subjectPersonId
       ? { permit: true, basis: 'self', crossAgency: false, detail: 'the person reads their own record' }
@@ -125,6 +128,7 @@ export function decideAccess(requester: Requester, intent: AccessIntent, target:
   }
 
   if (!crossAgency) return { permit: true, basis: 'author', crossAgency, detail: `${requester.agencyId} wrote it` };
+  if (target.performerAgency === requester.agencyId) return { permit: true, basis: 'performer', crossAgency, detail: `the request is assigned to ${requester.agencyId}` };
 
   const ispCategory = ISP_CATEGORY[target.category];
   const withinIsp = () => facts.ispAllows(target.authorAgency, requester.agencyId, ispCategory, intent.purpose);
