@@ -24,7 +24,7 @@ import type { AuthContext } from '../../shared/auth/middleware.js';
 import type { ExchangeEntity } from '../../shared/audit/exchange.js';
 import { recordDecision } from '../../shared/fhir/exchange-context.js';
 import { badRequest, forbidden, type OperationOutcomeError } from '../../shared/fhir/outcome.js';
-import type { ConsentCategory } from '../../shared/fhir/systems.js';
+import type { AgencyType, ConsentCategory, Purpose } from '../../shared/fhir/systems.js';
 import { decideFlow, type IspRegistry, type IspSnapshot } from '../../shared/isp/registry.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { consentRecordOf, isPurpose } from './domain/consent.js';
@@ -275,4 +275,25 @@ export class SubjectAccess {
 
 function refusal(decision: Extract<ConsentDecision, { permit: false }>): OperationOutcomeError {
   return refusalStatus(decision.reason) === 400 ? badRequest(decision.detail, BREAK_GLASS_REASON_HEADER) : forbidden(decision.detail);
+}
+
+/**
+ * The delivery re-check of the alerts service (through services/plans/view.ts): may this
+ * alert about `personId`, raised by `senderAgency`, reach `recipient` now? The same
+ * decision as every read, for the category `alerts` — the ISP's statutory basis stands
+ * unless a Consent in force withholds the person's alerts from the recipient (or from
+ * everyone). The Consents are read now, so a withholding bites at the next attempt.
+ */
+export async function alertDeliveryDecision(
+  consents: ResourceStore,
+  input: { readonly personId: string; readonly senderAgency: string; readonly recipient: { readonly id: string; readonly type: AgencyType }; readonly purpose: Purpose; readonly now: Date },
+): Promise<ConsentDecision> {
+  const records = (await consentsOfPerson(consents, input.personId)).map(consentRecordOf);
+  return decideConsent(
+    { kind: 'agency', agencyId: input.recipient.id, agencyType: input.recipient.type },
+    { purpose: input.purpose },
+    { category: 'alerts', authorAgency: input.senderAgency },
+    // The alerts service has checked the ISP for this delivery already; NP/LP standing does not widen an alert.
+    { subjectPersonId: input.personId, consents: records, npLpRoles: [], ispAllows: () => true, now: input.now.getTime() },
+  );
 }

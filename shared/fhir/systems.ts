@@ -160,6 +160,7 @@ export const ALERT_CATEGORIES = [
   'missing-person',
   'child-wellbeing',
   'attendance',
+  'break-glass-access',
 ] as const;
 export type AlertCategory = (typeof ALERT_CATEGORIES)[number];
 

@@ -23,6 +23,8 @@ export const ALERT_CATEGORIES = {
   'child-wellbeing': { display: 'Child wellbeing concern', purpose: 'child-wellbeing' },
   /** An attendance at unscheduled care (A&E, out-of-hours) reported to those caring for the person. */
   attendance: { display: 'Attendance at unscheduled care', purpose: 'emergency-care' },
+  /** A&E / out-of-hours read the person's shared record under break-glass: the notice to the NP/LP (services/plans/break-glass.ts). */
+  'break-glass-access': { display: 'Shared record read under break-glass', purpose: 'emergency-care' },
 } as const satisfies Record<AlertCategory, { display: string; purpose: Purpose }>;
 
 export function isAlertCategory(code: unknown): code is AlertCategory {
