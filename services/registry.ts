@@ -4,5 +4,6 @@ import { agencySimService } from './agency-sim/module.js';
 import { alertsService } from './alerts/module.js';
 import { directoryService } from './directory/module.js';
 import { mpiService } from './mpi/module.js';
+import { plansService } from './plans/module.js';
 
-export const SERVICE_MODULES: readonly ServiceModule[] = [directoryService, mpiService, alertsService, agencySimService];
+export const SERVICE_MODULES: readonly ServiceModule[] = [directoryService, mpiService, alertsService, plansService, agencySimService];

@@ -129,6 +129,26 @@ export async function respond(req: Request, res: Response, status: number, body:
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
 }
 
+/**
+ * Sends a document that is not JSON (a printable PDF or HTML page) after
+ * auditing the exchange; `contentType` says what it is. For FHIR clients the
+ * same data stays available as JSON at its own URL.
+ */
+export async function respondDocument(
+  req: Request,
+  res: Response,
+  status: number,
+  body: Buffer | string,
+  contentType: string,
+  options: RespondOptions = {},
+): Promise<void> {
+  const { location, headers, ...description } = options;
+  if (!(await auditBeforeAnswer(req, res, status, description))) return;
+  if (location) res.setHeader('Location', location);
+  for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+  res.status(status).type(contentType).send(body);
+}
+
 /** Sends plain JSON that is not a FHIR resource (reports, OAuth token responses), audited the same way. */
 export async function respondJson(req: Request, res: Response, status: number, body: unknown, options: RespondOptions = {}): Promise<void> {
   const { location, headers, ...description } = options;

@@ -93,6 +93,8 @@ export const notFound = (text = 'Not found') => fail('not-found', 404, text);
 export const gone = (text: string) => fail('deleted', 410, text);
 export const conflict = (text: string, expression?: string | string[]) => fail('conflict', 409, text, expression);
 export const preconditionFailed = (text: string) => fail('conflict', 412, text);
+/** An update sent without `If-Match` where the server requires it (RFC 6585 §3): no lost updates between writers. */
+export const preconditionRequired = (text: string) => fail('required', 428, text);
 export const tooLarge = (text: string) => fail('too-long', 413, text);
 /** A search the server will not run as asked (e.g. one whose only criterion matches half of everything). */
 export const tooCostly = (text: string, expression?: string | string[]) => fail('too-costly', 400, text, expression);

@@ -49,6 +49,12 @@ export const CodeSystems = {
   actReason: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
   /** HL7 v3 ActCode: consent policy rules (`OPTIN`, `OPTOUT`). */
   actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+  /** meta.tag on a shared plan, assessment or service request: the agency that wrote it (set by the hub from the token). */
+  authorAgency: `${HUB_BASE}/CodeSystem/author-agency`,
+  /** meta.tag on a shared plan, assessment or service request: the index Person (MPI) it is about. */
+  indexPerson: `${HUB_BASE}/CodeSystem/index-person`,
+  /** List.entry.flag of a chronology entry: what happened (plan-version, assessment, service-request, alert-raised, alert-closed). */
+  chronologyEvent: `${HUB_BASE}/CodeSystem/chronology-event`,
 } as const;
 
 /**
@@ -95,6 +101,8 @@ export const Extensions = {
   deliverySequence: `${HUB_BASE}/StructureDefinition/delivery-sequence`,
   /** On a person's shared-record resource (Consent, plans): the index Person (MPI) the hub resolved its subject to (valueReference `Person/<id>`). */
   subjectPerson: `${HUB_BASE}/StructureDefinition/subject-person`,
+  /** On a chronology entry (List.entry): the agency the event came from (valueReference Organization). */
+  sourceAgency: `${HUB_BASE}/StructureDefinition/source-agency`,
 } as const;
 
 /** The agency types of a partnership (DESIGN.md §1), as codes in `CodeSystems.agencyType`. */

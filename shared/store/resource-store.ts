@@ -35,7 +35,7 @@ import {
   type ResourceType,
   type ResourceTypeDefinition,
 } from './search-params.js';
-import { lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type SearchQuery } from './search-plan.js';
+import { lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type SearchPlan, type SearchQuery } from './search-plan.js';
 import { versionIdFromEtag } from './version.js';
 
 export type WriteOutcome = 'created' | 'updated' | 'unchanged';
@@ -306,26 +306,40 @@ export class ResourceStore {
       pageIds = count === 0 ? [] : (replies[0] as string[]);
       total = withTotal ? (replies[1] as number) : undefined;
     } else {
-      const ranges = planRanges(plan);
-      const batch = this.redis.multi();
-      for (const range of ranges) {
-        if (range.kind === 'id') batch.zscore(state.keys.live, range.id);
-        else if (range.kind === 'lex') batch.zrangebylex(state.keys.index(range.index), ...lexBounds(range));
-        else batch.zrangebyscore(state.keys.index(range.index), ...scoreBounds(range));
-      }
-      const replies = replyValues(await batch.exec());
-      const hits = ranges.map((range, i) => {
-        const reply = replies[i];
-        if (range.kind === 'id') return reply === null ? [] : [range.id];
-        return reply as string[];
-      });
-      const ids = matchingIds(plan, hits);
+      const ids = await this.matchingIdsOf(state, plan);
       pageIds = ids.slice(offset, offset + count);
       total = withTotal ? ids.length : undefined;
     }
 
     const resources = (await this.readMany(type, pageIds)).filter((r): r is ResourceOf<K> => r !== undefined);
     return total === undefined ? { resources, offset, count } : { resources, total, offset, count };
+  }
+
+  /**
+   * A search whose results the caller may see only in part (the ISP, consent):
+   * every match is read and put to `visible` BEFORE the total is counted and the
+   * page cut, so `total` and the pages count only what the caller may see —
+   * never revealing what was left out. Reads every match: narrow the query (by
+   * subject) where there can be many.
+   */
+  async searchVisible<K extends ResourceType>(
+    type: K,
+    query: SearchQuery,
+    visible: (resources: readonly ResourceOf<K>[]) => Promise<readonly boolean[]>,
+  ): Promise<SearchResult<ResourceOf<K>>> {
+    const state = this.state(type);
+    const plan = planSearch(state.definition, query);
+    const ids = plan.clauses.length === 0 ? await this.redis.zrangebylex(state.keys.live, '-', '+') : await this.matchingIdsOf(state, plan);
+    const matches: ResourceOf<K>[] = [];
+    for (let i = 0; i < ids.length; i += MAX_COUNT) {
+      const chunk = await this.readMany(type, ids.slice(i, i + MAX_COUNT));
+      matches.push(...chunk.filter((r): r is ResourceOf<K> => r !== undefined));
+    }
+    const keep = await visible(matches);
+    const seen = matches.filter((_, i) => keep[i] === true);
+    const { offset, count } = plan;
+    const resources = seen.slice(offset, offset + count);
+    return plan.total ? { resources, total: seen.length, offset, count } : { resources, offset, count };
   }
 
   /** Live resources carrying identifier `system|value` (the type must declare an `identifier` token parameter). */
@@ -351,6 +365,24 @@ export class ResourceStore {
   }
 
   // -------------------------------------------------------------------------
+
+  /** Ids of every live resource matching a plan's clauses (one round trip). */
+  private async matchingIdsOf(state: TypeState, plan: SearchPlan): Promise<string[]> {
+    const ranges = planRanges(plan);
+    const batch = this.redis.multi();
+    for (const range of ranges) {
+      if (range.kind === 'id') batch.zscore(state.keys.live, range.id);
+      else if (range.kind === 'lex') batch.zrangebylex(state.keys.index(range.index), ...lexBounds(range));
+      else batch.zrangebyscore(state.keys.index(range.index), ...scoreBounds(range));
+    }
+    const replies = replyValues(await batch.exec());
+    const hits = ranges.map((range, i) => {
+      const reply = replies[i];
+      if (range.kind === 'id') return reply === null ? [] : [range.id];
+      return reply as string[];
+    });
+    return matchingIds(plan, hits);
+  }
 
   private async write<T extends AnyResource>(
     resource: T,

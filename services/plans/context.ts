@@ -1,0 +1,34 @@
+/** Everything the plans service's HTTP operations share, built once in `module.ts`. */
+import type { RequestHandler } from 'express';
+import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
+import type { IspRegistry } from '../../shared/isp/registry.js';
+import type { AlertsView } from '../alerts/view.js';
+import type { DirectoryView } from '../directory/view.js';
+import type { MpiView } from '../mpi/view.js';
+import type { PlansAccess } from './access.js';
+import type { PlansConfig } from './config.js';
+import type { PlansStore } from './store.js';
+
+export interface PlansContext {
+  readonly config: PlansConfig;
+  /** Plans, assessments and requests for assistance; every read through `access`. */
+  readonly store: PlansStore;
+  /** The one access check (ISP, then consent). */
+  readonly access: PlansAccess;
+  /** Relays the `{plans:<Type>}` change records to the audit stream; started by the service. */
+  readonly relay: OutboxRelay;
+  readonly isp: IspRegistry;
+  readonly directory: DirectoryView;
+  readonly mpi: MpiView;
+  /** Alerts about a person, for the chronology. */
+  readonly alerts: AlertsView;
+  /** Absolute FHIR base (`http://localhost:4003/fhir`). */
+  readonly baseUrl: string;
+  /** The alerts service's FHIR base, for chronology entries that point at an alert. */
+  readonly alertsBaseUrl: string;
+  /** Verifies the access token (shared/auth/middleware.ts). */
+  readonly authenticate: RequestHandler;
+  /** R4 validation of incoming documents (large ones off the event loop). */
+  readonly validation: ValidationPool;
+}

@@ -1,0 +1,64 @@
+/** The plans service as a hub service (shared plans, assessments and requests for assistance, port 4003). */
+import { Router } from 'express';
+import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import { authenticate } from '../../shared/auth/middleware.js';
+import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
+import { ValidationPool } from '../../shared/fhir/validation-pool.js';
+import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { createServiceApp } from '../../shared/http/service-app.js';
+import { IspRegistry } from '../../shared/isp/registry.js';
+import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
+import { AlertsView } from '../alerts/view.js';
+import { DirectoryView } from '../directory/view.js';
+import { MpiView } from '../mpi/view.js';
+import { NO_CONSENT, PlansAccess, type ConsentSource } from './access.js';
+import { loadPlansConfig, type PlansConfig } from './config.js';
+import type { PlansContext } from './context.js';
+import { PlansKeys } from './keys.js';
+import { plansRoutes } from './routes.js';
+import { PlansStore } from './store.js';
+
+/** The plans service's parts, built from the service dependencies. `consent` decides with the ISP on every read (access.ts). */
+export function createPlansContext(deps: ServiceDeps, config: PlansConfig, consent: ConsentSource = NO_CONSENT): PlansContext {
+  const directory = new DirectoryView(deps.redis, deps.keys);
+  const isp = new IspRegistry(directory, { log: deps.log });
+  const access = new PlansAccess(isp, consent);
+  const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(...new PlansKeys(deps.keys).outboxes);
+  return {
+    config,
+    store: new PlansStore(deps.redis, deps.keys, access, relay),
+    access,
+    relay,
+    isp,
+    directory,
+    mpi: new MpiView(deps.redis, deps.keys),
+    alerts: new AlertsView(deps.redis, deps.keys),
+    baseUrl: `${deps.config.urls.plans}/fhir`,
+    alertsBaseUrl: `${deps.config.urls.alerts}/fhir`,
+    authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
+    validation: new ValidationPool({ log: deps.log }),
+  };
+}
+
+export const plansService: ServiceModule<PlansConfig> = {
+  name: 'plans',
+  tokenKeys: 'published-jwks',
+  loadConfig: loadPlansConfig,
+  async createService(deps, config) {
+    preloadFhirDefinitions();
+    const ctx = createPlansContext(deps, config);
+    ctx.relay.start();
+    const metrics = createServiceMetrics('plans');
+    ctx.relay.exportMetrics(metrics.registry);
+    const routes = Router();
+    routes.use(plansRoutes(ctx));
+    const app = createServiceApp({ service: 'plans', redis: deps.redis, audit: deps.audit, log: deps.log, metrics, bodyLimit: config.bodyLimit, routes });
+    return {
+      app,
+      close: async () => {
+        await ctx.relay.close();
+        await ctx.validation.close();
+      },
+    };
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * The resource types the plans service keeps and their search parameters. Every
+ * type also gets `_id` and `_lastUpdated`. `person` and `agency` index the
+ * hub's access tags (domain/access.ts): the index Person a record is about and
+ * the agency that wrote it; a client searches by `subject` (translated to
+ * `person`, operations/search.ts).
+ */
+import type { CarePlan, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import { CodeSystems } from '../../shared/fhir/systems.js';
+import { codesOf, codingsOf, defineResourceType, referenceParam, referencesOf, tokenParam } from '../../shared/store/search-params.js';
+import { tagValue } from './domain/access.js';
+
+const tagToken = (system: string) => (r: CarePlan | QuestionnaireResponse | ServiceRequest) => codesOf(tagValue(r, system));
+
+export const carePlanType = defineResourceType('CarePlan', [
+  tokenParam<CarePlan>('person', tagToken(CodeSystems.indexPerson)),
+  tokenParam<CarePlan>('agency', tagToken(CodeSystems.authorAgency)),
+  tokenParam<CarePlan>('status', (r) => codesOf(r.status)),
+  tokenParam<CarePlan>('category', (r) => codingsOf(r.category)),
+]);
+
+export const questionnaireResponseType = defineResourceType('QuestionnaireResponse', [
+  tokenParam<QuestionnaireResponse>('person', tagToken(CodeSystems.indexPerson)),
+  tokenParam<QuestionnaireResponse>('agency', tagToken(CodeSystems.authorAgency)),
+  tokenParam<QuestionnaireResponse>('status', (r) => codesOf(r.status)),
+]);
+
+export const serviceRequestType = defineResourceType('ServiceRequest', [
+  tokenParam<ServiceRequest>('person', tagToken(CodeSystems.indexPerson)),
+  tokenParam<ServiceRequest>('agency', tagToken(CodeSystems.authorAgency)),
+  tokenParam<ServiceRequest>('status', (r) => codesOf(r.status)),
+  referenceParam<ServiceRequest>('performer', ['Organization'], (r) => referencesOf(...(r.performer ?? []))),
+]);
+
+export const PLANS_RESOURCE_TYPES = [carePlanType, questionnaireResponseType, serviceRequestType] as const;

@@ -1,0 +1,50 @@
+/**
+ * The plans service's HTTP surface, as a table of contents: path, access
+ * (token + scope), handler. Operations live one per file in `operations/`;
+ * every read goes through the one access check (store.ts → domain/access.ts).
+ */
+import { Router } from 'express';
+import { readScope, writeScope } from '../../shared/auth/scopes.js';
+import { capabilityStatement } from '../../shared/fhir/capability.js';
+import { handler } from '../../shared/fhir/express.js';
+import { requireAccess } from '../../shared/fhir/rest/access.js';
+import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
+import { searchParamSummary } from '../../shared/store/search-params.js';
+import type { PlansContext } from './context.js';
+import { PLANS_TYPES } from './domain/access.js';
+import { readResource, resourceHistory, searchResources, vreadResource } from './operations/read.js';
+import { createResource, updateResource } from './operations/write.js';
+import { PLANS_RESOURCE_TYPES } from './resource-types.js';
+
+export function plansRoutes(ctx: PlansContext): Router {
+  const router = Router();
+  const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
+
+  router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
+  for (const type of PLANS_TYPES) {
+    const read = access(readScope(type));
+    const write = access(writeScope(type));
+    router.get(`/fhir/${type}`, ...read, handler(searchResources(ctx, type)));
+    router.post(`/fhir/${type}/_search`, ...read, handler(searchResources(ctx, type)));
+    router.post(`/fhir/${type}`, ...write, handler(createResource(ctx, type)));
+    router.get(`/fhir/${type}/:id/_history`, ...read, handler(resourceHistory(ctx, type)));
+    router.get(`/fhir/${type}/:id/_history/:vid`, ...read, handler(vreadResource(ctx, type)));
+    router.get(`/fhir/${type}/:id`, ...read, handler(readResource(ctx, type)));
+    router.put(`/fhir/${type}/:id`, ...write, handler(updateResource(ctx, type)));
+  }
+  return router;
+}
+
+function capability(ctx: PlansContext) {
+  return capabilityStatement({
+    service: 'plans',
+    title: 'infoshare plans (shared plans, assessments and requests for assistance: versions, printable latest version, chronology)',
+    baseUrl: ctx.baseUrl,
+    resources: PLANS_RESOURCE_TYPES.map((definition) => ({
+      type: definition.type,
+      interactions: ['read', 'vread', 'history-instance', 'search-type', 'create', 'update'] as const,
+      versioned: true,
+      searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }],
+    })),
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * The plans service for integration tests: a test MPI (and its directory: real
+ * Redis under a unique prefix, the demo partnership loaded, tokens from the
+ * real token endpoint) with the plans service built on the same deps, plus
+ * helpers to build plans and call the API as a demo agency (optionally as one
+ * of its practitioners). Not used by the service.
+ */
+import type { CarePlan, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import type { Express } from 'express';
+import request from 'supertest';
+import { agencyPatientSystem, IdentifierSystems } from '../shared/fhir/systems.js';
+import { loadPlansConfig, type PlansConfig } from '../services/plans/config.js';
+import { plansService } from '../services/plans/module.js';
+import { startTestMpi, type TestMpi } from './mpi.js';
+
+/** Who calls: a demo agency, optionally as one of its PractitionerRoles (`role-ross-campbell`). */
+export interface As {
+  readonly agency: string;
+  readonly role?: string;
+  readonly scope?: string;
+}
+
+export interface TestPlans {
+  readonly app: Express;
+  readonly mpi: TestMpi;
+  readonly config: PlansConfig;
+  /** `Authorization` header for a caller. */
+  auth(as: As | string): Promise<{ Authorization: string }>;
+  get(as: As | string, path: string): Promise<request.Response>;
+  post(as: As | string, path: string, body: unknown): Promise<request.Response>;
+  put(as: As | string, path: string, body: unknown, ifMatch?: string): Promise<request.Response>;
+  close(): Promise<void>;
+}
+
+export async function startTestPlans(env: Readonly<Record<string, string>> = {}): Promise<TestPlans> {
+  const mpi = await startTestMpi({}, env);
+  const config = loadPlansConfig(env);
+  const service = await plansService.createService(mpi.dir.deps, config);
+  const tokens = new Map<string, Promise<string>>();
+  const auth = async (as: As | string) => {
+    const who = typeof as === 'string' ? { agency: as } : as;
+    const key = `${who.agency} ${who.role ?? ''} ${who.scope ?? ''}`;
+    let token = tokens.get(key);
+    if (!token) {
+      token = mpi.dir.token(who.agency, { ...(who.role ? { practitioner_role: who.role } : {}), ...(who.scope ? { scope: who.scope } : {}) });
+      tokens.set(key, token);
+    }
+    return { Authorization: `Bearer ${await token}` };
+  };
+  return {
+    app: service.app,
+    mpi,
+    config,
+    auth,
+    async get(as, path) {
+      return request(service.app).get(path).set(await auth(as));
+    },
+    async post(as, path, body) {
+      return request(service.app).post(path).set(await auth(as)).type('application/fhir+json').send(JSON.stringify(body));
+    },
+    async put(as, path, body, ifMatch) {
+      const headers = { ...(await auth(as)), ...(ifMatch !== undefined ? { 'If-Match': ifMatch } : {}) };
+      return request(service.app).put(path).set(headers).type('application/fhir+json').send(JSON.stringify(body));
+    },
+    async close() {
+      await service.close();
+      await mpi.close();
+    },
+  };
+}
+
+/** The subject as an agency identifies the person (its own identifier, or the CHI). */
+export function subjectOf(by: { agency: string; local: string } | { chi: string }): CarePlan['subject'] {
+  return 'chi' in by ? { identifier: { system: IdentifierSystems.chi, value: by.chi } } : { identifier: { system: agencyPatientSystem(by.agency), value: by.local } };
+}
+
+export function carePlan(subject: CarePlan['subject'], overrides: Partial<CarePlan> = {}): CarePlan {
+  return {
+    resourceType: 'CarePlan',
+    status: 'active',
+    intent: 'plan',
+    title: "Ailsa's child's plan",
+    description: 'Support at home and at nursery; review in six weeks.',
+    subject,
+    activity: [{ detail: { status: 'in-progress', description: 'Weekly health visitor contact', scheduledString: 'Tuesdays' } }],
+    ...overrides,
+  };
+}
+
+export function assessment(subject: CarePlan['subject'], overrides: Partial<QuestionnaireResponse> = {}): QuestionnaireResponse {
+  return {
+    resourceType: 'QuestionnaireResponse',
+    status: 'completed',
+    questionnaire: 'https://fhir.infoshare.scot/Questionnaire/wellbeing-assessment',
+    subject,
+    authored: '2026-11-20',
+    item: [{ linkId: 'safe', text: 'Safe', answer: [{ valueString: 'No current concerns' }] }],
+    ...overrides,
+  };
+}
+
+export function serviceRequest(subject: CarePlan['subject'], performer: string, overrides: Partial<ServiceRequest> = {}): ServiceRequest {
+  return {
+    resourceType: 'ServiceRequest',
+    status: 'draft',
+    intent: 'order',
+    code: { text: 'Family support worker' },
+    subject,
+    performer: [{ reference: `Organization/${performer}` }],
+    ...overrides,
+  };
+}
