@@ -158,6 +158,15 @@ export async function respondJson(req: Request, res: Response, status: number, b
   res.status(status).json(body);
 }
 
+/** Sends text in a given media type (a signed checkpoint, a verifier key, CSV), audited the same way. */
+export async function respondText(req: Request, res: Response, status: number, contentType: string, body: string, options: RespondOptions = {}): Promise<void> {
+  const { location, headers, ...description } = options;
+  if (!(await auditBeforeAnswer(req, res, status, description))) return;
+  if (location) res.setHeader('Location', location);
+  for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+  res.status(status).type(contentType).send(body);
+}
+
 function sendOutcome(res: Response, status: number, outcome: OperationOutcome): void {
   if (res.headersSent) return;
   res.status(status).type(FHIR_JSON).send(JSON.stringify(outcome));

@@ -12,8 +12,8 @@ export class LuaScript {
     this.sha = createHash('sha1').update(body).digest('hex');
   }
 
-  /** Runs the script with `keys` and `args`; concurrent calls on one connection are pipelined by ioredis. */
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  /** Runs the script with `keys` and `args` (Buffers for binary values); concurrent calls on one connection are pipelined by ioredis. */
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<unknown> {
     let loading = this.loaded.get(redis);
     if (!loading) {
       loading = redis.script('LOAD', this.body);

@@ -1,0 +1,53 @@
+/**
+ * The audit service's HTTP surface, as a table of contents: path, access
+ * (token + scope), handler. Every read of the log needs the auditor scope,
+ * `system/AuditEvent.read` (granted to the partnership's statutory partners).
+ */
+import { Router } from 'express';
+import { readScope } from '../../shared/auth/scopes.js';
+import { capabilityStatement } from '../../shared/fhir/capability.js';
+import { handler } from '../../shared/fhir/express.js';
+import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
+import { requireAccess } from '../../shared/fhir/rest/access.js';
+import type { AuditContext } from './context.js';
+import { latestCheckpoint, verifierKey } from './operations/checkpoint.js';
+import { consistencyProof } from './operations/consistency-proof.js';
+import { inclusionProof } from './operations/inclusion-proof.js';
+import { proofBundle } from './operations/proof-bundle.js';
+
+const OP = 'https://fhir.infoshare.scot/OperationDefinition';
+
+/** The auditor's scope: read-only access to the audit trail and the log. */
+export const AUDITOR_SCOPE = readScope('AuditEvent');
+
+export function auditRoutes(ctx: AuditContext): Router {
+  const router = Router();
+  const auditor = requireAccess(ctx.authenticate, AUDITOR_SCOPE);
+
+  router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
+  router.get('/fhir/AuditEvent/:id/$inclusion-proof', ...auditor, handler(inclusionProof(ctx)));
+  router.get('/fhir/AuditEvent/:id/$proof-bundle', ...auditor, handler(proofBundle(ctx)));
+  router.get('/log/checkpoint', ...auditor, handler(latestCheckpoint(ctx)));
+  router.get('/log/consistency', ...auditor, handler(consistencyProof(ctx)));
+  router.get('/log/key', ...auditor, handler(verifierKey(ctx)));
+  return router;
+}
+
+function capability(ctx: AuditContext) {
+  return capabilityStatement({
+    service: 'audit',
+    title: 'infoshare audit (the exchange log as a verifiable Merkle log with signed checkpoints, and the maturity evidence)',
+    baseUrl: ctx.baseUrl,
+    resources: [
+      {
+        type: 'AuditEvent',
+        interactions: [],
+        versioned: false,
+        operations: [
+          { name: 'inclusion-proof', definition: `${OP}/AuditEvent-inclusion-proof` },
+          { name: 'proof-bundle', definition: `${OP}/AuditEvent-proof-bundle` },
+        ],
+      },
+    ],
+  });
+}

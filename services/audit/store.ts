@@ -1,0 +1,327 @@
+/**
+ * The audit log in Redis: the tree's hash tiles, the entries, their stream ids,
+ * and every signed checkpoint (key layout in keys.ts, tiling in domain/tiles.ts).
+ *
+ * One append is ONE script call for a whole batch of leaves (a thousand by
+ * default): with `appendfsync always` each call is one fsync, so the batch,
+ * not the leaf, pays for durability. The script appends only if the tree is
+ * still the size the appender built on and the batch is exactly the next
+ * entries of the audit stream, so no entry becomes two leaves and none is
+ * skipped, whatever the number of appenders or crashes in between.
+ */
+import type { Redis } from 'ioredis';
+import type { AuditEntry } from '../../shared/audit/audit-entry.js';
+import { LuaScript } from '../../shared/redis/lua-script.js';
+import { parseCheckpointBody } from './domain/checkpoint.js';
+import {
+  consistencyProofRanges,
+  inclusionProofRanges,
+  perfectSubtrees,
+  rangeHashFromPerfect,
+  type Range,
+} from './domain/merkle.js';
+import {
+  bundleRecord,
+  entryOfCanonical,
+  Frontier,
+  packHashes,
+  perfectHashOfSlice,
+  readBundle,
+  sliceOfPerfect,
+  sortableStreamId,
+  TILE_WIDTH,
+  unpackHashes,
+  isStreamId,
+  type TileSlice,
+} from './domain/tiles.js';
+import type { AuditKeys } from './keys.js';
+
+/** One leaf of the log: its position, the audit stream id it came from, and the entry. */
+export interface LogEntry {
+  readonly index: number;
+  readonly id: string;
+  readonly entry: AuditEntry;
+}
+
+/** A signed checkpoint as kept: the note an auditor would keep, and what it says. */
+export interface StoredCheckpoint {
+  readonly origin: string;
+  readonly size: number;
+  /** Standard base64, as on the note's third line. */
+  readonly rootHash: string;
+  /** The signed note (C2SP tlog-checkpoint body + signature line). */
+  readonly note: string;
+  /** When the log signed it (ISO instant). */
+  readonly issued: string;
+}
+
+/** A batch ready to append: stream ids, canonical bytes and leaf hashes, in stream order. */
+export interface PreparedLeaf {
+  readonly id: string;
+  readonly canonical: Buffer;
+  readonly leafHash: Buffer;
+}
+
+export type AppendResult = { readonly kind: 'appended'; readonly frontier: Frontier } | { readonly kind: 'stale' } | { readonly kind: 'gap' };
+
+/** The last full verification (written by `infoshare audit verify` when it reads the hub's Redis). */
+export interface VerificationRecord {
+  readonly at: string;
+  readonly size: number;
+  readonly root: string;
+  readonly ok: boolean;
+  readonly firstBadPosition?: number;
+  readonly problem?: string;
+}
+
+/**
+ * KEYS[1] audit stream, KEYS[2] state, KEYS[3] tile starts, KEYS[4…] tiles to append to.
+ * ARGV[1] the size the batch was built on, ARGV[2] k leaves, ARGV[3] tile-start members,
+ * then the k stream ids, then one value per appended tile (KEYS order), then the tile-start members.
+ * Returns 'ok', 'stale' (the tree is not ARGV[1] leaves) or 'gap' (not the next stream entries).
+ */
+const APPEND_LUA = new LuaScript(`
+local size = tonumber(redis.call('HGET', KEYS[2], 'size') or '0')
+if size ~= tonumber(ARGV[1]) then return 'stale' end
+local k = tonumber(ARGV[2])
+local starts = tonumber(ARGV[3])
+local last = redis.call('HGET', KEYS[2], 'lastId')
+local from = '-'
+if last then from = '(' .. last end
+local nextEntries = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', k)
+if #nextEntries ~= k then return 'gap' end
+for i = 1, k do
+  if nextEntries[i][1] ~= ARGV[3 + i] then return 'gap' end
+end
+local base = 3 + k
+for j = 4, #KEYS do
+  redis.call('APPEND', KEYS[j], ARGV[base + j - 3])
+end
+base = base + #KEYS - 3
+for j = 1, starts do
+  redis.call('ZADD', KEYS[3], 0, ARGV[base + j])
+end
+redis.call('HSET', KEYS[2], 'size', size + k, 'lastId', ARGV[3 + k])
+return 'ok'
+`);
+
+export class LogStore {
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: AuditKeys,
+  ) {}
+
+  /** Leaves in the tree. */
+  async size(): Promise<number> {
+    return Number((await this.redis.hget(this.keys.state, 'size')) ?? 0);
+  }
+
+  /** Size and the stream id of the last leaf. */
+  async state(): Promise<{ size: number; lastId: string | undefined }> {
+    const [size, lastId] = await this.redis.hmget(this.keys.state, 'size', 'lastId');
+    return { size: Number(size ?? 0), lastId: lastId ?? undefined };
+  }
+
+  /** The tree's right edge as stored: what an appender extends. */
+  async frontier(): Promise<{ frontier: Frontier; lastId: string | undefined }> {
+    const { size, lastId } = await this.state();
+    const slices = Frontier.slicesFor(size);
+    const hashes = await this.readSlices(slices);
+    return { frontier: Frontier.fromSlices(size, hashes), lastId };
+  }
+
+  /**
+   * Appends leaves to the tree whose right edge is `base` (left untouched);
+   * when they are in, the result carries the new right edge.
+   */
+  async append(leaves: readonly PreparedLeaf[], base: Frontier): Promise<AppendResult> {
+    const next = base.clone();
+    if (leaves.length === 0) return { kind: 'appended', frontier: next };
+    const appends = next.push(leaves.map((l) => l.leafHash));
+    const tileKeys: string[] = [];
+    const tileValues: Buffer[] = [];
+    for (const a of appends) {
+      tileKeys.push(this.keys.hashTile(a.level, a.tile));
+      tileValues.push(packHashes(a.hashes));
+    }
+    // Entries and ids, per level-0 tile.
+    const byTile = new Map<number, { entries: Buffer[]; ids: string }>();
+    const starts: string[] = [];
+    leaves.forEach((leaf, i) => {
+      const index = base.size + i;
+      const tile = Math.floor(index / TILE_WIDTH);
+      let t = byTile.get(tile);
+      if (!t) byTile.set(tile, (t = { entries: [], ids: '' }));
+      t.entries.push(bundleRecord(leaf.canonical));
+      t.ids += `${leaf.id}\n`;
+      if (index % TILE_WIDTH === 0) starts.push(`${sortableStreamId(leaf.id)}:${tile}`);
+    });
+    for (const [tile, t] of byTile) {
+      tileKeys.push(this.keys.entryTile(tile), this.keys.idTile(tile));
+      tileValues.push(Buffer.concat(t.entries), Buffer.from(t.ids));
+    }
+    const reply = await APPEND_LUA.run(
+      this.redis,
+      [this.keys.stream, this.keys.state, this.keys.tileStarts, ...tileKeys],
+      [String(base.size), String(leaves.length), String(starts.length), ...leaves.map((l) => l.id), ...tileValues, ...starts],
+    );
+    if (reply === 'ok') return { kind: 'appended', frontier: next };
+    return { kind: reply === 'stale' ? 'stale' : 'gap' };
+  }
+
+  /** The hashes of the given subtrees of the tree (each any range a proof names). */
+  async rangeHashes(ranges: readonly Range[]): Promise<Buffer[]> {
+    const perfect = ranges.map((r) => perfectSubtrees(r));
+    const slices = perfect.flat().map(sliceOfPerfect);
+    const hashes = (await this.readSlices(slices)).map(perfectHashOfSlice);
+    let at = 0;
+    return perfect.map((parts) => {
+      const own = hashes.slice(at, at + parts.length);
+      at += parts.length;
+      return rangeHashFromPerfect(own);
+    });
+  }
+
+  /** The root hash of the tree at `size` leaves (any size up to the current one). */
+  async rootAt(size: number): Promise<Buffer> {
+    const [root] = await this.rangeHashes([{ start: 0, end: size }]);
+    return root!;
+  }
+
+  /** RFC 9162 inclusion proof of leaf `index` in the tree of `treeSize` leaves. */
+  async inclusionProof(index: number, treeSize: number): Promise<Buffer[]> {
+    await this.assertWithin(treeSize);
+    return this.rangeHashes(inclusionProofRanges(index, treeSize));
+  }
+
+  /** RFC 9162 consistency proof from tree size `from` to `to`. */
+  async consistencyProof(from: number, to: number): Promise<Buffer[]> {
+    await this.assertWithin(to);
+    return this.rangeHashes(consistencyProofRanges(from, to));
+  }
+
+  /** The stored leaf hash of one position. */
+  async leafHashAt(index: number): Promise<Buffer | undefined> {
+    const [hashes] = await this.readSlices([{ level: 0, tile: Math.floor(index / TILE_WIDTH), offset: index % TILE_WIDTH, count: 1 }]);
+    return hashes?.[0];
+  }
+
+  /** The leaves at positions [start, end) (clipped to the tree), in order. */
+  async entriesAt(start: number, end: number): Promise<LogEntry[]> {
+    const size = await this.size();
+    const last = Math.min(end, size);
+    const out: LogEntry[] = [];
+    for (let tile = Math.floor(start / TILE_WIDTH); tile * TILE_WIDTH < last; tile++) {
+      const { entries, ids } = await this.rawTile(tile);
+      entries.forEach((canonical, i) => {
+        const index = tile * TILE_WIDTH + i;
+        if (index >= start && index < last) out.push({ index, id: ids[i] ?? '', entry: entryOfCanonical(canonical) });
+      });
+    }
+    return out;
+  }
+
+  /** One level-0 tile as stored: the entries' canonical bytes (views) and their stream ids. */
+  async rawTile(tile: number): Promise<{ entries: Buffer[]; truncated: boolean; ids: string[] }> {
+    const [bundle, ids] = await Promise.all([this.redis.getBuffer(this.keys.entryTile(tile)), this.redis.get(this.keys.idTile(tile))]);
+    const { entries, truncated } = readBundle(bundle ?? Buffer.alloc(0));
+    return { entries, truncated, ids: (ids ?? '').split('\n').filter((id) => id !== '') };
+  }
+
+  /** The stored leaf hashes of one level-0 tile. */
+  async leafHashTile(tile: number): Promise<Buffer[]> {
+    return unpackHashes((await this.redis.getBuffer(this.keys.hashTile(0, tile))) ?? Buffer.alloc(0));
+  }
+
+  /** The position of the leaf made from audit stream entry `id` (the AuditEvent id), if it is in the log. */
+  async positionOf(id: string): Promise<number | undefined> {
+    if (!isStreamId(id)) return undefined;
+    const [member] = await this.redis.zrange(this.keys.tileStarts, `(${sortableStreamId(id)};`, '-', 'BYLEX', 'REV', 'LIMIT', 0, 1);
+    if (!member) return undefined;
+    const tile = Number(member.slice(member.lastIndexOf(':') + 1));
+    const ids = ((await this.redis.get(this.keys.idTile(tile))) ?? '').split('\n');
+    const at = ids.indexOf(id);
+    return at < 0 ? undefined : tile * TILE_WIDTH + at;
+  }
+
+  /** The leaf of one AuditEvent id. */
+  async entryById(id: string): Promise<LogEntry | undefined> {
+    const index = await this.positionOf(id);
+    if (index === undefined) return undefined;
+    return (await this.entriesAt(index, index + 1))[0];
+  }
+
+  /** Keeps a signed checkpoint (every one is kept: score = tree size). */
+  async addCheckpoint(note: string, issued: Date): Promise<StoredCheckpoint> {
+    const stored = storedCheckpoint(note, issued.toISOString());
+    await this.redis.zadd(this.keys.checkpoints, stored.size, JSON.stringify({ note, issued: stored.issued }));
+    return stored;
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const [member] = await this.redis.zrevrange(this.keys.checkpoints, 0, 0);
+    return member ? parseStored(member) : undefined;
+  }
+
+  /** The checkpoints signed at one tree size (more than one with different roots would be a fork). */
+  async checkpointsAt(size: number): Promise<StoredCheckpoint[]> {
+    return (await this.redis.zrangebyscore(this.keys.checkpoints, size, size)).map(parseStored);
+  }
+
+  /** The first checkpoint at or above `size` (the one that covers a leaf below it). */
+  async checkpointCovering(size: number): Promise<StoredCheckpoint | undefined> {
+    const [member] = await this.redis.zrangebyscore(this.keys.checkpoints, size, '+inf', 'LIMIT', 0, 1);
+    return member ? parseStored(member) : undefined;
+  }
+
+  /** Every checkpoint, by tree size. */
+  async allCheckpoints(): Promise<StoredCheckpoint[]> {
+    return (await this.redis.zrange(this.keys.checkpoints, '0', '-1')).map(parseStored);
+  }
+
+  async saveVerification(record: VerificationRecord): Promise<void> {
+    await this.redis.set(this.keys.lastVerification, JSON.stringify(record));
+  }
+
+  async lastVerification(): Promise<VerificationRecord | undefined> {
+    const text = await this.redis.get(this.keys.lastVerification);
+    return text ? (JSON.parse(text) as VerificationRecord) : undefined;
+  }
+
+  private async assertWithin(size: number): Promise<void> {
+    const current = await this.size();
+    if (size > current) throw new RangeError(`the log has ${current} entries, not ${size}`);
+  }
+
+  /** Reads tile slices in one round trip. */
+  private async readSlices(slices: readonly TileSlice[]): Promise<Buffer[][]> {
+    if (slices.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const s of slices) {
+      if (s.count === 0) pipeline.echo('');
+      else pipeline.getrangeBuffer(this.keys.hashTile(s.level, s.tile), s.offset * 32, (s.offset + s.count) * 32 - 1);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return slices.map((s, i) => {
+      const [err, value] = results[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      if (s.count === 0) return [];
+      const hashes = unpackHashes(value as Buffer);
+      if (hashes.length !== s.count) throw new Error(`hash tile ${s.level}/${s.tile} holds fewer hashes than the tree needs`);
+      return hashes;
+    });
+  }
+}
+
+function storedCheckpoint(note: string, issued: string): StoredCheckpoint {
+  const body = note.slice(0, note.lastIndexOf('\n\n') + 1);
+  const parsed = parseCheckpointBody(body);
+  if (!parsed.ok) throw new Error(`not a checkpoint: ${parsed.problem.detail}`);
+  const { origin, size, rootHash } = parsed.checkpoint;
+  return { origin, size, rootHash: rootHash.toString('base64'), note, issued };
+}
+
+function parseStored(member: string): StoredCheckpoint {
+  const { note, issued } = JSON.parse(member) as { note: string; issued: string };
+  return storedCheckpoint(note, issued);
+}
