@@ -74,8 +74,8 @@ export class LogAppender {
    * blocking read (tests, the bench, `infoshare audit` tools); resolves with the size.
    */
   async catchUp(): Promise<number> {
-    await this.ensureGroup();
     await this.reload();
+    if (!(await this.ensureGroup())) return this.size;
     for (;;) {
       const rows = await this.rangeAfterLast();
       if (rows.length === 0) return this.size;
@@ -87,7 +87,10 @@ export class LogAppender {
     const { log } = this.options;
     while (!this.stopped) {
       try {
-        await this.ensureGroup();
+        if (!(await this.ensureGroup())) {
+          await sleep(this.options.blockMs);
+          continue;
+        }
         await this.reload();
         // First what a previous run read and did not acknowledge, then new entries.
         let pendingFrom: string | undefined = '0';
@@ -102,17 +105,27 @@ export class LogAppender {
         }
       } catch (err) {
         if (this.stopped) break;
-        log.error({ err }, 'audit log append failed; retrying (entries wait in the audit stream)');
+        // The stream deleted under a blocked read (a test namespace cleaned up): wait for it to exist again.
+        if (err instanceof Error && err.message.startsWith('UNBLOCKED')) log.debug({ err }, 'the audit stream was deleted');
+        else log.error({ err }, 'audit log append failed; retrying (entries wait in the audit stream)');
         await sleep(RETRY_PAUSE_MS);
       }
     }
   }
 
-  private async ensureGroup(): Promise<void> {
+  /**
+   * Creates the consumer group (reading from the stream's start) once the
+   * stream exists; false while it does not. The log never creates the audit
+   * stream itself: only the hub's audit writers do.
+   */
+  private async ensureGroup(): Promise<boolean> {
     try {
-      await this.options.redis.xgroup('CREATE', this.options.keys.stream, LOG_CONSUMER_GROUP, '0', 'MKSTREAM');
+      await this.options.redis.xgroup('CREATE', this.options.keys.stream, LOG_CONSUMER_GROUP, '0');
+      return true;
     } catch (err) {
-      if (!(err instanceof Error && err.message.startsWith('BUSYGROUP'))) throw err;
+      if (err instanceof Error && err.message.startsWith('BUSYGROUP')) return true;
+      if (err instanceof Error && /requires the key to exist/i.test(err.message)) return false;
+      throw err;
     }
   }
 
