@@ -7,8 +7,8 @@
  * 1. Raw BullMQ: the hub's enqueue mode (one `addBulk` per alert, a job per
  *    recipient, deterministic ids), the same job data and options, a processor
  *    that does nothing → `rawBullmqJobsPerSecond`.
- * 2. The hub — directory, MPI, alerts and agency-sim in a process of their own,
- *    as `infoshare start` runs them — with the demo partnership: alerts raised
+ * 2. The hub — directory, MPI and alerts in a process of their own, as
+ *    `infoshare start` runs them, agency-sim in another — with the demo partnership: alerts raised
  *    over HTTP with real access tokens, each routed by the ISP to six agencies,
  *    delivered to agency-sim over HTTP (signed delivery token, response
  *    message) and acknowledged. Throughput: as many alerts as the hub takes at
@@ -89,7 +89,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
   const runId = randomBytes(3).toString('hex');
 
   // The hub, started first only to learn the recipients of the benchmark's alerts; the raw baseline runs before any load.
-  progress('starting the hub (directory, MPI, alerts, agency-sim) in its own process, with the demo partnership');
+  progress('starting the hub (directory, MPI, alerts) and agency-sim in processes of their own, with the demo partnership');
   const hub = await startBenchHub({ redisUrl, keyPrefix, dataDir: tmp, ...(options.hubCpuProf ? { cpuProfileDir: options.hubCpuProf } : {}) });
   started(hub);
   const alertsUrl = hub.urls.alerts;
@@ -144,7 +144,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     // 2. Throughput through the hub.
     progress(`throughput: ${options.alerts} alerts, ${options.concurrency} requests in flight`);
     const completedBefore = await completedJobs(queue);
-    const cpuBefore = { hub: hub.cpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
+    const cpuBefore = { hub: hub.cpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
     const startWall = Date.now();
     const start = performance.now();
     const raised: RaiseResult[] = [];
@@ -167,9 +167,14 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const deliveriesPerSecond = Math.round(deliveries / throughputSeconds);
     const cpu = {
       hubProcessSeconds: round((hub.cpuSeconds() ?? Number.NaN) - (cpuBefore.hub ?? Number.NaN), 1),
+      agencySimProcessSeconds: round((hub.simCpuSeconds() ?? Number.NaN) - (cpuBefore.sim ?? Number.NaN), 1),
       redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
       clientProcessSeconds: round(cpuSecondsSince(cpuBefore.client), 1),
     };
+    // CPU per delivery (accepting its share of the alert included), per process: the figure a busy machine does not blur.
+    const perDelivery = (seconds: number) => round((seconds * 1000) / deliveries, 2);
+    const cpuMsPerDelivery = { hub: perDelivery(cpu.hubProcessSeconds), agencySim: perDelivery(cpu.agencySimProcessSeconds), redis: perDelivery(cpu.redisSeconds) };
+    progress(`throughput: CPU per delivery: hub ${cpuMsPerDelivery.hub} ms, agency-sim ${cpuMsPerDelivery.agencySim} ms, redis-server ${cpuMsPerDelivery.redis} ms`);
     progress(`throughput: ${deliveries} deliveries acknowledged in ${throughputSeconds.toFixed(2)} s → ${deliveriesPerSecond}/s (raw BullMQ ${raw.jobsPerSecond}/s)`);
 
     // 3. Latency at a fixed offered rate.
@@ -195,6 +200,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       endToEndP50Ms: endToEnd.p50Ms,
       endToEndP99Ms: endToEnd.p99Ms,
       recipientsPerAlert: recipients.length,
+      cpuMsPerDelivery,
       targets: {
         ratio: TARGETS.ratio,
         ratioMet: ratio >= TARGETS.ratio,
@@ -226,7 +232,8 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
         notes: [
           'deliveriesPerSecond: deliveries acknowledged (each a signed POST to agency-sim answered with a response message ok) per second, from the first raise to the last acknowledgement recorded by the hub.',
           'acceptMs: from the time the alert was due to be sent (open loop) to the 200 answer; endToEndMs: from the same time to the last recipient acknowledgement in the delivery records (ms resolution).',
-          'The hub (all services, agency-sim included) runs in one process of its own; this process only sends the load. One machine (2 cores) runs the client, the hub and redis-server.',
+          'The hub (directory, MPI, alerts, and the alerts delivery worker processes when INFOSHARE_ALERTS_DELIVERY_PROCESSES asks for them) runs in processes of its own, agency-sim in another; this process only sends the load. One machine (2 cores) runs the client, the hub, agency-sim and redis-server.',
+          'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes), agency-sim, redis-server.',
         ],
       },
     };

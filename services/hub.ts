@@ -41,6 +41,12 @@ export interface StartHubOptions {
   /** Also register the demo agencies' demographic extracts in the index (default false; `infoshare start` does). */
   readonly loadDemographics?: boolean;
   readonly log?: Logger;
+  /**
+   * Run only these services in this process (default: every one). The others run
+   * in processes of their own at their configured ports (`INFOSHARE_<NAME>_PORT`),
+   * e.g. bench:alerts runs agency-sim apart so its CPU is not the hub's.
+   */
+  readonly services?: readonly ServiceName[];
 }
 
 export interface RunningHub {
@@ -85,6 +91,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
     }
     const deps = await buildServiceDeps(config, redis, log);
     for (const module of SERVICE_MODULES) {
+      if (options.services && !options.services.includes(module.name)) continue;
       const instance = await module.createService({ ...deps, log: log.child({ service: module.name }) }, configOf(module));
       const server = await listen(instance.app, config.ports[module.name], config.host);
       started.push({ name: module.name, instance, server });

@@ -1,17 +1,26 @@
 /**
- * Starts the hub under test (`hub-process.ts`, compiled) as a child process on
- * the benchmark's Redis and waits until it listens.
+ * Starts the hub under test as child processes on the benchmark's Redis and
+ * waits until they listen: the hub (`hub-process.ts`, compiled: directory, MPI,
+ * alerts — with its delivery worker processes when the alerts settings ask for
+ * them) and, apart from it, agency-sim (`services/agency-sim/main.ts`), so the
+ * CPU the receivers spend is not counted as the hub's and does not compete
+ * with the hub's event loop. Ports are reserved here and given to both.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { PROJECT_ROOT } from '../../shared/config.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
+import { reserveFreePorts } from '../../shared/runtime/listen.js';
 import { processCpuSeconds } from '../common/process-cpu.js';
 
 export interface BenchHub {
   readonly urls: Readonly<Record<string, string>>;
-  /** CPU seconds (user + system, every thread) the hub process has used so far; undefined where /proc is missing. */
+  /** CPU seconds (user + system, every thread) used so far by the hub process and its delivery worker processes; undefined where /proc is missing. */
   cpuSeconds(): number | undefined;
+  /** CPU seconds used so far by the agency-sim process. */
+  simCpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -19,47 +28,117 @@ export interface BenchHubOptions {
   readonly redisUrl: string;
   readonly keyPrefix: string;
   readonly dataDir: string;
-  /** Write a V8 CPU profile of the hub process to this directory when it stops. */
+  /** Write V8 CPU profiles of the hub's and agency-sim's processes to this directory when they stop. */
   readonly cpuProfileDir?: string;
   /** More environment for the hub (settings). */
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** The services the hub process runs; agency-sim runs in a process of its own. */
+const HUB_SERVICES = ['directory', 'mpi', 'alerts'] as const;
+
 export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub> {
+  const ports = await reserveFreePorts(SERVICE_NAMES.length);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL: options.redisUrl,
+    INFOSHARE_KEY_PREFIX: options.keyPrefix,
+    INFOSHARE_DATA_DIR: options.dataDir,
+    INFOSHARE_LOG_LEVEL: process.env.INFOSHARE_LOG_LEVEL ?? 'warn',
+    // One token per agency lasts the whole run.
+    INFOSHARE_TOKEN_TTL_SECONDS: '3600',
+    INFOSHARE_BENCH_HUB_SERVICES: HUB_SERVICES.join(','),
+    ...Object.fromEntries(SERVICE_NAMES.map((name, i) => [`INFOSHARE_${name.toUpperCase().replace('-', '_')}_PORT`, String(ports[i])])),
+    ...options.env,
+  };
+  const config = loadConfig(env);
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'bench', 'alerts', 'hub-process.js')], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL: options.redisUrl,
-      INFOSHARE_KEY_PREFIX: options.keyPrefix,
-      INFOSHARE_DATA_DIR: options.dataDir,
-      INFOSHARE_LOG_LEVEL: process.env.INFOSHARE_LOG_LEVEL ?? 'warn',
-      // One token per agency lasts the whole run.
-      INFOSHARE_TOKEN_TTL_SECONDS: '3600',
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    // agency-sim first: the hub's delivery workers then stop on failed calls, not on a half-closed receiver.
+    for (const child of [...children].reverse()) {
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  try {
+    const hub = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'bench', 'alerts', 'hub-process.js')], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(hub);
+    const hubUrls = await readyLine(hub);
+    const sim = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'services', 'agency-sim', 'main.js')], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.push(sim);
+    const simUrl = config.urls['agency-sim'];
+    await untilHealthy(simUrl, sim);
+    return {
+      urls: { ...hubUrls, 'agency-sim': simUrl },
+      cpuSeconds: () => {
+        const own = processCpuSeconds(hub.pid);
+        const workers = workerPidsOf(hub.pid).map((pid) => processCpuSeconds(pid) ?? 0);
+        return own === undefined ? undefined : own + workers.reduce((a, b) => a + b, 0);
+      },
+      simCpuSeconds: () => processCpuSeconds(sim.pid),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Waits for the hub process's `READY <json urls>` line. */
+function readyLine(child: ChildProcess): Promise<Record<string, string>> {
+  return new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the hub process did not start within 60 s')), 60_000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.startsWith('READY ')) return;
       clearTimeout(timer);
       resolve(JSON.parse(line.slice(6)) as Record<string, string>);
     });
-    void exited.then(() => {
+    child.once('exit', () => {
       clearTimeout(timer);
       reject(new Error(`the hub process exited before it was ready (${child.exitCode ?? child.signalCode})`));
     });
   });
-  return {
-    urls,
-    cpuSeconds: () => processCpuSeconds(child.pid),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+}
+
+async function untilHealthy(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`agency-sim exited before it was ready (${child.exitCode ?? child.signalCode})`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw new Error('agency-sim did not start within 60 s');
+}
+
+/** The hub's child processes (its delivery worker processes), from /proc; none where /proc is missing. */
+function workerPidsOf(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  try {
+    return readChildren(pid);
+  } catch {
+    return [];
+  }
+}
+
+function readChildren(pid: number): number[] {
+  const pids: number[] = [];
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    const text = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    if (text) pids.push(...text.split(/\s+/).map(Number));
+  }
+  return pids;
 }

@@ -48,22 +48,29 @@ export function retryPolicyOf(config: AlertsConfig): RetryPolicy {
 }
 
 /**
- * Re-queues, at start-up and every `sweepIntervalMs`, deliveries accepted but
- * never confirmed queued (a process killed between the accept script and
- * addBulk): nothing accepted is lost. Returns the stop function.
+ * Re-queues deliveries accepted but never confirmed queued (a process killed
+ * between the accept script and addBulk): nothing accepted is lost. At start-up
+ * every one found (a process that died left them); then every `sweepIntervalMs`
+ * only those already waiting at the previous sweep, so deliveries of requests
+ * still on their way to addBulk are not queued twice over under load. Returns
+ * the stop function.
  */
 function startSweeper(ctx: AlertsContext, deps: ServiceDeps): () => Promise<void> {
-  let running: Promise<void> = Promise.resolve();
-  const sweep = () => {
-    running = running
-      .then(() => ctx.deliveries.sweepUnqueued())
-      .then((swept) => {
-        if (swept > 0) deps.log.warn({ swept }, 're-queued accepted deliveries whose job was not confirmed');
-      })
-      .catch((err: unknown) => deps.log.error({ err }, 'could not re-queue unqueued deliveries; will try again'));
+  let seen: ReadonlySet<string> = new Set();
+  const report = (swept: number) => {
+    if (swept > 0) deps.log.warn({ swept }, 're-queued accepted deliveries whose job was not confirmed');
   };
-  sweep();
-  const timer = setInterval(sweep, ctx.config.sweepIntervalMs);
+  const failed = (err: unknown) => deps.log.error({ err }, 'could not re-queue unqueued deliveries; will try again');
+  let running: Promise<void> = ctx.deliveries.sweepUnqueued().then(report).catch(failed);
+  const timer = setInterval(() => {
+    running = running
+      .then(() => ctx.deliveries.sweepUnqueuedSince(seen))
+      .then((pass) => {
+        seen = pass.seen;
+        report(pass.swept);
+      })
+      .catch(failed);
+  }, ctx.config.sweepIntervalMs);
   timer.unref();
   return async () => {
     clearInterval(timer);

@@ -11,6 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ExchangeRecord } from '../../shared/audit/exchange.js';
+import { AUDIT_ENTRY_FIELDS } from '../../shared/audit/audit-entry.js';
 import { outboxEntryArgs } from '../../shared/audit/outbox.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import type { AlertsKeys } from './keys.js';
@@ -201,6 +202,16 @@ export interface DeliveryStep {
   readonly responseId?: string;
   /** The change record, committed with the move. */
   readonly record: ExchangeRecord;
+  /**
+   * More records committed with the move, only if it applies: the attempt's own
+   * exchange record, so a delivery's usual attempt costs one write (see workers/deliveries.ts).
+   */
+  readonly withRecords?: readonly ExchangeRecord[];
+  /**
+   * Records committed whether or not the move applies: what happened anyway —
+   * the call made to the agency's endpoint (BALP transmit, shared/audit/outbound.ts).
+   */
+  readonly happenedRecords?: readonly ExchangeRecord[];
 }
 
 export type StepResult =
@@ -221,19 +232,35 @@ export interface DeadLetter {
 // KEYS: 1 delivery hash, 2 the sender's dead letters (sorted set), 3 unqueued set, 4 acknowledgements hash, 5 audit outbox
 // ARGV: 1 allowed current states (space-separated), 2 new state, 3 now (ISO), 4 now (ms), 5 attempts to add,
 //       6 last error ('' clears), 7 next attempt at ('' clears), 8 `<messageId>~<agencyId>`, 9 re-drive ('1'),
-//       10 response message id ('' none), then the change record's field/values
+//       10 response message id ('' none), 11 values per record, 12 records committed whatever happens (last),
+//       then the records' field/values: the change record, the records committed with the move, those committed anyway
 const STEP_LUA = new LuaScript(`
+local width = tonumber(ARGV[11])
+local total = (#ARGV - 12) / width
+local always = tonumber(ARGV[12])
+local function append(from, to)
+  for r = from, to do
+    local at = 13 + (r - 1) * width
+    redis.call('XADD', KEYS[5], '*', unpack(ARGV, at, at + width - 1))
+  end
+end
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
 if ARGV[10] ~= '' then
   local seen = redis.call('HGET', KEYS[4], ARGV[10])
-  if seen and seen ~= ARGV[8] then return {'replayed', seen} end
+  if seen and seen ~= ARGV[8] then
+    append(total - always + 1, total)
+    return {'replayed', seen}
+  end
 end
 local allowed = false
 for s in string.gmatch(ARGV[1], '%S+') do
   if s == state then allowed = true end
 end
-if not allowed then return {'moved', state} end
+if not allowed then
+  append(total - always + 1, total)
+  return {'moved', state}
+end
 local to = ARGV[2]
 redis.call('HSET', KEYS[1], 'state', to, 'updatedAt', ARGV[3])
 if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[1], 'attempts', ARGV[5]) end
@@ -252,7 +279,7 @@ if ARGV[9] == '1' then
   redis.call('HINCRBY', KEYS[1], 'redrives', 1)
 end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[4], ARGV[10], ARGV[8]) end
-redis.call('XADD', KEYS[5], '*', unpack(ARGV, 11, #ARGV))
+append(1, total)
 return {'applied', state}
 `);
 
@@ -388,10 +415,11 @@ export class AlertStore {
     return members;
   }
 
-  /**
-   * Marks an existing delivery acknowledged by its recipient (read it first: this does not check it exists).
-   * Minimal: the delivery engineer's acknowledgement replaces it with one that commits its change record.
-   */
+  /** Every job id of accepted deliveries whose job is not confirmed yet (a short list: addBulk follows the accept at once). */
+  async allUnqueued(): Promise<string[]> {
+    return this.redis.smembers(this.keys.unqueued);
+  }
+
   /** The jobs of these deliveries are in the queue now. */
   async markQueued(jobIds: readonly string[]): Promise<void> {
     if (jobIds.length > 0) await this.redis.srem(this.keys.unqueued, ...jobIds);
@@ -425,7 +453,9 @@ export class AlertStore {
       member,
       step.redrive ? '1' : '0',
       step.responseId ?? '',
-      ...outboxEntryArgs(step.record),
+      AUDIT_ENTRY_FIELDS.length * 2,
+      step.happenedRecords?.length ?? 0,
+      ...[step.record, ...(step.withRecords ?? []), ...(step.happenedRecords ?? [])].flatMap((record) => outboxEntryArgs(record)),
     ];
     const [kind, detail] = (await STEP_LUA.run(this.redis, keys, args)) as [string, string | undefined];
     switch (kind) {

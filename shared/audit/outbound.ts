@@ -23,28 +23,40 @@ export interface Answered<T> {
 }
 
 /**
- * Makes the call and records it. Criteria count only for a 2xx answer. A
- * network failure is recorded as outcome 8 and rethrown.
+ * The record of a call that was answered (`status`) or failed (`failure`, its
+ * reason): criteria count only for a 2xx answer; a 4xx is the receiver refusing
+ * (outcome 4), a 5xx or no answer a failure (8). For callers that commit the
+ * record themselves (with a state change, through the audit outbox).
  */
-export async function auditedCall<T>(audit: AuditSink, call: OutboundCall, send: () => Promise<Answered<T>>): Promise<Answered<T>> {
+export function outboundCallRecord(call: OutboundCall, result: { readonly status: number } | { readonly failure: string }): ExchangeRecord {
   const { method, url, criteria, ...described } = call;
   const base = { type: 'transmit' as const, action: call.action ?? 'C', entities: [], ...described };
-  let answered: Answered<T>;
-  try {
-    answered = await send();
-  } catch (err) {
-    const reason = failureReason(err);
-    await audit.record({ ...base, outcome: '8', outcomeDescription: `The call failed: ${reason}`, criteria: [], trigger: { kind: 'outbound', method, url } });
-    throw err;
+  if ('failure' in result) {
+    return { ...base, outcome: '8', outcomeDescription: `The call failed: ${result.failure}`, criteria: [], trigger: { kind: 'outbound', method, url } };
   }
-  const { status } = answered;
+  const { status } = result;
   const ok = status >= 200 && status < 300;
-  await audit.record({
+  return {
     ...base,
     outcome: ok ? '0' : status < 500 ? '4' : '8',
     ...(ok ? {} : { outcomeDescription: `The receiver answered ${status}` }),
     criteria: ok ? (criteria ?? []) : [],
     trigger: { kind: 'outbound', method, url, status },
-  });
+  };
+}
+
+/**
+ * Makes the call and records it. Criteria count only for a 2xx answer. A
+ * network failure is recorded as outcome 8 and rethrown.
+ */
+export async function auditedCall<T>(audit: AuditSink, call: OutboundCall, send: () => Promise<Answered<T>>): Promise<Answered<T>> {
+  let answered: Answered<T>;
+  try {
+    answered = await send();
+  } catch (err) {
+    await audit.record(outboundCallRecord(call, { failure: failureReason(err) }));
+    throw err;
+  }
+  await audit.record(outboundCallRecord(call, { status: answered.status }));
   return answered;
 }

@@ -73,6 +73,8 @@ export class OutboxRelay {
   private readonly log: Logger;
   /** One relay pass per outbox at a time in this process; a second caller waits for it and then runs its own. */
   private readonly running = new Map<string, Promise<number>>();
+  /** Per outbox, the pass queued behind the running one and not started yet (callers join it). */
+  private readonly waiting = new Map<string, Promise<number>>();
   private timer: Promise<void> | undefined;
   private stopped = false;
   /** The outbox keys this relay moves (a service's own): stores add theirs when built (`watch`). */
@@ -167,8 +169,18 @@ export class OutboxRelay {
   }
 
   private relay(outbox: string): Promise<number> {
+    // A pass that has not started yet reads everything committed before it starts, this caller's
+    // entries included: join it. Under load (a flush per delivery) that is one pass per round, not one per caller.
+    const waiting = this.waiting.get(outbox);
+    if (waiting) return waiting;
     const previous = this.running.get(outbox) ?? Promise.resolve(0);
-    const next = previous.catch(() => 0).then(() => this.relayAll(outbox));
+    const next = previous
+      .catch(() => 0)
+      .then(() => {
+        this.waiting.delete(outbox);
+        return this.relayAll(outbox);
+      });
+    this.waiting.set(outbox, next);
     this.running.set(outbox, next);
     void next.finally(() => {
       if (this.running.get(outbox) === next) this.running.delete(outbox);

@@ -47,12 +47,23 @@ export type JobDescription = Pick<ExchangeRecord, 'type' | 'subtype' | 'action'>
 export interface JobOutcome<Result> {
   readonly result: Result;
   readonly audit?: Partial<Pick<ExchangeRecord, 'entities' | 'criteria' | 'outcomeDescription' | 'subject' | 'recipientAgency'>>;
+  /**
+   * The processor committed this attempt's record itself (`AttemptRecords.success`),
+   * with the state change it made (the audit outbox): the runner writes none.
+   */
+  readonly recorded?: true;
+}
+
+/** The record the runner writes for an attempt, for a processor that commits it with its own change instead. */
+export interface AttemptRecords {
+  /** This attempt's success record, as the runner would write it for `outcome.audit`. */
+  success(audit: JobOutcome<unknown>['audit']): ExchangeRecord;
 }
 
 export interface WorkerDefinition<Data extends JobData, Result> {
   readonly queue: QueueAddress;
   readonly describe: (data: Data) => JobDescription;
-  readonly process: (job: Job<Data, Result>) => Promise<JobOutcome<Result>>;
+  readonly process: (job: Job<Data, Result>, records: AttemptRecords) => Promise<JobOutcome<Result>>;
   /** Jobs run at once in this process. Default 1. */
   readonly concurrency?: number;
   /** Options for jobs added through `queue` (attempts, backoff…); shared/queue/queues.ts has the defaults. */
@@ -119,21 +130,22 @@ export function runWorker<Data extends JobData, Result>(
     const { origin } = job.data;
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    const record = (fields: Pick<ExchangeRecord, 'outcome' | 'criteria'> & Partial<ExchangeRecord>): Promise<string> =>
-      deps.audit.record({
-        requestId: origin.requestId,
-        service: deps.service,
-        agent: origin.agent,
-        entities: [],
-        ...definition.describe(job.data),
-        trigger: { kind: 'job', queue: queueName, jobId: job.id ?? '', attempt, maxAttempts },
-        ...fields,
-      });
+    const recordOf = (fields: Pick<ExchangeRecord, 'outcome' | 'criteria'> & Partial<ExchangeRecord>): ExchangeRecord => ({
+      requestId: origin.requestId,
+      service: deps.service,
+      agent: origin.agent,
+      entities: [],
+      ...definition.describe(job.data),
+      trigger: { kind: 'job', queue: queueName, jobId: job.id ?? '', attempt, maxAttempts },
+      ...fields,
+    });
+    const record = (fields: Pick<ExchangeRecord, 'outcome' | 'criteria'> & Partial<ExchangeRecord>): Promise<string> => deps.audit.record(recordOf(fields));
+    const records: AttemptRecords = { success: (audit) => recordOf({ outcome: '0', criteria: [], ...audit }) };
     log.info({ job: job.id, requestId: origin.requestId, attempt, maxAttempts }, 'job started');
 
     let outcome: JobOutcome<Result>;
     try {
-      outcome = await definition.process(job);
+      outcome = await definition.process(job, records);
     } catch (err) {
       const refusal = isOperationOutcomeError(err) && err.status < 500 ? err : undefined;
       const willRetry = !refusal && !(err instanceof UnrecoverableError) && attempt < maxAttempts;
@@ -156,7 +168,7 @@ export function runWorker<Data extends JobData, Result>(
       throw err;
     }
     // Recorded before the job counts as done: if this write fails the attempt fails (and is retried where allowed).
-    await record({ outcome: '0', criteria: [], ...outcome.audit });
+    if (!outcome.recorded) await record({ outcome: '0', criteria: [], ...outcome.audit });
     metrics?.duration.observe({ queue: queueName, outcome: 'completed' }, seconds());
     log.info({ job: job.id, requestId: origin.requestId, attempt, durationMs: Math.round(seconds() * 1000) }, 'job finished');
     return outcome.result;

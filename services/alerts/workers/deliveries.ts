@@ -35,7 +35,8 @@ import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bull
 import { Counter, type Registry } from 'prom-client';
 import type { Bundle, Endpoint } from 'fhir/r4.js';
 import { failureReason, type ExchangeRecord } from '../../../shared/audit/exchange.js';
-import { auditedCall } from '../../../shared/audit/outbound.js';
+import { outboundCallRecord, type OutboundCall } from '../../../shared/audit/outbound.js';
+import { KeepAliveClient } from '../../../shared/http/keep-alive-client.js';
 import type { OutboxRelay } from '../../../shared/audit/outbox-relay.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
 import type { SigningKey } from '../../../shared/auth/keys.js';
@@ -46,7 +47,7 @@ import { flowCriteria, type AllowedFlow, type IspRegistry } from '../../../share
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
 import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
-import { runWorker, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
+import { runWorker, type AttemptRecords, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import type { DirectoryView } from '../../directory/view.js';
 import { afterFailure, afterSuccess, breakerAllows, CLOSED, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from '../domain/circuit-breaker.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
@@ -146,25 +147,43 @@ export class DeliveryQueue {
     for (;;) {
       const ids = await this.store.unqueued();
       if (ids.length === 0) return swept;
-      const jobs: DeliveryJobData[] = [];
-      const unreadable: string[] = [];
-      const origins = new Map<string, DeliveryJobData['origin'] | undefined>();
-      for (const id of ids) {
-        const parts = deliveryOfJobId(id);
-        if (!parts) {
-          unreadable.push(id);
-          continue;
-        }
-        if (!origins.has(parts.messageId)) origins.set(parts.messageId, (await this.store.message(parts.messageId))?.origin);
-        const origin = origins.get(parts.messageId);
-        if (!origin) unreadable.push(id);
-        else jobs.push({ origin, ...parts });
-      }
-      await this.addDeliveries(jobs);
-      // A marker naming no message cannot be delivered; dropping it keeps the sweep from spinning on it.
-      await this.store.markQueued(unreadable);
-      swept += jobs.length;
+      swept += await this.requeue(ids);
     }
+  }
+
+  /**
+   * The periodic sweep: re-queues only the deliveries that were already
+   * unqueued at the previous sweep (`earlier`), so the deliveries of requests
+   * still between their accept script and addBulk — under load, hundreds — are
+   * left to those requests (a grace period of one sweep interval). Returns how
+   * many it re-added and the markers it saw, for the next sweep.
+   */
+  async sweepUnqueuedSince(earlier: ReadonlySet<string>): Promise<{ swept: number; seen: Set<string> }> {
+    const seen = new Set(await this.store.allUnqueued());
+    const due = [...seen].filter((id) => earlier.has(id));
+    return { swept: due.length > 0 ? await this.requeue(due) : 0, seen };
+  }
+
+  /** Adds the jobs of these unqueued deliveries (clearing their markers); a marker naming no message is dropped. */
+  private async requeue(ids: readonly string[]): Promise<number> {
+    const jobs: DeliveryJobData[] = [];
+    const unreadable: string[] = [];
+    const origins = new Map<string, DeliveryJobData['origin'] | undefined>();
+    for (const id of ids) {
+      const parts = deliveryOfJobId(id);
+      if (!parts) {
+        unreadable.push(id);
+        continue;
+      }
+      if (!origins.has(parts.messageId)) origins.set(parts.messageId, (await this.store.message(parts.messageId))?.origin);
+      const origin = origins.get(parts.messageId);
+      if (!origin) unreadable.push(id);
+      else jobs.push({ origin, ...parts });
+    }
+    await this.addDeliveries(jobs);
+    // A marker naming no message cannot be delivered; dropping it keeps the sweep from spinning on it.
+    await this.store.markQueued(unreadable);
+    return jobs.length;
   }
 
   async close(): Promise<void> {
@@ -263,14 +282,20 @@ function attemptCounter(registry: Registry): Counter<'outcome'> {
 
 /** Starts delivering accepted messages, one job per recipient. */
 export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<DeliveryJobData, DeliveryJobResult> {
-  // Per process: each worker process learns an endpoint is down from its own attempts.
-  const breakers = new Map<string, BreakerState>();
+  const concurrency = deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
+  const shared: AttemptShared = {
+    // Per process: each worker process learns an endpoint is down from its own attempts.
+    breakers: new Map<string, BreakerState>(),
+    // Kept-alive connections per endpoint, at most one per attempt in flight.
+    http: new KeepAliveClient({ maxSocketsPerEndpoint: concurrency }),
+    messages: new MessageCache(deps.store),
+  };
   const counter = deps.registry ? attemptCounter(deps.registry) : undefined;
   const count = (outcome: AttemptOutcome) => counter?.inc({ outcome });
-  return runWorker<DeliveryJobData, DeliveryJobResult>(deps, {
+  const running = runWorker<DeliveryJobData, DeliveryJobResult>(deps, {
     queue: DELIVERIES_QUEUE,
     jobOptions: deliveryJobOptions(deps.policy),
-    concurrency: deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
+    concurrency,
     ...(deps.lockDurationMs !== undefined ? { lockDurationMs: deps.lockDurationMs } : {}),
     // An attempt is safe to run again (it re-reads the delivery; receivers de-duplicate by message id), so
     // however often the process dies mid-attempt, the delivery is never failed for having stalled: BullMQ's
@@ -285,8 +310,52 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
       recipientAgency: data.agencyId,
       entities: [{ reference: `MessageHeader/${data.messageId}`, role: 'data' }],
     }),
-    process: (job) => new DeliveryAttempt(deps, breakers, job, count).run(),
+    process: (job, records) => new DeliveryAttempt(deps, shared, job, records, count).run(),
   });
+  return {
+    ...running,
+    close: async () => {
+      await running.close();
+      shared.http.close();
+    },
+  };
+}
+
+/** What the attempts of one worker process share. */
+interface AttemptShared {
+  readonly breakers: Map<string, BreakerState>;
+  readonly http: KeepAliveClient;
+  readonly messages: MessageCache;
+}
+
+/** Stored messages most recently delivered, parsed: never changed once accepted, each read once for its recipients. */
+const MESSAGES_CACHED = 1_000;
+
+/**
+ * The accepted messages the worker is delivering, parsed once for all their
+ * recipients (a message is written once, by the accept script, and never
+ * changed: a cached one is never stale). Least recently used ones are dropped.
+ */
+class MessageCache {
+  private readonly cached = new Map<string, StoredMessage>();
+
+  constructor(private readonly store: AlertStore) {}
+
+  async get(messageId: string): Promise<StoredMessage | undefined> {
+    const hit = this.cached.get(messageId);
+    if (hit) {
+      // Most recently used last.
+      this.cached.delete(messageId);
+      this.cached.set(messageId, hit);
+      return hit;
+    }
+    const message = await this.store.message(messageId);
+    if (message) {
+      this.cached.set(messageId, message);
+      if (this.cached.size > MESSAGES_CACHED) this.cached.delete(this.cached.keys().next().value!);
+    }
+    return message;
+  }
 }
 
 /** One attempt of one delivery. Safe to run twice: it re-reads the delivery, and receivers de-duplicate by message id. */
@@ -294,16 +363,21 @@ class DeliveryAttempt {
   private readonly messageId: string;
   private readonly agencyId: string;
   private readonly now: () => Date;
+  private readonly breakers: Map<string, BreakerState>;
+  /** The record of the call to the agency's endpoint, once made: committed with the next step (or on its own if that fails). */
+  private callRecord: ExchangeRecord | undefined;
 
   constructor(
     private readonly deps: DeliveryWorkerDeps,
-    private readonly breakers: Map<string, BreakerState>,
+    private readonly shared: AttemptShared,
     private readonly job: Job<DeliveryJobData, DeliveryJobResult>,
+    private readonly records: AttemptRecords,
     private readonly count: (outcome: AttemptOutcome) => void,
   ) {
     this.messageId = job.data.messageId;
     this.agencyId = job.data.agencyId;
     this.now = deps.now ?? (() => new Date());
+    this.breakers = shared.breakers;
   }
 
   /** What the attempt threw for, when it throws (a retry, a withdrawal, a dead letter); anything else is the hub's own error. */
@@ -326,7 +400,7 @@ class DeliveryAttempt {
     const delivery = await store.delivery(messageId, agencyId);
     if (!delivery) throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
     if (delivery.state !== 'pending') return settled(delivery.state);
-    const message = await store.message(messageId);
+    const message = await this.shared.messages.get(messageId);
     if (!message) throw notFound(`Message ${messageId} is not stored`);
     const about = aboutMessage(message);
 
@@ -351,9 +425,7 @@ class DeliveryAttempt {
     const url = forward?.url ?? (endpoint ? `${endpoint.address.replace(/\/+$/, '')}/$process-message` : undefined);
     if (!recipient || !url) {
       const what = `${agencyId} has no active Endpoint: the message waits in its inbox (GET /fhir/$inbox) to be pulled`;
-      const step = await this.step(message, { to: 'awaiting-pull' }, what);
-      if (step.kind !== 'applied') return settled(step.state);
-      return { result: { state: 'awaiting-pull' }, audit: { outcomeDescription: what, ...about.audit } };
+      return this.succeed(message, { to: 'awaiting-pull' }, what, { outcomeDescription: what, ...about.audit });
     }
 
     const now = this.now();
@@ -408,10 +480,8 @@ class DeliveryAttempt {
     switch (action.action) {
       case 'acknowledged': {
         const what = `Delivered to ${agencyId} and acknowledged`;
-        const step = await this.step(message, { to: 'acknowledged', countAttempt: how.counted }, what);
-        if (step.kind !== 'applied') return settled(step.state);
         const criteria = [...new Set([...deliveryCriteria(how.recipientType, how.decision.crossesBoundary), 'MA-L3', ...flowCriteria(how.decision)])].sort();
-        return { result: { state: 'acknowledged' }, audit: { outcomeDescription: what, criteria, ...about.audit } };
+        return this.succeed(message, { to: 'acknowledged', countAttempt: how.counted }, what, { outcomeDescription: what, criteria, ...about.audit });
       }
       case 'retry': {
         const what = `Not delivered to ${agencyId}: ${action.reason}; next attempt at ${action.nextAttemptAt.toISOString()}`;
@@ -432,24 +502,58 @@ class DeliveryAttempt {
     }
   }
 
-  /** Moves the delivery on from `pending` with its change record (one script); `moved` when it was no longer pending. */
+  /**
+   * Ends the attempt in a state it succeeded in, committing the attempt's own
+   * exchange record with the move and its change record (one script, one write
+   * for the attempt's records: the runner writes none).
+   */
+  private async succeed(
+    message: StoredMessage,
+    change: Pick<DeliveryStep, 'to' | 'countAttempt'> & { readonly to: DeliveryState },
+    what: string,
+    audit: NonNullable<JobOutcome<DeliveryJobResult>['audit']>,
+  ): Promise<JobOutcome<DeliveryJobResult>> {
+    const step = await this.step(message, change, what, [this.records.success(audit)]);
+    if (step.kind !== 'applied') return settled(step.state);
+    return { result: { state: change.to }, audit, recorded: true };
+  }
+
+  /**
+   * Moves the delivery on from `pending` with its change record (one script); `moved` when it was no longer pending.
+   * `withRecords` are committed with the move; the call record, if a call was made, in any case.
+   */
   private async step(
     message: StoredMessage,
     change: Pick<DeliveryStep, 'to' | 'countAttempt' | 'lastError' | 'nextAttemptAt'>,
     what: string,
+    withRecords: readonly ExchangeRecord[] = [],
   ): Promise<{ kind: 'applied' } | { kind: 'moved'; state: DeliveryState }> {
     const { origin } = this.job.data;
-    const result = await this.deps.store.stepDelivery(this.messageId, this.agencyId, {
-      ...change,
-      from: ['pending'],
-      at: this.now(),
-      sender: message.sender,
-      record: changeRecord(
-        { requestId: origin.requestId, service: this.deps.service, agent: origin.agent },
-        { subtype: '$process-message', action: 'U', outcomeDescription: what, ...aboutMessage(message).audit },
-        'alerts-delivery',
-      ),
-    });
+    const call = this.callRecord;
+    let result;
+    try {
+      result = await this.deps.store.stepDelivery(this.messageId, this.agencyId, {
+        ...change,
+        from: ['pending'],
+        at: this.now(),
+        sender: message.sender,
+        record: changeRecord(
+          { requestId: origin.requestId, service: this.deps.service, agent: origin.agent },
+          { subtype: '$process-message', action: 'U', outcomeDescription: what, ...aboutMessage(message).audit },
+          'alerts-delivery',
+        ),
+        withRecords,
+        ...(call ? { happenedRecords: [call] } : {}),
+      });
+      this.callRecord = undefined;
+    } catch (err) {
+      // The call was made whatever the store says: its record goes to the trail on its own (the attempt fails and is retried).
+      if (call) {
+        this.callRecord = undefined;
+        await this.deps.audit.record(call).catch(() => undefined);
+      }
+      throw err;
+    }
     if (result.kind === 'applied') {
       await this.deps.relay?.flushQuietly(origin.requestId);
       return { kind: 'applied' };
@@ -459,40 +563,38 @@ class DeliveryAttempt {
   }
 
   /**
-   * POSTs the message through `auditedCall` (one BALP transmit record per call)
-   * with the per-attempt timeout, reading the answer as a response message.
-   * Never throws for the endpoint's failure: no answer is a result too.
+   * POSTs the message over a kept-alive connection with the per-attempt timeout,
+   * reading the answer as a response message. The call's BALP transmit record
+   * (`outboundCallRecord`) is committed with the step that follows. Never throws
+   * for the endpoint's failure: no answer is a result too.
    */
   private async post(message: StoredMessage, url: string, body: string, token: string): Promise<AttemptResult> {
     const { origin } = this.job.data;
     const { timeoutMs } = this.deps;
+    const call: OutboundCall = {
+      requestId: origin.requestId,
+      service: this.deps.service,
+      agent: origin.agent,
+      subtype: '$process-message',
+      action: 'C',
+      method: 'POST',
+      url,
+      recipientAgency: this.agencyId,
+      ...aboutMessage(message).audit,
+    };
     try {
-      const answered = await auditedCall(
-        this.deps.audit,
-        {
-          requestId: origin.requestId,
-          service: this.deps.service,
-          agent: origin.agent,
-          subtype: '$process-message',
-          action: 'C',
-          method: 'POST',
-          url,
-          recipientAgency: this.agencyId,
-          ...aboutMessage(message).audit,
-        },
-        async () => {
-          const res = await fetch(url, {
-            method: 'POST',
-            headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: `Bearer ${token}` },
-            body,
-            redirect: 'manual',
-            signal: AbortSignal.timeout(timeoutMs),
-          });
-          return { status: res.status, value: await responseSummaryOf(res) };
-        },
-      );
-      return { kind: 'answered', status: answered.status, ...(answered.value ? { response: answered.value } : {}) };
+      const answer = await this.shared.http.post({
+        url,
+        headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: `Bearer ${token}` },
+        body,
+        timeoutMs,
+        maxAnswerBytes: MAX_ANSWER_BYTES,
+      });
+      this.callRecord = outboundCallRecord(call, { status: answer.status });
+      const response = responseSummaryOf(answer.text);
+      return { kind: 'answered', status: answer.status, ...(response ? { response } : {}) };
     } catch (err) {
+      this.callRecord = outboundCallRecord(call, { failure: failureReason(err) });
       return { kind: 'no-answer', reason: noAnswerReason(err, timeoutMs) };
     }
   }
@@ -528,14 +630,9 @@ export function activeEndpointOf(endpoints: readonly Endpoint[]): Endpoint | und
     .sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''))[0];
 }
 
-/** The response message in an answer's body, or undefined when there is none readable. */
-async function responseSummaryOf(res: Response): Promise<ResponseSummary | undefined> {
-  if (Number(res.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  const text = await res.text();
-  if (text.length > MAX_ANSWER_BYTES) return undefined;
+/** The response message in an answer's body, or undefined when there is none readable (or it was too long to read). */
+function responseSummaryOf(text: string | undefined): ResponseSummary | undefined {
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -554,7 +651,7 @@ async function responseSummaryOf(res: Response): Promise<ResponseSummary | undef
 /** Why there was no answer, in one line: the timeout, or the network error's code. */
 function noAnswerReason(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
-  if (typeof cause?.code === 'string') return `${cause.code} (${failureReason(err)})`;
+  const code = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? (err.cause as { code?: unknown } | undefined)?.code) : undefined;
+  if (typeof code === 'string') return `${code} (${failureReason(err)})`;
   return failureReason(err);
 }
