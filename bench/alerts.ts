@@ -90,7 +90,13 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
 
   // The hub, started first only to learn the recipients of the benchmark's alerts; the raw baseline runs before any load.
   progress('starting the hub (directory, MPI, alerts) and agency-sim in processes of their own, with the demo partnership');
-  const hub = await startBenchHub({ redisUrl, keyPrefix, dataDir: tmp, ...(options.hubCpuProf ? { cpuProfileDir: options.hubCpuProf } : {}) });
+  const hub = await startBenchHub({
+    redisUrl,
+    keyPrefix,
+    dataDir: tmp,
+    env: { INFOSHARE_ALERTS_DELIVERY_PROCESSES: String(options.deliveryProcesses) },
+    ...(options.hubCpuProf ? { cpuProfileDir: options.hubCpuProf } : {}),
+  });
   started(hub);
   const alertsUrl = hub.urls.alerts;
   const mpiUrl = hub.urls.mpi;
@@ -200,6 +206,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       endToEndP50Ms: endToEnd.p50Ms,
       endToEndP99Ms: endToEnd.p99Ms,
       recipientsPerAlert: recipients.length,
+      deliveryProcesses: options.deliveryProcesses,
       cpuMsPerDelivery,
       targets: {
         ratio: TARGETS.ratio,

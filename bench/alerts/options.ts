@@ -16,16 +16,19 @@ export interface AlertsBenchOptions {
   readonly out: string;
   /** Directory for a V8 CPU profile of the hub process (none by default). */
   readonly hubCpuProf?: string;
+  /** The hub's delivery worker processes (`INFOSHARE_ALERTS_DELIVERY_PROCESSES`; default 1; 0: in the alerts service's process). */
+  readonly deliveryProcesses: number;
 }
 
-export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR]
+export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N]
 Raw BullMQ first (the hub's enqueue mode and job size, a trivial processor), then the hub in its own
-process (directory, MPI, alerts, agency-sim) on the same private redis-server (appendfsync always):
+process (directory, MPI, alerts; its delivery worker processes, 1 by default) and agency-sim in another,
+on the same private redis-server (appendfsync always):
 alerts raised over HTTP, delivered to agency-sim over HTTP and acknowledged — throughput, then latency
 at a fixed offered rate. Progress on stderr; one JSON line on stdout, appended to the results file.`;
 
 export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
-  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof']);
+  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes']);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
     alerts: positiveFlag(values, 'alerts', 1_000),
@@ -34,6 +37,7 @@ export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
     seconds: positiveFlag(values, 'seconds', 10),
     subjects: positiveFlag(values, 'subjects', 200),
     out: values.get('out') ?? 'bench/results/alerts.json',
+    deliveryProcesses: values.get('delivery-processes') === '0' ? 0 : positiveFlag(values, 'delivery-processes', 1),
     ...(hubCpuProf !== undefined ? { hubCpuProf } : {}),
   };
 }

@@ -11,6 +11,12 @@ describe('the alerts service’s settings', () => {
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_BASE_DELAY: '100ms', INFOSHARE_ALERTS_LOCK_DURATION: '2s' })).toMatchObject({ retryBaseDelayMs: 100, lockDurationMs: 2_000 });
   });
 
+  it('runs the delivery worker in the service’s own process unless delivery processes are asked for', () => {
+    expect(loadAlertsConfig({})).toMatchObject({ deliveryProcesses: 0 });
+    expect(loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_PROCESSES: '2' })).toMatchObject({ deliveryProcesses: 2 });
+    expect(() => loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_PROCESSES: '-1' })).toThrow(ConfigError);
+  });
+
   it('reads durations with their unit', () => {
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_WINDOW: '90m', INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '500ms' })).toMatchObject({ retryWindowMs: 5_400_000, deliveryTimeoutMs: 500 });
   });

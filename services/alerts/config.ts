@@ -7,6 +7,8 @@
  *   INFOSHARE_ALERTS_RETRY_BASE_DELAY   the first retry's delay ceiling (doubling per retry)        default 1s
  *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
  *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 32
+ *   INFOSHARE_ALERTS_DELIVERY_PROCESSES    delivery worker processes of their own (0: in the service's  default 0
+ *                                       process; accepting then shares its event loop with delivering)
  *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
  *   INFOSHARE_ALERTS_LOCK_DURATION      a delivery attempt's lock: a process that died mid-attempt   default 30s
  *                                       has its attempt re-run within about twice this
@@ -40,6 +42,7 @@ const schema = z.object({
   INFOSHARE_ALERTS_RETRY_BASE_DELAY: duration('1s'),
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  INFOSHARE_ALERTS_DELIVERY_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
   INFOSHARE_ALERTS_LOCK_DURATION: duration('30s'),
   INFOSHARE_ALERTS_BODY_LIMIT: z.string().regex(/^\d+(?:\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 256kb or 1mb').default('256kb'),
@@ -54,6 +57,8 @@ export interface AlertsConfig {
   readonly deliveryTimeoutMs: number;
   /** Delivery attempts in flight at once in one process (they are I/O waits: a slow agency holds only its own). */
   readonly deliveryConcurrency: number;
+  /** Delivery worker processes of the service's own (0: the worker runs in the service's process). */
+  readonly deliveryProcesses: number;
   /** How often the sweeper re-queues accepted deliveries whose job was not confirmed (ms). */
   readonly sweepIntervalMs: number;
   /** The delivery worker's job lock (ms): attempts of a process that died are re-run within about twice this. */
@@ -69,6 +74,7 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsCo
     retryBaseDelayMs: e.INFOSHARE_ALERTS_RETRY_BASE_DELAY,
     deliveryTimeoutMs: e.INFOSHARE_ALERTS_DELIVERY_TIMEOUT,
     deliveryConcurrency: e.INFOSHARE_ALERTS_DELIVERY_CONCURRENCY,
+    deliveryProcesses: e.INFOSHARE_ALERTS_DELIVERY_PROCESSES,
     sweepIntervalMs: e.INFOSHARE_ALERTS_SWEEP_INTERVAL,
     lockDurationMs: e.INFOSHARE_ALERTS_LOCK_DURATION,
     bodyLimit: e.INFOSHARE_ALERTS_BODY_LIMIT,

@@ -20,6 +20,8 @@ import { alertsRoutes } from './routes.js';
 import { AlertStore } from './store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './domain/delivery-policy.js';
 import { DeliveryQueue, startDeliveryWorker } from './workers/deliveries.js';
+import { redisUrlOf, startDeliveryProcesses } from './delivery-processes.js';
+import type { Registry } from 'prom-client';
 
 /** The alerts service's parts, built from the service dependencies. */
 export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): AlertsContext {
@@ -78,6 +80,28 @@ function startSweeper(ctx: AlertsContext, deps: ServiceDeps): () => Promise<void
   };
 }
 
+/** Starts the delivery worker in this process, with the service's parts and settings. */
+export async function startAlertsDeliveryWorker(ctx: AlertsContext, deps: ServiceDeps, config: AlertsConfig, registry?: Registry) {
+  return startDeliveryWorker({
+    site: { redis: deps.redis, keys: deps.keys },
+    service: 'alerts',
+    audit: deps.audit,
+    log: deps.log,
+    ...(registry ? { registry } : {}),
+    store: ctx.store,
+    relay: ctx.relay,
+    isp: ctx.isp,
+    directory: ctx.directory,
+    peers: ctx.peers,
+    signingKey: await loadTokenSigningKey(deps.config.token),
+    issuer: deps.config.token.issuer,
+    policy: retryPolicyOf(config),
+    timeoutMs: config.deliveryTimeoutMs,
+    concurrency: config.deliveryConcurrency,
+    lockDurationMs: config.lockDurationMs,
+  });
+}
+
 export const alertsService: ServiceModule<AlertsConfig> = {
   name: 'alerts',
   tokenKeys: 'published-jwks',
@@ -88,24 +112,11 @@ export const alertsService: ServiceModule<AlertsConfig> = {
     ctx.relay.start();
     const metrics = createServiceMetrics('alerts');
     ctx.relay.exportMetrics(metrics.registry);
-    const deliveryWorker = startDeliveryWorker({
-      site: { redis: deps.redis, keys: deps.keys },
-      service: 'alerts',
-      audit: deps.audit,
-      log: deps.log,
-      registry: metrics.registry,
-      store: ctx.store,
-      relay: ctx.relay,
-      isp: ctx.isp,
-      directory: ctx.directory,
-      peers: ctx.peers,
-      signingKey: await loadTokenSigningKey(deps.config.token),
-      issuer: deps.config.token.issuer,
-      policy: retryPolicyOf(config),
-      timeoutMs: config.deliveryTimeoutMs,
-      concurrency: config.deliveryConcurrency,
-      lockDurationMs: config.lockDurationMs,
-    });
+    // The delivery worker runs here, or in processes of its own (accepting never waits behind delivering).
+    const deliveryWorker =
+      config.deliveryProcesses > 0
+        ? startDeliveryProcesses(config.deliveryProcesses, { hub: { ...deps.config, redisUrl: redisUrlOf(deps.config, deps.redis) }, alerts: config }, deps.log)
+        : await startAlertsDeliveryWorker(ctx, deps, config, metrics.registry);
     const stopSweeper = startSweeper(ctx, deps);
     const routes = Router();
     routes.use(alertsRoutes(ctx, deps.log));
@@ -125,7 +136,8 @@ export const alertsService: ServiceModule<AlertsConfig> = {
       close: async () => {
         await stopSweeper();
         // The worker before the queues (it closes its own), then the producer handle.
-        await deliveryWorker.close();
+        if ('close' in deliveryWorker) await deliveryWorker.close();
+        else await deliveryWorker.stop();
         await ctx.deliveries.close();
         await ctx.relay.close();
         await ctx.validation.close();

@@ -35,7 +35,7 @@ describe('the directory view', () => {
 
   it('offers reads only: the store behind it cannot be reached', () => {
     const methods = Object.getOwnPropertyNames(DirectoryView.prototype).filter((m) => m !== 'constructor').sort();
-    expect(methods).toEqual(['careTeamsOf', 'contracts', 'endpointsOf', 'namedProfessionalsFor', 'organization', 'organizations', 'practitionerRoles', 'revision'].sort());
+    expect(methods).toEqual(['careTeamsOf', 'contracts', 'endpointsOf', 'endpointsRevision', 'namedProfessionalsFor', 'organization', 'organizations', 'practitionerRoles', 'revision'].sort());
     expect(Object.keys(view)).toEqual([]);
   });
 

@@ -65,6 +65,11 @@ export class DirectoryView implements IspSource {
     return this.#searchAll('Contract', {});
   }
 
+  /** Moves whenever an Endpoint is written (one round trip): a reader caching `endpointsOf` re-reads only then. */
+  endpointsRevision(): Promise<string> {
+    return this.#store.revision('Endpoint');
+  }
+
   /** The Endpoints an agency manages (where it takes deliveries), whatever their status. */
   async endpointsOf(agencyId: string): Promise<Endpoint[]> {
     return this.#searchAll('Endpoint', { organization: `Organization/${agencyId}` });

@@ -43,7 +43,7 @@ import type { SigningKey } from '../../../shared/auth/keys.js';
 import { FHIR_JSON } from '../../../shared/fhir/express.js';
 import { forbidden, notFound, unprocessable } from '../../../shared/fhir/outcome.js';
 import type { AgencyType, DataCategory, Purpose } from '../../../shared/fhir/systems.js';
-import { flowCriteria, type AllowedFlow, type IspRegistry } from '../../../shared/isp/registry.js';
+import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry } from '../../../shared/isp/registry.js';
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
 import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
@@ -241,7 +241,7 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly relay?: OutboxRelay;
   readonly isp: IspRegistry;
   /** Where each agency takes deliveries (its Endpoints). */
-  readonly directory: Pick<DirectoryView, 'endpointsOf'>;
+  readonly directory: Pick<DirectoryView, 'endpointsOf' | 'endpointsRevision'>;
   /** Agencies another partnership's hub serves: their deliveries go to that hub, signed by this one (MA-L5). */
   readonly peers?: Pick<PeerHubs, 'targetOf'>;
   /** The partnership signing key: signs each attempt's delivery token (ES256). */
@@ -289,6 +289,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
     // Kept-alive connections per endpoint, at most one per attempt in flight.
     http: new KeepAliveClient({ maxSocketsPerEndpoint: concurrency }),
     messages: new MessageCache(deps.store),
+    endpoints: new EndpointCache(deps.directory),
   };
   const counter = deps.registry ? attemptCounter(deps.registry) : undefined;
   const count = (outcome: AttemptOutcome) => counter?.inc({ outcome });
@@ -326,6 +327,34 @@ interface AttemptShared {
   readonly breakers: Map<string, BreakerState>;
   readonly http: KeepAliveClient;
   readonly messages: MessageCache;
+  readonly endpoints: EndpointCache;
+}
+
+/**
+ * Each agency's Endpoints as the directory holds them now: re-read whenever an
+ * Endpoint was written since (one round trip to check), so a deregistered or
+ * moved endpoint is seen at the next attempt, as before, without a search per attempt.
+ */
+class EndpointCache {
+  private revision: string | undefined;
+  private readonly byAgency = new Map<string, Endpoint[]>();
+
+  constructor(private readonly directory: Pick<DirectoryView, 'endpointsOf' | 'endpointsRevision'>) {}
+
+  async of(agencyId: string): Promise<Endpoint[]> {
+    // The revision before the data: a write in between leaves newer data under the older revision — early, never stale.
+    const revision = await this.directory.endpointsRevision();
+    if (revision !== this.revision) {
+      this.byAgency.clear();
+      this.revision = revision;
+    }
+    let endpoints = this.byAgency.get(agencyId);
+    if (!endpoints) {
+      endpoints = await this.directory.endpointsOf(agencyId);
+      if (this.revision === revision) this.byAgency.set(agencyId, endpoints);
+    }
+    return endpoints;
+  }
 }
 
 /** Stored messages most recently delivered, parsed: never changed once accepted, each read once for its recipients. */
@@ -395,7 +424,7 @@ class DeliveryAttempt {
   }
 
   private async attempt(): Promise<JobOutcome<DeliveryJobResult>> {
-    const { store, isp, directory } = this.deps;
+    const { store, isp } = this.deps;
     const { messageId, agencyId } = this;
     const delivery = await store.delivery(messageId, agencyId);
     if (!delivery) throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
@@ -404,8 +433,11 @@ class DeliveryAttempt {
     if (!message) throw notFound(`Message ${messageId} is not stored`);
     const about = aboutMessage(message);
 
-    // The ISP as it stands at this attempt: a flow withdrawn since acceptance is not delivered.
-    const decision = await isp.checkFlow(
+    // The ISP as it stands at this attempt (its snapshot is re-read whenever the directory's agencies or ISPs
+    // moved): a flow withdrawn since acceptance is not delivered.
+    const partnership = await isp.snapshot();
+    const decision = decideFlow(
+      partnership,
       { senderAgencyId: message.sender, receiverAgencyId: agencyId, category: about.dataCategory, purpose: about.purpose },
       this.now(),
     );
@@ -418,10 +450,10 @@ class DeliveryAttempt {
       throw forbidden(reason);
     }
 
-    const recipient = await isp.agency(agencyId);
+    const recipient = partnership.agencies.get(agencyId);
     // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint.
     const forward = await this.deps.peers?.targetOf(agencyId);
-    const endpoint = forward ? undefined : activeEndpointOf(await directory.endpointsOf(agencyId));
+    const endpoint = forward ? undefined : activeEndpointOf(await this.shared.endpoints.of(agencyId));
     const url = forward?.url ?? (endpoint ? `${endpoint.address.replace(/\/+$/, '')}/$process-message` : undefined);
     if (!recipient || !url) {
       const what = `${agencyId} has no active Endpoint: the message waits in its inbox (GET /fhir/$inbox) to be pulled`;

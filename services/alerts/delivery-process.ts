@@ -1,0 +1,38 @@
+/**
+ * One delivery worker process, forked by the alerts service when
+ * `INFOSHARE_ALERTS_DELIVERY_PROCESSES` asks for them (delivery-processes.ts):
+ * the delivery worker and the audit relay, with the service's settings, and
+ * nothing else. Stops on SIGTERM or when its parent goes away.
+ */
+import { createLogger } from '../../shared/log.js';
+import { connectRedis } from '../../shared/redis/connection.js';
+import { buildServiceDeps } from '../../shared/runtime/deps.js';
+import { DELIVERY_PROCESS_SETTINGS, type DeliveryProcessSettings } from './delivery-processes.js';
+import { createAlertsContext, startAlertsDeliveryWorker } from './module.js';
+
+const settings = JSON.parse(process.env[DELIVERY_PROCESS_SETTINGS] ?? 'null') as DeliveryProcessSettings | null;
+if (!settings?.hub.redisUrl) {
+  process.stderr.write(`${DELIVERY_PROCESS_SETTINGS} with the hub's settings and its Redis URL is required: this process is started by the alerts service\n`);
+  process.exit(2);
+}
+const log = createLogger('alerts-delivery', settings.hub.logLevel).child({ service: 'alerts', pid: process.pid });
+const redis = connectRedis(settings.hub.redisUrl);
+const deps = await buildServiceDeps(settings.hub, redis, log);
+const ctx = createAlertsContext(deps, settings.alerts);
+ctx.relay.start();
+const worker = await startAlertsDeliveryWorker(ctx, deps, settings.alerts);
+
+let stopping = false;
+const stop = async (why: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ why }, 'delivery worker process stopping');
+  await worker.close();
+  await ctx.relay.close();
+  await redis.quit().catch(() => redis.disconnect());
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop('SIGTERM'));
+process.once('SIGINT', () => void stop('SIGINT'));
+// The alerts service that forked this process is gone (stopped or killed): so is the reason to run.
+process.once('disconnect', () => void stop('parent gone'));

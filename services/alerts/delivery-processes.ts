@@ -1,0 +1,88 @@
+/**
+ * Delivery worker processes (`INFOSHARE_ALERTS_DELIVERY_PROCESSES`): the alerts
+ * service can run its delivery worker in processes of its own instead of its
+ * HTTP process, so accepting an alert never waits behind delivery work on one
+ * event loop, and deliveries use the other cores.
+ *
+ * The service forks them (`startDeliveryProcesses`) with its own settings
+ * (hub and alerts configuration, the Redis it uses) and stops them when it
+ * closes; one that dies is started again after a second. A worker process
+ * stops when its parent goes away, even by SIGKILL (its IPC channel closes):
+ * its running attempts end, and anything it left half-done is run again by
+ * BullMQ after the lock lapses, as after any crash (README "After a crash").
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type { HubConfig } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
+import type { AlertsConfig } from './config.js';
+
+/** The environment variable a worker process reads its settings from (JSON). */
+export const DELIVERY_PROCESS_SETTINGS = 'INFOSHARE_ALERTS_DELIVERY_PROCESS_SETTINGS';
+
+export interface DeliveryProcessSettings {
+  readonly hub: HubConfig;
+  readonly alerts: AlertsConfig;
+}
+
+/** How long after a worker process died unexpectedly it is started again. */
+const RESTART_DELAY_MS = 1_000;
+/** How long a worker process has to finish its attempts when told to stop, before it is killed. */
+const STOP_GRACE_MS = 15_000;
+
+export interface DeliveryProcesses {
+  /** Process ids of the running worker processes. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** The Redis a connection talks to, as a URL a worker process can connect to. */
+export function redisUrlOf(config: HubConfig, redis: Redis): string {
+  if (config.redisUrl) return config.redisUrl;
+  const { host, port, db, path } = redis.options;
+  if (path) return `redis+unix://${path}`;
+  return `redis://${host ?? '127.0.0.1'}:${port ?? 6379}/${db ?? 0}`;
+}
+
+/** Forks `count` delivery worker processes running with these settings. */
+export function startDeliveryProcesses(count: number, settings: DeliveryProcessSettings, log: Logger): DeliveryProcesses {
+  // Compiled: the .js beside this file; run from source (tsx, ts-jest): the .ts, with the parent's loader flags.
+  const self = fileURLToPath(import.meta.url);
+  const entry = self.replace(/delivery-processes\.(ts|js)$/, 'delivery-process.$1');
+  const fromSource = entry.endsWith('.ts');
+  const execArgv = fromSource && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
+  const env = { ...process.env, [DELIVERY_PROCESS_SETTINGS]: JSON.stringify(settings) };
+  const children = new Map<number, ChildProcess>();
+  let stopping = false;
+
+  const start = (slot: number) => {
+    const child = fork(entry, [], { env, execArgv, stdio: 'inherit' });
+    children.set(slot, child);
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      log.error({ slot, code, signal }, 'a delivery worker process exited; starting it again');
+      setTimeout(() => {
+        if (!stopping) start(slot);
+      }, RESTART_DELAY_MS).unref();
+    });
+  };
+  for (let slot = 0; slot < count; slot++) start(slot);
+
+  return {
+    pids: () => [...children.values()].flatMap((c) => (c.pid !== undefined && c.exitCode === null && c.signalCode === null ? [c.pid] : [])),
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...children.values()].map(async (child) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+          await exited;
+          clearTimeout(killer);
+        }),
+      );
+    },
+  };
+}
