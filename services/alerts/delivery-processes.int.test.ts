@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import type { Bundle, Endpoint, MessageHeader } from 'fhir/r4.js';
+import type { Bundle, MessageHeader } from 'fhir/r4.js';
 import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
 import { publicJwks } from '../../shared/auth/keys.js';
 import { verifyDeliveryToken } from '../../shared/messaging/delivery-token.js';
@@ -53,7 +53,7 @@ beforeAll(async () => {
   const store = alerts.mpi.dir.store;
   for (const agency of RECIPIENTS) {
     const endpoint = await store.read('Endpoint', `${agency}-fhir`);
-    await store.update({ ...endpoint, status: 'active', address: `${receiverBase}/agencies/${agency}/fhir` } as Endpoint, { cause: { requestId: 'test-connect', agent: {} } });
+    await store.update({ ...endpoint, status: 'active', address: `${receiverBase}/agencies/${agency}/fhir` }, { cause: { requestId: 'test-connect', agent: {} } });
   }
 });
 
