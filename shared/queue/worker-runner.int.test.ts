@@ -59,7 +59,8 @@ describe('runWorker', () => {
     while (Date.now() < deadline) {
       const job = await running!.queue.getJob(jobId);
       const state = await job?.getState();
-      if (job && state !== undefined && states.includes(state)) return job;
+      // Read again once finished: the job read above may predate its finishing (and lack its return value).
+      if (job && state !== undefined && states.includes(state)) return (await running!.queue.getJob(jobId)) ?? job;
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`job ${jobId} did not finish`);
