@@ -215,8 +215,9 @@ describe('alert delivery when things fail (real processes)', () => {
       const sender = new Sender(hub);
       await sender.registerSubjects();
       const first = await sender.raise(0);
-      // Slow receivers: deliveries are in flight when the process dies.
-      for (const agency of await recipientsOf(redis, p, first.messageId)) await setBehaviour(hub, agency, { mode: 'slow', delayMs: 200 });
+      // Slow receivers: deliveries are in flight when the process dies — twice, so slow enough that a restarted
+      // hub (kept-alive connections, one write per attempt) cannot finish them all before the second kill.
+      for (const agency of await recipientsOf(redis, p, first.messageId)) await setBehaviour(hub, agency, { mode: 'slow', delayMs: 600 });
       const raised = [first];
       for (let i = 1; i < 30; i++) raised.push(await sender.raise(i));
       expect(raised.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
