@@ -12,21 +12,31 @@ import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
 import { searchParamSummary } from '../../shared/store/search-params.js';
 import type { PlansContext } from './context.js';
 import { PLANS_TYPES } from './domain/access.js';
+import { chronology } from './operations/chronology.js';
+import { diffVersions } from './operations/diff.js';
 import { readResource, resourceHistory, searchResources, vreadResource } from './operations/read.js';
+import { renderPlan } from './operations/render.js';
 import { createResource, updateResource } from './operations/write.js';
 import { PLANS_RESOURCE_TYPES } from './resource-types.js';
+
+const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
 export function plansRoutes(ctx: PlansContext): Router {
   const router = Router();
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
 
   router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
+  // The chronology reads every category through the one access check; reading plans is the least it needs.
+  router.get('/fhir/Patient/$chronology', ...access(readScope('CarePlan')), handler(chronology(ctx)));
+  router.get('/fhir/Patient/:id/$chronology', ...access(readScope('CarePlan')), handler(chronology(ctx)));
+  router.get('/fhir/CarePlan/:id/$render', ...access(readScope('CarePlan')), handler(renderPlan(ctx)));
   for (const type of PLANS_TYPES) {
     const read = access(readScope(type));
     const write = access(writeScope(type));
     router.get(`/fhir/${type}`, ...read, handler(searchResources(ctx, type)));
     router.post(`/fhir/${type}/_search`, ...read, handler(searchResources(ctx, type)));
     router.post(`/fhir/${type}`, ...write, handler(createResource(ctx, type)));
+    router.get(`/fhir/${type}/:id/$diff`, ...read, handler(diffVersions(ctx, type)));
     router.get(`/fhir/${type}/:id/_history`, ...read, handler(resourceHistory(ctx, type)));
     router.get(`/fhir/${type}/:id/_history/:vid`, ...read, handler(vreadResource(ctx, type)));
     router.get(`/fhir/${type}/:id`, ...read, handler(readResource(ctx, type)));
@@ -45,6 +55,11 @@ function capability(ctx: PlansContext) {
       interactions: ['read', 'vread', 'history-instance', 'search-type', 'create', 'update'] as const,
       versioned: true,
       searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }],
+      operations: [
+        { name: 'diff', definition: `${OP}/diff` },
+        ...(definition.type === 'CarePlan' ? [{ name: 'render', definition: `${OP}/CarePlan-render` }] : []),
+      ],
     })),
+    systemOperations: [{ name: 'chronology', definition: `${OP}/Patient-chronology` }],
   });
 }

@@ -74,6 +74,11 @@ function periodText(period: { start?: string; end?: string } | undefined): strin
   return `${period.start ?? '…'} to ${period.end ?? '…'}`;
 }
 
+/** The subtitle of a printed chronology: who it is about, as the caller named them. */
+export function printableAbout(subject: string): string {
+  return `About ${subject}`;
+}
+
 /** A chronology (chronology.ts's List) as a printable table. */
 export function chronologyDocument(list: List, about: string, printedAt: Date): PrintableDocument {
   const rows = (list.entry ?? []).map((e) => [
