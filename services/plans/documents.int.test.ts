@@ -14,7 +14,10 @@ import request from 'supertest';
 import { fhirClient } from '../../shared/client/fhir.js';
 import { CodeSystems, Extensions } from '../../shared/fhir/systems.js';
 import { listen, type Listening } from '../../shared/runtime/listen.js';
+import { alertMessage } from '../../test/alerts.js';
 import { criteriaOf } from '../../test/mpi.js';
+import { loadAlertsConfig } from '../alerts/config.js';
+import { alertsService } from '../alerts/module.js';
 import { carePlan, assessment, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
 const run = promisify(execFile);
@@ -111,7 +114,23 @@ describe('$diff', () => {
 });
 
 describe('$chronology', () => {
+  let closeAlerts: () => Promise<void> = () => Promise.resolve();
+  afterAll(async () => {
+    await closeAlerts();
+  });
+
   beforeAll(async () => {
+    // The alerts service on the same Redis: an alert raised and closed about her shows in the chronology.
+    const alertsApp = await alertsService.createService(plans.mpi.dir.deps, loadAlertsConfig({}));
+    closeAlerts = () => alertsApp.close();
+    const raise = async (event: 'alert-raised' | 'alert-closed') =>
+      request(alertsApp.app)
+        .post('/fhir/$process-message')
+        .set(await plans.auth('edinburgh-social-work'))
+        .type('application/fhir+json')
+        .send(JSON.stringify(alertMessage({ sender: 'edinburgh-social-work', flagId: 'chrono-1', event, subject: { local: 'demo-child-1' }, destinations: ['nhs-lothian'] })));
+    expect((await raise('alert-raised')).status).toBe(200);
+    expect((await raise('alert-closed')).status).toBe(200);
     await plans.post('nhs-lothian', '/fhir/QuestionnaireResponse', assessment(subjectOf({ chi: CHI })));
     const sr = await plans.post('edinburgh-social-work', '/fhir/ServiceRequest', serviceRequest(subjectOf(AILSA), 'children1st-edinburgh'));
     await plans.put('edinburgh-social-work', `/fhir/ServiceRequest/${(sr.body as ServiceRequest).id}`, { ...(sr.body as ServiceRequest), status: 'active' }, 'W/"1"');
@@ -123,7 +142,7 @@ describe('$chronology', () => {
     const list = res.body as List;
     expect(list.resourceType).toBe('List');
     const kinds = (list.entry ?? []).map((e) => e.flag?.coding?.[0]?.code);
-    expect(kinds).toEqual(expect.arrayContaining(['plan-version', 'assessment', 'service-request']));
+    expect(kinds).toEqual(expect.arrayContaining(['plan-version', 'assessment', 'service-request', 'alert-raised', 'alert-closed']));
     const dates = (list.entry ?? []).map((e) => Date.parse(e.date!));
     expect(dates).toEqual([...dates].sort((a, b) => a - b));
     const agencies = new Set((list.entry ?? []).map((e) => e.extension?.find((x) => x.url === Extensions.sourceAgency)?.valueReference?.reference));
@@ -144,10 +163,12 @@ describe('$chronology', () => {
     expect((await plans.get('edinburgh-social-work', '/fhir/Patient/0101010019/$chronology')).status).toBe(404);
   });
 
-  it('shows an agency outside the plans ISP nothing of the plans', async () => {
+  it('shows an agency outside the plans ISP nothing of the plans, nor alerts it never received', async () => {
     const res = await plans.get({ agency: 'police-scotland-e-division', scope: 'system/CarePlan.read' }, `/fhir/Patient/${CHI}/$chronology`);
     expect(res.status).toBe(200);
-    expect(((res.body as List).entry ?? []).filter((e) => e.flag?.coding?.[0]?.code !== 'alert-raised')).toEqual([]);
+    expect((res.body as List).entry).toEqual([]);
+    const health = await plans.get('nhs-lothian', `/fhir/Patient/${CHI}/$chronology?category=alert`);
+    expect(((health.body as List).entry ?? []).map((e) => e.flag?.coding?.[0]?.code)).toEqual(['alert-raised', 'alert-closed']);
   });
 
   it('prints as PDF', async () => {
