@@ -14,6 +14,9 @@ import request from 'supertest';
 import { readAuditEntries } from '../shared/audit/audit-client.js';
 import { routerOf, type LayerView } from '../shared/http/methods.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from './alerts.js';
+import { loadPlansConfig } from '../services/plans/config.js';
+import { plansService } from '../services/plans/module.js';
+import type { ServiceInstance } from '../shared/runtime/deps.js';
 import type { TestMpi } from './mpi.js';
 
 /** A statutory partner: every scope, so requests get past authorisation to the parsing and validation under test. */
@@ -156,8 +159,9 @@ function sendRaw(req: request.Test, body: Buffer): request.Test {
     .send(body);
 }
 
-describe('bad input thrown at every route of the directory, the MPI and alerts', () => {
+describe('bad input thrown at every route of the directory, the MPI, alerts and plans', () => {
   let alerts: TestAlerts;
+  let plans: ServiceInstance | undefined;
   let mpi: TestMpi;
   let targets: Target[];
   let token: string;
@@ -169,21 +173,24 @@ describe('bad input thrown at every route of the directory, the MPI and alerts',
     alerts = await startTestAlerts();
     mpi = alerts.mpi;
     token = await mpi.token(AGENCY);
+    plans = await plansService.createService(mpi.dir.deps, loadPlansConfig({}));
     targets = [
       { service: 'directory', app: mpi.dir.app, routes: routeTemplates(mpi.dir.app) },
       { service: 'mpi', app: mpi.app, routes: routeTemplates(mpi.app) },
       { service: 'alerts', app: alerts.app, routes: routeTemplates(alerts.app) },
+      { service: 'plans', app: plans.app, routes: routeTemplates(plans.app) },
     ];
   }, 60_000);
 
   afterAll(async () => {
+    await plans?.close();
     await alerts?.close();
   });
 
   it('reads the routes from the apps themselves', () => {
     const all = targets.flatMap((t) => t.routes.map((r) => `${t.service} ${r.method} ${r.path}`));
     expect(all).toEqual(
-      expect.arrayContaining(['directory POST /auth/token', 'directory PUT /fhir/Organization/:id', 'directory POST /fhir/Contract/:id/:operation', 'mpi POST /fhir', 'mpi POST /fhir/Patient/$match', 'mpi POST /fhir/Task/:id/$resolve', 'mpi GET /fhir/Task/:id', 'alerts POST /fhir/$process-message', 'alerts GET /fhir/Flag']),
+      expect.arrayContaining(['directory POST /auth/token', 'directory PUT /fhir/Organization/:id', 'directory POST /fhir/Contract/:id/:operation', 'mpi POST /fhir', 'mpi POST /fhir/Patient/$match', 'mpi POST /fhir/Task/:id/$resolve', 'mpi GET /fhir/Task/:id', 'alerts POST /fhir/$process-message', 'alerts GET /fhir/Flag', 'plans PUT /fhir/CarePlan/:id', 'plans GET /fhir/Patient/:id/$chronology']),
     );
   });
 
