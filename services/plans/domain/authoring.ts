@@ -23,11 +23,6 @@ export function authorReference(author: Author): Reference {
   return { reference: author.practitionerRole ?? `Organization/${author.agency}` };
 }
 
-/** The subject element of any plans type. */
-export function subjectOf(resource: Authored): Reference | undefined {
-  return resource.subject;
-}
-
 /**
  * The resource as stored: the responsible author (`author`, or a request's
  * `requester`) kept from `previous` or set from the token, the access tags of
@@ -44,7 +39,6 @@ export function asStored<T extends Authored>(resource: T, writer: Author, access
     case 'ServiceRequest':
       return { ...resource, meta, requester: author };
   }
-  return resource;
 }
 
 function responsibleOf(resource: Authored | undefined): Reference | undefined {

@@ -20,7 +20,7 @@ import { badRequest, forbidden, OperationOutcomeError, outcome, preconditionRequ
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { PlansContext } from '../context.js';
 import { CATEGORY_OF, type Caller, type PlansType } from '../domain/access.js';
-import { asStored, subjectOf } from '../domain/authoring.js';
+import { asStored } from '../domain/authoring.js';
 import { writeCriteria } from '../domain/criteria.js';
 import { checkInitialStatus, checkTransition, performerAgencyOf, type TransitionCheck } from '../domain/service-request.js';
 import { keyOfReference } from '../domain/subject.js';
@@ -36,10 +36,10 @@ export function createResource(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'create', action: 'C' });
     const caller = callerOf(res);
-    const { id: _ignored, ...body } = (await validBody<PlansResource>(req, type, ctx.validation));
-    const personId = await resolvePerson(ctx.mpi, keyOfReference(subjectOf(body)), `${type}.subject`);
+    const { id: _ignored, ...body } = await validBody<PlansResource>(req, type, ctx.validation);
+    const personId = await resolvePerson(ctx.mpi, keyOfReference(body.subject), `${type}.subject`);
     if (body.resourceType === 'ServiceRequest') await checkNewRequest(ctx, body);
-    const prepared = asStored(body as PlansResource, caller, { authorAgency: caller.agency, personId });
+    const prepared: PlansResource = asStored(body, caller, { authorAgency: caller.agency, personId });
     const stored = await ctx.store.create(prepared, causeOf(req, res, `Person/${personId}`));
     describeExchange(res, {
       ...aboutRecord({ type, id: stored.id!, authorAgency: caller.agency, personId, category: CATEGORY_OF[type] }, caller),
@@ -66,12 +66,12 @@ export function updateResource(ctx: PlansContext, type: PlansType) {
     if (body.id === undefined) throw badRequest(`The ${type} must carry its id (${id})`, `${type}.id`);
     if (body.id !== id) throw badRequest(`The ${type} id ${body.id} does not match the URL id ${id}`, `${type}.id`);
     const { value: current, record } = permitted(res, caller, await ctx.store.read(caller, type, id, 'write'));
-    const personId = await resolvePerson(ctx.mpi, keyOfReference(subjectOf(body)), `${type}.subject`);
+    const personId = await resolvePerson(ctx.mpi, keyOfReference(body.subject), `${type}.subject`);
     if (personId !== record.personId) {
       throw unprocessable(`${type}/${id} is about another person: a record never moves between people (create a new one)`, `${type}.subject`);
     }
     if (current.resourceType === 'ServiceRequest') await checkRequestUpdate(ctx, caller, record.authorAgency, current, body as ServiceRequest);
-    const prepared = asStored(body, caller, record, current);
+    const prepared: PlansResource = asStored(body, caller, record, current);
     const stored = await ctx.store.update(prepared, ifMatch, causeOf(req, res, `Person/${personId}`));
     await respond(req, res, 200, stored, {
       criteria: writeCriteria(type),
