@@ -9,6 +9,8 @@ import type { CarePlan, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js
 import type { Express } from 'express';
 import request from 'supertest';
 import { agencyPatientSystem, IdentifierSystems } from '../shared/fhir/systems.js';
+import { loadAlertsConfig } from '../services/alerts/config.js';
+import { alertsService } from '../services/alerts/module.js';
 import { loadPlansConfig, type PlansConfig } from '../services/plans/config.js';
 import { plansService } from '../services/plans/module.js';
 import { startTestMpi, type TestMpi } from './mpi.js';
@@ -29,6 +31,8 @@ export interface TestPlans {
   get(as: As | string, path: string): Promise<request.Response>;
   post(as: As | string, path: string, body: unknown): Promise<request.Response>;
   put(as: As | string, path: string, body: unknown, ifMatch?: string): Promise<request.Response>;
+  /** The alerts service on the same Redis and directory (alerts raised through it show in the chronology); closed with the rest. */
+  alerts(): Promise<Express>;
   close(): Promise<void>;
 }
 
@@ -37,6 +41,7 @@ export async function startTestPlans(env: Readonly<Record<string, string>> = {})
   const config = loadPlansConfig(env);
   const service = await plansService.createService(mpi.dir.deps, config);
   const tokens = new Map<string, Promise<string>>();
+  let alerts: Awaited<ReturnType<typeof alertsService.createService>> | undefined;
   const auth = async (as: As | string) => {
     const who = typeof as === 'string' ? { agency: as } : as;
     const key = `${who.agency} ${who.role ?? ''} ${who.scope ?? ''}`;
@@ -62,7 +67,12 @@ export async function startTestPlans(env: Readonly<Record<string, string>> = {})
       const headers = { ...(await auth(as)), ...(ifMatch !== undefined ? { 'If-Match': ifMatch } : {}) };
       return request(service.app).put(path).set(headers).type('application/fhir+json').send(JSON.stringify(body));
     },
+    async alerts() {
+      alerts ??= await alertsService.createService(mpi.dir.deps, loadAlertsConfig({}));
+      return alerts.app;
+    },
     async close() {
+      await alerts?.close();
       await service.close();
       await mpi.close();
     },

@@ -16,8 +16,6 @@ import { CodeSystems, Extensions } from '../../shared/fhir/systems.js';
 import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { alertMessage } from '../../test/alerts.js';
 import { criteriaOf } from '../../test/mpi.js';
-import { loadAlertsConfig } from '../alerts/config.js';
-import { alertsService } from '../alerts/module.js';
 import { carePlan, assessment, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
 const run = promisify(execFile);
@@ -114,17 +112,11 @@ describe('$diff', () => {
 });
 
 describe('$chronology', () => {
-  let closeAlerts: () => Promise<void> = () => Promise.resolve();
-  afterAll(async () => {
-    await closeAlerts();
-  });
-
   beforeAll(async () => {
     // The alerts service on the same Redis: an alert raised and closed about her shows in the chronology.
-    const alertsApp = await alertsService.createService(plans.mpi.dir.deps, loadAlertsConfig({}));
-    closeAlerts = () => alertsApp.close();
+    const alertsApp = await plans.alerts();
     const raise = async (event: 'alert-raised' | 'alert-closed') =>
-      request(alertsApp.app)
+      request(alertsApp)
         .post('/fhir/$process-message')
         .set(await plans.auth('edinburgh-social-work'))
         .type('application/fhir+json')
