@@ -158,6 +158,8 @@ export interface MatchOutcome {
   readonly candidate?: string;
   readonly score?: number;
   readonly reviewTask?: string;
+  /** The record was sent again as stored: nothing re-matched or written. */
+  readonly unchanged?: true;
 }
 
 /** The match-outcome extension of a registration response, flattened. */
@@ -171,5 +173,6 @@ export function matchOutcomeOf(patient: Patient): MatchOutcome {
     candidate: part('candidate')?.valueReference?.reference,
     score: part('score')?.valueDecimal,
     reviewTask: part('review-task')?.valueReference?.reference,
+    ...(part('unchanged')?.valueBoolean ? { unchanged: true as const } : {}),
   };
 }

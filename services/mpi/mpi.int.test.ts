@@ -400,9 +400,15 @@ describe('manual review', () => {
       expect.arrayContaining([expect.stringMatching(/^birthDate: year-slip/), expect.stringMatching(/^given: exact/)]),
     );
 
-    // Re-submitting while the Task is open does not ask again.
-    const again = await mpi.registered('edinburgh-social-work', 'SCN-SW-600', kirstySw, 200);
+    // Sent again unchanged: nothing is re-matched or written, the answer gives the record's standing Person.
+    const unchanged = await mpi.registered('edinburgh-social-work', 'SCN-SW-600', kirstySw, 200);
+    expect(unchanged.outcome).toMatchObject({ unchanged: true, person: sw.outcome.person });
+    expect(unchanged.body.meta?.versionId).toBe(sw.body.meta?.versionId);
+    expect(unchanged.outcome.reviewTask).toBeUndefined();
+    // Re-submitting a changed version while the Task is open re-matches it and does not ask again.
+    const again = await mpi.registered('edinburgh-social-work', 'SCN-SW-600', { ...kirstySw, line: '7 Craigleith Rd' }, 200);
     expect(again.outcome.outcome).toBe('review');
+    expect(again.outcome.unchanged).toBeUndefined();
     expect(again.outcome.reviewTask).toBeUndefined();
     expect((await openReviewTasks()).filter((t) => t.focus?.reference === 'Patient/edinburgh-social-work.SCN-SW-600')).toHaveLength(1);
   });

@@ -9,6 +9,7 @@ import type { Extension, Patient, Task } from 'fhir/r4.js';
 import { changeRecord, outboxEntryArgs, type ChangeCause } from '../../shared/audit/outbox.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { failpoint } from '../../shared/runtime/failpoints.js';
+import { contentHash } from '../../shared/store/content-hash.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
@@ -18,7 +19,7 @@ import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import { pairKey, type PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
-import { outsideRejectedPersons, planRegistration, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
+import { outsideRejectedPersons, planRegistration, planUnchanged, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
 import { isOperationOutcomeError, preconditionFailed } from '../../shared/fhir/outcome.js';
 import type { PartnershipSnapshot } from './partnership.js';
@@ -53,6 +54,8 @@ export interface RegistrationResult {
   readonly seededChi?: string;
   /** The stored Patient with the match outcome (and seeded CHI) for the response. */
   readonly response: Patient;
+  /** Re-submitted with the content of the stored version: nothing was written or re-matched. */
+  readonly unchanged?: true;
 }
 
 export interface RegistrarDeps {
@@ -68,6 +71,32 @@ export interface RegistrarDeps {
 }
 
 const CHUNK = 500;
+
+/**
+ * A chunk's submissions with their content digests, and the pure per-record work
+ * (match features, blocking keys, search terms) done once per record when needed:
+ * an unchanged re-submission never needs it.
+ */
+class PreparedChunk {
+  private readonly done: ({ features: MatchFeatures; keys: string[]; terms: string[] } | undefined)[];
+
+  constructor(
+    readonly chunk: readonly Submission[],
+    readonly digests: readonly string[],
+  ) {
+    this.done = chunk.map(() => undefined);
+  }
+
+  prepare(i: number): { features: MatchFeatures; keys: string[]; terms: string[] } {
+    let work = this.done[i];
+    if (!work) {
+      const s = this.chunk[i]!;
+      const features = toFeatures({ id: s.recordId, ...s.parsed.demographics });
+      work = this.done[i] = { features, keys: blockingKeys(features), terms: recordTerms(s.patient) };
+    }
+    return work;
+  }
+}
 
 /**
  * What a chunk still has to write once its records are written: kept in Redis
@@ -112,14 +141,19 @@ export class Registrar {
     for (let i = 0; i < submissions.length; i += CHUNK) {
       const chunk = submissions.slice(i, i + CHUNK);
       // Pure per-record work before the lock, so other loads wait only for reads, decisions and writes.
-      const features = chunk.map((s) => toFeatures({ id: s.recordId, ...s.parsed.demographics }));
-      const keys = features.map(blockingKeys);
-      const terms = chunk.map((s) => recordTerms(s.patient));
+      // A record whose content digest is already stored is most likely an unchanged re-submission: its
+      // features, blocking keys and search terms are worked out only if the lock's read says otherwise.
+      const digests = chunk.map((s) => contentHash(s.patient));
+      const storedDigests = await this.deps.store.getDigests(chunk.map((s) => s.recordId));
+      const prepared = new PreparedChunk(chunk, digests);
+      chunk.forEach((_, k) => {
+        if (storedDigests[k] !== digests[k]) prepared.prepare(k);
+      });
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
       // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
       const written = await this.deps.store.withIndexLock(async () => {
         await this.completeUnfinished();
-        return this.registerChunk({ chunk, features, keys, terms }, requestedBy, batchIndex, batchLinks, options.cause);
+        return this.registerChunk(prepared, requestedBy, batchIndex, batchLinks, options.cause);
       });
       await this.deps.relay?.flushQuietly(options.cause.requestId);
       results.push(...(await this.afterChunk(written, chunk, agencyId, partnership)));
@@ -129,38 +163,52 @@ export class Registrar {
   }
 
   private async registerChunk(
-    prepared: {
-      readonly chunk: readonly Submission[];
-      readonly features: readonly MatchFeatures[];
-      readonly keys: readonly string[][];
-      /** Each record's search terms (the stored version's: they depend only on the submitted Patient). */
-      readonly terms: readonly string[][];
-    },
+    prepared: PreparedChunk,
     requestedBy: string,
     batchIndex: MatchIndex,
     batchLinks: Map<string, PersonLink>,
     cause: ChangeCause,
   ): Promise<{ results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
     const { store } = this.deps;
-    const { chunk, features, keys, terms } = prepared;
-    const ids = chunk.map((s) => s.recordId);
+    const allIds = prepared.chunk.map((s) => s.recordId);
 
-    // Round trip 1: what exists already, and the candidates of every record.
-    const [existing, existingFeatures, existingLinks, candidateIds] = await Promise.all([
-      store.getRecords(ids),
-      store.getFeatures(ids),
-      store.getLinks(ids),
-      store.candidateIds(keys, this.deps.maxBlockSize ?? 500),
-    ]);
-
-    chunk.forEach((s, i) => {
-      if (s.ifMatch !== undefined && existing[i]?.meta?.versionId !== s.ifMatch) {
-        const now = existing[i]?.meta?.versionId;
+    // Round trip 1: what exists already, with the digest of its content.
+    const [allExisting, allLinks, allDigests] = await Promise.all([store.getRecords(allIds), store.getLinks(allIds), store.getDigests(allIds)]);
+    prepared.chunk.forEach((s, i) => {
+      if (s.ifMatch !== undefined && allExisting[i]?.meta?.versionId !== s.ifMatch) {
+        const now = allExisting[i]?.meta?.versionId;
         throw preconditionFailed(`Patient/${s.recordId} is ${now ? `at version ${now}` : 'not registered'}, not version ${s.ifMatch} (If-Match); read it again`);
       }
     });
+    // An unchanged re-submission (the same content as the stored version, which is linked) changes
+    // nothing: no new version, no re-match, no change record. Re-matching it would make the index
+    // depend on when the record was sent again (it would now meet records that arrived after it).
+    const unchanged = prepared.chunk.map((_, i) => allDigests[i] === prepared.digests[i] && allExisting[i] !== undefined && allLinks[i] !== undefined);
+    const unchangedResults = new Map<number, RegistrationResult>();
+    unchanged.forEach((same, i) => {
+      if (!same) return;
+      const stored = allExisting[i]!;
+      const recordId = allIds[i]!;
+      unchangedResults.set(i, { recordId, stored, status: 200, plan: planUnchanged(allLinks[i]!), reviewTaskIds: [], response: stored, unchanged: true });
+    });
+    const changedAt = unchanged.flatMap((same, i) => (same ? [] : [i]));
+    const chunk = changedAt.map((i) => prepared.chunk[i]!);
+    const features = changedAt.map((i) => prepared.prepare(i).features);
+    const keys = changedAt.map((i) => prepared.prepare(i).keys);
+    const terms = changedAt.map((i) => prepared.prepare(i).terms);
+    const ids = chunk.map((s) => s.recordId);
+    const existing = changedAt.map((i) => allExisting[i]);
+    const existingLinks = changedAt.map((i) => allLinks[i]);
+    const inOrder = (changed: readonly RegistrationResult[]): RegistrationResult[] => {
+      const byIndex = new Map(changedAt.map((i, k) => [i, changed[k]!] as const));
+      return allIds.map((_, i) => unchangedResults.get(i) ?? byIndex.get(i)!);
+    };
+    if (chunk.length === 0) return { results: inOrder([]), stats: { unchanged: unchangedResults.size }, featureOf: () => undefined };
 
-    // Round trip 2: candidates' features and links; decisions and reviews for re-submitted records.
+    // Round trip 2: the changed records' stored features and their candidates.
+    const [existingFeatures, candidateIds] = await Promise.all([store.getFeatures(ids), store.candidateIds(keys, this.deps.maxBlockSize ?? 500)]);
+
+    // Round trip 3: candidates' features and links; decisions and reviews for re-submitted records.
     const inChunk = new Set(ids);
     const outside = [...new Set(candidateIds.flat())].filter((id) => !inChunk.has(id) && !batchLinks.has(id));
     const [outsideFeatures, outsideLinks, personSizes] = await Promise.all([
@@ -244,6 +292,7 @@ export class Registrar {
         blockingKeys: keys[i]!,
         previousBlockingKeys: oldFeatures ? blockingKeys(oldFeatures) : [],
         terms: terms[i]!,
+        digest: prepared.digests[changedAt[i]!]!,
       });
       const link: LinkWrite = {
         recordId: submission.recordId,
@@ -299,7 +348,10 @@ export class Registrar {
     await this.completeChunk(journal);
     // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
     const superseded = await this.supersedeStaleReviews(results, features, now, cause);
-    return { results, stats: superseded ? { 'review-superseded': superseded } : {}, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
+    const followUps: Record<string, number> = {};
+    if (superseded) followUps['review-superseded'] = superseded;
+    if (unchangedResults.size) followUps.unchanged = unchangedResults.size;
+    return { results: inOrder(results), stats: followUps, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
   }
 
   /**
@@ -370,7 +422,7 @@ export class Registrar {
     const final = written.results.map((r, i) => {
       const seededChi = seeded[i];
       if (seededChi) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
-      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, this.deps.model) };
+      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, this.deps.model, r.unchanged) };
     });
     await this.deps.store.incrementStats(stats);
     return final;
@@ -393,7 +445,7 @@ export class Registrar {
     now: string,
     cause: ChangeCause,
   ): Promise<number> {
-    const resubmitted = results.flatMap((r, i) => (r.status === 200 ? [{ r, features: features[i]! }] : []));
+    const resubmitted = results.flatMap((r, i) => (r.status === 200 && !r.unchanged ? [{ r, features: features[i]! }] : []));
     if (resubmitted.length === 0) return 0;
     const openAbout = (param: 'focus' | 'candidate', recordId: string) =>
       this.deps.tasks.search('Task', { [param]: `Patient/${recordId}`, code: MATCH_REVIEW_CODE, status: 'requested', _count: '100' }, { total: false });
@@ -522,11 +574,20 @@ export function identifierHash(value: string): string {
 }
 
 /** The stored record plus what the MPI did with it, as the registration response. */
-function withOutcome(stored: Patient, plan: RegistrationPlan, taskIds: readonly string[], seededChi: string | undefined, model: MatchModel): Patient {
+function withOutcome(
+  stored: Patient,
+  plan: RegistrationPlan,
+  taskIds: readonly string[],
+  seededChi: string | undefined,
+  model: MatchModel,
+  unchanged: boolean | undefined,
+): Patient {
   const outcome: Extension = {
     url: Extensions.matchOutcome,
     extension: [
       { url: 'outcome', valueCode: plan.outcome },
+      // The record was sent again as it is stored: the outcome is its standing link, not a new decision.
+      ...(unchanged ? [{ url: 'unchanged', valueBoolean: true }] : []),
       { url: 'person', valueReference: { reference: `Person/${plan.personId}` } },
       { url: 'assurance', valueCode: plan.assurance },
       ...(plan.candidate

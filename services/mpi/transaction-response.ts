@@ -18,13 +18,14 @@ export function transactionResponse(results: readonly RegistrationResult[], base
         etag: etagOf(r.stored),
         lastModified: r.stored.meta?.lastUpdated,
         outcome: informational(
-          r.plan.outcome === 'linked'
+          (r.unchanged ? 'Unchanged (sent again as stored; nothing re-matched or written): ' : '') +
+          (r.plan.outcome === 'linked'
             ? `Linked to Person/${r.plan.personId} (${r.plan.assurance})${
                 r.reviewTaskIds.length ? `; may bridge a person indexed twice: review ${r.reviewTaskIds.map((t) => `Task/${t}`).join(', ')}` : ''
               }`
             : r.plan.outcome === 'review'
               ? `Queued for review${r.reviewTaskIds[0] ? ` as Task/${r.reviewTaskIds[0]}` : ''}; indexed as Person/${r.plan.personId} meanwhile`
-              : `New person: Person/${r.plan.personId}`,
+              : `New person: Person/${r.plan.personId}`),
         ),
       },
     })),

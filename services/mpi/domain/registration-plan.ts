@@ -167,3 +167,18 @@ function keepOrNewOwnPerson(input: PlanInput): Pick<RegistrationPlan, 'personId'
   }
   return { personId: input.newPersonId(), assurance: 'level1', how: 'new', moves: true, keptManual: false };
 }
+
+/**
+ * An unchanged re-submission: the record stays where it is, and the answer reports its
+ * standing link (linked to a Person with others, or a Person of its own).
+ */
+export function planUnchanged(link: PersonLink): RegistrationPlan {
+  return {
+    outcome: link.how === 'new' ? 'new' : 'linked',
+    personId: link.personId,
+    assurance: link.assurance,
+    how: link.how,
+    moves: false,
+    keptManual: link.how === 'manual',
+  };
+}
