@@ -19,6 +19,7 @@ import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import { pairKey, type PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
+import { planRecluster } from './domain/clustering.js';
 import { outsideRejectedPersons, planRegistration, planUnchanged, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
 import { isOperationOutcomeError, preconditionFailed } from '../../shared/fhir/outcome.js';
@@ -114,6 +115,19 @@ interface ChunkJournal {
   readonly recordIds: readonly string[];
   /** When the chunk was registered: the change record's time, so a recovery writes the same record. */
   readonly recorded: string;
+  /** A batch of the re-clustering pass's moves rather than registrations. */
+  readonly kind?: 'recluster';
+}
+
+/** What one re-clustering pass did. */
+export interface ReclusterResult {
+  readonly records: number;
+  readonly persons: number;
+  /** Records moved to another Person (or relinked with another assurance). */
+  readonly moved: number;
+  readonly reviewsOpened: number;
+  readonly reviewsWithdrawn: number;
+  readonly compared: number;
 }
 
 export class Registrar {
@@ -388,6 +402,100 @@ export class Registrar {
     return unfinished.length;
   }
 
+  /**
+   * The re-clustering pass (domain/clustering.ts): under the index lock, works the
+   * Persons out again from every record and the reviewers' decisions, moves the records
+   * whose Person that changes (never one a reviewer placed), opens the review questions
+   * the new Persons raise and withdraws the open ones they make stale. Its result does
+   * not depend on the order the records arrived in, and a second pass changes nothing.
+   * Moves and new Tasks go through chunk journals like a registration's: a crash leaves
+   * nothing half-done, and each batch commits its change record.
+   */
+  async recluster(requestedBy: string, cause: ChangeCause): Promise<ReclusterResult> {
+    const { store, model } = this.deps;
+    const result = await store.withIndexLock(async () => {
+      await this.completeUnfinished();
+      const [features, links, decisions, openReviews] = await Promise.all([store.allFeatures(), store.allLinks(), store.allDecisions(), store.allOpenReviews()]);
+      // An open merge question has two entries (its record pair and its Person pair): the record pair names it.
+      const openTasks = [...openReviews].flatMap(([key, taskId]) => {
+        const [a, b] = key.split('|') as [string, string];
+        return a.startsWith('per-') && b.startsWith('per-') ? [] : [{ taskId, recordId: a, candidateId: b }];
+      });
+      const plan = planRecluster({ records: features, links, decisions, openTasks, model, maxBlockSize: this.deps.maxBlockSize, newPersonId });
+      const withdrawn = await this.withdrawTasks(plan.staleTasks, 'Superseded: the re-clustering pass no longer raises this question', cause);
+      const byId = new Map(features.map((f) => [f.id, f] as const));
+      const now = this.now().toISOString();
+      const reviews = plan.questions.map((q) => {
+        const comparison = compare(byId.get(q.recordId)!, byId.get(q.candidateId)!, model);
+        const task = buildReviewTask({
+          recordId: q.recordId,
+          candidateId: q.candidateId,
+          candidatePersonId: q.candidatePersonId,
+          score: comparison.score,
+          probability: matchProbability(comparison.score, model),
+          fields: comparison.fields,
+          requestedBy,
+          authoredOn: now,
+          ...(q.merge ? { possibleDuplicateOf: { recordPersonId: q.recordPersonId } } : {}),
+        });
+        const persons = q.merge ? ([q.recordPersonId, q.candidatePersonId] as const) : undefined;
+        return { a: q.recordId, b: q.candidateId, task: { ...task, id: `mr-${randomBytes(8).toString('hex')}` }, ...(persons ? { persons } : {}) };
+      });
+      const batches = Math.max(1, Math.ceil(plan.moves.length / CHUNK));
+      for (let k = 0; k < batches; k++) {
+        const moves = plan.moves.slice(k * CHUNK, (k + 1) * CHUNK);
+        const last = k === batches - 1;
+        if (moves.length === 0 && (!last || reviews.length === 0)) continue;
+        const journal: ChunkJournal = {
+          id: `chunk-${randomBytes(8).toString('hex')}`,
+          cause,
+          newLinks: [],
+          moves: moves.map((m) => ({ link: { recordId: m.recordId, personId: m.personId, assurance: m.assurance, how: m.how, fromPersonId: m.expected.personId }, expected: m.expected })),
+          reviews: last ? reviews : [],
+          stats: { 'recluster-moved': moves.length, ...(last && reviews.length ? { 'recluster-review': reviews.length } : {}) },
+          recordIds: [...moves.map((m) => m.recordId), ...(last ? reviews.map((r) => r.a) : [])],
+          recorded: now,
+          kind: 'recluster',
+        };
+        await store.writeRecords([], { id: journal.id, json: JSON.stringify(journal) });
+        await this.completeChunk(journal);
+      }
+      return { records: features.length, persons: plan.persons, moved: plan.moves.length, reviewsOpened: reviews.length, reviewsWithdrawn: withdrawn, compared: plan.compared };
+    });
+    await this.deps.relay?.flushQuietly(cause.requestId);
+    return result;
+  }
+
+  /** Cancels open review Tasks (a reviewer's answer given meanwhile stands) and clears their open-review markers. */
+  private async withdrawTasks(taskIds: readonly string[], reason: string, cause: ChangeCause): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    const now = this.now().toISOString();
+    const tasks = await this.deps.tasks.readMany('Task', taskIds);
+    const done = await Promise.all(
+      tasks.map(async (task) => {
+        if (!task) return false;
+        let cancelled = false;
+        if (task.status === 'requested') {
+          try {
+            await this.deps.tasks.update(cancelledTask(task, reason, now), { ifMatch: task.meta?.versionId, allowCreate: false, cause, relayNow: false });
+            cancelled = true;
+          } catch (err) {
+            if (isOperationOutcomeError(err) && err.status === 412) return false;
+            throw err;
+          }
+        }
+        const pair = reviewPair(task);
+        if (pair) await this.deps.store.closeReview(pair.recordId, pair.candidateId);
+        const persons = duplicatePersons(task);
+        if (persons) await this.deps.store.closeReview(...persons);
+        return cancelled;
+      }),
+    );
+    const withdrawn = done.filter(Boolean).length;
+    if (withdrawn) await this.deps.store.incrementStats({ 'review-superseded': withdrawn });
+    return withdrawn;
+  }
+
   /** Completes unfinished chunks under the index lock (at start-up: a crash may have left one). */
   async recover(): Promise<number> {
     const completed = await this.deps.store.withIndexLock(() => this.completeUnfinished());
@@ -553,11 +661,11 @@ function chunkChangeRecord(journal: ChunkJournal): string[] {
   for (const r of journal.reviews) tasksOf.set(r.a, [...(tasksOf.get(r.a) ?? []), r.task.id!]);
   return outboxEntryArgs(
     changeRecord({ ...journal.cause, service: 'mpi' }, {
-      subtype: 'register',
-      action: 'C',
+      subtype: journal.kind === 'recluster' ? 'recluster' : 'register',
+      action: journal.kind === 'recluster' ? 'U' : 'C',
       dataCategory: 'demographics',
       purpose: 'identity-matching',
-      outcomeDescription: `Registered ${journal.recordIds.length} record(s): ${Object.entries(journal.stats).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      outcomeDescription: `${journal.kind === 'recluster' ? 'Re-clustered' : 'Registered'} ${journal.recordIds.length} record(s): ${Object.entries(journal.stats).map(([k, n]) => `${k} ${n}`).join(', ')}`,
       entities: journal.recordIds.flatMap((id) => [
         // Only the references: the exchange's own record gives each record's outcome, and a bulk load writes these for every record.
         { reference: `Patient/${id}`, role: 'subject' as const },

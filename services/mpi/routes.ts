@@ -15,6 +15,7 @@ import { matchPatient } from './operations/match.js';
 import { pixQuery } from './operations/pix.js';
 import { patientHistory, readPatient, readPerson, vreadPatient } from './operations/read.js';
 import { registerPatient } from './operations/register.js';
+import { reclusterEndpoint } from './operations/recluster.js';
 import { reportEndpoint } from './operations/report.js';
 import { mergePersons, resolveReview, unlinkRecord } from './operations/review.js';
 import { searchPatients, searchPersons } from './operations/search.js';
@@ -64,6 +65,7 @@ export function mpiRoutes(ctx: MpiContext): Router {
     }),
   );
   router.get('/matching/report', ...access(readScope('Task')), handler(reportEndpoint(ctx)));
+  router.post('/matching/$recluster', ...access(HubScopes.taskReview), handler(reclusterEndpoint(ctx)));
   return router;
 }
 

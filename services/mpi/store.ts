@@ -380,6 +380,26 @@ export class MpiStore {
     return [current, ...versions];
   }
 
+  /** Every record's match features (the re-clustering pass reads the whole index). */
+  async allFeatures(): Promise<MatchFeatures[]> {
+    return Object.values(await this.redis.hgetall(this.keys.features)).map((r) => JSON.parse(r) as MatchFeatures);
+  }
+
+  /** Every record's link. */
+  async allLinks(): Promise<Map<string, PersonLink>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.keys.links)).map(([id, raw]) => [id, parseLink(raw)] as const));
+  }
+
+  /** Every reviewer decision, by `pairKey`. */
+  async allDecisions(): Promise<Map<string, ManualDecision>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.keys.decisions)).map(([k, raw]) => [k, JSON.parse(raw) as ManualDecision] as const));
+  }
+
+  /** Every open review marker: `pairKey` → Task id. */
+  async allOpenReviews(): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.keys.openReviews)));
+  }
+
   /** Content digests of the stored versions of records (`undefined` for a record never registered, or stored before digests were kept). */
   async getDigests(ids: readonly string[]): Promise<(string | undefined)[]> {
     if (ids.length === 0) return [];
