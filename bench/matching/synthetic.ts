@@ -8,7 +8,6 @@
  */
 import { generatePopulation, type SyntheticAgencyRecord } from '../../fixtures/generators/scottish-population.js';
 import { MatchIndex } from '../../services/mpi/domain/engine.js';
-import { estimateModelForRecords } from '../../services/mpi/domain/estimate.js';
 import { toFeatures } from '../../services/mpi/domain/features.js';
 import type { MatchModel } from '../../services/mpi/domain/model.js';
 import type { DemographicRecord } from '../../services/mpi/domain/record.js';
@@ -24,7 +23,12 @@ export interface SyntheticOptions {
 
 export function syntheticRecords(options: SyntheticOptions): LabelledRecord[] {
   const population = generatePopulation({ seed: options.seed, people: options.people });
-  return population.records.map((r, i) => ({ record: toDemographicRecord(r, i, options.withoutChi ?? false), person: r.trueId }));
+  return labelledRecords(population.records, options.withoutChi);
+}
+
+/** Generated agency records as the engine's input, each with its true person. */
+export function labelledRecords(records: readonly SyntheticAgencyRecord[], withoutChi = false): LabelledRecord[] {
+  return records.map((r, i) => ({ record: toDemographicRecord(r, i, withoutChi), person: r.trueId }));
 }
 
 function toDemographicRecord(r: SyntheticAgencyRecord, i: number, withoutChi: boolean): DemographicRecord {
@@ -40,14 +44,6 @@ function toDemographicRecord(r: SyntheticAgencyRecord, i: number, withoutChi: bo
     ...(r.addressLine ? { addressLine: r.addressLine } : {}),
     ...(r.phone ? { phone: r.phone } : {}),
   };
-}
-
-/** EM on the candidate pairs of the whole set and u from random pairs (no labels used); twins from within each agency. */
-export function estimateForPopulation(records: readonly LabelledRecord[], source: string): MatchModel {
-  return estimateModelForRecords(
-    records.map((r) => toFeatures(r.record)),
-    { source, description: `Estimated by EM on the unlabelled candidate pairs of ${source}, u from random pairs` },
-  );
 }
 
 export interface DedupFigures extends Quality {

@@ -21,13 +21,6 @@ export class MpiKeys {
   recordHistory(recordId: string): string {
     return this.space.key(TAG, 'pat', recordId, 'hist');
   }
-  /**
-   * Hash: record id → digest of the stored version's content (`contentHash` of the submitted
-   * Patient), so an unchanged re-submission is recognised without reading or re-matching it.
-   */
-  get digests(): string {
-    return this.space.key(TAG, 'digest');
-  }
   /** Hash: record id → MatchFeatures JSON. */
   get features(): string {
     return this.space.key(TAG, 'feat');

@@ -158,10 +158,11 @@ export class Registrar {
       // A record whose content digest is already stored is most likely an unchanged re-submission: its
       // features, blocking keys and search terms are worked out only if the lock's read says otherwise.
       const digests = chunk.map((s) => contentHash(s.patient));
-      const storedDigests = await this.deps.store.getDigests(chunk.map((s) => s.recordId));
+      const stored = await this.deps.store.getRecords(chunk.map((s) => s.recordId));
       const prepared = new PreparedChunk(chunk, digests);
       chunk.forEach((_, k) => {
-        if (storedDigests[k] !== digests[k]) prepared.prepare(k);
+        const version = stored[k];
+        if (!version || storedDigest(version) !== digests[k]) prepared.prepare(k);
       });
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
       // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
@@ -186,8 +187,8 @@ export class Registrar {
     const { store } = this.deps;
     const allIds = prepared.chunk.map((s) => s.recordId);
 
-    // Round trip 1: what exists already, with the digest of its content.
-    const [allExisting, allLinks, allDigests] = await Promise.all([store.getRecords(allIds), store.getLinks(allIds), store.getDigests(allIds)]);
+    // Round trip 1: what exists already.
+    const [allExisting, allLinks] = await Promise.all([store.getRecords(allIds), store.getLinks(allIds)]);
     prepared.chunk.forEach((s, i) => {
       if (s.ifMatch !== undefined && allExisting[i]?.meta?.versionId !== s.ifMatch) {
         const now = allExisting[i]?.meta?.versionId;
@@ -197,7 +198,10 @@ export class Registrar {
     // An unchanged re-submission (the same content as the stored version, which is linked) changes
     // nothing: no new version, no re-match, no change record. Re-matching it would make the index
     // depend on when the record was sent again (it would now meet records that arrived after it).
-    const unchanged = prepared.chunk.map((_, i) => allDigests[i] === prepared.digests[i] && allExisting[i] !== undefined && allLinks[i] !== undefined);
+    const unchanged = prepared.chunk.map((_, i) => {
+      const version = allExisting[i];
+      return version !== undefined && allLinks[i] !== undefined && storedDigest(version) === prepared.digests[i];
+    });
     const unchangedResults = new Map<number, RegistrationResult>();
     unchanged.forEach((same, i) => {
       if (!same) return;
@@ -306,7 +310,6 @@ export class Registrar {
         blockingKeys: keys[i]!,
         previousBlockingKeys: oldFeatures ? blockingKeys(oldFeatures) : [],
         terms: terms[i]!,
-        digest: prepared.digests[changedAt[i]!]!,
       });
       const link: LinkWrite = {
         recordId: submission.recordId,
@@ -674,6 +677,17 @@ function chunkChangeRecord(journal: ChunkJournal): string[] {
     }, 'mpi-index'),
     new Date(journal.recorded),
   );
+}
+
+/**
+ * The content digest of a record's stored version: that of the submission it was made
+ * from (`contentHash` of the submitted Patient, which has no id or meta), so an unchanged
+ * re-submission is recognised by comparing digests — worked out from the stored record
+ * rather than kept beside it (no Redis memory per record).
+ */
+export function storedDigest(stored: Patient): string {
+  const { id: _id, ...content } = stored;
+  return contentHash(content);
 }
 
 /** Stable short hash for record ids built from awkward local identifiers. */

@@ -28,8 +28,6 @@ export interface RecordWrite {
    * worked them out already (registration does, before it takes the index lock).
    */
   readonly terms?: readonly string[];
-  /** The content digest of `patient` (registration.ts), kept beside it; none leaves any earlier digest as it is. */
-  readonly digest?: string;
 }
 
 export interface LinkWrite {
@@ -105,12 +103,11 @@ return out
 // Records, features, history, blocking and search-index entries of a chunk, in one atomic
 // script (one command for the whole chunk: hundreds of per-record commands cost the Node
 // process more than Redis spends running them).
-// KEYS: records hash, features hash, blocks hash, journal hash, search hash, digests hash, then
-//       history hashes of updated records, then the list key of each search term touched, then the
+// KEYS: records hash, features hash, blocks hash, journal hash, search hash, then history
+//       hashes of updated records, then the list key of each search term touched, then the
 //       bucket key of each bucket touched
 // ARGV: journal entry id ('' for none) and JSON; n records; per record: id, Patient JSON,
-//       features JSON, history KEYS index (0 for none), previous versionId, previous JSON,
-//       content digest ('' for none);
+//       features JSON, history KEYS index (0 for none), previous versionId, previous JSON;
 //       then the number of blocking keys touched and per blocking key: key, ids to add
 //       (comma-joined, may be ''), ids to remove (likewise); then the search terms touched
 //       (domain/search-terms.ts): the KEYS index of the first term's list key, the number of
@@ -269,8 +266,7 @@ for _ = 1, n do
   redis.call('HSET', KEYS[2], id, ARGV[a + 2])
   local h = tonumber(ARGV[a + 3])
   if h > 0 then redis.call('HSET', KEYS[h], ARGV[a + 4], ARGV[a + 5]) end
-  if ARGV[a + 6] ~= '' then redis.call('HSET', KEYS[6], id, ARGV[a + 6]) end
-  a = a + 7
+  a = a + 6
 end
 local blocking = tonumber(ARGV[a])
 a = a + 1
@@ -400,12 +396,6 @@ export class MpiStore {
     return new Map(Object.entries(await this.redis.hgetall(this.keys.openReviews)));
   }
 
-  /** Content digests of the stored versions of records (`undefined` for a record never registered, or stored before digests were kept). */
-  async getDigests(ids: readonly string[]): Promise<(string | undefined)[]> {
-    if (ids.length === 0) return [];
-    return (await this.redis.hmget(this.keys.digests, ...ids)).map((d) => d ?? undefined);
-  }
-
   async getFeatures(ids: readonly string[]): Promise<(MatchFeatures | undefined)[]> {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.features, ...ids);
@@ -486,7 +476,7 @@ export class MpiStore {
    */
   async writeRecords(writes: readonly RecordWrite[], journal?: { readonly id: string; readonly json: string }): Promise<void> {
     if (writes.length === 0 && !journal) return;
-    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search, this.keys.digests];
+    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search];
     const args: (string | number)[] = [journal?.id ?? '', journal?.json ?? '', writes.length];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
     const change = (key: string) => {
@@ -499,15 +489,7 @@ export class MpiStore {
       const previousVersion = w.previous?.meta?.versionId;
       let history = 0;
       if (previousVersion) history = keys.push(this.keys.recordHistory(id));
-      args.push(
-        id,
-        JSON.stringify(w.patient),
-        JSON.stringify(w.features),
-        history,
-        previousVersion ?? '',
-        previousVersion ? JSON.stringify(w.previous) : '',
-        w.digest ?? '',
-      );
+      args.push(id, JSON.stringify(w.patient), JSON.stringify(w.features), history, previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
       const keep = new Set(w.blockingKeys);
       const had = new Set(w.previousBlockingKeys);
       for (const k of w.previousBlockingKeys) if (!keep.has(k)) change(k).removes.push(id);

@@ -1,15 +1,13 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { generateRandomisedPopulation } from '../../../fixtures/generators/randomised-population.js';
 import { Random } from '../../../fixtures/generators/random.js';
-import { PROJECT_ROOT } from '../../../shared/config.js';
 import { clusterRecords, personsForClusters, planRecluster } from './clustering.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import { pairKey, type PersonLink } from './links.js';
+import defaultModel from './default-model.json' with { type: 'json' };
 import { assertValidModel, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
 
-const raw: unknown = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'services', 'mpi', 'domain', 'default-model.json'), 'utf8'));
+const raw: unknown = defaultModel;
 assertValidModel(raw);
 const model: MatchModel = raw;
 

@@ -1,0 +1,17 @@
+/**
+ * The model each deduplication data set is matched with: estimated from the set's own
+ * records, unlabelled — as the MPI estimates it from the partnership's index — so the
+ * benchmark measures what a partnership would get, not what we tuned.
+ */
+import { estimateModelForRecords } from '../../services/mpi/domain/estimate.js';
+import { toFeatures } from '../../services/mpi/domain/features.js';
+import type { MatchModel } from '../../services/mpi/domain/model.js';
+import type { LabelledRecord } from './febrl.js';
+
+export function estimateForRecords(records: readonly LabelledRecord[], source: string): { model: MatchModel; estimation: unknown } {
+  const model = estimateModelForRecords(
+    records.map((r) => toFeatures(r.record)),
+    { source, description: `Estimated by EM on the unlabelled candidate pairs of ${source}, u from random pairs` },
+  );
+  return { model, estimation: model.estimation };
+}
