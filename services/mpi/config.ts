@@ -7,6 +7,8 @@
  *   INFOSHARE_BULK_BODY_LIMIT   body limit of the transaction endpoint (initial loads)       default 50mb
  *   INFOSHARE_MATCHING_MODEL    the partnership's declared matching model (MI-L2)            default both
  *   INFOSHARE_MATCH_MODEL_FILE  the Fellegi–Sunter model: m/u probabilities, thresholds      default services/mpi/domain/default-model.json
+ *   INFOSHARE_MPI_RECLUSTER_DELAY  seconds after a registration changed the index before the
+ *                               re-clustering pass runs (workers/recluster.ts; 0: on demand only)   default 300
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,7 @@ const schema = z.object({
   INFOSHARE_BULK_BODY_LIMIT: z.string().default('50mb'),
   INFOSHARE_MATCHING_MODEL: z.enum(['chi-seeding', 'matching-indexing', 'both']).default('both'),
   INFOSHARE_MATCH_MODEL_FILE: z.string().default('services/mpi/domain/default-model.json'),
+  INFOSHARE_MPI_RECLUSTER_DELAY: z.coerce.number().int().min(0).default(300),
 });
 
 /** What the MPI's variables say, before the model file is read. */
@@ -27,6 +30,8 @@ export interface MpiSettings {
   readonly matchingModel: 'chi-seeding' | 'matching-indexing' | 'both';
   /** Absolute path of the matching model file. */
   readonly matchModelFile: string;
+  /** Seconds after a registration changed the index that the re-clustering pass runs (0: only on demand). */
+  readonly reclusterDelaySeconds: number;
 }
 
 export interface MpiConfig extends MpiSettings {
@@ -41,6 +46,7 @@ export function readMpiSettings(env: NodeJS.ProcessEnv = process.env): MpiSettin
     bulkBodyLimit: e.INFOSHARE_BULK_BODY_LIMIT,
     matchingModel: e.INFOSHARE_MATCHING_MODEL,
     matchModelFile: path.resolve(PROJECT_ROOT, e.INFOSHARE_MATCH_MODEL_FILE),
+    reclusterDelaySeconds: e.INFOSHARE_MPI_RECLUSTER_DELAY,
   };
 }
 

@@ -4,6 +4,7 @@ import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { MpiConfig } from './config.js';
+import type { ReclusterRequests } from './workers/recluster.js';
 import type { BackgroundLoads } from './workers/registrations.js';
 import type { MatchModel } from './domain/model.js';
 import type { PartnershipView } from './partnership.js';
@@ -21,6 +22,8 @@ export interface MpiContext {
   readonly registrar: Registrar;
   /** Loads registered in the background (`Prefer: respond-async`). */
   readonly registrations: BackgroundLoads;
+  /** Asks for the re-clustering pass after the index changed (workers/recluster.ts). */
+  readonly reclusterRequests: ReclusterRequests;
   readonly partnership: PartnershipView;
   readonly model: MatchModel;
   /** Absolute FHIR base (`http://localhost:4001/fhir`). */

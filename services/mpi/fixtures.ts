@@ -41,6 +41,7 @@ export async function loadDemoDemographics(deps: ServiceDeps, config: MpiConfig 
     report[agencyId] = await registerAsAgency(ctx, partnership, agencyId, (bundle.entry ?? []).map((e) => e.resource!), 'demographics');
   }
   await ctx.relay.close();
+  await ctx.reclusterRequests.close();
   deps.log.info({ demographics: report }, 'demo demographic extracts loaded into the index');
   return report;
 }
@@ -66,6 +67,7 @@ export async function loadDemoPeople(deps: ServiceDeps, config: MpiConfig = load
     report[agencyId] = await registerAsAgency(ctx, partnership, agencyId, records, 'demo-people');
   }
   await ctx.relay.close();
+  await ctx.reclusterRequests.close();
   deps.log.info({ demoPeople: report }, 'demo people of the CareTeams registered in the index');
   return report;
 }
@@ -109,16 +111,10 @@ async function registerAsAgency(
   if (!agency) throw new Error(`${agencyId} is not an agency in the directory`);
   const submitting = { agencyId, system: agency.patientIdentifierSystem, systemsByAgency: partnership.systemsByAgency };
   const submissions = patients.map((p, i) => submissionOf(p, submitting, `Bundle.entry[${i}].resource`));
-  const stored = await ctx.store.getRecords(submissions.map((s) => s.recordId));
-  const changed = submissions.filter((s, i) => !sameContent(stored[i], s.patient));
   // The load acts as the agency's system would; its changes are recorded under this load's id.
+  // Records already stored with the same content are recognised by the registrar and left alone.
   const cause = { requestId: `${load}-${agencyId}-${randomUUID()}`, agent: { clientId: agencyId, agency: agencyId } };
-  await ctx.registrar.register(changed, `Organization/${agencyId}`, agencyId, partnership, { cause });
-  return { registered: changed.length, unchanged: submissions.length - changed.length };
-}
-
-function sameContent(stored: Patient | undefined, submitted: Patient): boolean {
-  if (!stored) return false;
-  const { id: _id, meta: _meta, ...content } = stored;
-  return JSON.stringify(content) === JSON.stringify(submitted);
+  const results = await ctx.registrar.register(submissions, `Organization/${agencyId}`, agencyId, partnership, { cause });
+  const unchanged = results.filter((r) => r.unchanged).length;
+  return { registered: results.length - unchanged, unchanged };
 }

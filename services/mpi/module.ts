@@ -11,6 +11,7 @@ import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
 import { DirectoryView } from '../directory/view.js';
+import { ReclusterRequests, startReclusterWorker } from './workers/recluster.js';
 import { BackgroundLoads, startRegistrationWorker } from './workers/registrations.js';
 import { loadMpiConfig, type MpiConfig } from './config.js';
 import type { MpiContext } from './context.js';
@@ -31,13 +32,15 @@ export function createMpiContext(deps: ServiceDeps, config: MpiConfig): MpiConte
   const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(mpiKeys.outbox);
   const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi', audit: { service: 'mpi', relay } });
   const { model } = config;
+  const reclusterRequests = new ReclusterRequests({ redis: deps.redis, keys: deps.keys }, config.reclusterDelaySeconds);
   return {
     config,
     store,
     relay,
     tasks,
     model,
-    registrar: new Registrar({ store, tasks, relay, model, maxBlockSize: MAX_BLOCK_SIZE }),
+    registrar: new Registrar({ store, tasks, relay, model, maxBlockSize: MAX_BLOCK_SIZE, onIndexChanged: (cause) => reclusterRequests.request(cause) }),
+    reclusterRequests,
     registrations: new BackgroundLoads({ redis: deps.redis, keys: deps.keys }),
     partnership: new IspPartnershipView(new IspRegistry(new DirectoryView(deps.redis, deps.keys), { log: deps.log })),
     baseUrl: `${deps.config.urls.mpi}/fhir`,
@@ -89,6 +92,14 @@ export const mpiService: ServiceModule<MpiConfig> = {
       partnership: ctx.partnership,
       baseUrl: ctx.baseUrl,
     });
+    const reclusterWorker = startReclusterWorker({
+      site: { redis: deps.redis, keys: deps.keys },
+      service: 'mpi',
+      audit: deps.audit,
+      log: deps.log,
+      registry: metrics.registry,
+      registrar: ctx.registrar,
+    });
     const routes = Router();
     routes.use(mpiRoutes(ctx));
     const app = createServiceApp({
@@ -106,7 +117,9 @@ export const mpiService: ServiceModule<MpiConfig> = {
       close: async () => {
         // Workers before queues (the runner closes its own queue after its worker), then the producer handle.
         await registrationWorker.close();
+        await reclusterWorker.close();
         await ctx.registrations.close();
+        await ctx.reclusterRequests.close();
         await recovery;
         await ctx.relay.close();
         await ctx.validation.close();

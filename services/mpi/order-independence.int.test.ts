@@ -83,6 +83,28 @@ async function openQuestions(mpi: TestMpi): Promise<string[]> {
   return [...questions].sort();
 }
 
+describe('the re-clustering pass by itself', () => {
+  it('runs a while after a registration changed the index, without being asked', async () => {
+    const mpi = await startTestMpi({}, { INFOSHARE_MPI_RECLUSTER_DELAY: '1' });
+    try {
+      const few = records.filter((r) => r.agencyId === 'nhs-lothian').slice(0, 20);
+      const res = await request(mpi.app).post('/fhir').set(await mpi.auth('nhs-lothian')).type('application/fhir+json').send(toTransactionBundle(few));
+      expect(res.status).toBe(200);
+      // The worker's attempt is audited as a `recluster` exchange (the shared runner's record).
+      const deadline = Date.now() + 60_000;
+      let ran = false;
+      while (!ran && Date.now() < deadline) {
+        const entries = await readAuditEntries(mpi.dir.redis, mpi.dir.keys, { count: 1_000_000 });
+        ran = entries.some((e) => String(e.entry.event).includes('Re-clustered 20 record(s)'));
+        if (!ran) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(ran).toBe(true);
+    } finally {
+      await mpi.close();
+    }
+  }, 120_000);
+});
+
 describe('the same records in another order', () => {
   const agencies = ['nhs-lothian', 'gp-leith-cluster', 'edinburgh-social-work', 'edinburgh-education', 'police-scotland-e-division', 'edinburgh-housing'];
   let firstLoadMs = 0;

@@ -69,6 +69,8 @@ export interface RegistrarDeps {
   readonly now?: () => Date;
   /** Blocks larger than this are skipped (a very common key says little and costs much). */
   readonly maxBlockSize?: number;
+  /** Told after a registration changed the index (the re-clustering pass is asked for: workers/recluster.ts). */
+  readonly onIndexChanged?: (cause: ChangeCause) => Promise<void>;
 }
 
 const CHUNK = 500;
@@ -174,6 +176,8 @@ export class Registrar {
       results.push(...(await this.afterChunk(written, chunk, agencyId, partnership)));
       options.onProgress?.(results.length);
     }
+    // A lost request only delays the pass to the next change (or to one asked for on demand): never a failed registration.
+    if (results.some((r) => !r.unchanged)) await this.deps.onIndexChanged?.(options.cause).catch(() => undefined);
     return results;
   }
 
@@ -532,7 +536,8 @@ export class Registrar {
     const stats = { ...written.stats };
     const final = written.results.map((r, i) => {
       const seededChi = seeded[i];
-      if (seededChi) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
+      // An unchanged re-submission gets its CHI back again, but it was seeded (and counted) before.
+      if (seededChi && !r.unchanged) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
       return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, this.deps.model, r.unchanged) };
     });
     await this.deps.store.incrementStats(stats);

@@ -1,0 +1,70 @@
+/**
+ * The re-clustering pass, run by itself (Registrar.recluster; `POST /matching/$recluster`
+ * runs it on demand). A registration that changed the index asks for a pass
+ * `INFOSHARE_MPI_RECLUSTER_DELAY` seconds later (default 300; 0: only on demand). The
+ * requests coalesce: while a pass is waiting, asking again adds nothing (one job id), so a
+ * bulk load of many Bundles gets one pass after it, and the index converges on the Persons
+ * its records make whatever order they came in. Each attempt is audited by the shared
+ * runner; what the pass changes carries its own change records.
+ */
+import type { Queue } from 'bullmq';
+import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
+import { runWorker, type JobData, type JobOrigin, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
+import type { Registrar, ReclusterResult } from '../registration.js';
+
+export const RECLUSTER_QUEUE = { family: 'mpi', name: 'recluster' } as const;
+
+/** One waiting pass at a time; gone once run, so the next change asks for the next one. */
+const PENDING = jobIdOf('recluster', 'pending');
+const JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: true, removeOnFail: true } as const;
+
+export interface ReclusterWorkerDeps extends WorkerRunnerDeps {
+  readonly registrar: Registrar;
+}
+
+export function startReclusterWorker(deps: ReclusterWorkerDeps): RunningWorker<JobData, ReclusterResult> {
+  return runWorker<JobData, ReclusterResult>(deps, {
+    queue: RECLUSTER_QUEUE,
+    jobOptions: JOB_OPTIONS,
+    concurrency: 1,
+    describe: () => ({ type: 'rest', subtype: 'recluster', action: 'U', dataCategory: 'demographics', purpose: 'identity-matching' }),
+    process: async (job) => {
+      const result = await deps.registrar.recluster('infoshare mpi (re-clustering pass)', job.data.origin);
+      const changed = result.moved + result.reviewsOpened + result.reviewsWithdrawn > 0;
+      return {
+        result,
+        audit: {
+          outcomeDescription: `Re-clustered ${result.records} record(s) into ${result.persons} Person(s): moved ${result.moved}, opened ${result.reviewsOpened} and withdrew ${result.reviewsWithdrawn} review(s)`,
+          // Automatic matching at work only when the pass changed the index.
+          criteria: changed ? ['MI-L3'] : [],
+        },
+      };
+    },
+  });
+}
+
+/** Asks for a pass after a change (the producer side). */
+export class ReclusterRequests {
+  private opened?: Queue<JobData, ReclusterResult>;
+
+  constructor(
+    private readonly site: QueueSite,
+    /** Seconds after the first change the pass runs; 0 never queues one. */
+    private readonly delaySeconds: number,
+  ) {}
+
+  private get queue(): Queue<JobData, ReclusterResult> {
+    this.opened ??= openQueue(this.site, RECLUSTER_QUEUE, JOB_OPTIONS);
+    return this.opened;
+  }
+
+  /** Queues a pass unless one is waiting already (then that one will see this change too). */
+  async request(origin: JobOrigin): Promise<void> {
+    if (this.delaySeconds <= 0) return;
+    await this.queue.add('recluster', { origin }, { jobId: PENDING, delay: this.delaySeconds * 1000 });
+  }
+
+  async close(): Promise<void> {
+    await this.opened?.close();
+  }
+}
