@@ -38,6 +38,7 @@ export async function startMpiReplica(config: HubConfig, mpi: MpiSettings, redis
       INFOSHARE_DIRECTORY_PORT: String(config.ports.directory),
       INFOSHARE_BULK_BODY_LIMIT: mpi.bulkBodyLimit,
       INFOSHARE_MATCH_MODEL_FILE: mpi.matchModelFile,
+      INFOSHARE_MPI_RECLUSTER_DELAY: String(mpi.reclusterDelaySeconds),
       INFOSHARE_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
