@@ -5,7 +5,8 @@ import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { MpiConfig } from './config.js';
 import type { BackgroundLoads } from './workers/registrations.js';
-import type { MatchModel } from './domain/model.js';
+import type { ModelEstimation } from './model-estimation.js';
+import type { ModelVersions } from './model-versions.js';
 import type { PartnershipView } from './partnership.js';
 import type { Registrar } from './registration.js';
 import type { MpiStore } from './store.js';
@@ -22,7 +23,10 @@ export interface MpiContext {
   /** Loads registered in the background (`Prefer: respond-async`). */
   readonly registrations: BackgroundLoads;
   readonly partnership: PartnershipView;
-  readonly model: MatchModel;
+  /** The matching model in use and its versions (the configured one is version 0). */
+  readonly models: ModelVersions;
+  /** Estimates the partnership's own model over the index. */
+  readonly estimation: ModelEstimation;
   /** Absolute FHIR base (`http://localhost:4001/fhir`). */
   readonly baseUrl: string;
   /** Verifies the access token (shared/auth/middleware.ts). */

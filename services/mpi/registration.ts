@@ -18,6 +18,7 @@ import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import { pairKey, type PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
+import type { ModelSource } from './model-versions.js';
 import { outsideRejectedPersons, planRegistration, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
 import { isOperationOutcomeError, preconditionFailed } from '../../shared/fhir/outcome.js';
@@ -61,7 +62,8 @@ export interface RegistrarDeps {
   readonly tasks: ResourceStore;
   /** Moves each chunk's change record on to the audit stream once it is committed. */
   readonly relay?: OutboxRelay;
-  readonly model: MatchModel;
+  /** The matching model in use (the partnership's latest estimate, else the configured one): read once per registration call. */
+  readonly models: ModelSource;
   readonly now?: () => Date;
   /** Blocks larger than this are skipped (a very common key says little and costs much). */
   readonly maxBlockSize?: number;
@@ -107,7 +109,9 @@ export class Registrar {
     options: { readonly cause: ChangeCause; readonly onProgress?: (registered: number) => void },
   ): Promise<RegistrationResult[]> {
     const results: RegistrationResult[] = [];
-    const batchIndex = new MatchIndex(this.deps.model, { maxBlockSize: this.deps.maxBlockSize });
+    // One model for the whole call: a re-estimation meanwhile applies from the next registration.
+    const { model } = await this.deps.models.current();
+    const batchIndex = new MatchIndex(model, { maxBlockSize: this.deps.maxBlockSize });
     const batchLinks = new Map<string, PersonLink>();
     for (let i = 0; i < submissions.length; i += CHUNK) {
       const chunk = submissions.slice(i, i + CHUNK);
@@ -119,10 +123,10 @@ export class Registrar {
       // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
       const written = await this.deps.store.withIndexLock(async () => {
         await this.completeUnfinished();
-        return this.registerChunk({ chunk, features, keys, terms }, requestedBy, batchIndex, batchLinks, options.cause);
+        return this.registerChunk({ chunk, features, keys, terms }, requestedBy, batchIndex, batchLinks, options.cause, model);
       });
       await this.deps.relay?.flushQuietly(options.cause.requestId);
-      results.push(...(await this.afterChunk(written, chunk, agencyId, partnership)));
+      results.push(...(await this.afterChunk(written, chunk, agencyId, partnership, model)));
       options.onProgress?.(results.length);
     }
     return results;
@@ -140,6 +144,7 @@ export class Registrar {
     batchIndex: MatchIndex,
     batchLinks: Map<string, PersonLink>,
     cause: ChangeCause,
+    model: MatchModel,
   ): Promise<{ results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
     const { store } = this.deps;
     const { chunk, features, keys, terms } = prepared;
@@ -197,7 +202,7 @@ export class Registrar {
         candidateId: candidate.id,
         candidatePersonId,
         score: candidate.score,
-        probability: matchProbability(candidate.score, this.deps.model),
+        probability: matchProbability(candidate.score, model),
         fields: candidate.explanation.fields,
         requestedBy,
         authoredOn: now,
@@ -216,7 +221,7 @@ export class Registrar {
         return cf ? [cf] : [];
       });
       const candidates = outsideRejectedPersons(submission.recordId, [...fromRedis, ...batchIndex.candidates(f)], manualDecisions, linkOf);
-      const decision: Decision = decide(f, candidates, this.deps.model, { personOf: (id) => linkOf(id)?.personId });
+      const decision: Decision = decide(f, candidates, model, { personOf: (id) => linkOf(id)?.personId });
       const currentLink = existingLinks[i];
       const plan = planRegistration({
         recordId: submission.recordId,
@@ -298,7 +303,7 @@ export class Registrar {
     failpoint('mpi.chunk.after-records');
     await this.completeChunk(journal);
     // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
-    const superseded = await this.supersedeStaleReviews(results, features, now, cause);
+    const superseded = await this.supersedeStaleReviews(results, features, now, cause, model);
     return { results, stats: superseded ? { 'review-superseded': superseded } : {}, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
   }
 
@@ -363,6 +368,7 @@ export class Registrar {
     chunk: readonly Submission[],
     agencyId: string,
     partnership: PartnershipSnapshot,
+    model: MatchModel,
   ): Promise<RegistrationResult[]> {
     // CHI seeding: a record without CHI linked with confidence to a person whose record has one.
     const seeded = await this.seedChis(written.results, chunk, agencyId, partnership, written.featureOf);
@@ -370,7 +376,7 @@ export class Registrar {
     const final = written.results.map((r, i) => {
       const seededChi = seeded[i];
       if (seededChi) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
-      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, this.deps.model) };
+      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, model) };
     });
     await this.deps.store.incrementStats(stats);
     return final;
@@ -392,6 +398,7 @@ export class Registrar {
     features: readonly MatchFeatures[],
     now: string,
     cause: ChangeCause,
+    model: MatchModel,
   ): Promise<number> {
     const resubmitted = results.flatMap((r, i) => (r.status === 200 ? [{ r, features: features[i]! }] : []));
     if (resubmitted.length === 0) return 0;
@@ -408,6 +415,7 @@ export class Registrar {
     );
     const staleAsCandidate = await this.staleForCandidates(
       resubmitted.map(({ r, features: f }, i) => ({ result: r, features: f, tasks: asCandidate[i]?.resources ?? [] })),
+      model,
     );
     const reason = (task: Task) =>
       staleAsFocus.includes(task)
@@ -434,6 +442,7 @@ export class Registrar {
   /** Open reviews naming a re-submitted record as their candidate that its new version no longer supports. */
   private async staleForCandidates(
     resubmitted: readonly { result: RegistrationResult; features: MatchFeatures; tasks: readonly Task[] }[],
+    model: MatchModel,
   ): Promise<Task[]> {
     const asked = resubmitted.flatMap(({ result, features, tasks }) =>
       tasks.flatMap((task) => {
@@ -447,7 +456,7 @@ export class Registrar {
     return asked.flatMap((a, i) => {
       const record = raisedBy[i];
       const together = links[i]?.personId === a.personId;
-      const stillAlike = record !== undefined && compare(record, a.features, this.deps.model).outcome !== 'new';
+      const stillAlike = record !== undefined && compare(record, a.features, model).outcome !== 'new';
       return together || !stillAlike ? [a.task] : [];
     });
   }
