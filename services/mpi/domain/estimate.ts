@@ -240,7 +240,8 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
     },
     fields,
     thresholds: thresholdsFor(emPrior, { linkProbability, reviewProbability }),
-    ...twinsOption(records, {}),
+    // Twins are read from within each agency's own register; records without an agency have none to read.
+    ...twinsOption(records.filter((r) => r.ag !== undefined), {}),
   };
   const tables = termFrequencyTables(records, options.maxTermValues ?? ESTIMATE_DEFAULTS.maxTermValues);
   const withTf: MatchModel = { ...em, termFrequencies: tables.tables, estimation: { ...em.estimation!, method: 'em', records: n } };
@@ -295,21 +296,33 @@ interface Session {
   readonly key: (f: MatchFeatures) => string | undefined;
   /** The fields the key fixes (not estimated in this session). */
   readonly fixed: readonly FieldName[];
+  /**
+   * Fields estimated over the posteriors the others give (never steering the E step). Over
+   * pairs born the same day the names decide who is one person, so postcode, address, town and
+   * phone — which disagree together when a person moves — stay passive; over pairs named alike
+   * the birth date alone would be too little, so there they take part.
+   */
+  readonly passive: readonly FieldName[];
   /** m of the key's own agreement, as another session estimates it: P(a pair of one person shares the key). */
   readonly keyAgreement: (m: ReadonlyMap<FieldName, Float64Array>) => number | undefined;
 }
+
+/** Fields that change together when a person moves: estimated over the identity fields' posteriors (see EstimateOptions.passiveFields). */
+const LOCATION_FIELDS: readonly FieldName[] = ['postcode', 'address', 'town', 'phone'];
 
 const SESSIONS: readonly Session[] = [
   {
     name: 'same birth date',
     key: (f) => (f.y !== undefined && f.m !== undefined && f.d !== undefined ? `${f.y}-${f.m}-${f.d}` : undefined),
     fixed: ['birthDate'],
+    passive: LOCATION_FIELDS,
     keyAgreement: (m) => m.get('birthDate')?.[0],
   },
   {
     name: 'same forename and family name',
     key: (f) => (f.g && f.f ? `${f.g}|${f.f}` : undefined),
     fixed: ['given', 'family'],
+    passive: [],
     keyAgreement: (m) => {
       const given = m.get('given')?.[0];
       const family = m.get('family')?.[0];
@@ -317,9 +330,6 @@ const SESSIONS: readonly Session[] = [
     },
   },
 ];
-
-/** Fields that change together when a person moves: estimated over the identity fields' posteriors (see EstimateOptions.passiveFields). */
-const LOCATION_FIELDS: readonly FieldName[] = ['postcode', 'address', 'town', 'phone'];
 
 /** Records sharing one key beyond this many are left out of a session (a very common value says little). */
 const MAX_SESSION_BLOCK = 200;
@@ -353,7 +363,7 @@ function runSession(session: Session, records: readonly MatchFeatures[], labelle
   if (pairs.length < MIN_CANDIDATE_PAIRS) return { name: session.name, pairs: pairs.length, matches: 0, iterations: 0, m: new Map(), session };
   const model = estimateModel(pairs, {
     fields: estimated,
-    passiveFields: LOCATION_FIELDS,
+    passiveFields: session.passive,
     labelledPairs: labelled.filter((p) => session.key(p.a) !== undefined && session.key(p.a) === session.key(p.b)).map((p) => [p.a, p.b, p.same] as const),
   });
   const m = new Map<FieldName, Float64Array>();
@@ -388,11 +398,13 @@ function matchesFromSessions(sessions: readonly SessionResult[]): number {
   return estimates.length === 0 ? 0 : estimates.reduce((x, y) => x + y, 0) / estimates.length;
 }
 
-/** m per field: the mean over the sessions that estimated it; u from random pairs. */
+/** m per field: the mean over the sessions that estimated it (those where it was passive, if any); u from random pairs. */
 function combineSessions(sessions: readonly SessionResult[], u: readonly Float64Array[]): MatchModel['fields'] {
   const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
   FIELD_NAMES.forEach((field, f) => {
-    const estimates = sessions.flatMap((s) => (s.m.has(field) ? [s.m.get(field)!] : []));
+    // A field's m from the sessions where it could not steer the latent class (passive), when there are any.
+    const passive = sessions.filter((s) => s.m.has(field) && s.session.passive.includes(field));
+    const estimates = (passive.length > 0 ? passive : sessions.filter((s) => s.m.has(field))).map((s) => s.m.get(field)!);
     if (estimates.length === 0) return;
     const names = FIELD_LEVELS[field] as readonly string[];
     const levels: { [level: string]: { m: number; u: number } } = {};
