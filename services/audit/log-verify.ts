@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { NoteVerifier } from './domain/checkpoint.js';
-import { readBundle, TILE_WIDTH, unpackHashes } from './domain/tiles.js';
+import { leafHashesOfBundle, TILE_WIDTH, unpackHashes } from './domain/tiles.js';
 import { LogVerification, type VerificationReport } from './domain/verification.js';
 import type { AuditKeys } from './keys.js';
 import type { LogStore } from './store.js';
@@ -32,10 +32,10 @@ export async function verifyStoredLog(redis: Redis, keys: AuditKeys, store: LogS
     const following = tile + TILES_PER_READ;
     if (following < tiles) next = readTiles(redis, keys, following, Math.min(TILES_PER_READ, tiles - following));
     read.forEach(({ bundle, hashes }, i) => {
-      const { entries, truncated } = readBundle(bundle);
+      const leaves = leafHashesOfBundle(bundle);
       // On a live log the last tile may have grown since the size was read: verify up to that size.
       const room = size - (tile + i) * TILE_WIDTH;
-      verification.addTile(entries.slice(0, room), unpackHashes(hashes).slice(0, room), truncated);
+      verification.addHashedTile(leaves.hashes.slice(0, room), unpackHashes(hashes).slice(0, room), leaves.truncated);
     });
   }
   return verification.finish();

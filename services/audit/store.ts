@@ -123,7 +123,19 @@ redis.call('HSET', KEYS[2], 'size', size + k, 'lastId', ARGV[5 + k])
 return 'ok'
 `);
 
+/** Perfect subtrees at least this large are cached once computed (each costs up to 127 node hashes). */
+const SUBTREE_CACHE_MIN_LEAVES = 2;
+/** At most this many cached subtree hashes (~100 bytes each). */
+const SUBTREE_CACHE_ENTRIES = 100_000;
+
+function subtreeKey(r: Range): string {
+  return `${r.start}:${r.end}`;
+}
+
 export class LogStore {
+  /** Hashes of complete perfect subtrees already computed: the log is append-only, so they never change. */
+  private readonly subtrees = new Map<string, Buffer>();
+
   constructor(
     private readonly redis: Redis,
     readonly keys: AuditKeys,
@@ -193,14 +205,31 @@ export class LogStore {
   /** The hashes of the given subtrees of the tree (each any range a proof names). */
   async rangeHashes(ranges: readonly Range[]): Promise<Buffer[]> {
     const perfect = ranges.map((r) => perfectSubtrees(r));
-    const slices = perfect.flat().map(sliceOfPerfect);
-    const hashes = (await this.readSlices(slices)).map(perfectHashOfSlice);
-    let at = 0;
-    return perfect.map((parts) => {
-      const own = hashes.slice(at, at + parts.length);
-      at += parts.length;
-      return rangeHashFromPerfect(own);
-    });
+    const all = perfect.flat();
+    // A perfect subtree never changes once complete: those already computed come from the cache.
+    const known = new Map<string, Buffer>();
+    const missing: Range[] = [];
+    for (const r of all) {
+      const cached = this.subtrees.get(subtreeKey(r));
+      if (cached) known.set(subtreeKey(r), cached);
+      else missing.push(r);
+    }
+    const computed = (await this.readSlices(missing.map(sliceOfPerfect))).map(perfectHashOfSlice);
+    missing.forEach((r, i) => known.set(subtreeKey(r), computed[i]!));
+    missing.forEach((r, i) => this.remember(r, computed[i]!));
+    return perfect.map((parts) => rangeHashFromPerfect(parts.map((r) => known.get(subtreeKey(r))!)));
+  }
+
+  /**
+   * Keeps a computed perfect subtree hash. Only subtrees of more than one
+   * tile's worth of hashing are worth keeping; the cache is bounded and simply
+   * starts again when full (the hashes near the top, shared by every proof,
+   * are back after the next few proofs).
+   */
+  private remember(range: Range, hash: Buffer): void {
+    if (range.end - range.start < SUBTREE_CACHE_MIN_LEAVES) return;
+    if (this.subtrees.size >= SUBTREE_CACHE_ENTRIES) this.subtrees.clear();
+    this.subtrees.set(subtreeKey(range), hash);
   }
 
   /** The root hash of the tree at `size` leaves (any size up to the current one). */

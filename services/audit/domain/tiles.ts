@@ -14,7 +14,7 @@
  * Pure: no I/O.
  */
 import { AUDIT_ENTRY_FIELDS, type AuditEntry } from '../../../shared/audit/audit-entry.js';
-import { HASH_BYTES, perfectSubtrees, rangeHashFromPerfect, rootOfHashes, type Range } from './merkle.js';
+import { HASH_BYTES, perfectSubtrees, rangeHashFromPerfect, rootOfHashes, sha256Of, type Range } from './merkle.js';
 
 export const TILE_BITS = 8;
 export const TILE_WIDTH = 2 ** TILE_BITS;
@@ -167,6 +167,27 @@ export function readBundle(bundle: Buffer): { entries: Buffer[]; truncated: bool
     at += 4 + length;
   }
   return { entries, truncated: false };
+}
+
+/**
+ * The leaf hashes of a bundle's entries, computed in place: the byte before
+ * each entry (the low byte of its length, already read) becomes the leaf
+ * prefix 0x00, so SHA-256 runs over the bundle itself with no copy — full
+ * verification hashes every entry of the log. Consumes the bundle (its lengths
+ * are overwritten). A bundle cut short yields the complete entries' hashes.
+ */
+export function leafHashesOfBundle(bundle: Buffer): { hashes: Buffer[]; truncated: boolean } {
+  const hashes: Buffer[] = [];
+  let at = 0;
+  while (at < bundle.length) {
+    if (at + 4 > bundle.length) return { hashes, truncated: true };
+    const length = bundle.readUInt32BE(at);
+    if (at + 4 + length > bundle.length) return { hashes, truncated: true };
+    bundle[at + 3] = 0x00;
+    hashes.push(sha256Of(bundle.subarray(at + 3, at + 4 + length)));
+    at += 4 + length;
+  }
+  return { hashes, truncated: false };
 }
 
 /** An audit entry from its canonical bytes (`canonicalEntry`: `[name, value]` pairs in layout order). */
