@@ -153,20 +153,27 @@ export function bundleRecord(canonical: Buffer): Buffer {
 }
 
 /**
- * The entries of a bundle, in order (views into it). A bundle cut short — a
- * length running past its end — yields the complete entries and `truncated`.
+ * Walks a bundle's records: `visit(at, length)` for each complete one (`at`
+ * the offset of its 4-byte length). True when the bundle is cut short — a
+ * length running past its end.
  */
-export function readBundle(bundle: Buffer): { entries: Buffer[]; truncated: boolean } {
-  const entries: Buffer[] = [];
+function walkBundle(bundle: Buffer, visit: (at: number, length: number) => void): boolean {
   let at = 0;
   while (at < bundle.length) {
-    if (at + 4 > bundle.length) return { entries, truncated: true };
+    if (at + 4 > bundle.length) return true;
     const length = bundle.readUInt32BE(at);
-    if (at + 4 + length > bundle.length) return { entries, truncated: true };
-    entries.push(bundle.subarray(at + 4, at + 4 + length));
+    if (at + 4 + length > bundle.length) return true;
+    visit(at, length);
     at += 4 + length;
   }
-  return { entries, truncated: false };
+  return false;
+}
+
+/** The entries of a bundle, in order (views into it); a bundle cut short yields the complete ones and `truncated`. */
+export function readBundle(bundle: Buffer): { entries: Buffer[]; truncated: boolean } {
+  const entries: Buffer[] = [];
+  const truncated = walkBundle(bundle, (at, length) => entries.push(bundle.subarray(at + 4, at + 4 + length)));
+  return { entries, truncated };
 }
 
 /**
@@ -178,16 +185,11 @@ export function readBundle(bundle: Buffer): { entries: Buffer[]; truncated: bool
  */
 export function leafHashesOfBundle(bundle: Buffer): { hashes: Buffer[]; truncated: boolean } {
   const hashes: Buffer[] = [];
-  let at = 0;
-  while (at < bundle.length) {
-    if (at + 4 > bundle.length) return { hashes, truncated: true };
-    const length = bundle.readUInt32BE(at);
-    if (at + 4 + length > bundle.length) return { hashes, truncated: true };
+  const truncated = walkBundle(bundle, (at, length) => {
     bundle[at + 3] = 0x00;
     hashes.push(sha256Of(bundle.subarray(at + 3, at + 4 + length)));
-    at += 4 + length;
-  }
-  return { hashes, truncated: false };
+  });
+  return { hashes, truncated };
 }
 
 /** An audit entry from its canonical bytes (`canonicalEntry`: `[name, value]` pairs in layout order). */
