@@ -4,6 +4,7 @@
  * (0 ok, 1 failure, 2 usage error) with a message instead of a stack trace.
  */
 import { agenciesCommand } from './commands/agencies.js';
+import { auditCommand } from './commands/audit.js';
 import { fixturesCommand } from './commands/fixtures.js';
 import { helpCommand, usageText } from './commands/help.js';
 import { loadCommand } from './commands/load.js';
@@ -19,6 +20,7 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   agencies: agenciesCommand,
   replay: replayCommand,
   matching: matchingCommand,
+  audit: auditCommand,
   load: (args) => loadCommand(args),
   fixtures: fixturesCommand,
   help: helpCommand,

@@ -50,6 +50,25 @@ export const USAGE: Readonly<Record<string, string>> = {
   --agency     the demo agency to ask as (default nhs-lothian)
   --mpi        the MPI's URL (default: from the environment)
   --json       print the report as JSON`,
+  audit: `infoshare audit verify [--json]
+       infoshare audit verify --checkpoint FILE [--entry <AuditEvent id>]… [--save FILE]
+       infoshare audit verify --bundle FILE [--key FILE]
+       infoshare audit checkpoint --out FILE
+       infoshare audit bundle <AuditEvent id> --out FILE [--checkpoint <size>]
+       (remote forms also take [--audit <url>] [--agency <id>] [--key FILE])
+  The audit log (README "Audit log"), for auditors.
+  verify               on the hub's host: re-hash every entry of the log, check every signed
+                       checkpoint; prints size, root and the first bad position; exits 1 if bad
+  verify --checkpoint  from outside the hub, over HTTP: the current log is consistent with the
+                       checkpoint you kept (RFC 9162 consistency proof), and each --entry is in it;
+                       --save keeps the current checkpoint for next time
+  verify --bundle      offline: a downloaded proof bundle (entry + inclusion proof + checkpoint)
+  checkpoint           keep the latest signed checkpoint (its signature checked first)
+  bundle               download an AuditEvent's proof bundle
+  --key     the partnership's public key: a JWKS, a PEM, or the /log/key verifier key
+            (default: the directory's published JWKS; for --bundle, the key the bundle names)
+  --agency  the demo agency to ask as (default nhs-lothian, which holds system/AuditEvent.read)
+  --audit   the audit service's URL (default: from the environment, http://localhost:4004)`,
   load: `infoshare load <file> --agency <id> [--key <private key PEM file>] [--bundle-size N] [--json]
                 [--mpi <url>] [--directory <url>]
   An agency's initial load into the MPI: the file's Patients are sent in

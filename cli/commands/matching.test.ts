@@ -1,5 +1,5 @@
 import { buildMatchingReport } from '../../services/mpi/domain/report.js';
-import { formatReport } from './matching.js';
+import { formatEstimate, formatReport } from './matching.js';
 
 describe('infoshare matching report output', () => {
   it('shows the queue, outcomes, reviewer decisions, model and last benchmark in words', () => {
@@ -10,7 +10,20 @@ describe('infoshare matching report output', () => {
       stats: { 'linked-chi': 10, 'linked-auto': 20, review: 3, new: 87, 'chi-seeded': 4, 'decision-link': 2, 'reviewer:PractitionerRole/role-x': 2, 'review-duplicate': 1 },
       openReviews: 1,
       oldestRequestedAt: '2026-11-25T09:00:00Z',
-      model: { thresholds: { upper: 22, lower: 13 } },
+      model: {
+        version: 2,
+        source: 'estimated',
+        estimatedAt: '2026-11-25T08:00:00.000Z',
+        records: 110,
+        trigger: 'index-growth',
+        thresholds: { upper: 18.5, lower: 9.9 },
+        linkProbability: 0.99,
+        reviewProbability: 0.2,
+        expected: { precision: 0.998, recall: 0.975, f1: 0.986, reviewShareOfRecords: 0.012, reviewTrueMatchShare: 0.55 },
+        labelledPairs: 2,
+        termFrequencies: true,
+      },
+      modelVersions: [],
       lastBenchmark: { generatedAt: '2026-11-24', runs: [{ dataset: 'febrl4', identifier: false, f1: 0.998, reviewShareOfTruePairs: 0.0014 }] },
     });
     const text = formatReport(report);
@@ -19,6 +32,9 @@ describe('infoshare matching report output', () => {
     expect(text).toContain('1 raised as possible duplicates');
     expect(text).toContain('PractitionerRole/role-x: 2');
     expect(text).toContain('febrl4: F1 0.998, 0.1 % of true pairs left in review');
+    expect(text).toContain('model in use          version 2, estimated 2026-11-25T08:00:00.000Z from 110 records (index-growth), with term frequencies');
+    expect(text).toContain('link ≥ 18.5 (P ≥ 0.99), review ≥ 9.9 (P ≥ 0.2)');
+    expect(text).toContain('the model expects     precision 0.998, recall 0.975 of automatic links; 1.2 % of records to review, 55 % of them true matches');
   });
 
   it('says when no benchmark has been run yet', () => {
@@ -28,8 +44,29 @@ describe('infoshare matching report output', () => {
       indexedRecords: 0,
       stats: {},
       openReviews: 0,
-      model: { thresholds: { upper: 22, lower: 13 } },
+      model: { version: 0, source: 'configured', thresholds: { upper: 22, lower: 13 }, termFrequencies: false },
+      modelVersions: [],
     });
     expect(formatReport(report)).toContain('none yet (npm run bench:matching)');
+    expect(formatReport(report)).toContain('model in use          version 0 (the configured model file)');
+  });
+});
+
+describe('infoshare matching estimate output', () => {
+  it('says which version is now in use, from how many records, its thresholds and what it expects', () => {
+    const text = formatEstimate({
+      version: 3,
+      records: 2_400,
+      trigger: 'on-demand',
+      thresholds: { upper: 17.2, lower: 8.6 },
+      linkProbability: 0.99,
+      reviewProbability: 0.2,
+      expected: { precision: 0.999, recall: 0.96, f1: 0.979, reviewShareOfRecords: 0.015, reviewTrueMatchShare: 0.48 },
+      labelledPairs: 4,
+      reviewerAgreement: 0.75,
+    });
+    expect(text).toContain('Matching model version 3 is now in use, estimated from 2400 records and 4 reviewer decisions');
+    expect(text).toContain('link ≥ 17.2 (P ≥ 0.99), review ≥ 8.6 (P ≥ 0.2)');
+    expect(text).toContain('reviewers agreed with it on 75 % of their decisions');
   });
 });

@@ -1,18 +1,24 @@
 /**
  * `infoshare matching report`: the MPI's matching review (MI-L5) — review
- * queue, outcomes, reviewer decisions, declared model, last benchmark —
+ * queue, outcomes, reviewer decisions, the model in use, last benchmark —
  * fetched from the running hub as a reviewing agency.
+ * `infoshare matching estimate`: re-estimates the matching model from the records
+ * in the index (`POST /fhir/$estimate-model`, as a statutory partner) and says
+ * which version is now in use and what it expects of itself.
  */
 import { loadConfig } from '../../shared/config.js';
 import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken } from '../../shared/client/token.js';
+import type { ModelSummary } from '../../services/mpi/domain/model-version.js';
 import type { MatchingReport } from '../../services/mpi/domain/report.js';
+import { HubScopes } from '../../shared/auth/scopes.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 
 export async function matchingCommand(args: string[], io: Io = processIo): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'report') throw new UsageError(`unknown subcommand "${sub ?? ''}": the only one is \`matching report\``, 'matching');
+  if (sub === 'estimate') return estimateCommand(rest, io);
+  if (sub !== 'report') throw new UsageError(`unknown subcommand "${sub ?? ''}": \`matching report\` or \`matching estimate\``, 'matching');
   const { values } = parseCommandArgs('matching', rest, {
     agency: { type: 'string', default: 'nhs-lothian' },
     mpi: { type: 'string' },
@@ -57,7 +63,11 @@ export function formatReport(r: MatchingReport): string {
     `  review queue          ${q.open} open${q.oldestRequestedAt ? `, oldest ${q.oldestAgeHours} h (${q.oldestRequestedAt})` : ''}; ${q.withdrawn} withdrawn (answered by a re-submission); ${q.possibleDuplicates} raised as possible duplicates`,
     `  reviewer decisions    ${d.link} link, ${d.notLink} not-link; corrections: ${d.unlinks} unlink, ${d.merges} merge`,
     ...Object.entries(d.byReviewer).map(([who, n]) => `      ${who}: ${n}`),
-    `  thresholds            link ≥ ${r.model.thresholds.upper}, review ≥ ${r.model.thresholds.lower}`,
+    `  reviewers vs model    ${d.agreedWithModel} agreed, ${d.disagreedWithModel} disagreed${d.agreementWithModel !== undefined ? ` (${Math.round(d.agreementWithModel * 100)} % agreement)` : ''}`,
+    `  model in use          ${modelLine(r.model)}`,
+    `  thresholds            ${thresholdLine(r.model)}`,
+    ...(r.model.expected ? [`  the model expects     ${expectationLine(r.model.expected)}`] : []),
+    ...(r.modelVersions.length > 1 ? [`  model versions        ${r.modelVersions.map((v) => `${v.version}${v.estimatedAt ? ` (${v.estimatedAt})` : ''}`).join(', ')}`] : []),
   ];
   const bench = r.lastBenchmark as { generatedAt?: string; runs?: { dataset: string; identifier: boolean; f1: number; reviewShareOfTruePairs: number }[] } | undefined;
   if (bench?.runs) {
@@ -69,4 +79,68 @@ export function formatReport(r: MatchingReport): string {
     lines.push('  last benchmark        none yet (npm run bench:matching)');
   }
   return lines.join('\n');
+}
+
+function modelLine(m: ModelSummary): string {
+  if (m.source === 'configured') return 'version 0 (the configured model file)';
+  return `version ${m.version}, estimated ${m.estimatedAt} from ${m.records} records (${m.trigger})${m.termFrequencies ? ', with term frequencies' : ''}`;
+}
+
+function thresholdLine(m: Pick<ModelSummary, 'thresholds' | 'linkProbability' | 'reviewProbability'>): string {
+  const p = (x: number | undefined) => (x !== undefined ? ` (P ≥ ${x})` : '');
+  return `link ≥ ${m.thresholds.upper}${p(m.linkProbability)}, review ≥ ${m.thresholds.lower}${p(m.reviewProbability)}`;
+}
+
+function expectationLine(e: NonNullable<ModelSummary['expected']>): string {
+  return (
+    `precision ${e.precision}, recall ${e.recall} of automatic links; ${(e.reviewShareOfRecords * 100).toFixed(1)} % of records to review, ` +
+    `${Math.round(e.reviewTrueMatchShare * 100)} % of them true matches`
+  );
+}
+
+/** What `$estimate-model` answers, in the CLI's words. */
+export type EstimateSummary = Pick<ModelSummary, 'version' | 'records' | 'trigger' | 'thresholds' | 'linkProbability' | 'reviewProbability' | 'expected' | 'labelledPairs' | 'reviewerAgreement'>;
+
+export function formatEstimate(s: EstimateSummary): string {
+  return [
+    `Matching model version ${s.version} is now in use, estimated from ${s.records} records and ${s.labelledPairs ?? 0} reviewer decisions`,
+    `  thresholds            ${thresholdLine(s)}`,
+    ...(s.expected ? [`  the model expects     ${expectationLine(s.expected)}`] : []),
+    ...(s.reviewerAgreement !== undefined ? [`  reviewers agreed with it on ${Math.round(s.reviewerAgreement * 100)} % of their decisions`] : []),
+    '  New registrations use it; nothing already in the index is re-matched.',
+  ].join('\n');
+}
+
+async function estimateCommand(rest: string[], io: Io): Promise<number> {
+  const { values } = parseCommandArgs('matching', rest, {
+    agency: { type: 'string', default: 'nhs-lothian' },
+    mpi: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const config = loadConfig();
+  const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
+  try {
+    const token = await getAccessToken({
+      tokenUrl: config.token.tokenUrl,
+      agencyId: values.agency,
+      privateKeyPem: await demoAgencyKey(values.agency),
+      scope: HubScopes.matchingModel,
+    });
+    io.err('Estimating the matching model from the index (this can take a minute for 100,000 records)…');
+    const res = await fetch(`${mpi}/fhir/$estimate-model`, { method: 'POST', headers: { Authorization: `Bearer ${token.access_token}` } });
+    const body = (await res.json()) as { resourceType?: string; parameter?: { name: string; valueString?: string }[]; issue?: { diagnostics?: string }[] };
+    if (!res.ok) {
+      io.err(`The MPI refused (${res.status}): ${body.issue?.map((i) => i.diagnostics).join('; ') ?? JSON.stringify(body)}`);
+      return EXIT_FAILURE;
+    }
+    const summary = JSON.parse(body.parameter?.find((p) => p.name === 'summary')?.valueString ?? '{}') as EstimateSummary;
+    io.out(values.json ? JSON.stringify(body, null, 2) : formatEstimate(summary));
+    return EXIT_OK;
+  } catch (err) {
+    if (isUnreachable(err)) {
+      io.err(`The hub is not reachable (${mpi}, ${config.token.tokenUrl}): start it with \`infoshare start\``);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
 }

@@ -37,6 +37,10 @@ export class AuditKeys {
   entryTile(tile: number): string {
     return this.space.key(AUDIT_TAG, 'log', 'e', tile);
   }
+  /** String: where each entry of one level-0 tile starts in its bundle (4-byte big-endian offsets): one entry is two small reads. */
+  offsetTile(tile: number): string {
+    return this.space.key(AUDIT_TAG, 'log', 'o', tile);
+  }
   /** String: the stream ids of one level-0 tile's entries, each followed by a newline. */
   idTile(tile: number): string {
     return this.space.key(AUDIT_TAG, 'log', 'id', tile);

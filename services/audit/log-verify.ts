@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { NoteVerifier } from './domain/checkpoint.js';
-import { readBundle, TILE_WIDTH, unpackHashes } from './domain/tiles.js';
+import { leafHashesOfBundle, TILE_WIDTH, unpackHashes } from './domain/tiles.js';
 import { LogVerification, type VerificationReport } from './domain/verification.js';
 import type { AuditKeys } from './keys.js';
 import type { LogStore } from './store.js';
@@ -15,7 +15,9 @@ import type { LogStore } from './store.js';
 const TILES_PER_READ = 16;
 
 export async function verifyStoredLog(redis: Redis, keys: AuditKeys, store: LogStore, verifier: NoteVerifier, origin: string): Promise<VerificationReport> {
-  const [{ size }, checkpoints] = await Promise.all([store.state(), store.allCheckpoints()]);
+  // Checkpoints first, then the size: on a live log the size read is at least every checkpoint read.
+  const checkpoints = await store.allCheckpoints();
+  const { size } = await store.state();
   const verification = new LogVerification(
     checkpoints.map((c) => c.note),
     verifier,
@@ -29,18 +31,21 @@ export async function verifyStoredLog(redis: Redis, keys: AuditKeys, store: LogS
     // The next round trip is in flight while this one is hashed.
     const following = tile + TILES_PER_READ;
     if (following < tiles) next = readTiles(redis, keys, following, Math.min(TILES_PER_READ, tiles - following));
-    for (const { bundle, hashes } of read) {
-      const { entries, truncated } = readBundle(bundle);
-      verification.addTile(entries, unpackHashes(hashes), truncated);
-    }
+    read.forEach(({ bundle, hashes }, i) => {
+      const leaves = leafHashesOfBundle(bundle);
+      // On a live log the last tile may have grown since the size was read: verify up to that size.
+      const room = size - (tile + i) * TILE_WIDTH;
+      verification.addHashedTile(leaves.hashes.slice(0, room), unpackHashes(hashes).slice(0, room), leaves.truncated);
+    });
   }
   return verification.finish();
 }
 
 async function readTiles(redis: Redis, keys: AuditKeys, first: number, count: number): Promise<{ bundle: Buffer; hashes: Buffer }[]> {
-  const pipeline = redis.pipeline();
-  for (let t = first; t < first + count; t++) pipeline.getBuffer(keys.entryTile(t)).getBuffer(keys.hashTile(0, t));
-  const results = (await pipeline.exec()) ?? [];
+  // One transaction: a tile's entries and hashes read together, never half-way through an append.
+  const transaction = redis.multi();
+  for (let t = first; t < first + count; t++) transaction.getBuffer(keys.entryTile(t)).getBuffer(keys.hashTile(0, t));
+  const results = (await transaction.exec()) ?? [];
   const out: { bundle: Buffer; hashes: Buffer }[] = [];
   for (let i = 0; i < count; i++) {
     const [bundleErr, bundle] = results[2 * i] ?? [];

@@ -75,37 +75,67 @@ export interface VerificationRecord {
 }
 
 /**
- * KEYS[1] audit stream, KEYS[2] state, KEYS[3] tile starts, KEYS[4…] tiles to append to.
- * ARGV[1] the size the batch was built on, ARGV[2] k leaves, ARGV[3] tile-start members,
- * then the k stream ids, then one value per appended tile (KEYS order), then the tile-start members.
- * Returns 'ok', 'stale' (the tree is not ARGV[1] leaves) or 'gap' (not the next stream entries).
+ * KEYS: [1] audit stream, [2] state, [3] tile starts, then `nh` hash tiles, then per level-0 tile touched
+ * its entry bundle, entry offsets and ids (3 keys each, `ne` tiles).
+ * ARGV: [1] the size the batch was built on, [2] k leaves, [3] tile-start members, [4] nh, [5] ne, then the k
+ * stream ids, the nh hash tile values, per entry tile (bundle bytes, comma-separated entry lengths, ids text),
+ * then the tile-start members. Each entry's byte offset in its bundle is written here (struct.pack), where
+ * the bundle's length is known. Returns 'ok', 'stale' (the tree is not ARGV[1] leaves) or 'gap' (not the
+ * next stream entries).
  */
 const APPEND_LUA = new LuaScript(`
 local size = tonumber(redis.call('HGET', KEYS[2], 'size') or '0')
 if size ~= tonumber(ARGV[1]) then return 'stale' end
 local k = tonumber(ARGV[2])
 local starts = tonumber(ARGV[3])
+local nh = tonumber(ARGV[4])
+local ne = tonumber(ARGV[5])
 local last = redis.call('HGET', KEYS[2], 'lastId')
 local from = '-'
 if last then from = '(' .. last end
 local nextEntries = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', k)
 if #nextEntries ~= k then return 'gap' end
 for i = 1, k do
-  if nextEntries[i][1] ~= ARGV[3 + i] then return 'gap' end
+  if nextEntries[i][1] ~= ARGV[5 + i] then return 'gap' end
 end
-local base = 3 + k
-for j = 4, #KEYS do
-  redis.call('APPEND', KEYS[j], ARGV[base + j - 3])
+local a = 5 + k
+for j = 1, nh do
+  redis.call('APPEND', KEYS[3 + j], ARGV[a + j])
 end
-base = base + #KEYS - 3
+a = a + nh
+for j = 0, ne - 1 do
+  local bundleKey = KEYS[4 + nh + 3 * j]
+  local offset = redis.call('STRLEN', bundleKey)
+  local packed = {}
+  for len in string.gmatch(ARGV[a + 3 * j + 2], '%d+') do
+    packed[#packed + 1] = struct.pack('>I4', offset)
+    offset = offset + 4 + tonumber(len)
+  end
+  redis.call('APPEND', KEYS[5 + nh + 3 * j], table.concat(packed))
+  redis.call('APPEND', bundleKey, ARGV[a + 3 * j + 1])
+  redis.call('APPEND', KEYS[6 + nh + 3 * j], ARGV[a + 3 * j + 3])
+end
+a = a + 3 * ne
 for j = 1, starts do
-  redis.call('ZADD', KEYS[3], 0, ARGV[base + j])
+  redis.call('ZADD', KEYS[3], 0, ARGV[a + j])
 end
-redis.call('HSET', KEYS[2], 'size', size + k, 'lastId', ARGV[3 + k])
+redis.call('HSET', KEYS[2], 'size', size + k, 'lastId', ARGV[5 + k])
 return 'ok'
 `);
 
+/** Perfect subtrees at least this large are cached once computed (each costs up to 127 node hashes). */
+const SUBTREE_CACHE_MIN_LEAVES = 2;
+/** At most this many cached subtree hashes (~100 bytes each). */
+const SUBTREE_CACHE_ENTRIES = 100_000;
+
+function subtreeKey(r: Range): string {
+  return `${r.start}:${r.end}`;
+}
+
 export class LogStore {
+  /** Hashes of complete perfect subtrees already computed: the log is append-only, so they never change. */
+  private readonly subtrees = new Map<string, Buffer>();
+
   constructor(
     private readonly redis: Redis,
     readonly keys: AuditKeys,
@@ -138,32 +168,35 @@ export class LogStore {
     const next = base.clone();
     if (leaves.length === 0) return { kind: 'appended', frontier: next };
     const appends = next.push(leaves.map((l) => l.leafHash));
-    const tileKeys: string[] = [];
-    const tileValues: Buffer[] = [];
+    const hashKeys: string[] = [];
+    const hashValues: Buffer[] = [];
     for (const a of appends) {
-      tileKeys.push(this.keys.hashTile(a.level, a.tile));
-      tileValues.push(packHashes(a.hashes));
+      hashKeys.push(this.keys.hashTile(a.level, a.tile));
+      hashValues.push(packHashes(a.hashes));
     }
-    // Entries and ids, per level-0 tile.
-    const byTile = new Map<number, { entries: Buffer[]; ids: string }>();
+    // Entries, their lengths and ids, per level-0 tile.
+    const byTile = new Map<number, { entries: Buffer[]; lengths: number[]; ids: string }>();
     const starts: string[] = [];
     leaves.forEach((leaf, i) => {
       const index = base.size + i;
       const tile = Math.floor(index / TILE_WIDTH);
       let t = byTile.get(tile);
-      if (!t) byTile.set(tile, (t = { entries: [], ids: '' }));
+      if (!t) byTile.set(tile, (t = { entries: [], lengths: [], ids: '' }));
       t.entries.push(bundleRecord(leaf.canonical));
+      t.lengths.push(leaf.canonical.length);
       t.ids += `${leaf.id}\n`;
       if (index % TILE_WIDTH === 0) starts.push(`${sortableStreamId(leaf.id)}:${tile}`);
     });
+    const entryKeys: string[] = [];
+    const entryValues: (Buffer | string)[] = [];
     for (const [tile, t] of byTile) {
-      tileKeys.push(this.keys.entryTile(tile), this.keys.idTile(tile));
-      tileValues.push(Buffer.concat(t.entries), Buffer.from(t.ids));
+      entryKeys.push(this.keys.entryTile(tile), this.keys.offsetTile(tile), this.keys.idTile(tile));
+      entryValues.push(Buffer.concat(t.entries), t.lengths.join(','), t.ids);
     }
     const reply = await APPEND_LUA.run(
       this.redis,
-      [this.keys.stream, this.keys.state, this.keys.tileStarts, ...tileKeys],
-      [String(base.size), String(leaves.length), String(starts.length), ...leaves.map((l) => l.id), ...tileValues, ...starts],
+      [this.keys.stream, this.keys.state, this.keys.tileStarts, ...hashKeys, ...entryKeys],
+      [String(base.size), String(leaves.length), String(starts.length), String(hashKeys.length), String(byTile.size), ...leaves.map((l) => l.id), ...hashValues, ...entryValues, ...starts],
     );
     if (reply === 'ok') return { kind: 'appended', frontier: next };
     return { kind: reply === 'stale' ? 'stale' : 'gap' };
@@ -172,14 +205,31 @@ export class LogStore {
   /** The hashes of the given subtrees of the tree (each any range a proof names). */
   async rangeHashes(ranges: readonly Range[]): Promise<Buffer[]> {
     const perfect = ranges.map((r) => perfectSubtrees(r));
-    const slices = perfect.flat().map(sliceOfPerfect);
-    const hashes = (await this.readSlices(slices)).map(perfectHashOfSlice);
-    let at = 0;
-    return perfect.map((parts) => {
-      const own = hashes.slice(at, at + parts.length);
-      at += parts.length;
-      return rangeHashFromPerfect(own);
-    });
+    const all = perfect.flat();
+    // A perfect subtree never changes once complete: those already computed come from the cache.
+    const known = new Map<string, Buffer>();
+    const missing: Range[] = [];
+    for (const r of all) {
+      const cached = this.subtrees.get(subtreeKey(r));
+      if (cached) known.set(subtreeKey(r), cached);
+      else missing.push(r);
+    }
+    const computed = (await this.readSlices(missing.map(sliceOfPerfect))).map(perfectHashOfSlice);
+    missing.forEach((r, i) => known.set(subtreeKey(r), computed[i]!));
+    missing.forEach((r, i) => this.remember(r, computed[i]!));
+    return perfect.map((parts) => rangeHashFromPerfect(parts.map((r) => known.get(subtreeKey(r))!)));
+  }
+
+  /**
+   * Keeps a computed perfect subtree hash. Only subtrees of more than one
+   * tile's worth of hashing are worth keeping; the cache is bounded and simply
+   * starts again when full (the hashes near the top, shared by every proof,
+   * are back after the next few proofs).
+   */
+  private remember(range: Range, hash: Buffer): void {
+    if (range.end - range.start < SUBTREE_CACHE_MIN_LEAVES) return;
+    if (this.subtrees.size >= SUBTREE_CACHE_ENTRIES) this.subtrees.clear();
+    this.subtrees.set(subtreeKey(range), hash);
   }
 
   /** The root hash of the tree at `size` leaves (any size up to the current one). */
@@ -248,7 +298,23 @@ export class LogStore {
   async entryById(id: string): Promise<LogEntry | undefined> {
     const index = await this.positionOf(id);
     if (index === undefined) return undefined;
-    return (await this.entriesAt(index, index + 1))[0];
+    const canonical = await this.canonicalAt(index);
+    return canonical ? { index, id, entry: entryOfCanonical(canonical) } : undefined;
+  }
+
+  /**
+   * One entry's canonical bytes, read through the tile's offsets (two small
+   * reads, not the whole bundle).
+   */
+  async canonicalAt(index: number): Promise<Buffer | undefined> {
+    const tile = Math.floor(index / TILE_WIDTH);
+    const at = index % TILE_WIDTH;
+    const offsets = await this.redis.getrangeBuffer(this.keys.offsetTile(tile), at * 4, at * 4 + 7);
+    if (offsets.length < 4) return undefined;
+    const start = offsets.readUInt32BE(0) + 4;
+    const end = offsets.length >= 8 ? offsets.readUInt32BE(4) - 1 : -1;
+    const bytes = await this.redis.getrangeBuffer(this.keys.entryTile(tile), start, end);
+    return bytes.length > 0 ? bytes : undefined;
   }
 
   /** Keeps a signed checkpoint (every one is kept: score = tree size). */

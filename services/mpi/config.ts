@@ -7,6 +7,12 @@
  *   INFOSHARE_BULK_BODY_LIMIT   body limit of the transaction endpoint (initial loads)       default 50mb
  *   INFOSHARE_MATCHING_MODEL    the partnership's declared matching model (MI-L2)            default both
  *   INFOSHARE_MATCH_MODEL_FILE  the Fellegi–Sunter model: m/u probabilities, thresholds      default services/mpi/domain/default-model.json
+ *   INFOSHARE_MATCH_LINK_PROBABILITY    target P(same person) of the link threshold when estimating   default 0.99
+ *   INFOSHARE_MATCH_REVIEW_PROBABILITY  target P(same person) of the review threshold                 default 0.2
+ *   INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS  fewest indexed records an estimation accepts               default 1000
+ *   INFOSHARE_MATCH_REESTIMATE_GROWTH   re-estimate automatically when the index has grown by this
+ *                                       share since the model in use was estimated (0: never)      default 0.25
+ *   INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS  how often the growth is checked                     default 300
  *   INFOSHARE_MPI_RECLUSTER_DELAY  seconds after a registration changed the index before the
  *                               re-clustering pass runs (workers/recluster.ts; 0: on demand only)   default 300
  */
@@ -20,6 +26,11 @@ const schema = z.object({
   INFOSHARE_BULK_BODY_LIMIT: z.string().default('50mb'),
   INFOSHARE_MATCHING_MODEL: z.enum(['chi-seeding', 'matching-indexing', 'both']).default('both'),
   INFOSHARE_MATCH_MODEL_FILE: z.string().default('services/mpi/domain/default-model.json'),
+  INFOSHARE_MATCH_LINK_PROBABILITY: z.coerce.number().gt(0).lt(1).default(0.99),
+  INFOSHARE_MATCH_REVIEW_PROBABILITY: z.coerce.number().gt(0).lt(1).default(0.2),
+  INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS: z.coerce.number().int().min(2).default(1000),
+  INFOSHARE_MATCH_REESTIMATE_GROWTH: z.coerce.number().min(0).default(0.25),
+  INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS: z.coerce.number().positive().default(300),
   INFOSHARE_MPI_RECLUSTER_DELAY: z.coerce.number().int().min(0).default(300),
 });
 
@@ -32,6 +43,21 @@ export interface MpiSettings {
   readonly matchModelFile: string;
   /** Seconds after a registration changed the index that the re-clustering pass runs (0: only on demand). */
   readonly reclusterDelaySeconds: number;
+  /** Estimating the partnership's own model (model-estimation.ts). */
+  readonly estimation: EstimationSettings;
+}
+
+export interface EstimationSettings {
+  /** Target posterior probability of the link threshold. */
+  readonly linkProbability: number;
+  /** Target posterior probability of the review threshold (≤ linkProbability). */
+  readonly reviewProbability: number;
+  /** Fewest indexed records to estimate from; fewer is refused and the model in use stays. */
+  readonly minRecords: number;
+  /** Share of growth since the model in use was estimated that triggers a re-estimation (0: never automatically). */
+  readonly reestimateGrowth: number;
+  /** Seconds between growth checks. */
+  readonly checkSeconds: number;
 }
 
 export interface MpiConfig extends MpiSettings {
@@ -42,10 +68,22 @@ export interface MpiConfig extends MpiSettings {
 /** The MPI's variables without reading the model file (for tools that only need to know where it is). */
 export function readMpiSettings(env: NodeJS.ProcessEnv = process.env): MpiSettings {
   const e = parseSettings(schema, env);
+  if (e.INFOSHARE_MATCH_REVIEW_PROBABILITY > e.INFOSHARE_MATCH_LINK_PROBABILITY) {
+    throw new ConfigError([
+      `INFOSHARE_MATCH_REVIEW_PROBABILITY: must not be above INFOSHARE_MATCH_LINK_PROBABILITY (${e.INFOSHARE_MATCH_REVIEW_PROBABILITY} > ${e.INFOSHARE_MATCH_LINK_PROBABILITY})`,
+    ]);
+  }
   return {
     bulkBodyLimit: e.INFOSHARE_BULK_BODY_LIMIT,
     matchingModel: e.INFOSHARE_MATCHING_MODEL,
     matchModelFile: path.resolve(PROJECT_ROOT, e.INFOSHARE_MATCH_MODEL_FILE),
+    estimation: {
+      linkProbability: e.INFOSHARE_MATCH_LINK_PROBABILITY,
+      reviewProbability: e.INFOSHARE_MATCH_REVIEW_PROBABILITY,
+      minRecords: e.INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS,
+      reestimateGrowth: e.INFOSHARE_MATCH_REESTIMATE_GROWTH,
+      checkSeconds: e.INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS,
+    },
     reclusterDelaySeconds: e.INFOSHARE_MPI_RECLUSTER_DELAY,
   };
 }

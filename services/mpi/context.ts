@@ -6,7 +6,8 @@ import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { MpiConfig } from './config.js';
 import type { ReclusterRequests } from './workers/recluster.js';
 import type { BackgroundLoads } from './workers/registrations.js';
-import type { MatchModel } from './domain/model.js';
+import type { ModelEstimation } from './model-estimation.js';
+import type { ModelVersions } from './model-versions.js';
 import type { PartnershipView } from './partnership.js';
 import type { Registrar } from './registration.js';
 import type { MpiStore } from './store.js';
@@ -25,7 +26,10 @@ export interface MpiContext {
   /** Asks for the re-clustering pass after the index changed (workers/recluster.ts). */
   readonly reclusterRequests: ReclusterRequests;
   readonly partnership: PartnershipView;
-  readonly model: MatchModel;
+  /** The matching model in use and its versions (the configured one is version 0). */
+  readonly models: ModelVersions;
+  /** Estimates the partnership's own model over the index. */
+  readonly estimation: ModelEstimation;
   /** Absolute FHIR base (`http://localhost:4001/fhir`). */
   readonly baseUrl: string;
   /** Verifies the access token (shared/auth/middleware.ts). */

@@ -92,6 +92,14 @@ export class MpiKeys {
   get outbox(): string {
     return outboxKey(this.space, TAG);
   }
+  /** Hash: model version (1, 2, …) → the estimated matching model with its report (model-versions.ts). */
+  get modelVersions(): string {
+    return this.space.key(TAG, 'model', 'versions');
+  }
+  /** String: the model version in use (absent: version 0, the configured model). */
+  get activeModel(): string {
+    return this.space.key(TAG, 'model', 'active');
+  }
   /** Hash of counters for the matching report. */
   get stats(): string {
     return this.space.key(TAG, 'stats');

@@ -16,6 +16,9 @@ import { BackgroundLoads, startRegistrationWorker } from './workers/registration
 import { loadMpiConfig, type MpiConfig } from './config.js';
 import type { MpiContext } from './context.js';
 import { MpiKeys } from './keys.js';
+import { ModelEstimation } from './model-estimation.js';
+import { ModelVersions } from './model-versions.js';
+import { startModelEstimationWorker } from './workers/model-estimation.js';
 import { IspPartnershipView } from './partnership.js';
 import { Registrar } from './registration.js';
 import { MPI_RESOURCE_TYPES } from './resource-types.js';
@@ -31,15 +34,16 @@ export function createMpiContext(deps: ServiceDeps, config: MpiConfig): MpiConte
   const store = new MpiStore(deps.redis, mpiKeys);
   const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(mpiKeys.outbox);
   const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi', audit: { service: 'mpi', relay } });
-  const { model } = config;
+  const models = new ModelVersions(deps.redis, mpiKeys, config.model);
   const reclusterRequests = new ReclusterRequests({ redis: deps.redis, keys: deps.keys }, config.reclusterDelaySeconds);
   return {
     config,
     store,
     relay,
     tasks,
-    model,
-    registrar: new Registrar({ store, tasks, relay, model, maxBlockSize: MAX_BLOCK_SIZE, onIndexChanged: (cause) => reclusterRequests.request(cause) }),
+    models,
+    estimation: new ModelEstimation({ store, versions: models, settings: config.estimation }),
+    registrar: new Registrar({ store, tasks, relay, models, maxBlockSize: MAX_BLOCK_SIZE, onIndexChanged: (cause) => reclusterRequests.request(cause) }),
     reclusterRequests,
     registrations: new BackgroundLoads({ redis: deps.redis, keys: deps.keys }),
     partnership: new IspPartnershipView(new IspRegistry(new DirectoryView(deps.redis, deps.keys), { log: deps.log })),
@@ -92,6 +96,15 @@ export const mpiService: ServiceModule<MpiConfig> = {
       partnership: ctx.partnership,
       baseUrl: ctx.baseUrl,
     });
+    const estimationWorker = startModelEstimationWorker({
+      site: { redis: deps.redis, keys: deps.keys },
+      service: 'mpi',
+      audit: deps.audit,
+      log: deps.log,
+      registry: metrics.registry,
+      estimation: ctx.estimation,
+      checkSeconds: config.estimation.checkSeconds,
+    });
     const reclusterWorker = startReclusterWorker({
       site: { redis: deps.redis, keys: deps.keys },
       service: 'mpi',
@@ -118,6 +131,7 @@ export const mpiService: ServiceModule<MpiConfig> = {
         // Workers before queues (the runner closes its own queue after its worker), then the producer handle.
         await registrationWorker.close();
         await reclusterWorker.close();
+        await estimationWorker.close();
         await ctx.registrations.close();
         await ctx.reclusterRequests.close();
         await recovery;

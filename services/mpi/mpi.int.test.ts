@@ -284,7 +284,11 @@ describe('$match', () => {
     for (const e of bundle.entry!) {
       expect(e.search!.score).toBeGreaterThanOrEqual(0.98);
       expect(e.search!.score).toBeLessThanOrEqual(1);
-      expect(e.search!.extension).toEqual([{ url: Extensions.matchGrade, valueCode: 'certain' }]);
+      expect(e.search!.extension).toEqual([
+        { url: Extensions.matchGrade, valueCode: 'certain' },
+        // Which model scored it: the configured one (version 0) until the partnership estimates its own.
+        { url: Extensions.matchingModel, valueString: expect.stringMatching(/^matching model version 0 \(the configured model; link ≥ [\d.]+, review ≥ [\d.]+\)$/) },
+      ]);
     }
     const event = await mpi.auditOf(res);
     expect(criteriaOf(event)).toEqual(['MI-L4']);

@@ -20,6 +20,7 @@ import type { ParsedRegistration } from './domain/from-patient.js';
 import { pairKey, type PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
 import { planRecluster } from './domain/clustering.js';
+import type { ModelSource } from './model-versions.js';
 import { outsideRejectedPersons, planRegistration, planUnchanged, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
 import { isOperationOutcomeError, preconditionFailed } from '../../shared/fhir/outcome.js';
@@ -65,7 +66,8 @@ export interface RegistrarDeps {
   readonly tasks: ResourceStore;
   /** Moves each chunk's change record on to the audit stream once it is committed. */
   readonly relay?: OutboxRelay;
-  readonly model: MatchModel;
+  /** The matching model in use (the partnership's latest estimate, else the configured one): read once per registration call. */
+  readonly models: ModelSource;
   readonly now?: () => Date;
   /** Blocks larger than this are skipped (a very common key says little and costs much). */
   readonly maxBlockSize?: number;
@@ -152,7 +154,9 @@ export class Registrar {
     options: { readonly cause: ChangeCause; readonly onProgress?: (registered: number) => void },
   ): Promise<RegistrationResult[]> {
     const results: RegistrationResult[] = [];
-    const batchIndex = new MatchIndex(this.deps.model, { maxBlockSize: this.deps.maxBlockSize });
+    // One model for the whole call: a re-estimation meanwhile applies from the next registration.
+    const { model } = await this.deps.models.current();
+    const batchIndex = new MatchIndex(model, { maxBlockSize: this.deps.maxBlockSize });
     const batchLinks = new Map<string, PersonLink>();
     for (let i = 0; i < submissions.length; i += CHUNK) {
       const chunk = submissions.slice(i, i + CHUNK);
@@ -170,10 +174,10 @@ export class Registrar {
       // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
       const written = await this.deps.store.withIndexLock(async () => {
         await this.completeUnfinished();
-        return this.registerChunk(prepared, requestedBy, batchIndex, batchLinks, options.cause);
+        return this.registerChunk(prepared, requestedBy, batchIndex, batchLinks, options.cause, model);
       });
       await this.deps.relay?.flushQuietly(options.cause.requestId);
-      results.push(...(await this.afterChunk(written, chunk, agencyId, partnership)));
+      results.push(...(await this.afterChunk(written, chunk, agencyId, partnership, model)));
       options.onProgress?.(results.length);
     }
     // A lost request only delays the pass to the next change (or to one asked for on demand): never a failed registration.
@@ -187,6 +191,7 @@ export class Registrar {
     batchIndex: MatchIndex,
     batchLinks: Map<string, PersonLink>,
     cause: ChangeCause,
+    model: MatchModel,
   ): Promise<{ results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
     const { store } = this.deps;
     const allIds = prepared.chunk.map((s) => s.recordId);
@@ -267,7 +272,7 @@ export class Registrar {
         candidateId: candidate.id,
         candidatePersonId,
         score: candidate.score,
-        probability: matchProbability(candidate.score, this.deps.model),
+        probability: matchProbability(candidate.score, model),
         fields: candidate.explanation.fields,
         requestedBy,
         authoredOn: now,
@@ -286,7 +291,7 @@ export class Registrar {
         return cf ? [cf] : [];
       });
       const candidates = outsideRejectedPersons(submission.recordId, [...fromRedis, ...batchIndex.candidates(f)], manualDecisions, linkOf);
-      const decision: Decision = decide(f, candidates, this.deps.model, { personOf: (id) => linkOf(id)?.personId });
+      const decision: Decision = decide(f, candidates, model, { personOf: (id) => linkOf(id)?.personId });
       const currentLink = existingLinks[i];
       const plan = planRegistration({
         recordId: submission.recordId,
@@ -368,7 +373,7 @@ export class Registrar {
     failpoint('mpi.chunk.after-records');
     await this.completeChunk(journal);
     // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
-    const superseded = await this.supersedeStaleReviews(results, features, now, cause);
+    const superseded = await this.supersedeStaleReviews(results, features, now, cause, model);
     const followUps: Record<string, number> = {};
     if (superseded) followUps['review-superseded'] = superseded;
     if (unchangedResults.size) followUps.unchanged = unchangedResults.size;
@@ -419,7 +424,8 @@ export class Registrar {
    * nothing half-done, and each batch commits its change record.
    */
   async recluster(requestedBy: string, cause: ChangeCause): Promise<ReclusterResult> {
-    const { store, model } = this.deps;
+    const { store } = this.deps;
+    const { model } = await this.deps.models.current();
     const result = await store.withIndexLock(async () => {
       await this.completeUnfinished();
       const [features, links, decisions, openReviews] = await Promise.all([store.allFeatures(), store.allLinks(), store.allDecisions(), store.allOpenReviews()]);
@@ -530,6 +536,7 @@ export class Registrar {
     chunk: readonly Submission[],
     agencyId: string,
     partnership: PartnershipSnapshot,
+    model: MatchModel,
   ): Promise<RegistrationResult[]> {
     // CHI seeding: a record without CHI linked with confidence to a person whose record has one.
     const seeded = await this.seedChis(written.results, chunk, agencyId, partnership, written.featureOf);
@@ -538,7 +545,7 @@ export class Registrar {
       const seededChi = seeded[i];
       // An unchanged re-submission gets its CHI back again, but it was seeded (and counted) before.
       if (seededChi && !r.unchanged) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
-      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, this.deps.model, r.unchanged) };
+      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, model, r.unchanged) };
     });
     await this.deps.store.incrementStats(stats);
     return final;
@@ -560,6 +567,7 @@ export class Registrar {
     features: readonly MatchFeatures[],
     now: string,
     cause: ChangeCause,
+    model: MatchModel,
   ): Promise<number> {
     const resubmitted = results.flatMap((r, i) => (r.status === 200 && !r.unchanged ? [{ r, features: features[i]! }] : []));
     if (resubmitted.length === 0) return 0;
@@ -576,6 +584,7 @@ export class Registrar {
     );
     const staleAsCandidate = await this.staleForCandidates(
       resubmitted.map(({ r, features: f }, i) => ({ result: r, features: f, tasks: asCandidate[i]?.resources ?? [] })),
+      model,
     );
     const reason = (task: Task) =>
       staleAsFocus.includes(task)
@@ -602,6 +611,7 @@ export class Registrar {
   /** Open reviews naming a re-submitted record as their candidate that its new version no longer supports. */
   private async staleForCandidates(
     resubmitted: readonly { result: RegistrationResult; features: MatchFeatures; tasks: readonly Task[] }[],
+    model: MatchModel,
   ): Promise<Task[]> {
     const asked = resubmitted.flatMap(({ result, features, tasks }) =>
       tasks.flatMap((task) => {
@@ -615,7 +625,7 @@ export class Registrar {
     return asked.flatMap((a, i) => {
       const record = raisedBy[i];
       const together = links[i]?.personId === a.personId;
-      const stillAlike = record !== undefined && compare(record, a.features, this.deps.model).outcome !== 'new';
+      const stillAlike = record !== undefined && compare(record, a.features, model).outcome !== 'new';
       return together || !stillAlike ? [a.task] : [];
     });
   }

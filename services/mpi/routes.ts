@@ -2,6 +2,7 @@
  * The MPI's HTTP surface, as a table of contents: path, access (token + scope),
  * handler. Operations live one per file in `operations/`.
  */
+import type { CapabilityStatement } from 'fhir/r4.js';
 import { Router } from 'express';
 import { HubScopes, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
@@ -10,14 +11,16 @@ import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import { resourceRoutes } from '../../shared/fhir/rest/resource-routes.js';
 import type { MpiContext } from './context.js';
+import { describeModel } from './domain/model-version.js';
 import { asyncStatus, cancelAsync } from './operations/async-status.js';
+import { estimateModel } from './operations/estimate.js';
 import { matchPatient } from './operations/match.js';
 import { pixQuery } from './operations/pix.js';
 import { patientHistory, readPatient, readPerson, vreadPatient } from './operations/read.js';
 import { registerPatient } from './operations/register.js';
 import { reclusterEndpoint } from './operations/recluster.js';
 import { reportEndpoint } from './operations/report.js';
-import { mergePersons, resolveReview, unlinkRecord } from './operations/review.js';
+import { mergePersons, resolveReview, resolveReviews, unlinkRecord } from './operations/review.js';
 import { searchPatients, searchPersons } from './operations/search.js';
 import { transaction } from './operations/transaction.js';
 import { updatePatient } from './operations/update.js';
@@ -29,8 +32,17 @@ export function mpiRoutes(ctx: MpiContext): Router {
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
   const patientRead = access(readScope('Patient'));
 
-  router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
+  const statement = capability(ctx);
+  // The statement names the matching model in use, which a re-estimation changes: read per request (one GET).
+  router.get(
+    '/fhir/metadata',
+    handler(async (req, res) => {
+      const inUse = await ctx.models.current();
+      await capabilitiesHandler(withModelInUse(statement, describeModel(inUse.summary)))(req, res);
+    }),
+  );
   router.post('/fhir', ...access(writeScope('Patient')), handler(transaction(ctx)));
+  router.post('/fhir/$estimate-model', ...access(HubScopes.matchingModel), handler(estimateModel(ctx)));
   router.get('/fhir/_async/:id', ...access(writeScope('Patient')), handler(asyncStatus(ctx.registrations)));
   router.delete('/fhir/_async/:id', ...access(writeScope('Patient')), handler(cancelAsync(ctx.registrations)));
   router.post('/fhir/Patient/$match', ...patientRead, handler(matchPatient(ctx)));
@@ -48,6 +60,7 @@ export function mpiRoutes(ctx: MpiContext): Router {
   router.get('/fhir/Person', ...access(readScope('Person')), handler(searchPersons(ctx)));
   router.post('/fhir/Person/_search', ...access(readScope('Person')), handler(searchPersons(ctx)));
   router.get('/fhir/Person/:id', ...access(readScope('Person')), handler(readPerson(ctx)));
+  router.post('/fhir/Task/$resolve', ...access(HubScopes.taskReview), handler(resolveReviews(ctx)));
   router.post('/fhir/Task/:id/$resolve', ...access(HubScopes.taskReview), handler(resolveReview(ctx)));
   // Review Tasks name other agencies' records (their ids carry local identifiers): reviewers only.
   router.use('/fhir/Task', ...access(HubScopes.taskReview));
@@ -69,12 +82,19 @@ export function mpiRoutes(ctx: MpiContext): Router {
   return router;
 }
 
+/** The statement with the matching model in use said in `rest[0].documentation`. */
+function withModelInUse(statement: CapabilityStatement, model: string): CapabilityStatement {
+  const [rest, ...others] = statement.rest ?? [];
+  return rest ? { ...statement, rest: [{ ...rest, documentation: `Records are matched with the ${model}.` }, ...others] } : statement;
+}
+
 function capability(ctx: MpiContext) {
   return capabilityStatement({
     service: 'mpi',
     title: 'infoshare matching & indexing (cross-reference index of the people a partnership supports)',
     baseUrl: ctx.baseUrl,
     transaction: true,
+    systemOperations: [{ name: 'estimate-model', definition: `${OP}/estimate-model` }],
     resources: [
       {
         type: 'Patient',
@@ -115,6 +135,7 @@ function capability(ctx: MpiContext) {
           { name: 'focus', type: 'reference' },
           { name: 'owner', type: 'reference' },
         ],
+        // At a Task, one review; at the type (`POST /fhir/Task/$resolve`), a batch, all or nothing.
         operations: [{ name: 'resolve', definition: `${OP}/Task-resolve` }],
       },
     ],

@@ -376,11 +376,6 @@ export class MpiStore {
     return [current, ...versions];
   }
 
-  /** Every record's match features (the re-clustering pass reads the whole index). */
-  async allFeatures(): Promise<MatchFeatures[]> {
-    return Object.values(await this.redis.hgetall(this.keys.features)).map((r) => JSON.parse(r) as MatchFeatures);
-  }
-
   /** Every record's link. */
   async allLinks(): Promise<Map<string, PersonLink>> {
     return new Map(Object.entries(await this.redis.hgetall(this.keys.links)).map(([id, raw]) => [id, parseLink(raw)] as const));
@@ -626,6 +621,33 @@ export class MpiStore {
 
   async countRecords(): Promise<number> {
     return this.redis.hlen(this.keys.records);
+  }
+
+  /**
+   * The match features of every indexed record (for estimating the matching model), read
+   * with HSCAN a few thousand at a time so Redis keeps answering registrations and `$match`
+   * in between (HGETALL of 100,000 records would hold it for tens of milliseconds).
+   */
+  async allFeatures(batch = 5000): Promise<MatchFeatures[]> {
+    const out: MatchFeatures[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.features, cursor, 'COUNT', batch);
+      for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(flat[i]!) as MatchFeatures);
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
+  }
+
+  /** Every reviewer decision about a pair of records (merge questions about Persons left out), keyed by `pairKey`. */
+  async recordPairDecisions(): Promise<Map<string, ManualDecision>> {
+    const raw = await this.redis.hgetall(this.keys.decisions);
+    const out = new Map<string, ManualDecision>();
+    for (const [pair, json] of Object.entries(raw)) {
+      if (pair.split('|').some((id) => id.startsWith('per-'))) continue;
+      out.set(pair, JSON.parse(json) as ManualDecision);
+    }
+    return out;
   }
 }
 

@@ -32,6 +32,8 @@ export const HubScopes = {
   contractSign: 'system/Contract.sign',
   /** Decide a manual match review (`Task/$resolve`, corrections). */
   taskReview: 'system/Task.review',
+  /** Re-estimate the MPI's matching model from the index (`$estimate-model`): administration of the index Persons. */
+  matchingModel: 'system/Person.estimate',
 } as const;
 
 const SCOPE = /^(system|patient)\/(\*|[A-Z][A-Za-z]{0,63})\.(\*|[a-z][a-zA-Z-]{0,63})$/;

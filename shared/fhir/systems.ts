@@ -97,6 +97,8 @@ export const Extensions = {
   matchOutcome: `${HUB_BASE}/StructureDefinition/match-outcome`,
   /** FHIR $match: the match grade of a result. */
   matchGrade: 'http://hl7.org/fhir/StructureDefinition/match-grade',
+  /** On each $match result (`search.extension`): the matching model version that scored it (valueString). */
+  matchingModel: `${HUB_BASE}/StructureDefinition/matching-model`,
   /** On a delivered message's MessageHeader: the recipient agency's sequence number of it (valueUnsignedInt), so gaps show. */
   deliverySequence: `${HUB_BASE}/StructureDefinition/delivery-sequence`,
   /** On a person's shared-record resource (Consent, plans): the index Person (MPI) the hub resolved its subject to (valueReference `Person/<id>`). */

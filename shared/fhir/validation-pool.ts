@@ -10,12 +10,10 @@
  * yet. Heavy work — a body of HEAVY_BYTES or more — waits for a worker rather
  * than block the event loop, unless the pool has no threads at all.
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
+import { startScriptThread } from '../runtime/script-thread.js';
 import { validityOf, type Validity } from './validate.js';
 import type { ValidationReply, ValidationRequest } from './validation-worker.js';
 
@@ -194,17 +192,7 @@ export class ValidationPool {
   }
 }
 
-/**
- * The worker script: the compiled `validation-worker.js` beside this file; from
- * TypeScript sources (tests, tsx) the `.ts` one, through tsx's loader.
- */
+/** The worker script: `validation-worker` beside this file (shared/runtime/script-thread.ts). */
 function startWorkerThread(): Worker {
-  const compiled = new URL('./validation-worker.js', import.meta.url);
-  if (fs.existsSync(fileURLToPath(compiled))) return new Worker(compiled);
-  const source = new URL('./validation-worker.ts', import.meta.url);
-  const require = createRequire(import.meta.url);
-  const tsxDir = fileURLToPath(new URL('.', pathToFileURL(require.resolve('tsx/package.json'))));
-  const tsxApi = pathToFileURL(`${tsxDir}dist/esm/api/index.mjs`).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(source.href)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return startScriptThread(import.meta.url, 'validation-worker');
 }

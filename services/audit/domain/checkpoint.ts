@@ -180,3 +180,18 @@ function assertEcdsa(key: KeyObject): void {
     throw new Error('checkpoints are signed with ECDSA (signed-note type 0x02): the partnership key must be an EC P-256 (or P-384/P-521) key');
   }
 }
+
+/** The key IDs of a note's signature lines by `keyName` (to find which published key signed it). */
+export function signatureKeyIds(note: string, keyName: string): number[] {
+  const split = note.lastIndexOf('\n\n');
+  if (split < 0) return [];
+  return note
+    .slice(split + 2)
+    .split('\n')
+    .flatMap((line) => {
+      const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/u.exec(line);
+      if (!m || m[1] !== keyName) return [];
+      const raw = Buffer.from(m[2]!, 'base64');
+      return raw.length >= 4 ? [raw.readUInt32BE(0)] : [];
+    });
+}

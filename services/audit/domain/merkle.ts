@@ -31,6 +31,11 @@ function sha256(data: Buffer): Buffer {
   return hash('sha256', data, 'buffer');
 }
 
+/** SHA-256 of bytes already laid out as a leaf or node input (the prefix byte included). */
+export function sha256Of(data: Buffer): Buffer {
+  return sha256(data);
+}
+
 /** The leaf hash of one entry: SHA-256(0x00 || entry). */
 export function leafHash(entry: Uint8Array): Buffer {
   const data = Buffer.allocUnsafe(1 + entry.length);

@@ -4,7 +4,7 @@
  * stored slices; entry bundles read back, and a cut one is noticed.
  */
 import { leafHash, rootOf } from './merkle.js';
-import { bundleRecord, Frontier, readBundle, sliceOfPerfect, sortableStreamId, TILE_WIDTH, type HashAppend } from './tiles.js';
+import { bundleRecord, Frontier, leafHashesOfBundle, readBundle, sliceOfPerfect, sortableStreamId, TILE_WIDTH, type HashAppend } from './tiles.js';
 
 const leaves = (n: number, from = 0) => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${from + i}`)));
 
@@ -60,5 +60,16 @@ describe('entry bundles and ids', () => {
     expect(sortableStreamId('99-5') < sortableStreamId('100-0')).toBe(true);
     expect(sortableStreamId('100-5') < sortableStreamId('100-10')).toBe(true);
     expect(() => sortableStreamId('abc')).toThrow();
+  });
+});
+
+describe('leaf hashes of a bundle', () => {
+  it('are the leaf hashes of its entries, computed in place', () => {
+    const entries = ['one', 'two', 'x'.repeat(300)].map((t) => Buffer.from(t));
+    const bundle = Buffer.concat(entries.map(bundleRecord));
+    const { hashes, truncated } = leafHashesOfBundle(bundle);
+    expect(truncated).toBe(false);
+    expect(hashes.map((h) => h.toString('hex'))).toEqual(entries.map((e) => leafHash(e).toString('hex')));
+    expect(leafHashesOfBundle(Buffer.concat(entries.map(bundleRecord)).subarray(0, 10)).truncated).toBe(true);
   });
 });

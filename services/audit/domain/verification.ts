@@ -92,10 +92,16 @@ export class LogVerification {
    * them; `truncated` when the stored bundle was cut inside an entry.
    */
   addTile(entries: readonly Uint8Array[], storedHashes: readonly Uint8Array[], truncated = false): void {
+    this.addHashedTile(entries.map((e) => leafHash(e)), storedHashes, truncated);
+  }
+
+  /** The same, with the entries' leaf hashes already computed (tiles.ts `leafHashesOfBundle`). */
+  addHashedTile(leafHashes: readonly Buffer[], storedHashes: readonly Uint8Array[], truncated = false): void {
+    const entries = leafHashes;
     const first = this.count;
     if (truncated) this.problem(`the entry bundle after position ${first + entries.length - 1} is cut short`);
     for (let i = 0; i < entries.length; i++) {
-      const hash = leafHash(entries[i]!);
+      const hash = entries[i]!;
       const stored = storedHashes[i];
       if (!stored || !hash.equals(stored)) this.mismatch(this.count, `entry ${this.count} does not give its stored leaf hash (altered, removed or moved)`);
       this.push(hash);

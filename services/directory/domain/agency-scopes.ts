@@ -23,7 +23,7 @@
  * - the statutory partners that form a health and social care partnership (the
  *   NHS board and the council's social work): also register agencies and
  *   endpoints, draft and amend the ISP, decide manual match reviews and merge
- *   index persons, and read the audit trail.
+ *   index persons, re-estimate the matching model, and read the audit trail.
  * A `partnership` Organization is not an agency system and gets no scopes.
  */
 import { HubScopes, readScope, writeScope } from '../../../shared/auth/scopes.js';
@@ -59,6 +59,7 @@ const STATUTORY_PARTNER: readonly string[] = [
   ...CARE_PROVIDER,
   ...write('Organization', 'Endpoint', 'Contract', 'Person'),
   HubScopes.taskReview,
+  HubScopes.matchingModel,
   ...read('AuditEvent'),
 ];
 

@@ -17,8 +17,13 @@ export interface FieldExplanation {
   readonly field: FieldName;
   /** Agreement level name, or 'missing' when either record lacks the value. */
   readonly level: string;
-  /** log2(m/u) of that level (0 when missing). */
+  /** log2(m/u) of that level (0 when missing), term-frequency adjustment included. */
   readonly weight: number;
+  /**
+   * Bits the term-frequency adjustment added to an exact agreement (negative for a
+   * common value such as "smith", positive for a rare one); absent when none applied.
+   */
+  readonly termFrequency?: number;
 }
 
 /** A rule that set the outcome regardless of (or below) what the score alone says. */
@@ -75,6 +80,7 @@ function scoreInto<T extends Scored>(target: T, a: MatchFeatures, b: MatchFeatur
     const level = out[f]!;
     if (w !== undefined && level !== MISSING) score += w[level]!;
   }
+  if (!swapped) score += termFrequencyBits(a, out, model);
   const byScore = classifyCompiled(score, model);
   const rule = applyRules(out, model);
   let outcome = byScore;
@@ -87,6 +93,29 @@ function scoreInto<T extends Scored>(target: T, a: MatchFeatures, b: MatchFeatur
   target.swapped = swapped;
   return target;
 }
+
+/** Feature holding each term-frequency field's value (by field index). */
+const TERM_VALUE: readonly ((f: MatchFeatures) => string | undefined)[] = FIELD_NAMES.map((field) =>
+  field === 'given' ? (f: MatchFeatures) => f.g : field === 'family' ? (f: MatchFeatures) => f.f : field === 'postcode' ? (f: MatchFeatures) => f.pc : () => undefined,
+);
+
+/** Term-frequency adjustment of one field's exact agreement (0 when the model has none or the level is not exact). */
+function termFrequencyOf(a: MatchFeatures, out: Int8Array, model: CompiledModel, f: number): number {
+  const tf = model.tf[f];
+  if (tf === undefined || out[f] !== 0) return 0;
+  const value = TERM_VALUE[f]!(a);
+  if (value === undefined) return 0;
+  return tf.adjustments.get(value) ?? tf.rare;
+}
+
+/** The sum of the term-frequency adjustments of a pair's exact agreements (a Map lookup per agreeing field). */
+function termFrequencyBits(a: MatchFeatures, out: Int8Array, model: CompiledModel): number {
+  let bits = 0;
+  for (const f of TF_FIELDS) bits += termFrequencyOf(a, out, model, f);
+  return bits;
+}
+
+const TF_FIELDS = [fieldIndex('given'), fieldIndex('family'), fieldIndex('postcode')];
 
 function applyRules(out: Int8Array, model: CompiledModel): RuleApplied | undefined {
   if (model.weights[CHI] !== undefined && out[CHI] === 0) {
@@ -136,28 +165,30 @@ function classifyCompiled(score: number, model: CompiledModel): Outcome {
   return 'new';
 }
 
-function explain(out: Int8Array, model: CompiledModel): FieldExplanation[] {
+function explain(a: MatchFeatures, out: Int8Array, model: CompiledModel, swapped: boolean): FieldExplanation[] {
   const fields: FieldExplanation[] = [];
   for (let f = 0; f < FIELD_COUNT; f++) {
     const w = model.weights[f];
     if (w === undefined) continue;
     const level = out[f]!;
     const name = FIELD_NAMES[f]!;
+    const tf = swapped ? 0 : termFrequencyOf(a, out, model, f);
     fields.push({
       field: name,
       level: level === MISSING ? 'missing' : FIELD_LEVELS[name][level]!,
-      weight: level === MISSING ? 0 : round2(w[level]!),
+      weight: level === MISSING ? 0 : round2(w[level]! + tf),
+      ...(tf !== 0 ? { termFrequency: round2(tf) } : {}),
     });
   }
   return fields;
 }
 
-function toComparison(scored: Scored, out: Int8Array, model: CompiledModel): Comparison {
+function toComparison(scored: Scored, a: MatchFeatures, out: Int8Array, model: CompiledModel): Comparison {
   return {
     score: round2(scored.score),
     outcome: scored.outcome,
     grade: gradeOf(scored, model),
-    fields: explain(out, model),
+    fields: explain(a, out, model, scored.swapped),
     ...(scored.swapped ? { namesSwapped: true as const } : {}),
     ...(scored.rule ? { rule: scored.rule } : {}),
   };
@@ -174,7 +205,16 @@ function gradeOf(scored: Scored, model: CompiledModel): MatchGrade {
 export function compare(a: MatchFeatures, b: MatchFeatures, model: MatchModel): Comparison {
   const compiled = compileModel(model);
   const scored = scorePair(a, b, compiled, levels);
-  return toComparison(scored, levels, compiled);
+  return toComparison(scored, a, levels, compiled);
+}
+
+/**
+ * A pair's score and outcome without the explanation (for estimation's predictions over
+ * every candidate pair: the fast path `decide` uses).
+ */
+export function scoreOnly(a: MatchFeatures, b: MatchFeatures, model: MatchModel): { readonly score: number; readonly outcome: Outcome } {
+  const scored = scorePair(a, b, compileModel(model), levels);
+  return { score: scored.score, outcome: scored.outcome };
 }
 
 /** Outcome of a score alone (rules such as same-CHI are applied by `compare` and `decide`). */
@@ -287,7 +327,7 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
   const asCandidate = (r: Ranked): Candidate => {
     // Recompute levels for the explanation: cheap, and only for the few returned.
     const scored = scorePair(record, r.features, compiled, levels);
-    const explanation = toComparison(scored, levels, compiled);
+    const explanation = toComparison(scored, record, levels, compiled);
     return { id: r.features.id, score: explanation.score, explanation };
   };
   const limit = options.maxReviewCandidates ?? 5;

@@ -4,13 +4,20 @@
  * produce `default-model.json`, by the benchmark, and by anyone re-estimating the model
  * on their partnership's own records (the methodology review of MI-L5).
  */
-import { MatchIndex } from './engine.js';
+import { matchProbability, MatchIndex, scoreOnly, type Outcome } from './engine.js';
 import type { MatchFeatures } from './features.js';
+import { FIELD_LEVELS, FIELD_NAMES, type FieldName } from './comparators.js';
 import {
+  chanceAgreement,
   estimateModel,
+  thresholdsFor,
+  TERM_FREQUENCY_FIELDS,
+  type TermFrequencies,
+  type TermFrequencyField,
   estimateTwins,
   sampleCrossPairs,
   sampleRandomPairs,
+  assertValidModel,
   type EstimateOptions,
   type MatchModel,
   type RecordPair,
@@ -80,4 +87,460 @@ function twinsOption(records: readonly MatchFeatures[], options: RecordEstimateO
       reviewProbability: options.twinReviewProbability ?? 0.05,
     },
   };
+}
+
+// ---------------------------------------------------------------------------------
+// The partnership's own model: what `infoshare matching estimate` and the automatic
+// re-estimation run over the records in the index.
+
+/** A pair a reviewer decided (`$resolve`): `same` is the decision `link`. */
+export interface LabelledPair {
+  readonly a: MatchFeatures;
+  readonly b: MatchFeatures;
+  readonly same: boolean;
+}
+
+export interface MatchingEstimateOptions {
+  /** Kept in `estimation.source`. */
+  readonly source?: string;
+  readonly description?: string;
+  /** Kept in `estimation.date` (the caller's clock: this module is pure). */
+  readonly date?: string;
+  /** Target posterior P(same person) of the link threshold (default 0.99). */
+  readonly linkProbability?: number;
+  /** Target posterior of the review threshold (default 0.2). */
+  readonly reviewProbability?: number;
+  /** Reviewer decisions: known truth for the EM and the calibration of the thresholds. */
+  readonly labelledPairs?: readonly LabelledPair[];
+  /** Random pairs for u (default 500,000). */
+  readonly randomPairs?: number;
+  /** Sampling seed (default 1): the same records and seed give the same model. */
+  readonly seed?: number;
+  /** Fewest records to estimate from (default 1,000); fewer is refused. */
+  readonly minRecords?: number;
+  /** Most values listed per term-frequency table (default 5,000; rarer values share the floor). */
+  readonly maxTermValues?: number;
+}
+
+/** What an estimation found, beside the model: for the matching report and the estimation's answer. */
+export interface EstimationReport {
+  readonly records: number;
+  readonly candidatePairs: number;
+  readonly randomPairs: number;
+  readonly iterations: number;
+  /** The EM runs m was estimated in (Splink's training sessions), with the pairs each read and the matches it found. */
+  readonly sessions: readonly { readonly name: string; readonly pairs: number; readonly matches: number; readonly iterations: number }[];
+  /** Estimated share of candidate pairs that are the same person. */
+  readonly matchShare: number;
+  /** Prior P(two records of the index are one person) the thresholds are set from (after calibration). */
+  readonly prior: number;
+  readonly thresholds: {
+    readonly upper: number;
+    readonly lower: number;
+    readonly linkProbability: number;
+    readonly reviewProbability: number;
+  };
+  /**
+   * What the model predicts for itself at its thresholds, over the candidate pairs
+   * (each weighted by its posterior probability of being one person): precision and
+   * recall of automatic links, the share of records whose best candidate is in the
+   * review band, and the share of review-band pairs that are true matches.
+   */
+  readonly expected: {
+    readonly precision: number;
+    readonly recall: number;
+    readonly f1: number;
+    readonly reviewShareOfRecords: number;
+    readonly reviewTrueMatchShare: number;
+  };
+  /** Reviewer decisions used, and how often the new model agrees with them (P ≥ 0.5 ⇔ link). */
+  readonly labelled: { readonly pairs: number; readonly links: number; readonly agreement?: number; readonly calibrationBits: number };
+  /** Term-frequency tables: distinct values seen and listed, per field. */
+  readonly termFrequencies: { readonly [F in TermFrequencyField]?: { readonly distinct: number; readonly listed: number } };
+}
+
+export interface IndexEstimate {
+  readonly model: MatchModel;
+  readonly report: EstimationReport;
+}
+
+/** Estimation refused because the data cannot support it (the model in use stays). */
+export class EstimationRefused extends Error {
+  override readonly name = 'EstimationRefused';
+}
+
+const ESTIMATE_DEFAULTS = { minRecords: 1000, linkProbability: 0.99, reviewProbability: 0.2, maxTermValues: 5000 } as const;
+
+/** Fewest candidate pairs (and estimated matches among them) EM needs to say anything. */
+const MIN_CANDIDATE_PAIRS = 100;
+const MIN_ESTIMATED_MATCHES = 20;
+/** Reviewer decisions before they calibrate the thresholds at all; their pull grows as n / (n + this). */
+const CALIBRATION_SHRINK = 20;
+/** The most reviewer calibration may move the prior log-odds, either way (bits). */
+const MAX_CALIBRATION_BITS = 6;
+
+/**
+ * The partnership's matching model, learned from the records in its index (Splink's method):
+ * m for every comparison level by EM over the candidate pairs blocking produces, u from
+ * random pairs, term-frequency tables for forename, family name and postcode, the twin guard
+ * from twins within each agency, and thresholds from target posterior probabilities. Reviewer
+ * decisions (`labelledPairs`) enter the EM with their known class and calibrate the prior the
+ * thresholds are set from. Refuses (EstimationRefused) an index too small to estimate from.
+ */
+export function estimateMatchingModel(records: readonly MatchFeatures[], options: MatchingEstimateOptions = {}): IndexEstimate {
+  const minRecords = options.minRecords ?? ESTIMATE_DEFAULTS.minRecords;
+  const linkProbability = options.linkProbability ?? ESTIMATE_DEFAULTS.linkProbability;
+  const reviewProbability = options.reviewProbability ?? ESTIMATE_DEFAULTS.reviewProbability;
+  if (!(reviewProbability > 0 && reviewProbability <= linkProbability && linkProbability < 1)) {
+    throw new EstimationRefused(`Target probabilities must satisfy 0 < review (${reviewProbability}) ≤ link (${linkProbability}) < 1`);
+  }
+  if (records.length < minRecords) {
+    throw new EstimationRefused(
+      `The index holds ${records.length} record(s); estimating a matching model needs at least ${minRecords}. The model in use stays.`,
+    );
+  }
+  const index = blockingIndex();
+  const candidates: RecordPair[] = [];
+  for (const f of records) {
+    for (const candidate of index.candidates(f)) candidates.push([f, candidate]);
+    index.add(f);
+  }
+  if (candidates.length < MIN_CANDIDATE_PAIRS) {
+    throw new EstimationRefused(
+      `Only ${candidates.length} candidate pair(s) among ${records.length} records (at least ${MIN_CANDIDATE_PAIRS} needed): too few to estimate from. The model in use stays.`,
+    );
+  }
+  const labelled = options.labelledPairs ?? [];
+  const n = records.length;
+  const sessions = SESSIONS.map((session) => runSession(session, records, labelled));
+  const estimatedMatches = matchesFromSessions(sessions);
+  if (estimatedMatches < MIN_ESTIMATED_MATCHES) {
+    throw new EstimationRefused(
+      `EM finds about ${Math.round(estimatedMatches)} pair(s) of records of one person among ${n} records (at least ${MIN_ESTIMATED_MATCHES} needed): the index shows too few people recorded twice to learn from. The model in use stays.`,
+    );
+  }
+  const universe = (n * (n - 1)) / 2;
+  const emPrior = Math.min(0.5, estimatedMatches / universe);
+  const random = chanceAgreement(sampleRandomPairs(records, options.randomPairs ?? 500_000, options.seed ?? 1));
+  const fields = combineSessions(sessions, random.u);
+  const matchShare = round6(Math.min(1, estimatedMatches / candidates.length));
+  const em: MatchModel = {
+    version: 1,
+    ...(options.description ? { description: options.description } : {}),
+    estimation: {
+      method: 'em',
+      ...(options.source ? { source: options.source } : {}),
+      pairs: sessions.reduce((sum, x) => sum + x.pairs, 0),
+      randomPairs: random.pairs,
+      iterations: Math.max(...sessions.map((x) => x.iterations)),
+      matchShare,
+      prior: round6(emPrior),
+      ...(options.date ? { date: options.date } : {}),
+      ...(labelled.length > 0 ? { labelledPairs: labelled.length } : {}),
+    },
+    fields,
+    thresholds: thresholdsFor(emPrior, { linkProbability, reviewProbability }),
+    // Twins are read from within each agency's own register; records without an agency have none to read.
+    ...twinsOption(records.filter((r) => r.ag !== undefined), {}),
+  };
+  const tables = termFrequencyTables(records, options.maxTermValues ?? ESTIMATE_DEFAULTS.maxTermValues);
+  const withTf: MatchModel = { ...em, termFrequencies: tables.tables, estimation: { ...em.estimation!, method: 'em', records: n } };
+
+  // Reviewer calibration: shift the prior log-odds so the model's probabilities agree, on the
+  // decided pairs, with what reviewers decided (shrunk towards no shift while decisions are few).
+  const labelledScores = labelled.map((p) => scoreOnly(p.a, p.b, withTf).score);
+  const calibrationBits = calibrate(labelledScores, labelled.map((p) => p.same), log2Odds(emPrior));
+  const prior = calibrationBits === 0 ? emPrior : fromLog2Odds(log2Odds(emPrior) + calibrationBits);
+  const model: MatchModel = {
+    ...withTf,
+    estimation: { ...withTf.estimation!, prior: round6(prior), calibration: round2(calibrationBits), linkProbability, reviewProbability },
+    thresholds: thresholdsFor(prior, { linkProbability, reviewProbability }),
+  };
+  assertValidModel(model);
+
+  const links = labelled.filter((p) => p.same).length;
+  const agreement =
+    labelled.length === 0
+      ? undefined
+      : round4(labelled.filter((p, i) => (matchProbability(labelledScores[i]!, model) >= 0.5) === p.same).length / labelled.length);
+  return {
+    model,
+    report: {
+      records: n,
+      candidatePairs: candidates.length,
+      randomPairs: em.estimation?.randomPairs ?? 0,
+      iterations: em.estimation?.iterations ?? 0,
+      sessions: sessions.map(({ name, pairs, matches, iterations }) => ({ name, pairs, matches: Math.round(matches), iterations })),
+      matchShare,
+      prior: model.estimation!.prior!,
+      thresholds: { ...model.thresholds, linkProbability, reviewProbability },
+      expected: expectedQuality(candidates, model, n),
+      labelled: { pairs: labelled.length, links, ...(agreement !== undefined ? { agreement } : {}), calibrationBits: round2(calibrationBits) },
+      termFrequencies: tables.summary,
+    },
+  };
+}
+
+/**
+ * One EM run (Splink's "training session"): the pairs that agree exactly on some fields,
+ * with m estimated for every other field. Running EM on pairs that agree on a field
+ * teaches nothing about that field, but it keeps the latent class "the same person": over
+ * all candidate pairs at once, pairs of one household (same postcode and address, different
+ * people) are common enough that EM learns "same address" instead, and then a person who
+ * moved cannot link (m of a different postcode near 0). Over pairs born the same day, or
+ * named alike, only one person explains agreement on everything else.
+ */
+interface Session {
+  readonly name: string;
+  /** The value pairs must share, or undefined when a record has none. */
+  readonly key: (f: MatchFeatures) => string | undefined;
+  /** The fields the key fixes (not estimated in this session). */
+  readonly fixed: readonly FieldName[];
+  /**
+   * Fields estimated over the posteriors the others give (never steering the E step). Over
+   * pairs born the same day the names decide who is one person, so postcode, address, town and
+   * phone — which disagree together when a person moves — stay passive; over pairs named alike
+   * the birth date alone would be too little, so there they take part.
+   */
+  readonly passive: readonly FieldName[];
+  /** m of the key's own agreement, as another session estimates it: P(a pair of one person shares the key). */
+  readonly keyAgreement: (m: ReadonlyMap<FieldName, Float64Array>) => number | undefined;
+}
+
+/** Fields that change together when a person moves: estimated over the identity fields' posteriors (see EstimateOptions.passiveFields). */
+const LOCATION_FIELDS: readonly FieldName[] = ['postcode', 'address', 'town', 'phone'];
+
+const SESSIONS: readonly Session[] = [
+  {
+    name: 'same birth date',
+    key: (f) => (f.y !== undefined && f.m !== undefined && f.d !== undefined ? `${f.y}-${f.m}-${f.d}` : undefined),
+    fixed: ['birthDate'],
+    passive: LOCATION_FIELDS,
+    keyAgreement: (m) => m.get('birthDate')?.[0],
+  },
+  {
+    name: 'same forename and family name',
+    key: (f) => (f.g && f.f ? `${f.g}|${f.f}` : undefined),
+    fixed: ['given', 'family'],
+    passive: [],
+    keyAgreement: (m) => {
+      const given = m.get('given')?.[0];
+      const family = m.get('family')?.[0];
+      return given !== undefined && family !== undefined ? given * family : undefined;
+    },
+  },
+];
+
+/** Records sharing one key beyond this many are left out of a session (a very common value says little). */
+const MAX_SESSION_BLOCK = 200;
+
+interface SessionResult {
+  readonly name: string;
+  readonly pairs: number;
+  /** Estimated pairs of one person among them. */
+  readonly matches: number;
+  readonly iterations: number;
+  /** m by field (estimated fields only), by level index. */
+  readonly m: ReadonlyMap<FieldName, Float64Array>;
+  readonly session: Session;
+}
+
+function runSession(session: Session, records: readonly MatchFeatures[], labelled: readonly LabelledPair[]): SessionResult {
+  const blocks = new Map<string, MatchFeatures[]>();
+  for (const r of records) {
+    const key = session.key(r);
+    if (key === undefined) continue;
+    const block = blocks.get(key);
+    if (block) block.push(r);
+    else blocks.set(key, [r]);
+  }
+  const pairs: RecordPair[] = [];
+  for (const block of blocks.values()) {
+    if (block.length < 2 || block.length > MAX_SESSION_BLOCK) continue;
+    for (let i = 1; i < block.length; i++) for (let j = 0; j < i; j++) pairs.push([block[i]!, block[j]!]);
+  }
+  const estimated = FIELD_NAMES.filter((f) => !session.fixed.includes(f));
+  if (pairs.length < MIN_CANDIDATE_PAIRS) return { name: session.name, pairs: pairs.length, matches: 0, iterations: 0, m: new Map(), session };
+  const model = estimateModel(pairs, {
+    fields: estimated,
+    passiveFields: session.passive,
+    labelledPairs: labelled.filter((p) => session.key(p.a) !== undefined && session.key(p.a) === session.key(p.b)).map((p) => [p.a, p.b, p.same] as const),
+  });
+  const m = new Map<FieldName, Float64Array>();
+  for (const field of estimated) {
+    const levels = model.fields[field];
+    if (levels) m.set(field, Float64Array.from(FIELD_LEVELS[field] as readonly string[], (level) => levels[level]?.m ?? 0));
+  }
+  return {
+    name: session.name,
+    pairs: pairs.length,
+    matches: (model.estimation?.matchShare ?? 0) * pairs.length,
+    iterations: model.estimation?.iterations ?? 0,
+    m,
+    session,
+  };
+}
+
+/**
+ * Pairs of one person in the whole index: each session found its matches among the pairs
+ * sharing its key; divided by the chance that a pair of one person shares that key (m of the
+ * key's fields, from the other sessions) it counts them all. The sessions' counts are averaged.
+ */
+function matchesFromSessions(sessions: readonly SessionResult[]): number {
+  const estimates: number[] = [];
+  for (const s of sessions) {
+    if (s.matches <= 0) continue;
+    const others = new Map<FieldName, Float64Array>();
+    for (const o of sessions) if (o !== s) for (const [f, m] of o.m) others.set(f, m);
+    const share = s.session.keyAgreement(others);
+    if (share !== undefined && share > 0) estimates.push(s.matches / share);
+  }
+  return estimates.length === 0 ? 0 : estimates.reduce((x, y) => x + y, 0) / estimates.length;
+}
+
+/** m per field: the mean over the sessions that estimated it (those where it was passive, if any); u from random pairs. */
+function combineSessions(sessions: readonly SessionResult[], u: readonly Float64Array[]): MatchModel['fields'] {
+  const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
+  FIELD_NAMES.forEach((field, f) => {
+    // A field's m from the sessions where it could not steer the latent class (passive), when there are any.
+    const passive = sessions.filter((s) => s.m.has(field) && s.session.passive.includes(field));
+    const estimates = (passive.length > 0 ? passive : sessions.filter((s) => s.m.has(field))).map((s) => s.m.get(field)!);
+    if (estimates.length === 0) return;
+    const names = FIELD_LEVELS[field] as readonly string[];
+    const levels: { [level: string]: { m: number; u: number } } = {};
+    names.forEach((level, l) => {
+      const m = estimates.reduce((sum, e) => sum + e[l]!, 0) / estimates.length;
+      levels[level] = { m: clampProbability(m), u: clampProbability(u[f]![l]!) };
+    });
+    fields[field] = levels;
+  });
+  return fields;
+}
+
+/** Rounded to 6 significant digits, strictly inside (0, 1) as a valid model requires. */
+function clampProbability(p: number): number {
+  return Math.min(1 - 1e-9, Math.max(1e-9, round6(p)));
+}
+
+const TERM_OF: Readonly<Record<TermFrequencyField, (f: MatchFeatures) => string | undefined>> = {
+  given: (f) => f.g,
+  family: (f) => f.f,
+  postcode: (f) => f.pc,
+};
+
+/**
+ * Share of records holding each value, per term-frequency field. The `max` most common
+ * values seen at least twice are listed; every other value is given the share of the most
+ * common one left out (at least one record's), so a rare value is never credited as rarer
+ * than the data show.
+ */
+export function termFrequencyTables(
+  records: readonly MatchFeatures[],
+  max: number,
+): { tables: { [F in TermFrequencyField]?: TermFrequencies }; summary: EstimationReport['termFrequencies'] } {
+  const tables: { [F in TermFrequencyField]?: TermFrequencies } = {};
+  const summary: { [F in TermFrequencyField]?: { distinct: number; listed: number } } = {};
+  for (const field of TERM_FREQUENCY_FIELDS) {
+    const counts = new Map<string, number>();
+    let holders = 0;
+    for (const r of records) {
+      const value = TERM_OF[field](r);
+      if (value === undefined || value === '') continue;
+      holders++;
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+    }
+    if (holders === 0) continue;
+    const sorted = [...counts.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+    const listed = sorted.slice(0, max).filter(([, c]) => c >= 2);
+    const largestLeftOut = sorted[listed.length]?.[1] ?? 1;
+    tables[field] = {
+      values: Object.fromEntries(listed.map(([v, c]) => [v, round6(c / holders)])),
+      floor: round6(Math.max(1, largestLeftOut) / holders),
+    };
+    summary[field] = { distinct: counts.size, listed: listed.length };
+  }
+  return { tables, summary };
+}
+
+/**
+ * The shift (bits) of the prior log-odds that makes the mean predicted probability of
+ * the decided pairs equal the share reviewers linked, shrunk by n / (n + 20) and bounded.
+ * Pairs reach review because the model was unsure of them, so their decisions say how far
+ * its probabilities are off where it matters.
+ */
+function calibrate(scores: readonly number[], same: readonly boolean[], priorLogOdds: number): number {
+  if (scores.length === 0) return 0;
+  const target = same.filter(Boolean).length;
+  const predicted = (shift: number) => scores.reduce((sum, s) => sum + 1 / (1 + 2 ** -(s + priorLogOdds + shift)), 0);
+  let lo = -MAX_CALIBRATION_BITS;
+  let hi = MAX_CALIBRATION_BITS;
+  if (target <= predicted(lo)) return shrink(lo, scores.length);
+  if (target >= predicted(hi)) return shrink(hi, scores.length);
+  for (let i = 0; i < 50; i++) {
+    const mid = (lo + hi) / 2;
+    if (predicted(mid) < target) lo = mid;
+    else hi = mid;
+  }
+  return shrink((lo + hi) / 2, scores.length);
+}
+
+function shrink(bits: number, n: number): number {
+  return (bits * n) / (n + CALIBRATION_SHRINK);
+}
+
+/** The model's own prediction of its quality over the candidate pairs (see EstimationReport.expected). */
+function expectedQuality(candidates: readonly RecordPair[], model: MatchModel, records: number): EstimationReport['expected'] {
+  let matches = 0;
+  let linked = 0;
+  let linkedMatches = 0;
+  let band = 0;
+  let bandMatches = 0;
+  // Per record (the first of each candidate pair is the later-arriving record): its best outcome.
+  const best = new Map<string, Outcome>();
+  const rank: Readonly<Record<Outcome, number>> = { new: 0, review: 1, link: 2 };
+  for (const [a, b] of candidates) {
+    const { score, outcome } = scoreOnly(a, b, model);
+    const p = matchProbability(score, model);
+    matches += p;
+    if (outcome === 'link') {
+      linked++;
+      linkedMatches += p;
+    } else if (outcome === 'review') {
+      band++;
+      bandMatches += p;
+    }
+    const previous = best.get(a.id);
+    if (previous === undefined || rank[outcome] > rank[previous]) best.set(a.id, outcome);
+  }
+  let reviewRecords = 0;
+  for (const outcome of best.values()) if (outcome === 'review') reviewRecords++;
+  const precision = linked === 0 ? 1 : linkedMatches / linked;
+  const recall = matches === 0 ? 1 : linkedMatches / matches;
+  return {
+    precision: round4(precision),
+    recall: round4(recall),
+    f1: round4(precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall)),
+    reviewShareOfRecords: round4(records === 0 ? 0 : reviewRecords / records),
+    reviewTrueMatchShare: round4(band === 0 ? 0 : bandMatches / band),
+  };
+}
+
+function log2Odds(p: number): number {
+  return Math.log2(p / (1 - p));
+}
+
+function fromLog2Odds(bits: number): number {
+  return 1 / (1 + 2 ** -bits);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}
+
+function round6(x: number): number {
+  return Number(x.toPrecision(6));
 }

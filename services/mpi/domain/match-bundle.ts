@@ -25,7 +25,8 @@ export function selectMatches(results: readonly MatchResult[], query: MatchQuery
     .slice(0, query.count);
 }
 
-export function matchBundle(results: readonly MatchResult[], baseUrl: string): Bundle<Patient> {
+/** `model` says which matching model scored the results (model-versions.ts describeModel), on every entry. */
+export function matchBundle(results: readonly MatchResult[], baseUrl: string, model?: string): Bundle<Patient> {
   return {
     resourceType: 'Bundle',
     type: 'searchset',
@@ -36,7 +37,7 @@ export function matchBundle(results: readonly MatchResult[], baseUrl: string): B
         search: {
           mode: 'match',
           score: Math.round(r.probability * 1000) / 1000,
-          extension: [{ url: Extensions.matchGrade, valueCode: r.grade }],
+          extension: [{ url: Extensions.matchGrade, valueCode: r.grade }, ...(model ? [{ url: Extensions.matchingModel, valueString: model }] : [])],
         },
       }),
     ),

@@ -83,7 +83,7 @@ describe('model basics', () => {
       fields: { nose: {}, given: { exact: { m: 2, u: 0.1 }, wobbly: { m: 0.1, u: 0.1 } } },
       thresholds: { upper: 1, lower: 5 },
     };
-    expect(() => assertValidModel(bad)).toThrow(/version must be 1[\s\S]*lower must not be above[\s\S]*unknown field[\s\S]*probabilities[\s\S]*unknown level/);
+    expect(() => assertValidModel(bad)).toThrow(/version: must be 1[\s\S]*thresholds.lower: must not be above[\s\S]*fields.nose: unknown field[\s\S]*fields.given.exact.m: must be a probability strictly between 0 and 1[\s\S]*fields.given.wobbly: unknown level/);
     expect(() => assertValidModel(null)).toThrow(/JSON object/);
   });
 

@@ -47,6 +47,25 @@ export interface TwinGuard {
   readonly reviewProbability: number;
 }
 
+/**
+ * Term-frequency adjustment of one field (Splink's): an exact agreement on a common value
+ * ("smith", a care home's postcode) is weaker evidence than on a rare one ("auchinachie").
+ * For an exact agreement on value v the field's u becomes the share of records holding v,
+ * so the weight is log2(m / tf(v)) instead of log2(m / u): the level's weight plus
+ * log2(u / tf(v)). Values are normalised as the features hold them (forename `g`, family
+ * name `f`, postcode `pc`).
+ */
+export interface TermFrequencies {
+  /** Share of the index's records holding each value, for the values common enough to list. */
+  readonly values: { readonly [value: string]: number };
+  /** Share assumed for a value not listed (the largest an unlisted value can have: conservative). */
+  readonly floor: number;
+}
+
+/** Fields that take a term-frequency adjustment, and the feature each one's value is read from. */
+export const TERM_FREQUENCY_FIELDS = ['given', 'family', 'postcode'] as const;
+export type TermFrequencyField = (typeof TERM_FREQUENCY_FIELDS)[number];
+
 export interface MatchModel {
   readonly version: 1;
   readonly description?: string;
@@ -63,6 +82,15 @@ export interface MatchModel {
     /** Prior probability of a match that the thresholds were set from. */
     readonly prior?: number;
     readonly date?: string;
+    /** Records the model was estimated from. */
+    readonly records?: number;
+    /** Reviewer decisions (labelled pairs) that refined m and the thresholds. */
+    readonly labelledPairs?: number;
+    /** Target posterior probabilities the thresholds were set from. */
+    readonly linkProbability?: number;
+    readonly reviewProbability?: number;
+    /** Bits added to the prior log-odds by calibrating against reviewer decisions (0: none). */
+    readonly calibration?: number;
   };
   /** Fields used; a field left out takes no part in the score. */
   readonly fields: { readonly [F in FieldName]?: FieldModel };
@@ -73,6 +101,7 @@ export interface MatchModel {
     readonly lower: number;
   };
   readonly twins?: TwinGuard;
+  readonly termFrequencies?: { readonly [F in TermFrequencyField]?: TermFrequencies };
 }
 
 /** Smallest probability a level keeps, so no single level is infinitely strong evidence. */
@@ -89,6 +118,11 @@ export interface CompiledModel {
   readonly weights: readonly (Float64Array | undefined)[];
   readonly upper: number;
   readonly lower: number;
+  /**
+   * Term-frequency adjustments (bits added to an exact agreement's weight) by field index,
+   * `undefined` for a field without; `rare` is the adjustment of a value not listed.
+   */
+  readonly tf: readonly (CompiledTermFrequencies | undefined)[];
   /** Twin guard numbers by level index: m of the model and P(level | twins). */
   readonly twin?: {
     readonly share: number;
@@ -103,7 +137,26 @@ export interface CompiledModel {
   };
 }
 
+export interface CompiledTermFrequencies {
+  readonly adjustments: ReadonlyMap<string, number>;
+  readonly rare: number;
+}
+
 const compiled = new WeakMap<MatchModel, CompiledModel>();
+
+function compileTermFrequencies(model: MatchModel): (CompiledTermFrequencies | undefined)[] {
+  return FIELD_NAMES.map((field) => {
+    const table = model.termFrequencies?.[field as TermFrequencyField];
+    const exact = model.fields[field]?.[FIELD_LEVELS[field][0]];
+    if (!table || !exact) return undefined;
+    const u = Math.max(exact.u, FLOOR);
+    const adjustment = (share: number) => Math.log2(u / Math.max(share, FLOOR));
+    return {
+      adjustments: new Map(Object.entries(table.values).map(([value, share]) => [value, adjustment(share)])),
+      rare: adjustment(table.floor),
+    };
+  });
+}
 
 export function compileModel(model: MatchModel): CompiledModel {
   const cached = compiled.get(model);
@@ -124,6 +177,7 @@ export function compileModel(model: MatchModel): CompiledModel {
     weights,
     upper: model.thresholds.upper,
     lower: model.thresholds.lower,
+    tf: compileTermFrequencies(model),
     ...(model.twins && model.twins.share > 0 ? { twin: compileTwins(model, model.twins) } : {}),
   };
   compiled.set(model, result);
@@ -152,30 +206,62 @@ function compileTwins(model: MatchModel, twins: TwinGuard): NonNullable<Compiled
   };
 }
 
-/** Checks a model read from configuration; throws an Error listing every problem. */
+/** Is `p` a probability strictly between 0 and 1 (a level certain or impossible would weigh ±∞)? */
+function isOpenProbability(p: unknown): p is number {
+  return typeof p === 'number' && Number.isFinite(p) && p > 0 && p < 1;
+}
+
+/**
+ * Checks a model read from configuration (or from the MPI's stored versions); throws an
+ * Error naming every offending field (`fields.given.exact.m: …`).
+ */
 export function assertValidModel(value: unknown): asserts value is MatchModel {
   const problems: string[] = [];
   const model = value as Partial<MatchModel> | null;
-  if (!model || typeof model !== 'object') throw new Error('A matching model must be a JSON object');
-  if (model.version !== 1) problems.push('version must be 1');
+  if (!model || typeof model !== 'object' || Array.isArray(model)) throw new Error('A matching model must be a JSON object');
+  if (model.version !== 1) problems.push('version: must be 1');
   const t = model.thresholds;
-  if (!t || typeof t.upper !== 'number' || typeof t.lower !== 'number') problems.push('thresholds.upper and thresholds.lower must be numbers');
-  else if (t.lower > t.upper) problems.push('thresholds.lower must not be above thresholds.upper');
+  if (!t || typeof t !== 'object' || !Number.isFinite(t.upper) || !Number.isFinite(t.lower)) problems.push('thresholds: upper and lower must be numbers');
+  else if (t.lower > t.upper) problems.push('thresholds.lower: must not be above thresholds.upper');
+  if (model.fields === undefined || model.fields === null || typeof model.fields !== 'object') problems.push('fields: must be an object of fields');
   for (const [field, levels] of Object.entries(model.fields ?? {})) {
     if (!(field in FIELD_LEVELS)) {
       problems.push(`fields.${field}: unknown field (known: ${FIELD_NAMES.join(', ')})`);
       continue;
     }
     const known = FIELD_LEVELS[field as FieldName] as readonly string[];
-    for (const [level, p] of Object.entries(levels ?? {})) {
-      if (!known.includes(level)) problems.push(`fields.${field}.${level}: unknown level (known: ${known.join(', ')})`);
-      else if (!(p && p.m >= 0 && p.m <= 1 && p.u >= 0 && p.u <= 1)) problems.push(`fields.${field}.${level}: m and u must be probabilities`);
+    if (!levels || typeof levels !== 'object') {
+      problems.push(`fields.${field}: must be an object of levels`);
+      continue;
+    }
+    for (const [level, p] of Object.entries(levels)) {
+      if (!known.includes(level)) {
+        problems.push(`fields.${field}.${level}: unknown level (known: ${known.join(', ')})`);
+        continue;
+      }
+      for (const which of ['m', 'u'] as const) {
+        const value = (p as Partial<LevelProbabilities> | null)?.[which];
+        if (!isOpenProbability(value)) problems.push(`fields.${field}.${level}.${which}: must be a probability strictly between 0 and 1 (is ${JSON.stringify(value)})`);
+      }
     }
   }
+  const prior = model.estimation?.prior;
+  if (prior !== undefined && !isOpenProbability(prior)) problems.push(`estimation.prior: must be a probability strictly between 0 and 1 (is ${JSON.stringify(prior)})`);
   if (model.twins) {
     const g = model.twins;
     if (!(g.share >= 0 && g.linkProbability >= 0 && g.linkProbability <= 1 && g.reviewProbability >= 0 && g.reviewProbability <= g.linkProbability)) {
       problems.push('twins: share ≥ 0 and 0 ≤ reviewProbability ≤ linkProbability ≤ 1');
+    }
+  }
+  for (const [field, table] of Object.entries(model.termFrequencies ?? {})) {
+    if (!(TERM_FREQUENCY_FIELDS as readonly string[]).includes(field)) {
+      problems.push(`termFrequencies.${field}: no term-frequency adjustment for this field (known: ${TERM_FREQUENCY_FIELDS.join(', ')})`);
+      continue;
+    }
+    const tf = table as Partial<TermFrequencies> | null;
+    if (!isOpenProbability(tf?.floor)) problems.push(`termFrequencies.${field}.floor: must be a probability strictly between 0 and 1`);
+    for (const [term, share] of Object.entries(tf?.values ?? {})) {
+      if (!isOpenProbability(share)) problems.push(`termFrequencies.${field}.values.${term}: must be a probability strictly between 0 and 1 (is ${JSON.stringify(share)})`);
     }
   }
   if (problems.length > 0) throw new Error(`Invalid matching model:\n  - ${problems.join('\n  - ')}`);
@@ -200,6 +286,14 @@ export interface EstimateOptions {
   readonly universePairs?: number;
   /** Fields to estimate (default: every field with at least one non-missing comparison). */
   readonly fields?: readonly FieldName[];
+  /**
+   * Fields estimated but kept out of the E step: their m and u are counted over the
+   * posteriors the other fields give, so they cannot steer what the latent class means.
+   * For fields that disagree together (postcode, address and phone all change when a person
+   * moves), which the independence assumption would otherwise let EM mistake for a class
+   * of their own ("same household") instead of the person.
+   */
+  readonly passiveFields?: readonly FieldName[];
   readonly maxIterations?: number;
   /** Stop when no probability moves by more than this. */
   readonly tolerance?: number;
@@ -207,6 +301,12 @@ export interface EstimateOptions {
   readonly linkProbability?: number;
   /** Posterior probability at which a pair goes to review (sets `lower`). */
   readonly reviewProbability?: number;
+  /**
+   * Pairs whose truth a reviewer decided (`$resolve`): in the EM their class is known,
+   * so they count wholly towards m (same person) or the non-matches, instead of by the
+   * posterior an unlabelled pair gets.
+   */
+  readonly labelledPairs?: Iterable<readonly [MatchFeatures, MatchFeatures, boolean]>;
   /** Twin guard to carry into the model (see `estimateTwins`). */
   readonly twins?: TwinGuard;
   readonly description?: string;
@@ -244,6 +344,22 @@ function collectPatterns(pairs: Iterable<RecordPair>): Patterns {
     total++;
   }
   return { levels, counts, total };
+}
+
+/** Reviewer-labelled pairs as patterns, split by their truth. */
+function collectLabelled(pairs: Iterable<readonly [MatchFeatures, MatchFeatures, boolean]>): { same: Patterns; different: Patterns } {
+  const same: RecordPair[] = [];
+  const different: RecordPair[] = [];
+  for (const [a, b, isSame] of pairs) (isSame ? same : different).push([a, b]);
+  return { same: collectPatterns(same), different: collectPatterns(different) };
+}
+
+/** Adds each pattern's count to the level it has in field `f`. */
+function addCounts(patterns: Patterns, f: number, counts: Float64Array): void {
+  for (let p = 0; p < patterns.levels.length; p++) {
+    const level = patterns.levels[p]![f]!;
+    if (level !== MISSING) counts[level]! += patterns.counts[p]!;
+  }
 }
 
 function usedFields(patterns: Patterns, requested?: readonly FieldName[]): number[] {
@@ -291,6 +407,10 @@ export function estimateModel(candidatePairs: Iterable<RecordPair>, options: Est
   }
   let lambda = 0.1;
 
+  const labelled = collectLabelled(options.labelledPairs ?? []);
+  const passive = new Set((options.passiveFields ?? []).map(fieldIndex));
+  const active = fields.filter((f) => !passive.has(f));
+
   const posterior = new Float64Array(patterns.levels.length);
   let iterations = 0;
   while (iterations < maxIterations) {
@@ -301,7 +421,7 @@ export function estimateModel(candidatePairs: Iterable<RecordPair>, options: Est
       const levels = patterns.levels[p]!;
       let pm = lambda;
       let pu = 1 - lambda;
-      for (const f of fields) {
+      for (const f of active) {
         const level = levels[f]!;
         if (level === MISSING) continue;
         pm *= m[f]![level]!;
@@ -323,6 +443,8 @@ export function estimateModel(candidatePairs: Iterable<RecordPair>, options: Est
         mCounts[level]! += posterior[p]! * patterns.counts[p]!;
         uCounts[level]! += (1 - posterior[p]!) * patterns.counts[p]!;
       }
+      addCounts(labelled.same, f, mCounts);
+      addCounts(labelled.different, f, uCounts);
       change = Math.max(change, normaliseInto(mCounts, m[f]!), normaliseInto(uCounts, u[f]!));
     }
     if (change < tolerance) break;
@@ -332,18 +454,10 @@ export function estimateModel(candidatePairs: Iterable<RecordPair>, options: Est
   let prior = lambda;
   let randomPairCount: number | undefined;
   if (options.randomPairs) {
-    const random = collectPatterns(options.randomPairs);
-    if (random.total === 0) throw new Error('randomPairs is empty');
-    randomPairCount = random.total;
-    for (const f of fields) {
-      const counts = new Float64Array(levelCount(f));
-      for (let p = 0; p < random.levels.length; p++) {
-        const level = random.levels[p]![f]!;
-        if (level !== MISSING) counts[level]! += random.counts[p]!;
-      }
-      normaliseInto(counts, u[f]!, 0.5);
-    }
-    const universe = options.universePairs ?? random.total;
+    const random = chanceAgreement(options.randomPairs);
+    randomPairCount = random.pairs;
+    for (const f of fields) u[f] = random.u[f]!;
+    const universe = options.universePairs ?? random.pairs;
     prior = Math.min(0.5, (lambda * patterns.total) / universe);
   }
 
@@ -359,11 +473,35 @@ export function estimateModel(candidatePairs: Iterable<RecordPair>, options: Est
       matchShare: round(lambda),
       prior: round(prior),
       ...(options.date ? { date: options.date } : {}),
+      ...(labelled.same.total + labelled.different.total > 0 ? { labelledPairs: labelled.same.total + labelled.different.total } : {}),
+      linkProbability: options.linkProbability ?? DEFAULTS.linkProbability,
+      reviewProbability: options.reviewProbability ?? DEFAULTS.reviewProbability,
     },
     fields: toFieldModels(fields, m, u),
     thresholds: thresholdsFor(prior, options),
     ...(options.twins ? { twins: options.twins } : {}),
   };
+}
+
+/**
+ * u for every field and level: the share of random pairs at each level (Laplace-smoothed).
+ * Random pairs are almost all different people and, unlike candidate pairs, were not
+ * selected for agreeing, so these are the chance agreement rates the weights discount.
+ */
+export function chanceAgreement(randomPairs: Iterable<RecordPair>): { readonly pairs: number; readonly u: readonly Float64Array[] } {
+  const random = collectPatterns(randomPairs);
+  if (random.total === 0) throw new Error('randomPairs is empty');
+  const u = FIELD_NAMES.map((_, f) => {
+    const counts = new Float64Array(levelCount(f));
+    for (let p = 0; p < random.levels.length; p++) {
+      const level = random.levels[p]![f]!;
+      if (level !== MISSING) counts[level]! += random.counts[p]!;
+    }
+    const shares = new Float64Array(levelCount(f));
+    normaliseInto(counts, shares, 0.5);
+    return shares;
+  });
+  return { pairs: random.total, u };
 }
 
 function toFieldModels(fields: readonly number[], m: readonly Float64Array[], u: readonly Float64Array[]): { [F in FieldName]?: FieldModel } {

@@ -3,6 +3,8 @@
  * workload under control? Pure: built from the counters, the open review
  * queue and the last benchmark's figures.
  */
+import type { ModelSummary } from './model-version.js';
+
 export interface MatchingReport {
   readonly generatedAt: string;
   /** The partnership's declared matching model (MI-L2). */
@@ -30,8 +32,19 @@ export interface MatchingReport {
     readonly unlinks: number;
     readonly merges: number;
     readonly byReviewer: Readonly<Record<string, number>>;
+    /**
+     * How often reviewers agreed with the model: a `link` where the Task's probability was
+     * at least 0.5, a `not-link` where it was below (the model's lean at the time it asked).
+     */
+    readonly agreedWithModel: number;
+    readonly disagreedWithModel: number;
+    /** agreed / (agreed + disagreed), when any decision was made. */
+    readonly agreementWithModel?: number;
   };
-  readonly model: { readonly description?: string; readonly estimation?: unknown; readonly thresholds: { upper: number; lower: number } };
+  /** The model in use: its version, where it came from, thresholds and target probabilities, what it predicted for itself. */
+  readonly model: ModelSummary & { readonly estimation?: unknown };
+  /** Every version, the configured model (0) first. */
+  readonly modelVersions: readonly ModelSummary[];
   /** The last `npm run bench:matching` figures, when a result file exists. */
   readonly lastBenchmark?: unknown;
 }
@@ -44,6 +57,7 @@ export function buildMatchingReport(input: {
   openReviews: number;
   oldestRequestedAt?: string;
   model: MatchingReport['model'];
+  modelVersions: readonly ModelSummary[];
   lastBenchmark?: unknown;
 }): MatchingReport {
   const s = (k: string) => input.stats[k] ?? 0;
@@ -78,8 +92,14 @@ export function buildMatchingReport(input: {
       unlinks: s('correction-unlink'),
       merges: s('correction-merge'),
       byReviewer,
+      agreedWithModel: s('reviewer-agreed'),
+      disagreedWithModel: s('reviewer-disagreed'),
+      ...(s('reviewer-agreed') + s('reviewer-disagreed') > 0
+        ? { agreementWithModel: Math.round((s('reviewer-agreed') / (s('reviewer-agreed') + s('reviewer-disagreed'))) * 1000) / 1000 }
+        : {}),
     },
     model: input.model,
+    modelVersions: input.modelVersions,
     ...(input.lastBenchmark !== undefined ? { lastBenchmark: input.lastBenchmark } : {}),
   };
 }

@@ -20,6 +20,7 @@ import { matchBundle, selectMatches, type MatchResult } from '../domain/match-bu
 import { agencyOfRecord } from '../domain/person.js';
 import { matchProbability } from '../domain/engine.js';
 import type { MpiContext } from '../context.js';
+import { describeModel } from '../domain/model-version.js';
 import { REGISTRATION_EXCHANGE } from './register.js';
 
 const DEFAULT_COUNT = 10;
@@ -33,13 +34,14 @@ export function matchPatient(ctx: MpiContext) {
     const chi = chiOf(patient);
     const features = toFeatures({ id: '$match', ...demographicsOf(patient), chi: chi?.value });
 
-    const [candidateIds] = await ctx.store.candidateIds([blockingKeys(features)], ctx.maxBlockSize);
+    const [[candidateIds], inUse] = await Promise.all([ctx.store.candidateIds([blockingKeys(features)], ctx.maxBlockSize), ctx.models.current()]);
     const ids = candidateIds ?? [];
     const [candidateFeatures, partnership] = await Promise.all([ctx.store.getFeatures(ids), ctx.partnership.snapshot()]);
+    const { model } = inUse;
     const scored = candidateFeatures.flatMap((f) => {
       if (!f?.ag || !partnership.demographicsMayFlow(f.ag, auth.agency).allowed) return [];
-      const c = compare(features, f, ctx.model);
-      return [{ id: f.id, probability: matchProbability(c.score, ctx.model), grade: c.grade }];
+      const c = compare(features, f, model);
+      return [{ id: f.id, probability: matchProbability(c.score, model), grade: c.grade }];
     });
     const kept = selectMatches(
       scored.map((s) => ({ ...s, record: { resourceType: 'Patient', id: s.id } })),
@@ -47,7 +49,7 @@ export function matchPatient(ctx: MpiContext) {
     );
     const records = await ctx.store.getRecords(kept.map((k) => k.record.id!));
     const results: MatchResult[] = kept.flatMap((k, i) => (records[i] ? [{ ...k, record: records[i] }] : []));
-    await respond(req, res, 200, matchBundle(results, ctx.baseUrl), {
+    await respond(req, res, 200, matchBundle(results, ctx.baseUrl, describeModel(inUse.summary)), {
       entities: results.map((r) => ({ reference: `Patient/${r.record.id}`, role: 'subject' as const, description: `${r.grade} (${agencyOfRecord(r.record)})` })),
       criteria: ['MI-L4'],
     });

@@ -16,7 +16,7 @@ import type { MpiContext } from '../context.js';
 export const BENCHMARK_RESULT_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'matching.json');
 
 export async function matchingReport(ctx: MpiContext): Promise<MatchingReport> {
-  const [stats, indexedRecords, open, lastBenchmark] = await Promise.all([
+  const [stats, indexedRecords, open, lastBenchmark, inUse, modelVersions] = await Promise.all([
     ctx.store.getStats(),
     ctx.store.countRecords(),
     openReviewQueue(ctx.tasks),
@@ -24,6 +24,8 @@ export async function matchingReport(ctx: MpiContext): Promise<MatchingReport> {
       (text) => JSON.parse(text) as unknown,
       () => undefined,
     ),
+    ctx.models.current(),
+    ctx.models.list(),
   ]);
   return buildMatchingReport({
     now: new Date(),
@@ -32,7 +34,8 @@ export async function matchingReport(ctx: MpiContext): Promise<MatchingReport> {
     stats,
     openReviews: open.count,
     oldestRequestedAt: open.oldest,
-    model: { description: ctx.model.description, estimation: ctx.model.estimation, thresholds: ctx.model.thresholds },
+    model: { ...inUse.summary, ...(inUse.model.estimation ? { estimation: inUse.model.estimation } : {}) },
+    modelVersions,
     lastBenchmark,
   });
 }

@@ -1,0 +1,268 @@
+/**
+ * `npm run bench:audit` — the Merkle audit log (issue 14, item 8).
+ *
+ * In one run, on one private redis-server with the hub's durable setting
+ * (AOF, `appendfsync always`), over `--entries` AuditEvents (default 1,000,000):
+ *
+ * 1. Baseline: raw XADD of the entries into the audit stream, pipelined
+ *    (`--pipeline` commands per round trip) → `rawXaddPerSecond`.
+ * 2. The log's append: the audit service's appender consumes that stream with
+ *    its consumer group (batches of INFOSHARE_AUDIT_BATCH_SIZE, one Lua call
+ *    = one fsync per batch), hashes the leaves, writes the tiles and signs a
+ *    checkpoint every INFOSHARE_AUDIT_CHECKPOINT_EVERY → `appendPerSecond`.
+ * 3. Full verification (what `infoshare audit verify` runs): every entry
+ *    re-hashed, every checkpoint checked → `verifyEntriesPerSecond`.
+ * 4. Inclusion proofs of random AuditEvents by id at the latest checkpoint,
+ *    each verified → `inclusionProofsPerSecond`.
+ *
+ * CPU seconds of this process and of redis-server are reported per phase, so
+ * a run on a busy machine can still be compared with the baseline of the same
+ * run. Progress on stderr; ONE JSON line on stdout, also appended to
+ * bench/results/audit.json. `reportSecondsAt1M` / `pageLoadMsAt1M` (the
+ * evidence report and the auditor's page) are measured by bench/audit-evidence.ts
+ * when it is there.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import { toAuditEntry, entryArgs, type AuditEntry } from '../shared/audit/audit-entry.js';
+import { toAuditEvent } from '../shared/audit/audit-event.js';
+import type { ExchangeRecord } from '../shared/audit/exchange.js';
+import { loadConfig } from '../shared/config.js';
+import { createLogger } from '../shared/log.js';
+import { connectRedis } from '../shared/redis/connection.js';
+import { ensureRedis } from '../shared/redis/server.js';
+import { buildServiceDeps } from '../shared/runtime/deps.js';
+import { loadAuditConfig } from '../services/audit/config.js';
+import { leafHashOfText, verifyInclusion } from '../services/audit/domain/merkle.js';
+import { verifyStoredLog } from '../services/audit/log-verify.js';
+import { createAuditContext, createLogAppender } from '../services/audit/module.js';
+import { canonicalEntry } from '../shared/audit/audit-entry.js';
+import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags } from './common/cli.js';
+
+const TARGETS = { appendPerSecond: 10_000, verifyEntriesPerSecond: 300_000 } as const;
+
+const USAGE = `npm run bench:audit -- [--entries N] [--proofs N] [--pipeline N] [--out FILE|-]
+  --entries   AuditEvents written and appended (default 1000000)
+  --proofs    inclusion proofs asked and verified (default 5000)
+  --pipeline  XADD commands per round trip in the baseline (default 1000)
+  --out       where to append the result (default bench/results/audit.json; - keeps nothing)`;
+
+interface Options {
+  readonly entries: number;
+  readonly proofs: number;
+  readonly pipeline: number;
+  readonly out: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const values = readFlags(argv, ['entries', 'proofs', 'pipeline', 'out']);
+  return {
+    entries: positiveFlag(values, 'entries', 1_000_000),
+    proofs: positiveFlag(values, 'proofs', 5_000),
+    pipeline: positiveFlag(values, 'pipeline', 1_000),
+    out: values.get('out') ?? 'bench/results/audit.json',
+  };
+}
+
+const progress = progressPrinter('audit');
+
+async function main(): Promise<void> {
+  const options = optionsOrExit(parseOptions, USAGE);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-audit-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, INFOSHARE_DATA_DIR: tmp, INFOSHARE_REDIS_APPENDFSYNC: 'always', INFOSHARE_KEY_PREFIX: 'bench-audit' };
+  delete env.REDIS_URL;
+  const config = loadConfig(env);
+  const log = createLogger('bench-audit', 'warn');
+  progress('starting a private redis-server (AOF, appendfsync always)');
+  const redisHandle = await ensureRedis(config, log);
+  const redis = connectRedis(redisHandle.url);
+  try {
+    const result = await runBench(redis, config, options, log);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    keepResult(options.out, result, 'append', progress);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+    await redisHandle.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, options: Options, log: ReturnType<typeof createLogger>) {
+  const deps = await buildServiceDeps(config, redis, log);
+  const auditConfig = loadAuditConfig(process.env);
+  const ctx = await createAuditContext(deps, auditConfig);
+
+  // 1. Baseline: raw XADD into the audit stream. Entries are made a pipeline at a time (a million held at once
+  // would be gigabytes of heap); only the XADDs are timed.
+  progress(`baseline: raw XADD of ${options.entries} entries`);
+  let bytes = 0;
+  const redisBefore = await redisCpuSeconds(redis);
+  const timer = new Stopwatch();
+  for (let start = 0; start < options.entries; start += options.pipeline) {
+    const chunk = Array.from({ length: Math.min(options.pipeline, options.entries - start) }, (_, i) => makeEntry(start + i));
+    for (const e of chunk) bytes += Buffer.byteLength(canonicalEntry(e));
+    timer.start();
+    const pipeline = redis.pipeline();
+    for (const entry of chunk) pipeline.xadd(ctx.keys.stream, '*', ...entryArgs(entry));
+    await pipeline.exec();
+    timer.stop();
+  }
+  const raw: Phase = { seconds: timer.seconds, cpu: { bench: round(timer.cpuSeconds), redis: round((await redisCpuSeconds(redis)) - redisBefore) } };
+
+  // 2. The log's append, through the consumer group, as the running service does it.
+  progress('the log: appending the stream through the consumer group');
+  const appender = createLogAppender(ctx, deps);
+  const append = await phase(redis, async () => {
+    appender.appender.start();
+    let lastReport = performance.now();
+    for (;;) {
+      const size = await ctx.store.size();
+      if (size >= options.entries) break;
+      if (performance.now() - lastReport > 5_000) {
+        progress(`  ${size} of ${options.entries}`);
+        lastReport = performance.now();
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+  await appender.checkpointer.signNow((await ctx.store.frontier()).frontier);
+  await appender.close();
+  const checkpoints = (await ctx.store.allCheckpoints()).length;
+
+  // 3. Full verification.
+  progress('verifying the whole log');
+  let report: Awaited<ReturnType<typeof verifyStoredLog>> | undefined;
+  const verify = await phase(redis, async () => {
+    report = await verifyStoredLog(redis, ctx.keys, ctx.store, ctx.signer.verifier, ctx.signer.origin);
+  });
+  if (!report?.ok) throw new Error(`verification failed: ${report?.problems.join('; ')}`);
+
+  // 4. Inclusion proofs of random entries, by AuditEvent id, each verified.
+  progress(`${options.proofs} inclusion proofs`);
+  const latest = (await ctx.store.latestCheckpoint())!;
+  const root = Buffer.from(latest.rootHash, 'base64');
+  const picks = Array.from({ length: options.proofs }, () => Math.floor(Math.random() * latest.size));
+  const ids = (await Promise.all(picks.map((i) => ctx.store.entriesAt(i, i + 1)))).map((e) => e[0]!.id);
+  let failed = 0;
+  const proofs = await phase(redis, async () => {
+    const inFlight = 16;
+    for (let start = 0; start < ids.length; start += inFlight) {
+      const answers = await Promise.all(ids.slice(start, start + inFlight).map((id) => ctx.proofs.inclusion(id, String(latest.size))));
+      for (const a of answers) {
+        if (!verifyInclusion(a.leafIndex, a.treeSize, leafHashOfText(a.canonical), a.hashes.map((h) => Buffer.from(h, 'base64')), root)) failed++;
+      }
+    }
+  });
+  if (failed > 0) throw new Error(`${failed} inclusion proofs did not verify`);
+
+  const perSecond = (count: number, p: Phase) => Math.round(count / p.seconds);
+  const result = {
+    bench: 'audit',
+    at: new Date().toISOString(),
+    entries: options.entries,
+    meanEntryBytes: Math.round(bytes / options.entries),
+    appendfsync: 'always',
+    batchSize: auditConfig.batchSize,
+    checkpointEvery: auditConfig.checkpointEvery,
+    checkpoints,
+    rawXaddPerSecond: perSecond(options.entries, raw),
+    appendPerSecond: perSecond(options.entries, append),
+    verifyEntriesPerSecond: perSecond(options.entries, verify),
+    inclusionProofsPerSecond: perSecond(ids.length, proofs),
+    root: report.root,
+    cpuSeconds: {
+      rawXadd: raw.cpu,
+      append: append.cpu,
+      verify: verify.cpu,
+      inclusionProofs: proofs.cpu,
+    },
+    targets: TARGETS,
+    meetsTargets: perSecond(options.entries, append) >= TARGETS.appendPerSecond && perSecond(options.entries, verify) >= TARGETS.verifyEntriesPerSecond,
+    machine: { cores: os.cpus().length, loadAverage1m: Math.round(os.loadavg()[0]! * 10) / 10 },
+    note: 'One machine runs this process and redis-server. Wall-clock rates are noisy on a shared machine: compare cpuSeconds (this process, redis-server) with the raw XADD baseline of the same run.',
+  };
+  return result;
+}
+
+interface Phase {
+  readonly seconds: number;
+  readonly cpu: { readonly bench: number; readonly redis: number };
+}
+
+/** Times one phase: wall seconds, and CPU seconds of this process and of redis-server. */
+async function phase(redis: Redis, work: () => Promise<void>): Promise<Phase> {
+  const cpu = process.cpuUsage();
+  const redisBefore = await redisCpuSeconds(redis);
+  const start = performance.now();
+  await work();
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { seconds, cpu: { bench: round((used.user + used.system) / 1e6), redis: round((await redisCpuSeconds(redis)) - redisBefore) } };
+}
+
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/**
+ * Entries as the hub records them (BALP AuditEvents in the stream layout):
+ * reads, searches and refusals by the demo agencies about many people.
+ */
+const AGENCIES = ['nhs-lothian', 'edinburgh-social-work', 'edinburgh-education', 'gp-leith-cluster', 'rie-emergency'];
+const EPOCH = Date.parse('2026-12-01T00:00:00Z');
+
+function makeEntry(i: number): AuditEntry {
+  {
+    const agencies = AGENCIES;
+    const start = EPOCH;
+    const agency = agencies[i % agencies.length]!;
+    const refused = i % 17 === 0;
+    const exchange: ExchangeRecord = {
+      requestId: `bench-${i}`,
+      service: i % 3 === 0 ? 'alerts' : 'mpi',
+      type: 'rest',
+      subtype: i % 2 === 0 ? 'read' : 'search-type',
+      action: 'R',
+      outcome: refused ? '4' : '0',
+      httpStatus: refused ? 403 : 200,
+      method: 'GET',
+      path: `/fhir/Patient/p-${i % 50_000}`,
+      agent: { clientId: agency, agency },
+      subject: `Patient/p-${i % 50_000}`,
+      entities: [{ reference: `Patient/p-${i % 50_000}`, role: 'data' }],
+      criteria: refused ? ['SI-L3'] : ['MI-L3'],
+      recorded: new Date(start + i * 10).toISOString(),
+    };
+    return toAuditEntry(exchange, toAuditEvent(exchange));
+  }
+}
+
+/** Wall and CPU time of the timed parts of a phase only. */
+class Stopwatch {
+  seconds = 0;
+  cpuSeconds = 0;
+  private wall = 0;
+  private cpu: NodeJS.CpuUsage | undefined;
+
+  start(): void {
+    this.wall = performance.now();
+    this.cpu = process.cpuUsage();
+  }
+
+  stop(): void {
+    this.seconds += (performance.now() - this.wall) / 1000;
+    const used = process.cpuUsage(this.cpu);
+    this.cpuSeconds += (used.user + used.system) / 1e6;
+  }
+}
+
+await main();

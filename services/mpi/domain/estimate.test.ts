@@ -1,0 +1,248 @@
+import { compare, matchProbability } from './engine.js';
+import { EstimationRefused, estimateMatchingModel, termFrequencyTables, type LabelledPair } from './estimate.js';
+import { toFeatures, type MatchFeatures } from './features.js';
+import { assertValidModel, estimateModel, levelWeight, type MatchModel, type RecordPair } from './model.js';
+import type { DemographicRecord } from './record.js';
+
+/** Deterministic PRNG for the test populations. */
+function prng(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+/**
+ * Pairs whose levels are drawn from known m/u (given, family name, birth date each exact or
+ * different) for a known share of matches: EM must recover those numbers.
+ */
+function knownPairs(count: number, share: number, m: readonly number[], u: readonly number[]): RecordPair[] {
+  const random = prng(11);
+  const pairs: RecordPair[] = [];
+  for (let i = 0; i < count; i++) {
+    const same = random() < share;
+    const agree = [0, 1, 2].map((f) => random() < (same ? m[f]! : u[f]!));
+    const a = toFeatures({ id: `a${i}`, given: ['Anna'], family: 'Smith', birthDate: '1980-01-01' });
+    const b = toFeatures({
+      id: `b${i}`,
+      given: [agree[0] ? 'Anna' : 'Zygmunt'],
+      family: agree[1] ? 'Smith' : 'Okonkwo',
+      birthDate: agree[2] ? '1980-01-01' : '1955-07-23',
+    });
+    pairs.push([a, b]);
+  }
+  return pairs;
+}
+
+describe('EM on a small data set of known weights', () => {
+  const m = [0.9, 0.8, 0.95];
+  const u = [0.1, 0.05, 0.02];
+  const model = estimateModel(knownPairs(20_000, 0.3, m, u), { fields: ['given', 'family', 'birthDate'], tolerance: 1e-9 });
+
+  it('converges to the share of matches and the m and u the pairs were drawn from', () => {
+    expect(model.estimation!.matchShare!).toBeCloseTo(0.3, 1);
+    const fields = [model.fields.given!, model.fields.family!, model.fields.birthDate!];
+    fields.forEach((levels, f) => {
+      expect(levels.exact!.m).toBeGreaterThan(m[f]! - 0.02);
+      expect(levels.exact!.m).toBeLessThan(m[f]! + 0.02);
+      expect(levels.exact!.u).toBeGreaterThan(u[f]! - 0.02);
+      expect(levels.exact!.u).toBeLessThan(u[f]! + 0.02);
+    });
+  });
+
+  it('gives each agreement the weight log2(m/u) of the truth, within a third of a bit', () => {
+    const fields = [model.fields.given!, model.fields.family!, model.fields.birthDate!];
+    fields.forEach((levels, f) => expect(Math.abs(levelWeight(levels.exact!) - Math.log2(m[f]! / u[f]!))).toBeLessThan(0.35));
+    expect(model.estimation!.iterations).toBeLessThan(200);
+  });
+
+  it('counts reviewer-labelled pairs by their known class', () => {
+    const pairs = knownPairs(2_000, 0.3, m, u);
+    // 500 decided pairs of one person that disagree on the family name: m(family different) must rise.
+    const labelled = Array.from({ length: 500 }, (_, i) => {
+      const a = toFeatures({ id: `la${i}`, given: ['Anna'], family: 'Smith', birthDate: '1980-01-01' });
+      const b = toFeatures({ id: `lb${i}`, given: ['Anna'], family: 'Okonkwo', birthDate: '1980-01-01' });
+      return [a, b, true] as const;
+    });
+    const without = estimateModel(pairs, { fields: ['given', 'family', 'birthDate'] });
+    const withLabels = estimateModel(pairs, { fields: ['given', 'family', 'birthDate'], labelledPairs: labelled });
+    expect(withLabels.fields.family!.different!.m).toBeGreaterThan(without.fields.family!.different!.m + 0.2);
+    expect(withLabels.estimation!.labelledPairs).toBe(500);
+  });
+});
+
+const FORENAMES = [
+  'liam', 'morag', 'shona', 'iain', 'robert', 'agnes', 'james', 'kirsty', 'david', 'fiona', 'ewan', 'catriona', 'alasdair', 'eilidh', 'callum', 'isla',
+  'mhairi', 'lachlan', 'rhona', 'torquil', 'ailsa', 'murdo', 'seonaid', 'angus', 'kenna', 'dougal', 'bridget', 'ruaridh', 'lorna', 'hamish', 'effie', 'finlay',
+];
+const SURNAME_STARTS = ['mac', 'fin', 'dun', 'kil', 'strath', 'glen', 'bal', 'inver', 'craig', 'ard'];
+const SURNAME_ENDS = ['leod', 'lay', 'can', 'patrick', 'more', 'ross', 'don', 'ness', 'avon', 'bain'];
+const STREETS = ['easter road', 'leith walk', 'byres road', 'high street', 'dalry road', 'morningside road', 'gorgie road'];
+
+/**
+ * A small partnership: people recorded by a health board and, for most, by a second agency
+ * that often holds an older address (people move: postcode disagreement is common for one
+ * person across agencies), sometimes without CHI. Surname "smith" is common, "auchinachie" rare.
+ */
+function partnership(people: number, seed = 5): { records: MatchFeatures[]; personOf: Map<string, number> } {
+  const random = prng(seed);
+  const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const records: MatchFeatures[] = [];
+  const personOf = new Map<string, number>();
+  const postcode = () => `EH${1 + Math.floor(random() * 17)} ${1 + Math.floor(random() * 9)}${pick(['AB', 'QZ', 'XY', 'HN', 'DL', 'PR'])}`;
+  for (let p = 0; p < people; p++) {
+    const family = random() < 0.2 ? 'smith' : p % 97 === 0 ? 'auchinachie' : pick(SURNAME_STARTS) + pick(SURNAME_ENDS);
+    const base: DemographicRecord = {
+      id: `nhs-${p}`,
+      agency: 'nhs',
+      chi: String(1_000_000_000 + p),
+      given: [pick(FORENAMES)],
+      family,
+      birthDate: `${1940 + Math.floor(random() * 70)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`,
+      gender: random() < 0.5 ? 'male' : 'female',
+      postcode: postcode(),
+      addressLine: `${1 + Math.floor(random() * 200)} ${pick(STREETS)}`,
+    };
+    records.push(toFeatures(base));
+    personOf.set(base.id, p);
+    if (random() < 0.7) {
+      const moved = random() < 0.4;
+      const copy: DemographicRecord = {
+        ...base,
+        id: `council-${p}`,
+        agency: 'council',
+        ...(random() < 0.5 ? { chi: undefined } : {}),
+        ...(moved ? { postcode: postcode(), addressLine: `${1 + Math.floor(random() * 200)} ${pick(STREETS)}` } : {}),
+        ...(random() < 0.1 ? { given: [base.given[0]!.slice(0, -1) + 'e'] } : {}),
+      };
+      records.push(toFeatures(copy));
+      personOf.set(copy.id, p);
+    }
+  }
+  return { records, personOf };
+}
+
+describe('estimateMatchingModel (the partnership’s own model)', () => {
+  const { records, personOf } = partnership(1_500);
+  const { model, report } = estimateMatchingModel(records, { randomPairs: 100_000, source: 'test partnership', date: '2026-12-06' });
+
+  it('is a valid model that says where it came from', () => {
+    expect(() => assertValidModel(model)).not.toThrow();
+    expect(model.estimation).toMatchObject({ method: 'em', source: 'test partnership', date: '2026-12-06', records: records.length, linkProbability: 0.99, reviewProbability: 0.2 });
+    expect(report.records).toBe(records.length);
+    expect(report.sessions.map((s) => s.name)).toEqual(['same birth date', 'same forename and family name']);
+  });
+
+  it('learns from the data that people move: a different postcode is weak evidence against, not a veto', () => {
+    // 40 % of second records have moved (to another EH postcode: level "area"). EM over every field at once
+    // finds m ≈ 0 for that level (its latent class becomes "same address"); estimated here it is sizeable.
+    expect(model.fields.postcode!.area!.m).toBeGreaterThan(0.15);
+    expect(levelWeight(model.fields.postcode!.area!)).toBeGreaterThan(-3);
+    expect(levelWeight(model.fields.address!.different!)).toBeGreaterThan(-3);
+  });
+
+  it('links identical name, birth date and sex with a different postcode and CHI on one side only', () => {
+    const nhs = toFeatures({ id: 'x1', agency: 'nhs', chi: '0101901234', given: ['Liam'], family: 'Brown', birthDate: '2003-04-19', gender: 'male', postcode: 'EH6 8QZ', addressLine: '12 Leith Walk' });
+    const police = toFeatures({ id: 'x2', agency: 'police', given: ['Liam'], family: 'Brown', birthDate: '2003-04-19', gender: 'male', postcode: 'EH11 2AB', addressLine: '3 Gorgie Road' });
+    expect(compare(police, nhs, model).outcome).toBe('link');
+  });
+
+  it('weighs agreement on a common family name less than on a rare one (term frequencies)', () => {
+    const pair = (family: string) => [
+      toFeatures({ id: 'p1', given: ['Isla'], family, birthDate: '1990-02-03' }),
+      toFeatures({ id: 'p2', given: ['Isla'], family, birthDate: '1990-02-03' }),
+    ] as const;
+    const familyWeight = (family: string) => compare(...pair(family), model).fields.find((f) => f.field === 'family')!;
+    const smith = familyWeight('Smith');
+    const rare = familyWeight('Auchinachie');
+    expect(smith.termFrequency!).toBeLessThan(0);
+    expect(rare.weight).toBeGreaterThan(smith.weight + 2);
+  });
+
+  it('sets the link threshold where the posterior probability is the target, and reports what it predicts there', () => {
+    expect(matchProbability(model.thresholds.upper, model)).toBeCloseTo(0.99, 3);
+    expect(matchProbability(model.thresholds.lower, model)).toBeCloseTo(0.2, 3);
+    expect(report.thresholds).toMatchObject({ upper: model.thresholds.upper, lower: model.thresholds.lower, linkProbability: 0.99, reviewProbability: 0.2 });
+    expect(report.expected.precision).toBeGreaterThan(0.95);
+    expect(report.expected.recall).toBeGreaterThan(0.5);
+    expect(report.expected.reviewShareOfRecords).toBeLessThan(0.2);
+  });
+
+  it('links the records of one person and keeps different people apart, as predicted', () => {
+    let truePairs = 0;
+    let linked = 0;
+    let wrong = 0;
+    const byPerson = new Map<number, MatchFeatures[]>();
+    for (const r of records) byPerson.set(personOf.get(r.id)!, [...(byPerson.get(personOf.get(r.id)!) ?? []), r]);
+    for (const [, group] of byPerson) {
+      if (group.length < 2) continue;
+      truePairs++;
+      if (compare(group[1]!, group[0]!, model).outcome === 'link') linked++;
+    }
+    for (let i = 0; i + 1 < 400; i += 2) {
+      const [a, b] = [records[i]!, records[i + 1]!];
+      if (personOf.get(a.id) !== personOf.get(b.id) && compare(a, b, model).outcome === 'link') wrong++;
+    }
+    expect(linked / truePairs).toBeGreaterThan(0.9);
+    expect(wrong).toBe(0);
+  });
+
+  it('moves the thresholds with reviewer decisions: reviewers linking pairs the model doubted lower the link threshold', () => {
+    // Pairs of one person the model put in the band (different postcode and forename typo): all linked by reviewers.
+    const labelled: LabelledPair[] = [];
+    for (let i = 0; i < 60; i++) {
+      const a = toFeatures({ id: `r${i}a`, given: ['Callum'], family: 'Ross', birthDate: `19${50 + (i % 40)}-03-0${1 + (i % 9)}`, postcode: 'EH3 9AB' });
+      const b = toFeatures({ id: `r${i}b`, given: ['Calum'], family: 'Ross', birthDate: `19${50 + (i % 40)}-03-0${1 + (i % 9)}`, postcode: 'EH12 5XY' });
+      labelled.push({ a, b, same: true });
+    }
+    const refined = estimateMatchingModel(records, { randomPairs: 100_000, labelledPairs: labelled });
+    expect(refined.report.labelled).toMatchObject({ pairs: 60, links: 60 });
+    expect(refined.report.labelled.calibrationBits).toBeGreaterThan(0);
+    expect(refined.model.thresholds.upper).toBeLessThan(model.thresholds.upper);
+    expect(refined.model.estimation!.labelledPairs).toBe(60);
+  });
+});
+
+describe('estimateMatchingModel refuses what it cannot estimate from', () => {
+  it('refuses an empty or tiny index, saying how many records it has and needs', () => {
+    expect(() => estimateMatchingModel([])).toThrow(EstimationRefused);
+    expect(() => estimateMatchingModel([])).toThrow(/holds 0 record\(s\).*at least 1000.*model in use stays/);
+    const { records } = partnership(100);
+    expect(() => estimateMatchingModel(records)).toThrow(/holds \d+ record\(s\)/);
+  });
+
+  it('refuses an index in which nobody is recorded twice', () => {
+    const random = prng(3);
+    const strangers = Array.from({ length: 1_200 }, (_, i) =>
+      toFeatures({ id: `s${i}`, given: [`given${i}`], family: `family${i}`, birthDate: `${1930 + Math.floor(random() * 90)}-0${1 + (i % 9)}-1${i % 10}` }),
+    );
+    expect(() => estimateMatchingModel(strangers, { randomPairs: 10_000 })).toThrow(EstimationRefused);
+  });
+
+  it('refuses target probabilities that are not 0 < review ≤ link < 1', () => {
+    const { records } = partnership(700);
+    expect(() => estimateMatchingModel(records, { linkProbability: 1 })).toThrow(/Target probabilities/);
+    expect(() => estimateMatchingModel(records, { linkProbability: 0.9, reviewProbability: 0.95 })).toThrow(/Target probabilities/);
+  });
+});
+
+describe('term-frequency tables', () => {
+  it('list values seen at least twice and give every other value the share of the most common one left out', () => {
+    const records = ['smith', 'smith', 'smith', 'brown', 'brown', 'ross', 'reid'].map((f, i) => toFeatures({ id: String(i), given: ['Ann'], family: f }));
+    const { tables, summary } = termFrequencyTables(records, 1);
+    expect(tables.family).toEqual({ values: { smith: Number((3 / 7).toPrecision(6)) }, floor: Number((2 / 7).toPrecision(6)) });
+    expect(summary.family).toEqual({ distinct: 4, listed: 1 });
+    expect(termFrequencyTables(records, 10).tables.family!.floor).toBeCloseTo(1 / 7, 5);
+  });
+
+  it('are refused at start-up when a share is not a probability, naming the value', () => {
+    const model: MatchModel = {
+      version: 1,
+      fields: { family: { exact: { m: 0.9, u: 0.01 } } },
+      thresholds: { upper: 5, lower: 1 },
+      termFrequencies: { family: { values: { smith: 1.5 }, floor: 0 } },
+    };
+    expect(() => assertValidModel(model)).toThrow(/termFrequencies.family.floor[\s\S]*termFrequencies.family.values.smith/);
+  });
+});
