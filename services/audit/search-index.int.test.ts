@@ -97,7 +97,7 @@ describe('the audit search index', () => {
 
   it('counts evidence by the rule: a denial counts only for SI-L3 / PD-L5, per partnership too', async () => {
     const stats = await index.evidenceStats(['MA-L3', 'MA-L4', 'SI-L3', 'PD-L4']);
-    expect(stats.get('MA-L3')).toMatchObject({ count: 2, first: { at: Date.parse('2026-12-01T10:00:00Z') }, last: { at: Date.parse('2026-12-01T11:00:00Z') } });
+    expect(stats.get('MA-L3')).toMatchObject({ count: 2, oldest: [{ at: Date.parse('2026-12-01T10:00:00Z') }, { at: Date.parse('2026-12-01T11:00:00Z') }], newest: [{ at: Date.parse('2026-12-01T11:00:00Z') }] });
     expect(stats.get('SI-L3')?.count).toBe(2);
     expect(stats.get('PD-L4')?.count).toBe(0);
     const fife = await index.evidenceStats(['SI-L3', 'MA-L3'], { partnership: 'fife' });
@@ -105,6 +105,7 @@ describe('the audit search index', () => {
     expect(fife.get('MA-L3')?.count).toBe(0);
     const early = await index.evidenceStats(['MA-L3'], { to: Date.parse('2026-12-01T10:30:00Z') });
     expect(early.get('MA-L3')?.count).toBe(1);
+    expect(await index.countAll({ partnership: 'fife' })).toBe(1);
   });
 
   it('exports every match oldest first in batches, and leaves no working set behind', async () => {

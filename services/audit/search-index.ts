@@ -32,7 +32,7 @@ import type { Logger } from '../../shared/log.js';
 import type { CriterionCode } from '../../shared/maturity/catalogue.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
 import { scoreRange, type AuditSearchPlan } from './domain/audit-search.js';
-import { termsOfEntry } from './domain/index-terms.js';
+import { term, termsOfEntry } from './domain/index-terms.js';
 
 const TAG = 'audit';
 
@@ -59,13 +59,19 @@ export class SearchIndexKeys {
   }
 }
 
-/** Statistics of one set within a time range: what the report shows per criterion. */
+/** An indexed entry and when it was recorded (epoch ms). */
+export interface IndexedEntry {
+  readonly id: string;
+  readonly at: number;
+}
+
+/** Statistics of one evidence set within a time range: what the report shows per criterion. */
 export interface SetStats {
   readonly count: number;
-  readonly first?: { id: string; at: number };
-  readonly last?: { id: string; at: number };
-  /** The most recent entries, newest first. */
-  readonly recent: readonly string[];
+  /** The first entries, oldest first. */
+  readonly oldest: readonly IndexedEntry[];
+  /** The latest entries, newest first. */
+  readonly newest: readonly IndexedEntry[];
 }
 
 export interface SearchResult {
@@ -238,43 +244,44 @@ export class SearchIndex {
     });
   }
 
-  /** Count, first, last and the most recent ids of each criterion's evidence in a time range. */
+  /**
+   * Per criterion within a time range (and partnership): the count of its evidence, its
+   * `oldest` entries (the first ones, up to `oldest`) and its `newest` (latest first, up to
+   * `newest`), each with the time it was recorded.
+   */
   async evidenceStats(
     codes: readonly CriterionCode[],
     range: { from?: number; to?: number; partnership?: string } = {},
-    recent = 3,
+    limits: { oldest?: number; newest?: number } = {},
   ): Promise<Map<CriterionCode, SetStats>> {
     const [min, max] = scoreRange({ from: range.from ?? -Infinity, to: range.to ?? Infinity });
+    const oldest = Math.max(1, limits.oldest ?? 3);
+    const newest = Math.max(1, limits.newest ?? 1);
     const pipeline = this.redis.pipeline();
     for (const code of codes) {
       const key = this.keys.evidence(code, range.partnership);
       pipeline.zcount(key, min, max);
-      pipeline.zrangebyscore(key, min, max, 'WITHSCORES', 'LIMIT', 0, 1);
-      pipeline.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, Math.max(1, recent));
+      pipeline.zrangebyscore(key, min, max, 'WITHSCORES', 'LIMIT', 0, oldest);
+      pipeline.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, newest);
     }
     const results = (await pipeline.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
+    const pairs = (flat: string[]) => flat.flatMap((v, j) => (j % 2 === 0 ? [{ id: v, at: Number(flat[j + 1]) }] : []));
     const stats = new Map<CriterionCode, SetStats>();
     codes.forEach((code, i) => {
-      const count = Number(results[i * 3]?.[1] ?? 0);
-      const first = results[i * 3 + 1]?.[1] as string[];
-      const latest = results[i * 3 + 2]?.[1] as string[];
-      const pairs = (flat: string[]) => flat.flatMap((v, j) => (j % 2 === 0 ? [{ id: v, at: Number(flat[j + 1]) }] : []));
-      const newest = pairs(latest);
       stats.set(code, {
-        count,
-        ...(first.length ? { first: pairs(first)[0]! } : {}),
-        ...(newest.length ? { last: newest[0]! } : {}),
-        recent: newest.slice(0, recent).map((p) => p.id),
+        count: Number(results[i * 3]?.[1] ?? 0),
+        oldest: pairs(results[i * 3 + 1]?.[1] as string[]),
+        newest: pairs(results[i * 3 + 2]?.[1] as string[]),
       });
     });
     return stats;
   }
 
-  /** The number of entries indexed in a time range. */
-  async countAll(range: { from?: number; to?: number } = {}): Promise<number> {
+  /** The number of entries indexed in a time range (of agencies of one partnership, when given). */
+  async countAll(range: { from?: number; to?: number; partnership?: string } = {}): Promise<number> {
     const [min, max] = scoreRange({ from: range.from ?? -Infinity, to: range.to ?? Infinity });
-    return this.redis.zcount(this.keys.all, min, max);
+    return this.redis.zcount(range.partnership ? this.keys.term(term.partnership(range.partnership)) : this.keys.all, min, max);
   }
 
   /** Sets to intersect (each a union of keys); undefined when the query can match nothing. */

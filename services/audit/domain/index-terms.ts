@@ -13,6 +13,7 @@
  *   subtype:<code>    each AuditEvent.subtype code (`read`, `$match`, `transmit`, `AuthZ-Consent`…)
  *   criterion:<code>  each maturity criterion the exchange claims, whatever its outcome
  *   service:<name>    the hub service that recorded it
+ *   partnership:<id>  the acting agency's partnership (the report's `--partnership`)
  * Evidence (the report's counters): the criteria that *count* for this entry under
  * `countsAsEvidence`, globally and per partnership of the acting agency.
  *
@@ -43,6 +44,7 @@ export const term = {
   subtype: (code: string) => `subtype:${code}`,
   criterion: (code: string) => `criterion:${code}`,
   service: (name: string) => `service:${name}`,
+  partnership: (id: string) => `partnership:${id}`,
 } as const;
 
 /** The terms of one entry; the event is parsed once by the caller. */
@@ -64,6 +66,7 @@ export function termsOfEntry(entry: AuditEntry, event: AuditEvent): EntryTerms {
   if (event.type?.code) terms.add(term.type(event.type.code));
   for (const s of event.subtype ?? []) if (s.code) terms.add(term.subtype(s.code));
   if (entry.service) terms.add(term.service(entry.service));
+  if (partnership) terms.add(term.partnership(partnership));
   const evidence: CriterionCode[] = [];
   for (const code of entry.criteria ? entry.criteria.split(',') : []) {
     if (!isCriterionCode(code)) continue;
