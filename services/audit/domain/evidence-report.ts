@@ -218,8 +218,14 @@ export function recomputeEvidence(entries: Iterable<LoggedEntry>, scope: { from?
       if (!isCriterionCode(code) || !countsAsEvidence(code, e.outcome)) continue;
       const cur = out.get(code) ?? { count: 0, firstAt: Infinity, lastAt: -Infinity };
       cur.count++;
-      if (at < cur.firstAt) (cur.firstAt = at), (cur.first = e.recorded);
-      if (at >= cur.lastAt) (cur.lastAt = at), (cur.last = e.recorded);
+      if (at < cur.firstAt) {
+        cur.firstAt = at;
+        cur.first = e.recorded;
+      }
+      if (at >= cur.lastAt) {
+        cur.lastAt = at;
+        cur.last = e.recorded;
+      }
       out.set(code, cur);
     }
   }
