@@ -9,11 +9,10 @@
  */
 import type { AuditEvent } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
-import { requestDetailsOfEvent } from '../../shared/audit/audit-event.js';
-import { CodeSystems } from '../../shared/fhir/systems.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
 import { MAX_COUNT } from '../../shared/store/search-plan.js';
 import type { MpiView } from '../mpi/view.js';
+import { subjectOfEvent, subtypeOfEvent } from './domain/access-summary.js';
 import { SearchIndex } from './search-index.js';
 import { SubjectResolver } from './subjects.js';
 
@@ -93,13 +92,8 @@ export function accessOf(event: AuditEvent): PersonAccess {
     else if (ref.startsWith('PractitionerRole/')) practitionerRole ??= ref;
     else if (ref.startsWith('Patient/')) patient ??= ref;
   }
-  const subtype =
-    event.subtype?.find((s) => s.system === CodeSystems.hubOperation)?.code ??
-    event.subtype?.find((s) => s.system !== CodeSystems.iso21089Lifecycle)?.code ??
-    event.subtype?.[0]?.code ??
-    requestDetailsOfEvent(event).interaction ??
-    '';
-  const subject = event.entity?.find((e) => e.role?.code === '1' && e.what?.reference)?.what?.reference ?? '';
+  const subtype = subtypeOfEvent(event);
+  const subject = subjectOfEvent(event);
   const purpose = event.purposeOfEvent?.[0]?.coding?.[0]?.code;
   return {
     id: event.id ?? '',
