@@ -20,8 +20,8 @@ const SYMBOL: Readonly<Record<CellStatus, string>> = {
   demonstrated: '✔',
   partly: '◐',
   'not yet': '✗',
-  'documentary evidence needed': '📄',
-  documented: '📎',
+  'documentary evidence needed': '□',
+  documented: '▣',
 };
 
 const STYLE = `
