@@ -66,7 +66,7 @@ afterAll(async () => {
 
 async function signIn(): Promise<void> {
   await page.goto(base);
-  await page.evaluate(() => sessionStorage.clear());
+  await page.evaluate('sessionStorage.clear()');
   await page.reload();
   await page.fill('#token', token);
   await page.press('#token', 'Enter');
@@ -80,7 +80,7 @@ describe("the auditor's page in Chromium", () => {
     expect(await page.isHidden('#main')).toBe(true);
     await page.fill('#token', await dir.token('edinburgh-education'));
     await page.click('#login-form button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('#login-message')?.textContent?.includes('auditor scope'));
+    await page.waitForFunction("document.querySelector('#login-message')?.textContent?.includes('auditor scope')");
     expect(await page.isHidden('#main')).toBe(true);
   }, 30_000);
 
@@ -109,7 +109,7 @@ describe("the auditor's page in Chromium", () => {
     expect(detail).toMatch(/structured alert/i);
     expect(detail).toMatch(/Exchanges evidencing it\s*1/);
     await page.click('[data-search-criterion="MA-L4"]');
-    await page.waitForFunction(() => document.querySelector('#log-results [role=status]')?.textContent?.startsWith('1 exchange'));
+    await page.waitForFunction("document.querySelector('#log-results [role=status]')?.textContent?.startsWith('1 exchange')");
     expect(await page.locator('#log-table tbody tr').count()).toBe(1);
     expect(await page.locator('#log-table tbody tr').innerText()).toMatch(/MA-L4/);
   }, 30_000);
@@ -118,7 +118,7 @@ describe("the auditor's page in Chromium", () => {
     await signIn();
     await page.selectOption('#log-form select[name=outcome]', '4');
     await page.click('#log-form button[type=submit]');
-    await page.waitForFunction(() => /^\d+ exchanges? match/.test(document.querySelector('#log-results [role=status]')?.textContent ?? ''));
+    await page.waitForFunction("/^\\d+ exchanges? match/.test(document.querySelector('#log-results [role=status]')?.textContent ?? '')");
     const rows = await page.locator('#log-table tbody tr').allInnerTexts();
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.every((r) => r.includes('4 refused'))).toBe(true);
@@ -126,11 +126,11 @@ describe("the auditor's page in Chromium", () => {
 
   it('works from the keyboard: focus lands on the grid, Tab moves cell to cell, Enter opens one', async () => {
     await signIn();
-    await page.waitForFunction(() => document.activeElement?.getAttribute('data-cell') === 'IM-L1');
+    await page.waitForFunction("document.activeElement?.getAttribute('data-cell') === 'IM-L1'");
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-cell'))).toBe('IM-L2');
+    expect(await page.evaluate("document.activeElement?.getAttribute('data-cell')")).toBe('IM-L2');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#cell h2:has-text("IM-L2")');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('cell');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('cell');
   }, 30_000);
 });

@@ -34,7 +34,7 @@ export async function evidenceCommand(args: string[], io: Io = processIo): Promi
       privateKeyPem: await demoAgencyKey(values.agency),
       scope: 'system/AuditEvent.read',
     });
-    const res = await fetch(`${audit}/evidence?${query}`, { headers: { Authorization: `Bearer ${token.access_token}` } });
+    const res = await fetch(`${audit}/evidence?${query.toString()}`, { headers: { Authorization: `Bearer ${token.access_token}` } });
     if (!res.ok) {
       io.err(`The audit service answered ${res.status}: ${await res.text()}`);
       return EXIT_FAILURE;
