@@ -16,6 +16,18 @@ import { createEvidenceContext, type EvidenceContext } from '../services/audit/e
 import { evidenceRoutes } from '../services/audit/evidence-routes.js';
 import type { ExchangeRecord } from '../shared/audit/exchange.js';
 
+/**
+ * The page's document, typed only as far as these checks read it (the Node build has no DOM
+ * types). Predicates run in the page, so each names `globalThis.document` itself; functions,
+ * not strings: the page's Content-Security-Policy forbids evaluating strings.
+ */
+interface PageDocument {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+  activeElement: { id: string; getAttribute(name: string): string | null } | null;
+}
+type InPage = typeof globalThis & { document: PageDocument; sessionStorage: { clear(): void } };
+
 const OUTPUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'output');
 
 let dir: TestDirectory;
@@ -66,7 +78,7 @@ afterAll(async () => {
 
 async function signIn(): Promise<void> {
   await page.goto(base);
-  await page.evaluate('sessionStorage.clear()');
+  await page.evaluate(() => (globalThis as InPage).sessionStorage.clear());
   await page.reload();
   await page.fill('#token', token);
   await page.press('#token', 'Enter');
@@ -80,7 +92,7 @@ describe("the auditor's page in Chromium", () => {
     expect(await page.isHidden('#main')).toBe(true);
     await page.fill('#token', await dir.token('edinburgh-education'));
     await page.click('#login-form button[type=submit]');
-    await page.waitForFunction("document.querySelector('#login-message')?.textContent?.includes('auditor scope')");
+    await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#login-message')?.textContent?.includes('auditor scope'));
     expect(await page.isHidden('#main')).toBe(true);
   }, 30_000);
 
@@ -109,7 +121,7 @@ describe("the auditor's page in Chromium", () => {
     expect(detail).toMatch(/structured alert/i);
     expect(detail).toMatch(/Exchanges evidencing it\s*1/);
     await page.click('[data-search-criterion="MA-L4"]');
-    await page.waitForFunction("document.querySelector('#log-results [role=status]')?.textContent?.startsWith('1 exchange')");
+    await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#log-results [role=status]')?.textContent?.startsWith('1 exchange'));
     expect(await page.locator('#log-table tbody tr').count()).toBe(1);
     expect(await page.locator('#log-table tbody tr').innerText()).toMatch(/MA-L4/);
   }, 30_000);
@@ -119,7 +131,7 @@ describe("the auditor's page in Chromium", () => {
     await page.selectOption('#log-form select[name=outcome]', '4');
     await page.click('#log-form button[type=submit]');
     // The first page of the unfiltered log is on screen already: wait for the filtered one to replace it.
-    await page.waitForFunction("[...document.querySelectorAll('#log-table tbody tr')].every((r) => r.textContent.includes('4 refused'))");
+    await page.waitForFunction(() => Array.from((globalThis as InPage).document.querySelectorAll('#log-table tbody tr')).every((r) => r.textContent?.includes('4 refused')));
     const rows = await page.locator('#log-table tbody tr').allInnerTexts();
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.every((r) => r.includes('4 refused'))).toBe(true);
@@ -127,11 +139,11 @@ describe("the auditor's page in Chromium", () => {
 
   it('works from the keyboard: focus lands on the grid, Tab moves cell to cell, Enter opens one', async () => {
     await signIn();
-    await page.waitForFunction("document.activeElement?.getAttribute('data-cell') === 'IM-L1'");
+    await page.waitForFunction(() => (globalThis as InPage).document.activeElement?.getAttribute('data-cell') === 'IM-L1');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate("document.activeElement?.getAttribute('data-cell')")).toBe('IM-L2');
+    expect(await page.evaluate(() => (globalThis as InPage).document.activeElement?.getAttribute('data-cell'))).toBe('IM-L2');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#cell h2:has-text("IM-L2")');
-    expect(await page.evaluate('document.activeElement?.id')).toBe('cell');
+    expect(await page.evaluate(() => (globalThis as InPage).document.activeElement?.id)).toBe('cell');
   }, 30_000);
 });
