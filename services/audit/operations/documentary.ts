@@ -20,7 +20,9 @@ export function attachDocument(ctx: EvidenceContext): (req: Request, res: Respon
   return async (req, res) => {
     const resource = assertValidResource<DocumentReference>(req.body, 'DocumentReference');
     const id = randomUUID();
-    const stored = await ctx.documents.add(resource, id, causeOf(req, res));
+    const cause = causeOf(req, res);
+    const stored = await ctx.documents.add(resource, id, cause);
+    await ctx.relay.flushQuietly(cause.requestId);
     await respond(req, res, 201, stored, {
       subtype: 'create',
       action: 'C',
