@@ -7,13 +7,13 @@
 import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { Router } from 'express';
 import request from 'supertest';
-import { criteriaOfEvent } from '../../shared/audit/audit-event.js';
-import { outboxKey } from '../../shared/audit/outbox.js';
-import { CodeSystems } from '../../shared/fhir/systems.js';
-import { createServiceApp } from '../../shared/http/service-app.js';
-import { startTestDirectory, type TestDirectory } from '../directory/test-directory.js';
-import { createEvidenceContext, type EvidenceContext } from './evidence-context.js';
-import { evidenceRoutes } from './evidence-routes.js';
+import { criteriaOfEvent } from '../shared/audit/audit-event.js';
+import { outboxKey } from '../shared/audit/outbox.js';
+import { CodeSystems } from '../shared/fhir/systems.js';
+import { createServiceApp } from '../shared/http/service-app.js';
+import { startTestDirectory, type TestDirectory } from '../services/directory/test-directory.js';
+import { createEvidenceContext, type EvidenceContext } from '../services/audit/evidence-context.js';
+import { evidenceRoutes } from '../services/audit/evidence-routes.js';
 
 let dir: TestDirectory;
 let ctx: EvidenceContext;
