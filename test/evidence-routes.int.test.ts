@@ -7,8 +7,8 @@
 import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { Router } from 'express';
 import request from 'supertest';
-import { criteriaOfEvent } from '../shared/audit/audit-event.js';
-import { outboxKey } from '../shared/audit/outbox.js';
+import { readAuditTrailOf } from '../shared/audit/audit-client.js';
+import { criteriaOfEvent, triggerOfEvent } from '../shared/audit/audit-event.js';
 import { CodeSystems } from '../shared/fhir/systems.js';
 import { createServiceApp } from '../shared/http/service-app.js';
 import { startTestDirectory, type TestDirectory } from '../services/directory/test-directory.js';
@@ -163,7 +163,9 @@ describe('documentary evidence', () => {
   it('attaches a document to a governance cell with its change record, and the report shows it', async () => {
     const res = await request(app).post('/fhir/DocumentReference').set(auditor).send(document('GV-L3'));
     expect(res.status).toBe(201);
-    expect(await dir.redis.xlen(outboxKey(dir.keys, 'audit'))).toBeGreaterThanOrEqual(1);
+    // Its change record went through the audit outbox into the log, under the request's id.
+    const trail = await readAuditTrailOf(dir.redis, dir.keys, res.headers['x-request-id'] as string);
+    expect(trail.some((e) => triggerOfEvent(e) === 'change' && e.entity?.some((x) => x.what?.reference === `DocumentReference/${res.body.id}`))).toBe(true);
     const report = (await request(app).get('/evidence').set(auditor)).body as { areas: { cells: { code: string; status: string; documents: { title: string }[] }[] }[] };
     const gv3 = report.areas.flatMap((a) => a.cells).find((c) => c.code === 'GV-L3')!;
     expect(gv3.status).toBe('documented');
