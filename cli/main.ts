@@ -5,6 +5,7 @@
  */
 import { agenciesCommand } from './commands/agencies.js';
 import { auditCommand } from './commands/audit.js';
+import { evidenceCommand } from './commands/evidence.js';
 import { fixturesCommand } from './commands/fixtures.js';
 import { helpCommand, usageText } from './commands/help.js';
 import { loadCommand } from './commands/load.js';
@@ -21,6 +22,7 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   replay: replayCommand,
   matching: matchingCommand,
   audit: auditCommand,
+  evidence: evidenceCommand,
   load: (args) => loadCommand(args),
   fixtures: fixturesCommand,
   help: helpCommand,

@@ -43,6 +43,15 @@ export const USAGE: Readonly<Record<string, string>> = {
   --redis        the Redis holding the audit trail, to check criteria (default: REDIS_URL or the running hub's)
   --key-prefix   the hub's Redis key prefix (default: INFOSHARE_KEY_PREFIX, the running hub's, or "is")
   --signing-key  the partnership signing key, to forge expired/wrong-audience tokens (default: the demo key)`,
+  evidence: `infoshare evidence [--format html|csv|json|fhir|pdf] [--out FILE] [--since <date>] [--until <date>]
+                  [--partnership <id>] [--agency <id>] [--audit <url>]
+  The maturity evidence report from the running hub's audit service: every Annex B
+  cell graded from the exchange log, computed at the latest signed checkpoint (named
+  in the report), as an auditor of a statutory partner (--agency, default nhs-lothian).
+  --format       html (default), csv, json, fhir (a Bundle: summary + cited AuditEvents), pdf (needs --out)
+  --out          write to FILE instead of standard output
+  --since/--until  only exchanges recorded in that range (FHIR dates: 2026, 2026-12-01, an instant)
+  --partnership  only exchanges made by agencies of that partnership`,
   matching: `infoshare matching report [--agency <id>] [--mpi <url>] [--json]
   The matching review (MI-L5) from the running hub: review-queue size and age,
   automatic / CHI / review / new counts, reviewer decisions, the declared

@@ -7,6 +7,7 @@
  *   INFOSHARE_AUDIT_LOG_ORIGIN           the log's name on its checkpoints (and the signing key's    default fhir.infoshare.scot/<partnership>/audit-log
  *                                        name in the signed note); one per partnership's log
  *   INFOSHARE_AUDIT_BATCH_SIZE           audit stream entries read and appended per Redis write       default 1000
+ *   INFOSHARE_AUDIT_PERFORMANCE_SECONDS  how often the performance summary is taken (seconds)         default 60
  *
  * A checkpoint is signed only when the tree grew since the last one: a quiet
  * log keeps its last checkpoint rather than piling up identical ones.
@@ -22,6 +23,7 @@ const schema = z.object({
     .regex(/^[^\s+]+$/, 'a schema-less URL with no spaces or plus signs, e.g. fhir.example.org/partnership/audit-log')
     .optional(),
   INFOSHARE_AUDIT_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  INFOSHARE_AUDIT_PERFORMANCE_SECONDS: z.coerce.number().min(1).max(86_400).default(60),
 });
 
 export interface AuditConfig {
@@ -33,6 +35,8 @@ export interface AuditConfig {
   readonly origin: string | undefined;
   /** Stream entries read (XREADGROUP COUNT) and appended in one script call. */
   readonly batchSize: number;
+  /** How often the performance summary is taken (ms). */
+  readonly performanceIntervalMs: number;
 }
 
 export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
@@ -42,6 +46,7 @@ export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConf
     checkpointIntervalMs: Math.round(e.INFOSHARE_AUDIT_CHECKPOINT_SECONDS * 1000),
     origin: e.INFOSHARE_AUDIT_LOG_ORIGIN,
     batchSize: e.INFOSHARE_AUDIT_BATCH_SIZE,
+    performanceIntervalMs: Math.round(e.INFOSHARE_AUDIT_PERFORMANCE_SECONDS * 1000),
   };
 }
 

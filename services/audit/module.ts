@@ -10,9 +10,15 @@ import { loadAuditConfig, logOrigin, type AuditConfig } from './config.js';
 import type { AuditContext } from './context.js';
 import { AuditKeys } from './keys.js';
 import { LogProofs } from './proofs.js';
+import { createEvidenceContext, logFactsOf } from './evidence-context.js';
+import { evidenceRoutes } from './evidence-routes.js';
+import { PerformanceSampler } from './performance.js';
 import { auditRoutes } from './routes.js';
 import { LogStore } from './store.js';
-import { LogAppender } from './workers/log-appender.js';
+import { LogAppender, type LogAppenderOptions } from './workers/log-appender.js';
+
+/** The hub's services whose metrics the performance summary reads (agency-sim is not part of the hub). */
+const PERFORMANCE_TARGETS = ['directory', 'mpi', 'alerts', 'plans', 'audit'] as const;
 
 /** The longest a blocked read of the audit stream waits before checkpoints due by time are looked at (ms). */
 const MAX_BLOCK_MS = 1000;
@@ -35,7 +41,11 @@ export async function createAuditContext(deps: ServiceDeps, config: AuditConfig)
 }
 
 /** The appender of a context, on its own blocking connection (closed with it). */
-export function createLogAppender(ctx: AuditContext, deps: ServiceDeps): { appender: LogAppender; checkpointer: Checkpointer; close(): Promise<void> } {
+export function createLogAppender(
+  ctx: AuditContext,
+  deps: ServiceDeps,
+  afterAppend?: LogAppenderOptions['afterAppend'],
+): { appender: LogAppender; checkpointer: Checkpointer; close(): Promise<void> } {
   const connection = deps.redis.duplicate();
   const checkpointer = new Checkpointer(ctx.store, ctx.signer, ctx.config, deps.log);
   const appender = new LogAppender({
@@ -46,6 +56,7 @@ export function createLogAppender(ctx: AuditContext, deps: ServiceDeps): { appen
     batchSize: ctx.config.batchSize,
     blockMs: Math.max(10, Math.min(MAX_BLOCK_MS, ctx.config.checkpointIntervalMs)),
     log: deps.log,
+    ...(afterAppend ? { afterAppend } : {}),
   });
   return {
     appender,
@@ -63,19 +74,42 @@ export const auditService: ServiceModule<AuditConfig> = {
   loadConfig: loadAuditConfig,
   async createService(deps, config) {
     const ctx = await createAuditContext(deps, config);
-    const log = createLogAppender(ctx, deps);
+    // The evidence side: search indexes kept up by the appender (and a catch-up loop of their own,
+    // so nothing depends on the order), documentary evidence, the performance summary.
+    const evidence = createEvidenceContext(deps, logFactsOf(ctx.store));
+    const log = createLogAppender(ctx, deps, (batch) => evidence.index.indexBatch(batch));
     log.appender.start();
+    const stopIndexing = evidence.index.startIndexing({ log: deps.log });
+    evidence.relay.start();
+    const sampler = new PerformanceSampler(evidence.performance, {
+      targets: PERFORMANCE_TARGETS.map((service) => ({ service, url: deps.config.internalUrls[service] })),
+      intervalMs: config.performanceIntervalMs,
+      audit: deps.audit,
+      log: deps.log,
+    });
+    const stopSampler = sampler.start();
+    const metrics = createServiceMetrics('audit');
+    evidence.relay.exportMetrics(metrics.registry);
     const routes = Router();
     routes.use(auditRoutes(ctx));
+    routes.use(evidenceRoutes(evidence));
     const app = createServiceApp({
       service: 'audit',
       redis: deps.redis,
       audit: deps.audit,
       log: deps.log,
-      metrics: createServiceMetrics('audit'),
+      metrics,
       bodyLimit: deps.config.bodyLimit,
       routes,
     });
-    return { app, close: () => log.close() };
+    return {
+      app,
+      close: async () => {
+        await stopSampler();
+        await stopIndexing();
+        await evidence.relay.close();
+        await log.close();
+      },
+    };
   },
 };

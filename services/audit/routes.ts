@@ -41,13 +41,26 @@ function capability(ctx: AuditContext) {
     resources: [
       {
         type: 'AuditEvent',
-        interactions: [],
+        interactions: ['read', 'search-type'],
         versioned: false,
+        searchParams: [
+          { name: 'date', type: 'date' },
+          { name: 'agent', type: 'reference' },
+          { name: 'patient', type: 'reference' },
+          { name: 'outcome', type: 'token' },
+          { name: 'type', type: 'token' },
+          { name: 'subtype', type: 'token' },
+          { name: 'criterion', type: 'token' },
+          { name: 'service', type: 'token' },
+        ],
         operations: [
+          { name: 'export', definition: `${OP}/AuditEvent-export` },
           { name: 'inclusion-proof', definition: `${OP}/AuditEvent-inclusion-proof` },
           { name: 'proof-bundle', definition: `${OP}/AuditEvent-proof-bundle` },
         ],
       },
+      // Documentary evidence auditors attach to the maturity report's documentary cells.
+      { type: 'DocumentReference', interactions: ['read', 'search-type', 'create'], versioned: false },
     ],
   });
 }

@@ -34,6 +34,8 @@ export const HubScopes = {
   taskReview: 'system/Task.review',
   /** Re-estimate the MPI's matching model from the index (`$estimate-model`): administration of the index Persons. */
   matchingModel: 'system/Person.estimate',
+  /** Attach documentary evidence to a maturity cell (the audit service's DocumentReferences). */
+  evidenceAttest: 'system/AuditEvent.attest',
 } as const;
 
 const SCOPE = /^(system|patient)\/(\*|[A-Z][A-Za-z]{0,63})\.(\*|[a-z][a-zA-Z-]{0,63})$/;

@@ -232,3 +232,33 @@ export function fhirErrorHandler(log: Logger): ErrorRequestHandler {
       });
   };
 }
+
+/**
+ * Starts a streamed answer (an NDJSON export of any size) after auditing the exchange: the
+ * record says what was asked, then the caller writes the body in chunks (`writeChunk`) and ends
+ * it. False when the audit write failed (a 503 has been sent instead).
+ */
+export async function startAuditedStream(req: Request, res: Response, status: number, contentType: string, options: RespondOptions = {}): Promise<boolean> {
+  const { headers, ...description } = options;
+  if (!(await auditBeforeAnswer(req, res, status, description))) return false;
+  for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+  res.status(status).type(contentType);
+  return true;
+}
+
+/** Writes one chunk of a streamed answer, waiting while the client is slow (bounded memory); false once the client has gone. */
+export async function writeChunk(res: Response, chunk: string): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return false;
+  if (res.write(chunk)) return true;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}

@@ -1,12 +1,19 @@
 /** Prometheus metrics for a service: one registry per app so tests and many apps in one process don't clash. */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { routePatternOf } from './route-pattern.js';
 
 export interface ServiceMetrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly exchanges: Counter<'outcome'>;
+  /** Refused requests by reason: `unauthenticated` (401), `forbidden` (403), or what the refusing code named (`consent`…). */
+  readonly denials: Counter<'reason'>;
+}
+
+/** Why a request about to be refused is refused, for `infoshare_access_denials_total` (e.g. `consent`); 401/403 otherwise count as unauthenticated/forbidden. */
+export function markDenial(res: Response, reason: string): void {
+  res.locals.denialReason = reason;
 }
 
 export function createServiceMetrics(service: string, options: { defaultMetrics?: boolean } = {}): ServiceMetrics {
@@ -26,7 +33,13 @@ export function createServiceMetrics(service: string, options: { defaultMetrics?
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  return { registry, httpDuration, exchanges };
+  const denials = new Counter({
+    name: 'infoshare_access_denials_total',
+    help: 'Requests refused by the security model or consent, by reason (unauthenticated, forbidden, consent, …)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  return { registry, httpDuration, exchanges, denials };
 }
 
 /** Times every request; the route label is the matched route pattern, never the raw path (bounded cardinality). */
@@ -41,6 +54,9 @@ export function metricsMiddleware(metrics: ServiceMetrics): RequestHandler {
         const outcome = res.statusCode < 400 ? 'success' : res.statusCode < 500 ? 'refused' : 'failed';
         metrics.exchanges.inc({ outcome });
       }
+      const marked = res.locals.denialReason as string | undefined;
+      if (marked && res.statusCode >= 400) metrics.denials.inc({ reason: marked });
+      else if (res.statusCode === 401 || res.statusCode === 403) metrics.denials.inc({ reason: res.statusCode === 401 ? 'unauthenticated' : 'forbidden' });
     });
     next();
   };

@@ -23,7 +23,8 @@
  * - the statutory partners that form a health and social care partnership (the
  *   NHS board and the council's social work): also register agencies and
  *   endpoints, draft and amend the ISP, decide manual match reviews and merge
- *   index persons, re-estimate the matching model, and read the audit trail.
+ *   index persons, re-estimate the matching model, read the audit trail (the
+ *   auditor scope) and attach documentary evidence to the maturity report.
  * A `partnership` Organization is not an agency system and gets no scopes.
  */
 import { HubScopes, readScope, writeScope } from '../../../shared/auth/scopes.js';
@@ -61,6 +62,7 @@ const STATUTORY_PARTNER: readonly string[] = [
   HubScopes.taskReview,
   HubScopes.matchingModel,
   ...read('AuditEvent'),
+  HubScopes.evidenceAttest,
 ];
 
 const SCOPES_BY_AGENCY_TYPE: Readonly<Record<AgencyType, readonly string[]>> = {

@@ -1,0 +1,66 @@
+/**
+ * `GET /evidence?format=json|csv|fhir|html|pdf&since=&until=&partnership=`: the maturity
+ * evidence report (`domain/evidence-report.ts`) in the format asked for. Reading it is auditing
+ * in place (SI-L4).
+ */
+import type { Request, Response } from 'express';
+import { respond, respondDocument, respondJson } from '../../../shared/fhir/express.js';
+import { badRequest } from '../../../shared/fhir/outcome.js';
+import { renderDocument } from '../../../shared/render/render.js';
+import { dateSpan } from '../../../shared/store/date-range.js';
+import { EVIDENCE_FORMATS, isEvidenceFormat, reportBundle, reportCsv, reportDocument } from '../domain/evidence-formats.js';
+import type { ReportScope } from '../domain/evidence-report.js';
+import type { EvidenceContext } from '../evidence-context.js';
+import { AUDITING_CRITERIA } from './search.js';
+
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** The report's scope from the query; 400 for anything it cannot honour. */
+export function reportScopeOf(query: Request['query']): ReportScope {
+  const known = new Set(['format', 'since', 'until', 'partnership']);
+  for (const key of Object.keys(query)) if (!known.has(key)) throw badRequest(`Unknown parameter '${key}' for the evidence report (format, since, until, partnership)`, key);
+  const text = (key: string): string | undefined => {
+    const v = query[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw badRequest(`'${key}' takes one value`, key);
+    return v;
+  };
+  const scope: { since?: string; until?: string; partnership?: string } = {};
+  for (const key of ['since', 'until'] as const) {
+    const v = text(key);
+    if (v === undefined) continue;
+    if (!dateSpan(v)) throw badRequest(`'${v.slice(0, 50)}' is not a date for '${key}' (YYYY, YYYY-MM-DD or an instant)`, key);
+    scope[key] = v;
+  }
+  const partnership = text('partnership');
+  if (partnership !== undefined) {
+    if (!ID.test(partnership)) throw badRequest(`'${partnership.slice(0, 50)}' is not a partnership id`, 'partnership');
+    scope.partnership = partnership;
+  }
+  return scope;
+}
+
+export function evidenceReport(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
+  return async (req, res) => {
+    const format = typeof req.query.format === 'string' ? req.query.format : 'json';
+    if (!isEvidenceFormat(format)) throw badRequest(`'format' must be one of ${EVIDENCE_FORMATS.join(', ')}`, 'format');
+    const report = await ctx.reporter.report(reportScopeOf(req.query));
+    const described = { subtype: 'evidence-report', action: 'E' as const, criteria: AUDITING_CRITERIA };
+    const attachment = (ext: string) => ({ 'Content-Disposition': `attachment; filename="maturity-evidence.${ext}"` });
+    switch (format) {
+      case 'json':
+        return respondJson(req, res, 200, report, described);
+      case 'csv':
+        return respondDocument(req, res, 200, reportCsv(report), 'text/csv; charset=utf-8', { ...described, headers: attachment('csv') });
+      case 'fhir': {
+        const [cited, documents] = await Promise.all([ctx.reporter.citedEvents(report), ctx.documents.resources()]);
+        return respond(req, res, 200, reportBundle(report, cited, documents, ctx.baseUrl), described);
+      }
+      case 'html':
+      case 'pdf': {
+        const rendered = await renderDocument(reportDocument(report), format);
+        return respondDocument(req, res, 200, rendered.body, rendered.contentType, format === 'pdf' ? { ...described, headers: attachment('pdf') } : described);
+      }
+    }
+  };
+}

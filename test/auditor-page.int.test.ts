@@ -1,0 +1,149 @@
+/**
+ * The auditor's page in a real headless Chromium (playwright-core, Debian's chromium): signing
+ * in with an auditor token, the Annex B grid with every status in words, opening a cell,
+ * searching the log, and using it all from the keyboard. Writes a screenshot to test/output/.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Router } from 'express';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServiceApp } from '../shared/http/service-app.js';
+import { startTestDirectory, type TestDirectory } from '../services/directory/test-directory.js';
+import { createEvidenceContext, type EvidenceContext } from '../services/audit/evidence-context.js';
+import { evidenceRoutes } from '../services/audit/evidence-routes.js';
+import type { ExchangeRecord } from '../shared/audit/exchange.js';
+
+/**
+ * The page's document, typed only as far as these checks read it (the Node build has no DOM
+ * types). Predicates run in the page, so each names `globalThis.document` itself; functions,
+ * not strings: the page's Content-Security-Policy forbids evaluating strings.
+ */
+interface PageDocument {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+  activeElement: { id: string; getAttribute(name: string): string | null } | null;
+}
+type InPage = typeof globalThis & { document: PageDocument; sessionStorage: { clear(): void } };
+
+const OUTPUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'output');
+
+let dir: TestDirectory;
+let ctx: EvidenceContext;
+let server: Server;
+let browser: Browser;
+let page: Page;
+let base: string;
+let token: string;
+
+function exchange(criteria: string[], outcome: ExchangeRecord['outcome'] = '0'): ExchangeRecord {
+  return {
+    requestId: `page-${Math.random().toString(36).slice(2)}`,
+    service: 'alerts',
+    type: 'rest',
+    subtype: '$process-message',
+    action: 'C',
+    outcome,
+    agent: { clientId: 'nhs-lothian', agency: 'nhs-lothian', partnership: 'lothian-hscp' },
+    subject: 'Person/page-test-person',
+    entities: [],
+    criteria,
+  };
+}
+
+beforeAll(async () => {
+  dir = await startTestDirectory();
+  ctx = createEvidenceContext(dir.deps);
+  // Logged exchanges behind the grid: MA demonstrated to level 4, MA-L5 shown without L4's gap closed elsewhere.
+  await Promise.all([exchange(['MA-L3']), exchange(['MA-L3', 'MA-L4']), exchange(['PD-L2', 'PD-L3']), exchange(['PD-L4'], '4')].map((e) => dir.deps.audit.record(e)));
+  await ctx.index.catchUp();
+  const routes = Router();
+  routes.use(evidenceRoutes(ctx));
+  const app = createServiceApp({ service: 'audit', redis: dir.redis, audit: dir.deps.audit, log: dir.deps.log, bodyLimit: '1mb', routes });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  token = await dir.token('nhs-lothian', { scope: 'system/AuditEvent.read' });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking'] });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await dir?.close();
+});
+
+async function signIn(): Promise<void> {
+  await page.goto(base);
+  await page.evaluate(() => (globalThis as InPage).sessionStorage.clear());
+  await page.reload();
+  await page.fill('#token', token);
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('#overview [data-cell]');
+}
+
+describe("the auditor's page in Chromium", () => {
+  it('asks for a token first, and says so when the token lacks the auditor scope', async () => {
+    await page.goto(base);
+    expect(await page.isVisible('#login-form')).toBe(true);
+    expect(await page.isHidden('#main')).toBe(true);
+    await page.fill('#token', await dir.token('edinburgh-education'));
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#login-message')?.textContent?.includes('auditor scope'));
+    expect(await page.isHidden('#main')).toBe(true);
+  }, 30_000);
+
+  it('shows the 9 × 5 grid with each status written out, not only coloured', async () => {
+    await signIn();
+    expect(await page.locator('#overview table.grid tbody tr').count()).toBe(9);
+    expect(await page.locator('#overview [data-cell]').count()).toBe(45);
+    const ma3 = page.locator('[data-cell="MA-L3"]');
+    expect(await ma3.innerText()).toMatch(/demonstrated/);
+    expect(await ma3.innerText()).toMatch(/2 exchanges/);
+    expect(await page.locator('[data-cell="PD-L4"]').innerText()).toMatch(/not yet/); // a refusal is not PD-L4 evidence
+    expect(await page.locator('[data-cell="GV-L3"]').innerText()).toMatch(/documentary evidence needed/);
+    const maRow = page.locator('#overview tbody tr').nth(6);
+    expect(await maRow.locator('th').innerText()).toMatch(/^MA /);
+    expect(await maRow.locator('td').last().innerText()).toMatch(/level 4/);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT, 'auditor-page.png'), fullPage: true });
+  }, 30_000);
+
+  it('opens a cell: its Annex B text, its evidence count and the exchanges behind it', async () => {
+    await signIn();
+    await page.click('[data-cell="MA-L4"]');
+    await page.waitForSelector('#cell h2:has-text("MA-L4")');
+    const detail = await page.locator('#cell').innerText();
+    expect(detail).toMatch(/Annex B/);
+    expect(detail).toMatch(/structured alert/i);
+    expect(detail).toMatch(/Exchanges evidencing it\s*1/);
+    await page.click('[data-search-criterion="MA-L4"]');
+    await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#log-results [role=status]')?.textContent?.startsWith('1 exchange'));
+    expect(await page.locator('#log-table tbody tr').count()).toBe(1);
+    expect(await page.locator('#log-table tbody tr').innerText()).toMatch(/MA-L4/);
+  }, 30_000);
+
+  it('searches the log with its filters', async () => {
+    await signIn();
+    await page.selectOption('#log-form select[name=outcome]', '4');
+    await page.click('#log-form button[type=submit]');
+    // The first page of the unfiltered log is on screen already: wait for the filtered one to replace it.
+    await page.waitForFunction(() => Array.from((globalThis as InPage).document.querySelectorAll('#log-table tbody tr')).every((r) => r.textContent?.includes('4 refused')));
+    const rows = await page.locator('#log-table tbody tr').allInnerTexts();
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.every((r) => r.includes('4 refused'))).toBe(true);
+  }, 30_000);
+
+  it('works from the keyboard: focus lands on the grid, Tab moves cell to cell, Enter opens one', async () => {
+    await signIn();
+    await page.waitForFunction(() => (globalThis as InPage).document.activeElement?.getAttribute('data-cell') === 'IM-L1');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as InPage).document.activeElement?.getAttribute('data-cell'))).toBe('IM-L2');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#cell h2:has-text("IM-L2")');
+    expect(await page.evaluate(() => (globalThis as InPage).document.activeElement?.id)).toBe('cell');
+  }, 30_000);
+});
