@@ -25,7 +25,12 @@ export interface LedgerRequest {
   readonly agency?: string;
   readonly purpose: string;
   readonly breakGlassReason?: string;
+  /** Called once the answer has gone, when the request read anything under break-glass (the NP/LP's notification). */
+  readonly onBreakGlass?: BreakGlassHook;
 }
+
+/** What a break-glass request read: about whom, which resources. */
+export type BreakGlassHook = (read: { readonly personId: string; readonly references: readonly string[] }) => void;
 
 export class ConsentLedger {
   private readonly decided: Decided[] = [];
@@ -35,6 +40,16 @@ export class ConsentLedger {
     private readonly request: LedgerRequest,
   ) {
     addDecisionRecords(res, () => this.records());
+    const hook = request.onBreakGlass;
+    if (hook) {
+      // Afterwards: the read is answered (and audited) first; the notice is its own audited exchange.
+      res.once('finish', () => {
+        const read = this.decided.filter((d) => d.decision.permit && d.decision.basis === 'break-glass');
+        for (const personId of new Set(read.map((d) => d.personId))) {
+          hook({ personId, references: read.filter((d) => d.personId === personId).map((d) => d.reference) });
+        }
+      });
+    }
   }
 
   add(reference: string, personId: string, category: DataCategory, decision: ConsentDecision): void {
@@ -54,6 +69,7 @@ export class ConsentLedger {
       out.push({
         type: 'authz',
         subtype: 'AuthZ-Consent',
+        decision: 'consent',
         action: 'E',
         outcome,
         outcomeDescription:
@@ -73,6 +89,7 @@ export class ConsentLedger {
       out.push({
         type: 'disclosure',
         subtype: 'PrivacyDisclosure',
+        decision: 'consent',
         action: 'R',
         outcome: '0',
         outcomeDescription: `${disclosed.length} resource(s) written by other agencies disclosed to ${this.request.agency}`,

@@ -53,7 +53,7 @@ export function chronology(ctx: PlansContext) {
     if ('problem' in found) throw notFound(`No chronology: ${found.problem}`);
     const { personId } = found;
     describeExchange(res, { subject: `Person/${personId}`, entities: [{ reference: `Person/${personId}`, role: 'subject' }] });
-    const caller = callerOf(res);
+    const caller = callerOf(res, ctx);
 
     const wanted = (category: ChronologyCategory) => !filter.categories || filter.categories.has(category);
     const decisions: AccessDecision[] = [];
