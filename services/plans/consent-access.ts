@@ -8,12 +8,13 @@
  * refused by the decision itself (403), both audited.
  */
 import type { Request } from 'express';
-import { badRequest } from '../../shared/fhir/outcome.js';
+import { badRequest, forbidden } from '../../shared/fhir/outcome.js';
 import type { AgencyType, Purpose } from '../../shared/fhir/systems.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { consentRecordOf, isPurpose } from './domain/consent.js';
 import { decideConsent, DEFAULT_PURPOSE, type AccessIntent, type ConsentDecision } from './domain/consent-decision.js';
 import { consentsOfPerson } from './consent-store.js';
+import { personOfPatientReference, type ConsentFactsSources } from './consent-facts.js';
 
 export const PURPOSE_HEADER = 'x-purpose-of-use';
 export const BREAK_GLASS_REASON_HEADER = 'x-break-glass-reason';
@@ -59,5 +60,29 @@ export async function alertDeliveryDecision(
     { category: 'alerts', authorAgency: input.senderAgency },
     // The alerts service has checked the ISP for this delivery already; NP/LP standing does not widen an alert.
     { subjectPersonId: input.personId, consents: records, npLpRoles: [], ispAllows: () => true, now: input.now.getTime() },
+  );
+}
+
+/** 403 for a person (a patient token) asking about anyone but themselves; nothing for an agency. */
+export async function assertOwnRecord(sources: ConsentFactsSources, patient: string | undefined, personId: string): Promise<void> {
+  if (patient === undefined) return;
+  if ((await personOfPatientReference(sources, patient)) !== personId) throw forbidden("A person's own access reaches their own record only");
+}
+
+/**
+ * Of the agencies that raised alerts about `personId`, those whose alerts a Consent in force
+ * withholds from `agencyId` now (the same decision as the delivery re-check, for the chronology).
+ */
+export async function alertSendersWithheld(
+  consents: ResourceStore,
+  input: { readonly personId: string; readonly agency: { readonly id: string; readonly type: AgencyType }; readonly purpose: Purpose; readonly senders: readonly string[]; readonly now: Date },
+): Promise<Set<string>> {
+  if (input.senders.length === 0) return new Set();
+  const records = (await consentsOfPerson(consents, input.personId)).map(consentRecordOf);
+  const facts = { subjectPersonId: input.personId, consents: records, npLpRoles: [], ispAllows: () => true, now: input.now.getTime() };
+  return new Set(
+    input.senders.filter(
+      (sender) => !decideConsent({ kind: 'agency', agencyId: input.agency.id, agencyType: input.agency.type }, { purpose: input.purpose }, { category: 'alerts', authorAgency: sender }, facts).permit,
+    ),
   );
 }

@@ -191,6 +191,29 @@ describe("the person's own access", () => {
     expect(issueText(theirs.body)).toContain('own record');
   });
 
+  it('adds her views to her plan as a new version the team reads, authored by her; never to someone else\'s', async () => {
+    const own = await createPlan(AILSA, 'Ailsa: with my views');
+    const other = await createPlan(LEAH, 'Leah: not for Ailsa');
+    const views = { resourceType: 'Parameters', parameter: [{ name: 'views', valueString: 'I like nursery on Tuesdays.' }] };
+    const added = await request(plans.app).post(`/fhir/CarePlan/${own.id}/$add-views`).set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(views));
+    expect(added.status).toBe(200);
+    expect(criteriaOfEvent((await plans.mpi.auditOf(added))!)).toEqual(expect.arrayContaining(['PC-L4']));
+    const seen = await plans.get('edinburgh-social-work', `/fhir/CarePlan/${own.id}`);
+    const plan = seen.body as CarePlan;
+    expect(plan.meta?.versionId).toBe('2');
+    expect(plan.note?.at(-1)).toMatchObject({ authorReference: { reference: 'Patient/demo-child-1' }, text: 'I like nursery on Tuesdays.' });
+    const refused = await request(plans.app).post(`/fhir/CarePlan/${other.id}/$add-views`).set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(views));
+    expect(refused.status).toBe(403);
+    expect((await plans.get('edinburgh-social-work', `/fhir/CarePlan/${other.id}`)).body).toMatchObject({ meta: { versionId: '1' } });
+  });
+
+  it('reads her own chronology, and not someone else\'s (403)', async () => {
+    const mine = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-1').set(await asAilsa());
+    expect([mine.status, mine.body.resourceType]).toEqual([200, 'List']);
+    const theirs = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-3').set(await asAilsa());
+    expect(theirs.status).toBe(403);
+  });
+
   it('is never given the agency system\'s own scopes', async () => {
     const res = await request(plans.app).post('/fhir/CarePlan').set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(carePlan(subjectOf(AILSA))));
     expect(res.status).toBe(403);

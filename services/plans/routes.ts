@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import type { ScopeRequirement } from '../../shared/auth/middleware.js';
-import { patientReadScope, readScope, writeScope } from '../../shared/auth/scopes.js';
+import { patientReadScope, patientWriteScope, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
 import { handler } from '../../shared/fhir/express.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
@@ -16,6 +16,7 @@ import { PLANS_TYPES } from './domain/access.js';
 import { chronology } from './operations/chronology.js';
 import { consentHistory, createConsent, readConsent, searchConsents, updateConsent } from './operations/consent.js';
 import { diffVersions } from './operations/diff.js';
+import { addMyViews } from './operations/my-views.js';
 import { readResource, resourceHistory, searchResources, vreadResource } from './operations/read.js';
 import { renderPlan } from './operations/render.js';
 import { createResource, updateResource } from './operations/write.js';
@@ -31,6 +32,8 @@ export function plansRoutes(ctx: PlansContext): Router {
   // The chronology reads every category through the one access check; reading plans is the least it needs.
   router.get('/fhir/Patient/$chronology', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(chronology(ctx)));
   router.get('/fhir/Patient/:id/$chronology', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(chronology(ctx)));
+  // The person adds their own views to their plan (a patient token, their own plan only: PC-L4).
+  router.post('/fhir/CarePlan/:id/$add-views', ...access(patientWriteScope('CarePlan')), handler(addMyViews(ctx)));
   router.get('/fhir/CarePlan/:id/$render', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(renderPlan(ctx)));
   for (const type of PLANS_TYPES) {
     // An agency system, or the person themselves (a patient token: their own record only, decided by consent).
@@ -70,7 +73,12 @@ function capability(ctx: PlansContext) {
         searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }],
         operations: [
           { name: 'diff', definition: `${OP}/diff` },
-          ...(definition.type === 'CarePlan' ? [{ name: 'render', definition: `${OP}/CarePlan-render` }] : []),
+          ...(definition.type === 'CarePlan'
+            ? [
+                { name: 'render', definition: `${OP}/CarePlan-render` },
+                { name: 'add-views', definition: `${OP}/CarePlan-add-views` },
+              ]
+            : []),
         ],
       })),
       {

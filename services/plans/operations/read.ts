@@ -34,7 +34,8 @@ export function readResource(ctx: PlansContext, type: PlansType) {
     const caller = callerOf(res, ctx);
     const { value, decision } = permitted(res, caller, await ctx.store.read(caller, type, id));
     await respond(req, res, 200, value, {
-      criteria: latestReadCriteria(type, decision),
+      // PC-L5: the person reads current information about their care electronically.
+      criteria: caller.patient ? [...latestReadCriteria(type, decision), 'PC-L5'] : latestReadCriteria(type, decision),
       headers: { 'Content-Location': versionUrl(ctx, type, id, value.meta?.versionId) },
     });
   };
