@@ -13,6 +13,9 @@ import { loadAlertsConfig } from '../services/alerts/config.js';
 import { alertsService } from '../services/alerts/module.js';
 import { loadPlansConfig, type PlansConfig } from '../services/plans/config.js';
 import { plansService } from '../services/plans/module.js';
+import { consentStore, withPerson } from '../services/plans/consent-store.js';
+import type { Redis } from 'ioredis';
+import type { KeySpace } from '../shared/redis/connection.js';
 import { startTestMpi, type TestMpi } from './mpi.js';
 
 /** Who calls: a demo agency, optionally as one of its PractitionerRoles (`role-ross-campbell`). */
@@ -153,3 +156,8 @@ export function consent(patient: string, grants: readonly Grant[], overrides: Pa
 
 /** Ailsa's (demo-child-1) Lead Professional, who grants her Consents. */
 export const AILSA_LP: As = { agency: 'edinburgh-social-work', role: 'role-ross-campbell' };
+
+/** Stores a Consent straight into the plans service's store (for tests of other services that only read it). */
+export async function storeConsent(redis: Redis, keys: KeySpace, body: Consent, personId: string): Promise<Consent> {
+  return consentStore(redis, keys).create(withPerson(body, personId), { cause: { requestId: 'test-consent', agent: {} } });
+}
