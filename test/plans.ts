@@ -161,3 +161,4 @@ export const AILSA_LP: As = { agency: 'edinburgh-social-work', role: 'role-ross-
 export async function storeConsent(redis: Redis, keys: KeySpace, body: Consent, personId: string): Promise<Consent> {
   return consentStore(redis, keys).create(withPerson(body, personId), { cause: { requestId: 'test-consent', agent: {} } });
 }
+

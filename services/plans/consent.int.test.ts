@@ -214,6 +214,20 @@ describe("the person's own access", () => {
     expect(theirs.status).toBe(403);
   });
 
+  it('sees who read her record and when (from the audit trail), not her own reads', async () => {
+    const own = await createPlan(AILSA, 'Ailsa: who looked');
+    await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/children1st-edinburgh', classes: ['plans'] }]));
+    expect((await plans.get('children1st-edinburgh', `/fhir/CarePlan/${own.id}`)).status).toBe(200);
+    await request(plans.app).get(`/fhir/CarePlan/${own.id}`).set(await asAilsa());
+    const res = await request(plans.app).get('/fhir/Patient/$accesses').set(await asAilsa());
+    expect(res.status).toBe(200);
+    const agencies = (res.body as { parameter: { part: { name: string; valueReference?: { reference: string } }[] }[] }).parameter.map(
+      (p) => p.part.find((part) => part.name === 'agency')?.valueReference?.reference,
+    );
+    expect(agencies).toContain('Organization/children1st-edinburgh');
+    expect(agencies).not.toContain('Organization/nhs-lothian');
+  });
+
   it('is never given the agency system\'s own scopes', async () => {
     const res = await request(plans.app).post('/fhir/CarePlan').set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(carePlan(subjectOf(AILSA))));
     expect(res.status).toBe(403);

@@ -31,6 +31,8 @@ export function createPlansContext(deps: ServiceDeps, config: PlansConfig): Plan
   const consent: ConsentSource = config.consentCheck ? new ConsentVerdicts({ consents, isp, directory, mpi }) : NO_CONSENT;
   const access = new PlansAccess(isp, consent);
   return {
+    redis: deps.redis,
+    keys: deps.keys,
     consents,
     breakGlass: { isp, directory, mpi, audit: deps.audit, alertsUrl: deps.config.internalUrls.alerts, log: deps.log },
     config,

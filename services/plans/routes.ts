@@ -16,6 +16,7 @@ import { PLANS_TYPES } from './domain/access.js';
 import { chronology } from './operations/chronology.js';
 import { consentHistory, createConsent, readConsent, searchConsents, updateConsent } from './operations/consent.js';
 import { diffVersions } from './operations/diff.js';
+import { personAccesses } from './operations/accesses.js';
 import { addMyViews } from './operations/my-views.js';
 import { readResource, resourceHistory, searchResources, vreadResource } from './operations/read.js';
 import { renderPlan } from './operations/render.js';
@@ -32,6 +33,8 @@ export function plansRoutes(ctx: PlansContext): Router {
   // The chronology reads every category through the one access check; reading plans is the least it needs.
   router.get('/fhir/Patient/$chronology', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(chronology(ctx)));
   router.get('/fhir/Patient/:id/$chronology', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(chronology(ctx)));
+  // Who looked at my record, and when: the person reads it from the audit trail (PC-L5).
+  router.get('/fhir/Patient/$accesses', ...access(patientReadScope('CarePlan')), handler(personAccesses(ctx)));
   // The person adds their own views to their plan (a patient token, their own plan only: PC-L4).
   router.post('/fhir/CarePlan/:id/$add-views', ...access(patientWriteScope('CarePlan')), handler(addMyViews(ctx)));
   router.get('/fhir/CarePlan/:id/$render', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(renderPlan(ctx)));
@@ -91,6 +94,9 @@ function capability(ctx: PlansContext) {
         ],
       },
     ],
-    systemOperations: [{ name: 'chronology', definition: `${OP}/Patient-chronology` }],
+    systemOperations: [
+      { name: 'chronology', definition: `${OP}/Patient-chronology` },
+      { name: 'accesses', definition: `${OP}/Patient-accesses` },
+    ],
   });
 }
