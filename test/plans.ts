@@ -5,14 +5,17 @@
  * helpers to build plans and call the API as a demo agency (optionally as one
  * of its practitioners). Not used by the service.
  */
-import type { CarePlan, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Consent, ConsentProvision, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
 import type { Express } from 'express';
 import request from 'supertest';
-import { agencyPatientSystem, IdentifierSystems } from '../shared/fhir/systems.js';
+import { agencyPatientSystem, CodeSystems, IdentifierSystems, type ConsentCategory } from '../shared/fhir/systems.js';
 import { loadAlertsConfig } from '../services/alerts/config.js';
 import { alertsService } from '../services/alerts/module.js';
 import { loadPlansConfig, type PlansConfig } from '../services/plans/config.js';
 import { plansService } from '../services/plans/module.js';
+import { consentStore, withPerson } from '../services/plans/consent-store.js';
+import type { Redis } from 'ioredis';
+import type { KeySpace } from '../shared/redis/connection.js';
 import { startTestMpi, type TestMpi } from './mpi.js';
 
 /** Who calls: a demo agency, optionally as one of its PractitionerRoles (`role-ross-campbell`). */
@@ -120,3 +123,42 @@ export function serviceRequest(subject: CarePlan['subject'], performer: string, 
     ...overrides,
   };
 }
+
+/** A grant to one actor (`Organization/<agency>` or `PractitionerRole/<id>`) in IHE PCF's shape. */
+export interface Grant {
+  readonly actor?: string;
+  readonly classes?: readonly ConsentCategory[];
+  readonly type?: 'permit' | 'deny';
+  readonly period?: ConsentProvision['period'];
+}
+
+/** A Consent about `patient` (`Patient/<id>`): base "deny", each grant a nested provision. */
+export function consent(patient: string, grants: readonly Grant[], overrides: Partial<Consent> = {}): Consent {
+  return {
+    resourceType: 'Consent',
+    status: 'active',
+    scope: { coding: [{ system: CodeSystems.consentScope, code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: patient },
+    policyRule: { coding: [{ system: CodeSystems.actCode, code: 'OPTIN' }] },
+    provision: {
+      type: 'deny',
+      provision: grants.map((g) => ({
+        type: g.type ?? 'permit',
+        ...(g.actor ? { actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: g.actor } }] } : {}),
+        class: (g.classes ?? ['plans']).map((code) => ({ system: CodeSystems.consentCategory, code })),
+        ...(g.period ? { period: g.period } : {}),
+      })),
+    },
+    ...overrides,
+  };
+}
+
+/** Ailsa's (demo-child-1) Lead Professional, who grants her Consents. */
+export const AILSA_LP: As = { agency: 'edinburgh-social-work', role: 'role-ross-campbell' };
+
+/** Stores a Consent straight into the plans service's store (for tests of other services that only read it). */
+export async function storeConsent(redis: Redis, keys: KeySpace, body: Consent, personId: string): Promise<Consent> {
+  return consentStore(redis, keys).create(withPerson(body, personId), { cause: { requestId: 'test-consent', agent: {} } });
+}
+

@@ -22,6 +22,7 @@ import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
 import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import type { DeliveryState } from './store.js';
+import { consent, storeConsent } from '../../test/plans.js';
 
 /** How a simulated agency answers: a response code, an HTTP failure, or no answer in time. */
 type Behaviour = ResponseCode | 'down' | 'hang';
@@ -304,5 +305,17 @@ describe('re-checking the ISP at delivery', () => {
     const ack = await alerts.post('vhk-emergency', buildResponseMessage({ requestHeaderId: messageId, code: 'ok', source: { agency: 'vhk-emergency' } }));
     expect(ack.status).toBe(409);
     expect(outcomeText(ack)).toContain('never delivered');
+  }, 30_000);
+
+  it("withdraws a delivery a Consent withholds: the person's alerts denied to the recipient are never sent to it", async () => {
+    await connect('nhs-lothian');
+    behaviour.set('nhs-lothian', ['ok']);
+    const [link] = await alerts.mpi.store.getLinks(['edinburgh-social-work.demo-child-1']);
+    const withheld = consent('Patient/demo-child-1', [{ actor: 'Organization/nhs-lothian', classes: ['alerts'], type: 'deny' }], { id: 'withhold-alerts-from-nhs' });
+    await storeConsent(alerts.mpi.dir.redis, alerts.mpi.dir.keys, withheld, link!.personId);
+    const messageId = await raise('nhs-lothian');
+    await settledAs(messageId, 'nhs-lothian', 'withdrawn');
+    expect(receivedBy('nhs-lothian', messageId)).toHaveLength(0);
+    expect((await alerts.ctx.store.delivery(messageId, 'nhs-lothian'))?.lastError).toContain('consent withholds');
   }, 30_000);
 });

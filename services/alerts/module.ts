@@ -11,6 +11,7 @@ import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
 import { DirectoryView } from '../directory/view.js';
+import { PlansView } from '../plans/view.js';
 import { MpiView } from '../mpi/view.js';
 import { loadAlertsConfig, type AlertsConfig } from './config.js';
 import type { AlertsContext } from './context.js';
@@ -91,6 +92,7 @@ export async function startAlertsDeliveryWorker(ctx: AlertsContext, deps: Servic
     store: ctx.store,
     relay: ctx.relay,
     isp: ctx.isp,
+    consent: new PlansView(deps.redis, deps.keys),
     directory: ctx.directory,
     peers: ctx.peers,
     signingKey: await loadTokenSigningKey(deps.config.token),

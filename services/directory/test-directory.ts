@@ -82,8 +82,9 @@ export async function startTestDirectory(env: Readonly<Record<string, string>> =
       return (res.body as { access_token: string }).access_token;
     },
     async auditOf(requestId) {
-      // The exchange's own record, not the change records its writes committed (shared/audit/outbox.ts).
-      return (await readAuditTrailOf(redis, keys, requestId)).find((event) => triggerOfEvent(event) !== 'change');
+      // The exchange's own record, not the change records its writes committed (shared/audit/outbox.ts)
+      // nor the decisions recorded with it (consent's AuthZconsent / PrivacyDisclosure).
+      return (await readAuditTrailOf(redis, keys, requestId)).find((event) => triggerOfEvent(event) !== 'change' && triggerOfEvent(event) !== 'decision');
     },
     async close() {
       await service.close();

@@ -22,14 +22,12 @@ import { FHIR_JSON } from '../../shared/fhir/express.js';
 import { CodeSystems, IdentifierSystems } from '../../shared/fhir/systems.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { Logger } from '../../shared/log.js';
-import type { MpiView } from '../mpi/view.js';
 import { npLpAgenciesOf, type ConsentFactsSources } from './consent-facts.js';
 
 /** The alert category a break-glass notice travels as (services/alerts/domain/categories.ts). */
 export const BREAK_GLASS_ALERT_CATEGORY = 'break-glass-access';
 
 export interface BreakGlassNotifierDeps extends ConsentFactsSources {
-  readonly mpi: ConsentFactsSources['mpi'] & Pick<MpiView, 'recordsOf'>;
   readonly isp: IspRegistry;
   readonly audit: AuditSink;
   /** The alerts service's base URL as services reach it (`config.internalUrls.alerts`). */

@@ -14,8 +14,8 @@ import type { DirectoryView } from '../directory/view.js';
 import type { MpiView } from '../mpi/view.js';
 
 export interface ConsentFactsSources {
-  readonly directory: Pick<DirectoryView, 'careTeamsOf' | 'namedProfessionalsFor'>;
-  readonly mpi: Pick<MpiView, 'personOf' | 'recordsOf' | 'recordIdOf' | 'personsWithChi'>;
+  readonly directory: DirectoryView;
+  readonly mpi: MpiView;
 }
 
 /**
@@ -45,13 +45,6 @@ export async function personOfIdentifier(sources: ConsentFactsSources, system: s
   }
   const agency = agencyOfSystem(system);
   return agency ? (await sources.mpi.personOf(sources.mpi.recordIdOf(agency, value)))?.personId : undefined;
-}
-
-/** The Person's current Named Person / Lead Professional roles (`PractitionerRole/<id>`) as the directory names them now. */
-export async function npLpRolesOf(sources: ConsentFactsSources, personId: string, now: Date = new Date()): Promise<string[]> {
-  const subjects = await directorySubjectsOf(sources, personId);
-  const named = (await Promise.all(subjects.map((s) => sources.directory.namedProfessionalsFor(s, now)))).flat();
-  return [...new Set(named.map((n) => n.member).filter((m) => m.startsWith('PractitionerRole/')))];
 }
 
 /** The agencies of the Person's current Named Person / Lead Professional (whom a break-glass read is notified to). */

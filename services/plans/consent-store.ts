@@ -13,6 +13,7 @@ import type { KeySpace } from '../../shared/redis/connection.js';
 import { ResourceStore, type StoreAudit } from '../../shared/store/resource-store.js';
 import { codesOf, defineResourceType, referenceParam, referencesOf, tokenParam } from '../../shared/store/search-params.js';
 import { MAX_COUNT } from '../../shared/store/search-plan.js';
+import { PLANS_FAMILY } from './keys.js';
 
 /** `Consent?patient=&person=&status=&actor=`. */
 export const consentType = defineResourceType('Consent', [
@@ -24,11 +25,9 @@ export const consentType = defineResourceType('Consent', [
   ),
 ]);
 
-/** The hash-tag family of the plans service's resource keys (`{plans:<Type>}`). */
-export const PLANS_STORE_FAMILY = 'plans';
-
+/** The Consent store, keys `{plans:Consent}` (keys.ts), each write committing its change record with it. */
 export function consentStore(redis: Redis, keys: KeySpace, audit?: StoreAudit): ResourceStore {
-  return new ResourceStore(redis, keys, [consentType], { family: PLANS_STORE_FAMILY, ...(audit ? { audit } : {}) });
+  return new ResourceStore(redis, keys, [consentType], { family: PLANS_FAMILY, ...(audit ? { audit } : {}) });
 }
 
 /** `Person/<id>` a stored Consent is about (the hub's resolution of its `patient`). */

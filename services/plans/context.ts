@@ -6,7 +6,11 @@ import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { AlertsView } from '../alerts/view.js';
 import type { DirectoryView } from '../directory/view.js';
 import type { MpiView } from '../mpi/view.js';
+import type { Redis } from 'ioredis';
+import type { KeySpace } from '../../shared/redis/connection.js';
+import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { PlansAccess } from './access.js';
+import type { BreakGlassNotifierDeps } from './break-glass.js';
 import type { PlansConfig } from './config.js';
 import type { PlansStore } from './store.js';
 
@@ -31,4 +35,11 @@ export interface PlansContext {
   readonly authenticate: RequestHandler;
   /** R4 validation of incoming documents (large ones off the event loop). */
   readonly validation: ValidationPool;
+  /** Where a person's Consents are kept (the `{plans:Consent}` resource store). */
+  readonly consents: ResourceStore;
+  /** The hub's Redis and key space: the person's own access reads the audit stream through shared/audit. */
+  readonly redis: Redis;
+  readonly keys: KeySpace;
+  /** How the NP/LP is told of a break-glass read (through the alerts service). */
+  readonly breakGlass?: BreakGlassNotifierDeps;
 }

@@ -16,7 +16,7 @@ import { CodeSystems, Extensions } from '../../shared/fhir/systems.js';
 import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { alertMessage } from '../../test/alerts.js';
 import { criteriaOf } from '../../test/mpi.js';
-import { carePlan, assessment, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
+import { AILSA_LP, carePlan, assessment, consent, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +29,12 @@ let plan: CarePlan;
 beforeAll(async () => {
   plans = await startTestPlans();
   await plans.mpi.registered('edinburgh-social-work', 'demo-child-1', { given: ['Ailsa'], family: 'Morrison', birthDate: '2023-03-14', gender: 'female', postcode: 'EH6 8BN', chi: CHI });
+  // Her Lead Professional shares her record with the health board, and her plan with education (default deny otherwise).
+  const granted = await plans.post(AILSA_LP, '/fhir/Consent', consent('Patient/demo-child-1', [
+    { actor: 'Organization/nhs-lothian', classes: ['plans', 'assessments', 'requests', 'chronology'] },
+    { actor: 'Organization/edinburgh-education', classes: ['plans'] },
+  ]));
+  expect(granted.status).toBe(201);
   const created = await plans.post('edinburgh-social-work', '/fhir/CarePlan', carePlan(subjectOf(AILSA)));
   expect(created.status).toBe(201);
   const v2 = await plans.put('nhs-lothian', `/fhir/CarePlan/${(created.body as CarePlan).id}`, { ...(created.body as CarePlan), status: 'active', description: 'Reviewed with the health visitor' }, 'W/"1"');

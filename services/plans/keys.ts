@@ -20,8 +20,13 @@ export class PlansKeys {
     return new ResourceKeys(this.space, type, PLANS_FAMILY);
   }
 
-  /** Every audit outbox the plans service writes (one per type's slot). */
+  /** The keys of the person's Consents (`{plans:Consent}`). */
+  get consent(): ResourceKeys {
+    return new ResourceKeys(this.space, 'Consent', PLANS_FAMILY);
+  }
+
+  /** Every audit outbox the plans service writes (one per type's slot, Consent's too). */
   get outboxes(): string[] {
-    return PLANS_TYPES.map((type) => this.of(type).outbox);
+    return [...PLANS_TYPES.map((type) => this.of(type).outbox), this.consent.outbox];
   }
 }

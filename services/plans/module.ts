@@ -17,21 +17,31 @@ import type { PlansContext } from './context.js';
 import { PlansKeys } from './keys.js';
 import { plansRoutes } from './routes.js';
 import { PlansStore } from './store.js';
+import { consentStore } from './consent-store.js';
+import { ConsentVerdicts } from './consent-source.js';
 
 /** The plans service's parts, built from the service dependencies. `consent` decides with the ISP on every read (access.ts). */
-export function createPlansContext(deps: ServiceDeps, config: PlansConfig, consent: ConsentSource = NO_CONSENT): PlansContext {
+export function createPlansContext(deps: ServiceDeps, config: PlansConfig): PlansContext {
   const directory = new DirectoryView(deps.redis, deps.keys);
+  const mpi = new MpiView(deps.redis, deps.keys);
   const isp = new IspRegistry(directory, { log: deps.log });
-  const access = new PlansAccess(isp, consent);
   const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(...new PlansKeys(deps.keys).outboxes);
+  const consents = consentStore(deps.redis, deps.keys, { service: 'plans', relay });
+  // The consent decision on every read; off only for the benchmark's baseline (config.ts).
+  const consent: ConsentSource = config.consentCheck ? new ConsentVerdicts({ consents, isp, directory, mpi }) : NO_CONSENT;
+  const access = new PlansAccess(isp, consent);
   return {
+    redis: deps.redis,
+    keys: deps.keys,
+    consents,
+    breakGlass: { isp, directory, mpi, audit: deps.audit, alertsUrl: deps.config.internalUrls.alerts, log: deps.log },
     config,
     store: new PlansStore(deps.redis, deps.keys, access, relay),
     access,
     relay,
     isp,
     directory,
-    mpi: new MpiView(deps.redis, deps.keys),
+    mpi,
     alerts: new AlertsView(deps.redis, deps.keys),
     baseUrl: `${deps.config.urls.plans}/fhir`,
     alertsBaseUrl: `${deps.config.urls.alerts}/fhir`,

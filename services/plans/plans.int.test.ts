@@ -8,7 +8,7 @@
 import type { Bundle, CarePlan, OperationOutcome, ServiceRequest } from 'fhir/r4.js';
 import { CodeSystems } from '../../shared/fhir/systems.js';
 import { criteriaOf } from '../../test/mpi.js';
-import { carePlan, assessment, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
+import { AILSA_LP, carePlan, assessment, consent, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
 let plans: TestPlans;
 const CHI = '1403231206';
@@ -20,6 +20,12 @@ beforeAll(async () => {
   await plans.mpi.registered('edinburgh-social-work', 'demo-child-1', { given: ['Ailsa'], family: 'Morrison', birthDate: '2023-03-14', gender: 'female', postcode: 'EH6 8BN', chi: CHI });
   const [link] = await plans.mpi.store.getLinks(['edinburgh-social-work.demo-child-1']);
   personId = link!.personId;
+  // Her Lead Professional shares her plans and assessments with health and education (default deny otherwise).
+  const granted = await plans.post(AILSA_LP, '/fhir/Consent', consent('Patient/demo-child-1', [
+    { actor: 'Organization/nhs-lothian', classes: ['plans', 'assessments'] },
+    { actor: 'Organization/edinburgh-education', classes: ['plans', 'assessments'] },
+  ]));
+  expect(granted.status).toBe(201);
 });
 
 afterAll(async () => {

@@ -4,7 +4,8 @@
  * every read goes through the one access check (store.ts → domain/access.ts).
  */
 import { Router } from 'express';
-import { readScope, writeScope } from '../../shared/auth/scopes.js';
+import type { ScopeRequirement } from '../../shared/auth/middleware.js';
+import { patientReadScope, patientWriteScope, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
 import { handler } from '../../shared/fhir/express.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
@@ -13,7 +14,10 @@ import { searchParamSummary } from '../../shared/store/search-params.js';
 import type { PlansContext } from './context.js';
 import { PLANS_TYPES } from './domain/access.js';
 import { chronology } from './operations/chronology.js';
+import { consentHistory, createConsent, readConsent, searchConsents, updateConsent } from './operations/consent.js';
 import { diffVersions } from './operations/diff.js';
+import { personAccesses } from './operations/accesses.js';
+import { addMyViews } from './operations/my-views.js';
 import { readResource, resourceHistory, searchResources, vreadResource } from './operations/read.js';
 import { renderPlan } from './operations/render.js';
 import { createResource, updateResource } from './operations/write.js';
@@ -23,15 +27,20 @@ const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
 export function plansRoutes(ctx: PlansContext): Router {
   const router = Router();
-  const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
+  const access = (...scopes: ScopeRequirement[]) => requireAccess(ctx.authenticate, ...scopes);
 
   router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
   // The chronology reads every category through the one access check; reading plans is the least it needs.
-  router.get('/fhir/Patient/$chronology', ...access(readScope('CarePlan')), handler(chronology(ctx)));
-  router.get('/fhir/Patient/:id/$chronology', ...access(readScope('CarePlan')), handler(chronology(ctx)));
-  router.get('/fhir/CarePlan/:id/$render', ...access(readScope('CarePlan')), handler(renderPlan(ctx)));
+  router.get('/fhir/Patient/$chronology', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(chronology(ctx)));
+  router.get('/fhir/Patient/:id/$chronology', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(chronology(ctx)));
+  // Who looked at my record, and when: the person reads it from the audit trail (PC-L5).
+  router.get('/fhir/Patient/$accesses', ...access(patientReadScope('CarePlan')), handler(personAccesses(ctx)));
+  // The person adds their own views to their plan (a patient token, their own plan only: PC-L4).
+  router.post('/fhir/CarePlan/:id/$add-views', ...access(patientWriteScope('CarePlan')), handler(addMyViews(ctx)));
+  router.get('/fhir/CarePlan/:id/$render', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(renderPlan(ctx)));
   for (const type of PLANS_TYPES) {
-    const read = access(readScope(type));
+    // An agency system, or the person themselves (a patient token: their own record only, decided by consent).
+    const read = access([readScope(type), patientReadScope(type)]);
     const write = access(writeScope(type));
     router.get(`/fhir/${type}`, ...read, handler(searchResources(ctx, type)));
     router.post(`/fhir/${type}/_search`, ...read, handler(searchResources(ctx, type)));
@@ -42,6 +51,15 @@ export function plansRoutes(ctx: PlansContext): Router {
     router.get(`/fhir/${type}/:id`, ...read, handler(readResource(ctx, type)));
     router.put(`/fhir/${type}/:id`, ...write, handler(updateResource(ctx, type)));
   }
+  // Consent: granted, narrowed, extended and revoked by the person's Named Person / Lead Professional (PD-L5).
+  const readConsents = access([readScope('Consent'), patientReadScope('Consent')]);
+  router.get('/fhir/Consent', ...readConsents, handler(searchConsents(ctx)));
+  router.post('/fhir/Consent/_search', ...readConsents, handler(searchConsents(ctx)));
+  router.post('/fhir/Consent', ...access(writeScope('Consent')), handler(createConsent(ctx)));
+  router.get('/fhir/Consent/:id/_history', ...readConsents, handler(consentHistory(ctx)));
+  router.get('/fhir/Consent/:id/_history/:vid', ...readConsents, handler(readConsent(ctx)));
+  router.get('/fhir/Consent/:id', ...readConsents, handler(readConsent(ctx)));
+  router.put('/fhir/Consent/:id', ...access(writeScope('Consent')), handler(updateConsent(ctx)));
   return router;
 }
 
@@ -50,16 +68,35 @@ function capability(ctx: PlansContext) {
     service: 'plans',
     title: 'infoshare plans (shared plans, assessments and requests for assistance: versions, printable latest version, chronology)',
     baseUrl: ctx.baseUrl,
-    resources: PLANS_RESOURCE_TYPES.map((definition) => ({
-      type: definition.type,
-      interactions: ['read', 'vread', 'history-instance', 'search-type', 'create', 'update'] as const,
-      versioned: true,
-      searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }],
-      operations: [
-        { name: 'diff', definition: `${OP}/diff` },
-        ...(definition.type === 'CarePlan' ? [{ name: 'render', definition: `${OP}/CarePlan-render` }] : []),
-      ],
-    })),
-    systemOperations: [{ name: 'chronology', definition: `${OP}/Patient-chronology` }],
+    resources: [
+      ...PLANS_RESOURCE_TYPES.map((definition) => ({
+        type: definition.type,
+        interactions: ['read', 'vread', 'history-instance', 'search-type', 'create', 'update'] as const,
+        versioned: true,
+        searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }],
+        operations: [
+          { name: 'diff', definition: `${OP}/diff` },
+          ...(definition.type === 'CarePlan'
+            ? [
+                { name: 'render', definition: `${OP}/CarePlan-render` },
+                { name: 'add-views', definition: `${OP}/CarePlan-add-views` },
+              ]
+            : []),
+        ],
+      })),
+      {
+        type: 'Consent',
+        interactions: ['read', 'vread', 'history-instance', 'search-type', 'create', 'update'] as const,
+        versioned: true,
+        searchParams: [
+          { name: 'patient', type: 'reference' as const },
+          { name: 'status', type: 'token' as const },
+        ],
+      },
+    ],
+    systemOperations: [
+      { name: 'chronology', definition: `${OP}/Patient-chronology` },
+      { name: 'accesses', definition: `${OP}/Patient-accesses` },
+    ],
   });
 }

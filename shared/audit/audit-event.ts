@@ -321,6 +321,9 @@ function requestEntity(exchange: ExchangeRecord): AuditEventEntity {
       case 'change':
         add('store', trigger.store);
         break;
+      case 'decision':
+        add('decision', trigger.name);
+        break;
     }
   }
   // AuthZ subtypes are bound to BALP's two codes; keep the service's own name here.
@@ -333,7 +336,7 @@ export function requestDetailsOfEvent(event: AuditEvent): Record<string, string 
   return Object.fromEntries((event.entity ?? []).flatMap((e) => e.detail ?? []).map((d) => [d.type, d.valueString]));
 }
 
-/** What triggered a recorded exchange: `job`, `schedule`, `outbound`, `change`, or undefined for an HTTP request to the hub. */
+/** What triggered a recorded exchange: `job`, `schedule`, `outbound`, `change`, `decision`, or undefined for an HTTP request to the hub. */
 export function triggerOfEvent(event: AuditEvent): string | undefined {
   return requestDetailsOfEvent(event).trigger;
 }

@@ -77,7 +77,9 @@ export type ExchangeTrigger =
   /** A call the hub makes to another system (an agency endpoint, another hub service). */
   | { readonly kind: 'outbound'; readonly method: string; readonly url: string; readonly status?: number }
   /** A state change committed to Redis in the same transaction as this record (the audit outbox). */
-  | { readonly kind: 'change'; readonly store: string };
+  | { readonly kind: 'change'; readonly store: string }
+  /** A decision an HTTP request's answer rested on (e.g. `consent`: BALP AuthZconsent), recorded with that request's own record. */
+  | { readonly kind: 'decision'; readonly name: string };
 
 /** Where exchanges go. Services receive one through their deps; tests use a real Redis one. */
 export interface AuditSink {

@@ -40,6 +40,9 @@ function app(keys: KeyResolver = resolver) {
   a.post('/Contract/isp/$sign', requireScope('system/Contract.read', 'system/Contract.sign'), (_req, res) => {
     res.json({ signed: true });
   });
+  a.get('/CarePlan', requireScope(['system/CarePlan.read', 'patient/CarePlan.read']), (_req, res) => {
+    res.json({ read: true });
+  });
   a.use(fhirErrorHandler(createLogger('test', 'silent')));
   return a;
 }
@@ -107,6 +110,15 @@ describe('Scope middleware', () => {
   it('Lets a wildcard scope through', async () => {
     const res = await request(app()).post('/Flag').set('Authorization', `Bearer ${token(['system/*.*'])}`);
     expect(res.status).toBe(201);
+  });
+
+  it('Lets any one of alternative scopes through (an agency system or the person themselves), and names them when none is held', async () => {
+    expect((await request(app()).get('/CarePlan').set('Authorization', `Bearer ${token(['system/CarePlan.read'])}`)).status).toBe(200);
+    expect((await request(app()).get('/CarePlan').set('Authorization', `Bearer ${token(['patient/*.read'])}`)).status).toBe(200);
+    const refused = await request(app()).get('/CarePlan').set('Authorization', `Bearer ${token(['system/Flag.read'])}`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.issue[0].details.text).toBe('missing scope system/CarePlan.read or patient/CarePlan.read');
+    expect(refused.headers['www-authenticate']).toContain('scope="system/CarePlan.read"');
   });
 
   it('Requires every scope listed', async () => {

@@ -59,19 +59,23 @@ export function assertScope(auth: AuthContext, ...required: string[]): void {
   if (missing !== undefined) throw forbidden(`missing scope ${missing}`);
 }
 
-function missingScope(auth: AuthContext, required: readonly string[]): string | undefined {
-  return required.find((scope) => !hasScope(auth.scopes, scope));
+/** A required scope, or alternatives any one of which will do (`['system/CarePlan.read', 'patient/CarePlan.read']`). */
+export type ScopeRequirement = string | readonly string[];
+
+function missingScope(auth: AuthContext, required: readonly ScopeRequirement[]): string | undefined {
+  const missing = required.find((need) => (typeof need === 'string' ? [need] : need).every((scope) => !hasScope(auth.scopes, scope)));
+  return missing === undefined ? undefined : typeof missing === 'string' ? missing : missing.join(' or ');
 }
 
 /** Refuses with 403 unless the token holds every scope given (wildcards per scopes.ts). Place after `authenticate`. */
-export function requireScope(...required: string[]): RequestHandler {
+export function requireScope(...required: ScopeRequirement[]): RequestHandler {
   return (_req, res, next) => {
     try {
       const auth = authContext(res);
       const missing = missingScope(auth, required);
       if (missing !== undefined) {
         // RFC 6750 §3.1: say which scope would have been enough.
-        res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${missing}"`);
+        res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${missing.split(' or ')[0]}"`);
         throw forbidden(`missing scope ${missing}`);
       }
       next();

@@ -33,13 +33,17 @@ export interface ExchangeDescription {
 export type DecisionRecord = Pick<
   ExchangeRecord,
   'type' | 'subtype' | 'action' | 'outcome' | 'outcomeDescription' | 'subject' | 'entities' | 'dataCategory' | 'purpose' | 'criteria' | 'recipientAgency'
->;
+> & {
+  /** What was decided (`consent`), recorded as the record's trigger. */
+  readonly decision: string;
+};
 
 interface ExchangeState {
   readonly requestId: string;
   readonly service: ServiceName;
   description: ExchangeDescription;
-  decisions: DecisionRecord[];
+  /** Read when the exchange is audited, so a record can sum up everything the request decided. */
+  decisions: (() => DecisionRecord[])[];
   audited: boolean;
 }
 
@@ -74,9 +78,9 @@ export function describeExchange(res: Response, description: ExchangeDescription
   };
 }
 
-/** Adds a decision record to this exchange (written with its record, see `DecisionRecord`). */
-export function recordDecision(res: Response, record: DecisionRecord): void {
-  stateOf(res)?.decisions.push(record);
+/** Adds decision records to this exchange, built when it is audited (written with its record, see `DecisionRecord`). */
+export function addDecisionRecords(res: Response, records: () => DecisionRecord[]): void {
+  stateOf(res)?.decisions.push(records);
 }
 
 /**
@@ -153,19 +157,21 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     criteria: succeeded ? (d.criteria ?? []) : (d.criteriaOnDenial ?? []),
     recipientAgency: d.recipientAgency,
   };
-  if (state.decisions.length === 0) {
+  const decided = state.decisions.flatMap((records) => records());
+  if (decided.length === 0) {
     await audit.record(record);
     return;
   }
   // Decisions are part of the request, not HTTP exchanges of their own: method and path, no status.
-  const decisions: ExchangeRecord[] = state.decisions.map((decision) => ({
+  const decisions: ExchangeRecord[] = decided.map(({ decision, ...rest }) => ({
     requestId: state.requestId,
     service: state.service,
     method: req.method,
     path: record.path,
     agent: record.agent,
     sourceAddress: req.ip,
-    ...decision,
+    trigger: { kind: 'decision', name: decision },
+    ...rest,
   }));
   const all = [...decisions, record];
   if (audit.recordMany) await audit.recordMany(all);

@@ -49,6 +49,7 @@ import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
 import { runWorker, type AttemptRecords, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import type { DirectoryView } from '../../directory/view.js';
+import type { PlansView } from '../../plans/view.js';
 import { afterFailure, afterSuccess, breakerAllows, CLOSED, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from '../domain/circuit-breaker.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
 import {
@@ -244,6 +245,8 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly directory: Pick<DirectoryView, 'endpointsOf' | 'endpointsRevision'>;
   /** Agencies another partnership's hub serves: their deliveries go to that hub, signed by this one (MA-L5). */
   readonly peers?: Pick<PeerHubs, 'targetOf'>;
+  /** The person's Consents, asked at each attempt: one that withholds their alerts from the recipient withdraws the delivery. */
+  readonly consent?: Pick<PlansView, 'alertDelivery'>;
   /** The partnership signing key: signs each attempt's delivery token (ES256). */
   readonly signingKey: SigningKey;
   /** The hub's token issuer (`config.token.issuer`): the delivery token's `iss`. */
@@ -451,6 +454,18 @@ class DeliveryAttempt {
     }
 
     const recipient = partnership.agencies.get(agencyId);
+    // Consent at this attempt too (the same decision as every plans read): a Consent that withholds the person's
+    // alerts from this agency withdraws the delivery. An access notice goes to the NP/LP's agency and is not withheld.
+    if (this.deps.consent && message.kind === 'alert' && recipient) {
+      const consent = await this.deps.consent.alertDelivery({ personId: message.personId, senderAgency: message.sender, recipient: { id: agencyId, type: recipient.type }, purpose: about.purpose, now: this.now() });
+      if (!consent.permit) {
+        const reason = `Withdrawn: consent withholds this person's alerts from ${agencyId} (${consent.detail})`;
+        const step = await this.step(message, { to: 'withdrawn', lastError: reason }, reason);
+        if (step.kind !== 'applied') return settled(step.state);
+        this.thrownAs = 'withdrawn';
+        throw forbidden(reason);
+      }
+    }
     // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint.
     const forward = await this.deps.peers?.targetOf(agencyId);
     const endpoint = forward ? undefined : activeEndpointOf(await this.shared.endpoints.of(agencyId));

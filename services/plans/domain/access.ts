@@ -13,6 +13,7 @@
 import type { Meta, Resource } from 'fhir/r4.js';
 import type { IspFlowDecision } from '../../../shared/isp/registry.js';
 import { CodeSystems, type DataCategory, type Purpose } from '../../../shared/fhir/systems.js';
+import type { ConsentDecision } from './consent-decision.js';
 
 export const PLANS_TYPES = ['CarePlan', 'QuestionnaireResponse', 'ServiceRequest'] as const;
 export type PlansType = (typeof PLANS_TYPES)[number];
@@ -23,9 +24,6 @@ export const CATEGORY_OF: Readonly<Record<PlansType, DataCategory>> = {
   QuestionnaireResponse: 'assessment',
   ServiceRequest: 'service-request',
 };
-
-/** The purpose of use plans flows are checked for, unless a request says otherwise. */
-export const PLANS_PURPOSE: Purpose = 'care-planning';
 
 /** Who may see this record: kept with each resource (its `meta.tag`s), never changed by an update. */
 export interface AccessRecord {
@@ -49,6 +47,15 @@ export interface Caller {
   /** `Patient/<id>` when the person themselves acts (a patient-scoped token). */
   readonly patient?: string;
   readonly purpose: Purpose;
+  /** Break-glass (`X-Purpose-Of-Use: BTG`): the reason the clinician stated. */
+  readonly breakGlassReason?: string;
+  /** Where consent's decisions of this request are kept for its audit (consent-ledger.ts). */
+  readonly decisions?: DecisionLedger;
+}
+
+/** Keeps each consent decision of a request, for the request's audit record. */
+export interface DecisionLedger {
+  add(reference: string, personId: string, category: DataCategory, decision: ConsentDecision): void;
 }
 
 export type AccessAction = 'read' | 'write';
@@ -61,6 +68,11 @@ export interface ConsentVerdict {
   /** The Consent that decided (`Consent/<id>`). */
   readonly consent?: string;
   readonly breakGlass?: boolean;
+  /**
+   * Consent decides before the ISP: break-glass (unscheduled care holds no care-planning flow)
+   * and the person's own access (their token names only the portal they signed in through).
+   */
+  readonly overridesIsp?: boolean;
 }
 
 export type AccessBasis = 'author' | 'performer' | 'isp' | 'consent';
@@ -110,7 +122,12 @@ export function ownBasis(caller: Caller, record: AccessRecord): 'author' | 'perf
 export function decideAccess(input: AccessInput): AccessDecision {
   const { caller, record, isp, consent } = input;
   const own = ownBasis(caller, record);
-  if (own) return { permit: true, basis: own, crossesBoundary: false, criteria: [] };
+  if (own && !caller.patient) return { permit: true, basis: own, crossesBoundary: false, criteria: [] };
+  if (consent?.overridesIsp) {
+    return consent.permit
+      ? { permit: true, basis: 'consent', crossesBoundary: false, criteria: [], ...(consent.consent ? { consent: consent.consent } : {}), ...(consent.breakGlass ? { breakGlass: true } : {}) }
+      : { permit: false, basis: 'consent', reason: consent.reason, criteria: ['SI-L3'] };
+  }
   if (isp === 'same-agency' || !isp.allowed) {
     const detail = isp === 'same-agency' ? 'no flow was checked' : isp.detail;
     return {

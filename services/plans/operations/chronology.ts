@@ -38,6 +38,7 @@ import { printableAbout, chronologyDocument } from '../domain/printable.js';
 import { describeKey, keyOfText, type SubjectKey } from '../domain/subject.js';
 import { personOfKey } from '../subjects.js';
 import { callerOf } from './common.js';
+import { alertSendersWithheld, assertOwnRecord } from '../consent-access.js';
 import { isNamedProfessional } from './read.js';
 import { printFormatOf } from './render.js';
 
@@ -53,7 +54,8 @@ export function chronology(ctx: PlansContext) {
     if ('problem' in found) throw notFound(`No chronology: ${found.problem}`);
     const { personId } = found;
     describeExchange(res, { subject: `Person/${personId}`, entities: [{ reference: `Person/${personId}`, role: 'subject' }] });
-    const caller = callerOf(res);
+    const caller = callerOf(res, ctx);
+    await assertOwnRecord(ctx, caller.patient, personId);
 
     const wanted = (category: ChronologyCategory) => !filter.categories || filter.categories.has(category);
     const decisions: AccessDecision[] = [];
@@ -67,11 +69,11 @@ export function chronology(ctx: PlansContext) {
         });
       }),
     );
-    const alertEvents = wanted('alert') ? alertEventsFor(ctx, caller, await ctx.alerts.alertsAbout(personId)) : [];
+    const alertEvents = wanted('alert') ? await alertEventsFor(ctx, caller, personId, await ctx.alerts.alertsAbout(personId)) : [];
     const events = filterEvents([...perType.flat(), ...alertEvents], filter);
     const byNpLp = await isNamedProfessional(ctx, caller, personId);
     const permits = decisions.filter((d): d is AccessDecision & { permit: true } => d.permit);
-    const criteria = chronologyCriteria(agenciesOf(events).length, byNpLp, permits);
+    const criteria = [...chronologyCriteria(agenciesOf(events).length, byNpLp, permits), ...(caller.patient && events.length > 0 ? ['PC-L5'] : [])];
     const now = new Date();
     const list = chronologyList(subjectReference(key), events, now);
     if (format === 'json') {
@@ -121,10 +123,26 @@ function filterOf(req: Request): ChronologyFilter {
   return { ...(start ? { start } : {}), ...(end ? { end } : {}), ...(categories ? { categories } : {}) };
 }
 
-/** The alerts a caller may see in the chronology: the ones its agency raised or received. */
-function alertEventsFor(ctx: PlansContext, caller: Caller, alerts: readonly AlertHistory[]): ChronologyEvent[] {
-  return alerts
-    .filter((a) => a.sender === caller.agency || a.recipients.includes(caller.agency))
+/**
+ * The alerts a caller may see in the chronology: the ones its agency raised or received, less
+ * those a Consent withholds from it (consent can withhold alerts, never widen them). A person's
+ * own chronology shows their plans, assessments and requests, not the agencies' alerts.
+ */
+async function alertEventsFor(ctx: PlansContext, caller: Caller, personId: string, alerts: readonly AlertHistory[]): Promise<ChronologyEvent[]> {
+  if (caller.patient) return [];
+  const agency = await ctx.isp.agency(caller.agency);
+  const received = alerts.filter((a) => a.sender === caller.agency || a.recipients.includes(caller.agency));
+  const withheld = agency
+    ? await alertSendersWithheld(ctx.consents, {
+        personId,
+        agency: { id: agency.id, type: agency.type },
+        purpose: caller.purpose,
+        senders: [...new Set(received.filter((a) => a.sender !== caller.agency).map((a) => a.sender))],
+        now: new Date(),
+      })
+    : new Set<string>();
+  return received
+    .filter((a) => !withheld.has(a.sender))
     .flatMap((a): ChronologyEvent[] => {
       const reference = `${ctx.alertsBaseUrl}/Flag/${a.flagId}`;
       const what = `${a.alertCategory} alert${a.text ? `: ${a.text}` : ''}`;

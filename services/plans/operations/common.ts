@@ -3,18 +3,55 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange, type ExchangeDescription } from '../../../shared/fhir/exchange-context.js';
 import { badRequest, forbidden } from '../../../shared/fhir/outcome.js';
-import { PLANS_PURPOSE, type AccessDecision, type AccessRecord, type Caller, type PlansType } from '../domain/access.js';
+import { bearerToken } from '../../../shared/auth/middleware.js';
+import { causeOf, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { notifyBreakGlass } from '../break-glass.js';
+import { intentOf } from '../consent-access.js';
+import type { PlansContext } from '../context.js';
+import { ConsentLedger, type BreakGlassHook } from '../consent-ledger.js';
+import { type AccessDecision, type AccessRecord, type Caller, type PlansType } from '../domain/access.js';
 import type { Guarded } from '../store.js';
 
-/** The caller as the access check sees them (from the verified token). */
-export function callerOf(res: Response): Caller {
+/**
+ * The caller as the access check sees them (from the verified token and the request's
+ * `X-Purpose-Of-Use` / `X-Break-Glass-Reason`: 400 for a purpose it cannot name or
+ * break-glass without a reason), with the ledger that audits each consent decision of
+ * this request (AuthZconsent, PrivacyDisclosure) and, after a break-glass read, has the
+ * NP/LP notified (`onBreakGlass`).
+ */
+export function callerOf(res: Response, ctx?: Pick<PlansContext, 'breakGlass'>): Caller {
   const auth = authContext(res);
+  const intent = intentOf(res.req);
+  const breakGlassReason = intent.breakGlass?.reason;
+  const notifier = ctx?.breakGlass;
+  const onBreakGlass: BreakGlassHook | undefined =
+    notifier && breakGlassReason !== undefined
+      ? ({ personId, references }) =>
+          void notifyBreakGlass(notifier, {
+            requestId: requestIdOf(res),
+            agent: causeOf(res.req, res).agent,
+            agencyId: auth.agency,
+            bearer: bearerToken(res.req.headers.authorization) ?? '',
+            personId,
+            reason: breakGlassReason,
+            read: references,
+            at: new Date(),
+          })
+      : undefined;
+  const decisions = new ConsentLedger(res, {
+    ...(auth.patient ? {} : { agency: auth.agency }),
+    purpose: intent.purpose,
+    ...(breakGlassReason !== undefined ? { breakGlassReason } : {}),
+    ...(onBreakGlass ? { onBreakGlass } : {}),
+  });
   return {
     agency: auth.agency,
     partnership: auth.partnership,
     ...(auth.practitionerRole ? { practitionerRole: auth.practitionerRole } : {}),
     ...(auth.patient ? { patient: auth.patient } : {}),
-    purpose: PLANS_PURPOSE,
+    purpose: intent.purpose,
+    ...(breakGlassReason !== undefined ? { breakGlassReason } : {}),
+    decisions,
   };
 }
 

@@ -18,7 +18,7 @@
  * version on the very next request.
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Consent } from 'fhir/r4.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { hasScope } from '../../../shared/auth/scopes.js';
@@ -31,7 +31,8 @@ import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { ValidationPool } from '../../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../../shared/store/resource-store.js';
-import { npLpRolesOf, personOfPatientReference, type ConsentFactsSources } from '../consent-facts.js';
+import { personOfPatientReference, type ConsentFactsSources } from '../consent-facts.js';
+import { namedProfessionalsOf } from '../subjects.js';
 import { personOfConsent, withPerson } from '../consent-store.js';
 import { consentProblems } from '../domain/consent.js';
 
@@ -48,8 +49,8 @@ const CONSENT_CRITERIA = ['PD-L5'];
 const CATEGORY = 'consent';
 const SEARCH_PARAMETERS = new Set(['patient', 'status', '_count', '_offset', '_total']);
 
-export function createConsent(deps: ConsentOperationsDeps): RequestHandler {
-  return async (req, res) => {
+export function createConsent(deps: ConsentOperationsDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'create', action: 'C', dataCategory: CATEGORY });
     const { id: _ignored, ...body } = await validBody<Consent>(req, 'Consent', deps.validation);
     const consent: Consent = { ...body, id: randomUUID() };
@@ -63,8 +64,8 @@ export function createConsent(deps: ConsentOperationsDeps): RequestHandler {
   };
 }
 
-export function updateConsent(deps: ConsentOperationsDeps): RequestHandler {
-  return async (req, res) => {
+export function updateConsent(deps: ConsentOperationsDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
     const id = String(req.params.id);
     describeExchange(res, { subtype: 'update', action: 'U', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
     const body = await validBody<Consent>(req, 'Consent', deps.validation);
@@ -84,8 +85,8 @@ export function updateConsent(deps: ConsentOperationsDeps): RequestHandler {
   };
 }
 
-export function readConsent(deps: ConsentOperationsDeps): RequestHandler {
-  return async (req, res) => {
+export function readConsent(deps: ConsentOperationsDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
     const id = String(req.params.id);
     const vid = req.params.vid === undefined ? undefined : String(req.params.vid);
     describeExchange(res, { subtype: vid ? 'vread' : 'read', action: 'R', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
@@ -97,8 +98,8 @@ export function readConsent(deps: ConsentOperationsDeps): RequestHandler {
   };
 }
 
-export function consentHistory(deps: ConsentOperationsDeps): RequestHandler {
-  return async (req, res) => {
+export function consentHistory(deps: ConsentOperationsDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
     const id = String(req.params.id);
     describeExchange(res, { subtype: 'history-instance', action: 'R', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
     const [current] = await deps.consents.readMany('Consent', [id]);
@@ -109,8 +110,8 @@ export function consentHistory(deps: ConsentOperationsDeps): RequestHandler {
   };
 }
 
-export function searchConsents(deps: ConsentOperationsDeps): RequestHandler {
-  return async (req, res) => {
+export function searchConsents(deps: ConsentOperationsDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: CATEGORY });
     const query = searchQueryOf(req);
     for (const name of query.keys()) {
@@ -148,7 +149,7 @@ async function prepareWrite(deps: ConsentOperationsDeps, res: Response, consent:
   if (!personId) throw unprocessable(`${patient} is not a person the partnership's index knows (register the person with the MPI first)`, 'Consent.patient');
   describeExchange(res, { subject: `Person/${personId}` });
   const auth = authContext(res);
-  const roles = await npLpRolesOf(deps, personId, now(deps));
+  const { roles } = await namedProfessionalsOf(deps.mpi, deps.directory, personId, now(deps));
   if (!auth.practitionerRole || !roles.includes(auth.practitionerRole)) {
     refusedBySecurityModel(res);
     describeExchange(res, { criteriaOnDenial: [...SECURITY_MODEL_CRITERIA, ...CONSENT_CRITERIA] });
@@ -173,7 +174,7 @@ async function assertMayReadConsents(deps: ConsentOperationsDeps, res: Response,
     throw forbidden("A person's own access reaches their own record only");
   }
   if (!hasScope(auth.scopes, 'system/Consent.read')) throw forbidden('missing scope system/Consent.read');
-  if (auth.practitionerRole && (await npLpRolesOf(deps, personId, now(deps))).includes(auth.practitionerRole)) return;
+  if (auth.practitionerRole && (await namedProfessionalsOf(deps.mpi, deps.directory, personId, now(deps))).roles.includes(auth.practitionerRole)) return;
   throw notFound('Consent not known');
 }
 

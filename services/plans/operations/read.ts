@@ -31,10 +31,11 @@ export function readResource(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
     const id = pathParam(req, 'id');
     describeExchange(res, { subtype: 'read', action: 'R', entities: [entityOf(type, id)] });
-    const caller = callerOf(res);
+    const caller = callerOf(res, ctx);
     const { value, decision } = permitted(res, caller, await ctx.store.read(caller, type, id));
     await respond(req, res, 200, value, {
-      criteria: latestReadCriteria(type, decision),
+      // PC-L5: the person reads current information about their care electronically.
+      criteria: caller.patient ? [...latestReadCriteria(type, decision), 'PC-L5'] : latestReadCriteria(type, decision),
       headers: { 'Content-Location': versionUrl(ctx, type, id, value.meta?.versionId) },
     });
   };
@@ -45,7 +46,7 @@ export function vreadResource(ctx: PlansContext, type: PlansType) {
     const id = pathParam(req, 'id');
     const versionId = pathParam(req, 'vid');
     describeExchange(res, { subtype: 'vread', action: 'R', entities: [entityOf(type, id)] });
-    const caller = callerOf(res);
+    const caller = callerOf(res, ctx);
     const { value, record, decision } = permitted(res, caller, await ctx.store.vread(caller, type, id, versionId));
     const byNpLp = await isNamedProfessional(ctx, caller, record.personId);
     await respond(req, res, 200, value, {
@@ -59,7 +60,7 @@ export function resourceHistory(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
     const id = pathParam(req, 'id');
     describeExchange(res, { subtype: 'history-instance', action: 'R', entities: [entityOf(type, id)] });
-    const caller = callerOf(res);
+    const caller = callerOf(res, ctx);
     const { value, record, decision } = permitted(res, caller, await ctx.store.history(caller, type, id));
     const byNpLp = await isNamedProfessional(ctx, caller, record.personId);
     await respond(req, res, 200, historyBundle(value, ctx.baseUrl), { criteria: earlierVersionsCriteria(decision, byNpLp) });
@@ -77,7 +78,7 @@ export function searchResources(ctx: PlansContext, type: PlansType) {
     const query = searchQueryOf(req);
     const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
     describeExchange(res, { subtype: 'search-type', action: 'E', entities: req.method === 'POST' ? [{ reference: search, role: 'query' }] : [] });
-    const caller = callerOf(res);
+    const caller = callerOf(res, ctx);
     const translated = await withPersonParam(ctx, query);
     const page = await ctx.store.search(caller, type, translated.query);
     if (translated.personId) describeExchange(res, { subject: `Person/${translated.personId}`, entities: [{ reference: `Person/${translated.personId}`, role: 'subject' }] });

@@ -5,7 +5,7 @@
  * evidence; once the check passes, later refusals (404, 422…) do not.
  */
 import type { RequestHandler, Response } from 'express';
-import { requireScope } from '../../auth/middleware.js';
+import { requireScope, type ScopeRequirement } from '../../auth/middleware.js';
 import { describeExchange } from '../exchange-context.js';
 
 /** SI-L3: every exchange authenticated and authorised under one security model. */
@@ -25,7 +25,7 @@ const securityCheckPassed: RequestHandler = (_req, res, next) => {
  * `authenticate` (shared/auth/middleware.ts, built once per service) then
  * `requireScope(...scopes)`, with refusals audited as SI-L3 evidence.
  */
-export function requireAccess(authenticate: RequestHandler, ...scopes: string[]): RequestHandler[] {
+export function requireAccess(authenticate: RequestHandler, ...scopes: ScopeRequirement[]): RequestHandler[] {
   return [securityCheckStarts, authenticate, ...(scopes.length > 0 ? [requireScope(...scopes)] : []), securityCheckPassed];
 }
 

@@ -1,0 +1,301 @@
+/**
+ * `npm run bench:plans` — what consent enforcement costs per read (issue 13, item 11).
+ *
+ * Loads, straight through the stores (the load is not what is measured): N people
+ * (default 10,000), each with one plan in V versions (default 5: 50,000 plan versions),
+ * and C Consents (default 2 per person: 20,000) — a grant of their plans to Edinburgh
+ * education and a withholding of alerts from another agency — then reads plans over
+ * HTTP as education at a fixed rate (default 300 reads/s, open loop: a request leaves
+ * on schedule whether or not the last one answered):
+ *
+ *   1. consent-checked: the hub's plans service as deployed (every read decides over
+ *      the person's Consents read from Redis, and audits the decision);
+ *   2. baseline: the same reads against a second plans service on the same Redis and
+ *      hub with the consent check off (`INFOSHARE_PLANS_CONSENT_CHECK=off`, the flag
+ *      only this benchmark uses) — the ISP check, audit and store reads unchanged.
+ *
+ * Then a 200-event chronology (one person, 40 plans × 5 versions) read one request at
+ * a time. The hub runs in this process on free ports over a private redis-server
+ * (`appendfsync everysec`, as for every load test). CPU time of this process per read
+ * is given for both runs (the lead's rule on a shared machine: compare in one run).
+ * Progress on stderr; ONE JSON line on stdout, also appended to bench/results/plans.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { CarePlan, Consent } from 'fhir/r4.js';
+import { issueAccessToken } from '../shared/auth/access-token.js';
+import { loadTokenSigningKey } from '../shared/auth/keys.js';
+import { CodeSystems } from '../shared/fhir/systems.js';
+import { listen, reserveFreePorts } from '../shared/runtime/listen.js';
+import { ResourceStore } from '../shared/store/resource-store.js';
+import { startHub, type RunningHub } from '../services/hub.js';
+import { loadPlansConfig } from '../services/plans/config.js';
+import { consentStore, withPerson } from '../services/plans/consent-store.js';
+import { withAccessTags } from '../services/plans/domain/access.js';
+import { PLANS_FAMILY } from '../services/plans/keys.js';
+import { plansService } from '../services/plans/module.js';
+import { PLANS_RESOURCE_TYPES } from '../services/plans/resource-types.js';
+import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
+import { BenchClient } from './common/http-client.js';
+import { summarise, timeSequential } from './common/latency.js';
+
+const TARGETS = { consentReadP99Ms: 15, overhead: 0.2, chronologyP99Ms: 50 } as const;
+const AUTHOR = 'edinburgh-social-work';
+const READER = 'edinburgh-education';
+const PARTNERSHIP = 'lothian-hscp';
+const LOAD_BATCH = 500;
+const IRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
+
+const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--out bench/results/plans.json]`;
+
+interface Options {
+  readonly people: number;
+  readonly versions: number;
+  readonly consentsPerPerson: number;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly chronologyReads: number;
+  readonly out: string;
+}
+
+function parse(argv: readonly string[]): Options {
+  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'out']);
+  const consentsPerPerson = positiveFlag(flags, 'consents-per-person', 2);
+  if (consentsPerPerson > 2) throw new UsageError('--consents-per-person is 1 or 2');
+  return {
+    people: positiveFlag(flags, 'people', 10_000),
+    versions: positiveFlag(flags, 'versions', 5),
+    consentsPerPerson,
+    rate: positiveFlag(flags, 'rate', 300),
+    seconds: positiveFlag(flags, 'seconds', 20),
+    chronologyReads: positiveFlag(flags, 'chronology-reads', 300),
+    out: flags.get('out') ?? 'bench/results/plans.json',
+  };
+}
+
+const progress = progressPrinter('plans');
+
+async function main(): Promise<void> {
+  const options = optionsOrExit(parse, USAGE);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-plans-'));
+  let hub: RunningHub | undefined;
+  let baselineServer: { close(): Promise<void> } | undefined;
+  let baselineClose: (() => Promise<void>) | undefined;
+  try {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      INFOSHARE_DATA_DIR: tmp,
+      INFOSHARE_REDIS_APPENDFSYNC: 'everysec',
+      INFOSHARE_LOG_LEVEL: process.env.INFOSHARE_LOG_LEVEL ?? 'warn',
+      INFOSHARE_TOKEN_TTL_SECONDS: '3600',
+    };
+    delete env.REDIS_URL;
+    progress('starting the hub (private redis-server, free ports)');
+    hub = await startHub({ env, freePorts: true, loadDemoPeople: true });
+    const { deps, config } = hub;
+
+    // The baseline: the same plans service on the same hub and Redis, consent check off.
+    const [port] = await reserveFreePorts(1);
+    const baseline = await plansService.createService(deps, { ...loadPlansConfig(env), consentCheck: false });
+    baselineClose = () => baseline.close();
+    baselineServer = await listen(baseline.app, port!, config.host);
+
+    const store = new ResourceStore(deps.redis, deps.keys, PLANS_RESOURCE_TYPES, { family: PLANS_FAMILY });
+    const consents = consentStore(deps.redis, deps.keys);
+    const personOf = (i: number) => `bench-person-${i}`;
+    const planIds: string[] = [];
+
+    progress(`loading ${options.people} people × ${options.versions} plan versions and ${options.people * options.consentsPerPerson} Consents`);
+    const loadStart = performance.now();
+    for (let start = 0; start < options.people; start += LOAD_BATCH) {
+      const batch = Array.from({ length: Math.min(LOAD_BATCH, options.people - start) }, (_, k) => start + k);
+      await Promise.all(batch.map((i) => writePlanVersions(store, `bench-plan-${i}`, personOf(i), options.versions)));
+      await Promise.all(batch.flatMap((i) => consentsFor(personOf(i), options.consentsPerPerson).map((c) => consents.create(withPerson(c, personOf(i))))));
+      for (const i of batch) planIds.push(`bench-plan-${i}`);
+      if ((start / LOAD_BATCH) % 4 === 0) progress(`  ${start + batch.length} people loaded`);
+    }
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+
+    // The chronology person: registered in the index (the chronology resolves its subject there), 40 plans × 5 versions.
+    const chronologyPerson = await registerChronologyPerson(hub);
+    await Promise.all(Array.from({ length: 40 }, (_, k) => writePlanVersions(store, `bench-chrono-${k}`, chronologyPerson.personId, 5)));
+    await consents.create(withPerson(consentsFor('chronology', 1)[0]!, chronologyPerson.personId));
+
+    const signingKey = await loadTokenSigningKey(config.token);
+    const token = issueAccessToken({ clientId: READER, agency: READER, partnership: PARTNERSHIP, scopes: ['system/CarePlan.read'] }, signingKey, config.token).token;
+    const checkedClient = new BenchClient(hub.urls.plans!, 256);
+    const baselineClient = new BenchClient(`http://${config.host}:${port}`, 256);
+
+    const sanity = await checkedClient.get(`/fhir/CarePlan/${planIds[0]}`, token);
+    if (sanity.status !== 200) throw new Error(`a consent-checked read answered ${sanity.status}: ${sanity.body.slice(0, 300)}`);
+
+    progress(`warming up, then consent-checked reads at ${options.rate}/s for ${options.seconds}s`);
+    await fixedRate(checkedClient, token, planIds, options.rate, 2);
+    const checked = await fixedRate(checkedClient, token, planIds, options.rate, options.seconds);
+    progress(`baseline (consent check off) at ${options.rate}/s for ${options.seconds}s`);
+    await fixedRate(baselineClient, token, planIds, options.rate, 2);
+    const unchecked = await fixedRate(baselineClient, token, planIds, options.rate, options.seconds);
+
+    progress(`chronology of 200 events, ${options.chronologyReads} reads one at a time`);
+    const chronologyPath = `/fhir/Patient/${chronologyPerson.recordId}/$chronology?category=plan`;
+    const first = await checkedClient.get(chronologyPath, token);
+    const entries = first.status === 200 ? ((JSON.parse(first.body) as { entry?: unknown[] }).entry ?? []).length : -1;
+    if (first.status !== 200) throw new Error(`the chronology answered ${first.status}: ${first.body.slice(0, 300)}`);
+    const chronology = await timeSequential(options.chronologyReads, async () => {
+      const res = await checkedClient.get(chronologyPath, token);
+      if (res.status !== 200) throw new Error(`chronology ${res.status}`);
+    });
+
+    checkedClient.close();
+    baselineClient.close();
+    const overhead = round(checked.latency.p99Ms / unchecked.latency.p99Ms - 1);
+    const result = {
+      bench: 'plans',
+      at: new Date().toISOString(),
+      people: options.people,
+      planVersions: options.people * options.versions,
+      consents: options.people * options.consentsPerPerson,
+      loadSeconds: round(loadSeconds),
+      readsPerSecond: round(checked.achievedRate),
+      targetRate: options.rate,
+      consentReadP50Ms: checked.latency.p50Ms,
+      consentReadP99Ms: checked.latency.p99Ms,
+      baselineReadP50Ms: unchecked.latency.p50Ms,
+      baselineReadP99Ms: unchecked.latency.p99Ms,
+      overhead,
+      consentCpuMsPerRead: checked.cpuMsPerRead,
+      baselineCpuMsPerRead: unchecked.cpuMsPerRead,
+      cpuOverhead: round(checked.cpuMsPerRead / unchecked.cpuMsPerRead - 1),
+      errors: checked.errors + unchecked.errors,
+      chronologyEvents: entries,
+      chronologyP50Ms: chronology.p50Ms,
+      chronologyP99Ms: chronology.p99Ms,
+      targets: TARGETS,
+      met: {
+        consentReadP99Ms: checked.latency.p99Ms <= TARGETS.consentReadP99Ms,
+        overhead: overhead <= TARGETS.overhead,
+        chronologyP99Ms: chronology.p99Ms <= TARGETS.chronologyP99Ms,
+      },
+      machine: { cpus: os.cpus().length, loadavg: os.loadavg().map(round) },
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    keepResult(options.out, result, 'append', progress);
+  } finally {
+    await baselineServer?.close();
+    await baselineClose?.();
+    await hub?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** A plan in `versions` versions (create, then updates), tagged as the plans service tags it. */
+async function writePlanVersions(store: ResourceStore, id: string, personId: string, versions: number): Promise<void> {
+  const plan: CarePlan = {
+    resourceType: 'CarePlan',
+    id,
+    meta: withAccessTags(undefined, AUTHOR, personId),
+    status: 'active',
+    intent: 'plan',
+    title: 'Child’s plan',
+    subject: { reference: `Person/${personId}` },
+    author: { reference: `Organization/${AUTHOR}` },
+    description: 'Support at home and at school; review in six weeks.',
+  };
+  await store.create(plan);
+  for (let v = 2; v <= versions; v++) {
+    await store.update({ ...plan, description: `Reviewed (version ${v}): support continues.` }, { ifMatch: String(v - 1) });
+  }
+}
+
+/** The person's Consents: their plans shared with education; their alerts withheld from housing. */
+function consentsFor(person: string, count: number): Consent[] {
+  const base = (id: string, provision: NonNullable<Consent['provision']>['provision']): Consent => ({
+    resourceType: 'Consent',
+    id,
+    status: 'active',
+    scope: { coding: [{ system: CodeSystems.consentScope, code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${person}` },
+    policyRule: { coding: [{ system: CodeSystems.actCode, code: 'OPTIN' }] },
+    provision: { type: 'deny', provision },
+  });
+  const all = [
+    base(`${person}-share`, [{ type: 'permit', actor: [{ role: IRCP, reference: { reference: `Organization/${READER}` } }], class: [{ system: CodeSystems.consentCategory, code: 'plans' }] }]),
+    base(`${person}-withhold`, [{ type: 'deny', actor: [{ role: IRCP, reference: { reference: 'Organization/edinburgh-housing' } }], class: [{ system: CodeSystems.consentCategory, code: 'alerts' }] }]),
+  ];
+  return all.slice(0, count);
+}
+
+async function registerChronologyPerson(hub: RunningHub): Promise<{ recordId: string; personId: string }> {
+  const signingKey = await loadTokenSigningKey(hub.config.token);
+  const token = issueAccessToken({ clientId: AUTHOR, agency: AUTHOR, partnership: PARTNERSHIP, scopes: ['system/Patient.write', 'system/Patient.read'] }, signingKey, hub.config.token).token;
+  const client = new BenchClient(hub.urls.mpi!, 4);
+  const res = await client.post(
+    '/fhir/Patient',
+    JSON.stringify({
+      resourceType: 'Patient',
+      identifier: [{ system: `https://fhir.infoshare.scot/id/patient/${AUTHOR}`, value: 'BENCH-CHRONO-1' }],
+      name: [{ given: ['Morven'], family: 'Benchley' }],
+      birthDate: '2015-06-01',
+      gender: 'female',
+      address: [{ postalCode: 'EH6 5DT' }],
+    }),
+    token,
+  );
+  client.close();
+  if (res.status !== 201 && res.status !== 200) throw new Error(`registering the chronology person: ${res.status} ${res.body.slice(0, 300)}`);
+  const patient = JSON.parse(res.body) as { id: string; extension?: { url: string; extension?: { url: string; valueReference?: { reference?: string } }[] }[] };
+  const person = JSON.stringify(patient).match(/"Person\/([A-Za-z0-9\-.]+)"/)?.[1];
+  if (!person) throw new Error('the MPI named no Person for the chronology person');
+  return { recordId: patient.id, personId: person };
+}
+
+interface RateRun {
+  readonly latency: ReturnType<typeof summarise>;
+  readonly achievedRate: number;
+  readonly cpuMsPerRead: number;
+  readonly errors: number;
+}
+
+/** Reads at a fixed rate (open loop) for `seconds`; latency from each request's send to its answer. */
+async function fixedRate(client: BenchClient, token: string, ids: readonly string[], rate: number, seconds: number): Promise<RateRun> {
+  const total = rate * seconds;
+  const samples: number[] = [];
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  const cpuBefore = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    const start = performance.now();
+    inFlight.push(
+      client.get(`/fhir/CarePlan/${id}`, token).then(
+        (res) => {
+          samples.push(performance.now() - start);
+          if (res.status !== 200) errors++;
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { latency: summarise(samples), achievedRate: samples.length / elapsed, cpuMsPerRead: round((cpu.user + cpu.system) / 1000 / Math.max(1, samples.length)), errors };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:plans failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,235 @@
+/**
+ * Consent under the Named Person / Lead Professional's control, against a real
+ * Redis over HTTP: only the NP/LP grants; default deny; a grant opens exactly
+ * what it names; revocation bites on the very next request with the same token;
+ * searches count and page only what the caller may see; every decision audited
+ * (AuthZconsent, PrivacyDisclosure); break-glass; the person's own access.
+ */
+import type { AuditEvent, Bundle, CarePlan, Consent, OperationOutcome } from 'fhir/r4.js';
+import request from 'supertest';
+import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
+import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
+import { CodeSystems } from '../../shared/fhir/systems.js';
+import { AILSA_LP, carePlan, consent, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
+
+let plans: TestPlans;
+const AILSA = { agency: 'edinburgh-social-work', local: 'demo-child-1' };
+const LEAH = { agency: 'edinburgh-social-work', local: 'demo-child-3' };
+const EDUCATION = 'edinburgh-education';
+
+beforeAll(async () => {
+  plans = await startTestPlans();
+  await plans.mpi.registered('edinburgh-social-work', 'demo-child-1', { given: ['Ailsa'], family: 'Morrison', birthDate: '2023-03-14', gender: 'female', postcode: 'EH6 8BN', chi: '1403231206' });
+  await plans.mpi.registered('edinburgh-social-work', 'demo-child-3', { given: ['Leah'], family: 'Kerr', birthDate: '2012-05-09', gender: 'female', postcode: 'EH6 6QQ' });
+});
+
+afterAll(async () => {
+  await plans.close();
+});
+
+async function createPlan(who: typeof AILSA, title = 'Plan'): Promise<CarePlan> {
+  const res = await plans.post('edinburgh-social-work', '/fhir/CarePlan', carePlan(subjectOf(who), { title }));
+  expect(res.status).toBe(201);
+  return res.body as CarePlan;
+}
+
+async function grant(body: Consent): Promise<Consent> {
+  const res = await plans.post(AILSA_LP, '/fhir/Consent', body);
+  expect(res.status).toBe(201);
+  return res.body as Consent;
+}
+
+async function trailOf(res: request.Response): Promise<AuditEvent[]> {
+  return readAuditTrailOf(plans.mpi.dir.redis, plans.mpi.dir.keys, res.headers['x-request-id'] as string);
+}
+
+const authz = (events: AuditEvent[]) => events.filter((e) => e.subtype?.some((s) => s.code === 'AuthZ-Consent'));
+const issueText = (body: unknown) => JSON.stringify((body as OperationOutcome).issue);
+
+describe('granting consent', () => {
+  it("refuses anyone but the person's Named Person / Lead Professional (403, audited as a correct refusal), storing nothing", async () => {
+    const body = consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}` }]);
+    const other = await plans.post({ agency: 'edinburgh-social-work', role: 'role-morag-henderson' }, '/fhir/Consent', body);
+    expect(other.status).toBe(403);
+    expect(issueText(other.body)).toContain('not this person');
+    expect(criteriaOfEvent((await plans.mpi.auditOf(other)))).toEqual(['PD-L5', 'SI-L3']);
+    const noOne = await plans.post('edinburgh-social-work', '/fhir/Consent', body);
+    expect(noOne.status).toBe(403);
+    const listed = await plans.get(AILSA_LP, '/fhir/Consent?patient=Patient/demo-child-1');
+    expect((listed.body as Bundle).total).toBe(0);
+  });
+
+  it('refuses an unknown category and an impossible period (422 naming each), and a person the index does not know', async () => {
+    const bad = consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, period: { start: '2027-01-01', end: '2026-01-01' } }]);
+    bad.provision!.provision![0]!.class = [{ system: CodeSystems.consentCategory, code: 'gossip' }];
+    const res = await plans.post(AILSA_LP, '/fhir/Consent', bad);
+    expect(res.status).toBe(422);
+    const expressions = (res.body as OperationOutcome).issue.flatMap((i) => i.expression ?? []);
+    expect(expressions).toEqual(expect.arrayContaining(['Consent.provision.provision[0].class[0]', 'Consent.provision.provision[0].period']));
+    const unknown = await plans.post(AILSA_LP, '/fhir/Consent', consent('Patient/nobody-at-all', [{ actor: `Organization/${EDUCATION}` }]));
+    expect(unknown.status).toBe(422);
+  });
+
+  it('needs If-Match to change a Consent (412 without it or on a stale version)', async () => {
+    const c = await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/children1st-edinburgh' }]));
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' })).status).toBe(412);
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"9"')).status).toBe(412);
+    const revoked = await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"1"');
+    expect(revoked.status).toBe(200);
+    expect(criteriaOfEvent((await plans.mpi.auditOf(revoked)))).toEqual(['PD-L5']);
+    const history = await plans.get(AILSA_LP, `/fhir/Consent/${c.id}/_history`);
+    expect((history.body as Bundle).total).toBe(2);
+  });
+});
+
+describe('default deny, grant, revoke', () => {
+  it('education sees nothing without a Consent, sees the plan once granted, and is refused on the very next request after revocation — same token', async () => {
+    const plan = await createPlan(AILSA, 'Ailsa: the plan education waits for');
+    const before = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
+    expect(before.status).toBe(403);
+    expect(criteriaOfEvent((await plans.mpi.auditOf(before)))).toContain('PD-L5');
+
+    const c = await grant(consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, classes: ['plans'] }]));
+    const read = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
+    expect(read.status).toBe(200);
+    const events = await trailOf(read);
+    const decisions = authz(events);
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]!.outcome).toBe('0');
+    expect(triggerOfEvent(decisions[0]!)).toBe('decision');
+    expect(decisions[0]!.entity?.map((e) => e.what?.reference)).toEqual(expect.arrayContaining([`CarePlan/${plan.id}`, `Consent/${c.id}`]));
+    expect(criteriaOfEvent(decisions[0]!)).toEqual(['PD-L5']);
+    const disclosure = events.find((e) => e.subtype?.some((s) => s.code === 'disclose'));
+    expect(disclosure?.agent?.some((a) => a.who?.reference === `Organization/${EDUCATION}`)).toBe(true);
+
+    const revoked = await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"1"');
+    expect(revoked.status).toBe(200);
+    const after = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
+    expect(after.status).toBe(403);
+    const denial = authz(await trailOf(after));
+    expect(denial.map((e) => e.outcome)).toEqual(['4']);
+  });
+
+  it('a narrowed Consent (assessments only) no longer opens plans', async () => {
+    const plan = await createPlan(AILSA, 'Ailsa: narrowing');
+    const c = await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/gp-leith-cluster', classes: ['plans', 'assessments'] }]));
+    expect((await plans.get('gp-leith-cluster', `/fhir/CarePlan/${plan.id}`)).status).toBe(200);
+    const narrowed = consent('Patient/demo-child-1', [{ actor: 'Organization/gp-leith-cluster', classes: ['assessments'] }], { id: c.id! });
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, narrowed, 'W/"1"')).status).toBe(200);
+    expect((await plans.get('gp-leith-cluster', `/fhir/CarePlan/${plan.id}`)).status).toBe(403);
+  });
+});
+
+describe('searching under consent', () => {
+  it('counts and pages only what the caller may see — never what was filtered', async () => {
+    const nursing = 'lothian-community-nursing';
+    for (let i = 0; i < 5; i++) await createPlan(AILSA, `Ailsa ${i}`);
+    for (let i = 0; i < 4; i++) await createPlan(LEAH, `Leah ${i}`);
+    await grant(consent('Patient/demo-child-1', [{ actor: `Organization/${nursing}`, classes: ['plans'] }]));
+    const ailsaPlans = await plans.get('edinburgh-social-work', '/fhir/CarePlan?subject:identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-1&_total=accurate');
+    const expected = (ailsaPlans.body as Bundle).total!;
+
+    const seen: string[] = [];
+    let next: string | undefined = '/fhir/CarePlan?_count=2&_total=accurate';
+    let pages = 0;
+    while (next) {
+      const res = await plans.get(nursing, next);
+      expect(res.status).toBe(200);
+      const page = res.body as Bundle;
+      expect(page.total).toBe(expected);
+      expect((page.entry ?? []).length).toBeLessThanOrEqual(2);
+      for (const e of page.entry ?? []) {
+        expect((e.resource as CarePlan).title).toMatch(/^Ailsa/);
+        seen.push(e.resource!.id!);
+      }
+      const link = page.link?.find((l) => l.relation === 'next')?.url;
+      next = link ? link.slice(link.indexOf('/fhir/')) : undefined;
+      pages++;
+    }
+    expect(new Set(seen).size).toBe(expected);
+    expect(pages).toBe(Math.ceil(expected / 2));
+    const leahOnly = await plans.get(nursing, '/fhir/CarePlan?subject:identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-3&_total=accurate');
+    expect((leahOnly.body as Bundle).total).toBe(0);
+  });
+});
+
+describe('break-glass', () => {
+  const headers = (reason?: string) => ({ 'X-Purpose-Of-Use': 'BTG', ...(reason !== undefined ? { 'X-Break-Glass-Reason': reason } : {}) });
+  const getWith = async (agency: string, path: string, extra: Record<string, string>) =>
+    request(plans.app).get(path).set({ ...(await plans.auth(agency)), ...extra });
+
+  it('lets A&E read with a stated reason, audited as break-glass', async () => {
+    const plan = await createPlan(LEAH, 'Leah: emergency');
+    const res = await getWith('rie-emergency', `/fhir/CarePlan/${plan.id}`, headers('unresponsive at the door, no history available'));
+    expect(res.status).toBe(200);
+    const [decision] = authz(await trailOf(res));
+    expect(decision?.outcomeDesc).toContain('break-glass: unresponsive at the door');
+    expect(decision?.purposeOfEvent?.[0]?.coding?.[0]?.code).toBe('BTG');
+  });
+
+  it('refuses break-glass without a reason (400) and by an agency type not allowed it (403), both audited', async () => {
+    const plan = await createPlan(LEAH, 'Leah: refused glass');
+    const noReason = await getWith('rie-emergency', `/fhir/CarePlan/${plan.id}`, headers());
+    expect(noReason.status).toBe(400);
+    expect(await plans.mpi.auditOf(noReason)).toBeDefined();
+    const wrongType = await getWith('police-scotland-e-division', `/fhir/CarePlan/${plan.id}`, headers('looking for her'));
+    expect(wrongType.status).toBe(403);
+    expect(issueText(wrongType.body)).toContain('A&E and out-of-hours');
+  });
+});
+
+describe("the person's own access", () => {
+  const asAilsa = async () => ({ Authorization: `Bearer ${await plans.mpi.dir.token('nhs-lothian', { patient: 'demo-child-1' })}` });
+
+  it('reads her own plan with a patient token, and is refused (403) on anyone else\'s', async () => {
+    const own = await createPlan(AILSA, 'Ailsa: her own');
+    const other = await createPlan(LEAH, 'Leah: not Ailsa\'s');
+    const mine = await request(plans.app).get(`/fhir/CarePlan/${own.id}`).set(await asAilsa());
+    expect(mine.status).toBe(200);
+    const theirs = await request(plans.app).get(`/fhir/CarePlan/${other.id}`).set(await asAilsa());
+    expect(theirs.status).toBe(403);
+    expect(issueText(theirs.body)).toContain('own record');
+  });
+
+  it('adds her views to her plan as a new version the team reads, authored by her; never to someone else\'s', async () => {
+    const own = await createPlan(AILSA, 'Ailsa: with my views');
+    const other = await createPlan(LEAH, 'Leah: not for Ailsa');
+    const views = { resourceType: 'Parameters', parameter: [{ name: 'views', valueString: 'I like nursery on Tuesdays.' }] };
+    const added = await request(plans.app).post(`/fhir/CarePlan/${own.id}/$add-views`).set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(views));
+    expect(added.status).toBe(200);
+    expect(criteriaOfEvent((await plans.mpi.auditOf(added)))).toEqual(expect.arrayContaining(['PC-L4']));
+    const seen = await plans.get('edinburgh-social-work', `/fhir/CarePlan/${own.id}`);
+    const plan = seen.body as CarePlan;
+    expect(plan.meta?.versionId).toBe('2');
+    expect(plan.note?.at(-1)).toMatchObject({ authorReference: { reference: 'Patient/demo-child-1' }, text: 'I like nursery on Tuesdays.' });
+    const refused = await request(plans.app).post(`/fhir/CarePlan/${other.id}/$add-views`).set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(views));
+    expect(refused.status).toBe(403);
+    expect((await plans.get('edinburgh-social-work', `/fhir/CarePlan/${other.id}`)).body).toMatchObject({ meta: { versionId: '1' } });
+  });
+
+  it('reads her own chronology, and not someone else\'s (403)', async () => {
+    const mine = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-1').set(await asAilsa());
+    expect([mine.status, mine.body.resourceType]).toEqual([200, 'List']);
+    const theirs = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-3').set(await asAilsa());
+    expect(theirs.status).toBe(403);
+  });
+
+  it('sees who read her record and when (from the audit trail), not her own reads', async () => {
+    const own = await createPlan(AILSA, 'Ailsa: who looked');
+    await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/children1st-edinburgh', classes: ['plans'] }]));
+    expect((await plans.get('children1st-edinburgh', `/fhir/CarePlan/${own.id}`)).status).toBe(200);
+    await request(plans.app).get(`/fhir/CarePlan/${own.id}`).set(await asAilsa());
+    const res = await request(plans.app).get('/fhir/Patient/$accesses').set(await asAilsa());
+    expect(res.status).toBe(200);
+    const agencies = (res.body as { parameter: { part: { name: string; valueReference?: { reference: string } }[] }[] }).parameter.map(
+      (p) => p.part.find((part) => part.name === 'agency')?.valueReference?.reference,
+    );
+    expect(agencies).toContain('Organization/children1st-edinburgh');
+    expect(agencies).not.toContain('Organization/nhs-lothian');
+  });
+
+  it('is never given the agency system\'s own scopes', async () => {
+    const res = await request(plans.app).post('/fhir/CarePlan').set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(carePlan(subjectOf(AILSA))));
+    expect(res.status).toBe(403);
+  });
+});
