@@ -4,7 +4,8 @@
  * verify consistency and inclusion from outside over HTTP; download a proof
  * bundle and verify it offline with the partnership's published key; verify
  * the whole log on the hub's host — and see each fail once the log or the
- * bundle is tampered with.
+ * bundle is tampered with. And `infoshare evidence`, the auditor's report from
+ * the same service.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { startTestAudit, type TestAudit } from '../../test/audit.js';
 import { testRedisUrl } from '../../test/redis.js';
 import { bundleRecord, readBundle, TILE_WIDTH } from '../../services/audit/domain/tiles.js';
 import { auditCommand } from './audit.js';
+import { evidenceCommand } from './evidence.js';
 
 let audit: TestAudit;
 let servers: Listening[] = [];
@@ -129,5 +131,29 @@ describe('infoshare audit', () => {
   it('says what is wrong with the command line', async () => {
     await expect(auditCommand(['verify', '--entry', 'x'], io().io)).rejects.toThrow('--entry needs the checkpoint');
     await expect(auditCommand(['nonsense'], io().io)).rejects.toThrow('unknown subcommand');
+  });
+});
+
+describe('infoshare evidence', () => {
+  it('writes the maturity evidence report as JSON naming the checkpoint it was computed at, and as CSV with a row per cell', async () => {
+    await audit.record(10, 'evidence');
+    await audit.settled();
+    const json = io();
+    expect(await evidenceCommand(['--format', 'json'], json.io)).toBe(0);
+    const report = JSON.parse(json.out.join('')) as { checkpoint?: { size?: number } };
+    expect(report.checkpoint?.size).toBeGreaterThan(0);
+
+    const out = path.join(dir, 'evidence.csv');
+    const csv = io();
+    expect(await evidenceCommand(['--format', 'csv', '--out', out], csv.io)).toBe(0);
+    expect(csv.err.join('\n')).toContain(`to ${out}`);
+    const rows = readFileSync(out, 'utf8').trim().split(/\r?\n/);
+    // A header, then the Annex B grid: 9 areas × 5 levels.
+    expect(rows.length).toBeGreaterThanOrEqual(1 + 45);
+  });
+
+  it('refuses an unknown format and a PDF without --out, before asking the hub anything', async () => {
+    await expect(evidenceCommand(['--format', 'docx'], io().io)).rejects.toThrow('--format must be one of');
+    await expect(evidenceCommand(['--format', 'pdf'], io().io)).rejects.toThrow('--format pdf needs --out FILE');
   });
 });

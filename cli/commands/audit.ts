@@ -12,8 +12,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { keyObjectFromJwk } from '../../shared/auth/keys.js';
-import { demoAgencyKey } from '../../shared/client/demo-keys.js';
-import { getAccessToken } from '../../shared/client/token.js';
+import { demoAgencyToken } from '../demo-token.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
@@ -280,7 +279,7 @@ async function auditorClient(values: { audit?: string; agency: string }) {
   const base = urlOption('audit', 'audit', values.audit) ?? config.urls.audit;
   let token: string;
   try {
-    token = (await getAccessToken({ tokenUrl: config.token.tokenUrl, agencyId: values.agency, privateKeyPem: await demoAgencyKey(values.agency), scope: AUDITOR_SCOPE })).access_token;
+    token = await demoAgencyToken(config, values.agency, AUDITOR_SCOPE);
   } catch (err) {
     if (isUnreachable(err)) throw new Error(`the hub is not reachable (${config.token.tokenUrl}): start it with \`infoshare start\``, { cause: err });
     throw err;

@@ -4,8 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../shared/config.js';
-import { demoAgencyKey } from '../../shared/client/demo-keys.js';
-import { getAccessToken } from '../../shared/client/token.js';
+import { demoAgencyToken } from '../demo-token.js';
 import { EVIDENCE_FORMATS, isEvidenceFormat } from '../../services/audit/domain/evidence-formats.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
@@ -28,13 +27,8 @@ export async function evidenceCommand(args: string[], io: Io = processIo): Promi
   for (const key of ['since', 'until', 'partnership'] as const) if (values[key]) query.set(key, values[key]);
   let body: Buffer;
   try {
-    const token = await getAccessToken({
-      tokenUrl: config.token.tokenUrl,
-      agencyId: values.agency,
-      privateKeyPem: await demoAgencyKey(values.agency),
-      scope: 'system/AuditEvent.read',
-    });
-    const res = await fetch(`${audit}/evidence?${query.toString()}`, { headers: { Authorization: `Bearer ${token.access_token}` } });
+    const token = await demoAgencyToken(config, values.agency, 'system/AuditEvent.read');
+    const res = await fetch(`${audit}/evidence?${query.toString()}`, { headers: { Authorization: `Bearer ${token}` } });
     if (!res.ok) {
       io.err(`The audit service answered ${res.status}: ${await res.text()}`);
       return EXIT_FAILURE;

@@ -7,8 +7,7 @@
  * which version is now in use and what it expects of itself.
  */
 import { loadConfig } from '../../shared/config.js';
-import { demoAgencyKey } from '../../shared/client/demo-keys.js';
-import { getAccessToken } from '../../shared/client/token.js';
+import { demoAgencyToken } from '../demo-token.js';
 import type { ModelSummary } from '../../services/mpi/domain/model-version.js';
 import type { MatchingReport } from '../../services/mpi/domain/report.js';
 import { HubScopes } from '../../shared/auth/scopes.js';
@@ -28,13 +27,8 @@ export async function matchingCommand(args: string[], io: Io = processIo): Promi
   const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
   let report: MatchingReport;
   try {
-    const token = await getAccessToken({
-      tokenUrl: config.token.tokenUrl,
-      agencyId: values.agency,
-      privateKeyPem: await demoAgencyKey(values.agency),
-      scope: 'system/Task.read',
-    });
-    const res = await fetch(`${mpi}/matching/report`, { headers: { Authorization: `Bearer ${token.access_token}` } });
+    const token = await demoAgencyToken(config, values.agency, 'system/Task.read');
+    const res = await fetch(`${mpi}/matching/report`, { headers: { Authorization: `Bearer ${token}` } });
     if (!res.ok) {
       io.err(`The MPI answered ${res.status}: ${await res.text()}`);
       return EXIT_FAILURE;
@@ -120,14 +114,9 @@ async function estimateCommand(rest: string[], io: Io): Promise<number> {
   const config = loadConfig();
   const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
   try {
-    const token = await getAccessToken({
-      tokenUrl: config.token.tokenUrl,
-      agencyId: values.agency,
-      privateKeyPem: await demoAgencyKey(values.agency),
-      scope: HubScopes.matchingModel,
-    });
+    const token = await demoAgencyToken(config, values.agency, HubScopes.matchingModel);
     io.err('Estimating the matching model from the index (this can take a minute for 100,000 records)…');
-    const res = await fetch(`${mpi}/fhir/$estimate-model`, { method: 'POST', headers: { Authorization: `Bearer ${token.access_token}` } });
+    const res = await fetch(`${mpi}/fhir/$estimate-model`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
     const body = (await res.json()) as { resourceType?: string; parameter?: { name: string; valueString?: string }[]; issue?: { diagnostics?: string }[] };
     if (!res.ok) {
       io.err(`The MPI refused (${res.status}): ${body.issue?.map((i) => i.diagnostics).join('; ') ?? JSON.stringify(body)}`);
