@@ -38,7 +38,7 @@ import { BenchClient } from './common/http-client.js';
 import { summarise, timeSequential, type LatencySummary } from './common/latency.js';
 import { parseOptions, USAGE, type MpiBenchOptions } from './mpi/options.js';
 import { startMpiReplica, type MpiReplica } from './mpi/replicas.js';
-import { keyMemory, memoryByKeyKind, pingLatency, rawHsetBaseline, usedMemory } from './mpi/redis-figures.js';
+import { auditTrailMemory, memoryByKeyKind, pingLatency, rawHsetBaseline, usedMemory } from './mpi/redis-figures.js';
 import { bulkRequests, foundSource, matchCount, matchQueries, type BulkRequest } from './mpi/workload.js';
 
 const TARGETS = { bulkLoadRecordsPerSecond: 3000, matchP99Ms: 20, redisBytesPerRecord: 2048 } as const;
@@ -133,9 +133,8 @@ async function runBench(hub: RunningHub, mpiSettings: MpiSettings, records: read
     });
     const rawHset = await rawHsetBaseline(redis, keys.key('bench-raw', 'pat'), rawJsons, options.bundleSize, options.concurrency);
 
-    const auditKey = keys.key('audit', 'stream');
     const memoryBefore = await usedMemory(redis);
-    const auditBefore = await keyMemory(redis, auditKey);
+    const auditBefore = await auditTrailMemory(redis, config.keyPrefix);
     progress(`bulk load: ${records.length} records in ${requests.length} Bundles of up to ${options.bundleSize}, ${options.concurrency} in flight`);
     const mpiCpu = () => replicas.reduce((sum, r) => sum + (r.cpuSeconds() ?? Number.NaN), 0);
     const cpuBefore = { client: process.cpuUsage(), mpi: mpiCpu(), redis: await redisCpuSeconds(redis) };
@@ -153,7 +152,7 @@ async function runBench(hub: RunningHub, mpiSettings: MpiSettings, records: read
     };
     progress(`bulk load: ${load.recordsPerSecond} records/s (${load.seconds.toFixed(1)} s); Bundle latency p50 ${load.bundleLatency.p50Ms} ms, p99 ${load.bundleLatency.p99Ms} ms`);
     const memoryAfter = await usedMemory(redis);
-    const auditAfter = await keyMemory(redis, auditKey);
+    const auditAfter = await auditTrailMemory(redis, config.keyPrefix);
     const indexed = await redis.hlen(new MpiKeys(keys).records);
     if (indexed !== records.length) throw new Error(`expected ${records.length} records indexed, Redis holds ${indexed}`);
 
@@ -264,7 +263,7 @@ async function runBench(hub: RunningHub, mpiSettings: MpiSettings, records: read
         },
         memory: {
           usedMemoryDeltaBytes: total,
-          auditStreamDeltaBytes: audit,
+          auditTrailDeltaBytes: audit,
           byKeyKind: byKind,
         },
         model,
@@ -275,7 +274,7 @@ async function runBench(hub: RunningHub, mpiSettings: MpiSettings, records: read
         loadAverage: round(os.loadavg()[0]!, 2),
         notes: [
           'redisBytesPerRecord = INFO used_memory after the bulk load minus before, per record (the index, review Tasks and the audit stream);',
-          'redisBytesPerRecordExcludingAudit subtracts the audit stream\'s growth (MEMORY USAGE of the stream) over the load.',
+          'redisBytesPerRecordExcludingAudit subtracts the audit trail\'s growth over the load: the stream and the audit service\'s Merkle log and search indexes (MEMORY USAGE of every {audit} key; the service appends a moment behind the stream).',
           `appendfsync ${options.fsync}${options.fsync === 'everysec' ? ' (load-test setting; the hub defaults to always)' : ' (the hub\'s durable default)'}.`,
           inProcess
             ? `The MPI under test is the hub's, inside the client's Node process${options.mpiProcesses > 1 ? `, with ${options.mpiProcesses - 1} replica process(es) sharing the load round-robin` : ''}; $match timed against the in-process one.`

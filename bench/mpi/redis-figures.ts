@@ -14,12 +14,6 @@ export async function usedMemory(redis: Redis): Promise<number> {
   return Number(m[1]);
 }
 
-/** MEMORY USAGE of one key, every element counted (SAMPLES 0); 0 when absent. */
-export async function keyMemory(redis: Redis, key: string): Promise<number> {
-  const n = (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null;
-  return n ?? 0;
-}
-
 export interface KeyKindMemory {
   readonly keys: number;
   /** Sum of MEMORY USAGE, exact for kinds of up to `sampleSize` keys, else extrapolated from a sample. */
@@ -105,4 +99,16 @@ export function pingLatency(redis: Redis, n: number): Promise<LatencySummary> {
   return timeSequential(n, async () => {
     await redis.ping();
   });
+}
+
+/**
+ * Bytes held by the audit trail's keys under a prefix — the stream and, since the
+ * audit service runs in the hub, its Merkle log and search indexes (every
+ * `{audit}` key): what an exchange's record costs, kept apart from the MPI's own.
+ */
+export async function auditTrailMemory(redis: Redis, prefix: string): Promise<number> {
+  const byKind = await memoryByKeyKind(redis, prefix);
+  return Object.entries(byKind)
+    .filter(([kind]) => kind.startsWith('{audit}'))
+    .reduce((sum, [, m]) => sum + m.bytes, 0);
 }
