@@ -86,31 +86,21 @@ export const mpiService: ServiceModule<MpiConfig> = {
       .catch((err: unknown) => deps.log.error({ err }, 'could not complete unfinished registration chunks; the next registration will'));
     const metrics = createServiceMetrics('mpi');
     ctx.relay.exportMetrics(metrics.registry);
+    // What every MPI worker is run with: where its jobs live, who audits and logs them, where their metrics go.
+    const workerDeps = { site: { redis: deps.redis, keys: deps.keys }, service: 'mpi', audit: deps.audit, log: deps.log, registry: metrics.registry } as const;
     const registrationWorker = startRegistrationWorker({
-      site: { redis: deps.redis, keys: deps.keys },
-      service: 'mpi',
-      audit: deps.audit,
-      log: deps.log,
-      registry: metrics.registry,
+      ...workerDeps,
       registrar: ctx.registrar,
       partnership: ctx.partnership,
       baseUrl: ctx.baseUrl,
     });
     const estimationWorker = startModelEstimationWorker({
-      site: { redis: deps.redis, keys: deps.keys },
-      service: 'mpi',
-      audit: deps.audit,
-      log: deps.log,
-      registry: metrics.registry,
+      ...workerDeps,
       estimation: ctx.estimation,
       checkSeconds: config.estimation.checkSeconds,
     });
     const reclusterWorker = startReclusterWorker({
-      site: { redis: deps.redis, keys: deps.keys },
-      service: 'mpi',
-      audit: deps.audit,
-      log: deps.log,
-      registry: metrics.registry,
+      ...workerDeps,
       registrar: ctx.registrar,
     });
     const routes = Router();
