@@ -50,12 +50,13 @@ export async function startTwoHubs(env: NodeJS.ProcessEnv = {}, log: Logger = cr
   }
 }
 
-/** In `hub`'s directory, the Endpoint of `partnership`'s hub now names `peer`'s alerts base. */
+/** In `hub`'s directory, the Endpoints of `partnership`'s hub now name `peer`'s alerts and plans bases. */
 async function pointHubEndpointAt(hub: RunningHub, partnership: DemoPartnershipId, peer: RunningHub): Promise<void> {
   // Audited like any directory write: the running directory's relay moves the change record on.
   const store = directoryStore(hub.deps.redis, hub.deps.keys, { service: 'directory' });
-  const [endpoint] = await store.readMany('Endpoint', [`${partnership}-hub`]);
-  if (!endpoint) throw new Error(`the directory has no Endpoint/${partnership}-hub`);
+  const [endpoint, plans] = await store.readMany('Endpoint', [`${partnership}-hub`, `${partnership}-hub-plans`]);
+  if (!endpoint || !plans) throw new Error(`the directory has no Endpoint/${partnership}-hub or Endpoint/${partnership}-hub-plans`);
   const moved: Endpoint = { ...endpoint, address: `${peer.config.urls.alerts}/fhir` };
   await store.upsert(moved, { cause: { requestId: `two-hubs-${partnership}`, agent: {} } });
+  await store.upsert({ ...plans, address: `${peer.config.urls.plans}/fhir` }, { cause: { requestId: `two-hubs-${partnership}-plans`, agent: {} } });
 }

@@ -12,7 +12,7 @@
  * hub that signed it (found by `kid` among its configured peers only), so a
  * message signed by any other key is refused before it is read.
  */
-import jwt from 'jsonwebtoken';
+import { unverifiedKid } from '../../shared/auth/access-token.js';
 import { keyObjectFromJwk, loadTokenSigningKey, type SigningKey } from '../../shared/auth/keys.js';
 import { UnknownSigningKeyError, type KeyResolver } from '../../shared/auth/jwks-resolver.js';
 import type { JtiStore } from '../../shared/auth/jti-store.js';
@@ -99,7 +99,7 @@ export class PeerHubs {
    * the claims; replay is the caller's check (`rememberDeliveryToken`).
    */
   async verifyForwarded(token: string | undefined, body: Uint8Array): Promise<ForwardedTokenResult> {
-    const kid = token ? kidOf(token) : undefined;
+    const kid = token ? unverifiedKid(token) : undefined;
     const signer = kid === undefined ? undefined : (await this.hubs()).filter(isPeerHub).find((h) => h.publicJwk.kid === kid);
     const resolveKey: KeyResolver = async (k) => {
       if (!signer || k !== signer.publicJwk.kid) throw new UnknownSigningKeyError();
@@ -116,11 +116,4 @@ export class PeerHubs {
   rememberForwarded(claims: DeliveryTokenClaims): Promise<boolean> {
     return rememberDeliveryToken(this.jtis, claims);
   }
-}
-
-/** The `kid` a JWT's header names, unverified (only to pick which pinned key to verify with). */
-function kidOf(token: string): string | undefined {
-  const decoded = jwt.decode(token, { complete: true });
-  const kid: unknown = decoded?.header.kid;
-  return typeof kid === 'string' && kid !== '' ? kid : undefined;
 }

@@ -120,6 +120,22 @@ describe('default deny, grant, revoke', () => {
   });
 });
 
+describe('across the partnership boundary, one hub serving both partnerships', () => {
+  it('an agency of the other partnership reads the plan when the cross-boundary ISP and the Consent allow it (AP-L5, IM-L5), and not without the Consent', async () => {
+    const plan = await createPlan(AILSA, 'Ailsa: shared with Fife');
+    expect((await plans.get('fife-social-work', `/fhir/CarePlan/${plan.id}`)).status).toBe(403);
+    await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/fife-social-work', classes: ['plans'] }]));
+    const read = await plans.get('fife-social-work', `/fhir/CarePlan/${plan.id}`);
+    expect(read.status).toBe(200);
+    expect(criteriaOfEvent(await plans.mpi.auditOf(read))).toEqual(expect.arrayContaining(['AP-L5', 'IM-L4', 'IM-L5']));
+    // Within the partnership, a consented read shows no boundary crossing.
+    await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/gp-leith-cluster', classes: ['plans'] }]));
+    const local = await plans.get('gp-leith-cluster', `/fhir/CarePlan/${plan.id}`);
+    expect(local.status).toBe(200);
+    expect(criteriaOfEvent(await plans.mpi.auditOf(local))).not.toContain('AP-L5');
+  });
+});
+
 describe('searching under consent', () => {
   it('counts and pages only what the caller may see — never what was filtered', async () => {
     const nursing = 'lothian-community-nursing';

@@ -1,5 +1,6 @@
 /** Everything the plans service's HTTP operations share, built once in `module.ts`. */
 import type { RequestHandler } from 'express';
+import type { AuditSink } from '../../shared/audit/exchange.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
@@ -12,6 +13,7 @@ import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { PlansAccess } from './access.js';
 import type { BreakGlassNotifierDeps } from './break-glass.js';
 import type { PlansConfig } from './config.js';
+import type { PeerPlans } from './peer-plans.js';
 import type { PlansStore } from './store.js';
 
 export interface PlansContext {
@@ -40,6 +42,10 @@ export interface PlansContext {
   /** The hub's Redis and key space: the person's own access reads the audit stream through shared/audit. */
   readonly redis: Redis;
   readonly keys: KeySpace;
+  /** Where the service's own calls to other systems are audited (a read from a peer hub). */
+  readonly audit: AuditSink;
+  /** Other partnerships' hubs: reading their plans for this hub's agencies, and their reads here (AP-L5). */
+  readonly peers?: PeerPlans;
   /** How the NP/LP is told of a break-glass read (through the alerts service). */
   readonly breakGlass?: BreakGlassNotifierDeps;
 }

@@ -16,6 +16,7 @@ import { loadPlansConfig, type PlansConfig } from './config.js';
 import type { PlansContext } from './context.js';
 import { PlansKeys } from './keys.js';
 import { plansRoutes } from './routes.js';
+import { PeerPlans } from './peer-plans.js';
 import { PlansStore } from './store.js';
 import { consentStore } from './consent-store.js';
 import { ConsentVerdicts } from './consent-source.js';
@@ -30,10 +31,13 @@ export function createPlansContext(deps: ServiceDeps, config: PlansConfig): Plan
   // The consent decision on every read; off only for the benchmark's baseline (config.ts).
   const consent: ConsentSource = config.consentCheck ? new ConsentVerdicts({ consents, isp, directory, mpi }) : NO_CONSENT;
   const access = new PlansAccess(isp, consent);
+  const peers = new PeerPlans(directory, isp, deps.config.partnership, deps.config.token);
   return {
     redis: deps.redis,
     keys: deps.keys,
     consents,
+    audit: deps.audit,
+    peers,
     breakGlass: { isp, directory, mpi, audit: deps.audit, alertsUrl: deps.config.internalUrls.alerts, log: deps.log },
     config,
     store: new PlansStore(deps.redis, deps.keys, access, relay),

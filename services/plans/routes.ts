@@ -18,6 +18,7 @@ import { consentHistory, createConsent, readConsent, searchConsents, updateConse
 import { diffVersions } from './operations/diff.js';
 import { personAccesses } from './operations/accesses.js';
 import { addMyViews } from './operations/my-views.js';
+import { peerRead } from './operations/peer-read.js';
 import { readResource, resourceHistory, searchResources, vreadResource } from './operations/read.js';
 import { renderPlan } from './operations/render.js';
 import { createResource, updateResource } from './operations/write.js';
@@ -28,6 +29,8 @@ const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 export function plansRoutes(ctx: PlansContext): Router {
   const router = Router();
   const access = (...scopes: ScopeRequirement[]) => requireAccess(ctx.authenticate, ...scopes);
+  // Plan reads also take another partnership's hub asking for one of its agencies (peer-plans.ts, AP-L5).
+  const peerAuthenticate = ctx.peers ? ctx.peers.authenticate(ctx.authenticate) : ctx.authenticate;
 
   router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
   // The chronology reads every category through the one access check; reading plans is the least it needs.
@@ -37,6 +40,8 @@ export function plansRoutes(ctx: PlansContext): Router {
   router.get('/fhir/Patient/$accesses', ...access(patientReadScope('CarePlan')), handler(personAccesses(ctx)));
   // The person adds their own views to their plan (a patient token, their own plan only: PC-L4).
   router.post('/fhir/CarePlan/:id/$add-views', ...access(patientWriteScope('CarePlan')), handler(addMyViews(ctx)));
+  // An agency reads a plan another partnership's hub holds, through this hub (both ISPs and the Consent decide).
+  router.get('/fhir/CarePlan/$peer-read', ...access(readScope('CarePlan')), handler(peerRead(ctx)));
   router.get('/fhir/CarePlan/:id/$render', ...access([readScope('CarePlan'), patientReadScope('CarePlan')]), handler(renderPlan(ctx)));
   for (const type of PLANS_TYPES) {
     // An agency system, or the person themselves (a patient token: their own record only, decided by consent).
@@ -48,7 +53,7 @@ export function plansRoutes(ctx: PlansContext): Router {
     router.get(`/fhir/${type}/:id/$diff`, ...read, handler(diffVersions(ctx, type)));
     router.get(`/fhir/${type}/:id/_history`, ...read, handler(resourceHistory(ctx, type)));
     router.get(`/fhir/${type}/:id/_history/:vid`, ...read, handler(vreadResource(ctx, type)));
-    router.get(`/fhir/${type}/:id`, ...read, handler(readResource(ctx, type)));
+    router.get(`/fhir/${type}/:id`, ...requireAccess(peerAuthenticate, [readScope(type), patientReadScope(type)]), handler(readResource(ctx, type)));
     router.put(`/fhir/${type}/:id`, ...write, handler(updateResource(ctx, type)));
   }
   // Consent: granted, narrowed, extended and revoked by the person's Named Person / Lead Professional (PD-L5).
@@ -79,6 +84,7 @@ function capability(ctx: PlansContext) {
           ...(definition.type === 'CarePlan'
             ? [
                 { name: 'render', definition: `${OP}/CarePlan-render` },
+                { name: 'peer-read', definition: `${OP}/CarePlan-peer-read` },
                 { name: 'add-views', definition: `${OP}/CarePlan-add-views` },
               ]
             : []),

@@ -203,3 +203,9 @@ function rejected(reason: string): OperationOutcomeError {
   return unauthorized(`Access token rejected: ${reason}`);
 }
 
+/** The `kid` a JWT's header names, unverified: only to pick which key to verify it with. */
+export function unverifiedKid(token: string): string | undefined {
+  const decoded = jwt.decode(token, { complete: true });
+  const kid: unknown = decoded?.header.kid;
+  return typeof kid === 'string' && kid !== '' ? kid : undefined;
+}

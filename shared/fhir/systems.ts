@@ -65,6 +65,12 @@ export const CodeSystems = {
  */
 export const HUB_CONNECTION_TYPE = 'infoshare-hub';
 
+/**
+ * Endpoint.connectionType code of a partnership hub's plans service (`address` = its plans
+ * FHIR base): where another partnership's hub reads a plan for one of its agencies.
+ */
+export const HUB_PLANS_CONNECTION_TYPE = 'infoshare-hub-plans';
+
 export const IdentifierSystems = {
   /** CHI number (Community Health Index), as in common use in Scotland. */
   chi: 'urn:oid:2.16.840.1.113883.2.1.3.2.4.16.53',

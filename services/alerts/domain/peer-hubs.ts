@@ -11,82 +11,16 @@
  * Endpoint alone never makes a partnership a peer.
  */
 import { createHash } from 'node:crypto';
-import type { Bundle, Endpoint, MessageHeader } from 'fhir/r4.js';
-import { CodeSystems, Extensions, HUB_CONNECTION_TYPE } from '../../../shared/fhir/systems.js';
-import { agencyIdOf } from '../../../shared/isp/contract.js';
+import type { Bundle, MessageHeader } from 'fhir/r4.js';
+import type { PeerHub } from '../../../shared/fhir/hub-endpoints.js';
 import { flagIdOf, messageIdOf } from './ids.js';
 
-export interface PeerHub {
-  /** The partnership (Organization id) whose hub it is. */
-  readonly partnership: string;
-  /** Its alerts FHIR base, without a trailing slash. */
-  readonly alertsBase: string;
-  /** The public key it signs forwarded messages with, as pinned in the directory (JWK with `kid`). */
-  readonly publicJwk: Readonly<Record<string, unknown>> & { readonly kid: string };
-  /** The Endpoint that says so (`Endpoint/<id>`), for the audit record. */
-  readonly endpoint: string;
-}
-
-/** Why a configured peer partnership has no usable hub in the directory. */
-export interface PeerHubProblem {
-  readonly partnership: string;
-  readonly problem: string;
-}
-
-/**
- * The peer hub `partnership` registers among `endpoints` (the Endpoints its
- * Organization manages): the active `infoshare-hub` Endpoint with an http(s)
- * address and a readable pinned key, or why there is none.
- */
-export function peerHubOf(partnership: string, endpoints: readonly Endpoint[]): PeerHub | PeerHubProblem {
-  const hubs = endpoints.filter(
-    (e) =>
-      e.status === 'active' &&
-      agencyIdOf(e.managingOrganization?.reference) === partnership &&
-      e.connectionType.system === CodeSystems.endpointConnectionType &&
-      e.connectionType.code === HUB_CONNECTION_TYPE,
-  );
-  if (hubs.length === 0) return { partnership, problem: `no active ${HUB_CONNECTION_TYPE} Endpoint managed by Organization/${partnership}` };
-  if (hubs.length > 1) return { partnership, problem: `${hubs.length} active ${HUB_CONNECTION_TYPE} Endpoints for Organization/${partnership}: which hub is meant is unclear` };
-  const [hub] = hubs as [Endpoint];
-  const alertsBase = httpBase(hub.address);
-  if (!alertsBase) return { partnership, problem: `Endpoint/${hub.id ?? ''} has no http(s) address` };
-  const publicJwk = pinnedKeyOf(hub);
-  if (!publicJwk) return { partnership, problem: `Endpoint/${hub.id ?? ''} pins no readable public key (${Extensions.hubPublicJwk})` };
-  return { partnership, alertsBase, publicJwk, endpoint: `Endpoint/${hub.id ?? ''}` };
-}
-
-export function isPeerHub(value: PeerHub | PeerHubProblem): value is PeerHub {
-  return 'alertsBase' in value;
-}
+// Reading a partnership's hub Endpoint is shared with the plans service (cross-partnership plan reads).
+export { isPeerHub, peerHubOf, type PeerHub, type PeerHubProblem } from '../../../shared/fhir/hub-endpoints.js';
 
 /** Where a forwarded message is posted at a peer hub. */
 export function forwardingUrlOf(hub: PeerHub): string {
   return `${hub.alertsBase}/$process-message`;
-}
-
-function httpBase(address: string | undefined): string | undefined {
-  if (!address) return undefined;
-  try {
-    const url = new URL(address);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  } catch {
-    return undefined;
-  }
-  return address.replace(/\/+$/, '');
-}
-
-function pinnedKeyOf(endpoint: Endpoint): PeerHub['publicJwk'] | undefined {
-  const text = endpoint.extension?.find((e) => e.url === Extensions.hubPublicJwk)?.valueString;
-  if (!text) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    const kid = (parsed as { kid?: unknown }).kid;
-    return typeof kid === 'string' && kid !== '' ? { ...(parsed as Record<string, unknown>), kid } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
