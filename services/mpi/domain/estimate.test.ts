@@ -13,6 +13,18 @@ function prng(seed: number): () => number {
   };
 }
 
+/** A PRNG whose successive draws are independent enough for several fields of one record (mulberry32). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /**
  * Pairs whose levels are drawn from known m/u (given, family name, birth date each exact or
  * different) for a known share of matches: EM must recover those numbers.
@@ -131,7 +143,7 @@ describe('estimateMatchingModel (the partnership’s own model)', () => {
     expect(() => assertValidModel(model)).not.toThrow();
     expect(model.estimation).toMatchObject({ method: 'em', source: 'test partnership', date: '2026-12-06', records: records.length, linkProbability: 0.99, reviewProbability: 0.2 });
     expect(report.records).toBe(records.length);
-    expect(report.sessions.map((s) => s.name)).toEqual(['same birth date', 'same forename and family name']);
+    expect(report.sessions.map((s) => s.name)).toEqual(['same birth date', 'same forename and family name', 'same postcode']);
   });
 
   it('learns from the data that people move: a different postcode is weak evidence against, not a veto', () => {
@@ -201,6 +213,65 @@ describe('estimateMatchingModel (the partnership’s own model)', () => {
     expect(refined.report.labelled.calibrationBits).toBeGreaterThan(0);
     expect(refined.model.thresholds.upper).toBeLessThan(model.thresholds.upper);
     expect(refined.model.estimation!.labelledPairs).toBe(60);
+  });
+});
+
+/**
+ * Records as FEBRL's generator makes them: no sex, no CHI, several duplicates of each
+ * original, and in a share of duplicates one name replaced outright by another.
+ */
+function withoutSexOrChi(people: number, replacedShare: number, seed = 9): { records: MatchFeatures[]; personOf: Map<string, number> } {
+  const random = mulberry32(seed);
+  const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const records: MatchFeatures[] = [];
+  const personOf = new Map<string, number>();
+  const surname = () => pick(SURNAME_STARTS) + pick(SURNAME_ENDS);
+  for (let p = 0; p < people; p++) {
+    const original: DemographicRecord = {
+      id: `org-${p}`,
+      given: [pick(FORENAMES)],
+      family: surname(),
+      birthDate: `${1930 + Math.floor(random() * 80)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`,
+      // About four people per postcode, as in FEBRL (a session on the postcode then sees strangers too).
+      postcode: String(2000 + Math.floor(random() * 400)),
+      addressLine: `${1 + Math.floor(random() * 200)} ${pick(STREETS)}`,
+    };
+    records.push(toFeatures(original));
+    personOf.set(original.id, p);
+    const duplicates = Math.floor(random() * 4);
+    for (let d = 0; d < duplicates; d++) {
+      const replace = random();
+      const copy: DemographicRecord = {
+        ...original,
+        id: `dup-${p}-${d}`,
+        ...(replace < replacedShare / 2 ? { given: [pick(FORENAMES)] } : {}),
+        ...(replace >= replacedShare / 2 && replace < replacedShare ? { family: surname() } : {}),
+      };
+      records.push(toFeatures(copy));
+      personOf.set(copy.id, p);
+    }
+  }
+  return { records, personOf };
+}
+
+describe('estimateMatchingModel on data without sex or CHI (identifiability)', () => {
+  // 20 % of duplicates have one name replaced: half the forename, half the family name.
+  const { records } = withoutSexOrChi(1_500, 0.2);
+  const { model } = estimateMatchingModel(records, { randomPairs: 100_000 });
+
+  it('estimates how often one person’s forename or family name differs outright, instead of treating it as a veto', () => {
+    // Over pairs born the same day only the two names would be active, and EM explains every
+    // name disagreement as a non-match (m → 0); the names are estimated where three fields vote.
+    expect(model.fields.given!.different!.m).toBeGreaterThan(0.03);
+    expect(model.fields.given!.different!.m).toBeLessThan(0.3);
+    expect(model.fields.family!.different!.m).toBeGreaterThan(0.03);
+    expect(model.fields.family!.different!.m).toBeLessThan(0.3);
+  });
+
+  it('links a duplicate whose forename was replaced when family name, birth date and postcode agree', () => {
+    const a = toFeatures({ id: 'x1', given: ['Morag'], family: 'Glenross', birthDate: '1961-05-17', postcode: '4321', addressLine: '12 Leith Walk' });
+    const b = toFeatures({ id: 'x2', given: ['Hamish'], family: 'Glenross', birthDate: '1961-05-17', postcode: '4321' });
+    expect(compare(b, a, model).outcome).toBe('link');
   });
 });
 

@@ -329,6 +329,16 @@ const SESSIONS: readonly Session[] = [
       return given !== undefined && family !== undefined ? given * family : undefined;
     },
   },
+  {
+    // Where the names and the birth date are all active (they do not move with a person), so
+    // their m is identified even in data without sex or CHI; the rest of the address is not
+    // estimated here, since agreeing on the postcode makes agreeing on it likelier.
+    name: 'same postcode',
+    key: (f) => f.pc,
+    fixed: LOCATION_FIELDS,
+    passive: [],
+    keyAgreement: (m) => m.get('postcode')?.[0],
+  },
 ];
 
 /** Records sharing one key beyond this many are left out of a session (a very common value says little). */
@@ -342,7 +352,21 @@ interface SessionResult {
   readonly iterations: number;
   /** m by field (estimated fields only), by level index. */
   readonly m: ReadonlyMap<FieldName, Float64Array>;
+  /** Fields that steered the E step (estimated, not passive, present in some pair). */
+  readonly active: readonly FieldName[];
   readonly session: Session;
+}
+
+/**
+ * A two-class latent class model is identified only with at least three conditionally
+ * independent indicators (Goodman 1974): with two (forename and family name alone, in data
+ * without sex or CHI), EM can explain a pair whose names both differ as a non-match at no
+ * cost, and m of "different" collapses towards 0 — a replaced name then vetoes a true pair.
+ */
+const MIN_ACTIVE_FIELDS = 3;
+
+function identified(s: SessionResult): boolean {
+  return s.active.length >= MIN_ACTIVE_FIELDS;
 }
 
 function runSession(session: Session, records: readonly MatchFeatures[], labelled: readonly LabelledPair[]): SessionResult {
@@ -360,7 +384,7 @@ function runSession(session: Session, records: readonly MatchFeatures[], labelle
     for (let i = 1; i < block.length; i++) for (let j = 0; j < i; j++) pairs.push([block[i]!, block[j]!]);
   }
   const estimated = FIELD_NAMES.filter((f) => !session.fixed.includes(f));
-  if (pairs.length < MIN_CANDIDATE_PAIRS) return { name: session.name, pairs: pairs.length, matches: 0, iterations: 0, m: new Map(), session };
+  if (pairs.length < MIN_CANDIDATE_PAIRS) return { name: session.name, pairs: pairs.length, matches: 0, iterations: 0, m: new Map(), active: [], session };
   const model = estimateModel(pairs, {
     fields: estimated,
     passiveFields: session.passive,
@@ -377,6 +401,7 @@ function runSession(session: Session, records: readonly MatchFeatures[], labelle
     matches: (model.estimation?.matchShare ?? 0) * pairs.length,
     iterations: model.estimation?.iterations ?? 0,
     m,
+    active: estimated.filter((f) => m.has(f) && !session.passive.includes(f)),
     session,
   };
 }
@@ -398,13 +423,18 @@ function matchesFromSessions(sessions: readonly SessionResult[]): number {
   return estimates.length === 0 ? 0 : estimates.reduce((x, y) => x + y, 0) / estimates.length;
 }
 
-/** m per field: the mean over the sessions that estimated it (those where it was passive, if any); u from random pairs. */
+/**
+ * m per field: the mean over the sessions that estimated it — only those whose E step was
+ * identified, when any was, and among them those where the field was passive (it could not
+ * steer the latent class), when there are any; u from random pairs.
+ */
 function combineSessions(sessions: readonly SessionResult[], u: readonly Float64Array[]): MatchModel['fields'] {
   const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
   FIELD_NAMES.forEach((field, f) => {
-    // A field's m from the sessions where it could not steer the latent class (passive), when there are any.
-    const passive = sessions.filter((s) => s.m.has(field) && s.session.passive.includes(field));
-    const estimates = (passive.length > 0 ? passive : sessions.filter((s) => s.m.has(field))).map((s) => s.m.get(field)!);
+    const all = sessions.filter((s) => s.m.has(field));
+    const sound = all.some(identified) ? all.filter(identified) : all;
+    const passive = sound.filter((s) => s.session.passive.includes(field));
+    const estimates = (passive.length > 0 ? passive : sound).map((s) => s.m.get(field)!);
     if (estimates.length === 0) return;
     const names = FIELD_LEVELS[field] as readonly string[];
     const levels: { [level: string]: { m: number; u: number } } = {};
