@@ -53,9 +53,15 @@ export const USAGE: Readonly<Record<string, string>> = {
   --since/--until  only exchanges recorded in that range (FHIR dates: 2026, 2026-12-01, an instant)
   --partnership  only exchanges made by agencies of that partnership`,
   matching: `infoshare matching report [--agency <id>] [--mpi <url>] [--json]
-  The matching review (MI-L5) from the running hub: review-queue size and age,
-  automatic / CHI / review / new counts, reviewer decisions, the declared
-  matching model and the last benchmark's quality figures.
+       infoshare matching estimate [--agency <id>] [--mpi <url>] [--json]
+       infoshare matching review <task id> [--agency <id>] [--mpi <url>] [--json]
+  report    the matching review (MI-L5) from the running hub: review-queue size and age,
+            automatic / CHI / review / new counts, reviewer decisions, the declared
+            matching model and the last benchmark's quality figures
+  estimate  re-estimate the matching model from the records in the index
+  review    a match review Task side by side: both records' values per field with each
+            field's agreement level and weight now, values the ISP keeps from the agency
+            left out (as a reviewing agency: NHS board or social work)
   --agency     the demo agency to ask as (default nhs-lothian)
   --mpi        the MPI's URL (default: from the environment)
   --json       print the report as JSON`,

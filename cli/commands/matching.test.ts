@@ -1,5 +1,6 @@
 import { buildMatchingReport } from '../../services/mpi/domain/report.js';
-import { formatEstimate, formatReport } from './matching.js';
+import type { Parameters } from 'fhir/r4.js';
+import { formatEstimate, formatReport, formatReviewView } from './matching.js';
 
 describe('infoshare matching report output', () => {
   it('shows the queue, outcomes, reviewer decisions, model and last benchmark in words', () => {
@@ -68,5 +69,36 @@ describe('infoshare matching estimate output', () => {
     expect(text).toContain('Matching model version 3 is now in use, estimated from 2400 records and 4 reviewer decisions');
     expect(text).toContain('link ≥ 17.2 (P ≥ 0.99), review ≥ 8.6 (P ≥ 0.2)');
     expect(text).toContain('reviewers agreed with it on 75 % of their decisions');
+  });
+});
+
+describe('infoshare matching review output', () => {
+  const view: Parameters = {
+    resourceType: 'Parameters',
+    parameter: [
+      { name: 'task', valueReference: { reference: 'Task/t1' } },
+      { name: 'status', valueCode: 'requested' },
+      { name: 'review-kind', valueCode: 'match' },
+      { name: 'question', valueString: 'Are Patient/police.1 and Patient/nhs.1 the same person?' },
+      { name: 'model', valueString: 'matching model version 2' },
+      { name: 'score', valueDecimal: 14.2 },
+      { name: 'probability', valueDecimal: 0.83 },
+      { name: 'outcome', valueCode: 'review' },
+      { name: 'side', part: [{ name: 'role', valueCode: 'record' }, { name: 'patient', valueReference: { reference: 'Patient/police.1' } }, { name: 'agency', valueReference: { reference: 'Organization/police' } }, { name: 'shown', valueBoolean: false }, { name: 'withheld', valueString: 'not under the ISP' }] },
+      { name: 'side', part: [{ name: 'role', valueCode: 'candidate' }, { name: 'patient', valueReference: { reference: 'Patient/nhs.1' } }, { name: 'agency', valueReference: { reference: 'Organization/nhs' } }, { name: 'shown', valueBoolean: true }] },
+      { name: 'field', part: [{ name: 'name', valueCode: 'given' }, { name: 'candidate', valueString: 'Morag' }, { name: 'level', valueCode: 'exact' }, { name: 'weight', valueDecimal: 7.8 }, { name: 'term-frequency', valueDecimal: 1.2 }] },
+      { name: 'field', part: [{ name: 'name', valueCode: 'birthDate' }, { name: 'candidate', valueString: '1970-04-02' }, { name: 'level', valueCode: 'year-slip' }, { name: 'weight', valueDecimal: -0.5 }] },
+    ],
+  };
+
+  it('shows one line per field with both records’ values, level and weight, and why values are withheld', () => {
+    const text = formatReviewView(view);
+    expect(text).toContain('Task/t1 (requested)');
+    expect(text).toContain('now: score 14.2, P(same person) 0.83 → review, under the matching model version 2');
+    expect(text).toContain('Patient/police.1 (police): values withheld: not under the ISP');
+    const lines = text.split('\n');
+    expect(lines.find((l) => l.startsWith('field'))).toMatch(/^field\s+Patient\/police\.1 \(police\)\s+Patient\/nhs\.1 \(nhs\)\s+level\s+weight$/);
+    expect(lines.find((l) => l.startsWith('given'))).toMatch(/^given\s+—\s+Morag\s+exact\s+\+7\.8 \(frequency \+1\.2\)$/);
+    expect(lines.find((l) => l.startsWith('birthDate'))).toMatch(/^birthDate\s+—\s+1970-04-02\s+year-slip\s+-0\.5$/);
   });
 });

@@ -5,7 +5,11 @@
  * `infoshare matching estimate`: re-estimates the matching model from the records
  * in the index (`POST /fhir/$estimate-model`, as a statutory partner) and says
  * which version is now in use and what it expects of itself.
+ * `infoshare matching review <task id>`: a match review side by side
+ * (`GET /fhir/Task/{id}/$review`) — both records' values per field with each
+ * field's level and weight, as the reviewing agency may see them under the ISP.
  */
+import type { Parameters, ParametersParameter } from 'fhir/r4.js';
 import { loadConfig } from '../../shared/config.js';
 import { demoAgencyToken } from '../demo-token.js';
 import type { ModelSummary } from '../../services/mpi/domain/model-version.js';
@@ -17,7 +21,8 @@ import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } 
 export async function matchingCommand(args: string[], io: Io = processIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'estimate') return estimateCommand(rest, io);
-  if (sub !== 'report') throw new UsageError(`unknown subcommand "${sub ?? ''}": \`matching report\` or \`matching estimate\``, 'matching');
+  if (sub === 'review') return reviewCommand(rest, io);
+  if (sub !== 'report') throw new UsageError(`unknown subcommand "${sub ?? ''}": \`matching report\`, \`matching estimate\` or \`matching review\``, 'matching');
   const { values } = parseCommandArgs('matching', rest, {
     agency: { type: 'string', default: 'nhs-lothian' },
     mpi: { type: 'string' },
@@ -124,6 +129,85 @@ async function estimateCommand(rest: string[], io: Io): Promise<number> {
     }
     const summary = JSON.parse(body.parameter?.find((p) => p.name === 'summary')?.valueString ?? '{}') as EstimateSummary;
     io.out(values.json ? JSON.stringify(body, null, 2) : formatEstimate(summary));
+    return EXIT_OK;
+  } catch (err) {
+    if (isUnreachable(err)) {
+      io.err(`The hub is not reachable (${mpi}, ${config.token.tokenUrl}): start it with \`infoshare start\``);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
+}
+
+const part = (p: ParametersParameter | undefined, name: string): ParametersParameter | undefined => p?.part?.find((x) => x.name === name);
+
+/** A `$review` answer as a table a reviewer reads in one go: one line per field, both records' values, level and weight. */
+export function formatReviewView(view: Parameters): string {
+  const top = (name: string) => view.parameter?.find((p) => p.name === name);
+  const sides = (view.parameter ?? []).filter((p) => p.name === 'side');
+  const heading = (role: string) => {
+    const s = sides.find((p) => part(p, 'role')?.valueCode === role);
+    const agency = part(s, 'agency')?.valueReference?.reference?.replace(/^Organization\//, '');
+    const withheld = part(s, 'withheld')?.valueString;
+    return {
+      title: `${part(s, 'patient')?.valueReference?.reference ?? role}${agency ? ` (${agency})` : ''}`,
+      note: withheld ? `values withheld: ${withheld}` : part(s, 'indexed')?.valueBoolean === false ? 'no longer indexed' : undefined,
+    };
+  };
+  const record = heading('record');
+  const candidate = heading('candidate');
+  const rows = (view.parameter ?? [])
+    .filter((p) => p.name === 'field')
+    .map((p) => {
+      const weight = part(p, 'weight')?.valueDecimal;
+      const tf = part(p, 'term-frequency')?.valueDecimal;
+      return [
+        part(p, 'name')?.valueCode ?? '',
+        part(p, 'record')?.valueString ?? '—',
+        part(p, 'candidate')?.valueString ?? '—',
+        part(p, 'level')?.valueCode ?? '',
+        weight === undefined ? '' : `${weight >= 0 ? '+' : ''}${weight}${tf !== undefined ? ` (frequency ${tf >= 0 ? '+' : ''}${tf})` : ''}`,
+      ];
+    });
+  const table = [['field', record.title, candidate.title, 'level', 'weight'], ...rows];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+  const score = top('score')?.valueDecimal;
+  const probability = top('probability')?.valueDecimal;
+  return [
+    `${top('task')?.valueReference?.reference ?? 'Task'} (${top('status')?.valueCode ?? ''}${top('review-kind')?.valueCode === 'possible-duplicate' ? ', possible duplicate' : ''})`,
+    ...(top('question')?.valueString ? [`  ${top('question')!.valueString}`] : []),
+    score !== undefined
+      ? `  now: score ${score}${probability !== undefined ? `, P(same person) ${probability}` : ''} → ${top('outcome')?.valueCode ?? ''}, under the ${top('model')?.valueString ?? 'model in use'}`
+      : `  ${top('note')?.valueString ?? ''}`,
+    ...(top('rule')?.valueString ? [`  rule: ${top('rule')!.valueString}`] : []),
+    ...(top('names-swapped')?.valueBoolean ? ['  forename and family name compared crosswise (they look swapped)'] : []),
+    ...[record, candidate].flatMap((s) => (s.note ? [`  ${s.title}: ${s.note}`] : [])),
+    '',
+    ...table.map(line),
+  ].join('\n');
+}
+
+async function reviewCommand(rest: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    'matching',
+    rest,
+    { agency: { type: 'string', default: 'nhs-lothian' }, mpi: { type: 'string' }, json: { type: 'boolean' } },
+    true,
+  );
+  const taskId = positionals[0]?.replace(/^Task\//, '');
+  if (!taskId || positionals.length > 1) throw new UsageError('`matching review` takes one review Task id', 'matching');
+  const config = loadConfig();
+  const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
+  try {
+    const token = await demoAgencyToken(config, values.agency, HubScopes.taskReview);
+    const res = await fetch(`${mpi}/fhir/Task/${encodeURIComponent(taskId)}/$review`, { headers: { Authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as Parameters & { issue?: { diagnostics?: string }[] };
+    if (!res.ok) {
+      io.err(`The MPI refused (${res.status}): ${body.issue?.map((i) => i.diagnostics).join('; ') ?? JSON.stringify(body)}`);
+      return EXIT_FAILURE;
+    }
+    io.out(values.json ? JSON.stringify(body, null, 2) : formatReviewView(body));
     return EXIT_OK;
   } catch (err) {
     if (isUnreachable(err)) {

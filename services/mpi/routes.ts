@@ -20,6 +20,7 @@ import { patientHistory, readPatient, readPerson, vreadPatient } from './operati
 import { registerPatient } from './operations/register.js';
 import { reclusterEndpoint } from './operations/recluster.js';
 import { reportEndpoint } from './operations/report.js';
+import { reviewView } from './operations/review-view.js';
 import { mergePersons, resolveReview, resolveReviews, unlinkRecord } from './operations/review.js';
 import { searchPatients, searchPersons } from './operations/search.js';
 import { transaction } from './operations/transaction.js';
@@ -62,6 +63,7 @@ export function mpiRoutes(ctx: MpiContext): Router {
   router.get('/fhir/Person/:id', ...access(readScope('Person')), handler(readPerson(ctx)));
   router.post('/fhir/Task/$resolve', ...access(HubScopes.taskReview), handler(resolveReviews(ctx)));
   router.post('/fhir/Task/:id/$resolve', ...access(HubScopes.taskReview), handler(resolveReview(ctx)));
+  router.get('/fhir/Task/:id/$review', ...access(HubScopes.taskReview), handler(reviewView(ctx)));
   // Review Tasks name other agencies' records (their ids carry local identifiers): reviewers only.
   router.use('/fhir/Task', ...access(HubScopes.taskReview));
   router.use(
@@ -136,7 +138,11 @@ function capability(ctx: MpiContext) {
           { name: 'owner', type: 'reference' },
         ],
         // At a Task, one review; at the type (`POST /fhir/Task/$resolve`), a batch, all or nothing.
-        operations: [{ name: 'resolve', definition: `${OP}/Task-resolve` }],
+        operations: [
+          { name: 'resolve', definition: `${OP}/Task-resolve` },
+          // Both records of a match review side by side, filtered by the ISP for the reviewer.
+          { name: 'review', definition: `${OP}/Task-review` },
+        ],
       },
     ],
   });
