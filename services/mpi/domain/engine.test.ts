@@ -1,7 +1,7 @@
 import defaultModel from './default-model.json' with { type: 'json' };
 import { classify, compare, decide, MatchIndex, matchGrade, matchProbability } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
-import { assertValidModel, type MatchModel } from './model.js';
+import { assertValidModel, UNLISTED_TERM_MAX_BONUS_BITS, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
 
 const model: MatchModel = defaultModel as MatchModel;
@@ -246,5 +246,36 @@ describe('MatchIndex', () => {
     // All three share the birth-date block (too big now); the probe meets none through it.
     const probe = person({ id: 'p', given: ['Zed'], family: 'Jones', birthDate: '1970-01-01' });
     expect(index.candidates(probe)).toEqual([]);
+  });
+});
+
+describe('term-frequency adjustment', () => {
+  // u(family exact) 0.01; "smith" held by 5 % of records, "auchinachie" by 0.01 %; anything else by at most 0.001 %.
+  const tfModel: MatchModel = {
+    ...model,
+    termFrequencies: { family: { values: { smith: 0.05, auchinachie: 0.0001 }, floor: 0.00001 } },
+  };
+  const u = tfModel.fields.family!.exact!.u;
+  const familyOf = (family: string, m: MatchModel = tfModel) =>
+    compare(person({ ...morag, id: 'a', family }), person({ ...morag, id: 'b', family }), m).fields.find((f) => f.field === 'family')!;
+
+  it('weighs an agreement on a listed value by its measured share, however rare', () => {
+    expect(familyOf('Smith').termFrequency).toBeCloseTo(Math.log2(u / 0.05), 1);
+    expect(familyOf('Auchinachie').termFrequency).toBeCloseTo(Math.log2(u / 0.0001), 1);
+  });
+
+  it('caps the bonus of a value the table does not list (new since estimation, or seen once) at one bit', () => {
+    // At the floor share it would be log2(u / 0.00001) ≈ 10 bits: enough to link strangers on a new name.
+    expect(Math.log2(u / 0.00001)).toBeGreaterThan(5);
+    expect(UNLISTED_TERM_MAX_BONUS_BITS).toBe(1);
+    const unlisted = familyOf('Wojciechowska');
+    expect(unlisted.termFrequency).toBe(UNLISTED_TERM_MAX_BONUS_BITS);
+    const plain = compare(person({ ...morag, id: 'a', family: 'Wojciechowska' }), person({ ...morag, id: 'b', family: 'Wojciechowska' }), model).fields.find((f) => f.field === 'family')!;
+    expect(unlisted.weight).toBeCloseTo(plain.weight + 1, 1);
+  });
+
+  it('keeps a malus for an unlisted value when the floor itself is common', () => {
+    const common: MatchModel = { ...model, termFrequencies: { family: { values: {}, floor: 0.2 } } };
+    expect(familyOf('Wojciechowska', common).termFrequency).toBeCloseTo(Math.log2(u / 0.2), 1);
   });
 });
