@@ -34,7 +34,9 @@ export function startReclusterWorker(deps: ReclusterWorkerDeps): RunningWorker<J
       return {
         result,
         audit: {
-          outcomeDescription: `Re-clustered ${result.records} record(s) into ${result.persons} Person(s): moved ${result.moved}, opened ${result.reviewsOpened} and withdrew ${result.reviewsWithdrawn} review(s)`,
+          outcomeDescription:
+            `Re-clustered ${result.records} record(s) into ${result.persons} Person(s): moved ${result.moved}, opened ${result.reviewsOpened} and withdrew ${result.reviewsWithdrawn} review(s)` +
+            (result.skipped > 0 ? `; left ${result.skipped} change(s) the index made stale meanwhile to the next pass` : ''),
           // Automatic matching at work only when the pass changed the index.
           criteria: changed ? ['MI-L3'] : [],
         },
