@@ -10,7 +10,7 @@
  * field's level and weight, as the reviewing agency may see them under the ISP.
  */
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
-import { loadConfig } from '../../shared/config.js';
+import { loadConfig, type HubConfig } from '../../shared/config.js';
 import { demoAgencyToken } from '../demo-token.js';
 import type { ModelSummary } from '../../services/mpi/domain/model-version.js';
 import type { MatchingReport } from '../../services/mpi/domain/report.js';
@@ -118,17 +118,44 @@ async function estimateCommand(rest: string[], io: Io): Promise<number> {
   });
   const config = loadConfig();
   const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
+  return askMpi<Parameters>(
+    io,
+    config,
+    mpi,
+    values.agency,
+    HubScopes.matchingModel,
+    (token) => {
+      io.err('Estimating the matching model from the index (this can take a minute for 100,000 records)…');
+      return fetch(`${mpi}/fhir/$estimate-model`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    },
+    (body) => {
+      const summary = JSON.parse(body.parameter?.find((p) => p.name === 'summary')?.valueString ?? '{}') as EstimateSummary;
+      return values.json ? JSON.stringify(body, null, 2) : formatEstimate(summary);
+    },
+  );
+}
+
+/**
+ * One call to the MPI as a demo agency (`send` gets the access token): prints what `show`
+ * makes of the answer, or on stderr the MPI's refusal or that the hub is not reachable.
+ */
+async function askMpi<T>(
+  io: Io,
+  config: HubConfig,
+  mpi: string,
+  agency: string,
+  scope: string,
+  send: (token: string) => Promise<Response>,
+  show: (body: T) => string,
+): Promise<number> {
   try {
-    const token = await demoAgencyToken(config, values.agency, HubScopes.matchingModel);
-    io.err('Estimating the matching model from the index (this can take a minute for 100,000 records)…');
-    const res = await fetch(`${mpi}/fhir/$estimate-model`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
-    const body = (await res.json()) as { resourceType?: string; parameter?: { name: string; valueString?: string }[]; issue?: { diagnostics?: string }[] };
+    const res = await send(await demoAgencyToken(config, agency, scope));
+    const body = (await res.json()) as T & { issue?: { diagnostics?: string }[] };
     if (!res.ok) {
       io.err(`The MPI refused (${res.status}): ${body.issue?.map((i) => i.diagnostics).join('; ') ?? JSON.stringify(body)}`);
       return EXIT_FAILURE;
     }
-    const summary = JSON.parse(body.parameter?.find((p) => p.name === 'summary')?.valueString ?? '{}') as EstimateSummary;
-    io.out(values.json ? JSON.stringify(body, null, 2) : formatEstimate(summary));
+    io.out(show(body));
     return EXIT_OK;
   } catch (err) {
     if (isUnreachable(err)) {
@@ -199,21 +226,13 @@ async function reviewCommand(rest: string[], io: Io): Promise<number> {
   if (!taskId || positionals.length > 1) throw new UsageError('`matching review` takes one review Task id', 'matching');
   const config = loadConfig();
   const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
-  try {
-    const token = await demoAgencyToken(config, values.agency, HubScopes.taskReview);
-    const res = await fetch(`${mpi}/fhir/Task/${encodeURIComponent(taskId)}/$review`, { headers: { Authorization: `Bearer ${token}` } });
-    const body = (await res.json()) as Parameters & { issue?: { diagnostics?: string }[] };
-    if (!res.ok) {
-      io.err(`The MPI refused (${res.status}): ${body.issue?.map((i) => i.diagnostics).join('; ') ?? JSON.stringify(body)}`);
-      return EXIT_FAILURE;
-    }
-    io.out(values.json ? JSON.stringify(body, null, 2) : formatReviewView(body));
-    return EXIT_OK;
-  } catch (err) {
-    if (isUnreachable(err)) {
-      io.err(`The hub is not reachable (${mpi}, ${config.token.tokenUrl}): start it with \`infoshare start\``);
-      return EXIT_FAILURE;
-    }
-    throw err;
-  }
+  return askMpi<Parameters>(
+    io,
+    config,
+    mpi,
+    values.agency,
+    HubScopes.taskReview,
+    (token) => fetch(`${mpi}/fhir/Task/${encodeURIComponent(taskId)}/$review`, { headers: { Authorization: `Bearer ${token}` } }),
+    (view) => (values.json ? JSON.stringify(view, null, 2) : formatReviewView(view)),
+  );
 }

@@ -1,3 +1,4 @@
+import { Random } from '../../../fixtures/generators/random.js';
 import { compare, matchProbability } from './engine.js';
 import { EstimationRefused, estimateMatchingModel, termFrequencyTables, type LabelledPair } from './estimate.js';
 import { toFeatures, type MatchFeatures } from './features.js';
@@ -10,18 +11,6 @@ function prng(seed: number): () => number {
   return () => {
     state = (state * 1103515245 + 12345) % 2147483648;
     return state / 2147483648;
-  };
-}
-
-/** A PRNG whose successive draws are independent enough for several fields of one record (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -221,7 +210,9 @@ describe('estimateMatchingModel (the partnership’s own model)', () => {
  * original, and in a share of duplicates one name replaced outright by another.
  */
 function withoutSexOrChi(people: number, replacedShare: number, seed = 9): { records: MatchFeatures[]; personOf: Map<string, number> } {
-  const random = mulberry32(seed);
+  // The generators' PRNG: successive draws independent enough for several fields of one record.
+  const rng = new Random(seed);
+  const random = () => rng.next();
   const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const records: MatchFeatures[] = [];
   const personOf = new Map<string, number>();
