@@ -73,6 +73,10 @@ describe('the re-clustering pass, planned without the index lock', () => {
     // The next pass plans from the index as it now is and has nothing left to undo or redo wrongly.
     const next = await registrar.recluster('test', cause);
     expect(next.skipped).toBe(0);
+    // It says how long it planned without the lock and how long it held it.
+    expect(next.planningSeconds).toBeGreaterThan(0);
+    expect(next.lockedSeconds).toBeGreaterThanOrEqual(0);
+    expect(next.batches).toBe(1);
     const [a, b] = await personsOf(A, B);
     expect(b).toBe(a);
   });

@@ -5,6 +5,7 @@
  * the chunk sits beside the Redis candidates).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Extension, Patient, Task } from 'fhir/r4.js';
 import { changeRecord, outboxEntryArgs, type ChangeCause } from '../../shared/audit/outbox.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
@@ -134,6 +135,12 @@ export interface ReclusterResult {
   readonly compared: number;
   /** Planned moves, questions and withdrawals left undone because the index changed since the plan was made (the next pass sees to them). */
   readonly skipped: number;
+  /** Seconds spent planning, without the index lock (registrations go on meanwhile); 0 when the caller planned (`applyRecluster`). */
+  readonly planningSeconds: number;
+  /** Seconds the pass held the index lock, over all its batches (what registrations may have waited). */
+  readonly lockedSeconds: number;
+  /** Batches it applied the plan in (each one lock hold). */
+  readonly batches: number;
 }
 
 /** A re-clustering plan with what it was made from (`Registrar.planReclusterPass`). */
@@ -442,7 +449,10 @@ export class Registrar {
    * wins, and the next pass (which that registration asked for) takes it into account.
    */
   async recluster(requestedBy: string, cause: ChangeCause): Promise<ReclusterResult> {
-    return this.applyRecluster(await this.planReclusterPass(), requestedBy, cause);
+    const started = performance.now();
+    const pass = await this.planReclusterPass();
+    const planningSeconds = round3((performance.now() - started) / 1000);
+    return { ...(await this.applyRecluster(pass, requestedBy, cause)), planningSeconds };
   }
 
   /** The pass's plan, from a snapshot of the index read without the lock. */
@@ -479,67 +489,84 @@ export class Registrar {
     let skipped = 0;
     let opened = 0;
     let withdrawn = 0;
+    let lockedMs = 0;
     const batches = Math.max(1, Math.ceil(plan.moves.length / CHUNK));
     for (let k = 0; k < batches; k++) {
       const last = k === batches - 1;
       const planned = plan.moves.slice(k * CHUNK, (k + 1) * CHUNK);
       await store.withIndexLock(async () => {
-        if (k === 0) await this.completeUnfinished();
-        const moves = await this.stillPlanned(planned, byId);
-        skipped += planned.length - moves.length;
-        let reviews: ChunkJournal['reviews'] = [];
-        if (last) {
-          // Where the plan put the records, as far as the index agrees (after this batch's moves).
-          const ids = [...new Set([...plan.questions.flatMap((q) => [q.recordId, q.candidateId]), ...pass.openTasks.flatMap((t) => [t.recordId, t.candidateId])])];
-          const linksNow = await store.getLinks(ids);
-          const current = new Map(ids.map((id, i) => [id, linksNow[i]?.personId] as const));
-          for (const m of moves) current.set(m.recordId, m.personId);
-          const asPlanned = (id: string) => current.get(id) !== undefined && current.get(id) === plannedPerson.get(id);
-          const stale = plan.staleTasks.filter((taskId) => {
-            const t = pass.openTasks.find((o) => o.taskId === taskId);
-            return t === undefined || (asPlanned(t.recordId) && asPlanned(t.candidateId));
-          });
-          skipped += plan.staleTasks.length - stale.length;
-          withdrawn = await this.withdrawTasks(stale, 'Superseded: the re-clustering pass no longer raises this question', cause);
-          const questions = await this.stillOpenQuestions(plan.questions, asPlanned);
-          skipped += plan.questions.length - questions.length;
-          reviews = questions.map((q) => {
-            const comparison = compare(byId.get(q.recordId)!, byId.get(q.candidateId)!, model);
-            const task = buildReviewTask({
-              recordId: q.recordId,
-              candidateId: q.candidateId,
-              candidatePersonId: q.candidatePersonId,
-              score: comparison.score,
-              probability: matchProbability(comparison.score, model),
-              fields: comparison.fields,
-              requestedBy,
-              authoredOn: now,
-              ...(q.merge ? { possibleDuplicateOf: { recordPersonId: q.recordPersonId } } : {}),
+        const locked = performance.now();
+        try {
+          if (k === 0) await this.completeUnfinished();
+          const moves = await this.stillPlanned(planned, byId);
+          skipped += planned.length - moves.length;
+          let reviews: ChunkJournal['reviews'] = [];
+          if (last) {
+            // Where the plan put the records, as far as the index agrees (after this batch's moves).
+            const ids = [...new Set([...plan.questions.flatMap((q) => [q.recordId, q.candidateId]), ...pass.openTasks.flatMap((t) => [t.recordId, t.candidateId])])];
+            const linksNow = await store.getLinks(ids);
+            const current = new Map(ids.map((id, i) => [id, linksNow[i]?.personId] as const));
+            for (const m of moves) current.set(m.recordId, m.personId);
+            const asPlanned = (id: string) => current.get(id) !== undefined && current.get(id) === plannedPerson.get(id);
+            const stale = plan.staleTasks.filter((taskId) => {
+              const t = pass.openTasks.find((o) => o.taskId === taskId);
+              return t === undefined || (asPlanned(t.recordId) && asPlanned(t.candidateId));
             });
-            const persons = q.merge ? ([q.recordPersonId, q.candidatePersonId] as const) : undefined;
-            return { a: q.recordId, b: q.candidateId, task: { ...task, id: `mr-${randomBytes(8).toString('hex')}` }, ...(persons ? { persons } : {}) };
-          });
-          opened = reviews.length;
+            skipped += plan.staleTasks.length - stale.length;
+            withdrawn = await this.withdrawTasks(stale, 'Superseded: the re-clustering pass no longer raises this question', cause);
+            const questions = await this.stillOpenQuestions(plan.questions, asPlanned);
+            skipped += plan.questions.length - questions.length;
+            reviews = questions.map((q) => {
+              const comparison = compare(byId.get(q.recordId)!, byId.get(q.candidateId)!, model);
+              const task = buildReviewTask({
+                recordId: q.recordId,
+                candidateId: q.candidateId,
+                candidatePersonId: q.candidatePersonId,
+                score: comparison.score,
+                probability: matchProbability(comparison.score, model),
+                fields: comparison.fields,
+                requestedBy,
+                authoredOn: now,
+                ...(q.merge ? { possibleDuplicateOf: { recordPersonId: q.recordPersonId } } : {}),
+              });
+              const persons = q.merge ? ([q.recordPersonId, q.candidatePersonId] as const) : undefined;
+              return { a: q.recordId, b: q.candidateId, task: { ...task, id: `mr-${randomBytes(8).toString('hex')}` }, ...(persons ? { persons } : {}) };
+            });
+            opened = reviews.length;
+          }
+          if (moves.length === 0 && reviews.length === 0) return;
+          const journal: ChunkJournal = {
+            id: `chunk-${randomBytes(8).toString('hex')}`,
+            cause,
+            newLinks: [],
+            moves: moves.map((m) => ({ link: { recordId: m.recordId, personId: m.personId, assurance: m.assurance, how: m.how, fromPersonId: m.expected.personId }, expected: m.expected })),
+            reviews,
+            stats: { 'recluster-moved': moves.length, ...(reviews.length ? { 'recluster-review': reviews.length } : {}) },
+            recordIds: [...moves.map((m) => m.recordId), ...reviews.map((r) => r.a)],
+            recorded: now,
+            kind: 'recluster',
+          };
+          await store.writeRecords([], { id: journal.id, json: JSON.stringify(journal) });
+          await this.completeChunk(journal);
+          moved += moves.length;
+        } finally {
+          lockedMs += performance.now() - locked;
         }
-        if (moves.length === 0 && reviews.length === 0) return;
-        const journal: ChunkJournal = {
-          id: `chunk-${randomBytes(8).toString('hex')}`,
-          cause,
-          newLinks: [],
-          moves: moves.map((m) => ({ link: { recordId: m.recordId, personId: m.personId, assurance: m.assurance, how: m.how, fromPersonId: m.expected.personId }, expected: m.expected })),
-          reviews,
-          stats: { 'recluster-moved': moves.length, ...(reviews.length ? { 'recluster-review': reviews.length } : {}) },
-          recordIds: [...moves.map((m) => m.recordId), ...reviews.map((r) => r.a)],
-          recorded: now,
-          kind: 'recluster',
-        };
-        await store.writeRecords([], { id: journal.id, json: JSON.stringify(journal) });
-        await this.completeChunk(journal);
-        moved += moves.length;
       });
     }
     await this.deps.relay?.flushQuietly(cause.requestId);
-    return { records: byId.size, persons: plan.persons, moved, reviewsOpened: opened, reviewsWithdrawn: withdrawn, compared: plan.compared, skipped };
+    return {
+      records: byId.size,
+      persons: plan.persons,
+      moved,
+      reviewsOpened: opened,
+      reviewsWithdrawn: withdrawn,
+      compared: plan.compared,
+      skipped,
+      planningSeconds: 0,
+      lockedSeconds: round3(lockedMs / 1000),
+      batches,
+    };
   }
 
   /** The planned moves whose record is as the plan read it (link and features) and whose new Person was not merged away. Call holding the lock. */
@@ -841,4 +868,8 @@ function withOutcome(
     ? [...(stored.identifier ?? []), { system: IdentifierSystems.chi, value: seededChi, assigner: { display: 'CHI seeded by the partnership index' } }]
     : stored.identifier;
   return { ...stored, identifier, extension: [...(stored.extension ?? []), outcome] };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }

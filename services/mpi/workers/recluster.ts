@@ -36,6 +36,7 @@ export function startReclusterWorker(deps: ReclusterWorkerDeps): RunningWorker<J
         audit: {
           outcomeDescription:
             `Re-clustered ${result.records} record(s) into ${result.persons} Person(s): moved ${result.moved}, opened ${result.reviewsOpened} and withdrew ${result.reviewsWithdrawn} review(s)` +
+            `; planned in ${result.planningSeconds} s without the index lock, held it ${result.lockedSeconds} s in ${result.batches} batch(es)` +
             (result.skipped > 0 ? `; left ${result.skipped} change(s) the index made stale meanwhile to the next pass` : ''),
           // Automatic matching at work only when the pass changed the index.
           criteria: changed ? ['MI-L3'] : [],
