@@ -17,12 +17,16 @@ export const carePlanType = defineResourceType('CarePlan', [
   tokenParam<CarePlan>('agency', tagToken(CodeSystems.authorAgency)),
   tokenParam<CarePlan>('status', (r) => codesOf(r.status)),
   tokenParam<CarePlan>('category', (r) => codingsOf(r.category)),
+  // The requests for assistance its activities point to (`_include=CarePlan:activity-reference`, domain/includes.ts).
+  referenceParam<CarePlan>('activity-reference', ['ServiceRequest'], (r) => referencesOf(...(r.activity ?? []).map((a) => a.reference))),
 ]);
 
 export const questionnaireResponseType = defineResourceType('QuestionnaireResponse', [
   tokenParam<QuestionnaireResponse>('person', tagToken(CodeSystems.indexPerson)),
   tokenParam<QuestionnaireResponse>('agency', tagToken(CodeSystems.authorAgency)),
   tokenParam<QuestionnaireResponse>('status', (r) => codesOf(r.status)),
+  // The plan or request it assesses for (`_revinclude=QuestionnaireResponse:based-on`).
+  referenceParam<QuestionnaireResponse>('based-on', ['CarePlan', 'ServiceRequest'], (r) => referencesOf(...(r.basedOn ?? []))),
 ]);
 
 export const serviceRequestType = defineResourceType('ServiceRequest', [
@@ -30,6 +34,8 @@ export const serviceRequestType = defineResourceType('ServiceRequest', [
   tokenParam<ServiceRequest>('agency', tagToken(CodeSystems.authorAgency)),
   tokenParam<ServiceRequest>('status', (r) => codesOf(r.status)),
   referenceParam<ServiceRequest>('performer', ['Organization'], (r) => referencesOf(...(r.performer ?? []))),
+  // The plan or request it carries out (`_revinclude=ServiceRequest:based-on`).
+  referenceParam<ServiceRequest>('based-on', ['CarePlan', 'ServiceRequest'], (r) => referencesOf(...(r.basedOn ?? []))),
 ]);
 
 export const PLANS_RESOURCE_TYPES = [carePlanType, questionnaireResponseType, serviceRequestType] as const;

@@ -12,7 +12,8 @@ import { requireAccess } from '../../shared/fhir/rest/access.js';
 import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
 import { searchParamSummary } from '../../shared/store/search-params.js';
 import type { PlansContext } from './context.js';
-import { PLANS_TYPES } from './domain/access.js';
+import { PLANS_TYPES, type PlansType } from './domain/access.js';
+import { supportedFor } from './domain/includes.js';
 import { chronology } from './operations/chronology.js';
 import { consentHistory, createConsent, readConsent, searchConsents, updateConsent } from './operations/consent.js';
 import { diffVersions } from './operations/diff.js';
@@ -78,6 +79,8 @@ function capability(ctx: PlansContext) {
         type: definition.type,
         interactions: ['read', 'vread', 'history-instance', 'search-type', 'create', 'update'] as const,
         versioned: true,
+        searchInclude: supportedFor(definition.type as PlansType, '_include'),
+        searchRevInclude: supportedFor(definition.type as PlansType, '_revinclude'),
         searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }],
         operations: [
           { name: 'diff', definition: `${OP}/diff` },

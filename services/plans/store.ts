@@ -18,9 +18,10 @@ import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { internalError } from '../../shared/fhir/outcome.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
 import { ResourceStore, type SearchResult } from '../../shared/store/resource-store.js';
-import type { SearchQuery } from '../../shared/store/search-plan.js';
+import { MAX_COUNT, type SearchQuery } from '../../shared/store/search-plan.js';
 import type { PlansAccess } from './access.js';
 import { accessRecordOf, type AccessAction, type AccessDecision, type AccessRecord, type Caller, type PlansType } from './domain/access.js';
+import { linkedReferences, type IncludeSpec } from './domain/includes.js';
 import { PLANS_FAMILY } from './keys.js';
 import { PLANS_RESOURCE_TYPES } from './resource-types.js';
 
@@ -116,6 +117,48 @@ export class PlansStore {
         return { resource, versions, decision: page.decisions.get(resource.id!)! };
       }),
     );
+  }
+
+  /** Of these resources, those the caller may see (one access decision for all); unknown ids are left out. */
+  async readVisible<K extends PlansType>(caller: Caller, type: K, ids: readonly string[]): Promise<PlansResourceOf<K>[]> {
+    if (ids.length === 0) return [];
+    const found = (await this.resources.readMany(type, [...new Set(ids)])).filter((r): r is PlansResourceOf<K> => r !== undefined);
+    const withRecords = found.flatMap((resource) => {
+      const record = accessRecordOf(resource);
+      return record ? [{ resource, record }] : [];
+    });
+    const decisions = await this.access.decide(caller, withRecords.map((w) => w.record), 'read');
+    return withRecords.filter((_, i) => decisions[i]?.permit === true).map((w) => w.resource);
+  }
+
+  /**
+   * What a search page's `_include` / `_revinclude` bring along (domain/includes.ts):
+   * the resources its matches point to, and those pointing to its matches — each
+   * through the same access check as the matches, never one of the matches again.
+   */
+  async included(caller: Caller, page: readonly PlansResource[], includes: readonly IncludeSpec[]): Promise<PlansResource[]> {
+    if (page.length === 0 || includes.length === 0) return [];
+    const out = new Map<string, PlansResource>();
+    const matched = new Set(page.map((r) => `${r.resourceType}/${r.id ?? ''}`));
+    const add = (resources: readonly PlansResource[]) => {
+      for (const r of resources) {
+        const key = `${r.resourceType}/${r.id ?? ''}`;
+        if (!matched.has(key)) out.set(key, r);
+      }
+    };
+    for (const spec of includes) {
+      if (spec.kind === '_include') {
+        const refs = page.flatMap((r) => linkedReferences(r, spec.param, spec.targets));
+        for (const type of spec.targets) add(await this.readVisible(caller, type, refs.filter((ref) => ref.type === type).map((ref) => ref.id)));
+      } else {
+        const targets = page.filter((r) => r.resourceType === spec.targets[0]).map((r) => `${r.resourceType}/${r.id ?? ''}`);
+        for (let i = 0; i < targets.length; i += MAX_COUNT) {
+          const query = { [spec.param]: targets.slice(i, i + MAX_COUNT).join(','), _count: String(MAX_COUNT), _total: 'none' };
+          add((await this.search(caller, spec.source, query)).resources);
+        }
+      }
+    }
+    return [...out.values()];
   }
 
   private async guard<T>(caller: Caller, current: PlansResource, value: T, action: AccessAction): Promise<Guarded<T>> {

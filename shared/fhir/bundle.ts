@@ -15,9 +15,10 @@ export interface SearchPage<T extends Resource> {
 /**
  * A searchset Bundle. `selfUrl` is the request URL (absolute); `next`/`previous`
  * links keep every query parameter and move `_offset`, which is what clients
- * such as fhir-kit-client follow.
+ * such as fhir-kit-client follow. `included` (`_include` / `_revinclude`) follow the
+ * matches as `search.mode: include` entries; they are never counted in `total`.
  */
-export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl: URL, baseUrl: string): Bundle<T> {
+export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl: URL, baseUrl: string, included: readonly Resource[] = []): Bundle<T> {
   const links: BundleLink[] = [{ relation: 'self', url: selfUrl.toString() }];
   const pageLink = (offset: number): string => {
     const u = new URL(selfUrl.toString());
@@ -41,6 +42,7 @@ export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl
       if (score !== undefined && entry.search) entry.search.score = score;
       return entry;
     });
+    for (const r of included) bundle.entry.push({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: r as T, search: { mode: 'include' } });
   }
   if (page.total !== undefined) bundle.total = page.total;
   return bundle;

@@ -9,6 +9,9 @@ export interface ResourceCapability {
   readonly versioned?: boolean;
   /** Update by search criteria (`PUT [type]?…`). */
   readonly conditionalUpdate?: boolean;
+  /** `_include` / `_revinclude` values a search of the type serves. */
+  readonly searchInclude?: readonly string[];
+  readonly searchRevInclude?: readonly string[];
 }
 
 export function capabilityStatement(options: {
@@ -47,6 +50,8 @@ export function capabilityStatement(options: {
           readHistory: r.interactions.includes('vread'),
           interaction: r.interactions.map((code) => ({ code })),
           ...(r.conditionalUpdate ? { conditionalUpdate: true } : {}),
+          ...(r.searchInclude?.length ? { searchInclude: [...r.searchInclude] } : {}),
+          ...(r.searchRevInclude?.length ? { searchRevInclude: [...r.searchRevInclude] } : {}),
           searchParam: r.searchParams?.map((p) => ({ name: p.name, type: p.type })),
           operation: r.operations?.map((o) => ({ name: o.name, definition: o.definition })),
         })),

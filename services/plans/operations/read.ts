@@ -5,7 +5,8 @@
  *   GET  /fhir/<Type>/:id                 read              latest version; ETag, Content-Location …/_history/<v>
  *   GET  /fhir/<Type>/:id/_history        history-instance  every version, newest first
  *   GET  /fhir/<Type>/:id/_history/:vid   vread             one version
- *   GET  /fhir/<Type>?…, POST …/_search   search-type       exact total and pages of what the caller may see
+ *   GET  /fhir/<Type>?…, POST …/_search   search-type       exact total and pages of what the caller may see;
+ *                                                           `_include` / `_revinclude` (domain/includes.ts), each checked too
  *
  * A record the caller may not see is a 403 saying why (audited with the
  * criteria a correct refusal shows); a search leaves it out, counted nowhere.
@@ -19,6 +20,7 @@ import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
 import type { PlansContext } from '../context.js';
 import type { Caller, PlansType } from '../domain/access.js';
 import { earlierVersionsCriteria, latestReadCriteria } from '../domain/criteria.js';
+import { includesOf } from '../domain/includes.js';
 import { keyOfText } from '../domain/subject.js';
 import { namedProfessionalsOf, personOfKey } from '../subjects.js';
 import { callerOf, entityOf, pathParam, permitted } from './common.js';
@@ -79,10 +81,13 @@ export function searchResources(ctx: PlansContext, type: PlansType) {
     const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
     describeExchange(res, { subtype: 'search-type', action: 'E', entities: req.method === 'POST' ? [{ reference: search, role: 'query' }] : [] });
     const caller = callerOf(res, ctx);
-    const translated = await withPersonParam(ctx, query);
+    const { query: withoutIncludes, includes } = includesOf(type, query);
+    const translated = await withPersonParam(ctx, withoutIncludes);
     const page = await ctx.store.search(caller, type, translated.query);
     if (translated.personId) describeExchange(res, { subject: `Person/${translated.personId}`, entities: [{ reference: `Person/${translated.personId}`, role: 'subject' }] });
-    const bundle = searchsetBundle(page, new URL(`${ctx.baseUrl}/${search}`), ctx.baseUrl);
+    // Included resources pass the same access check as the matches; `total` counts the matches alone.
+    const included = page.count > 0 ? await ctx.store.included(caller, page.resources, includes) : [];
+    const bundle = searchsetBundle(page, new URL(`${ctx.baseUrl}/${search}`), ctx.baseUrl, included);
     const criteria = [...new Set([...page.decisions.values()].flatMap((d) => (d.permit ? latestReadCriteria(type, d) : [])))];
     await respond(req, res, 200, bundle, { criteria, dataCategory: type === 'CarePlan' ? 'plan' : type === 'QuestionnaireResponse' ? 'assessment' : 'service-request' });
   };
