@@ -11,6 +11,7 @@ import request from 'supertest';
 import { agencyPatientSystem, CodeSystems, IdentifierSystems, type ConsentCategory } from '../shared/fhir/systems.js';
 import { loadAlertsConfig } from '../services/alerts/config.js';
 import { alertsService } from '../services/alerts/module.js';
+import { SearchIndex } from '../services/audit/search-index.js';
 import { loadPlansConfig, type PlansConfig } from '../services/plans/config.js';
 import { plansService } from '../services/plans/module.js';
 import { consentStore, withPerson } from '../services/plans/consent-store.js';
@@ -36,6 +37,8 @@ export interface TestPlans {
   put(as: As | string, path: string, body: unknown, ifMatch?: string): Promise<request.Response>;
   /** The alerts service on the same Redis and directory (alerts raised through it show in the chronology); closed with the rest. */
   alerts(): Promise<Express>;
+  /** Indexes the audit log up to now, as the audit service does in a running hub (what `$accesses` reads). */
+  indexAudit(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,9 @@ export async function startTestPlans(env: Readonly<Record<string, string>> = {})
     async alerts() {
       alerts ??= await alertsService.createService(mpi.dir.deps, loadAlertsConfig({}));
       return alerts.app;
+    },
+    async indexAudit() {
+      await new SearchIndex(mpi.dir.redis, mpi.dir.keys).catchUp();
     },
     async close() {
       await alerts?.close();

@@ -235,13 +235,49 @@ describe("the person's own access", () => {
     await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/children1st-edinburgh', classes: ['plans'] }]));
     expect((await plans.get('children1st-edinburgh', `/fhir/CarePlan/${own.id}`)).status).toBe(200);
     await request(plans.app).get(`/fhir/CarePlan/${own.id}`).set(await asAilsa());
+    await plans.indexAudit();
     const res = await request(plans.app).get('/fhir/Patient/$accesses').set(await asAilsa());
     expect(res.status).toBe(200);
-    const agencies = (res.body as { parameter: { part: { name: string; valueReference?: { reference: string } }[] }[] }).parameter.map(
-      (p) => p.part.find((part) => part.name === 'agency')?.valueReference?.reference,
-    );
+    const listed = accessesOf(res.body);
+    const agencies = listed.map((a) => a.agency);
     expect(agencies).toContain('Organization/children1st-edinburgh');
     expect(agencies).not.toContain('Organization/nhs-lothian');
+    // Each access once: the consent decision records beside a read are not listed again, nor her own reads.
+    expect(listed.filter((a) => a.agency === 'Organization/children1st-edinburgh').map((a) => a.what)).toEqual(['read']);
+    expect(listed.every((a) => a.what !== 'AuthZ-Consent')).toBe(true);
+  });
+
+  it('sees an access however far back in the audit log it is (older than 20,000 later entries)', async () => {
+    const own = await createPlan(AILSA, 'Ailsa: long ago');
+    await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/lothian-community-nursing', classes: ['plans'] }]));
+    const read = await plans.get('lothian-community-nursing', `/fhir/CarePlan/${own.id}`);
+    expect(read.status).toBe(200);
+    // 20,500 later exchanges about other people.
+    const later = Array.from({ length: 20_500 }, (_, i) => ({
+      requestId: `later-${i}`,
+      service: 'plans' as const,
+      type: 'rest' as const,
+      subtype: 'read',
+      action: 'R' as const,
+      outcome: '0' as const,
+      agent: { agency: 'edinburgh-education' },
+      subject: `Person/someone-else-${i % 50}`,
+      entities: [],
+      criteria: [],
+    }));
+    await plans.mpi.dir.deps.audit.recordMany!(later);
+    await plans.indexAudit();
+    const res = await request(plans.app).get('/fhir/Patient/$accesses').set(await asAilsa());
+    expect(res.status).toBe(200);
+    const nursing = accessesOf(res.body).filter((a) => a.agency === 'Organization/lothian-community-nursing');
+    expect(nursing.map((a) => a.what)).toEqual(['read']);
+    expect(Date.parse(nursing[0]!.when)).toBeLessThanOrEqual(Date.now());
+  }, 60_000);
+
+  it('is for the person themselves: an agency token is refused (403), audited', async () => {
+    const res = await plans.get('edinburgh-social-work', '/fhir/Patient/$accesses');
+    expect(res.status).toBe(403);
+    expect((await plans.mpi.auditOf(res)).outcome).toBe('4');
   });
 
   it('is never given the agency system\'s own scopes', async () => {
@@ -249,3 +285,12 @@ describe("the person's own access", () => {
     expect(res.status).toBe(403);
   });
 });
+
+/** The accesses a `$accesses` answer lists, as plain rows. */
+function accessesOf(body: unknown): { when: string; agency?: string; what?: string }[] {
+  return (body as { parameter?: { part: { name: string; valueInstant?: string; valueString?: string; valueReference?: { reference: string } }[] }[] }).parameter?.map((p) => ({
+    when: p.part.find((x) => x.name === 'when')?.valueInstant ?? '',
+    agency: p.part.find((x) => x.name === 'agency')?.valueReference?.reference,
+    what: p.part.find((x) => x.name === 'what')?.valueString,
+  })) ?? [];
+}

@@ -5,6 +5,7 @@ import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { AlertsView } from '../alerts/view.js';
+import type { AuditView } from '../audit/view.js';
 import type { DirectoryView } from '../directory/view.js';
 import type { MpiView } from '../mpi/view.js';
 import type { Redis } from 'ioredis';
@@ -39,7 +40,9 @@ export interface PlansContext {
   readonly validation: ValidationPool;
   /** Where a person's Consents are kept (the `{plans:Consent}` resource store). */
   readonly consents: ResourceStore;
-  /** The hub's Redis and key space: the person's own access reads the audit stream through shared/audit. */
+  /** The audit service's index of the log: who accessed a person's record (`$accesses`). */
+  readonly auditLog: AuditView;
+  /** The hub's Redis and key space. */
   readonly redis: Redis;
   readonly keys: KeySpace;
   /** Where the service's own calls to other systems are audited (a read from a peer hub). */

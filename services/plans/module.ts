@@ -9,6 +9,7 @@ import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
 import { AlertsView } from '../alerts/view.js';
+import { AuditView } from '../audit/view.js';
 import { DirectoryView } from '../directory/view.js';
 import { MpiView } from '../mpi/view.js';
 import { NO_CONSENT, PlansAccess, type ConsentSource } from './access.js';
@@ -47,6 +48,7 @@ export function createPlansContext(deps: ServiceDeps, config: PlansConfig): Plan
     directory,
     mpi,
     alerts: new AlertsView(deps.redis, deps.keys),
+    auditLog: new AuditView(deps.redis, deps.keys, mpi),
     baseUrl: `${deps.config.urls.plans}/fhir`,
     alertsBaseUrl: `${deps.config.urls.alerts}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),

@@ -6,25 +6,33 @@
  *
  * Answers Parameters, newest first: one `access` per successful exchange about the
  * person by an agency — `when`, `agency`, `practitioner` (when one acted), `what`
- * (the interaction) and `service` — from the most recent `SCAN_LIMIT` records of the
- * audit stream (the audit service's search by patient replaces this scan when its view
- * is on main). Their own reads are left out.
+ * (the interaction) and `service` — at most `LISTED`, from the audit service's index of
+ * the whole log (services/audit/view.ts `AuditView.accessesTo`: every exchange about the
+ * index Person or any of their agency records, however old), so nothing is missed
+ * because it is far back in the log. Their own reads, refusals, and the consent
+ * decision records that accompany an exchange (its AuthZconsent / PrivacyDisclosure)
+ * are left out: each access is listed once.
  */
 import type { Request, Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
-import { auditStreamKey } from '../../../shared/audit/audit-client.js';
-import { parseAuditEntry } from '../../../shared/audit/audit-entry.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { forbidden, notFound } from '../../../shared/fhir/outcome.js';
+import { MAX_COUNT } from '../../../shared/store/search-plan.js';
+import type { PersonAccess } from '../../audit/view.js';
 import { personOfPatientReference } from '../consent-facts.js';
 import type { PlansContext } from '../context.js';
 
-/** How far back in the audit stream the scan reaches (newest first). */
-const SCAN_LIMIT = 20_000;
 /** At most this many accesses are listed. */
 const LISTED = 100;
+/** The records an exchange's consent decisions add beside it (the same access, recorded again). */
+const DECISION_SUBTYPES = new Set(['AuthZ-Consent', 'PrivacyDisclosure', 'disclose']);
+
+/** Whether an exchange about the person is one to show them: an agency's successful access, not theirs, not a decision record. */
+export function shownToPerson(access: PersonAccess): boolean {
+  return access.outcome === '0' && access.agency !== undefined && access.patient === undefined && !DECISION_SUBTYPES.has(access.subtype);
+}
 
 export function personAccesses(ctx: PlansContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -35,27 +43,23 @@ export function personAccesses(ctx: PlansContext) {
     if (!personId) throw notFound(`${auth.patient} is not a person the partnership's index knows`);
     const subject = `Person/${personId}`;
     describeExchange(res, { subject, entities: [{ reference: subject, role: 'subject' }] });
-    const rows = await ctx.redis.xrevrange(auditStreamKey(ctx.keys), '+', '-', 'COUNT', SCAN_LIMIT);
-    const parameter: ParametersParameter[] = [];
-    for (const [, flat] of rows) {
-      if (parameter.length >= LISTED) break;
-      const entry = parseAuditEntry(flat);
-      if (entry.subject !== subject || entry.outcome !== '0' || !entry.agency) continue;
-      const event = JSON.parse(entry.event) as { subtype?: { code?: string }[]; agent?: { who?: { reference?: string } }[] };
-      const people = (event.agent ?? []).map((a) => a.who?.reference ?? '');
-      if (people.includes(auth.patient)) continue;
-      const practitioner = people.find((r) => r.startsWith('PractitionerRole/'));
-      parameter.push({
-        name: 'access',
-        part: [
-          { name: 'when', valueInstant: entry.recorded },
-          { name: 'agency', valueReference: { reference: `Organization/${entry.agency}` } },
-          ...(practitioner ? [{ name: 'practitioner', valueReference: { reference: practitioner } }] : []),
-          { name: 'what', valueString: (event.subtype ?? []).map((s) => s.code).filter(Boolean).join(' ') },
-          { name: 'service', valueString: entry.service },
-        ],
-      });
+    const shown: PersonAccess[] = [];
+    // Newest first, a page at a time, until enough are listed or the person's log is read to its start.
+    for (let offset = 0; shown.length < LISTED; offset += MAX_COUNT) {
+      const { total, accesses } = await ctx.auditLog.accessesTo(personId, { limit: MAX_COUNT, offset });
+      shown.push(...accesses.filter(shownToPerson));
+      if (offset + accesses.length >= total || accesses.length === 0) break;
     }
+    const parameter: ParametersParameter[] = shown.slice(0, LISTED).map((a) => ({
+      name: 'access',
+      part: [
+        { name: 'when', valueInstant: a.recorded },
+        { name: 'agency', valueReference: { reference: `Organization/${a.agency!}` } },
+        ...(a.practitionerRole ? [{ name: 'practitioner', valueReference: { reference: a.practitionerRole } }] : []),
+        { name: 'what', valueString: a.subtype },
+        { name: 'service', valueString: a.service },
+      ],
+    }));
     const body: Parameters = { resourceType: 'Parameters', parameter };
     // PC-L5: the person reads current information about their care — here, who looked at it.
     await respond(req, res, 200, body, { criteria: ['PC-L5'] });
