@@ -40,6 +40,7 @@ import { PLANS_RESOURCE_TYPES } from '../services/plans/resource-types.js';
 import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
 import { BenchClient } from './common/http-client.js';
 import { summarise, timeSequential } from './common/latency.js';
+import { watchPauses, type PauseSummary } from './common/pauses.js';
 
 const TARGETS = { consentReadP99Ms: 15, overhead: 0.2, chronologyP99Ms: 50 } as const;
 const AUTHOR = 'edinburgh-social-work';
@@ -168,6 +169,9 @@ async function main(): Promise<void> {
       consentCpuMsPerRead: checked.cpuMsPerRead,
       baselineCpuMsPerRead: unchecked.cpuMsPerRead,
       cpuOverhead: round(checked.cpuMsPerRead / unchecked.cpuMsPerRead - 1),
+      // Where the tail comes from: the event loop held up (GC, background work of the in-process hub).
+      consentPauses: checked.pauses,
+      baselinePauses: unchecked.pauses,
       errors: checked.errors + unchecked.errors,
       chronologyEvents: entries,
       chronologyP50Ms: chronology.p50Ms,
@@ -257,6 +261,8 @@ interface RateRun {
   readonly achievedRate: number;
   readonly cpuMsPerRead: number;
   readonly errors: number;
+  /** Event-loop delay and GC pauses over the run (the hub runs in this process). */
+  readonly pauses: PauseSummary;
 }
 
 /** Reads at a fixed rate (open loop) for `seconds`; latency from each request's send to its answer. */
@@ -266,6 +272,7 @@ async function fixedRate(client: BenchClient, token: string, ids: readonly strin
   let errors = 0;
   const inFlight: Promise<void>[] = [];
   const cpuBefore = process.cpuUsage();
+  const pauses = watchPauses();
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -288,7 +295,13 @@ async function fixedRate(client: BenchClient, token: string, ids: readonly strin
   await Promise.all(inFlight);
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  return { latency: summarise(samples), achievedRate: samples.length / elapsed, cpuMsPerRead: round((cpu.user + cpu.system) / 1000 / Math.max(1, samples.length)), errors };
+  return {
+    latency: summarise(samples),
+    achievedRate: samples.length / elapsed,
+    cpuMsPerRead: round((cpu.user + cpu.system) / 1000 / Math.max(1, samples.length)),
+    errors,
+    pauses: pauses.stop(),
+  };
 }
 
 function round(x: number): number {

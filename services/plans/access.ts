@@ -5,13 +5,14 @@
  * consent's verdicts from one `ConsentSource` call; `domain/access.ts` decides
  * each. The contract with consent: README "Plans" and /work/notes/plans-access.md.
  */
-import type { IspFlowDecision, IspRegistry } from '../../shared/isp/registry.js';
+import type { IspFlowDecision, IspRegistry, IspSnapshot } from '../../shared/isp/registry.js';
 import { decideFlow } from '../../shared/isp/registry.js';
 import { decideAccess, ownBasis, type AccessAction, type AccessDecision, type AccessRecord, type Caller, type ConsentVerdict } from './domain/access.js';
 
 /** Where consent's verdicts come from (one call per request; load each person's Consents once, never per record). */
 export interface ConsentSource {
-  verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction): Promise<readonly (ConsentVerdict | undefined)[]>;
+  /** `snapshot`: the ISP snapshot the access check already reads for this request (one revision check per request, not two). */
+  verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction, snapshot?: Promise<IspSnapshot>): Promise<readonly (ConsentVerdict | undefined)[]>;
 }
 
 /** No consent enforcement: consent has no say on any record, the ISP alone decides. */
@@ -29,7 +30,9 @@ export class PlansAccess {
   async decide(caller: Caller, records: readonly AccessRecord[], action: AccessAction, now: Date = new Date()): Promise<AccessDecision[]> {
     if (records.length === 0) return [];
     const needsFlow = records.some((r) => ownBasis(caller, r) === undefined);
-    const [snapshot, verdicts] = await Promise.all([needsFlow ? this.isp.snapshot() : undefined, this.consent.verdicts(caller, records, action)]);
+    // Read once, shared with consent (which reads the person's Consents meanwhile): the ISP as it is now.
+    const current = needsFlow || this.consent !== NO_CONSENT ? this.isp.snapshot() : undefined;
+    const [snapshot, verdicts] = await Promise.all([needsFlow ? current : undefined, this.consent.verdicts(caller, records, action, current)]);
     const flows = new Map<string, IspFlowDecision>();
     return records.map((record, i) => {
       let isp: IspFlowDecision | 'same-agency' = 'same-agency';

@@ -10,7 +10,7 @@
  * for the denials, PrivacyDisclosure for what another agency wrote.
  */
 import type { AgencyType, ConsentCategory, DataCategory } from '../../shared/fhir/systems.js';
-import { decideFlow, type IspRegistry } from '../../shared/isp/registry.js';
+import { decideFlow, type IspRegistry, type IspSnapshot } from '../../shared/isp/registry.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { ConsentSource } from './access.js';
 import { consentsOfPerson } from './consent-store.js';
@@ -40,32 +40,38 @@ export interface ConsentSourceDeps extends ConsentFactsSources {
 export class ConsentVerdicts implements ConsentSource {
   constructor(private readonly deps: ConsentSourceDeps) {}
 
-  async verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction): Promise<readonly (ConsentVerdict | undefined)[]> {
+  async verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction, current?: Promise<IspSnapshot>): Promise<readonly (ConsentVerdict | undefined)[]> {
     if (this.deps.enforce === false || records.length === 0) return records.map(() => undefined);
     const now = (this.deps.now ?? (() => new Date()))();
-    const snapshot = await this.deps.isp.snapshot();
-    const requester = await this.requesterOf(caller, snapshot.agencies);
     const persons = [...new Set(records.map((r) => r.personId))];
-    const needNpLp = requester.kind === 'agency' && requester.practitionerRole !== undefined;
-    const facts = new Map<string, DecisionFacts>(
-      await Promise.all(
-        persons.map(async (personId): Promise<[string, DecisionFacts]> => {
-          const [consents, named] = await Promise.all([
+    const needNpLp = caller.patient === undefined && caller.practitionerRole !== undefined;
+    // Everything this decision reads, read now and at once: the ISP snapshot, each person's Consents (and NP/LP).
+    const [snapshot, read] = await Promise.all([
+      current ?? this.deps.isp.snapshot(),
+      Promise.all(
+        persons.map((personId) =>
+          Promise.all([
             consentsOfPerson(this.deps.consents, personId),
             needNpLp ? namedProfessionalsOf(this.deps.mpi, this.deps.directory, personId, now) : undefined,
-          ]);
-          return [
-            personId,
-            {
-              subjectPersonId: personId,
-              consents: consents.map(consentRecordOf),
-              npLpRoles: named?.roles ?? [],
-              ispAllows: (sender, receiver, category, purpose) => decideFlow(snapshot, { senderAgencyId: sender, receiverAgencyId: receiver, category, purpose }, now).allowed,
-              now: now.getTime(),
-            },
-          ];
-        }),
+          ]),
+        ),
       ),
+    ]);
+    const requester = await this.requesterOf(caller, snapshot.agencies);
+    const facts = new Map<string, DecisionFacts>(
+      persons.map((personId, i): [string, DecisionFacts] => {
+        const [consents, named] = read[i]!;
+        return [
+          personId,
+          {
+            subjectPersonId: personId,
+            consents: consents.map(consentRecordOf),
+            npLpRoles: named?.roles ?? [],
+            ispAllows: (sender, receiver, category, purpose) => decideFlow(snapshot, { senderAgencyId: sender, receiverAgencyId: receiver, category, purpose }, now).allowed,
+            now: now.getTime(),
+          },
+        ];
+      }),
     );
     const intent = { purpose: caller.purpose, ...(caller.breakGlassReason !== undefined ? { breakGlass: { reason: caller.breakGlassReason } } : {}) };
     return records.map((record) => {

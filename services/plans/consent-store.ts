@@ -12,7 +12,6 @@ import { Extensions } from '../../shared/fhir/systems.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
 import { ResourceStore, type StoreAudit } from '../../shared/store/resource-store.js';
 import { codesOf, defineResourceType, referenceParam, referencesOf, tokenParam } from '../../shared/store/search-params.js';
-import { MAX_COUNT } from '../../shared/store/search-plan.js';
 import { PLANS_FAMILY } from './keys.js';
 
 /** `Consent?patient=&person=&status=&actor=`. */
@@ -41,8 +40,7 @@ export function withPerson(consent: Consent, personId: string): Consent {
   return { ...consent, extension: [...others, { url: Extensions.subjectPerson, valueReference: { reference: `Person/${personId}` } }] };
 }
 
-/** Every Consent about a Person, whatever its status (one search: two round trips). */
+/** Every Consent about a Person, whatever its status, read fresh: the index and the Consents in one round trip. */
 export async function consentsOfPerson(store: ResourceStore, personId: string): Promise<Consent[]> {
-  const { resources } = await store.search('Consent', { person: `Person/${personId}`, _count: String(MAX_COUNT), _total: 'none' });
-  return resources;
+  return store.findExact('Consent', 'person', `Person/${personId}`);
 }

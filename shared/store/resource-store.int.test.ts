@@ -254,6 +254,17 @@ describe('ResourceStore (real Redis)', () => {
       ]);
     });
 
+    it('findExact reads the resources of one exact value with their index in one round trip, the same as a search, never a prefix or a deleted one', async () => {
+      const ids = async (param: string, value: string) => (await store.findExact('Organization', param, value)).map((r) => r.id);
+      expect(await ids('partof', 'Organization/board')).toEqual(['ae', 'ooh']);
+      expect(await ids('partof', 'Organization/boar')).toEqual([]);
+      await store.delete('Organization', 'ooh');
+      expect(await ids('partof', 'Organization/board')).toEqual(['ae']);
+      expect(await ids('type', `${AGENCY_TYPE}|social-work`)).toEqual(['sw']);
+      // What one exact range cannot answer (a string prefix) is an ordinary search.
+      expect(await ids('name', 'lothian')).toEqual((await store.search('Organization', { name: 'lothian' })).resources.map((r) => r.id));
+    });
+
     it('finds by token as code, system|code, |code and system|', async () => {
       const ids = async (type: string) => (await store.search('Organization', { type })).resources.map((r) => r.id);
       expect(await ids('nhs-board')).toEqual(['board', 'local']);

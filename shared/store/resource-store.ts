@@ -25,7 +25,7 @@ import { badRequest, conflict, gone, notFound, preconditionFailed } from '../fhi
 import type { KeySpace } from '../redis/connection.js';
 import { contentHash } from './content-hash.js';
 import { ResourceKeys } from './keys.js';
-import { historyScript, writeScript } from './scripts.js';
+import { historyScript, indexedScript, writeScript } from './scripts.js';
 import {
   indexEntries,
   indexNames,
@@ -340,6 +340,27 @@ export class ResourceStore {
     const { offset, count } = plan;
     const resources = seen.slice(offset, offset + count);
     return plan.total ? { resources, total: seen.length, offset, count } : { resources, offset, count };
+  }
+
+  /**
+   * Every live resource whose search parameter `param` has exactly `value` (a token or a
+   * reference), read with its index in ONE round trip — for a hot path that must read
+   * fresh from Redis on every request (the plans service reads a person's Consents for
+   * every read it decides). Anything a single exact index range cannot answer is an
+   * ordinary search (every match, no paging).
+   */
+  async findExact<K extends ResourceType>(type: K, param: string, value: string): Promise<ResourceOf<K>[]> {
+    const state = this.state(type);
+    const plan = planSearch(state.definition, { [param]: value, _count: String(MAX_COUNT), _total: 'none' });
+    const [range, ...others] = planRanges(plan);
+    if (!range || others.length > 0 || range.kind !== 'lex' || range.match !== 'exact') {
+      return (await this.searchVisible(type, { [param]: value }, (all) => Promise.resolve(all.map(() => true)))).resources;
+    }
+    const jsons = (await indexedScript.run(this.redis, [state.keys.index(range.index), state.keys.current], lexBounds(range))) as (string | null | false)[];
+    return jsons.flatMap((json) => {
+      const stored = typeof json === 'string' ? parseStored(json) : undefined;
+      return stored && !isTombstone(stored) ? [stored as ResourceOf<K>] : [];
+    });
   }
 
   /** Live resources carrying identifier `system|value` (the type must declare an `identifier` token parameter). */

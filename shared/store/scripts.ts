@@ -116,5 +116,25 @@ end
 return out
 `;
 
+/**
+ * The resources one lexical index range names, read with the index in one round trip
+ * (a search by one exact value: a person's Consents on every plans read). Both keys are
+ * the type's, in one hash slot; the resources are fields of the current-version hash.
+ * KEYS: index, cur. ARGV: min, max (ZRANGEBYLEX bounds). Returns the current JSONs (false
+ * for an id the hash no longer has), in index order. Members end in `<separator><id>` (keys.ts).
+ */
+export const INDEXED_LUA = `
+local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2])
+local out = {}
+for start = 1, #members, 1000 do
+  local ids = {}
+  for i = start, math.min(start + 999, #members) do ids[#ids + 1] = string.match(members[i], '[^\\31]*$') end
+  local jsons = redis.call('HMGET', KEYS[2], unpack(ids))
+  for _, json in ipairs(jsons) do out[#out + 1] = json end
+end
+return out
+`;
+
 export const writeScript = new LuaScript(WRITE_LUA);
+export const indexedScript = new LuaScript(INDEXED_LUA);
 export const historyScript = new LuaScript(HISTORY_LUA);
