@@ -41,7 +41,11 @@ export class ConsentVerdicts implements ConsentSource {
   constructor(private readonly deps: ConsentSourceDeps) {}
 
   async verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction, current?: Promise<IspSnapshot>): Promise<readonly (ConsentVerdict | undefined)[]> {
-    if (this.deps.enforce === false || records.length === 0) return records.map(() => undefined);
+    if (this.deps.enforce === false || records.length === 0) {
+      // The shared snapshot is the access check's to await; a failure of it is reported there, not here.
+      current?.catch(() => undefined);
+      return records.map(() => undefined);
+    }
     const now = (this.deps.now ?? (() => new Date()))();
     const persons = [...new Set(records.map((r) => r.personId))];
     const needNpLp = caller.patient === undefined && caller.practitionerRole !== undefined;
