@@ -134,10 +134,14 @@ async function main(): Promise<void> {
 
     progress(`warming up, then consent-checked reads at ${options.rate}/s for ${options.seconds}s`);
     await fixedRate(checkedClient, token, planIds, options.rate, 2);
+    const checkedCalls = await redisCalls(deps.redis);
     const checked = await fixedRate(checkedClient, token, planIds, options.rate, options.seconds);
+    const checkedCallsPerRead = round(((await redisCalls(deps.redis)) - checkedCalls) / options.rate / options.seconds);
     progress(`baseline (consent check off) at ${options.rate}/s for ${options.seconds}s`);
     await fixedRate(baselineClient, token, planIds, options.rate, 2);
+    const uncheckedCalls = await redisCalls(deps.redis);
     const unchecked = await fixedRate(baselineClient, token, planIds, options.rate, options.seconds);
+    const baselineCallsPerRead = round(((await redisCalls(deps.redis)) - uncheckedCalls) / options.rate / options.seconds);
 
     progress(`chronology of 200 events, ${options.chronologyReads} reads one at a time`);
     const chronologyPath = `/fhir/Patient/${chronologyPerson.recordId}/$chronology?category=plan`;
@@ -169,6 +173,9 @@ async function main(): Promise<void> {
       consentCpuMsPerRead: checked.cpuMsPerRead,
       baselineCpuMsPerRead: unchecked.cpuMsPerRead,
       cpuOverhead: round(checked.cpuMsPerRead / unchecked.cpuMsPerRead - 1),
+      // Redis commands per read, the whole hub's (those inside scripts and the audit service's appending and indexing included): load-independent.
+      consentRedisCallsPerRead: checkedCallsPerRead,
+      baselineRedisCallsPerRead: baselineCallsPerRead,
       // Where the tail comes from: the event loop held up (GC, background work of the in-process hub).
       consentPauses: checked.pauses,
       baselinePauses: unchecked.pauses,
@@ -302,6 +309,12 @@ async function fixedRate(client: BenchClient, token: string, ids: readonly strin
     errors,
     pauses: pauses.stop(),
   };
+}
+
+/** Commands Redis has run so far (INFO commandstats, every command summed). */
+async function redisCalls(redis: RunningHub['deps']['redis']): Promise<number> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 function round(x: number): number {
