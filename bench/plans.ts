@@ -15,7 +15,10 @@
  *      only this benchmark uses) — the ISP check, audit and store reads unchanged.
  *
  * Then a 200-event chronology (one person, 40 plans × 5 versions) read one request at
- * a time. The hub runs in this process on free ports over a private redis-server
+ * a time. The hub runs in this process on free ports over a private redis-server — all but
+ * the audit service, which runs in a process of its own as docker-compose runs it
+ * (`--audit in-process` keeps it here: its appending and indexing of every record then
+ * shares the plans service's event loop; its CPU per read is given either way when apart)
  * (`appendfsync everysec`, as for every load test). CPU time of this process per read
  * is given for both runs (the lead's rule on a shared machine: compare in one run).
  * Progress on stderr; ONE JSON line on stdout, also appended to bench/results/plans.json.
@@ -28,6 +31,7 @@ import type { CarePlan, Consent } from 'fhir/r4.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import { CodeSystems } from '../shared/fhir/systems.js';
+import { SERVICE_NAMES } from '../shared/config.js';
 import { listen, reserveFreePorts } from '../shared/runtime/listen.js';
 import { ResourceStore } from '../shared/store/resource-store.js';
 import { startHub, type RunningHub } from '../services/hub.js';
@@ -41,6 +45,7 @@ import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, Us
 import { BenchClient } from './common/http-client.js';
 import { summarise, timeSequential } from './common/latency.js';
 import { watchPauses, type PauseSummary } from './common/pauses.js';
+import { startServiceProcess, type ServiceProcess } from './common/service-process.js';
 
 const TARGETS = { consentReadP99Ms: 15, overhead: 0.2, chronologyP99Ms: 50 } as const;
 const AUTHOR = 'edinburgh-social-work';
@@ -49,7 +54,7 @@ const PARTNERSHIP = 'lothian-hscp';
 const LOAD_BATCH = 500;
 const IRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
 
-const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--out bench/results/plans.json]`;
+const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--audit apart|in-process] [--out bench/results/plans.json]`;
 
 interface Options {
   readonly people: number;
@@ -58,11 +63,15 @@ interface Options {
   readonly rate: number;
   readonly seconds: number;
   readonly chronologyReads: number;
+  /** Where the audit service (appending every record to the log, indexing it) runs: its own process (as deployed), or this one. */
+  readonly audit: 'apart' | 'in-process';
   readonly out: string;
 }
 
 function parse(argv: readonly string[]): Options {
-  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'out']);
+  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'audit', 'out']);
+  const audit = flags.get('audit') ?? 'apart';
+  if (audit !== 'apart' && audit !== 'in-process') throw new UsageError('--audit is apart or in-process');
   const consentsPerPerson = positiveFlag(flags, 'consents-per-person', 2);
   if (consentsPerPerson > 2) throw new UsageError('--consents-per-person is 1 or 2');
   return {
@@ -72,6 +81,7 @@ function parse(argv: readonly string[]): Options {
     rate: positiveFlag(flags, 'rate', 300),
     seconds: positiveFlag(flags, 'seconds', 20),
     chronologyReads: positiveFlag(flags, 'chronology-reads', 300),
+    audit,
     out: flags.get('out') ?? 'bench/results/plans.json',
   };
 }
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
   let hub: RunningHub | undefined;
   let baselineServer: { close(): Promise<void> } | undefined;
   let baselineClose: (() => Promise<void>) | undefined;
+  let auditProcess: ServiceProcess | undefined;
   try {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -93,9 +104,15 @@ async function main(): Promise<void> {
       INFOSHARE_TOKEN_TTL_SECONDS: '3600',
     };
     delete env.REDIS_URL;
-    progress('starting the hub (private redis-server, free ports)');
-    hub = await startHub({ env, freePorts: true, loadDemoPeople: true });
+    progress(`starting the hub (private redis-server, free ports; the audit service ${options.audit === 'apart' ? 'in a process of its own' : 'in this process'})`);
+    const inProcess = SERVICE_NAMES.filter((name) => name !== 'agency-sim' && (options.audit === 'in-process' || name !== 'audit'));
+    hub = await startHub({ env, freePorts: true, loadDemoPeople: true, services: inProcess });
     const { deps, config } = hub;
+    if (options.audit === 'apart') {
+      // As docker-compose runs it: the log's appending and indexing of every record off the plans service's event loop.
+      const ports = Object.fromEntries(SERVICE_NAMES.map((name) => [`INFOSHARE_${name.toUpperCase().replace('-', '_')}_PORT`, String(config.ports[name])]));
+      auditProcess = await startServiceProcess('audit', config.urls.audit, { ...env, ...ports, REDIS_URL: hub.redisUrl, INFOSHARE_KEY_PREFIX: config.keyPrefix });
+    }
 
     // The baseline: the same plans service on the same hub and Redis, consent check off.
     const [port] = await reserveFreePorts(1);
@@ -135,12 +152,16 @@ async function main(): Promise<void> {
     progress(`warming up, then consent-checked reads at ${options.rate}/s for ${options.seconds}s`);
     await fixedRate(checkedClient, token, planIds, options.rate, 2);
     const checkedCalls = await redisCalls(deps.redis);
+    const checkedAuditCpu = auditProcess?.cpuSeconds();
     const checked = await fixedRate(checkedClient, token, planIds, options.rate, options.seconds);
+    const checkedAuditCpuMsPerRead = perRead(checkedAuditCpu, auditProcess?.cpuSeconds(), checked.reads);
     const checkedCallsPerRead = round(((await redisCalls(deps.redis)) - checkedCalls) / options.rate / options.seconds);
     progress(`baseline (consent check off) at ${options.rate}/s for ${options.seconds}s`);
     await fixedRate(baselineClient, token, planIds, options.rate, 2);
     const uncheckedCalls = await redisCalls(deps.redis);
+    const uncheckedAuditCpu = auditProcess?.cpuSeconds();
     const unchecked = await fixedRate(baselineClient, token, planIds, options.rate, options.seconds);
+    const baselineAuditCpuMsPerRead = perRead(uncheckedAuditCpu, auditProcess?.cpuSeconds(), unchecked.reads);
     const baselineCallsPerRead = round(((await redisCalls(deps.redis)) - uncheckedCalls) / options.rate / options.seconds);
 
     progress(`chronology of 200 events, ${options.chronologyReads} reads one at a time`);
@@ -174,6 +195,10 @@ async function main(): Promise<void> {
       baselineCpuMsPerRead: unchecked.cpuMsPerRead,
       cpuOverhead: round(checked.cpuMsPerRead / unchecked.cpuMsPerRead - 1),
       // Redis commands per read, the whole hub's (those inside scripts and the audit service's appending and indexing included): load-independent.
+      audit: options.audit,
+      // CPU of the audit service's own process per read (appending and indexing the read's records), when it runs apart.
+      ...(checkedAuditCpuMsPerRead !== undefined ? { consentAuditCpuMsPerRead: checkedAuditCpuMsPerRead } : {}),
+      ...(baselineAuditCpuMsPerRead !== undefined ? { baselineAuditCpuMsPerRead } : {}),
       consentRedisCallsPerRead: checkedCallsPerRead,
       baselineRedisCallsPerRead: baselineCallsPerRead,
       // Where the tail comes from: the event loop held up (GC, background work of the in-process hub).
@@ -196,6 +221,7 @@ async function main(): Promise<void> {
   } finally {
     await baselineServer?.close();
     await baselineClose?.();
+    await auditProcess?.stop();
     await hub?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -265,6 +291,7 @@ async function registerChronologyPerson(hub: RunningHub): Promise<{ recordId: st
 
 interface RateRun {
   readonly latency: ReturnType<typeof summarise>;
+  readonly reads: number;
   readonly achievedRate: number;
   readonly cpuMsPerRead: number;
   readonly errors: number;
@@ -304,11 +331,17 @@ async function fixedRate(client: BenchClient, token: string, ids: readonly strin
   const cpu = process.cpuUsage(cpuBefore);
   return {
     latency: summarise(samples),
+    reads: samples.length,
     achievedRate: samples.length / elapsed,
     cpuMsPerRead: round((cpu.user + cpu.system) / 1000 / Math.max(1, samples.length)),
     errors,
     pauses: pauses.stop(),
   };
+}
+
+/** CPU ms per read between two readings of a process's CPU seconds (undefined without both). */
+function perRead(before: number | undefined, after: number | undefined, reads: number): number | undefined {
+  return before === undefined || after === undefined ? undefined : round(((after - before) * 1000) / Math.max(1, reads));
 }
 
 /** Commands Redis has run so far (INFO commandstats, every command summed). */

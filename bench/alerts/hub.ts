@@ -10,10 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
 import { processCpuSeconds } from '../common/process-cpu.js';
+import { untilHealthy } from '../common/service-process.js';
 
 export interface BenchHub {
   readonly urls: Readonly<Record<string, string>>;
@@ -77,7 +77,7 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
     });
     children.push(sim);
     const simUrl = config.urls['agency-sim'];
-    await untilHealthy(simUrl, sim);
+    await untilHealthy('agency-sim', simUrl, sim);
     return {
       urls: { ...hubUrls, 'agency-sim': simUrl },
       cpuSeconds: () => {
@@ -108,20 +108,6 @@ function readyLine(child: ChildProcess): Promise<Record<string, string>> {
       reject(new Error(`the hub process exited before it was ready (${child.exitCode ?? child.signalCode})`));
     });
   });
-}
-
-async function untilHealthy(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`agency-sim exited before it was ready (${child.exitCode ?? child.signalCode})`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(100);
-  }
-  throw new Error('agency-sim did not start within 60 s');
 }
 
 /** The hub's child processes (its delivery worker processes), from /proc; none where /proc is missing. */
