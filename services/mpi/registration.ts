@@ -39,6 +39,11 @@ export interface Submission {
    * registration is refused with 412 before its chunk writes anything.
    */
   readonly ifMatch?: string;
+  /**
+   * `contentHash(patient)` when the caller worked it out already (a transaction does, for
+   * entries it finds stored); otherwise worked out only if a stored version is compared.
+   */
+  readonly digest?: string;
 }
 
 export interface RegistrationResult {
@@ -79,18 +84,21 @@ export interface RegistrarDeps {
 const CHUNK = 500;
 
 /**
- * A chunk's submissions with their content digests, and the pure per-record work
- * (match features, blocking keys, search terms) done once per record when needed:
- * an unchanged re-submission never needs it.
+ * A chunk's submissions, and the per-record work done at most once per record and only
+ * when needed: the content digest (only a record with a stored version is compared — a
+ * first load never hashes), and the match features, blocking keys and search terms (an
+ * unchanged re-submission never needs them).
  */
 class PreparedChunk {
   private readonly done: ({ features: MatchFeatures; keys: string[]; terms: string[] } | undefined)[];
+  private readonly digests: (string | undefined)[];
+  /** The digest of the stored version last compared, by record: read before the lock and again under it. */
+  private readonly storedDigests: ({ version: string; digest: string } | undefined)[];
 
-  constructor(
-    readonly chunk: readonly Submission[],
-    readonly digests: readonly string[],
-  ) {
+  constructor(readonly chunk: readonly Submission[]) {
     this.done = chunk.map(() => undefined);
+    this.digests = chunk.map((s) => s.digest);
+    this.storedDigests = chunk.map(() => undefined);
   }
 
   prepare(i: number): { features: MatchFeatures; keys: string[]; terms: string[] } {
@@ -101,6 +109,18 @@ class PreparedChunk {
       work = this.done[i] = { features, keys: blockingKeys(features), terms: recordTerms(s.patient) };
     }
     return work;
+  }
+
+  /**
+   * Whether `stored` (record i's stored version) holds exactly the submitted content.
+   * A version is never rewritten with other content (versionId and lastUpdated name it),
+   * so the same version read again under the lock is not hashed again.
+   */
+  sameAsStored(i: number, stored: Patient): boolean {
+    const version = `${stored.meta?.versionId ?? ''}|${stored.meta?.lastUpdated ?? ''}`;
+    let known = this.storedDigests[i];
+    if (known?.version !== version) known = this.storedDigests[i] = { version, digest: storedDigest(stored) };
+    return known.digest === (this.digests[i] ??= contentHash(this.chunk[i]!.patient));
   }
 }
 
@@ -183,12 +203,11 @@ export class Registrar {
       // Pure per-record work before the lock, so other loads wait only for reads, decisions and writes.
       // A record whose content digest is already stored is most likely an unchanged re-submission: its
       // features, blocking keys and search terms are worked out only if the lock's read says otherwise.
-      const digests = chunk.map((s) => contentHash(s.patient));
       const stored = await this.deps.store.getRecords(chunk.map((s) => s.recordId));
-      const prepared = new PreparedChunk(chunk, digests);
+      const prepared = new PreparedChunk(chunk);
       chunk.forEach((_, k) => {
         const version = stored[k];
-        if (!version || storedDigest(version) !== digests[k]) prepared.prepare(k);
+        if (!version || !prepared.sameAsStored(k, version)) prepared.prepare(k);
       });
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
       // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
@@ -229,7 +248,7 @@ export class Registrar {
     // depend on when the record was sent again (it would now meet records that arrived after it).
     const unchanged = prepared.chunk.map((_, i) => {
       const version = allExisting[i];
-      return version !== undefined && allLinks[i] !== undefined && storedDigest(version) === prepared.digests[i];
+      return version !== undefined && allLinks[i] !== undefined && prepared.sameAsStored(i, version);
     });
     const unchangedResults = new Map<number, RegistrationResult>();
     unchanged.forEach((same, i) => {

@@ -44,7 +44,7 @@ export function transaction(ctx: MpiContext) {
     // R4 validation of every entry, on a worker thread for big Bundles or big bodies (the same validator, so the same verdicts).
     const resources = entries.map((entry) => (isObject(entry) ? entry.resource : undefined));
     // Entries that re-send a stored record unchanged passed validation when it was stored: not validated again.
-    const stored = await alreadyStored(ctx, resources, agency);
+    const { stored, submissions: parsed } = await alreadyStored(ctx, resources, agency);
     const toValidate = resources.filter((_, i) => !stored[i]);
     const checked = await ctx.validation.validateEach(toValidate, 'Patient', { bytes: stored.some(Boolean) ? Math.round((bodyBytesOf(req) * toValidate.length) / resources.length) : bodyBytesOf(req) });
     let next = 0;
@@ -62,7 +62,8 @@ export function transaction(ctx: MpiContext) {
         const validity = validities[i]!;
         if (!validity.valid) throw invalidityError(validity);
         const patient = entry.resource as Patient;
-        const submission = refusedUnderSecurityModel(res, () => entrySubmission(patient, request, agency, `${where}.resource`));
+        // A create's submission was parsed already (alreadyStored); an update's depends on its request.
+        const submission = (!request.target ? parsed[i] : undefined) ?? refusedUnderSecurityModel(res, () => entrySubmission(patient, request, agency, `${where}.resource`));
         const earlier = seen.get(submission.recordId);
         if (earlier !== undefined) {
           throw invalidResource(`The same agency identifier is already in entry ${earlier}; send a record once per transaction`, `${where}.resource.identifier`);
@@ -125,26 +126,35 @@ export function transaction(ctx: MpiContext) {
  * `meta`, naming no managing organisation but the agency's own, whose content digest is the
  * stored version's. Such content was validated when it was stored, so an agency re-sending
  * its whole extract pays for validating only what changed. Anything else (a new record, a
- * change, any shape the parser does not take) is validated as usual.
+ * change, any shape the parser does not take) is validated as usual. Digests are worked out
+ * only for records that have a stored version (a first load hashes nothing), and each
+ * entry's submission is kept (with its digest when worked out) so it is not parsed again.
  */
-async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], agency: SubmittingAgency): Promise<boolean[]> {
+async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], agency: SubmittingAgency): Promise<{ stored: boolean[]; submissions: (Submission | undefined)[] }> {
   const own = `Organization/${agency.agencyId}`;
-  const candidates = resources.map((r) => {
+  const submissions = resources.map((r): Submission | undefined => {
     if (!isObject(r) || r.resourceType !== 'Patient' || r.id !== undefined || r.meta !== undefined) return undefined;
     const managing = r.managingOrganization;
     if (managing !== undefined && !(isObject(managing) && managing.reference === own && Object.keys(managing).length === 1)) return undefined;
     try {
-      const submission = submissionOf(r as unknown as Patient, agency);
-      return { recordId: submission.recordId, digest: contentHash(submission.patient) };
+      return submissionOf(r as unknown as Patient, agency);
     } catch {
       return undefined; // not parseable: the validator says why
     }
   });
-  const known = candidates.flatMap((c) => (c ? [c.recordId] : []));
-  if (known.length === 0) return resources.map(() => false);
-  const versions = await ctx.store.getRecords(known);
-  const digestOf = new Map(known.map((id, k) => [id, versions[k] ? storedDigest(versions[k]) : undefined] as const));
-  return candidates.map((c) => c !== undefined && digestOf.get(c.recordId) === c.digest);
+  const known = submissions.flatMap((s, i) => (s ? [i] : []));
+  if (known.length === 0) return { stored: resources.map(() => false), submissions };
+  const versions = await ctx.store.getRecords(known.map((i) => submissions[i]!.recordId));
+  const stored = resources.map(() => false);
+  known.forEach((i, k) => {
+    const version = versions[k];
+    if (!version) return;
+    const submission = submissions[i]!;
+    const digest = contentHash(submission.patient);
+    submissions[i] = { ...submission, digest };
+    stored[i] = storedDigest(version) === digest;
+  });
+  return { stored, submissions };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
