@@ -81,21 +81,17 @@ return taken
 // over 1 KB per record. A hash field costs ~120-150. The count keeps skipping an
 // oversized block cheap (no need to split it).
 
-// The id lists of blocking keys, '' for a key with no records or more than ARGV[1]:
-// a key shared by hundreds of records (a big postcode, a common name) says little
-// and would make every registration compare against all of them.
+// The lists of blocking keys as stored (`<count>:<id>,<id>…`: the caller drops the count), '' for
+// a key with no records or more than ARGV[1]: a key shared by hundreds of records (a big
+// postcode, a common name) says little and would make every registration compare against all
+// of them. A list is answered as it is (only its count is read), not copied out of it.
 // KEYS[1] blocks hash; ARGV[1] max block size, ARGV[2..] blocking keys.
 const BLOCKS_LUA = new LuaScript(`
 local max = tonumber(ARGV[1])
 local out = {}
 for i = 2, #ARGV do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
-  local list = ''
-  if v then
-    local n, ids = string.match(v, '^(%d+):(.*)$')
-    if tonumber(n) <= max then list = ids end
-  end
-  out[i - 1] = list
+  if v and tonumber(string.match(v, '^(%d+):')) <= max then out[i - 1] = v else out[i - 1] = '' end
 end
 return out
 `);
@@ -134,41 +130,26 @@ local function mergedIds(list, adds, removes)
   return kept
 end
 
--- Adds and removes ids in one \`<count>:<id>,…\` list field; returns whether the field
--- existed before and whether it exists after.
-local function apply(hash, field, adds, removes)
-  local v = redis.call('HGET', hash, field)
-  if removes == '' then
-    -- Additions only (new records: nearly all of a load). Appends the ids not listed yet,
-    -- found by a plain substring search, instead of splitting the whole list into a table:
-    -- with blocks of hundreds of ids that split was most of a bulk load's Redis time.
-    local n, list = 0, ''
-    if v then
-      local count = string.match(v, '^(%d+):')
-      n, list = tonumber(count), string.sub(v, #count + 2)
-    end
-    local listed = ',' .. list .. ','
-    local added, fresh = {}, {}
-    for id in string.gmatch(adds, '[^,]+') do
-      if not fresh[id] and not string.find(listed, ',' .. id .. ',', 1, true) then
-        fresh[id] = true
-        added[#added + 1] = id
-      end
-    end
-    if #added > 0 then
-      local joined = table.concat(added, ',')
-      if list ~= '' then joined = list .. ',' .. joined end
-      redis.call('HSET', hash, field, (n + #added) .. ':' .. joined)
-    end
-    return v ~= false, v ~= false or #added > 0
+-- Runs \`command\` on \`key\` with \`args\` a batch at a time (unpack takes a few thousand values at
+-- most), appending the replies to \`reply\` when given. One call for many fields instead of one
+-- per field: a call's own overhead, not its work, was most of a chunk's Redis time.
+local BATCH = 1000
+local function batched(command, key, args, reply)
+  for i = 1, #args, BATCH do
+    local r = redis.call(command, key, unpack(args, i, math.min(i + BATCH - 1, #args)))
+    if reply then for k = 1, #r do reply[#reply + 1] = r[k] end end
   end
+end
+
+-- Adds and removes ids in one \`<count>:<id>,…\` list field (an update: rare), rewriting it.
+local function merge(hash, field, adds, removes)
+  local v = redis.call('HGET', hash, field)
   local kept = mergedIds(v and string.match(v, '^%d+:(.*)$'), adds, removes)
   if #kept == 0 then
     redis.call('HDEL', hash, field)
   else
     redis.call('HSET', hash, field, #kept .. ':' .. table.concat(kept, ','))
   end
-  return v ~= false, #kept > 0
 end
 
 -- A term's list lives in its own string key, \`,<id>,<id>…\` (each id preceded by a comma), so a
@@ -258,35 +239,77 @@ if ARGV[1] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) end
 -- before (a replay): its search-index changes are in already.
 local replayed, anyReplayed = {}, false
 local n = tonumber(ARGV[3])
+local ids, stored = {}, {}
+for k = 1, n do ids[k] = ARGV[4 + (k - 1) * 6] end
+if n > 0 then batched('HMGET', KEYS[1], ids, stored) end
+local records, features = {}, {}
 local a = 4
-for _ = 1, n do
+for k = 1, n do
   local id = ARGV[a]
-  if redis.call('HGET', KEYS[1], id) == ARGV[a + 1] then replayed[id] = true; anyReplayed = true end
-  redis.call('HSET', KEYS[1], id, ARGV[a + 1])
-  redis.call('HSET', KEYS[2], id, ARGV[a + 2])
+  if stored[k] == ARGV[a + 1] then replayed[id] = true; anyReplayed = true end
+  records[#records + 1] = id
+  records[#records + 1] = ARGV[a + 1]
+  features[#features + 1] = id
+  features[#features + 1] = ARGV[a + 2]
   local h = tonumber(ARGV[a + 3])
   if h > 0 then redis.call('HSET', KEYS[h], ARGV[a + 4], ARGV[a + 5]) end
   a = a + 6
 end
-local blocking = tonumber(ARGV[a])
-a = a + 1
-for _ = 1, blocking do
-  apply(KEYS[3], ARGV[a], ARGV[a + 1], ARGV[a + 2])
-  a = a + 3
+if n > 0 then
+  batched('HSET', KEYS[1], records)
+  batched('HSET', KEYS[2], features)
 end
--- A term enters its bucket with its first record and leaves with its last; a bucket enters
--- its root with its first term and leaves with its last.
-local function notReplayed(ids)
+-- The ids of \`ids\` (comma-joined, or each preceded by a comma when \`leading\`) whose records
+-- this call did not find stored already: a replayed call's ids are in their lists.
+local function notReplayed(ids, leading)
   if not anyReplayed or ids == '' then return ids end
   local kept = {}
   for id in string.gmatch(ids, '[^,]+') do if not replayed[id] then kept[#kept + 1] = id end end
-  return #kept > 0 and ',' .. table.concat(kept, ',') or ''
+  if #kept == 0 then return '' end
+  return (leading and ',' or '') .. table.concat(kept, ',')
 end
+-- Blocking keys that only gain records (new records: nearly all of a load) are read together and
+-- written together, each list with the new ids at its end and its new count. The ids are not
+-- searched for in the list (that search grew with the block): a record new to a key is not
+-- listed under it (its stored features name the keys it is listed under), and a call applied
+-- twice is recognised by its records being stored already (\`replayed\`). Others are merged.
+local blocking = tonumber(ARGV[a])
+a = a + 1
+local gaining, gained = {}, {}
+for _ = 1, blocking do
+  local field, adds, removes = ARGV[a], notReplayed(ARGV[a + 1], false), ARGV[a + 2]
+  if removes ~= '' then
+    merge(KEYS[3], field, adds, removes)
+  elseif adds ~= '' then
+    gaining[#gaining + 1] = field
+    gained[#gained + 1] = adds
+  end
+  a = a + 3
+end
+if #gaining > 0 then
+  local lists, sets = {}, {}
+  batched('HMGET', KEYS[3], gaining, lists)
+  for k, field in ipairs(gaining) do
+    local adds, v = gained[k], lists[k]
+    local added = 1
+    for _ in string.gmatch(adds, ',') do added = added + 1 end
+    sets[#sets + 1] = field
+    if v then
+      local count = string.match(v, '^(%d+):')
+      sets[#sets + 1] = (tonumber(count) + added) .. string.sub(v, #count + 1) .. ',' .. adds
+    else
+      sets[#sets + 1] = added .. ':' .. adds
+    end
+  end
+  batched('HSET', KEYS[3], sets)
+end
+-- A term enters its bucket with its first record and leaves with its last; a bucket enters
+-- its root with its first term and leaves with its last.
 local firstTerm, terms, termPrefix, bucketPrefix = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
 a = a + 4
 local buckets, bucketOrder = {}, {}
 for i = 0, terms - 1 do
-  local termKey, bucket, adds, removes = KEYS[firstTerm + i], tonumber(ARGV[a]), notReplayed(ARGV[a + 1]), notReplayed(ARGV[a + 2])
+  local termKey, bucket, adds, removes = KEYS[firstTerm + i], tonumber(ARGV[a]), notReplayed(ARGV[a + 1], true), notReplayed(ARGV[a + 2], false)
   local before, after = true, true
   if removes ~= '' then
     before, after = rewriteIds(termKey, adds, removes)
@@ -402,7 +425,7 @@ export class MpiStore {
     const distinct = [...new Set(blockingKeysPerRecord.flat())];
     if (distinct.length === 0) return blockingKeysPerRecord.map(() => []);
     const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks], [maxBlockSize, ...distinct])) as string[];
-    const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i].split(',') : []] as const));
+    const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i].slice(lists[i].indexOf(':') + 1).split(',') : []] as const));
     return blockingKeysPerRecord.map((keys) => {
       if (keys.length === 1) return [...idsOf.get(keys[0]!)!];
       const union = new Set<string>();
