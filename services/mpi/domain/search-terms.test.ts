@@ -27,6 +27,11 @@ describe('recordTerms', () => {
     const [term] = recordTerms({ resourceType: 'Patient', name: [{ family: 'x'.repeat(500) }] });
     expect(term).toBe(`f:${'x'.repeat(100)}`);
   });
+
+  it('counts the 100 characters of a long value by code point, never splitting a character outside the BMP', () => {
+    const [term] = recordTerms({ resourceType: 'Patient', name: [{ family: `a${'𝔸'.repeat(150)}` }] });
+    expect(term).toBe(`f:a${'𝔸'.repeat(99)}`);
+  });
 });
 
 describe('termChanges', () => {
@@ -68,5 +73,7 @@ describe('bucketOf', () => {
     expect(bucketOf('f', 'macdonald')).toBe('ma');
     expect(bucketOf('g', 'é')).toBe('é');
     expect(bucketOf('b', '2014-03-07')).toBe('201');
+    // Two characters, not two UTF-16 units: a name starting outside the BMP keeps its whole first character.
+    expect(bucketOf('f', '𝔸𝔹c')).toBe('𝔸𝔹');
   });
 });

@@ -52,8 +52,15 @@ export function postcodeTerm(text: string): string | undefined {
 }
 
 function cut(value: string): string | undefined {
-  const cutValue = [...value].slice(0, MAX_TERM_LENGTH).join('');
-  return cutValue === '' ? undefined : cutValue;
+  if (value === '') return undefined;
+  return value.length <= MAX_TERM_LENGTH ? value : firstCodePoints(value, MAX_TERM_LENGTH);
+}
+
+/** The first `n` code points of `value` (a surrogate pair is one), without splitting it into an array of characters. */
+function firstCodePoints(value: string, n: number): string {
+  let end = 0;
+  for (let k = 0; k < n && end < value.length; k++) end += value.codePointAt(end)! > 0xffff ? 2 : 1;
+  return value.slice(0, end);
 }
 
 /** The term fields a Patient version is filed under (each once). */
@@ -84,7 +91,7 @@ export function namePartsOf(name: HumanName): { family: string[]; given: string[
 
 /** The bucket a term's value belongs to: its first two characters; a birth date's decade (`201` for 2014-03-07). The store's script derives it the same way. */
 export function bucketOf(code: TermCode, value: string): string {
-  return code === 'b' ? value.slice(0, 3) : [...value].slice(0, 2).join('');
+  return code === 'b' ? value.slice(0, 3) : firstCodePoints(value, 2);
 }
 
 export function bucketField(code: TermCode, bucket: string): string {
