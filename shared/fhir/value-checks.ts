@@ -131,7 +131,7 @@ class Walk {
       if (type === 'date' || type === 'dateTime' || type === 'instant') this.calendarDate(value, path);
       else if (type === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
         const codes = valueSetCodes(element.binding.valueSet);
-        if (codes && ![...codes.values()].some((set) => set.has(value))) this.notInValueSet(path, value, element.binding.valueSet, codes);
+        if (codes && !anyCodeOf(codes).has(value)) this.notInValueSet(path, value, element.binding.valueSet, codes);
       }
     } else if (typeof value === 'number' && Number.isInteger(value) && (type === 'integer' || type === 'positiveInt' || type === 'unsignedInt')) {
       if (value < INT32_MIN || value > INT32_MAX) this.add(path, 'value', `${type} must be a 32-bit integer (between ${INT32_MIN} and ${INT32_MAX})`);
@@ -201,6 +201,18 @@ function elementOf(schema: InternalTypeSchema, key: string): KeyedElement | unde
     keyedElements.set(schema, keyed);
   }
   return keyed.get(key);
+}
+
+/** Every code of a value set, whatever its system (a bare `code` carries none), worked out once per value set. */
+const codesOfAnySystem = new WeakMap<ValueSetCodes, ReadonlySet<string>>();
+
+function anyCodeOf(codes: ValueSetCodes): ReadonlySet<string> {
+  let all = codesOfAnySystem.get(codes);
+  if (!all) {
+    all = new Set([...codes.values()].flatMap((set) => [...set]));
+    codesOfAnySystem.set(codes, all);
+  }
+  return all;
 }
 
 function primitiveJsType(type: string): JsType | undefined {
