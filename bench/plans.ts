@@ -14,7 +14,8 @@
  *      hub with the consent check off (`INFOSHARE_PLANS_CONSENT_CHECK=off`, the flag
  *      only this benchmark uses) — the ISP check, audit and store reads unchanged.
  *
- * Then a 200-event chronology (one person, 40 plans × 5 versions) read one request at
+ * Both are warmed up, then measured in 4 interleaved slices each (each first in turn),
+ * so what a shared machine does meanwhile falls on both alike. Then a 200-event chronology (one person, 40 plans × 5 versions) read one request at
  * a time. The hub runs in this process on free ports over a private redis-server — all but
  * the audit service, which runs in a process of its own as docker-compose runs it
  * (`--audit in-process` keeps it here: its appending and indexing of every record then
@@ -44,7 +45,7 @@ import { PLANS_RESOURCE_TYPES } from '../services/plans/resource-types.js';
 import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
 import { BenchClient } from './common/http-client.js';
 import { summarise, timeSequential } from './common/latency.js';
-import { watchPauses, type PauseSummary } from './common/pauses.js';
+import { PauseMeter } from './common/pauses.js';
 import { startServiceProcess, type ServiceProcess } from './common/service-process.js';
 
 const TARGETS = { consentReadP99Ms: 15, overhead: 0.2, chronologyP99Ms: 50 } as const;
@@ -52,6 +53,8 @@ const AUTHOR = 'edinburgh-social-work';
 const READER = 'edinburgh-education';
 const PARTNERSHIP = 'lothian-hscp';
 const LOAD_BATCH = 500;
+/** Slices each run is measured in, interleaved with the other run's. */
+const SLICES = 4;
 const IRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
 
 const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--audit apart|in-process] [--out bench/results/plans.json]`;
@@ -149,20 +152,22 @@ async function main(): Promise<void> {
     const sanity = await checkedClient.get(`/fhir/CarePlan/${planIds[0]}`, token);
     if (sanity.status !== 200) throw new Error(`a consent-checked read answered ${sanity.status}: ${sanity.body.slice(0, 300)}`);
 
-    progress(`warming up, then consent-checked reads at ${options.rate}/s for ${options.seconds}s`);
+    progress(`warming up both, then consent-checked and baseline reads interleaved in ${SLICES} slices each, at ${options.rate}/s for ${options.seconds}s each`);
     await fixedRate(checkedClient, token, planIds, options.rate, 2);
-    const checkedCalls = await redisCalls(deps.redis);
-    const checkedAuditCpu = auditProcess?.cpuSeconds();
-    const checked = await fixedRate(checkedClient, token, planIds, options.rate, options.seconds);
-    const checkedAuditCpuMsPerRead = perRead(checkedAuditCpu, auditProcess?.cpuSeconds(), checked.reads);
-    const checkedCallsPerRead = round(((await redisCalls(deps.redis)) - checkedCalls) / options.rate / options.seconds);
-    progress(`baseline (consent check off) at ${options.rate}/s for ${options.seconds}s`);
     await fixedRate(baselineClient, token, planIds, options.rate, 2);
-    const uncheckedCalls = await redisCalls(deps.redis);
-    const uncheckedAuditCpu = auditProcess?.cpuSeconds();
-    const unchecked = await fixedRate(baselineClient, token, planIds, options.rate, options.seconds);
-    const baselineAuditCpuMsPerRead = perRead(uncheckedAuditCpu, auditProcess?.cpuSeconds(), unchecked.reads);
-    const baselineCallsPerRead = round(((await redisCalls(deps.redis)) - uncheckedCalls) / options.rate / options.seconds);
+    // Interleaved, each first in turn: whatever the shared machine does meanwhile (another process's burst, the
+    // load phase's garbage, JIT warming) falls on both runs alike.
+    const checked = new RunMeter(deps.redis, auditProcess);
+    const unchecked = new RunMeter(deps.redis, auditProcess);
+    const slice = options.seconds / SLICES;
+    for (let i = 0; i < SLICES; i++) {
+      const order: [RunMeter, BenchClient][] = [
+        [checked, checkedClient],
+        [unchecked, baselineClient],
+      ];
+      for (const [meter, client] of i % 2 === 0 ? order : order.reverse()) await meter.measure(() => fixedRate(client, token, planIds, options.rate, slice));
+    }
+    const [checkedRun, uncheckedRun] = [checked.finish(), unchecked.finish()];
 
     progress(`chronology of 200 events, ${options.chronologyReads} reads one at a time`);
     const chronologyPath = `/fhir/Patient/${chronologyPerson.recordId}/$chronology?category=plan`;
@@ -176,7 +181,7 @@ async function main(): Promise<void> {
 
     checkedClient.close();
     baselineClient.close();
-    const overhead = round(checked.latency.p99Ms / unchecked.latency.p99Ms - 1);
+    const overhead = round(checkedRun.latency.p99Ms / uncheckedRun.latency.p99Ms - 1);
     const result = {
       bench: 'plans',
       at: new Date().toISOString(),
@@ -184,33 +189,33 @@ async function main(): Promise<void> {
       planVersions: options.people * options.versions,
       consents: options.people * options.consentsPerPerson,
       loadSeconds: round(loadSeconds),
-      readsPerSecond: round(checked.achievedRate),
+      readsPerSecond: round(checkedRun.achievedRate),
       targetRate: options.rate,
-      consentReadP50Ms: checked.latency.p50Ms,
-      consentReadP99Ms: checked.latency.p99Ms,
-      baselineReadP50Ms: unchecked.latency.p50Ms,
-      baselineReadP99Ms: unchecked.latency.p99Ms,
+      consentReadP50Ms: checkedRun.latency.p50Ms,
+      consentReadP99Ms: checkedRun.latency.p99Ms,
+      baselineReadP50Ms: uncheckedRun.latency.p50Ms,
+      baselineReadP99Ms: uncheckedRun.latency.p99Ms,
       overhead,
-      consentCpuMsPerRead: checked.cpuMsPerRead,
-      baselineCpuMsPerRead: unchecked.cpuMsPerRead,
-      cpuOverhead: round(checked.cpuMsPerRead / unchecked.cpuMsPerRead - 1),
-      // Redis commands per read, the whole hub's (those inside scripts and the audit service's appending and indexing included): load-independent.
+      consentCpuMsPerRead: checkedRun.cpuMsPerRead,
+      baselineCpuMsPerRead: uncheckedRun.cpuMsPerRead,
+      cpuOverhead: round(checkedRun.cpuMsPerRead / uncheckedRun.cpuMsPerRead - 1),
       audit: options.audit,
       // CPU of the audit service's own process per read (appending and indexing the read's records), when it runs apart.
-      ...(checkedAuditCpuMsPerRead !== undefined ? { consentAuditCpuMsPerRead: checkedAuditCpuMsPerRead } : {}),
-      ...(baselineAuditCpuMsPerRead !== undefined ? { baselineAuditCpuMsPerRead } : {}),
-      consentRedisCallsPerRead: checkedCallsPerRead,
-      baselineRedisCallsPerRead: baselineCallsPerRead,
+      ...(checkedRun.auditCpuMsPerRead !== undefined ? { consentAuditCpuMsPerRead: checkedRun.auditCpuMsPerRead } : {}),
+      ...(uncheckedRun.auditCpuMsPerRead !== undefined ? { baselineAuditCpuMsPerRead: uncheckedRun.auditCpuMsPerRead } : {}),
+      // Redis commands per read, the whole hub's (those inside scripts and the audit service's appending and indexing included): load-independent.
+      consentRedisCallsPerRead: checkedRun.redisCallsPerRead,
+      baselineRedisCallsPerRead: uncheckedRun.redisCallsPerRead,
       // Where the tail comes from: the event loop held up (GC, background work of the in-process hub).
-      consentPauses: checked.pauses,
-      baselinePauses: unchecked.pauses,
-      errors: checked.errors + unchecked.errors,
+      consentPauses: checkedRun.pauses,
+      baselinePauses: uncheckedRun.pauses,
+      errors: checkedRun.errors + uncheckedRun.errors,
       chronologyEvents: entries,
       chronologyP50Ms: chronology.p50Ms,
       chronologyP99Ms: chronology.p99Ms,
       targets: TARGETS,
       met: {
-        consentReadP99Ms: checked.latency.p99Ms <= TARGETS.consentReadP99Ms,
+        consentReadP99Ms: checkedRun.latency.p99Ms <= TARGETS.consentReadP99Ms,
         overhead: overhead <= TARGETS.overhead,
         chronologyP99Ms: chronology.p99Ms <= TARGETS.chronologyP99Ms,
       },
@@ -289,24 +294,19 @@ async function registerChronologyPerson(hub: RunningHub): Promise<{ recordId: st
   return { recordId: patient.id, personId: person };
 }
 
-interface RateRun {
-  readonly latency: ReturnType<typeof summarise>;
-  readonly reads: number;
-  readonly achievedRate: number;
-  readonly cpuMsPerRead: number;
+/** One slice of reads: each latency, the failures, how long it took. */
+interface RateSlice {
+  readonly samples: readonly number[];
   readonly errors: number;
-  /** Event-loop delay and GC pauses over the run (the hub runs in this process). */
-  readonly pauses: PauseSummary;
+  readonly seconds: number;
 }
 
 /** Reads at a fixed rate (open loop) for `seconds`; latency from each request's send to its answer. */
-async function fixedRate(client: BenchClient, token: string, ids: readonly string[], rate: number, seconds: number): Promise<RateRun> {
-  const total = rate * seconds;
+async function fixedRate(client: BenchClient, token: string, ids: readonly string[], rate: number, seconds: number): Promise<RateSlice> {
+  const total = Math.round(rate * seconds);
   const samples: number[] = [];
   let errors = 0;
   const inFlight: Promise<void>[] = [];
-  const cpuBefore = process.cpuUsage();
-  const pauses = watchPauses();
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -327,21 +327,53 @@ async function fixedRate(client: BenchClient, token: string, ids: readonly strin
     );
   }
   await Promise.all(inFlight);
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  return {
-    latency: summarise(samples),
-    reads: samples.length,
-    achievedRate: samples.length / elapsed,
-    cpuMsPerRead: round((cpu.user + cpu.system) / 1000 / Math.max(1, samples.length)),
-    errors,
-    pauses: pauses.stop(),
-  };
+  return { samples, errors, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** CPU ms per read between two readings of a process's CPU seconds (undefined without both). */
-function perRead(before: number | undefined, after: number | undefined, reads: number): number | undefined {
-  return before === undefined || after === undefined ? undefined : round(((after - before) * 1000) / Math.max(1, reads));
+/** One mode's measurement over its slices: latency, CPU of this process and of the audit process, Redis commands, pauses. */
+class RunMeter {
+  readonly #samples: number[] = [];
+  #errors = 0;
+  #seconds = 0;
+  #cpuMicros = 0;
+  #auditCpuSeconds: number | undefined = 0;
+  #redisCalls = 0;
+  readonly #pauses = new PauseMeter();
+
+  constructor(
+    private readonly redis: RunningHub['deps']['redis'],
+    private readonly auditProcess: ServiceProcess | undefined,
+  ) {}
+
+  async measure(run: () => Promise<RateSlice>): Promise<void> {
+    const calls = await redisCalls(this.redis);
+    const audit = this.auditProcess?.cpuSeconds();
+    const cpu = process.cpuUsage();
+    this.#pauses.resume();
+    const slice = await run();
+    this.#pauses.pause();
+    const used = process.cpuUsage(cpu);
+    this.#cpuMicros += used.user + used.system;
+    const auditAfter = this.auditProcess?.cpuSeconds();
+    this.#auditCpuSeconds = audit === undefined || auditAfter === undefined || this.#auditCpuSeconds === undefined ? undefined : this.#auditCpuSeconds + auditAfter - audit;
+    this.#redisCalls += (await redisCalls(this.redis)) - calls;
+    this.#samples.push(...slice.samples);
+    this.#errors += slice.errors;
+    this.#seconds += slice.seconds;
+  }
+
+  finish() {
+    const reads = Math.max(1, this.#samples.length);
+    return {
+      latency: summarise(this.#samples),
+      achievedRate: this.#samples.length / Math.max(1e-9, this.#seconds),
+      cpuMsPerRead: round(this.#cpuMicros / 1000 / reads),
+      auditCpuMsPerRead: this.auditProcess && this.#auditCpuSeconds !== undefined ? round((this.#auditCpuSeconds * 1000) / reads) : undefined,
+      redisCallsPerRead: round(this.#redisCalls / reads),
+      errors: this.#errors,
+      pauses: this.#pauses.finish(),
+    };
+  }
 }
 
 /** Commands Redis has run so far (INFO commandstats, every command summed). */

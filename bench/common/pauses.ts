@@ -5,13 +5,12 @@
  * p50 with a large event-loop delay p99 means work on the loop (GC, a batch of background
  * work), not waiting on Redis.
  */
-import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
 
 export interface PauseSummary {
-  /** Event-loop delay over the run (ms): how late timers fired. */
+  /** Event-loop delay over the run (ms): how late timers fired (no max: resuming a paused histogram counts the pause). */
   readonly eventLoopDelayP50Ms: number;
   readonly eventLoopDelayP99Ms: number;
-  readonly eventLoopDelayMaxMs: number;
   /** Garbage collections during the run, their total and longest pause (ms). */
   readonly gcCount: number;
   readonly gcTotalMs: number;
@@ -20,30 +19,52 @@ export interface PauseSummary {
   readonly gcMajorCount: number;
 }
 
-/** Starts watching; `stop()` ends it and summarises. */
-export function watchPauses(): { stop(): PauseSummary } {
-  const delay = monitorEventLoopDelay({ resolution: 1 });
-  const gcs: PerformanceEntry[] = [];
-  const observer = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
-  observer.observe({ entryTypes: ['gc'] });
-  delay.enable();
+function summaryOf(delay: IntervalHistogram, gcs: readonly PerformanceEntry[]): PauseSummary {
+  const ms = (ns: number) => Math.round((ns / 1e6) * 100) / 100;
+  const round = (x: number) => Math.round(x * 100) / 100;
+  // NODE_PERFORMANCE_GC_MAJOR = 4 (perf_hooks constants): a full mark-sweep-compact.
+  const major = gcs.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 4).length;
+  const recorded = delay.count > 0;
   return {
-    stop() {
-      delay.disable();
-      observer.disconnect();
-      const ms = (ns: number) => Math.round((ns / 1e6) * 100) / 100;
-      // NODE_PERFORMANCE_GC_MAJOR = 4 (perf_hooks constants): a full mark-sweep-compact.
-      const major = gcs.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 4).length;
-      const round = (x: number) => Math.round(x * 100) / 100;
-      return {
-        eventLoopDelayP50Ms: ms(delay.percentile(50)),
-        eventLoopDelayP99Ms: ms(delay.percentile(99)),
-        eventLoopDelayMaxMs: ms(delay.max),
-        gcCount: gcs.length,
-        gcTotalMs: round(gcs.reduce((sum, e) => sum + e.duration, 0)),
-        gcMaxMs: round(gcs.reduce((max, e) => Math.max(max, e.duration), 0)),
-        gcMajorCount: major,
-      };
-    },
+    eventLoopDelayP50Ms: recorded ? ms(delay.percentile(50)) : 0,
+    eventLoopDelayP99Ms: recorded ? ms(delay.percentile(99)) : 0,
+    gcCount: gcs.length,
+    gcTotalMs: round(gcs.reduce((sum, e) => sum + e.duration, 0)),
+    gcMaxMs: round(gcs.reduce((max, e) => Math.max(max, e.duration), 0)),
+    gcMajorCount: major,
   };
+}
+
+/**
+ * Watches a measurement taken in slices (interleaved with another's): records only between
+ * `resume()` and `pause()`, summarised over every slice by `finish()`.
+ */
+export class PauseMeter {
+  readonly #delay = monitorEventLoopDelay({ resolution: 1 });
+  readonly #gcs: PerformanceEntry[] = [];
+  #active = false;
+  readonly #observer = new PerformanceObserver((list) => {
+    if (this.#active) this.#gcs.push(...list.getEntries());
+  });
+
+  constructor() {
+    this.#observer.observe({ entryTypes: ['gc'] });
+  }
+
+  resume(): void {
+    this.#active = true;
+    this.#delay.enable();
+  }
+
+  pause(): void {
+    this.#active = false;
+    this.#delay.disable();
+  }
+
+  /** The summary over every slice so far; stops observing. */
+  finish(): PauseSummary {
+    this.pause();
+    this.#observer.disconnect();
+    return summaryOf(this.#delay, this.#gcs);
+  }
 }
