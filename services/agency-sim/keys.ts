@@ -35,6 +35,10 @@ export class AgencySimKeys {
   stats(agency: string): string {
     return this.space.key(TAG, 'stats', agency);
   }
+  /** Hash: messages per batch request → how many such requests arrived (batched delivery). */
+  batchSizes(agency: string): string {
+    return this.space.key(TAG, 'batch-sizes', agency);
+  }
   /** String: the highest inbox sequence number a pull has taken (`POST /agencies/<id>/pull` continues after it). */
   pulledThrough(agency: string): string {
     return this.space.key(TAG, 'pulled', agency);
@@ -52,6 +56,6 @@ export class AgencySimKeys {
   }
   /** Every key of one agency except its remembered token ids (a reset never re-opens a replay window). */
   agencyState(agency: string): string[] {
-    return [this.messages(agency), this.receiveCounts(agency), this.lastReceived(agency), this.order(agency), this.stats(agency), this.behaviour(agency), this.pulledThrough(agency)];
+    return [this.messages(agency), this.receiveCounts(agency), this.lastReceived(agency), this.order(agency), this.stats(agency), this.behaviour(agency), this.pulledThrough(agency), this.batchSizes(agency)];
   }
 }

@@ -9,17 +9,19 @@ import { Router } from 'express';
 import { handler } from '../../shared/fhir/express.js';
 import type { AgencySimContext } from './context.js';
 import { readBehaviour, setBehaviour } from './operations/behaviour.js';
-import { processMessage } from './operations/process-message.js';
+import { processMessage, processMessageBatch } from './operations/process-message.js';
 import { pullInbox } from './operations/pull.js';
 import { receivedMessages } from './operations/received.js';
 import { resetAgency, resetAll } from './operations/reset.js';
 
-/** The path whose exact body bytes are kept: the delivery token's digest is over them. */
-export const DELIVERY_PATH = /^\/agencies\/[^/]+\/fhir\/\$process-message$/;
+/** The paths whose exact body bytes are kept (a message, a batch of messages): the delivery token's digest is over them. */
+export const DELIVERY_PATH = /^\/agencies\/[^/]+\/fhir(\/\$process-message)?$/;
 
 export function agencySimRoutes(ctx: AgencySimContext): Router {
   const router = Router();
   router.post('/agencies/:agency/fhir/$process-message', handler(processMessage(ctx)));
+  // Batched delivery: a batch Bundle of messages POSTed to the agency's FHIR base.
+  router.post('/agencies/:agency/fhir', handler(processMessageBatch(ctx)));
   router.get('/agencies/:agency/received', handler(receivedMessages(ctx)));
   router.get('/agencies/:agency/behaviour', handler(readBehaviour(ctx)));
   router.put('/agencies/:agency/behaviour', handler(setBehaviour(ctx)));

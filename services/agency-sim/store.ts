@@ -11,7 +11,7 @@ import type { MessageSummary } from './domain/received-message.js';
 import type { AgencySimKeys } from './keys.js';
 
 /** What happened to a delivery, counted per agency. */
-export type DeliveryCounter = 'accepted' | 'duplicates' | 'refused' | 'replays' | 'transient' | 'fatal' | 'down';
+export type DeliveryCounter = 'accepted' | 'duplicates' | 'refused' | 'replays' | 'transient' | 'fatal' | 'down' | 'batches';
 
 export interface ReceivedMessage extends MessageSummary {
   readonly firstReceivedAt: string;
@@ -79,7 +79,19 @@ export class AgencySimStore {
       transient: n('transient'),
       fatal: n('fatal'),
       down: n('down'),
+      batches: n('batches'),
     };
+  }
+
+  /** Counts a batch request and its size (GET /agencies/<id>/received shows the sizes). */
+  async countBatch(agency: string, size: number): Promise<void> {
+    await this.redis.multi().hincrby(this.keys.stats(agency), 'batches', 1).hincrby(this.keys.batchSizes(agency), String(size), 1).sadd(this.keys.agencies, agency).exec();
+  }
+
+  /** How many batch requests carried how many messages: size → requests. */
+  async batchSizes(agency: string): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.keys.batchSizes(agency));
+    return Object.fromEntries(Object.entries(raw).map(([size, n]) => [size, Number(n)]));
   }
 
   /** The messages received, in the order they first arrived, from `offset`, at most `count`. */

@@ -12,6 +12,8 @@
  *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
  *   INFOSHARE_ALERTS_LOCK_DURATION      a delivery attempt's lock: a process that died mid-attempt   default 30s
  *                                       has its attempt re-run within about twice this
+ *   INFOSHARE_ALERTS_BATCH_LINGER       batched delivery (Endpoints that opt in): how long a batch's   default 5ms
+ *                                       first message waits for more to the same Endpoint
  *   INFOSHARE_ALERTS_BODY_LIMIT         largest alert message accepted (413 above it)               default 256kb
  *
  * Durations are a number and a unit: `500ms`, `10s`, `5m`, `24h`, `2d`.
@@ -45,6 +47,7 @@ const schema = z.object({
   INFOSHARE_ALERTS_DELIVERY_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
   INFOSHARE_ALERTS_LOCK_DURATION: duration('30s'),
+  INFOSHARE_ALERTS_BATCH_LINGER: duration('5ms'),
   INFOSHARE_ALERTS_BODY_LIMIT: z.string().regex(/^\d+(?:\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 256kb or 1mb').default('256kb'),
 });
 
@@ -63,6 +66,8 @@ export interface AlertsConfig {
   readonly sweepIntervalMs: number;
   /** The delivery worker's job lock (ms): attempts of a process that died are re-run within about twice this. */
   readonly lockDurationMs: number;
+  /** Batched delivery: how long the first message of a batch waits for more to the same Endpoint (ms). */
+  readonly batchLingerMs: number;
   /** Body limit of the alerts service: an alert message larger than this is refused with 413. */
   readonly bodyLimit: string;
 }
@@ -77,6 +82,7 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsCo
     deliveryProcesses: e.INFOSHARE_ALERTS_DELIVERY_PROCESSES,
     sweepIntervalMs: e.INFOSHARE_ALERTS_SWEEP_INTERVAL,
     lockDurationMs: e.INFOSHARE_ALERTS_LOCK_DURATION,
+    batchLingerMs: e.INFOSHARE_ALERTS_BATCH_LINGER,
     bodyLimit: e.INFOSHARE_ALERTS_BODY_LIMIT,
   };
 }

@@ -101,6 +101,7 @@ export async function startAlertsDeliveryWorker(ctx: AlertsContext, deps: Servic
     timeoutMs: config.deliveryTimeoutMs,
     concurrency: config.deliveryConcurrency,
     lockDurationMs: config.lockDurationMs,
+    batchLingerMs: config.batchLingerMs,
   });
 }
 

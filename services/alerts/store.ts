@@ -200,6 +200,11 @@ export interface DeliveryStep {
   readonly redrive?: boolean;
   /** An acknowledgement's response message id: refused (`replayed`) if it already acknowledged another delivery. */
   readonly responseId?: string;
+  /**
+   * The attempt that claimed the delivery (`claimDelivery`): the move happens only while it still holds
+   * the claim (`lease-lost` otherwise). Every applied move ends the claim.
+   */
+  readonly leaseHolder?: string;
   /** The change record, committed with the move. */
   readonly record: ExchangeRecord;
   /**
@@ -220,6 +225,18 @@ export type StepResult =
   | { readonly kind: 'moved'; readonly state: DeliveryState }
   /** The response message id acknowledged another delivery (`<messageId>~<agencyId>`) before: nothing changed. */
   | { readonly kind: 'replayed'; readonly delivery: string }
+  /** Another attempt claimed the delivery since this one did (its claim lapsed): nothing changed. */
+  | { readonly kind: 'lease-lost' }
+  | { readonly kind: 'missing' };
+
+/** What claiming a delivery for an attempt found (`AlertStore.claimDelivery`). */
+export type ClaimResult =
+  /** Pending and now this attempt's until the claim lapses. */
+  | { readonly kind: 'claimed'; readonly delivery: Delivery }
+  /** No longer pending: nothing to claim. */
+  | { readonly kind: 'settled'; readonly delivery: Delivery }
+  /** Pending, but another attempt holds it until `untilMs` (epoch ms). */
+  | { readonly kind: 'leased'; readonly untilMs: number }
   | { readonly kind: 'missing' };
 
 /** A delivery that will not be retried any more until its sender re-drives it. */
@@ -229,23 +246,54 @@ export interface DeadLetter {
   readonly deadAt: string;
 }
 
+// Claims a pending delivery for one attempt until a time (the lease), unless another attempt's claim still
+// runs; answers the delivery hash as it was. A claim is what lets an attempt call the agency: two runs of
+// one job (a job whose lock lapsed while its first run was still calling) never both deliver.
+// KEYS: 1 delivery hash. ARGV: 1 the attempt's holder id, 2 now (ms), 3 lease length (ms)
+const CLAIM_LUA = new LuaScript(`
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return {'missing'} end
+local state, holder, untilMs
+for i = 1, #h, 2 do
+  if h[i] == 'state' then state = h[i + 1]
+  elseif h[i] == 'leaseHolder' then holder = h[i + 1]
+  elseif h[i] == 'leaseUntil' then untilMs = tonumber(h[i + 1]) end
+end
+if state ~= 'pending' then return {'settled', h} end
+local now = tonumber(ARGV[2])
+if holder and holder ~= ARGV[1] and untilMs and untilMs > now then return {'leased', tostring(untilMs)} end
+redis.call('HSET', KEYS[1], 'leaseHolder', ARGV[1], 'leaseUntil', now + tonumber(ARGV[3]))
+return {'claimed', h}
+`);
+
+// Ends an attempt's claim without a move (it called nobody and will be retried). KEYS: 1 delivery hash. ARGV: 1 holder
+const RELEASE_LUA = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'leaseHolder') == ARGV[1] then redis.call('HDEL', KEYS[1], 'leaseHolder', 'leaseUntil') end
+return 1
+`);
+
 // KEYS: 1 delivery hash, 2 the sender's dead letters (sorted set), 3 unqueued set, 4 acknowledgements hash, 5 audit outbox
 // ARGV: 1 allowed current states (space-separated), 2 new state, 3 now (ISO), 4 now (ms), 5 attempts to add,
 //       6 last error ('' clears), 7 next attempt at ('' clears), 8 `<messageId>~<agencyId>`, 9 re-drive ('1'),
 //       10 response message id ('' none), 11 values per record, 12 records committed whatever happens (last),
-//       then the records' field/values: the change record, the records committed with the move, those committed anyway
+//       13 the claim's holder ('' any), then the records' field/values: the change record, the records committed
+//       with the move, those committed anyway
 const STEP_LUA = new LuaScript(`
 local width = tonumber(ARGV[11])
-local total = (#ARGV - 12) / width
+local total = (#ARGV - 13) / width
 local always = tonumber(ARGV[12])
 local function append(from, to)
   for r = from, to do
-    local at = 13 + (r - 1) * width
+    local at = 14 + (r - 1) * width
     redis.call('XADD', KEYS[5], '*', unpack(ARGV, at, at + width - 1))
   end
 end
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
+if ARGV[13] ~= '' and redis.call('HGET', KEYS[1], 'leaseHolder') ~= ARGV[13] then
+  append(total - always + 1, total)
+  return {'lease-lost'}
+end
 if ARGV[10] ~= '' then
   local seen = redis.call('HGET', KEYS[4], ARGV[10])
   if seen and seen ~= ARGV[8] then
@@ -279,6 +327,7 @@ if ARGV[9] == '1' then
   redis.call('HINCRBY', KEYS[1], 'redrives', 1)
 end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[4], ARGV[10], ARGV[8]) end
+redis.call('HDEL', KEYS[1], 'leaseHolder', 'leaseUntil')
 append(1, total)
 return {'applied', state}
 `);
@@ -397,6 +446,36 @@ export class AlertStore {
     return h.messageId ? deliveryOf(h) : undefined;
   }
 
+  /**
+   * Claims a pending delivery for one attempt (`holder`, unique per run of a job) for `leaseMs`: only the
+   * claim's holder calls the agency and moves the delivery on (`DeliveryStep.leaseHolder`), so a job that
+   * BullMQ runs a second time while its first run is still calling (its lock lapsed under load) waits for
+   * the claim to end instead of delivering the message again. Reads the delivery in the same round trip.
+   */
+  async claimDelivery(messageId: string, agencyId: string, holder: string, nowMs: number, leaseMs: number): Promise<ClaimResult> {
+    const [kind, detail] = (await CLAIM_LUA.run(this.redis, [this.keys.delivery(messageId, agencyId)], [holder, nowMs, Math.ceil(leaseMs)])) as [string, string[] | string | undefined];
+    switch (kind) {
+      case 'claimed':
+      case 'settled': {
+        const pairs = detail as string[];
+        const hash: Record<string, string> = {};
+        for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i]!] = pairs[i + 1]!;
+        return { kind, delivery: deliveryOf(hash) };
+      }
+      case 'leased':
+        return { kind, untilMs: Number(detail) };
+      case 'missing':
+        return { kind };
+      default:
+        throw new Error(`Unexpected answer from the claim script: ${kind}`);
+    }
+  }
+
+  /** Ends an attempt's claim on a delivery without moving it (the attempt called nobody). */
+  async releaseDelivery(messageId: string, agencyId: string, holder: string): Promise<void> {
+    await RELEASE_LUA.run(this.redis, [this.keys.delivery(messageId, agencyId)], [holder]);
+  }
+
   /** The deliveries of a message to these agencies (its recipients), in order; missing ones left out. */
   async deliveries(messageId: string, agencyIds: readonly string[]): Promise<Delivery[]> {
     const pipeline = this.redis.pipeline();
@@ -455,6 +534,7 @@ export class AlertStore {
       step.responseId ?? '',
       AUDIT_ENTRY_FIELDS.length * 2,
       step.happenedRecords?.length ?? 0,
+      step.leaseHolder ?? '',
       ...[step.record, ...(step.withRecords ?? []), ...(step.happenedRecords ?? [])].flatMap((record) => outboxEntryArgs(record)),
     ];
     const [kind, detail] = (await STEP_LUA.run(this.redis, keys, args)) as [string, string | undefined];
@@ -465,6 +545,7 @@ export class AlertStore {
         return { kind, state: detail as DeliveryState };
       case 'replayed':
         return { kind, delivery: detail ?? '' };
+      case 'lease-lost':
       case 'missing':
         return { kind };
       default:

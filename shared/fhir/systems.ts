@@ -107,6 +107,12 @@ export const Extensions = {
   matchingModel: `${HUB_BASE}/StructureDefinition/matching-model`,
   /** On a delivered message's MessageHeader: the recipient agency's sequence number of it (valueUnsignedInt), so gaps show. */
   deliverySequence: `${HUB_BASE}/StructureDefinition/delivery-sequence`,
+  /**
+   * On an agency's Endpoint: it takes several messages in one request (a FHIR `batch` Bundle POSTed to its
+   * address, answered with a `batch-response`: shared/messaging/message-batch.ts), at most this many
+   * (valuePositiveInt). Absent: one message per request.
+   */
+  deliveryBatchSize: `${HUB_BASE}/StructureDefinition/delivery-batch-size`,
   /** On a person's shared-record resource (Consent, plans): the index Person (MPI) the hub resolved its subject to (valueReference `Person/<id>`). */
   subjectPerson: `${HUB_BASE}/StructureDefinition/subject-person`,
   /** On a chronology entry (List.entry): the agency the event came from (valueReference Organization). */

@@ -192,4 +192,19 @@ describe('Delivery token', () => {
     expect(await rememberDeliveryToken(store, c)).toBe(false);
     expect(seen.get(`delivery/fife-police ${c.jti}`)).toBeGreaterThanOrEqual(c.exp * 1000);
   });
+
+  it('A batch of messages is one token: it names the batch and every message in it, in order', async () => {
+    const { token } = signDeliveryToken({ messageId: 'batch-1', messageIds: ['msg-1', 'msg-2'], recipient: 'fife-police', body }, hubKey, ISSUER);
+    const verdict = await verifyDeliveryToken(token, body, resolver, expected);
+    expect(verdict).toMatchObject({ ok: true, claims: { message_id: 'batch-1', message_ids: ['msg-1', 'msg-2'] } });
+    // A single message's token names no list.
+    expect(await verifyDeliveryToken(signed().token, body, resolver, expected)).toMatchObject({ ok: true, claims: { message_id: 'msg-1' } });
+    expect(((await verifyDeliveryToken(signed().token, body, resolver, expected)) as { claims: object }).claims).not.toHaveProperty('message_ids');
+  });
+
+  it('Refuses a batch token whose message list is empty or not a list of ids', async () => {
+    for (const bad of [[], 'msg-1', [1, 2], ['']]) {
+      expect(await verifyDeliveryToken(signWith(claims({ message_ids: bad })), body, resolver, expected)).toEqual({ ok: false, problem: 'malformed' });
+    }
+  });
 });

@@ -7,7 +7,9 @@
  * publishes in its JWKS, `kid` as there), header `typ: infoshare-delivery+jwt`,
  * claims `iss` (the hub's token issuer), `aud` = `recipient` (the agency id),
  * `jti` (fresh per attempt), `iat`, `exp` (iat + 300 s), `message_id` and
- * `body_sha256` (base64url SHA-256 of the exact body bytes). Unlike a body-only
+ * `body_sha256` (base64url SHA-256 of the exact body bytes). A batch of
+ * messages in one request (shared/messaging/message-batch.ts) is one token:
+ * `message_id` the batch's id, `message_ids` every message's id in order. Unlike a body-only
  * signature (Medplum's webhooks), the token names its recipient, expires, and
  * carries a unique id, so a receiver can refuse one sent elsewhere, a stale one
  * and a replay; the digest binds it to the body it came with.
@@ -45,8 +47,13 @@ export interface DeliveryTokenClaims {
   readonly jti: string;
   readonly iat: number;
   readonly exp: number;
-  /** The delivered message's id (its MessageHeader.id). */
+  /** The delivered message's id (its MessageHeader.id); for a batch of messages, the batch Bundle's id. */
   readonly message_id: string;
+  /**
+   * A batch (shared/messaging/message-batch.ts): every message's MessageHeader.id, in the order of the
+   * batch's entries. Absent for a single message.
+   */
+  readonly message_ids?: readonly string[];
   /** The recipient agency again, as its own claim (equal to `aud`). */
   readonly recipient: string;
   /** base64url(SHA-256(body bytes)). */
@@ -59,7 +66,10 @@ export function bodyDigest(body: string | Uint8Array): string {
 }
 
 export interface DeliveryTokenInput {
+  /** The message's MessageHeader.id, or the batch Bundle's id. */
   readonly messageId: string;
+  /** A batch: the MessageHeader.id of each message in it, in order. */
+  readonly messageIds?: readonly string[];
   readonly recipient: string;
   /** The exact body that will be POSTed. */
   readonly body: string | Uint8Array;
@@ -91,6 +101,7 @@ export function signDeliveryToken(
     iat,
     exp: iat + DELIVERY_TOKEN_TTL_SECONDS,
     message_id: input.messageId,
+    ...(input.messageIds ? { message_ids: [...input.messageIds] } : {}),
     recipient: input.recipient,
     body_sha256: bodyDigest(input.body),
   };
@@ -213,7 +224,9 @@ function claimsFrom(p: jwt.JwtPayload): DeliveryTokenClaims | undefined {
   const [iss, aud, jti, messageId, recipient, digest] = ['iss', 'aud', 'jti', 'message_id', 'recipient', 'body_sha256'].map(str);
   const [iat, exp] = ['iat', 'exp'].map(num);
   if (!iss || !aud || !jti || !messageId || !recipient || !digest || iat === undefined || exp === undefined) return undefined;
-  return { iss, aud, jti, iat, exp, message_id: messageId, recipient, body_sha256: digest };
+  const ids: unknown = p.message_ids;
+  if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id.length > 0))) return undefined;
+  return { iss, aud, jti, iat, exp, message_id: messageId, ...(ids ? { message_ids: ids as string[] } : {}), recipient, body_sha256: digest };
 }
 
 const PROBLEM_TEXT: Readonly<Record<DeliveryTokenProblem, string>> = {

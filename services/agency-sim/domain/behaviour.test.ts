@@ -1,5 +1,5 @@
 import { statusOf, isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
-import { behaviourAt, OK_BEHAVIOUR, parseBehaviour } from './behaviour.js';
+import { behaviourAt, behaviourFor, OK_BEHAVIOUR, parseBehaviour } from './behaviour.js';
 
 const options = { maxDelayMs: 10_000, nowMs: 1_000_000 };
 
@@ -43,5 +43,14 @@ describe('Simulated agency behaviour', () => {
     expect(behaviourAt(down, 1_000_099)).toBe(down);
     expect(behaviourAt(down, 1_000_100)).toBe(OK_BEHAVIOUR);
     expect(behaviourAt(undefined, 0)).toBe(OK_BEHAVIOUR);
+  });
+
+  it('A behaviour limited to some messages answers the others ok; only transient and fatal can be limited', () => {
+    const one = parseBehaviour({ mode: 'transient', messages: ['msg-2'] }, options);
+    expect(behaviourFor(one, 'msg-2')).toBe(one);
+    expect(behaviourFor(one, 'msg-1')).toBe(OK_BEHAVIOUR);
+    expect(behaviourFor(parseBehaviour({ mode: 'fatal' }, options), 'msg-1')).toMatchObject({ mode: 'fatal' });
+    expect(refusal({ mode: 'down', messages: ['msg-2'] })).toMatch(/messages/);
+    expect(refusal({ mode: 'fatal', messages: [] })).toMatch(/messages/);
   });
 });

@@ -11,7 +11,9 @@
  * - `fatal`     answer `fatal-error` (never send this again), store nothing.
  *
  * `forMs` limits the behaviour: after it the agency answers `ok` again (an
- * endpoint down for a while, then back).
+ * endpoint down for a while, then back). `messages` (transient and fatal only)
+ * limits it to these MessageHeader ids: the others are answered `ok` — one bad
+ * message among good ones, alone or in a batch.
  */
 import { z } from 'zod';
 import { invalidResource } from '../../../shared/fhir/outcome.js';
@@ -27,6 +29,8 @@ export interface Behaviour {
   readonly failure?: 'reset' | '503';
   /** Epoch ms after which the agency answers `ok` again; absent = until told otherwise. */
   readonly until?: number;
+  /** `transient` / `fatal`: only the messages with these MessageHeader ids; absent = every message. */
+  readonly messages?: readonly string[];
 }
 
 export const OK_BEHAVIOUR: Behaviour = { mode: 'ok' };
@@ -39,23 +43,26 @@ export function parseBehaviour(body: unknown, options: { readonly maxDelayMs: nu
       delayMs: z.number().int().min(0).max(options.maxDelayMs).optional(),
       failure: z.enum(['reset', '503']).optional(),
       forMs: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
+      messages: z.array(z.string().min(1).max(200)).min(1).max(1000).optional(),
     })
     .strict()
     .refine((b) => b.mode !== 'slow' || b.delayMs !== undefined, { message: 'slow needs delayMs', path: ['delayMs'] })
     .refine((b) => b.delayMs === undefined || b.mode === 'slow', { message: 'delayMs applies to slow only', path: ['delayMs'] })
-    .refine((b) => b.failure === undefined || b.mode === 'down', { message: 'failure applies to down only', path: ['failure'] });
+    .refine((b) => b.failure === undefined || b.mode === 'down', { message: 'failure applies to down only', path: ['failure'] })
+    .refine((b) => b.messages === undefined || b.mode === 'transient' || b.mode === 'fatal', { message: 'messages applies to transient and fatal only', path: ['messages'] });
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || 'body';
-    throw invalidResource(`Behaviour: ${field}: ${issue?.message ?? 'invalid'} (send {"mode": "ok|down|slow|transient|fatal", "delayMs"?, "failure"?, "forMs"?})`, field);
+    throw invalidResource(`Behaviour: ${field}: ${issue?.message ?? 'invalid'} (send {"mode": "ok|down|slow|transient|fatal", "delayMs"?, "failure"?, "forMs"?, "messages"?})`, field);
   }
-  const { mode, delayMs, failure, forMs } = parsed.data;
+  const { mode, delayMs, failure, forMs, messages } = parsed.data;
   return {
     mode,
     ...(delayMs !== undefined ? { delayMs } : {}),
     ...(mode === 'down' ? { failure: failure ?? 'reset' } : {}),
     ...(forMs !== undefined ? { until: options.nowMs + forMs } : {}),
+    ...(messages !== undefined ? { messages } : {}),
   };
 }
 
@@ -64,4 +71,9 @@ export function behaviourAt(stored: Behaviour | undefined, nowMs: number): Behav
   if (!stored) return OK_BEHAVIOUR;
   if (stored.until !== undefined && nowMs >= stored.until) return OK_BEHAVIOUR;
   return stored;
+}
+
+/** The behaviour one message meets: one limited to other messages answers this one `ok`. */
+export function behaviourFor(behaviour: Behaviour, messageId: string): Behaviour {
+  return behaviour.messages && !behaviour.messages.includes(messageId) ? OK_BEHAVIOUR : behaviour;
 }

@@ -1,90 +1,145 @@
 /**
- * `POST /agencies/<agency>/fhir/$process-message`: an agency system receiving
- * a message from the hub. In order:
+ * An agency system receiving messages from the hub:
+ * `POST /agencies/<agency>/fhir/$process-message` (one message) and
+ * `POST /agencies/<agency>/fhir` with a `batch` Bundle of messages (batched
+ * delivery, for an Endpoint that opts in: shared/messaging/message-batch.ts).
+ * In order:
  *
  * 1. behaviour `down` — drop the connection (or answer 503) before anything;
  * 2. the delivery token (`Authorization: Bearer`): signed by the hub's key, ES256,
  *    issuer, addressed to this agency, unexpired, over these exact body bytes —
  *    else 401; a token id seen before — 401 (replay);
- * 3. the body must be a message Bundle whose MessageHeader id is the token's `message_id`;
- * 4. behaviour `slow` waits, `transient` / `fatal` answer that response code and keep nothing;
- * 5. stored once per message id (a repeat is counted, answered `ok` again, not stored twice),
- *    answered with a response message `ok`.
+ * 3. the body must be a message Bundle whose MessageHeader id is the token's `message_id`
+ *    — or a batch whose entries' MessageHeader ids are the token's `message_ids`, in order;
+ * 4. behaviour `slow` waits (once per request), `transient` / `fatal` answer that response
+ *    code for the messages it applies to and keep nothing of them;
+ * 5. each message stored once per message id (a repeat is counted, answered `ok` again, not
+ *    stored twice), answered with a response message `ok` — a batch with a `batch-response`
+ *    holding each message's own answer, in order (an entry that is not a message: 400 for it alone).
  */
 import type { Request, Response } from 'express';
+import type { Bundle } from 'fhir/r4.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bearerToken } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { rawBodyOf, respond } from '../../../shared/fhir/express.js';
 import { badRequest, unavailable } from '../../../shared/fhir/outcome.js';
-import { deliveryTokenRefusal, rememberDeliveryToken, verifyDeliveryToken } from '../../../shared/messaging/delivery-token.js';
+import { deliveryTokenRefusal, rememberDeliveryToken, verifyDeliveryToken, type DeliveryTokenClaims } from '../../../shared/messaging/delivery-token.js';
+import { batchResponse, isMessageBatchProblem, readMessageBatch, type BatchEntryAnswer } from '../../../shared/messaging/message-batch.js';
 import { buildResponseMessage, type ResponseCode } from '../../../shared/messaging/response-message.js';
 import { simulatedAgency } from '../agency.js';
 import type { AgencySimContext } from '../context.js';
-import { behaviourAt } from '../domain/behaviour.js';
+import { behaviourAt, behaviourFor, type Behaviour } from '../domain/behaviour.js';
 import { isMessageSummary, messageSummaryOf, type MessageSummary } from '../domain/received-message.js';
 
 export function processMessage(ctx: AgencySimContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$process-message', action: 'C' });
-    const agency = await simulatedAgency(ctx, req);
-    const behaviour = behaviourAt(await ctx.store.behaviour(agency), ctx.now());
-
-    if (behaviour.mode === 'down') {
-      await ctx.store.count(agency, 'down');
-      if (behaviour.failure === '503') throw unavailable(`${agency} is down (simulated)`);
-      ctx.log.info({ agency }, 'agency-sim: simulated down, dropping the connection');
-      req.socket.destroy();
-      return;
-    }
-
-    const body = rawBodyOf(req) ?? Buffer.alloc(0);
-    let token: string | undefined;
-    try {
-      token = bearerToken(req.headers.authorization);
-    } catch {
-      await ctx.store.count(agency, 'refused');
-      throw deliveryTokenRefusal('malformed');
-    }
-    const verdict = await verifyDeliveryToken(token, body, ctx.resolveKey, { issuer: ctx.issuer, recipient: agency, nowMs: ctx.now() });
-    if (!verdict.ok) {
-      await ctx.store.count(agency, 'refused');
-      ctx.log.info({ agency, problem: verdict.problem }, 'agency-sim: delivery token refused');
-      throw deliveryTokenRefusal(verdict.problem);
-    }
-    const { claims } = verdict;
-    if (!(await rememberDeliveryToken(ctx.store.deliveryJtis, claims))) {
-      await ctx.store.count(agency, 'replays');
-      ctx.log.info({ agency, jti: claims.jti, messageId: claims.message_id }, 'agency-sim: replayed delivery token refused');
-      throw deliveryTokenRefusal('replayed');
-    }
+    const checked = await checkedDelivery(ctx, req);
+    if (!checked) return;
+    const { agency, behaviour, claims } = checked;
 
     const summary = messageSummaryOf(req.body);
     if (!isMessageSummary(summary)) throw badRequest(summary.problem, summary.expression);
-    if (summary.messageId !== claims.message_id) {
+    if (summary.messageId !== claims.message_id || claims.message_ids !== undefined) {
       throw badRequest('The MessageHeader id is not the message the delivery token names', 'Bundle.entry[0].resource.id');
     }
     describeExchange(res, { entities: [{ reference: `MessageHeader/${summary.messageId}`, role: 'data', description: summary.event?.code }] });
 
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
-    if (behaviour.mode === 'transient' || behaviour.mode === 'fatal') {
-      await ctx.store.count(agency, behaviour.mode);
-      const code: ResponseCode = behaviour.mode === 'transient' ? 'transient-error' : 'fatal-error';
-      await answer(req, res, agency, summary, code, `${agency} answered ${code} (simulated)`);
-      return;
-    }
-    const receiveCount = await ctx.store.receive(agency, summary, req.body, ctx.now());
-    const text =
-      receiveCount === 1
-        ? `Message ${summary.messageId} received by ${agency}`
-        : `Message ${summary.messageId} already received by ${agency} (delivery ${receiveCount}); acknowledged again, not stored twice`;
-    ctx.log.info({ agency, messageId: summary.messageId, seq: summary.seq, receiveCount }, 'agency-sim: message received');
-    await answer(req, res, agency, summary, 'ok', text);
+    const answer = await take(ctx, agency, behaviour, summary, req.body);
+    await respond(req, res, 200, answer.resource);
   };
 }
 
-async function answer(req: Request, res: Response, agency: string, summary: MessageSummary, code: ResponseCode, text: string): Promise<void> {
-  const response = buildResponseMessage({
+export function processMessageBatch(ctx: AgencySimContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: 'batch', action: 'C' });
+    const checked = await checkedDelivery(ctx, req);
+    if (!checked) return;
+    const { agency, behaviour, claims } = checked;
+
+    const batch = readMessageBatch(req.body);
+    if (isMessageBatchProblem(batch)) throw badRequest(batch.problem, batch.expression);
+    const summaries = batch.messages.map((m) => messageSummaryOf(m));
+    const ids = summaries.map((s) => (isMessageSummary(s) ? s.messageId : undefined));
+    // The token names the batch and every message in it, in order: nothing added, dropped or reordered.
+    if (claims.message_id !== batch.id || !sameIds(claims.message_ids, ids)) {
+      throw badRequest("The batch's messages are not the ones the delivery token names", 'Bundle.entry');
+    }
+    describeExchange(res, { entities: ids.flatMap((id) => (id ? [{ reference: `MessageHeader/${id}`, role: 'data' as const }] : [])) });
+
+    if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
+    await ctx.store.countBatch(agency, batch.messages.length);
+    const answers = await Promise.all(
+      summaries.map((summary, i): Promise<BatchEntryAnswer> => {
+        if (!isMessageSummary(summary)) return Promise.resolve({ status: 400, resource: badRequest(summary.problem, `Bundle.entry[${i}].resource.${summary.expression}`).outcome });
+        return take(ctx, agency, behaviour, summary, batch.messages[i]);
+      }),
+    );
+    await respond(req, res, 200, batchResponse(batch.id, answers));
+  };
+}
+
+/**
+ * Steps 1-2, for a message and a batch alike: the agency is down, or the token
+ * is refused (thrown), or the request may go on with the token's claims.
+ * Undefined when the connection was dropped (nothing to answer).
+ */
+async function checkedDelivery(ctx: AgencySimContext, req: Request): Promise<{ agency: string; behaviour: Behaviour; claims: DeliveryTokenClaims } | undefined> {
+  const agency = await simulatedAgency(ctx, req);
+  const behaviour = behaviourAt(await ctx.store.behaviour(agency), ctx.now());
+
+  if (behaviour.mode === 'down') {
+    await ctx.store.count(agency, 'down');
+    if (behaviour.failure === '503') throw unavailable(`${agency} is down (simulated)`);
+    ctx.log.info({ agency }, 'agency-sim: simulated down, dropping the connection');
+    req.socket.destroy();
+    return undefined;
+  }
+
+  const body = rawBodyOf(req) ?? Buffer.alloc(0);
+  let token: string | undefined;
+  try {
+    token = bearerToken(req.headers.authorization);
+  } catch {
+    await ctx.store.count(agency, 'refused');
+    throw deliveryTokenRefusal('malformed');
+  }
+  const verdict = await verifyDeliveryToken(token, body, ctx.resolveKey, { issuer: ctx.issuer, recipient: agency, nowMs: ctx.now() });
+  if (!verdict.ok) {
+    await ctx.store.count(agency, 'refused');
+    ctx.log.info({ agency, problem: verdict.problem }, 'agency-sim: delivery token refused');
+    throw deliveryTokenRefusal(verdict.problem);
+  }
+  const { claims } = verdict;
+  if (!(await rememberDeliveryToken(ctx.store.deliveryJtis, claims))) {
+    await ctx.store.count(agency, 'replays');
+    ctx.log.info({ agency, jti: claims.jti, messageId: claims.message_id }, 'agency-sim: replayed delivery token refused');
+    throw deliveryTokenRefusal('replayed');
+  }
+  return { agency, behaviour, claims };
+}
+
+/** Steps 4-5 for one message: answered as the behaviour says for it, or stored once and acknowledged. */
+async function take(ctx: AgencySimContext, agency: string, requestBehaviour: Behaviour, summary: MessageSummary, message: unknown): Promise<{ status: number; resource: Bundle }> {
+  const behaviour = behaviourFor(requestBehaviour, summary.messageId);
+  if (behaviour.mode === 'transient' || behaviour.mode === 'fatal') {
+    await ctx.store.count(agency, behaviour.mode);
+    const code: ResponseCode = behaviour.mode === 'transient' ? 'transient-error' : 'fatal-error';
+    return { status: 200, resource: responseTo(agency, summary, code, `${agency} answered ${code} (simulated)`) };
+  }
+  const receiveCount = await ctx.store.receive(agency, summary, message, ctx.now());
+  const text =
+    receiveCount === 1
+      ? `Message ${summary.messageId} received by ${agency}`
+      : `Message ${summary.messageId} already received by ${agency} (delivery ${receiveCount}); acknowledged again, not stored twice`;
+  ctx.log.info({ agency, messageId: summary.messageId, seq: summary.seq, receiveCount }, 'agency-sim: message received');
+  return { status: 200, resource: responseTo(agency, summary, 'ok', text) };
+}
+
+function responseTo(agency: string, summary: MessageSummary, code: ResponseCode, text: string) {
+  return buildResponseMessage({
     requestHeaderId: summary.messageId,
     code,
     source: agency,
@@ -92,5 +147,8 @@ async function answer(req: Request, res: Response, agency: string, summary: Mess
     // FHIR: a response carries the event of the message it answers.
     ...(summary.event ? { event: summary.event } : {}),
   });
-  await respond(req, res, 200, response);
+}
+
+function sameIds(named: readonly string[] | undefined, sent: readonly (string | undefined)[]): boolean {
+  return named !== undefined && named.length === sent.length && named.every((id, i) => sent[i] === undefined || sent[i] === id);
 }

@@ -3,8 +3,9 @@
  * simulated agency has received, in the order messages first arrived, each
  * with how many times it was delivered (a count above 1 means duplicate
  * deliveries, stored once), and the agency's counters (accepted, duplicates,
- * refused, replays, transient, fatal, down). `summary=true` leaves the message
- * Bundles out.
+ * refused, replays, transient, fatal, down, batches), and how many batch
+ * requests carried how many messages (`batchSizes`). `summary=true` leaves the
+ * message Bundles out.
  */
 import type { Request, Response } from 'express';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
@@ -23,15 +24,17 @@ export function receivedMessages(ctx: AgencySimContext) {
     const offset = integerParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
     const count = integerParam(req.query.count, 'count', 1, MAX_COUNT, 100);
     const summaryOnly = req.query.summary === 'true';
-    const [{ total, messages }, stats, behaviour] = await Promise.all([
+    const [{ total, messages }, stats, behaviour, batchSizes] = await Promise.all([
       ctx.store.received(agency, offset, count),
       ctx.store.stats(agency),
       ctx.store.behaviour(agency),
+      ctx.store.batchSizes(agency),
     ]);
     await respondJson(req, res, 200, {
       agency,
       behaviour: behaviourAt(behaviour, ctx.now()),
       stats,
+      batchSizes,
       total,
       offset,
       messages: summaryOnly ? messages.map(({ message: _message, ...rest }) => rest) : messages,

@@ -85,6 +85,9 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
       throw forbidden(`${agency} is not a recipient of message ${messageId}`);
     case 'replayed':
       throw conflict(`Response message ${response.headerId} already answered another delivery (${step.delivery}): a response message is sent once`);
+    case 'lease-lost':
+      // Only a delivery attempt's step names a claim; an acknowledgement never does.
+      throw new Error(`The acknowledgement of ${messageId} by ${agency} was refused for a delivery claim it never made`);
     case 'moved':
       if (step.state === 'withdrawn') throw conflict(`Message ${messageId} was never delivered to ${agency}: it was withdrawn`);
       await respond(req, res, 200, informational(`Message ${messageId} was already ${step.state} for ${agency}; nothing changed`));

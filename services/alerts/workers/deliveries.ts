@@ -31,6 +31,7 @@
  * stops calling an endpoint that keeps failing, so a burst of alerts to it does
  * not fill the slots with timeouts.
  */
+import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { Counter, type Registry } from 'prom-client';
 import type { Bundle, Endpoint } from 'fhir/r4.js';
@@ -45,12 +46,12 @@ import { forbidden, notFound, unprocessable } from '../../../shared/fhir/outcome
 import type { AgencyType, DataCategory, Purpose } from '../../../shared/fhir/systems.js';
 import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry } from '../../../shared/isp/registry.js';
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
-import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
 import { runWorker, type AttemptRecords, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import type { DirectoryView } from '../../directory/view.js';
 import type { PlansView } from '../../plans/view.js';
 import { afterFailure, afterSuccess, breakerAllows, CLOSED, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from '../domain/circuit-breaker.js';
+import { batchSizeOf, endpointFailed, jsonOrUndefined, responseSummaryOf } from '../domain/delivery-batch.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
 import {
   classifyAttempt,
@@ -61,12 +62,12 @@ import {
   type AttemptContext,
   type AttemptResult,
   type DeliveryAction,
-  type ResponseSummary,
   type RetryPolicy,
 } from '../domain/delivery-policy.js';
 import { minimisedMessage } from '../domain/minimise.js';
 import type { PeerHubs } from '../peer-hubs.js';
 import type { AlertStore, DeliveryState, DeliveryStep, StoredMessage } from '../store.js';
+import { EndpointBatches, noAnswerReason } from './endpoint-batches.js';
 
 export const DELIVERIES_QUEUE = { family: 'alerts-delivery', name: 'deliveries' } as const;
 
@@ -230,6 +231,9 @@ export function deliveryJobOptions(policy: RetryPolicy): JobsOptions {
   };
 }
 
+/** How long the first message of a batch waits for more to the same Endpoint (`INFOSHARE_ALERTS_BATCH_LINGER`), ms. */
+export const DEFAULT_BATCH_LINGER_MS = 5;
+
 /** Attempts in flight at once per process (`INFOSHARE_ALERTS_DELIVERY_CONCURRENCY`): I/O waits, so many; a slow agency holds only its own. */
 export const DEFAULT_DELIVERY_CONCURRENCY = 32;
 
@@ -257,6 +261,8 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly concurrency?: number;
   /** The job lock (ms; BullMQ's 30 s by default): a dead process's attempts run again within about twice this. */
   readonly lockDurationMs?: number;
+  /** Batched delivery (Endpoints that opt in): how long a batch's first message waits for company (ms). */
+  readonly batchLingerMs?: number;
   readonly breaker?: BreakerOptions;
   /** The clock and the jitter's randomness (tests fix them). */
   readonly now?: () => Date;
@@ -286,13 +292,28 @@ function attemptCounter(registry: Registry): Counter<'outcome'> {
 /** Starts delivering accepted messages, one job per recipient. */
 export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<DeliveryJobData, DeliveryJobResult> {
   const concurrency = deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
+  // Per process: each worker process learns an endpoint is down from its own attempts.
+  const breakers = new Map<string, BreakerState>();
+  const now = () => (deps.now ? deps.now() : new Date()).getTime();
+  // Kept-alive connections per endpoint, at most one per attempt in flight.
+  const http = new KeepAliveClient({ maxSocketsPerEndpoint: concurrency });
   const shared: AttemptShared = {
-    // Per process: each worker process learns an endpoint is down from its own attempts.
-    breakers: new Map<string, BreakerState>(),
-    // Kept-alive connections per endpoint, at most one per attempt in flight.
-    http: new KeepAliveClient({ maxSocketsPerEndpoint: concurrency }),
+    breakers,
+    http,
     messages: new MessageCache(deps.store),
     endpoints: new EndpointCache(deps.directory),
+    batches: new EndpointBatches({
+      http,
+      service: deps.service,
+      timeoutMs: deps.timeoutMs,
+      lingerMs: deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS,
+      sign: (batchId, headerIds, recipient, body) => signDeliveryToken({ messageId: batchId, messageIds: headerIds, recipient, body }, deps.signingKey, deps.issuer, now()).token,
+      // Once per request: a batch that failed as a whole is one failure of the endpoint, however many messages it carried.
+      onAnswer: (agencyId, answer) =>
+        breakers.set(agencyId, endpointFailed(answer) ? afterFailure(breakers.get(agencyId) ?? CLOSED, now(), deps.breaker ?? DEFAULT_BREAKER_OPTIONS) : afterSuccess()),
+    }),
+    // An attempt's claim on its delivery outlasts everything it may wait for before the agency answers.
+    leaseMs: 2 * deps.timeoutMs + (deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS) + 1_000,
   };
   const counter = deps.registry ? attemptCounter(deps.registry) : undefined;
   const count = (outcome: AttemptOutcome) => counter?.inc({ outcome });
@@ -319,6 +340,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   return {
     ...running,
     close: async () => {
+      shared.batches.flushAll();
       await running.close();
       shared.http.close();
     },
@@ -329,6 +351,10 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
 interface AttemptShared {
   readonly breakers: Map<string, BreakerState>;
   readonly http: KeepAliveClient;
+  /** The open batch per Endpoint that takes batches. */
+  readonly batches: EndpointBatches;
+  /** How long an attempt's claim on its delivery lasts (ms): longer than it may wait and call. */
+  readonly leaseMs: number;
   readonly messages: MessageCache;
   readonly endpoints: EndpointCache;
 }
@@ -398,6 +424,8 @@ class DeliveryAttempt {
   private readonly breakers: Map<string, BreakerState>;
   /** The record of the call to the agency's endpoint, once made: committed with the next step (or on its own if that fails). */
   private callRecord: ExchangeRecord | undefined;
+  /** This run's claim on the delivery (`AlertStore.claimDelivery`): unique per run, so a second run of the job is another holder. */
+  private readonly holder = randomUUID();
 
   constructor(
     private readonly deps: DeliveryWorkerDeps,
@@ -422,6 +450,10 @@ class DeliveryAttempt {
       return outcome;
     } catch (err) {
       this.count(this.thrownAs);
+      // An attempt that called nobody and moved nothing gives its claim back, so its retry need not wait for it to lapse.
+      if (this.thrownAs === 'error' || this.thrownAs === 'not-called') {
+        await this.deps.store.releaseDelivery(this.messageId, this.agencyId, this.holder).catch(() => undefined);
+      }
       throw err;
     }
   }
@@ -429,9 +461,17 @@ class DeliveryAttempt {
   private async attempt(): Promise<JobOutcome<DeliveryJobResult>> {
     const { store, isp } = this.deps;
     const { messageId, agencyId } = this;
-    const delivery = await store.delivery(messageId, agencyId);
-    if (!delivery) throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
-    if (delivery.state !== 'pending') return settled(delivery.state);
+    // Read and claimed in one step: while this run holds the claim no other run of the job calls the agency.
+    const claim = await store.claimDelivery(messageId, agencyId, this.holder, this.now().getTime(), this.shared.leaseMs);
+    if (claim.kind === 'missing') throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
+    if (claim.kind === 'settled') return settled(claim.delivery.state);
+    if (claim.kind === 'leased') {
+      // Another run of this job is calling the agency right now (this job's lock lapsed while it ran): wait for it.
+      this.thrownAs = 'not-called';
+      const waitMs = Math.max(0, claim.untilMs - this.now().getTime()) + 100;
+      throw new RetryDelivery(`not called: another attempt of this delivery is in flight (its claim runs until ${new Date(claim.untilMs).toISOString()})`, waitMs);
+    }
+    const { delivery } = claim;
     const message = await this.shared.messages.get(messageId);
     if (!message) throw notFound(`Message ${messageId} is not stored`);
     const about = aboutMessage(message);
@@ -503,15 +543,31 @@ class DeliveryAttempt {
     const bundle = minimisedMessage(message.bundle as Bundle, { agencyId, agencyType: recipient.type, categories: decision.term.categories, seq: delivery.seq });
     const headerId = bundle.entry?.[0]?.resource?.id ?? messageId;
     const body = JSON.stringify(bundle);
-    const token = forward
-      ? await forward.sign(headerId, body)
-      : signDeliveryToken({ messageId: headerId, recipient: agencyId, body }, this.deps.signingKey, this.deps.issuer, now.getTime()).token;
-    const result = await this.post(message, url, body, token);
+    // An Endpoint that takes batches gets this message with others bound for it (endpoint-batches.ts); the
+    // batcher updates the agency's breaker once per request.
+    const batchSize = endpoint ? batchSizeOf(endpoint) : 1;
+    let result: AttemptResult;
+    if (endpoint && batchSize > 1) {
+      const about = aboutMessage(message).audit;
+      const outcome = await this.shared.batches.deliver(
+        { url: endpoint.address.replace(/\/+$/, ''), agencyId, maxSize: batchSize },
+        { headerId, body, origin: this.job.data.origin, entities: about.entities, dataCategory: about.dataCategory },
+      );
+      this.callRecord = outcome.callRecord;
+      result = outcome.result;
+    } else {
+      const token = forward
+        ? await forward.sign(headerId, body)
+        : signDeliveryToken({ messageId: headerId, recipient: agencyId, body }, this.deps.signingKey, this.deps.issuer, now.getTime()).token;
+      result = await this.post(message, url, body, token);
+    }
     const verdict = classifyAttempt(result, headerId);
-    this.breakers.set(
-      agencyId,
-      verdict.verdict === 'transient' ? afterFailure(breaker, this.now().getTime(), this.deps.breaker ?? DEFAULT_BREAKER_OPTIONS) : afterSuccess(),
-    );
+    if (batchSize === 1) {
+      this.breakers.set(
+        agencyId,
+        verdict.verdict === 'transient' ? afterFailure(breaker, this.now().getTime(), this.deps.breaker ?? DEFAULT_BREAKER_OPTIONS) : afterSuccess(),
+      );
+    }
     const action = nextStep(verdict, { ...context, now: this.now() });
     return this.finish(message, action, { fatal: verdict.verdict === 'fatal', counted: true, decision, recipientType: recipient.type });
   }
@@ -582,6 +638,7 @@ class DeliveryAttempt {
       result = await this.deps.store.stepDelivery(this.messageId, this.agencyId, {
         ...change,
         from: ['pending'],
+        leaseHolder: this.holder,
         at: this.now(),
         sender: message.sender,
         record: changeRecord(
@@ -606,6 +663,8 @@ class DeliveryAttempt {
       return { kind: 'applied' };
     }
     if (result.kind === 'moved') return result;
+    // Another run of this job claimed the delivery after this run's claim lapsed: that run decides; this one did nothing more.
+    if (result.kind === 'lease-lost') return { kind: 'moved', state: 'pending' };
     throw new Error(`The delivery of ${this.messageId} to ${this.agencyId} could not be updated (${result.kind})`);
   }
 
@@ -638,7 +697,7 @@ class DeliveryAttempt {
         maxAnswerBytes: MAX_ANSWER_BYTES,
       });
       this.callRecord = outboundCallRecord(call, { status: answer.status });
-      const response = responseSummaryOf(answer.text);
+      const response = answer.text === undefined ? undefined : responseSummaryOf(jsonOrUndefined(answer.text));
       return { kind: 'answered', status: answer.status, ...(response ? { response } : {}) };
     } catch (err) {
       this.callRecord = outboundCallRecord(call, { failure: failureReason(err) });
@@ -675,30 +734,4 @@ export function activeEndpointOf(endpoints: readonly Endpoint[]): Endpoint | und
   return endpoints
     .filter((e) => e.status === 'active' && /^https?:\/\//.test(e.address))
     .sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''))[0];
-}
-
-/** The response message in an answer's body, or undefined when there is none readable (or it was too long to read). */
-function responseSummaryOf(text: string | undefined): ResponseSummary | undefined {
-  if (text === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const response = parseResponseMessage(parsed);
-  if (isResponseMessageProblem(response)) return undefined;
-  const details = (response.details?.issue ?? [])
-    .map((i) => i.details?.text ?? i.diagnostics)
-    .filter((t): t is string => typeof t === 'string' && t.length > 0)
-    .join('; ');
-  return { code: response.code, requestHeaderId: response.requestHeaderId, ...(details ? { details: details.slice(0, 300) } : {}) };
-}
-
-/** Why there was no answer, in one line: the timeout, or the network error's code. */
-function noAnswerReason(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  const code = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? (err.cause as { code?: unknown } | undefined)?.code) : undefined;
-  if (typeof code === 'string') return `${code} (${failureReason(err)})`;
-  return failureReason(err);
 }
