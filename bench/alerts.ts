@@ -43,6 +43,7 @@ import { loadAlertsConfig } from '../services/alerts/config.js';
 import { retryPolicyOf } from '../services/alerts/module.js';
 import { DELIVERIES_QUEUE, deliveryJobOptions } from '../services/alerts/workers/deliveries.js';
 import { startBenchHub, type BenchHub } from './alerts/hub.js';
+import { setDeliveryBatchSize } from './alerts/batched-endpoints.js';
 import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
 import { rawBullmqBaseline } from './alerts/raw-bullmq.js';
 import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from './alerts/workload.js';
@@ -128,6 +129,11 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     await drain(queue, warm.length * recipients.length, 'warm-up');
     await expectAcknowledged(redis, keys, warm, recipients);
     progress(`each alert goes to ${recipients.length} agencies: ${recipients.join(', ')}`);
+    if (options.delivery === 'batched') {
+      progress(`the recipients opt in to batched delivery: up to ${options.batchSize} messages per request`);
+      for (const agency of recipients) await setDeliveryBatchSize(hub.urls.directory!, agency, options.batchSize);
+    }
+    const batches = new BatchSizes(hub.urls['agency-sim']!, recipients);
     if (recipients.length < 6) progress(`WARNING: the issue asks for at least 6 recipients per alert; the ISP routes this one to ${recipients.length}`);
 
     // 1. Raw BullMQ, on the same Redis, before the hub's measured load.
@@ -150,6 +156,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     // 2. Throughput through the hub.
     progress(`throughput: ${options.alerts} alerts, ${options.concurrency} requests in flight`);
     const completedBefore = await completedJobs(queue);
+    await batches.mark();
     const cpuBefore = { hub: hub.cpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
     const startWall = Date.now();
     const start = performance.now();
@@ -167,6 +174,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     progress(`throughput: ${options.alerts} alerts accepted in ${acceptedSeconds.toFixed(2)} s (${Math.round(options.alerts / acceptedSeconds)} alerts/s); waiting for every delivery`);
     await drain(queue, completedBefore + raised.length * recipients.length, 'throughput');
     const ackTimes = await expectAcknowledged(redis, keys, raised, recipients);
+    const throughputBatches = await batches.sinceMark();
     const lastAck = Math.max(...ackTimes.map((t) => t.lastAckMs));
     const throughputSeconds = (lastAck - startWall) / 1000;
     const deliveries = raised.length * recipients.length;
@@ -187,9 +195,11 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const count = options.rate * options.seconds;
     progress(`latency: ${count} alerts at ${options.rate}/s (open loop)`);
     const completedBeforeLatency = await completedJobs(queue);
+    await batches.mark();
     const latency = await offerAtRate(raise, options.rate, count);
     await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
     const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised), recipients);
+    const latencyBatches = await batches.sinceMark();
     const endToEnd = summarise(latency.map((l, i) => latencyAcks[i]!.lastAckMs - l.scheduledWallMs));
     const accept = summarise(latency.map((l) => l.acceptMs));
     progress(`latency: accept p50 ${accept.p50Ms} ms, p99 ${accept.p99Ms} ms; raised → acknowledged by all p50 ${endToEnd.p50Ms} ms, p99 ${endToEnd.p99Ms} ms`);
@@ -206,6 +216,10 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       endToEndP50Ms: endToEnd.p50Ms,
       endToEndP99Ms: endToEnd.p99Ms,
       recipientsPerAlert: recipients.length,
+      deliveryMode: options.delivery,
+      batchSizeP50: throughputBatches.p50,
+      batchSizeMax: throughputBatches.max,
+      latencyBatchSizeP50: latencyBatches.p50,
       deliveryProcesses: options.deliveryProcesses,
       cpuMsPerDelivery,
       targets: {
@@ -240,6 +254,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
           'deliveriesPerSecond: deliveries acknowledged (each a signed POST to agency-sim answered with a response message ok) per second, from the first raise to the last acknowledgement recorded by the hub.',
           'acceptMs: from the time the alert was due to be sent (open loop) to the 200 answer; endToEndMs: from the same time to the last recipient acknowledgement in the delivery records (ms resolution).',
           'The hub (directory, MPI, alerts, and the alerts delivery worker processes when INFOSHARE_ALERTS_DELIVERY_PROCESSES asks for them) runs in processes of its own, agency-sim in another; this process only sends the load. One machine (2 cores) runs the client, the hub, agency-sim and redis-server.',
+          'deliveryMode batched: the recipients opted in (their Endpoints state a batch size, --batch-size), so the hub sends the messages queued for one of them together in one request (FHIR batch Bundle, one delivery token, a batch-response with each message\'s own acknowledgement); batchSizeP50/batchSizeMax: messages per request in the throughput phase (latencyBatchSizeP50: in the latency phase), as agency-sim counted them (1 = requests of one message). deliveryMode single: one message per request. The raw BullMQ baseline is the same either way (the hub still queues one job per delivery).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes), agency-sim, redis-server.',
         ],
       },
@@ -248,6 +263,44 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     alerts.close();
     mpi.close();
     await queue.close();
+  }
+}
+
+/** Messages per batch request as agency-sim counts them (per recipient, summed), between a mark and now. */
+class BatchSizes {
+  private marked = new Map<number, number>();
+
+  constructor(
+    private readonly simUrl: string,
+    private readonly agencies: readonly string[],
+  ) {}
+
+  private async read(): Promise<Map<number, number>> {
+    const sizes = new Map<number, number>();
+    for (const agency of this.agencies) {
+      const res = await fetch(`${this.simUrl}/agencies/${agency}/received?summary=true&count=1`);
+      const report = (await res.json()) as { batchSizes?: Record<string, number> };
+      for (const [size, n] of Object.entries(report.batchSizes ?? {})) sizes.set(Number(size), (sizes.get(Number(size)) ?? 0) + n);
+    }
+    return sizes;
+  }
+
+  async mark(): Promise<void> {
+    this.marked = await this.read();
+  }
+
+  /** The median and largest batch (messages per request) since the mark; 1 when no batch was sent. */
+  async sinceMark(): Promise<{ p50: number; max: number }> {
+    const now = await this.read();
+    const requests = [...now]
+      .map(([size, n]) => [size, n - (this.marked.get(size) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => a[0] - b[0]);
+    const total = requests.reduce((sum, [, n]) => sum + n, 0);
+    if (total === 0) return { p50: 1, max: 1 };
+    let seen = 0;
+    const p50 = requests.find(([, n]) => (seen += n) >= total / 2)![0];
+    return { p50, max: requests[requests.length - 1]![0] };
   }
 }
 

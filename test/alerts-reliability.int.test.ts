@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { setDeliveryBatchSize } from '../bench/alerts/batched-endpoints.js';
 import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from '../bench/alerts/workload.js';
 import { openQueue } from '../shared/queue/queues.js';
 import { connectRedis, KeySpace } from '../shared/redis/connection.js';
@@ -208,13 +209,20 @@ describe('alert delivery when things fail (real processes)', () => {
     }
   }, 120_000);
 
-  it('the alerts process SIGKILLed while delivering, twice: after a restart everything is delivered, nothing twice, nothing given up', async () => {
+  it('the alerts process SIGKILLed while delivering, twice: after a restart everything is delivered, nothing twice, nothing given up (half the agencies batched)', async () => {
     const p = prefix('rel-kill');
     let hub = await startHubProcess(p, { env: FAST });
+    // Half the recipients take batches (the hub's fixture load at each start sets their Endpoints back: opt in again).
+    let batched: string[] = [];
+    const optIn = async () => {
+      for (const agency of batched) await setDeliveryBatchSize(hub.urls.directory!, agency, 10);
+    };
     try {
       const sender = new Sender(hub);
       await sender.registerSubjects();
       const first = await sender.raise(0);
+      batched = (await recipientsOf(redis, p, first.messageId)).slice(0, 3);
+      await optIn();
       // Slow receivers: deliveries are in flight when the process dies — twice, so slow enough that a restarted
       // hub (kept-alive connections, one write per attempt) cannot finish them all before the second kill.
       for (const agency of await recipientsOf(redis, p, first.messageId)) await setBehaviour(hub, agency, { mode: 'slow', delayMs: 600 });
@@ -230,14 +238,16 @@ describe('alert delivery when things fail (real processes)', () => {
 
       // Restarted, and killed again while it re-runs what the first crash left: some attempts die twice.
       hub = await startHubProcess(p, { env: FAST });
+      await optIn();
       await until('more deliveries acknowledged', async () => (await acknowledged()) > cut, 30_000);
       await killHubProcess(hub);
       const secondCut = await acknowledged();
       expect(secondCut).toBeLessThan(owed.length);
 
       hub = await startHubProcess(p, { env: FAST });
+      await optIn();
       const figures = await settle(
-        `alerts process SIGKILLed twice, with ${owed.length - cut} then ${owed.length - secondCut} of ${owed.length} deliveries outstanding`,
+        `alerts process SIGKILLed twice (${batched.join(', ')} batched), with ${owed.length - cut} then ${owed.length - secondCut} of ${owed.length} deliveries outstanding`,
         redis,
         p,
         owed,

@@ -1,5 +1,9 @@
 /** Command-line options of `npm run bench:alerts` (`-- --alerts 3000 --rate 100`). */
-import { positiveFlag, readFlags } from '../common/cli.js';
+import { choiceFlag, positiveFlag, readFlags } from '../common/cli.js';
+
+/** How the hub delivers to agency-sim: batched (the recipients' Endpoints opt in) or one message per request. */
+export const DELIVERY_MODES = ['batched', 'single'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 export interface AlertsBenchOptions {
   /** Alerts raised as fast as the hub takes them, for the throughput figure (default 1,000). */
@@ -18,17 +22,23 @@ export interface AlertsBenchOptions {
   readonly hubCpuProf?: string;
   /** The hub's delivery worker processes (`INFOSHARE_ALERTS_DELIVERY_PROCESSES`; default 1; 0: in the alerts service's process). */
   readonly deliveryProcesses: number;
+  /** `batched` (default): the recipients opt in to batched delivery; `single`: one message per request, as before. */
+  readonly delivery: DeliveryMode;
+  /** The batch size the recipients' Endpoints state (default 50). */
+  readonly batchSize: number;
 }
 
-export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N]
+export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N]
 Raw BullMQ first (the hub's enqueue mode and job size, a trivial processor), then the hub in its own
 process (directory, MPI, alerts; its delivery worker processes, 1 by default) and agency-sim in another,
 on the same private redis-server (appendfsync always):
 alerts raised over HTTP, delivered to agency-sim over HTTP and acknowledged — throughput, then latency
-at a fixed offered rate. Progress on stderr; one JSON line on stdout, appended to the results file.`;
+at a fixed offered rate. By default the recipients' Endpoints opt in to batched delivery (up to --batch-size
+messages per request); --delivery single keeps one message per request. Progress on stderr; one JSON line
+on stdout, appended to the results file.`;
 
 export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
-  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes']);
+  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size']);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
     alerts: positiveFlag(values, 'alerts', 1_000),
@@ -38,6 +48,8 @@ export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
     subjects: positiveFlag(values, 'subjects', 200),
     out: values.get('out') ?? 'bench/results/alerts.json',
     deliveryProcesses: values.get('delivery-processes') === '0' ? 0 : positiveFlag(values, 'delivery-processes', 1),
+    delivery: choiceFlag(values, 'delivery', DELIVERY_MODES, 'batched'),
+    batchSize: positiveFlag(values, 'batch-size', 50),
     ...(hubCpuProf !== undefined ? { hubCpuProf } : {}),
   };
 }

@@ -46,7 +46,7 @@ beforeAll(async () => {
       // a short job lock, so a job whose lock is lost runs again within a second or two.
       INFOSHARE_ALERTS_BATCH_LINGER: '300ms',
       INFOSHARE_ALERTS_RETRY_BASE_DELAY: '100ms',
-      INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '3s',
+      INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '6s',
       INFOSHARE_ALERTS_LOCK_DURATION: '1s',
     },
   });
@@ -209,17 +209,18 @@ describe('batched delivery to an Endpoint that opts in', () => {
   }, 30_000);
 
   it('stores each message of a batch once when the batch is sent again after its answer was lost, and acknowledges each once', async () => {
-    // The agency takes longer than the hub waits: the first batch is stored but its answer never reaches the hub.
+    // The agency takes longer than the hub waits (well beyond, so a busy machine's late timer cannot change that):
+    // the first batch is stored but its answer never reaches the hub.
     const behave = await fetch(`${sim()}/agencies/${RECIPIENT}/behaviour`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mode: 'slow', delayMs: 3_300, forMs: 500 }),
+      body: JSON.stringify({ mode: 'slow', delayMs: 8_000, forMs: 500 }),
     });
     expect(behave.status).toBe(200);
     const ids = await raiseTogether([0, 1, 2]);
     await until('every message acknowledged', () => states(ids), allIn('acknowledged'));
     // The slow first request finishes storing after the hub gave up on it.
-    await until('the slow first request stored', received, (r) => (r.stats.duplicates ?? 0) >= 1, 5_000);
+    await until('the slow first request stored', received, (r) => (r.stats.duplicates ?? 0) >= 1, 10_000);
 
     const report = await received();
     expect(report.stats.accepted).toBe(3);
@@ -230,13 +231,13 @@ describe('batched delivery to an Endpoint that opts in', () => {
       expect(d.attempts).toBeGreaterThanOrEqual(2);
       expect(d.state).toBe('acknowledged');
     }
-  }, 30_000);
+  }, 45_000);
 
   it('never delivers a message twice when its job runs again while the first run is still calling the agency (a lost job lock)', async () => {
     const behave = await fetch(`${sim()}/agencies/${RECIPIENT}/behaviour`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mode: 'slow', delayMs: 2_500 }),
+      body: JSON.stringify({ mode: 'slow', delayMs: 4_000 }),
     });
     expect(behave.status).toBe(200);
     const [id] = await raiseTogether([2]);
@@ -256,9 +257,9 @@ describe('batched delivery to an Endpoint that opts in', () => {
       (t) => t.some((e) => triggerOfEvent(e) === 'job' && (e.outcomeDesc ?? '').includes('another attempt of this delivery is in flight')),
     );
     // Long enough for a second call, had there been one, to have been stored.
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, 3_500));
     const report = await received();
     expect(receiveCountOf(report, id!)).toBe(1);
     expect(report.stats.duplicates ?? 0).toBe(0);
-  }, 30_000);
+  }, 45_000);
 });

@@ -1,9 +1,9 @@
 /**
  * Batched delivery's I/O, per worker process: the attempts bound for an
  * Endpoint that takes batches (domain/delivery-batch.ts `batchSizeOf`) wait
- * here a moment — until the batch is full or `lingerMs` has passed since its
- * first message, so a lone message waits only a few ms — and go out in ONE
- * request: a FHIR `batch` Bundle of the message Bundles (shared/messaging/
+ * here a moment — until the batch is full, or `lingerMs` has passed since its
+ * first message while no request to that Endpoint is out, or the request out
+ * is answered — and go out in ONE request: a FHIR `batch` Bundle of the message Bundles (shared/messaging/
  * message-batch.ts), one delivery token over the whole body naming every
  * message, one kept-alive connection.
  *
@@ -77,9 +77,22 @@ interface OpenBatch {
   timer?: NodeJS.Timeout;
 }
 
+/** Per endpoint: the batch being filled, and how many of its requests are out. */
+interface EndpointState {
+  open?: OpenBatch;
+  inFlight: number;
+}
+
+/**
+ * Requests out at once per endpoint before a batch that is not full waits for
+ * one of them to be answered: under load the messages that arrive meanwhile
+ * make the next batch bigger (as group commit does), at low rates a message
+ * waits only the linger.
+ */
+const REQUESTS_IN_FLIGHT_PER_ENDPOINT = 1;
+
 export class EndpointBatches {
-  /** The batch being filled per endpoint (URL and agency); a full or lingered one is sent and forgotten. */
-  private readonly open = new Map<string, OpenBatch>();
+  private readonly endpoints = new Map<string, EndpointState>();
 
   constructor(private readonly deps: EndpointBatchesDeps) {}
 
@@ -87,29 +100,44 @@ export class EndpointBatches {
   deliver(target: BatchTarget, message: BatchedMessage): Promise<BatchedOutcome> {
     const key = `${target.agencyId} ${target.url}`;
     return new Promise<BatchedOutcome>((resolve, reject) => {
-      let batch = this.open.get(key);
-      if (!batch) {
-        batch = { target, waiting: [] };
-        this.open.set(key, batch);
-        const opened = batch;
-        opened.timer = setTimeout(() => this.send(key, opened), this.deps.lingerMs);
+      let state = this.endpoints.get(key);
+      if (!state) {
+        state = { inFlight: 0 };
+        this.endpoints.set(key, state);
       }
-      batch.waiting.push({ message, resolve, reject });
-      if (batch.waiting.length >= Math.max(1, target.maxSize)) this.send(key, batch);
+      state.open ??= { target, waiting: [] };
+      state.open.waiting.push({ message, resolve, reject });
+      this.schedule(key, state);
     });
   }
 
   /** Sends what waits now (a stopping worker does not leave attempts hanging). */
   flushAll(): void {
-    for (const [key, batch] of [...this.open]) this.send(key, batch);
+    for (const [key, state] of this.endpoints) if (state.open) this.send(key, state);
   }
 
-  private send(key: string, batch: OpenBatch): void {
-    if (this.open.get(key) === batch) this.open.delete(key);
+  /** A full batch goes at once; one that is not waits the linger, or for the request in flight to be answered. */
+  private schedule(key: string, state: EndpointState): void {
+    const batch = state.open;
+    if (!batch || batch.waiting.length === 0) return;
+    if (batch.waiting.length >= Math.max(1, batch.target.maxSize)) this.send(key, state);
+    else if (state.inFlight < REQUESTS_IN_FLIGHT_PER_ENDPOINT && !batch.timer) batch.timer = setTimeout(() => this.send(key, state), this.deps.lingerMs);
+  }
+
+  private send(key: string, state: EndpointState): void {
+    const batch = state.open;
+    if (!batch) return;
+    state.open = undefined;
     clearTimeout(batch.timer);
-    void this.post(batch.target, batch.waiting).catch((err: unknown) => {
-      for (const w of batch.waiting) w.reject(err);
-    });
+    state.inFlight++;
+    void this.post(batch.target, batch.waiting)
+      .catch((err: unknown) => {
+        for (const w of batch.waiting) w.reject(err);
+      })
+      .finally(() => {
+        state.inFlight--;
+        this.schedule(key, state);
+      });
   }
 
   private async post(target: BatchTarget, waiting: readonly Waiting[]): Promise<void> {
