@@ -157,7 +157,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     progress(`throughput: ${options.alerts} alerts, ${options.concurrency} requests in flight`);
     const completedBefore = await completedJobs(queue);
     await batches.mark();
-    const cpuBefore = { hub: hub.cpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
+    const cpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
     const startWall = Date.now();
     const start = performance.now();
     const raised: RaiseResult[] = [];
@@ -181,6 +181,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const deliveriesPerSecond = Math.round(deliveries / throughputSeconds);
     const cpu = {
       hubProcessSeconds: round((hub.cpuSeconds() ?? Number.NaN) - (cpuBefore.hub ?? Number.NaN), 1),
+      hubMainProcessSeconds: round((hub.mainCpuSeconds() ?? Number.NaN) - (cpuBefore.hubMain ?? Number.NaN), 1),
       agencySimProcessSeconds: round((hub.simCpuSeconds() ?? Number.NaN) - (cpuBefore.sim ?? Number.NaN), 1),
       redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
       clientProcessSeconds: round(cpuSecondsSince(cpuBefore.client), 1),
@@ -188,6 +189,8 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     // CPU per delivery (accepting its share of the alert included), per process: the figure a busy machine does not blur.
     const perDelivery = (seconds: number) => round((seconds * 1000) / deliveries, 2);
     const cpuMsPerDelivery = { hub: perDelivery(cpu.hubProcessSeconds), agencySim: perDelivery(cpu.agencySimProcessSeconds), redis: perDelivery(cpu.redisSeconds) };
+    // Accepting: the hub's own process (its services) per alert; delivering happens in the delivery worker processes.
+    const cpuMsPerAccept = options.deliveryProcesses > 0 ? round((cpu.hubMainProcessSeconds * 1000) / options.alerts, 2) : undefined;
     progress(`throughput: CPU per delivery: hub ${cpuMsPerDelivery.hub} ms, agency-sim ${cpuMsPerDelivery.agencySim} ms, redis-server ${cpuMsPerDelivery.redis} ms`);
     progress(`throughput: ${deliveries} deliveries acknowledged in ${throughputSeconds.toFixed(2)} s → ${deliveriesPerSecond}/s (raw BullMQ ${raw.jobsPerSecond}/s)`);
 
@@ -222,6 +225,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       latencyBatchSizeP50: latencyBatches.p50,
       deliveryProcesses: options.deliveryProcesses,
       cpuMsPerDelivery,
+      ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
       targets: {
         ratio: TARGETS.ratio,
         ratioMet: ratio >= TARGETS.ratio,
@@ -255,6 +259,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
           'acceptMs: from the time the alert was due to be sent (open loop) to the 200 answer; endToEndMs: from the same time to the last recipient acknowledgement in the delivery records (ms resolution).',
           'The hub (directory, MPI, alerts, and the alerts delivery worker processes when INFOSHARE_ALERTS_DELIVERY_PROCESSES asks for them) runs in processes of its own, agency-sim in another; this process only sends the load. One machine (2 cores) runs the client, the hub, agency-sim and redis-server.',
           'deliveryMode batched: the recipients opted in (their Endpoints state a batch size, --batch-size), so the hub sends the messages queued for one of them together in one request (FHIR batch Bundle, one delivery token, a batch-response with each message\'s own acknowledgement); batchSizeP50/batchSizeMax: messages per request in the throughput phase (latencyBatchSizeP50: in the latency phase), as agency-sim counted them (1 = requests of one message). deliveryMode single: one message per request. The raw BullMQ baseline is the same either way (the hub still queues one job per delivery).',
+          'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes), agency-sim, redis-server.',
         ],
       },

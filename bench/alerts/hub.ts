@@ -19,6 +19,8 @@ export interface BenchHub {
   readonly urls: Readonly<Record<string, string>>;
   /** CPU seconds (user + system, every thread) used so far by the hub process and its delivery worker processes; undefined where /proc is missing. */
   cpuSeconds(): number | undefined;
+  /** CPU seconds of the hub's own process alone (its services: accepting alerts), without its delivery worker processes. */
+  mainCpuSeconds(): number | undefined;
   /** CPU seconds used so far by the agency-sim process. */
   simCpuSeconds(): number | undefined;
   stop(): Promise<void>;
@@ -85,6 +87,7 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
         const workers = workerPidsOf(hub.pid).map((pid) => processCpuSeconds(pid) ?? 0);
         return own === undefined ? undefined : own + workers.reduce((a, b) => a + b, 0);
       },
+      mainCpuSeconds: () => processCpuSeconds(hub.pid),
       simCpuSeconds: () => processCpuSeconds(sim.pid),
       stop,
     };

@@ -17,6 +17,11 @@ describe('the alerts service’s settings', () => {
     expect(() => loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_PROCESSES: '-1' })).toThrow(ConfigError);
   });
 
+  it('lets 128 delivery attempts be in flight per process and batches linger 5 ms by default', () => {
+    expect(loadAlertsConfig({})).toMatchObject({ deliveryConcurrency: 128, batchLingerMs: 5 });
+    expect(loadAlertsConfig({ INFOSHARE_ALERTS_BATCH_LINGER: '20ms' })).toMatchObject({ batchLingerMs: 20 });
+  });
+
   it('reads durations with their unit', () => {
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_WINDOW: '90m', INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '500ms' })).toMatchObject({ retryWindowMs: 5_400_000, deliveryTimeoutMs: 500 });
   });
