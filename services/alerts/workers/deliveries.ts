@@ -24,6 +24,13 @@
  * delivery is still pending — an acknowledgement that came in by pull
  * meanwhile is never undone.
  *
+ * Each run of an attempt first claims its delivery (`AlertStore.claimDelivery`,
+ * in the same script as the read): a job BullMQ hands to a second run while the
+ * first is still calling (its lock lapsed under load) waits for the claim instead
+ * of delivering the message again. An Endpoint that opts in to batches
+ * (domain/delivery-batch.ts) gets the message in one request with others bound
+ * for it (endpoint-batches.ts); the attempt carries on with its own answer.
+ *
  * One agency's dead or slow endpoint never holds up the others: attempts run
  * concurrently (I/O waits, `DEFAULT_DELIVERY_CONCURRENCY` per process), each
  * is cut off at the per-attempt timeout, a waiting retry is a delayed job that
