@@ -199,7 +199,10 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     progress(`latency: ${count} alerts at ${options.rate}/s (open loop)`);
     const completedBeforeLatency = await completedJobs(queue);
     await batches.mark();
+    await hub.eventLoopDelay();
     const latency = await offerAtRate(raise, options.rate, count);
+    // While the alerts were offered: how long the hub's own process made work wait (accepting included).
+    const hubEventLoopDelayMs = await hub.eventLoopDelay();
     await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
     const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised), recipients);
     const latencyBatches = await batches.sinceMark();
@@ -226,6 +229,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       deliveryProcesses: options.deliveryProcesses,
       cpuMsPerDelivery,
       ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
+      hubEventLoopDelayMs,
       targets: {
         ratio: TARGETS.ratio,
         ratioMet: ratio >= TARGETS.ratio,
@@ -260,6 +264,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
           'The hub (directory, MPI, alerts, and the alerts delivery worker processes when INFOSHARE_ALERTS_DELIVERY_PROCESSES asks for them) runs in processes of its own, agency-sim in another; this process only sends the load. One machine (2 cores) runs the client, the hub, agency-sim and redis-server.',
           'deliveryMode batched: the recipients opted in (their Endpoints state a batch size, --batch-size), so the hub sends the messages queued for one of them together in one request (FHIR batch Bundle, one delivery token, a batch-response with each message\'s own acknowledgement); batchSizeP50/batchSizeMax: messages per request in the throughput phase (latencyBatchSizeP50: in the latency phase), as agency-sim counted them (1 = requests of one message). deliveryMode single: one message per request. The raw BullMQ baseline is the same either way (the hub still queues one job per delivery).',
           'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
+          'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes), agency-sim, redis-server.',
         ],
       },

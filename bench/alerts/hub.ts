@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { loadConfig, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
 import { processCpuSeconds } from '../common/process-cpu.js';
@@ -21,9 +21,20 @@ export interface BenchHub {
   cpuSeconds(): number | undefined;
   /** CPU seconds of the hub's own process alone (its services: accepting alerts), without its delivery worker processes. */
   mainCpuSeconds(): number | undefined;
+  /**
+   * The event-loop delay of the hub's own process (where alerts are accepted) since the previous call,
+   * in ms (`monitorEventLoopDelay`); the first call only starts the measurement.
+   */
+  eventLoopDelay(): Promise<EventLoopDelay>;
   /** CPU seconds used so far by the agency-sim process. */
   simCpuSeconds(): number | undefined;
   stop(): Promise<void>;
+}
+
+export interface EventLoopDelay {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
 }
 
 export interface BenchHubOptions {
@@ -71,7 +82,12 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(hub);
-    const hubUrls = await readyLine(hub);
+    const lines = createInterface({ input: hub.stdout });
+    const delays: ((d: EventLoopDelay) => void)[] = [];
+    lines.on('line', (line) => {
+      if (line.startsWith('EVENT_LOOP ')) delays.shift()?.(JSON.parse(line.slice(11)) as EventLoopDelay);
+    });
+    const hubUrls = await readyLine(hub, lines);
     const sim = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'services', 'agency-sim', 'main.js')], {
       cwd: PROJECT_ROOT,
       env,
@@ -88,6 +104,11 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
         return own === undefined ? undefined : own + workers.reduce((a, b) => a + b, 0);
       },
       mainCpuSeconds: () => processCpuSeconds(hub.pid),
+      eventLoopDelay: () =>
+        new Promise<EventLoopDelay>((resolve) => {
+          delays.push(resolve);
+          hub.kill('SIGUSR2');
+        }),
       simCpuSeconds: () => processCpuSeconds(sim.pid),
       stop,
     };
@@ -98,10 +119,10 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
 }
 
 /** Waits for the hub process's `READY <json urls>` line. */
-function readyLine(child: ChildProcess): Promise<Record<string, string>> {
+function readyLine(child: ChildProcess, lines: Interface): Promise<Record<string, string>> {
   return new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the hub process did not start within 60 s')), 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.on('line', (line) => {
       if (!line.startsWith('READY ')) return;
       clearTimeout(timer);
       resolve(JSON.parse(line.slice(6)) as Record<string, string>);
