@@ -14,13 +14,16 @@
  *    re-hashed, every checkpoint checked → `verifyEntriesPerSecond`.
  * 4. Inclusion proofs of random AuditEvents by id at the latest checkpoint,
  *    each verified → `inclusionProofsPerSecond`.
+ * 5. The evidence side (bench/audit-evidence.ts): the search indexes caught up,
+ *    the maturity evidence report → `reportSecondsAt1M`, and the auditor's page
+ *    loaded in headless Chromium until its grid shows → `pageLoadMsAt1M` (at the
+ *    default million entries; `entries` says the size measured at).
  *
  * CPU seconds of this process and of redis-server are reported per phase, so
  * a run on a busy machine can still be compared with the baseline of the same
  * run. Progress on stderr; ONE JSON line on stdout, also appended to
- * bench/results/audit.json. `reportSecondsAt1M` / `pageLoadMsAt1M` (the
- * evidence report and the auditor's page) are measured by bench/audit-evidence.ts
- * when it is there.
+ * bench/results/audit.json, with Redis memory per entry of the stream, the log
+ * and the search indexes (`redisBytesPerEntry`, from `used_memory` between phases).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,11 +41,13 @@ import { buildServiceDeps } from '../shared/runtime/deps.js';
 import { loadAuditConfig } from '../services/audit/config.js';
 import { leafHashOfText, verifyInclusion } from '../services/audit/domain/merkle.js';
 import { verifyStoredLog } from '../services/audit/log-verify.js';
+import { logFactsOf } from '../services/audit/evidence-context.js';
 import { createAuditContext, createLogAppender } from '../services/audit/module.js';
 import { canonicalEntry } from '../shared/audit/audit-entry.js';
+import { measureEvidence } from './audit-evidence.js';
 import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags } from './common/cli.js';
 
-const TARGETS = { appendPerSecond: 10_000, verifyEntriesPerSecond: 300_000 } as const;
+const TARGETS = { appendPerSecond: 10_000, verifyEntriesPerSecond: 300_000, reportSecondsAt1M: 10, pageLoadMsAt1M: 1_000 } as const;
 
 const USAGE = `npm run bench:audit -- [--entries N] [--proofs N] [--pipeline N] [--out FILE|-]
   --entries   AuditEvents written and appended (default 1000000)
@@ -98,6 +103,7 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
   // 1. Baseline: raw XADD into the audit stream. Entries are made a pipeline at a time (a million held at once
   // would be gigabytes of heap); only the XADDs are timed.
   progress(`baseline: raw XADD of ${options.entries} entries`);
+  const memoryAtStart = await redisUsedMemory(redis);
   let bytes = 0;
   const redisBefore = await redisCpuSeconds(redis);
   const timer = new Stopwatch();
@@ -111,6 +117,7 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
     timer.stop();
   }
   const raw: Phase = { seconds: timer.seconds, cpu: { bench: round(timer.cpuSeconds), redis: round((await redisCpuSeconds(redis)) - redisBefore) } };
+  const memoryWithStream = await redisUsedMemory(redis);
 
   // 2. The log's append, through the consumer group, as the running service does it.
   progress('the log: appending the stream through the consumer group');
@@ -131,6 +138,7 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
   await appender.checkpointer.signNow((await ctx.store.frontier()).frontier);
   await appender.close();
   const checkpoints = (await ctx.store.allCheckpoints()).length;
+  const memoryWithLog = await redisUsedMemory(redis);
 
   // 3. Full verification.
   progress('verifying the whole log');
@@ -158,6 +166,13 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
   });
   if (failed > 0) throw new Error(`${failed} inclusion proofs did not verify`);
 
+  // 5. The evidence report and the auditor's page at this size.
+  progress('the search indexes, the evidence report, the auditor page in headless Chromium');
+  const memoryBeforeIndex = await redisUsedMemory(redis);
+  const evidence = await measureEvidence(deps, logFactsOf(ctx.store));
+  const memoryWithIndex = await redisUsedMemory(redis);
+  const perEntry = (bytes: number) => Math.round(bytes / options.entries);
+
   const perSecond = (count: number, p: Phase) => Math.round(count / p.seconds);
   const result = {
     bench: 'audit',
@@ -172,6 +187,15 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
     appendPerSecond: perSecond(options.entries, append),
     verifyEntriesPerSecond: perSecond(options.entries, verify),
     inclusionProofsPerSecond: perSecond(ids.length, proofs),
+    reportSecondsAt1M: evidence.reportSecondsAt1M,
+    pageLoadMsAt1M: evidence.pageLoadMsAt1M,
+    pageReloadMs: evidence.pageReloadMs,
+    indexEntriesPerSecond: evidence.indexEntriesPerSecond,
+    redisBytesPerEntry: {
+      stream: perEntry(memoryWithStream - memoryAtStart),
+      log: perEntry(memoryWithLog - memoryWithStream),
+      searchIndex: perEntry(memoryWithIndex - memoryBeforeIndex),
+    },
     root: report.root,
     cpuSeconds: {
       rawXadd: raw.cpu,
@@ -180,7 +204,11 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
       inclusionProofs: proofs.cpu,
     },
     targets: TARGETS,
-    meetsTargets: perSecond(options.entries, append) >= TARGETS.appendPerSecond && perSecond(options.entries, verify) >= TARGETS.verifyEntriesPerSecond,
+    meetsTargets:
+      perSecond(options.entries, append) >= TARGETS.appendPerSecond &&
+      perSecond(options.entries, verify) >= TARGETS.verifyEntriesPerSecond &&
+      evidence.reportSecondsAt1M <= TARGETS.reportSecondsAt1M &&
+      evidence.pageLoadMsAt1M <= TARGETS.pageLoadMsAt1M,
     machine: { cores: os.cpus().length, loadAverage1m: Math.round(os.loadavg()[0]! * 10) / 10 },
     note: 'One machine runs this process and redis-server. Wall-clock rates are noisy on a shared machine: compare cpuSeconds (this process, redis-server) with the raw XADD baseline of the same run.',
   };
@@ -207,6 +235,10 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+async function redisUsedMemory(redis: Redis): Promise<number> {
+  return Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1] ?? 0);
 }
 
 function round(x: number): number {
