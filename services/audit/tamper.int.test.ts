@@ -5,7 +5,9 @@
  * deleted (state and hash tiles cut to match), two entries swapped, the log
  * forked (a second signed checkpoint of the same size), an entry altered with
  * its stored hash rewritten to match. Full verification must detect each and
- * name the first bad position; the untouched log verifies.
+ * name the first bad position; the untouched log verifies. Every drill runs
+ * both ways — hashed on this thread, and on two worker threads each summing
+ * up runs of one tile — and the two reports must be the same.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -57,8 +59,13 @@ async function copyOfLog(): Promise<{ keys: AuditKeys; store: LogStore }> {
   return { keys, store: new LogStore(redis, keys) };
 }
 
-function verify(log: { keys: AuditKeys; store: LogStore }): Promise<VerificationReport> {
-  return verifyStoredLog(redis, log.keys, log.store, audit.ctx.signer.verifier, audit.ctx.signer.origin);
+/** Verifies on this thread and on two worker threads: the same report, whatever the damage. */
+async function verify(log: { keys: AuditKeys; store: LogStore }): Promise<VerificationReport> {
+  const { verifier, origin } = audit.ctx.signer;
+  const single = await verifyStoredLog(redis, log.keys, log.store, verifier, origin, { threads: 1 });
+  const parallel = await verifyStoredLog(redis, log.keys, log.store, verifier, origin, { threads: 2, tilesPerJob: 1 });
+  expect(parallel).toEqual(single);
+  return single;
 }
 
 /** Rewrites one tile's entry bundle through a function of its entries. */

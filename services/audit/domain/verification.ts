@@ -15,7 +15,7 @@
  * only the right edge of the tree in memory. Pure: no I/O.
  */
 import { openCheckpoint, type NoteVerifier } from './checkpoint.js';
-import { leafHash, nodeHash, EMPTY_ROOT } from './merkle.js';
+import { HASH_BYTES, nodeHash, EMPTY_ROOT } from './merkle.js';
 
 export interface VerificationReport {
   /** Entries read and re-hashed. */
@@ -36,6 +36,100 @@ const MAX_PROBLEMS = 50;
 interface PendingCheckpoint {
   readonly size: number;
   readonly root: Buffer;
+}
+
+/** The first entry of a tile that does not match what is stored for it. */
+export type TileMismatch =
+  /** The entry at `offset` does not give its stored leaf hash. */
+  | { readonly kind: 'entry'; readonly offset: number }
+  /** The tile holds `entries` entries but `stored` leaf hashes; `offset` where they part. */
+  | { readonly kind: 'count'; readonly offset: number; readonly entries: number; readonly stored: number };
+
+/**
+ * What one tile of the log adds to a verification, computed wherever its
+ * entries were hashed (this thread or a worker thread: plain data). RFC 9162
+ * subtrees at power-of-two boundaries combine exactly, so a tile that starts
+ * at a multiple of 256 is, to the rest of the tree, its perfect subtrees.
+ */
+export interface TileSummary {
+  /** Position of the tile's first entry (tile × 256). */
+  readonly first: number;
+  /** Entries read and hashed. */
+  readonly count: number;
+  /** Their leaf hashes, packed (32 bytes each): used when positions moved (an earlier tile was short). */
+  readonly leaves: Buffer;
+  /** The perfect subtrees of [first, first + count), largest first: one, the tile's root, when the tile is full. */
+  readonly parts: readonly Buffer[];
+  /** For each checkpoint size strictly inside the tile, the perfect subtrees of [first, size). */
+  readonly cuts: ReadonlyArray<{ readonly size: number; readonly parts: readonly Buffer[] }>;
+  /** Entries that do not match their stored leaf hash, plus one if the counts differ. */
+  readonly mismatches: number;
+  readonly firstMismatch?: TileMismatch;
+  /** The stored bundle was cut inside an entry. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Sums up one tile: its entries' leaf hashes against the stored ones, and the
+ * subtrees the rest of the tree needs — the tile's own, and those up to every
+ * checkpoint size inside it (`checkpointSizes` ascending, any range).
+ */
+export function summariseTile(first: number, leafHashes: readonly Buffer[], storedHashes: readonly Uint8Array[], truncated: boolean, checkpointSizes: readonly number[]): TileSummary {
+  let mismatches = 0;
+  let firstMismatch: TileMismatch | undefined;
+  const leaves = Buffer.allocUnsafe(leafHashes.length * HASH_BYTES);
+  // The right edge of the tile's own subtree as leaves arrive (a binary counter of perfect subtrees).
+  const stack: Buffer[] = [];
+  const sizes: number[] = [];
+  const cuts: { size: number; parts: Buffer[] }[] = [];
+  let cut = lowerBound(checkpointSizes, first + 1);
+  for (let i = 0; i < leafHashes.length; i++) {
+    const hash = leafHashes[i]!;
+    leaves.set(hash, i * HASH_BYTES);
+    const stored = storedHashes[i];
+    if (!stored || !hash.equals(stored)) {
+      mismatches++;
+      firstMismatch ??= { kind: 'entry', offset: i };
+    }
+    let node = hash;
+    let size = 1;
+    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
+      node = nodeHash(stack.pop()!, node);
+      sizes.pop();
+      size *= 2;
+    }
+    stack.push(node);
+    sizes.push(size);
+    const reached = first + i + 1;
+    while (cut < checkpointSizes.length && checkpointSizes[cut]! <= reached) {
+      if (checkpointSizes[cut] === reached && i < leafHashes.length - 1) cuts.push({ size: reached, parts: [...stack] });
+      cut++;
+    }
+  }
+  if (storedHashes.length !== leafHashes.length) {
+    mismatches++;
+    firstMismatch ??= { kind: 'count', offset: Math.min(leafHashes.length, storedHashes.length), entries: leafHashes.length, stored: storedHashes.length };
+  }
+  return { first, count: leafHashes.length, leaves, parts: stack, cuts, mismatches, ...(firstMismatch ? { firstMismatch } : {}), truncated };
+}
+
+/** The first index of a sorted array whose value is at least `value`. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function mismatchProblem(mismatch: TileMismatch, first: number): string {
+  const position = first + mismatch.offset;
+  return mismatch.kind === 'entry'
+    ? `entry ${position} does not give its stored leaf hash (altered, removed or moved)`
+    : `a tile holds ${mismatch.entries} entries but ${mismatch.stored} leaf hashes (entries added or removed)`;
 }
 
 /** Feeds leaves in order and checks checkpoints as their sizes are reached. */
@@ -87,29 +181,53 @@ export class LogVerification {
     this.checkDue();
   }
 
-  /**
-   * The next tile's entries (canonical bytes) and the leaf hashes stored for
-   * them; `truncated` when the stored bundle was cut inside an entry.
-   */
-  addTile(entries: readonly Uint8Array[], storedHashes: readonly Uint8Array[], truncated = false): void {
-    this.addHashedTile(entries.map((e) => leafHash(e)), storedHashes, truncated);
+    /** The sizes of the checkpoints still to check, ascending: where a tile summary must cut (`summariseTile`). */
+  get checkpointSizes(): number[] {
+    return this.pending.map((cp) => cp.size).reverse();
   }
 
-  /** The same, with the entries' leaf hashes already computed (tiles.ts `leafHashesOfBundle`). */
-  addHashedTile(leafHashes: readonly Buffer[], storedHashes: readonly Uint8Array[], truncated = false): void {
-    const entries = leafHashes;
+  /**
+   * The next tile, as `summariseTile` summed it up (on this thread or
+   * another). Tiles come in order. A full tile that starts where the leaves
+   * fed so far end joins the tree as one subtree (its root); anything else —
+   * a short or cut-short tile, or any tile after one — is fed leaf by leaf,
+   * so positions stay those of the entries actually read, as they always were.
+   */
+  addTileSummary(tile: TileSummary): void {
     const first = this.count;
-    if (truncated) this.problem(`the entry bundle after position ${first + entries.length - 1} is cut short`);
-    for (let i = 0; i < entries.length; i++) {
-      const hash = entries[i]!;
-      const stored = storedHashes[i];
-      if (!stored || !hash.equals(stored)) this.mismatch(this.count, `entry ${this.count} does not give its stored leaf hash (altered, removed or moved)`);
-      this.push(hash);
+    const shift = first - tile.first;
+    if (tile.truncated) this.problem(`the entry bundle after position ${first + tile.count - 1} is cut short`);
+    // The tile's first mismatch is reported where a leaf-by-leaf run would meet it: an entry's before any
+    // checkpoint past it, a count that differs after the tile's last leaf.
+    let mismatch = tile.firstMismatch;
+    if (mismatch) this.mismatches += tile.mismatches - 1;
+    const mismatchBefore = (size: number) => {
+      if (!mismatch || (mismatch.kind === 'entry' ? first + mismatch.offset >= size : size !== Infinity)) return;
+      this.mismatch(first + mismatch.offset, mismatchProblem(mismatch, first));
+      mismatch = undefined;
+    };
+    if (shift === 0 && tile.parts.length > 0) {
+      for (const cut of tile.cuts) {
+        mismatchBefore(cut.size);
+        this.checkDue(cut.size, cut.parts);
+      }
+      mismatchBefore(first + tile.count);
+      let size = 2 ** Math.floor(Math.log2(tile.count));
+      for (const part of tile.parts) {
+        while ((tile.count & size) === 0) size /= 2;
+        this.push(part, size);
+        size /= 2;
+      }
       this.checkDue();
+    } else {
+      // Positions moved (an earlier tile was short): leaf by leaf, checking every checkpoint on the way.
+      for (let i = 0; i < tile.count; i++) {
+        mismatchBefore(first + i + 1);
+        this.push(tile.leaves.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), 1);
+        this.checkDue();
+      }
     }
-    if (storedHashes.length !== entries.length) {
-      this.mismatch(first + Math.min(entries.length, storedHashes.length), `a tile holds ${entries.length} entries but ${storedHashes.length} leaf hashes (entries added or removed)`);
-    }
+    mismatchBefore(Infinity);
   }
 
   /** Ends the run: checkpoints beyond the entries read, and the verdict. */
@@ -140,9 +258,10 @@ export class LogVerification {
     };
   }
 
-  private push(hash: Buffer): void {
+  /** Adds a perfect subtree of `size` leaves at the right edge (aligned: it starts at a multiple of its size). */
+  private push(hash: Buffer, leaves: number): void {
     let node = hash;
-    let size = 1;
+    let size = leaves;
     while (this.stackSizes.length > 0 && this.stackSizes[this.stackSizes.length - 1] === size) {
       node = nodeHash(this.stack.pop()!, node);
       this.stackSizes.pop();
@@ -150,23 +269,28 @@ export class LogVerification {
     }
     this.stack.push(node);
     this.stackSizes.push(size);
-    this.count++;
+    this.count += leaves;
   }
 
-  private root(): Buffer {
-    if (this.stack.length === 0) return EMPTY_ROOT;
-    let root = this.stack[this.stack.length - 1]!;
-    for (let i = this.stack.length - 2; i >= 0; i--) root = nodeHash(this.stack[i]!, root);
+  /** The root of the leaves fed so far, followed by `more` (perfect subtrees after them, largest first). */
+  private root(more: readonly Buffer[] = []): Buffer {
+    const parts = [...this.stack, ...more];
+    if (parts.length === 0) return EMPTY_ROOT;
+    let root = parts[parts.length - 1]!;
+    for (let i = parts.length - 2; i >= 0; i--) root = nodeHash(parts[i]!, root);
     return root;
   }
 
-  /** Checks the checkpoints whose size the leaves fed so far reach. */
-  private checkDue(): void {
-    if (this.pending.length === 0 || this.pending[this.pending.length - 1]!.size !== this.count) return;
-    const root = this.root();
+  /**
+   * Checks the checkpoints of `size` leaves: by default the leaves fed so far;
+   * or those and `more` (a tile's subtrees up to a size inside it).
+   */
+  private checkDue(size = this.count, more: readonly Buffer[] = []): void {
+    if (this.pending.length === 0 || this.pending[this.pending.length - 1]!.size !== size) return;
+    const root = this.root(more);
     // All checkpoints of this size against the same root (two would be a fork): a good one moves the mark only after.
     let matched = false;
-    while (this.pending.length > 0 && this.pending[this.pending.length - 1]!.size === this.count) {
+    while (this.pending.length > 0 && this.pending[this.pending.length - 1]!.size === size) {
       const cp = this.pending.pop()!;
       this.checked++;
       if (root.equals(cp.root)) {
@@ -176,7 +300,7 @@ export class LogVerification {
         this.problem(`the entries do not give the root of the checkpoint of size ${cp.size}: the log before position ${cp.size} is not the one that was signed`);
       }
     }
-    if (matched) this.lastGoodSize = this.count;
+    if (matched) this.lastGoodSize = size;
   }
 
   private mismatch(position: number, text: string): void {

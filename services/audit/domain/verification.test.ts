@@ -1,0 +1,62 @@
+/**
+ * Verification fed tile summaries (what worker threads send back) against the
+ * tree computed leaf by leaf: the same root at every checkpoint size — inside a
+ * tile, at its end, across tiles — and the same first bad position when a tile
+ * in the middle is short or an entry does not match its stored hash.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { noteVerifier, signCheckpoint } from './checkpoint.js';
+import { leafHash, rootOfHashes } from './merkle.js';
+import { TILE_WIDTH } from './tiles.js';
+import { LogVerification, summariseTile } from './verification.js';
+
+const ORIGIN = 'fhir.infoshare.scot/test/audit-log';
+const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const verifier = noteVerifier(ORIGIN, keys.publicKey);
+const leaves = Array.from({ length: 4 * TILE_WIDTH + 37 }, (_, i) => leafHash(Buffer.from(`entry ${i}`)));
+
+/** Signed checkpoints of the honest log at these sizes. */
+function checkpointsAt(sizes: readonly number[]): string[] {
+  return sizes.map((size) => signCheckpoint({ origin: ORIGIN, size, rootHash: rootOfHashes(leaves.slice(0, size)) }, ORIGIN, keys.privateKey));
+}
+
+/** Verifies `size` leaves cut into tiles, the entries of each tile possibly changed by `damage`. */
+function verifyTiles(size: number, checkpointSizes: readonly number[], damage: (tile: number, hashes: Buffer[]) => Buffer[] = (_, h) => h) {
+  const verification = new LogVerification(checkpointsAt(checkpointSizes), verifier, ORIGIN, size);
+  for (let tile = 0; tile * TILE_WIDTH < size; tile++) {
+    const stored = leaves.slice(tile * TILE_WIDTH, Math.min(size, (tile + 1) * TILE_WIDTH));
+    verification.addTileSummary(summariseTile(tile * TILE_WIDTH, damage(tile, [...stored]), stored, false, verification.checkpointSizes));
+  }
+  return verification.finish();
+}
+
+describe('verification from tile summaries', () => {
+  it('gives the root of the leaves and checks every checkpoint, inside tiles and at their ends', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: leaves.length }), fc.uniqueArray(fc.integer({ min: 1, max: leaves.length }), { maxLength: 12 }), (size, wanted) => {
+        const sizes = wanted.filter((s) => s <= size);
+        const report = verifyTiles(size, sizes);
+        expect(report).toMatchObject({ ok: true, size, checkpointsChecked: sizes.length, problems: [] });
+        expect(report.root).toBe(rootOfHashes(leaves.slice(0, size)).toString('base64'));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('names an altered entry exactly, with the checkpoints after it failing and those before it holding', () => {
+    const report = verifyTiles(leaves.length, [100, 300, 700, 1000], (tile, hashes) => (tile === 1 ? hashes.map((h, i) => (i === 333 - TILE_WIDTH ? leafHash(Buffer.from('forged')) : h)) : hashes));
+    expect(report.ok).toBe(false);
+    expect(report.firstBadPosition).toBe(333);
+    expect(report.problems[0]).toBe('entry 333 does not give its stored leaf hash (altered, removed or moved)');
+    expect(report.problems.filter((p) => p.includes('do not give the root'))).toHaveLength(2);
+  });
+
+  it('goes on leaf by leaf after a short tile in the middle: later tiles shift, and the first bad position is where the entry went', () => {
+    const report = verifyTiles(leaves.length, [200, 600], (tile, hashes) => (tile === 0 ? hashes.filter((_, i) => i !== 150) : hashes));
+    expect(report.ok).toBe(false);
+    expect(report.size).toBe(leaves.length - 1);
+    expect(report.firstBadPosition).toBe(150);
+    expect(report.problems.join('\n')).toContain('do not match their stored leaf hashes');
+  });
+});
