@@ -69,7 +69,7 @@ describe('searching the log', () => {
     const next = bundle.link!.find((l) => l.relation === 'next')!.url;
     expect(next).toContain('type=rest');
     expect(next).toContain('_offset=2');
-    expect(criteriaOfEvent((await auditOf(res))!)).toEqual(['SI-L4']);
+    expect(criteriaOfEvent((await auditOf(res))!)).toEqual([]); // reading the log is not itself evidence (SI-L4 comes from performance summaries)
     const count = await request(app).get('/fhir/AuditEvent?type=rest&_summary=count').set(auditor);
     expect(count.body.total).toBeGreaterThanOrEqual(bundle.total!);
     expect(count.body.entry).toBeUndefined();

@@ -126,7 +126,8 @@ export class PerformanceSampler {
       outcomeDescription: `Performance summary ${from} – ${to}: ${volume} exchanges, ${failures} failures, ${rows.length} exchange types${unreachable.length ? `; unreachable: ${unreachable.join(', ')}` : ''}`,
       agent: {},
       entities: [],
-      criteria: [...PERFORMANCE_CAPTURED_CRITERIA],
+      // Evidence only when metrics were captured: a summary with every service unreachable shows no monitoring.
+      criteria: unreachable.length < this.options.targets.length ? [...PERFORMANCE_CAPTURED_CRITERIA] : [],
       trigger: { kind: 'schedule', name: 'performance summary' },
       recorded: to,
     });

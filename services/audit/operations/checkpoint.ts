@@ -8,7 +8,6 @@ import type { Request, Response } from 'express';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respondText } from '../../../shared/fhir/express.js';
 import type { AuditContext } from '../context.js';
-import { LOG_READ_CRITERIA } from './log-criteria.js';
 import { treeSizeParam } from './params.js';
 
 const NOTE_TYPE = 'text/plain; charset=utf-8';
@@ -19,7 +18,6 @@ export function latestCheckpoint(ctx: AuditContext) {
     const size = treeSizeParam(req.query.size, 'size');
     const checkpoint = await ctx.proofs.checkpoint(size === undefined ? undefined : String(size), 'size');
     await respondText(req, res, 200, NOTE_TYPE, checkpoint.note, {
-      criteria: [...LOG_READ_CRITERIA],
       headers: { 'X-Tree-Size': String(checkpoint.size), 'X-Checkpoint-Issued': checkpoint.issued },
     });
   };
@@ -28,6 +26,6 @@ export function latestCheckpoint(ctx: AuditContext) {
 export function verifierKey(ctx: AuditContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$log-key', action: 'R', dataCategory: 'audit' });
-    await respondText(req, res, 200, NOTE_TYPE, `${ctx.signer.verifierKey}\n`, { criteria: [...LOG_READ_CRITERIA] });
+    await respondText(req, res, 200, NOTE_TYPE, `${ctx.signer.verifierKey}\n`);
   };
 }

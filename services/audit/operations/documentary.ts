@@ -14,7 +14,6 @@ import { assertValidResource } from '../../../shared/fhir/validate.js';
 import { ResultParamsReader, queryPairs } from '../../../shared/store/search-plan.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
 import type { EvidenceContext } from '../evidence-context.js';
-import { AUDITING_CRITERIA } from './search.js';
 
 export function attachDocument(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
@@ -29,7 +28,6 @@ export function attachDocument(ctx: EvidenceContext): (req: Request, res: Respon
       entities: [{ reference: `DocumentReference/${id}`, role: 'domain-resource' }],
       location: `${ctx.baseUrl}/DocumentReference/${id}`,
       // Recording documentary evidence is the auditing the log is for; the document itself is judged by the auditor, not claimed here.
-      criteria: AUDITING_CRITERIA,
     });
   };
 }
@@ -43,7 +41,7 @@ export function listDocuments(ctx: EvidenceContext): (req: Request, res: Respons
     const page = all.slice(params.offset, params.offset + params.count);
     const self = new URL(`${ctx.baseUrl}/DocumentReference`);
     const bundle = searchsetBundle<DocumentReference>({ resources: page, total: all.length, offset: params.offset, count: params.count }, self, ctx.baseUrl);
-    await respond(req, res, 200, bundle, { subtype: 'search-type', action: 'E', criteria: AUDITING_CRITERIA });
+    await respond(req, res, 200, bundle, { subtype: 'search-type', action: 'E' });
   };
 }
 
@@ -52,6 +50,6 @@ export function readDocument(ctx: EvidenceContext): (req: Request, res: Response
     const id = String(req.params.id ?? '');
     const doc = /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? await ctx.documents.read(id) : undefined;
     if (!doc) throw notFound(`No DocumentReference ${id.slice(0, 64)}`);
-    await respond(req, res, 200, doc, { subtype: 'read', action: 'R', criteria: AUDITING_CRITERIA });
+    await respond(req, res, 200, doc, { subtype: 'read', action: 'R' });
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `GET /evidence?format=json|csv|fhir|html|pdf&since=&until=&partnership=`: the maturity
- * evidence report (`domain/evidence-report.ts`) in the format asked for. Reading it is auditing
- * in place (SI-L4).
+ * evidence report (`domain/evidence-report.ts`) in the format asked for. Reading it claims no
+ * criterion (a report that evidenced itself would count its own readers).
  */
 import type { Request, Response } from 'express';
 import { respond, respondDocument, respondJson } from '../../../shared/fhir/express.js';
@@ -11,7 +11,6 @@ import { dateSpan } from '../../../shared/store/date-range.js';
 import { EVIDENCE_FORMATS, isEvidenceFormat, reportBundle, reportCsv, reportDocument } from '../domain/evidence-formats.js';
 import type { ReportScope } from '../domain/evidence-report.js';
 import type { EvidenceContext } from '../evidence-context.js';
-import { AUDITING_CRITERIA } from './search.js';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -45,7 +44,7 @@ export function evidenceReport(ctx: EvidenceContext): (req: Request, res: Respon
     const format = typeof req.query.format === 'string' ? req.query.format : 'json';
     if (!isEvidenceFormat(format)) throw badRequest(`'format' must be one of ${EVIDENCE_FORMATS.join(', ')}`, 'format');
     const report = await ctx.reporter.report(reportScopeOf(req.query));
-    const described = { subtype: 'evidence-report', action: 'E' as const, criteria: AUDITING_CRITERIA };
+    const described = { subtype: 'evidence-report', action: 'E' as const };
     const attachment = (ext: string) => ({ 'Content-Disposition': `attachment; filename="maturity-evidence.${ext}"` });
     switch (format) {
       case 'json':

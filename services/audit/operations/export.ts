@@ -9,7 +9,7 @@ import { startAuditedStream, writeChunk } from '../../../shared/fhir/express.js'
 import { badRequest } from '../../../shared/fhir/outcome.js';
 
 import type { EvidenceContext } from '../evidence-context.js';
-import { AUDITING_CRITERIA, planWithSubjects } from './search.js';
+import { planWithSubjects } from './search.js';
 
 const BATCH = 500;
 
@@ -22,7 +22,6 @@ export function exportAuditEvents(ctx: EvidenceContext): (req: Request, res: Res
     const started = await startAuditedStream(req, res, 200, 'application/fhir+ndjson', {
       subtype: '$export',
       action: 'E',
-      criteria: AUDITING_CRITERIA,
       headers: { 'Content-Disposition': 'attachment; filename="audit-events.ndjson"' },
     });
     if (!started) return;

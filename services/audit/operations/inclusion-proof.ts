@@ -13,7 +13,6 @@ import type { Parameters } from 'fhir/r4.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import type { AuditContext } from '../context.js';
-import { LOG_READ_CRITERIA } from './log-criteria.js';
 import { singleParam } from './params.js';
 
 export function inclusionProof(ctx: AuditContext) {
@@ -34,6 +33,6 @@ export function inclusionProof(ctx: AuditContext) {
         { name: 'entry', valueString: inc.canonical },
       ],
     };
-    await respond(req, res, 200, body, { criteria: [...LOG_READ_CRITERIA] });
+    await respond(req, res, 200, body);
   };
 }

@@ -14,7 +14,7 @@ import { cellFragment, isGridCode, logFragment, overviewFragment, pageShell, per
 import { PAGE_SCRIPT } from '../domain/page-script.js';
 import type { EvidenceContext } from '../evidence-context.js';
 import { PERFORMANCE_REPORTED_CRITERIA } from './performance.js';
-import { AUDITING_CRITERIA, planWithSubjects } from './search.js';
+import { planWithSubjects } from './search.js';
 
 const HTML = 'text/html; charset=utf-8';
 /** The page's own script only; no inline script, no other origin. */
@@ -38,7 +38,7 @@ export function pageScriptHandler(): (req: Request, res: Response) => Promise<vo
 export function overviewHandler(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     const [report, status] = await Promise.all([ctx.reporter.report(), ctx.logStatus()]);
-    await respondDocument(req, res, 200, overviewFragment(report, status), HTML, { subtype: 'evidence-report', action: 'E', criteria: AUDITING_CRITERIA });
+    await respondDocument(req, res, 200, overviewFragment(report, status), HTML, { subtype: 'evidence-report', action: 'E' });
   };
 }
 
@@ -49,7 +49,7 @@ export function cellHandler(ctx: EvidenceContext): (req: Request, res: Response)
     const report = await ctx.reporter.report();
     const cell = cellsOf(report).find((c) => c.code === code)!;
     const events = await ctx.index.events(cell.samples.map((s) => s.id));
-    await respondDocument(req, res, 200, cellFragment(cell, events, accessSummaryOf), HTML, { subtype: 'evidence-report', action: 'E', criteria: AUDITING_CRITERIA });
+    await respondDocument(req, res, 200, cellFragment(cell, events, accessSummaryOf), HTML, { subtype: 'evidence-report', action: 'E' });
   };
 }
 
@@ -64,7 +64,6 @@ export function logHandler(ctx: EvidenceContext): (req: Request, res: Response) 
     await respondDocument(req, res, 200, logFragment({ total: total ?? 0, offset: plan.offset, count: plan.count, rows, query: shown.toString() }), HTML, {
       subtype: 'search-type',
       action: 'E',
-      criteria: AUDITING_CRITERIA,
     });
   };
 }

@@ -9,7 +9,6 @@ import type { Request, Response } from 'express';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respondJson } from '../../../shared/fhir/express.js';
 import type { AuditContext } from '../context.js';
-import { LOG_READ_CRITERIA } from './log-criteria.js';
 import { singleParam } from './params.js';
 
 export function proofBundle(ctx: AuditContext) {
@@ -18,7 +17,6 @@ export function proofBundle(ctx: AuditContext) {
     describeExchange(res, { subtype: '$proof-bundle', action: 'R', dataCategory: 'audit', entities: [{ reference: `AuditEvent/${id}`, role: 'data' }] });
     const bundle = await ctx.proofs.bundle(id, singleParam(req.query.checkpoint, 'checkpoint'));
     await respondJson(req, res, 200, bundle, {
-      criteria: [...LOG_READ_CRITERIA],
       headers: { 'Content-Disposition': `attachment; filename="auditevent-${id}-proof.json"` },
     });
   };

@@ -2,7 +2,8 @@
  * `GET /fhir/AuditEvent` (and `POST /fhir/AuditEvent/_search`): the exchange log searched by
  * date, agent, patient, outcome, type, subtype, criterion and service (`domain/audit-search.ts`),
  * newest first, with exact totals and paging links; and `GET /fhir/AuditEvent/{id}`.
- * Auditor scope only. An auditor's reading of the log is auditing in place (SI-L4).
+ * Auditor scope only. Reading the log claims no maturity criterion: SI-L4 is shown by the
+ * performance summaries the log records (performance.ts), not by someone reading the log.
  */
 import type { Request, Response } from 'express';
 import type { AuditEvent } from 'fhir/r4.js';
@@ -12,9 +13,6 @@ import { notFound } from '../../../shared/fhir/outcome.js';
 import type { SearchQuery } from '../../../shared/store/search-plan.js';
 import { parseAuditSearch, type AuditSearchPlan } from '../domain/audit-search.js';
 import type { EvidenceContext } from '../evidence-context.js';
-
-/** SI-L4: monitoring and auditing in place — an auditor reads the log. */
-export const AUDITING_CRITERIA = ['SI-L4'];
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
@@ -34,7 +32,7 @@ export function searchAuditEvents(ctx: EvidenceContext): (req: Request, res: Res
     const self = new URL(`${ctx.baseUrl}/AuditEvent`);
     for (const [k, v] of Object.entries(query)) for (const one of Array.isArray(v) ? v : [v]) if (typeof one === 'string') self.searchParams.append(k, one);
     const bundle = searchsetBundle<AuditEvent>({ resources: events, ...(total !== undefined ? { total } : {}), offset: plan.offset, count: plan.count }, self, ctx.baseUrl);
-    await respond(req, res, 200, bundle, { subtype: 'search-type', action: 'E', criteria: AUDITING_CRITERIA });
+    await respond(req, res, 200, bundle, { subtype: 'search-type', action: 'E' });
   };
 }
 
@@ -43,6 +41,6 @@ export function readAuditEvent(ctx: EvidenceContext): (req: Request, res: Respon
     const id = String(req.params.id ?? '');
     const [event] = STREAM_ID.test(id) ? await ctx.index.events([id]) : [];
     if (!event) throw notFound(`No AuditEvent ${id.slice(0, 64)} in the log`);
-    await respond(req, res, 200, event, { subtype: 'read', action: 'R', criteria: AUDITING_CRITERIA, entities: [{ reference: `AuditEvent/${id}`, role: 'domain-resource' }] });
+    await respond(req, res, 200, event, { subtype: 'read', action: 'R', entities: [{ reference: `AuditEvent/${id}`, role: 'domain-resource' }] });
   };
 }
