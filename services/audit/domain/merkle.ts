@@ -70,26 +70,42 @@ function isPowerOfTwo(n: number): boolean {
 }
 
 /**
+ * The right edge of a tree being built left to right: `stack[i]` the hash of a
+ * perfect subtree of `sizes[i]` leaves, largest first (a binary counter).
+ */
+export interface RightEdge {
+  readonly stack: Buffer[];
+  readonly sizes: number[];
+}
+
+/**
+ * Adds a perfect subtree of `leaves` leaves (a leaf: 1) at the right edge;
+ * equal neighbours merge into their parent. It must start at a multiple of its
+ * size — true for leaves, and for a tile's root after whole tiles.
+ */
+export function pushSubtree(edge: RightEdge, hash: Buffer, leaves: number): void {
+  const { stack, sizes } = edge;
+  let node = hash;
+  let size = leaves;
+  while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
+    node = nodeHash(stack.pop()!, node);
+    sizes.pop();
+    size *= 2;
+  }
+  stack.push(node);
+  sizes.push(size);
+}
+
+/**
  * MTH over hashes that are already leaf (or node) hashes: the root of the
  * tree whose bottom row they are. Iterative (a stack of perfect subtrees), so
  * a million leaves need no recursion and one pass.
  */
 export function rootOfHashes(hashes: readonly Uint8Array[]): Buffer {
   if (hashes.length === 0) return EMPTY_ROOT;
-  // stack[i] holds a perfect subtree of sizes[i] leaves; equal neighbours merge as in a binary counter.
-  const stack: Buffer[] = [];
-  const sizes: number[] = [];
-  for (const h of hashes) {
-    let node = Buffer.from(h.buffer, h.byteOffset, h.byteLength);
-    let size = 1;
-    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
-      node = nodeHash(stack.pop()!, node);
-      sizes.pop();
-      size *= 2;
-    }
-    stack.push(node);
-    sizes.push(size);
-  }
+  const edge: RightEdge = { stack: [], sizes: [] };
+  for (const h of hashes) pushSubtree(edge, Buffer.from(h.buffer, h.byteOffset, h.byteLength), 1);
+  const { stack } = edge;
   // The right edge: fold the smaller subtrees into the larger ones, right to left (RFC 9162's unbalanced split).
   let root = stack.pop()!;
   while (stack.length > 0) root = nodeHash(stack.pop()!, root);

@@ -15,7 +15,7 @@
  * only the right edge of the tree in memory. Pure: no I/O.
  */
 import { openCheckpoint, type NoteVerifier } from './checkpoint.js';
-import { HASH_BYTES, nodeHash, EMPTY_ROOT } from './merkle.js';
+import { HASH_BYTES, nodeHash, pushSubtree, EMPTY_ROOT, type RightEdge } from './merkle.js';
 
 export interface VerificationReport {
   /** Entries read and re-hashed. */
@@ -78,9 +78,8 @@ export function summariseTile(first: number, leafHashes: readonly Buffer[], stor
   let mismatches = 0;
   let firstMismatch: TileMismatch | undefined;
   const leaves = Buffer.allocUnsafe(leafHashes.length * HASH_BYTES);
-  // The right edge of the tile's own subtree as leaves arrive (a binary counter of perfect subtrees).
-  const stack: Buffer[] = [];
-  const sizes: number[] = [];
+  // The right edge of the tile's own subtree as leaves arrive.
+  const edge: RightEdge = { stack: [], sizes: [] };
   const cuts: { size: number; parts: Buffer[] }[] = [];
   let cut = lowerBound(checkpointSizes, first + 1);
   for (let i = 0; i < leafHashes.length; i++) {
@@ -91,18 +90,10 @@ export function summariseTile(first: number, leafHashes: readonly Buffer[], stor
       mismatches++;
       firstMismatch ??= { kind: 'entry', offset: i };
     }
-    let node = hash;
-    let size = 1;
-    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
-      node = nodeHash(stack.pop()!, node);
-      sizes.pop();
-      size *= 2;
-    }
-    stack.push(node);
-    sizes.push(size);
+    pushSubtree(edge, hash, 1);
     const reached = first + i + 1;
     while (cut < checkpointSizes.length && checkpointSizes[cut]! <= reached) {
-      if (checkpointSizes[cut] === reached && i < leafHashes.length - 1) cuts.push({ size: reached, parts: [...stack] });
+      if (checkpointSizes[cut] === reached && i < leafHashes.length - 1) cuts.push({ size: reached, parts: [...edge.stack] });
       cut++;
     }
   }
@@ -110,7 +101,7 @@ export function summariseTile(first: number, leafHashes: readonly Buffer[], stor
     mismatches++;
     firstMismatch ??= { kind: 'count', offset: Math.min(leafHashes.length, storedHashes.length), entries: leafHashes.length, stored: storedHashes.length };
   }
-  return { first, count: leafHashes.length, leaves, parts: stack, cuts, mismatches, ...(firstMismatch ? { firstMismatch } : {}), truncated };
+  return { first, count: leafHashes.length, leaves, parts: edge.stack, cuts, mismatches, ...(firstMismatch ? { firstMismatch } : {}), truncated };
 }
 
 /** The first index of a sorted array whose value is at least `value`. */
@@ -138,8 +129,7 @@ export class LogVerification {
   private readonly pending: PendingCheckpoint[] = [];
   private count = 0;
   /** The right edge of the tree of the leaves fed so far: perfect subtrees, largest first. */
-  private readonly stack: Buffer[] = [];
-  private readonly stackSizes: number[] = [];
+  private readonly edge: RightEdge = { stack: [], sizes: [] };
   private firstMismatch: number | undefined;
   /** [last good checkpoint size, failing checkpoint size) intervals. */
   private readonly failedSpans: [number, number][] = [];
@@ -260,21 +250,13 @@ export class LogVerification {
 
   /** Adds a perfect subtree of `size` leaves at the right edge (aligned: it starts at a multiple of its size). */
   private push(hash: Buffer, leaves: number): void {
-    let node = hash;
-    let size = leaves;
-    while (this.stackSizes.length > 0 && this.stackSizes[this.stackSizes.length - 1] === size) {
-      node = nodeHash(this.stack.pop()!, node);
-      this.stackSizes.pop();
-      size *= 2;
-    }
-    this.stack.push(node);
-    this.stackSizes.push(size);
+    pushSubtree(this.edge, hash, leaves);
     this.count += leaves;
   }
 
   /** The root of the leaves fed so far, followed by `more` (perfect subtrees after them, largest first). */
   private root(more: readonly Buffer[] = []): Buffer {
-    const parts = [...this.stack, ...more];
+    const parts = [...this.edge.stack, ...more];
     if (parts.length === 0) return EMPTY_ROOT;
     let root = parts[parts.length - 1]!;
     for (let i = parts.length - 2; i >= 0; i--) root = nodeHash(parts[i]!, root);
