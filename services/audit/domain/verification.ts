@@ -171,17 +171,18 @@ export class LogVerification {
     this.checkDue();
   }
 
-    /** The sizes of the checkpoints still to check, ascending: where a tile summary must cut (`summariseTile`). */
+  /** The sizes of the checkpoints still to check, ascending: where a tile summary must cut (`summariseTile`). */
   get checkpointSizes(): number[] {
     return this.pending.map((cp) => cp.size).reverse();
   }
 
   /**
    * The next tile, as `summariseTile` summed it up (on this thread or
-   * another). Tiles come in order. A full tile that starts where the leaves
-   * fed so far end joins the tree as one subtree (its root); anything else —
-   * a short or cut-short tile, or any tile after one — is fed leaf by leaf,
-   * so positions stay those of the entries actually read, as they always were.
+   * another). Tiles come in order. A tile that starts where the leaves fed so
+   * far end joins the tree as its perfect subtrees (one, its root, when it is
+   * full). After a short tile (an entry deleted) later tiles no longer start
+   * there: they are fed leaf by leaf, so positions stay those of the entries
+   * actually read, as a leaf-by-leaf run has them.
    */
   addTileSummary(tile: TileSummary): void {
     const first = this.count;
