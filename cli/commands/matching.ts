@@ -23,32 +23,26 @@ export async function matchingCommand(args: string[], io: Io = processIo): Promi
   if (sub === 'estimate') return estimateCommand(rest, io);
   if (sub === 'review') return reviewCommand(rest, io);
   if (sub !== 'report') throw new UsageError(`unknown subcommand "${sub ?? ''}": \`matching report\`, \`matching estimate\` or \`matching review\``, 'matching');
-  const { values } = parseCommandArgs('matching', rest, {
-    agency: { type: 'string', default: 'nhs-lothian' },
-    mpi: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parseCommandArgs('matching', rest, MATCHING_OPTIONS);
   const config = loadConfig();
   const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
-  let report: MatchingReport;
-  try {
-    const token = await demoAgencyToken(config, values.agency, 'system/Task.read');
-    const res = await fetch(`${mpi}/matching/report`, { headers: { Authorization: `Bearer ${token}` } });
-    if (!res.ok) {
-      io.err(`The MPI answered ${res.status}: ${await res.text()}`);
-      return EXIT_FAILURE;
-    }
-    report = (await res.json()) as MatchingReport;
-  } catch (err) {
-    if (isUnreachable(err)) {
-      io.err(`The hub is not reachable (${mpi}, ${config.token.tokenUrl}): start it with \`infoshare start\``);
-      return EXIT_FAILURE;
-    }
-    throw err;
-  }
-  io.out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
-  return EXIT_OK;
+  return askMpi<MatchingReport>(
+    io,
+    config,
+    mpi,
+    values.agency,
+    'system/Task.read',
+    (token) => fetch(`${mpi}/matching/report`, { headers: { Authorization: `Bearer ${token}` } }),
+    (report) => (values.json ? JSON.stringify(report, null, 2) : formatReport(report)),
+  );
 }
+
+/** The options every `matching` subcommand takes: the demo agency to sign in as, the MPI's address, JSON output. */
+const MATCHING_OPTIONS = {
+  agency: { type: 'string', default: 'nhs-lothian' },
+  mpi: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
 export function formatReport(r: MatchingReport): string {
   const o = r.outcomes;
@@ -111,11 +105,7 @@ export function formatEstimate(s: EstimateSummary): string {
 }
 
 async function estimateCommand(rest: string[], io: Io): Promise<number> {
-  const { values } = parseCommandArgs('matching', rest, {
-    agency: { type: 'string', default: 'nhs-lothian' },
-    mpi: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parseCommandArgs('matching', rest, MATCHING_OPTIONS);
   const config = loadConfig();
   const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
   return askMpi<Parameters>(
@@ -219,7 +209,7 @@ async function reviewCommand(rest: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     'matching',
     rest,
-    { agency: { type: 'string', default: 'nhs-lothian' }, mpi: { type: 'string' }, json: { type: 'boolean' } },
+    MATCHING_OPTIONS,
     true,
   );
   const taskId = positionals[0]?.replace(/^Task\//, '');
