@@ -629,29 +629,32 @@ export class Registrar {
     if (taskIds.length === 0) return 0;
     const now = this.now().toISOString();
     const tasks = await this.deps.tasks.readMany('Task', taskIds);
-    const done = await Promise.all(
-      tasks.map(async (task) => {
-        if (!task) return false;
-        let cancelled = false;
-        if (task.status === 'requested') {
-          try {
-            await this.deps.tasks.update(cancelledTask(task, reason, now), { ifMatch: task.meta?.versionId, allowCreate: false, cause, relayNow: false });
-            cancelled = true;
-          } catch (err) {
-            if (isOperationOutcomeError(err) && err.status === 412) return false;
-            throw err;
-          }
-        }
-        const pair = reviewPair(task);
-        if (pair) await this.deps.store.closeReview(pair.recordId, pair.candidateId);
-        const persons = duplicatePersons(task);
-        if (persons) await this.deps.store.closeReview(...persons);
-        return cancelled;
-      }),
-    );
+    const done = await Promise.all(tasks.map((task) => (task ? this.withdrawTask(task, reason, now, cause) : Promise.resolve(false))));
     const withdrawn = done.filter(Boolean).length;
     if (withdrawn) await this.deps.store.incrementStats({ 'review-superseded': withdrawn });
     return withdrawn;
+  }
+
+  /**
+   * Cancels one review Task if it is still open and clears its open-review markers. False when it was
+   * not cancelled: no longer open, or a reviewer's answer landed meanwhile (412) — that answer stands.
+   */
+  private async withdrawTask(task: Task, reason: string, now: string, cause: ChangeCause): Promise<boolean> {
+    let cancelled = false;
+    if (task.status === 'requested') {
+      try {
+        await this.deps.tasks.update(cancelledTask(task, reason, now), { ifMatch: task.meta?.versionId, allowCreate: false, cause, relayNow: false });
+        cancelled = true;
+      } catch (err) {
+        if (isOperationOutcomeError(err) && err.status === 412) return false;
+        throw err;
+      }
+    }
+    const pair = reviewPair(task);
+    if (pair) await this.deps.store.closeReview(pair.recordId, pair.candidateId);
+    const persons = duplicatePersons(task);
+    if (persons) await this.deps.store.closeReview(...persons);
+    return cancelled;
   }
 
   /** Completes unfinished chunks under the index lock (at start-up: a crash may have left one). */
@@ -735,21 +738,8 @@ export class Registrar {
       staleAsFocus.includes(task)
         ? 'Superseded: the record was re-submitted and re-matched'
         : 'Superseded: the candidate record was re-submitted and no longer raises this question';
-    const cancelled = await Promise.all(
-      [...staleAsFocus, ...staleAsCandidate].map(async (task) => {
-        try {
-          await this.deps.tasks.update(cancelledTask(task, reason(task), now), { ifMatch: task.meta?.versionId, allowCreate: false, cause, relayNow: false });
-        } catch (err) {
-          if (isOperationOutcomeError(err) && err.status === 412) return false;
-          throw err;
-        }
-        const pair = reviewPair(task);
-        if (pair) await this.deps.store.closeReview(pair.recordId, pair.candidateId);
-        const persons = duplicatePersons(task);
-        if (persons) await this.deps.store.closeReview(...persons);
-        return true;
-      }),
-    );
+    // Searched with status=requested, so each is still open as read: withdrawTask cancels it unless a reviewer's answer landed since.
+    const cancelled = await Promise.all([...staleAsFocus, ...staleAsCandidate].map((task) => this.withdrawTask(task, reason(task), now, cause)));
     return cancelled.filter(Boolean).length;
   }
 
