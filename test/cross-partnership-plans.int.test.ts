@@ -121,33 +121,26 @@ describe('a plan across the partnership boundary, hub to hub', () => {
     expect(education.status).toBe(403);
     expect(issueText(education)).toContain("lothian-hscp's hub refused");
 
-    const revoked = await sendHttp({
-      method: 'PUT',
-      url: url(hubs.lothian, 'plans', `/fhir/Consent/${grant.id!}`),
-      headers: {
-        authorization: await bearer(hubs.lothian, 'edinburgh-social-work', 'role-ross-campbell'),
-        'content-type': 'application/fhir+json',
-        accept: 'application/fhir+json',
-        'if-match': `W/"${grant.meta!.versionId!}"`,
-      },
-      body: JSON.stringify({ ...grant, status: 'inactive' }),
-    });
-    expect(revoked.status).toBe(200);
-    try {
-      const after = await readThroughFife();
-      expect(after.status).toBe(403);
-    } finally {
-      const restored = await sendHttp({
+    /** The Named Person rewrites the grant with `status`, over the version they last saw. */
+    const putGrant = async (status: Consent['status'], versionId: string) =>
+      sendHttp({
         method: 'PUT',
         url: url(hubs.lothian, 'plans', `/fhir/Consent/${grant.id!}`),
         headers: {
           authorization: await bearer(hubs.lothian, 'edinburgh-social-work', 'role-ross-campbell'),
           'content-type': 'application/fhir+json',
           accept: 'application/fhir+json',
-          'if-match': `W/"${(revoked.body as Consent).meta!.versionId!}"`,
+          'if-match': `W/"${versionId}"`,
         },
-        body: JSON.stringify({ ...grant, status: 'active' }),
+        body: JSON.stringify({ ...grant, status }),
       });
+    const revoked = await putGrant('inactive', grant.meta!.versionId!);
+    expect(revoked.status).toBe(200);
+    try {
+      const after = await readThroughFife();
+      expect(after.status).toBe(403);
+    } finally {
+      const restored = await putGrant('active', (revoked.body as Consent).meta!.versionId!);
       expect(restored.status).toBe(200);
     }
     expect((await readThroughFife()).status).toBe(200);
