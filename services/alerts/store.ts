@@ -239,6 +239,21 @@ export type ClaimResult =
   | { readonly kind: 'leased'; readonly untilMs: number }
   | { readonly kind: 'missing' };
 
+/** One attempt's claim on one delivery (`AlertStore.claimDeliveries`). */
+export interface DeliveryClaim {
+  readonly messageId: string;
+  readonly agencyId: string;
+  /** The attempt (unique per run of a job). */
+  readonly holder: string;
+}
+
+/** One delivery's move (`AlertStore.stepDeliveries`). */
+export interface DeliveryStepOf {
+  readonly messageId: string;
+  readonly agencyId: string;
+  readonly step: DeliveryStep;
+}
+
 /** A delivery that will not be retried any more until its sender re-drives it. */
 export interface DeadLetter {
   readonly messageId: string;
@@ -246,24 +261,38 @@ export interface DeadLetter {
   readonly deadAt: string;
 }
 
-// Claims a pending delivery for one attempt until a time (the lease), unless another attempt's claim still
-// runs; answers the delivery hash as it was. A claim is what lets an attempt call the agency: two runs of
-// one job (a job whose lock lapsed while its first run was still calling) never both deliver.
-// KEYS: 1 delivery hash. ARGV: 1 the attempt's holder id, 2 now (ms), 3 lease length (ms)
+// Claims pending deliveries, each for one attempt until a time (the lease), unless another attempt's claim
+// on it still runs; answers each delivery hash as it was. A claim is what lets an attempt call the agency:
+// two runs of one job (a job whose lock lapsed while its first run was still calling) never both deliver.
+// Many attempts' claims go in one call (the attempts that start together), each decided on its own.
+// KEYS: the delivery hashes. ARGV: 1 now (ms), 2 lease length (ms), then each attempt's holder id (in KEYS order)
+// Returns per delivery {'missing'} | {'settled', hash} | {'leased', untilMs} | {'claimed', hash}
 const CLAIM_LUA = new LuaScript(`
-local h = redis.call('HGETALL', KEYS[1])
-if #h == 0 then return {'missing'} end
-local state, holder, untilMs
-for i = 1, #h, 2 do
-  if h[i] == 'state' then state = h[i + 1]
-  elseif h[i] == 'leaseHolder' then holder = h[i + 1]
-  elseif h[i] == 'leaseUntil' then untilMs = tonumber(h[i + 1]) end
+local now = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+local results = {}
+for k = 1, #KEYS do
+  local h = redis.call('HGETALL', KEYS[k])
+  if #h == 0 then
+    results[k] = {'missing'}
+  else
+    local state, holder, untilMs
+    for i = 1, #h, 2 do
+      if h[i] == 'state' then state = h[i + 1]
+      elseif h[i] == 'leaseHolder' then holder = h[i + 1]
+      elseif h[i] == 'leaseUntil' then untilMs = tonumber(h[i + 1]) end
+    end
+    if state ~= 'pending' then
+      results[k] = {'settled', h}
+    elseif holder and holder ~= ARGV[2 + k] and untilMs and untilMs > now then
+      results[k] = {'leased', tostring(untilMs)}
+    else
+      redis.call('HSET', KEYS[k], 'leaseHolder', ARGV[2 + k], 'leaseUntil', now + lease)
+      results[k] = {'claimed', h}
+    end
+  end
 end
-if state ~= 'pending' then return {'settled', h} end
-local now = tonumber(ARGV[2])
-if holder and holder ~= ARGV[1] and untilMs and untilMs > now then return {'leased', tostring(untilMs)} end
-redis.call('HSET', KEYS[1], 'leaseHolder', ARGV[1], 'leaseUntil', now + tonumber(ARGV[3]))
-return {'claimed', h}
+return results
 `);
 
 // Ends an attempt's claim without a move (it called nobody and will be retried). KEYS: 1 delivery hash. ARGV: 1 holder
@@ -272,64 +301,89 @@ if redis.call('HGET', KEYS[1], 'leaseHolder') == ARGV[1] then redis.call('HDEL',
 return 1
 `);
 
-// KEYS: 1 delivery hash, 2 the sender's dead letters (sorted set), 3 unqueued set, 4 acknowledgements hash, 5 audit outbox
-// ARGV: 1 allowed current states (space-separated), 2 new state, 3 now (ISO), 4 now (ms), 5 attempts to add,
-//       6 last error ('' clears), 7 next attempt at ('' clears), 8 `<messageId>~<agencyId>`, 9 re-drive ('1'),
-//       10 response message id ('' none), 11 values per record, 12 records committed whatever happens (last),
-//       13 the claim's holder ('' any), then the records' field/values: the change record, the records committed
-//       with the move, those committed anyway
+/** Values in one step's header in STEP_LUA's ARGV (before its records). */
+const STEP_HEADER_WIDTH = 13;
+
+// Moves deliveries on, each with its own records, each decided on its own exactly as if it were the only one (a
+// batch answer settles many attempts at once: one call for all their moves and records instead of one each).
+// KEYS: 1 unqueued set, 2 acknowledgements hash, 3 audit outbox, then per step: its delivery hash, the sender's dead
+//       letters (sorted set)
+// ARGV: 1 values per record, then per step a header of STEP_HEADER_WIDTH values: allowed current states
+//       (space-separated), new state, now (ISO), now (ms), attempts to add, last error ('' clears), next attempt at
+//       ('' clears), `<messageId>~<agencyId>`, re-drive ('1'), response message id ('' none), number of records,
+//       records committed whatever happens (the last ones), the claim's holder ('' any); then that step's records'
+//       field/values: the change record, the records committed with the move, those committed anyway
+// Returns per step {'applied', from} | {'moved', state} | {'replayed', delivery} | {'lease-lost'} | {'missing'}
 const STEP_LUA = new LuaScript(`
-local width = tonumber(ARGV[11])
-local total = (#ARGV - 13) / width
-local always = tonumber(ARGV[12])
-local function append(from, to)
-  for r = from, to do
-    local at = 14 + (r - 1) * width
-    redis.call('XADD', KEYS[5], '*', unpack(ARGV, at, at + width - 1))
+local width = tonumber(ARGV[1])
+local results = {}
+local at = 2
+local n = (#KEYS - 3) / 2
+for k = 1, n do
+  local dk = KEYS[2 + 2 * k]
+  local deadKey = KEYS[3 + 2 * k]
+  local h = at
+  local total = tonumber(ARGV[h + 10])
+  local always = tonumber(ARGV[h + 11])
+  local recordsAt = h + 13
+  at = recordsAt + total * width
+  local function append(from, to)
+    for r = from, to do
+      local ra = recordsAt + (r - 1) * width
+      redis.call('XADD', KEYS[3], '*', unpack(ARGV, ra, ra + width - 1))
+    end
   end
-end
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing'} end
-if ARGV[13] ~= '' and redis.call('HGET', KEYS[1], 'leaseHolder') ~= ARGV[13] then
-  append(total - always + 1, total)
-  return {'lease-lost'}
-end
-if ARGV[10] ~= '' then
-  local seen = redis.call('HGET', KEYS[4], ARGV[10])
-  if seen and seen ~= ARGV[8] then
+  local member = ARGV[h + 7]
+  local responseId = ARGV[h + 9]
+  local state = redis.call('HGET', dk, 'state')
+  local result
+  if not state then
+    result = {'missing'}
+  elseif ARGV[h + 12] ~= '' and redis.call('HGET', dk, 'leaseHolder') ~= ARGV[h + 12] then
     append(total - always + 1, total)
-    return {'replayed', seen}
+    result = {'lease-lost'}
+  else
+    local seen = responseId ~= '' and redis.call('HGET', KEYS[2], responseId)
+    if seen and seen ~= member then
+      append(total - always + 1, total)
+      result = {'replayed', seen}
+    else
+      local allowed = false
+      for s in string.gmatch(ARGV[h], '%S+') do
+        if s == state then allowed = true end
+      end
+      if not allowed then
+        append(total - always + 1, total)
+        result = {'moved', state}
+      else
+        local to = ARGV[h + 1]
+        local nowIso = ARGV[h + 2]
+        redis.call('HSET', dk, 'state', to, 'updatedAt', nowIso)
+        if tonumber(ARGV[h + 4]) > 0 then redis.call('HINCRBY', dk, 'attempts', ARGV[h + 4]) end
+        if ARGV[h + 5] == '' then redis.call('HDEL', dk, 'lastError') else redis.call('HSET', dk, 'lastError', ARGV[h + 5]) end
+        if ARGV[h + 6] == '' then redis.call('HDEL', dk, 'nextAttemptAt') else redis.call('HSET', dk, 'nextAttemptAt', ARGV[h + 6]) end
+        if to == 'dead-letter' then
+          redis.call('ZADD', deadKey, ARGV[h + 3], member)
+          redis.call('HSET', dk, 'deadAt', nowIso)
+        else
+          redis.call('ZREM', deadKey, member)
+        end
+        if to == 'acknowledged' then redis.call('HSET', dk, 'acknowledgedAt', nowIso) end
+        if ARGV[h + 8] == '1' then
+          redis.call('SADD', KEYS[1], member)
+          redis.call('HSET', dk, 'windowStart', nowIso)
+          redis.call('HINCRBY', dk, 'redrives', 1)
+        end
+        if responseId ~= '' then redis.call('HSET', KEYS[2], responseId, member) end
+        redis.call('HDEL', dk, 'leaseHolder', 'leaseUntil')
+        append(1, total)
+        result = {'applied', state}
+      end
+    end
   end
+  results[k] = result
 end
-local allowed = false
-for s in string.gmatch(ARGV[1], '%S+') do
-  if s == state then allowed = true end
-end
-if not allowed then
-  append(total - always + 1, total)
-  return {'moved', state}
-end
-local to = ARGV[2]
-redis.call('HSET', KEYS[1], 'state', to, 'updatedAt', ARGV[3])
-if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[1], 'attempts', ARGV[5]) end
-if ARGV[6] == '' then redis.call('HDEL', KEYS[1], 'lastError') else redis.call('HSET', KEYS[1], 'lastError', ARGV[6]) end
-if ARGV[7] == '' then redis.call('HDEL', KEYS[1], 'nextAttemptAt') else redis.call('HSET', KEYS[1], 'nextAttemptAt', ARGV[7]) end
-if to == 'dead-letter' then
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[8])
-  redis.call('HSET', KEYS[1], 'deadAt', ARGV[3])
-else
-  redis.call('ZREM', KEYS[2], ARGV[8])
-end
-if to == 'acknowledged' then redis.call('HSET', KEYS[1], 'acknowledgedAt', ARGV[3]) end
-if ARGV[9] == '1' then
-  redis.call('SADD', KEYS[3], ARGV[8])
-  redis.call('HSET', KEYS[1], 'windowStart', ARGV[3])
-  redis.call('HINCRBY', KEYS[1], 'redrives', 1)
-end
-if ARGV[10] ~= '' then redis.call('HSET', KEYS[4], ARGV[10], ARGV[8]) end
-redis.call('HDEL', KEYS[1], 'leaseHolder', 'leaseUntil')
-append(1, total)
-return {'applied', state}
+return results
 `);
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -453,22 +507,31 @@ export class AlertStore {
    * the claim to end instead of delivering the message again. Reads the delivery in the same round trip.
    */
   async claimDelivery(messageId: string, agencyId: string, holder: string, nowMs: number, leaseMs: number): Promise<ClaimResult> {
-    const [kind, detail] = (await CLAIM_LUA.run(this.redis, [this.keys.delivery(messageId, agencyId)], [holder, nowMs, Math.ceil(leaseMs)])) as [string, string[] | string | undefined];
-    switch (kind) {
-      case 'claimed':
-      case 'settled': {
-        const pairs = detail as string[];
-        const hash: Record<string, string> = {};
-        for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i]!] = pairs[i + 1]!;
-        return { kind, delivery: deliveryOf(hash) };
+    const [result] = await this.claimDeliveries([{ messageId, agencyId, holder }], nowMs, leaseMs);
+    return result!;
+  }
+
+  /**
+   * `claimDelivery` for many attempts in ONE script (the attempts a worker starts together): each delivery
+   * is claimed, found settled, found claimed by another attempt or missing on its own. Results in order.
+   */
+  async claimDeliveries(claims: readonly DeliveryClaim[], nowMs: number, leaseMs: number): Promise<ClaimResult[]> {
+    if (claims.length === 0) return [];
+    const keys = claims.map((c) => this.keys.delivery(c.messageId, c.agencyId));
+    const replies = (await CLAIM_LUA.run(this.redis, keys, [nowMs, Math.ceil(leaseMs), ...claims.map((c) => c.holder)])) as [string, string[] | string | undefined][];
+    return replies.map(([kind, detail]): ClaimResult => {
+      switch (kind) {
+        case 'claimed':
+        case 'settled':
+          return { kind, delivery: deliveryOf(hashOf(detail as string[])) };
+        case 'leased':
+          return { kind, untilMs: Number(detail) };
+        case 'missing':
+          return { kind };
+        default:
+          throw new Error(`Unexpected answer from the claim script: ${kind}`);
       }
-      case 'leased':
-        return { kind, untilMs: Number(detail) };
-      case 'missing':
-        return { kind };
-      default:
-        throw new Error(`Unexpected answer from the claim script: ${kind}`);
-    }
+    });
   }
 
   /** Ends an attempt's claim on a delivery without moving it (the attempt called nobody). */
@@ -513,44 +576,57 @@ export class AlertStore {
    * acknowledgement that came in by pull meanwhile.
    */
   async stepDelivery(messageId: string, agencyId: string, step: DeliveryStep): Promise<StepResult> {
-    const member = `${messageId}~${agencyId}`;
-    const keys = [
-      this.keys.delivery(messageId, agencyId),
-      this.keys.deadLetters(step.sender),
-      this.keys.unqueued,
-      this.keys.acknowledgements,
-      this.keys.outbox,
-    ];
-    const args = [
-      step.from.join(' '),
-      step.to,
-      step.at.toISOString(),
-      step.at.getTime(),
-      step.countAttempt ? 1 : 0,
-      step.lastError ?? '',
-      step.nextAttemptAt?.toISOString() ?? '',
-      member,
-      step.redrive ? '1' : '0',
-      step.responseId ?? '',
-      AUDIT_ENTRY_FIELDS.length * 2,
-      step.happenedRecords?.length ?? 0,
-      step.leaseHolder ?? '',
-      ...[step.record, ...(step.withRecords ?? []), ...(step.happenedRecords ?? [])].flatMap((record) => outboxEntryArgs(record)),
-    ];
-    const [kind, detail] = (await STEP_LUA.run(this.redis, keys, args)) as [string, string | undefined];
-    switch (kind) {
-      case 'applied':
-        return { kind, from: detail as DeliveryState };
-      case 'moved':
-        return { kind, state: detail as DeliveryState };
-      case 'replayed':
-        return { kind, delivery: detail ?? '' };
-      case 'lease-lost':
-      case 'missing':
-        return { kind };
-      default:
-        throw new Error(`Unexpected answer from the delivery step script: ${kind}`);
+    const [result] = await this.stepDeliveries([{ messageId, agencyId, step }]);
+    return result!;
+  }
+
+  /**
+   * `stepDelivery` for many deliveries in ONE script (the attempts one batch answer settled): each move is
+   * decided and committed with its own records exactly as alone — one that does not apply changes nothing
+   * of the others. Results in order.
+   */
+  async stepDeliveries(steps: readonly DeliveryStepOf[]): Promise<StepResult[]> {
+    if (steps.length === 0) return [];
+    const keys = [this.keys.unqueued, this.keys.acknowledgements, this.keys.outbox];
+    const args: (string | number)[] = [AUDIT_ENTRY_FIELDS.length * 2];
+    for (const { messageId, agencyId, step } of steps) {
+      keys.push(this.keys.delivery(messageId, agencyId), this.keys.deadLetters(step.sender));
+      const records = [step.record, ...(step.withRecords ?? []), ...(step.happenedRecords ?? [])];
+      const header = [
+        step.from.join(' '),
+        step.to,
+        step.at.toISOString(),
+        step.at.getTime(),
+        step.countAttempt ? 1 : 0,
+        step.lastError ?? '',
+        step.nextAttemptAt?.toISOString() ?? '',
+        `${messageId}~${agencyId}`,
+        step.redrive ? '1' : '0',
+        step.responseId ?? '',
+        records.length,
+        step.happenedRecords?.length ?? 0,
+        step.leaseHolder ?? '',
+      ];
+      if (header.length !== STEP_HEADER_WIDTH) throw new Error('The delivery step header does not match the script');
+      args.push(...header);
+      for (const record of records) args.push(...outboxEntryArgs(record));
     }
+    const replies = (await STEP_LUA.run(this.redis, keys, args)) as [string, string | undefined][];
+    return replies.map(([kind, detail]): StepResult => {
+      switch (kind) {
+        case 'applied':
+          return { kind, from: detail as DeliveryState };
+        case 'moved':
+          return { kind, state: detail as DeliveryState };
+        case 'replayed':
+          return { kind, delivery: detail ?? '' };
+        case 'lease-lost':
+        case 'missing':
+          return { kind };
+        default:
+          throw new Error(`Unexpected answer from the delivery step script: ${kind}`);
+      }
+    });
   }
 
   /** A sender's dead letters, newest first: `{ messageId, agencyId, deadAt }` (one page). */
@@ -596,6 +672,13 @@ function flagHashOf(flag: StoredFlag): Record<string, string> {
     careTeam: json(flag.careTeam),
     npLpAgencies: json(flag.npLpAgencies),
   };
+}
+
+/** A hash as HGETALL's flat field/value list gives it. */
+function hashOf(pairs: readonly string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i]!] = pairs[i + 1]!;
+  return hash;
 }
 
 function flattenFields(fields: Record<string, string>): string[] {

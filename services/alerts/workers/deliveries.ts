@@ -51,9 +51,10 @@ import type { SigningKey } from '../../../shared/auth/keys.js';
 import { FHIR_JSON } from '../../../shared/fhir/express.js';
 import { forbidden, notFound, unprocessable } from '../../../shared/fhir/outcome.js';
 import type { AgencyType, DataCategory, Purpose } from '../../../shared/fhir/systems.js';
-import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry } from '../../../shared/isp/registry.js';
+import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry, type IspSnapshot } from '../../../shared/isp/registry.js';
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
+import { sharedRead, TickBatch } from '../../../shared/runtime/tick-batch.js';
 import { runWorker, type AttemptRecords, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import type { DirectoryView } from '../../directory/view.js';
 import type { PlansView } from '../../plans/view.js';
@@ -73,7 +74,7 @@ import {
 } from '../domain/delivery-policy.js';
 import { minimisedMessage } from '../domain/minimise.js';
 import type { PeerHubs } from '../peer-hubs.js';
-import type { AlertStore, DeliveryState, DeliveryStep, StoredMessage } from '../store.js';
+import type { AlertStore, ClaimResult, DeliveryClaim, DeliveryState, DeliveryStep, DeliveryStepOf, StepResult, StoredMessage } from '../store.js';
 import { EndpointBatches, noAnswerReason } from './endpoint-batches.js';
 
 export const DELIVERIES_QUEUE = { family: 'alerts-delivery', name: 'deliveries' } as const;
@@ -304,11 +305,19 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   const now = () => (deps.now ? deps.now() : new Date()).getTime();
   // Kept-alive connections per endpoint, at most one per attempt in flight.
   const http = new KeepAliveClient({ maxSocketsPerEndpoint: concurrency });
+  // An attempt's claim on its delivery outlasts everything it may wait for before the agency answers.
+  const leaseMs = 2 * deps.timeoutMs + (deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS) + 1_000;
   const shared: AttemptShared = {
     breakers,
     http,
     messages: new MessageCache(deps.store),
     endpoints: new EndpointCache(deps.directory),
+    // The attempts that start together claim their deliveries in one script, and the attempts one batch answer
+    // settles move them on in one: each claim and each move is still decided on its own (store.ts).
+    claims: new TickBatch<DeliveryClaim, ClaimResult>((claims) => deps.store.claimDeliveries(claims, now(), leaseMs)),
+    steps: new TickBatch<DeliveryStepOf, StepResult>((steps) => deps.store.stepDeliveries(steps)),
+    // The ISP as it stands, read (its revision checked) once for the attempts that ask together, after all of them asked.
+    ispSnapshot: sharedRead(() => deps.isp.snapshot()),
     batches: new EndpointBatches({
       http,
       service: deps.service,
@@ -319,8 +328,6 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
       onAnswer: (agencyId, answer) =>
         breakers.set(agencyId, endpointFailed(answer) ? afterFailure(breakers.get(agencyId) ?? CLOSED, now(), deps.breaker ?? DEFAULT_BREAKER_OPTIONS) : afterSuccess()),
     }),
-    // An attempt's claim on its delivery outlasts everything it may wait for before the agency answers.
-    leaseMs: 2 * deps.timeoutMs + (deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS) + 1_000,
   };
   const counter = deps.registry ? attemptCounter(deps.registry) : undefined;
   const count = (outcome: AttemptOutcome) => counter?.inc({ outcome });
@@ -360,10 +367,13 @@ interface AttemptShared {
   readonly http: KeepAliveClient;
   /** The open batch per Endpoint that takes batches. */
   readonly batches: EndpointBatches;
-  /** How long an attempt's claim on its delivery lasts (ms): longer than it may wait and call. */
-  readonly leaseMs: number;
   readonly messages: MessageCache;
   readonly endpoints: EndpointCache;
+  /** Claims of the attempts starting together, in one script (`AlertStore.claimDeliveries`). */
+  readonly claims: TickBatch<DeliveryClaim, ClaimResult>;
+  /** Moves of the attempts ending together, in one script (`AlertStore.stepDeliveries`). */
+  readonly steps: TickBatch<DeliveryStepOf, StepResult>;
+  readonly ispSnapshot: () => Promise<IspSnapshot>;
 }
 
 /**
@@ -374,12 +384,16 @@ interface AttemptShared {
 class EndpointCache {
   private revision: string | undefined;
   private readonly byAgency = new Map<string, Endpoint[]>();
+  /** One revision read for the attempts that ask together, made after all of them asked. */
+  private readonly currentRevision: () => Promise<string>;
 
-  constructor(private readonly directory: Pick<DirectoryView, 'endpointsOf' | 'endpointsRevision'>) {}
+  constructor(private readonly directory: Pick<DirectoryView, 'endpointsOf' | 'endpointsRevision'>) {
+    this.currentRevision = sharedRead(() => directory.endpointsRevision());
+  }
 
   async of(agencyId: string): Promise<Endpoint[]> {
     // The revision before the data: a write in between leaves newer data under the older revision — early, never stale.
-    const revision = await this.directory.endpointsRevision();
+    const revision = await this.currentRevision();
     if (revision !== this.revision) {
       this.byAgency.clear();
       this.revision = revision;
@@ -466,10 +480,9 @@ class DeliveryAttempt {
   }
 
   private async attempt(): Promise<JobOutcome<DeliveryJobResult>> {
-    const { store, isp } = this.deps;
     const { messageId, agencyId } = this;
     // Read and claimed in one step: while this run holds the claim no other run of the job calls the agency.
-    const claim = await store.claimDelivery(messageId, agencyId, this.holder, this.now().getTime(), this.shared.leaseMs);
+    const claim = await this.shared.claims.submit({ messageId, agencyId, holder: this.holder });
     if (claim.kind === 'missing') throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
     if (claim.kind === 'settled') return settled(claim.delivery.state);
     if (claim.kind === 'leased') {
@@ -485,7 +498,7 @@ class DeliveryAttempt {
 
     // The ISP as it stands at this attempt (its snapshot is re-read whenever the directory's agencies or ISPs
     // moved): a flow withdrawn since acceptance is not delivered.
-    const partnership = await isp.snapshot();
+    const partnership = await this.shared.ispSnapshot();
     const decision = decideFlow(
       partnership,
       { senderAgencyId: message.sender, receiverAgencyId: agencyId, category: about.dataCategory, purpose: about.purpose },
@@ -642,19 +655,23 @@ class DeliveryAttempt {
     const call = this.callRecord;
     let result;
     try {
-      result = await this.deps.store.stepDelivery(this.messageId, this.agencyId, {
-        ...change,
-        from: ['pending'],
-        leaseHolder: this.holder,
-        at: this.now(),
-        sender: message.sender,
-        record: changeRecord(
-          { requestId: origin.requestId, service: this.deps.service, agent: origin.agent },
-          { subtype: '$process-message', action: 'U', outcomeDescription: what, ...aboutMessage(message).audit },
-          'alerts-delivery',
-        ),
-        withRecords,
-        ...(call ? { happenedRecords: [call] } : {}),
+      result = await this.shared.steps.submit({
+        messageId: this.messageId,
+        agencyId: this.agencyId,
+        step: {
+          ...change,
+          from: ['pending'],
+          leaseHolder: this.holder,
+          at: this.now(),
+          sender: message.sender,
+          record: changeRecord(
+            { requestId: origin.requestId, service: this.deps.service, agent: origin.agent },
+            { subtype: '$process-message', action: 'U', outcomeDescription: what, ...aboutMessage(message).audit },
+            'alerts-delivery',
+          ),
+          withRecords,
+          ...(call ? { happenedRecords: [call] } : {}),
+        },
       });
       this.callRecord = undefined;
     } catch (err) {
