@@ -83,7 +83,7 @@ export async function startTestDirectory(env: Readonly<Record<string, string>> =
     },
     async auditOf(requestId) {
       // The exchange's own record, not the change records its writes committed (shared/audit/outbox.ts)
-      // nor the decisions recorded with it (consent's AuthZconsent / PrivacyDisclosure).
+      // nor decision records beside it (none are written now: an exchange's record carries its decisions).
       return (await readAuditTrailOf(redis, keys, requestId)).find((event) => triggerOfEvent(event) !== 'change' && triggerOfEvent(event) !== 'decision');
     },
     async close() {

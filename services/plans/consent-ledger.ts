@@ -1,14 +1,15 @@
 /**
- * One request's consent decisions, audited with the request's own record (before
- * the answer, refused or not): a BALP **AuthZconsent** record (type Security Alert,
- * subtype `AuthZ-Consent`) for the permits and one for the denials — each listing
- * the resources decided with the basis or reason and the deciding Consent — and a
- * BALP **PrivacyDisclosure** (`disclose`) naming the receiving agency when data
- * another agency wrote was handed over. A break-glass read says so, with the reason.
+ * One request's consent decisions, audited in the request's own record (before the
+ * answer, refused or not): the record carries BALP **AuthZconsent**'s content — each
+ * resource decided, permit or deny, with its basis or reason and the deciding Consent,
+ * subtype `AuthZ-Consent` — and, when data another agency wrote was handed over, BALP
+ * **PrivacyDisclosure**'s (ISO 21089 `disclose`, the receiving agency). One record per
+ * exchange: the decision costs no records of its own to build, append, hash and index.
+ * A break-glass read says so (purpose `BTG`, the reason on each resource decided).
  */
 import type { Response } from 'express';
 import type { ExchangeEntity } from '../../shared/audit/exchange.js';
-import { addDecisionRecords, type DecisionRecord } from '../../shared/fhir/exchange-context.js';
+import { addDecisions, type ExchangeDecisions } from '../../shared/fhir/exchange-context.js';
 import type { DataCategory } from '../../shared/fhir/systems.js';
 import type { ConsentDecision } from './domain/consent-decision.js';
 
@@ -39,7 +40,7 @@ export class ConsentLedger {
     res: Response,
     private readonly request: LedgerRequest,
   ) {
-    addDecisionRecords(res, () => this.records());
+    addDecisions(res, () => this.decisions());
     const hook = request.onBreakGlass;
     if (hook) {
       // Afterwards: the read is answered (and audited) first; the notice is its own audited exchange.
@@ -56,52 +57,23 @@ export class ConsentLedger {
     this.decided.push({ reference, personId, category, decision });
   }
 
-  /** The decision records for the exchange (read when the exchange is audited). */
-  records(): DecisionRecord[] {
+  /** The decisions, for the exchange's record (read when the exchange is audited); undefined when nothing was decided. */
+  decisions(): ExchangeDecisions | undefined {
+    if (this.decided.length === 0) return undefined;
     // One resource decided twice in a request (read, then its history) is one decision.
     const unique = [...new Map(this.decided.map((d) => [`${d.reference} ${d.decision.permit}`, d])).values()];
-    const permits = unique.filter((d) => d.decision.permit);
-    const denials = unique.filter((d) => !d.decision.permit);
-    const purpose = this.request.breakGlassReason !== undefined ? 'BTG' : this.request.purpose;
-    const out: DecisionRecord[] = [];
-    for (const [list, outcome] of [[permits, '0'], [denials, '4']] as const) {
-      if (list.length === 0) continue;
-      out.push({
-        type: 'authz',
-        subtype: 'AuthZ-Consent',
-        decision: 'consent',
-        action: 'E',
-        outcome,
-        outcomeDescription:
-          outcome === '0'
-            ? `${list.length} permitted${this.request.breakGlassReason !== undefined ? ` under break-glass: ${this.request.breakGlassReason}` : ''}`
-            : `${list.length} denied: ${list[0]!.decision.detail}`,
-        ...subjectOf(list),
-        entities: [...list.map(entityOf), ...consentEntities(list)],
-        dataCategory: categoriesOf(list),
-        purpose,
-        // PD-L5: the NP/LP's grant — or its absence, or its revocation — decided who saw the record.
-        criteria: list.some(decidedByConsent) ? ['PD-L5'] : [],
-      });
-    }
-    const disclosed = permits.filter((d) => d.decision.permit && d.decision.crossAgency);
-    if (disclosed.length > 0 && this.request.agency !== undefined) {
-      out.push({
-        type: 'disclosure',
-        subtype: 'PrivacyDisclosure',
-        decision: 'consent',
-        action: 'R',
-        outcome: '0',
-        outcomeDescription: `${disclosed.length} resource(s) written by other agencies disclosed to ${this.request.agency}`,
-        ...subjectOf(disclosed),
-        entities: disclosed.map(entityOf),
-        dataCategory: categoriesOf(disclosed),
-        purpose,
-        criteria: [],
-        recipientAgency: this.request.agency,
-      });
-    }
-    return out;
+    const disclosed = this.request.agency !== undefined && unique.some((d) => d.decision.permit && d.decision.crossAgency);
+    // PD-L5: the NP/LP's grant — or its absence, or its revocation — decided who saw the record.
+    const byConsent = unique.some(decidedByConsent) ? ['PD-L5'] : [];
+    return {
+      entities: [...unique.map(entityOf), ...consentEntities(unique)],
+      patterns: disclosed ? ['AuthZ-Consent', 'disclose'] : ['AuthZ-Consent'],
+      criteria: byConsent,
+      criteriaOnDenial: unique.some((d) => !d.decision.permit) ? byConsent : [],
+      purpose: this.request.breakGlassReason !== undefined ? 'BTG' : this.request.purpose,
+      ...(disclosed ? { recipientAgency: this.request.agency } : {}),
+      ...(this.request.breakGlassReason !== undefined ? { note: `read under break-glass: ${this.request.breakGlassReason}` } : {}),
+    };
   }
 }
 
@@ -110,21 +82,12 @@ function entityOf({ reference, decision }: Decided): ExchangeEntity {
     reference,
     role: 'domain-resource',
     description: decision.permit ? `permit (${decision.basis}): ${decision.detail}` : `deny (${decision.reason}): ${decision.detail}`,
+    decision: { permit: decision.permit, basis: decision.permit ? decision.basis : decision.reason, ...(decision.consent ? { consent: decision.consent } : {}) },
   };
 }
 
 function consentEntities(list: readonly Decided[]): ExchangeEntity[] {
   return [...new Set(list.flatMap((d) => (d.decision.consent ? [d.decision.consent] : [])))].map((reference) => ({ reference, role: 'consent' as const }));
-}
-
-/** The person the decisions are about, when they are about one (as every read and a person's search are). */
-function subjectOf(list: readonly Decided[]): { subject?: string } {
-  const persons = [...new Set(list.map((d) => d.personId))];
-  return persons.length === 1 ? { subject: `Person/${persons[0]!}` } : {};
-}
-
-function categoriesOf(list: readonly Decided[]): string {
-  return [...new Set(list.map((d) => d.category))].join(',');
 }
 
 function decidedByConsent({ decision }: Decided): boolean {

@@ -5,9 +5,9 @@
  * Consents and Named Person / Lead Professional from Redis NOW (never cached beyond
  * the call), so a revoked or narrowed Consent bites on the very next request.
  *
- * Every decision is kept in the request's ledger (consent-ledger.ts), which writes
- * them with the exchange's own audit record: BALP AuthZconsent for the permits and
- * for the denials, PrivacyDisclosure for what another agency wrote.
+ * Every decision is kept in the request's ledger (consent-ledger.ts), which folds
+ * them into the exchange's own audit record: BALP AuthZconsent's content (each
+ * resource, permit or deny, basis, Consent) and PrivacyDisclosure's (the recipient).
  */
 import type { AgencyType, ConsentCategory, DataCategory } from '../../shared/fhir/systems.js';
 import { decideFlow, type IspRegistry, type IspSnapshot } from '../../shared/isp/registry.js';

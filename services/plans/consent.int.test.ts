@@ -3,12 +3,12 @@
  * Redis over HTTP: only the NP/LP grants; default deny; a grant opens exactly
  * what it names; revocation bites on the very next request with the same token;
  * searches count and page only what the caller may see; every decision audited
- * (AuthZconsent, PrivacyDisclosure); break-glass; the person's own access.
+ * in the exchange's own record (AuthZconsent's content, the disclosure); break-glass; the person's own access.
  */
 import type { AuditEvent, Bundle, CarePlan, Consent, OperationOutcome } from 'fhir/r4.js';
 import request from 'supertest';
 import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
-import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
+import { criteriaOfEvent } from '../../shared/audit/audit-event.js';
 import { CodeSystems } from '../../shared/fhir/systems.js';
 import { AILSA_LP, carePlan, consent, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
@@ -44,6 +44,17 @@ async function trailOf(res: request.Response): Promise<AuditEvent[]> {
 }
 
 const authz = (events: AuditEvent[]) => events.filter((e) => e.subtype?.some((s) => s.code === 'AuthZ-Consent'));
+
+/** The access decisions an exchange's record carries, one per resource decided (its entity's details). */
+function decisionsOf(event: AuditEvent): { reference?: string; decision?: string; basis?: string; consent?: string }[] {
+  return (event.entity ?? []).flatMap((e) => {
+    const detail = (type: string) => e.detail?.find((d) => d.type === type)?.valueString;
+    const decision = detail('access-decision');
+    if (!decision) return [];
+    const consent = detail('access-consent');
+    return [{ reference: e.what?.reference, decision, basis: detail('access-basis'), ...(consent ? { consent } : {}) }];
+  });
+}
 const issueText = (body: unknown) => JSON.stringify((body as OperationOutcome).issue);
 
 describe('granting consent', () => {
@@ -92,22 +103,26 @@ describe('default deny, grant, revoke', () => {
     const c = await grant(consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, classes: ['plans'] }]));
     const read = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
     expect(read.status).toBe(200);
+    // One record: the read itself carries its consent decision (BALP AuthZconsent's content) and the disclosure.
     const events = await trailOf(read);
-    const decisions = authz(events);
-    expect(decisions).toHaveLength(1);
-    expect(decisions[0]!.outcome).toBe('0');
-    expect(triggerOfEvent(decisions[0]!)).toBe('decision');
-    expect(decisions[0]!.entity?.map((e) => e.what?.reference)).toEqual(expect.arrayContaining([`CarePlan/${plan.id}`, `Consent/${c.id}`]));
-    expect(criteriaOfEvent(decisions[0]!)).toEqual(['PD-L5']);
-    const disclosure = events.find((e) => e.subtype?.some((s) => s.code === 'disclose'));
-    expect(disclosure?.agent?.some((a) => a.who?.reference === `Organization/${EDUCATION}`)).toBe(true);
+    expect(events).toHaveLength(1);
+    const [record] = events;
+    expect(record!.outcome).toBe('0');
+    expect(record!.subtype?.map((s) => s.code)).toEqual(['read', 'AuthZ-Consent', 'disclose']);
+    expect(decisionsOf(record!)).toEqual([{ reference: `CarePlan/${plan.id}`, decision: 'permit', basis: 'consent', consent: `Consent/${c.id}` }]);
+    expect(record!.entity?.some((e) => e.what?.reference === `Consent/${c.id}` && e.type?.code === 'Consent')).toBe(true);
+    expect(criteriaOfEvent(record!)).toContain('PD-L5');
+    expect(record!.agent?.some((a) => a.who?.reference === `Organization/${EDUCATION}` && a.type?.coding?.[0]?.code === '110152')).toBe(true);
 
     const revoked = await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"1"');
     expect(revoked.status).toBe(200);
     const after = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
     expect(after.status).toBe(403);
-    const denial = authz(await trailOf(after));
-    expect(denial.map((e) => e.outcome)).toEqual(['4']);
+    const [denial, ...more] = await trailOf(after);
+    expect(more).toEqual([]);
+    expect(denial!.outcome).toBe('4');
+    expect(decisionsOf(denial!)).toEqual([{ reference: `CarePlan/${plan.id}`, decision: 'deny', basis: 'no-consent' }]);
+    expect(criteriaOfEvent(denial!)).toContain('PD-L5');
   });
 
   it('a narrowed Consent (assessments only) no longer opens plans', async () => {
@@ -178,9 +193,10 @@ describe('break-glass', () => {
     const plan = await createPlan(LEAH, 'Leah: emergency');
     const res = await getWith('rie-emergency', `/fhir/CarePlan/${plan.id}`, headers('unresponsive at the door, no history available'));
     expect(res.status).toBe(200);
-    const [decision] = authz(await trailOf(res));
-    expect(decision?.outcomeDesc).toContain('break-glass: unresponsive at the door');
-    expect(decision?.purposeOfEvent?.[0]?.coding?.[0]?.code).toBe('BTG');
+    const [record] = authz(await trailOf(res));
+    expect(record?.outcomeDesc).toContain('break-glass: unresponsive at the door');
+    expect(record?.purposeOfEvent?.[0]?.coding?.[0]?.code).toBe('BTG');
+    expect(decisionsOf(record!)).toEqual([{ reference: `CarePlan/${plan.id}`, decision: 'permit', basis: 'break-glass' }]);
   });
 
   it('refuses break-glass without a reason (400) and by an agency type not allowed it (403), both audited', async () => {
@@ -242,7 +258,7 @@ describe("the person's own access", () => {
     const agencies = listed.map((a) => a.agency);
     expect(agencies).toContain('Organization/children1st-edinburgh');
     expect(agencies).not.toContain('Organization/nhs-lothian');
-    // Each access once: the consent decision records beside a read are not listed again, nor her own reads.
+    // Each access once, not her own reads.
     expect(listed.filter((a) => a.agency === 'Organization/children1st-edinburgh').map((a) => a.what)).toEqual(['read']);
     expect(listed.every((a) => a.what !== 'AuthZ-Consent')).toBe(true);
   });

@@ -171,6 +171,43 @@ describe('toAuditEvent', () => {
     expect(criteriaOfEvent(event)).toEqual(['PD-L5', 'SI-L3']);
   });
 
+  it("records a consent-checked read as ONE event: the read, its consent decisions (BALP AuthZconsent's content) and the disclosure", () => {
+    const event = toAuditEvent(
+      exchange({
+        service: 'plans',
+        path: '/fhir/CarePlan/cp-1',
+        agent: { agency: 'edinburgh-education' },
+        subject: 'Person/p-1',
+        entities: [
+          { reference: 'CarePlan/cp-1', role: 'domain-resource', description: 'permit (consent): Consent/c-1 shares plans', decision: { permit: true, basis: 'consent', consent: 'Consent/c-1' } },
+          { reference: 'CarePlan/cp-2', role: 'domain-resource', decision: { permit: false, basis: 'no-consent' } },
+          { reference: 'Consent/c-1', role: 'consent' },
+        ],
+        recipientAgency: 'edinburgh-education',
+        patterns: ['AuthZ-Consent', 'disclose'],
+        criteria: ['PD-L5'],
+      }),
+    );
+    // The read stays the first restful code (what readers of `read` look for); the patterns follow it.
+    expect(event.type.code).toBe('rest');
+    expect(event.subtype).toEqual([
+      { system: CodeSystems.restfulInteraction, code: 'read' },
+      { system: CodeSystems.balpAuthZSubType, code: 'AuthZ-Consent' },
+      { system: CodeSystems.iso21089Lifecycle, code: 'disclose', display: 'Disclose Record Lifecycle Event' },
+    ]);
+    expect(event.entity?.[1]?.detail).toEqual([
+      { type: 'access-decision', valueString: 'permit' },
+      { type: 'access-basis', valueString: 'consent' },
+      { type: 'access-consent', valueString: 'Consent/c-1' },
+    ]);
+    expect(event.entity?.[2]?.detail).toEqual([
+      { type: 'access-decision', valueString: 'deny' },
+      { type: 'access-basis', valueString: 'no-consent' },
+    ]);
+    expect(event.entity?.[3]).toEqual({ what: { reference: 'Consent/c-1' }, type: { system: CodeSystems.resourceTypes, code: 'Consent' } });
+    expect(event.agent.at(-1)).toEqual({ type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] }, who: { reference: 'Organization/edinburgh-education' }, requestor: false });
+  });
+
   it('records a cross-agency send as a BALP privacy disclosure with the hub as source and the receiving agency as recipient', () => {
     const event = toAuditEvent(
       exchange({

@@ -14,6 +14,12 @@
  *   `disclose` (BALP PrivacyDisclosure.Source). Subtypes that are not FHIR
  *   restful interactions (`$match`, `token`, …) are coded in
  *   `CodeSystems.hubOperation`; an `$operation` also carries restful `operation`.
+ * - Patterns an exchange's record carries besides its own (`ExchangeRecord.patterns`),
+ *   coded after its interaction: BALP AuthZsubType `AuthZ-Consent` (the answer rested on
+ *   consent decisions; each decided entity's `detail` gives `access-decision` permit/deny,
+ *   `access-basis` and `access-consent`, each deciding Consent is an entity typed by its
+ *   resource type, as BALP AuthZconsent has it) and ISO 21089 `disclose` (another agency's
+ *   data handed to the recipient agent, BALP PrivacyDisclosure). One event per exchange.
  * - Agents: the client application (DICOM 110153 Source Role ID when it sends a
  *   request to the hub, 110150 Application otherwise) with its agency as `who`
  *   (`Organization/<agency>`, the OAuth client id as `who.identifier`, the
@@ -44,7 +50,7 @@ import { isIP } from 'node:net';
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding, Extension, Reference } from 'fhir/r4.js';
 import { CodeSystems, Extensions, IdentifierSystems } from '../fhir/systems.js';
 import { isCriterionCode } from '../maturity/catalogue.js';
-import type { ExchangeEntity, ExchangeRecord } from './exchange.js';
+import type { EntityDecision, ExchangeEntity, ExchangeRecord } from './exchange.js';
 
 /** FHIR R4 restful-interaction codes. */
 const RESTFUL_INTERACTIONS: ReadonlySet<string> = new Set([
@@ -177,7 +183,19 @@ function subtypesOf(exchange: ExchangeRecord): Coding[] {
     return [{ system: CodeSystems.balpAuthZSubType, code }];
   }
   const lifecycle = LIFECYCLE[exchange.type];
-  return [...(lifecycle ? [{ ...lifecycle }] : []), ...interactionCodings(exchange.subtype)];
+  return [...(lifecycle ? [{ ...lifecycle }] : []), ...interactionCodings(exchange.subtype), ...patternCodings(exchange)];
+}
+
+/**
+ * The BALP patterns the record carries besides its own interaction (`ExchangePattern`), after it —
+ * so the interaction stays the first restful code (what `read`, `search-type`… readers look for).
+ */
+function patternCodings(exchange: ExchangeRecord): Coding[] {
+  const patterns = exchange.patterns ?? [];
+  const codings: Coding[] = [];
+  if (patterns.includes('AuthZ-Consent')) codings.push({ system: CodeSystems.balpAuthZSubType, code: 'AuthZ-Consent' });
+  if (patterns.includes('disclose') && exchange.type !== 'disclosure') codings.push({ ...LIFECYCLE.disclosure! });
+  return codings;
 }
 
 function interactionCodings(subtype: string): Coding[] {
@@ -286,7 +304,17 @@ function entityOf(given: ExchangeEntity): AuditEventEntity {
       break;
   }
   if (given.description) entity.description = given.description;
+  if (given.decision) entity.detail = decisionDetails(given.decision);
   return entity;
+}
+
+/** An access decision as entity details (names distinct from the request entity's: details are read flattened). */
+function decisionDetails(decision: EntityDecision): { type: string; valueString: string }[] {
+  return [
+    { type: 'access-decision', valueString: decision.permit ? 'permit' : 'deny' },
+    { type: 'access-basis', valueString: decision.basis },
+    ...(decision.consent ? [{ type: 'access-consent', valueString: decision.consent }] : []),
+  ];
 }
 
 function resourceTypeOf(reference: string): string {

@@ -35,7 +35,28 @@ export interface ExchangeEntity {
   /** BALP entity role: the record the exchange is about, the query, the data that moved… */
   readonly role?: 'subject' | 'query' | 'data' | 'domain-resource' | 'consent';
   readonly description?: string;
+  /** The access decision on this resource that the answer rested on (see `ExchangeRecord.patterns`). */
+  readonly decision?: EntityDecision;
 }
+
+/** One access decision, recorded on the entity it was about. */
+export interface EntityDecision {
+  readonly permit: boolean;
+  /** The basis of a permit (`consent`, `author`, `np-lp`, `break-glass`…) or the reason for a denial (`no-consent`, `outside-isp`…). */
+  readonly basis: string;
+  /** The Consent that decided (`Consent/<id>`), when one did. */
+  readonly consent?: string;
+}
+
+/**
+ * BALP patterns an exchange's own record carries as well, instead of records of their own
+ * (one record per exchange: cheaper to build, append, hash and index):
+ * - `AuthZ-Consent`: the answer rested on consent decisions (BALP AuthZconsent's content) —
+ *   each decided resource is an entity with its `decision`, each deciding Consent an entity;
+ * - `disclose`: data another agency wrote was disclosed to `recipientAgency` (ISO 21089
+ *   `disclose`, BALP PrivacyDisclosure).
+ */
+export type ExchangePattern = 'AuthZ-Consent' | 'disclose';
 
 export interface ExchangeRecord {
   readonly requestId: string;
@@ -65,6 +86,8 @@ export interface ExchangeRecord {
   readonly criteria: readonly string[];
   /** Receiving agency for cross-agency sends (BALP PrivacyDisclosure recipient). */
   readonly recipientAgency?: string;
+  /** What else this record stands for (see `ExchangePattern`). */
+  readonly patterns?: readonly ExchangePattern[];
   readonly recorded?: string;
 }
 

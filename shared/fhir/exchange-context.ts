@@ -5,7 +5,7 @@
  * before it is sent.
  */
 import type { Request, Response } from 'express';
-import type { AuditAction, AuditSink, ExchangeAgent, ExchangeEntity, ExchangeRecord } from '../audit/exchange.js';
+import type { AuditAction, AuditSink, ExchangeAgent, ExchangeEntity, ExchangePattern, ExchangeRecord } from '../audit/exchange.js';
 import type { ChangeCause } from '../audit/outbox.js';
 import type { ServiceName } from '../config.js';
 import { routePatternOf } from '../http/route-pattern.js';
@@ -23,27 +23,37 @@ export interface ExchangeDescription {
   criteria?: string[];
   /** Criteria evidenced when the exchange is correctly refused (e.g. SI-L3 for a denial). */
   criteriaOnDenial?: string[];
+  /** What the audit records as the outcome when it is not what the caller was told (a denial answered as an unknown id). */
+  outcomeDescription?: string;
 }
 
 /**
- * An audit record that belongs to this exchange beside its own (BALP `AuthZconsent` for an
- * access decision, `PrivacyDisclosure` for data handed to another agency): written with the
- * exchange's record, in one pipelined append, before the answer — refused or not.
+ * Access decisions the answer rested on (consent's: which resource, permit or deny, on what
+ * basis, which Consent), folded into the exchange's own record when it is audited — one
+ * record per exchange carrying BALP AuthZconsent's content (`ExchangePattern`), not records
+ * of their own beside it.
  */
-export type DecisionRecord = Pick<
-  ExchangeRecord,
-  'type' | 'subtype' | 'action' | 'outcome' | 'outcomeDescription' | 'subject' | 'entities' | 'dataCategory' | 'purpose' | 'criteria' | 'recipientAgency'
-> & {
-  /** What was decided (`consent`), recorded as the record's trigger. */
-  readonly decision: string;
-};
+export interface ExchangeDecisions {
+  /** The decided resources (each with its `decision`) and the Consents that decided. */
+  readonly entities: readonly ExchangeEntity[];
+  readonly patterns: readonly ExchangePattern[];
+  /** Criteria the decisions evidence when the exchange succeeds, and when it is refused (4xx). */
+  readonly criteria: readonly string[];
+  readonly criteriaOnDenial: readonly string[];
+  /** The purpose of use, when the decisions name one the request did not (break-glass: `BTG`). */
+  readonly purpose?: string;
+  /** Who received data another agency wrote (BALP PrivacyDisclosure's recipient). */
+  readonly recipientAgency?: string;
+  /** The outcome in words when the exchange has none of its own (a break-glass read: the reason stated). */
+  readonly note?: string;
+}
 
 interface ExchangeState {
   readonly requestId: string;
   readonly service: ServiceName;
   description: ExchangeDescription;
-  /** Read when the exchange is audited, so a record can sum up everything the request decided. */
-  decisions: (() => DecisionRecord[])[];
+  /** Read when the exchange is audited, so its record sums up everything the request decided. */
+  decisions: (() => ExchangeDecisions | undefined)[];
   audited: boolean;
 }
 
@@ -78,9 +88,9 @@ export function describeExchange(res: Response, description: ExchangeDescription
   };
 }
 
-/** Adds decision records to this exchange, built when it is audited (written with its record, see `DecisionRecord`). */
-export function addDecisionRecords(res: Response, records: () => DecisionRecord[]): void {
-  stateOf(res)?.decisions.push(records);
+/** Adds access decisions to this exchange, built when it is audited and folded into its record (see `ExchangeDecisions`). */
+export function addDecisions(res: Response, decisions: () => ExchangeDecisions | undefined): void {
+  stateOf(res)?.decisions.push(decisions);
 }
 
 /**
@@ -137,6 +147,8 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     queryIndex >= 0 && req.method === 'GET'
       ? [{ reference: req.originalUrl.slice(req.originalUrl.lastIndexOf('/', queryIndex) + 1), role: 'query' }]
       : [];
+  const decided = state.decisions.flatMap((decisions) => decisions() ?? []);
+  const refused = status >= 400 && status < 500;
   const record: ExchangeRecord = {
     requestId: state.requestId,
     service: state.service,
@@ -144,36 +156,34 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     subtype: d.subtype ?? `${req.method.toLowerCase()} ${routePatternOf(req) ?? req.path}`,
     action: d.action ?? ACTION_BY_METHOD[req.method] ?? 'E',
     outcome: outcomeCode(status),
-    outcomeDescription: outcomeText,
+    outcomeDescription: d.outcomeDescription ?? outcomeText ?? decided.find((x) => x.note !== undefined)?.note,
     httpStatus: status,
     method: req.method,
     path: req.originalUrl.split('?')[0] ?? req.path,
     agent: agentOf(req, res),
     sourceAddress: req.ip,
     subject: d.subject,
-    entities: [...(d.entities ?? []), ...queryEntity],
+    entities: withDecided([...(d.entities ?? []), ...queryEntity], decided),
     dataCategory: d.dataCategory,
-    purpose: d.purpose,
-    criteria: succeeded ? (d.criteria ?? []) : (d.criteriaOnDenial ?? []),
-    recipientAgency: d.recipientAgency,
+    purpose: decided.find((x) => x.purpose !== undefined)?.purpose ?? d.purpose,
+    criteria: [
+      ...(succeeded ? (d.criteria ?? []) : (d.criteriaOnDenial ?? [])),
+      ...decided.flatMap((x) => (succeeded ? x.criteria : refused ? x.criteriaOnDenial : [])),
+    ],
+    recipientAgency: d.recipientAgency ?? decided.find((x) => x.recipientAgency !== undefined)?.recipientAgency,
+    ...(decided.length > 0 ? { patterns: [...new Set(decided.flatMap((x) => x.patterns))] } : {}),
   };
-  const decided = state.decisions.flatMap((records) => records());
-  if (decided.length === 0) {
-    await audit.record(record);
-    return;
+  await audit.record(record);
+}
+
+/** The exchange's entities with the decisions folded in: a decided resource the exchange names already gets its decision there. */
+function withDecided(entities: readonly ExchangeEntity[], decided: readonly ExchangeDecisions[]): ExchangeEntity[] {
+  const out = [...entities];
+  for (const entity of decided.flatMap((x) => x.entities)) {
+    const role = entity.role ?? 'domain-resource';
+    const at = out.findIndex((e) => e.reference === entity.reference && (e.role ?? 'domain-resource') === role && e.decision === undefined);
+    if (at >= 0) out[at] = { ...out[at], ...entity };
+    else out.push(entity);
   }
-  // Decisions are part of the request, not HTTP exchanges of their own: method and path, no status.
-  const decisions: ExchangeRecord[] = decided.map(({ decision, ...rest }) => ({
-    requestId: state.requestId,
-    service: state.service,
-    method: req.method,
-    path: record.path,
-    agent: record.agent,
-    sourceAddress: req.ip,
-    trigger: { kind: 'decision', name: decision },
-    ...rest,
-  }));
-  const all = [...decisions, record];
-  if (audit.recordMany) await audit.recordMany(all);
-  else for (const r of all) await audit.record(r);
+  return out;
 }

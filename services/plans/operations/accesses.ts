@@ -9,9 +9,10 @@
  * (the interaction) and `service` — at most `LISTED`, from the audit service's index of
  * the whole log (services/audit/view.ts `AuditView.accessesTo`: every exchange about the
  * index Person or any of their agency records, however old), so nothing is missed
- * because it is far back in the log. Their own reads, refusals, and the consent
- * decision records that accompany an exchange (its AuthZconsent / PrivacyDisclosure)
- * are left out: each access is listed once.
+ * because it is far back in the log. Their own reads and refusals are left out, and so
+ * are the separate consent decision records (AuthZconsent / PrivacyDisclosure) that the
+ * hub wrote beside an exchange until 2026-12-06 (each exchange's own record carries its
+ * decisions now): each access is listed once.
  */
 import type { Request, Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
@@ -26,7 +27,7 @@ import type { PlansContext } from '../context.js';
 
 /** At most this many accesses are listed. */
 const LISTED = 100;
-/** The records an exchange's consent decisions add beside it (the same access, recorded again). */
+/** The decision records written beside an exchange until 2026-12-06 (the same access, recorded again). */
 const DECISION_SUBTYPES = new Set(['AuthZ-Consent', 'PrivacyDisclosure', 'disclose']);
 
 /** Whether an exchange about the person is one to show them: an agency's successful access, not theirs, not a decision record. */

@@ -16,7 +16,7 @@ import type { Guarded } from '../store.js';
  * The caller as the access check sees them (from the verified token and the request's
  * `X-Purpose-Of-Use` / `X-Break-Glass-Reason`: 400 for a purpose it cannot name or
  * break-glass without a reason), with the ledger that audits each consent decision of
- * this request (AuthZconsent, PrivacyDisclosure) and, after a break-glass read, has the
+ * this request in its own record (AuthZconsent's content, the disclosure) and, after a break-glass read, has the
  * NP/LP notified (`onBreakGlass`).
  */
 export function callerOf(res: Response, ctx?: Pick<PlansContext, 'breakGlass'>): Caller {
