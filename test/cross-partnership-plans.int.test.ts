@@ -117,9 +117,10 @@ describe('a plan across the partnership boundary, hub to hub', () => {
   });
 
   it('is refused when the Consent does not name the reader, and on the very next read after the Consent is revoked', async () => {
+    // Refused, and answered as a plan the other hub does not hold: never telling that it exists.
     const education = await readThroughFife('fife-education');
-    expect(education.status).toBe(403);
-    expect(issueText(education)).toContain("lothian-hscp's hub refused");
+    expect(education.status).toBe(404);
+    expect(issueText(education)).toContain(`lothian-hscp's hub: CarePlan/${plan.id!} is not known`);
 
     /** The Named Person rewrites the grant with `status`, over the version they last saw. */
     const putGrant = async (status: Consent['status'], versionId: string) =>
@@ -138,7 +139,7 @@ describe('a plan across the partnership boundary, hub to hub', () => {
     expect(revoked.status).toBe(200);
     try {
       const after = await readThroughFife();
-      expect(after.status).toBe(403);
+      expect(after.status).toBe(404);
     } finally {
       const restored = await putGrant('active', (revoked.body as Consent).meta!.versionId!);
       expect(restored.status).toBe(200);
@@ -149,19 +150,21 @@ describe('a plan across the partnership boundary, hub to hub', () => {
   it("is refused when the Lothian hub's ISP no longer allows it", async () => {
     await withIspAmendedAt(hubs.lothian, async () => {
       const res = await readThroughFife();
-      expect(res.status).toBe(403);
-      expect(issueText(res)).toContain("lothian-hscp's hub refused");
+      expect(res.status).toBe(404);
+      expect(issueText(res)).toContain(`lothian-hscp's hub: CarePlan/${plan.id!} is not known`);
     });
   });
 
   it("is refused when the Fife hub's own ISP does not allow it, though the Lothian hub and the Consent do (both sides decide), audited as a correct refusal", async () => {
     await withIspAmendedAt(hubs.fife, async () => {
+      // Answered as the Lothian hub answers a plan it does not hold; the real reason is in the audit.
       const res = await readThroughFife();
-      expect(res.status).toBe(403);
-      expect(issueText(res)).toContain("This partnership's ISP does not let edinburgh-social-work's plans reach fife-social-work");
+      expect(res.status).toBe(404);
+      expect(issueText(res)).toContain(`lothian-hscp's hub: CarePlan/${plan.id!} is not known`);
       const atFife = await readAuditTrailOf(hubs.fife.deps.redis, hubs.fife.deps.keys, requestIdOf(res));
       const answer = atFife.find((e) => e.subtype?.some((s) => s.code === '$peer-read'));
       expect(answer?.outcome).toBe('4');
+      expect(answer?.outcomeDesc).toContain("ISP does not let edinburgh-social-work's plans reach fife-social-work");
       expect(criteriaOfEvent(answer!)).toEqual(expect.arrayContaining(['SI-L3', 'IM-L4']));
       expect(criteriaOfEvent(answer!)).not.toContain('AP-L5');
     });

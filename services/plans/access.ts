@@ -7,6 +7,7 @@
  */
 import type { IspFlowDecision, IspRegistry, IspSnapshot } from '../../shared/isp/registry.js';
 import { decideFlow } from '../../shared/isp/registry.js';
+import { breakGlassRefusal } from './domain/consent-decision.js';
 import { decideAccess, ownBasis, type AccessAction, type AccessDecision, type AccessRecord, type Caller, type ConsentVerdict } from './domain/access.js';
 
 /** Where consent's verdicts come from (one call per request; load each person's Consents once, never per record). */
@@ -25,6 +26,13 @@ export class PlansAccess {
     private readonly isp: IspRegistry,
     private readonly consent: ConsentSource = NO_CONSENT,
   ) {}
+
+  /** Why this agency may not break the glass (its type, as the directory holds it now; a reason stated), or undefined when it may. */
+  async breakGlassRefusal(agencyId: string, reason: string): Promise<string | undefined> {
+    const snapshot = await this.isp.snapshot();
+    const agencyType = snapshot.agencies.get(agencyId)?.type ?? 'partnership';
+    return breakGlassRefusal({ kind: 'agency', agencyId, agencyType }, reason)?.detail;
+  }
 
   /** One decision per record, in order. */
   async decide(caller: Caller, records: readonly AccessRecord[], action: AccessAction, now: Date = new Date()): Promise<AccessDecision[]> {

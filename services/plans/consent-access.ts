@@ -8,7 +8,7 @@
  * refused by the decision itself (403), both audited.
  */
 import type { Request } from 'express';
-import { badRequest, forbidden } from '../../shared/fhir/outcome.js';
+import { badRequest } from '../../shared/fhir/outcome.js';
 import type { AgencyType, Purpose } from '../../shared/fhir/systems.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { consentRecordOf, isPurpose } from './domain/consent.js';
@@ -63,10 +63,9 @@ export async function alertDeliveryDecision(
   );
 }
 
-/** 403 for a person (a patient token) asking about anyone but themselves; nothing for an agency. */
-export async function assertOwnRecord(sources: ConsentFactsSources, patient: string | undefined, personId: string): Promise<void> {
-  if (patient === undefined) return;
-  if ((await personOfPatientReference(sources, patient)) !== personId) throw forbidden("A person's own access reaches their own record only");
+/** Whether the caller may ask about this person at all: an agency may (each record is then decided); a person (a patient token) only about themselves. */
+export async function mayAskAbout(sources: ConsentFactsSources, patient: string | undefined, personId: string): Promise<boolean> {
+  return patient === undefined || (await personOfPatientReference(sources, patient)) === personId;
 }
 
 /**

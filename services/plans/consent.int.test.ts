@@ -10,7 +10,7 @@ import request from 'supertest';
 import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
 import { criteriaOfEvent } from '../../shared/audit/audit-event.js';
 import { CodeSystems } from '../../shared/fhir/systems.js';
-import { AILSA_LP, carePlan, consent, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
+import { AILSA_LP, answerWithoutId, carePlan, consent, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
 let plans: TestPlans;
 const AILSA = { agency: 'edinburgh-social-work', local: 'demo-child-1' };
@@ -94,10 +94,11 @@ describe('granting consent', () => {
 });
 
 describe('default deny, grant, revoke', () => {
-  it('education sees nothing without a Consent, sees the plan once granted, and is refused on the very next request after revocation — same token', async () => {
+  it('education sees nothing without a Consent (answered as an unknown id), sees the plan once granted, and is refused on the very next request after revocation — same token', async () => {
     const plan = await createPlan(AILSA, 'Ailsa: the plan education waits for');
     const before = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
-    expect(before.status).toBe(403);
+    expect(answerWithoutId(before, plan.id!)).toEqual(answerWithoutId(await plans.get(EDUCATION, '/fhir/CarePlan/no-such-plan'), 'no-such-plan'));
+    expect(before.status).toBe(404);
     expect(criteriaOfEvent((await plans.mpi.auditOf(before)))).toContain('PD-L5');
 
     const c = await grant(consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, classes: ['plans'] }]));
@@ -117,7 +118,7 @@ describe('default deny, grant, revoke', () => {
     const revoked = await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"1"');
     expect(revoked.status).toBe(200);
     const after = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
-    expect(after.status).toBe(403);
+    expect(after.status).toBe(404);
     const [denial, ...more] = await trailOf(after);
     expect(more).toEqual([]);
     expect(denial!.outcome).toBe('4');
@@ -131,14 +132,14 @@ describe('default deny, grant, revoke', () => {
     expect((await plans.get('gp-leith-cluster', `/fhir/CarePlan/${plan.id}`)).status).toBe(200);
     const narrowed = consent('Patient/demo-child-1', [{ actor: 'Organization/gp-leith-cluster', classes: ['assessments'] }], { id: c.id! });
     expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, narrowed, 'W/"1"')).status).toBe(200);
-    expect((await plans.get('gp-leith-cluster', `/fhir/CarePlan/${plan.id}`)).status).toBe(403);
+    expect((await plans.get('gp-leith-cluster', `/fhir/CarePlan/${plan.id}`)).status).toBe(404);
   });
 });
 
 describe('across the partnership boundary, one hub serving both partnerships', () => {
   it('an agency of the other partnership reads the plan when the cross-boundary ISP and the Consent allow it (AP-L5, IM-L5), and not without the Consent', async () => {
     const plan = await createPlan(AILSA, 'Ailsa: shared with Fife');
-    expect((await plans.get('fife-social-work', `/fhir/CarePlan/${plan.id}`)).status).toBe(403);
+    expect((await plans.get('fife-social-work', `/fhir/CarePlan/${plan.id}`)).status).toBe(404);
     await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/fife-social-work', classes: ['plans'] }]));
     const read = await plans.get('fife-social-work', `/fhir/CarePlan/${plan.id}`);
     expect(read.status).toBe(200);
@@ -199,7 +200,7 @@ describe('break-glass', () => {
     expect(decisionsOf(record!)).toEqual([{ reference: `CarePlan/${plan.id}`, decision: 'permit', basis: 'break-glass' }]);
   });
 
-  it('refuses break-glass without a reason (400) and by an agency type not allowed it (403), both audited', async () => {
+  it('refuses break-glass without a reason (400) and by an agency type not allowed it (403) before reading anything — the same answer for an unknown id — both audited', async () => {
     const plan = await createPlan(LEAH, 'Leah: refused glass');
     const noReason = await getWith('rie-emergency', `/fhir/CarePlan/${plan.id}`, headers());
     expect(noReason.status).toBe(400);
@@ -207,20 +208,25 @@ describe('break-glass', () => {
     const wrongType = await getWith('police-scotland-e-division', `/fhir/CarePlan/${plan.id}`, headers('looking for her'));
     expect(wrongType.status).toBe(403);
     expect(issueText(wrongType.body)).toContain('A&E and out-of-hours');
+    expect(criteriaOfEvent((await plans.mpi.auditOf(wrongType))!)).toEqual(['SI-L3']);
+    const unknown = await getWith('police-scotland-e-division', '/fhir/CarePlan/no-such-plan', headers('looking for her'));
+    expect(answerWithoutId(unknown, 'no-such-plan')).toEqual(answerWithoutId(wrongType, plan.id!));
   });
 });
 
 describe("the person's own access", () => {
   const asAilsa = async () => ({ Authorization: `Bearer ${await plans.mpi.dir.token('nhs-lothian', { patient: 'demo-child-1' })}` });
 
-  it('reads her own plan with a patient token, and is refused (403) on anyone else\'s', async () => {
+  it('reads her own plan with a patient token; anyone else\'s is answered as an unknown id (404), audited with the reason', async () => {
     const own = await createPlan(AILSA, 'Ailsa: her own');
     const other = await createPlan(LEAH, 'Leah: not Ailsa\'s');
     const mine = await request(plans.app).get(`/fhir/CarePlan/${own.id}`).set(await asAilsa());
     expect(mine.status).toBe(200);
     const theirs = await request(plans.app).get(`/fhir/CarePlan/${other.id}`).set(await asAilsa());
-    expect(theirs.status).toBe(403);
-    expect(issueText(theirs.body)).toContain('own record');
+    const unknown = await request(plans.app).get('/fhir/CarePlan/no-such-plan').set(await asAilsa());
+    expect(theirs.status).toBe(404);
+    expect(answerWithoutId(theirs, other.id!)).toEqual(answerWithoutId(unknown, 'no-such-plan'));
+    expect((await plans.mpi.auditOf(theirs))?.outcomeDesc).toContain('own record');
   });
 
   it('adds her views to her plan as a new version the team reads, authored by her; never to someone else\'s', async () => {
@@ -235,15 +241,17 @@ describe("the person's own access", () => {
     expect(plan.meta?.versionId).toBe('2');
     expect(plan.note?.at(-1)).toMatchObject({ authorReference: { reference: 'Patient/demo-child-1' }, text: 'I like nursery on Tuesdays.' });
     const refused = await request(plans.app).post(`/fhir/CarePlan/${other.id}/$add-views`).set(await asAilsa()).type('application/fhir+json').send(JSON.stringify(views));
-    expect(refused.status).toBe(403);
+    expect(refused.status).toBe(404);
     expect((await plans.get('edinburgh-social-work', `/fhir/CarePlan/${other.id}`)).body).toMatchObject({ meta: { versionId: '1' } });
   });
 
-  it('reads her own chronology, and not someone else\'s (403)', async () => {
+  it('reads her own chronology; someone else\'s is answered as an unknown person (404)', async () => {
     const mine = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-1').set(await asAilsa());
     expect([mine.status, mine.body.resourceType]).toEqual([200, 'List']);
     const theirs = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-3').set(await asAilsa());
-    expect(theirs.status).toBe(403);
+    const nobody = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|no-such-child').set(await asAilsa());
+    expect(theirs.status).toBe(404);
+    expect(answerWithoutId(theirs, 'demo-child-3')).toEqual(answerWithoutId(nobody, 'no-such-child'));
   });
 
   it('sees who read her record and when (from the audit trail), not her own reads', async () => {

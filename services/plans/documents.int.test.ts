@@ -16,7 +16,7 @@ import { CodeSystems, Extensions } from '../../shared/fhir/systems.js';
 import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { alertMessage } from '../../test/alerts.js';
 import { criteriaOf } from '../../test/mpi.js';
-import { AILSA_LP, carePlan, assessment, consent, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
+import { AILSA_LP, answerWithoutId, carePlan, assessment, consent, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
 const run = promisify(execFile);
 
@@ -82,7 +82,8 @@ describe('$render', () => {
     expect(text).toContain('Fiona MacLeod');
     expect(text).toContain('0131 496 0523');
     expect(text).toContain('edinburgh-social-work');
-    expect(criteriaOf(await plans.mpi.auditOf(res)).sort()).toEqual(['AP-L2', 'AP-L4', 'IM-L4']);
+    // PD-L5: education prints it under the Consent the Lead Professional granted (decided and audited with the render).
+    expect(criteriaOf(await plans.mpi.auditOf(res)).sort()).toEqual(['AP-L2', 'AP-L4', 'IM-L4', 'PD-L5']);
   });
 
   it('prints HTML too, escaping what the plan says', async () => {
@@ -93,11 +94,13 @@ describe('$render', () => {
     expect(res.text).toContain('Lead Professional');
   });
 
-  it('refuses an unknown format (400) and an agency outside the ISP (403)', async () => {
+  it('refuses an unknown format (400); an agency outside the ISP is answered as for an unknown plan (404)', async () => {
     expect((await plans.get('edinburgh-social-work', `/fhir/CarePlan/${plan.id}/$render?format=docx`)).status).toBe(400);
     const police = await plans.get('police-scotland-e-division', `/fhir/CarePlan/${plan.id}/$render?format=pdf`);
-    expect(police.status).toBe(403);
+    expect(police.status).toBe(404);
     expect((police.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+    const unknown = await plans.get('police-scotland-e-division', '/fhir/CarePlan/no-such-plan/$render?format=pdf');
+    expect(answerWithoutId(police, plan.id!)).toEqual(answerWithoutId(unknown, 'no-such-plan'));
   });
 });
 

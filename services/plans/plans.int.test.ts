@@ -8,7 +8,7 @@
 import type { Bundle, CarePlan, OperationOutcome, ServiceRequest } from 'fhir/r4.js';
 import { CodeSystems } from '../../shared/fhir/systems.js';
 import { criteriaOf } from '../../test/mpi.js';
-import { AILSA_LP, carePlan, assessment, consent, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
+import { AILSA_LP, answerWithoutId, carePlan, assessment, consent, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
 
 let plans: TestPlans;
 const CHI = '1403231206';
@@ -133,21 +133,37 @@ describe('updating a plan', () => {
 });
 
 describe('reading across agencies', () => {
-  it('lets an agency the ISP allows download the latest version (AP-L3, AP-L4, IM-L4)', async () => {
+  it('lets an agency the ISP allows download the latest version (AP-L3, AP-L4, IM-L4; PD-L5: the Consent decided)', async () => {
     const plan = await createPlan();
     const res = await plans.get('edinburgh-education', `/fhir/CarePlan/${plan.id}`);
     expect(res.status).toBe(200);
-    expect(criteriaOf(await plans.mpi.auditOf(res)).sort()).toEqual(['AP-L3', 'AP-L4', 'IM-L4']);
+    expect(criteriaOf(await plans.mpi.auditOf(res)).sort()).toEqual(['AP-L3', 'AP-L4', 'IM-L4', 'PD-L5']);
   });
 
-  it('refuses an agency outside the ISP for plans (403, audited as a security-model refusal)', async () => {
+  it('answers an agency outside the ISP for plans exactly as an unknown id (404), audited as a security-model refusal with the real reason', async () => {
     const plan = await createPlan();
-    const res = await plans.get('police-scotland-e-division', `/fhir/CarePlan/${plan.id}`);
-    expect(res.status).toBe(403);
-    expect(issueText(res.body)).toContain('ISP');
-    expect(criteriaOf(await plans.mpi.auditOf(res))).toContain('SI-L3');
-    const history = await plans.get('police-scotland-e-division', `/fhir/CarePlan/${plan.id}/_history`);
-    expect(history.status).toBe(403);
+    const police = 'police-scotland-e-division';
+    const res = await plans.get(police, `/fhir/CarePlan/${plan.id}`);
+    const unknown = await plans.get(police, '/fhir/CarePlan/no-such-plan');
+    expect(res.status).toBe(404);
+    expect(answerWithoutId(res, plan.id!)).toEqual(answerWithoutId(unknown, 'no-such-plan'));
+    const audited = (await plans.mpi.auditOf(res))!;
+    expect(criteriaOf(audited)).toContain('SI-L3');
+    expect(audited.outcomeDesc).toContain('ISP');
+    for (const path of [`/_history`, `/_history/1`, `/$diff?from=1&to=1`]) {
+      const denied = await plans.get(police, `/fhir/CarePlan/${plan.id}${path}`);
+      expect(answerWithoutId(denied, plan.id!)).toEqual(answerWithoutId(await plans.get(police, `/fhir/CarePlan/no-such-plan${path}`), 'no-such-plan'));
+    }
+    // Police hold no scope to write plans: 403 whatever the id (the token decides, not the record).
+    expect((await plans.put(police, `/fhir/CarePlan/${plan.id}`, plan, 'W/"1"')).status).toBe(403);
+    // An agency that may write plans but not see this one gets the 404 of an unknown id; nothing is written.
+    const gp = 'gp-leith-cluster';
+    expect((await plans.get(gp, `/fhir/CarePlan/${plan.id}`)).status).toBe(404);
+    const update = await plans.put(gp, `/fhir/CarePlan/${plan.id}`, { ...plan, description: 'overwritten' }, 'W/"1"');
+    const unknownUpdate = await plans.put(gp, '/fhir/CarePlan/no-such-plan', { ...plan, id: 'no-such-plan', description: 'overwritten' }, 'W/"1"');
+    expect(update.status).toBe(404);
+    expect(answerWithoutId(update, plan.id!)).toEqual(answerWithoutId(unknownUpdate, 'no-such-plan'));
+    expect((await plans.get('edinburgh-social-work', `/fhir/CarePlan/${plan.id}`)).body).toMatchObject({ meta: { versionId: '1' } });
   });
 
   it('searches with exact totals and pages of only what the caller may see', async () => {

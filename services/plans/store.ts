@@ -5,7 +5,8 @@
  * going through the ONE access check (access.ts → domain/access.ts):
  *
  * - read, vread and `_history` decide on the record's access record (its tags,
- *   which never change) and hand back nothing when the caller may not see it;
+ *   which never change) and hand back nothing when the caller may not see it —
+ *   only the refusal to answer as the unknown id it must look like (404);
  * - search decides on every match BEFORE the total is counted and the page cut,
  *   so `total` and pages count only what the caller may see.
  *
@@ -15,9 +16,9 @@ import type { CarePlan, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js
 import type { Redis } from 'ioredis';
 import type { ChangeCause } from '../../shared/audit/outbox.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
-import { internalError } from '../../shared/fhir/outcome.js';
+import { internalError, type OperationOutcomeError } from '../../shared/fhir/outcome.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
-import { ResourceStore, type SearchResult } from '../../shared/store/resource-store.js';
+import { ResourceStore, unknownResource, type SearchResult } from '../../shared/store/resource-store.js';
 import { MAX_COUNT, type SearchQuery } from '../../shared/store/search-plan.js';
 import type { PlansAccess } from './access.js';
 import { accessRecordOf, type AccessAction, type AccessDecision, type AccessRecord, type Caller, type PlansType } from './domain/access.js';
@@ -28,10 +29,18 @@ import { PLANS_RESOURCE_TYPES } from './resource-types.js';
 export type PlansResource = CarePlan | QuestionnaireResponse | ServiceRequest;
 export type PlansResourceOf<K extends PlansType> = Extract<PlansResource, { resourceType: K }>;
 
-/** What a guarded read hands back: the data only when the caller may see it, and the decision either way (for the audit). */
+/**
+ * What a guarded read hands back: the data only when the caller may see it, and the decision either way (for the audit).
+ * A refusal carries what an unknown id in its place answers (`unknown`): how a resource the caller may not see is answered.
+ */
 export type Guarded<T> =
   | { readonly permitted: true; readonly value: T; readonly record: AccessRecord; readonly decision: AccessDecision & { permit: true } }
-  | { readonly permitted: false; readonly record: AccessRecord; readonly decision: AccessDecision & { permit: false } };
+  | {
+      readonly permitted: false;
+      readonly record: AccessRecord;
+      readonly decision: AccessDecision & { permit: false };
+      readonly unknown: () => OperationOutcomeError;
+    };
 
 export interface VisibleSearch<T> extends SearchResult<T> {
   /** The decision for each resource on the page, by id. */
@@ -69,13 +78,13 @@ export class PlansStore {
   /** The current version, if the caller may `action` it (404 when unknown). */
   async read<K extends PlansType>(caller: Caller, type: K, id: string, action: AccessAction = 'read'): Promise<Guarded<PlansResourceOf<K>>> {
     const resource = (await this.resources.read(type, id)) as PlansResourceOf<K>;
-    return this.guard(caller, resource, resource, action);
+    return this.guard(caller, resource, resource, action, () => unknownResource(type, id));
   }
 
   /** One version, decided on the record's access record (the current version's tags, which never change). */
   async vread<K extends PlansType>(caller: Caller, type: K, id: string, versionId: string): Promise<Guarded<PlansResourceOf<K>>> {
     const version = (await this.resources.vread(type, id, versionId)) as PlansResourceOf<K>;
-    return this.guard(caller, version, version, 'read');
+    return this.guard(caller, version, version, 'read', () => unknownResource(type, id, versionId));
   }
 
   /** Every version, newest first. */
@@ -83,7 +92,7 @@ export class PlansStore {
     const versions = (await this.resources.history(type, id)).flatMap((v) => (v.resource ? [v.resource as PlansResourceOf<K>] : []));
     const current = versions[0];
     if (!current) throw internalError();
-    return this.guard(caller, current, versions, 'read');
+    return this.guard(caller, current, versions, 'read', () => unknownResource(type, id));
   }
 
   /** A search page of what the caller may see, with an exact total of that. */
@@ -161,12 +170,12 @@ export class PlansStore {
     return [...out.values()];
   }
 
-  private async guard<T>(caller: Caller, current: PlansResource, value: T, action: AccessAction): Promise<Guarded<T>> {
+  private async guard<T>(caller: Caller, current: PlansResource, value: T, action: AccessAction, unknown: () => OperationOutcomeError): Promise<Guarded<T>> {
     const record = accessRecordOf(current);
     // Every resource this service stores carries its access tags; one without them was not written here.
     if (!record) throw internalError();
     const [decision] = await this.access.decide(caller, [record], action);
     if (!decision) throw internalError();
-    return decision.permit ? { permitted: true, value, record, decision } : { permitted: false, record, decision };
+    return decision.permit ? { permitted: true, value, record, decision } : { permitted: false, record, decision, unknown };
   }
 }

@@ -11,6 +11,11 @@ import type { MpiView } from '../mpi/view.js';
 import { describeKey, type SubjectKey } from './domain/subject.js';
 import type { NpLpContact } from './domain/printable.js';
 
+/** Why a key names no one: it is not registered (also how a person is answered whom the caller may not ask about). */
+export function notRegistered(key: SubjectKey): string {
+  return key.kind === 'chi' ? `no one with CHI ${key.value} is registered with the partnership's index (MPI)` : `${describeKey(key)} is not registered with the partnership's index (MPI)`;
+}
+
 /** The index Person a key names, or a reason it names none (not registered; a CHI two Persons share). */
 export async function personOfKey(mpi: MpiView, key: SubjectKey): Promise<{ personId: string } | { problem: string }> {
   switch (key.kind) {
@@ -18,7 +23,7 @@ export async function personOfKey(mpi: MpiView, key: SubjectKey): Promise<{ pers
     case 'record': {
       const recordId = key.kind === 'record' ? key.recordId : mpi.recordIdOf(key.agency, key.value);
       const person = await mpi.personOf(recordId);
-      return person ? { personId: person.personId } : { problem: `${describeKey(key)} is not registered with the partnership's index (MPI)` };
+      return person ? { personId: person.personId } : { problem: notRegistered(key) };
     }
     case 'chi': {
       const persons = await mpi.personsWithChi(key.value);
@@ -26,7 +31,7 @@ export async function personOfKey(mpi: MpiView, key: SubjectKey): Promise<{ pers
       return {
         problem:
           persons.length === 0
-            ? `no one with CHI ${key.value} is registered with the partnership's index (MPI)`
+            ? notRegistered(key)
             : `CHI ${key.value} is held by ${persons.length} index persons waiting for a matching review (identify the person by your own identifier)`,
       };
     }

@@ -21,7 +21,7 @@ import type { AuditAction } from '../audit/exchange.js';
 import { changeRecord, outboxEntryArgs, type ChangeCause } from '../audit/outbox.js';
 import type { OutboxRelay } from '../audit/outbox-relay.js';
 import type { ServiceName } from '../config.js';
-import { badRequest, conflict, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
+import { badRequest, conflict, gone, notFound, preconditionFailed, type OperationOutcomeError } from '../fhir/outcome.js';
 import type { KeySpace } from '../redis/connection.js';
 import { contentHash } from './content-hash.js';
 import { ResourceKeys } from './keys.js';
@@ -138,6 +138,15 @@ interface TypeState {
 
 type AnyResource = ResourceOf<ResourceType>;
 
+/**
+ * The 404 of a resource (or version) the store does not hold. A service answers a
+ * resource the caller may not see with this same answer, so a refusal never tells
+ * that the resource exists.
+ */
+export function unknownResource(type: string, id: string, versionId?: string): OperationOutcomeError {
+  return notFound(`${type}/${id}${versionId !== undefined ? `/_history/${versionId}` : ''} is not known`);
+}
+
 export class ResourceStore {
   private readonly types = new Map<string, TypeState>();
   private readonly audit: StoreAudit | undefined;
@@ -228,7 +237,7 @@ export class ResourceStore {
     const state = this.state(type);
     const json = ID.test(id) ? await this.redis.hget(state.keys.current, id) : null;
     const stored = json === null ? undefined : parseStored(json);
-    if (!stored) throw notFound(`${type}/${id} is not known`);
+    if (!stored) throw unknownResource(type, id);
     if (isTombstone(stored)) throw gone(`${type}/${id} was deleted`);
     return stored as ResourceOf<K>;
   }
@@ -247,7 +256,7 @@ export class ResourceStore {
   /** One version; 404 when that version does not exist, 410 when it is the version a delete wrote. */
   async vread<K extends ResourceType>(type: K, id: string, versionId: string): Promise<ResourceOf<K>> {
     const state = this.state(type);
-    if (!ID.test(id) || !/^\d{1,15}$/.test(versionId)) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
+    if (!ID.test(id) || !/^\d{1,15}$/.test(versionId)) throw unknownResource(type, id, versionId);
     // Current first: if it has moved on since, the version asked for is already in history.
     const replies = await this.redis
       .multi()
@@ -262,7 +271,7 @@ export class ResourceStore {
         return stored as ResourceOf<K>;
       }
     }
-    throw notFound(`${type}/${id}/_history/${versionId} is not known`);
+    throw unknownResource(type, id, versionId);
   }
 
   /** Every version, newest first (deletions included as entries without a resource); 404 when the id was never used. */
@@ -270,7 +279,7 @@ export class ResourceStore {
     const state = this.state(type);
     const { current, history, manifest } = state.keys;
     const jsons = ID.test(id) ? ((await historyScript.run(this.redis, [current, history, manifest], [id])) as string[]) : [];
-    if (jsons.length === 0) throw notFound(`${type}/${id} is not known`);
+    if (jsons.length === 0) throw unknownResource(type, id);
     return jsons.flatMap((json): HistoryEntry<ResourceOf<K>>[] => {
       const stored = json ? parseStored(json) : undefined;
       if (!stored) return [];

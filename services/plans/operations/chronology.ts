@@ -36,9 +36,9 @@ import {
 import { chronologyCriteria } from '../domain/criteria.js';
 import { printableAbout, chronologyDocument } from '../domain/printable.js';
 import { describeKey, keyOfText, type SubjectKey } from '../domain/subject.js';
-import { personOfKey } from '../subjects.js';
+import { notRegistered, personOfKey } from '../subjects.js';
 import { callerOf } from './common.js';
-import { alertSendersWithheld, assertOwnRecord } from '../consent-access.js';
+import { alertSendersWithheld, mayAskAbout } from '../consent-access.js';
 import { isNamedProfessional } from './read.js';
 import { printFormatOf } from './render.js';
 
@@ -50,12 +50,16 @@ export function chronology(ctx: PlansContext) {
     const key = subjectKeyOf(req);
     const format = req.query.format === undefined || req.query.format === 'json' ? 'json' : printFormatOf(req);
     const filter = filterOf(req);
+    const caller = await callerOf(res, ctx);
     const found = await personOfKey(ctx.mpi, key);
     if ('problem' in found) throw notFound(`No chronology: ${found.problem}`);
     const { personId } = found;
     describeExchange(res, { subject: `Person/${personId}`, entities: [{ reference: `Person/${personId}`, role: 'subject' }] });
-    const caller = callerOf(res, ctx);
-    await assertOwnRecord(ctx, caller.patient, personId);
+    if (!(await mayAskAbout(ctx, caller.patient, personId))) {
+      // A person asking about someone else is answered as if no one were registered: never whether they are.
+      describeExchange(res, { outcomeDescription: "denied, answered as an unknown person: a person's own access reaches their own record only" });
+      throw notFound(`No chronology: ${notRegistered(key)}`);
+    }
 
     const wanted = (category: ChronologyCategory) => !filter.categories || filter.categories.has(category);
     const decisions: AccessDecision[] = [];

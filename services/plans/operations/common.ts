@@ -15,15 +15,24 @@ import type { Guarded } from '../store.js';
 /**
  * The caller as the access check sees them (from the verified token and the request's
  * `X-Purpose-Of-Use` / `X-Break-Glass-Reason`: 400 for a purpose it cannot name or
- * break-glass without a reason), with the ledger that audits each consent decision of
+ * break-glass without a reason, 403 for break-glass by an agency type not allowed it —
+ * both before anything is read), with the ledger that audits each consent decision of
  * this request in its own record (AuthZconsent's content, the disclosure) and, after a break-glass read, has the
  * NP/LP notified (`onBreakGlass`).
  */
-export function callerOf(res: Response, ctx?: Pick<PlansContext, 'breakGlass'>): Caller {
+export async function callerOf(res: Response, ctx: Pick<PlansContext, 'breakGlass' | 'access'>): Promise<Caller> {
   const auth = authContext(res);
   const intent = intentOf(res.req);
   const breakGlassReason = intent.breakGlass?.reason;
-  const notifier = ctx?.breakGlass;
+  if (breakGlassReason !== undefined && !auth.patient) {
+    // Refused before anything is read: the same answer whether or not the record asked for exists.
+    const refusal = await ctx.access.breakGlassRefusal(auth.agency, breakGlassReason);
+    if (refusal) {
+      describeExchange(res, { purpose: 'BTG', criteriaOnDenial: ['SI-L3'] });
+      throw forbidden(refusal);
+    }
+  }
+  const notifier = ctx.breakGlass;
   const onBreakGlass: BreakGlassHook | undefined =
     notifier && breakGlassReason !== undefined
       ? ({ personId, references }) =>
@@ -67,14 +76,17 @@ export function aboutRecord(record: AccessRecord, caller: Caller): ExchangeDescr
 }
 
 /**
- * The value of a guarded read, or a 403 saying why not — the refusal audited
- * with the criteria a correct denial shows (SI-L3; PD-L5 when consent refused).
+ * The value of a guarded read, or its refusal — audited with the criteria a correct
+ * denial shows (SI-L3; PD-L5 when consent refused) and the real reason. A resource the
+ * caller may not see is answered exactly as an unknown id (404): a refusal never tells
+ * that it exists, nor who wrote it. (The check refuses a write only to those who may
+ * not read the resource either, so a refused update is the same 404.)
  */
 export function permitted<T>(res: Response, caller: Caller, guarded: Guarded<T>): { value: T; record: AccessRecord; decision: AccessDecision & { permit: true } } {
   describeExchange(res, aboutRecord(guarded.record, caller));
   if (!guarded.permitted) {
-    describeExchange(res, { criteriaOnDenial: [...guarded.decision.criteria] });
-    throw forbidden(guarded.decision.reason);
+    describeExchange(res, { criteriaOnDenial: [...guarded.decision.criteria], outcomeDescription: `denied, answered as an unknown id: ${guarded.decision.reason}` });
+    throw guarded.unknown();
   }
   return guarded;
 }

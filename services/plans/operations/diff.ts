@@ -29,7 +29,7 @@ export function diffVersions(ctx: PlansContext, type: PlansType) {
     describeExchange(res, { subtype: '$diff', action: 'R', entities: [entityOf(type, id)] });
     const fromParam = versionParam(req, 'from');
     const toParam = versionParam(req, 'to');
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { value: versions, record, decision } = permitted(res, caller, await ctx.store.history(caller, type, id));
     const byVersion = new Map(versions.map((v) => [v.meta?.versionId ?? '', v]));
     const latest = versions[0]?.meta?.versionId ?? '1';

@@ -37,7 +37,7 @@ export function addMyViews(ctx: PlansContext) {
     const text = views.trim();
     if (text.length === 0) throw badRequest('views is empty: say what you think of your plan', 'Parameters.parameter[views]');
     if (text.length > MAX_VIEWS) throw badRequest(`views is longer than ${MAX_VIEWS} characters`, 'Parameters.parameter[views]');
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { value: plan } = permitted(res, caller, await ctx.store.read(caller, 'CarePlan', id));
     const note = { authorReference: { reference: auth.patient }, time: new Date().toISOString(), text };
     const updated: CarePlan = { ...plan, note: [...(plan.note ?? []), note] };

@@ -8,9 +8,10 @@
  *
  * Refusals: a parameter missing or malformed, a partnership this hub does not read from,
  * break-glass (it is read at the hub that holds the record): 400. The author's hub
- * refusing (403) or knowing no such plan (404): the same status and its reason. This
- * hub's ISP refusing: 403 (SI-L3, IM-L4). The peer hub not registered, unreachable or
- * failing: 502 / 503. Every one audited.
+ * refusing (403: the hub token itself) or not handing the plan over (404: unknown, or
+ * not for this caller): the same status and its reason. This hub's ISP refusing: the
+ * same 404 as a plan the other hub does not hold (SI-L3, IM-L4; the real reason in the
+ * audit). The peer hub not registered, unreachable or failing: 502 / 503. Every one audited.
  */
 import type { Request, Response } from 'express';
 import type { CarePlan, OperationOutcome } from 'fhir/r4.js';
@@ -20,6 +21,7 @@ import { FHIR_JSON, respond } from '../../../shared/fhir/express.js';
 import { badRequest, forbidden, notFound, OperationOutcomeError, outcome, unavailable } from '../../../shared/fhir/outcome.js';
 import { BREAK_GLASS_REASON_HEADER, PURPOSE_HEADER } from '../consent-access.js';
 import type { PlansContext } from '../context.js';
+import { unknownResource } from '../../../shared/store/resource-store.js';
 import { accessRecordOf } from '../domain/access.js';
 import { callerOf } from './common.js';
 
@@ -36,7 +38,7 @@ export function peerRead(ctx: PlansContext) {
     if (req.headers[BREAK_GLASS_REASON_HEADER] !== undefined) {
       throw badRequest('Break-glass reads are made at the hub that holds the record', BREAK_GLASS_REASON_HEADER);
     }
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const peers = ctx.peers;
     if (!peers?.isPeer(partnership)) throw badRequest(`${partnership} is not a partnership this hub reads plans from (INFOSHARE_PEER_HUBS)`, 'partnership');
     const target = await peers.target(partnership);
@@ -71,9 +73,11 @@ export function peerRead(ctx: PlansContext) {
       throw unavailable(`${partnership}'s hub did not answer: ${err instanceof Error ? err.message : String(err)}`);
     });
 
+    /** How this hub answers a plan the other hub does not hold — and one the caller may not see (never telling that it exists). */
+    const unknownThere = (reason = unknownResource('CarePlan', id).message) => notFound(`${partnership}'s hub: ${reason}`);
     if (answered.status === 404 || answered.status === 403) {
       const reason = diagnosticsOf(answered.value);
-      throw answered.status === 404 ? notFound(`${partnership}'s hub: ${reason ?? 'no such plan'}`) : forbidden(`${partnership}'s hub refused: ${reason ?? 'not permitted'}`);
+      throw answered.status === 404 ? unknownThere(reason) : forbidden(`${partnership}'s hub refused: ${reason ?? 'not permitted'}`);
     }
     if (answered.status !== 200) throw badGateway(`${partnership}'s hub answered ${answered.status}`);
     const plan = parsePlan(answered.value);
@@ -88,8 +92,11 @@ export function peerRead(ctx: PlansContext) {
     // This hub's own copy of the ISP must let the author's agency share plans with the caller too.
     const flow = await ctx.isp.checkFlow({ senderAgencyId: record.authorAgency, receiverAgencyId: caller.agency, category: 'plan', purpose: caller.purpose });
     if (!flow.allowed) {
-      describeExchange(res, { criteriaOnDenial: ['SI-L3', 'IM-L4'] });
-      throw forbidden(`This partnership's ISP does not let ${record.authorAgency}'s plans reach ${caller.agency} for ${caller.purpose}: ${flow.detail}`);
+      describeExchange(res, {
+        criteriaOnDenial: ['SI-L3', 'IM-L4'],
+        outcomeDescription: `denied, answered as an unknown id: this partnership's ISP does not let ${record.authorAgency}'s plans reach ${caller.agency} for ${caller.purpose}: ${flow.detail}`,
+      });
+      throw unknownThere();
     }
     await respond(req, res, 200, plan, {
       // Shared across the partnership boundary, both partnerships' ISPs checked (AP-L5, IM-L5), as structured FHIR another agency downloads (AP-L3, AP-L4).

@@ -33,7 +33,7 @@ export function readResource(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
     const id = pathParam(req, 'id');
     describeExchange(res, { subtype: 'read', action: 'R', entities: [entityOf(type, id)] });
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { value, decision } = permitted(res, caller, await ctx.store.read(caller, type, id));
     await respond(req, res, 200, value, {
       // PC-L5: the person reads current information about their care electronically.
@@ -48,7 +48,7 @@ export function vreadResource(ctx: PlansContext, type: PlansType) {
     const id = pathParam(req, 'id');
     const versionId = pathParam(req, 'vid');
     describeExchange(res, { subtype: 'vread', action: 'R', entities: [entityOf(type, id)] });
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { value, record, decision } = permitted(res, caller, await ctx.store.vread(caller, type, id, versionId));
     const byNpLp = await isNamedProfessional(ctx, caller, record.personId);
     await respond(req, res, 200, value, {
@@ -62,7 +62,7 @@ export function resourceHistory(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
     const id = pathParam(req, 'id');
     describeExchange(res, { subtype: 'history-instance', action: 'R', entities: [entityOf(type, id)] });
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { value, record, decision } = permitted(res, caller, await ctx.store.history(caller, type, id));
     const byNpLp = await isNamedProfessional(ctx, caller, record.personId);
     await respond(req, res, 200, historyBundle(value, ctx.baseUrl), { criteria: earlierVersionsCriteria(decision, byNpLp) });
@@ -80,7 +80,7 @@ export function searchResources(ctx: PlansContext, type: PlansType) {
     const query = searchQueryOf(req);
     const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
     describeExchange(res, { subtype: 'search-type', action: 'E', entities: req.method === 'POST' ? [{ reference: search, role: 'query' }] : [] });
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { query: withoutIncludes, includes } = includesOf(type, query);
     const translated = await withPersonParam(ctx, withoutIncludes);
     const page = await ctx.store.search(caller, type, translated.query);

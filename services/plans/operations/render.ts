@@ -31,7 +31,7 @@ export function renderPlan(ctx: PlansContext) {
     const id = pathParam(req, 'id');
     describeExchange(res, { subtype: '$render', action: 'R', entities: [entityOf('CarePlan', id)] });
     const format = printFormatOf(req);
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { value: plan, record, decision } = permitted(res, caller, await ctx.store.read(caller, 'CarePlan', id));
     const [named, author] = await Promise.all([namedProfessionalsOf(ctx.mpi, ctx.directory, record.personId), ctx.directory.organization(record.authorAgency)]);
     const now = new Date();

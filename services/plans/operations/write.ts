@@ -35,7 +35,7 @@ function versionUrl(ctx: PlansContext, resource: PlansResource): string {
 export function createResource(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'create', action: 'C' });
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const { id: _ignored, ...body } = await validBody<PlansResource>(req, type, ctx.validation);
     const personId = await resolvePerson(ctx.mpi, keyOfReference(body.subject), `${type}.subject`);
     if (body.resourceType === 'ServiceRequest') await checkNewRequest(ctx, body);
@@ -61,7 +61,7 @@ export function updateResource(ctx: PlansContext, type: PlansType) {
     if (ifMatch === undefined || ifMatch.trim() === '') {
       throw preconditionRequired(`Send If-Match with the version you last read (ETag W/"<versionId>"): updates of a shared ${type} are never blind, so no agency overwrites another's changes`);
     }
-    const caller = callerOf(res, ctx);
+    const caller = await callerOf(res, ctx);
     const body = await validBody<PlansResource>(req, type, ctx.validation);
     if (body.id === undefined) throw badRequest(`The ${type} must carry its id (${id})`, `${type}.id`);
     if (body.id !== id) throw badRequest(`The ${type} id ${body.id} does not match the URL id ${id}`, `${type}.id`);
