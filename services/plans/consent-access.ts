@@ -5,7 +5,7 @@
  * purposes; none means `care-planning`). Break-glass is `X-Purpose-Of-Use: BTG` (HL7
  * v3 ActReason) with `X-Break-Glass-Reason: <why>` — without a reason it is refused
  * with 400 before anything is read; an agency type not allowed to break the glass is
- * refused by the decision itself (403), both audited.
+ * refused with 403, also before anything is read (operations/common.ts `callerOf`), both audited.
  */
 import type { Request } from 'express';
 import { badRequest } from '../../shared/fhir/outcome.js';

@@ -6,7 +6,7 @@
  *
  * Default deny. In order, the first that applies decides:
  *   1. A person acting for themselves (a patient token) sees their own record and
- *      nothing else (`other-person`: 403, never a 404 that would let them probe).
+ *      nothing else (`other-person`: answered as an unknown id, like every denied read).
  *   2. Break-glass (purpose of use `BTG`): an A&E or out-of-hours clinician with a
  *      stated reason reads (audited, the NP/LP notified); another agency type, or no
  *      reason, is refused — never silently downgraded to a normal read.
@@ -181,9 +181,4 @@ export function breakGlassRefusal(requester: Extract<Requester, { kind: 'agency'
 
 function actorIs(actor: ConsentActor, requester: Extract<Requester, { kind: 'agency' }>): boolean {
   return actor.kind === 'agency' ? actor.id === requester.agencyId : `PractitionerRole/${actor.id}` === requester.practitionerRole;
-}
-
-/** The HTTP status a refusal is answered with when the caller must be told (not hidden as "not there"). */
-export function refusalStatus(reason: DenyReason): 400 | 403 {
-  return reason === 'break-glass-no-reason' ? 400 : 403;
 }

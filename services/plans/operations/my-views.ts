@@ -8,8 +8,9 @@
  * person (`Patient/<id>` of their token) and the time — in a new version, so the team
  * sees them in the plan, its `_history`, `$render` and the chronology. Nothing else of
  * the plan changes: a person adds their views, they do not edit the plan. The plan's
- * author agency stays its author. Refused: someone else's plan (403), no views or too
- * long (400), a plan that does not exist (404); each audited, nothing written.
+ * author agency stays its author. Refused: an agency token (403), no views or too long
+ * (400), a plan that does not exist or is someone else's (the same 404: never telling
+ * which); each audited, nothing written.
  */
 import type { Request, Response } from 'express';
 import type { CarePlan } from 'fhir/r4.js';

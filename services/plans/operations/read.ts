@@ -8,8 +8,9 @@
  *   GET  /fhir/<Type>?…, POST …/_search   search-type       exact total and pages of what the caller may see;
  *                                                           `_include` / `_revinclude` (domain/includes.ts), each checked too
  *
- * A record the caller may not see is a 403 saying why (audited with the
- * criteria a correct refusal shows); a search leaves it out, counted nowhere.
+ * A record the caller may not see is answered as an unknown id (404; audited
+ * with the real reason and the criteria a correct refusal shows); a search
+ * leaves it out, counted nowhere.
  */
 import type { Request, Response } from 'express';
 import { historyBundle, searchsetBundle } from '../../../shared/fhir/bundle.js';
