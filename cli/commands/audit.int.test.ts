@@ -14,7 +14,6 @@ import { publicJwks } from '../../shared/auth/keys.js';
 import { listen, reserveFreePorts, type Listening } from '../../shared/runtime/listen.js';
 import { startTestAudit, type TestAudit } from '../../test/audit.js';
 import { testRedisUrl } from '../../test/redis.js';
-import { bundleRecord, readBundle, TILE_WIDTH } from '../../services/audit/domain/tiles.js';
 import { auditCommand } from './audit.js';
 import { evidenceCommand } from './evidence.js';
 
@@ -106,26 +105,32 @@ describe('infoshare audit', () => {
     expect(bad.out.join('\n')).toContain('✘');
   });
 
-  it('verifies the whole log on the hub host, and names the first bad position once an entry is altered', async () => {
+  it('verifies the whole log on the hub host, and names the first bad position once an entry is deleted from the audit stream', async () => {
     const good = io();
     expect(await auditCommand(['verify'], good.io)).toBe(0);
     const size = await audit.ctx.store.size();
     expect(good.out.join('\n')).toContain(`entries     ${size}`);
+    expect(good.err.join('\n')).not.toContain('former layout');
     expect((await audit.ctx.store.lastVerification())?.ok).toBe(true);
 
-    // The drill rewrites a full tile, which the running service no longer appends to.
-    if (size < TILE_WIDTH + 1) await audit.record(TILE_WIDTH + 1 - size, 'filler');
-    await audit.settled();
     const position = 5;
-    const tile = 0;
-    const key = audit.ctx.keys.entryTile(tile);
-    const entries = readBundle((await audit.dir.redis.getBuffer(key))!).entries.map((e) => Buffer.from(e));
-    entries[position % TILE_WIDTH] = Buffer.from(entries[position % TILE_WIDTH]!.toString().replace('"outcome","0"', '"outcome","4"'));
-    await audit.dir.redis.set(key, Buffer.concat(entries.map(bundleRecord)));
+    const [id] = await audit.ctx.store.idsAt(position, position + 1);
+    await audit.dir.redis.xdel(audit.ctx.keys.stream, id!);
     const bad = io();
     expect(await auditCommand(['verify'], bad.io)).toBe(1);
     expect(bad.out.join('\n')).toContain(`first bad position ${position}`);
+    expect(bad.out.join('\n')).toContain(`stream entry ${id!}) is missing from the audit stream: deleted`);
     expect((await audit.ctx.store.lastVerification())).toMatchObject({ ok: false, firstBadPosition: position });
+  });
+
+  it('says so when the log still holds the former layout\'s copy of its entries, which verification no longer reads', async () => {
+    const former = audit.ctx.keys.formerEntryCopyPatterns()[0]!.replace('*', '0');
+    await audit.dir.redis.set(former, 'a copy of tile 0 as the former layout kept it');
+    const out = io();
+    await auditCommand(['verify'], out.io);
+    await audit.dir.redis.del(former);
+    expect(out.err.join('\n')).toContain('former layout');
+    expect(out.err.join('\n')).toContain(audit.ctx.keys.formerEntryCopyPatterns()[0]!);
   });
 
   it('says what is wrong with the command line', async () => {

@@ -7,7 +7,8 @@
  * side are `…:{audit}:ix:…`.
  *
  * Storage is tiled, as C2SP tlog-tiles logs are: 256 leaves per tile, each
- * tile a few Redis strings appended to, never one key per leaf.
+ * tile a few Redis strings appended to, never one key per leaf. The entries are
+ * the audit stream's own; the log keeps hashes and stream ids only.
  */
 import { auditStreamKey } from '../../shared/audit/audit-client.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
@@ -33,13 +34,13 @@ export class AuditKeys {
   hashTile(level: number, tile: number): string {
     return this.space.key(AUDIT_TAG, 'log', 'h', level, tile);
   }
-  /** String: the entries of one level-0 tile, each a 4-byte big-endian length then its canonical bytes. */
-  entryTile(tile: number): string {
-    return this.space.key(AUDIT_TAG, 'log', 'e', tile);
-  }
-  /** String: where each entry of one level-0 tile starts in its bundle (4-byte big-endian offsets): one entry is two small reads. */
-  offsetTile(tile: number): string {
-    return this.space.key(AUDIT_TAG, 'log', 'o', tile);
+  /**
+   * What the log's layout before 2026-12-06 also kept, no longer read or written: a copy of every
+   * entry (`…:log:e:<tile>`) and their offsets (`…:log:o:<tile>`). A log written then verifies as it
+   * is — its hash and id tiles are unchanged — and these only take memory until deleted.
+   */
+  formerEntryCopyPatterns(): string[] {
+    return ['e', 'o'].map((part) => this.space.key(AUDIT_TAG, 'log', part, '*'));
   }
   /** String: the stream ids of one level-0 tile's entries, each followed by a newline. */
   idTile(tile: number): string {

@@ -1,34 +1,50 @@
 /**
- * Verifies the whole log as stored (domain/verification.ts does the checking):
- * every entry bundle and level-0 hash tile read in order, every entry
- * re-hashed, every checkpoint checked. What `infoshare audit verify` runs
+ * Verifies the whole log against the audit stream (domain/verification.ts
+ * does the checking): every entry of the stream the log appended is read back
+ * and re-hashed — the stream's bytes, what search, read, export and the
+ * evidence report serve — its stream id checked against the id the log
+ * appended at that position, its leaf hash against the stored one, and every
+ * checkpoint against the roots of those. What `infoshare audit verify` runs
  * against the hub's Redis; the result is kept for the auditor's page
  * (`lastVerification`).
  *
+ * Tile by tile: tile t is leaves [256t, 256t + 256), and the stream entries
+ * from its first leaf's id up to the next tile's first (from the stream's
+ * start for tile 0; up to the last leaf's id for the last tile), so every
+ * stream entry up to the log's last leaf belongs to exactly one tile — one the
+ * log never appended shows up where it sits, and one deleted where it is missing.
+ * The stream is read as raw reply bytes (shared/redis/raw-replies.ts), a few
+ * tiles' XRANGEs in flight while one is hashed, and each entry hashed in place
+ * (domain/stream-page.ts).
+ *
  * On every core: worker threads (verify-worker.ts) each read a run of tiles
- * from Redis on their own connection, hash its entries and sum each tile up
- * (`summariseTile`: leaf hashes checked against the stored ones, the tile's
- * subtree roots, and the subtrees up to any checkpoint size inside it). RFC
- * 9162 subtrees at power-of-two boundaries combine exactly, so this thread
- * only joins ~one hash per 256 entries into the tree and checks the
- * checkpoints — the same report, first bad position included, as hashing
- * every leaf here (`threads: 1` does that, and tests compare the two).
+ * on connections of their own, hash its entries and sum each tile up
+ * (`summariseTile`: leaf hashes and ids checked, the tile's subtree roots, and
+ * the subtrees up to any checkpoint size inside it). RFC 9162 subtrees at
+ * power-of-two boundaries combine exactly, so this thread only joins ~one hash
+ * per 256 entries into the tree and checks the checkpoints — the same report,
+ * first bad position included, as hashing every leaf here (`threads: 1` does
+ * that, and tests compare the two).
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
+import { RawReplyConnection } from '../../shared/redis/raw-replies.js';
 import { startScriptThread } from '../../shared/runtime/script-thread.js';
 import type { NoteVerifier } from './domain/checkpoint.js';
 import { HASH_BYTES } from './domain/merkle.js';
-import { leafHashesOfBundle, TILE_WIDTH, unpackHashes } from './domain/tiles.js';
-import { LogVerification, summariseTile, type TileSummary, type VerificationReport } from './domain/verification.js';
+import { hashStreamPage } from './domain/stream-page.js';
+import { TILE_WIDTH, unpackHashes } from './domain/tiles.js';
+import { LogVerification, summariseTile, type TileIds, type TileSummary, type VerificationReport } from './domain/verification.js';
 import type { AuditKeys } from './keys.js';
 import type { LogStore } from './store.js';
 
-/** Tiles read per round trip: ~256 entries each, so a few MB in flight. */
-const TILES_PER_READ = 16;
+/** Tiles whose stream entries are asked for ahead of the one being hashed (~660 KB each at 2.6 KB an entry). */
+const TILES_IN_FLIGHT = 4;
 /** Tiles a worker thread is given at a time (~8k entries): small enough to share a busy machine's cores evenly. */
 const TILES_PER_JOB = 32;
+/** At most this many stream entries are read for one tile: entries inserted beyond it are found missing from later positions anyway. */
+const MAX_ENTRIES_PER_TILE = 16 * TILE_WIDTH;
 
 export interface VerifyOptions {
   /** Threads hashing the log: by default one per core; 1 hashes on this thread. */
@@ -59,7 +75,12 @@ export async function verifyStoredLog(
   const tilesPerJob = options.tilesPerJob ?? TILES_PER_JOB;
   const threads = Math.min(options.threads ?? os.availableParallelism(), Math.ceil(tiles / tilesPerJob));
   if (threads <= 1) {
-    for (const summary of await summariseTiles(redis, keys, job)) verification.addTileSummary(summary);
+    const stream = await RawReplyConnection.connect(connectionOf(redis));
+    try {
+      for (const summary of await summariseTiles(redis, stream, keys, job)) verification.addTileSummary(summary);
+    } finally {
+      stream.close();
+    }
   } else {
     const pool = new SummaryPool(threads, tilesPerJob, connectionOf(redis), keys.space.prefix);
     try {
@@ -79,41 +100,87 @@ export interface TileJob {
   readonly tiles: number;
 }
 
-/** Reads and sums up a run of tiles, in order (on whichever thread calls it). */
-export async function summariseTiles(redis: Redis, keys: AuditKeys, job: TileJob): Promise<TileSummary[]> {
-  const end = job.firstTile + job.tiles;
+/** What the log keeps of one tile: the stream ids it appended and their leaf hashes (up to the size verified). */
+interface LogTile {
+  readonly ids: string[];
+  readonly hashes: Buffer[];
+}
+
+/**
+ * Reads and sums up a run of tiles, in order (on whichever thread calls it):
+ * the log's ids and hashes of the run in one round trip, then the stream
+ * entries of each tile, TILES_IN_FLIGHT asked ahead.
+ */
+export async function summariseTiles(redis: Redis, stream: RawReplyConnection, keys: AuditKeys, job: TileJob): Promise<TileSummary[]> {
+  const { tiles, nextFirstId } = await readLogTiles(redis, keys, job);
+  const lastTile = Math.ceil(job.size / TILE_WIDTH) - 1;
+  const ask = (i: number): Promise<Buffer> | undefined => {
+    const tile = job.firstTile + i;
+    const ids = tiles[i]!.ids;
+    const start = tile === 0 ? '-' : ids[0];
+    // Up to the next tile's first leaf, or — the log's last tile — its last leaf, never entries not yet appended.
+    const next = nextFirstId(i);
+    const end = tile === lastTile ? ids[ids.length - 1] : next === undefined ? undefined : `(${next}`;
+    if (start === undefined || end === undefined) return undefined;
+    return stream.command(['XRANGE', keys.stream, start, end, 'COUNT', String(MAX_ENTRIES_PER_TILE)]);
+  };
+  const replies = tiles.map((_, i) => (i < TILES_IN_FLIGHT ? ask(i) : undefined));
   const summaries: TileSummary[] = [];
-  let next = readTiles(redis, keys, job.firstTile, Math.min(TILES_PER_READ, job.tiles));
-  for (let tile = job.firstTile; tile < end; tile += TILES_PER_READ) {
-    const read = await next;
-    // The next round trip is in flight while this one is hashed.
-    const following = tile + TILES_PER_READ;
-    if (following < end) next = readTiles(redis, keys, following, Math.min(TILES_PER_READ, end - following));
-    read.forEach(({ bundle, hashes }, i) => {
-      const first = (tile + i) * TILE_WIDTH;
-      const leaves = leafHashesOfBundle(bundle);
-      // On a live log the last tile may have grown since the size was read: verify up to that size.
-      const room = job.size - first;
-      summaries.push(summariseTile(first, leaves.hashes.slice(0, room), unpackHashes(hashes).slice(0, room), leaves.truncated, job.checkpointSizes));
-    });
+  for (let i = 0; i < tiles.length; i++) {
+    const reply = await replies[i];
+    if (i + TILES_IN_FLIGHT < tiles.length) replies[i + TILES_IN_FLIGHT] = ask(i + TILES_IN_FLIGHT);
+    const { ids, hashes } = tiles[i]!;
+    const leaves: Buffer[] = [];
+    let firstWrong: TileIds['firstWrong'];
+    if (reply) {
+      hashStreamPage(reply, (bytes, idStart, idEnd, leaf) => {
+        const offset = leaves.length;
+        leaves.push(leaf);
+        if (firstWrong === undefined && !sameId(bytes, idStart, idEnd, ids[offset])) firstWrong = { offset, found: bytes.toString('latin1', idStart, idEnd) };
+      });
+    }
+    // Fewer entries than leaves: the stream no longer holds the one after the last read.
+    if (firstWrong === undefined && leaves.length < ids.length) firstWrong = { offset: leaves.length };
+    const first = (job.firstTile + i) * TILE_WIDTH;
+    summaries.push(summariseTile(first, leaves, hashes, { expected: ids, ...(firstWrong ? { firstWrong } : {}) }, job.checkpointSizes));
   }
   return summaries;
 }
 
-async function readTiles(redis: Redis, keys: AuditKeys, first: number, count: number): Promise<{ bundle: Buffer; hashes: Buffer }[]> {
-  // One transaction: a tile's entries and hashes read together, never half-way through an append.
-  const transaction = redis.multi();
-  for (let t = first; t < first + count; t++) transaction.getBuffer(keys.entryTile(t)).getBuffer(keys.hashTile(0, t));
-  const results = (await transaction.exec()) ?? [];
-  const out: { bundle: Buffer; hashes: Buffer }[] = [];
-  for (let i = 0; i < count; i++) {
-    const [bundleErr, bundle] = results[2 * i] ?? [];
-    const [hashErr, hashes] = results[2 * i + 1] ?? [];
-    if (bundleErr) throw bundleErr;
-    if (hashErr) throw hashErr;
-    out.push({ bundle: (bundle as Buffer | null) ?? Buffer.alloc(0), hashes: (hashes as Buffer | null) ?? Buffer.alloc(0) });
+/** Whether the id bytes in b[start, end) are the stream id `id`. */
+function sameId(b: Buffer, start: number, end: number, id: string | undefined): boolean {
+  if (id === undefined || id.length !== end - start) return false;
+  for (let i = 0; i < id.length; i++) if (b[start + i] !== id.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The log's id and leaf-hash tiles of a run (cut at the size verified), and the first id of the tile after each. */
+async function readLogTiles(redis: Redis, keys: AuditKeys, job: TileJob): Promise<{ tiles: LogTile[]; nextFirstId: (i: number) => string | undefined }> {
+  const end = job.firstTile + job.tiles;
+  const pipeline = redis.pipeline();
+  for (let t = job.firstTile; t < end; t++) pipeline.get(keys.idTile(t)).getBuffer(keys.hashTile(0, t));
+  // The first id of the tile after the run: where its last tile's stream entries stop.
+  if (end * TILE_WIDTH < job.size) pipeline.get(keys.idTile(end));
+  const results = (await pipeline.exec()) ?? [];
+  const value = (i: number): unknown => {
+    const [err, v] = results[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    return v;
+  };
+  const tiles: LogTile[] = [];
+  for (let i = 0; i < job.tiles; i++) {
+    // On a live log the last tile may have grown since the size was read: verify up to that size.
+    const room = job.size - (job.firstTile + i) * TILE_WIDTH;
+    const ids = idsOf(value(2 * i) as string | null).slice(0, room);
+    const hashes = unpackHashes((value(2 * i + 1) as Buffer | null) ?? Buffer.alloc(0)).slice(0, room);
+    tiles.push({ ids, hashes });
   }
-  return out;
+  const after = end * TILE_WIDTH < job.size ? idsOf(value(2 * job.tiles) as string | null)[0] : undefined;
+  return { tiles, nextFirstId: (i) => (i + 1 < tiles.length ? tiles[i + 1]!.ids[0] : after) };
+}
+
+function idsOf(text: string | null): string[] {
+  return (text ?? '').split('\n').filter((id) => id !== '');
 }
 
 /** What a worker thread is started with: where its Redis is and the log's key prefix. */

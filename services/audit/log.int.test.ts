@@ -204,6 +204,16 @@ describe('bad questions', () => {
     expect((await audit.get(AUDITOR, '/fhir/AuditEvent/1-0/$inclusion-proof')).status).toBe(404);
   });
 
+  it('refuses an inclusion proof of an entry the audit stream no longer holds (409), saying so', async () => {
+    const [id] = await audit.record(1, 'deleted-later');
+    await audit.settled();
+    expect((await audit.get(AUDITOR, `/fhir/AuditEvent/${id}/$inclusion-proof`)).status).toBe(200);
+    await audit.dir.redis.xdel(audit.ctx.keys.stream, id!);
+    const gone = await audit.get(AUDITOR, `/fhir/AuditEvent/${id}/$inclusion-proof`);
+    expect(gone.status).toBe(409);
+    expect(diagnostics(gone)).toContain('the audit stream no longer holds it (deleted)');
+  });
+
   it('audits the refusals like any exchange', async () => {
     const res = await audit.get(AUDITOR, '/log/consistency?from=20&to=10');
     const event = await audit.dir.auditOf(String(res.headers['x-request-id']));

@@ -83,8 +83,12 @@ export class LogProofs {
 
   /** Inclusion proof of AuditEvent `id` at a checkpoint (see `checkpoint`). */
   async inclusion(id: string, checkpointParam: string | undefined): Promise<EntryInclusion> {
-    const entry = await this.store.entryById(id);
-    if (!entry) throw notFound(`AuditEvent ${id} is not in the log (yet: entries are appended within a second of their exchange)`);
+    const leaf = await this.store.leafById(id);
+    if (!leaf) throw notFound(`AuditEvent ${id} is not in the log (yet: entries are appended within a second of their exchange)`);
+    if (!leaf.entry) {
+      throw conflict(`AuditEvent ${id} is entry ${leaf.index} of the log, but the audit stream no longer holds it (deleted): \`infoshare audit verify\` reports the damage`);
+    }
+    const entry: LogEntry = { index: leaf.index, id, entry: leaf.entry };
     const checkpoint = await this.checkpoint(checkpointParam);
     if (entry.index >= checkpoint.size) {
       throw conflict(`AuditEvent ${id} is entry ${entry.index} of the log, after the checkpoint of size ${checkpoint.size}: ask again once a later checkpoint is signed`, 'checkpoint');

@@ -1,6 +1,9 @@
 /**
- * The audit log in Redis: the tree's hash tiles, the entries, their stream ids,
+ * The audit log in Redis: the tree's hash tiles, the stream id of every leaf,
  * and every signed checkpoint (key layout in keys.ts, tiling in domain/tiles.ts).
+ * The entries themselves are the audit stream's: the log keeps no copy. Leaf n
+ * is the stream entry whose id is the n-th in the id tiles, and its leaf hash
+ * covers `canonicalEntry` of that entry's fields.
  *
  * One append is ONE script call for a whole batch of leaves (a thousand by
  * default): with `appendfsync always` each call is one fsync, so the batch,
@@ -10,7 +13,7 @@
  * skipped, whatever the number of appenders or crashes in between.
  */
 import type { Redis } from 'ioredis';
-import type { AuditEntry } from '../../shared/audit/audit-entry.js';
+import { parseAuditEntry, type AuditEntry } from '../../shared/audit/audit-entry.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import { parseCheckpointBody } from './domain/checkpoint.js';
 import {
@@ -21,12 +24,9 @@ import {
   type Range,
 } from './domain/merkle.js';
 import {
-  bundleRecord,
-  entryOfCanonical,
   Frontier,
   packHashes,
   perfectHashOfSlice,
-  readBundle,
   sliceOfPerfect,
   sortableStreamId,
   TILE_WIDTH,
@@ -55,10 +55,9 @@ export interface StoredCheckpoint {
   readonly issued: string;
 }
 
-/** A batch ready to append: stream ids, canonical bytes and leaf hashes, in stream order. */
+/** A batch ready to append: stream ids and leaf hashes, in stream order. */
 export interface PreparedLeaf {
   readonly id: string;
-  readonly canonical: Buffer;
   readonly leafHash: Buffer;
 }
 
@@ -75,13 +74,11 @@ export interface VerificationRecord {
 }
 
 /**
- * KEYS: [1] audit stream, [2] state, [3] tile starts, then `nh` hash tiles, then per level-0 tile touched
- * its entry bundle, entry offsets and ids (3 keys each, `ne` tiles).
+ * KEYS: [1] audit stream, [2] state, [3] tile starts, then `nh` hash tiles, then the id tile of each level-0
+ * tile touched (`ne`).
  * ARGV: [1] the size the batch was built on, [2] k leaves, [3] tile-start members, [4] nh, [5] ne, then the k
- * stream ids, the nh hash tile values, per entry tile (bundle bytes, comma-separated entry lengths, ids text),
- * then the tile-start members. Each entry's byte offset in its bundle is written here (struct.pack), where
- * the bundle's length is known. Returns 'ok', 'stale' (the tree is not ARGV[1] leaves) or 'gap' (not the
- * next stream entries).
+ * stream ids, the nh hash tile values, the ne id texts, then the tile-start members. Returns 'ok', 'stale'
+ * (the tree is not ARGV[1] leaves) or 'gap' (not the next stream entries).
  */
 const APPEND_LUA = new LuaScript(`
 local size = tonumber(redis.call('HGET', KEYS[2], 'size') or '0')
@@ -99,23 +96,10 @@ for i = 1, k do
   if nextEntries[i][1] ~= ARGV[5 + i] then return 'gap' end
 end
 local a = 5 + k
-for j = 1, nh do
+for j = 1, nh + ne do
   redis.call('APPEND', KEYS[3 + j], ARGV[a + j])
 end
-a = a + nh
-for j = 0, ne - 1 do
-  local bundleKey = KEYS[4 + nh + 3 * j]
-  local offset = redis.call('STRLEN', bundleKey)
-  local packed = {}
-  for len in string.gmatch(ARGV[a + 3 * j + 2], '%d+') do
-    packed[#packed + 1] = struct.pack('>I4', offset)
-    offset = offset + 4 + tonumber(len)
-  end
-  redis.call('APPEND', KEYS[5 + nh + 3 * j], table.concat(packed))
-  redis.call('APPEND', bundleKey, ARGV[a + 3 * j + 1])
-  redis.call('APPEND', KEYS[6 + nh + 3 * j], ARGV[a + 3 * j + 3])
-end
-a = a + 3 * ne
+a = a + nh + ne
 for j = 1, starts do
   redis.call('ZADD', KEYS[3], 0, ARGV[a + j])
 end
@@ -174,29 +158,19 @@ export class LogStore {
       hashKeys.push(this.keys.hashTile(a.level, a.tile));
       hashValues.push(packHashes(a.hashes));
     }
-    // Entries, their lengths and ids, per level-0 tile.
-    const byTile = new Map<number, { entries: Buffer[]; lengths: number[]; ids: string }>();
+    // The stream ids, per level-0 tile.
+    const idTexts = new Map<number, string>();
     const starts: string[] = [];
     leaves.forEach((leaf, i) => {
       const index = base.size + i;
       const tile = Math.floor(index / TILE_WIDTH);
-      let t = byTile.get(tile);
-      if (!t) byTile.set(tile, (t = { entries: [], lengths: [], ids: '' }));
-      t.entries.push(bundleRecord(leaf.canonical));
-      t.lengths.push(leaf.canonical.length);
-      t.ids += `${leaf.id}\n`;
+      idTexts.set(tile, `${idTexts.get(tile) ?? ''}${leaf.id}\n`);
       if (index % TILE_WIDTH === 0) starts.push(`${sortableStreamId(leaf.id)}:${tile}`);
     });
-    const entryKeys: string[] = [];
-    const entryValues: (Buffer | string)[] = [];
-    for (const [tile, t] of byTile) {
-      entryKeys.push(this.keys.entryTile(tile), this.keys.offsetTile(tile), this.keys.idTile(tile));
-      entryValues.push(Buffer.concat(t.entries), t.lengths.join(','), t.ids);
-    }
     const reply = await APPEND_LUA.run(
       this.redis,
-      [this.keys.stream, this.keys.state, this.keys.tileStarts, ...hashKeys, ...entryKeys],
-      [String(base.size), String(leaves.length), String(starts.length), String(hashKeys.length), String(byTile.size), ...leaves.map((l) => l.id), ...hashValues, ...entryValues, ...starts],
+      [this.keys.stream, this.keys.state, this.keys.tileStarts, ...hashKeys, ...[...idTexts.keys()].map((tile) => this.keys.idTile(tile))],
+      [String(base.size), String(leaves.length), String(starts.length), String(hashKeys.length), String(idTexts.size), ...leaves.map((l) => l.id), ...hashValues, ...idTexts.values(), ...starts],
     );
     if (reply === 'ok') return { kind: 'appended', frontier: next };
     return { kind: reply === 'stale' ? 'stale' : 'gap' };
@@ -256,26 +230,32 @@ export class LogStore {
     return hashes?.[0];
   }
 
-  /** The leaves at positions [start, end) (clipped to the tree), in order. */
-  async entriesAt(start: number, end: number): Promise<LogEntry[]> {
-    const size = await this.size();
-    const last = Math.min(end, size);
-    const out: LogEntry[] = [];
-    for (let tile = Math.floor(start / TILE_WIDTH); tile * TILE_WIDTH < last; tile++) {
-      const { entries, ids } = await this.rawTile(tile);
-      entries.forEach((canonical, i) => {
-        const index = tile * TILE_WIDTH + i;
-        if (index >= start && index < last) out.push({ index, id: ids[i] ?? '', entry: entryOfCanonical(canonical) });
-      });
-    }
-    return out;
+  /** The stream ids of the leaves at positions [start, end) (clipped to the tree), in order. */
+  async idsAt(start: number, end: number): Promise<string[]> {
+    const last = Math.min(end, await this.size());
+    if (start >= last) return [];
+    const first = Math.floor(start / TILE_WIDTH);
+    const texts = await Promise.all(Array.from({ length: Math.floor((last - 1) / TILE_WIDTH) - first + 1 }, (_, i) => this.redis.get(this.keys.idTile(first + i))));
+    const ids = texts.flatMap((text) => (text ?? '').split('\n').filter((id) => id !== ''));
+    return ids.slice(start - first * TILE_WIDTH, last - first * TILE_WIDTH);
   }
 
-  /** One level-0 tile as stored: the entries' canonical bytes (views) and their stream ids. */
-  async rawTile(tile: number): Promise<{ entries: Buffer[]; truncated: boolean; ids: string[] }> {
-    const [bundle, ids] = await Promise.all([this.redis.getBuffer(this.keys.entryTile(tile)), this.redis.get(this.keys.idTile(tile))]);
-    const { entries, truncated } = readBundle(bundle ?? Buffer.alloc(0));
-    return { entries, truncated, ids: (ids ?? '').split('\n').filter((id) => id !== '') };
+  /**
+   * The leaves at positions [start, end) (clipped to the tree), in order, with
+   * their entries as the audit stream holds them now. A leaf whose entry the
+   * stream no longer holds is left out (`infoshare audit verify` reports it).
+   */
+  async entriesAt(start: number, end: number): Promise<LogEntry[]> {
+    const ids = await this.idsAt(start, end);
+    if (ids.length === 0) return [];
+    const rows = await this.redis.xrange(this.keys.stream, ids[0]!, ids[ids.length - 1]!);
+    const byId = new Map(rows.map(([id, fields]) => [id, fields]));
+    const out: LogEntry[] = [];
+    ids.forEach((id, i) => {
+      const entry = entryOfFields(byId.get(id));
+      if (entry) out.push({ index: start + i, id, entry });
+    });
+    return out;
   }
 
   /** The stored leaf hashes of one level-0 tile. */
@@ -294,27 +274,21 @@ export class LogStore {
     return at < 0 ? undefined : tile * TILE_WIDTH + at;
   }
 
-  /** The leaf of one AuditEvent id. */
-  async entryById(id: string): Promise<LogEntry | undefined> {
+  /**
+   * The leaf of one AuditEvent id: its position in the log, and its entry as
+   * the audit stream holds it (`entry` undefined if the stream no longer does).
+   */
+  async leafById(id: string): Promise<{ index: number; id: string; entry: AuditEntry | undefined } | undefined> {
     const index = await this.positionOf(id);
     if (index === undefined) return undefined;
-    const canonical = await this.canonicalAt(index);
-    return canonical ? { index, id, entry: entryOfCanonical(canonical) } : undefined;
+    const [row] = await this.redis.xrange(this.keys.stream, id, id);
+    return { index, id, entry: entryOfFields(row?.[1]) };
   }
 
-  /**
-   * One entry's canonical bytes, read through the tile's offsets (two small
-   * reads, not the whole bundle).
-   */
-  async canonicalAt(index: number): Promise<Buffer | undefined> {
-    const tile = Math.floor(index / TILE_WIDTH);
-    const at = index % TILE_WIDTH;
-    const offsets = await this.redis.getrangeBuffer(this.keys.offsetTile(tile), at * 4, at * 4 + 7);
-    if (offsets.length < 4) return undefined;
-    const start = offsets.readUInt32BE(0) + 4;
-    const end = offsets.length >= 8 ? offsets.readUInt32BE(4) - 1 : -1;
-    const bytes = await this.redis.getrangeBuffer(this.keys.entryTile(tile), start, end);
-    return bytes.length > 0 ? bytes : undefined;
+  /** Whether the log still holds the copy of its entries the former layout kept (keys.formerEntryCopyPatterns). */
+  async holdsFormerEntryCopies(): Promise<boolean> {
+    const [entries, offsets] = this.keys.formerEntryCopyPatterns().map((p) => p.replace('*', '0'));
+    return (await this.redis.exists(entries!, offsets!)) > 0;
   }
 
   /** Keeps a signed checkpoint (every one is kept: score = tree size). */
@@ -390,4 +364,14 @@ function storedCheckpoint(note: string, issued: string): StoredCheckpoint {
 function parseStored(member: string): StoredCheckpoint {
   const { note, issued } = JSON.parse(member) as { note: string; issued: string };
   return storedCheckpoint(note, issued);
+}
+
+/** An audit entry from the field list XRANGE gives; undefined when there is none or it lacks a layout field. */
+function entryOfFields(fields: string[] | undefined): AuditEntry | undefined {
+  if (!fields) return undefined;
+  try {
+    return parseAuditEntry(fields);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,21 +1,25 @@
 /**
  * Tamper drills on a real Redis: a log of 520 entries with a signed checkpoint
- * every 100 is copied, and each copy is damaged the way someone with write
- * access to Redis could: an entry altered, one deleted in the middle, the tail
- * deleted (state and hash tiles cut to match), two entries swapped, the log
- * forked (a second signed checkpoint of the same size), an entry altered with
- * its stored hash rewritten to match. Full verification must detect each and
- * name the first bad position; the untouched log verifies. Every drill runs
- * both ways — hashed on this thread, and on two worker threads each summing
- * up runs of one tile — and the two reports must be the same.
+ * every 100 is copied — the audit stream with it — and each copy is damaged
+ * the way someone with write access to Redis could. In the audit stream (the
+ * only copy of the entries, what search and the evidence report read): an
+ * entry altered, one deleted in the middle, the tail deleted (with and without
+ * the log's state, id and hash tiles cut to match), two entries swapped, one
+ * inserted; in the log: a fork (a second signed checkpoint of the same size),
+ * an altered entry with its stored hash rewritten to match, a checkpoint whose
+ * signature does not verify. Full verification must detect each and name the
+ * first bad position; the untouched log verifies. Every drill runs both ways —
+ * hashed on this thread, and on two worker threads each summing up runs of
+ * one tile — and the two reports must be the same.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { canonicalEntry, parseAuditEntry } from '../../shared/audit/audit-entry.js';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { startTestAudit, type TestAudit } from '../../test/audit.js';
 import { deletePrefix, uniquePrefix } from '../../test/redis.js';
-import { leafHash } from './domain/merkle.js';
-import { bundleRecord, readBundle, TILE_WIDTH } from './domain/tiles.js';
+import { leafHashOfText } from './domain/merkle.js';
+import { streamIdAfter, TILE_WIDTH } from './domain/tiles.js';
 import type { VerificationReport } from './domain/verification.js';
 import { AuditKeys } from './keys.js';
 import { verifyStoredLog } from './log-verify.js';
@@ -23,6 +27,7 @@ import { createLogAppender } from './module.js';
 import { LogStore } from './store.js';
 
 const ENTRIES = 520;
+const GAP_AT = 260;
 let audit: TestAudit;
 let redis: Redis;
 const copies: string[] = [];
@@ -32,7 +37,10 @@ beforeAll(async () => {
   redis = audit.dir.redis;
   // Only the drill's own entries: a log that starts empty, so positions are the drill's.
   await redis.del(audit.ctx.keys.stream);
-  await audit.record(ENTRIES, 'drill');
+  // Two halves a few milliseconds apart: the stream ids then leave room for an entry inserted between them.
+  await audit.record(GAP_AT, 'drill');
+  await new Promise((r) => setTimeout(r, 5));
+  await audit.record(ENTRIES - GAP_AT, 'drill');
   const log = createLogAppender(audit.ctx, audit.dir.deps);
   await log.appender.catchUp();
   await log.checkpointer.signNow((await audit.ctx.store.frontier()).frontier);
@@ -44,14 +52,20 @@ afterAll(async () => {
   await audit.close();
 });
 
-/** A copy of the log under a fresh prefix, with its store. */
-async function copyOfLog(): Promise<{ keys: AuditKeys; store: LogStore }> {
+type Row = [id: string, fields: string[]];
+interface LogCopy {
+  readonly keys: AuditKeys;
+  readonly store: LogStore;
+}
+
+/** A copy of the log and of the audit stream under a fresh prefix, with its store. */
+async function copyOfLog(): Promise<LogCopy> {
   const prefix = uniquePrefix('tamper');
   copies.push(prefix);
   const from = audit.dir.keys.prefix;
   let cursor = '0';
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${from}:{audit}:log:*`, 'COUNT', 1000);
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${from}:{audit}:*`, 'COUNT', 1000);
     cursor = next;
     for (const key of found) await redis.copy(key, `${prefix}${key.slice(from.length)}`);
   } while (cursor !== '0');
@@ -60,7 +74,7 @@ async function copyOfLog(): Promise<{ keys: AuditKeys; store: LogStore }> {
 }
 
 /** Verifies on this thread and on two worker threads: the same report, whatever the damage. */
-async function verify(log: { keys: AuditKeys; store: LogStore }): Promise<VerificationReport> {
+async function verify(log: LogCopy): Promise<VerificationReport> {
   const { verifier, origin } = audit.ctx.signer;
   const single = await verifyStoredLog(redis, log.keys, log.store, verifier, origin, { threads: 1 });
   const parallel = await verifyStoredLog(redis, log.keys, log.store, verifier, origin, { threads: 2, tilesPerJob: 1 });
@@ -68,14 +82,24 @@ async function verify(log: { keys: AuditKeys; store: LogStore }): Promise<Verifi
   return single;
 }
 
-/** Rewrites one tile's entry bundle through a function of its entries. */
-async function rewriteEntries(log: { keys: AuditKeys }, tile: number, change: (entries: Buffer[]) => Buffer[]): Promise<void> {
-  const bundle = (await redis.getBuffer(log.keys.entryTile(tile)))!;
-  const entries = readBundle(bundle).entries.map((e) => Buffer.from(e));
-  await redis.set(log.keys.entryTile(tile), Buffer.concat(change(entries).map(bundleRecord)));
+async function streamRows(log: LogCopy): Promise<Row[]> {
+  return (await redis.xrange(log.keys.stream, '-', '+'));
 }
 
-const altered = (entry: Buffer) => Buffer.from(entry.toString('utf8').replace('"outcome","0"', '"outcome","4"'));
+/**
+ * Rewrites the audit stream through a function of its entries (ids kept unless
+ * changed): XADD only appends, so whoever alters an entry in the middle
+ * rebuilds the stream, with the same ids.
+ */
+async function rewriteStream(log: LogCopy, change: (rows: Row[]) => Row[]): Promise<void> {
+  const rows = change(await streamRows(log));
+  await redis.del(log.keys.stream);
+  for (const [id, fields] of rows) await redis.xadd(log.keys.stream, id, ...fields);
+}
+
+/** The entry's fields with its outcome changed from success (0) to a minor failure (4), in the flat field and the event. */
+const altered = (fields: string[]): string[] =>
+  fields.map((value, i) => (i > 0 && fields[i - 1] === 'outcome' ? '4' : i > 0 && fields[i - 1] === 'event' ? value.replace('"outcome":"0"', '"outcome":"4"') : value));
 
 describe('full verification', () => {
   it('passes the untouched log, with its size and root', async () => {
@@ -86,29 +110,45 @@ describe('full verification', () => {
     expect(report.root).toBe((await log.store.rootAt(ENTRIES)).toString('base64'));
   });
 
-  it('finds an altered entry at its position', async () => {
+  it('finds an entry altered in the audit stream at its position', async () => {
     const log = await copyOfLog();
-    await rewriteEntries(log, 1, (entries) => entries.map((e, i) => (i === 333 - TILE_WIDTH ? altered(e) : e)));
+    await rewriteStream(log, (rows) => rows.map(([id, fields], i) => [id, i === 333 ? altered(fields) : fields]));
     const report = await verify(log);
     expect(report.ok).toBe(false);
     expect(report.firstBadPosition).toBe(333);
+    expect(report.problems[0]).toMatch(/^entry 333 \(stream entry [\d-]+\) does not give its stored leaf hash: altered or moved$/);
   });
 
-  it('finds an entry deleted in the middle at its position', async () => {
+  it('finds an entry deleted from the audit stream in the middle at its position (XDEL)', async () => {
     const log = await copyOfLog();
-    await rewriteEntries(log, 0, (entries) => entries.filter((_, i) => i !== 150));
+    const [id] = (await streamRows(log))[150]!;
+    await redis.xdel(log.keys.stream, id);
     const report = await verify(log);
     expect(report.ok).toBe(false);
     expect(report.firstBadPosition).toBe(150);
+    expect(report.problems[0]).toBe(`entry 150 (stream entry ${id}) is missing from the audit stream: deleted`);
   });
 
-  it('finds the tail deleted, even with the state and hash tiles cut to match, where it was cut', async () => {
+  it('finds the tail deleted from the audit stream where it was cut', async () => {
     const log = await copyOfLog();
-    await rewriteEntries(log, 1, (entries) => entries.slice(0, 420 - TILE_WIDTH));
-    await redis.del(log.keys.entryTile(2), log.keys.idTile(2), log.keys.hashTile(0, 2));
+    await redis.xdel(log.keys.stream, ...(await streamRows(log)).slice(420).map(([id]) => id));
+    const report = await verify(log);
+    expect(report.ok).toBe(false);
+    expect(report.size).toBe(420);
+    expect(report.firstBadPosition).toBe(420);
+    expect(report.problems.join('\n')).toContain('is missing from the audit stream: deleted');
+  });
+
+  it('finds the tail deleted, even with the log\'s state, id and hash tiles cut to match, where it was cut', async () => {
+    const log = await copyOfLog();
+    const rows = await streamRows(log);
+    await redis.xdel(log.keys.stream, ...rows.slice(420).map(([id]) => id));
+    await redis.del(log.keys.idTile(2), log.keys.hashTile(0, 2));
+    const ids = (await redis.get(log.keys.idTile(1)))!.split('\n');
+    await redis.set(log.keys.idTile(1), `${ids.slice(0, 420 - TILE_WIDTH).join('\n')}\n`);
     const hashes = (await redis.getBuffer(log.keys.hashTile(0, 1)))!;
     await redis.set(log.keys.hashTile(0, 1), hashes.subarray(0, (420 - TILE_WIDTH) * 32));
-    await redis.hset(log.keys.state, 'size', 420);
+    await redis.hset(log.keys.state, 'size', 420, 'lastId', rows[419]![0]);
     const report = await verify(log);
     expect(report.ok).toBe(false);
     expect(report.size).toBe(420);
@@ -116,12 +156,26 @@ describe('full verification', () => {
     expect(report.problems.join('\n')).toContain('removed');
   });
 
-  it('finds two swapped entries at the first of them', async () => {
+  it('finds two entries swapped in the audit stream at the first of them', async () => {
     const log = await copyOfLog();
-    await rewriteEntries(log, 0, (entries) => entries.map((e, i) => (i === 10 ? entries[20]! : i === 20 ? entries[10]! : e)));
+    await rewriteStream(log, (rows) => rows.map(([id, fields], i) => [id, i === 10 ? rows[20]![1] : i === 20 ? rows[10]![1] : fields]));
     const report = await verify(log);
     expect(report.ok).toBe(false);
     expect(report.firstBadPosition).toBe(10);
+  });
+
+  it('finds an entry inserted into the audit stream where it sits', async () => {
+    const log = await copyOfLog();
+    const rows = await streamRows(log);
+    // An id between the last entry of the first half and the first of the second (a later millisecond).
+    const [ms, seq] = rows[GAP_AT - 1]![0].split('-');
+    const inserted = `${ms}-${Number(seq) + 1}`;
+    expect(streamIdAfter(rows[GAP_AT]![0], inserted)).toBe(true);
+    await rewriteStream(log, (all) => [...all.slice(0, GAP_AT), [inserted, all[5]![1]], ...all.slice(GAP_AT)]);
+    const report = await verify(log);
+    expect(report.ok).toBe(false);
+    expect(report.firstBadPosition).toBe(GAP_AT);
+    expect(report.problems[0]).toBe(`the audit stream holds entry ${inserted} at position ${GAP_AT}, which the log never appended: inserted`);
   });
 
   it('finds a fork: a second signed checkpoint of the same size with another root', async () => {
@@ -135,11 +189,11 @@ describe('full verification', () => {
     expect(report.firstBadPosition).toBe(200);
   });
 
-  it('finds an altered entry whose stored hash was rewritten to match, after the last checkpoint that still holds', async () => {
+  it('finds an entry altered in the audit stream whose stored hash was rewritten to match, after the last checkpoint that still holds', async () => {
     const log = await copyOfLog();
-    let forged: Buffer | undefined;
-    await rewriteEntries(log, 1, (entries) => entries.map((e, i) => (i === 333 - TILE_WIDTH ? (forged = altered(e)) : e)));
-    await redis.setrange(log.keys.hashTile(0, 1), (333 - TILE_WIDTH) * 32, leafHash(forged!));
+    let forged: string[] | undefined;
+    await rewriteStream(log, (rows) => rows.map(([id, fields], i) => [id, i === 333 ? (forged = altered(fields)) : fields]));
+    await redis.setrange(log.keys.hashTile(0, 1), (333 - TILE_WIDTH) * 32, leafHashOfText(canonicalEntry(parseAuditEntry(forged!))));
     const report = await verify(log);
     expect(report.ok).toBe(false);
     expect(report.problems.join('\n')).toContain('checkpoint of size 400');

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { toAuditEvent } from './audit-event.js';
 import { canonicalJson } from '../canonical-json.js';
-import { AUDIT_ENTRY_FIELDS, canonicalEntry, entryArgs, eventOfEntry, parseAuditEntry, toAuditEntry } from './audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, entryArgs, eventOfEntry, parseAuditEntry, toAuditEntry, writeCanonicalEntry, type AuditEntry } from './audit-entry.js';
 import type { ExchangeRecord } from './exchange.js';
 
 const record: ExchangeRecord = {
@@ -68,5 +69,31 @@ describe('audit stream entry', () => {
     expect(JSON.parse(canonical)).toEqual(AUDIT_ENTRY_FIELDS.map((name) => [name, entry[name]]));
     // Moving a separator between two fields changes the bytes.
     expect(canonicalEntry({ ...entry, agency: 'a,b', subject: '' })).not.toBe(canonicalEntry({ ...entry, agency: 'a', subject: 'b' }));
+  });
+
+  it('writes the canonical bytes straight from the values as Redis holds them, byte for byte what canonicalEntry gives', () => {
+    /** The values' UTF-8 bytes side by side, as an XRANGE reply carries them, and their ranges. */
+    const asStored = (e: AuditEntry) => {
+      const bytes = AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(e[name], 'utf8'));
+      const ranges: number[] = [];
+      let at = 3; // anything before the first value is skipped
+      for (const b of bytes) ranges.push(at, (at += b.length));
+      return { source: Buffer.concat([Buffer.from('xyz'), ...bytes]), ranges, decoded: parseAuditEntry(AUDIT_ENTRY_FIELDS.flatMap((name, i) => [name, bytes[i]!.toString('utf8')])) };
+    };
+    const written = (e: AuditEntry) => {
+      const { source, ranges, decoded } = asStored(e);
+      const out = Buffer.alloc(canonicalEntryRoom(source.length) + 5);
+      const end = writeCanonicalEntry(source, ranges, out, 5);
+      return { bytes: out.subarray(5, end), expected: Buffer.from(canonicalEntry(decoded), 'utf8') };
+    };
+    const once = written({ ...entry, requestId: 'quote " backslash \\ newline \n tab \t bell \u0007 del \u007f é 🙂 \u2028' });
+    expect(once.bytes.equals(once.expected)).toBe(true);
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary' }), { minLength: AUDIT_ENTRY_FIELDS.length, maxLength: AUDIT_ENTRY_FIELDS.length }), (values) => {
+        const { bytes, expected } = written(Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name, i) => [name, values[i]!])) as AuditEntry);
+        expect(bytes.toString('hex')).toBe(expected.toString('hex'));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -4,7 +4,7 @@
  * stored slices; entry bundles read back, and a cut one is noticed.
  */
 import { leafHash, rootOf } from './merkle.js';
-import { bundleRecord, Frontier, leafHashesOfBundle, readBundle, sliceOfPerfect, sortableStreamId, TILE_WIDTH, type HashAppend } from './tiles.js';
+import { Frontier, sliceOfPerfect, sortableStreamId, TILE_WIDTH, type HashAppend } from './tiles.js';
 
 const leaves = (n: number, from = 0) => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${from + i}`)));
 
@@ -47,29 +47,10 @@ describe('the frontier', () => {
   });
 });
 
-describe('entry bundles and ids', () => {
-  it('read back entry by entry, and report a bundle cut short', () => {
-    const bundle = Buffer.concat([bundleRecord(Buffer.from('one')), bundleRecord(Buffer.from('two'))]);
-    expect(readBundle(bundle).entries.map(String)).toEqual(['one', 'two']);
-    const cut = readBundle(bundle.subarray(0, bundle.length - 1));
-    expect(cut.entries.map(String)).toEqual(['one']);
-    expect(cut.truncated).toBe(true);
-  });
-
-  it('sort stream ids as Redis orders them', () => {
+describe('stream ids', () => {
+  it('sort as Redis orders them', () => {
     expect(sortableStreamId('99-5') < sortableStreamId('100-0')).toBe(true);
     expect(sortableStreamId('100-5') < sortableStreamId('100-10')).toBe(true);
     expect(() => sortableStreamId('abc')).toThrow();
-  });
-});
-
-describe('leaf hashes of a bundle', () => {
-  it('are the leaf hashes of its entries, computed in place', () => {
-    const entries = ['one', 'two', 'x'.repeat(300)].map((t) => Buffer.from(t));
-    const bundle = Buffer.concat(entries.map(bundleRecord));
-    const { hashes, truncated } = leafHashesOfBundle(bundle);
-    expect(truncated).toBe(false);
-    expect(hashes.map((h) => h.toString('hex'))).toEqual(entries.map((e) => leafHash(e).toString('hex')));
-    expect(leafHashesOfBundle(Buffer.concat(entries.map(bundleRecord)).subarray(0, 10)).truncated).toBe(true);
   });
 });

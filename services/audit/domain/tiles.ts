@@ -8,13 +8,13 @@
  *
  * `Frontier` is the right edge of the tree in memory — the incomplete tile of
  * every level — which is all an appender needs to extend the tree and compute
- * its root. Entry bundles are the level-0 tiles' entries, each as a 4-byte
- * big-endian length and its canonical bytes.
+ * its root. The entries are the audit stream's; a level-0 tile's stream ids
+ * are kept beside its leaf hashes (store.ts).
  *
  * Pure: no I/O.
  */
 import { AUDIT_ENTRY_FIELDS, type AuditEntry } from '../../../shared/audit/audit-entry.js';
-import { HASH_BYTES, perfectSubtrees, rangeHashFromPerfect, rootOfHashes, sha256Of, type Range } from './merkle.js';
+import { HASH_BYTES, perfectSubtrees, rangeHashFromPerfect, rootOfHashes, type Range } from './merkle.js';
 
 export const TILE_BITS = 8;
 export const TILE_WIDTH = 2 ** TILE_BITS;
@@ -142,54 +142,6 @@ export function unpackHashes(bytes: Buffer): Buffer[] {
   const hashes: Buffer[] = [];
   for (let at = 0; at + HASH_BYTES <= bytes.length; at += HASH_BYTES) hashes.push(bytes.subarray(at, at + HASH_BYTES));
   return hashes;
-}
-
-/** One entry as stored in a bundle: 4-byte big-endian length, then its canonical bytes. */
-export function bundleRecord(canonical: Buffer): Buffer {
-  const record = Buffer.allocUnsafe(4 + canonical.length);
-  record.writeUInt32BE(canonical.length, 0);
-  canonical.copy(record, 4);
-  return record;
-}
-
-/**
- * Walks a bundle's records: `visit(at, length)` for each complete one (`at`
- * the offset of its 4-byte length). True when the bundle is cut short — a
- * length running past its end.
- */
-function walkBundle(bundle: Buffer, visit: (at: number, length: number) => void): boolean {
-  let at = 0;
-  while (at < bundle.length) {
-    if (at + 4 > bundle.length) return true;
-    const length = bundle.readUInt32BE(at);
-    if (at + 4 + length > bundle.length) return true;
-    visit(at, length);
-    at += 4 + length;
-  }
-  return false;
-}
-
-/** The entries of a bundle, in order (views into it); a bundle cut short yields the complete ones and `truncated`. */
-export function readBundle(bundle: Buffer): { entries: Buffer[]; truncated: boolean } {
-  const entries: Buffer[] = [];
-  const truncated = walkBundle(bundle, (at, length) => entries.push(bundle.subarray(at + 4, at + 4 + length)));
-  return { entries, truncated };
-}
-
-/**
- * The leaf hashes of a bundle's entries, computed in place: the byte before
- * each entry (the low byte of its length, already read) becomes the leaf
- * prefix 0x00, so SHA-256 runs over the bundle itself with no copy — full
- * verification hashes every entry of the log. Consumes the bundle (its lengths
- * are overwritten). A bundle cut short yields the complete entries' hashes.
- */
-export function leafHashesOfBundle(bundle: Buffer): { hashes: Buffer[]; truncated: boolean } {
-  const hashes: Buffer[] = [];
-  const truncated = walkBundle(bundle, (at, length) => {
-    bundle[at + 3] = 0x00;
-    hashes.push(sha256Of(bundle.subarray(at + 3, at + 4 + length)));
-  });
-  return { hashes, truncated };
 }
 
 /** An audit entry from its canonical bytes (`canonicalEntry`: `[name, value]` pairs in layout order). */

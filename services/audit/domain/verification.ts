@@ -1,11 +1,14 @@
 /**
- * Full verification of the log: re-derive every leaf hash from its entry, the
+ * Full verification of the log: re-derive every leaf hash from its entry — the
+ * audit stream's entry, the bytes search and the evidence report read — the
  * root at every checkpoint size from those, and check every checkpoint — its
  * signature, its origin, and its root against the entries. Reports the size,
  * the root, and the first bad position.
  *
  * What "first bad position" can mean: an entry whose bytes no longer give the
- * stored leaf hash (altered, deleted, moved) is found exactly. If whoever
+ * stored leaf hash (altered, moved) is found exactly, and so is one the stream
+ * no longer holds (deleted) or one it holds that the log never appended
+ * (inserted): the stream's ids are checked against the log's. If whoever
  * tampered also rewrote the stored hashes, only the signed checkpoints remain
  * as witnesses: the first checkpoint whose root the entries no longer give
  * says the damage is after the last checkpoint that still matches, and that
@@ -16,6 +19,7 @@
  */
 import { openCheckpoint, type NoteVerifier } from './checkpoint.js';
 import { HASH_BYTES, nodeHash, pushSubtree, EMPTY_ROOT, type RightEdge } from './merkle.js';
+import { streamIdAfter } from './tiles.js';
 
 export interface VerificationReport {
   /** Entries read and re-hashed. */
@@ -40,10 +44,20 @@ interface PendingCheckpoint {
 
 /** The first entry of a tile that does not match what is stored for it. */
 export type TileMismatch =
-  /** The entry at `offset` does not give its stored leaf hash. */
-  | { readonly kind: 'entry'; readonly offset: number }
+  /** The entry at `offset` (stream id `id`) does not give its stored leaf hash. */
+  | { readonly kind: 'entry'; readonly offset: number; readonly id: string }
+  /** At `offset` the stream holds entry `found` (none: the stream ran out) where the log appended `expected`. */
+  | { readonly kind: 'id'; readonly offset: number; readonly expected: string; readonly found?: string }
   /** The tile holds `entries` entries but `stored` leaf hashes; `offset` where they part. */
   | { readonly kind: 'count'; readonly offset: number; readonly entries: number; readonly stored: number };
+
+/** What the stream's ids say of a tile: the log's ids of its positions, and the first position the stream's differs. */
+export interface TileIds {
+  /** The stream ids the log appended at the tile's positions, in order. */
+  readonly expected: readonly string[];
+  /** The first offset whose stream entry has another id (or none: the stream ran out), if any. */
+  readonly firstWrong?: { readonly offset: number; readonly found?: string };
+}
 
 /**
  * What one tile of the log adds to a verification, computed wherever its
@@ -65,18 +79,21 @@ export interface TileSummary {
   /** Entries that do not match their stored leaf hash, plus one if the counts differ. */
   readonly mismatches: number;
   readonly firstMismatch?: TileMismatch;
-  /** The stored bundle was cut inside an entry. */
-  readonly truncated: boolean;
 }
 
 /**
- * Sums up one tile: its entries' leaf hashes against the stored ones, and the
- * subtrees the rest of the tree needs — the tile's own, and those up to every
- * checkpoint size inside it (`checkpointSizes` ascending, any range).
+ * Sums up one tile: its entries' leaf hashes against the stored ones, their
+ * stream ids against the log's (`ids`), and the subtrees the rest of the tree
+ * needs — the tile's own, and those up to every checkpoint size inside it
+ * (`checkpointSizes` ascending, any range).
  */
-export function summariseTile(first: number, leafHashes: readonly Buffer[], storedHashes: readonly Uint8Array[], truncated: boolean, checkpointSizes: readonly number[]): TileSummary {
+export function summariseTile(first: number, leafHashes: readonly Buffer[], storedHashes: readonly Uint8Array[], ids: TileIds, checkpointSizes: readonly number[]): TileSummary {
   let mismatches = 0;
-  let firstMismatch: TileMismatch | undefined;
+  const wrong = ids.firstWrong;
+  // Where the stream's ids part from the log's, that says more (deleted, inserted) than the hash that follows from it.
+  let firstMismatch: TileMismatch | undefined = wrong
+    ? { kind: 'id', offset: wrong.offset, expected: ids.expected[wrong.offset] ?? '', ...(wrong.found !== undefined ? { found: wrong.found } : {}) }
+    : undefined;
   const leaves = Buffer.allocUnsafe(leafHashes.length * HASH_BYTES);
   // The right edge of the tile's own subtree as leaves arrive.
   const edge: RightEdge = { stack: [], sizes: [] };
@@ -88,7 +105,7 @@ export function summariseTile(first: number, leafHashes: readonly Buffer[], stor
     const stored = storedHashes[i];
     if (!stored || !hash.equals(stored)) {
       mismatches++;
-      firstMismatch ??= { kind: 'entry', offset: i };
+      if (!firstMismatch || firstMismatch.offset > i) firstMismatch = { kind: 'entry', offset: i, id: ids.expected[i] ?? '' };
     }
     pushSubtree(edge, hash, 1);
     const reached = first + i + 1;
@@ -101,7 +118,8 @@ export function summariseTile(first: number, leafHashes: readonly Buffer[], stor
     mismatches++;
     firstMismatch ??= { kind: 'count', offset: Math.min(leafHashes.length, storedHashes.length), entries: leafHashes.length, stored: storedHashes.length };
   }
-  return { first, count: leafHashes.length, leaves, parts: edge.stack, cuts, mismatches, ...(firstMismatch ? { firstMismatch } : {}), truncated };
+  if (wrong && mismatches === 0) mismatches = 1;
+  return { first, count: leafHashes.length, leaves, parts: edge.stack, cuts, mismatches, ...(firstMismatch ? { firstMismatch } : {}) };
 }
 
 /** The first index of a sorted array whose value is at least `value`. */
@@ -118,9 +136,16 @@ function lowerBound(sorted: readonly number[], value: number): number {
 
 function mismatchProblem(mismatch: TileMismatch, first: number): string {
   const position = first + mismatch.offset;
-  return mismatch.kind === 'entry'
-    ? `entry ${position} does not give its stored leaf hash (altered, removed or moved)`
-    : `a tile holds ${mismatch.entries} entries but ${mismatch.stored} leaf hashes (entries added or removed)`;
+  switch (mismatch.kind) {
+    case 'entry':
+      return `entry ${position} (stream entry ${mismatch.id}) does not give its stored leaf hash: altered or moved`;
+    case 'id':
+      return mismatch.found === undefined || streamIdAfter(mismatch.found, mismatch.expected)
+        ? `entry ${position} (stream entry ${mismatch.expected}) is missing from the audit stream: deleted`
+        : `the audit stream holds entry ${mismatch.found} at position ${position}, which the log never appended: inserted`;
+    case 'count':
+      return `a tile holds ${mismatch.entries} entries but ${mismatch.stored} leaf hashes (entries added or removed)`;
+  }
 }
 
 /** Feeds leaves in order and checks checkpoints as their sizes are reached. */
@@ -187,13 +212,12 @@ export class LogVerification {
   addTileSummary(tile: TileSummary): void {
     const first = this.count;
     const shift = first - tile.first;
-    if (tile.truncated) this.problem(`the entry bundle after position ${first + tile.count - 1} is cut short`);
-    // The tile's first mismatch is reported where a leaf-by-leaf run would meet it: an entry's before any
+    // The tile's first mismatch is reported where a leaf-by-leaf run would meet it: an entry's or id's before any
     // checkpoint past it, a count that differs after the tile's last leaf.
     let mismatch = tile.firstMismatch;
     if (mismatch) this.mismatches += tile.mismatches - 1;
     const mismatchBefore = (size: number) => {
-      if (!mismatch || (mismatch.kind === 'entry' ? first + mismatch.offset >= size : size !== Infinity)) return;
+      if (!mismatch || (mismatch.kind !== 'count' ? first + mismatch.offset >= size : size !== Infinity)) return;
       this.mismatch(first + mismatch.offset, mismatchProblem(mismatch, first));
       mismatch = undefined;
     };

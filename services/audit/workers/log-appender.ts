@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
 import { canonicalEntry, parseAuditEntry, type AuditEntry } from '../../../shared/audit/audit-entry.js';
 import type { Logger } from '../../../shared/log.js';
 import type { Checkpointer } from '../checkpointer.js';
-import { leafHash } from '../domain/merkle.js';
+import { leafHashOfText } from '../domain/merkle.js';
 import { streamIdAfter, type Frontier } from '../domain/tiles.js';
 import { LOG_CONSUMER_GROUP, type AuditKeys } from '../keys.js';
 import type { LogStore, PreparedLeaf } from '../store.js';
@@ -168,10 +168,7 @@ export class LogAppender {
   private async tryAppend(rows: readonly Row[]): Promise<boolean> {
     const { store, log, afterAppend } = this.options;
     const batch = rows.map(([id, fields]) => ({ id, entry: parseAuditEntry(fields ?? []) }));
-    const leaves: PreparedLeaf[] = batch.map(({ id, entry }) => {
-      const canonical = Buffer.from(canonicalEntry(entry), 'utf8');
-      return { id, canonical, leafHash: leafHash(canonical) };
-    });
+    const leaves: PreparedLeaf[] = batch.map(({ id, entry }) => ({ id, leafHash: leafHashOfText(canonicalEntry(entry)) }));
     const result = await store.append(leaves, this.frontier!);
     if (result.kind !== 'appended') {
       log.warn({ reason: result.kind, size: this.frontier!.size }, 'audit log batch refused; re-reading from the last leaf');

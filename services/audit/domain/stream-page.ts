@@ -1,0 +1,120 @@
+/**
+ * The leaf hashes of a page of audit stream entries, read from the raw bytes
+ * of an XRANGE reply (shared/redis/raw-replies.ts): what full verification
+ * hashes. Each entry's leaf is SHA-256(0x00 || canonicalEntry(entry)), the
+ * canonical bytes written straight from the values' bytes in the reply
+ * (`writeCanonicalEntry`): no string, object or Buffer per field.
+ *
+ * An entry whose fields are not exactly the layout's, in order, or whose bytes
+ * are not valid UTF-8, is hashed the way the log's appender hashed it — decoded,
+ * parsed by field name, `canonicalEntry` — so the verifier and the appender
+ * agree on every entry the appender could have taken. One that is not an audit
+ * entry at all (a layout field missing) gets the hash of its raw bytes, which
+ * no leaf has.
+ *
+ * Pure: no I/O.
+ */
+import { isUtf8 } from 'node:buffer';
+import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, parseAuditEntry, writeCanonicalEntry } from '../../../shared/audit/audit-entry.js';
+import { readInteger } from '../../../shared/resp.js';
+import { leafHashOfText, sha256Of } from './merkle.js';
+
+const CR = 0x0d;
+const FIELD_NAMES = AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(name));
+
+/** One entry of a page: where its stream id is in the reply, and its leaf hash. */
+export type PageVisitor = (reply: Buffer, idStart: number, idEnd: number, leafHash: Buffer) => void;
+
+/** Reads the XRANGE reply's entries in order, handing each one's id and leaf hash to `visit`; returns how many. */
+export function hashStreamPage(reply: Buffer, visit: PageVisitor): number {
+  const walk = new Walk(reply);
+  const entries = walk.header(0x2a);
+  const values = new Array<number>(2 * FIELD_NAMES.length);
+  for (let e = 0; e < entries; e++) {
+    const entryStart = walk.at;
+    if (walk.header(0x2a) !== 2) throw walk.unexpected('an entry of two parts');
+    const idLength = walk.header(0x24);
+    const idStart = walk.at;
+    walk.skip(idLength);
+    const fieldCount = walk.header(0x2a);
+    let layout = fieldCount === 2 * FIELD_NAMES.length;
+    const fieldsStart = walk.at;
+    for (let f = 0; f < fieldCount; f += 2) {
+      const nameLength = walk.header(0x24);
+      if (layout && !sameBytes(reply, walk.at, nameLength, FIELD_NAMES[f / 2]!)) layout = false;
+      walk.skip(nameLength);
+      const valueLength = walk.header(0x24);
+      if (layout) {
+        values[f] = walk.at;
+        values[f + 1] = walk.at + valueLength;
+      }
+      walk.skip(valueLength);
+    }
+    const leaf = layout && isUtf8(reply.subarray(entryStart, walk.at)) ? leafOfLayout(reply, values, walk.at - fieldsStart) : leafOfOddEntry(reply, fieldsStart, walk.at, fieldCount);
+    visit(reply, idStart, idStart + idLength, leaf);
+  }
+  return entries;
+}
+
+/** One entry's leaf input (0x00 || canonical bytes), reused entry after entry (one per thread), grown as needed. */
+let leafInput = Buffer.allocUnsafe(1 << 16);
+
+function leafOfLayout(reply: Buffer, values: readonly number[], valueBytes: number): Buffer {
+  const room = 1 + canonicalEntryRoom(valueBytes);
+  if (room > leafInput.length) leafInput = Buffer.allocUnsafe(2 * room);
+  leafInput[0] = 0x00;
+  const end = writeCanonicalEntry(reply, values, leafInput, 1);
+  return sha256Of(leafInput.subarray(0, end));
+}
+
+/** The leaf hash of an entry not in the exact layout or not valid UTF-8: as the appender made it (decoded, by field name). */
+function leafOfOddEntry(reply: Buffer, fieldsStart: number, fieldsEnd: number, fieldCount: number): Buffer {
+  const walk = new Walk(reply, fieldsStart);
+  const flat: string[] = [];
+  for (let f = 0; f < fieldCount; f++) {
+    const length = walk.header(0x24);
+    flat.push(reply.toString('utf8', walk.at, walk.at + length));
+    walk.skip(length);
+  }
+  try {
+    return leafHashOfText(canonicalEntry(parseAuditEntry(flat)));
+  } catch {
+    // Not an audit entry: the log never appended it, so no leaf hash may match it.
+    return sha256Of(Buffer.concat([Buffer.from([0xff]), reply.subarray(fieldsStart, fieldsEnd)]));
+  }
+}
+
+function sameBytes(reply: Buffer, at: number, length: number, expected: Buffer): boolean {
+  if (length !== expected.length) return false;
+  for (let i = 0; i < length; i++) if (reply[at + i] !== expected[i]) return false;
+  return true;
+}
+
+/** A cursor over RESP bytes already known to be one complete reply. */
+class Walk {
+  constructor(
+    private readonly reply: Buffer,
+    public at = 0,
+  ) {}
+
+  /** Reads a `*n` or `$n` header of the given type; returns n. */
+  header(type: number): number {
+    const b = this.reply;
+    if (b[this.at] !== type) throw this.unexpected(type === 0x2a ? 'an array' : 'a bulk string');
+    let cr = this.at + 1;
+    while (b[cr] !== CR) cr++;
+    const n = readInteger(b, this.at + 1, cr);
+    if (n < 0) throw this.unexpected('a value, not nil');
+    this.at = cr + 2;
+    return n;
+  }
+
+  /** Past a bulk string's bytes and their CRLF. */
+  skip(length: number): void {
+    this.at += length + 2;
+  }
+
+  unexpected(what: string): Error {
+    return new Error(`not an XRANGE reply of audit entries: expected ${what} at byte ${this.at}`);
+  }
+}
