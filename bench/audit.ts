@@ -10,8 +10,14 @@
  *    its consumer group (batches of INFOSHARE_AUDIT_BATCH_SIZE, one Lua call
  *    = one fsync per batch), hashes the leaves, writes the tiles and signs a
  *    checkpoint every INFOSHARE_AUDIT_CHECKPOINT_EVERY → `appendPerSecond`.
- * 3. Full verification (what `infoshare audit verify` runs): every entry
- *    re-hashed, every checkpoint checked → `verifyEntriesPerSecond`.
+ * 3. Full verification (what `infoshare audit verify` runs): every audit
+ *    stream entry read back and re-hashed, its id checked, every checkpoint
+ *    checked → `verifyEntriesPerSecond`. Its baselines in the same run, on one
+ *    thread: the raw read of the same stream entries (the same XRANGEs, raw
+ *    replies, nothing done with them) → `rawStreamReadPerSecond`, and that read
+ *    with every entry's leaf hash computed → `readAndHashPerSecond`; the CPU per
+ *    entry of reading, hashing and the rest (tree, ids, threads) is their
+ *    difference (`verifyCpuMicrosPerEntry`).
  * 4. Inclusion proofs of random AuditEvents by id at the latest checkpoint,
  *    each verified → `inclusionProofsPerSecond`.
  * 5. The evidence side (bench/audit-evidence.ts): the search indexes caught up,
@@ -40,7 +46,11 @@ import { ensureRedis } from '../shared/redis/server.js';
 import { buildServiceDeps } from '../shared/runtime/deps.js';
 import { loadAuditConfig } from '../services/audit/config.js';
 import { leafHashOfText, verifyInclusion } from '../services/audit/domain/merkle.js';
-import { verifyStoredLog } from '../services/audit/log-verify.js';
+import { TILES_IN_FLIGHT, verifyStoredLog } from '../services/audit/log-verify.js';
+import { hashStreamPage } from '../services/audit/domain/stream-page.js';
+import { TILE_WIDTH } from '../services/audit/domain/tiles.js';
+import type { AuditKeys } from '../services/audit/keys.js';
+import { RawReplyConnection } from '../shared/redis/raw-replies.js';
 import { logFactsOf } from '../services/audit/evidence-context.js';
 import { createAuditContext, createLogAppender } from '../services/audit/module.js';
 import { canonicalEntry } from '../shared/audit/audit-entry.js';
@@ -140,7 +150,18 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
   const checkpoints = (await ctx.store.allCheckpoints()).length;
   const memoryWithLog = await redisUsedMemory(redis);
 
-  // 3. Full verification.
+  // 3. Full verification, after its baselines: the raw read of the same stream entries, then read + leaf hashes.
+  progress('baselines: the raw read of the stream entries, then read + leaf hashes (one thread)');
+  let baselineLeaves = 0;
+  const rawRead = await phase(redis, async () => {
+    await readLoggedStream(redis, ctx.keys, options.entries, () => {});
+  });
+  const readAndHash = await phase(redis, async () => {
+    await readLoggedStream(redis, ctx.keys, options.entries, (reply) => {
+      baselineLeaves += hashStreamPage(reply, () => {});
+    });
+  });
+  if (baselineLeaves !== options.entries) throw new Error(`the baseline read ${baselineLeaves} entries, not ${options.entries}`);
   progress('verifying the whole log');
   let report: Awaited<ReturnType<typeof verifyStoredLog>> | undefined;
   const verify = await phase(redis, async () => {
@@ -186,6 +207,15 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
     rawXaddPerSecond: perSecond(options.entries, raw),
     appendPerSecond: perSecond(options.entries, append),
     verifyEntriesPerSecond: perSecond(options.entries, verify),
+    rawStreamReadPerSecond: perSecond(options.entries, rawRead),
+    readAndHashPerSecond: perSecond(options.entries, readAndHash),
+    verifyCpuMicrosPerEntry: {
+      // This process (all threads) and redis-server, per entry: reading, then leaf hashing on top of it, then the rest.
+      read: microsPerEntry(rawRead.cpu, options.entries),
+      leafHash: microsPerEntry(minus(readAndHash.cpu, rawRead.cpu), options.entries),
+      treeIdsThreads: microsPerEntry(minus(verify.cpu, readAndHash.cpu), options.entries),
+      total: microsPerEntry(verify.cpu, options.entries),
+    },
     inclusionProofsPerSecond: perSecond(ids.length, proofs),
     reportSecondsAt1M: evidence.reportSecondsAt1M,
     pageLoadMsAt1M: evidence.pageLoadMsAt1M,
@@ -200,6 +230,8 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
     cpuSeconds: {
       rawXadd: raw.cpu,
       append: append.cpu,
+      rawStreamRead: rawRead.cpu,
+      readAndHash: readAndHash.cpu,
       verify: verify.cpu,
       inclusionProofs: proofs.cpu,
     },
@@ -229,6 +261,50 @@ async function phase(redis: Redis, work: () => Promise<void>): Promise<Phase> {
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
   return { seconds, cpu: { bench: round((used.user + used.system) / 1e6), redis: round((await redisCpuSeconds(redis)) - redisBefore) } };
+}
+
+type Cpu = Phase['cpu'];
+
+function minus(a: Cpu, b: Cpu): Cpu {
+  return { bench: a.bench - b.bench, redis: a.redis - b.redis };
+}
+
+function microsPerEntry(cpu: Cpu, entries: number): { bench: number; redis: number } {
+  return { bench: round((cpu.bench * 1e6) / entries), redis: round((cpu.redis * 1e6) / entries) };
+}
+
+/**
+ * Reads the stream entries of the log's `size` leaves as verification does —
+ * one XRANGE per tile of 256 leaves, from its first leaf's id to the next
+ * tile's, raw replies, TILES_IN_FLIGHT asked ahead — on this thread, handing
+ * each reply to `each`.
+ */
+async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, each: (reply: Buffer) => void): Promise<void> {
+  const { host, port } = redis.options;
+  const raw = await RawReplyConnection.connect({ host, port });
+  try {
+    const tiles = Math.ceil(size / TILE_WIDTH);
+    const firstIds: string[] = [];
+    const lastIds: string[] = [];
+    for (let t = 0; t < tiles; t += 256) {
+      const texts = await redis.pipeline(Array.from({ length: Math.min(256, tiles - t) }, (_, i) => ['get', keys.idTile(t + i)])).exec();
+      for (const [, text] of texts ?? []) {
+        const ids = String(text).split('\n').filter((id) => id !== '');
+        firstIds.push(ids[0]!);
+        lastIds.push(ids[ids.length - 1]!);
+      }
+    }
+    const ask = (t: number) => raw.command(['XRANGE', keys.stream, firstIds[t]!, t + 1 < tiles ? `(${firstIds[t + 1]!}` : lastIds[t]!]);
+    const replies: Promise<Buffer>[] = [];
+    for (let t = 0; t < Math.min(TILES_IN_FLIGHT, tiles); t++) replies.push(ask(t));
+    for (let t = 0; t < tiles; t++) {
+      const reply = await replies[t]!;
+      if (t + TILES_IN_FLIGHT < tiles) replies.push(ask(t + TILES_IN_FLIGHT));
+      each(reply);
+    }
+  } finally {
+    raw.close();
+  }
 }
 
 async function redisCpuSeconds(redis: Redis): Promise<number> {

@@ -40,7 +40,7 @@ import type { AuditKeys } from './keys.js';
 import type { LogStore } from './store.js';
 
 /** Tiles whose stream entries are asked for ahead of the one being hashed (~660 KB each at 2.6 KB an entry). */
-const TILES_IN_FLIGHT = 4;
+export const TILES_IN_FLIGHT = 4;
 /** Tiles a worker thread is given at a time (~8k entries): small enough to share a busy machine's cores evenly. */
 const TILES_PER_JOB = 32;
 /** At most this many stream entries are read for one tile: entries inserted beyond it are found missing from later positions anyway. */
