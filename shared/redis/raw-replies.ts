@@ -8,8 +8,8 @@
  *
  * Commands are pipelined: `command()` may be called again before earlier
  * replies arrive, and replies resolve in order. A reply's Buffer is never
- * reused or moved afterwards (each completed reply leaves its receive buffer to
- * its reader; what follows it is copied into a fresh one). RESP2 only (no HELLO 3).
+ * reused or moved afterwards: bytes received later only ever go after it, or
+ * into a fresh buffer once one is full. RESP2 only (no HELLO 3).
  * An error reply rejects that command's promise; the connection goes on.
  */
 import net from 'node:net';
@@ -18,7 +18,7 @@ import type { RedisOptions } from 'ioredis';
 import { readInteger } from '../resp.js';
 
 const CR = 0x0d;
-const INITIAL_BUFFER_BYTES = 1 << 20;
+const INITIAL_BUFFER_BYTES = 4 << 20;
 
 /** What `RawReplyConnection.connect` takes: where Redis is and how to log in (ioredis's option names). */
 export type RawConnectionOptions = Pick<RedisOptions, 'host' | 'port' | 'path' | 'username' | 'password' | 'db' | 'tls'>;
@@ -99,34 +99,46 @@ export class RawReplyConnection {
 
   /** Walks element headers (jumping over bulk bytes) until the bytes run out; hands out each reply completed. */
   private scan(): void {
-    // Re-read on every element: handing out a reply moves what follows it to a fresh buffer.
-    while (this.scanned < this.received) {
-      const b = this.buffer;
-      const end = this.received;
-      const at = this.scanned;
+    // Handing out a reply never moves bytes (later ones go after it or into a new buffer): the buffer is fixed here.
+    const b = this.buffer;
+    const end = this.received;
+    const open = this.open;
+    let at = this.scanned;
+    while (at < end) {
       // The header line: a type byte, a number or text, CRLF.
       let cr = at + 1;
       while (cr < end && b[cr] !== CR) cr++;
-      if (cr + 1 >= end) return;
+      if (cr + 1 >= end) break;
       const type = b[at];
+      const header = at;
       let next = cr + 2;
       if (type === 0x24 /* $ */ || type === 0x2a /* * */) {
         const n = readInteger(b, at + 1, cr);
         if (type === 0x24 && n >= 0) {
           next += n + 2;
-          if (next > end) return;
+          if (next > end) break;
         } else if (type === 0x2a && n > 0) {
-          this.scanned = next;
-          this.open.push(n);
+          open.push(n);
+          at = next;
           continue;
         }
       } else if (type !== 0x2b /* + */ && type !== 0x2d /* - */ && type !== 0x3a /* : */) {
         this.fail(new Error(`unexpected RESP type byte ${type ?? ''} from Redis`));
         return;
       }
-      this.scanned = next;
-      if (this.elementDone()) this.deliver(type === 0x2d && this.open.length === 0 ? b.toString('utf8', at + 1, cr) : undefined);
+      at = next;
+      // Most elements are one of many in an array: one count down.
+      const top = open.length - 1;
+      if (top >= 0 && open[top]! > 1) {
+        open[top]!--;
+        continue;
+      }
+      if (this.elementDone()) {
+        this.scanned = at;
+        this.deliver(type === 0x2d && open.length === 0 ? b.toString('utf8', header + 1, cr) : undefined);
+      }
     }
+    this.scanned = at;
   }
 
   /** One element complete: closes the arrays it completes; true when the whole reply is. */
@@ -145,14 +157,8 @@ export class RawReplyConnection {
 
   private deliver(error: string | undefined): void {
     const reply = this.buffer.subarray(this.replyStart, this.scanned);
-    // The reply keeps its bytes: whatever follows it moves to a buffer of its own.
-    const rest = this.received - this.scanned;
-    const next = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER_BYTES, rest));
-    this.buffer.copy(next, 0, this.scanned, this.received);
-    this.buffer = next;
-    this.replyStart = 0;
-    this.scanned = 0;
-    this.received = rest;
+    // Later bytes only ever go after these, or into a new buffer: the reply keeps its bytes.
+    this.replyStart = this.scanned;
     const waiter = this.waiting.shift();
     if (!waiter) return this.fail(new Error('Redis sent a reply nobody asked for'));
     if (error !== undefined) waiter.reject(new Error(error));

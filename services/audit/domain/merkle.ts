@@ -49,13 +49,14 @@ export function leafHashOfText(entry: string): Buffer {
   return sha256(Buffer.concat([LEAF_PREFIX, Buffer.from(entry, 'utf8')]));
 }
 
+/** One interior node's input, reused call after call (hashing is synchronous): verification hashes a node per leaf. */
+const NODE_INPUT = Buffer.alloc(1 + 2 * HASH_BYTES, 0x01);
+
 /** An interior node: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  const data = Buffer.allocUnsafe(1 + 2 * HASH_BYTES);
-  data[0] = 0x01;
-  data.set(left, 1);
-  data.set(right, 1 + HASH_BYTES);
-  return sha256(data);
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 1 + HASH_BYTES);
+  return sha256(NODE_INPUT);
 }
 
 /** The largest power of two strictly below n (n ≥ 2). */

@@ -29,6 +29,8 @@ export type PageVisitor = (reply: Buffer, idStart: number, idEnd: number, leafHa
 export function hashStreamPage(reply: Buffer, visit: PageVisitor): number {
   const walk = new Walk(reply);
   const entries = walk.header(0x2a);
+  // One check for the whole page; entry by entry only when it fails.
+  const allUtf8 = isUtf8(reply);
   const values = new Array<number>(2 * FIELD_NAMES.length);
   for (let e = 0; e < entries; e++) {
     const entryStart = walk.at;
@@ -50,7 +52,7 @@ export function hashStreamPage(reply: Buffer, visit: PageVisitor): number {
       }
       walk.skip(valueLength);
     }
-    const leaf = layout && isUtf8(reply.subarray(entryStart, walk.at)) ? leafOfLayout(reply, values, walk.at - fieldsStart) : leafOfOddEntry(reply, fieldsStart, walk.at, fieldCount);
+    const leaf = layout && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at))) ? leafOfLayout(reply, values, walk.at - fieldsStart) : leafOfOddEntry(reply, fieldsStart, walk.at, fieldCount);
     visit(reply, idStart, idStart + idLength, leaf);
   }
   return entries;
