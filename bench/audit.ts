@@ -294,7 +294,11 @@ async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, eac
         lastIds.push(ids[ids.length - 1]!);
       }
     }
-    const ask = (t: number) => raw.command(['XRANGE', keys.stream, firstIds[t]!, t + 1 < tiles ? `(${firstIds[t + 1]!}` : lastIds[t]!]);
+    const ask = (t: number) => {
+      const reply = raw.command(['XRANGE', keys.stream, firstIds[t]!, t + 1 < tiles ? `(${firstIds[t + 1]!}` : lastIds[t]!]);
+      reply.catch(() => {}); // asked ahead: the reply awaited first reports a failure
+      return reply;
+    };
     const replies: Promise<Buffer>[] = [];
     for (let t = 0; t < Math.min(TILES_IN_FLIGHT, tiles); t++) replies.push(ask(t));
     for (let t = 0; t < tiles; t++) {

@@ -122,7 +122,10 @@ export async function summariseTiles(redis: Redis, stream: RawReplyConnection, k
     const next = nextFirstId(i);
     const end = tile === lastTile ? ids[ids.length - 1] : next === undefined ? undefined : `(${next}`;
     if (start === undefined || end === undefined) return undefined;
-    return stream.command(['XRANGE', keys.stream, start, end, 'COUNT', String(MAX_ENTRIES_PER_TILE)]);
+    const reply = stream.command(['XRANGE', keys.stream, start, end, 'COUNT', String(MAX_ENTRIES_PER_TILE)]);
+    // Asked ahead: if the connection fails, the tile awaited first says so; the others must not be unhandled rejections.
+    reply.catch(() => {});
+    return reply;
   };
   const replies = tiles.map((_, i) => (i < TILES_IN_FLIGHT ? ask(i) : undefined));
   const summaries: TileSummary[] = [];
