@@ -9,6 +9,7 @@ import { loadSigningKeyFile, generateKeyPair, type SigningKey } from '../../shar
 import { CodeSystems, Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { createLogger } from '../../shared/log.js';
 import { signDeliveryToken, DELIVERY_TOKEN_TTL_SECONDS } from '../../shared/messaging/delivery-token.js';
+import { batchRequestBody, readBatchResponse } from '../../shared/messaging/message-batch.js';
 import { isResponseMessageProblem, parseResponseMessage, type ParsedResponseMessage } from '../../shared/messaging/response-message.js';
 import { connectRedis } from '../../shared/redis/connection.js';
 import { demoAgencyKey } from '../../shared/client/demo-keys.js';
@@ -157,6 +158,29 @@ describe('Agency simulator: receiving deliveries', () => {
     expect(report.total).toBe(1);
     expect(report.messages[0]?.receiveCount).toBe(2);
     expect(report.stats).toMatchObject({ accepted: 1, duplicates: 1 });
+  });
+
+  it('Stores each message of a batch once — one sent before, one twice in the same batch — and answers each ok in order', async () => {
+    const before = message();
+    await acknowledged(await deliver(delivery('nhs-fife', before)));
+    const fresh = message();
+    const batchId = randomUUID();
+    const body = batchRequestBody(batchId, [fresh, before, fresh]);
+    const ids = [fresh, before, fresh].map(messageIdOf);
+    const { token } = signDeliveryToken({ messageId: batchId, messageIds: ids, recipient: 'nhs-fife', body }, hubKey, hub.config.token.issuer);
+    const [endpoint] = await new DirectoryView(hub.deps.redis, hub.deps.keys).endpointsOf('nhs-fife');
+    const res = await fetch(endpoint!.address, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${token}` }, body });
+    expect(res.status).toBe(200);
+    const answers = readBatchResponse(await res.json(), 3)!;
+    const parsed = answers.map((a) => parseResponseMessage(a?.resource) as ParsedResponseMessage);
+    expect(parsed.map((p) => [p.requestHeaderId, p.code])).toEqual(ids.map((id) => [id, 'ok']));
+    expect(parsed.map((p) => /already received/.test(p.details?.issue[0]?.details?.text ?? ''))).toEqual([false, true, true]);
+    const report = await received('nhs-fife');
+    expect(report.messages.map((m) => [m.messageId, m.receiveCount])).toEqual([
+      [messageIdOf(before), 2],
+      [messageIdOf(fresh), 2],
+    ]);
+    expect(report.stats).toMatchObject({ accepted: 2, duplicates: 2, batches: 1 });
   });
 
   it('Keeps each agency’s messages apart', async () => {

@@ -22,23 +22,28 @@ export interface ReceivedMessage extends MessageSummary {
 }
 
 /**
- * Stores a message the first time its id arrives and counts every arrival, in
+ * Stores each message the first time its id arrives and counts every arrival, in
  * one step: two concurrent deliveries of one message store it once and count two.
+ * The messages of one batch request go in one call.
  * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies.
- * ARGV: message id, stored JSON, now (ms), agency. Returns the receive count.
+ * ARGV: now (ms), agency, then per message: its id, its stored JSON. Returns each one's receive count.
  */
 const RECEIVE = new LuaScript(`
-local isNew = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-local count = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-if isNew == 1 then
-  redis.call('RPUSH', KEYS[4], ARGV[1])
-  redis.call('HINCRBY', KEYS[5], 'accepted', 1)
-else
-  redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+local counts = {}
+for i = 3, #ARGV, 2 do
+  local id = ARGV[i]
+  local isNew = redis.call('HSETNX', KEYS[1], id, ARGV[i + 1])
+  counts[#counts + 1] = redis.call('HINCRBY', KEYS[2], id, 1)
+  redis.call('HSET', KEYS[3], id, ARGV[1])
+  if isNew == 1 then
+    redis.call('RPUSH', KEYS[4], id)
+    redis.call('HINCRBY', KEYS[5], 'accepted', 1)
+  else
+    redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+  end
 end
-redis.call('SADD', KEYS[6], ARGV[4])
-return count
+redis.call('SADD', KEYS[6], ARGV[2])
+return counts
 `);
 
 interface StoredMessage extends MessageSummary {
@@ -54,14 +59,21 @@ export class AgencySimStore {
 
   /** Stores a delivered message (once per message id); returns how many times it has now been delivered. */
   async receive(agency: string, summary: MessageSummary, message: unknown, nowMs: number): Promise<number> {
+    const [count] = await this.receiveMany(agency, [{ summary, message }], nowMs);
+    return count!;
+  }
+
+  /** `receive` for the messages of one batch request, in one step; each one's receive count, in order. */
+  async receiveMany(agency: string, messages: readonly { readonly summary: MessageSummary; readonly message: unknown }[], nowMs: number): Promise<number[]> {
+    if (messages.length === 0) return [];
     const k = this.keys;
-    const stored: StoredMessage = { ...summary, firstReceivedAt: new Date(nowMs).toISOString(), message };
-    const count = await RECEIVE.run(
+    const firstReceivedAt = new Date(nowMs).toISOString();
+    const counts = (await RECEIVE.run(
       this.redis,
       [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies],
-      [summary.messageId, JSON.stringify(stored), nowMs, agency],
-    );
-    return Number(count);
+      [nowMs, agency, ...messages.flatMap(({ summary, message }) => [summary.messageId, JSON.stringify({ ...summary, firstReceivedAt, message } satisfies StoredMessage)])],
+    )) as number[];
+    return counts.map(Number);
   }
 
   async count(agency: string, counter: DeliveryCounter): Promise<void> {

@@ -71,13 +71,19 @@ export function processMessageBatch(ctx: AgencySimContext) {
 
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
     await ctx.store.countBatch(agency, batch.messages.length);
+    // The messages to keep are stored in one step (each once per message id, every arrival counted).
+    const kept: { readonly index: number; readonly summary: MessageSummary; readonly message: unknown }[] = [];
     const answers = await Promise.all(
-      summaries.map((summary, i): Promise<BatchEntryAnswer> => {
-        if (!isMessageSummary(summary)) return Promise.resolve({ status: 400, resource: badRequest(summary.problem, `Bundle.entry[${i}].resource.${summary.expression}`).outcome });
-        return take(ctx, agency, behaviour, summary, batch.messages[i]);
+      summaries.map(async (summary, i): Promise<BatchEntryAnswer | undefined> => {
+        if (!isMessageSummary(summary)) return { status: 400, resource: badRequest(summary.problem, `Bundle.entry[${i}].resource.${summary.expression}`).outcome };
+        const refused = await refusedAsTold(ctx, agency, behaviour, summary);
+        if (!refused) kept.push({ index: i, summary, message: batch.messages[i] });
+        return refused;
       }),
     );
-    await respond(req, res, 200, batchResponse(batch.id, answers));
+    const counts = await ctx.store.receiveMany(agency, kept, ctx.now());
+    kept.forEach(({ index, summary }, j) => (answers[index] = received(ctx, agency, summary, counts[j]!)));
+    await respond(req, res, 200, batchResponse(batch.id, answers.map((a) => a!)));
   };
 }
 
@@ -123,13 +129,22 @@ async function checkedDelivery(ctx: AgencySimContext, req: Request): Promise<{ a
 
 /** Steps 4-5 for one message: answered as the behaviour says for it, or stored once and acknowledged. */
 async function take(ctx: AgencySimContext, agency: string, requestBehaviour: Behaviour, summary: MessageSummary, message: unknown): Promise<{ status: number; resource: Bundle }> {
+  const refused = await refusedAsTold(ctx, agency, requestBehaviour, summary);
+  if (refused) return refused;
+  return received(ctx, agency, summary, await ctx.store.receive(agency, summary, message, ctx.now()));
+}
+
+/** Step 4 for one message: the transient or fatal answer its behaviour tells (counted), or undefined to keep it. */
+async function refusedAsTold(ctx: AgencySimContext, agency: string, requestBehaviour: Behaviour, summary: MessageSummary): Promise<{ status: number; resource: Bundle } | undefined> {
   const behaviour = behaviourFor(requestBehaviour, summary.messageId);
-  if (behaviour.mode === 'transient' || behaviour.mode === 'fatal') {
-    await ctx.store.count(agency, behaviour.mode);
-    const code: ResponseCode = behaviour.mode === 'transient' ? 'transient-error' : 'fatal-error';
-    return { status: 200, resource: responseTo(agency, summary, code, `${agency} answered ${code} (simulated)`) };
-  }
-  const receiveCount = await ctx.store.receive(agency, summary, message, ctx.now());
+  if (behaviour.mode !== 'transient' && behaviour.mode !== 'fatal') return undefined;
+  await ctx.store.count(agency, behaviour.mode);
+  const code: ResponseCode = behaviour.mode === 'transient' ? 'transient-error' : 'fatal-error';
+  return { status: 200, resource: responseTo(agency, summary, code, `${agency} answered ${code} (simulated)`) };
+}
+
+/** Step 5's answer for a message stored (or already stored: `receiveCount` > 1). */
+function received(ctx: AgencySimContext, agency: string, summary: MessageSummary, receiveCount: number): { status: number; resource: Bundle } {
   const text =
     receiveCount === 1
       ? `Message ${summary.messageId} received by ${agency}`
