@@ -6,7 +6,7 @@
  *   INFOSHARE_ALERTS_RETRY_WINDOW       how long a delivery is retried before it is a dead letter   default 24h
  *   INFOSHARE_ALERTS_RETRY_BASE_DELAY   the first retry's delay ceiling (doubling per retry)        default 1s
  *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
- *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 128
+ *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 512
  *                                       (an attempt waiting in a batch holds one: room for batches to fill)
  *   INFOSHARE_ALERTS_DELIVERY_PROCESSES    delivery worker processes of their own (0: in the service's  default 0
  *                                       process; accepting then shares its event loop with delivering)
@@ -44,7 +44,7 @@ const schema = z.object({
   INFOSHARE_ALERTS_RETRY_WINDOW: duration('24h'),
   INFOSHARE_ALERTS_RETRY_BASE_DELAY: duration('1s'),
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
-  INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(128),
+  INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(512),
   INFOSHARE_ALERTS_DELIVERY_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
   INFOSHARE_ALERTS_LOCK_DURATION: duration('30s'),

@@ -243,7 +243,7 @@ export function deliveryJobOptions(policy: RetryPolicy): JobsOptions {
 export const DEFAULT_BATCH_LINGER_MS = 5;
 
 /** Attempts in flight at once per process (`INFOSHARE_ALERTS_DELIVERY_CONCURRENCY`): I/O waits, so many; a slow agency holds only its own. */
-export const DEFAULT_DELIVERY_CONCURRENCY = 128;
+export const DEFAULT_DELIVERY_CONCURRENCY = 512;
 
 /** Answers larger than this are not read as response messages (an acknowledgement is a few hundred bytes). */
 const MAX_ANSWER_BYTES = 256 * 1024;
