@@ -92,7 +92,8 @@ export async function startAlertsDeliveryWorker(ctx: AlertsContext, deps: Servic
     store: ctx.store,
     relay: ctx.relay,
     isp: ctx.isp,
-    consent: new PlansView(deps.redis, deps.keys),
+    // The person's Consents kept between attempts until any Consent is written (checked at every attempt).
+    consent: new PlansView(deps.redis, deps.keys).keepingConsents(),
     directory: ctx.directory,
     peers: ctx.peers,
     signingKey: await loadTokenSigningKey(deps.config.token),

@@ -11,7 +11,7 @@ import type { Request } from 'express';
 import { badRequest } from '../../shared/fhir/outcome.js';
 import type { AgencyType, Purpose } from '../../shared/fhir/systems.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
-import { consentRecordOf, isPurpose } from './domain/consent.js';
+import { consentRecordOf, isPurpose, type ConsentRecord } from './domain/consent.js';
 import { decideConsent, DEFAULT_PURPOSE, type AccessIntent, type ConsentDecision } from './domain/consent-decision.js';
 import { consentsOfPerson } from './consent-store.js';
 import { personOfPatientReference, type ConsentFactsSources } from './consent-facts.js';
@@ -49,11 +49,21 @@ function headerOf(req: Request, name: string): string | undefined {
  * unless a Consent in force withholds the person's alerts from the recipient (or from
  * everyone). The Consents are read now, so a withholding bites at the next attempt.
  */
-export async function alertDeliveryDecision(
-  consents: ResourceStore,
-  input: { readonly personId: string; readonly senderAgency: string; readonly recipient: { readonly id: string; readonly type: AgencyType }; readonly purpose: Purpose; readonly now: Date },
-): Promise<ConsentDecision> {
-  const records = (await consentsOfPerson(consents, input.personId)).map(consentRecordOf);
+export async function alertDeliveryDecision(consents: ResourceStore, input: AlertDeliveryQuestion): Promise<ConsentDecision> {
+  return alertDeliveryDecisionOver((await consentsOfPerson(consents, input.personId)).map(consentRecordOf), input);
+}
+
+/** The delivery re-check's question: this alert about `personId`, raised by `senderAgency`, to `recipient`, now. */
+export interface AlertDeliveryQuestion {
+  readonly personId: string;
+  readonly senderAgency: string;
+  readonly recipient: { readonly id: string; readonly type: AgencyType };
+  readonly purpose: Purpose;
+  readonly now: Date;
+}
+
+/** `alertDeliveryDecision` over the person's Consents already read (kept-consents.ts keeps them while no Consent is written). */
+export function alertDeliveryDecisionOver(records: readonly ConsentRecord[], input: AlertDeliveryQuestion): ConsentDecision {
   return decideConsent(
     { kind: 'agency', agencyId: input.recipient.id, agencyType: input.recipient.type },
     { purpose: input.purpose },

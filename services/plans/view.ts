@@ -13,6 +13,7 @@ import type { KeySpace } from '../../shared/redis/connection.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { alertDeliveryDecision } from './consent-access.js';
 import { consentStore } from './consent-store.js';
+import { KeptConsents } from './kept-consents.js';
 
 /** Whether consent lets an alert reach a recipient, and why (for the delivery's record). */
 export interface AlertConsent {
@@ -44,5 +45,21 @@ export class PlansView {
   }): Promise<AlertConsent> {
     const decision = await alertDeliveryDecision(this.#consents, input);
     return { permit: decision.permit, detail: decision.detail, ...(decision.consent ? { consent: decision.consent } : {}) };
+  }
+
+  /**
+   * `alertDelivery` for a caller that asks it many times a second (the alerts delivery worker): the same
+   * decision at each call, but each person's Consents are kept in this process until any Consent is written
+   * (kept-consents.ts) — checked by one revision read per group of calls made together, so a Consent written
+   * before a call is always seen by it.
+   */
+  keepingConsents(): Pick<PlansView, 'alertDelivery'> {
+    const kept = new KeptConsents(this.#consents);
+    return {
+      async alertDelivery(input) {
+        const decision = await kept.decide(input);
+        return { permit: decision.permit, detail: decision.detail, ...(decision.consent ? { consent: decision.consent } : {}) };
+      },
+    };
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * The alerts delivery re-check with each person's Consents kept in the process
+ * (PlansView.keepingConsents), against a real Redis: it decides exactly as the
+ * uncached re-check, a Consent written after a decision bites at the next one,
+ * and a Consent's period is judged at each decision.
+ */
+import type { Redis } from 'ioredis';
+import { KeySpace } from '../../shared/redis/connection.js';
+import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
+import { consent, storeConsent } from '../../test/plans.js';
+import { consentStore, withPerson } from './consent-store.js';
+import { PlansView } from './view.js';
+
+const prefix = uniquePrefix('plans-kept');
+let redis: Redis;
+let keys: KeySpace;
+
+beforeAll(() => {
+  redis = testRedis();
+  keys = new KeySpace(prefix);
+});
+
+afterAll(async () => {
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+});
+
+const NHS = { id: 'nhs-lothian', type: 'nhs-board' } as const;
+const GP = { id: 'gp-leith-cluster', type: 'gp' } as const;
+
+function question(personId: string, recipient: { id: string; type: 'nhs-board' | 'gp' }, now = new Date('2026-12-06T11:00:00Z')) {
+  return { personId, senderAgency: 'edinburgh-social-work', recipient, purpose: 'child-protection' as const, now };
+}
+
+describe('the alert delivery re-check with Consents kept between calls', () => {
+  it('sees a withholding Consent written after a permit at the very next call, and its revocation at the one after', async () => {
+    const view = new PlansView(redis, keys);
+    const kept = view.keepingConsents();
+    const person = 'person-1';
+    expect((await kept.alertDelivery(question(person, NHS))).permit).toBe(true);
+    expect((await kept.alertDelivery(question(person, NHS))).permit).toBe(true);
+
+    const stored = await storeConsent(redis, keys, consent('Patient/p1', [{ actor: 'Organization/nhs-lothian', classes: ['alerts'], type: 'deny' }], { id: 'withhold-1' }), person);
+    const withheld = await kept.alertDelivery(question(person, NHS));
+    expect(withheld.permit).toBe(false);
+    expect(withheld).toEqual(await view.alertDelivery(question(person, NHS)));
+    // Kept: the same answer again, and another recipient still allowed.
+    expect((await kept.alertDelivery(question(person, NHS))).permit).toBe(false);
+    expect((await kept.alertDelivery(question(person, GP))).permit).toBe(true);
+
+    await consentStore(redis, keys).update(withPerson({ ...stored, status: 'inactive' }, person), { cause: { requestId: 'test-revoke', agent: {} } });
+    expect((await kept.alertDelivery(question(person, NHS))).permit).toBe(true);
+  });
+
+  it('decides the calls asked together on one revision read, each seeing a Consent written before them as the uncached check does', async () => {
+    const view = new PlansView(redis, keys);
+    const kept = view.keepingConsents();
+    expect((await kept.alertDelivery(question('person-2', GP))).permit).toBe(true);
+    await storeConsent(redis, keys, consent('Patient/p2', [{ actor: 'Organization/gp-leith-cluster', classes: ['alerts'], type: 'deny' }], { id: 'withhold-2' }), 'person-2');
+    // Asked together (one revision read for both): both see the write.
+    const [gp, nhs] = await Promise.all([kept.alertDelivery(question('person-2', GP)), kept.alertDelivery(question('person-2', NHS))]);
+    expect(gp).toEqual(await view.alertDelivery(question('person-2', GP)));
+    expect(gp.permit).toBe(false);
+    expect(nhs.permit).toBe(true);
+  });
+
+  it('judges a kept Consent’s period at each call: a withholding that ends lets the next delivery through without any write', async () => {
+    const kept = new PlansView(redis, keys).keepingConsents();
+    const person = 'person-3';
+    await storeConsent(
+      redis,
+      keys,
+      consent('Patient/p3', [{ actor: 'Organization/nhs-lothian', classes: ['alerts'], type: 'deny', period: { start: '2026-12-01T00:00:00Z', end: '2026-12-06T12:00:00Z' } }], { id: 'withhold-3' }),
+      person,
+    );
+    expect((await kept.alertDelivery(question(person, NHS, new Date('2026-12-06T11:59:00Z')))).permit).toBe(false);
+    expect((await kept.alertDelivery(question(person, NHS, new Date('2026-12-06T12:01:00Z')))).permit).toBe(true);
+  });
+});
