@@ -26,9 +26,9 @@ afterAll(async () => {
 });
 
 const NHS = { id: 'nhs-lothian', type: 'nhs-board' } as const;
-const GP = { id: 'gp-leith-cluster', type: 'gp' } as const;
+const GP = { id: 'gp-leith-cluster', type: 'gp-cluster' } as const;
 
-function question(personId: string, recipient: { id: string; type: 'nhs-board' | 'gp' }, now = new Date('2026-12-06T11:00:00Z')) {
+function question(personId: string, recipient: { id: string; type: 'nhs-board' | 'gp-cluster' }, now = new Date('2026-12-06T11:00:00Z')) {
   return { personId, senderAgency: 'edinburgh-social-work', recipient, purpose: 'child-protection' as const, now };
 }
 
