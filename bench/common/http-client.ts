@@ -32,7 +32,18 @@ export class BenchClient {
     this.agent.destroy();
   }
 
-  private send(method: string, path: string, body: string | undefined, token: string | undefined, extraHeaders: http.OutgoingHttpHeaders = {}): Promise<HttpResponse> {
+  private async send(method: string, path: string, body: string | undefined, token: string | undefined, extraHeaders: http.OutgoingHttpHeaders = {}): Promise<HttpResponse> {
+    try {
+      return await this.sendOnce(method, path, body, token, extraHeaders);
+    } catch (err) {
+      // A kept-alive connection the server closed as idle just as this request reused it (the race Node's
+      // http docs describe): nothing reached the server, so the request is sent once more on a new connection.
+      if (!(err instanceof StaleConnectionError)) throw err;
+      return this.sendOnce(method, path, body, token, extraHeaders);
+    }
+  }
+
+  private sendOnce(method: string, path: string, body: string | undefined, token: string | undefined, extraHeaders: http.OutgoingHttpHeaders): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { accept: 'application/fhir+json', ...extraHeaders };
       if (token) headers.authorization = `Bearer ${token}`;
@@ -49,8 +60,16 @@ export class BenchClient {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(req.reusedSocket && err.code === 'ECONNRESET' ? new StaleConnectionError(err) : err));
       req.end(body);
     });
+  }
+}
+
+/** A request reset on a reused kept-alive connection before any answer (the server had closed it as idle). */
+class StaleConnectionError extends Error {
+  constructor(cause: Error) {
+    super(`connection reset on a reused keep-alive socket: ${cause.message}`, { cause });
+    this.name = 'StaleConnectionError';
   }
 }
