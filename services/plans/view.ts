@@ -13,6 +13,7 @@ import type { KeySpace } from '../../shared/redis/connection.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { alertDeliveryDecision } from './consent-access.js';
 import { consentStore } from './consent-store.js';
+import type { ConsentDecision } from './domain/consent-decision.js';
 import { KeptConsents } from './kept-consents.js';
 
 /** Whether consent lets an alert reach a recipient, and why (for the delivery's record). */
@@ -43,8 +44,7 @@ export class PlansView {
     readonly purpose: Purpose;
     readonly now: Date;
   }): Promise<AlertConsent> {
-    const decision = await alertDeliveryDecision(this.#consents, input);
-    return { permit: decision.permit, detail: decision.detail, ...(decision.consent ? { consent: decision.consent } : {}) };
+    return alertConsentOf(await alertDeliveryDecision(this.#consents, input));
   }
 
   /**
@@ -56,10 +56,11 @@ export class PlansView {
   keepingConsents(): Pick<PlansView, 'alertDelivery'> {
     const kept = new KeptConsents(this.#consents);
     return {
-      async alertDelivery(input) {
-        const decision = await kept.decide(input);
-        return { permit: decision.permit, detail: decision.detail, ...(decision.consent ? { consent: decision.consent } : {}) };
-      },
+      alertDelivery: async (input) => alertConsentOf(await kept.decide(input)),
     };
   }
+}
+
+function alertConsentOf(decision: ConsentDecision): AlertConsent {
+  return { permit: decision.permit, detail: decision.detail, ...(decision.consent ? { consent: decision.consent } : {}) };
 }

@@ -20,11 +20,12 @@
  * and let the delivery policy (domain/delivery-policy.ts) decide: acknowledged,
  * retry (a BullMQ delayed retry after the policy's backoff with jitter — never
  * a sleep in the worker), or dead letter. The new state and its change record
- * are written in one script (`AlertStore.stepDelivery`), and only if the
+ * are written in one script (`AlertStore.stepDeliveries`, with the other attempts
+ * ending at the same time, each move decided on its own), and only if the
  * delivery is still pending — an acknowledgement that came in by pull
  * meanwhile is never undone.
  *
- * Each run of an attempt first claims its delivery (`AlertStore.claimDelivery`,
+ * Each run of an attempt first claims its delivery (`AlertStore.claimDeliveries`,
  * in the same script as the read): a job BullMQ hands to a second run while the
  * first is still calling (its lock lapsed under load) waits for the claim instead
  * of delivering the message again. An Endpoint that opts in to batches
