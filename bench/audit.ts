@@ -277,7 +277,7 @@ function microsPerEntry(cpu: Cpu, entries: number): { bench: number; redis: numb
  * Reads the stream entries of the log's `size` leaves as verification does —
  * one XRANGE per tile of 256 leaves, from its first leaf's id to the next
  * tile's, raw replies, TILES_IN_FLIGHT asked ahead — on this thread, handing
- * each reply to `each`.
+ * each reply to `each` as it arrives (its bytes valid during that call only).
  */
 async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, each: (reply: Buffer) => void): Promise<void> {
   const { host, port } = redis.options;
@@ -295,16 +295,15 @@ async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, eac
       }
     }
     const ask = (t: number) => {
-      const reply = raw.command(['XRANGE', keys.stream, firstIds[t]!, t + 1 < tiles ? `(${firstIds[t + 1]!}` : lastIds[t]!]);
-      reply.catch(() => {}); // asked ahead: the reply awaited first reports a failure
-      return reply;
+      const done = raw.read(['XRANGE', keys.stream, firstIds[t]!, t + 1 < tiles ? `(${firstIds[t + 1]!}` : lastIds[t]!], each);
+      done.catch(() => {}); // asked ahead: the reply awaited first reports a failure
+      return done;
     };
-    const replies: Promise<Buffer>[] = [];
+    const replies: Promise<void>[] = [];
     for (let t = 0; t < Math.min(TILES_IN_FLIGHT, tiles); t++) replies.push(ask(t));
     for (let t = 0; t < tiles; t++) {
-      const reply = await replies[t]!;
+      await replies[t]!;
       if (t + TILES_IN_FLIGHT < tiles) replies.push(ask(t + TILES_IN_FLIGHT));
-      each(reply);
     }
   } finally {
     raw.close();

@@ -114,24 +114,8 @@ interface LogTile {
 export async function summariseTiles(redis: Redis, stream: RawReplyConnection, keys: AuditKeys, job: TileJob): Promise<TileSummary[]> {
   const { tiles, nextFirstId } = await readLogTiles(redis, keys, job);
   const lastTile = Math.ceil(job.size / TILE_WIDTH) - 1;
-  const ask = (i: number): Promise<Buffer> | undefined => {
-    const tile = job.firstTile + i;
-    const ids = tiles[i]!.ids;
-    const start = tile === 0 ? '-' : ids[0];
-    // Up to the next tile's first leaf, or — the log's last tile — its last leaf, never entries not yet appended.
-    const next = nextFirstId(i);
-    const end = tile === lastTile ? ids[ids.length - 1] : next === undefined ? undefined : `(${next}`;
-    if (start === undefined || end === undefined) return undefined;
-    const reply = stream.command(['XRANGE', keys.stream, start, end, 'COUNT', String(MAX_ENTRIES_PER_TILE)]);
-    // Asked ahead: if the connection fails, the tile awaited first says so; the others must not be unhandled rejections.
-    reply.catch(() => {});
-    return reply;
-  };
-  const replies = tiles.map((_, i) => (i < TILES_IN_FLIGHT ? ask(i) : undefined));
-  const summaries: TileSummary[] = [];
-  for (let i = 0; i < tiles.length; i++) {
-    const reply = await replies[i];
-    if (i + TILES_IN_FLIGHT < tiles.length) replies[i + TILES_IN_FLIGHT] = ask(i + TILES_IN_FLIGHT);
+  /** Sums up tile i from its stream entries (a reply valid during this call only; none when the log lost its range). */
+  const summarise = (i: number, reply: Buffer | undefined): TileSummary => {
     const { ids, hashes } = tiles[i]!;
     const leaves: Buffer[] = [];
     let firstWrong: TileIds['firstWrong'];
@@ -145,7 +129,27 @@ export async function summariseTiles(redis: Redis, stream: RawReplyConnection, k
     // Fewer entries than leaves: the stream no longer holds the one after the last read.
     if (firstWrong === undefined && leaves.length < ids.length) firstWrong = { offset: leaves.length };
     const first = (job.firstTile + i) * TILE_WIDTH;
-    summaries.push(summariseTile(first, leaves, hashes, { expected: ids, ...(firstWrong ? { firstWrong } : {}) }, job.checkpointSizes));
+    return summariseTile(first, leaves, hashes, { expected: ids, ...(firstWrong ? { firstWrong } : {}) }, job.checkpointSizes);
+  };
+  const ask = (i: number): Promise<TileSummary> => {
+    const tile = job.firstTile + i;
+    const ids = tiles[i]!.ids;
+    const start = tile === 0 ? '-' : ids[0];
+    // Up to the next tile's first leaf, or — the log's last tile — its last leaf, never entries not yet appended.
+    const next = nextFirstId(i);
+    const end = tile === lastTile ? ids[ids.length - 1] : next === undefined ? undefined : `(${next}`;
+    if (start === undefined || end === undefined) return Promise.resolve(summarise(i, undefined));
+    // Hashed the moment its bytes are in, while the next tiles' are on their way.
+    const summary = stream.read(['XRANGE', keys.stream, start, end, 'COUNT', String(MAX_ENTRIES_PER_TILE)], (reply) => summarise(i, reply));
+    // Asked ahead: if the connection fails, the tile awaited first says so; the others must not be unhandled rejections.
+    summary.catch(() => {});
+    return summary;
+  };
+  const pending = tiles.map((_, i) => (i < TILES_IN_FLIGHT ? ask(i) : undefined));
+  const summaries: TileSummary[] = [];
+  for (let i = 0; i < tiles.length; i++) {
+    summaries.push(await pending[i]!);
+    if (i + TILES_IN_FLIGHT < tiles.length) pending[i + TILES_IN_FLIGHT] = ask(i + TILES_IN_FLIGHT);
   }
   return summaries;
 }

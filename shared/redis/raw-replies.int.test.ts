@@ -1,7 +1,8 @@
 /**
  * The raw-reply connection against a real Redis: pipelined commands answered
  * in order with the exact RESP bytes, replies far larger than one socket read,
- * nested arrays, nil, and an error reply that fails only its own command.
+ * nested arrays, nil, replies handed to a reader as they arrive, and an error
+ * reply that fails only its own command.
  */
 import type { Redis } from 'ioredis';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
@@ -44,6 +45,23 @@ describe('raw replies', () => {
     const copy = Buffer.from(page);
     await raw.command(['XRANGE', stream, '-', '+']);
     expect(page.equals(copy)).toBe(true);
+  });
+
+  it('hands each reply to its reader as soon as it is in, in order, and resolves with what the reader made of it', async () => {
+    const stream = `${prefix}:pages`;
+    for (let i = 0; i < 200; i++) await redis.xadd(stream, '*', 'n', String(i), 'pad', 'y'.repeat(5_000));
+    const seen: string[] = [];
+    const firstBytes = (reply: Buffer) => {
+      seen.push(reply.subarray(0, 5).toString());
+      return reply.length;
+    };
+    const lengths = await Promise.all([raw.read(['XRANGE', stream, '-', '+', 'COUNT', '100'], firstBytes), raw.read(['XLEN', stream], firstBytes), raw.read(['XRANGE', stream, '-', '+'], firstBytes)]);
+    expect(seen).toEqual(['*100\r', ':200\r', '*200\r']);
+    expect(lengths[2]).toBeGreaterThan(200 * 5_000);
+    await expect(raw.read(['PING'], () => {
+      throw new Error('the reader failed');
+    })).rejects.toThrow('the reader failed');
+    expect(String(await raw.command(['PING']))).toBe('+PONG\r\n');
   });
 
   it('fails only the command Redis refused', async () => {

@@ -3,14 +3,19 @@
  * sent, for bulk reads where turning a reply into JavaScript values costs more
  * than the work done with it. Reading a page of audit stream entries through
  * ioredis makes an object of each of an entry's 19 bulk strings (~10 µs of CPU
- * per 2.6 KB entry measured, more than hashing it); here a page is one Buffer
- * and its reader walks the bytes in place (services/audit/stream-page.ts).
+ * per 2.6 KB entry measured, more than hashing it); here a page is one view of
+ * the bytes received and its reader walks them in place
+ * (services/audit/domain/stream-page.ts).
  *
- * Commands are pipelined: `command()` may be called again before earlier
- * replies arrive, and replies resolve in order. A reply's Buffer is never
- * reused or moved afterwards: bytes received later only ever go after it, or
- * into a fresh buffer once one is full. RESP2 only (no HELLO 3).
- * An error reply rejects that command's promise; the connection goes on.
+ * Commands are pipelined: `read()` may be called again before earlier replies
+ * arrive, and replies come back in order. `read(args, use)` calls `use` with a
+ * view of the reply's bytes the moment the reply is complete — valid only
+ * during that call: the receive buffer is then reused, so a bulk read
+ * allocates nothing per reply (allocating a buffer per reply cost a
+ * mark-compact GC every few hundred milliseconds, a third of the read's CPU).
+ * `command(args)` gives a copy of the reply to keep. Socket reads go into one
+ * reused buffer too (`onread`; TLS connections read as usual). RESP2 only (no
+ * HELLO 3). An error reply rejects that command; the connection goes on.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -18,13 +23,15 @@ import type { RedisOptions } from 'ioredis';
 import { readInteger } from '../resp.js';
 
 const CR = 0x0d;
-const INITIAL_BUFFER_BYTES = 4 << 20;
+const INITIAL_BUFFER_BYTES = 1 << 20;
+const SOCKET_READ_BYTES = 256 * 1024;
 
 /** What `RawReplyConnection.connect` takes: where Redis is and how to log in (ioredis's option names). */
 export type RawConnectionOptions = Pick<RedisOptions, 'host' | 'port' | 'path' | 'username' | 'password' | 'db' | 'tls'>;
 
 interface Waiter {
-  readonly resolve: (reply: Buffer) => void;
+  /** Takes the reply's bytes, valid during the call only. */
+  readonly take: (reply: Buffer) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -41,7 +48,6 @@ export class RawReplyConnection {
   private failure: Error | undefined;
 
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new Error('the Redis connection closed')));
   }
@@ -49,31 +55,60 @@ export class RawReplyConnection {
   static async connect(options: RawConnectionOptions): Promise<RawReplyConnection> {
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 6379;
+    // Bytes only arrive once a command was sent, by then through the connection made below.
+    const reader: { connection?: RawReplyConnection } = {};
+    const onread = {
+      buffer: Buffer.allocUnsafe(SOCKET_READ_BYTES),
+      callback: (n: number, buf: Uint8Array) => {
+        reader.connection?.receive(buf.subarray(0, n));
+        return true;
+      },
+    };
+    const secure = Boolean(options.tls) && !options.path;
     const socket = options.path
-      ? net.connect(options.path)
+      ? net.connect({ path: options.path, onread })
       : options.tls
         ? tls.connect({ ...options.tls, host, port, servername: options.tls.servername ?? host })
-        : net.connect(port, host);
+        : net.connect({ host, port, onread });
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
-      socket.once(options.tls && !options.path ? 'secureConnect' : 'connect', resolve);
+      socket.once(secure ? 'secureConnect' : 'connect', resolve);
       socket.once('error', reject);
     });
     const connection = new RawReplyConnection(socket);
+    reader.connection = connection;
+    if (secure) socket.on('data', (chunk: Buffer) => connection.receive(chunk));
     if (options.password) await connection.command(options.username ? ['AUTH', options.username, options.password] : ['AUTH', options.password]);
     if (options.db) await connection.command(['SELECT', String(options.db)]);
     return connection;
   }
 
-  /** Sends one command; resolves with its reply's bytes (e.g. `*2\r\n$1\r\na\r\n…`). */
+  /** Sends one command; resolves with a copy of its reply's bytes (e.g. `*2\r\n$1\r\na\r\n…`). */
   command(args: readonly (string | Buffer)[]): Promise<Buffer> {
+    return this.read(args, (reply) => Buffer.from(reply));
+  }
+
+  /**
+   * Sends one command; calls `use` with its reply's bytes as soon as they are
+   * all in — a view valid during that call only — and resolves with what it returns.
+   */
+  read<T>(args: readonly (string | Buffer)[], use: (reply: Buffer) => T): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const parts: (string | Buffer)[] = [`*${args.length}\r\n`];
     for (const arg of args) {
       parts.push(`$${Buffer.byteLength(arg)}\r\n`, arg, '\r\n');
     }
     this.socket.write(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))));
-    return new Promise<Buffer>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise<T>((resolve, reject) => {
+      const take = (reply: Buffer) => {
+        try {
+          resolve(use(reply));
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+      this.waiting.push({ take, reject });
+    });
   }
 
   close(): void {
@@ -81,25 +116,33 @@ export class RawReplyConnection {
     this.socket.destroy();
   }
 
-  private receive(chunk: Buffer): void {
+  private receive(chunk: Uint8Array): void {
+    if (this.replyStart === this.received) {
+      // Everything handed out: start again at the buffer's beginning.
+      this.replyStart = this.received = this.scanned = 0;
+    }
     if (this.received + chunk.length > this.buffer.length) {
-      // Keep the reply being received; room for the chunk and as much again.
+      // No view of a reply handed out outlives its call: the one being received moves to the start, or to a bigger buffer.
       const pending = this.received - this.replyStart;
-      const next = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER_BYTES, 2 * (pending + chunk.length)));
-      this.buffer.copy(next, 0, this.replyStart, this.received);
+      if (pending + chunk.length <= this.buffer.length) {
+        this.buffer.copyWithin(0, this.replyStart, this.received);
+      } else {
+        const next = Buffer.allocUnsafe(2 * (pending + chunk.length));
+        this.buffer.copy(next, 0, this.replyStart, this.received);
+        this.buffer = next;
+      }
       this.scanned -= this.replyStart;
       this.received = pending;
       this.replyStart = 0;
-      this.buffer = next;
     }
-    chunk.copy(this.buffer, this.received);
+    this.buffer.set(chunk, this.received);
     this.received += chunk.length;
     this.scan();
   }
 
   /** Walks element headers (jumping over bulk bytes) until the bytes run out; hands out each reply completed. */
   private scan(): void {
-    // Handing out a reply never moves bytes (later ones go after it or into a new buffer): the buffer is fixed here.
+    // Handing a reply out never moves bytes while this scan runs.
     const b = this.buffer;
     const end = this.received;
     const open = this.open;
@@ -157,12 +200,11 @@ export class RawReplyConnection {
 
   private deliver(error: string | undefined): void {
     const reply = this.buffer.subarray(this.replyStart, this.scanned);
-    // Later bytes only ever go after these, or into a new buffer: the reply keeps its bytes.
     this.replyStart = this.scanned;
     const waiter = this.waiting.shift();
     if (!waiter) return this.fail(new Error('Redis sent a reply nobody asked for'));
     if (error !== undefined) waiter.reject(new Error(error));
-    else waiter.resolve(reply);
+    else waiter.take(reply);
   }
 
   private fail(err: Error): void {
