@@ -25,7 +25,8 @@
  * Running it twice on the same records gives the same clusters (it reads nothing but
  * the records and the decisions): the pass converges in one step.
  */
-import { compare, MatchIndex, type Comparison } from './engine.js';
+import { fieldIndex } from './comparators.js';
+import { MatchIndex, verdict, type PairVerdict } from './engine.js';
 import type { MatchFeatures } from './features.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './links.js';
 import type { MatchModel } from './model.js';
@@ -64,49 +65,54 @@ export interface Clustering {
 interface Pair {
   readonly a: string;
   readonly b: string;
-  readonly comparison: Comparison;
+  /** Score, outcome and rule only: the pass compares every candidate pair and keeps them all, so no explanations. */
+  readonly comparison: PairVerdict;
   readonly manual?: ManualDecision['decision'];
 }
 
-const IDENTIFYING_FIELDS = new Set(['given', 'sex', 'birthDate', 'chi']);
+/** Fields that tell people apart (as `PairVerdict.differentFields` bits). */
+const IDENTIFYING_FIELDS = (['given', 'sex', 'birthDate', 'chi'] as const).reduce((bits, field) => bits | (1 << fieldIndex(field)), 0);
 
 /** A pair that must not end in one Person through other records' links. */
-function contradicts(c: Comparison): boolean {
+function contradicts(c: PairVerdict): boolean {
   if (c.outcome === 'link') return false;
   if (c.rule) return true;
-  return c.outcome === 'new' && c.fields.some((f) => f.level === 'different' && IDENTIFYING_FIELDS.has(f.field));
+  return c.outcome === 'new' && (c.differentFields & IDENTIFYING_FIELDS) !== 0;
 }
 
 export function clusterRecords(input: ClusteringInput): Clustering {
   const { model } = input;
   const records = [...input.records].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  const byId = new Map(records.map((r) => [r.id, r] as const));
   const index = new MatchIndex(model, { maxBlockSize: input.maxBlockSize });
   for (const r of records) index.add(r);
 
-  const decisionOf = (a: string, b: string) => input.decisions?.get(pairKey(a, b))?.decision;
+  // Most pairs have no reviewer decision: only a pair of two records that each have one is looked up.
+  const decided = new Set([...(input.decisions?.keys() ?? [])].flatMap((key) => key.split('|')));
+  const decisionOf = (a: string, b: string) => (decided.has(a) && decided.has(b) ? input.decisions?.get(pairKey(a, b))?.decision : undefined);
+  // Pairs are keyed by their records' positions (a number: no key string built per pair).
+  const position = new Map(records.map((r, i) => [r.id, i] as const));
+  const pairAt = (i: number, j: number) => (i < j ? i * records.length + j : j * records.length + i);
   const pairs: Pair[] = [];
-  const compared = new Map<string, Comparison>();
-  for (const r of records) {
+  const compared = new Map<number, PairVerdict>();
+  records.forEach((r, i) => {
     for (const c of index.candidates(r)) {
       if (c.id <= r.id) continue;
-      const comparison = compare(r, c, model);
-      compared.set(pairKey(r.id, c.id), comparison);
+      const comparison = verdict(r, c, model);
+      compared.set(pairAt(i, position.get(c.id)!), comparison);
       const manual = decisionOf(r.id, c.id);
       pairs.push({ a: r.id, b: c.id, comparison, ...(manual ? { manual } : {}) });
     }
-  }
+  });
   // Reviewer-linked pairs that blocking did not bring together are edges too.
   for (const [key, d] of input.decisions ?? []) {
-    if (d.decision !== 'link' || compared.has(key)) continue;
+    if (d.decision !== 'link') continue;
     const [a, b] = key.split('|') as [string, string];
-    const ra = byId.get(a);
-    const rb = byId.get(b);
-    if (ra && rb) pairs.push({ a, b, comparison: compare(ra, rb, model), manual: 'link' });
+    const i = position.get(a);
+    const j = position.get(b);
+    if (i !== undefined && j !== undefined && !compared.has(pairAt(i, j))) pairs.push({ a, b, comparison: verdict(records[i]!, records[j]!, model), manual: 'link' });
   }
 
   // Union-find over record positions, each root keeping its members.
-  const position = new Map(records.map((r, i) => [r.id, i] as const));
   const parent = records.map((_, i) => i);
   const members: number[][] = records.map((_, i) => [i]);
   const find = (i: number): number => {
@@ -117,19 +123,21 @@ export function clusterRecords(input: ClusteringInput): Clustering {
     return i;
   };
   const placed = input.placed ?? new Map<string, string>();
-  const apart = (x: MatchFeatures, y: MatchFeatures): boolean => {
+  const apart = (i: number, j: number): boolean => {
+    const x = records[i]!;
+    const y = records[j]!;
     const manual = decisionOf(x.id, y.id);
     if (manual) return manual === 'not-link';
     const px = placed.get(x.id);
     const py = placed.get(y.id);
     if (px !== undefined && py !== undefined) return px !== py;
-    const key = pairKey(x.id, y.id);
+    const key = pairAt(i, j);
     let c = compared.get(key);
-    if (!c) compared.set(key, (c = x.id < y.id ? compare(x, y, model) : compare(y, x, model)));
+    if (!c) compared.set(key, (c = x.id < y.id ? verdict(x, y, model) : verdict(y, x, model)));
     return contradicts(c);
   };
   const canJoin = (ra: number, rb: number): boolean => {
-    for (const i of members[ra]!) for (const j of members[rb]!) if (apart(records[i]!, records[j]!)) return false;
+    for (const i of members[ra]!) for (const j of members[rb]!) if (apart(i, j)) return false;
     return true;
   };
   const join = (ra: number, rb: number) => {
@@ -149,7 +157,7 @@ export function clusterRecords(input: ClusteringInput): Clustering {
     else if (find(first) !== find(i)) join(find(first), find(i));
   }
 
-  const rank = (p: Pair) => (p.manual === 'link' ? 0 : p.comparison.rule?.rule === 'same-chi' ? 1 : 2);
+  const rank = (p: Pair) => (p.manual === 'link' ? 0 : p.comparison.rule === 'same-chi' ? 1 : 2);
   const edges = pairs
     .filter((p) => p.manual === 'link' || (p.manual === undefined && p.comparison.outcome === 'link'))
     .sort((x, y) => rank(x) - rank(y) || y.comparison.score - x.comparison.score || (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : x.b > y.b ? 1 : 0));

@@ -1,5 +1,7 @@
+import { generateRandomisedPopulation } from '../../../fixtures/generators/randomised-population.js';
 import defaultModel from './default-model.json' with { type: 'json' };
-import { classify, compare, decide, MatchIndex, matchGrade, matchProbability } from './engine.js';
+import { fieldIndex } from './comparators.js';
+import { classify, compare, decide, MatchIndex, matchGrade, matchProbability, verdict } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import { assertValidModel, UNLISTED_TERM_MAX_BONUS_BITS, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
@@ -108,6 +110,42 @@ describe('compare', () => {
     const result = compare(a, b, model);
     expect(result.namesSwapped).toBe(true);
     expect(fieldLevel(result, 'given')).toBe('exact');
+  });
+});
+
+describe('verdict', () => {
+  it('says what compare says of a pair — score, outcome, rule and the fields that differ — for every candidate pair of a population', () => {
+    const population = generateRandomisedPopulation({ seed: 7, people: 300 });
+    const records = population.records.map((r, i) =>
+      toFeatures({
+        id: `${r.agencyId}.${i}`,
+        agency: r.agencyId,
+        given: r.given,
+        ...(r.chi ? { chi: r.chi } : {}),
+        ...(r.family ? { family: r.family } : {}),
+        ...(r.birthDate ? { birthDate: r.birthDate } : {}),
+        ...(r.gender ? { gender: r.gender } : {}),
+        ...(r.postcode ? { postcode: r.postcode } : {}),
+        ...(r.addressLine ? { addressLine: r.addressLine } : {}),
+      }),
+    );
+    const index = new MatchIndex(model);
+    for (const r of records) index.add(r);
+    const outcomes = new Set<string>();
+    let pairs = 0;
+    for (const a of records) {
+      for (const b of index.candidates(a)) {
+        const full = compare(a, b, model);
+        const quick = verdict(a, b, model);
+        const different = full.fields.filter((f) => f.level === 'different').reduce((bits, f) => bits | (1 << fieldIndex(f.field)), 0);
+        expect(quick).toEqual({ score: full.score, outcome: full.outcome, differentFields: different, ...(full.rule ? { rule: full.rule.rule } : {}) });
+        outcomes.add(full.rule ? `${full.outcome}:${full.rule.rule}` : full.outcome);
+        pairs++;
+      }
+    }
+    // The population exercises every outcome and the rules, so the agreement above is not vacuous.
+    expect(pairs).toBeGreaterThan(1000);
+    for (const seen of ['link', 'review', 'new', 'link:same-chi']) expect(outcomes).toContain(seen);
   });
 });
 

@@ -201,6 +201,40 @@ function gradeOf(scored: Scored, model: CompiledModel): MatchGrade {
   return 'certainly-not';
 }
 
+/**
+ * What grouping records into Persons needs of a pair — its score (rounded as `compare`
+ * rounds it), outcome, the rule that set it, and which fields disagree outright — without
+ * the per-field explanation `compare` builds. The re-clustering pass weighs every candidate
+ * pair of the index (~800,000 at 100,000 records) and keeps them all until it is done;
+ * explanations are built only for the few it puts to a reviewer.
+ */
+export interface PairVerdict {
+  readonly score: number;
+  readonly outcome: Outcome;
+  readonly rule?: RuleApplied['rule'];
+  /** Bit `fieldIndex(f)` set when field `f` (one the model weighs) compared `different`. */
+  readonly differentFields: number;
+}
+
+/** The `different` level of each field (by field index), -2 for a field without one. */
+const DIFFERENT_LEVEL = FIELD_NAMES.map((name) => (FIELD_LEVELS[name] as readonly string[]).indexOf('different')).map((i) => (i < 0 ? -2 : i));
+
+/** A pair's verdict: `compare`'s score, outcome and rule, and the fields its explanation would call `different`. */
+export function verdict(a: MatchFeatures, b: MatchFeatures, model: MatchModel): PairVerdict {
+  const compiled = compileModel(model);
+  const scored = scorePair(a, b, compiled, levels);
+  let differentFields = 0;
+  for (let f = 0; f < FIELD_COUNT; f++) {
+    if (compiled.weights[f] !== undefined && levels[f] === DIFFERENT_LEVEL[f]) differentFields |= 1 << f;
+  }
+  return {
+    score: round2(scored.score),
+    outcome: scored.outcome,
+    differentFields,
+    ...(scored.rule ? { rule: scored.rule.rule } : {}),
+  };
+}
+
 /** Compares two records and explains the result. */
 export function compare(a: MatchFeatures, b: MatchFeatures, model: MatchModel): Comparison {
   const compiled = compileModel(model);
@@ -461,8 +495,13 @@ export class MatchIndex {
 
   private keysOf(features: MatchFeatures): string[] {
     if (features !== this.lastFeatures) {
+      // An indexed record's keys as they were worked out when it was added: re-clustering asks
+      // for the candidates of every record it holds, and building the key strings again (then
+      // hashing them for the lookup) cost more than the lookups themselves.
+      const slot = this.slots.get(features.id);
+      const stored = slot !== undefined && this.records[slot] === features ? this.keysBySlot[slot] : undefined;
       this.lastFeatures = features;
-      this.lastKeys = blockingKeys(features);
+      this.lastKeys = stored ?? blockingKeys(features);
     }
     return this.lastKeys;
   }
