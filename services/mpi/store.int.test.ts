@@ -79,6 +79,14 @@ describe('blocking index', () => {
     expect({ common, own }).toEqual({ common: [], own: ['d.3'] });
     expect((await store.candidateIds([['nn:COMMON:NAME']], 6))[0]).toHaveLength(6);
   });
+
+  it('answers a chunk asking about thousands of keys at once, each with its own records, absent and oversized ones empty', async () => {
+    // A registration chunk asks about ~4,000 keys in one call (read a thousand at a time).
+    await store.writeRecords(Array.from({ length: 2500 }, (_, i) => write(`f.${i}`, [`gd:f:${i}`, 'nn:F:BIG'])));
+    const asked = Array.from({ length: 2600 }, (_, i) => [`gd:f:${i}`, ...(i % 2 ? ['nn:F:BIG'] : [])]);
+    const found = await store.candidateIds(asked, 500);
+    expect(found).toEqual(asked.map((_, i) => (i < 2500 ? [`f.${i}`] : [])));
+  });
 });
 
 describe('search index', () => {
