@@ -111,6 +111,11 @@ class PreparedChunk {
     return work;
   }
 
+  /** Whether record i's features, keys and terms are worked out already. */
+  isPrepared(i: number): boolean {
+    return this.done[i] !== undefined;
+  }
+
   /**
    * Whether `stored` (record i's stored version) holds exactly the submitted content.
    * A version is never rewritten with other content (versionId and lastUpdated name it),
@@ -235,8 +240,17 @@ export class Registrar {
     const { store } = this.deps;
     const allIds = prepared.chunk.map((s) => s.recordId);
 
-    // Round trip 1: what exists already.
-    const [allExisting, allLinks] = await Promise.all([store.getRecords(allIds), store.getLinks(allIds)]);
+    // Round trip 1: what exists already, and the candidates of the records prepared before the lock
+    // (those not found stored with this content: all of a first load). Read under the lock like the
+    // rest, so they include every record registered before this chunk.
+    const maxBlockSize = this.deps.maxBlockSize ?? 500;
+    const preparedAt = allIds.flatMap((_, i) => (prepared.isPrepared(i) ? [i] : []));
+    const [allExisting, allLinks, preparedCandidates] = await Promise.all([
+      store.getRecords(allIds),
+      store.getLinks(allIds),
+      store.candidateIds(preparedAt.map((i) => prepared.prepare(i).keys), maxBlockSize),
+    ]);
+    const candidatesAt = new Map(preparedAt.map((i, k) => [i, preparedCandidates[k]!] as const));
     prepared.chunk.forEach((s, i) => {
       if (s.ifMatch !== undefined && allExisting[i]?.meta?.versionId !== s.ifMatch) {
         const now = allExisting[i]?.meta?.versionId;
@@ -271,8 +285,18 @@ export class Registrar {
     };
     if (chunk.length === 0) return { results: inOrder([]), stats: { unchanged: unchangedResults.size }, featureOf: () => undefined };
 
-    // Round trip 2: the changed records' stored features and their candidates.
-    const [existingFeatures, candidateIds] = await Promise.all([store.getFeatures(ids), store.candidateIds(keys, this.deps.maxBlockSize ?? 500)]);
+    // Round trip 2 (none for a first load): the stored features of changed records that have a stored
+    // version, and the candidates of records prepared only now (their stored version changed meanwhile).
+    const storedAt = changedAt.flatMap((i, k) => (allExisting[i] ? [k] : []));
+    const lateAt = changedAt.flatMap((i, k) => (candidatesAt.has(i) ? [] : [k]));
+    const [storedFeatures, lateCandidates] = await Promise.all([
+      store.getFeatures(storedAt.map((k) => ids[k]!)),
+      store.candidateIds(lateAt.map((k) => keys[k]!), maxBlockSize),
+    ]);
+    const existingFeatures: (MatchFeatures | undefined)[] = changedAt.map(() => undefined);
+    storedAt.forEach((k, n) => (existingFeatures[k] = storedFeatures[n]));
+    const candidateIds = changedAt.map((i) => candidatesAt.get(i) ?? []);
+    lateAt.forEach((k, n) => (candidateIds[k] = lateCandidates[n]!));
 
     // Round trip 3: candidates' features and links; decisions and reviews for re-submitted records.
     const inChunk = new Set(ids);

@@ -5,10 +5,12 @@
  */
 import type { Bundle, BundleEntry, OperationOutcome, Patient } from 'fhir/r4.js';
 import type { Client } from 'fhir-kit-client';
+import request from 'supertest';
 import { fhirClient, fhirErrorResponse } from '../../shared/client/fhir.js';
 import { agencyPatientSystem } from '../../shared/fhir/systems.js';
 import { listen, reserveFreePorts, type Listening } from '../../shared/runtime/listen.js';
 import { agencyPatient, matchOutcomeOf, startTestMpi, type PersonDetails, type TestMpi } from '../../test/mpi.js';
+import { blockingKeys } from './domain/blocking.js';
 
 let mpi: TestMpi;
 let server: Listening;
@@ -148,5 +150,36 @@ describe('conditional update in a transaction', () => {
     expect((await failure(transaction([deletion]))).status).toBe(422);
     const foreign: BundleEntry = { resource: agencyPatient('edinburgh-housing', 'TX-5', kirsty), request: { method: 'PUT', url: `Patient?identifier=${agencyPatientSystem('nhs-lothian')}|TX-5` } };
     expect((await failure(transaction([foreign]))).status).toBe(403);
+  });
+});
+
+describe('a re-submission whose record changed while it waited for the index lock', () => {
+  it('is registered as a change: matched against candidates read under the lock, and given a new version', async () => {
+    const ruaridh: PersonDetails = { given: ['Ruaridh'], family: 'Latecomer', birthDate: '1969-02-14', gender: 'male', postcode: 'EH10 5HD' };
+    const first = await mpi.registered('edinburgh-housing', 'LATE-1', ruaridh, 201);
+    const other = await mpi.registered('nhs-lothian', 'LATE-2', ruaridh, 201);
+    expect(other.outcome.person).toBe(first.outcome.person);
+    const id = 'edinburgh-housing.LATE-1';
+    // The same content again: found stored before the lock, so nothing is worked out for it then.
+    // While it waits for the lock, its record changes (as another registration would change it).
+    // (The request is handed out wrapped: returned bare, the lock would wait for the request it holds up.)
+    const { pending } = await mpi.store.withIndexLock(async () => {
+      const pending = request(mpi.app).post('/fhir/Patient').set(await mpi.auth('edinburgh-housing')).type('application/fhir+json').send(agencyPatient('edinburgh-housing', 'LATE-1', ruaridh)).then((r) => r);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const [stored] = await mpi.store.getRecords([id]);
+      const [features] = await mpi.store.getFeatures([id]);
+      const keys = blockingKeys(features!);
+      const changed: Patient = { ...stored!, telecom: [{ system: 'phone', value: '0131 496 0000' }], meta: { versionId: '2', lastUpdated: new Date().toISOString() } };
+      await mpi.store.writeRecords([{ patient: changed, previous: stored!, features: features!, blockingKeys: keys, previousBlockingKeys: keys }]);
+      return { pending };
+    });
+    const again = await pending;
+    expect(again.status).toBe(200);
+    const body = again.body as Patient;
+    expect(body.meta?.versionId).toBe('3');
+    const outcome = matchOutcomeOf(body);
+    expect(outcome.unchanged).toBeUndefined();
+    // Its candidates were read only once the lock showed it changed: it still links to the other record's Person.
+    expect({ outcome: outcome.outcome, candidate: outcome.candidate, person: outcome.person }).toEqual({ outcome: 'linked', candidate: 'Patient/nhs-lothian.LATE-2', person: first.outcome.person });
   });
 });
