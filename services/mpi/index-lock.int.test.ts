@@ -78,6 +78,33 @@ describe('index write lock', () => {
     expect(order).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('hands the lock straight to the next caller of the same process when no other process waits: one call to Redis per turn, not two', async () => {
+    // Counts the lock's script calls on its connection once the first holder has it.
+    let scripts = 0;
+    const counted = testRedis();
+    const evalsha = counted.evalsha.bind(counted);
+    counted.evalsha = ((...args: Parameters<typeof evalsha>) => {
+      scripts++;
+      return evalsha(...args);
+    }) as typeof counted.evalsha;
+    const lock = new IndexLock(counted, keys);
+    const first = gate();
+    const holder = lock.run(() => first.opened);
+    await until(async () => (await redisA.exists(keys.lock)) === 1);
+    scripts = 0;
+    const holders: (string | null)[] = [];
+    const waiters = Array.from({ length: 5 }, () => lock.run(async () => void holders.push(await redisA.get(keys.lock))));
+    first.open();
+    await Promise.all([holder, ...waiters]);
+    // Each turn held the lock in Redis (its own token), and nobody holds it after the last.
+    expect(new Set(holders).size).toBe(5);
+    expect(holders).not.toContain(null);
+    expect(await redisA.exists(keys.lock)).toBe(0);
+    // Five hand-overs (the first holder's and four waiters') and the last one's release; asking again would be five more.
+    expect(scripts).toBe(6);
+    await counted.quit();
+  });
+
   it('serves callers of two processes in the order they arrived, not whoever asks most often', async () => {
     const a = new IndexLock(redisA, keys);
     const b = new IndexLock(redisB, keys);

@@ -75,6 +75,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
+// Hands the lock from its holder (ARGV[1]) straight to the next caller of the same process (token
+// ARGV[2], lease ARGV[3] ms) when no other process is queued for it; otherwise releases it, so the
+// processes queued come first as ever. Saves a registration chunk the round trip of asking for the
+// lock again. KEYS: lock, queue. Returns 1 when handed over.
+const HAND_OVER_LUA = new LuaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('ZCARD', KEYS[2]) > 0 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`);
+
 // A waiter that gives up leaves the queue. KEYS: queue, seen. ARGV: token.
 const LEAVE_LUA = new LuaScript(`
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -82,10 +96,16 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 return 0
 `);
 
+/** A caller of this process waiting for its turn: woken with the lock's token when the previous holder handed it over. */
+interface Waiter {
+  readonly wake: (handedToken?: string) => void;
+  readonly leaseMs: number;
+}
+
 export class IndexLock {
   /** True while a caller of this process holds the lock or is asking Redis for it. */
   private busy = false;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Waiter[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -97,44 +117,65 @@ export class IndexLock {
     const waitMs = options.waitMs ?? 60_000;
     const leaseMs = options.leaseMs ?? 30_000;
     const deadline = Date.now() + waitMs;
-    await this.takeTurn(deadline);
+    const handed = await this.takeTurn(deadline, leaseMs);
+    let next: string | undefined;
     try {
-      const token = await this.acquire(leaseMs, deadline);
+      const token = handed ?? (await this.acquire(leaseMs, deadline));
       try {
         return await fn();
       } finally {
-        await RELEASE_LUA.run(this.redis, [this.keys.lock], [token]);
+        next = await this.release(token);
       }
     } finally {
-      this.passTurn();
+      this.passTurn(next);
     }
   }
 
-  /** Waits for this process's earlier callers (in order of arrival). */
-  private async takeTurn(deadline: number): Promise<void> {
+  /** Waits for this process's earlier callers (in order of arrival); the lock's token if the last one handed it over. */
+  private async takeTurn(deadline: number, leaseMs: number): Promise<string | undefined> {
     if (!this.busy) {
       this.busy = true;
-      return;
+      return undefined;
     }
-    await new Promise<void>((resolve, reject) => {
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
+    return new Promise<string | undefined>((resolve, reject) => {
+      const waiter: Waiter = {
+        leaseMs,
+        wake: (handedToken) => {
+          clearTimeout(timer);
+          resolve(handedToken);
+        },
       };
       const timer = setTimeout(() => {
-        const at = this.waiting.indexOf(wake);
+        const at = this.waiting.indexOf(waiter);
         if (at >= 0) this.waiting.splice(at, 1);
         reject(busyIndex());
       }, Math.max(0, deadline - Date.now()));
-      this.waiting.push(wake);
+      this.waiting.push(waiter);
     });
   }
 
-  /** The next caller of this process gets the turn (it stays busy), or none is waiting. */
-  private passTurn(): void {
+  /**
+   * Lets go of the lock: straight to the next caller of this process when one waits and no
+   * other process is queued (returns the token it now holds), otherwise back to Redis.
+   */
+  private async release(token: string): Promise<string | undefined> {
+    const next = this.waiting[0];
+    if (!next) {
+      await RELEASE_LUA.run(this.redis, [this.keys.lock], [token]);
+      return undefined;
+    }
+    const handed = randomBytes(12).toString('hex');
+    const kept = await HAND_OVER_LUA.run(this.redis, [this.keys.lock, this.keys.queue], [token, handed, next.leaseMs]);
+    return kept === 1 ? handed : undefined;
+  }
+
+  /** The next caller of this process gets the turn (with the lock, when it was handed over), or none is waiting. */
+  private passTurn(handedToken: string | undefined): void {
     const next = this.waiting.shift();
-    if (next) next();
-    else this.busy = false;
+    if (next) return next.wake(handedToken);
+    this.busy = false;
+    // The caller it was kept for gave up meanwhile: nobody holds it now.
+    if (handedToken) void RELEASE_LUA.run(this.redis, [this.keys.lock], [handedToken]).catch(() => undefined);
   }
 
   /** Asks Redis until this caller heads the queue and the lock is free; returns the holder token. */
