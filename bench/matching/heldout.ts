@@ -21,6 +21,7 @@ import { generateProxyDataset, type ProxyDataset, type ProxyRecord } from '../..
 import { issueAccessToken } from '../../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { startHub, type RunningHub } from '../../services/hub.js';
+import { benchHubEnv } from '../common/hub-env.js';
 import { BenchClient } from '../common/http-client.js';
 import { analyseErrors, type ErrorAnalysis, type ReviewQuestion } from './heldout-errors.js';
 import { quality, round, type Quality } from './metrics.js';
@@ -62,16 +63,8 @@ export interface HeldoutRun {
 export async function runHeldoutProxy(seed: number, progress: (message: string) => void, people = 2000): Promise<HeldoutRun> {
   const dataset = generateProxyDataset({ seed, people });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-heldout-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    INFOSHARE_DATA_DIR: tmp,
-    INFOSHARE_REDIS_APPENDFSYNC: 'everysec',
-    INFOSHARE_LOG_LEVEL: process.env.INFOSHARE_LOG_LEVEL ?? 'warn',
-    INFOSHARE_TOKEN_TTL_SECONDS: '3600',
-    // Passes and estimations run when the benchmark asks, not on a timer in the middle of a stage.
-    INFOSHARE_MPI_RECLUSTER_DELAY: '0',
-    INFOSHARE_MATCH_REESTIMATE_GROWTH: '0',
-  };
+  // Passes and estimations run when the benchmark asks, not on a timer in the middle of a stage.
+  const env = benchHubEnv(tmp, { INFOSHARE_MPI_RECLUSTER_DELAY: '0', INFOSHARE_MATCH_REESTIMATE_GROWTH: '0' });
   let hub: RunningHub | undefined;
   try {
     progress(`held-out proxy seed ${seed}: ${dataset.records.length} records of ${dataset.people.length} people; starting a hub (directory + MPI, private Redis)`);
