@@ -112,7 +112,11 @@ export class IspRegistry {
    * purpose (where a structured alert goes, MA-L4/MA-L5). Empty for an unknown sender.
    */
   async routeTargets(senderAgencyId: string, category: DataCategory, purpose: Purpose, now: Date = new Date()): Promise<RouteTarget[]> {
-    const snapshot = await this.snapshot();
+    return this.routeTargetsIn(await this.snapshot(), senderAgencyId, category, purpose, now);
+  }
+
+  /** `routeTargets` under a snapshot the caller already holds (a request that read it once for all its checks). */
+  routeTargetsIn(snapshot: IspSnapshot, senderAgencyId: string, category: DataCategory, purpose: Purpose, now: Date = new Date()): RouteTarget[] {
     const sender = flowAgency(snapshot, senderAgencyId);
     if (!sender) return [];
     const agencies = [...snapshot.agencies.values()].map(flowAgencyOf).filter((a): a is FlowAgency => a !== undefined);

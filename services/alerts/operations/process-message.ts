@@ -20,12 +20,12 @@ import type { Bundle, CareTeam, Flag, Patient, Provenance } from 'fhir/r4.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { hasScope, writeScope } from '../../../shared/auth/scopes.js';
-import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange, exchangeRecorded, exchangeRecordsOf, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, forbidden, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
-import type { AgencyRecord } from '../../../shared/isp/agencies.js';
+import type { IspSnapshot } from '../../../shared/isp/registry.js';
 import type { Logger } from '../../../shared/log.js';
 import { failpoint } from '../../../shared/runtime/failpoints.js';
 import type { AlertsContext } from '../context.js';
@@ -70,14 +70,14 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
       entities: [{ reference: `Flag/${flagId}`, role: 'domain-resource', description: `${message.event} message ${messageId}` }],
     });
 
-    // The same message again (a client retry): the answer it had, never a second alert.
-    const earlier = await ctx.store.answerOf(messageId);
+    // The same message again (a client retry): the answer it had, never a second alert. The partnership
+    // (agencies and ISPs) is read beside it — one round trip for both — and serves every check below.
+    const [earlier, partnership] = await Promise.all([ctx.store.answerOf(messageId), ctx.isp.snapshot()]);
     if (earlier) {
       await respondRepeat(req, res, earlier as Bundle, statusUrl);
       return;
     }
 
-    const partnership = await ctx.isp.snapshot();
     const senderAgency = partnership.agencies.get(sender);
     if (!senderAgency?.active || !partnership.isps.some(({ isp }) => isp.partners.some((p) => p.agency === sender))) {
       describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
@@ -97,7 +97,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     const existing = message.event === 'alert-raised' ? undefined : await followedUpFlag(ctx, message, flagId, subject.personId);
     // A refusal by the ISP is evidence that exchanges are checked against it (IM-L4); one for missing NP/LP details, of PD-L4.
     describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
-    const recipients = await recipientsOf(ctx, message, purpose, existing, partnership.agencies);
+    const recipients = recipientsOf(ctx, message, purpose, existing, partnership);
     describeExchange(res, { criteriaOnDenial: ['PD-L4'] });
     const npLp = await namedProfessionals(ctx, message, subject.personId, existing);
     describeExchange(res, { criteriaOnDenial: [] });
@@ -132,6 +132,9 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
       npLpFromDirectory: npLp.fromDirectory,
     });
     const cause = causeOf(req, res, `Person/${subject.personId}`);
+    // The acceptance's own exchange record commits in the accept script with the change (only if it is accepted):
+    // the sender waits for one durable write. A repeat or conflict found by the script is recorded as it is answered.
+    describeExchange(res, { criteria: acceptanceCriteria(recipients, true) });
     const origin = { requestId: cause.requestId, agent: cause.agent };
     const flagState: StoredFlag = {
       id: flagId,
@@ -184,9 +187,11 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         },
         ALERTS_TAG,
       ),
+      withRecords: exchangeRecordsOf(req, res, 200),
     });
     switch (result.kind) {
       case 'accepted':
+        exchangeRecorded(res);
         break;
       case 'repeat':
         await respondRepeat(req, res, result.answer as Bundle, statusUrl);
@@ -207,11 +212,9 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     const queued = ctx.deliveries
       .addDeliveries(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
       .catch((err: unknown) => log.warn({ err, messageId, requestId: requestIdOf(res) }, 'could not queue deliveries now; the sweeper will'));
-    await respond(req, res, 200, answer, {
-      headers: { 'Content-Location': statusUrl },
-      criteria: acceptanceCriteria(recipients, true),
-    });
-    await queued;
+    await respond(req, res, 200, answer, { headers: { 'Content-Location': statusUrl } });
+    // The acceptance's records are durable in the outbox; they reach the audit stream now, not at the relay's next tick.
+    await Promise.all([queued, ctx.relay.flushQuietly(cause.requestId)]);
   };
 }
 
@@ -237,14 +240,9 @@ async function followedUpFlag(ctx: AlertsContext, message: AlertMessage, flagId:
  * destinations; for a follow-up, the raise's recipients (narrowed by destinations
  * naming only those). The ISP is checked again at each delivery attempt.
  */
-async function recipientsOf(
-  ctx: AlertsContext,
-  message: AlertMessage,
-  purpose: ReturnType<typeof purposeOf>,
-  existing: StoredFlag | undefined,
-  agencies: ReadonlyMap<string, AgencyRecord>,
-): Promise<Recipient[]> {
-  const targets = await ctx.isp.routeTargets(message.senderAgency, 'alert', purpose);
+function recipientsOf(ctx: AlertsContext, message: AlertMessage, purpose: ReturnType<typeof purposeOf>, existing: StoredFlag | undefined, partnership: IspSnapshot): Recipient[] {
+  const { agencies } = partnership;
+  const targets = ctx.isp.routeTargetsIn(partnership, message.senderAgency, 'alert', purpose);
   if (!existing) {
     const routing = routeAlert(targets, message.senderAgency, message.destinations);
     if (!routing.ok) {
