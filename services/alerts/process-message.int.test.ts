@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../shared/config.js';
 import { readDemoAgencySigningKey } from '../../fixtures/keys/demo-keys.js';
 import { CLIENT_ASSERTION_TYPE } from '../../shared/auth/client-assertion.js';
 import { signClientAssertion } from '../../shared/client/client-assertion.js';
+import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
 import { criteriaOf } from '../../test/mpi.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import { DELIVERIES_QUEUE, type DeliveryJobData } from './workers/deliveries.js';
@@ -77,6 +78,9 @@ describe('raising an alert', () => {
       await queue.close();
     }
     expect(await alerts.ctx.store.unqueued()).toEqual([]);
+    // The acceptance's exchange record commits with it, in the accept script (the audit outbox), before the
+    // answer; the relay moves it to the audit stream right after the answer.
+    await alerts.ctx.relay.flush();
     const audit = await alerts.mpi.auditOf(res);
     expect(criteriaOf(audit)).toEqual(expect.arrayContaining(['IM-L4', 'IM-L5', 'PD-L4']));
     // Accepted is not yet delivered: the deliveries claim MA-L3/L4/L5 as their recipients acknowledge.
@@ -93,6 +97,27 @@ describe('raising an alert', () => {
     const status = await alerts.get('edinburgh-social-work', new URL(first.headers['content-location'] as string).pathname);
     // One delivery each: the nhs-lothian sequence moved once for this message.
     expect(recipientsOf(status.body as Parameters).find((r) => r.agency === 'Organization/nhs-lothian')?.sequence).toBe(2);
+  });
+
+  it('records the acceptance once — its exchange record (200) beside its change record — and a re-sent message once more as a repeat', async () => {
+    const message = alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
+    const first = await alerts.post('edinburgh-social-work', message);
+    const again = await alerts.post('edinburgh-social-work', message);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    await alerts.ctx.relay.flush();
+    const trail = async (res: request.Response) => {
+      const events = await readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, res.headers['x-request-id'] as string);
+      // The request's own records (its deliveries' attempts, recorded under the same request id, aside).
+      return events
+        .map((e) => ({ subtype: e.subtype?.at(-1)?.code, outcome: e.outcome, criteria: criteriaOf(e).sort() }))
+        .filter((e) => e.subtype?.startsWith('$process-message') || e.subtype === 'alert-raised');
+    };
+    expect(await trail(first)).toEqual([
+      { subtype: 'alert-raised', outcome: '0', criteria: [] },
+      { subtype: '$process-message', outcome: '0', criteria: ['IM-L4', 'IM-L5', 'PD-L4'] },
+    ]);
+    // The repeat wrote nothing in the accept script: its one record is written as it is answered, claiming nothing.
+    expect(await trail(again)).toEqual([{ subtype: '$process-message (repeat)', outcome: '0', criteria: [] }]);
   });
 
   it('fills in the Named Person / Lead Professional from the directory when the message has none, and says so', async () => {

@@ -20,7 +20,7 @@ import type { Bundle, CareTeam, Flag, Patient, Provenance } from 'fhir/r4.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { hasScope, writeScope } from '../../../shared/auth/scopes.js';
-import { causeOf, describeExchange, exchangeRecorded, exchangeRecordsOf, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange, exchangeRecordOf, exchangeRecorded, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, forbidden, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
@@ -135,6 +135,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     // The acceptance's own exchange record commits in the accept script with the change (only if it is accepted):
     // the sender waits for one durable write. A repeat or conflict found by the script is recorded as it is answered.
     describeExchange(res, { criteria: acceptanceCriteria(recipients, true) });
+    const ownRecord = exchangeRecordOf(req, res, 200);
     const origin = { requestId: cause.requestId, agent: cause.agent };
     const flagState: StoredFlag = {
       id: flagId,
@@ -187,7 +188,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         },
         ALERTS_TAG,
       ),
-      withRecords: exchangeRecordsOf(req, res, 200),
+      withRecords: ownRecord ? [ownRecord] : [],
     });
     switch (result.kind) {
       case 'accepted':
