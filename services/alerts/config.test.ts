@@ -22,6 +22,12 @@ describe('the alerts service’s settings', () => {
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_BATCH_LINGER: '20ms' })).toMatchObject({ batchLingerMs: 20 });
   });
 
+  it('validates incoming messages on one worker thread by default, on the event loop with 0 threads', () => {
+    expect(loadAlertsConfig({})).toMatchObject({ validationThreads: 1 });
+    expect(loadAlertsConfig({ INFOSHARE_ALERTS_VALIDATION_THREADS: '0' })).toMatchObject({ validationThreads: 0 });
+    expect(() => loadAlertsConfig({ INFOSHARE_ALERTS_VALIDATION_THREADS: 'two' })).toThrow(ConfigError);
+  });
+
   it('reads durations with their unit', () => {
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_RETRY_WINDOW: '90m', INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '500ms' })).toMatchObject({ retryWindowMs: 5_400_000, deliveryTimeoutMs: 500 });
   });

@@ -16,6 +16,8 @@
  *   INFOSHARE_ALERTS_BATCH_LINGER       batched delivery (Endpoints that opt in): how long a batch's   default 5ms
  *                                       first message waits for more to the same Endpoint
  *   INFOSHARE_ALERTS_BODY_LIMIT         largest alert message accepted (413 above it)               default 256kb
+ *   INFOSHARE_ALERTS_VALIDATION_THREADS worker threads that validate incoming alert messages (R4),   default 1
+ *                                       so accepting one never holds the event loop for it (0: inline)
  *
  * Durations are a number and a unit: `500ms`, `10s`, `5m`, `24h`, `2d`.
  */
@@ -49,6 +51,7 @@ const schema = z.object({
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
   INFOSHARE_ALERTS_LOCK_DURATION: duration('30s'),
   INFOSHARE_ALERTS_BATCH_LINGER: duration('5ms'),
+  INFOSHARE_ALERTS_VALIDATION_THREADS: z.coerce.number().int().min(0).max(16).default(1),
   INFOSHARE_ALERTS_BODY_LIMIT: z.string().regex(/^\d+(?:\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 256kb or 1mb').default('256kb'),
 });
 
@@ -71,6 +74,8 @@ export interface AlertsConfig {
   readonly batchLingerMs: number;
   /** Body limit of the alerts service: an alert message larger than this is refused with 413. */
   readonly bodyLimit: string;
+  /** Worker threads validating incoming messages (0: on the event loop, as other services validate small bodies). */
+  readonly validationThreads: number;
 }
 
 export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsConfig {
@@ -85,5 +90,6 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsCo
     lockDurationMs: e.INFOSHARE_ALERTS_LOCK_DURATION,
     batchLingerMs: e.INFOSHARE_ALERTS_BATCH_LINGER,
     bodyLimit: e.INFOSHARE_ALERTS_BODY_LIMIT,
+    validationThreads: e.INFOSHARE_ALERTS_VALIDATION_THREADS,
   };
 }

@@ -40,7 +40,9 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
     mpi: new MpiView(deps.redis, deps.keys),
     baseUrl: `${deps.config.urls.alerts}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
-    validation: new ValidationPool({ log: deps.log }),
+    // Every message is validated on the pool's threads, whatever its size (heavyBytes 0): the ~2 ms of R4 validation
+    // of an alert would otherwise hold the event loop every other request and Redis reply waits on.
+    validation: new ValidationPool({ log: deps.log, size: config.validationThreads, heavyBytes: 0 }),
     peers: new PeerHubs(directory, isp, deps.config.partnership, deps.config.token, new RedisJtiStore(deps.redis, deps.keys)),
   };
 }
@@ -111,8 +113,10 @@ export const alertsService: ServiceModule<AlertsConfig> = {
   tokenKeys: 'published-jwks',
   loadConfig: loadAlertsConfig,
   async createService(deps, config) {
-    preloadFhirDefinitions();
     const ctx = createAlertsContext(deps, config);
+    // Definitions load where validation runs (each thread loads its own): the first message is not slowed by it.
+    if (config.validationThreads === 0) preloadFhirDefinitions();
+    else await ctx.validation.warmUp();
     ctx.relay.start();
     const metrics = createServiceMetrics('alerts');
     ctx.relay.exportMetrics(metrics.registry);
