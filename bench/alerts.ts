@@ -167,7 +167,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     progress(`throughput: ${options.alerts} alerts, ${options.concurrency} requests in flight`);
     const completedBefore = await completedJobs(queue);
     await batches.mark();
-    const cpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
+    const cpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), hubEventLoop: hub.eventLoopCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
     const startWall = Date.now();
     const start = performance.now();
     const raised: RaiseResult[] = [];
@@ -192,6 +192,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const cpu = {
       hubProcessSeconds: round((hub.cpuSeconds() ?? Number.NaN) - (cpuBefore.hub ?? Number.NaN), 1),
       hubMainProcessSeconds: round((hub.mainCpuSeconds() ?? Number.NaN) - (cpuBefore.hubMain ?? Number.NaN), 1),
+      hubEventLoopSeconds: round((hub.eventLoopCpuSeconds() ?? Number.NaN) - (cpuBefore.hubEventLoop ?? Number.NaN), 2),
       agencySimProcessSeconds: round((hub.simCpuSeconds() ?? Number.NaN) - (cpuBefore.sim ?? Number.NaN), 1),
       redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
       clientProcessSeconds: round(cpuSecondsSince(cpuBefore.client), 1),
@@ -201,6 +202,8 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const cpuMsPerDelivery = { hub: perDelivery(cpu.hubProcessSeconds), agencySim: perDelivery(cpu.agencySimProcessSeconds), redis: perDelivery(cpu.redisSeconds) };
     // Accepting: the hub's own process (its services) per alert; delivering happens in the delivery worker processes.
     const cpuMsPerAccept = options.deliveryProcesses > 0 ? round((cpu.hubMainProcessSeconds * 1000) / options.alerts, 2) : undefined;
+    // Of which on the hub's event loop (its main thread): what every request waits behind; validation runs on worker threads.
+    const eventLoopCpuMsPerAccept = options.deliveryProcesses > 0 ? round((cpu.hubEventLoopSeconds * 1000) / options.alerts, 2) : undefined;
     progress(`throughput: CPU per delivery: hub ${cpuMsPerDelivery.hub} ms, agency-sim ${cpuMsPerDelivery.agencySim} ms, redis-server ${cpuMsPerDelivery.redis} ms`);
     progress(`throughput: ${deliveries} deliveries acknowledged in ${throughputSeconds.toFixed(2)} s → ${deliveriesPerSecond}/s (raw BullMQ ${raw.jobsPerSecond}/s)`);
 
@@ -239,6 +242,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       deliveryProcesses: options.deliveryProcesses,
       cpuMsPerDelivery,
       ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
+      ...(eventLoopCpuMsPerAccept !== undefined ? { eventLoopCpuMsPerAccept } : {}),
       hubEventLoopDelayMs,
       targets: {
         ratio: TARGETS.ratio,
@@ -274,6 +278,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
           'The hub (directory, MPI, alerts, and the alerts delivery worker processes when INFOSHARE_ALERTS_DELIVERY_PROCESSES asks for them) runs in processes of its own, agency-sim in another; this process only sends the load. One machine (2 cores) runs the client, the hub, agency-sim and redis-server.',
           'deliveryMode batched: the recipients opted in (their Endpoints state a batch size, --batch-size), so the hub sends the messages queued for one of them together in one request (FHIR batch Bundle, one delivery token, a batch-response with each message\'s own acknowledgement); batchSizeP50/batchSizeMax: messages per request in the throughput phase (latencyBatchSizeP50: in the latency phase), as agency-sim counted them (1 = requests of one message). deliveryMode single: one message per request. The raw BullMQ baseline is the same either way (the hub still queues one job per delivery).',
           'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
+          'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes), agency-sim, redis-server.',
         ],

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { loadConfig, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
-import { processCpuSeconds } from '../common/process-cpu.js';
+import { mainThreadCpuSeconds, processCpuSeconds } from '../common/process-cpu.js';
 import { untilHealthy } from '../common/service-process.js';
 
 export interface BenchHub {
@@ -21,6 +21,8 @@ export interface BenchHub {
   cpuSeconds(): number | undefined;
   /** CPU seconds of the hub's own process alone (its services: accepting alerts), without its delivery worker processes. */
   mainCpuSeconds(): number | undefined;
+  /** CPU seconds of the hub process's main thread (its event loop), without its worker threads. */
+  eventLoopCpuSeconds(): number | undefined;
   /**
    * The event-loop delay of the hub's own process (where alerts are accepted) since the previous call,
    * in ms (`monitorEventLoopDelay`); the first call only starts the measurement.
@@ -104,6 +106,7 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
         return own === undefined ? undefined : own + workers.reduce((a, b) => a + b, 0);
       },
       mainCpuSeconds: () => processCpuSeconds(hub.pid),
+      eventLoopCpuSeconds: () => mainThreadCpuSeconds(hub.pid),
       eventLoopDelay: () =>
         new Promise<EventLoopDelay>((resolve) => {
           delays.push(resolve);

@@ -2,9 +2,20 @@ import fs from 'node:fs';
 
 /** utime + stime of a process from /proc/<pid>/stat (Linux; clock ticks of 1/100 s). */
 export function processCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+  return pid === undefined ? undefined : cpuSecondsOf(`/proc/${pid}/stat`);
+}
+
+/**
+ * utime + stime of a process's main thread alone (`/proc/<pid>/task/<pid>/stat`): in Node, its event loop —
+ * without worker threads (validation, …) and libuv's pool.
+ */
+export function mainThreadCpuSeconds(pid: number | undefined): number | undefined {
+  return pid === undefined ? undefined : cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function cpuSecondsOf(statFile: string): number | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(statFile, 'utf8');
     // Fields after the command name (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
