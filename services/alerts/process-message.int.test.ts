@@ -14,6 +14,7 @@ import { readDemoAgencySigningKey } from '../../fixtures/keys/demo-keys.js';
 import { CLIENT_ASSERTION_TYPE } from '../../shared/auth/client-assertion.js';
 import { signClientAssertion } from '../../shared/client/client-assertion.js';
 import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
+import { requestDetailsOfEvent } from '../../shared/audit/audit-event.js';
 import { criteriaOf } from '../../test/mpi.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import { DELIVERIES_QUEUE, type DeliveryJobData } from './workers/deliveries.js';
@@ -107,17 +108,21 @@ describe('raising an alert', () => {
     await alerts.ctx.relay.flush();
     const trail = async (res: request.Response) => {
       const events = await readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, res.headers['x-request-id'] as string);
-      // The request's own records (its deliveries' attempts, recorded under the same request id, aside).
+      // The request's own records: its HTTP exchange and its change (its deliveries' attempts, recorded under the same request id, aside).
       return events
-        .map((e) => ({ subtype: e.subtype?.at(-1)?.code, outcome: e.outcome, criteria: criteriaOf(e).sort() }))
-        .filter((e) => e.subtype?.startsWith('$process-message') || e.subtype === 'alert-raised');
+        .map((e) => {
+          const { trigger, status } = requestDetailsOfEvent(e);
+          return { subtype: e.subtype?.at(-1)?.code, outcome: e.outcome, criteria: criteriaOf(e).sort(), trigger, status };
+        })
+        .filter((e) => (e.trigger === undefined && e.subtype?.startsWith('$process-message')) || (e.trigger === 'change' && e.subtype === 'alert-raised'))
+        .map(({ subtype, outcome, criteria, status }) => ({ subtype, outcome, criteria, ...(status ? { status } : {}) }));
     };
     expect(await trail(first)).toEqual([
       { subtype: 'alert-raised', outcome: '0', criteria: [] },
-      { subtype: '$process-message', outcome: '0', criteria: ['IM-L4', 'IM-L5', 'PD-L4'] },
+      { subtype: '$process-message', outcome: '0', criteria: ['IM-L4', 'IM-L5', 'PD-L4'], status: '200' },
     ]);
     // The repeat wrote nothing in the accept script: its one record is written as it is answered, claiming nothing.
-    expect(await trail(again)).toEqual([{ subtype: '$process-message (repeat)', outcome: '0', criteria: [] }]);
+    expect(await trail(again)).toEqual([{ subtype: '$process-message (repeat)', outcome: '0', criteria: [], status: '200' }]);
   });
 
   it('fills in the Named Person / Lead Professional from the directory when the message has none, and says so', async () => {

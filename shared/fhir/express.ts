@@ -23,7 +23,8 @@ import {
 
 export const FHIR_JSON = 'application/fhir+json';
 
-const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
+/** The media types read as JSON. */
+export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
 
 /** Size in bytes of each parsed request body (what validation weighs to decide where to run). */
 const bodySizes = new WeakMap<Request, number>();

@@ -101,6 +101,19 @@ describe('ValidationPool', () => {
     expect(turns).toBeGreaterThan(0);
   });
 
+  it('sends every resource to a worker when told all work is heavy (heavyBytes 0), as its JSON text when given it, with the inline verdict', async () => {
+    pool = new ValidationPool({ size: 1, heavyBytes: 0 });
+    await pool.warmUp();
+    const invalid = { ...patient(2), birthDate: '2023-02-30', favouriteColour: 'blue' };
+    for (const resource of [patient(1), invalid]) {
+      const json = JSON.stringify(resource);
+      // The text is what the worker validates: an object that disagreed with it would be ignored.
+      expect(await pool.validate({ resourceType: 'Patient' }, 'Patient', { bytes: json.length, json })).toEqual(validityOf(resource, 'Patient'));
+      expect(await pool.validate(resource, 'Patient', { bytes: json.length })).toEqual(validityOf(resource, 'Patient'));
+    }
+    expect(pool.threadsReady).toBe(1);
+  });
+
   it('keeps light single resources on the calling thread', async () => {
     pool = new ValidationPool({ size: 1 });
     expect(await pool.validate(patient(1), 'Patient', { bytes: 300 })).toEqual({ valid: true });

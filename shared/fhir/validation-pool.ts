@@ -50,6 +50,11 @@ export const HEAVY_BYTES = 64 * 1024;
 export interface ValidationWork {
   /** Size of the JSON the resources came in (the request body), which validation time follows. */
   readonly bytes?: number;
+  /**
+   * The one resource's JSON as received (`validate` only): a worker is sent this text rather than the
+   * parsed object, whose structured clone would cost the event loop about as much as validating it.
+   */
+  readonly json?: string;
 }
 
 export class ValidationPool {
@@ -80,6 +85,7 @@ export class ValidationPool {
     // From here to the sends, nothing awaits: a close() in between could leave jobs with a terminated thread.
     const ready = this.readyWorkers(resources.length, heavy);
     if (ready.length === 0) return resources.map((r) => validityOf(r, expectedType));
+    if (work.json !== undefined && resources.length === 1) return this.send(ready[0]!, resources, expectedType, [work.json]);
     const per = Math.ceil(resources.length / ready.length);
     const slices = ready.map((w, k) => this.send(w, resources.slice(k * per, (k + 1) * per), expectedType));
     return (await Promise.all(slices)).flat();
@@ -133,11 +139,13 @@ export class ValidationPool {
     for (let i = 0; i < this.size; i++) this.spawn();
   }
 
-  private send(w: PoolWorker, resources: readonly unknown[], expectedType: string | undefined): Promise<Validity[]> {
+  /** Sends a batch to a worker: as JSON `texts` when given (the same resources), else the objects themselves. */
+  private send(w: PoolWorker, resources: readonly unknown[], expectedType: string | undefined, texts?: readonly string[]): Promise<Validity[]> {
     return new Promise((resolve, reject) => {
       const id = this.nextJobId++;
+      // The objects stay with the job: a worker that dies before answering, or close(), validates them here.
       w.jobs.set(id, { resources, expectedType, resolve, reject });
-      const request: ValidationRequest = { id, resources, expectedType };
+      const request: ValidationRequest = texts ? { id, resources: [], texts, expectedType } : { id, resources, expectedType };
       w.thread.postMessage(request);
       w.thread.ref();
     });

@@ -8,6 +8,8 @@ import { preloadFhirDefinitions, validityOf, type Validity } from './validate.js
 export interface ValidationRequest {
   readonly id: number;
   readonly resources: readonly unknown[];
+  /** The resources as JSON text instead (parsed here): a string crosses threads for a copy of its bytes. */
+  readonly texts?: readonly string[];
   readonly expectedType: string | undefined;
 }
 
@@ -22,7 +24,8 @@ if (port) {
   const reply = (message: ValidationReply) => port.postMessage(message);
   port.on('message', (request: ValidationRequest) => {
     try {
-      reply({ kind: 'done', id: request.id, results: request.resources.map((r) => validityOf(r, request.expectedType)) });
+      const resources = request.texts ? request.texts.map((text) => JSON.parse(text) as unknown) : request.resources;
+      reply({ kind: 'done', id: request.id, results: resources.map((r) => validityOf(r, request.expectedType)) });
     } catch (err) {
       reply({ kind: 'failed', id: request.id, message: err instanceof Error ? err.message : String(err) });
     }

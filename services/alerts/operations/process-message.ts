@@ -213,9 +213,10 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     const queued = ctx.deliveries
       .addDeliveries(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
       .catch((err: unknown) => log.warn({ err, messageId, requestId: requestIdOf(res) }, 'could not queue deliveries now; the sweeper will'));
+    // The acceptance's records are durable in the outbox: the relay moves them to the audit stream (the delivery
+    // worker's flushes after its attempts, or the relay's timer) — no relay pass per request on this event loop.
     await respond(req, res, 200, answer, { headers: { 'Content-Location': statusUrl } });
-    // The acceptance's records are durable in the outbox; they reach the audit stream now, not at the relay's next tick.
-    await Promise.all([queued, ctx.relay.flushQuietly(cause.requestId)]);
+    await queued;
   };
 }
 
