@@ -1,6 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { isOperationOutcomeError, unavailable, type OperationOutcomeError } from '../fhir/outcome.js';
-import { CLOCK_TOLERANCE_SECONDS, issueAccessToken, verifyAccessToken, type AccessTokenExpectations } from './access-token.js';
+import { jest } from '@jest/globals';
+import { CLOCK_TOLERANCE_SECONDS, issueAccessToken, verifyAccessToken, VerifiedTokens, type AccessTokenExpectations } from './access-token.js';
 import { staticKeyResolver } from './jwks-resolver.js';
 import { generateKeyPair, publicJwks } from './keys.js';
 
@@ -194,5 +195,80 @@ describe('Access tokens', () => {
       throw unavailable('keys unavailable');
     };
     await expect(verifyAccessToken(token, down, expected)).rejects.toMatchObject({ status: 503 });
+  });
+});
+
+describe('Tokens verified before (VerifiedTokens)', () => {
+  /** A resolver that counts look-ups and can be switched to another key set. */
+  function switchableResolver() {
+    let current = resolver;
+    return {
+      resolve: (kid: string) => current(kid),
+      rotateTo(keys: ReturnType<typeof generateKeyPair>[]) {
+        current = staticKeyResolver(publicJwks(keys.map((k) => k.signingKey)));
+      },
+    };
+  }
+
+  it('answers the same token again with the same claims, without checking its signature again', async () => {
+    const { token } = issueAccessToken(grant, partnership.signingKey, config);
+    const verified = new VerifiedTokens(resolver, expected);
+    const first = await verified.verify(token);
+    const verifySpy = jest.spyOn(jwt, 'verify');
+    try {
+      expect(await verified.verify(token)).toEqual(first);
+      expect(verifySpy).not.toHaveBeenCalled();
+    } finally {
+      verifySpy.mockRestore();
+    }
+  });
+
+  it('never lets a token through that differs from the one verified, even by its signature', async () => {
+    const { token } = issueAccessToken(grant, partnership.signingKey, config);
+    const verified = new VerifiedTokens(resolver, expected);
+    await verified.verify(token);
+    const [header, payload] = token.split('.');
+    await expect(verified.verify(`${header}.${payload}.${b64({ forged: true })}`)).rejects.toMatchObject({ status: 401 });
+    await expect(verified.verify(undefined)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('refuses a kept token once it has expired (with the same clock tolerance)', async () => {
+    let clock = Date.now();
+    const { token, claims: issued } = issueAccessToken(grant, partnership.signingKey, config, clock);
+    const verified = new VerifiedTokens(resolver, {
+      ...expected,
+      get nowMs() {
+        return clock;
+      },
+    });
+    await verified.verify(token);
+    clock = (issued.exp + CLOCK_TOLERANCE_SECONDS - 1) * 1000;
+    await expect(verified.verify(token)).resolves.toMatchObject({ sub: 'nhs-lothian' });
+    clock = (issued.exp + CLOCK_TOLERANCE_SECONDS) * 1000;
+    await expect(verified.verify(token)).rejects.toMatchObject({ message: 'Access token rejected: token expired' });
+  });
+
+  it('verifies afresh — and refuses — a kept token whose signing key was retired', async () => {
+    const keys = switchableResolver();
+    const { token } = issueAccessToken(grant, partnership.signingKey, config);
+    const verified = new VerifiedTokens(keys.resolve, expected);
+    await verified.verify(token);
+    keys.rotateTo([generateKeyPair('ES256')]);
+    await expect(verified.verify(token)).rejects.toMatchObject({ message: 'Access token rejected: unknown signing key' });
+  });
+
+  it('keeps at most the tokens it was told to, dropping the oldest', async () => {
+    const verified = new VerifiedTokens(resolver, expected, 2);
+    const tokens = [1, 2, 3].map((i) => issueAccessToken({ ...grant, clientId: `c${i}` }, partnership.signingKey, config).token);
+    for (const token of tokens) await verified.verify(token);
+    const verifySpy = jest.spyOn(jwt, 'verify');
+    try {
+      await verified.verify(tokens[2]);
+      expect(verifySpy).not.toHaveBeenCalled();
+      await verified.verify(tokens[0]);
+      expect(verifySpy).toHaveBeenCalledTimes(1);
+    } finally {
+      verifySpy.mockRestore();
+    }
   });
 });

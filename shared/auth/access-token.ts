@@ -115,6 +115,17 @@ export async function verifyAccessToken(
   resolveKey: KeyResolver,
   expected: AccessTokenExpectations,
 ): Promise<AccessTokenClaims> {
+  return (await verifiedToken(token, resolveKey, expected)).claims;
+}
+
+/** A verified token's claims and the key that verified it (`VerifiedTokens` keeps both). */
+interface VerifiedToken {
+  readonly claims: AccessTokenClaims;
+  readonly kid: string;
+  readonly key: KeyObject;
+}
+
+async function verifiedToken(token: string | undefined, resolveKey: KeyResolver, expected: AccessTokenExpectations): Promise<VerifiedToken> {
   if (!token) throw unauthorized('Access token required: send Authorization: Bearer <token>');
   if (token.length > MAX_TOKEN_LENGTH) throw rejected('malformed token');
 
@@ -147,7 +158,51 @@ export async function verifyAccessToken(
     throw rejected(reasonFor(err));
   }
   if (typeof payload === 'string') throw rejected('malformed token');
-  return claimsFrom(payload, expected.audience);
+  return { claims: claimsFrom(payload, expected.audience), kid, key };
+}
+
+/** Tokens a `VerifiedTokens` keeps by default: far more than the agency systems calling one service at once. */
+const VERIFIED_TOKENS_KEPT = 1_000;
+
+/**
+ * `verifyAccessToken` for a service that sees the same token again and again
+ * (an agency system sends one token on every request until it expires): the
+ * signature of a token string is checked once (ES256 costs the event loop about
+ * as much as the rest of a small request's auth), and the same string again is
+ * answered from memory — only while the token is unexpired (the same clock
+ * tolerance) and the key that verified it is still the one its `kid` resolves
+ * to (a retired or replaced key makes it verify afresh, and fail). A token that
+ * failed is never kept. Bounded: the oldest token is dropped first.
+ */
+export class VerifiedTokens {
+  private readonly tokens = new Map<string, VerifiedToken>();
+
+  constructor(
+    private readonly resolveKey: KeyResolver,
+    private readonly expected: AccessTokenExpectations,
+    private readonly kept: number = VERIFIED_TOKENS_KEPT,
+  ) {}
+
+  async verify(token: string | undefined): Promise<AccessTokenClaims> {
+    const known = token === undefined ? undefined : this.tokens.get(token);
+    if (known && (await this.stillValid(known))) return known.claims;
+    if (known) this.tokens.delete(token!);
+    const verified = await verifiedToken(token, this.resolveKey, this.expected);
+    this.tokens.set(token!, verified);
+    if (this.tokens.size > this.kept) this.tokens.delete(this.tokens.keys().next().value!);
+    return verified.claims;
+  }
+
+  private async stillValid(known: VerifiedToken): Promise<boolean> {
+    const nowSeconds = Math.floor((this.expected.nowMs ?? Date.now()) / 1000);
+    // jsonwebtoken's own rule: expired once now >= exp + tolerance.
+    if (nowSeconds >= known.claims.exp + CLOCK_TOLERANCE_SECONDS) return false;
+    try {
+      return (await this.resolveKey(known.kid)) === known.key;
+    } catch {
+      return false;
+    }
+  }
 }
 
 /** The caller-facing reason for a jsonwebtoken failure. Never echoes expected values. */

@@ -6,7 +6,7 @@
  */
 import type { RequestHandler, Response } from 'express';
 import { forbidden, isOperationOutcomeError, unauthorized } from '../fhir/outcome.js';
-import { verifyAccessToken, type AccessTokenClaims, type AccessTokenExpectations } from './access-token.js';
+import { VerifiedTokens, type AccessTokenClaims, type AccessTokenExpectations } from './access-token.js';
 import type { KeyResolver } from './jwks-resolver.js';
 import { hasScope, splitScopes } from './scopes.js';
 
@@ -27,9 +27,11 @@ export function bearerToken(authorization: string | undefined): string | undefin
 
 /** Verifies the bearer token of every request it guards and stores the caller in `res.locals.auth`. */
 export function authenticate(resolveKey: KeyResolver, expected: AccessTokenExpectations): RequestHandler {
+  // A client sends the same token until it expires: its signature is checked once (access-token.ts).
+  const verified = new VerifiedTokens(resolveKey, expected);
   return async (req, res, next) => {
     try {
-      const claims = await verifyAccessToken(bearerToken(req.headers.authorization), resolveKey, expected);
+      const claims = await verified.verify(bearerToken(req.headers.authorization));
       const auth: AuthContext = { ...claims, scopes: splitScopes(claims.scope) };
       res.locals.auth = auth;
       next();
