@@ -124,11 +124,6 @@ export interface AcceptInput {
   readonly flag?: StoredFlag;
   readonly access?: AccessRecord;
   readonly changeRecord: ExchangeRecord;
-  /**
-   * More audit records committed with the acceptance, only if it is `accepted`: the request's own
-   * exchange record, so the sender's answer waits for one durable write, not two.
-   */
-  readonly withRecords?: readonly ExchangeRecord[];
 }
 
 export type AcceptResult =
@@ -145,8 +140,7 @@ export type AcceptResult =
 //       6 unqueued set, 7 audit outbox, then per recipient: its delivery hash, its inbox sorted set
 // ARGV: 1 message id, 2 mode, 3 expected recipients JSON (follow-up), 4 now (ISO), 5 number of message
 //       field/values, 6 number of flag field/values, 7 access record JSON ('' none), 8 flag id, 9 accesses kept,
-//       10 field/values per audit record, then message field/values, flag field/values, recipient agency ids,
-//       the change record's field/values, then those of each further record (withRecords)
+//       then message field/values, flag field/values, recipient agency ids, the change record's field/values
 const ACCEPT_LUA = new LuaScript(`
 local id = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'repeat', redis.call('HGET', KEYS[1], 'answer') or ''} end
@@ -164,7 +158,7 @@ end
 local now = ARGV[4]
 local nMessage = tonumber(ARGV[5])
 local nFlag = tonumber(ARGV[6])
-local first = 11
+local first = 10
 local recipientsAt = first + nMessage + nFlag
 local n = (#KEYS - 7) / 2
 local result = {'accepted'}
@@ -184,10 +178,7 @@ if ARGV[7] ~= '' then
   redis.call('LPUSH', KEYS[4], ARGV[7])
   redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[9]) - 1)
 end
-local width = tonumber(ARGV[10])
-for i = recipientsAt + n, #ARGV, width do
-  redis.call('XADD', KEYS[7], '*', unpack(ARGV, i, i + width - 1))
-end
+redis.call('XADD', KEYS[7], '*', unpack(ARGV, recipientsAt + n, #ARGV))
 return result
 `);
 
@@ -426,8 +417,6 @@ export class AlertStore {
     });
     const flagFields = flag ? flattenFields(flagHashOf(flag)) : [];
     const recipients = message.recipients;
-    // Every audit record has the stream's one layout: the same number of field/values.
-    const records = [input.changeRecord, ...(input.withRecords ?? [])].map((record) => outboxEntryArgs(record));
     const keys = [
       this.keys.message(message.id),
       this.keys.flag(message.flagId),
@@ -448,11 +437,10 @@ export class AlertStore {
       input.access ? json(input.access) : '',
       message.flagId,
       ACCESSES_KEPT,
-      records[0]!.length,
       ...messageFields,
       ...flagFields,
       ...recipients,
-      ...records.flat(),
+      ...outboxEntryArgs(input.changeRecord),
     ];
     const reply = (await ACCEPT_LUA.run(this.redis, keys, args)) as string[];
     const [kind, ...rest] = reply;

@@ -139,21 +139,6 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
   const state = stateOf(res);
   if (!state || state.audited) return;
   state.audited = true;
-  const record = exchangeRecordOf(req, res, status, outcomeText);
-  if (record) await audit.record(record);
-}
-
-/**
- * The record `auditExchange` writes for this exchange answered with `status`,
- * without writing it (undefined outside an exchange): for a store that commits
- * it in the same script as the change the exchange makes (the audit outbox,
- * `shared/audit/outbox.ts`), so the answer waits for one durable write, not
- * two. Once that write has committed, `exchangeRecorded(res)` — the answer is
- * then sent without another record.
- */
-export function exchangeRecordOf(req: Request, res: Response, status: number, outcomeText?: string): ExchangeRecord | undefined {
-  const state = stateOf(res);
-  if (!state) return undefined;
   const d = state.description;
   const succeeded = status < 400;
   // A search's parameters are part of what was asked (BALP query entity); the path alone would lose them.
@@ -164,7 +149,7 @@ export function exchangeRecordOf(req: Request, res: Response, status: number, ou
       : [];
   const decided = state.decisions.flatMap((decisions) => decisions() ?? []);
   const refused = status >= 400 && status < 500;
-  return {
+  const record: ExchangeRecord = {
     requestId: state.requestId,
     service: state.service,
     type: d.type ?? 'rest',
@@ -188,12 +173,7 @@ export function exchangeRecordOf(req: Request, res: Response, status: number, ou
     recipientAgency: d.recipientAgency ?? decided.find((x) => x.recipientAgency !== undefined)?.recipientAgency,
     ...(decided.length > 0 ? { patterns: [...new Set(decided.flatMap((x) => x.patterns))] } : {}),
   };
-}
-
-/** The exchange's record (`exchangeRecordOf`) was committed with its change: its answer is not recorded again. */
-export function exchangeRecorded(res: Response): void {
-  const state = stateOf(res);
-  if (state) state.audited = true;
+  await audit.record(record);
 }
 
 /** The exchange's entities with the decisions folded in: a decided resource the exchange names already gets its decision there. */

@@ -20,7 +20,7 @@ import type { Bundle, CareTeam, Flag, Patient, Provenance } from 'fhir/r4.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { hasScope, writeScope } from '../../../shared/auth/scopes.js';
-import { causeOf, describeExchange, exchangeRecordOf, exchangeRecorded, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, forbidden, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
@@ -132,10 +132,6 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
       npLpFromDirectory: npLp.fromDirectory,
     });
     const cause = causeOf(req, res, `Person/${subject.personId}`);
-    // The acceptance's own exchange record commits in the accept script with the change (only if it is accepted):
-    // the sender waits for one durable write. A repeat or conflict found by the script is recorded as it is answered.
-    describeExchange(res, { criteria: acceptanceCriteria(recipients, true) });
-    const ownRecord = exchangeRecordOf(req, res, 200);
     const origin = { requestId: cause.requestId, agent: cause.agent };
     const flagState: StoredFlag = {
       id: flagId,
@@ -188,11 +184,9 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         },
         ALERTS_TAG,
       ),
-      withRecords: ownRecord ? [ownRecord] : [],
     });
     switch (result.kind) {
       case 'accepted':
-        exchangeRecorded(res);
         break;
       case 'repeat':
         await respondRepeat(req, res, result.answer as Bundle, statusUrl);
@@ -213,9 +207,10 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     const queued = ctx.deliveries
       .addDeliveries(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
       .catch((err: unknown) => log.warn({ err, messageId, requestId: requestIdOf(res) }, 'could not queue deliveries now; the sweeper will'));
-    // The acceptance's records are durable in the outbox: the relay moves them to the audit stream (the delivery
-    // worker's flushes after its attempts, or the relay's timer) — no relay pass per request on this event loop.
-    await respond(req, res, 200, answer, { headers: { 'Content-Location': statusUrl } });
+    await respond(req, res, 200, answer, {
+      headers: { 'Content-Location': statusUrl },
+      criteria: acceptanceCriteria(recipients, true),
+    });
     await queued;
   };
 }
