@@ -206,6 +206,8 @@ async function main(): Promise<void> {
       // Redis commands per read, the whole hub's (those inside scripts and the audit service's appending and indexing included): load-independent.
       consentRedisCallsPerRead: checkedRun.redisCallsPerRead,
       baselineRedisCallsPerRead: uncheckedRun.redisCallsPerRead,
+      consentRedisRoundTripsPerRead: checkedRun.redisRoundTripsPerRead,
+      baselineRedisRoundTripsPerRead: uncheckedRun.redisRoundTripsPerRead,
       // Where the tail comes from: the event loop held up (GC, background work of the in-process hub).
       consentPauses: checkedRun.pauses,
       baselinePauses: uncheckedRun.pauses,
@@ -338,6 +340,7 @@ class RunMeter {
   #cpuMicros = 0;
   #auditCpuSeconds: number | undefined = 0;
   #redisCalls = 0;
+  #redisReads = 0;
   readonly #pauses = new PauseMeter();
 
   constructor(
@@ -346,7 +349,7 @@ class RunMeter {
   ) {}
 
   async measure(run: () => Promise<RateSlice>): Promise<void> {
-    const calls = await redisCalls(this.redis);
+    const before = await redisCounters(this.redis);
     const audit = this.auditProcess?.cpuSeconds();
     const cpu = process.cpuUsage();
     this.#pauses.resume();
@@ -356,7 +359,9 @@ class RunMeter {
     this.#cpuMicros += used.user + used.system;
     const auditAfter = this.auditProcess?.cpuSeconds();
     this.#auditCpuSeconds = audit === undefined || auditAfter === undefined || this.#auditCpuSeconds === undefined ? undefined : this.#auditCpuSeconds + auditAfter - audit;
-    this.#redisCalls += (await redisCalls(this.redis)) - calls;
+    const after = await redisCounters(this.redis);
+    this.#redisCalls += after.calls - before.calls;
+    this.#redisReads += after.reads - before.reads;
     this.#samples.push(...slice.samples);
     this.#errors += slice.errors;
     this.#seconds += slice.seconds;
@@ -370,16 +375,21 @@ class RunMeter {
       cpuMsPerRead: round(this.#cpuMicros / 1000 / reads),
       auditCpuMsPerRead: this.auditProcess && this.#auditCpuSeconds !== undefined ? round((this.#auditCpuSeconds * 1000) / reads) : undefined,
       redisCallsPerRead: round(this.#redisCalls / reads),
+      redisRoundTripsPerRead: round(this.#redisReads / reads),
       errors: this.#errors,
       pauses: this.#pauses.finish(),
     };
   }
 }
 
-/** Commands Redis has run so far (INFO commandstats, every command summed). */
-async function redisCalls(redis: RunningHub['deps']['redis']): Promise<number> {
-  const info = await redis.info('commandstats');
-  return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+/**
+ * Commands Redis has run so far (INFO commandstats, every command summed) and the reads it has made
+ * from its clients (INFO stats `total_reads_processed`: a pipeline of commands written at once is one read — the round trips).
+ */
+async function redisCounters(redis: RunningHub['deps']['redis']): Promise<{ calls: number; reads: number }> {
+  const [commands, stats] = await Promise.all([redis.info('commandstats'), redis.info('stats')]);
+  const calls = [...commands.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { calls, reads: Number(/total_reads_processed:(\d+)/.exec(stats)?.[1] ?? 0) };
 }
 
 function round(x: number): number {
