@@ -8,6 +8,7 @@ import {
   comparePhone,
   comparePostcode,
   compareSex,
+  compareResidence,
   compareTown,
   FIELD_COUNT,
   FIELD_LEVELS,
@@ -140,6 +141,35 @@ describe('other fields', () => {
   });
 });
 
+describe('residence comparison (the home scored once)', () => {
+  const home = { postcode: 'EH6 8QZ', addressLine: 'Flat 2F1, 14 Easter Road', town: 'Edinburgh', phone: '0131 496 0123' };
+  const res = (a: Partial<DemographicRecord>, b: Partial<DemographicRecord>) => level('residence', compareResidence(f(a), f(b)));
+
+  it('gives one level for postcode, address, town and phone agreeing together: the same address', () => {
+    expect(res(home, home)).toBe('address');
+    expect(res(home, { ...home, phone: undefined, town: undefined })).toBe('address');
+    // A mistyped postcode does not make the same street address another place.
+    expect(res(home, { ...home, postcode: 'EH6 8QX' })).toBe('address');
+  });
+
+  it('grades by the finest place in common: phone, postcode unit, neighbour, sector, district, area', () => {
+    expect(res(home, { phone: home.phone, postcode: 'KY1 1XX', addressLine: '8 High Street' })).toBe('phone');
+    expect(res(home, { postcode: home.postcode })).toBe('postcode');
+    expect(res(home, { postcode: home.postcode, addressLine: '3 Other Road' })).toBe('neighbour');
+    expect(res(home, { postcode: 'EH6 8AB', addressLine: '3 Other Road' })).toBe('sector');
+    expect(res(home, { postcode: 'EH6 5DT' })).toBe('district');
+    expect(res(home, { postcode: 'EH11 2AB' })).toBe('area');
+    expect(res(home, { postcode: 'KY1 1XX', addressLine: '14 Easter Road' })).toBe('different');
+  });
+
+  it('falls back on the town without a postcode, and is missing when the records share no kind of place', () => {
+    expect(res({ town: 'Edinburgh', addressLine: '14 Easter Road' }, { town: 'Edinburgh', addressLine: '14 Easter Road' })).toBe('address');
+    expect(res({ town: 'Edinburgh' }, { town: 'Edinburgh', postcode: 'EH6 8QZ' })).toBe('district');
+    expect(res({ town: 'Edinburgh' }, { town: 'Kirkwall' })).toBe('different');
+    expect(res({ postcode: 'EH6 8QZ' }, { phone: '0131 496 0123' })).toBe('missing');
+  });
+});
+
 describe('compareAll', () => {
   it('fills every field and compares swapped forename and family name crosswise', () => {
     const out = new Int8Array(FIELD_COUNT);
@@ -154,6 +184,15 @@ describe('compareAll', () => {
     expect(level('family', out[fieldIndex('family')]!)).toBe('exact');
     expect(level('birthDate', out[fieldIndex('birthDate')]!)).toBe('exact');
     expect(FIELD_NAMES).toHaveLength(FIELD_COUNT);
+  });
+
+  it('derives the residence level from the postcode, address, town and phone levels it compared', () => {
+    const out = new Int8Array(FIELD_COUNT);
+    const a = f({ postcode: 'EH6 8QZ', addressLine: '14 Easter Road', phone: '0131 496 0123' });
+    const b = f({ postcode: 'EH6 8QZ', addressLine: '14 Easter Rd' });
+    compareAll(a, b, out);
+    expect(out[fieldIndex('residence')]).toBe(compareResidence(a, b));
+    expect(level('residence', out[fieldIndex('residence')]!)).toBe('address');
   });
 
   it('does not swap names that agree as given', () => {

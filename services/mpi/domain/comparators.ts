@@ -34,6 +34,19 @@ export const FIELD_LEVELS = {
   address: ['exact', 'number-street', 'street', 'number', 'different'],
   town: ['exact', 'similar', 'different'],
   phone: ['exact', 'different'],
+  /**
+   * Where the two records say the person lives, as ONE comparison (derived from the postcode,
+   * address, town and phone levels; see `residenceLevel`): same address, same phone number,
+   * same postcode unit (addresses not both known, or only partly agreeing), same postcode unit
+   * but a different address ("neighbour"), same sector (or a postcode one character apart), same district (or,
+   * without a postcode, the same town), same area, different. Two people of one household
+   * agree on postcode, address and phone all at once — that is what sharing a home means — so
+   * scoring those fields as independent counts one fact three or four times (Fellegi–Sunter's
+   * conditional independence fails for non-matches here). Scored once, with m estimated by EM
+   * and u measured on random pairs for the combined level, a shared home weighs what it is
+   * worth: evidence of one household, not of one person.
+   */
+  residence: ['address', 'phone', 'postcode', 'neighbour', 'sector', 'district', 'area', 'different'],
 } as const;
 
 export type FieldName = keyof typeof FIELD_LEVELS;
@@ -303,6 +316,7 @@ export const COMPARATORS: Readonly<Record<FieldName, (a: MatchFeatures, b: Match
   address: compareAddress,
   town: compareTown,
   phone: comparePhone,
+  residence: compareResidence,
 };
 
 /** Is `word` one of the space-separated words of `words`? (No allocation.) */
@@ -319,6 +333,65 @@ function hasWord(words: string, word: string): boolean {
   }
 }
 
+/**
+ * The fields the residence comparison is derived from. They are compared (the residence level
+ * is read off their levels, and a reviewer sees each one's values) but a model scores them only
+ * through `residence`; an older model that weighs them one by one still works.
+ */
+export const RESIDENCE_PARTS: readonly FieldName[] = ['postcode', 'address', 'town', 'phone'];
+
+/** The fields a model estimated here scores: every field but the residence parts. */
+export const SCORED_FIELDS: readonly FieldName[] = (Object.keys(FIELD_LEVELS) as FieldName[]).filter((f) => !RESIDENCE_PARTS.includes(f));
+
+const POSTCODE_EXACT = 0;
+const POSTCODE_SECTOR = 1;
+const POSTCODE_TYPO = 2;
+const POSTCODE_DISTRICT = 3;
+const POSTCODE_AREA = 4;
+const ADDRESS_NUMBER_STREET = 1;
+const ADDRESS_DIFFERENT = 4;
+const TOWN_LEVEL_SIMILAR = 1;
+const RESIDENCE = { address: 0, phone: 1, postcode: 2, neighbour: 3, sector: 4, district: 5, area: 6, different: 7 } as const;
+
+/**
+ * The residence level from the parts' levels, the most specific shared place first: the same
+ * address (house number and street, within the same postcode sector — or the same town when a
+ * side has no postcode), else the same phone number, else the postcode's finest common part (the
+ * same unit split by whether the addresses are known to differ: a neighbour is not someone whose
+ * address one agency did not record);
+ * without a postcode on one side, the same town counts as the same district. MISSING when the
+ * records have no place in common to compare.
+ */
+export function residenceLevel(postcode: number, address: number, town: number, phone: number): number {
+  const sameStreetAddress = address !== MISSING && address <= ADDRESS_NUMBER_STREET;
+  if (sameStreetAddress) {
+    const placeAgrees =
+      postcode === MISSING ? town === MISSING || town <= TOWN_LEVEL_SIMILAR : postcode === POSTCODE_EXACT || postcode === POSTCODE_SECTOR || postcode === POSTCODE_TYPO;
+    if (placeAgrees) return RESIDENCE.address;
+  }
+  if (phone === 0) return RESIDENCE.phone;
+  switch (postcode) {
+    case POSTCODE_EXACT:
+      return address === ADDRESS_DIFFERENT ? RESIDENCE.neighbour : RESIDENCE.postcode;
+    case POSTCODE_SECTOR:
+    case POSTCODE_TYPO:
+      return RESIDENCE.sector;
+    case POSTCODE_DISTRICT:
+      return RESIDENCE.district;
+    case POSTCODE_AREA:
+      return RESIDENCE.area;
+    case MISSING:
+      if (town !== MISSING) return town <= TOWN_LEVEL_SIMILAR ? RESIDENCE.district : RESIDENCE.different;
+      return address !== MISSING || phone !== MISSING ? RESIDENCE.different : MISSING;
+    default:
+      return RESIDENCE.different;
+  }
+}
+
+export function compareResidence(a: MatchFeatures, b: MatchFeatures): number {
+  return residenceLevel(comparePostcode(a, b), compareAddress(a, b), compareTown(a, b), comparePhone(a, b));
+}
+
 /** Number of fields; size of the level buffer `compareAll` fills. */
 export const FIELD_COUNT = FIELD_NAMES.length;
 
@@ -333,14 +406,21 @@ export function fieldIndex(field: FieldName): number {
 
 const GIVEN = FIELD_INDEX.given;
 const FAMILY = FIELD_INDEX.family;
-const COMPARATOR_LIST = FIELD_NAMES.map((name) => COMPARATORS[name]);
+const POSTCODE = FIELD_INDEX.postcode;
+const ADDRESS = FIELD_INDEX.address;
+const TOWN = FIELD_INDEX.town;
+const PHONE = FIELD_INDEX.phone;
+const RESIDENCE_FIELD = FIELD_INDEX.residence;
+/** The comparators compareAll calls (residence is read off its parts' levels, not compared again). */
+const COMPARATOR_LIST = FIELD_NAMES.filter((name) => name !== 'residence').map((name) => ({ at: FIELD_INDEX[name], compare: COMPARATORS[name] }));
 
 /**
  * Every field's level into `out` (indexed as `FIELD_NAMES`), comparing forename with
  * family name crosswise when the names look swapped. Returns whether they were.
  */
 export function compareAll(a: MatchFeatures, b: MatchFeatures, out: Int8Array): boolean {
-  for (let i = 0; i < FIELD_COUNT; i++) out[i] = COMPARATOR_LIST[i]!(a, b);
+  for (const { at, compare } of COMPARATOR_LIST) out[at] = compare(a, b);
+  out[RESIDENCE_FIELD] = residenceLevel(out[POSTCODE]!, out[ADDRESS]!, out[TOWN]!, out[PHONE]!);
   const given = out[GIVEN]!;
   const family = out[FAMILY]!;
   // Only look for a swap when the names disagree as given (cheap test first).

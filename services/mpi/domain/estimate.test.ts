@@ -135,12 +135,17 @@ describe('estimateMatchingModel (the partnership’s own model)', () => {
     expect(report.sessions.map((s) => s.name)).toEqual(['same birth date', 'same forename and family name', 'same postcode']);
   });
 
-  it('learns from the data that people move: a different postcode is weak evidence against, not a veto', () => {
-    // 40 % of second records have moved (to another EH postcode: level "area"). EM over every field at once
-    // finds m ≈ 0 for that level (its latent class becomes "same address"); estimated here it is sizeable.
-    expect(model.fields.postcode!.area!.m).toBeGreaterThan(0.15);
-    expect(levelWeight(model.fields.postcode!.area!)).toBeGreaterThan(-3);
-    expect(levelWeight(model.fields.address!.different!)).toBeGreaterThan(-3);
+  it('learns from the data that people move: a different residence is weak evidence against, not a veto', () => {
+    // 40 % of second records have moved (to another EH postcode: residence level "area"). EM over every field at
+    // once finds m ≈ 0 for that level (its latent class becomes "same address"); estimated here it is sizeable.
+    expect(model.fields.residence!.area!.m).toBeGreaterThan(0.15);
+    expect(levelWeight(model.fields.residence!.area!)).toBeGreaterThan(-3);
+    expect(levelWeight(model.fields.residence!.different!)).toBeGreaterThan(-3);
+  });
+
+  it('scores the home once: postcode, address, town and phone only through the residence comparison', () => {
+    expect(Object.keys(model.fields).sort()).toEqual(['birthDate', 'chi', 'family', 'given', 'residence', 'sex']);
+    expect(model.termFrequencies?.postcode).toBeUndefined();
   });
 
   it('links identical name, birth date and sex with a different postcode and CHI on one side only', () => {
@@ -259,9 +264,9 @@ describe('estimateMatchingModel on data without sex or CHI (identifiability)', (
     expect(model.fields.family!.different!.m).toBeLessThan(0.3);
   });
 
-  it('links a duplicate whose forename was replaced when family name, birth date and postcode agree', () => {
+  it('links a duplicate whose forename was replaced when family name, birth date and address agree', () => {
     const a = toFeatures({ id: 'x1', given: ['Morag'], family: 'Glenross', birthDate: '1961-05-17', postcode: '4321', addressLine: '12 Leith Walk' });
-    const b = toFeatures({ id: 'x2', given: ['Hamish'], family: 'Glenross', birthDate: '1961-05-17', postcode: '4321' });
+    const b = toFeatures({ id: 'x2', given: ['Hamish'], family: 'Glenross', birthDate: '1961-05-17', postcode: '4321', addressLine: '12 Leith Walk' });
     expect(compare(b, a, model).outcome).toBe('link');
   });
 });

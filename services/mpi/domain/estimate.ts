@@ -6,7 +6,7 @@
  */
 import { matchProbability, MatchIndex, scoreOnly, type Outcome } from './engine.js';
 import type { MatchFeatures } from './features.js';
-import { FIELD_LEVELS, FIELD_NAMES, type FieldName } from './comparators.js';
+import { FIELD_LEVELS, FIELD_NAMES, RESIDENCE_PARTS, SCORED_FIELDS, type FieldName } from './comparators.js';
 import {
   chanceAgreement,
   estimateModel,
@@ -243,7 +243,8 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
     // Twins are read from within each agency's own register; records without an agency have none to read.
     ...twinsOption(records.filter((r) => r.ag !== undefined), {}),
   };
-  const tables = termFrequencyTables(records, options.maxTermValues ?? ESTIMATE_DEFAULTS.maxTermValues);
+  // Tables only for the fields the model scores (the postcode is scored within `residence`: see compileTermFrequencies).
+  const tables = termFrequencyTables(records, options.maxTermValues ?? ESTIMATE_DEFAULTS.maxTermValues, TERM_FREQUENCY_FIELDS.filter((f) => fields[f] !== undefined));
   const withTf: MatchModel = { ...em, termFrequencies: tables.tables, estimation: { ...em.estimation!, method: 'em', records: n } };
 
   // Reviewer calibration: shift the prior log-odds so the model's probabilities agree, on the
@@ -307,8 +308,13 @@ interface Session {
   readonly keyAgreement: (m: ReadonlyMap<FieldName, Float64Array>) => number | undefined;
 }
 
-/** Fields that change together when a person moves: estimated over the identity fields' posteriors (see EstimateOptions.passiveFields). */
-const LOCATION_FIELDS: readonly FieldName[] = ['postcode', 'address', 'town', 'phone'];
+/**
+ * Fields that change together when a person moves: estimated over the identity fields' posteriors
+ * (see EstimateOptions.passiveFields). The model scores them as one `residence` comparison; the
+ * parts are estimated passively in every session only because the postcode session's count of
+ * matches needs m of an exact postcode.
+ */
+const LOCATION_FIELDS: readonly FieldName[] = [...RESIDENCE_PARTS, 'residence'];
 
 const SESSIONS: readonly Session[] = [
   {
@@ -322,7 +328,7 @@ const SESSIONS: readonly Session[] = [
     name: 'same forename and family name',
     key: (f) => (f.g && f.f ? `${f.g}|${f.f}` : undefined),
     fixed: ['given', 'family'],
-    passive: [],
+    passive: RESIDENCE_PARTS,
     keyAgreement: (m) => {
       const given = m.get('given')?.[0];
       const family = m.get('family')?.[0];
@@ -336,7 +342,7 @@ const SESSIONS: readonly Session[] = [
     name: 'same postcode',
     key: (f) => f.pc,
     fixed: LOCATION_FIELDS,
-    passive: [],
+    passive: RESIDENCE_PARTS,
     keyAgreement: (m) => m.get('postcode')?.[0],
   },
 ];
@@ -431,6 +437,7 @@ function matchesFromSessions(sessions: readonly SessionResult[]): number {
 function combineSessions(sessions: readonly SessionResult[], u: readonly Float64Array[]): MatchModel['fields'] {
   const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
   FIELD_NAMES.forEach((field, f) => {
+    if (!SCORED_FIELDS.includes(field)) return;
     const all = sessions.filter((s) => s.m.has(field));
     const sound = all.some(identified) ? all.filter(identified) : all;
     const passive = sound.filter((s) => s.session.passive.includes(field));
@@ -467,10 +474,11 @@ const TERM_OF: Readonly<Record<TermFrequencyField, (f: MatchFeatures) => string 
 export function termFrequencyTables(
   records: readonly MatchFeatures[],
   max: number,
+  fields: readonly TermFrequencyField[] = TERM_FREQUENCY_FIELDS,
 ): { tables: { [F in TermFrequencyField]?: TermFrequencies }; summary: EstimationReport['termFrequencies'] } {
   const tables: { [F in TermFrequencyField]?: TermFrequencies } = {};
   const summary: { [F in TermFrequencyField]?: { distinct: number; listed: number } } = {};
-  for (const field of TERM_FREQUENCY_FIELDS) {
+  for (const field of fields) {
     const counts = new Map<string, number>();
     let holders = 0;
     for (const r of records) {

@@ -12,7 +12,7 @@
  * `estimateModelFromLabelled` counts levels in pairs whose truth is known.
  */
 import type { MatchFeatures } from './features.js';
-import { compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
+import { compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, SCORED_FIELDS, type FieldName } from './comparators.js';
 
 export interface LevelProbabilities {
   /** P(level | same person). */
@@ -163,6 +163,12 @@ export interface CompiledTermFrequencies {
 
 const compiled = new WeakMap<MatchModel, CompiledModel>();
 
+/**
+ * A table applies to its field's exact level, in a model that scores the field. So a postcode
+ * table does nothing in a model that scores the postcode only within `residence`: there the
+ * "same postcode" level's u leaves out the pairs at one address, and log2(u / tf) would be
+ * shifted down for every value.
+ */
 function compileTermFrequencies(model: MatchModel): (CompiledTermFrequencies | undefined)[] {
   return FIELD_NAMES.map((field) => {
     const table = model.termFrequencies?.[field as TermFrequencyField];
@@ -382,7 +388,7 @@ function addCounts(patterns: Patterns, f: number, counts: Float64Array): void {
 }
 
 function usedFields(patterns: Patterns, requested?: readonly FieldName[]): number[] {
-  const wanted = requested ? requested.map(fieldIndex) : FIELD_NAMES.map((_, i) => i);
+  const wanted = (requested ?? SCORED_FIELDS).map(fieldIndex);
   return wanted.filter((f) => patterns.levels.some((p) => p[f] !== MISSING));
 }
 
@@ -529,7 +535,7 @@ function toFieldModels(fields: readonly number[], m: readonly Float64Array[], u:
     const name = FIELD_NAMES[f]!;
     const levels: Record<string, LevelProbabilities> = {};
     (FIELD_LEVELS[name] as readonly string[]).forEach((level, l) => {
-      levels[level] = { m: round(m[f]![l]!), u: round(u[f]![l]!) };
+      levels[level] = { m: openProbability(m[f]![l]!), u: openProbability(u[f]![l]!) };
     });
     models[name] = levels;
   }
@@ -591,7 +597,7 @@ export function estimateModelFromLabelled(
     total++;
   }
   if (matches === 0 || matches === total) throw new Error('estimateModelFromLabelled needs both matching and non-matching pairs');
-  const wanted = new Set((options.fields ?? FIELD_NAMES).map(fieldIndex));
+  const wanted = new Set((options.fields ?? SCORED_FIELDS).map(fieldIndex));
   const fields = FIELD_NAMES.map((_, f) => f).filter((f) => seen[f] && wanted.has(f));
   const m = FIELD_NAMES.map((_, f) => new Float64Array(levelCount(f)));
   const u = FIELD_NAMES.map((_, f) => new Float64Array(levelCount(f)));
@@ -714,6 +720,11 @@ export function estimateTwins(records: readonly MatchFeatures[]): TwinEstimate {
     given: distribution(FIELD_LEVELS.given, givenCounts),
     ...(sexTotal > 0 ? { sex: distribution(FIELD_LEVELS.sex, sexCounts) } : {}),
   };
+}
+
+/** Rounded, and kept strictly inside (0, 1) as a valid model requires (a level certain for matches rounds to 1). */
+function openProbability(p: number): number {
+  return Math.min(1 - 1e-9, Math.max(1e-9, round(p)));
 }
 
 function round(x: number, digits = 6): number {
