@@ -152,7 +152,8 @@ describe('residence comparison (the home scored once)', () => {
     expect(res(home, { ...home, postcode: 'EH6 8QX' })).toBe('address');
   });
 
-  it('grades by the finest place in common: phone, postcode unit, neighbour, sector, district, area', () => {
+  it('grades by the finest place in common: near address, phone, postcode unit, neighbour, sector, district, area', () => {
+    expect(res(home, { postcode: home.postcode, addressLine: 'Flat 2F1, 14 Eastr Road' })).toBe('near-address');
     expect(res(home, { phone: home.phone, postcode: 'KY1 1XX', addressLine: '8 High Street' })).toBe('phone');
     expect(res(home, { postcode: home.postcode })).toBe('postcode');
     expect(res(home, { postcode: home.postcode, addressLine: '3 Other Road' })).toBe('neighbour');

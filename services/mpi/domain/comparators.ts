@@ -36,7 +36,8 @@ export const FIELD_LEVELS = {
   phone: ['exact', 'different'],
   /**
    * Where the two records say the person lives, as ONE comparison (derived from the postcode,
-   * address, town and phone levels; see `residenceLevel`): same address, same phone number,
+   * address, town and phone levels; see `residenceLevel`): same address, nearly the same
+   * address (a house number in common, street similar), same phone number,
    * same postcode unit (addresses not both known, or only partly agreeing), same postcode unit
    * but a different address ("neighbour"), same sector (or a postcode one character apart), same district (or,
    * without a postcode, the same town), same area, different. Two people of one household
@@ -46,7 +47,7 @@ export const FIELD_LEVELS = {
    * and u measured on random pairs for the combined level, a shared home weighs what it is
    * worth: evidence of one household, not of one person.
    */
-  residence: ['address', 'phone', 'postcode', 'neighbour', 'sector', 'district', 'area', 'different'],
+  residence: ['address', 'near-address', 'phone', 'postcode', 'neighbour', 'sector', 'district', 'area', 'different'],
 } as const;
 
 export type FieldName = keyof typeof FIELD_LEVELS;
@@ -351,7 +352,7 @@ const POSTCODE_AREA = 4;
 const ADDRESS_NUMBER_STREET = 1;
 const ADDRESS_DIFFERENT = 4;
 const TOWN_LEVEL_SIMILAR = 1;
-const RESIDENCE = { address: 0, phone: 1, postcode: 2, neighbour: 3, sector: 4, district: 5, area: 6, different: 7 } as const;
+const RESIDENCE = { address: 0, nearAddress: 1, phone: 2, postcode: 3, neighbour: 4, sector: 5, district: 6, area: 7, different: 8 } as const;
 
 /**
  * The residence level from the parts' levels, the most specific shared place first: the same
@@ -367,7 +368,7 @@ export function residenceLevel(postcode: number, address: number, town: number, 
   if (sameStreetAddress) {
     const placeAgrees =
       postcode === MISSING ? town === MISSING || town <= TOWN_LEVEL_SIMILAR : postcode === POSTCODE_EXACT || postcode === POSTCODE_SECTOR || postcode === POSTCODE_TYPO;
-    if (placeAgrees) return RESIDENCE.address;
+    if (placeAgrees) return address === 0 ? RESIDENCE.address : RESIDENCE.nearAddress;
   }
   if (phone === 0) return RESIDENCE.phone;
   switch (postcode) {

@@ -10,6 +10,7 @@ import { FIELD_LEVELS, FIELD_NAMES, RESIDENCE_PARTS, SCORED_FIELDS, type FieldNa
 import {
   chanceAgreement,
   estimateModel,
+  nonMatchShare,
   thresholdsFor,
   TERM_FREQUENCY_FIELDS,
   type TermFrequencies,
@@ -222,7 +223,7 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
   const universe = (n * (n - 1)) / 2;
   const emPrior = Math.min(0.5, estimatedMatches / universe);
   const random = chanceAgreement(sampleRandomPairs(records, options.randomPairs ?? 500_000, options.seed ?? 1));
-  const fields = combineSessions(sessions, random.u);
+  const fields = combineSessions(sessions, random.u, emPrior, random.pairs);
   const matchShare = round6(Math.min(1, estimatedMatches / candidates.length));
   const em: MatchModel = {
     version: 1,
@@ -434,7 +435,7 @@ function matchesFromSessions(sessions: readonly SessionResult[]): number {
  * identified, when any was, and among them those where the field was passive (it could not
  * steer the latent class), when there are any; u from random pairs.
  */
-function combineSessions(sessions: readonly SessionResult[], u: readonly Float64Array[]): MatchModel['fields'] {
+function combineSessions(sessions: readonly SessionResult[], u: readonly Float64Array[], prior: number, randomPairs: number): MatchModel['fields'] {
   const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
   FIELD_NAMES.forEach((field, f) => {
     if (!SCORED_FIELDS.includes(field)) return;
@@ -447,7 +448,7 @@ function combineSessions(sessions: readonly SessionResult[], u: readonly Float64
     const levels: { [level: string]: { m: number; u: number } } = {};
     names.forEach((level, l) => {
       const m = estimates.reduce((sum, e) => sum + e[l]!, 0) / estimates.length;
-      levels[level] = { m: clampProbability(m), u: clampProbability(u[f]![l]!) };
+      levels[level] = { m: clampProbability(m), u: clampProbability(nonMatchShare(u[f]![l]!, m, prior, randomPairs)) };
     });
     fields[field] = levels;
   });

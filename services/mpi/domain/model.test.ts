@@ -2,6 +2,7 @@ import { decide, MatchIndex } from './engine.js';
 import { estimateModelForLinkage, estimateModelForRecords } from './estimate.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import {
+  nonMatchShare,
   assertValidModel,
   compileModel,
   estimateModel,
@@ -215,5 +216,16 @@ describe('estimateTwins', () => {
   it('does not mistake one person in two agencies, or a duplicate record, for twins', () => {
     expect(estimateTwins([twin('a', 'Morag', 'nhs', 'female'), twin('b', 'Shona', 'council', 'female')]).share).toBe(0);
     expect(estimateTwins([twin('a', 'Morag', 'nhs', 'female'), twin('b', 'Morag', 'nhs', 'female')]).share).toBe(0);
+  });
+});
+
+describe('nonMatchShare (u less the matches among random pairs)', () => {
+  it('takes out of a level’s random-pair share the matches expected there, never going below the sample’s half-pair floor', () => {
+    // 1 in 1,000 random pairs is one person; 80 % of those agree on the level; 0.1 % of random pairs do.
+    expect(nonMatchShare(0.001, 0.8, 0.001, 100_000)).toBeCloseTo((0.001 - 0.0008) / 0.999, 8);
+    // The agreeing random pairs are no more than the expected matches: u is what the sample cannot resolve.
+    expect(nonMatchShare(0.0005, 0.8, 0.001, 100_000)).toBe(0.5 / 100_000);
+    // A common level is barely moved.
+    expect(nonMatchShare(0.5, 0.1, 0.0001, 100_000)).toBeCloseTo(0.5, 4);
   });
 });

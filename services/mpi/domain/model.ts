@@ -481,9 +481,9 @@ export function estimateModel(candidatePairs: Iterable<RecordPair>, options: Est
   if (options.randomPairs) {
     const random = chanceAgreement(options.randomPairs);
     randomPairCount = random.pairs;
-    for (const f of fields) u[f] = random.u[f]!;
     const universe = options.universePairs ?? random.pairs;
     prior = Math.min(0.5, (lambda * patterns.total) / universe);
+    for (const f of fields) u[f] = random.u[f]!.map((share, l) => nonMatchShare(share, m[f]![l]!, prior, random.pairs));
   }
 
   return {
@@ -527,6 +527,20 @@ export function chanceAgreement(randomPairs: Iterable<RecordPair>): { readonly p
     return shares;
   });
   return { pairs: random.total, u };
+}
+
+/**
+ * u of a level from its share among random pairs, less the matches expected among them: a
+ * random pair is one person with the prior probability p, so share = p·m + (1 − p)·u. For most
+ * levels p·m is negligible; for a rare agreement (the same full address, in a set with no
+ * households) the few random pairs that agree on it are mostly true matches, and taking their
+ * share as u would cap the level's weight at about log2(1 / p) — below what the agreement is
+ * worth, which scoring the postcode, address and town one by one used to hide by adding them up.
+ * Never below the half-pair floor of the sample (the Laplace smoothing `chanceAgreement` uses).
+ */
+export function nonMatchShare(share: number, m: number, prior: number, randomPairs: number): number {
+  const floor = 0.5 / randomPairs;
+  return Math.max(floor, (share - prior * m) / (1 - prior));
 }
 
 function toFieldModels(fields: readonly number[], m: readonly Float64Array[], u: readonly Float64Array[]): { [F in FieldName]?: FieldModel } {
