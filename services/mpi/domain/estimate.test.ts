@@ -1,6 +1,6 @@
 import { Random } from '../../../fixtures/generators/random.js';
 import { compare, matchProbability } from './engine.js';
-import { EstimationRefused, estimateMatchingModel, termFrequencyTables, type LabelledPair } from './estimate.js';
+import { EstimationRefused, estimateMatchingModel, showsSharedHomes, termFrequencyTables, type LabelledPair } from './estimate.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import { assertValidModel, estimateModel, levelWeight, type MatchModel, type RecordPair } from './model.js';
 import type { DemographicRecord } from './record.js';
@@ -135,17 +135,18 @@ describe('estimateMatchingModel (the partnership’s own model)', () => {
     expect(report.sessions.map((s) => s.name)).toEqual(['same birth date', 'same forename and family name', 'same postcode']);
   });
 
-  it('learns from the data that people move: a different residence is weak evidence against, not a veto', () => {
-    // 40 % of second records have moved (to another EH postcode: residence level "area"). EM over every field at
-    // once finds m ≈ 0 for that level (its latent class becomes "same address"); estimated here it is sizeable.
-    expect(model.fields.residence!.area!.m).toBeGreaterThan(0.15);
-    expect(levelWeight(model.fields.residence!.area!)).toBeGreaterThan(-3);
-    expect(levelWeight(model.fields.residence!.different!)).toBeGreaterThan(-3);
+  it('learns from the data that people move: a different postcode is weak evidence against, not a veto', () => {
+    // 40 % of second records have moved (to another EH postcode: level "area"). EM over every field at once
+    // finds m ≈ 0 for that level (its latent class becomes "same address"); estimated here it is sizeable.
+    expect(model.fields.postcode!.area!.m).toBeGreaterThan(0.15);
+    expect(levelWeight(model.fields.postcode!.area!)).toBeGreaterThan(-3);
+    expect(levelWeight(model.fields.address!.different!)).toBeGreaterThan(-3);
   });
 
-  it('scores the home once: postcode, address, town and phone only through the residence comparison', () => {
-    expect(Object.keys(model.fields).sort()).toEqual(['birthDate', 'chi', 'family', 'given', 'residence', 'sex']);
-    expect(model.termFrequencies?.postcode).toBeUndefined();
+  it('scores postcode, address, town and phone one by one where nobody shares a home (people recorded one by one)', () => {
+    expect(showsSharedHomes({ ...model, fields: { residence: { address: { m: 0.5, u: 1e-6 } } } })).toBe(false);
+    expect(model.fields.residence).toBeUndefined();
+    expect(model.fields.postcode).toBeDefined();
   });
 
   it('links identical name, birth date and sex with a different postcode and CHI on one side only', () => {
@@ -311,5 +312,60 @@ describe('term-frequency tables', () => {
       termFrequencies: { family: { values: { smith: 1.5 }, floor: 0 } },
     };
     expect(() => assertValidModel(model)).toThrow(/termFrequencies.family.floor[\s\S]*termFrequencies.family.values.smith/);
+  });
+});
+
+/**
+ * A register of households: two to four people at one address sharing the family name, with
+ * different forenames and birth dates, one in eight families with a son named after his father;
+ * each person recorded by one to three agencies, 30 % of second records at an older address.
+ */
+function households(count: number) {
+  const random = prng(17);
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const records: MatchFeatures[] = [];
+  const date = () => `${1940 + Math.floor(random() * 75)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
+  for (let h = 0; h < count; h++) {
+    const family = pick(SURNAME_STARTS) + pick(SURNAME_ENDS);
+    const postcode = `EH${1 + Math.floor(random() * 17)} ${1 + Math.floor(random() * 9)}${pick(['AB', 'QZ', 'XY', 'HN', 'DL', 'PR'])}`;
+    const addressLine = `${1 + Math.floor(random() * 200)} ${pick(STREETS)}`;
+    const phone = `0131 ${100 + Math.floor(random() * 900)} ${1000 + Math.floor(random() * 9000)}`;
+    const size = 2 + Math.floor(random() * 3);
+    const forenames = Array.from({ length: size }, (_, i) => FORENAMES[(h * 7 + i * 5) % FORENAMES.length]!);
+    if (random() < 0.125) forenames[1] = forenames[0]!;
+    forenames.forEach((given, i) => {
+      const person = { given: [given], family, birthDate: date(), gender: i % 2 === 0 ? ('male' as const) : ('female' as const), postcode, addressLine, phone };
+      const copies = 1 + Math.floor(random() * 3);
+      for (let c = 0; c < copies; c++) {
+        const moved = c > 0 && random() < 0.3;
+        records.push(
+          toFeatures({
+            id: `h${h}-p${i}-r${c}`,
+            agency: `agency-${c}`,
+            ...person,
+            ...(moved ? { postcode: `KY${1 + Math.floor(random() * 16)} ${1 + Math.floor(random() * 9)}AB`, addressLine: `${1 + Math.floor(random() * 90)} High Street`, phone: undefined } : {}),
+          }),
+        );
+      }
+    });
+  }
+  return records;
+}
+
+describe('estimateMatchingModel where people share homes', () => {
+  const records = households(700);
+  const { model } = estimateMatchingModel(records, { randomPairs: 100_000 });
+
+  it('scores the home once: postcode, address, town and phone only through the residence comparison', () => {
+    expect(showsSharedHomes(model)).toBe(true);
+    expect(Object.keys(model.fields).sort()).toEqual(['birthDate', 'family', 'given', 'residence', 'sex']);
+    expect(model.termFrequencies?.postcode).toBeUndefined();
+  });
+
+  it('does not link a son named after his father at the same address on the home and the names alone', () => {
+    const home = { family: 'Glenross', gender: 'male' as const, postcode: 'EH6 8QZ', addressLine: '14 Easter Road', phone: '0131 496 0123' };
+    const father = toFeatures({ id: 'f', agency: 'nhs', given: ['James'], birthDate: '1961-05-17', ...home });
+    const son = toFeatures({ id: 's', agency: 'council', given: ['James'], birthDate: '1992-11-02', ...home });
+    expect(compare(son, father, model).outcome).not.toBe('link');
   });
 });

@@ -6,7 +6,7 @@
  */
 import { matchProbability, MatchIndex, scoreOnly, type Outcome } from './engine.js';
 import type { MatchFeatures } from './features.js';
-import { FIELD_LEVELS, FIELD_NAMES, RESIDENCE_PARTS, SCORED_FIELDS, type FieldName } from './comparators.js';
+import { FIELD_BY_FIELD, FIELD_LEVELS, FIELD_NAMES, RESIDENCE_PARTS, SCORED_FIELDS, type FieldName } from './comparators.js';
 import {
   chanceAgreement,
   estimateModel,
@@ -48,12 +48,42 @@ export function estimateModelForRecords(records: readonly MatchFeatures[], optio
     index.add(f);
   }
   const n = records.length;
-  return estimateModel(candidates, {
-    ...options,
-    randomPairs: sampleRandomPairs(records, options.randomPairs ?? 500_000, options.seed ?? 1),
-    universePairs: (n * (n - 1)) / 2,
-    ...twinsOption(records, options),
-  });
+  return withHomeScoring((fields) =>
+    estimateModel(candidates, {
+      ...options,
+      fields,
+      randomPairs: sampleRandomPairs(records, options.randomPairs ?? 500_000, options.seed ?? 1),
+      universePairs: (n * (n - 1)) / 2,
+      ...twinsOption(records, options),
+    }),
+  );
+}
+
+/**
+ * Do the records show people sharing homes? Among random pairs, those at one address are the
+ * matches expected there (prior · m) plus pairs of different people at one address. Where
+ * different people outnumber the expected matches — a random pair sharing an address is more
+ * likely two people than one — and not by chance (beyond three Poisson standard deviations),
+ * non-matches agree on postcode, address and phone together, and the home is scored once
+ * (`residence`). Otherwise (people recorded one by one, as in FEBRL, where a shared address is
+ * almost only ever one person) the parts agree independently and each keeps its own weight.
+ * Reads the residence "address" level of a model estimated with it (u there is the random-pair
+ * share less the expected matches: `nonMatchShare`).
+ */
+export function showsSharedHomes(model: MatchModel): boolean {
+  const address = model.fields.residence?.address;
+  const pairs = model.estimation?.randomPairs;
+  const prior = model.estimation?.prior;
+  if (!address || !pairs || prior === undefined) return true;
+  const expectedMatches = pairs * prior * address.m;
+  const differentPeople = pairs * address.u * (1 - prior);
+  return differentPeople > expectedMatches && differentPeople > 3 * Math.sqrt(expectedMatches + 1);
+}
+
+/** Estimates with the home scored once, and again field by field when the data show no shared homes. */
+function withHomeScoring(estimate: (fields: readonly FieldName[]) => MatchModel): MatchModel {
+  const homeOnce = estimate(SCORED_FIELDS);
+  return showsSharedHomes(homeOnce) ? homeOnce : estimate(FIELD_BY_FIELD);
 }
 
 /** Model for linking one file (`right`) against another (`left`). */
@@ -66,13 +96,16 @@ export function estimateModelForLinkage(
   for (const f of left) index.add(f);
   const candidates: RecordPair[] = [];
   for (const f of right) for (const candidate of index.candidates(f)) candidates.push([f, candidate]);
-  return estimateModel(candidates, {
-    ...options,
-    randomPairs: sampleCrossPairs(left, right, options.randomPairs ?? 500_000, options.seed ?? 1),
-    universePairs: left.length * right.length,
-    // Twins from one file: across the two files the same person looks like a twin.
-    ...twinsOption(left, options),
-  });
+  return withHomeScoring((fields) =>
+    estimateModel(candidates, {
+      ...options,
+      fields,
+      randomPairs: sampleCrossPairs(left, right, options.randomPairs ?? 500_000, options.seed ?? 1),
+      universePairs: left.length * right.length,
+      // Twins from one file: across the two files the same person looks like a twin.
+      ...twinsOption(left, options),
+    }),
+  );
 }
 
 function twinsOption(records: readonly MatchFeatures[], options: RecordEstimateOptions): Pick<EstimateOptions, 'twins'> {
@@ -223,7 +256,9 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
   const universe = (n * (n - 1)) / 2;
   const emPrior = Math.min(0.5, estimatedMatches / universe);
   const random = chanceAgreement(sampleRandomPairs(records, options.randomPairs ?? 500_000, options.seed ?? 1));
-  const fields = combineSessions(sessions, random.u, emPrior, random.pairs);
+  const homeOnce = combineSessions(sessions, random.u, emPrior, random.pairs, SCORED_FIELDS);
+  const sharedHomes = showsSharedHomes({ version: 1, fields: homeOnce, thresholds: { upper: 0, lower: 0 }, estimation: { method: 'em', randomPairs: random.pairs, prior: emPrior } });
+  const fields = sharedHomes ? homeOnce : combineSessions(sessions, random.u, emPrior, random.pairs, FIELD_BY_FIELD);
   const matchShare = round6(Math.min(1, estimatedMatches / candidates.length));
   const em: MatchModel = {
     version: 1,
@@ -435,10 +470,16 @@ function matchesFromSessions(sessions: readonly SessionResult[]): number {
  * identified, when any was, and among them those where the field was passive (it could not
  * steer the latent class), when there are any; u from random pairs.
  */
-function combineSessions(sessions: readonly SessionResult[], u: readonly Float64Array[], prior: number, randomPairs: number): MatchModel['fields'] {
+function combineSessions(
+  sessions: readonly SessionResult[],
+  u: readonly Float64Array[],
+  prior: number,
+  randomPairs: number,
+  scored: readonly FieldName[],
+): MatchModel['fields'] {
   const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
   FIELD_NAMES.forEach((field, f) => {
-    if (!SCORED_FIELDS.includes(field)) return;
+    if (!scored.includes(field)) return;
     const all = sessions.filter((s) => s.m.has(field));
     const sound = all.some(identified) ? all.filter(identified) : all;
     const passive = sound.filter((s) => s.session.passive.includes(field));

@@ -102,13 +102,11 @@ describe('estimateModel (EM, unlabelled)', () => {
   const model = estimateModelForRecords(all, { randomPairs: 50_000, seed: 3 });
 
   it('learns that agreement is evidence for and disagreement evidence against', () => {
-    for (const field of ['given', 'family', 'birthDate'] as const) {
+    for (const field of ['given', 'family', 'birthDate', 'postcode'] as const) {
       const levels = model.fields[field]!;
       expect(levelWeight(levels.exact!)).toBeGreaterThan(0);
       expect(levelWeight(levels.different!)).toBeLessThan(0);
     }
-    expect(levelWeight(model.fields.residence!.address!)).toBeGreaterThan(0);
-    expect(levelWeight(model.fields.residence!.different!)).toBeLessThan(0);
     expect(model.estimation).toMatchObject({ method: 'em' });
     expect(model.estimation!.pairs).toBeGreaterThan(0);
     expect(model.thresholds.upper).toBeGreaterThan(model.thresholds.lower);
