@@ -335,9 +335,9 @@ function hasWord(words: string, word: string): boolean {
 }
 
 /**
- * The fields the residence comparison is derived from. They are compared (the residence level
- * is read off their levels, and a reviewer sees each one's values) but a model scores them only
- * through `residence`; an older model that weighs them one by one still works.
+ * The fields the residence comparison is derived from. They are always compared (the residence
+ * level is read off their levels, and a reviewer sees each one's values); a model scores either
+ * `residence` (where people share homes) or these one by one (`FIELD_BY_FIELD`), never both.
  */
 export const RESIDENCE_PARTS: readonly FieldName[] = ['postcode', 'address', 'town', 'phone'];
 

@@ -279,7 +279,7 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
     // Twins are read from within each agency's own register; records without an agency have none to read.
     ...twinsOption(records.filter((r) => r.ag !== undefined), {}),
   };
-  // Tables only for the fields the model scores (the postcode is scored within `residence`: see compileTermFrequencies).
+  // Tables only for the fields the model scores (no postcode table when the postcode is scored within `residence`).
   const tables = termFrequencyTables(records, options.maxTermValues ?? ESTIMATE_DEFAULTS.maxTermValues, TERM_FREQUENCY_FIELDS.filter((f) => fields[f] !== undefined));
   const withTf: MatchModel = { ...em, termFrequencies: tables.tables, estimation: { ...em.estimation!, method: 'em', records: n } };
 
@@ -346,9 +346,9 @@ interface Session {
 
 /**
  * Fields that change together when a person moves: estimated over the identity fields' posteriors
- * (see EstimateOptions.passiveFields). The model scores them as one `residence` comparison; the
- * parts are estimated passively in every session only because the postcode session's count of
- * matches needs m of an exact postcode.
+ * (see EstimateOptions.passiveFields). The parts are passive in every session: they are scored
+ * either through the one `residence` comparison (where the data show shared homes) or, one by
+ * one, only where they agree independently for non-matches (`showsSharedHomes`).
  */
 const LOCATION_FIELDS: readonly FieldName[] = [...RESIDENCE_PARTS, 'residence'];
 
