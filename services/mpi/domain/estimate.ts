@@ -76,7 +76,7 @@ export function showsSharedHomes(model: MatchModel): boolean {
   const prior = model.estimation?.prior;
   if (!address || !pairs || prior === undefined) return true;
   const expectedMatches = pairs * prior * address.m;
-  const differentPeople = pairs * address.u * (1 - prior);
+  const differentPeople = pairs * nonMatchShare(address.u, address.m, prior, pairs) * (1 - prior);
   return differentPeople > expectedMatches && differentPeople > 3 * Math.sqrt(expectedMatches + 1);
 }
 
@@ -256,9 +256,9 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
   const universe = (n * (n - 1)) / 2;
   const emPrior = Math.min(0.5, estimatedMatches / universe);
   const random = chanceAgreement(sampleRandomPairs(records, options.randomPairs ?? 500_000, options.seed ?? 1));
-  const homeOnce = combineSessions(sessions, random.u, emPrior, random.pairs, SCORED_FIELDS);
+  const homeOnce = combineSessions(sessions, random.u, SCORED_FIELDS);
   const sharedHomes = showsSharedHomes({ version: 1, fields: homeOnce, thresholds: { upper: 0, lower: 0 }, estimation: { method: 'em', randomPairs: random.pairs, prior: emPrior } });
-  const fields = sharedHomes ? homeOnce : combineSessions(sessions, random.u, emPrior, random.pairs, FIELD_BY_FIELD);
+  const fields = sharedHomes ? homeOnce : combineSessions(sessions, random.u, FIELD_BY_FIELD);
   const matchShare = round6(Math.min(1, estimatedMatches / candidates.length));
   const em: MatchModel = {
     version: 1,
@@ -473,8 +473,6 @@ function matchesFromSessions(sessions: readonly SessionResult[]): number {
 function combineSessions(
   sessions: readonly SessionResult[],
   u: readonly Float64Array[],
-  prior: number,
-  randomPairs: number,
   scored: readonly FieldName[],
 ): MatchModel['fields'] {
   const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
@@ -489,7 +487,7 @@ function combineSessions(
     const levels: { [level: string]: { m: number; u: number } } = {};
     names.forEach((level, l) => {
       const m = estimates.reduce((sum, e) => sum + e[l]!, 0) / estimates.length;
-      levels[level] = { m: clampProbability(m), u: clampProbability(nonMatchShare(u[f]![l]!, m, prior, randomPairs)) };
+      levels[level] = { m: clampProbability(m), u: clampProbability(u[f]![l]!) };
     });
     fields[field] = levels;
   });
