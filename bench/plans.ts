@@ -44,6 +44,7 @@ import { plansService } from '../services/plans/module.js';
 import { PLANS_RESOURCE_TYPES } from '../services/plans/resource-types.js';
 import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
 import { BenchClient } from './common/http-client.js';
+import { benchHubEnv } from './common/hub-env.js';
 import { summarise, timeSequential } from './common/latency.js';
 import { PauseMeter } from './common/pauses.js';
 import { startServiceProcess, type ServiceProcess } from './common/service-process.js';
@@ -99,14 +100,7 @@ async function main(): Promise<void> {
   let baselineClose: (() => Promise<void>) | undefined;
   let auditProcess: ServiceProcess | undefined;
   try {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      INFOSHARE_DATA_DIR: tmp,
-      INFOSHARE_REDIS_APPENDFSYNC: 'everysec',
-      INFOSHARE_LOG_LEVEL: process.env.INFOSHARE_LOG_LEVEL ?? 'warn',
-      INFOSHARE_TOKEN_TTL_SECONDS: '3600',
-    };
-    delete env.REDIS_URL;
+    const env = benchHubEnv(tmp);
     progress(`starting the hub (private redis-server, free ports; the audit service ${options.audit === 'apart' ? 'in a process of its own' : 'in this process'})`);
     const inProcess = SERVICE_NAMES.filter((name) => name !== 'agency-sim' && (options.audit === 'in-process' || name !== 'audit'));
     hub = await startHub({ env, freePorts: true, loadDemoPeople: true, services: inProcess });
