@@ -24,6 +24,7 @@ import { AgencySimKeys } from '../services/agency-sim/keys.js';
 import { ledgerLine, reconcile, type HubDelivery, type LedgerFigures, type OwedDelivery, type ReceivedMessage } from './delivery-ledger.js';
 import { killHubProcess, startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } from './hub-process-control.js';
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
+import { startRedisAnswerProxy } from './redis-answer-proxy.js';
 import { startRedisProcess } from './redis-process.js';
 
 /** Settings that keep each test short: quick retries, a frequent sweeper, a short per-attempt timeout, a dead process's attempts re-run within seconds. */
@@ -295,6 +296,52 @@ describe('alert delivery when things fail (real processes)', () => {
     } finally {
       if (hub) await stopHubProcess(hub);
       own.disconnect();
+      await server.stop();
+    }
+  }, 120_000);
+
+  // Redis killed at the worst instant of one delivery step: the step's command has run (and is in the AOF: `appendfsync
+  // always`) but its answer never reached the client, which sends the command again once Redis is back (ioredis
+  // re-sends unanswered commands). Each step must come to the same thing the second time (a proxy loses the answer).
+  it.each([
+    ['the receiver has remembered the delivery token (its replay check)', '{agency-sim}:jti:', undefined],
+    ['the receiver has stored the message', '{agency-sim}:msg:', undefined],
+    ['the hub has recorded the acknowledgement', 'and acknowledged', undefined],
+    ['the hub has recorded a failed attempt to retry', 'could not take the message now (transient-error', { mode: 'transient', forMs: 1_500 }],
+  ] as const)('Redis SIGKILLed the moment %s, before the answer got back: delivered exactly once, no dead letter', async (_step, pattern, behaviour) => {
+    const p = prefix('rel-step');
+    const server = await startRedisProcess('always');
+    const proxy = await startRedisAnswerProxy(server.url);
+    const own = connectRedis(server.url);
+    own.on('error', () => {});
+    let hub: HubProcess | undefined;
+    try {
+      hub = await startHubProcess(p, { redisUrl: proxy.url, env: FAST });
+      const sender = new Sender(hub);
+      await sender.registerSubjects();
+      const probe = await sender.raise(0);
+      expect(probe.status).toBe(200);
+      const probeOwed = await owedOf(own, p, [probe]);
+      await until('the probe delivered', async () => (await books(own, p, probeOwed)).hub.every((d) => d.state === 'acknowledged'), 30_000);
+      const recipients = await recipientsOf(own, p, probe.messageId);
+      if (behaviour) for (const agency of recipients) await setBehaviour(hub, agency, behaviour);
+
+      const held = proxy.holdAnswerTo(pattern);
+      const raised = await sender.raise(1);
+      expect(raised.status).toBe(200);
+      const { answered } = await held;
+      await answered;
+      await server.kill();
+      await server.restart();
+
+      const owed = await owedOf(own, p, [raised]);
+      expect(owed).toHaveLength(6);
+      const figures = await settle(`Redis SIGKILLed the moment ${_step}`, own, p, owed, 30_000);
+      expect(figures).toMatchObject(exactlyOnce(owed.length));
+    } finally {
+      if (hub) await stopHubProcess(hub);
+      own.disconnect();
+      await proxy.close();
       await server.stop();
     }
   }, 120_000);

@@ -27,6 +27,10 @@ export class AgencySimKeys {
   lastReceived(agency: string): string {
     return this.space.key(TAG, 'last', agency);
   }
+  /** Hash: message id → the id of the receiving call that last counted it (a call re-sent after a Redis crash counts once). */
+  receipts(agency: string): string {
+    return this.space.key(TAG, 'receipts', agency);
+  }
   /** List: message ids in the order they first arrived. */
   order(agency: string): string {
     return this.space.key(TAG, 'order', agency);
@@ -56,6 +60,6 @@ export class AgencySimKeys {
   }
   /** Every key of one agency except its remembered token ids (a reset never re-opens a replay window). */
   agencyState(agency: string): string[] {
-    return [this.messages(agency), this.receiveCounts(agency), this.lastReceived(agency), this.order(agency), this.stats(agency), this.behaviour(agency), this.pulledThrough(agency), this.batchSizes(agency)];
+    return [this.messages(agency), this.receiveCounts(agency), this.lastReceived(agency), this.order(agency), this.stats(agency), this.behaviour(agency), this.pulledThrough(agency), this.batchSizes(agency), this.receipts(agency)];
   }
 }

@@ -3,8 +3,9 @@
  * stored once, with how many times it was delivered), counters, the behaviour
  * it was told to show, and the delivery-token ids it has seen. Keys: keys.ts.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { JtiStore } from '../../shared/auth/jti-store.js';
+import { setOnce, type JtiStore } from '../../shared/auth/jti-store.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import type { Behaviour } from './domain/behaviour.js';
 import type { MessageSummary } from './domain/received-message.js';
@@ -24,22 +25,31 @@ export interface ReceivedMessage extends MessageSummary {
 /**
  * Stores each message the first time its id arrives and counts every arrival, in
  * one step: two concurrent deliveries of one message store it once and count two.
- * The messages of one batch request go in one call.
- * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies.
- * ARGV: now (ms), agency, then per message: its id, its stored JSON. Returns each one's receive count.
+ * The messages of one batch request go in one call. The call carries an id of its
+ * own, kept per message with the message's place in the call: the same call run again (Redis ran it, then died before
+ * its answer got out, and the client re-sent it) counts nothing twice — one
+ * arrival is one delivery.
+ * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies, receipts.
+ * ARGV: now (ms), agency, the call's id, then per message: its id, its stored JSON. Returns each one's receive count.
  */
 const RECEIVE = new LuaScript(`
 local counts = {}
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local id = ARGV[i]
-  local isNew = redis.call('HSETNX', KEYS[1], id, ARGV[i + 1])
-  counts[#counts + 1] = redis.call('HINCRBY', KEYS[2], id, 1)
-  redis.call('HSET', KEYS[3], id, ARGV[1])
-  if isNew == 1 then
-    redis.call('RPUSH', KEYS[4], id)
-    redis.call('HINCRBY', KEYS[5], 'accepted', 1)
+  local receipt = ARGV[3] .. '#' .. i
+  if redis.call('HGET', KEYS[7], id) == receipt then
+    counts[#counts + 1] = tonumber(redis.call('HGET', KEYS[2], id))
   else
-    redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+    redis.call('HSET', KEYS[7], id, receipt)
+    local isNew = redis.call('HSETNX', KEYS[1], id, ARGV[i + 1])
+    counts[#counts + 1] = redis.call('HINCRBY', KEYS[2], id, 1)
+    redis.call('HSET', KEYS[3], id, ARGV[1])
+    if isNew == 1 then
+      redis.call('RPUSH', KEYS[4], id)
+      redis.call('HINCRBY', KEYS[5], 'accepted', 1)
+    else
+      redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+    end
   end
 end
 redis.call('SADD', KEYS[6], ARGV[2])
@@ -70,8 +80,8 @@ export class AgencySimStore {
     const firstReceivedAt = new Date(nowMs).toISOString();
     const counts = (await RECEIVE.run(
       this.redis,
-      [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies],
-      [nowMs, agency, ...messages.flatMap(({ summary, message }) => [summary.messageId, JSON.stringify({ ...summary, firstReceivedAt, message } satisfies StoredMessage)])],
+      [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies, k.receipts(agency)],
+      [nowMs, agency, randomUUID(), ...messages.flatMap(({ summary, message }) => [summary.messageId, JSON.stringify({ ...summary, firstReceivedAt, message } satisfies StoredMessage)])],
     )) as number[];
     return counts.map(Number);
   }
@@ -157,11 +167,9 @@ export class AgencySimStore {
   /** Replay protection for delivery tokens, per agency (shared/messaging/delivery-token.ts `rememberDeliveryToken`). */
   get deliveryJtis(): JtiStore {
     return {
-      // One atomic SET NX: two concurrent uses of one token cannot both win.
-      remember: async (receiver, jti, forgetAfterMs) => {
-        const at = Math.max(Math.ceil(forgetAfterMs), Date.now() + 1000);
-        return (await this.redis.set(this.keys.deliveryJti(receiver, jti), '1', 'PXAT', at, 'NX')) === 'OK';
-      },
+      // One atomic SET NX: two concurrent uses of one token cannot both win; the same SET sent again after a
+      // Redis crash lost its answer is still this request's first use, not a replay (setOnce).
+      remember: (receiver, jti, forgetAfterMs) => setOnce(this.redis, this.keys.deliveryJti(receiver, jti), Math.max(Math.ceil(forgetAfterMs), Date.now() + 1000)),
     };
   }
 }

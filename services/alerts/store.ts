@@ -313,6 +313,10 @@ const STEP_HEADER_WIDTH = 13;
 //       ('' clears), `<messageId>~<agencyId>`, re-drive ('1'), response message id ('' none), number of records,
 //       records committed whatever happens (the last ones), the claim's holder ('' any); then that step's records'
 //       field/values: the change record, the records committed with the move, those committed anyway
+// A step made under a claim leaves `lastStep` = `<holder> <from state>` on the delivery: the same call run again
+// (Redis ran it, then died before its answer got out, and the client re-sent it) answers `applied` as the first run
+// did and writes nothing — otherwise it would read as `lease-lost`, and a retry's job would end with its delivery
+// pending and no job left to retry it.
 // Returns per step {'applied', from} | {'moved', state} | {'replayed', delivery} | {'lease-lost'} | {'missing'}
 const STEP_LUA = new LuaScript(`
 local width = tonumber(ARGV[1])
@@ -336,10 +340,16 @@ for k = 1, n do
   local member = ARGV[h + 7]
   local responseId = ARGV[h + 9]
   local state = redis.call('HGET', dk, 'state')
+  local holder = ARGV[h + 12]
+  local lastStep = holder ~= '' and redis.call('HGET', dk, 'lastStep')
   local result
   if not state then
     result = {'missing'}
-  elseif ARGV[h + 12] ~= '' and redis.call('HGET', dk, 'leaseHolder') ~= ARGV[h + 12] then
+  elseif lastStep and string.sub(lastStep, 1, #holder + 1) == holder .. ' ' then
+    -- This attempt's move was applied already: the same call again (its answer was lost with a Redis crash and
+    -- the client re-sent it). The same answer, nothing written twice.
+    result = {'applied', string.sub(lastStep, #holder + 2)}
+  elseif holder ~= '' and redis.call('HGET', dk, 'leaseHolder') ~= holder then
     append(total - always + 1, total)
     result = {'lease-lost'}
   else
@@ -376,6 +386,7 @@ for k = 1, n do
         end
         if responseId ~= '' then redis.call('HSET', KEYS[2], responseId, member) end
         redis.call('HDEL', dk, 'leaseHolder', 'leaseUntil')
+        if holder ~= '' then redis.call('HSET', dk, 'lastStep', holder .. ' ' .. state) end
         append(1, total)
         result = {'applied', state}
       end

@@ -3,6 +3,7 @@
  * client, and remembered until the assertion could no longer be accepted anyway
  * (its `exp` plus the clock tolerance), after which Redis forgets it by itself.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from '../redis/connection.js';
 
@@ -18,7 +19,22 @@ export interface JtiStore {
 const MIN_KEEP_MS = 1000;
 
 /**
- * `SET <prefix>:{auth}:jti:<clientId>:<jti> 1 NX PXAT <ms>` — one atomic
+ * Sets `key` unless it exists, until `expireAtMs`: true when this call set it.
+ * One atomic `SET key <nonce> NX GET PXAT`, so two concurrent uses cannot both
+ * win — and the value is a nonce of this call, so when the connection dropped
+ * after Redis had run the command (a Redis crash right after its AOF write) and
+ * the client sent it again on reconnecting (ioredis re-sends unanswered
+ * commands), the second run finds this call's own nonce and still answers true:
+ * a first use is never taken for its own replay.
+ */
+export async function setOnce(redis: Redis, key: string, expireAtMs: number): Promise<boolean> {
+  const nonce = randomUUID();
+  const before = await redis.set(key, nonce, 'PXAT', expireAtMs, 'NX', 'GET');
+  return before === null || before === nonce;
+}
+
+/**
+ * `SET <prefix>:{auth}:jti:<clientId>:<jti> <nonce> NX GET PXAT <ms>` (`setOnce`) — one atomic
  * command, so two concurrent uses of one assertion cannot both win.
  * Parts are URI-encoded so a `:` inside a jti cannot collide with another client's key.
  */
@@ -35,7 +51,6 @@ export class RedisJtiStore implements JtiStore {
 
   async remember(clientId: string, jti: string, forgetAfterMs: number): Promise<boolean> {
     const at = Math.max(Math.ceil(forgetAfterMs), this.now() + MIN_KEEP_MS);
-    const result = await this.redis.set(this.key(clientId, jti), '1', 'PXAT', at, 'NX');
-    return result === 'OK';
+    return setOnce(this.redis, this.key(clientId, jti), at);
   }
 }
