@@ -24,8 +24,28 @@ export interface HubProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** Starts `test/hub-process.ts` under `prefix`; resolves once it listens. */
+/** How often a start that lost its reserved port to another process is tried again. */
+const PORT_RACE_STARTS = 3;
+
+/**
+ * Starts `test/hub-process.ts` under `prefix`; resolves once it listens. The hub
+ * reserves free ports and then listens on them: on a machine running many suites
+ * at once another process can take one in between (EADDRINUSE), and that start
+ * is tried again on new ports — any other early exit fails at once.
+ */
 export async function startHubProcess(prefix: string, options: HubProcessOptions = {}): Promise<HubProcess> {
+  for (let start = 1; ; start++) {
+    try {
+      return await startHubProcessOnce(prefix, options);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || start >= PORT_RACE_STARTS) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startHubProcessOnce(prefix: string, options: HubProcessOptions): Promise<HubProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test', 'hub-process.ts')], {
     cwd: PROJECT_ROOT,
     env: {
@@ -36,7 +56,13 @@ export async function startHubProcess(prefix: string, options: HubProcessOptions
       INFOSHARE_LOG_LEVEL: 'error',
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Its errors go where they always went (the test's stderr); a lost port is noticed on the way.
+  let portTaken = false;
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (chunk.includes('EADDRINUSE')) portTaken = true;
+    process.stderr.write(chunk);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
@@ -47,9 +73,16 @@ export async function startHubProcess(prefix: string, options: HubProcessOptions
       clearTimeout(timer);
       resolve(JSON.parse(line.slice(6)) as Record<string, string>);
     });
-    void exited.then(({ code, signal }) => {
+    // Its last words may still be on their way when it exits: read them (briefly) before judging the exit.
+    const stderrRead = new Promise((resolve) => {
+      child.stderr.once('close', resolve);
+      void exited.then(() => setTimeout(resolve, 1_000));
+    });
+    void exited.then(async ({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`hub process exited before it was ready (${code ?? signal})`));
+      await stderrRead;
+      const why = `hub process exited before it was ready (${code ?? signal})`;
+      reject(portTaken ? new PortTaken(`${why}: a reserved port was taken meanwhile`) : new Error(why));
     });
   });
   return { urls, child, exited };
