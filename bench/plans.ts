@@ -193,6 +193,9 @@ async function main(): Promise<void> {
       consentCpuMsPerRead: checkedRun.cpuMsPerRead,
       baselineCpuMsPerRead: uncheckedRun.cpuMsPerRead,
       cpuOverhead: round(checkedRun.cpuMsPerRead / uncheckedRun.cpuMsPerRead - 1),
+      // JS heap allocated in this process per read (hub and client): the garbage each read makes, load-independent.
+      consentAllocatedKbPerRead: checkedRun.allocatedKbPerRead,
+      baselineAllocatedKbPerRead: uncheckedRun.allocatedKbPerRead,
       audit: options.audit,
       // CPU of the audit service's own process per read (appending and indexing the read's records), when it runs apart.
       ...(checkedRun.auditCpuMsPerRead !== undefined ? { consentAuditCpuMsPerRead: checkedRun.auditCpuMsPerRead } : {}),
@@ -363,6 +366,7 @@ class RunMeter {
 
   finish() {
     const reads = Math.max(1, this.#samples.length);
+    const pauses = this.#pauses.finish();
     return {
       latency: summarise(this.#samples),
       achievedRate: this.#samples.length / Math.max(1e-9, this.#seconds),
@@ -371,7 +375,8 @@ class RunMeter {
       redisCallsPerRead: round(this.#redisCalls / reads),
       redisRoundTripsPerRead: round(this.#redisReads / reads),
       errors: this.#errors,
-      pauses: this.#pauses.finish(),
+      allocatedKbPerRead: round((pauses.allocatedMb * 1000) / reads),
+      pauses,
     };
   }
 }

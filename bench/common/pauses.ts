@@ -6,6 +6,7 @@
  * work), not waiting on Redis.
  */
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
+import v8 from 'node:v8';
 
 export interface PauseSummary {
   /** Event-loop delay over the run (ms): how late timers fired (no max: resuming a paused histogram counts the pause). */
@@ -17,9 +18,14 @@ export interface PauseSummary {
   readonly gcMaxMs: number;
   /** Major (mark-sweep-compact) collections among them. */
   readonly gcMajorCount: number;
+  /**
+   * Bytes allocated on the JS heap during the run (MB): what the heap grew by plus what each
+   * collection freed (v8.GCProfiler's before/after sizes) — the garbage a run makes, whatever the load.
+   */
+  readonly allocatedMb: number;
 }
 
-function summaryOf(delay: IntervalHistogram, gcs: readonly PerformanceEntry[]): PauseSummary {
+function summaryOf(delay: IntervalHistogram, gcs: readonly PerformanceEntry[], allocatedBytes: number): PauseSummary {
   const ms = (ns: number) => Math.round((ns / 1e6) * 100) / 100;
   const round = (x: number) => Math.round(x * 100) / 100;
   // NODE_PERFORMANCE_GC_MAJOR = 4 (perf_hooks constants): a full mark-sweep-compact.
@@ -32,6 +38,7 @@ function summaryOf(delay: IntervalHistogram, gcs: readonly PerformanceEntry[]): 
     gcTotalMs: round(gcs.reduce((sum, e) => sum + e.duration, 0)),
     gcMaxMs: round(gcs.reduce((max, e) => Math.max(max, e.duration), 0)),
     gcMajorCount: major,
+    allocatedMb: round(allocatedBytes / 1e6),
   };
 }
 
@@ -43,6 +50,9 @@ export class PauseMeter {
   readonly #delay = monitorEventLoopDelay({ resolution: 1 });
   readonly #gcs: PerformanceEntry[] = [];
   #active = false;
+  #allocatedBytes = 0;
+  #heapAtResume = 0;
+  #gcProfiler: v8.GCProfiler | undefined;
   readonly #observer = new PerformanceObserver((list) => {
     if (this.#active) this.#gcs.push(...list.getEntries());
   });
@@ -54,17 +64,26 @@ export class PauseMeter {
   resume(): void {
     this.#active = true;
     this.#delay.enable();
+    this.#gcProfiler = new v8.GCProfiler();
+    this.#gcProfiler.start();
+    this.#heapAtResume = v8.getHeapStatistics().used_heap_size;
   }
 
   pause(): void {
+    if (!this.#active) return;
     this.#active = false;
     this.#delay.disable();
+    const heapAtPause = v8.getHeapStatistics().used_heap_size;
+    const collections = this.#gcProfiler?.stop()?.statistics ?? [];
+    this.#gcProfiler = undefined;
+    const freed = collections.reduce((sum, gc) => sum + gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize, 0);
+    this.#allocatedBytes += heapAtPause - this.#heapAtResume + freed;
   }
 
   /** The summary over every slice so far; stops observing. */
   finish(): PauseSummary {
     this.pause();
     this.#observer.disconnect();
-    return summaryOf(this.#delay, this.#gcs);
+    return summaryOf(this.#delay, this.#gcs, this.#allocatedBytes);
   }
 }
