@@ -74,6 +74,15 @@ describe('IspRegistry.checkFlow', () => {
     expect(targets.map((t) => t.agency.id)).toEqual(['edinburgh-social-work']);
   });
 
+  it('Answers a route asked again under the same snapshot the same way, and not once the ISP has passed its review date', async () => {
+    const snapshot = await registry.snapshot();
+    const route = (at: Date) => registry.routeTargetsIn(snapshot, 'police-scotland-e-division', 'alert', 'child-protection', at).map((t) => t.agency.id);
+    expect(route(IN_FORCE)).toEqual(['edinburgh-social-work']);
+    expect(route(IN_FORCE)).toEqual(['edinburgh-social-work']);
+    expect(route(new Date('2027-10-01T00:00:00Z'))).toEqual([]);
+    expect(route(IN_FORCE)).toEqual(['edinburgh-social-work']);
+  });
+
   it('Refuses every flow of an ISP a partner has not signed, naming the partner, as soon as it is stored', async () => {
     const contract = await dir.store.read('Contract', 'isp-lothian');
     const unsigned: Contract = { ...contract, signer: contract.signer!.filter((s) => s.party.reference !== 'Organization/sfrs-east') };

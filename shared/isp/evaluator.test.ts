@@ -1,6 +1,6 @@
 import type { Contract } from 'fhir/r4.js';
 import { buildIspContract, parseIspContract } from './contract.js';
-import { evaluateFlow, evaluateFlowUnderAny, routeTargets, routeTargetsUnderAny, type FlowAgency, type FlowRequest } from './evaluator.js';
+import { evaluateFlow, evaluateFlowUnderAny, routeTargets, routeTargetsUnderAny, unchangedInForceSpan, type FlowAgency, type FlowRequest } from './evaluator.js';
 import { verifyIspSignatures } from './signatures.js';
 import { PARTNER_IDS, TEST_AGENCIES as A, publicKeys, signedBy, testIspContract, testIspDraft, testKeys } from './test-isp.js';
 
@@ -152,5 +152,23 @@ describe('routeTargets', () => {
 
   it('Routes nothing once the ISP is past its review date', () => {
     expect(routeTargets(signed.isp, signed.verification, A.socialWork, 'alert', 'child-protection', everyone, new Date('2027-03-01T00:00:00Z'))).toEqual([]);
+  });
+});
+
+describe('unchangedInForceSpan', () => {
+  it('Spans from the last in-force change before now to the next one after it, inside which every decision stays the same', () => {
+    const reviewEnd = new Date('2027-03-01T00:00:00Z').getTime();
+    const span = unchangedInForceSpan([signed], NOW);
+    expect(span.until).toBeLessThanOrEqual(reviewEnd);
+    expect(span.from).toBeLessThanOrEqual(NOW.getTime());
+    const everyone = Object.values(A);
+    const route = (at: Date) => routeTargets(signed.isp, signed.verification, A.socialWork, 'alert', 'child-protection', everyone, at).map((t) => t.agency.id);
+    expect(route(new Date(span.until - 1))).toEqual(route(NOW));
+    expect(route(new Date(span.until))).toEqual([]);
+  });
+
+  it('Has no end when no ISP changes after now, and no start before the first change', () => {
+    expect(unchangedInForceSpan([], NOW)).toEqual({ from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY });
+    expect(unchangedInForceSpan([signed], new Date('2030-01-01T00:00:00Z')).until).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -112,6 +112,27 @@ function inForceProblem(isp: IspDocument, now: Date): { reason: FlowDenialReason
   return undefined;
 }
 
+/**
+ * The span of time around `now` in which no ISP of `isps` comes into force or passes its review date:
+ * every decision `evaluateFlow` makes under these ISPs is the same at any instant of it (the clock
+ * enters a decision only through `inForceProblem`). `from` inclusive, `until` exclusive, in ms.
+ */
+export function unchangedInForceSpan(isps: readonly IspInForce[], now: Date): { readonly from: number; readonly until: number } {
+  const t = now.getTime();
+  let from = Number.NEGATIVE_INFINITY;
+  let until = Number.POSITIVE_INFINITY;
+  for (const { isp } of isps) {
+    const instants = [fhirDateSpan(isp.reviewDate)?.end, isp.appliesFrom === undefined ? undefined : fhirDateSpan(isp.appliesFrom)?.start];
+    for (const instant of instants) {
+      if (!instant) continue;
+      const at = instant.getTime();
+      if (at <= t) from = Math.max(from, at);
+      else until = Math.min(until, at);
+    }
+  }
+  return { from, until };
+}
+
 /** A receiver an ISP routes a category/purpose to, with the term that allows it. */
 export interface RouteTarget {
   readonly agency: FlowAgency;

@@ -28,6 +28,7 @@ import { validBody } from '../../../shared/fhir/request-body.js';
 import type { IspSnapshot } from '../../../shared/isp/registry.js';
 import type { Logger } from '../../../shared/log.js';
 import { failpoint } from '../../../shared/runtime/failpoints.js';
+import { TickBatch } from '../../../shared/runtime/tick-batch.js';
 import type { AlertsContext } from '../context.js';
 import { ALERTS_TAG } from '../keys.js';
 import { acceptedAnswer } from '../domain/answers.js';
@@ -37,12 +38,22 @@ import { flagIdOf, messageIdOf } from '../domain/ids.js';
 import { messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
 import { acceptanceCriteria, routeAlert, type Recipient } from '../domain/routing.js';
 import type { StoredFlag } from '../store.js';
+import type { DeliveryJobData } from '../workers/deliveries.js';
 import { directoryCareTeamFor, resolveSubject } from '../subjects.js';
 import { acknowledge } from './acknowledge.js';
 
 const HEADER = 'Bundle.entry[0].resource';
+/** The most alerts whose deliveries are queued in one addBulk. */
+const QUEUE_GROUP_ALERTS = 50;
 
 export function processMessage(ctx: AlertsContext, log: Logger) {
+  // The deliveries of the alerts accepted in one event-loop turn are queued with one addBulk (one MULTI, one
+  // marker clean-up): per alert, BullMQ's pipeline set-up cost as much as its jobs. A failure leaves the markers
+  // of the whole group for the sweeper, as a failed addBulk of one alert did.
+  const queueing = new TickBatch<readonly DeliveryJobData[], void>(async (groups) => {
+    await ctx.deliveries.addDeliveries(groups.flat());
+    return groups.map(() => undefined);
+  }, QUEUE_GROUP_ALERTS);
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$process-message', action: 'C', dataCategory: 'alert' });
     if (messageKindOf(req.body) === 'response') {
@@ -204,8 +215,8 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     // Crash tests die here: accepted, not yet queued — the sweeper must find the deliveries after a restart.
     failpoint('alerts.after-accept');
     // The deliveries are accepted (the sweeper would queue them); queueing runs beside the audit write.
-    const queued = ctx.deliveries
-      .addDeliveries(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
+    const queued = queueing
+      .submit(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
       .catch((err: unknown) => log.warn({ err, messageId, requestId: requestIdOf(res) }, 'could not queue deliveries now; the sweeper will'));
     await respond(req, res, 200, answer, {
       headers: { 'Content-Location': statusUrl },
