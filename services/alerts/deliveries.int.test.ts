@@ -23,6 +23,7 @@ import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import type { DeliveryState } from './store.js';
 import { consent, storeConsent } from '../../test/plans.js';
+import { answerWithoutId } from '../../test/refusals.js';
 
 /** How a simulated agency answers: a response code, an HTTP failure, or no answer in time. */
 type Behaviour = ResponseCode | 'down' | 'hang';
@@ -182,8 +183,14 @@ describe('pushing alerts to agency endpoints', () => {
     expect(JSON.stringify(status.body)).toContain('dead-letter');
 
     const redrivePath = `/fhir/$redrive/${messageId}?agency=lueccs-ooh`;
+    // Another agency's message is answered as an unknown one (404: its existence is not revealed), audited as a denial.
     const notTheirs = await request(alerts.app).post(redrivePath).set(await alerts.auth('nhs-lothian'));
-    expect(notTheirs.status).toBe(403);
+    const unknownToThem = await request(alerts.app).post('/fhir/$redrive/msg-never-sent?agency=lueccs-ooh').set(await alerts.auth('nhs-lothian'));
+    expect(notTheirs.status).toBe(404);
+    expect(answerWithoutId(notTheirs, messageId)).toEqual(answerWithoutId(unknownToThem, 'msg-never-sent'));
+    const deniedRecord = await alerts.mpi.auditOf(notTheirs);
+    expect(criteriaOfEvent(deniedRecord)).toContain('SI-L3');
+    expect(deniedRecord.outcomeDesc).toContain('not the sender');
     behaviour.set('lueccs-ooh', ['ok']);
     const redriven = await request(alerts.app).post(redrivePath).set(await alerts.auth(SENDER));
     expect(redriven.status).toBe(202);
@@ -263,8 +270,15 @@ describe('agencies that pull their inbox', () => {
     expect(await deliveryState(second, 'rie-emergency')).toBe('awaiting-pull');
     const unknown = await alerts.post('rie-emergency', ack('msg-never-sent'));
     expect(unknown.status).toBe(404);
-    const notTheirs = await alerts.post('nhs-lothian', ack(second));
-    expect(notTheirs.status).toBe(403);
+    // A message the agency was not sent is answered as one never sent (404), audited as a denial.
+    const lothianAck = (requestHeaderId: string) => buildResponseMessage({ requestHeaderId, code: 'ok', source: { agency: 'nhs-lothian' }, id: `ack-lothian-${requestHeaderId}` });
+    const notTheirs = await alerts.post('nhs-lothian', lothianAck(second));
+    const unknownToThem = await alerts.post('nhs-lothian', lothianAck('msg-never-sent'));
+    expect(notTheirs.status).toBe(404);
+    expect(answerWithoutId(notTheirs, second)).toEqual(answerWithoutId(unknownToThem, 'msg-never-sent'));
+    const deniedRecord = await alerts.mpi.auditOf(notTheirs);
+    expect(criteriaOfEvent(deniedRecord)).toContain('SI-L3');
+    expect(deniedRecord.outcomeDesc).toContain('not the recipient');
     const spoofed = await alerts.post('nhs-lothian', buildResponseMessage({ requestHeaderId: second, code: 'ok', source: { agency: 'rie-emergency' } }));
     expect(spoofed.status).toBe(403);
     expect(outcomeText(spoofed)).toContain('rie-emergency');

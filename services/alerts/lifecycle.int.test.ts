@@ -11,6 +11,7 @@ import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { IdentifierSystems } from '../../shared/fhir/systems.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import { criteriaOf } from '../../test/mpi.js';
+import { answerWithoutId } from '../../test/refusals.js';
 
 let alerts: TestAlerts;
 const CHI = '1403231206';
@@ -122,12 +123,17 @@ describe('looking a person up', () => {
     const read = await alerts.get('police-scotland-e-division', `/fhir/Flag/${flagId}`);
     const unknown = await alerts.get('police-scotland-e-division', '/fhir/Flag/flag-unknown');
     expect(read.status).toBe(404);
-    expect(unknown.status).toBe(404);
+    expect(answerWithoutId(read, flagId)).toEqual(answerWithoutId(unknown, 'flag-unknown'));
+    expect(criteriaOf(await alerts.mpi.auditOf(read))).toContain('SI-L3');
   });
 
-  it('keeps the look-ups from anyone but the NP/LP’s agency and the sender', async () => {
+  it('keeps the look-ups from anyone but the NP/LP’s agency and the sender: the 404 of an unknown id, audited as a denial', async () => {
     const res = await alerts.get('rie-emergency', `/fhir/Flag/${flagId}/$accesses`);
     expect(res.status).toBe(404);
+    expect(answerWithoutId(res, flagId)).toEqual(answerWithoutId(await alerts.get('rie-emergency', '/fhir/Flag/flag-unknown/$accesses'), 'flag-unknown'));
+    const audited = await alerts.mpi.auditOf(res);
+    expect(criteriaOf(audited)).toContain('SI-L3');
+    expect(audited.outcomeDesc).toContain('neither the sender nor');
   });
 
   it('refuses a search it cannot honour (400)', async () => {

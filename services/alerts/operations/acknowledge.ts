@@ -12,8 +12,9 @@
  *   noted; the delivery stays as it is (pushed again if it has an endpoint).
  *
  * Refused: a body that is not a response message (422), a response claiming
- * another agency as its source (403), a message the hub does not know (404), a
- * message the caller's agency is not a recipient of (403), one withdrawn before
+ * another agency as its source (403: the token decides), a message the hub does
+ * not know or the caller's agency is not a recipient of (the same 404: whether
+ * another agency's message exists is not revealed), one withdrawn before
  * it reached the agency (409: it never received it), and a response message id
  * that already acknowledged another delivery (409: a replay). Acknowledging
  * again is 200 and changes nothing.
@@ -28,7 +29,7 @@ import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/
 import type { AlertsContext } from '../context.js';
 import { ACKNOWLEDGEMENT_CRITERIA } from '../domain/delivery-criteria.js';
 import type { DeliveryState } from '../store.js';
-import { knownMessage } from './known-message.js';
+import { knownMessage, unknownMessage } from './known-message.js';
 
 /** States a delivery can be acknowledged from: anything the agency could have received. */
 const ACKNOWLEDGEABLE: readonly DeliveryState[] = ['pending', 'awaiting-pull', 'dead-letter'];
@@ -50,11 +51,11 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
     throw forbidden(`The response message says it comes from ${response.sourceAgency}, but the access token is ${agency}'s`);
   }
   const messageId = response.requestHeaderId;
-  const message = await knownMessage(ctx, res, messageId);
+  const party = { agency, as: 'recipient' } as const;
+  const message = await knownMessage(ctx, res, messageId, party);
   const subject = `Person/${message.personId}`;
-  if (!message.recipients.includes(agency)) throw forbidden(`${agency} is not a recipient of message ${messageId}`);
   const delivery = await ctx.store.delivery(messageId, agency);
-  if (!delivery) throw forbidden(`${agency} is not a recipient of message ${messageId}`);
+  if (!delivery) throw unknownMessage(messageId, party);
   if (delivery.state === 'withdrawn') {
     throw conflict(`Message ${messageId} was never delivered to ${agency}: it was withdrawn (${delivery.lastError ?? 'the ISP no longer allows the flow'})`);
   }
@@ -82,7 +83,7 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
   if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
   switch (step.kind) {
     case 'missing':
-      throw forbidden(`${agency} is not a recipient of message ${messageId}`);
+      throw unknownMessage(messageId, party);
     case 'replayed':
       throw conflict(`Response message ${response.headerId} already answered another delivery (${step.delivery}): a response message is sent once`);
     case 'lease-lost':

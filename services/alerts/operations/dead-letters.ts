@@ -10,7 +10,7 @@
  * A dead letter is also on the message's status URL (`$delivery-status`, state
  * `dead-letter` and the reason) and in the audit trail (the attempt that ended
  * it, and its change record). Another agency's messages are not the caller's
- * to see or re-drive.
+ * to see or re-drive: to re-drive one is answered as for an unknown message (404).
  */
 import type { Request, Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
@@ -18,7 +18,7 @@ import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { badRequest, conflict, forbidden, informational, notFound } from '../../../shared/fhir/outcome.js';
+import { badRequest, conflict, informational, notFound } from '../../../shared/fhir/outcome.js';
 import type { AlertsContext } from '../context.js';
 import { knownMessage } from './known-message.js';
 import { wholeNumberParam } from './query.js';
@@ -62,10 +62,9 @@ export function redrive(ctx: AlertsContext) {
     const messageId = String(req.params.messageId);
     const agencyId = req.query.agency;
     if (typeof agencyId !== 'string' || agencyId.length === 0) throw badRequest('Name the recipient to re-drive: ?agency=<agency id>', 'agency');
-    const message = await knownMessage(ctx, res, messageId);
-    const subject = `Person/${message.personId}`;
     describeExchange(res, { recipientAgency: agencyId });
-    if (message.sender !== caller) throw forbidden(`Only the sender of message ${messageId} may re-drive its deliveries`);
+    const message = await knownMessage(ctx, res, messageId, { agency: caller, as: 'sender' });
+    const subject = `Person/${message.personId}`;
     const delivery = await ctx.store.delivery(messageId, agencyId);
     if (!delivery) throw notFound(`Message ${messageId} has no delivery to ${agencyId}`);
     if (delivery.state !== 'dead-letter') throw conflict(`The delivery of ${messageId} to ${agencyId} is ${delivery.state}, not a dead letter: only dead letters are re-driven`);

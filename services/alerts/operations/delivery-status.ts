@@ -9,21 +9,15 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { notFound } from '../../../shared/fhir/outcome.js';
-import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
 import type { AlertsContext } from '../context.js';
 import { deliveryStatusParameters } from '../domain/answers.js';
+import { knownMessage } from './known-message.js';
 
 export function deliveryStatus(ctx: AlertsContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$delivery-status', action: 'R', dataCategory: 'alert' });
     const messageId = String(req.params.messageId);
-    const agency = authContext(res).agency;
-    const message = await ctx.store.message(messageId);
-    if (!message || message.sender !== agency) {
-      if (message) refusedBySecurityModel(res);
-      throw notFound(`No message ${messageId} sent by ${agency}`);
-    }
+    const message = await knownMessage(ctx, res, messageId, { agency: authContext(res).agency, as: 'sender' });
     const deliveries = await ctx.store.deliveries(messageId, message.recipients);
     describeExchange(res, { subject: `Person/${message.personId}`, purpose: message.purpose, entities: [{ reference: `Flag/${message.flagId}`, role: 'domain-resource' }] });
     await respond(

@@ -18,6 +18,7 @@ import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, notFound } from '../../../shared/fhir/outcome.js';
+import { deniedAsUnknown } from '../../../shared/fhir/rest/access.js';
 import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import type { Logger } from '../../../shared/log.js';
@@ -38,7 +39,10 @@ export function readFlag(ctx: AlertsContext, log: Logger) {
     const agency = authContext(res).agency;
     const flag = await ctx.store.flag(id);
     const view = flag && (await viewOf(ctx.isp, flag, agency));
-    if (!flag || !view) throw notFound(`Flag/${id} is not known`);
+    if (!flag || !view) {
+      if (flag) deniedAsUnknown(res, `${agency} may not see Flag/${id}`);
+      throw notFound(`Flag/${id} is not known`);
+    }
     describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose, entities: [{ reference: `Flag/${id}`, role: 'domain-resource' }] });
     await recordAccess(ctx, flag, { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency }, log);
     await respond(req, res, 200, flagFor(flag.flag as Flag, view.agencyType), { criteria: lookupCriteria([view]) });
@@ -94,7 +98,10 @@ export function flagAccesses(ctx: AlertsContext) {
     const agency = authContext(res).agency;
     const flag = await ctx.store.flag(id);
     // The NP/LP's agency and the sender only; to anyone else the alert is unknown.
-    if (!flag || (flag.sender !== agency && !flag.npLpAgencies.includes(agency))) throw notFound(`Flag/${id} is not known`);
+    if (!flag || (flag.sender !== agency && !flag.npLpAgencies.includes(agency))) {
+      if (flag) deniedAsUnknown(res, `${agency} is neither the sender nor the NP/LP's agency of Flag/${id}`);
+      throw notFound(`Flag/${id} is not known`);
+    }
     describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose, entities: [{ reference: `Flag/${id}`, role: 'domain-resource' }] });
     const accesses = await ctx.store.accessesOf(id);
     const parameters: Parameters = {
@@ -143,3 +150,4 @@ function lookupCriteria(views: readonly FlagView[]): string[] {
   if (views.some((v) => v.categories.includes('np-lp-contact'))) criteria.push('PD-L3');
   return criteria;
 }
+

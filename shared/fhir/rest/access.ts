@@ -33,3 +33,11 @@ export function requireAccess(authenticate: RequestHandler, ...scopes: ScopeRequ
 export function refusedBySecurityModel(res: Response): void {
   describeExchange(res, { criteriaOnDenial: [...SECURITY_MODEL_CRITERIA] });
 }
+
+/**
+ * Marks a refusal answered as an unknown id (a denied read or action never reveals that what it named
+ * exists) as a security-model refusal, with the real reason in the audit record only.
+ */
+export function deniedAsUnknown(res: Response, reason: string): void {
+  describeExchange(res, { criteriaOnDenial: [...SECURITY_MODEL_CRITERIA], outcomeDescription: `denied, answered as an unknown id: ${reason}` });
+}
