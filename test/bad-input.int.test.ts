@@ -8,10 +8,19 @@
  * The routes are read from the apps' own routers, so a route added later is
  * covered without touching this file.
  */
+import http from 'node:http';
+import { createPublicKey } from 'node:crypto';
 import type { Express } from 'express';
 import fc from 'fast-check';
+import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { readAuditEntries } from '../shared/audit/audit-client.js';
+import { issueAccessToken } from '../shared/auth/access-token.js';
+import { loadTokenSigningKey } from '../shared/auth/keys.js';
+import { createLogger } from '../shared/log.js';
+import { connectRedis } from '../shared/redis/connection.js';
+import { startHub, type RunningHub } from '../services/hub.js';
+import { deletePrefix, uniquePrefix } from './redis.js';
 import { routerOf, type LayerView } from '../shared/http/methods.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from './alerts.js';
 import { loadPlansConfig } from '../services/plans/config.js';
@@ -347,4 +356,297 @@ describe('bad input thrown at every route of the directory, the MPI, alerts and 
     }
     expect(missing.map((m) => m.what)).toEqual([]);
   }, 30_000);
+});
+
+/**
+ * An independently written corpus (from FHIR R4's REST and JSON rules and HTTP, not from our
+ * validators), sent over real HTTP to every FHIR service of a whole hub (`startHub`): each case
+ * names the answer FHIR/HTTP call for. Every refusal must be an OperationOutcome in
+ * `application/fhir+json` with a text a person can read, no stack trace, path or key material,
+ * audited under its request id; afterwards the data written before is intact and the hub still
+ * answers a valid request. Classes: syntax (malformed, truncated, empty, deep, BOM), encoding
+ * (invalid UTF-8, lone surrogates, control characters, charsets, Content-Encoding), media types
+ * (Content-Type, `_format`, `Accept`, `fhirVersion`), size, shape (arrays/strings/null bodies,
+ * wrong resourceType, prototype keys, numbers out of range), ids (too long, `..`, `%2F`, unicode,
+ * NUL), methods and routes (405 with Allow, unknown types, unknown operations), search (repeated
+ * and invalid result parameters, unknown parameters, `_sort`, `_include`, dates), versions
+ * (`If-Match`, vread, `_history` parameters), conditional create, Bundles of the wrong type for
+ * the endpoint, messages without their MessageHeader, and tokens (missing, expired, tampered,
+ * `alg: none`, HS256 keyed with the public key, wrong scope, malformed Authorization).
+ */
+describe('an independent bad-input corpus against a whole hub over HTTP', () => {
+  const prefix = uniquePrefix('bad-input-hub');
+  let hub: RunningHub;
+  let token: string;
+  let narrowToken: string;
+  const badTokens: Record<string, string> = {};
+  const sentIds: { id: string; what: string }[] = [];
+  let n = 0;
+
+  interface Answer {
+    readonly status: number;
+    readonly headers: http.IncomingHttpHeaders;
+    readonly text: string;
+  }
+
+  /** Raw HTTP, so bodies, headers and paths go exactly as written (fetch would normalise `..` and refuse some headers). */
+  function send(url: string, method: string, headers: Record<string, string>, body?: string | Buffer): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const target = new URL(url);
+      // The path as written (`new URL` would resolve `..`): what a hostile client actually sends.
+      const path = url.slice(target.origin.length);
+      const req = http.request({ hostname: target.hostname, port: target.port, path, method, headers: { ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }), ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.setTimeout(20_000, () => req.destroy(new Error(`no answer in 20 s: ${method} ${url}`)));
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  type Service = 'directory' | 'mpi' | 'alerts' | 'plans' | 'audit';
+  interface Case {
+    readonly service: Service;
+    readonly what: string;
+    readonly method: string;
+    readonly path: string;
+    readonly status: number | readonly number[];
+    readonly headers?: Record<string, string>;
+    readonly body?: string | Buffer;
+    /** The token to send: the default one (unset), `narrow` (Organization.read only), `none`, or one of `badTokens`. */
+    readonly auth?: string;
+  }
+
+  const FJ = { 'content-type': 'application/fhir+json' };
+  const json = (o: unknown) => JSON.stringify(o);
+  const lothianPatient = (value: string) => ({
+    resourceType: 'Patient',
+    identifier: [{ system: 'https://fhir.infoshare.scot/id/patient/nhs-lothian', value }],
+    name: [{ family: 'Corpus', given: ['Case'] }],
+    birthDate: '2011-01-01',
+    gender: 'female',
+  });
+  /** Per service: a type it reads and the create (or operation) path taking a body, with a plausible body. */
+  const SERVICES: Record<Service, { type: string; write: string; body: object }> = {
+    directory: { type: 'Organization', write: '/fhir/Organization', body: { resourceType: 'Organization', name: 'Corpus org' } },
+    mpi: { type: 'Patient', write: '/fhir/Patient', body: lothianPatient('CORPUS-0') },
+    alerts: { type: 'Flag', write: '/fhir/$process-message', body: { resourceType: 'Bundle', type: 'message', entry: [] } },
+    plans: { type: 'CarePlan', write: '/fhir/CarePlan', body: { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/x' } } },
+    audit: { type: 'AuditEvent', write: '/fhir/DocumentReference', body: { resourceType: 'DocumentReference', status: 'current', content: [] } },
+  };
+
+  /** The same rules hold on every service: the shell refuses these before any service code runs. */
+  function everyService(): Case[] {
+    return (Object.keys(SERVICES) as Service[]).flatMap((service) => {
+      const { type: T, write, body } = SERVICES[service];
+      const b = json(body);
+      const c = (what: string, method: string, path: string, status: Case['status'], extra: Partial<Case> = {}): Case => ({ service, what, method, path, status, ...extra });
+      return [
+        c('malformed JSON', 'POST', write, 400, { headers: FJ, body: '{"resourceType":' }),
+        c('a body cut short', 'POST', write, 400, { headers: FJ, body: b.slice(0, 20) }),
+        c('no Content-Type on a body', 'POST', write, 415, { body: b }),
+        c('text/plain', 'POST', write, 415, { headers: { 'content-type': 'text/plain' }, body: b }),
+        c('a form where a resource is expected', 'POST', write, 415, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=x' }),
+        c('an XML resource', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+xml' }, body: '<Organization xmlns="http://hl7.org/fhir"/>' }),
+        c('charset ISO-8859-1', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+json; charset=iso-8859-1' }, body: b }),
+        c('charset UTF-16', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+json; charset=utf-16' }, body: b }),
+        c('FHIR JSON of another version (fhirVersion=3.0)', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+json; fhirVersion=3.0' }, body: b }),
+        c('a gzip body that is not gzip', 'POST', write, 400, { headers: { ...FJ, 'content-encoding': 'gzip' }, body: 'not gzip' }),
+        c('an unknown Content-Encoding', 'POST', write, 415, { headers: { ...FJ, 'content-encoding': 'x-unknown' }, body: b }),
+        c('a 2 MB body', 'POST', write, 413, { headers: FJ, body: json({ ...body, text: { status: 'generated', div: 'x'.repeat(2_000_000) } }) }),
+        c('arrays 5,000 deep', 'POST', write, 400, { headers: FJ, body: `${'['.repeat(5000)}1${']'.repeat(5000)}` }),
+        c('an escaped NUL in a string', 'POST', write, 400, { headers: FJ, body: b.replace('{', '{"language":"en\\u0000",') }),
+        c('a lone surrogate', 'POST', write, 400, { headers: FJ, body: b.replace('{', '{"language":"\\ud800",') }),
+        c('bytes that are not UTF-8', 'POST', write, 400, { headers: FJ, body: Buffer.concat([Buffer.from('{"resourceType":"Basic","language":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]) }),
+        c('a __proto__ key', 'POST', write, 400, { headers: FJ, body: b.replace('{', '{"__proto__":{"x":1},') }),
+        c('a number beyond double range', 'POST', write, [400, 422], { headers: FJ, body: b.replace('{', '{"x":1e400,') }),
+        c('an array body', 'POST', write, [400, 422], { headers: FJ, body: '[]' }),
+        c('a string body', 'POST', write, [400, 422], { headers: FJ, body: '"Organization"' }),
+        c('a null body', 'POST', write, [400, 422], { headers: FJ, body: 'null' }),
+        c('a resource of another type', 'POST', write, [400, 422], { headers: FJ, body: json({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }) }),
+        c('no resourceType', 'POST', write, [400, 422], { headers: FJ, body: json({ name: 'x' }) }),
+        c('an empty body', 'POST', write, [400, 422], { headers: FJ, body: '' }),
+        c('If-None-Exist (conditional create is not served)', 'POST', write, 400, { headers: { ...FJ, 'if-none-exist': 'identifier=x' }, body: b }),
+        c('an unknown id', 'GET', `/fhir/${T}/does-not-exist`, 404),
+        c('an id of 65 characters', 'GET', `/fhir/${T}/${'a'.repeat(65)}`, [400, 404]),
+        c('an id of ..', 'GET', `/fhir/${T}/..`, [400, 404]),
+        c('an id with an encoded slash', 'GET', `/fhir/${T}/a%2Fb`, [400, 404]),
+        c('an id in unicode', 'GET', `/fhir/${T}/${encodeURIComponent('é😀')}`, [400, 404]),
+        c('an id with an encoded NUL', 'GET', `/fhir/${T}/a%00b`, [400, 404]),
+        c('a raw space in the path', 'GET', `/fhir/${T}/a%20b`, [400, 404]),
+        c('vread of a version that is not a number', 'GET', `/fhir/${T}/does-not-exist/_history/abc`, [400, 404, 405]),
+        c('an unknown resource type', 'GET', '/fhir/Foo', 404),
+        c('an unknown route', 'GET', '/nothing/here', 404),
+        c('an unknown operation', 'POST', `/fhir/${T}/$no-such-operation`, 404, { headers: FJ, body: json({ resourceType: 'Parameters' }) }),
+        c('an unknown system operation', 'POST', '/fhir/$no-such-operation', [404, 405], { headers: FJ, body: json({ resourceType: 'Parameters' }) }),
+        c('DELETE (not served)', 'DELETE', `/fhir/${T}/x`, 405),
+        c('PATCH (not served)', 'PATCH', `/fhir/${T}/x`, 405, { headers: { 'content-type': 'application/json-patch+json' }, body: '[]' }),
+        c('_count=-1', 'GET', `/fhir/${T}?_count=-1`, 400),
+        c('_count=abc', 'GET', `/fhir/${T}?_count=abc`, 400),
+        c('_count given twice', 'GET', `/fhir/${T}?_count=1&_count=2`, 400),
+        c('_offset=-1', 'GET', `/fhir/${T}?_offset=-1`, 400),
+        c('_lastUpdated=garbage', 'GET', `/fhir/${T}?_lastUpdated=garbage`, 400),
+        c('_sort on an unknown parameter', 'GET', `/fhir/${T}?_sort=unknown`, 400),
+        c('an unknown parameter with Prefer: handling=strict', 'GET', `/fhir/${T}?no-such-param=1`, 400, { headers: { prefer: 'handling=strict' } }),
+        c('_summary=bogus', 'GET', `/fhir/${T}?_summary=bogus`, 400),
+        c('_total=bogus', 'GET', `/fhir/${T}?_total=bogus`, 400),
+        c('a __proto__ query parameter', 'GET', `/fhir/${T}?__proto__=1`, 400),
+        c('_format=xml', 'GET', `/fhir/${T}?_format=xml`, 406),
+        c('_format=application/fhir+xml on metadata', 'GET', '/fhir/metadata?_format=application/fhir%2Bxml', 406, { auth: 'none' }),
+        c('_format given twice, differently', 'GET', `/fhir/${T}?_format=json&_format=xml`, 400),
+        c('Accept: application/fhir+xml only', 'GET', `/fhir/${T}`, 406, { headers: { accept: 'application/fhir+xml' } }),
+        c('Accept: FHIR JSON of another version only', 'GET', '/fhir/metadata', 406, { headers: { accept: 'application/fhir+json; fhirVersion=3.0' }, auth: 'none' }),
+        c('POST _search with a JSON body', 'POST', `/fhir/${T}/_search`, 415, { headers: FJ, body: '{}' }),
+        c('POST _search with _count=abc in the form', 'POST', `/fhir/${T}/_search`, 400, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '_count=abc' }),
+        c('no token', 'GET', `/fhir/${T}`, 401, { auth: 'none' }),
+        c('an expired token', 'GET', `/fhir/${T}`, 401, { auth: 'expired' }),
+        c('a token with alg none', 'GET', `/fhir/${T}`, 401, { auth: 'algNone' }),
+        c('a token whose audience was changed', 'GET', `/fhir/${T}`, 401, { auth: 'tamperedAudience' }),
+        c('a token of another issuer', 'GET', `/fhir/${T}`, 401, { auth: 'otherIssuer' }),
+        c('HS256 signed with the public key', 'GET', `/fhir/${T}`, 401, { auth: 'hs256PublicKey' }),
+        c('a token that is not a JWT', 'GET', `/fhir/${T}`, 401, { auth: 'notJwt' }),
+        c('Basic authentication', 'GET', `/fhir/${T}`, 401, { auth: 'none', headers: { authorization: 'Basic dXNlcjpwYXNz' } }),
+        c('Bearer with no token', 'GET', `/fhir/${T}`, 401, { auth: 'none', headers: { authorization: 'Bearer ' } }),
+        c('a write without the write scope', 'POST', write, 403, { auth: 'narrow', headers: FJ, body: b }),
+      ].filter((x) => !(service === 'alerts' && x.what === 'a write without the write scope')); // alerts reads the scope it needs from the message (below)
+    });
+  }
+
+  const bundle = (type: string, entry: object[]) => json({ resourceType: 'Bundle', type, entry });
+  const SPECIFIC: Case[] = [
+    { service: 'directory', what: 'PUT with a stale If-Match', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: { ...FJ, 'if-match': 'W/"999"' }, body: json({ resourceType: 'Organization', id: 'nhs-lothian', name: 'NHS Lothian' }), status: 412 },
+    { service: 'directory', what: 'PUT with an If-Match that is not an ETag', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: { ...FJ, 'if-match': 'garbage' }, body: json({ resourceType: 'Organization', id: 'nhs-lothian', name: 'NHS Lothian' }), status: 400 },
+    { service: 'directory', what: 'PUT whose body id is not the URL id', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: FJ, body: json({ resourceType: 'Organization', id: 'other', name: 'x' }), status: 400 },
+    { service: 'directory', what: 'PUT of another resource type', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: FJ, body: json({ resourceType: 'Patient', id: 'nhs-lothian' }), status: [400, 422] },
+    { service: 'directory', what: 'vread of a version that never was', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history/999', status: 404 },
+    { service: 'directory', what: '_history with _count=abc', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history?_count=abc', status: 400 },
+    { service: 'directory', what: '_history with _since', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history?_since=garbage', status: 400 },
+    { service: 'directory', what: 'an unknown search modifier', method: 'GET', path: '/fhir/Organization?name:foo=x', status: 400 },
+    { service: 'directory', what: '_include the service does not serve', method: 'GET', path: '/fhir/Organization?_include=Organization:partof', status: 400 },
+    { service: 'directory', what: 'the token endpoint with a JSON body', method: 'POST', path: '/auth/token', headers: FJ, body: '{}', status: 400, auth: 'none' },
+    { service: 'directory', what: 'the token endpoint with an assertion that is not a JWT', method: 'POST', path: '/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c', status: 401, auth: 'none' },
+    { service: 'directory', what: 'GET on the token endpoint', method: 'GET', path: '/auth/token', status: 405, auth: 'none' },
+    { service: 'mpi', what: 'a batch Bundle at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: bundle('batch', [{ resource: lothianPatient('CORPUS-1'), request: { method: 'POST', url: 'Patient' } }]), status: 422 },
+    { service: 'mpi', what: 'a collection Bundle at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: bundle('collection', [{ resource: lothianPatient('CORPUS-1') }]), status: 422 },
+    { service: 'mpi', what: 'a Patient at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: json(lothianPatient('CORPUS-1')), status: 422 },
+    { service: 'mpi', what: 'a transaction entry that DELETEs', method: 'POST', path: '/fhir', headers: FJ, body: bundle('transaction', [{ request: { method: 'DELETE', url: 'Patient/x' } }]), status: 422 },
+    { service: 'mpi', what: 'a transaction entry whose url names another type', method: 'POST', path: '/fhir', headers: FJ, body: bundle('transaction', [{ resource: lothianPatient('CORPUS-1'), request: { method: 'POST', url: 'Organization' } }]), status: 422 },
+    { service: 'mpi', what: 'a record of another agency', method: 'POST', path: '/fhir/Patient', headers: FJ, body: json({ ...lothianPatient('x'), identifier: [{ system: 'https://fhir.infoshare.scot/id/patient/police-scotland', value: 'X' }] }), status: 422 },
+    { service: 'mpi', what: '$ihe-pix with sourceIdentifier twice', method: 'GET', path: '/fhir/Patient/$ihe-pix?sourceIdentifier=a|1&sourceIdentifier=b|2', status: 400 },
+    { service: 'mpi', what: 'a conditional update with an unknown criterion', method: 'PUT', path: '/fhir/Patient?no-such-param=1', headers: FJ, body: json(lothianPatient('CORPUS-2')), status: 400 },
+    { service: 'mpi', what: 'a conditional update whose identifier is not the body\u2019s', method: 'PUT', path: '/fhir/Patient?identifier=https://fhir.infoshare.scot/id/patient/nhs-lothian|CORPUS-3', headers: FJ, body: json(lothianPatient('CORPUS-4')), status: 400 },
+    { service: 'alerts', what: '$process-message with a transaction Bundle', method: 'POST', path: '/fhir/$process-message', headers: FJ, body: bundle('transaction', []), status: 400 },
+    { service: 'alerts', what: '$process-message with no MessageHeader', method: 'POST', path: '/fhir/$process-message', headers: FJ, body: bundle('message', [{ resource: { resourceType: 'Flag', status: 'active', code: { text: 'x' }, subject: { reference: 'Patient/x' } } }]), status: 400 },
+    { service: 'alerts', what: 'a Flag search with no subject', method: 'GET', path: '/fhir/Flag', status: 400 },
+    { service: 'plans', what: 'a CarePlan update without If-Match', method: 'PUT', path: '/fhir/CarePlan/a1', headers: FJ, body: json({ resourceType: 'CarePlan', id: 'a1', status: 'active', intent: 'plan', subject: { reference: 'Patient/x' } }), status: 428 },
+    { service: 'plans', what: 'a CarePlan update whose body id is not the URL id', method: 'PUT', path: '/fhir/CarePlan/a1', headers: { ...FJ, 'if-match': 'W/"1"' }, body: json({ resourceType: 'CarePlan', id: 'b2', status: 'active', intent: 'plan', subject: { reference: 'Patient/x' } }), status: 400 },
+    { service: 'plans', what: 'a CarePlan with a status outside its value set', method: 'POST', path: '/fhir/CarePlan', headers: FJ, body: json({ resourceType: 'CarePlan', status: 'bogus', intent: 'plan', subject: { reference: 'Patient/x' } }), status: 422 },
+    { service: 'plans', what: '$render in a format it does not print', method: 'GET', path: '/fhir/CarePlan/nope/$render?format=exe', status: 400 },
+    { service: 'plans', what: '_revinclude of a type the service does not keep', method: 'GET', path: '/fhir/CarePlan?_revinclude=Provenance:target', status: 400 },
+    { service: 'audit', what: 'an AuditEvent search by a date that is not one', method: 'GET', path: '/fhir/AuditEvent?date=garbage', status: 400 },
+    { service: 'audit', what: 'an AuditEvent search by a criterion not in the catalogue', method: 'GET', path: '/fhir/AuditEvent?criterion=ZZ-L9', status: 400 },
+    { service: 'audit', what: 'creating an AuditEvent (the log is written by the hub only)', method: 'POST', path: '/fhir/AuditEvent', headers: FJ, body: json({ resourceType: 'AuditEvent' }), status: 405 },
+  ];
+
+  const CASES = [...everyService(), ...SPECIFIC];
+  /** Data written before the corpus runs, read back after it. */
+  let organisation: { id: string; versionId: string };
+  let record: { id: string; versionId: string };
+
+  const urlOf = (service: Service, path: string) => `${hub.config.urls[service] ?? ''}${path}`;
+  const authed = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
+
+  beforeAll(async () => {
+    hub = await startHub({ freePorts: true, keyPrefix: prefix, loadDemoPeople: false, log: createLogger('bad-input-hub-test', 'silent') });
+    const key = await loadTokenSigningKey(hub.config.token);
+    const claims = { clientId: AGENCY, agency: AGENCY, partnership: 'lothian-hscp' };
+    token = issueAccessToken({ ...claims, scopes: ['system/*.*', 'system/Task.review', 'system/AuditEvent.attest'] }, key, hub.config.token).token;
+    narrowToken = issueAccessToken({ ...claims, scopes: ['system/Organization.read'] }, key, hub.config.token).token;
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown> & { kid?: string };
+    const kid = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid: string }).kid;
+    const jwks = (await (await fetch(urlOf('directory', '/auth/jwks.json'))).json()) as { keys: object[] };
+    const publicPem = createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+    const now = Math.floor(Date.now() / 1000);
+    Object.assign(badTokens, {
+      expired: issueAccessToken({ ...claims, scopes: ['system/*.*'] }, key, hub.config.token, Date.now() - 3_600_000).token,
+      algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64(decoded)}.`,
+      tamperedAudience: `${header}.${b64({ ...decoded, aud: 'https://elsewhere.example' })}.${signature}`,
+      otherIssuer: issueAccessToken({ ...claims, scopes: ['system/*.*'] }, key, { ...hub.config.token, issuer: 'https://elsewhere.example' }).token,
+      hs256PublicKey: jwt.sign({ ...decoded, iat: now, exp: now + 300 }, publicPem, { algorithm: 'HS256', keyid: kid }),
+      notJwt: 'not-a-token',
+    });
+    const org = await send(urlOf('directory', '/fhir/Organization'), 'POST', authed(FJ), json({ resourceType: 'Organization', name: 'Written before the corpus' }));
+    expect(org.status).toBe(201);
+    const orgBody = JSON.parse(org.text) as { id: string; meta: { versionId: string } };
+    organisation = { id: orgBody.id, versionId: orgBody.meta.versionId };
+    const registered = await send(urlOf('mpi', '/fhir/Patient'), 'POST', authed(FJ), json(lothianPatient('CORPUS-KEPT')));
+    expect([200, 201]).toContain(registered.status);
+    const recordBody = JSON.parse(registered.text) as { id: string; meta: { versionId: string } };
+    record = { id: recordBody.id, versionId: recordBody.meta.versionId };
+  }, 120_000);
+
+  afterAll(async () => {
+    if (!hub) return;
+    const redis = connectRedis(hub.redisUrl);
+    await hub.stop();
+    await deletePrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  /** What no answer may carry: a stack frame, a source path, key material. */
+  const LEAK = /\bat [\w.<>$]+ \(|\.[jt]s:\d+|\/work\/|node_modules|-----BEGIN|PRIVATE KEY|"d":"/;
+
+  it.each(CASES.map((c) => [`${c.service}: ${c.what} (${c.method} ${c.path.slice(0, 60)})`, c] as const))('%s', async (_name, c) => {
+    const id = `corpus-${process.pid}-${++n}`;
+    const authorization: Record<string, string> = c.auth === 'none' ? {} : { authorization: `Bearer ${c.auth === undefined ? token : c.auth === 'narrow' ? narrowToken : badTokens[c.auth]!}` };
+    const res = await send(urlOf(c.service, c.path), c.method, { 'x-request-id': id, ...authorization, ...(c.headers ?? {}) }, c.body);
+    // `GET /fhir/metadata` is audited as any read; the corpus checks the records of the exchanges it refused.
+    if (!c.path.startsWith('/fhir/metadata')) sentIds.push({ id, what: `${c.service} ${c.what}` });
+    const expected = typeof c.status === 'number' ? [c.status] : c.status;
+    if (!expected.includes(res.status)) throw new Error(`expected ${expected.join(' or ')}, got ${res.status}: ${res.text.slice(0, 300)}`);
+    expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    const body = JSON.parse(res.text) as { resourceType?: string; issue?: { details?: { text?: string }; diagnostics?: string }[] };
+    expect(body.resourceType).toBe('OperationOutcome');
+    const text = body.issue?.[0]?.details?.text ?? body.issue?.[0]?.diagnostics ?? '';
+    expect(text.length).toBeGreaterThan(5);
+    expect(res.text).not.toMatch(LEAK);
+    if (res.status === 401) expect(res.headers['www-authenticate']).toMatch(/realm="infoshare"/);
+    if (res.status === 405) expect(res.headers.allow).toBeTruthy();
+  });
+
+  it('audited every refused exchange under its request id', async () => {
+    const deadline = Date.now() + 15_000;
+    let missing = sentIds;
+    while (missing.length > 0 && Date.now() < deadline) {
+      const audited = new Set((await readAuditEntries(hub.deps.redis, hub.deps.keys, { count: 1_000_000 })).map(({ entry }) => entry.requestId));
+      missing = sentIds.filter((s) => !audited.has(s.id));
+      if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(sentIds.length).toBeGreaterThan(300);
+    expect(missing.map((m) => m.what)).toEqual([]);
+  }, 30_000);
+
+  it('lost nothing: what was written before reads back unchanged, and a valid request still succeeds', async () => {
+    const org = await send(urlOf('directory', `/fhir/Organization/${organisation.id}`), 'GET', authed());
+    expect(org.status).toBe(200);
+    expect(org.headers.etag).toBe(`W/"${organisation.versionId}"`);
+    const kept = await send(urlOf('mpi', `/fhir/Patient/${record.id}`), 'GET', authed());
+    expect(kept.status).toBe(200);
+    expect(kept.headers.etag).toBe(`W/"${record.versionId}"`);
+    const created = await send(urlOf('directory', '/fhir/Organization'), 'POST', authed({ 'content-type': 'application/fhir+json; charset=utf-8' }), json({ resourceType: 'Organization', name: 'Written after the corpus' }));
+    expect(created.status).toBe(201);
+    // Nothing the corpus sent was stored: no Organization by the corpus's name, no record of its identifiers.
+    const orgs = JSON.parse((await send(urlOf('directory', '/fhir/Organization?name=Corpus'), 'GET', authed())).text) as { total?: number };
+    expect(orgs.total).toBe(0);
+    for (const value of ['CORPUS-0', 'CORPUS-1', 'CORPUS-2', 'CORPUS-4']) {
+      const pix = await send(urlOf('mpi', `/fhir/Patient/$ihe-pix?sourceIdentifier=https://fhir.infoshare.scot/id/patient/nhs-lothian%7C${value}`), 'GET', authed());
+      expect(pix.status).toBe(404);
+    }
+    for (const service of Object.keys(SERVICES) as Service[]) expect((await send(urlOf(service, '/health'), 'GET', {})).status).toBe(200);
+  });
 });

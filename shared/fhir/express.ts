@@ -9,6 +9,7 @@ import type { AuditSink } from '../audit/exchange.js';
 import { formBodyProblem, jsonBodyProblem } from '../http/input-guard.js';
 import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
+import { bodyTypeProblem, isFhirPath } from './request-rules.js';
 import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
 import {
   badRequest,
@@ -74,14 +75,19 @@ function guard(problemOf: (body: Buffer) => string | undefined) {
  */
 export function fhirBodyParser(limit: string): RequestHandler[] {
   const json = express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonBodyProblem) });
+  const FORM = 'application/x-www-form-urlencoded';
   const form = express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) });
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasBody) {
-      const okType = req.is([...JSON_TYPES, 'application/x-www-form-urlencoded']);
+      const okType = req.is([...JSON_TYPES, FORM]);
       if (!okType) {
         next(unsupportedMediaType(`Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send ${FHIR_JSON}`));
         return;
+      }
+      if (isFhirPath(req.path)) {
+        const problem = bodyTypeProblem(req.path, req.headers['content-type'] ?? '', okType === FORM);
+        if (problem) return next(problem);
       }
     }
     next();
@@ -209,7 +215,8 @@ export function toOutcomeError(err: unknown): OperationOutcomeError {
       break;
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
-    return badRequest('Bad request');
+    // e.g. a gzip or br body whose bytes do not decode, or fewer bytes than Content-Length promised.
+    return badRequest('The request body could not be read: check that it matches its Content-Encoding and Content-Length');
   }
   return internalError();
 }

@@ -26,6 +26,13 @@ describe('jsonBodyProblem', () => {
     expect(jsonBodyProblem(Buffer.from([0x22, 0xc0, 0xaf, 0x22]))).toMatch(/UTF-8/); // overlong "/"
   });
 
+  it('refuses escaped control characters FHIR strings exclude, and keeps tab, line feed and carriage return', () => {
+    for (const escape of ['\\u0000', '\\u001f', '\\b', '\\f', '\\u000B']) expect(jsonBodyProblem(bytes(`{"value":"a${escape}b"}`))).toMatch(/control character/);
+    expect(jsonBodyProblem(bytes('{"value":"a\\tb\\nc\\rd\\u0009"}'))).toBeUndefined();
+    // An escaped backslash followed by a letter is text, not an escape.
+    expect(jsonBodyProblem(bytes('{"value":"C:\\\\bin"}'))).toBeUndefined();
+  });
+
   it('refuses a lone surrogate escape but keeps a well-formed pair', () => {
     expect(jsonBodyProblem(bytes('{"value":"a\\ud800b"}'))).toMatch(/lone surrogate/);
     expect(jsonBodyProblem(bytes('{"value":"\\udc00"}'))).toMatch(/lone surrogate/);

@@ -13,7 +13,8 @@
  *   FHIR element, and each is a classic way into an object's prototype.
  * - JSON strings must be well-formed UTF-16: a lone surrogate escape
  *   (`"\ud800"`) would turn into U+FFFD on its way to Redis, the same lossy
- *   identity as a bad byte.
+ *   identity as a bad byte. Nor may they hold control characters FHIR strings
+ *   exclude (an escaped NUL would end a C string in a receiving system).
  *
  * Each check answers with the problem (a sentence for the client) or undefined.
  */
@@ -34,11 +35,14 @@ const CLOSE_OBJECT = 0x7d;
 const CLOSE_ARRAY = 0x5d;
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** FHIR R4 strings (§2.24.0.1): no character below U+0020 except tab, LF and CR. Raw ones are already invalid JSON; this catches the escaped `\u0000`, `\b`, `\f`. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 const FORBIDDEN_KEY_LENGTHS = new Set([...FORBIDDEN_KEYS].map((k) => k.length));
 
 /**
  * The first problem of a JSON body's raw bytes, in one pass and without
- * parsing: encoding, depth, forbidden keys, lone surrogates. Syntax errors are
+ * parsing: encoding, depth, forbidden keys, lone surrogates, control characters. Syntax errors are
  * left to JSON.parse (this scan only needs to find strings and brackets).
  */
 export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): string | undefined {
@@ -79,6 +83,7 @@ function stringProblem(body: Uint8Array, start: number, end: number, escaped: bo
     return undefined; // malformed: JSON.parse of the whole body refuses it
   }
   if (escaped && LONE_SURROGATE.test(text)) return 'A JSON string holds a lone surrogate (\\uD800-\\uDFFF escape), which is not text';
+  if (escaped && CONTROL_CHARACTER.test(text)) return 'A JSON string holds a control character (an escape below \\u0020 other than tab, line feed or carriage return), which FHIR strings may not contain';
   if (FORBIDDEN_KEYS.has(text) && isKey(body, end + 1)) return `The key "${text}" is not allowed in a request body`;
   return undefined;
 }

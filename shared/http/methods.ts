@@ -11,7 +11,7 @@
  */
 import type { Application, RequestHandler } from 'express';
 import { respond } from '../fhir/express.js';
-import { informational, methodNotAllowed } from '../fhir/outcome.js';
+import { informational, methodNotAllowed, notFound } from '../fhir/outcome.js';
 
 /**
  * The parts of Express 5's router (package `router` 2.x) read here and by
@@ -92,6 +92,12 @@ export const methodNotAllowedHandler: RequestHandler = (req, res, next) => {
   const allowed = allowedMethods(req.app, req.path);
   // Nothing routed here (a 404), or a route took the method and passed (its own answer decides).
   if (allowed.length === 0 || allowed.includes(req.method)) return next();
+  const slash = req.path.lastIndexOf('/');
+  const last = req.path.slice(slash + 1);
+  // `POST /fhir/Patient/$foo` reaches only the `:id` routes: an operation nobody serves (404), not a method `$foo` does not take.
+  if (last.startsWith('$') && allowedMethods(req.app, `${req.path.slice(0, slash + 1)}x`).join() === allowed.join()) {
+    return next(notFound(`Unknown operation ${last} on ${req.path.slice(0, slash) || '/'}; GET /fhir/metadata lists the operations served`));
+  }
   const allow = allowed.join(', ');
   res.setHeader('Allow', allow);
   next(methodNotAllowed(`${req.method} is not supported on ${req.path}; allowed: ${allow}`));

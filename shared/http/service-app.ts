@@ -12,6 +12,15 @@ import type { AuditSink } from '../audit/exchange.js';
 import type { ServiceName } from '../config.js';
 import { fhirBodyParser, fhirErrorHandler, keepRawBody, notFoundHandler } from '../fhir/express.js';
 import { startExchange } from '../fhir/exchange-context.js';
+import {
+  acceptProblem,
+  conditionalCreateProblem,
+  formatParamProblem,
+  formatParams,
+  historyQueryProblem,
+  isFhirPath,
+  repeatedFormatProblem,
+} from '../fhir/request-rules.js';
 import { badRequest } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
@@ -59,6 +68,19 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use((req, _res, next) => {
     const problem = urlProblem(req.originalUrl);
     next(problem ? badRequest(problem) : undefined);
+  });
+  // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
+  // JSON the client did not ask for), If-None-Exist (400, not a duplicate), `_history` parameters (request-rules.ts).
+  app.use((req, _res, next) => {
+    if (!isFhirPath(req.path)) return next();
+    const formats = formatParams(req.originalUrl);
+    next(
+      repeatedFormatProblem(formats) ??
+        formatParamProblem(formats) ??
+        (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
+        conditionalCreateProblem(req.method, req.header('if-none-exist')) ??
+        (req.method === 'GET' ? historyQueryProblem(req.path, req.originalUrl) : undefined),
+    );
   });
   // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
   app.use(optionsHandler);

@@ -26,6 +26,7 @@ import { dateSpan } from './date-range.js';
 import { MEMBER_SEPARATOR } from './keys.js';
 import {
   ID_PARAM,
+  RESULT_PARAMS,
   normalizeString,
   referenceKey,
   tokenIndexValues,
@@ -105,9 +106,16 @@ export class ResultParamsReader {
   private total = true;
   private summaryCount = false;
 
-  /** True when `key` is a result parameter (then it has been read); 400 for a value it cannot honour. */
+  private readonly seen = new Set<string>();
+
+  /** True when `key` is a result parameter (then it has been read); 400 for a value it cannot honour, or one given twice. */
   read(key: string, raw: string): boolean {
     if (IGNORED.has(key)) return true;
+    if ((RESULT_PARAMS as readonly string[]).includes(key)) {
+      // `?_count=1&_count=2` has no one meaning: refused rather than a guess at which one counts.
+      if (this.seen.has(key)) throw badRequest(`'${key}' is given more than once; give it once`, key);
+      this.seen.add(key);
+    }
     if (key === '_count') this.count = Math.min(nonNegativeInteger(key, raw), MAX_COUNT);
     else if (key === '_offset') this.offset = nonNegativeInteger(key, raw);
     else if (key === '_total') this.total = totalMode(raw);

@@ -65,6 +65,8 @@ export function issueToken(ctx: DirectoryContext) {
         // Only a claim, never a decision: who the refused request said it was, for the audit record.
         if (err.claimedClientId) res.locals.auth = { sub: err.claimedClientId };
         describeExchange(res, { criteriaOnDenial: SECURITY_REFUSALS.has(err.oauthError) ? [...SECURITY_MODEL_CRITERIA] : [] });
+        // RFC 9110 §15.5.2: a 401 names how to authenticate; here, a private_key_jwt client assertion (RFC 7523).
+        if (err.status === 401) res.setHeader('WWW-Authenticate', 'private_key_jwt realm="infoshare"');
       }
       throw err;
     }

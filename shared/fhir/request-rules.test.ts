@@ -1,0 +1,42 @@
+import { acceptProblem, bodyTypeProblem, conditionalCreateProblem, formatParamProblem, formatParams, historyQueryProblem, repeatedFormatProblem } from './request-rules.js';
+
+describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
+  it('refuses _format naming XML or Turtle with 406, and takes every spelling of JSON', () => {
+    for (const f of ['xml', 'text/xml', 'application/fhir+xml', 'application/fhir xml', 'ttl', 'application/fhir+turtle']) expect(formatParamProblem([f])?.status).toBe(406);
+    for (const f of ['json', 'application/json', 'application/fhir+json', 'application/fhir json', 'application/fhir+json; fhirVersion=4.0', 'pdf', 'html']) expect(formatParamProblem([f])).toBeUndefined();
+    expect(formatParamProblem(['application/fhir+json;fhirVersion=3.0'])?.status).toBe(406);
+  });
+
+  it('refuses an Accept naming only FHIR XML or another FHIR version, and leaves wildcards, JSON and documents to the route', () => {
+    expect(acceptProblem('application/fhir+xml')?.status).toBe(406);
+    expect(acceptProblem('application/fhir+xml, application/xml;q=0.9')?.status).toBe(406);
+    expect(acceptProblem('application/fhir+json; fhirVersion=3.0')?.status).toBe(406);
+    for (const a of [undefined, '', '*/*', 'application/fhir+json', 'application/json', 'application/fhir+xml, */*;q=0.1', 'application/pdf', 'text/html,application/xhtml+xml,*/*;q=0.8']) {
+      expect(acceptProblem(a)).toBeUndefined();
+    }
+  });
+
+  it('reads _format from the raw query, and refuses two different ones', () => {
+    expect(formatParams('/fhir/Patient?_format=json&_format=xml')).toEqual(['json', 'xml']);
+    expect(formatParams('/fhir/Patient?name=_format')).toEqual([]);
+    expect(repeatedFormatProblem(['json', 'xml'])?.status).toBe(400);
+    expect(repeatedFormatProblem(['json', 'json'])).toBeUndefined();
+  });
+
+  it('takes a form only on POST _search, a resource everywhere else, and FHIR R4 only', () => {
+    expect(bodyTypeProblem('/fhir/Patient/_search', 'application/fhir+json', false)?.status).toBe(415);
+    expect(bodyTypeProblem('/fhir/Patient/_search', 'application/x-www-form-urlencoded', true)).toBeUndefined();
+    expect(bodyTypeProblem('/fhir/Patient', 'application/x-www-form-urlencoded', true)?.status).toBe(415);
+    expect(bodyTypeProblem('/fhir/Patient', 'application/fhir+json; fhirVersion=4.0', false)).toBeUndefined();
+    expect(bodyTypeProblem('/fhir/Patient', 'application/fhir+json; fhirVersion=5.0', false)?.status).toBe(415);
+  });
+
+  it('refuses If-None-Exist on a create, and parameters on _history, rather than ignore them', () => {
+    expect(conditionalCreateProblem('POST', 'identifier=a|1')?.status).toBe(400);
+    expect(conditionalCreateProblem('POST', undefined)).toBeUndefined();
+    expect(conditionalCreateProblem('PUT', 'identifier=a|1')).toBeUndefined();
+    expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_count=1')?.status).toBe(400);
+    expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_format=json')).toBeUndefined();
+    expect(historyQueryProblem('/fhir/Organization', '/fhir/Organization?_count=1')).toBeUndefined();
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * What a FHIR request may ask of the hub, checked once in the service shell
+ * (shared/http/service-app.ts) for every service, so that nothing the hub
+ * does not serve is silently ignored.
+ *
+ * Content negotiation of the FHIR API (FHIR R4 §3.1.0.1.9-10, RFC 9110 §12):
+ * the hub speaks FHIR R4 in JSON only. A client asking for XML or Turtle —
+ * by `_format` (which overrides `Accept`) or by an `Accept` header naming no
+ * JSON type and no wildcard — gets 406, not JSON it did not ask for; a body
+ * or an answer in another FHIR version (`fhirVersion` media-type parameter)
+ * gets 415 / 406. Formats that are not FHIR serialisations (`_format=pdf` of
+ * a printable plan) are the route's to judge.
+ *
+ * And which media type a body may have where: a POST `_search` takes its
+ * parameters form-encoded (a JSON body there would be ignored and the search
+ * run unfiltered); every other FHIR write takes FHIR JSON (a form there is
+ * not a resource).
+ *
+ * Pure: each check answers the refusal, or undefined.
+ */
+import { badRequest, notAcceptable, unsupportedMediaType, type OperationOutcomeError } from './outcome.js';
+
+/** The FHIR serialisations the hub does not produce (the `_format` shorthands and their media types). */
+const OTHER_FHIR_FORMAT = /^(xml|ttl|turtle|(text|application)\/(fhir\+)?xml|(text|application)\/(fhir\+)?turtle|application\/x-turtle)$/;
+const JSON_FORMAT = /^(json|(text|application)\/(fhir\+)?json)$/;
+/** FHIR R4 is `4.0`; a patch level (`4.0.1`) names the same version. */
+const R4 = /^4\.0(\.\d+)?$/;
+
+interface MediaRange {
+  readonly type: string;
+  readonly params: ReadonlyMap<string, string>;
+}
+
+function parseMediaRange(text: string): MediaRange {
+  const [type = '', ...rest] = text.split(';');
+  const params = new Map<string, string>();
+  for (const p of rest) {
+    const eq = p.indexOf('=');
+    if (eq > 0) params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+  }
+  return { type: type.trim().toLowerCase(), params };
+}
+
+/** `+` in a query value is a space (form encoding); `application/fhir+json` sent unencoded arrives as `application/fhir json`. */
+const formatValue = (raw: string) => raw.trim().replace(/ /g, '+');
+
+/** 406 for `_format` values naming a FHIR serialisation other than JSON or another FHIR version. */
+export function formatParamProblem(values: readonly string[]): OperationOutcomeError | undefined {
+  for (const raw of values) {
+    const range = parseMediaRange(formatValue(raw));
+    if (OTHER_FHIR_FORMAT.test(range.type)) {
+      return notAcceptable(`This server answers in FHIR JSON only: _format=${raw} is not available; use _format=json or leave _format out`, '_format');
+    }
+    const version = range.params.get('fhirversion');
+    if (JSON_FORMAT.test(range.type) && version !== undefined && !R4.test(version)) {
+      return notAcceptable(`This server speaks FHIR R4 (fhirVersion=4.0) only, not fhirVersion=${version}`, '_format');
+    }
+  }
+  return undefined;
+}
+
+/**
+ * 406 when `Accept` names only FHIR serialisations the hub does not produce
+ * (`application/fhir+xml`), or FHIR JSON of another version only. Any JSON type,
+ * a wildcard or a non-FHIR type (a PDF the route may serve) is left to the route.
+ */
+export function acceptProblem(accept: string | undefined): OperationOutcomeError | undefined {
+  if (!accept || accept.trim() === '') return undefined;
+  const ranges = accept
+    .split(',')
+    .map(parseMediaRange)
+    .filter((r) => r.type !== '' && r.params.get('q') !== '0');
+  if (ranges.length === 0) return undefined;
+  const refused = (r: MediaRange) => {
+    if (OTHER_FHIR_FORMAT.test(r.type)) return true;
+    const version = r.params.get('fhirversion');
+    return JSON_FORMAT.test(r.type) && version !== undefined && !R4.test(version);
+  };
+  if (!ranges.every(refused)) return undefined;
+  return notAcceptable(`This server answers in FHIR R4 JSON (application/fhir+json; fhirVersion=4.0) only; Accept: ${accept.slice(0, 200)} names none of it`);
+}
+
+/**
+ * The media type of a request body on a FHIR path: 415 for FHIR JSON of another
+ * version, a JSON body on a POST `_search`, or a form where a resource is expected.
+ * `contentType` is the header as sent; the caller has already refused types that are neither JSON nor a form.
+ */
+export function bodyTypeProblem(path: string, contentType: string, isForm: boolean): OperationOutcomeError | undefined {
+  const version = parseMediaRange(contentType).params.get('fhirversion');
+  if (version !== undefined && !R4.test(version)) return unsupportedMediaType(`This server takes FHIR R4 (fhirVersion=4.0) only, not fhirVersion=${version}`);
+  const search = path.endsWith('/_search');
+  if (search && !isForm) {
+    return unsupportedMediaType(`POST ${path} takes its search parameters form-encoded (application/x-www-form-urlencoded), not ${contentType}`);
+  }
+  if (!search && isForm) {
+    return unsupportedMediaType(`${path} takes a FHIR resource as application/fhir+json, not a form (application/x-www-form-urlencoded)`);
+  }
+  return undefined;
+}
+
+/** Whether a path is part of the FHIR API (`/fhir`, `/fhir/...`), where these rules hold. */
+export const isFhirPath = (path: string): boolean => path === '/fhir' || path.startsWith('/fhir/');
+
+/** The `_format` values of a request target, read from its raw query (the path guard has already checked its encoding). */
+export function formatParams(originalUrl: string): string[] {
+  const q = originalUrl.indexOf('?');
+  if (q < 0 || !originalUrl.includes('_format', q)) return [];
+  return new URLSearchParams(originalUrl.slice(q + 1)).getAll('_format');
+}
+
+/** One value where FHIR allows one: `_format` given twice with different values is ambiguous. */
+export function repeatedFormatProblem(values: readonly string[]): OperationOutcomeError | undefined {
+  return new Set(values.map(formatValue)).size > 1 ? badRequest(`_format is given ${values.length} times with different values; give it once`, '_format') : undefined;
+}
+
+/**
+ * Conditional create (`If-None-Exist`) is served by no route (no CapabilityStatement declares
+ * `conditionalCreate`): ignoring the header would create the duplicate the client meant to avoid.
+ */
+export function conditionalCreateProblem(method: string, ifNoneExist: string | undefined): OperationOutcomeError | undefined {
+  if (method !== 'POST' || ifNoneExist === undefined) return undefined;
+  return badRequest('Conditional create (If-None-Exist) is not served here: search first, or update by identifier where the service offers it (see GET /fhir/metadata)', 'If-None-Exist');
+}
+
+/** History parameters the hub's `_history` does not serve (every version is returned, newest first). */
+export function historyQueryProblem(path: string, originalUrl: string): OperationOutcomeError | undefined {
+  if (!path.endsWith('/_history')) return undefined;
+  const q = originalUrl.indexOf('?');
+  if (q < 0) return undefined;
+  const names = [...new URLSearchParams(originalUrl.slice(q + 1)).keys()].filter((k) => k !== '_format' && k !== '_pretty');
+  if (names.length === 0) return undefined;
+  return badRequest(`_history returns every version of the resource and takes no parameters (got ${[...new Set(names)].join(', ').slice(0, 200)})`, names[0]);
+}
