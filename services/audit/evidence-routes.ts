@@ -35,6 +35,7 @@ export function evidenceRoutes(ctx: EvidenceContext): Router {
   router.get('/fhir/AuditEvent/$export', ...auditor, handler(exportAuditEvents(ctx)));
   router.get('/fhir/AuditEvent/:id', ...auditor, handler(readAuditEvent(ctx)));
   router.get('/fhir/DocumentReference', ...auditor, handler(listDocuments(ctx)));
+  router.post('/fhir/DocumentReference/_search', ...auditor, handler(listDocuments(ctx)));
   router.post('/fhir/DocumentReference', ...requireAccess(ctx.authenticate, AUDITOR_SCOPE, HubScopes.evidenceAttest), handler(attachDocument(ctx)));
   router.get('/fhir/DocumentReference/:id', ...auditor, handler(readDocument(ctx)));
   return router;

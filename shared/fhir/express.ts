@@ -13,6 +13,7 @@ import { bodyTypeProblem, isFhirPath } from './request-rules.js';
 import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
 import {
   badRequest,
+  informational,
   internalError,
   isOperationOutcomeError,
   notFound,
@@ -133,7 +134,34 @@ export async function respond(req: Request, res: Response, status: number, body:
   if (body.meta?.lastUpdated) res.setHeader('Last-Modified', new Date(body.meta.lastUpdated).toUTCString());
   if (location) res.setHeader('Location', location);
   for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+  const preferred = preferredReturn(req, status, body);
+  if (preferred === 'minimal') {
+    res.setHeader('Preference-Applied', 'return=minimal');
+    res.status(status).end();
+    return;
+  }
+  if (preferred === 'OperationOutcome') {
+    res.setHeader('Preference-Applied', 'return=OperationOutcome');
+    const done = status === 201 ? 'Created' : 'Updated';
+    res.status(status).type(FHIR_JSON).send(JSON.stringify(informational(`${done} ${body.resourceType}/${body.id ?? ''}${body.meta?.versionId ? ` version ${body.meta.versionId}` : ''}`)));
+    return;
+  }
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+/**
+ * FHIR's `Prefer: return=` (R4 §3.1.0.8.2, RFC 7240) on a create or update: `minimal` (no body: Location and
+ * ETag say what was written), `OperationOutcome`, or the resource (`representation`, the default). Searches,
+ * operations and transactions always answer their result.
+ */
+function preferredReturn(req: Request, status: number, body: Resource): 'minimal' | 'OperationOutcome' | 'representation' {
+  const prefer = req.header('prefer');
+  if (!prefer || (req.method !== 'POST' && req.method !== 'PUT') || (status !== 200 && status !== 201)) return 'representation';
+  if (body.resourceType === 'Bundle' || body.resourceType === 'OperationOutcome' || body.resourceType === 'Parameters') return 'representation';
+  if (req.path.endsWith('/_search') || req.path.includes('/$')) return 'representation';
+  const m = /(?:^|[\s,;])return\s*=\s*"?(minimal|representation|OperationOutcome)"?/i.exec(prefer);
+  const value = m?.[1]?.toLowerCase();
+  return value === 'minimal' ? 'minimal' : value === 'operationoutcome' ? 'OperationOutcome' : 'representation';
 }
 
 /**

@@ -9,6 +9,7 @@ import type { DocumentReference } from 'fhir/r4.js';
 import { searchsetBundle } from '../../../shared/fhir/bundle.js';
 import { causeOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
+import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
 import { notFound } from '../../../shared/fhir/outcome.js';
 import { assertValidResource } from '../../../shared/fhir/validate.js';
 import { ResultParamsReader, queryPairs } from '../../../shared/store/search-plan.js';
@@ -35,7 +36,7 @@ export function attachDocument(ctx: EvidenceContext): (req: Request, res: Respon
 export function listDocuments(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     const result = new ResultParamsReader();
-    for (const [key, raw] of queryPairs(req.query)) if (!result.read(key, raw)) throw badRequest(`Unknown search parameter '${key}' for DocumentReference`, key);
+    for (const [key, raw] of queryPairs(searchQueryOf(req))) if (!result.read(key, raw)) throw badRequest(`Unknown search parameter '${key}' for DocumentReference`, key);
     const params = result.params();
     const all = await ctx.documents.resources();
     const page = all.slice(params.offset, params.offset + params.count);

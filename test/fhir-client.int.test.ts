@@ -1,0 +1,231 @@
+/**
+ * A real FHIR client against a whole hub: fhir-kit-client reads each service's
+ * CapabilityStatement and exercises what it claims — read, vread, `_history`,
+ * search with paging (`nextPage` / `prevPage`), POST `_search`, create and update
+ * with `If-Match`, conditional update, transaction, operations — checking what
+ * such a client relies on: `application/fhir+json`, `ETag: W/"<versionId>"`,
+ * `Last-Modified`, `Location` of the new version, 201 / 200, `Bundle.link`
+ * relations and `total`, `Prefer: return=minimal | representation |
+ * OperationOutcome`, `_format=json`, and errors as OperationOutcomes.
+ */
+import type { Bundle, CapabilityStatement, FhirResource, Organization, Parameters as FhirParameters, Patient, Resource } from 'fhir/r4.js';
+import { Client } from 'fhir-kit-client';
+
+/** fhir-kit-client's own resource type (an index signature over `resourceType`): what its paging and `httpFor` take. */
+type KitResource = Parameters<Client['nextPage']>[0]['bundle'];
+import { issueAccessToken } from '../shared/auth/access-token.js';
+import { loadTokenSigningKey } from '../shared/auth/keys.js';
+import { fhirErrorResponse } from '../shared/client/fhir.js';
+import { createLogger } from '../shared/log.js';
+import { connectRedis } from '../shared/redis/connection.js';
+import { startHub, type RunningHub } from '../services/hub.js';
+import { deletePrefix, uniquePrefix } from './redis.js';
+
+const AGENCY = 'nhs-lothian';
+const SERVICES = ['directory', 'mpi', 'alerts', 'plans', 'audit'] as const;
+type Service = (typeof SERVICES)[number];
+
+const prefix = uniquePrefix('fhir-client');
+let hub: RunningHub;
+let token: string;
+
+/** The fetch Response behind a fhir-kit-client result (headers and status a client reads). */
+const responseOf = (result: unknown): Response => (Client.httpFor(result as KitResource) as { response: Response }).response;
+const clientOf = (service: Service, headers: Record<string, string> = {}) =>
+  new Client({ baseUrl: `${hub.config.urls[service] ?? ''}/fhir`, bearerToken: token, customHeaders: headers });
+const as = <T>(value: unknown) => value as T;
+
+/** What every answer carrying a resource must have for a client that caches and updates. */
+function expectVersionHeaders(result: unknown, resource: Resource): void {
+  const res = responseOf(result);
+  expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+  expect(res.headers.get('etag')).toBe(`W/"${resource.meta?.versionId ?? ''}"`);
+  expect(new Date(res.headers.get('last-modified') ?? '').toISOString().slice(0, 19)).toBe(new Date(resource.meta?.lastUpdated ?? '').toISOString().slice(0, 19));
+}
+
+const lothianPatient = (value: string, given = 'Ann'): Patient => ({
+  resourceType: 'Patient',
+  identifier: [{ system: `https://fhir.infoshare.scot/id/patient/${AGENCY}`, value }],
+  name: [{ family: 'Clientpass', given: [given] }],
+  birthDate: '2012-02-02',
+  gender: 'female',
+});
+
+beforeAll(async () => {
+  hub = await startHub({ freePorts: true, keyPrefix: prefix, loadDemoPeople: false, log: createLogger('fhir-client-test', 'silent') });
+  const key = await loadTokenSigningKey(hub.config.token);
+  token = issueAccessToken({ clientId: AGENCY, agency: AGENCY, partnership: 'lothian-hscp', scopes: ['system/*.*', 'system/AuditEvent.attest'] }, key, hub.config.token).token;
+}, 120_000);
+
+afterAll(async () => {
+  if (!hub) return;
+  const redis = connectRedis(hub.redisUrl);
+  await hub.stop();
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+});
+
+describe('a FHIR client (fhir-kit-client) against every service of a running hub', () => {
+  it.each(SERVICES)('%s: publishes a CapabilityStatement of FHIR R4 in JSON, also with _format=json', async (service) => {
+    const client = clientOf(service);
+    const cap = as<CapabilityStatement>(await client.capabilityStatement());
+    expect(cap).toMatchObject({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance' });
+    expect(cap.fhirVersion).toMatch(/^4\.0\./);
+    expect(cap.format).toEqual(expect.arrayContaining([expect.stringMatching(/json/)]));
+    expect(cap.rest?.[0]?.mode).toBe('server');
+    expect(cap.rest?.[0]?.security).toBeDefined();
+    expect(responseOf(cap).headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    expect(as<CapabilityStatement>(await client.request('metadata?_format=json')).resourceType).toBe('CapabilityStatement');
+  });
+
+  it('directory: create answers 201 with Location, ETag and Last-Modified; read, vread and _history agree', async () => {
+    const client = clientOf('directory');
+    const created = as<Organization>(await client.create({ resourceType: 'Organization', body: { resourceType: 'Organization', name: 'Client pass' } }));
+    const res = responseOf(created);
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toBe(`${hub.config.urls.directory}/fhir/Organization/${created.id}/_history/1`);
+    expectVersionHeaders(created, created);
+
+    const read = as<Organization>(await client.read({ resourceType: 'Organization', id: created.id! }));
+    expect(read).toEqual(created);
+    expectVersionHeaders(read, read);
+
+    const updated = as<Organization>(
+      await client.update({ resourceType: 'Organization', id: created.id!, body: { ...created, name: 'Client pass, renamed' }, options: { headers: { 'if-match': 'W/"1"' } } }),
+    );
+    expect(responseOf(updated).status).toBe(200);
+    expect(updated.meta?.versionId).toBe('2');
+    expectVersionHeaders(updated, updated);
+
+    const stale = await client.update({ resourceType: 'Organization', id: created.id!, body: { ...created, name: 'stale' }, options: { headers: { 'if-match': 'W/"1"' } } }).catch(fhirErrorResponse);
+    expect(stale).toMatchObject({ status: 412, data: { resourceType: 'OperationOutcome' } });
+
+    const v1 = as<Organization>(await client.vread({ resourceType: 'Organization', id: created.id!, version: '1' }));
+    expect(v1.name).toBe('Client pass');
+    expectVersionHeaders(v1, v1);
+    const history = as<Bundle<Organization>>(await client.history({ resourceType: 'Organization', id: created.id! }));
+    expect(history).toMatchObject({ type: 'history', total: 2 });
+    // Newest first (FHIR R4 §3.1.0.11).
+    expect(history.entry?.map((e) => e.resource?.meta?.versionId)).toEqual(['2', '1']);
+
+    const unknown = await client.read({ resourceType: 'Organization', id: 'no-such-organisation' }).catch(fhirErrorResponse);
+    expect(unknown).toMatchObject({ status: 404, data: { resourceType: 'OperationOutcome' } });
+  });
+
+  it('directory: Prefer return=minimal answers no body, return=OperationOutcome an outcome, representation the resource', async () => {
+    const client = clientOf('directory');
+    const body = { resourceType: 'Organization', name: 'Client pass, preferred' };
+    const minimal = await client.create({ resourceType: 'Organization', body, options: { headers: { prefer: 'return=minimal' } } });
+    expect(minimal).toEqual({});
+    expect(responseOf(minimal).status).toBe(201);
+    expect(responseOf(minimal).headers.get('location')).toMatch(/\/fhir\/Organization\/[^/]+\/_history\/1$/);
+    expect(responseOf(minimal).headers.get('etag')).toBe('W/"1"');
+    const outcome = as<Resource>(await client.create({ resourceType: 'Organization', body, options: { headers: { prefer: 'return=OperationOutcome' } } }));
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    const representation = as<Organization>(await client.create({ resourceType: 'Organization', body, options: { headers: { prefer: 'return=representation' } } }));
+    expect(representation).toMatchObject(body);
+  });
+
+  it('directory: pages through a search with nextPage and prevPage, every match once, as many as total; POST _search agrees', async () => {
+    const client = clientOf('directory');
+    const first = as<Bundle<Organization>>(await client.search({ resourceType: 'Organization', searchParams: { _count: '4' } }));
+    expect(first.type).toBe('searchset');
+    expect(first.link?.map((l) => l.relation)).toEqual(expect.arrayContaining(['self', 'next']));
+    const ids: string[] = [];
+    let page: Bundle<Organization> | undefined = first;
+    let last: Bundle<Organization> = first;
+    while (page) {
+      last = page;
+      ids.push(...(page.entry ?? []).filter((e) => e.search?.mode !== 'include').map((e) => e.resource!.id!));
+      page = as<Bundle<Organization> | undefined>(await client.nextPage({ bundle: page as unknown as KitResource }));
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(first.total);
+    const previous = as<Bundle<Organization>>(await client.prevPage({ bundle: last as unknown as KitResource }));
+    expect(previous.type).toBe('searchset');
+    expect(previous.entry?.length).toBe(4);
+    const posted = as<Bundle<Organization>>(await client.search({ resourceType: 'Organization', searchParams: { _count: '4' }, options: { postSearch: true } }));
+    expect(posted.total).toBe(first.total);
+    expect(posted.entry?.map((e) => e.resource?.id)).toEqual(first.entry?.map((e) => e.resource?.id));
+  });
+
+  it('mpi: create, conditional update, read/vread/_history, transaction, $match and $ihe-pix as a client calls them', async () => {
+    const client = clientOf('mpi');
+    const created = as<Patient>(await client.create({ resourceType: 'Patient', body: { ...lothianPatient('CLIENT-1') } }));
+    expect(responseOf(created).status).toBe(201);
+    expect(responseOf(created).headers.get('location')).toBe(`${hub.config.urls.mpi}/fhir/Patient/${created.id}/_history/1`);
+    expectVersionHeaders(created, created);
+
+    const updated = as<Patient>(
+      await client.update({ resourceType: 'Patient', searchParams: { identifier: `https://fhir.infoshare.scot/id/patient/${AGENCY}|CLIENT-1` }, body: { ...lothianPatient('CLIENT-1', 'Anne') } }),
+    );
+    expect(responseOf(updated).status).toBe(200);
+    expect(updated.meta?.versionId).toBe('2');
+    expectVersionHeaders(updated, updated);
+    const v1 = as<Patient>(await client.vread({ resourceType: 'Patient', id: created.id!, version: '1' }));
+    expect(v1.name?.[0]?.given).toEqual(['Ann']);
+    const history = as<Bundle<Patient>>(await client.history({ resourceType: 'Patient', id: created.id! }));
+    expect(history.entry?.map((e) => e.resource?.meta?.versionId)).toEqual(['2', '1']);
+
+    const transaction = as<Bundle>(
+      await client.transaction({ body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...lothianPatient('CLIENT-2') }, request: { method: 'POST', url: 'Patient' } }] } }),
+    );
+    expect(transaction.type).toBe('transaction-response');
+    expect(transaction.entry?.[0]?.response?.status).toMatch(/^20[01]/);
+
+    const found = as<Bundle<Patient>>(await client.search({ resourceType: 'Patient', searchParams: { identifier: `https://fhir.infoshare.scot/id/patient/${AGENCY}|CLIENT-2` } }));
+    expect(found.total).toBe(1);
+    const match = as<Bundle>(await client.operation({ resourceType: 'Patient', name: '$match', input: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...lothianPatient('CLIENT-3', 'Anne') } }] } }));
+    expect(match).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    const pix = as<FhirParameters>(await client.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `https://fhir.infoshare.scot/id/patient/${AGENCY}|CLIENT-1` } }));
+    expect(pix.resourceType).toBe('Parameters');
+  });
+
+  it('plans: create and update a CarePlan with If-Match, and read it back through read, vread and _history', async () => {
+    await clientOf('mpi').create({ resourceType: 'Patient', body: { ...lothianPatient('CLIENT-PLAN') } });
+    const client = clientOf('plans');
+    const plan = {
+      resourceType: 'CarePlan',
+      status: 'active',
+      intent: 'plan',
+      title: 'Client pass plan',
+      subject: { identifier: { system: `https://fhir.infoshare.scot/id/patient/${AGENCY}`, value: 'CLIENT-PLAN' } },
+    };
+    const created = as<FhirResource>(await client.create({ resourceType: 'CarePlan', body: plan }));
+    expect(responseOf(created).status).toBe(201);
+    expect(responseOf(created).headers.get('location')).toBe(`${hub.config.urls.plans}/fhir/CarePlan/${created.id}/_history/1`);
+    expectVersionHeaders(created, created);
+    const updated = as<FhirResource>(await client.update({ resourceType: 'CarePlan', id: created.id!, body: { ...created, title: 'Client pass plan, v2' }, options: { headers: { 'if-match': 'W/"1"' } } }));
+    expect(updated.meta?.versionId).toBe('2');
+    expectVersionHeaders(updated, updated);
+    const read = as<FhirResource>(await client.read({ resourceType: 'CarePlan', id: created.id! }));
+    expectVersionHeaders(read, read);
+    const history = as<Bundle>(await client.history({ resourceType: 'CarePlan', id: created.id! }));
+    expect(history.entry?.map((e) => e.resource?.meta?.versionId)).toEqual(['2', '1']);
+    const searched = as<Bundle>(await client.search({ resourceType: 'CarePlan', searchParams: { _id: created.id! } }));
+    expect(searched.total).toBe(1);
+  });
+
+  it('audit: searches the log with paging links, reads an AuditEvent by id, and takes POST _search on DocumentReference', async () => {
+    const client = clientOf('audit');
+    const page = as<Bundle>(await client.search({ resourceType: 'AuditEvent', searchParams: { _count: '2' } }));
+    expect(page.type).toBe('searchset');
+    expect(page.link?.map((l) => l.relation)).toEqual(expect.arrayContaining(['self', 'next']));
+    const next = as<Bundle>(await client.nextPage({ bundle: page as unknown as KitResource }));
+    expect(next.entry?.length).toBe(2);
+    const id = page.entry?.[0]?.resource?.id;
+    const event = as<Resource>(await client.read({ resourceType: 'AuditEvent', id: id! }));
+    expect(event.resourceType).toBe('AuditEvent');
+    expect(responseOf(event).headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    const documents = as<Bundle>(await client.search({ resourceType: 'DocumentReference', searchParams: { _count: '5' }, options: { postSearch: true } }));
+    expect(documents.type).toBe('searchset');
+  });
+
+  it('alerts: searches Flags by subject and answers a refusal a client can read', async () => {
+    const client = clientOf('alerts');
+    const flags = as<Bundle>(await client.search({ resourceType: 'Flag', searchParams: { subject: `https://fhir.infoshare.scot/id/patient/${AGENCY}|CLIENT-1` } }));
+    expect(flags.type).toBe('searchset');
+    const refused = await client.search({ resourceType: 'Flag', searchParams: {} }).catch(fhirErrorResponse);
+    expect(refused).toMatchObject({ status: 400, data: { resourceType: 'OperationOutcome' } });
+  });
+});
