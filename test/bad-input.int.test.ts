@@ -9,6 +9,7 @@
  * covered without touching this file.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { createPublicKey } from 'node:crypto';
 import type { Express } from 'express';
 import fc from 'fast-check';
@@ -617,6 +618,24 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     expect(res.text).not.toMatch(LEAK);
     if (res.status === 401) expect(res.headers['www-authenticate']).toMatch(/realm="infoshare"/);
     if (res.status === 405) expect(res.headers.allow).toBeTruthy();
+  });
+
+  it('answers what HTTP parsing refuses before any route (a 20 KB URL, a header line without a colon) with an OperationOutcome too', async () => {
+    const long = await send(urlOf('directory', `/fhir/Organization?name=${'a'.repeat(20_000)}`), 'GET', authed());
+    expect(long.status).toBe(431);
+    expect(long.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect((JSON.parse(long.text) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    const port = Number(new URL(urlOf('mpi', '/')).port);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, 'localhost', () => socket.write('GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toMatch(/Content-Type: application\/fhir\+json/);
+    expect(raw).toMatch(/"resourceType":"OperationOutcome"/);
   });
 
   it('audited every refused exchange under its request id', async () => {

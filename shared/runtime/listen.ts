@@ -1,7 +1,8 @@
 /** Listening and closing an Express app, with connection draining on close. */
-import type { Server } from 'node:http';
-import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { STATUS_CODES, type Server } from 'node:http';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Express } from 'express';
+import { outcome } from '../fhir/outcome.js';
 
 export interface Listening {
   readonly server: Server;
@@ -12,6 +13,7 @@ export interface Listening {
 export function listen(app: Express, port: number, host: string): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
+    server.on('clientError', answerUnparsableRequest);
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
@@ -29,6 +31,30 @@ export function listen(app: Express, port: number, host: string): Promise<Listen
       });
     });
   });
+}
+
+/**
+ * A request Node's HTTP parser refuses before Express sees it (headers over 16 KB, a malformed
+ * request line or header) is answered as every refusal is — an OperationOutcome in FHIR JSON —
+ * instead of Node's bare status line, which a FHIR client cannot read. It never reached the hub,
+ * so there is no exchange to audit (RFC 9110: 431 for headers too large, 400 otherwise).
+ */
+function answerUnparsableRequest(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const text =
+    status === 431
+      ? 'The request headers (URL included) are larger than the server takes (16 KB): send search parameters form-encoded to POST [type]/_search'
+      : status === 408
+        ? 'The request was not received in time'
+        : 'The request is not well-formed HTTP/1.1';
+  const body = JSON.stringify(outcome(status === 408 ? 'timeout' : status === 431 ? 'too-long' : 'invalid', text));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
