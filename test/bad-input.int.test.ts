@@ -365,7 +365,7 @@ describe('bad input thrown at every route of the directory, the MPI, alerts and 
  * names the answer FHIR/HTTP call for. Every refusal must be an OperationOutcome in
  * `application/fhir+json` with a text a person can read, no stack trace, path or key material,
  * audited under its request id; afterwards the data written before is intact and the hub still
- * answers a valid request. Classes: syntax (malformed, truncated, empty, deep, BOM), encoding
+ * answers a valid request. Classes: syntax (malformed, truncated, empty, deep, a key twice), encoding
  * (invalid UTF-8, lone surrogates, control characters, charsets, Content-Encoding), media types
  * (Content-Type, `_format`, `Accept`, `fhirVersion`), size, shape (arrays/strings/null bodies,
  * wrong resourceType, prototype keys, numbers out of range), ids (too long, `..`, `%2F`, unicode,
@@ -462,6 +462,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
         c('an escaped NUL in a string', 'POST', write, 400, { headers: FJ, body: b.replace('{', '{"language":"en\\u0000",') }),
         c('a lone surrogate', 'POST', write, 400, { headers: FJ, body: b.replace('{', '{"language":"\\ud800",') }),
         c('bytes that are not UTF-8', 'POST', write, 400, { headers: FJ, body: Buffer.concat([Buffer.from('{"resourceType":"Basic","language":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]) }),
+        c('resourceType given twice', 'POST', write, 400, { headers: FJ, body: b.replace('{', '{"resourceType":"Basic",') }),
         c('a __proto__ key', 'POST', write, 400, { headers: FJ, body: b.replace('{', '{"__proto__":{"x":1},') }),
         c('a number beyond double range', 'POST', write, [400, 422], { headers: FJ, body: b.replace('{', '{"x":1e400,') }),
         c('an array body', 'POST', write, [400, 422], { headers: FJ, body: '[]' }),

@@ -26,6 +26,17 @@ describe('jsonBodyProblem', () => {
     expect(jsonBodyProblem(Buffer.from([0x22, 0xc0, 0xaf, 0x22]))).toMatch(/UTF-8/); // overlong "/"
   });
 
+  it('refuses a key given twice in one object, however it is spelled, and only within one object', () => {
+    expect(jsonBodyProblem(bytes('{"resourceType":"Basic","resourceType":"Organization"}'))).toMatch(/"resourceType" appears twice/);
+    expect(jsonBodyProblem(bytes('{"id":"a", "x":{"id":"b"}, "\\u0069d":"c"}'))).toMatch(/"id" appears twice/);
+    expect(jsonBodyProblem(bytes('{"name":[{"family":"a"},{"family":"b"}],"x":{"family":"c"},"family":"d"}'))).toBeUndefined();
+    expect(jsonBodyProblem(bytes('{"a":"b","b":"a","ab":"ba","ba":"ab"}'))).toBeUndefined();
+    // Objects of very many keys are compared as text: still found, and not quadratic.
+    const many = Array.from({ length: 100_000 }, (_, i) => `"k${i}":${i}`);
+    expect(jsonBodyProblem(bytes(`{${many.join(',')}}`))).toBeUndefined();
+    expect(jsonBodyProblem(bytes(`{${many.join(',')},"k99999":1}`))).toMatch(/"k99999" appears twice/);
+  });
+
   it('refuses escaped control characters FHIR strings exclude, and keeps tab, line feed and carriage return', () => {
     for (const escape of ['\\u0000', '\\u001f', '\\b', '\\f', '\\u000B']) expect(jsonBodyProblem(bytes(`{"value":"a${escape}b"}`))).toMatch(/control character/);
     expect(jsonBodyProblem(bytes('{"value":"a\\tb\\nc\\rd\\u0009"}'))).toBeUndefined();

@@ -10,7 +10,9 @@
  * - JSON may nest at most MAX_JSON_DEPTH arrays/objects deep (FHIR resources
  *   need a dozen or so; ten thousand would overflow a recursive validator).
  * - No key anywhere may be `__proto__`, `constructor` or `prototype`: none is a
- *   FHIR element, and each is a classic way into an object's prototype.
+ *   FHIR element, and each is a classic way into an object's prototype. No
+ *   object may have the same key twice (JSON.parse keeps the last, another
+ *   reader the first: one body, two resources).
  * - JSON strings must be well-formed UTF-16: a lone surrogate escape
  *   (`"\ud800"`) would turn into U+FFFD on its way to Redis, the same lossy
  *   identity as a bad byte. Nor may they hold control characters FHIR strings
@@ -42,33 +44,126 @@ const FORBIDDEN_KEY_LENGTHS = new Set([...FORBIDDEN_KEYS].map((k) => k.length));
 
 /**
  * The first problem of a JSON body's raw bytes, in one pass and without
- * parsing: encoding, depth, forbidden keys, lone surrogates, control characters. Syntax errors are
+ * parsing: encoding, depth, forbidden keys, a key twice in one object, lone surrogates, control
+ * characters. Syntax errors are
  * left to JSON.parse (this scan only needs to find strings and brackets).
  */
 export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): string | undefined {
   if (!isUtf8(body)) return 'The body is not valid UTF-8';
-  const n = body.length;
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.length);
+  const n = bytes.length;
   let depth = 0;
+  const open = new OpenObjects(bytes);
   for (let i = 0; i < n; i++) {
-    const c = body[i];
+    const c = bytes[i];
     if (c === QUOTE) {
       const start = i;
       let escaped = false;
-      for (i++; i < n && body[i] !== QUOTE; i++) {
-        if (body[i] === BACKSLASH) {
+      for (i++; i < n && bytes[i] !== QUOTE; i++) {
+        if (bytes[i] === BACKSLASH) {
           escaped = true;
           i++;
         }
       }
-      const problem = stringProblem(body, start, i, escaped);
+      const problem = stringProblem(bytes, start, i, escaped);
       if (problem) return problem;
+      if (open.inObject() && isKey(bytes, i + 1) && !open.addKey(start + 1, i, escaped)) {
+        return `The key "${(decoded(bytes, start + 1, i) ?? '').slice(0, 64)}" appears twice in one JSON object`;
+      }
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       if (++depth > maxDepth) return `The JSON nests deeper than ${maxDepth} levels`;
+      open.open(c === OPEN_OBJECT);
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       depth--;
+      open.close();
     }
   }
   return undefined;
+}
+
+/** The text between `from` and `to` (a string token's content, quotes excluded); undefined when malformed (JSON.parse refuses the body). */
+function decoded(body: Buffer, from: number, to: number): string | undefined {
+  const raw = body.toString('utf8', from, to);
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keys past which an object's keys are kept as text in a Set rather than compared one by one (no FHIR element has this many). */
+const MANY_KEYS = 64;
+
+/**
+ * The keys of the JSON objects open at a point of the scan, to find a key given twice in one object
+ * (RFC 8259 §4 leaves its meaning open: JSON.parse keeps the last, other readers the first, so two
+ * systems would read two different resources). Keys are compared as byte ranges of the body — no
+ * string is made on the common path; an escaped key, or an object of very many keys, is compared as text.
+ */
+class OpenObjects {
+  /** Per open bracket: where its keys start in `ranges` (an object), or -1 (an array). */
+  private readonly opened: number[] = [];
+  /** [from, to, escaped] of each key of every open object, innermost object last. */
+  private readonly ranges: number[] = [];
+  /** The keys, as text, of open objects with more than MANY_KEYS keys (by their place in `opened`). */
+  private readonly many = new Map<number, Set<string>>();
+
+  constructor(private readonly body: Buffer) {}
+
+  open(isObject: boolean): void {
+    this.opened.push(isObject ? this.ranges.length : -1);
+  }
+
+  close(): void {
+    const from = this.opened.pop();
+    if (from === undefined || from < 0) return;
+    this.ranges.length = from;
+    this.many.delete(this.opened.length);
+  }
+
+  inObject(): boolean {
+    const top = this.opened[this.opened.length - 1];
+    return top !== undefined && top >= 0;
+  }
+
+  /** Whether the `length` bytes at `a` and at `b` are the same (keys are short: a loop beats a native call). */
+  private sameBytes(a: number, b: number, length: number): boolean {
+    const body = this.body;
+    for (let k = 0; k < length; k++) if (body[a + k] !== body[b + k]) return false;
+    return true;
+  }
+
+  /** Records a key of the innermost object; false when that object already has it. */
+  addKey(from: number, to: number, escaped: boolean): boolean {
+    const level = this.opened.length - 1;
+    const first = this.opened[level] ?? 0;
+    const set = this.many.get(level);
+    if (set) {
+      const text = decoded(this.body, from, to) ?? '';
+      if (set.has(text)) return false;
+      set.add(text);
+      return true;
+    }
+    const length = to - from;
+    const text = escaped ? decoded(this.body, from, to) : undefined;
+    for (let k = first; k < this.ranges.length; k += 3) {
+      const a = this.ranges[k]!;
+      const b = this.ranges[k + 1]!;
+      if (!escaped && this.ranges[k + 2] === 0) {
+        if (b - a === length && this.sameBytes(a, from, length)) return false;
+      } else if ((text ?? decoded(this.body, from, to)) === decoded(this.body, a, b)) {
+        return false;
+      }
+    }
+    this.ranges.push(from, to, escaped ? 1 : 0);
+    if ((this.ranges.length - first) / 3 > MANY_KEYS) {
+      const keys = new Set<string>();
+      for (let k = first; k < this.ranges.length; k += 3) keys.add(decoded(this.body, this.ranges[k]!, this.ranges[k + 1]!) ?? '');
+      this.many.set(level, keys);
+    }
+    return true;
+  }
 }
 
 /** A string token from `start` (its opening quote) to `end` (its closing quote): a forbidden key, or not well-formed. */
