@@ -45,7 +45,7 @@ import { DELIVERIES_QUEUE, deliveryJobOptions } from '../services/alerts/workers
 import { startBenchHub, type BenchHub } from './alerts/hub.js';
 import { setDeliveryBatchSize } from './alerts/batched-endpoints.js';
 import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
-import { rawBullmqBaseline } from './alerts/raw-bullmq.js';
+import { rawBullmqBaseline, type RawBullmqResult } from './alerts/raw-bullmq.js';
 import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from './alerts/workload.js';
 import { optionsOrExit, keepResult, progressPrinter } from './common/cli.js';
 import { BenchClient } from './common/http-client.js';
@@ -78,7 +78,18 @@ async function main(): Promise<void> {
   const redis = connectRedis(redisHandle.url);
   let hub: BenchHub | undefined;
   try {
-    const result = await runBench(redis, redisHandle.url, tmp, options, (h) => (hub = h));
+    // One hub per delivery concurrency asked for, in turn, each under a key prefix of its own, against one raw baseline.
+    const concurrencies = options.deliveryConcurrency.length > 0 ? options.deliveryConcurrency : [loadAlertsConfig(process.env).deliveryConcurrency];
+    let raw: RawBaseline | undefined;
+    const runs: Awaited<ReturnType<typeof runBench>>['result'][] = [];
+    for (const [i, deliveryConcurrency] of concurrencies.entries()) {
+      const run = await runBench(redis, redisHandle.url, tmp, options, { deliveryConcurrency, keyPrefix: i === 0 ? 'is' : `is-c${deliveryConcurrency}`, ...(raw ? { raw } : {}) }, (h) => (hub = h));
+      raw ??= run.raw;
+      runs.push(run.result);
+      await hub?.stop();
+      hub = undefined;
+    }
+    const result = runs.length === 1 ? runs[0]! : { ...runs[0]!, byDeliveryConcurrency: runs.map(concurrencySummary) };
     const line = JSON.stringify(result);
     process.stdout.write(`${line}\n`);
     keepResult(options.out, result, 'append', progress);
@@ -90,10 +101,40 @@ async function main(): Promise<void> {
   }
 }
 
-async function runBench(redis: Redis, redisUrl: string, tmp: string, options: AlertsBenchOptions, started: (hub: BenchHub) => void) {
-  const keyPrefix = 'is';
+/** The raw BullMQ baseline of a run (measured once, before the first hub's load). */
+interface RawBaseline {
+  readonly best: RawBullmqResult & { readonly workerConcurrency: number };
+  readonly runs: readonly (RawBullmqResult & { readonly workerConcurrency: number })[];
+}
+
+/** What one hub's measurement adds to `byDeliveryConcurrency`. */
+function concurrencySummary(r: Awaited<ReturnType<typeof runBench>>['result']) {
+  return {
+    deliveryConcurrency: r.deliveryConcurrency,
+    deliveriesPerSecond: r.deliveriesPerSecond,
+    ratio: r.ratio,
+    cpuMsPerDelivery: r.cpuMsPerDelivery,
+    acceptP99Ms: r.acceptP99Ms,
+    endToEndP50Ms: r.endToEndP50Ms,
+    endToEndP99Ms: r.endToEndP99Ms,
+    batchSizeP50: r.batchSizeP50,
+    latencyBatchSizeP50: r.latencyBatchSizeP50,
+    latencyCpuMsPerDelivery: r.latencyCpuMsPerDelivery,
+  };
+}
+
+async function runBench(
+  redis: Redis,
+  redisUrl: string,
+  tmp: string,
+  options: AlertsBenchOptions,
+  run: { readonly deliveryConcurrency: number; readonly keyPrefix: string; readonly raw?: RawBaseline },
+  started: (hub: BenchHub) => void,
+) {
+  const { keyPrefix, deliveryConcurrency } = run;
   // The alerts service's settings as the hub process reads them (same environment): its worker concurrency and job options.
-  const alertsConfig = loadAlertsConfig(process.env);
+  const concurrencyEnv = { INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: String(deliveryConcurrency) };
+  const alertsConfig = loadAlertsConfig({ ...process.env, ...concurrencyEnv });
   const runId = randomBytes(3).toString('hex');
 
   // The hub, started first only to learn the recipients of the benchmark's alerts; the raw baseline runs before any load.
@@ -102,7 +143,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     redisUrl,
     keyPrefix,
     dataDir: tmp,
-    env: { INFOSHARE_ALERTS_DELIVERY_PROCESSES: String(options.deliveryProcesses) },
+    env: { INFOSHARE_ALERTS_DELIVERY_PROCESSES: String(options.deliveryProcesses), ...concurrencyEnv },
     ...(options.hubCpuProf ? { cpuProfileDir: options.hubCpuProf } : {}),
   });
   started(hub);
@@ -151,8 +192,8 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const origin = { requestId: `bench-${runId}-0000000000000000`, agent: { clientId: BENCH_SENDER, agency: BENCH_SENDER, partnership: 'lothian-hscp' } };
     // At the hub's worker concurrency, and at RAW_WORKER_CONCURRENCY when that differs: the faster counts, so a
     // concurrency that suits the hub's batches but slows BullMQ's own loop never flatters the ratio.
-    const rawRuns = [];
-    for (const workerConcurrency of new Set([alertsConfig.deliveryConcurrency, RAW_WORKER_CONCURRENCY])) {
+    const rawRuns: (RawBullmqResult & { workerConcurrency: number })[] = [...(run.raw?.runs ?? [])];
+    for (const workerConcurrency of run.raw ? [] : new Set([alertsConfig.deliveryConcurrency, RAW_WORKER_CONCURRENCY])) {
       const run = await rawBullmqBaseline(
         redis,
         {
@@ -170,7 +211,7 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       rawRuns.push({ workerConcurrency, ...run });
     }
     const raw = rawRuns.reduce((best, r) => (r.jobsPerSecond > best.jobsPerSecond ? r : best));
-    progress(`raw BullMQ: ${raw.jobsPerSecond} jobs/s (${raw.jobs} jobs of ${raw.jobBytes} B in ${raw.seconds.toFixed(2)} s)`);
+    progress(`${run.raw ? '(measured before the first hub) ' : ''}raw BullMQ: ${raw.jobsPerSecond} jobs/s (${raw.jobs} jobs of ${raw.jobBytes} B in ${raw.seconds.toFixed(2)} s)`);
 
     // 2. Throughput through the hub.
     progress(`throughput: ${options.alerts} alerts, ${options.concurrency} requests in flight`);
@@ -208,7 +249,13 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     };
     // CPU per delivery (accepting its share of the alert included), per process: the figure a busy machine does not blur.
     const perDelivery = (seconds: number) => round((seconds * 1000) / deliveries, 2);
-    const cpuMsPerDelivery = { hub: perDelivery(cpu.hubProcessSeconds), agencySim: perDelivery(cpu.agencySimProcessSeconds), redis: perDelivery(cpu.redisSeconds) };
+    const cpuMsPerDelivery = {
+      hub: perDelivery(cpu.hubProcessSeconds),
+      // Of the hub's: its delivery worker processes (the hub less its own process, which accepts).
+      deliveryProcesses: perDelivery(cpu.hubProcessSeconds - cpu.hubMainProcessSeconds),
+      agencySim: perDelivery(cpu.agencySimProcessSeconds),
+      redis: perDelivery(cpu.redisSeconds),
+    };
     // Accepting: the hub's own process (its services) per alert; delivering happens in the delivery worker processes.
     const cpuMsPerAccept = options.deliveryProcesses > 0 ? round((cpu.hubMainProcessSeconds * 1000) / options.alerts, 2) : undefined;
     // Of which on the hub's event loop (its main thread): what every request waits behind; validation runs on worker threads.
@@ -222,18 +269,30 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
     const completedBeforeLatency = await completedJobs(queue);
     await batches.mark();
     await hub.eventLoopDelay();
+    const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis) };
     const latency = await offerAtRate(raise, options.rate, count);
     // While the alerts were offered: how long the hub's own process made work wait (accepting included).
     const hubEventLoopDelayMs = await hub.eventLoopDelay();
     await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
     const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised), recipients);
+    // CPU per delivery at the fixed rate (not a backlog: what the offered load costs with this many attempts in flight).
+    const latencyDeliveries = count * recipients.length;
+    const latencyPerDelivery = (now: number | undefined, before: number | undefined) => round((((now ?? Number.NaN) - (before ?? Number.NaN)) * 1000) / latencyDeliveries, 2);
+    const hubNow = hub.cpuSeconds();
+    const hubMainNow = hub.mainCpuSeconds();
+    const latencyCpuMsPerDelivery = {
+      hub: latencyPerDelivery(hubNow, latencyCpuBefore.hub),
+      deliveryProcesses: latencyPerDelivery((hubNow ?? Number.NaN) - (hubMainNow ?? Number.NaN), (latencyCpuBefore.hub ?? Number.NaN) - (latencyCpuBefore.hubMain ?? Number.NaN)),
+      agencySim: latencyPerDelivery(hub.simCpuSeconds(), latencyCpuBefore.sim),
+      redis: latencyPerDelivery(await redisCpuSeconds(redis), latencyCpuBefore.redis),
+    };
     const latencyBatches = await batches.sinceMark();
     const endToEnd = summarise(latency.map((l, i) => latencyAcks[i]!.lastAckMs - l.scheduledWallMs));
     const accept = summarise(latency.map((l) => l.acceptMs));
     progress(`latency: accept p50 ${accept.p50Ms} ms, p99 ${accept.p99Ms} ms; raised → acknowledged by all p50 ${endToEnd.p50Ms} ms, p99 ${endToEnd.p99Ms} ms`);
 
     const ratio = round(deliveriesPerSecond / raw.jobsPerSecond, 3);
-    return {
+    const result = {
       bench: 'alerts',
       deliveriesPerSecond,
       rawBullmqJobsPerSecond: raw.jobsPerSecond,
@@ -249,7 +308,9 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
       batchSizeMax: throughputBatches.max,
       latencyBatchSizeP50: latencyBatches.p50,
       deliveryProcesses: options.deliveryProcesses,
+      deliveryConcurrency,
       cpuMsPerDelivery,
+      latencyCpuMsPerDelivery,
       ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
       ...(eventLoopCpuMsPerAccept !== undefined ? { eventLoopCpuMsPerAccept } : {}),
       hubEventLoopDelayMs,
@@ -289,10 +350,12 @@ async function runBench(redis: Redis, redisUrl: string, tmp: string, options: Al
           'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
           'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
-          'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes), agency-sim, redis-server.',
+          'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog).',
+          'deliveryConcurrency: attempts in flight per delivery worker process (INFOSHARE_ALERTS_DELIVERY_CONCURRENCY). byDeliveryConcurrency (with --delivery-concurrency a,b,…): a hub per value measured in turn in the same run against the one raw baseline; the line\'s own figures are the first value\'s.',
         ],
       },
     };
+    return { result, raw: { best: raw, runs: rawRuns } satisfies RawBaseline };
   } finally {
     alerts.close();
     mpi.close();

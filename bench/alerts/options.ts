@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench:alerts` (`-- --alerts 3000 --rate 100`). */
-import { choiceFlag, positiveFlag, readFlags } from '../common/cli.js';
+import { choiceFlag, positiveFlag, readFlags, UsageError } from '../common/cli.js';
 
 /** How the hub delivers to agency-sim: batched (the recipients' Endpoints opt in) or one message per request. */
 export const DELIVERY_MODES = ['batched', 'single'] as const;
@@ -26,19 +26,26 @@ export interface AlertsBenchOptions {
   readonly delivery: DeliveryMode;
   /** The batch size the recipients' Endpoints state (default 50). */
   readonly batchSize: number;
+  /**
+   * The delivery worker's attempts in flight per process (`INFOSHARE_ALERTS_DELIVERY_CONCURRENCY`), one hub per
+   * value measured in turn in the same run against the same raw baseline; empty: the hub's own default.
+   */
+  readonly deliveryConcurrency: readonly number[];
 }
 
-export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N]
+export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N] [--delivery-concurrency N[,N…]]
 Raw BullMQ first (the hub's enqueue mode and job size, a trivial processor), then the hub in its own
 process (directory, MPI, alerts; its delivery worker processes, 1 by default) and agency-sim in another,
 on the same private redis-server (appendfsync always):
 alerts raised over HTTP, delivered to agency-sim over HTTP and acknowledged — throughput, then latency
 at a fixed offered rate. By default the recipients' Endpoints opt in to batched delivery (up to --batch-size
-messages per request); --delivery single keeps one message per request. Progress on stderr; one JSON line
+messages per request); --delivery single keeps one message per request. --delivery-concurrency 128,32 measures
+a hub per value (attempts in flight per delivery process) in turn, in the same run (byDeliveryConcurrency; the
+first value's figures are the line's own). Progress on stderr; one JSON line
 on stdout, appended to the results file.`;
 
 export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
-  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size']);
+  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size', 'delivery-concurrency']);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
     alerts: positiveFlag(values, 'alerts', 1_000),
@@ -50,6 +57,15 @@ export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
     deliveryProcesses: values.get('delivery-processes') === '0' ? 0 : positiveFlag(values, 'delivery-processes', 1),
     delivery: choiceFlag(values, 'delivery', DELIVERY_MODES, 'batched'),
     batchSize: positiveFlag(values, 'batch-size', 50),
+    deliveryConcurrency: concurrencyList(values.get('delivery-concurrency')),
     ...(hubCpuProf !== undefined ? { hubCpuProf } : {}),
   };
+}
+
+/** `128,32` → [128, 32]; absent → [] (the hub's default). */
+function concurrencyList(raw: string | undefined): number[] {
+  if (raw === undefined) return [];
+  const list = raw.split(',').map((v) => Number(v.trim()));
+  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new UsageError(`--delivery-concurrency takes integers 1-1000, comma-separated (got ${raw})`);
+  return [...new Set(list)];
 }
