@@ -6,8 +6,9 @@
  *   INFOSHARE_ALERTS_RETRY_WINDOW       how long a delivery is retried before it is a dead letter   default 24h
  *   INFOSHARE_ALERTS_RETRY_BASE_DELAY   the first retry's delay ceiling (doubling per retry)        default 1s
  *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
- *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 512
- *                                       (an attempt waiting in a batch holds one: room for batches to fill)
+ *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 64
+ *                                       (DEFAULT_DELIVERY_CONCURRENCY: the in-flight limit bounds the time a
+ *                                       delivery spends inside a busy worker, limit / throughput)
  *   INFOSHARE_ALERTS_DELIVERY_PROCESSES    delivery worker processes of their own (0: in the service's  default 0
  *                                       process; accepting then shares its event loop with delivering)
  *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
@@ -42,11 +43,23 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+
+/**
+ * Delivery attempts in flight per process, by default. Little's law: a worker whose slots are all busy keeps
+ * each attempt about limit / throughput, so the limit is the latency a backlog adds inside the worker. The
+ * issue's fixed rate is 600 deliveries/s (100 alerts/s, six recipients) and its end-to-end p99 250 ms; leaving
+ * ~100 ms of that to the worker gives 600 × 0.1 = 60. Below, an attempt needs its slot only for the batch linger
+ * (5 ms) and one request to the agency (tens of ms): 600/s × ~50 ms ≈ 30 in flight — 64 is twice that. More in
+ * flight made bigger batches in a backlog (cheaper per message) but held every delivery longer (bench:alerts,
+ * byDeliveryConcurrency; README "Delivery").
+ */
+export const DEFAULT_DELIVERY_CONCURRENCY = 64;
+
 const schema = z.object({
   INFOSHARE_ALERTS_RETRY_WINDOW: duration('24h'),
   INFOSHARE_ALERTS_RETRY_BASE_DELAY: duration('1s'),
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
-  INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(512),
+  INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULT_DELIVERY_CONCURRENCY),
   INFOSHARE_ALERTS_DELIVERY_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
   INFOSHARE_ALERTS_LOCK_DURATION: duration('30s'),

@@ -76,6 +76,7 @@ import {
 import { minimisedMessage } from '../domain/minimise.js';
 import type { PeerHubs } from '../peer-hubs.js';
 import type { AlertStore, ClaimResult, DeliveryClaim, DeliveryState, DeliveryStep, DeliveryStepOf, StepResult, StoredMessage } from '../store.js';
+import { DEFAULT_DELIVERY_CONCURRENCY } from '../config.js';
 import { EndpointBatches, noAnswerReason } from './endpoint-batches.js';
 
 export const DELIVERIES_QUEUE = { family: 'alerts-delivery', name: 'deliveries' } as const;
@@ -243,8 +244,6 @@ export function deliveryJobOptions(policy: RetryPolicy): JobsOptions {
 /** How long the first message of a batch waits for more to the same Endpoint (`INFOSHARE_ALERTS_BATCH_LINGER`), ms. */
 export const DEFAULT_BATCH_LINGER_MS = 5;
 
-/** Attempts in flight at once per process (`INFOSHARE_ALERTS_DELIVERY_CONCURRENCY`): I/O waits, so many; a slow agency holds only its own. */
-export const DEFAULT_DELIVERY_CONCURRENCY = 512;
 
 /** Answers larger than this are not read as response messages (an acknowledgement is a few hundred bytes). */
 const MAX_ANSWER_BYTES = 256 * 1024;
