@@ -17,8 +17,8 @@ describe('the alerts service’s settings', () => {
     expect(() => loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_PROCESSES: '-1' })).toThrow(ConfigError);
   });
 
-  it('lets 64 delivery attempts be in flight per process and batches linger 5 ms by default', () => {
-    expect(loadAlertsConfig({})).toMatchObject({ deliveryConcurrency: 64, batchLingerMs: 5 });
+  it('lets 128 delivery attempts be in flight per process and batches linger 5 ms by default', () => {
+    expect(loadAlertsConfig({})).toMatchObject({ deliveryConcurrency: 128, batchLingerMs: 5 });
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: '512' })).toMatchObject({ deliveryConcurrency: 512 });
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_BATCH_LINGER: '20ms' })).toMatchObject({ batchLingerMs: 20 });
   });
