@@ -194,7 +194,7 @@ async function runBench(
     // concurrency that suits the hub's batches but slows BullMQ's own loop never flatters the ratio.
     const rawRuns: (RawBullmqResult & { workerConcurrency: number })[] = [...(run.raw?.runs ?? [])];
     for (const workerConcurrency of run.raw ? [] : new Set([alertsConfig.deliveryConcurrency, RAW_WORKER_CONCURRENCY])) {
-      const run = await rawBullmqBaseline(
+      const measured = await rawBullmqBaseline(
         redis,
         {
           alerts: options.alerts,
@@ -207,8 +207,8 @@ async function runBench(
         },
         progress,
       );
-      progress(`raw BullMQ, worker concurrency ${workerConcurrency}: ${run.jobsPerSecond} jobs/s`);
-      rawRuns.push({ workerConcurrency, ...run });
+      progress(`raw BullMQ, worker concurrency ${workerConcurrency}: ${measured.jobsPerSecond} jobs/s`);
+      rawRuns.push({ workerConcurrency, ...measured });
     }
     const raw = rawRuns.reduce((best, r) => (r.jobsPerSecond > best.jobsPerSecond ? r : best));
     progress(`${run.raw ? '(measured before the first hub) ' : ''}raw BullMQ: ${raw.jobsPerSecond} jobs/s (${raw.jobs} jobs of ${raw.jobBytes} B in ${raw.seconds.toFixed(2)} s)`);
