@@ -215,11 +215,8 @@ export class Registrar {
         if (!version || !prepared.sameAsStored(k, version)) prepared.prepare(k);
       });
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
-      // A chunk a dead process left half-done is completed first, so this one reads a consistent index.
-      const written = await this.deps.store.withIndexLock(async () => {
-        await this.completeUnfinished();
-        return this.registerChunk(prepared, requestedBy, batchIndex, batchLinks, options.cause, model);
-      });
+      // A chunk a dead process left half-done is completed first (registerChunk), so this one reads a consistent index.
+      const written = await this.deps.store.withIndexLock(() => this.registerChunk(prepared, requestedBy, batchIndex, batchLinks, options.cause, model));
       await this.deps.relay?.flushQuietly(options.cause.requestId);
       results.push(...(await this.afterChunk(written, chunk, agencyId, partnership, model)));
       options.onProgress?.(results.length);
@@ -243,13 +240,19 @@ export class Registrar {
     // Round trip 1: what exists already, and the candidates of the records prepared before the lock
     // (those not found stored with this content: all of a first load). Read under the lock like the
     // rest, so they include every record registered before this chunk.
+    // The journals of chunks a dead process left half-done are read in the same round trip: nearly
+    // always there are none; when there are, they are completed and the reads made again.
     const maxBlockSize = this.deps.maxBlockSize ?? 500;
     const preparedAt = allIds.flatMap((_, i) => (prepared.isPrepared(i) ? [i] : []));
-    const [allExisting, allLinks, preparedCandidates] = await Promise.all([
-      store.getRecords(allIds),
-      store.getLinks(allIds),
-      store.candidateIds(preparedAt.map((i) => prepared.prepare(i).keys), maxBlockSize),
-    ]);
+    const readFirst = () =>
+      Promise.all([store.getRecords(allIds), store.getLinks(allIds), store.candidateIds(preparedAt.map((i) => prepared.prepare(i).keys), maxBlockSize)]);
+    const [firstReads, unfinished] = await Promise.all([readFirst(), store.unfinishedChunks()]);
+    let reads = firstReads;
+    if (unfinished.length > 0) {
+      await this.completeJournals(unfinished);
+      reads = await readFirst();
+    }
+    const [allExisting, allLinks, preparedCandidates] = reads;
     const candidatesAt = new Map(preparedAt.map((i, k) => [i, preparedCandidates[k]!] as const));
     prepared.chunk.forEach((s, i) => {
       if (s.ifMatch !== undefined && allExisting[i]?.meta?.versionId !== s.ifMatch) {
@@ -353,7 +356,7 @@ export class Registrar {
         const cf = featureById.get(id);
         return cf ? [cf] : [];
       });
-      const candidates = outsideRejectedPersons(submission.recordId, [...fromRedis, ...batchIndex.candidates(f)], manualDecisions, linkOf);
+      const candidates = outsideRejectedPersons(submission.recordId, [...fromRedis, ...batchIndex.candidates(f, keys[i])], manualDecisions, linkOf);
       const decision: Decision = decide(f, candidates, model, { personOf: (id) => linkOf(id)?.personId });
       const currentLink = existingLinks[i];
       const plan = planRegistration({
@@ -393,7 +396,7 @@ export class Registrar {
       if (!currentLink) newLinks.push(link);
       else if (plan.moves) moves.push({ link, expected: currentLink });
       batchLinks.set(submission.recordId, { personId: plan.personId, assurance: plan.assurance, how: plan.how });
-      batchIndex.add(f);
+      batchIndex.add(f, keys[i]);
 
       const taskIds: string[] = [];
       if (plan.openReview) taskIds.push(review(submission.recordId, plan.openReview.candidate, plan.openReview.candidatePersonId));
@@ -417,11 +420,12 @@ export class Registrar {
       count('review-duplicate');
     }
 
-    // Writes. The records (with blocking entries) and the journal of everything else the chunk
-    // writes go in one script; then links, moves, Tasks and markers, each safe to apply again; then
-    // the counters and the chunk's change record with the journal entry's removal. A process that
-    // dies part-way leaves the journal, and the next registration (or start-up) completes the chunk
-    // from it, exactly as planned: no record without its Person, no marker without its Task.
+    // Writes. The records (with blocking entries), the first links of new records and the journal of
+    // everything else the chunk writes go in one script; then moves and Tasks, each safe to apply
+    // again; then the markers, the counters and the chunk's change record with the journal entry's
+    // removal. A process that dies part-way leaves the journal, and the next registration (or
+    // start-up) completes the chunk from it, exactly as planned: no record without its Person, no
+    // marker without its Task.
     const journal: ChunkJournal = {
       id: `chunk-${randomBytes(8).toString('hex')}`,
       cause,
@@ -432,9 +436,10 @@ export class Registrar {
       recordIds: ids,
       recorded: now,
     };
-    await store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) });
+    // The first links of new records go in the records' script (a record is never without its Person).
+    const linkedMeanwhile = await store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) }, newLinks);
     failpoint('mpi.chunk.after-records');
-    await this.completeChunk(journal);
+    await this.completeChunk(journal, linkedMeanwhile);
     // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
     const superseded = await this.supersedeStaleReviews(results, features, now, cause, model);
     const followUps: Record<string, number> = {};
@@ -444,15 +449,16 @@ export class Registrar {
   }
 
   /**
-   * Applies a chunk's journal: links, moves, review Tasks and open-review
-   * markers, then its counters and change record. Every step is safe to apply
+   * Applies a chunk's journal: links, moves, review Tasks, then its open-review
+   * markers, counters and change record (one script). Every step is safe to apply
    * again (a link already there is kept, a Task already created is not created
    * twice, the finish happens once), so a recovery can run it whatever the dead
-   * process had done.
+   * process had done. `linkedMeanwhile`: the new links the records' write found taken,
+   * when it wrote them (a recovery writes them again: the taken ones are moved).
    */
-  private async completeChunk(journal: ChunkJournal): Promise<void> {
+  private async completeChunk(journal: ChunkJournal, linkedMeanwhile?: readonly LinkWrite[]): Promise<void> {
     const { store } = this.deps;
-    const linkedMeanwhile = await store.writeNewLinks(journal.newLinks);
+    linkedMeanwhile ??= await store.writeNewLinks(journal.newLinks);
     // Moves touch different records: sent together, not one awaited after another.
     await Promise.all([
       // A pass's move applies only to the link it was planned from (a registration since then wins, also after a crash).
@@ -460,11 +466,13 @@ export class Registrar {
       ...linkedMeanwhile.map((link) => this.moveWithRetry(link, undefined)),
     ]);
     await Promise.all(journal.reviews.map((r) => this.createTaskOnce(r.task, journal.cause)));
-    await store.setOpenReviews(
+    failpoint('mpi.chunk.before-finish');
+    await store.finishChunk(
+      journal.id,
+      journal.stats,
+      chunkChangeRecord(journal),
       journal.reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
     );
-    failpoint('mpi.chunk.before-finish');
-    await store.finishChunk(journal.id, journal.stats, chunkChangeRecord(journal));
   }
 
   /**
@@ -473,7 +481,11 @@ export class Registrar {
    * Returns how many were completed.
    */
   private async completeUnfinished(): Promise<number> {
-    const unfinished = await this.deps.store.unfinishedChunks();
+    return this.completeJournals(await this.deps.store.unfinishedChunks());
+  }
+
+  /** Completes the chunks of these journal entries (`MpiStore.unfinishedChunks`). Call holding the index lock. */
+  private async completeJournals(unfinished: readonly string[]): Promise<number> {
     for (const json of unfinished) await this.completeChunk(JSON.parse(json) as ChunkJournal);
     return unfinished.length;
   }

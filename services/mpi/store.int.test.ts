@@ -156,3 +156,19 @@ describe('search index', () => {
     expect(bucketMembers(fields.get('~f:ωm'))).toEqual(['ωmega']);
   });
 });
+
+describe('first links written with the records', () => {
+  it('links each new record to its Person in the records’ own write, and answers the ones someone linked first without moving them', async () => {
+    const link = (recordId: string, personId: string) => ({ recordId, personId, assurance: 'level2' as const, how: 'auto' as const });
+    // Someone else linked l.2 first (a writer without the index lock).
+    expect(await store.writeNewLinks([link('l.2', 'per-other')])).toEqual([]);
+
+    const taken = await store.writeRecords([write('l.1', ['gd:l:1:1']), write('l.2', ['gd:l:1:1'])], undefined, [link('l.1', 'per-one'), link('l.2', 'per-one')]);
+    expect(taken).toEqual([link('l.2', 'per-one')]);
+    const [one, two] = await store.getLinks(['l.1', 'l.2']);
+    expect(one?.personId).toBe('per-one');
+    expect(two?.personId).toBe('per-other');
+    expect([...(await store.getMembers('per-one')).keys()]).toEqual(['l.1']);
+    expect([...(await store.getMembers('per-other')).keys()]).toEqual(['l.2']);
+  });
+});

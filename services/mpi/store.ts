@@ -55,40 +55,6 @@ if #ARGV > 4 then redis.call('XADD', KEYS[4], '*', unpack(ARGV, 5, #ARGV)) end
 return 1
 `);
 
-// First links of new records, each only if the record has no link yet: two requests
-// registering the same new record at once must not leave it in two Persons.
-// KEYS: links hash, then the Person member hash of each record
-// ARGV: per record: record id, link value, member value
-// Returns the (1-based) positions of records someone else linked first.
-// The links are read with one HMGET and written with one HSET (a call's own overhead was most of
-// this script's time); each Person's members with one HSET.
-const LINK_NEW_LUA = new LuaScript(`
-local ids = {}
-for i = 2, #KEYS do ids[i - 1] = ARGV[(i - 2) * 3 + 1] end
-local current = {}
-for i = 1, #ids, 1000 do
-  local r = redis.call('HMGET', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
-  for k = 1, #r do current[#current + 1] = r[k] end
-end
-local taken, links, members, order = {}, {}, {}, {}
-for i = 2, #KEYS do
-  local a = (i - 2) * 3
-  if current[i - 1] then
-    taken[#taken + 1] = i - 1
-  else
-    links[#links + 1] = ARGV[a + 1]
-    links[#links + 1] = ARGV[a + 2]
-    local m = members[KEYS[i]]
-    if not m then m = {}; members[KEYS[i]] = m; order[#order + 1] = KEYS[i] end
-    m[#m + 1] = ARGV[a + 1]
-    m[#m + 1] = ARGV[a + 3]
-  end
-end
-for _, key in ipairs(order) do redis.call('HSET', key, unpack(members[key])) end
-for i = 1, #links, 1000 do redis.call('HSET', KEYS[1], unpack(links, i, math.min(i + 999, #links))) end
-return taken
-`);
-
 // Blocking index: ONE hash, field = blocking key, value = `<count>:<id>,<id>,…`.
 // A set per key cost ~370 bytes per key on Redis 7.0 (a small set of strings is a
 // hashtable there; listpack sets come only in 7.2) and there are ~3 keys per record:
@@ -115,12 +81,13 @@ end
 return out
 `);
 
-// Records, features, history, blocking and search-index entries of a chunk, in one atomic
-// script (one command for the whole chunk: hundreds of per-record commands cost the Node
-// process more than Redis spends running them).
+// Records, features, history, blocking and search-index entries of a chunk, and the first links
+// of its new records, in one atomic script (one command for the whole chunk: hundreds of
+// per-record commands cost the Node process more than Redis spends running them).
 // KEYS: records hash, features hash, blocks hash, journal hash, search hash, then history
 //       hashes of updated records, then the list key of each search term touched, then the
-//       bucket key of each bucket touched
+//       bucket key of each bucket touched, then (with first links) the links hash and the
+//       Person member hash of each link
 // ARGV: journal entry id ('' for none) and JSON; n records; per record: id, Patient JSON,
 //       features JSON, history KEYS index (0 for none), previous versionId, previous JSON;
 //       then the number of blocking keys touched and per blocking key: key, ids to add
@@ -128,7 +95,11 @@ return out
 //       (domain/search-terms.ts): the KEYS index of the first term's list key, the number of
 //       terms, the length of the key prefix before a term (keys.ts searchTerm) and before a
 //       bucket (searchBucket), and per term (in KEYS order): the KEYS index of its bucket key,
-//       ids to add (each preceded by a comma, may be ''), ids to remove (comma-joined, may be '')
+//       ids to add (each preceded by a comma, may be ''), ids to remove (comma-joined, may be '');
+//       then the number of first links and the KEYS index of the links hash, and per link:
+//       record id, link value, member value
+// Returns the (1-based) positions of the first links not written because the record was
+// linked already (someone linked it first, or this call is applied again).
 const WRITE_RECORDS_LUA = new LuaScript(`
 -- The comma-separated ids \`list\` (or false when absent) with \`removes\` taken out and
 -- \`adds\` put in (each once, in list order, new ones last): a list rewritten whole.
@@ -353,19 +324,52 @@ for _, field in ipairs(rootOrder) do
   local c = roots[field]
   updateSet(KEYS[5], field, c.adds, c.removes)
 end
-return n
+-- First links of new records, each only if the record has no link yet: two writers linking the
+-- same new record at once must not leave it in two Persons. The links are read with HMGET and
+-- written with HSET (a call's own overhead was most of the time); each Person's members with one HSET.
+local linkCount, linksKey = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+a = a + 2
+local taken = {}
+if linkCount > 0 then
+  local linkIds, current = {}, {}
+  for k = 1, linkCount do linkIds[k] = ARGV[a + (k - 1) * 3] end
+  batched('HMGET', KEYS[linksKey], linkIds, current)
+  local links, members, order = {}, {}, {}
+  for k = 1, linkCount do
+    local b = a + (k - 1) * 3
+    if current[k] then
+      taken[#taken + 1] = k
+    else
+      links[#links + 1] = ARGV[b]
+      links[#links + 1] = ARGV[b + 1]
+      local key = KEYS[linksKey + k]
+      local m = members[key]
+      if not m then m = {}; members[key] = m; order[#order + 1] = key end
+      m[#m + 1] = ARGV[b]
+      m[#m + 1] = ARGV[b + 2]
+    end
+  end
+  for _, key in ipairs(order) do redis.call('HSET', key, unpack(members[key])) end
+  if #links > 0 then batched('HSET', KEYS[linksKey], links) end
+end
+return taken
 `);
 
-// Finishes a registration chunk once: only while its journal entry exists.
-// KEYS: journal hash, stats hash, outbox stream.
-// ARGV: chunk id, number of counters, counter name/increment pairs, then the change record's field/values.
+// Finishes a registration chunk once: only while its journal entry exists. Its open-review markers
+// are set in the same script (their Tasks exist by then): one round trip fewer under the index lock.
+// KEYS: journal hash, stats hash, outbox stream, open-review hash.
+// ARGV: chunk id, number of counters, counter name/increment pairs, number of marker fields, marker
+//       field/value pairs, then the change record's field/values.
 const FINISH_CHUNK_LUA = new LuaScript(`
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 local n = tonumber(ARGV[2])
 for i = 0, n - 1 do
   redis.call('HINCRBY', KEYS[2], ARGV[3 + 2 * i], ARGV[4 + 2 * i])
 end
-local first = 3 + 2 * n
+local at = 3 + 2 * n
+local markers = tonumber(ARGV[at])
+if markers > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, at + 1, at + 2 * markers)) end
+local first = at + 1 + 2 * markers
 if first <= #ARGV then redis.call('XADD', KEYS[3], '*', unpack(ARGV, first, #ARGV)) end
 return 1
 `);
@@ -509,10 +513,13 @@ export class MpiStore {
    * Writes records, their features, blocking and search-index entries, atomically
    * (one script per call) — with `journal`, also the journal entry of the chunk they
    * belong to, so the rest of the chunk can be completed if this process dies before
-   * it is (registration.ts). Re-applying the same writes leaves the same state.
+   * it is (registration.ts); with `newLinks`, the first links of new records, each only
+   * if the record has no link yet (as `writeNewLinks`). Re-applying the same writes
+   * leaves the same state. Returns the links not written because the record was linked
+   * already (the caller moves those).
    */
-  async writeRecords(writes: readonly RecordWrite[], journal?: { readonly id: string; readonly json: string }): Promise<void> {
-    if (writes.length === 0 && !journal) return;
+  async writeRecords(writes: readonly RecordWrite[], journal?: { readonly id: string; readonly json: string }, newLinks: readonly LinkWrite[] = []): Promise<LinkWrite[]> {
+    if (writes.length === 0 && !journal && newLinks.length === 0) return [];
     const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search];
     const args: (string | number)[] = [journal?.id ?? '', journal?.json ?? '', writes.length];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
@@ -551,7 +558,16 @@ export class MpiStore {
     }
     keys.push(...bucketKeys);
     args.push(firstTerm, terms.length, this.keys.searchTerm('').length, this.keys.searchBucket('').length, ...termArgs);
-    await WRITE_RECORDS_LUA.run(this.redis, keys, args);
+    args.push(newLinks.length, keys.length + 1);
+    if (newLinks.length > 0) {
+      keys.push(this.keys.links);
+      for (const l of newLinks) {
+        keys.push(this.keys.person(l.personId));
+        args.push(l.recordId, formatLink(l), `${l.assurance}|${l.how}`);
+      }
+    }
+    const taken = (await WRITE_RECORDS_LUA.run(this.redis, keys, args)) as number[];
+    return taken.map((position) => newLinks[position - 1]!);
   }
 
   /**
@@ -560,13 +576,7 @@ export class MpiStore {
    * concurrent registration of the same record): the caller moves those.
    */
   async writeNewLinks(links: readonly LinkWrite[]): Promise<LinkWrite[]> {
-    if (links.length === 0) return [];
-    const taken = (await LINK_NEW_LUA.run(
-      this.redis,
-      [this.keys.links, ...links.map((l) => this.keys.person(l.personId))],
-      links.flatMap((l) => [l.recordId, formatLink(l), `${l.assurance}|${l.how}`]),
-    )) as number[];
-    return taken.map((position) => links[position - 1]!);
+    return this.writeRecords([], undefined, links);
   }
 
   /**
@@ -619,11 +629,6 @@ export class MpiStore {
     return found;
   }
 
-  async setOpenReviews(entries: readonly { a: string; b: string; taskId: string }[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.redis.hset(this.keys.openReviews, ...entries.flatMap((e) => [pairKey(e.a, e.b), e.taskId]));
-  }
-
   async closeReview(a: string, b: string): Promise<void> {
     await this.redis.hdel(this.keys.openReviews, pairKey(a, b));
   }
@@ -634,16 +639,22 @@ export class MpiStore {
   }
 
   /**
-   * Finishes a chunk in one MULTI (all `{mpi}`): its counters, its change record
-   * into the outbox, and its journal entry removed — so counters are counted and
-   * the record written exactly once, even when a recovery finishes the chunk.
-   * False when the chunk was already finished (nothing is written again).
+   * Finishes a chunk in one script (all `{mpi}`): its counters, its open-review markers
+   * (`openReviews`: their Tasks are created already), its change record into the outbox,
+   * and its journal entry removed — so counters are counted and the record written
+   * exactly once, even when a recovery finishes the chunk. False when the chunk was
+   * already finished (nothing is written again).
    */
-  async finishChunk(journalId: string, counts: Readonly<Record<string, number>>, changeRecord: readonly string[]): Promise<boolean> {
+  async finishChunk(
+    journalId: string,
+    counts: Readonly<Record<string, number>>,
+    changeRecord: readonly string[],
+    openReviews: readonly { a: string; b: string; taskId: string }[] = [],
+  ): Promise<boolean> {
     const result = (await FINISH_CHUNK_LUA.run(
       this.redis,
-      [this.keys.journal, this.keys.stats, this.keys.outbox],
-      [journalId, Object.keys(counts).length, ...Object.entries(counts).flat(), ...changeRecord],
+      [this.keys.journal, this.keys.stats, this.keys.outbox, this.keys.openReviews],
+      [journalId, Object.keys(counts).length, ...Object.entries(counts).flat(), openReviews.length, ...openReviews.flatMap((e) => [pairKey(e.a, e.b), e.taskId]), ...changeRecord],
     )) as number;
     return result === 1;
   }

@@ -462,13 +462,12 @@ export class MatchIndex {
     return slot === undefined ? undefined : this.records[slot];
   }
 
-  /** Adds a record, replacing an earlier version with the same id. */
-  add(features: MatchFeatures): void {
+  /** Adds a record, replacing an earlier version with the same id. `keys`: its blocking keys, when the caller has them. */
+  add(features: MatchFeatures, keys: string[] = this.keysOf(features)): void {
     this.remove(features.id);
     const slot = this.records.length;
     this.records.push(features);
     this.slots.set(features.id, slot);
-    const keys = this.keysOf(features);
     this.keysBySlot.push(keys);
     for (const key of keys) {
       const block = this.blocks.get(key);
@@ -506,8 +505,8 @@ export class MatchIndex {
     return this.lastKeys;
   }
 
-  /** Records sharing at least one blocking key with `features` (not itself). */
-  candidates(features: MatchFeatures): MatchFeatures[] {
+  /** Records sharing at least one blocking key with `features` (not itself). `keys`: its blocking keys, when the caller has them. */
+  candidates(features: MatchFeatures, keys: readonly string[] = this.keysOf(features)): MatchFeatures[] {
     if (this.seen.length < this.records.length) {
       const grown = new Uint32Array(this.records.length * 2);
       grown.set(this.seen);
@@ -515,7 +514,7 @@ export class MatchIndex {
     }
     const mark = ++this.generation;
     const out: MatchFeatures[] = [];
-    for (const key of this.keysOf(features)) {
+    for (const key of keys) {
       const block = this.blocks.get(key);
       if (!block || block.length > this.maxBlockSize) continue;
       for (const slot of block) {
