@@ -172,3 +172,16 @@ describe('first links written with the records', () => {
     expect([...(await store.getMembers('per-other')).keys()]).toEqual(['l.2']);
   });
 });
+
+describe('features read back', () => {
+  it('answers what Redis holds now, even after another process rewrote a record this one wrote or read before', async () => {
+    const other = new MpiStore(redis, new MpiKeys(new KeySpace(prefix)));
+    await store.writeRecords([write('k.1', ['gd:k:1:1'])]);
+    expect((await store.getFeatures(['k.1']))[0]).toEqual({ id: 'k.1', g: 'jan' });
+
+    const changed: RecordWrite = { ...write('k.1', ['gd:k:1:1'], { version: '1', blockingKeys: ['gd:k:1:1'] }), features: { id: 'k.1', g: 'jon' } };
+    await other.writeRecords([changed]);
+    expect((await store.getFeatures(['k.1']))[0]).toEqual({ id: 'k.1', g: 'jon' });
+    expect((await store.getFeatures(['k.1']))[0]).toEqual({ id: 'k.1', g: 'jon' });
+  });
+});
