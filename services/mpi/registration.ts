@@ -44,6 +44,13 @@ export interface Submission {
    * entries it finds stored); otherwise worked out only if a stored version is compared.
    */
   readonly digest?: string;
+  /**
+   * The stored version the caller compared this submission with, when it read the record (a
+   * transaction does, for entries it can parse): its `versionKey` and `storedDigest`, or null when
+   * it found none. The registrar then does not read and hash it again before the lock (under
+   * the lock it reads it again, and hashes it only if the version has changed meanwhile).
+   */
+  readonly stored?: { readonly version: string; readonly digest: string } | null;
 }
 
 export interface RegistrationResult {
@@ -98,7 +105,14 @@ class PreparedChunk {
   constructor(readonly chunk: readonly Submission[]) {
     this.done = chunk.map(() => undefined);
     this.digests = chunk.map((s) => s.digest);
-    this.storedDigests = chunk.map(() => undefined);
+    this.storedDigests = chunk.map((s) => s.stored ?? undefined);
+  }
+
+  /** Whether the caller found record i stored with exactly the submitted content; undefined when it did not read it. */
+  storedAsSubmitted(i: number): boolean | undefined {
+    const stored = this.chunk[i]!.stored;
+    if (stored === undefined) return undefined;
+    return stored !== null && stored.digest === (this.digests[i] ??= contentHash(this.chunk[i]!.patient));
   }
 
   prepare(i: number): { features: MatchFeatures; keys: string[]; terms: string[] } {
@@ -122,7 +136,7 @@ class PreparedChunk {
    * so the same version read again under the lock is not hashed again.
    */
   sameAsStored(i: number, stored: Patient): boolean {
-    const version = `${stored.meta?.versionId ?? ''}|${stored.meta?.lastUpdated ?? ''}`;
+    const version = versionKey(stored);
     let known = this.storedDigests[i];
     if (known?.version !== version) known = this.storedDigests[i] = { version, digest: storedDigest(stored) };
     return known.digest === (this.digests[i] ??= contentHash(this.chunk[i]!.patient));
@@ -208,11 +222,15 @@ export class Registrar {
       // Pure per-record work before the lock, so other loads wait only for reads, decisions and writes.
       // A record whose content digest is already stored is most likely an unchanged re-submission: its
       // features, blocking keys and search terms are worked out only if the lock's read says otherwise.
-      const stored = await this.deps.store.getRecords(chunk.map((s) => s.recordId));
+      // Records the caller read already (Submission.stored) are not read again here.
       const prepared = new PreparedChunk(chunk);
+      const unread = chunk.flatMap((s, k) => (s.stored === undefined ? [k] : []));
+      const versions = await this.deps.store.getRecords(unread.map((k) => chunk[k]!.recordId));
+      const read = new Map(unread.map((k, n) => [k, versions[n]] as const));
       chunk.forEach((_, k) => {
-        const version = stored[k];
-        if (!version || !prepared.sameAsStored(k, version)) prepared.prepare(k);
+        const version = read.get(k);
+        const same = read.has(k) ? version !== undefined && prepared.sameAsStored(k, version) : prepared.storedAsSubmitted(k);
+        if (!same) prepared.prepare(k);
       });
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
       // A chunk a dead process left half-done is completed first (registerChunk), so this one reads a consistent index.
@@ -871,6 +889,11 @@ function chunkChangeRecord(journal: ChunkJournal): string[] {
  * re-submission is recognised by comparing digests — worked out from the stored record
  * rather than kept beside it (no Redis memory per record).
  */
+/** What names a stored version (`Submission.stored`): a version is never rewritten with other content. */
+export function versionKey(stored: Patient): string {
+  return `${stored.meta?.versionId ?? ''}|${stored.meta?.lastUpdated ?? ''}`;
+}
+
 export function storedDigest(stored: Patient): string {
   const { id: _id, ...content } = stored;
   return contentHash(content);

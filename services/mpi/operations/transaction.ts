@@ -17,7 +17,7 @@ import { invalidityError, type Validity } from '../../../shared/fhir/validate.js
 import { contentHash } from '../../../shared/store/content-hash.js';
 import type { SubmittingAgency } from '../domain/from-patient.js';
 import { registrationCriteria } from '../domain/criteria.js';
-import { storedDigest, type Submission } from '../registration.js';
+import { storedDigest, versionKey, type Submission } from '../registration.js';
 import { submissionOf } from '../submission.js';
 import { actorOf, type MpiContext } from '../context.js';
 import { assertVersionsCurrent, entryRequest, entrySubmission } from './update.js';
@@ -128,7 +128,8 @@ export function transaction(ctx: MpiContext) {
  * its whole extract pays for validating only what changed. Anything else (a new record, a
  * change, any shape the parser does not take) is validated as usual. Digests are worked out
  * only for records that have a stored version (a first load hashes nothing), and each
- * entry's submission is kept (with its digest when worked out) so it is not parsed again.
+ * entry's submission is kept (with its digest, and the stored version's, when worked out) so it
+ * is neither parsed nor read and hashed again.
  */
 async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], agency: SubmittingAgency): Promise<{ stored: boolean[]; submissions: (Submission | undefined)[] }> {
   const own = `Organization/${agency.agencyId}`;
@@ -148,11 +149,16 @@ async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], age
   const stored = resources.map(() => false);
   known.forEach((i, k) => {
     const version = versions[k];
-    if (!version) return;
     const submission = submissions[i]!;
+    // What was read goes with the submission: the registrar does not read and hash it again.
+    if (!version) {
+      submissions[i] = { ...submission, stored: null };
+      return;
+    }
     const digest = contentHash(submission.patient);
-    submissions[i] = { ...submission, digest };
-    stored[i] = storedDigest(version) === digest;
+    const storedVersion = { version: versionKey(version), digest: storedDigest(version) };
+    submissions[i] = { ...submission, digest, stored: storedVersion };
+    stored[i] = storedVersion.digest === digest;
   });
   return { stored, submissions };
 }
