@@ -1,7 +1,7 @@
 import { generateRandomisedPopulation } from '../../../fixtures/generators/randomised-population.js';
 import defaultModel from './default-model.json' with { type: 'json' };
 import { fieldIndex } from './comparators.js';
-import { classify, compare, decide, MatchIndex, matchGrade, matchProbability, verdict } from './engine.js';
+import { classify, compare, decide, MatchIndex, matchGrade, matchProbability, scoreAndGrade, verdict } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import { assertValidModel, UNLISTED_TERM_MAX_BONUS_BITS, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
@@ -113,8 +113,8 @@ describe('compare', () => {
   });
 });
 
-describe('verdict', () => {
-  it('says what compare says of a pair — score, outcome, rule and the fields that differ — for every candidate pair of a population', () => {
+describe('verdict and scoreAndGrade', () => {
+  it('say what compare says of a pair — score, outcome, rule, grade and the fields that differ — for every candidate pair of a population', () => {
     const population = generateRandomisedPopulation({ seed: 7, people: 300 });
     const records = population.records.map((r, i) =>
       toFeatures({
@@ -139,6 +139,7 @@ describe('verdict', () => {
         const quick = verdict(a, b, model);
         const different = full.fields.filter((f) => f.level === 'different').reduce((bits, f) => bits | (1 << fieldIndex(f.field)), 0);
         expect(quick).toEqual({ score: full.score, outcome: full.outcome, differentFields: different, ...(full.rule ? { rule: full.rule.rule } : {}) });
+        expect(scoreAndGrade(a, b, model)).toEqual({ score: full.score, grade: full.grade });
         outcomes.add(full.rule ? `${full.outcome}:${full.rule.rule}` : full.outcome);
         pairs++;
       }

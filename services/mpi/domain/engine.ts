@@ -235,6 +235,16 @@ export function verdict(a: MatchFeatures, b: MatchFeatures, model: MatchModel): 
   };
 }
 
+/**
+ * `compare`'s score and grade alone, without the per-field explanation (`$match` scores every
+ * candidate and answers only these).
+ */
+export function scoreAndGrade(a: MatchFeatures, b: MatchFeatures, model: MatchModel): { readonly score: number; readonly grade: MatchGrade } {
+  const compiled = compileModel(model);
+  const scored = scorePair(a, b, compiled, levels);
+  return { score: round2(scored.score), grade: gradeOf(scored, compiled) };
+}
+
 /** Compares two records and explains the result. */
 export function compare(a: MatchFeatures, b: MatchFeatures, model: MatchModel): Comparison {
   const compiled = compileModel(model);

@@ -13,12 +13,11 @@ import { invalidResource } from '../../../shared/fhir/outcome.js';
 import type { OperationDeclaration } from '../../../shared/fhir/parameters.js';
 import { operationArguments, validBody } from '../../../shared/fhir/request-body.js';
 import { blockingKeys } from '../domain/blocking.js';
-import { compare } from '../domain/engine.js';
 import { toFeatures } from '../domain/features.js';
 import { chiOf, demographicsOf } from '../domain/from-patient.js';
 import { matchBundle, selectMatches, type MatchResult } from '../domain/match-bundle.js';
 import { agencyOfRecord } from '../domain/person.js';
-import { matchProbability } from '../domain/engine.js';
+import { matchProbability, scoreAndGrade } from '../domain/engine.js';
 import type { MpiContext } from '../context.js';
 import { describeModel } from '../domain/model-version.js';
 import { REGISTRATION_EXCHANGE } from './register.js';
@@ -40,7 +39,7 @@ export function matchPatient(ctx: MpiContext) {
     const { model } = inUse;
     const scored = candidateFeatures.flatMap((f) => {
       if (!f?.ag || !partnership.demographicsMayFlow(f.ag, auth.agency).allowed) return [];
-      const c = compare(features, f, model);
+      const c = scoreAndGrade(features, f, model);
       return [{ id: f.id, probability: matchProbability(c.score, model), grade: c.grade }];
     });
     const kept = selectMatches(
