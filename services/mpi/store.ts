@@ -374,22 +374,8 @@ if first <= #ARGV then redis.call('XADD', KEYS[3], '*', unpack(ARGV, first, #ARG
 return 1
 `);
 
-/**
- * Records whose parsed features a store keeps (with the JSON they were parsed from). About
- * 0.8 KB each: ~40 MB at most.
- */
-const PARSED_FEATURES_KEPT = 50_000;
-
 export class MpiStore {
   private readonly indexLock: IndexLock;
-  /**
-   * Parsed match features by record id, with the JSON they were parsed from. A registration reads
-   * its candidates' features fresh every time (under the index lock), but the same records are
-   * candidates chunk after chunk: parsing them again was a tenth of a bulk load's CPU at 100,000
-   * records. A record read again with the same JSON gets the same (read-only) object; with other
-   * JSON it is parsed again — the cache can never answer anything but what Redis holds now.
-   */
-  private readonly parsedFeatures = new Map<string, { readonly json: string; readonly features: MatchFeatures }>();
 
   constructor(
     private readonly redis: Redis,
@@ -454,24 +440,7 @@ export class MpiStore {
   async getFeatures(ids: readonly string[]): Promise<(MatchFeatures | undefined)[]> {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.features, ...ids);
-    return raw.map((json, i) => (json ? this.parseFeatures(ids[i]!, json) : undefined));
-  }
-
-  /** `JSON.parse(json)`, or the object parsed from this record's identical JSON before. */
-  private parseFeatures(id: string, json: string): MatchFeatures {
-    const known = this.parsedFeatures.get(id);
-    if (known?.json === json) return known.features;
-    const features = JSON.parse(json) as MatchFeatures;
-    this.keepParsed(id, json, features);
-    return features;
-  }
-
-  private keepParsed(id: string, json: string, features: MatchFeatures): void {
-    if (!this.parsedFeatures.delete(id) && this.parsedFeatures.size >= PARSED_FEATURES_KEPT) {
-      // The oldest kept (Map order is insertion order): most candidates are recent records.
-      this.parsedFeatures.delete(this.parsedFeatures.keys().next().value!);
-    }
-    this.parsedFeatures.set(id, { json, features });
+    return raw.map((r) => (r ? (JSON.parse(r) as MatchFeatures) : undefined));
   }
 
   /** Candidate record ids for each record's blocking keys (one command for the batch). */
@@ -564,10 +533,7 @@ export class MpiStore {
       const previousVersion = w.previous?.meta?.versionId;
       let history = 0;
       if (previousVersion) history = keys.push(this.keys.recordHistory(id));
-      const featuresJson = JSON.stringify(w.features);
-      // Kept as written: the next chunks read this record back as a candidate (parseFeatures).
-      this.keepParsed(id, featuresJson, w.features);
-      args.push(id, JSON.stringify(w.patient), featuresJson, history, previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
+      args.push(id, JSON.stringify(w.patient), JSON.stringify(w.features), history, previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
       const keep = new Set(w.blockingKeys);
       const had = new Set(w.previousBlockingKeys);
       for (const k of w.previousBlockingKeys) if (!keep.has(k)) change(k).removes.push(id);
