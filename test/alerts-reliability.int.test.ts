@@ -303,14 +303,12 @@ describe('alert delivery when things fail (real processes)', () => {
   // Redis killed at the worst instant of one delivery step: the step's command has run (and is in the AOF: `appendfsync
   // always`) but its answer never reached the client, which sends the command again once Redis is back (ioredis
   // re-sends unanswered commands). Each step must come to the same thing the second time (a proxy loses the answer).
-  // One hub for every step (each with an alert of its own), so the suite stays short.
-  it('Redis SIGKILLed the moment a delivery step ran, before its answer got back (each step in turn): delivered exactly once, no dead letter', async () => {
-    const steps = [
-      ['the receiver has remembered the delivery token (its replay check)', '{agency-sim}:jti:', undefined],
-      ['the receiver has stored the message', '{agency-sim}:msg:', undefined],
-      ['the hub has recorded the acknowledgement', 'and acknowledged', undefined],
-      ['the hub has recorded a failed attempt to retry', 'could not take the message now (transient-error', { mode: 'transient', forMs: 1_500 }],
-    ] as const;
+  it.each([
+    ['the receiver has remembered the delivery token (its replay check)', '{agency-sim}:jti:', undefined],
+    ['the receiver has stored the message', '{agency-sim}:msg:', undefined],
+    ['the hub has recorded the acknowledgement', 'and acknowledged', undefined],
+    ['the hub has recorded a failed attempt to retry', 'could not take the message now (transient-error', { mode: 'transient', forMs: 1_500 }],
+  ] as const)('Redis SIGKILLed the moment %s, before the answer got back: delivered exactly once, no dead letter', async (_step, pattern, behaviour) => {
     const p = prefix('rel-step');
     const server = await startRedisProcess('always');
     const proxy = await startRedisAnswerProxy(server.url);
@@ -326,29 +324,27 @@ describe('alert delivery when things fail (real processes)', () => {
       const probeOwed = await owedOf(own, p, [probe]);
       await until('the probe delivered', async () => (await books(own, p, probeOwed)).hub.every((d) => d.state === 'acknowledged'), 30_000);
       const recipients = await recipientsOf(own, p, probe.messageId);
+      if (behaviour) for (const agency of recipients) await setBehaviour(hub, agency, behaviour);
 
-      const results: [string, LedgerFigures][] = [];
-      for (const [i, [step, pattern, behaviour]] of steps.entries()) {
-        if (behaviour) for (const agency of recipients) await setBehaviour(hub, agency, behaviour);
-        const held = proxy.holdAnswerTo(pattern);
-        const raised = await sender.raise(i + 1);
-        expect(raised.status).toBe(200);
-        const { answered } = await held;
-        await answered;
-        await server.kill();
-        await server.restart();
-        const owed = await owedOf(own, p, [raised]);
-        expect(owed).toHaveLength(6);
-        results.push([step, await settle(`Redis SIGKILLed the moment ${step}`, own, p, owed, 30_000)]);
-      }
-      for (const [step, figures] of results) expect({ step, ...figures }).toMatchObject({ step, ...exactlyOnce(6) });
+      const held = proxy.holdAnswerTo(pattern);
+      const raised = await sender.raise(1);
+      expect(raised.status).toBe(200);
+      const { answered } = await held;
+      await answered;
+      await server.kill();
+      await server.restart();
+
+      const owed = await owedOf(own, p, [raised]);
+      expect(owed).toHaveLength(6);
+      const figures = await settle(`Redis SIGKILLed the moment ${_step}`, own, p, owed, 30_000);
+      expect(figures).toMatchObject(exactlyOnce(owed.length));
     } finally {
       if (hub) await stopHubProcess(hub);
       own.disconnect();
       await proxy.close();
       await server.stop();
     }
-  }, 180_000);
+  }, 120_000);
 
   it('the alerts service killed between accepting an alert and queueing its deliveries: nothing is lost', async () => {
     const p = prefix('rel-queue');
