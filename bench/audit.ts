@@ -4,7 +4,7 @@
  * In one run, on one private redis-server with the hub's durable setting
  * (AOF, `appendfsync always`), over `--entries` AuditEvents (default 1,000,000):
  *
- * 1. Baseline: raw XADD of the entries into the audit stream, pipelined
+ * 1. Baseline: raw XADD of the entries (layout `--layout`, default 2) into the audit stream, pipelined
  *    (`--pipeline` commands per round trip) → `rawXaddPerSecond`.
  * 2. The log's append: the audit service's appender consumes that stream with
  *    its consumer group (batches of INFOSHARE_AUDIT_BATCH_SIZE, one Lua call
@@ -36,7 +36,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { toAuditEntry, entryArgs, type AuditEntry } from '../shared/audit/audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, toAuditEntry, entryArgs, type AuditEntry, type EntryLayout } from '../shared/audit/audit-entry.js';
 import { toAuditEvent } from '../shared/audit/audit-event.js';
 import type { ExchangeRecord } from '../shared/audit/exchange.js';
 import { loadConfig } from '../shared/config.js';
@@ -53,29 +53,33 @@ import type { AuditKeys } from '../services/audit/keys.js';
 import { RawReplyConnection } from '../shared/redis/raw-replies.js';
 import { logFactsOf } from '../services/audit/evidence-context.js';
 import { createAuditContext, createLogAppender } from '../services/audit/module.js';
-import { canonicalEntry } from '../shared/audit/audit-entry.js';
 import { measureEvidence } from './audit-evidence.js';
-import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags } from './common/cli.js';
+import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
 
 const TARGETS = { appendPerSecond: 10_000, verifyEntriesPerSecond: 300_000, reportSecondsAt1M: 10, pageLoadMsAt1M: 1_000 } as const;
 
-const USAGE = `npm run bench:audit -- [--entries N] [--proofs N] [--pipeline N] [--out FILE|-]
+const USAGE = `npm run bench:audit -- [--entries N] [--layout 1|2] [--proofs N] [--pipeline N] [--out FILE|-]
   --entries   AuditEvents written and appended (default 1000000)
+  --layout    the entries' layout (default 2, what the hub writes; 1 as written before 2026-12-06, to compare)
   --proofs    inclusion proofs asked and verified (default 5000)
   --pipeline  XADD commands per round trip in the baseline (default 1000)
   --out       where to append the result (default bench/results/audit.json; - keeps nothing)`;
 
 interface Options {
   readonly entries: number;
+  readonly layout: EntryLayout;
   readonly proofs: number;
   readonly pipeline: number;
   readonly out: string;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const values = readFlags(argv, ['entries', 'proofs', 'pipeline', 'out']);
+  const values = readFlags(argv, ['entries', 'layout', 'proofs', 'pipeline', 'out']);
+  const layout = values.get('layout') ?? '2';
+  if (layout !== '1' && layout !== '2') throw new UsageError('--layout is 1 or 2');
   return {
     entries: positiveFlag(values, 'entries', 1_000_000),
+    layout: layout === '1' ? 1 : 2,
     proofs: positiveFlag(values, 'proofs', 5_000),
     pipeline: positiveFlag(values, 'pipeline', 1_000),
     out: values.get('out') ?? 'bench/results/audit.json',
@@ -118,8 +122,8 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
   const redisBefore = await redisCpuSeconds(redis);
   const timer = new Stopwatch();
   for (let start = 0; start < options.entries; start += options.pipeline) {
-    const chunk = Array.from({ length: Math.min(options.pipeline, options.entries - start) }, (_, i) => makeEntry(start + i));
-    for (const e of chunk) bytes += Buffer.byteLength(canonicalEntry(e));
+    const chunk = Array.from({ length: Math.min(options.pipeline, options.entries - start) }, (_, i) => makeEntry(start + i, options.layout));
+    for (const e of chunk) for (const name of AUDIT_ENTRY_FIELDS) bytes += Buffer.byteLength(e[name]);
     timer.start();
     const pipeline = redis.pipeline();
     for (const entry of chunk) pipeline.xadd(ctx.keys.stream, '*', ...entryArgs(entry));
@@ -153,12 +157,13 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
   // 3. Full verification, after its baselines: the raw read of the same stream entries, then read + leaf hashes.
   progress('baselines: the raw read of the stream entries, then read + leaf hashes (one thread)');
   let baselineLeaves = 0;
+  const layout2From = (await ctx.store.state()).layout2From ?? Infinity;
   const rawRead = await phase(redis, async () => {
     await readLoggedStream(redis, ctx.keys, options.entries, () => {});
   });
   const readAndHash = await phase(redis, async () => {
-    await readLoggedStream(redis, ctx.keys, options.entries, (reply) => {
-      baselineLeaves += hashStreamPage(reply, () => {});
+    await readLoggedStream(redis, ctx.keys, options.entries, (reply, tile) => {
+      baselineLeaves += hashStreamPage(reply, { firstPosition: tile * TILE_WIDTH, layout2From }, () => {});
     });
   });
   if (baselineLeaves !== options.entries) throw new Error(`the baseline read ${baselineLeaves} entries, not ${options.entries}`);
@@ -199,6 +204,7 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
     bench: 'audit',
     at: new Date().toISOString(),
     entries: options.entries,
+    layout: options.layout,
     meanEntryBytes: Math.round(bytes / options.entries),
     appendfsync: 'always',
     batchSize: auditConfig.batchSize,
@@ -277,9 +283,9 @@ function microsPerEntry(cpu: Cpu, entries: number): { bench: number; redis: numb
  * Reads the stream entries of the log's `size` leaves as verification does —
  * one XRANGE per tile of 256 leaves, from its first leaf's id to the next
  * tile's, raw replies, TILES_IN_FLIGHT asked ahead — on this thread, handing
- * each reply to `each` as it arrives (its bytes valid during that call only).
+ * each reply to `each` with its tile as it arrives (its bytes valid during that call only).
  */
-async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, each: (reply: Buffer) => void): Promise<void> {
+async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, each: (reply: Buffer, tile: number) => void): Promise<void> {
   const { host, port } = redis.options;
   const raw = await RawReplyConnection.connect({ host, port });
   try {
@@ -295,7 +301,7 @@ async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, eac
       }
     }
     const ask = (t: number) => {
-      const done = raw.read(['XRANGE', keys.stream, firstIds[t]!, t + 1 < tiles ? `(${firstIds[t + 1]!}` : lastIds[t]!], each);
+      const done = raw.read(['XRANGE', keys.stream, firstIds[t]!, t + 1 < tiles ? `(${firstIds[t + 1]!}` : lastIds[t]!], (reply) => each(reply, t));
       done.catch(() => {}); // asked ahead: the reply awaited first reports a failure
       return done;
     };
@@ -331,7 +337,7 @@ function round(x: number): number {
 const AGENCIES = ['nhs-lothian', 'edinburgh-social-work', 'edinburgh-education', 'gp-leith-cluster', 'rie-emergency'];
 const EPOCH = Date.parse('2026-12-01T00:00:00Z');
 
-function makeEntry(i: number): AuditEntry {
+function makeEntry(i: number, layout: EntryLayout): AuditEntry {
   {
     const agencies = AGENCIES;
     const start = EPOCH;
@@ -353,7 +359,8 @@ function makeEntry(i: number): AuditEntry {
       criteria: refused ? ['SI-L3'] : ['MI-L3'],
       recorded: new Date(start + i * 10).toISOString(),
     };
-    return toAuditEntry(exchange, toAuditEvent(exchange));
+    const entry = toAuditEntry(exchange, toAuditEvent(exchange));
+    return layout === 2 ? entry : { ...entry, v: '1' };
   }
 }
 

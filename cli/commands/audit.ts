@@ -22,6 +22,7 @@ import { buildServiceDeps } from '../../shared/runtime/deps.js';
 import { loadAuditConfig } from '../../services/audit/config.js';
 import { noteVerifier, openCheckpoint, parseVerifierKey, signatureKeyIds, type Checkpoint, type NoteVerifier } from '../../services/audit/domain/checkpoint.js';
 import { leafHashOfText, verifyConsistency, verifyInclusion } from '../../services/audit/domain/merkle.js';
+import { parseCanonicalEntry } from '../../shared/audit/audit-entry.js';
 import { parseProofBundle, verifyProofBundle } from '../../services/audit/domain/proof-bundle.js';
 import type { VerificationReport } from '../../services/audit/domain/verification.js';
 import { verifyStoredLog } from '../../services/audit/log-verify.js';
@@ -168,13 +169,25 @@ async function verifyAgainstKept(values: RemoteValues, io: Io): Promise<number> 
     const index = get('leafIndex')[0]?.valueInteger ?? -1;
     const entry = get('entry')[0]?.valueString ?? '';
     const included = verifyInclusion(index, n, leafHashOfText(entry), get('hash').map((h) => Buffer.from(h.valueBase64Binary ?? '', 'base64')), latest.checkpoint.rootHash);
-    check(included, included ? `AuditEvent ${id} is entry ${index} of the log` : `AuditEvent ${id}: the proof does not lead to the checkpoint's root`);
+    // A layout 2 leaf names its AuditEvent id: the proof must be of the one asked for.
+    const named = idNamedBy(entry);
+    if (included && named !== undefined && named !== id) check(false, `AuditEvent ${id}: the hub proved the inclusion of AuditEvent ${named} instead`);
+    else check(included, included ? `AuditEvent ${id} is entry ${index} of the log` : `AuditEvent ${id}: the proof does not lead to the checkpoint's root`);
   }
   if (values.save) {
     await writeFile(values.save, latestNote);
     lines.push(`  kept the current checkpoint in ${values.save}`);
   }
   return finish(io, lines, ok);
+}
+
+/** The AuditEvent id canonical entry bytes name (layout 2), if they name one. */
+function idNamedBy(canonical: string): string | undefined {
+  try {
+    return parseCanonicalEntry(canonical).id;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `audit checkpoint --out FILE`: keeps the latest signed checkpoint, after checking its signature. */

@@ -56,7 +56,7 @@ describe('the evidence report on the audit log', () => {
       const entry = entries.find((e) => e.id === sample.id)!;
       const proof = sample.proof!;
       expect(proof.treeSize).toBe(checkpoint.size);
-      expect(verifyInclusion(proof.leafIndex, proof.treeSize, leafHashOfText(canonicalEntry(entry.entry)), proof.hashes.map((h) => Buffer.from(h, 'base64')), root)).toBe(true);
+      expect(verifyInclusion(proof.leafIndex, proof.treeSize, leafHashOfText(canonicalEntry(entry.entry, entry.id, entry.layout)), proof.hashes.map((h) => Buffer.from(h, 'base64')), root)).toBe(true);
     }
   });
 

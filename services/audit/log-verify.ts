@@ -63,7 +63,7 @@ export async function verifyStoredLog(
 ): Promise<VerificationReport> {
   // Checkpoints first, then the size: on a live log the size read is at least every checkpoint read.
   const checkpoints = await store.allCheckpoints();
-  const { size } = await store.state();
+  const { size, layout2From } = await store.state();
   const verification = new LogVerification(
     checkpoints.map((c) => c.note),
     verifier,
@@ -71,7 +71,7 @@ export async function verifyStoredLog(
     size,
   );
   const tiles = Math.ceil(size / TILE_WIDTH);
-  const job: TileJob = { size, checkpointSizes: verification.checkpointSizes, firstTile: 0, tiles };
+  const job: TileJob = { size, layout2From: layout2From ?? Infinity, checkpointSizes: verification.checkpointSizes, firstTile: 0, tiles };
   const tilesPerJob = options.tilesPerJob ?? TILES_PER_JOB;
   const threads = Math.min(options.threads ?? os.availableParallelism(), Math.ceil(tiles / tilesPerJob));
   if (threads <= 1) {
@@ -95,6 +95,8 @@ export async function verifyStoredLog(
 /** Tiles [firstTile, firstTile + tiles) of a log of `size` entries, with the checkpoint sizes to cut at. */
 export interface TileJob {
   readonly size: number;
+  /** The first position whose leaf is in its entry's own layout (Infinity: none; domain/leaf.ts). */
+  readonly layout2From: number;
   readonly checkpointSizes: readonly number[];
   readonly firstTile: number;
   readonly tiles: number;
@@ -119,8 +121,9 @@ export async function summariseTiles(redis: Redis, stream: RawReplyConnection, k
     const { ids, hashes } = tiles[i]!;
     const leaves: Buffer[] = [];
     let firstWrong: TileIds['firstWrong'];
+    const first = (job.firstTile + i) * TILE_WIDTH;
     if (reply) {
-      hashStreamPage(reply, (bytes, idStart, idEnd, leaf) => {
+      hashStreamPage(reply, { firstPosition: first, layout2From: job.layout2From }, (bytes, idStart, idEnd, leaf) => {
         const offset = leaves.length;
         leaves.push(leaf);
         if (firstWrong === undefined && !sameId(bytes, idStart, idEnd, ids[offset])) firstWrong = { offset, found: bytes.toString('latin1', idStart, idEnd) };
@@ -128,7 +131,6 @@ export async function summariseTiles(redis: Redis, stream: RawReplyConnection, k
     }
     // Fewer entries than leaves: the stream no longer holds the one after the last read.
     if (firstWrong === undefined && leaves.length < ids.length) firstWrong = { offset: leaves.length };
-    const first = (job.firstTile + i) * TILE_WIDTH;
     return summariseTile(first, leaves, hashes, { expected: ids, ...(firstWrong ? { firstWrong } : {}) }, job.checkpointSizes);
   };
   const ask = (i: number): Promise<TileSummary> => {

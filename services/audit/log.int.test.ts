@@ -5,7 +5,7 @@
  * and consistency proofs that verify — and refuses bad questions clearly.
  */
 import type { OperationOutcome, Parameters } from 'fhir/r4.js';
-import { canonicalEntry } from '../../shared/audit/audit-entry.js';
+import { canonicalEntry, parseCanonicalEntry } from '../../shared/audit/audit-entry.js';
 import { readAuditEntries } from '../../shared/audit/audit-client.js';
 import { startTestAudit, type TestAudit } from '../../test/audit.js';
 import { noteVerifier, openCheckpoint } from './domain/checkpoint.js';
@@ -37,7 +37,7 @@ async function streamLeaves(of: TestAudit = audit): Promise<{ ids: string[]; lea
     const page = await readAuditEntries(of.dir.redis, of.dir.keys, { count: 1000, ...(sinceId ? { sinceId } : {}) });
     for (const { id, entry } of page) {
       ids.push(id);
-      leaves.push(leafHashOfText(canonicalEntry(entry)));
+      leaves.push(leafHashOfText(canonicalEntry(entry, id)));
     }
     if (page.length < 1000) return { ids, leaves };
     sinceId = page[page.length - 1]!.id;
@@ -104,6 +104,10 @@ describe('proofs over HTTP', () => {
     if (!opened.ok) throw new Error(opened.problem.detail);
     expect(opened.checkpoint.size).toBe(treeSize);
     expect(verifyInclusion(leafIndex, treeSize, leafHashOfText(entry), hashes, opened.checkpoint.rootHash)).toBe(true);
+    // The leaf's bytes (layout 2) name the AuditEvent the proof is of, and hold its event as stored.
+    const parsed = parseCanonicalEntry(entry);
+    expect(parsed).toMatchObject({ layout: 2, id });
+    expect(parsed.entry.event).toBe((await audit.ctx.store.leafById(id!))!.entry!.event);
   });
 
   it('gives a proof bundle that verifies offline, and fails once the entry in it is altered', async () => {
@@ -118,6 +122,9 @@ describe('proofs over HTTP', () => {
     const altered = { ...bundle, entry: { ...bundle.entry, canonical: bundle.entry.canonical.replace('"outcome","0"', '"outcome","4"') } };
     expect(altered.entry.canonical).not.toBe(bundle.entry.canonical);
     expect(verifyProofBundle(altered, verifier, audit.ctx.signer.origin).ok).toBe(false);
+    // Nor does it pass for another AuditEvent: the leaf names its own.
+    const renamed = { ...bundle, entry: { ...bundle.entry, id: '1-0' } };
+    expect(verifyProofBundle(renamed, verifier, audit.ctx.signer.origin)).toEqual({ ok: false, problem: `the entry's canonical bytes are of AuditEvent ${id}, not 1-0` });
   });
 
   it('proves a kept checkpoint is consistent with the grown log', async () => {

@@ -85,15 +85,15 @@ export class LogProofs {
   async inclusion(id: string, checkpointParam: string | undefined): Promise<EntryInclusion> {
     const leaf = await this.store.leafById(id);
     if (!leaf) throw notFound(`AuditEvent ${id} is not in the log (yet: entries are appended within a second of their exchange)`);
-    if (!leaf.entry) {
+    if (!leaf.entry || !leaf.layout) {
       throw conflict(`AuditEvent ${id} is entry ${leaf.index} of the log, but the audit stream no longer holds it (deleted): \`infoshare audit verify\` reports the damage`);
     }
-    const entry: LogEntry = { index: leaf.index, id, entry: leaf.entry };
+    const entry: LogEntry = { index: leaf.index, id, entry: leaf.entry, layout: leaf.layout };
     const checkpoint = await this.checkpoint(checkpointParam);
     if (entry.index >= checkpoint.size) {
       throw conflict(`AuditEvent ${id} is entry ${entry.index} of the log, after the checkpoint of size ${checkpoint.size}: ask again once a later checkpoint is signed`, 'checkpoint');
     }
-    const canonical = canonicalEntry(entry.entry);
+    const canonical = canonicalEntry(entry.entry, id, entry.layout);
     const hashes = await this.store.inclusionProof(entry.index, checkpoint.size);
     return {
       entry,

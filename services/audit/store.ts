@@ -13,7 +13,8 @@
  * skipped, whatever the number of appenders or crashes in between.
  */
 import type { Redis } from 'ioredis';
-import { parseAuditEntry, type AuditEntry } from '../../shared/audit/audit-entry.js';
+import { parseAuditEntry, type AuditEntry, type EntryLayout } from '../../shared/audit/audit-entry.js';
+import { leafLayoutAt } from './domain/leaf.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import { parseCheckpointBody } from './domain/checkpoint.js';
 import {
@@ -36,11 +37,12 @@ import {
 } from './domain/tiles.js';
 import type { AuditKeys } from './keys.js';
 
-/** One leaf of the log: its position, the audit stream id it came from, and the entry. */
+/** One leaf of the log: its position, the audit stream id it came from, the entry, and the layout its leaf hash covers. */
 export interface LogEntry {
   readonly index: number;
   readonly id: string;
   readonly entry: AuditEntry;
+  readonly layout: EntryLayout;
 }
 
 /** A signed checkpoint as kept: the note an auditor would keep, and what it says. */
@@ -103,6 +105,8 @@ a = a + nh + ne
 for j = 1, starts do
   redis.call('ZADD', KEYS[3], 0, ARGV[a + j])
 end
+-- This appender hashes each entry in the layout its v names: from here on, if no earlier one did (domain/leaf.ts).
+redis.call('HSETNX', KEYS[2], 'layout2From', size)
 redis.call('HSET', KEYS[2], 'size', size + k, 'lastId', ARGV[5 + k])
 return 'ok'
 `);
@@ -130,10 +134,13 @@ export class LogStore {
     return Number((await this.redis.hget(this.keys.state, 'size')) ?? 0);
   }
 
-  /** Size and the stream id of the last leaf. */
-  async state(): Promise<{ size: number; lastId: string | undefined }> {
-    const [size, lastId] = await this.redis.hmget(this.keys.state, 'size', 'lastId');
-    return { size: Number(size ?? 0), lastId: lastId ?? undefined };
+  /**
+   * Size, the stream id of the last leaf, and the first position whose leaf is
+   * in its entry's own layout (domain/leaf.ts; undefined: every leaf is layout 1).
+   */
+  async state(): Promise<{ size: number; lastId: string | undefined; layout2From: number | undefined }> {
+    const [size, lastId, layout2From] = await this.redis.hmget(this.keys.state, 'size', 'lastId', 'layout2From');
+    return { size: Number(size ?? 0), lastId: lastId ?? undefined, layout2From: layout2From === null ? undefined : Number(layout2From) };
   }
 
   /** The tree's right edge as stored: what an appender extends. */
@@ -248,12 +255,12 @@ export class LogStore {
   async entriesAt(start: number, end: number): Promise<LogEntry[]> {
     const ids = await this.idsAt(start, end);
     if (ids.length === 0) return [];
-    const rows = await this.redis.xrange(this.keys.stream, ids[0]!, ids[ids.length - 1]!);
+    const [rows, layout2From] = await Promise.all([this.redis.xrange(this.keys.stream, ids[0]!, ids[ids.length - 1]!), this.layout2From()]);
     const byId = new Map(rows.map(([id, fields]) => [id, fields]));
     const out: LogEntry[] = [];
     ids.forEach((id, i) => {
       const entry = entryOfFields(byId.get(id));
-      if (entry) out.push({ index: start + i, id, entry });
+      if (entry) out.push({ index: start + i, id, entry, layout: leafLayoutAt(start + i, entry, layout2From) });
     });
     return out;
   }
@@ -276,13 +283,19 @@ export class LogStore {
 
   /**
    * The leaf of one AuditEvent id: its position in the log, and its entry as
-   * the audit stream holds it (`entry` undefined if the stream no longer does).
+   * the audit stream holds it (undefined if the stream no longer does: no `entry`, no `layout`).
    */
-  async leafById(id: string): Promise<{ index: number; id: string; entry: AuditEntry | undefined } | undefined> {
+  async leafById(id: string): Promise<{ index: number; id: string; entry?: AuditEntry; layout?: EntryLayout } | undefined> {
     const index = await this.positionOf(id);
     if (index === undefined) return undefined;
-    const [row] = await this.redis.xrange(this.keys.stream, id, id);
-    return { index, id, entry: entryOfFields(row?.[1]) };
+    const [[row], layout2From] = await Promise.all([this.redis.xrange(this.keys.stream, id, id), this.layout2From()]);
+    const entry = entryOfFields(row?.[1]);
+    return entry ? { index, id, entry, layout: leafLayoutAt(index, entry, layout2From) } : { index, id };
+  }
+
+  /** The first position whose leaf is in its entry's own layout (domain/leaf.ts); undefined: none yet. */
+  async layout2From(): Promise<number | undefined> {
+    return (await this.state()).layout2From;
   }
 
   /** Whether the log still holds the copy of its entries the former layout kept (keys.formerEntryCopyPatterns). */

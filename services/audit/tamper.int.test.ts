@@ -1,6 +1,8 @@
 /**
  * Tamper drills on a real Redis: a log of 520 entries with a signed checkpoint
- * every 100 is copied — the audit stream with it — and each copy is damaged
+ * every 100 — a log begun before layout 2 (its first 200 leaves hashed in
+ * layout 1 by an appender that knew no other, some of those entries saying v 2
+ * as a rolling upgrade's would), then grown in layout 2 — is copied — the audit stream with it — and each copy is damaged
  * the way someone with write access to Redis could. In the audit stream (the
  * only copy of the entries, what search and the evidence report read): an
  * entry altered, one deleted in the middle, the tail deleted (with and without
@@ -28,6 +30,8 @@ import { LogStore } from './store.js';
 
 const ENTRIES = 520;
 const GAP_AT = 260;
+/** Positions [0, OLD_LEAVES) were appended before the log knew layout 2. */
+const OLD_LEAVES = 200;
 let audit: TestAudit;
 let redis: Redis;
 const copies: string[] = [];
@@ -37,8 +41,9 @@ beforeAll(async () => {
   redis = audit.dir.redis;
   // Only the drill's own entries: a log that starts empty, so positions are the drill's.
   await redis.del(audit.ctx.keys.stream);
+  await appendAsBeforeLayout2(await audit.record(OLD_LEAVES, 'old'));
   // Two halves a few milliseconds apart: the stream ids then leave room for an entry inserted between them.
-  await audit.record(GAP_AT, 'drill');
+  await audit.record(GAP_AT - OLD_LEAVES, 'drill');
   await new Promise((r) => setTimeout(r, 5));
   await audit.record(ENTRIES - GAP_AT, 'drill');
   const log = createLogAppender(audit.ctx, audit.dir.deps);
@@ -46,6 +51,27 @@ beforeAll(async () => {
   await log.checkpointer.signNow((await audit.ctx.store.frontier()).frontier);
   await log.close();
 });
+
+/**
+ * What a log written before layout 2 holds: the hub's writers wrote `v` 1 (here every other entry; the
+ * rest say 2, as entries written during an upgrade by writers newer than the appender would), and the
+ * appender hashed every entry in layout 1 and kept no `layout2From`.
+ */
+async function appendAsBeforeLayout2(ids: readonly string[]): Promise<void> {
+  const { store, keys } = audit.ctx;
+  const rows = (await redis.xrange(keys.stream, '-', '+')) as Row[];
+  await redis.del(keys.stream);
+  for (const [id, fields] of rows) await redis.xadd(keys.stream, id, ...fields.map((v, i) => (fields[i - 1] === 'v' && ids.indexOf(id) % 2 === 0 ? '1' : v)));
+  const old = (await redis.xrange(keys.stream, '-', '+')) as Row[];
+  const leaves = old.map(([id, fields]) => ({ id, leafHash: leafHashOfText(canonicalEntry(parseAuditEntry(fields), id, 1)) }));
+  // In batches of 100, each signed, as the appender signs a checkpoint every 100 here.
+  for (let at = 0; at < leaves.length; at += 100) {
+    expect((await store.append(leaves.slice(at, at + 100), (await store.frontier()).frontier)).kind).toBe('appended');
+    const size = Math.min(at + 100, leaves.length);
+    await store.addCheckpoint(audit.ctx.signer.sign(size, await store.rootAt(size)), new Date());
+  }
+  await redis.hdel(keys.state, 'layout2From');
+}
 
 afterAll(async () => {
   for (const prefix of copies) await deletePrefix(redis, prefix);
@@ -108,6 +134,11 @@ describe('full verification', () => {
     expect(report).toMatchObject({ ok: true, size: ENTRIES, claimedSize: ENTRIES, problems: [] });
     expect(report.checkpointsChecked).toBeGreaterThanOrEqual(5);
     expect(report.root).toBe((await log.store.rootAt(ENTRIES)).toString('base64'));
+    // Both layouts are in it: layout 1 before the position the appender first knew layout 2, the entries' own after.
+    expect((await log.store.state()).layout2From).toBe(OLD_LEAVES);
+    const layouts = (await log.store.entriesAt(0, ENTRIES)).map((e) => e.layout);
+    expect(layouts.slice(0, OLD_LEAVES).every((l) => l === 1)).toBe(true);
+    expect(layouts.slice(OLD_LEAVES).every((l) => l === 2)).toBe(true);
   });
 
   it('finds an entry altered in the audit stream at its position', async () => {
@@ -178,6 +209,22 @@ describe('full verification', () => {
     expect(report.problems[0]).toBe(`the audit stream holds entry ${inserted} at position ${GAP_AT}, which the log never appended: inserted`);
   });
 
+  it('finds an entry of layout 2 given another AuditEvent id, in the audit stream and the log\'s id tiles alike, at its position', async () => {
+    const log = await copyOfLog();
+    const rows = await streamRows(log);
+    // An id in the gap before the second half's first entry, so stream order and the log's order stay the same.
+    const renamed = `${Number(rows[GAP_AT]![0].split('-')[0]) - 1}-0`;
+    expect(streamIdAfter(renamed, rows[GAP_AT - 1]![0])).toBe(true);
+    await rewriteStream(log, (all) => all.map(([id, fields], i) => [i === GAP_AT ? renamed : id, fields]));
+    const ids = (await redis.get(log.keys.idTile(1)))!.split('\n');
+    ids[GAP_AT - TILE_WIDTH] = renamed;
+    await redis.set(log.keys.idTile(1), ids.join('\n'));
+    const report = await verify(log);
+    expect(report.ok).toBe(false);
+    expect(report.firstBadPosition).toBe(GAP_AT);
+    expect(report.problems[0]).toBe(`entry ${GAP_AT} (stream entry ${renamed}) does not give its stored leaf hash: altered or moved`);
+  });
+
   it('finds a fork: a second signed checkpoint of the same size with another root', async () => {
     const log = await copyOfLog();
     const other = createHash('sha256').update('another history').digest();
@@ -191,9 +238,9 @@ describe('full verification', () => {
 
   it('finds an entry altered in the audit stream whose stored hash was rewritten to match, after the last checkpoint that still holds', async () => {
     const log = await copyOfLog();
-    let forged: string[] | undefined;
-    await rewriteStream(log, (rows) => rows.map(([id, fields], i) => [id, i === 333 ? (forged = altered(fields)) : fields]));
-    await redis.setrange(log.keys.hashTile(0, 1), (333 - TILE_WIDTH) * 32, leafHashOfText(canonicalEntry(parseAuditEntry(forged!))));
+    let forged: Row | undefined;
+    await rewriteStream(log, (rows) => rows.map(([id, fields], i) => [id, i === 333 ? (forged = [id, altered(fields)])[1] : fields]));
+    await redis.setrange(log.keys.hashTile(0, 1), (333 - TILE_WIDTH) * 32, leafHashOfText(canonicalEntry(parseAuditEntry(forged![1]), forged![0])));
     const report = await verify(log);
     expect(report.ok).toBe(false);
     expect(report.problems.join('\n')).toContain('checkpoint of size 400');

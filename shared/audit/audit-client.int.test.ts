@@ -76,7 +76,7 @@ describe('RedisAuditSink', () => {
     expect(raw[0]?.[1].filter((_, i) => i % 2 === 0)).toEqual([...AUDIT_ENTRY_FIELDS]);
     const read = await readAuditEntries(redis, keys);
     expect(read[0]?.entry).toMatchObject({
-      v: '1',
+      v: '2',
       recorded: '2026-03-02T10:15:00.000Z',
       service: 'alerts',
       outcome: '0',

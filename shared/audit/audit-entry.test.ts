@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { toAuditEvent } from './audit-event.js';
 import { canonicalJson } from '../canonical-json.js';
-import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, entryArgs, eventOfEntry, parseAuditEntry, toAuditEntry, writeCanonicalEntry, type AuditEntry } from './audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, entryArgs, eventOfEntry, parseAuditEntry, parseCanonicalEntry, toAuditEntry, writeCanonicalEntry, type AuditEntry, type EntryLayout } from './audit-entry.js';
 import type { ExchangeRecord } from './exchange.js';
 
 const record: ExchangeRecord = {
@@ -28,7 +28,7 @@ describe('audit stream entry', () => {
 
   it('carries the flat fields an auditor scans and the full event', () => {
     expect(entry).toEqual({
-      v: '1',
+      v: '2',
       recorded: '2026-03-02T10:15:00.000Z',
       service: 'alerts',
       outcome: '0',
@@ -64,35 +64,63 @@ describe('audit stream entry', () => {
     expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined })).toBe('{"a":[true,null,"x"],"b":1}');
   });
 
-  it('serialises an entry for the hash chain unambiguously, in layout order', () => {
-    const canonical = canonicalEntry(entry);
-    expect(JSON.parse(canonical)).toEqual(AUDIT_ENTRY_FIELDS.map((name) => [name, entry[name]]));
+  const ID = '1796536073718-0';
+
+  it('serialises a layout 1 entry as its [name, value] pairs in layout order, the event a string', () => {
+    const v1: AuditEntry = { ...entry, v: '1' };
+    const canonical = canonicalEntry(v1, ID);
+    expect(JSON.parse(canonical)).toEqual(AUDIT_ENTRY_FIELDS.map((name) => [name, v1[name]]));
     // Moving a separator between two fields changes the bytes.
-    expect(canonicalEntry({ ...entry, agency: 'a,b', subject: '' })).not.toBe(canonicalEntry({ ...entry, agency: 'a', subject: 'b' }));
+    expect(canonicalEntry({ ...v1, agency: 'a,b', subject: '' }, ID)).not.toBe(canonicalEntry({ ...v1, agency: 'a', subject: 'b' }, ID));
+    expect(parseCanonicalEntry(canonical)).toEqual({ layout: 1, entry: v1 });
   });
 
-  it('writes the canonical bytes straight from the values as Redis holds them, byte for byte what canonicalEntry gives', () => {
-    /** The values' UTF-8 bytes side by side, as an XRANGE reply carries them, and their ranges. */
-    const asStored = (e: AuditEntry) => {
-      const bytes = AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(e[name], 'utf8'));
+  it('serialises a layout 2 entry with its stream id first and the event as the JSON it is stored as', () => {
+    const canonical = canonicalEntry(entry, ID);
+    expect(canonical).toBe(`[["id","${ID}"],${AUDIT_ENTRY_FIELDS.filter((n) => n !== 'event').map((n) => JSON.stringify([n, entry[n]])).join(',')},["event",${entry.event}]]`);
+    expect(JSON.parse(canonical)).toEqual([['id', ID], ...AUDIT_ENTRY_FIELDS.map((name) => [name, name === 'event' ? event : entry[name]])]);
+    expect(parseCanonicalEntry(canonical)).toEqual({ layout: 2, id: ID, entry });
+    // The id is inside: the same entry under another id has other bytes.
+    expect(canonicalEntry(entry, '1796536073718-1')).not.toBe(canonical);
+  });
+
+  it('keeps the two layouts apart: an entry cannot pass for the other layout', () => {
+    // The same values in the other layout are other bytes, and each form says its own v.
+    expect(canonicalEntry(entry, ID, 1)).not.toBe(canonicalEntry(entry, ID, 2));
+    expect(() => parseCanonicalEntry(canonicalEntry(entry, ID, 1))).toThrow(/says v 2/);
+    expect(() => parseCanonicalEntry(canonicalEntry({ ...entry, v: '1' }, ID, 2))).toThrow(/another v/);
+    // A layout 2 event that is not canonical JSON is not a canonical entry (its bytes would not be the stored ones).
+    expect(() => parseCanonicalEntry(canonicalEntry(entry, ID).replace('{"action"', '{ "action"'))).toThrow(/not canonical JSON/);
+  });
+
+  it('writes the canonical bytes straight from the values as Redis holds them, byte for byte what canonicalEntry gives, in both layouts', () => {
+    /** The values' and id's UTF-8 bytes side by side, as an XRANGE reply carries them, and their ranges. */
+    const asStored = (e: AuditEntry, id: string) => {
+      const bytes = [...AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(e[name], 'utf8')), Buffer.from(id, 'utf8')];
       const ranges: number[] = [];
       let at = 3; // anything before the first value is skipped
       for (const b of bytes) ranges.push(at, (at += b.length));
       return { source: Buffer.concat([Buffer.from('xyz'), ...bytes]), ranges, decoded: parseAuditEntry(AUDIT_ENTRY_FIELDS.flatMap((name, i) => [name, bytes[i]!.toString('utf8')])) };
     };
-    const written = (e: AuditEntry) => {
-      const { source, ranges, decoded } = asStored(e);
+    const written = (e: AuditEntry, id: string, layout: EntryLayout) => {
+      const { source, ranges, decoded } = asStored(e, id);
       const out = Buffer.alloc(canonicalEntryRoom(source.length) + 5);
-      const end = writeCanonicalEntry(source, ranges, out, 5);
-      return { bytes: out.subarray(5, end), expected: Buffer.from(canonicalEntry(decoded), 'utf8') };
+      const end = writeCanonicalEntry(source, ranges, layout, out, 5);
+      return { bytes: out.subarray(5, end), expected: Buffer.from(canonicalEntry(decoded, Buffer.from(id, 'utf8').toString('utf8'), layout), 'utf8') };
     };
-    const once = written({ ...entry, requestId: 'quote " backslash \\ newline \n tab \t bell \u0007 del \u007f é 🙂 \u2028' });
-    expect(once.bytes.equals(once.expected)).toBe(true);
+    for (const layout of [1, 2] as const) {
+      const once = written({ ...entry, requestId: 'quote " backslash \\ newline \n tab \t bell \u0007 del \u007f é 🙂 \u2028' }, ID, layout);
+      expect(once.bytes.equals(once.expected)).toBe(true);
+    }
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary' }), { minLength: AUDIT_ENTRY_FIELDS.length, maxLength: AUDIT_ENTRY_FIELDS.length }), (values) => {
-        const { bytes, expected } = written(Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name, i) => [name, values[i]!])) as AuditEntry);
-        expect(bytes.toString('hex')).toBe(expected.toString('hex'));
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'binary' }), { minLength: AUDIT_ENTRY_FIELDS.length + 1, maxLength: AUDIT_ENTRY_FIELDS.length + 1 }),
+        fc.constantFrom<EntryLayout>(1, 2),
+        (values, layout) => {
+          const { bytes, expected } = written(Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name, i) => [name, values[i]!])) as AuditEntry, values[AUDIT_ENTRY_FIELDS.length]!, layout);
+          expect(bytes.toString('hex')).toBe(expected.toString('hex'));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,10 +1,11 @@
 /**
- * The layout of one audit stream entry, and its canonical serialisation.
+ * The layout of one audit stream entry, and its canonical serialisation (the
+ * bytes the audit log's leaf hash covers).
  *
- * Layout v1 — every entry has exactly these fields, in this order (absent
- * values are empty strings, so the layout never varies):
+ * Every entry has exactly these fields, in this order (absent values are empty
+ * strings, so the layout never varies):
  *
- *   v          entry layout version, `1`
+ *   v          entry layout version: `2` (written since 2026-12-06), `1` before
  *   recorded   AuditEvent.recorded (ISO 8601 instant)
  *   service    the hub service that recorded it (`directory`, `mpi`, …)
  *   outcome    AuditEvent.outcome: `0`, `4`, `8` or `12`
@@ -22,19 +23,33 @@
  * AuditEvent holds: strings, booleans, small integers). Re-serialising a parsed
  * event therefore gives the stored bytes back.
  *
- * For the hash chain (a later audit service): `canonicalEntry(entry)` is the
- * JSON array of `[name, value]` pairs in layout order — unambiguous whatever the
- * values contain — and a chainer computes `hash(prevHash + canonicalEntry(entry))`
- * reading the stream in id order. The stream id is not part of it, so a chain
- * can be re-verified from an export. A new layout gets a new `v`; a v1 entry
- * keeps its v1 meaning for ever.
+ * The canonical entry (`canonicalEntry`), by the entry's own `v`:
+ *
+ *   layout 1   the JSON array of `[name, value]` pairs in layout order, every
+ *              value a JSON string — the event escaped as a string:
+ *              `[["v","1"],["recorded","…"],…,["event","{\"action\":…}"]]`
+ *   layout 2   the stream id first, then the same pairs, but the event's stored
+ *              bytes as they are, a JSON object in the array:
+ *              `[["id","1796…-0"],["v","2"],["recorded","…"],…,["event",{"action":…}]]`
+ *
+ * Both are unambiguous whatever the values hold (every value before the last is
+ * a JSON string, which ends at its closing quote; the event is what lies
+ * between `["event",` and the final `]]`). Layout 2 exists for the verifier: it
+ * hashes an entry straight from the bytes Redis sends, the 2.3 KB event copied
+ * rather than escaped byte by byte; and its leaf names the AuditEvent id, so an
+ * inclusion proof proves which AuditEvent it is. An entry's `v` is inside the
+ * bytes hashed, so no entry can be made to pass for the other layout. A new
+ * layout gets a new `v`; an entry keeps its layout's meaning for ever.
  */
 import type { AuditEvent } from 'fhir/r4.js';
 import type { ExchangeRecord } from './exchange.js';
 import { criteriaOfEvent } from './audit-event.js';
 import { canonicalJson } from '../canonical-json.js';
 
-export const AUDIT_ENTRY_VERSION = '1';
+export const AUDIT_ENTRY_VERSION = '2';
+
+/** The canonical forms an entry can have (see the module comment). */
+export type EntryLayout = 1 | 2;
 
 export const AUDIT_ENTRY_FIELDS = ['v', 'recorded', 'service', 'outcome', 'criteria', 'requestId', 'agency', 'subject', 'event'] as const;
 export type AuditEntryField = (typeof AUDIT_ENTRY_FIELDS)[number];
@@ -69,18 +84,50 @@ export function parseAuditEntry(flat: readonly string[]): AuditEntry {
   return Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name) => [name, byName.get(name) as string])) as AuditEntry;
 }
 
-/** The bytes a hash chain covers for one entry (see the module comment). */
-export function canonicalEntry(entry: AuditEntry): string {
-  return JSON.stringify(AUDIT_ENTRY_FIELDS.map((name) => [name, entry[name]]));
+/** The layout an entry's own `v` names: 2 for `2`, otherwise 1 (every entry written before layout 2). */
+export function layoutOf(entry: Pick<AuditEntry, 'v'>): EntryLayout {
+  return entry.v === '2' ? 2 : 1;
 }
 
 /**
- * The framing of `canonicalEntry` around each value: `[["v","` before the first,
- * `"],["recorded","` before the second, …, and `"]]` after the last.
+ * The canonical bytes of stream entry `id` (see the module comment), in
+ * `layout` — by default the one its `v` names. The audit log passes layout 1
+ * for entries appended before it knew layout 2, whatever they say.
  */
-const CANONICAL_FRAMES: readonly Buffer[] = AUDIT_ENTRY_FIELDS.map((name, i) => Buffer.from(`${i === 0 ? '[[' : '"],['}${JSON.stringify(name)},"`));
-const CANONICAL_END = Buffer.from('"]]');
-const CANONICAL_FRAME_BYTES = CANONICAL_FRAMES.reduce((n, f) => n + f.length, CANONICAL_END.length);
+export function canonicalEntry(entry: AuditEntry, id: string, layout: EntryLayout = layoutOf(entry)): string {
+  if (layout === 1) return JSON.stringify(AUDIT_ENTRY_FIELDS.map((name) => [name, entry[name]]));
+  let text = `[["id",${JSON.stringify(id)}]`;
+  for (const name of AUDIT_ENTRY_FIELDS) text += name === 'event' ? `,["event",${entry.event}]]` : `,[${JSON.stringify(name)},${JSON.stringify(entry[name])}]`;
+  return text;
+}
+
+/**
+ * Reads canonical bytes back (a proof bundle's entry): the entry, and — layout
+ * 2 — the stream id its leaf names. Throws when they are not a canonical entry.
+ */
+export function parseCanonicalEntry(canonical: string): { readonly layout: EntryLayout; readonly id?: string; readonly entry: AuditEntry } {
+  const pairs = JSON.parse(canonical) as unknown;
+  if (!Array.isArray(pairs)) throw new Error('not an audit entry in its canonical form');
+  const layout: EntryLayout = pairs.length === AUDIT_ENTRY_FIELDS.length + 1 ? 2 : 1;
+  const named = (i: number, name: string, object = false): unknown => {
+    const pair = pairs[i] as unknown;
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== name || (object ? typeof pair[1] !== 'object' || pair[1] === null : typeof pair[1] !== 'string')) {
+      throw new Error(`audit entry field ${i} is not "${name}"${object ? ' with a JSON object' : ''}`);
+    }
+    return pair[1];
+  };
+  if (layout === 1) {
+    if (pairs.length !== AUDIT_ENTRY_FIELDS.length) throw new Error('not an audit entry in its canonical form');
+    const entry = Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name, i) => [name, named(i, name)])) as AuditEntry;
+    if (layoutOf(entry) !== 1) throw new Error('a layout 1 canonical entry says v 2');
+    return { layout, entry };
+  }
+  const id = named(0, 'id') as string;
+  const entry = Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name, i) => [name, name === 'event' ? canonicalJson(named(i + 1, name, true)) : named(i + 1, name)])) as AuditEntry;
+  if (layoutOf(entry) !== 2) throw new Error('a layout 2 canonical entry says another v');
+  if (canonicalEntry(entry, id, 2) !== canonical) throw new Error('its event is not canonical JSON');
+  return { layout, id, entry };
+}
 
 /**
  * How JSON.stringify escapes each byte below 0x80 inside a string: 0 kept as
@@ -104,51 +151,86 @@ const JSON_ESCAPES = (() => {
 })();
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
 
-/** Room `writeCanonicalEntry` may need for values of `valueBytes` bytes in all (every byte escaped as `\u00xx`). */
+/**
+ * The framing of each layout around the values, value i written after
+ * `before[i]`, then `end`. Layout 1: `[["v","` before the first, `"],["recorded","`
+ * before the second, …, `"]]` after the last. Layout 2: `[["id","` before the
+ * stream id, `"],["v","` before the first value, …, `"],["event",` before the
+ * event (not a string: its bytes as they are), `]]` after it.
+ */
+const FRAMES_1 = { before: AUDIT_ENTRY_FIELDS.map((name, i) => Buffer.from(`${i === 0 ? '[[' : '"],['}${JSON.stringify(name)},"`)), end: Buffer.from('"]]') };
+const FRAMES_2 = {
+  id: Buffer.from('[["id","'),
+  before: AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(`"],[${JSON.stringify(name)},${name === 'event' ? '' : '"'}`)),
+  end: Buffer.from(']]'),
+};
+const FRAME_BYTES = Math.max(...[FRAMES_1, FRAMES_2].map((f) => f.before.reduce((n, b) => n + b.length, f.end.length))) + FRAMES_2.id.length;
+
+/** Room `writeCanonicalEntry` may need for values (and id) of `valueBytes` bytes in all (every byte escaped as `\u00xx`). */
 export function canonicalEntryRoom(valueBytes: number): number {
-  return CANONICAL_FRAME_BYTES + 6 * valueBytes;
+  return FRAME_BYTES + 6 * valueBytes;
+}
+
+/** Writes source[start, end) at out[o] as the inside of a JSON string (JSON.stringify's escapes); returns where it ended. */
+function writeEscaped(source: Uint8Array, start: number, end: number, out: Uint8Array, o: number): number {
+  for (let i = start; i < end; i++) {
+    const c = source[i]!;
+    const escape = c < 0x80 ? JSON_ESCAPES[c]! : 0;
+    if (escape === 0) {
+      out[o++] = c;
+    } else if (escape !== 0xff) {
+      out[o++] = 0x5c;
+      out[o++] = escape;
+    } else {
+      out[o++] = 0x5c;
+      out[o++] = 0x75;
+      out[o++] = 0x30;
+      out[o++] = 0x30;
+      out[o++] = HEX_DIGITS[c >> 4]!;
+      out[o++] = HEX_DIGITS[c & 0x0f]!;
+    }
+  }
+  return o;
 }
 
 /**
- * `canonicalEntry`'s bytes written straight from the bytes of the entry's
- * values, as Redis holds them: `values` gives each layout field's value as
- * `[start, end)` of `source`, in layout order (2 numbers per field). Writes at
- * `out[at]` (room: `canonicalEntryRoom`) and returns where it ended.
+ * `canonicalEntry`'s bytes written straight from the bytes of the entry's id
+ * and values, as Redis holds them: `values` gives each layout field's value as
+ * `[start, end)` of `source`, in layout order (2 numbers per field), then the
+ * stream id's (2 more; layout 2 only). Writes at `out[at]` (room:
+ * `canonicalEntryRoom`) and returns where it ended.
  *
- * The same bytes as `Buffer.from(canonicalEntry(entry))` whenever the values
- * are valid UTF-8: every escape JSON.stringify writes is for an ASCII
- * character, and no byte of a multi-byte UTF-8 character is below 0x80. Full
- * verification hashes a million entries this way, without decoding one;
+ * The same bytes as `Buffer.from(canonicalEntry(entry, id, layout))` whenever
+ * the values are valid UTF-8: every escape JSON.stringify writes is for an
+ * ASCII character, and no byte of a multi-byte UTF-8 character is below 0x80.
+ * Full verification hashes a million entries this way, without decoding one;
  * callers check `isUtf8` first and use `canonicalEntry` otherwise (decoding
- * replaces invalid bytes, and that is what the log appended).
+ * replaces invalid bytes, and that is what the log appended). In layout 2 the
+ * event — nine tenths of an entry — is copied, not escaped.
  */
-export function writeCanonicalEntry(source: Uint8Array, values: ArrayLike<number>, out: Uint8Array, at: number): number {
+export function writeCanonicalEntry(source: Uint8Array, values: ArrayLike<number>, layout: EntryLayout, out: Uint8Array, at: number): number {
+  const fields = AUDIT_ENTRY_FIELDS.length;
   let o = at;
-  for (let field = 0; field < CANONICAL_FRAMES.length; field++) {
-    const frame = CANONICAL_FRAMES[field]!;
+  const frames = layout === 1 ? FRAMES_1 : FRAMES_2;
+  if (layout === 2) {
+    out.set(FRAMES_2.id, o);
+    o = writeEscaped(source, values[2 * fields]!, values[2 * fields + 1]!, out, o + FRAMES_2.id.length);
+  }
+  for (let field = 0; field < fields; field++) {
+    const frame = frames.before[field]!;
     out.set(frame, o);
     o += frame.length;
+    const start = values[2 * field]!;
     const end = values[2 * field + 1]!;
-    for (let i = values[2 * field]!; i < end; i++) {
-      const c = source[i]!;
-      const escape = c < 0x80 ? JSON_ESCAPES[c]! : 0;
-      if (escape === 0) {
-        out[o++] = c;
-      } else if (escape !== 0xff) {
-        out[o++] = 0x5c;
-        out[o++] = escape;
-      } else {
-        out[o++] = 0x5c;
-        out[o++] = 0x75;
-        out[o++] = 0x30;
-        out[o++] = 0x30;
-        out[o++] = HEX_DIGITS[c >> 4]!;
-        out[o++] = HEX_DIGITS[c & 0x0f]!;
-      }
+    if (layout === 2 && field === fields - 1) {
+      out.set(source.subarray(start, end), o);
+      o += end - start;
+    } else {
+      o = writeEscaped(source, start, end, out, o);
     }
   }
-  out.set(CANONICAL_END, o);
-  return o + CANONICAL_END.length;
+  out.set(frames.end, o);
+  return o + frames.end.length;
 }
 
 export function eventOfEntry(entry: AuditEntry): AuditEvent {

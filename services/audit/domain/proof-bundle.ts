@@ -10,15 +10,16 @@
  *
  *   { "format": "infoshare-audit-proof-bundle/1",
  *     "entry": { "id": <AuditEvent id = audit stream id>, "leafIndex": n, "canonical": <canonical entry JSON text> },
+ *               (layout 2 canonical bytes name the id themselves: checked to be the same)
  *     "inclusionProof": { "leafIndex": n, "treeSize": N, "hashes": [<base64>, …] },   // RFC 9162 §2.1.3
  *     "checkpoint": <signed note text: C2SP tlog-checkpoint body + signature>,
  *     "verifierKey": <signed-note verifier key text> }
  *
  * Pure (hashing and signature checks only).
  */
+import { parseCanonicalEntry } from '../../../shared/audit/audit-entry.js';
 import { openCheckpoint, type Checkpoint, type NoteVerifier } from './checkpoint.js';
 import { leafHash, verifyInclusion } from './merkle.js';
-import { entryOfCanonical } from './tiles.js';
 
 export const PROOF_BUNDLE_FORMAT = 'infoshare-audit-proof-bundle/1';
 
@@ -70,11 +71,14 @@ export function verifyProofBundle(bundle: ProofBundle, verifier: NoteVerifier, o
   const proof = bundle.inclusionProof;
   if (proof.treeSize !== checkpoint.size) return { ok: false, problem: `the proof is for a tree of ${proof.treeSize} entries, the checkpoint for ${checkpoint.size}` };
   if (proof.leafIndex !== bundle.entry.leafIndex) return { ok: false, problem: 'the proof is for another position than the entry' };
+  let named: string | undefined;
   try {
-    entryOfCanonical(bundle.entry.canonical);
+    named = parseCanonicalEntry(bundle.entry.canonical).id;
   } catch (err) {
     return { ok: false, problem: `the entry is not an audit entry in canonical form: ${(err as Error).message}` };
   }
+  // A layout 2 leaf names its AuditEvent: the proof is then of that id, not only of the entry's content.
+  if (named !== undefined && named !== bundle.entry.id) return { ok: false, problem: `the entry's canonical bytes are of AuditEvent ${named}, not ${bundle.entry.id}` };
   const hashes = proof.hashes.map((h) => Buffer.from(h, 'base64'));
   const leaf = leafHash(Buffer.from(bundle.entry.canonical, 'utf8'));
   if (!verifyInclusion(proof.leafIndex, proof.treeSize, leaf, hashes, checkpoint.rootHash)) {

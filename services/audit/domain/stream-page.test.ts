@@ -1,14 +1,15 @@
 /**
  * Leaf hashes read from the raw bytes of an XRANGE reply are the ones the
- * log's appender computes from the decoded entry: for entries in the layout,
- * with fields in another order, with bytes that are not valid UTF-8; and an
+ * log's appender computes from the decoded entry: for entries of either
+ * layout (and layout 1 for every entry before the log's appender knew layout
+ * 2), with fields in another order, with bytes that are not valid UTF-8; and an
  * entry missing a layout field gets no leaf hash an appended entry could have.
  */
-import { canonicalEntry, entryArgs, parseAuditEntry, toAuditEntry } from '../../../shared/audit/audit-entry.js';
+import { entryArgs, parseAuditEntry, toAuditEntry } from '../../../shared/audit/audit-entry.js';
 import { toAuditEvent } from '../../../shared/audit/audit-event.js';
 import { exchange } from '../../../test/audit.js';
-import { leafHashOfText } from './merkle.js';
-import { hashStreamPage } from './stream-page.js';
+import { entryLeafHash } from './leaf.js';
+import { hashStreamPage, type PagePlace } from './stream-page.js';
 
 type Field = string | Buffer;
 
@@ -21,17 +22,21 @@ function xrangeReply(entries: ReadonlyArray<readonly [string, readonly Field[]]>
   ]);
 }
 
-function read(reply: Buffer): { ids: string[]; leaves: string[] } {
+const EVERY_LEAF_OWN_LAYOUT: PagePlace = { firstPosition: 0, layout2From: 0 };
+
+function read(reply: Buffer, place = EVERY_LEAF_OWN_LAYOUT): { ids: string[]; leaves: string[] } {
   const ids: string[] = [];
   const leaves: string[] = [];
-  hashStreamPage(reply, (bytes, start, end, leaf) => {
+  hashStreamPage(reply, place, (bytes, start, end, leaf) => {
     ids.push(bytes.toString('latin1', start, end));
     leaves.push(leaf.toString('hex'));
   });
   return { ids, leaves };
 }
 
-const appended = (fields: readonly string[]) => leafHashOfText(canonicalEntry(parseAuditEntry(fields))).toString('hex');
+/** The leaf hash the appender gives entry `id` at `position` of a log whose leaves are in their own layout from `layout2From`. */
+const appended = (id: string, fields: readonly string[], position = 0, layout2From: number | undefined = 0) => entryLeafHash(id, parseAuditEntry(fields), position, layout2From).toString('hex');
+const asLayout1 = (fields: readonly string[]) => fields.map((v, i) => (i > 0 && fields[i - 1] === 'v' ? '1' : v));
 const made = (n: number) => {
   const x = { ...exchange(`page-${n}`), recorded: '2026-12-06T10:00:00.000Z' };
   return entryArgs(toAuditEntry(x, toAuditEvent(x)));
@@ -40,8 +45,31 @@ const made = (n: number) => {
 describe('leaf hashes of a raw XRANGE page', () => {
   it('are the appender\'s leaf hashes of entries in the layout, with their ids, in order', () => {
     const entries = [1, 2, 3].map((n) => [`1733-${n}`, made(n)] as const);
-    expect(read(xrangeReply(entries))).toEqual({ ids: ['1733-1', '1733-2', '1733-3'], leaves: entries.map(([, f]) => appended(f)) });
+    expect(read(xrangeReply(entries))).toEqual({ ids: ['1733-1', '1733-2', '1733-3'], leaves: entries.map(([id, f]) => appended(id, f)) });
     expect(read(xrangeReply([]))).toEqual({ ids: [], leaves: [] });
+  });
+
+  it('are layout 1 for entries that say v 1 and layout 2, naming their ids, for those that say v 2, in one page', () => {
+    const entries = [
+      ['1733-1', asLayout1(made(1))],
+      ['1733-2', made(2)],
+      ['1733-3', asLayout1(made(3))],
+    ] as const;
+    const { leaves } = read(xrangeReply(entries));
+    expect(leaves).toEqual(entries.map(([id, f]) => appended(id, f)));
+    // Layout 2 covers the id: the same entry under another id is another leaf; layout 1 does not.
+    expect(read(xrangeReply([['1733-9', made(2)]])).leaves[0]).not.toBe(leaves[1]);
+    expect(read(xrangeReply([['1733-9', asLayout1(made(1))]])).leaves[0]).toBe(leaves[0]);
+  });
+
+  it('are layout 1 for every entry before the position the log\'s appender knew layout 2 from, whatever the entry says', () => {
+    const entries = [10, 11, 12, 13].map((n) => [`1733-${n}`, made(n)] as const);
+    const place = { firstPosition: 256, layout2From: 258 };
+    const { leaves } = read(xrangeReply(entries), place);
+    expect(leaves).toEqual(entries.map(([id, f], i) => appended(id, f, 256 + i, 258)));
+    expect(leaves.slice(0, 2)).toEqual(entries.slice(0, 2).map(([id, f]) => appended(id, f, 0, Infinity)));
+    expect(leaves.slice(2)).toEqual(entries.slice(2).map(([id, f]) => appended(id, f)));
+    expect(leaves[0]).not.toBe(appended(entries[0]![0], entries[0]![1]));
   });
 
   it('are the appender\'s for fields in another order and for bytes that are not valid UTF-8', () => {
@@ -50,15 +78,15 @@ describe('leaf hashes of a raw XRANGE page', () => {
     for (let i = fields.length - 2; i >= 0; i -= 2) reversed.push(fields[i]!, fields[i + 1]!);
     const badBytes: Field[] = fields.map((v, i) => (i === 11 ? Buffer.concat([Buffer.from(v), Buffer.from([0xff, 0xfe])]) : v));
     const { leaves } = read(xrangeReply([['1-1', reversed], ['1-2', badBytes]]));
-    expect(leaves[0]).toBe(appended(fields));
-    expect(leaves[1]).toBe(appended(badBytes.map((v) => v.toString())));
+    expect(leaves[0]).toBe(appended('1-1', fields));
+    expect(leaves[1]).toBe(appended('1-2', badBytes.map((v) => v.toString())));
   });
 
   it('gives an entry missing a layout field a hash no appended entry has', () => {
     const fields = made(5);
     const withoutEvent = fields.slice(0, -2);
     const { leaves } = read(xrangeReply([['1-1', withoutEvent]]));
-    expect(leaves[0]).not.toBe(appended([...withoutEvent, 'event', '']));
+    expect(leaves[0]).not.toBe(appended('1-1', [...withoutEvent, 'event', '']));
     expect(leaves[0]).toHaveLength(64);
   });
 

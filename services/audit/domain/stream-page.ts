@@ -1,9 +1,11 @@
 /**
  * The leaf hashes of a page of audit stream entries, read from the raw bytes
  * of an XRANGE reply (shared/redis/raw-replies.ts): what full verification
- * hashes. Each entry's leaf is SHA-256(0x00 || canonicalEntry(entry)), the
- * canonical bytes written straight from the values' bytes in the reply
- * (`writeCanonicalEntry`): no string, object or Buffer per field.
+ * hashes. Each entry's leaf is SHA-256(0x00 || canonicalEntry(entry, id,
+ * layout)), the canonical bytes written straight from the id's and values'
+ * bytes in the reply (`writeCanonicalEntry`): no string, object or Buffer per
+ * field. The layout is the entry's own `v` from the position the log's
+ * appender knew layout 2 (`layout2From`), layout 1 before it (domain/leaf.ts).
  *
  * An entry whose fields are not exactly the layout's, in order, or whose bytes
  * are not valid UTF-8, is hashed the way the log's appender hashed it — decoded,
@@ -15,29 +17,42 @@
  * Pure: no I/O.
  */
 import { isUtf8 } from 'node:buffer';
-import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, parseAuditEntry, writeCanonicalEntry } from '../../../shared/audit/audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, canonicalEntryRoom, parseAuditEntry, writeCanonicalEntry, type EntryLayout } from '../../../shared/audit/audit-entry.js';
 import { readInteger } from '../../../shared/resp.js';
-import { leafHashOfText, sha256Of } from './merkle.js';
+import { entryLeafHash } from './leaf.js';
+import { sha256Of } from './merkle.js';
 
 const CR = 0x0d;
 const FIELD_NAMES = AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(name));
+const V_FIELD = AUDIT_ENTRY_FIELDS.indexOf('v');
+const LAYOUT_2 = 0x32; // `2`
+
+/** Where a page sits in the log: the position of its first entry, and where layout 2 leaves start (Infinity: none). */
+export interface PagePlace {
+  readonly firstPosition: number;
+  readonly layout2From: number;
+}
 
 /** One entry of a page: where its stream id is in the reply, and its leaf hash. */
 export type PageVisitor = (reply: Buffer, idStart: number, idEnd: number, leafHash: Buffer) => void;
 
 /** Reads the XRANGE reply's entries in order, handing each one's id and leaf hash to `visit`; returns how many. */
-export function hashStreamPage(reply: Buffer, visit: PageVisitor): number {
+export function hashStreamPage(reply: Buffer, place: PagePlace, visit: PageVisitor): number {
   const walk = new Walk(reply);
   const entries = walk.header(0x2a);
   // One check for the whole page; entry by entry only when it fails.
   const allUtf8 = isUtf8(reply);
-  const values = new Array<number>(2 * FIELD_NAMES.length);
+  // Each field's value as [start, end) of the reply, then the stream id's.
+  const values = new Array<number>(2 * FIELD_NAMES.length + 2);
   for (let e = 0; e < entries; e++) {
     const entryStart = walk.at;
     if (walk.header(0x2a) !== 2) throw walk.unexpected('an entry of two parts');
     const idLength = walk.header(0x24);
     const idStart = walk.at;
     walk.skip(idLength);
+    values[2 * FIELD_NAMES.length] = idStart;
+    values[2 * FIELD_NAMES.length + 1] = idStart + idLength;
+    const position = place.firstPosition + e;
     const fieldCount = walk.header(0x2a);
     let layout = fieldCount === 2 * FIELD_NAMES.length;
     const fieldsStart = walk.at;
@@ -52,7 +67,14 @@ export function hashStreamPage(reply: Buffer, visit: PageVisitor): number {
       }
       walk.skip(valueLength);
     }
-    const leaf = layout && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at))) ? leafOfLayout(reply, values, walk.at - fieldsStart) : leafOfOddEntry(reply, fieldsStart, walk.at, fieldCount);
+    let leaf: Buffer;
+    if (layout && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at)))) {
+      const v = values[2 * V_FIELD]!;
+      const entryLayout: EntryLayout = position >= place.layout2From && values[2 * V_FIELD + 1] === v + 1 && reply[v] === LAYOUT_2 ? 2 : 1;
+      leaf = leafOfLayout(reply, values, entryLayout, walk.at - fieldsStart + idLength);
+    } else {
+      leaf = leafOfOddEntry(reply, idStart, idLength, fieldsStart, walk.at, fieldCount, position, place.layout2From);
+    }
     visit(reply, idStart, idStart + idLength, leaf);
   }
   return entries;
@@ -61,16 +83,16 @@ export function hashStreamPage(reply: Buffer, visit: PageVisitor): number {
 /** One entry's leaf input (0x00 || canonical bytes), reused entry after entry (one per thread), grown as needed. */
 let leafInput = Buffer.allocUnsafe(1 << 16);
 
-function leafOfLayout(reply: Buffer, values: readonly number[], valueBytes: number): Buffer {
+function leafOfLayout(reply: Buffer, values: readonly number[], layout: EntryLayout, valueBytes: number): Buffer {
   const room = 1 + canonicalEntryRoom(valueBytes);
   if (room > leafInput.length) leafInput = Buffer.allocUnsafe(2 * room);
   leafInput[0] = 0x00;
-  const end = writeCanonicalEntry(reply, values, leafInput, 1);
+  const end = writeCanonicalEntry(reply, values, layout, leafInput, 1);
   return sha256Of(leafInput.subarray(0, end));
 }
 
 /** The leaf hash of an entry not in the exact layout or not valid UTF-8: as the appender made it (decoded, by field name). */
-function leafOfOddEntry(reply: Buffer, fieldsStart: number, fieldsEnd: number, fieldCount: number): Buffer {
+function leafOfOddEntry(reply: Buffer, idStart: number, idLength: number, fieldsStart: number, fieldsEnd: number, fieldCount: number, position: number, layout2From: number): Buffer {
   const walk = new Walk(reply, fieldsStart);
   const flat: string[] = [];
   for (let f = 0; f < fieldCount; f++) {
@@ -79,7 +101,7 @@ function leafOfOddEntry(reply: Buffer, fieldsStart: number, fieldsEnd: number, f
     walk.skip(length);
   }
   try {
-    return leafHashOfText(canonicalEntry(parseAuditEntry(flat)));
+    return entryLeafHash(reply.toString('latin1', idStart, idStart + idLength), parseAuditEntry(flat), position, layout2From);
   } catch {
     // Not an audit entry: the log never appended it, so no leaf hash may match it.
     return sha256Of(Buffer.concat([Buffer.from([0xff]), reply.subarray(fieldsStart, fieldsEnd)]));

@@ -13,7 +13,6 @@
  *
  * Pure: no I/O.
  */
-import { AUDIT_ENTRY_FIELDS, type AuditEntry } from '../../../shared/audit/audit-entry.js';
 import { HASH_BYTES, perfectSubtrees, rangeHashFromPerfect, rootOfHashes, type Range } from './merkle.js';
 
 export const TILE_BITS = 8;
@@ -142,19 +141,6 @@ export function unpackHashes(bytes: Buffer): Buffer[] {
   const hashes: Buffer[] = [];
   for (let at = 0; at + HASH_BYTES <= bytes.length; at += HASH_BYTES) hashes.push(bytes.subarray(at, at + HASH_BYTES));
   return hashes;
-}
-
-/** An audit entry from its canonical bytes (`canonicalEntry`: `[name, value]` pairs in layout order). */
-export function entryOfCanonical(canonical: Buffer | string): AuditEntry {
-  const pairs = JSON.parse(typeof canonical === 'string' ? canonical : canonical.toString('utf8')) as unknown;
-  if (!Array.isArray(pairs) || pairs.length !== AUDIT_ENTRY_FIELDS.length) throw new Error('not an audit entry in its canonical form');
-  const entry: Record<string, string> = {};
-  AUDIT_ENTRY_FIELDS.forEach((name, i) => {
-    const pair = pairs[i] as unknown;
-    if (!Array.isArray(pair) || pair[0] !== name || typeof pair[1] !== 'string') throw new Error(`audit entry field ${i} is not "${name}"`);
-    entry[name] = pair[1];
-  });
-  return entry as AuditEntry;
 }
 
 /** A stream id as a key that sorts like the id (`<ms>-<seq>`, both zero-padded). */

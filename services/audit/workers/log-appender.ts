@@ -168,7 +168,8 @@ export class LogAppender {
   private async tryAppend(rows: readonly Row[]): Promise<boolean> {
     const { store, log, afterAppend } = this.options;
     const batch = rows.map(([id, fields]) => ({ id, entry: parseAuditEntry(fields ?? []) }));
-    const leaves: PreparedLeaf[] = batch.map(({ id, entry }) => ({ id, leafHash: leafHashOfText(canonicalEntry(entry)) }));
+    // Each in the layout its `v` names: the append script records, if no earlier appender did, that leaves are from here on.
+    const leaves: PreparedLeaf[] = batch.map(({ id, entry }) => ({ id, leafHash: leafHashOfText(canonicalEntry(entry, id)) }));
     const result = await store.append(leaves, this.frontier!);
     if (result.kind !== 'appended') {
       log.warn({ reason: result.kind, size: this.frontier!.size }, 'audit log batch refused; re-reading from the last leaf');
