@@ -17,17 +17,19 @@
  * tiles' XRANGEs in flight while one is hashed, and each entry hashed in place
  * (domain/stream-page.ts).
  *
- * On every core: worker threads (verify-worker.ts) each read a run of tiles
- * on connections of their own, hash its entries and sum each tile up
- * (`summariseTile`: leaf hashes and ids checked, the tile's subtree roots, and
- * the subtrees up to any checkpoint size inside it). RFC 9162 subtrees at
- * power-of-two boundaries combine exactly, so this thread only joins ~one hash
- * per 256 entries into the tree and checks the checkpoints — the same report,
- * first bad position included, as hashing every leaf here (`threads: 1` does
- * that, and tests compare the two).
+ * On every core: this thread and worker threads (verify-worker.ts, one per
+ * other core) each read a run of tiles on connections of their own, hash its
+ * entries and sum each tile up (`summariseTile`: leaf hashes and ids checked,
+ * the tile's subtree roots, and the subtrees up to any checkpoint size inside
+ * it). RFC 9162 subtrees at power-of-two boundaries combine exactly, so joining
+ * them is ~one hash per 256 entries into the tree and checking the checkpoints
+ * — the same report, first bad position included, as hashing every leaf here
+ * in order (`threads: 1` does that, and tests compare the two). This thread
+ * takes runs too rather than only joining: a worker thread costs ~0.25 s of
+ * CPU to start (its modules), a quarter of a microsecond per entry at a
+ * million entries.
  */
 import os from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
 import { RawReplyConnection } from '../../shared/redis/raw-replies.js';
 import { startScriptThread } from '../../shared/runtime/script-thread.js';
@@ -47,7 +49,7 @@ const TILES_PER_JOB = 32;
 const MAX_ENTRIES_PER_TILE = 16 * TILE_WIDTH;
 
 export interface VerifyOptions {
-  /** Threads hashing the log: by default one per core; 1 hashes on this thread. */
+  /** Threads hashing the log, this one included: by default one per core; 1 hashes on this thread only. */
   readonly threads?: number;
   /** Tiles a thread is given at a time (default TILES_PER_JOB; tests use smaller runs to split small logs). */
   readonly tilesPerJob?: number;
@@ -82,7 +84,7 @@ export async function verifyStoredLog(
       stream.close();
     }
   } else {
-    const pool = new SummaryPool(threads, tilesPerJob, connectionOf(redis), keys.space.prefix);
+    const pool = new SummaryPool(threads - 1, tilesPerJob, redis, keys);
     try {
       for await (const summaries of pool.summarise(job)) for (const summary of summaries) verification.addTileSummary(summary);
     } finally {
@@ -225,21 +227,68 @@ function connectionOf(redis: Redis): RedisOptions {
   return Object.fromEntries(Object.entries({ host, port, path, username, password, db, tls, family }).filter(([, v]) => v !== undefined));
 }
 
+/** Sums up runs of tiles, one at a time: a worker thread, or this thread on a connection of its own. */
+interface RunTaker {
+  /** Takes a run; `done` is called with its summaries or its failure. */
+  take(run: VerifyRequest, done: (result: TileSummary[] | Error) => void): void;
+  close(): Promise<void>;
+}
+
+/** A worker thread (verify-worker.ts) taking runs. */
+function workerTaker(connection: RedisOptions, prefix: string): RunTaker {
+  const workerData: VerifyWorkerData = { connection, prefix };
+  const thread = startScriptThread(import.meta.url, 'verify-worker', { workerData });
+  const waiting = new Map<number, (result: TileSummary[] | Error) => void>();
+  thread.on('message', (reply: VerifyReply) => {
+    const done = waiting.get(reply.id);
+    waiting.delete(reply.id);
+    done?.('error' in reply ? new Error(`log verification thread: ${reply.error}`) : reply.summaries.map(fromWire));
+  });
+  thread.on('error', (err) => {
+    for (const done of waiting.values()) done(err);
+    waiting.clear();
+  });
+  return {
+    take(run, done) {
+      waiting.set(run.id, done);
+      thread.postMessage(run);
+    },
+    async close() {
+      await thread.terminate();
+    },
+  };
+}
+
+/** This thread taking runs, on a raw-reply connection of its own (its event loop interleaves them with the workers' replies). */
+function localTaker(redis: Redis, keys: AuditKeys): RunTaker {
+  const stream = RawReplyConnection.connect(connectionOf(redis));
+  stream.catch(() => {}); // the first run taken reports it
+  return {
+    take(run, done) {
+      stream.then((raw) => summariseTiles(redis, raw, keys, run)).then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    },
+    async close() {
+      await stream.then((raw) => raw.close()).catch(() => {});
+    },
+  };
+}
+
 /**
- * Worker threads summing up runs of tiles: jobs handed out as threads free
- * up (a busy machine's cores are shared evenly), results given back in tile order.
+ * This thread and `workers` worker threads summing up runs of tiles: runs
+ * handed out as takers free up (a busy machine's cores are shared evenly),
+ * results given back in tile order.
  */
 class SummaryPool {
-  private readonly threads: Worker[];
+  private readonly takers: RunTaker[];
 
   constructor(
-    size: number,
+    workers: number,
     private readonly tilesPerJob: number,
-    connection: RedisOptions,
-    prefix: string,
+    redis: Redis,
+    keys: AuditKeys,
   ) {
-    const workerData: VerifyWorkerData = { connection, prefix };
-    this.threads = Array.from({ length: size }, () => startScriptThread(import.meta.url, 'verify-worker', { workerData }));
+    const connection = connectionOf(redis);
+    this.takers = [localTaker(redis, keys), ...Array.from({ length: workers }, () => workerTaker(connection, keys.space.prefix))];
   }
 
   /** The summaries of every tile of `job`, a run of `tilesPerJob` tiles at a time, in order. */
@@ -250,25 +299,25 @@ class SummaryPool {
     }
     const results = runs.map(() => deferred<TileSummary[]>());
     let nextRun = 0;
-    const feed = (thread: Worker) => {
-      if (nextRun < runs.length) thread.postMessage(runs[nextRun++]!);
-    };
-    for (const thread of this.threads) {
-      thread.on('message', (reply: VerifyReply) => {
-        if ('error' in reply) results[reply.id]!.reject(new Error(`log verification thread: ${reply.error}`));
-        else results[reply.id]!.resolve(reply.summaries.map(fromWire));
-        feed(thread);
+    const feed = (taker: RunTaker) => {
+      if (nextRun >= runs.length) return;
+      const run = runs[nextRun++]!;
+      taker.take(run, (result) => {
+        if (result instanceof Error) results[run.id]!.reject(result);
+        else results[run.id]!.resolve(result);
+        feed(taker);
       });
-      thread.on('error', (err) => results.forEach((r) => r.reject(err)));
-      // Two runs each, so a thread never waits for this one between runs.
-      feed(thread);
-      feed(thread);
+    };
+    // Two runs each, so a taker never waits for this thread between runs.
+    for (const taker of this.takers) {
+      feed(taker);
+      feed(taker);
     }
     for (const result of results) yield await result.promise;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.terminate()));
+    await Promise.all(this.takers.map((t) => t.close()));
   }
 }
 

@@ -28,7 +28,9 @@ export const EMPTY_ROOT: Buffer = sha256(Buffer.alloc(0));
 
 function sha256(data: Buffer): Buffer {
   // One-shot `crypto.hash` costs about half of createHash().update().digest() per call: verification does millions.
-  return hash('sha256', data, 'buffer');
+  // Its 'buffer' output is a fresh ArrayBuffer made in C++, ~0.7 µs a call on Node 20 — more than hashing a node's
+  // 65 bytes; a 'binary' (latin1: one byte a character) string copied into a pooled Buffer is ~0.2 µs.
+  return Buffer.from(hash('sha256', data, 'binary'), 'latin1');
 }
 
 /** SHA-256 of bytes already laid out as a leaf or node input (the prefix byte included). */
