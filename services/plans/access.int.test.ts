@@ -3,9 +3,11 @@
  * service gives it (module.ts `accessReadsConnection`: ioredis auto-pipelining): a
  * consent-checked decision sends the ISP revision read and the person's
  * Consents to Redis in ONE write — no round trip more than the ISP check alone.
- * (That the Consents are still read fresh on every request — a revocation bites
- * on the very next one — is consent.int.test.ts "default deny, grant, revoke",
- * through the service and this same connection.)
+ * A person whose Consents are kept (no Consent written since they were read) costs
+ * that write one small command — the Consent revision — instead of the Consents script.
+ * (That a revocation still bites on the very next request is consent.int.test.ts
+ * "default deny, grant, revoke", through the service and this same connection, and
+ * kept-consents.int.test.ts.)
  */
 import { jest } from '@jest/globals';
 import type { Redis } from 'ioredis';
@@ -40,13 +42,17 @@ afterAll(async () => {
 const caller: Caller = { agency: 'edinburgh-education', partnership: 'edinburgh', purpose: 'care-planning' };
 const record: AccessRecord = { type: 'CarePlan', id: 'plan-1', authorAgency: 'edinburgh-social-work', personId: 'person-1', category: 'plan' };
 
-/** Writes the access check makes to Redis for one decision (after a first one has loaded the scripts and the ISP snapshot). */
-async function writesOfOneDecision(access: PlansAccess): Promise<number> {
+/** Writes the access check makes to Redis for one decision (after a first one has loaded the scripts and the ISP snapshot), and what they carried. */
+async function writesOfOneDecision(access: PlansAccess, about: AccessRecord = record): Promise<number> {
+  return (await trafficOfOneDecision(access, about)).writes;
+}
+
+async function trafficOfOneDecision(access: PlansAccess, about: AccessRecord): Promise<{ writes: number; sent: string }> {
   await access.decide(caller, [record], 'read');
   const write = jest.spyOn(reads.stream, 'write');
   try {
-    await access.decide(caller, [record], 'read');
-    return write.mock.calls.length;
+    await access.decide(caller, [about], 'read');
+    return { writes: write.mock.calls.length, sent: write.mock.calls.map((call) => String(call[0])).join('') };
   } finally {
     write.mockRestore();
   }
@@ -60,5 +66,18 @@ describe('the access check on its auto-pipelined connection', () => {
     const ispOnly = new PlansAccess(isp, NO_CONSENT);
     expect(await writesOfOneDecision(ispOnly)).toBe(1);
     expect(await writesOfOneDecision(consentChecked)).toBe(1);
+    // A person whose Consents are not kept yet: still one write (the revisions and their Consents together).
+    expect(await writesOfOneDecision(consentChecked, { ...record, id: 'plan-2', personId: 'person-2' })).toBe(1);
+  });
+
+  it("reads a kept person's Consents again only when the Consent revision moved: otherwise the revision alone", async () => {
+    const directory = new DirectoryView(reads, keys);
+    const isp = new IspRegistry(directory);
+    const access = new PlansAccess(isp, new ConsentVerdicts({ consents: consentStore(reads, keys), isp, directory, mpi: new MpiView(reads, keys) }));
+    const cold = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
+    const kept = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
+    expect(cold.sent).toMatch(/evalsha/i);
+    expect(kept.sent).not.toMatch(/evalsha/i);
+    expect(kept.sent).toContain(keys.key('plans:Consent', 'man'));
   });
 });

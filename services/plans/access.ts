@@ -5,21 +5,46 @@
  * consent's verdicts from one `ConsentSource` call; `domain/access.ts` decides
  * each. The contract with consent: README "Plans" and /work/notes/plans-access.md.
  */
-import type { IspFlowDecision, IspRegistry, IspSnapshot } from '../../shared/isp/registry.js';
-import { decideFlow } from '../../shared/isp/registry.js';
+import type { DataCategory, Purpose } from '../../shared/fhir/systems.js';
+import { decideFlow, type IspFlowDecision, type IspRegistry, type IspSnapshot } from '../../shared/isp/registry.js';
 import { breakGlassRefusal } from './domain/consent-decision.js';
 import { decideAccess, ownBasis, type AccessAction, type AccessDecision, type AccessRecord, type Caller, type ConsentVerdict } from './domain/access.js';
 
 /** Where consent's verdicts come from (one call per request; load each person's Consents once, never per record). */
 export interface ConsentSource {
-  /** `snapshot`: the ISP snapshot the access check already reads for this request (one revision check per request, not two). */
-  verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction, snapshot?: Promise<IspSnapshot>): Promise<readonly (ConsentVerdict | undefined)[]>;
+  /** `isp`: the ISP as the access check reads it for this request (one snapshot, each flow decided once for both). */
+  verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction, isp?: RequestIsp): Promise<readonly (ConsentVerdict | undefined)[]>;
 }
 
 /** No consent enforcement: consent has no say on any record, the ISP alone decides. */
 export const NO_CONSENT: ConsentSource = {
   verdicts: (_caller, records) => Promise.resolve(records.map(() => undefined)),
 };
+
+/**
+ * One request's view of the ISP: the snapshot read once for the request, and each flow
+ * (sender → receiver, category, purpose) decided once under it — the access check and
+ * consent ask the same flows of the same records.
+ */
+export class RequestIsp {
+  private readonly flows = new Map<string, IspFlowDecision>();
+
+  constructor(
+    readonly snapshot: Promise<IspSnapshot>,
+    readonly now: Date,
+  ) {}
+
+  /** The flow's decision under `snapshot` (this request's, awaited). */
+  flow(snapshot: IspSnapshot, senderAgencyId: string, receiverAgencyId: string, category: DataCategory, purpose: Purpose): IspFlowDecision {
+    const key = `${senderAgencyId} ${receiverAgencyId} ${category} ${purpose}`;
+    let decision = this.flows.get(key);
+    if (!decision) {
+      decision = decideFlow(snapshot, { senderAgencyId, receiverAgencyId, category, purpose }, this.now);
+      this.flows.set(key, decision);
+    }
+    return decision;
+  }
+}
 
 export class PlansAccess {
   constructor(
@@ -39,21 +64,12 @@ export class PlansAccess {
     if (records.length === 0) return [];
     const needsFlow = records.some((r) => ownBasis(caller, r) === undefined);
     // Read once, shared with consent (which reads the person's Consents meanwhile): the ISP as it is now.
-    const current = needsFlow || this.consent !== NO_CONSENT ? this.isp.snapshot() : undefined;
-    const [snapshot, verdicts] = await Promise.all([needsFlow ? current : undefined, this.consent.verdicts(caller, records, action, current)]);
-    const flows = new Map<string, IspFlowDecision>();
+    const isp = needsFlow || this.consent !== NO_CONSENT ? new RequestIsp(this.isp.snapshot(), now) : undefined;
+    const [snapshot, verdicts] = await Promise.all([needsFlow ? isp?.snapshot : undefined, this.consent.verdicts(caller, records, action, isp)]);
     return records.map((record, i) => {
-      let isp: IspFlowDecision | 'same-agency' = 'same-agency';
-      if (snapshot && ownBasis(caller, record) === undefined) {
-        const key = `${record.authorAgency} ${record.category}`;
-        let flow = flows.get(key);
-        if (!flow) {
-          flow = decideFlow(snapshot, { senderAgencyId: record.authorAgency, receiverAgencyId: caller.agency, category: record.category, purpose: caller.purpose }, now);
-          flows.set(key, flow);
-        }
-        isp = flow;
-      }
-      return decideAccess({ caller, record, action, isp, consent: verdicts[i] });
+      const flow =
+        snapshot && isp && ownBasis(caller, record) === undefined ? isp.flow(snapshot, record.authorAgency, caller.agency, record.category, caller.purpose) : 'same-agency';
+      return decideAccess({ caller, record, action, isp: flow, consent: verdicts[i] });
     });
   }
 }

@@ -1,21 +1,25 @@
 /**
  * Consent's side of the plans service's one access check (access.ts `ConsentSource`):
  * for the records one request touches, the consent decision
- * (domain/consent-decision.ts) of each — reading, for each person among them, their
- * Consents and Named Person / Lead Professional from Redis NOW (never cached beyond
- * the call), so a revoked or narrowed Consent bites on the very next request.
+ * (domain/consent-decision.ts) of each — over, for each person among them, their
+ * Consents as they stand NOW and their Named Person / Lead Professional read now.
+ * A person's Consents are kept in this process (kept-consents.ts) only while the
+ * Consent revision — moved by every Consent write in the write's own script, and
+ * read on every request, in the same write to Redis as the ISP's — stands still:
+ * a revoked or narrowed Consent bites on the very next request, whatever tokens
+ * are outstanding. The ISP flows are decided once per request for the access
+ * check and consent alike (access.ts `RequestIsp`).
  *
  * Every decision is kept in the request's ledger (consent-ledger.ts), which folds
  * them into the exchange's own audit record: BALP AuthZconsent's content (each
  * resource, permit or deny, basis, Consent) and PrivacyDisclosure's (the recipient).
  */
 import type { AgencyType, ConsentCategory, DataCategory } from '../../shared/fhir/systems.js';
-import { decideFlow, type IspRegistry, type IspSnapshot } from '../../shared/isp/registry.js';
+import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
-import type { ConsentSource } from './access.js';
-import { consentsOfPerson } from './consent-store.js';
+import { RequestIsp, type ConsentSource } from './access.js';
 import { personOfPatientReference, type ConsentFactsSources } from './consent-facts.js';
-import { consentRecordOf } from './domain/consent.js';
+import { KeptConsents } from './kept-consents.js';
 import { decideConsent, type ConsentDecision, type DecisionFacts, type Requester } from './domain/consent-decision.js';
 import type { AccessAction, AccessRecord, Caller, ConsentVerdict } from './domain/access.js';
 import { namedProfessionalsOf } from './subjects.js';
@@ -38,44 +42,37 @@ export interface ConsentSourceDeps extends ConsentFactsSources {
 }
 
 export class ConsentVerdicts implements ConsentSource {
-  constructor(private readonly deps: ConsentSourceDeps) {}
+  /** Each person's Consents, kept while the Consent revision (read on every request) stands still. */
+  private readonly kept: KeptConsents;
 
-  async verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction, current?: Promise<IspSnapshot>): Promise<readonly (ConsentVerdict | undefined)[]> {
+  constructor(private readonly deps: ConsentSourceDeps) {
+    this.kept = new KeptConsents(deps.consents);
+  }
+
+  async verdicts(caller: Caller, records: readonly AccessRecord[], action: AccessAction, isp?: RequestIsp): Promise<readonly (ConsentVerdict | undefined)[]> {
     if (this.deps.enforce === false || records.length === 0) {
       // The shared snapshot is the access check's to await; a failure of it is reported there, not here.
-      current?.catch(() => undefined);
+      isp?.snapshot.catch(() => undefined);
       return records.map(() => undefined);
     }
-    const now = (this.deps.now ?? (() => new Date()))();
+    const now = this.deps.now?.() ?? isp?.now ?? new Date();
+    const requestIsp = isp ?? new RequestIsp(this.deps.isp.snapshot(), now);
     const persons = [...new Set(records.map((r) => r.personId))];
     const needNpLp = caller.patient === undefined && caller.practitionerRole !== undefined;
-    // Everything this decision reads, read now and at once: the ISP snapshot, each person's Consents (and NP/LP).
-    const [snapshot, read] = await Promise.all([
-      current ?? this.deps.isp.snapshot(),
-      Promise.all(
-        persons.map((personId) =>
-          Promise.all([
-            consentsOfPerson(this.deps.consents, personId),
-            needNpLp ? namedProfessionalsOf(this.deps.mpi, this.deps.directory, personId, now) : undefined,
-          ]),
-        ),
-      ),
+    // Everything this decision reads, asked now and at once: the ISP snapshot (already asked), the Consent
+    // revision with each person's Consents (those not kept under it), and their NP/LP when a practitioner asks.
+    const [snapshot, consents, named] = await Promise.all([
+      requestIsp.snapshot,
+      this.kept.recordsNow(persons),
+      needNpLp ? Promise.all(persons.map((personId) => namedProfessionalsOf(this.deps.mpi, this.deps.directory, personId, now))) : undefined,
     ]);
-    const requester = await this.requesterOf(caller, snapshot.agencies);
+    const requester = await this.requesterOf(caller, snapshot.agencies, now);
+    const ispAllows: DecisionFacts['ispAllows'] = (sender, receiver, category, purpose) => requestIsp.flow(snapshot, sender, receiver, category, purpose).allowed;
     const facts = new Map<string, DecisionFacts>(
-      persons.map((personId, i): [string, DecisionFacts] => {
-        const [consents, named] = read[i]!;
-        return [
-          personId,
-          {
-            subjectPersonId: personId,
-            consents: consents.map(consentRecordOf),
-            npLpRoles: named?.roles ?? [],
-            ispAllows: (sender, receiver, category, purpose) => decideFlow(snapshot, { senderAgencyId: sender, receiverAgencyId: receiver, category, purpose }, now).allowed,
-            now: now.getTime(),
-          },
-        ];
-      }),
+      persons.map((personId, i): [string, DecisionFacts] => [
+        personId,
+        { subjectPersonId: personId, consents: consents[i]!, npLpRoles: named?.[i]?.roles ?? [], ispAllows, now: now.getTime() },
+      ]),
     );
     const intent = { purpose: caller.purpose, ...(caller.breakGlassReason !== undefined ? { breakGlass: { reason: caller.breakGlassReason } } : {}) };
     return records.map((record) => {
@@ -91,9 +88,9 @@ export class ConsentVerdicts implements ConsentSource {
     });
   }
 
-  private async requesterOf(caller: Caller, agencies: ReadonlyMap<string, { readonly type: AgencyType }>): Promise<Requester> {
+  private async requesterOf(caller: Caller, agencies: ReadonlyMap<string, { readonly type: AgencyType }>, now: Date): Promise<Requester> {
     if (caller.patient) {
-      const personId = await personOfPatientReference(this.deps, caller.patient, (this.deps.now ?? (() => new Date()))());
+      const personId = await personOfPatientReference(this.deps, caller.patient, now);
       return { kind: 'patient', ...(personId ? { personId } : {}) };
     }
     const type = agencies.get(caller.agency)?.type ?? 'partnership';

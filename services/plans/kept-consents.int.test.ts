@@ -9,6 +9,7 @@ import { KeySpace } from '../../shared/redis/connection.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import { consent, storeConsent } from '../../test/plans.js';
 import { consentStore, withPerson } from './consent-store.js';
+import { KeptConsents } from './kept-consents.js';
 import { PlansView } from './view.js';
 
 const prefix = uniquePrefix('plans-kept');
@@ -75,5 +76,39 @@ describe('the alert delivery re-check with Consents kept between calls', () => {
     );
     expect((await kept.alertDelivery(question(person, NHS, new Date('2026-12-06T11:59:00Z')))).permit).toBe(false);
     expect((await kept.alertDelivery(question(person, NHS, new Date('2026-12-06T12:01:00Z')))).permit).toBe(true);
+  });
+});
+
+describe("a plans read's Consents kept between requests (KeptConsents.recordsNow)", () => {
+  it('gives each request the Consents as they stand: a grant, then its narrowing and revocation, each seen by the very next request', async () => {
+    const store = consentStore(redis, keys);
+    const kept = new KeptConsents(store);
+    const person = 'person-4';
+    expect(await kept.recordsNow([person])).toEqual([[]]);
+    const stored = await storeConsent(redis, keys, consent('Patient/p4', [{ actor: 'Organization/edinburgh-education', classes: ['plans', 'assessments'] }], { id: 'share-4' }), person);
+    const [granted] = await kept.recordsNow([person]);
+    expect(granted!.map((c) => [c.reference, c.status, c.rules[0]!.categories])).toEqual([['Consent/share-4', 'active', ['plans', 'assessments']]]);
+    // Kept: asked again with nothing written, the same records (the very objects: nothing read or parsed again).
+    expect((await kept.recordsNow([person]))[0]).toBe(granted);
+
+    const narrowed = await store.update(withPerson(consent('Patient/p4', [{ actor: 'Organization/edinburgh-education', classes: ['assessments'] }], { id: 'share-4' }), person), {
+      cause: { requestId: 'test-narrow', agent: {} },
+    });
+    expect((await kept.recordsNow([person]))[0]!.map((c) => c.rules[0]!.categories)).toEqual([['assessments']]);
+    await store.update(withPerson({ ...narrowed.resource, status: 'inactive' }, person), { cause: { requestId: 'test-revoke', agent: {} } });
+    expect((await kept.recordsNow([person]))[0]!.map((c) => c.status)).toEqual(['inactive']);
+    expect(stored.id).toBe('share-4');
+  });
+
+  it('sees a Consent written about someone else too: any Consent write makes every kept person be read again', async () => {
+    const store = consentStore(redis, keys);
+    const kept = new KeptConsents(store);
+    await storeConsent(redis, keys, consent('Patient/p5', [{ actor: 'Organization/edinburgh-education', classes: ['plans'] }], { id: 'share-5' }), 'person-5');
+    const [first] = await kept.recordsNow(['person-5', 'person-6']);
+    await storeConsent(redis, keys, consent('Patient/p6', [{ actor: 'Organization/edinburgh-education', classes: ['plans'] }], { id: 'share-6' }), 'person-6');
+    const [five, six] = await kept.recordsNow(['person-5', 'person-6']);
+    expect(five).not.toBe(first);
+    expect(five).toEqual(first);
+    expect(six!.map((c) => c.reference)).toEqual(['Consent/share-6']);
   });
 });

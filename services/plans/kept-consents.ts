@@ -1,8 +1,10 @@
 /**
- * The alerts delivery re-check for a caller that asks it many times a second
- * (the alerts delivery worker, through view.ts `PlansView.keepingConsents`):
- * the same decision as `alertDeliveryDecision`, but each person's Consents are
- * kept in this process while no Consent is written anywhere.
+ * Each person's Consents, read into the rules the decision applies, kept in this
+ * process while no Consent is written anywhere — for callers that ask many times
+ * a second: the alerts delivery re-check (through view.ts
+ * `PlansView.keepingConsents`: `decide`, the same decision as
+ * `alertDeliveryDecision`) and the plans service's own access check on every
+ * read (`recordsNow`, consent-source.ts).
  *
  * Never stale: every Consent write (create, update, delete — the resource
  * store's write script) moves the Consent type's revision in the same script
@@ -32,24 +34,57 @@ export class KeptConsents {
     this.currentRevision = sharedRead(() => consents.revision('Consent'));
   }
 
+  /**
+   * Each person's Consents as they stand now, for a read's decision. The revision is read at
+   * once — not shared across the turn as `decide` does — and so are the Consents of anyone not
+   * kept, in the same tick: on an auto-pipelined connection they leave in the same write as
+   * whatever else the request asked in that tick (the ISP revision), so a read whose people
+   * are kept costs one small command instead of a script and the Consents' parsing, and one
+   * whose people are not costs what it did. A kept person whose Consents the revision moved
+   * past is read again (a second round trip, after a Consent write).
+   */
+  async recordsNow(personIds: readonly string[]): Promise<(readonly ConsentRecord[])[]> {
+    const keptUnder = this.revision;
+    const kept = personIds.map((personId) => this.byPerson.get(personId));
+    // Asked in this order on one connection: the revision first, so the Consents read with it are at least as new.
+    const revisionRead = this.consents.revision('Consent');
+    const reads = kept.map((records, i) => (records ? undefined : this.read(personIds[i]!)));
+    // A failure is reported where each is awaited below (not as an unhandled rejection while the revision is awaited).
+    for (const read of reads) read?.catch(() => undefined);
+    const revision = await revisionRead;
+    if (revision !== this.revision) {
+      this.byPerson.clear();
+      this.revision = revision;
+    }
+    return Promise.all(
+      personIds.map(async (personId, i) => {
+        const records = keptUnder === revision && kept[i] ? kept[i] : await (reads[i] ?? this.read(personId));
+        this.keep(personId, records, revision);
+        return records;
+      }),
+    );
+  }
+
   async decide(input: AlertDeliveryQuestion): Promise<ConsentDecision> {
     const revision = await this.currentRevision();
     if (revision !== this.revision) {
       this.byPerson.clear();
       this.revision = revision;
     }
-    let records = this.byPerson.get(input.personId);
-    if (records) {
-      // Most recently asked last.
-      this.byPerson.delete(input.personId);
-    } else {
-      records = (await consentsOfPerson(this.consents, input.personId)).map(consentRecordOf);
-    }
-    // Kept only under the revision they were read under (a newer one may have cleared the map meanwhile).
-    if (this.revision === revision) {
-      this.byPerson.set(input.personId, records);
-      if (this.byPerson.size > PEOPLE_KEPT) this.byPerson.delete(this.byPerson.keys().next().value!);
-    }
+    const records = this.byPerson.get(input.personId) ?? (await this.read(input.personId));
+    this.keep(input.personId, records, revision);
     return alertDeliveryDecisionOver(records, input);
+  }
+
+  private async read(personId: string): Promise<readonly ConsentRecord[]> {
+    return (await consentsOfPerson(this.consents, personId)).map(consentRecordOf);
+  }
+
+  /** Keeps a person's Consents (most recently asked last) — only under the revision they were read under: a newer one may have cleared the map meanwhile. */
+  private keep(personId: string, records: readonly ConsentRecord[], revision: string): void {
+    if (this.revision !== revision) return;
+    this.byPerson.delete(personId);
+    this.byPerson.set(personId, records);
+    if (this.byPerson.size > PEOPLE_KEPT) this.byPerson.delete(this.byPerson.keys().next().value!);
   }
 }
