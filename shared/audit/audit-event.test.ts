@@ -1,3 +1,4 @@
+import { canonicalJson } from '../canonical-json.js';
 import { criteriaOfEvent, toAuditEvent } from './audit-event.js';
 import type { ExchangeRecord } from './exchange.js';
 import { CodeSystems, Extensions, IdentifierSystems } from '../fhir/systems.js';
@@ -315,5 +316,38 @@ describe('toAuditEvent', () => {
   it('stamps the recorded time from the clock only when the record has none', () => {
     const event = toAuditEvent(exchange({ recorded: undefined }), () => new Date(RECORDED));
     expect(event.recorded).toBe(RECORDED);
+  });
+
+  it('builds every member in key order, so the audit entry writes the event as built (its canonical JSON is plain JSON.stringify, nothing copied)', () => {
+    const records: ExchangeRecord[] = [
+      exchange({
+        service: 'plans',
+        agent: { clientId: 'edu-sys', agency: 'edinburgh-education', partnership: 'lothian', practitionerRole: 'PractitionerRole/pr-1', patient: 'Patient/p-9' },
+        sourceAddress: '10.0.0.1',
+        subject: 'Person/p-1',
+        entities: [
+          { reference: 'Person/p-1', role: 'subject' },
+          { reference: 'Patient/p-2', role: 'subject', description: 'another record of theirs' },
+          { reference: 'CarePlan/cp-1', role: 'domain-resource', description: 'permit (consent)', decision: { permit: true, basis: 'consent', consent: 'Consent/c-1' } },
+          { reference: 'DocumentReference/d-1', role: 'data' },
+          { reference: 'CarePlan?subject=Patient/p-2', role: 'query' },
+          { reference: 'Consent/c-1', role: 'consent' },
+        ],
+        dataCategory: 'plan',
+        purpose: 'care-planning',
+        recipientAgency: 'edinburgh-education',
+        patterns: ['AuthZ-Consent', 'disclose'],
+        criteria: ['PD-L5', 'AP-L3'],
+        outcomeDescription: 'read',
+      }),
+      exchange({ type: 'disclosure', subtype: 'deliver', trigger: { kind: 'job', queue: 'q', jobId: 'j', attempt: 1, maxAttempts: 3 }, recipientAgency: 'nhs-lothian' }),
+      exchange({ type: 'login', subtype: 'token', agent: { clientId: 'c' }, sourceAddress: '::1', outcome: '4', httpStatus: 401 }),
+      exchange({ type: 'authz', subtype: 'AuthZ-Role', dataCategory: 'alert', entities: [{ reference: 'Consent/c-2', role: 'consent' }] }),
+      exchange({ subtype: '$match', action: 'E', dataCategory: 'demographics' }),
+    ];
+    for (const record of records) {
+      const event = toAuditEvent(record);
+      expect(JSON.stringify(event)).toBe(canonicalJson(event));
+    }
   });
 });

@@ -75,10 +75,10 @@ const RESTFUL_INTERACTIONS: ReadonlySet<string> = new Set([
 
 type ExchangeType = ExchangeRecord['type'];
 
-const dcm = (code: string, display: string): Coding => ({ system: CodeSystems.dicomAuditEventId, code, display });
+const dcm = (code: string, display: string): Coding => ({ code, display, system: CodeSystems.dicomAuditEventId });
 
 const EVENT_TYPE: Readonly<Record<ExchangeType, Coding>> = {
-  rest: { system: CodeSystems.auditEventType, code: 'rest', display: 'Restful Operation' },
+  rest: { code: 'rest', display: 'Restful Operation', system: CodeSystems.auditEventType },
   login: dcm('110114', 'User Authentication'),
   authz: dcm('110113', 'Security Alert'),
   transmit: dcm('110106', 'Export'),
@@ -86,8 +86,8 @@ const EVENT_TYPE: Readonly<Record<ExchangeType, Coding>> = {
 };
 
 const LIFECYCLE: Readonly<Partial<Record<ExchangeType, Coding>>> = {
-  transmit: { system: CodeSystems.iso21089Lifecycle, code: 'transmit', display: 'Transmit Record Lifecycle Event' },
-  disclosure: { system: CodeSystems.iso21089Lifecycle, code: 'disclose', display: 'Disclose Record Lifecycle Event' },
+  transmit: { code: 'transmit', display: 'Transmit Record Lifecycle Event', system: CodeSystems.iso21089Lifecycle },
+  disclosure: { code: 'disclose', display: 'Disclose Record Lifecycle Event', system: CodeSystems.iso21089Lifecycle },
 };
 
 const AUTHZ_SUBTYPES: ReadonlySet<string> = new Set(['AuthZ-Consent', 'AuthZ-Role']);
@@ -96,22 +96,22 @@ const AGENT_TYPE = {
   sourceRole: dcm('110153', 'Source Role ID'),
   destinationRole: dcm('110152', 'Destination Role ID'),
   application: dcm('110150', 'Application'),
-  user: { system: CodeSystems.participationType, code: 'IRCP', display: 'information recipient' },
-  oauthServer: { system: CodeSystems.balpUserAgentType, code: 'AuthzOauthService', display: 'OAuth Authorization Server' },
-  authServer: { system: CodeSystems.extraSecurityRoleType, code: 'authserver', display: 'authorization server' },
+  user: { code: 'IRCP', display: 'information recipient', system: CodeSystems.participationType },
+  oauthServer: { code: 'AuthzOauthService', display: 'OAuth Authorization Server', system: CodeSystems.balpUserAgentType },
+  authServer: { code: 'authserver', display: 'authorization server', system: CodeSystems.extraSecurityRoleType },
 } as const satisfies Record<string, Coding>;
 
 const ENTITY_TYPE = {
-  person: { system: CodeSystems.auditEntityType, code: '1', display: 'Person' },
-  systemObject: { system: CodeSystems.auditEntityType, code: '2', display: 'System Object' },
-  requestId: { system: CodeSystems.balp, code: 'XrequestId', display: 'X-Request-Id' },
+  person: { code: '1', display: 'Person', system: CodeSystems.auditEntityType },
+  systemObject: { code: '2', display: 'System Object', system: CodeSystems.auditEntityType },
+  requestId: { code: 'XrequestId', display: 'X-Request-Id', system: CodeSystems.balp },
 } as const satisfies Record<string, Coding>;
 
 const OBJECT_ROLE = {
-  patient: { system: CodeSystems.objectRole, code: '1', display: 'Patient' },
-  report: { system: CodeSystems.objectRole, code: '3', display: 'Report' },
-  domainResource: { system: CodeSystems.objectRole, code: '4', display: 'Domain Resource' },
-  query: { system: CodeSystems.objectRole, code: '24', display: 'Query' },
+  patient: { code: '1', display: 'Patient', system: CodeSystems.objectRole },
+  report: { code: '3', display: 'Report', system: CodeSystems.objectRole },
+  domainResource: { code: '4', display: 'Domain Resource', system: CodeSystems.objectRole },
+  query: { code: '24', display: 'Query', system: CodeSystems.objectRole },
 } as const satisfies Record<string, Coding>;
 
 /**
@@ -122,27 +122,24 @@ const OBJECT_ROLE = {
  */
 export function toAuditEvent(exchange: ExchangeRecord, now: () => Date = () => new Date()): AuditEvent {
   const criteria = criteriaOf(exchange.criteria);
-  const event: AuditEvent = {
-    resourceType: 'AuditEvent',
-    type: { ...EVENT_TYPE[exchange.type] },
-    subtype: subtypesOf(exchange),
-    action: exchange.action,
-    recorded: exchange.recorded ?? now().toISOString(),
-    outcome: exchange.outcome,
-    agent: agentsOf(exchange),
-    source: {
-      observer: hubServiceRef(exchange),
-      type: [
-        isSecurityEvent(exchange.type)
-          ? { system: CodeSystems.auditSourceType, code: '6', display: 'Security Server' }
-          : { system: CodeSystems.auditSourceType, code: '4', display: 'Application Server' },
-      ],
-    },
-    entity: entitiesOf(exchange),
-  };
-  if (exchange.outcomeDescription) event.outcomeDesc = exchange.outcomeDescription;
-  if (exchange.purpose) event.purposeOfEvent = [{ coding: [{ system: CodeSystems.purpose, code: exchange.purpose }] }];
+  // Members in key order, as canonical JSON writes them: the audit entry serialises the event as built, copying nothing.
+  const event = { action: exchange.action, agent: agentsOf(exchange), entity: entitiesOf(exchange) } as { -readonly [K in keyof AuditEvent]: AuditEvent[K] };
   if (criteria.length) event.extension = criteria.map(criterionExtension);
+  event.outcome = exchange.outcome;
+  if (exchange.outcomeDescription) event.outcomeDesc = exchange.outcomeDescription;
+  if (exchange.purpose) event.purposeOfEvent = [{ coding: [{ code: exchange.purpose, system: CodeSystems.purpose }] }];
+  event.recorded = exchange.recorded ?? now().toISOString();
+  event.resourceType = 'AuditEvent';
+  event.source = {
+    observer: hubServiceRef(exchange),
+    type: [
+      isSecurityEvent(exchange.type)
+        ? { code: '6', display: 'Security Server', system: CodeSystems.auditSourceType }
+        : { code: '4', display: 'Application Server', system: CodeSystems.auditSourceType },
+    ],
+  };
+  event.subtype = subtypesOf(exchange);
+  event.type = { ...EVENT_TYPE[exchange.type] };
   return event;
 }
 
@@ -161,7 +158,7 @@ function criteriaOf(codes: readonly string[]): string[] {
 }
 
 function criterionExtension(code: string): Extension {
-  return { url: Extensions.maturityCriterion, valueCoding: { system: CodeSystems.maturityCriterion, code } };
+  return { url: Extensions.maturityCriterion, valueCoding: { code, system: CodeSystems.maturityCriterion } };
 }
 
 function isSecurityEvent(type: ExchangeType): boolean {
@@ -180,7 +177,7 @@ function subtypesOf(exchange: ExchangeRecord): Coding[] {
       : exchange.entities.some((e) => e.role === 'consent')
         ? 'AuthZ-Consent'
         : 'AuthZ-Role';
-    return [{ system: CodeSystems.balpAuthZSubType, code }];
+    return [{ code, system: CodeSystems.balpAuthZSubType }];
   }
   const lifecycle = LIFECYCLE[exchange.type];
   return [...(lifecycle ? [{ ...lifecycle }] : []), ...interactionCodings(exchange.subtype), ...patternCodings(exchange)];
@@ -193,19 +190,19 @@ function subtypesOf(exchange: ExchangeRecord): Coding[] {
 function patternCodings(exchange: ExchangeRecord): Coding[] {
   const patterns = exchange.patterns ?? [];
   const codings: Coding[] = [];
-  if (patterns.includes('AuthZ-Consent')) codings.push({ system: CodeSystems.balpAuthZSubType, code: 'AuthZ-Consent' });
+  if (patterns.includes('AuthZ-Consent')) codings.push({ code: 'AuthZ-Consent', system: CodeSystems.balpAuthZSubType });
   if (patterns.includes('disclose') && exchange.type !== 'disclosure') codings.push({ ...LIFECYCLE.disclosure! });
   return codings;
 }
 
 function interactionCodings(subtype: string): Coding[] {
-  if (RESTFUL_INTERACTIONS.has(subtype)) return [{ system: CodeSystems.restfulInteraction, code: subtype }];
-  const own: Coding = { system: CodeSystems.hubOperation, code: subtype };
-  return subtype.startsWith('$') ? [{ system: CodeSystems.restfulInteraction, code: 'operation' }, own] : [own];
+  if (RESTFUL_INTERACTIONS.has(subtype)) return [{ code: subtype, system: CodeSystems.restfulInteraction }];
+  const own: Coding = { code: subtype, system: CodeSystems.hubOperation };
+  return subtype.startsWith('$') ? [{ code: 'operation', system: CodeSystems.restfulInteraction }, own] : [own];
 }
 
 function hubServiceRef(exchange: ExchangeRecord): Reference {
-  return { identifier: { system: IdentifierSystems.hubService, value: exchange.service }, display: `infoshare ${exchange.service}` };
+  return { display: `infoshare ${exchange.service}`, identifier: { system: IdentifierSystems.hubService, value: exchange.service } };
 }
 
 function agentsOf(exchange: ExchangeRecord): AuditEventAgent[] {
@@ -215,14 +212,14 @@ function agentsOf(exchange: ExchangeRecord): AuditEventAgent[] {
   if (client) agents.push(client);
   const { practitionerRole, patient } = exchange.agent;
   for (const person of [practitionerRole, patient]) {
-    if (person) agents.push({ type: { coding: [{ ...AGENT_TYPE.user }] }, who: { reference: person }, requestor: true });
+    if (person) agents.push({ requestor: true, type: { coding: [{ ...AGENT_TYPE.user }] }, who: { reference: person } });
   }
-  agents.push({ type: { coding: [{ ...hubAgentType(exchange.type, outbound) }] }, who: hubServiceRef(exchange), requestor: false });
+  agents.push({ requestor: false, type: { coding: [{ ...hubAgentType(exchange.type, outbound) }] }, who: hubServiceRef(exchange) });
   if (exchange.recipientAgency) {
     agents.push({
+      requestor: false,
       type: { coding: [{ ...AGENT_TYPE.destinationRole }] },
       who: { reference: `Organization/${exchange.recipientAgency}` },
-      requestor: false,
     });
   }
   return agents;
@@ -232,18 +229,18 @@ function clientAgent(exchange: ExchangeRecord, outbound: boolean): AuditEventAge
   const { clientId, agency, partnership } = exchange.agent;
   if (!clientId && !agency && !exchange.sourceAddress) return undefined;
   const sendsRequest = exchange.type === 'rest' && !outbound;
-  const agent: AuditEventAgent = {
-    type: { coding: [{ ...(sendsRequest ? AGENT_TYPE.sourceRole : AGENT_TYPE.application) }] },
-    requestor: true,
-  };
+  // Members in key order (see toAuditEvent).
+  const agent = {} as AuditEventAgent;
+  if (partnership) agent.extension = [{ url: Extensions.partnership, valueReference: { reference: `Organization/${partnership}` } }];
+  if (exchange.sourceAddress) agent.network = { address: exchange.sourceAddress, type: isIP(exchange.sourceAddress) ? '2' : '1' };
+  agent.requestor = true;
+  agent.type = { coding: [{ ...(sendsRequest ? AGENT_TYPE.sourceRole : AGENT_TYPE.application) }] };
   if (agency || clientId) {
     const who: Reference = {};
-    if (agency) who.reference = `Organization/${agency}`;
     if (clientId) who.identifier = { system: IdentifierSystems.oauthClient, value: clientId };
+    if (agency) who.reference = `Organization/${agency}`;
     agent.who = who;
   }
-  if (exchange.sourceAddress) agent.network = { address: exchange.sourceAddress, type: isIP(exchange.sourceAddress) ? '2' : '1' };
-  if (partnership) agent.extension = [{ url: Extensions.partnership, valueReference: { reference: `Organization/${partnership}` } }];
   return agent;
 }
 
@@ -255,57 +252,54 @@ function hubAgentType(type: ExchangeType, outbound: boolean): Coding {
 
 /** Entity order: the subject, the record's entities as given, then the request. */
 function entitiesOf(exchange: ExchangeRecord): AuditEventEntity[] {
+  const given = exchange.entities.filter((e) => !(e.role === 'subject' && e.reference === exchange.subject));
+  // The data category labels the entities it describes (subject, data, query); the request when there is none of those.
+  const label: Coding | undefined = exchange.dataCategory ? { code: exchange.dataCategory, system: CodeSystems.dataCategory } : undefined;
+  const describesData = exchange.subject !== undefined || given.some((e) => e.role !== 'consent');
   const entities: AuditEventEntity[] = [];
-  const labelled: AuditEventEntity[] = [];
-  if (exchange.subject) {
-    const subject = subjectEntity(exchange.subject);
-    entities.push(subject);
-    labelled.push(subject);
-  }
-  for (const given of exchange.entities) {
-    if (given.role === 'subject' && given.reference === exchange.subject) continue;
-    const entity = entityOf(given);
-    entities.push(entity);
-    if (given.role !== 'consent') labelled.push(entity);
-  }
-  const request = requestEntity(exchange);
-  entities.push(request);
-  if (exchange.dataCategory) {
-    const label: Coding = { system: CodeSystems.dataCategory, code: exchange.dataCategory };
-    for (const entity of labelled.length ? labelled : [request]) entity.securityLabel = [label];
-  }
+  if (exchange.subject) entities.push(subjectEntity(exchange.subject, undefined, label));
+  for (const entity of given) entities.push(entityOf(entity, label));
+  entities.push(requestEntity(exchange, describesData ? undefined : label));
   return entities;
 }
 
-function subjectEntity(reference: string, description?: string): AuditEventEntity {
-  const entity: AuditEventEntity = { what: { reference }, type: { ...ENTITY_TYPE.person }, role: { ...OBJECT_ROLE.patient } };
+// Each entity's members in key order (see toAuditEvent): description, detail, query, role, securityLabel, type, what.
+function subjectEntity(reference: string, description: string | undefined, label: Coding | undefined): AuditEventEntity {
+  const entity: AuditEventEntity = {};
   if (description) entity.description = description;
+  entity.role = { ...OBJECT_ROLE.patient };
+  if (label) entity.securityLabel = [label];
+  entity.type = { ...ENTITY_TYPE.person };
+  entity.what = { reference };
   return entity;
 }
 
-function entityOf(given: ExchangeEntity): AuditEventEntity {
-  let entity: AuditEventEntity;
-  switch (given.role) {
-    case 'subject':
-      return subjectEntity(given.reference, given.description);
-    case 'query':
-      entity = { type: { ...ENTITY_TYPE.systemObject }, role: { ...OBJECT_ROLE.query }, query: Buffer.from(given.reference, 'utf8').toString('base64') };
-      break;
-    case 'consent':
-      // BALP AuthZconsent tells its consent entity by resource type, not role.
-      entity = { what: { reference: given.reference }, type: { system: CodeSystems.resourceTypes, code: resourceTypeOf(given.reference) } };
-      break;
-    case 'data':
-      entity = { what: { reference: given.reference }, type: { ...ENTITY_TYPE.systemObject }, role: { ...OBJECT_ROLE.report } };
-      break;
-    case 'domain-resource':
-    case undefined:
-      entity = { what: { reference: given.reference }, type: { ...ENTITY_TYPE.systemObject }, role: { ...OBJECT_ROLE.domainResource } };
-      break;
-  }
+function entityOf(given: ExchangeEntity, label: Coding | undefined): AuditEventEntity {
+  if (given.role === 'subject') return subjectEntity(given.reference, given.description, label);
+  const entity: AuditEventEntity = {};
   if (given.description) entity.description = given.description;
   if (given.decision) entity.detail = decisionDetails(given.decision);
-  return entity;
+  switch (given.role) {
+    case 'query':
+      entity.query = Buffer.from(given.reference, 'utf8').toString('base64');
+      entity.role = { ...OBJECT_ROLE.query };
+      if (label) entity.securityLabel = [label];
+      entity.type = { ...ENTITY_TYPE.systemObject };
+      return entity;
+    case 'consent':
+      // BALP AuthZconsent tells its consent entity by resource type, not role; the data category does not label it.
+      entity.type = { code: resourceTypeOf(given.reference), system: CodeSystems.resourceTypes };
+      entity.what = { reference: given.reference };
+      return entity;
+    case 'data':
+    case 'domain-resource':
+    case undefined:
+      entity.role = { ...(given.role === 'data' ? OBJECT_ROLE.report : OBJECT_ROLE.domainResource) };
+      if (label) entity.securityLabel = [label];
+      entity.type = { ...ENTITY_TYPE.systemObject };
+      entity.what = { reference: given.reference };
+      return entity;
+  }
 }
 
 /** An access decision as entity details (names distinct from the request entity's: details are read flattened). */
@@ -321,7 +315,7 @@ function resourceTypeOf(reference: string): string {
   return reference.split('/')[0] || reference;
 }
 
-function requestEntity(exchange: ExchangeRecord): AuditEventEntity {
+function requestEntity(exchange: ExchangeRecord, label: Coding | undefined): AuditEventEntity {
   const detail: { type: string; valueString: string }[] = [];
   const add = (type: string, value: string | number | undefined) => {
     if (value !== undefined) detail.push({ type, valueString: String(value) });
@@ -356,7 +350,11 @@ function requestEntity(exchange: ExchangeRecord): AuditEventEntity {
   }
   // AuthZ subtypes are bound to BALP's two codes; keep the service's own name here.
   if (exchange.type === 'authz' && !AUTHZ_SUBTYPES.has(exchange.subtype)) add('interaction', exchange.subtype);
-  return { what: { identifier: { value: exchange.requestId } }, type: { ...ENTITY_TYPE.requestId }, detail };
+  const entity: AuditEventEntity = { detail };
+  if (label) entity.securityLabel = [label];
+  entity.type = { ...ENTITY_TYPE.requestId };
+  entity.what = { identifier: { value: exchange.requestId } };
+  return entity;
 }
 
 /** The request entity's details by type: method, path, status — or trigger, queue, job, attempt, url… */
