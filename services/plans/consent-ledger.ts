@@ -8,7 +8,7 @@
  * A break-glass read says so (purpose `BTG`, the reason on each resource decided).
  */
 import type { Response } from 'express';
-import type { ExchangeEntity } from '../../shared/audit/exchange.js';
+import type { ExchangeEntity, ExchangePattern } from '../../shared/audit/exchange.js';
 import { addDecisions, type ExchangeDecisions } from '../../shared/fhir/exchange-context.js';
 import type { DataCategory } from '../../shared/fhir/systems.js';
 import type { ConsentDecision } from './domain/consent-decision.js';
@@ -61,21 +61,39 @@ export class ConsentLedger {
   decisions(): ExchangeDecisions | undefined {
     if (this.decided.length === 0) return undefined;
     // One resource decided twice in a request (read, then its history) is one decision.
-    const unique = [...new Map(this.decided.map((d) => [`${d.reference} ${d.decision.permit}`, d])).values()];
-    const disclosed = this.request.agency !== undefined && unique.some((d) => d.decision.permit && d.decision.crossAgency);
+    const unique = this.decided.length === 1 ? this.decided : [...new Map(this.decided.map((d) => [`${d.reference} ${d.decision.permit}`, d])).values()];
+    const entities: ExchangeEntity[] = [];
+    const consents = new Set<string>();
+    let disclosed = false;
+    let byConsent = false;
+    let denied = false;
+    for (const d of unique) {
+      entities.push(entityOf(d));
+      if (d.decision.consent) consents.add(d.decision.consent);
+      disclosed ||= d.decision.permit && d.decision.crossAgency;
+      byConsent ||= decidedByConsent(d);
+      denied ||= !d.decision.permit;
+    }
+    for (const reference of consents) entities.push({ reference, role: 'consent' });
+    disclosed &&= this.request.agency !== undefined;
     // PD-L5: the NP/LP's grant — or its absence, or its revocation — decided who saw the record.
-    const byConsent = unique.some(decidedByConsent) ? ['PD-L5'] : [];
+    const criteria = byConsent ? PD_L5 : NONE;
     return {
-      entities: [...unique.map(entityOf), ...consentEntities(unique)],
-      patterns: disclosed ? ['AuthZ-Consent', 'disclose'] : ['AuthZ-Consent'],
-      criteria: byConsent,
-      criteriaOnDenial: unique.some((d) => !d.decision.permit) ? byConsent : [],
+      entities,
+      patterns: disclosed ? CONSENT_AND_DISCLOSURE : CONSENT_ONLY,
+      criteria,
+      criteriaOnDenial: denied ? criteria : NONE,
       purpose: this.request.breakGlassReason !== undefined ? 'BTG' : this.request.purpose,
       ...(disclosed ? { recipientAgency: this.request.agency } : {}),
       ...(this.request.breakGlassReason !== undefined ? { note: `read under break-glass: ${this.request.breakGlassReason}` } : {}),
     };
   }
 }
+
+const NONE: readonly string[] = [];
+const PD_L5: readonly string[] = ['PD-L5'];
+const CONSENT_ONLY: readonly ExchangePattern[] = ['AuthZ-Consent'];
+const CONSENT_AND_DISCLOSURE: readonly ExchangePattern[] = ['AuthZ-Consent', 'disclose'];
 
 function entityOf({ reference, decision }: Decided): ExchangeEntity {
   return {
@@ -84,10 +102,6 @@ function entityOf({ reference, decision }: Decided): ExchangeEntity {
     description: decision.permit ? `permit (${decision.basis}): ${decision.detail}` : `deny (${decision.reason}): ${decision.detail}`,
     decision: { permit: decision.permit, basis: decision.permit ? decision.basis : decision.reason, ...(decision.consent ? { consent: decision.consent } : {}) },
   };
-}
-
-function consentEntities(list: readonly Decided[]): ExchangeEntity[] {
-  return [...new Set(list.flatMap((d) => (d.decision.consent ? [d.decision.consent] : [])))].map((reference) => ({ reference, role: 'consent' as const }));
 }
 
 function decidedByConsent({ decision }: Decided): boolean {
