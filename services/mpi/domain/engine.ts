@@ -7,7 +7,7 @@
 import { blockingKeys } from './blocking.js';
 import { compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
 import type { MatchFeatures } from './features.js';
-import { compileModel, type CompiledModel, type MatchModel } from './model.js';
+import { compileModel, type CompiledModel, type CompiledSharedHome, type MatchModel } from './model.js';
 
 export type Outcome = 'link' | 'review' | 'new';
 /** FHIR match-grade codes (http://terminology.hl7.org/CodeSystem/match-grade). */
@@ -24,6 +24,12 @@ export interface FieldExplanation {
    * common value such as "smith", positive for a rare one); absent when none applied.
    */
   readonly termFrequency?: number;
+  /**
+   * Bits the family name's weight changed because the records share a home (its u among
+   * different people at that residence level, not among all: a household shares its family
+   * name); absent when none applied. See `SharedHomeNames` in model.ts.
+   */
+  readonly sharedHome?: number;
 }
 
 /** A rule that set the outcome regardless of (or below) what the score alone says. */
@@ -50,6 +56,7 @@ const GIVEN = fieldIndex('given');
 const FAMILY = fieldIndex('family');
 const BIRTH_DATE = fieldIndex('birthDate');
 const SEX = fieldIndex('sex');
+const RESIDENCE = fieldIndex('residence');
 const GIVEN_DIFFERENT = FIELD_LEVELS.given.indexOf('different');
 const FAMILY_SIMILAR = FIELD_LEVELS.family.indexOf('similar');
 const BIRTH_DATE_DIFFERENT = FIELD_LEVELS.birthDate.indexOf('different');
@@ -80,7 +87,9 @@ function scoreInto<T extends Scored>(target: T, a: MatchFeatures, b: MatchFeatur
     const level = out[f]!;
     if (w !== undefined && level !== MISSING) score += w[level]!;
   }
-  if (!swapped) score += termFrequencyBits(a, out, model);
+  const home = sharedHomeOf(out, model);
+  if (home !== undefined) score += sharedHomeBits(home, out);
+  if (!swapped) score += termFrequencyBits(a, out, model, home !== undefined);
   const byScore = classifyCompiled(score, model);
   const rule = applyRules(out, model);
   let outcome = byScore;
@@ -108,14 +117,32 @@ function termFrequencyOf(a: MatchFeatures, out: Int8Array, model: CompiledModel,
   return tf.adjustments.get(value) ?? tf.rare;
 }
 
-/** The sum of the term-frequency adjustments of a pair's exact agreements (a Map lookup per agreeing field). */
-function termFrequencyBits(a: MatchFeatures, out: Int8Array, model: CompiledModel): number {
+/**
+ * The sum of the term-frequency adjustments of a pair's exact agreements (a Map lookup per
+ * agreeing field); the family name's left out when the records share a home (`sharedHomeOf`).
+ */
+function termFrequencyBits(a: MatchFeatures, out: Int8Array, model: CompiledModel, atHome: boolean): number {
   let bits = 0;
-  for (const f of TF_FIELDS) bits += termFrequencyOf(a, out, model, f);
+  for (const f of atHome ? TF_FIELDS_AT_HOME : TF_FIELDS) bits += termFrequencyOf(a, out, model, f);
   return bits;
 }
 
-const TF_FIELDS = [fieldIndex('given'), fieldIndex('family'), fieldIndex('postcode')];
+const TF_FIELDS = [GIVEN, FAMILY, fieldIndex('postcode')];
+const TF_FIELDS_AT_HOME = TF_FIELDS.filter((f) => f !== FAMILY);
+
+/** The family name's shared-home adjustments for this pair's residence level, or undefined when the model has none there. */
+function sharedHomeOf(out: Int8Array, model: CompiledModel): CompiledSharedHome | undefined {
+  const table = model.sharedHome;
+  if (table === undefined) return undefined;
+  const residence = out[RESIDENCE]!;
+  return residence === MISSING ? undefined : table[residence];
+}
+
+/** Bits the family name's weight changes by at home (0 when it is missing). */
+function sharedHomeBits(home: CompiledSharedHome, out: Int8Array): number {
+  const level = out[FAMILY]!;
+  return level === MISSING ? 0 : home[level]!;
+}
 
 function applyRules(out: Int8Array, model: CompiledModel): RuleApplied | undefined {
   if (model.weights[CHI] !== undefined && out[CHI] === 0) {
@@ -167,17 +194,20 @@ function classifyCompiled(score: number, model: CompiledModel): Outcome {
 
 function explain(a: MatchFeatures, out: Int8Array, model: CompiledModel, swapped: boolean): FieldExplanation[] {
   const fields: FieldExplanation[] = [];
+  const home = sharedHomeOf(out, model);
   for (let f = 0; f < FIELD_COUNT; f++) {
     const w = model.weights[f];
     if (w === undefined) continue;
     const level = out[f]!;
     const name = FIELD_NAMES[f]!;
-    const tf = swapped ? 0 : termFrequencyOf(a, out, model, f);
+    const atHome = home !== undefined && f === FAMILY ? sharedHomeBits(home, out) : 0;
+    const tf = swapped || (home !== undefined && f === FAMILY) ? 0 : termFrequencyOf(a, out, model, f);
     fields.push({
       field: name,
       level: level === MISSING ? 'missing' : FIELD_LEVELS[name][level]!,
-      weight: level === MISSING ? 0 : round2(w[level]! + tf),
+      weight: level === MISSING ? 0 : round2(w[level]! + tf + atHome),
       ...(tf !== 0 ? { termFrequency: round2(tf) } : {}),
+      ...(atHome !== 0 ? { sharedHome: round2(atHome) } : {}),
     });
   }
   return fields;

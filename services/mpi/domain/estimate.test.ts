@@ -368,4 +368,36 @@ describe('estimateMatchingModel where people share homes', () => {
     const son = toFeatures({ id: 's', agency: 'council', given: ['James'], birthDate: '1992-11-02', ...home });
     expect(compare(son, father, model).outcome).not.toBe('link');
   });
+
+  it('measures from the records how often different people at one address share their family name', () => {
+    const atAddress = model.sharedHomeNames?.address;
+    expect(atAddress).toBeDefined();
+    // Every household of the register shares its family name: at one address, almost every pair of two people does.
+    expect(atAddress!.family.exact!).toBeGreaterThan(0.8);
+    expect(atAddress!.family.exact!).toBeGreaterThan(20 * model.fields.family!.exact!.u);
+    expect(atAddress!.pairs).toBeGreaterThan(100);
+  });
+
+  it('weighs a family name shared at one address as the household evidence it is, and says so in the explanation', () => {
+    const home = { family: 'Glenross', gender: 'male' as const, postcode: 'EH6 8QZ', addressLine: '14 Easter Road' };
+    const father = toFeatures({ id: 'f', agency: 'nhs', given: ['James'], birthDate: '1961-05-17', ...home });
+    const son = toFeatures({ id: 's', agency: 'council', given: ['James'], birthDate: '1992-11-02', ...home });
+    const moved = toFeatures({ id: 'm', agency: 'council', given: ['James'], birthDate: '1992-11-02', ...home, postcode: 'KY1 2AB', addressLine: '3 High Street' });
+    const atHome = compare(son, father, model).fields.find((f) => f.field === 'family')!;
+    const apart = compare(moved, father, model).fields.find((f) => f.field === 'family')!;
+    expect(atHome.sharedHome).toBeLessThan(0);
+    expect(atHome.termFrequency).toBeUndefined();
+    expect(atHome.weight).toBeLessThan(1);
+    expect(apart.sharedHome).toBeUndefined();
+    expect(apart.weight).toBeGreaterThan(4);
+    const comparison = compare(son, father, model);
+    expect(comparison.score).toBeCloseTo(comparison.fields.reduce((sum, f) => sum + f.weight, 0), 1);
+  });
+
+  it('still links one person recorded twice at home, the birth date telling them from a namesake', () => {
+    const home = { family: 'Glenross', gender: 'male' as const, postcode: 'EH6 8QZ', addressLine: '14 Easter Road', birthDate: '1961-05-17' };
+    const a = toFeatures({ id: 'a', agency: 'nhs', given: ['Robert'], ...home });
+    const b = toFeatures({ id: 'b', agency: 'council', given: ['Robert'], ...home, addressLine: '14 Easter Rd' });
+    expect(compare(a, b, model).outcome).toBe('link');
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { matchProbability, MatchIndex, scoreOnly, type Outcome } from './engine.js';
 import type { MatchFeatures } from './features.js';
-import { FIELD_BY_FIELD, FIELD_LEVELS, FIELD_NAMES, RESIDENCE_PARTS, SCORED_FIELDS, type FieldName } from './comparators.js';
+import { compareAll, FIELD_BY_FIELD, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, RESIDENCE_PARTS, SCORED_FIELDS, type FieldName } from './comparators.js';
 import {
   chanceAgreement,
   estimateModel,
@@ -16,6 +16,9 @@ import {
   type TermFrequencies,
   type TermFrequencyField,
   estimateTwins,
+  levelWeight,
+  type SharedHomeNames,
+  type PersonLevels,
   sampleCrossPairs,
   sampleRandomPairs,
   assertValidModel,
@@ -48,7 +51,7 @@ export function estimateModelForRecords(records: readonly MatchFeatures[], optio
     index.add(f);
   }
   const n = records.length;
-  return withHomeScoring((fields) =>
+  return withHomeScoring(records, (fields) =>
     estimateModel(candidates, {
       ...options,
       fields,
@@ -80,10 +83,100 @@ export function showsSharedHomes(model: MatchModel): boolean {
   return differentPeople > expectedMatches && differentPeople > 3 * Math.sqrt(expectedMatches + 1);
 }
 
-/** Estimates with the home scored once, and again field by field when the data show no shared homes. */
-function withHomeScoring(estimate: (fields: readonly FieldName[]) => MatchModel): MatchModel {
+/**
+ * Estimates with the home scored once — with the names of people sharing a home measured
+ * (`estimateSharedHomeNames`) — and again field by field when the data show no shared homes.
+ */
+function withHomeScoring(records: readonly MatchFeatures[], estimate: (fields: readonly FieldName[]) => MatchModel): MatchModel {
   const homeOnce = estimate(SCORED_FIELDS);
-  return showsSharedHomes(homeOnce) ? homeOnce : estimate(FIELD_BY_FIELD);
+  return showsSharedHomes(homeOnce) ? withSharedHomeNames(homeOnce, records) : estimate(FIELD_BY_FIELD);
+}
+
+function withSharedHomeNames(model: MatchModel, records: readonly MatchFeatures[]): MatchModel {
+  const sharedHomeNames = estimateSharedHomeNames(records, model);
+  return sharedHomeNames ? { ...model, sharedHomeNames } : model;
+}
+
+/** Residence levels at which two records share a building or a phone: where a household's names are compared. */
+const HOME_LEVELS: readonly string[] = ['address', 'near-address', 'phone', 'postcode', 'neighbour'];
+/** Records at one postcode unit or phone beyond this many are left out (a care home, a hostel: not a household). */
+const MAX_HOME_BLOCK = 200;
+/** Fewest different people (posterior-weighted pairs) at a residence level to measure their names from. */
+const MIN_HOME_PAIRS = 30;
+
+/**
+ * u of the family name's levels among different people who share a home, per residence level
+ * (see `SharedHomeNames` in model.ts), read from the records themselves: every pair at one
+ * postcode unit or phone number is compared; each counts as two people with the probability the
+ * model gives from the fields other than the names (CHI, birth date, sex and the residence
+ * itself, with the model's prior), so the same person recorded twice at one address is taken out.
+ * A level with fewer than `MIN_HOME_PAIRS` such pairs keeps the family name's ordinary weights.
+ * Undefined when no level has enough, or the model does not score the residence.
+ */
+export function estimateSharedHomeNames(records: readonly MatchFeatures[], model: MatchModel): SharedHomeNames | undefined {
+  if (!model.fields.residence || !model.fields.given || !model.fields.family) return undefined;
+  const prior = model.estimation?.prior;
+  if (prior === undefined || !(prior > 0 && prior < 1)) return undefined;
+  const priorLogOdds = log2Odds(prior);
+  const residenceLevels = FIELD_LEVELS.residence as readonly string[];
+  const homeLevel = residenceLevels.map((level) => HOME_LEVELS.includes(level));
+  const evidenceFields = FIELD_NAMES.map((field, f) => ({ field, f })).filter(({ field }) => field !== 'given' && field !== 'family' && model.fields[field]);
+  const weights = evidenceFields.map(({ field }) =>
+    Float64Array.from(FIELD_LEVELS[field] as readonly string[], (level) => {
+      const p = model.fields[field]?.[level];
+      return p ? levelWeight(p) : 0;
+    }),
+  );
+  const family = fieldIndex('family');
+  const residence = fieldIndex('residence');
+  const counts = residenceLevels.map(() => ({ pairs: 0, family: new Float64Array(FIELD_LEVELS.family.length) }));
+  const buffer = new Int8Array(FIELD_COUNT);
+  const seen = new Set<string>();
+  const blocks = new Map<string, MatchFeatures[]>();
+  for (const r of records) {
+    for (const key of [r.pc !== undefined ? `p${r.pc}` : undefined, r.ph !== undefined ? `t${r.ph}` : undefined]) {
+      if (key === undefined) continue;
+      const block = blocks.get(key);
+      if (block) block.push(r);
+      else blocks.set(key, [r]);
+    }
+  }
+  for (const block of blocks.values()) {
+    if (block.length < 2 || block.length > MAX_HOME_BLOCK) continue;
+    for (let i = 1; i < block.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const a = block[i]!;
+        const b = block[j]!;
+        const pairKey = a.id < b.id ? `${a.id}\u0000${b.id}` : `${b.id}\u0000${a.id}`;
+        if (seen.has(pairKey)) continue;
+        seen.add(pairKey);
+        compareAll(a, b, buffer);
+        const r = buffer[residence]!;
+        if (r === MISSING || !homeLevel[r]) continue;
+        let score = priorLogOdds;
+        evidenceFields.forEach(({ f }, k) => {
+          const level = buffer[f]!;
+          if (level !== MISSING) score += weights[k]![level]!;
+        });
+        const twoPeople = 1 - 1 / (1 + 2 ** -score);
+        const c = counts[r]!;
+        if (buffer[family] === MISSING) continue;
+        c.pairs += twoPeople;
+        c.family[buffer[family]!]! += twoPeople;
+      }
+    }
+  }
+  const distribution = (names: readonly string[], levelCounts: Float64Array) => {
+    const total = levelCounts.reduce((sum, c) => sum + c, 0);
+    return Object.fromEntries(names.map((name, l) => [name, round6((levelCounts[l]! + 0.5) / (total + 0.5 * names.length))]));
+  };
+  const table: { [level: string]: SharedHomeNames[string] } = {};
+  residenceLevels.forEach((level, r) => {
+    const c = counts[r]!;
+    if (c.pairs < MIN_HOME_PAIRS) return;
+    table[level] = { pairs: Math.round(c.pairs), family: distribution(FIELD_LEVELS.family, c.family) };
+  });
+  return Object.keys(table).length > 0 ? table : undefined;
 }
 
 /** Model for linking one file (`right`) against another (`left`). */
@@ -96,7 +189,7 @@ export function estimateModelForLinkage(
   for (const f of left) index.add(f);
   const candidates: RecordPair[] = [];
   for (const f of right) for (const candidate of index.candidates(f)) candidates.push([f, candidate]);
-  return withHomeScoring((fields) =>
+  return withHomeScoring([...left, ...right], (fields) =>
     estimateModel(candidates, {
       ...options,
       fields,
@@ -108,8 +201,8 @@ export function estimateModelForLinkage(
   );
 }
 
-function twinsOption(records: readonly MatchFeatures[], options: RecordEstimateOptions): Pick<EstimateOptions, 'twins'> {
-  const twins = estimateTwins(records);
+function twinsOption(records: readonly MatchFeatures[], options: RecordEstimateOptions, person?: PersonLevels): Pick<EstimateOptions, 'twins'> {
+  const twins = estimateTwins(records, person);
   // A handful of coincidences in a large set is not a twin population worth guarding against.
   if (twins.pairs < 5 || twins.share === 0) return {};
   return {
@@ -277,11 +370,12 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
     fields,
     thresholds: thresholdsFor(emPrior, { linkProbability, reviewProbability }),
     // Twins are read from within each agency's own register; records without an agency have none to read.
-    ...twinsOption(records.filter((r) => r.ag !== undefined), {}),
+    // Duplicates within a register are told from twins by how one person's records compare (m).
+    ...twinsOption(records.filter((r) => r.ag !== undefined), {}, fields),
   };
   // Tables only for the fields the model scores (no postcode table when the postcode is scored within `residence`).
   const tables = termFrequencyTables(records, options.maxTermValues ?? ESTIMATE_DEFAULTS.maxTermValues, TERM_FREQUENCY_FIELDS.filter((f) => fields[f] !== undefined));
-  const withTf: MatchModel = { ...em, termFrequencies: tables.tables, estimation: { ...em.estimation!, method: 'em', records: n } };
+  const withTf: MatchModel = { ...(sharedHomes ? withSharedHomeNames(em, records) : em), termFrequencies: tables.tables, estimation: { ...em.estimation!, method: 'em', records: n } };
 
   // Reviewer calibration: shift the prior log-odds so the model's probabilities agree, on the
   // decided pairs, with what reviewers decided (shrunk towards no shift while decisions are few).

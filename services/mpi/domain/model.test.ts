@@ -215,6 +215,80 @@ describe('estimateTwins', () => {
     expect(estimateTwins([twin('a', 'Morag', 'nhs', 'female'), twin('b', 'Shona', 'council', 'female')]).share).toBe(0);
     expect(estimateTwins([twin('a', 'Morag', 'nhs', 'female'), twin('b', 'Morag', 'nhs', 'female')]).share).toBe(0);
   });
+
+  it('tells a register’s duplicates under a familiar form of the forename from twins, given how one person’s records compare', () => {
+    // Twenty pairs of twins (different forenames, half of different sex) and ten people each
+    // registered twice under a familiar form (Joe / Joseph) in one agency's register.
+    const twinNames: [string, string, 'male' | 'female', 'male' | 'female'][] = [
+      ['Morag', 'Hamish', 'female', 'male'],
+      ['Callum', 'Fraser', 'male', 'male'],
+      ['Isla', 'Ewan', 'female', 'male'],
+      ['Eilidh', 'Kirsty', 'female', 'female'],
+    ];
+    const nicknames: [string, string][] = [
+      ['Joseph', 'Joe'],
+      ['Robert', 'Rab'],
+      ['Margaret', 'Peggy'],
+      ['Thomas', 'Tommy'],
+      ['Rebecca', 'Becky'],
+    ];
+    const records: MatchFeatures[] = [];
+    const at = (i: number) => `20${String(10 + (i % 10)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`;
+    for (let i = 0; i < 20; i++) {
+      const [a, b, sa, sb] = twinNames[i % twinNames.length]!;
+      records.push(toFeatures({ id: `t${i}a`, agency: 'nhs', given: [a], family: `Twin${i}`, birthDate: at(i), gender: sa }));
+      records.push(toFeatures({ id: `t${i}b`, agency: 'nhs', given: [b], family: `Twin${i}`, birthDate: at(i), gender: sb }));
+    }
+    for (let i = 0; i < 10; i++) {
+      const [full, short] = nicknames[i % nicknames.length]!;
+      const gender = ['Margaret', 'Rebecca'].includes(full) ? ('female' as const) : ('male' as const);
+      records.push(toFeatures({ id: `d${i}a`, agency: 'nhs', given: [full], family: `Dup${i}`, birthDate: at(i), gender }));
+      records.push(toFeatures({ id: `d${i}b`, agency: 'nhs', given: [short], family: `Dup${i}`, birthDate: at(i), gender }));
+    }
+    // How one person's two records compare (a model's m) and how two people's do (u).
+    const person: MatchModel['fields'] = {
+      given: {
+        exact: { m: 0.9, u: 0.004 },
+        nickname: { m: 0.04, u: 0.002 },
+        similar: { m: 0.03, u: 0.001 },
+        close: { m: 0.01, u: 0.007 },
+        initial: { m: 0.005, u: 0.001 },
+        'other-forename': { m: 0.005, u: 0.002 },
+        different: { m: 0.01, u: 0.983 },
+      },
+      sex: { same: { m: 0.995, u: 0.5 }, different: { m: 0.005, u: 0.5 } },
+    };
+    const counted = estimateTwins(records);
+    const separated = estimateTwins(records, person);
+    expect(counted.pairs).toBe(30);
+    expect(separated.pairs).toBe(30);
+    // Counted as twins, a third of "twins" share a forename by nickname; separated, about as few as strangers do.
+    expect(counted.given.nickname!).toBeGreaterThan(0.3);
+    expect(separated.given.nickname!).toBeLessThan(0.05);
+    expect(separated.duplicates!).toBeGreaterThan(9);
+    expect(separated.duplicates!).toBeLessThan(12);
+    expect(separated.share).toBeCloseTo(40 / records.length, 1);
+  });
+});
+
+describe('a model’s shared-home table', () => {
+  const base: MatchModel = {
+    version: 1,
+    fields: {
+      family: { exact: { m: 0.9, u: 0.01 }, different: { m: 0.05, u: 0.98 } },
+      residence: { address: { m: 0.6, u: 0.001 }, different: { m: 0.1, u: 0.9 } },
+    },
+    thresholds: { upper: 10, lower: 5 },
+  };
+
+  it('is refused at start-up when a residence level or family-name level is unknown or a share is not a probability', () => {
+    const bad = {
+      ...base,
+      sharedHomeNames: { kitchen: { pairs: 10, family: { exact: 0.5 } }, address: { pairs: 10, family: { exact: 1.2, maiden: 0.1 } } },
+    };
+    expect(() => assertValidModel(bad)).toThrow(/sharedHomeNames\.kitchen: unknown residence level[\s\S]*sharedHomeNames\.address\.family\.exact: must be a probability[\s\S]*sharedHomeNames\.address\.family\.maiden: unknown level/);
+    expect(() => assertValidModel({ ...base, sharedHomeNames: { address: { pairs: 10, family: { exact: 0.7, different: 0.3 } } } })).not.toThrow();
+  });
 });
 
 describe('nonMatchShare (u less the matches among random pairs)', () => {

@@ -80,6 +80,35 @@ export interface TermFrequencies {
  */
 export const UNLISTED_TERM_MAX_BONUS_BITS = 1;
 
+/**
+ * The family name of people who share a home, scored jointly with the residence. A household
+ * shares its family name: among *different* people at one address the family name agrees far
+ * more often (≈ 0.78 on the held-out proxy) than among different people drawn at random (≈ 0.015),
+ * so once the residence agrees, a family-name agreement is not the independent evidence its
+ * random-pair u says (Fellegi–Sunter's conditional independence fails for non-matches, as it
+ * does for the parts of an address) — and a son named after his father at his father's address
+ * scored as one person. For each residence level at which records share a building or a phone,
+ * this holds u of the family name's levels among different people who compare at that level —
+ * measured on the pairs of the index's own records at one postcode unit or phone, each weighted
+ * by the probability the other fields give that they are two people — and the engine scores the
+ * family name there as log2(m / u at home) instead of log2(m / u): the pair's
+ * u(family, residence) = u(residence) · u(family | residence). No term-frequency adjustment
+ * applies there (at home the name is shared whatever its frequency).
+ *
+ * The forename is not conditioned so: a forename shared at home is the namesake (father and son),
+ * and u(forename exact | home) would send every same-name record at one address without a birth
+ * date to review, one person or not; where both namesakes are in the index, their birth dates
+ * contradict and the clustering asks a reviewer. See `estimateSharedHomeNames`.
+ */
+export interface SharedHomeNames {
+  readonly [residenceLevel: string]: {
+    /** Different people (posterior-weighted pairs) the table was read from. */
+    readonly pairs: number;
+    /** P(family-name level | different people at this residence level), by level name. */
+    readonly family: { readonly [level: string]: number };
+  };
+}
+
 /** Fields that take a term-frequency adjustment, and the feature each one's value is read from. */
 export const TERM_FREQUENCY_FIELDS = ['given', 'family', 'postcode'] as const;
 export type TermFrequencyField = (typeof TERM_FREQUENCY_FIELDS)[number];
@@ -120,6 +149,8 @@ export interface MatchModel {
   };
   readonly twins?: TwinGuard;
   readonly termFrequencies?: { readonly [F in TermFrequencyField]?: TermFrequencies };
+  /** u of the names among different people who share a home, by residence level (only in a model that scores `residence`). */
+  readonly sharedHomeNames?: SharedHomeNames;
 }
 
 /** Smallest probability a level keeps, so no single level is infinitely strong evidence. */
@@ -142,6 +173,12 @@ export interface CompiledModel {
    * `UNLISTED_TERM_MAX_BONUS_BITS`).
    */
   readonly tf: readonly (CompiledTermFrequencies | undefined)[];
+  /**
+   * By residence level index: bits to add to the family name's weight (by its level index) when
+   * the residence compares at that level — log2(u / u at home) — or undefined where the model has
+   * no shared-home table for that level. Undefined when none applies.
+   */
+  readonly sharedHome?: readonly (CompiledSharedHome | undefined)[];
   /** Twin guard numbers by level index: m of the model and P(level | twins). */
   readonly twin?: {
     readonly share: number;
@@ -155,6 +192,9 @@ export interface CompiledModel {
     readonly reviewProbability: number;
   };
 }
+
+/** Bits added to the family name's weight, by its level index, at one residence level: log2(u / u at home). */
+export type CompiledSharedHome = Float64Array;
 
 export interface CompiledTermFrequencies {
   readonly adjustments: ReadonlyMap<string, number>;
@@ -203,10 +243,27 @@ export function compileModel(model: MatchModel): CompiledModel {
     upper: model.thresholds.upper,
     lower: model.thresholds.lower,
     tf: compileTermFrequencies(model),
+    ...compileSharedHome(model),
     ...(model.twins && model.twins.share > 0 ? { twin: compileTwins(model, model.twins) } : {}),
   };
   compiled.set(model, result);
   return result;
+}
+
+/** The shared-home name adjustments by residence level (see `SharedHomeNames`), for a model that scores the residence. */
+function compileSharedHome(model: MatchModel): Pick<CompiledModel, 'sharedHome'> {
+  const table = model.sharedHomeNames;
+  if (!table || !model.fields.residence) return {};
+  const byLevel = (FIELD_LEVELS.residence as readonly string[]).map((residence) => {
+    const atHome = table[residence]?.family;
+    if (!atHome) return undefined;
+    return Float64Array.from(FIELD_LEVELS.family as readonly string[], (level) => {
+      const p = model.fields.family?.[level];
+      const home = atHome[level];
+      return p && home !== undefined ? Math.log2(Math.max(p.u, FLOOR) / Math.max(home, FLOOR)) : 0;
+    });
+  });
+  return byLevel.some((x) => x !== undefined) ? { sharedHome: byLevel } : {};
 }
 
 function compileTwins(model: MatchModel, twins: TwinGuard): NonNullable<CompiledModel['twin']> {
@@ -276,6 +333,22 @@ export function assertValidModel(value: unknown): asserts value is MatchModel {
     const g = model.twins;
     if (!(g.share >= 0 && g.linkProbability >= 0 && g.linkProbability <= 1 && g.reviewProbability >= 0 && g.reviewProbability <= g.linkProbability)) {
       problems.push('twins: share ≥ 0 and 0 ≤ reviewProbability ≤ linkProbability ≤ 1');
+    }
+  }
+  for (const [level, entry] of Object.entries(model.sharedHomeNames ?? {})) {
+    if (!(FIELD_LEVELS.residence as readonly string[]).includes(level)) {
+      problems.push(`sharedHomeNames.${level}: unknown residence level (known: ${FIELD_LEVELS.residence.join(', ')})`);
+      continue;
+    }
+    const family = (entry as Partial<SharedHomeNames[string]> | null)?.family;
+    if (!family || typeof family !== 'object') {
+      problems.push(`sharedHomeNames.${level}.family: must be an object of family-name levels`);
+      continue;
+    }
+    const known = FIELD_LEVELS.family as readonly string[];
+    for (const [name, p] of Object.entries(family)) {
+      if (!known.includes(name)) problems.push(`sharedHomeNames.${level}.family.${name}: unknown level (known: ${known.join(', ')})`);
+      else if (!isOpenProbability(p)) problems.push(`sharedHomeNames.${level}.family.${name}: must be a probability strictly between 0 and 1 (is ${JSON.stringify(p)})`);
     }
   }
   for (const [field, table] of Object.entries(model.termFrequencies ?? {})) {
@@ -677,6 +750,8 @@ export interface TwinEstimate {
   readonly share: number;
   /** Number of such pairs seen. */
   readonly pairs: number;
+  /** Of those pairs, how many are estimated to be one person recorded twice (0 without `sameForename`). */
+  readonly duplicates?: number;
   /** P(forename level | twins). */
   readonly given: { readonly [level: string]: number };
   /** P(sex level | twins), when sex was recorded. */
@@ -684,13 +759,30 @@ export interface TwinEstimate {
 }
 
 /**
+ * How one person's two records compare, from a model's m (`MatchModel.fields`): what a register's
+ * duplicate looks like. With it `estimateTwins` tells duplicates from twins.
+ */
+export type PersonLevels = MatchModel['fields'];
+
+/** EM rounds separating register duplicates from twins (a two-class mixture over a few hundred pairs). */
+const TWIN_MIXTURE_ITERATIONS = 100;
+
+/**
  * Twins and same-day siblings, read from pairs of records *in the same source* (agency
  * `ag`) with the same family name and full birth date but not the same forename: within
- * one agency's own register those are different people, so they show how often the twin
- * case arises and how twins' forenames and sexes compare. A data set without twins gives
- * share ~0, and the guard then stays quiet.
+ * one agency's own register those are two people — or one person registered twice under a
+ * familiar form or a misspelling of the forename (Joe / Joseph, Debs / Deborah): every register
+ * holds such duplicates. Counted as twins, they teach the guard that twins' forenames are
+ * often nicknames of each other, and the guard then sends every true pair that differs by a
+ * nickname to review. Given how one person's records compare (`sameForename`: the model's m,
+ * EM-estimated over pairs of one person), the pairs are split by a two-class mixture: a
+ * duplicate's forename, sex and CHI levels follow m (the forename's over its levels other than
+ * exact), a twin's follow the twins' own distribution (estimated) and never share a CHI; each
+ * pair counts as twins with its posterior. Without it every pair counts as twins. They show
+ * how often the twin case arises and how twins' forenames and sexes compare. A data set
+ * without twins gives share ~0, and the guard then stays quiet.
  */
-export function estimateTwins(records: readonly MatchFeatures[]): TwinEstimate {
+export function estimateTwins(records: readonly MatchFeatures[], sameForename?: PersonLevels): TwinEstimate {
   const groups = new Map<string, MatchFeatures[]>();
   for (const r of records) {
     if (!r.f || !r.g || r.y === undefined || r.m === undefined || r.d === undefined) continue;
@@ -702,37 +794,107 @@ export function estimateTwins(records: readonly MatchFeatures[]): TwinEstimate {
   const buffer = new Int8Array(FIELD_COUNT);
   const given = fieldIndex('given');
   const sex = fieldIndex('sex');
-  const givenCounts = new Float64Array(FIELD_LEVELS.given.length);
-  const sexCounts = new Float64Array(FIELD_LEVELS.sex.length);
-  let pairs = 0;
-  let withTwin = 0;
+  const chi = fieldIndex('chi');
+  const found: { a: MatchFeatures; b: MatchFeatures; given: number; sex: number; chi: number }[] = [];
   for (const group of groups.values()) {
     if (group.length < 2) continue;
-    const hasTwin = new Set<MatchFeatures>();
     for (let i = 0; i < group.length; i++) {
       for (let j = i + 1; j < group.length; j++) {
         compareAll(group[i]!, group[j]!, buffer);
         // The same forename twice in one register is a duplicate record, not a twin.
         if (buffer[given] === 0 || buffer[given] === MISSING) continue;
-        pairs++;
-        givenCounts[buffer[given]!]! += 1;
-        if (buffer[sex] !== MISSING) sexCounts[buffer[sex]!]! += 1;
-        hasTwin.add(group[i]!).add(group[j]!);
+        found.push({ a: group[i]!, b: group[j]!, given: buffer[given]!, sex: buffer[sex]!, chi: buffer[chi]! });
       }
     }
-    withTwin += hasTwin.size;
   }
-  const distribution = (names: readonly string[], counts: Float64Array) => {
-    const total = counts.reduce((s, c) => s + c, 0);
-    return Object.fromEntries(names.map((name, l) => [name, round((counts[l]! + 0.5) / (total + 0.5 * names.length), 4)]));
-  };
+  const twinWeight = sameForename ? separateDuplicates(found, sameForename) : found.map(() => 1);
+  const givenCounts = new Float64Array(FIELD_LEVELS.given.length);
+  const sexCounts = new Float64Array(FIELD_LEVELS.sex.length);
+  const recordWeight = new Map<MatchFeatures, number>();
+  found.forEach((pair, k) => {
+    const w = twinWeight[k]!;
+    givenCounts[pair.given]! += w;
+    if (pair.sex !== MISSING) sexCounts[pair.sex]! += w;
+    for (const r of [pair.a, pair.b]) recordWeight.set(r, Math.max(recordWeight.get(r) ?? 0, w));
+  });
+  let withTwin = 0;
+  for (const w of recordWeight.values()) withTwin += w;
+  const twinPairs = twinWeight.reduce((sum, w) => sum + w, 0);
   const sexTotal = sexCounts.reduce((s, c) => s + c, 0);
   return {
     share: records.length === 0 ? 0 : round(withTwin / records.length, 5),
-    pairs,
-    given: distribution(FIELD_LEVELS.given, givenCounts),
-    ...(sexTotal > 0 ? { sex: distribution(FIELD_LEVELS.sex, sexCounts) } : {}),
+    pairs: found.length,
+    ...(sameForename ? { duplicates: round(found.length - twinPairs, 4) } : {}),
+    given: smoothedDistribution(FIELD_LEVELS.given, givenCounts),
+    ...(sexTotal > 0 ? { sex: smoothedDistribution(FIELD_LEVELS.sex, sexCounts) } : {}),
   };
+}
+
+function smoothedDistribution(names: readonly string[], counts: Float64Array): { [level: string]: number } {
+  const total = counts.reduce((s, c) => s + c, 0);
+  return Object.fromEntries(names.map((name, l) => [name, round((counts[l]! + 0.5) / (total + 0.5 * names.length), 4)]));
+}
+
+/**
+ * Each pair's probability of being twins rather than one person recorded twice (see
+ * `estimateTwins`): EM over the pairs with the duplicates' levels fixed at the model's m and the
+ * twins' forename and sex distributions and the duplicates' share estimated.
+ */
+function separateDuplicates(pairs: readonly { given: number; sex: number; chi: number }[], person: PersonLevels): number[] {
+  const levelsOf = (field: 'given' | 'sex' | 'chi') => Float64Array.from(FIELD_LEVELS[field] as readonly string[], (level) => Math.max(person[field]?.[level]?.m ?? 0, FLOOR));
+  const mGiven = levelsOf('given');
+  // Only pairs whose forenames are not the same reach here: a duplicate's forename levels are m over the other levels.
+  mGiven[0] = 0;
+  const notExact = mGiven.reduce((sum, x) => sum + x, 0);
+  for (let l = 1; l < mGiven.length; l++) mGiven[l] = mGiven[l]! / notExact;
+  const mSex = person.sex ? levelsOf('sex') : undefined;
+  const mChi = person.chi ? levelsOf('chi') : undefined;
+  // Parents do not give twins two forms of one name (Joseph and Joe): twins' forenames are
+  // nicknames of each other only as often as two different people's are (u, over the levels
+  // other than exact). Fixed there, the mixture is identified: free, the twins' distribution could
+  // take in every duplicate.
+  const nickname = FIELD_LEVELS.given.indexOf('nickname');
+  const uExact = Math.max(person.given?.exact?.u ?? 0, 0);
+  const nicknameByChance = Math.min(0.5, Math.max(person.given?.nickname?.u ?? 0, FLOOR) / Math.max(1 - uExact, FLOOR));
+  const tGiven = Float64Array.from(FIELD_LEVELS.given, (_, l) => (l === 0 ? 0 : l === nickname ? nicknameByChance : (1 - nicknameByChance) / (FIELD_LEVELS.given.length - 2)));
+  const tSex = Float64Array.from(FIELD_LEVELS.sex, () => 1 / FIELD_LEVELS.sex.length);
+  const chiDifferent = FIELD_LEVELS.chi.indexOf('different');
+  let duplicateShare = 0.5;
+  const twin = pairs.map(() => 1);
+  for (let iteration = 0; iteration < TWIN_MIXTURE_ITERATIONS && pairs.length > 0; iteration++) {
+    pairs.forEach((pair, k) => {
+      let duplicate = duplicateShare * mGiven[pair.given]!;
+      let twins = (1 - duplicateShare) * tGiven[pair.given]!;
+      if (pair.sex !== MISSING && mSex) {
+        duplicate *= mSex[pair.sex]!;
+        twins *= tSex[pair.sex]!;
+      }
+      if (pair.chi !== MISSING && mChi) {
+        duplicate *= mChi[pair.chi]!;
+        // Twins never share a CHI number (nor one a keying error away).
+        twins *= pair.chi === chiDifferent ? 1 : FLOOR;
+      }
+      twin[k] = twins / (duplicate + twins);
+    });
+    const twinTotal = twin.reduce((sum, w) => sum + w, 0);
+    duplicateShare = Math.min(1 - FLOOR, Math.max(FLOOR, 1 - twinTotal / pairs.length));
+    const givenCounts = new Float64Array(tGiven.length);
+    const sexCounts = new Float64Array(tSex.length);
+    pairs.forEach((pair, k) => {
+      givenCounts[pair.given]! += twin[k]!;
+      if (pair.sex !== MISSING) sexCounts[pair.sex]! += twin[k]!;
+    });
+    givenCounts[0] = 0;
+    givenCounts[nickname] = 0;
+    normaliseInto(givenCounts, tGiven, 0.5);
+    tGiven[0] = 0;
+    tGiven[nickname] = 0;
+    const others = tGiven.reduce((sum, x) => sum + x, 0);
+    for (let l = 1; l < tGiven.length; l++) if (l !== nickname) tGiven[l] = (tGiven[l]! / others) * (1 - nicknameByChance);
+    tGiven[nickname] = nicknameByChance;
+    normaliseInto(sexCounts, tSex, 0.5);
+  }
+  return twin;
 }
 
 /** Rounded, and kept strictly inside (0, 1) as a valid model requires (a level certain for matches rounds to 1). */
