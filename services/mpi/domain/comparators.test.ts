@@ -31,6 +31,12 @@ function level(field: FieldName, index: number): string {
 describe('forename comparison', () => {
   const given = (a: string[], b: string[]) => level('given', compareGiven(f({ given: a }), f({ given: b })));
 
+  it('recognises nicknames and diminutives from the sourced lookup, at the nickname level', () => {
+    expect(given(['Effie'], ['Euphemia'])).toBe('nickname');
+    expect(given(['Lottie'], ['Charlotte', 'Anne'])).toBe('nickname');
+    expect(given(['Nell'], ['Ellen'])).toBe('nickname');
+  });
+
   it('recognises Scottish nicknames', () => {
     expect(given(['Rab'], ['Robert'])).toBe('nickname');
     expect(given(['Senga'], ['Agnes'])).toBe('nickname');

@@ -6,13 +6,15 @@
  */
 import type { MatchFeatures } from './features.js';
 import { areaLength, samePrefix } from './postcode.js';
+import { sameByNameLookup } from './names.js';
 import { jaroWinkler } from './similarity.js';
 
 export const FIELD_LEVELS = {
   /** CHI number: equal, one keying error apart (not a valid pair of CHIs, but seen in extracts), different. */
   chi: ['exact', 'near', 'different'],
   /**
-   * First forename: nickname (Rab / Robert), similar (Jaro-Winkler ≥ 0.92: one typo),
+   * First forename: nickname (Rab / Robert by `nicknames.json`'s groups, Effie / Euphemia by the
+   * sourced lookup of nicknames and diminutives), similar (Jaro-Winkler ≥ 0.92: one typo),
    * close (≥ 0.80 or the same NYSIIS code), initial (one side is an initial),
    * other-forename (one's first forename is the other's middle name).
    */
@@ -95,7 +97,7 @@ export function compareGiven(a: MatchFeatures, b: MatchFeatures): number {
   const y = b.g;
   if (!x || !y) return MISSING;
   if (x === y) return 0;
-  if (a.gn !== undefined && b.gn !== undefined && sharesWord(a.gn, b.gn)) return 1;
+  if ((a.gn !== undefined && b.gn !== undefined && sharesWord(a.gn, b.gn)) || sameByNameLookup(x, y)) return 1;
   // An initial against a full name: only the first letter can agree.
   if (x.length === 1 || y.length === 1) return x.charCodeAt(0) === y.charCodeAt(0) ? 4 : 6;
   const jw = jaroWinkler(x, y);

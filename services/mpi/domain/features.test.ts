@@ -70,6 +70,14 @@ describe('parseBirthDate', () => {
     expect(parseBirthDate('1985-03-12T10:00:00Z')).toEqual({ y: 1985, m: 3, d: 12 });
   });
 
+  it('reads a system placeholder for an unknown birth date (01/01/1900, spreadsheet and database zero dates) as no date', () => {
+    for (const placeholder of ['1900-01-01', '1899-12-31', '1899-12-30', '1800-01-01', '1753-01-01']) expect(parseBirthDate(placeholder)).toEqual({});
+    expect(toFeatures({ id: 'x', given: ['Ann'], birthDate: '1900-01-01' }).y).toBeUndefined();
+    // A real date of that year, or 1 January of another, is kept.
+    expect(parseBirthDate('1900-01-02')).toEqual({ y: 1900, m: 1, d: 2 });
+    expect(parseBirthDate('1950-01-01')).toEqual({ y: 1950, m: 1, d: 1 });
+  });
+
   it('keeps only the plausible parts of a malformed date', () => {
     expect(parseBirthDate('1985-13-01')).toEqual({ y: 1985 });
     expect(parseBirthDate('1985-03-40')).toEqual({ y: 1985, m: 3 });

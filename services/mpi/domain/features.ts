@@ -107,11 +107,25 @@ export function toFeatures(record: DemographicRecord): MatchFeatures {
   return features;
 }
 
-/** Year, month and day of YYYY, YYYY-MM or YYYY-MM-DD (a dateTime's date part also works). */
+/**
+ * Dates systems store when the birth date is not known: the "01/01/1900" default of many
+ * registration screens, spreadsheet and database zero dates (30 and 31 December 1899, 1 January
+ * 1800, 1 January 1753: SQL Server's smallest date). Nobody in a register was born on them, so
+ * they are read as no birth date: compared as a real date, two records of one person with and
+ * without the placeholder disagree outright on the birth date, which is the evidence that keeps a
+ * father and his namesake son apart.
+ */
+export const PLACEHOLDER_BIRTH_DATES: ReadonlySet<string> = new Set(['1900-01-01', '1899-12-31', '1899-12-30', '1800-01-01', '1753-01-01']);
+
+/**
+ * Year, month and day of YYYY, YYYY-MM or YYYY-MM-DD (a dateTime's date part also works);
+ * nothing for a placeholder date (`PLACEHOLDER_BIRTH_DATES`).
+ */
 export function parseBirthDate(value: string | undefined): { y?: number; m?: number; d?: number } {
   if (!value) return {};
   const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(value.trim());
   if (!match) return {};
+  if (match[3] !== undefined && PLACEHOLDER_BIRTH_DATES.has(`${match[1]}-${match[2]}-${match[3]}`)) return {};
   const y = Number(match[1]);
   const m = match[2] ? Number(match[2]) : undefined;
   const d = match[3] ? Number(match[3]) : undefined;

@@ -765,6 +765,8 @@ export interface TwinEstimate {
 export type PersonLevels = MatchModel['fields'];
 
 /** EM rounds separating register duplicates from twins (a two-class mixture over a few hundred pairs). */
+/** Forename levels that mean one name written another way: twins agree there only by chance. */
+const ONE_NAME_LEVELS = ['nickname', 'other-forename'] as const;
 const TWIN_MIXTURE_ITERATIONS = 100;
 
 /**
@@ -807,7 +809,8 @@ export function estimateTwins(records: readonly MatchFeatures[], sameForename?: 
       }
     }
   }
-  const twinWeight = sameForename ? separateDuplicates(found, sameForename) : found.map(() => 1);
+  const separated = sameForename ? separateDuplicates(found, sameForename) : undefined;
+  const twinWeight = separated?.twin ?? found.map(() => 1);
   const givenCounts = new Float64Array(FIELD_LEVELS.given.length);
   const sexCounts = new Float64Array(FIELD_LEVELS.sex.length);
   const recordWeight = new Map<MatchFeatures, number>();
@@ -825,9 +828,17 @@ export function estimateTwins(records: readonly MatchFeatures[], sameForename?: 
     share: records.length === 0 ? 0 : round(withTwin / records.length, 5),
     pairs: found.length,
     ...(sameForename ? { duplicates: round(found.length - twinPairs, 4) } : {}),
-    given: smoothedDistribution(FIELD_LEVELS.given, givenCounts),
+    given: withChanceLevels(smoothedDistribution(FIELD_LEVELS.given, givenCounts), separated?.byChance),
     ...(sexTotal > 0 ? { sex: smoothedDistribution(FIELD_LEVELS.sex, sexCounts) } : {}),
   };
+}
+
+/** The twins' forename distribution with the one-name levels at their chance share (see `separateDuplicates`). */
+function withChanceLevels(given: { [level: string]: number }, byChance: ReadonlyMap<number, number> | undefined): { [level: string]: number } {
+  if (!byChance) return given;
+  const result = { ...given };
+  for (const [l, share] of byChance) result[FIELD_LEVELS.given[l]!] = round(share, 4);
+  return result;
 }
 
 function smoothedDistribution(names: readonly string[], counts: Float64Array): { [level: string]: number } {
@@ -840,7 +851,10 @@ function smoothedDistribution(names: readonly string[], counts: Float64Array): {
  * `estimateTwins`): EM over the pairs with the duplicates' levels fixed at the model's m and the
  * twins' forename and sex distributions and the duplicates' share estimated.
  */
-function separateDuplicates(pairs: readonly { given: number; sex: number; chi: number }[], person: PersonLevels): number[] {
+function separateDuplicates(
+  pairs: readonly { given: number; sex: number; chi: number }[],
+  person: PersonLevels,
+): { readonly twin: readonly number[]; readonly byChance: ReadonlyMap<number, number> } {
   const levelsOf = (field: 'given' | 'sex' | 'chi') => Float64Array.from(FIELD_LEVELS[field] as readonly string[], (level) => Math.max(person[field]?.[level]?.m ?? 0, FLOOR));
   const mGiven = levelsOf('given');
   // Only pairs whose forenames are not the same reach here: a duplicate's forename levels are m over the other levels.
@@ -849,14 +863,19 @@ function separateDuplicates(pairs: readonly { given: number; sex: number; chi: n
   for (let l = 1; l < mGiven.length; l++) mGiven[l] = mGiven[l]! / notExact;
   const mSex = person.sex ? levelsOf('sex') : undefined;
   const mChi = person.chi ? levelsOf('chi') : undefined;
-  // Parents do not give twins two forms of one name (Joseph and Joe): twins' forenames are
-  // nicknames of each other only as often as two different people's are (u, over the levels
-  // other than exact). Fixed there, the mixture is identified: free, the twins' distribution could
-  // take in every duplicate.
-  const nickname = FIELD_LEVELS.given.indexOf('nickname');
+  // Parents do not give twins one name written two ways (Joseph and Joe; Lucas Caleb and Caleb):
+  // twins' forenames agree at the levels that mean one name — a nickname, one's forename the
+  // other's middle name — only as often as two different people's do (u, over the levels other
+  // than exact). Fixed there, the mixture is identified: free, the twins' distribution could take
+  // in every duplicate.
   const uExact = Math.max(person.given?.exact?.u ?? 0, 0);
-  const nicknameByChance = Math.min(0.5, Math.max(person.given?.nickname?.u ?? 0, FLOOR) / Math.max(1 - uExact, FLOOR));
-  const tGiven = Float64Array.from(FIELD_LEVELS.given, (_, l) => (l === 0 ? 0 : l === nickname ? nicknameByChance : (1 - nicknameByChance) / (FIELD_LEVELS.given.length - 2)));
+  const byChance = new Map(
+    ONE_NAME_LEVELS.map((name) => [FIELD_LEVELS.given.indexOf(name), Math.min(0.25, Math.max(person.given?.[name]?.u ?? 0, FLOOR) / Math.max(1 - uExact, FLOOR))]),
+  );
+  let fixedShare = 0;
+  for (const share of byChance.values()) fixedShare += share;
+  const freeLevels = FIELD_LEVELS.given.length - 1 - byChance.size;
+  const tGiven = Float64Array.from(FIELD_LEVELS.given, (_, l) => (l === 0 ? 0 : (byChance.get(l) ?? (1 - fixedShare) / freeLevels)));
   const tSex = Float64Array.from(FIELD_LEVELS.sex, () => 1 / FIELD_LEVELS.sex.length);
   const chiDifferent = FIELD_LEVELS.chi.indexOf('different');
   let duplicateShare = 0.5;
@@ -885,16 +904,15 @@ function separateDuplicates(pairs: readonly { given: number; sex: number; chi: n
       if (pair.sex !== MISSING) sexCounts[pair.sex]! += twin[k]!;
     });
     givenCounts[0] = 0;
-    givenCounts[nickname] = 0;
+    for (const l of byChance.keys()) givenCounts[l] = 0;
     normaliseInto(givenCounts, tGiven, 0.5);
     tGiven[0] = 0;
-    tGiven[nickname] = 0;
-    const others = tGiven.reduce((sum, x) => sum + x, 0);
-    for (let l = 1; l < tGiven.length; l++) if (l !== nickname) tGiven[l] = (tGiven[l]! / others) * (1 - nicknameByChance);
-    tGiven[nickname] = nicknameByChance;
+    for (const l of byChance.keys()) tGiven[l] = 0;
+    const free = tGiven.reduce((sum, x) => sum + x, 0);
+    for (let l = 1; l < tGiven.length; l++) tGiven[l] = byChance.get(l) ?? (tGiven[l]! / free) * (1 - fixedShare);
     normaliseInto(sexCounts, tSex, 0.5);
   }
-  return twin;
+  return { twin, byChance };
 }
 
 /** Rounded, and kept strictly inside (0, 1) as a valid model requires (a level certain for matches rounds to 1). */

@@ -1,4 +1,4 @@
-import { familyParts, nameWords, nicknameGroups, normaliseFamily, normaliseName, sameByNickname } from './names.js';
+import { familyParts, nameWords, nicknameGroups, normaliseFamily, normaliseName, sameByNameLookup, sameByNickname } from './names.js';
 
 describe('normaliseFamily', () => {
   it('makes Mc, Mac, M\' and "Mac " one form', () => {
@@ -82,5 +82,35 @@ describe('nickname table', () => {
 
   it('lists shona as its own name', () => {
     expect(nicknameGroups('shona')).toEqual(['shona']);
+  });
+});
+
+describe('sourced lookup of English given names and their nicknames and diminutives', () => {
+  it.each([
+    ['effie', 'euphemia'],
+    ['lottie', 'charlotte'],
+    ['nell', 'ellen'],
+    ['izzy', 'isidore'],
+    ['gabby', 'gabriel'],
+    ['sammy', 'samantha'],
+    ['amy', 'amelia'],
+    ['freddie', 'frederick'],
+  ])('pairs %s with %s, either way round', (a, b) => {
+    expect(sameByNameLookup(a, b)).toBe(true);
+    expect(sameByNameLookup(b, a)).toBe(true);
+  });
+
+  it('pairs a name only with the first name of a row it is on, not with the other names a nickname may stand for', () => {
+    // The row "bill: william, billy, robert, willie, fred" says Bill may be William or Robert, not that they are one name.
+    expect(sameByNameLookup('bill', 'robert')).toBe(true);
+    expect(sameByNameLookup('bill', 'william')).toBe(true);
+    expect(sameByNameLookup('william', 'robert')).toBe(false);
+    expect(sameByNameLookup('euphemia', 'euphemia')).toBe(false);
+    expect(sameByNameLookup('unknownname', 'euphemia')).toBe(false);
+  });
+
+  it('leaves out entries that cannot be a normalised forename ("k.c.")', () => {
+    expect(sameByNameLookup('casey', 'kc')).toBe(false);
+    expect(sameByNameLookup('casey', 'k.c.')).toBe(false);
   });
 });

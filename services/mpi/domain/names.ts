@@ -1,8 +1,11 @@
 /**
- * Name normalisation for matching: case, accents, punctuation, Mc/Mac/M' prefixes and
- * forename nickname groups (from `nicknames.json`, which is configuration).
+ * Name normalisation for matching: case, accents, punctuation, Mc/Mac/M' prefixes,
+ * forename nickname groups (from `nicknames.json`, which is configuration: Scottish and Gaelic
+ * forms) and the sourced list of English given names and their nicknames and diminutives
+ * (`services/mpi/data/nickname-lookup/`, vendored with its README and licence).
  */
 import nicknameData from './nicknames.json' with { type: 'json' };
+import nicknameLookup from '../data/nickname-lookup/names.json' with { type: 'json' };
 
 /** Lower case with accents removed (é → e, ò → o, ß left as is). */
 export function foldCase(value: string): string {
@@ -84,4 +87,41 @@ export function sameByNickname(a: string, b: string): boolean {
   if (!ga || !gb) return false;
   for (const g of ga) if (gb.includes(g)) return true;
   return false;
+}
+
+/**
+ * name → the names it is directly paired with by the sourced lookup (`nickname-lookup/names.json`):
+ * each row is a given name and the nicknames or diminutives it goes by ("euphemia, effie, effy"),
+ * and a name is paired with its row's first name both ways — not with the other names of the
+ * row, because a row headed by a nickname lists the several names it may stand for ("bill:
+ * william, robert, fred"), which are not each other's forms. Only names of letters (the list's
+ * "k.c." cannot be a normalised forename).
+ */
+const variantsByName: ReadonlyMap<string, ReadonlySet<string>> = buildVariants(nicknameLookup.rows);
+
+function buildVariants(rows: readonly (readonly string[])[]): Map<string, Set<string>> {
+  const index = new Map<string, Set<string>>();
+  const pair = (x: string, y: string) => {
+    const set = index.get(x) ?? new Set<string>();
+    set.add(y);
+    index.set(x, set);
+  };
+  for (const [head, ...forms] of rows) {
+    if (head === undefined || !/^[a-z]+$/.test(head)) continue;
+    for (const form of forms) {
+      if (form === head || !/^[a-z]+$/.test(form)) continue;
+      pair(head, form);
+      pair(form, head);
+    }
+  }
+  return index;
+}
+
+/**
+ * Are two normalised forenames one name by the sourced lookup of nicknames and diminutives
+ * (Effie / Euphemia, Lottie / Charlotte, Nell / Ellen)? Two map lookups, no allocation: the
+ * comparison loop asks it of every candidate pair whose forenames differ.
+ */
+export function sameByNameLookup(a: string, b: string): boolean {
+  return variantsByName.get(a)?.has(b) === true;
 }
