@@ -78,6 +78,25 @@ describe('reviewViewParameters', () => {
     expect(view.parameter!.find((p) => p.name === 'probability')!.valueDecimal).toBe(0.612);
   });
 
+  it('shows how much sharing a home changed the family name’s weight, beside its weight', () => {
+    const atHome: MatchModel = {
+      ...model,
+      fields: {
+        given: model.fields.given!,
+        family: model.fields.family!,
+        birthDate: model.fields.birthDate!,
+        residence: { address: { m: 0.6, u: 0.001 }, different: { m: 0.1, u: 0.9 } },
+      },
+      sharedHomeNames: { address: { pairs: 500, family: { exact: 0.8, different: 0.2 } } },
+    };
+    const home = { given: ['Morag'], family: 'McLeod', postcode: 'EH6 8QZ', addressLine: '14 Main St' };
+    const sameHome = compare(toFeatures({ id: 'police.1', ...home, birthDate: '1971-04-02' }), toFeatures({ id: 'nhs.1', ...home, birthDate: '1970-04-02' }), atHome);
+    const view = reviewViewParameters({ task, record: { recordId: 'police.1', patient: record }, candidate: { recordId: 'nhs.1', patient: candidate }, comparison: sameHome, model: 'm' });
+    const family = fieldsOf(view).find((f) => f.name === 'family')!;
+    expect(family['shared-home']).toBeCloseTo(Math.log2(0.01 / 0.8), 1);
+    expect(family.weight).toBeCloseTo(Math.log2(0.9 / 0.8), 1);
+  });
+
   it('leaves out every value of a withheld record and says why, keeping the levels', () => {
     const view = reviewViewParameters({
       task,

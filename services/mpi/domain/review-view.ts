@@ -114,6 +114,7 @@ export function reviewViewParameters(input: ReviewViewInput): Parameters {
                   { name: 'level', valueCode: evidence.level },
                   { name: 'weight', valueDecimal: evidence.weight },
                   ...(evidence.termFrequency !== undefined ? [{ name: 'term-frequency', valueDecimal: evidence.termFrequency }] : []),
+                  ...(evidence.sharedHome !== undefined ? [{ name: 'shared-home', valueDecimal: evidence.sharedHome }] : []),
                 ]
               : []),
           ],
