@@ -114,7 +114,7 @@ const MIN_HOME_PAIRS = 30;
  * Undefined when no level has enough, or the model does not score the residence.
  */
 export function estimateSharedHomeNames(records: readonly MatchFeatures[], model: MatchModel): SharedHomeNames | undefined {
-  if (!model.fields.residence || !model.fields.given || !model.fields.family) return undefined;
+  if (!model.fields.residence || !model.fields.family) return undefined;
   const prior = model.estimation?.prior;
   if (prior === undefined || !(prior > 0 && prior < 1)) return undefined;
   const priorLogOdds = log2Odds(prior);
@@ -131,38 +131,45 @@ export function estimateSharedHomeNames(records: readonly MatchFeatures[], model
   const residence = fieldIndex('residence');
   const counts = residenceLevels.map(() => ({ pairs: 0, family: new Float64Array(FIELD_LEVELS.family.length) }));
   const buffer = new Int8Array(FIELD_COUNT);
-  const seen = new Set<string>();
-  const blocks = new Map<string, MatchFeatures[]>();
+  const byPostcode = new Map<string, MatchFeatures[]>();
+  const byPhone = new Map<string, MatchFeatures[]>();
+  const add = (blocks: Map<string, MatchFeatures[]>, key: string | undefined, r: MatchFeatures) => {
+    if (key === undefined) return;
+    const block = blocks.get(key);
+    if (block) block.push(r);
+    else blocks.set(key, [r]);
+  };
   for (const r of records) {
-    for (const key of [r.pc !== undefined ? `p${r.pc}` : undefined, r.ph !== undefined ? `t${r.ph}` : undefined]) {
-      if (key === undefined) continue;
-      const block = blocks.get(key);
-      if (block) block.push(r);
-      else blocks.set(key, [r]);
-    }
+    add(byPostcode, r.pc, r);
+    add(byPhone, r.ph, r);
   }
-  for (const block of blocks.values()) {
-    if (block.length < 2 || block.length > MAX_HOME_BLOCK) continue;
-    for (let i = 1; i < block.length; i++) {
-      for (let j = 0; j < i; j++) {
-        const a = block[i]!;
-        const b = block[j]!;
-        const pairKey = a.id < b.id ? `${a.id}\u0000${b.id}` : `${b.id}\u0000${a.id}`;
-        if (seen.has(pairKey)) continue;
-        seen.add(pairKey);
-        compareAll(a, b, buffer);
-        const r = buffer[residence]!;
-        if (r === MISSING || !homeLevel[r]) continue;
-        let score = priorLogOdds;
-        evidenceFields.forEach(({ f }, k) => {
-          const level = buffer[f]!;
-          if (level !== MISSING) score += weights[k]![level]!;
-        });
-        const twoPeople = 1 - 1 / (1 + 2 ** -score);
-        const c = counts[r]!;
-        if (buffer[family] === MISSING) continue;
-        c.pairs += twoPeople;
-        c.family[buffer[family]!]! += twoPeople;
+  const countPair = (a: MatchFeatures, b: MatchFeatures) => {
+    compareAll(a, b, buffer);
+    const r = buffer[residence]!;
+    if (r === MISSING || !homeLevel[r] || buffer[family] === MISSING) return;
+    let score = priorLogOdds;
+    evidenceFields.forEach(({ f }, k) => {
+      const level = buffer[f]!;
+      if (level !== MISSING) score += weights[k]![level]!;
+    });
+    const twoPeople = 1 - 1 / (1 + 2 ** -score);
+    const c = counts[r]!;
+    c.pairs += twoPeople;
+    c.family[buffer[family]!]! += twoPeople;
+  };
+  const counted = (pc: string | undefined) => pc !== undefined && byPostcode.get(pc)!.length <= MAX_HOME_BLOCK;
+  for (const [blocks, phoneBlocks] of [
+    [byPostcode, false],
+    [byPhone, true],
+  ] as const) {
+    for (const block of blocks.values()) {
+      if (block.length < 2 || block.length > MAX_HOME_BLOCK) continue;
+      for (let i = 1; i < block.length; i++) {
+        for (let j = 0; j < i; j++) {
+          // A pair sharing a phone and a postcode unit was counted with the postcode's block.
+          if (phoneBlocks && block[i]!.pc === block[j]!.pc && counted(block[i]!.pc)) continue;
+          countPair(block[i]!, block[j]!);
+        }
       }
     }
   }
