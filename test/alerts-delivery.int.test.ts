@@ -9,11 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { MessageHeader, Parameters } from 'fhir/r4.js';
 import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { getAccessToken } from '../shared/client/token.js';
-import { createLogger } from '../shared/log.js';
-import { connectRedis } from '../shared/redis/connection.js';
-import { startHub, type RunningHub } from '../services/hub.js';
+import type { RunningHub } from '../services/hub.js';
 import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from '../bench/alerts/workload.js';
-import { deletePrefix, uniquePrefix } from './redis.js';
+import { uniquePrefix } from './redis.js';
+import { startTestHub, stopTestHub } from './in-process-hub.js';
 
 const prefix = uniquePrefix('e2e-alerts');
 const runId = randomBytes(3).toString('hex');
@@ -21,7 +20,7 @@ let hub: RunningHub;
 let token: string;
 
 beforeAll(async () => {
-  hub = await startHub({ freePorts: true, keyPrefix: prefix, log: createLogger('alerts-delivery-test', 'silent') });
+  hub = await startTestHub(prefix);
   ({ access_token: token } = await getAccessToken({
     agencyId: BENCH_SENDER,
     tokenUrl: `${hub.config.urls.directory}/auth/token`,
@@ -31,12 +30,7 @@ beforeAll(async () => {
   expect(registered.status).toBe(200);
 }, 60_000);
 
-afterAll(async () => {
-  const redis = connectRedis(hub.redisUrl);
-  await hub.stop();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
-});
+afterAll(() => stopTestHub(hub, prefix));
 
 async function call(service: 'alerts' | 'mpi', method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${hub.config.urls[service]}${path}`, {

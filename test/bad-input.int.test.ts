@@ -18,10 +18,9 @@ import request from 'supertest';
 import { readAuditEntries } from '../shared/audit/audit-client.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
-import { createLogger } from '../shared/log.js';
-import { connectRedis } from '../shared/redis/connection.js';
-import { startHub, type RunningHub } from '../services/hub.js';
-import { deletePrefix, uniquePrefix } from './redis.js';
+import type { RunningHub } from '../services/hub.js';
+import { uniquePrefix } from './redis.js';
+import { startTestHub, stopTestHub } from './in-process-hub.js';
 import { routerOf, type LayerView } from '../shared/http/methods.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from './alerts.js';
 import { loadPlansConfig } from '../services/plans/config.js';
@@ -562,7 +561,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
   const authed = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
 
   beforeAll(async () => {
-    hub = await startHub({ freePorts: true, keyPrefix: prefix, loadDemoPeople: false, log: createLogger('bad-input-hub-test', 'silent') });
+    hub = await startTestHub(prefix, { loadDemoPeople: false });
     const key = await loadTokenSigningKey(hub.config.token);
     const claims = { clientId: AGENCY, agency: AGENCY, partnership: 'lothian-hscp' };
     token = issueAccessToken({ ...claims, scopes: ['system/*.*', 'system/Task.review', 'system/AuditEvent.attest'] }, key, hub.config.token).token;
@@ -592,13 +591,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     record = { id: recordBody.id, versionId: recordBody.meta.versionId };
   }, 120_000);
 
-  afterAll(async () => {
-    if (!hub) return;
-    const redis = connectRedis(hub.redisUrl);
-    await hub.stop();
-    await deletePrefix(redis, prefix);
-    await redis.quit();
-  });
+  afterAll(() => stopTestHub(hub, prefix));
 
   /** What no answer may carry: a stack frame, a source path, key material. */
   const LEAK = /\bat [\w.<>$]+ \(|\.[jt]s:\d+|\/work\/|node_modules|-----BEGIN|PRIVATE KEY|"d":"/;

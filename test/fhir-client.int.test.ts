@@ -16,10 +16,9 @@ type KitResource = Parameters<Client['nextPage']>[0]['bundle'];
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import { fhirErrorResponse } from '../shared/client/fhir.js';
-import { createLogger } from '../shared/log.js';
-import { connectRedis } from '../shared/redis/connection.js';
-import { startHub, type RunningHub } from '../services/hub.js';
-import { deletePrefix, uniquePrefix } from './redis.js';
+import type { RunningHub } from '../services/hub.js';
+import { uniquePrefix } from './redis.js';
+import { startTestHub, stopTestHub } from './in-process-hub.js';
 
 const AGENCY = 'nhs-lothian';
 const SERVICES = ['directory', 'mpi', 'alerts', 'plans', 'audit'] as const;
@@ -52,18 +51,12 @@ const lothianPatient = (value: string, given = 'Ann'): Patient => ({
 });
 
 beforeAll(async () => {
-  hub = await startHub({ freePorts: true, keyPrefix: prefix, loadDemoPeople: false, log: createLogger('fhir-client-test', 'silent') });
+  hub = await startTestHub(prefix, { loadDemoPeople: false });
   const key = await loadTokenSigningKey(hub.config.token);
   token = issueAccessToken({ clientId: AGENCY, agency: AGENCY, partnership: 'lothian-hscp', scopes: ['system/*.*', 'system/AuditEvent.attest'] }, key, hub.config.token).token;
 }, 120_000);
 
-afterAll(async () => {
-  if (!hub) return;
-  const redis = connectRedis(hub.redisUrl);
-  await hub.stop();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
-});
+afterAll(() => stopTestHub(hub, prefix));
 
 describe('a FHIR client (fhir-kit-client) against every service of a running hub', () => {
   it.each(SERVICES)('%s: publishes a CapabilityStatement of FHIR R4 in JSON, also with _format=json', async (service) => {
