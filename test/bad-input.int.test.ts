@@ -530,6 +530,8 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'directory', what: 'the token endpoint with a JSON body', method: 'POST', path: '/auth/token', headers: FJ, body: '{}', status: 400, auth: 'none' },
     { service: 'directory', what: 'the token endpoint with an assertion that is not a JWT', method: 'POST', path: '/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c', status: 401, auth: 'none' },
     { service: 'directory', what: 'GET on the token endpoint', method: 'GET', path: '/auth/token', status: 405, auth: 'none' },
+    { service: 'mpi', what: 'GET on $match (POST only)', method: 'GET', path: '/fhir/Patient/$match', status: 405 },
+    { service: 'alerts', what: 'GET on $process-message (POST only)', method: 'GET', path: '/fhir/$process-message', status: 405 },
     { service: 'mpi', what: 'a batch Bundle at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: bundle('batch', [{ resource: lothianPatient('CORPUS-1'), request: { method: 'POST', url: 'Patient' } }]), status: 422 },
     { service: 'mpi', what: 'a collection Bundle at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: bundle('collection', [{ resource: lothianPatient('CORPUS-1') }]), status: 422 },
     { service: 'mpi', what: 'a Patient at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: json(lothianPatient('CORPUS-1')), status: 422 },

@@ -77,6 +77,19 @@ describe('methods a path does not take', () => {
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
 
+  it('answers GET on a POST-only operation with 405 and Allow, not the 404 of a read of a resource called "$match"', async () => {
+    const res = await request(app).get('/fhir/Patient/$match');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('OPTIONS, POST');
+    expect(res.body.issue[0].details.text).toContain('GET is not supported on /fhir/Patient/$match');
+    expect((await auditOf(res)).outcome).toBe('4');
+  });
+
+  it('still reaches the :id routes for an operation no route names (the read answers for itself)', async () => {
+    const res = await request(app).get('/fhir/Patient/$no-such-operation');
+    expect(res.status).toBe(200); // this test app's read route answers everything it is given
+  });
+
   it('refuses HEAD with 405 where only POST is routed (HEAD is allowed only where GET is)', async () => {
     const res = await request(app).head('/fhir/Patient');
     expect(res.status).toBe(405);
@@ -98,10 +111,10 @@ describe('OPTIONS', () => {
     expect(JSON.stringify(event)).toContain('OPTIONS');
   });
 
-  it('lists every method the router takes on an operation path: its POST, and what the :id route beside it takes', async () => {
+  it('lists the methods of the operation itself on an operation path, not those of the :id route beside it', async () => {
     const res = await request(app).options('/fhir/Patient/$match');
-    // `/fhir/Patient/:id` matches `$match` too, so the router would take GET and PUT there as well.
-    expect(res.headers.allow).toBe('GET, HEAD, OPTIONS, POST, PUT');
+    // `/fhir/Patient/:id` matches `$match` too, but no Patient has an id starting with `$`.
+    expect(res.headers.allow).toBe('OPTIONS, POST');
   });
 
   it('answers 404 as an audited OperationOutcome on a path with no route', async () => {

@@ -9,7 +9,7 @@
  * its built-in OPTIONS reply (which answers text/plain and unaudited, so the
  * shell answers OPTIONS before the routes). No route table is kept twice.
  */
-import type { Application, RequestHandler } from 'express';
+import type { Application, NextFunction, RequestHandler, Response } from 'express';
 import { respond } from '../fhir/express.js';
 import { informational, methodNotAllowed, notFound } from '../fhir/outcome.js';
 
@@ -37,13 +37,31 @@ export function routerOf(app: Application): RouterView {
 
 /** Methods routed on `path` (upper case, sorted; HEAD where GET is), plus OPTIONS when there are any. */
 export function allowedMethods(app: Application, path: string): string[] {
-  const found = new Set<string>();
-  collect(routerOf(app), path, found);
-  if (found.size > 0) found.add('OPTIONS');
-  return [...found].sort();
+  return routedMethods(app, path).methods;
 }
 
-function collect(router: RouterView, path: string, found: Set<string>): void {
+/**
+ * The methods routed on `path`, and whether they are an operation's own: on
+ * `/fhir/Patient/$match` the `:id` routes beside the operation match too, but
+ * a `GET` there is a method `$match` does not take, not a read of a Patient
+ * whose id is "$match" (FHIR ids cannot start with `$`). So where routes name
+ * the operation itself, only theirs count.
+ */
+function routedMethods(app: Application, path: string): { methods: string[]; operation: boolean } {
+  const last = lastSegment(path);
+  const any = new Set<string>();
+  const operation = new Set<string>();
+  collect(routerOf(app), path, any, last.startsWith('$') ? { name: last, found: operation } : undefined);
+  const found = operation.size > 0 ? operation : any;
+  if (found.size > 0) found.add('OPTIONS');
+  return { methods: [...found].sort(), operation: operation.size > 0 };
+}
+
+function lastSegment(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function collect(router: RouterView, path: string, found: Set<string>, operation?: { name: string; found: Set<string> }): void {
   for (const layer of router.stack) {
     let match: ReturnType<LayerView['match']>;
     try {
@@ -54,14 +72,19 @@ function collect(router: RouterView, path: string, found: Set<string>): void {
     }
     if (!match) continue;
     if (layer.route) {
-      for (const method of layer.route._methods()) found.add(method);
+      const methods = layer.route._methods();
+      for (const method of methods) found.add(method);
+      const routePath = layer.route.path;
+      if (operation && typeof routePath === 'string' && lastSegment(routePath) === operation.name) {
+        for (const method of methods) operation.found.add(method);
+      }
       continue;
     }
     // A mounted router (`router.use('/fhir', resourceRoutes(…))`) sees the path without its mount point.
     const mounted = layer.handle as Partial<RouterView> | undefined;
     if (Array.isArray(mounted?.stack)) {
       const rest = path.slice(match.path.length);
-      collect(mounted as RouterView, rest.startsWith('/') ? rest : `/${rest}`, found);
+      collect(mounted as RouterView, rest.startsWith('/') ? rest : `/${rest}`, found, operation);
     }
   }
 }
@@ -85,6 +108,19 @@ export const optionsHandler: RequestHandler = (req, res, next) => {
 };
 
 /**
+ * Before the routes: a method an operation does not take (`GET
+ * /fhir/Patient/$match`, where only POST is served) is a 405 with `Allow` —
+ * without this the `:id` read route beside it would answer 404 for a Patient
+ * called "$match".
+ */
+export const operationMethodHandler: RequestHandler = (req, res, next) => {
+  if (req.method === 'OPTIONS' || !lastSegment(req.path).startsWith('$')) return next();
+  const { methods, operation } = routedMethods(req.app, req.path);
+  if (!operation || methods.includes(req.method)) return next();
+  refuseMethod(req.method, req.path, methods, res, next);
+};
+
+/**
  * After the routes: a request whose method no route takes, on a path other
  * methods do take, is a 405 with `Allow` (RFC 9110 §15.5.6), not a 404.
  */
@@ -98,7 +134,11 @@ export const methodNotAllowedHandler: RequestHandler = (req, res, next) => {
   if (last.startsWith('$') && allowedMethods(req.app, `${req.path.slice(0, slash + 1)}x`).join() === allowed.join()) {
     return next(notFound(`Unknown operation ${last} on ${req.path.slice(0, slash) || '/'}; GET /fhir/metadata lists the operations served`));
   }
+  refuseMethod(req.method, req.path, allowed, res, next);
+};
+
+function refuseMethod(method: string, path: string, allowed: readonly string[], res: Response, next: NextFunction): void {
   const allow = allowed.join(', ');
   res.setHeader('Allow', allow);
-  next(methodNotAllowed(`${req.method} is not supported on ${req.path}; allowed: ${allow}`));
-};
+  next(methodNotAllowed(`${method} is not supported on ${path}; allowed: ${allow}`));
+}

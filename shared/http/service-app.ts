@@ -25,7 +25,7 @@ import { badRequest } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
 import { urlProblem } from './input-guard.js';
-import { methodNotAllowedHandler, optionsHandler } from './methods.js';
+import { methodNotAllowedHandler, operationMethodHandler, optionsHandler } from './methods.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
 
 export interface ServiceAppOptions {
@@ -119,6 +119,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     });
   }
   app.use(...fhirBodyParser(options.bodyLimit));
+  app.use(operationMethodHandler);
   app.use(options.routes);
   app.use(methodNotAllowedHandler);
   app.use(notFoundHandler);
