@@ -13,6 +13,7 @@ import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { bodyBytesOf, respond } from '../../../shared/fhir/express.js';
 import { badRequest, informational, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
+import { transactionReferenceIssues } from '../../../shared/fhir/transaction-references.js';
 import { invalidityError, type Validity } from '../../../shared/fhir/validate.js';
 import { contentHash } from '../../../shared/store/content-hash.js';
 import type { SubmittingAgency } from '../domain/from-patient.js';
@@ -38,6 +39,11 @@ export function transaction(ctx: MpiContext) {
     if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw invalidResource('Bundle.entry must be an array of entries', 'Bundle.entry');
     const entries: unknown[] = bundle.entry ?? [];
     if (entries.length === 0) throw invalidResource('The transaction has no entries', 'Bundle.entry');
+    // Each entry is stored as sent: a temporary reference would be stored unresolved (refused, every problem listed).
+    const referenceIssues = transactionReferenceIssues(entries);
+    if (referenceIssues.length) {
+      throw invalidIssues([{ severity: 'error', code: 'invalid', details: { text: `The transaction was refused: ${referenceIssues.length} problem(s); nothing was registered` } }, ...referenceIssues]);
+    }
 
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
