@@ -269,6 +269,23 @@ describe('estimating the matching model from the index', () => {
       await worker.close();
     }
   }, 180_000);
+  it('asks for a re-clustering pass once a new version is in use, so the Persons are decided again under it', async () => {
+    const versions = new ModelVersions(mpi.dir.redis, new MpiKeys(mpi.dir.keys), mpi.config.model);
+    const asked: { requestId: string; versionInUse: number }[] = [];
+    const estimation = new ModelEstimation({
+      store: mpi.store,
+      versions,
+      settings: mpi.config.estimation,
+      onModelChanged: async (cause) => {
+        asked.push({ requestId: cause.requestId, versionInUse: (await versions.current()).version });
+      },
+    });
+    const before = (await versions.current()).version;
+    const made = await estimation.estimate({ trigger: 'on-demand', requestedBy: 'Organization/nhs-lothian', cause: { requestId: 'estimate-then-recluster', agent: {} } });
+    expect(made.version).toBe(before + 1);
+    expect(asked).toEqual([{ requestId: 'estimate-then-recluster', versionInUse: before + 1 }]);
+  }, 120_000);
+
   it('keeps reviewer decisions as decided under the new model, and learns from them', async () => {
     const estimated = await estimate();
     expect(estimated.status).toBe(200);

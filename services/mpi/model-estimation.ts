@@ -30,6 +30,12 @@ export interface ModelEstimationDeps {
   readonly versions: ModelVersions;
   readonly settings: EstimationSettings;
   readonly now?: () => Date;
+  /**
+   * Told once a new version is in use. The MPI asks for a re-clustering pass here: the
+   * Persons registration made under the former model are decided again under the new one,
+   * rather than only once the next registration happens to ask for a pass.
+   */
+  readonly onModelChanged?: (cause: ChangeCause) => Promise<void>;
 }
 
 /** Whether the index has grown enough since the model in use was estimated to estimate again. */
@@ -91,6 +97,8 @@ export class ModelEstimation {
       'mpi-model',
     );
     const version = await versions.add(entry, outboxEntryArgs(record));
+    // The new version stands whatever happens to the request for a pass (the next registration asks again).
+    await this.deps.onModelChanged?.(request.cause).catch(() => undefined);
     return { ...entry, version };
   }
 

@@ -42,7 +42,7 @@ export function createMpiContext(deps: ServiceDeps, config: MpiConfig): MpiConte
     relay,
     tasks,
     models,
-    estimation: new ModelEstimation({ store, versions: models, settings: config.estimation }),
+    estimation: new ModelEstimation({ store, versions: models, settings: config.estimation, onModelChanged: (cause) => reclusterRequests.request(cause) }),
     registrar: new Registrar({ store, tasks, relay, models, maxBlockSize: MAX_BLOCK_SIZE, onIndexChanged: (cause) => reclusterRequests.request(cause) }),
     reclusterRequests,
     registrations: new BackgroundLoads({ redis: deps.redis, keys: deps.keys }),
