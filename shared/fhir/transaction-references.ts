@@ -9,6 +9,7 @@
  * problem listed, rather than stored dangling. Pure.
  */
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import { isJsonObject } from '../json-object.js';
 
 const TEMPORARY = /^urn:(uuid|oid):/;
 
@@ -16,9 +17,9 @@ const TEMPORARY = /^urn:(uuid|oid):/;
 export function transactionReferenceIssues(entries: readonly unknown[]): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
   const firstWith = new Map<string, number>();
-  const fullUrls = new Set(entries.flatMap((entry) => (isObject(entry) && typeof entry.fullUrl === 'string' ? [entry.fullUrl] : [])));
+  const fullUrls = new Set(entries.flatMap((entry) => (isJsonObject(entry) && typeof entry.fullUrl === 'string' ? [entry.fullUrl] : [])));
   entries.forEach((entry, i) => {
-    if (!isObject(entry)) return; // the entry's own shape is refused where it is read
+    if (!isJsonObject(entry)) return; // the entry's own shape is refused where it is read
     const fullUrl = entry.fullUrl;
     if (typeof fullUrl === 'string') {
       const earlier = firstWith.get(fullUrl);
@@ -57,7 +58,7 @@ function* temporaryReferences(value: unknown, path: string): Generator<{ path: s
     for (let i = 0; i < value.length; i++) yield* temporaryReferences(value[i], `${path}[${i}]`);
     return;
   }
-  if (!isObject(value)) return;
+  if (!isJsonObject(value)) return;
   for (const [key, child] of Object.entries(value)) {
     if (key === 'reference' && typeof child === 'string' && TEMPORARY.test(child)) yield { path: `${path}.reference`, reference: child };
     else if (typeof child === 'object' && child !== null) yield* temporaryReferences(child, `${path}.${key}`);
@@ -66,8 +67,4 @@ function* temporaryReferences(value: unknown, path: string): Generator<{ path: s
 
 function problem(expression: string, text: string): OperationOutcomeIssue {
   return { severity: 'error', code: 'invalid', details: { text }, expression: [expression] };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -24,6 +24,7 @@ import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { FORBIDDEN_KEYS, MAX_JSON_DEPTH } from '../http/input-guard.js';
 import { MAX_ISSUES, type IssueCode } from './outcome.js';
 import { valueSetCodes, type ValueSetCodes } from './terminology.js';
+import { isJsonObject } from '../json-object.js';
 
 export interface ValueProblems {
   /** The first MAX_ISSUES problems. */
@@ -67,7 +68,7 @@ class Walk {
   misshapen = false;
 
   resource(value: unknown, path: string, depth: number): void {
-    if (!isObject(value)) return this.shape(path, 'Expected a resource (a JSON object)');
+    if (!isJsonObject(value)) return this.shape(path, 'Expected a resource (a JSON object)');
     const type = value.resourceType;
     const schema = typeof type === 'string' ? tryGetDataType(type) : undefined;
     if (!schema || schema.kind !== 'resource') return this.shape(`${path}.resourceType`, `Unknown resource type ${JSON.stringify(type)}`);
@@ -113,7 +114,7 @@ class Walk {
     const jsType = primitiveJsType(type);
     if (jsType) return this.primitive(value, jsType, element, type, path);
     if (type === 'Resource') return this.resource(value, path, depth + 1);
-    if (!isObject(value)) return this.shape(path, `Expected a ${type} (a JSON object), got a ${jsonTypeOf(value)}`);
+    if (!isJsonObject(value)) return this.shape(path, `Expected a ${type} (a JSON object), got a ${jsonTypeOf(value)}`);
     const schema = tryGetDataType(type);
     if (!schema) return;
     if (element.binding?.strength === 'required' && element.binding.valueSet) this.codings(value, type, element.binding.valueSet, path);
@@ -145,7 +146,7 @@ class Walk {
     const codes = valueSetCodes(valueSet);
     if (!codes) return;
     for (const [at, coding] of codings) {
-      if (!isObject(coding) || typeof coding.system !== 'string' || typeof coding.code !== 'string') continue;
+      if (!isJsonObject(coding) || typeof coding.system !== 'string' || typeof coding.code !== 'string') continue;
       const allowed = codes.get(coding.system);
       if (allowed && !allowed.has(coding.code)) this.notInValueSet(`${at}.code`, coding.code, valueSet, codes);
     }
@@ -217,10 +218,6 @@ function anyCodeOf(codes: ValueSetCodes): ReadonlySet<string> {
 
 function primitiveJsType(type: string): JsType | undefined {
   return (fhirTypeToJsType as Record<string, JsType>)[type];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function jsonTypeOf(value: unknown): string {

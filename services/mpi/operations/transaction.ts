@@ -24,6 +24,7 @@ import { actorOf, type MpiContext } from '../context.js';
 import { assertVersionsCurrent, entryRequest, entrySubmission } from './update.js';
 import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submittingAgency } from './register.js';
 import { transactionResponse } from '../transaction-response.js';
+import { isJsonObject } from '../../../shared/json-object.js';
 
 export function transaction(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -39,16 +40,11 @@ export function transaction(ctx: MpiContext) {
     if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw invalidResource('Bundle.entry must be an array of entries', 'Bundle.entry');
     const entries: unknown[] = bundle.entry ?? [];
     if (entries.length === 0) throw invalidResource('The transaction has no entries', 'Bundle.entry');
-    // Each entry is stored as sent: a temporary reference would be stored unresolved (refused, every problem listed).
-    const referenceIssues = transactionReferenceIssues(entries);
-    if (referenceIssues.length) {
-      throw invalidIssues([{ severity: 'error', code: 'invalid', details: { text: `The transaction was refused: ${referenceIssues.length} problem(s); nothing was registered` } }, ...referenceIssues]);
-    }
 
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
     // R4 validation of every entry, on a worker thread for big Bundles or big bodies (the same validator, so the same verdicts).
-    const resources = entries.map((entry) => (isObject(entry) ? entry.resource : undefined));
+    const resources = entries.map((entry) => (isJsonObject(entry) ? entry.resource : undefined));
     // Entries that re-send a stored record unchanged passed validation when it was stored: not validated again.
     const { stored, submissions: parsed } = await alreadyStored(ctx, resources, agency);
     const toValidate = resources.filter((_, i) => !stored[i]);
@@ -56,14 +52,15 @@ export function transaction(ctx: MpiContext) {
     let next = 0;
     const validities = resources.map((_, i): Validity => (stored[i] ? { valid: true } : checked[next++]!));
     const submissions: Submission[] = [];
-    const issues: OperationOutcomeIssue[] = [];
+    // Each entry is stored as sent: a temporary reference would be stored unresolved, so it is one more problem listed.
+    const issues: OperationOutcomeIssue[] = transactionReferenceIssues(entries);
     const seen = new Map<string, number>();
     entries.forEach((value, i) => {
       const where = `Bundle.entry[${i}]`;
       try {
-        if (!isObject(value)) throw invalidResource('Each entry must be an object with a resource and a request', where);
+        if (!isJsonObject(value)) throw invalidResource('Each entry must be an object with a resource and a request', where);
         const entry = value as BundleEntry;
-        if (!isObject(entry.request)) throw invalidResource('Each entry needs a request (method and url)', `${where}.request`);
+        if (!isJsonObject(entry.request)) throw invalidResource('Each entry needs a request (method and url)', `${where}.request`);
         const request = entryRequest(entry, where);
         const validity = validities[i]!;
         if (!validity.valid) throw invalidityError(validity);
@@ -140,9 +137,9 @@ export function transaction(ctx: MpiContext) {
 async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], agency: SubmittingAgency): Promise<{ stored: boolean[]; submissions: (Submission | undefined)[] }> {
   const own = `Organization/${agency.agencyId}`;
   const submissions = resources.map((r): Submission | undefined => {
-    if (!isObject(r) || r.resourceType !== 'Patient' || r.id !== undefined || r.meta !== undefined) return undefined;
+    if (!isJsonObject(r) || r.resourceType !== 'Patient' || r.id !== undefined || r.meta !== undefined) return undefined;
     const managing = r.managingOrganization;
-    if (managing !== undefined && !(isObject(managing) && managing.reference === own && Object.keys(managing).length === 1)) return undefined;
+    if (managing !== undefined && !(isJsonObject(managing) && managing.reference === own && Object.keys(managing).length === 1)) return undefined;
     try {
       return submissionOf(r as unknown as Patient, agency);
     } catch {
@@ -167,8 +164,4 @@ async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], age
     stored[i] = storedVersion.digest === digest;
   });
   return { stored, submissions };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
