@@ -68,11 +68,49 @@ describe('searching the log', () => {
     expect(a! >= b!).toBe(true);
     const next = bundle.link!.find((l) => l.relation === 'next')!.url;
     expect(next).toContain('type=rest');
-    expect(next).toContain('_offset=2');
+    expect(new URL(next).searchParams.get('_cursor')).toBe(`after:${bundle.entry![1]!.resource!.id}`);
     expect(criteriaOfEvent((await auditOf(res))!)).toEqual([]); // reading the log is not itself evidence (SI-L4 comes from performance summaries)
     const count = await request(app).get('/fhir/AuditEvent?type=rest&_summary=count').set(auditor);
     expect(count.body.total).toBeGreaterThanOrEqual(bundle.total!);
     expect(count.body.entry).toBeUndefined();
+  });
+
+  it('entries appended between pages: following next links shows every entry once while the log grows', async () => {
+    const before = ((await request(app).get('/fhir/AuditEvent?_count=1000').set(auditor)).body as Bundle<AuditEvent>).entry!.map((e) => e.resource!.id!);
+    const seen: string[] = [];
+    let url: string | undefined = '/fhir/AuditEvent?_count=7';
+    while (url) {
+      const res = await request(app).get(url).set(auditor);
+      expect(res.status).toBe(200);
+      const page = res.body as Bundle<AuditEvent>;
+      seen.push(...(page.entry ?? []).map((e) => e.resource!.id!));
+      // Each search is itself an exchange: once indexed, the log has grown by it at the top.
+      await ctx.index.catchUp();
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      url = next ? next.slice(new URL(next).origin.length) : undefined;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(before.filter((id) => seen.includes(id)));
+    expect(before.every((id) => seen.includes(id))).toBe(true);
+  });
+
+  it('POST _search combines the URL query with the form body, and refuses a paging parameter given in both', async () => {
+    const got = (await request(app).get('/fhir/AuditEvent?type=110114&_count=3').set(auditor)).body as Bundle<AuditEvent>;
+    const posted = await request(app).post('/fhir/AuditEvent/_search?type=110114').set(auditor).type('form').send({ _count: '3' });
+    expect(posted.status).toBe(200);
+    const bundle = posted.body as Bundle<AuditEvent>;
+    expect(bundle.entry!.map((e) => e.resource!.id)).toEqual(got.entry!.map((e) => e.resource!.id));
+    expect(bundle.total).toBe(got.total);
+    const self = new URL(bundle.link!.find((l) => l.relation === 'self')!.url);
+    expect([self.searchParams.get('type'), self.searchParams.get('_count')]).toEqual(['110114', '3']);
+    // Different parameters AND together wherever they are given: a login is never a REST exchange.
+    const both = await request(app).post('/fhir/AuditEvent/_search?type=110114').set(auditor).type('form').send({ type: 'rest' });
+    expect((both.body as Bundle).total).toBe(0);
+    const conflict = await request(app).post('/fhir/AuditEvent/_search?_count=2').set(auditor).type('form').send({ _count: '3' });
+    expect(conflict.status).toBe(400);
+    expect(conflict.body.resourceType).toBe('OperationOutcome');
+    expect(JSON.stringify(conflict.body.issue)).toContain("'_count' is given both in the URL");
+    expect(await auditOf(conflict)).toMatchObject({ outcome: '4' });
   });
 
   it('reads one AuditEvent by id, and 404s an id the log does not hold', async () => {
@@ -87,6 +125,8 @@ describe('searching the log', () => {
     ['date=soon', 'date'],
     ['outcome=great', 'outcome'],
     ['_count=lots', '_count'],
+    ['_cursor=after:1-0', '_cursor'],
+    ['_cursor=after:1-0&_offset=5', '_cursor'],
     ['flavour=mint', 'flavour'],
   ])('refuses %s with a 400 OperationOutcome naming %s', async (query, param) => {
     const res = await request(app).get(`/fhir/AuditEvent?${query}`).set(auditor);

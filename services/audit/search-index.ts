@@ -31,7 +31,8 @@ import { eventOfEntry, parseAuditEntry, type AuditEntry } from '../../shared/aud
 import type { Logger } from '../../shared/log.js';
 import type { CriterionCode } from '../../shared/maturity/catalogue.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
-import { scoreRange, type AuditSearchPlan } from './domain/audit-search.js';
+import { badRequest } from '../../shared/fhir/outcome.js';
+import { CURSOR_PARAM, scoreRange, type AuditSearchPlan } from './domain/audit-search.js';
 import { term, termsOfEntry } from './domain/index-terms.js';
 
 const TAG = 'audit';
@@ -78,7 +79,38 @@ export interface SearchResult {
   readonly total?: number;
   /** Entry ids of the page, newest first. */
   readonly ids: readonly string[];
+  /** Whether the search has entries after the page (older) and before it (newer), for the paging links. */
+  readonly more: { readonly after: boolean; readonly before: boolean };
 }
+
+/**
+ * A page next to an entry (`_cursor`), by the entry's rank in the result set: the rank is
+ * looked up when the page is read, so entries added since (anywhere) never shift the page.
+ * KEYS[1] the result set; ARGV: anchor id, 'after' | 'before', count, min score, max score
+ * ('-inf' / '+inf' when open). Reads one entry more than the page to tell whether there are
+ * more that way. Returns false when the anchor is not in the set, else { more, ids… }.
+ */
+const PAGE_NEXT_TO_LUA = `
+local rank = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+if not rank then return false end
+local count = tonumber(ARGV[3])
+local function bound(text) if text == '-inf' then return -math.huge elseif text == '+inf' then return math.huge end return tonumber(text) end
+local min, max = bound(ARGV[4]), bound(ARGV[5])
+local first, last
+if ARGV[2] == 'after' then first, last = rank + 1, rank + count + 1 else first, last = math.max(0, rank - count - 1), rank - 1 end
+local page = { 0 }
+if last < first then return page end
+local rows = redis.call('ZRANGE', KEYS[1], first, last, 'REV', 'WITHSCORES')
+for i = 1, #rows, 2 do
+  local score = tonumber(rows[i + 1])
+  if score >= min and score <= max then page[#page + 1] = rows[i] end
+end
+if #page - 1 > count then
+  page[1] = 1
+  if ARGV[2] == 'after' then table.remove(page) else table.remove(page, 2) end
+end
+return page
+`;
 
 const READ_BATCH = 500;
 
@@ -181,20 +213,34 @@ export class SearchIndex {
    */
   async search(plan: AuditSearchPlan, subjects?: readonly string[]): Promise<SearchResult> {
     const groups = this.keyGroups(plan, subjects);
-    if (groups === undefined) return { ...(plan.total ? { total: 0 } : {}), ids: [] };
+    if (groups === undefined) return { ...(plan.total ? { total: 0 } : {}), ids: [], more: { after: false, before: false } };
     const [min, max] = scoreRange(plan);
     const multi = this.redis.multi();
     const scratch: string[] = [];
     const base = this.stageBase(multi, groups, scratch);
     if (plan.total) multi.zcount(base, min, max);
-    if (plan.count > 0) multi.zrange(base, max, min, 'BYSCORE', 'REV', 'LIMIT', plan.offset, plan.count);
+    const { cursor } = plan;
+    if (plan.count > 0) {
+      // One entry more than the page tells whether there is a next page, with or without a total.
+      if (cursor) multi.eval(PAGE_NEXT_TO_LUA, 1, base, cursor.id, cursor.direction, plan.count, min, max);
+      else multi.zrange(base, max, min, 'BYSCORE', 'REV', 'LIMIT', plan.offset, plan.count + 1);
+    }
     if (scratch.length) multi.del(...scratch);
     const results = (await multi.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
     const replies = results.slice(groupStagingCount(groups)).map(([, reply]) => reply);
     const total = plan.total ? Number(replies.shift()) : undefined;
-    const ids = plan.count > 0 ? (replies.shift() as string[]) : [];
-    return { ...(total !== undefined ? { total } : {}), ids };
+    const withTotal = total !== undefined ? { total } : {};
+    if (plan.count === 0) return { ...withTotal, ids: [], more: { after: false, before: false } };
+    if (!cursor) {
+      const ids = replies.shift() as string[];
+      return { ...withTotal, ids: ids.slice(0, plan.count), more: { after: ids.length > plan.count, before: plan.offset > 0 } };
+    }
+    const page = replies.shift() as [number, ...string[]] | null;
+    if (page === null) throw badRequest(`'${CURSOR_PARAM}': AuditEvent ${cursor.id} is not a result of this search — follow the links of the Bundle it came from`, CURSOR_PARAM);
+    const [more, ...ids] = page;
+    const moreThatWay = more === 1;
+    return { ...withTotal, ids, more: cursor.direction === 'after' ? { after: moreThatWay, before: true } : { after: true, before: moreThatWay } };
   }
 
   /**

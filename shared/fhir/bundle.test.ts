@@ -36,4 +36,12 @@ describe('searchset Bundle', () => {
     const b = searchsetBundle({ resources: [], total: 7, offset: 0, count: 0 }, self, 'http://hub/fhir');
     expect(b).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 7, link: [{ relation: 'self', url: self.toString() }] });
   });
+
+  it('pages by position when given cursors: the links carry them in place of _offset, and leave out a direction with none', () => {
+    const self = new URL('http://hub/fhir/AuditEvent?type=rest&_offset=4&_count=2');
+    const b = searchsetBundle({ resources: [patient('a'), patient('b')], total: 9, offset: 4, count: 2, cursors: { param: '_cursor', next: 'after:b' } }, self, 'http://hub/fhir');
+    expect(b.link?.map((l) => l.relation)).toEqual(['self', 'next']);
+    const next = new URL(b.link![1]!.url);
+    expect([next.searchParams.get('type'), next.searchParams.get('_cursor'), next.searchParams.get('_offset'), next.searchParams.get('_count')]).toEqual(['rest', 'after:b', null, '2']);
+  });
 });

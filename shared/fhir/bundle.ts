@@ -10,6 +10,12 @@ export interface SearchPage<T extends Resource> {
   readonly count: number;
   /** Extra entries (e.g. `OperationOutcome` with `search.mode = outcome`). */
   readonly scores?: ReadonlyMap<string, number>;
+  /**
+   * Paging by position instead of by `_offset` (a result that grows while it is read): the
+   * next/previous links set query parameter `param` to these values (and drop `_offset`);
+   * a link is left out when its value is.
+   */
+  readonly cursors?: { readonly param: string; readonly next?: string; readonly previous?: string };
 }
 
 /**
@@ -26,9 +32,22 @@ export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl
     u.searchParams.set('_count', String(page.count));
     return u.toString();
   };
-  const more = page.total !== undefined ? page.offset + page.resources.length < page.total : page.resources.length === page.count;
-  if (more && page.resources.length > 0) links.push({ relation: 'next', url: pageLink(page.offset + page.count) });
-  if (page.offset > 0) links.push({ relation: 'previous', url: pageLink(Math.max(0, page.offset - page.count)) });
+  const { cursors } = page;
+  if (cursors) {
+    const cursorLink = (value: string): string => {
+      const u = new URL(selfUrl.toString());
+      u.searchParams.delete('_offset');
+      u.searchParams.set(cursors.param, value);
+      u.searchParams.set('_count', String(page.count));
+      return u.toString();
+    };
+    if (cursors.next !== undefined) links.push({ relation: 'next', url: cursorLink(cursors.next) });
+    if (cursors.previous !== undefined) links.push({ relation: 'previous', url: cursorLink(cursors.previous) });
+  } else {
+    const more = page.total !== undefined ? page.offset + page.resources.length < page.total : page.resources.length === page.count;
+    if (more && page.resources.length > 0) links.push({ relation: 'next', url: pageLink(page.offset + page.count) });
+    if (page.offset > 0) links.push({ relation: 'previous', url: pageLink(Math.max(0, page.offset - page.count)) });
+  }
   const bundle: Bundle<T> = {
     resourceType: 'Bundle',
     type: 'searchset',

@@ -1,5 +1,5 @@
 import { isOperationOutcomeError } from '../../../shared/fhir/outcome.js';
-import { parseAuditSearch } from './audit-search.js';
+import { cursorValue, parseAuditSearch } from './audit-search.js';
 
 const parse = (q: string) => parseAuditSearch(new URLSearchParams(q));
 const refusal = (q: string) => {
@@ -38,7 +38,20 @@ describe('reading an AuditEvent search', () => {
     expect(parse('criterion=MA-L3&_summary=count')).toMatchObject({ count: 0, total: true, summaryCount: true });
   });
 
+  it('reads a page position next to an entry from _cursor (what the Bundle links carry), with no offset', () => {
+    expect(parse('_cursor=after:1796536073718-0&_count=10')).toMatchObject({ cursor: { direction: 'after', id: '1796536073718-0' }, offset: 0, count: 10 });
+    expect(parse('_cursor=before:1796536073718-12').cursor).toEqual({ direction: 'before', id: '1796536073718-12' });
+    expect(cursorValue({ direction: 'after', id: '5-1' })).toBe('after:5-1');
+    expect(parse('_count=10').cursor).toBeUndefined();
+  });
+
   it.each([
+    ['_cursor=after:1-0&_offset=20', /either '_cursor' or '_offset'/],
+    ['_cursor=after:1-0&_offset=0', /either '_cursor' or '_offset'/],
+    ['_cursor=after:1-0&_cursor=before:2-0', /more than once/],
+    ['_cursor=1796536073718-0', /not a page position/],
+    ['_cursor=after:Patient/1', /not a page position/],
+    ['_cursor=sideways:1-0', /not a page position/],
     ['criterion=XX-L9', /not a maturity criterion/],
     ['criterion=MA-L6', /not a maturity criterion/],
     ['outcome=success', /not one of 0, 4, 8, 12/],

@@ -11,9 +11,18 @@
  *   criterion=MI-L3    a maturity criterion code; an unknown code is a 400
  *   service=mpi        the hub service that recorded the exchange
  *   _count _offset _total _summary=count   as every search of the hub
+ *   _cursor=after:<id> | before:<id>       the page just after (older than) or just before
+ *                                         (newer than) the entry <id> in this search's order —
+ *                                         what the Bundle's next/previous links carry
  *
  * Comma-separated values OR together; different parameters AND together.
- * Results are newest first.
+ * Results are newest first (by recorded time, then by id).
+ *
+ * Why a cursor: the log grows at the top while an auditor pages down it, so an `_offset`
+ * counted from the top moves under the reader (each new entry pushes one already shown onto
+ * the next page again). A position named by the last entry shown does not move: an entry's
+ * place in the order (its recorded time and id) never changes, so walking `next` links shows
+ * every entry once, however many arrive meanwhile.
  */
 import { badRequest } from '../../../shared/fhir/outcome.js';
 import { isCriterionCode } from '../../../shared/maturity/catalogue.js';
@@ -27,6 +36,21 @@ export interface TermFilter {
   readonly terms: readonly string[];
 }
 
+/** A page positioned next to an entry the reader has seen (`_cursor`), instead of by `_offset`. */
+export interface PageCursor {
+  /** `after`: the entries following `id` in the search's order (older); `before`: those preceding it (newer). */
+  readonly direction: 'after' | 'before';
+  /** The stream id (= AuditEvent id) of the entry the page starts next to. */
+  readonly id: string;
+}
+
+export const CURSOR_PARAM = '_cursor';
+
+/** The `_cursor` value of a page next to entry `id`. */
+export function cursorValue(cursor: PageCursor): string {
+  return `${cursor.direction}:${cursor.id}`;
+}
+
 export interface AuditSearchPlan extends ResultParams {
   /** Recorded time bounds, epoch ms, inclusive (±Infinity when open). */
   readonly from: number;
@@ -35,6 +59,8 @@ export interface AuditSearchPlan extends ResultParams {
   readonly filters: readonly TermFilter[];
   /** `patient` values (OR), to be resolved to subject references by the caller; empty when not asked. */
   readonly patients: readonly string[];
+  /** Where the page starts when positioned by `_cursor` (then `offset` is 0). */
+  readonly cursor?: PageCursor;
 }
 
 const OUTCOMES = new Set(['0', '4', '8', '12']);
@@ -42,6 +68,7 @@ const SERVICES = /^[a-z][a-z-]{0,31}$/;
 const REFERENCE = /^(Organization|PractitionerRole|Patient|Practitioner|Device)\/[A-Za-z0-9\-.]{1,64}$/;
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const CODE = /^[A-Za-z0-9$\-._]{1,64}$/;
+const CURSOR = /^(after|before):(\d{1,20}-\d{1,20})$/;
 /** Parameters FHIR defines for search that this search does not serve: named in a 400 rather than ignored. */
 const KNOWN_UNSERVED = new Set(['_sort', '_include', '_revinclude', '_elements', '_contained', '_has', '_list', '_text', '_content']);
 
@@ -51,7 +78,15 @@ export function parseAuditSearch(query: SearchQuery): AuditSearchPlan {
   let to = Infinity;
   const filters: TermFilter[] = [];
   const patients: string[] = [];
+  let cursor: PageCursor | undefined;
+  let offsetGiven = false;
   for (const [key, raw] of queryPairs(query)) {
+    if (key === '_offset') offsetGiven = true;
+    if (key === CURSOR_PARAM) {
+      if (cursor) throw badRequest(`'${CURSOR_PARAM}' is given more than once; give it once`, key);
+      cursor = cursorOf(raw);
+      continue;
+    }
     if (result.read(key, raw)) continue;
     const { name, modifier, values } = searchParamOf(key, raw);
     if (KNOWN_UNSERVED.has(name)) throw badRequest(`'${name}' is not supported on AuditEvent search`, name);
@@ -91,7 +126,15 @@ export function parseAuditSearch(query: SearchQuery): AuditSearchPlan {
         throw badRequest(`Unknown search parameter '${name}' for AuditEvent`, name);
     }
   }
-  return { from, to, filters, patients, ...result.params() };
+  // Two positions for one page have no one meaning: refused rather than a guess at which one counts.
+  if (cursor && offsetGiven) throw badRequest(`Give either '${CURSOR_PARAM}' or '_offset', not both`, CURSOR_PARAM);
+  return { from, to, filters, patients, ...result.params(), ...(cursor ? { cursor } : {}) };
+}
+
+function cursorOf(raw: string): PageCursor {
+  const match = CURSOR.exec(raw);
+  if (!match) throw badRequest(`'${raw.slice(0, 100)}' is not a page position for '${CURSOR_PARAM}' (after:<AuditEvent id> or before:<AuditEvent id>, as the Bundle's links give it)`, CURSOR_PARAM);
+  return { direction: match[1] as PageCursor['direction'], id: match[2]! };
 }
 
 function checked(key: string, value: string, ok: boolean, expected: string): string {

@@ -10,8 +10,10 @@ import type { AuditEvent } from 'fhir/r4.js';
 import { searchsetBundle } from '../../../shared/fhir/bundle.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { notFound } from '../../../shared/fhir/outcome.js';
+import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { RESULT_PARAMS } from '../../../shared/store/search-params.js';
 import type { SearchQuery } from '../../../shared/store/search-plan.js';
-import { parseAuditSearch, type AuditSearchPlan } from '../domain/audit-search.js';
+import { CURSOR_PARAM, cursorValue, parseAuditSearch, type AuditSearchPlan } from '../domain/audit-search.js';
 import type { EvidenceContext } from '../evidence-context.js';
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
@@ -23,16 +25,30 @@ export async function planWithSubjects(ctx: EvidenceContext, query: SearchQuery)
   return { plan, subjects: await ctx.subjects.subjectsOf(plan.patients) };
 }
 
+/**
+ * The parameters of a POST `_search` are its form body AND its URL's query (FHIR R4 3.1.1.3.4:
+ * the server combines them), read by `searchQueryOf` — which refuses a paging parameter given
+ * in both. The Bundle's next/previous links name the entry they continue from (`_cursor`), so
+ * a client walking them sees each entry once while the log grows (`domain/audit-search.ts`).
+ */
 export function searchAuditEvents(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
-    const query = (req.method === 'POST' ? (req.body as SearchQuery) : req.query);
+    const query = searchQueryOf(req, [...RESULT_PARAMS, CURSOR_PARAM]);
     const { plan, subjects } = await planWithSubjects(ctx, query);
-    const { total, ids } = await ctx.index.search(plan, subjects);
+    const { total, ids, more } = await ctx.index.search(plan, subjects);
     const events = await ctx.index.events(ids);
-    const self = new URL(`${ctx.baseUrl}/AuditEvent`);
-    for (const [k, v] of Object.entries(query)) for (const one of Array.isArray(v) ? v : [v]) if (typeof one === 'string') self.searchParams.append(k, one);
-    const bundle = searchsetBundle<AuditEvent>({ resources: events, ...(total !== undefined ? { total } : {}), offset: plan.offset, count: plan.count }, self, ctx.baseUrl);
-    await respond(req, res, 200, bundle, { subtype: 'search-type', action: 'E' });
+    const self = new URL(`${ctx.baseUrl}/AuditEvent${query.size > 0 ? `?${query.toString()}` : ''}`);
+    const first = ids[0];
+    const last = ids[ids.length - 1];
+    const cursors = {
+      param: CURSOR_PARAM,
+      ...(more.after && last !== undefined ? { next: cursorValue({ direction: 'after', id: last }) } : {}),
+      ...(more.before && first !== undefined ? { previous: cursorValue({ direction: 'before', id: first }) } : {}),
+    };
+    const page = { resources: events, ...(total !== undefined ? { total } : {}), offset: plan.offset, count: plan.count, cursors };
+    // A GET's query is recorded by the audit shell itself; a POST's parameters are (partly) in its body.
+    const entities = req.method === 'POST' ? [{ reference: `AuditEvent?${query.toString()}`, role: 'query' as const }] : [];
+    await respond(req, res, 200, searchsetBundle<AuditEvent>(page, self, ctx.baseUrl), { subtype: 'search-type', action: 'E', entities });
   };
 }
 
