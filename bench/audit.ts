@@ -45,7 +45,7 @@ import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis } from '../shared/redis/server.js';
 import { buildServiceDeps } from '../shared/runtime/deps.js';
 import { loadAuditConfig } from '../services/audit/config.js';
-import { leafHashOfText, verifyInclusion } from '../services/audit/domain/merkle.js';
+import { HASH_BYTES, leafHashOfText, verifyInclusion } from '../services/audit/domain/merkle.js';
 import { TILES_IN_FLIGHT, verifyStoredLog } from '../services/audit/log-verify.js';
 import { hashStreamPage } from '../services/audit/domain/stream-page.js';
 import { TILE_WIDTH } from '../services/audit/domain/tiles.js';
@@ -163,7 +163,7 @@ async function runBench(redis: Redis, config: ReturnType<typeof loadConfig>, opt
   });
   const readAndHash = await phase(redis, async () => {
     await readLoggedStream(redis, ctx.keys, options.entries, (reply, tile) => {
-      baselineLeaves += hashStreamPage(reply, { firstPosition: tile * TILE_WIDTH, layout2From }, () => {});
+      baselineLeaves += hashStreamPage(reply, { firstPosition: tile * TILE_WIDTH, layout2From }).length / HASH_BYTES;
     });
   });
   if (baselineLeaves !== options.entries) throw new Error(`the baseline read ${baselineLeaves} entries, not ${options.entries}`);

@@ -36,7 +36,7 @@ import { startScriptThread } from '../../shared/runtime/script-thread.js';
 import type { NoteVerifier } from './domain/checkpoint.js';
 import { HASH_BYTES } from './domain/merkle.js';
 import { hashStreamPage } from './domain/stream-page.js';
-import { TILE_WIDTH, unpackHashes } from './domain/tiles.js';
+import { TILE_WIDTH } from './domain/tiles.js';
 import { LogVerification, summariseTile, type TileIds, type TileSummary, type VerificationReport } from './domain/verification.js';
 import type { AuditKeys } from './keys.js';
 import type { LogStore } from './store.js';
@@ -104,11 +104,17 @@ export interface TileJob {
   readonly tiles: number;
 }
 
-/** What the log keeps of one tile: the stream ids it appended and their leaf hashes (up to the size verified). */
+/**
+ * What the log keeps of one tile (up to the size verified), as the bytes Redis holds: its stream
+ * ids, each followed by a newline, and their leaf hashes packed. Compared in place, never split.
+ */
 interface LogTile {
-  readonly ids: string[];
-  readonly hashes: Buffer[];
+  readonly ids: Buffer;
+  readonly idCount: number;
+  readonly hashes: Buffer;
 }
+
+const NEWLINE = 0x0a;
 
 /**
  * Reads and sums up a run of tiles, in order (on whichever thread calls it):
@@ -120,28 +126,30 @@ export async function summariseTiles(redis: Redis, stream: RawReplyConnection, k
   const lastTile = Math.ceil(job.size / TILE_WIDTH) - 1;
   /** Sums up tile i from its stream entries (a reply valid during this call only; none when the log lost its range). */
   const summarise = (i: number, reply: Buffer | undefined): TileSummary => {
-    const { ids, hashes } = tiles[i]!;
-    const leaves: Buffer[] = [];
-    let firstWrong: TileIds['firstWrong'];
+    const tile = tiles[i]!;
     const first = (job.firstTile + i) * TILE_WIDTH;
+    let firstWrong: TileIds['firstWrong'];
+    let idAt = 0;
+    let leaves: Buffer = NO_LEAVES;
     if (reply) {
-      hashStreamPage(reply, { firstPosition: first, layout2From: job.layout2From }, (bytes, idStart, idEnd, leaf) => {
-        const offset = leaves.length;
-        leaves.push(leaf);
-        if (firstWrong === undefined && !sameId(bytes, idStart, idEnd, ids[offset])) firstWrong = { offset, found: bytes.toString('latin1', idStart, idEnd) };
+      leaves = hashStreamPage(reply, { firstPosition: first, layout2From: job.layout2From }, (bytes, idStart, idEnd, offset) => {
+        if (firstWrong !== undefined) return;
+        if (offset < tile.idCount && sameId(bytes, idStart, idEnd, tile.ids, idAt)) idAt += idEnd - idStart + 1;
+        else firstWrong = { offset, found: bytes.toString('latin1', idStart, idEnd) };
       });
     }
+    const count = leaves.length / HASH_BYTES;
     // Fewer entries than leaves: the stream no longer holds the one after the last read.
-    if (firstWrong === undefined && leaves.length < ids.length) firstWrong = { offset: leaves.length };
-    return summariseTile(first, leaves, hashes, { expected: ids, ...(firstWrong ? { firstWrong } : {}) }, job.checkpointSizes);
+    if (firstWrong === undefined && count < tile.idCount) firstWrong = { offset: count };
+    return summariseTile(first, leaves, tile.hashes, { expected: (offset) => idsOf(tile.ids)[offset], ...(firstWrong ? { firstWrong } : {}) }, job.checkpointSizes);
   };
   const ask = (i: number): Promise<TileSummary> => {
     const tile = job.firstTile + i;
-    const ids = tiles[i]!.ids;
-    const start = tile === 0 ? '-' : ids[0];
+    const { ids, idCount } = tiles[i]!;
+    const start = tile === 0 ? '-' : firstIdOf(ids);
     // Up to the next tile's first leaf, or — the log's last tile — its last leaf, never entries not yet appended.
     const next = nextFirstId(i);
-    const end = tile === lastTile ? ids[ids.length - 1] : next === undefined ? undefined : `(${next}`;
+    const end = tile === lastTile ? (idCount > 0 ? lastIdOf(ids) : undefined) : next === undefined ? undefined : `(${next}`;
     if (start === undefined || end === undefined) return Promise.resolve(summarise(i, undefined));
     // Hashed the moment its bytes are in, while the next tiles' are on their way.
     const summary = stream.read(['XRANGE', keys.stream, start, end, 'COUNT', String(MAX_ENTRIES_PER_TILE)], (reply) => summarise(i, reply));
@@ -158,10 +166,13 @@ export async function summariseTiles(redis: Redis, stream: RawReplyConnection, k
   return summaries;
 }
 
-/** Whether the id bytes in b[start, end) are the stream id `id`. */
-function sameId(b: Buffer, start: number, end: number, id: string | undefined): boolean {
-  if (id === undefined || id.length !== end - start) return false;
-  for (let i = 0; i < id.length; i++) if (b[start + i] !== id.charCodeAt(i)) return false;
+const NO_LEAVES: Buffer = Buffer.alloc(0);
+
+/** Whether the id bytes in b[start, end) are the id at ids[at] (followed by its newline). */
+function sameId(b: Buffer, start: number, end: number, ids: Buffer, at: number): boolean {
+  const length = end - start;
+  if (ids[at + length] !== NEWLINE) return false;
+  for (let i = 0; i < length; i++) if (b[start + i] !== ids[at + i]) return false;
   return true;
 }
 
@@ -169,29 +180,57 @@ function sameId(b: Buffer, start: number, end: number, id: string | undefined): 
 async function readLogTiles(redis: Redis, keys: AuditKeys, job: TileJob): Promise<{ tiles: LogTile[]; nextFirstId: (i: number) => string | undefined }> {
   const end = job.firstTile + job.tiles;
   const pipeline = redis.pipeline();
-  for (let t = job.firstTile; t < end; t++) pipeline.get(keys.idTile(t)).getBuffer(keys.hashTile(0, t));
+  for (let t = job.firstTile; t < end; t++) pipeline.getBuffer(keys.idTile(t)).getBuffer(keys.hashTile(0, t));
   // The first id of the tile after the run: where its last tile's stream entries stop.
-  if (end * TILE_WIDTH < job.size) pipeline.get(keys.idTile(end));
+  if (end * TILE_WIDTH < job.size) pipeline.getBuffer(keys.idTile(end));
   const results = (await pipeline.exec()) ?? [];
-  const value = (i: number): unknown => {
+  const value = (i: number): Buffer => {
     const [err, v] = results[i] ?? [new Error('no reply'), null];
     if (err) throw err;
-    return v;
+    return (v as Buffer | null) ?? NO_LEAVES;
   };
   const tiles: LogTile[] = [];
   for (let i = 0; i < job.tiles; i++) {
     // On a live log the last tile may have grown since the size was read: verify up to that size.
     const room = job.size - (job.firstTile + i) * TILE_WIDTH;
-    const ids = idsOf(value(2 * i) as string | null).slice(0, room);
-    const hashes = unpackHashes((value(2 * i + 1) as Buffer | null) ?? Buffer.alloc(0)).slice(0, room);
-    tiles.push({ ids, hashes });
+    const ids = firstIdLines(value(2 * i), room);
+    const hashes = value(2 * i + 1);
+    tiles.push({ ...ids, hashes: hashes.subarray(0, Math.min(Math.floor(hashes.length / HASH_BYTES), room) * HASH_BYTES) });
   }
-  const after = end * TILE_WIDTH < job.size ? idsOf(value(2 * job.tiles) as string | null)[0] : undefined;
-  return { tiles, nextFirstId: (i) => (i + 1 < tiles.length ? tiles[i + 1]!.ids[0] : after) };
+  const after = end * TILE_WIDTH < job.size ? firstIdOf(value(2 * job.tiles)) : undefined;
+  return { tiles, nextFirstId: (i) => (i + 1 < tiles.length ? firstIdOf(tiles[i + 1]!.ids) : after) };
 }
 
-function idsOf(text: string | null): string[] {
-  return (text ?? '').split('\n').filter((id) => id !== '');
+/** The first `room` ids of an id tile (its bytes up to their newlines), and how many there are. */
+function firstIdLines(bytes: Buffer, room: number): { ids: Buffer; idCount: number } {
+  let idCount = 0;
+  let end = 0;
+  while (idCount < room) {
+    const newline = bytes.indexOf(NEWLINE, end);
+    if (newline < 0) break;
+    // An empty line is no id (the tile is written id by id, each with its newline).
+    if (newline > end) idCount++;
+    end = newline + 1;
+  }
+  return { ids: bytes.subarray(0, end), idCount };
+}
+
+function idsOf(bytes: Buffer): string[] {
+  return bytes.toString('latin1').split('\n').filter((id) => id !== '');
+}
+
+function firstIdOf(bytes: Buffer): string | undefined {
+  const newline = bytes.indexOf(NEWLINE);
+  return newline > 0 ? bytes.toString('latin1', 0, newline) : idsOf(bytes)[0];
+}
+
+function lastIdOf(bytes: Buffer): string | undefined {
+  // The tile's bytes end with the last id's newline (`firstIdLines`).
+  const end = bytes.length - 1;
+  const start = bytes.lastIndexOf(NEWLINE, end - 1) + 1;
+  if (end > start && bytes[end] === NEWLINE) return bytes.toString('latin1', start, end);
+  const ids = idsOf(bytes);
+  return ids[ids.length - 1];
 }
 
 /** What a worker thread is started with: where its Redis is and the log's key prefix. */

@@ -38,6 +38,23 @@ export function sha256Of(data: Buffer): Buffer {
   return sha256(data);
 }
 
+/**
+ * SHA-256 of `data` written at out[at, at + 32): for hashes kept packed (a tile's leaves, a
+ * level of its subtree) — no Buffer object per hash, which verification would make millions of.
+ */
+export function writeSha256(data: Uint8Array, out: Buffer, at: number): void {
+  out.write(hash('sha256', data, 'binary'), at, HASH_BYTES, 'latin1');
+}
+
+/**
+ * The interior node over the two hashes at pairs[at, at + 64) (left then right, packed),
+ * written at out[outAt, outAt + 32).
+ */
+export function writeNodeHash(pairs: Buffer, at: number, out: Buffer, outAt: number): void {
+  pairs.copy(NODE_INPUT, 1, at, at + 2 * HASH_BYTES);
+  writeSha256(NODE_INPUT, out, outAt);
+}
+
 /** The leaf hash of one entry: SHA-256(0x00 || entry). */
 export function leafHash(entry: Uint8Array): Buffer {
   const data = Buffer.allocUnsafe(1 + entry.length);

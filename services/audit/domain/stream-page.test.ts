@@ -27,10 +27,12 @@ const EVERY_LEAF_OWN_LAYOUT: PagePlace = { firstPosition: 0, layout2From: 0 };
 function read(reply: Buffer, place = EVERY_LEAF_OWN_LAYOUT): { ids: string[]; leaves: string[] } {
   const ids: string[] = [];
   const leaves: string[] = [];
-  hashStreamPage(reply, place, (bytes, start, end, leaf) => {
+  const packed = hashStreamPage(reply, place, (bytes, start, end, index) => {
     ids.push(bytes.toString('latin1', start, end));
-    leaves.push(leaf.toString('hex'));
+    expect(index).toBe(ids.length - 1);
   });
+  for (let at = 0; at < packed.length; at += 32) leaves.push(packed.toString('hex', at, at + 32));
+  expect(leaves).toHaveLength(ids.length);
   return { ids, leaves };
 }
 

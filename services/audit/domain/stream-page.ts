@@ -1,7 +1,7 @@
 /**
  * The leaf hashes of a page of audit stream entries, read from the raw bytes
  * of an XRANGE reply (shared/redis/raw-replies.ts): what full verification
- * hashes. Each entry's leaf is SHA-256(0x00 || canonicalEntry(entry, id,
+ * hashes, written packed (32 bytes a leaf) as the log's tiles keep them. Each entry's leaf is SHA-256(0x00 || canonicalEntry(entry, id,
  * layout)), the canonical bytes written straight from the id's and values'
  * bytes in the reply (`writeCanonicalEntry`): no string, object or Buffer per
  * field. The layout is the entry's own `v` from the position the log's
@@ -20,7 +20,7 @@ import { isUtf8 } from 'node:buffer';
 import { AUDIT_ENTRY_FIELDS, canonicalEntryRoom, parseAuditEntry, writeCanonicalEntry, type EntryLayout } from '../../../shared/audit/audit-entry.js';
 import { readInteger } from '../../../shared/resp.js';
 import { entryLeafHash } from './leaf.js';
-import { sha256Of } from './merkle.js';
+import { HASH_BYTES, sha256Of, writeSha256 } from './merkle.js';
 
 const CR = 0x0d;
 const FIELD_NAMES = AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(name));
@@ -33,13 +33,17 @@ export interface PagePlace {
   readonly layout2From: number;
 }
 
-/** One entry of a page: where its stream id is in the reply, and its leaf hash. */
-export type PageVisitor = (reply: Buffer, idStart: number, idEnd: number, leafHash: Buffer) => void;
+/** One entry of a page: where its stream id is in the reply, and its index in the page (its leaf hash is at 32 × index of the leaves). */
+export type PageVisitor = (reply: Buffer, idStart: number, idEnd: number, index: number) => void;
 
-/** Reads the XRANGE reply's entries in order, handing each one's id and leaf hash to `visit`; returns how many. */
-export function hashStreamPage(reply: Buffer, place: PagePlace, visit: PageVisitor): number {
+/**
+ * Reads the XRANGE reply's entries in order: their leaf hashes, packed (32
+ * bytes each, in order), and each one's stream id handed to `visit`.
+ */
+export function hashStreamPage(reply: Buffer, place: PagePlace, visit?: PageVisitor): Buffer {
   const walk = new Walk(reply);
   const entries = walk.header(0x2a);
+  const leaves = Buffer.allocUnsafe(entries * HASH_BYTES);
   // One check for the whole page; entry by entry only when it fails.
   const allUtf8 = isUtf8(reply);
   // Each field's value as [start, end) of the reply, then the stream id's.
@@ -67,28 +71,27 @@ export function hashStreamPage(reply: Buffer, place: PagePlace, visit: PageVisit
       }
       walk.skip(valueLength);
     }
-    let leaf: Buffer;
     if (layout && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at)))) {
       const v = values[2 * V_FIELD]!;
       const entryLayout: EntryLayout = position >= place.layout2From && values[2 * V_FIELD + 1] === v + 1 && reply[v] === LAYOUT_2 ? 2 : 1;
-      leaf = leafOfLayout(reply, values, entryLayout, walk.at - fieldsStart + idLength);
+      writeLeafOfLayout(reply, values, entryLayout, walk.at - fieldsStart + idLength, leaves, e * HASH_BYTES);
     } else {
-      leaf = leafOfOddEntry(reply, idStart, idLength, fieldsStart, walk.at, fieldCount, position, place.layout2From);
+      leafOfOddEntry(reply, idStart, idLength, fieldsStart, walk.at, fieldCount, position, place.layout2From).copy(leaves, e * HASH_BYTES);
     }
-    visit(reply, idStart, idStart + idLength, leaf);
+    visit?.(reply, idStart, idStart + idLength, e);
   }
-  return entries;
+  return leaves;
 }
 
 /** One entry's leaf input (0x00 || canonical bytes), reused entry after entry (one per thread), grown as needed. */
 let leafInput = Buffer.allocUnsafe(1 << 16);
 
-function leafOfLayout(reply: Buffer, values: readonly number[], layout: EntryLayout, valueBytes: number): Buffer {
+function writeLeafOfLayout(reply: Buffer, values: readonly number[], layout: EntryLayout, valueBytes: number, out: Buffer, at: number): void {
   const room = 1 + canonicalEntryRoom(valueBytes);
   if (room > leafInput.length) leafInput = Buffer.allocUnsafe(2 * room);
   leafInput[0] = 0x00;
   const end = writeCanonicalEntry(reply, values, layout, leafInput, 1);
-  return sha256Of(leafInput.subarray(0, end));
+  writeSha256(leafInput.subarray(0, end), out, at);
 }
 
 /** The leaf hash of an entry not in the exact layout or not valid UTF-8: as the appender made it (decoded, by field name). */

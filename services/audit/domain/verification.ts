@@ -18,7 +18,7 @@
  * only the right edge of the tree in memory. Pure: no I/O.
  */
 import { openCheckpoint, type NoteVerifier } from './checkpoint.js';
-import { HASH_BYTES, nodeHash, pushSubtree, EMPTY_ROOT, type RightEdge } from './merkle.js';
+import { HASH_BYTES, nodeHash, pushSubtree, writeNodeHash, EMPTY_ROOT, type RightEdge } from './merkle.js';
 import { streamIdAfter } from './tiles.js';
 
 export interface VerificationReport {
@@ -53,8 +53,8 @@ export type TileMismatch =
 
 /** What the stream's ids say of a tile: the log's ids of its positions, and the first position the stream's differs. */
 export interface TileIds {
-  /** The stream ids the log appended at the tile's positions, in order. */
-  readonly expected: readonly string[];
+  /** The stream id the log appended at an offset of the tile (asked only to name a mismatch). */
+  readonly expected: (offset: number) => string | undefined;
   /** The first offset whose stream entry has another id (or none: the stream ran out), if any. */
   readonly firstWrong?: { readonly offset: number; readonly found?: string };
 }
@@ -82,44 +82,75 @@ export interface TileSummary {
 }
 
 /**
- * Sums up one tile: its entries' leaf hashes against the stored ones, their
- * stream ids against the log's (`ids`), and the subtrees the rest of the tree
- * needs — the tile's own, and those up to every checkpoint size inside it
+ * Sums up one tile: its entries' leaf hashes (`leaves`, packed) against the
+ * stored ones (`stored`, packed as the log's tile keeps them), their stream ids
+ * against the log's (`ids`), and the subtrees the rest of the tree needs — the
+ * tile's own, and those up to every checkpoint size inside it
  * (`checkpointSizes` ascending, any range).
+ *
+ * Packed throughout, for speed (a million entries): one comparison for a whole
+ * tile that matches, entry by entry only when it does not; the tile's subtree
+ * built level by level into packed buffers, one hash per node and no object per hash.
  */
-export function summariseTile(first: number, leafHashes: readonly Buffer[], storedHashes: readonly Uint8Array[], ids: TileIds, checkpointSizes: readonly number[]): TileSummary {
+export function summariseTile(first: number, leaves: Buffer, stored: Uint8Array, ids: TileIds, checkpointSizes: readonly number[]): TileSummary {
+  const count = Math.floor(leaves.length / HASH_BYTES);
+  const storedCount = Math.floor(stored.length / HASH_BYTES);
   let mismatches = 0;
   const wrong = ids.firstWrong;
   // Where the stream's ids part from the log's, that says more (deleted, inserted) than the hash that follows from it.
   let firstMismatch: TileMismatch | undefined = wrong
-    ? { kind: 'id', offset: wrong.offset, expected: ids.expected[wrong.offset] ?? '', ...(wrong.found !== undefined ? { found: wrong.found } : {}) }
+    ? { kind: 'id', offset: wrong.offset, expected: ids.expected(wrong.offset) ?? '', ...(wrong.found !== undefined ? { found: wrong.found } : {}) }
     : undefined;
-  const leaves = Buffer.allocUnsafe(leafHashes.length * HASH_BYTES);
-  // The right edge of the tile's own subtree as leaves arrive.
-  const edge: RightEdge = { stack: [], sizes: [] };
-  const cuts: { size: number; parts: Buffer[] }[] = [];
-  let cut = lowerBound(checkpointSizes, first + 1);
-  for (let i = 0; i < leafHashes.length; i++) {
-    const hash = leafHashes[i]!;
-    leaves.set(hash, i * HASH_BYTES);
-    const stored = storedHashes[i];
-    if (!stored || !hash.equals(stored)) {
+  if (count !== storedCount || !leaves.equals(stored.subarray(0, storedCount * HASH_BYTES))) {
+    for (let i = 0; i < count; i++) {
+      const at = i * HASH_BYTES;
+      if (i < storedCount && leaves.compare(stored, at, at + HASH_BYTES, at, at + HASH_BYTES) === 0) continue;
       mismatches++;
-      if (!firstMismatch || firstMismatch.offset > i) firstMismatch = { kind: 'entry', offset: i, id: ids.expected[i] ?? '' };
-    }
-    pushSubtree(edge, hash, 1);
-    const reached = first + i + 1;
-    while (cut < checkpointSizes.length && checkpointSizes[cut]! <= reached) {
-      if (checkpointSizes[cut] === reached && i < leafHashes.length - 1) cuts.push({ size: reached, parts: [...edge.stack] });
-      cut++;
+      if (!firstMismatch || firstMismatch.offset > i) firstMismatch = { kind: 'entry', offset: i, id: ids.expected(i) ?? '' };
     }
   }
-  if (storedHashes.length !== leafHashes.length) {
+  if (storedCount !== count) {
     mismatches++;
-    firstMismatch ??= { kind: 'count', offset: Math.min(leafHashes.length, storedHashes.length), entries: leafHashes.length, stored: storedHashes.length };
+    firstMismatch ??= { kind: 'count', offset: Math.min(count, storedCount), entries: count, stored: storedCount };
   }
   if (wrong && mismatches === 0) mismatches = 1;
-  return { first, count: leafHashes.length, leaves, parts: edge.stack, cuts, mismatches, ...(firstMismatch ? { firstMismatch } : {}) };
+  const levels = subtreeLevels(leaves, count);
+  const cuts: { size: number; parts: Buffer[] }[] = [];
+  for (let cut = lowerBound(checkpointSizes, first + 1); cut < checkpointSizes.length && checkpointSizes[cut]! < first + count; cut++) {
+    const size = checkpointSizes[cut]!;
+    cuts.push({ size, parts: perfectPrefix(levels, size - first) });
+  }
+  return { first, count, leaves, parts: perfectPrefix(levels, count), cuts, mismatches, ...(firstMismatch ? { firstMismatch } : {}) };
+}
+
+/**
+ * The levels of a tile's subtree, packed: level 0 the leaves, level L the roots of
+ * the aligned perfect subtrees of 2^L leaves (as many as fit in `count`).
+ */
+function subtreeLevels(leaves: Buffer, count: number): Buffer[] {
+  const levels = [leaves];
+  let below = leaves;
+  for (let n = Math.floor(count / 2); n >= 1; n = Math.floor(n / 2)) {
+    const level = Buffer.allocUnsafe(n * HASH_BYTES);
+    for (let j = 0; j < n; j++) writeNodeHash(below, 2 * j * HASH_BYTES, level, j * HASH_BYTES);
+    levels.push(level);
+    below = level;
+  }
+  return levels;
+}
+
+/** The perfect subtrees of the tile's first `n` leaves, largest first, from its levels. */
+function perfectPrefix(levels: readonly Buffer[], n: number): Buffer[] {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (let level = levels.length - 1; level >= 0; level--) {
+    const size = 2 ** level;
+    if ((n & size) === 0) continue;
+    const node = offset / size;
+    parts.push(levels[level]!.subarray(node * HASH_BYTES, (node + 1) * HASH_BYTES));
+    offset += size;
+  }
+  return parts;
 }
 
 /** The first index of a sorted array whose value is at least `value`. */
