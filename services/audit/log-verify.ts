@@ -32,6 +32,7 @@
 import os from 'node:os';
 import type { Redis, RedisOptions } from 'ioredis';
 import { RawReplyConnection } from '../../shared/redis/raw-replies.js';
+import { readInteger } from '../../shared/resp.js';
 import { startScriptThread } from '../../shared/runtime/script-thread.js';
 import type { NoteVerifier } from './domain/checkpoint.js';
 import { HASH_BYTES } from './domain/merkle.js';
@@ -79,7 +80,7 @@ export async function verifyStoredLog(
   if (threads <= 1) {
     const stream = await RawReplyConnection.connect(connectionOf(redis));
     try {
-      for (const summary of await summariseTiles(redis, stream, keys, job)) verification.addTileSummary(summary);
+      for (const summary of await summariseTiles(stream, keys, job)) verification.addTileSummary(summary);
     } finally {
       stream.close();
     }
@@ -115,14 +116,16 @@ interface LogTile {
 }
 
 const NEWLINE = 0x0a;
+const CR = 0x0d;
+const DOLLAR = 0x24;
 
 /**
  * Reads and sums up a run of tiles, in order (on whichever thread calls it):
  * the log's ids and hashes of the run in one round trip, then the stream
  * entries of each tile, TILES_IN_FLIGHT asked ahead.
  */
-export async function summariseTiles(redis: Redis, stream: RawReplyConnection, keys: AuditKeys, job: TileJob): Promise<TileSummary[]> {
-  const { tiles, nextFirstId } = await readLogTiles(redis, keys, job);
+export async function summariseTiles(stream: RawReplyConnection, keys: AuditKeys, job: TileJob): Promise<TileSummary[]> {
+  const { tiles, nextFirstId } = await readLogTiles(stream, keys, job);
   const lastTile = Math.ceil(job.size / TILE_WIDTH) - 1;
   /** Sums up tile i from its stream entries (a reply valid during this call only; none when the log lost its range). */
   const summarise = (i: number, reply: Buffer | undefined): TileSummary => {
@@ -176,29 +179,39 @@ function sameId(b: Buffer, start: number, end: number, ids: Buffer, at: number):
   return true;
 }
 
-/** The log's id and leaf-hash tiles of a run (cut at the size verified), and the first id of the tile after each. */
-async function readLogTiles(redis: Redis, keys: AuditKeys, job: TileJob): Promise<{ tiles: LogTile[]; nextFirstId: (i: number) => string | undefined }> {
+/**
+ * The log's id and leaf-hash tiles of a run (cut at the size verified), and the first id of the
+ * tile after each: GETs pipelined on the raw connection (a verification thread needs no other client).
+ */
+async function readLogTiles(stream: RawReplyConnection, keys: AuditKeys, job: TileJob): Promise<{ tiles: LogTile[]; nextFirstId: (i: number) => string | undefined }> {
   const end = job.firstTile + job.tiles;
-  const pipeline = redis.pipeline();
-  for (let t = job.firstTile; t < end; t++) pipeline.getBuffer(keys.idTile(t)).getBuffer(keys.hashTile(0, t));
-  // The first id of the tile after the run: where its last tile's stream entries stop.
-  if (end * TILE_WIDTH < job.size) pipeline.getBuffer(keys.idTile(end));
-  const results = (await pipeline.exec()) ?? [];
-  const value = (i: number): Buffer => {
-    const [err, v] = results[i] ?? [new Error('no reply'), null];
-    if (err) throw err;
-    return (v as Buffer | null) ?? NO_LEAVES;
-  };
+  const get = (key: string) => stream.read(['GET', key], (reply) => Buffer.from(bulkValue(reply)));
+  const reads = stream.batch(() => {
+    const sent: Promise<Buffer>[] = [];
+    for (let t = job.firstTile; t < end; t++) sent.push(get(keys.idTile(t)), get(keys.hashTile(0, t)));
+    // The first id of the tile after the run: where its last tile's stream entries stop.
+    if (end * TILE_WIDTH < job.size) sent.push(get(keys.idTile(end)));
+    return sent;
+  });
+  const values = await Promise.all(reads);
   const tiles: LogTile[] = [];
   for (let i = 0; i < job.tiles; i++) {
     // On a live log the last tile may have grown since the size was read: verify up to that size.
     const room = job.size - (job.firstTile + i) * TILE_WIDTH;
-    const ids = firstIdLines(value(2 * i), room);
-    const hashes = value(2 * i + 1);
+    const ids = firstIdLines(values[2 * i]!, room);
+    const hashes = values[2 * i + 1]!;
     tiles.push({ ...ids, hashes: hashes.subarray(0, Math.min(Math.floor(hashes.length / HASH_BYTES), room) * HASH_BYTES) });
   }
-  const after = end * TILE_WIDTH < job.size ? firstIdOf(value(2 * job.tiles)) : undefined;
+  const after = end * TILE_WIDTH < job.size ? firstIdOf(values[2 * job.tiles]!) : undefined;
   return { tiles, nextFirstId: (i) => (i + 1 < tiles.length ? firstIdOf(tiles[i + 1]!.ids) : after) };
+}
+
+/** The value of a GET's raw reply (`$<n>` CRLF, its bytes, CRLF; `$-1` for a missing key: no bytes). */
+function bulkValue(reply: Buffer): Buffer {
+  const cr = reply.indexOf(CR);
+  if (reply[0] !== DOLLAR || cr < 0) throw new Error(`not a GET reply: ${reply.toString('latin1', 0, 40)}`);
+  const length = readInteger(reply, 1, cr);
+  return length < 0 ? NO_LEAVES : reply.subarray(cr + 2, cr + 2 + length);
 }
 
 /** The first `room` ids of an id tile (its bytes up to their newlines), and how many there are. */
@@ -299,12 +312,12 @@ function workerTaker(connection: RedisOptions, prefix: string): RunTaker {
 }
 
 /** This thread taking runs, on a raw-reply connection of its own (its event loop interleaves them with the workers' replies). */
-function localTaker(redis: Redis, keys: AuditKeys): RunTaker {
-  const stream = RawReplyConnection.connect(connectionOf(redis));
+function localTaker(connection: RedisOptions, keys: AuditKeys): RunTaker {
+  const stream = RawReplyConnection.connect(connection);
   stream.catch(() => {}); // the first run taken reports it
   return {
     take(run, done) {
-      stream.then((raw) => summariseTiles(redis, raw, keys, run)).then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+      stream.then((raw) => summariseTiles(raw, keys, run)).then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
     },
     async close() {
       await stream.then((raw) => raw.close()).catch(() => {});
@@ -327,7 +340,7 @@ class SummaryPool {
     keys: AuditKeys,
   ) {
     const connection = connectionOf(redis);
-    this.takers = [localTaker(redis, keys), ...Array.from({ length: workers }, () => workerTaker(connection, keys.space.prefix))];
+    this.takers = [localTaker(connection, keys), ...Array.from({ length: workers }, () => workerTaker(connection, keys.space.prefix))];
   }
 
   /** The summaries of every tile of `job`, a run of `tilesPerJob` tiles at a time, in order. */

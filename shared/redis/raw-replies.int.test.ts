@@ -32,6 +32,12 @@ describe('raw replies', () => {
     expect(replies.map(String)).toEqual(['$6\r\nhéllo\r\n', '$-1\r\n', '+PONG\r\n', ':6\r\n']);
   });
 
+  it('sends a batch of commands together and answers each in order', async () => {
+    await redis.set(`${prefix}:b`, 'batched');
+    const replies = await Promise.all(raw.batch(() => [raw.command(['GET', `${prefix}:b`]), raw.command(['PING']), raw.command(['GET', `${prefix}:missing`])]));
+    expect(replies.map(String)).toEqual(['$7\r\nbatched\r\n', '+PONG\r\n', '$-1\r\n']);
+  });
+
   it('hands back a reply spread over many socket reads whole, and the next one after it', async () => {
     const stream = `${prefix}:stream`;
     const big = 'x'.repeat(100_000);
