@@ -79,13 +79,15 @@ describe('infoshare load against a running hub', () => {
     expect(await loadCommand([HOUSING, '--agency', 'edinburgh-housing', '--bundle-size', '10', ...urls], againText)).toBe(0);
     expect(againText.stdout.join('\n')).toContain('37 of these results are from an earlier identical load');
 
-    // Other Bundles of the same records: registered again, as re-submissions (new versions, re-matched).
+    // Other Bundles of the same records: sent again exactly as stored, so unchanged — nothing written or re-matched.
     const resubmitted = capture();
     expect(await loadCommand([HOUSING, '--agency', 'edinburgh-housing', '--bundle-size', '20', ...urls], resubmitted)).toBe(0);
     const text = resubmitted.stdout.join('\n');
     expect(text).toContain('Loaded 37 record(s) from fixtures/demographics/edinburgh-housing.json as edinburgh-housing, in 2 Bundle(s)');
     expect(text).toMatch(/created\s+0\n/);
-    expect(text).toMatch(/updated\s+37 /);
+    expect(text).toMatch(/updated\s+0 /);
+    expect(text).toMatch(/unchanged\s+37 \(sent again exactly as stored/);
+    expect(text).not.toContain('other outcomes');
     expect(text).toContain('infoshare matching report');
   }, 30_000);
 

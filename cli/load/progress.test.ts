@@ -10,8 +10,12 @@ describe('load progress', () => {
   it('shows records registered of the total, the Bundle and the rate', () => {
     const state = { registered: 1500, total: 3700, bundle: 1, bundles: 4, elapsedMs: 3000 };
     expect(progressLine(state)).toBe('Registering: 1500 of 3700 records (40 %), Bundle 2 of 4, 500 records/s');
-    expect(bundleDoneLine({ ...state, registered: 2000 }, 1000, 1000, { created: 990, updated: 10 })).toBe(
+    expect(bundleDoneLine({ ...state, registered: 2000 }, 1000, 1000, { created: 990, updated: 10, unchanged: 0 })).toBe(
       'Bundle 2 of 4 (records 1001–2000) registered: 990 created, 10 updated; 2000 of 3700 so far, 667 records/s',
+    );
+    // A file sent again as it was: its records are not called updated (nothing was written).
+    expect(bundleDoneLine({ ...state, registered: 2000 }, 1000, 1000, { created: 0, updated: 3, unchanged: 997 })).toBe(
+      'Bundle 2 of 4 (records 1001–2000) registered: 0 created, 3 updated, 997 unchanged; 2000 of 3700 so far, 667 records/s',
     );
     expect(recordRange(36, 1)).toBe('record 37');
   });

@@ -32,9 +32,10 @@ export function recordRange(first: number, count: number): string {
 }
 
 /** The line printed when a Bundle is registered. */
-export function bundleDoneLine(p: ProgressState, first: number, size: number, counts: { created: number; updated: number }): string {
+export function bundleDoneLine(p: ProgressState, first: number, size: number, counts: { created: number; updated: number; unchanged: number }): string {
   return (
-    `Bundle ${p.bundle + 1} of ${p.bundles} (${recordRange(first, size)}) registered: ${counts.created} created, ${counts.updated} updated; ` +
+    `Bundle ${p.bundle + 1} of ${p.bundles} (${recordRange(first, size)}) registered: ${counts.created} created, ${counts.updated} updated` +
+    `${counts.unchanged ? `, ${counts.unchanged} unchanged` : ''}; ` +
     `${p.registered} of ${p.total} so far, ${ratePerSecond(p.registered, p.elapsedMs)} records/s`
   );
 }

@@ -33,6 +33,24 @@ describe('summarising a load from the MPI’s transaction-responses', () => {
     });
   });
 
+  it('counts a record sent again exactly as stored as unchanged — not updated, not re-decided — and says so', () => {
+    const resent: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction-response',
+      entry: [
+        entry('200 OK', 'Unchanged (sent again as stored; nothing re-matched or written): Linked to Person/per-a (level3)'),
+        entry('200 OK', 'Unchanged (sent again as stored; nothing re-matched or written): New person: Person/per-b'),
+        entry('200 OK', 'Linked to Person/per-c (level3)'),
+      ] as Bundle['entry'],
+    };
+    const tally = tallyResponse(resent);
+    expect(tally).toEqual({ ...EMPTY_TALLY, records: 3, unchanged: 2, updated: 1, linked: 1 });
+    const text = formatSummary(loadSummary(tally, { file: 'f', agency: 'a', bundles: 1, elapsedMs: 1000 }));
+    expect(text).toMatch(/updated\s+1 \(re-submissions/);
+    expect(text).toMatch(/unchanged\s+2 \(sent again exactly as stored: nothing written or re-matched/);
+    expect(text).not.toContain('other outcomes');
+  });
+
   it('counts every result of a Bundle the MPI had already accepted as the earlier load’s, not this run’s', () => {
     expect(tallyResponse(response, true).fromEarlierLoad).toBe(response.entry!.length);
     expect(tallyResponse(response).fromEarlierLoad).toBe(0);
@@ -57,5 +75,6 @@ describe('summarising a load from the MPI’s transaction-responses', () => {
     expect(text).toContain('other outcomes        2');
     expect(text).toContain('infoshare matching report');
     expect(text).not.toContain('earlier identical load');
+    expect(text).not.toContain('unchanged');
   });
 });

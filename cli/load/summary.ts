@@ -1,16 +1,22 @@
 /**
  * What a load did, counted from the MPI's `transaction-response` Bundles: each
  * entry's status (201 created, 200 a re-submission of a record already held)
- * and its outcome text (services/mpi/operations/transaction-response.ts says
- * "Linked to Person/… (level3)", "Queued for review as Task/…", "New person: Person/…").
+ * and its outcome text (services/mpi/transaction-response.ts says
+ * "Linked to Person/… (level3)", "Queued for review as Task/…", "New person: Person/…",
+ * each prefixed "Unchanged (…): " for a record sent again exactly as stored).
  */
 import type { Bundle, OperationOutcome } from 'fhir/r4.js';
 
 export interface LoadTally {
   readonly records: number;
   readonly created: number;
-  /** A record the MPI already held under the same agency identifier: a new version, re-matched. */
+  /** A record the MPI already held under the same agency identifier, changed: a new version, re-matched. */
   readonly updated: number;
+  /**
+   * A record sent again exactly as stored: nothing written or re-matched, it keeps its Person
+   * (so it counts in none of linked / review / new: nothing was decided for it now).
+   */
+  readonly unchanged: number;
   readonly linked: number;
   /** Of `linked`: by the same valid CHI (assurance level4). */
   readonly linkedByChi: number;
@@ -31,6 +37,7 @@ export const EMPTY_TALLY: LoadTally = {
   records: 0,
   created: 0,
   updated: 0,
+  unchanged: 0,
   linked: 0,
   linkedByChi: 0,
   queuedForReview: 0,
@@ -44,14 +51,22 @@ export const EMPTY_TALLY: LoadTally = {
  * Counts one transaction-response. `fromEarlierLoad`: the MPI said the Bundle was
  * already accepted (202 with issue code `duplicate`), so every result is that earlier load's.
  */
+/** How the MPI's outcome text begins for a record sent again exactly as stored. */
+const UNCHANGED = 'Unchanged';
+
 export function tallyResponse(bundle: Bundle, fromEarlierLoad = false): LoadTally {
   const t = { ...EMPTY_TALLY };
   for (const entry of bundle.entry ?? []) {
     const response = entry.response;
     t.records++;
+    const text = (response?.outcome as OperationOutcome | undefined)?.issue?.[0]?.details?.text ?? '';
+    if (fromEarlierLoad) t.fromEarlierLoad++;
+    if (text.startsWith(UNCHANGED)) {
+      t.unchanged++;
+      continue;
+    }
     if (response?.status?.startsWith('201')) t.created++;
     else if (response?.status?.startsWith('200')) t.updated++;
-    const text = (response?.outcome as OperationOutcome | undefined)?.issue?.[0]?.details?.text ?? '';
     if (text.startsWith('Linked to ')) {
       t.linked++;
       if (/\(level4\)/.test(text)) t.linkedByChi++;
@@ -59,7 +74,6 @@ export function tallyResponse(bundle: Bundle, fromEarlierLoad = false): LoadTall
     } else if (text.startsWith('Queued for review')) t.queuedForReview++;
     else if (text.startsWith('New person')) t.newPersons++;
     else t.otherOutcomes++;
-    if (fromEarlierLoad) t.fromEarlierLoad++;
   }
   return t;
 }
@@ -102,6 +116,7 @@ export function formatSummary(s: LoadSummary): string {
     `Loaded ${s.records} record(s) from ${s.file} as ${s.agency}, in ${s.bundles} Bundle(s): ${s.elapsedSeconds} s, ${s.recordsPerSecond} records/s`,
     `  created               ${s.created}`,
     `  updated               ${s.updated} (re-submissions of records the MPI already held: new versions, re-matched)`,
+    ...(s.unchanged ? [`  unchanged             ${s.unchanged} (sent again exactly as stored: nothing written or re-matched; each keeps its Person)`] : []),
     `  linked                ${s.linked} (${s.linkedByChi} by CHI)${s.possibleDuplicates ? `; ${s.possibleDuplicates} raised possible-duplicate reviews` : ''}`,
     `  queued for review     ${s.queuedForReview}`,
     `  new persons           ${s.newPersons}`,
