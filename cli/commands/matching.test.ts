@@ -1,6 +1,6 @@
 import { buildMatchingReport } from '../../services/mpi/domain/report.js';
 import type { Parameters } from 'fhir/r4.js';
-import { formatEstimate, formatReport, formatReviewView } from './matching.js';
+import { benchmarkRunLine, formatEstimate, formatReport, formatReviewView } from './matching.js';
 
 describe('infoshare matching report output', () => {
   it('shows the queue, outcomes, reviewer decisions, model and last benchmark in words', () => {
@@ -50,6 +50,27 @@ describe('infoshare matching report output', () => {
     });
     expect(formatReport(report)).toContain('none yet (npm run bench:matching)');
     expect(formatReport(report)).toContain('model in use          version 0 (the configured model file)');
+  });
+});
+
+describe('the last benchmark in the matching report', () => {
+  it('shows each kind of bench:matching row with the figures it has — never NaN or undefined', () => {
+    // Row shapes as bench:matching writes them: a linkage run, a clustering run, per-seed runs, a summary.
+    const lines = [
+      { dataset: 'febrl4', identifier: true, f1: 0.9999, reviewShareOfTruePairs: 0 },
+      { dataset: 'febrl3', identifier: false, f1: 0.9963, reviewShareOfRecords: 0.0022 },
+      { dataset: 'heldout-proxy', seed: 2, f1: 0.9842, reviewShareOfRecords: 0.0196 },
+      { dataset: 'randomised-summary', meanF1: 0.9917, worstF1: 0.9893, meanReviewShareOfRecords: 0.0117, worstReviewShareOfRecords: 0.0128 },
+      { dataset: 'something-new' },
+    ].map(benchmarkRunLine);
+    expect(lines).toEqual([
+      'febrl4 (with identifier): F1 0.9999, 0.0 % of true pairs left in review',
+      'febrl3: F1 0.9963, 0.2 % of records in review',
+      'heldout-proxy seed 2: F1 0.9842, 2.0 % of records in review',
+      'randomised-summary: mean F1 0.9917, worst F1 0.9893, mean 1.2 % of records in review, worst 1.3 % of records in review',
+      'something-new: no quality figures',
+    ]);
+    for (const line of lines) expect(line).not.toMatch(/NaN|undefined/);
   });
 });
 

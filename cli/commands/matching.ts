@@ -15,6 +15,7 @@ import { demoAgencyToken } from '../demo-token.js';
 import type { ModelSummary } from '../../services/mpi/domain/model-version.js';
 import type { MatchingReport } from '../../services/mpi/domain/report.js';
 import { HubScopes } from '../../shared/auth/scopes.js';
+import { outcomeText, parseBody } from '../../shared/client/http.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 
@@ -62,16 +63,48 @@ export function formatReport(r: MatchingReport): string {
     ...(r.model.expected ? [`  the model expects     ${expectationLine(r.model.expected)}`] : []),
     ...(r.modelVersions.length > 1 ? [`  model versions        ${r.modelVersions.map((v) => `${v.version}${v.estimatedAt ? ` (${v.estimatedAt})` : ''}`).join(', ')}`] : []),
   ];
-  const bench = r.lastBenchmark as { generatedAt?: string; runs?: { dataset: string; identifier: boolean; f1: number; reviewShareOfTruePairs: number }[] } | undefined;
+  const bench = r.lastBenchmark as { generatedAt?: string; runs?: BenchmarkRun[] } | undefined;
   if (bench?.runs) {
     lines.push(`  last benchmark        ${bench.generatedAt ?? ''}`);
-    for (const run of bench.runs) {
-      lines.push(`      ${run.dataset}${run.identifier ? ' (with identifier)' : ''}: F1 ${run.f1}, ${(run.reviewShareOfTruePairs * 100).toFixed(1)} % of true pairs left in review`);
-    }
+    for (const run of bench.runs) lines.push(`      ${benchmarkRunLine(run)}`);
   } else {
     lines.push('  last benchmark        none yet (npm run bench:matching)');
   }
   return lines.join('\n');
+}
+
+/**
+ * One row of `bench:matching`'s results. The rows differ by data set: a linkage run counts true
+ * pairs left in review, a clustering run (FEBRL3, randomised, held-out proxy) the share of records
+ * in review, a summary row means and worsts — so every figure is optional and only those present
+ * are shown (never "NaN %" or "undefined").
+ */
+interface BenchmarkRun {
+  readonly dataset: string;
+  readonly identifier?: boolean;
+  readonly seed?: number;
+  readonly f1?: number;
+  readonly meanF1?: number;
+  readonly worstF1?: number;
+  readonly reviewShareOfTruePairs?: number;
+  readonly reviewShareOfRecords?: number;
+  readonly meanReviewShareOfRecords?: number;
+  readonly worstReviewShareOfRecords?: number;
+}
+
+export function benchmarkRunLine(run: BenchmarkRun): string {
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const label = `${run.dataset}${run.seed !== undefined ? ` seed ${run.seed}` : ''}${run.identifier ? ' (with identifier)' : ''}`;
+  const figures: string[] = [];
+  if (num(run.f1)) figures.push(`F1 ${run.f1}`);
+  if (num(run.meanF1)) figures.push(`mean F1 ${run.meanF1}`);
+  if (num(run.worstF1)) figures.push(`worst F1 ${run.worstF1}`);
+  if (num(run.reviewShareOfTruePairs)) figures.push(`${percent(run.reviewShareOfTruePairs)} of true pairs left in review`);
+  if (num(run.reviewShareOfRecords)) figures.push(`${percent(run.reviewShareOfRecords)} of records in review`);
+  if (num(run.meanReviewShareOfRecords)) figures.push(`mean ${percent(run.meanReviewShareOfRecords)} of records in review`);
+  if (num(run.worstReviewShareOfRecords)) figures.push(`worst ${percent(run.worstReviewShareOfRecords)} of records in review`);
+  return `${label}: ${figures.length ? figures.join(', ') : 'no quality figures'}`;
 }
 
 function modelLine(m: ModelSummary): string {
@@ -140,12 +173,12 @@ async function askMpi<T>(
 ): Promise<number> {
   try {
     const res = await send(await demoAgencyToken(config, agency, scope));
-    const body = (await res.json()) as T & { issue?: { diagnostics?: string }[] };
     if (!res.ok) {
-      io.err(`The MPI refused (${res.status}): ${body.issue?.map((i) => i.diagnostics).join('; ') ?? JSON.stringify(body)}`);
+      const text = await res.text();
+      io.err(`The MPI refused (${res.status}): ${outcomeText(parseBody(text)) ?? (text.slice(0, 200) || 'no reason given')}`);
       return EXIT_FAILURE;
     }
-    io.out(show(body));
+    io.out(show((await res.json()) as T));
     return EXIT_OK;
   } catch (err) {
     if (isUnreachable(err)) {

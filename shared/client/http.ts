@@ -38,7 +38,8 @@ export async function sendHttp(request: HttpRequest): Promise<HttpResult> {
   return { status: res.status, headers, body: parseBody(text), text };
 }
 
-function parseBody(text: string): unknown {
+/** A response body as JSON when it is JSON, else the text itself. */
+export function parseBody(text: string): unknown {
   if (text.length === 0) return undefined;
   try {
     return JSON.parse(text) as unknown;
