@@ -113,12 +113,23 @@ export const USAGE: Readonly<Record<string, string>> = {
   Shows this help, or one command's.`,
 };
 
+/** The `infoshare …` lines a command's usage opens with: one per form of the command. */
+function usageForms(usage: string): string[] {
+  const forms: string[] = [];
+  for (const line of usage.split('\n')) {
+    if (!line.trim().startsWith('infoshare ')) break;
+    forms.push(line.trim());
+  }
+  return forms;
+}
+
 export function usageText(): string {
   return [
     'infoshare — partnership information-sharing hub',
     '',
     'Commands:',
-    ...Object.values(USAGE).map((u) => u.split('\n')[0]!).map((line) => `  ${line}`),
+    // Every form a command's usage opens with (`matching report`, `matching estimate`, `matching review`…), not only the first.
+    ...Object.values(USAGE).flatMap(usageForms).map((line) => `  ${line}`),
     '',
     'Run `infoshare help <command>` for details. Exit codes: 0 ok, 1 failure, 2 usage error.',
   ].join('\n');
