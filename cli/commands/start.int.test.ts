@@ -93,6 +93,16 @@ describe('a hub started with REDIS_URL, used from another terminal without it', 
     expect((await redis.keys(`${prefix}:*Organization*`)).length).toBeGreaterThan(0);
   }, 60_000);
 
+  it('prints for every service URLs that answer (FHIR metadata, health), and for the simulator an agency’s inbox (once the demo agencies are loaded)', async () => {
+    const printed = [...hubOutput.matchAll(/\((?:FHIR|what an agency received) (\S+), health (\S+)\)/g)];
+    expect(printed).toHaveLength(SERVICE_NAMES.length);
+    for (const [, first, health] of printed) {
+      const url = first!.replace('<id>', 'nhs-lothian');
+      expect([url, (await fetch(url)).status]).toEqual([url, 200]);
+      expect([health, (await fetch(health!)).status]).toEqual([health, 200]);
+    }
+  });
+
   it('is found by `replay`, which reads the audit trail and checks every step’s criteria', async () => {
     const res = await run(['replay', 'fixtures/scenarios/foundation/tokens.json'], secondTerminal());
     expect(res.stdout).not.toContain('no Redis to read the audit trail');

@@ -34,7 +34,10 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   io.out(`infoshare hub is running — partnership ${serving.id}${serving.peerHubs.length ? `; peer hubs: ${serving.peerHubs.join(', ')} (their agencies are served there; alerts to them are forwarded)` : ''}\n`);
   for (const name of SERVICE_NAMES) {
     const url = urls[name];
-    if (url) io.out(`  ${name.padEnd(11)} ${url}   (FHIR ${url}/fhir/metadata, health ${url}/health)`);
+    if (!url) continue;
+    // The simulator is not a FHIR server of the hub: it has no /fhir/metadata, but one inbox per agency.
+    const about = name === 'agency-sim' ? `what an agency received ${url}/agencies/<id>/received` : `FHIR ${url}/fhir/metadata`;
+    io.out(`  ${name.padEnd(11)} ${url}   (${about}, health ${url}/health)`);
   }
   io.out(`\n  token endpoint  ${config.token.tokenUrl}`);
   io.out(`  JWKS            ${config.token.jwksUrl}`);
