@@ -3,41 +3,43 @@
  * `commands/`; this file only dispatches and turns errors into exit codes
  * (0 ok, 1 failure, 2 usage error) with a message instead of a stack trace.
  */
-import { agenciesCommand } from './commands/agencies.js';
-import { auditCommand } from './commands/audit.js';
-import { evidenceCommand } from './commands/evidence.js';
-import { fixturesCommand } from './commands/fixtures.js';
 import { helpCommand, usageText } from './commands/help.js';
-import { loadCommand } from './commands/load.js';
-import { matchingCommand } from './commands/matching.js';
-import { replayCommand } from './commands/replay.js';
-import { startCommand } from './commands/start.js';
-import { tokenCommand } from './commands/token.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './exit.js';
 
-const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
-  start: startCommand,
-  token: tokenCommand,
-  agencies: agenciesCommand,
-  replay: replayCommand,
-  matching: matchingCommand,
-  audit: auditCommand,
-  evidence: evidenceCommand,
-  load: (args) => loadCommand(args),
-  fixtures: fixturesCommand,
-  help: helpCommand,
+type Command = (args: string[]) => Promise<number>;
+
+/**
+ * Each command's module is loaded only when that command runs: `start` and `fixtures` pull in
+ * every service (about a second of CPU to load), which `infoshare token` — run once per curl
+ * in the README's examples — has no use for.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  start: async () => (await import('./commands/start.js')).startCommand,
+  token: async () => (await import('./commands/token.js')).tokenCommand,
+  agencies: async () => (await import('./commands/agencies.js')).agenciesCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
+  matching: async () => (await import('./commands/matching.js')).matchingCommand,
+  audit: async () => (await import('./commands/audit.js')).auditCommand,
+  evidence: async () => (await import('./commands/evidence.js')).evidenceCommand,
+  load: async () => {
+    const { loadCommand } = await import('./commands/load.js');
+    return (args) => loadCommand(args);
+  },
+  fixtures: async () => (await import('./commands/fixtures.js')).fixturesCommand,
+  help: () => Promise.resolve(helpCommand),
 };
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h') return helpCommand([]);
-  const command = COMMANDS[name];
-  if (!command) {
+  const commandLoader = COMMANDS[name];
+  if (!commandLoader) {
     process.stderr.write(`Unknown command "${name}".\n\n${usageText()}\n`);
     return EXIT_USAGE;
   }
   if (args.includes('--help') || args.includes('-h')) return helpCommand([name]);
   try {
+    const command = await commandLoader();
     return await command(args);
   } catch (err) {
     if (err instanceof UsageError) {
