@@ -157,6 +157,13 @@ describe('infoshare evidence', () => {
     expect(rows.length).toBeGreaterThanOrEqual(1 + 45);
   });
 
+  it('says in words why the audit service refused a question (a date that is not one), not as raw JSON', async () => {
+    const e = io();
+    expect(await evidenceCommand(['--since', 'yesterday'], e.io)).toBe(1);
+    expect(e.err).toEqual(["The audit service answered 400: 'yesterday' is not a date for 'since' (YYYY, YYYY-MM-DD or an instant)"]);
+    expect(e.out).toEqual([]);
+  });
+
   it('refuses an unknown format and a PDF without --out, before asking the hub anything', async () => {
     await expect(evidenceCommand(['--format', 'docx'], io().io)).rejects.toThrow('--format must be one of');
     await expect(evidenceCommand(['--format', 'pdf'], io().io)).rejects.toThrow('--format pdf needs --out FILE');
