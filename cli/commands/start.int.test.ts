@@ -85,6 +85,14 @@ describe('a hub started with REDIS_URL, used from another terminal without it', 
     expect(fs.statSync(hubNoteFile({ dataDir })).mode & 0o077).toBe(0);
   });
 
+  it('says which port is taken and how to move the hub when a second hub is started on the same ports', async () => {
+    const second = await run(['start', '--no-fixtures'], { ...secondTerminal(), REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: `${prefix}-second` });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`Port ${shared.INFOSHARE_DIRECTORY_PORT} is already in use`);
+    expect(second.stderr).toContain('INFOSHARE_PORT_OFFSET=200 npm start');
+    expect(second.stderr).not.toMatch(/EADDRINUSE|\n\s+at /);
+  }, 60_000);
+
   it('is found by `fixtures load`, which loads the demo partnership under the hub’s key prefix', async () => {
     const res = await run(['fixtures', 'load'], secondTerminal());
     expect(res.stderr).toBe('');

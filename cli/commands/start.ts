@@ -25,6 +25,13 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
       io.err(err.message);
       return EXIT_FAILURE;
     }
+    if (isPortInUse(err)) {
+      io.err(
+        `Port ${err.port} is already in use (another hub, or a test run?). Stop what listens there, or move this hub: ` +
+          '`INFOSHARE_PORT_OFFSET=200 npm start` (ports 4200-4210), and give every command you run against it the same INFOSHARE_PORT_OFFSET.',
+      );
+      return EXIT_FAILURE;
+    }
     throw err;
   }
   const { config, urls } = hub;
@@ -65,4 +72,9 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   await hub.stop();
   io.out('Stopped.');
   return EXIT_OK;
+}
+
+/** A service's port taken by another process (Node's listen error). */
+function isPortInUse(err: unknown): err is NodeJS.ErrnoException & { port: number } {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && typeof (err as { port?: unknown }).port === 'number';
 }
