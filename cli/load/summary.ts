@@ -47,13 +47,13 @@ export const EMPTY_TALLY: LoadTally = {
   fromEarlierLoad: 0,
 };
 
+/** How the MPI's outcome text begins for a record sent again exactly as stored. */
+const UNCHANGED = 'Unchanged';
+
 /**
  * Counts one transaction-response. `fromEarlierLoad`: the MPI said the Bundle was
  * already accepted (202 with issue code `duplicate`), so every result is that earlier load's.
  */
-/** How the MPI's outcome text begins for a record sent again exactly as stored. */
-const UNCHANGED = 'Unchanged';
-
 export function tallyResponse(bundle: Bundle, fromEarlierLoad = false): LoadTally {
   const t = { ...EMPTY_TALLY };
   for (const entry of bundle.entry ?? []) {
