@@ -78,18 +78,23 @@ async function main(): Promise<void> {
   const redis = connectRedis(redisHandle.url);
   let hub: BenchHub | undefined;
   try {
-    // One hub per delivery concurrency asked for, in turn, each under a key prefix of its own, against one raw baseline.
-    const concurrencies = options.deliveryConcurrency.length > 0 ? options.deliveryConcurrency : [loadAlertsConfig(process.env).deliveryConcurrency];
+    // One hub per variant asked for (delivery concurrency × nice, repeated: interleaved on a shared machine), in
+    // turn, each under a key prefix of its own, against one raw baseline.
+    const defaults = loadAlertsConfig(process.env);
+    const concurrencies = options.deliveryConcurrency.length > 0 ? options.deliveryConcurrency : [defaults.deliveryConcurrency];
+    const nices = options.deliveryNice.length > 0 ? options.deliveryNice : [defaults.deliveryNice];
+    const variants = Array.from({ length: options.repeat }, () => concurrencies.flatMap((deliveryConcurrency) => nices.map((deliveryNice) => ({ deliveryConcurrency, deliveryNice })))).flat();
     let raw: RawBaseline | undefined;
     const runs: Awaited<ReturnType<typeof runBench>>['result'][] = [];
-    for (const [i, deliveryConcurrency] of concurrencies.entries()) {
-      const run = await runBench(redis, redisHandle.url, tmp, options, { deliveryConcurrency, keyPrefix: i === 0 ? 'is' : `is-c${deliveryConcurrency}`, ...(raw ? { raw } : {}) }, (h) => (hub = h));
+    for (const [i, variant] of variants.entries()) {
+      const keyPrefix = i === 0 ? 'is' : `is-v${i}`;
+      const run = await runBench(redis, redisHandle.url, tmp, options, { ...variant, keyPrefix, ...(raw ? { raw } : {}) }, (h) => (hub = h));
       raw ??= run.raw;
       runs.push(run.result);
       await hub?.stop();
       hub = undefined;
     }
-    const result = runs.length === 1 ? runs[0]! : { ...runs[0]!, byDeliveryConcurrency: runs.map(concurrencySummary) };
+    const result = runs.length === 1 ? runs[0]! : { ...runs[0]!, byVariant: runs.map(variantSummary) };
     const line = JSON.stringify(result);
     process.stdout.write(`${line}\n`);
     keepResult(options.out, result, 'append', progress);
@@ -107,10 +112,11 @@ interface RawBaseline {
   readonly runs: readonly (RawBullmqResult & { readonly workerConcurrency: number })[];
 }
 
-/** What one hub's measurement adds to `byDeliveryConcurrency`. */
-function concurrencySummary(r: Awaited<ReturnType<typeof runBench>>['result']) {
+/** What one hub's measurement adds to `byVariant`. */
+function variantSummary(r: Awaited<ReturnType<typeof runBench>>['result']) {
   return {
     deliveryConcurrency: r.deliveryConcurrency,
+    deliveryNice: r.deliveryNice,
     deliveriesPerSecond: r.deliveriesPerSecond,
     ratio: r.ratio,
     cpuMsPerDelivery: r.cpuMsPerDelivery,
@@ -128,13 +134,13 @@ async function runBench(
   redisUrl: string,
   tmp: string,
   options: AlertsBenchOptions,
-  run: { readonly deliveryConcurrency: number; readonly keyPrefix: string; readonly raw?: RawBaseline },
+  run: { readonly deliveryConcurrency: number; readonly deliveryNice: number; readonly keyPrefix: string; readonly raw?: RawBaseline },
   started: (hub: BenchHub) => void,
 ) {
-  const { keyPrefix, deliveryConcurrency } = run;
+  const { keyPrefix, deliveryConcurrency, deliveryNice } = run;
   // The alerts service's settings as the hub process reads them (same environment): its worker concurrency and job options.
-  const concurrencyEnv = { INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: String(deliveryConcurrency) };
-  const alertsConfig = loadAlertsConfig({ ...process.env, ...concurrencyEnv });
+  const variantEnv = { INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: String(deliveryConcurrency), INFOSHARE_ALERTS_DELIVERY_NICE: String(deliveryNice) };
+  const alertsConfig = loadAlertsConfig({ ...process.env, ...variantEnv });
   const runId = randomBytes(3).toString('hex');
 
   // The hub, started first only to learn the recipients of the benchmark's alerts; the raw baseline runs before any load.
@@ -143,7 +149,7 @@ async function runBench(
     redisUrl,
     keyPrefix,
     dataDir: tmp,
-    env: { INFOSHARE_ALERTS_DELIVERY_PROCESSES: String(options.deliveryProcesses), ...concurrencyEnv },
+    env: { INFOSHARE_ALERTS_DELIVERY_PROCESSES: String(options.deliveryProcesses), ...variantEnv },
     ...(options.hubCpuProf ? { cpuProfileDir: options.hubCpuProf } : {}),
   });
   started(hub);
@@ -309,6 +315,7 @@ async function runBench(
       latencyBatchSizeP50: latencyBatches.p50,
       deliveryProcesses: options.deliveryProcesses,
       deliveryConcurrency,
+      deliveryNice,
       cpuMsPerDelivery,
       latencyCpuMsPerDelivery,
       ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
@@ -351,7 +358,7 @@ async function runBench(
           'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog).',
-          'deliveryConcurrency: attempts in flight per delivery worker process (INFOSHARE_ALERTS_DELIVERY_CONCURRENCY). byDeliveryConcurrency (with --delivery-concurrency a,b,…): a hub per value measured in turn in the same run against the one raw baseline; the line\'s own figures are the first value\'s.',
+          'deliveryConcurrency: attempts in flight per delivery worker process (INFOSHARE_ALERTS_DELIVERY_CONCURRENCY); deliveryNice: how far below the hub process\'s CPU priority they run (INFOSHARE_ALERTS_DELIVERY_NICE). byVariant (with --delivery-concurrency a,b,… / --delivery-nice a,b,… / --repeat n): a hub per combination, the list repeated n times (interleaved), measured in turn in the same run against the one raw baseline; the line\'s own figures are the first variant\'s.',
         ],
       },
     };

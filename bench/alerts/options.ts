@@ -31,21 +31,26 @@ export interface AlertsBenchOptions {
    * value measured in turn in the same run against the same raw baseline; empty: the hub's own default.
    */
   readonly deliveryConcurrency: readonly number[];
+  /** The delivery worker processes' nice increments (`INFOSHARE_ALERTS_DELIVERY_NICE`), a hub per value; empty: the default. */
+  readonly deliveryNice: readonly number[];
+  /** How many times the list of variants (concurrency × nice) is measured, in turn: interleaved runs (default 1). */
+  readonly repeat: number;
 }
 
-export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N] [--delivery-concurrency N[,N…]]
+export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N] [--delivery-concurrency N[,N…]] [--delivery-nice N[,N…]] [--repeat N]
 Raw BullMQ first (the hub's enqueue mode and job size, a trivial processor), then the hub in its own
 process (directory, MPI, alerts; its delivery worker processes, 1 by default) and agency-sim in another,
 on the same private redis-server (appendfsync always):
 alerts raised over HTTP, delivered to agency-sim over HTTP and acknowledged — throughput, then latency
 at a fixed offered rate. By default the recipients' Endpoints opt in to batched delivery (up to --batch-size
 messages per request); --delivery single keeps one message per request. --delivery-concurrency 128,32 measures
-a hub per value (attempts in flight per delivery process) in turn, in the same run (byDeliveryConcurrency; the
-first value's figures are the line's own). Progress on stderr; one JSON line
+a hub per value (attempts in flight per delivery process) in turn, in the same run; --delivery-nice 0,10 the
+same for the delivery processes' CPU priority below the hub's (every combination of the two lists); --repeat 2
+measures the whole list twice, interleaved (byVariant; the first variant's figures are the line's own). Progress on stderr; one JSON line
 on stdout, appended to the results file.`;
 
 export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
-  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size', 'delivery-concurrency']);
+  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size', 'delivery-concurrency', 'delivery-nice', 'repeat']);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
     alerts: positiveFlag(values, 'alerts', 1_000),
@@ -57,15 +62,17 @@ export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
     deliveryProcesses: values.get('delivery-processes') === '0' ? 0 : positiveFlag(values, 'delivery-processes', 1),
     delivery: choiceFlag(values, 'delivery', DELIVERY_MODES, 'batched'),
     batchSize: positiveFlag(values, 'batch-size', 50),
-    deliveryConcurrency: concurrencyList(values.get('delivery-concurrency')),
+    deliveryConcurrency: integerList(values.get('delivery-concurrency'), 'delivery-concurrency', 1, 1000),
+    deliveryNice: integerList(values.get('delivery-nice'), 'delivery-nice', 0, 19),
+    repeat: positiveFlag(values, 'repeat', 1),
     ...(hubCpuProf !== undefined ? { hubCpuProf } : {}),
   };
 }
 
-/** `128,32` → [128, 32]; absent → [] (the hub's default). */
-function concurrencyList(raw: string | undefined): number[] {
+/** `128,32` → [128, 32]; absent → [] (the hub's default). Repeats are kept: `128,512,128` interleaves. */
+function integerList(raw: string | undefined, flag: string, min: number, max: number): number[] {
   if (raw === undefined) return [];
   const list = raw.split(',').map((v) => Number(v.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new UsageError(`--delivery-concurrency takes integers 1-1000, comma-separated (got ${raw})`);
-  return [...new Set(list)];
+  if (list.some((n) => !Number.isInteger(n) || n < min || n > max)) throw new UsageError(`--${flag} takes integers ${min}-${max}, comma-separated (got ${raw})`);
+  return list;
 }

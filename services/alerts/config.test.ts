@@ -17,9 +17,15 @@ describe('the alerts service’s settings', () => {
     expect(() => loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_PROCESSES: '-1' })).toThrow(ConfigError);
   });
 
-  it('lets 128 delivery attempts be in flight per process and batches linger 5 ms by default', () => {
-    expect(loadAlertsConfig({})).toMatchObject({ deliveryConcurrency: 128, batchLingerMs: 5 });
-    expect(loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: '512' })).toMatchObject({ deliveryConcurrency: 512 });
+  it('runs delivery worker processes 10 below the service’s CPU priority by default, 0-19 allowed', () => {
+    expect(loadAlertsConfig({})).toMatchObject({ deliveryNice: 10 });
+    expect(loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_NICE: '0' })).toMatchObject({ deliveryNice: 0 });
+    expect(() => loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_NICE: '20' })).toThrow(ConfigError);
+  });
+
+  it('lets 512 delivery attempts be in flight per process and batches linger 5 ms by default', () => {
+    expect(loadAlertsConfig({})).toMatchObject({ deliveryConcurrency: 512, batchLingerMs: 5 });
+    expect(loadAlertsConfig({ INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: '128' })).toMatchObject({ deliveryConcurrency: 128 });
     expect(loadAlertsConfig({ INFOSHARE_ALERTS_BATCH_LINGER: '20ms' })).toMatchObject({ batchLingerMs: 20 });
   });
 

@@ -6,11 +6,14 @@
  *   INFOSHARE_ALERTS_RETRY_WINDOW       how long a delivery is retried before it is a dead letter   default 24h
  *   INFOSHARE_ALERTS_RETRY_BASE_DELAY   the first retry's delay ceiling (doubling per retry)        default 1s
  *   INFOSHARE_ALERTS_DELIVERY_TIMEOUT   how long one delivery attempt waits for the agency's answer  default 10s
- *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 128
- *                                       (DEFAULT_DELIVERY_CONCURRENCY: the in-flight limit bounds the time a
- *                                       delivery spends inside a busy worker, limit / throughput)
+ *   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY  delivery attempts in flight at once per process          default 512
+ *                                       (DEFAULT_DELIVERY_CONCURRENCY: more in flight, bigger batches, less
+ *                                       CPU per delivery)
  *   INFOSHARE_ALERTS_DELIVERY_PROCESSES    delivery worker processes of their own (0: in the service's  default 0
  *                                       process; accepting then shares its event loop with delivering)
+ *   INFOSHARE_ALERTS_DELIVERY_NICE        how much lower the delivery worker processes' CPU priority is   default 10
+ *                                       than the service's (nice increment 0-19; 0: the same): on a
+ *                                       busy machine accepting an alert is not queued behind delivering
  *   INFOSHARE_ALERTS_SWEEP_INTERVAL     how often accepted deliveries not yet queued are re-queued   default 5s
  *   INFOSHARE_ALERTS_LOCK_DURATION      a delivery attempt's lock: a process that died mid-attempt   default 30s
  *                                       has its attempt re-run within about twice this
@@ -44,14 +47,21 @@ const duration = (fallback: string) =>
     });
 
 /**
- * Delivery attempts in flight per process, by default: the knee of what an attempt costs, under the latency
- * bound. Little's law: a worker whose slots are all busy keeps each attempt about limit / throughput — at the
- * ~700-800 deliveries/s two cores manage, 128 is ~170 ms, inside the issue's 250 ms end-to-end p99; 512 is
- * ~700 ms. Below 128 batches no longer form (bench:alerts, byDeliveryConcurrency, same run: CPU per delivery at
- * the fixed rate 64 +36 %, 32 +58 % over 128) and the CPU that costs queues everything; above it they grow
- * (512: batches of ~35) for ~10 % less CPU per delivery while each delivery waits longer. README "Delivery".
+ * Delivery attempts in flight per process, by default. The cost of a delivery falls as more are in flight: an
+ * attempt waiting for its batch holds a slot, so more slots make bigger batches (512: ~35 messages per request,
+ * 128: ~3) and fewer requests, signatures and answers per delivery — bench:alerts, 128 and 512 interleaved in one
+ * run: 10-33 % less CPU per delivery at 512, agency-sim's share a third. A lower limit does not shorten a delivery's
+ * wait under a backlog (the jobs it keeps out wait in the queue instead) and, costing more CPU per delivery on a
+ * busy machine, lengthens it. Slow agencies are isolated by the per-attempt timeout and the circuit breaker, not by
+ * this limit. README "Delivery".
  */
-export const DEFAULT_DELIVERY_CONCURRENCY = 128;
+export const DEFAULT_DELIVERY_CONCURRENCY = 512;
+
+/**
+ * The delivery worker processes' nice increment by default: accepting (the sender waits for its answer) comes
+ * before delivering (queued work that may wait a moment) whenever the two compete for a core. README "Delivery".
+ */
+export const DEFAULT_DELIVERY_NICE = 10;
 
 const schema = z.object({
   INFOSHARE_ALERTS_RETRY_WINDOW: duration('24h'),
@@ -59,6 +69,7 @@ const schema = z.object({
   INFOSHARE_ALERTS_DELIVERY_TIMEOUT: duration('10s'),
   INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULT_DELIVERY_CONCURRENCY),
   INFOSHARE_ALERTS_DELIVERY_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
+  INFOSHARE_ALERTS_DELIVERY_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_DELIVERY_NICE),
   INFOSHARE_ALERTS_SWEEP_INTERVAL: duration('5s'),
   INFOSHARE_ALERTS_LOCK_DURATION: duration('30s'),
   INFOSHARE_ALERTS_BATCH_LINGER: duration('5ms'),
@@ -77,6 +88,11 @@ export interface AlertsConfig {
   readonly deliveryConcurrency: number;
   /** Delivery worker processes of the service's own (0: the worker runs in the service's process). */
   readonly deliveryProcesses: number;
+  /**
+   * How much lower the delivery worker processes run than the service's own (a nice increment): when the cores
+   * are busy, the process that accepts alerts gets them first. Only with `deliveryProcesses` > 0.
+   */
+  readonly deliveryNice: number;
   /** How often the sweeper re-queues accepted deliveries whose job was not confirmed (ms). */
   readonly sweepIntervalMs: number;
   /** The delivery worker's job lock (ms): attempts of a process that died are re-run within about twice this. */
@@ -97,6 +113,7 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsCo
     deliveryTimeoutMs: e.INFOSHARE_ALERTS_DELIVERY_TIMEOUT,
     deliveryConcurrency: e.INFOSHARE_ALERTS_DELIVERY_CONCURRENCY,
     deliveryProcesses: e.INFOSHARE_ALERTS_DELIVERY_PROCESSES,
+    deliveryNice: e.INFOSHARE_ALERTS_DELIVERY_NICE,
     sweepIntervalMs: e.INFOSHARE_ALERTS_SWEEP_INTERVAL,
     lockDurationMs: e.INFOSHARE_ALERTS_LOCK_DURATION,
     batchLingerMs: e.INFOSHARE_ALERTS_BATCH_LINGER,

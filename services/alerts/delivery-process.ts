@@ -7,7 +7,7 @@
 import { createLogger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
 import { buildServiceDeps } from '../../shared/runtime/deps.js';
-import { DELIVERY_PROCESS_SETTINGS, type DeliveryProcessSettings } from './delivery-processes.js';
+import { DELIVERY_PROCESS_SETTINGS, lowerOwnPriority, type DeliveryProcessSettings } from './delivery-processes.js';
 import { createAlertsContext, startAlertsDeliveryWorker } from './module.js';
 
 const settings = JSON.parse(process.env[DELIVERY_PROCESS_SETTINGS] ?? 'null') as DeliveryProcessSettings | null;
@@ -16,6 +16,8 @@ if (!settings?.hub.redisUrl) {
   process.exit(2);
 }
 const log = createLogger('alerts-delivery', settings.hub.logLevel).child({ service: 'alerts', pid: process.pid });
+// Below the accepting process (INFOSHARE_ALERTS_DELIVERY_NICE): a sender's wait for "accepted" comes first.
+lowerOwnPriority(settings.alerts.deliveryNice, log);
 const redis = connectRedis(settings.hub.redisUrl);
 const deps = await buildServiceDeps(settings.hub, redis, log);
 const ctx = createAlertsContext(deps, settings.alerts);

@@ -1,10 +1,12 @@
 /**
  * The delivery worker in processes of its own (INFOSHARE_ALERTS_DELIVERY_PROCESSES):
  * the alerts service forks them, they deliver over real HTTP with the hub's
- * signed delivery token, each delivery acknowledged once, and they stop with
- * the service.
+ * signed delivery token, each delivery acknowledged once, they run below the
+ * service's CPU priority, and they stop with the service.
  */
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import type { Bundle, MessageHeader } from 'fhir/r4.js';
@@ -81,3 +83,31 @@ it('delivers from a delivery worker process of its own: every recipient acknowle
     for (const agency of RECIPIENTS) expect(received.filter((r) => r.messageId === messageId && r.agency === agency)).toHaveLength(1);
   }
 }, 60_000);
+
+it('runs its delivery worker process below the service’s CPU priority (10 by default), every thread of it', async () => {
+  const expected = Math.min(19, os.getPriority() + 10);
+  const deadline = Date.now() + 20_000;
+  let nices: number[];
+  for (;;) {
+    const workers = childPidsOf(process.pid).filter((pid) => commandOf(pid).includes('delivery-process'));
+    expect(workers).toHaveLength(1);
+    // The process lowers itself as it starts: until then its threads keep the service's priority.
+    nices = fs.readdirSync(`/proc/${workers[0]}/task`).map((tid) => os.getPriority(Number(tid)));
+    if (nices.every((n) => n === expected) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(nices.length).toBeGreaterThan(1);
+  expect(new Set(nices)).toEqual(new Set([expected]));
+}, 30_000);
+
+function childPidsOf(pid: number): number[] {
+  return fs.readdirSync(`/proc/${pid}/task`).flatMap((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+function commandOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}

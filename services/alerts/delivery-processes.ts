@@ -10,8 +10,15 @@
  * stops when its parent goes away, even by SIGKILL (its IPC channel closes):
  * its running attempts end, and anything it left half-done is run again by
  * BullMQ after the lock lapses, as after any crash (README "After a crash").
+ *
+ * They run at a lower CPU priority than the service (`INFOSHARE_ALERTS_DELIVERY_NICE`):
+ * on a busy machine the scheduler gives a core to the accepting process first,
+ * so a sender's wait for "accepted" does not queue behind delivery work (which
+ * can wait a moment; it is already safely stored).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { HubConfig } from '../../shared/config.js';
@@ -85,4 +92,28 @@ export function startDeliveryProcesses(count: number, settings: DeliveryProcessS
       );
     },
   };
+}
+
+/**
+ * Lowers this process's CPU priority by `increment` (nice, capped at 19) — every thread it has: on Linux a
+ * priority belongs to a thread, and V8's and libuv's threads, started before any script runs, would keep the
+ * old one (threads started later take their creator's). Called by a worker process as it starts.
+ */
+export function lowerOwnPriority(increment: number, log: Logger): void {
+  if (increment === 0) return;
+  const nice = Math.min(19, os.getPriority() + increment);
+  let threads: number[];
+  try {
+    threads = fs.readdirSync('/proc/self/task').map(Number);
+  } catch {
+    threads = [process.pid];
+  }
+  for (const tid of threads) {
+    try {
+      os.setPriority(tid, nice);
+    } catch (err) {
+      // Not fatal: the worker delivers all the same, only without giving way to the accepting process.
+      log.warn({ err, tid, nice }, 'could not lower the CPU priority of a delivery worker thread');
+    }
+  }
 }
