@@ -245,6 +245,13 @@ export function deliveryJobOptions(policy: RetryPolicy): JobsOptions {
 export const DEFAULT_BATCH_LINGER_MS = 5;
 
 
+/**
+ * Parallel requests to one agency's Endpoint from one delivery process at most. The attempts in flight (512 by
+ * default) are sized for batching; an Endpoint that takes one message per request should not get that many
+ * connections at once — 128, the most it got before the in-flight limit was raised.
+ */
+const MAX_CONNECTIONS_PER_ENDPOINT = 128;
+
 /** Answers larger than this are not read as response messages (an acknowledgement is a few hundred bytes). */
 const MAX_ANSWER_BYTES = 256 * 1024;
 
@@ -303,8 +310,9 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   // Per process: each worker process learns an endpoint is down from its own attempts.
   const breakers = new Map<string, BreakerState>();
   const now = () => (deps.now ? deps.now() : new Date()).getTime();
-  // Kept-alive connections per endpoint, at most one per attempt in flight.
-  const http = new KeepAliveClient({ maxSocketsPerEndpoint: concurrency });
+  // Kept-alive connections per endpoint, at most one per attempt in flight and never more than an agency's system
+  // is asked to take at once (attempts beyond wait for a connection, within their own timeout).
+  const http = new KeepAliveClient({ maxSocketsPerEndpoint: Math.min(concurrency, MAX_CONNECTIONS_PER_ENDPOINT) });
   // An attempt's claim on its delivery outlasts everything it may wait for before the agency answers.
   const leaseMs = 2 * deps.timeoutMs + (deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS) + 1_000;
   const shared: AttemptShared = {
