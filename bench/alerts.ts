@@ -121,6 +121,7 @@ function variantSummary(r: Awaited<ReturnType<typeof runBench>>['result']) {
     ratio: r.ratio,
     cpuMsPerDelivery: r.cpuMsPerDelivery,
     acceptP99Ms: r.acceptP99Ms,
+    hubRunQueueWaitMsPerAlert: r.hubRunQueueWaitMsPerAlert,
     endToEndP50Ms: r.endToEndP50Ms,
     endToEndP99Ms: r.endToEndP99Ms,
     batchSizeP50: r.batchSizeP50,
@@ -175,22 +176,24 @@ async function runBench(
       return { messageId: messageIdOf(BENCH_SENDER, `bench-msg-${runId}-${i}`) };
     };
 
-    progress(`warming up: ${WARMUP_ALERTS} alerts`);
-    const warm: RaiseResult[] = [];
-    await Promise.all(
-      Array.from({ length: options.concurrency }, async () => {
-        while (sent < WARMUP_ALERTS) warm.push(await raise());
-      }),
-    );
-    // Where the ISP routed them, as the hub stored it (every alert of the run has the same sender and category).
-    const recipients = JSON.parse((await redis.hget(keys.message(warm[0]!.messageId), 'recipients')) ?? '[]') as string[];
-    await drain(queue, warm.length * recipients.length, 'warm-up');
-    await expectAcknowledged(redis, keys, warm, recipients);
+    // One alert first, to learn where the ISP routes them (as the hub stored it: every alert of the run has the same
+    // sender and category) and let the recipients opt in before the warm-up, so the warm-up runs the measured path.
+    const first = await raise();
+    const recipients = JSON.parse((await redis.hget(keys.message(first.messageId), 'recipients')) ?? '[]') as string[];
     progress(`each alert goes to ${recipients.length} agencies: ${recipients.join(', ')}`);
     if (options.delivery === 'batched') {
       progress(`the recipients opt in to batched delivery: up to ${options.batchSize} messages per request`);
       for (const agency of recipients) await setDeliveryBatchSize(hub.urls.directory!, agency, options.batchSize);
     }
+    progress(`warming up: ${WARMUP_ALERTS} alerts`);
+    const warm: RaiseResult[] = [first];
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (sent < WARMUP_ALERTS) warm.push(await raise());
+      }),
+    );
+    await drain(queue, warm.length * recipients.length, 'warm-up');
+    await expectAcknowledged(redis, keys, warm, recipients);
     const batches = new BatchSizes(hub.urls['agency-sim']!, recipients);
     if (recipients.length < 6) progress(`WARNING: the issue asks for at least 6 recipients per alert; the ISP routes this one to ${recipients.length}`);
 
@@ -275,8 +278,10 @@ async function runBench(
     const completedBeforeLatency = await completedJobs(queue);
     await batches.mark();
     await hub.eventLoopDelay();
-    const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis) };
+    const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), hubWait: hub.eventLoopRunQueueWaitSeconds() };
     const latency = await offerAtRate(raise, options.rate, count);
+    // While the alerts were offered: how long the accepting event loop waited for a CPU (other processes' work), per alert.
+    const hubRunQueueWaitMsPerAlert = round((((hub.eventLoopRunQueueWaitSeconds() ?? Number.NaN) - (latencyCpuBefore.hubWait ?? Number.NaN)) * 1000) / count, 3);
     // While the alerts were offered: how long the hub's own process made work wait (accepting included).
     const hubEventLoopDelayMs = await hub.eventLoopDelay();
     await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
@@ -321,6 +326,7 @@ async function runBench(
       ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
       ...(eventLoopCpuMsPerAccept !== undefined ? { eventLoopCpuMsPerAccept } : {}),
       hubEventLoopDelayMs,
+      hubRunQueueWaitMsPerAlert,
       targets: {
         ratio: TARGETS.ratio,
         ratioMet: ratio >= TARGETS.ratio,
@@ -356,6 +362,7 @@ async function runBench(
           'deliveryMode batched: the recipients opted in (their Endpoints state a batch size, --batch-size), so the hub sends the messages queued for one of them together in one request (FHIR batch Bundle, one delivery token, a batch-response with each message\'s own acknowledgement); batchSizeP50/batchSizeMax: messages per request in the throughput phase (latencyBatchSizeP50: in the latency phase), as agency-sim counted them (1 = requests of one message). deliveryMode single: one message per request. The raw BullMQ baseline is the same either way (the hub still queues one job per delivery).',
           'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
           'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
+          'hubRunQueueWaitMsPerAlert: while the latency phase offered its alerts, the time the hub process\'s main thread (its event loop, where alerts are accepted) waited runnable for a CPU — other processes\' work, the delivery processes\' included — per alert offered (/proc schedstat).',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog).',
           'deliveryConcurrency: attempts in flight per delivery worker process (INFOSHARE_ALERTS_DELIVERY_CONCURRENCY); deliveryNice: how far below the hub process\'s CPU priority they run (INFOSHARE_ALERTS_DELIVERY_NICE). byVariant (with --delivery-concurrency a,b,… / --delivery-nice a,b,… / --repeat n): a hub per combination, the list repeated n times (interleaved), measured in turn in the same run against the one raw baseline; the line\'s own figures are the first variant\'s.',

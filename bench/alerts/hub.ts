@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { loadConfig, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
-import { mainThreadCpuSeconds, processCpuSeconds } from '../common/process-cpu.js';
+import { mainThreadCpuSeconds, mainThreadRunQueueWaitSeconds, processCpuSeconds } from '../common/process-cpu.js';
 import { untilHealthy } from '../common/service-process.js';
 
 export interface BenchHub {
@@ -23,6 +23,8 @@ export interface BenchHub {
   mainCpuSeconds(): number | undefined;
   /** CPU seconds of the hub process's main thread (its event loop), without its worker threads. */
   eventLoopCpuSeconds(): number | undefined;
+  /** Seconds the hub process's main thread (where alerts are accepted) has waited, runnable, for a CPU. */
+  eventLoopRunQueueWaitSeconds(): number | undefined;
   /**
    * The event-loop delay of the hub's own process (where alerts are accepted) since the previous call,
    * in ms (`monitorEventLoopDelay`); the first call only starts the measurement.
@@ -107,6 +109,7 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
       },
       mainCpuSeconds: () => processCpuSeconds(hub.pid),
       eventLoopCpuSeconds: () => mainThreadCpuSeconds(hub.pid),
+      eventLoopRunQueueWaitSeconds: () => mainThreadRunQueueWaitSeconds(hub.pid),
       eventLoopDelay: () =>
         new Promise<EventLoopDelay>((resolve) => {
           delays.push(resolve);

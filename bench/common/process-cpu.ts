@@ -13,6 +13,21 @@ export function mainThreadCpuSeconds(pid: number | undefined): number | undefine
   return pid === undefined ? undefined : cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`);
 }
 
+/**
+ * How long a process's main thread has waited, runnable, for a CPU (`/proc/<pid>/task/<pid>/schedstat`, second
+ * field, ns): the scheduling delay other processes' work put on its event loop. Undefined without schedstats.
+ */
+export function mainThreadRunQueueWaitSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const [, waitNs] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
+    const seconds = Number(waitNs) / 1e9;
+    return Number.isFinite(seconds) ? seconds : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function cpuSecondsOf(statFile: string): number | undefined {
   try {
     const stat = fs.readFileSync(statFile, 'utf8');
