@@ -227,6 +227,7 @@ async function runBench(
     const completedBefore = await completedJobs(queue);
     await batches.mark();
     const cpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), hubEventLoop: hub.eventLoopCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), client: process.cpuUsage() };
+    const commandsBefore = await redisCommandStats(redis);
     const startWall = Date.now();
     const start = performance.now();
     const raised: RaiseResult[] = [];
@@ -256,6 +257,7 @@ async function runBench(
       redisSeconds: round((await redisCpuSeconds(redis)) - cpuBefore.redis, 1),
       clientProcessSeconds: round(cpuSecondsSince(cpuBefore.client), 1),
     };
+    const redisCommands = redisCommandsPerDelivery(commandsBefore, await redisCommandStats(redis), raised.length * recipients.length);
     // CPU per delivery (accepting its share of the alert included), per process: the figure a busy machine does not blur.
     const perDelivery = (seconds: number) => round((seconds * 1000) / deliveries, 2);
     const cpuMsPerDelivery = {
@@ -348,6 +350,7 @@ async function runBench(
           seconds: round(throughputSeconds, 2),
           acceptedAlertsPerSecond: Math.round(options.alerts / acceptedSeconds),
           cpu,
+          redisCommands,
         },
         rawBullmq: { jobs: raw.jobs, seconds: round(raw.seconds, 2), jobBytes: raw.jobBytes, workerConcurrency: raw.workerConcurrency, runs: rawRuns.map((r) => ({ workerConcurrency: r.workerConcurrency, jobsPerSecond: r.jobsPerSecond })) },
         latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd) },
@@ -362,6 +365,7 @@ async function runBench(
           'deliveryMode batched: the recipients opted in (their Endpoints state a batch size, --batch-size), so the hub sends the messages queued for one of them together in one request (FHIR batch Bundle, one delivery token, a batch-response with each message\'s own acknowledgement); batchSizeP50/batchSizeMax: messages per request in the throughput phase (latencyBatchSizeP50: in the latency phase), as agency-sim counted them (1 = requests of one message). deliveryMode single: one message per request. The raw BullMQ baseline is the same either way (the hub still queues one job per delivery).',
           'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
           'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
+          'details.throughput.redisCommands: redis-server\'s own time per delivery by command over the throughput phase (INFO commandstats; a script\'s commands are counted both in themselves and in its evalsha), costliest first.',
           'hubRunQueueWaitMsPerAlert: while the latency phase offered its alerts, the time the hub process\'s main thread (its event loop, where alerts are accepted) waited runnable for a CPU — other processes\' work, the delivery processes\' included — per alert offered (/proc schedstat).',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog).',
@@ -482,6 +486,21 @@ async function offerAtRate(raise: () => Promise<RaiseResult>, rate: number, coun
     inFlight.push(raise().then((raised) => ({ raised, scheduledWallMs: startWall + i * intervalMs, acceptMs: performance.now() - due })));
   }
   return Promise.all(inFlight);
+}
+
+/** Per Redis command: calls and microseconds so far (`INFO commandstats`; commands run by scripts are counted too). */
+async function redisCommandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return stats;
+}
+
+/** Where redis-server's time per delivery went between two `redisCommandStats`: the costliest commands first. */
+function redisCommandsPerDelivery(before: Map<string, { calls: number; usec: number }>, after: Map<string, { calls: number; usec: number }>, deliveries: number) {
+  return [...after]
+    .map(([command, { calls, usec }]) => ({ command, callsPerDelivery: round((calls - (before.get(command)?.calls ?? 0)) / deliveries, 2), usPerDelivery: round((usec - (before.get(command)?.usec ?? 0)) / deliveries, 1) }))
+    .filter((c) => c.usPerDelivery >= 1)
+    .sort((a, b) => b.usPerDelivery - a.usPerDelivery);
 }
 
 /** redis-server's CPU time so far (main process, user + system). */
