@@ -50,6 +50,7 @@ import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from 
 import { optionsOrExit, keepResult, progressPrinter } from './common/cli.js';
 import { BenchClient } from './common/http-client.js';
 import { summarise, type LatencySummary } from './common/latency.js';
+import { redisCpuSeconds } from './common/process-cpu.js';
 
 const TARGETS = { ratio: 0.5, acceptP99Ms: 25, endToEndP99Ms: 250 } as const;
 /**
@@ -119,6 +120,7 @@ function variantSummary(r: Awaited<ReturnType<typeof runBench>>['result']) {
     deliveryNice: r.deliveryNice,
     deliveriesPerSecond: r.deliveriesPerSecond,
     ratio: r.ratio,
+    cpuRatio: r.cpuRatio,
     cpuMsPerDelivery: r.cpuMsPerDelivery,
     acceptP99Ms: r.acceptP99Ms,
     hubRunQueueWaitMsPerAlert: r.hubRunQueueWaitMsPerAlert,
@@ -266,7 +268,12 @@ async function runBench(
       deliveryProcesses: perDelivery(cpu.hubProcessSeconds - cpu.hubMainProcessSeconds),
       agencySim: perDelivery(cpu.agencySimProcessSeconds),
       redis: perDelivery(cpu.redisSeconds),
+      // Every process of the exchange, this one's sending included: what a delivery costs the machine.
+      total: perDelivery(cpu.hubProcessSeconds + cpu.agencySimProcessSeconds + cpu.redisSeconds + cpu.clientProcessSeconds),
     };
+    // The ratio in CPU terms (raw BullMQ's CPU per job over the hub's per delivery): on a CPU-bound machine what the
+    // throughput ratio comes to, without the machine's other load in it.
+    const cpuRatio = round(raw.cpuMsPerJob.total / cpuMsPerDelivery.total, 3);
     // Accepting: the hub's own process (its services) per alert; delivering happens in the delivery worker processes.
     const cpuMsPerAccept = options.deliveryProcesses > 0 ? round((cpu.hubMainProcessSeconds * 1000) / options.alerts, 2) : undefined;
     // Of which on the hub's event loop (its main thread): what every request waits behind; validation runs on worker threads.
@@ -310,6 +317,8 @@ async function runBench(
       deliveriesPerSecond,
       rawBullmqJobsPerSecond: raw.jobsPerSecond,
       ratio,
+      cpuRatio,
+      rawCpuMsPerJob: raw.cpuMsPerJob,
       baselineMode: `addBulk per alert (${recipients.length} jobs, ${options.concurrency} in flight), worker concurrency ${raw.workerConcurrency} (the faster of ${rawRuns.map((r) => r.workerConcurrency).join(' and ')}), no-op processor`,
       acceptP50Ms: accept.p50Ms,
       acceptP99Ms: accept.p99Ms,
@@ -365,6 +374,7 @@ async function runBench(
           'deliveryMode batched: the recipients opted in (their Endpoints state a batch size, --batch-size), so the hub sends the messages queued for one of them together in one request (FHIR batch Bundle, one delivery token, a batch-response with each message\'s own acknowledgement); batchSizeP50/batchSizeMax: messages per request in the throughput phase (latencyBatchSizeP50: in the latency phase), as agency-sim counted them (1 = requests of one message). deliveryMode single: one message per request. The raw BullMQ baseline is the same either way (the hub still queues one job per delivery).',
           'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
           'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
+          'cpuRatio: raw BullMQ\'s CPU time per job (rawCpuMsPerJob: this process, which produced and worked the jobs, and redis-server) divided by the hub\'s per delivery (cpuMsPerDelivery.total: hub, its delivery processes, agency-sim, redis-server and this process sending the alerts) — on a CPU-bound machine what `ratio` comes to, without the other load on a shared machine in it.',
           'details.throughput.redisCommands: redis-server\'s own time per delivery by command over the throughput phase (INFO commandstats; a script\'s commands are counted both in themselves and in its evalsha), costliest first.',
           'hubRunQueueWaitMsPerAlert: while the latency phase offered its alerts, the time the hub process\'s main thread (its event loop, where alerts are accepted) waited runnable for a CPU — other processes\' work, the delivery processes\' included — per alert offered (/proc schedstat).',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
@@ -501,13 +511,6 @@ function redisCommandsPerDelivery(before: Map<string, { calls: number; usec: num
     .map(([command, { calls, usec }]) => ({ command, callsPerDelivery: round((calls - (before.get(command)?.calls ?? 0)) / deliveries, 2), usPerDelivery: round((usec - (before.get(command)?.usec ?? 0)) / deliveries, 1) }))
     .filter((c) => c.usPerDelivery >= 1)
     .sort((a, b) => b.usPerDelivery - a.usPerDelivery);
-}
-
-/** redis-server's CPU time so far (main process, user + system). */
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {

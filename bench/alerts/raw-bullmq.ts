@@ -11,6 +11,7 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobIdOf, openQueue, startWorker } from '../../shared/queue/queues.js';
 import { KeySpace } from '../../shared/redis/connection.js';
+import { redisCpuSeconds } from '../common/process-cpu.js';
 
 export interface RawBullmqRun {
   /** Alerts to enqueue (each one `addBulk` of `recipients` jobs). */
@@ -31,6 +32,11 @@ export interface RawBullmqResult {
   readonly jobsPerSecond: number;
   readonly seconds: number;
   readonly jobBytes: number;
+  /**
+   * CPU time per job: this process (producer and worker: BullMQ's client side) and redis-server — what queueing
+   * alone costs, the denominator of a CPU-based ratio that a shared machine does not blur.
+   */
+  readonly cpuMsPerJob: { readonly client: number; readonly redis: number; readonly total: number };
 }
 
 /** Enqueues and drains `alerts × recipients` jobs; times from the first add to the last completion. */
@@ -57,6 +63,7 @@ export async function rawBullmqBaseline(redis: Redis, run: RawBullmqRun, progres
     await worker.waitUntilReady();
     progress(`raw BullMQ: ${run.alerts} addBulk calls of ${run.recipients.length} jobs, ${run.producerConcurrency} in flight, worker concurrency ${run.workerConcurrency}`);
     const start = performance.now();
+    const cpuBefore = { client: process.cpuUsage(), redis: await redisCpuSeconds(redis) };
     let next = 0;
     await Promise.all(
       Array.from({ length: run.producerConcurrency }, async () => {
@@ -75,7 +82,17 @@ export async function rawBullmqBaseline(redis: Redis, run: RawBullmqRun, progres
     );
     await allDone;
     const seconds = (performance.now() - start) / 1000;
-    return { jobs: total, jobsPerSecond: Math.round(total / seconds), seconds, jobBytes: Buffer.byteLength(JSON.stringify(sample)) };
+    const used = process.cpuUsage(cpuBefore.client);
+    const perJob = (cpuSeconds: number) => Math.round((cpuSeconds * 1e6) / total) / 1000;
+    const client = perJob((used.user + used.system) / 1e6);
+    const redisMs = perJob((await redisCpuSeconds(redis)) - cpuBefore.redis);
+    return {
+      jobs: total,
+      jobsPerSecond: Math.round(total / seconds),
+      seconds,
+      jobBytes: Buffer.byteLength(JSON.stringify(sample)),
+      cpuMsPerJob: { client, redis: redisMs, total: Math.round((client + redisMs) * 1000) / 1000 },
+    };
   } finally {
     await worker.close();
     await queue.obliterate({ force: true }).catch(() => undefined);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Redis } from 'ioredis';
 
 /** utime + stime of a process from /proc/<pid>/stat (Linux; clock ticks of 1/100 s). */
 export function processCpuSeconds(pid: number | undefined): number | undefined {
@@ -40,3 +41,10 @@ function cpuSecondsOf(statFile: string): number | undefined {
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/** redis-server's CPU time so far (its main process, user + system: `INFO cpu`). */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
