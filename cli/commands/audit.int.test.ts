@@ -169,3 +169,34 @@ describe('infoshare evidence', () => {
     await expect(evidenceCommand(['--format', 'pdf'], io().io)).rejects.toThrow('--format pdf needs --out FILE');
   });
 });
+
+describe('infoshare audit and evidence, pointed at a hub the environment does not name', () => {
+  let hub: { directory: string; audit: string };
+  beforeAll(async () => {
+    hub = { directory: `http://127.0.0.1:${process.env.INFOSHARE_DIRECTORY_PORT}`, audit: `http://127.0.0.1:${process.env.INFOSHARE_AUDIT_PORT}` };
+    // An auditor's machine whose environment names no running hub: only --directory / --audit say where it is.
+    const [nothingListens] = await reserveFreePorts(1);
+    process.env.INFOSHARE_DIRECTORY_PORT = String(nothingListens);
+    process.env.INFOSHARE_AUDIT_PORT = String(nothingListens);
+  });
+
+  it('audit checkpoint signs in at --directory and checks the checkpoint with that hub’s published keys', async () => {
+    const kept = path.join(dir, 'remote.checkpoint');
+    const c = io();
+    expect(await auditCommand(['checkpoint', '--out', kept, '--audit', hub.audit, '--directory', hub.directory], c.io)).toBe(0);
+    expect(await isSignedCheckpointOfTheLog(readFileSync(kept, 'utf8'))).toBe(true);
+  });
+
+  it('evidence signs in at --directory and writes the report', async () => {
+    const out = path.join(dir, 'remote-evidence.json');
+    const c = io();
+    expect(await evidenceCommand(['--format', 'json', '--out', out, '--audit', hub.audit, '--directory', hub.directory], c.io)).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toHaveProperty('checkpoint');
+  });
+
+  it('without --directory, evidence says the hub is not reachable and how to point at one', async () => {
+    const c = io();
+    expect(await evidenceCommand(['--format', 'json', '--audit', hub.audit], c.io)).toBe(1);
+    expect(c.err.join('\n')).toMatch(/^The hub is not reachable \(.+\): start it with `infoshare start` \(or pass --audit \/ --directory <url>\)$/);
+  });
+});

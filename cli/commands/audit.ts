@@ -12,7 +12,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { keyObjectFromJwk } from '../../shared/auth/keys.js';
-import { demoAgencyToken } from '../demo-token.js';
+import { demoAgencyToken, tokenUrlFor } from '../demo-token.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
@@ -48,6 +48,7 @@ export async function auditCommand(args: string[], io: Io = processIo): Promise<
 
 const REMOTE_OPTIONS = {
   audit: { type: 'string' },
+  directory: { type: 'string' },
   agency: { type: 'string', default: 'nhs-lothian' },
   key: { type: 'string' },
   json: { type: 'boolean' },
@@ -298,19 +299,21 @@ function pickVerifier(origin: string, note: string, keys: readonly KeyObject[]):
 }
 
 /** An HTTP client for the audit service, signed in as an auditing agency. */
-async function auditorClient(values: { audit?: string; agency: string }) {
+async function auditorClient(values: { audit?: string; directory?: string; agency: string }) {
   const config = loadConfig();
   const base = urlOption('audit', 'audit', values.audit) ?? config.urls.audit;
+  const directory = urlOption('audit', 'directory', values.directory) ?? config.urls.directory;
+  const tokenUrl = await tokenUrlFor(config, values.directory === undefined ? undefined : directory);
   let token: string;
   try {
-    token = await demoAgencyToken(config, values.agency, AUDITOR_SCOPE);
+    token = await demoAgencyToken(tokenUrl, values.agency, AUDITOR_SCOPE);
   } catch (err) {
-    if (isUnreachable(err)) throw new Error(`the hub is not reachable (${config.token.tokenUrl}): start it with \`infoshare start\``, { cause: err });
+    if (isUnreachable(err)) throw new Error(`the hub is not reachable (${tokenUrl}): start it with \`infoshare start\` (or pass --directory <url>)`, { cause: err });
     throw err;
   }
   const get = (path: string) => fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` } });
   return {
-    directory: config.urls.directory,
+    directory,
     get,
     async getText(path: string): Promise<string> {
       const res = await get(path);

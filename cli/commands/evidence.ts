@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { outcomeText, parseBody } from '../../shared/client/http.js';
 import { loadConfig } from '../../shared/config.js';
-import { demoAgencyToken } from '../demo-token.js';
+import { demoAgencyToken, tokenUrlFor } from '../demo-token.js';
 import { EVIDENCE_FORMATS, isEvidenceFormat } from '../../services/audit/domain/evidence-formats.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
@@ -19,16 +19,18 @@ export async function evidenceCommand(args: string[], io: Io = processIo): Promi
     partnership: { type: 'string' },
     agency: { type: 'string', default: 'nhs-lothian' },
     audit: { type: 'string' },
+    directory: { type: 'string' },
   });
   if (!isEvidenceFormat(values.format)) throw new UsageError(`--format must be one of ${EVIDENCE_FORMATS.join(', ')}`, 'evidence');
   if (values.format === 'pdf' && !values.out) throw new UsageError('--format pdf needs --out FILE (a PDF is not for the terminal)', 'evidence');
   const config = loadConfig();
   const audit = urlOption('evidence', 'audit', values.audit) ?? config.urls.audit;
+  const tokenUrl = await tokenUrlFor(config, urlOption('evidence', 'directory', values.directory));
   const query = new URLSearchParams({ format: values.format });
   for (const key of ['since', 'until', 'partnership'] as const) if (values[key]) query.set(key, values[key]);
   let body: Buffer;
   try {
-    const token = await demoAgencyToken(config, values.agency, 'system/AuditEvent.read');
+    const token = await demoAgencyToken(tokenUrl, values.agency, 'system/AuditEvent.read');
     const res = await fetch(`${audit}/evidence?${query.toString()}`, { headers: { Authorization: `Bearer ${token}` } });
     if (!res.ok) {
       const text = await res.text();
@@ -38,7 +40,7 @@ export async function evidenceCommand(args: string[], io: Io = processIo): Promi
     body = Buffer.from(await res.arrayBuffer());
   } catch (err) {
     if (isUnreachable(err)) {
-      io.err(`The hub is not reachable (${audit}, ${config.token.tokenUrl}): start it with \`infoshare start\``);
+      io.err(`The hub is not reachable (${audit}, ${tokenUrl}): start it with \`infoshare start\` (or pass --audit / --directory <url>)`);
       return EXIT_FAILURE;
     }
     throw err;

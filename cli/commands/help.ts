@@ -44,17 +44,19 @@ export const USAGE: Readonly<Record<string, string>> = {
   --key-prefix   the hub's Redis key prefix (default: INFOSHARE_KEY_PREFIX, the running hub's, or "is")
   --signing-key  the partnership signing key, to forge expired/wrong-audience tokens (default: the demo key)`,
   evidence: `infoshare evidence [--format html|csv|json|fhir|pdf] [--out FILE] [--since <date>] [--until <date>]
-                  [--partnership <id>] [--agency <id>] [--audit <url>]
+                  [--partnership <id>] [--agency <id>] [--audit <url>] [--directory <url>]
   The maturity evidence report from the running hub's audit service: every Annex B
   cell graded from the exchange log, computed at the latest signed checkpoint (named
   in the report), as an auditor of a statutory partner (--agency, default nhs-lothian).
   --format       html (default), csv, json, fhir (a Bundle: summary + cited AuditEvents), pdf (needs --out)
   --out          write to FILE instead of standard output
   --since/--until  only exchanges recorded in that range (FHIR dates: 2026, 2026-12-01, an instant)
-  --partnership  only exchanges made by agencies of that partnership`,
-  matching: `infoshare matching report [--agency <id>] [--mpi <url>] [--json]
-       infoshare matching estimate [--agency <id>] [--mpi <url>] [--json]
-       infoshare matching review <task id> [--agency <id>] [--mpi <url>] [--json]
+  --partnership  only exchanges made by agencies of that partnership
+  --audit        the audit service's URL (default: from the environment, http://localhost:4004)
+  --directory    the directory's URL, to sign in at that hub's token endpoint (default: from the environment)`,
+  matching: `infoshare matching report [--agency <id>] [--mpi <url>] [--directory <url>] [--json]
+       infoshare matching estimate [--agency <id>] [--mpi <url>] [--directory <url>] [--json]
+       infoshare matching review <task id> [--agency <id>] [--mpi <url>] [--directory <url>] [--json]
   report    the matching review (MI-L5) from the running hub: review-queue size and age,
             automatic / CHI / review / new counts, reviewer decisions, the declared
             matching model and the last benchmark's quality figures
@@ -64,13 +66,14 @@ export const USAGE: Readonly<Record<string, string>> = {
             left out (as a reviewing agency: NHS board or social work)
   --agency     the demo agency to ask as (default nhs-lothian)
   --mpi        the MPI's URL (default: from the environment)
+  --directory  the directory's URL, to sign in at that hub's token endpoint (default: from the environment)
   --json       print the report as JSON`,
   audit: `infoshare audit verify [--json]
        infoshare audit verify --checkpoint FILE [--entry <AuditEvent id>]… [--save FILE]
        infoshare audit verify --bundle FILE [--key FILE]
        infoshare audit checkpoint --out FILE
        infoshare audit bundle <AuditEvent id> --out FILE [--checkpoint <size>]
-       (remote forms also take [--audit <url>] [--agency <id>] [--key FILE])
+       (remote forms also take [--audit <url>] [--directory <url>] [--agency <id>] [--key FILE])
   The audit log (README "Audit log"), for auditors.
   verify               on the hub's host: re-hash every entry of the log, check every signed
                        checkpoint; prints size, root and the first bad position; exits 1 if bad
@@ -83,7 +86,9 @@ export const USAGE: Readonly<Record<string, string>> = {
   --key     the partnership's public key: a JWKS, a PEM, or the /log/key verifier key
             (default: the directory's published JWKS; for --bundle, the key the bundle names)
   --agency  the demo agency to ask as (default nhs-lothian, which holds system/AuditEvent.read)
-  --audit   the audit service's URL (default: from the environment, http://localhost:4004)`,
+  --audit   the audit service's URL (default: from the environment, http://localhost:4004)
+  --directory  the directory's URL, to sign in at that hub's token endpoint (default: from the environment);
+            also where the partnership's JWKS is read from when --key is not given`,
   load: `infoshare load <file> --agency <id> [--key <private key PEM file>] [--bundle-size N] [--json]
                 [--mpi <url>] [--directory <url>]
   An agency's initial load into the MPI: the file's Patients are sent in

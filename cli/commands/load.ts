@@ -17,6 +17,7 @@ import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { outcomeText, type HttpResult } from '../../shared/client/http.js';
 import { TokenRequestError } from '../../shared/client/token.js';
 import { parseCommandArgs, urlOption } from '../args.js';
+import { tokenUrlFor } from '../demo-token.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 import { chunksOf, transactionOf, type Chunk } from '../load/chunks.js';
 import { InputError, parseInput, type InputRecord } from '../load/input.js';
@@ -24,7 +25,6 @@ import { issueLines } from '../load/issues.js';
 import { MpiLoadClient } from '../load/mpi-client.js';
 import { bundleDoneLine, pollDelayMs, progressLine, progressOf, recordRange, type ProgressState } from '../load/progress.js';
 import { addTallies, EMPTY_TALLY, formatSummary, loadSummary, tallyResponse, type LoadTally } from '../load/summary.js';
-import { discoverTokenUrl } from '../replay/target.js';
 
 export const DEFAULT_BUNDLE_SIZE = 1000;
 
@@ -87,7 +87,7 @@ export async function loadCommand(args: string[], io: LoadIo = processLoadIo, op
     return EXIT_FAILURE;
   }
 
-  const tokenUrl = directory ? await discoverTokenUrl(directory, `${directory}/auth/token`) : config.token.tokenUrl;
+  const tokenUrl = await tokenUrlFor(config, directory);
   const client = new MpiLoadClient({ mpiUrl, tokenUrl, agencyId, privateKeyPem });
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();

@@ -3,6 +3,7 @@
  * what a reviewer reads when the MPI refuses — the refusal's own words, not an empty line.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import type { RunningHub } from '../../services/hub.js';
 import { startTestHub, stopTestHub } from '../../test/in-process-hub.js';
 import type { Io } from '../exit.js';
@@ -47,3 +48,39 @@ describe('infoshare matching, when the MPI refuses', () => {
     expect(refusal).toMatch(/^The MPI refused \(422\): The index holds \d+ record\(s\); estimating a matching model needs at least \d+\. The model in use stays\.$/);
   });
 });
+
+describe('infoshare matching, pointed at another hub', () => {
+  // The environment names a directory where nothing listens (another machine's hub is the one to ask).
+  let nothingListens: number;
+  beforeEach(async () => {
+    nothingListens = await closedPort();
+    process.env.INFOSHARE_DIRECTORY_PORT = String(nothingListens);
+  });
+  afterEach(() => {
+    process.env.INFOSHARE_DIRECTORY_PORT = String(hub.config.ports.directory);
+  });
+
+  it('--directory signs in at that hub’s token endpoint: the report comes back', async () => {
+    const io = capture();
+    expect(await matchingCommand(['report', '--mpi', mpi, '--directory', hub.urls.directory!, '--json'], io)).toBe(0);
+    const report = JSON.parse(io.stdout.join('\n')) as { indexedRecords: number };
+    expect(typeof report.indexedRecords).toBe('number');
+  });
+
+  it('without --directory it says the hub is not reachable and how to point at one', async () => {
+    const io = capture();
+    expect(await matchingCommand(['report', '--mpi', mpi], io)).toBe(1);
+    expect(io.stderr.join('\n')).toBe(
+      `The hub is not reachable (${mpi}, http://localhost:${nothingListens}/auth/token): start it with \`infoshare start\` (or pass --mpi / --directory <url>)`,
+    );
+  });
+});
+
+/** A port this machine just handed out and closed again: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -10,8 +10,8 @@
  * field's level and weight, as the reviewing agency may see them under the ISP.
  */
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
-import { loadConfig, type HubConfig } from '../../shared/config.js';
-import { demoAgencyToken } from '../demo-token.js';
+import { loadConfig } from '../../shared/config.js';
+import { demoAgencyToken, tokenUrlFor } from '../demo-token.js';
 import type { ModelSummary } from '../../services/mpi/domain/model-version.js';
 import type { MatchingReport } from '../../services/mpi/domain/report.js';
 import { HubScopes } from '../../shared/auth/scopes.js';
@@ -25,15 +25,13 @@ export async function matchingCommand(args: string[], io: Io = processIo): Promi
   if (sub === 'review') return reviewCommand(rest, io);
   if (sub !== 'report') throw new UsageError(`unknown subcommand "${sub ?? ''}": \`matching report\`, \`matching estimate\` or \`matching review\``, 'matching');
   const { values } = parseCommandArgs('matching', rest, MATCHING_OPTIONS);
-  const config = loadConfig();
-  const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
+  const target = await mpiTarget(values);
   return askMpi<MatchingReport>(
     io,
-    config,
-    mpi,
+    target,
     values.agency,
     'system/Task.read',
-    (token) => fetch(`${mpi}/matching/report`, { headers: { Authorization: `Bearer ${token}` } }),
+    (token) => fetch(`${target.mpi}/matching/report`, { headers: { Authorization: `Bearer ${token}` } }),
     (report) => (values.json ? JSON.stringify(report, null, 2) : formatReport(report)),
   );
 }
@@ -42,6 +40,7 @@ export async function matchingCommand(args: string[], io: Io = processIo): Promi
 const MATCHING_OPTIONS = {
   agency: { type: 'string', default: 'nhs-lothian' },
   mpi: { type: 'string' },
+  directory: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -139,17 +138,15 @@ export function formatEstimate(s: EstimateSummary): string {
 
 async function estimateCommand(rest: string[], io: Io): Promise<number> {
   const { values } = parseCommandArgs('matching', rest, MATCHING_OPTIONS);
-  const config = loadConfig();
-  const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
+  const target = await mpiTarget(values);
   return askMpi<Parameters>(
     io,
-    config,
-    mpi,
+    target,
     values.agency,
     HubScopes.matchingModel,
     (token) => {
       io.err('Estimating the matching model from the index (this can take a minute for 100,000 records)…');
-      return fetch(`${mpi}/fhir/$estimate-model`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+      return fetch(`${target.mpi}/fhir/$estimate-model`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
     },
     (body) => {
       const summary = JSON.parse(body.parameter?.find((p) => p.name === 'summary')?.valueString ?? '{}') as EstimateSummary;
@@ -158,21 +155,34 @@ async function estimateCommand(rest: string[], io: Io): Promise<number> {
   );
 }
 
+/** Where a `matching` command calls: the MPI, and the token endpoint of the hub it belongs to. */
+interface MpiTarget {
+  mpi: string;
+  tokenUrl: string;
+}
+
+async function mpiTarget(values: { mpi?: string; directory?: string }): Promise<MpiTarget> {
+  const config = loadConfig();
+  return {
+    mpi: urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi,
+    tokenUrl: await tokenUrlFor(config, urlOption('matching', 'directory', values.directory)),
+  };
+}
+
 /**
  * One call to the MPI as a demo agency (`send` gets the access token): prints what `show`
  * makes of the answer, or on stderr the MPI's refusal or that the hub is not reachable.
  */
 async function askMpi<T>(
   io: Io,
-  config: HubConfig,
-  mpi: string,
+  target: MpiTarget,
   agency: string,
   scope: string,
   send: (token: string) => Promise<Response>,
   show: (body: T) => string,
 ): Promise<number> {
   try {
-    const res = await send(await demoAgencyToken(config, agency, scope));
+    const res = await send(await demoAgencyToken(target.tokenUrl, agency, scope));
     if (!res.ok) {
       const text = await res.text();
       io.err(`The MPI refused (${res.status}): ${outcomeText(parseBody(text)) ?? (text.slice(0, 200) || 'no reason given')}`);
@@ -182,7 +192,7 @@ async function askMpi<T>(
     return EXIT_OK;
   } catch (err) {
     if (isUnreachable(err)) {
-      io.err(`The hub is not reachable (${mpi}, ${config.token.tokenUrl}): start it with \`infoshare start\``);
+      io.err(`The hub is not reachable (${target.mpi}, ${target.tokenUrl}): start it with \`infoshare start\` (or pass --mpi / --directory <url>)`);
       return EXIT_FAILURE;
     }
     throw err;
@@ -247,15 +257,13 @@ async function reviewCommand(rest: string[], io: Io): Promise<number> {
   );
   const taskId = positionals[0]?.replace(/^Task\//, '');
   if (!taskId || positionals.length > 1) throw new UsageError('`matching review` takes one review Task id', 'matching');
-  const config = loadConfig();
-  const mpi = urlOption('matching', 'mpi', values.mpi) ?? config.urls.mpi;
+  const target = await mpiTarget(values);
   return askMpi<Parameters>(
     io,
-    config,
-    mpi,
+    target,
     values.agency,
     HubScopes.taskReview,
-    (token) => fetch(`${mpi}/fhir/Task/${encodeURIComponent(taskId)}/$review`, { headers: { Authorization: `Bearer ${token}` } }),
+    (token) => fetch(`${target.mpi}/fhir/Task/${encodeURIComponent(taskId)}/$review`, { headers: { Authorization: `Bearer ${token}` } }),
     (view) => (values.json ? JSON.stringify(view, null, 2) : formatReviewView(view)),
   );
 }

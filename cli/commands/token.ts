@@ -6,8 +6,8 @@ import type { CareTeam } from 'fhir/r4.js';
 import { DEMO_AGENCIES, DEMO_PARTNERSHIPS, demoAgency } from '../../fixtures/partnership/demo-agencies.js';
 import { readResources } from '../../fixtures/partnership/files.js';
 import { parseCommandArgs, urlOption } from '../args.js';
+import { tokenUrlFor } from '../demo-token.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
-import { discoverTokenUrl } from '../replay/target.js';
 
 export async function tokenCommand(args: string[], io: Io = processIo): Promise<number> {
   const { values } = parseCommandArgs('token', args, {
@@ -26,7 +26,7 @@ export async function tokenCommand(args: string[], io: Io = processIo): Promise<
 
   const config = loadConfig();
   const directory = urlOption('token', 'directory', values.directory);
-  const tokenUrl = directory ? await discoverTokenUrl(directory, `${directory}/auth/token`) : config.token.tokenUrl;
+  const tokenUrl = await tokenUrlFor(config, directory);
   try {
     const response = await getAccessToken({
       tokenUrl,
