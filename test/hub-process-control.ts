@@ -88,10 +88,26 @@ async function startHubProcessOnce(prefix: string, options: HubProcessOptions): 
   return { urls, child, exited };
 }
 
-/** Stops the hub cleanly (SIGTERM) if it still runs, and waits for it to exit. */
-export async function stopHubProcess(hub: HubProcess): Promise<void> {
+/** How long a hub asked to stop (SIGTERM) may take before it is killed. */
+const STOP_GRACE_MS = 30_000;
+
+/**
+ * Stops the hub cleanly (SIGTERM) if it still runs, and waits for it to exit — at most `graceMs`: a hub whose
+ * stop waits on something that never comes (a Redis connection whose answers a test's proxy holds back, an
+ * HTTP request stuck on it) is then SIGKILLed, said on stderr, so a test's clean-up never hangs the run.
+ */
+export async function stopHubProcess(hub: HubProcess, graceMs = STOP_GRACE_MS): Promise<void> {
   if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGTERM');
-  await hub.exited;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+  try {
+    if ((await Promise.race([hub.exited, late])) === 'late') {
+      process.stderr.write(`hub process ${hub.child.pid ?? '?'} did not stop within ${graceMs} ms of SIGTERM: killed\n`);
+      await killHubProcess(hub);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Kills the hub on the spot (SIGKILL: no finally block, no clean-up runs) and waits for it to be gone. */

@@ -13,7 +13,7 @@ import net from 'node:net';
 import { reserveFreePorts } from '../shared/runtime/listen.js';
 
 export interface HeldAnswer {
-  /** The client's bytes that matched (the command, with any others pipelined with it). */
+  /** The command that matched (its RESP bytes as latin1 text). */
   readonly command: string;
   /** Resolves once Redis has answered it (the answer is held back): the command has run. */
   readonly answered: Promise<void>;
@@ -23,11 +23,14 @@ export interface RedisAnswerProxy {
   /** Where clients connect instead of Redis. */
   readonly url: string;
   /**
-   * From now on, the first client command whose bytes contain `pattern` is passed
-   * to Redis, and every answer on that connection from then on is held back
-   * (never delivered). Resolves when such a command has gone through.
+   * From now on, the first client command whose bytes contain every one of
+   * `patterns` is passed to Redis, and every answer on that connection from then
+   * on is held back (never delivered). Resolves when such a command has gone through.
+   * Name the command precisely (e.g. with the message id it is about): a loose
+   * pattern can match another command carrying the same text — the audit relay
+   * copying an earlier step's record — and wedge the client at the wrong moment.
    */
-  holdAnswerTo(pattern: string): Promise<HeldAnswer>;
+  holdAnswerTo(...patterns: readonly string[]): Promise<HeldAnswer>;
   close(): Promise<void>;
 }
 
@@ -35,22 +38,22 @@ export async function startRedisAnswerProxy(redisUrl: string): Promise<RedisAnsw
   const target = new URL(redisUrl);
   const [port] = await reserveFreePorts(1);
   const sockets = new Set<net.Socket>();
-  let armed: { pattern: string; found: (held: HeldAnswer) => void } | undefined;
+  let armed: { patterns: readonly string[]; found: (held: HeldAnswer) => void } | undefined;
 
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
     sockets.add(client).add(upstream);
     let holding: (() => void) | undefined;
-    // The end of the previous chunk, so a command split across two chunks still matches.
-    let tail = '';
+    const commands = new CommandReader();
     client.on('data', (chunk: Buffer) => {
-      const text = tail + chunk.toString('latin1');
-      tail = text.slice(-1024);
-      if (armed && !holding && text.includes(armed.pattern)) {
+      // Matched command by command (never across two: an earlier command's text — the audit relay copying a
+      // record — and a later one's message id would together look like a command carrying both).
+      for (const command of commands.push(chunk)) {
+        if (!armed || holding || !armed.patterns.every((pattern) => command.includes(pattern))) continue;
         const { found } = armed;
         armed = undefined;
         const answered = new Promise<void>((resolve) => (holding = resolve));
-        found({ command: text, answered });
+        found({ command, answered });
       }
       upstream.write(chunk);
     });
@@ -71,10 +74,54 @@ export async function startRedisAnswerProxy(redisUrl: string): Promise<RedisAnsw
 
   return {
     url: `redis://127.0.0.1:${port}`,
-    holdAnswerTo: (pattern) => new Promise<HeldAnswer>((found) => (armed = { pattern, found })),
+    holdAnswerTo: (...patterns) => {
+      if (patterns.length === 0) throw new Error('holdAnswerTo needs at least one pattern');
+      return new Promise<HeldAnswer>((found) => (armed = { patterns, found }));
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Splits what a client sends into whole commands — RESP arrays of bulk strings, all that ioredis sends —
+ * however the bytes were cut into chunks (a large command spans several; a pipeline puts many in one).
+ */
+class CommandReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  /** The commands `chunk` completes, each as latin1 text (its bytes one for one). */
+  push(chunk: Buffer): string[] {
+    this.pending = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    const complete: string[] = [];
+    let start = 0;
+    for (let end = commandEnd(this.pending, start); end !== undefined; end = commandEnd(this.pending, start)) {
+      complete.push(this.pending.toString('latin1', start, end));
+      start = end;
+    }
+    this.pending = this.pending.subarray(start);
+    return complete;
+  }
+}
+
+/** Where the RESP command starting at `start` ends, or undefined while it is not all there. */
+function commandEnd(bytes: Buffer, start: number): number | undefined {
+  const lineAt = (at: number, marker: string): { value: number; next: number } | undefined => {
+    if (at >= bytes.length) return undefined;
+    if (bytes.toString('latin1', at, at + 1) !== marker) throw new Error(`not a RESP command: expected '${marker}' at byte ${at}`);
+    const cr = bytes.indexOf('\r\n', at);
+    return cr < 0 ? undefined : { value: Number(bytes.toString('latin1', at + 1, cr)), next: cr + 2 };
+  };
+  const head = lineAt(start, '*');
+  if (!head) return undefined;
+  let at = head.next;
+  for (let i = 0; i < head.value; i++) {
+    const bulk = lineAt(at, '$');
+    if (!bulk) return undefined;
+    at = bulk.next + bulk.value + 2;
+    if (at > bytes.length) return undefined;
+  }
+  return at;
 }
