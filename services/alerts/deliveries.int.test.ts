@@ -191,6 +191,12 @@ describe('pushing alerts to agency endpoints', () => {
     const deniedRecord = await alerts.mpi.auditOf(notTheirs);
     expect(criteriaOfEvent(deniedRecord)).toContain('SI-L3');
     expect(deniedRecord.outcomeDesc).toContain('not the sender');
+    // Whose message it is comes before what the request lacks: without ?agency it is still the unknown id's 404.
+    const notTheirsNoAgency = await request(alerts.app).post(`/fhir/$redrive/${messageId}`).set(await alerts.auth('nhs-lothian'));
+    const unknownNoAgency = await request(alerts.app).post('/fhir/$redrive/msg-never-sent').set(await alerts.auth('nhs-lothian'));
+    expect(notTheirsNoAgency.status).toBe(404);
+    expect(answerWithoutId(notTheirsNoAgency, messageId)).toEqual(answerWithoutId(unknownNoAgency, 'msg-never-sent'));
+    expect((await request(alerts.app).post(`/fhir/$redrive/${messageId}`).set(await alerts.auth(SENDER))).status).toBe(400);
     behaviour.set('lueccs-ooh', ['ok']);
     const redriven = await request(alerts.app).post(redrivePath).set(await alerts.auth(SENDER));
     expect(redriven.status).toBe(202);

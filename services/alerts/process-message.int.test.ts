@@ -188,6 +188,23 @@ describe('refusing an alert message', () => {
   });
 });
 
+/** An agency of the directory that is party to no ISP (created on first use), with a valid access token. */
+let outsiderToken: string | undefined;
+async function postAsOutsider(body: unknown): Promise<request.Response> {
+  if (!outsiderToken) {
+    const org = await alerts.mpi.dir.store.read('Organization', 'children1st-edinburgh');
+    await alerts.mpi.dir.store.create({ ...org, id: 'outsider-trust', name: 'Outsider Trust', endpoint: undefined });
+    const assertion = signClientAssertion({ clientId: 'outsider-trust', tokenUrl: alerts.config.token.tokenUrl, key: readDemoAgencySigningKey('children1st-edinburgh') });
+    const token = await request(alerts.mpi.dir.app)
+      .post('/auth/token')
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion });
+    expect(token.status).toBe(200);
+    outsiderToken = (token.body as { access_token: string }).access_token;
+  }
+  return request(alerts.app).post('/fhir/$process-message').set({ Authorization: `Bearer ${outsiderToken}` }).type('application/fhir+json').send(JSON.stringify(body));
+}
+
 describe('bad alert messages', () => {
   const valid = () => alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
 
@@ -236,21 +253,50 @@ describe('bad alert messages', () => {
   });
 
   it('refuses an agency that is party to no ISP (403), however valid its token', async () => {
-    const org = await alerts.mpi.dir.store.read('Organization', 'children1st-edinburgh');
-    await alerts.mpi.dir.store.create({ ...org, id: 'outsider-trust', name: 'Outsider Trust', endpoint: undefined });
-    const assertion = signClientAssertion({ clientId: 'outsider-trust', tokenUrl: alerts.config.token.tokenUrl, key: readDemoAgencySigningKey('children1st-edinburgh') });
-    const token = await request(alerts.mpi.dir.app)
-      .post('/auth/token')
-      .type('form')
-      .send({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion });
-    expect(token.status).toBe(200);
-    const res = await request(alerts.app)
-      .post('/fhir/$process-message')
-      .set({ Authorization: `Bearer ${(token.body as { access_token: string }).access_token}` })
-      .type('application/fhir+json')
-      .send(JSON.stringify(alertMessage({ sender: 'outsider-trust', subject: { local: 'X-1' } })));
+    const res = await postAsOutsider(alertMessage({ sender: 'outsider-trust', subject: { local: 'X-1' } }));
     expect(res.status).toBe(403);
     expect(outcomeText(res)).toContain('not party to an Information Sharing Protocol');
+  });
+
+  // Authenticate → authorise (scope, ISP) → validate, as everywhere in the hub: a caller who may not raise alerts
+  // learns nothing of how its message would have been judged — the same 403 for a good message and a bad one.
+  describe('who may raise alerts is decided before the message is looked at', () => {
+    const malformed = {
+      'not a message Bundle': { resourceType: 'Bundle', type: 'collection', entry: [] },
+      'a message without its MessageHeader': { ...valid(), entry: valid().entry!.slice(1) },
+      'a message that is not valid R4': (() => {
+        const message = valid();
+        (message.entry![1]!.resource as unknown as Record<string, unknown>).status = 'banana';
+        return message;
+      })(),
+      'not JSON object at all': ['an', 'array'],
+    };
+
+    it.each(Object.entries(malformed))('without system/Flag.write: %s is 403, as a valid message is', async (_what, body) => {
+      const good = await alerts.post('edinburgh-social-work', valid(), 'system/Flag.read');
+      const bad = await alerts.post('edinburgh-social-work', body, 'system/Flag.read');
+      expect([good.status, bad.status]).toEqual([403, 403]);
+      expect(outcomeText(bad)).toEqual(outcomeText(good));
+      expect(criteriaOf(await alerts.mpi.auditOf(bad))).toEqual(['SI-L3']);
+    });
+
+    it.each(Object.entries(malformed))('from an agency party to no ISP: %s is 403, as a valid message is', async (_what, body) => {
+      const good = await postAsOutsider(alertMessage({ sender: 'outsider-trust', subject: { local: 'X-1' } }));
+      const bad = await postAsOutsider(body);
+      expect([good.status, bad.status]).toEqual([403, 403]);
+      expect(outcomeText(bad)).toEqual(outcomeText(good));
+    });
+
+    it('an acknowledgement needs no write scope: a malformed one is judged by its shape (400), not refused for the scope', async () => {
+      const response = {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [{ resource: { resourceType: 'MessageHeader', id: 'ack-1', response: { identifier: 'msg-x', code: 'ok' }, source: { endpoint: 'Organization/nhs-lothian' } } }],
+      };
+      const res = await alerts.post('nhs-lothian', response, 'system/Flag.read');
+      expect(res.status).toBe(400);
+      expect(outcomeText(res)).toContain('type "message"');
+    });
   });
 
   it('accepts nothing for a refused message', async () => {

@@ -1,7 +1,7 @@
 import type { Bundle, CareTeam, FhirResource, Flag, MessageHeader, Patient } from 'fhir/r4.js';
 import { isOperationOutcomeError, type OperationOutcomeError } from '../../../shared/fhir/outcome.js';
 import { agencyPatientSystem, CodeSystems, IdentifierSystems } from '../../../shared/fhir/systems.js';
-import { messageKindOf, npLpAgenciesOf, npLpProblemOf, parseAlertMessage, subjectKeysOf } from './message.js';
+import { claimsToBeResponse, messageKindOf, npLpAgenciesOf, npLpProblemOf, parseAlertMessage, subjectKeysOf } from './message.js';
 
 const header = (over: Partial<MessageHeader> = {}): MessageHeader => ({
   resourceType: 'MessageHeader',
@@ -74,6 +74,16 @@ describe('reading an alert message', () => {
   it('tells a response message (an acknowledgement) from a request', () => {
     expect(messageKindOf(bundle(header({ response: { identifier: 'x', code: 'ok' } })))).toBe('response');
     expect(messageKindOf(bundle(header()))).toBe('request');
+  });
+
+  it('tells a body that presents itself as an acknowledgement without judging its shape (anything else needs the right to raise alerts first)', () => {
+    const response = header({ response: { identifier: 'x', code: 'ok' } });
+    expect(claimsToBeResponse(bundle(response))).toBe(true);
+    // Still an acknowledgement attempt (its shape refused afterwards: 400), whatever the Bundle says it is.
+    expect(claimsToBeResponse({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: response }] })).toBe(true);
+    for (const body of [bundle(header()), { resourceType: 'Patient' }, null, 'text', [], { entry: 'x' }, { entry: [null] }, { entry: [{ resource: flag() }] }]) {
+      expect(claimsToBeResponse(body)).toBe(false);
+    }
   });
 
   it('refuses a focus that is not in the Bundle, and a message without a Flag (422)', () => {

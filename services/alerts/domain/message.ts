@@ -19,6 +19,7 @@
 import type { Bundle, BundleEntry, CareTeam, Flag, MessageHeader, Patient, Provenance, Reference, Resource } from 'fhir/r4.js';
 import { badRequest, invalidResource, unprocessable } from '../../../shared/fhir/outcome.js';
 import { CodeSystems, IdentifierSystems } from '../../../shared/fhir/systems.js';
+import { isJsonObject } from '../../../shared/json-object.js';
 import { isAlertCategory, isAlertEvent, type AlertCategory, type AlertEvent } from './categories.js';
 
 /** Resource types an alert message may carry beside its MessageHeader. */
@@ -61,6 +62,19 @@ export interface AlertMessage {
 
 /** The identifier the subject is resolved by: the sender's own for the person, else the CHI. */
 export type SubjectKey = { readonly kind: 'agency'; readonly system: string; readonly value: string } | { readonly kind: 'chi'; readonly value: string };
+
+/**
+ * Does the body present itself as a response message (an acknowledgement): a first entry that is a
+ * MessageHeader carrying `response`? Nothing is checked beyond that and nothing thrown — an
+ * acknowledgement needs no write scope, so this tells, before any check of the shape, whether the
+ * caller must be allowed to raise alerts at all (`messageKindOf` then checks the shape).
+ */
+export function claimsToBeResponse(body: unknown): boolean {
+  if (!isJsonObject(body) || !Array.isArray(body.entry)) return false;
+  const first: unknown = body.entry[0];
+  const header = isJsonObject(first) ? first.resource : undefined;
+  return isJsonObject(header) && header.resourceType === 'MessageHeader' && header.response !== undefined && header.response !== null;
+}
 
 /** Is this a message Bundle at all, and is it a response message (an acknowledgement)? Throws 400 when it is not a message. */
 export function messageKindOf(body: unknown): 'response' | 'request' {

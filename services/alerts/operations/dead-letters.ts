@@ -60,10 +60,12 @@ export function redrive(ctx: AlertsContext) {
     describeExchange(res, { subtype: '$redrive', action: 'U', dataCategory: 'alert' });
     const { agency: caller } = authContext(res);
     const messageId = String(req.params.messageId);
+    // Whose message it is before what the request lacks: to anyone but its sender the message is unknown (404),
+    // however the request is written.
+    const message = await knownMessage(ctx, res, messageId, { agency: caller, as: 'sender' });
     const agencyId = req.query.agency;
     if (typeof agencyId !== 'string' || agencyId.length === 0) throw badRequest('Name the recipient to re-drive: ?agency=<agency id>', 'agency');
     describeExchange(res, { recipientAgency: agencyId });
-    const message = await knownMessage(ctx, res, messageId, { agency: caller, as: 'sender' });
     const subject = `Person/${message.personId}`;
     const delivery = await ctx.store.delivery(messageId, agencyId);
     if (!delivery) throw notFound(`Message ${messageId} has no delivery to ${agencyId}`);

@@ -3,14 +3,18 @@
  * (README "Alerts"). A response message (MessageHeader.response present) is an
  * agency acknowledging a message it pulled: handed to acknowledge.ts.
  *
- * In order — each refusal an OperationOutcome, audited, nothing written:
- *   400 not a message Bundle / no MessageHeader first; 403 no `system/Flag.write`;
+ * In order — who may raise alerts at all before anything about the message (as everywhere in the hub:
+ * authenticate → authorise / ISP → validate), each refusal an OperationOutcome, audited, nothing written:
+ *   403 no `system/Flag.write`; 403 the token's agency is not party to a signed ISP;
+ *   400 not a message Bundle / no MessageHeader first;
  *   422 not valid R4, no Flag or a focus missing from the Bundle, …;
  *   403 the message claims another sender than the token's agency;
  *   200 with the first answer again when this sender sent this MessageHeader.id before;
- *   403 the sender is not party to a signed ISP, or names a destination the ISP does not allow;
+ *   403 a destination the ISP does not allow;
  *   422 the subject is unknown to the index; 422 no NP/LP details and none in the directory (PD-L4);
  *   409 raising an alert raised before, or following up a closed one.
+ * A body that presents itself as a response message (`claimsToBeResponse`) is an acknowledgement: any
+ * authenticated agency may send one (no scope), so only its shape is checked here (400).
  * Then the accept script writes the message and its deliveries in one go
  * (store.ts), the answer is audited and sent — 200, a response message, and
  * `Content-Location` = the status URL — and the delivery jobs are added.
@@ -35,7 +39,7 @@ import { acceptedAnswer } from '../domain/answers.js';
 import { hubMessage, eventCoding } from '../domain/alert-bundle.js';
 import { purposeOf } from '../domain/categories.js';
 import { flagIdOf, messageIdOf } from '../domain/ids.js';
-import { messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
+import { claimsToBeResponse, messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
 import { acceptanceCriteria, routeAlert, type Recipient } from '../domain/routing.js';
 import type { StoredFlag } from '../store.js';
 import type { DeliveryJobData } from '../workers/deliveries.js';
@@ -56,17 +60,32 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
   }, QUEUE_GROUP_ALERTS);
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$process-message', action: 'C', dataCategory: 'alert' });
-    if (messageKindOf(req.body) === 'response') {
+    if (claimsToBeResponse(req.body) && messageKindOf(req.body) === 'response') {
       await acknowledge(ctx)(req, res);
       return;
     }
+    // Who may raise alerts, decided by the token and the partnership alone, before anything about the
+    // message: a caller refused here learns nothing of how its message would have been judged.
     const auth = authContext(res);
     if (!hasScope(auth.scopes, writeScope('Flag'))) {
       refusedBySecurityModel(res);
       throw forbidden(`Raising, updating or closing an alert needs the scope ${writeScope('Flag')}`);
     }
-    const message = parseAlertMessage(await validBody<Bundle>(req, 'Bundle', ctx.validation));
     const sender = auth.agency;
+    // The message is validated (on a validation thread) while the partnership is read; its verdict is
+    // only looked at once the sender is known to be party to an ISP.
+    const validated = validBody<Bundle>(req, 'Bundle', ctx.validation);
+    validated.catch(() => undefined);
+    // The partnership (agencies and ISPs) serves every check below.
+    const partnership = await ctx.isp.snapshot();
+    const senderAgency = partnership.agencies.get(sender);
+    if (!senderAgency?.active || !partnership.isps.some(({ isp }) => isp.partners.some((p) => p.agency === sender))) {
+      describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
+      throw forbidden(`${sender} is not party to an Information Sharing Protocol of the partnership, so it cannot send alerts`);
+    }
+
+    messageKindOf(req.body);
+    const message = parseAlertMessage(await validated);
     if (message.senderAgency !== sender) {
       refusedBySecurityModel(res);
       throw forbidden(`The message says it is from ${message.senderAgency}, but your access token is ${sender}'s: an agency sends only its own alerts`);
@@ -81,18 +100,11 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
       entities: [{ reference: `Flag/${flagId}`, role: 'domain-resource', description: `${message.event} message ${messageId}` }],
     });
 
-    // The same message again (a client retry): the answer it had, never a second alert. The partnership
-    // (agencies and ISPs) is read beside it — one round trip for both — and serves every check below.
-    const [earlier, partnership] = await Promise.all([ctx.store.answerOf(messageId), ctx.isp.snapshot()]);
+    // The same message again (a client retry): the answer it had, never a second alert.
+    const earlier = await ctx.store.answerOf(messageId);
     if (earlier) {
       await respondRepeat(req, res, earlier as Bundle, statusUrl);
       return;
-    }
-
-    const senderAgency = partnership.agencies.get(sender);
-    if (!senderAgency?.active || !partnership.isps.some(({ isp }) => isp.partners.some((p) => p.agency === sender))) {
-      describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
-      throw forbidden(`${sender} is not party to an Information Sharing Protocol of the partnership, so it cannot send alerts`);
     }
 
     const keys = subjectKeysOf(message.patient, senderAgency.patientIdentifierSystem);
