@@ -9,173 +9,21 @@
  * (agency-sim) against the hub's delivery records.
  *
  * Every test is bounded: a few dozen alerts, retries and lock timeouts made
- * short through settings, a deadline on every wait.
+ * short through settings, a deadline on every wait. Redis killed at the exact
+ * instant of one delivery step: test/alerts-redis-step-kills.int.test.ts (a
+ * suite of its own, so neither runs near the test runner's stall watchdog).
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { setDeliveryBatchSize } from '../bench/alerts/batched-endpoints.js';
-import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from '../bench/alerts/workload.js';
 import { openQueue } from '../shared/queue/queues.js';
 import { connectRedis, KeySpace } from '../shared/redis/connection.js';
-import { messageIdOf } from '../services/alerts/domain/ids.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { DELIVERIES_QUEUE, deliveryJobId } from '../services/alerts/workers/deliveries.js';
-import { AgencySimKeys } from '../services/agency-sim/keys.js';
-import { ledgerLine, reconcile, type HubDelivery, type LedgerFigures, type OwedDelivery, type ReceivedMessage } from './delivery-ledger.js';
-import { killHubProcess, startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } from './hub-process-control.js';
+import { reconcile } from './delivery-ledger.js';
+import { books, exactlyOnce, FAST, owedOf, recipientsOf, Sender, setBehaviour, settle, type Raised } from './alerts-reliability.js';
+import { killHubProcess, startHubProcess, stopHubProcess, until, type HubProcess } from './hub-process-control.js';
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
-import { startRedisAnswerProxy } from './redis-answer-proxy.js';
 import { startRedisProcess } from './redis-process.js';
-
-/** Settings that keep each test short: quick retries, a frequent sweeper, a short per-attempt timeout, a dead process's attempts re-run within seconds. */
-const FAST = {
-  INFOSHARE_ALERTS_RETRY_BASE_DELAY: '100ms',
-  INFOSHARE_ALERTS_SWEEP_INTERVAL: '500ms',
-  INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '2s',
-  INFOSHARE_ALERTS_LOCK_DURATION: '2s',
-} as const;
-
-const SUBJECTS = 10;
-
-/** One alert as the sender saw it. */
-interface Raised {
-  readonly index: number;
-  readonly messageId: string;
-  /** 200: accepted; undefined: no answer (the process died, the request timed out). */
-  readonly status?: number;
-}
-
-/** A sender (edinburgh-education) raising wellbeing alerts through one hub process. */
-class Sender {
-  private token?: string;
-  readonly runId = randomBytes(3).toString('hex');
-
-  constructor(private hub: HubProcess) {}
-
-  /** Points the sender at a restarted hub (new ports). */
-  use(hub: HubProcess): void {
-    this.hub = hub;
-    this.token = undefined;
-  }
-
-  private async bearer(): Promise<string> {
-    this.token ??= await tokenFor(this.hub, BENCH_SENDER);
-    return this.token;
-  }
-
-  async registerSubjects(): Promise<void> {
-    const res = await fetch(`${this.hub.urls.mpi}/fhir`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await this.bearer()}`, 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
-      body: JSON.stringify(subjectsTransaction(BENCH_SENDER, this.runId, SUBJECTS)),
-    });
-    if (res.status !== 200) throw new Error(`registering the subjects answered ${res.status}: ${await res.text()}`);
-  }
-
-  /** The hub's id of alert `index`'s message (known before it is raised). */
-  messageIdOf(index: number): string {
-    return messageIdOf(BENCH_SENDER, `bench-msg-${this.runId}-${index}`);
-  }
-
-  /** Raises alert `index` (the same index again is the same message: a client retry). */
-  async raise(index: number, timeoutMs = 10_000): Promise<Raised> {
-    const messageId = this.messageIdOf(index);
-    try {
-      const res = await fetch(`${this.hub.urls.alerts}/fhir/$process-message`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${await this.bearer()}`, 'content-type': 'application/fhir+json' },
-        body: JSON.stringify(alertMessage(BENCH_SENDER, BENCH_CATEGORY, this.runId, index, index % SUBJECTS)),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await res.arrayBuffer();
-      return { index, messageId, status: res.status };
-    } catch {
-      return { index, messageId };
-    }
-  }
-}
-
-/** The recipients the hub accepted a message for (its stored message), or none when it holds no such message. */
-async function recipientsOf(redis: Redis, prefix: string, messageId: string): Promise<string[]> {
-  const stored = await redis.hget(new AlertsKeys(new KeySpace(prefix)).message(messageId), 'recipients');
-  return stored ? (JSON.parse(stored) as string[]) : [];
-}
-
-/** Tells agency-sim how one agency's system behaves from now on. */
-async function setBehaviour(hub: HubProcess, agencyId: string, behaviour: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${hub.urls['agency-sim']}/agencies/${agencyId}/behaviour`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(behaviour),
-  });
-  if (!res.ok) throw new Error(`setting ${agencyId}'s behaviour answered ${res.status}: ${await res.text()}`);
-}
-
-/** What the hub and the receiver hold about the owed deliveries. */
-async function books(redis: Redis, prefix: string, owed: readonly OwedDelivery[]): Promise<{ hub: (HubDelivery & { nextAttemptAt?: string })[]; received: ReceivedMessage[] }> {
-  const space = new KeySpace(prefix);
-  const alerts = new AlertsKeys(space);
-  const sim = new AgencySimKeys(space);
-  const hub = await Promise.all(
-    owed.map(async (d): Promise<HubDelivery & { nextAttemptAt?: string }> => {
-      const [state, acknowledgedAt, nextAttemptAt] = await redis.hmget(alerts.delivery(d.messageId, d.agencyId), 'state', 'acknowledgedAt', 'nextAttemptAt');
-      return {
-        ...d,
-        state: state ?? 'missing',
-        ...(nextAttemptAt ? { nextAttemptAt } : {}),
-        ...(state === 'acknowledged' && acknowledgedAt ? { acknowledgedAt: Date.parse(acknowledgedAt) } : {}),
-      };
-    }),
-  );
-  const received = await Promise.all(
-    owed.map(async (d): Promise<ReceivedMessage> => {
-      const [held, count, last] = await Promise.all([
-        redis.hexists(sim.messages(d.agencyId), d.messageId),
-        redis.hget(sim.receiveCounts(d.agencyId), d.messageId),
-        redis.hget(sim.lastReceived(d.agencyId), d.messageId),
-      ]);
-      return { ...d, stored: held, deliveries: Number(count ?? 0), lastAt: Number(last ?? 0) };
-    }),
-  );
-  return { hub, received };
-}
-
-/** Every recipient of every message the hub accepted among `raised` (read from its stored messages). */
-async function owedOf(redis: Redis, prefix: string, raised: readonly Raised[]): Promise<OwedDelivery[]> {
-  const lists = await Promise.all(raised.map((r) => recipientsOf(redis, prefix, r.messageId)));
-  return raised.flatMap((r, i) => lists[i]!.map((agencyId) => ({ messageId: r.messageId, agencyId })));
-}
-
-/** Waits until every owed delivery is acknowledged at the hub, then reconciles and prints the ledger line. */
-async function settle(name: string, redis: Redis, prefix: string, owed: readonly OwedDelivery[], timeoutMs = 60_000): Promise<LedgerFigures> {
-  await until(
-    `every delivery acknowledged (${name})`,
-    async () => (await books(redis, prefix, owed)).hub.every((d) => d.state === 'acknowledged'),
-    timeoutMs,
-  ).catch(() => undefined);
-  const { hub, received } = await books(redis, prefix, owed);
-  const figures = reconcile(owed, received, hub);
-  // Whatever is not acknowledged when the wait ends, by the hub's state (pending: still being retried).
-  const byState = new Map<string, number>();
-  for (const d of hub) if (d.state !== 'acknowledged') byState.set(d.state, (byState.get(d.state) ?? 0) + 1);
-  const unsettled = [...byState].map(([state, n]) => `${state} ${n}`);
-  process.stdout.write(`${ledgerLine(name, figures)}${unsettled.length ? ` — not acknowledged at the hub: ${unsettled.join(', ')}` : ''}\n`);
-  return figures;
-}
-
-/** `promise`, or a failure naming what was awaited once `ms` have passed (every wait has a deadline). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Every owed delivery stored once and acknowledged; none lost, none twice. */
-const exactlyOnce = (sent: number): Partial<LedgerFigures> => ({ sent, delivered: sent, duplicated: 0, lost: 0, unacknowledged: 0 });
 
 describe('alert delivery when things fail (real processes)', () => {
   let redis: Redis;
@@ -312,58 +160,6 @@ describe('alert delivery when things fail (real processes)', () => {
     } finally {
       if (hub) await stopHubProcess(hub);
       own.disconnect();
-      await server.stop();
-    }
-  }, 120_000);
-
-  // Redis killed at the worst instant of one delivery step: the step's command has run (and is in the AOF: `appendfsync
-  // always`) but its answer never reached the client, which sends the command again once Redis is back (ioredis
-  // re-sends unanswered commands). Each step must come to the same thing the second time (a proxy loses the answer).
-  // The step's command is named with the alert's message id wherever it carries it: the probe's own records (the
-  // audit relay copying "Delivered to … and acknowledged" a moment after the probe settled) must not be taken for it.
-  it.each([
-    ['the receiver has remembered the delivery token (its replay check)', (): string[] => ['{agency-sim}:jti:'], undefined],
-    ['the receiver has stored the message', (messageId: string): string[] => ['{agency-sim}:msg:', messageId], undefined],
-    ['the hub has recorded the acknowledgement', (messageId: string): string[] => ['and acknowledged', messageId], undefined],
-    [
-      'the hub has recorded a failed attempt to retry',
-      (messageId: string): string[] => ['could not take the message now (transient-error', messageId],
-      { mode: 'transient', forMs: 1_500 },
-    ],
-  ] as const)('Redis SIGKILLed the moment %s, before the answer got back: delivered exactly once, no dead letter', async (_step, stepCommand, behaviour) => {
-    const p = prefix('rel-step');
-    const server = await startRedisProcess('always');
-    const proxy = await startRedisAnswerProxy(server.url);
-    const own = connectRedis(server.url);
-    own.on('error', () => {});
-    let hub: HubProcess | undefined;
-    try {
-      hub = await startHubProcess(p, { redisUrl: proxy.url, env: FAST });
-      const sender = new Sender(hub);
-      await sender.registerSubjects();
-      const probe = await sender.raise(0);
-      expect(probe.status).toBe(200);
-      const probeOwed = await owedOf(own, p, [probe]);
-      await until('the probe delivered', async () => (await books(own, p, probeOwed)).hub.every((d) => d.state === 'acknowledged'), 30_000);
-      const recipients = await recipientsOf(own, p, probe.messageId);
-      if (behaviour) for (const agency of recipients) await setBehaviour(hub, agency, behaviour);
-
-      const held = proxy.holdAnswerTo(...stepCommand(sender.messageIdOf(1)));
-      const raised = await sender.raise(1);
-      expect(raised.status).toBe(200);
-      const { answered } = await within(held, 30_000, `the command of the step "${_step}" reaching Redis`);
-      await within(answered, 10_000, `Redis answering the step "${_step}"`);
-      await server.kill();
-      await server.restart();
-
-      const owed = await owedOf(own, p, [raised]);
-      expect(owed).toHaveLength(6);
-      const figures = await settle(`Redis SIGKILLed the moment ${_step}`, own, p, owed, 30_000);
-      expect(figures).toMatchObject(exactlyOnce(owed.length));
-    } finally {
-      if (hub) await stopHubProcess(hub);
-      own.disconnect();
-      await proxy.close();
       await server.stop();
     }
   }, 120_000);

@@ -7,18 +7,17 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, FhirResource, MessageHeader } from 'fhir/r4.js';
 import { loadSigningKeyFile, generateKeyPair, type SigningKey } from '../../shared/auth/keys.js';
 import { CodeSystems, Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
-import { createLogger } from '../../shared/log.js';
 import { signDeliveryToken, DELIVERY_TOKEN_TTL_SECONDS } from '../../shared/messaging/delivery-token.js';
 import { batchRequestBody, readBatchResponse } from '../../shared/messaging/message-batch.js';
 import { isResponseMessageProblem, parseResponseMessage, type ParsedResponseMessage } from '../../shared/messaging/response-message.js';
-import { connectRedis } from '../../shared/redis/connection.js';
 import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken } from '../../shared/client/token.js';
 import { alertMessage } from '../../test/alerts.js';
 import { DirectoryView } from '../directory/view.js';
-import { startHub, type RunningHub } from '../hub.js';
+import type { RunningHub } from '../hub.js';
 import { MpiView } from '../mpi/view.js';
-import { deletePrefix, uniquePrefix } from '../../test/redis.js';
+import { startTestHub, stopTestHub } from '../../test/in-process-hub.js';
+import { uniquePrefix } from '../../test/redis.js';
 
 let hub: RunningHub;
 let hubKey: SigningKey;
@@ -26,16 +25,13 @@ let simUrl: string;
 const prefix = uniquePrefix('sim');
 
 beforeAll(async () => {
-  hub = await startHub({ freePorts: true, keyPrefix: prefix, log: createLogger('agency-sim-test', 'silent') });
+  hub = await startTestHub(prefix);
   hubKey = await loadSigningKeyFile(hub.config.token.signingKeyFile);
   simUrl = hub.config.urls['agency-sim'];
 });
 
 afterAll(async () => {
-  const redis = connectRedis(hub.redisUrl);
-  await hub.stop();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
+  await stopTestHub(hub, prefix);
 });
 
 afterEach(async () => {

@@ -12,13 +12,13 @@ import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
 import { triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken } from '../../shared/client/token.js';
-import { createLogger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
 import { setDeliveryBatchSize } from '../../bench/alerts/batched-endpoints.js';
 import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction, subjectValue } from '../../bench/alerts/workload.js';
 import { consent, storeConsent } from '../../test/plans.js';
-import { deletePrefix, uniquePrefix } from '../../test/redis.js';
-import { startHub, type RunningHub } from '../hub.js';
+import { startTestHub, stopTestHub } from '../../test/in-process-hub.js';
+import { uniquePrefix } from '../../test/redis.js';
+import type { RunningHub } from '../hub.js';
 import { MpiView } from '../mpi/view.js';
 import { messageIdOf } from './domain/ids.js';
 import { AlertStore, type Delivery, type DeliveryState } from './store.js';
@@ -36,10 +36,7 @@ const prefix = uniquePrefix('batch');
 let sent = 0;
 
 beforeAll(async () => {
-  hub = await startHub({
-    freePorts: true,
-    keyPrefix: prefix,
-    log: createLogger('batched-delivery-test', 'silent'),
+  hub = await startTestHub(prefix, {
     env: {
       ...process.env,
       // A long linger so that messages raised together reliably share a batch; quick retries; a short timeout;
@@ -64,9 +61,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await hub.stop();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
+  await redis?.quit();
+  await stopTestHub(hub, prefix);
 });
 
 afterEach(async () => {

@@ -1,0 +1,165 @@
+/**
+ * What the alert reliability suites share (test/alerts-reliability.int.test.ts — processes and Redis killed;
+ * test/alerts-redis-step-kills.int.test.ts — Redis killed at the exact instant of one delivery step): a sender
+ * raising alerts through a hub process, the books of the hub and the receiver (agency-sim) for the owed
+ * deliveries, and the ledger line each test prints (test/delivery-ledger.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { alertMessage, BENCH_CATEGORY, BENCH_SENDER, subjectsTransaction } from '../bench/alerts/workload.js';
+import { KeySpace } from '../shared/redis/connection.js';
+import { messageIdOf } from '../services/alerts/domain/ids.js';
+import { AlertsKeys } from '../services/alerts/keys.js';
+import { AgencySimKeys } from '../services/agency-sim/keys.js';
+import { ledgerLine, reconcile, type HubDelivery, type LedgerFigures, type OwedDelivery, type ReceivedMessage } from './delivery-ledger.js';
+import { tokenFor, until, type HubProcess } from './hub-process-control.js';
+
+/** Settings that keep each test short: quick retries, a frequent sweeper, a short per-attempt timeout, a dead process's attempts re-run within seconds. */
+export const FAST = {
+  INFOSHARE_ALERTS_RETRY_BASE_DELAY: '100ms',
+  INFOSHARE_ALERTS_SWEEP_INTERVAL: '500ms',
+  INFOSHARE_ALERTS_DELIVERY_TIMEOUT: '2s',
+  INFOSHARE_ALERTS_LOCK_DURATION: '2s',
+} as const;
+
+const SUBJECTS = 10;
+
+/** One alert as the sender saw it. */
+export interface Raised {
+  readonly index: number;
+  readonly messageId: string;
+  /** 200: accepted; undefined: no answer (the process died, the request timed out). */
+  readonly status?: number;
+}
+
+/** A sender (edinburgh-education) raising wellbeing alerts through one hub process. */
+export class Sender {
+  private token?: string;
+  readonly runId = randomBytes(3).toString('hex');
+
+  constructor(private hub: HubProcess) {}
+
+  /** Points the sender at a restarted hub (new ports). */
+  use(hub: HubProcess): void {
+    this.hub = hub;
+    this.token = undefined;
+  }
+
+  private async bearer(): Promise<string> {
+    this.token ??= await tokenFor(this.hub, BENCH_SENDER);
+    return this.token;
+  }
+
+  async registerSubjects(): Promise<void> {
+    const res = await fetch(`${this.hub.urls.mpi}/fhir`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await this.bearer()}`, 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+      body: JSON.stringify(subjectsTransaction(BENCH_SENDER, this.runId, SUBJECTS)),
+    });
+    if (res.status !== 200) throw new Error(`registering the subjects answered ${res.status}: ${await res.text()}`);
+  }
+
+  /** The hub's id of alert `index`'s message (known before it is raised). */
+  messageIdOf(index: number): string {
+    return messageIdOf(BENCH_SENDER, `bench-msg-${this.runId}-${index}`);
+  }
+
+  /** Raises alert `index` (the same index again is the same message: a client retry). */
+  async raise(index: number, timeoutMs = 10_000): Promise<Raised> {
+    const messageId = this.messageIdOf(index);
+    try {
+      const res = await fetch(`${this.hub.urls.alerts}/fhir/$process-message`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await this.bearer()}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(alertMessage(BENCH_SENDER, BENCH_CATEGORY, this.runId, index, index % SUBJECTS)),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.arrayBuffer();
+      return { index, messageId, status: res.status };
+    } catch {
+      return { index, messageId };
+    }
+  }
+}
+
+/** The recipients the hub accepted a message for (its stored message), or none when it holds no such message. */
+export async function recipientsOf(redis: Redis, prefix: string, messageId: string): Promise<string[]> {
+  const stored = await redis.hget(new AlertsKeys(new KeySpace(prefix)).message(messageId), 'recipients');
+  return stored ? (JSON.parse(stored) as string[]) : [];
+}
+
+/** Tells agency-sim how one agency's system behaves from now on. */
+export async function setBehaviour(hub: HubProcess, agencyId: string, behaviour: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${hub.urls['agency-sim']}/agencies/${agencyId}/behaviour`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(behaviour),
+  });
+  if (!res.ok) throw new Error(`setting ${agencyId}'s behaviour answered ${res.status}: ${await res.text()}`);
+}
+
+/** What the hub and the receiver hold about the owed deliveries. */
+export async function books(redis: Redis, prefix: string, owed: readonly OwedDelivery[]): Promise<{ hub: (HubDelivery & { nextAttemptAt?: string })[]; received: ReceivedMessage[] }> {
+  const space = new KeySpace(prefix);
+  const alerts = new AlertsKeys(space);
+  const sim = new AgencySimKeys(space);
+  const hub = await Promise.all(
+    owed.map(async (d): Promise<HubDelivery & { nextAttemptAt?: string }> => {
+      const [state, acknowledgedAt, nextAttemptAt] = await redis.hmget(alerts.delivery(d.messageId, d.agencyId), 'state', 'acknowledgedAt', 'nextAttemptAt');
+      return {
+        ...d,
+        state: state ?? 'missing',
+        ...(nextAttemptAt ? { nextAttemptAt } : {}),
+        ...(state === 'acknowledged' && acknowledgedAt ? { acknowledgedAt: Date.parse(acknowledgedAt) } : {}),
+      };
+    }),
+  );
+  const received = await Promise.all(
+    owed.map(async (d): Promise<ReceivedMessage> => {
+      const [held, count, last] = await Promise.all([
+        redis.hexists(sim.messages(d.agencyId), d.messageId),
+        redis.hget(sim.receiveCounts(d.agencyId), d.messageId),
+        redis.hget(sim.lastReceived(d.agencyId), d.messageId),
+      ]);
+      return { ...d, stored: held, deliveries: Number(count ?? 0), lastAt: Number(last ?? 0) };
+    }),
+  );
+  return { hub, received };
+}
+
+/** Every recipient of every message the hub accepted among `raised` (read from its stored messages). */
+export async function owedOf(redis: Redis, prefix: string, raised: readonly Raised[]): Promise<OwedDelivery[]> {
+  const lists = await Promise.all(raised.map((r) => recipientsOf(redis, prefix, r.messageId)));
+  return raised.flatMap((r, i) => lists[i]!.map((agencyId) => ({ messageId: r.messageId, agencyId })));
+}
+
+/** Waits until every owed delivery is acknowledged at the hub, then reconciles and prints the ledger line. */
+export async function settle(name: string, redis: Redis, prefix: string, owed: readonly OwedDelivery[], timeoutMs = 60_000): Promise<LedgerFigures> {
+  await until(
+    `every delivery acknowledged (${name})`,
+    async () => (await books(redis, prefix, owed)).hub.every((d) => d.state === 'acknowledged'),
+    timeoutMs,
+  ).catch(() => undefined);
+  const { hub, received } = await books(redis, prefix, owed);
+  const figures = reconcile(owed, received, hub);
+  // Whatever is not acknowledged when the wait ends, by the hub's state (pending: still being retried).
+  const byState = new Map<string, number>();
+  for (const d of hub) if (d.state !== 'acknowledged') byState.set(d.state, (byState.get(d.state) ?? 0) + 1);
+  const unsettled = [...byState].map(([state, n]) => `${state} ${n}`);
+  process.stdout.write(`${ledgerLine(name, figures)}${unsettled.length ? ` — not acknowledged at the hub: ${unsettled.join(', ')}` : ''}\n`);
+  return figures;
+}
+
+/** `promise`, or a failure naming what was awaited once `ms` have passed (every wait has a deadline). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every owed delivery stored once and acknowledged; none lost, none twice. */
+export const exactlyOnce = (sent: number): Partial<LedgerFigures> => ({ sent, delivered: sent, duplicated: 0, lost: 0, unacknowledged: 0 });
