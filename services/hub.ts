@@ -11,6 +11,7 @@ import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
 import { buildServiceDeps, type ServiceDeps, type ServiceInstance, type ServiceModule } from '../shared/runtime/deps.js';
 import { listen, reserveFreePorts, type Listening } from '../shared/runtime/listen.js';
+import { settlesWithin } from '../shared/runtime/shutdown.js';
 import { demoHubEnv, type DemoPartnershipId } from '../fixtures/partnership/demo-hubs.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
 import { loadDemoDemographics, loadDemoPeople } from './mpi/fixtures.js';
@@ -54,7 +55,12 @@ export interface RunningHub {
   readonly redisUrl: string;
   readonly urls: Readonly<Partial<Record<ServiceName, string>>>;
   readonly deps: ServiceDeps;
-  stop(): Promise<void>;
+  /**
+   * Stops every service, then Redis. Resolves `false` when the services did not all close within
+   * `INFOSHARE_SHUTDOWN_SECONDS` (Redis not answering): Redis is stopped regardless, and the caller
+   * should exit rather than wait for what is stuck.
+   */
+  stop(): Promise<boolean>;
 }
 
 export async function startHub(options: StartHubOptions = {}): Promise<RunningHub> {
@@ -71,13 +77,22 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
   const redisHandle: RedisHandle = await ensureRedis(config, log);
   const redis = connectRedis(redisHandle.url);
   const started: { name: ServiceName; instance: ServiceInstance; server: Listening }[] = [];
-  const stop = async () => {
+  const closeServices = async () => {
     for (const s of [...started].reverse()) {
       await s.server.close();
       await s.instance.close();
     }
-    await redis.quit().catch(() => redis.disconnect());
+  };
+  const stop = async (): Promise<boolean> => {
+    const closed = await settlesWithin(closeServices(), config.shutdownSeconds * 1000);
+    if (closed) {
+      await redis.quit().catch(() => redis.disconnect());
+    } else {
+      log.error({ shutdownSeconds: config.shutdownSeconds }, 'services did not close in time (is Redis answering?): stopping Redis regardless');
+      redis.disconnect();
+    }
     await redisHandle.stop();
+    return closed;
   };
 
   try {

@@ -81,6 +81,7 @@ const schema = z.object({
     .pipe(z.array(z.enum(['ES256', 'ES384', 'RS256', 'RS384', 'PS256']))),
   INFOSHARE_SIGNING_KEY_FILE: z.string().default('fixtures/keys/DEMO-ONLY-partnership-signing.key.pem'),
   INFOSHARE_BODY_LIMIT: z.string().default('1mb'),
+  INFOSHARE_SHUTDOWN_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   INFOSHARE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INFOSHARE_DATA_DIR: z.string().default('.data'),
   INFOSHARE_REDIS_APPENDFSYNC: z.enum(['always', 'everysec', 'no']).default('always'),
@@ -115,6 +116,8 @@ export interface HubConfig {
   };
   readonly bodyLimit: string;
   readonly logLevel: z.infer<typeof schema>['INFOSHARE_LOG_LEVEL'];
+  /** How long a stop (Ctrl-C, SIGTERM) waits for the services to close before it stops Redis regardless. */
+  readonly shutdownSeconds: number;
   readonly dataDir: string;
   readonly redisAppendFsync: 'always' | 'everysec' | 'no';
   /** Which partnership this hub is, and which other partnerships' hubs it forwards to. */
@@ -220,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     },
     bodyLimit: e.INFOSHARE_BODY_LIMIT,
     logLevel: e.INFOSHARE_LOG_LEVEL,
+    shutdownSeconds: e.INFOSHARE_SHUTDOWN_SECONDS,
     dataDir: path.resolve(PROJECT_ROOT, e.INFOSHARE_DATA_DIR),
     redisAppendFsync: e.INFOSHARE_REDIS_APPENDFSYNC,
     partnership: { id: e.INFOSHARE_PARTNERSHIP, peerHubs: [...new Set(e.INFOSHARE_PEER_HUBS)] },

@@ -17,6 +17,10 @@ export interface RedisProcess {
   kill(): Promise<void>;
   /** Starts it again on the same port and data (AOF replay); resolves once it answers PING. */
   restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered — a Redis that hangs. */
+  pause(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  resume(): void;
   /** Stops it and deletes its data. */
   stop(): Promise<void>;
 }
@@ -48,6 +52,8 @@ export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'al
     url,
     kill: () => killWith('SIGKILL'),
     restart: start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async stop() {
       await killWith('SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });

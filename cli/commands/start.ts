@@ -69,7 +69,13 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   });
   io.out('\nStopping: services, then Redis…');
   removeNote();
-  await hub.stop();
+  if (!(await hub.stop())) {
+    io.err(
+      `The services did not close within ${hub.config.shutdownSeconds} s (INFOSHARE_SHUTDOWN_SECONDS): Redis was stopped regardless, and what it had accepted is in its append-only file. Exiting.`,
+    );
+    // What did not close (a worker waiting on Redis) would keep this process alive: leave without it.
+    process.exit(EXIT_FAILURE);
+  }
   io.out('Stopped.');
   return EXIT_OK;
 }

@@ -1,0 +1,48 @@
+/**
+ * Stopping the hub (Ctrl-C on `npm start`, a supervisor's SIGTERM) when Redis has stopped
+ * answering: the services' close waits on Redis (a worker's blocking read), so without a limit the
+ * stop would wait forever and leave the hub running. With one, the stop gives up on the services
+ * after INFOSHARE_SHUTDOWN_SECONDS, says so, and lets the process exit.
+ */
+import { createLogger } from '../shared/log.js';
+import { startHub, type RunningHub } from '../services/hub.js';
+import { startRedisProcess, type RedisProcess } from './redis-process.js';
+
+let redis: RedisProcess;
+let hub: RunningHub | undefined;
+
+beforeAll(async () => {
+  redis = await startRedisProcess();
+});
+
+afterAll(async () => {
+  redis.resume();
+  await redis.stop();
+});
+
+it('a stop while Redis hangs gives up on the services after INFOSHARE_SHUTDOWN_SECONDS and reports it', async () => {
+  hub = await startHub({
+    env: { ...process.env, REDIS_URL: redis.url, INFOSHARE_SHUTDOWN_SECONDS: '2' },
+    freePorts: true,
+    keyPrefix: 'hub-shutdown',
+    loadFixtures: false,
+    log: createLogger('hub-shutdown', 'silent'),
+  });
+  redis.pause();
+  const stopping = hub.stop();
+  // Generous against a loaded machine: what matters is that it ends, and says it was not clean.
+  const ended = await Promise.race([stopping, new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 30_000))]);
+  expect(ended).toBe(false);
+}, 60_000);
+
+it('a stop while Redis answers closes every service cleanly', async () => {
+  redis.resume();
+  hub = await startHub({
+    env: { ...process.env, REDIS_URL: redis.url, INFOSHARE_SHUTDOWN_SECONDS: '30' },
+    freePorts: true,
+    keyPrefix: 'hub-shutdown-2',
+    loadFixtures: false,
+    log: createLogger('hub-shutdown', 'silent'),
+  });
+  expect(await hub.stop()).toBe(true);
+}, 60_000);
