@@ -40,7 +40,19 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** FHIR R4 strings (§2.24.0.1): no character below U+0020 except tab, LF and CR. Raw ones are already invalid JSON; this catches the escaped `\u0000`, `\b`, `\f`. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
-const FORBIDDEN_KEY_LENGTHS = new Set([...FORBIDDEN_KEYS].map((k) => k.length));
+const FORBIDDEN_KEY_BYTES = [...FORBIDDEN_KEYS].map((k) => Buffer.from(k, 'latin1'));
+
+/** Whether the bytes from `from` to `to` spell one of FORBIDDEN_KEYS exactly (no decoding: they are ASCII). */
+function isForbiddenKeySpelling(body: Uint8Array, from: number, to: number): boolean {
+  const length = to - from;
+  for (const key of FORBIDDEN_KEY_BYTES) {
+    if (key.length !== length) continue;
+    let k = 0;
+    while (k < length && body[from + k] === key[k]) k++;
+    if (k === length) return true;
+  }
+  return false;
+}
 
 /**
  * The first problem of a JSON body's raw bytes, in one pass and without
@@ -54,16 +66,24 @@ export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): st
   const n = bytes.length;
   let depth = 0;
   const open = new OpenObjects(bytes);
+  // Where the next backslash is: strings before it hold no escape, so their end is the next quote (found natively).
+  let nextBackslash = bytes.indexOf(BACKSLASH);
   for (let i = 0; i < n; i++) {
     const c = bytes[i];
     if (c === QUOTE) {
       const start = i;
       let escaped = false;
-      for (i++; i < n && bytes[i] !== QUOTE; i++) {
-        if (bytes[i] === BACKSLASH) {
-          escaped = true;
-          i++;
+      const end = bytes.indexOf(QUOTE, i + 1);
+      if (end >= 0 && (nextBackslash < 0 || nextBackslash > end)) {
+        i = end;
+      } else {
+        for (i++; i < n && bytes[i] !== QUOTE; i++) {
+          if (bytes[i] === BACKSLASH) {
+            escaped = true;
+            i++;
+          }
         }
+        if (nextBackslash >= 0 && nextBackslash < i) nextBackslash = bytes.indexOf(BACKSLASH, i);
       }
       const problem = stringProblem(bytes, start, i, escaped);
       if (problem) return problem;
@@ -104,22 +124,23 @@ const MANY_KEYS = 64;
 class OpenObjects {
   /** Per open bracket: where its keys start in `ranges` (an object), or -1 (an array). */
   private readonly opened: number[] = [];
-  /** [from, to, escaped] of each key of every open object, innermost object last. */
+  /** [from, to, escaped] of each key of every open object, innermost object last: the first `top` numbers (the array is reused, not shrunk). */
   private readonly ranges: number[] = [];
+  private top = 0;
   /** The keys, as text, of open objects with more than MANY_KEYS keys (by their place in `opened`). */
   private readonly many = new Map<number, Set<string>>();
 
   constructor(private readonly body: Buffer) {}
 
   open(isObject: boolean): void {
-    this.opened.push(isObject ? this.ranges.length : -1);
+    this.opened.push(isObject ? this.top : -1);
   }
 
   close(): void {
     const from = this.opened.pop();
     if (from === undefined || from < 0) return;
-    this.ranges.length = from;
-    this.many.delete(this.opened.length);
+    this.top = from;
+    if (this.many.size > 0) this.many.delete(this.opened.length);
   }
 
   inObject(): boolean {
@@ -147,7 +168,7 @@ class OpenObjects {
     }
     const length = to - from;
     const text = escaped ? decoded(this.body, from, to) : undefined;
-    for (let k = first; k < this.ranges.length; k += 3) {
+    for (let k = first; k < this.top; k += 3) {
       const a = this.ranges[k]!;
       const b = this.ranges[k + 1]!;
       if (!escaped && this.ranges[k + 2] === 0) {
@@ -156,10 +177,13 @@ class OpenObjects {
         return false;
       }
     }
-    this.ranges.push(from, to, escaped ? 1 : 0);
-    if ((this.ranges.length - first) / 3 > MANY_KEYS) {
+    this.ranges[this.top] = from;
+    this.ranges[this.top + 1] = to;
+    this.ranges[this.top + 2] = escaped ? 1 : 0;
+    this.top += 3;
+    if ((this.top - first) / 3 > MANY_KEYS) {
       const keys = new Set<string>();
-      for (let k = first; k < this.ranges.length; k += 3) keys.add(decoded(this.body, this.ranges[k]!, this.ranges[k + 1]!) ?? '');
+      for (let k = first; k < this.top; k += 3) keys.add(decoded(this.body, this.ranges[k]!, this.ranges[k + 1]!) ?? '');
       this.many.set(level, keys);
     }
     return true;
@@ -168,8 +192,8 @@ class OpenObjects {
 
 /** A string token from `start` (its opening quote) to `end` (its closing quote): a forbidden key, or not well-formed. */
 function stringProblem(body: Uint8Array, start: number, end: number, escaped: boolean): string | undefined {
-  const length = end - start - 1;
-  if (!escaped && !FORBIDDEN_KEY_LENGTHS.has(length)) return undefined;
+  // An unescaped string is its bytes: only one spelling a forbidden key byte for byte needs a closer look.
+  if (!escaped && !isForbiddenKeySpelling(body, start + 1, end)) return undefined;
   const raw = Buffer.from(body.buffer, body.byteOffset + start, Math.min(end + 1, body.length) - start).toString('utf8');
   let text: string;
   try {
