@@ -5,8 +5,11 @@
  * memory per record. Baselines measured in the same run, on the same Redis and
  * HTTP stack: pipelined HSET of the same Patient JSONs, PING, and `GET /health`.
  *
- * Runs the hub (directory + MPI) in this process on free ports, over a private
- * redis-server in a temp directory (unless REDIS_URL is set). The MPI under test
+ * Runs the directory (the agencies' tokens and JWKS) in this process on free ports, over a private
+ * redis-server in a temp directory (unless REDIS_URL is set), and no other service: the
+ * hub's others (alerts, plans, audit, agency-sim) would spend the machine's CPU on their own
+ * background work — the audit log appending the MPI's audit stream, BullMQ workers — during
+ * the load (they have benchmarks of their own). The MPI under test
  * is a separate process (`--mpi-processes N`: N of them), as deployed: the agency
  * systems sending the load are elsewhere, so this process's client work (HTTP,
  * bookkeeping) must not take the service's CPU (`--mpi-layout in-process` measures
@@ -26,7 +29,7 @@ import { generatePopulation, type SyntheticAgencyRecord } from '../fixtures/gene
 import { toFhirPatient } from '../fixtures/generators/to-fhir.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
-import { PROJECT_ROOT } from '../shared/config.js';
+import { PROJECT_ROOT, type ServiceName } from '../shared/config.js';
 import { connectRedis, KeySpace, deleteKeysWithPrefix } from '../shared/redis/connection.js';
 import { startHub, type RunningHub } from '../services/hub.js';
 import { readMpiSettings, type MpiSettings } from '../services/mpi/config.js';
@@ -73,9 +76,10 @@ async function main(): Promise<void> {
     };
     const model = ensureModel(env, records, tmp);
     const log = pino({ name: 'bench-mpi', level: env.INFOSHARE_LOG_LEVEL }, pino.destination(2));
-    progress(`starting redis-server (appendfsync ${options.fsync}) and the hub (directory + MPI) in this process`);
+    const services: ServiceName[] = options.mpiLayout === 'in-process' ? ['directory', 'mpi'] : ['directory'];
+    progress(`starting redis-server (appendfsync ${options.fsync}) and the hub's ${services.join(' + ')} in this process`);
     // Only the records it sends: the demo CareTeams' people would be indexed besides them.
-    hub = await startHub({ env, freePorts: true, keyPrefix, log, loadDemoPeople: false });
+    hub = await startHub({ env, freePorts: true, keyPrefix, log, loadDemoPeople: false, services });
     const result = await runBench(hub, readMpiSettings(env), records, options, model);
 
     const line = JSON.stringify(result);
@@ -274,7 +278,7 @@ async function runBench(hub: RunningHub, mpiSettings: MpiSettings, records: read
         loadAverage: round(os.loadavg()[0]!, 2),
         notes: [
           'redisBytesPerRecord = INFO used_memory after the bulk load minus before, per record (the index, review Tasks and the audit stream);',
-          'redisBytesPerRecordExcludingAudit subtracts the audit trail\'s growth over the load: the stream and the audit service\'s Merkle log and search indexes (MEMORY USAGE of every {audit} key; the service appends a moment behind the stream).',
+          'redisBytesPerRecordExcludingAudit subtracts the audit trail\'s growth over the load (MEMORY USAGE of every {audit} key): the audit stream the MPI writes; the audit service, whose Merkle log and search indexes would add to it, does not run in this benchmark (bench:audit measures it).',
           `appendfsync ${options.fsync}${options.fsync === 'everysec' ? ' (load-test setting; the hub defaults to always)' : ' (the hub\'s durable default)'}.`,
           inProcess
             ? `The MPI under test is the hub's, inside the client's Node process${options.mpiProcesses > 1 ? `, with ${options.mpiProcesses - 1} replica process(es) sharing the load round-robin` : ''}; $match timed against the in-process one.`
