@@ -73,6 +73,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
   const configOf = <C>(module: ServiceModule<C>): C => ownConfig.get(module) as C;
   let config = hubConfig;
   const log = options.log ?? createLogger('hub', config.logLevel);
+  // Each service logs under its own name: a child of the hub's logger would carry `service` twice (pino does not
+  // replace a parent's binding), so only a caller's own logger is extended.
+  const serviceLog = (name: ServiceName): Logger => (options.log ? options.log.child({ service: name }) : createLogger(name, config.logLevel));
 
   const redisHandle: RedisHandle = await ensureRedis(config, log);
   const redis = connectRedis(redisHandle.url);
@@ -107,7 +110,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
     const deps = await buildServiceDeps(config, redis, log);
     for (const module of SERVICE_MODULES) {
       if (options.services && !options.services.includes(module.name)) continue;
-      const instance = await module.createService({ ...deps, log: log.child({ service: module.name }) }, configOf(module));
+      const instance = await module.createService({ ...deps, log: serviceLog(module.name) }, configOf(module));
       const server = await listen(instance.app, config.ports[module.name], config.host);
       started.push({ name: module.name, instance, server });
     }

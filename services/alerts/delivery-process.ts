@@ -15,7 +15,7 @@ if (!settings?.hub.redisUrl) {
   process.stderr.write(`${DELIVERY_PROCESS_SETTINGS} with the hub's settings and its Redis URL is required: this process is started by the alerts service\n`);
   process.exit(2);
 }
-const log = createLogger('alerts-delivery', settings.hub.logLevel).child({ service: 'alerts', pid: process.pid });
+const log = createLogger('alerts-delivery', settings.hub.logLevel).child({ pid: process.pid });
 // Below the accepting process (INFOSHARE_ALERTS_DELIVERY_NICE): a sender's wait for "accepted" comes first.
 lowerOwnPriority(settings.alerts.deliveryNice, log);
 const redis = connectRedis(settings.hub.redisUrl);

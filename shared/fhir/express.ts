@@ -253,10 +253,13 @@ export function toOutcomeError(err: unknown): OperationOutcomeError {
 export function fhirErrorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const outcomeError = toOutcomeError(err);
-    if (outcomeError.status >= 500) {
-      log.error({ err, requestId: requestIdOf(res), path: req.path }, 'unhandled error');
-    } else {
+    if (outcomeError.status < 500) {
       log.info({ requestId: requestIdOf(res), status: outcomeError.status, reason: outcomeError.message }, 'request refused');
+    } else if (isOperationOutcomeError(err)) {
+      // A 5xx the code chose to answer (a dependency unavailable, a simulated outage): a warning, not a stack trace.
+      log.warn({ requestId: requestIdOf(res), status: outcomeError.status, reason: outcomeError.message }, 'request not served');
+    } else {
+      log.error({ err, requestId: requestIdOf(res), path: req.path }, 'unhandled error');
     }
     const text = outcomeError.outcome.issue[0]?.details?.text;
     auditExchange(req, res, auditSinkOf(res), outcomeError.status, text)
