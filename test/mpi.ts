@@ -176,3 +176,53 @@ export function matchOutcomeOf(patient: Patient): MatchOutcome {
     ...(part('unchanged')?.valueBoolean ? { unchanged: true as const } : {}),
   };
 }
+
+function prng(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+const FORENAMES = ['Morag', 'Shona', 'Iain', 'Robert', 'Agnes', 'James', 'Kirsty', 'David', 'Fiona', 'Ewan', 'Catriona', 'Alasdair', 'Eilidh', 'Callum', 'Isla', 'Mhairi', 'Lachlan', 'Rhona', 'Torquil', 'Ailsa'];
+const STARTS = ['Mac', 'Fin', 'Dun', 'Kil', 'Strath', 'Glen', 'Bal', 'Inver', 'Craig', 'Ard'];
+const ENDS = ['leod', 'lay', 'can', 'patrick', 'more', 'ross', 'don', 'ness', 'avon', 'bain'];
+const STREETS = ['Easter Road', 'Leith Walk', 'Dalry Road', 'Gorgie Road', 'High Street', 'Morningside Road'];
+
+/**
+ * People known to the NHS board (with CHI) and, most of them, to social work — often at a newer
+ * address, without CHI: an index a matching model can be estimated from (model estimation tests).
+ */
+export function twoAgencyPeople(count: number, seed: number, prefix: string): { nhs: Patient[]; socialWork: Patient[] } {
+  const random = prng(seed);
+  const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const postcode = () => `EH${1 + Math.floor(random() * 17)} ${1 + Math.floor(random() * 9)}${pick(['AB', 'QZ', 'XY', 'HN', 'DL'])}`;
+  const nhs: Patient[] = [];
+  const socialWork: Patient[] = [];
+  for (let i = 0; i < count; i++) {
+    const gender = random() < 0.5 ? 'male' : 'female';
+    const birthDate = `${1940 + Math.floor(random() * 70)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
+    const person: PersonDetails = {
+      given: [pick(FORENAMES)],
+      family: pick(STARTS) + pick(ENDS),
+      birthDate,
+      gender,
+      postcode: postcode(),
+      line: `${1 + Math.floor(random() * 150)} ${pick(STREETS)}`,
+      chi: testChi(birthDate, gender, (seed * 7 + i) % 100),
+    };
+    nhs.push(agencyPatient('nhs-lothian', `${prefix}N${i}`, person));
+    if (random() < 0.8) {
+      const moved = random() < 0.4;
+      socialWork.push(
+        agencyPatient('edinburgh-social-work', `${prefix}S${i}`, {
+          ...person,
+          ...(random() < 0.5 ? { chi: undefined } : {}),
+          ...(moved ? { postcode: postcode(), line: `${1 + Math.floor(random() * 150)} ${pick(STREETS)}` } : {}),
+        }),
+      );
+    }
+  }
+  return { nhs, socialWork };
+}

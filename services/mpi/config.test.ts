@@ -73,7 +73,7 @@ describe('the MPI configuration', () => {
   });
 
   it('sets thresholds from target probabilities 0.99 and 0.2 and re-estimates after 25 % growth unless told otherwise', () => {
-    expect(readMpiSettings({}).estimation).toEqual({ linkProbability: 0.99, reviewProbability: 0.2, minRecords: 1000, reestimateGrowth: 0.25, checkSeconds: 300 });
+    expect(readMpiSettings({}).estimation).toEqual({ linkProbability: 0.99, reviewProbability: 0.2, minRecords: 1000, reestimateGrowth: 0.25, checkSeconds: 300, quietSeconds: 30 });
     const set = readMpiSettings({ INFOSHARE_MATCH_LINK_PROBABILITY: '0.995', INFOSHARE_MATCH_REVIEW_PROBABILITY: '0.5', INFOSHARE_MATCH_REESTIMATE_GROWTH: '0' });
     expect(set.estimation).toMatchObject({ linkProbability: 0.995, reviewProbability: 0.5, reestimateGrowth: 0 });
     expect(problemsOf(() => readMpiSettings({ INFOSHARE_MATCH_LINK_PROBABILITY: '1' }))).toEqual([expect.stringMatching(/^INFOSHARE_MATCH_LINK_PROBABILITY: /)]);

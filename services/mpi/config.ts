@@ -13,6 +13,10 @@
  *   INFOSHARE_MATCH_REESTIMATE_GROWTH   re-estimate automatically when the index has grown by this
  *                                       share since the model in use was estimated (0: never)      default 0.25
  *   INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS  how often the growth is checked                     default 300
+ *   INFOSHARE_MATCH_ESTIMATE_QUIET_SECONDS  an estimation that is due (the first one once the index
+ *                                       holds the fewest records, then at each growth share) waits
+ *                                       until no registration has changed the index for this long:
+ *                                       it runs when a load ends, once, not during it              default 30
  *   INFOSHARE_MPI_RECLUSTER_DELAY  seconds after a registration changed the index before the
  *                               re-clustering pass runs (workers/recluster.ts; 0: on demand only)   default 300
  */
@@ -31,6 +35,7 @@ const schema = z.object({
   INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS: z.coerce.number().int().min(2).default(1000),
   INFOSHARE_MATCH_REESTIMATE_GROWTH: z.coerce.number().min(0).default(0.25),
   INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS: z.coerce.number().positive().default(300),
+  INFOSHARE_MATCH_ESTIMATE_QUIET_SECONDS: z.coerce.number().min(0).default(30),
   INFOSHARE_MPI_RECLUSTER_DELAY: z.coerce.number().int().min(0).default(300),
 });
 
@@ -58,6 +63,11 @@ export interface EstimationSettings {
   readonly reestimateGrowth: number;
   /** Seconds between growth checks. */
   readonly checkSeconds: number;
+  /**
+   * Seconds without a registration that changed the index before a due estimation runs: a load in
+   * progress keeps pushing it back, so it runs once, when the load has ended (workers/model-estimation.ts).
+   */
+  readonly quietSeconds: number;
 }
 
 export interface MpiConfig extends MpiSettings {
@@ -83,6 +93,7 @@ export function readMpiSettings(env: NodeJS.ProcessEnv = process.env): MpiSettin
       minRecords: e.INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS,
       reestimateGrowth: e.INFOSHARE_MATCH_REESTIMATE_GROWTH,
       checkSeconds: e.INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS,
+      quietSeconds: e.INFOSHARE_MATCH_ESTIMATE_QUIET_SECONDS,
     },
     reclusterDelaySeconds: e.INFOSHARE_MPI_RECLUSTER_DELAY,
   };

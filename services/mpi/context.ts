@@ -4,6 +4,7 @@ import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { MpiConfig } from './config.js';
+import type { EstimationRequests } from './workers/model-estimation.js';
 import type { ReclusterRequests } from './workers/recluster.js';
 import type { BackgroundLoads } from './workers/registrations.js';
 import type { ModelEstimation } from './model-estimation.js';
@@ -30,6 +31,8 @@ export interface MpiContext {
   readonly models: ModelVersions;
   /** Estimates the partnership's own model over the index. */
   readonly estimation: ModelEstimation;
+  /** Asks for the automatic estimation once a load has ended, when one is due (workers/model-estimation.ts). */
+  readonly estimationRequests: EstimationRequests;
   /** Absolute FHIR base (`http://localhost:4001/fhir`). */
   readonly baseUrl: string;
   /** Verifies the access token (shared/auth/middleware.ts). */

@@ -42,6 +42,7 @@ export async function loadDemoDemographics(deps: ServiceDeps, config: MpiConfig 
   }
   await ctx.relay.close();
   await ctx.reclusterRequests.close();
+  await ctx.estimationRequests.close();
   deps.log.info({ demographics: report }, 'demo demographic extracts loaded into the index');
   return report;
 }
@@ -68,6 +69,7 @@ export async function loadDemoPeople(deps: ServiceDeps, config: MpiConfig = load
   }
   await ctx.relay.close();
   await ctx.reclusterRequests.close();
+  await ctx.estimationRequests.close();
   deps.log.info({ demoPeople: report }, 'demo people of the CareTeams registered in the index');
   return report;
 }

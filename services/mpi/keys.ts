@@ -100,6 +100,13 @@ export class MpiKeys {
   get activeModel(): string {
     return this.space.key(TAG, 'model', 'active');
   }
+  /**
+   * String: the last refused estimation, `<version in use>|<records>` — the next automatic attempt
+   * waits until the index has grown by the share from there (model-estimation.ts).
+   */
+  get modelRefusal(): string {
+    return this.space.key(TAG, 'model', 'refused');
+  }
   /** Hash of counters for the matching report. */
   get stats(): string {
     return this.space.key(TAG, 'stats');

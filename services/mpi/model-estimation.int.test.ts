@@ -12,72 +12,28 @@ import type { Bundle, CapabilityStatement, OperationOutcome, Parameters, Patient
 import request from 'supertest';
 import { HubScopes } from '../../shared/auth/scopes.js';
 import { Extensions } from '../../shared/fhir/systems.js';
-import { agencyPatient, criteriaOf, startTestMpi, testChi, transactionOf, type PersonDetails, type TestMpi } from '../../test/mpi.js';
+import { criteriaOf, startTestMpi, transactionOf, twoAgencyPeople, type TestMpi } from '../../test/mpi.js';
 import type { MatchingReport } from './domain/report.js';
 import { MpiKeys } from './keys.js';
 import { ModelEstimation } from './model-estimation.js';
 import { ModelVersions } from './model-versions.js';
-import { startModelEstimationWorker } from './workers/model-estimation.js';
+import { EstimationRequests, startModelEstimationWorker } from './workers/model-estimation.js';
 
 const FHIR_JSON = 'application/fhir+json';
 const MIN_RECORDS = 300;
 let mpi: TestMpi;
 
 beforeAll(async () => {
-  // The growth check is driven by the test (checkGrowth), not the service's timer.
-  mpi = await startTestMpi({}, { INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS: String(MIN_RECORDS), INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS: '3600' });
+  // The growth check is driven by the test (checkGrowth), not the service's timer nor the end of a load (first-load.int.test.ts).
+  mpi = await startTestMpi(
+    {},
+    { INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS: String(MIN_RECORDS), INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS: '3600', INFOSHARE_MATCH_ESTIMATE_QUIET_SECONDS: '3600' },
+  );
 }, 60_000);
 
 afterAll(async () => {
   await mpi.close();
 });
-
-function prng(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-}
-
-const FORENAMES = ['Morag', 'Shona', 'Iain', 'Robert', 'Agnes', 'James', 'Kirsty', 'David', 'Fiona', 'Ewan', 'Catriona', 'Alasdair', 'Eilidh', 'Callum', 'Isla', 'Mhairi', 'Lachlan', 'Rhona', 'Torquil', 'Ailsa'];
-const STARTS = ['Mac', 'Fin', 'Dun', 'Kil', 'Strath', 'Glen', 'Bal', 'Inver', 'Craig', 'Ard'];
-const ENDS = ['leod', 'lay', 'can', 'patrick', 'more', 'ross', 'don', 'ness', 'avon', 'bain'];
-const STREETS = ['Easter Road', 'Leith Walk', 'Dalry Road', 'Gorgie Road', 'High Street', 'Morningside Road'];
-
-/** People known to the NHS board (with CHI) and, most of them, to social work — often at a newer address, without CHI. */
-function people(count: number, seed: number, prefix: string): { nhs: Patient[]; socialWork: Patient[] } {
-  const random = prng(seed);
-  const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const postcode = () => `EH${1 + Math.floor(random() * 17)} ${1 + Math.floor(random() * 9)}${pick(['AB', 'QZ', 'XY', 'HN', 'DL'])}`;
-  const nhs: Patient[] = [];
-  const socialWork: Patient[] = [];
-  for (let i = 0; i < count; i++) {
-    const gender = random() < 0.5 ? 'male' : 'female';
-    const birthDate = `${1940 + Math.floor(random() * 70)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
-    const person: PersonDetails = {
-      given: [pick(FORENAMES)],
-      family: pick(STARTS) + pick(ENDS),
-      birthDate,
-      gender,
-      postcode: postcode(),
-      line: `${1 + Math.floor(random() * 150)} ${pick(STREETS)}`,
-      chi: testChi(birthDate, gender, (seed * 7 + i) % 100),
-    };
-    nhs.push(agencyPatient('nhs-lothian', `${prefix}N${i}`, person));
-    if (random() < 0.8) {
-      const moved = random() < 0.4;
-      socialWork.push(
-        agencyPatient('edinburgh-social-work', `${prefix}S${i}`, {
-          ...person,
-          ...(random() < 0.5 ? { chi: undefined } : {}),
-          ...(moved ? { postcode: postcode(), line: `${1 + Math.floor(random() * 150)} ${pick(STREETS)}` } : {}),
-        }),
-      );
-    }
-  }
-  return { nhs, socialWork };
-}
 
 async function load(agencyId: string, patients: readonly Patient[]): Promise<void> {
   for (let i = 0; i < patients.length; i += 250) {
@@ -199,7 +155,7 @@ describe('estimating the matching model from the index', () => {
   });
 
   it('estimates a version from the records in the index and puts it in use, shown in the report, the CapabilityStatement and $match', async () => {
-    const { nhs, socialWork } = people(260, 1, 'A');
+    const { nhs, socialWork } = twoAgencyPeople(260, 1, 'A');
     await load('nhs-lothian', nhs);
     await load('edinburgh-social-work', socialWork);
     const before = await mpi.auditCount();
@@ -243,22 +199,18 @@ describe('estimating the matching model from the index', () => {
   it('queues a re-estimation by itself once the index has grown by the configured share, audited as a job', async () => {
     const versions = new ModelVersions(mpi.dir.redis, new MpiKeys(mpi.dir.keys), mpi.config.model);
     const estimation = new ModelEstimation({ store: mpi.store, versions, settings: { ...mpi.config.estimation, reestimateGrowth: 0.25 } });
-    const worker = startModelEstimationWorker({
-      site: { redis: mpi.dir.redis, keys: mpi.dir.keys },
-      service: 'mpi',
-      audit: mpi.dir.deps.audit,
-      log: mpi.dir.deps.log,
-      estimation,
-      checkSeconds: 3600,
-    });
+    const site = { redis: mpi.dir.redis, keys: mpi.dir.keys };
+    // No quiet period: the estimation runs as soon as it is asked for.
+    const requests = new EstimationRequests(site, estimation, 0);
+    const worker = startModelEstimationWorker({ site, service: 'mpi', audit: mpi.dir.deps.audit, log: mpi.dir.deps.log, estimation, requests, checkSeconds: 3600 });
     try {
       expect(await worker.checkGrowth()).toBeUndefined();
-      const { nhs, socialWork } = people(90, 2, 'B');
+      const { nhs, socialWork } = twoAgencyPeople(90, 2, 'B');
       await load('nhs-lothian', nhs);
       await load('edinburgh-social-work', socialWork);
       expect((await estimation.growthCheck()).due).toBe(true);
       const jobId = await worker.checkGrowth();
-      expect(jobId).toBe('reestimate~after-version-2');
+      expect(jobId).toBe(`estimate-version-2-from-${(await versions.current()).summary.records}`);
       // Checked twice before it runs: still one job.
       await worker.checkGrowth();
       for (let i = 0; i < 240 && (await versions.current()).version !== 3; i++) await new Promise((r) => setTimeout(r, 500));
@@ -267,6 +219,7 @@ describe('estimating the matching model from the index', () => {
       expect((await estimation.growthCheck()).due).toBe(false);
     } finally {
       await worker.close();
+      await requests.close();
     }
   }, 180_000);
   it('asks for a re-clustering pass once a new version is in use, so the Persons are decided again under it', async () => {

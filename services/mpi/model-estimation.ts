@@ -35,14 +35,14 @@ export interface ModelEstimationDeps {
    * Persons registration made under the former model are decided again under the new one,
    * rather than only once the next registration happens to ask for a pass.
    */
-  readonly onModelChanged?: (cause: ChangeCause) => Promise<void>;
+  readonly onModelChanged?: (cause: ChangeCause, version: number) => Promise<void>;
 }
 
 /** Whether the index has grown enough since the model in use was estimated to estimate again. */
 export interface GrowthCheck {
   readonly due: boolean;
   readonly records: number;
-  /** Records the model in use was estimated from (0 for the configured model). */
+  /** Records the model in use was estimated from (0 for the configured model), or the last refused attempt under it saw. */
   readonly baseline: number;
   readonly version: number;
 }
@@ -56,8 +56,19 @@ export class ModelEstimation {
 
   /** Estimates from the index and makes the result the model in use; EstimationRefused when the index cannot support it. */
   async estimate(request: EstimationRequestBy): Promise<ModelVersion> {
+    const { store, versions } = this.deps;
+    const [count, inUse] = await Promise.all([store.countRecords(), versions.current()]);
+    try {
+      return await this.estimateFrom(count, inUse.version, request);
+    } catch (err) {
+      // The next automatic attempt waits for the index to grow by the share from here, not the next registration.
+      if (err instanceof EstimationRefused) await versions.recordRefusal(inUse.version, count).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async estimateFrom(count: number, inUse: number, request: EstimationRequestBy): Promise<ModelVersion> {
     const { store, versions, settings } = this.deps;
-    const count = await store.countRecords();
     // Refused before reading anything when the count alone settles it.
     if (count < settings.minRecords) {
       throw new EstimationRefused(`The index holds ${count} record(s); estimating a matching model needs at least ${settings.minRecords}. The model in use stays.`);
@@ -74,7 +85,6 @@ export class ModelEstimation {
       source: `the partnership index (${records.length} records, ${labelledPairs.length} reviewer decisions)`,
       description: "The partnership's own matching model, estimated from the records in its index (m by EM, u from random pairs, term frequencies).",
     });
-    const previous = await versions.current();
     const entry: Omit<ModelVersion, 'version'> = {
       model: estimate.model,
       report: estimate.report,
@@ -82,33 +92,40 @@ export class ModelEstimation {
       records: records.length,
       trigger: request.trigger,
       requestedBy: request.requestedBy,
-      replaced: previous.version,
+      replaced: inUse,
     };
     const record = changeRecord(
       { requestId: request.cause.requestId, service: 'mpi', agent: request.cause.agent },
       {
         subtype: '$estimate-model',
         action: 'U',
-        entities: [{ reference: 'Basic/matching-model', role: 'domain-resource', description: `replaces version ${previous.version}` }],
+        entities: [{ reference: 'Basic/matching-model', role: 'domain-resource', description: `replaces version ${inUse}` }],
         outcomeDescription:
           `Matching model estimated from ${records.length} records (${request.trigger}); link ≥ ${estimate.model.thresholds.upper}, ` +
-          `review ≥ ${estimate.model.thresholds.lower}; replaces version ${previous.version}`,
+          `review ≥ ${estimate.model.thresholds.lower}; replaces version ${inUse}`,
       },
       'mpi-model',
     );
     const version = await versions.add(entry, outboxEntryArgs(record));
     // The new version stands whatever happens to the request for a pass (the next registration asks again).
-    await this.deps.onModelChanged?.(request.cause).catch(() => undefined);
+    await this.deps.onModelChanged?.(request.cause, version).catch(() => undefined);
     return { ...entry, version };
   }
 
-  /** Has the index grown by the configured share since the model in use was estimated? */
+  /**
+   * Is an estimation due? The first once the index holds the fewest records an estimation needs
+   * (the configured model counts as estimated from none), then each time the index has grown by
+   * the configured share since the model in use was estimated — or since the last refused
+   * attempt under it, so a refusal is not retried at every registration. One round trip: run
+   * after every registration that changed the index (workers/model-estimation.ts).
+   */
   async growthCheck(): Promise<GrowthCheck> {
     const { store, versions, settings } = this.deps;
-    const [records, inUse] = await Promise.all([store.countRecords(), versions.currentVersion()]);
-    const baseline = inUse?.records ?? 0;
+    const [records, inUse, refusal] = await Promise.all([store.countRecords(), versions.current(), versions.lastRefusal()]);
+    const estimatedFrom = inUse.summary.records ?? 0;
+    const baseline = refusal?.version === inUse.version ? Math.max(estimatedFrom, refusal.records) : estimatedFrom;
     const due = settings.reestimateGrowth > 0 && records >= settings.minRecords && records >= baseline * (1 + settings.reestimateGrowth) && records > baseline;
-    return { due, records, baseline, version: inUse?.version ?? 0 };
+    return { due, records, baseline, version: inUse.version };
   }
 }
 

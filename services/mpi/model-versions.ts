@@ -95,6 +95,19 @@ export class ModelVersions implements ModelSource {
     return Number(version);
   }
 
+  /** Remembers that an estimation was refused with `records` in the index while `version` was in use. */
+  async recordRefusal(version: number, records: number): Promise<void> {
+    await this.redis.set(this.keys.modelRefusal, `${version}|${records}`);
+  }
+
+  /** The last refused estimation: the version in use then and the records in the index. */
+  async lastRefusal(): Promise<{ readonly version: number; readonly records: number } | undefined> {
+    const stored = await this.redis.get(this.keys.modelRefusal);
+    if (!stored) return undefined;
+    const [version, records] = stored.split('|').map(Number);
+    return Number.isInteger(version) && Number.isInteger(records) ? { version: version!, records: records! } : undefined;
+  }
+
   private async read(version: number): Promise<ModelVersion | undefined> {
     const json = await this.redis.hget(this.keys.modelVersions, String(version));
     return json ? parseVersion(version, json) : undefined;

@@ -1,6 +1,7 @@
 /** The MPI as a hub service (matching & indexing, port 4001). */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
+import type { ChangeCause } from '../../shared/audit/outbox.js';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
@@ -18,7 +19,7 @@ import type { MpiContext } from './context.js';
 import { MpiKeys } from './keys.js';
 import { ModelEstimation } from './model-estimation.js';
 import { ModelVersions } from './model-versions.js';
-import { startModelEstimationWorker } from './workers/model-estimation.js';
+import { EstimationRequests, startModelEstimationWorker } from './workers/model-estimation.js';
 import { IspPartnershipView } from './partnership.js';
 import { Registrar } from './registration.js';
 import { MPI_RESOURCE_TYPES } from './resource-types.js';
@@ -36,14 +37,27 @@ export function createMpiContext(deps: ServiceDeps, config: MpiConfig): MpiConte
   const tasks = new ResourceStore(deps.redis, deps.keys, MPI_RESOURCE_TYPES, { family: 'mpi', audit: { service: 'mpi', relay } });
   const models = new ModelVersions(deps.redis, mpiKeys, config.model);
   const reclusterRequests = new ReclusterRequests({ redis: deps.redis, keys: deps.keys }, config.reclusterDelaySeconds);
+  // A new model version re-decides the index under it at once (the first after a load above all).
+  const estimation = new ModelEstimation({
+    store,
+    versions: models,
+    settings: config.estimation,
+    onModelChanged: (cause, version) => reclusterRequests.requestPrompt(cause, `model-version-${version}`),
+  });
+  const estimationRequests = new EstimationRequests({ redis: deps.redis, keys: deps.keys }, estimation, config.estimation.quietSeconds);
+  // After a change: a re-clustering pass later, and the estimation once the load has ended, when one is due.
+  const onIndexChanged = async (cause: ChangeCause) => {
+    await Promise.all([reclusterRequests.request(cause), estimationRequests.indexChanged()]);
+  };
   return {
     config,
     store,
     relay,
     tasks,
     models,
-    estimation: new ModelEstimation({ store, versions: models, settings: config.estimation, onModelChanged: (cause) => reclusterRequests.request(cause) }),
-    registrar: new Registrar({ store, tasks, relay, models, maxBlockSize: MAX_BLOCK_SIZE, onIndexChanged: (cause) => reclusterRequests.request(cause) }),
+    estimation,
+    estimationRequests,
+    registrar: new Registrar({ store, tasks, relay, models, maxBlockSize: MAX_BLOCK_SIZE, onIndexChanged }),
     reclusterRequests,
     registrations: new BackgroundLoads({ redis: deps.redis, keys: deps.keys }),
     partnership: new IspPartnershipView(new IspRegistry(new DirectoryView(deps.redis, deps.keys), { log: deps.log })),
@@ -97,6 +111,7 @@ export const mpiService: ServiceModule<MpiConfig> = {
     const estimationWorker = startModelEstimationWorker({
       ...workerDeps,
       estimation: ctx.estimation,
+      requests: ctx.estimationRequests,
       checkSeconds: config.estimation.checkSeconds,
     });
     const reclusterWorker = startReclusterWorker({
@@ -124,6 +139,7 @@ export const mpiService: ServiceModule<MpiConfig> = {
         await estimationWorker.close();
         await ctx.registrations.close();
         await ctx.reclusterRequests.close();
+        await ctx.estimationRequests.close();
         await recovery;
         await ctx.relay.close();
         await ctx.validation.close();

@@ -35,6 +35,13 @@ export interface RecordEstimateOptions extends Omit<EstimateOptions, 'randomPair
   /** Twin guard probabilities (defaults 0.95 and 0.05); the guard is left out when the data show no twins. */
   readonly twinLinkProbability?: number;
   readonly twinReviewProbability?: number;
+  /**
+   * How the home is scored: `from-data` (default) once as one `residence` comparison where the
+   * records show people sharing homes, field by field otherwise (`showsSharedHomes`); `once`
+   * always as one comparison — for a model used on records it was not estimated from (the
+   * shipped default), which cannot know whether they do.
+   */
+  readonly home?: 'from-data' | 'once';
 }
 
 /** An index that only blocks (candidates need no model). */
@@ -51,7 +58,7 @@ export function estimateModelForRecords(records: readonly MatchFeatures[], optio
     index.add(f);
   }
   const n = records.length;
-  return withHomeScoring(records, (fields) =>
+  return withHomeScoring(records, options.home, (fields) =>
     estimateModel(candidates, {
       ...options,
       fields,
@@ -87,9 +94,10 @@ export function showsSharedHomes(model: MatchModel): boolean {
  * Estimates with the home scored once — with the names of people sharing a home measured
  * (`estimateSharedHomeNames`) — and again field by field when the data show no shared homes.
  */
-function withHomeScoring(records: readonly MatchFeatures[], estimate: (fields: readonly FieldName[]) => MatchModel): MatchModel {
+function withHomeScoring(records: readonly MatchFeatures[], home: RecordEstimateOptions['home'], estimate: (fields: readonly FieldName[]) => MatchModel): MatchModel {
   const homeOnce = estimate(SCORED_FIELDS);
-  return showsSharedHomes(homeOnce) ? withSharedHomeNames(homeOnce, records) : estimate(FIELD_BY_FIELD);
+  if (home === 'once' || showsSharedHomes(homeOnce)) return withSharedHomeNames(homeOnce, records);
+  return estimate(FIELD_BY_FIELD);
 }
 
 function withSharedHomeNames(model: MatchModel, records: readonly MatchFeatures[]): MatchModel {
@@ -196,7 +204,7 @@ export function estimateModelForLinkage(
   for (const f of left) index.add(f);
   const candidates: RecordPair[] = [];
   for (const f of right) for (const candidate of index.candidates(f)) candidates.push([f, candidate]);
-  return withHomeScoring([...left, ...right], (fields) =>
+  return withHomeScoring([...left, ...right], options.home, (fields) =>
     estimateModel(candidates, {
       ...options,
       fields,

@@ -5,8 +5,12 @@
 import type { EstimationReport } from './estimate.js';
 import type { MatchModel } from './model.js';
 
-/** Why a version was estimated. */
-export type EstimationTrigger = 'on-demand' | 'index-growth';
+/**
+ * Why a version was estimated: asked for; the first automatic estimation, once a load has brought
+ * the index to the fewest records an estimation needs while the configured model was in use; the
+ * index grown by the configured share since the model in use was estimated.
+ */
+export type EstimationTrigger = 'on-demand' | 'initial-load' | 'index-growth';
 
 export interface ModelVersion {
   /** 1, 2, …; 0 is the configured model and is never stored. */

@@ -6,6 +6,11 @@
  * bulk load of many Bundles gets one pass after it, and the index converges on the Persons
  * its records make whatever order they came in. Each attempt is audited by the shared
  * runner; what the pass changes carries its own change records.
+ *
+ * A new model version asks for its pass at once (`requestPrompt`): the Persons a first load was
+ * decided into under the shipped default are decided again under the model estimated from it,
+ * not 300 s later. The pass keeps every reviewer decision (clustering.ts: a `link` joins, a
+ * `not-link` separates, whatever the model says).
  */
 import type { Queue } from 'bullmq';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
@@ -65,6 +70,25 @@ export class ReclusterRequests {
   async request(origin: JobOrigin): Promise<void> {
     if (this.delaySeconds <= 0) return;
     await this.queue.add('recluster', { origin }, { jobId: PENDING, delay: this.delaySeconds * 1000 });
+  }
+
+  /**
+   * Asks for a pass to run now: a waiting (delayed) pass is brought forward; if a pass is running
+   * — it may have read the index or the model before the change — another follows it. Nothing
+   * when passes are on demand only.
+   */
+  async requestPrompt(origin: JobOrigin, reason: string): Promise<void> {
+    if (this.delaySeconds <= 0) return;
+    const pending = await this.queue.getJob(PENDING);
+    const state = pending ? await pending.getState() : undefined;
+    if (state === 'delayed' && (await pending!.promote().then(() => true, () => false))) return;
+    if (state === 'waiting' || state === 'prioritized') return;
+    if (state !== 'active' && state !== 'delayed') {
+      await this.queue.add('recluster', { origin }, { jobId: PENDING });
+      return;
+    }
+    // Running (or it started as we looked): it may have read the former model — one more pass after it.
+    await this.queue.add('recluster', { origin }, { jobId: jobIdOf('recluster', 'after', reason) });
   }
 
   async close(): Promise<void> {
