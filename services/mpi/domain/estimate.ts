@@ -262,6 +262,8 @@ export interface MatchingEstimateOptions {
   readonly minRecords?: number;
   /** Most values listed per term-frequency table (default 5,000; rarer values share the floor). */
   readonly maxTermValues?: number;
+  /** How the home is scored (see `RecordEstimateOptions.home`; default `from-data`). */
+  readonly home?: 'from-data' | 'once';
 }
 
 /** What an estimation found, beside the model: for the matching report and the estimation's answer. */
@@ -365,7 +367,8 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
   const emPrior = Math.min(0.5, estimatedMatches / universe);
   const random = chanceAgreement(sampleRandomPairs(records, options.randomPairs ?? 500_000, options.seed ?? 1));
   const homeOnce = combineSessions(sessions, random.u, SCORED_FIELDS);
-  const sharedHomes = showsSharedHomes({ version: 1, fields: homeOnce, thresholds: { upper: 0, lower: 0 }, estimation: { method: 'em', randomPairs: random.pairs, prior: emPrior } });
+  const sharedHomes =
+    options.home === 'once' || showsSharedHomes({ version: 1, fields: homeOnce, thresholds: { upper: 0, lower: 0 }, estimation: { method: 'em', randomPairs: random.pairs, prior: emPrior } });
   const fields = sharedHomes ? homeOnce : combineSessions(sessions, random.u, FIELD_BY_FIELD);
   const matchShare = round6(Math.min(1, estimatedMatches / candidates.length));
   const em: MatchModel = {
