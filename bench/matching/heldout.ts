@@ -4,10 +4,15 @@
  * agency systems each sending their records as transaction Bundles of 500, then `$ihe-pix` asked
  * for every record, by its own agency; the Persons are read from those answers, nothing else.
  *
- * Two stages are measured on the same index:
- * - `arrival`: as registration left it, with the configured model (what a partnership has on day one);
- * - `estimated` (the headline): after `POST /fhir/$estimate-model` learnt a model from the set's
- *   own records (unlabelled) and `POST /matching/$recluster` re-decided the index with it.
+ * Three stages, on two hubs loaded the same way:
+ * - `asLoaded`: a hub with its shipped settings, left to itself once the load has ended — whatever
+ *   it does without anyone asking (the first estimation once the load is over, the re-clustering
+ *   pass under the new model) until no estimation or pass is waiting or running. What a
+ *   partnership sees after its first load with no manual step;
+ * - on a second hub whose automatic estimation and passes are off:
+ *   - `arrival`: as registration left it, with the shipped default model (nothing estimated yet);
+ *   - `estimated`: after `POST /fhir/$estimate-model` learnt a model from the set's own records
+ *     (unlabelled) and `POST /matching/$recluster` re-decided the index with it (the manual steps).
  * At each stage the open review Tasks are read (`GET /fhir/Task?code=match-review&status=requested`):
  * how many per record, and how many ask about two records of one person.
  */
@@ -23,6 +28,9 @@ import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { startHub, type RunningHub } from '../../services/hub.js';
 import { benchHubEnv } from '../common/hub-env.js';
 import { BenchClient } from '../common/http-client.js';
+import { openQueue } from '../../shared/queue/queues.js';
+import { MODEL_ESTIMATION_QUEUE } from '../../services/mpi/workers/model-estimation.js';
+import { RECLUSTER_QUEUE } from '../../services/mpi/workers/recluster.js';
 import { analyseErrors, type ErrorAnalysis, type ReviewQuestion } from './heldout-errors.js';
 import { quality, round, type Quality } from './metrics.js';
 
@@ -47,11 +55,21 @@ export interface StageFigures extends Quality {
   readonly f1IfReviewsAnsweredCorrectly: number;
 }
 
+/** What the hub did by itself after the load (the `asLoaded` stage). */
+export interface SettledHub {
+  /** Seconds from the end of the load until no estimation or re-clustering pass was waiting or running. */
+  readonly settledSeconds: number;
+  /** The model in use then: its version (0: the shipped default), how it came about. */
+  readonly model: { readonly version: number; readonly trigger?: string; readonly records?: number };
+}
+
 export interface HeldoutRun {
   readonly seed: number;
   readonly records: number;
   readonly people: number;
   readonly loadRecordsPerSecond: number;
+  /** With the shipped settings, after the hub settled by itself: no manual step. */
+  readonly asLoaded: StageFigures & { readonly hub: SettledHub };
   readonly arrival: StageFigures;
   readonly estimated: StageFigures;
   readonly model: Record<string, unknown>;
@@ -62,48 +80,109 @@ export interface HeldoutRun {
 
 export async function runHeldoutProxy(seed: number, progress: (message: string) => void, people = 2000): Promise<HeldoutRun> {
   const dataset = generateProxyDataset({ seed, people });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-heldout-'));
+  progress(`held-out proxy seed ${seed}: ${dataset.records.length} records of ${dataset.people.length} people; a hub (directory + MPI, private Redis) with its shipped settings`);
+  const asLoaded = await withHub({}, (hub) => measureAsLoaded(hub, dataset, progress));
   // Passes and estimations run when the benchmark asks, not on a timer in the middle of a stage.
-  const env = benchHubEnv(tmp, { INFOSHARE_MPI_RECLUSTER_DELAY: '0', INFOSHARE_MATCH_REESTIMATE_GROWTH: '0' });
+  progress(`held-out proxy seed ${seed}: a second hub, automatic estimation and passes off, for the shipped default as registered and the manual steps`);
+  const manual = await withHub({ INFOSHARE_MPI_RECLUSTER_DELAY: '0', INFOSHARE_MATCH_REESTIMATE_GROWTH: '0' }, (hub) => measure(hub, dataset, progress));
+  return { ...manual, asLoaded };
+}
+
+async function withHub<T>(overrides: NodeJS.ProcessEnv, work: (hub: RunningHub) => Promise<T>): Promise<T> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-heldout-'));
+  const env = benchHubEnv(tmp, overrides);
   let hub: RunningHub | undefined;
   try {
-    progress(`held-out proxy seed ${seed}: ${dataset.records.length} records of ${dataset.people.length} people; starting a hub (directory + MPI, private Redis)`);
     hub = await startHub({ env, freePorts: true, log: pino({ name: 'bench-matching', level: env.INFOSHARE_LOG_LEVEL }, pino.destination(2)), loadDemoPeople: false, services: ['directory', 'mpi'] });
-    return await measure(hub, dataset, progress);
+    return await work(hub);
   } finally {
     await hub?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-async function measure(hub: RunningHub, dataset: ProxyDataset, progress: (message: string) => void): Promise<HeldoutRun> {
+/** Access tokens of the agency systems and the reviewer, for one hub. */
+async function hubTokens(hub: RunningHub): Promise<{ tokenOf: (agency: string, scopes?: readonly string[]) => string; reviewer: string }> {
   const key = await loadTokenSigningKey(hub.config.token);
   const tokens = new Map<string, string>();
-  const tokenOf = (agency: string, scopes = AGENCY_SCOPES): string => {
+  const tokenOf = (agency: string, scopes: readonly string[] = AGENCY_SCOPES): string => {
     const k = `${agency}|${scopes.join(' ')}`;
     let t = tokens.get(k);
     if (!t) {
-      t = issueAccessToken({ clientId: agency, agency, partnership: PARTNERSHIP, scopes }, key, hub.config.token).token;
+      t = issueAccessToken({ clientId: agency, agency, partnership: PARTNERSHIP, scopes: [...scopes] }, key, hub.config.token).token;
       tokens.set(k, t);
     }
     return t;
   };
-  const reviewer = tokenOf('nhs-lothian', REVIEWER_SCOPES);
+  return { tokenOf, reviewer: tokenOf('nhs-lothian', REVIEWER_SCOPES) };
+}
+
+/** Each agency system sends its whole extract, Bundle after Bundle; agencies one after another. Returns seconds. */
+async function loadProxy(client: BenchClient, dataset: ProxyDataset, tokenOf: (agency: string) => string): Promise<number> {
+  const bundles = proxyTransactionBundles(dataset.records, BUNDLE_SIZE);
+  const started = performance.now();
+  for (const b of bundles) {
+    const r = await client.post('/fhir', JSON.stringify(b.bundle), tokenOf(b.agencyId), { prefer: 'return=minimal' });
+    if (r.status !== 200) throw new Error(`transaction of ${b.records.length} ${b.agencyId} records answered ${r.status}: ${r.body.slice(0, 1000)}`);
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** Longest the hub may take to settle by itself (the registrations' own pass waits 300 s when no model change brings it forward). */
+const SETTLE_LIMIT_SECONDS = 900;
+
+/**
+ * Loads the set into a hub with its shipped settings, waits until the hub has done what it does by
+ * itself — no estimation and no re-clustering pass waiting or running — and measures it.
+ */
+async function measureAsLoaded(hub: RunningHub, dataset: ProxyDataset, progress: (message: string) => void): Promise<StageFigures & { hub: SettledHub }> {
+  const { tokenOf, reviewer } = await hubTokens(hub);
+  const client = new BenchClient(`http://${hub.config.host}:${hub.config.ports.mpi}`, PIX_CONCURRENCY);
+  const site = { redis: hub.deps.redis, keys: hub.deps.keys };
+  const queues = [openQueue(site, MODEL_ESTIMATION_QUEUE), openQueue(site, RECLUSTER_QUEUE)];
+  try {
+    await loadProxy(client, dataset, tokenOf);
+    const loaded = performance.now();
+    const busy = async () => {
+      for (const q of queues) {
+        const c = await q.getJobCounts('delayed', 'waiting', 'active', 'prioritized');
+        if (Object.values(c).some((n) => n > 0)) return true;
+      }
+      return false;
+    };
+    while (await busy()) {
+      if ((performance.now() - loaded) / 1000 > SETTLE_LIMIT_SECONDS) throw new Error(`the hub was still estimating or re-clustering ${SETTLE_LIMIT_SECONDS} s after the load`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    const settledSeconds = round((performance.now() - loaded) / 1000, 1);
+    const report = await client.get('/matching/report', reviewer);
+    if (report.status !== 200) throw new Error(`GET /matching/report answered ${report.status}: ${report.body.slice(0, 500)}`);
+    const model = (JSON.parse(report.body) as { model: SettledHub['model'] }).model;
+    const figures = stageFigures(dataset, await personsFromPix(client, dataset.records, tokenOf), await openReviews(client, reviewer));
+    progress(
+      `  as loaded (shipped settings, no manual step; the hub settled ${settledSeconds} s after the load, model version ${model.version}${model.trigger ? ` (${model.trigger})` : ''}): ` +
+        `F1 ${figures.f1}, review ${figures.reviewTasks} Tasks (${figures.reviewShareOfRecords} of records)`,
+    );
+    return {
+      ...figures,
+      hub: { settledSeconds, model: { version: model.version, ...(model.trigger ? { trigger: model.trigger } : {}), ...(model.records !== undefined ? { records: model.records } : {}) } },
+    };
+  } finally {
+    for (const q of queues) await q.close();
+    client.close();
+  }
+}
+
+async function measure(hub: RunningHub, dataset: ProxyDataset, progress: (message: string) => void): Promise<Omit<HeldoutRun, 'asLoaded'>> {
+  const { tokenOf, reviewer } = await hubTokens(hub);
   const client = new BenchClient(`http://${hub.config.host}:${hub.config.ports.mpi}`, PIX_CONCURRENCY);
   try {
-    // Each agency system sends its whole extract, Bundle after Bundle; agencies one after another.
-    const bundles = proxyTransactionBundles(dataset.records, BUNDLE_SIZE);
-    const started = performance.now();
-    for (const b of bundles) {
-      const r = await client.post('/fhir', JSON.stringify(b.bundle), tokenOf(b.agencyId), { prefer: 'return=minimal' });
-      if (r.status !== 200) throw new Error(`transaction of ${b.records.length} ${b.agencyId} records answered ${r.status}: ${r.body.slice(0, 1000)}`);
-    }
-    const loadSeconds = (performance.now() - started) / 1000;
-    progress(`  loaded in ${bundles.length} Bundles, ${Math.round(dataset.records.length / loadSeconds)} records/s; asking $ihe-pix for every record`);
+    const loadSeconds = await loadProxy(client, dataset, tokenOf);
+    progress(`  loaded at ${Math.round(dataset.records.length / loadSeconds)} records/s; asking $ihe-pix for every record`);
     const arrivalPersons = await personsFromPix(client, dataset.records, tokenOf);
     const arrivalReviews = await openReviews(client, reviewer);
     const arrival = stageFigures(dataset, arrivalPersons, arrivalReviews);
-    progress(`  arrival order, configured model: F1 ${arrival.f1}, review ${arrival.reviewTasks} Tasks (${arrival.reviewShareOfRecords} of records)`);
+    progress(`  arrival order, shipped default model: F1 ${arrival.f1}, review ${arrival.reviewTasks} Tasks (${arrival.reviewShareOfRecords} of records)`);
 
     const estimate = await client.post('/fhir/$estimate-model', '', reviewer);
     if (estimate.status !== 200 && estimate.status !== 201) throw new Error(`$estimate-model answered ${estimate.status}: ${estimate.body.slice(0, 1000)}`);

@@ -6,8 +6,8 @@
  * itself — and makes it the one in use, in one Lua script with its change record (no model
  * change without its audit record). Versions are never removed or rewritten.
  *
- * A new model applies to registrations from then on; it does not re-match the index, so
- * nothing a reviewer decided (or anything else already linked) changes when it does.
+ * A new model applies to registrations from then on, and asks for a re-clustering pass that
+ * decides the index again under it (workers/recluster.ts); nothing a reviewer decided changes.
  */
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../../shared/redis/lua-script.js';
