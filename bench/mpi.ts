@@ -73,6 +73,8 @@ async function main(): Promise<void> {
       INFOSHARE_TOKEN_TTL_SECONDS: '3600',
       // The re-clustering pass is run and timed once after the load, not by itself in the middle of it.
       INFOSHARE_MPI_RECLUSTER_DELAY: '0',
+      // Nor the first estimation, which the hub would otherwise run 30 s after the load (during the timed phases).
+      INFOSHARE_MATCH_REESTIMATE_GROWTH: '0',
     };
     const model = ensureModel(env, records, tmp);
     const log = pino({ name: 'bench-mpi', level: env.INFOSHARE_LOG_LEVEL }, pino.destination(2));

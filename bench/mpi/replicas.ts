@@ -39,6 +39,7 @@ export async function startMpiReplica(config: HubConfig, mpi: MpiSettings, redis
       INFOSHARE_BULK_BODY_LIMIT: mpi.bulkBodyLimit,
       INFOSHARE_MATCH_MODEL_FILE: mpi.matchModelFile,
       INFOSHARE_MPI_RECLUSTER_DELAY: String(mpi.reclusterDelaySeconds),
+      INFOSHARE_MATCH_REESTIMATE_GROWTH: String(mpi.estimation.reestimateGrowth),
       INFOSHARE_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -119,6 +119,11 @@ export class ModelEstimation {
    * attempt under it, so a refusal is not retried at every registration. One round trip: run
    * after every registration that changed the index (workers/model-estimation.ts).
    */
+  /** Whether estimations run by themselves at all (INFOSHARE_MATCH_REESTIMATE_GROWTH > 0). */
+  get automatic(): boolean {
+    return this.deps.settings.reestimateGrowth > 0;
+  }
+
   async growthCheck(): Promise<GrowthCheck> {
     const { store, versions, settings } = this.deps;
     const [records, inUse, refusal] = await Promise.all([store.countRecords(), versions.current(), versions.lastRefusal()]);

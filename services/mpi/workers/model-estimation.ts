@@ -80,6 +80,8 @@ export class EstimationRequests {
    * deduplication id when one is due.
    */
   async indexChanged(): Promise<string | undefined> {
+    // Off: not even the growth check's round trip on the registration path.
+    if (!this.estimation.automatic) return undefined;
     const growth = await this.estimation.growthCheck();
     if (!growth.due) return undefined;
     const id = estimationDueId(growth);
