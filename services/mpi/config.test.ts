@@ -61,12 +61,12 @@ describe('the MPI configuration', () => {
       const model = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'services', 'mpi', 'domain', 'default-model.json'), 'utf8')) as {
         fields: Record<string, Record<string, { m: number; u: number }>>;
       };
-      model.fields.postcode!.different!.m = 0;
+      model.fields.residence!.different!.m = 0;
       model.fields.given!.exact!.u = 1.2;
       fs.writeFileSync(file, JSON.stringify(model));
       const [problem] = problemsOf(() => loadMpiConfig({ INFOSHARE_MATCH_MODEL_FILE: file }));
       expect(problem).toContain('fields.given.exact.u: must be a probability strictly between 0 and 1 (is 1.2)');
-      expect(problem).toContain('fields.postcode.different.m: must be a probability strictly between 0 and 1 (is 0)');
+      expect(problem).toContain('fields.residence.different.m: must be a probability strictly between 0 and 1 (is 0)');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
