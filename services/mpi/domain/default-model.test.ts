@@ -9,20 +9,13 @@ import { compare } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import { assertValidModel, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
-import { chiCheckDigit } from '../../../fixtures/generators/chi.js';
+import { makeChi } from '../../../fixtures/generators/chi.js';
+import { Random } from '../../../fixtures/generators/random.js';
 
 const model: MatchModel = defaultModel as MatchModel;
 
-/** A valid CHI for a birth date and sex (serial 0-99 tells people born the same day apart). */
-function testChiFor(birthDate: string, sex: 'male' | 'female', serial: number): string {
-  const [y, m, d] = birthDate.split('-');
-  const base = `${d}${m}${y!.slice(2)}${String(serial).padStart(2, '0')}`;
-  for (let s = sex === 'male' ? 1 : 0; s < 10; s += 2) {
-    const check = chiCheckDigit(`${base}${s}`);
-    if (check !== 10) return `${base}${s}${check}`;
-  }
-  throw new Error(`no valid CHI for ${base}`);
-}
+/** A valid CHI for a birth date and sex; the seed tells people born the same day apart. */
+const testChiFor = (birthDate: string, sex: 'male' | 'female', seed: number) => makeChi(birthDate, sex, new Random(seed));
 
 let next = 0;
 function record(partial: Partial<DemographicRecord>): MatchFeatures {
