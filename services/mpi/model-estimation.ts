@@ -112,6 +112,11 @@ export class ModelEstimation {
     return { ...entry, version };
   }
 
+  /** Whether estimations run by themselves at all (INFOSHARE_MATCH_REESTIMATE_GROWTH > 0). */
+  get automatic(): boolean {
+    return this.deps.settings.reestimateGrowth > 0;
+  }
+
   /**
    * Is an estimation due? The first once the index holds the fewest records an estimation needs
    * (the configured model counts as estimated from none), then each time the index has grown by
@@ -119,11 +124,6 @@ export class ModelEstimation {
    * attempt under it, so a refusal is not retried at every registration. One round trip: run
    * after every registration that changed the index (workers/model-estimation.ts).
    */
-  /** Whether estimations run by themselves at all (INFOSHARE_MATCH_REESTIMATE_GROWTH > 0). */
-  get automatic(): boolean {
-    return this.deps.settings.reestimateGrowth > 0;
-  }
-
   async growthCheck(): Promise<GrowthCheck> {
     const { store, versions, settings } = this.deps;
     const [records, inUse, refusal] = await Promise.all([store.countRecords(), versions.current(), versions.lastRefusal()]);
