@@ -58,12 +58,6 @@ export class ModelVersions implements ModelSource {
     return (await this.get(version)) ?? this.configured;
   }
 
-  /** The version in use, without reading its model (for the automatic re-estimation's check). */
-  async currentVersion(): Promise<ModelVersion | undefined> {
-    const active = await this.redis.get(this.keys.activeModel);
-    return active ? this.read(Number(active)) : undefined;
-  }
-
   async get(version: number): Promise<ModelInUse | undefined> {
     if (version === 0) return this.configured;
     const cached = this.cache.get(version);
