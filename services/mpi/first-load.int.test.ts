@@ -10,6 +10,7 @@ import request from 'supertest';
 import { HubScopes } from '../../shared/auth/scopes.js';
 import { openQueue } from '../../shared/queue/queues.js';
 import { startTestMpi, transactionOf, twoAgencyPeople, type TestMpi } from '../../test/mpi.js';
+import type { MatchingReport } from './domain/report.js';
 import { MpiKeys } from './keys.js';
 import { ModelEstimation } from './model-estimation.js';
 import { ModelVersions } from './model-versions.js';
@@ -72,6 +73,12 @@ async function until(condition: () => Promise<boolean>, seconds: number): Promis
     await sleep(250);
   }
   return condition();
+}
+
+async function report(): Promise<MatchingReport> {
+  const res = await mpi.get('nhs-lothian', '/matching/report');
+  expect(res.status).toBe(200);
+  return res.body as MatchingReport;
 }
 
 async function personOf(recordId: string): Promise<string | undefined> {
@@ -142,6 +149,8 @@ describe('the first load of a partnership', () => {
     expect(await unfinished(MODEL_ESTIMATION_QUEUE)).toEqual({ delayed: 1, waiting: 0, active: 0 });
     // The pass the registrations asked for waits 300 s (INFOSHARE_MPI_RECLUSTER_DELAY).
     expect((await unfinished(RECLUSTER_QUEUE)).delayed).toBe(1);
+    // The matching report says what the MPI will do by itself.
+    expect((await report()).automatic).toEqual({ estimation: { state: 'waiting' }, reclustering: { state: 'waiting' } });
 
     expect(await until(async () => (await versions.current()).version === 1, 90)).toBe(true);
     const estimated = (await versions.current()).summary;
@@ -151,6 +160,7 @@ describe('the first load of a partnership', () => {
 
   it('re-clusters under the new model at once, not when the 300 s delay is up', async () => {
     expect(await until(async () => Object.values(await unfinished(RECLUSTER_QUEUE)).every((n) => n === 0), 60)).toBe(true);
+    expect((await report()).automatic).toEqual({});
   }, 90_000);
 
   it('changed no reviewer decision: the unlinked record is still apart, the merged Persons still one', async () => {

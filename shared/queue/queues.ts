@@ -95,3 +95,14 @@ export function startWorker<Data, Result>(
     ...(options.backoffStrategy ? { settings: { backoffStrategy: options.backoffStrategy } } : {}),
   });
 }
+
+/**
+ * Whether a queue has work not yet finished: `running` if a job is active, `waiting` if one is
+ * queued or delayed; undefined when none. (For status pages: what a service will do by itself.)
+ */
+export async function pendingWork(queue: Queue): Promise<{ readonly state: 'waiting' | 'running' } | undefined> {
+  const counts = await queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed');
+  if ((counts.active ?? 0) > 0) return { state: 'running' };
+  if ((counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0) > 0) return { state: 'waiting' };
+  return undefined;
+}

@@ -46,6 +46,7 @@ describe('buildMatchingReport', () => {
       oldestRequestedAt: '2025-06-01T00:00:00Z',
       model: estimated,
       modelVersions: [model, estimated],
+      automatic: { estimation: { state: 'waiting' } },
       lastBenchmark: { f1: 0.99 },
     });
     expect(report).toEqual({
@@ -66,6 +67,7 @@ describe('buildMatchingReport', () => {
       },
       model: estimated,
       modelVersions: [model, estimated],
+      automatic: { estimation: { state: 'waiting' } },
       lastBenchmark: { f1: 0.99 },
     });
   });

@@ -45,8 +45,22 @@ export interface MatchingReport {
   readonly model: ModelSummary & { readonly estimation?: unknown };
   /** Every version, the configured model (0) first. */
   readonly modelVersions: readonly ModelSummary[];
+  /**
+   * What the MPI will do by itself (workers/model-estimation.ts, workers/recluster.ts): an
+   * estimation queued for the end of a load (pushed back while the load goes on), a re-clustering
+   * pass waiting — `waiting` or `running`. Empty when nothing is pending.
+   */
+  readonly automatic: {
+    readonly estimation?: PendingWork;
+    readonly reclustering?: PendingWork;
+  };
   /** The last `npm run bench:matching` figures, when a result file exists. */
   readonly lastBenchmark?: unknown;
+}
+
+/** Background work queued or running (see `MatchingReport.automatic`). */
+export interface PendingWork {
+  readonly state: 'waiting' | 'running';
 }
 
 export function buildMatchingReport(input: {
@@ -58,6 +72,7 @@ export function buildMatchingReport(input: {
   oldestRequestedAt?: string;
   model: MatchingReport['model'];
   modelVersions: readonly ModelSummary[];
+  automatic?: MatchingReport['automatic'];
   lastBenchmark?: unknown;
 }): MatchingReport {
   const s = (k: string) => input.stats[k] ?? 0;
@@ -100,6 +115,7 @@ export function buildMatchingReport(input: {
     },
     model: input.model,
     modelVersions: input.modelVersions,
+    automatic: input.automatic ?? {},
     ...(input.lastBenchmark !== undefined ? { lastBenchmark: input.lastBenchmark } : {}),
   };
 }

@@ -16,7 +16,7 @@ import type { MpiContext } from '../context.js';
 export const BENCHMARK_RESULT_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'matching.json');
 
 export async function matchingReport(ctx: MpiContext): Promise<MatchingReport> {
-  const [stats, indexedRecords, open, lastBenchmark, inUse, modelVersions] = await Promise.all([
+  const [stats, indexedRecords, open, lastBenchmark, inUse, modelVersions, estimation, reclustering] = await Promise.all([
     ctx.store.getStats(),
     ctx.store.countRecords(),
     openReviewQueue(ctx.tasks),
@@ -26,6 +26,8 @@ export async function matchingReport(ctx: MpiContext): Promise<MatchingReport> {
     ),
     ctx.models.current(),
     ctx.models.list(),
+    ctx.estimationRequests.pending(),
+    ctx.reclusterRequests.pending(),
   ]);
   return buildMatchingReport({
     now: new Date(),
@@ -36,6 +38,7 @@ export async function matchingReport(ctx: MpiContext): Promise<MatchingReport> {
     oldestRequestedAt: open.oldest,
     model: { ...inUse.summary, ...(inUse.model.estimation ? { estimation: inUse.model.estimation } : {}) },
     modelVersions,
+    automatic: { ...(estimation ? { estimation } : {}), ...(reclustering ? { reclustering } : {}) },
     lastBenchmark,
   });
 }

@@ -26,9 +26,10 @@
 import type { Job, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { unprocessable } from '../../../shared/fhir/outcome.js';
-import { openQueue, type QueueSite } from '../../../shared/queue/queues.js';
+import { openQueue, pendingWork, type QueueSite } from '../../../shared/queue/queues.js';
 import { runWorker, type JobData, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import { EstimationRefused } from '../domain/estimate.js';
+import type { PendingWork } from '../domain/report.js';
 import type { GrowthCheck, ModelEstimation } from '../model-estimation.js';
 import type { EstimationTrigger } from '../domain/model-version.js';
 
@@ -96,6 +97,11 @@ export class EstimationRequests {
       { delay: this.quietSeconds * 1000, deduplication: { id, reschedule: true } },
     );
     return id;
+  }
+
+  /** An estimation queued or running, for the matching report. */
+  pending(): Promise<PendingWork | undefined> {
+    return pendingWork(this.queue);
   }
 
   async close(): Promise<void> {

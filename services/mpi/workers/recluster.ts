@@ -13,8 +13,9 @@
  * `not-link` separates, whatever the model says).
  */
 import type { Queue } from 'bullmq';
-import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
+import { jobIdOf, openQueue, pendingWork, type QueueSite } from '../../../shared/queue/queues.js';
 import { runWorker, type JobData, type JobOrigin, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
+import type { PendingWork } from '../domain/report.js';
 import type { Registrar, ReclusterResult } from '../registration.js';
 
 export const RECLUSTER_QUEUE = { family: 'mpi', name: 'recluster' } as const;
@@ -89,6 +90,11 @@ export class ReclusterRequests {
     }
     // Running (or it started as we looked): it may have read the former model — one more pass after it.
     await this.queue.add('recluster', { origin }, { jobId: jobIdOf('recluster', 'after', reason) });
+  }
+
+  /** A pass queued or running, for the matching report. */
+  pending(): Promise<PendingWork | undefined> {
+    return pendingWork(this.queue);
   }
 
   async close(): Promise<void> {
