@@ -42,11 +42,12 @@ import { withAccessTags } from '../services/plans/domain/access.js';
 import { PLANS_FAMILY } from '../services/plans/keys.js';
 import { plansService } from '../services/plans/module.js';
 import { PLANS_RESOURCE_TYPES } from '../services/plans/resource-types.js';
-import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
+import { choiceFlag, keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
 import { BenchClient } from './common/http-client.js';
 import { benchHubEnv } from './common/hub-env.js';
 import { summarise, timeSequential } from './common/latency.js';
 import { PauseMeter } from './common/pauses.js';
+import { Profiler, type ProfileKind } from './common/profile.js';
 import { startServiceProcess, type ServiceProcess } from './common/service-process.js';
 
 const TARGETS = { consentReadP99Ms: 15, overhead: 0.2, chronologyP99Ms: 50 } as const;
@@ -58,7 +59,7 @@ const LOAD_BATCH = 500;
 const SLICES = 4;
 const IRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
 
-const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--audit apart|in-process] [--out bench/results/plans.json]`;
+const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--audit apart|in-process] [--profile cpu|heap] [--profile-dir /tmp/plans-profile] [--out bench/results/plans.json]`;
 
 interface Options {
   readonly people: number;
@@ -69,11 +70,14 @@ interface Options {
   readonly chronologyReads: number;
   /** Where the audit service (appending every record to the log, indexing it) runs: its own process (as deployed), or this one. */
   readonly audit: 'apart' | 'in-process';
+  /** A CPU or allocation profile of this process for each measured slice (bench/common/profile.ts), written under `profileDir`. */
+  readonly profile?: ProfileKind;
+  readonly profileDir: string;
   readonly out: string;
 }
 
 function parse(argv: readonly string[]): Options {
-  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'audit', 'out']);
+  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'audit', 'profile', 'profile-dir', 'out']);
   const audit = flags.get('audit') ?? 'apart';
   if (audit !== 'apart' && audit !== 'in-process') throw new UsageError('--audit is apart or in-process');
   const consentsPerPerson = positiveFlag(flags, 'consents-per-person', 2);
@@ -86,6 +90,8 @@ function parse(argv: readonly string[]): Options {
     seconds: positiveFlag(flags, 'seconds', 20),
     chronologyReads: positiveFlag(flags, 'chronology-reads', 300),
     audit,
+    ...(flags.has('profile') ? { profile: choiceFlag(flags, 'profile', ['cpu', 'heap'] as const, 'cpu') } : {}),
+    profileDir: flags.get('profile-dir') ?? path.join(os.tmpdir(), 'plans-profile'),
     out: flags.get('out') ?? 'bench/results/plans.json',
   };
 }
@@ -154,13 +160,19 @@ async function main(): Promise<void> {
     const checked = new RunMeter(deps.redis, auditProcess);
     const unchecked = new RunMeter(deps.redis, auditProcess);
     const slice = options.seconds / SLICES;
+    const profiler = options.profile ? new Profiler(options.profileDir, options.profile) : undefined;
     for (let i = 0; i < SLICES; i++) {
-      const order: [RunMeter, BenchClient][] = [
-        [checked, checkedClient],
-        [unchecked, baselineClient],
+      const order: [RunMeter, BenchClient, string][] = [
+        [checked, checkedClient, 'checked'],
+        [unchecked, baselineClient, 'baseline'],
       ];
-      for (const [meter, client] of i % 2 === 0 ? order : order.reverse()) await meter.measure(() => fixedRate(client, token, planIds, options.rate, slice));
+      for (const [meter, client, name] of i % 2 === 0 ? order : order.reverse()) {
+        await profiler?.start();
+        await meter.measure(() => fixedRate(client, token, planIds, options.rate, slice));
+        await profiler?.stop(`${name}-${i}`);
+      }
     }
+    profiler?.close();
     const [checkedRun, uncheckedRun] = [checked.finish(), unchecked.finish()];
 
     progress(`chronology of 200 events, ${options.chronologyReads} reads one at a time`);
