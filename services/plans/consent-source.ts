@@ -20,7 +20,7 @@ import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { RequestIsp, type ConsentSource } from './access.js';
 import { personOfPatientReference, type ConsentFactsSources } from './consent-facts.js';
 import { KeptConsents } from './kept-consents.js';
-import { decideConsent, type ConsentDecision, type DecisionFacts, type Requester } from './domain/consent-decision.js';
+import { decideConsent, type AccessIntent, type AccessTarget, type ConsentDecision, type DecisionFacts, type Requester } from './domain/consent-decision.js';
 import type { AccessAction, AccessRecord, Caller, ConsentVerdict } from './domain/access.js';
 import { namedProfessionalsOf } from './subjects.js';
 
@@ -32,6 +32,8 @@ const CONSENT_CATEGORY_OF: Partial<Record<DataCategory, ConsentCategory>> = {
   chronology: 'chronology',
   alert: 'alerts',
 };
+
+const NO_ROLES: readonly string[] = [];
 
 export interface ConsentSourceDeps extends ConsentFactsSources {
   readonly consents: ResourceStore;
@@ -57,7 +59,8 @@ export class ConsentVerdicts implements ConsentSource {
     }
     const now = this.deps.now?.() ?? isp?.now ?? new Date();
     const requestIsp = isp ?? new RequestIsp(this.deps.isp.snapshot(), now);
-    const persons = [...new Set(records.map((r) => r.personId))];
+    // One record (a read): its person, without a set and an array made to find them.
+    const persons = records.length === 1 ? [records[0]!.personId] : [...new Set(records.map((r) => r.personId))];
     const needNpLp = caller.patient === undefined && caller.practitionerRole !== undefined;
     // Everything this decision reads, asked now and at once: the ISP snapshot (already asked), the Consent
     // revision with each person's Consents (those not kept under it), and their NP/LP when a practitioner asks.
@@ -68,21 +71,20 @@ export class ConsentVerdicts implements ConsentSource {
     ]);
     const requester = await this.requesterOf(caller, snapshot.agencies, now);
     const ispAllows: DecisionFacts['ispAllows'] = (sender, receiver, category, purpose) => requestIsp.flow(snapshot, sender, receiver, category, purpose).allowed;
-    const facts = new Map<string, DecisionFacts>(
-      persons.map((personId, i): [string, DecisionFacts] => [
-        personId,
-        { subjectPersonId: personId, consents: consents[i]!, npLpRoles: named?.[i]?.roles ?? [], ispAllows, now: now.getTime() },
-      ]),
-    );
-    const intent = { purpose: caller.purpose, ...(caller.breakGlassReason !== undefined ? { breakGlass: { reason: caller.breakGlassReason } } : {}) };
+    const factsOf = (i: number): DecisionFacts => ({
+      subjectPersonId: persons[i]!,
+      consents: consents[i]!,
+      npLpRoles: named?.[i]?.roles ?? NO_ROLES,
+      ispAllows,
+      now: now.getTime(),
+    });
+    const facts = persons.length === 1 ? undefined : new Map(persons.map((personId, i) => [personId, factsOf(i)]));
+    const only = facts ? undefined : factsOf(0);
+    const intent: AccessIntent = caller.breakGlassReason !== undefined ? { purpose: caller.purpose, breakGlass: { reason: caller.breakGlassReason } } : { purpose: caller.purpose };
     return records.map((record) => {
       const category = CONSENT_CATEGORY_OF[record.category] ?? 'plans';
-      const decision = decideConsent(
-        requester,
-        intent,
-        { category, authorAgency: record.authorAgency, ...(record.performerAgency ? { performerAgency: record.performerAgency } : {}) },
-        facts.get(record.personId)!,
-      );
+      const target: AccessTarget = record.performerAgency ? { category, authorAgency: record.authorAgency, performerAgency: record.performerAgency } : { category, authorAgency: record.authorAgency };
+      const decision = decideConsent(requester, intent, target, only ?? facts!.get(record.personId)!);
       caller.decisions?.add(`${record.type}/${record.id}`, record.personId, record.category, decision);
       return verdictOf(decision, requester, action);
     });

@@ -56,13 +56,18 @@ export class KeptConsents {
       this.byPerson.clear();
       this.revision = revision;
     }
-    return Promise.all(
-      personIds.map(async (personId, i) => {
-        const records = keptUnder === revision && kept[i] ? kept[i] : await (reads[i] ?? this.read(personId));
-        this.keep(personId, records, revision);
-        return records;
-      }),
-    );
+    // Kept under the revision read now: used as kept (no promise per person on the path every read takes);
+    // the others read — asked above, or now when the revision moved past what was kept — all at once.
+    const fresh = personIds.map((personId, i) => (keptUnder === revision && kept[i] ? undefined : (reads[i] ?? this.read(personId))));
+    for (const read of fresh) read?.catch(() => undefined);
+    const out: (readonly ConsentRecord[])[] = [];
+    for (let i = 0; i < personIds.length; i++) {
+      const read = fresh[i];
+      const records = read ? await read : kept[i]!;
+      this.keep(personIds[i]!, records, revision);
+      out.push(records);
+    }
+    return out;
   }
 
   async decide(input: AlertDeliveryQuestion): Promise<ConsentDecision> {

@@ -130,26 +130,15 @@ export function decideConsent(requester: Requester, intent: AccessIntent, target
   if (!crossAgency) return { permit: true, basis: 'author', crossAgency, detail: `${requester.agencyId} wrote it` };
   if (target.performerAgency === requester.agencyId) return { permit: true, basis: 'performer', crossAgency, detail: `the request is assigned to ${requester.agencyId}` };
 
+  // Asked on every read: no closures or refusals built unless they are the answer (the garbage of each read is its GC tail).
   const ispCategory = ISP_CATEGORY[target.category];
-  const withinIsp = () => facts.ispAllows(target.authorAgency, requester.agencyId, ispCategory, intent.purpose);
-  const outsideIsp: ConsentDecision = {
-    permit: false,
-    reason: 'outside-isp',
-    detail: `the ISP does not let ${target.authorAgency} share ${ispCategory} with ${requester.agencyId} for ${intent.purpose}`,
-  };
-
   if (requester.practitionerRole !== undefined && facts.npLpRoles.includes(requester.practitionerRole)) {
-    return withinIsp() ? { permit: true, basis: 'np-lp', crossAgency, detail: `${requester.practitionerRole} is the person's Named Person / Lead Professional` } : outsideIsp;
+    return facts.ispAllows(target.authorAgency, requester.agencyId, ispCategory, intent.purpose)
+      ? { permit: true, basis: 'np-lp', crossAgency, detail: `${requester.practitionerRole} is the person's Named Person / Lead Professional` }
+      : outsideIsp(target, requester, ispCategory, intent.purpose);
   }
 
-  const applicable = facts.consents.filter((c) => c.status === 'active' && spanCovers(c.period, facts.now));
-  const matches = (rule: ConsentRule) =>
-    spanCovers(rule.period, facts.now) &&
-    (rule.categories.length === 0 || rule.categories.includes(target.category)) &&
-    (rule.purposes.length === 0 || rule.purposes.includes(intent.purpose)) &&
-    (rule.actors.length === 0 || rule.actors.some((a) => actorIs(a, requester)));
-
-  const denial = applicable.find((c) => c.rules.some((r) => r.type === 'deny' && matches(r)));
+  const denial = firstInForce(facts, 'deny', target.category, intent.purpose, requester);
   if (denial) {
     return { permit: false, reason: 'denied-by-consent', consent: denial.reference, detail: `${denial.reference} withholds ${target.category} from ${requester.agencyId}` };
   }
@@ -157,13 +146,55 @@ export function decideConsent(requester: Requester, intent: AccessIntent, target
   // Alerts travel on the ISP's basis: consent only withholds them (above).
   if (target.category === 'alerts') return { permit: true, basis: 'isp', crossAgency, detail: 'alerts follow the ISP unless a Consent withholds them' };
 
-  const grant = applicable.find((c) => c.rules.some((r) => r.type === 'permit' && matches(r)));
+  const grant = firstInForce(facts, 'permit', target.category, intent.purpose, requester);
   if (!grant) {
     return { permit: false, reason: 'no-consent', detail: `no Consent in force shares ${target.category} of this person with ${requester.agencyId} for ${intent.purpose}` };
   }
-  return withinIsp()
+  return facts.ispAllows(target.authorAgency, requester.agencyId, ispCategory, intent.purpose)
     ? { permit: true, basis: 'consent', consent: grant.reference, crossAgency, detail: `${grant.reference} shares ${target.category} with ${requester.agencyId}` }
-    : outsideIsp;
+    : outsideIsp(target, requester, ispCategory, intent.purpose);
+}
+
+function outsideIsp(target: AccessTarget, requester: Extract<Requester, { kind: 'agency' }>, ispCategory: DataCategory, purpose: Purpose): ConsentDecision {
+  return {
+    permit: false,
+    reason: 'outside-isp',
+    detail: `the ISP does not let ${target.authorAgency} share ${ispCategory} with ${requester.agencyId} for ${purpose}`,
+  };
+}
+
+/**
+ * The first Consent in force (`active`, in its period) with a provision of `type` that
+ * applies: in its period, naming the requester (or anyone), the category (or every one)
+ * and the purpose (or any).
+ */
+function firstInForce(
+  facts: DecisionFacts,
+  type: ConsentRule['type'],
+  category: ConsentCategory,
+  purpose: Purpose,
+  requester: Extract<Requester, { kind: 'agency' }>,
+): ConsentRecord | undefined {
+  for (const consent of facts.consents) {
+    if (consent.status !== 'active' || !spanCovers(consent.period, facts.now)) continue;
+    for (const rule of consent.rules) {
+      if (
+        rule.type === type &&
+        spanCovers(rule.period, facts.now) &&
+        (rule.categories.length === 0 || rule.categories.includes(category)) &&
+        (rule.purposes.length === 0 || rule.purposes.includes(purpose)) &&
+        (rule.actors.length === 0 || actorNamed(rule.actors, requester))
+      ) {
+        return consent;
+      }
+    }
+  }
+  return undefined;
+}
+
+function actorNamed(actors: readonly ConsentActor[], requester: Extract<Requester, { kind: 'agency' }>): boolean {
+  for (const actor of actors) if (actorIs(actor, requester)) return true;
+  return false;
 }
 
 /** Why a break-glass request is refused, or undefined when it may go ahead. */
@@ -180,5 +211,8 @@ export function breakGlassRefusal(requester: Extract<Requester, { kind: 'agency'
 }
 
 function actorIs(actor: ConsentActor, requester: Extract<Requester, { kind: 'agency' }>): boolean {
-  return actor.kind === 'agency' ? actor.id === requester.agencyId : `PractitionerRole/${actor.id}` === requester.practitionerRole;
+  if (actor.kind === 'agency') return actor.id === requester.agencyId;
+  // `PractitionerRole/<id>` compared without building it.
+  const role = requester.practitionerRole;
+  return role !== undefined && role.length === actor.id.length + 17 && role.startsWith('PractitionerRole/') && role.endsWith(actor.id);
 }
