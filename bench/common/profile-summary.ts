@@ -95,7 +95,7 @@ function main(): void {
     }
   }
   const fmt = (x: number) => (x / per).toFixed(per > 1 ? 3 : 1).padStart(10);
-  process.stdout.write(`${file}: ${fmt(grand)} ${unit}${per > 1 ? ` per 1/${per}` : ''}\n   self${' '.repeat(5)}total\n`);
+  process.stdout.write(`${file}: ${fmt(grand)} ${unit}${per > 1 ? ` (÷ ${per})` : ''}\n   self${' '.repeat(5)}total\n`);
   const sorted = [...rows.entries()].sort((a, b) => b[1].self - a[1].self).slice(0, top);
   for (const [key, row] of sorted) process.stdout.write(`${fmt(row.self)}${fmt(row.total)}  ${key}\n`);
 }
