@@ -52,3 +52,85 @@ export class Profiler {
     if (this.#connected) this.#session.disconnect();
   }
 }
+
+interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  readonly lineNumber: number;
+}
+
+interface ProfileNode {
+  readonly id?: number;
+  readonly callFrame: CallFrame;
+  /** Heap profile: the child nodes; CPU profile: their ids. */
+  readonly children?: readonly (ProfileNode | number)[];
+  /** Heap profile: bytes allocated at this frame. */
+  readonly selfSize?: number;
+}
+
+/** A `.heapprofile` (a tree from `head`) or a `.cpuprofile` (flat `nodes`, `samples` with their `timeDeltas` in µs). */
+export interface SavedProfile {
+  readonly head?: ProfileNode;
+  readonly nodes?: readonly ProfileNode[];
+  readonly samples?: readonly number[];
+  readonly timeDeltas?: readonly number[];
+}
+
+/** One function's (or file's) share: at its own frames (self) and with everything it called (total). */
+export interface ProfileRow {
+  self: number;
+  total: number;
+}
+
+/**
+ * A profile summed up by function (`name file:line`) or by file: kB allocated for a heap profile, ms for a
+ * CPU profile. A frame recursing into itself counts once in its total.
+ */
+export function summariseProfile(profile: SavedProfile, by: 'function' | 'file'): { unit: 'kB' | 'ms'; grand: number; rows: Map<string, ProfileRow> } {
+  const rows = new Map<string, ProfileRow>();
+  const rowOf = (key: string): ProfileRow => {
+    let row = rows.get(key);
+    if (!row) rows.set(key, (row = { self: 0, total: 0 }));
+    return row;
+  };
+  if (profile.head) {
+    const walk = (node: ProfileNode, onStack: ReadonlySet<string>): number => {
+      const key = keyOf(node.callFrame, by);
+      const inner = new Set(onStack).add(key);
+      let total = node.selfSize ?? 0;
+      for (const child of node.children ?? []) if (typeof child !== 'number') total += walk(child, inner);
+      const row = rowOf(key);
+      row.self += (node.selfSize ?? 0) / 1000;
+      if (!onStack.has(key)) row.total += total / 1000;
+      return total;
+    };
+    return { unit: 'kB', grand: walk(profile.head, new Set()) / 1000, rows };
+  }
+  const nodes = new Map((profile.nodes ?? []).map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of nodes.values()) for (const c of n.children ?? []) if (typeof c === 'number' && n.id !== undefined) parent.set(c, n.id);
+  const msAt = new Map<number, number>();
+  const deltas = profile.timeDeltas ?? [];
+  (profile.samples ?? []).forEach((id, i) => msAt.set(id, (msAt.get(id) ?? 0) + (deltas[i] ?? 0) / 1000));
+  let grand = 0;
+  for (const [id, ms] of msAt) {
+    grand += ms;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const node = nodes.get(at);
+      if (!node) break;
+      const key = keyOf(node.callFrame, by);
+      const row = rowOf(key);
+      if (at === id) row.self += ms;
+      if (!seen.has(key)) row.total += ms;
+      seen.add(key);
+    }
+  }
+  return { unit: 'ms', grand, rows };
+}
+
+function keyOf(frame: CallFrame, by: 'function' | 'file'): string {
+  const url = frame.url.replace(/^file:\/\//, '').replace(/^.*\/(dist|node_modules)\//, '$1/');
+  if (by === 'file') return url || `(${frame.functionName || 'native'})`;
+  return `${frame.functionName || '(anonymous)'} ${url}:${frame.lineNumber + 1}`;
+}
