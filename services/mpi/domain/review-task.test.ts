@@ -37,6 +37,28 @@ describe('buildReviewTask', () => {
     const evidence = task.input!.filter((i) => i.type.text === 'field-evidence').map((i) => i.valueString);
     expect(evidence).toEqual(['given: nickname (weight +6.1)', 'postcode: different (weight -3.25)']);
   });
+
+  it('says a grey-zone pair is asked about because of its score', () => {
+    expect(task.description).toBe('Are Patient/edinburgh-education.E1 and Patient/nhs-lothian.N1 the same person? Score 7.46 is between the review thresholds.');
+  });
+
+  it('says a pair held by a rule (possible twins) is asked about because of the rule, not its score', () => {
+    const held = buildReviewTask({
+      recordId: 'lothian-social-work.S1',
+      candidateId: 'nhs-lothian.N2',
+      candidatePersonId: 'per-2',
+      score: 31.2,
+      probability: 1,
+      fields: [],
+      rule: { outcome: 'review', detail: 'forenames differ while family name and birth date agree: P(same person) ≈ 0.412 allowing for twins' },
+      requestedBy: 'Organization/lothian-social-work',
+      authoredOn: '2025-06-01T10:00:00Z',
+    });
+    expect(held.description).toBe(
+      'Are Patient/lothian-social-work.S1 and Patient/nhs-lothian.N2 the same person? A rule holds the pair for a reviewer: ' +
+        'forenames differ while family name and birth date agree: P(same person) ≈ 0.412 allowing for twins (score 31.20).',
+    );
+  });
 });
 
 describe('buildReviewTask: a possible duplicate', () => {

@@ -41,6 +41,16 @@ export interface ReviewRequest {
    * as close to the candidate, whose Person may be the same individual.
    */
   readonly possibleDuplicateOf?: { readonly recordPersonId: string };
+  /** The engine's rule that sent the pair to review whatever its score (possible twins, a contradicted CHI). */
+  readonly rule?: { readonly outcome: string; readonly detail: string };
+}
+
+/** Why a reviewer is asked: the rule that held the pair, else its score in the review band. */
+function reviewReason(request: ReviewRequest): string {
+  const score = request.score.toFixed(2);
+  return request.rule?.outcome === 'review'
+    ? `A rule holds the pair for a reviewer: ${request.rule.detail} (score ${score}).`
+    : `Score ${score} is between the review thresholds.`;
 }
 
 const inputType = (code: string): TaskInput['type'] => ({ coding: [{ system: CodeSystems.taskCode, code }], text: code });
@@ -57,7 +67,7 @@ export function buildReviewTask(request: ReviewRequest): Task {
       ? `Person/${duplicate.recordPersonId} and Person/${request.candidatePersonId} may be one individual indexed twice: ` +
         `Patient/${request.recordId} links to Person/${duplicate.recordPersonId} and is as close to Patient/${request.candidateId} ` +
         `of Person/${request.candidatePersonId} (score ${request.score.toFixed(2)}). Link merges the two Persons.`
-      : `Are Patient/${request.recordId} and Patient/${request.candidateId} the same person? Score ${request.score.toFixed(2)} is between the review thresholds.`,
+      : `Are Patient/${request.recordId} and Patient/${request.candidateId} the same person? ${reviewReason(request)}`,
     focus: { reference: `Patient/${request.recordId}` },
     authoredOn: request.authoredOn,
     requester: { identifier: { value: request.requestedBy }, display: 'infoshare mpi' },

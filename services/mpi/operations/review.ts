@@ -234,7 +234,7 @@ export function resolveReviews(ctx: MpiContext) {
           problems.map(({ err, at: expression }) => ({
             severity: 'error',
             code: err.outcome.issue[0]?.code ?? 'invalid',
-            diagnostics: `${err.message} — nothing in this batch was resolved`,
+            details: { text: `${err.message} — nothing in this batch was resolved` },
             expression: [expression],
           })),
           problems[0]!.err.status,
