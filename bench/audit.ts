@@ -54,6 +54,7 @@ import { RawReplyConnection } from '../shared/redis/raw-replies.js';
 import { logFactsOf } from '../services/audit/evidence-context.js';
 import { createAuditContext, createLogAppender } from '../services/audit/module.js';
 import { measureEvidence } from './audit-evidence.js';
+import { redisCpuSeconds } from './common/process-cpu.js';
 import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, UsageError } from './common/cli.js';
 
 const TARGETS = { appendPerSecond: 10_000, verifyEntriesPerSecond: 300_000, reportSecondsAt1M: 10, pageLoadMsAt1M: 1_000 } as const;
@@ -314,12 +315,6 @@ async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, eac
   } finally {
     raw.close();
   }
-}
-
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 async function redisUsedMemory(redis: Redis): Promise<number> {
