@@ -11,7 +11,7 @@ import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
 import { buildServiceDeps, type ServiceDeps, type ServiceInstance, type ServiceModule } from '../shared/runtime/deps.js';
 import { listen, reserveFreePorts, type Listening } from '../shared/runtime/listen.js';
-import { settlesWithin } from '../shared/runtime/shutdown.js';
+import { closeWithin } from '../shared/runtime/shutdown.js';
 import { demoHubEnv, type DemoPartnershipId } from '../fixtures/partnership/demo-hubs.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
 import { loadDemoDemographics, loadDemoPeople } from './mpi/fixtures.js';
@@ -87,13 +87,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
     }
   };
   const stop = async (): Promise<boolean> => {
-    const closed = await settlesWithin(closeServices(), config.shutdownSeconds * 1000);
-    if (closed) {
-      await redis.quit().catch(() => redis.disconnect());
-    } else {
-      log.error({ shutdownSeconds: config.shutdownSeconds }, 'services did not close in time (is Redis answering?): stopping Redis regardless');
-      redis.disconnect();
-    }
+    const closed = await closeWithin(closeServices, redis, config.shutdownSeconds, log);
     await redisHandle.stop();
     return closed;
   };

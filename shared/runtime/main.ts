@@ -12,7 +12,7 @@ import { createLogger } from '../log.js';
 import { connectRedis } from '../redis/connection.js';
 import { buildServiceDeps, type ServiceModule } from './deps.js';
 import { listen } from './listen.js';
-import { settlesWithin } from './shutdown.js';
+import { closeWithin } from './shutdown.js';
 
 export async function runServiceMain(module: ServiceModule): Promise<void> {
   let config, ownConfig;
@@ -41,17 +41,11 @@ export async function runServiceMain(module: ServiceModule): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const closed = await settlesWithin(
-      (async () => {
-        await server.close();
-        await service.close();
-      })(),
-      config.shutdownSeconds * 1000,
-    );
-    if (!closed) log.error({ shutdownSeconds: config.shutdownSeconds }, 'did not close in time (is Redis answering?): exiting regardless');
-    if (closed) await redis.quit().catch(() => redis.disconnect());
-    else redis.disconnect();
-    process.exit(closed ? 0 : 1);
+    const close = async () => {
+      await server.close();
+      await service.close();
+    };
+    process.exit((await closeWithin(close, redis, config.shutdownSeconds, log)) ? 0 : 1);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
