@@ -302,8 +302,9 @@ function pickVerifier(origin: string, note: string, keys: readonly KeyObject[]):
 async function auditorClient(values: { audit?: string; directory?: string; agency: string }) {
   const config = loadConfig();
   const base = urlOption('audit', 'audit', values.audit) ?? config.urls.audit;
-  const directory = urlOption('audit', 'directory', values.directory) ?? config.urls.directory;
-  const tokenUrl = await tokenUrlFor(config, values.directory === undefined ? undefined : directory);
+  const givenDirectory = urlOption('audit', 'directory', values.directory);
+  const directory = givenDirectory ?? config.urls.directory;
+  const tokenUrl = await tokenUrlFor(config, givenDirectory);
   let token: string;
   try {
     token = await demoAgencyToken(tokenUrl, values.agency, AUDITOR_SCOPE);
