@@ -12,6 +12,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { keyObjectFromJwk } from '../../shared/auth/keys.js';
+import { refusalReason } from '../../shared/client/http.js';
 import { demoAgencyToken, tokenUrlFor } from '../demo-token.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
@@ -162,7 +163,7 @@ async function verifyAgainstKept(values: RemoteValues, io: Io): Promise<number> 
   for (const id of values.entry ?? []) {
     const res = await http.get(`/fhir/AuditEvent/${encodeURIComponent(id)}/$inclusion-proof?checkpoint=${n}`);
     if (res.status !== 200) {
-      check(false, `AuditEvent ${id}: the hub answered ${res.status}: ${outcomeText(await res.json().catch(() => undefined))}`);
+      check(false, `AuditEvent ${id}: the hub answered ${res.status}: ${refusalReason(await res.text())}`);
       continue;
     }
     const p = (await res.json()) as { parameter?: { name: string; valueInteger?: number; valueString?: string; valueBase64Binary?: string }[] };
@@ -217,7 +218,7 @@ async function bundleCommand(args: string[], io: Io): Promise<number> {
   const query = values.checkpoint ? `?checkpoint=${encodeURIComponent(values.checkpoint)}` : '';
   const res = await http.get(`/fhir/AuditEvent/${encodeURIComponent(id)}/$proof-bundle${query}`);
   if (res.status !== 200) {
-    io.err(`✘ the hub answered ${res.status}: ${outcomeText(await res.json().catch(() => undefined))}`);
+    io.err(`✘ the hub answered ${res.status}: ${refusalReason(await res.text())}`);
     return EXIT_FAILURE;
   }
   await writeFile(values.out, `${JSON.stringify(await res.json(), null, 2)}\n`);
@@ -318,18 +319,13 @@ async function auditorClient(values: { audit?: string; directory?: string; agenc
     get,
     async getText(path: string): Promise<string> {
       const res = await get(path);
-      if (!res.ok) throw new Error(`${path}: the audit service answered ${res.status}: ${outcomeText(await res.json().catch(() => undefined))}`);
+      if (!res.ok) throw new Error(`${path}: the audit service answered ${res.status}: ${refusalReason(await res.text())}`);
       return res.text();
     },
     async getJson(path: string): Promise<unknown> {
       const res = await get(path);
-      if (!res.ok) throw new Error(`${path}: the audit service answered ${res.status}: ${outcomeText(await res.json().catch(() => undefined))}`);
+      if (!res.ok) throw new Error(`${path}: the audit service answered ${res.status}: ${refusalReason(await res.text())}`);
       return res.json();
     },
   };
-}
-
-function outcomeText(body: unknown): string {
-  const issue = (body as { issue?: { details?: { text?: string } }[] } | undefined)?.issue?.[0];
-  return issue?.details?.text ?? 'no reason given';
 }

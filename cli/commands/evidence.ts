@@ -3,7 +3,7 @@
  * written to a file (or stdout) in the format asked for, as a statutory partner's auditor.
  */
 import { writeFile } from 'node:fs/promises';
-import { outcomeText, parseBody } from '../../shared/client/http.js';
+import { refusalReason } from '../../shared/client/http.js';
 import { loadConfig } from '../../shared/config.js';
 import { demoAgencyToken, tokenUrlFor } from '../demo-token.js';
 import { EVIDENCE_FORMATS, isEvidenceFormat } from '../../services/audit/domain/evidence-formats.js';
@@ -33,8 +33,7 @@ export async function evidenceCommand(args: string[], io: Io = processIo): Promi
     const token = await demoAgencyToken(tokenUrl, values.agency, 'system/AuditEvent.read');
     const res = await fetch(`${audit}/evidence?${query.toString()}`, { headers: { Authorization: `Bearer ${token}` } });
     if (!res.ok) {
-      const text = await res.text();
-      io.err(`The audit service answered ${res.status}: ${outcomeText(parseBody(text)) ?? (text.slice(0, 200) || 'no reason given')}`);
+      io.err(`The audit service answered ${res.status}: ${refusalReason(await res.text())}`);
       return EXIT_FAILURE;
     }
     body = Buffer.from(await res.arrayBuffer());

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Bundle, OperationOutcome } from 'fhir/r4.js';
 import { loadConfig } from '../../shared/config.js';
 import { demoAgencyKey } from '../../shared/client/demo-keys.js';
-import { outcomeText, type HttpResult } from '../../shared/client/http.js';
+import { refusalReason, type HttpResult } from '../../shared/client/http.js';
 import { TokenRequestError } from '../../shared/client/token.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { tokenUrlFor } from '../demo-token.js';
@@ -195,7 +195,7 @@ class LoadRun {
   /** A Bundle refused (at once, or when the background registration failed): its problems, located in the file. */
   private refused(chunk: Chunk, res: HttpResult): void {
     const outcome = (res.body as { resourceType?: string } | undefined)?.resourceType === 'OperationOutcome' ? (res.body as OperationOutcome) : undefined;
-    const lines = outcome ? issueLines(outcome, chunk) : [outcomeText(res.body) ?? (res.text.slice(0, 200) || 'no reason given')];
+    const lines = outcome ? issueLines(outcome, chunk) : [refusalReason(res.text)];
     const hint =
       res.status === 413
         ? `\nThe Bundle is larger than the MPI accepts (INFOSHARE_BULK_BODY_LIMIT, 50mb by default): use a smaller --bundle-size.`

@@ -15,7 +15,7 @@ import { demoAgencyToken, tokenUrlFor } from '../demo-token.js';
 import type { ModelSummary } from '../../services/mpi/domain/model-version.js';
 import type { MatchingReport } from '../../services/mpi/domain/report.js';
 import { HubScopes } from '../../shared/auth/scopes.js';
-import { outcomeText, parseBody } from '../../shared/client/http.js';
+import { refusalReason } from '../../shared/client/http.js';
 import { parseCommandArgs, urlOption } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, isUnreachable, processIo, UsageError, type Io } from '../exit.js';
 
@@ -184,8 +184,7 @@ async function askMpi<T>(
   try {
     const res = await send(await demoAgencyToken(target.tokenUrl, agency, scope));
     if (!res.ok) {
-      const text = await res.text();
-      io.err(`The MPI refused (${res.status}): ${outcomeText(parseBody(text)) ?? (text.slice(0, 200) || 'no reason given')}`);
+      io.err(`The MPI refused (${res.status}): ${refusalReason(await res.text())}`);
       return EXIT_FAILURE;
     }
     io.out(show((await res.json()) as T));

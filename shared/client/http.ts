@@ -48,6 +48,11 @@ export function parseBody(text: string): unknown {
   }
 }
 
+/** Why a service refused, in words, from its answer's text: the OperationOutcome's (or OAuth error's) text, else the start of the body. */
+export function refusalReason(text: string): string {
+  return outcomeText(parseBody(text)) ?? (text.slice(0, 200) || 'no reason given');
+}
+
 /** The first issue's text of an OperationOutcome body, for error messages. */
 export function outcomeText(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
