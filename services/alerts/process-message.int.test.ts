@@ -173,6 +173,15 @@ describe('refusing an alert message', () => {
     expect(outcomeText(res)).toContain('edinburgh-social-work');
   });
 
+  it('refuses a message claiming another sender before judging its shape: 403, not 422, for one that is not valid R4 too', async () => {
+    const message = alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
+    (message.entry![1]!.resource as unknown as Record<string, unknown>).status = 'banana';
+    const res = await alerts.post('nhs-lothian', message);
+    expect(res.status).toBe(403);
+    expect(outcomeText(res)).toContain('edinburgh-social-work');
+    expect(criteriaOf(await alerts.mpi.auditOf(res))).toEqual(['SI-L3']);
+  });
+
   it('refuses an alert without NP/LP details when the directory knows none for the person (422, PD-L4)', async () => {
     await alerts.mpi.registered('edinburgh-social-work', 'SW-NO-NPLP', { given: ['Callum'], family: 'Baxter', birthDate: '2015-06-01', gender: 'male', postcode: 'EH7 4AA' });
     const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'SW-NO-NPLP' }, careTeam: null }));

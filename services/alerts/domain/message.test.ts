@@ -1,7 +1,7 @@
 import type { Bundle, CareTeam, FhirResource, Flag, MessageHeader, Patient } from 'fhir/r4.js';
 import { isOperationOutcomeError, type OperationOutcomeError } from '../../../shared/fhir/outcome.js';
 import { agencyPatientSystem, CodeSystems, IdentifierSystems } from '../../../shared/fhir/systems.js';
-import { claimsToBeResponse, messageKindOf, npLpAgenciesOf, npLpProblemOf, parseAlertMessage, subjectKeysOf } from './message.js';
+import { claimedSendersOf, claimsToBeResponse, messageKindOf, npLpAgenciesOf, npLpProblemOf, parseAlertMessage, subjectKeysOf } from './message.js';
 
 const header = (over: Partial<MessageHeader> = {}): MessageHeader => ({
   resourceType: 'MessageHeader',
@@ -105,6 +105,19 @@ describe('reading an alert message', () => {
   it('refuses a sender it cannot read, and a sender and source naming different agencies', () => {
     expect(refusal(() => parseAlertMessage(bundle(header({ sender: { reference: 'Practitioner/x' } }), flag(), patient))).status).toBe(422);
     expect(refusal(() => parseAlertMessage(bundle(header({ source: { endpoint: 'Organization/nhs-lothian' } }), flag(), patient))).message).toContain('different agencies');
+  });
+
+  it('reads the agencies a header claims to be from before the message is validated, whatever else it holds', () => {
+    expect(claimedSendersOf(bundle(header(), flag(), patient))).toEqual(['edinburgh-social-work', 'edinburgh-social-work']);
+    expect(claimedSendersOf(bundle(header({ sender: { reference: 'Organization/nhs-lothian' } }), { resourceType: 'Flag', status: 'banana' } as unknown as Flag))).toEqual([
+      'nhs-lothian',
+      'edinburgh-social-work',
+    ]);
+    // What names no agency is left to the full reading (422), and a body of any shape is read without throwing.
+    expect(claimedSendersOf(bundle(header({ sender: { reference: 'Practitioner/x' }, source: { endpoint: 'https://x.example' } })))).toEqual([]);
+    for (const odd of [null, 'x', [], { entry: 'x' }, { entry: [null] }, { entry: [{ resource: { sender: 'Organization/x', source: { endpoint: 7 } } }] }]) {
+      expect(claimedSendersOf(odd)).toEqual([]);
+    }
   });
 
   it('refuses resources an alert message does not carry', () => {

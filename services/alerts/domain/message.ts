@@ -88,6 +88,25 @@ export function messageKindOf(body: unknown): 'response' | 'request' {
   return (header as MessageHeader).response ? 'response' : 'request';
 }
 
+/**
+ * The agencies a message's first entry (its MessageHeader) says it comes from — `sender.reference` and
+ * `source.endpoint` where they name one as `Organization/<id>` — read from the body as received, before it
+ * is validated: a message claiming another sender than the token's agency is refused (403) before its shape
+ * is judged, as every other 403 is. What does not name an agency is left to `parseAlertMessage` (422).
+ */
+export function claimedSendersOf(body: unknown): string[] {
+  if (!isJsonObject(body) || !Array.isArray(body.entry)) return [];
+  const first: unknown = body.entry[0];
+  const header = isJsonObject(first) ? first.resource : undefined;
+  if (!isJsonObject(header)) return [];
+  const sender = isJsonObject(header.sender) ? header.sender.reference : undefined;
+  const source = isJsonObject(header.source) ? header.source.endpoint : undefined;
+  return [sender, source].flatMap((r) => {
+    const id = typeof r === 'string' ? organizationIdOf(r) : undefined;
+    return id === undefined ? [] : [id];
+  });
+}
+
 /** Reads a valid R4 message Bundle as an alert message; throws a 400/422 OperationOutcomeError saying what is wrong. */
 export function parseAlertMessage(bundle: Bundle): AlertMessage {
   messageKindOf(bundle);

@@ -7,8 +7,8 @@
  * authenticate → authorise / ISP → validate), each refusal an OperationOutcome, audited, nothing written:
  *   403 no `system/Flag.write`; 403 the token's agency is not party to a signed ISP;
  *   400 not a message Bundle / no MessageHeader first;
+ *   403 the message claims another sender than the token's agency (read before validation);
  *   422 not valid R4, no Flag or a focus missing from the Bundle, …;
- *   403 the message claims another sender than the token's agency;
  *   200 with the first answer again when this sender sent this MessageHeader.id before;
  *   403 a destination the ISP does not allow;
  *   422 the subject is unknown to the index; 422 no NP/LP details and none in the directory (PD-L4);
@@ -39,7 +39,7 @@ import { acceptedAnswer } from '../domain/answers.js';
 import { hubMessage, eventCoding } from '../domain/alert-bundle.js';
 import { purposeOf } from '../domain/categories.js';
 import { flagIdOf, messageIdOf } from '../domain/ids.js';
-import { claimsToBeResponse, messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
+import { claimedSendersOf, claimsToBeResponse, messageKindOf, npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
 import { acceptanceCriteria, routeAlert, type Recipient } from '../domain/routing.js';
 import type { StoredFlag } from '../store.js';
 import type { DeliveryJobData } from '../workers/deliveries.js';
@@ -85,11 +85,11 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     }
 
     messageKindOf(req.body);
+    // A message claiming another sender is refused before its shape is judged, like every other 403.
+    const spoofed = claimedSendersOf(req.body).find((claimed) => claimed !== sender);
+    if (spoofed !== undefined) throw spoofedSender(res, spoofed, sender);
     const message = parseAlertMessage(await validated);
-    if (message.senderAgency !== sender) {
-      refusedBySecurityModel(res);
-      throw forbidden(`The message says it is from ${message.senderAgency}, but your access token is ${sender}'s: an agency sends only its own alerts`);
-    }
+    if (message.senderAgency !== sender) throw spoofedSender(res, message.senderAgency, sender);
     const messageId = messageIdOf(sender, message.headerId);
     const flagId = flagIdOf(sender, message.flagLocalId);
     const statusUrl = `${ctx.baseUrl}/$delivery-status/${messageId}`;
@@ -236,6 +236,12 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     });
     await queued;
   };
+}
+
+/** 403 for a message that says it is from another agency than the token's (audited as a security-model refusal). */
+function spoofedSender(res: Response, claimed: string, sender: string): Error {
+  refusedBySecurityModel(res);
+  return forbidden(`The message says it is from ${claimed}, but your access token is ${sender}'s: an agency sends only its own alerts`);
 }
 
 async function respondRepeat(req: Request, res: Response, answer: Bundle, statusUrl: string): Promise<void> {
