@@ -254,6 +254,17 @@ describe("the person's own access", () => {
     expect(answerWithoutId(theirs, 'demo-child-3')).toEqual(answerWithoutId(nobody, 'no-such-child'));
   });
 
+  it('asks for her chronology without naming herself: the token speaks for her; an agency must name the person (400)', async () => {
+    const named = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-1').set(await asAilsa());
+    const own = await request(plans.app).get('/fhir/Patient/$chronology').set(await asAilsa());
+    expect([own.status, own.body.resourceType]).toEqual([200, 'List']);
+    expect(own.body.subject).toEqual({ reference: 'Patient/demo-child-1' });
+    expect(own.body.entry).toEqual(named.body.entry);
+    const agency = await plans.get('edinburgh-social-work', '/fhir/Patient/$chronology');
+    expect(agency.status).toBe(400);
+    expect(agency.body.issue[0].details.text).toMatch(/Name the person/);
+  });
+
   it('sees who read her record and when (from the audit trail), not her own reads', async () => {
     const own = await createPlan(AILSA, 'Ailsa: who looked');
     await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/children1st-edinburgh', classes: ['plans'] }]));

@@ -39,6 +39,7 @@ import { describeKey, keyOfText, type SubjectKey } from '../domain/subject.js';
 import { notRegistered, personOfKey } from '../subjects.js';
 import { callerOf } from './common.js';
 import { alertSendersWithheld, mayAskAbout } from '../consent-access.js';
+import { personOfPatientReference } from '../consent-facts.js';
 import { isNamedProfessional } from './read.js';
 import { printFormatOf } from './render.js';
 
@@ -47,13 +48,11 @@ const CATEGORY_OF_TYPE: Readonly<Record<PlansType, ChronologyCategory>> = { Care
 export function chronology(ctx: PlansContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$chronology', action: 'R', dataCategory: 'chronology', purpose: 'care-planning' });
-    const key = subjectKeyOf(req);
+    const named = subjectKeyOf(req);
     const format = req.query.format === undefined || req.query.format === 'json' ? 'json' : printFormatOf(req);
     const filter = filterOf(req);
     const caller = await callerOf(res, ctx);
-    const found = await personOfKey(ctx.mpi, key);
-    if ('problem' in found) throw notFound(`No chronology: ${found.problem}`);
-    const { personId } = found;
+    const { key, personId } = await personAskedAbout(ctx, named, caller);
     describeExchange(res, { subject: `Person/${personId}`, entities: [{ reference: `Person/${personId}`, role: 'subject' }] });
     if (!(await mayAskAbout(ctx, caller.patient, personId))) {
       // A person asking about someone else is answered as if no one were registered: never whether they are.
@@ -89,8 +88,30 @@ export function chronology(ctx: PlansContext) {
   };
 }
 
-/** The person asked about: the path's id (an MPI record id or a CHI), or `identifier=<system>|<value>`. */
-function subjectKeyOf(req: Request): SubjectKey {
+/**
+ * The index Person the chronology is of: the one the request names, or — when it names
+ * no one and the person themselves asks (a patient token) — the person the token is for.
+ */
+async function personAskedAbout(ctx: PlansContext, named: SubjectKey | undefined, caller: Caller): Promise<{ key: SubjectKey; personId: string }> {
+  if (named) {
+    const found = await personOfKey(ctx.mpi, named);
+    if ('problem' in found) throw notFound(`No chronology: ${found.problem}`);
+    return { key: named, personId: found.personId };
+  }
+  if (!caller.patient) throw badRequest(NAME_THE_PERSON, 'identifier');
+  const key = keyOfText(caller.patient);
+  const personId = await personOfPatientReference(ctx, caller.patient);
+  if (!key || personId === undefined) throw notFound(`No chronology: the index knows no one as ${caller.patient}, the person this token is for`);
+  return { key, personId };
+}
+
+const NAME_THE_PERSON = 'Name the person: identifier=<system>|<value> (an agency identifier or the CHI)';
+
+/**
+ * The person the request names: the path's id (an MPI record id or a CHI), or
+ * `identifier=<system>|<value>`; undefined when it names no one (a person's own token then speaks for them).
+ */
+function subjectKeyOf(req: Request): SubjectKey | undefined {
   const id = req.params.id;
   const identifier = req.query.identifier;
   if (typeof id === 'string') {
@@ -98,7 +119,8 @@ function subjectKeyOf(req: Request): SubjectKey {
     if (!key || key.kind === 'agency') throw badRequest(`Patient/${id} is neither an MPI record id nor a CHI: use Patient/$chronology?identifier=<system>|<value>`);
     return key;
   }
-  if (typeof identifier !== 'string' || !identifier.includes('|')) throw badRequest('Name the person: identifier=<system>|<value> (an agency identifier or the CHI)', 'identifier');
+  if (identifier === undefined) return undefined;
+  if (typeof identifier !== 'string' || !identifier.includes('|')) throw badRequest(NAME_THE_PERSON, 'identifier');
   const key = keyOfText(identifier);
   if (!key) throw badRequest(`identifier ${identifier} is neither an agency's patient identifier nor a CHI`, 'identifier');
   return key;
