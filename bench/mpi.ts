@@ -186,7 +186,7 @@ async function runBench(hub: RunningHub, mpiSettings: MpiSettings, records: read
     const reclustered = await client.post('/matching/$recluster', '', reviewer);
     if (reclustered.status !== 200) throw new Error(`$recluster answered ${reclustered.status}: ${reclustered.body.slice(0, 500)}`);
     const recluster: Record<string, number> = { seconds: round((performance.now() - reclusterStarted) / 1000, 2), ...(JSON.parse(reclustered.body) as Record<string, number>) };
-    progress(`re-clustering pass: ${recluster.seconds} s, moved ${recluster.moved} record(s)`);
+    progress(`re-clustering pass: ${recluster.seconds} s, moved ${recluster.moved} record(s), relabelled ${recluster.relabelled}`);
     const stats = await redis.hgetall(new MpiKeys(keys).stats);
     if (Number(stats.unchanged ?? 0) !== records.length) throw new Error(`expected ${records.length} unchanged re-submissions, the MPI counted ${stats.unchanged ?? 0}`);
 

@@ -167,8 +167,14 @@ interface ChunkJournal {
 export interface ReclusterResult {
   readonly records: number;
   readonly persons: number;
-  /** Records moved to another Person (or relinked with another assurance). */
+  /** Records moved to another Person. */
   readonly moved: number;
+  /**
+   * Records left in their Person but linked with another assurance: registration links a
+   * Person's first record as `new` (level 1) and keeps it so when others join it; the pass
+   * says how it is linked now (`chi`, level 4, or `auto`, level 3). Not a move.
+   */
+  readonly relabelled: number;
   readonly reviewsOpened: number;
   readonly reviewsWithdrawn: number;
   readonly compared: number;
@@ -560,6 +566,7 @@ export class Registrar {
     const plannedPerson = new Map([...pass.links].map(([id, link]) => [id, link.personId] as const));
     for (const m of plan.moves) plannedPerson.set(m.recordId, m.personId);
     let moved = 0;
+    let relabelled = 0;
     let skipped = 0;
     let opened = 0;
     let withdrawn = 0;
@@ -623,7 +630,9 @@ export class Registrar {
           };
           await store.writeRecords([], { id: journal.id, json: JSON.stringify(journal) });
           await this.completeChunk(journal);
-          moved += moves.length;
+          const changedPerson = moves.filter((m) => m.personId !== m.expected.personId).length;
+          moved += changedPerson;
+          relabelled += moves.length - changedPerson;
         } finally {
           lockedMs += performance.now() - locked;
         }
@@ -634,6 +643,7 @@ export class Registrar {
       records: byId.size,
       persons: plan.persons,
       moved,
+      relabelled,
       reviewsOpened: opened,
       reviewsWithdrawn: withdrawn,
       compared: plan.compared,

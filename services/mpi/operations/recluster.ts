@@ -15,7 +15,7 @@ export function reclusterEndpoint(ctx: MpiContext) {
     describeExchange(res, { subtype: '$recluster', action: 'U', dataCategory: 'demographics', purpose: 'identity-matching' });
     const auth = authContext(res);
     const result = await ctx.registrar.recluster(actorOf(auth), causeOf(req, res));
-    const changed = result.moved + result.reviewsOpened + result.reviewsWithdrawn > 0;
+    const changed = result.moved + result.relabelled + result.reviewsOpened + result.reviewsWithdrawn > 0;
     // Automatic matching at work only when the pass changed the index.
     await respondJson(req, res, 200, result, { criteria: changed ? ['MI-L3'] : [] });
   };

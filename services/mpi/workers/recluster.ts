@@ -36,12 +36,12 @@ export function startReclusterWorker(deps: ReclusterWorkerDeps): RunningWorker<J
     describe: () => ({ type: 'rest', subtype: 'recluster', action: 'U', dataCategory: 'demographics', purpose: 'identity-matching' }),
     process: async (job) => {
       const result = await deps.registrar.recluster('infoshare mpi (re-clustering pass)', job.data.origin);
-      const changed = result.moved + result.reviewsOpened + result.reviewsWithdrawn > 0;
+      const changed = result.moved + result.relabelled + result.reviewsOpened + result.reviewsWithdrawn > 0;
       return {
         result,
         audit: {
           outcomeDescription:
-            `Re-clustered ${result.records} record(s) into ${result.persons} Person(s): moved ${result.moved}, opened ${result.reviewsOpened} and withdrew ${result.reviewsWithdrawn} review(s)` +
+            `Re-clustered ${result.records} record(s) into ${result.persons} Person(s): moved ${result.moved}, relabelled ${result.relabelled}, opened ${result.reviewsOpened} and withdrew ${result.reviewsWithdrawn} review(s)` +
             `; planned in ${result.planningSeconds} s without the index lock, held it ${result.lockedSeconds} s in ${result.batches} batch(es)` +
             (result.skipped > 0 ? `; left ${result.skipped} change(s) the index made stale meanwhile to the next pass` : ''),
           // Automatic matching at work only when the pass changed the index.
