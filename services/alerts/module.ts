@@ -7,6 +7,7 @@ import { authenticate } from '../../shared/auth/middleware.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { smartEndpointsOf } from '../../shared/auth/smart-configuration.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
@@ -130,6 +131,7 @@ export const alertsService: ServiceModule<AlertsConfig> = {
     routes.use(alertsRoutes(ctx, deps.log));
     const app = createServiceApp({
       service: 'alerts',
+      smart: smartEndpointsOf(deps.config),
       redis: deps.redis,
       audit: deps.audit,
       log: deps.log,

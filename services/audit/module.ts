@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { smartEndpointsOf } from '../../shared/auth/smart-configuration.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
 import { Checkpointer, LogSigner } from './checkpointer.js';
@@ -95,6 +96,7 @@ export const auditService: ServiceModule<AuditConfig> = {
     routes.use(evidenceRoutes(evidence));
     const app = createServiceApp({
       service: 'audit',
+      smart: smartEndpointsOf(deps.config),
       redis: deps.redis,
       audit: deps.audit,
       log: deps.log,

@@ -13,6 +13,7 @@ import { loadSigningKeyFile } from '../../shared/auth/keys.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { smartEndpointsOf } from '../../shared/auth/smart-configuration.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceModule } from '../../shared/runtime/deps.js';
@@ -46,7 +47,7 @@ export const directoryService: ServiceModule<void> = {
     const { redis, audit, log, config } = deps;
     const metrics = createServiceMetrics('directory');
     relay.exportMetrics(metrics.registry);
-    const app = createServiceApp({ service: 'directory', redis, audit, log, metrics, bodyLimit: config.bodyLimit, routes });
+    const app = createServiceApp({ service: 'directory', redis, audit, log, metrics, bodyLimit: config.bodyLimit, routes, smart: smartEndpointsOf(config) });
     return {
       app,
       close: async () => {

@@ -4,6 +4,7 @@ import { Router } from 'express';
 import type { ChangeCause } from '../../shared/audit/outbox.js';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
+import { smartEndpointsOf } from '../../shared/auth/smart-configuration.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
@@ -122,6 +123,7 @@ export const mpiService: ServiceModule<MpiConfig> = {
     routes.use(mpiRoutes(ctx));
     const app = createServiceApp({
       service: 'mpi',
+      smart: smartEndpointsOf(deps.config),
       redis: deps.redis,
       audit: deps.audit,
       log: deps.log,

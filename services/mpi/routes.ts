@@ -10,7 +10,9 @@ import { handler } from '../../shared/fhir/express.js';
 import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import { resourceRoutes } from '../../shared/fhir/rest/resource-routes.js';
+import { searchParamSummary } from '../../shared/store/search-params.js';
 import type { MpiContext } from './context.js';
+import { MPI_RESOURCE_TYPES } from './resource-types.js';
 import { describeModel } from './domain/model-version.js';
 import { asyncStatus, cancelAsync } from './operations/async-status.js';
 import { estimateModel } from './operations/estimate.js';
@@ -131,12 +133,8 @@ function capability(ctx: MpiContext) {
       {
         type: 'Task',
         interactions: ['read', 'vread', 'history-instance', 'search-type'],
-        searchParams: [
-          { name: 'code', type: 'token' },
-          { name: 'status', type: 'token' },
-          { name: 'focus', type: 'reference' },
-          { name: 'owner', type: 'reference' },
-        ],
+        // Served by the generic routes over the store: its declared parameters, `_id` and `_lastUpdated`.
+        searchParams: MPI_RESOURCE_TYPES.flatMap((definition) => (definition.type === 'Task' ? searchParamSummary(definition) : [])),
         // At a Task, one review; at the type (`POST /fhir/Task/$resolve`), a batch, all or nothing.
         operations: [
           { name: 'resolve', definition: `${OP}/Task-resolve` },

@@ -6,6 +6,7 @@ import { authenticate } from '../../shared/auth/middleware.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
+import { smartEndpointsOf } from '../../shared/auth/smart-configuration.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
 import type { ServiceDeps, ServiceModule } from '../../shared/runtime/deps.js';
@@ -80,7 +81,16 @@ export const plansService: ServiceModule<PlansConfig> = {
     ctx.relay.exportMetrics(metrics.registry);
     const routes = Router();
     routes.use(plansRoutes(ctx));
-    const app = createServiceApp({ service: 'plans', redis: deps.redis, audit: deps.audit, log: deps.log, metrics, bodyLimit: config.bodyLimit, routes });
+    const app = createServiceApp({
+      service: 'plans',
+      redis: deps.redis,
+      audit: deps.audit,
+      log: deps.log,
+      metrics,
+      bodyLimit: config.bodyLimit,
+      routes,
+      smart: smartEndpointsOf(deps.config),
+    });
     return {
       app,
       close: async () => {

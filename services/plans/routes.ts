@@ -81,7 +81,8 @@ function capability(ctx: PlansContext) {
         versioned: true,
         searchInclude: supportedFor(definition.type as PlansType, '_include'),
         searchRevInclude: supportedFor(definition.type as PlansType, '_revinclude'),
-        searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }],
+        // `patient` is the same search as `subject` (operations/read.ts).
+        searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }, { name: 'patient', type: 'reference' as const }],
         operations: [
           { name: 'diff', definition: `${OP}/diff` },
           ...(definition.type === 'CarePlan'

@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { AuditSink } from '../audit/exchange.js';
+import { smartConfiguration, type SmartEndpoints } from '../auth/smart-configuration.js';
 import type { ServiceName } from '../config.js';
-import { fhirBodyParser, fhirErrorHandler, keepRawBody, notFoundHandler } from '../fhir/express.js';
-import { startExchange } from '../fhir/exchange-context.js';
+import { fhirBodyParser, fhirErrorHandler, handler, keepRawBody, notFoundHandler, respondJson } from '../fhir/express.js';
+import { describeExchange, startExchange } from '../fhir/exchange-context.js';
 import {
   acceptProblem,
   conditionalCreateProblem,
@@ -43,6 +44,11 @@ export interface ServiceAppOptions {
   readonly readinessChecks?: ReadonlyArray<() => Promise<boolean>>;
   /** The service's routes, mounted after the shared middleware and before the 404/error handlers. */
   readonly routes: Router;
+  /**
+   * Where clients get a token (the directory's token endpoint): published at `/fhir/.well-known/smart-configuration`
+   * (unless the routes serve it) and in the CapabilityStatement's `rest.security` (shared/fhir/rest/metadata.ts).
+   */
+  readonly smart?: SmartEndpoints;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -55,6 +61,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.locals.audit = options.audit;
   app.locals.log = options.log;
   app.locals.metrics = metrics;
+  app.locals.smart = options.smart;
 
   app.use((req, res, next) => {
     const given = req.header('x-request-id');
@@ -121,6 +128,19 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(...fhirBodyParser(options.bodyLimit));
   app.use(operationMethodHandler);
   app.use(options.routes);
+  const { smart } = options;
+  if (smart) {
+    // SMART App Launch 2: every FHIR base that needs a token says where to get one; the directory, which issues
+    // them, serves its own document (with the scopes) from its routes above.
+    const discovery = smartConfiguration(smart);
+    app.get(
+      '/fhir/.well-known/smart-configuration',
+      handler(async (req, res) => {
+        describeExchange(res, { subtype: 'smart-configuration', action: 'R' });
+        await respondJson(req, res, 200, discovery);
+      }),
+    );
+  }
   app.use(methodNotAllowedHandler);
   app.use(notFoundHandler);
   app.use(fhirErrorHandler(options.log));

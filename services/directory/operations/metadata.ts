@@ -5,6 +5,7 @@
 import { capabilityStatement, type ResourceCapability } from '../../../shared/fhir/capability.js';
 import { capabilitiesHandler } from '../../../shared/fhir/rest/metadata.js';
 import { HUB_BASE } from '../../../shared/fhir/systems.js';
+import { searchParamSummary } from '../../../shared/store/search-params.js';
 import type { DirectoryContext } from '../context.js';
 import { DIRECTORY_RESOURCE_TYPES } from '../resource-types.js';
 
@@ -17,7 +18,7 @@ export function metadata(ctx: DirectoryContext) {
   const resources: ResourceCapability[] = DIRECTORY_RESOURCE_TYPES.map((definition) => ({
     type: definition.type,
     interactions: ['read', 'vread', 'update', 'create', 'search-type', 'history-instance'],
-    searchParams: [...definition.params.values()].map((p) => ({ name: p.name, type: p.type })),
+    searchParams: searchParamSummary(definition),
     ...(definition.type === 'Contract' ? { operations: CONTRACT_OPERATIONS } : {}),
   }));
   return capabilitiesHandler(capabilityStatement({

@@ -1,0 +1,121 @@
+/**
+ * Every service's CapabilityStatement tells the truth, as a real client reads it: valid R4; every search
+ * parameter it declares is one the search knows, and every common parameter the search serves is declared;
+ * it names the token endpoint (SMART `oauth-uris`), and the FHIR base publishes
+ * `.well-known/smart-configuration`, which is where fhir-kit-client's `smartAuthMetadata()` looks.
+ */
+import type { CapabilityStatement, OperationOutcome } from 'fhir/r4.js';
+import { Client } from 'fhir-kit-client';
+import { issueAccessToken } from '../shared/auth/access-token.js';
+import { loadTokenSigningKey } from '../shared/auth/keys.js';
+import { HubScopes } from '../shared/auth/scopes.js';
+import { OAUTH_URIS } from '../shared/auth/smart-configuration.js';
+import { validityOf } from '../shared/fhir/validate.js';
+import type { RunningHub } from '../services/hub.js';
+import { startTestHub, stopTestHub } from './in-process-hub.js';
+import { uniquePrefix } from './redis.js';
+
+const SERVICES = ['directory', 'mpi', 'alerts', 'plans', 'audit'] as const;
+type Service = (typeof SERVICES)[number];
+
+/** Parameters a client commonly tries: served ones must be declared. */
+const COMMON_PARAMS: Readonly<Record<string, string>> = {
+  _id: 'no-such-id',
+  _lastUpdated: 'ge2020-01-01',
+  identifier: 'https://example.org/id|x',
+  patient: 'Patient/no-such-patient',
+  subject: 'Patient/no-such-patient',
+  status: 'active',
+  date: 'ge2020-01-01',
+  name: 'zz',
+  _tag: 'x',
+  _profile: 'https://example.org/p',
+  _has: 'x',
+};
+
+/** A well-formed value for a declared parameter of each type (whether it matches anything does not matter). */
+const SAMPLE: Readonly<Record<string, string>> = {
+  token: 'x',
+  reference: 'Patient/no-such-patient',
+  date: 'ge2020-01-01',
+  string: 'zz',
+  number: '1',
+  uri: 'https://example.org/x',
+};
+
+/** How the services word a refusal of a parameter they do not serve (as opposed to a value they cannot take). */
+const UNSERVED = /unknown search parameter|does not take|is not supported/i;
+
+const prefix = uniquePrefix('fhir-capability');
+let hub: RunningHub;
+let token: string;
+const statements = new Map<Service, CapabilityStatement>();
+
+const baseOf = (service: Service) => `${hub.config.urls[service] ?? ''}/fhir`;
+
+async function search(service: Service, type: string, name: string, value: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${baseOf(service)}/${type}?${new URLSearchParams({ [name]: value }).toString()}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = (await res.json()) as OperationOutcome;
+  return { status: res.status, text: body.resourceType === 'OperationOutcome' ? body.issue.map((i) => i.details?.text ?? '').join(' ') : '' };
+}
+
+beforeAll(async () => {
+  hub = await startTestHub(prefix, { loadDemoPeople: false });
+  const key = await loadTokenSigningKey(hub.config.token);
+  token = issueAccessToken(
+    { clientId: 'nhs-lothian', agency: 'nhs-lothian', partnership: 'lothian-hscp', scopes: ['system/*.*', ...Object.values(HubScopes)] },
+    key,
+    hub.config.token,
+  ).token;
+  for (const service of SERVICES) statements.set(service, (await new Client({ baseUrl: baseOf(service) }).capabilityStatement()) as unknown as CapabilityStatement);
+}, 120_000);
+
+afterAll(() => stopTestHub(hub, prefix));
+
+describe('each CapabilityStatement says what the service really serves', () => {
+  it.each(SERVICES)('%s: is a valid R4 CapabilityStatement', (service) => {
+    expect(validityOf(statements.get(service), 'CapabilityStatement')).toEqual({ valid: true });
+  });
+
+  it.each(SERVICES)('%s: every declared search parameter is one its search knows', async (service) => {
+    const unserved: string[] = [];
+    for (const resource of statements.get(service)?.rest?.[0]?.resource ?? []) {
+      for (const param of resource.searchParam ?? []) {
+        const { status, text } = await search(service, resource.type, param.name, SAMPLE[param.type] ?? 'x');
+        if (status === 400 && UNSERVED.test(text)) unserved.push(`${resource.type}?${param.name}: ${text}`);
+      }
+    }
+    expect(unserved).toEqual([]);
+  });
+
+  it.each(SERVICES)('%s: every common search parameter its search serves is declared', async (service) => {
+    const undeclared: string[] = [];
+    for (const resource of statements.get(service)?.rest?.[0]?.resource ?? []) {
+      if (!resource.interaction?.some((i) => i.code === 'search-type')) continue;
+      const declared = new Set((resource.searchParam ?? []).map((p) => p.name));
+      for (const [name, value] of Object.entries(COMMON_PARAMS)) {
+        if (declared.has(name)) continue;
+        const { status, text } = await search(service, resource.type, name, value);
+        if (!(status === 400 && UNSERVED.test(text))) undeclared.push(`${resource.type}?${name} answered ${status} ${text}`.trim());
+      }
+    }
+    expect(undeclared).toEqual([]);
+  });
+});
+
+describe('each FHIR base says where to get a token (SMART)', () => {
+  it.each(SERVICES)('%s: names the token endpoint in rest.security and at .well-known/smart-configuration', async (service) => {
+    const security = statements.get(service)?.rest?.[0]?.security;
+    expect(security?.extension).toContainEqual({ url: OAUTH_URIS, extension: [{ url: 'token', valueUri: hub.config.token.tokenUrl }] });
+    const res = await fetch(`${baseOf(service)}/.well-known/smart-configuration`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      token_endpoint: hub.config.token.tokenUrl,
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: ['private_key_jwt'],
+      jwks_uri: `${hub.config.urls.directory}/auth/jwks.json`,
+    });
+    const found = await new Client({ baseUrl: baseOf(service) }).smartAuthMetadata();
+    expect(found.tokenUrl?.toString()).toBe(hub.config.token.tokenUrl);
+  });
+});
