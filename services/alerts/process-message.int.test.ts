@@ -325,7 +325,7 @@ describe('nothing accepted is lost', () => {
     const messageId = `${accepted.id}-crash`;
     const result = await alerts.ctx.store.accept({
       mode: 'access',
-      message: { ...accepted, id: messageId, recipients: ['rie-emergency'] },
+      message: { ...accepted, id: messageId, recipients: ['rie-emergency'], answer: null },
       changeRecord: { requestId: 'crash-test', service: 'alerts', agent: {}, type: 'rest', subtype: 'test', action: 'C', outcome: '0', entities: [], criteria: [] },
     });
     expect(result.kind).toBe('accepted');

@@ -70,11 +70,21 @@ export interface StoredMessage {
   readonly origin: { readonly requestId: string; readonly agent: ExchangeRecord['agent'] };
   /** The message as the hub holds it: MessageHeader, Flag (hub id), Patient, CareTeam, Provenance (services/alerts/domain/minimise.ts cuts it per recipient). */
   readonly bundle: unknown;
-  /** The answer the sender got (a re-post gets it again). */
-  readonly answer: unknown;
   /** The NP/LP details came from the directory, not from the sender. */
   readonly npLpFromDirectory: boolean;
 }
+
+/**
+ * A message to accept: as stored, with the answer the sender got. The answer is kept for a re-post of the
+ * message (`answerOf`, the accept script's `repeat`) and is not read back with the message: nothing that
+ * reads a message — a delivery attempt above all, once per message per delivery process — uses it.
+ */
+export interface AcceptedMessage extends StoredMessage {
+  readonly answer: unknown;
+}
+
+/** The fields `AlertStore.message` reads (every field of the message's hash but the answer). */
+const MESSAGE_FIELDS = ['id', 'kind', 'event', 'sender', 'headerId', 'flagId', 'personId', 'alertCategory', 'category', 'purpose', 'recipients', 'acceptedAt', 'origin', 'bundle', 'npLpFromDirectory'] as const;
 
 /** An alert (Flag) as it stands after its latest message. */
 export interface StoredFlag {
@@ -111,7 +121,7 @@ export interface AccessRecord {
 
 /** What to accept: a message, the Flag fields it sets, its recipients and its change record. */
 export interface AcceptInput {
-  readonly message: StoredMessage;
+  readonly message: AcceptedMessage;
   /**
    * `raise`: the Flag must not exist yet. `follow-up`: it must exist, be active and
    * still have `message.recipients` as its recipients. `access`: it must exist; the
@@ -474,9 +484,14 @@ export class AlertStore {
     }
   }
 
-  /** A message, or undefined. */
+  /** A message (without the answer its sender got: `answerOf`), or undefined. */
   async message(messageId: string): Promise<StoredMessage | undefined> {
-    const h = await this.redis.hgetall(this.keys.message(messageId));
+    const values = await this.redis.hmget(this.keys.message(messageId), ...MESSAGE_FIELDS);
+    const h: Partial<Record<(typeof MESSAGE_FIELDS)[number], string>> = {};
+    MESSAGE_FIELDS.forEach((field, i) => {
+      const value = values[i];
+      if (value !== null && value !== undefined) h[field] = value;
+    });
     return h.id ? messageOf(h) : undefined;
   }
 
@@ -696,7 +711,7 @@ function flattenFields(fields: Record<string, string>): string[] {
   return Object.entries(fields).flat();
 }
 
-function messageOf(h: Record<string, string>): StoredMessage {
+function messageOf(h: Partial<Record<(typeof MESSAGE_FIELDS)[number], string>>): StoredMessage {
   return {
     id: h.id!,
     kind: h.kind as MessageKind,
@@ -712,7 +727,6 @@ function messageOf(h: Record<string, string>): StoredMessage {
     acceptedAt: h.acceptedAt ?? '',
     origin: JSON.parse(h.origin ?? '{}') as StoredMessage['origin'],
     bundle: JSON.parse(h.bundle ?? 'null') as unknown,
-    answer: JSON.parse(h.answer ?? 'null') as unknown,
     npLpFromDirectory: h.npLpFromDirectory === '1',
   };
 }
