@@ -6,7 +6,8 @@
  * its answer, its evidence is already in the stream.
  */
 import type { Redis } from 'ioredis';
-import { auditStreamKey, readAuditEntries } from '../../shared/audit/audit-client.js';
+import { readAuditEntries } from '../../shared/audit/audit-client.js';
+import { auditStreamKey } from '../../shared/audit/audit-stream.js';
 import { connectRedis, KeySpace } from '../../shared/redis/connection.js';
 
 export interface EvidenceReader {

@@ -10,8 +10,8 @@
  * tile a few Redis strings appended to, never one key per leaf. The entries are
  * the audit stream's own; the log keeps hashes and stream ids only.
  */
-import { auditStreamKey } from '../../shared/audit/audit-client.js';
-import type { KeySpace } from '../../shared/redis/connection.js';
+import { auditStreamKey } from '../../shared/audit/audit-stream.js';
+import type { KeySpace } from '../../shared/redis/key-space.js';
 
 export const AUDIT_TAG = 'audit';
 

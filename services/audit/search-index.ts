@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
-import { auditStreamKey } from '../../shared/audit/audit-client.js';
+import { auditStreamKey } from '../../shared/audit/audit-stream.js';
 import { eventOfEntry, parseAuditEntry, type AuditEntry } from '../../shared/audit/audit-entry.js';
 import type { Logger } from '../../shared/log.js';
 import type { CriterionCode } from '../../shared/maturity/catalogue.js';

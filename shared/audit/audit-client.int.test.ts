@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { appendAuditEntries, auditStreamKey, readAuditEntries, readAuditEvents, RedisAuditSink } from './audit-client.js';
-import { AUDIT_ENTRY_FIELDS, toAuditEntry } from './audit-entry.js';
-import { criteriaOfEvent, toAuditEvent } from './audit-event.js';
+import { appendAuditEntries, readAuditEntries, readAuditEvents, RedisAuditSink } from './audit-client.js';
+import { auditStreamKey } from './audit-stream.js';
+import { AUDIT_ENTRY_FIELDS } from './audit-entry.js';
+import { criteriaOfEvent, toAuditEntry, toAuditEvent } from './audit-event.js';
 import type { ExchangeRecord } from './exchange.js';
 import { OperationOutcomeError } from '../fhir/outcome.js';
 import { createLogger } from '../log.js';

@@ -23,20 +23,10 @@ import type { Redis } from 'ioredis';
 import { unavailable, type OperationOutcomeError } from '../fhir/outcome.js';
 import { createLogger, type Logger } from '../log.js';
 import type { KeySpace } from '../redis/connection.js';
-import { toAuditEvent } from './audit-event.js';
-import { AUDIT_ENTRY_FIELDS, entryArgs, eventOfEntry, parseAuditEntry, toAuditEntry, type AuditEntry } from './audit-entry.js';
+import { toAuditEntry, toAuditEvent } from './audit-event.js';
+import { AUDIT_ENTRY_FIELDS, entryArgs, eventOfEntry, parseAuditEntry, type AuditEntry } from './audit-entry.js';
 import type { AuditSink, ExchangeRecord } from './exchange.js';
-
-/**
- * The one audit stream. Its `{audit}` hash tag puts it and the write markers in
- * one Cluster slot (the script touches both). One stream is one master's load;
- * shard it (`{audit:0}`, `{audit:1}`…, a chain per shard) only when measurements
- * show this is the limit — the chain needs one total order per stream.
- * Never trimmed: no MAXLEN, the log is the evidence.
- */
-export function auditStreamKey(keys: KeySpace): string {
-  return keys.key('audit', 'stream');
-}
+import { auditStreamKey } from './audit-stream.js';
 
 function writeMarkerKey(keys: KeySpace, writeId: string): string {
   return keys.key('audit', 'written', writeId);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { toAuditEvent } from './audit-event.js';
+import { toAuditEntry, toAuditEvent } from './audit-event.js';
 import { canonicalJson } from '../canonical-json.js';
-import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, entryArgs, eventOfEntry, parseAuditEntry, parseCanonicalEntry, toAuditEntry, writeCanonicalEntry, type AuditEntry, type EntryLayout } from './audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, entryArgs, eventOfEntry, parseAuditEntry, parseCanonicalEntry, writeCanonicalEntry, type AuditEntry, type EntryLayout } from './audit-entry.js';
 import type { ExchangeRecord } from './exchange.js';
 
 const record: ExchangeRecord = {

@@ -42,8 +42,6 @@
  * layout gets a new `v`; an entry keeps its layout's meaning for ever.
  */
 import type { AuditEvent } from 'fhir/r4.js';
-import type { ExchangeRecord } from './exchange.js';
-import { criteriaOfEvent } from './audit-event.js';
 import { canonicalJson } from '../canonical-json.js';
 
 export const AUDIT_ENTRY_VERSION = '2';
@@ -54,21 +52,6 @@ export type EntryLayout = 1 | 2;
 export const AUDIT_ENTRY_FIELDS = ['v', 'recorded', 'service', 'outcome', 'criteria', 'requestId', 'agency', 'subject', 'event'] as const;
 export type AuditEntryField = (typeof AUDIT_ENTRY_FIELDS)[number];
 export type AuditEntry = Readonly<Record<AuditEntryField, string>>;
-
-/** The stream entry for an exchange and the AuditEvent made from it. */
-export function toAuditEntry(exchange: ExchangeRecord, event: AuditEvent): AuditEntry {
-  return {
-    v: AUDIT_ENTRY_VERSION,
-    recorded: event.recorded,
-    service: exchange.service,
-    outcome: event.outcome ?? '',
-    criteria: criteriaOfEvent(event).join(','),
-    requestId: exchange.requestId,
-    agency: exchange.agent.agency ?? '',
-    subject: exchange.subject ?? '',
-    event: canonicalJson(event),
-  };
-}
 
 /** `field value field value …` in layout order, as XADD takes them. */
 export function entryArgs(entry: AuditEntry): string[] {

@@ -51,6 +51,8 @@ import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding, Extension, 
 import { CodeSystems, Extensions, IdentifierSystems } from '../fhir/systems.js';
 import { isCriterionCode } from '../maturity/catalogue.js';
 import type { EntityDecision, ExchangeEntity, ExchangeRecord } from './exchange.js';
+import { AUDIT_ENTRY_VERSION, type AuditEntry } from './audit-entry.js';
+import { canonicalJson } from '../canonical-json.js';
 
 /** FHIR R4 restful-interaction codes. */
 const RESTFUL_INTERACTIONS: ReadonlySet<string> = new Set([
@@ -141,6 +143,21 @@ export function toAuditEvent(exchange: ExchangeRecord, now: () => Date = () => n
   event.subtype = subtypesOf(exchange);
   event.type = { ...EVENT_TYPE[exchange.type] };
   return event;
+}
+
+/** The audit stream entry for an exchange and the AuditEvent made from it (shared/audit/audit-entry.ts: its layout). */
+export function toAuditEntry(exchange: ExchangeRecord, event: AuditEvent): AuditEntry {
+  return {
+    v: AUDIT_ENTRY_VERSION,
+    recorded: event.recorded,
+    service: exchange.service,
+    outcome: event.outcome ?? '',
+    criteria: criteriaOfEvent(event).join(','),
+    requestId: exchange.requestId,
+    agency: exchange.agent.agency ?? '',
+    subject: exchange.subject ?? '',
+    event: canonicalJson(event),
+  };
 }
 
 /** The criteria codes of an event, in the order they are stored. */

@@ -22,7 +22,7 @@ import { createLogger, type Logger } from '../log.js';
 import { failpoint, paused } from '../runtime/failpoints.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { KeySpace } from '../redis/connection.js';
-import { auditStreamKey } from './audit-client.js';
+import { auditStreamKey } from './audit-stream.js';
 import { AUDIT_ENTRY_FIELDS } from './audit-entry.js';
 
 /** Hash in the audit stream's slot: outbox key → id of the last entry relayed from it. */

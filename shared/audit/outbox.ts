@@ -20,8 +20,8 @@
  */
 import type { ChainableCommander } from 'ioredis';
 import type { KeySpace } from '../redis/connection.js';
-import { entryArgs, toAuditEntry } from './audit-entry.js';
-import { toAuditEvent } from './audit-event.js';
+import { entryArgs } from './audit-entry.js';
+import { toAuditEntry, toAuditEvent } from './audit-event.js';
 import type { ExchangeAgent, ExchangeRecord } from './exchange.js';
 
 /** What caused a change: the request (or the request that queued the job) and who acted. */

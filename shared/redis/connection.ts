@@ -16,21 +16,7 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
   });
 }
 
-/** Builds key names under one namespace. `key('Patient/1', 'v')` → `is:{Patient/1}:v`. */
-export class KeySpace {
-  constructor(readonly prefix: string) {
-    if (/[{}]/.test(prefix)) throw new Error('Key prefix must not contain braces');
-  }
-
-  key(tag: string, ...parts: (string | number)[]): string {
-    return [`${this.prefix}:{${tag}}`, ...parts].join(':');
-  }
-
-  /** BullMQ `prefix` option for a queue family: a hash tag so every queue key lands in one slot. */
-  queuePrefix(family: string): string {
-    return `${this.prefix}:{${family}}`;
-  }
-}
+export { KeySpace } from './key-space.js';
 
 /** Redis is reachable and answering (for `/ready`). */
 export async function isRedisReady(redis: Redis, timeoutMs = 1000): Promise<boolean> {

@@ -5,8 +5,8 @@
  * 2), with fields in another order, with bytes that are not valid UTF-8; and an
  * entry missing a layout field gets no leaf hash an appended entry could have.
  */
-import { entryArgs, parseAuditEntry, toAuditEntry } from '../../../shared/audit/audit-entry.js';
-import { toAuditEvent } from '../../../shared/audit/audit-event.js';
+import { entryArgs, parseAuditEntry } from '../../../shared/audit/audit-entry.js';
+import { toAuditEntry, toAuditEvent } from '../../../shared/audit/audit-event.js';
 import { exchange } from '../../../test/audit.js';
 import { entryLeafHash } from './leaf.js';
 import { hashStreamPage, type PagePlace } from './stream-page.js';

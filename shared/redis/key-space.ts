@@ -1,0 +1,20 @@
+/**
+ * Key naming: `<prefix>:{<tag>}:<part>…`, Cluster-ready (everything written together in one
+ * MULTI/Lua script shares one `{tag}`). Its own module, with no Redis client in it, so a
+ * thread that only needs key names (the log's verification threads) does not load ioredis.
+ */
+/** Builds key names under one namespace. `key('Patient/1', 'v')` → `is:{Patient/1}:v`. */
+export class KeySpace {
+  constructor(readonly prefix: string) {
+    if (/[{}]/.test(prefix)) throw new Error('Key prefix must not contain braces');
+  }
+
+  key(tag: string, ...parts: (string | number)[]): string {
+    return [`${this.prefix}:{${tag}}`, ...parts].join(':');
+  }
+
+  /** BullMQ `prefix` option for a queue family: a hash tag so every queue key lands in one slot. */
+  queuePrefix(family: string): string {
+    return `${this.prefix}:{${family}}`;
+  }
+}
