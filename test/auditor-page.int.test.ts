@@ -137,6 +137,34 @@ describe("the auditor's page in Chromium", () => {
     expect(rows.every((r) => r.includes('4 refused'))).toBe(true);
   }, 30_000);
 
+  it('pages the log by the entry it continues from: exchanges logged meanwhile neither reappear nor push a row off', async () => {
+    const logAgainstAp = (n: number) => Promise.all(Array.from({ length: n }, () => dir.deps.audit.record(exchange(['AP-L2']))));
+    await logAgainstAp(30);
+    await ctx.index.catchUp();
+    await signIn();
+    await page.selectOption('#log-form select[name=criterion]', 'AP-L2');
+    await page.click('#log-form button[type=submit]');
+    await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#log-results [role=status]')?.textContent?.startsWith('30 exchanges'));
+    const ids = () => page.locator('#log-table tbody tr td:last-child').allInnerTexts();
+    const newest = await ids();
+    expect(newest).toHaveLength(25);
+    // Three more arrive at the top of the log while the auditor reads the first page.
+    await logAgainstAp(3);
+    await ctx.index.catchUp();
+    await page.click('#log-results button:has-text("Older")');
+    await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#log-results [role=status]')?.textContent?.includes('showing 5,'));
+    const older = await ids();
+    expect(older).toHaveLength(5);
+    expect(older.filter((id) => newest.includes(id))).toEqual([]);
+    expect(await page.locator('#log-results button:has-text("Older")').count()).toBe(0);
+    await page.click('#log-results button:has-text("Newer")');
+    await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#log-results [role=status]')?.textContent?.includes('showing 25,'));
+    // The page just newer than the one read: the same 25 as before, not the three that arrived meanwhile.
+    expect(await ids()).toEqual(newest);
+    expect(await page.locator('#log-results [role=status]').innerText()).toMatch(/^33 exchanges match/);
+    expect(await page.locator('#log-results button:has-text("Newer")').count()).toBe(1);
+  }, 60_000);
+
   it('works from the keyboard: focus lands on the grid, Tab moves cell to cell, Enter opens one', async () => {
     await signIn();
     await page.waitForFunction(() => (globalThis as InPage).document.activeElement?.getAttribute('data-cell') === 'IM-L1');

@@ -46,13 +46,17 @@ export const PAGE_SCRIPT = String.raw`(() => {
     $('main').hidden = false;
     fill($('overview'), '/page/overview').then(() => { const first = document.querySelector('#overview [data-cell]'); if (first) first.focus(); });
     fill($('performance'), '/page/performance');
-    searchLog('', 0);
+    searchLog('');
   }
 
-  function searchLog(query, offset) {
+  // A page of the log is named by the entry it continues from (the fragment's Older/Newer buttons carry
+  // the search's _cursor, after:<id> or before:<id>), never by an offset from the top: the log grows at
+  // the top while the auditor reads on, and an offset would show some entries twice and skip none.
+  function searchLog(query, cursor) {
     logQuery = query;
-    const sep = query ? '&' : '';
-    return fill($('log-results'), '/page/log?' + query + sep + '_offset=' + offset);
+    const params = new URLSearchParams(query);
+    if (cursor) params.set('_cursor', cursor);
+    return fill($('log-results'), '/page/log?' + params.toString());
   }
 
   function formQuery(form) {
@@ -91,22 +95,22 @@ export const PAGE_SCRIPT = String.raw`(() => {
   $('refresh').addEventListener('click', start);
   $('log-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    searchLog(formQuery(event.target), 0);
+    searchLog(formQuery(event.target));
   });
 
   document.addEventListener('click', (event) => {
-    const el = event.target.closest('[data-cell],[data-log-offset],[data-search-criterion],[data-download],[data-export]');
+    const el = event.target.closest('[data-cell],[data-log-cursor],[data-search-criterion],[data-download],[data-export]');
     if (!el) return;
     if (el.dataset.cell) {
       const cell = $('cell');
       fill(cell, '/page/cell/' + encodeURIComponent(el.dataset.cell)).then(() => cell.focus());
-    } else if (el.dataset.logOffset !== undefined) {
-      searchLog(logQuery, Number(el.dataset.logOffset)).then(() => { const t = $('log-table'); if (t) t.scrollIntoView(); });
+    } else if (el.dataset.logCursor) {
+      searchLog(logQuery, el.dataset.logCursor).then(() => { const t = $('log-table'); if (t) t.scrollIntoView(); });
     } else if (el.dataset.searchCriterion) {
       const form = $('log-form');
       form.reset();
       form.elements.criterion.value = el.dataset.searchCriterion;
-      searchLog(formQuery(form), 0).then(() => $('log-heading').scrollIntoView());
+      searchLog(formQuery(form)).then(() => $('log-heading').scrollIntoView());
       form.elements.criterion.focus();
     } else if (el.dataset.download) {
       event.preventDefault();

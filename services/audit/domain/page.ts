@@ -12,6 +12,7 @@ import type { AuditEvent } from 'fhir/r4.js';
 import { CATALOGUE, MATURITY_LEVELS, criterion, type CriterionCode } from '../../../shared/maturity/catalogue.js';
 import { escapeHtml as esc } from '../../../shared/render/html.js';
 import type { AccessSummary } from './access-summary.js';
+import { cursorValue } from './audit-search.js';
 import { checkpointLabel, highestLevelLabel, scopeLabel, statusLabel } from './evidence-formats.js';
 import type { CellReport, CellStatus, EvidenceReport } from './evidence-report.js';
 import { trendOf, type PerformanceSummary } from './performance.js';
@@ -167,19 +168,38 @@ ${samples}${documents}
 ${cell.kind === 'exchange' ? `<p><button type="button" data-search-criterion="${esc(cell.code)}">Show every exchange logged against ${esc(cell.code)}</button></p>` : ''}`;
 }
 
-/** A page of the exchange log with its exact total and paging buttons. */
-export function logFragment(page: { total: number; offset: number; count: number; rows: readonly AccessSummary[]; query: string }): string {
+/** A page of the exchange log as `logFragment` shows it: the search's exact total, its rows, and which ways it goes on. */
+export interface LogPage {
+  readonly total: number;
+  readonly rows: readonly AccessSummary[];
+  /** More entries older than the last row (`after`) or newer than the first (`before`). */
+  readonly more: { readonly after: boolean; readonly before: boolean };
+  /** The first page of the search (no `_cursor`): its rows are numbered from 1. */
+  readonly first: boolean;
+  /** The search's own parameters (no `_`-parameters), for the export link. */
+  readonly query: string;
+}
+
+/**
+ * A page of the exchange log with its exact total and paging buttons. Older / Newer name the
+ * entry they continue from (`_cursor=after:<last id>` / `before:<first id>`, as the AuditEvent
+ * search's next / previous links do), so entries logged while the auditor reads neither
+ * reappear on the next page nor push one off it.
+ */
+export function logFragment(page: LogPage): string {
   const rows = page.rows
     .map(
       (r) =>
         `<tr><td>${esc(r.recorded)}</td><td>${esc(r.service)}</td><td>${esc(r.agent)}</td><td>${esc(r.subtype)}</td><td>${esc(outcomeLabel(r.outcome))}</td><td>${esc(r.subject)}</td><td>${esc(r.criteria.join(' '))}</td><td><code>${esc(r.id)}</code></td></tr>`,
     )
     .join('');
-  const from = page.total === 0 ? 0 : page.offset + 1;
-  const to = page.offset + page.rows.length;
-  const prev = page.offset > 0 ? `<button type="button" data-log-offset="${Math.max(0, page.offset - page.count)}">Newer</button>` : '';
-  const next = to < page.total ? `<button type="button" data-log-offset="${to}">Older</button>` : '';
-  return `<p role="status"><strong>${page.total}</strong> exchange${page.total === 1 ? '' : 's'} match${page.total === 1 ? 'es' : ''}${page.total ? ` — showing ${from}–${to}, newest first` : ''}.</p>
+  const newest = page.rows[0];
+  const oldest = page.rows[page.rows.length - 1];
+  const prev = page.more.before && newest ? `<button type="button" data-log-cursor="${esc(cursorValue({ direction: 'before', id: newest.id }))}">Newer</button>` : '';
+  const next = page.more.after && oldest ? `<button type="button" data-log-cursor="${esc(cursorValue({ direction: 'after', id: oldest.id }))}">Older</button>` : '';
+  // Only the first page knows where it stands from the top: a later one is placed by its rows, not counted.
+  const showing = !newest || !oldest ? '' : page.first ? ` — showing 1–${page.rows.length}, newest first` : ` — showing ${page.rows.length}, recorded ${oldest.recorded} to ${newest.recorded}, newest first`;
+  return `<p role="status"><strong>${page.total}</strong> exchange${page.total === 1 ? '' : 's'} match${page.total === 1 ? 'es' : ''}${showing}.</p>
 <table id="log-table"><caption>Exchanges in the log</caption><thead><tr><th scope="col">Recorded</th><th scope="col">Service</th><th scope="col">Agent</th><th scope="col">Exchange</th><th scope="col">Outcome</th><th scope="col">Person</th><th scope="col">Criteria</th><th scope="col">AuditEvent id</th></tr></thead><tbody>${rows}</tbody></table>
 <p data-query="${esc(page.query)}">${prev} ${next} <a href="#" data-export="${esc(page.query)}">Export these as NDJSON</a></p>`;
 }

@@ -57,11 +57,12 @@ export function logHandler(ctx: EvidenceContext): (req: Request, res: Response) 
   return async (req, res) => {
     const query = req.query as SearchQuery;
     const { plan, subjects } = await planWithSubjects(ctx, { _count: '25', ...query });
-    const { total, ids } = await ctx.index.search({ ...plan, total: true }, subjects);
+    const { total, ids, more } = await ctx.index.search({ ...plan, total: true }, subjects);
     const rows = (await ctx.index.events(ids)).map(accessSummaryOf);
     const shown = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && !k.startsWith('_')) shown.append(k, v);
-    await respondDocument(req, res, 200, logFragment({ total: total ?? 0, offset: plan.offset, count: plan.count, rows, query: shown.toString() }), HTML, {
+    const first = !plan.cursor && plan.offset === 0;
+    await respondDocument(req, res, 200, logFragment({ total: total ?? 0, rows, more, first, query: shown.toString() }), HTML, {
       subtype: 'search-type',
       action: 'E',
     });
