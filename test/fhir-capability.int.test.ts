@@ -3,6 +3,8 @@
  * parameter it declares is one the search knows, and every common parameter the search serves is declared;
  * it names the token endpoint (SMART `oauth-uris`), and the FHIR base publishes
  * `.well-known/smart-configuration`, which is where fhir-kit-client's `smartAuthMetadata()` looks.
+ * And content negotiation as FHIR R4 §3.1.0.1.10 has it, on every service: the JSON type asked for, 406
+ * (an OperationOutcome) for what no route answers in.
  */
 import type { CapabilityStatement, OperationOutcome } from 'fhir/r4.js';
 import { Client } from 'fhir-kit-client';
@@ -117,5 +119,57 @@ describe('each FHIR base says where to get a token (SMART)', () => {
     });
     const found = await new Client({ baseUrl: baseOf(service) }).smartAuthMetadata();
     expect(found.tokenUrl?.toString()).toBe(hub.config.token.tokenUrl);
+  });
+});
+
+describe('content negotiation on every service (R4 §3.1.0.1.10)', () => {
+  const get = (service: Service, path: string, accept?: string) =>
+    fetch(`${baseOf(service)}/${path}`, { headers: { authorization: `Bearer ${token}`, ...(accept === undefined ? {} : { accept }) } });
+
+  it.each(SERVICES)('%s: answers FHIR JSON in the JSON type the client names, FHIR JSON for wildcards and fhirVersion=4.0', async (service) => {
+    for (const [accept, type] of [
+      [undefined, 'application/fhir+json'],
+      ['application/fhir+json', 'application/fhir+json'],
+      ['application/fhir+json; fhirVersion=4.0', 'application/fhir+json'],
+      ['*/*', 'application/fhir+json'],
+      ['application/json', 'application/json'],
+      ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'application/fhir+json'],
+    ] as const) {
+      const res = await get(service, 'metadata', accept);
+      expect([accept, res.status, res.headers.get('content-type')]).toEqual([accept, 200, `${type}; charset=utf-8`]);
+      expect(((await res.json()) as CapabilityStatement).resourceType).toBe('CapabilityStatement');
+    }
+    const formatted = await get(service, 'metadata?_format=application/json');
+    expect(formatted.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
+  it.each(SERVICES)('%s: refuses with 406 and an OperationOutcome what it does not answer in, never JSON silently', async (service) => {
+    for (const [path, accept] of [
+      ['metadata', 'application/fhir+xml'],
+      ['metadata', 'image/png'],
+      ['metadata', 'text/html'],
+      ['metadata?_format=xml', undefined],
+      ['metadata?_format=foo', undefined],
+      ['metadata?_format=pdf', undefined],
+    ] as const) {
+      const res = await get(service, path, accept);
+      const body = (await res.json()) as OperationOutcome;
+      expect([path, accept, res.status, body.resourceType]).toEqual([path, accept, 406, 'OperationOutcome']);
+      expect(body.issue[0]?.details?.text).toBeTruthy();
+    }
+  });
+
+  it('answers a conditional read whose If-None-Match names the current version with 304 and no body', async () => {
+    const created = await fetch(`${baseOf('directory')}/Organization`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Organization', name: 'Conditional read' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const read = (ifNoneMatch: string) =>
+      fetch(`${baseOf('directory')}/Organization/${id}`, { headers: { authorization: `Bearer ${token}`, 'if-none-match': ifNoneMatch } });
+    const unchanged = await read('W/"1"');
+    expect([unchanged.status, await unchanged.text()]).toEqual([304, '']);
+    expect((await read('W/"0"')).status).toBe(200);
   });
 });

@@ -9,13 +9,16 @@ import type { AuditSink } from '../audit/exchange.js';
 import { formBodyProblem, jsonBodyProblem } from '../http/input-guard.js';
 import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
-import { bodyTypeProblem, isFhirPath } from './request-rules.js';
+import { jsonAnswerType, type JsonAnswerType } from './media-types.js';
+import { notModified } from './not-modified.js';
+import { bodyTypeProblem, formatParams, isFhirPath } from './request-rules.js';
 import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
 import {
   badRequest,
   informational,
   internalError,
   isOperationOutcomeError,
+  notAcceptable,
   notFound,
   type OperationOutcomeError,
   tooLarge,
@@ -125,13 +128,35 @@ async function auditBeforeAnswer(req: Request, res: Response, status: number, de
   }
 }
 
-/** Sends a FHIR resource (`application/fhir+json`, ETag, Last-Modified) after auditing the exchange. */
+/**
+ * The JSON media type this request's answer goes out in (`application/fhir+json` unless the client named
+ * `application/json` or `text/json`: R4 §3.1.0.1.10); undefined when the client accepts no JSON at all.
+ */
+function answerTypeOf(req: Request): JsonAnswerType | undefined {
+  return jsonAnswerType(formatParams(req.originalUrl), req.header('accept'));
+}
+
+/**
+ * Sends a FHIR resource (in the negotiated JSON type, with ETag and Last-Modified) after auditing the exchange.
+ * A read whose client accepts no JSON (`Accept: text/html`, `_format=pdf` where no document is served) is
+ * refused with 406 instead; a write has happened by now, so its answer is JSON regardless.
+ */
 export async function respond(req: Request, res: Response, status: number, body: Resource, options: RespondOptions = {}): Promise<void> {
   const { location, headers, ...description } = options;
-  if (!(await auditBeforeAnswer(req, res, status, description))) return;
+  const answerType = answerTypeOf(req);
+  if (!answerType && (req.method === 'GET' || req.method === 'HEAD')) {
+    throw notAcceptable(`This answer is FHIR JSON (application/fhir+json, application/json or _format=json); the request accepts none of them (Accept: ${(req.header('accept') ?? '').slice(0, 200)})`);
+  }
   const etag = etagOf(body);
+  const lastModified = body.meta?.lastUpdated ? new Date(body.meta.lastUpdated).toUTCString() : undefined;
+  const unchanged = (req.method === 'GET' || req.method === 'HEAD') && status === 200 && notModified(req.header('if-none-match'), req.header('if-modified-since'), etag, lastModified);
+  if (!(await auditBeforeAnswer(req, res, unchanged ? 304 : status, description))) return;
   if (etag) res.setHeader('ETag', etag);
-  if (body.meta?.lastUpdated) res.setHeader('Last-Modified', new Date(body.meta.lastUpdated).toUTCString());
+  if (lastModified) res.setHeader('Last-Modified', lastModified);
+  if (unchanged) {
+    res.status(304).end();
+    return;
+  }
   if (location) res.setHeader('Location', location);
   for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
   const preferred = preferredReturn(req, status, body);
@@ -143,10 +168,10 @@ export async function respond(req: Request, res: Response, status: number, body:
   if (preferred === 'OperationOutcome') {
     res.setHeader('Preference-Applied', 'return=OperationOutcome');
     const done = status === 201 ? 'Created' : 'Updated';
-    res.status(status).type(FHIR_JSON).send(JSON.stringify(informational(`${done} ${body.resourceType}/${body.id ?? ''}${body.meta?.versionId ? ` version ${body.meta.versionId}` : ''}`)));
+    res.status(status).type(answerType ?? FHIR_JSON).send(JSON.stringify(informational(`${done} ${body.resourceType}/${body.id ?? ''}${body.meta?.versionId ? ` version ${body.meta.versionId}` : ''}`)));
     return;
   }
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+  res.status(status).type(answerType ?? FHIR_JSON).send(JSON.stringify(body));
 }
 
 /**
@@ -204,7 +229,7 @@ export async function respondText(req: Request, res: Response, status: number, c
 
 function sendOutcome(res: Response, status: number, outcome: OperationOutcome): void {
   if (res.headersSent) return;
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(outcome));
+  res.status(status).type(answerTypeOf(res.req) ?? FHIR_JSON).send(JSON.stringify(outcome));
 }
 
 /** Wraps an async route handler so rejections reach the error handler (Express 5 does this too; explicit for clarity). */

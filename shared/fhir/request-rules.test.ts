@@ -7,6 +7,13 @@ describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
     expect(formatParamProblem(['application/fhir+json;fhirVersion=3.0'])?.status).toBe(406);
   });
 
+  it('refuses a _format or an Accept naming only what no route answers in (406), rather than answer JSON silently', () => {
+    for (const f of ['foo', 'image/png', 'text/plain']) expect(formatParamProblem([f])?.status).toBe(406);
+    for (const a of ['image/png', 'text/plain', 'application/octet-stream, image/*']) expect(acceptProblem(a)?.status).toBe(406);
+    expect(acceptProblem('image/png, application/json;q=0.1')).toBeUndefined();
+    expect(acceptProblem('application/fhir+json;q=0, image/png')?.status).toBe(406);
+  });
+
   it('refuses an Accept naming only FHIR XML or another FHIR version, and leaves wildcards, JSON and documents to the route', () => {
     expect(acceptProblem('application/fhir+xml')?.status).toBe(406);
     expect(acceptProblem('application/fhir+xml, application/xml;q=0.9')?.status).toBe(406);

@@ -18,33 +18,10 @@
  *
  * Pure: each check answers the refusal, or undefined.
  */
+import { JSON_FORMAT, OTHER_FHIR_FORMAT, R4, acceptedRanges, formatValue, parseMediaRange, servedSomewhere } from './media-types.js';
 import { badRequest, notAcceptable, unsupportedMediaType, type OperationOutcomeError } from './outcome.js';
 
-/** The FHIR serialisations the hub does not produce (the `_format` shorthands and their media types). */
-const OTHER_FHIR_FORMAT = /^(xml|ttl|turtle|(text|application)\/(fhir\+)?xml|(text|application)\/(fhir\+)?turtle|application\/x-turtle)$/;
-const JSON_FORMAT = /^(json|(text|application)\/(fhir\+)?json)$/;
-/** FHIR R4 is `4.0`; a patch level (`4.0.1`) names the same version. */
-const R4 = /^4\.0(\.\d+)?$/;
-
-interface MediaRange {
-  readonly type: string;
-  readonly params: ReadonlyMap<string, string>;
-}
-
-function parseMediaRange(text: string): MediaRange {
-  const [type = '', ...rest] = text.split(';');
-  const params = new Map<string, string>();
-  for (const p of rest) {
-    const eq = p.indexOf('=');
-    if (eq > 0) params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
-  }
-  return { type: type.trim().toLowerCase(), params };
-}
-
-/** `+` in a query value is a space (form encoding); `application/fhir+json` sent unencoded arrives as `application/fhir json`. */
-const formatValue = (raw: string) => raw.trim().replace(/ /g, '+');
-
-/** 406 for `_format` values naming a FHIR serialisation other than JSON or another FHIR version. */
+/** 406 for `_format` values naming a FHIR serialisation other than JSON, another FHIR version, or nothing any route answers in. */
 export function formatParamProblem(values: readonly string[]): OperationOutcomeError | undefined {
   for (const raw of values) {
     const range = parseMediaRange(formatValue(raw));
@@ -55,28 +32,22 @@ export function formatParamProblem(values: readonly string[]): OperationOutcomeE
     if (JSON_FORMAT.test(range.type) && version !== undefined && !R4.test(version)) {
       return notAcceptable(`This server speaks FHIR R4 (fhirVersion=4.0) only, not fhirVersion=${version}`, '_format');
     }
+    if (!servedSomewhere(range)) {
+      return notAcceptable(`_format=${raw.slice(0, 100)} is not a format this server answers in; use _format=json (or application/fhir+json), or leave _format out`, '_format');
+    }
   }
   return undefined;
 }
 
 /**
- * 406 when `Accept` names only FHIR serialisations the hub does not produce
- * (`application/fhir+xml`), or FHIR JSON of another version only. Any JSON type,
- * a wildcard or a non-FHIR type (a PDF the route may serve) is left to the route.
+ * 406 when `Accept` names nothing the hub answers in: only other FHIR serialisations
+ * (`application/fhir+xml`), FHIR JSON of another version, or types no route produces (`image/png`,
+ * `text/plain`). Any JSON type, a wildcard or a document some route serves (a PDF) is left to the route
+ * (`respond` refuses a read whose client accepts no JSON).
  */
 export function acceptProblem(accept: string | undefined): OperationOutcomeError | undefined {
   if (!accept || accept.trim() === '') return undefined;
-  const ranges = accept
-    .split(',')
-    .map(parseMediaRange)
-    .filter((r) => r.type !== '' && r.params.get('q') !== '0');
-  if (ranges.length === 0) return undefined;
-  const refused = (r: MediaRange) => {
-    if (OTHER_FHIR_FORMAT.test(r.type)) return true;
-    const version = r.params.get('fhirversion');
-    return JSON_FORMAT.test(r.type) && version !== undefined && !R4.test(version);
-  };
-  if (!ranges.every(refused)) return undefined;
+  if (!accept.split(',').some((r) => parseMediaRange(r).type !== '') || acceptedRanges(accept).some(servedSomewhere)) return undefined;
   return notAcceptable(`This server answers in FHIR R4 JSON (application/fhir+json; fhirVersion=4.0) only; Accept: ${accept.slice(0, 200)} names none of it`);
 }
 
