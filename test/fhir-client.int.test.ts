@@ -172,6 +172,15 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     expect(match).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
     const pix = as<FhirParameters>(await client.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `https://fhir.infoshare.scot/id/patient/${AGENCY}|CLIENT-1` } }));
     expect(pix.resourceType).toBe('Parameters');
+    // The client's default: POST with Parameters (FHIR lets every operation be POSTed) — the same answer as the GET.
+    const posted = as<FhirParameters>(
+      await client.operation({
+        resourceType: 'Patient',
+        name: '$ihe-pix',
+        input: { resourceType: 'Parameters', parameter: [{ name: 'sourceIdentifier', valueIdentifier: { system: `https://fhir.infoshare.scot/id/patient/${AGENCY}`, value: 'CLIENT-1' } }] },
+      }),
+    );
+    expect(posted).toEqual(pix);
   });
 
   it('plans: create and update a CarePlan with If-Match, and read it back through read, vread and _history', async () => {

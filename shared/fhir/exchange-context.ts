@@ -55,6 +55,8 @@ interface ExchangeState {
   /** Read when the exchange is audited, so its record sums up everything the request decided. */
   decisions: (() => ExchangeDecisions | undefined)[];
   audited: boolean;
+  /** The method the client sent, where the shell serves the request as another (an operation POSTed, run as its GET). */
+  sentMethod?: string;
 }
 
 /** What the auth middleware leaves in `res.locals.auth` (only the fields the audit needs). */
@@ -73,6 +75,12 @@ export function startExchange(res: Response, service: ServiceName, requestId: st
 
 function stateOf(res: Response): ExchangeState | undefined {
   return res.locals.exchange as ExchangeState | undefined;
+}
+
+/** Keeps the method the client sent before the shell rewrites it, so the audit record says what was sent. */
+export function recordSentMethod(res: Response, method: string): void {
+  const state = stateOf(res);
+  if (state) state.sentMethod = method;
 }
 
 /** Adds to what is known about this exchange (later calls extend earlier ones). */
@@ -158,7 +166,7 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     outcome: outcomeCode(status),
     outcomeDescription: d.outcomeDescription ?? outcomeText ?? decided.find((x) => x.note !== undefined)?.note,
     httpStatus: status,
-    method: req.method,
+    method: state.sentMethod ?? req.method,
     path: req.originalUrl.split('?')[0] ?? req.path,
     agent: agentOf(req, res),
     sourceAddress: req.ip,

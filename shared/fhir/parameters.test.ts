@@ -1,5 +1,5 @@
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
-import { readParameters, type OperationDeclaration } from './parameters.js';
+import { parametersAsQuery, readParameters, type OperationDeclaration } from './parameters.js';
 import { OperationOutcomeError } from './outcome.js';
 
 const RESOLVE = {
@@ -80,5 +80,49 @@ describe('readParameters', () => {
       status: 422,
       expression: ['Parameters.parameter[0].resource.resourceType'],
     });
+  });
+});
+
+describe('a reading operation POSTed with Parameters, as the query of its GET', () => {
+  it('writes each simple value as the same parameter of the GET would be', () => {
+    const query = parametersAsQuery(
+      {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'sourceIdentifier', valueIdentifier: { system: 'https://example.org/id', value: 'A-1' } },
+          { name: 'targetSystem', valueUri: 'urn:oid:1.2.3' },
+          { name: 'count', valueInteger: 5 },
+          { name: 'subject', valueReference: { reference: 'Patient/p1' } },
+          { name: 'code', valueCoding: { code: 'x' } },
+          { name: 'active', valueBoolean: false },
+        ],
+      },
+      '$op',
+    );
+    expect([...query]).toEqual([
+      ['sourceIdentifier', 'https://example.org/id|A-1'],
+      ['targetSystem', 'urn:oid:1.2.3'],
+      ['count', '5'],
+      ['subject', 'Patient/p1'],
+      ['code', 'x'],
+      ['active', 'false'],
+    ]);
+    expect([...parametersAsQuery(undefined, '$op')]).toEqual([]);
+    expect([...parametersAsQuery({ resourceType: 'Parameters' }, '$op')]).toEqual([]);
+  });
+
+  it('refuses with 400 what a URL cannot carry: a resource, parts, no value, two values, or a body that is not Parameters', () => {
+    for (const parameter of [
+      { name: 'p', resource: { resourceType: 'Patient' } },
+      { name: 'p', part: [{ name: 'q', valueString: 'x' }] },
+      { name: 'p' },
+      { name: 'p', valueString: 'x', valueCode: 'y' },
+      { valueString: 'x' },
+      { name: 'p', valueInteger: 1.5 },
+    ]) {
+      expect(() => parametersAsQuery({ resourceType: 'Parameters', parameter: [parameter] }, '$op')).toThrow(expect.objectContaining({ status: 400 }));
+    }
+    expect(() => parametersAsQuery({ resourceType: 'Patient' }, '$op')).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => parametersAsQuery({ resourceType: 'Parameters', parameter: {} }, '$op')).toThrow(expect.objectContaining({ status: 400 }));
   });
 });

@@ -133,3 +133,65 @@ function describe(declared: ParameterDeclaration): string {
   if (declared.kind === 'code' && declared.codes) return `${elements}: ${declared.codes.join(' | ')}`;
   return elements;
 }
+
+/** Parameter values a query string can carry, and how each is written there (FHIR search syntax). */
+const QUERY_VALUE: Readonly<Record<string, (value: unknown) => string | undefined>> = {
+  valueString: textOf,
+  valueCode: textOf,
+  valueId: textOf,
+  valueUri: textOf,
+  valueUrl: textOf,
+  valueCanonical: textOf,
+  valueDate: textOf,
+  valueDateTime: textOf,
+  valueInstant: textOf,
+  valueBoolean: (v) => (typeof v === 'boolean' ? String(v) : undefined),
+  valueInteger: (v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : undefined),
+  valuePositiveInt: (v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : undefined),
+  valueUnsignedInt: (v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : undefined),
+  valueDecimal: (v) => (typeof v === 'number' ? String(v) : undefined),
+  // Tokens as `system|value`, references by their reference: what the same parameter is in a GET.
+  valueIdentifier: (v) => tokenOf(v, 'value'),
+  valueCoding: (v) => tokenOf(v, 'code'),
+  valueReference: (v) => textOf((v as { reference?: unknown } | null)?.reference),
+};
+
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function tokenOf(value: unknown, codeKey: 'value' | 'code'): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { system } = value as { system?: unknown };
+  const code = (value as Record<string, unknown>)[codeKey];
+  if (typeof code !== 'string' || (system !== undefined && typeof system !== 'string')) return undefined;
+  return system === undefined ? code : `${system}|${code}`;
+}
+
+/**
+ * An operation that only reads (served by GET) invoked by POST with a `Parameters` body, as FHIR R4 allows
+ * every operation to be and clients do by default (fhir-kit-client's `operation()`, HAPI's generic client):
+ * the body's parameters as the query string of the same GET. A parameter whose value a URL cannot carry (a
+ * resource, `part`s) or that is not a parameter at all is a 400 naming it.
+ */
+export function parametersAsQuery(body: unknown, operation: string): URLSearchParams {
+  const query = new URLSearchParams();
+  if (body === undefined) return query;
+  if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
+    throw badRequest(`POST ${operation} takes its parameters as a Parameters resource (or in the URL, as its GET does)`);
+  }
+  const parameters = (body as { parameter?: unknown }).parameter ?? [];
+  if (!Array.isArray(parameters)) throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
+  parameters.forEach((p: unknown, i) => {
+    const where = `Parameters.parameter[${i}]`;
+    const { name, ...rest } = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+    const keys = Object.keys(rest).filter((k) => k !== 'id' && k !== 'extension');
+    const key = keys[0];
+    const value = key !== undefined && keys.length === 1 ? QUERY_VALUE[key]?.(rest[key]) : undefined;
+    if (typeof name !== 'string' || name === '' || value === undefined) {
+      throw badRequest(`${where} must have a name and one simple value (string, code, boolean, number, date, Identifier, Coding or Reference) for ${operation}, which reads its parameters as a GET does`, where);
+    }
+    query.append(name, value);
+  });
+  return query;
+}

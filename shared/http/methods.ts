@@ -9,9 +9,11 @@
  * its built-in OPTIONS reply (which answers text/plain and unaudited, so the
  * shell answers OPTIONS before the routes). No route table is kept twice.
  */
-import type { Application, NextFunction, RequestHandler, Response } from 'express';
+import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
+import { recordSentMethod } from '../fhir/exchange-context.js';
 import { respond } from '../fhir/express.js';
-import { informational, methodNotAllowed, notFound } from '../fhir/outcome.js';
+import { informational, methodNotAllowed, notFound, type OperationOutcomeError } from '../fhir/outcome.js';
+import { parametersAsQuery } from '../fhir/parameters.js';
 
 /**
  * The parts of Express 5's router (package `router` 2.x) read here and by
@@ -117,8 +119,33 @@ export const operationMethodHandler: RequestHandler = (req, res, next) => {
   if (req.method === 'OPTIONS' || !lastSegment(req.path).startsWith('$')) return next();
   const { methods, operation } = routedMethods(req.app, req.path);
   if (!operation || methods.includes(req.method)) return next();
+  if (req.method === 'POST' && methods.includes('GET')) return next(runPostedAsGet(req, res));
   refuseMethod(req.method, req.path, methods, res, next);
 };
+
+/**
+ * FHIR R4 (operations.html §2.1.0.1): every operation may be invoked by POST with a Parameters body; one that
+ * changes nothing may also be invoked by GET, which is all the hub's reading operations route. So a POST
+ * there is served as that GET, with the body's parameters added to the URL's (shared/fhir/parameters.ts), and
+ * audited as the POST it was. Undefined when the request now goes on as a GET; the refusal otherwise.
+ */
+function runPostedAsGet(req: Request, res: Response): OperationOutcomeError | undefined {
+  let query: URLSearchParams;
+  try {
+    query = parametersAsQuery(req.body, lastSegment(req.path));
+  } catch (err) {
+    return err as OperationOutcomeError;
+  }
+  const joined = (url: string) => {
+    if (query.size === 0) return url;
+    return `${url}${url.includes('?') ? '&' : '?'}${query.toString()}`;
+  };
+  recordSentMethod(res, req.method);
+  req.method = 'GET';
+  req.url = joined(req.url);
+  req.originalUrl = joined(req.originalUrl);
+  return undefined;
+}
 
 /**
  * After the routes: a request whose method no route takes, on a path other
