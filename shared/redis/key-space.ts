@@ -10,7 +10,11 @@ export class KeySpace {
   }
 
   key(tag: string, ...parts: (string | number)[]): string {
-    return [`${this.prefix}:{${tag}}`, ...parts].join(':');
+    // Appended rather than spread into an array and joined: the MPI names a key per search term,
+    // blocking key and Person of every chunk it registers.
+    let key = `${this.prefix}:{${tag}}`;
+    for (const part of parts) key += `:${part}`;
+    return key;
   }
 
   /** BullMQ `prefix` option for a queue family: a hash tag so every queue key lands in one slot. */

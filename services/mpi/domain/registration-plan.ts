@@ -72,6 +72,8 @@ export function outsideRejectedPersons<T extends { readonly id: string }>(
   manual: ReadonlyMap<string, ManualDecision>,
   linkOf: (recordId: string) => PersonLink | undefined,
 ): T[] {
+  // Nearly always none (a first load has no reviewer decisions): no pair keys worked out then.
+  if (manual.size === 0) return [...candidates];
   const rejected = new Set<string>();
   for (const c of candidates) {
     if (manual.get(pairKey(recordId, c.id))?.decision !== 'not-link') continue;
@@ -83,6 +85,7 @@ export function outsideRejectedPersons<T extends { readonly id: string }>(
 
 /** Candidates a reviewer said are someone else are not candidates at all. */
 export function withoutRejected(recordId: string, candidates: readonly Candidate[], manual: ReadonlyMap<string, ManualDecision>): Candidate[] {
+  if (manual.size === 0) return [...candidates];
   return candidates.filter((c) => manual.get(pairKey(recordId, c.id))?.decision !== 'not-link');
 }
 
