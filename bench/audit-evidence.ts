@@ -13,7 +13,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Router } from 'express';
+import { serviceRouter } from '../shared/http/router.js';
 import { chromium } from 'playwright-core';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
@@ -63,7 +63,7 @@ export async function measureEvidence(deps: ServiceDeps, log: LogFacts & LogStat
 
 /** The auditor's page served by the audit service's routes, loaded twice in headless Chromium. */
 async function pageLoad(deps: ServiceDeps, ctx: ReturnType<typeof createEvidenceContext>): Promise<{ firstMs: number; reloadMs: number }> {
-  const routes = Router();
+  const routes = serviceRouter();
   routes.use(evidenceRoutes(ctx));
   const app = createServiceApp({ service: 'audit', redis: deps.redis, audit: deps.audit, log: deps.log, bodyLimit: deps.config.bodyLimit, routes });
   const server: Server = app.listen(0, '127.0.0.1');

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Router } from 'express';
+import { serviceRouter } from '../shared/http/router.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServiceApp } from '../shared/http/service-app.js';
 import { startTestDirectory, type TestDirectory } from '../services/directory/test-directory.js';
@@ -59,7 +59,7 @@ beforeAll(async () => {
   // Logged exchanges behind the grid: MA demonstrated to level 4, MA-L5 shown without L4's gap closed elsewhere.
   await Promise.all([exchange(['MA-L3']), exchange(['MA-L3', 'MA-L4']), exchange(['PD-L2', 'PD-L3']), exchange(['PD-L4'], '4')].map((e) => dir.deps.audit.record(e)));
   await ctx.index.catchUp();
-  const routes = Router();
+  const routes = serviceRouter();
   routes.use(evidenceRoutes(ctx));
   const app = createServiceApp({ service: 'audit', redis: dir.redis, audit: dir.deps.audit, log: dir.deps.log, bodyLimit: '1mb', routes });
   server = app.listen(0, '127.0.0.1');

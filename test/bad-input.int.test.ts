@@ -409,7 +409,8 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
 
   type Service = 'directory' | 'mpi' | 'alerts' | 'plans' | 'audit';
   interface Case {
-    readonly service: Service;
+    /** A FHIR service, or the agency simulator (the hub's delivery target: its refusals keep the same rules). */
+    readonly service: Service | 'agency-sim';
     readonly what: string;
     readonly method: string;
     readonly path: string;
@@ -512,6 +513,11 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
         c('Basic authentication', 'GET', `/fhir/${T}`, 401, { auth: 'none', headers: { authorization: 'Basic dXNlcjpwYXNz' } }),
         c('Bearer with no token', 'GET', `/fhir/${T}`, 401, { auth: 'none', headers: { authorization: 'Bearer ' } }),
         c('a write without the write scope', 'POST', write, 403, { auth: 'narrow', headers: FJ, body: b }),
+        // FHIR paths are case-sensitive: no route answers another spelling (a JSON body on /FHIR/…/_search ran unfiltered).
+        c('the resource type in lower case', 'GET', `/fhir/${T.toLowerCase()}`, 404),
+        c('/FHIR in capitals', 'GET', `/FHIR/${T}`, 404),
+        c('POST _search under /FHIR with a JSON body', 'POST', `/FHIR/${T}/_search`, 404, { headers: FJ, body: '{"name":"x"}' }),
+        c('an Expect other than 100-continue', 'GET', `/fhir/${T}`, 417, { headers: { expect: 'bogus' } }),
       ];
     });
   }
@@ -554,6 +560,16 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'audit', what: 'an AuditEvent search by a date that is not one', method: 'GET', path: '/fhir/AuditEvent?date=garbage', status: 400 },
     { service: 'audit', what: 'an AuditEvent search by a criterion not in the catalogue', method: 'GET', path: '/fhir/AuditEvent?criterion=ZZ-L9', status: 400 },
     { service: 'audit', what: 'creating an AuditEvent (the log is written by the hub only)', method: 'POST', path: '/fhir/AuditEvent', headers: FJ, body: json({ resourceType: 'AuditEvent' }), status: 405 },
+    { service: 'audit', what: 'a consistency proof without the size kept', method: 'GET', path: '/log/consistency', status: 400 },
+    { service: 'audit', what: 'a consistency proof from a size that is not a number', method: 'GET', path: '/log/consistency?from=1e400', status: 400 },
+    { service: 'audit', what: 'a consistency proof from a size given twice', method: 'GET', path: '/log/consistency?from=1&from=2', status: 400 },
+    { service: 'audit', what: 'a consistency proof from a larger size to a smaller one', method: 'GET', path: '/log/consistency?from=5&to=2', status: 422 },
+    { service: 'audit', what: 'the auditor page\u2019s log with a cursor that is not one', method: 'GET', path: '/page/log?_cursor=garbage', status: 400 },
+    { service: 'audit', what: 'the auditor page\u2019s cell that is not in the catalogue', method: 'GET', path: '/page/cell/ZZ-L9', status: 404 },
+    { service: 'audit', what: 'the evidence report in a format it does not print', method: 'GET', path: '/evidence?format=exe', status: 400 },
+    { service: 'audit', what: '$export with _count (it streams every match)', method: 'GET', path: '/fhir/AuditEvent/$export?_count=1', status: 400 },
+    { service: 'agency-sim', what: 'a delivery without the hub\u2019s delivery token (401 names its scheme)', method: 'POST', path: '/agencies/nhs-lothian/fhir/$process-message', headers: FJ, body: bundle('message', []), status: 401, auth: 'none' },
+    { service: 'agency-sim', what: 'a delivery with an access token where the delivery token belongs', method: 'POST', path: '/agencies/nhs-lothian/fhir', headers: FJ, body: bundle('batch', []), status: 401 },
   ];
 
   const CASES = [...everyService(), ...SPECIFIC];
@@ -561,7 +577,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
   let organisation: { id: string; versionId: string };
   let record: { id: string; versionId: string };
 
-  const urlOf = (service: Service, path: string) => `${hub.config.urls[service] ?? ''}${path}`;
+  const urlOf = (service: Service | 'agency-sim', path: string) => `${hub.config.urls[service] ?? ''}${path}`;
   const authed = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
 
   beforeAll(async () => {
@@ -605,7 +621,8 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     const authorization: Record<string, string> = c.auth === 'none' ? {} : { authorization: `Bearer ${c.auth === undefined ? token : c.auth === 'narrow' ? narrowToken : badTokens[c.auth]!}` };
     const res = await send(urlOf(c.service, c.path), c.method, { 'x-request-id': id, ...authorization, ...(c.headers ?? {}) }, c.body);
     // `GET /fhir/metadata` is audited as any read; the corpus checks the records of the exchanges it refused.
-    if (!c.path.startsWith('/fhir/metadata')) sentIds.push({ id, what: `${c.service} ${c.what}` });
+    // The agency simulator is an agency's system, not the hub: it logs its exchanges, not in the hub's audit stream.
+    if (!c.path.startsWith('/fhir/metadata') && c.service !== 'agency-sim') sentIds.push({ id, what: `${c.service} ${c.what}` });
     const expected = typeof c.status === 'number' ? [c.status] : c.status;
     if (!expected.includes(res.status)) throw new Error(`expected ${expected.join(' or ')}, got ${res.status}: ${res.text.slice(0, 300)}`);
     expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
@@ -616,6 +633,29 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     expect(res.text).not.toMatch(LEAK);
     if (res.status === 401) expect(res.headers['www-authenticate']).toMatch(/realm="infoshare"/);
     if (res.status === 405) expect(res.headers.allow).toBeTruthy();
+  });
+
+  it('refuses a request without Host, or with Host twice, with an audited OperationOutcome (not Node\u2019s empty 400)', async () => {
+    const port = Number(new URL(urlOf('directory', '/')).port);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, 'localhost', () => socket.write(text));
+        let answer = '';
+        socket.on('data', (d: Buffer) => (answer += d.toString('utf8')));
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    for (const [what, headers] of [
+      ['no Host', ''],
+      ['Host twice', 'Host: a\r\nHost: b\r\n'],
+    ] as const) {
+      const id = `corpus-${process.pid}-${++n}`;
+      sentIds.push({ id, what: `directory ${what}` });
+      const answer = await raw(`GET /fhir/Organization HTTP/1.1\r\n${headers}X-Request-Id: ${id}\r\nConnection: close\r\n\r\n`);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/Content-Type: application\/fhir\+json/);
+      expect(answer).toMatch(/"resourceType":"OperationOutcome".*Host/);
+    }
   });
 
   it('answers what HTTP parsing refuses before any route (a 20 KB URL, a header line without a colon) with an OperationOutcome too', async () => {

@@ -5,7 +5,7 @@
  * input answered with OperationOutcomes.
  */
 import type { AuditEvent, Bundle } from 'fhir/r4.js';
-import { Router } from 'express';
+import { serviceRouter } from '../shared/http/router.js';
 import request from 'supertest';
 import { readAuditTrailOf } from '../shared/audit/audit-client.js';
 import { criteriaOfEvent, triggerOfEvent } from '../shared/audit/audit-event.js';
@@ -23,7 +23,7 @@ let auditor: { Authorization: string };
 beforeAll(async () => {
   dir = await startTestDirectory();
   ctx = createEvidenceContext(dir.deps);
-  const routes = Router();
+  const routes = serviceRouter();
   routes.use(evidenceRoutes(ctx));
   app = createServiceApp({ service: 'audit', redis: dir.redis, audit: dir.deps.audit, log: dir.deps.log, bodyLimit: '1mb', routes });
   auditor = { Authorization: `Bearer ${await dir.token('nhs-lothian', { scope: 'system/AuditEvent.read system/AuditEvent.attest' })}` };

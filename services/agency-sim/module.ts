@@ -5,7 +5,7 @@
  * trail (exchange-log.ts). It checks the hub's delivery tokens with the keys
  * the directory publishes, like any agency system would.
  */
-import { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import type { ServiceModule } from '../../shared/runtime/deps.js';
 import { DirectoryView } from '../directory/view.js';
@@ -31,7 +31,7 @@ export const agencySimService: ServiceModule<AgencySimConfig> = {
       log: deps.log,
       now: Date.now,
     };
-    const routes = Router();
+    const routes = serviceRouter();
     routes.use(agencySimRoutes(ctx));
     const app = createServiceApp({
       service: 'agency-sim',

@@ -5,7 +5,8 @@
  * simulator where only the hub and its testers reach it (it listens on
  * 127.0.0.1 by default).
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { handler } from '../../shared/fhir/express.js';
 import type { AgencySimContext } from './context.js';
 import { readBehaviour, setBehaviour } from './operations/behaviour.js';
@@ -18,7 +19,7 @@ import { resetAgency, resetAll } from './operations/reset.js';
 export const DELIVERY_PATH = /^\/agencies\/[^/]+\/fhir(\/\$process-message)?$/;
 
 export function agencySimRoutes(ctx: AgencySimContext): Router {
-  const router = Router();
+  const router = serviceRouter();
   router.post('/agencies/:agency/fhir/$process-message', handler(processMessage(ctx)));
   // Batched delivery: a batch Bundle of messages POSTed to the agency's FHIR base.
   router.post('/agencies/:agency/fhir', handler(processMessageBatch(ctx)));

@@ -1,5 +1,5 @@
 /** The alerts service as a hub service (structured alerts, port 4002). */
-import { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { RedisJtiStore } from '../../shared/auth/jti-store.js';
@@ -127,7 +127,7 @@ export const alertsService: ServiceModule<AlertsConfig> = {
         ? startDeliveryProcesses(config.deliveryProcesses, { hub: { ...deps.config, redisUrl: redisUrlOf(deps.config, deps.redis) }, alerts: config }, deps.log)
         : await startAlertsDeliveryWorker(ctx, deps, config, metrics.registry);
     const stopSweeper = startSweeper(ctx, deps);
-    const routes = Router();
+    const routes = serviceRouter();
     routes.use(alertsRoutes(ctx, deps.log));
     const app = createServiceApp({
       service: 'alerts',

@@ -2,7 +2,8 @@
  * The alerts service's HTTP surface, as a table of contents: path, access
  * (token + scope), handler. Operations live one per file in `operations/`.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
 import { handler } from '../../shared/fhir/express.js';
@@ -20,7 +21,7 @@ import { processMessage } from './operations/process-message.js';
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
 export function alertsRoutes(ctx: AlertsContext, log: Logger): Router {
-  const router = Router();
+  const router = serviceRouter();
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
 
   router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));

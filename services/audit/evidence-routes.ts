@@ -4,7 +4,8 @@
  * Every read needs the auditor scope `system/AuditEvent.read`; attaching documentary evidence
  * needs `system/AuditEvent.attest`. The page shell and its script carry no data.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { HubScopes, readScope } from '../../shared/auth/scopes.js';
 import { handler } from '../../shared/fhir/express.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
@@ -20,7 +21,7 @@ import { readAuditEvent, searchAuditEvents } from './operations/search.js';
 export const AUDITOR_SCOPE = readScope('AuditEvent');
 
 export function evidenceRoutes(ctx: EvidenceContext): Router {
-  const router = Router();
+  const router = serviceRouter();
   const auditor = requireAccess(ctx.authenticate, AUDITOR_SCOPE);
   router.get('/', handler(pageShellHandler()));
   router.get('/page/app.js', handler(pageScriptHandler()));

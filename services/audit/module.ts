@@ -1,5 +1,5 @@
 /** The audit service as a hub service (the verifiable exchange log, port 4004). */
-import { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { authenticate } from '../../shared/auth/middleware.js';
 import { createServiceMetrics } from '../../shared/http/metrics.js';
@@ -91,7 +91,7 @@ export const auditService: ServiceModule<AuditConfig> = {
     const stopSampler = sampler.start();
     const metrics = createServiceMetrics('audit');
     evidence.relay.exportMetrics(metrics.registry);
-    const routes = Router();
+    const routes = serviceRouter();
     routes.use(auditRoutes(ctx));
     routes.use(evidenceRoutes(evidence));
     const app = createServiceApp({

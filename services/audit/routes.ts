@@ -3,7 +3,8 @@
  * (token + scope), handler. Every read of the log needs the auditor scope,
  * `system/AuditEvent.read` (granted to the partnership's statutory partners).
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { readScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
 import { handler } from '../../shared/fhir/express.js';
@@ -21,7 +22,7 @@ const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 export const AUDITOR_SCOPE = readScope('AuditEvent');
 
 export function auditRoutes(ctx: AuditContext): Router {
-  const router = Router();
+  const router = serviceRouter();
   const auditor = requireAccess(ctx.authenticate, AUDITOR_SCOPE);
 
   router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));

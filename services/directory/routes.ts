@@ -7,7 +7,8 @@
  * `system/<Type>.read`; create, update with `system/<Type>.write`), each type
  * with its own rules from `operations/<type>.ts`.
  */
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Router, NextFunction, Request, Response } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { HubScopes, readScope } from '../../shared/auth/scopes.js';
 import { handler } from '../../shared/fhir/express.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
@@ -26,7 +27,7 @@ import { practitionerRoleRules } from './operations/practitioner-role.js';
 import { issueToken } from './operations/token.js';
 
 export function directoryRoutes(ctx: DirectoryContext): Router {
-  const router = Router();
+  const router = serviceRouter();
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
   const rest = { store: ctx.store, baseUrl: ctx.fhirBase, authenticate: ctx.authenticate, validation: ctx.validation };
 

@@ -1,6 +1,6 @@
 /** The MPI as a hub service (matching & indexing, port 4001). */
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import type { ChangeCause } from '../../shared/audit/outbox.js';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
@@ -119,7 +119,7 @@ export const mpiService: ServiceModule<MpiConfig> = {
       ...workerDeps,
       registrar: ctx.registrar,
     });
-    const routes = Router();
+    const routes = serviceRouter();
     routes.use(mpiRoutes(ctx));
     const app = createServiceApp({
       service: 'mpi',

@@ -3,7 +3,8 @@
  * handler. Operations live one per file in `operations/`.
  */
 import type { CapabilityStatement } from 'fhir/r4.js';
-import { Router } from 'express';
+import type { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import { HubScopes, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
 import { handler } from '../../shared/fhir/express.js';
@@ -31,7 +32,7 @@ import { updatePatient } from './operations/update.js';
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
 export function mpiRoutes(ctx: MpiContext): Router {
-  const router = Router();
+  const router = serviceRouter();
   const access = (...scopes: string[]) => requireAccess(ctx.authenticate, ...scopes);
   const patientRead = access(readScope('Patient'));
 

@@ -1,5 +1,5 @@
 /** The plans service as a hub service (shared plans, assessments and requests for assistance, port 4003). */
-import { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import type { Redis } from 'ioredis';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
@@ -79,7 +79,7 @@ export const plansService: ServiceModule<PlansConfig> = {
     ctx.relay.start();
     const metrics = createServiceMetrics('plans');
     ctx.relay.exportMetrics(metrics.registry);
-    const routes = Router();
+    const routes = serviceRouter();
     routes.use(plansRoutes(ctx));
     const app = createServiceApp({
       service: 'plans',

@@ -3,7 +3,8 @@
  * (token + scope), handler. Operations live one per file in `operations/`;
  * every read goes through the one access check (store.ts → domain/access.ts).
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { serviceRouter } from '../../shared/http/router.js';
 import type { ScopeRequirement } from '../../shared/auth/middleware.js';
 import { patientReadScope, patientWriteScope, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
@@ -28,7 +29,7 @@ import { PLANS_RESOURCE_TYPES } from './resource-types.js';
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
 export function plansRoutes(ctx: PlansContext): Router {
-  const router = Router();
+  const router = serviceRouter();
   const access = (...scopes: ScopeRequirement[]) => requireAccess(ctx.authenticate, ...scopes);
   // Plan reads also take another partnership's hub asking for one of its agencies (peer-plans.ts, AP-L5).
   const peerAuthenticate = ctx.peers ? ctx.peers.authenticate(ctx.authenticate) : ctx.authenticate;

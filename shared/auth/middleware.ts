@@ -17,6 +17,9 @@ export interface AuthContext extends AccessTokenClaims {
 
 const REALM = 'infoshare';
 
+/** The challenge of a 401 (RFC 9110 §11.6.1: every 401 names its scheme); the error handler adds it to a 401 that set none. */
+export const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
+
 /** The token of an `Authorization: Bearer <token>` header; undefined when there is no header. */
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
@@ -40,7 +43,7 @@ export function authenticate(resolveKey: KeyResolver, expected: AccessTokenExpec
         // RFC 6750 §3: a 401 names the scheme, and says whether a token was sent but refused.
         res.setHeader(
           'WWW-Authenticate',
-          req.headers.authorization ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`,
+          req.headers.authorization ? `${BEARER_CHALLENGE}, error="invalid_token"` : BEARER_CHALLENGE,
         );
       }
       next(err);

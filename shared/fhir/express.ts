@@ -6,6 +6,7 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import type { AuditSink } from '../audit/exchange.js';
+import { BEARER_CHALLENGE } from '../auth/middleware.js';
 import { formBodyProblem, jsonBodyProblem } from '../http/input-guard.js';
 import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
@@ -21,6 +22,7 @@ import {
   notAcceptable,
   notFound,
   type OperationOutcomeError,
+  requestTimeout,
   tooLarge,
   unavailable,
   unsupportedMediaType,
@@ -72,18 +74,55 @@ function guard(problemOf: (body: Buffer) => string | undefined) {
   };
 }
 
+/** Whether the request announces a body (a length above 0, or chunks). */
+function hasBody(req: Request): boolean {
+  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** How long a body may stop arriving (no byte at all) before it is refused: idle time, so a large body on a slow link is fine. */
+export const BODY_IDLE_MS = 10_000;
+
+/**
+ * A body parser that gives up on a body which stopped arriving — fewer bytes than `Content-Length`
+ * promised, a chunked body never ended — with an audited 408 instead of waiting as long as the
+ * client keeps the connection open. The connection is closed after the answer: what is left of
+ * the body would otherwise be read as the next request.
+ */
+function withIdleDeadline(parser: RequestHandler, idleMs: number): RequestHandler {
+  return (req, res, next) => {
+    if (!hasBody(req)) {
+      parser(req, res, next);
+      return;
+    }
+    let settled = false;
+    const onIdle = () => {
+      res.setHeader('Connection', 'close');
+      settle(requestTimeout(`The request body stopped arriving: no byte for ${idleMs / 1000} s before its end (fewer bytes than Content-Length announced, or chunks never ended)`));
+    };
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.off('timeout', onIdle);
+      req.socket?.setTimeout(0);
+      next(err);
+    };
+    // The socket's idle timer: it counts bytes, not parsing, and fires only while this body is being read.
+    req.setTimeout(idleMs, onIdle);
+    parser(req, res, settle);
+  };
+}
+
 /**
  * JSON/FHIR-JSON body parser with a size limit; bodies of other types on writes
  * get 415. Each body passes the input guard (UTF-8, depth, no prototype keys)
- * before it is parsed.
+ * before it is parsed, and a body that stops arriving is a 408 (`withIdleDeadline`).
  */
-export function fhirBodyParser(limit: string): RequestHandler[] {
-  const json = express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonBodyProblem) });
+export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHandler[] {
+  const json = withIdleDeadline(express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonBodyProblem) }), idleMs);
   const FORM = 'application/x-www-form-urlencoded';
-  const form = express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) });
+  const form = withIdleDeadline(express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) }), idleMs);
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
-    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasBody) {
+    if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasBody(req)) {
       const okType = req.is([...JSON_TYPES, FORM]);
       if (!okType) {
         next(unsupportedMediaType(`Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send ${FHIR_JSON}`));
@@ -286,6 +325,8 @@ export function fhirErrorHandler(log: Logger): ErrorRequestHandler {
     } else {
       log.error({ err, requestId: requestIdOf(res), path: req.path }, 'unhandled error');
     }
+    // A 401 raised past the access-token middleware (a delivery token refused) still names its scheme.
+    if (outcomeError.status === 401 && !res.headersSent && !res.hasHeader('WWW-Authenticate')) res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
     const text = outcomeError.outcome.issue[0]?.details?.text;
     auditExchange(req, res, auditSinkOf(res), outcomeError.status, text)
       .then(() => sendOutcome(res, outcomeError.status, outcomeError.outcome))

@@ -103,6 +103,10 @@ export const methodNotAllowed = (text: string) => fail('not-supported', 405, tex
 /** An answer in a form the client asked for and the server does not produce (`_format=xml`, `Accept: application/fhir+xml`). */
 export const notAcceptable = (text: string, expression?: string | string[]) => fail('not-supported', 406, text, expression);
 export const unavailable = (text: string) => fail('transient', 503, text);
+/** A body that stopped arriving before the length it announced (RFC 9110 §15.5.9): refused, not waited for. */
+export const requestTimeout = (text: string) => fail('timeout', 408, text);
+/** An `Expect` the server does not meet (anything but `100-continue`, RFC 9110 §10.1.1). */
+export const expectationFailed = (text: string) => fail('not-supported', 417, text);
 
 /**
  * Combines many issues (e.g. every validation problem at once) into one 422.

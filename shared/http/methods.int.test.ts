@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { serviceRouter } from './router.js';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
@@ -16,11 +17,11 @@ let app: ReturnType<typeof createServiceApp>;
 /** Routes shaped like a service's: direct FHIR paths, path parameters, and a router mounted under /fhir. */
 function routes(): Router {
   const ok = (_req: unknown, res: { json(body: unknown): void }) => res.json({ ok: true });
-  const nested = Router();
+  const nested = serviceRouter();
   nested.get('/Task', ok);
   nested.post('/Task', ok);
   nested.get('/Task/:id', ok);
-  const router = Router();
+  const router = serviceRouter();
   router.post('/fhir/Patient', ok);
   router.get('/fhir/Patient/:id', ok);
   router.put('/fhir/Patient/:id', ok);

@@ -25,8 +25,10 @@ import {
 import { badRequest } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
+import { expectationProblem, hostProblem } from './header-rules.js';
 import { urlProblem } from './input-guard.js';
 import { methodNotAllowedHandler, operationMethodHandler, optionsHandler } from './methods.js';
+import { assertCaseSensitive } from './router.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
 
 export interface ServiceAppOptions {
@@ -42,7 +44,7 @@ export interface ServiceAppOptions {
   readonly metrics?: ServiceMetrics;
   /** Extra readiness checks beyond Redis (e.g. the directory's signing key loaded). */
   readonly readinessChecks?: ReadonlyArray<() => Promise<boolean>>;
-  /** The service's routes, mounted after the shared middleware and before the 404/error handlers. */
+  /** The service's routes (made with `serviceRouter`), mounted after the shared middleware and before the 404/error handlers. */
   readonly routes: Router;
   /**
    * Where clients get a token (the directory's token endpoint): published at `/fhir/.well-known/smart-configuration`
@@ -54,7 +56,10 @@ export interface ServiceAppOptions {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function createServiceApp(options: ServiceAppOptions): Express {
+  assertCaseSensitive(options.routes);
   const app = express();
+  // FHIR paths are case-sensitive: `/FHIR/metadata` and `/fhir/organization` are no route (router.ts).
+  app.set('case sensitive routing', true);
   const metrics = options.metrics ?? createServiceMetrics(options.service);
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -74,7 +79,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   // Before any router decodes the path or query: refused, never decoded lossily (input-guard.ts).
   app.use((req, _res, next) => {
     const problem = urlProblem(req.originalUrl);
-    next(problem ? badRequest(problem) : undefined);
+    next(problem ? badRequest(problem) : (hostProblem(req) ?? expectationProblem(req.header('expect'))));
   });
   // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
   // JSON the client did not ask for), If-None-Exist (400, not a duplicate), `_history` parameters (request-rules.ts).

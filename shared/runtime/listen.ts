@@ -1,5 +1,5 @@
 /** Listening and closing an Express app, with connection draining on close. */
-import { STATUS_CODES, type Server } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Express } from 'express';
 import { outcome } from '../fhir/outcome.js';
@@ -12,7 +12,11 @@ export interface Listening {
 
 export function listen(app: Express, port: number, host: string): Promise<Listening> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    // A missing Host and an Expect other than 100-continue reach the app, whose shell refuses them as
+    // audited OperationOutcomes (shared/http/header-rules.ts); Node would answer both itself, with no body.
+    const server = createHttpServer({ requireHostHeader: false }, app);
+    server.on('checkExpectation', app);
+    server.listen(port, host);
     server.on('clientError', answerUnparsableRequest);
     server.once('error', reject);
     server.once('listening', () => {

@@ -19,7 +19,8 @@
  * definitions (422 listing every problem) before any hook runs.
  */
 import { randomUUID } from 'node:crypto';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Router, Request, RequestHandler, Response } from 'express';
+import { serviceRouter } from '../../http/router.js';
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
 import { authContext, type AuthContext } from '../../auth/middleware.js';
 import { readScope, writeScope } from '../../auth/scopes.js';
@@ -84,7 +85,7 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
   const serves = new Set(options.interactions ?? ALL_INTERACTIONS);
   const canRead = requireAccess(authenticate, readScope(type));
   const canWrite = requireAccess(authenticate, writeScope(type));
-  const router = Router();
+  const router = serviceRouter();
   const entity = (id: string) => ({ reference: `${type}/${id}`, role: 'domain-resource' as const });
 
   const searchType = handler(async (req, res) => {

@@ -1,0 +1,17 @@
+import { expectationProblem, hostProblem } from './header-rules.js';
+
+describe('what HTTP asks of the headers', () => {
+  it('refuses an HTTP/1.1 request without Host, and any request with Host twice (400)', () => {
+    expect(hostProblem({ httpVersion: '1.1', rawHeaders: ['Accept', '*/*'] })?.status).toBe(400);
+    expect(hostProblem({ httpVersion: '1.1', rawHeaders: ['Host', 'a', 'HOST', 'b'] })?.outcome.issue[0]?.details?.text).toMatch(/more than one Host/);
+    expect(hostProblem({ httpVersion: '1.1', rawHeaders: ['host', 'hub.example'] })).toBeUndefined();
+    // HTTP/1.0 had no Host requirement.
+    expect(hostProblem({ httpVersion: '1.0', rawHeaders: [] })).toBeUndefined();
+  });
+
+  it('refuses an Expect other than 100-continue with 417', () => {
+    expect(expectationProblem('bogus')?.status).toBe(417);
+    expect(expectationProblem('100-Continue')).toBeUndefined();
+    expect(expectationProblem(undefined)).toBeUndefined();
+  });
+});
