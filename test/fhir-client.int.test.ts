@@ -98,6 +98,10 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     expectVersionHeaders(v1, v1);
     const history = as<Bundle<Organization>>(await client.history({ resourceType: 'Organization', id: created.id! }));
     expect(history).toMatchObject({ type: 'history', total: 2 });
+    expect(history.entry?.map((e) => [e.request?.method, e.response?.status])).toEqual([
+      ['PUT', '200 OK'],
+      ['POST', '201 Created'],
+    ]);
     // Newest first (FHIR R4 §3.1.0.11).
     expect(history.entry?.map((e) => e.resource?.meta?.versionId)).toEqual(['2', '1']);
 
@@ -224,6 +228,10 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     expect(responseOf(event).headers.get('content-type')).toMatch(/^application\/fhir\+json/);
     const documents = as<Bundle>(await client.search({ resourceType: 'DocumentReference', searchParams: { _count: '5' }, options: { postSearch: true } }));
     expect(documents.type).toBe('searchset');
+    // The self link is the search as asked, replayable as a GET (the form body's `_count` included).
+    const self = documents.link?.find((l) => l.relation === 'self')?.url ?? '';
+    expect(new URL(self).searchParams.get('_count')).toBe('5');
+    expect(as<Bundle>(await client.request(self)).total).toBe(documents.total);
   });
 
   it('alerts: searches Flags by subject and answers a refusal a client can read', async () => {

@@ -1,5 +1,5 @@
 import type { Patient } from 'fhir/r4.js';
-import { searchsetBundle } from './bundle.js';
+import { historyBundle, searchsetBundle } from './bundle.js';
 
 const patient = (id: string): Patient => ({ resourceType: 'Patient', id });
 
@@ -43,5 +43,17 @@ describe('searchset Bundle', () => {
     expect(b.link?.map((l) => l.relation)).toEqual(['self', 'next']);
     const next = new URL(b.link![1]!.url);
     expect([next.searchParams.get('type'), next.searchParams.get('_cursor'), next.searchParams.get('_offset'), next.searchParams.get('_count')]).toEqual(['rest', 'after:b', null, '2']);
+  });
+});
+
+describe('history Bundle', () => {
+  it('says of each version how it came about: the first a create (POST, 201), later ones updates (PUT, 200)', () => {
+    const version = (versionId: string): Patient => ({ resourceType: 'Patient', id: 'p', meta: { versionId, lastUpdated: `2026-12-06T20:0${versionId}:00Z` } });
+    const b = historyBundle([version('2'), version('1')], 'http://hub/fhir');
+    expect(b).toMatchObject({ type: 'history', total: 2 });
+    expect(b.entry?.map((e) => [e.fullUrl, e.request, e.response?.status, e.response?.etag])).toEqual([
+      ['http://hub/fhir/Patient/p', { method: 'PUT', url: 'Patient/p' }, '200 OK', 'W/"2"'],
+      ['http://hub/fhir/Patient/p', { method: 'POST', url: 'Patient' }, '201 Created', 'W/"1"'],
+    ]);
   });
 });

@@ -67,18 +67,24 @@ export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl
   return bundle;
 }
 
-/** A history Bundle, newest version first. */
+/**
+ * A history Bundle, newest version first. Each entry says how its version came about, as a transaction
+ * would have answered it: the first a create (`POST [type]`, 201), later ones updates (`PUT [type]/[id]`, 200).
+ */
 export function historyBundle<T extends Resource>(versions: readonly T[], baseUrl: string): Bundle<T> {
   return {
     resourceType: 'Bundle',
     type: 'history',
     total: versions.length,
-    entry: versions.map((r) => ({
-      fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`,
-      resource: r,
-      request: { method: r.meta?.versionId === '1' ? 'POST' : 'PUT', url: `${r.resourceType}/${r.id}` },
-      response: { status: '200', etag: etagOf(r), lastModified: r.meta?.lastUpdated },
-    })),
+    entry: versions.map((r) => {
+      const created = r.meta?.versionId === '1';
+      return {
+        fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`,
+        resource: r,
+        request: created ? { method: 'POST', url: r.resourceType } : { method: 'PUT', url: `${r.resourceType}/${r.id}` },
+        response: { status: created ? '201 Created' : '200 OK', etag: etagOf(r), lastModified: r.meta?.lastUpdated },
+      };
+    }),
   };
 }
 

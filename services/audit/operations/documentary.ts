@@ -36,11 +36,13 @@ export function attachDocument(ctx: EvidenceContext): (req: Request, res: Respon
 export function listDocuments(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     const result = new ResultParamsReader();
-    for (const [key, raw] of queryPairs(searchQueryOf(req))) if (!result.read(key, raw)) throw badRequest(`Unknown search parameter '${key}' for DocumentReference`, key);
+    const query = searchQueryOf(req);
+    for (const [key, raw] of queryPairs(query)) if (!result.read(key, raw)) throw badRequest(`Unknown search parameter '${key}' for DocumentReference`, key);
     const params = result.params();
     const all = await ctx.documents.resources();
     const page = all.slice(params.offset, params.offset + params.count);
-    const self = new URL(`${ctx.baseUrl}/DocumentReference`);
+    // The self link is the search as asked (FHIR: replayable as it stands), `_count` and all.
+    const self = new URL(`${ctx.baseUrl}/DocumentReference${query.size > 0 ? `?${query.toString()}` : ''}`);
     const bundle = searchsetBundle<DocumentReference>({ resources: page, total: all.length, offset: params.offset, count: params.count }, self, ctx.baseUrl);
     await respond(req, res, 200, bundle, { subtype: 'search-type', action: 'E' });
   };
