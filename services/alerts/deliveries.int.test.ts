@@ -125,6 +125,17 @@ const settledAs = (messageId: string, agency: string, state: DeliveryState) =>
 
 const receivedBy = (agency: string, messageId: string) => received.filter((r) => r.agency === agency && r.messageId === messageId);
 
+/** Waits for the dead letter's audit records: the attempt that ended it (with `outcome`) and its change record. */
+async function deadLetterAudited(messageId: string, outcome: '4' | '8'): Promise<void> {
+  const requestId = (await alerts.ctx.store.message(messageId))!.origin.requestId;
+  const deadLetter = (e: { outcomeDesc?: string }) => (e.outcomeDesc ?? '').includes('Dead letter');
+  await until(
+    `the dead letter of ${messageId} in the audit trail`,
+    () => readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, requestId),
+    (trail) => trail.some((e) => triggerOfEvent(e) === 'job' && e.outcome === outcome && deadLetter(e)) && trail.some((e) => triggerOfEvent(e) === 'change' && deadLetter(e)),
+  );
+}
+
 const outcomeText = (res: { body: unknown }) => ((res.body as OperationOutcome).issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').join(' ');
 
 describe('pushing alerts to agency endpoints', () => {
@@ -171,6 +182,8 @@ describe('pushing alerts to agency endpoints', () => {
     const messageId = await raise('lueccs-ooh');
     await settledAs(messageId, 'lueccs-ooh', 'dead-letter');
     expect(receivedBy('lueccs-ooh', messageId)).toHaveLength(1);
+    // The attempt that ended it is audited as the agency's refusal (outcome 4), beside its change record.
+    await deadLetterAudited(messageId, '4');
 
     const letters = await alerts.get(SENDER, '/fhir/$dead-letters');
     expect(letters.status).toBe(200);
@@ -200,6 +213,8 @@ describe('pushing alerts to agency endpoints', () => {
     behaviour.set('lueccs-ooh', ['ok']);
     const redriven = await request(alerts.app).post(redrivePath).set(await alerts.auth(SENDER));
     expect(redriven.status).toBe(202);
+    const redriveTrail = await readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, redriven.headers['x-request-id'] as string);
+    expect(redriveTrail.some((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes(`Re-driven by ${SENDER}`))).toBe(true);
     await settledAs(messageId, 'lueccs-ooh', 'acknowledged');
     expect(receivedBy('lueccs-ooh', messageId)).toHaveLength(2);
     expect((await alerts.ctx.store.delivery(messageId, 'lueccs-ooh'))?.redrives).toBe(1);
@@ -217,6 +232,8 @@ describe('pushing alerts to agency endpoints', () => {
     const delivery = await alerts.ctx.store.delivery(messageId, 'nhs-lothian');
     expect(delivery?.lastError).toMatch(/^Not delivered within the retry window of 6 s \(\d+ attempt\(s\)\); last failure: The endpoint answered HTTP 503/);
     expect(receivedBy('nhs-lothian', messageId).length).toBeGreaterThan(1);
+    // The window running out is a failure of the delivery (outcome 8), not a refusal.
+    await deadLetterAudited(messageId, '8');
     behaviour.set('nhs-lothian', ['ok']);
   }, 30_000);
 
@@ -289,6 +306,33 @@ describe('agencies that pull their inbox', () => {
     expect(spoofed.status).toBe(403);
     expect(outcomeText(spoofed)).toContain('rie-emergency');
     expect(await deliveryState(second, 'rie-emergency')).toBe('awaiting-pull');
+  });
+
+  it('takes a pulled message answered transient-error as noted, fatal-error as a dead letter the sender sees, and no response without its own id', async () => {
+    await connect('rie-emergency', 'off');
+    const messageId = await raise('rie-emergency');
+    await settledAs(messageId, 'rie-emergency', 'awaiting-pull');
+    const answerWith = (code: ResponseCode, id?: string) =>
+      alerts.post('rie-emergency', buildResponseMessage({ requestHeaderId: messageId, code, source: { agency: 'rie-emergency' }, ...(id ? { id } : {}) }));
+
+    const withoutId = buildResponseMessage({ requestHeaderId: messageId, code: 'ok', source: { agency: 'rie-emergency' } });
+    delete (withoutId.entry![0]!.resource as MessageHeader).id;
+    const unnamed = await alerts.post('rie-emergency', withoutId);
+    expect(unnamed.status).toBe(422);
+    expect(outcomeText(unnamed)).toContain('its own MessageHeader.id');
+    expect(await deliveryState(messageId, 'rie-emergency')).toBe('awaiting-pull');
+
+    const later = await answerWith('transient-error', `ack-rie-later-${messageId}`);
+    expect(later.status).toBe(200);
+    expect(await deliveryState(messageId, 'rie-emergency')).toBe('awaiting-pull');
+
+    const refused = await answerWith('fatal-error', `ack-rie-refused-${messageId}`);
+    expect(refused.status).toBe(200);
+    expect(await deliveryState(messageId, 'rie-emergency')).toBe('dead-letter');
+    const letters = ((await alerts.get(SENDER, '/fhir/$dead-letters')).body as Parameters).parameter ?? [];
+    const letter = letters.find((p) => p.name === 'deadLetter' && p.part?.some((q) => q.name === 'message' && q.valueString === messageId));
+    expect(letter?.part?.find((q) => q.name === 'agency')?.valueReference?.reference).toBe('Organization/rie-emergency');
+    expect(letter?.part?.find((q) => q.name === 'reason')?.valueString).toContain('fatal-error');
   });
 
   it('refuses a query it cannot honour', async () => {
