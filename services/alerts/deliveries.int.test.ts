@@ -339,6 +339,11 @@ describe('agencies that pull their inbox', () => {
     const bad = await alerts.get('rie-emergency', '/fhir/$inbox?after=soon');
     expect(bad.status).toBe(400);
     expect((bad.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+    // Naming another agency's inbox is refused, not answered with the caller's own as if it were that one.
+    const another = await alerts.get('rie-emergency', '/fhir/$inbox?after=0&agency=nhs-lothian');
+    expect(another.status).toBe(400);
+    expect(outcomeText(another)).toContain('its own inbox');
+    expect((await alerts.mpi.auditOf(another)).outcome).toBe('4');
   });
 });
 
