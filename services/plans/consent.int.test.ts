@@ -245,6 +245,19 @@ describe("the person's own access", () => {
     expect((await plans.get('edinburgh-social-work', `/fhir/CarePlan/${other.id}`)).body).toMatchObject({ meta: { versionId: '1' } });
   });
 
+  it('lists the Consents her Named Person / Lead Professional granted about her, and is given nobody else\'s', async () => {
+    const granted = await grant(consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, classes: ['assessments'] }]));
+    const listed = await request(plans.app).get('/fhir/Consent?patient=Patient/demo-child-1').set(await asAilsa());
+    expect(listed.status).toBe(200);
+    expect(((listed.body as Bundle).entry ?? []).map((e) => e.resource?.id)).toContain(granted.id);
+    const own = await request(plans.app).get(`/fhir/Consent/${granted.id}`).set(await asAilsa());
+    expect([own.status, (own.body as Consent).id]).toEqual([200, granted.id]);
+    const theirs = await request(plans.app).get('/fhir/Consent?patient=Patient/demo-child-3').set(await asAilsa());
+    expect(theirs.status).toBeGreaterThanOrEqual(400);
+    expect((theirs.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${granted.id}`, { ...granted, status: 'inactive' }, 'W/"1"')).status).toBe(200);
+  });
+
   it('reads her own chronology; someone else\'s is answered as an unknown person (404)', async () => {
     const mine = await request(plans.app).get('/fhir/Patient/$chronology?identifier=https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-1').set(await asAilsa());
     expect([mine.status, mine.body.resourceType]).toEqual([200, 'List']);
