@@ -5,6 +5,7 @@ import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { DirectoryView } from '../directory/view.js';
 import type { MpiView } from '../mpi/view.js';
+import type { PlansView } from '../plans/view.js';
 import type { AlertsConfig } from './config.js';
 import type { PeerHubs } from './peer-hubs.js';
 import type { AlertStore } from './store.js';
@@ -22,6 +23,8 @@ export interface AlertsContext {
   readonly isp: IspRegistry;
   readonly directory: DirectoryView;
   readonly mpi: MpiView;
+  /** The person's Consents: a pulled message is withheld from an agency a Consent withholds their alerts from, as a pushed one is. */
+  readonly consent: Pick<PlansView, 'alertDelivery'>;
   /** Absolute FHIR base (`http://localhost:4002/fhir`). */
   readonly baseUrl: string;
   /** Verifies the access token (shared/auth/middleware.ts). */

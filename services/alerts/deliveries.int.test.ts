@@ -387,4 +387,20 @@ describe('re-checking the ISP at delivery', () => {
     expect(receivedBy('nhs-lothian', messageId)).toHaveLength(0);
     expect((await alerts.ctx.store.delivery(messageId, 'nhs-lothian'))?.lastError).toContain('consent withholds');
   }, 30_000);
+
+  it("keeps a message waiting in an agency's inbox from being pulled once a Consent withholds the person's alerts from it, and says so", async () => {
+    await connect('lueccs-ooh', 'off');
+    const messageId = await raise('lueccs-ooh');
+    await settledAs(messageId, 'lueccs-ooh', 'awaiting-pull');
+    const seq = (await alerts.ctx.store.delivery(messageId, 'lueccs-ooh'))!.seq;
+    const page = async () => (await alerts.get('lueccs-ooh', `/fhir/$inbox?after=${seq - 1}&_count=1`)).body as Bundle;
+    expect(((await page()).entry?.[0]?.resource as Bundle).entry?.[0]?.resource?.id).toBe(messageId);
+
+    const [link] = await alerts.mpi.store.getLinks(['edinburgh-social-work.demo-child-1']);
+    const withheld = consent('Patient/demo-child-1', [{ actor: 'Organization/lueccs-ooh', classes: ['alerts'], type: 'deny' }], { id: 'withhold-alerts-from-lueccs' });
+    await storeConsent(alerts.mpi.dir.redis, alerts.mpi.dir.keys, withheld, link!.personId);
+    const after = await page();
+    expect(after.entry?.map((e) => e.search?.mode)).toEqual(['outcome']);
+    expect(JSON.stringify(after.entry?.[0]?.resource)).toContain(`Message ${seq} (${messageId}) is withheld: consent withholds this person's alerts from lueccs-ooh`);
+  });
 });

@@ -39,6 +39,7 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
     isp,
     directory,
     mpi: new MpiView(deps.redis, deps.keys),
+    consent: new PlansView(deps.redis, deps.keys),
     baseUrl: `${deps.config.urls.alerts}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
     // Every message is validated on the pool's threads, whatever its size (heavyBytes 0): the ~2 ms of R4 validation

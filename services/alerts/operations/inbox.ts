@@ -9,7 +9,8 @@
  * `Extensions.deliverySequence`; an agency that keeps the highest number it has
  * seen asks for `after=<that>` and can tell a gap from a quiet day. Each message
  * is cut for the agency under the ISP as it stands now (as a push would be); a
- * message whose flow has been withdrawn is not given, and the page says so in
+ * message whose flow has been withdrawn — by the ISP, or by a Consent withholding the
+ * person's alerts from the agency, asked at each pull as at each push — is not given, and the page says so in
  * an OperationOutcome entry (`search.mode = outcome`) naming its number, so
  * that gap is explained too. `next` continues after the last number on the page.
  *
@@ -63,9 +64,19 @@ export function inbox(ctx: AlertsContext) {
         withheld.push({
           severity: 'information',
           code: 'suppressed',
-          diagnostics: `Message ${seq} (${messageId}) is withheld: the ISP no longer allows ${message.sender} to send it to ${agency}`,
+          diagnostics: `Message ${seq} (${messageId}) is withheld: ${delivery.state === 'withdrawn' && delivery.lastError ? delivery.lastError : `the ISP no longer allows ${message.sender} to send it to ${agency}`}`,
         });
         continue;
+      }
+      // Consent as a push's attempt asks it (workers/deliveries.ts): a Consent written since the message was put in the
+      // inbox, withholding the person's alerts from this agency, keeps it from being pulled.
+      if (message.kind === 'alert') {
+        const consent = await ctx.consent.alertDelivery({ personId: message.personId, senderAgency: message.sender, recipient: { id: agency, type: recipient.type }, purpose: message.purpose as Purpose, now });
+        if (!consent.permit) {
+          withheld.push({ severity: 'information', code: 'suppressed', diagnostics: `Message ${seq} (${messageId}) is withheld: consent withholds this person's alerts from ${agency} (${consent.detail})` });
+          criteria.add('PD-L5');
+          continue;
+        }
       }
       const bundle = minimisedMessage(message.bundle as Bundle, { agencyId: agency, agencyType: recipient.type, categories: decision.term.categories, seq });
       entries.push({ fullUrl: `${ctx.baseUrl}/Bundle/${messageId}`, resource: bundle, search: { mode: 'match' } });
