@@ -4,7 +4,7 @@
  * In one run, on one private redis-server with the hub's durable setting
  * (AOF, `appendfsync always`), over `--entries` AuditEvents (default 1,000,000):
  *
- * 1. Baseline: raw XADD of the entries (layout `--layout`, default 2) into the audit stream, pipelined
+ * 1. Baseline: raw XADD of the entries (layout `--layout`, default 3) into the audit stream, pipelined
  *    (`--pipeline` commands per round trip) → `rawXaddPerSecond`.
  * 2. The log's append: the audit service's appender consumes that stream with
  *    its consumer group (batches of INFOSHARE_AUDIT_BATCH_SIZE, one Lua call
@@ -59,9 +59,9 @@ import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, Us
 
 const TARGETS = { appendPerSecond: 10_000, verifyEntriesPerSecond: 300_000, reportSecondsAt1M: 10, pageLoadMsAt1M: 1_000 } as const;
 
-const USAGE = `npm run bench:audit -- [--entries N] [--layout 1|2] [--proofs N] [--pipeline N] [--out FILE|-]
+const USAGE = `npm run bench:audit -- [--entries N] [--layout 1|2|3] [--proofs N] [--pipeline N] [--out FILE|-]
   --entries   AuditEvents written and appended (default 1000000)
-  --layout    the entries' layout (default 2, what the hub writes; 1 as written before 2026-12-06, to compare)
+  --layout    the entries' layout (default 3, what the hub writes: one stream field; 2 nine fields as written in sessions 15-16, 1 before — to compare)
   --proofs    inclusion proofs asked and verified (default 5000)
   --pipeline  XADD commands per round trip in the baseline (default 1000)
   --out       where to append the result (default bench/results/audit.json; - keeps nothing)`;
@@ -76,11 +76,11 @@ interface Options {
 
 function parseOptions(argv: readonly string[]): Options {
   const values = readFlags(argv, ['entries', 'layout', 'proofs', 'pipeline', 'out']);
-  const layout = values.get('layout') ?? '2';
-  if (layout !== '1' && layout !== '2') throw new UsageError('--layout is 1 or 2');
+  const layout = values.get('layout') ?? '3';
+  if (layout !== '1' && layout !== '2' && layout !== '3') throw new UsageError('--layout is 1, 2 or 3');
   return {
     entries: positiveFlag(values, 'entries', 1_000_000),
-    layout: layout === '1' ? 1 : 2,
+    layout: Number(layout) as EntryLayout,
     proofs: positiveFlag(values, 'proofs', 5_000),
     pipeline: positiveFlag(values, 'pipeline', 1_000),
     out: values.get('out') ?? 'bench/results/audit.json',
@@ -355,7 +355,7 @@ function makeEntry(i: number, layout: EntryLayout): AuditEntry {
       recorded: new Date(start + i * 10).toISOString(),
     };
     const entry = toAuditEntry(exchange, toAuditEvent(exchange));
-    return layout === 2 ? entry : { ...entry, v: '1' };
+    return { ...entry, v: String(layout) };
   }
 }
 

@@ -98,7 +98,7 @@ describe('infoshare audit', () => {
     expect(ok.out.join('\n')).toContain(`✔ AuditEvent ${id} is entry`);
 
     const bundle = JSON.parse(readFileSync(file, 'utf8')) as { entry: { canonical: string } };
-    bundle.entry.canonical = bundle.entry.canonical.replace('"outcome","0"', '"outcome","8"');
+    bundle.entry.canonical = bundle.entry.canonical.replace('"outcome":"0"', '"outcome":"8"');
     writeFileSync(file, JSON.stringify(bundle));
     const bad = io();
     expect(await auditCommand(['verify', '--bundle', file, '--key', jwks], bad.io)).toBe(1);

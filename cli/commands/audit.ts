@@ -171,7 +171,7 @@ async function verifyAgainstKept(values: RemoteValues, io: Io): Promise<number> 
     const index = get('leafIndex')[0]?.valueInteger ?? -1;
     const entry = get('entry')[0]?.valueString ?? '';
     const included = verifyInclusion(index, n, leafHashOfText(entry), get('hash').map((h) => Buffer.from(h.valueBase64Binary ?? '', 'base64')), latest.checkpoint.rootHash);
-    // A layout 2 leaf names its AuditEvent id: the proof must be of the one asked for.
+    // A layout 2 or 3 leaf names its AuditEvent id: the proof must be of the one asked for.
     const named = idNamedBy(entry);
     if (included && named !== undefined && named !== id) check(false, `AuditEvent ${id}: the hub proved the inclusion of AuditEvent ${named} instead`);
     else check(included, included ? `AuditEvent ${id} is entry ${index} of the log` : `AuditEvent ${id}: the proof does not lead to the checkpoint's root`);
@@ -183,7 +183,7 @@ async function verifyAgainstKept(values: RemoteValues, io: Io): Promise<number> 
   return finish(io, lines, ok);
 }
 
-/** The AuditEvent id canonical entry bytes name (layout 2), if they name one. */
+/** The AuditEvent id canonical entry bytes name (layouts 2 and 3), if they name one. */
 function idNamedBy(canonical: string): string | undefined {
   try {
     return parseCanonicalEntry(canonical).id;

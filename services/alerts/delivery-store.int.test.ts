@@ -4,6 +4,7 @@
  * and recorded exactly as if it were alone (the worker groups the attempts that
  * start or end together: workers/deliveries.ts).
  */
+import { eventOfEntry, parseAuditEntry } from '../../shared/audit/audit-entry.js';
 import type { Redis } from 'ioredis';
 import { changeRecord } from '../../shared/audit/outbox.js';
 import type { ExchangeRecord } from '../../shared/audit/exchange.js';
@@ -44,8 +45,8 @@ function record(requestId: string, what: string): ExchangeRecord {
 async function outbox(): Promise<string[]> {
   const entries = await redis.xrange(keys.outbox, '-', '+');
   return entries.map(([, flat]) => {
-    const event = JSON.parse(flat[flat.indexOf('event') + 1]!) as { outcomeDesc?: string };
-    return `${flat[flat.indexOf('requestId') + 1]!}: ${event.outcomeDesc ?? ''}`;
+    const entry = parseAuditEntry(flat);
+    return `${entry.requestId}: ${eventOfEntry(entry).outcomeDesc ?? ''}`;
   });
 }
 

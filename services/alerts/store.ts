@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ExchangeRecord } from '../../shared/audit/exchange.js';
-import { AUDIT_ENTRY_FIELDS } from '../../shared/audit/audit-entry.js';
+import { WRITTEN_ENTRY_FIELDS } from '../../shared/audit/audit-entry.js';
 import { outboxEntryArgs } from '../../shared/audit/outbox.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import type { AlertsKeys } from './keys.js';
@@ -614,7 +614,7 @@ export class AlertStore {
   async stepDeliveries(steps: readonly DeliveryStepOf[]): Promise<StepResult[]> {
     if (steps.length === 0) return [];
     const keys = [this.keys.unqueued, this.keys.acknowledgements, this.keys.outbox];
-    const args: (string | number)[] = [AUDIT_ENTRY_FIELDS.length * 2];
+    const args: (string | number)[] = [WRITTEN_ENTRY_FIELDS * 2];
     for (const { messageId, agencyId, step } of steps) {
       keys.push(this.keys.delivery(messageId, agencyId), this.keys.deadLetters(step.sender));
       const records = [step.record, ...(step.withRecords ?? []), ...(step.happenedRecords ?? [])];

@@ -104,9 +104,9 @@ describe('proofs over HTTP', () => {
     if (!opened.ok) throw new Error(opened.problem.detail);
     expect(opened.checkpoint.size).toBe(treeSize);
     expect(verifyInclusion(leafIndex, treeSize, leafHashOfText(entry), hashes, opened.checkpoint.rootHash)).toBe(true);
-    // The leaf's bytes (layout 2) name the AuditEvent the proof is of, and hold its event as stored.
+    // The leaf's bytes (layout 3) name the AuditEvent the proof is of, and hold its event as stored.
     const parsed = parseCanonicalEntry(entry);
-    expect(parsed).toMatchObject({ layout: 2, id });
+    expect(parsed).toMatchObject({ layout: 3, id });
     expect(parsed.entry.event).toBe((await audit.ctx.store.leafById(id!))!.entry!.event);
   });
 
@@ -119,7 +119,7 @@ describe('proofs over HTTP', () => {
     const bundle = parseProofBundle(res.body);
     const verifier = noteVerifier(audit.ctx.signer.origin, audit.dir.signingKey.publicKey);
     expect(verifyProofBundle(bundle, verifier, audit.ctx.signer.origin).ok).toBe(true);
-    const altered = { ...bundle, entry: { ...bundle.entry, canonical: bundle.entry.canonical.replace('"outcome","0"', '"outcome","4"') } };
+    const altered = { ...bundle, entry: { ...bundle.entry, canonical: bundle.entry.canonical.replace('"outcome":"0"', '"outcome":"4"') } };
     expect(altered.entry.canonical).not.toBe(bundle.entry.canonical);
     expect(verifyProofBundle(altered, verifier, audit.ctx.signer.origin).ok).toBe(false);
     // Nor does it pass for another AuditEvent: the leaf names its own.

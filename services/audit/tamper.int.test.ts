@@ -2,7 +2,8 @@
  * Tamper drills on a real Redis: a log of 520 entries with a signed checkpoint
  * every 100 — a log begun before layout 2 (its first 200 leaves hashed in
  * layout 1 by an appender that knew no other, some of those entries saying v 2
- * as a rolling upgrade's would), then grown in layout 2 — is copied — the audit stream with it — and each copy is damaged
+ * as a rolling upgrade's would), then grown in layout 2 (60 entries, nine fields each) and layout 3
+ * (260 entries, one field each, as the hub writes since session 17) — is copied — the audit stream with it — and each copy is damaged
  * the way someone with write access to Redis could. In the audit stream (the
  * only copy of the entries, what search and the evidence report read): an
  * entry altered, one deleted in the middle, the tail deleted (with and without
@@ -16,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { canonicalEntry, parseAuditEntry } from '../../shared/audit/audit-entry.js';
+import { canonicalEntry, entryArgs, parseAuditEntry } from '../../shared/audit/audit-entry.js';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { startTestAudit, type TestAudit } from '../../test/audit.js';
 import { deletePrefix, uniquePrefix } from '../../test/redis.js';
@@ -43,7 +44,7 @@ beforeAll(async () => {
   await redis.del(audit.ctx.keys.stream);
   await appendAsBeforeLayout2(await audit.record(OLD_LEAVES, 'old'));
   // Two halves a few milliseconds apart: the stream ids then leave room for an entry inserted between them.
-  await audit.record(GAP_AT - OLD_LEAVES, 'drill');
+  await writtenAsLayout2(await audit.record(GAP_AT - OLD_LEAVES, 'drill'));
   await new Promise((r) => setTimeout(r, 5));
   await audit.record(ENTRIES - GAP_AT, 'drill');
   const log = createLogAppender(audit.ctx, audit.dir.deps);
@@ -61,7 +62,8 @@ async function appendAsBeforeLayout2(ids: readonly string[]): Promise<void> {
   const { store, keys } = audit.ctx;
   const rows = (await redis.xrange(keys.stream, '-', '+')) as Row[];
   await redis.del(keys.stream);
-  for (const [id, fields] of rows) await redis.xadd(keys.stream, id, ...fields.map((v, i) => (fields[i - 1] === 'v' && ids.indexOf(id) % 2 === 0 ? '1' : v)));
+  // Nine fields an entry, as writers before layout 3 wrote them.
+  for (const [id, fields] of rows) await redis.xadd(keys.stream, id, ...entryArgs({ ...parseAuditEntry(fields), v: ids.indexOf(id) % 2 === 0 ? '1' : '2' }));
   const old = (await redis.xrange(keys.stream, '-', '+')) as Row[];
   const leaves = old.map(([id, fields]) => ({ id, leafHash: leafHashOfText(canonicalEntry(parseAuditEntry(fields), id, 1)) }));
   // In batches of 100, each signed, as the appender signs a checkpoint every 100 here.
@@ -71,6 +73,14 @@ async function appendAsBeforeLayout2(ids: readonly string[]): Promise<void> {
     await store.addCheckpoint(audit.ctx.signer.sign(size, await store.rootAt(size)), new Date());
   }
   await redis.hdel(keys.state, 'layout2From');
+}
+
+/** Entries as writers of sessions 15-16 wrote them (layout 2: nine fields, `v` 2), not yet appended. */
+async function writtenAsLayout2(ids: readonly string[]): Promise<void> {
+  const { keys } = audit.ctx;
+  const rows = (await redis.xrange(keys.stream, '-', '+')) as Row[];
+  await redis.del(keys.stream);
+  for (const [id, fields] of rows) await redis.xadd(keys.stream, id, ...(ids.includes(id) ? entryArgs({ ...parseAuditEntry(fields), v: '2' }) : fields));
 }
 
 afterAll(async () => {
@@ -125,7 +135,9 @@ async function rewriteStream(log: LogCopy, change: (rows: Row[]) => Row[]): Prom
 
 /** The entry's fields with its outcome changed from success (0) to a minor failure (4), in the flat field and the event. */
 const altered = (fields: string[]): string[] =>
-  fields.map((value, i) => (i > 0 && fields[i - 1] === 'outcome' ? '4' : i > 0 && fields[i - 1] === 'event' ? value.replace('"outcome":"0"', '"outcome":"4"') : value));
+  fields.map((value, i) =>
+    i > 0 && fields[i - 1] === 'outcome' ? '4' : i > 0 && fields[i - 1] === 'event' ? value.replace('"outcome":"0"', '"outcome":"4"') : i > 0 && fields[i - 1] === 'entry' ? value.replaceAll('"outcome":"0"', '"outcome":"4"') : value,
+  );
 
 describe('full verification', () => {
   it('passes the untouched log, with its size and root', async () => {
@@ -134,11 +146,12 @@ describe('full verification', () => {
     expect(report).toMatchObject({ ok: true, size: ENTRIES, claimedSize: ENTRIES, problems: [] });
     expect(report.checkpointsChecked).toBeGreaterThanOrEqual(5);
     expect(report.root).toBe((await log.store.rootAt(ENTRIES)).toString('base64'));
-    // Both layouts are in it: layout 1 before the position the appender first knew layout 2, the entries' own after.
+    // Every layout is in it: layout 1 before the position the appender first knew layout 2, the entries' own after (2, then 3).
     expect((await log.store.state()).layout2From).toBe(OLD_LEAVES);
     const layouts = (await log.store.entriesAt(0, ENTRIES)).map((e) => e.layout);
     expect(layouts.slice(0, OLD_LEAVES).every((l) => l === 1)).toBe(true);
-    expect(layouts.slice(OLD_LEAVES).every((l) => l === 2)).toBe(true);
+    expect(layouts.slice(OLD_LEAVES, GAP_AT).every((l) => l === 2)).toBe(true);
+    expect(layouts.slice(GAP_AT).every((l) => l === 3)).toBe(true);
   });
 
   it('finds an entry altered in the audit stream at its position', async () => {
@@ -209,7 +222,7 @@ describe('full verification', () => {
     expect(report.problems[0]).toBe(`the audit stream holds entry ${inserted} at position ${GAP_AT}, which the log never appended: inserted`);
   });
 
-  it('finds an entry of layout 2 given another AuditEvent id, in the audit stream and the log\'s id tiles alike, at its position', async () => {
+  it('finds an entry of layout 3 (its leaf names its id, as layout 2 does) given another AuditEvent id, in the audit stream and the log\'s id tiles alike, at its position', async () => {
     const log = await copyOfLog();
     const rows = await streamRows(log);
     // An id in the gap before the second half's first entry, so stream order and the log's order stay the same.

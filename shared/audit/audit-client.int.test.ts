@@ -68,16 +68,17 @@ describe('RedisAuditSink', () => {
     expect(events.every((e) => e.event.recorded)).toBe(true);
   });
 
-  it('stores the layout fields in order beside the event, for scanning without parsing JSON', async () => {
+  it('stores an entry as one field (layout 3): its fields in order as one JSON object, the event last as it is', async () => {
     const keys = freshKeys();
     const sink = new RedisAuditSink(redis, keys, { log, now: () => new Date('2026-03-02T10:15:00.000Z') });
     const id = await sink.record(exchange('r1', { service: 'alerts', criteria: ['MA-L4', 'MA-L3'] }));
     const raw = await redis.xrange(auditStreamKey(keys), '-', '+');
     expect(raw.map(([rawId]) => rawId)).toEqual([id]);
-    expect(raw[0]?.[1].filter((_, i) => i % 2 === 0)).toEqual([...AUDIT_ENTRY_FIELDS]);
+    expect(raw[0]?.[1][0]).toBe('entry');
+    expect(Object.keys(JSON.parse(raw[0]![1][1]!) as object)).toEqual([...AUDIT_ENTRY_FIELDS]);
     const read = await readAuditEntries(redis, keys);
     expect(read[0]?.entry).toMatchObject({
-      v: '2',
+      v: '3',
       recorded: '2026-03-02T10:15:00.000Z',
       service: 'alerts',
       outcome: '0',

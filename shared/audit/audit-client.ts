@@ -24,7 +24,7 @@ import { unavailable, type OperationOutcomeError } from '../fhir/outcome.js';
 import { createLogger, type Logger } from '../log.js';
 import type { KeySpace } from '../redis/connection.js';
 import { toAuditEntry, toAuditEvent } from './audit-event.js';
-import { AUDIT_ENTRY_FIELDS, entryArgs, eventOfEntry, parseAuditEntry, type AuditEntry } from './audit-entry.js';
+import { WRITTEN_ENTRY_FIELDS, entryArgs, eventOfEntry, parseAuditEntry, type AuditEntry } from './audit-entry.js';
 import type { AuditSink, ExchangeRecord } from './exchange.js';
 import { auditStreamKey } from './audit-stream.js';
 
@@ -197,13 +197,11 @@ export class RedisAuditSink implements AuditSink {
 }
 
 function appendArgs(keys: KeySpace, entries: readonly AuditEntry[], writeId: string): string[] {
-  return [
-    auditStreamKey(keys),
-    writeMarkerKey(keys, writeId),
-    String(MARKER_TTL_SECONDS),
-    String(AUDIT_ENTRY_FIELDS.length),
-    ...entries.flatMap(entryArgs),
-  ];
+  const fields = entries.map(entryArgs);
+  // The script takes one width for the batch: the hub writes every entry in one layout.
+  const width = fields[0]?.length ?? 2 * WRITTEN_ENTRY_FIELDS;
+  if (fields.some((f) => f.length !== width)) throw new Error('Audit entries of one write must share a layout');
+  return [auditStreamKey(keys), writeMarkerKey(keys, writeId), String(MARKER_TTL_SECONDS), String(width / 2), ...fields.flat()];
 }
 
 /**

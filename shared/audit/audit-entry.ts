@@ -5,7 +5,8 @@
  * Every entry has exactly these fields, in this order (absent values are empty
  * strings, so the layout never varies):
  *
- *   v          entry layout version: `2` (written since 2026-12-06), `1` before
+ *   v          entry layout version: `3` (written since session 17), `2`
+ *              (sessions 15-16), `1` before
  *   recorded   AuditEvent.recorded (ISO 8601 instant)
  *   service    the hub service that recorded it (`directory`, `mpi`, …)
  *   outcome    AuditEvent.outcome: `0`, `4`, `8` or `12`
@@ -15,8 +16,15 @@
  *   subject    the person the exchange is about (`Patient/…`), or empty
  *   event      the full AuditEvent as canonical JSON (below), without `id`
  *
- * The flat fields are copies for cheap scanning (XRANGE without parsing JSON);
+ * The flat fields are copies for cheap reading (no need to parse the event);
  * `event` is the record. The stream entry id is the AuditEvent's id.
+ *
+ * How the stream holds them: layout 3 in ONE stream field, `entry`, whose value
+ * is the fields as one JSON object in this order, each flat value a JSON string
+ * as JSON.stringify writes it, the event last as its canonical JSON
+ * (`storedEntry`): `{"v":"3","recorded":"…",…,"event":{…}}`. Layouts 1 and 2 as
+ * nine stream fields. One field is what full verification reads fastest: Redis
+ * serves one value instead of nine, and the verifier hashes it as it is.
  *
  * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace,
  * strings and numbers as `JSON.stringify` writes them (RFC 8785 for the values an
@@ -31,35 +39,101 @@
  *   layout 2   the stream id first, then the same pairs, but the event's stored
  *              bytes as they are, a JSON object in the array:
  *              `[["id","1796…-0"],["v","2"],["recorded","…"],…,["event",{"action":…}]]`
+ *   layout 3   the stored value with the stream id as its first member:
+ *              `{"id":"1796…-0","v":"3","recorded":"…",…,"event":{"action":…}}`
  *
- * Both are unambiguous whatever the values hold (every value before the last is
- * a JSON string, which ends at its closing quote; the event is what lies
- * between `["event",` and the final `]]`). Layout 2 exists for the verifier: it
+ * All are unambiguous whatever the values hold (layouts 1 and 2: every value
+ * before the last is a JSON string, which ends at its closing quote, the event
+ * is what lies between `["event",` and the final `]]`; layout 3: the id is a
+ * JSON string and the rest is the one stored value, read back only when it is
+ * exactly what `storedEntry` writes). Layout 2 exists for the verifier: it
  * hashes an entry straight from the bytes Redis sends, the 2.3 KB event copied
  * rather than escaped byte by byte; and its leaf names the AuditEvent id, so an
  * inclusion proof proves which AuditEvent it is. An entry's `v` is inside the
- * bytes hashed, so no entry can be made to pass for the other layout. A new
+ * bytes hashed, so no entry can be made to pass for another layout. A new
  * layout gets a new `v`; an entry keeps its layout's meaning for ever.
  */
 import type { AuditEvent } from 'fhir/r4.js';
 import { canonicalJson } from '../canonical-json.js';
 
-export const AUDIT_ENTRY_VERSION = '2';
+export const AUDIT_ENTRY_VERSION = '3';
 
 /** The canonical forms an entry can have (see the module comment). */
-export type EntryLayout = 1 | 2;
+export type EntryLayout = 1 | 2 | 3;
 
 export const AUDIT_ENTRY_FIELDS = ['v', 'recorded', 'service', 'outcome', 'criteria', 'requestId', 'agency', 'subject', 'event'] as const;
 export type AuditEntryField = (typeof AUDIT_ENTRY_FIELDS)[number];
 export type AuditEntry = Readonly<Record<AuditEntryField, string>>;
 
-/** `field value field value …` in layout order, as XADD takes them. */
+/** Layout 3's one stream field, holding `storedEntry`. */
+export const STORED_ENTRY_FIELD = 'entry';
+/** Stream fields of an entry as the hub writes it (layout 3: one): what the writers' scripts count per entry. */
+export const WRITTEN_ENTRY_FIELDS = 1;
+
+/** `field value …` as XADD takes them, in the layout the entry's `v` names: layout 3 one field, before it nine. */
 export function entryArgs(entry: AuditEntry): string[] {
+  if (layoutOf(entry) === 3) return [STORED_ENTRY_FIELD, storedEntry(entry)];
   return AUDIT_ENTRY_FIELDS.flatMap((name) => [name, entry[name]]);
 }
 
-/** Reads the flat field/value list Redis returns. Throws when a layout field is missing. */
+/**
+ * Layout 3's stored value: the entry's fields as one JSON object, in layout order (`v` first,
+ * `event` last), each flat value a JSON string as `JSON.stringify` writes it, the event its
+ * canonical JSON as it is: `{"v":"3","recorded":"…",…,"subject":"…","event":{…}}`.
+ */
+export function storedEntry(entry: AuditEntry): string {
+  let text = '{';
+  for (const name of AUDIT_ENTRY_FIELDS) text += name === 'event' ? `"event":${entry.event}}` : `${JSON.stringify(name)}:${JSON.stringify(entry[name])},`;
+  return text;
+}
+
+/** How every layout 3 stored value begins: what full verification checks before hashing one as it is. */
+export const STORED_ENTRY_START = '{"v":"3",';
+
+/**
+ * Reads a layout 3 stored value back. Throws unless it is exactly what `storedEntry` writes
+ * for its fields — each flat value written as JSON.stringify writes it, `v` 3 — so an entry
+ * the log appended always gives its stored bytes back (the leaf covers those bytes).
+ */
+function parseStoredEntry(value: string): AuditEntry {
+  const fields: Partial<Record<AuditEntryField, string>> = {};
+  if (!value.startsWith(STORED_ENTRY_START)) throw new Error(`Audit entry's ${STORED_ENTRY_FIELD} does not begin ${STORED_ENTRY_START}`);
+  let at = 1;
+  for (const name of AUDIT_ENTRY_FIELDS) {
+    const key = `${JSON.stringify(name)}:`;
+    if (!value.startsWith(key, at)) throw new Error(`Audit entry lacks ${name} where layout 3 has it`);
+    at += key.length;
+    if (name === 'event') {
+      // The event is a JSON object (its canonical JSON, not parsed here): `{…}` before the value's own closing brace.
+      if (value[at] !== '{' || !value.endsWith('}}')) throw new Error('Audit entry lacks its event');
+      fields.event = value.slice(at, -1);
+      break;
+    }
+    const end = endOfJsonString(value, at);
+    const text = value.slice(at, end);
+    const decoded = JSON.parse(text) as string;
+    if (JSON.stringify(decoded) !== text) throw new Error(`Audit entry's ${name} is not written as the hub writes it`);
+    fields[name] = decoded;
+    if (value[end] !== ',') throw new Error(`Audit entry's ${name} is not followed by the next field`);
+    at = end + 1;
+  }
+  return fields as AuditEntry;
+}
+
+/** Where the JSON string starting at text[at] ends (just past its closing quote). */
+function endOfJsonString(text: string, at: number): number {
+  if (text[at] !== '"') throw new Error('Audit entry field is not a JSON string');
+  for (let i = at + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i + 1;
+  }
+  throw new Error('Audit entry field is not a JSON string');
+}
+
+/** Reads the flat field/value list Redis returns (layout 3's one field, or the nine before it). Throws when a layout field is missing. */
 export function parseAuditEntry(flat: readonly string[]): AuditEntry {
+  if (flat.length === 2 && flat[0] === STORED_ENTRY_FIELD) return parseStoredEntry(flat[1]!);
   const byName = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) byName.set(flat[i] as string, flat[i + 1] as string);
   const missing = AUDIT_ENTRY_FIELDS.filter((name) => !byName.has(name));
@@ -67,9 +141,9 @@ export function parseAuditEntry(flat: readonly string[]): AuditEntry {
   return Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name) => [name, byName.get(name) as string])) as AuditEntry;
 }
 
-/** The layout an entry's own `v` names: 2 for `2`, otherwise 1 (every entry written before layout 2). */
+/** The layout an entry's own `v` names: 3 for `3`, 2 for `2`, otherwise 1 (every entry written before layout 2). */
 export function layoutOf(entry: Pick<AuditEntry, 'v'>): EntryLayout {
-  return entry.v === '2' ? 2 : 1;
+  return entry.v === '3' ? 3 : entry.v === '2' ? 2 : 1;
 }
 
 /**
@@ -79,6 +153,7 @@ export function layoutOf(entry: Pick<AuditEntry, 'v'>): EntryLayout {
  */
 export function canonicalEntry(entry: AuditEntry, id: string, layout: EntryLayout = layoutOf(entry)): string {
   if (layout === 1) return JSON.stringify(AUDIT_ENTRY_FIELDS.map((name) => [name, entry[name]]));
+  if (layout === 3) return `{"id":${JSON.stringify(id)},${storedEntry(entry).slice(1)}`;
   let text = `[["id",${JSON.stringify(id)}]`;
   for (const name of AUDIT_ENTRY_FIELDS) text += name === 'event' ? `,["event",${entry.event}]]` : `,[${JSON.stringify(name)},${JSON.stringify(entry[name])}]`;
   return text;
@@ -90,6 +165,7 @@ export function canonicalEntry(entry: AuditEntry, id: string, layout: EntryLayou
  */
 export function parseCanonicalEntry(canonical: string): { readonly layout: EntryLayout; readonly id?: string; readonly entry: AuditEntry } {
   const pairs = JSON.parse(canonical) as unknown;
+  if (canonical.startsWith('{') && typeof pairs === 'object' && pairs !== null && !Array.isArray(pairs)) return parseCanonicalStored(canonical, pairs as Record<string, unknown>);
   if (!Array.isArray(pairs)) throw new Error('not an audit entry in its canonical form');
   const layout: EntryLayout = pairs.length === AUDIT_ENTRY_FIELDS.length + 1 ? 2 : 1;
   const named = (i: number, name: string, object = false): unknown => {
@@ -110,6 +186,22 @@ export function parseCanonicalEntry(canonical: string): { readonly layout: Entry
   if (layoutOf(entry) !== 2) throw new Error('a layout 2 canonical entry says another v');
   if (canonicalEntry(entry, id, 2) !== canonical) throw new Error('its event is not canonical JSON');
   return { layout, id, entry };
+}
+
+/** A layout 3 canonical entry read back: the object `canonicalEntry` writes, and nothing else. */
+function parseCanonicalStored(canonical: string, object: Record<string, unknown>): { readonly layout: EntryLayout; readonly id: string; readonly entry: AuditEntry } {
+  const { id, event } = object;
+  if (typeof id !== 'string' || typeof event !== 'object' || event === null) throw new Error('not an audit entry in its canonical form');
+  const entry = Object.fromEntries(
+    AUDIT_ENTRY_FIELDS.map((name) => {
+      const value = object[name];
+      if (name !== 'event' && typeof value !== 'string') throw new Error(`audit entry field "${name}" is not a string`);
+      return [name, name === 'event' ? canonicalJson(event) : value];
+    }),
+  ) as AuditEntry;
+  if (layoutOf(entry) !== 3) throw new Error('a layout 3 canonical entry says another v');
+  if (canonicalEntry(entry, id, 3) !== canonical) throw new Error('not an audit entry in its canonical form (fields, order or event not as written)');
+  return { layout: 3, id, entry };
 }
 
 /**
@@ -215,6 +307,24 @@ export function writeCanonicalEntry(source: Uint8Array, values: ArrayLike<number
   out.set(frames.end, o);
   return o + frames.end.length;
 }
+
+/**
+ * Layout 3's canonical bytes written straight from the bytes Redis holds: `{"id":"` + the stream id
+ * (source[idStart, idEnd), escaped) + `",` + the stored value after its `{` (source[valueStart + 1,
+ * valueEnd)), at `out[at]` (room: `canonicalEntryRoom`); returns where it ended. The same bytes as
+ * `canonicalEntry(parseAuditEntry(…), id, 3)` for every value the hub writes: the value is
+ * copied, never parsed or escaped. Callers check it begins `STORED_ENTRY_START` and is UTF-8.
+ */
+export function writeStoredCanonical(source: Uint8Array, idStart: number, idEnd: number, valueStart: number, valueEnd: number, out: Uint8Array, at: number): number {
+  out.set(ID_OPEN, at);
+  let o = writeEscaped(source, idStart, idEnd, out, at + ID_OPEN.length);
+  out[o++] = 0x22; // "
+  out[o++] = 0x2c; // ,
+  out.set(source.subarray(valueStart + 1, valueEnd), o);
+  return o + valueEnd - valueStart - 1;
+}
+
+const ID_OPEN = Buffer.from('{"id":"');
 
 export function eventOfEntry(entry: AuditEntry): AuditEvent {
   return JSON.parse(entry.event) as AuditEvent;

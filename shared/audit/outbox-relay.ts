@@ -23,7 +23,7 @@ import { failpoint, paused } from '../runtime/failpoints.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { KeySpace } from '../redis/connection.js';
 import { auditStreamKey } from './audit-stream.js';
-import { AUDIT_ENTRY_FIELDS } from './audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, WRITTEN_ENTRY_FIELDS } from './audit-entry.js';
 
 /** Hash in the audit stream's slot: outbox key → id of the last entry relayed from it. */
 export function relayCursorKey(keys: KeySpace): string {
@@ -207,11 +207,21 @@ export class OutboxRelay {
  * the same rows (a relay that died before deleting them): it appends nothing twice.
  */
 export async function relayBatch(redis: Redis, keys: KeySpace, outbox: string, rows: readonly [string, string[]][]): Promise<number> {
-  const args: string[] = [outbox, String(AUDIT_ENTRY_FIELDS.length)];
-  for (const [id, fields] of rows) {
-    // Every writer uses the layout (outboxEntryArgs); anything else would shift every later entry's fields.
-    if (fields.length !== AUDIT_ENTRY_FIELDS.length * 2) throw new Error(`Outbox entry ${outbox} ${id} does not have the audit entry layout`);
-    args.push(id, ...fields);
+  let appended = 0;
+  // One script call per run of entries of one width, in order: an outbox written before layout 3 (nine fields
+  // an entry) may still hold entries when the first one-field entry joins it.
+  for (let start = 0; start < rows.length; ) {
+    const width = rows[start]![1].length;
+    const args: string[] = [outbox, String(width / 2)];
+    let end = start;
+    for (; end < rows.length && rows[end]![1].length === width; end++) {
+      const [id, fields] = rows[end]!;
+      // Every writer uses a layout (outboxEntryArgs); anything else would shift every later entry's fields.
+      if (width !== WRITTEN_ENTRY_FIELDS * 2 && width !== AUDIT_ENTRY_FIELDS.length * 2) throw new Error(`Outbox entry ${outbox} ${id} does not have the audit entry layout`);
+      args.push(id, ...fields);
+    }
+    appended += Number(await RELAY_LUA.run(redis, [auditStreamKey(keys), relayCursorKey(keys)], args));
+    start = end;
   }
-  return Number(await RELAY_LUA.run(redis, [auditStreamKey(keys), relayCursorKey(keys)], args));
+  return appended;
 }

@@ -10,7 +10,7 @@
  *
  *   { "format": "infoshare-audit-proof-bundle/1",
  *     "entry": { "id": <AuditEvent id = audit stream id>, "leafIndex": n, "canonical": <canonical entry JSON text> },
- *               (layout 2 canonical bytes name the id themselves: checked to be the same)
+ *               (layout 2 and 3 canonical bytes name the id themselves: checked to be the same)
  *     "inclusionProof": { "leafIndex": n, "treeSize": N, "hashes": [<base64>, …] },   // RFC 9162 §2.1.3
  *     "checkpoint": <signed note text: C2SP tlog-checkpoint body + signature>,
  *     "verifierKey": <signed-note verifier key text> }
@@ -77,7 +77,7 @@ export function verifyProofBundle(bundle: ProofBundle, verifier: NoteVerifier, o
   } catch (err) {
     return { ok: false, problem: `the entry is not an audit entry in canonical form: ${(err as Error).message}` };
   }
-  // A layout 2 leaf names its AuditEvent: the proof is then of that id, not only of the entry's content.
+  // A layout 2 or 3 leaf names its AuditEvent: the proof is then of that id, not only of the entry's content.
   if (named !== undefined && named !== bundle.entry.id) return { ok: false, problem: `the entry's canonical bytes are of AuditEvent ${named}, not ${bundle.entry.id}` };
   const hashes = proof.hashes.map((h) => Buffer.from(h, 'base64'));
   const leaf = leafHash(Buffer.from(bundle.entry.canonical, 'utf8'));

@@ -39,9 +39,10 @@ function read(reply: Buffer, place = EVERY_LEAF_OWN_LAYOUT): { ids: string[]; le
 /** The leaf hash the appender gives entry `id` at `position` of a log whose leaves are in their own layout from `layout2From`. */
 const appended = (id: string, fields: readonly string[], position = 0, layout2From: number | undefined = 0) => entryLeafHash(id, parseAuditEntry(fields), position, layout2From).toString('hex');
 const asLayout1 = (fields: readonly string[]) => fields.map((v, i) => (i > 0 && fields[i - 1] === 'v' ? '1' : v));
-const made = (n: number) => {
+/** Entry n as the hub writes it (layout 3: one field), or as writers of sessions 15-16 did (`v` 2: nine fields). */
+const made = (n: number, v: '2' | '3' = '3') => {
   const x = { ...exchange(`page-${n}`), recorded: '2026-12-06T10:00:00.000Z' };
-  return entryArgs(toAuditEntry(x, toAuditEvent(x)));
+  return entryArgs({ ...toAuditEntry(x, toAuditEvent(x)), v });
 };
 
 describe('leaf hashes of a raw XRANGE page', () => {
@@ -51,17 +52,29 @@ describe('leaf hashes of a raw XRANGE page', () => {
     expect(read(xrangeReply([]))).toEqual({ ids: [], leaves: [] });
   });
 
-  it('are layout 1 for entries that say v 1 and layout 2, naming their ids, for those that say v 2, in one page', () => {
+  it('are layout 1, 2 or 3 as each entry says (v 1, v 2 in nine fields, v 3 in one), layouts 2 and 3 naming their ids, in one page', () => {
     const entries = [
-      ['1733-1', asLayout1(made(1))],
-      ['1733-2', made(2)],
-      ['1733-3', asLayout1(made(3))],
+      ['1733-1', asLayout1(made(1, '2'))],
+      ['1733-2', made(2, '2')],
+      ['1733-3', asLayout1(made(3, '2'))],
+      ['1733-4', made(4)],
     ] as const;
     const { leaves } = read(xrangeReply(entries));
     expect(leaves).toEqual(entries.map(([id, f]) => appended(id, f)));
-    // Layout 2 covers the id: the same entry under another id is another leaf; layout 1 does not.
-    expect(read(xrangeReply([['1733-9', made(2)]])).leaves[0]).not.toBe(leaves[1]);
-    expect(read(xrangeReply([['1733-9', asLayout1(made(1))]])).leaves[0]).toBe(leaves[0]);
+    expect(new Set(leaves).size).toBe(4);
+    // Layouts 2 and 3 cover the id: the same entry under another id is another leaf; layout 1 does not.
+    expect(read(xrangeReply([['1733-9', made(2, '2')]])).leaves[0]).not.toBe(leaves[1]);
+    expect(read(xrangeReply([['1733-9', made(4)]])).leaves[0]).not.toBe(leaves[3]);
+    expect(read(xrangeReply([['1733-9', asLayout1(made(1, '2'))]])).leaves[0]).toBe(leaves[0]);
+  });
+
+  it('hash a layout 3 value that is not as the hub writes it as it is, never as the entry it resembles', () => {
+    const [name, value] = made(5) as [string, string];
+    const respaced = value.replace('"service":', '"service": ');
+    const { leaves } = read(xrangeReply([['1-1', [name, value]], ['1-2', [name, respaced]]]));
+    expect(leaves[0]).toBe(appended('1-1', [name, value]));
+    expect(leaves[1]).not.toBe(appended('1-2', [name, value]));
+    expect(() => appended('1-2', [name, respaced])).toThrow(); // the appender would not take it
   });
 
   it('are layout 1 for every entry before the position the log\'s appender knew layout 2 from, whatever the entry says', () => {
@@ -75,7 +88,7 @@ describe('leaf hashes of a raw XRANGE page', () => {
   });
 
   it('are the appender\'s for fields in another order and for bytes that are not valid UTF-8', () => {
-    const fields = made(4);
+    const fields = made(4, '2');
     const reversed: string[] = [];
     for (let i = fields.length - 2; i >= 0; i -= 2) reversed.push(fields[i]!, fields[i + 1]!);
     const badBytes: Field[] = fields.map((v, i) => (i === 11 ? Buffer.concat([Buffer.from(v), Buffer.from([0xff, 0xfe])]) : v));
@@ -85,7 +98,7 @@ describe('leaf hashes of a raw XRANGE page', () => {
   });
 
   it('gives an entry missing a layout field a hash no appended entry has', () => {
-    const fields = made(5);
+    const fields = made(5, '2');
     const withoutEvent = fields.slice(0, -2);
     const { leaves } = read(xrangeReply([['1-1', withoutEvent]]));
     expect(leaves[0]).not.toBe(appended('1-1', [...withoutEvent, 'event', '']));
