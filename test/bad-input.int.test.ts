@@ -503,6 +503,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
         c('Accept: FHIR JSON of another version only', 'GET', '/fhir/metadata', 406, { headers: { accept: 'application/fhir+json; fhirVersion=3.0' }, auth: 'none' }),
         c('POST _search with a JSON body', 'POST', `/fhir/${T}/_search`, 415, { headers: FJ, body: '{}' }),
         c('POST _search with _count=abc in the form', 'POST', `/fhir/${T}/_search`, 400, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '_count=abc' }),
+        c('POST _search with a form of 1,500 parameters', 'POST', `/fhir/${T}/_search`, 413, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Array.from({ length: 1500 }, (_, i) => `p${i}=1`).join('&') }),
         c('no token', 'GET', `/fhir/${T}`, 401, { auth: 'none' }),
         c('an expired token', 'GET', `/fhir/${T}`, 401, { auth: 'expired' }),
         c('a token with alg none', 'GET', `/fhir/${T}`, 401, { auth: 'algNone' }),

@@ -298,6 +298,9 @@ export function toOutcomeError(err: unknown): OperationOutcomeError {
       return badRequest('Request body is not valid JSON');
     case 'entity.too.large':
       return tooLarge('Request body is larger than the allowed limit');
+    case 'parameters.too.many':
+      // A form body past the form parser's 1,000 parameters: no search takes that many.
+      return tooLarge('The form has more than 1,000 parameters');
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return unsupportedMediaType('Unsupported body encoding or charset');
