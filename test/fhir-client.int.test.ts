@@ -109,6 +109,25 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     expect(unknown).toMatchObject({ status: 404, data: { resourceType: 'OperationOutcome' } });
   });
 
+  it('directory: a conditional create (If-None-Exist) creates once, then answers the match (200), and 412 when several match', async () => {
+    const client = clientOf('directory');
+    const cap = as<CapabilityStatement>(await client.capabilityStatement());
+    expect(cap.rest?.[0]?.resource?.find((r) => r.type === 'Organization')?.conditionalCreate).toBe(true);
+    const body = { resourceType: 'Organization', identifier: [{ system: 'https://example.org/org', value: 'IF-NONE-1' }], name: 'Conditional' };
+    const ifNoneExist = { 'if-none-exist': 'identifier=https://example.org/org|IF-NONE-1' };
+    const first = as<Organization>(await client.create({ resourceType: 'Organization', body, options: { headers: ifNoneExist } }));
+    expect(responseOf(first).status).toBe(201);
+    const again = as<Organization>(await client.create({ resourceType: 'Organization', body, options: { headers: ifNoneExist } }));
+    expect(responseOf(again).status).toBe(200);
+    expect(again).toEqual(first);
+    await client.create({ resourceType: 'Organization', body: { ...body, name: 'A second one' } });
+    const ambiguous = await client.create({ resourceType: 'Organization', body, options: { headers: ifNoneExist } }).catch(fhirErrorResponse);
+    expect(ambiguous).toMatchObject({ status: 412, data: { resourceType: 'OperationOutcome' } });
+    // Where the create route does not serve it, the header is refused rather than ignored.
+    const mpi = await clientOf('mpi').create({ resourceType: 'Patient', body: { ...lothianPatient('IF-NONE') }, options: { headers: { 'if-none-exist': 'identifier=x|y' } } }).catch(fhirErrorResponse);
+    expect(mpi).toMatchObject({ status: 400, data: { resourceType: 'OperationOutcome' } });
+  });
+
   it('directory: Prefer return=minimal answers no body, return=OperationOutcome an outcome, representation the resource', async () => {
     const client = clientOf('directory');
     const body = { resourceType: 'Organization', name: 'Client pass, preferred' };

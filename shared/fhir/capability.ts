@@ -9,6 +9,8 @@ export interface ResourceCapability {
   readonly versioned?: boolean;
   /** Update by search criteria (`PUT [type]?…`). */
   readonly conditionalUpdate?: boolean;
+  /** Create unless a search finds it (`If-None-Exist`). */
+  readonly conditionalCreate?: boolean;
   /** `_include` / `_revinclude` values a search of the type serves. */
   readonly searchInclude?: readonly string[];
   readonly searchRevInclude?: readonly string[];
@@ -49,6 +51,7 @@ export function capabilityStatement(options: {
           versioning: r.versioned === false ? 'no-version' : 'versioned',
           readHistory: r.interactions.includes('vread'),
           interaction: r.interactions.map((code) => ({ code })),
+          ...(r.conditionalCreate ? { conditionalCreate: true } : {}),
           ...(r.conditionalUpdate ? { conditionalUpdate: true } : {}),
           ...(r.searchInclude?.length ? { searchInclude: [...r.searchInclude] } : {}),
           ...(r.searchRevInclude?.length ? { searchRevInclude: [...r.searchRevInclude] } : {}),

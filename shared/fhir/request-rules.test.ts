@@ -42,6 +42,7 @@ describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
     expect(conditionalCreateProblem('POST', 'identifier=a|1')?.status).toBe(400);
     expect(conditionalCreateProblem('POST', undefined)).toBeUndefined();
     expect(conditionalCreateProblem('PUT', 'identifier=a|1')).toBeUndefined();
+    expect(conditionalCreateProblem('POST', 'identifier=a|1', true)).toBeUndefined();
     expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_count=1')?.status).toBe(400);
     expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_format=json')).toBeUndefined();
     expect(historyQueryProblem('/fhir/Organization', '/fhir/Organization?_count=1')).toBeUndefined();

@@ -84,12 +84,24 @@ export function repeatedFormatProblem(values: readonly string[]): OperationOutco
   return new Set(values.map(formatValue)).size > 1 ? badRequest(`_format is given ${values.length} times with different values; give it once`, '_format') : undefined;
 }
 
+/** Marks a create handler that honours `If-None-Exist` (the generic REST routes: shared/fhir/rest/resource-routes.ts). */
+const CONDITIONAL_CREATE = Symbol('serves If-None-Exist');
+
+export function servingConditionalCreate<F extends object>(handler: F): F {
+  return Object.assign(handler, { [CONDITIONAL_CREATE]: true });
+}
+
+export function servesConditionalCreate(handler: unknown): boolean {
+  return typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[CONDITIONAL_CREATE] === true;
+}
+
 /**
- * Conditional create (`If-None-Exist`) is served by no route (no CapabilityStatement declares
- * `conditionalCreate`): ignoring the header would create the duplicate the client meant to avoid.
+ * Conditional create (`If-None-Exist`) where the create route does not serve it (its CapabilityStatement
+ * declares no `conditionalCreate`): ignoring the header would create the duplicate the client meant to avoid.
+ * `served`: whether the route the request goes to honours it (the shell reads the routes: shared/http/methods.ts).
  */
-export function conditionalCreateProblem(method: string, ifNoneExist: string | undefined): OperationOutcomeError | undefined {
-  if (method !== 'POST' || ifNoneExist === undefined) return undefined;
+export function conditionalCreateProblem(method: string, ifNoneExist: string | undefined, served = false): OperationOutcomeError | undefined {
+  if (method !== 'POST' || ifNoneExist === undefined || served) return undefined;
   return badRequest('Conditional create (If-None-Exist) is not served here: search first, or update by identifier where the service offers it (see GET /fhir/metadata)', 'If-None-Exist');
 }
 

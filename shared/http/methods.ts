@@ -14,6 +14,7 @@ import { recordSentMethod } from '../fhir/exchange-context.js';
 import { respond } from '../fhir/express.js';
 import { informational, methodNotAllowed, notFound, type OperationOutcomeError } from '../fhir/outcome.js';
 import { parametersAsQuery } from '../fhir/parameters.js';
+import { servesConditionalCreate } from '../fhir/request-rules.js';
 
 /**
  * The parts of Express 5's router (package `router` 2.x) read here and by
@@ -21,6 +22,8 @@ import { parametersAsQuery } from '../fhir/parameters.js';
  */
 export interface RouteView {
   readonly path: string | string[];
+  /** The route's handlers, in order. */
+  readonly stack?: ReadonlyArray<{ readonly handle: unknown }>;
   _methods(): string[];
 }
 export interface LayerView {
@@ -64,6 +67,18 @@ function lastSegment(path: string): string {
 }
 
 function collect(router: RouterView, path: string, found: Set<string>, operation?: { name: string; found: Set<string> }): void {
+  for (const route of routesAt(router, path)) {
+    const methods = route._methods();
+    for (const method of methods) found.add(method);
+    if (operation && typeof route.path === 'string' && lastSegment(route.path) === operation.name) {
+      for (const method of methods) operation.found.add(method);
+    }
+  }
+}
+
+/** Every route matching `path`, in the order the router tries them, through mounted routers too. */
+function routesAt(router: RouterView, path: string): RouteView[] {
+  const routes: RouteView[] = [];
   for (const layer of router.stack) {
     let match: ReturnType<LayerView['match']>;
     try {
@@ -74,21 +89,24 @@ function collect(router: RouterView, path: string, found: Set<string>, operation
     }
     if (!match) continue;
     if (layer.route) {
-      const methods = layer.route._methods();
-      for (const method of methods) found.add(method);
-      const routePath = layer.route.path;
-      if (operation && typeof routePath === 'string' && lastSegment(routePath) === operation.name) {
-        for (const method of methods) operation.found.add(method);
-      }
+      routes.push(layer.route);
       continue;
     }
     // A mounted router (`router.use('/fhir', resourceRoutes(…))`) sees the path without its mount point.
     const mounted = layer.handle as Partial<RouterView> | undefined;
     if (Array.isArray(mounted?.stack)) {
       const rest = path.slice(match.path.length);
-      collect(mounted as RouterView, rest.startsWith('/') ? rest : `/${rest}`, found, operation);
+      routes.push(...routesAt(mounted as RouterView, rest.startsWith('/') ? rest : `/${rest}`));
     }
   }
+  return routes;
+}
+
+/** Whether the POST route at `path` honours `If-None-Exist` (its handler is marked `servingConditionalCreate`). */
+export function servesConditionalCreateAt(app: Application, path: string): boolean {
+  return routesAt(routerOf(app), path)
+    .filter((route) => route._methods().includes('POST'))
+    .some((route) => (route.stack ?? []).some((layer) => servesConditionalCreate(layer.handle)));
 }
 
 /**

@@ -27,7 +27,7 @@ import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
 import { expectationProblem, hostProblem } from './header-rules.js';
 import { urlProblem } from './input-guard.js';
-import { methodNotAllowedHandler, operationMethodHandler, optionsHandler } from './methods.js';
+import { methodNotAllowedHandler, operationMethodHandler, optionsHandler, servesConditionalCreateAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
 
@@ -90,7 +90,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       repeatedFormatProblem(formats) ??
         formatParamProblem(formats) ??
         (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
-        conditionalCreateProblem(req.method, req.header('if-none-exist')) ??
+        conditionalCreateProblem(req.method, req.header('if-none-exist'), req.method === 'POST' && servesConditionalCreateAt(req.app, req.path)) ??
         (req.method === 'GET' ? historyQueryProblem(req.path, req.originalUrl) : undefined),
     );
   });

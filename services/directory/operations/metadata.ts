@@ -19,6 +19,8 @@ export function metadata(ctx: DirectoryContext) {
     type: definition.type,
     interactions: ['read', 'vread', 'update', 'create', 'search-type', 'history-instance'],
     searchParams: searchParamSummary(definition),
+    // The generic create route honours If-None-Exist (shared/fhir/rest/resource-routes.ts).
+    conditionalCreate: true,
     ...(definition.type === 'Contract' ? { operations: CONTRACT_OPERATIONS } : {}),
   }));
   return capabilitiesHandler(capabilityStatement({

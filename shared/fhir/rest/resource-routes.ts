@@ -30,6 +30,7 @@ import { historyBundle, searchsetBundle } from '../bundle.js';
 import { causeOf, describeExchange, type ExchangeDescription } from '../exchange-context.js';
 import { handler, respond } from '../express.js';
 import { badRequest } from '../outcome.js';
+import { servingConditionalCreate } from '../request-rules.js';
 import { validBody } from '../request-body.js';
 import type { ValidationPool } from '../validation-pool.js';
 import { requireAccess } from './access.js';
@@ -148,20 +149,29 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
     router.post(
       `/${type}`,
       ...canWrite,
-      handler(async (req, res) => {
-        describeExchange(res, { subtype: 'create', action: 'C' });
-        // The server assigns the id (a client's is ignored, as FHIR says) before the hooks run,
-        // so they check the resource exactly as it will be stored.
-        const { id: _ignored, ...body } = await validBody<FhirResource>(req, type, options.validation);
-        const withId = { ...body, id: randomUUID() } as T;
-        const prepared = await prepare(withId, { req, res, auth: authContext(res), interaction: 'create' });
-        const stored = await store.create(prepared, { cause: causeOf(req, res) });
-        describeExchange(res, { entities: [entity(stored.id!)] });
-        await respond(req, res, 201, stored, {
-          ...((await options.describeWrite?.(stored, 'created', req, res)) ?? {}),
-          location: `${baseUrl}/${type}/${stored.id}/_history/${stored.meta?.versionId}`,
-        });
-      }),
+      servingConditionalCreate(
+        handler(async (req, res) => {
+          describeExchange(res, { subtype: 'create', action: 'C' });
+          // The server assigns the id (a client's is ignored, as FHIR says) before the hooks run,
+          // so they check the resource exactly as it will be stored.
+          const { id: _ignored, ...body } = await validBody<FhirResource>(req, type, options.validation);
+          const withId = { ...body, id: randomUUID() } as T;
+          const prepared = await prepare(withId, { req, res, auth: authContext(res), interaction: 'create' });
+          // Conditional create (R4 §3.1.0.8.1): `If-None-Exist` holds a search's query (`identifier=…|…`);
+          // one match is answered as it stands (200), none is created (201), several are a 412.
+          const ifNoneExist = req.header('if-none-exist');
+          const { resource: stored, outcome } =
+            ifNoneExist === undefined
+              ? { resource: await store.create(prepared, { cause: causeOf(req, res) }), outcome: 'created' as const }
+              : await store.conditionalCreate(prepared, new URLSearchParams(ifNoneExist.replace(/^[^?]*\?/, '')), { cause: causeOf(req, res) });
+          describeExchange(res, { entities: [entity(stored.id!)] });
+          await respond(req, res, outcome === 'created' ? 201 : 200, stored, {
+            ...(outcome === 'created' ? {} : { action: 'R' as const }),
+            ...((await options.describeWrite?.(stored, outcome, req, res)) ?? {}),
+            location: `${baseUrl}/${type}/${stored.id}/_history/${stored.meta?.versionId}`,
+          });
+        }),
+      ),
     );
   }
 
