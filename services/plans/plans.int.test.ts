@@ -163,6 +163,12 @@ describe('reading across agencies', () => {
     const unknownUpdate = await plans.put(gp, '/fhir/CarePlan/no-such-plan', { ...plan, id: 'no-such-plan', description: 'overwritten' }, 'W/"1"');
     expect(update.status).toBe(404);
     expect(answerWithoutId(update, plan.id!)).toEqual(answerWithoutId(unknownUpdate, 'no-such-plan'));
+    // The body is checked before the record is looked at: an invalid one gets the same 422 whether the plan exists
+    // (unseen) or not — never a 404 for one and a 422 for the other that would tell which ids exist.
+    const invalid = await plans.put(gp, `/fhir/CarePlan/${plan.id}`, { ...plan, status: 'banana' }, 'W/"1"');
+    const invalidUnknown = await plans.put(gp, '/fhir/CarePlan/no-such-plan', { ...plan, id: 'no-such-plan', status: 'banana' }, 'W/"1"');
+    expect(invalid.status).toBe(422);
+    expect(answerWithoutId(invalid, plan.id!)).toEqual(answerWithoutId(invalidUnknown, 'no-such-plan'));
     expect((await plans.get('edinburgh-social-work', `/fhir/CarePlan/${plan.id}`)).body).toMatchObject({ meta: { versionId: '1' } });
   });
 

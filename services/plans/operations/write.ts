@@ -8,9 +8,12 @@
  * over the body limit 413), its subject resolved to the index Person through the
  * MPI's view (422 when the person is unknown), the author set from the token.
  * An update is an access-checked `write` (domain/access.ts) and never moves a
- * record to another person; a request for assistance moves only as its
- * lifecycle allows (domain/service-request.ts). Every version is written in one
- * Lua script with its audit change record (shared/store).
+ * record to another person. What the request alone decides (If-Match 428, scope
+ * 403, the body 400/413/422) is checked before the record is read, so it answers
+ * the same for every id; only then the record (404 for unknown and unseen alike).
+ * A request for assistance moves only as its lifecycle allows
+ * (domain/service-request.ts). Every version is written in one Lua script with
+ * its audit change record (shared/store).
  */
 import type { Request, Response } from 'express';
 import type { ServiceRequest } from 'fhir/r4.js';
