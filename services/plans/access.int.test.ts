@@ -3,8 +3,8 @@
  * service gives it (module.ts `accessReadsConnection`: ioredis auto-pipelining): a
  * consent-checked decision sends the ISP revision read and the person's
  * Consents to Redis in ONE write — no round trip more than the ISP check alone.
- * A person whose Consents are kept (no Consent written since they were read) costs
- * that write one small command — the Consent revision — instead of the Consents script.
+ * The Consents are read as their projections (consent-store.ts), a few hundred bytes
+ * whatever the Consents' size, on every request.
  * (That a revocation still bites on the very next request is consent.int.test.ts
  * "default deny, grant, revoke", through the service and this same connection, and
  * kept-consents.int.test.ts.)
@@ -13,6 +13,7 @@ import { jest } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
+import { projectedScript } from '../../shared/store/scripts.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import { DirectoryView } from '../directory/view.js';
 import { MpiView } from '../mpi/view.js';
@@ -70,14 +71,15 @@ describe('the access check on its auto-pipelined connection', () => {
     expect(await writesOfOneDecision(consentChecked, { ...record, id: 'plan-2', personId: 'person-2' })).toBe(1);
   });
 
-  it("reads a kept person's Consents again only when the Consent revision moved: otherwise the revision alone", async () => {
+  it("reads the person's Consent projections on every decision (their parsing alone is kept)", async () => {
     const directory = new DirectoryView(reads, keys);
     const isp = new IspRegistry(directory);
     const access = new PlansAccess(isp, new ConsentVerdicts({ consents: consentStore(reads, keys), isp, directory, mpi: new MpiView(reads, keys) }));
-    const cold = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
-    const kept = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
-    expect(cold.sent).toMatch(/evalsha/i);
-    expect(kept.sent).not.toMatch(/evalsha/i);
-    expect(kept.sent).toContain(keys.key('plans:Consent', 'man'));
+    const first = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
+    const again = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
+    for (const sent of [first.sent, again.sent]) {
+      expect(sent).toContain(projectedScript.sha);
+      expect(sent).toContain(keys.key('plans:Consent', 'proj'));
+    }
   });
 });

@@ -11,9 +11,9 @@ import type { Request } from 'express';
 import { badRequest } from '../../shared/fhir/outcome.js';
 import type { AgencyType, Purpose } from '../../shared/fhir/systems.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
-import { consentRecordOf, isPurpose, type ConsentRecord } from './domain/consent.js';
+import { isPurpose, type ConsentRecord } from './domain/consent.js';
 import { decideConsent, DEFAULT_PURPOSE, type AccessIntent, type ConsentDecision } from './domain/consent-decision.js';
-import { consentsOfPerson } from './consent-store.js';
+import { consentRecordsOf } from './consent-store.js';
 import { personOfPatientReference, type ConsentFactsSources } from './consent-facts.js';
 
 export const PURPOSE_HEADER = 'x-purpose-of-use';
@@ -50,7 +50,7 @@ function headerOf(req: Request, name: string): string | undefined {
  * everyone). The Consents are read now, so a withholding bites at the next attempt.
  */
 export async function alertDeliveryDecision(consents: ResourceStore, input: AlertDeliveryQuestion): Promise<ConsentDecision> {
-  return alertDeliveryDecisionOver((await consentsOfPerson(consents, input.personId)).map(consentRecordOf), input);
+  return alertDeliveryDecisionOver(await consentRecordsOf(consents, input.personId), input);
 }
 
 /** The delivery re-check's question: this alert about `personId`, raised by `senderAgency`, to `recipient`, now. */
@@ -87,7 +87,7 @@ export async function alertSendersWithheld(
   input: { readonly personId: string; readonly agency: { readonly id: string; readonly type: AgencyType }; readonly purpose: Purpose; readonly senders: readonly string[]; readonly now: Date },
 ): Promise<Set<string>> {
   if (input.senders.length === 0) return new Set();
-  const records = (await consentsOfPerson(consents, input.personId)).map(consentRecordOf);
+  const records = await consentRecordsOf(consents, input.personId);
   const facts = { subjectPersonId: input.personId, consents: records, npLpRoles: [], ispAllows: () => true, now: input.now.getTime() };
   return new Set(
     input.senders.filter(

@@ -3,10 +3,11 @@
  * for the records one request touches, the consent decision
  * (domain/consent-decision.ts) of each — over, for each person among them, their
  * Consents as they stand NOW and their Named Person / Lead Professional read now.
- * A person's Consents are kept in this process (kept-consents.ts) only while the
- * Consent revision — moved by every Consent write in the write's own script, and
- * read on every request, in the same write to Redis as the ISP's — stands still:
- * a revoked or narrowed Consent bites on the very next request, whatever tokens
+ * A person's Consents are read from Redis on every request — each Consent's
+ * projection (its rules, written in the same script as every version of it;
+ * consent-store.ts), in the same write to Redis as the ISP revision — and only
+ * their parsing is kept between requests (kept-consents.ts `recordsNow`): a
+ * revoked or narrowed Consent bites on the very next request, whatever tokens
  * are outstanding. The ISP flows are decided once per request for the access
  * check and consent alike (access.ts `RequestIsp`).
  *
@@ -44,7 +45,7 @@ export interface ConsentSourceDeps extends ConsentFactsSources {
 }
 
 export class ConsentVerdicts implements ConsentSource {
-  /** Each person's Consents, kept while the Consent revision (read on every request) stands still. */
+  /** Each person's Consents, read on every request; their parsing kept while they do not change. */
   private readonly kept: KeptConsents;
 
   constructor(private readonly deps: ConsentSourceDeps) {
@@ -62,8 +63,8 @@ export class ConsentVerdicts implements ConsentSource {
     // One record (a read): its person, without a set and an array made to find them.
     const persons = records.length === 1 ? [records[0]!.personId] : [...new Set(records.map((r) => r.personId))];
     const needNpLp = caller.patient === undefined && caller.practitionerRole !== undefined;
-    // Everything this decision reads, asked now and at once: the ISP snapshot (already asked), the Consent
-    // revision with each person's Consents (those not kept under it), and their NP/LP when a practitioner asks.
+    // Everything this decision reads, asked now and at once: the ISP snapshot (already asked), each person's
+    // Consent projections, and their NP/LP when a practitioner asks.
     const [snapshot, consents, named] = await Promise.all([
       requestIsp.snapshot,
       this.kept.recordsNow(persons),

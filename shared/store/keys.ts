@@ -17,6 +17,7 @@
  * - `ix:<param>`     zset   token/reference/string index, members `<value>\x1f<id>` (score 0, lexical ranges)
  * - `ix:<param>:lo`  zset   date index, members `<id>\x1f<n>` scored by the start of the value's range (epoch ms)
  * - `ix:<param>:hi`  zset   the same members scored by the end of the value's range
+ * - `proj`           hash   id → the type's projection of the current version (only types declaring one)
  * - `audit-outbox`   stream change records committed with each write (shared/audit/outbox.ts)
  */
 import { outboxKey } from '../audit/outbox.js';
@@ -30,6 +31,8 @@ export class ResourceKeys {
   readonly history: string;
   readonly manifest: string;
   readonly live: string;
+  /** id → the projection of the current version (`ResourceTypeDefinition.projection`). */
+  readonly projection: string;
   /** The audit outbox of this type's slot: each write's change record commits with it. */
   readonly outbox: string;
 
@@ -43,6 +46,7 @@ export class ResourceKeys {
     this.history = this.part('hist');
     this.manifest = this.part('man');
     this.live = this.part('live');
+    this.projection = this.part('proj');
     this.outbox = outboxKey(space, `${family}:${type}`);
   }
 

@@ -349,6 +349,43 @@ describe('ResourceStore (real Redis)', () => {
     });
   });
 
+  describe('projections', () => {
+    // A type keeping a compact text of each version beside it: here the name and the partOf reference.
+    const projectedType = defineResourceType('Organization', [referenceParam('partof', ['Organization'], (r) => referencesOf(r.partOf))], {
+      projection: (r) => `${r.name ?? ''}|${r.partOf?.reference ?? ''}`,
+    });
+
+    it('keeps each version’s projection with it — written by create and update, gone with a delete — and reads them by one exact value', async () => {
+      const projected = new ResourceStore(redis, new KeySpace(prefix), [projectedType]);
+      const under = () => projected.findProjections('Organization', 'partof', 'Organization/board');
+      await projected.create(organization('A&E', 'emergency-department', { id: 'ae', partOf: { reference: 'Organization/board' } }));
+      const ooh = await projected.create(organization('Out of hours', 'out-of-hours', { id: 'ooh', partOf: { reference: 'Organization/board' } }));
+      expect(await under()).toEqual(['A&E|Organization/board', 'Out of hours|Organization/board']);
+      await projected.update({ ...ooh, name: 'OOH service' });
+      expect(await under()).toEqual(['A&E|Organization/board', 'OOH service|Organization/board']);
+      await projected.update({ ...ooh, name: 'OOH service', partOf: { reference: 'Organization/other' } });
+      expect(await under()).toEqual(['A&E|Organization/board']);
+      expect(await projected.findProjections('Organization', 'partof', 'Organization/other')).toEqual(['OOH service|Organization/other']);
+      await projected.delete('Organization', 'ae');
+      expect(await under()).toEqual([]);
+      expect(await redis.hkeys(new KeySpace(prefix).key('fhir:Organization', 'proj'))).toEqual(['ooh']);
+    });
+
+    it('projects a version stored before its type declared a projection from the version itself', async () => {
+      await store.create(organization('A&E', 'emergency-department', { id: 'ae', partOf: { reference: 'Organization/board' } }));
+      const projected = new ResourceStore(redis, new KeySpace(prefix), [projectedType]);
+      expect(await projected.findProjections('Organization', 'partof', 'Organization/board')).toEqual(['A&E|Organization/board']);
+    });
+
+    it('writes a new version on an upsert whose projection changed though the resource did not (the projection’s rules changed)', async () => {
+      await store.upsert(organization('A&E', 'emergency-department', { id: 'ae', partOf: { reference: 'Organization/board' } }));
+      const projected = new ResourceStore(redis, new KeySpace(prefix), [projectedType]);
+      const again = await projected.upsert(organization('A&E', 'emergency-department', { id: 'ae', partOf: { reference: 'Organization/board' } }));
+      expect(again.outcome).toBe('updated');
+      expect(await redis.hget(new KeySpace(prefix).key('fhir:Organization', 'proj'), 'ae')).toBe('A&E|Organization/board');
+    });
+  });
+
   describe('date search', () => {
     beforeEach(async () => {
       const team = (id: string, start?: string, end?: string): CareTeam => ({

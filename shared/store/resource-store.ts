@@ -25,17 +25,18 @@ import { badRequest, conflict, gone, notFound, preconditionFailed, type Operatio
 import type { KeySpace } from '../redis/connection.js';
 import { contentHash } from './content-hash.js';
 import { ResourceKeys } from './keys.js';
-import { historyScript, indexedScript, writeScript } from './scripts.js';
+import { historyScript, indexedScript, projectedScript, writeScript } from './scripts.js';
 import {
   indexEntries,
   indexNames,
   LAST_UPDATED,
+  referenceKey,
   type IndexEntry,
   type ResourceOf,
   type ResourceType,
   type ResourceTypeDefinition,
 } from './search-params.js';
-import { lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type SearchPlan, type SearchQuery } from './search-plan.js';
+import { lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type IndexRange, type SearchPlan, type SearchQuery } from './search-plan.js';
 import { versionIdFromEtag } from './version.js';
 
 export type WriteOutcome = 'created' | 'updated' | 'unchanged';
@@ -124,6 +125,8 @@ interface ScriptWrite {
   readonly head: string;
   readonly tail: string;
   readonly entries?: readonly IndexEntry[];
+  /** The new version's projection, for a type that keeps one (a delete removes it). */
+  readonly projection?: string;
   /** The change record's outbox fields (empty: not audited). */
   readonly record?: readonly string[];
 }
@@ -166,7 +169,7 @@ export class ResourceStore {
         definition,
         keys,
         indexNames: names,
-        writeKeys: [keys.current, keys.history, keys.manifest, keys.live, keys.outbox, ...names.map((n) => keys.index(n))],
+        writeKeys: [keys.current, keys.history, keys.manifest, keys.live, keys.outbox, keys.projection, ...names.map((n) => keys.index(n))],
       });
     }
     this.audit?.relay?.watch(...this.outboxKeys);
@@ -360,9 +363,8 @@ export class ResourceStore {
    */
   async findExact<K extends ResourceType>(type: K, param: string, value: string): Promise<ResourceOf<K>[]> {
     const state = this.state(type);
-    const plan = planSearch(state.definition, { [param]: value, _count: String(MAX_COUNT), _total: 'none' });
-    const [range, ...others] = planRanges(plan);
-    if (!range || others.length > 0 || range.kind !== 'lex' || range.match !== 'exact') {
+    const range = exactRangeOf(state.definition, param, value);
+    if (!range) {
       return (await this.searchVisible(type, { [param]: value }, (all) => Promise.resolve(all.map(() => true)))).resources;
     }
     const jsons = (await indexedScript.run(this.redis, [state.keys.index(range.index), state.keys.current], lexBounds(range))) as (string | null | false)[];
@@ -370,6 +372,34 @@ export class ResourceStore {
       const stored = typeof json === 'string' ? parseStored(json) : undefined;
       return stored && !isTombstone(stored) ? [stored as ResourceOf<K>] : [];
     });
+  }
+
+  /**
+   * `findExact`, answered with each resource's projection (`ResourceTypeDefinition.projection`)
+   * instead of the resource: a few hundred bytes to read and parse where the resource is a few
+   * kB, still read fresh from Redis, in one round trip. A version stored before its type
+   * declared the projection is read whole and projected here.
+   */
+  async findProjections(type: ResourceType, param: string, value: string): Promise<string[]> {
+    const state = this.state(type);
+    const project = state.definition.projection;
+    if (!project) throw new Error(`${type} declares no projection`);
+    const range = exactRangeOf(state.definition, param, value);
+    if (!range) return (await this.findExact(type, param, value)).map((resource) => project(resource));
+    const { keys } = state;
+    const pairs = (await projectedScript.run(this.redis, [keys.index(range.index), keys.projection, keys.current], lexBounds(range))) as (string | null)[];
+    const out: string[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const text = pairs[i];
+      if (typeof text === 'string') {
+        out.push(text);
+        continue;
+      }
+      const json = pairs[i + 1];
+      const stored = typeof json === 'string' ? parseStored(json) : undefined;
+      if (stored && !isTombstone(stored)) out.push(project(stored));
+    }
+    return out;
   }
 
   /** Live resources carrying identifier `system|value` (the type must declare an `identifier` token parameter). */
@@ -426,13 +456,16 @@ export class ResourceStore {
     const lastUpdated = new Date().toISOString();
     const { head, tail, indexable } = versionedJson(resource, id, lastUpdated);
     const entries = indexEntries(state.definition, indexable);
+    const projection = state.definition.projection?.(indexable);
     const [status, version, existed, currentJson] = await this.runWrite(state, id, op, {
       ifMatch: options.ifMatch,
       mayCreate: options.allowCreate !== false,
-      hash: contentHash(indexable, indexSignature(entries)),
+      // The projection is part of it: an upsert after the projection's rules changed writes a version that carries the new one.
+      hash: contentHash(indexable, indexSignature(entries) + (projection ?? '')),
       head,
       tail,
       entries,
+      ...(projection !== undefined ? { projection } : {}),
       record: this.changeRecordOf(type, id, op, options.cause),
     });
     switch (status) {
@@ -462,7 +495,8 @@ export class ResourceStore {
     const lines = (write.entries ?? []).map((e) => `${e.index}\t${e.score}\t${e.member}\n`).join('');
     const expected = write.ifMatch === undefined ? '' : versionIdFromEtag(write.ifMatch);
     const record = write.record ?? [];
-    const args = [id, op, expected, write.mayCreate ? '1' : '0', write.hash ?? '', write.head, write.tail, lines, String(record.length), ...record, ...state.indexNames];
+    const projected = state.definition.projection ? '1' : '0';
+    const args = [id, op, expected, write.mayCreate ? '1' : '0', write.hash ?? '', write.head, write.tail, lines, projected, write.projection ?? '', String(record.length), ...record, ...state.indexNames];
     const reply = (await writeScript.run(this.redis, state.writeKeys, args)) as [string, string, string, string?];
     return [reply[0], reply[1], reply[2], reply[3]];
   }
@@ -490,6 +524,16 @@ export class ResourceStore {
     if (!state) throw notFound(`Resource type ${type} is not served here`);
     return state;
   }
+}
+
+/**
+ * The one exact index range a search by `param=value` reads, or undefined when it reads anything else. A reference
+ * given as it is indexed (`Person/<id>`: asked on every plans read) is its own range, without planning a search.
+ */
+function exactRangeOf(definition: ResourceTypeDefinition, param: string, value: string): Extract<IndexRange, { kind: 'lex' }> | undefined {
+  if (definition.params.get(param)?.type === 'reference' && referenceKey(value) === value) return { kind: 'lex', index: param, value, match: 'exact' };
+  const [range, ...others] = planRanges(planSearch(definition, { [param]: value, _count: String(MAX_COUNT), _total: 'none' }));
+  return range && others.length === 0 && range.kind === 'lex' && range.match === 'exact' ? range : undefined;
 }
 
 /**

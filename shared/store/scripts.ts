@@ -17,24 +17,27 @@ import { LuaScript } from '../redis/lua-script.js';
 /**
  * Create / update / upsert / delete one resource.
  *
- * KEYS: cur, hist, man, live, the type's audit outbox, then one key per index
- *       (named in ARGV after the change record).
+ * KEYS: cur, hist, man, live, the type's audit outbox, proj, then one key per
+ *       index (named in ARGV after the change record).
  * ARGV: 1 id, 2 op (create|update|upsert|delete), 3 If-Match versionId or '',
  *       4 '1' when an update may create, 5 content hash, 6 JSON head, 7 JSON tail
  *       (the stored JSON is head .. newVersionId .. tail), 8 the new index-entry
- *       lines, 9 n = number of change-record field/values (0: none), 10..9+n the
- *       change record (appended to the outbox only when the write happens, so
- *       the change and its audit record commit together — shared/audit/outbox.ts),
- *       then the index names in KEYS order.
+ *       lines, 9 '1' when the type keeps a projection (`proj`, search-params.ts
+ *       `projection`: set with the new version, removed by a delete), 10 the new
+ *       version's projection, 11 n = number of change-record field/values (0:
+ *       none), 12..11+n the change record (appended to the outbox only when the
+ *       write happens, so the change and its audit record commit together —
+ *       shared/audit/outbox.ts), then the index names in KEYS order.
  * Returns {status, versionId, existedBefore ('1'|'0'), currentJson?}; status is
  * ok | unchanged | conflict | stale | missing | deleted.
  */
 export const WRITE_LUA = `
 local id, op, ifMatch, mayCreate, hash, head, tail, entries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local recordLength = tonumber(ARGV[9])
-local firstIndex = 10 + recordLength
+local projected, projection = ARGV[9] == '1', ARGV[10]
+local recordLength = tonumber(ARGV[11])
+local firstIndex = 12 + recordLength
 local keyOf = {}
-for i = firstIndex, #ARGV do keyOf[ARGV[i]] = KEYS[i - firstIndex + 6] end
+for i = firstIndex, #ARGV do keyOf[ARGV[i]] = KEYS[i - firstIndex + 7] end
 
 local version, deleted, oldHash, oldEntries = 0, false, '', ''
 local man = redis.call('HGET', KEYS[3], id)
@@ -93,11 +96,13 @@ redis.call('HINCRBY', KEYS[3], '#rev', 1)
 if op == 'delete' then
   redis.call('ZREM', KEYS[4], id)
   redis.call('HSET', KEYS[3], id, newVersion .. '\\n1\\n\\n')
+  if projected then redis.call('HDEL', KEYS[6], id) end
 else
   redis.call('ZADD', KEYS[4], 0, id)
   redis.call('HSET', KEYS[3], id, newVersion .. '\\n0\\n' .. hash .. '\\n' .. entries)
+  if projected then redis.call('HSET', KEYS[6], id, projection) end
 end
-if recordLength > 0 then redis.call('XADD', KEYS[5], '*', unpack(ARGV, 10, 9 + recordLength)) end
+if recordLength > 0 then redis.call('XADD', KEYS[5], '*', unpack(ARGV, 12, 11 + recordLength)) end
 return {'ok', newVersion, existed}
 `;
 
@@ -135,6 +140,30 @@ end
 return out
 `;
 
+/**
+ * The projections of the resources one lexical index range names (a person's Consents, as
+ * the consent decision reads them on every plans read), with the index in one round trip.
+ * KEYS: index, proj, cur (one slot). ARGV: min, max (ZRANGEBYLEX bounds). Returns two
+ * values per member, in index order: its projection, or false and its current JSON when it
+ * has none (a version written before its type declared one) — false for both when gone.
+ */
+export const PROJECTED_LUA = `
+local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2])
+local out = {}
+for start = 1, #members, 1000 do
+  local ids = {}
+  for i = start, math.min(start + 999, #members) do ids[#ids + 1] = string.match(members[i], '[^\\31]*$') end
+  local texts = redis.call('HMGET', KEYS[2], unpack(ids))
+  for i = 1, #ids do
+    local text = texts[i]
+    out[#out + 1] = text
+    if text then out[#out + 1] = false else out[#out + 1] = redis.call('HGET', KEYS[3], ids[i]) end
+  end
+end
+return out
+`;
+
 export const writeScript = new LuaScript(WRITE_LUA);
+export const projectedScript = new LuaScript(PROJECTED_LUA);
 export const indexedScript = new LuaScript(INDEXED_LUA);
 export const historyScript = new LuaScript(HISTORY_LUA);

@@ -61,6 +61,18 @@ export type SearchParameterDefinition<T> = TokenParam<T> | ReferenceParam<T> | D
 export interface ResourceTypeDefinition<T extends FhirResource = FhirResource> {
   readonly type: ResourceType;
   readonly params: ReadonlyMap<string, SearchParameterDefinition<T>>;
+  /**
+   * A compact text of each version that a hot read needs instead of the whole resource
+   * (the plans service's consent decision reads a person's Consents on every request): the
+   * store keeps it beside the current version, written and deleted in the same script.
+   */
+  projection?(this: void, resource: T): string;
+}
+
+/** What a type declares besides its search parameters. */
+export interface ResourceTypeOptions<T extends FhirResource> {
+  /** See `ResourceTypeDefinition.projection`. Pure and deterministic: it is computed once, when a version is written. */
+  readonly projection?: (resource: T) => string;
 }
 
 /** Names the store handles itself or the query reserves; a declaration may not reuse them. */
@@ -74,6 +86,7 @@ const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 export function defineResourceType<K extends ResourceType>(
   type: K,
   params: readonly SearchParameterDefinition<ResourceOf<K>>[],
+  options: ResourceTypeOptions<ResourceOf<K>> = {},
 ): ResourceTypeDefinition<ResourceOf<K>> {
   const map = new Map<string, SearchParameterDefinition<ResourceOf<K>>>();
   for (const param of params) {
@@ -87,7 +100,7 @@ export function defineResourceType<K extends ResourceType>(
     LAST_UPDATED,
     dateParam<ResourceOf<K>>(LAST_UPDATED, (r) => [r.meta?.lastUpdated]),
   );
-  return { type, params: map };
+  return options.projection ? { type, params: map, projection: options.projection } : { type, params: map };
 }
 
 /** Every search parameter of a type as name and type, `_id` included (for the CapabilityStatement). */
