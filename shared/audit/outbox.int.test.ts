@@ -6,10 +6,11 @@ import { createLogger } from '../log.js';
 import { ResourceStore } from '../store/resource-store.js';
 import { defineResourceType, identifiersOf, tokenParam } from '../store/search-params.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
-import { readAuditEvents } from './audit-client.js';
+import { readAuditEntries, readAuditEvents } from './audit-client.js';
+import { entryArgs, parseAuditEntry } from './audit-entry.js';
 import { auditStreamKey } from './audit-stream.js';
 import { requestDetailsOfEvent } from './audit-event.js';
-import { changeRecord, outboxKey, stageChangeRecord } from './outbox.js';
+import { changeRecord, outboxEntryArgs, outboxKey, stageChangeRecord } from './outbox.js';
 import { OutboxRelay, relayBatch } from './outbox-relay.js';
 
 const log = createLogger('outbox-test', 'silent');
@@ -50,6 +51,25 @@ describe('audit outbox', () => {
     expect(requestDetailsOfEvent(event).method).toBeUndefined();
     expect(event.entity?.find((e) => e.what?.identifier?.value)?.what?.identifier?.value).toBe('req-outbox-1');
     expect(await redis.xlen(outboxKey(keys, 'things'))).toBe(0);
+  });
+
+  it('relays an outbox written across the upgrade to layout 3 — nine-field entries, then one-field ones — in order', async () => {
+    const keys = freshKeys();
+    const outbox = outboxKey(keys, 'things');
+    const record = (i: number) => changeRecord({ ...cause, requestId: `req-upgrade-${i}`, service: 'mpi' }, { subtype: 'update', action: 'U', entities: [{ reference: `Thing/u${i}` }] }, 'things');
+    // Written before the upgrade: the same entry as nine stream fields (`v` 2).
+    for (const i of [0, 1]) await redis.xadd(outbox, '*', ...entryArgs({ ...parseAuditEntry(outboxEntryArgs(record(i))), v: '2' }));
+    for (const i of [2, 3]) await redis.xadd(outbox, '*', ...outboxEntryArgs(record(i)));
+    await redis.xadd(outbox, '*', ...entryArgs({ ...parseAuditEntry(outboxEntryArgs(record(4))), v: '2' }));
+    expect(await new OutboxRelay(redis, keys, { log }).watch(outbox).flush()).toBe(5);
+    const entries = await readAuditEntries(redis, keys);
+    expect(entries.map((e) => [e.entry.requestId, e.entry.v])).toEqual([
+      ['req-upgrade-0', '2'],
+      ['req-upgrade-1', '2'],
+      ['req-upgrade-2', '3'],
+      ['req-upgrade-3', '3'],
+      ['req-upgrade-4', '2'],
+    ]);
   });
 
   it('appends a batch once, however often it is relayed (a relay that died before deleting it)', async () => {
