@@ -91,7 +91,8 @@ describe('looking a person up', () => {
   });
 
   it('shows A&E the active alerts about the person found by CHI, with the NP/LP, and notifies the NP/LP’s agency', async () => {
-    const res = await alerts.get('rie-emergency', `/fhir/Flag?subject=${encodeURIComponent(`${IdentifierSystems.chi}|${CHI}`)}&status=active`);
+    // _format and _pretty, which every FHIR interaction takes, as a real client may send them.
+    const res = await alerts.get('rie-emergency', `/fhir/Flag?subject=${encodeURIComponent(`${IdentifierSystems.chi}|${CHI}`)}&status=active&_format=json&_pretty=true`);
     expect(res.status).toBe(200);
     const bundle = res.body as Bundle;
     const flags = (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource as Flag);

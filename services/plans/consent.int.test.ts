@@ -66,7 +66,7 @@ describe('granting consent', () => {
     expect(criteriaOfEvent((await plans.mpi.auditOf(other)))).toEqual(['PD-L5', 'SI-L3']);
     const noOne = await plans.post('edinburgh-social-work', '/fhir/Consent', body);
     expect(noOne.status).toBe(403);
-    const listed = await plans.get(AILSA_LP, '/fhir/Consent?patient=Patient/demo-child-1');
+    const listed = await plans.get(AILSA_LP, '/fhir/Consent?patient=Patient/demo-child-1&_format=json&_pretty=true');
     expect((listed.body as Bundle).total).toBe(0);
   });
 

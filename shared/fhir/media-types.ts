@@ -34,6 +34,12 @@ export function acceptedRanges(accept: string): MediaRange[] {
     .filter((r) => r.type !== '' && r.q > 0);
 }
 
+/**
+ * Parameters every FHIR interaction takes (R4 §3.1.0.1.10 and §3.1.0.1.11: `_format`, `_pretty`): they shape the
+ * answer, not what is asked, so a search or operation with its own list of parameters lets them through.
+ */
+export const FORMAT_PARAMETERS: ReadonlySet<string> = new Set(['_format', '_pretty']);
+
 /** `+` in a query value is a space (form encoding); `application/fhir+json` sent unencoded arrives as `application/fhir json`. */
 export const formatValue = (raw: string) => raw.trim().replace(/ /g, '+');
 

@@ -18,7 +18,7 @@
  *
  * Pure: each check answers the refusal, or undefined.
  */
-import { JSON_FORMAT, OTHER_FHIR_FORMAT, R4, acceptedRanges, formatValue, parseMediaRange, servedSomewhere } from './media-types.js';
+import { FORMAT_PARAMETERS, JSON_FORMAT, OTHER_FHIR_FORMAT, R4, acceptedRanges, formatValue, parseMediaRange, servedSomewhere } from './media-types.js';
 import { badRequest, notAcceptable, unsupportedMediaType, type OperationOutcomeError } from './outcome.js';
 
 /** 406 for `_format` values naming a FHIR serialisation other than JSON, another FHIR version, or nothing any route answers in. */
@@ -110,7 +110,7 @@ export function historyQueryProblem(path: string, originalUrl: string): Operatio
   if (!path.endsWith('/_history')) return undefined;
   const q = originalUrl.indexOf('?');
   if (q < 0) return undefined;
-  const names = [...new URLSearchParams(originalUrl.slice(q + 1)).keys()].filter((k) => k !== '_format' && k !== '_pretty');
+  const names = [...new URLSearchParams(originalUrl.slice(q + 1)).keys()].filter((k) => !FORMAT_PARAMETERS.has(k));
   if (names.length === 0) return undefined;
   return badRequest(`_history returns every version of the resource and takes no parameters (got ${[...new Set(names)].join(', ').slice(0, 200)})`, names[0]);
 }

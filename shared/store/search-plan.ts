@@ -22,6 +22,7 @@
  * a 400 naming the parameter, so a client never gets silently unfiltered results.
  */
 import { badRequest } from '../fhir/outcome.js';
+import { FORMAT_PARAMETERS } from '../fhir/media-types.js';
 import { dateSpan } from './date-range.js';
 import { MEMBER_SEPARATOR } from './keys.js';
 import {
@@ -81,7 +82,6 @@ export interface SearchPlan extends ResultParams {
   readonly clauses: readonly Clause[];
 }
 
-const IGNORED = new Set(['_format', '_pretty']);
 
 /** Parses a query into a plan; throws a 400 OperationOutcomeError naming any parameter it cannot honour. */
 export function planSearch(definition: ResourceTypeDefinition, query: SearchQuery): SearchPlan {
@@ -110,7 +110,7 @@ export class ResultParamsReader {
 
   /** True when `key` is a result parameter (then it has been read); 400 for a value it cannot honour, or one given twice. */
   read(key: string, raw: string): boolean {
-    if (IGNORED.has(key)) return true;
+    if (FORMAT_PARAMETERS.has(key)) return true;
     if ((RESULT_PARAMS as readonly string[]).includes(key)) {
       // `?_count=1&_count=2` has no one meaning: refused rather than a guess at which one counts.
       if (this.seen.has(key)) throw badRequest(`'${key}' is given more than once; give it once`, key);

@@ -28,6 +28,7 @@ import type { AlertsContext } from '../context.js';
 import { flagFor } from '../domain/minimise.js';
 import type { StoredFlag } from '../store.js';
 import { viewOf, type FlagView } from '../visibility.js';
+import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 
 const SEARCH_PARAMETERS = new Set(['subject', 'status']);
 
@@ -54,7 +55,7 @@ export function searchFlags(ctx: AlertsContext, log: Logger) {
     describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: 'alert' });
     const query = searchQueryOf(req);
     for (const name of query.keys()) {
-      if (!SEARCH_PARAMETERS.has(name)) throw badRequest(`Flag search does not take the parameter '${name}' (it takes subject and status)`, name);
+      if (!SEARCH_PARAMETERS.has(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`Flag search does not take the parameter '${name}' (it takes subject and status)`, name);
     }
     const subjects = query.getAll('subject');
     if (subjects.length !== 1) throw badRequest('Flag search needs exactly one subject: <identifier system>|<value>, or Patient/<record id>', 'subject');

@@ -22,6 +22,7 @@ import type { Submission } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
 import { submissionOf } from '../submission.js';
 import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, respondRegistered, submittingAgency } from './register.js';
+import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 
 /** Which record a PUT names: by id, or by the agency identifier of a conditional update (`identifier=…`). */
 export type UpdateTarget = { readonly id: string } | { readonly query: URLSearchParams };
@@ -60,7 +61,7 @@ export function updateSubmission(patient: Patient, agency: SubmittingAgency, tar
 
 /** `identifier=<agency system>|<value>`, the only criterion a conditional update of an agency record takes. */
 function conditionalIdentifier(query: URLSearchParams, agency: SubmittingAgency): { system: string; value: string } {
-  const keys = [...query.keys()].filter((k) => k !== '_format' && k !== '_pretty');
+  const keys = [...query.keys()].filter((k) => !FORMAT_PARAMETERS.has(k));
   const values = query.getAll('identifier');
   if (keys.some((k) => k !== 'identifier') || values.length !== 1) {
     throw badRequest('A conditional update of an agency record takes one criterion: identifier=<your agency system>|<your identifier>', 'identifier');

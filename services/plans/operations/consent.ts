@@ -35,6 +35,7 @@ import { personOfPatientReference, type ConsentFactsSources } from '../consent-f
 import { namedProfessionalsOf } from '../subjects.js';
 import { personOfConsent, withPerson } from '../consent-store.js';
 import { consentProblems } from '../domain/consent.js';
+import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 
 export interface ConsentOperationsDeps extends ConsentFactsSources {
   readonly consents: ResourceStore;
@@ -115,7 +116,7 @@ export function searchConsents(deps: ConsentOperationsDeps) {
     describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: CATEGORY });
     const query = searchQueryOf(req);
     for (const name of query.keys()) {
-      if (!SEARCH_PARAMETERS.has(name)) throw badRequest(`Consent search does not take '${name}' (it takes patient, status, _count, _offset, _total)`, name);
+      if (!SEARCH_PARAMETERS.has(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`Consent search does not take '${name}' (it takes patient, status, _count, _offset, _total)`, name);
     }
     const patients = query.getAll('patient');
     if (patients.length !== 1) throw badRequest('Consent search needs exactly one patient: Patient/<id>', 'patient');
