@@ -13,7 +13,7 @@ import { jest } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { IspRegistry } from '../../shared/isp/registry.js';
-import { projectedScript } from '../../shared/store/scripts.js';
+import { indexedScript } from '../../shared/store/scripts.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import { DirectoryView } from '../directory/view.js';
 import { MpiView } from '../mpi/view.js';
@@ -78,7 +78,7 @@ describe('the access check on its auto-pipelined connection', () => {
     const first = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
     const again = await trafficOfOneDecision(access, { ...record, id: 'plan-3', personId: 'person-3' });
     for (const sent of [first.sent, again.sent]) {
-      expect(sent).toContain(projectedScript.sha);
+      expect(sent).toContain(indexedScript.sha);
       expect(sent).toContain(keys.key('plans:Consent', 'proj'));
     }
   });

@@ -25,7 +25,7 @@ import { badRequest, conflict, gone, notFound, preconditionFailed, type Operatio
 import type { KeySpace } from '../redis/connection.js';
 import { contentHash } from './content-hash.js';
 import { ResourceKeys } from './keys.js';
-import { historyScript, indexedScript, projectedScript, writeScript } from './scripts.js';
+import { historyScript, indexedScript, writeScript } from './scripts.js';
 import {
   indexEntries,
   indexNames,
@@ -387,7 +387,7 @@ export class ResourceStore {
     const range = exactRangeOf(state.definition, param, value);
     if (!range) return (await this.findExact(type, param, value)).map((resource) => project(resource));
     const { keys } = state;
-    const pairs = (await projectedScript.run(this.redis, [keys.index(range.index), keys.projection, keys.current], lexBounds(range))) as (string | null)[];
+    const pairs = (await indexedScript.run(this.redis, [keys.index(range.index), keys.projection, keys.current], lexBounds(range))) as (string | null)[];
     const out: string[] = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const text = pairs[i];

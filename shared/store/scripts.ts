@@ -122,11 +122,13 @@ return out
 `;
 
 /**
- * The resources one lexical index range names, read with the index in one round trip
- * (a search by one exact value: a person's Consents on every plans read). Both keys are
- * the type's, in one hash slot; the resources are fields of the current-version hash.
- * KEYS: index, cur. ARGV: min, max (ZRANGEBYLEX bounds). Returns the current JSONs (false
- * for an id the hash no longer has), in index order. Members end in `<separator><id>` (keys.ts).
+ * The values one lexical index range names, read with the index in one round trip (a search by one
+ * exact value: a person's Consents on every plans read). Every key is the type's, in one hash slot.
+ * KEYS: index, a hash by id (cur: the current JSONs; proj: the projections), and optionally a second
+ * hash to fall back on (cur, for a projection not written yet). ARGV: min, max (ZRANGEBYLEX bounds).
+ * Returns, in index order, each member's value in the first hash (false where it has none) — and with a
+ * fallback, two values per member: that, then false or (where the first had none) the fallback's value.
+ * Members end in `<separator><id>` (keys.ts).
  */
 export const INDEXED_LUA = `
 local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2])
@@ -134,36 +136,18 @@ local out = {}
 for start = 1, #members, 1000 do
   local ids = {}
   for i = start, math.min(start + 999, #members) do ids[#ids + 1] = string.match(members[i], '[^\\31]*$') end
-  local jsons = redis.call('HMGET', KEYS[2], unpack(ids))
-  for _, json in ipairs(jsons) do out[#out + 1] = json end
-end
-return out
-`;
-
-/**
- * The projections of the resources one lexical index range names (a person's Consents, as
- * the consent decision reads them on every plans read), with the index in one round trip.
- * KEYS: index, proj, cur (one slot). ARGV: min, max (ZRANGEBYLEX bounds). Returns two
- * values per member, in index order: its projection, or false and its current JSON when it
- * has none (a version written before its type declared one) — false for both when gone.
- */
-export const PROJECTED_LUA = `
-local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2])
-local out = {}
-for start = 1, #members, 1000 do
-  local ids = {}
-  for i = start, math.min(start + 999, #members) do ids[#ids + 1] = string.match(members[i], '[^\\31]*$') end
-  local texts = redis.call('HMGET', KEYS[2], unpack(ids))
+  local values = redis.call('HMGET', KEYS[2], unpack(ids))
   for i = 1, #ids do
-    local text = texts[i]
-    out[#out + 1] = text
-    if text then out[#out + 1] = false else out[#out + 1] = redis.call('HGET', KEYS[3], ids[i]) end
+    local value = values[i]
+    out[#out + 1] = value
+    if KEYS[3] then
+      if value then out[#out + 1] = false else out[#out + 1] = redis.call('HGET', KEYS[3], ids[i]) end
+    end
   end
 end
 return out
 `;
 
 export const writeScript = new LuaScript(WRITE_LUA);
-export const projectedScript = new LuaScript(PROJECTED_LUA);
 export const indexedScript = new LuaScript(INDEXED_LUA);
 export const historyScript = new LuaScript(HISTORY_LUA);
