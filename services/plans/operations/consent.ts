@@ -92,8 +92,9 @@ export function readConsent(deps: ConsentOperationsDeps) {
     const vid = req.params.vid === undefined ? undefined : String(req.params.vid);
     describeExchange(res, { subtype: vid ? 'vread' : 'read', action: 'R', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
     const [current] = await deps.consents.readMany('Consent', [id]);
-    if (!current) throw notFound(`Consent/${id} is not known`);
-    await assertMayReadConsents(deps, res, personOfConsent(current));
+    const unknown = () => notFound(`Consent/${id} is not known`);
+    if (!current) throw unknown();
+    await assertMayReadConsents(deps, res, personOfConsent(current), unknown);
     const resource = vid ? await deps.consents.vread('Consent', id, vid) : current;
     await respond(req, res, 200, resource, { criteria: CONSENT_CRITERIA });
   };
@@ -104,8 +105,9 @@ export function consentHistory(deps: ConsentOperationsDeps) {
     const id = String(req.params.id);
     describeExchange(res, { subtype: 'history-instance', action: 'R', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
     const [current] = await deps.consents.readMany('Consent', [id]);
-    if (!current) throw notFound(`Consent/${id} is not known`);
-    await assertMayReadConsents(deps, res, personOfConsent(current));
+    const unknown = () => notFound(`Consent/${id} is not known`);
+    if (!current) throw unknown();
+    await assertMayReadConsents(deps, res, personOfConsent(current), unknown);
     const versions = (await deps.consents.history('Consent', id)).flatMap((v) => (v.resource ? [v.resource] : []));
     await respond(req, res, 200, historyBundle(versions, deps.baseUrl), { criteria: CONSENT_CRITERIA });
   };
@@ -121,10 +123,11 @@ export function searchConsents(deps: ConsentOperationsDeps) {
     const patients = query.getAll('patient');
     if (patients.length !== 1) throw badRequest('Consent search needs exactly one patient: Patient/<id>', 'patient');
     const personId = await personOfPatientReference(deps, patients[0]!, now(deps));
-    if (!personId) throw notFound(`${patients[0]} is not a person the partnership's index knows`);
+    const unknown = () => notFound(`${patients[0]} is not a person the partnership's index knows`);
+    if (!personId) throw unknown();
     const person = `Person/${personId}`;
     describeExchange(res, { subject: person });
-    await assertMayReadConsents(deps, res, person);
+    await assertMayReadConsents(deps, res, person, unknown);
     const storeQuery: Record<string, string> = { person };
     for (const name of ['status', '_count', '_offset', '_total']) {
       const value = query.get(name);
@@ -163,20 +166,26 @@ async function prepareWrite(deps: ConsentOperationsDeps, res: Response, consent:
   return withPerson(consent, personId);
 }
 
-/** The person's NP/LP, or the person themselves, read their Consents; to anyone else they are not there. */
-async function assertMayReadConsents(deps: ConsentOperationsDeps, res: Response, person: string | undefined): Promise<void> {
+/**
+ * The person's NP/LP, or the person themselves, read their Consents; to anyone else they are not there:
+ * refused with `unknown()`, the very answer an unknown id or person gets (never whether the person is known),
+ * the reason kept in the audit record.
+ */
+async function assertMayReadConsents(deps: ConsentOperationsDeps, res: Response, person: string | undefined, unknown: () => Error): Promise<void> {
   const auth = authContext(res);
   const personId = person?.replace(/^Person\//, '');
-  if (!personId) throw notFound('Consent not known');
+  if (!personId) throw unknown();
   describeExchange(res, { subject: `Person/${personId}` });
   if (auth.patient) {
     if (!hasScope(auth.scopes, 'patient/Consent.read')) throw forbidden('missing scope patient/Consent.read');
     if ((await personOfPatientReference(deps, auth.patient, now(deps))) === personId) return;
-    throw forbidden("A person's own access reaches their own record only");
+    describeExchange(res, { outcomeDescription: "denied, answered as unknown: a person's own access reaches their own record only" });
+    throw unknown();
   }
   if (!hasScope(auth.scopes, 'system/Consent.read')) throw forbidden('missing scope system/Consent.read');
   if (auth.practitionerRole && (await namedProfessionalsOf(deps.mpi, deps.directory, personId, now(deps))).roles.includes(auth.practitionerRole)) return;
-  throw notFound('Consent not known');
+  describeExchange(res, { outcomeDescription: "denied, answered as unknown: only the person's Named Person / Lead Professional, or the person, reads their Consents" });
+  throw unknown();
 }
 
 function now(deps: ConsentOperationsDeps): Date {
