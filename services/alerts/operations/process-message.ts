@@ -43,7 +43,7 @@ import { claimedSendersOf, claimsToBeResponse, messageKindOf, npLpAgenciesOf, pa
 import { acceptanceCriteria, routeAlert, type Recipient } from '../domain/routing.js';
 import type { StoredFlag } from '../store.js';
 import type { DeliveryJobData } from '../workers/deliveries.js';
-import { directoryCareTeamFor, resolveSubject, type ResolvedSubject } from '../subjects.js';
+import { directoryCareTeamFor, resolveSubject } from '../subjects.js';
 import { acknowledge } from './acknowledge.js';
 
 const HEADER = 'Bundle.entry[0].resource';
@@ -85,10 +85,6 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
       throw forbidden(`${sender} is not party to an Information Sharing Protocol of the partnership, so it cannot send alerts`);
     }
 
-    // Its earlier answer (a repeat) and who it is about are read while the message is validated: reads only,
-    // looked at only once the message is known valid and the sender's own, in the order below (two round trips
-    // off the path to the answer).
-    const ahead = readAhead(ctx, req.body, sender, senderAgency.patientIdentifierSystem);
     messageKindOf(req.body);
     // A message claiming another sender is refused before its shape is judged, like every other 403.
     const spoofed = claimedSendersOf(req.body).find((claimed) => claimed !== sender);
@@ -106,7 +102,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     });
 
     // The same message again (a client retry): the answer it had, never a second alert.
-    const earlier = await (ahead?.messageId === messageId ? ahead.answer : ctx.store.answerOf(messageId));
+    const earlier = await ctx.store.answerOf(messageId);
     if (earlier) {
       await respondRepeat(req, res, earlier as Bundle, statusUrl);
       return;
@@ -119,7 +115,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         SUBJECT_IDENTIFIER,
       );
     }
-    const subject = await (ahead?.subject && ahead.subjectKeys === JSON.stringify(keys) ? ahead.subject : resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER));
+    const subject = await resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER);
     describeExchange(res, { subject: `Person/${subject.personId}` });
 
     const existing = message.event === 'alert-raised' ? undefined : await followedUpFlag(ctx, message, flagId, subject.personId);
@@ -241,38 +237,6 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     });
     await queued;
   };
-}
-
-/** Reads started before the message is validated (`readAhead`), each for the message id / subject keys it was started for. */
-interface ReadAhead {
-  readonly messageId: string;
-  readonly answer: Promise<unknown>;
-  /** The subject keys (JSON) the resolution was started for. */
-  readonly subjectKeys?: string;
-  readonly subject?: Promise<ResolvedSubject>;
-}
-
-/**
- * Starts the reads an accept waits on in turn — the repeat check and the subject's resolution — from the body
- * as received, while it is validated (the body validated is this very object, so it names the same message
- * and subject). Nothing when the body does not read as this sender's alert message: the checks then refuse it
- * in their order. The reads' answers and refusals are only looked at where the accept would have asked.
- */
-function readAhead(ctx: AlertsContext, body: unknown, sender: string, patientIdentifierSystem: string): ReadAhead | undefined {
-  let message: AlertMessage;
-  try {
-    message = parseAlertMessage(body as Bundle);
-  } catch {
-    return undefined;
-  }
-  if (message.senderAgency !== sender) return undefined;
-  const answer = ctx.store.answerOf(messageIdOf(sender, message.headerId));
-  answer.catch(() => undefined);
-  const keys = subjectKeysOf(message.patient, patientIdentifierSystem);
-  if (keys.length === 0) return { messageId: messageIdOf(sender, message.headerId), answer };
-  const subject = resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER);
-  subject.catch(() => undefined);
-  return { messageId: messageIdOf(sender, message.headerId), answer, subjectKeys: JSON.stringify(keys), subject };
 }
 
 /** 403 for a message that says it is from another agency than the token's (audited as a security-model refusal). */
