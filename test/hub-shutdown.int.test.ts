@@ -21,13 +21,7 @@ afterAll(async () => {
 });
 
 it('a stop while Redis hangs gives up on the services after INFOSHARE_SHUTDOWN_SECONDS and reports it', async () => {
-  hub = await startHub({
-    env: { ...process.env, REDIS_URL: redis.url, INFOSHARE_SHUTDOWN_SECONDS: '2' },
-    freePorts: true,
-    keyPrefix: 'hub-shutdown',
-    loadFixtures: false,
-    log: createLogger('hub-shutdown', 'silent'),
-  });
+  hub = await hubStoppingWithin(2, 'hub-shutdown');
   redis.pause();
   const stopping = hub.stop();
   // Generous against a loaded machine: what matters is that it ends, and says it was not clean.
@@ -37,12 +31,17 @@ it('a stop while Redis hangs gives up on the services after INFOSHARE_SHUTDOWN_S
 
 it('a stop while Redis answers closes every service cleanly', async () => {
   redis.resume();
-  hub = await startHub({
-    env: { ...process.env, REDIS_URL: redis.url, INFOSHARE_SHUTDOWN_SECONDS: '30' },
+  hub = await hubStoppingWithin(30, 'hub-shutdown-2');
+  expect(await hub.stop()).toBe(true);
+}, 60_000);
+
+/** A hub on the test's Redis (no demo data) whose stop gives the services `seconds` (INFOSHARE_SHUTDOWN_SECONDS). */
+function hubStoppingWithin(seconds: number, keyPrefix: string) {
+  return startHub({
+    env: { ...process.env, REDIS_URL: redis.url, INFOSHARE_SHUTDOWN_SECONDS: String(seconds) },
     freePorts: true,
-    keyPrefix: 'hub-shutdown-2',
+    keyPrefix,
     loadFixtures: false,
     log: createLogger('hub-shutdown', 'silent'),
   });
-  expect(await hub.stop()).toBe(true);
-}, 60_000);
+}
