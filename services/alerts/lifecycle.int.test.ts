@@ -11,6 +11,7 @@ import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { IdentifierSystems } from '../../shared/fhir/systems.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import { criteriaOf } from '../../test/mpi.js';
+import { consent, storeConsent } from '../../test/plans.js';
 import { answerWithoutId } from '../../test/refusals.js';
 
 let alerts: TestAlerts;
@@ -140,6 +141,39 @@ describe('looking a person up', () => {
   it('refuses a search it cannot honour (400)', async () => {
     const res = await alerts.get('rie-emergency', '/fhir/Flag?patient=x');
     expect(res.status).toBe(400);
+  });
+
+  it("hides the alerts from an agency a Consent withholds the person's alerts from — search and read as if there were none, no access notified, audited as a consent denial", async () => {
+    const byChi = `/fhir/Flag?subject=${encodeURIComponent(`${IdentifierSystems.chi}|${CHI}`)}`;
+    const flagIds = async (agency: string) => ((await alerts.get(agency, byChi)).body as Bundle).entry?.filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id) ?? [];
+    const accessesBy = async (agency: string) =>
+      ((await alerts.get('edinburgh-social-work', `/fhir/Flag/${flagId}/$accesses`)).body as Parameters).parameter?.filter((p) => p.part?.some((q) => q.name === 'agency' && q.valueReference?.reference === `Organization/${agency}`)).length ?? 0;
+    expect(await flagIds('lueccs-ooh')).toContain(flagId);
+    const lookedUp = await accessesBy('lueccs-ooh');
+
+    const [link] = await alerts.mpi.store.getLinks(['edinburgh-social-work.demo-child-1']);
+    await storeConsent(alerts.mpi.dir.redis, alerts.mpi.dir.keys, consent('Patient/demo-child-1', [{ actor: 'Organization/lueccs-ooh', classes: ['alerts'], type: 'deny' }], { id: 'withhold-alerts-from-ooh' }), link!.personId);
+
+    const search = await alerts.get('lueccs-ooh', byChi);
+    expect(search.status).toBe(200);
+    expect((search.body as Bundle).entry ?? []).toEqual([]);
+    expect((search.body as Bundle).total).toBe(0);
+    const searched = await alerts.mpi.auditOf(search);
+    expect(criteriaOf(searched)).toContain('PD-L5');
+    expect(JSON.stringify(searched)).toContain('withhold-alerts-from-ooh');
+
+    const read = await alerts.get('lueccs-ooh', `/fhir/Flag/${flagId}`);
+    expect(read.status).toBe(404);
+    expect(answerWithoutId(read, flagId)).toEqual(answerWithoutId(await alerts.get('lueccs-ooh', '/fhir/Flag/flag-unknown'), 'flag-unknown'));
+    const readAudit = await alerts.mpi.auditOf(read);
+    expect(readAudit.outcomeDesc).toContain('consent withholds');
+    expect(criteriaOf(readAudit)).toEqual(expect.arrayContaining(['PD-L5', 'SI-L3']));
+    // Nothing was shown, so nothing was looked up: the NP/LP is not told of a look-up that found nothing.
+    expect(await accessesBy('lueccs-ooh')).toBe(lookedUp);
+
+    // The Consent names out-of-hours only: A&E and the sender still see the alert.
+    expect(await flagIds('rie-emergency')).toContain(flagId);
+    expect((await alerts.get('edinburgh-social-work', `/fhir/Flag/${flagId}`)).status).toBe(200);
   });
 });
 

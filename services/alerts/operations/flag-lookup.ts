@@ -9,13 +9,15 @@
  *   GET /fhir/Flag/<id>/$accesses        its last 25 look-ups: to the NP/LP's agency and the sender only.
  *
  * Every look-up that shows an alert records an access and notifies the NP/LP's agency
- * (accesses.ts) before answering. What the caller may not see is not there: not counted,
- * and a read of it is the 404 an unknown id gets.
+ * (accesses.ts) before answering. What the caller may not see — the ISP does not route it
+ * there, or a Consent in force withholds the person's alerts from the caller (as it withholds
+ * their delivery) — is not there: not counted, and a read of it is the 404 an unknown id gets;
+ * a consent withholding is audited in the look-up's own record (AuthZconsent's content, PD-L5).
  */
 import type { Request, Response } from 'express';
 import type { Bundle, BundleEntry, CareTeam, Flag, Parameters } from 'fhir/r4.js';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { addDecisions, causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, notFound } from '../../../shared/fhir/outcome.js';
 import { deniedAsUnknown } from '../../../shared/fhir/rest/access.js';
@@ -27,7 +29,8 @@ import { MA_L5_RECEIVERS } from '../domain/delivery-criteria.js';
 import type { AlertsContext } from '../context.js';
 import { flagFor } from '../domain/minimise.js';
 import type { StoredFlag } from '../store.js';
-import { viewOf, type FlagView } from '../visibility.js';
+import type { AlertConsent } from '../../plans/view.js';
+import { consentWithholding, viewOf, type FlagView } from '../visibility.js';
 import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 
 const SEARCH_PARAMETERS = new Set(['subject', 'status']);
@@ -42,6 +45,13 @@ export function readFlag(ctx: AlertsContext, log: Logger) {
     const view = flag && (await viewOf(ctx.isp, flag, agency));
     if (!flag || !view) {
       if (flag) deniedAsUnknown(res, `${agency} may not see Flag/${id}`);
+      throw notFound(`Flag/${id} is not known`);
+    }
+    const withheld = await consentWithholding(ctx.consent, flag, agency, view, new Date());
+    if (withheld) {
+      describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose });
+      auditWithheld(res, [{ flag, consent: withheld }]);
+      deniedAsUnknown(res, `consent withholds this person's alerts from ${agency} (${withheld.detail})`);
       throw notFound(`Flag/${id} is not known`);
     }
     describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose, entities: [{ reference: `Flag/${id}`, role: 'domain-resource' }] });
@@ -67,11 +77,17 @@ export function searchFlags(ctx: AlertsContext, log: Logger) {
     if (personId) describeExchange(res, { subject: `Person/${personId}` });
 
     const shown: { flag: StoredFlag; view: FlagView }[] = [];
+    const withheld: Withheld[] = [];
+    const now = new Date();
     for (const flag of flags) {
       if (statuses.length > 0 && !statuses.includes(flag.status)) continue;
       const view = await viewOf(ctx.isp, flag, agency);
-      if (view) shown.push({ flag, view });
+      if (!view) continue;
+      const consent = await consentWithholding(ctx.consent, flag, agency, view, now);
+      if (consent) withheld.push({ flag, consent });
+      else shown.push({ flag, view });
     }
+    auditWithheld(res, withheld);
     const looker = { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency };
     await Promise.all(shown.map(({ flag }) => recordAccess(ctx, flag, looker, log)));
     const entry: BundleEntry[] = shown.flatMap(({ flag, view }): BundleEntry[] => [
@@ -120,6 +136,30 @@ export function flagAccesses(ctx: AlertsContext) {
     // PD-L3: the NP/LP's details and who looked their person up are read electronically.
     await respond(req, res, 200, parameters, { criteria: ['PD-L3'] });
   };
+}
+
+interface Withheld {
+  readonly flag: StoredFlag;
+  readonly consent: AlertConsent;
+}
+
+/**
+ * Alerts a Consent kept from the caller, in the look-up's own record: each Flag with its deny decision and
+ * the Consent that decided (BALP AuthZconsent's content) — a correct denial, PD-L5 evidence. The caller's
+ * answer does not show them.
+ */
+function auditWithheld(res: Response, withheld: readonly Withheld[]): void {
+  if (withheld.length === 0) return;
+  addDecisions(res, () => ({
+    entities: withheld.map(({ flag, consent }) => ({
+      reference: `Flag/${flag.id}`,
+      role: 'domain-resource' as const,
+      decision: { permit: false, basis: 'denied-by-consent', ...(consent.consent ? { consent: consent.consent } : {}) },
+    })),
+    patterns: ['AuthZ-Consent'],
+    criteria: ['PD-L5'],
+    criteriaOnDenial: ['PD-L5'],
+  }));
 }
 
 /** The index Person a search's subject names, or undefined when it names no one the index holds. */
