@@ -167,6 +167,28 @@ describe('estimateMatchingModel (the partnership’s own model)', () => {
     expect(rare.weight).toBeGreaterThan(smith.weight + 2);
   });
 
+  it('weighs agreement on a postcode many records share less than on one held by a single record (term frequencies)', () => {
+    // Nobody shares a home here, so the model scores the postcode on its own and lists its values.
+    expect(model.termFrequencies?.postcode).toBeDefined();
+    const holders = new Map<string, number>();
+    for (const r of records) if (r.pc) holders.set(r.pc, (holders.get(r.pc) ?? 0) + 1);
+    const byShare = [...holders].sort((a, b) => b[1] - a[1]);
+    const [commonest, held] = byShare[0]!;
+    const [single] = byShare.find(([, n]) => n === 1)!;
+    expect(held).toBeGreaterThan(3);
+    // The same pair of records but for where they live: only the postcode's term frequency tells them apart.
+    const pairAt = (postcode: string) => {
+      const r = toFeatures({ id: 'q1', given: ['Isla'], family: 'Brodie', birthDate: '1990-02-03', gender: 'female', postcode });
+      return compare({ ...r, id: 'q2' }, r, model);
+    };
+    const [common, rare] = [pairAt(commonest), pairAt(single)];
+    const postcode = (c: ReturnType<typeof pairAt>) => c.fields.find((f) => f.field === 'postcode')!;
+    expect(postcode(common).level).toBe(postcode(rare).level);
+    expect(postcode(common).termFrequency!).toBeLessThan(0);
+    expect(postcode(rare).weight).toBeGreaterThan(postcode(common).weight);
+    expect(rare.score).toBeGreaterThan(common.score);
+  });
+
   it('sets the link threshold where the posterior probability is the target, and reports what it predicts there', () => {
     expect(matchProbability(model.thresholds.upper, model)).toBeCloseTo(0.99, 3);
     expect(matchProbability(model.thresholds.lower, model)).toBeCloseTo(0.2, 3);
