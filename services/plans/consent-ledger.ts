@@ -10,6 +10,7 @@
 import type { Response } from 'express';
 import type { ExchangeEntity, ExchangePattern } from '../../shared/audit/exchange.js';
 import { addDecisions, type ExchangeDecisions } from '../../shared/fhir/exchange-context.js';
+import { markDenial } from '../../shared/http/metrics.js';
 import type { DataCategory } from '../../shared/fhir/systems.js';
 import type { ConsentDecision } from './domain/consent-decision.js';
 
@@ -37,7 +38,7 @@ export class ConsentLedger {
   private readonly decided: Decided[] = [];
 
   constructor(
-    res: Response,
+    private readonly res: Response,
     private readonly request: LedgerRequest,
   ) {
     addDecisions(res, () => this.decisions());
@@ -54,7 +55,10 @@ export class ConsentLedger {
   }
 
   add(reference: string, personId: string, category: DataCategory, decision: ConsentDecision): void {
-    this.decided.push({ reference, personId, category, decision });
+    const decided = { reference, personId, category, decision };
+    this.decided.push(decided);
+    // A request refused because consent withheld it counts as a consent denial in the service's metrics (SI-L4).
+    if (!decision.permit && decidedByConsent(decided)) markDenial(this.res, 'consent');
   }
 
   /** The decisions, for the exchange's record (read when the exchange is audited); undefined when nothing was decided. */

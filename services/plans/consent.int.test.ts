@@ -57,6 +57,13 @@ function decisionsOf(event: AuditEvent): { reference?: string; decision?: string
 }
 const issueText = (body: unknown) => JSON.stringify((body as OperationOutcome).issue);
 
+/** `infoshare_access_denials_total{reason="consent"}` on the service's `/metrics` (0 before the first). */
+async function consentDenials(): Promise<number> {
+  const metrics = await request(plans.app).get('/metrics');
+  const line = metrics.text.split('\n').find((l) => l.startsWith('infoshare_access_denials_total{') && l.includes('reason="consent"'));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
 describe('granting consent', () => {
   it("refuses anyone but the person's Named Person / Lead Professional (403, audited as a correct refusal), storing nothing", async () => {
     const body = consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}` }]);
@@ -117,8 +124,11 @@ describe('default deny, grant, revoke', () => {
 
     const revoked = await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"1"');
     expect(revoked.status).toBe(200);
+    const deniedBefore = await consentDenials();
     const after = await plans.get(EDUCATION, `/fhir/CarePlan/${plan.id}`);
     expect(after.status).toBe(404);
+    // Counted as a consent denial in the service's metrics (the performance evidence, SI-L4), not hidden among 404s.
+    expect(await consentDenials()).toBe(deniedBefore + 1);
     const [denial, ...more] = await trailOf(after);
     expect(more).toEqual([]);
     expect(denial!.outcome).toBe('4');
