@@ -4,13 +4,17 @@
  * `infoshare replay --spawn` would. One test per scenario, so a failure names
  * the scenario and lists each failed step with its reasons.
  */
+import type { Parameters } from 'fhir/r4.js';
 import { pino } from 'pino';
 import { DEFAULT_SCENARIOS_DIR } from '../cli/commands/replay.js';
+import { demoAgencyToken } from '../cli/demo-token.js';
 import { RedisEvidenceReader } from '../cli/replay/evidence.js';
 import { loadScenarios, type LoadedScenario } from '../cli/replay/load.js';
 import { problemLines, stepLines, type Style } from '../cli/replay/report.js';
 import { runScenarios, type ScenarioResult } from '../cli/replay/runner.js';
 import { spawnHub, type SpawnedHub } from '../cli/replay/spawn.js';
+import { leafHashOfText, verifyInclusion } from '../services/audit/domain/merkle.js';
+import type { EvidenceReport } from '../services/audit/domain/evidence-report.js';
 
 const plain: Style = { green: (s) => s, red: (s) => s, dim: (s) => s, bold: (s) => s };
 const { scenarios, problems } = await loadScenarios([DEFAULT_SCENARIOS_DIR]);
@@ -31,7 +35,8 @@ describe('scenario replay against an in-process hub', () => {
   let evidence: RedisEvidenceReader;
 
   beforeAll(async () => {
-    hub = await spawnHub(pino({ level: 'error' }, pino.destination(2)));
+    // A performance summary every 2 s instead of 60: the auditor's scenario reads one (SI-L5) soon after the start.
+    hub = await spawnHub(pino({ level: 'error' }, pino.destination(2)), { ...process.env, INFOSHARE_AUDIT_PERFORMANCE_SECONDS: '2' });
     evidence = RedisEvidenceReader.connect(hub.target.redisUrl!, hub.target.keyPrefix);
   }, 60_000);
 
@@ -49,4 +54,31 @@ describe('scenario replay against an in-process hub', () => {
     },
     60_000,
   );
+
+  // Issue 14's "done when": the report built by replaying every scenario. Runs after them (declared last).
+  it('leave a maturity evidence report that demonstrates IM, PD, MA, MI, AP, PC and SI to level 5, every evidenced cell backed by logged exchanges whose inclusion proofs verify at its checkpoint', async () => {
+    const token = await demoAgencyToken(hub.target.tokenUrl, 'nhs-lothian', 'system/AuditEvent.read');
+    const get = async <T>(path: string): Promise<T> => (await fetch(`${hub.target.urls.audit}${path}`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<T>;
+    const AREAS = ['IM', 'PD', 'MA', 'MI', 'AP', 'PC', 'SI'];
+    const levels = (r: EvidenceReport) => Object.fromEntries(r.areas.filter((a) => AREAS.includes(a.code)).map((a) => [a.code, a.highestLevel]));
+    // The report counts what the latest signed checkpoint covers: wait for one signed after the last scenario.
+    let report = await get<EvidenceReport>('/evidence');
+    for (const deadline = Date.now() + 60_000; Object.values(levels(report)).some((l) => l !== 5) && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      report = await get<EvidenceReport>('/evidence');
+    }
+    expect(levels(report)).toEqual(Object.fromEntries(AREAS.map((a) => [a, 5])));
+    const checkpoint = report.checkpoint!;
+    const root = Buffer.from(checkpoint.rootHash, 'base64');
+    const cells = report.areas.filter((a) => AREAS.includes(a.code)).flatMap((a) => a.cells.filter((c) => c.kind === 'exchange'));
+    expect(cells.every((c) => c.status === 'demonstrated' && c.count > 0 && c.samples.length > 0)).toBe(true);
+    for (const sample of cells.flatMap((c) => c.samples)) {
+      // The entry's canonical bytes as the log holds them; the report's own proof must lead from them to the checkpoint's root.
+      const answer = await get<Parameters>(`/fhir/AuditEvent/${sample.id}/$inclusion-proof?checkpoint=${checkpoint.size}`);
+      const entry = answer.parameter!.find((p) => p.name === 'entry')!.valueString!;
+      expect(entry.startsWith(`{"id":"${sample.id}",`)).toBe(true);
+      const hashes = sample.proof!.hashes.map((h) => Buffer.from(h, 'base64'));
+      expect(verifyInclusion(sample.proof!.leafIndex, checkpoint.size, leafHashOfText(entry), hashes, root)).toBe(true);
+    }
+  }, 120_000);
 });

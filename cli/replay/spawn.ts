@@ -14,11 +14,12 @@ export interface SpawnedHub {
   stop(keep: boolean): Promise<void>;
 }
 
-export async function spawnHub(log: Logger): Promise<SpawnedHub> {
+/** `env`: the environment the hub reads its settings from (default: this process's). */
+export async function spawnHub(log: Logger, env?: NodeJS.ProcessEnv): Promise<SpawnedHub> {
   // Loaded lazily: a replay against a running hub should not load every service's code.
   const { startHub } = await import('../../services/hub.js');
   const keyPrefix = `replay-${randomBytes(4).toString('hex')}`;
-  const hub = await startHub({ freePorts: true, keyPrefix, log });
+  const hub = await startHub({ freePorts: true, keyPrefix, log, ...(env ? { env } : {}) });
   return {
     target: targetFromConfig(hub.config, hub.redisUrl),
     async stop(keep) {
