@@ -21,7 +21,7 @@ import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import type { RunningHub } from '../services/hub.js';
 import { uniquePrefix } from './redis.js';
 import { startTestHub, stopTestHub } from './in-process-hub.js';
-import { routerOf, type LayerView } from '../shared/http/methods.js';
+import { routeTemplates, type RouteTemplate } from './route-templates.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from './alerts.js';
 import { loadPlansConfig } from '../services/plans/config.js';
 import { plansService } from '../services/plans/module.js';
@@ -32,44 +32,10 @@ import type { TestMpi } from './mpi.js';
 const AGENCY = 'nhs-lothian';
 const RUNS = 60;
 
-interface RouteTemplate {
-  readonly method: string;
-  readonly path: string;
-}
-
 interface Target {
   readonly service: string;
   readonly app: Express;
   readonly routes: readonly RouteTemplate[];
-}
-
-/** Operational probes for load balancers and Prometheus: answered on every service, not FHIR exchanges, not audited. */
-const PROBES = new Set(['/health', '/ready', '/metrics']);
-
-/** Every route of an app as `METHOD /path/:param` (mounted routers included; probes left out). */
-function routeTemplates(app: Express): RouteTemplate[] {
-  const found: RouteTemplate[] = [];
-  const walk = (stack: readonly LayerView[], prefix: string) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-        for (const method of layer.route._methods()) {
-          const m = method.toUpperCase();
-          if (m === 'HEAD' || m === 'OPTIONS' || m === '_ALL') continue;
-          for (const p of paths) if (!PROBES.has(`${prefix}${p}`)) found.push({ method: m, path: `${prefix}${p}` });
-        }
-        continue;
-      }
-      const nested = (layer.handle as { stack?: readonly LayerView[] } | undefined)?.stack;
-      if (!Array.isArray(nested)) continue;
-      // The mount point is not kept on the layer; the routers here are mounted at the root or at /fhir.
-      const probe = layer.match('/fhir');
-      if (!probe) throw new Error('A router is mounted at a path this test does not know; teach routeTemplates about it');
-      walk(nested, `${prefix}${probe.path}`);
-    }
-  };
-  walk(routerOf(app).stack, '');
-  return found;
 }
 
 /** The text percent-encoded as UTF-8 ("x" for text that has none: empty, or a lone surrogate). */
@@ -199,7 +165,7 @@ describe('bad input thrown at every route of the directory, the MPI, alerts and 
   it('reads the routes from the apps themselves', () => {
     const all = targets.flatMap((t) => t.routes.map((r) => `${t.service} ${r.method} ${r.path}`));
     expect(all).toEqual(
-      expect.arrayContaining(['directory POST /auth/token', 'directory PUT /fhir/Organization/:id', 'directory POST /fhir/Contract/:id/:operation', 'mpi POST /fhir', 'mpi POST /fhir/Patient/$match', 'mpi POST /fhir/Task/:id/$resolve', 'mpi GET /fhir/Task/:id', 'alerts POST /fhir/$process-message', 'alerts GET /fhir/Flag', 'plans PUT /fhir/CarePlan/:id', 'plans GET /fhir/Patient/:id/$chronology']),
+      expect.arrayContaining(['directory POST /auth/token', 'directory PUT /fhir/Organization/:id', 'directory POST /fhir/Contract/:id/$sign', 'mpi POST /fhir', 'mpi POST /fhir/Patient/$match', 'mpi POST /fhir/Task/:id/$resolve', 'mpi GET /fhir/Task/:id', 'alerts POST /fhir/$process-message', 'alerts GET /fhir/Flag', 'plans PUT /fhir/CarePlan/:id', 'plans GET /fhir/Patient/:id/$chronology']),
     );
   });
 

@@ -7,7 +7,7 @@
  * `system/<Type>.read`; create, update with `system/<Type>.write`), each type
  * with its own rules from `operations/<type>.ts`.
  */
-import type { Router, NextFunction, Request, Response } from 'express';
+import type { Router } from 'express';
 import { serviceRouter } from '../../shared/http/router.js';
 import { HubScopes, readScope } from '../../shared/auth/scopes.js';
 import { handler } from '../../shared/fhir/express.js';
@@ -38,8 +38,8 @@ export function directoryRoutes(ctx: DirectoryContext): Router {
   router.get('/fhir/metadata', handler(metadata(ctx)));
 
   // The signed ISP.
-  router.post('/fhir/Contract/:id/:operation', only('$sign'), ...access(HubScopes.contractSign), handler(signContract(ctx)));
-  router.get('/fhir/Contract/:id/:operation', only('$verify'), ...access(readScope('Contract')), handler(verifyContract(ctx)));
+  router.post('/fhir/Contract/:id/$sign', ...access(HubScopes.contractSign), handler(signContract(ctx)));
+  router.get('/fhir/Contract/:id/$verify', ...access(readScope('Contract')), handler(verifyContract(ctx)));
 
   // FHIR resources: generic REST, each type's rules.
   router.use('/fhir', resourceRoutes({ ...rest, type: 'Organization', ...organizationRules() }));
@@ -51,13 +51,3 @@ export function directoryRoutes(ctx: DirectoryContext): Router {
   return router;
 }
 
-/**
- * Lets a `/:operation` route handle only the named operation (matched after
- * percent-decoding, so `%24sign` is `$sign`); anything else (`_history`,
- * another `$op`) falls through to the generic routes.
- */
-function only(operation: string) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
-    next(req.params.operation === operation ? undefined : 'route');
-  };
-}

@@ -40,7 +40,7 @@ export function routerOf(app: Application): RouterView {
   return app.router as unknown as RouterView;
 }
 
-/** Methods routed on `path` (upper case, sorted; HEAD where GET is), plus OPTIONS when there are any. */
+/** Methods routed on `path` (upper case, sorted; HEAD where GET is; POST where a reading operation is), plus OPTIONS when there are any. */
 export function allowedMethods(app: Application, path: string): string[] {
   return routedMethods(app, path).methods;
 }
@@ -52,14 +52,17 @@ export function allowedMethods(app: Application, path: string): string[] {
  * whose id is "$match" (FHIR ids cannot start with `$`). So where routes name
  * the operation itself, only theirs count.
  */
-function routedMethods(app: Application, path: string): { methods: string[]; operation: boolean } {
+function routedMethods(app: Application, path: string): { methods: string[]; operation: boolean; postedAsGet: boolean } {
   const last = lastSegment(path);
   const any = new Set<string>();
   const operation = new Set<string>();
   collect(routerOf(app), path, any, last.startsWith('$') ? { name: last, found: operation } : undefined);
   const found = operation.size > 0 ? operation : any;
   if (found.size > 0) found.add('OPTIONS');
-  return { methods: [...found].sort(), operation: operation.size > 0 };
+  // A reading operation routed as GET is served by POST too (`runPostedAsGet`): `Allow` says so.
+  const postedAsGet = operation.has('GET') && !operation.has('POST');
+  if (postedAsGet) found.add('POST');
+  return { methods: [...found].sort(), operation: operation.size > 0, postedAsGet };
 }
 
 function lastSegment(path: string): string {
@@ -135,9 +138,9 @@ export const optionsHandler: RequestHandler = (req, res, next) => {
  */
 export const operationMethodHandler: RequestHandler = (req, res, next) => {
   if (req.method === 'OPTIONS' || !lastSegment(req.path).startsWith('$')) return next();
-  const { methods, operation } = routedMethods(req.app, req.path);
+  const { methods, operation, postedAsGet } = routedMethods(req.app, req.path);
+  if (req.method === 'POST' && postedAsGet) return next(runPostedAsGet(req, res));
   if (!operation || methods.includes(req.method)) return next();
-  if (req.method === 'POST' && methods.includes('GET')) return next(runPostedAsGet(req, res));
   refuseMethod(req.method, req.path, methods, res, next);
 };
 
