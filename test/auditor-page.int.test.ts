@@ -1,7 +1,9 @@
 /**
  * The auditor's page in a real headless Chromium (playwright-core, Debian's chromium): signing
  * in with an auditor token, the Annex B grid with every status in words, opening a cell,
- * searching the log, and using it all from the keyboard. Writes a screenshot to test/output/.
+ * searching the log, and using it all from the keyboard; then, over a signed and verified
+ * log, its checkpoint and verification status and the performance panel's trend. Writes a
+ * screenshot to test/output/.
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -12,7 +14,11 @@ import { serviceRouter } from '../shared/http/router.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServiceApp } from '../shared/http/service-app.js';
 import { startTestDirectory, type TestDirectory } from '../services/directory/test-directory.js';
-import { createEvidenceContext, type EvidenceContext } from '../services/audit/evidence-context.js';
+import { loadAuditConfig } from '../services/audit/config.js';
+import { createEvidenceContext, logFactsOf, type EvidenceContext } from '../services/audit/evidence-context.js';
+import { verifyStoredLog } from '../services/audit/log-verify.js';
+import { createAuditContext, createLogAppender } from '../services/audit/module.js';
+import type { PerformanceSummary } from '../services/audit/domain/performance.js';
 import { evidenceRoutes } from '../services/audit/evidence-routes.js';
 import type { ExchangeRecord } from '../shared/audit/exchange.js';
 
@@ -76,8 +82,8 @@ afterAll(async () => {
   await dir?.close();
 });
 
-async function signIn(): Promise<void> {
-  await page.goto(base);
+async function signIn(at = base): Promise<void> {
+  await page.goto(at);
   await page.evaluate(() => (globalThis as InPage).sessionStorage.clear());
   await page.reload();
   await page.fill('#token', token);
@@ -173,5 +179,65 @@ describe("the auditor's page in Chromium", () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#cell h2:has-text("IM-L2")');
     expect(await page.evaluate(() => (globalThis as InPage).document.activeElement?.id)).toBe('cell');
+  }, 30_000);
+});
+
+/** One interval's performance summary: the MPI's registrations at this p99. */
+function summary(from: string, to: string, p99Ms: number): PerformanceSummary {
+  return { from, to, unreachable: [], rows: [{ service: 'mpi', exchange: 'http POST /fhir', volume: 40, p50Ms: 12, p99Ms, failures: 1 }] };
+}
+
+describe("the auditor's page over the signed log", () => {
+  let logged: Server;
+  let loggedBase: string;
+  let appender: { close(): Promise<void> } | undefined;
+  let size = 0;
+
+  beforeAll(async () => {
+    // The audit service as it runs: the Merkle log appended and signed as exchanges arrive, the page reading its state.
+    const audit = await createAuditContext(dir.deps, loadAuditConfig({ INFOSHARE_AUDIT_CHECKPOINT_SECONDS: '0.05' }));
+    const withLog = createEvidenceContext(dir.deps, logFactsOf(audit.store));
+    const log = createLogAppender(audit, dir.deps, (batch) => withLog.index.indexBatch(batch));
+    appender = log;
+    log.appender.start();
+    for (const deadline = Date.now() + 20_000; ; ) {
+      const [length, latest] = await Promise.all([dir.redis.xlen(audit.keys.stream), audit.store.latestCheckpoint()]);
+      if (latest && latest.size >= length) break;
+      if (Date.now() > deadline) throw new Error(`no checkpoint covers the ${length} logged exchanges yet`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const report = await verifyStoredLog(dir.redis, audit.keys, audit.store, audit.signer.verifier, audit.signer.origin, { threads: 1 });
+    expect(report.ok).toBe(true);
+    size = report.size;
+    await audit.store.saveVerification({ at: '2026-12-06T12:00:00.000Z', size: report.size, root: report.root, ok: report.ok });
+    // Two intervals of the performance summary, so the panel has a trend to show.
+    await withLog.performance.add(summary('2026-12-06T11:58:00.000Z', '2026-12-06T11:59:00.000Z', 80));
+    await withLog.performance.add(summary('2026-12-06T11:59:00.000Z', '2026-12-06T12:00:00.000Z', 95));
+    const routes = serviceRouter();
+    routes.use(evidenceRoutes(withLog));
+    const app = createServiceApp({ service: 'audit', redis: dir.redis, audit: dir.deps.audit, log: dir.deps.log, bodyLimit: '1mb', routes });
+    logged = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => logged.once('listening', () => resolve()));
+    loggedBase = `http://127.0.0.1:${(logged.address() as AddressInfo).port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await appender?.close();
+    await new Promise<void>((resolve) => logged?.close(() => resolve()));
+  });
+
+  it('shows the latest signed checkpoint, the last verification, and the performance panel with each exchange\'s trend', async () => {
+    await signIn(loggedBase);
+    const status = await page.locator('#log-status').innerText();
+    // The page's own requests are audited exchanges too: the log (and its checkpoints) grew past the verified size since.
+    const signed = /Latest signed checkpoint\s+fhir\.infoshare\.scot\/lothian-hscp\/audit-log — tree size (\d+), root \S+=, issued \S+/.exec(status);
+    expect(Number(signed?.[1])).toBeGreaterThanOrEqual(size);
+    expect(status).toMatch(new RegExp(`Verification\\s+✔ verified: ${size} entries re-hashed to the signed root at 2026-12-06T12:00:00.000Z`));
+    await page.waitForSelector('#performance table');
+    const panel = await page.locator('#performance').innerText();
+    expect(panel).toMatch(/latest interval 2026-12-06T11:59:00.000Z – 2026-12-06T12:00:00.000Z/);
+    const row = await page.locator('#performance tbody tr').first().innerText();
+    expect(row).toMatch(/mpi\s+http POST \/fhir\s+40\s+12 ms\s+95 ms\s+1/);
+    expect(row).toMatch(/80 → 95 ms over 2 intervals/);
   }, 30_000);
 });
