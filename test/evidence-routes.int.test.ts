@@ -180,12 +180,14 @@ describe('the maturity evidence report', () => {
     expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
   });
 
-  it('refuses an unknown format, a bad date and an unknown parameter (400)', async () => {
-    for (const q of ['format=docx', 'since=last-week', 'colour=red']) {
+  it('refuses an unknown format, a bad date, a period that ends before it starts and an unknown parameter (400)', async () => {
+    for (const q of ['format=docx', 'since=last-week', 'since=2026-12-07&until=2026-12-06', 'colour=red']) {
       const res = await request(app).get(`/evidence?${q}`).set(auditor);
       expect(res.status).toBe(400);
       expect(res.body.resourceType).toBe('OperationOutcome');
     }
+    // One day, given as since and until alike, is a period.
+    expect((await request(app).get('/evidence?since=2026-12-06&until=2026-12-06').set(auditor)).status).toBe(200);
   });
 });
 

@@ -31,6 +31,10 @@ export function reportScopeOf(query: Request['query']): ReportScope {
     if (!dateSpan(v)) throw badRequest(`'${v.slice(0, 50)}' is not a date for '${key}' (YYYY, YYYY-MM-DD or an instant)`, key);
     scope[key] = v;
   }
+  // A period that ends before it starts is a mistake, not a question whose answer is "no evidence".
+  if (scope.since !== undefined && scope.until !== undefined && dateSpan(scope.since)!.lo > dateSpan(scope.until)!.hi) {
+    throw badRequest(`'since' (${scope.since.slice(0, 50)}) is after 'until' (${scope.until.slice(0, 50)}): the report would cover no time at all`, 'since');
+  }
   const partnership = text('partnership');
   if (partnership !== undefined) {
     if (!ID.test(partnership)) throw badRequest(`'${partnership.slice(0, 50)}' is not a partnership id`, 'partnership');
