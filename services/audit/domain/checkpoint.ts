@@ -153,6 +153,17 @@ export function openCheckpoint(note: string, verifier: NoteVerifier, expectedOri
   return parsed;
 }
 
+/**
+ * The tree size a note's body names, its signatures not checked (undefined: no checkpoint body). The body is
+ * split off as `openCheckpoint` splits it, so a note that opens names this size.
+ */
+export function claimedCheckpointSize(note: string): number | undefined {
+  const split = note.lastIndexOf('\n\n');
+  if (split < 0) return undefined;
+  const parsed = parseCheckpointBody(note.slice(0, split + 1));
+  return parsed.ok ? parsed.checkpoint.size : undefined;
+}
+
 /** Reads a checkpoint body (no signature check): origin, size, root; extension lines are allowed and ignored. */
 export function parseCheckpointBody(body: string): CheckpointReading {
   const lines = body.split('\n');

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { noteVerifier, signCheckpoint } from './checkpoint.js';
 import { leafHash, rootOfHashes } from './merkle.js';
 import { TILE_WIDTH } from './tiles.js';
-import { LogVerification, summariseTile } from './verification.js';
+import { LogVerification, claimedCheckpointSizes, summariseTile } from './verification.js';
 
 const ORIGIN = 'fhir.infoshare.scot/test/audit-log';
 const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -25,10 +25,19 @@ function checkpointsAt(sizes: readonly number[]): string[] {
 
 /** Verifies `size` leaves cut into tiles, the entries of each tile possibly changed by `damage`. */
 function verifyTiles(size: number, checkpointSizes: readonly number[], damage: (tile: number, hashes: Buffer[]) => Buffer[] = (_, h) => h) {
-  const verification = new LogVerification(checkpointsAt(checkpointSizes), verifier, ORIGIN, size);
+  return verifyNotes(size, checkpointsAt(checkpointSizes), damage, 'verified');
+}
+
+/**
+ * Verifies `size` leaves against these notes, tiles cut at the sizes of the checkpoints that opened ('verified') or
+ * at every size a note names, signature unchecked ('claimed': what log-verify.ts does, to start hashing sooner).
+ */
+function verifyNotes(size: number, notes: readonly string[], damage: (tile: number, hashes: Buffer[]) => Buffer[], cuts: 'verified' | 'claimed') {
+  const verification = new LogVerification(notes, verifier, ORIGIN, size);
+  const cutSizes = cuts === 'verified' ? verification.checkpointSizes : claimedCheckpointSizes(notes);
   for (let tile = 0; tile * TILE_WIDTH < size; tile++) {
     const stored = leaves.slice(tile * TILE_WIDTH, Math.min(size, (tile + 1) * TILE_WIDTH));
-    verification.addTileSummary(summariseTile(tile * TILE_WIDTH, packed(damage(tile, [...stored])), packed(stored), { expected: (i) => `1-${tile * TILE_WIDTH + i}` }, verification.checkpointSizes));
+    verification.addTileSummary(summariseTile(tile * TILE_WIDTH, packed(damage(tile, [...stored])), packed(stored), { expected: (i) => `1-${tile * TILE_WIDTH + i}` }, cutSizes));
   }
   return verification.finish();
 }
@@ -60,6 +69,21 @@ describe('verification from tile summaries', () => {
     expect(report.size).toBe(leaves.length - 1);
     expect(report.firstBadPosition).toBe(150);
     expect(report.problems.join('\n')).toContain('do not match their stored leaf hashes');
+  });
+
+  it('reports the same when tiles are also cut at sizes only unverifiable notes name (forged, unsigned, another log\'s)', () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const forged = signCheckpoint({ origin: ORIGIN, size: 290, rootHash: rootOfHashes(leaves.slice(0, 290)) }, ORIGIN, other.privateKey);
+    const unsigned = `${ORIGIN}\n310\n${rootOfHashes(leaves.slice(0, 310)).toString('base64')}\n\n`;
+    const foreign = signCheckpoint({ origin: 'elsewhere/log', size: 320, rootHash: rootOfHashes(leaves.slice(0, 320)) }, 'elsewhere/log', keys.privateKey);
+    const notes = [...checkpointsAt([100, 700]), forged, unsigned, foreign];
+    expect(claimedCheckpointSizes(notes)).toEqual([100, 290, 310, 320, 700]);
+    const alterAt = (position: number) => (tile: number, hashes: Buffer[]) => hashes.map((h, i) => (tile * TILE_WIDTH + i === position ? leafHash(Buffer.from('forged')) : h));
+    for (const position of [50, 280, 300, 333, 800]) {
+      const claimed = verifyNotes(leaves.length, notes, alterAt(position), 'claimed');
+      expect(claimed).toEqual(verifyNotes(leaves.length, notes, alterAt(position), 'verified'));
+      expect(claimed).toMatchObject({ ok: false, firstBadPosition: position, checkpointsChecked: 2 });
+    }
   });
 
   it('names the position where the stream ids part from the log\'s: an entry deleted, or one inserted', () => {

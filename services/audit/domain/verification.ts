@@ -17,7 +17,7 @@
  * Streaming: leaves are fed tile by tile in order, so a million entries need
  * only the right edge of the tree in memory. Pure: no I/O.
  */
-import { openCheckpoint, type NoteVerifier } from './checkpoint.js';
+import { claimedCheckpointSize, openCheckpoint, type NoteVerifier } from './checkpoint.js';
 import { HASH_BYTES, nodeHash, pushSubtree, writeNodeHash, EMPTY_ROOT, type RightEdge } from './merkle.js';
 import { streamIdAfter } from './tiles.js';
 
@@ -179,6 +179,20 @@ function mismatchProblem(mismatch: TileMismatch, first: number): string {
   }
 }
 
+/**
+ * Every tree size the notes name, ascending, their signatures not checked: where tiles can be cut
+ * (`summariseTile`) before `LogVerification` has opened the checkpoints. It holds every size that
+ * verification checks; a cut at any other size is passed over (`addTileSummary`), so the report is the same.
+ */
+export function claimedCheckpointSizes(notes: readonly string[]): number[] {
+  const sizes = new Set<number>();
+  for (const note of notes) {
+    const size = claimedCheckpointSize(note);
+    if (size !== undefined) sizes.add(size);
+  }
+  return [...sizes].sort((a, b) => a - b);
+}
+
 /** Feeds leaves in order and checks checkpoints as their sizes are reached. */
 export class LogVerification {
   private readonly problems: string[] = [];
@@ -254,6 +268,8 @@ export class LogVerification {
     };
     if (shift === 0 && tile.parts.length > 0) {
       for (const cut of tile.cuts) {
+        // A cut at a size no checkpoint still to check has (one whose note did not open) is passed over.
+        if (!this.due(cut.size)) continue;
         mismatchBefore(cut.size);
         this.checkDue(cut.size, cut.parts);
       }
@@ -324,7 +340,7 @@ export class LogVerification {
    * or those and `more` (a tile's subtrees up to a size inside it).
    */
   private checkDue(size = this.count, more: readonly Buffer[] = []): void {
-    if (this.pending.length === 0 || this.pending[this.pending.length - 1]!.size !== size) return;
+    if (!this.due(size)) return;
     const root = this.root(more);
     // All checkpoints of this size against the same root (two would be a fork): a good one moves the mark only after.
     let matched = false;
@@ -339,6 +355,11 @@ export class LogVerification {
       }
     }
     if (matched) this.lastGoodSize = size;
+  }
+
+  /** Whether the next checkpoint to check is of `size` leaves. */
+  private due(size: number): boolean {
+    return this.pending.length > 0 && this.pending[this.pending.length - 1]!.size === size;
   }
 
   private mismatch(position: number, text: string): void {
