@@ -6,6 +6,7 @@
  * `$accesses`; a raise through fhir-kit-client, over real HTTP.
  */
 import type { Bundle, CareTeam, Flag, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import request from 'supertest';
 import { fhirClient, fhirErrorResponse } from '../../shared/client/fhir.js';
 import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { IdentifierSystems } from '../../shared/fhir/systems.js';
@@ -162,8 +163,12 @@ describe('looking a person up', () => {
     expect(criteriaOf(searched)).toContain('PD-L5');
     expect(JSON.stringify(searched)).toContain('withhold-alerts-from-ooh');
 
+    const consentDenials = async () => Number(/^infoshare_access_denials_total\{reason="consent"[^}]*\} (\d+)$/m.exec((await request(alerts.app).get('/metrics')).text)?.[1] ?? 0);
+    const deniedBefore = await consentDenials();
     const read = await alerts.get('lueccs-ooh', `/fhir/Flag/${flagId}`);
     expect(read.status).toBe(404);
+    // Counted as a consent denial in the service's metrics (SI-L4), not among the unknown ids' 404s.
+    expect(await consentDenials()).toBe(deniedBefore + 1);
     expect(answerWithoutId(read, flagId)).toEqual(answerWithoutId(await alerts.get('lueccs-ooh', '/fhir/Flag/flag-unknown'), 'flag-unknown'));
     const readAudit = await alerts.mpi.auditOf(read);
     expect(readAudit.outcomeDesc).toContain('consent withholds');

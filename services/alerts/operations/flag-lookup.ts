@@ -19,6 +19,7 @@ import type { Bundle, BundleEntry, CareTeam, Flag, Parameters } from 'fhir/r4.js
 import { authContext } from '../../../shared/auth/middleware.js';
 import { addDecisions, causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
+import { markDenial } from '../../../shared/http/metrics.js';
 import { badRequest, notFound } from '../../../shared/fhir/outcome.js';
 import { deniedAsUnknown } from '../../../shared/fhir/rest/access.js';
 import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
@@ -52,6 +53,7 @@ export function readFlag(ctx: AlertsContext, log: Logger) {
       describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose });
       auditWithheld(res, [{ flag, consent: withheld }]);
       deniedAsUnknown(res, `consent withholds this person's alerts from ${agency} (${withheld.detail})`);
+      markDenial(res, 'consent');
       throw notFound(`Flag/${id} is not known`);
     }
     describeExchange(res, { subject: `Person/${flag.personId}`, purpose: flag.purpose, entities: [{ reference: `Flag/${id}`, role: 'domain-resource' }] });
