@@ -2,7 +2,7 @@
  * The delivery worker in processes of its own (INFOSHARE_ALERTS_DELIVERY_PROCESSES):
  * the alerts service forks them, they deliver over real HTTP with the hub's
  * signed delivery token, each delivery acknowledged once, they run below the
- * service's CPU priority, and they stop with the service.
+ * service's CPU priority with a larger young generation, and they stop with the service.
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -14,6 +14,7 @@ import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
 import { publicJwks } from '../../shared/auth/keys.js';
 import { verifyDeliveryToken } from '../../shared/messaging/delivery-token.js';
 import { buildResponseMessage } from '../../shared/messaging/response-message.js';
+import { DELIVERY_SEMI_SPACE_MB } from './delivery-processes.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 
 const SENDER = 'edinburgh-social-work';
@@ -99,6 +100,12 @@ it('runs its delivery worker process below the service’s CPU priority (10 by d
   expect(nices.length).toBeGreaterThan(1);
   expect(new Set(nices)).toEqual(new Set([expected]));
 }, 30_000);
+
+it('runs its delivery worker process with 64 MB young-generation semi-spaces', () => {
+  const workers = childPidsOf(process.pid).filter((pid) => commandOf(pid).includes('delivery-process'));
+  expect(workers).toHaveLength(1);
+  expect(commandOf(workers[0]!).split('\0')).toContain(`--max-semi-space-size=${DELIVERY_SEMI_SPACE_MB}`);
+});
 
 function childPidsOf(pid: number): number[] {
   return fs.readdirSync(`/proc/${pid}/task`).flatMap((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));

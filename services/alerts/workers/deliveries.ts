@@ -421,14 +421,18 @@ const MESSAGES_CACHED = 1_000;
 /**
  * The accepted messages the worker is delivering, parsed once for all their
  * recipients (a message is written once, by the accept script, and never
- * changed: a cached one is never stale). Least recently used ones are dropped.
+ * changed: a cached one is never stale). The read itself is what is kept, from
+ * the moment it is asked for: a message's recipients are queued together, so
+ * their attempts start within a round trip of each other and would otherwise
+ * each read it before the first read came back. A read that fails or finds no
+ * message is not kept. Least recently used ones are dropped.
  */
 class MessageCache {
-  private readonly cached = new Map<string, StoredMessage>();
+  private readonly cached = new Map<string, Promise<StoredMessage | undefined>>();
 
   constructor(private readonly store: AlertStore) {}
 
-  async get(messageId: string): Promise<StoredMessage | undefined> {
+  get(messageId: string): Promise<StoredMessage | undefined> {
     const hit = this.cached.get(messageId);
     if (hit) {
       // Most recently used last.
@@ -436,12 +440,14 @@ class MessageCache {
       this.cached.set(messageId, hit);
       return hit;
     }
-    const message = await this.store.message(messageId);
-    if (message) {
-      this.cached.set(messageId, message);
-      if (this.cached.size > MESSAGES_CACHED) this.cached.delete(this.cached.keys().next().value!);
-    }
-    return message;
+    const read = this.store.message(messageId);
+    this.cached.set(messageId, read);
+    if (this.cached.size > MESSAGES_CACHED) this.cached.delete(this.cached.keys().next().value!);
+    const forget = () => {
+      if (this.cached.get(messageId) === read) this.cached.delete(messageId);
+    };
+    void read.then((message) => message ?? forget(), forget);
+    return read;
   }
 }
 
