@@ -5,7 +5,8 @@
  * and consistency proofs that verify — and refuses bad questions clearly.
  */
 import type { OperationOutcome, Parameters } from 'fhir/r4.js';
-import { canonicalEntry, parseCanonicalEntry } from '../../shared/audit/audit-entry.js';
+import { canonicalEntry, eventOfEntry, parseCanonicalEntry } from '../../shared/audit/audit-entry.js';
+import { vocabularyDocument } from '../../shared/audit/vocabulary.js';
 import { readAuditEntries } from '../../shared/audit/audit-client.js';
 import { startTestAudit, type TestAudit } from '../../test/audit.js';
 import { noteVerifier, openCheckpoint } from './domain/checkpoint.js';
@@ -104,10 +105,14 @@ describe('proofs over HTTP', () => {
     if (!opened.ok) throw new Error(opened.problem.detail);
     expect(opened.checkpoint.size).toBe(treeSize);
     expect(verifyInclusion(leafIndex, treeSize, leafHashOfText(entry), hashes, opened.checkpoint.rootHash)).toBe(true);
-    // The leaf's bytes (layout 3) name the AuditEvent the proof is of, and hold its event as stored.
+    // The leaf's bytes (layout 4) name the AuditEvent the proof is of, and hold its event as stored (references and all),
+    // which expands to the AuditEvent the log serves.
     const parsed = parseCanonicalEntry(entry);
-    expect(parsed).toMatchObject({ layout: 3, id });
+    expect(parsed).toMatchObject({ layout: 4, id });
     expect(parsed.entry.event).toBe((await audit.ctx.store.leafById(id!))!.entry!.event);
+    const served = await audit.get(AUDITOR, `/fhir/AuditEvent/${id}`);
+    expect(served.status).toBe(200);
+    expect({ ...eventOfEntry(parsed.entry), id }).toEqual(served.body);
   });
 
   it('gives a proof bundle that verifies offline, and fails once the entry in it is altered', async () => {
@@ -154,6 +159,30 @@ describe('proofs over HTTP', () => {
     expect(param(res.body as Parameters, 'treeSize')[0]!.valueInteger).toBe(kept.size);
   });
 
+  it('serves the audit vocabulary with which an auditor expands a proved entry (layout 4) into the AuditEvent the log serves', async () => {
+    const [id] = await audit.record(1, 'expanded');
+    await audit.settled();
+    const vocabulary = await audit.get(AUDITOR, '/log/vocabulary');
+    expect(vocabulary.status).toBe(200);
+    expect(vocabulary.headers['content-type']).toContain('application/json');
+    const { fragments, version } = JSON.parse(vocabulary.text) as { fragments: unknown[]; version: number };
+    expect(vocabulary.headers['x-vocabulary-version']).toBe(String(version));
+    expect((await audit.get(AUDITOR, '/log/vocabulary?version=1')).text).toBe(vocabularyDocument(1));
+    // As an auditor would with jq: every {"#": n} in the proved entry's event replaced by fragment n.
+    const proof = (await audit.get(AUDITOR, `/fhir/AuditEvent/${id}/$inclusion-proof`)).body as Parameters;
+    const stored = (JSON.parse(param(proof, 'entry')[0]!.valueString!) as { event: unknown }).event;
+    const expand = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(expand)
+        : value !== null && typeof value === 'object'
+          ? '#' in value
+            ? fragments[(value as { '#': number })['#']]
+            : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v)]))
+          : value;
+    expect(JSON.stringify(stored)).toContain('{"#":');
+    expect({ ...(expand(stored) as object), id }).toEqual((await audit.get(AUDITOR, `/fhir/AuditEvent/${id}`)).body);
+  });
+
   it('serves the verifier key that opens the checkpoints', async () => {
     const res = await audit.get(AUDITOR, '/log/key');
     expect(res.status).toBe(200);
@@ -177,6 +206,12 @@ describe('bad questions', () => {
     expect(diagnostics(wrongType)).toContain('from must be a tree size');
     expect((await audit.get(AUDITOR, '/log/consistency?from=1&from=2')).status).toBe(400);
     expect((await audit.get(AUDITOR, '/log/consistency')).status).toBe(400);
+  });
+
+  it('refuses a vocabulary version that is not a whole number from 1 (400), or not made yet (404)', async () => {
+    for (const bad of ['0', 'one', '1.5', '-1']) expect((await audit.get(AUDITOR, `/log/vocabulary?version=${bad}`)).status).toBe(400);
+    expect((await audit.get(AUDITOR, '/log/vocabulary?version=1&version=1')).status).toBe(400);
+    expect((await audit.get(AUDITOR, '/log/vocabulary?version=999')).status).toBe(404);
   });
 
   it('refuses from after to, and a size beyond the tree', async () => {

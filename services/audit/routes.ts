@@ -15,6 +15,7 @@ import { latestCheckpoint, verifierKey } from './operations/checkpoint.js';
 import { consistencyProof } from './operations/consistency-proof.js';
 import { inclusionProof } from './operations/inclusion-proof.js';
 import { proofBundle } from './operations/proof-bundle.js';
+import { auditVocabulary } from './operations/vocabulary.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
@@ -31,6 +32,7 @@ export function auditRoutes(ctx: AuditContext): Router {
   router.get('/log/checkpoint', ...auditor, handler(latestCheckpoint(ctx)));
   router.get('/log/consistency', ...auditor, handler(consistencyProof(ctx)));
   router.get('/log/key', ...auditor, handler(verifierKey(ctx)));
+  router.get('/log/vocabulary', ...auditor, handler(auditVocabulary()));
   return router;
 }
 

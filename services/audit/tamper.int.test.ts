@@ -2,8 +2,9 @@
  * Tamper drills on a real Redis: a log of 520 entries with a signed checkpoint
  * every 100 — a log begun before layout 2 (its first 200 leaves hashed in
  * layout 1 by an appender that knew no other, some of those entries saying v 2
- * as a rolling upgrade's would), then grown in layout 2 (60 entries, nine fields each) and layout 3
- * (260 entries, one field each, as the hub writes since session 17) — is copied — the audit stream with it — and each copy is damaged
+ * as a rolling upgrade's would), then grown in layout 2 (60 entries, nine fields each), layout 3
+ * (130 entries, one field each, as the hub wrote in session 17) and layout 4 (130 entries, one field,
+ * the event's fixed parts by reference to the audit vocabulary, as the hub writes since session 18) — is copied — the audit stream with it — and each copy is damaged
  * the way someone with write access to Redis could. In the audit stream (the
  * only copy of the entries, what search and the evidence report read): an
  * entry altered, one deleted in the middle, the tail deleted (with and without
@@ -17,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { canonicalEntry, entryArgs, parseAuditEntry } from '../../shared/audit/audit-entry.js';
+import { canonicalEntry, entryArgs, fullEventText, parseAuditEntry } from '../../shared/audit/audit-entry.js';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { startTestAudit, type TestAudit } from '../../test/audit.js';
 import { deletePrefix, uniquePrefix } from '../../test/redis.js';
@@ -31,6 +32,8 @@ import { LogStore } from './store.js';
 
 const ENTRIES = 520;
 const GAP_AT = 260;
+/** Positions [GAP_AT, LAYOUT_4_AT) are layout 3 entries, [LAYOUT_4_AT, ENTRIES) layout 4 (the hub's own). */
+const LAYOUT_4_AT = 390;
 /** Positions [0, OLD_LEAVES) were appended before the log knew layout 2. */
 const OLD_LEAVES = 200;
 let audit: TestAudit;
@@ -46,7 +49,8 @@ beforeAll(async () => {
   // Two halves a few milliseconds apart: the stream ids then leave room for an entry inserted between them.
   await writtenAsLayout2(await audit.record(GAP_AT - OLD_LEAVES, 'drill'));
   await new Promise((r) => setTimeout(r, 5));
-  await audit.record(ENTRIES - GAP_AT, 'drill');
+  await writtenAsLayout3(await audit.record(LAYOUT_4_AT - GAP_AT, 'drill'));
+  await audit.record(ENTRIES - LAYOUT_4_AT, 'drill');
   const log = createLogAppender(audit.ctx, audit.dir.deps);
   await log.appender.catchUp();
   await log.checkpointer.signNow((await audit.ctx.store.frontier()).frontier);
@@ -81,6 +85,17 @@ async function writtenAsLayout2(ids: readonly string[]): Promise<void> {
   const rows = (await redis.xrange(keys.stream, '-', '+')) as Row[];
   await redis.del(keys.stream);
   for (const [id, fields] of rows) await redis.xadd(keys.stream, id, ...(ids.includes(id) ? entryArgs({ ...parseAuditEntry(fields), v: '2' }) : fields));
+}
+
+/** Entries as writers of session 17 wrote them (layout 3: one field, `v` 3, the event in full), not yet appended. */
+async function writtenAsLayout3(ids: readonly string[]): Promise<void> {
+  const { keys } = audit.ctx;
+  const rows = (await redis.xrange(keys.stream, '-', '+')) as Row[];
+  await redis.del(keys.stream);
+  for (const [id, fields] of rows) {
+    const entry = parseAuditEntry(fields);
+    await redis.xadd(keys.stream, id, ...(ids.includes(id) ? entryArgs({ ...entry, v: '3', event: fullEventText(entry) }) : fields));
+  }
 }
 
 afterAll(async () => {
@@ -146,12 +161,30 @@ describe('full verification', () => {
     expect(report).toMatchObject({ ok: true, size: ENTRIES, claimedSize: ENTRIES, problems: [] });
     expect(report.checkpointsChecked).toBeGreaterThanOrEqual(5);
     expect(report.root).toBe((await log.store.rootAt(ENTRIES)).toString('base64'));
-    // Every layout is in it: layout 1 before the position the appender first knew layout 2, the entries' own after (2, then 3).
+    // Every layout is in it: layout 1 before the position the appender first knew layout 2, the entries' own after (2, 3, then 4).
     expect((await log.store.state()).layout2From).toBe(OLD_LEAVES);
     const layouts = (await log.store.entriesAt(0, ENTRIES)).map((e) => e.layout);
     expect(layouts.slice(0, OLD_LEAVES).every((l) => l === 1)).toBe(true);
     expect(layouts.slice(OLD_LEAVES, GAP_AT).every((l) => l === 2)).toBe(true);
-    expect(layouts.slice(GAP_AT).every((l) => l === 3)).toBe(true);
+    expect(layouts.slice(GAP_AT, LAYOUT_4_AT).every((l) => l === 3)).toBe(true);
+    expect(layouts.slice(LAYOUT_4_AT).every((l) => l === 4)).toBe(true);
+  });
+
+  it('finds a layout 4 entry altered in the audit stream at its position: its own values, or a vocabulary reference', async () => {
+    const log = await copyOfLog();
+    await rewriteStream(log, (rows) => rows.map(([id, fields], i) => [id, i === 450 ? altered(fields) : fields]));
+    const report = await verify(log);
+    expect(report.ok).toBe(false);
+    expect(report.firstBadPosition).toBe(450);
+    expect(report.problems[0]).toMatch(/^entry 450 \(stream entry [\d-]+\) does not give its stored leaf hash: altered or moved$/);
+
+    // A reference pointed at another fragment (another coding: say, another agent type) expands to another event: the leaf says so.
+    const other = await copyOfLog();
+    const moved = (fields: string[]) => fields.map((value, i) => (i > 0 && fields[i - 1] === 'entry' ? value.replace(/\{"#":(\d+)\}/, (_, n: string) => `{"#":${Number(n) + 1}}`) : value));
+    await rewriteStream(other, (rows) => rows.map(([id, fields], i) => [id, i === 470 ? moved(fields) : fields]));
+    const referenced = await verify(other);
+    expect(referenced.ok).toBe(false);
+    expect(referenced.firstBadPosition).toBe(470);
   });
 
   it('finds an entry altered in the audit stream at its position', async () => {

@@ -68,7 +68,7 @@ describe('RedisAuditSink', () => {
     expect(events.every((e) => e.event.recorded)).toBe(true);
   });
 
-  it('stores an entry as one field (layout 3): its fields in order as one JSON object, the event last as it is', async () => {
+  it('stores an entry as one field (layout 4): its fields in order as one JSON object, the event last in its stored form, read back in full', async () => {
     const keys = freshKeys();
     const sink = new RedisAuditSink(redis, keys, { log, now: () => new Date('2026-03-02T10:15:00.000Z') });
     const id = await sink.record(exchange('r1', { service: 'alerts', criteria: ['MA-L4', 'MA-L3'] }));
@@ -76,9 +76,13 @@ describe('RedisAuditSink', () => {
     expect(raw.map(([rawId]) => rawId)).toEqual([id]);
     expect(raw[0]?.[1][0]).toBe('entry');
     expect(Object.keys(JSON.parse(raw[0]![1][1]!) as object)).toEqual([...AUDIT_ENTRY_FIELDS]);
+    // The event's fixed parts are references into the audit vocabulary; readers get the full event.
+    expect(raw[0]![1][1]).toContain('"type":{"#":');
+    const [event] = await readAuditEvents(redis, keys);
+    expect(event).toEqual({ id, event: toAuditEvent(exchange('r1', { service: 'alerts', criteria: ['MA-L4', 'MA-L3'], recorded: '2026-03-02T10:15:00.000Z' })) });
     const read = await readAuditEntries(redis, keys);
     expect(read[0]?.entry).toMatchObject({
-      v: '3',
+      v: '4',
       recorded: '2026-03-02T10:15:00.000Z',
       service: 'alerts',
       outcome: '0',

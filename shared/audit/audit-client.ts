@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import { unavailable, type OperationOutcomeError } from '../fhir/outcome.js';
 import { createLogger, type Logger } from '../log.js';
 import type { KeySpace } from '../redis/connection.js';
-import { toAuditEntry, toAuditEvent } from './audit-event.js';
+import { storedAuditEntry } from './audit-event.js';
 import { WRITTEN_ENTRY_FIELDS, entryArgs, eventOfEntry, parseAuditEntry, type AuditEntry } from './audit-entry.js';
 import type { AuditSink, ExchangeRecord } from './exchange.js';
 import { auditStreamKey } from './audit-stream.js';
@@ -140,8 +140,7 @@ export class RedisAuditSink implements AuditSink {
   }
 
   private entryOf(exchange: ExchangeRecord): AuditEntry {
-    const stamped = exchange.recorded ? exchange : { ...exchange, recorded: this.now().toISOString() };
-    return toAuditEntry(stamped, toAuditEvent(stamped));
+    return storedAuditEntry(exchange.recorded ? (exchange as ExchangeRecord & { recorded: string }) : { ...exchange, recorded: this.now().toISOString() });
   }
 
   private async appendPipelined(batches: readonly { entries: AuditEntry[]; writeId: string }[]): Promise<string[]> {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { toAuditEntry, toAuditEvent } from './audit-event.js';
+import { storedAuditEntry, toAuditEntry, toAuditEvent } from './audit-event.js';
 import { canonicalJson } from '../canonical-json.js';
-import { AUDIT_ENTRY_FIELDS, canonicalEntry, canonicalEntryRoom, entryArgs, eventOfEntry, parseAuditEntry, parseCanonicalEntry, storedEntry, writeCanonicalEntry, writeStoredCanonical, type AuditEntry, type EntryLayout } from './audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, fullEventText, canonicalEntry, canonicalEntryRoom, entryArgs, eventOfEntry, parseAuditEntry, parseCanonicalEntry, storedEntry, writeCanonicalEntry, writeStoredCanonical, type AuditEntry, type EntryLayout } from './audit-entry.js';
 import type { ExchangeRecord } from './exchange.js';
 
 const record: ExchangeRecord = {
@@ -114,9 +114,32 @@ describe('audit stream entry', () => {
     expect(() => parseCanonicalEntry(JSON.stringify({ ...JSON.parse(canonical), v: '3' }).replace(`"id":"${ID}",`, '').replace('{', `{"id":"${ID}",`))).not.toThrow();
   });
 
+  it('writes a layout 4 entry (what the hub writes since session 18) as layout 3, v 4, the event in its stored form, and reads the full event back', () => {
+    const entry4 = storedAuditEntry({ ...record, recorded: record.recorded! });
+    expect(entry4).toEqual({ ...entry, v: '4', event: entry4.event });
+    expect(entry4.event.length).toBeLessThan(entry.event.length / 2);
+    const args = entryArgs(entry4);
+    expect(args).toEqual(['entry', storedEntry(entry4)]);
+    expect(args[1]!.startsWith('{"v":"4",')).toBe(true);
+    const read = parseAuditEntry(args);
+    expect(read).toEqual(entry4);
+    expect(fullEventText(read)).toBe(entry.event);
+    expect(eventOfEntry(read)).toEqual(event);
+    // Its leaf covers the stored bytes, references and all, behind its id — as layout 3's does.
+    const canonical = canonicalEntry(entry4, ID);
+    expect(canonical).toBe(`{"id":"${ID}",${args[1]!.slice(1)}`);
+    expect(parseCanonicalEntry(canonical)).toEqual({ layout: 4, id: ID, entry: entry4 });
+    // An entry whose reference the vocabulary does not hold is still an entry (its leaf is its bytes), but no event.
+    const unknown = { ...entry4, event: entry4.event.replace(/\{"#":\d+\}/, '{"#":999999}') };
+    expect(parseAuditEntry(entryArgs(unknown))).toEqual(unknown);
+    expect(() => eventOfEntry(unknown)).toThrow(/vocabulary/);
+  });
+
   it('keeps the layouts apart: an entry cannot pass for another layout', () => {
     // The same values in another layout are other bytes, and each form says its own v.
     expect(new Set([1, 2, 3].map((l) => canonicalEntry(entry, ID, l as EntryLayout))).size).toBe(3);
+    expect(canonicalEntry({ ...entry, v: '4' }, ID)).not.toBe(canonicalEntry(entry, ID));
+    expect(() => parseCanonicalEntry(canonicalEntry({ ...entry, v: '2' }, ID, 4))).toThrow(/another v/);
     expect(() => parseCanonicalEntry(canonicalEntry(entry2, ID, 1))).toThrow(/says v 2/);
     expect(() => parseCanonicalEntry(canonicalEntry({ ...entry, v: '1' }, ID, 2))).toThrow(/another v/);
     expect(() => parseCanonicalEntry(canonicalEntry({ ...entry, v: '2' }, ID, 3))).toThrow(/another v/);

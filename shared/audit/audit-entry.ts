@@ -5,8 +5,8 @@
  * Every entry has exactly these fields, in this order (absent values are empty
  * strings, so the layout never varies):
  *
- *   v          entry layout version: `3` (written since session 17), `2`
- *              (sessions 15-16), `1` before
+ *   v          entry layout version: `4` (written since session 18), `3`
+ *              (session 17), `2` (sessions 15-16), `1` before
  *   recorded   AuditEvent.recorded (ISO 8601 instant)
  *   service    the hub service that recorded it (`directory`, `mpi`, …)
  *   outcome    AuditEvent.outcome: `0`, `4`, `8` or `12`
@@ -14,15 +14,19 @@
  *   requestId  the request id the response carried
  *   agency     the acting agency id (empty before authentication)
  *   subject    the person the exchange is about (`Patient/…`), or empty
- *   event      the full AuditEvent as canonical JSON (below), without `id`
+ *   event      the full AuditEvent as canonical JSON (below), without `id` —
+ *              layout 4: its stored form, each fixed part (coding, agent type,
+ *              the hub's own agent and source, criterion extension…) written
+ *              as a reference `{"#":n}` into the audit vocabulary
+ *              (`vocabulary.ts`); `eventOfEntry` expands them
  *
  * The flat fields are copies for cheap reading (no need to parse the event);
  * `event` is the record. The stream entry id is the AuditEvent's id.
  *
- * How the stream holds them: layout 3 in ONE stream field, `entry`, whose value
+ * How the stream holds them: layouts 3 and 4 in ONE stream field, `entry`, whose value
  * is the fields as one JSON object in this order, each flat value a JSON string
  * as JSON.stringify writes it, the event last as its canonical JSON
- * (`storedEntry`): `{"v":"3","recorded":"…",…,"event":{…}}`. Layouts 1 and 2 as
+ * (`storedEntry`): `{"v":"4","recorded":"…",…,"event":{…}}`. Layouts 1 and 2 as
  * nine stream fields. One field is what full verification reads fastest: Redis
  * serves one value instead of nine, and the verifier hashes it as it is.
  *
@@ -41,6 +45,8 @@
  *              `[["id","1796…-0"],["v","2"],["recorded","…"],…,["event",{"action":…}]]`
  *   layout 3   the stored value with the stream id as its first member:
  *              `{"id":"1796…-0","v":"3","recorded":"…",…,"event":{"action":…}}`
+ *   layout 4   the same, `v` 4, the event in its stored form (references and all):
+ *              `{"id":"1796…-0","v":"4",…,"event":{"action":"R","agent":[…,{"#":41}],…}}`
  *
  * All are unambiguous whatever the values hold (layouts 1 and 2: every value
  * before the last is a JSON string, which ends at its closing quote, the event
@@ -55,29 +61,30 @@
  */
 import type { AuditEvent } from 'fhir/r4.js';
 import { canonicalJson } from '../canonical-json.js';
+import { expandStoredEvent } from './vocabulary.js';
 
-export const AUDIT_ENTRY_VERSION = '3';
+export const AUDIT_ENTRY_VERSION = '4';
 
 /** The canonical forms an entry can have (see the module comment). */
-export type EntryLayout = 1 | 2 | 3;
+export type EntryLayout = 1 | 2 | 3 | 4;
 
 export const AUDIT_ENTRY_FIELDS = ['v', 'recorded', 'service', 'outcome', 'criteria', 'requestId', 'agency', 'subject', 'event'] as const;
 export type AuditEntryField = (typeof AUDIT_ENTRY_FIELDS)[number];
 export type AuditEntry = Readonly<Record<AuditEntryField, string>>;
 
-/** Layout 3's one stream field, holding `storedEntry`. */
+/** Layouts 3 and 4's one stream field, holding `storedEntry`. */
 export const STORED_ENTRY_FIELD = 'entry';
 /** Stream fields of an entry as the hub writes it (layout 3: one): what the writers' scripts count per entry. */
 export const WRITTEN_ENTRY_FIELDS = 1;
 
-/** `field value …` as XADD takes them, in the layout the entry's `v` names: layout 3 one field, before it nine. */
+/** `field value …` as XADD takes them, in the layout the entry's `v` names: layouts 3 and 4 one field, before them nine. */
 export function entryArgs(entry: AuditEntry): string[] {
-  if (layoutOf(entry) === 3) return [STORED_ENTRY_FIELD, storedEntry(entry)];
+  if (layoutOf(entry) >= 3) return [STORED_ENTRY_FIELD, storedEntry(entry)];
   return AUDIT_ENTRY_FIELDS.flatMap((name) => [name, entry[name]]);
 }
 
 /**
- * Layout 3's stored value: the entry's fields as one JSON object, in layout order (`v` first,
+ * Layouts 3 and 4's stored value: the entry's fields as one JSON object, in layout order (`v` first,
  * `event` last), each flat value a JSON string as `JSON.stringify` writes it, the event its
  * canonical JSON as it is: `{"v":"3","recorded":"…",…,"subject":"…","event":{…}}`.
  */
@@ -87,21 +94,21 @@ export function storedEntry(entry: AuditEntry): string {
   return text;
 }
 
-/** How every layout 3 stored value begins: what full verification checks before hashing one as it is. */
-export const STORED_ENTRY_START = '{"v":"3",';
+/** How every layout 3 and layout 4 stored value begins: what full verification checks before hashing one as it is. */
+export const STORED_ENTRY_STARTS = ['{"v":"3",', '{"v":"4",'] as const;
 
 /**
- * Reads a layout 3 stored value back. Throws unless it is exactly what `storedEntry` writes
- * for its fields — each flat value written as JSON.stringify writes it, `v` 3 — so an entry
+ * Reads a layout 3 or 4 stored value back. Throws unless it is exactly what `storedEntry` writes
+ * for its fields — each flat value written as JSON.stringify writes it, `v` 3 or 4 — so an entry
  * the log appended always gives its stored bytes back (the leaf covers those bytes).
  */
 function parseStoredEntry(value: string): AuditEntry {
   const fields: Partial<Record<AuditEntryField, string>> = {};
-  if (!value.startsWith(STORED_ENTRY_START)) throw new Error(`Audit entry's ${STORED_ENTRY_FIELD} does not begin ${STORED_ENTRY_START}`);
+  if (!STORED_ENTRY_STARTS.some((start) => value.startsWith(start))) throw new Error(`Audit entry's ${STORED_ENTRY_FIELD} does not begin ${STORED_ENTRY_STARTS.join(' or ')}`);
   let at = 1;
   for (const name of AUDIT_ENTRY_FIELDS) {
     const key = `${JSON.stringify(name)}:`;
-    if (!value.startsWith(key, at)) throw new Error(`Audit entry lacks ${name} where layout 3 has it`);
+    if (!value.startsWith(key, at)) throw new Error(`Audit entry lacks ${name} where layouts 3 and 4 have it`);
     at += key.length;
     if (name === 'event') {
       // The event is a JSON object (its canonical JSON, not parsed here): `{…}` before the value's own closing brace.
@@ -131,7 +138,7 @@ function endOfJsonString(text: string, at: number): number {
   throw new Error('Audit entry field is not a JSON string');
 }
 
-/** Reads the flat field/value list Redis returns (layout 3's one field, or the nine before it). Throws when a layout field is missing. */
+/** Reads the flat field/value list Redis returns (layouts 3 and 4's one field, or the nine before them). Throws when a layout field is missing. */
 export function parseAuditEntry(flat: readonly string[]): AuditEntry {
   if (flat.length === 2 && flat[0] === STORED_ENTRY_FIELD) return parseStoredEntry(flat[1]!);
   const byName = new Map<string, string>();
@@ -141,9 +148,9 @@ export function parseAuditEntry(flat: readonly string[]): AuditEntry {
   return Object.fromEntries(AUDIT_ENTRY_FIELDS.map((name) => [name, byName.get(name) as string])) as AuditEntry;
 }
 
-/** The layout an entry's own `v` names: 3 for `3`, 2 for `2`, otherwise 1 (every entry written before layout 2). */
+/** The layout an entry's own `v` names: 4 for `4`, 3 for `3`, 2 for `2`, otherwise 1 (every entry written before layout 2). */
 export function layoutOf(entry: Pick<AuditEntry, 'v'>): EntryLayout {
-  return entry.v === '3' ? 3 : entry.v === '2' ? 2 : 1;
+  return entry.v === '4' ? 4 : entry.v === '3' ? 3 : entry.v === '2' ? 2 : 1;
 }
 
 /**
@@ -153,7 +160,7 @@ export function layoutOf(entry: Pick<AuditEntry, 'v'>): EntryLayout {
  */
 export function canonicalEntry(entry: AuditEntry, id: string, layout: EntryLayout = layoutOf(entry)): string {
   if (layout === 1) return JSON.stringify(AUDIT_ENTRY_FIELDS.map((name) => [name, entry[name]]));
-  if (layout === 3) return `{"id":${JSON.stringify(id)},${storedEntry(entry).slice(1)}`;
+  if (layout >= 3) return `{"id":${JSON.stringify(id)},${storedEntry(entry).slice(1)}`;
   let text = `[["id",${JSON.stringify(id)}]`;
   for (const name of AUDIT_ENTRY_FIELDS) text += name === 'event' ? `,["event",${entry.event}]]` : `,[${JSON.stringify(name)},${JSON.stringify(entry[name])}]`;
   return text;
@@ -188,7 +195,7 @@ export function parseCanonicalEntry(canonical: string): { readonly layout: Entry
   return { layout, id, entry };
 }
 
-/** A layout 3 canonical entry read back: the object `canonicalEntry` writes, and nothing else. */
+/** A layout 3 or 4 canonical entry read back: the object `canonicalEntry` writes, and nothing else. */
 function parseCanonicalStored(canonical: string, object: Record<string, unknown>): { readonly layout: EntryLayout; readonly id: string; readonly entry: AuditEntry } {
   const { id, event } = object;
   if (typeof id !== 'string' || typeof event !== 'object' || event === null) throw new Error('not an audit entry in its canonical form');
@@ -199,9 +206,10 @@ function parseCanonicalStored(canonical: string, object: Record<string, unknown>
       return [name, name === 'event' ? canonicalJson(event) : value];
     }),
   ) as AuditEntry;
-  if (layoutOf(entry) !== 3) throw new Error('a layout 3 canonical entry says another v');
-  if (canonicalEntry(entry, id, 3) !== canonical) throw new Error('not an audit entry in its canonical form (fields, order or event not as written)');
-  return { layout: 3, id, entry };
+  const layout = layoutOf(entry);
+  if (layout < 3) throw new Error('a layout 3 or 4 canonical entry says another v');
+  if (canonicalEntry(entry, id, layout) !== canonical) throw new Error('not an audit entry in its canonical form (fields, order or event not as written)');
+  return { layout, id, entry };
 }
 
 /**
@@ -309,11 +317,11 @@ export function writeCanonicalEntry(source: Uint8Array, values: ArrayLike<number
 }
 
 /**
- * Layout 3's canonical bytes written straight from the bytes Redis holds: `{"id":"` + the stream id
+ * Layout 3 and 4's canonical bytes written straight from the bytes Redis holds: `{"id":"` + the stream id
  * (source[idStart, idEnd), escaped) + `",` + the stored value after its `{` (source[valueStart + 1,
  * valueEnd)), at `out[at]` (room: `canonicalEntryRoom`); returns where it ended. The same bytes as
  * `canonicalEntry(parseAuditEntry(…), id, 3)` for every value the hub writes: the value is
- * copied, never parsed or escaped. Callers check it begins `STORED_ENTRY_START` and is UTF-8.
+ * copied, never parsed or escaped. Callers check it begins as `STORED_ENTRY_STARTS` and is UTF-8.
  */
 export function writeStoredCanonical(source: Uint8Array, idStart: number, idEnd: number, valueStart: number, valueEnd: number, out: Uint8Array, at: number): number {
   out.set(ID_OPEN, at);
@@ -326,7 +334,13 @@ export function writeStoredCanonical(source: Uint8Array, idStart: number, idEnd:
 
 const ID_OPEN = Buffer.from('{"id":"');
 
+/** The entry's AuditEvent, in full (layout 4: its vocabulary references expanded). */
 export function eventOfEntry(entry: AuditEntry): AuditEvent {
-  return JSON.parse(entry.event) as AuditEvent;
+  return JSON.parse(fullEventText(entry)) as AuditEvent;
+}
+
+/** The entry's AuditEvent as canonical JSON, in full: what layout 3 stored, and layout 4 stores by reference. */
+export function fullEventText(entry: AuditEntry): string {
+  return layoutOf(entry) === 4 ? expandStoredEvent(entry.event) : entry.event;
 }
 

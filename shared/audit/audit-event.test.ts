@@ -1,7 +1,11 @@
+import fc from 'fast-check';
 import { canonicalJson } from '../canonical-json.js';
-import { criteriaOfEvent, toAuditEvent } from './audit-event.js';
-import type { ExchangeRecord } from './exchange.js';
-import { CodeSystems, Extensions, IdentifierSystems } from '../fhir/systems.js';
+import { SERVICE_NAMES } from '../config.js';
+import { criteriaOfEvent, fixedPartsOfEvents, storedAuditEntry, toAuditEntry, toAuditEvent } from './audit-event.js';
+import { entryArgs, eventOfEntry, fullEventText, parseAuditEntry } from './audit-entry.js';
+import type { ExchangeEntity, ExchangeRecord } from './exchange.js';
+import { CodeSystems, DATA_CATEGORIES, Extensions, IdentifierSystems, PURPOSES } from '../fhir/systems.js';
+import { vocabularyReference } from './vocabulary.js';
 
 const DCM = CodeSystems.dicomAuditEventId;
 const RECORDED = '2026-03-02T10:15:00.000Z';
@@ -349,5 +353,115 @@ describe('toAuditEvent', () => {
       const event = toAuditEvent(record);
       expect(JSON.stringify(event)).toBe(canonicalJson(event));
     }
+  });
+});
+
+describe('the stored form (layout 4): fixed parts by reference to the audit vocabulary', () => {
+  const withTime = (record: ExchangeRecord) => ({ ...record, recorded: record.recorded ?? RECORDED });
+  const delivery = exchange({
+    service: 'alerts',
+    type: 'transmit',
+    subtype: '$process-message',
+    action: 'C',
+    httpStatus: undefined,
+    method: undefined,
+    path: undefined,
+    trigger: { kind: 'job', queue: 'alerts/deliveries', jobId: 'm-1~police-scotland', attempt: 1, maxAttempts: 12 },
+    agent: { clientId: 'nhs-lothian-emis', agency: 'nhs-lothian', partnership: 'lothian-hscp', practitionerRole: 'PractitionerRole/pr-1' },
+    subject: 'Person/p-1',
+    entities: [
+      { reference: 'MessageHeader/m-1', role: 'data' },
+      { reference: 'Flag/f-1', role: 'data' },
+    ],
+    dataCategory: 'alert',
+    purpose: 'child-protection',
+    recipientAgency: 'police-scotland',
+    criteria: ['MA-L3', 'MA-L4', 'PD-L4'],
+    outcomeDescription: 'Delivered to police-scotland and acknowledged (ok)',
+  });
+
+  it('expands to the full event byte for byte: what layout 3 stored, and what every reader answers', () => {
+    const entry = storedAuditEntry(withTime(delivery));
+    expect(entry.v).toBe('4');
+    expect(fullEventText(entry)).toBe(canonicalJson(toAuditEvent(delivery)));
+    expect(eventOfEntry(entry)).toEqual(toAuditEvent(delivery));
+    // The flat fields are the layout 3 entry's.
+    const full = toAuditEntry(delivery, toAuditEvent(delivery));
+    expect({ ...entry, v: '3', event: fullEventText(entry) }).toEqual(full);
+    // Read back from what XADD writes, it still expands to the same event.
+    expect(eventOfEntry(parseAuditEntry(entryArgs(entry)))).toEqual(toAuditEvent(delivery));
+  });
+
+  it('stores a delivery attempt\'s event in well under half the bytes: its codings, agent types, the hub\'s agent and source are references', () => {
+    const stored = storedAuditEntry(withTime(delivery)).event;
+    const full = canonicalJson(toAuditEvent(delivery));
+    expect(stored.length).toBeLessThan(full.length * 0.45);
+    expect(stored).not.toContain('dicom.nema.org');
+    expect(stored).not.toContain('terminology.hl7.org');
+    expect(stored).not.toContain(CodeSystems.maturityCriterion);
+    // What is the exchange's own stays in the entry as it is.
+    for (const own of ['Person/p-1', 'MessageHeader/m-1', 'Organization/police-scotland', 'nhs-lothian-emis', 'alerts/deliveries', 'Delivered to police-scotland']) expect(stored).toContain(own);
+  });
+
+  it('finds every fixed part the builder writes in the vocabulary (a new coding needs a new vocabulary version)', () => {
+    const missing = fixedPartsOfEvents().filter((text) => vocabularyReference(text) === undefined);
+    expect(missing).toEqual([]);
+  });
+
+  it('writes in full what the vocabulary does not hold (a service, purpose or category added since), and still expands to the full event', () => {
+    const record = exchange({ subtype: '$new-operation', purpose: 'research', dataCategory: 'genomics', service: 'reports' as ExchangeRecord['service'], method: 'OPTIONS', httpStatus: 418 });
+    const entry = storedAuditEntry(withTime(record));
+    expect(entry.event).toContain('"research"');
+    expect(entry.event).toContain('"infoshare reports"');
+    expect(fullEventText(entry)).toBe(canonicalJson(toAuditEvent(record)));
+  });
+
+  it('expands any exchange\'s stored event to its full event, whatever its values hold (property)', () => {
+    const text = fc.oneof(fc.string(), fc.constantFrom('{"#":1}', '{\\"#\\":2}', '"}', 'GET', '200', 'job'));
+    const entity = fc.record<ExchangeEntity>(
+      {
+        reference: fc.oneof(text, fc.constant('Person/p-1')),
+        role: fc.constantFrom('subject', 'query', 'data', 'domain-resource', 'consent', undefined),
+        description: text,
+        decision: fc.record({ permit: fc.boolean(), basis: text, consent: text }, { requiredKeys: ['permit', 'basis'] }),
+      },
+      { requiredKeys: ['reference'] },
+    );
+    const record = fc.record({
+      service: fc.constantFrom(...SERVICE_NAMES),
+      type: fc.constantFrom('rest', 'login', 'authz', 'transmit', 'disclosure'),
+      subtype: fc.oneof(text, fc.constantFrom('read', 'search-type', '$process-message', 'token', 'deliver', 'AuthZ-Consent', '$x')),
+      action: fc.constantFrom('C', 'R', 'U', 'D', 'E'),
+      outcome: fc.constantFrom('0', '4', '8', '12'),
+      outcomeDescription: fc.option(text, { nil: undefined }),
+      httpStatus: fc.option(fc.constantFrom(200, 201, 404, 418), { nil: undefined }),
+      method: fc.option(fc.constantFrom('GET', 'POST', 'OPTIONS'), { nil: undefined }),
+      path: fc.option(text, { nil: undefined }),
+      trigger: fc.option(
+        fc.oneof(
+          fc.record({ kind: fc.constant('job' as const), queue: text, jobId: text, attempt: fc.nat(9), maxAttempts: fc.nat(9) }),
+          fc.record({ kind: fc.constant('change' as const), store: text }),
+          fc.record({ kind: fc.constant('outbound' as const), method: fc.constantFrom('POST', 'GET'), url: text, status: fc.constantFrom(200, 503) }),
+        ),
+        { nil: undefined },
+      ),
+      agent: fc.record({ clientId: text, agency: text, partnership: text, practitionerRole: text, patient: text }, { requiredKeys: [] }),
+      sourceAddress: fc.option(fc.constantFrom('10.0.0.1', '::1', 'host.example'), { nil: undefined }),
+      subject: fc.option(fc.constantFrom('Person/p-1', 'Patient/q'), { nil: undefined }),
+      entities: fc.array(entity, { maxLength: 4 }),
+      dataCategory: fc.option(fc.oneof(fc.constantFrom(...DATA_CATEGORIES), text), { nil: undefined }),
+      purpose: fc.option(fc.oneof(fc.constantFrom(...PURPOSES), text), { nil: undefined }),
+      criteria: fc.subarray(['MA-L3', 'MA-L4', 'PD-L4', 'SI-L3', 'AP-L2']),
+      recipientAgency: fc.option(text, { nil: undefined }),
+      patterns: fc.option(fc.subarray(['AuthZ-Consent', 'disclose'] as const), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(record, (fields) => {
+        const exchangeRecord = withTime(exchange(fields));
+        const entry = parseAuditEntry(entryArgs(storedAuditEntry(exchangeRecord)));
+        expect(fullEventText(entry)).toBe(canonicalJson(toAuditEvent(exchangeRecord)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

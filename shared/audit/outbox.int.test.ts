@@ -7,9 +7,9 @@ import { ResourceStore } from '../store/resource-store.js';
 import { defineResourceType, identifiersOf, tokenParam } from '../store/search-params.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import { readAuditEntries, readAuditEvents } from './audit-client.js';
-import { entryArgs, parseAuditEntry } from './audit-entry.js';
+import { entryArgs, fullEventText, parseAuditEntry } from './audit-entry.js';
 import { auditStreamKey } from './audit-stream.js';
-import { requestDetailsOfEvent } from './audit-event.js';
+import { requestDetailsOfEvent, toAuditEvent } from './audit-event.js';
 import { changeRecord, outboxEntryArgs, outboxKey, stageChangeRecord } from './outbox.js';
 import { OutboxRelay, relayBatch } from './outbox-relay.js';
 
@@ -53,7 +53,7 @@ describe('audit outbox', () => {
     expect(await redis.xlen(outboxKey(keys, 'things'))).toBe(0);
   });
 
-  it('relays an outbox written across the upgrade to layout 3 — nine-field entries, then one-field ones — in order', async () => {
+  it('relays an outbox written across the upgrades to layouts 3 and 4 — nine-field entries, then one-field ones — in order', async () => {
     const keys = freshKeys();
     const outbox = outboxKey(keys, 'things');
     const record = (i: number) => changeRecord({ ...cause, requestId: `req-upgrade-${i}`, service: 'mpi' }, { subtype: 'update', action: 'U', entities: [{ reference: `Thing/u${i}` }] }, 'things');
@@ -61,15 +61,22 @@ describe('audit outbox', () => {
     for (const i of [0, 1]) await redis.xadd(outbox, '*', ...entryArgs({ ...parseAuditEntry(outboxEntryArgs(record(i))), v: '2' }));
     for (const i of [2, 3]) await redis.xadd(outbox, '*', ...outboxEntryArgs(record(i)));
     await redis.xadd(outbox, '*', ...entryArgs({ ...parseAuditEntry(outboxEntryArgs(record(4))), v: '2' }));
-    expect(await new OutboxRelay(redis, keys, { log }).watch(outbox).flush()).toBe(5);
+    // Written in session 17: one field, the event in full (`v` 3).
+    const written3 = parseAuditEntry(outboxEntryArgs(record(5)));
+    await redis.xadd(outbox, '*', ...entryArgs({ ...written3, v: '3', event: fullEventText(written3) }));
+    expect(await new OutboxRelay(redis, keys, { log }).watch(outbox).flush()).toBe(6);
     const entries = await readAuditEntries(redis, keys);
     expect(entries.map((e) => [e.entry.requestId, e.entry.v])).toEqual([
       ['req-upgrade-0', '2'],
       ['req-upgrade-1', '2'],
-      ['req-upgrade-2', '3'],
-      ['req-upgrade-3', '3'],
+      ['req-upgrade-2', '4'],
+      ['req-upgrade-3', '4'],
       ['req-upgrade-4', '2'],
+      ['req-upgrade-5', '3'],
     ]);
+    // Whatever the layout, the same full event comes out of the trail.
+    const events = await readAuditEvents(redis, keys);
+    for (const i of [2, 5]) expect(events[i]!.event).toEqual(toAuditEvent({ ...record(i), recorded: events[i]!.event.recorded }));
   });
 
   it('appends a batch once, however often it is relayed (a relay that died before deleting it)', async () => {

@@ -21,7 +21,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { KeySpace } from '../redis/connection.js';
 import { entryArgs } from './audit-entry.js';
-import { toAuditEntry, toAuditEvent } from './audit-event.js';
+import { storedAuditEntry } from './audit-event.js';
 import type { ExchangeAgent, ExchangeRecord } from './exchange.js';
 
 /** What caused a change: the request (or the request that queued the job) and who acted. */
@@ -39,8 +39,7 @@ export function outboxKey(keys: KeySpace, tag: string): string {
 
 /** The field/value list of one outbox entry (as XADD takes it), stamped `now` unless the record has a time. */
 export function outboxEntryArgs(record: ExchangeRecord, now: Date = new Date()): string[] {
-  const stamped = record.recorded ? record : { ...record, recorded: now.toISOString() };
-  return entryArgs(toAuditEntry(stamped, toAuditEvent(stamped)));
+  return entryArgs(storedAuditEntry(record.recorded ? (record as ExchangeRecord & { recorded: string }) : { ...record, recorded: now.toISOString() }));
 }
 
 /**

@@ -6,7 +6,7 @@
  * entry missing a layout field gets no leaf hash an appended entry could have.
  */
 import { entryArgs, parseAuditEntry } from '../../../shared/audit/audit-entry.js';
-import { toAuditEntry, toAuditEvent } from '../../../shared/audit/audit-event.js';
+import { storedAuditEntry, toAuditEntry, toAuditEvent } from '../../../shared/audit/audit-event.js';
 import { exchange } from '../../../test/audit.js';
 import { entryLeafHash } from './leaf.js';
 import { hashStreamPage, type PagePlace } from './stream-page.js';
@@ -39,11 +39,13 @@ function read(reply: Buffer, place = EVERY_LEAF_OWN_LAYOUT): { ids: string[]; le
 /** The leaf hash the appender gives entry `id` at `position` of a log whose leaves are in their own layout from `layout2From`. */
 const appended = (id: string, fields: readonly string[], position = 0, layout2From: number | undefined = 0) => entryLeafHash(id, parseAuditEntry(fields), position, layout2From).toString('hex');
 const asLayout1 = (fields: readonly string[]) => fields.map((v, i) => (i > 0 && fields[i - 1] === 'v' ? '1' : v));
-/** Entry n as the hub writes it (layout 3: one field), or as writers of sessions 15-16 did (`v` 2: nine fields). */
+/** Entry n as writers of session 17 wrote it (layout 3: one field), or as writers of sessions 15-16 did (`v` 2: nine fields). */
 const made = (n: number, v: '2' | '3' = '3') => {
   const x = { ...exchange(`page-${n}`), recorded: '2026-12-06T10:00:00.000Z' };
   return entryArgs({ ...toAuditEntry(x, toAuditEvent(x)), v });
 };
+/** Entry n as the hub writes it since session 18 (layout 4: one field, the event's fixed parts by reference). */
+const made4 = (n: number) => entryArgs(storedAuditEntry({ ...exchange(`page-${n}`), recorded: '2026-12-06T10:00:00.000Z' }));
 
 describe('leaf hashes of a raw XRANGE page', () => {
   it('are the appender\'s leaf hashes of entries in the layout, with their ids, in order', () => {
@@ -66,6 +68,28 @@ describe('leaf hashes of a raw XRANGE page', () => {
     expect(read(xrangeReply([['1733-9', made(2, '2')]])).leaves[0]).not.toBe(leaves[1]);
     expect(read(xrangeReply([['1733-9', made(4)]])).leaves[0]).not.toBe(leaves[3]);
     expect(read(xrangeReply([['1733-9', asLayout1(made(1, '2'))]])).leaves[0]).toBe(leaves[0]);
+  });
+
+  it('are layout 4 for entries the hub writes since session 18: the stored bytes, references and all, behind the id — beside layouts 1-3 in one page', () => {
+    const entries = [
+      ['1733-1', asLayout1(made(1, '2'))],
+      ['1733-2', made(2, '2')],
+      ['1733-3', made(3)],
+      ['1733-4', made4(4)],
+      ['1733-5', made4(5)],
+    ] as const;
+    const { leaves } = read(xrangeReply(entries));
+    expect(leaves).toEqual(entries.map(([id, f]) => appended(id, f)));
+    expect(new Set(leaves).size).toBe(5);
+    expect(read(xrangeReply([['1733-9', made4(4)]])).leaves[0]).not.toBe(leaves[3]);
+    // The leaf covers the references, not their expansion: a reference changed is another leaf.
+    const [name, value] = made4(6) as [string, string];
+    const swapped = value.replace(/\{"#":(\d+)\}/, (_, n: string) => `{"#":${Number(n) + 1}}`);
+    expect(swapped).not.toBe(value);
+    const pair = read(xrangeReply([['1-1', [name, value]], ['1-1', [name, swapped]]])).leaves;
+    expect(pair[0]).toBe(appended('1-1', [name, value]));
+    expect(pair[1]).toBe(appended('1-1', [name, swapped]));
+    expect(pair[1]).not.toBe(pair[0]);
   });
 
   it('hash a layout 3 value that is not as the hub writes it as it is, never as the entry it resembles', () => {

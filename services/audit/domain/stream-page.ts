@@ -6,9 +6,10 @@
  * bytes in the reply (`writeCanonicalEntry`): no string, object or Buffer per
  * field. The layout is the entry's own `v` from the position the log's
  * appender knew layout 2 (`layout2From`), layout 1 before it (domain/leaf.ts).
- * A layout 3 entry (the hub's since session 17: one field, `entry`) is the
+ * A layout 3 or 4 entry (the hub's since session 17: one field, `entry`) is the
  * cheapest: its stored value is copied behind the stream id and hashed, with
- * no field walked or escaped (`writeStoredCanonical`).
+ * no field walked or escaped (`writeStoredCanonical`) — layout 4's vocabulary
+ * references as they are (the leaf covers the stored bytes, not their expansion).
  *
  * An entry whose fields are not exactly the layout's, in order, or whose bytes
  * are not valid UTF-8, is hashed the way the log's appender hashed it — decoded,
@@ -20,7 +21,7 @@
  * Pure: no I/O.
  */
 import { isUtf8 } from 'node:buffer';
-import { AUDIT_ENTRY_FIELDS, STORED_ENTRY_FIELD, STORED_ENTRY_START, canonicalEntryRoom, parseAuditEntry, writeCanonicalEntry, writeStoredCanonical, type EntryLayout } from '../../../shared/audit/audit-entry.js';
+import { AUDIT_ENTRY_FIELDS, STORED_ENTRY_FIELD, STORED_ENTRY_STARTS, canonicalEntryRoom, parseAuditEntry, writeCanonicalEntry, writeStoredCanonical, type EntryLayout } from '../../../shared/audit/audit-entry.js';
 import { readInteger } from '../../../shared/resp.js';
 import { entryLeafHash } from './leaf.js';
 import { HASH_BYTES, sha256Of, writeSha256 } from './merkle.js';
@@ -30,8 +31,9 @@ const FIELD_NAMES = AUDIT_ENTRY_FIELDS.map((name) => Buffer.from(name));
 const V_FIELD = AUDIT_ENTRY_FIELDS.indexOf('v');
 const LAYOUT_2 = 0x32; // `2`
 const LAYOUT_3 = 0x33; // `3`
+const LAYOUT_4 = 0x34; // `4`
 const STORED_NAME = Buffer.from(STORED_ENTRY_FIELD);
-const STORED_START = Buffer.from(STORED_ENTRY_START);
+const [STORED_START_3, STORED_START_4] = STORED_ENTRY_STARTS.map((start) => Buffer.from(start)) as [Buffer, Buffer];
 
 /** Where a page sits in the log: the position of its first entry, and where layout 2 leaves start (Infinity: none). */
 export interface PagePlace {
@@ -66,14 +68,15 @@ export function hashStreamPage(reply: Buffer, place: PagePlace, visit?: PageVisi
     const fieldCount = walk.header(0x2a);
     const fieldsStart = walk.at;
     if (fieldCount === 2 && position >= place.layout2From) {
-      // Layout 3: one field, its value hashed as it is, behind the stream id (`writeStoredCanonical`).
+      // Layouts 3 and 4: one field, its value hashed as it is, behind the stream id (`writeStoredCanonical`).
       const nameLength = walk.header(0x24);
       const named = sameBytes(reply, walk.at, nameLength, STORED_NAME);
       walk.skip(nameLength);
       const valueLength = walk.header(0x24);
       const valueStart = walk.at;
       walk.skip(valueLength);
-      if (named && sameBytes(reply, valueStart, STORED_START.length, STORED_START) && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at)))) {
+      const stored = sameBytes(reply, valueStart, STORED_START_4.length, STORED_START_4) || sameBytes(reply, valueStart, STORED_START_3.length, STORED_START_3);
+      if (named && stored && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at)))) {
         writeStoredLeaf(reply, idStart, idStart + idLength, valueStart, valueStart + valueLength, leaves, e * HASH_BYTES);
       } else {
         leafOfOddEntry(reply, idStart, idLength, fieldsStart, walk.at, fieldCount, position, place.layout2From).copy(leaves, e * HASH_BYTES);
@@ -93,10 +96,10 @@ export function hashStreamPage(reply: Buffer, place: PagePlace, visit?: PageVisi
       }
       walk.skip(valueLength);
     }
-    // Nine fields saying v 3 (never written so) are layout 3 to the appender: hashed as it hashed them, below.
+    // Nine fields saying v 3 or 4 (never written so) are layout 3 or 4 to the appender: hashed as it hashed them, below.
     const v = values[2 * V_FIELD]!;
-    const saysLayout3 = layout && position >= place.layout2From && values[2 * V_FIELD + 1] === v + 1 && reply[v] === LAYOUT_3;
-    if (layout && !saysLayout3 && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at)))) {
+    const saysStoredLayout = layout && position >= place.layout2From && values[2 * V_FIELD + 1] === v + 1 && (reply[v] === LAYOUT_3 || reply[v] === LAYOUT_4);
+    if (layout && !saysStoredLayout && (allUtf8 || isUtf8(reply.subarray(entryStart, walk.at)))) {
       const entryLayout: EntryLayout = position >= place.layout2From && values[2 * V_FIELD + 1] === v + 1 && reply[v] === LAYOUT_2 ? 2 : 1;
       writeLeafOfLayout(reply, values, entryLayout, walk.at - fieldsStart + idLength, leaves, e * HASH_BYTES);
     } else {
