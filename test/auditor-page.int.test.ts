@@ -65,12 +65,7 @@ beforeAll(async () => {
   // Logged exchanges behind the grid: MA demonstrated to level 4, MA-L5 shown without L4's gap closed elsewhere.
   await Promise.all([exchange(['MA-L3']), exchange(['MA-L3', 'MA-L4']), exchange(['PD-L2', 'PD-L3']), exchange(['PD-L4'], '4')].map((e) => dir.deps.audit.record(e)));
   await ctx.index.catchUp();
-  const routes = serviceRouter();
-  routes.use(evidenceRoutes(ctx));
-  const app = createServiceApp({ service: 'audit', redis: dir.redis, audit: dir.deps.audit, log: dir.deps.log, bodyLimit: '1mb', routes });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, base } = await serveEvidence(ctx));
   token = await dir.token('nhs-lothian', { scope: 'system/AuditEvent.read' });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking'] });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -81,6 +76,16 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server?.close(() => resolve()));
   await dir?.close();
 });
+
+/** The audit service's evidence routes (the page among them) on a free port. */
+async function serveEvidence(evidence: EvidenceContext): Promise<{ server: Server; base: string }> {
+  const routes = serviceRouter();
+  routes.use(evidenceRoutes(evidence));
+  const app = createServiceApp({ service: 'audit', redis: dir.redis, audit: dir.deps.audit, log: dir.deps.log, bodyLimit: '1mb', routes });
+  const listening = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => listening.once('listening', () => resolve()));
+  return { server: listening, base: `http://127.0.0.1:${(listening.address() as AddressInfo).port}` };
+}
 
 async function signIn(at = base): Promise<void> {
   await page.goto(at);
@@ -213,12 +218,7 @@ describe("the auditor's page over the signed log", () => {
     // Two intervals of the performance summary, so the panel has a trend to show.
     await withLog.performance.add(summary('2026-12-06T11:58:00.000Z', '2026-12-06T11:59:00.000Z', 80));
     await withLog.performance.add(summary('2026-12-06T11:59:00.000Z', '2026-12-06T12:00:00.000Z', 95));
-    const routes = serviceRouter();
-    routes.use(evidenceRoutes(withLog));
-    const app = createServiceApp({ service: 'audit', redis: dir.redis, audit: dir.deps.audit, log: dir.deps.log, bodyLimit: '1mb', routes });
-    logged = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => logged.once('listening', () => resolve()));
-    loggedBase = `http://127.0.0.1:${(logged.address() as AddressInfo).port}`;
+    ({ server: logged, base: loggedBase } = await serveEvidence(withLog));
   }, 60_000);
 
   afterAll(async () => {
