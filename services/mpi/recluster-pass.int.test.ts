@@ -68,8 +68,10 @@ describe('the re-clustering pass, planned without the index lock', () => {
     const [registered] = await mpi.store.getLinks([id]);
 
     const result = await registrar.applyRecluster(pass, 'test', cause);
-    expect(result.moved + result.relabelled).toBe(pass.plan.moves.length - 1);
-    expect(result.skipped).toBe(1);
+    // The registration re-linked that record and, joining the other one's Person, relabelled the other (a Person's
+    // first record, level 1 → 4) itself: every planned move is about a record changed since the plan, so none applies.
+    expect(result.moved + result.relabelled).toBe(0);
+    expect(result.skipped).toBe(pass.plan.moves.length);
     expect((await mpi.store.getLinks([id]))[0]).toEqual(registered);
 
     // The next pass plans from the index as it now is and has nothing left to undo or redo wrongly.

@@ -22,7 +22,7 @@ import { pairKey, type PersonLink } from './domain/links.js';
 import type { MatchModel } from './domain/model.js';
 import { planRecluster, type ReclusterMove, type ReclusterPlan, type ReclusterQuestion } from './domain/clustering.js';
 import type { ModelSource } from './model-versions.js';
-import { outsideRejectedPersons, planRegistration, planUnchanged, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
+import { outsideRejectedPersons, planRegistration, planUnchanged, relabelJoined, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
 import { isOperationOutcomeError, preconditionFailed } from '../../shared/fhir/outcome.js';
 import type { PartnershipSnapshot } from './partnership.js';
@@ -152,6 +152,13 @@ interface ChunkJournal {
   readonly cause: ChangeCause;
   readonly newLinks: readonly LinkWrite[];
   readonly moves: readonly { readonly link: LinkWrite; readonly expected: PersonLink }[];
+  /**
+   * Records outside the chunk that its records joined (their candidates), linked now as the
+   * re-clustering pass would link them (`relabelJoined`: a Person's first record, alone until
+   * now, or an `auto` link joined by a record with its CHI): each applied only if its link is
+   * still `expected`. Absent in journals written before 2026-12-06.
+   */
+  readonly relabels?: readonly { readonly link: LinkWrite; readonly expected: PersonLink }[];
   readonly reviews: readonly { readonly task: Task; readonly a: string; readonly b: string; readonly persons?: readonly [string, string] }[];
   /** Report counters of the chunk's decisions. */
   readonly stats: Readonly<Record<string, number>>;
@@ -351,6 +358,11 @@ export class Registrar {
     const recordWrites: RecordWrite[] = [];
     const newLinks: LinkWrite[] = [];
     const moves: { link: LinkWrite; expected: PersonLink }[] = [];
+    // Where the link of a record of this chunk is written (its first link, or a move), if it is.
+    const newLinkAt = new Map<string, number>();
+    const moveAt = new Map<string, number>();
+    const relabels = new Map<string, { link: LinkWrite; expected: PersonLink }>();
+    const relabelledNow = new Set<string>();
     const reviews: { task: Task; a: string; b: string; persons?: readonly [string, string] }[] = [];
     const duplicateQuestions: (PossibleDuplicate & { taskIds: string[]; recordId: string; recordPersonId: string })[] = [];
     const stats: Record<string, number> = {};
@@ -421,10 +433,34 @@ export class Registrar {
         how: plan.how,
         fromPersonId: currentLink?.personId,
       };
-      if (!currentLink) newLinks.push(link);
-      else if (plan.moves) moves.push({ link, expected: currentLink });
+      if (!currentLink) newLinkAt.set(submission.recordId, newLinks.push(link) - 1);
+      else if (plan.moves) moveAt.set(submission.recordId, moves.push({ link, expected: currentLink }) - 1);
       batchLinks.set(submission.recordId, { personId: plan.personId, assurance: plan.assurance, how: plan.how });
       batchIndex.add(f, keys[i]);
+      // The record joined a Person through its candidate: a candidate alone until now (the Person's first record), or
+      // linked probabilistically and joined by a record with its CHI, is linked as the re-clustering pass would link it.
+      const candidateId = plan.outcome === 'linked' ? plan.candidate?.id : undefined;
+      const current = candidateId !== undefined ? linkOf(candidateId) : undefined;
+      if (candidateId !== undefined && current) {
+        const candidateFeatures = featureById.get(candidateId) ?? batchIndex.get(candidateId);
+        const label = relabelJoined(current, plan.personId, candidateFeatures, f);
+        if (label) {
+          const relabelled: PersonLink = { ...current, ...label };
+          const pending = newLinkAt.get(candidateId);
+          const moving = moveAt.get(candidateId);
+          // Registered in this chunk: its link is not written yet, so it is written relabelled.
+          if (pending !== undefined) newLinks[pending] = { ...newLinks[pending]!, ...label };
+          else if (moving !== undefined) moves[moving] = { ...moves[moving]!, link: { ...moves[moving]!.link, ...label } };
+          else {
+            const expected = relabels.get(candidateId)?.expected ?? current;
+            relabels.set(candidateId, { link: { recordId: candidateId, ...relabelled, fromPersonId: current.personId }, expected });
+          }
+          if (!relabelledNow.has(candidateId)) count('relabelled');
+          relabelledNow.add(candidateId);
+          if (batchLinks.has(candidateId)) batchLinks.set(candidateId, relabelled);
+          else linkById.set(candidateId, relabelled);
+        }
+      }
 
       const taskIds: string[] = [];
       if (plan.openReview) taskIds.push(review(submission.recordId, plan.openReview.candidate, plan.openReview.candidatePersonId));
@@ -459,6 +495,7 @@ export class Registrar {
       cause,
       newLinks,
       moves,
+      ...(relabels.size ? { relabels: [...relabels.values()] } : {}),
       reviews,
       stats,
       recordIds: ids,
@@ -492,6 +529,8 @@ export class Registrar {
       // A pass's move applies only to the link it was planned from (a registration since then wins, also after a crash).
       ...journal.moves.map((m) => (journal.kind === 'recluster' ? store.moveLink(m.link, m.expected) : this.moveWithRetry(m.link, m.expected))),
       ...linkedMeanwhile.map((link) => this.moveWithRetry(link, undefined)),
+      // Only if the link is still the one read: a reviewer who placed the record meanwhile wins (and a recovery's second try does nothing).
+      ...(journal.relabels ?? []).map((r) => store.moveLink(r.link, r.expected)),
     ]);
     await Promise.all(journal.reviews.map((r) => this.createTaskOnce(r.task, journal.cause)));
     failpoint('mpi.chunk.before-finish');
@@ -888,11 +927,19 @@ function chunkChangeRecord(journal: ChunkJournal): string[] {
       dataCategory: 'demographics',
       purpose: 'identity-matching',
       outcomeDescription: `${journal.kind === 'recluster' ? 'Re-clustered' : 'Registered'} ${journal.recordIds.length} record(s): ${Object.entries(journal.stats).map(([k, n]) => `${k} ${n}`).join(', ')}`,
-      entities: journal.recordIds.flatMap((id) => [
-        // Only the references: the exchange's own record gives each record's outcome, and a bulk load writes these for every record.
-        { reference: `Patient/${id}`, role: 'subject' as const },
-        ...(tasksOf.get(id) ?? []).map((taskId) => ({ reference: `Task/${taskId}`, role: 'domain-resource' as const, description: 'match review queued' })),
-      ]),
+      entities: [
+        ...journal.recordIds.flatMap((id) => [
+          // Only the references: the exchange's own record gives each record's outcome, and a bulk load writes these for every record.
+          { reference: `Patient/${id}`, role: 'subject' as const },
+          ...(tasksOf.get(id) ?? []).map((taskId) => ({ reference: `Task/${taskId}`, role: 'domain-resource' as const, description: 'match review queued' })),
+        ]),
+        // Records outside the chunk whose link changed: candidates the chunk's records joined (relabelJoined).
+        ...(journal.relabels ?? []).map((r) => ({
+          reference: `Patient/${r.link.recordId}`,
+          role: 'subject' as const,
+          description: `relabelled ${r.link.assurance} (${r.link.how}): its Person was joined`,
+        })),
+      ],
     }, 'mpi-index'),
     new Date(journal.recorded),
   );

@@ -1,6 +1,7 @@
 import type { Candidate, Comparison, Decision, Outcome } from './engine.js';
 import { pairKey, type ManualDecision, type PersonLink } from './links.js';
-import { outsideRejectedPersons, planRegistration, withoutRejected, type PlanInput } from './registration-plan.js';
+import type { MatchFeatures } from './features.js';
+import { outsideRejectedPersons, planRegistration, relabelJoined, withoutRejected, type PlanInput } from './registration-plan.js';
 
 const RECORD = 'edinburgh-education.ED-1';
 
@@ -227,5 +228,38 @@ describe('outsideRejectedPersons', () => {
     const manual = new Map([[pairKey(RECORD, 'nhs-lothian.N1'), byReviewer('not-link')]]);
     expect(outsideRejectedPersons(RECORD, candidates, manual, (id) => personOf[id])).toEqual([{ id: 'gp-leith-cluster.G1' }]);
     expect(outsideRejectedPersons(RECORD, candidates, new Map(), (id) => personOf[id])).toEqual(candidates);
+  });
+});
+
+describe('relabelJoined', () => {
+  const alone: PersonLink = { personId: 'per-iain', assurance: 'level1', how: 'new' };
+  const auto: PersonLink = { personId: 'per-iain', assurance: 'level3', how: 'auto' };
+  const first = { id: 'nhs-lothian.N1', chi: '0101011234' } as MatchFeatures;
+  const withChi = { id: RECORD, chi: '0101011234' } as MatchFeatures;
+  const withoutChi = { id: RECORD } as MatchFeatures;
+
+  it('links a record alone until now as CHI-certain (level4) when the record joining it has its CHI', () => {
+    expect(relabelJoined(alone, 'per-iain', first, withChi)).toEqual({ assurance: 'level4', how: 'chi' });
+  });
+
+  it('links it as an automatic match (level3) when the joining record has no CHI or another one', () => {
+    expect(relabelJoined(alone, 'per-iain', first, withoutChi)).toEqual({ assurance: 'level3', how: 'auto' });
+    expect(relabelJoined(alone, 'per-iain', first, { ...withChi, chi: '0202021234' })).toEqual({ assurance: 'level3', how: 'auto' });
+    expect(relabelJoined(alone, 'per-iain', { id: 'nhs-lothian.N1' }, withoutChi)).toEqual({ assurance: 'level3', how: 'auto' });
+  });
+
+  it('raises an automatic link to CHI-certain when a record with its CHI joins it, and leaves it otherwise', () => {
+    expect(relabelJoined(auto, 'per-iain', first, withChi)).toEqual({ assurance: 'level4', how: 'chi' });
+    expect(relabelJoined(auto, 'per-iain', first, withoutChi)).toBeUndefined();
+  });
+
+  it('leaves CHI-certain links and a reviewer’s', () => {
+    expect(relabelJoined({ personId: 'per-iain', assurance: 'level4', how: 'chi' }, 'per-iain', first, withChi)).toBeUndefined();
+    expect(relabelJoined({ personId: 'per-iain', assurance: 'level2', how: 'manual' }, 'per-iain', first, withChi)).toBeUndefined();
+    expect(relabelJoined({ personId: 'per-iain', assurance: 'level1', how: 'manual' }, 'per-iain', first, withChi)).toBeUndefined();
+  });
+
+  it('leaves a record of another Person than the one joined', () => {
+    expect(relabelJoined(alone, 'per-other', first, withChi)).toBeUndefined();
   });
 });

@@ -15,6 +15,7 @@
  *   answerable at once.
  */
 import type { Candidate, Decision } from './engine.js';
+import type { MatchFeatures } from './features.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './links.js';
 
 export type RegistrationOutcome = 'linked' | 'review' | 'new';
@@ -184,4 +185,23 @@ export function planUnchanged(link: PersonLink): RegistrationPlan {
     moves: false,
     keptManual: link.how === 'manual',
   };
+}
+
+/**
+ * How a record is linked once another record links to it (joins its Person through it). A record
+ * that matched nobody was linked `new` (level 1: alone); a record linked probabilistically, `auto`
+ * (level 3). Joined, it is linked as the re-clustering pass would link it (clustering.ts
+ * `automaticLink`): `chi` (level 4) when the joining record has its CHI, else — if it was alone —
+ * `auto` (level 3). Undefined when its link stays as it is: already `chi`, a reviewer's link
+ * (`manual`), `auto` joined by a record without its CHI, or in another Person than the one joined.
+ */
+export function relabelJoined(
+  current: PersonLink,
+  joinedPersonId: string,
+  features: MatchFeatures | undefined,
+  joining: MatchFeatures,
+): Pick<PersonLink, 'assurance' | 'how'> | undefined {
+  if (current.personId !== joinedPersonId || (current.how !== 'new' && current.how !== 'auto')) return undefined;
+  if (features?.chi !== undefined && features.chi === joining.chi) return { assurance: 'level4', how: 'chi' };
+  return current.how === 'new' ? { assurance: 'level3', how: 'auto' } : undefined;
 }
