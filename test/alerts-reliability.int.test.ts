@@ -198,7 +198,7 @@ describe('alert delivery when things fail (real processes)', () => {
       expect(await sender.raise(2)).toMatchObject({ status: 200, messageId: third });
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
       expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(owed.length);
-      const { hub: states, received } = await books(redis, p, owed);
+      const { hub: states, received } = await books(redis, p, owed, true);
       expect(reconcile(owed, received, states)).toMatchObject(exactlyOnce(owed.length));
     } finally {
       await queue.close();

@@ -11,6 +11,10 @@ import { KeySpace } from '../shared/redis/connection.js';
 import { messageIdOf } from '../services/alerts/domain/ids.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { AgencySimKeys } from '../services/agency-sim/keys.js';
+import type { AuditEvent } from 'fhir/r4.js';
+import { readAuditEvents } from '../shared/audit/audit-client.js';
+import { requestDetailsOfEvent, triggerOfEvent } from '../shared/audit/audit-event.js';
+import { relayCursorKey } from '../shared/audit/outbox-relay.js';
 import { ledgerLine, reconcile, type HubDelivery, type LedgerFigures, type OwedDelivery, type ReceivedMessage } from './delivery-ledger.js';
 import { tokenFor, until, type HubProcess } from './hub-process-control.js';
 
@@ -98,19 +102,30 @@ export async function setBehaviour(hub: HubProcess, agencyId: string, behaviour:
   if (!res.ok) throw new Error(`setting ${agencyId}'s behaviour answered ${res.status}: ${await res.text()}`);
 }
 
-/** What the hub and the receiver hold about the owed deliveries. */
-export async function books(redis: Redis, prefix: string, owed: readonly OwedDelivery[]): Promise<{ hub: (HubDelivery & { nextAttemptAt?: string })[]; received: ReceivedMessage[] }> {
+/**
+ * What the hub and the receiver hold about the owed deliveries; with `withSends`, also when the hub sent each
+ * attempt (the transmit records of the audit trail, once the alerts outbox is all relayed to it).
+ */
+export async function books(
+  redis: Redis,
+  prefix: string,
+  owed: readonly OwedDelivery[],
+  withSends = false,
+): Promise<{ hub: (HubDelivery & { nextAttemptAt?: string })[]; received: ReceivedMessage[] }> {
   const space = new KeySpace(prefix);
   const alerts = new AlertsKeys(space);
   const sim = new AgencySimKeys(space);
+  const sends = withSends ? await sendsOf(redis, space) : undefined;
   const hub = await Promise.all(
     owed.map(async (d): Promise<HubDelivery & { nextAttemptAt?: string }> => {
       const [state, acknowledgedAt, nextAttemptAt] = await redis.hmget(alerts.delivery(d.messageId, d.agencyId), 'state', 'acknowledgedAt', 'nextAttemptAt');
+      const sentAt = sends?.get(`${d.agencyId} ${d.messageId}`);
       return {
         ...d,
         state: state ?? 'missing',
         ...(nextAttemptAt ? { nextAttemptAt } : {}),
         ...(state === 'acknowledged' && acknowledgedAt ? { acknowledgedAt: Date.parse(acknowledgedAt) } : {}),
+        ...(sends ? { sentAt: [...(sentAt ?? [])] } : {}),
       };
     }),
   );
@@ -127,6 +142,53 @@ export async function books(redis: Redis, prefix: string, owed: readonly OwedDel
   return { hub, received };
 }
 
+/**
+ * When the hub sent each delivery's attempts (ms), by `<agency> <messageId>`: the `sent` time of every transmit record
+ * (an outbound call) in the audit trail, for each message it carried (a batch carries several). Waits (bounded) until
+ * the alerts outbox is relayed, so no attempt's record is still on its way. A record written twice is one send.
+ */
+async function sendsOf(redis: Redis, space: KeySpace): Promise<Map<string, Set<number>>> {
+  const outbox = new AlertsKeys(space).outbox;
+  await until(
+    'the alerts outbox relayed to the audit trail',
+    async () => {
+      const [last] = await redis.xrevrange(outbox, '+', '-', 'COUNT', 1);
+      const relayed = await redis.hget(relayCursorKey(space), outbox);
+      return !last || (relayed !== null && compareStreamIds(relayed, last[0]) >= 0);
+    },
+    30_000,
+  ).catch(() => undefined);
+  const sends = new Map<string, Set<number>>();
+  let sinceId: string | undefined;
+  for (;;) {
+    const page = await readAuditEvents(redis, space, { count: 5_000, ...(sinceId ? { sinceId } : {}) });
+    for (const { event } of page) recordSends(event, sends);
+    if (page.length < 5_000) return sends;
+    sinceId = page[page.length - 1]!.id;
+  }
+}
+
+function recordSends(event: AuditEvent, sends: Map<string, Set<number>>): void {
+  if (triggerOfEvent(event) !== 'outbound') return;
+  const sent = requestDetailsOfEvent(event).sent;
+  const recipient = event.agent?.find((a) => !a.requestor && a.who?.reference?.startsWith('Organization/'))?.who?.reference?.slice('Organization/'.length);
+  if (!sent || !recipient) return;
+  for (const entity of event.entity ?? []) {
+    const reference = entity.what?.reference;
+    if (!reference?.startsWith('MessageHeader/')) continue;
+    const key = `${recipient} ${reference.slice('MessageHeader/'.length)}`;
+    let times = sends.get(key);
+    if (!times) sends.set(key, (times = new Set()));
+    times.add(Date.parse(sent));
+  }
+}
+
+function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
+}
+
 /** Every recipient of every message the hub accepted among `raised` (read from its stored messages). */
 export async function owedOf(redis: Redis, prefix: string, raised: readonly Raised[]): Promise<OwedDelivery[]> {
   const lists = await Promise.all(raised.map((r) => recipientsOf(redis, prefix, r.messageId)));
@@ -140,13 +202,20 @@ export async function settle(name: string, redis: Redis, prefix: string, owed: r
     async () => (await books(redis, prefix, owed)).hub.every((d) => d.state === 'acknowledged'),
     timeoutMs,
   ).catch(() => undefined);
-  const { hub, received } = await books(redis, prefix, owed);
+  const { hub, received } = await books(redis, prefix, owed, true);
   const figures = reconcile(owed, received, hub);
   // Whatever is not acknowledged when the wait ends, by the hub's state (pending: still being retried).
   const byState = new Map<string, number>();
   for (const d of hub) if (d.state !== 'acknowledged') byState.set(d.state, (byState.get(d.state) ?? 0) + 1);
   const unsettled = [...byState].map(([state, n]) => `${state} ${n}`);
-  process.stdout.write(`${ledgerLine(name, figures)}${unsettled.length ? ` — not acknowledged at the hub: ${unsettled.join(', ')}` : ''}\n`);
+  // What session 17's ledger (arrival time against the acknowledgement) would have called duplicated: shown, so the two definitions can be compared.
+  const receivedOf = new Map(received.map((r) => [`${r.agencyId} ${r.messageId}`, r]));
+  const arrivedAfterAck = hub.filter((d) => {
+    const got = receivedOf.get(`${d.agencyId} ${d.messageId}`);
+    return d.acknowledgedAt !== undefined && got !== undefined && got.deliveries > 1 && got.lastAt > d.acknowledgedAt;
+  }).length;
+  const detail = [...(unsettled.length ? [`not acknowledged at the hub: ${unsettled.join(', ')}`] : []), ...(arrivedAfterAck ? [`repeats the receiver processed after the acknowledgement ${arrivedAfterAck}`] : [])];
+  process.stdout.write(`${ledgerLine(name, figures)}${detail.length ? ` — ${detail.join('; ')}` : ''}\n`);
   return figures;
 }
 
@@ -162,4 +231,4 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /** Every owed delivery stored once and acknowledged; none lost, none twice. */
-export const exactlyOnce = (sent: number): Partial<LedgerFigures> => ({ sent, delivered: sent, duplicated: 0, lost: 0, unacknowledged: 0 });
+export const exactlyOnce = (sent: number): Partial<LedgerFigures> => ({ sent, delivered: sent, duplicated: 0, lost: 0, unacknowledged: 0, untraced: 0 });

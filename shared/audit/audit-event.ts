@@ -479,6 +479,7 @@ function requestEntity(exchange: ExchangeRecord, label: Fixed<Coding[]> | undefi
         add('method', trigger.method);
         add('url', trigger.url);
         add('status', trigger.status);
+        add('sent', trigger.sentAt);
         break;
       case 'change':
         add('store', trigger.store);

@@ -97,8 +97,12 @@ export type ExchangeTrigger =
   | { readonly kind: 'job'; readonly queue: string; readonly jobId: string; readonly attempt: number; readonly maxAttempts: number }
   /** Work the hub starts on a timer (checkpoints, reviews, recovery at start-up). */
   | { readonly kind: 'schedule'; readonly name: string }
-  /** A call the hub makes to another system (an agency endpoint, another hub service). */
-  | { readonly kind: 'outbound'; readonly method: string; readonly url: string; readonly status?: number }
+  /**
+   * A call the hub makes to another system (an agency endpoint, another hub service). `sentAt`: when the hub
+   * handed the request to its HTTP client (ISO instant, ms) — the record itself is written after the answer, so
+   * its own time is not when the data left (an alert delivery's attempts are told apart by it).
+   */
+  | { readonly kind: 'outbound'; readonly method: string; readonly url: string; readonly status?: number; readonly sentAt?: string }
   /** A state change committed to Redis in the same transaction as this record (the audit outbox). */
   | { readonly kind: 'change'; readonly store: string }
   /** A decision an HTTP request's answer rested on (e.g. `consent`: BALP AuthZconsent), recorded with that request's own record. */

@@ -24,15 +24,16 @@ export interface Answered<T> {
 
 /**
  * The record of a call that was answered (`status`) or failed (`failure`, its
- * reason): criteria count only for a 2xx answer; a 4xx is the receiver refusing
+ * reason), sent at `sentAt` when the caller gives it: criteria count only for a 2xx answer; a 4xx is the receiver refusing
  * (outcome 4), a 5xx or no answer a failure (8). For callers that commit the
  * record themselves (with a state change, through the audit outbox).
  */
-export function outboundCallRecord(call: OutboundCall, result: { readonly status: number } | { readonly failure: string }): ExchangeRecord {
+export function outboundCallRecord(call: OutboundCall, result: ({ readonly status: number } | { readonly failure: string }) & { readonly sentAt?: Date }): ExchangeRecord {
   const { method, url, criteria, ...described } = call;
   const base = { type: 'transmit' as const, action: call.action ?? 'C', entities: [], ...described };
+  const sent = result.sentAt ? { sentAt: result.sentAt.toISOString() } : {};
   if ('failure' in result) {
-    return { ...base, outcome: '8', outcomeDescription: `The call failed: ${result.failure}`, criteria: [], trigger: { kind: 'outbound', method, url } };
+    return { ...base, outcome: '8', outcomeDescription: `The call failed: ${result.failure}`, criteria: [], trigger: { kind: 'outbound', method, url, ...sent } };
   }
   const { status } = result;
   const ok = status >= 200 && status < 300;
@@ -41,7 +42,7 @@ export function outboundCallRecord(call: OutboundCall, result: { readonly status
     outcome: ok ? '0' : status < 500 ? '4' : '8',
     ...(ok ? {} : { outcomeDescription: `The receiver answered ${status}` }),
     criteria: ok ? (criteria ?? []) : [],
-    trigger: { kind: 'outbound', method, url, status },
+    trigger: { kind: 'outbound', method, url, status, ...sent },
   };
 }
 

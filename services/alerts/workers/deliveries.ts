@@ -28,7 +28,9 @@
  * Each run of an attempt first claims its delivery (`AlertStore.claimDeliveries`,
  * in the same script as the read): a job BullMQ hands to a second run while the
  * first is still calling (its lock lapsed under load) waits for the claim instead
- * of delivering the message again. An Endpoint that opts in to batches
+ * of delivering the message again; and a run calls only if its call ends before
+ * its claim does (domain/delivery-claim.ts), so no run sends after another one
+ * recorded the acknowledgement. Each call's transmit record carries its send time. An Endpoint that opts in to batches
  * (domain/delivery-batch.ts) gets the message in one request with others bound
  * for it (endpoint-batches.ts); the attempt carries on with its own answer.
  *
@@ -62,6 +64,7 @@ import type { PlansView } from '../../plans/view.js';
 import { afterFailure, afterSuccess, breakerAllows, CLOSED, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from '../domain/circuit-breaker.js';
 import { batchSizeOf, endpointFailed, jsonOrUndefined, responseSummaryOf } from '../domain/delivery-batch.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
+import { callEndsWithinClaim, claimLeaseMs } from '../domain/delivery-claim.js';
 import {
   classifyAttempt,
   DEFAULT_RETRY_POLICY,
@@ -314,7 +317,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   // is asked to take at once (attempts beyond wait for a connection, within their own timeout).
   const http = new KeepAliveClient({ maxSocketsPerEndpoint: Math.min(concurrency, MAX_CONNECTIONS_PER_ENDPOINT) });
   // An attempt's claim on its delivery outlasts everything it may wait for before the agency answers.
-  const leaseMs = 2 * deps.timeoutMs + (deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS) + 1_000;
+  const leaseMs = claimLeaseMs(deps.timeoutMs, deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS);
   const shared: AttemptShared = {
     breakers,
     http,
@@ -326,6 +329,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
     steps: new TickBatch<DeliveryStepOf, StepResult>((steps) => deps.store.stepDeliveries(steps)),
     // The ISP as it stands, read (its revision checked) once for the attempts that ask together, after all of them asked.
     ispSnapshot: sharedRead(() => deps.isp.snapshot()),
+    leaseMs,
     batches: new EndpointBatches({
       http,
       service: deps.service,
@@ -382,6 +386,8 @@ interface AttemptShared {
   /** Moves of the attempts ending together, in one script (`AlertStore.stepDeliveries`). */
   readonly steps: TickBatch<DeliveryStepOf, StepResult>;
   readonly ispSnapshot: () => Promise<IspSnapshot>;
+  /** How long an attempt's claim on its delivery runs (ms). */
+  readonly leaseMs: number;
 }
 
 /**
@@ -495,6 +501,8 @@ class DeliveryAttempt {
 
   private async attempt(): Promise<JobOutcome<DeliveryJobResult>> {
     const { messageId, agencyId } = this;
+    // Before the claim is asked: the claim script's clock reads later, so its lease runs at least until this plus its length.
+    const claimAskedAt = this.now().getTime();
     // Read and claimed in one step: while this run holds the claim no other run of the job calls the agency.
     const claim = await this.shared.claims.submit({ messageId, agencyId, holder: this.holder });
     if (claim.kind === 'missing') throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
@@ -580,6 +588,14 @@ class DeliveryAttempt {
     // An Endpoint that takes batches gets this message with others bound for it (endpoint-batches.ts); the
     // batcher updates the agency's breaker once per request.
     const batchSize = endpoint ? batchSizeOf(endpoint) : 1;
+    // The call must be over while this run still holds its claim, or it could be sent after another run delivered the
+    // message and recorded the acknowledgement (domain/delivery-claim.ts): a run that lost that much time calls no one.
+    const nowMs = this.now().getTime();
+    const lingerMs = batchSize > 1 ? (this.deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS) : 0;
+    if (!callEndsWithinClaim({ claimAskedAtMs: claimAskedAt, leaseMs: this.shared.leaseMs, nowMs, timeoutMs: this.deps.timeoutMs, lingerMs })) {
+      this.thrownAs = 'not-called';
+      throw new RetryDelivery(`not called: ${nowMs - claimAskedAt} ms since this attempt's claim, its call could outlast the claim`, this.deps.policy.baseDelayMs);
+    }
     let result: AttemptResult;
     if (endpoint && batchSize > 1) {
       const about = aboutMessage(message).audit;
@@ -726,6 +742,7 @@ class DeliveryAttempt {
       recipientAgency: this.agencyId,
       ...aboutMessage(message).audit,
     };
+    const sentAt = this.now();
     try {
       const answer = await this.shared.http.post({
         url,
@@ -734,11 +751,11 @@ class DeliveryAttempt {
         timeoutMs,
         maxAnswerBytes: MAX_ANSWER_BYTES,
       });
-      this.callRecord = outboundCallRecord(call, { status: answer.status });
+      this.callRecord = outboundCallRecord(call, { status: answer.status, sentAt });
       const response = answer.text === undefined ? undefined : responseSummaryOf(jsonOrUndefined(answer.text));
       return { kind: 'answered', status: answer.status, ...(response ? { response } : {}) };
     } catch (err) {
-      this.callRecord = outboundCallRecord(call, { failure: failureReason(err) });
+      this.callRecord = outboundCallRecord(call, { failure: failureReason(err), sentAt });
       return { kind: 'no-answer', reason: noAnswerReason(err, timeoutMs) };
     }
   }

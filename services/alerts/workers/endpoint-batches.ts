@@ -160,6 +160,7 @@ export class EndpointBatches {
     };
     let answer: BatchAnswer;
     let callRecord: ExchangeRecord;
+    const sentAt = new Date();
     try {
       const answered = await this.deps.http.post({
         url: target.url,
@@ -169,10 +170,10 @@ export class EndpointBatches {
         maxAnswerBytes: MAX_BATCH_ANSWER_BYTES,
       });
       answer = { kind: 'answered', status: answered.status, ...(answered.text !== undefined ? { body: jsonOrUndefined(answered.text) } : {}) };
-      callRecord = outboundCallRecord(call, { status: answered.status });
+      callRecord = outboundCallRecord(call, { status: answered.status, sentAt });
     } catch (err) {
       answer = { kind: 'no-answer', reason: noAnswerReason(err, this.deps.timeoutMs) };
-      callRecord = outboundCallRecord(call, { failure: failureReason(err) });
+      callRecord = outboundCallRecord(call, { failure: failureReason(err), sentAt });
     }
     this.deps.onAnswer?.(target.agencyId, answer);
     const results = attemptResultsOfBatch(answer, waiting.length);
