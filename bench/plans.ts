@@ -59,7 +59,7 @@ const LOAD_BATCH = 500;
 const SLICES = 4;
 const IRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
 
-const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--audit apart|in-process] [--profile cpu|heap] [--profile-dir /tmp/plans-profile] [--out bench/results/plans.json]`;
+const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--audit apart|in-process] [--profile cpu|heap|survivors] [--profile-dir /tmp/plans-profile] [--out bench/results/plans.json]`;
 
 interface Options {
   readonly people: number;
@@ -90,7 +90,7 @@ function parse(argv: readonly string[]): Options {
     seconds: positiveFlag(flags, 'seconds', 20),
     chronologyReads: positiveFlag(flags, 'chronology-reads', 300),
     audit,
-    ...(flags.has('profile') ? { profile: choiceFlag(flags, 'profile', ['cpu', 'heap'] as const, 'cpu') } : {}),
+    ...(flags.has('profile') ? { profile: choiceFlag(flags, 'profile', ['cpu', 'heap', 'survivors'] as const, 'cpu') } : {}),
     profileDir: flags.get('profile-dir') ?? path.join(os.tmpdir(), 'plans-profile'),
     out: flags.get('out') ?? 'bench/results/plans.json',
   };

@@ -12,8 +12,13 @@ import path from 'node:path';
 /** Bytes between allocation samples (V8's default is 32 kB; finer for a few seconds of requests). */
 const SAMPLING_BYTES = 4096;
 
-/** Which profiles to take: the allocation sampler costs CPU of its own, so a CPU profile is best taken alone. */
-export type ProfileKind = 'cpu' | 'heap';
+/**
+ * Which profiles to take: the allocation sampler costs CPU of its own, so a CPU profile is best taken alone.
+ * `survivors` samples allocations as `heap` does but keeps only what was still on the heap when the stretch
+ * ended: what outlived a young collection (each survivor is copied, then promoted — the long scavenges and the
+ * major collections), plus what is really kept.
+ */
+export type ProfileKind = 'cpu' | 'heap' | 'survivors';
 
 export class Profiler {
   readonly #session = new Session();
@@ -33,19 +38,20 @@ export class Profiler {
     }
     if (this.kind === 'cpu') await this.#session.post('Profiler.start');
     else {
+      const collected = this.kind === 'heap';
       await this.#session.post('HeapProfiler.startSampling', {
         samplingInterval: SAMPLING_BYTES,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMajorGC: collected,
+        includeObjectsCollectedByMinorGC: collected,
       });
     }
   }
 
-  /** Stops the profile and writes it as `<name>.cpuprofile` or `<name>.heapprofile`. */
+  /** Stops the profile and writes it as `<name>.cpuprofile` or `<name>.heapprofile` (`survivors` too). */
   async stop(name: string): Promise<void> {
     const profile = this.kind === 'cpu' ? (await this.#session.post('Profiler.stop')).profile : (await this.#session.post('HeapProfiler.stopSampling')).profile;
     fs.mkdirSync(this.dir, { recursive: true });
-    fs.writeFileSync(path.join(this.dir, `${name}.${this.kind}profile`), JSON.stringify(profile));
+    fs.writeFileSync(path.join(this.dir, `${name}.${this.kind === 'cpu' ? 'cpu' : 'heap'}profile`), JSON.stringify(profile));
   }
 
   close(): void {
