@@ -22,13 +22,11 @@ export const NO_CONSENT: ConsentSource = {
 };
 
 /**
- * One request's view of the ISP: the snapshot read once for the request, and each flow
- * (sender → receiver, category, purpose) decided once under it — the access check and
- * consent ask the same flows of the same records.
+ * One request's view of the ISP: the snapshot read once for the request, each flow decided under it (the
+ * decision is kept with the snapshot: `decideFlow`) — the access check and consent ask the same flows of the
+ * same records.
  */
 export class RequestIsp {
-  private readonly flows = new Map<string, IspFlowDecision>();
-
   constructor(
     readonly snapshot: Promise<IspSnapshot>,
     readonly now: Date,
@@ -36,13 +34,7 @@ export class RequestIsp {
 
   /** The flow's decision under `snapshot` (this request's, awaited). */
   flow(snapshot: IspSnapshot, senderAgencyId: string, receiverAgencyId: string, category: DataCategory, purpose: Purpose): IspFlowDecision {
-    const key = `${senderAgencyId} ${receiverAgencyId} ${category} ${purpose}`;
-    let decision = this.flows.get(key);
-    if (!decision) {
-      decision = decideFlow(snapshot, { senderAgencyId, receiverAgencyId, category, purpose }, this.now);
-      this.flows.set(key, decision);
-    }
-    return decision;
+    return decideFlow(snapshot, { senderAgencyId, receiverAgencyId, category, purpose }, this.now);
   }
 }
 

@@ -1,5 +1,4 @@
 /** The plans service as a hub service (shared plans, assessments and requests for assistance, port 4003). */
-import { serviceRouter } from '../../shared/http/router.js';
 import type { Redis } from 'ioredis';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { authenticate } from '../../shared/auth/middleware.js';
@@ -79,8 +78,6 @@ export const plansService: ServiceModule<PlansConfig> = {
     ctx.relay.start();
     const metrics = createServiceMetrics('plans');
     ctx.relay.exportMetrics(metrics.registry);
-    const routes = serviceRouter();
-    routes.use(plansRoutes(ctx));
     const app = createServiceApp({
       service: 'plans',
       redis: deps.redis,
@@ -88,7 +85,7 @@ export const plansService: ServiceModule<PlansConfig> = {
       log: deps.log,
       metrics,
       bodyLimit: config.bodyLimit,
-      routes,
+      routes: plansRoutes(ctx),
       smart: smartEndpointsOf(deps.config),
     });
     return {

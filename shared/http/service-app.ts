@@ -29,6 +29,7 @@ import { expectationProblem, hostProblem } from './header-rules.js';
 import { urlProblem } from './input-guard.js';
 import { methodNotAllowedHandler, operationMethodHandler, optionsHandler, servesConditionalCreateAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
+import { inSeries } from './series.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
 
 export interface ServiceAppOptions {
@@ -68,34 +69,39 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.locals.metrics = metrics;
   app.locals.smart = options.smart;
 
-  app.use((req, res, next) => {
-    const given = req.header('x-request-id');
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
-    res.setHeader('X-Request-Id', requestId);
-    startExchange(res, options.service, requestId);
-    next();
-  });
-  app.use(metricsMiddleware(metrics));
-  // Before any router decodes the path or query: refused, never decoded lossily (input-guard.ts).
-  app.use((req, _res, next) => {
-    const problem = urlProblem(req.originalUrl);
-    next(problem ? badRequest(problem) : (hostProblem(req) ?? expectationProblem(req.header('expect'))));
-  });
-  // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
-  // JSON the client did not ask for), If-None-Exist (400, not a duplicate), `_history` parameters (request-rules.ts).
-  app.use((req, _res, next) => {
-    if (!isFhirPath(req.path)) return next();
-    const formats = formatParams(req.originalUrl);
-    next(
-      repeatedFormatProblem(formats) ??
-        formatParamProblem(formats) ??
-        (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
-        conditionalCreateProblem(req.method, req.header('if-none-exist'), req.method === 'POST' && servesConditionalCreateAt(req.app, req.path)) ??
-        (req.method === 'GET' ? historyQueryProblem(req.path, req.originalUrl) : undefined),
-    );
-  });
-  // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
-  app.use(optionsHandler);
+  // The shell's steps in order as ONE layer of the router (series.ts: each layer is garbage and CPU on every request).
+  app.use(
+    inSeries(
+      (req, res, next) => {
+        const given = req.header('x-request-id');
+        const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', requestId);
+        startExchange(res, options.service, requestId);
+        next();
+      },
+      metricsMiddleware(metrics),
+      // Before any router decodes the path or query: refused, never decoded lossily (input-guard.ts).
+      (req, _res, next) => {
+        const problem = urlProblem(req.originalUrl);
+        next(problem ? badRequest(problem) : (hostProblem(req) ?? expectationProblem(req.header('expect'))));
+      },
+      // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
+      // JSON the client did not ask for), If-None-Exist (400, not a duplicate), `_history` parameters (request-rules.ts).
+      (req, _res, next) => {
+        if (!isFhirPath(req.path)) return next();
+        const formats = formatParams(req.originalUrl);
+        next(
+          repeatedFormatProblem(formats) ??
+            formatParamProblem(formats) ??
+            (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
+            conditionalCreateProblem(req.method, req.header('if-none-exist'), req.method === 'POST' && servesConditionalCreateAt(req.app, req.path)) ??
+            (req.method === 'GET' ? historyQueryProblem(req.path, req.originalUrl) : undefined),
+        );
+      },
+      // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
+      optionsHandler,
+    ),
+  );
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: options.service });
@@ -130,8 +136,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       run(0);
     });
   }
-  app.use(...fhirBodyParser(options.bodyLimit));
-  app.use(operationMethodHandler);
+  app.use(inSeries(...fhirBodyParser(options.bodyLimit), operationMethodHandler));
   app.use(options.routes);
   const { smart } = options;
   if (smart) {

@@ -212,8 +212,33 @@ export class IspRegistry {
   }
 }
 
-/** The decision for a flow given a snapshot. Pure. */
+/** A flow's decision worked out under a snapshot, with the span of time it holds for. */
+interface KeptFlow {
+  readonly from: number;
+  readonly until: number;
+  readonly decision: IspFlowDecision;
+}
+const flowsBySnapshot = new WeakMap<IspSnapshot, Map<string, KeptFlow>>();
+
+/**
+ * The decision for a flow given a snapshot. Pure: the same snapshot, flow and instant give the same decision —
+ * which is why it is kept with the snapshot (a new revision is a new snapshot) for as long as no ISP comes into
+ * force or passes its review date (`unchangedInForceSpan`): every plan read asks one flow of one snapshot, and
+ * evaluating it afresh (dates parsed, terms filtered) was a twentieth of a read's garbage. Callers never change it.
+ */
 export function decideFlow(snapshot: IspSnapshot, flow: FlowQuery, now: Date): IspFlowDecision {
+  let known = flowsBySnapshot.get(snapshot);
+  if (!known) flowsBySnapshot.set(snapshot, (known = new Map<string, KeptFlow>()));
+  const question = `${flow.senderAgencyId}\n${flow.receiverAgencyId}\n${flow.category}\n${flow.purpose}`;
+  const t = now.getTime();
+  const kept = known.get(question);
+  if (kept && t >= kept.from && t < kept.until) return kept.decision;
+  const decision = evaluatedFlow(snapshot, flow, now);
+  known.set(question, { ...unchangedInForceSpan(snapshot.isps, now), decision });
+  return decision;
+}
+
+function evaluatedFlow(snapshot: IspSnapshot, flow: FlowQuery, now: Date): IspFlowDecision {
   const sender = flowAgency(snapshot, flow.senderAgencyId);
   const receiver = flowAgency(snapshot, flow.receiverAgencyId);
   const unknown = [sender ? undefined : flow.senderAgencyId, receiver ? undefined : flow.receiverAgencyId].filter((a) => a !== undefined);
