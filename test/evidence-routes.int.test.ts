@@ -189,6 +189,18 @@ describe('the maturity evidence report', () => {
     // One day, given as since and until alike, is a period.
     expect((await request(app).get('/evidence?since=2026-12-06&until=2026-12-06').set(auditor)).status).toBe(200);
   });
+
+  it('refuses a partnership the directory does not hold and the log never named (400), and reports one it does', async () => {
+    const typo = await request(app).get('/evidence?partnership=lothian-hcsp').set(auditor);
+    expect(typo.status).toBe(400);
+    expect(typo.body.issue[0].details.text).toContain("'lothian-hcsp' is not a partnership");
+    expect(typo.body.issue[0].expression).toEqual(['partnership']);
+    // An agency is not a partnership.
+    expect((await request(app).get('/evidence?partnership=nhs-lothian').set(auditor)).status).toBe(400);
+    const known = await request(app).get('/evidence?partnership=lothian-hscp').set(auditor);
+    expect(known.status).toBe(200);
+    expect(known.body.scope.partnership).toBe('lothian-hscp');
+  });
 });
 
 describe('documentary evidence', () => {

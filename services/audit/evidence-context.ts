@@ -7,6 +7,7 @@ import type { RequestHandler } from 'express';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import type { ServiceDeps } from '../../shared/runtime/deps.js';
 import { authenticate } from '../../shared/auth/middleware.js';
+import { DirectoryView } from '../directory/view.js';
 import { MpiView } from '../mpi/view.js';
 import { DocumentaryStore } from './documentary.js';
 import type { LogStatus } from './domain/page.js';
@@ -33,6 +34,8 @@ export interface EvidenceContext {
   /** `<audit service URL>/fhir`. */
   readonly baseUrl: string;
   readonly authenticate: RequestHandler;
+  /** Whether a report's `partnership` names one the directory holds (a typo must not read as "no evidence"). */
+  readonly directory: Pick<DirectoryView, 'organization'>;
 }
 
 export function createEvidenceContext(deps: ServiceDeps, log?: LogFacts & Partial<LogStatusSource>): EvidenceContext {
@@ -51,6 +54,7 @@ export function createEvidenceContext(deps: ServiceDeps, log?: LogFacts & Partia
     },
     baseUrl: `${deps.config.urls.audit}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
+    directory: new DirectoryView(deps.redis, deps.keys),
   };
 }
 

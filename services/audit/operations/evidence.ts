@@ -6,6 +6,7 @@
 import type { Request, Response } from 'express';
 import { respond, respondDocument, respondJson } from '../../../shared/fhir/express.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
+import { agencyTypeOf } from '../../../shared/isp/agencies.js';
 import { renderDocument } from '../../../shared/render/render.js';
 import { dateSpan } from '../../../shared/store/date-range.js';
 import { EVIDENCE_FORMATS, isEvidenceFormat, reportBundle, reportCsv, reportDocument } from '../domain/evidence-formats.js';
@@ -47,7 +48,9 @@ export function evidenceReport(ctx: EvidenceContext): (req: Request, res: Respon
   return async (req, res) => {
     const format = typeof req.query.format === 'string' ? req.query.format : 'json';
     if (!isEvidenceFormat(format)) throw badRequest(`'format' must be one of ${EVIDENCE_FORMATS.join(', ')}`, 'format');
-    const report = await ctx.reporter.report(reportScopeOf(req.query));
+    const scope = reportScopeOf(req.query);
+    if (scope.partnership !== undefined) await assertKnownPartnership(ctx, scope.partnership);
+    const report = await ctx.reporter.report(scope);
     const described = { subtype: 'evidence-report', action: 'E' as const };
     const attachment = (ext: string) => ({ 'Content-Disposition': `attachment; filename="maturity-evidence.${ext}"` });
     switch (format) {
@@ -66,4 +69,17 @@ export function evidenceReport(ctx: EvidenceContext): (req: Request, res: Respon
       }
     }
   };
+}
+
+/**
+ * A `partnership` the directory does not hold as a partnership, and no logged exchange names, is a mistake
+ * (a typo, another hub's id): a 400, not a report of nothing whose every cell reads "not yet" as if the
+ * partnership had no evidence. One the directory no longer holds but the log names still reports: its
+ * exchanges remain evidence.
+ */
+async function assertKnownPartnership(ctx: EvidenceContext, id: string): Promise<void> {
+  const organization = await ctx.directory.organization(id);
+  if (organization && agencyTypeOf(organization) === 'partnership') return;
+  if ((await ctx.index.countAll({ partnership: id })) > 0) return;
+  throw badRequest(`'${id}' is not a partnership the directory holds, and no exchange in the log names it`, 'partnership');
 }
