@@ -100,6 +100,7 @@ async function acknowledged(res: Response): Promise<ParsedResponseMessage> {
 
 interface ReceivedReport {
   stats: Record<string, number>;
+  batchSizes: Record<string, number>;
   total: number;
   messages: { messageId: string; receiveCount: number; seq?: number; event?: { code: string }; message?: Bundle }[];
 }
@@ -177,6 +178,23 @@ describe('Agency simulator: receiving deliveries', () => {
       [messageIdOf(fresh), 2],
     ]);
     expect(report.stats).toMatchObject({ accepted: 2, duplicates: 2, batches: 1 });
+    expect(report.batchSizes).toEqual({ 3: 1 });
+  });
+
+  it('Counts a batch whose every message it refused as told (transient): the request and its size, nothing stored', async () => {
+    await behave('nhs-fife', { mode: 'transient' });
+    const batchId = randomUUID();
+    const messages = [message(), message()];
+    const body = batchRequestBody(batchId, messages);
+    const { token } = signDeliveryToken({ messageId: batchId, messageIds: messages.map(messageIdOf), recipient: 'nhs-fife', body }, hubKey, hub.config.token.issuer);
+    const [endpoint] = await new DirectoryView(hub.deps.redis, hub.deps.keys).endpointsOf('nhs-fife');
+    const res = await fetch(endpoint!.address, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${token}` }, body });
+    expect(res.status).toBe(200);
+    const answers = readBatchResponse(await res.json(), 2)!;
+    expect(answers.map((a) => (parseResponseMessage(a?.resource) as ParsedResponseMessage).code)).toEqual(['transient-error', 'transient-error']);
+    const report = await received('nhs-fife');
+    expect(report).toMatchObject({ total: 0, stats: { transient: 2, batches: 1 } });
+    expect(report.batchSizes).toEqual({ 2: 1 });
   });
 
   it('Keeps each agency’s messages apart', async () => {

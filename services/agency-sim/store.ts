@@ -29,12 +29,18 @@ export interface ReceivedMessage extends MessageSummary {
  * own, kept per message with the message's place in the call: the same call run again (Redis ran it, then died before
  * its answer got out, and the client re-sent it) counts nothing twice — one
  * arrival is one delivery.
- * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies, receipts.
- * ARGV: now (ms), agency, the call's id, then per message: its id, its stored JSON. Returns each one's receive count.
+ * A batch request's own count (how many messages it carried) goes in the same call: one write per request.
+ * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies, receipts, batchSizes.
+ * ARGV: now (ms), agency, the call's id, the batch request's size (0: not a batch), then per message: its id, its
+ * stored JSON. Returns each one's receive count.
  */
 const RECEIVE = new LuaScript(`
 local counts = {}
-for i = 4, #ARGV, 2 do
+if ARGV[4] ~= '0' then
+  redis.call('HINCRBY', KEYS[5], 'batches', 1)
+  redis.call('HINCRBY', KEYS[8], ARGV[4], 1)
+end
+for i = 5, #ARGV, 2 do
   local id = ARGV[i]
   local receipt = ARGV[3] .. '#' .. i
   if redis.call('HGET', KEYS[7], id) == receipt then
@@ -73,15 +79,18 @@ export class AgencySimStore {
     return count!;
   }
 
-  /** `receive` for the messages of one batch request, in one step; each one's receive count, in order. */
-  async receiveMany(agency: string, messages: readonly { readonly summary: MessageSummary; readonly message: unknown }[], nowMs: number): Promise<number[]> {
-    if (messages.length === 0) return [];
+  /**
+   * `receive` for the messages of one batch request, in one step; each one's receive count, in order. `batchSize`
+   * (the request's message count, the ones refused as told included) counts the request itself in the same step.
+   */
+  async receiveMany(agency: string, messages: readonly { readonly summary: MessageSummary; readonly message: unknown }[], nowMs: number, batchSize = 0): Promise<number[]> {
+    if (messages.length === 0 && batchSize === 0) return [];
     const k = this.keys;
     const firstReceivedAt = new Date(nowMs).toISOString();
     const counts = (await RECEIVE.run(
       this.redis,
-      [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies, k.receipts(agency)],
-      [nowMs, agency, randomUUID(), ...messages.flatMap(({ summary, message }) => [summary.messageId, JSON.stringify({ ...summary, firstReceivedAt, message } satisfies StoredMessage)])],
+      [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies, k.receipts(agency), k.batchSizes(agency)],
+      [nowMs, agency, randomUUID(), batchSize, ...messages.flatMap(({ summary, message }) => [summary.messageId, JSON.stringify({ ...summary, firstReceivedAt, message } satisfies StoredMessage)])],
     )) as number[];
     return counts.map(Number);
   }
@@ -103,11 +112,6 @@ export class AgencySimStore {
       down: n('down'),
       batches: n('batches'),
     };
-  }
-
-  /** Counts a batch request and its size (GET /agencies/<id>/received shows the sizes). */
-  async countBatch(agency: string, size: number): Promise<void> {
-    await this.redis.multi().hincrby(this.keys.stats(agency), 'batches', 1).hincrby(this.keys.batchSizes(agency), String(size), 1).sadd(this.keys.agencies, agency).exec();
   }
 
   /** How many batch requests carried how many messages: size → requests. */

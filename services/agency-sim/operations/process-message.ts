@@ -70,8 +70,7 @@ export function processMessageBatch(ctx: AgencySimContext) {
     describeExchange(res, { entities: ids.flatMap((id) => (id ? [{ reference: `MessageHeader/${id}`, role: 'data' as const }] : [])) });
 
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
-    await ctx.store.countBatch(agency, batch.messages.length);
-    // The messages to keep are stored in one step (each once per message id, every arrival counted).
+    // The messages to keep are stored in one step (each once per message id, every arrival counted), with the request's count.
     const kept: { readonly index: number; readonly summary: MessageSummary; readonly message: unknown }[] = [];
     const answers = await Promise.all(
       summaries.map(async (summary, i): Promise<BatchEntryAnswer | undefined> => {
@@ -81,7 +80,7 @@ export function processMessageBatch(ctx: AgencySimContext) {
         return refused;
       }),
     );
-    const counts = await ctx.store.receiveMany(agency, kept, ctx.now());
+    const counts = await ctx.store.receiveMany(agency, kept, ctx.now(), batch.messages.length);
     kept.forEach(({ index, summary }, j) => (answers[index] = received(ctx, agency, summary, counts[j]!)));
     await respond(req, res, 200, batchResponse(batch.id, answers.map((a) => a!)));
   };
