@@ -5,7 +5,7 @@
  * helpers to build plans and call the API as a demo agency (optionally as one
  * of its practitioners). Not used by the service.
  */
-import type { CarePlan, Consent, ConsentProvision, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Consent, ConsentProvision, Observation, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
 import type { Express } from 'express';
 import request from 'supertest';
 import { agencyPatientSystem, CodeSystems, IdentifierSystems, type ConsentCategory } from '../shared/fhir/systems.js';
@@ -114,6 +114,19 @@ export function assessment(subject: CarePlan['subject'], overrides: Partial<Ques
     subject,
     authored: '2026-11-20',
     item: [{ linkId: 'safe', text: 'Safe', answer: [{ valueString: 'No current concerns' }] }],
+    ...overrides,
+  };
+}
+
+/** A notable event for the chronology (an Observation), recorded by the agency that posts it. */
+export function notableEvent(subject: CarePlan['subject'], overrides: Partial<Observation> = {}): Observation {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'Missing from home overnight' },
+    subject,
+    effectiveDateTime: '2026-11-18T23:30:00Z',
+    valueString: 'Found safe next morning; return interview held',
     ...overrides,
   };
 }

@@ -16,7 +16,7 @@ import { CodeSystems, Extensions } from '../../shared/fhir/systems.js';
 import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { alertMessage } from '../../test/alerts.js';
 import { criteriaOf } from '../../test/mpi.js';
-import { AILSA_LP, answerWithoutId, carePlan, assessment, consent, serviceRequest, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
+import { AILSA_LP, answerWithoutId, carePlan, assessment, consent, notableEvent, serviceRequest, startTestPlans, subjectOf, type As, type TestPlans } from '../../test/plans.js';
 
 const run = promisify(execFile);
 
@@ -170,6 +170,28 @@ describe('$chronology', () => {
     expect((res.body as List).entry).toEqual([]);
     const health = await plans.get('nhs-lothian', `/fhir/Patient/${CHI}/$chronology?category=alert`);
     expect(((health.body as List).entry ?? []).map((e) => e.flag?.coding?.[0]?.code)).toEqual(['alert-raised', 'alert-closed']);
+  });
+
+  it('places a notable event an agency records on the timeline by when it happened, filtered by consent like the rest', async () => {
+    const undated = await plans.post('edinburgh-social-work', '/fhir/Observation', notableEvent(subjectOf(AILSA), { effectiveDateTime: undefined }));
+    expect(undated.status).toBe(422);
+    expect(JSON.stringify(undated.body)).toContain('when it happened');
+    const recorded = await plans.post('edinburgh-social-work', '/fhir/Observation', notableEvent(subjectOf(AILSA)));
+    expect(recorded.status).toBe(201);
+    const id = (recorded.body as { id: string }).id;
+
+    const events = async (who: As | string, query = '') =>
+      ((await plans.get(who, `/fhir/Patient/${CHI}/$chronology${query}`)).body as List).entry?.filter((e) => e.flag?.coding?.[0]?.code === 'notable-event') ?? [];
+    const [entry, ...more] = await events(LEAD_PROFESSIONAL);
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({ date: '2026-11-18T23:30:00Z', item: { reference: `Observation/${id}/_history/1`, display: 'Missing from home overnight: Found safe next morning; return interview held' } });
+    expect(entry?.extension?.find((x) => x.url === Extensions.sourceAgency)?.valueReference?.reference).toBe('Organization/edinburgh-social-work');
+    expect(await events(LEAD_PROFESSIONAL, '?category=notable-event')).toHaveLength(1);
+    expect(await events(LEAD_PROFESSIONAL, '?category=plan')).toEqual([]);
+    // The health board holds a Consent for her chronology; education one for her plans only.
+    expect(await events('nhs-lothian')).toHaveLength(1);
+    expect(await events('edinburgh-education')).toEqual([]);
+    expect((await plans.get('edinburgh-education', `/fhir/Observation/${id}`)).status).toBe(404);
   });
 
   it('prints as PDF', async () => {

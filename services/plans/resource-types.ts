@@ -5,12 +5,12 @@
  * the agency that wrote it; a client searches by `subject` (translated to
  * `person`, operations/search.ts).
  */
-import type { CarePlan, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Observation, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
 import { CodeSystems } from '../../shared/fhir/systems.js';
 import { codesOf, codingsOf, defineResourceType, referenceParam, referencesOf, tokenParam } from '../../shared/store/search-params.js';
 import { tagValue } from './domain/access.js';
 
-const tagToken = (system: string) => (r: CarePlan | QuestionnaireResponse | ServiceRequest) => codesOf(tagValue(r, system));
+const tagToken = (system: string) => (r: CarePlan | QuestionnaireResponse | ServiceRequest | Observation) => codesOf(tagValue(r, system));
 
 export const carePlanType = defineResourceType('CarePlan', [
   tokenParam<CarePlan>('person', tagToken(CodeSystems.indexPerson)),
@@ -38,4 +38,12 @@ export const serviceRequestType = defineResourceType('ServiceRequest', [
   referenceParam<ServiceRequest>('based-on', ['CarePlan', 'ServiceRequest'], (r) => referencesOf(...(r.basedOn ?? []))),
 ]);
 
-export const PLANS_RESOURCE_TYPES = [carePlanType, questionnaireResponseType, serviceRequestType] as const;
+/** A notable event in a person's life, recorded by an agency for the integrated chronology (`effectiveDateTime`: when it happened). */
+export const observationType = defineResourceType('Observation', [
+  tokenParam<Observation>('person', tagToken(CodeSystems.indexPerson)),
+  tokenParam<Observation>('agency', tagToken(CodeSystems.authorAgency)),
+  tokenParam<Observation>('status', (r) => codesOf(r.status)),
+  tokenParam<Observation>('code', (r) => codingsOf(r.code)),
+]);
+
+export const PLANS_RESOURCE_TYPES = [carePlanType, questionnaireResponseType, serviceRequestType, observationType] as const;

@@ -12,7 +12,7 @@
  *
  * `$render`, `$diff` and `$chronology` read only through these.
  */
-import type { CarePlan, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Observation, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { ChangeCause } from '../../shared/audit/outbox.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
@@ -26,7 +26,7 @@ import { linkedReferences, type IncludeSpec } from './domain/includes.js';
 import { PLANS_FAMILY } from './keys.js';
 import { PLANS_RESOURCE_TYPES } from './resource-types.js';
 
-export type PlansResource = CarePlan | QuestionnaireResponse | ServiceRequest;
+export type PlansResource = CarePlan | QuestionnaireResponse | ServiceRequest | Observation;
 export type PlansResourceOf<K extends PlansType> = Extract<PlansResource, { resourceType: K }>;
 
 /**

@@ -12,11 +12,12 @@
  *   partner of (`system/Contract.sign`); maintain its own practitioners and
  *   roles; take part in matching (submit demographics, read cross-references
  *   and review tasks); receive and acknowledge alerts; read shared plans,
- *   assessments and documents; raise service requests (requests for assistance).
+ *   assessments, notable events and documents; raise service requests (requests for assistance).
  * - agencies that hold a Named Person or Lead Professional role (NHS board,
  *   GP cluster, community nursing, social work, education, third sector):
  *   also assign Named Person / Lead Professional (CareTeam), raise alerts
- *   (Flag), and write plans, assessments, documents, tasks and consent.
+ *   (Flag), and write plans, assessments, notable events (Observation, the
+ *   chronology's), documents, tasks and consent.
  * - unscheduled-care and emergency services (A&E, out-of-hours, police, fire
  *   and rescue) and housing: also raise alerts (Flag) — a concern seen at the
  *   door must reach the Named Person — but hold no plans or assignments.
@@ -42,14 +43,14 @@ const BASELINE: readonly string[] = [
   ...write('Patient'),
   ...read('Flag', 'Communication'),
   ...write('Communication'),
-  ...read('CarePlan', 'QuestionnaireResponse', 'DocumentReference', 'ServiceRequest', 'Consent'),
+  ...read('CarePlan', 'QuestionnaireResponse', 'DocumentReference', 'ServiceRequest', 'Consent', 'Observation'),
   ...write('ServiceRequest'),
 ];
 
 /** Agencies that may hold a Named Person / Lead Professional role. */
 const CARE_PROVIDER: readonly string[] = [
   ...BASELINE,
-  ...write('CareTeam', 'Flag', 'CarePlan', 'QuestionnaireResponse', 'DocumentReference', 'Task', 'Consent'),
+  ...write('CareTeam', 'Flag', 'CarePlan', 'QuestionnaireResponse', 'DocumentReference', 'Task', 'Consent', 'Observation'),
 ];
 
 /** Unscheduled care, emergency services and housing. */

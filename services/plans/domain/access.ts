@@ -15,7 +15,7 @@ import type { IspFlowDecision } from '../../../shared/isp/registry.js';
 import { CodeSystems, type DataCategory, type Purpose } from '../../../shared/fhir/systems.js';
 import type { ConsentDecision } from './consent-decision.js';
 
-export const PLANS_TYPES = ['CarePlan', 'QuestionnaireResponse', 'ServiceRequest'] as const;
+export const PLANS_TYPES = ['CarePlan', 'QuestionnaireResponse', 'ServiceRequest', 'Observation'] as const;
 export type PlansType = (typeof PLANS_TYPES)[number];
 
 /** The ISP data category of each type the plans service keeps. */
@@ -23,6 +23,8 @@ export const CATEGORY_OF: Readonly<Record<PlansType, DataCategory>> = {
   CarePlan: 'plan',
   QuestionnaireResponse: 'assessment',
   ServiceRequest: 'service-request',
+  // A notable event: an entry of the person's chronology in its own right.
+  Observation: 'chronology',
 };
 
 /** Who may see this record: kept with each resource (its `meta.tag`s), never changed by an update. */

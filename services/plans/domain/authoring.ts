@@ -4,11 +4,11 @@
  * access tags (domain/access.ts) and the agency that wrote this version
  * (`meta.source`). Pure.
  */
-import type { CarePlan, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Observation, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { withAccessTags } from './access.js';
 
-type Authored = CarePlan | QuestionnaireResponse | ServiceRequest;
+type Authored = CarePlan | QuestionnaireResponse | ServiceRequest | Observation;
 
 export interface Author {
   readonly agency: string;
@@ -38,12 +38,22 @@ export function asStored<T extends Authored>(resource: T, writer: Author, access
       return { ...resource, meta, author };
     case 'ServiceRequest':
       return { ...resource, meta, requester: author };
+    case 'Observation':
+      // A notable event's recorder: the first performer (others the client names stay after it).
+      return { ...resource, meta, performer: [author, ...(resource.performer ?? []).filter((p) => p.reference !== author.reference)] };
   }
 }
 
 function responsibleOf(resource: Authored | undefined): Reference | undefined {
   if (!resource) return undefined;
-  return resource.resourceType === 'ServiceRequest' ? resource.requester : resource.author;
+  switch (resource.resourceType) {
+    case 'ServiceRequest':
+      return resource.requester;
+    case 'Observation':
+      return resource.performer?.[0];
+    default:
+      return resource.author;
+  }
 }
 
 /** The agency that wrote a stored version (its `meta.source`), or undefined. */

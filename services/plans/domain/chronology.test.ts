@@ -1,4 +1,4 @@
-import type { CarePlan, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Observation, ServiceRequest } from 'fhir/r4.js';
 import { Extensions } from '../../../shared/fhir/systems.js';
 import { agenciesOf, boundOf, chronologyList, eventsOfVersions, filterEvents, type ChronologyEvent } from './chronology.js';
 
@@ -32,6 +32,23 @@ describe('filterEvents', () => {
 });
 
 describe('eventsOfVersions', () => {
+  it('gives a notable event once, on the date it happened, as its latest version tells it, from the agency that recorded it', () => {
+    const v = (n: string, source: string, overrides: Partial<Observation> = {}): Observation => ({
+      resourceType: 'Observation',
+      id: 'e',
+      meta: { versionId: n, lastUpdated: `2026-11-2${n}T10:00:00Z`, source },
+      status: 'final',
+      code: { text: 'Missing from home overnight' },
+      effectiveDateTime: '2026-11-18T23:30:00Z',
+      ...overrides,
+    });
+    const events = eventsOfVersions([v('2', 'b', { valueString: 'Found safe' }), v('1', 'a')], (r) => r.meta?.source ?? '');
+    expect(events).toEqual([
+      { date: '2026-11-18T23:30:00Z', kind: 'notable-event', category: 'notable-event', agency: 'a', reference: 'Observation/e/_history/2', summary: 'Missing from home overnight: Found safe' },
+    ]);
+    expect(eventsOfVersions([v('2', 'a', { status: 'entered-in-error' }), v('1', 'a')], () => 'a')).toEqual([]);
+  });
+
   it('gives one event per plan version, naming the agency that wrote it', () => {
     const v = (n: string, status: CarePlan['status'], source: string): CarePlan => ({ resourceType: 'CarePlan', id: 'p', meta: { versionId: n, lastUpdated: `2026-11-0${n}T10:00:00Z`, source }, status, intent: 'plan', title: 'Plan', subject: {} });
     const events = eventsOfVersions([v('2', 'active', 'b'), v('1', 'draft', 'a')], (r) => r.meta?.source ?? '');

@@ -1,8 +1,9 @@
 /**
  * The integrated chronology of one person (`$chronology`): one dated timeline
  * across agencies — every version of their plans, every assessment, every
- * change of a request for assistance, alerts raised and closed — each entry
- * naming the agency it came from. Built from what the caller may see (the
+ * change of a request for assistance, alerts raised and closed, and notable
+ * events an agency recorded (an `Observation`, dated when it happened) — each
+ * entry naming the agency it came from. Built from what the caller may see (the
  * plans service filters first); pure.
  *
  * Shape: a FHIR `List` (mode `snapshot`, oldest entry first). Each
@@ -12,14 +13,14 @@
  * `CodeSystems.chronologyEvent`), and the `source-agency` extension
  * (`Organization/<id>`).
  */
-import type { CarePlan, Extension, List, ListEntry, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Extension, List, ListEntry, Observation, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
 import { CodeSystems, Extensions } from '../../../shared/fhir/systems.js';
 import { performerAgencyOf } from './service-request.js';
 
-export const CHRONOLOGY_CATEGORIES = ['plan', 'assessment', 'service-request', 'alert'] as const;
+export const CHRONOLOGY_CATEGORIES = ['plan', 'assessment', 'service-request', 'alert', 'notable-event'] as const;
 export type ChronologyCategory = (typeof CHRONOLOGY_CATEGORIES)[number];
 
-export type ChronologyEventKind = 'plan-version' | 'assessment' | 'service-request' | 'alert-raised' | 'alert-closed';
+export type ChronologyEventKind = 'plan-version' | 'assessment' | 'service-request' | 'alert-raised' | 'alert-closed' | 'notable-event';
 
 export interface ChronologyEvent {
   /** When it happened (ISO date-time). */
@@ -68,32 +69,57 @@ export function boundOf(text: string, side: 'start' | 'end'): number | undefined
   return Number.isNaN(t) ? undefined : t;
 }
 
-type Versioned = CarePlan | QuestionnaireResponse | ServiceRequest;
+type Versioned = CarePlan | QuestionnaireResponse | ServiceRequest | Observation;
 
 /**
  * The events of one resource's versions (newest first or any order): a plan or
  * assessment per version; a request for assistance per version, saying the
- * status it moved to. `agencyOfVersion` names the agency that wrote a version.
+ * status it moved to; a notable event once, as its latest version tells it, on
+ * the date it happened (a later version corrects the record of one event, it is
+ * not another event). `agencyOfVersion` names the agency that wrote a version.
  */
 export function eventsOfVersions(versions: readonly Versioned[], agencyOfVersion: (v: Versioned) => string): ChronologyEvent[] {
   const ordered = [...versions].sort((a, b) => Number(a.meta?.versionId ?? 0) - Number(b.meta?.versionId ?? 0));
-  return ordered.map((v, i) => {
+  const latest = ordered[ordered.length - 1];
+  if (latest?.resourceType === 'Observation') return latest.status === 'entered-in-error' ? [] : [notableEvent(latest, agencyOfVersion(ordered[0]!))];
+  return ordered.flatMap((v, i): ChronologyEvent[] => {
     const previous = i > 0 ? ordered[i - 1] : undefined;
     const version = v.meta?.versionId ?? '?';
     const base = { date: v.meta?.lastUpdated ?? '', agency: agencyOfVersion(v), reference: `${v.resourceType}/${v.id}/_history/${version}` };
     switch (v.resourceType) {
       case 'CarePlan':
-        return { ...base, kind: 'plan-version', category: 'plan', summary: `${v.title ?? 'Plan'} — version ${version} (${v.status})` };
+        return [{ ...base, kind: 'plan-version', category: 'plan', summary: `${v.title ?? 'Plan'} — version ${version} (${v.status})` }];
       case 'QuestionnaireResponse':
-        return { ...base, kind: 'assessment', category: 'assessment', summary: `${assessmentName(v)} — version ${version} (${v.status})` };
+        return [{ ...base, kind: 'assessment', category: 'assessment', summary: `${assessmentName(v)} — version ${version} (${v.status})` }];
       case 'ServiceRequest': {
         const to = performerAgencyOf(v) ?? 'an agency';
         const what = v.code?.text ?? v.code?.coding?.[0]?.display ?? 'Request for assistance';
         const move = previous && previous.resourceType === 'ServiceRequest' && previous.status !== v.status ? `${previous.status} → ${v.status}` : v.status;
-        return { ...base, kind: 'service-request', category: 'service-request', summary: `${what} to ${to}: ${move} (version ${version})` };
+        return [{ ...base, kind: 'service-request', category: 'service-request', summary: `${what} to ${to}: ${move} (version ${version})` }];
       }
+      case 'Observation':
+        return [];
     }
   });
+}
+
+/** When a notable event happened (`effectiveDateTime`, `effectiveInstant` or the start of `effectivePeriod`), or undefined when it does not say. */
+export function whenItHappened(event: Observation): string | undefined {
+  return event.effectiveDateTime ?? event.effectiveInstant ?? event.effectivePeriod?.start;
+}
+
+/** A notable event, dated when it happened, from the agency that recorded it (an event recorded in error is left out by the caller). */
+function notableEvent(event: Observation, agency: string): ChronologyEvent {
+  const what = event.code.text ?? event.code.coding?.[0]?.display ?? event.code.coding?.[0]?.code ?? 'Notable event';
+  const detail = event.valueString ?? event.note?.[0]?.text;
+  return {
+    date: whenItHappened(event) ?? event.meta?.lastUpdated ?? '',
+    kind: 'notable-event',
+    category: 'notable-event',
+    agency,
+    reference: `Observation/${event.id}/_history/${event.meta?.versionId ?? '?'}`,
+    summary: `${what}${detail ? `: ${detail}` : ''}`,
+  };
 }
 
 function assessmentName(response: QuestionnaireResponse): string {

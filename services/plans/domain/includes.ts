@@ -17,7 +17,7 @@
  * `:iterate` / `:recurse` modifiers. Every included resource goes through the same
  * access check as a match; totals count matches only (FHIR).
  */
-import type { CarePlan, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
+import type { CarePlan, Observation, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
 import { PLANS_TYPES, type PlansType } from './access.js';
 
@@ -41,6 +41,7 @@ const LINKS: Readonly<Record<PlansType, Partial<Record<LinkParam, readonly Plans
   CarePlan: { 'activity-reference': ['ServiceRequest'] },
   ServiceRequest: { 'based-on': ['CarePlan', 'ServiceRequest'] },
   QuestionnaireResponse: { 'based-on': ['CarePlan', 'ServiceRequest'] },
+  Observation: {},
 };
 
 const SUBJECT_PARAMS = new Set(['subject', 'patient']);
@@ -94,7 +95,7 @@ export function supportedFor(type: PlansType, kind: IncludeParam): string[] {
 }
 
 /** The references a resource makes through a link parameter, as `Type/id` of the given types (relative references only). */
-export function linkedReferences(resource: CarePlan | QuestionnaireResponse | ServiceRequest, param: LinkParam, targets: readonly PlansType[]): { type: PlansType; id: string }[] {
+export function linkedReferences(resource: CarePlan | QuestionnaireResponse | ServiceRequest | Observation, param: LinkParam, targets: readonly PlansType[]): { type: PlansType; id: string }[] {
   const refs: (Reference | undefined)[] =
     param === 'activity-reference'
       ? resource.resourceType === 'CarePlan'

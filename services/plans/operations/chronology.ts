@@ -5,9 +5,9 @@
  *   GET /fhir/Patient/$chronology?identifier=<system>|<value>   any agency identifier or the CHI
  *
  * Parameters: `start`, `end` (dates, inclusive), `category` (comma-separated:
- * plan, assessment, service-request, alert), `format` (json — the default, a
+ * plan, assessment, service-request, alert, notable-event), `format` (json — the default, a
  * FHIR List, domain/chronology.ts — or pdf / html, printable). Plans,
- * assessments and requests come through the one access check (only what the
+ * assessments, requests and notable events (Observations) come through the one access check (only what the
  * caller may see); an alert is shown to the agency that raised it and those it
  * went to (read through the alerts service's view).
  */
@@ -43,7 +43,12 @@ import { personOfPatientReference } from '../consent-facts.js';
 import { isNamedProfessional } from './read.js';
 import { printFormatOf } from './render.js';
 
-const CATEGORY_OF_TYPE: Readonly<Record<PlansType, ChronologyCategory>> = { CarePlan: 'plan', QuestionnaireResponse: 'assessment', ServiceRequest: 'service-request' };
+const CATEGORY_OF_TYPE: Readonly<Record<PlansType, ChronologyCategory>> = {
+  CarePlan: 'plan',
+  QuestionnaireResponse: 'assessment',
+  ServiceRequest: 'service-request',
+  Observation: 'notable-event',
+};
 
 export function chronology(ctx: PlansContext) {
   return async (req: Request, res: Response): Promise<void> => {

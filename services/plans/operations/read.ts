@@ -19,7 +19,7 @@ import { respond } from '../../../shared/fhir/express.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
 import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
 import type { PlansContext } from '../context.js';
-import type { Caller, PlansType } from '../domain/access.js';
+import { CATEGORY_OF, type Caller, type PlansType } from '../domain/access.js';
 import { earlierVersionsCriteria, latestReadCriteria } from '../domain/criteria.js';
 import { includesOf } from '../domain/includes.js';
 import { keyOfText } from '../domain/subject.js';
@@ -90,7 +90,7 @@ export function searchResources(ctx: PlansContext, type: PlansType) {
     const included = page.count > 0 ? await ctx.store.included(caller, page.resources, includes) : [];
     const bundle = searchsetBundle(page, new URL(`${ctx.baseUrl}/${search}`), ctx.baseUrl, included);
     const criteria = [...new Set([...page.decisions.values()].flatMap((d) => (d.permit ? latestReadCriteria(type, d) : [])))];
-    await respond(req, res, 200, bundle, { criteria, dataCategory: type === 'CarePlan' ? 'plan' : type === 'QuestionnaireResponse' ? 'assessment' : 'service-request' });
+    await respond(req, res, 200, bundle, { criteria, dataCategory: CATEGORY_OF[type] });
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Creating and updating plans, assessments and requests for assistance:
+ * Creating and updating plans, assessments, requests for assistance and notable events:
  *
  *   POST /fhir/<Type>        create   system/<Type>.write   201, Location …/_history/1
  *   PUT  /fhir/<Type>/:id    update   system/<Type>.write   If-Match REQUIRED: 428 without, 412 when stale
@@ -12,11 +12,11 @@
  * 403, the body 400/413/422) is checked before the record is read, so it answers
  * the same for every id; only then the record (404 for unknown and unseen alike).
  * A request for assistance moves only as its lifecycle allows
- * (domain/service-request.ts). Every version is written in one Lua script with
+ * (domain/service-request.ts); a notable event must say when it happened. Every version is written in one Lua script with
  * its audit change record (shared/store).
  */
 import type { Request, Response } from 'express';
-import type { ServiceRequest } from 'fhir/r4.js';
+import type { Observation, ServiceRequest } from 'fhir/r4.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, forbidden, OperationOutcomeError, outcome, preconditionRequired, unprocessable } from '../../../shared/fhir/outcome.js';
@@ -24,6 +24,7 @@ import { validBody } from '../../../shared/fhir/request-body.js';
 import type { PlansContext } from '../context.js';
 import { CATEGORY_OF, type Caller, type PlansType } from '../domain/access.js';
 import { asStored } from '../domain/authoring.js';
+import { whenItHappened } from '../domain/chronology.js';
 import { writeCriteria } from '../domain/criteria.js';
 import { checkInitialStatus, checkTransition, performerAgencyOf, type TransitionCheck } from '../domain/service-request.js';
 import { keyOfReference } from '../domain/subject.js';
@@ -40,6 +41,7 @@ export function createResource(ctx: PlansContext, type: PlansType) {
     describeExchange(res, { subtype: 'create', action: 'C' });
     const caller = await callerOf(res, ctx);
     const { id: _ignored, ...body } = await validBody<PlansResource>(req, type, ctx.validation);
+    if (body.resourceType === 'Observation') checkNotableEvent(body);
     const personId = await resolvePerson(ctx.mpi, keyOfReference(body.subject), `${type}.subject`);
     if (body.resourceType === 'ServiceRequest') await checkNewRequest(ctx, body);
     const prepared: PlansResource = asStored(body, caller, { authorAgency: caller.agency, personId });
@@ -68,6 +70,7 @@ export function updateResource(ctx: PlansContext, type: PlansType) {
     const body = await validBody<PlansResource>(req, type, ctx.validation);
     if (body.id === undefined) throw badRequest(`The ${type} must carry its id (${id})`, `${type}.id`);
     if (body.id !== id) throw badRequest(`The ${type} id ${body.id} does not match the URL id ${id}`, `${type}.id`);
+    if (body.resourceType === 'Observation') checkNotableEvent(body);
     const { value: current, record } = permitted(res, caller, await ctx.store.read(caller, type, id, 'write'));
     const personId = await resolvePerson(ctx.mpi, keyOfReference(body.subject), `${type}.subject`);
     if (personId !== record.personId) {
@@ -82,6 +85,11 @@ export function updateResource(ctx: PlansContext, type: PlansType) {
       headers: { 'Content-Location': versionUrl(ctx, stored) },
     });
   };
+}
+
+/** A notable event goes on the person's timeline by when it happened: it must say so. */
+function checkNotableEvent(event: Observation): void {
+  if (!whenItHappened(event)) throw unprocessable('A notable event says when it happened: effectiveDateTime (or effectivePeriod.start)', 'Observation.effective');
 }
 
 /** A new request for assistance: assigned to one known agency, starting as draft or active. */
