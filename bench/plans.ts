@@ -16,12 +16,14 @@
  *
  * Both are warmed up, then measured in 4 interleaved slices each (each first in turn),
  * so what a shared machine does meanwhile falls on both alike. Then a 200-event chronology (one person, 40 plans × 5 versions) read one request at
- * a time. The hub runs in this process on free ports over a private redis-server — all but
- * the audit service, which runs in a process of its own as docker-compose runs it
- * (`--audit in-process` keeps it here: its appending and indexing of every record then
- * shares the plans service's event loop; its CPU per read is given either way when apart)
- * (`appendfsync everysec`, as for every load test). CPU time of this process per read
- * is given for both runs (the lead's rule on a shared machine: compare in one run).
+ * a time. The hub runs in this process on free ports over a private redis-server (`appendfsync everysec`, as
+ * for every load test) — all but the two plans services and the audit service, which run in processes of
+ * their own as docker-compose runs them (plans with its `--max-semi-space-size=64`): the reads' client then
+ * shares neither the plans service's event loop nor its garbage. `--plans in-process` keeps both plans
+ * services in this process beside the client (the topology before session 18; what `--profile` needs);
+ * `--audit in-process` keeps the audit service here. CPU time, GC pauses and JS heap allocated per read are
+ * those of the process serving the reads — the plans process, or this one when in-process (client included)
+ * — for both runs (the lead's rule on a shared machine: compare in one run).
  * Progress on stderr; ONE JSON line on stdout, also appended to bench/results/plans.json.
  */
 import fs from 'node:fs';
@@ -59,7 +61,10 @@ const LOAD_BATCH = 500;
 const SLICES = 4;
 const IRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
 
-const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--audit apart|in-process] [--profile cpu|heap|survivors] [--profile-dir /tmp/plans-profile] [--out bench/results/plans.json]`;
+const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--plans apart|in-process] [--audit apart|in-process] [--profile cpu|heap|survivors (with --plans in-process)] [--profile-dir /tmp/plans-profile] [--out bench/results/plans.json]`;
+
+/** The plans services' Node flags, as docker-compose's NODE_OPTIONS gives the plans service (README, Plans). */
+const PLANS_NODE_ARGS = ['--max-semi-space-size=64'];
 
 interface Options {
   readonly people: number;
@@ -68,6 +73,8 @@ interface Options {
   readonly rate: number;
   readonly seconds: number;
   readonly chronologyReads: number;
+  /** Where the two plans services run: processes of their own (as deployed), or this one beside the client. */
+  readonly plans: 'apart' | 'in-process';
   /** Where the audit service (appending every record to the log, indexing it) runs: its own process (as deployed), or this one. */
   readonly audit: 'apart' | 'in-process';
   /** A CPU or allocation profile of this process for each measured slice (bench/common/profile.ts), written under `profileDir`. */
@@ -77,9 +84,11 @@ interface Options {
 }
 
 function parse(argv: readonly string[]): Options {
-  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'audit', 'profile', 'profile-dir', 'out']);
-  const audit = flags.get('audit') ?? 'apart';
-  if (audit !== 'apart' && audit !== 'in-process') throw new UsageError('--audit is apart or in-process');
+  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'plans', 'audit', 'profile', 'profile-dir', 'out']);
+  const audit = choiceFlag(flags, 'audit', ['apart', 'in-process'] as const, 'apart');
+  const plans = choiceFlag(flags, 'plans', ['apart', 'in-process'] as const, 'apart');
+  // A profile is taken of this process: the plans services must be in it.
+  if (flags.has('profile') && plans !== 'in-process') throw new UsageError('--profile profiles this process: add --plans in-process');
   const consentsPerPerson = positiveFlag(flags, 'consents-per-person', 2);
   if (consentsPerPerson > 2) throw new UsageError('--consents-per-person is 1 or 2');
   return {
@@ -89,6 +98,7 @@ function parse(argv: readonly string[]): Options {
     rate: positiveFlag(flags, 'rate', 300),
     seconds: positiveFlag(flags, 'seconds', 20),
     chronologyReads: positiveFlag(flags, 'chronology-reads', 300),
+    plans,
     audit,
     ...(flags.has('profile') ? { profile: choiceFlag(flags, 'profile', ['cpu', 'heap', 'survivors'] as const, 'cpu') } : {}),
     profileDir: flags.get('profile-dir') ?? path.join(os.tmpdir(), 'plans-profile'),
@@ -105,23 +115,40 @@ async function main(): Promise<void> {
   let baselineServer: { close(): Promise<void> } | undefined;
   let baselineClose: (() => Promise<void>) | undefined;
   let auditProcess: ServiceProcess | undefined;
+  const plansProcesses: ServiceProcess[] = [];
   try {
     const env = benchHubEnv(tmp);
-    progress(`starting the hub (private redis-server, free ports; the audit service ${options.audit === 'apart' ? 'in a process of its own' : 'in this process'})`);
-    const inProcess = SERVICE_NAMES.filter((name) => name !== 'agency-sim' && (options.audit === 'in-process' || name !== 'audit'));
+    const where = (mode: Options['plans']) => (mode === 'apart' ? 'apart' : 'in this process');
+    progress(`starting the hub (private redis-server, free ports; the plans services ${where(options.plans)}, the audit service ${where(options.audit)})`);
+    const inProcess = SERVICE_NAMES.filter(
+      (name) => name !== 'agency-sim' && (options.audit === 'in-process' || name !== 'audit') && (options.plans === 'in-process' || name !== 'plans'),
+    );
     hub = await startHub({ env, freePorts: true, loadDemoPeople: true, services: inProcess });
     const { deps, config } = hub;
+    // A service apart runs as docker-compose runs it, on the hub's Redis, key prefix and ports.
+    const ports = Object.fromEntries(SERVICE_NAMES.map((name) => [`INFOSHARE_${name.toUpperCase().replace('-', '_')}_PORT`, String(config.ports[name])]));
+    const apartEnv = { ...env, ...ports, REDIS_URL: hub.redisUrl, INFOSHARE_KEY_PREFIX: config.keyPrefix };
     if (options.audit === 'apart') {
-      // As docker-compose runs it: the log's appending and indexing of every record off the plans service's event loop.
-      const ports = Object.fromEntries(SERVICE_NAMES.map((name) => [`INFOSHARE_${name.toUpperCase().replace('-', '_')}_PORT`, String(config.ports[name])]));
-      auditProcess = await startServiceProcess('audit', config.urls.audit, { ...env, ...ports, REDIS_URL: hub.redisUrl, INFOSHARE_KEY_PREFIX: config.keyPrefix });
+      // The log's appending and indexing of every record off the plans service's event loop.
+      auditProcess = await startServiceProcess('audit', config.urls.audit, apartEnv);
     }
 
     // The baseline: the same plans service on the same hub and Redis, consent check off.
     const [port] = await reserveFreePorts(1);
-    const baseline = await plansService.createService(deps, { ...loadPlansConfig(env), consentCheck: false });
-    baselineClose = () => baseline.close();
-    baselineServer = await listen(baseline.app, port!, config.host);
+    const baselineUrl = `http://${config.host}:${port}`;
+    let checkedProcess: ServiceProcess | undefined;
+    let baselineProcess: ServiceProcess | undefined;
+    if (options.plans === 'apart') {
+      const plansOptions = { nodeArgs: PLANS_NODE_ARGS, pauseProbe: true };
+      checkedProcess = await startServiceProcess('plans', config.urls.plans, apartEnv, plansOptions);
+      plansProcesses.push(checkedProcess);
+      baselineProcess = await startServiceProcess('plans', baselineUrl, { ...apartEnv, INFOSHARE_PLANS_PORT: String(port), INFOSHARE_PLANS_CONSENT_CHECK: 'off' }, plansOptions);
+      plansProcesses.push(baselineProcess);
+    } else {
+      const baseline = await plansService.createService(deps, { ...loadPlansConfig(env), consentCheck: false });
+      baselineClose = () => baseline.close();
+      baselineServer = await listen(baseline.app, port!, config.host);
+    }
 
     const store = new ResourceStore(deps.redis, deps.keys, PLANS_RESOURCE_TYPES, { family: PLANS_FAMILY });
     const consents = consentStore(deps.redis, deps.keys);
@@ -146,8 +173,8 @@ async function main(): Promise<void> {
 
     const signingKey = await loadTokenSigningKey(config.token);
     const token = issueAccessToken({ clientId: READER, agency: READER, partnership: PARTNERSHIP, scopes: ['system/CarePlan.read'] }, signingKey, config.token).token;
-    const checkedClient = new BenchClient(hub.urls.plans!, 256);
-    const baselineClient = new BenchClient(`http://${config.host}:${port}`, 256);
+    const checkedClient = new BenchClient(config.urls.plans, 256);
+    const baselineClient = new BenchClient(baselineUrl, 256);
 
     const sanity = await checkedClient.get(`/fhir/CarePlan/${planIds[0]}`, token);
     if (sanity.status !== 200) throw new Error(`a consent-checked read answered ${sanity.status}: ${sanity.body.slice(0, 300)}`);
@@ -157,8 +184,8 @@ async function main(): Promise<void> {
     await fixedRate(baselineClient, token, planIds, options.rate, 2);
     // Interleaved, each first in turn: whatever the shared machine does meanwhile (another process's burst, the
     // load phase's garbage, JIT warming) falls on both runs alike.
-    const checked = new RunMeter(deps.redis, auditProcess);
-    const unchecked = new RunMeter(deps.redis, auditProcess);
+    const checked = new RunMeter(deps.redis, auditProcess, checkedProcess);
+    const unchecked = new RunMeter(deps.redis, auditProcess, baselineProcess);
     const slice = options.seconds / SLICES;
     const profiler = options.profile ? new Profiler(options.profileDir, options.profile) : undefined;
     for (let i = 0; i < SLICES; i++) {
@@ -173,7 +200,7 @@ async function main(): Promise<void> {
       }
     }
     profiler?.close();
-    const [checkedRun, uncheckedRun] = [checked.finish(), unchecked.finish()];
+    const [checkedRun, uncheckedRun] = [await checked.finish(), await unchecked.finish()];
 
     progress(`chronology of 200 events, ${options.chronologyReads} reads one at a time`);
     const chronologyPath = `/fhir/Patient/${chronologyPerson.recordId}/$chronology?category=plan`;
@@ -202,12 +229,17 @@ async function main(): Promise<void> {
       baselineReadP50Ms: uncheckedRun.latency.p50Ms,
       baselineReadP99Ms: uncheckedRun.latency.p99Ms,
       overhead,
+      // Where the plans services ran: `apart`, the figures below are the plans process's; `in-process`, this process's (client included).
+      plans: options.plans,
       consentCpuMsPerRead: checkedRun.cpuMsPerRead,
       baselineCpuMsPerRead: uncheckedRun.cpuMsPerRead,
       cpuOverhead: round(checkedRun.cpuMsPerRead / uncheckedRun.cpuMsPerRead - 1),
-      // JS heap allocated in this process per read (hub and client): the garbage each read makes, load-independent.
+      // JS heap allocated per read in the process serving the reads: the garbage each read makes, load-independent.
       consentAllocatedKbPerRead: checkedRun.allocatedKbPerRead,
       baselineAllocatedKbPerRead: uncheckedRun.allocatedKbPerRead,
+      // CPU of this process (the client, and the rest of the hub) per read, when the plans services run apart.
+      ...(checkedRun.clientCpuMsPerRead !== undefined ? { consentClientCpuMsPerRead: checkedRun.clientCpuMsPerRead } : {}),
+      ...(uncheckedRun.clientCpuMsPerRead !== undefined ? { baselineClientCpuMsPerRead: uncheckedRun.clientCpuMsPerRead } : {}),
       audit: options.audit,
       // CPU of the audit service's own process per read (appending and indexing the read's records), when it runs apart.
       ...(checkedRun.auditCpuMsPerRead !== undefined ? { consentAuditCpuMsPerRead: checkedRun.auditCpuMsPerRead } : {}),
@@ -217,7 +249,7 @@ async function main(): Promise<void> {
       baselineRedisCallsPerRead: uncheckedRun.redisCallsPerRead,
       consentRedisRoundTripsPerRead: checkedRun.redisRoundTripsPerRead,
       baselineRedisRoundTripsPerRead: uncheckedRun.redisRoundTripsPerRead,
-      // Where the tail comes from: the event loop held up (GC, background work of the in-process hub).
+      // Where the tail comes from: the serving process's event loop held up (GC, background work).
       consentPauses: checkedRun.pauses,
       baselinePauses: uncheckedRun.pauses,
       errors: checkedRun.errors + uncheckedRun.errors,
@@ -237,6 +269,7 @@ async function main(): Promise<void> {
   } finally {
     await baselineServer?.close();
     await baselineClose?.();
+    for (const served of plansProcesses) await served.stop();
     await auditProcess?.stop();
     await hub?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -341,12 +374,16 @@ async function fixedRate(client: BenchClient, token: string, ids: readonly strin
   return { samples, errors, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** One mode's measurement over its slices: latency, CPU of this process and of the audit process, Redis commands, pauses. */
+/**
+ * One mode's measurement over its slices: latency, CPU of the serving process (the plans process, or this one)
+ * and of the audit process, Redis commands, the serving process's pauses and allocation.
+ */
 class RunMeter {
   readonly #samples: number[] = [];
   #errors = 0;
   #seconds = 0;
   #cpuMicros = 0;
+  #servedCpuSeconds: number | undefined = 0;
   #auditCpuSeconds: number | undefined = 0;
   #redisCalls = 0;
   #redisReads = 0;
@@ -355,19 +392,26 @@ class RunMeter {
   constructor(
     private readonly redis: RunningHub['deps']['redis'],
     private readonly auditProcess: ServiceProcess | undefined,
+    /** The plans process serving this mode's reads; undefined when it is this process. */
+    private readonly served: ServiceProcess | undefined,
   ) {}
 
   async measure(run: () => Promise<RateSlice>): Promise<void> {
     const before = await redisCounters(this.redis);
     const audit = this.auditProcess?.cpuSeconds();
+    const served = this.served?.cpuSeconds();
+    await this.served?.pauses?.resume();
     const cpu = process.cpuUsage();
-    this.#pauses.resume();
+    if (!this.served) this.#pauses.resume();
     const slice = await run();
-    this.#pauses.pause();
+    if (!this.served) this.#pauses.pause();
     const used = process.cpuUsage(cpu);
+    await this.served?.pauses?.pause();
     this.#cpuMicros += used.user + used.system;
     const auditAfter = this.auditProcess?.cpuSeconds();
     this.#auditCpuSeconds = audit === undefined || auditAfter === undefined || this.#auditCpuSeconds === undefined ? undefined : this.#auditCpuSeconds + auditAfter - audit;
+    const servedAfter = this.served?.cpuSeconds();
+    this.#servedCpuSeconds = served === undefined || servedAfter === undefined || this.#servedCpuSeconds === undefined ? undefined : this.#servedCpuSeconds + servedAfter - served;
     const after = await redisCounters(this.redis);
     this.#redisCalls += after.calls - before.calls;
     this.#redisReads += after.reads - before.reads;
@@ -376,13 +420,17 @@ class RunMeter {
     this.#seconds += slice.seconds;
   }
 
-  finish() {
+  async finish() {
     const reads = Math.max(1, this.#samples.length);
-    const pauses = this.#pauses.finish();
+    const own = this.#pauses.finish();
+    const pauses = this.served?.pauses ? await this.served.pauses.finish() : own;
+    const ownCpuMsPerRead = round(this.#cpuMicros / 1000 / reads);
     return {
       latency: summarise(this.#samples),
       achievedRate: this.#samples.length / Math.max(1e-9, this.#seconds),
-      cpuMsPerRead: round(this.#cpuMicros / 1000 / reads),
+      // The serving process's CPU (/proc, 1/100 s ticks: fine over thousands of reads); this process's when it serves.
+      cpuMsPerRead: this.served ? round(((this.#servedCpuSeconds ?? Number.NaN) * 1000) / reads) : ownCpuMsPerRead,
+      clientCpuMsPerRead: this.served ? ownCpuMsPerRead : undefined,
       auditCpuMsPerRead: this.auditProcess && this.#auditCpuSeconds !== undefined ? round((this.#auditCpuSeconds * 1000) / reads) : undefined,
       redisCallsPerRead: round(this.#redisCalls / reads),
       redisRoundTripsPerRead: round(this.#redisReads / reads),

@@ -6,18 +6,43 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../../shared/config.js';
+import type { PauseProbeRequest } from './pause-probe.js';
+import type { PauseSummary } from './pauses.js';
 import { processCpuSeconds } from './process-cpu.js';
 
 export interface ServiceProcess {
   /** CPU seconds the process has used so far; undefined where /proc is missing. */
   cpuSeconds(): number | undefined;
+  /** The process's own pauses and allocation (started with `pauseProbe`): measured between `resume` and `pause`. */
+  readonly pauses?: RemotePauses;
   stop(): Promise<void>;
 }
 
+/** `PauseMeter` of a service process (pause-probe.ts), driven from the benchmark. */
+export interface RemotePauses {
+  resume(): Promise<void>;
+  pause(): Promise<void>;
+  /** The summary over every measured stretch. */
+  finish(): Promise<PauseSummary>;
+}
+
+export interface ServiceProcessOptions {
+  /** Node flags before the entry point (e.g. `--max-semi-space-size=64`, as docker-compose's `NODE_OPTIONS` gives plans). */
+  readonly nodeArgs?: readonly string[];
+  /** Load pause-probe.js into the process, for `ServiceProcess.pauses`. */
+  readonly pauseProbe?: boolean;
+}
+
 /** Starts `dist/services/<name>/main.js` with `env` and waits until `<url>/health` answers. */
-export async function startServiceProcess(name: string, url: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'services', name, 'main.js')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+export async function startServiceProcess(name: string, url: string, env: NodeJS.ProcessEnv, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
+  const probe = options.pauseProbe ? ['--import', pathToFileURL(path.join(PROJECT_ROOT, 'dist', 'bench', 'common', 'pause-probe.js')).href] : [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...probe, path.join(PROJECT_ROOT, 'dist', 'services', name, 'main.js')], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: options.pauseProbe ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit'],
+  });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -30,7 +55,37 @@ export async function startServiceProcess(name: string, url: string, env: NodeJS
     await stop();
     throw err;
   }
-  return { cpuSeconds: () => processCpuSeconds(child.pid), stop };
+  return { cpuSeconds: () => processCpuSeconds(child.pid), ...(options.pauseProbe ? { pauses: remotePauses(child) } : {}), stop };
+}
+
+function remotePauses(child: ChildProcess): RemotePauses {
+  let next = 0;
+  const ask = (op: PauseProbeRequest['op']) =>
+    new Promise<PauseSummary | undefined>((resolve, reject) => {
+      const id = ++next;
+      const onMessage = (message: { id?: number; summary?: PauseSummary }) => {
+        if (message.id !== id) return;
+        child.off('message', onMessage);
+        resolve(message.summary);
+      };
+      child.on('message', onMessage);
+      const request: PauseProbeRequest = { id, op };
+      child.send(request, (err) => {
+        if (err) {
+          child.off('message', onMessage);
+          reject(err);
+        }
+      });
+    });
+  return {
+    resume: async () => void (await ask('resume')),
+    pause: async () => void (await ask('pause')),
+    finish: async () => {
+      const summary = await ask('finish');
+      if (!summary) throw new Error('the pause probe sent no summary');
+      return summary;
+    },
+  };
 }
 
 /** Polls `<url>/health` until it answers 200 (60 s at most), failing at once if the process exits. */
