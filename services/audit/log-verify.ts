@@ -32,6 +32,7 @@
  * sizes the notes name), so neither their start nor those checks (~0.13 s at a
  * million entries) holds up the hashing.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Redis, RedisOptions } from 'ioredis';
 import { RawReplyConnection } from '../../shared/redis/raw-replies.js';
@@ -72,7 +73,8 @@ export async function verifyStoredLog(
   // checking their signatures (~0.13 ms each, ~1,000 at a million entries) instead of following them. The size read
   // here only decides how many threads; the one verified is read below, after the checkpoints.
   const wanted = Math.min(options.threads ?? os.availableParallelism(), Math.ceil(Math.ceil((await store.size()) / TILE_WIDTH) / tilesPerJob));
-  const pool = wanted > 1 ? new SummaryPool(wanted - 1, tilesPerJob, redis, keys) : undefined;
+  const connection = await rawConnectionOf(redis);
+  const pool = wanted > 1 ? new SummaryPool(wanted - 1, tilesPerJob, connection, keys) : undefined;
   try {
     // Checkpoints first, then the size: on a live log the size read is at least every checkpoint read.
     const checkpoints = await store.allCheckpoints();
@@ -82,7 +84,7 @@ export async function verifyStoredLog(
     // Tiles are cut at every size a note names, read before its signature is checked, so the threads start hashing
     // while this one checks the signatures: a cut at a size no valid checkpoint has is not used (`addTileSummary`).
     const job: TileJob = { size, layout2From: layout2From ?? Infinity, checkpointSizes: claimedCheckpointSizes(notes), firstTile: 0, tiles };
-    const summaries = pool ? pool.summarise(job) : summariseAlone(redis, keys, job);
+    const summaries = pool ? pool.summarise(job) : summariseAlone(connection, keys, job);
     const verification = new LogVerification(notes, verifier, origin, size);
     for await (const run of summaries) for (const summary of run) verification.addTileSummary(summary);
     return verification.finish();
@@ -92,8 +94,8 @@ export async function verifyStoredLog(
 }
 
 /** The tiles of `job` summed up on this thread alone, on a connection of its own (`threads: 1`, or a log of one run). */
-async function* summariseAlone(redis: Redis, keys: AuditKeys, job: TileJob): AsyncGenerator<TileSummary[]> {
-  const stream = await RawReplyConnection.connect(connectionOf(redis));
+async function* summariseAlone(connection: RedisOptions, keys: AuditKeys, job: TileJob): AsyncGenerator<TileSummary[]> {
+  const stream = await RawReplyConnection.connect(connection);
   try {
     yield await summariseTiles(stream, keys, job);
   } finally {
@@ -285,6 +287,33 @@ function connectionOf(redis: Redis): RedisOptions {
   return Object.fromEntries(Object.entries({ host, port, path, username, password, db, tls, family }).filter(([, v]) => v !== undefined));
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Where verification's raw connections go: the client's Redis — over its Unix socket when that Redis runs on
+ * this host and listens on one (the hub's own redis-server does: shared/redis/server.ts). Serving the stream over
+ * the socket costs redis-server ~0.3-0.4 µs of CPU less per entry than over TCP loopback (1.6-1.75 against
+ * 1.85-2.25 µs, five interleaved pairs), the reader about the same. Otherwise, or if the socket does not
+ * answer, as the client connects.
+ */
+async function rawConnectionOf(redis: Redis): Promise<RedisOptions> {
+  const settings = connectionOf(redis);
+  if (settings.path !== undefined || settings.tls !== undefined || !LOOPBACK.has(settings.host ?? 'localhost')) return settings;
+  const named = await redis.config('GET', 'unixsocket').then(
+    (reply) => reply[1],
+    () => undefined, // CONFIG may be disabled: TCP as the client connects
+  );
+  if (!named || !fs.existsSync(named)) return settings;
+  const { host: _host, port: _port, family: _family, ...login } = settings;
+  const bySocket: RedisOptions = { ...login, path: named };
+  try {
+    (await RawReplyConnection.connect(bySocket)).close();
+    return bySocket;
+  } catch {
+    return settings;
+  }
+}
+
 /** Sums up runs of tiles, one at a time: a worker thread, or this thread on a connection of its own. */
 interface RunTaker {
   /** Takes a run; `done` is called with its summaries or its failure. */
@@ -342,10 +371,9 @@ class SummaryPool {
   constructor(
     workers: number,
     private readonly tilesPerJob: number,
-    redis: Redis,
+    connection: RedisOptions,
     keys: AuditKeys,
   ) {
-    const connection = connectionOf(redis);
     this.takers = [localTaker(connection, keys), ...Array.from({ length: workers }, () => workerTaker(connection, keys.space.prefix))];
   }
 

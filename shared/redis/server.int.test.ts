@@ -93,6 +93,23 @@ describe('ensureRedis with a private redis-server', () => {
     expect(fs.existsSync(path.join(dataDir, 'redis', 'redis.log'))).toBe(true);
   });
 
+  it('listens on an owner-only Unix socket in <dataDir>/redis too: the same server as its URL', async () => {
+    const dataDir = tempDir();
+    const handle = await start(hubConfig(dataDir));
+    const socket = path.resolve(dataDir, 'redis', 'redis.sock');
+    const byUrl = client(handle.url);
+    expect(await configValue(byUrl, 'unixsocket')).toBe(socket);
+    expect(fs.statSync(socket).mode & 0o777).toBe(0o700);
+    await byUrl.set('is:{socket}:k', 'one server');
+    expect(await client(socket).get('is:{socket}:k')).toBe('one server');
+  });
+
+  it('starts without a Unix socket when its path would be too long for one', async () => {
+    const dataDir = path.join(tempDir(), 'd'.repeat(90));
+    const handle = await start(hubConfig(dataDir));
+    expect(await configValue(client(handle.url), 'unixsocket')).toBe('');
+  });
+
   it('uses the appendfsync policy set by INFOSHARE_REDIS_APPENDFSYNC', async () => {
     const handle = await start(hubConfig(tempDir(), { INFOSHARE_REDIS_APPENDFSYNC: 'everysec' }));
     expect(await configValue(client(handle.url), 'appendfsync')).toBe('everysec');
