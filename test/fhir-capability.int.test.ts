@@ -105,6 +105,26 @@ describe('each CapabilityStatement says what the service really serves', () => {
   });
 });
 
+describe('history beyond one resource, as the CapabilityStatements say (history-instance only)', () => {
+  it.each(SERVICES)('%s: declares no history-type or history-system, and a client asking for either gets a 400 OperationOutcome saying so', async (service) => {
+    const rest = statements.get(service)?.rest?.[0];
+    expect((rest?.interaction ?? []).map((i) => i.code)).not.toContain('history-system');
+    const client = new Client({ baseUrl: baseOf(service), bearerToken: token });
+    const refusals = [...(rest?.resource ?? []).map((r) => [r.type, () => client.typeHistory({ resourceType: r.type })] as const), ['system', () => client.systemHistory()] as const];
+    for (const [what, ask] of refusals) {
+      const declared = rest?.resource?.find((r) => r.type === what);
+      expect([what, declared?.interaction?.some((i) => i.code === 'history-type') ?? false]).toEqual([what, false]);
+      const answer = await ask().then(
+        () => ({ status: 200, data: undefined }),
+        (err: { response?: { status: number; data: OperationOutcome } }) => err.response,
+      );
+      expect([what, answer?.status, answer?.data?.issue[0]?.code]).toEqual([what, 400, 'not-supported']);
+      expect(answer?.data?.issue[0]?.details?.text).toMatch(/is not supported here/);
+      if (declared?.interaction?.some((i) => i.code === 'history-instance')) expect(answer?.data?.issue[0]?.details?.text).toContain(`GET /fhir/${what}/<id>/_history`);
+    }
+  });
+});
+
 describe('each FHIR base says where to get a token (SMART)', () => {
   it.each(SERVICES)('%s: names the token endpoint in rest.security and at .well-known/smart-configuration', async (service) => {
     const security = statements.get(service)?.rest?.[0]?.security;

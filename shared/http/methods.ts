@@ -12,7 +12,7 @@
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import { recordSentMethod } from '../fhir/exchange-context.js';
 import { respond } from '../fhir/express.js';
-import { informational, methodNotAllowed, notFound, type OperationOutcomeError } from '../fhir/outcome.js';
+import { informational, interactionNotSupported, methodNotAllowed, notFound, type OperationOutcomeError } from '../fhir/outcome.js';
 import { parametersAsQuery } from '../fhir/parameters.js';
 import { servesConditionalCreate } from '../fhir/request-rules.js';
 
@@ -110,6 +110,28 @@ export function servesConditionalCreateAt(app: Application, path: string): boole
   return routesAt(routerOf(app), path)
     .filter((route) => route._methods().includes('POST'))
     .some((route) => (route.stack ?? []).some((layer) => servesConditionalCreate(layer.handle)));
+}
+
+/**
+ * Type- and system-level history (`GET /fhir/Organization/_history`, `GET /fhir/_history`: FHIR's `history-type` and
+ * `history-system`) where no route serves it: a 400 saying the interaction is not supported and where history is
+ * (`[type]/[id]/_history`, as the CapabilityStatement declares) — not the 404 of a read of a resource whose id is
+ * "_history" (FHIR ids cannot hold `_`). A type no route reads is left to the 404.
+ */
+export function historyLevelProblem(app: Application, path: string): OperationOutcomeError | undefined {
+  const match = /^\/fhir(?:\/([A-Z][A-Za-z]*))?\/_history$/.exec(path);
+  if (!match) return undefined;
+  const served = routesAt(routerOf(app), path).some((route) => typeof route.path === 'string' && route.path.endsWith('/_history'));
+  if (served) return undefined;
+  const type = match[1];
+  if (type === undefined) {
+    return interactionNotSupported('History of the whole server (GET /fhir/_history) is not supported here; GET /fhir/metadata lists the interactions served');
+  }
+  if (!allowedMethods(app, `/fhir/${type}/x`).includes('GET')) return undefined;
+  const instance = allowedMethods(app, `/fhir/${type}/x/_history`).includes('GET');
+  return interactionNotSupported(
+    `History of every ${type} (GET /fhir/${type}/_history) is not supported here${instance ? `; each ${type}'s own is: GET /fhir/${type}/<id>/_history` : ''}. GET /fhir/metadata lists the interactions served`,
+  );
 }
 
 /**
