@@ -123,6 +123,14 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     await client.create({ resourceType: 'Organization', body: { ...body, name: 'A second one' } });
     const ambiguous = await client.create({ resourceType: 'Organization', body, options: { headers: ifNoneExist } }).catch(fhirErrorResponse);
     expect(ambiguous).toMatchObject({ status: 412, data: { resourceType: 'OperationOutcome' } });
+    // Identical conditional creates at once (a client retrying, two replicas of an agency system): one resource.
+    const raced = { ...body, identifier: [{ system: 'https://example.org/org', value: 'IF-NONE-RACE' }] };
+    const racing = await Promise.all(
+      Array.from({ length: 12 }, () => client.create({ resourceType: 'Organization', body: raced, options: { headers: { 'if-none-exist': 'identifier=https://example.org/org|IF-NONE-RACE' } } })),
+    );
+    expect(racing.map((r) => responseOf(r).status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(racing.map((r) => as<Organization>(r).id)).size).toBe(1);
+    expect(as<Bundle>(await client.search({ resourceType: 'Organization', searchParams: { identifier: 'https://example.org/org|IF-NONE-RACE' } })).total).toBe(1);
     // Where the create route does not serve it, the header is refused rather than ignored.
     const mpi = await clientOf('mpi').create({ resourceType: 'Patient', body: { ...lothianPatient('IF-NONE') }, options: { headers: { 'if-none-exist': 'identifier=x|y' } } }).catch(fhirErrorResponse);
     expect(mpi).toMatchObject({ status: 400, data: { resourceType: 'OperationOutcome' } });

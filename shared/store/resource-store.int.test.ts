@@ -460,6 +460,30 @@ describe('ResourceStore (real Redis)', () => {
       expect(second).toEqual({ resource: first.resource, outcome: 'unchanged' });
     });
 
+    it('creates exactly once when identical conditional creates race, over several connections, amid other writes of the type', async () => {
+      // Several replicas of a service: each its own connection, so the requests really interleave in Redis.
+      const connections = Array.from({ length: 4 }, () => testRedis());
+      try {
+        const stores = connections.map((c) => new ResourceStore(c, new KeySpace(prefix), [organizationType, careTeamType]));
+        const resource = organization('Raced', 'police', { identifier: [{ system: AGENCY_ID, value: 'RACE' }] });
+        const racing = Array.from({ length: 24 }, (_, i) => stores[i % stores.length]!.conditionalCreate(resource, { identifier: `${AGENCY_ID}|RACE` }));
+        // Unrelated writes of the same type move its revision meanwhile: they must not make anyone create twice.
+        const others = Array.from({ length: 24 }, (_, i) => stores[i % stores.length]!.create(organization(`Other ${i}`, 'housing')));
+        const [results] = await Promise.all([Promise.all(racing), Promise.all(others)]);
+        expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
+        expect(new Set(results.map((r) => r.resource.id)).size).toBe(1);
+        expect((await store.search('Organization', { identifier: `${AGENCY_ID}|RACE` })).total).toBe(1);
+      } finally {
+        await Promise.all(connections.map((c) => c.quit()));
+      }
+    });
+
+    it('answers 412 on a conditional create whose criteria match several', async () => {
+      const twin = (name: string) => organization(name, 'police', { identifier: [{ system: AGENCY_ID, value: 'TWIN' }] });
+      await Promise.all([store.create(twin('One')), store.create(twin('Two'))]);
+      expect(await statusOfFailure(store.conditionalCreate(twin('Three'), { identifier: `${AGENCY_ID}|TWIN` }))).toBe(412);
+    });
+
     it('loads ten thousand resources written concurrently, each once', async () => {
       const batch = Array.from({ length: 10_000 }, (_, i) => organization(`Agency ${i}`, i % 2 ? 'police' : 'housing', { id: `bulk-${i}` }));
       const results = await Promise.all(batch.map((r) => store.upsert(r)));

@@ -108,6 +108,15 @@ export interface ResourceStoreOptions {
   readonly audit?: StoreAudit;
 }
 
+/**
+ * How many times a conditional create re-runs its search when the type was written in between (each time
+ * another write won the race); past that the client is asked to retry (409).
+ */
+const CONDITIONAL_CREATE_ATTEMPTS = 10;
+
+/** The write script refused a write because the type's revision moved since the caller's read. */
+class RevisionMoved extends Error {}
+
 /** FHIR ids: 1-64 of letters, digits, `-` and `.`. */
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -120,6 +129,8 @@ interface Tombstone {
 interface ScriptWrite {
   readonly ifMatch?: string | undefined;
   readonly mayCreate?: boolean;
+  /** Write only if the type's revision (`#rev`) is still this one: nothing of the type written since it was read. */
+  readonly revision?: string;
   readonly hash?: string;
   /** The stored JSON is `head + versionId + tail`. */
   readonly head: string;
@@ -413,21 +424,51 @@ export class ResourceStore {
 
   /**
    * FHIR conditional create (`If-None-Exist`): returns the one existing match
-   * (outcome `unchanged`), creates when none, 412 when several. Not atomic: two
-   * concurrent calls can both create; use `upsert` with a fixed id where that matters.
+   * (outcome `unchanged`), creates when none, 412 when several. Atomic against
+   * concurrent creates: the search reads the type's revision with its index
+   * ranges (one MULTI), and the create is written only if that revision has not
+   * moved (checked in the write script) — otherwise something of the type was
+   * written in between, and the search runs again. Two identical requests at
+   * once therefore create one resource; the other answers it.
    */
   async conditionalCreate<T extends AnyResource>(resource: T, query: SearchQuery, options: WriteOptions = {}): Promise<WriteResult<T>> {
-    const { resources } = await this.search(resource.resourceType, { ...queryRecord(query), _count: '2' }, { total: false });
-    if (resources.length > 1) throw preconditionFailed(`The If-None-Exist criteria match more than one ${resource.resourceType}`);
-    const [existing] = resources;
-    if (existing) return { resource: existing as T, outcome: 'unchanged' };
-    return { resource: await this.create(resource, options), outcome: 'created' };
+    const type = resource.resourceType;
+    const state = this.state(type);
+    const plan = planSearch(state.definition, { ...queryRecord(query), _count: '2', _total: 'none' });
+    for (let attempt = 1; ; attempt++) {
+      const { ids, revision } = await this.matchingIdsAt(state, plan);
+      if (ids.length > 1) throw preconditionFailed(`The If-None-Exist criteria match more than one ${type}`);
+      const [existing] = ids.length === 1 ? await this.readMany(type, ids) : [];
+      // A match deleted since the search moved the revision: the create below is refused and the search re-run.
+      if (existing) return { resource: existing as T, outcome: 'unchanged' };
+      try {
+        const { resource: created } = await this.write(resource, resource.id ?? randomUUID(), 'create', { ...options, revision });
+        return { resource: created, outcome: 'created' };
+      } catch (err) {
+        if (!(err instanceof RevisionMoved)) throw err;
+        if (attempt >= CONDITIONAL_CREATE_ATTEMPTS) {
+          throw conflict(`${type} was written ${attempt} times while the If-None-Exist criteria were checked; send the request again`);
+        }
+      }
+    }
   }
 
   // -------------------------------------------------------------------------
 
   /** Ids of every live resource matching a plan's clauses (one round trip). */
   private async matchingIdsOf(state: TypeState, plan: SearchPlan): Promise<string[]> {
+    return (await this.matchingIdsAt(state, plan, false)).ids;
+  }
+
+  /**
+   * `matchingIdsOf`, with the type's revision read in the same MULTI (so the ids are exactly those of that
+   * revision); a plan with no clauses matches every live resource.
+   */
+  private async matchingIdsAt(state: TypeState, plan: SearchPlan, withRevision = true): Promise<{ ids: string[]; revision: string }> {
+    if (plan.clauses.length === 0) {
+      const replies = replyValues(await this.redis.multi().zrangebylex(state.keys.live, '-', '+').hget(state.keys.manifest, '#rev').exec());
+      return { ids: replies[0] as string[], revision: (replies[1] as string | null) ?? '0' };
+    }
     const ranges = planRanges(plan);
     const batch = this.redis.multi();
     for (const range of ranges) {
@@ -435,20 +476,21 @@ export class ResourceStore {
       else if (range.kind === 'lex') batch.zrangebylex(state.keys.index(range.index), ...lexBounds(range));
       else batch.zrangebyscore(state.keys.index(range.index), ...scoreBounds(range));
     }
+    if (withRevision) batch.hget(state.keys.manifest, '#rev');
     const replies = replyValues(await batch.exec());
     const hits = ranges.map((range, i) => {
       const reply = replies[i];
       if (range.kind === 'id') return reply === null ? [] : [range.id];
       return reply as string[];
     });
-    return matchingIds(plan, hits);
+    return { ids: matchingIds(plan, hits), revision: withRevision ? ((replies[ranges.length] as string | null) ?? '0') : '' };
   }
 
   private async write<T extends AnyResource>(
     resource: T,
     id: string,
     op: 'create' | 'update' | 'upsert',
-    options: UpdateOptions,
+    options: UpdateOptions & { readonly revision?: string },
   ): Promise<WriteResult<T>> {
     const type = resource.resourceType;
     const state = this.state(type);
@@ -460,6 +502,7 @@ export class ResourceStore {
     const [status, version, existed, currentJson] = await this.runWrite(state, id, op, {
       ifMatch: options.ifMatch,
       mayCreate: options.allowCreate !== false,
+      ...(options.revision !== undefined ? { revision: options.revision } : {}),
       // The projection is part of it: an upsert after the projection's rules changed writes a version that carries the new one.
       hash: contentHash(indexable, indexSignature(entries) + (projection ?? '')),
       head,
@@ -480,6 +523,8 @@ export class ResourceStore {
         throw stale(type, id, options.ifMatch, version);
       case 'deleted':
         throw gone(`${type}/${id} was deleted`);
+      case 'changed':
+        throw new RevisionMoved();
       default:
         throw notFound(`${type}/${id} is not known`);
     }
@@ -496,7 +541,22 @@ export class ResourceStore {
     const expected = write.ifMatch === undefined ? '' : versionIdFromEtag(write.ifMatch);
     const record = write.record ?? [];
     const projected = state.definition.projection ? '1' : '0';
-    const args = [id, op, expected, write.mayCreate ? '1' : '0', write.hash ?? '', write.head, write.tail, lines, projected, write.projection ?? '', String(record.length), ...record, ...state.indexNames];
+    const args = [
+      id,
+      op,
+      expected,
+      write.mayCreate ? '1' : '0',
+      write.hash ?? '',
+      write.head,
+      write.tail,
+      lines,
+      projected,
+      write.projection ?? '',
+      write.revision ?? '',
+      String(record.length),
+      ...record,
+      ...state.indexNames,
+    ];
     const reply = (await writeScript.run(this.redis, state.writeKeys, args)) as [string, string, string, string?];
     return [reply[0], reply[1], reply[2], reply[3]];
   }

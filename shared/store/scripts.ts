@@ -24,20 +24,23 @@ import { LuaScript } from '../redis/lua-script.js';
  *       (the stored JSON is head .. newVersionId .. tail), 8 the new index-entry
  *       lines, 9 '1' when the type keeps a projection (`proj`, search-params.ts
  *       `projection`: set with the new version, removed by a delete), 10 the new
- *       version's projection, 11 n = number of change-record field/values (0:
- *       none), 12..11+n the change record (appended to the outbox only when the
- *       write happens, so the change and its audit record commit together —
+ *       version's projection, 11 the type's revision (`#rev`) the write expects,
+ *       or '' for any: a conditional create writes only if nothing of the type
+ *       was written since its search, 12 n = number of change-record field/values
+ *       (0: none), 13..12+n the change record (appended to the outbox only when
+ *       the write happens, so the change and its audit record commit together —
  *       shared/audit/outbox.ts), then the index names in KEYS order.
  * Returns {status, versionId, existedBefore ('1'|'0'), currentJson?}; status is
- * ok | unchanged | conflict | stale | missing | deleted.
+ * ok | unchanged | conflict | stale | missing | deleted | changed (the revision moved).
  */
 export const WRITE_LUA = `
 local id, op, ifMatch, mayCreate, hash, head, tail, entries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local projected, projection = ARGV[9] == '1', ARGV[10]
-local recordLength = tonumber(ARGV[11])
-local firstIndex = 12 + recordLength
+local projected, projection, expectedRevision = ARGV[9] == '1', ARGV[10], ARGV[11]
+local recordLength = tonumber(ARGV[12])
+local firstIndex = 13 + recordLength
 local keyOf = {}
 for i = firstIndex, #ARGV do keyOf[ARGV[i]] = KEYS[i - firstIndex + 7] end
+if expectedRevision ~= '' and (redis.call('HGET', KEYS[3], '#rev') or '0') ~= expectedRevision then return {'changed', '0', '0'} end
 
 local version, deleted, oldHash, oldEntries = 0, false, '', ''
 local man = redis.call('HGET', KEYS[3], id)
@@ -102,7 +105,7 @@ else
   redis.call('HSET', KEYS[3], id, newVersion .. '\\n0\\n' .. hash .. '\\n' .. entries)
   if projected then redis.call('HSET', KEYS[6], id, projection) end
 end
-if recordLength > 0 then redis.call('XADD', KEYS[5], '*', unpack(ARGV, 12, 11 + recordLength)) end
+if recordLength > 0 then redis.call('XADD', KEYS[5], '*', unpack(ARGV, 13, 12 + recordLength)) end
 return {'ok', newVersion, existed}
 `;
 
