@@ -4,7 +4,7 @@
  * In one run, on one private redis-server with the hub's durable setting
  * (AOF, `appendfsync always`), over `--entries` AuditEvents (default 1,000,000):
  *
- * 1. Baseline: raw XADD of the entries (layout `--layout`, default 3) into the audit stream, pipelined
+ * 1. Baseline: raw XADD of the entries (layout `--layout`, default 4: what the hub writes) into the audit stream, pipelined
  *    (`--pipeline` commands per round trip) → `rawXaddPerSecond`.
  * 2. The log's append: the audit service's appender consumes that stream with
  *    its consumer group (batches of INFOSHARE_AUDIT_BATCH_SIZE, one Lua call
@@ -37,7 +37,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { AUDIT_ENTRY_FIELDS, entryArgs, type AuditEntry, type EntryLayout } from '../shared/audit/audit-entry.js';
-import { toAuditEntry, toAuditEvent } from '../shared/audit/audit-event.js';
+import { storedAuditEntry, toAuditEntry, toAuditEvent } from '../shared/audit/audit-event.js';
 import type { ExchangeRecord } from '../shared/audit/exchange.js';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
@@ -46,7 +46,7 @@ import { ensureRedis } from '../shared/redis/server.js';
 import { buildServiceDeps } from '../shared/runtime/deps.js';
 import { loadAuditConfig } from '../services/audit/config.js';
 import { HASH_BYTES, leafHashOfText, verifyInclusion } from '../services/audit/domain/merkle.js';
-import { TILES_IN_FLIGHT, verifyStoredLog } from '../services/audit/log-verify.js';
+import { rawConnectionOf, TILES_IN_FLIGHT, verifyStoredLog } from '../services/audit/log-verify.js';
 import { hashStreamPage } from '../services/audit/domain/stream-page.js';
 import { TILE_WIDTH } from '../services/audit/domain/tiles.js';
 import type { AuditKeys } from '../services/audit/keys.js';
@@ -59,9 +59,9 @@ import { keepResult, optionsOrExit, positiveFlag, progressPrinter, readFlags, Us
 
 const TARGETS = { appendPerSecond: 10_000, verifyEntriesPerSecond: 300_000, reportSecondsAt1M: 10, pageLoadMsAt1M: 1_000 } as const;
 
-const USAGE = `npm run bench:audit -- [--entries N] [--layout 1|2|3] [--proofs N] [--pipeline N] [--out FILE|-]
+const USAGE = `npm run bench:audit -- [--entries N] [--layout 1|2|3|4] [--proofs N] [--pipeline N] [--out FILE|-]
   --entries   AuditEvents written and appended (default 1000000)
-  --layout    the entries' layout (default 3, what the hub writes: one stream field; 2 nine fields as written in sessions 15-16, 1 before — to compare)
+  --layout    the entries' layout (default 4, what the hub writes: one stream field, the event's fixed text by vocabulary reference; 3 the same with the full event, as written in session 17; 2 nine fields as in sessions 15-16; 1 before — to compare)
   --proofs    inclusion proofs asked and verified (default 5000)
   --pipeline  XADD commands per round trip in the baseline (default 1000)
   --out       where to append the result (default bench/results/audit.json; - keeps nothing)`;
@@ -76,8 +76,8 @@ interface Options {
 
 function parseOptions(argv: readonly string[]): Options {
   const values = readFlags(argv, ['entries', 'layout', 'proofs', 'pipeline', 'out']);
-  const layout = values.get('layout') ?? '3';
-  if (layout !== '1' && layout !== '2' && layout !== '3') throw new UsageError('--layout is 1, 2 or 3');
+  const layout = values.get('layout') ?? '4';
+  if (layout !== '1' && layout !== '2' && layout !== '3' && layout !== '4') throw new UsageError('--layout is 1, 2, 3 or 4');
   return {
     entries: positiveFlag(values, 'entries', 1_000_000),
     layout: Number(layout) as EntryLayout,
@@ -287,8 +287,8 @@ function microsPerEntry(cpu: Cpu, entries: number): { bench: number; redis: numb
  * each reply to `each` with its tile as it arrives (its bytes valid during that call only).
  */
 async function readLoggedStream(redis: Redis, keys: AuditKeys, size: number, each: (reply: Buffer, tile: number) => void): Promise<void> {
-  const { host, port } = redis.options;
-  const raw = await RawReplyConnection.connect({ host, port });
+  // The same connection as verification's threads (the private redis-server's Unix socket): baselines and verification alike.
+  const raw = await RawReplyConnection.connect(await rawConnectionOf(redis));
   try {
     const tiles = Math.ceil(size / TILE_WIDTH);
     const firstIds: string[] = [];
@@ -338,6 +338,7 @@ function makeEntry(i: number, layout: EntryLayout): AuditEntry {
     const start = EPOCH;
     const agency = agencies[i % agencies.length]!;
     const refused = i % 17 === 0;
+    const recorded = new Date(start + i * 10).toISOString();
     const exchange: ExchangeRecord = {
       requestId: `bench-${i}`,
       service: i % 3 === 0 ? 'alerts' : 'mpi',
@@ -352,8 +353,10 @@ function makeEntry(i: number, layout: EntryLayout): AuditEntry {
       subject: `Patient/p-${i % 50_000}`,
       entities: [{ reference: `Patient/p-${i % 50_000}`, role: 'data' }],
       criteria: refused ? ['SI-L3'] : ['MI-L3'],
-      recorded: new Date(start + i * 10).toISOString(),
+      recorded,
     };
+    // Layout 4 is its own stored form (the hub's writer); layouts 1-3 differ only in how the same full event is laid out.
+    if (layout === 4) return storedAuditEntry({ ...exchange, recorded });
     const entry = toAuditEntry(exchange, toAuditEvent(exchange));
     return { ...entry, v: String(layout) };
   }

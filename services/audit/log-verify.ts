@@ -296,7 +296,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
  * 1.85-2.25 µs, five interleaved pairs), the reader about the same. Otherwise, or if the socket does not
  * answer, as the client connects.
  */
-async function rawConnectionOf(redis: Redis): Promise<RedisOptions> {
+export async function rawConnectionOf(redis: Redis): Promise<RedisOptions> {
   const settings = connectionOf(redis);
   if (settings.path !== undefined || settings.tls !== undefined || !LOOPBACK.has(settings.host ?? 'localhost')) return settings;
   const named = await redis.config('GET', 'unixsocket').then(
