@@ -10,6 +10,7 @@ import type { Extension, Patient, Task } from 'fhir/r4.js';
 import { changeRecord, outboxEntryArgs, type ChangeCause } from '../../shared/audit/outbox.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { failpoint } from '../../shared/runtime/failpoints.js';
+import { yieldToIo } from '../../shared/runtime/yield-to-io.js';
 import { contentHash } from '../../shared/store/content-hash.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
@@ -89,6 +90,8 @@ export interface RegistrarDeps {
 }
 
 const CHUNK = 500;
+/** Records prepared between two yields to I/O before the lock (~40-60 µs each: a slice of a few ms). */
+const PREPARE_SLICE = 50;
 
 /**
  * A chunk's submissions, and the per-record work done at most once per record and only
@@ -240,11 +243,13 @@ export class Registrar {
       const unread = chunk.flatMap((s, k) => (s.stored === undefined ? [k] : []));
       const versions = await this.deps.store.getRecords(unread.map((k) => chunk[k]!.recordId));
       const read = new Map(unread.map((k, n) => [k, versions[n]] as const));
-      chunk.forEach((_, k) => {
+      for (let k = 0; k < chunk.length; k++) {
+        // In slices: the chunk holding the lock gets its replies handled in between (yieldToIo).
+        if (k > 0 && k % PREPARE_SLICE === 0) await yieldToIo();
         const version = read.get(k);
         const same = read.has(k) ? version !== undefined && prepared.sameAsStored(k, version) : prepared.storedAsSubmitted(k);
         if (!same) prepared.prepare(k);
-      });
+      }
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
       // A chunk a dead process left half-done is completed first (registerChunk), so this one reads a consistent index.
       const written = await this.deps.store.withIndexLock(() => this.registerChunk(prepared, requestedBy, batchIndex, batchLinks, options.cause, model));
@@ -502,9 +507,12 @@ export class Registrar {
       recorded: now,
     };
     // The first links of new records go in the records' script (a record is never without its Person).
-    const linkedMeanwhile = await store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) }, newLinks);
+    const writing = store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) }, newLinks);
+    // Built while Redis runs the records' script rather than after it: the lock is held that much less (it names every record).
+    const changeRecordFields = chunkChangeRecord(journal);
+    const linkedMeanwhile = await writing;
     failpoint('mpi.chunk.after-records');
-    await this.completeChunk(journal, linkedMeanwhile);
+    await this.completeChunk(journal, linkedMeanwhile, changeRecordFields);
     // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
     const superseded = await this.supersedeStaleReviews(results, features, now, cause, model);
     const followUps: Record<string, number> = {};
@@ -520,8 +528,9 @@ export class Registrar {
    * twice, the finish happens once), so a recovery can run it whatever the dead
    * process had done. `linkedMeanwhile`: the new links the records' write found taken,
    * when it wrote them (a recovery writes them again: the taken ones are moved).
+   * `changeRecordFields`: `chunkChangeRecord(journal)`, when the caller built it already.
    */
-  private async completeChunk(journal: ChunkJournal, linkedMeanwhile?: readonly LinkWrite[]): Promise<void> {
+  private async completeChunk(journal: ChunkJournal, linkedMeanwhile?: readonly LinkWrite[], changeRecordFields?: string[]): Promise<void> {
     const { store } = this.deps;
     linkedMeanwhile ??= await store.writeNewLinks(journal.newLinks);
     // Moves touch different records: sent together, not one awaited after another.
@@ -530,14 +539,14 @@ export class Registrar {
       ...journal.moves.map((m) => (journal.kind === 'recluster' ? store.moveLink(m.link, m.expected) : this.moveWithRetry(m.link, m.expected))),
       ...linkedMeanwhile.map((link) => this.moveWithRetry(link, undefined)),
       // Only if the link is still the one read: a reviewer who placed the record meanwhile wins (and a recovery's second try does nothing).
-      ...(journal.relabels ?? []).map((r) => store.moveLink(r.link, r.expected)),
+      store.relabelLinks(journal.relabels ?? []),
     ]);
     await Promise.all(journal.reviews.map((r) => this.createTaskOnce(r.task, journal.cause)));
     failpoint('mpi.chunk.before-finish');
     await store.finishChunk(
       journal.id,
       journal.stats,
-      chunkChangeRecord(journal),
+      changeRecordFields ?? chunkChangeRecord(journal),
       journal.reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
     );
   }

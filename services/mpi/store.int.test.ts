@@ -173,6 +173,27 @@ describe('first links written with the records', () => {
   });
 });
 
+describe('relabelling links', () => {
+  it('relabels each record whose link is still the one read, in its Person, and leaves one that changed meanwhile', async () => {
+    const alone = (recordId: string, personId: string) => ({ recordId, personId, assurance: 'level1' as const, how: 'new' as const });
+    expect(await store.writeNewLinks([alone('r.1', 'per-r1'), alone('r.2', 'per-r2')])).toEqual([]);
+    // A reviewer placed r.2 after the registration read it.
+    const [, readBefore] = await store.getLinks(['r.1', 'r.2']);
+    expect(await store.moveLink({ recordId: 'r.2', personId: 'per-r2', assurance: 'level2', how: 'manual' }, readBefore)).toBe(true);
+
+    const relabelled = await store.relabelLinks([
+      { link: { recordId: 'r.1', personId: 'per-r1', assurance: 'level4', how: 'chi' }, expected: { personId: 'per-r1', assurance: 'level1', how: 'new' } },
+      { link: { recordId: 'r.2', personId: 'per-r2', assurance: 'level3', how: 'auto' }, expected: readBefore! },
+    ]);
+    expect(relabelled).toBe(1);
+    expect(await store.getLinks(['r.1', 'r.2'])).toEqual([
+      { personId: 'per-r1', assurance: 'level4', how: 'chi' },
+      { personId: 'per-r2', assurance: 'level2', how: 'manual' },
+    ]);
+    expect(await store.getMembers('per-r1')).toEqual(new Map([['r.1', { personId: 'per-r1', assurance: 'level4', how: 'chi' }]]));
+  });
+});
+
 describe('features read back', () => {
   it('answers what Redis holds now, even after another process rewrote a record this one wrote or read before', async () => {
     const other = new MpiStore(redis, new MpiKeys(new KeySpace(prefix)));

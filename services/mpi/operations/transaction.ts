@@ -25,6 +25,10 @@ import { assertVersionsCurrent, entryRequest, entrySubmission } from './update.j
 import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, submittingAgency } from './register.js';
 import { transactionResponse } from '../transaction-response.js';
 import { isJsonObject } from '../../../shared/json-object.js';
+import { yieldToIo } from '../../../shared/runtime/yield-to-io.js';
+
+/** Entries parsed between two yields to I/O (`alreadyStored`). */
+const PARSE_SLICE = 100;
 
 export function transaction(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -136,7 +140,7 @@ export function transaction(ctx: MpiContext) {
  */
 async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], agency: SubmittingAgency): Promise<{ stored: boolean[]; submissions: (Submission | undefined)[] }> {
   const own = `Organization/${agency.agencyId}`;
-  const submissions = resources.map((r): Submission | undefined => {
+  const submissionFrom = (r: unknown): Submission | undefined => {
     if (!isJsonObject(r) || r.resourceType !== 'Patient' || r.id !== undefined || r.meta !== undefined) return undefined;
     const managing = r.managingOrganization;
     if (managing !== undefined && !(isJsonObject(managing) && managing.reference === own && Object.keys(managing).length === 1)) return undefined;
@@ -145,7 +149,13 @@ async function alreadyStored(ctx: MpiContext, resources: readonly unknown[], age
     } catch {
       return undefined; // not parseable: the validator says why
     }
-  });
+  };
+  const submissions: (Submission | undefined)[] = [];
+  for (let i = 0; i < resources.length; i++) {
+    // In slices (a 1,000-record Bundle is tens of ms of parsing): the chunk holding the index lock gets its replies handled in between.
+    if (i > 0 && i % PARSE_SLICE === 0) await yieldToIo();
+    submissions.push(submissionFrom(resources[i]));
+  }
   const known = submissions.flatMap((s, i) => (s ? [i] : []));
   if (known.length === 0) return { stored: resources.map(() => false), submissions };
   const versions = await ctx.store.getRecords(known.map((i) => submissions[i]!.recordId));
