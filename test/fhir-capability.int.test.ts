@@ -125,6 +125,25 @@ describe('history beyond one resource, as the CapabilityStatements say (history-
   });
 });
 
+describe('batch and transaction Bundles at the base, as the CapabilityStatements say', () => {
+  it.each(SERVICES)('%s: refuses a batch or transaction it does not declare with an OperationOutcome saying so (not a 404)', async (service) => {
+    const declared = (statements.get(service)?.rest?.[0]?.interaction ?? []).map((i) => i.code);
+    const client = new Client({ baseUrl: baseOf(service), bearerToken: token });
+    for (const type of ['batch', 'transaction'] as const) {
+      const body = { resourceType: 'Bundle', type, entry: [] };
+      const answer = await (type === 'batch' ? client.batch({ body }) : client.transaction({ body })).then(
+        (bundle) => ({ status: 200, data: bundle as unknown as OperationOutcome }),
+        (err: { response?: { status: number; data: OperationOutcome } }) => err.response,
+      );
+      // Where declared, it is served (test/fhir-client.int.test.ts sends the MPI a transaction); an empty one may be refused as empty.
+      if (declared.includes(type)) continue;
+      // The MPI routes POST /fhir for its transactions and names the batch it refuses (422); elsewhere nothing routes it.
+      if (service === 'mpi') expect([type, answer?.status, answer?.data?.resourceType]).toEqual([type, 422, 'OperationOutcome']);
+      else expect([type, answer?.status, answer?.data?.issue[0]?.code]).toEqual([type, 400, 'not-supported']);
+    }
+  });
+});
+
 describe('each FHIR base says where to get a token (SMART)', () => {
   it.each(SERVICES)('%s: names the token endpoint in rest.security and at .well-known/smart-configuration', async (service) => {
     const security = statements.get(service)?.rest?.[0]?.security;

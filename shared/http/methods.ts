@@ -135,6 +135,17 @@ export function historyLevelProblem(app: Application, path: string): OperationOu
 }
 
 /**
+ * A batch or transaction Bundle POSTed to the FHIR base where no route takes it (FHIR's `batch` / `transaction`,
+ * which only the MPI serves and declares): a 400 saying the interaction is not supported — it was a 404 "No route".
+ */
+export function baseBundleProblem(app: Application, method: string, path: string): OperationOutcomeError | undefined {
+  if (method !== 'POST' || (path !== '/fhir' && path !== '/fhir/') || allowedMethods(app, '/fhir').includes('POST')) return undefined;
+  return interactionNotSupported(
+    'Batch and transaction Bundles (POST /fhir) are not supported here: send each interaction on its own. GET /fhir/metadata lists the interactions served',
+  );
+}
+
+/**
  * Answers `OPTIONS` on any routed path: 200, `Allow`, and the same list as an
  * informational OperationOutcome, audited like every exchange. Needs no token:
  * it tells only what the CapabilityStatement already publishes. A path with

@@ -27,7 +27,7 @@ import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
 import { expectationProblem, hostProblem } from './header-rules.js';
 import { urlProblem } from './input-guard.js';
-import { historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, servesConditionalCreateAt } from './methods.js';
+import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, servesConditionalCreateAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
 import { inSeries } from './series.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
@@ -86,8 +86,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
         next(problem ? badRequest(problem) : (hostProblem(req) ?? expectationProblem(req.header('expect'))));
       },
       // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
-      // JSON the client did not ask for), If-None-Exist (400, not a duplicate), type- and system-level `_history` (methods.ts),
-      // `_history` parameters (request-rules.ts).
+      // JSON the client did not ask for), If-None-Exist (400, not a duplicate), type- and system-level `_history` and
+      // batch/transaction Bundles where unserved (methods.ts), `_history` parameters (request-rules.ts).
       (req, _res, next) => {
         if (!isFhirPath(req.path)) return next();
         const formats = formatParams(req.originalUrl);
@@ -96,6 +96,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
             formatParamProblem(formats) ??
             (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
             conditionalCreateProblem(req.method, req.header('if-none-exist'), req.method === 'POST' && servesConditionalCreateAt(req.app, req.path)) ??
+            baseBundleProblem(req.app, req.method, req.path) ??
             (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? historyQueryProblem(req.path, req.originalUrl)) : undefined),
         );
       },
