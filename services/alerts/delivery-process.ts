@@ -2,12 +2,14 @@
  * One delivery worker process, forked by the alerts service when
  * `INFOSHARE_ALERTS_DELIVERY_PROCESSES` asks for them (delivery-processes.ts):
  * the delivery worker and the audit relay, with the service's settings, and
- * nothing else. Stops on SIGTERM or when its parent goes away.
+ * nothing else. Stops on SIGTERM or when its parent goes away — then within
+ * STOP_GRACE_MS whatever it was waiting for (a Redis that is gone or not
+ * answering would otherwise hold a clean stop, and the process, forever).
  */
 import { createLogger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
 import { buildServiceDeps } from '../../shared/runtime/deps.js';
-import { DELIVERY_PROCESS_SETTINGS, lowerOwnPriority, type DeliveryProcessSettings } from './delivery-processes.js';
+import { DELIVERY_PROCESS_SETTINGS, lowerOwnPriority, STOP_GRACE_MS, type DeliveryProcessSettings } from './delivery-processes.js';
 import { createAlertsContext, startAlertsDeliveryWorker } from './module.js';
 
 const settings = JSON.parse(process.env[DELIVERY_PROCESS_SETTINGS] ?? 'null') as DeliveryProcessSettings | null;
@@ -16,6 +18,17 @@ if (!settings?.hub.redisUrl) {
   process.exit(2);
 }
 const log = createLogger('alerts-delivery', settings.hub.logLevel).child({ pid: process.pid });
+// The alerts service that forked this process is gone (stopped or killed): so is the reason to run. Listened for
+// before anything waits on Redis; a clean stop is tried, and the process ends by STOP_GRACE_MS in any case.
+const running: { stop?: (why: string) => Promise<void> } = {};
+process.once('disconnect', () => {
+  setTimeout(() => {
+    log.warn({ afterMs: STOP_GRACE_MS }, 'delivery worker process: its service is gone and the stop did not finish; exiting');
+    process.exit(1);
+  }, STOP_GRACE_MS).unref();
+  if (running.stop) void running.stop('parent gone');
+  else process.exit(0);
+});
 // Below the accepting process (INFOSHARE_ALERTS_DELIVERY_NICE): a sender's wait for "accepted" comes first.
 lowerOwnPriority(settings.alerts.deliveryNice, log);
 const redis = connectRedis(settings.hub.redisUrl);
@@ -34,7 +47,6 @@ const stop = async (why: string) => {
   await redis.quit().catch(() => redis.disconnect());
   process.exit(0);
 };
+running.stop = stop;
 process.once('SIGTERM', () => void stop('SIGTERM'));
 process.once('SIGINT', () => void stop('SIGINT'));
-// The alerts service that forked this process is gone (stopped or killed): so is the reason to run.
-process.once('disconnect', () => void stop('parent gone'));

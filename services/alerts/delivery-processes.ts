@@ -43,8 +43,11 @@ export const DELIVERY_SEMI_SPACE_MB = 64;
 
 /** How long after a worker process died unexpectedly it is started again. */
 const RESTART_DELAY_MS = 1_000;
-/** How long a worker process has to finish its attempts when told to stop, before it is killed. */
-const STOP_GRACE_MS = 15_000;
+/**
+ * How long a worker process has to finish its attempts when told to stop, before it is killed — or, when its
+ * service went away, before it exits anyway (delivery-process.ts).
+ */
+export const STOP_GRACE_MS = 15_000;
 
 export interface DeliveryProcesses {
   /** Process ids of the running worker processes. */

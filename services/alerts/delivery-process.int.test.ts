@@ -1,0 +1,40 @@
+/**
+ * A delivery worker process whose alerts service goes away stops even when its
+ * Redis does not answer: a clean stop would wait on Redis forever, and the
+ * process would be left running with no one to stop it.
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../shared/config.js';
+import { loadAlertsConfig } from './config.js';
+import { DELIVERY_PROCESS_SETTINGS, type DeliveryProcessSettings } from './delivery-processes.js';
+
+it('stops when its service goes away while its Redis takes connections and never answers', async () => {
+  // A "Redis" that accepts the connection and answers nothing: every command waits for ever.
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((socket) => sockets.push(socket));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const connected = once(silent, 'connection');
+  const settings: DeliveryProcessSettings = {
+    hub: { ...loadConfig({}), redisUrl: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}/0` },
+    alerts: loadAlertsConfig({}),
+  };
+  const entry = fileURLToPath(new URL('./delivery-process.ts', import.meta.url));
+  const child = fork(entry, [], { env: { ...process.env, [DELIVERY_PROCESS_SETTINGS]: JSON.stringify(settings) }, execArgv: [...process.execArgv, '--import', 'tsx'], stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  try {
+    // It has connected to Redis: its start-up now waits on an answer that never comes.
+    await connected;
+    child.disconnect();
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
+}, 60_000);
