@@ -2,37 +2,47 @@
  * Break-glass, afterwards: the person's Named Person / Lead Professional learns who
  * read their person's record, when and why — through the alerts service's own
  * delivery, not a second delivery path. The read is notified as a structured alert
- * of category `break-glass-access` (purpose `emergency-care`) raised by the agency
+ * of category `break-glass-access` (purpose `emergency-care`) raised for the agency
  * that broke the glass, addressed (`MessageHeader.destination`) to the NP/LP's
  * agencies: the alerts service accepts it like any alert (durably, NP/LP details
  * filled in from the directory), checks the ISP, delivers it to each agency's
  * system with retries and dead letters, and its `$delivery-status` follows it —
  * exactly as its own look-up notifications (`alert-accessed`) travel.
  *
- * The call is made with the clinician's own access token (it is their agency raising
- * the notice, so the alert's sender is the agency that looked), audited as an
- * outbound `transmit`. An NP/LP agency the ISP does not let unscheduled care alert
- * for emergency care is left out (the refusal of a destination would refuse the
- * whole message); the break-glass read itself is in the audit trail either way.
+ * The notice is written with the read's own audit record (break-glass-notices.ts) and
+ * sent by a worker (workers/break-glass-notices.ts), retried until the alerts service
+ * takes it. It is raised with the hub's own credentials — an access token the hub signs
+ * (`sub` `hub:plans`) for the agency that broke the glass and its practitioner — never
+ * the clinician's token (it expires, it may lack `system/Flag.write`, and a job holds
+ * no secrets). The message id is the notice id, so a re-sent notice is the same message
+ * to the alerts service. An NP/LP agency the ISP does not let unscheduled care alert
+ * for emergency care is left out (the refusal of a destination would refuse the whole
+ * message); with none left, or no CHI to name the person by, the notice is withheld —
+ * settled and audited as such.
  */
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
 import type { AuditSink, ExchangeAgent } from '../../shared/audit/exchange.js';
-import { auditedCall } from '../../shared/audit/outbound.js';
+import { outboundCallRecord } from '../../shared/audit/outbound.js';
+import { failureReason } from '../../shared/audit/exchange.js';
 import { FHIR_JSON } from '../../shared/fhir/express.js';
 import { CodeSystems, IdentifierSystems } from '../../shared/fhir/systems.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
-import type { Logger } from '../../shared/log.js';
+import type { BreakGlassNoticeRecord } from './break-glass-notices.js';
 import { npLpAgenciesOf, type ConsentFactsSources } from './consent-facts.js';
 
 /** The alert category a break-glass notice travels as (services/alerts/domain/categories.ts). */
 export const BREAK_GLASS_ALERT_CATEGORY = 'break-glass-access';
+
+/** How long one attempt waits for the alerts service. */
+const SEND_TIMEOUT_MS = 10_000;
 
 export interface BreakGlassNotifierDeps extends ConsentFactsSources {
   readonly isp: IspRegistry;
   readonly audit: AuditSink;
   /** The alerts service's base URL as services reach it (`config.internalUrls.alerts`). */
   readonly alertsUrl: string;
-  readonly log: Logger;
+  /** The hub's own access token for raising a notice for `agencyId` (and its practitioner, when one acted). */
+  readonly serviceToken: (agencyId: string, practitionerRole: string | undefined) => Promise<string>;
   readonly fetch?: typeof fetch;
 }
 
@@ -40,8 +50,6 @@ export interface BreakGlassRead {
   readonly requestId: string;
   readonly agent: ExchangeAgent;
   readonly agencyId: string;
-  /** The caller's bearer token (the notice is raised as their agency). */
-  readonly bearer: string;
   readonly personId: string;
   readonly reason: string;
   /** What was read (`CarePlan/…`). */
@@ -49,62 +57,57 @@ export interface BreakGlassRead {
   readonly at: Date;
 }
 
-export interface BreakGlassNotice {
-  readonly messageId?: string;
-  readonly recipients: readonly string[];
-  /** Why no notice went, when none did. */
-  readonly withheld?: string;
-}
+export type BreakGlassNotice = { readonly messageId: string; readonly recipients: readonly string[]; readonly withheld?: undefined } | { readonly withheld: string };
 
-/** Sends the notice; never throws (the read has happened and is audited: a failed notice is logged and audited). */
-export async function notifyBreakGlass(deps: BreakGlassNotifierDeps, read: BreakGlassRead): Promise<BreakGlassNotice> {
+/**
+ * Sends one notice to the alerts service (its call audited as an outbound transmit). Throws when it should be tried
+ * again (no answer, a 5xx); answers `withheld` when no one may receive it or the alerts service refuses it (4xx).
+ */
+export async function sendBreakGlassNotice(deps: BreakGlassNotifierDeps, notice: BreakGlassNoticeRecord): Promise<BreakGlassNotice> {
+  const at = new Date(notice.at);
+  const agencies = (await npLpAgenciesOf(deps, notice.personId, at)).filter((a) => a !== notice.agencyId);
+  const decisions = await Promise.all(
+    agencies.map((agency) => deps.isp.checkFlow({ senderAgencyId: notice.agencyId, receiverAgencyId: agency, category: 'alert', purpose: 'emergency-care' })),
+  );
+  const recipients = agencies.filter((_, i) => decisions[i]?.allowed);
+  if (recipients.length === 0) return { withheld: 'no NP/LP agency the ISP lets this agency alert for emergency care' };
+  const chi = (await deps.mpi.recordsOf(notice.personId)).records.flatMap((r) => r.identifiers).find((i) => i.system === IdentifierSystems.chi)?.value;
+  if (!chi) return { withheld: 'the person has no CHI in the index to name them by' };
+  const messageId = notice.id;
+  const bundle = noticeMessage({ ...notice, at, messageId, recipients, chi });
+  const url = `${deps.alertsUrl}/fhir/$process-message`;
+  const call = {
+    requestId: notice.requestId,
+    service: 'plans' as const,
+    agent: notice.agent,
+    subtype: '$process-message',
+    method: 'POST',
+    url,
+    subject: `Person/${notice.personId}`,
+    dataCategory: 'alert',
+    purpose: 'emergency-care',
+    entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' as const, description: `break-glass notice to ${recipients.join(', ')}` }],
+  };
+  const token = await deps.serviceToken(notice.agencyId, notice.agent.practitionerRole);
+  const sentAt = new Date();
+  let status: number;
   try {
-    const agencies = (await npLpAgenciesOf(deps, read.personId, read.at)).filter((a) => a !== read.agencyId);
-    const decisions = await Promise.all(
-      agencies.map((agency) => deps.isp.checkFlow({ senderAgencyId: read.agencyId, receiverAgencyId: agency, category: 'alert', purpose: 'emergency-care' }, read.at)),
-    );
-    const recipients = agencies.filter((_, i) => decisions[i]?.allowed);
-    if (recipients.length === 0) return { recipients, withheld: 'no NP/LP agency the ISP lets this agency alert for emergency care' };
-    const chi = (await deps.mpi.recordsOf(read.personId)).records.flatMap((r) => r.identifiers).find((i) => i.system === IdentifierSystems.chi)?.value;
-    if (!chi) return { recipients: [], withheld: 'the person has no CHI in the index to name them by' };
-    const messageId = `btg-${read.requestId}`.replace(/[^A-Za-z0-9\-.]/g, '-').slice(0, 64);
-    const bundle = noticeMessage({ ...read, messageId, recipients, chi });
-    const url = `${deps.alertsUrl}/fhir/$process-message`;
-    const doFetch = deps.fetch ?? fetch;
-    const answered = await auditedCall(
-      deps.audit,
-      {
-        requestId: read.requestId,
-        service: 'plans',
-        agent: read.agent,
-        subtype: '$process-message',
-        method: 'POST',
-        url,
-        subject: `Person/${read.personId}`,
-        dataCategory: 'alert',
-        purpose: 'emergency-care',
-        entities: [{ reference: `MessageHeader/${messageId}`, role: 'data', description: `break-glass notice to ${recipients.join(', ')}` }],
-      },
-      async () => {
-        const response = await doFetch(url, {
-          method: 'POST',
-          headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON, authorization: `Bearer ${read.bearer}` },
-          body: JSON.stringify(bundle),
-          signal: AbortSignal.timeout(10_000),
-        });
-        await response.arrayBuffer();
-        return { status: response.status, value: undefined };
-      },
-    );
-    if (answered.status >= 300) {
-      deps.log.warn({ requestId: read.requestId, status: answered.status }, 'the alerts service refused a break-glass notice');
-      return { recipients: [], withheld: `the alerts service answered ${answered.status}` };
-    }
-    return { messageId, recipients };
+    const response = await (deps.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON, authorization: `Bearer ${token}` },
+      body: JSON.stringify(bundle),
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+    await response.arrayBuffer();
+    status = response.status;
   } catch (err) {
-    deps.log.warn({ err, requestId: read.requestId }, 'could not send the break-glass notice');
-    return { recipients: [], withheld: 'the alerts service could not be reached' };
+    await deps.audit.record(outboundCallRecord(call, { failure: failureReason(err), sentAt }));
+    throw new Error(`the alerts service could not be reached: ${failureReason(err)}`, { cause: err });
   }
+  await deps.audit.record(outboundCallRecord(call, { status, sentAt }));
+  if (status >= 500) throw new Error(`the alerts service answered ${status}`);
+  if (status >= 300) return { withheld: `the alerts service refused it (${status})` };
+  return { messageId, recipients };
 }
 
 /** The notice as an alerts message: who read what, when and why. Pure. */

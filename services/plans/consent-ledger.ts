@@ -27,12 +27,13 @@ export interface LedgerRequest {
   readonly agency?: string;
   readonly purpose: string;
   readonly breakGlassReason?: string;
-  /** Called once the answer has gone, when the request read anything under break-glass (the NP/LP's notification). */
-  readonly onBreakGlass?: BreakGlassHook;
 }
 
-/** What a break-glass request read: about whom, which resources. */
-export type BreakGlassHook = (read: { readonly personId: string; readonly references: readonly string[] }) => void;
+/** What a break-glass request read about one person: whom, which resources. */
+export interface BreakGlassReadOf {
+  readonly personId: string;
+  readonly references: readonly string[];
+}
 
 export class ConsentLedger {
   private readonly decided: Decided[] = [];
@@ -42,16 +43,12 @@ export class ConsentLedger {
     private readonly request: LedgerRequest,
   ) {
     addDecisions(res, () => this.decisions());
-    const hook = request.onBreakGlass;
-    if (hook) {
-      // Afterwards: the read is answered (and audited) first; the notice is its own audited exchange.
-      res.once('finish', () => {
-        const read = this.decided.filter((d) => d.decision.permit && d.decision.basis === 'break-glass');
-        for (const personId of new Set(read.map((d) => d.personId))) {
-          hook({ personId, references: read.filter((d) => d.personId === personId).map((d) => d.reference) });
-        }
-      });
-    }
+  }
+
+  /** What this request read under break-glass, per person (the NP/LP notices its record is written with). */
+  breakGlassReads(): BreakGlassReadOf[] {
+    const read = this.decided.filter((d) => d.decision.permit && d.decision.basis === 'break-glass');
+    return [...new Set(read.map((d) => d.personId))].map((personId) => ({ personId, references: [...new Set(read.filter((d) => d.personId === personId).map((d) => d.reference))] }));
   }
 
   add(reference: string, personId: string, category: DataCategory, decision: ConsentDecision): void {

@@ -13,6 +13,8 @@ import type { KeySpace } from '../../shared/redis/connection.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import type { PlansAccess } from './access.js';
 import type { BreakGlassNotifierDeps } from './break-glass.js';
+import type { BreakGlassNotices } from './break-glass-notices.js';
+import type { BreakGlassNoticeQueue } from './workers/break-glass-notices.js';
 import type { PlansConfig } from './config.js';
 import type { PeerPlans } from './peer-plans.js';
 import type { PlansStore } from './store.js';
@@ -49,6 +51,6 @@ export interface PlansContext {
   readonly audit: AuditSink;
   /** Other partnerships' hubs: reading their plans for this hub's agencies, and their reads here (AP-L5). */
   readonly peers?: PeerPlans;
-  /** How the NP/LP is told of a break-glass read (through the alerts service). */
-  readonly breakGlass?: BreakGlassNotifierDeps;
+  /** Where a break-glass read's NP/LP notice is written (with the read's record) and queued to be sent through the alerts service. */
+  readonly breakGlass?: { readonly store: BreakGlassNotices; readonly queue: BreakGlassNoticeQueue; readonly notifier: BreakGlassNotifierDeps };
 }

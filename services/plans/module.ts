@@ -22,6 +22,11 @@ import { PeerPlans } from './peer-plans.js';
 import { PlansStore } from './store.js';
 import { consentStore } from './consent-store.js';
 import { ConsentVerdicts } from './consent-source.js';
+import { issueAccessToken } from '../../shared/auth/access-token.js';
+import { loadTokenSigningKey, type SigningKey } from '../../shared/auth/keys.js';
+import { writeScope } from '../../shared/auth/scopes.js';
+import { BreakGlassNotices } from './break-glass-notices.js';
+import { BreakGlassNoticeQueue, startBreakGlassNoticeWorker } from './workers/break-glass-notices.js';
 
 /**
  * The plans service's parts, built from the service dependencies. `consent` decides with the ISP on every read (access.ts).
@@ -39,13 +44,14 @@ export function createPlansContext(deps: ServiceDeps, config: PlansConfig, acces
   const consent: ConsentSource = config.consentCheck ? new ConsentVerdicts({ consents: consentStore(accessReads, deps.keys), isp, directory, mpi }) : NO_CONSENT;
   const access = new PlansAccess(isp, consent);
   const peers = new PeerPlans(directory, isp, deps.config.partnership, deps.config.token);
+  const notices = new BreakGlassNotices(deps.redis, deps.keys);
   return {
     redis: deps.redis,
     keys: deps.keys,
     consents,
     audit: deps.audit,
     peers,
-    breakGlass: { isp, directory, mpi, audit: deps.audit, alertsUrl: deps.config.internalUrls.alerts, log: deps.log },
+    breakGlass: { store: notices, queue: new BreakGlassNoticeQueue({ redis: deps.redis, keys: deps.keys }, notices), notifier: { isp, directory, mpi, audit: deps.audit, alertsUrl: deps.config.internalUrls.alerts, serviceToken: hubTokenFor(deps) } },
     config,
     store: new PlansStore(deps.redis, deps.keys, access, relay),
     access,
@@ -59,6 +65,22 @@ export function createPlansContext(deps: ServiceDeps, config: PlansConfig, acces
     alertsBaseUrl: `${deps.config.urls.alerts}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
     validation: new ValidationPool({ log: deps.log }),
+  };
+}
+
+/**
+ * The hub's own credentials for the break-glass notices it raises: an access token it signs itself (`sub` `hub:plans`)
+ * for the agency that broke the glass and its practitioner, scope `system/Flag.write` only, short-lived.
+ */
+function hubTokenFor(deps: ServiceDeps): (agencyId: string, practitionerRole: string | undefined) => Promise<string> {
+  let key: Promise<SigningKey> | undefined;
+  return async (agencyId, practitionerRole) => {
+    key ??= loadTokenSigningKey(deps.config.token);
+    return issueAccessToken(
+      { clientId: 'hub:plans', scopes: [writeScope('Flag')], agency: agencyId, partnership: deps.config.partnership.id, ...(practitionerRole ? { practitionerRole } : {}) },
+      await key,
+      { ...deps.config.token, ttlSeconds: 60 },
+    ).token;
   };
 }
 
@@ -78,6 +100,18 @@ export const plansService: ServiceModule<PlansConfig> = {
     ctx.relay.start();
     const metrics = createServiceMetrics('plans');
     ctx.relay.exportMetrics(metrics.registry);
+    const noticeWorker = ctx.breakGlass
+      ? startBreakGlassNoticeWorker({
+          site: { redis: deps.redis, keys: deps.keys },
+          service: 'plans',
+          audit: deps.audit,
+          log: deps.log,
+          registry: metrics.registry,
+          notices: ctx.breakGlass.store,
+          queue: ctx.breakGlass.queue,
+          notifier: ctx.breakGlass.notifier,
+        })
+      : undefined;
     const app = createServiceApp({
       service: 'plans',
       redis: deps.redis,
@@ -91,6 +125,9 @@ export const plansService: ServiceModule<PlansConfig> = {
     return {
       app,
       close: async () => {
+        // The worker before the queues, then the relay (the last notices' records), then Redis.
+        await noticeWorker?.close();
+        await ctx.breakGlass?.queue.close();
         await ctx.relay.close();
         await ctx.validation.close();
         await accessReads.quit().catch(() => accessReads.disconnect());

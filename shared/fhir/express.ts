@@ -145,7 +145,8 @@ export interface RespondOptions extends ExchangeDescription {
 }
 
 function auditSinkOf(res: Response): AuditSink {
-  const sink = res.app.locals.audit as AuditSink | undefined;
+  // A request may commit its record with a change of its own (plans: a break-glass read and its NP/LP notice, one transaction).
+  const sink = (res.locals.auditSink as AuditSink | undefined) ?? (res.app.locals.audit as AuditSink | undefined);
   if (!sink) throw new Error('app.locals.audit is not set: every service must have an audit sink');
   return sink;
 }

@@ -3,12 +3,13 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange, type ExchangeDescription } from '../../../shared/fhir/exchange-context.js';
 import { badRequest, forbidden } from '../../../shared/fhir/outcome.js';
-import { bearerToken } from '../../../shared/auth/middleware.js';
+import type { AuditSink } from '../../../shared/audit/exchange.js';
+import type { Logger } from '../../../shared/log.js';
 import { causeOf, requestIdOf } from '../../../shared/fhir/exchange-context.js';
-import { notifyBreakGlass } from '../break-glass.js';
+import { breakGlassSink, noticeIdOf } from '../break-glass-notices.js';
 import { intentOf } from '../consent-access.js';
 import type { PlansContext } from '../context.js';
-import { ConsentLedger, type BreakGlassHook } from '../consent-ledger.js';
+import { ConsentLedger } from '../consent-ledger.js';
 import { type AccessDecision, type AccessRecord, type Caller, type PlansType } from '../domain/access.js';
 import type { Guarded } from '../store.js';
 
@@ -18,9 +19,9 @@ import type { Guarded } from '../store.js';
  * break-glass without a reason, 403 for break-glass by an agency type not allowed it —
  * both before anything is read), with the ledger that audits each consent decision of
  * this request in its own record (AuthZconsent's content, the disclosure) and, after a break-glass read, has the
- * NP/LP notified (`onBreakGlass`).
+ * NP/LP's notice written with the request's own audit record (break-glass-notices.ts) and queued to be sent.
  */
-export async function callerOf(res: Response, ctx: Pick<PlansContext, 'breakGlass' | 'access'>): Promise<Caller> {
+export async function callerOf(res: Response, ctx: Pick<PlansContext, 'breakGlass' | 'access' | 'relay'>): Promise<Caller> {
   const auth = authContext(res);
   const intent = intentOf(res.req);
   const breakGlassReason = intent.breakGlass?.reason;
@@ -32,27 +33,40 @@ export async function callerOf(res: Response, ctx: Pick<PlansContext, 'breakGlas
       throw forbidden(refusal);
     }
   }
-  const notifier = ctx.breakGlass;
-  const onBreakGlass: BreakGlassHook | undefined =
-    notifier && breakGlassReason !== undefined
-      ? ({ personId, references }) =>
-          void notifyBreakGlass(notifier, {
-            requestId: requestIdOf(res),
-            agent: causeOf(res.req, res).agent,
-            agencyId: auth.agency,
-            bearer: bearerToken(res.req.headers.authorization) ?? '',
-            personId,
-            reason: breakGlassReason,
-            read: references,
-            at: new Date(),
-          })
-      : undefined;
   const decisions = new ConsentLedger(res, {
     ...(auth.patient ? {} : { agency: auth.agency }),
     purpose: intent.purpose,
     ...(breakGlassReason !== undefined ? { breakGlassReason } : {}),
-    ...(onBreakGlass ? { onBreakGlass } : {}),
   });
+  const notices = ctx.breakGlass;
+  if (notices && breakGlassReason !== undefined && !auth.patient) {
+    // The request's record goes in with the NP/LP notices of what it read under break-glass: one transaction.
+    const log = res.app.locals.log as Logger | undefined;
+    res.locals.auditSink = breakGlassSink(
+      notices.store,
+      res.app.locals.audit as AuditSink,
+      () => {
+        const requestId = requestIdOf(res);
+        const agent = causeOf(res.req, res).agent;
+        const at = new Date().toISOString();
+        return decisions.breakGlassReads().map(({ personId, references }) => ({
+          id: noticeIdOf(requestId, personId),
+          requestId,
+          agent,
+          agencyId: auth.agency,
+          personId,
+          reason: breakGlassReason,
+          read: references,
+          at,
+        }));
+      },
+      async (owed) => {
+        // The record on to the audit trail before the answer, as every record is; the notices to their queue.
+        await ctx.relay.flushQuietly(requestIdOf(res));
+        void notices.queue.add(owed).catch((err: unknown) => log?.warn({ err, requestId: requestIdOf(res) }, 'could not queue a break-glass notice; the sweeper will'));
+      },
+    );
+  }
   return {
     agency: auth.agency,
     partnership: auth.partnership,
