@@ -4,6 +4,7 @@
  * uncached re-check, a Consent written after a decision bites at the next one,
  * and a Consent's period is judged at each decision.
  */
+import { jest } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
@@ -63,6 +64,20 @@ describe('the alert delivery re-check with Consents kept between calls', () => {
     expect(gp).toEqual(await view.alertDelivery(question('person-2', GP)));
     expect(gp.permit).toBe(false);
     expect(nhs.permit).toBe(true);
+  });
+
+  it("reads a person's Consents once for the attempts asked together (a message's recipients), each deciding as a check that keeps nothing", async () => {
+    const store = consentStore(redis, keys);
+    const reads = jest.spyOn(store, 'findProjections');
+    const kept = new KeptConsents(store);
+    const person = 'person-8';
+    await storeConsent(redis, keys, consent('Patient/p8', [{ actor: 'Organization/nhs-lothian', classes: ['alerts'], type: 'deny' }], { id: 'withhold-8' }), person);
+    const recipients = [NHS, GP, NHS, GP, NHS, GP];
+    const decisions = await Promise.all(recipients.map((r) => kept.decide(question(person, r))));
+    expect(reads).toHaveBeenCalledTimes(1);
+    // As a check that keeps nothing decides, one attempt at a time.
+    for (const [i, r] of recipients.entries()) expect(decisions[i]).toEqual(await new KeptConsents(consentStore(redis, keys)).decide(question(person, r)));
+    expect(decisions.map((d) => d.permit)).toEqual([false, true, false, true, false, true]);
   });
 
   it('judges a kept Consent’s period at each call: a withholding that ends lets the next delivery through without any write', async () => {

@@ -15,7 +15,10 @@
  *   shared by the decisions asked in one event-loop turn, made after all of them
  *   asked (shared/runtime/tick-batch.ts); a revision that moved drops everything it
  *   kept. The revision is read before the Consents, so Consents read under it can
- *   only be newer than it says.
+ *   only be newer than it says. The read itself is what is kept, from the moment it
+ *   is asked for: a message's six attempts ask for one person within a round trip of
+ *   each other and would otherwise each read the person's Consents before the first
+ *   read came back. A read that fails is not kept.
  *
  * The decision itself is made afresh each time (a Consent's period can begin or end
  * without a write).
@@ -38,7 +41,7 @@ interface Parsed {
 
 export class KeptConsents {
   private revision: string | undefined;
-  private readonly byPerson = new Map<string, readonly ConsentRecord[]>();
+  private readonly byPerson = new Map<string, Promise<readonly ConsentRecord[]>>();
   private readonly parsed = new Map<string, Parsed>();
   private readonly currentRevision: () => Promise<string>;
 
@@ -70,9 +73,7 @@ export class KeptConsents {
       this.byPerson.clear();
       this.revision = revision;
     }
-    const records = this.byPerson.get(input.personId) ?? (await consentRecordsOf(this.consents, input.personId));
-    this.keep(input.personId, records, revision);
-    return alertDeliveryDecisionOver(records, input);
+    return alertDeliveryDecisionOver(await this.recordsUnderRevision(input.personId), input);
   }
 
   /** The rules of these projections: those kept when the projections are the ones last read for the person, else parsed (and kept). */
@@ -85,12 +86,18 @@ export class KeptConsents {
     return parsed.records;
   }
 
-  /** Keeps a person's Consents (most recently asked last) — only under the revision they were read under: a newer one may have cleared the map meanwhile. */
-  private keep(personId: string, records: readonly ConsentRecord[], revision: string): void {
-    if (this.revision !== revision) return;
+  /**
+   * The person's Consents read under the revision `decide` just checked (no await between): the read kept
+   * (most recently asked last) or a new one, kept at once so the person's other attempts share it.
+   */
+  private recordsUnderRevision(personId: string): Promise<readonly ConsentRecord[]> {
+    const kept = this.byPerson.get(personId);
     this.byPerson.delete(personId);
-    this.byPerson.set(personId, records);
+    const read = kept ?? consentRecordsOf(this.consents, personId);
+    this.byPerson.set(personId, read);
     if (this.byPerson.size > PEOPLE_KEPT) this.byPerson.delete(this.byPerson.keys().next().value!);
+    if (!kept) read.catch(() => this.byPerson.get(personId) === read && this.byPerson.delete(personId));
+    return read;
   }
 }
 
