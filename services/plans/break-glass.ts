@@ -21,7 +21,7 @@
  * settled and audited as such.
  */
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
-import type { AuditSink, ExchangeAgent } from '../../shared/audit/exchange.js';
+import type { AuditSink } from '../../shared/audit/exchange.js';
 import { outboundCallRecord } from '../../shared/audit/outbound.js';
 import { failureReason } from '../../shared/audit/exchange.js';
 import { FHIR_JSON } from '../../shared/fhir/express.js';
@@ -44,17 +44,6 @@ export interface BreakGlassNotifierDeps extends ConsentFactsSources {
   /** The hub's own access token for raising a notice for `agencyId` (and its practitioner, when one acted). */
   readonly serviceToken: (agencyId: string, practitionerRole: string | undefined) => Promise<string>;
   readonly fetch?: typeof fetch;
-}
-
-export interface BreakGlassRead {
-  readonly requestId: string;
-  readonly agent: ExchangeAgent;
-  readonly agencyId: string;
-  readonly personId: string;
-  readonly reason: string;
-  /** What was read (`CarePlan/…`). */
-  readonly read: readonly string[];
-  readonly at: Date;
 }
 
 export type BreakGlassNotice = { readonly messageId: string; readonly recipients: readonly string[]; readonly withheld?: undefined } | { readonly withheld: string };
@@ -111,7 +100,7 @@ export async function sendBreakGlassNotice(deps: BreakGlassNotifierDeps, notice:
 }
 
 /** The notice as an alerts message: who read what, when and why. Pure. */
-export function noticeMessage(n: BreakGlassRead & { readonly messageId: string; readonly recipients: readonly string[]; readonly chi: string }): Bundle {
+export function noticeMessage(n: Omit<BreakGlassNoticeRecord, 'at'> & { readonly at: Date; readonly messageId: string; readonly recipients: readonly string[]; readonly chi: string }): Bundle {
   const when = n.at.toISOString();
   const who = n.agent.practitionerRole ?? `Organization/${n.agencyId}`;
   const text = `${who} (${n.agencyId}) read this person's shared record under break-glass at ${when}: "${n.reason}" (${n.read.join(', ') || 'their record'})`;
