@@ -11,7 +11,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Bundle, Parameters } from 'fhir/r4.js';
 import { readAuditEntries } from '../shared/audit/audit-client.js';
-import type { AuditEntry } from '../shared/audit/audit-entry.js';
+import { fullEventText, type AuditEntry } from '../shared/audit/audit-entry.js';
 import { loadSigningKey } from '../shared/auth/keys.js';
 import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { sendHttp } from '../shared/client/http.js';
@@ -69,8 +69,9 @@ function stateOf(status: Parameters, agencyId: string): string | undefined {
   return recipient?.part?.find((x) => x.name === 'state')?.valueCode;
 }
 
+/** The hub's audit trail, each entry's event in full (layout 4 stores its fixed text by reference). */
 async function trail(hub: RunningHub): Promise<AuditEntry[]> {
-  return (await readAuditEntries(hub.deps.redis, hub.deps.keys, { count: 100_000 })).map((e) => e.entry);
+  return (await readAuditEntries(hub.deps.redis, hub.deps.keys, { count: 100_000 })).map((e) => ({ ...e.entry, event: fullEventText(e.entry) }));
 }
 
 async function received(hub: RunningHub, agencyId: string): Promise<{ messageId: string; receiveCount?: number }[]> {
