@@ -105,6 +105,33 @@ describe('each CapabilityStatement says what the service really serves', () => {
   });
 });
 
+/** The samples of one metric whose labels include every one given (Prometheus text format). */
+function samples(text: string, name: string, labels: Readonly<Record<string, string>>): number[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+    .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
+}
+
+describe('every service exposes Prometheus metrics (issue 14.7: request rate and latency, denials)', () => {
+  it.each(SERVICES)('%s: /metrics counts its requests by route and status, its exchanges by outcome and its refusals by reason', async (service) => {
+    const type = statements.get(service)!.rest![0]!.resource![0]!.type;
+    // A request without a token: refused (401), and counted as such.
+    expect((await fetch(`${baseOf(service)}/${type}`)).status).toBe(401);
+    const res = await fetch(`${hub.config.urls[service] ?? ''}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    // The CapabilityStatement read at the start, in the latency histogram under its route pattern (not the raw path).
+    const served = samples(text, 'infoshare_http_request_duration_seconds_count', { service, method: 'GET', route: '/fhir/metadata', status: '200' });
+    expect(served.length).toBe(1);
+    expect(served[0]).toBeGreaterThanOrEqual(1);
+    expect(samples(text, 'infoshare_http_request_duration_seconds_bucket', { service, route: '/fhir/metadata', le: '+Inf' })).toEqual(served);
+    expect(samples(text, 'infoshare_exchanges_total', { service, outcome: 'refused' })[0]).toBeGreaterThanOrEqual(1);
+    expect(samples(text, 'infoshare_access_denials_total', { service, reason: 'unauthenticated' })[0]).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('history beyond one resource, as the CapabilityStatements say (history-instance only)', () => {
   it.each(SERVICES)('%s: declares no history-type or history-system, and a client asking for either gets a 400 OperationOutcome saying so', async (service) => {
     const rest = statements.get(service)?.rest?.[0];
