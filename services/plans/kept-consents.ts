@@ -23,6 +23,7 @@
  * The decision itself is made afresh each time (a Consent's period can begin or end
  * without a write).
  */
+import { KeptReads } from '../../shared/runtime/kept-reads.js';
 import { sharedRead } from '../../shared/runtime/tick-batch.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { alertDeliveryDecisionOver, type AlertDeliveryQuestion } from './consent-access.js';
@@ -41,7 +42,7 @@ interface Parsed {
 
 export class KeptConsents {
   private revision: string | undefined;
-  private readonly byPerson = new Map<string, Promise<readonly ConsentRecord[]>>();
+  private readonly byPerson = new KeptReads<string, readonly ConsentRecord[]>(PEOPLE_KEPT);
   private readonly parsed = new Map<string, Parsed>();
   private readonly currentRevision: () => Promise<string>;
 
@@ -73,7 +74,9 @@ export class KeptConsents {
       this.byPerson.clear();
       this.revision = revision;
     }
-    return alertDeliveryDecisionOver(await this.recordsUnderRevision(input.personId), input);
+    // Read under the revision just checked (no await between): a newer one clears what is kept.
+    const records = await this.byPerson.get(input.personId, () => consentRecordsOf(this.consents, input.personId));
+    return alertDeliveryDecisionOver(records, input);
   }
 
   /** The rules of these projections: those kept when the projections are the ones last read for the person, else parsed (and kept). */
@@ -84,20 +87,6 @@ export class KeptConsents {
     this.parsed.set(personId, parsed);
     if (this.parsed.size > PEOPLE_KEPT) this.parsed.delete(this.parsed.keys().next().value!);
     return parsed.records;
-  }
-
-  /**
-   * The person's Consents read under the revision `decide` just checked (no await between): the read kept
-   * (most recently asked last) or a new one, kept at once so the person's other attempts share it.
-   */
-  private recordsUnderRevision(personId: string): Promise<readonly ConsentRecord[]> {
-    const kept = this.byPerson.get(personId);
-    this.byPerson.delete(personId);
-    const read = kept ?? consentRecordsOf(this.consents, personId);
-    this.byPerson.set(personId, read);
-    if (this.byPerson.size > PEOPLE_KEPT) this.byPerson.delete(this.byPerson.keys().next().value!);
-    if (!kept) read.catch(() => this.byPerson.get(personId) === read && this.byPerson.delete(personId));
-    return read;
   }
 }
 

@@ -58,6 +58,7 @@ import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry, type IspS
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
 import { sharedRead, TickBatch } from '../../../shared/runtime/tick-batch.js';
+import { KeptReads } from '../../../shared/runtime/kept-reads.js';
 import { runWorker, type AttemptRecords, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import type { DirectoryView } from '../../directory/view.js';
 import type { PlansView } from '../../plans/view.js';
@@ -434,26 +435,12 @@ const MESSAGES_CACHED = 1_000;
  * message is not kept. Least recently used ones are dropped.
  */
 class MessageCache {
-  private readonly cached = new Map<string, Promise<StoredMessage | undefined>>();
+  private readonly kept = new KeptReads<string, StoredMessage | undefined>(MESSAGES_CACHED, (message) => message !== undefined);
 
   constructor(private readonly store: AlertStore) {}
 
   get(messageId: string): Promise<StoredMessage | undefined> {
-    const hit = this.cached.get(messageId);
-    if (hit) {
-      // Most recently used last.
-      this.cached.delete(messageId);
-      this.cached.set(messageId, hit);
-      return hit;
-    }
-    const read = this.store.message(messageId);
-    this.cached.set(messageId, read);
-    if (this.cached.size > MESSAGES_CACHED) this.cached.delete(this.cached.keys().next().value!);
-    const forget = () => {
-      if (this.cached.get(messageId) === read) this.cached.delete(messageId);
-    };
-    void read.then((message) => message ?? forget(), forget);
-    return read;
+    return this.kept.get(messageId, () => this.store.message(messageId));
   }
 }
 
