@@ -27,9 +27,17 @@ async function assuranceIn(personRef: string): Promise<Record<string, string | u
   return Object.fromEntries((person.link ?? []).map((l) => [l.target.reference!, l.assurance]));
 }
 
+/** `outcomes.relabelled` of the matching report (MI-L5), as a reviewer reads it. */
+async function reportedRelabels(): Promise<number> {
+  const res = await request(mpi.app).get('/matching/report').set(await mpi.auth('nhs-lothian'));
+  expect(res.status).toBe(200);
+  return (res.body as { outcomes: { relabelled: number } }).outcomes.relabelled;
+}
+
 describe('the first record of a Person, when another record joins it', () => {
-  it('is relabelled CHI-certain (level4) when the record joining has its CHI, and the change record names it', async () => {
+  it('is relabelled CHI-certain (level4) when the record joining has its CHI, and the change record names it and the matching report counts it', async () => {
     const chi = testChi('1961-02-17', 'female', 23);
+    const relabelledSoFar = await reportedRelabels();
     const morag: PersonDetails = { given: ['Morag'], family: 'Strachan', birthDate: '1961-02-17', gender: 'female', postcode: 'EH12 7TB', line: '3 Corstorphine Bank', chi };
     const first = await mpi.registered('nhs-lothian', 'RL-N-1', morag);
     expect(first.outcome).toMatchObject({ outcome: 'new', assurance: 'level1' });
@@ -43,6 +51,7 @@ describe('the first record of a Person, when another record joins it', () => {
     const trail = await readAuditTrailOf(mpi.dir.redis, mpi.dir.keys, joining.res.headers['x-request-id'] as string);
     const relabelled = trail.flatMap((e) => e.entity ?? []).find((e) => e.what?.reference === 'Patient/nhs-lothian.RL-N-1');
     expect(relabelled?.description).toBe('relabelled level4 (chi): its Person was joined');
+    expect(await reportedRelabels()).toBe(relabelledSoFar + 1);
   });
 
   it('is relabelled an automatic match (level3) when the record joining has no CHI', async () => {

@@ -31,6 +31,7 @@ describe('buildMatchingReport', () => {
         review: 14,
         new: 274,
         'chi-seeded': 33,
+        relabelled: 9,
         'decision-link': 5,
         'decision-not-link': 3,
         'correction-unlink': 1,
@@ -53,7 +54,7 @@ describe('buildMatchingReport', () => {
       generatedAt: '2025-06-02T12:00:00.000Z',
       matchingModel: 'both',
       indexedRecords: 560,
-      outcomes: { linkedAutomatically: 120, linkedByChi: 150, queuedForReview: 14, newPersons: 274, chiSeeded: 33 },
+      outcomes: { linkedAutomatically: 120, linkedByChi: 150, queuedForReview: 14, newPersons: 274, chiSeeded: 33, relabelled: 9 },
       reviewQueue: { open: 6, withdrawn: 2, possibleDuplicates: 4, oldestRequestedAt: '2025-06-01T00:00:00Z', oldestAgeHours: 36 },
       decisions: {
         link: 5,
@@ -75,7 +76,7 @@ describe('buildMatchingReport', () => {
   it('reports an empty queue and zero counts for a fresh index, without a benchmark', () => {
     const report = buildMatchingReport({ now: new Date('2025-06-02T12:00:00Z'), matchingModel: 'chi-seeding', indexedRecords: 0, stats: {}, openReviews: 0, model, modelVersions: [model] });
     expect(report.reviewQueue).toEqual({ open: 0, withdrawn: 0, possibleDuplicates: 0 });
-    expect(report.outcomes).toEqual({ linkedAutomatically: 0, linkedByChi: 0, queuedForReview: 0, newPersons: 0, chiSeeded: 0 });
+    expect(report.outcomes).toEqual({ linkedAutomatically: 0, linkedByChi: 0, queuedForReview: 0, newPersons: 0, chiSeeded: 0, relabelled: 0 });
     expect(report.decisions.byReviewer).toEqual({});
     expect(report.decisions).not.toHaveProperty('agreementWithModel');
     expect(report.model).toMatchObject({ version: 0, source: 'configured' });

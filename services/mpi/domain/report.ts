@@ -16,6 +16,11 @@ export interface MatchingReport {
     readonly queuedForReview: number;
     readonly newPersons: number;
     readonly chiSeeded: number;
+    /**
+     * Records relabelled when a later record joined their Person through them (a Person's first
+     * record, `new`, becomes `level4`/`level3`): not a registration's own outcome, so counted apart.
+     */
+    readonly relabelled: number;
   };
   readonly reviewQueue: {
     readonly open: number;
@@ -94,6 +99,7 @@ export function buildMatchingReport(input: {
       queuedForReview: s('review'),
       newPersons: s('new'),
       chiSeeded: s('chi-seeded'),
+      relabelled: s('relabelled'),
     },
     reviewQueue: {
       open: input.openReviews,
