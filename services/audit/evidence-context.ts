@@ -28,6 +28,8 @@ export interface EvidenceContext {
   readonly reporter: EvidenceReporter;
   readonly documents: DocumentaryStore;
   readonly performance: PerformanceStore;
+  /** Takes the first performance summary now if none has been taken yet (the service's sampler; absent where nothing samples). */
+  readonly firstPerformanceSummary?: () => Promise<void>;
   /** Relays the documentary evidence's change records to the audit stream (flushed after each attachment). */
   readonly relay: OutboxRelay;
   readonly logStatus: () => Promise<LogStatus>;

@@ -93,7 +93,7 @@ export const auditService: ServiceModule<AuditConfig> = {
     evidence.relay.exportMetrics(metrics.registry);
     const routes = serviceRouter();
     routes.use(auditRoutes(ctx));
-    routes.use(evidenceRoutes(evidence));
+    routes.use(evidenceRoutes({ ...evidence, firstPerformanceSummary: () => sampler.firstSummary() }));
     const app = createServiceApp({
       service: 'audit',
       smart: smartEndpointsOf(deps.config),

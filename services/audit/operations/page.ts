@@ -13,7 +13,7 @@ import { cellsOf } from '../domain/evidence-report.js';
 import { cellFragment, isGridCode, logFragment, overviewFragment, pageShell, performanceFragment } from '../domain/page.js';
 import { PAGE_SCRIPT } from '../domain/page-script.js';
 import type { EvidenceContext } from '../evidence-context.js';
-import { PERFORMANCE_REPORTED_CRITERIA } from './performance.js';
+import { PERFORMANCE_REPORTED_CRITERIA, performanceSummaries } from './performance.js';
 import { planWithSubjects } from './search.js';
 
 const HTML = 'text/html; charset=utf-8';
@@ -71,7 +71,7 @@ export function logHandler(ctx: EvidenceContext): (req: Request, res: Response) 
 
 export function performancePanelHandler(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
-    const summaries = await ctx.performance.latest(60);
+    const summaries = await performanceSummaries(ctx, 60);
     await respondDocument(req, res, 200, performanceFragment(summaries), HTML, { subtype: 'performance-report', action: 'E', criteria: summaries.length ? PERFORMANCE_REPORTED_CRITERIA : [] });
   };
 }
