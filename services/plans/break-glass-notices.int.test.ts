@@ -1,7 +1,9 @@
 /**
  * The break-glass notice is durable: written with the read's own audit record, sent by the plans service's worker
  * with the hub's own credentials, retried while the alerts service cannot be reached, each attempt audited — against
- * a real Redis and a real alerts service over HTTP that comes up only after the read.
+ * a real Redis and a real alerts service over HTTP that comes up only after the read. And a notice whose job was never
+ * queued (the service died between the read's transaction and the add) is queued by the sweeper when the service
+ * starts again, once.
  */
 import { createServer } from 'node:net';
 import type { Bundle, CarePlan, Flag } from 'fhir/r4.js';
@@ -12,7 +14,12 @@ import { IdentifierSystems } from '../../shared/fhir/systems.js';
 import { listen, type Listening } from '../../shared/runtime/listen.js';
 import { until } from '../../test/hub-process-control.js';
 import { carePlan, startTestPlans, subjectOf, type TestPlans } from '../../test/plans.js';
-import { BreakGlassNotices, noticeIdOf } from './break-glass-notices.js';
+import { loadPlansConfig } from './config.js';
+import { PlansKeys } from './keys.js';
+import { BreakGlassNotices, noticeIdOf, type BreakGlassNoticeRecord } from './break-glass-notices.js';
+import { plansService } from './module.js';
+import { BREAK_GLASS_NOTICES_QUEUE, BreakGlassNoticeQueue, type BreakGlassNoticeJobData } from './workers/break-glass-notices.js';
+import { openQueue } from '../../shared/queue/queues.js';
 
 let plans: TestPlans;
 let alertsPort: number;
@@ -75,3 +82,46 @@ it("writes the NP/LP's notice with the break-glass read's own record, retries it
   expect(notice?.code?.coding?.[0]?.code).toBe('BTG');
   expect(notice?.code?.text).toContain('unresponsive on arrival');
 }, 90_000);
+
+it('queues, when the service starts again, a notice written with its read whose job was never added (the service died in between) — once, and forgets a marker whose notice is not stored', async () => {
+  alertsServer ??= await listen(await plans.alerts(), alertsPort, '127.0.0.1');
+  const { redis, keys } = plans.mpi.dir;
+  const [link] = await plans.mpi.store.getLinks(['edinburgh-social-work.demo-child-1']);
+  const requestId = `died-before-queueing-${Date.now()}`;
+  const agent = { clientId: 'rie-emergency', agency: 'rie-emergency', partnership: 'lothian-hscp' };
+  const notice: BreakGlassNoticeRecord = {
+    id: noticeIdOf(requestId, link!.personId),
+    requestId,
+    agent,
+    agencyId: 'rie-emergency',
+    personId: link!.personId,
+    reason: 'found collapsed, no history available',
+    read: ['CarePlan/unseen'],
+    at: new Date().toISOString(),
+  };
+  // What the break-glass read's transaction leaves when the process dies before its add: the record, the notice, its marker.
+  const notices = new BreakGlassNotices(redis, keys);
+  await notices.recordWithNotices({ requestId, service: 'plans', type: 'rest', subtype: 'read', action: 'R', outcome: '0', agent, entities: [], criteria: [] }, [notice]);
+  await redis.sadd(new PlansKeys(keys).breakGlassUnqueued, 'btg-nothing-stored');
+  expect(await notices.unqueued()).toEqual(expect.arrayContaining([notice.id, 'btg-nothing-stored']));
+
+  // The service starts again: its sweeper queues the notice (job id = notice id) and the worker sends it.
+  const restarted = await plansService.createService(plans.mpi.dir.deps, loadPlansConfig({ INFOSHARE_ALERTS_URL: `http://127.0.0.1:${alertsPort}` }));
+  const queue = openQueue<BreakGlassNoticeJobData, unknown>({ redis, keys }, BREAK_GLASS_NOTICES_QUEUE);
+  try {
+    await until('the swept notice sent', async () => (await notices.notice(notice.id))?.state === 'sent', 20_000);
+    expect(await notices.unqueued()).toEqual([]);
+    expect((await queue.getJob(notice.id))?.id).toBe(notice.id);
+    // Swept again (a marker left by an add whose clearing failed): the job exists, nothing is queued or sent twice.
+    await redis.sadd(new PlansKeys(keys).breakGlassUnqueued, notice.id);
+    const sweeper = new BreakGlassNoticeQueue({ redis, keys }, notices);
+    expect(await sweeper.sweep()).toBe(1);
+    await sweeper.close();
+    expect((await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).filter((j) => j.data.noticeId === notice.id)).toHaveLength(1);
+    const sent = (await readAuditTrailOf(redis, keys, requestId)).filter((e) => triggerOfEvent(e) === 'outbound' && e.outcome === '0');
+    expect(sent).toHaveLength(1);
+  } finally {
+    await queue.close();
+    await restarted.close();
+  }
+}, 60_000);
