@@ -120,6 +120,12 @@ it('queues, when the service starts again, a notice written with its read whose 
     expect((await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).filter((j) => j.data.noticeId === notice.id)).toHaveLength(1);
     const sent = (await readAuditTrailOf(redis, keys, requestId)).filter((e) => triggerOfEvent(e) === 'outbound' && e.outcome === '0');
     expect(sent).toHaveLength(1);
+    // The NP/LP's agency finds it once, saying who read, when and why.
+    const flags = await request(await plans.alerts())
+      .get(`/fhir/Flag?subject=${encodeURIComponent(`${IdentifierSystems.chi}|${CHI}`)}`)
+      .set(await plans.auth('edinburgh-social-work'));
+    const texts = ((flags.body as Bundle).entry ?? []).map((e) => (e.resource as Flag).code?.text ?? '').filter((t) => t.includes(notice.reason));
+    expect(texts).toEqual([`Organization/rie-emergency (rie-emergency) read this person's shared record under break-glass at ${notice.at}: "${notice.reason}" (CarePlan/unseen)`]);
   } finally {
     await queue.close();
     await restarted.close();
