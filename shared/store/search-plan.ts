@@ -19,10 +19,13 @@
  *   count), `_summary=count` (the total only, no entries; `_summary=false` is the
  *   default). `_format` and `_pretty` change nothing here and are ignored.
  * Anything else — an unknown name, a modifier, a chain, `_sort`, `_include` — is
- * a 400 naming the parameter, so a client never gets silently unfiltered results.
+ * a 400 naming the parameter, so a client never gets silently unfiltered results
+ * (an unserved name through `unservedSearchParameter`, which `Prefer: handling=lenient`
+ * turns into the parameter being ignored).
  */
 import { badRequest } from '../fhir/outcome.js';
 import { FORMAT_PARAMETERS } from '../fhir/media-types.js';
+import { unservedSearchParameter } from '../fhir/unserved-search-parameter.js';
 import { dateSpan } from './date-range.js';
 import { MEMBER_SEPARATOR } from './keys.js';
 import {
@@ -141,7 +144,7 @@ function clauseFor(definition: ResourceTypeDefinition, key: string, raw: string)
     return alternatives((id) => [[{ kind: 'id', id: unescape(id) }]]);
   }
   const param = definition.params.get(name);
-  if (!param) throw badRequest(`Unknown search parameter '${name}' for ${definition.type}`, name);
+  if (!param) throw unservedSearchParameter(definition.type, key, [ID_PARAM, ...definition.params.keys()]);
   switch (param.type) {
     case 'token':
       noModifier(key, modifier);

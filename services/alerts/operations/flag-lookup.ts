@@ -15,14 +15,17 @@
  * a consent withholding is audited in the look-up's own record (AuthZconsent's content, PD-L5).
  */
 import type { Request, Response } from 'express';
-import type { Bundle, BundleEntry, CareTeam, Flag, Parameters } from 'fhir/r4.js';
+import type { CareTeam, Flag, Parameters } from 'fhir/r4.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { addDecisions, causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { markDenial } from '../../../shared/http/metrics.js';
 import { badRequest, notFound } from '../../../shared/fhir/outcome.js';
 import { deniedAsUnknown } from '../../../shared/fhir/rest/access.js';
-import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
+import { searchsetBundle } from '../../../shared/fhir/bundle.js';
+import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
+import { ResultParamsReader } from '../../../shared/store/search-plan.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import type { Logger } from '../../../shared/log.js';
 import { recordAccess } from '../accesses.js';
@@ -32,9 +35,9 @@ import { flagFor } from '../domain/minimise.js';
 import type { StoredFlag } from '../store.js';
 import type { AlertConsent } from '../../plans/view.js';
 import { consentWithholding, viewOf, type FlagView } from '../visibility.js';
-import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 
-const SEARCH_PARAMETERS = new Set(['subject', 'status']);
+/** What a Flag search takes besides the result parameters (`_count`, `_offset`, `_total`, `_summary=count`). */
+const SEARCH_PARAMETERS = ['subject', 'status'];
 
 
 export function readFlag(ctx: AlertsContext, log: Logger) {
@@ -66,9 +69,11 @@ export function searchFlags(ctx: AlertsContext, log: Logger) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: 'alert' });
     const query = searchQueryOf(req);
-    for (const name of query.keys()) {
-      if (!SEARCH_PARAMETERS.has(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`Flag search does not take the parameter '${name}' (it takes subject and status)`, name);
-    }
+    const result = await servedSearch(req, res, query, () => {
+      const reader = new ResultParamsReader();
+      for (const [name, raw] of query) if (!reader.read(name, raw) && !SEARCH_PARAMETERS.includes(name)) throw unservedSearchParameter('Flag', name, SEARCH_PARAMETERS);
+      return reader.params();
+    });
     const subjects = query.getAll('subject');
     if (subjects.length !== 1) throw badRequest('Flag search needs exactly one subject: <identifier system>|<value>, or Patient/<record id>', 'subject');
     const statuses = query.getAll('status').flatMap((s) => s.split(','));
@@ -90,23 +95,17 @@ export function searchFlags(ctx: AlertsContext, log: Logger) {
       else shown.push({ flag, view });
     }
     auditWithheld(res, withheld);
+    // Only the page is shown, so only its alerts are looked at (`_summary=count` shows none): accesses are the page's.
+    const page = shown.slice(result.offset, result.offset + result.count);
     const looker = { requestId: requestIdOf(res), agent: causeOf(req, res).agent, agencyId: agency };
-    await Promise.all(shown.map(({ flag }) => recordAccess(ctx, flag, looker, log)));
-    const entry: BundleEntry[] = shown.flatMap(({ flag, view }): BundleEntry[] => [
-      { fullUrl: `${ctx.baseUrl}/Flag/${flag.id}`, resource: flagFor(flag.flag as Flag, view.agencyType), search: { mode: 'match' } },
-      ...(view.categories.includes('np-lp-contact') && flag.careTeam
-        ? [{ fullUrl: `${ctx.baseUrl}/CareTeam/${(flag.careTeam as CareTeam).id ?? ''}`, resource: flag.careTeam as CareTeam, search: { mode: 'include' as const } }]
-        : []),
-    ]);
-    describeExchange(res, { entities: shown.map(({ flag }) => ({ reference: `Flag/${flag.id}`, role: 'domain-resource' as const })) });
-    const bundle: Bundle = {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      total: shown.length,
-      link: [{ relation: 'self', url: new URL(req.originalUrl, ctx.baseUrl).toString() }],
-      entry,
-    };
-    await respond(req, res, 200, bundle, { criteria: shown.length > 0 ? lookupCriteria(shown.map((s) => s.view)) : [] });
+    await Promise.all(page.map(({ flag }) => recordAccess(ctx, flag, looker, log)));
+    const careTeams = page.flatMap(({ flag, view }) => (view.categories.includes('np-lp-contact') && flag.careTeam ? [flag.careTeam as CareTeam] : []));
+    describeExchange(res, { entities: page.map(({ flag }) => ({ reference: `Flag/${flag.id}`, role: 'domain-resource' as const })) });
+    // The search as served (without what `Prefer: handling=lenient` dropped), on the service's base.
+    const self = new URL(`${ctx.baseUrl}/Flag${query.size > 0 ? `?${query.toString()}` : ''}`);
+    const minimised = page.map(({ flag, view }) => flagFor(flag.flag as Flag, view.agencyType));
+    const bundle = searchsetBundle<Flag>({ resources: minimised, offset: result.offset, count: result.count, ...(result.total ? { total: shown.length } : {}) }, self, ctx.baseUrl, careTeams);
+    await respond(req, res, 200, bundle, { criteria: page.length > 0 ? lookupCriteria(page.map((s) => s.view)) : [] });
   };
 }
 

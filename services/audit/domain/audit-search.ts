@@ -25,6 +25,7 @@
  * every entry once, however many arrive meanwhile.
  */
 import { badRequest } from '../../../shared/fhir/outcome.js';
+import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import { isCriterionCode } from '../../../shared/maturity/catalogue.js';
 import { parseDateQuery } from '../../../shared/store/date-range.js';
 import { ResultParamsReader, queryPairs, searchParamOf, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
@@ -69,8 +70,8 @@ const REFERENCE = /^(Organization|PractitionerRole|Patient|Practitioner|Device)\
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const CODE = /^[A-Za-z0-9$\-._]{1,64}$/;
 const CURSOR = /^(after|before):(\d{1,20}-\d{1,20})$/;
-/** Parameters FHIR defines for search that this search does not serve: named in a 400 rather than ignored. */
-const KNOWN_UNSERVED = new Set(['_sort', '_include', '_revinclude', '_elements', '_contained', '_has', '_list', '_text', '_content']);
+/** What an AuditEvent search takes besides the result parameters (listed in the refusal of anything else). */
+const SERVED = ['date', 'agent', 'patient', 'outcome', 'type', 'subtype', 'criterion', 'service', CURSOR_PARAM];
 
 export function parseAuditSearch(query: SearchQuery): AuditSearchPlan {
   const result = new ResultParamsReader();
@@ -89,7 +90,7 @@ export function parseAuditSearch(query: SearchQuery): AuditSearchPlan {
     }
     if (result.read(key, raw)) continue;
     const { name, modifier, values } = searchParamOf(key, raw);
-    if (KNOWN_UNSERVED.has(name)) throw badRequest(`'${name}' is not supported on AuditEvent search`, name);
+    if (!SERVED.includes(name)) throw unservedSearchParameter('AuditEvent', key, SERVED);
     if (modifier !== undefined) throw badRequest(`Modifier ':${modifier}' is not supported on '${name}'`, key);
     if (values.length === 0) continue;
     switch (name) {
@@ -123,7 +124,7 @@ export function parseAuditSearch(query: SearchQuery): AuditSearchPlan {
         filters.push({ param: name, terms: values.map((v) => term.service(checked(key, v, SERVICES.test(v), 'a hub service name'))) });
         break;
       default:
-        throw badRequest(`Unknown search parameter '${name}' for AuditEvent`, name);
+        throw unservedSearchParameter('AuditEvent', key, SERVED);
     }
   }
   // Two positions for one page have no one meaning: refused rather than a guess at which one counts.

@@ -9,11 +9,11 @@ import type { DocumentReference } from 'fhir/r4.js';
 import { searchsetBundle } from '../../../shared/fhir/bundle.js';
 import { causeOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
 import { notFound } from '../../../shared/fhir/outcome.js';
 import { assertValidResource } from '../../../shared/fhir/validate.js';
 import { ResultParamsReader, queryPairs } from '../../../shared/store/search-plan.js';
-import { badRequest } from '../../../shared/fhir/outcome.js';
+import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import type { EvidenceContext } from '../evidence-context.js';
 
 export function attachDocument(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
@@ -35,15 +35,17 @@ export function attachDocument(ctx: EvidenceContext): (req: Request, res: Respon
 
 export function listDocuments(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
-    const result = new ResultParamsReader();
     const query = searchQueryOf(req);
-    for (const [key, raw] of queryPairs(query)) if (!result.read(key, raw)) throw badRequest(`Unknown search parameter '${key}' for DocumentReference`, key);
-    const params = result.params();
+    const params = await servedSearch(req, res, query, () => {
+      const result = new ResultParamsReader();
+      for (const [key, raw] of queryPairs(query)) if (!result.read(key, raw)) throw unservedSearchParameter('DocumentReference', key, []);
+      return result.params();
+    });
     const all = await ctx.documents.resources();
     const page = all.slice(params.offset, params.offset + params.count);
     // The self link is the search as asked (FHIR: replayable as it stands), `_count` and all.
     const self = new URL(`${ctx.baseUrl}/DocumentReference${query.size > 0 ? `?${query.toString()}` : ''}`);
-    const bundle = searchsetBundle<DocumentReference>({ resources: page, total: all.length, offset: params.offset, count: params.count }, self, ctx.baseUrl);
+    const bundle = searchsetBundle<DocumentReference>({ resources: page, ...(params.total ? { total: all.length } : {}), offset: params.offset, count: params.count }, self, ctx.baseUrl);
     await respond(req, res, 200, bundle, { subtype: 'search-type', action: 'E' });
   };
 }

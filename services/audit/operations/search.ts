@@ -10,7 +10,7 @@ import type { AuditEvent } from 'fhir/r4.js';
 import { searchsetBundle } from '../../../shared/fhir/bundle.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { notFound } from '../../../shared/fhir/outcome.js';
-import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
 import { RESULT_PARAMS } from '../../../shared/store/search-params.js';
 import type { SearchQuery } from '../../../shared/store/search-plan.js';
 import { CURSOR_PARAM, cursorValue, parseAuditSearch, type AuditSearchPlan } from '../domain/audit-search.js';
@@ -20,7 +20,10 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** The plan and the resolved subjects of a search (the patient parameter through the MPI). */
 export async function planWithSubjects(ctx: EvidenceContext, query: SearchQuery): Promise<{ plan: AuditSearchPlan; subjects?: string[] }> {
-  const plan = parseAuditSearch(query);
+  return withSubjects(ctx, parseAuditSearch(query));
+}
+
+async function withSubjects(ctx: EvidenceContext, plan: AuditSearchPlan): Promise<{ plan: AuditSearchPlan; subjects?: string[] }> {
   if (plan.patients.length === 0) return { plan };
   return { plan, subjects: await ctx.subjects.subjectsOf(plan.patients) };
 }
@@ -34,7 +37,7 @@ export async function planWithSubjects(ctx: EvidenceContext, query: SearchQuery)
 export function searchAuditEvents(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     const query = searchQueryOf(req, [...RESULT_PARAMS, CURSOR_PARAM]);
-    const { plan, subjects } = await planWithSubjects(ctx, query);
+    const { plan, subjects } = await withSubjects(ctx, await servedSearch(req, res, query, () => parseAuditSearch(query)));
     const { total, ids, more } = await ctx.index.search(plan, subjects);
     const events = await ctx.index.events(ids);
     const self = new URL(`${ctx.baseUrl}/AuditEvent${query.size > 0 ? `?${query.toString()}` : ''}`);

@@ -19,6 +19,7 @@
  */
 import type { Patient } from 'fhir/r4.js';
 import { badRequest, tooCostly } from '../../../shared/fhir/outcome.js';
+import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { dateMatches, dateMayMatchWithin, dateSpan, parseDateQuery, type DatePrefix, type DateSpan } from '../../../shared/store/date-range.js';
 import { queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
@@ -59,6 +60,8 @@ export interface IdentifierContext {
   recordIdOf(agencyId: string, value: string): string;
 }
 
+/** What a Patient search takes besides the result parameters (listed in the refusal of anything else). */
+const SERVED = ['identifier', 'family', 'given', 'name', 'birthdate', 'gender', 'address-postalcode', '_id'];
 const GENDERS = new Set(['male', 'female', 'other', 'unknown']);
 const STRING_PARAMS: Readonly<Record<string, readonly TermCode[]>> = { family: ['f'], given: ['g'], name: ['f', 'g'], 'address-postalcode': ['p'] };
 
@@ -102,10 +105,7 @@ export function planPatientSearch(query: SearchQuery, context: IdentifierContext
         break;
       }
       default:
-        throw badRequest(
-          `Unknown search parameter '${name}' for Patient (identifier, family, given, name, birthdate, gender, address-postalcode, _id)`,
-          name,
-        );
+        throw unservedSearchParameter('Patient', key, SERVED);
     }
   }
   if (clauses.length === 0) {

@@ -9,6 +9,7 @@
  * criterion: the list of every Person is not something an agency may page through.
  */
 import { badRequest, tooCostly } from '../../../shared/fhir/outcome.js';
+import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { referenceKey } from '../../../shared/store/search-params.js';
 import { queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
@@ -51,7 +52,7 @@ export function planPersonSearch(query: SearchQuery): PersonSearchPlan {
         clauses.push(values.flatMap((v) => chiSources(v)));
         break;
       default:
-        throw badRequest(`Unknown search parameter '${name}' for Person (link, identifier, _id)`, name);
+        throw unservedSearchParameter('Person', key, ['link', 'identifier', '_id']);
     }
   }
   if (clauses.length === 0) throw tooCostly('Search Persons by link (an agency record), identifier (the CHI) or _id');

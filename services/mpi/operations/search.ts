@@ -10,7 +10,7 @@ import { authContext } from '../../../shared/auth/middleware.js';
 import { searchsetBundle } from '../../../shared/fhir/bundle.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
 import type { ResultParams } from '../../../shared/store/search-plan.js';
 import { recordIdFor } from '../domain/from-patient.js';
 import { planPatientSearch } from '../domain/patient-search.js';
@@ -23,13 +23,17 @@ import { REGISTRATION_EXCHANGE } from './register.js';
 
 export function searchPatients(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
-    const { query, search } = describeSearch(req, res, 'Patient');
+    describeSearch(res);
+    const query = searchQueryOf(req);
     const reader = authContext(res).agency;
     const partnership = await ctx.partnership.snapshot();
-    const plan = planPatientSearch(query, {
-      systemsByAgency: partnership.systemsByAgency,
-      recordIdOf: (agencyId, value) => recordIdFor(agencyId, value, identifierHash),
-    });
+    const plan = await servedSearch(req, res, query, () =>
+      planPatientSearch(query, {
+        systemsByAgency: partnership.systemsByAgency,
+        recordIdOf: (agencyId, value) => recordIdFor(agencyId, value, identifierHash),
+      }),
+    );
+    const search = servedQuery(req, res, 'Patient', query);
     const page = await searchRecords(ctx.store, plan, {
       agencyIds: [...partnership.systemsByAgency.values()],
       mayRead: (owner) => partnership.demographicsMayFlow(owner, reader).allowed,
@@ -41,20 +45,25 @@ export function searchPatients(ctx: MpiContext) {
 export function searchPersons(ctx: MpiContext) {
   const persons = new Persons(ctx.store);
   return async (req: Request, res: Response): Promise<void> => {
-    const { query, search } = describeSearch(req, res, 'Person');
-    const plan = planPersonSearch(query);
+    describeSearch(res);
+    const query = searchQueryOf(req);
+    const plan = await servedSearch(req, res, query, () => planPersonSearch(query));
+    const search = servedQuery(req, res, 'Person', query);
     const found = await persons.search(plan, authContext(res).agency, await ctx.partnership.snapshot());
     await answer(ctx, req, res, search, plan, found.persons, found.total, 'Person');
   };
 }
 
-function describeSearch(req: Request, res: Response, type: 'Patient' | 'Person'): { query: URLSearchParams; search: string } {
-  const query = searchQueryOf(req);
+function describeSearch(res: Response): void {
+  describeExchange(res, { subtype: 'search-type', action: 'E', ...REGISTRATION_EXCHANGE });
+}
+
+/** The search as served (without what `Prefer: handling=lenient` dropped): the self link, and a POST's audited query. */
+function servedQuery(req: Request, res: Response, type: 'Patient' | 'Person', query: URLSearchParams): string {
   const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
   // The audit shell records a GET's query itself; a POST _search's parameters are in its body.
-  const entities = req.method === 'POST' ? [{ reference: search, role: 'query' as const }] : [];
-  describeExchange(res, { subtype: 'search-type', action: 'E', entities, ...REGISTRATION_EXCHANGE });
-  return { query, search };
+  if (req.method === 'POST') describeExchange(res, { entities: [{ reference: search, role: 'query' }] });
+  return search;
 }
 
 async function answer(

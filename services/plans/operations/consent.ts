@@ -27,7 +27,9 @@ import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, forbidden, invalidIssues, notFound, preconditionFailed, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel, SECURITY_MODEL_CRITERIA } from '../../../shared/fhir/rest/access.js';
-import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
+import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
+import { RESULT_PARAMS } from '../../../shared/store/search-params.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { ValidationPool } from '../../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../../shared/store/resource-store.js';
@@ -48,7 +50,9 @@ export interface ConsentOperationsDeps extends ConsentFactsSources {
 /** PD-L5: the NP/LP grants, revokes and maintains access to the person's shared record. */
 const CONSENT_CRITERIA = ['PD-L5'];
 const CATEGORY = 'consent';
-const SEARCH_PARAMETERS = new Set(['patient', 'status', '_count', '_offset', '_total']);
+/** What a Consent search takes besides the result parameters, which the store reads as every search does. */
+const SEARCH_PARAMETERS = ['patient', 'status'];
+const RESULT_PARAMETERS: readonly string[] = RESULT_PARAMS;
 
 export function createConsent(deps: ConsentOperationsDeps) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -117,9 +121,11 @@ export function searchConsents(deps: ConsentOperationsDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: CATEGORY });
     const query = searchQueryOf(req);
-    for (const name of query.keys()) {
-      if (!SEARCH_PARAMETERS.has(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`Consent search does not take '${name}' (it takes patient, status, _count, _offset, _total)`, name);
-    }
+    await servedSearch(req, res, query, () => {
+      for (const name of query.keys()) {
+        if (!SEARCH_PARAMETERS.includes(name) && !RESULT_PARAMETERS.includes(name) && !FORMAT_PARAMETERS.has(name)) throw unservedSearchParameter('Consent', name, SEARCH_PARAMETERS);
+      }
+    });
     const patients = query.getAll('patient');
     if (patients.length !== 1) throw badRequest('Consent search needs exactly one patient: Patient/<id>', 'patient');
     const personId = await personOfPatientReference(deps, patients[0]!, now(deps));
@@ -129,7 +135,7 @@ export function searchConsents(deps: ConsentOperationsDeps) {
     describeExchange(res, { subject: person });
     await assertMayReadConsents(deps, res, person, unknown);
     const storeQuery: Record<string, string> = { person };
-    for (const name of ['status', '_count', '_offset', '_total']) {
+    for (const name of ['status', ...RESULT_PARAMETERS]) {
       const value = query.get(name);
       if (value !== null) storeQuery[name] = value;
     }

@@ -17,7 +17,7 @@ import { historyBundle, searchsetBundle } from '../../../shared/fhir/bundle.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
-import { searchQueryOf } from '../../../shared/fhir/rest/search-query.js';
+import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
 import type { PlansContext } from '../context.js';
 import { CATEGORY_OF, type Caller, type PlansType } from '../domain/access.js';
 import { earlierVersionsCriteria, latestReadCriteria } from '../domain/criteria.js';
@@ -78,13 +78,17 @@ export function resourceHistory(ctx: PlansContext, type: PlansType) {
  */
 export function searchResources(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
+    describeExchange(res, { subtype: 'search-type', action: 'E' });
     const query = searchQueryOf(req);
-    const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
-    describeExchange(res, { subtype: 'search-type', action: 'E', entities: req.method === 'POST' ? [{ reference: search, role: 'query' }] : [] });
     const caller = await callerOf(res, ctx);
-    const { query: withoutIncludes, includes } = includesOf(type, query);
-    const translated = await withPersonParam(ctx, withoutIncludes);
-    const page = await ctx.store.search(caller, type, translated.query);
+    const { translated, includes, page } = await servedSearch(req, res, query, async () => {
+      const { query: withoutIncludes, includes } = includesOf(type, query);
+      const translated = await withPersonParam(ctx, withoutIncludes);
+      return { translated, includes, page: await ctx.store.search(caller, type, translated.query) };
+    });
+    // The search as served (without what `Prefer: handling=lenient` dropped).
+    const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
+    if (req.method === 'POST') describeExchange(res, { entities: [{ reference: search, role: 'query' }] });
     if (translated.personId) describeExchange(res, { subject: `Person/${translated.personId}`, entities: [{ reference: `Person/${translated.personId}`, role: 'subject' }] });
     // Included resources pass the same access check as the matches; `total` counts the matches alone.
     const included = page.count > 0 ? await ctx.store.included(caller, page.resources, includes) : [];

@@ -34,7 +34,7 @@ import { servingConditionalCreate } from '../request-rules.js';
 import { validBody } from '../request-body.js';
 import type { ValidationPool } from '../validation-pool.js';
 import { requireAccess } from './access.js';
-import { searchQueryOf } from './search-query.js';
+import { searchQueryOf, servedSearch } from './search-query.js';
 
 export type ResourceInteraction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update';
 
@@ -90,11 +90,13 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
   const entity = (id: string) => ({ reference: `${type}/${id}`, role: 'domain-resource' as const });
 
   const searchType = handler(async (req, res) => {
+    describeExchange(res, { subtype: 'search-type', action: 'E' });
     const query = searchQueryOf(req);
+    const result = await servedSearch(req, res, query, () => store.search(type, query));
+    // The search as served (without what `Prefer: handling=lenient` dropped): the self link, and a POST's parameters
+    // (the audit shell records a GET's query itself; a POST _search's are in its body).
     const search = `${type}${query.size > 0 ? `?${query.toString()}` : ''}`;
-    // The audit shell records a GET's query itself; a POST _search's parameters are in its body.
-    describeExchange(res, { subtype: 'search-type', action: 'E', entities: req.method === 'POST' ? [{ reference: search, role: 'query' }] : [] });
-    const result = await store.search(type, query);
+    if (req.method === 'POST') describeExchange(res, { entities: [{ reference: search, role: 'query' }] });
     const included = options.searchIncludes ? await options.searchIncludes(result.resources, req, res) : [];
     const selfUrl = new URL(`${baseUrl}/${search}`);
     const bundle = withIncludes(searchsetBundle(result, selfUrl, baseUrl), included, baseUrl);
