@@ -146,6 +146,32 @@ describe('default deny, grant, revoke', () => {
   });
 });
 
+describe('one decision on every read path', () => {
+  it('opens vread, _history, $diff, $render, search and $chronology with the grant, and closes every one of them on the very next request after revocation — the same token', async () => {
+    const plan = await createPlan(AILSA, 'Ailsa: every path');
+    const path = `/fhir/CarePlan/${plan.id}`;
+    const ailsa = encodeURIComponent('https://fhir.infoshare.scot/id/patient/edinburgh-social-work|demo-child-1');
+    const reads = [path, `${path}/_history/1`, `${path}/_history`, `${path}/$diff?from=1&to=1`, `${path}/$render?format=html`];
+    /** What education sees of the plan on each path: the status of each read, whether search and chronology show it. */
+    const seen = async () => {
+      const statuses = await Promise.all(reads.map(async (p) => (await plans.get(EDUCATION, p)).status));
+      const search = (await plans.get(EDUCATION, `/fhir/CarePlan?subject:identifier=${ailsa}&_count=100`)).body as Bundle;
+      const chronology = (await plans.get(EDUCATION, `/fhir/Patient/$chronology?identifier=${ailsa}`)).body as { entry?: { item?: { reference?: string } }[] };
+      return {
+        statuses,
+        inSearch: (search.entry ?? []).some((e) => e.resource?.id === plan.id),
+        inChronology: (chronology.entry ?? []).some((e) => e.item?.reference?.startsWith(`CarePlan/${plan.id}/`)),
+      };
+    };
+
+    const c = await grant(consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, classes: ['plans', 'chronology'] }]));
+    expect(await seen()).toEqual({ statuses: [200, 200, 200, 200, 200], inSearch: true, inChronology: true });
+
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"1"')).status).toBe(200);
+    expect(await seen()).toEqual({ statuses: [404, 404, 404, 404, 404], inSearch: false, inChronology: false });
+  });
+});
+
 describe('across the partnership boundary, one hub serving both partnerships', () => {
   it('an agency of the other partnership reads the plan when the cross-boundary ISP and the Consent allow it (AP-L5, IM-L5), and not without the Consent', async () => {
     const plan = await createPlan(AILSA, 'Ailsa: shared with Fife');
