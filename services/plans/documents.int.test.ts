@@ -161,6 +161,15 @@ describe('$chronology', () => {
     expect((future.body as List).entry).toEqual([]);
     expect((await plans.get('edinburgh-social-work', `/fhir/Patient/${CHI}/$chronology?category=gossip`)).status).toBe(400);
     expect((await plans.get('edinburgh-social-work', `/fhir/Patient/${CHI}/$chronology?start=2026-02-30`)).status).toBe(400);
+    // A period that ends before it starts is refused naming both, not answered as an empty timeline; one day (start = end) is a period.
+    const swapped = await plans.get('edinburgh-social-work', `/fhir/Patient/${CHI}/$chronology?start=2026-12-31&end=2026-01-01`);
+    expect(swapped.status).toBe(400);
+    expect(JSON.stringify((swapped.body as OperationOutcome).issue)).toContain('start=2026-12-31 is after end=2026-01-01');
+    expect((await plans.mpi.auditOf(swapped)).outcome).toBe('4');
+    const today = new Date().toISOString().slice(0, 10);
+    const oneDay = await plans.get('edinburgh-social-work', `/fhir/Patient/${CHI}/$chronology?start=${today}&end=${today}`);
+    expect(oneDay.status).toBe(200);
+    expect(((oneDay.body as List).entry ?? []).length).toBeGreaterThan(0);
     expect((await plans.get('edinburgh-social-work', '/fhir/Patient/0101010019/$chronology')).status).toBe(404);
   });
 

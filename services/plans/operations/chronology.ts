@@ -143,6 +143,10 @@ function filterOf(req: Request): ChronologyFilter {
   for (const [name, value] of [['start', start], ['end', end]] as const) {
     if (value !== undefined && boundOf(value, name) === undefined) throw badRequest(`${name}=${value} is not a date (YYYY-MM-DD) or a date-time with a zone`, name);
   }
+  // A period that ends before it starts holds nothing: said, rather than answered as an empty timeline (a swapped pair would read as "nothing happened").
+  if (start !== undefined && end !== undefined && boundOf(start, 'start')! > boundOf(end, 'end')!) {
+    throw badRequest(`start=${start} is after end=${end}: no event can be in that period`, 'start');
+  }
   const category = text('category');
   let categories: Set<ChronologyCategory> | undefined;
   if (category !== undefined) {
