@@ -146,6 +146,27 @@ describe('default deny, grant, revoke', () => {
   });
 });
 
+describe('a grant to one practitioner, for a period', () => {
+  it('opens the plan to the practitioner role it names and not to the rest of their agency; once its period has ended it opens nothing until it is extended', async () => {
+    const plan = await createPlan(AILSA, 'Ailsa: for her guidance teacher');
+    const path = `/fhir/CarePlan/${plan.id}`;
+    const teacher = { agency: EDUCATION, role: 'role-aileen-fraser' };
+    const colleague = { agency: EDUCATION, role: 'role-callum-stewart' };
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const ended = await grant(consent('Patient/demo-child-1', [{ actor: 'PractitionerRole/role-aileen-fraser', classes: ['plans'], period: { start: '2026-01-01', end: yesterday } }]));
+    expect((await plans.get(teacher, path)).status).toBe(404);
+
+    const extended = consent('Patient/demo-child-1', [{ actor: 'PractitionerRole/role-aileen-fraser', classes: ['plans'], period: { start: '2026-01-01', end: '2099-12-31' } }], { id: ended.id! });
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${ended.id}`, extended, 'W/"1"')).status).toBe(200);
+    expect((await plans.get(teacher, path)).status).toBe(200);
+    expect((await plans.get(colleague, path)).status).toBe(404);
+    expect((await plans.get(EDUCATION, path)).status).toBe(404);
+
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${ended.id}`, { ...extended, status: 'inactive' }, 'W/"2"')).status).toBe(200);
+    expect((await plans.get(teacher, path)).status).toBe(404);
+  });
+});
+
 describe('one decision on every read path', () => {
   it('opens vread, _history, $diff, $render, search and $chronology with the grant, and closes every one of them on the very next request after revocation — the same token', async () => {
     const plan = await createPlan(AILSA, 'Ailsa: every path');
