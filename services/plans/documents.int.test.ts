@@ -181,6 +181,18 @@ describe('$chronology', () => {
     expect(((health.body as List).entry ?? []).map((e) => e.flag?.coding?.[0]?.code)).toEqual(['alert-raised', 'alert-closed']);
   });
 
+  it("keeps an alert out of the chronology of an agency a Consent withholds the person's alerts from, the sender still seeing its own, until the withholding is revoked", async () => {
+    const alertKinds = async (who: As | string) => ((await plans.get(who, `/fhir/Patient/${CHI}/$chronology?category=alert`)).body as List).entry?.map((e) => e.flag?.coding?.[0]?.code) ?? [];
+    expect(await alertKinds('nhs-lothian')).toEqual(['alert-raised', 'alert-closed']);
+    const withheld = await plans.post(AILSA_LP, '/fhir/Consent', consent('Patient/demo-child-1', [{ actor: 'Organization/nhs-lothian', classes: ['alerts'], type: 'deny' }]));
+    expect(withheld.status).toBe(201);
+    expect(await alertKinds('nhs-lothian')).toEqual([]);
+    expect(await alertKinds('edinburgh-social-work')).toEqual(['alert-raised', 'alert-closed']);
+    const revoked = await plans.put(AILSA_LP, `/fhir/Consent/${(withheld.body as { id: string }).id}`, { ...(withheld.body as object), status: 'inactive' }, 'W/"1"');
+    expect(revoked.status).toBe(200);
+    expect(await alertKinds('nhs-lothian')).toEqual(['alert-raised', 'alert-closed']);
+  });
+
   it('places a notable event an agency records on the timeline by when it happened, filtered by consent like the rest', async () => {
     const undated = await plans.post('edinburgh-social-work', '/fhir/Observation', notableEvent(subjectOf(AILSA), { effectiveDateTime: undefined }));
     expect(undated.status).toBe(422);
