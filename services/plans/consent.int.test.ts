@@ -88,9 +88,9 @@ describe('granting consent', () => {
     expect(unknown.status).toBe(422);
   });
 
-  it('needs If-Match to change a Consent (412 without it or on a stale version)', async () => {
+  it('needs If-Match to change a Consent (428 without it, 412 on a stale version)', async () => {
     const c = await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/children1st-edinburgh' }]));
-    expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' })).status).toBe(412);
+    expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' })).status).toBe(428);
     expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"9"')).status).toBe(412);
     const revoked = await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' }, 'W/"1"');
     expect(revoked.status).toBe(200);

@@ -2,7 +2,7 @@
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange, type ExchangeDescription } from '../../../shared/fhir/exchange-context.js';
-import { badRequest, forbidden } from '../../../shared/fhir/outcome.js';
+import { badRequest, forbidden, preconditionRequired } from '../../../shared/fhir/outcome.js';
 import type { AuditSink } from '../../../shared/audit/exchange.js';
 import type { Logger } from '../../../shared/log.js';
 import { causeOf, requestIdOf } from '../../../shared/fhir/exchange-context.js';
@@ -115,4 +115,17 @@ export function pathParam(req: Request, name: string): string {
 /** The plans type a router serves, from its mount (each route declares it). */
 export function entityOf(type: PlansType, id: string) {
   return { reference: `${type}/${id}`, role: 'domain-resource' as const };
+}
+
+/**
+ * The version an update changes, from `If-Match` — 428 (RFC 6585) when it is missing: a shared
+ * plan or Consent is never changed blind, so no agency (or the NP and the LP) overwrites
+ * another's change. A stale version is the store's 412.
+ */
+export function requiredIfMatch(req: Request, what: string): string {
+  const ifMatch = req.header('if-match');
+  if (ifMatch === undefined || ifMatch.trim() === '') {
+    throw preconditionRequired(`Send If-Match with the version you last read (ETag W/"<versionId>"): ${what} is never changed blind, so nobody overwrites another's change`);
+  }
+  return ifMatch;
 }

@@ -25,7 +25,7 @@ import { hasScope } from '../../../shared/auth/scopes.js';
 import { historyBundle, searchsetBundle } from '../../../shared/fhir/bundle.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { badRequest, forbidden, invalidIssues, notFound, preconditionFailed, unprocessable } from '../../../shared/fhir/outcome.js';
+import { badRequest, forbidden, invalidIssues, notFound, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel, SECURITY_MODEL_CRITERIA } from '../../../shared/fhir/rest/access.js';
 import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
 import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
@@ -37,6 +37,7 @@ import { personOfPatientReference, type ConsentFactsSources } from '../consent-f
 import { namedProfessionalsOf } from '../subjects.js';
 import { personOfConsent, withPerson } from '../consent-store.js';
 import { consentProblems } from '../domain/consent.js';
+import { requiredIfMatch } from './common.js';
 import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 
 export interface ConsentOperationsDeps extends ConsentFactsSources {
@@ -73,11 +74,9 @@ export function updateConsent(deps: ConsentOperationsDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const id = String(req.params.id);
     describeExchange(res, { subtype: 'update', action: 'U', dataCategory: CATEGORY, entities: [{ reference: `Consent/${id}`, role: 'consent' }] });
+    const ifMatch = requiredIfMatch(req, 'a Consent');
     const body = await validBody<Consent>(req, 'Consent', deps.validation);
     if (body.id !== id) throw badRequest(`The Consent must carry its id ${id}`, 'Consent.id');
-    const ifMatch = req.header('if-match');
-    // No lost updates between the NP and the LP: a change names the version it changes.
-    if (!ifMatch) throw preconditionFailed('If-Match is required: send the ETag of the version you are changing');
     const [previous] = await deps.consents.readMany('Consent', [id]);
     if (!previous) throw notFound(`Consent/${id} is not known (grant with POST /fhir/Consent)`);
     const prepared = await prepareWrite(deps, res, body);

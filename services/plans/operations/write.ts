@@ -19,7 +19,7 @@ import type { Request, Response } from 'express';
 import type { Observation, ServiceRequest } from 'fhir/r4.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { badRequest, forbidden, OperationOutcomeError, outcome, preconditionRequired, unprocessable } from '../../../shared/fhir/outcome.js';
+import { badRequest, forbidden, OperationOutcomeError, outcome, unprocessable } from '../../../shared/fhir/outcome.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { PlansContext } from '../context.js';
 import { CATEGORY_OF, type Caller, type PlansType } from '../domain/access.js';
@@ -30,7 +30,7 @@ import { checkInitialStatus, checkTransition, performerAgencyOf, type Transition
 import { keyOfReference } from '../domain/subject.js';
 import type { PlansResource } from '../store.js';
 import { resolvePerson } from '../subjects.js';
-import { aboutRecord, callerOf, entityOf, pathParam, permitted } from './common.js';
+import { aboutRecord, callerOf, entityOf, pathParam, permitted, requiredIfMatch } from './common.js';
 
 function versionUrl(ctx: PlansContext, resource: PlansResource): string {
   return `${ctx.baseUrl}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
@@ -62,10 +62,7 @@ export function updateResource(ctx: PlansContext, type: PlansType) {
   return async (req: Request, res: Response): Promise<void> => {
     const id = pathParam(req, 'id');
     describeExchange(res, { subtype: 'update', action: 'U', entities: [entityOf(type, id)] });
-    const ifMatch = req.header('if-match');
-    if (ifMatch === undefined || ifMatch.trim() === '') {
-      throw preconditionRequired(`Send If-Match with the version you last read (ETag W/"<versionId>"): updates of a shared ${type} are never blind, so no agency overwrites another's changes`);
-    }
+    const ifMatch = requiredIfMatch(req, `a shared ${type}`);
     const caller = await callerOf(res, ctx);
     const body = await validBody<PlansResource>(req, type, ctx.validation);
     if (body.id === undefined) throw badRequest(`The ${type} must carry its id (${id})`, `${type}.id`);
