@@ -192,6 +192,11 @@ describe('pushing alerts to agency endpoints', () => {
     expect(letter?.part?.find((q) => q.name === 'reason')?.valueString).toContain('simulated fatal-error');
     const others = await alerts.get('nhs-lothian', '/fhir/$dead-letters');
     expect(JSON.stringify(others.body)).not.toContain(messageId);
+    // Naming an agency is refused, not ignored: the caller would take its own dead letters for that agency's.
+    const named = await alerts.get('nhs-lothian', `/fhir/$dead-letters?agency=${SENDER}`);
+    expect(named.status).toBe(400);
+    expect(outcomeText(named)).toContain("does not take 'agency'");
+    expect((await alerts.mpi.auditOf(named)).outcome).toBe('4');
     const status = await alerts.get(SENDER, `/fhir/$delivery-status/${messageId}`);
     expect(JSON.stringify(status.body)).toContain('dead-letter');
 

@@ -21,7 +21,7 @@ import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, conflict, informational, notFound } from '../../../shared/fhir/outcome.js';
 import type { AlertsContext } from '../context.js';
 import { knownMessage } from './known-message.js';
-import { wholeNumberParam } from './query.js';
+import { onlyParameters, wholeNumberParam } from './query.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 200;
@@ -30,6 +30,7 @@ export function deadLetters(ctx: AlertsContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$dead-letters', action: 'R', dataCategory: 'alert' });
     const { agency } = authContext(res);
+    onlyParameters(req.query, '$dead-letters', ['_count', '_offset'], 'an agency reads the dead letters of the messages it sent, its access token says which agency it is');
     const count = wholeNumberParam(req.query._count, '_count', DEFAULT_COUNT, 1, MAX_COUNT);
     const offset = wholeNumberParam(req.query._offset, '_offset', 0, 0, 1_000_000);
     const { total, letters } = await ctx.store.deadLettersOf(agency, offset, count);

@@ -22,30 +22,23 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { badRequest } from '../../../shared/fhir/outcome.js';
 import type { DataCategory, Purpose } from '../../../shared/fhir/systems.js';
 import { flowCriteria } from '../../../shared/isp/registry.js';
 import type { AlertsContext } from '../context.js';
-import { wholeNumberParam } from './query.js';
+import { onlyParameters, wholeNumberParam } from './query.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
 import { minimisedMessage } from '../domain/minimise.js';
-import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 200;
-/**
- * What `$inbox` takes (`_format` and `_pretty` change nothing, as everywhere). Anything else is refused,
- * not ignored: a caller asking for `agency=<another>` must not be handed its own inbox as if it were that one.
- */
-const PARAMETERS = new Set(['after', '_count']);
+/** What `$inbox` takes; anything else is refused (`onlyParameters`). */
+const PARAMETERS = ['after', '_count'];
 
 export function inbox(ctx: AlertsContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$inbox', action: 'R', dataCategory: 'alert' });
     const { agency } = authContext(res);
-    for (const name of Object.keys(req.query)) {
-      if (!PARAMETERS.has(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`$inbox does not take '${name}' (it takes after and _count): an agency reads its own inbox, the one its access token names`, name);
-    }
+    onlyParameters(req.query, '$inbox', PARAMETERS, 'an agency reads its own inbox, the one its access token names');
     const after = wholeNumberParam(req.query.after, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const count = wholeNumberParam(req.query._count, '_count', DEFAULT_COUNT, 1, MAX_COUNT);
     const rows = await ctx.store.inboxOf(agency, after, count);

@@ -1,4 +1,5 @@
 /** Query parameters the alerts operations share. */
+import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
 
 /** A whole-number query parameter within bounds (`fallback` when absent); 400 naming it otherwise. */
@@ -8,4 +9,15 @@ export function wholeNumberParam(value: unknown, name: string, fallback: number,
   const n = Number(value);
   if (n < min || n > max) throw badRequest(`${name} must be between ${min} and ${max}`, name);
   return n;
+}
+
+/**
+ * Refuses (400, naming it) any query parameter an operation does not take — `_format` and `_pretty` change
+ * nothing, as everywhere. Refused, not ignored: an agency asking for `agency=<another>` must not be handed its
+ * own list as if it were that agency's. `why` says whose list it is.
+ */
+export function onlyParameters(query: Record<string, unknown>, operation: string, taken: readonly string[], why: string): void {
+  for (const name of Object.keys(query)) {
+    if (!taken.includes(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`${operation} does not take '${name}' (it takes ${taken.join(' and ')}): ${why}`, name);
+  }
 }
