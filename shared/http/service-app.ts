@@ -27,6 +27,7 @@ import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
 import { expectationProblem, hostProblem } from './header-rules.js';
 import { urlProblem } from './input-guard.js';
+import { withOperationDollar } from './operation-path.js';
 import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, servesConditionalCreateAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
 import { inSeries } from './series.js';
@@ -80,9 +81,11 @@ export function createServiceApp(options: ServiceAppOptions): Express {
         next();
       },
       metricsMiddleware(metrics),
-      // Before any router decodes the path or query: refused, never decoded lossily (input-guard.ts).
+      // Before any router decodes the path or query: refused, never decoded lossily (input-guard.ts). Then `%24match`
+      // routes as the operation `$match` (operation-path.ts).
       (req, _res, next) => {
         const problem = urlProblem(req.originalUrl);
+        if (!problem) req.url = withOperationDollar(req.url);
         next(problem ? badRequest(problem) : (hostProblem(req) ?? expectationProblem(req.header('expect'))));
       },
       // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
