@@ -212,6 +212,19 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
       }),
     );
     expect(posted).toEqual(pix);
+    // A client (or proxy) that percent-encodes the `$` reaches the same operation: it was the `:id` routes' 405.
+    const sourceIdentifier = encodeURIComponent(`https://fhir.infoshare.scot/id/patient/${AGENCY}|CLIENT-1`);
+    const encoded = as<FhirParameters>(await client.request(`Patient/%24ihe-pix?sourceIdentifier=${sourceIdentifier}`));
+    expect(responseOf(encoded).url).toContain('/Patient/%24ihe-pix?');
+    expect(encoded).toEqual(pix);
+    const matchInput = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...lothianPatient('CLIENT-3', 'Anne') } }] };
+    const encodedMatch = as<Bundle>(await client.request('Patient/%24match', { method: 'POST', body: matchInput, options: { headers: { 'content-type': 'application/fhir+json' } } }));
+    expect(encodedMatch).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    // An empty change set is not an error (R4): an empty transaction-response, nothing written.
+    const empty = as<Bundle>(await client.transaction({ body: { resourceType: 'Bundle', type: 'transaction', entry: [] } }));
+    expect(responseOf(empty).status).toBe(200);
+    expect(empty).toMatchObject({ resourceType: 'Bundle', type: 'transaction-response' });
+    expect(empty.entry).toBeUndefined();
   });
 
   it('plans: create and update a CarePlan with If-Match, and read it back through read, vread and _history', async () => {

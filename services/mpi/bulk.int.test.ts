@@ -251,7 +251,17 @@ describe('a refused Bundle leaves no partial state', () => {
     bundle.entry![0]!.request = { method: 'PUT', url: 'Patient/x' };
     expect((await transaction('fife-social-work', bundle)).status).toBe(422);
     expect((await transaction('fife-social-work', { ...transactionOf(fresh(1)), type: 'batch' })).status).toBe(422);
-    expect((await transaction('fife-social-work', { resourceType: 'Bundle', type: 'transaction', entry: [] })).status).toBe(422);
+  });
+
+  it('an empty transaction succeeds with an empty transaction-response (R4 allows it), audited, nothing written', async () => {
+    const before = await indexState();
+    for (const empty of [{ resourceType: 'Bundle', type: 'transaction', entry: [] }, { resourceType: 'Bundle', type: 'transaction' }]) {
+      const res = await transaction('fife-social-work', empty);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ resourceType: 'Bundle', type: 'transaction-response' });
+      expect((await mpi.auditOf(res)).outcome).toBe('0');
+    }
+    expect(await indexState()).toEqual(before);
   });
 
   it(`a Bundle over the bulk limit (${BULK_LIMIT}) is 413, audited, nothing written`, async () => {

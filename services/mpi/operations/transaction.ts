@@ -43,10 +43,16 @@ export function transaction(ctx: MpiContext) {
     }
     if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw invalidResource('Bundle.entry must be an array of entries', 'Bundle.entry');
     const entries: unknown[] = bundle.entry ?? [];
-    if (entries.length === 0) throw invalidResource('The transaction has no entries', 'Bundle.entry');
 
     const partnership = await ctx.partnership.snapshot();
     const agency = submittingAgency(partnership, auth.agency, res);
+    if (entries.length === 0) {
+      // R4 (http.html §3.1.0.11.2) lets a transaction be empty: all of nothing succeeds, so its response is empty too
+      // (no `entry`: FHIR JSON has no empty arrays). A client flushing an empty change set is not in error.
+      const nothing: Bundle = { resourceType: 'Bundle', type: 'transaction-response' };
+      await respond(req, res, 200, nothing);
+      return;
+    }
     // R4 validation of every entry, on a worker thread for big Bundles or big bodies (the same validator, so the same verdicts).
     const resources = entries.map((entry) => (isJsonObject(entry) ? entry.resource : undefined));
     // Entries that re-send a stored record unchanged passed validation when it was stored: not validated again.
