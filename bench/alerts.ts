@@ -34,7 +34,7 @@ import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { getAccessToken } from '../shared/client/token.js';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
-import { openQueue } from '../shared/queue/queues.js';
+import { jobIdOf, openQueue } from '../shared/queue/queues.js';
 import { connectRedis, KeySpace } from '../shared/redis/connection.js';
 import { ensureRedis } from '../shared/redis/server.js';
 import { messageIdOf } from '../services/alerts/domain/ids.js';
@@ -307,9 +307,11 @@ async function runBench(
       redis: latencyPerDelivery(await redisCpuSeconds(redis), latencyCpuBefore.redis),
     };
     const latencyBatches = await batches.sinceMark();
+    const stages = await deliveryStages(redis, queue, keys, latency, recipients);
     const endToEnd = summarise(latency.map((l, i) => latencyAcks[i]!.lastAckMs - l.scheduledWallMs));
     const accept = summarise(latency.map((l) => l.acceptMs));
     progress(`latency: accept p50 ${accept.p50Ms} ms, p99 ${accept.p99Ms} ms; raised → acknowledged by all p50 ${endToEnd.p50Ms} ms, p99 ${endToEnd.p99Ms} ms`);
+    progress(`latency: per delivery p50/p99 ms — queued ${stages.queued.p50Ms}/${stages.queued.p99Ms}, waiting ${stages.waiting.p50Ms}/${stages.waiting.p99Ms}, attempt ${stages.attempt.p50Ms}/${stages.attempt.p99Ms}, finishing ${stages.finishing.p50Ms}/${stages.finishing.p99Ms}`);
 
     const ratio = round(deliveriesPerSecond / raw.jobsPerSecond, 3);
     const result = {
@@ -362,7 +364,7 @@ async function runBench(
           redisCommands,
         },
         rawBullmq: { jobs: raw.jobs, seconds: round(raw.seconds, 2), jobBytes: raw.jobBytes, workerConcurrency: raw.workerConcurrency, runs: rawRuns.map((r) => ({ workerConcurrency: r.workerConcurrency, jobsPerSecond: r.jobsPerSecond })) },
-        latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd) },
+        latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd), stages },
         subjects: options.subjects,
         node: process.version,
         cpus: os.cpus().length,
@@ -496,6 +498,41 @@ async function offerAtRate(raise: () => Promise<RaiseResult>, rate: number, coun
     inFlight.push(raise().then((raised) => ({ raised, scheduledWallMs: startWall + i * intervalMs, acceptMs: performance.now() - due })));
   }
   return Promise.all(inFlight);
+}
+
+/**
+ * Where each delivery of the latency phase spent its time (ms): from the alert's scheduled time to its job being
+ * queued (`queued`: the sender's wait for "accepted" and the addBulk after it), queued → taken by a delivery worker
+ * (`waiting`), taken → acknowledgement recorded (`attempt`: claim, re-checks, batch, the agency's answer, the step),
+ * recorded → the job finished (`finishing`). Read from the BullMQ job (timestamp, processedOn, finishedOn) and the
+ * delivery record (acknowledgedAt); an attempt that was retried counts from its last run.
+ */
+async function deliveryStages(redis: Redis, queue: Queue, keys: AlertsKeys, offered: readonly OfferedAlert[], recipients: readonly string[]) {
+  const pipeline = redis.pipeline();
+  for (const o of offered) {
+    for (const agency of recipients) {
+      pipeline.hmget(queue.toKey(jobIdOf(o.raised.messageId, agency)), 'timestamp', 'processedOn', 'finishedOn');
+      pipeline.hget(keys.delivery(o.raised.messageId, agency), 'acknowledgedAt');
+    }
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  const queued: number[] = [];
+  const waiting: number[] = [];
+  const attempt: number[] = [];
+  const finishing: number[] = [];
+  let at = 0;
+  for (const o of offered) {
+    for (let r = 0; r < recipients.length; r++) {
+      const [timestamp, processedOn, finishedOn] = ((replies[at++]?.[1] ?? []) as (string | null)[]).map(Number);
+      const ackedAt = Date.parse((replies[at++]?.[1] as string | null) ?? '');
+      if (![timestamp, processedOn, finishedOn, ackedAt].every(Number.isFinite)) continue;
+      queued.push(timestamp! - o.scheduledWallMs);
+      waiting.push(processedOn! - timestamp!);
+      attempt.push(ackedAt - processedOn!);
+      finishing.push(finishedOn! - ackedAt);
+    }
+  }
+  return { queued: pick(summarise(queued)), waiting: pick(summarise(waiting)), attempt: pick(summarise(attempt)), finishing: pick(summarise(finishing)) };
 }
 
 /** Per Redis command: calls and microseconds so far (`INFO commandstats`; commands run by scripts are counted too). */
