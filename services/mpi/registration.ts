@@ -93,6 +93,14 @@ const CHUNK = 500;
 /** Records prepared between two yields to I/O before the lock (~40-60 µs each: a slice of a few ms). */
 const PREPARE_SLICE = 50;
 
+/** A record's match features (and their JSON, as stored), blocking keys and search terms. */
+interface PreparedRecord {
+  readonly features: MatchFeatures;
+  readonly featuresJson: string;
+  readonly keys: string[];
+  readonly terms: string[];
+}
+
 /**
  * A chunk's submissions, and the per-record work done at most once per record and only
  * when needed: the content digest (only a record with a stored version is compared — a
@@ -100,7 +108,7 @@ const PREPARE_SLICE = 50;
  * unchanged re-submission never needs them).
  */
 class PreparedChunk {
-  private readonly done: ({ features: MatchFeatures; keys: string[]; terms: string[] } | undefined)[];
+  private readonly done: (PreparedRecord | undefined)[];
   private readonly digests: (string | undefined)[];
   /** The digest of the stored version last compared, by record: read before the lock and again under it. */
   private readonly storedDigests: ({ version: string; digest: string } | undefined)[];
@@ -118,12 +126,12 @@ class PreparedChunk {
     return stored !== null && stored.digest === (this.digests[i] ??= contentHash(this.chunk[i]!.patient));
   }
 
-  prepare(i: number): { features: MatchFeatures; keys: string[]; terms: string[] } {
+  prepare(i: number): PreparedRecord {
     let work = this.done[i];
     if (!work) {
       const s = this.chunk[i]!;
       const features = toFeatures({ id: s.recordId, ...s.parsed.demographics });
-      work = this.done[i] = { features, keys: blockingKeys(features), terms: recordTerms(s.patient) };
+      work = this.done[i] = { features, featuresJson: JSON.stringify(features), keys: blockingKeys(features), terms: recordTerms(s.patient) };
     }
     return work;
   }
@@ -315,6 +323,7 @@ export class Registrar {
     const features = changedAt.map((i) => prepared.prepare(i).features);
     const keys = changedAt.map((i) => prepared.prepare(i).keys);
     const terms = changedAt.map((i) => prepared.prepare(i).terms);
+    const featuresJson = changedAt.map((i) => prepared.prepare(i).featuresJson);
     const ids = chunk.map((s) => s.recordId);
     const existing = changedAt.map((i) => allExisting[i]);
     const existingLinks = changedAt.map((i) => allLinks[i]);
@@ -427,6 +436,7 @@ export class Registrar {
         patient: stored,
         previous,
         features: f,
+        featuresJson: featuresJson[i],
         blockingKeys: keys[i]!,
         previousBlockingKeys: oldFeatures ? blockingKeys(oldFeatures) : [],
         terms: terms[i]!,

@@ -157,6 +157,18 @@ describe('search index', () => {
   });
 });
 
+describe('records written with their values packed into a few script arguments', () => {
+  it('stores a record whose text holds the separator character and an empty older version exactly as written', async () => {
+    // JSON text escapes U+001F, so a Patient holding it is still one packed field (packed-fields.ts).
+    const patient: Patient = { resourceType: 'Patient', id: 'p.1', meta: { versionId: '1' }, name: [{ family: 'Odd\x1fName', given: [''] }] };
+    await store.writeRecords([{ patient, features: { id: 'p.1', f: 'odd' }, blockingKeys: ['gd:p:1:1'], previousBlockingKeys: [] }]);
+    const [stored] = await store.getRecords(['p.1']);
+    expect(stored).toEqual(patient);
+    expect(await store.getFeatures(['p.1'])).toEqual([{ id: 'p.1', f: 'odd' }]);
+    expect(await store.candidateIds([['gd:p:1:1']], 500)).toEqual([['p.1']]);
+  });
+});
+
 describe('first links written with the records', () => {
   it('links each new record to its Person in the records’ own write, and answers the ones someone linked first without moving them', async () => {
     const link = (recordId: string, personId: string) => ({ recordId, personId, assurance: 'level2' as const, how: 'auto' as const });

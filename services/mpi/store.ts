@@ -12,6 +12,7 @@ import { pairKey, type Assurance, type LinkHow, type ManualDecision, type Person
 import { IndexLock, type IndexLockOptions } from './index-lock.js';
 import type { MpiKeys } from './keys.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
+import { packFields, UNPACK_LUA } from './packed-fields.js';
 
 export type { IndexLockOptions } from './index-lock.js';
 
@@ -28,6 +29,8 @@ export interface RecordWrite {
    * worked them out already (registration does, before it takes the index lock).
    */
   readonly terms?: readonly string[];
+  /** `JSON.stringify(features)`, when the caller made it already (registration does, before it takes the index lock). */
+  readonly featuresJson?: string;
 }
 
 export interface LinkWrite {
@@ -85,13 +88,14 @@ return done
 // postcode, a common name) says little and would make every registration compare against all
 // of them. A list is answered as it is (only its count is read), not copied out of it. The lists
 // are read with one HMGET per thousand keys (a chunk asks for ~4,000: one HGET each was most of
-// the script's time).
-// KEYS[1] blocks hash; ARGV[1] max block size, ARGV[2..] blocking keys.
-const BLOCKS_LUA = new LuaScript(`
+// the script's time). The keys come packed (packed-fields.ts): one argument rather than ~4,000.
+// KEYS[1] blocks hash; ARGV[1] max block size, ARGV[2] the number of blocking keys, ARGV[3] the keys, packed.
+const BLOCKS_LUA = new LuaScript(`${UNPACK_LUA}
 local max = tonumber(ARGV[1])
+local keys = packed(ARGV[3], tonumber(ARGV[2]))
 local out = {}
-for i = 2, #ARGV, 1000 do
-  local lists = redis.call('HMGET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+for i = 1, #keys, 1000 do
+  local lists = redis.call('HMGET', KEYS[1], unpack(keys, i, math.min(i + 999, #keys)))
   for k = 1, #lists do
     local v = lists[k]
     if v and tonumber(string.match(v, '^(%d+):')) <= max then out[#out + 1] = v else out[#out + 1] = '' end
@@ -107,19 +111,24 @@ return out
 //       hashes of updated records, then the list key of each search term touched, then the
 //       bucket key of each bucket touched, then (with first links) the links hash and the
 //       Person member hash of each link
-// ARGV: journal entry id ('' for none) and JSON; n records; per record: id, Patient JSON,
-//       features JSON, history KEYS index (0 for none), previous versionId, previous JSON;
-//       then the number of blocking keys touched and per blocking key: key, ids to add
-//       (comma-joined, may be ''), ids to remove (likewise); then the search terms touched
-//       (domain/search-terms.ts): the KEYS index of the first term's list key, the number of
-//       terms, the length of the key prefix before a term (keys.ts searchTerm) and before a
-//       bucket (searchBucket), and per term (in KEYS order): the KEYS index of its bucket key,
-//       ids to add (each preceded by a comma, may be ''), ids to remove (comma-joined, may be '');
-//       then the number of first links and the KEYS index of the links hash, and per link:
-//       record id, link value, member value
+// ARGV (14): journal entry id ('' for none) and JSON;
+//       n records, and packed (see \`packed\`) per record: id, Patient JSON, features JSON,
+//       history KEYS index (0 for none), previous versionId, previous JSON;
+//       the number of blocking keys touched, and packed per blocking key: key, ids to add
+//       (comma-joined, may be ''), ids to remove (likewise);
+//       the search terms touched (domain/search-terms.ts): the KEYS index of the first term's
+//       list key, the number of terms, the length of the key prefix before a term (keys.ts
+//       searchTerm) and before a bucket (searchBucket), and packed per term (in KEYS order): the
+//       KEYS index of its bucket key, ids to add (each preceded by a comma, may be ''), ids to
+//       remove (comma-joined, may be '');
+//       the number of first links, the KEYS index of the links hash, and packed per link:
+//       record id, link value, member value.
+// A chunk's ~20,000 values go as four packed arguments rather than one argument each: the
+// client's work per argument (encoding, and the garbage of each) was most of the Node side of
+// the call, made while the index lock is held.
 // Returns the (1-based) positions of the first links not written because the record was
 // linked already (someone linked it first, or this call is applied again).
-const WRITE_RECORDS_LUA = new LuaScript(`
+const WRITE_RECORDS_LUA = new LuaScript(`${UNPACK_LUA}
 -- The comma-separated ids \`list\` (or false when absent) with \`removes\` taken out and
 -- \`adds\` put in (each once, in list order, new ones last): a list rewritten whole.
 local function mergedIds(list, adds, removes)
@@ -248,21 +257,21 @@ if ARGV[1] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) end
 -- before (a replay): its search-index changes are in already.
 local replayed, anyReplayed = {}, false
 local n = tonumber(ARGV[3])
+local R = packed(ARGV[4], n * 6)
 local ids, stored = {}, {}
-for k = 1, n do ids[k] = ARGV[4 + (k - 1) * 6] end
+for k = 1, n do ids[k] = R[1 + (k - 1) * 6] end
 if n > 0 then batched('HMGET', KEYS[1], ids, stored) end
 local records, features = {}, {}
-local a = 4
 for k = 1, n do
-  local id = ARGV[a]
-  if stored[k] == ARGV[a + 1] then replayed[id] = true; anyReplayed = true end
+  local a = 1 + (k - 1) * 6
+  local id = R[a]
+  if stored[k] == R[a + 1] then replayed[id] = true; anyReplayed = true end
   records[#records + 1] = id
-  records[#records + 1] = ARGV[a + 1]
+  records[#records + 1] = R[a + 1]
   features[#features + 1] = id
-  features[#features + 1] = ARGV[a + 2]
-  local h = tonumber(ARGV[a + 3])
-  if h > 0 then redis.call('HSET', KEYS[h], ARGV[a + 4], ARGV[a + 5]) end
-  a = a + 6
+  features[#features + 1] = R[a + 2]
+  local h = tonumber(R[a + 3])
+  if h > 0 then redis.call('HSET', KEYS[h], R[a + 4], R[a + 5]) end
 end
 if n > 0 then
   batched('HSET', KEYS[1], records)
@@ -282,18 +291,17 @@ end
 -- searched for in the list (that search grew with the block): a record new to a key is not
 -- listed under it (its stored features name the keys it is listed under), and a call applied
 -- twice is recognised by its records being stored already (\`replayed\`). Others are merged.
-local blocking = tonumber(ARGV[a])
-a = a + 1
+local blocking = tonumber(ARGV[5])
+local B = packed(ARGV[6], blocking * 3)
 local gaining, gained = {}, {}
-for _ = 1, blocking do
-  local field, adds, removes = ARGV[a], notReplayed(ARGV[a + 1], false), ARGV[a + 2]
+for b = 1, blocking * 3, 3 do
+  local field, adds, removes = B[b], notReplayed(B[b + 1], false), B[b + 2]
   if removes ~= '' then
     merge(KEYS[3], field, adds, removes)
   elseif adds ~= '' then
     gaining[#gaining + 1] = field
     gained[#gained + 1] = adds
   end
-  a = a + 3
 end
 if #gaining > 0 then
   local lists, sets = {}, {}
@@ -314,11 +322,12 @@ if #gaining > 0 then
 end
 -- A term enters its bucket with its first record and leaves with its last; a bucket enters
 -- its root with its first term and leaves with its last.
-local firstTerm, terms, termPrefix, bucketPrefix = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-a = a + 4
+local firstTerm, terms, termPrefix, bucketPrefix = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local T = packed(ARGV[11], terms * 3)
 local buckets, bucketOrder = {}, {}
 for i = 0, terms - 1 do
-  local termKey, bucket, adds, removes = KEYS[firstTerm + i], tonumber(ARGV[a]), notReplayed(ARGV[a + 1], true), notReplayed(ARGV[a + 2], false)
+  local t = 1 + i * 3
+  local termKey, bucket, adds, removes = KEYS[firstTerm + i], tonumber(T[t]), notReplayed(T[t + 1], true), notReplayed(T[t + 2], false)
   local before, after = true, true
   if removes ~= '' then
     before, after = rewriteIds(termKey, adds, removes)
@@ -327,7 +336,6 @@ for i = 0, terms - 1 do
   end
   -- The term's value (its key after the prefix and \`<code>:\`) enters or leaves its bucket.
   if before ~= after then collect(buckets, bucketOrder, bucket, string.sub(termKey, termPrefix + 3), after) end
-  a = a + 3
 end
 local roots, rootOrder = {}, {}
 for _, bucket in ipairs(bucketOrder) do
@@ -346,26 +354,26 @@ end
 -- First links of new records, each only if the record has no link yet: two writers linking the
 -- same new record at once must not leave it in two Persons. The links are read with HMGET and
 -- written with HSET (a call's own overhead was most of the time); each Person's members with one HSET.
-local linkCount, linksKey = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-a = a + 2
+local linkCount, linksKey = tonumber(ARGV[12]), tonumber(ARGV[13])
+local L = packed(ARGV[14], linkCount * 3)
 local taken = {}
 if linkCount > 0 then
   local linkIds, current = {}, {}
-  for k = 1, linkCount do linkIds[k] = ARGV[a + (k - 1) * 3] end
+  for k = 1, linkCount do linkIds[k] = L[1 + (k - 1) * 3] end
   batched('HMGET', KEYS[linksKey], linkIds, current)
   local links, members, order = {}, {}, {}
   for k = 1, linkCount do
-    local b = a + (k - 1) * 3
+    local b = 1 + (k - 1) * 3
     if current[k] then
       taken[#taken + 1] = k
     else
-      links[#links + 1] = ARGV[b]
-      links[#links + 1] = ARGV[b + 1]
+      links[#links + 1] = L[b]
+      links[#links + 1] = L[b + 1]
       local key = KEYS[linksKey + k]
       local m = members[key]
       if not m then m = {}; members[key] = m; order[#order + 1] = key end
-      m[#m + 1] = ARGV[b]
-      m[#m + 1] = ARGV[b + 2]
+      m[#m + 1] = L[b]
+      m[#m + 1] = L[b + 2]
     end
   end
   for _, key in ipairs(order) do redis.call('HSET', key, unpack(members[key])) end
@@ -466,7 +474,7 @@ export class MpiStore {
   async candidateIds(blockingKeysPerRecord: readonly (readonly string[])[], maxBlockSize: number): Promise<string[][]> {
     const distinct = [...new Set(blockingKeysPerRecord.flat())];
     if (distinct.length === 0) return blockingKeysPerRecord.map(() => []);
-    const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks], [maxBlockSize, ...distinct])) as string[];
+    const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks], [maxBlockSize, distinct.length, packFields(distinct)])) as string[];
     const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i].slice(lists[i].indexOf(':') + 1).split(',') : []] as const));
     return blockingKeysPerRecord.map((keys) => {
       if (keys.length === 1) return [...idsOf.get(keys[0]!)!];
@@ -540,7 +548,7 @@ export class MpiStore {
   async writeRecords(writes: readonly RecordWrite[], journal?: { readonly id: string; readonly json: string }, newLinks: readonly LinkWrite[] = []): Promise<LinkWrite[]> {
     if (writes.length === 0 && !journal && newLinks.length === 0) return [];
     const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search];
-    const args: (string | number)[] = [journal?.id ?? '', journal?.json ?? '', writes.length];
+    const records: string[] = [];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
     const change = (key: string) => {
       let c = changes.get(key);
@@ -552,18 +560,18 @@ export class MpiStore {
       const previousVersion = w.previous?.meta?.versionId;
       let history = 0;
       if (previousVersion) history = keys.push(this.keys.recordHistory(id));
-      args.push(id, JSON.stringify(w.patient), JSON.stringify(w.features), history, previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
+      records.push(id, JSON.stringify(w.patient), w.featuresJson ?? JSON.stringify(w.features), String(history), previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
       const keep = new Set(w.blockingKeys);
       const had = new Set(w.previousBlockingKeys);
       for (const k of w.previousBlockingKeys) if (!keep.has(k)) change(k).removes.push(id);
       for (const k of keep) if (!had.has(k)) change(k).adds.push(id);
     }
-    args.push(changes.size);
-    for (const [key, c] of changes) args.push(key, c.adds.join(','), c.removes.join(','));
+    const blocking: string[] = [];
+    for (const [key, c] of changes) blocking.push(key, c.adds.join(','), c.removes.join(','));
     const terms = termChanges(writes);
     const bucketIndex = new Map<string, number>();
     const bucketKeys: string[] = [];
-    const termArgs: (string | number)[] = [];
+    const termArgs: string[] = [];
     const firstTerm = keys.length + 1;
     for (const t of terms) {
       keys.push(this.keys.searchTerm(t.field));
@@ -573,18 +581,34 @@ export class MpiStore {
         index = firstTerm + terms.length + bucketKeys.push(bucket) - 1;
         bucketIndex.set(bucket, index);
       }
-      termArgs.push(index, t.adds.map((id) => `,${id}`).join(''), t.removes.join(','));
+      termArgs.push(String(index), t.adds.map((id) => `,${id}`).join(''), t.removes.join(','));
     }
     keys.push(...bucketKeys);
-    args.push(firstTerm, terms.length, this.keys.searchTerm('').length, this.keys.searchBucket('').length, ...termArgs);
-    args.push(newLinks.length, keys.length + 1);
+    const linksKey = keys.length + 1;
+    const links: string[] = [];
     if (newLinks.length > 0) {
       keys.push(this.keys.links);
       for (const l of newLinks) {
         keys.push(this.keys.person(l.personId));
-        args.push(l.recordId, formatLink(l), `${l.assurance}|${l.how}`);
+        links.push(l.recordId, formatLink(l), `${l.assurance}|${l.how}`);
       }
     }
+    const args = [
+      journal?.id ?? '',
+      journal?.json ?? '',
+      writes.length,
+      packFields(records),
+      changes.size,
+      packFields(blocking),
+      firstTerm,
+      terms.length,
+      this.keys.searchTerm('').length,
+      this.keys.searchBucket('').length,
+      packFields(termArgs),
+      newLinks.length,
+      linksKey,
+      packFields(links),
+    ];
     const taken = (await WRITE_RECORDS_LUA.run(this.redis, keys, args)) as number[];
     return taken.map((position) => newLinks[position - 1]!);
   }
