@@ -20,7 +20,8 @@
  * for every load test) — all but the two plans services and the audit service, which run in processes of
  * their own as docker-compose runs them (plans with its `--max-semi-space-size=64`): the reads' client then
  * shares neither the plans service's event loop nor its garbage. `--plans in-process` keeps both plans
- * services in this process beside the client (the topology before session 18; what `--profile` needs);
+ * services in this process beside the client (the topology before session 18); `--profile` profiles the process
+ * serving each slice (the plans process apart, over the pause probe's channel; this one in-process);
  * `--audit in-process` keeps the audit service here. CPU time, GC pauses and JS heap allocated per read are
  * those of the process serving the reads — the plans process, or this one when in-process (client included)
  * — for both runs (the lead's rule on a shared machine: compare in one run).
@@ -61,7 +62,7 @@ const LOAD_BATCH = 500;
 const SLICES = 4;
 const IRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
 
-const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--plans apart|in-process] [--audit apart|in-process] [--profile cpu|heap|survivors (with --plans in-process)] [--profile-dir /tmp/plans-profile] [--out bench/results/plans.json]`;
+const USAGE = `npm run bench:plans -- [--people 10000] [--versions 5] [--consents-per-person 2] [--rate 300] [--seconds 20] [--chronology-reads 300] [--plans apart|in-process] [--plans-flags '--trace-gc …'] [--audit apart|in-process] [--profile cpu|heap|survivors|promoted] [--profile-dir /tmp/plans-profile] [--out bench/results/plans.json]`;
 
 /** The plans services' Node flags, as docker-compose's NODE_OPTIONS gives the plans service (README, Plans). */
 const PLANS_NODE_ARGS = ['--max-semi-space-size=64'];
@@ -75,20 +76,22 @@ interface Options {
   readonly chronologyReads: number;
   /** Where the two plans services run: processes of their own (as deployed), or this one beside the client. */
   readonly plans: 'apart' | 'in-process';
+  /** Node flags for the plans processes apart, after docker-compose's (a later flag wins: `--max-semi-space-size=16` replaces 64). */
+  readonly plansFlags: readonly string[];
   /** Where the audit service (appending every record to the log, indexing it) runs: its own process (as deployed), or this one. */
   readonly audit: 'apart' | 'in-process';
-  /** A CPU or allocation profile of this process for each measured slice (bench/common/profile.ts), written under `profileDir`. */
+  /** A CPU or allocation profile of the process serving each measured slice (bench/common/profile.ts: the plans process apart, else this one), written under `profileDir`. */
   readonly profile?: ProfileKind;
   readonly profileDir: string;
   readonly out: string;
 }
 
 function parse(argv: readonly string[]): Options {
-  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'plans', 'audit', 'profile', 'profile-dir', 'out']);
+  const flags = readFlags(argv, ['people', 'versions', 'consents-per-person', 'rate', 'seconds', 'chronology-reads', 'plans', 'plans-flags', 'audit', 'profile', 'profile-dir', 'out']);
   const audit = choiceFlag(flags, 'audit', ['apart', 'in-process'] as const, 'apart');
   const plans = choiceFlag(flags, 'plans', ['apart', 'in-process'] as const, 'apart');
-  // A profile is taken of this process: the plans services must be in it.
-  if (flags.has('profile') && plans !== 'in-process') throw new UsageError('--profile profiles this process: add --plans in-process');
+  const plansFlags = (flags.get('plans-flags') ?? '').split(/\s+/).filter((flag) => flag.length > 0);
+  if (plansFlags.length > 0 && plans !== 'apart') throw new UsageError('--plans-flags are for the plans processes apart');
   const consentsPerPerson = positiveFlag(flags, 'consents-per-person', 2);
   if (consentsPerPerson > 2) throw new UsageError('--consents-per-person is 1 or 2');
   return {
@@ -99,8 +102,9 @@ function parse(argv: readonly string[]): Options {
     seconds: positiveFlag(flags, 'seconds', 20),
     chronologyReads: positiveFlag(flags, 'chronology-reads', 300),
     plans,
+    plansFlags,
     audit,
-    ...(flags.has('profile') ? { profile: choiceFlag(flags, 'profile', ['cpu', 'heap', 'survivors'] as const, 'cpu') } : {}),
+    ...(flags.has('profile') ? { profile: choiceFlag(flags, 'profile', ['cpu', 'heap', 'survivors', 'promoted'] as const, 'cpu') } : {}),
     profileDir: flags.get('profile-dir') ?? path.join(os.tmpdir(), 'plans-profile'),
     out: flags.get('out') ?? 'bench/results/plans.json',
   };
@@ -139,11 +143,12 @@ async function main(): Promise<void> {
     let checkedProcess: ServiceProcess | undefined;
     let baselineProcess: ServiceProcess | undefined;
     if (options.plans === 'apart') {
-      const plansOptions = { nodeArgs: PLANS_NODE_ARGS, pauseProbe: true };
+      const plansOptions = { nodeArgs: [...PLANS_NODE_ARGS, ...options.plansFlags], pauseProbe: true };
       checkedProcess = await startServiceProcess('plans', config.urls.plans, apartEnv, plansOptions);
       plansProcesses.push(checkedProcess);
       baselineProcess = await startServiceProcess('plans', baselineUrl, { ...apartEnv, INFOSHARE_PLANS_PORT: String(port), INFOSHARE_PLANS_CONSENT_CHECK: 'off' }, plansOptions);
       plansProcesses.push(baselineProcess);
+      progress(`plans processes: consent-checked pid ${checkedProcess.pid}, baseline pid ${baselineProcess.pid}`);
     } else {
       const baseline = await plansService.createService(deps, { ...loadPlansConfig(env), consentCheck: false });
       baselineClose = () => baseline.close();
@@ -188,15 +193,21 @@ async function main(): Promise<void> {
     const unchecked = new RunMeter(deps.redis, auditProcess, baselineProcess);
     const slice = options.seconds / SLICES;
     const profiler = options.profile ? new Profiler(options.profileDir, options.profile) : undefined;
+    // Apart, each slice's profile is the plans process's that serves it (taken there, over the pause probe's channel).
+    const profileOf = (served: ServiceProcess | undefined) =>
+      options.profile && served?.pauses
+        ? { start: () => served.pauses!.profileStart(options.profile!, options.profileDir), stop: (name: string) => served.pauses!.profileStop(name) }
+        : profiler;
     for (let i = 0; i < SLICES; i++) {
-      const order: [RunMeter, BenchClient, string][] = [
-        [checked, checkedClient, 'checked'],
-        [unchecked, baselineClient, 'baseline'],
+      const order: [RunMeter, BenchClient, string, ServiceProcess | undefined][] = [
+        [checked, checkedClient, 'checked', checkedProcess],
+        [unchecked, baselineClient, 'baseline', baselineProcess],
       ];
-      for (const [meter, client, name] of i % 2 === 0 ? order : order.reverse()) {
-        await profiler?.start();
+      for (const [meter, client, name, served] of i % 2 === 0 ? order : order.reverse()) {
+        const profile = profileOf(served);
+        await profile?.start();
         await meter.measure(() => fixedRate(client, token, planIds, options.rate, slice));
-        await profiler?.stop(`${name}-${i}`);
+        await profile?.stop(`${name}-${i}`);
       }
     }
     profiler?.close();

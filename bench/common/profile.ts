@@ -8,6 +8,8 @@
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 /** Bytes between allocation samples (V8's default is 32 kB; finer for a few seconds of requests). */
 const SAMPLING_BYTES = 4096;
@@ -16,9 +18,10 @@ const SAMPLING_BYTES = 4096;
  * Which profiles to take: the allocation sampler costs CPU of its own, so a CPU profile is best taken alone.
  * `survivors` samples allocations as `heap` does but keeps only what was still on the heap when the stretch
  * ended: what outlived a young collection (each survivor is copied, then promoted — the long scavenges and the
- * major collections), plus what is really kept.
+ * major collections), plus what is really kept. `promoted` keeps what outlived a young collection even when a
+ * major collection freed it before the stretch ended: everything a scavenge had to copy or promote.
  */
-export type ProfileKind = 'cpu' | 'heap' | 'survivors';
+export type ProfileKind = 'cpu' | 'heap' | 'survivors' | 'promoted';
 
 export class Profiler {
   readonly #session = new Session();
@@ -38,17 +41,19 @@ export class Profiler {
     }
     if (this.kind === 'cpu') await this.#session.post('Profiler.start');
     else {
-      const collected = this.kind === 'heap';
       await this.#session.post('HeapProfiler.startSampling', {
         samplingInterval: SAMPLING_BYTES,
-        includeObjectsCollectedByMajorGC: collected,
-        includeObjectsCollectedByMinorGC: collected,
+        includeObjectsCollectedByMajorGC: this.kind === 'heap' || this.kind === 'promoted',
+        includeObjectsCollectedByMinorGC: this.kind === 'heap',
       });
     }
   }
 
   /** Stops the profile and writes it as `<name>.cpuprofile` or `<name>.heapprofile` (`survivors` too). */
   async stop(name: string): Promise<void> {
+    // What was allocated since the last scavenge has not been judged yet: one scavenge now, so that what the
+    // profile keeps is what outlived a young collection, not the stretch's last few requests' garbage.
+    if (this.kind === 'survivors' || this.kind === 'promoted') minorGc();
     const profile = this.kind === 'cpu' ? (await this.#session.post('Profiler.stop')).profile : (await this.#session.post('HeapProfiler.stopSampling')).profile;
     fs.mkdirSync(this.dir, { recursive: true });
     fs.writeFileSync(path.join(this.dir, `${name}.${this.kind === 'cpu' ? 'cpu' : 'heap'}profile`), JSON.stringify(profile));
@@ -57,6 +62,13 @@ export class Profiler {
   close(): void {
     if (this.#connected) this.#session.disconnect();
   }
+}
+
+/** A young-generation collection now (V8's `gc`, exposed for this call only: benchmarks' profiles). */
+function minorGc(): void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (options: { type: 'minor' }) => void;
+  gc({ type: 'minor' });
 }
 
 interface CallFrame {

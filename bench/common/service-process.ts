@@ -9,10 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../../shared/config.js';
 import type { PauseProbeRequest } from './pause-probe.js';
+import type { ProfileKind } from './profile.js';
 import type { PauseSummary } from './pauses.js';
 import { processCpuSeconds } from './process-cpu.js';
 
 export interface ServiceProcess {
+  /** The process id (to tell its `--trace-gc` lines, prefixed `[pid:…]`, from the others'). */
+  readonly pid: number | undefined;
   /** CPU seconds the process has used so far; undefined where /proc is missing. */
   cpuSeconds(): number | undefined;
   /** The process's own pauses and allocation (started with `pauseProbe`): measured between `resume` and `pause`. */
@@ -26,6 +29,9 @@ export interface RemotePauses {
   pause(): Promise<void>;
   /** The summary over every measured stretch. */
   finish(): Promise<PauseSummary>;
+  /** A profile of the process (bench/common/profile.ts) from `profileStart` to `profileStop`, written as `<dir>/<name>.<kind>profile`. */
+  profileStart(kind: ProfileKind, dir: string): Promise<void>;
+  profileStop(name: string): Promise<void>;
 }
 
 export interface ServiceProcessOptions {
@@ -55,21 +61,25 @@ export async function startServiceProcess(name: string, url: string, env: NodeJS
     await stop();
     throw err;
   }
-  return { cpuSeconds: () => processCpuSeconds(child.pid), ...(options.pauseProbe ? { pauses: remotePauses(child) } : {}), stop };
+  return { pid: child.pid, cpuSeconds: () => processCpuSeconds(child.pid), ...(options.pauseProbe ? { pauses: remotePauses(child) } : {}), stop };
 }
+
+/** A request without its id (each member of the union on its own). */
+type Question<R = PauseProbeRequest> = R extends PauseProbeRequest ? Omit<R, 'id'> : never;
 
 function remotePauses(child: ChildProcess): RemotePauses {
   let next = 0;
-  const ask = (op: PauseProbeRequest['op']) =>
+  const ask = (question: Question) =>
     new Promise<PauseSummary | undefined>((resolve, reject) => {
       const id = ++next;
-      const onMessage = (message: { id?: number; summary?: PauseSummary }) => {
+      const onMessage = (message: { id?: number; summary?: PauseSummary; error?: string }) => {
         if (message.id !== id) return;
         child.off('message', onMessage);
-        resolve(message.summary);
+        if (message.error !== undefined) reject(new Error(`the pause probe: ${message.error}`));
+        else resolve(message.summary);
       };
       child.on('message', onMessage);
-      const request: PauseProbeRequest = { id, op };
+      const request = { id, ...question } as PauseProbeRequest;
       child.send(request, (err) => {
         if (err) {
           child.off('message', onMessage);
@@ -78,10 +88,12 @@ function remotePauses(child: ChildProcess): RemotePauses {
       });
     });
   return {
-    resume: async () => void (await ask('resume')),
-    pause: async () => void (await ask('pause')),
+    resume: async () => void (await ask({ op: 'resume' })),
+    pause: async () => void (await ask({ op: 'pause' })),
+    profileStart: async (kind, dir) => void (await ask({ op: 'profile-start', kind, dir })),
+    profileStop: async (name) => void (await ask({ op: 'profile-stop', name })),
     finish: async () => {
-      const summary = await ask('finish');
+      const summary = await ask({ op: 'finish' });
       if (!summary) throw new Error('the pause probe sent no summary');
       return summary;
     },
