@@ -104,10 +104,18 @@ function capability(ctx: PlansContext) {
           { name: 'status', type: 'token' as const },
         ],
       },
-    ],
-    systemOperations: [
-      { name: 'chronology', definition: `${OP}/Patient-chronology` },
-      { name: 'accesses', definition: `${OP}/Patient-accesses` },
+      // The person's chronology and who read their plans are Patient operations (`/fhir/Patient/$chronology`,
+      // `/fhir/Patient/<id>/$chronology`, `/fhir/Patient/$accesses`); the Patients themselves are the MPI's.
+      // Declared at system level they sent a client to `/fhir/$chronology`, which is no route.
+      {
+        type: 'Patient',
+        interactions: [],
+        versioned: false,
+        operations: [
+          { name: 'chronology', definition: `${OP}/Patient-chronology` },
+          { name: 'accesses', definition: `${OP}/Patient-accesses` },
+        ],
+      },
     ],
   });
 }

@@ -19,6 +19,7 @@
  */
 import type { CarePlan, Observation, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
+import { UnservedSearchParameterError } from '../../../shared/fhir/unserved-search-parameter.js';
 import { PLANS_TYPES, type PlansType } from './access.js';
 
 export const INCLUDE_PARAMS = ['_include', '_revinclude'] as const;
@@ -57,6 +58,10 @@ export function includesOf(type: PlansType, query: URLSearchParams): { query: UR
       continue;
     }
     const kind = base as IncludeParam;
+    // A type this service follows no link of, in that direction, does not serve the parameter at all (lenient handling drops it).
+    if (supportedFor(type, kind).length === 0) {
+      throw new UnservedSearchParameterError(name, `'${kind}' is not supported on ${type} search here: this service follows no reference ${kind === '_include' ? 'from' : 'to'} a ${type} (Prefer: handling=lenient has it ignored)`);
+    }
     if (modifiers.length > 0) throw badRequest(`${name}: the :iterate and :recurse modifiers are not supported here; name each include once`, name);
     for (const one of value.split(',')) {
       const spec = includeSpec(type, kind, one.trim());
