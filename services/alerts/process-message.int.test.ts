@@ -244,6 +244,12 @@ describe('bad alert messages', () => {
     (message.entry![1]!.resource as unknown as Record<string, unknown>).status = 'banana';
     const res = await alerts.post('edinburgh-social-work', message);
     expect(res.status).toBe(422);
+    // An alert whose period ends before it starts (R4's per-1), validated on the service's worker thread like the rest.
+    const backwards = valid();
+    (backwards.entry![1]!.resource as Flag).period = { start: '2026-11-02', end: '2026-10-01' };
+    const refused = await alerts.post('edinburgh-social-work', backwards);
+    expect(refused.status).toBe(422);
+    expect((refused.body as OperationOutcome).issue.flatMap((i) => i.expression ?? [])).toEqual(['Bundle.entry[1].resource.period']);
   });
 
   it('refuses a Bundle over the alerts body limit (413)', async () => {

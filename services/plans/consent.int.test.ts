@@ -78,12 +78,16 @@ describe('granting consent', () => {
   });
 
   it('refuses an unknown category and an impossible period (422 naming each), and a person the index does not know', async () => {
-    const bad = consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, period: { start: '2027-01-01', end: '2026-01-01' } }]);
-    bad.provision!.provision![0]!.class = [{ system: CodeSystems.consentCategory, code: 'gossip' }];
-    const res = await plans.post(AILSA_LP, '/fhir/Consent', bad);
-    expect(res.status).toBe(422);
-    const expressions = (res.body as OperationOutcome).issue.flatMap((i) => i.expression ?? []);
-    expect(expressions).toEqual(expect.arrayContaining(['Consent.provision.provision[0].class[0]', 'Consent.provision.provision[0].period']));
+    const expressionsOf = (res: request.Response) => (res.body as OperationOutcome).issue.flatMap((i) => i.expression ?? []);
+    const gossip = consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, period: { start: '2026-01-01', end: '2027-01-01' } }]);
+    gossip.provision!.provision![0]!.class = [{ system: CodeSystems.consentCategory, code: 'gossip' }];
+    const unknownCategory = await plans.post(AILSA_LP, '/fhir/Consent', gossip);
+    expect(unknownCategory.status).toBe(422);
+    expect(expressionsOf(unknownCategory)).toEqual(['Consent.provision.provision[0].class[0]']);
+    // A period that ends before it starts is not valid R4 (per-1): refused before the Consent's own rules are read.
+    const backwards = await plans.post(AILSA_LP, '/fhir/Consent', consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, period: { start: '2027-01-01', end: '2026-01-01' } }]));
+    expect(backwards.status).toBe(422);
+    expect(expressionsOf(backwards)).toEqual(['Consent.provision.provision[0].period']);
     const unknown = await plans.post(AILSA_LP, '/fhir/Consent', consent('Patient/nobody-at-all', [{ actor: `Organization/${EDUCATION}` }]));
     expect(unknown.status).toBe(422);
   });

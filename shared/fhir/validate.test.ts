@@ -28,6 +28,27 @@ describe('R4 validation: what the structure validator alone lets through', () =>
     expect(expressions(team)).toEqual(['CareTeam.period.start']);
   });
 
+  it('refuses a Period that ends before it starts (per-1), comparing partial dates and zones over what they may mean', () => {
+    const team = (period: { start?: string; end?: string }) => ({ resourceType: 'CareTeam', status: 'active', period });
+    expect(problems(team({ start: '2026-06-02', end: '2026-06-01' }))).toMatchObject({ status: 422 });
+    expect(expressions(team({ start: '2026-06-02', end: '2026-06-01' }))).toEqual(['CareTeam.period']);
+    expect(texts(team({ start: '2026-06-02', end: '2026-06-01' }))).toContain('per-1: the period ends (2026-06-01) before it starts (2026-06-02)');
+    expect(expressions(team({ start: '2026-06-01T10:00:00Z', end: '2026-06-01T09:59:59Z' }))).toEqual(['CareTeam.period']);
+    expect(expressions(team({ start: '2027', end: '2026-12-31' }))).toEqual(['CareTeam.period']);
+    // One day, a day within its month or year, a zoned time on an unzoned day, an open end: all periods.
+    for (const period of [
+      { start: '2026-06-01', end: '2026-06-01' },
+      { start: '2026-06', end: '2026-06-15' },
+      { start: '2026-06-15', end: '2026-06' },
+      { start: '2026', end: '2026-01-01' },
+      { start: '2026-06-01T23:30:00-10:00', end: '2026-06-01' },
+      { start: '2026-06-01' },
+    ]) expect(problems(team(period)).issues).toEqual([]);
+    // Inside a Bundle entry too: an alert's Flag.
+    const flag = { resourceType: 'Flag', status: 'active', code: { text: 'x' }, subject: { reference: 'Patient/p' }, period: { start: '2027-01-01', end: '2026-01-01' } };
+    expect(expressions({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:0c4f9f5e-6a51-4d4e-9a43-7d4e8a9e1a02', resource: flag }] })).toEqual(['Bundle.entry[0].resource.period']);
+  });
+
   it('refuses codes outside a required binding: gender, CareTeam.status, daysOfWeek', () => {
     expect(expressions({ ...patient, gender: 'banana' })).toEqual(['Patient.gender']);
     expect(texts({ ...patient, gender: 'banana' })).toMatch(/administrative-gender.*male, female, other, unknown/);

@@ -9,6 +9,7 @@
  *   expected became one issue per character; here it is one issue, and
  *   Medplum does not run on a resource whose shape is wrong.
  * - Calendar dates: `2023-02-30` matches R4's date pattern but is no day.
+ * - Periods (R4 invariant per-1): a `start` after the `end` — the structure validator does not evaluate it.
  * - Integer ranges: R4 integers are 32-bit (`multipleBirthInteger: 1e308` is
  *   a JavaScript integer, not an R4 one).
  * - Required bindings: a `code` (or a Coding of the bound system) must be in
@@ -118,7 +119,20 @@ class Walk {
     const schema = tryGetDataType(type);
     if (!schema) return;
     if (element.binding?.strength === 'required' && element.binding.valueSet) this.codings(value, type, element.binding.valueSet, path);
+    if (type === 'Period') this.period(value, path);
     this.object(value, schema, path, depth + 1);
+  }
+
+  /** per-1: a Period does not end before it starts. Dates are compared over the instants they may mean (`2026` ends with the year). */
+  private period(value: Record<string, unknown>, path: string): void {
+    const { start, end } = value;
+    if (typeof start !== 'string' || typeof end !== 'string') return;
+    const from = instantsOf(start);
+    const to = instantsOf(end);
+    if (!from || !to) return; // the format is checked elsewhere
+    // A date has no zone: against a zoned dateTime it may be any of the zones (±14 h); two dates compare as they are.
+    const slack = from.zoned === to.zoned ? 0 : ZONE_SLACK_MS;
+    if (from.earliest - slack > to.latest + slack) this.add(path, 'invariant', `per-1: the period ends (${end}) before it starts (${start})`);
   }
 
   private primitive(value: unknown, jsType: JsType, element: InternalSchemaElement, type: string, path: string): void {
@@ -224,6 +238,26 @@ function jsonTypeOf(value: unknown): string {
   if (Array.isArray(value)) return 'JSON array';
   if (value === null) return 'null';
   return typeof value === 'object' ? 'JSON object' : `JSON ${typeof value}`;
+}
+
+/** The widest offset a time zone has from UTC. */
+const ZONE_SLACK_MS = 14 * 3_600_000;
+const PARTIAL_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+
+/** The first and last millisecond a FHIR date (`2026`, `2026-06`, `2026-06-01`, read as UTC) or zoned dateTime may mean; undefined for anything else. */
+function instantsOf(value: string): { earliest: number; latest: number; zoned: boolean } | undefined {
+  const m = PARTIAL_DATE.exec(value);
+  if (m) {
+    const year = Number(m[1]);
+    const month = m[2] === undefined ? undefined : Number(m[2]) - 1;
+    const day = m[3] === undefined ? undefined : Number(m[3]);
+    if (month !== undefined && (month < 0 || month > 11 || (day !== undefined && (day < 1 || day > daysInMonth(year, month + 1))))) return undefined; // no such day: said by calendarDate
+    const earliest = Date.UTC(year, month ?? 0, day ?? 1);
+    const next = day !== undefined ? Date.UTC(year, month ?? 0, day + 1) : month !== undefined ? Date.UTC(year, month + 1, 1) : Date.UTC(year + 1, 0, 1);
+    return { earliest, latest: next - 1, zoned: false };
+  }
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : { earliest: t, latest: t, zoned: true };
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
