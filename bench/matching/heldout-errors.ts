@@ -1,11 +1,39 @@
 /**
- * Why the MPI got the held-out proxy wrong: false links, missed links and review Tasks grouped by
- * cause. A cause is what differs between the two records (fields compared after folding case,
- * spaces and punctuation), whether the CHI is on both, one or neither, and the error processes the
- * generator applied to them (`ProxyRecord.noise`) or, for two people, how they are related (twins,
- * one household, same-name strangers).
+ * Why the MPI got a labelled multi-agency set wrong (the held-out proxy, the blind set): false
+ * links, missed links and review Tasks grouped by cause. A cause is what differs between the two
+ * records (fields compared after folding case, spaces and punctuation), whether the CHI is on
+ * both, one or neither, and the error processes the generator applied to them (`noise`) or, for
+ * two people, how they are related (twins, one household, same-name strangers).
  */
-import type { ProxyDataset, ProxyPerson, ProxyRecord } from '../../fixtures/heldout/multi-agency.js';
+
+/** What the analysis reads of an agency record, as the generators label them. */
+export interface AnalysedRecord {
+  readonly agencyId: string;
+  readonly agencyType: string;
+  readonly localId: string;
+  readonly personId: string;
+  readonly names: readonly { readonly given: readonly string[]; readonly family?: string | undefined }[];
+  readonly birthDate?: string | undefined;
+  readonly gender?: string | undefined;
+  readonly postcode?: string | undefined;
+  readonly chi?: string | undefined;
+  readonly noise: readonly string[];
+}
+
+/** What the analysis reads of a true person. */
+export interface AnalysedPerson {
+  readonly id: string;
+  readonly household: string;
+  readonly birthDate: string;
+  readonly given: string;
+  readonly family: string;
+}
+
+export interface AnalysedSet {
+  readonly records: readonly AnalysedRecord[];
+  readonly people: readonly AnalysedPerson[];
+}
+
 
 export interface ReviewQuestion {
   readonly task: string;
@@ -30,10 +58,10 @@ export interface ErrorAnalysis {
 
 const TOP = 15;
 
-export function analyseErrors(dataset: ProxyDataset, personOf: ReadonlyMap<string, string>, reviews: readonly ReviewQuestion[]): ErrorAnalysis {
-  const byId = new Map<string, ProxyRecord>(dataset.records.map((r) => [`${r.agencyId}.${r.localId}`, r]));
+export function analyseErrors(dataset: AnalysedSet, personOf: ReadonlyMap<string, string>, reviews: readonly ReviewQuestion[]): ErrorAnalysis {
+  const byId = new Map<string, AnalysedRecord>(dataset.records.map((r) => [`${r.agencyId}.${r.localId}`, r]));
   const people = new Map(dataset.people.map((p) => [p.id, p] as const));
-  const cluster = (r: ProxyRecord) => personOf.get(`${r.agencyId}.${r.localId}`)!;
+  const cluster = (r: AnalysedRecord) => personOf.get(`${r.agencyId}.${r.localId}`)!;
 
   // False links: records of two people in one Person.
   const falseByRelation = new Groups();
@@ -101,7 +129,7 @@ class Groups {
   private readonly groups = new Map<string, { pairs: number; examples: [string, string][] }>();
   total = 0;
 
-  add(cause: string, a: ProxyRecord | undefined, b: ProxyRecord | undefined): void {
+  add(cause: string, a: AnalysedRecord | undefined, b: AnalysedRecord | undefined): void {
     this.total++;
     const g = this.groups.get(cause) ?? { pairs: 0, examples: [] };
     g.pairs++;
@@ -129,7 +157,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 }
 
 /** How two different people are related, as far as the generator knows. */
-function relation(a: ProxyPerson, b: ProxyPerson): string {
+function relation(a: AnalysedPerson, b: AnalysedPerson): string {
   if (a.household === b.household) {
     if (a.birthDate === b.birthDate) return 'twins';
     if (a.given === b.given) return 'same household, same forename (father and son)';
@@ -140,10 +168,10 @@ function relation(a: ProxyPerson, b: ProxyPerson): string {
 }
 
 const fold = (s: string | undefined): string => (s ?? '').normalize('NFD').replace(/[^A-Za-z0-9]/g, '').toLowerCase();
-const mainName = (r: ProxyRecord) => r.names[0]!;
+const mainName = (r: AnalysedRecord) => r.names[0]!;
 
 /** The fields on which two records differ (both present and different), and those missing on a side. */
-function differences(a: ProxyRecord, b: ProxyRecord): string[] {
+function differences(a: AnalysedRecord, b: AnalysedRecord): string[] {
   const out: string[] = [];
   const compare = (field: string, x: string | undefined, y: string | undefined) => {
     if (!x || !y) out.push(`${field}?`);
@@ -157,7 +185,7 @@ function differences(a: ProxyRecord, b: ProxyRecord): string[] {
   return out;
 }
 
-function fieldCause(a: ProxyRecord, b: ProxyRecord): string {
+function fieldCause(a: AnalysedRecord, b: AnalysedRecord): string {
   const chi = a.chi && b.chi ? (a.chi === b.chi ? 'same CHI' : 'different CHIs') : a.chi || b.chi ? 'CHI on one side' : 'no CHI';
   const diff = differences(a, b);
   const differ = diff.filter((d) => !d.endsWith('?'));
@@ -168,12 +196,12 @@ function fieldCause(a: ProxyRecord, b: ProxyRecord): string {
 /** Error processes that say something about a pair ('capitals' and duplicates do not by themselves). */
 const informative = (n: string) => n !== 'capitals';
 
-function noiseCause(a: ProxyRecord, b: ProxyRecord): string {
+function noiseCause(a: AnalysedRecord, b: AnalysedRecord): string {
   const labels = [...new Set([...a.noise, ...b.noise].filter(informative))].sort();
   return labels.length ? labels.join(' + ') : 'no injected error on either record';
 }
 
-function summary(r: ProxyRecord): string {
+function summary(r: AnalysedRecord): string {
   const n = mainName(r);
   return [
     `${r.agencyId}.${r.localId} (${r.personId})`,
