@@ -22,6 +22,12 @@
  *   hub with its shipped settings, measured once it has settled by itself (its first estimation
  *   at the end of the load, the pass under the new model) — no manual step; and `arrival`: the
  *   shipped default model as registration left the index, before anything was estimated.
+ * - the blind set (fixtures/blind/, written from issue 12's description alone, without reading the
+ *   matcher, the held-out proxy or the other generators): for each of `--blind-seeds` seeds
+ *   (default 3) a hub with its shipped settings loaded through the API as six agency systems would
+ *   and measured once it has settled by itself (bench/matching/blind.ts) — nothing estimated or
+ *   re-clustered by the benchmark; the errors, grouped by cause, go to
+ *   bench/results/blind-errors.local.json.
  * FEBRL models are estimated on the data set itself, unlabelled, as the randomised ones.
  * Deduplication runs report the Persons as registration leaves them (arrival order) and
  * after the re-clustering pass (services/mpi/domain/clustering.ts), which the MPI runs
@@ -33,7 +39,7 @@
  *
  * Prints one JSON line per data set and run, and writes them to bench/results/matching.json.
  * Options: --seeds N (randomised seeds 1..N, default 5), --heldout-seeds N (default 3),
- * --only febrl|synthetic|randomised|heldout.
+ * --blind-seeds N (default 3), --only febrl|synthetic|randomised|heldout|blind.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -43,6 +49,7 @@ import { generateRandomisedPopulation } from '../fixtures/generators/randomised-
 import { assertValidModel, type MatchModel } from '../services/mpi/domain/model.js';
 import { choiceFlag, optionsOrExit, positiveFlag, progressPrinter, readFlags } from './common/cli.js';
 import { estimateForRecords } from './matching/estimation.js';
+import { runBlindSet } from './matching/blind.js';
 import { runHeldoutProxy, type HeldoutRun } from './matching/heldout.js';
 import { readFebrl } from './matching/febrl.js';
 import { estimateForLinkage, runLinkage } from './matching/linkage.js';
@@ -57,22 +64,26 @@ const TARGETS = {
   randomised: { worstF1: 0.98, reviewShareOfRecords: 0.02, reviewTrueMatchShare: [0.2, 0.8] as const },
   /** Issue 12's held-out targets, applied to the proxy. */
   'heldout-proxy': { f1: 0.98, reviewShareOfRecords: 0.02 },
+  /** Issue 12's held-out targets, applied to the blind set. */
+  blind: { f1: 0.98, reviewShareOfRecords: 0.02 },
 } as const;
 
 const SYNTHETIC = { seed: 2026, people: 10_000 } as const;
 const RANDOMISED_PEOPLE = 2_000;
 
-const USAGE = `Usage: npm run bench:matching -- [--seeds N] [--heldout-seeds N] [--only febrl|synthetic|randomised|heldout]
+const USAGE = `Usage: npm run bench:matching -- [--seeds N] [--heldout-seeds N] [--blind-seeds N] [--only febrl|synthetic|randomised|heldout|blind]
   --seeds N           randomised data sets to run, seeds 1..N (default 5)
   --heldout-seeds N   held-out proxy data sets to run through the API, seeds 1..N (default 3)
+  --blind-seeds N     blind data sets to run through the API, seeds 1..N (default 3)
   --only X            run one family of data sets (default: all)`;
 
 const options = optionsOrExit((argv) => {
-  const flags = readFlags(argv, ['seeds', 'heldout-seeds', 'only']);
+  const flags = readFlags(argv, ['seeds', 'heldout-seeds', 'blind-seeds', 'only']);
   return {
     seeds: positiveFlag(flags, 'seeds', 5),
     heldoutSeeds: positiveFlag(flags, 'heldout-seeds', 3),
-    only: choiceFlag(flags, 'only', ['all', 'febrl', 'synthetic', 'randomised', 'heldout'] as const, 'all'),
+    blindSeeds: positiveFlag(flags, 'blind-seeds', 3),
+    only: choiceFlag(flags, 'only', ['all', 'febrl', 'synthetic', 'randomised', 'heldout', 'blind'] as const, 'all'),
   };
 }, USAGE);
 const progress = progressPrinter('matching');
@@ -286,8 +297,55 @@ async function heldoutRuns(): Promise<Line[]> {
   return lines;
 }
 
+async function blindRuns(): Promise<Line[]> {
+  const lines: Line[] = [];
+  const details: unknown[] = [];
+  const t = TARGETS.blind;
+  for (let seed = 1; seed <= options.blindSeeds; seed++) {
+    const { errors, figures: f, ...run } = await runBlindSet(seed, progress);
+    details.push({ seed, figures: f, errors });
+    lines.push({
+      bench: 'matching',
+      dataset: 'blind',
+      seed,
+      records: run.records,
+      people: run.people,
+      precision: f.precision,
+      recall: f.recall,
+      f1: f.f1,
+      truePairs: f.truePairs,
+      truePairsLinked: f.truePairsLinked,
+      falseLinks: f.falseLinks,
+      missedPairs: f.missedPairs,
+      reviewTasks: f.reviewTasks,
+      reviewShareOfRecords: f.reviewShareOfRecords,
+      reviewTrueMatchShare: f.reviewTrueMatchShare,
+      f1IfReviewsAnsweredCorrectly: f.f1IfReviewsAnsweredCorrectly,
+      personsWithSeveralChis: run.personsWithSeveralChis,
+      hub: run.hub,
+      loadRecordsPerSecond: run.loadRecordsPerSecond,
+      agencies: run.agencies,
+      noise: run.noise,
+      errorsInBrief: {
+        falseLinks: errors.falseLinks.byRelation.slice(0, 5).map((g) => `${g.pairs} ${g.cause}`),
+        missedLinks: errors.missedLinks.byFields.slice(0, 5).map((g) => `${g.pairs} ${g.cause}`),
+        missedLinksByNoise: errors.missedLinks.byNoise.slice(0, 5).map((g) => `${g.pairs} ${g.cause}`),
+        reviewTasksOfDifferentPeople: errors.reviews.differentPeople.slice(0, 5).map((g) => `${g.pairs} ${g.cause}`),
+      },
+      loaded: 'written blind from issue 12; through the API: each agency its transaction Bundles of 500, the hub with its shipped settings left to settle by itself, then $ihe-pix for every record',
+      targets: t,
+      meetsTargets: f.f1 >= t.f1 && f.reviewShareOfRecords <= t.reviewShareOfRecords,
+    });
+  }
+  const file = path.resolve(PROJECT_ROOT, 'bench', 'results', 'blind-errors.local.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(details, null, 2) + '\n');
+  progress(`blind set: errors grouped by cause in ${path.relative(PROJECT_ROOT, file)}`);
+  return lines;
+}
+
 const lines: Line[] = [];
-const run = async (family: 'febrl' | 'synthetic' | 'randomised' | 'heldout', make: () => Line[] | Promise<Line[]>) => {
+const run = async (family: 'febrl' | 'synthetic' | 'randomised' | 'heldout' | 'blind', make: () => Line[] | Promise<Line[]>) => {
   if (options.only !== 'all' && options.only !== family) return;
   for (const line of await make()) {
     console.log(JSON.stringify(line));
@@ -298,6 +356,7 @@ await run('febrl', () => [...febrl4Runs(), febrl3Run()]);
 await run('synthetic', syntheticRuns);
 await run('randomised', randomisedRuns);
 await run('heldout', heldoutRuns);
+await run('blind', blindRuns);
 
 const results = {
   generatedAt: new Date().toISOString(),
