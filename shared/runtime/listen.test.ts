@@ -1,0 +1,53 @@
+import http from 'node:http';
+import express from 'express';
+import { listen, type Listening } from './listen.js';
+
+/** GET `path` on the server; the status, a header and the body. */
+function get(port: number, path: string): Promise<{ status: number; header: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, header: res.headers['x-seen'] as string | undefined, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('listen (an Express app on a port)', () => {
+  let served: Listening | undefined;
+  const setPrototypeOf = Object.setPrototypeOf;
+  afterEach(async () => {
+    Object.setPrototypeOf = setPrototypeOf;
+    await served?.close();
+    served = undefined;
+  });
+
+  it("makes each request and response with Express's prototypes, so Express never changes a live object's prototype", async () => {
+    const app = express();
+    app.get('/things/:id', (req, res) => {
+      res.setHeader('x-seen', String(req.app === app));
+      res.status(200).json({ id: req.params.id, request: Object.getPrototypeOf(req) === app.request, response: Object.getPrototypeOf(res) === app.response });
+    });
+    served = await listen(app, 0, '127.0.0.1');
+    // Every prototype change made while a request is served (Express's `handle` sets req's and res's).
+    const changed: (string | undefined)[] = [];
+    Object.setPrototypeOf = (target: object, proto: object | null): object => {
+      if (Object.getPrototypeOf(target) !== proto) changed.push((target as { constructor?: { name?: string } }).constructor?.name);
+      return setPrototypeOf(target, proto) as object;
+    };
+
+    const answer = await get(served.port, '/things/42');
+    Object.setPrototypeOf = setPrototypeOf;
+
+    expect(answer).toEqual({ status: 200, header: 'true', body: JSON.stringify({ id: '42', request: true, response: true }) });
+    expect(changed).toEqual([]);
+  });
+
+  it("answers a route Express does not know with Express's own 404", async () => {
+    served = await listen(express(), 0, '127.0.0.1');
+    expect((await get(served.port, '/nowhere')).status).toBe(404);
+  });
+});
