@@ -97,6 +97,8 @@ const PREPARE_SLICE = 50;
 interface PreparedRecord {
   readonly features: MatchFeatures;
   readonly featuresJson: string;
+  /** The submitted Patient's JSON, when it has no id or meta (a create as sent): its stored version's is this plus both (`storedJson`). */
+  readonly patientJson?: string;
   readonly keys: string[];
   readonly terms: string[];
 }
@@ -131,7 +133,14 @@ class PreparedChunk {
     if (!work) {
       const s = this.chunk[i]!;
       const features = toFeatures({ id: s.recordId, ...s.parsed.demographics });
-      work = this.done[i] = { features, featuresJson: JSON.stringify(features), keys: blockingKeys(features), terms: recordTerms(s.patient) };
+      const bare = !Object.hasOwn(s.patient, 'id') && !Object.hasOwn(s.patient, 'meta');
+      work = this.done[i] = {
+        features,
+        featuresJson: JSON.stringify(features),
+        ...(bare ? { patientJson: JSON.stringify(s.patient) } : {}),
+        keys: blockingKeys(features),
+        terms: recordTerms(s.patient),
+      };
     }
     return work;
   }
@@ -324,6 +333,7 @@ export class Registrar {
     const keys = changedAt.map((i) => prepared.prepare(i).keys);
     const terms = changedAt.map((i) => prepared.prepare(i).terms);
     const featuresJson = changedAt.map((i) => prepared.prepare(i).featuresJson);
+    const patientJson = changedAt.map((i) => prepared.prepare(i).patientJson);
     const ids = chunk.map((s) => s.recordId);
     const existing = changedAt.map((i) => allExisting[i]);
     const existingLinks = changedAt.map((i) => allLinks[i]);
@@ -426,14 +436,13 @@ export class Registrar {
 
       const previous = existing[i];
       const version = previous ? Number(previous.meta?.versionId ?? '0') + 1 : 1;
-      const stored: Patient = {
-        ...submission.patient,
-        id: submission.recordId,
-        meta: { ...submission.patient.meta, versionId: String(version), lastUpdated: now },
-      };
+      const meta = { ...submission.patient.meta, versionId: String(version), lastUpdated: now };
+      const stored: Patient = { ...submission.patient, id: submission.recordId, meta };
+      const submittedJson = patientJson[i];
       const oldFeatures = existingFeatures[i];
       recordWrites.push({
         patient: stored,
+        ...(submittedJson !== undefined ? { patientJson: storedJson(submittedJson, submission.recordId, meta) } : {}),
         previous,
         features: f,
         featuresJson: featuresJson[i],
@@ -965,16 +974,27 @@ function chunkChangeRecord(journal: ChunkJournal): string[] {
 }
 
 /**
- * The content digest of a record's stored version: that of the submission it was made
- * from (`contentHash` of the submitted Patient, which has no id or meta), so an unchanged
- * re-submission is recognised by comparing digests — worked out from the stored record
- * rather than kept beside it (no Redis memory per record).
+ * `JSON.stringify({ ...submitted, id, meta })` for a submitted Patient without id or meta, from its
+ * JSON made before the index lock: the spread puts both after its own elements, so the stored
+ * JSON is the submitted one with them added at its end (the same bytes, without serialising the
+ * record again under the lock).
  */
+export function storedJson(submittedJson: string, id: string, meta: NonNullable<Patient['meta']>): string {
+  const open = submittedJson.slice(0, -1);
+  return `${open}${open === '{' ? '' : ','}"id":${JSON.stringify(id)},"meta":${JSON.stringify(meta)}}`;
+}
+
 /** What names a stored version (`Submission.stored`): a version is never rewritten with other content. */
 export function versionKey(stored: Patient): string {
   return `${stored.meta?.versionId ?? ''}|${stored.meta?.lastUpdated ?? ''}`;
 }
 
+/**
+ * The content digest of a record's stored version: that of the submission it was made
+ * from (`contentHash` of the submitted Patient, which has no id or meta), so an unchanged
+ * re-submission is recognised by comparing digests — worked out from the stored record
+ * rather than kept beside it (no Redis memory per record).
+ */
 export function storedDigest(stored: Patient): string {
   const { id: _id, ...content } = stored;
   return contentHash(content);

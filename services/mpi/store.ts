@@ -31,6 +31,8 @@ export interface RecordWrite {
   readonly terms?: readonly string[];
   /** `JSON.stringify(features)`, when the caller made it already (registration does, before it takes the index lock). */
   readonly featuresJson?: string;
+  /** `JSON.stringify(patient)`, when the caller made it already (registration: from the submission's JSON, made before the lock). */
+  readonly patientJson?: string;
 }
 
 export interface LinkWrite {
@@ -560,7 +562,7 @@ export class MpiStore {
       const previousVersion = w.previous?.meta?.versionId;
       let history = 0;
       if (previousVersion) history = keys.push(this.keys.recordHistory(id));
-      records.push(id, JSON.stringify(w.patient), w.featuresJson ?? JSON.stringify(w.features), String(history), previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
+      records.push(id, w.patientJson ?? JSON.stringify(w.patient), w.featuresJson ?? JSON.stringify(w.features), String(history), previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
       const keep = new Set(w.blockingKeys);
       const had = new Set(w.previousBlockingKeys);
       for (const k of w.previousBlockingKeys) if (!keep.has(k)) change(k).removes.push(id);
