@@ -234,6 +234,32 @@ describe('content negotiation on every service (R4 §3.1.0.1.10)', () => {
     }
   });
 
+  it('reads a body in every JSON type a FHIR client sends (fhirVersion=4.0, a charset, the DSTU2 application/json+fhir), and 415 for another version, charset or type', async () => {
+    const create = (contentType: string) =>
+      fetch(`${baseOf('directory')}/Organization`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+        body: JSON.stringify({ resourceType: 'Organization', name: `Content-Type ${contentType}` }),
+      });
+    const answers: string[] = [];
+    for (const [contentType, status] of [
+      ['application/fhir+json', 201],
+      ['application/fhir+json; fhirVersion=4.0', 201],
+      ['application/fhir+json;charset=utf-8;fhirVersion=4.0.1', 201],
+      ['application/json', 201],
+      ['application/json; charset=UTF-8', 201],
+      ['application/json+fhir', 201],
+      ['application/fhir+json; fhirVersion=3.0', 415],
+      ['application/fhir+json; charset=ISO-8859-1', 415],
+      ['text/plain;charset=UTF-8', 415],
+    ] as const) {
+      const res = await create(contentType);
+      const body = (await res.json()) as { resourceType: string };
+      answers.push(`${contentType}: ${res.status} ${body.resourceType}`);
+      expect(answers.at(-1)).toBe(`${contentType}: ${status} ${status === 201 ? 'Organization' : 'OperationOutcome'}`);
+    }
+  });
+
   it('answers a conditional read whose If-None-Match names the current version with 304 and no body', async () => {
     const created = await fetch(`${baseOf('directory')}/Organization`, {
       method: 'POST',

@@ -30,8 +30,11 @@ import {
 
 export const FHIR_JSON = 'application/fhir+json';
 
-/** The media types read as JSON. */
-export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
+/**
+ * The media types read as JSON: FHIR's, generic JSON, and `application/json+fhir` — the DSTU2 type older clients
+ * still send, which `Accept` and `_format` already honour (media-types.ts); as a body's type it was a 415.
+ */
+export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json', 'application/json+fhir'];
 
 /** Size in bytes of each parsed request body (what validation weighs to decide where to run). */
 const bodySizes = new WeakMap<Request, number>();
