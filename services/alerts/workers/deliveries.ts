@@ -491,7 +491,13 @@ class DeliveryAttempt {
     // Before the claim is asked: the claim script's clock reads later, so its lease runs at least until this plus its length.
     const claimAskedAt = this.now().getTime();
     // Read and claimed in one step: while this run holds the claim no other run of the job calls the agency.
-    const claim = await this.shared.claims.submit({ messageId, agencyId, holder: this.holder });
+    const claiming = this.shared.claims.submit({ messageId, agencyId, holder: this.holder });
+    // What the attempt reads to re-check is read while the claim is made, not one round trip after another once it
+    // is back (each read as current as the claim; the reads of attempts that ask together are shared). A claim that
+    // finds nothing to do leaves them unused.
+    const ahead = { message: this.shared.messages.get(messageId), partnership: this.shared.ispSnapshot(), endpoints: this.shared.endpoints.of(agencyId) };
+    for (const read of [ahead.message, ahead.partnership, ahead.endpoints]) read.catch(() => undefined);
+    const claim = await claiming;
     if (claim.kind === 'missing') throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
     if (claim.kind === 'settled') return settled(claim.delivery.state);
     if (claim.kind === 'leased') {
@@ -501,13 +507,13 @@ class DeliveryAttempt {
       throw new RetryDelivery(`not called: another attempt of this delivery is in flight (its claim runs until ${new Date(claim.untilMs).toISOString()})`, waitMs);
     }
     const { delivery } = claim;
-    const message = await this.shared.messages.get(messageId);
+    const message = await ahead.message;
     if (!message) throw notFound(`Message ${messageId} is not stored`);
     const about = aboutMessage(message);
 
     // The ISP as it stands at this attempt (its snapshot is re-read whenever the directory's agencies or ISPs
     // moved): a flow withdrawn since acceptance is not delivered.
-    const partnership = await this.shared.ispSnapshot();
+    const partnership = await ahead.partnership;
     const decision = decideFlow(
       partnership,
       { senderAgencyId: message.sender, receiverAgencyId: agencyId, category: about.dataCategory, purpose: about.purpose },
@@ -537,7 +543,7 @@ class DeliveryAttempt {
     }
     // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint.
     const forward = await this.deps.peers?.targetOf(agencyId);
-    const endpoint = forward ? undefined : activeEndpointOf(await this.shared.endpoints.of(agencyId));
+    const endpoint = forward ? undefined : activeEndpointOf(await ahead.endpoints);
     const url = forward?.url ?? (endpoint ? `${endpoint.address.replace(/\/+$/, '')}/$process-message` : undefined);
     if (!recipient || !url) {
       const what = `${agencyId} has no active Endpoint: the message waits in its inbox (GET /fhir/$inbox) to be pulled`;
