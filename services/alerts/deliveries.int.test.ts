@@ -199,6 +199,10 @@ describe('pushing alerts to agency endpoints', () => {
     expect((await alerts.mpi.auditOf(named)).outcome).toBe('4');
     const status = await alerts.get(SENDER, `/fhir/$delivery-status/${messageId}`);
     expect(JSON.stringify(status.body)).toContain('dead-letter');
+    // A parameter the status does not take is refused (400) to the sender; to anyone else the message stays unknown (404).
+    expect((await alerts.get(SENDER, `/fhir/$delivery-status/${messageId}?agency=lueccs-ooh`)).status).toBe(400);
+    expect((await alerts.get('nhs-lothian', `/fhir/$delivery-status/${messageId}?agency=lueccs-ooh`)).status).toBe(404);
+    expect((await request(alerts.app).post(`/fhir/$redrive/${messageId}?agency=lueccs-ooh&force=true`).set(await alerts.auth(SENDER))).status).toBe(400);
 
     const redrivePath = `/fhir/$redrive/${messageId}?agency=lueccs-ooh`;
     // Another agency's message is answered as an unknown one (404: its existence is not revealed), audited as a denial.

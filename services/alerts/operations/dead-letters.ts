@@ -64,6 +64,7 @@ export function redrive(ctx: AlertsContext) {
     // Whose message it is before what the request lacks: to anyone but its sender the message is unknown (404),
     // however the request is written.
     const message = await knownMessage(ctx, res, messageId, { agency: caller, as: 'sender' });
+    onlyParameters(req.query, '$redrive', ['agency'], 'it re-drives the delivery of one message to one recipient');
     const agencyId = req.query.agency;
     if (typeof agencyId !== 'string' || agencyId.length === 0) throw badRequest('Name the recipient to re-drive: ?agency=<agency id>', 'agency');
     describeExchange(res, { recipientAgency: agencyId });

@@ -12,12 +12,15 @@ import { respond } from '../../../shared/fhir/express.js';
 import type { AlertsContext } from '../context.js';
 import { deliveryStatusParameters } from '../domain/answers.js';
 import { knownMessage } from './known-message.js';
+import { onlyParameters } from './query.js';
 
 export function deliveryStatus(ctx: AlertsContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$delivery-status', action: 'R', dataCategory: 'alert' });
     const messageId = String(req.params.messageId);
     const message = await knownMessage(ctx, res, messageId, { agency: authContext(res).agency, as: 'sender' });
+    // After whose message it is: to anyone but its sender the message is unknown (404), however the request is written.
+    onlyParameters(req.query, '$delivery-status', [], 'the status of one message, to its sender');
     const deliveries = await ctx.store.deliveries(messageId, message.recipients);
     describeExchange(res, { subject: `Person/${message.personId}`, purpose: message.purpose, entities: [{ reference: `Flag/${message.flagId}`, role: 'domain-resource' }] });
     await respond(

@@ -18,6 +18,6 @@ export function wholeNumberParam(value: unknown, name: string, fallback: number,
  */
 export function onlyParameters(query: Record<string, unknown>, operation: string, taken: readonly string[], why: string): void {
   for (const name of Object.keys(query)) {
-    if (!taken.includes(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`${operation} does not take '${name}' (it takes ${taken.join(' and ')}): ${why}`, name);
+    if (!taken.includes(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`${operation} does not take '${name}' (${taken.length ? `it takes ${taken.join(' and ')}` : 'it takes no parameters'}): ${why}`, name);
   }
 }
