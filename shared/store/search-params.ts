@@ -18,6 +18,7 @@
 import type { CodeableConcept, Coding, FhirResource, HumanName, Identifier, Period, Reference } from 'fhir/r4.js';
 import { dateSpan, periodSpan, type DateSpan } from './date-range.js';
 import { MEMBER_SEPARATOR } from './keys.js';
+import { foldLetters } from '../text-fold.js';
 
 export type ResourceType = FhirResource['resourceType'];
 export type ResourceOf<K extends ResourceType> = Extract<FhirResource, { resourceType: K }>;
@@ -201,7 +202,7 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 export function normalizeString(value: string): string {
   // Printable ASCII (nearly every name and postcode) has no accents to remove or control characters to clean.
   if (PRINTABLE_ASCII.test(value)) return value.toLowerCase().replace(/\s+/g, ' ').trim();
-  return clean(value.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()).replace(/\s+/g, ' ').trim();
+  return clean(foldLetters(value)).replace(/\s+/g, ' ').trim();
 }
 
 /** A date value's span, or undefined when unreadable (then it is not indexed). */

@@ -5,7 +5,8 @@
  * property names, absent values left out) because the MPI keeps one per record in
  * Redis: typically 150-300 bytes as JSON.
  */
-import { familyParts, foldCase, nameWords, nicknameGroups, normaliseFamily } from './names.js';
+import { foldLetters } from '../../../shared/text-fold.js';
+import { familyParts, nameWords, nicknameGroups, normaliseFamily } from './names.js';
 import { nysiis } from './phonetic.js';
 import { parsePostcode } from './postcode.js';
 import type { DemographicRecord } from './record.js';
@@ -98,7 +99,7 @@ export function toFeatures(record: DemographicRecord): MatchFeatures {
   }
 
   if (record.town) {
-    const town = foldCase(record.town).replace(/[^a-z]/g, '');
+    const town = foldLetters(record.town).replace(/[^a-z]/g, '');
     if (town) features.tn = town;
   }
 
@@ -180,7 +181,7 @@ const UNIT_WORDS = new Set(['flat', 'flt', 'apartment', 'apt', 'unit', 'no', 'nu
  * because systems put a building name or locality before or after the street.
  */
 export function splitAddress(line: string): { numbers: string[]; street: string[] } {
-  const tokens = foldCase(line)
+  const tokens = foldLetters(line)
     .split(/[^a-z0-9/]+/)
     .filter((t) => t.length > 0);
   const numbers: string[] = [];

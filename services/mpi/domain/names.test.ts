@@ -32,6 +32,12 @@ describe('forename normalisation', () => {
     expect(nameWords('Mary-Anne  Seònaid')).toEqual(['mary', 'anne', 'seonaid']);
     expect(normaliseName('Eòghann')).toBe('eoghann');
   });
+
+  it("writes a letter with no accent to strip the Latin way, so a system that could not hold it still matches (Małgorzata, Søren)", () => {
+    expect(nameWords('Małgorzata')).toEqual(nameWords('Malgorzata'));
+    expect(normaliseName('Søren')).toBe(normaliseName('Soren'));
+    expect(normaliseFamily('Wałęsa')).toBe('walesa');
+  });
 });
 
 describe('nickname table', () => {

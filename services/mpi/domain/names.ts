@@ -4,17 +4,13 @@
  * forms) and the sourced list of English given names and their nicknames and diminutives
  * (`services/mpi/data/nickname-lookup/`, vendored with its README and licence).
  */
+import { foldLetters } from '../../../shared/text-fold.js';
 import nicknameData from './nicknames.json' with { type: 'json' };
 import nicknameLookup from '../data/nickname-lookup/names.json' with { type: 'json' };
 
-/** Lower case with accents removed (é → e, ò → o, ß left as is). */
-export function foldCase(value: string): string {
-  return value.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
-}
-
 /** Lower case, accents removed, letters only (hyphens, apostrophes, spaces and digits dropped). */
 export function normaliseName(value: string): string {
-  return foldCase(value).replace(/[^a-z]/g, '');
+  return foldLetters(value).replace(/[^a-z]/g, '');
 }
 
 /**
@@ -22,7 +18,7 @@ export function normaliseName(value: string): string {
  * ("Mary-Anne" → ["mary", "anne"]), apostrophes dropped (O'Neill → oneill).
  */
 export function nameWords(value: string): string[] {
-  return foldCase(value)
+  return foldLetters(value)
     .replace(/['’`]/g, '')
     .split(/[^a-z]+/)
     .filter((w) => w.length > 0);
@@ -34,7 +30,7 @@ export function nameWords(value: string): string[] {
  * merely start with "mac" (Mack, Machin) are left as they are.
  */
 export function normaliseFamily(value: string): string {
-  const lower = foldCase(value).trim();
+  const lower = foldLetters(value).trim();
   // M' is the old abbreviation of Mac; check it before apostrophes are stripped.
   const expanded = lower.replace(/^m['’‘`]\s*/, 'mac').replace(/^mc\s*/, 'mac').replace(/^mac\s+/, 'mac');
   return expanded.replace(/[^a-z]/g, '');
@@ -42,7 +38,7 @@ export function normaliseFamily(value: string): string {
 
 /** Parts of a double-barrelled family name ("Smith-Jones" → ["smith", "jones"]); one part for most names. */
 export function familyParts(value: string): string[] {
-  const lower = foldCase(value).trim();
+  const lower = foldLetters(value).trim();
   // Split only on hyphens and spaces that are not part of a Mc/Mac/M' prefix.
   const joined = lower.replace(/^m['’‘`]\s*/, 'mac').replace(/^(mc|mac)\s+/, '$1');
   return joined
