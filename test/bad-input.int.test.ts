@@ -506,7 +506,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'directory', what: 'GET on the token endpoint', method: 'GET', path: '/auth/token', status: 405, auth: 'none' },
     { service: 'mpi', what: 'GET on $match (POST only)', method: 'GET', path: '/fhir/Patient/$match', status: 405 },
     { service: 'alerts', what: 'GET on $process-message (POST only)', method: 'GET', path: '/fhir/$process-message', status: 405 },
-    { service: 'mpi', what: 'a batch Bundle at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: bundle('batch', [{ resource: lothianPatient('CORPUS-1'), request: { method: 'POST', url: 'Patient' } }]), status: 422 },
+    { service: 'mpi', what: 'a batch Bundle at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: bundle('batch', [{ resource: lothianPatient('CORPUS-1'), request: { method: 'POST', url: 'Patient' } }]), status: 400 },
     { service: 'mpi', what: 'a collection Bundle at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: bundle('collection', [{ resource: lothianPatient('CORPUS-1') }]), status: 422 },
     { service: 'mpi', what: 'a Patient at the transaction endpoint', method: 'POST', path: '/fhir', headers: FJ, body: json(lothianPatient('CORPUS-1')), status: 422 },
     { service: 'mpi', what: 'a transaction whose record refers to a urn:uuid no entry has', method: 'POST', path: '/fhir', headers: FJ, body: bundle('transaction', [{ fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111', resource: { ...lothianPatient('CORPUS-1'), link: [{ other: { reference: 'urn:uuid:22222222-2222-4222-8222-222222222222' }, type: 'seealso' }] }, request: { method: 'POST', url: 'Patient' } }]), status: 422 },

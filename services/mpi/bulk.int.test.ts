@@ -250,7 +250,10 @@ describe('a refused Bundle leaves no partial state', () => {
     const bundle = transactionOf(fresh(1));
     bundle.entry![0]!.request = { method: 'PUT', url: 'Patient/x' };
     expect((await transaction('fife-social-work', bundle)).status).toBe(422);
-    expect((await transaction('fife-social-work', { ...transactionOf(fresh(1)), type: 'batch' })).status).toBe(422);
+    expect((await transaction('fife-social-work', { ...transactionOf(fresh(1)), type: 'collection' })).status).toBe(422);
+    // A batch is an interaction this base does not serve: 400 not-supported, as at every other base.
+    const batch = await transaction('fife-social-work', { ...transactionOf(fresh(1)), type: 'batch' });
+    expect([batch.status, batch.body.issue?.[0]?.code]).toEqual([400, 'not-supported']);
   });
 
   it('an empty transaction succeeds with an empty transaction-response (R4 allows it), audited, nothing written', async () => {

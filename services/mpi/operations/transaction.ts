@@ -12,7 +12,7 @@ import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { bodyBytesOf, respond } from '../../../shared/fhir/express.js';
-import { badRequest, informational, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
+import { badRequest, informational, interactionNotSupported, invalidIssues, invalidResource, isOperationOutcomeError, outcome } from '../../../shared/fhir/outcome.js';
 import { transactionReferenceIssues } from '../../../shared/fhir/transaction-references.js';
 import { invalidityError, type Validity } from '../../../shared/fhir/validate.js';
 import { contentHash } from '../../../shared/store/content-hash.js';
@@ -37,6 +37,11 @@ export function transaction(ctx: MpiContext) {
     const bundle = req.body as Bundle | undefined;
     if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
       throw invalidResource('Expected a transaction Bundle', 'resourceType');
+    }
+    // A batch is a FHIR interaction this base does not serve (its CapabilityStatement declares transaction only):
+    // refused as every other base refuses one (400 not-supported), not as an invalid Bundle.
+    if (bundle.type === 'batch') {
+      throw interactionNotSupported('Batch Bundles are not supported here: send the entries as a transaction (all or nothing). GET /fhir/metadata lists the interactions served');
     }
     if (bundle.type !== 'transaction') {
       throw invalidResource(`Only transaction Bundles are accepted here (got type ${String(bundle.type)})`, 'Bundle.type');
