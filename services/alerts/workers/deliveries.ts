@@ -706,10 +706,7 @@ class DeliveryAttempt {
       throw err;
     }
     if (result.kind === 'applied') {
-      // The records are committed with the move (in the outbox): moving them on to the audit stream need not hold the
-      // job's slot — its relay pass (up to three round trips, each waiting out an fsync) runs while the worker takes
-      // its next job. A failed pass is logged and left to the relay's timer; closing the relay waits for a running one.
-      void this.deps.relay?.flushQuietly(origin.requestId);
+      await this.deps.relay?.flushQuietly(origin.requestId);
       return { kind: 'applied' };
     }
     if (result.kind === 'moved') return result;
