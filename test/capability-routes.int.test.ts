@@ -8,37 +8,19 @@
 import request from 'supertest';
 import type { Express } from 'express';
 import type { CapabilityStatement } from 'fhir/r4.js';
-import { auditService } from '../services/audit/module.js';
-import { loadAuditConfig } from '../services/audit/config.js';
-import { loadPlansConfig } from '../services/plans/config.js';
-import { plansService } from '../services/plans/module.js';
-import type { ServiceInstance } from '../shared/runtime/deps.js';
-import { startTestAlerts, type TestAlerts } from './alerts.js';
 import { routeTemplates } from './route-templates.js';
+import { startServiceApps, type ServiceApps } from './service-apps.js';
 
-let alerts: TestAlerts;
-let plans: ServiceInstance | undefined;
-let audit: ServiceInstance | undefined;
+let services: ServiceApps | undefined;
 let apps: ReadonlyArray<readonly [string, Express]>;
 
 beforeAll(async () => {
-  alerts = await startTestAlerts();
-  const { mpi } = alerts;
-  plans = await plansService.createService(mpi.dir.deps, loadPlansConfig({}));
-  audit = await auditService.createService(mpi.dir.deps, loadAuditConfig({}));
-  apps = [
-    ['directory', mpi.dir.app],
-    ['mpi', mpi.app],
-    ['alerts', alerts.app],
-    ['plans', plans.app],
-    ['audit', audit.app],
-  ];
+  services = await startServiceApps();
+  apps = services.apps;
 }, 60_000);
 
 afterAll(async () => {
-  await audit?.close();
-  await plans?.close();
-  await alerts?.close();
+  await services?.close();
 });
 
 /** FHIR paths that are neither a resource type nor an operation: the statement itself, SMART discovery, the async status URL (R4 async pattern). */

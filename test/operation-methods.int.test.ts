@@ -7,13 +7,8 @@
 import request from 'supertest';
 import type { Express } from 'express';
 import type { CapabilityStatement } from 'fhir/r4.js';
-import { auditService } from '../services/audit/module.js';
-import { loadAuditConfig } from '../services/audit/config.js';
-import { loadPlansConfig } from '../services/plans/config.js';
-import { plansService } from '../services/plans/module.js';
-import type { ServiceInstance } from '../shared/runtime/deps.js';
-import { startTestAlerts, type TestAlerts } from './alerts.js';
 import { routeTemplates } from './route-templates.js';
+import { startServiceApps, type ServiceApps } from './service-apps.js';
 
 const AGENCY = 'nhs-lothian';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
@@ -29,9 +24,7 @@ interface OperationPath {
   readonly reading: boolean;
 }
 
-let alerts: TestAlerts;
-let plans: ServiceInstance | undefined;
-let audit: ServiceInstance | undefined;
+let services: ServiceApps | undefined;
 let token: string;
 let apps: ReadonlyArray<readonly [string, Express]>;
 let operations: OperationPath[];
@@ -54,25 +47,14 @@ function operationPaths(service: string, app: Express): OperationPath[] {
 }
 
 beforeAll(async () => {
-  alerts = await startTestAlerts();
-  const { mpi } = alerts;
-  token = await mpi.token(AGENCY);
-  plans = await plansService.createService(mpi.dir.deps, loadPlansConfig({}));
-  audit = await auditService.createService(mpi.dir.deps, loadAuditConfig({}));
-  apps = [
-    ['directory', mpi.dir.app],
-    ['mpi', mpi.app],
-    ['alerts', alerts.app],
-    ['plans', plans.app],
-    ['audit', audit.app],
-  ];
+  services = await startServiceApps();
+  token = await services.alerts.mpi.token(AGENCY);
+  apps = services.apps;
   operations = apps.flatMap(([service, app]) => operationPaths(service, app));
 }, 60_000);
 
 afterAll(async () => {
-  await audit?.close();
-  await plans?.close();
-  await alerts?.close();
+  await services?.close();
 });
 
 const send = (op: OperationPath, method: string) => {
