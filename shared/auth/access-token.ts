@@ -11,6 +11,7 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { HubConfig } from '../config.js';
 import { unauthorized, type OperationOutcomeError } from '../fhir/outcome.js';
+import { unverifiedJwt } from './unverified-jwt.js';
 import { UnknownSigningKeyError, type KeyResolver } from './jwks-resolver.js';
 import { keyFitsAlgorithm, type SigningAlgorithm, type SigningKey } from './keys.js';
 
@@ -129,9 +130,11 @@ async function verifiedToken(token: string | undefined, resolveKey: KeyResolver,
   if (!token) throw unauthorized('Access token required: send Authorization: Bearer <token>');
   if (token.length > MAX_TOKEN_LENGTH) throw rejected('malformed token');
 
-  const decoded = jwt.decode(token, { complete: true });
+  const decoded = unverifiedJwt(token);
   if (!decoded || typeof decoded.payload !== 'object') throw rejected('malformed token');
   const { alg, kid } = decoded.header;
+  // RFC 7515 §4.1.11: a token naming extensions the recipient must understand (`crit`) is refused; we understand none.
+  if ('crit' in decoded.header) throw rejected('critical header extensions not supported');
   if (!(expected.algorithms as readonly string[]).includes(alg)) throw rejected('algorithm not allowed');
   if (typeof kid !== 'string' || kid.length === 0) throw rejected('unknown signing key');
 
@@ -260,7 +263,7 @@ function rejected(reason: string): OperationOutcomeError {
 
 /** The `kid` a JWT's header names, unverified: only to pick which key to verify it with. */
 export function unverifiedKid(token: string): string | undefined {
-  const decoded = jwt.decode(token, { complete: true });
+  const decoded = unverifiedJwt(token);
   const kid: unknown = decoded?.header.kid;
   return typeof kid === 'string' && kid !== '' ? kid : undefined;
 }

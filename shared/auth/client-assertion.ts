@@ -14,6 +14,7 @@ import { CLOCK_TOLERANCE_SECONDS } from './access-token.js';
 import type { JtiStore } from './jti-store.js';
 import { isSigningAlgorithm, keyFitsAlgorithm, keyObjectFromJwk, type SigningAlgorithm } from './keys.js';
 import { OAuthError } from './oauth-error.js';
+import { unverifiedJwt } from './unverified-jwt.js';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -62,7 +63,7 @@ export async function verifyClientAssertion(
   const fail = (description: string, clientId?: string) => new OAuthError('invalid_client', description, clientId);
 
   if (assertion.length > MAX_ASSERTION_LENGTH) throw fail('client assertion is too long');
-  const decoded = jwt.decode(assertion, { complete: true });
+  const decoded = unverifiedJwt(assertion);
   if (!decoded || typeof decoded.payload !== 'object') throw fail('client assertion is not a valid JWT');
   const { header, payload } = decoded;
 

@@ -56,13 +56,22 @@ function routedMethods(app: Application, path: string): { methods: string[]; ope
   const last = lastSegment(path);
   const any = new Set<string>();
   const operation = new Set<string>();
-  collect(routerOf(app), path, any, last.startsWith('$') ? { name: last, found: operation } : undefined);
+  collect(routerOf(app), path, any, isNamedSegment(last) ? { name: last, found: operation } : undefined);
   const found = operation.size > 0 ? operation : any;
   if (found.size > 0) found.add('OPTIONS');
   // A reading operation routed as GET is served by POST too (`runPostedAsGet`): `Allow` says so.
   const postedAsGet = operation.has('GET') && !operation.has('POST');
   if (postedAsGet) found.add('POST');
   return { methods: [...found].sort(), operation: operation.size > 0, postedAsGet };
+}
+
+/**
+ * A last path segment that names what the path is and is never an id: an operation (`$match`) or `_search`
+ * (FHIR ids are `[A-Za-z0-9\-.]{1,64}`: no `$`, no `_`). A method its own routes do not take there is a 405,
+ * not a read or update of a resource called "_search".
+ */
+function isNamedSegment(segment: string): boolean {
+  return segment.startsWith('$') || segment === '_search';
 }
 
 function lastSegment(path: string): string {
@@ -170,11 +179,17 @@ export const optionsHandler: RequestHandler = (req, res, next) => {
  * called "$match".
  */
 export const operationMethodHandler: RequestHandler = (req, res, next) => {
-  if (req.method === 'OPTIONS' || !lastSegment(req.path).startsWith('$')) return next();
-  const { methods, operation, postedAsGet } = routedMethods(req.app, req.path);
-  if (req.method === 'POST' && postedAsGet) return next(runPostedAsGet(req, res));
+  if (req.method === 'OPTIONS' || !isNamedSegment(lastSegment(req.path))) return next();
+  const { methods, operation } = routedMethods(req.app, req.path);
   if (!operation || methods.includes(req.method)) return next();
   refuseMethod(req.method, req.path, methods, res, next);
+};
+
+/** After the body is read: a POST to a reading operation (routed as GET) is served as that GET (`runPostedAsGet`). */
+export const postedAsGetHandler: RequestHandler = (req, res, next) => {
+  if (req.method !== 'POST' || !lastSegment(req.path).startsWith('$')) return next();
+  if (routedMethods(req.app, req.path).postedAsGet) return next(runPostedAsGet(req, res));
+  next();
 };
 
 /**

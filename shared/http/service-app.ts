@@ -28,7 +28,7 @@ import { isRedisReady } from '../redis/connection.js';
 import { expectationProblem, hostProblem } from './header-rules.js';
 import { urlProblem } from './input-guard.js';
 import { withOperationDollar } from './operation-path.js';
-import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, servesConditionalCreateAt } from './methods.js';
+import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, postedAsGetHandler, servesConditionalCreateAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
 import { inSeries } from './series.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
@@ -105,6 +105,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       },
       // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
       optionsHandler,
+      // Before the body is read: a method an operation or `_search` does not take is a 405 (not a 415 about its body).
+      operationMethodHandler,
     ),
   );
 
@@ -141,7 +143,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       run(0);
     });
   }
-  app.use(inSeries(...fhirBodyParser(options.bodyLimit), operationMethodHandler));
+  app.use(inSeries(...fhirBodyParser(options.bodyLimit), postedAsGetHandler));
   app.use(options.routes);
   const { smart } = options;
   if (smart) {

@@ -26,6 +26,7 @@ import { CLOCK_TOLERANCE_SECONDS } from '../auth/access-token.js';
 import type { JtiStore } from '../auth/jti-store.js';
 import { UnknownSigningKeyError, type KeyResolver } from '../auth/jwks-resolver.js';
 import { keyFitsAlgorithm, type SigningKey } from '../auth/keys.js';
+import { unverifiedJwt } from '../auth/unverified-jwt.js';
 import { unauthorized, type OperationOutcomeError } from '../fhir/outcome.js';
 
 /** JWT `typ` header of a delivery token: an access token (same key, same algorithm) is never taken for one. */
@@ -160,7 +161,7 @@ export async function verifyDeliveryToken(
   if (!token) return refuse('missing');
   if (token.length > MAX_TOKEN_LENGTH) return refuse('malformed');
 
-  const decoded = jwt.decode(token, { complete: true });
+  const decoded = unverifiedJwt(token);
   if (!decoded || typeof decoded.payload !== 'object') return refuse('malformed');
   const { alg, kid, typ } = decoded.header;
   if (alg !== DELIVERY_TOKEN_ALGORITHM) return refuse('algorithm-not-allowed');

@@ -26,7 +26,7 @@
  * its ISP), and this hub cuts it again under its own when delivering.
  */
 import type { NextFunction, Request, Response } from 'express';
-import jwt from 'jsonwebtoken';
+import { unverifiedJwt } from '../../../shared/auth/unverified-jwt.js';
 import type { Bundle, CareTeam, Flag, Patient } from 'fhir/r4.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
 import { bearerToken } from '../../../shared/auth/middleware.js';
@@ -56,12 +56,7 @@ const FORWARDED_CRITERIA = ['MA-L5', 'IM-L4', 'IM-L5'];
  * an agency's access token, no token — goes on to the agency's own route.
  */
 export function fromPeerHub(req: Request, _res: Response, next: NextFunction): void {
-  let typ: unknown;
-  try {
-    typ = jwt.decode(bearerToken(req.headers.authorization) ?? '', { complete: true })?.header.typ;
-  } catch {
-    typ = undefined;
-  }
+  const typ: unknown = unverifiedJwt(bearerToken(req.headers.authorization) ?? '')?.header.typ;
   next(typ === DELIVERY_TOKEN_TYPE ? undefined : 'route');
 }
 

@@ -9,15 +9,21 @@ import type { Parameters } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
+import type { OperationDeclaration } from '../../../shared/fhir/parameters.js';
+import { operationArguments } from '../../../shared/fhir/request-body.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { unprocessable } from '../../../shared/fhir/outcome.js';
 import { EstimationRefused } from '../domain/estimate.js';
 import { describeModel, estimatedSummary } from '../domain/model-version.js';
 import { actorOf, type MpiContext } from '../context.js';
 
+const ESTIMATE = { name: '$estimate-model', parameters: {} } as const satisfies OperationDeclaration;
+
 export function estimateModel(ctx: MpiContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$estimate-model', action: 'U', dataCategory: 'demographics', purpose: 'identity-matching' });
+    // It takes no parameters: a body, if sent, is an empty Parameters — anything else is refused, not ignored.
+    await operationArguments(req, ESTIMATE, ctx.validation, { bodyOptional: true });
     const auth = authContext(res);
     let version;
     try {
