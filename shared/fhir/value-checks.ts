@@ -17,6 +17,16 @@
  * - Depth: no deeper than MAX_JSON_DEPTH, so nothing recursive overflows.
  * - No `__proto__` / `constructor` / `prototype` keys (the structure validator
  *   finds them "in" every type's element table, through Object.prototype).
+ * - FHIR JSON's own rules (json.html): no empty array, no empty string, one
+ *   key per choice element (`deceasedBoolean` and `deceasedDateTime` together
+ *   is two values of one element).
+ * - Exact R4 formats of dateTime and instant (a time needs its zone:
+ *   `2023-01-01T10:00:00` is no dateTime) and of a time.
+ * - References: a literal `reference` is `Type/id` (optionally
+ *   `/_history/vid`), an absolute URL, a `urn:uuid:` / `urn:oid:` or `#id` of
+ *   a contained resource that is there (ref-1); its type is one the element
+ *   may refer to (`CareTeam.subject` is a Patient or a Group), and agrees with
+ *   `Reference.type` when both are given.
  *
  * At most MAX_ISSUES problems are built; the rest are only counted.
  */
@@ -47,6 +57,19 @@ const INT32_MAX = 2_147_483_647;
 
 const DATE_PREFIX = /^(\d{4})-(\d{2})-(\d{2})/;
 
+/** R4's own regular expressions (datatypes.html) for what the structure validator checks loosely. */
+const DATE_TIME = /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/;
+const INSTANT = /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$/;
+const TIME = /^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$/;
+
+const FHIR_ID = '[A-Za-z0-9\\-.]{1,64}';
+/** A literal reference: relative (`Type/id`, `Type/id/_history/vid`), absolute, a UUID or OID URN, or `#id` (a contained resource; `#` alone is the container). */
+const RELATIVE_REFERENCE = new RegExp(`^([A-Z][A-Za-z]+)/${FHIR_ID}(/_history/${FHIR_ID})?$`);
+const ABSOLUTE_REFERENCE = /^https?:\/\/[^\s/]+(\/[^\s]*)?$/;
+const URN_REFERENCE = /^(urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|urn:oid:[0-2](\.(0|[1-9][0-9]*))+)$/;
+const LOCAL_REFERENCE = new RegExp(`^#(${FHIR_ID})?$`);
+const STRUCTURE_DEFINITION = 'http://hl7.org/fhir/StructureDefinition/';
+
 type JsType = 'string' | 'number' | 'boolean';
 
 /** An element of a type's schema as a JSON key names it, with the one type that key carries. */
@@ -67,19 +90,28 @@ class Walk {
   readonly unknownElements: OperationOutcomeIssue[] = [];
   omitted = 0;
   misshapen = false;
+  /** The ids of the contained resources of the resource being walked (ref-1: a `#id` reference names one of them). */
+  private containedIds: ReadonlySet<string> = new Set();
 
-  resource(value: unknown, path: string, depth: number): void {
+  resource(value: unknown, path: string, depth: number, contained = false): void {
     if (!isJsonObject(value)) return this.shape(path, 'Expected a resource (a JSON object)');
     const type = value.resourceType;
     const schema = typeof type === 'string' ? tryGetDataType(type) : undefined;
     if (!schema || schema.kind !== 'resource') return this.shape(`${path}.resourceType`, `Unknown resource type ${JSON.stringify(type)}`);
+    // A contained resource's `#id` references name its container's other contained resources: the container's set stands.
+    if (contained) return this.object(value, schema, path, depth);
+    const outer = this.containedIds;
+    this.containedIds = containedIdsOf(value);
     this.object(value, schema, path, depth);
+    this.containedIds = outer;
   }
 
   private object(value: Record<string, unknown>, schema: InternalTypeSchema, path: string, depth: number): void {
     if (depth > MAX_JSON_DEPTH) return this.shape(path, `Nested deeper than ${MAX_JSON_DEPTH} levels`);
     const keys = Object.keys(value);
     if (keys.length === 0) return this.shape(path, 'An element cannot be an empty object');
+    /** The key each choice element (`value[x]`) was given under here: FHIR JSON carries one. */
+    let choices: Map<InternalSchemaElement, string> | undefined;
     for (const key of keys) {
       if (key === 'resourceType' && schema.kind === 'resource') continue;
       // `key in elements` is true of these (inherited from Object.prototype), so the structure validator lets them through.
@@ -94,6 +126,13 @@ class Walk {
         if (this.unknownElements.length < MAX_ISSUES) this.unknownElements.push(issue(at, 'structure', `Invalid additional property "${key}"`));
         continue;
       }
+      if (keyed.element.path.endsWith('[x]')) {
+        const name = extensionOfPrimitive ? key.slice(1) : key;
+        choices ??= new Map();
+        const first = choices.get(keyed.element);
+        if (first === undefined) choices.set(keyed.element, name);
+        else if (first !== name) this.add(at, 'structure', `${first} and ${name} are two values of one element (${keyed.element.path}): give one`);
+      }
       if (extensionOfPrimitive) this.values(value[key], keyed.element, 'Element', at, depth);
       else this.values(value[key], keyed.element, keyed.type, at, depth);
     }
@@ -102,6 +141,7 @@ class Walk {
   private values(value: unknown, element: InternalSchemaElement, type: string, path: string, depth: number): void {
     if (element.isArray) {
       if (!Array.isArray(value)) return this.shape(path, `Expected an array of ${type}`);
+      if (value.length === 0) return this.add(path, 'structure', 'An array cannot be empty (FHIR JSON): leave the element out');
       if (depth + 1 > MAX_JSON_DEPTH) return this.shape(path, `Nested deeper than ${MAX_JSON_DEPTH} levels`);
       value.forEach((item, i) => this.value(item, element, type, `${path}[${i}]`, depth + 1));
     } else {
@@ -114,12 +154,13 @@ class Walk {
     if (value === null || value === undefined) return; // nulls: the structure validator says where they are (and are not) allowed
     const jsType = primitiveJsType(type);
     if (jsType) return this.primitive(value, jsType, element, type, path);
-    if (type === 'Resource') return this.resource(value, path, depth + 1);
+    if (type === 'Resource') return this.resource(value, path, depth + 1, element.path.endsWith('.contained'));
     if (!isJsonObject(value)) return this.shape(path, `Expected a ${type} (a JSON object), got a ${jsonTypeOf(value)}`);
     const schema = tryGetDataType(type);
     if (!schema) return;
     if (element.binding?.strength === 'required' && element.binding.valueSet) this.codings(value, type, element.binding.valueSet, path);
     if (type === 'Period') this.period(value, path);
+    else if (type === 'Reference') this.reference(value, element, path);
     this.object(value, schema, path, depth + 1);
   }
 
@@ -143,6 +184,10 @@ class Walk {
       return;
     }
     if (typeof value === 'string') {
+      if (value === '') return this.add(path, 'value', `A ${type} cannot be an empty string (FHIR JSON): leave the element out`);
+      if (type === 'dateTime' && !DATE_TIME.test(value)) return this.add(path, 'value', `${JSON.stringify(value.slice(0, 40))} is not a dateTime (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone)`);
+      if (type === 'instant' && !INSTANT.test(value)) return this.add(path, 'value', `${JSON.stringify(value.slice(0, 40))} is not an instant (YYYY-MM-DDThh:mm:ss with a time zone)`);
+      if (type === 'time' && !TIME.test(value)) return this.add(path, 'value', `${JSON.stringify(value.slice(0, 40))} is not a time (hh:mm:ss)`);
       if (type === 'date' || type === 'dateTime' || type === 'instant') this.calendarDate(value, path);
       else if (type === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
         const codes = valueSetCodes(element.binding.valueSet);
@@ -164,6 +209,30 @@ class Walk {
       const allowed = codes.get(coding.system);
       if (allowed && !allowed.has(coding.code)) this.notInValueSet(`${at}.code`, coding.code, valueSet, codes);
     }
+  }
+
+  /** A literal reference's form (and ref-1), and its type against the types the element may refer to. */
+  private reference(value: Record<string, unknown>, element: InternalSchemaElement, path: string): void {
+    const { reference, type } = value;
+    if (typeof reference !== 'string' || reference === '') return; // the primitive check says what is wrong with it
+    const at = `${path}.reference`;
+    if (reference.startsWith('#')) {
+      const id = LOCAL_REFERENCE.exec(reference)?.[1];
+      if (!LOCAL_REFERENCE.test(reference)) this.add(at, 'value', `${JSON.stringify(reference.slice(0, 80))} is not a reference to a contained resource (#id)`);
+      else if (id !== undefined && !this.containedIds.has(id)) this.add(at, 'invariant', `${reference} names no contained resource of this resource (ref-1)`);
+      return;
+    }
+    const relative = RELATIVE_REFERENCE.exec(reference);
+    if (!relative && !ABSOLUTE_REFERENCE.test(reference) && !URN_REFERENCE.test(reference)) {
+      this.add(at, 'value', `${JSON.stringify(reference.slice(0, 80))} is not a reference: Type/id, an absolute URL, urn:uuid:, urn:oid: or #id`);
+      return;
+    }
+    const referred = relative?.[1];
+    if (referred === undefined) return;
+    if (tryGetDataType(referred)?.kind !== 'resource') return this.add(at, 'value', `${referred} is not a resource type`);
+    const targets = referenceTargets(element);
+    if (targets && !targets.has(referred)) this.add(at, 'value', `${element.path} refers to ${[...targets].join(' or ')}, not ${referred}`);
+    if (typeof type === 'string' && type !== referred && type !== `${STRUCTURE_DEFINITION}${referred}`) this.add(`${path}.type`, 'value', `Reference.type ${type.slice(0, 80)} is not the type of ${reference.slice(0, 80)}`);
   }
 
   private calendarDate(value: string, path: string): void {
@@ -270,4 +339,25 @@ function daysInMonth(year: number, month: number): number {
 
 function monthName(month: number): string {
   return MONTH_NAMES[month - 1]!;
+}
+
+/** The ids of a resource's contained resources. */
+function containedIdsOf(resource: Record<string, unknown>): ReadonlySet<string> {
+  const contained = resource.contained;
+  if (!Array.isArray(contained)) return new Set();
+  return new Set(contained.flatMap((r: unknown) => (isJsonObject(r) && typeof r.id === 'string' ? [r.id] : [])));
+}
+
+/** The resource types a Reference element may name (undefined: any, e.g. `Reference(Any)` or a profile not of a base type). */
+const targetsOfElement = new WeakMap<InternalSchemaElement, ReadonlySet<string> | null>();
+
+function referenceTargets(element: InternalSchemaElement): ReadonlySet<string> | undefined {
+  let targets = targetsOfElement.get(element);
+  if (targets === undefined) {
+    const profiles = element.type.filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfile ?? []);
+    const names = profiles.map((p) => (p.startsWith(STRUCTURE_DEFINITION) ? p.slice(STRUCTURE_DEFINITION.length) : undefined));
+    targets = profiles.length === 0 || names.some((n) => n === undefined || n === 'Resource') ? null : new Set(names as string[]);
+    targetsOfElement.set(element, targets);
+  }
+  return targets ?? undefined;
 }
