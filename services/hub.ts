@@ -5,6 +5,7 @@
  * loads the demo partnership. Deployments that scale out run one service per
  * process instead (`services/<name>/main.ts`, docker-compose.yml).
  */
+import type { Express } from 'express';
 import { loadConfig, loadConfigs, type HubConfig, type ServiceName } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { connectRedis } from '../shared/redis/connection.js';
@@ -54,6 +55,8 @@ export interface RunningHub {
   readonly config: HubConfig;
   readonly redisUrl: string;
   readonly urls: Readonly<Partial<Record<ServiceName, string>>>;
+  /** Each started service's app (suites that cover "every route" read the routes from it). */
+  readonly apps: Readonly<Partial<Record<ServiceName, Express>>>;
   readonly deps: ServiceDeps;
   /**
    * Stops every service, then Redis. Resolves `false` when the services did not all close within
@@ -114,7 +117,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
     if (options.loadDemoPeople ?? loadFixtures) await loadDemoPeople(deps, configOf(mpiService));
     if (options.loadDemographics) await loadDemoDemographics(deps, configOf(mpiService));
     const urls = Object.fromEntries(started.map((s) => [s.name, config.urls[s.name]]));
-    return { config, redisUrl: redisHandle.url, urls, deps, stop };
+    const apps = Object.fromEntries(started.map((s) => [s.name, s.instance.app]));
+    return { config, redisUrl: redisHandle.url, urls, apps, deps, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -8,7 +8,6 @@
  * The routes are read from the apps' own routers, so a route added later is
  * covered without touching this file.
  */
-import http from 'node:http';
 import net from 'node:net';
 import { createPublicKey } from 'node:crypto';
 import type { Express } from 'express';
@@ -19,6 +18,7 @@ import { readAuditEntries } from '../shared/audit/audit-client.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import type { RunningHub } from '../services/hub.js';
+import { sendRaw as send } from './raw-http.js';
 import { uniquePrefix } from './redis.js';
 import { startTestHub, stopTestHub } from './in-process-hub.js';
 import { routeTemplates, type RouteTemplate } from './route-templates.js';
@@ -348,30 +348,6 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
   const badTokens: Record<string, string> = {};
   const sentIds: { id: string; what: string }[] = [];
   let n = 0;
-
-  interface Answer {
-    readonly status: number;
-    readonly headers: http.IncomingHttpHeaders;
-    readonly text: string;
-  }
-
-  /** Raw HTTP, so bodies, headers and paths go exactly as written (fetch would normalise `..` and refuse some headers). */
-  function send(url: string, method: string, headers: Record<string, string>, body?: string | Buffer): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const target = new URL(url);
-      // The path as written (`new URL` would resolve `..`): what a hostile client actually sends.
-      const path = url.slice(target.origin.length);
-      const req = http.request({ hostname: target.hostname, port: target.port, path, method, headers: { ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }), ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      });
-      req.setTimeout(20_000, () => req.destroy(new Error(`no answer in 20 s: ${method} ${url}`)));
-      req.on('error', reject);
-      if (body !== undefined) req.write(body);
-      req.end();
-    });
-  }
 
   type Service = 'directory' | 'mpi' | 'alerts' | 'plans' | 'audit';
   interface Case {
