@@ -53,12 +53,6 @@ import { summarise, type LatencySummary } from './common/latency.js';
 import { redisCpuSeconds } from './common/process-cpu.js';
 
 const TARGETS = { ratio: 0.5, acceptP99Ms: 25, endToEndP99Ms: 250 } as const;
-/**
- * Alerts raised (and delivered) before anything is measured. A hub runs for days: its figures are those of a
- * process whose hot paths V8 has compiled. With 30, the first 1,000 measured alerts still paid for compiling —
- * the hub process's CPU per alert at 600 alerts was a third above its figure at 2,000.
- */
-const WARMUP_ALERTS = 300;
 /** The raw baseline's worker concurrency besides the hub's own (BullMQ's loop does best near it on 2 cores). */
 const RAW_WORKER_CONCURRENCY = 128;
 const PROGRESS_EVERY_MS = 2_000;
@@ -187,11 +181,11 @@ async function runBench(
       progress(`the recipients opt in to batched delivery: up to ${options.batchSize} messages per request`);
       for (const agency of recipients) await setDeliveryBatchSize(hub.urls.directory!, agency, options.batchSize);
     }
-    progress(`warming up: ${WARMUP_ALERTS} alerts`);
+    progress(`warming up: ${options.warmup} alerts`);
     const warm: RaiseResult[] = [first];
     await Promise.all(
       Array.from({ length: options.concurrency }, async () => {
-        while (sent < WARMUP_ALERTS) warm.push(await raise());
+        while (sent < options.warmup) warm.push(await raise());
       }),
     );
     await drain(queue, warm.length * recipients.length, 'warm-up');
@@ -356,6 +350,7 @@ async function runBench(
         recipients,
         throughput: {
           alerts: options.alerts,
+          warmupAlerts: options.warmup,
           concurrency: options.concurrency,
           deliveries,
           seconds: round(throughputSeconds, 2),

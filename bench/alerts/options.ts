@@ -35,9 +35,15 @@ export interface AlertsBenchOptions {
   readonly deliveryNice: readonly number[];
   /** How many times the list of variants (concurrency × nice) is measured, in turn: interleaved runs (default 1). */
   readonly repeat: number;
+  /**
+   * Alerts raised (and delivered) before anything is measured (default 300). A hub runs for days: its figures are
+   * those of a process whose hot paths V8 has compiled; with 300 the hub still compiles for the first seconds of
+   * the measured phase (alertsperf, session 19), so `--warmup 1500` shows a warmer hub.
+   */
+  readonly warmup: number;
 }
 
-export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N] [--delivery-concurrency N[,N…]] [--delivery-nice N[,N…]] [--repeat N]
+export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N] [--delivery-concurrency N[,N…]] [--delivery-nice N[,N…]] [--repeat N] [--warmup N]
 Raw BullMQ first (the hub's enqueue mode and job size, a trivial processor), then the hub in its own
 process (directory, MPI, alerts; its delivery worker processes, 1 by default) and agency-sim in another,
 on the same private redis-server (appendfsync always):
@@ -50,7 +56,7 @@ measures the whole list twice, interleaved (byVariant; the first variant's figur
 on stdout, appended to the results file.`;
 
 export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
-  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size', 'delivery-concurrency', 'delivery-nice', 'repeat']);
+  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size', 'delivery-concurrency', 'delivery-nice', 'repeat', 'warmup']);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
     alerts: positiveFlag(values, 'alerts', 1_000),
@@ -65,6 +71,7 @@ export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
     deliveryConcurrency: integerList(values.get('delivery-concurrency'), 'delivery-concurrency', 1, 1000),
     deliveryNice: integerList(values.get('delivery-nice'), 'delivery-nice', 0, 19),
     repeat: positiveFlag(values, 'repeat', 1),
+    warmup: positiveFlag(values, 'warmup', 300),
     ...(hubCpuProf !== undefined ? { hubCpuProf } : {}),
   };
 }
