@@ -105,6 +105,8 @@ export function noticeMessage(n: Omit<BreakGlassNoticeRecord, 'at'> & { readonly
   const who = n.agent.practitionerRole ?? `Organization/${n.agencyId}`;
   const text = `${who} (${n.agencyId}) read this person's shared record under break-glass at ${when}: "${n.reason}" (${n.read.join(', ') || 'their record'})`;
   const entry = (resource: FhirResource): BundleEntry => ({ fullUrl: `urn:uuid:${n.messageId}-${resource.resourceType.toLowerCase()}`, resource });
+  // The person and the provenance are named inside this message only: short ids, since the notice's own id may
+  // take all 64 characters a FHIR id allows (a suffix made them 68-69: the alerts service refused it, 422).
   return {
     resourceType: 'Bundle',
     type: 'message',
@@ -126,12 +128,12 @@ export function noticeMessage(n: Omit<BreakGlassNoticeRecord, 'at'> & { readonly
         category: [{ coding: [{ system: CodeSystems.alertCategory, code: BREAK_GLASS_ALERT_CATEGORY }] }],
         code: { coding: [{ system: CodeSystems.actReason, code: 'BTG', display: 'break the glass' }], text },
         period: { start: when },
-        subject: { reference: `Patient/${n.messageId}-subject` },
+        subject: { reference: 'Patient/subject' },
       }),
-      entry({ resourceType: 'Patient', id: `${n.messageId}-subject`, identifier: [{ system: IdentifierSystems.chi, value: n.chi }] }),
+      entry({ resourceType: 'Patient', id: 'subject', identifier: [{ system: IdentifierSystems.chi, value: n.chi }] }),
       entry({
         resourceType: 'Provenance',
-        id: `${n.messageId}-access`,
+        id: 'access',
         target: [{ reference: `Flag/${n.messageId}` }],
         recorded: when,
         activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'ACCESS', display: 'access' }] },
