@@ -1,4 +1,3 @@
-import type { Bundle } from 'fhir/r4.js';
 import { preloadFhirDefinitions } from '../../shared/fhir/validate.js';
 import { valueProblems } from '../../shared/fhir/value-checks.js';
 import { noticeIdOf } from './break-glass-notices.js';
@@ -28,7 +27,7 @@ describe('the break-glass notice as an alerts message', () => {
   });
 
   it('says who read, when and why, about the person named by CHI', () => {
-    const resources = (message as Bundle).entry!.map((e) => e.resource!);
+    const resources = message.entry!.map((e) => e.resource!);
     const flag = resources.find((r) => r.resourceType === 'Flag');
     expect(flag).toMatchObject({ id: messageId, subject: { reference: 'Patient/subject' } });
     expect(JSON.stringify(flag)).toContain('unresponsive on arrival');
