@@ -76,7 +76,10 @@ describe('alert delivery when things fail (real processes)', () => {
 
   it('the alerts process SIGKILLed while delivering, twice: after a restart everything is delivered, nothing twice, nothing given up (half the agencies batched)', async () => {
     const p = prefix('rel-kill');
-    let hub = await startHubProcess(p, { env: FAST });
+    // Deliveries in waves of 16 (not the default 512 in flight): with every remaining delivery in flight at once a
+    // restarted hub finished them all within one slow answer, before the second kill could land (seen once).
+    const WAVES = { ...FAST, INFOSHARE_ALERTS_DELIVERY_CONCURRENCY: '16' };
+    let hub = await startHubProcess(p, { env: WAVES });
     // Half the recipients take batches (the hub's fixture load at each start sets their Endpoints back: opt in again).
     let batched: string[] = [];
     const optIn = async () => {
@@ -102,14 +105,14 @@ describe('alert delivery when things fail (real processes)', () => {
       expect(cut).toBeLessThan(owed.length);
 
       // Restarted, and killed again while it re-runs what the first crash left: some attempts die twice.
-      hub = await startHubProcess(p, { env: FAST });
+      hub = await startHubProcess(p, { env: WAVES });
       await optIn();
       await until('more deliveries acknowledged', async () => (await acknowledged()) > cut, 30_000);
       await killHubProcess(hub);
       const secondCut = await acknowledged();
       expect(secondCut).toBeLessThan(owed.length);
 
-      hub = await startHubProcess(p, { env: FAST });
+      hub = await startHubProcess(p, { env: WAVES });
       await optIn();
       const figures = await settle(
         `alerts process SIGKILLed twice (${batched.join(', ')} batched), with ${owed.length - cut} then ${owed.length - secondCut} of ${owed.length} deliveries outstanding`,
