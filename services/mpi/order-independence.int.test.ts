@@ -138,6 +138,16 @@ describe('the same records in another order', () => {
     expect(recluster.length).toBeGreaterThan(0);
   });
 
+  it('runs the pass when posted with a JSON Content-Type and no bytes (curl -X POST -H, the benchmarks), and refuses a body that is not an empty Parameters', async () => {
+    const auth = await first.auth(REVIEWER, HubScopes.taskReview);
+    const empty = await request(first.app).post('/matching/$recluster').set(auth).set('Content-Type', 'application/fhir+json').send('');
+    expect(empty.status).toBe(200);
+    expect(empty.body).toMatchObject({ moved: 0, reviewsOpened: 0 });
+    const patient = await request(first.app).post('/matching/$recluster').set(auth).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'Patient' }));
+    expect(patient.status).toBeGreaterThanOrEqual(400);
+    expect(patient.status).toBeLessThan(500);
+  });
+
   it('sent again unchanged, in yet another order, change nothing: no version, no move, no Task — and cost far less than the first load', async () => {
     const [personsBefore, questionsBefore, statsBefore] = [await persons(first), await openQuestions(first), await first.store.getStats()];
     const auditBefore = await first.auditCount();

@@ -34,7 +34,9 @@ export async function operationArguments<O extends OperationDeclaration>(
   pool: ValidationPool,
   options: { bodyOptional?: boolean } = {},
 ): Promise<OperationArguments<O>> {
-  const empty = req.body === undefined;
+  // No body at all, or a zero-length one sent with a JSON Content-Type (curl -X POST -H 'Content-Type: …', the
+  // benches' clients): both are "no parameters", not a malformed resource.
+  const empty = req.body === undefined || bodyBytesOf(req) === 0;
   const params: Parameters = options.bodyOptional && empty ? { resourceType: 'Parameters' } : await validBody<Parameters>(req, 'Parameters', pool);
   return readParameters(operation, params);
 }
