@@ -15,7 +15,8 @@
  * At each stage the open review Tasks are read: how many per record, and how many ask about two
  * records of one person.
  */
-import { agencyPatientSystem, proxyTransactionBundles } from '../../fixtures/heldout/fhir.js';
+import { agencyPatientSystem } from '../../shared/fhir/systems.js';
+import { proxyTransactionBundles } from '../../fixtures/heldout/fhir.js';
 import { generateProxyDataset, type ProxyDataset } from '../../fixtures/heldout/multi-agency.js';
 import type { Parameters } from 'fhir/r4.js';
 import type { RunningHub } from '../../services/hub.js';
