@@ -432,6 +432,21 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
     expect(await run(cases)).toEqual([]);
   }, 120_000);
 
+  it('refuses a compartment search on every service with 400 (none is served), for every type it searches and forms a client sends', async () => {
+    const cases: Case[] = [];
+    for (const { service, route } of routes) {
+      const type = route.method === 'GET' ? /^\/fhir\/([A-Z][A-Za-z]+)$/.exec(route.path)?.[1] : undefined;
+      if (!type) continue;
+      for (const owner of ['Patient/demo-child-1', 'Practitioner/corpus-missing', 'Patient/__proto__']) {
+        cases.push({ service, what: `compartment ${owner}/${type}`, method: 'GET', path: `/fhir/${owner}/${type}?_count=1`, status: [400] });
+      }
+      cases.push({ service, what: `compartment ${type} posted`, method: 'POST', path: `/fhir/Patient/demo-child-1/${type}/_search`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '_count=1', status: [400] });
+      cases.push({ service, what: 'compartment of every type', method: 'GET', path: '/fhir/Patient/demo-child-1/*', status: [400] });
+    }
+    expect(cases.length).toBeGreaterThan(40);
+    expect(await run(cases)).toEqual([]);
+  }, 120_000);
+
   it('refuses result parameters that are not numbers, and prototype keys, with 400 on every search', async () => {
     const searches = routes.filter(({ route }) => route.method === 'GET' && /^\/fhir\/[A-Z][A-Za-z]+$/.test(route.path));
     const cases: Case[] = searches.flatMap(({ service, route }) =>

@@ -161,6 +161,49 @@ describe('history beyond one resource, as the CapabilityStatements say (history-
   });
 });
 
+describe('compartment search (R4 §3.1.0.5), as the CapabilityStatements say (none served)', () => {
+  it.each(SERVICES)('%s: declares no compartment, says so, and refuses a compartment search with a 400 naming the search that is served', async (service) => {
+    const rest = statements.get(service)?.rest?.[0];
+    expect(rest?.compartment).toBeUndefined();
+    expect(rest?.documentation).toMatch(/Compartment search .* is not supported/);
+    const client = new Client({ baseUrl: baseOf(service), bearerToken: token });
+    const searched = (rest?.resource ?? []).filter((r) => r.interaction?.some((i) => i.code === 'search-type'));
+    expect(searched.length).toBeGreaterThan(0);
+    for (const resource of searched) {
+      const type = resource.type;
+      const answer = await client.compartmentSearch({ resourceType: type, compartment: { resourceType: 'Patient', id: 'demo-child-1' }, searchParams: { _count: '1' } }).then(
+        () => ({ status: 200, data: undefined }),
+        (err: { response?: { status: number; data: OperationOutcome } }) => err.response,
+      );
+      expect([type, answer?.status, answer?.data?.issue[0]?.code]).toEqual([type, 400, 'not-supported']);
+      const text = answer?.data?.issue[0]?.details?.text ?? '';
+      expect(text).toContain(`Compartment search (GET /fhir/Patient/demo-child-1/${type}) is not supported here`);
+      // Where the type's search takes a parameter naming the Patient, the refusal names it — and that search is served.
+      const parameter = ['patient', 'subject'].find((name) => resource.searchParam?.some((p) => p.name === name));
+      if (!parameter) continue;
+      expect(text).toContain(`GET /fhir/${type}?${parameter}=Patient/demo-child-1`);
+      // (Served, not refused: the person is not in this hub's index, which the plans service answers with a 404.)
+      const instead = await fetch(`${baseOf(service)}/${type}?${parameter}=Patient/demo-child-1&_count=1`, { headers: { authorization: `Bearer ${token}` } });
+      const found = instead.status === 200 || (instead.status === 404 && /not a person the partnership's index knows/.test(await instead.text()));
+      expect([type, instead.status, found]).toEqual([type, instead.status, true]);
+    }
+  });
+
+  it('refuses every form of it: a POSTed search, all types (*), another compartment — and leaves a path a route serves alone', async () => {
+    const refused = async (method: string, path: string, body?: string) => {
+      const res = await fetch(`${baseOf('plans')}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) }, body });
+      return [res.status, ((await res.json()) as OperationOutcome).issue?.[0]?.details?.text ?? ''] as const;
+    };
+    expect(await refused('POST', '/Patient/demo-child-1/CarePlan/_search', '_count=1')).toEqual([400, expect.stringContaining('GET /fhir/CarePlan?patient=Patient/demo-child-1')]);
+    expect(await refused('GET', '/Patient/demo-child-1/*')).toEqual([400, expect.stringContaining('Search each type with its reference to the Patient')]);
+    expect(await refused('GET', '/Practitioner/p1/CarePlan')).toEqual([400, expect.stringContaining('Compartment search (GET /fhir/Practitioner/p1/CarePlan) is not supported')]);
+    expect(await refused('GET', '/Patient/demo-child-1/Flag')).toEqual([400, expect.stringContaining('This service does not search Flag')]);
+    // `/fhir/Patient/<id>/$chronology` is a route: not a compartment, served as before.
+    const chronology = await fetch(`${baseOf('plans')}/Patient/demo-child-1/$chronology`, { headers: { authorization: `Bearer ${token}` } });
+    expect(chronology.status).not.toBe(400);
+  });
+});
+
 describe('batch and transaction Bundles at the base, as the CapabilityStatements say', () => {
   it.each(SERVICES)('%s: refuses a batch or transaction it does not declare with an OperationOutcome saying so (not a 404)', async (service) => {
     const declared = (statements.get(service)?.rest?.[0]?.interaction ?? []).map((i) => i.code);

@@ -3,12 +3,12 @@
  * handler. Operations live one per file in `operations/`.
  */
 import type { CapabilityStatement } from 'fhir/r4.js';
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { serviceRouter } from '../../shared/http/router.js';
 import { HubScopes, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
 import { handler } from '../../shared/fhir/express.js';
-import { capabilitiesHandler } from '../../shared/fhir/rest/metadata.js';
+import { capabilitiesHandler, declaring } from '../../shared/fhir/rest/metadata.js';
 import { requireAccess } from '../../shared/fhir/rest/access.js';
 import { resourceRoutes } from '../../shared/fhir/rest/resource-routes.js';
 import { searchParamSummary } from '../../shared/store/search-params.js';
@@ -40,10 +40,12 @@ export function mpiRoutes(ctx: MpiContext): Router {
   // The statement names the matching model in use, which a re-estimation changes: read per request (one GET).
   router.get(
     '/fhir/metadata',
-    handler(async (req, res) => {
-      const inUse = await ctx.models.current();
-      await capabilitiesHandler(withModelInUse(statement, describeModel(inUse.summary)))(req, res);
-    }),
+    handler(
+      declaring(statement, async (req: Request, res: Response) => {
+        const inUse = await ctx.models.current();
+        await capabilitiesHandler(withModelInUse(statement, describeModel(inUse.summary)))(req, res);
+      }),
+    ),
   );
   router.post('/fhir', ...access(writeScope('Patient')), handler(transaction(ctx)));
   router.post('/fhir/$estimate-model', ...access(HubScopes.matchingModel), handler(estimateModel(ctx)));
@@ -90,7 +92,7 @@ export function mpiRoutes(ctx: MpiContext): Router {
 /** The statement with the matching model in use said in `rest[0].documentation`. */
 function withModelInUse(statement: CapabilityStatement, model: string): CapabilityStatement {
   const [rest, ...others] = statement.rest ?? [];
-  return rest ? { ...statement, rest: [{ ...rest, documentation: `Records are matched with the ${model}.` }, ...others] } : statement;
+  return rest ? { ...statement, rest: [{ ...rest, documentation: `Records are matched with the ${model}.${rest.documentation ? ` ${rest.documentation}` : ''}` }, ...others] } : statement;
 }
 
 function capability(ctx: MpiContext) {

@@ -16,6 +16,9 @@ export interface ResourceCapability {
   readonly searchRevInclude?: readonly string[];
 }
 
+const COMPARTMENTS_NOT_SERVED =
+  'Compartment search (GET [compartment]/[id]/[type], e.g. Patient/123/Flag) is not supported: it is answered 400 not-supported naming the type search to use instead (e.g. GET Flag?subject=Patient/123).';
+
 export function capabilityStatement(options: {
   service: string;
   title: string;
@@ -59,6 +62,8 @@ export function capabilityStatement(options: {
           ...(r.searchParams?.length ? { searchParam: r.searchParams.map((p) => ({ name: p.name, type: p.type })) } : {}),
           ...(r.operations?.length ? { operation: r.operations.map((o) => ({ name: o.name, definition: o.definition })) } : {}),
         })),
+        // No `compartment`: compartment search is refused with a 400 naming the type search to use (shared/http/compartment.ts).
+        documentation: COMPARTMENTS_NOT_SERVED,
         interaction: options.transaction ? [{ code: 'transaction' }] : undefined,
         ...(options.systemOperations?.length ? { operation: options.systemOperations.map((o) => ({ name: o.name, definition: o.definition })) } : {}),
       },

@@ -277,9 +277,10 @@ function sendOutcome(res: Response, status: number, outcome: OperationOutcome): 
 
 /** Wraps an async route handler so rejections reach the error handler (Express 5 does this too; explicit for clarity). */
 export function handler(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
-  return (req, res, next) => {
+  // Marks on `fn` (the CapabilityStatement a metadata handler answers) stay readable on the route.
+  return Object.assign((req: Request, res: Response, next: NextFunction) => {
     fn(req, res).catch(next);
-  };
+  }, fn);
 }
 
 /** 404 for any path no route matched, as an OperationOutcome. */

@@ -89,7 +89,7 @@ function collect(router: RouterView, path: string, found: Set<string>, operation
 }
 
 /** Every route matching `path`, in the order the router tries them, through mounted routers too. */
-function routesAt(router: RouterView, path: string): RouteView[] {
+export function routesAt(router: RouterView, path: string): RouteView[] {
   const routes: RouteView[] = [];
   for (const layer of router.stack) {
     let match: ReturnType<LayerView['match']>;

@@ -28,6 +28,7 @@ import { isRedisReady } from '../redis/connection.js';
 import { expectationProblem, hostProblem } from './header-rules.js';
 import { urlProblem } from './input-guard.js';
 import { withOperationDollar } from './operation-path.js';
+import { compartmentSearchProblem } from './compartment.js';
 import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, postedAsGetHandler, servesConditionalCreateAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
 import { inSeries } from './series.js';
@@ -90,7 +91,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       },
       // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
       // JSON the client did not ask for), If-None-Exist (400, not a duplicate), type- and system-level `_history` and
-      // batch/transaction Bundles where unserved (methods.ts), `_history` parameters (request-rules.ts).
+      // batch/transaction Bundles where unserved (methods.ts), compartment searches (compartment.ts), `_history` parameters
+      // (request-rules.ts).
       (req, _res, next) => {
         if (!isFhirPath(req.path)) return next();
         const formats = formatParams(req.originalUrl);
@@ -100,6 +102,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
             (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
             conditionalCreateProblem(req.method, req.header('if-none-exist'), req.method === 'POST' && servesConditionalCreateAt(req.app, req.path)) ??
             baseBundleProblem(req.app, req.method, req.path) ??
+            compartmentSearchProblem(req.app, req.method, req.path) ??
             (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? historyQueryProblem(req.path, req.originalUrl)) : undefined),
         );
       },

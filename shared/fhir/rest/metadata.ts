@@ -11,9 +11,17 @@ import { oauthUrisExtension, type SmartEndpoints } from '../../auth/smart-config
 import { describeExchange } from '../exchange-context.js';
 import { respond } from '../express.js';
 
+/** Marks the metadata handler with the statement it answers, so the shell can read what the service declares (shared/http/compartment.ts). */
+const STATEMENT = Symbol('CapabilityStatement');
+
+/** The statement a route handler answers, when it is `capabilitiesHandler`'s (or `handler()` around it). */
+export function statementOf(handle: unknown): CapabilityStatement | undefined {
+  return typeof handle === 'function' ? ((handle as unknown as Record<symbol, unknown>)[STATEMENT] as CapabilityStatement | undefined) : undefined;
+}
+
 export function capabilitiesHandler(statement: CapabilityStatement) {
   const answered = new WeakMap<Application, CapabilityStatement>();
-  return async (req: Request, res: Response): Promise<void> => {
+  const answer = async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'capabilities', action: 'R' });
     let answer = answered.get(req.app);
     if (!answer) {
@@ -22,6 +30,12 @@ export function capabilitiesHandler(statement: CapabilityStatement) {
     }
     await respond(req, res, 200, answer);
   };
+  return declaring(statement, answer);
+}
+
+/** Marks a handler that answers `statement` (or a variant of it, as the MPI's names its model in use). */
+export function declaring<F extends object>(statement: CapabilityStatement, handle: F): F {
+  return Object.assign(handle, { [STATEMENT]: statement });
 }
 
 function withTokenEndpoint(statement: CapabilityStatement, smart: SmartEndpoints | undefined): CapabilityStatement {
