@@ -3,13 +3,14 @@
  * the demo partnership; prints every URL; Ctrl-C stops everything cleanly.
  */
 import { DEMO_AGENCIES } from '../../fixtures/partnership/demo-agencies.js';
-import { DEMO_HUBS, isDemoPartnership } from '../../fixtures/partnership/demo-hubs.js';
+import { DEMO_HUBS, demoHubEnv, isDemoPartnership } from '../../fixtures/partnership/demo-hubs.js';
 import { startHub } from '../../services/hub.js';
-import { SERVICE_NAMES } from '../../shared/config.js';
+import { DEFAULT_PARTNERSHIP, SERVICE_NAMES } from '../../shared/config.js';
 import { writeHubNote } from '../../shared/redis/hub-note.js';
 import { RedisMissingError, RedisUnavailableError } from '../../shared/redis/server.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, processIo, type Io } from '../exit.js';
+import { hubLocationPrefix } from '../hub-location.js';
 
 export async function startCommand(args: string[], io: Io = processIo): Promise<number> {
   const { values } = parseCommandArgs('start', args, { 'no-fixtures': { type: 'boolean' }, partnership: { type: 'string' } });
@@ -49,17 +50,23 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   io.out(`\n  token endpoint  ${config.token.tokenUrl}`);
   io.out(`  JWKS            ${config.token.jwksUrl}`);
   io.out(`  Redis           ${hub.redisUrl}${config.redisUrl ? '' : `  (private, data in ${config.dataDir}/redis)`}`);
+  // A hub moved off the default ports (or the demo's Fife hub) is reached from another terminal only with the same settings.
+  const here = hubLocationPrefix(partnership ? demoHubEnv(partnership, process.env) : process.env);
   io.out(
     values['no-fixtures']
       ? '\n  demo partnership not loaded (--no-fixtures)'
       : partnership
         ? `\n  demo partnerships loaded: \`infoshare agencies\` lists the agencies (this hub serves ${serving.id}'s)`
-        : '\n  demo partnership loaded: `infoshare agencies` lists its agencies;\n  six agencies\' demographic extracts are in the index: `infoshare matching report`',
+        : `\n  demo partnership loaded: \`infoshare agencies\` lists its agencies;\n  six agencies' demographic extracts are in the index: \`${here}npx infoshare matching report\``,
   );
   // An agency this hub serves, signing in here (a peer's agency signs in at its own hub).
   const demoAgency = DEMO_AGENCIES.find((a) => a.partnership === serving.id)?.id ?? 'nhs-lothian';
-  io.out(`  get a token:    npx infoshare token --agency ${demoAgency}${partnership ? ` --directory ${urls.directory ?? config.urls.directory}` : ''}`);
-  io.out('  replay:         npx infoshare replay fixtures/scenarios\n');
+  io.out(`  get a token:    ${here}npx infoshare token --agency ${demoAgency}`);
+  io.out(
+    serving.id === DEFAULT_PARTNERSHIP
+      ? `  replay:         ${here}npx infoshare replay fixtures/scenarios\n`
+      : `  replay:         the shipped scenarios act as ${DEFAULT_PARTNERSHIP}'s agencies: replay them at its hub\n`,
+  );
   io.out('Press Ctrl-C to stop.');
 
   await new Promise<void>((resolve) => {
