@@ -33,6 +33,8 @@ const SEARCHES: ReadonlyArray<{ service: Service; type: string; criteria: Record
   { service: 'audit', type: 'DocumentReference', criteria: {} },
 ];
 const CONSENT = { service: 'plans' as const, type: 'Consent', criteria: { patient: 'Patient/no-such-person' } };
+/** Searches whose results come in id order (the generic store, the MPI's index): `_sort=_id` is what they serve. */
+const ID_ORDERED = new Set(['Organization', 'CareTeam', 'Task', 'Patient', 'Person', 'CarePlan', 'Consent']);
 
 const prefix = uniquePrefix('search-parameters');
 let hub: RunningHub;
@@ -96,7 +98,9 @@ describe('FHIR parameters the hub does not serve, and unknown ones', () => {
       expect(outcome.resourceType).toBe('OperationOutcome');
       expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'not-supported', expression: [param] });
       const text = outcome.issue[0]?.details?.text ?? '';
-      expect(text).toContain(`'${param}' is not supported on ${type} search`);
+      // A search in id order honours `_sort=_id` and names it when refusing another sort.
+      if (param === '_sort' && ID_ORDERED.has(type)) expect(text).toContain(`'_sort=-_lastUpdated' is not supported on ${type} search here: results come in _id order, which _sort=_id asks for`);
+      else expect(text).toContain(`'${param}' is not supported on ${type} search`);
       expect(text).not.toMatch(/unknown/i);
       expect(text).toContain('_count');
     },
@@ -107,6 +111,44 @@ describe('FHIR parameters the hub does not serve, and unknown ones', () => {
     expect(status).toBe(400);
     expect(outcome.issue[0]).toMatchObject({ code: 'not-supported', expression: ['no-such-param'] });
     expect(outcome.issue[0]?.details?.text).toContain(`Unknown search parameter 'no-such-param' for ${type}`);
+  });
+});
+
+describe('_sort: the one order each search serves', () => {
+  it.each([...SEARCHES, CONSENT].map((s) => [label(s), s] as const))('%s: _sort=_id is honoured where results come in id order, refused elsewhere', async (_l, { service, type, criteria }) => {
+    const { status, outcome } = await refusal(service, type, { ...criteria, _sort: '_id' });
+    if (!ID_ORDERED.has(type)) {
+      expect(status).toBe(400);
+      expect(outcome.issue[0]).toMatchObject({ code: 'not-supported', expression: ['_sort'] });
+      return;
+    }
+    // Served (Consent's person is unknown here: the search runs and says so).
+    expect([type, status]).toEqual([type, type === 'Consent' ? 404 : 200]);
+    const { status: reversed, outcome: why } = await refusal(service, type, { ...criteria, _sort: '-_id' });
+    expect(reversed).toBe(400);
+    expect(why.issue[0]?.details?.text).toContain(`'_sort=-_id' is not supported on ${type} search here: results come in _id order`);
+  });
+
+  it('directory Organization: _sort=_id pages every organization in id order, the next link keeping it', async () => {
+    const client = clientOf('directory');
+    const ids: string[] = [];
+    let page = (await client.search({ resourceType: 'Organization', searchParams: { _sort: '_id', _count: '3' } })) as unknown as Bundle;
+    expect(selfOf(page).searchParams.get('_sort')).toBe('_id');
+    for (;;) {
+      ids.push(...(page.entry ?? []).map((e) => e.resource!.id!));
+      const next = page.link?.find((l) => l.relation === 'next');
+      if (!next) break;
+      expect(new URL(next.url).searchParams.get('_sort')).toBe('_id');
+      page = (await client.nextPage({ bundle: page as unknown as KitResource })) as unknown as Bundle;
+    }
+    expect(ids.length).toBeGreaterThan(3);
+    expect(ids.length).toBe(page.total);
+    expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it('_sort given twice is refused like any repeated result parameter', async () => {
+    const res = await fetch(`${hub.config.urls.directory ?? ''}/fhir/Organization?_sort=_id&_sort=_id`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(400);
   });
 });
 

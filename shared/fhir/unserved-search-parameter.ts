@@ -16,6 +16,7 @@ const RESULT_PARAMETERS = '_count, _offset, _total, _summary=count';
 
 /** FHIR R4's own search and result parameters, with why a hub search does not serve them where it does not. */
 const FHIR_PARAMETERS: ReadonlyMap<string, string> = new Map([
+  // Searches in id order honour `_sort=_id` (search-plan.ts `ResultParamsReader`) and refuse other sorts with `unservedSort`.
   ['_sort', 'results come in one fixed order; page through them with _count and the Bundle’s next link'],
   ['_elements', 'entries are whole resources'],
   ['_include', 'this search includes no other resources'],
@@ -62,6 +63,17 @@ export function unservedSearchParameter(type: string, key: string, served: reado
       ? `'${name}' is not supported on ${type} search here: ${reason} (${takes}; ${lenient})`
       : `Unknown search parameter '${name}' for ${type} (${takes}; ${lenient})`;
   return new UnservedSearchParameterError(key, text);
+}
+
+/**
+ * The 400 for a `_sort` other than the one order a search's results come in (`by`, e.g. `_id`): sorting on
+ * anything else would need every match read and held before the first page, so it is refused (lenient: ignored).
+ */
+export function unservedSort(type: string, key: string, value: string, by: string): UnservedSearchParameterError {
+  return new UnservedSearchParameterError(
+    key,
+    `'_sort=${value}' is not supported on ${type} search here: results come in ${by} order, which _sort=${by} asks for, and in no other (page through them with _count and the Bundle’s next link; Prefer: handling=lenient has it ignored)`,
+  );
 }
 
 export function isUnservedSearchParameter(e: unknown): e is UnservedSearchParameterError {

@@ -129,7 +129,13 @@ describe('planSearch: refusals', () => {
   it('answers 400 naming an unknown, chained or unsupported parameter', () => {
     expect(badRequestText(() => planSearch(careTeam, { colour: 'red' }))).toContain("'colour'");
     expect(badRequestText(() => planSearch(careTeam, { 'subject.name': 'x' }))).toContain("'subject.name'");
-    expect(badRequestText(() => planSearch(careTeam, { _sort: 'date' }))).toContain("'_sort'");
+    expect(badRequestText(() => planSearch(careTeam, { _sort: 'date' }))).toContain("'_sort=date' is not supported on CareTeam search here: results come in _id order");
+  });
+
+  it('honours _sort=_id, the order matches come in, and refuses every other order (-_id, two keys, given twice)', () => {
+    expect(planSearch(careTeam, { _sort: '_id', _count: '5' })).toMatchObject({ clauses: [], count: 5 });
+    for (const sort of ['-_id', '_id,date', '']) expect(badRequestText(() => planSearch(careTeam, { _sort: sort }))).toContain('results come in _id order');
+    expect(badRequestText(() => planSearch(careTeam, new URLSearchParams('_sort=_id&_sort=_id')))).toContain('given more than once');
   });
 
   it('answers 400 for modifiers it does not support', () => {

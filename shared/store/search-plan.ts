@@ -18,14 +18,15 @@
  *   `_total` (`none` omits the total; `estimate` and `accurate` both give the exact
  *   count), `_summary=count` (the total only, no entries; `_summary=false` is the
  *   default). `_format` and `_pretty` change nothing here and are ignored.
- * Anything else — an unknown name, a modifier, a chain, `_sort`, `_include` — is
+ * `_sort=_id` (the order results come in) is honoured; any other `_sort` is refused naming that order.
+ * Anything else — an unknown name, a modifier, a chain, `_include` — is
  * a 400 naming the parameter, so a client never gets silently unfiltered results
  * (an unserved name through `unservedSearchParameter`, which `Prefer: handling=lenient`
  * turns into the parameter being ignored).
  */
 import { badRequest } from '../fhir/outcome.js';
 import { FORMAT_PARAMETERS } from '../fhir/media-types.js';
-import { unservedSearchParameter } from '../fhir/unserved-search-parameter.js';
+import { unservedSearchParameter, unservedSort } from '../fhir/unserved-search-parameter.js';
 import { dateSpan } from './date-range.js';
 import { MEMBER_SEPARATOR } from './keys.js';
 import {
@@ -86,10 +87,19 @@ export interface SearchPlan extends ResultParams {
 }
 
 
+/** The one order a search's results come in, as the `_sort` value that asks for it. */
+export interface SearchOrder {
+  readonly type: string;
+  readonly by: string;
+}
+
+const SORT_PARAM = '_sort';
+
 /** Parses a query into a plan; throws a 400 OperationOutcomeError naming any parameter it cannot honour. */
 export function planSearch(definition: ResourceTypeDefinition, query: SearchQuery): SearchPlan {
   const clauses: Clause[] = [];
-  const result = new ResultParamsReader();
+  // Matches are paged in id order (`matchingIds`, the `live` set): `_sort=_id` asks for what is served.
+  const result = new ResultParamsReader({ type: definition.type, by: ID_PARAM });
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
     const clause = clauseFor(definition, key, raw);
@@ -104,6 +114,13 @@ export function planSearch(definition: ResourceTypeDefinition, query: SearchQuer
  * searches not served by this store (the MPI's index) answer them the same way.
  */
 export class ResultParamsReader {
+  /**
+   * `sorted`: the search's own fixed order, which `_sort` may ask for (`_sort=_id` where results come in id order:
+   * honoured, as it changes nothing); any other `_sort` is refused naming that order. Unset: `_sort` is not read
+   * here, and the search refuses it as a parameter it does not serve.
+   */
+  constructor(private readonly sorted?: SearchOrder) {}
+
   private count = DEFAULT_COUNT;
   private offset = 0;
   private total = true;
@@ -118,6 +135,12 @@ export class ResultParamsReader {
       // `?_count=1&_count=2` has no one meaning: refused rather than a guess at which one counts.
       if (this.seen.has(key)) throw badRequest(`'${key}' is given more than once; give it once`, key);
       this.seen.add(key);
+    }
+    if (key === SORT_PARAM && this.sorted) {
+      if (this.seen.has(key)) throw badRequest(`'${key}' is given more than once; give it once`, key);
+      this.seen.add(key);
+      if (raw !== this.sorted.by) throw unservedSort(this.sorted.type, key, raw, this.sorted.by);
+      return true;
     }
     if (key === '_count') this.count = Math.min(nonNegativeInteger(key, raw), MAX_COUNT);
     else if (key === '_offset') this.offset = nonNegativeInteger(key, raw);

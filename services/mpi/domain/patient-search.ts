@@ -68,7 +68,8 @@ const STRING_PARAMS: Readonly<Record<string, readonly TermCode[]>> = { family: [
 export function planPatientSearch(query: SearchQuery, context: IdentifierContext): PatientSearchPlan {
   const clauses: RecordClause[] = [];
   const filters: ((record: Patient) => boolean)[] = [];
-  const result = new ResultParamsReader();
+  // Matches are paged in id order (`matching…Ids` sorts them): `_sort=_id` asks for what is served.
+  const result = new ResultParamsReader({ type: 'Patient', by: '_id' });
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
     const { name, modifier, values } = searchParamOf(key, raw);

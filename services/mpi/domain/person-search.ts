@@ -33,7 +33,8 @@ const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function planPersonSearch(query: SearchQuery): PersonSearchPlan {
   const clauses: PersonSource[][] = [];
-  const result = new ResultParamsReader();
+  // Matches are paged in id order (`matching…Ids` sorts them): `_sort=_id` asks for what is served.
+  const result = new ResultParamsReader({ type: 'Person', by: '_id' });
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
     const param = searchParamOf(key, raw);

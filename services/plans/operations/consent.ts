@@ -30,6 +30,7 @@ import { refusedBySecurityModel, SECURITY_MODEL_CRITERIA } from '../../../shared
 import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
 import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import { RESULT_PARAMS } from '../../../shared/store/search-params.js';
+import { ResultParamsReader } from '../../../shared/store/search-plan.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { ValidationPool } from '../../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../../shared/store/resource-store.js';
@@ -121,7 +122,10 @@ export function searchConsents(deps: ConsentOperationsDeps) {
     describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: CATEGORY });
     const query = searchQueryOf(req);
     await servedSearch(req, res, query, () => {
-      for (const name of query.keys()) {
+      // The store pages Consents in id order: `_sort=_id` is honoured, any other refused here (so lenient can drop it).
+      const sort = new ResultParamsReader({ type: 'Consent', by: '_id' });
+      for (const [name, raw] of query) {
+        if (name === '_sort' && sort.read(name, raw)) continue;
         if (!SEARCH_PARAMETERS.includes(name) && !RESULT_PARAMETERS.includes(name) && !FORMAT_PARAMETERS.has(name)) throw unservedSearchParameter('Consent', name, SEARCH_PARAMETERS);
       }
     });
@@ -134,7 +138,7 @@ export function searchConsents(deps: ConsentOperationsDeps) {
     describeExchange(res, { subject: person });
     await assertMayReadConsents(deps, res, person, unknown);
     const storeQuery: Record<string, string> = { person };
-    for (const name of ['status', ...RESULT_PARAMETERS]) {
+    for (const name of ['status', '_sort', ...RESULT_PARAMETERS]) {
       const value = query.get(name);
       if (value !== null) storeQuery[name] = value;
     }
