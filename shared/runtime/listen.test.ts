@@ -46,6 +46,23 @@ describe('listen (an Express app on a port)', () => {
     expect(changed).toEqual([]);
   });
 
+  it("keeps Express's request and response methods and the app on both servers when one app listens twice", async () => {
+    const app = express();
+    app.get('/things/:id', (req, res) => {
+      res.setHeader('x-seen', String(req.app === app && res.app === app));
+      res.status(201).json({ id: req.params.id, host: req.get('host') !== undefined });
+    });
+    const first = await listen(app, 0, '127.0.0.1');
+    try {
+      served = await listen(app, 0, '127.0.0.1');
+      for (const port of [first.port, served.port]) {
+        expect(await get(port, '/things/7')).toEqual({ status: 201, header: 'true', body: JSON.stringify({ id: '7', host: true }) });
+      }
+    } finally {
+      await first.close();
+    }
+  });
+
   it("answers a route Express does not know with Express's own 404", async () => {
     served = await listen(express(), 0, '127.0.0.1');
     expect((await get(served.port, '/nowhere')).status).toBe(404);
