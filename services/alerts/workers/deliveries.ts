@@ -57,6 +57,7 @@ import type { AgencyType, DataCategory, Purpose } from '../../../shared/fhir/sys
 import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry, type IspSnapshot } from '../../../shared/isp/registry.js';
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
+import { BackgroundWork } from '../../../shared/runtime/background-work.js';
 import { sharedRead, TickBatch } from '../../../shared/runtime/tick-batch.js';
 import { KeptReads } from '../../../shared/runtime/kept-reads.js';
 import { runWorker, type AttemptRecords, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
@@ -331,6 +332,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
     // The ISP as it stands, read (its revision checked) once for the attempts that ask together, after all of them asked.
     ispSnapshot: sharedRead(() => deps.isp.snapshot()),
     leaseMs,
+    relayPasses: new BackgroundWork(),
     batches: new EndpointBatches({
       http,
       service: deps.service,
@@ -369,6 +371,9 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
     close: async () => {
       shared.batches.flushAll();
       await running.close();
+      // The steps' relay passes the attempts did not wait for: the records are committed either way (the outbox),
+      // but a process that stops should leave the trail caught up, and nothing of the worker's running after close.
+      await shared.relayPasses.settled();
       shared.http.close();
     },
   };
@@ -389,6 +394,8 @@ interface AttemptShared {
   readonly ispSnapshot: () => Promise<IspSnapshot>;
   /** How long an attempt's claim on its delivery runs (ms). */
   readonly leaseMs: number;
+  /** The relay passes the steps started and did not wait for (the worker's close waits for them). */
+  readonly relayPasses: BackgroundWork;
 }
 
 /**
@@ -706,7 +713,10 @@ class DeliveryAttempt {
       throw err;
     }
     if (result.kind === 'applied') {
-      await this.deps.relay?.flushQuietly(origin.requestId);
+      // The records are committed with the move (the outbox): copying them on to the audit stream need not hold the
+      // job's slot — the relay pass (up to three round trips, each waiting out an fsync) runs while the worker takes
+      // its next job. A failed pass is logged and left to the relay's timer; the worker's close waits for the passes.
+      if (this.deps.relay) this.shared.relayPasses.add(this.deps.relay.flushQuietly(origin.requestId));
       return { kind: 'applied' };
     }
     if (result.kind === 'moved') return result;
