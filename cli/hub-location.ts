@@ -5,12 +5,12 @@
  * hints with them, so a hub moved with `INFOSHARE_PORT_OFFSET=200` (ports in use)
  * does not hint at a command that reaches another hub on the default ports.
  */
-import { SERVICE_NAMES } from '../shared/config.js';
+import { SERVICE_NAMES, portVariable } from '../shared/config.js';
 
 /** The settings that say where the hub listens and where its Redis note is, with the value each has unset. */
 const LOCATION_SETTINGS: readonly (readonly [name: string, unset: string | undefined])[] = [
   ['INFOSHARE_PORT_OFFSET', '0'],
-  ...SERVICE_NAMES.map((s) => [`INFOSHARE_${s.toUpperCase().replace('-', '_')}_PORT`, undefined] as const),
+  ...SERVICE_NAMES.map((s) => [portVariable(s), undefined] as const),
   ['INFOSHARE_PUBLIC_BASE', 'http://localhost'],
   ['INFOSHARE_DATA_DIR', '.data'],
 ];

@@ -6,7 +6,7 @@
  * process instead (`services/<name>/main.ts`, docker-compose.yml).
  */
 import type { Express } from 'express';
-import { loadConfig, loadConfigs, type HubConfig, type ServiceName } from '../shared/config.js';
+import { loadConfig, loadConfigs, portVariable, type HubConfig, type ServiceName } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
@@ -100,7 +100,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
       // Reserve ports by listening on 0 first, then rebuild the config so URLs (token issuer, JWKS) are right.
       const ports = await reserveFreePorts(SERVICE_MODULES.length);
       SERVICE_MODULES.forEach((m, i) => {
-        env[`INFOSHARE_${m.name.toUpperCase().replace('-', '_')}_PORT`] = String(ports[i]);
+        env[portVariable(m.name)] = String(ports[i]);
       });
       config = loadConfig(env);
     }

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_PORTS, loadConfig, servesPartnership } from './config.js';
+import { ConfigError, DEFAULT_PORTS, SERVICE_NAMES, loadConfig, portVariable, servesPartnership } from './config.js';
 
 describe('hub configuration: which partnership a hub serves', () => {
   it('serves lothian-hscp with no peer hubs by default, on the default ports: the single hub as before', () => {
@@ -13,6 +13,12 @@ describe('hub configuration: which partnership a hub serves', () => {
     expect(config.ports).toEqual({ directory: 4100, mpi: 5001, alerts: 4102, plans: 4103, audit: 4104, 'agency-sim': 4110 });
     expect(config.urls.alerts).toBe('http://localhost:4102');
     expect(config.token.issuer).toBe('http://localhost:4100/auth');
+  });
+
+  it('names for each service the variable that sets its port on its own (what tests and start hints write)', () => {
+    for (const [i, service] of SERVICE_NAMES.entries()) {
+      expect(loadConfig({ [portVariable(service)]: String(5000 + i) }).ports[service]).toBe(5000 + i);
+    }
   });
 
   it('leaves the agencies of a peer hub’s partnership to that hub and serves every other', () => {

@@ -27,6 +27,11 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 /** The partnership a hub serves when INFOSHARE_PARTNERSHIP is not set. */
 export const DEFAULT_PARTNERSHIP = 'lothian-hscp';
 
+/** The variable that sets one service's port on its own (`INFOSHARE_AGENCY_SIM_PORT` for agency-sim); it wins over the offset. */
+export function portVariable(service: ServiceName): string {
+  return `INFOSHARE_${service.toUpperCase().replace('-', '_')}_PORT`;
+}
+
 export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
   directory: 4000,
   mpi: 4001,

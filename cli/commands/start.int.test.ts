@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from '../../test/redis.js';
-import { PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
+import { PROJECT_ROOT, SERVICE_NAMES, portVariable } from '../../shared/config.js';
 import { hubNoteFile } from '../../shared/redis/hub-note.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
 
@@ -52,7 +52,7 @@ beforeAll(async () => {
   const ports = await reserveFreePorts(SERVICE_NAMES.length);
   shared = { INFOSHARE_DATA_DIR: dataDir, INFOSHARE_LOG_LEVEL: 'warn', NO_COLOR: '1' };
   SERVICE_NAMES.forEach((name, i) => {
-    shared[`INFOSHARE_${name.toUpperCase().replace('-', '_')}_PORT`] = String(ports[i]);
+    shared[portVariable(name)] = String(ports[i]);
   });
   hub = spawn(process.execPath, [...CLI, 'start', '--no-fixtures'], {
     cwd: PROJECT_ROOT,
