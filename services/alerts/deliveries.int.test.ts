@@ -22,6 +22,7 @@ import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
 import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import type { DeliveryState } from './store.js';
+import { deadLetterReportIdOf } from './domain/ids.js';
 import { consent, storeConsent } from '../../test/plans.js';
 import { answerWithoutId } from '../../test/refusals.js';
 
@@ -342,6 +343,9 @@ describe('agencies that pull their inbox', () => {
     const letter = letters.find((p) => p.name === 'deadLetter' && p.part?.some((q) => q.name === 'message' && q.valueString === messageId));
     expect(letter?.part?.find((q) => q.name === 'agency')?.valueReference?.reference).toBe('Organization/rie-emergency');
     expect(letter?.part?.find((q) => q.name === 'reason')?.valueString).toContain('fatal-error');
+    // A refusal by pull is reported to the sender as a pushed one is, written with the dead letter.
+    const report = await alerts.ctx.store.message(deadLetterReportIdOf(messageId, 'rie-emergency', 0));
+    expect(report).toMatchObject({ kind: 'report', sender: SENDER, recipients: [SENDER], origin: { requestId: refused.headers['x-request-id'] as string } });
   });
 
   it('refuses a query it cannot honour', async () => {
@@ -353,6 +357,127 @@ describe('agencies that pull their inbox', () => {
     expect(another.status).toBe(400);
     expect(outcomeText(another)).toContain('its own inbox');
     expect((await alerts.mpi.auditOf(another)).outcome).toBe('4');
+  });
+});
+
+describe('reporting dead letters to their senders', () => {
+  const RECIPIENT = 'lueccs-ooh';
+  /** The `deadLetter` parts of a report message as the sender received it. */
+  const partsOf = (bundle: Bundle) => {
+    const parameters = bundle.entry?.find((e) => e.resource?.resourceType === 'Parameters')?.resource as Parameters;
+    return new Map((parameters.parameter?.[0]?.part ?? []).map((p) => [p.name, p] as const));
+  };
+
+  afterEach(() => {
+    behaviour.set(RECIPIENT, ['ok']);
+    behaviour.set(SENDER, ['ok']);
+  });
+
+  it('pushes the report to the sender endpoint once — which message, which recipient, why, when — audited, and acknowledged like any delivery', async () => {
+    await connect(SENDER);
+    await connect(RECIPIENT);
+    behaviour.set(RECIPIENT, ['fatal-error']);
+    const messageId = await raise(RECIPIENT);
+    await settledAs(messageId, RECIPIENT, 'dead-letter');
+    const reportId = deadLetterReportIdOf(messageId, RECIPIENT, 0);
+    await settledAs(reportId, SENDER, 'acknowledged');
+
+    const [report, ...more] = receivedBy(SENDER, reportId);
+    expect(more).toHaveLength(0);
+    const header = report!.bundle.entry?.[0]?.resource as MessageHeader;
+    expect(header.eventCoding?.code).toBe('delivery-dead-letter');
+    expect(header.destination?.[0]?.receiver?.reference).toBe(`Organization/${SENDER}`);
+    expect(report!.seq).toBe((await alerts.ctx.store.delivery(reportId, SENDER))!.seq);
+    const stored = (await alerts.ctx.store.message(messageId))!;
+    const dead = (await alerts.ctx.store.delivery(messageId, RECIPIENT))!;
+    const parts = partsOf(report!.bundle);
+    expect(parts.get('message')?.valueString).toBe(messageId);
+    expect(parts.get('senderMessage')?.valueString).toBe(stored.headerId);
+    expect(parts.get('agency')?.valueReference?.reference).toBe(`Organization/${RECIPIENT}`);
+    expect(parts.get('reason')?.valueString).toBe(dead.lastError);
+    expect(parts.get('reason')?.valueString).toContain('simulated fatal-error');
+    expect(parts.get('died')?.valueInstant).toBe(dead.deadAt);
+    expect(parts.get('attempts')?.valueInteger).toBe(dead.attempts);
+    expect(parts.get('redrive')?.valueUrl).toContain(`/$redrive/${messageId}?agency=${RECIPIENT}`);
+
+    // Audited under the request that raised the alert: the report written with the dead letter, and its delivery.
+    const trail = await until(
+      'the report and its delivery in the audit trail',
+      () => readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, stored.origin.requestId),
+      (events) =>
+        events.some((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes(`reported to its sender ${SENDER} as message ${reportId}`)) &&
+        events.some((e) => triggerOfEvent(e) === 'job' && (e.outcomeDesc ?? '').includes(`Delivered to ${SENDER} and acknowledged`)),
+    );
+    expect(trail.length).toBeGreaterThan(0);
+    // The sender follows the report like any message it is party to.
+    const status = await alerts.get(SENDER, `/fhir/$delivery-status/${reportId}`);
+    expect(status.status).toBe(200);
+    expect(JSON.stringify(status.body)).toContain('acknowledged');
+  });
+
+  it("leaves the report in the sender's inbox when it has no endpoint, given whole, until it pulls and acknowledges it", async () => {
+    await connect(SENDER, 'off');
+    await connect(RECIPIENT);
+    behaviour.set(RECIPIENT, ['fatal-error']);
+    const after = await alerts.ctx.store.lastSequenceOf(SENDER);
+    const messageId = await raise(RECIPIENT);
+    await settledAs(messageId, RECIPIENT, 'dead-letter');
+    const reportId = deadLetterReportIdOf(messageId, RECIPIENT, 0);
+    await settledAs(reportId, SENDER, 'awaiting-pull');
+    expect(receivedBy(SENDER, reportId)).toHaveLength(0);
+
+    const page = await alerts.get(SENDER, `/fhir/$inbox?after=${after}`);
+    expect(page.status).toBe(200);
+    const pulled = ((page.body as Bundle).entry ?? []).map((e) => e.resource as Bundle).find((b) => b.entry?.[0]?.resource?.id === reportId);
+    expect((pulled?.entry?.[0]?.resource as MessageHeader).eventCoding?.code).toBe('delivery-dead-letter');
+    expect(partsOf(pulled!).get('message')?.valueString).toBe(messageId);
+    const acked = await alerts.post(SENDER, buildResponseMessage({ requestHeaderId: reportId, code: 'ok', source: { agency: SENDER }, id: `ack-${reportId}` }));
+    expect(acked.status).toBe(200);
+    expect(await deliveryState(reportId, SENDER)).toBe('acknowledged');
+    await connect(SENDER);
+  });
+
+  it("never reports a report's own dead letter: it stays in the sender's $dead-letters, where it can be re-driven", async () => {
+    await connect(SENDER);
+    await connect(RECIPIENT);
+    behaviour.set(RECIPIENT, ['fatal-error']);
+    behaviour.set(SENDER, ['fatal-error']);
+    const messageId = await raise(RECIPIENT);
+    await settledAs(messageId, RECIPIENT, 'dead-letter');
+    const reportId = deadLetterReportIdOf(messageId, RECIPIENT, 0);
+    await settledAs(reportId, SENDER, 'dead-letter');
+    // A report of it would have been written with its dead letter: there is none.
+    expect(await alerts.ctx.store.message(deadLetterReportIdOf(reportId, SENDER, 0))).toBeUndefined();
+    expect(received.filter((r) => r.agency === SENDER && (r.bundle.entry?.[0]?.resource as MessageHeader).eventCoding?.code === 'delivery-dead-letter' && partsOf(r.bundle).get('message')?.valueString === reportId)).toHaveLength(0);
+    const letters = await alerts.get(SENDER, '/fhir/$dead-letters');
+    expect(JSON.stringify(letters.body)).toContain(`$redrive/${reportId}?agency=${SENDER}`);
+
+    behaviour.set(SENDER, ['ok']);
+    expect((await request(alerts.app).post(`/fhir/$redrive/${reportId}?agency=${SENDER}`).set(await alerts.auth(SENDER))).status).toBe(202);
+    await settledAs(reportId, SENDER, 'acknowledged');
+  });
+
+  it('reports a re-driven letter that dies again with a new report, and says nothing when a re-driven letter is delivered', async () => {
+    await connect(SENDER);
+    await connect(RECIPIENT);
+    behaviour.set(RECIPIENT, ['fatal-error']);
+    const messageId = await raise(RECIPIENT);
+    await settledAs(messageId, RECIPIENT, 'dead-letter');
+    await settledAs(deadLetterReportIdOf(messageId, RECIPIENT, 0), SENDER, 'acknowledged');
+    const redrive = async () => request(alerts.app).post(`/fhir/$redrive/${messageId}?agency=${RECIPIENT}`).set(await alerts.auth(SENDER));
+
+    // Pending again when the re-drive is answered; dead again at its next attempt.
+    expect((await redrive()).status).toBe(202);
+    await settledAs(messageId, RECIPIENT, 'dead-letter');
+    const second = deadLetterReportIdOf(messageId, RECIPIENT, 1);
+    await settledAs(second, SENDER, 'acknowledged');
+    expect(receivedBy(SENDER, second)).toHaveLength(1);
+
+    behaviour.set(RECIPIENT, ['ok']);
+    expect((await redrive()).status).toBe(202);
+    await settledAs(messageId, RECIPIENT, 'acknowledged');
+    // Delivered after its second re-drive: no report (it would have been written with a dead letter).
+    expect(await alerts.ctx.store.message(deadLetterReportIdOf(messageId, RECIPIENT, 2))).toBeUndefined();
   });
 });
 

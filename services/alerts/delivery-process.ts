@@ -43,6 +43,8 @@ const stop = async (why: string) => {
   stopping = true;
   log.info({ why }, 'delivery worker process stopping');
   await worker.close();
+  // The producer handle dead-letter reports are queued through (opened only if one was).
+  await ctx.deliveries.close();
   await ctx.relay.close();
   await redis.quit().catch(() => redis.disconnect());
   process.exit(0);

@@ -11,7 +11,7 @@ import type { ExchangeRecord } from '../../shared/audit/exchange.js';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
 import { AlertsKeys } from './keys.js';
-import { AlertStore, type DeliveryStep } from './store.js';
+import { AlertStore, type AcceptedMessage, type DeliveryStep } from './store.js';
 
 const prefix = uniquePrefix('alerts-dstore');
 let redis: Redis;
@@ -141,5 +141,72 @@ describe('moving many deliveries on in one script', () => {
     ]);
     expect(results).toEqual([{ kind: 'applied', from: 'pending' }, { kind: 'replayed', delivery: 'p1~a' }, { kind: 'applied', from: 'pending' }]);
     expect((await store.delivery('p2', 'a'))?.state).toBe('pending');
+  });
+});
+
+describe('a dead letter and its report to the sender, in one script', () => {
+  /** A report as dead-letter-reports.ts builds it (only what the store reads matters here). */
+  function report(id: string): AcceptedMessage {
+    return {
+      id,
+      kind: 'report',
+      event: 'delivery-dead-letter',
+      sender: SENDER,
+      flagId: 'flag-1',
+      personId: 'person-1',
+      alertCategory: 'child-protection',
+      category: 'alert',
+      purpose: 'child-protection',
+      recipients: [SENDER],
+      acceptedAt: new Date(NOW).toISOString(),
+      origin: { requestId: 'req-dl', agent: { agency: SENDER } },
+      bundle: { resourceType: 'Bundle', type: 'message', id },
+      answer: null,
+      npLpFromDirectory: false,
+    };
+  }
+
+  it('accepts the report with the dead letter: its message, its delivery to the sender under the next sequence number, its inbox entry and its unqueued marker', async () => {
+    await redis.hset(keys.sequences, SENDER, 41);
+    await delivery('d1', 'a', { leaseHolder: 'run-d1', leaseUntil: NOW + 5_000 });
+    const [result] = await store.stepDeliveries([
+      { messageId: 'd1', agencyId: 'a', step: step('rd1', { to: 'dead-letter', leaseHolder: 'run-d1', lastError: 'refused', report: report('dlr-1'), withRecords: [record('rd1', 'reported')] }) },
+    ]);
+    expect(result).toEqual({ kind: 'applied', from: 'pending' });
+    expect(await store.message('dlr-1')).toMatchObject({ kind: 'report', sender: SENDER, recipients: [SENDER], origin: { requestId: 'req-dl' } });
+    expect(await store.delivery('dlr-1', SENDER)).toMatchObject({ state: 'pending', attempts: 0, seq: 42 });
+    expect(await store.inboxOf(SENDER, 41, 10)).toEqual([{ messageId: 'dlr-1', seq: 42 }]);
+    expect(await store.allUnqueued()).toContain(`dlr-1~${SENDER}`);
+    expect((await outbox()).slice(-2)).toEqual(['rd1: change rd1', 'rd1: reported']);
+
+    // The same call again (its answer lost and re-sent): the same answer, and still one report.
+    const [again] = await store.stepDeliveries([
+      { messageId: 'd1', agencyId: 'a', step: step('rd1', { to: 'dead-letter', leaseHolder: 'run-d1', lastError: 'refused', report: report('dlr-1') }) },
+    ]);
+    expect(again).toEqual({ kind: 'applied', from: 'pending' });
+    expect(await store.lastSequenceOf(SENDER)).toBe(42);
+  });
+
+  it('writes no report when the move does not apply, and the others of the call are decided on their own', async () => {
+    await delivery('d2', 'a', { state: 'acknowledged' });
+    await delivery('d3', 'a');
+    const before = await store.lastSequenceOf(SENDER);
+    const results = await store.stepDeliveries([
+      // Acknowledged by pull meanwhile: no dead letter, so no report.
+      { messageId: 'd2', agencyId: 'a', step: step('rd2', { to: 'dead-letter', lastError: 'late', report: report('dlr-2') }) },
+      // A step without a report beside one with: the script walks each step's keys.
+      { messageId: 'd3', agencyId: 'a', step: step('rd3', { to: 'dead-letter', lastError: 'refused' }) },
+      { messageId: 'd3', agencyId: 'b', step: step('rd4', { to: 'acknowledged' }) },
+    ]);
+    expect(results).toEqual([{ kind: 'moved', state: 'acknowledged' }, { kind: 'applied', from: 'pending' }, { kind: 'missing' }]);
+    expect(await store.message('dlr-2')).toBeUndefined();
+    expect(await store.lastSequenceOf(SENDER)).toBe(before);
+    expect(await store.delivery('d3', 'a')).toMatchObject({ state: 'dead-letter' });
+  });
+
+  it('refuses a report addressed to anyone but the sender of the message that died', async () => {
+    await delivery('d4', 'a');
+    await expect(store.stepDelivery('d4', 'a', step('rd5', { to: 'dead-letter', report: { ...report('dlr-4'), recipients: ['someone-else'] } }))).rejects.toThrow(/sender/);
+    expect((await store.delivery('d4', 'a'))?.state).toBe('pending');
   });
 });

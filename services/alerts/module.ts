@@ -101,6 +101,8 @@ export async function startAlertsDeliveryWorker(ctx: AlertsContext, deps: Servic
     directory: ctx.directory,
     peers: ctx.peers,
     signingKey: await loadTokenSigningKey(deps.config.token),
+    baseUrl: ctx.baseUrl,
+    reports: ctx.deliveries,
     issuer: deps.config.token.issuer,
     policy: retryPolicyOf(config),
     timeoutMs: config.deliveryTimeoutMs,

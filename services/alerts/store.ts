@@ -43,8 +43,11 @@ export interface Delivery {
   readonly redrives?: number;
 }
 
-/** What kind of message: an alert raised/updated/closed by an agency, or the hub's notice that an alert was looked up. */
-export type MessageKind = 'alert' | 'access';
+/**
+ * What kind of message: an alert raised/updated/closed by an agency, the hub's notice that an alert was looked
+ * up, or the hub's report to a sender that one of its deliveries became a dead letter (dead-letter-reports.ts).
+ */
+export type MessageKind = 'alert' | 'access' | 'report';
 
 /** An accepted message as stored (hash fields; JSON where structured). */
 export interface StoredMessage {
@@ -52,7 +55,10 @@ export interface StoredMessage {
   readonly kind: MessageKind;
   /** alert-raised | alert-updated | alert-closed | alert-accessed. */
   readonly event: string;
-  /** The agency that sent it (for an access notification: the agency that looked the alert up). */
+  /**
+   * The agency that sent it (for an access notification: the agency that looked the alert up; for a dead-letter
+   * report: the agency whose message died, which is also its one recipient). Its dead letters are filed under it.
+   */
   readonly sender: string;
   /** The sender's MessageHeader.id (alerts only). */
   readonly headerId?: string;
@@ -215,6 +221,13 @@ export interface DeliveryStep {
    * the claim (`lease-lost` otherwise). Every applied move ends the claim.
    */
   readonly leaseHolder?: string;
+  /**
+   * A move to `dead-letter` only: the report of it to the message's sender (kind `report`, its one recipient the
+   * sender), accepted by the same script as the move — its message, its delivery (pending, the sender's next
+   * sequence number), its inbox entry and its `unqueued` marker — only if the move applies, and once: a report
+   * already stored under its id is not written again.
+   */
+  readonly report?: AcceptedMessage;
   /** The change record, committed with the move. */
   readonly record: ExchangeRecord;
   /**
@@ -312,17 +325,19 @@ return 1
 `);
 
 /** Values in one step's header in STEP_LUA's ARGV (before its records). */
-const STEP_HEADER_WIDTH = 13;
+const STEP_HEADER_WIDTH = 14;
 
 // Moves deliveries on, each with its own records, each decided on its own exactly as if it were the only one (a
 // batch answer settles many attempts at once: one call for all their moves and records instead of one each).
-// KEYS: 1 unqueued set, 2 acknowledgements hash, 3 audit outbox, then per step: its delivery hash, the sender's dead
-//       letters (sorted set)
+// KEYS: 1 unqueued set, 2 acknowledgements hash, 3 audit outbox, 4 sequences hash, then per step: its delivery hash,
+//       the sender's dead letters (sorted set), and — a step carrying a dead-letter report only — the report's
+//       message hash, its delivery hash and the sender's inbox (sorted set)
 // ARGV: 1 values per record, then per step a header of STEP_HEADER_WIDTH values: allowed current states
 //       (space-separated), new state, now (ISO), now (ms), attempts to add, last error ('' clears), next attempt at
 //       ('' clears), `<messageId>~<agencyId>`, re-drive ('1'), response message id ('' none), number of records,
-//       records committed whatever happens (the last ones), the claim's holder ('' any); then that step's records'
-//       field/values: the change record, the records committed with the move, those committed anyway
+//       records committed whatever happens (the last ones), the claim's holder ('' any), number of report values
+//       (0: no report); then that step's records' field/values: the change record, the records committed with the
+//       move, those committed anyway; then its report: the report's message id, its recipient, its field/values
 // A step made under a claim leaves `lastStep` = `<holder> <from state>` on the delivery: the same call run again
 // (Redis ran it, then died before its answer got out, and the client re-sent it) answers `applied` as the first run
 // did and writes nothing — otherwise it would read as `lease-lost`, and a retry's job would end with its delivery
@@ -332,15 +347,19 @@ const STEP_LUA = new LuaScript(`
 local width = tonumber(ARGV[1])
 local results = {}
 local at = 2
-local n = (#KEYS - 3) / 2
-for k = 1, n do
-  local dk = KEYS[2 + 2 * k]
-  local deadKey = KEYS[3 + 2 * k]
+local kc = 5
+while kc <= #KEYS do
+  local dk = KEYS[kc]
+  local deadKey = KEYS[kc + 1]
   local h = at
   local total = tonumber(ARGV[h + 10])
   local always = tonumber(ARGV[h + 11])
-  local recordsAt = h + 13
-  at = recordsAt + total * width
+  local nReport = tonumber(ARGV[h + 13])
+  local recordsAt = h + 14
+  local reportAt = recordsAt + total * width
+  at = reportAt + nReport
+  local reportKeys = kc + 2
+  if nReport > 0 then kc = kc + 5 else kc = kc + 2 end
   local function append(from, to)
     for r = from, to do
       local ra = recordsAt + (r - 1) * width
@@ -385,6 +404,16 @@ for k = 1, n do
         if to == 'dead-letter' then
           redis.call('ZADD', deadKey, ARGV[h + 3], member)
           redis.call('HSET', dk, 'deadAt', nowIso)
+          -- The report to the sender, accepted as a message of its own with the dead letter (once per report id).
+          if nReport > 0 and redis.call('EXISTS', KEYS[reportKeys]) == 0 then
+            local reportId = ARGV[reportAt]
+            local recipient = ARGV[reportAt + 1]
+            redis.call('HSET', KEYS[reportKeys], unpack(ARGV, reportAt + 2, reportAt + nReport - 1))
+            local seq = redis.call('HINCRBY', KEYS[4], recipient, 1)
+            redis.call('HSET', KEYS[reportKeys + 1], 'messageId', reportId, 'agency', recipient, 'state', 'pending', 'attempts', 0, 'seq', seq, 'createdAt', nowIso, 'updatedAt', nowIso)
+            redis.call('ZADD', KEYS[reportKeys + 2], seq, reportId)
+            redis.call('SADD', KEYS[1], reportId .. '~' .. recipient)
+          end
         else
           redis.call('ZREM', deadKey, member)
         end
@@ -402,7 +431,7 @@ for k = 1, n do
       end
     end
   end
-  results[k] = result
+  results[#results + 1] = result
 end
 return results
 `);
@@ -418,24 +447,7 @@ export class AlertStore {
   /** Accepts a message atomically (see ACCEPT_LUA); nothing is written unless the result is `accepted`. */
   async accept(input: AcceptInput): Promise<AcceptResult> {
     const { message, flag } = input;
-    const messageFields = flattenFields({
-      id: message.id,
-      kind: message.kind,
-      event: message.event,
-      sender: message.sender,
-      headerId: message.headerId ?? '',
-      flagId: message.flagId,
-      personId: message.personId,
-      alertCategory: message.alertCategory,
-      category: message.category,
-      purpose: message.purpose,
-      recipients: json(message.recipients),
-      acceptedAt: message.acceptedAt,
-      origin: json(message.origin),
-      bundle: json(message.bundle),
-      answer: json(message.answer),
-      npLpFromDirectory: message.npLpFromDirectory ? '1' : '0',
-    });
+    const messageFields = flattenFields(messageHashOf(message));
     const flagFields = flag ? flattenFields(flagHashOf(flag)) : [];
     const recipients = message.recipients;
     const keys = [
@@ -613,10 +625,16 @@ export class AlertStore {
    */
   async stepDeliveries(steps: readonly DeliveryStepOf[]): Promise<StepResult[]> {
     if (steps.length === 0) return [];
-    const keys = [this.keys.unqueued, this.keys.acknowledgements, this.keys.outbox];
+    const keys = [this.keys.unqueued, this.keys.acknowledgements, this.keys.outbox, this.keys.sequences];
     const args: (string | number)[] = [WRITTEN_ENTRY_FIELDS * 2];
     for (const { messageId, agencyId, step } of steps) {
       keys.push(this.keys.delivery(messageId, agencyId), this.keys.deadLetters(step.sender));
+      const { report } = step;
+      const reportValues = report ? [report.id, step.sender, ...flattenFields(messageHashOf(report))] : [];
+      if (report) {
+        if (report.recipients.length !== 1 || report.recipients[0] !== step.sender) throw new Error('A dead-letter report goes to the sender of the dead message, and to it alone');
+        keys.push(this.keys.message(report.id), this.keys.delivery(report.id, step.sender), this.keys.inbox(step.sender));
+      }
       const records = [step.record, ...(step.withRecords ?? []), ...(step.happenedRecords ?? [])];
       const header = [
         step.from.join(' '),
@@ -632,10 +650,12 @@ export class AlertStore {
         records.length,
         step.happenedRecords?.length ?? 0,
         step.leaseHolder ?? '',
+        reportValues.length,
       ];
       if (header.length !== STEP_HEADER_WIDTH) throw new Error('The delivery step header does not match the script');
       args.push(...header);
       for (const record of records) args.push(...outboxEntryArgs(record));
+      args.push(...reportValues);
     }
     const replies = (await STEP_LUA.run(this.redis, keys, args)) as [string, string | undefined][];
     return replies.map(([kind, detail]): StepResult => {
@@ -679,6 +699,28 @@ export class AlertStore {
   async lastSequenceOf(agencyId: string): Promise<number> {
     return Number((await this.redis.hget(this.keys.sequences, agencyId)) ?? 0);
   }
+}
+
+/** A message's hash fields, as the accept script and a dead letter's report write them. */
+function messageHashOf(message: AcceptedMessage): Record<string, string> {
+  return {
+    id: message.id,
+    kind: message.kind,
+    event: message.event,
+    sender: message.sender,
+    headerId: message.headerId ?? '',
+    flagId: message.flagId,
+    personId: message.personId,
+    alertCategory: message.alertCategory,
+    category: message.category,
+    purpose: message.purpose,
+    recipients: json(message.recipients),
+    acceptedAt: message.acceptedAt,
+    origin: json(message.origin),
+    bundle: json(message.bundle),
+    answer: json(message.answer),
+    npLpFromDirectory: message.npLpFromDirectory ? '1' : '0',
+  };
 }
 
 function flagHashOf(flag: StoredFlag): Record<string, string> {

@@ -169,8 +169,8 @@ export type Purpose = (typeof PURPOSES)[number];
 export const CONSENT_CATEGORIES = ['plans', 'assessments', 'requests', 'chronology', 'alerts'] as const;
 export type ConsentCategory = (typeof CONSENT_CATEGORIES)[number];
 
-/** Events of alert messages (`CodeSystems.alertEvent`). */
-export const ALERT_EVENTS = ['alert-raised', 'alert-updated', 'alert-closed', 'alert-accessed'] as const;
+/** Events of alert messages (`CodeSystems.alertEvent`); `delivery-dead-letter` is the hub's report of a dead letter to its sender. */
+export const ALERT_EVENTS = ['alert-raised', 'alert-updated', 'alert-closed', 'alert-accessed', 'delivery-dead-letter'] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
 
 /** Alert categories (`CodeSystems.alertCategory`), each mapped to an ISP data category and purpose by the alerts service. */

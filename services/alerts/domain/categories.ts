@@ -43,6 +43,9 @@ export type AlertEvent = (typeof SENT_EVENTS)[number];
 /** The event of an access notification: someone looked the alert up (CP-IS's access notification). */
 export const ACCESS_EVENT = 'alert-accessed' satisfies DeliveredEvent;
 
+/** The event of the hub's report to a sender that a delivery of its message became a dead letter (dead-letter-report.ts). */
+export const DEAD_LETTER_EVENT = 'delivery-dead-letter' satisfies DeliveredEvent;
+
 export function isAlertEvent(code: unknown): code is AlertEvent {
   return (SENT_EVENTS as readonly unknown[]).includes(code);
 }

@@ -1,4 +1,4 @@
-import { accessMessageIdOf, flagIdOf, messageIdOf } from './ids.js';
+import { accessMessageIdOf, deadLetterReportIdOf, flagIdOf, messageIdOf } from './ids.js';
 
 describe('the hub’s ids', () => {
   it('name the same message for the same sender and MessageHeader.id, and different ones otherwise', () => {
@@ -13,7 +13,7 @@ describe('the hub’s ids', () => {
   });
 
   it('are FHIR ids and valid delivery job id parts', () => {
-    for (const id of [messageIdOf('x', 'y'), flagIdOf('x', 'y'), accessMessageIdOf('flag-1', 'req-1')]) {
+    for (const id of [messageIdOf('x', 'y'), flagIdOf('x', 'y'), accessMessageIdOf('flag-1', 'req-1'), deadLetterReportIdOf('msg-1', 'a', 2)]) {
       expect(id).toMatch(/^[A-Za-z0-9\-.]{1,64}$/);
       // BullMQ job id parts (shared/queue/queues.ts jobIdOf): no ~, :, braces, never integer-like.
       expect(id).not.toMatch(/[~:{}]/);

@@ -25,3 +25,11 @@ export function flagIdOf(senderAgency: string, flagLocalId: string): string {
 export function accessMessageIdOf(flagId: string, requestId: string): string {
   return `acc-${digest('access', flagId, requestId)}`;
 }
+
+/**
+ * The id of the report of one dead letter to its sender: one per dead letter — the delivery of a message to one
+ * agency, dead after its `redrives`-th re-drive — so writing it again (the same step run twice) names the same report.
+ */
+export function deadLetterReportIdOf(messageId: string, agencyId: string, redrives: number): string {
+  return `dlr-${digest('dead-letter-report', messageId, agencyId, String(redrives))}`;
+}

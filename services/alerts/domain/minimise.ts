@@ -45,6 +45,15 @@ export function minimisedMessage(hubBundle: Bundle, recipient: RecipientView): B
   return { ...hubBundle, entry };
 }
 
+/**
+ * A message the hub wrote for this one recipient (a dead-letter report: nothing in it to minimise), addressed to it
+ * with its sequence number as every delivered message is.
+ */
+export function addressedMessage(hubBundle: Bundle, recipient: Pick<RecipientView, 'agencyId' | 'seq'>): Bundle {
+  const entry = (hubBundle.entry ?? []).map((e) => (e.resource?.resourceType === 'MessageHeader' ? { ...e, resource: headerFor(e.resource as MessageHeader, recipient) } : e));
+  return { ...hubBundle, entry };
+}
+
 function cutResource(resource: Resource, recipient: RecipientView, withNpLp: boolean): Resource | undefined {
   switch (resource.resourceType) {
     case 'MessageHeader':
@@ -63,7 +72,7 @@ function cutResource(resource: Resource, recipient: RecipientView, withNpLp: boo
   }
 }
 
-function headerFor(header: MessageHeader, recipient: RecipientView): MessageHeader {
+function headerFor(header: MessageHeader, recipient: Pick<RecipientView, 'agencyId' | 'seq'>): MessageHeader {
   const organization = `Organization/${recipient.agencyId}`;
   return {
     ...header,

@@ -29,6 +29,7 @@ import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/
 import type { AlertsContext } from '../context.js';
 import { ACKNOWLEDGEMENT_CRITERIA } from '../domain/delivery-criteria.js';
 import type { DeliveryState } from '../store.js';
+import { deadLetterReportOf } from '../dead-letter-reports.js';
 import { knownMessage, unknownMessage } from './known-message.js';
 
 /** States a delivery can be acknowledged from: anything the agency could have received. */
@@ -70,6 +71,10 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
     await respond(req, res, 200, informational(text));
     return;
   }
+  // A refusal makes a dead letter, reported to the sender with it (dead-letter-reports.ts).
+  const refusal = `${agency} refused the message (fatal-error)`;
+  const reported =
+    response.code === 'fatal-error' ? deadLetterReportOf({ message, delivery, countedAttempt: false, reason: refusal, at, baseUrl: ctx.baseUrl, cause }) : undefined;
   const step =
     response.code === 'ok'
       ? await ctx.store.stepDelivery(messageId, agency, { ...common, from: ACKNOWLEDGEABLE, to: 'acknowledged', record: what(`${agency} acknowledged message ${messageId}`) })
@@ -77,10 +82,15 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
           ...common,
           from: ['pending', 'awaiting-pull'],
           to: 'dead-letter',
-          lastError: `${agency} refused the message (fatal-error)`,
+          lastError: refusal,
+          ...(reported ? { report: reported.report, withRecords: [reported.record] } : {}),
           record: what(`${agency} refused message ${messageId} (fatal-error): a dead letter`),
         });
   if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
+  if (step.kind === 'applied' && reported) {
+    const job = { origin: { requestId: cause.requestId, agent: cause.agent }, messageId: reported.report.id, agencyId: message.sender };
+    await ctx.deliveries.addDeliveries([job]).catch(() => undefined); // the sweeper queues it
+  }
   switch (step.kind) {
     case 'missing':
       throw unknownMessage(messageId, party);

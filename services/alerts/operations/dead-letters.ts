@@ -8,8 +8,9 @@
  *                                                 window (e.g. once the agency fixed its endpoint)
  *
  * A dead letter is also on the message's status URL (`$delivery-status`, state
- * `dead-letter` and the reason) and in the audit trail (the attempt that ended
- * it, and its change record). Another agency's messages are not the caller's
+ * `dead-letter` and the reason), in the audit trail (the attempt that ended
+ * it, and its change record), and pushed to the sender as a report message
+ * (dead-letter-reports.ts) with the same parts as its entry here. Another agency's messages are not the caller's
  * to see or re-drive: to re-drive one is answered as for an unknown message (404).
  */
 import type { Request, Response } from 'express';
@@ -20,6 +21,7 @@ import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context
 import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, conflict, informational, notFound } from '../../../shared/fhir/outcome.js';
 import type { AlertsContext } from '../context.js';
+import { deadLetterParts } from '../domain/dead-letter-report.js';
 import { knownMessage } from './known-message.js';
 import { onlyParameters, wholeNumberParam } from './query.js';
 
@@ -38,18 +40,8 @@ export function deadLetters(ctx: AlertsContext) {
     const parameter: ParametersParameter[] = [{ name: 'total', valueInteger: total }];
     letters.forEach((letter, i) => {
       const delivery = deliveries[i];
-      parameter.push({
-        name: 'deadLetter',
-        part: [
-          { name: 'message', valueString: letter.messageId },
-          { name: 'agency', valueReference: { reference: `Organization/${letter.agencyId}` } },
-          { name: 'died', valueInstant: letter.deadAt },
-          ...(delivery ? [{ name: 'attempts', valueInteger: delivery.attempts }, { name: 'sequence', valueInteger: delivery.seq }] : []),
-          ...(delivery?.lastError ? [{ name: 'reason', valueString: delivery.lastError }] : []),
-          { name: 'status', valueUrl: `${ctx.baseUrl}/$delivery-status/${letter.messageId}` },
-          { name: 'redrive', valueUrl: `${ctx.baseUrl}/$redrive/${letter.messageId}?agency=${letter.agencyId}` },
-        ],
-      });
+      const facts = { ...letter, ...(delivery ? { attempts: delivery.attempts, seq: delivery.seq } : {}), ...(delivery?.lastError ? { reason: delivery.lastError } : {}) };
+      parameter.push({ name: 'deadLetter', part: deadLetterParts(facts, ctx.baseUrl) });
     });
     const body: Parameters = { resourceType: 'Parameters', parameter };
     await respond(req, res, 200, body);

@@ -14,6 +14,9 @@
  * an OperationOutcome entry (`search.mode = outcome`) naming its number, so
  * that gap is explained too. `next` continues after the last number on the page.
  *
+ * The agency's own dead-letter reports (dead-letter-reports.ts) are in the same
+ * sequence, given whole.
+ *
  * Acknowledge what you pulled by POSTing a response message to
  * `POST /fhir/$process-message` (operations/acknowledge.ts).
  */
@@ -27,7 +30,7 @@ import { flowCriteria } from '../../../shared/isp/registry.js';
 import type { AlertsContext } from '../context.js';
 import { onlyParameters, wholeNumberParam } from './query.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
-import { minimisedMessage } from '../domain/minimise.js';
+import { addressedMessage, minimisedMessage } from '../domain/minimise.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 200;
@@ -50,6 +53,11 @@ export function inbox(ctx: AlertsContext) {
     for (const { messageId, seq } of rows) {
       const [message, delivery] = await Promise.all([ctx.store.message(messageId), ctx.store.delivery(messageId, agency)]);
       if (!message || !delivery || !recipient) continue;
+      // A dead-letter report is the agency's news of its own message: no ISP term or Consent withholds it, nothing is cut.
+      if (message.kind === 'report') {
+        entries.push({ fullUrl: `${ctx.baseUrl}/Bundle/${messageId}`, resource: addressedMessage(message.bundle as Bundle, { agencyId: agency, seq }), search: { mode: 'match' } });
+        continue;
+      }
       const decision = await ctx.isp.checkFlow(
         { senderAgencyId: message.sender, receiverAgencyId: agency, category: message.category as DataCategory, purpose: message.purpose as Purpose },
         now,

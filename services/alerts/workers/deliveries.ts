@@ -40,6 +40,11 @@
  * holds no slot, and a per-agency circuit breaker (domain/circuit-breaker.ts)
  * stops calling an endpoint that keeps failing, so a burst of alerts to it does
  * not fill the slots with timeouts.
+ *
+ * A delivery that dies carries its report to the sender (dead-letter-reports.ts) into the same step script; once
+ * written, the report's job is added at once (the sweeper adds it if that fails). A report is delivered like any
+ * message to its one recipient — the sender of the message that died — without the ISP and Consent re-checks (an
+ * agency always hears about its own message) and uncut (addressed and numbered only: domain/minimise.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
@@ -78,9 +83,10 @@ import {
   type DeliveryAction,
   type RetryPolicy,
 } from '../domain/delivery-policy.js';
-import { minimisedMessage } from '../domain/minimise.js';
+import { addressedMessage, minimisedMessage } from '../domain/minimise.js';
+import { deadLetterReportOf } from '../dead-letter-reports.js';
 import type { PeerHubs } from '../peer-hubs.js';
-import type { AlertStore, ClaimResult, DeliveryClaim, DeliveryState, DeliveryStep, DeliveryStepOf, StepResult, StoredMessage } from '../store.js';
+import type { AlertStore, ClaimResult, Delivery, DeliveryClaim, DeliveryState, DeliveryStep, DeliveryStepOf, StepResult, StoredMessage } from '../store.js';
 import { DEFAULT_DELIVERY_CONCURRENCY } from '../config.js';
 import { EndpointBatches, noAnswerReason } from './endpoint-batches.js';
 
@@ -273,6 +279,10 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly consent?: Pick<PlansView, 'alertDelivery'>;
   /** The partnership signing key: signs each attempt's delivery token (ES256). */
   readonly signingKey: SigningKey;
+  /** The alerts service's FHIR base (`http://localhost:4002/fhir`): a dead-letter report's source and links. */
+  readonly baseUrl: string;
+  /** Where a dead-letter report's delivery job is added, once the report is written with its dead letter. */
+  readonly reports: Pick<DeliveryQueue, 'addDeliveries'>;
   /** The hub's token issuer (`config.token.issuer`): the delivery token's `iss`. */
   readonly issuer: string;
   readonly policy: RetryPolicy;
@@ -461,6 +471,8 @@ class DeliveryAttempt {
   private callRecord: ExchangeRecord | undefined;
   /** This run's claim on the delivery (`AlertStore.claimDelivery`): unique per run, so a second run of the job is another holder. */
   private readonly holder = randomUUID();
+  /** The delivery as this run claimed it (what a dead letter's report says of its attempts, number and re-drives). */
+  private delivery: Delivery | undefined;
 
   constructor(
     private readonly deps: DeliveryWorkerDeps,
@@ -514,6 +526,7 @@ class DeliveryAttempt {
       throw new RetryDelivery(`not called: another attempt of this delivery is in flight (its claim runs until ${new Date(claim.untilMs).toISOString()})`, waitMs);
     }
     const { delivery } = claim;
+    this.delivery = delivery;
     const message = await ahead.message;
     if (!message) throw notFound(`Message ${messageId} is not stored`);
     const about = aboutMessage(message);
@@ -521,12 +534,12 @@ class DeliveryAttempt {
     // The ISP as it stands at this attempt (its snapshot is re-read whenever the directory's agencies or ISPs
     // moved): a flow withdrawn since acceptance is not delivered.
     const partnership = await ahead.partnership;
-    const decision = decideFlow(
-      partnership,
-      { senderAgencyId: message.sender, receiverAgencyId: agencyId, category: about.dataCategory, purpose: about.purpose },
-      this.now(),
-    );
-    if (!decision.allowed) {
+    // A dead-letter report goes to the sender about its own message: no ISP term stands between them.
+    const decision =
+      message.kind === 'report'
+        ? undefined
+        : decideFlow(partnership, { senderAgencyId: message.sender, receiverAgencyId: agencyId, category: about.dataCategory, purpose: about.purpose }, this.now());
+    if (decision && !decision.allowed) {
       const reason = `Withdrawn: the ISP no longer allows ${message.sender} to send this alert to ${agencyId} (${decision.detail})`;
       const step = await this.step(message, { to: 'withdrawn', lastError: reason }, reason);
       if (step.kind !== 'applied') return settled(step.state);
@@ -548,8 +561,9 @@ class DeliveryAttempt {
         throw forbidden(reason);
       }
     }
-    // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint.
-    const forward = await this.deps.peers?.targetOf(agencyId);
+    // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint. A
+    // report is not: a peer hub takes alerts only, so a report to another partnership's agency waits in the inbox.
+    const forward = message.kind === 'report' ? undefined : await this.deps.peers?.targetOf(agencyId);
     const endpoint = forward ? undefined : activeEndpointOf(await ahead.endpoints);
     const url = forward?.url ?? (endpoint ? `${endpoint.address.replace(/\/+$/, '')}/$process-message` : undefined);
     if (!recipient || !url) {
@@ -582,7 +596,9 @@ class DeliveryAttempt {
       return this.finish(message, action, { fatal: false, counted: false, decision, recipientType: recipient.type });
     }
 
-    const bundle = minimisedMessage(message.bundle as Bundle, { agencyId, agencyType: recipient.type, categories: decision.term.categories, seq: delivery.seq });
+    const bundle = decision
+      ? minimisedMessage(message.bundle as Bundle, { agencyId, agencyType: recipient.type, categories: decision.term.categories, seq: delivery.seq })
+      : addressedMessage(message.bundle as Bundle, { agencyId, seq: delivery.seq });
     const headerId = bundle.entry?.[0]?.resource?.id ?? messageId;
     const body = JSON.stringify(bundle);
     // An Endpoint that takes batches gets this message with others bound for it (endpoint-batches.ts); the
@@ -626,14 +642,16 @@ class DeliveryAttempt {
   private async finish(
     message: StoredMessage,
     action: DeliveryAction,
-    how: { readonly fatal: boolean; readonly counted: boolean; readonly decision: AllowedFlow; readonly recipientType: AgencyType },
+    /** `decision` is the ISP's, absent for a dead-letter report (which no ISP term decides). */
+    how: { readonly fatal: boolean; readonly counted: boolean; readonly decision: AllowedFlow | undefined; readonly recipientType: AgencyType },
   ): Promise<JobOutcome<DeliveryJobResult>> {
     const { agencyId } = this;
     const about = aboutMessage(message);
     switch (action.action) {
       case 'acknowledged': {
         const what = `Delivered to ${agencyId} and acknowledged`;
-        const criteria = [...new Set([...deliveryCriteria(how.recipientType, how.decision.crossesBoundary), 'MA-L3', ...flowCriteria(how.decision)])].sort();
+        // A report is no alert shared: it meets no sharing criterion.
+        const criteria = how.decision ? [...new Set([...deliveryCriteria(how.recipientType, how.decision.crossesBoundary), 'MA-L3', ...flowCriteria(how.decision)])].sort() : [];
         return this.succeed(message, { to: 'acknowledged', countAttempt: how.counted }, what, { outcomeDescription: what, criteria, ...about.audit });
       }
       case 'retry': {
@@ -645,8 +663,23 @@ class DeliveryAttempt {
       }
       case 'dead-letter': {
         const what = `Dead letter: ${action.reason}`;
-        const step = await this.step(message, { to: 'dead-letter', countAttempt: how.counted, lastError: action.reason }, what);
+        const { origin } = this.job.data;
+        // One instant for the dead letter and its report: the report says when it died as `deadAt` does.
+        const at = this.now();
+        const reported = this.delivery
+          ? deadLetterReportOf({ message, delivery: this.delivery, countedAttempt: how.counted, reason: action.reason, at, baseUrl: this.deps.baseUrl, cause: origin })
+          : undefined;
+        const step = await this.step(
+          message,
+          { to: 'dead-letter', at, countAttempt: how.counted, lastError: action.reason, ...(reported ? { report: reported.report } : {}) },
+          what,
+          reported ? [reported.record] : [],
+        );
         if (step.kind !== 'applied') return settled(step.state);
+        if (reported) {
+          const job = { origin, messageId: reported.report.id, agencyId: message.sender };
+          await this.deps.reports.addDeliveries([job]).catch((err: unknown) => this.deps.log.warn({ err, ...job }, 'could not queue a dead-letter report now; the sweeper will'));
+        }
         // The agency refused it: a refusal (outcome 4). The window ran out: a failure (outcome 8). Neither is retried.
         this.thrownAs = 'dead-letter';
         if (how.fatal) throw unprocessable(what);
@@ -677,7 +710,7 @@ class DeliveryAttempt {
    */
   private async step(
     message: StoredMessage,
-    change: Pick<DeliveryStep, 'to' | 'countAttempt' | 'lastError' | 'nextAttemptAt'>,
+    change: Pick<DeliveryStep, 'to' | 'countAttempt' | 'lastError' | 'nextAttemptAt' | 'report'> & { readonly at?: Date },
     what: string,
     withRecords: readonly ExchangeRecord[] = [],
   ): Promise<{ kind: 'applied' } | { kind: 'moved'; state: DeliveryState }> {
@@ -692,7 +725,7 @@ class DeliveryAttempt {
           ...change,
           from: ['pending'],
           leaseHolder: this.holder,
-          at: this.now(),
+          at: change.at ?? this.now(),
           sender: message.sender,
           record: changeRecord(
             { requestId: origin.requestId, service: this.deps.service, agent: origin.agent },

@@ -1,0 +1,87 @@
+import type { MessageHeader, Parameters } from 'fhir/r4.js';
+import { CodeSystems, Extensions } from '../../../shared/fhir/systems.js';
+import { deadLetterParts, deadLetterReport, reportsItsDeadLetters } from './dead-letter-report.js';
+import { deadLetterReportIdOf } from './ids.js';
+import { addressedMessage } from './minimise.js';
+
+const BASE = 'http://localhost:4002/fhir';
+const LETTER = { messageId: 'msg-1', agencyId: 'lueccs-ooh', deadAt: '2026-12-07T05:00:00.000Z', attempts: 3, seq: 7, reason: 'lueccs-ooh refused the message (fatal-error)' };
+
+describe('a dead letter as its sender sees it', () => {
+  it('names the message, the recipient, when and why, and links its status and its re-drive', () => {
+    expect(deadLetterParts(LETTER, BASE)).toEqual([
+      { name: 'message', valueString: 'msg-1' },
+      { name: 'agency', valueReference: { reference: 'Organization/lueccs-ooh' } },
+      { name: 'died', valueInstant: '2026-12-07T05:00:00.000Z' },
+      { name: 'attempts', valueInteger: 3 },
+      { name: 'sequence', valueInteger: 7 },
+      { name: 'reason', valueString: 'lueccs-ooh refused the message (fatal-error)' },
+      { name: 'status', valueUrl: `${BASE}/$delivery-status/msg-1` },
+      { name: 'redrive', valueUrl: `${BASE}/$redrive/msg-1?agency=lueccs-ooh` },
+    ]);
+  });
+
+  it('leaves out what is not known rather than inventing it', () => {
+    const names = deadLetterParts({ messageId: 'msg-1', agencyId: 'a', deadAt: LETTER.deadAt }, BASE).map((p) => p.name);
+    expect(names).toEqual(['message', 'agency', 'died', 'status', 'redrive']);
+  });
+});
+
+describe('the report of a dead letter to its sender', () => {
+  const report = deadLetterReport({
+    ...LETTER,
+    reportId: 'dlr-1',
+    senderAgency: 'edinburgh-social-work',
+    senderHeaderId: 'esw-header-9',
+    event: 'alert-raised',
+    flagId: 'flag-1',
+    baseUrl: BASE,
+  });
+  const header = report.entry?.[0]?.resource as MessageHeader;
+  const parameters = report.entry?.[1]?.resource as Parameters;
+
+  it('is a notification message from the hub to the sender, its focus the dead letter', () => {
+    expect(report).toMatchObject({ resourceType: 'Bundle', type: 'message', id: 'dlr-1', timestamp: LETTER.deadAt });
+    expect(header.eventCoding).toEqual({ system: CodeSystems.alertEvent, code: 'delivery-dead-letter' });
+    expect(header.source.endpoint).toBe(BASE);
+    expect(header.sender).toBeUndefined();
+    expect(header.response).toBeUndefined();
+    expect(header.destination).toEqual([{ endpoint: 'Organization/edinburgh-social-work', receiver: { reference: 'Organization/edinburgh-social-work' } }]);
+    expect(header.focus).toEqual([{ reference: 'Parameters/dlr-1' }]);
+    expect(report.entry?.[1]?.fullUrl).toBe(`${BASE}/Parameters/dlr-1`);
+  });
+
+  it("carries the same parts as the sender's $dead-letters entry, and names the sender's own message id, the event and the alert", () => {
+    const parts = parameters.parameter?.[0]?.part ?? [];
+    expect(parameters.parameter?.[0]?.name).toBe('deadLetter');
+    expect(parts.slice(0, 8)).toEqual(deadLetterParts(LETTER, BASE));
+    expect(parts.slice(8)).toEqual([
+      { name: 'senderMessage', valueString: 'esw-header-9' },
+      { name: 'event', valueCode: 'alert-raised' },
+      { name: 'flag', valueReference: { reference: 'Flag/flag-1' } },
+    ]);
+  });
+
+  it('is addressed and numbered for the sender when delivered, and nothing of it is cut', () => {
+    const delivered = addressedMessage(report, { agencyId: 'edinburgh-social-work', seq: 12 });
+    const deliveredHeader = delivered.entry?.[0]?.resource as MessageHeader;
+    expect(deliveredHeader.extension).toEqual([{ url: Extensions.deliverySequence, valueUnsignedInt: 12 }]);
+    expect(delivered.entry?.[1]?.resource).toEqual(parameters);
+    // The hub's copy is left as it was.
+    expect(header.extension).toBeUndefined();
+  });
+});
+
+describe('which dead letters are reported', () => {
+  it('reports the dead letters of alerts and access notifications, never of a report (a report about a report would never end)', () => {
+    expect(reportsItsDeadLetters('alert')).toBe(true);
+    expect(reportsItsDeadLetters('access')).toBe(true);
+    expect(reportsItsDeadLetters('report')).toBe(false);
+  });
+
+  it('gives each dead letter its own report id: the same one again for the same letter, a new one after each re-drive', () => {
+    expect(deadLetterReportIdOf('msg-1', 'a', 0)).toBe(deadLetterReportIdOf('msg-1', 'a', 0));
+    expect(deadLetterReportIdOf('msg-1', 'a', 1)).not.toBe(deadLetterReportIdOf('msg-1', 'a', 0));
+    expect(deadLetterReportIdOf('msg-1', 'b', 0)).not.toBe(deadLetterReportIdOf('msg-1', 'a', 0));
+  });
+});
