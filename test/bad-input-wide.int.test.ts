@@ -25,6 +25,7 @@ import { readAuditEntries } from '../shared/audit/audit-client.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import { PATIENT_SCOPES } from '../shared/auth/scopes.js';
+import { agencyPatientSystem } from '../shared/fhir/systems.js';
 import { preloadFhirDefinitions } from '../shared/fhir/validate.js';
 import type { ServiceName } from '../shared/config.js';
 import { connectRedis } from '../shared/redis/connection.js';
@@ -51,6 +52,8 @@ interface Case {
   readonly body?: string | Buffer;
   /** `none`: no Authorization header; a key of `tokens`: that token; unset: the hub token with every scope. */
   readonly auth?: string;
+  /** What the refusal must name (the spoiled element), so a case refused for another reason does not pass. */
+  readonly names?: string;
 }
 
 /** What no answer may carry: a stack frame, a source path, key material. */
@@ -69,6 +72,9 @@ const PATIENT_FACING = /^\/fhir\/(CarePlan\/[^/]+\/\$add-views|Patient\/\$access
 
 /** Tokens the hub itself signed, naming an agency it does not know (only a leaked key makes one): not a 401 everywhere. */
 const SIGNED_BUT_UNKNOWN = new Set(['unknownAgency', 'protoAgency']);
+
+/** Good tokens the corpus acts with besides the hub token (a Lead Professional grants Consents): not among the bad ones. */
+const ACTING = new Set(['leadProfessional']);
 
 /** Hostile values for a path parameter: each must be refused (400) or not found (404), never reach a store as a key. */
 const HOSTILE_IDS = [
@@ -186,8 +192,13 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
   let n = 0;
   /** Every route of every service, as read from its router. */
   const routes: { service: ServiceName; route: RouteTemplate }[] = [];
-  /** Per service, per resource type it creates: a body it accepts. */
-  const creates: { service: ServiceName; type: string; path: string; body: object }[] = [];
+  /**
+   * Per service, per resource type it creates: a body it accepts. `auth`: the token it takes (a key of `tokens`; the
+   * hub token when unset). `accepted`: the twin shown to be accepted, where the body itself must stay unsent (a message
+   * Bundle: its MessageHeader.id, once processed, would make each spoiled copy a duplicate). `nested`: resources inside
+   * the body (`entry[i].resource`) whose elements are spoiled too.
+   */
+  const creates: { service: ServiceName; type: string; path: string; body: object; auth?: string; accepted?: object; nested?: readonly { index: number; type: string }[] }[] = [];
   /** An id of each kind the corpus's paths use, existing where the fixtures give one. */
   const params: Record<string, string> = { agency: AGENCY, code: 'SI-L3', vid: '1', messageId: 'corpus-missing', id: 'corpus-missing' };
 
@@ -222,6 +233,7 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
       } catch {
         problems.push('body is not JSON');
       }
+      if (c.names !== undefined && !res.text.includes(c.names)) problems.push(`does not name ${c.names}`);
       if (res.status === 405 && !res.headers.allow) problems.push('405 without Allow');
       if (res.status === 401 && !res.headers['www-authenticate']) problems.push('401 without WWW-Authenticate');
     }
@@ -299,6 +311,12 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
     const jwks = (await (await fetch(urlOf('directory', '/auth/jwks.json'))).json()) as { keys: object[] };
     const publicPem = createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
     const without = (name: string) => Object.fromEntries(Object.entries(body).filter(([k]) => k !== name));
+    // Ailsa's (demo-child-1) Lead Professional: only they grant her Consents.
+    tokens.leadProfessional = issueAccessToken(
+      { clientId: 'edinburgh-social-work', agency: 'edinburgh-social-work', partnership: PARTNERSHIP, practitionerRole: 'PractitionerRole/role-ross-campbell', scopes: ['system/*.*'] },
+      key,
+      hub.config.token,
+    ).token;
     Object.assign(tokens, {
       forgedSameKid: jwt.sign({ ...body, iat: now, exp: now + 300 }, other, { algorithm: 'ES256', keyid: head.kid }),
       unknownKid: signWith(body, { kid: 'no-such-key' }),
@@ -340,17 +358,26 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
     creates.push(...createBodies());
     // Each body the corpus spoils is first shown to be one the service accepts: a refusal is then the spoiling's doing.
     for (const c of creates) {
-      const res = await sendRaw(urlOf(c.service, c.path), 'POST', { authorization: `Bearer ${token}`, ...FJ }, json(c.body));
+      const res = await sendRaw(urlOf(c.service, c.path), 'POST', { authorization: `Bearer ${c.auth ? tokens[c.auth]! : token}`, ...FJ }, json(c.accepted ?? c.body));
       if (res.status >= 300) throw new Error(`the corpus's valid ${c.type} was refused (${res.status}): ${res.text.slice(0, 300)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The accepted alert is delivered in the background: the state is read once it has settled.
     before = await state();
+    for (let settled = false, tries = 0; !settled && tries < 40; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = await state();
+      settled = now.size === before.size && [...now].every(([k, v]) => before.get(k) === v);
+      before = now;
+    }
   }, 120_000);
 
   afterAll(() => stopTestHub(hub, prefix));
 
   function createBodies(): typeof creates {
     const patient = { reference: 'Patient/demo-child-1' };
+    const message = () => alertMessage({ sender: AGENCY, subject: { local: 'WIDE-1' } });
+    // Ailsa as her Lead Professional's agency identifies her: plans resolve a subject through the index.
+    const ailsa = { identifier: { system: agencyPatientSystem('edinburgh-social-work'), value: 'demo-child-1' } };
     return [
       { service: 'directory', type: 'Organization', path: '/fhir/Organization', body: { resourceType: 'Organization', name: 'Wide corpus org' } },
       { service: 'directory', type: 'Practitioner', path: '/fhir/Practitioner', body: { resourceType: 'Practitioner', name: [{ family: 'Corpus' }] } },
@@ -358,16 +385,41 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
       { service: 'directory', type: 'CareTeam', path: '/fhir/CareTeam', body: { resourceType: 'CareTeam', status: 'active', subject: patient } },
       { service: 'directory', type: 'Endpoint', path: '/fhir/Endpoint', body: { resourceType: 'Endpoint', status: 'active', connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' }, payloadType: [{ text: 'alerts' }], address: 'https://example.org/fhir' } },
       { service: 'mpi', type: 'Patient', path: '/fhir/Patient', body: { resourceType: 'Patient', identifier: [{ system: `https://fhir.infoshare.scot/id/patient/${AGENCY}`, value: 'WIDE-1' }], name: [{ family: 'Corpus', given: ['Wide'] }], birthDate: '2011-01-01', gender: 'female' } },
+      // The plans service's types (its subject a person the index knows), its Consent (granted by the person's Lead Professional).
+      { service: 'plans', type: 'CarePlan', path: '/fhir/CarePlan', auth: 'leadProfessional', body: { resourceType: 'CarePlan', status: 'active', intent: 'plan', title: 'Wide corpus plan', subject: ailsa } },
+      { service: 'plans', type: 'QuestionnaireResponse', path: '/fhir/QuestionnaireResponse', auth: 'leadProfessional', body: { resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: 'https://fhir.infoshare.scot/Questionnaire/wellbeing-assessment', subject: ailsa, authored: '2026-11-20' } },
+      { service: 'plans', type: 'ServiceRequest', path: '/fhir/ServiceRequest', auth: 'leadProfessional', body: { resourceType: 'ServiceRequest', status: 'draft', intent: 'order', code: { text: 'Family support worker' }, subject: ailsa, performer: [{ reference: 'Organization/edinburgh-social-work' }] } },
+      { service: 'plans', type: 'Observation', path: '/fhir/Observation', auth: 'leadProfessional', body: { resourceType: 'Observation', status: 'final', code: { text: 'Missing from home overnight' }, subject: ailsa, effectiveDateTime: '2026-11-18T23:30:00Z' } },
+      {
+        service: 'plans',
+        type: 'Consent',
+        path: '/fhir/Consent',
+        auth: 'leadProfessional',
+        body: {
+          resourceType: 'Consent',
+          status: 'active',
+          scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+          category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+          patient,
+          policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+          provision: { type: 'permit', actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Organization/${AGENCY}` } }] },
+        },
+      },
+      // The auditor's documentary evidence.
+      { service: 'audit', type: 'DocumentReference', path: '/fhir/DocumentReference', body: { resourceType: 'DocumentReference', status: 'current', category: [{ coding: [{ system: 'https://fhir.infoshare.scot/CodeSystem/maturity-criterion', code: 'GV-L3' }] }], description: 'Wide corpus evidence', date: '2026-11-30T00:00:00Z', authenticator: { display: 'J. Smith, Chief Officer' }, content: [{ attachment: { url: 'https://example.org/tor.pdf', title: 'Terms of reference' } }] } },
+      // An alert: the message Bundle, and in it the MessageHeader (entry 0) and the Flag (entry 1).
+      { service: 'alerts', type: 'Bundle', path: '/fhir/$process-message', body: message(), accepted: message(), nested: [{ index: 0, type: 'MessageHeader' }, { index: 1, type: 'Flag' }] },
     ];
   }
 
   /** The valid body for a write route of a service (a resource of the type its path names, or what its operation takes). */
   function validBodyFor(service: ServiceName, path: string): string {
     const type = /^\/fhir\/([A-Z][A-Za-z]+)/.exec(path)?.[1];
+    if (path.includes('$process-message') || /\/agencies\/[^/]+\/fhir$/.test(path)) return json(alertMessage({ sender: AGENCY, subject: { local: 'WIDE-1' } }));
+    // An operation on a type (`CarePlan/:id/$add-views`) takes Parameters, not the type.
+    if (path.includes('$') || path.includes('_search')) return json({ resourceType: 'Parameters', parameter: [{ name: 'note', valueString: 'x' }] });
     const create = creates.find((c) => c.service === service && c.type === type);
     if (create) return json(create.body);
-    if (path.includes('$process-message') || /\/agencies\/[^/]+\/fhir$/.test(path)) return json(alertMessage({ sender: AGENCY, subject: { local: 'WIDE-1' } }));
-    if (path.includes('$') || path.includes('_search')) return json({ resourceType: 'Parameters', parameter: [{ name: 'note', valueString: 'x' }] });
     return json({ resourceType: type ?? 'Parameters' });
   }
 
@@ -480,7 +532,7 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
     for (const { service, route } of secured) {
       const write = route.method !== 'GET' && route.method !== 'DELETE';
       const request = { service, method: route.method, path: concrete(route.path), ...(write ? requestBodyFor(service, route.path) : {}) };
-      const kinds = firstOf.has(service) ? ['forgedSameKid', 'expired', 'algNoneNoSig', 'payloadNotJson'] : Object.keys(tokens).filter((k) => !SIGNED_BUT_UNKNOWN.has(k));
+      const kinds = firstOf.has(service) ? ['forgedSameKid', 'expired', 'algNoneNoSig', 'payloadNotJson'] : Object.keys(tokens).filter((k) => !SIGNED_BUT_UNKNOWN.has(k) && !ACTING.has(k));
       firstOf.add(service);
       for (const kind of kinds) cases.push({ ...request, what: `token ${kind}`, auth: kind, status: [401] });
       cases.push({ ...request, what: 'no token', auth: 'none', status: [401] });
@@ -524,26 +576,36 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
     expect(await run(cases)).toEqual([]);
   }, 120_000);
 
-  it('refuses the wrong JSON type in every element of every resource a service creates (400 or 422)', async () => {
+  it('refuses the wrong JSON type in every element of every resource a service creates, and of each resource in an alert message (400 or 422)', async () => {
     const cases: Case[] = [];
+    const covered = new Set<string>();
     for (const c of creates) {
-      const schema = tryGetDataType(c.type)!;
-      for (const [name, element] of Object.entries(schema.elements)) {
-        if (name === 'resourceType' || name === 'id') continue;
-        const single = element.max === 1;
-        for (const type of element.type) {
-          const key = name.endsWith('[x]') ? name.replace('[x]', type.code.charAt(0).toUpperCase() + type.code.slice(1)) : name;
-          const jsType = /^(boolean)$/.test(type.code) ? 'boolean' : /^(integer|decimal|positiveInt|unsignedInt|integer64)$/.test(type.code) ? 'number' : /^[a-z]/.test(type.code) ? 'string' : 'object';
-          for (const wrong of wrongValues(single, jsType)) {
-            cases.push({ service: c.service, what: `${c.type}.${key} = ${json(wrong)}`, method: 'POST', path: c.path, headers: FJ, body: json({ ...c.body, [key]: wrong }), status: [400, 422] });
+      const targets = [{ type: c.type, at: c.type, spoil: (key: string, wrong: unknown) => ({ ...c.body, [key]: wrong }) }];
+      for (const { index, type } of c.nested ?? []) {
+        const entries = (c.body as { entry: { resource: object }[] }).entry;
+        targets.push({ type, at: `${c.type}.entry[${index}].resource`, spoil: (key, wrong) => ({ ...c.body, entry: entries.map((e, i) => (i === index ? { ...e, resource: { ...e.resource, [key]: wrong } } : e)) }) });
+      }
+      for (const target of targets) {
+        covered.add(target.type);
+        const schema = tryGetDataType(target.type)!;
+        for (const [name, element] of Object.entries(schema.elements)) {
+          if (name === 'resourceType' || name === 'id') continue;
+          const single = element.max === 1;
+          for (const type of element.type) {
+            const key = name.endsWith('[x]') ? name.replace('[x]', type.code.charAt(0).toUpperCase() + type.code.slice(1)) : name;
+            const jsType = /^(boolean)$/.test(type.code) ? 'boolean' : /^(integer|decimal|positiveInt|unsignedInt|integer64)$/.test(type.code) ? 'number' : /^[a-z]/.test(type.code) ? 'string' : 'object';
+            for (const wrong of wrongValues(single, jsType)) {
+              cases.push({ service: c.service, what: `${target.type}.${key} = ${json(wrong)}`, method: 'POST', path: c.path, headers: FJ, body: json(target.spoil(key, wrong)), status: [400, 422], names: `${target.at}.${key}`, ...(c.auth ? { auth: c.auth } : {}) });
+            }
+            if (name.endsWith('[x]')) break; // one choice is enough to show the shape check
           }
-          if (name.endsWith('[x]')) break; // one choice is enough to show the shape check
         }
       }
     }
-    expect(cases.length).toBeGreaterThan(400);
+    expect([...covered].sort()).toEqual(['Bundle', 'CarePlan', 'CareTeam', 'Consent', 'DocumentReference', 'Endpoint', 'Flag', 'MessageHeader', 'Observation', 'Organization', 'Patient', 'Practitioner', 'PractitionerRole', 'QuestionnaireResponse', 'ServiceRequest']);
+    expect(cases.length).toBeGreaterThan(1500);
     expect(await run(cases)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('refuses impossible dates, periods that end before they start and malformed references (422)', async () => {
     const org = (extra: object) => json({ resourceType: 'Organization', name: 'Wide corpus org', ...extra });
