@@ -92,6 +92,26 @@ describe('granting consent', () => {
     expect(unknown.status).toBe(422);
   });
 
+  it("refuses a period R4's per-1 lets through but the consent decision cannot honour: a grant that could never open anything, an end it could not read", async () => {
+    const refusal = async (period: { start?: string; end?: string }) => {
+      const res = await plans.post(AILSA_LP, '/fhir/Consent', consent('Patient/demo-child-1', [{ actor: `Organization/${EDUCATION}`, period }]));
+      const issues = (res.body as OperationOutcome).issue ?? [];
+      return { status: res.status, codes: issues.map((i) => i.code), expressions: issues.flatMap((i) => i.expression ?? []), text: issues.map((i) => i.details?.text ?? '').join(' ') };
+    };
+    // per-1 compares a date with a zoned dateTime over every zone (±14 h), so this passes it; the consent decision reads
+    // dates as UTC days, where the grant would start after it ended and so never apply.
+    const neverOpen = await refusal({ start: '2027-01-02', end: '2027-01-01T20:00:00Z' });
+    expect(neverOpen).toMatchObject({ status: 422, codes: ['business-rule'], expressions: ['Consent.provision.provision[0].period'] });
+    expect(neverOpen.text).toContain('the period ends (2027-01-01T20:00:00Z) before it starts (2027-01-02)');
+    // A leap second is a valid R4 dateTime that no JavaScript date reads: the decision would drop the end and the grant never expire.
+    const unreadable = await refusal({ start: '2026-01-01', end: '2026-12-31T23:59:60Z' });
+    expect(unreadable).toMatchObject({ status: 422, codes: ['business-rule'], expressions: ['Consent.provision.provision[0].period.end'] });
+    expect(unreadable.text).toContain('2026-12-31T23:59:60Z is not a date the consent decision can read');
+    // The same date and dateTime the other way round, and a one-day grant, are fine.
+    expect((await refusal({ start: '2027-01-01T20:00:00Z', end: '2027-01-02' })).status).toBe(201);
+    expect((await refusal({ start: '2027-01-01', end: '2027-01-01' })).status).toBe(201);
+  });
+
   it('needs If-Match to change a Consent (428 without it, 412 on a stale version)', async () => {
     const c = await grant(consent('Patient/demo-child-1', [{ actor: 'Organization/children1st-edinburgh' }]));
     expect((await plans.put(AILSA_LP, `/fhir/Consent/${c.id}`, { ...c, status: 'inactive' })).status).toBe(428);
