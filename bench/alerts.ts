@@ -281,7 +281,7 @@ async function runBench(
     const completedBeforeLatency = await completedJobs(queue);
     await batches.mark();
     await hub.eventLoopDelay();
-    const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), hubWait: hub.eventLoopRunQueueWaitSeconds() };
+    const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), hubWait: hub.eventLoopRunQueueWaitSeconds(), client: process.cpuUsage() };
     const latency = await offerAtRate(raise, options.rate, count);
     // While the alerts were offered: how long the accepting event loop waited for a CPU (other processes' work), per alert.
     const hubRunQueueWaitMsPerAlert = round((((hub.eventLoopRunQueueWaitSeconds() ?? Number.NaN) - (latencyCpuBefore.hubWait ?? Number.NaN)) * 1000) / count, 3);
@@ -299,7 +299,15 @@ async function runBench(
       deliveryProcesses: latencyPerDelivery((hubNow ?? Number.NaN) - (hubMainNow ?? Number.NaN), (latencyCpuBefore.hub ?? Number.NaN) - (latencyCpuBefore.hubMain ?? Number.NaN)),
       agencySim: latencyPerDelivery(hub.simCpuSeconds(), latencyCpuBefore.sim),
       redis: latencyPerDelivery(await redisCpuSeconds(redis), latencyCpuBefore.redis),
+      // Every process of the exchange, this one's sending included, as cpuMsPerDelivery.total.
+      total: latencyPerDelivery(
+        (hubNow ?? Number.NaN) + (hub.simCpuSeconds() ?? Number.NaN) + (await redisCpuSeconds(redis)) + cpuSecondsSince(latencyCpuBefore.client),
+        (latencyCpuBefore.hub ?? Number.NaN) + (latencyCpuBefore.sim ?? Number.NaN) + latencyCpuBefore.redis,
+      ),
     };
+    // The share of the machine's cores the offered rate keeps busy at that CPU per delivery: the end-to-end p99 is a
+    // queue's tail, and a queue near a full machine has a long one (session 19's quiet run: about 0.8, and a p99 of ~1 s).
+    const latencyCpuDemand = round((latencyCpuMsPerDelivery.total * options.rate * recipients.length) / (1000 * os.cpus().length), 2);
     const latencyBatches = await batches.sinceMark();
     const stages = await deliveryStages(redis, queue, keys, latency, recipients);
     const endToEnd = summarise(latency.map((l, i) => latencyAcks[i]!.lastAckMs - l.scheduledWallMs));
@@ -330,6 +338,7 @@ async function runBench(
       deliveryNice,
       cpuMsPerDelivery,
       latencyCpuMsPerDelivery,
+      latencyCpuDemand,
       ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
       ...(eventLoopCpuMsPerAccept !== undefined ? { eventLoopCpuMsPerAccept } : {}),
       hubEventLoopDelayMs,
@@ -375,7 +384,7 @@ async function runBench(
           'details.throughput.redisCommands: redis-server\'s own time per delivery by command over the throughput phase (INFO commandstats; a script\'s commands are counted both in themselves and in its evalsha), costliest first.',
           'hubRunQueueWaitMsPerAlert: while the latency phase offered its alerts, the time the hub process\'s main thread (its event loop, where alerts are accepted) waited runnable for a CPU — other processes\' work, the delivery processes\' included — per alert offered (/proc schedstat).',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
-          'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog).',
+          'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog). latencyCpuDemand: latencyCpuMsPerDelivery.total × the deliveries offered per second ÷ (1,000 × cores) — the share of the machine the offered rate keeps busy; the end-to-end p99 is the tail of a queue, long as this nears 1.',
           'deliveryConcurrency: attempts in flight per delivery worker process (INFOSHARE_ALERTS_DELIVERY_CONCURRENCY); deliveryNice: how far below the hub process\'s CPU priority they run (INFOSHARE_ALERTS_DELIVERY_NICE). byVariant (with --delivery-concurrency a,b,… / --delivery-nice a,b,… / --repeat n): a hub per combination, the list repeated n times (interleaved), measured in turn in the same run against the one raw baseline; the line\'s own figures are the first variant\'s.',
         ],
       },
