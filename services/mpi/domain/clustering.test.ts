@@ -58,6 +58,26 @@ describe('clusterRecords', () => {
     expect(clusters).toContainEqual(['nhs.b']);
   });
 
+  it('never makes one cluster of two different CHIs, even through a record that links to both: one review question instead', () => {
+    const a = person('nhs.a', { ...moira, chi: '0203840208' });
+    const b = person('nhs.b', { ...moira, chi: '0203840224' });
+    const x = person('sw.x', moira);
+    const { clusters, reviews } = clusterRecords({ records: [a, b, x], model });
+    expect(clusters).toHaveLength(2);
+    expect(clusters.some((c) => c.includes('nhs.a') && c.includes('nhs.b'))).toBe(false);
+    expect(reviews).toHaveLength(1);
+  });
+
+  it('keeps a record carrying a parent’s CHI out of the parent’s Person, so the parent’s own records join', () => {
+    const father = { given: ['Alan'], family: 'Adam', birthDate: '1955-08-15', gender: 'male' as const, postcode: 'EH6 8QZ', addressLine: '14 Easter Road' };
+    const nhs = person('nhs.f', { ...father, chi: '1508550212' });
+    const police = person('pol.f', { ...father, given: ['ALAN'], family: 'ADAM' });
+    const son = person('sw.s', { ...father, given: ['Jamie'], birthDate: '1986-05-02', chi: '1508550212' });
+    const { clusters, reviews } = clusterRecords({ records: [nhs, police, son], model });
+    expect(clusters).toEqual([['nhs.f', 'pol.f'], ['sw.s']]);
+    expect(reviews).toEqual([expect.objectContaining({ recordId: 'sw.s', candidateId: 'nhs.f' })]);
+  });
+
   it('keeps apart a pair a reviewer kept apart, and joins a pair a reviewer linked', () => {
     const a = person('nhs.a', moira);
     const b = person('sw.b', { ...moira, postcode: 'EH7 5AB', addressLine: '3 Leith Walk' });

@@ -15,9 +15,10 @@
  *    score, ties by ids — so the order is fixed by the records, not their arrival;
  * 3. each edge joins its two clusters unless the join would put together two records
  *    that must stay apart: a pair a reviewer kept apart, records a reviewer placed in
- *    different Persons, or a pair whose own comparison contradicts it (the twin rule or a
- *    same-CHI pair with sex and birth date both different, or a non-match that differs
- *    on forename, sex, birth date or CHI) — so a chain of links never joins twins;
+ *    different Persons, or a pair whose own comparison contradicts it (the twin rule, a
+ *    same-CHI pair differing on two of forename, sex and birth date, two different CHIs
+ *    whatever the score, or a non-match that differs on forename, sex, birth date or CHI)
+ *    — so a chain of links never joins twins, nor makes one Person of two CHIs;
  * 4. review questions: one per pair of clusters left apart that a pair between them
  *    reaches the review band (or the link band, blocked by a contradiction), about the
  *    best such pair, unless a reviewer already decided it.
@@ -73,10 +74,14 @@ interface Pair {
 /** Fields that tell people apart (as `PairVerdict.differentFields` bits). */
 const IDENTIFYING_FIELDS = (['given', 'sex', 'birthDate', 'chi'] as const).reduce((bits, field) => bits | (1 << fieldIndex(field)), 0);
 
-/** A pair that must not end in one Person through other records' links. */
+/**
+ * A pair that must not end in one Person through other records' links: two different CHIs (never
+ * a link: engine.ts `different-chi`) whatever the score, a rule, or a non-match differing on an
+ * identifying field.
+ */
 function contradicts(c: PairVerdict): boolean {
   if (c.outcome === 'link') return false;
-  if (c.rule) return true;
+  if (c.rule || c.differentChis) return true;
   return c.outcome === 'new' && (c.differentFields & IDENTIFYING_FIELDS) !== 0;
 }
 

@@ -96,6 +96,40 @@ describe('compare', () => {
     expect(result.rule?.rule).toBe('same-chi-contradicted');
   });
 
+  it('sends a shared CHI to review when forename and birth date contradict it (a parent’s CHI on a child’s record)', () => {
+    const father = person({ chi: '1508550212', given: ['Alan'], family: 'Adam', birthDate: '1955-08-15', gender: 'male', postcode: 'EH6 8QZ', addressLine: '14 Easter Road' });
+    const son = person({ chi: '1508550212', given: ['Jamie'], family: 'Adam', birthDate: '1986-05-02', gender: 'male', postcode: 'EH6 8QZ', addressLine: '14 Easter Road' });
+    const result = compare(father, son, model);
+    expect(result.outcome).toBe('review');
+    expect(result.rule).toEqual({ rule: 'same-chi-contradicted', outcome: 'review', detail: 'same CHI number, but forename and birth date disagree' });
+  });
+
+  it('still links a shared CHI when only one identifying field disagrees (an estimated birth date)', () => {
+    const a = person({ ...morag, chi: '0307844786' });
+    const estimated = person({ ...morag, chi: '0307844786', birthDate: '1984-01-01', postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined });
+    const result = compare(a, estimated, model);
+    expect(fieldLevel(result, 'birthDate')).toBe('different');
+    expect(result.outcome).toBe('link');
+    expect(result.rule?.rule).toBe('same-chi');
+  });
+
+  it('never links two different CHI numbers automatically, however well the rest agrees: a reviewer decides', () => {
+    const result = compare(person({ ...morag, chi: '0307840204' }), person({ ...morag, chi: '0307840220' }), model);
+    expect(result.score).toBeGreaterThanOrEqual(model.thresholds.upper);
+    expect(result.outcome).toBe('review');
+    expect(result.rule?.rule).toBe('different-chi');
+    // Below the review band the score decides: the rule only caps.
+    const stranger = compare(person({ ...morag, chi: '0307840204' }), person({ ...morag, chi: '0307840220', given: ['Isla'], postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined }), model);
+    expect(stranger.outcome).toBe('new');
+  });
+
+  it('leaves two different identifiers that are not valid CHIs to their weight: without a check digit, one may be mistyped', () => {
+    const result = compare(person({ ...morag, chi: '5304218' }), person({ ...morag, chi: '5309911' }), model);
+    expect(fieldLevel(result, 'chi')).toBe('different');
+    expect(result.outcome).toBe('link');
+    expect(result.rule).toBeUndefined();
+  });
+
   it('counts different CHI numbers as strong evidence against', () => {
     const same = compare(person({ ...morag, chi: '0307844786' }), person({ ...morag, chi: '0307844786' }), model);
     const different = compare(person({ ...morag, chi: '0307844786' }), person({ ...morag, chi: '0307846622' }), model);
@@ -138,7 +172,15 @@ describe('verdict and scoreAndGrade', () => {
         const full = compare(a, b, model);
         const quick = verdict(a, b, model);
         const different = full.fields.filter((f) => f.level === 'different').reduce((bits, f) => bits | (1 << fieldIndex(f.field)), 0);
-        expect(quick).toEqual({ score: full.score, outcome: full.outcome, differentFields: different, ...(full.rule ? { rule: full.rule.rule } : {}) });
+        // Two different valid CHIs (the generator's CHIs all are).
+        const differentChis = fieldLevel(full, 'chi') === 'different' && a.cn === undefined && b.cn === undefined;
+        expect(quick).toEqual({
+          score: full.score,
+          outcome: full.outcome,
+          differentFields: different,
+          ...(full.rule ? { rule: full.rule.rule } : {}),
+          ...(differentChis ? { differentChis: true } : {}),
+        });
         expect(scoreAndGrade(a, b, model)).toEqual({ score: full.score, grade: full.grade });
         outcomes.add(full.rule ? `${full.outcome}:${full.rule.rule}` : full.outcome);
         pairs++;
@@ -236,6 +278,21 @@ describe('decide', () => {
     const decision = decide(record, [exact, health], model);
     expect(decision.outcome).toBe('link');
     expect(decision.best?.id).toBe('health');
+  });
+
+  it('does not link a record to a Person holding another CHI through that Person’s record without one: review', () => {
+    // Person P: Morag's NHS record (one CHI) and a council record without a CHI. A record with another
+    // CHI matches the council record outright; linking would give P two CHIs.
+    const nhs = person({ ...morag, id: 'nhs', chi: '0307840204' });
+    const council = person({ ...morag, id: 'council' });
+    const record = person({ ...morag, id: 'r', chi: '0307840220' });
+    expect(decide(record, [council], model).outcome).toBe('link');
+    const decision = decide(record, [nhs, council], model, { personOf: () => 'P' });
+    expect(decision.outcome).toBe('review');
+    expect(decision.best?.id).toBe('council');
+    expect(decision.best?.explanation.outcome).toBe('review');
+    expect(decision.best?.explanation.rule?.rule).toBe('different-chi');
+    expect(decision.best?.explanation.rule?.detail).toMatch(/record nhs/);
   });
 
   it('counts records of one person once when told who they belong to', () => {

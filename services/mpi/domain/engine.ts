@@ -34,7 +34,7 @@ export interface FieldExplanation {
 
 /** A rule that set the outcome regardless of (or below) what the score alone says. */
 export interface RuleApplied {
-  readonly rule: 'same-chi' | 'same-chi-contradicted' | 'possible-twin';
+  readonly rule: 'same-chi' | 'same-chi-contradicted' | 'possible-twin' | 'different-chi';
   readonly outcome: Outcome;
   readonly detail: string;
 }
@@ -61,6 +61,7 @@ const GIVEN_DIFFERENT = FIELD_LEVELS.given.indexOf('different');
 const FAMILY_SIMILAR = FIELD_LEVELS.family.indexOf('similar');
 const BIRTH_DATE_DIFFERENT = FIELD_LEVELS.birthDate.indexOf('different');
 const SEX_DIFFERENT = FIELD_LEVELS.sex.indexOf('different');
+const CHI_DIFFERENT = FIELD_LEVELS.chi.indexOf('different');
 
 const RANK: Readonly<Record<Outcome, number>> = { new: 0, review: 1, link: 2 };
 
@@ -91,14 +92,13 @@ function scoreInto<T extends Scored>(target: T, a: MatchFeatures, b: MatchFeatur
   if (home !== undefined) score += sharedHomeBits(home, out);
   if (!swapped) score += termFrequencyBits(a, out, model, home !== undefined);
   const byScore = classifyCompiled(score, model);
-  const rule = applyRules(out, model);
+  const rule = applyRules(out, model, chiConflict(a, b, out, model));
   let outcome = byScore;
-  if (rule) {
-    outcome = rule.rule === 'possible-twin' ? (RANK[rule.outcome] < RANK[byScore] ? rule.outcome : byScore) : rule.outcome;
-  }
+  if (rule) outcome = CAPPING_RULES.has(rule.rule) ? (RANK[rule.outcome] < RANK[byScore] ? rule.outcome : byScore) : rule.outcome;
   target.score = score;
   target.outcome = outcome;
-  target.rule = rule && (rule.rule !== 'possible-twin' || outcome !== byScore) ? rule : undefined;
+  // A rule that only caps the outcome is reported when it lowered it.
+  target.rule = rule && (!CAPPING_RULES.has(rule.rule) || outcome !== byScore) ? rule : undefined;
   target.swapped = swapped;
   return target;
 }
@@ -144,19 +144,54 @@ function sharedHomeBits(home: CompiledSharedHome, out: Int8Array): number {
   return level === MISSING ? 0 : home[level]!;
 }
 
-function applyRules(out: Int8Array, model: CompiledModel): RuleApplied | undefined {
+/** Rules that set an upper bound on the outcome (the score may put the pair lower); the others set it. */
+const CAPPING_RULES: ReadonlySet<RuleApplied['rule']> = new Set(['possible-twin', 'different-chi']);
+
+/** How many identifying fields other than the CHI (forename, sex, birth date) two records disagree on outright. */
+function identityDisagreements(out: Int8Array): number {
+  return (out[GIVEN] === GIVEN_DIFFERENT ? 1 : 0) + (out[SEX] === SEX_DIFFERENT ? 1 : 0) + (out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT ? 1 : 0);
+}
+
+function disagreementNames(out: Int8Array): string {
+  const fields = [out[GIVEN] === GIVEN_DIFFERENT && 'forename', out[SEX] === SEX_DIFFERENT && 'sex', out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT && 'birth date'];
+  return fields.filter((f) => f !== false).join(' and ');
+}
+
+const DIFFERENT_CHI: RuleApplied = {
+  rule: 'different-chi',
+  outcome: 'review',
+  detail: 'different CHI numbers: two people unless one of the CHIs was keyed on the wrong record, never linked automatically',
+};
+
+/**
+ * Two different valid CHIs (levels already in `out`): two people, or one person with a CHI keyed on
+ * the wrong record. A check digit catches nearly every keying slip, so two valid CHIs that differ are
+ * never one number mistyped — unlike an identifier without one (`MatchFeatures.cn`: the benchmarks'
+ * national ids), whose difference is left to its weight. So is `near` (one edit apart).
+ */
+function chiConflict(a: MatchFeatures, b: MatchFeatures, out: Int8Array, model: CompiledModel): boolean {
+  return out[CHI] === CHI_DIFFERENT && model.weights[CHI] !== undefined && a.cn === undefined && b.cn === undefined;
+}
+
+function applyRules(out: Int8Array, model: CompiledModel, differentChis: boolean): RuleApplied | undefined {
   if (model.weights[CHI] !== undefined && out[CHI] === 0) {
-    // The same CHI is the same person, unless the records disagree on both sex and birth
-    // date (then the CHI was probably keyed on the wrong record): a reviewer decides.
-    if (out[SEX] === SEX_DIFFERENT && out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT) {
-      return {
-        rule: 'same-chi-contradicted',
-        outcome: 'review',
-        detail: 'same CHI number, but sex and birth date both disagree',
-      };
+    // The same CHI is the same person, unless the records disagree outright on two of forename,
+    // sex and birth date — what tells people apart without a CHI: one is a slip (a middle name
+    // used, an estimated birth date, a wrong sex code); two describe another person, whose record
+    // carries this CHI by mistake (a parent's on a child's record): a reviewer decides.
+    if (identityDisagreements(out) >= 2) {
+      return { rule: 'same-chi-contradicted', outcome: 'review', detail: `same CHI number, but ${disagreementNames(out)} disagree` };
     }
     return { rule: 'same-chi', outcome: 'link', detail: 'same CHI number' };
   }
+  const twinRule = possibleTwin(out, model);
+  // Two different valid CHIs: whichever it is, one Person holding both is wrong until a reviewer says
+  // which CHI is wrong, so the index never makes one of them by itself (a reviewer can).
+  if (differentChis && twinRule?.outcome !== 'new') return DIFFERENT_CHI;
+  return twinRule;
+}
+
+function possibleTwin(out: Int8Array, model: CompiledModel): RuleApplied | undefined {
   const twin = model.twin;
   const given = out[GIVEN]!;
   if (twin && given > 0 && out[FAMILY] !== MISSING && out[FAMILY]! <= FAMILY_SIMILAR && out[BIRTH_DATE] === 0) {
@@ -244,6 +279,8 @@ export interface PairVerdict {
   readonly rule?: RuleApplied['rule'];
   /** Bit `fieldIndex(f)` set when field `f` (one the model weighs) compared `different`. */
   readonly differentFields: number;
+  /** Two different valid CHIs: never one Person automatically, whatever the score (the `different-chi` rule). */
+  readonly differentChis?: true;
 }
 
 /** The `different` level of each field (by field index), -2 for a field without one. */
@@ -262,6 +299,7 @@ export function verdict(a: MatchFeatures, b: MatchFeatures, model: MatchModel): 
     outcome: scored.outcome,
     differentFields,
     ...(scored.rule ? { rule: scored.rule.rule } : {}),
+    ...(chiConflict(a, b, levels, compiled) ? { differentChis: true as const } : {}),
   };
 }
 
@@ -362,6 +400,8 @@ export interface DecideOptions {
 interface Ranked extends Scored {
   readonly features: MatchFeatures;
   readonly person: string;
+  /** Set when the outcome was lowered because another record of the candidate's Person has a different CHI. */
+  conflict?: RuleApplied;
 }
 
 /**
@@ -374,6 +414,9 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
   const personOf = options.personOf;
   // Without persons every candidate stands alone and no map is needed (the common, hot case).
   const bestByPerson = personOf ? new Map<string, Ranked>() : undefined;
+  // Persons holding a record whose CHI differs from this record's (the first such record of each).
+  let chiConflicts: Map<string, string> | undefined;
+  const checkChi = bestByPerson !== undefined && record.chi !== undefined;
   const alone: Ranked[] = [];
   let compared = 0;
   for (const candidate of candidates) {
@@ -391,8 +434,23 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
       alone.push(ranked);
       continue;
     }
+    if (checkChi && chiConflict(record, candidate, levels, compiled) && !chiConflicts?.has(person)) (chiConflicts ??= new Map()).set(person, candidate.id);
     const previous = bestByPerson.get(person);
     if (!previous || better(ranked, previous)) bestByPerson.set(person, ranked);
+  }
+  if (chiConflicts) {
+    // Linking to such a Person through another of its records would make one Person of two CHIs:
+    // at most a review, as a pair with different CHIs is (the re-clustering pass keeps them apart too).
+    for (const [person, conflicting] of chiConflicts) {
+      const best = bestByPerson!.get(person)!;
+      if (best.outcome !== 'link') continue;
+      best.outcome = 'review';
+      best.conflict = {
+        rule: 'different-chi',
+        outcome: 'review',
+        detail: `the candidate's Person holds record ${conflicting} with a different CHI number: one Person is never given two CHIs automatically`,
+      };
+    }
   }
   const ranked = (bestByPerson ? [...bestByPerson.values()] : alone).sort((x, y) => (better(x, y) ? -1 : 1));
   const top = ranked[0];
@@ -401,6 +459,10 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
   const asCandidate = (r: Ranked): Candidate => {
     // Recompute levels for the explanation: cheap, and only for the few returned.
     const scored = scorePair(record, r.features, compiled, levels);
+    if (r.conflict) {
+      scored.outcome = r.outcome;
+      scored.rule = r.conflict;
+    }
     const explanation = toComparison(scored, record, levels, compiled);
     return { id: r.features.id, score: explanation.score, explanation };
   };

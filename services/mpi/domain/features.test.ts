@@ -38,6 +38,11 @@ describe('toFeatures', () => {
     });
   });
 
+  it('marks an identifier that is not a valid CHI (a benchmark’s national id): its differences may be typing slips', () => {
+    expect(toFeatures({ id: 'a', given: [], chi: '1203852711' }).cn).toBeUndefined();
+    expect(toFeatures({ id: 'b', given: [], chi: '5304218' })).toEqual({ id: 'b', chi: '5304218', cn: true });
+  });
+
   it('leaves out what the record does not have and keeps the JSON small', () => {
     const features = toFeatures({ id: 'x', given: [], gender: 'unknown' });
     expect(features).toEqual({ id: 'x' });

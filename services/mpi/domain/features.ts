@@ -6,6 +6,7 @@
  * Redis: typically 150-300 bytes as JSON.
  */
 import { foldLetters } from '../../../shared/text-fold.js';
+import { validateChi } from './chi.js';
 import { familyParts, nameWords, nicknameGroups, normaliseFamily } from './names.js';
 import { nysiis } from './phonetic.js';
 import { parsePostcode } from './postcode.js';
@@ -18,6 +19,12 @@ export interface MatchFeatures {
   readonly ag?: string;
   /** CHI number (or, in benchmarks, another national identifier). */
   readonly chi?: string;
+  /**
+   * Set when `chi` is not a valid CHI (a benchmark's national identifier without a check digit: the
+   * MPI refuses an invalid CHI). Two such identifiers that differ may be one number mistyped, so
+   * the rule that never links two different CHIs does not apply to them (engine.ts `chiConflict`).
+   */
+  readonly cn?: true;
   /** First forename, normalised. */
   readonly g?: string;
   /** Other forenames, normalised, space-separated. */
@@ -56,7 +63,10 @@ export function toFeatures(record: DemographicRecord): MatchFeatures {
   const features: { -readonly [K in keyof MatchFeatures]: MatchFeatures[K] } = { id: record.id };
   if (record.agency) features.ag = record.agency;
   const chi = record.chi?.replace(/\s/g, '');
-  if (chi) features.chi = chi;
+  if (chi) {
+    features.chi = chi;
+    if (!validateChi(chi).valid) features.cn = true;
+  }
 
   const forenames = record.given.flatMap(nameWords);
   const first = forenames[0];

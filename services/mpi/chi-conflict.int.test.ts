@@ -1,0 +1,91 @@
+/**
+ * CHI conflicts through the HTTP API, against a real Redis: a Person never gets two different
+ * CHIs automatically — neither when a record with another CHI links to a record of the Person
+ * that has none, nor in the re-clustering pass — and a record carrying another person's CHI
+ * (a parent's on a child's record: forename and birth date disagree) goes to review instead of
+ * joining that person, whose own records without a CHI then still link.
+ */
+import type { Bundle, Task } from 'fhir/r4.js';
+import request from 'supertest';
+import { HubScopes } from '../../shared/auth/scopes.js';
+import { IdentifierSystems } from '../../shared/fhir/systems.js';
+import { startTestMpi, testChi, type PersonDetails, type TestMpi } from '../../test/mpi.js';
+
+let mpi: TestMpi;
+
+beforeAll(async () => {
+  mpi = await startTestMpi();
+});
+
+afterAll(async () => {
+  await mpi.close();
+});
+
+async function recluster(): Promise<void> {
+  const res = await request(mpi.app).post('/matching/$recluster').set(await mpi.auth('nhs-lothian', HubScopes.taskReview));
+  expect(res.status).toBe(200);
+}
+
+async function personOf(recordId: string): Promise<string | undefined> {
+  return (await mpi.store.getLinks([recordId]))[0]?.personId;
+}
+
+async function chisOf(personId: string): Promise<string[]> {
+  const person = await mpi.readPerson('nhs-lothian', `Person/${personId}`);
+  return (person.identifier ?? []).filter((i) => i.system === IdentifierSystems.chi).map((i) => i.value!);
+}
+
+async function openTaskOf(reference: string): Promise<Task> {
+  const res = await mpi.get('nhs-lothian', `/fhir/${reference}`);
+  expect(res.status).toBe(200);
+  return res.body as Task;
+}
+
+describe('two different CHIs', () => {
+  // Two people of one name born the same day, at one address as far as the records say.
+  const angus: PersonDetails = { given: ['Angus'], family: 'Paterson', birthDate: '1930-09-27', gender: 'male', postcode: 'EH11 2QA', line: '4 Dalry Road' };
+  const first = testChi('1930-09-27', 'male', 69);
+  const second = testChi('1930-09-27', 'male', 52);
+
+  it('are not joined through a record without a CHI: the second goes to review, and the pass keeps it apart', async () => {
+    const nhs = await mpi.registered('nhs-lothian', 'CC-N-1', { ...angus, chi: first });
+    const council = await mpi.registered('edinburgh-housing', 'CC-H-1', angus);
+    expect(council.outcome).toMatchObject({ outcome: 'linked', person: nhs.outcome.person });
+
+    const gp = await mpi.registered('gp-leith-cluster', 'CC-G-1', { ...angus, chi: second });
+    expect(gp.outcome.outcome).toBe('review');
+    expect(gp.outcome.person).not.toBe(nhs.outcome.person);
+    const task = await openTaskOf(gp.outcome.reviewTask!);
+    expect(JSON.stringify(task)).toMatch(/different CHI number/);
+    expect(await chisOf(nhs.outcome.person!.replace('Person/', ''))).toEqual([first]);
+
+    await recluster();
+    const [a, b] = [await personOf('nhs-lothian.CC-N-1'), await personOf('gp-leith-cluster.CC-G-1')];
+    expect(a).not.toBe(b);
+    expect(await chisOf(a!)).toEqual([first]);
+    expect(await chisOf(b!)).toEqual([second]);
+  });
+});
+
+describe('a parent’s CHI on a child’s record', () => {
+  const father: PersonDetails = { given: ['Alan'], family: 'Adam', birthDate: '1958-04-11', gender: 'male', postcode: 'EH7 4HJ', line: '21 Albert Street' };
+  const chi = testChi('1958-04-11', 'male', 23);
+
+  it('sends the child’s record to review, not into the parent’s Person, and the parent’s own records still link', async () => {
+    const nhs = await mpi.registered('nhs-lothian', 'CC-N-2', { ...father, chi });
+    const son = await mpi.registered('edinburgh-social-work', 'CC-S-2', { ...father, given: ['Jamie'], birthDate: '1989-02-03', chi });
+    expect(son.outcome.outcome).toBe('review');
+    expect(son.outcome.person).not.toBe(nhs.outcome.person);
+    expect(JSON.stringify(await openTaskOf(son.outcome.reviewTask!))).toMatch(/same CHI number, but forename and birth date disagree/);
+
+    const police = await mpi.registered('police-scotland-e-division', 'CC-P-2', { ...father, given: ['ALAN'], family: 'ADAM' });
+    expect(police.outcome).toMatchObject({ outcome: 'linked', person: nhs.outcome.person });
+
+    await recluster();
+    expect(await personOf('police-scotland-e-division.CC-P-2')).toBe(await personOf('nhs-lothian.CC-N-2'));
+    expect(await personOf('edinburgh-social-work.CC-S-2')).not.toBe(await personOf('nhs-lothian.CC-N-2'));
+    // The question stays open for a reviewer: which record's CHI is wrong.
+    const open = await mpi.get('nhs-lothian', '/fhir/Task?code=match-review&status=requested&focus=Patient/edinburgh-social-work.CC-S-2');
+    expect(((open.body as Bundle).entry ?? []).length).toBe(1);
+  });
+});
