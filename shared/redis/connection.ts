@@ -6,6 +6,8 @@
  * ioredis `keyPrefix` (BullMQ refuses it); the prefix is part of each name.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+// Every pipeline, MULTI and auto-pipelined batch without the per-instance accessor that kept requests alive (lean-pipeline.ts).
+import './lean-pipeline.js';
 
 export function connectRedis(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, {
