@@ -271,6 +271,7 @@ describe('bad alert messages', () => {
     const res = await postAsOutsider(alertMessage({ sender: 'outsider-trust', subject: { local: 'X-1' } }));
     expect(res.status).toBe(403);
     expect(outcomeText(res)).toContain('not party to an Information Sharing Protocol');
+    expect((await alerts.mpi.auditOf(res)).outcome).toBe('4');
   });
 
   // Authenticate → authorise (scope, ISP) → validate, as everywhere in the hub: a caller who may not raise alerts
