@@ -36,12 +36,17 @@ export function hubMessage(parts: HubMessageParts): Bundle {
     focus: [{ reference: `Flag/${parts.flag.id ?? ''}` }],
   };
   const resources: Resource[] = [header, parts.flag, parts.patient, ...(parts.careTeam ? [parts.careTeam] : []), ...(parts.provenance ? [parts.provenance] : [])];
+  return messageBundle(parts.messageId, parts.timestamp, parts.baseUrl, resources);
+}
+
+/** A message Bundle the hub writes (its id the MessageHeader's), each resource's fullUrl under the alerts service's base. */
+export function messageBundle(messageId: string, timestamp: string, baseUrl: string, resources: readonly Resource[]): Bundle {
   return {
     resourceType: 'Bundle',
-    id: parts.messageId,
+    id: messageId,
     type: 'message',
-    timestamp: parts.timestamp,
-    entry: resources.map((resource): BundleEntry => ({ fullUrl: `${parts.baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource })),
+    timestamp,
+    entry: resources.map((resource): BundleEntry => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource })),
   };
 }
 

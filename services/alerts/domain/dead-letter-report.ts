@@ -9,8 +9,8 @@
  * say the whole message failed. Its MessageHeader comes from the hub (no `sender` agency), is addressed to the
  * sender agency, and its focus is a Parameters resource holding the dead letter's parts.
  */
-import type { Bundle, BundleEntry, MessageHeader, Parameters, ParametersParameter, Resource } from 'fhir/r4.js';
-import { eventCoding } from './alert-bundle.js';
+import type { Bundle, MessageHeader, Parameters, ParametersParameter } from 'fhir/r4.js';
+import { eventCoding, messageBundle } from './alert-bundle.js';
 import { DEAD_LETTER_EVENT } from './categories.js';
 
 /** One dead letter: one recipient's delivery of one message that will not be retried until its sender re-drives it. */
@@ -93,12 +93,5 @@ export function deadLetterReport(parts: DeadLetterReportParts): Bundle {
     destination: [{ endpoint: organization, receiver: { reference: organization } }],
     focus: [{ reference: `Parameters/${parts.reportId}` }],
   };
-  const resources: Resource[] = [header, parameters];
-  return {
-    resourceType: 'Bundle',
-    id: parts.reportId,
-    type: 'message',
-    timestamp: parts.deadAt,
-    entry: resources.map((resource): BundleEntry => ({ fullUrl: `${parts.baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource })),
-  };
+  return messageBundle(parts.reportId, parts.deadAt, parts.baseUrl, [header, parameters]);
 }
