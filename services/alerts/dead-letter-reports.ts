@@ -15,6 +15,7 @@
  */
 import type { ExchangeAgent, ExchangeRecord } from '../../shared/audit/exchange.js';
 import { changeRecord } from '../../shared/audit/outbox.js';
+import type { JobData } from '../../shared/queue/worker-runner.js';
 import { DEAD_LETTER_EVENT } from './domain/categories.js';
 import { deadLetterReport, reportsItsDeadLetters } from './domain/dead-letter-report.js';
 import { deadLetterReportIdOf } from './domain/ids.js';
@@ -35,8 +36,19 @@ export interface DeadLetterOf {
   readonly cause: { readonly requestId: string; readonly agent: ExchangeAgent };
 }
 
-/** The report of a dead letter and its change record (committed with the move), or undefined for a report's own. */
-export function deadLetterReportOf(dead: DeadLetterOf): { readonly report: AcceptedMessage; readonly record: ExchangeRecord } | undefined {
+/** A dead letter's report: the message, its change record (both committed with the move) and its one delivery's job. */
+export interface DeadLetterReport {
+  readonly report: AcceptedMessage;
+  readonly record: ExchangeRecord;
+  /**
+   * The report's delivery to the sender, to queue once the move is applied (the sweeper queues it if that fails):
+   * a `DeliveryJobData`, spelt out because the delivery worker imports this module.
+   */
+  readonly job: JobData & { readonly messageId: string; readonly agencyId: string };
+}
+
+/** The report of a dead letter, or undefined for a report's own (never reported). */
+export function deadLetterReportOf(dead: DeadLetterOf): DeadLetterReport | undefined {
   const { message, delivery, at, cause } = dead;
   if (!reportsItsDeadLetters(message.kind)) return undefined;
   const reportId = deadLetterReportIdOf(message.id, delivery.agencyId, delivery.redrives ?? 0);
@@ -88,5 +100,5 @@ export function deadLetterReportOf(dead: DeadLetterOf): { readonly report: Accep
     },
     'alerts-delivery',
   );
-  return { report, record };
+  return { report, record, job: { origin: report.origin, messageId: reportId, agencyId: message.sender } };
 }

@@ -88,8 +88,7 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
         });
   if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
   if (step.kind === 'applied' && reported) {
-    const job = { origin: { requestId: cause.requestId, agent: cause.agent }, messageId: reported.report.id, agencyId: message.sender };
-    await ctx.deliveries.addDeliveries([job]).catch(() => undefined); // the sweeper queues it
+    await ctx.deliveries.addDeliveries([reported.job]).catch(() => undefined); // the sweeper queues it
   }
   switch (step.kind) {
     case 'missing':

@@ -677,7 +677,7 @@ class DeliveryAttempt {
         );
         if (step.kind !== 'applied') return settled(step.state);
         if (reported) {
-          const job = { origin, messageId: reported.report.id, agencyId: message.sender };
+          const { job } = reported;
           await this.deps.reports.addDeliveries([job]).catch((err: unknown) => this.deps.log.warn({ err, ...job }, 'could not queue a dead-letter report now; the sweeper will'));
         }
         // The agency refused it: a refusal (outcome 4). The window ran out: a failure (outcome 8). Neither is retried.
