@@ -15,6 +15,7 @@
  */
 import type { ExchangeAgent, ExchangeRecord } from '../../shared/audit/exchange.js';
 import { changeRecord } from '../../shared/audit/outbox.js';
+import { DELIVERY_STORE } from './keys.js';
 import type { JobData } from '../../shared/queue/worker-runner.js';
 import { DEAD_LETTER_EVENT } from './domain/categories.js';
 import { deadLetterReport, reportsItsDeadLetters } from './domain/dead-letter-report.js';
@@ -98,7 +99,7 @@ export function deadLetterReportOf(dead: DeadLetterOf): DeadLetterReport | undef
       ],
       outcomeDescription: `Dead letter of message ${message.id} to ${delivery.agencyId} reported to its sender ${message.sender} as message ${reportId}`,
     },
-    'alerts-delivery',
+    DELIVERY_STORE,
   );
   return { report, record, job: { origin: report.origin, messageId: reportId, agencyId: message.sender } };
 }

@@ -11,7 +11,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import type { Bundle, Endpoint, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, Endpoint, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
 import request from 'supertest';
 import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
 import { publicJwks } from '../../shared/auth/keys.js';
@@ -19,9 +19,10 @@ import { Extensions } from '../../shared/fhir/systems.js';
 import { verifyDeliveryToken } from '../../shared/messaging/delivery-token.js';
 import { buildResponseMessage, type ResponseCode } from '../../shared/messaging/response-message.js';
 import { readAuditTrailOf } from '../../shared/audit/audit-client.js';
-import { criteriaOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
+import { criteriaOfEvent, requestDetailsOfEvent, triggerOfEvent } from '../../shared/audit/audit-event.js';
 import { alertMessage, startTestAlerts, type TestAlerts } from '../../test/alerts.js';
 import type { DeliveryState } from './store.js';
+import { ALERTS_TAG, DELIVERY_STORE } from './keys.js';
 import { deadLetterReportIdOf } from './domain/ids.js';
 import { consent, storeConsent } from '../../test/plans.js';
 import { answerWithoutId } from '../../test/refusals.js';
@@ -137,6 +138,10 @@ async function deadLetterAudited(messageId: string, outcome: '4' | '8'): Promise
   );
 }
 
+/** The `store` detail of an audit trail's change records whose description says `what`: how an auditor tells a delivery's moves from an accept. */
+const storesOfChanges = (trail: readonly AuditEvent[], what: string) =>
+  trail.filter((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes(what)).map((e) => requestDetailsOfEvent(e).store);
+
 const outcomeText = (res: { body: unknown }) => ((res.body as OperationOutcome).issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').join(' ');
 
 describe('pushing alerts to agency endpoints', () => {
@@ -162,6 +167,9 @@ describe('pushing alerts to agency endpoints', () => {
     expect(criteriaOfEvent(job!)).toEqual(expect.arrayContaining(['MA-L3', 'MA-L4', 'IM-L4']));
     expect(trail.some((e) => triggerOfEvent(e) === 'outbound' && e.outcome === '0')).toBe(true);
     expect(trail.some((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes('acknowledged'))).toBe(true);
+    // The accept's change record names the alerts store, the delivery's move the delivery store.
+    expect(storesOfChanges(trail, `Accepted alert-raised message ${messageId}`)).toEqual([ALERTS_TAG]);
+    expect(storesOfChanges(trail, 'acknowledged')).toEqual([DELIVERY_STORE]);
     const metrics = await request(alerts.app).get('/metrics');
     expect(metrics.text).toMatch(/infoshare_alert_delivery_attempts_total\{outcome="acknowledged",service="alerts"\} [1-9]/);
   });
@@ -224,7 +232,7 @@ describe('pushing alerts to agency endpoints', () => {
     const redriven = await request(alerts.app).post(redrivePath).set(await alerts.auth(SENDER));
     expect(redriven.status).toBe(202);
     const redriveTrail = await readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, redriven.headers['x-request-id'] as string);
-    expect(redriveTrail.some((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes(`Re-driven by ${SENDER}`))).toBe(true);
+    expect(storesOfChanges(redriveTrail, `Re-driven by ${SENDER}`)).toEqual([DELIVERY_STORE]);
     await settledAs(messageId, 'lueccs-ooh', 'acknowledged');
     expect(receivedBy('lueccs-ooh', messageId)).toHaveLength(2);
     expect((await alerts.ctx.store.delivery(messageId, 'lueccs-ooh'))?.redrives).toBe(1);
@@ -295,6 +303,8 @@ describe('agencies that pull their inbox', () => {
     expect(acked.status).toBe(200);
     expect(await deliveryState(first, 'rie-emergency')).toBe('acknowledged');
     expect(criteriaOfEvent(await alerts.mpi.auditOf(acked))).toContain('MA-L3');
+    const ackTrail = await readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, acked.headers['x-request-id'] as string);
+    expect(storesOfChanges(ackTrail, 'acknowledged')).toEqual([DELIVERY_STORE]);
 
     const repeated = await alerts.post('rie-emergency', ack(first, 'ack-rie-1'));
     expect(repeated.status).toBe(200);
@@ -408,7 +418,7 @@ describe('reporting dead letters to their senders', () => {
         events.some((e) => triggerOfEvent(e) === 'change' && (e.outcomeDesc ?? '').includes(`reported to its sender ${SENDER} as message ${reportId}`)) &&
         events.some((e) => triggerOfEvent(e) === 'job' && (e.outcomeDesc ?? '').includes(`Delivered to ${SENDER} and acknowledged`)),
     );
-    expect(trail.length).toBeGreaterThan(0);
+    expect(storesOfChanges(trail, `reported to its sender ${SENDER} as message ${reportId}`)).toEqual([DELIVERY_STORE]);
     // The sender follows the report like any message it is party to.
     const status = await alerts.get(SENDER, `/fhir/$delivery-status/${reportId}`);
     expect(status.status).toBe(200);

@@ -10,7 +10,7 @@ import { changeRecord } from '../../shared/audit/outbox.js';
 import type { ExchangeRecord } from '../../shared/audit/exchange.js';
 import { KeySpace } from '../../shared/redis/connection.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
-import { AlertsKeys } from './keys.js';
+import { AlertsKeys, DELIVERY_STORE } from './keys.js';
 import { AlertStore, type AcceptedMessage, type DeliveryStep } from './store.js';
 
 const prefix = uniquePrefix('alerts-dstore');
@@ -38,7 +38,7 @@ async function delivery(messageId: string, agency: string, fields: Record<string
 }
 
 function record(requestId: string, what: string): ExchangeRecord {
-  return changeRecord({ requestId, service: 'alerts', agent: { clientId: 'hub', agency: SENDER } }, { subtype: '$process-message', action: 'U', entities: [], outcomeDescription: what }, 'alerts-delivery');
+  return changeRecord({ requestId, service: 'alerts', agent: { clientId: 'hub', agency: SENDER } }, { subtype: '$process-message', action: 'U', entities: [], outcomeDescription: what }, DELIVERY_STORE);
 }
 
 /** The request ids of the outbox entries, oldest first, and what each says. */

@@ -11,6 +11,14 @@ import type { KeySpace } from '../../shared/redis/connection.js';
 
 export const ALERTS_TAG = 'alerts';
 
+/**
+ * The `store` its change records name (an AuditEvent's `store` detail) for a
+ * delivery's moves — acknowledged, dead letter, re-driven, reported — as against
+ * `ALERTS_TAG` for an accepted message or a look-up: an auditor tells the two
+ * apart by it.
+ */
+export const DELIVERY_STORE = 'alerts-delivery';
+
 export class AlertsKeys {
   constructor(private readonly space: KeySpace) {}
 

@@ -28,6 +28,7 @@ import { conflict, forbidden, informational, invalidResource } from '../../../sh
 import { isResponseMessageProblem, parseResponseMessage } from '../../../shared/messaging/response-message.js';
 import type { AlertsContext } from '../context.js';
 import { ACKNOWLEDGEMENT_CRITERIA } from '../domain/delivery-criteria.js';
+import { DELIVERY_STORE } from '../keys.js';
 import type { DeliveryState } from '../store.js';
 import { deadLetterReportOf } from '../dead-letter-reports.js';
 import { knownMessage, unknownMessage } from './known-message.js';
@@ -63,7 +64,7 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
 
   const cause = causeOf(req, res, subject);
   const what = (text: string) =>
-    changeRecord({ ...cause, service: 'alerts' }, { subtype: '$process-message', action: 'U', subject, outcomeDescription: text, entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }] }, 'alerts-delivery');
+    changeRecord({ ...cause, service: 'alerts' }, { subtype: '$process-message', action: 'U', subject, outcomeDescription: text, entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }] }, DELIVERY_STORE);
   const at = new Date();
   const common = { sender: message.sender, at, responseId: response.headerId };
   if (response.code === 'transient-error') {

@@ -16,6 +16,7 @@
 import type { Request, Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
+import { DELIVERY_STORE } from '../keys.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
@@ -77,7 +78,7 @@ export function redrive(ctx: AlertsContext) {
       record: changeRecord(
         { ...cause, service: 'alerts' },
         { subtype: '$redrive', action: 'U', subject, outcomeDescription: `Re-driven by ${caller}: the delivery to ${agencyId} is pending again`, entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }] },
-        'alerts-delivery',
+        DELIVERY_STORE,
       ),
     });
     if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);

@@ -88,6 +88,7 @@ import { deadLetterReportOf } from '../dead-letter-reports.js';
 import type { PeerHubs } from '../peer-hubs.js';
 import type { AlertStore, ClaimResult, Delivery, DeliveryClaim, DeliveryState, DeliveryStep, DeliveryStepOf, StepResult, StoredMessage } from '../store.js';
 import { DEFAULT_DELIVERY_CONCURRENCY } from '../config.js';
+import { DELIVERY_STORE } from '../keys.js';
 import { EndpointBatches, noAnswerReason } from './endpoint-batches.js';
 
 export const DELIVERIES_QUEUE = { family: 'alerts-delivery', name: 'deliveries' } as const;
@@ -730,7 +731,7 @@ class DeliveryAttempt {
           record: changeRecord(
             { requestId: origin.requestId, service: this.deps.service, agent: origin.agent },
             { subtype: '$process-message', action: 'U', outcomeDescription: what, ...aboutMessage(message).audit },
-            'alerts-delivery',
+            DELIVERY_STORE,
           ),
           withRecords,
           ...(call ? { happenedRecords: [call] } : {}),
