@@ -10,12 +10,8 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Bundle, Parameters } from 'fhir/r4.js';
-import { readAuditEntries } from '../shared/audit/audit-client.js';
-import { fullEventText, type AuditEntry } from '../shared/audit/audit-entry.js';
 import { loadSigningKey } from '../shared/auth/keys.js';
-import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { sendHttp } from '../shared/client/http.js';
-import { getAccessToken } from '../shared/client/token.js';
 import { signDeliveryToken } from '../shared/messaging/delivery-token.js';
 import { parseResponseMessage } from '../shared/messaging/response-message.js';
 import type { RunningHub } from '../services/hub.js';
@@ -25,7 +21,7 @@ import { forwardedFlagIdOf } from '../services/alerts/domain/peer-hubs.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { AlertStore } from '../services/alerts/store.js';
 import { alertMessage } from './alerts.js';
-import { startTwoHubs, type TwoHubs } from './two-hubs.js';
+import { bearer, eventually, get, post, received, startTwoHubs, stateOf, trail, type TwoHubs } from './two-hubs.js';
 
 /** demo-child-1 (Ailsa Morrison): Edinburgh social work's own record of her, and her CHI. */
 const SUBJECT = { local: 'demo-child-1', chi: '1403231206' };
@@ -39,45 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await hubs?.stop();
 });
-
-async function bearer(hub: RunningHub, agencyId: string): Promise<string> {
-  const { access_token } = await getAccessToken({ tokenUrl: hub.config.token.tokenUrl, agencyId, privateKeyPem: await demoAgencyKey(agencyId) });
-  return `Bearer ${access_token}`;
-}
-
-async function post(url: string, authorization: string, body: string) {
-  return sendHttp({ method: 'POST', url, headers: { authorization, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' }, body });
-}
-
-async function get(url: string, authorization?: string) {
-  return sendHttp({ method: 'GET', url, headers: { accept: 'application/fhir+json', ...(authorization ? { authorization } : {}) } });
-}
-
-/** Polls until `check` returns a value (not undefined), or fails after `ms`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-function stateOf(status: Parameters, agencyId: string): string | undefined {
-  const recipient = status.parameter?.find((p) => p.name === 'recipient' && p.part?.some((x) => x.name === 'agency' && x.valueReference?.reference === `Organization/${agencyId}`));
-  return recipient?.part?.find((x) => x.name === 'state')?.valueCode;
-}
-
-/** The hub's audit trail, each entry's event in full (layout 4 stores its fixed text by reference). */
-async function trail(hub: RunningHub): Promise<AuditEntry[]> {
-  return (await readAuditEntries(hub.deps.redis, hub.deps.keys, { count: 100_000 })).map((e) => ({ ...e.entry, event: fullEventText(e.entry) }));
-}
-
-async function received(hub: RunningHub, agencyId: string): Promise<{ messageId: string; receiveCount?: number }[]> {
-  const res = await get(`${hub.config.urls['agency-sim']}/agencies/${agencyId}/received?summary=true`);
-  return (res.body as { messages?: { messageId: string; receiveCount?: number }[] }).messages ?? [];
-}
 
 /** The cut of an accepted message the Lothian hub sends for one recipient (what it forwards for a peer's agency). */
 async function lothianMessageTo(hub: RunningHub, id: string, agencyId: string): Promise<Bundle> {

@@ -7,7 +7,12 @@
  * pointed at where that hub really listens (a partnership would register its
  * peer's real address the same way, through its directory).
  */
-import type { Endpoint } from 'fhir/r4.js';
+import type { Endpoint, Parameters } from 'fhir/r4.js';
+import { readAuditEntries } from '../shared/audit/audit-client.js';
+import { fullEventText, type AuditEntry } from '../shared/audit/audit-entry.js';
+import { demoAgencyKey } from '../shared/client/demo-keys.js';
+import { sendHttp } from '../shared/client/http.js';
+import { getAccessToken } from '../shared/client/token.js';
 import type { Logger } from '../shared/log.js';
 import { createLogger } from '../shared/log.js';
 import { startHub, type RunningHub } from '../services/hub.js';
@@ -18,32 +23,63 @@ import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from './redis.js'
 export interface TwoHubs {
   readonly lothian: RunningHub;
   readonly fife: RunningHub;
+  /**
+   * Takes one hub down — every service stopped, as a partnership's hub that is down — runs `whileDown`, then starts
+   * it again on the same Redis keys (what it stored is all still there) at new free ports, to which both
+   * directories' hub Endpoints are pointed again (as a partnership would re-register a moved hub).
+   */
+  restart(partnership: DemoPartnershipId, whileDown: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** `env`: settings both hubs share (e.g. a short retry window). */
 export async function startTwoHubs(env: NodeJS.ProcessEnv = {}, log: Logger = createLogger('two-hubs', 'error')): Promise<TwoHubs> {
-  const started: RunningHub[] = [];
-  const prefixes: string[] = [];
+  const running = new Map<DemoPartnershipId, RunningHub>();
+  const prefixes = new Map<DemoPartnershipId, string>();
   const start = async (partnership: DemoPartnershipId, label: string): Promise<RunningHub> => {
-    const keyPrefix = uniquePrefix(label);
-    prefixes.push(keyPrefix);
+    const keyPrefix = prefixes.get(partnership) ?? uniquePrefix(label);
+    prefixes.set(partnership, keyPrefix);
     const hub = await startHub({ partnership, env: { ...process.env, ...env, REDIS_URL: testRedisUrl() }, keyPrefix, freePorts: true, log });
-    started.push(hub);
+    running.set(partnership, hub);
     return hub;
   };
+  const hubOf = (partnership: DemoPartnershipId): RunningHub => {
+    const hub = running.get(partnership);
+    if (!hub) throw new Error(`the ${partnership} hub is not running`);
+    return hub;
+  };
+  const pointAtEachOther = async () => {
+    await pointHubEndpointAt(hubOf('lothian-hscp'), 'fife-hscp', hubOf('fife-hscp'));
+    await pointHubEndpointAt(hubOf('fife-hscp'), 'lothian-hscp', hubOf('lothian-hscp'));
+  };
   const stop = async () => {
-    for (const hub of started.reverse()) await hub.stop();
+    for (const hub of [...running.values()].reverse()) await hub.stop();
+    running.clear();
     const redis = testRedis();
-    for (const prefix of prefixes) await deletePrefix(redis, prefix);
+    for (const prefix of prefixes.values()) await deletePrefix(redis, prefix);
     await redis.quit();
   };
+  const restart = async (partnership: DemoPartnershipId, whileDown: () => Promise<void>) => {
+    await hubOf(partnership).stop();
+    running.delete(partnership);
+    await whileDown();
+    await start(partnership, partnership);
+    await pointAtEachOther();
+  };
   try {
-    const lothian = await start('lothian-hscp', 'lothian');
-    const fife = await start('fife-hscp', 'fife');
-    await pointHubEndpointAt(lothian, 'fife-hscp', fife);
-    await pointHubEndpointAt(fife, 'lothian-hscp', lothian);
-    return { lothian, fife, stop };
+    await start('lothian-hscp', 'lothian');
+    await start('fife-hscp', 'fife');
+    await pointAtEachOther();
+    return {
+      get lothian() {
+        return hubOf('lothian-hscp');
+      },
+      get fife() {
+        return hubOf('fife-hscp');
+      },
+      restart,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -59,4 +95,45 @@ async function pointHubEndpointAt(hub: RunningHub, partnership: DemoPartnershipI
   const moved: Endpoint = { ...endpoint, address: `${peer.config.urls.alerts}/fhir` };
   await store.upsert(moved, { cause: { requestId: `two-hubs-${partnership}`, agent: {} } });
   await store.upsert({ ...plans, address: `${peer.config.urls.plans}/fhir` }, { cause: { requestId: `two-hubs-${partnership}-plans`, agent: {} } });
+}
+
+/* What the suites that run two hubs ask of them. */
+
+export async function bearer(hub: RunningHub, agencyId: string): Promise<string> {
+  const { access_token } = await getAccessToken({ tokenUrl: hub.config.token.tokenUrl, agencyId, privateKeyPem: await demoAgencyKey(agencyId) });
+  return `Bearer ${access_token}`;
+}
+
+export async function post(url: string, authorization: string, body: string) {
+  return sendHttp({ method: 'POST', url, headers: { authorization, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' }, body });
+}
+
+export async function get(url: string, authorization?: string) {
+  return sendHttp({ method: 'GET', url, headers: { accept: 'application/fhir+json', ...(authorization ? { authorization } : {}) } });
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `ms`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export function stateOf(status: Parameters, agencyId: string): string | undefined {
+  const recipient = status.parameter?.find((p) => p.name === 'recipient' && p.part?.some((x) => x.name === 'agency' && x.valueReference?.reference === `Organization/${agencyId}`));
+  return recipient?.part?.find((x) => x.name === 'state')?.valueCode;
+}
+
+/** The hub's audit trail, each entry's event in full (layout 4 stores its fixed text by reference). */
+export async function trail(hub: RunningHub): Promise<AuditEntry[]> {
+  return (await readAuditEntries(hub.deps.redis, hub.deps.keys, { count: 100_000 })).map((e) => ({ ...e.entry, event: fullEventText(e.entry) }));
+}
+
+export async function received(hub: RunningHub, agencyId: string): Promise<{ messageId: string; receiveCount?: number }[]> {
+  const res = await get(`${hub.config.urls['agency-sim']}/agencies/${agencyId}/received?summary=true`);
+  return (res.body as { messages?: { messageId: string; receiveCount?: number }[] }).messages ?? [];
 }

@@ -1,5 +1,5 @@
 import { deadLetterReportOf, type DeadLetterOf } from './dead-letter-reports.js';
-import { deadLetterReportIdOf } from './domain/ids.js';
+import { deadLetterReportIdOf, relayedReportIdOf } from './domain/ids.js';
 import type { StoredMessage } from './store.js';
 
 const SENDER = 'edinburgh-social-work';
@@ -58,5 +58,14 @@ describe('the report of a dead letter, as the step script accepts it', () => {
   it('reports an access notification to the agency that looked the alert up, and never a report', () => {
     expect(deadLetterReportOf({ ...DEAD, message: { ...MESSAGE, kind: 'access', sender: 'rie-emergency' } })!.report.recipients).toEqual(['rie-emergency']);
     expect(deadLetterReportOf({ ...DEAD, message: { ...MESSAGE, kind: 'report' } })).toBeUndefined();
+  });
+
+  it('names a report relayed by the hub that holds the letter after that hub and its report, and says so in its change record', () => {
+    const { report, record, job } = deadLetterReportOf({ ...DEAD, countedAttempt: false, relayedBy: { partnership: 'fife-hscp', reportId: 'dlr-at-fife' } })!;
+    expect(report.id).toBe(relayedReportIdOf('fife-hscp', 'dlr-at-fife'));
+    expect(report.recipients).toEqual([SENDER]);
+    expect(job).toEqual({ origin: report.origin, messageId: report.id, agencyId: SENDER });
+    expect(JSON.stringify(report.bundle)).toContain('{"name":"heldBy","valueReference":{"reference":"Organization/fife-hscp"}}');
+    expect(record.outcomeDescription).toBe(`Dead letter of message msg-1 to lueccs-ooh (held by the fife-hscp hub, its report dlr-at-fife) reported to its sender ${SENDER} as message ${report.id}`);
   });
 });

@@ -12,6 +12,10 @@
  * sender's `$dead-letters`, and can be re-driven. A dead letter that is re-driven and delivered is not
  * reported: the sender asked for the re-drive and follows it on `$delivery-status`, as it follows every
  * delivery that succeeds; one that dies again is reported again (a new report: its id counts the re-drives).
+ *
+ * A message another partnership's hub forwarded here has a sender that hub serves: its report is delivered through
+ * that hub like any delivery to its agencies (peer-hubs.ts), and that hub builds its own report to the sender from
+ * it here too (`relayedBy`: operations/relayed-report.ts).
  */
 import type { ExchangeAgent, ExchangeRecord } from '../../shared/audit/exchange.js';
 import { changeRecord } from '../../shared/audit/outbox.js';
@@ -19,7 +23,7 @@ import { DELIVERY_STORE } from './keys.js';
 import type { JobData } from '../../shared/queue/worker-runner.js';
 import { DEAD_LETTER_EVENT } from './domain/categories.js';
 import { deadLetterReport, reportsItsDeadLetters } from './domain/dead-letter-report.js';
-import { deadLetterReportIdOf } from './domain/ids.js';
+import { deadLetterReportIdOf, relayedReportIdOf } from './domain/ids.js';
 import type { AcceptedMessage, Delivery, StoredMessage } from './store.js';
 
 export interface DeadLetterOf {
@@ -35,6 +39,12 @@ export interface DeadLetterOf {
   readonly baseUrl: string;
   /** The request the dead letter comes from (the report's deliveries are audited under it, as the letter's were). */
   readonly cause: { readonly requestId: string; readonly agent: ExchangeAgent };
+  /**
+   * The letter died at another partnership's hub, which relayed its report here (this hub forwarded the message
+   * there): that partnership and its report's id. The report here is the one to the sender, named after the relayed
+   * one (`relayedReportIdOf`) so a relay sent again is accepted once.
+   */
+  readonly relayedBy?: { readonly partnership: string; readonly reportId: string };
 }
 
 /** A dead letter's report: the message, its change record (both committed with the move) and its one delivery's job. */
@@ -52,7 +62,8 @@ export interface DeadLetterReport {
 export function deadLetterReportOf(dead: DeadLetterOf): DeadLetterReport | undefined {
   const { message, delivery, at, cause } = dead;
   if (!reportsItsDeadLetters(message.kind)) return undefined;
-  const reportId = deadLetterReportIdOf(message.id, delivery.agencyId, delivery.redrives ?? 0);
+  const { relayedBy } = dead;
+  const reportId = relayedBy ? relayedReportIdOf(relayedBy.partnership, relayedBy.reportId) : deadLetterReportIdOf(message.id, delivery.agencyId, delivery.redrives ?? 0);
   const deadAt = at.toISOString();
   const bundle = deadLetterReport({
     reportId,
@@ -67,6 +78,7 @@ export function deadLetterReportOf(dead: DeadLetterOf): DeadLetterReport | undef
     attempts: delivery.attempts + (dead.countedAttempt ? 1 : 0),
     seq: delivery.seq,
     reason: dead.reason,
+    ...(relayedBy ? { heldBy: relayedBy.partnership } : {}),
   });
   const report: AcceptedMessage = {
     id: reportId,
@@ -97,7 +109,7 @@ export function deadLetterReportOf(dead: DeadLetterOf): DeadLetterReport | undef
         { reference: `MessageHeader/${message.id}`, role: 'data' },
         { reference: `MessageHeader/${reportId}`, role: 'data', description: `report of the dead letter to ${message.sender}` },
       ],
-      outcomeDescription: `Dead letter of message ${message.id} to ${delivery.agencyId} reported to its sender ${message.sender} as message ${reportId}`,
+      outcomeDescription: `Dead letter of message ${message.id} to ${delivery.agencyId}${relayedBy ? ` (held by the ${relayedBy.partnership} hub, its report ${relayedBy.reportId})` : ''} reported to its sender ${message.sender} as message ${reportId}`,
     },
     DELIVERY_STORE,
   );

@@ -131,9 +131,10 @@ export interface AcceptInput {
   /**
    * `raise`: the Flag must not exist yet. `follow-up`: it must exist, be active and
    * still have `message.recipients` as its recipients. `access`: it must exist; the
-   * look-up is recorded in its accesses.
+   * look-up is recorded in its accesses. `report`: a dead-letter report relayed by another
+   * partnership's hub (operations/relayed-report.ts): no Flag condition, no Flag change.
    */
-  readonly mode: 'raise' | 'follow-up' | 'access';
+  readonly mode: 'raise' | 'follow-up' | 'access' | 'report';
   /** Follow-up: the Flag's recipients as read before accepting (the script refuses with `stale` if they changed). */
   readonly expectedRecipients?: readonly string[];
   /** Flag fields to set (none for an access notification). */
@@ -164,7 +165,7 @@ local mode = ARGV[2]
 local status = redis.call('HGET', KEYS[2], 'status')
 if mode == 'raise' then
   if status then return {'flag-exists', redis.call('HGET', KEYS[2], 'raisedBy') or ''} end
-else
+elseif mode ~= 'report' then
   if not status then return {'no-flag', ''} end
   if mode == 'follow-up' then
     if status ~= 'active' then return {'flag-closed', ''} end

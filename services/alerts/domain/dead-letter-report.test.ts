@@ -1,7 +1,8 @@
 import type { MessageHeader, Parameters } from 'fhir/r4.js';
 import { CodeSystems, Extensions } from '../../../shared/fhir/systems.js';
-import { deadLetterParts, deadLetterReport, reportsItsDeadLetters } from './dead-letter-report.js';
-import { deadLetterReportIdOf } from './ids.js';
+import { isOperationOutcomeError, statusOf } from '../../../shared/fhir/outcome.js';
+import { deadLetterParts, deadLetterReport, isDeadLetterReport, readRelayedReport, reportsItsDeadLetters } from './dead-letter-report.js';
+import { deadLetterReportIdOf, relayedReportIdOf } from './ids.js';
 import { addressedMessage } from './minimise.js';
 
 const BASE = 'http://localhost:4002/fhir';
@@ -83,5 +84,55 @@ describe('which dead letters are reported', () => {
     expect(deadLetterReportIdOf('msg-1', 'a', 0)).toBe(deadLetterReportIdOf('msg-1', 'a', 0));
     expect(deadLetterReportIdOf('msg-1', 'a', 1)).not.toBe(deadLetterReportIdOf('msg-1', 'a', 0));
     expect(deadLetterReportIdOf('msg-1', 'b', 0)).not.toBe(deadLetterReportIdOf('msg-1', 'a', 0));
+  });
+});
+
+describe('a dead-letter report relayed by the hub that holds the letter', () => {
+  const PARTS = { ...LETTER, reportId: 'dlr-fife-1', senderAgency: 'edinburgh-social-work', senderHeaderId: 'msg-lothian-7', event: 'alert-raised', flagId: 'flag-f', baseUrl: 'http://fife.example/fhir' };
+  const relayed = addressedMessage(deadLetterReport(PARTS), { agencyId: 'edinburgh-social-work', seq: 4 });
+
+  it('is told from an alert message by its event', () => {
+    expect(isDeadLetterReport(relayed)).toBe(true);
+    const alert = { ...relayed, entry: [{ resource: { ...(relayed.entry![0]!.resource as MessageHeader), eventCoding: { system: CodeSystems.alertEvent, code: 'alert-raised' } } }] };
+    expect(isDeadLetterReport(alert)).toBe(false);
+    expect(isDeadLetterReport({ resourceType: 'Bundle', type: 'message' })).toBe(false);
+  });
+
+  it('reads back as the hub that wrote it said it: addressee, recipient, when, why, and the message as its sender named it', () => {
+    expect(readRelayedReport(relayed)).toEqual({
+      reportId: 'dlr-fife-1',
+      senderAgency: 'edinburgh-social-work',
+      senderMessage: 'msg-lothian-7',
+      agencyId: 'lueccs-ooh',
+      deadAt: LETTER.deadAt,
+      attempts: 3,
+      seq: 7,
+      reason: LETTER.reason,
+    });
+  });
+
+  it('is refused (422) without the message as its sender named it, or without an addressee', () => {
+    const refusal = (bundle: typeof relayed) => {
+      try {
+        readRelayedReport(bundle);
+      } catch (err) {
+        return isOperationOutcomeError(err) ? statusOf(err) : 'not an OperationOutcome';
+      }
+      return 'read';
+    };
+    const { senderHeaderId: _dropped, ...withoutSenderMessage } = PARTS;
+    expect(refusal(deadLetterReport(withoutSenderMessage))).toBe(422);
+    const header = relayed.entry![0]!.resource as MessageHeader;
+    const { destination: _none, ...unaddressed } = header;
+    expect(refusal({ ...relayed, entry: [{ resource: unaddressed }, ...relayed.entry!.slice(1)] })).toBe(422);
+  });
+
+  it('becomes, at the hub that forwarded the message, a report naming the partnership that holds the letter and no re-drive link', () => {
+    const here = deadLetterReport({ ...LETTER, reportId: 'dlr-l', senderAgency: 'edinburgh-social-work', event: 'alert-raised', flagId: 'flag-l', baseUrl: BASE, heldBy: 'fife-hscp' });
+    const parts = (here.entry?.[1]?.resource as Parameters).parameter?.[0]?.part ?? [];
+    expect(parts.map((p) => p.name)).toEqual(['message', 'agency', 'died', 'attempts', 'sequence', 'reason', 'status', 'heldBy', 'event', 'flag']);
+    expect(parts.find((p) => p.name === 'heldBy')).toEqual({ name: 'heldBy', valueReference: { reference: 'Organization/fife-hscp' } });
+    expect(relayedReportIdOf('fife-hscp', 'dlr-fife-1')).toBe(relayedReportIdOf('fife-hscp', 'dlr-fife-1'));
+    expect(relayedReportIdOf('fife-hscp', 'dlr-fife-1')).not.toBe(relayedReportIdOf('other-hscp', 'dlr-fife-1'));
   });
 });

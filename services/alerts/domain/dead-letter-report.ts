@@ -10,6 +10,9 @@
  * sender agency, and its focus is a Parameters resource holding the dead letter's parts.
  */
 import type { Bundle, MessageHeader, Parameters, ParametersParameter } from 'fhir/r4.js';
+import { unprocessable } from '../../../shared/fhir/outcome.js';
+import { CodeSystems } from '../../../shared/fhir/systems.js';
+import { agencyIdOf } from '../../../shared/isp/contract.js';
 import { eventCoding, messageBundle } from './alert-bundle.js';
 import { DEAD_LETTER_EVENT } from './categories.js';
 
@@ -65,6 +68,12 @@ export interface DeadLetterReportParts extends DeadLetterFacts {
   readonly flagId: string;
   /** The alerts service's FHIR base: the report's source and its links. */
   readonly baseUrl: string;
+  /**
+   * The partnership whose hub holds the dead letter, when it is not this hub: a message this hub forwarded died at
+   * that partnership's hub, which relayed the report here. The report then names that partnership (`heldBy`) and
+   * carries no `redrive` link — the letter is re-driven where it is held, not here.
+   */
+  readonly heldBy?: string;
 }
 
 /** The report of a dead letter to its sender, as the hub holds it (addressed and numbered when delivered: minimise.ts). */
@@ -76,7 +85,8 @@ export function deadLetterReport(parts: DeadLetterReportParts): Bundle {
       {
         name: 'deadLetter',
         part: [
-          ...deadLetterParts(parts, parts.baseUrl),
+          ...deadLetterParts(parts, parts.baseUrl).filter((p) => !parts.heldBy || p.name !== 'redrive'),
+          ...(parts.heldBy ? [{ name: 'heldBy', valueReference: { reference: `Organization/${parts.heldBy}` } }] : []),
           ...(parts.senderHeaderId ? [{ name: 'senderMessage', valueString: parts.senderHeaderId }] : []),
           { name: 'event', valueCode: parts.event },
           { name: 'flag', valueReference: { reference: `Flag/${parts.flagId}` } },
@@ -94,4 +104,66 @@ export function deadLetterReport(parts: DeadLetterReportParts): Bundle {
     focus: [{ reference: `Parameters/${parts.reportId}` }],
   };
   return messageBundle(parts.reportId, parts.deadAt, parts.baseUrl, [header, parameters]);
+}
+
+/** Whether a message Bundle is a hub's dead-letter report (its MessageHeader's event `delivery-dead-letter`). */
+export function isDeadLetterReport(bundle: Bundle): boolean {
+  const header = bundle.entry?.[0]?.resource;
+  if (header?.resourceType !== 'MessageHeader') return false;
+  const event = (header as MessageHeader).eventCoding;
+  return event?.system === CodeSystems.alertEvent && event.code === DEAD_LETTER_EVENT;
+}
+
+/** What another partnership's hub says in the dead-letter report it relays to the hub that forwarded the message. */
+export interface RelayedDeadLetter {
+  /** The report's MessageHeader.id at the hub that relayed it. */
+  readonly reportId: string;
+  /** The agency it is addressed to: the sender of the message that died. */
+  readonly senderAgency: string;
+  /** The message as the sender named it to that hub (`senderMessage`): for a forwarded message, the forwarding hub's message id. */
+  readonly senderMessage: string;
+  /** The recipient whose delivery died, and when, after how many attempts, with which sequence number, why. */
+  readonly agencyId: string;
+  readonly deadAt: string;
+  readonly attempts?: number;
+  readonly seq?: number;
+  readonly reason?: string;
+}
+
+/**
+ * Reads a dead-letter report another hub relayed (as `deadLetterReport` writes it, addressed by its delivery), or
+ * refuses it (422) naming what is missing. Pure: whether the report is about a message this hub forwarded to that
+ * hub is the caller's check.
+ */
+export function readRelayedReport(bundle: Bundle): RelayedDeadLetter {
+  const header = bundle.entry?.[0]?.resource as MessageHeader | undefined;
+  if (bundle.type !== 'message' || header?.resourceType !== 'MessageHeader' || !header.id) {
+    throw unprocessable('A dead-letter report is a message Bundle whose first entry is a MessageHeader with an id', 'Bundle.entry[0].resource');
+  }
+  const senderAgency = agencyIdOf(header.destination?.[0]?.receiver?.reference);
+  if (!senderAgency) throw unprocessable('A dead-letter report names the agency it reports to in MessageHeader.destination[0].receiver', 'Bundle.entry[0].resource.destination');
+  const focus = header.focus?.[0]?.reference;
+  const parameters = bundle.entry?.find((e) => e.resource?.resourceType === 'Parameters' && focus === `Parameters/${e.resource.id ?? ''}`)?.resource as Parameters | undefined;
+  const parts = parameters?.parameter?.find((p) => p.name === 'deadLetter')?.part;
+  if (!parts) throw unprocessable("A dead-letter report's focus is a Parameters resource in the Bundle with a deadLetter parameter", 'Bundle.entry[0].resource.focus');
+  const part = (name: string) => parts.find((p) => p.name === name);
+  const agencyId = agencyIdOf(part('agency')?.valueReference?.reference);
+  const deadAt = part('died')?.valueInstant;
+  const senderMessage = part('senderMessage')?.valueString;
+  if (!agencyId || !deadAt || !senderMessage) {
+    throw unprocessable('A relayed dead-letter report names the recipient (agency), when it died (died) and the message as its sender named it (senderMessage)', 'Parameters.parameter');
+  }
+  const attempts = part('attempts')?.valueInteger;
+  const seq = part('sequence')?.valueInteger;
+  const reason = part('reason')?.valueString;
+  return {
+    reportId: header.id,
+    senderAgency,
+    senderMessage,
+    agencyId,
+    deadAt,
+    ...(attempts !== undefined ? { attempts } : {}),
+    ...(seq !== undefined ? { seq } : {}),
+    ...(reason ? { reason } : {}),
+  };
 }

@@ -33,3 +33,12 @@ export function accessMessageIdOf(flagId: string, requestId: string): string {
 export function deadLetterReportIdOf(messageId: string, agencyId: string, redrives: number): string {
   return `dlr-${digest('dead-letter-report', messageId, agencyId, String(redrives))}`;
 }
+
+/**
+ * The id this hub gives the report of a dead letter that another partnership's hub relayed to it (a message this
+ * hub forwarded died there): one per (that partnership, its report id), so the same report relayed again — the
+ * peer retried — names the same message here and is accepted once.
+ */
+export function relayedReportIdOf(peerPartnership: string, peerReportId: string): string {
+  return `dlr-${digest('relayed-dead-letter-report', peerPartnership, peerReportId)}`;
+}

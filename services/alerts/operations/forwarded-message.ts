@@ -21,6 +21,11 @@
  * makes the origin retry, and a retry is answered as the first time
  * (idempotent per origin message and recipient).
  *
+ * The same route takes the dead-letter report of a message this hub forwarded,
+ * relayed back by the hub where it died (relayed-report.ts): the token is
+ * checked alike, then the MessageHeader's event (`delivery-dead-letter`) says
+ * which it is.
+ *
  * At this hub a forwarded alert is one alert per (origin alert, recipient):
  * the origin sends each recipient its own cut of the message (minimised under
  * its ISP), and this hub cuts it again under its own when delivering.
@@ -46,6 +51,8 @@ import { asAgencyMessage, forwardedFlagIdOf, forwardedMessageIdOf, forwardedSubj
 import { npLpAgenciesOf, parseAlertMessage, subjectKeysOf, type AlertMessage } from '../domain/message.js';
 import type { StoredFlag } from '../store.js';
 import type { PeerHubs } from '../peer-hubs.js';
+import { isDeadLetterReport } from '../domain/dead-letter-report.js';
+import { acceptRelayedReport } from './relayed-report.js';
 
 /** What a forwarded exchange shows: an alert across the boundary, checked against this side's signed ISP. */
 const FORWARDED_CRITERIA = ['MA-L5', 'IM-L4', 'IM-L5'];
@@ -85,7 +92,10 @@ export function forwardedMessage(ctx: AlertsContext, peers: PeerHubs, log: Logge
       throw deliveryTokenRefusal('replayed');
     }
 
-    const message = parseAlertMessage(asAgencyMessage(await validBody<Bundle>(req, 'Bundle', ctx.validation)));
+    const sent = await validBody<Bundle>(req, 'Bundle', ctx.validation);
+    // A message this hub forwarded there died at that hub: its report comes back to the sender here (relayed-report.ts).
+    if (isDeadLetterReport(sent)) return acceptRelayedReport(ctx, peers, log, req, res, { hub, claims, bundle: sent });
+    const message = parseAlertMessage(asAgencyMessage(sent));
     if (message.headerId !== claims.message_id) throw badRequest('The MessageHeader id is not the message the token names', 'Bundle.entry[0].resource.id');
     const purpose = purposeOf(message.category);
     const recipients = [...new Set(message.destinations ?? [])];

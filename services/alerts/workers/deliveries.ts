@@ -562,9 +562,9 @@ class DeliveryAttempt {
         throw forbidden(reason);
       }
     }
-    // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint. A
-    // report is not: a peer hub takes alerts only, so a report to another partnership's agency waits in the inbox.
-    const forward = message.kind === 'report' ? undefined : await this.deps.peers?.targetOf(agencyId);
+    // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint — a
+    // dead-letter report too: the sender of a message forwarded here hears through its own hub (relayed-report.ts).
+    const forward = await this.deps.peers?.targetOf(agencyId);
     const endpoint = forward ? undefined : activeEndpointOf(await ahead.endpoints);
     const url = forward?.url ?? (endpoint ? `${endpoint.address.replace(/\/+$/, '')}/$process-message` : undefined);
     if (!recipient || !url) {

@@ -1,0 +1,202 @@
+/**
+ * Dead letters across the partnership boundary (issue 11 items 3 and 7): Edinburgh social work raises an alert at
+ * the Lothian hub for VHK A&E, which the Fife hub serves; the Lothian hub forwards it, the Fife hub accepts it and
+ * delivers it to VHK — which refuses it (`fatal-error`). The Fife hub holds the dead letter and relays its report
+ * back to the Lothian hub, signed with its own key; the Lothian hub checks it is about a message it forwarded there
+ * and delivers its own report to Edinburgh social work's endpoint — exactly once, audited on both sides, also when
+ * the Lothian hub was down while the Fife hub tried.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Bundle, MessageHeader, Parameters, ParametersParameter } from 'fhir/r4.js';
+import { loadSigningKey } from '../shared/auth/keys.js';
+import { signDeliveryToken } from '../shared/messaging/delivery-token.js';
+import { parseResponseMessage } from '../shared/messaging/response-message.js';
+import type { RunningHub } from '../services/hub.js';
+import { deadLetterReport } from '../services/alerts/domain/dead-letter-report.js';
+import { deadLetterReportIdOf, relayedReportIdOf } from '../services/alerts/domain/ids.js';
+import { addressedMessage } from '../services/alerts/domain/minimise.js';
+import { forwardedMessageIdOf } from '../services/alerts/domain/peer-hubs.js';
+import { AlertsKeys } from '../services/alerts/keys.js';
+import { AlertStore } from '../services/alerts/store.js';
+import { alertMessage } from './alerts.js';
+import { bearer, eventually, get, post, startTwoHubs, stateOf, trail, type TwoHubs } from './two-hubs.js';
+
+const SENDER = 'edinburgh-social-work';
+const VHK = 'vhk-emergency';
+const SUBJECT = { local: 'demo-child-1', chi: '1403231206' };
+
+let hubs: TwoHubs;
+
+beforeAll(async () => {
+  // Short retry delays: VHK's refusals and the relay's retries while the Lothian hub is down come round quickly.
+  hubs = await startTwoHubs({ INFOSHARE_ALERTS_RETRY_BASE_DELAY: '100ms' });
+}, 120_000);
+
+afterAll(async () => {
+  await hubs?.stop();
+});
+
+const storeOf = (hub: RunningHub) => new AlertStore(hub.deps.redis, new AlertsKeys(hub.deps.keys));
+
+async function behave(hub: RunningHub, agencyId: string, behaviour: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${hub.config.urls['agency-sim']}/agencies/${agencyId}/behaviour`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(behaviour) });
+  expect(res.status).toBe(200);
+}
+
+interface Received {
+  readonly messageId: string;
+  readonly receiveCount: number;
+  readonly message: Bundle;
+}
+
+async function receivedBy(hub: RunningHub, agencyId: string): Promise<Received[]> {
+  const res = await get(`${hub.config.urls['agency-sim']}/agencies/${agencyId}/received?count=1000`);
+  return (res.body as { messages?: Received[] }).messages ?? [];
+}
+
+/** The dead-letter reports an agency's system received, with their `deadLetter` parts. */
+async function reportsAt(hub: RunningHub, agencyId: string): Promise<(Received & { parts: ParametersParameter[] })[]> {
+  return (await receivedBy(hub, agencyId))
+    .filter((m) => (m.message.entry?.[0]?.resource as MessageHeader).eventCoding?.code === 'delivery-dead-letter')
+    .map((m) => ({ ...m, parts: (m.message.entry?.[1]?.resource as Parameters).parameter?.[0]?.part ?? [] }));
+}
+
+const part = (parts: readonly ParametersParameter[], name: string) => parts.find((p) => p.name === name);
+
+/** Raises an alert from Edinburgh social work to VHK alone at the Lothian hub: its header id and the Lothian message id. */
+async function raiseToVhk(flagId: string): Promise<{ headerId: string; messageId: string }> {
+  const raise = alertMessage({ sender: SENDER, flagId, subject: SUBJECT, destinations: [VHK] });
+  const res = await post(`${hubs.lothian.config.urls.alerts}/fhir/$process-message`, await bearer(hubs.lothian, SENDER), JSON.stringify(raise));
+  expect(res.status).toBe(200);
+  return { headerId: raise.entry![0]!.resource!.id!, messageId: (res.headers['content-location'] as string).split('/').pop()! };
+}
+
+/** The ids the Fife hub gives the forwarded message and its dead letter's report, and the Lothian hub the relayed report. */
+function idsOf(messageId: string) {
+  const atFife = forwardedMessageIdOf('lothian-hscp', SENDER, messageId, [VHK]);
+  const fifeReport = deadLetterReportIdOf(atFife, VHK, 0);
+  return { atFife, fifeReport, lothianReport: relayedReportIdOf('fife-hscp', fifeReport) };
+}
+
+/** POSTs a Bundle to the Lothian hub as the Fife hub relays it: with a delivery token signed by the Fife hub's key. */
+async function relayAsFife(bundle: Bundle) {
+  const body = JSON.stringify(bundle);
+  const key = loadSigningKey(await readFile(hubs.fife.config.token.signingKeyFile), 'ES256');
+  const { token } = signDeliveryToken({ messageId: bundle.entry![0]!.resource!.id!, recipient: 'lothian-hscp', body }, key, 'fife-hscp');
+  return post(`${hubs.lothian.config.urls.alerts}/fhir/$process-message`, `Bearer ${token}`, body);
+}
+
+describe('dead letters of forwarded alerts, reported back to the originating hub', () => {
+  afterEach(async () => {
+    await behave(hubs.fife, VHK, { mode: 'ok' });
+  });
+
+  it("reports VHK's refusal at the Fife hub to Edinburgh social work's own endpoint through the Lothian hub, once, audited on both sides", async () => {
+    const { lothian, fife } = hubs;
+    await behave(fife, VHK, { mode: 'fatal' });
+    const { headerId, messageId } = await raiseToVhk('cp-relay-refused');
+    const { atFife, fifeReport, lothianReport } = idsOf(messageId);
+
+    const [report] = await eventually('the report at the sender’s endpoint', async () => {
+      const reports = (await reportsAt(lothian, SENDER)).filter((r) => r.messageId === lothianReport);
+      return reports.length > 0 ? reports : undefined;
+    }, 30_000);
+    expect(report!.receiveCount).toBe(1);
+    // About the message as the sender knows it at its own hub, the refusal as VHK gave it, held at the Fife hub.
+    expect(part(report!.parts, 'message')?.valueString).toBe(messageId);
+    expect(part(report!.parts, 'senderMessage')?.valueString).toBe(headerId);
+    expect(part(report!.parts, 'agency')?.valueReference?.reference).toBe(`Organization/${VHK}`);
+    expect(part(report!.parts, 'reason')?.valueString).toContain('fatal-error');
+    expect(part(report!.parts, 'heldBy')?.valueReference?.reference).toBe('Organization/fife-hscp');
+    expect(part(report!.parts, 'redrive')).toBeUndefined();
+    // Never to the agency directly from the Fife hub: its simulator has nothing for Edinburgh social work.
+    expect(await reportsAt(fife, SENDER)).toEqual([]);
+
+    // Both deliveries of the report acknowledged: the relay at Fife (by the Lothian hub), the report at Lothian (by the sender).
+    expect((await storeOf(fife).delivery(atFife, VHK))?.state).toBe('dead-letter');
+    await eventually('the relay acknowledged at Fife', async () => ((await storeOf(fife).delivery(fifeReport, SENDER))?.state === 'acknowledged' ? true : undefined));
+    const status = (await get(`${lothian.config.urls.alerts}/fhir/$delivery-status/${lothianReport}`, await bearer(lothian, SENDER))).body as Parameters;
+    expect(stateOf(status, SENDER)).toBe('acknowledged');
+
+    // Audited on both sides: Fife's call to the Lothian hub; Lothian's acceptance of the relay and its change record.
+    const fifeTrail = await trail(fife);
+    expect(fifeTrail.some((e) => e.event.includes(`${lothian.config.urls.alerts}/fhir/$process-message`) && e.event.includes(fifeReport))).toBe(true);
+    const lothianTrail = await trail(lothian);
+    const relays = lothianTrail.filter((e) => e.event.includes('$process-message (relayed dead-letter report)'));
+    expect(relays.map((e) => e.outcome)).toEqual(['0']);
+    expect(lothianTrail.some((e) => e.event.includes(`reported to its sender ${SENDER} as message ${lothianReport}`) && e.event.includes('held by the fife-hscp hub'))).toBe(true);
+
+    // The Fife hub sending the same relay again (it never saw the answer): the same answer, no second report.
+    const relayed = await storeOf(fife).message(fifeReport);
+    const seq = (await storeOf(fife).delivery(fifeReport, SENDER))!.seq;
+    const again = await relayAsFife(addressedMessage(relayed!.bundle as Bundle, { agencyId: SENDER, seq }));
+    expect(again.status).toBe(200);
+    expect(parseResponseMessage(again.body)).toMatchObject({ code: 'ok', requestHeaderId: fifeReport });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await reportsAt(lothian, SENDER)).filter((r) => part(r.parts, 'message')?.valueString === messageId)).toHaveLength(1);
+  }, 60_000);
+
+  it('refuses a relayed report about a message it never forwarded there (404) or about an agency not of the relaying partnership (403)', async () => {
+    const { lothian } = hubs;
+    const report = (over: { messageId?: string; agencyId?: string; senderHeaderId: string }) =>
+      addressedMessage(
+        deadLetterReport({
+          reportId: `dlr-test-${over.senderHeaderId}`,
+          senderAgency: SENDER,
+          senderHeaderId: over.senderHeaderId,
+          event: 'alert-raised',
+          flagId: 'flag-x',
+          baseUrl: 'http://fife.example/fhir',
+          messageId: over.messageId ?? 'msg-at-fife',
+          agencyId: over.agencyId ?? VHK,
+          deadAt: new Date().toISOString(),
+          reason: 'refused',
+        }),
+        { agencyId: SENDER, seq: 1 },
+      );
+    const unknown = await relayAsFife(report({ senderHeaderId: 'msg-never-sent' }));
+    expect(unknown.status).toBe(404);
+    // A message Lothian did send, but the dead letter named is a Lothian agency's: not Fife's to report.
+    const { messageId } = await raiseToVhk('cp-relay-not-fifes');
+    const notFifes = await relayAsFife(report({ senderHeaderId: messageId, agencyId: 'rie-emergency' }));
+    expect(notFifes.status).toBe(403);
+    expect(JSON.stringify(notFifes.body)).toMatch(/reports only the dead letters of its own agencies/);
+    const refusals = (await trail(lothian)).filter((e) => e.event.includes('$process-message (relayed dead-letter report)') && e.outcome === '4');
+    expect(refusals.length).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+
+  it('keeps retrying the relay while the Lothian hub is down, and the report arrives once after it is back', async () => {
+    // VHK answers transient errors until the Lothian hub is down, then refuses: the report is made while it is down.
+    await behave(hubs.fife, VHK, { mode: 'transient' });
+    const { messageId } = await raiseToVhk('cp-relay-down');
+    const { fifeReport, lothianReport } = idsOf(messageId);
+    const sender = await bearer(hubs.lothian, SENDER);
+    await eventually('the forward accepted by the Fife hub', async () => {
+      const status = (await get(`${hubs.lothian.config.urls.alerts}/fhir/$delivery-status/${messageId}`, sender)).body as Parameters;
+      return stateOf(status, VHK) === 'acknowledged' ? true : undefined;
+    });
+
+    await hubs.restart('lothian-hscp', async () => {
+      await behave(hubs.fife, VHK, { mode: 'fatal' });
+      await eventually(
+        'the relay failing while the Lothian hub is down',
+        async () => {
+          const relay = await storeOf(hubs.fife).delivery(fifeReport, SENDER);
+          return relay && relay.attempts >= 2 && relay.state === 'pending' ? relay : undefined;
+        },
+        30_000,
+      );
+    });
+
+    const reports = await eventually('the report at the sender’s endpoint once the Lothian hub is back', async () => {
+      const got = (await reportsAt(hubs.lothian, SENDER)).filter((r) => r.messageId === lothianReport);
+      return got.length > 0 ? got : undefined;
+    }, 45_000);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.receiveCount).toBe(1);
+    await eventually('the relay acknowledged at Fife', async () => ((await storeOf(hubs.fife).delivery(fifeReport, SENDER))?.state === 'acknowledged' ? true : undefined));
+    // One relay accepted at Lothian, however many attempts the Fife hub made.
+    const accepted = (await trail(hubs.lothian)).filter((e) => e.event.includes('$process-message (relayed dead-letter report)') && e.event.includes(fifeReport) && e.outcome === '0');
+    expect(accepted).toHaveLength(1);
+  }, 120_000);
+});
