@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import type { AuditEvent, Bundle, Endpoint, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import { pino } from 'pino';
 import request from 'supertest';
 import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
 import { publicJwks } from '../../shared/auth/keys.js';
@@ -26,6 +27,13 @@ import { ALERTS_TAG, DELIVERY_STORE } from './keys.js';
 import { deadLetterReportIdOf } from './domain/ids.js';
 import { consent, storeConsent } from '../../test/plans.js';
 import { answerWithoutId } from '../../test/refusals.js';
+import { readOnlyRedis } from '../../test/redis.js';
+import { serviceRouter } from '../../shared/http/router.js';
+import { createServiceApp } from '../../shared/http/service-app.js';
+import { loadAlertsConfig } from './config.js';
+import { createAlertsContext, retryPolicyOf } from './module.js';
+import { DeliveryQueue } from './workers/deliveries.js';
+import { alertsRoutes } from './routes.js';
 
 /** How a simulated agency answers: a response code, an HTTP failure, or no answer in time. */
 type Behaviour = ResponseCode | 'down' | 'hang';
@@ -356,6 +364,45 @@ describe('agencies that pull their inbox', () => {
     // A refusal by pull is reported to the sender as a pushed one is, written with the dead letter.
     const report = await alerts.ctx.store.message(deadLetterReportIdOf(messageId, 'rie-emergency', 0));
     expect(report).toMatchObject({ kind: 'report', sender: SENDER, recipients: [SENDER], origin: { requestId: refused.headers['x-request-id'] as string } });
+  });
+
+  it('says so in its log when the report of a refused pulled message cannot be queued at once, and the sweeper queues it', async () => {
+    // A replica of the alerts service whose delivery queue Redis refuses writes (NOPERM: its BullMQ adds fail), logging to a list.
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const deps = { ...alerts.mpi.dir.deps, log };
+    const config = loadAlertsConfig({});
+    const refusing = await readOnlyRedis(deps.redis, deps.keys.prefix);
+    const ctx = { ...createAlertsContext(deps, config), deliveries: undefined as unknown as DeliveryQueue };
+    ctx.deliveries = new DeliveryQueue({ redis: refusing.redis, keys: deps.keys }, ctx.store, retryPolicyOf(config));
+    const routes = serviceRouter();
+    routes.use(alertsRoutes(ctx, log));
+    const replica = createServiceApp({ service: 'alerts', redis: deps.redis, audit: deps.audit, log, bodyLimit: '1mb', rawBodyPaths: /^\/fhir\/\$process-message$/, routes });
+    try {
+      await connect('rie-emergency', 'off');
+      await connect(SENDER, 'off');
+      const messageId = await raise('rie-emergency');
+      await settledAs(messageId, 'rie-emergency', 'awaiting-pull');
+      const refusal = buildResponseMessage({ requestHeaderId: messageId, code: 'fatal-error', source: { agency: 'rie-emergency' }, id: `ack-rie-unqueued-${messageId}` });
+      const refused = await request(replica).post('/fhir/$process-message').set(await alerts.auth('rie-emergency')).type('application/fhir+json').send(JSON.stringify(refusal));
+
+      // The agency's answer does not depend on the queue: the dead letter and its report are written.
+      expect(refused.status).toBe(200);
+      expect(await deliveryState(messageId, 'rie-emergency')).toBe('dead-letter');
+      const reportId = deadLetterReportIdOf(messageId, 'rie-emergency', 0);
+      expect((await alerts.ctx.store.delivery(reportId, SENDER))?.state).toBe('pending');
+      const warning = lines.find((l) => l.msg === 'could not queue a dead-letter report now; the sweeper will');
+      expect(warning).toMatchObject({ level: 40, messageId: reportId, agencyId: SENDER, err: expect.objectContaining({ message: expect.any(String) }) });
+      // Left for the sweeper, which queues it: the report reaches the sender (its inbox: it has no endpoint).
+      expect(await alerts.ctx.store.allUnqueued()).toContain(`${reportId}~${SENDER}`);
+      await alerts.ctx.deliveries.sweepUnqueued();
+      await settledAs(reportId, SENDER, 'awaiting-pull');
+    } finally {
+      await ctx.deliveries.close();
+      await refusing.close();
+      await ctx.relay.close();
+      await ctx.validation.close();
+    }
   });
 
   it('refuses a query it cannot honour', async () => {

@@ -22,6 +22,7 @@
 import type { Request, Response } from 'express';
 import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
+import type { Logger } from '../../../shared/log.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, forbidden, informational, invalidResource } from '../../../shared/fhir/outcome.js';
@@ -37,11 +38,11 @@ import { knownMessage, unknownMessage } from './known-message.js';
 const ACKNOWLEDGEABLE: readonly DeliveryState[] = ['pending', 'awaiting-pull', 'dead-letter'];
 
 /** `process-message.ts` hands a response message here (its body is `req.body`). */
-export function acknowledge(ctx: AlertsContext) {
-  return (req: Request, res: Response): Promise<void> => acknowledgeDelivery(ctx, req, res, req.body);
+export function acknowledge(ctx: AlertsContext, log: Logger) {
+  return (req: Request, res: Response): Promise<void> => acknowledgeDelivery(ctx, log, req, res, req.body);
 }
 
-async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Response, body: unknown): Promise<void> {
+async function acknowledgeDelivery(ctx: AlertsContext, log: Logger, req: Request, res: Response, body: unknown): Promise<void> {
   describeExchange(res, { subtype: '$process-message (acknowledgement)', action: 'U', dataCategory: 'alert' });
   const { agency } = authContext(res);
   const response = parseResponseMessage(body);
@@ -89,7 +90,9 @@ async function acknowledgeDelivery(ctx: AlertsContext, req: Request, res: Respon
         });
   if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
   if (step.kind === 'applied' && reported) {
-    await ctx.deliveries.addDeliveries([reported.job]).catch(() => undefined); // the sweeper queues it
+    // The report is in `unqueued` with the dead letter: the sweeper queues it if this add fails. Said, not swallowed.
+    const job = reported.job;
+    await ctx.deliveries.addDeliveries([job]).catch((err: unknown) => log.warn({ err, ...job }, 'could not queue a dead-letter report now; the sweeper will'));
   }
   switch (step.kind) {
     case 'missing':

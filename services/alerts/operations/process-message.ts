@@ -62,7 +62,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$process-message', action: 'C', dataCategory: 'alert' });
     if (claimsToBeResponse(req.body) && messageKindOf(req.body) === 'response') {
-      await acknowledge(ctx)(req, res);
+      await acknowledge(ctx, log)(req, res);
       return;
     }
     // Who may raise alerts, decided by the token and the partnership alone, before anything about the
