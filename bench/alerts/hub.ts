@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import { loadConfig, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
+import { loadConfig, portVariable, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
 import { reserveFreePorts } from '../../shared/runtime/listen.js';
 import { mainThreadCpuSeconds, mainThreadRunQueueWaitSeconds, processCpuSeconds } from '../common/process-cpu.js';
 import { untilHealthy } from '../common/service-process.js';
@@ -65,7 +65,7 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
     // One token per agency lasts the whole run.
     INFOSHARE_TOKEN_TTL_SECONDS: '3600',
     INFOSHARE_BENCH_HUB_SERVICES: HUB_SERVICES.join(','),
-    ...Object.fromEntries(SERVICE_NAMES.map((name, i) => [`INFOSHARE_${name.toUpperCase().replace('-', '_')}_PORT`, String(ports[i])])),
+    ...Object.fromEntries(SERVICE_NAMES.map((name, i) => [portVariable(name), String(ports[i])])),
     ...options.env,
   };
   const config = loadConfig(env);
