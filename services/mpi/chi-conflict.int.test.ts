@@ -3,7 +3,9 @@
  * CHIs automatically — neither when a record with another CHI links to a record of the Person
  * that has none, nor in the re-clustering pass — and a record carrying another person's CHI
  * (a parent's on a child's record: forename and birth date disagree) goes to review instead of
- * joining that person, whose own records without a CHI then still link.
+ * joining that person, whose own records without a CHI then still link; so does a record whose birth
+ * date is not the one its shared CHI carries (a son named after his father, with his CHI), and a
+ * namesake of another generation without a CHI is a new person, not a question.
  */
 import type { Bundle, Task } from 'fhir/r4.js';
 import request from 'supertest';
@@ -87,5 +89,35 @@ describe('a parent’s CHI on a child’s record', () => {
     // The question stays open for a reviewer: which record's CHI is wrong.
     const open = await mpi.get('nhs-lothian', '/fhir/Task?code=match-review&status=requested&focus=Patient/edinburgh-social-work.CC-S-2');
     expect(((open.body as Bundle).entry ?? []).length).toBe(1);
+  });
+});
+
+describe('a son named after his father', () => {
+  const father: PersonDetails = { given: ['Anthony'], family: 'Scott', birthDate: '1976-06-10', gender: 'male', postcode: 'FK2 7RG', line: '12 Main Street' };
+  const chi = testChi('1976-06-10', 'male', 41);
+
+  it('carrying his father’s CHI: the record goes to review — its birth date is not the one the CHI carries', async () => {
+    const nhs = await mpi.registered('nhs-lothian', 'CC-N-3', { ...father, chi });
+    const son = await mpi.registered('edinburgh-social-work', 'CC-S-3', { ...father, birthDate: '2009-11-23', chi });
+    expect(son.outcome.outcome).toBe('review');
+    expect(son.outcome.person).not.toBe(nhs.outcome.person);
+    expect(JSON.stringify(await openTaskOf(son.outcome.reviewTask!))).toMatch(/birth date is not the one the CHI carries \(100676, DDMMYY\)/);
+
+    await recluster();
+    expect(await personOf('edinburgh-social-work.CC-S-3')).not.toBe(await personOf('nhs-lothian.CC-N-3'));
+  });
+
+  it('without a CHI, at the same home: a new person, and no question for a reviewer — before or after the pass', async () => {
+    const dad = await mpi.registered('edinburgh-housing', 'CC-H-4', { ...father, family: 'Scot', birthDate: '1971-04-18' });
+    const boy = await mpi.registered('edinburgh-education', 'CC-E-4', { ...father, family: 'Scot', birthDate: '2008-09-02' });
+    expect(boy.outcome.outcome).toBe('new');
+    expect(boy.outcome.person).not.toBe(dad.outcome.person);
+
+    await recluster();
+    expect(await personOf('edinburgh-education.CC-E-4')).not.toBe(await personOf('edinburgh-housing.CC-H-4'));
+    for (const record of ['edinburgh-education.CC-E-4', 'edinburgh-housing.CC-H-4']) {
+      const open = await mpi.get('nhs-lothian', `/fhir/Task?code=match-review&status=requested&focus=Patient/${record}`);
+      expect(((open.body as Bundle).entry ?? []).length).toBe(0);
+    }
   });
 });

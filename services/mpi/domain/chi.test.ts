@@ -1,4 +1,4 @@
-import { chiConsistentWith, mod10CheckDigit, mod11CheckDigit, validateChi } from './chi.js';
+import { chiBirthDateParts, chiConsistentWith, mod10CheckDigit, mod11CheckDigit, validateChi } from './chi.js';
 
 const today = new Date('2026-11-25T12:00:00Z');
 
@@ -126,5 +126,17 @@ describe('chiConsistentWith', () => {
 
   it('reports an invalid CHI as inconsistent', () => {
     expect(chiConsistentWith('1203852712', '1985-03-12', 'male', { today }).consistent).toBe(false);
+  });
+});
+
+describe('chiBirthDateParts', () => {
+  it('reads the day, month and two-digit year a CHI carries', () => {
+    expect(chiBirthDateParts('1508550212')).toEqual({ day: 15, month: 8, yy: 55 });
+    expect(chiBirthDateParts('0102030405')).toEqual({ day: 1, month: 2, yy: 3 });
+  });
+
+  it('reads nothing from a value that is not ten digits', () => {
+    expect(chiBirthDateParts('5304218')).toBeUndefined();
+    expect(chiBirthDateParts('15085502x2')).toBeUndefined();
   });
 });

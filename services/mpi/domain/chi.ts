@@ -142,6 +142,15 @@ function isoDate(year: number, month: number, day: number): string {
   return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
+/**
+ * The birth date a CHI number carries (DDMMYY: day, month, two-digit year), read from its digits
+ * without validating it; undefined unless it is ten digits.
+ */
+export function chiBirthDateParts(chi: string): { readonly day: number; readonly month: number; readonly yy: number } | undefined {
+  if (!/^\d{10}$/.test(chi)) return undefined;
+  return { day: Number(chi.slice(0, 2)), month: Number(chi.slice(2, 4)), yy: Number(chi.slice(4, 6)) };
+}
+
 export interface ChiConsistency {
   readonly consistent: boolean;
   /** Human-readable contradictions (empty when consistent or nothing to compare). */

@@ -1,4 +1,5 @@
 import {
+  birthDatesApart,
   compareAddress,
   compareAll,
   compareBirthDate,
@@ -95,6 +96,21 @@ describe('birth date comparison', () => {
     expect(dob('1985-03-12', '1985-03-12')).toBe('exact');
     expect(dob('1985-03-12', '1972-07-30')).toBe('different');
     expect(dob(undefined, '1972-07-30')).toBe('missing');
+  });
+
+  it('reads as two people’s only dates that differ in the year and in the day or month, beyond one slip, neither 1 January', () => {
+    const apart = (a: string, b: string) => {
+      const [x, y] = [a, b].map((d) => d.split('-').map(Number) as [number, number, number]);
+      return birthDatesApart(...x!, ...y!);
+    };
+    expect(apart('1976-06-10', '2012-06-02')).toBe(true); // father and son
+    expect(apart('1985-03-12', '1972-07-30')).toBe(true);
+    expect(apart('1985-03-12', '1985-07-30')).toBe(false); // the year agrees: a day and month wrong
+    expect(apart('1985-03-12', '1986-07-30')).toBe(false); // a year slip and another part
+    expect(apart('1985-03-12', '1962-03-12')).toBe(false); // only the year wrong
+    expect(apart('1985-03-12', '1985-03-21')).toBe(false); // one slip
+    expect(apart('1985-03-12', '1980-01-01')).toBe(false); // an estimate: 1 January of a guessed year
+    expect(apart('1980-01-01', '1985-03-12')).toBe(false);
   });
 });
 

@@ -150,6 +150,20 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): number {
   return 5;
 }
 
+/**
+ * Are two full birth dates (year, month, day each) two people's, whatever else agrees? Yes when no
+ * single recording slip turns one into the other: they differ in the year by more than a one-year
+ * slip and in the day or month too, and are not one digit or one transposition apart
+ * (`compareBirthDate`). A slip touches one part of a date; an estimated date keeps the year and
+ * writes 1 January for the day and month nobody knew — so a 1 January date is never read as
+ * another person's (its year may be a guess too).
+ */
+export function birthDatesApart(ay: number, am: number, ad: number, by: number, bm: number, bd: number): boolean {
+  if (Math.abs(ay - by) <= 1 || (am === bm && ad === bd)) return false;
+  if ((am === 1 && ad === 1) || (bm === 1 && bd === 1)) return false;
+  return !oneDigitApart(ay * 10000 + am * 100 + ad, by * 10000 + bm * 100 + bd);
+}
+
 /** Do two YYYYMMDD numbers differ by one digit, or by two adjacent digits swapped? */
 function oneDigitApart(x: number, y: number): boolean {
   let diffs = 0;

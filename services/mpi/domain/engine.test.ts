@@ -104,6 +104,42 @@ describe('compare', () => {
     expect(result.rule).toEqual({ rule: 'same-chi-contradicted', outcome: 'review', detail: 'same CHI number, but forename and birth date disagree' });
   });
 
+  it('sends a shared CHI to review when a record’s birth date is another person’s than the CHI carries (a son named after his father, with his CHI)', () => {
+    const home = { family: 'Adam', gender: 'male', postcode: 'EH6 8QZ', addressLine: '14 Easter Road' } as const;
+    const father = person({ ...home, chi: '1508550212', given: ['Alan'], birthDate: '1955-08-15' });
+    const son = person({ ...home, chi: '1508550212', given: ['Alan'], birthDate: '1986-05-02' });
+    const result = compare(father, son, model);
+    expect(fieldLevel(result, 'given')).toBe('exact');
+    expect(result.outcome).toBe('review');
+    expect(result.rule).toEqual({
+      rule: 'same-chi-contradicted',
+      outcome: 'review',
+      detail: "same CHI number, but a record's birth date is not the one the CHI carries (150855, DDMMYY) and the two birth dates disagree",
+    });
+    // Whichever record arrives first.
+    expect(compare(son, father, model).rule?.rule).toBe('same-chi-contradicted');
+  });
+
+  it('still links a shared CHI when the birth dates differ by what one slip or an estimate gives: the CHI settles it', () => {
+    const a = person({ ...morag, chi: '0307844786' });
+    const slips = {
+      'a wrong day': '1984-07-26',
+      'a wrong month': '1984-11-03',
+      'a year wrong by decades, day and month right': '1962-07-03',
+      'an estimate: 1 January of a year one out': '1983-01-01',
+    };
+    for (const [slip, birthDate] of Object.entries(slips)) {
+      const result = compare(a, person({ ...morag, chi: '0307844786', birthDate }), model);
+      expect([slip, fieldLevel(result, 'birthDate'), result.rule?.rule]).toEqual([slip, 'different', 'same-chi']);
+    }
+  });
+
+  it('still links a shared CHI whose carried birth date neither record has, when the records agree (a date corrected after the CHI was issued)', () => {
+    const a = person({ ...morag, chi: '0307844786', birthDate: '1986-11-21' });
+    const b = person({ ...morag, chi: '0307844786', birthDate: '1986-11-21', postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined });
+    expect(compare(a, b, model).rule?.rule).toBe('same-chi');
+  });
+
   it('still links a shared CHI when only one identifying field disagrees (an estimated birth date)', () => {
     const a = person({ ...morag, chi: '0307844786' });
     const estimated = person({ ...morag, chi: '0307844786', birthDate: '1984-01-01', postcode: 'KY1 1XX', addressLine: '8 High Street', phone: undefined });
@@ -111,6 +147,45 @@ describe('compare', () => {
     expect(fieldLevel(result, 'birthDate')).toBe('different');
     expect(result.outcome).toBe('link');
     expect(result.rule?.rule).toBe('same-chi');
+  });
+
+  it('keeps a namesake of another generation at the same home a new person: birth dates no single slip or estimate reconciles', () => {
+    const home = { family: 'Scott', gender: 'male', postcode: 'FK2 7RG', addressLine: '12 Main Street', phone: '01324 496 012' } as const;
+    const father = person({ ...home, given: ['Anthony'], birthDate: '1976-06-10' });
+    const son = person({ ...home, given: ['Anthony'], birthDate: '2012-06-02' });
+    const result = compare(father, son, model);
+    expect(fieldLevel(result, 'birthDate')).toBe('different');
+    expect(result.outcome).toBe('new');
+    expect(result.rule).toEqual({
+      rule: 'birth-dates-apart',
+      outcome: 'new',
+      detail: 'the birth dates differ in the year and in the day or month: no single slip or estimate gives that, so two people',
+    });
+    // A rule that only caps is named when it lowered the outcome: far apart anyway, it is not.
+    const stranger = compare(father, person({ given: ['Isla'], family: 'Brown', birthDate: '1990-02-19', gender: 'female', postcode: 'KY1 1XX' }), model);
+    expect(stranger.rule).toBeUndefined();
+    // Data without households (a model scoring no residence, as estimated on FEBRL): the date's weight alone.
+    const { residence: _home, ...parts } = model.fields;
+    const withoutHomes = { ...model, fields: parts } as MatchModel;
+    const score = compare(father, son, withoutHomes).score;
+    const bandAround = (m: MatchModel): MatchModel => ({ ...m, thresholds: { upper: score + 5, lower: score - 1 } });
+    expect(compare(father, son, bandAround(withoutHomes))).toMatchObject({ outcome: 'review' });
+    expect(compare(father, son, bandAround(withoutHomes)).rule).toBeUndefined();
+  });
+
+  it('leaves to the score birth dates that one slip or an estimate explains', () => {
+    const a = person({ ...morag, phone: undefined });
+    const dates = {
+      'a wrong day': '1984-07-26',
+      'a wrong month': '1984-11-03',
+      'a wrong year, day and month right': '1962-07-03',
+      'a year slip and a wrong day': '1985-07-26',
+      'an estimate, 1 January of a guessed year': '1980-01-01',
+    };
+    for (const [slip, birthDate] of Object.entries(dates)) {
+      const result = compare(a, person({ ...morag, phone: undefined, birthDate }), model);
+      expect([slip, fieldLevel(result, 'birthDate'), result.rule]).toEqual([slip, 'different', undefined]);
+    }
   });
 
   it('never links two different CHI numbers automatically, however well the rest agrees: a reviewer decides', () => {

@@ -5,7 +5,8 @@
  * Every decision carries its explanation: each field's agreement level and weight.
  */
 import { blockingKeys } from './blocking.js';
-import { compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
+import { chiBirthDateParts } from './chi.js';
+import { birthDatesApart, compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
 import type { MatchFeatures } from './features.js';
 import { compileModel, type CompiledModel, type CompiledSharedHome, type MatchModel } from './model.js';
 
@@ -34,7 +35,7 @@ export interface FieldExplanation {
 
 /** A rule that set the outcome regardless of (or below) what the score alone says. */
 export interface RuleApplied {
-  readonly rule: 'same-chi' | 'same-chi-contradicted' | 'possible-twin' | 'different-chi';
+  readonly rule: 'same-chi' | 'same-chi-contradicted' | 'possible-twin' | 'different-chi' | 'birth-dates-apart';
   readonly outcome: Outcome;
   readonly detail: string;
 }
@@ -92,7 +93,7 @@ function scoreInto<T extends Scored>(target: T, a: MatchFeatures, b: MatchFeatur
   if (home !== undefined) score += sharedHomeBits(home, out);
   if (!swapped) score += termFrequencyBits(a, out, model, home !== undefined);
   const byScore = classifyCompiled(score, model);
-  const rule = applyRules(out, model, chiConflict(a, b, out, model));
+  const rule = applyRules(out, model, chiConflict(a, b, out, model), a, b);
   let outcome = byScore;
   if (rule) outcome = CAPPING_RULES.has(rule.rule) ? (RANK[rule.outcome] < RANK[byScore] ? rule.outcome : byScore) : rule.outcome;
   target.score = score;
@@ -145,7 +146,17 @@ function sharedHomeBits(home: CompiledSharedHome, out: Int8Array): number {
 }
 
 /** Rules that set an upper bound on the outcome (the score may put the pair lower); the others set it. */
-const CAPPING_RULES: ReadonlySet<RuleApplied['rule']> = new Set(['possible-twin', 'different-chi']);
+const CAPPING_RULES: ReadonlySet<RuleApplied['rule']> = new Set(['possible-twin', 'different-chi', 'birth-dates-apart']);
+
+const BIRTH_DATES_APART: RuleApplied = {
+  rule: 'birth-dates-apart',
+  outcome: 'new',
+  detail: 'the birth dates differ in the year and in the day or month: no single slip or estimate gives that, so two people',
+};
+
+function birthDatesApartOf(a: MatchFeatures, b: MatchFeatures): boolean {
+  return a.m !== undefined && a.d !== undefined && b.m !== undefined && b.d !== undefined && birthDatesApart(a.y!, a.m, a.d, b.y!, b.m, b.d);
+}
 
 /** How many identifying fields other than the CHI (forename, sex, birth date) two records disagree on outright. */
 function identityDisagreements(out: Int8Array): number {
@@ -173,7 +184,7 @@ function chiConflict(a: MatchFeatures, b: MatchFeatures, out: Int8Array, model: 
   return out[CHI] === CHI_DIFFERENT && model.weights[CHI] !== undefined && a.cn === undefined && b.cn === undefined;
 }
 
-function applyRules(out: Int8Array, model: CompiledModel, differentChis: boolean): RuleApplied | undefined {
+function applyRules(out: Int8Array, model: CompiledModel, differentChis: boolean, a: MatchFeatures, b: MatchFeatures): RuleApplied | undefined {
   if (model.weights[CHI] !== undefined && out[CHI] === 0) {
     // The same CHI is the same person, unless the records disagree outright on two of forename,
     // sex and birth date — what tells people apart without a CHI: one is a slip (a middle name
@@ -182,13 +193,41 @@ function applyRules(out: Int8Array, model: CompiledModel, differentChis: boolean
     if (identityDisagreements(out) >= 2) {
       return { rule: 'same-chi-contradicted', outcome: 'review', detail: `same CHI number, but ${disagreementNames(out)} disagree` };
     }
+    // The CHI carries its holder's birth date. Where the two records' dates disagree outright and one
+    // of them is not the CHI's own even allowing for a slip or an estimate, that record describes
+    // someone born another year — a son named after his father, carrying the father's CHI.
+    if (out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT && a.cn === undefined && (birthDateNotTheChis(a) || birthDateNotTheChis(b))) {
+      return { rule: 'same-chi-contradicted', outcome: 'review', detail: `same CHI number, but a record's birth date is not the one the CHI carries (${a.chi!.slice(0, 6)}, DDMMYY) and the two birth dates disagree` };
+    }
     return { rule: 'same-chi', outcome: 'link', detail: 'same CHI number' };
   }
+  // Birth dates no single slip or estimate reconciles are two people's — a son named after his
+  // father at the same address, a same-name stranger — however well the names and home agree.
+  // Only where people are recorded in households (the model scores the home as one `residence`,
+  // as estimation chooses when non-matches share homes, and as the default does): there a namesake
+  // of another generation is what such a pair is. Records of people one by one (FEBRL) have no
+  // such namesakes, and the date's weight is left to say what a corrupted date is worth.
+  if (out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT && model.weights[RESIDENCE] !== undefined && birthDatesApartOf(a, b)) return BIRTH_DATES_APART;
   const twinRule = possibleTwin(out, model);
   // Two different valid CHIs: whichever it is, one Person holding both is wrong until a reviewer says
   // which CHI is wrong, so the index never makes one of them by itself (a reviewer can).
   if (differentChis && twinRule?.outcome !== 'new') return DIFFERENT_CHI;
   return twinRule;
+}
+
+/**
+ * Is a record's full birth date another person's than the one its CHI carries (DDMMYY, read in the
+ * century nearest the record's year)? `birthDatesApart`: no single slip or estimate turns one into
+ * the other. A wrong year alone, a wrong day or month alone, or a 1 January estimate is a slip the
+ * CHI settles.
+ */
+function birthDateNotTheChis(f: MatchFeatures): boolean {
+  if (f.y === undefined || f.m === undefined || f.d === undefined || f.chi === undefined) return false;
+  const carried = chiBirthDateParts(f.chi);
+  if (!carried) return false;
+  const below = f.y - ((((f.y - carried.yy) % 100) + 100) % 100);
+  const year = f.y - below > below + 100 - f.y ? below + 100 : below;
+  return birthDatesApart(f.y, f.m, f.d, year, carried.month, carried.day);
 }
 
 function possibleTwin(out: Int8Array, model: CompiledModel): RuleApplied | undefined {
