@@ -5,11 +5,12 @@
  * idempotent per sender and MessageHeader.id; and refused, audited, with
  * nothing accepted, when it should be.
  */
-import type { Bundle, CapabilityStatement, Flag, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, Flag, MessageHeader, OperationOutcome, Parameters, Patient } from 'fhir/r4.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { PROJECT_ROOT } from '../../shared/config.js';
+import { Extensions } from '../../shared/fhir/systems.js';
 import { readDemoAgencySigningKey } from '../../fixtures/keys/demo-keys.js';
 import { CLIENT_ASSERTION_TYPE } from '../../shared/auth/client-assertion.js';
 import { signClientAssertion } from '../../shared/client/client-assertion.js';
@@ -146,6 +147,28 @@ describe('raising an alert', () => {
     );
     expect(widened.status).toBe(403);
     expect(outcomeText(widened)).toContain('police-scotland-e-division');
+  });
+
+  it('resolves the subject by the identifier system the directory gives the sender now, not the one it gave for its last alert', async () => {
+    // An alert first, so the partnership as last read (on which the accept starts its subject read early) has the old system.
+    expect((await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } }))).status).toBe(200);
+    const org = await alerts.mpi.dir.store.read('Organization', 'edinburgh-social-work');
+    const system = 'https://social-work.example.org/client-number';
+    const others = (org.extension ?? []).filter((e) => e.url !== Extensions.patientIdentifierSystem);
+    await alerts.mpi.dir.store.update({ ...org, extension: [...others, { url: Extensions.patientIdentifierSystem, valueUri: system }] });
+    try {
+      // The Patient also carries an identifier in the old system, of no one the index knows: read by it, a 422.
+      const message = alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'NOT-REGISTERED-EITHER' } });
+      const patient = message.entry!.find((e) => e.resource?.resourceType === 'Patient')!.resource as Patient;
+      patient.identifier = [{ system, value: 'demo-child-1' }, ...(patient.identifier ?? [])];
+      const res = await alerts.post('edinburgh-social-work', message);
+      expect(res.status).toBe(200);
+      // Under the new system the old one's identifier is not the sender's own (and there is no CHI): a 422.
+      const old = alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
+      expect((await alerts.post('edinburgh-social-work', old)).status).toBe(422);
+    } finally {
+      await alerts.mpi.dir.store.update(org);
+    }
   });
 
   it('shows the delivery status to the sender only', async () => {

@@ -166,6 +166,14 @@ export class IspRegistry {
   }
 
   /**
+   * The snapshot `snapshot()` last read, as it was then: no round trip, and possibly out of date (undefined before
+   * the first read). Only for work started early on a guess that is checked against `snapshot()` before it counts.
+   */
+  lastSnapshot(): IspSnapshot | undefined {
+    return this.cachedSnapshot?.snapshot;
+  }
+
+  /**
    * The current agencies and ISPs, each ISP with its signature check. Re-read
    * only when an Organization or Contract was written since (the source's
    * revision, one round trip), so a check stays current to the write without

@@ -15,6 +15,8 @@
  *   409 raising an alert raised before, or following up a closed one.
  * A body that presents itself as a response message (`claimsToBeResponse`) is an acknowledgement: any
  * authenticated agency may send one (no scope), so only its shape is checked here (400).
+ * The reads those checks need (an earlier answer, the subject in the index, the alert followed up) are started
+ * at once, beside the partnership's and the validation, and each is looked at only in its place above.
  * Then the accept script writes the message and its deliveries in one go
  * (store.ts), the answer is audited and sent — 200, a response message, and
  * `Content-Location` = the status URL — and the delivery jobs are added.
@@ -43,7 +45,7 @@ import { claimedSendersOf, claimsToBeResponse, messageKindOf, npLpAgenciesOf, pa
 import { acceptanceCriteria, routeAlert, type Recipient } from '../domain/routing.js';
 import type { StoredFlag } from '../store.js';
 import type { DeliveryJobData } from '../workers/deliveries.js';
-import { directoryCareTeamFor, resolveSubject } from '../subjects.js';
+import { directoryCareTeamFor, resolveSubject, type ResolvedSubject } from '../subjects.js';
 import { acknowledge } from './acknowledge.js';
 
 const HEADER = 'Bundle.entry[0].resource';
@@ -77,6 +79,9 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     // only looked at once the sender is known to be party to an ISP.
     const validated = validBody<Bundle>(req, 'Bundle', ctx.validation);
     validated.catch(() => undefined);
+    // The reads ahead start beside the partnership's, on the sender's identifier system as last read (checked below).
+    const guessedSystem = ctx.isp.lastSnapshot()?.agencies.get(sender)?.patientIdentifierSystem;
+    const guessed = guessedSystem === undefined ? undefined : readAhead(ctx, req.body, sender, guessedSystem);
     // The partnership (agencies and ISPs) serves every check below.
     const partnership = await ctx.isp.snapshot();
     const senderAgency = partnership.agencies.get(sender);
@@ -89,7 +94,10 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     // A message claiming another sender is refused before its shape is judged, like every other 403.
     const spoofed = claimedSendersOf(req.body).find((claimed) => claimed !== sender);
     if (spoofed !== undefined) throw spoofedSender(res, spoofed, sender);
-    const message = parseAlertMessage(await validated);
+    const ahead = guessed?.senderSystem === senderAgency.patientIdentifierSystem ? guessed : readAhead(ctx, req.body, sender, senderAgency.patientIdentifierSystem);
+    const body = await validated;
+    // The read-ahead parsed this very object (validation does not change it): the same message, parsed once.
+    const message = ahead && body === req.body ? ahead.message : parseAlertMessage(body);
     if (message.senderAgency !== sender) throw spoofedSender(res, message.senderAgency, sender);
     const messageId = messageIdOf(sender, message.headerId);
     const flagId = flagIdOf(sender, message.flagLocalId);
@@ -102,7 +110,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     });
 
     // The same message again (a client retry): the answer it had, never a second alert.
-    const earlier = await ctx.store.answerOf(messageId);
+    const earlier = await (ahead?.message === message ? ahead.answer : ctx.store.answerOf(messageId));
     if (earlier) {
       await respondRepeat(req, res, earlier as Bundle, statusUrl);
       return;
@@ -115,10 +123,11 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         SUBJECT_IDENTIFIER,
       );
     }
-    const subject = await resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER);
+    const subject = await (ahead?.message === message && ahead.subject ? ahead.subject : resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER));
     describeExchange(res, { subject: `Person/${subject.personId}` });
 
-    const existing = message.event === 'alert-raised' ? undefined : await followedUpFlag(ctx, message, flagId, subject.personId);
+    const existing =
+      message.event === 'alert-raised' ? undefined : followedUpFlag(message, await (ahead?.message === message && ahead.flag ? ahead.flag : ctx.store.flag(flagId)), subject.personId);
     // A refusal by the ISP is evidence that exchanges are checked against it (IM-L4); one for missing NP/LP details, of PD-L4.
     describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
     const recipients = recipientsOf(ctx, message, purpose, existing, partnership);
@@ -250,9 +259,46 @@ async function respondRepeat(req: Request, res: Response, answer: Bundle, status
   await respond(req, res, 200, answer, { headers: { 'Content-Location': statusUrl }, criteria: [] });
 }
 
-/** The alert an update or close is about: the sender's, about the same person and category. */
-async function followedUpFlag(ctx: AlertsContext, message: AlertMessage, flagId: string, personId: string): Promise<StoredFlag> {
-  const flag = await ctx.store.flag(flagId);
+/**
+ * The reads an accept needs whatever the message turns out to be, started while the message is still being
+ * validated on its thread and the partnership's revision is read: its earlier answer (a repeat), its subject in
+ * the index (by `senderSystem`) and, for an update or close, the alert it follows up. They were three more Redis
+ * round trips in a row before the accept script, and with `appendfsync always` a round trip under load waits for
+ * Redis's next fsync, reads too. Only started: every check still looks at them in its own place and order, so a
+ * refusal is the same refusal (a read nobody looks at is dropped: its rejection is handled here). Nothing when
+ * the body does not read as an alert message as received: validation then says why, as before.
+ */
+function readAhead(ctx: AlertsContext, received: unknown, sender: string, senderSystem: string): ReadAhead | undefined {
+  // An unvalidated body may be any shape: whatever it throws here, the checks after validation say properly.
+  try {
+    const message = parseAlertMessage(received as Bundle);
+    const keys = subjectKeysOf(message.patient, senderSystem);
+    const messageId = messageIdOf(sender, message.headerId);
+    const flagId = message.event === 'alert-raised' ? undefined : flagIdOf(sender, message.flagLocalId);
+    const answer = ctx.store.answerOf(messageId);
+    answer.catch(() => undefined);
+    const subject = keys.length > 0 ? resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER) : undefined;
+    subject?.catch(() => undefined);
+    const flag = flagId === undefined ? undefined : ctx.store.flag(flagId);
+    flag?.catch(() => undefined);
+    return { message, senderSystem, answer, ...(subject ? { subject } : {}), ...(flag ? { flag } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+interface ReadAhead {
+  /** The body read as an alert message before validation (the object validation then found valid). */
+  readonly message: AlertMessage;
+  /** The sender's identifier system the subject was resolved by (`subjectKeysOf`). */
+  readonly senderSystem: string;
+  readonly answer: Promise<unknown>;
+  readonly subject?: Promise<ResolvedSubject>;
+  readonly flag?: Promise<StoredFlag | undefined>;
+}
+
+/** The alert an update or close is about (as read): the sender's, about the same person and category. */
+function followedUpFlag(message: AlertMessage, flag: StoredFlag | undefined, personId: string): StoredFlag {
   if (!flag) throw unprocessable(`You have raised no alert ${message.flagLocalId}: raise it first (alert-raised)`, `${HEADER}.focus`);
   if (flag.status !== 'active') throw conflict(`Your alert ${message.flagLocalId} is closed: raise a new alert`, `${HEADER}.eventCoding`);
   if (flag.personId !== personId) throw unprocessable(`Alert ${message.flagLocalId} is about another person than this message's subject`, 'Bundle.entry.resource.ofType(Patient)');
