@@ -14,6 +14,7 @@ import { demoAgencyKey } from '../../shared/client/demo-keys.js';
 import { getAccessToken } from '../../shared/client/token.js';
 import { alertMessage } from '../../test/alerts.js';
 import { DirectoryView } from '../directory/view.js';
+import { AgencySimKeys } from './keys.js';
 import type { RunningHub } from '../hub.js';
 import { MpiView } from '../mpi/view.js';
 import { startTestHub, stopTestHub } from '../../test/in-process-hub.js';
@@ -238,6 +239,31 @@ describe('Agency simulator: receiving deliveries', () => {
     const report = await received('nhs-fife');
     expect(report.messages[0]?.receiveCount).toBe(1);
     expect(report.stats).toMatchObject({ accepted: 1, replays: 1 });
+  });
+
+  it('Refuses a replayed token whose body it refused (400) the first time as a replay', async () => {
+    const notMessage = JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [] });
+    const d = { agency: 'nhs-fife', body: notMessage, token: signDeliveryToken({ messageId: 'm', recipient: 'nhs-fife', body: notMessage }, hubKey, hub.config.token.issuer).token };
+    expect((await deliver(d)).status).toBe(400);
+    expect(await refusal(await deliver(d))).toMatch(/replay/);
+    expect(await received('nhs-fife')).toMatchObject({ total: 0, stats: { replays: 1 } });
+  });
+
+  it('Refuses a replayed token of a message it refused as told (transient) as a replay, counting the refusal once', async () => {
+    await behave('nhs-fife', { mode: 'transient' });
+    const d = delivery('nhs-fife');
+    expect((await acknowledged(await deliver(d))).code).toBe('transient-error');
+    expect(await refusal(await deliver(d))).toMatch(/replay/);
+    expect(await received('nhs-fife')).toMatchObject({ total: 0, stats: { transient: 1, replays: 1 } });
+  });
+
+  it('Keeps the bytes a single message came as (what the token’s digest covers), readable as the message', async () => {
+    // Pretty-printed: written out again, the message would come back in other bytes.
+    const body = JSON.stringify(JSON.parse(message()), null, 2);
+    await acknowledged(await deliver(delivery('nhs-fife', body)));
+    const stored = await hub.deps.redis.hget(new AgencySimKeys(hub.deps.keys).messages('nhs-fife'), messageIdOf(body));
+    expect(stored).toContain(`"message":${body}}`);
+    expect((await received('nhs-fife')).messages[0]?.message).toEqual(JSON.parse(body));
   });
 
   it('Refuses a body that is not a message Bundle with 400, and an unknown agency with 404', async () => {

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { setOnce, type JtiStore } from '../../shared/auth/jti-store.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import type { Behaviour } from './domain/behaviour.js';
+import type { DeliveryTokenMemory } from '../../shared/messaging/delivery-token.js';
 import type { MessageSummary } from './domain/received-message.js';
 import type { AgencySimKeys } from './keys.js';
 
@@ -25,22 +26,41 @@ export interface ReceivedMessage extends MessageSummary {
 /**
  * Stores each message the first time its id arrives and counts every arrival, in
  * one step: two concurrent deliveries of one message store it once and count two.
- * The messages of one batch request go in one call. The call carries an id of its
- * own, kept per message with the message's place in the call: the same call run again (Redis ran it, then died before
- * its answer got out, and the client re-sent it) counts nothing twice — one
- * arrival is one delivery.
- * A batch request's own count (how many messages it carried) goes in the same call: one write per request.
- * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies, receipts, batchSizes.
- * ARGV: now (ms), agency, the call's id, the batch request's size (0: not a batch), then per message: its id, its
- * stored JSON. Returns each one's receive count.
+ * The messages of one request go in one call, with everything else the request
+ * writes: the delivery token's id (replay protection: a token seen before writes
+ * nothing but the replay's count), the request's own count when it is a batch
+ * (how many messages it carried), and the messages it refused as told — one
+ * fsync'd write per request. The call carries an id of its own, kept per message
+ * with the message's place in the call (and as the token id's value): the same
+ * call run again (Redis ran it, then died before its answer got out, and the
+ * client re-sent it) counts nothing twice — one arrival is one delivery.
+ * KEYS: messages, receiveCounts, lastReceived, order, stats, agencies, receipts, batchSizes, and — a delivery, not a
+ * pull — the token id's key.
+ * ARGV: now (ms), agency, the call's id, the batch request's size (0: not a batch), when the token id may be
+ * forgotten (epoch ms; '' without one), messages refused as transient, as fatal, then per message: its id, its stored
+ * JSON. Returns each one's receive count, or 'replayed' (the token id was seen before).
  */
 const RECEIVE = new LuaScript(`
-local counts = {}
-if ARGV[4] ~= '0' then
-  redis.call('HINCRBY', KEYS[5], 'batches', 1)
-  redis.call('HINCRBY', KEYS[8], ARGV[4], 1)
+local resent = false
+if KEYS[9] then
+  local before = redis.call('SET', KEYS[9], ARGV[3], 'PXAT', ARGV[5], 'NX', 'GET')
+  if before and before ~= ARGV[3] then
+    redis.call('HINCRBY', KEYS[5], 'replays', 1)
+    redis.call('SADD', KEYS[6], ARGV[2])
+    return 'replayed'
+  end
+  resent = before == ARGV[3]
 end
-for i = 5, #ARGV, 2 do
+local counts = {}
+if not resent then
+  if ARGV[4] ~= '0' then
+    redis.call('HINCRBY', KEYS[5], 'batches', 1)
+    redis.call('HINCRBY', KEYS[8], ARGV[4], 1)
+  end
+  if ARGV[6] ~= '0' then redis.call('HINCRBY', KEYS[5], 'transient', ARGV[6]) end
+  if ARGV[7] ~= '0' then redis.call('HINCRBY', KEYS[5], 'fatal', ARGV[7]) end
+end
+for i = 8, #ARGV, 2 do
   local id = ARGV[i]
   local receipt = ARGV[3] .. '#' .. i
   if redis.call('HGET', KEYS[7], id) == receipt then
@@ -62,6 +82,26 @@ redis.call('SADD', KEYS[6], ARGV[2])
 return counts
 `);
 
+/** A message to keep: its summary and the message, and — when the request's bytes are the message's — those bytes, kept as they came. */
+export interface MessageToKeep {
+  readonly summary: MessageSummary;
+  readonly message: unknown;
+  readonly text?: string;
+}
+
+/** What one delivery request writes besides the messages it keeps (`AgencySimStore.take`). */
+export interface DeliveryRequestWrites {
+  /** Its delivery token's id, remembered until then (shared/messaging/delivery-token.ts `deliveryTokenMemory`). */
+  readonly token: DeliveryTokenMemory;
+  /** The request's message count when it is a batch (the ones refused as told included); 0 for a single message. */
+  readonly batchSize: number;
+  /** Messages answered transient-error and fatal-error as told (counted, not kept). */
+  readonly refused: { readonly transient: number; readonly fatal: number };
+}
+
+/** Shortest time a token id is kept, so an already-expired one never makes Redis drop it at once (as shared/auth/jti-store.ts). */
+const MIN_JTI_KEEP_MS = 1000;
+
 interface StoredMessage extends MessageSummary {
   readonly firstReceivedAt: string;
   readonly message: unknown;
@@ -73,26 +113,38 @@ export class AgencySimStore {
     private readonly keys: AgencySimKeys,
   ) {}
 
-  /** Stores a delivered message (once per message id); returns how many times it has now been delivered. */
+  /** Stores a message pulled from the inbox (once per message id); returns how many times it has now arrived. */
   async receive(agency: string, summary: MessageSummary, message: unknown, nowMs: number): Promise<number> {
-    const [count] = await this.receiveMany(agency, [{ summary, message }], nowMs);
+    const [count] = (await this.runReceive(agency, [{ summary, message }], nowMs, undefined)) as number[];
     return count!;
   }
 
   /**
-   * `receive` for the messages of one batch request, in one step; each one's receive count, in order. `batchSize`
-   * (the request's message count, the ones refused as told included) counts the request itself in the same step.
+   * Everything one delivery request writes, in one step: its token's id (a replay: 'replayed', and nothing kept),
+   * the messages to keep (each once per message id, every arrival counted: their receive counts, in order), the
+   * request's own count when it is a batch, and what it refused as told.
    */
-  async receiveMany(agency: string, messages: readonly { readonly summary: MessageSummary; readonly message: unknown }[], nowMs: number, batchSize = 0): Promise<number[]> {
-    if (messages.length === 0 && batchSize === 0) return [];
+  async take(agency: string, messages: readonly MessageToKeep[], nowMs: number, writes: DeliveryRequestWrites): Promise<number[] | 'replayed'> {
+    return this.runReceive(agency, messages, nowMs, writes);
+  }
+
+  private async runReceive(agency: string, messages: readonly MessageToKeep[], nowMs: number, writes: DeliveryRequestWrites | undefined): Promise<number[] | 'replayed'> {
     const k = this.keys;
     const firstReceivedAt = new Date(nowMs).toISOString();
-    const counts = (await RECEIVE.run(
-      this.redis,
-      [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies, k.receipts(agency), k.batchSizes(agency)],
-      [nowMs, agency, randomUUID(), batchSize, ...messages.flatMap(({ summary, message }) => [summary.messageId, JSON.stringify({ ...summary, firstReceivedAt, message } satisfies StoredMessage)])],
-    )) as number[];
-    return counts.map(Number);
+    const keys = [k.messages(agency), k.receiveCounts(agency), k.lastReceived(agency), k.order(agency), k.stats(agency), k.agencies, k.receipts(agency), k.batchSizes(agency)];
+    if (writes) keys.push(k.deliveryJti(writes.token.receiver, writes.token.jti));
+    const args = [
+      nowMs,
+      agency,
+      randomUUID(),
+      writes?.batchSize ?? 0,
+      writes ? Math.max(Math.ceil(writes.token.forgetAfterMs), nowMs + MIN_JTI_KEEP_MS) : '',
+      writes?.refused.transient ?? 0,
+      writes?.refused.fatal ?? 0,
+      ...messages.flatMap((m) => [m.summary.messageId, storedJson(m, firstReceivedAt)]),
+    ];
+    const reply = (await RECEIVE.run(this.redis, keys, args)) as number[] | string;
+    return typeof reply === 'string' ? 'replayed' : reply.map(Number);
   }
 
   async count(agency: string, counter: DeliveryCounter): Promise<void> {
@@ -168,12 +220,22 @@ export class AgencySimStore {
     return agencies.sort();
   }
 
-  /** Replay protection for delivery tokens, per agency (shared/messaging/delivery-token.ts `rememberDeliveryToken`). */
+  /** Replay protection for delivery tokens, per agency, on its own (a request refused before `take`: shared/messaging/delivery-token.ts `rememberDeliveryToken`). */
   get deliveryJtis(): JtiStore {
     return {
       // One atomic SET NX: two concurrent uses of one token cannot both win; the same SET sent again after a
       // Redis crash lost its answer is still this request's first use, not a replay (setOnce).
-      remember: (receiver, jti, forgetAfterMs) => setOnce(this.redis, this.keys.deliveryJti(receiver, jti), Math.max(Math.ceil(forgetAfterMs), Date.now() + 1000)),
+      remember: (receiver, jti, forgetAfterMs) => setOnce(this.redis, this.keys.deliveryJti(receiver, jti), Math.max(Math.ceil(forgetAfterMs), Date.now() + MIN_JTI_KEEP_MS)),
     };
   }
+}
+
+/**
+ * A message as stored: its summary, when it first arrived, and the message — the bytes it came as when the request's
+ * body was the message alone (kept, not re-serialised), else written out again.
+ */
+function storedJson({ summary, message, text }: MessageToKeep, firstReceivedAt: string): string {
+  const head = { ...summary, firstReceivedAt };
+  if (text === undefined) return JSON.stringify({ ...head, message } satisfies StoredMessage);
+  return `${JSON.stringify(head).slice(0, -1)},"message":${text}}`;
 }

@@ -250,11 +250,25 @@ export function deliveryTokenRefusal(problem: DeliveryTokenProblem | 'replayed')
   return unauthorized(problem === 'replayed' ? 'Delivery token rejected: already used (replay)' : PROBLEM_TEXT[problem]);
 }
 
+/** What a receiver remembers of a delivery token to refuse its replay: its `jti`, per recipient, until it could no longer verify anyway (epoch ms). */
+export interface DeliveryTokenMemory {
+  readonly receiver: string;
+  readonly jti: string;
+  readonly forgetAfterMs: number;
+}
+
+export function deliveryTokenMemory(claims: DeliveryTokenClaims): DeliveryTokenMemory {
+  return { receiver: `delivery/${claims.recipient}`, jti: claims.jti, forgetAfterMs: (claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000 };
+}
+
 /**
  * Replay protection for a receiver: remembers the token's `jti` (per recipient)
  * until it could no longer verify anyway; true when it is new, false when it
- * was seen before — answer `deliveryTokenRefusal('replayed')`.
+ * was seen before — answer `deliveryTokenRefusal('replayed')`. A receiver may
+ * instead remember `deliveryTokenMemory` in the same write as what it keeps of
+ * the delivery (agency-sim does).
  */
 export function rememberDeliveryToken(store: JtiStore, claims: DeliveryTokenClaims): Promise<boolean> {
-  return store.remember(`delivery/${claims.recipient}`, claims.jti, (claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000);
+  const { receiver, jti, forgetAfterMs } = deliveryTokenMemory(claims);
+  return store.remember(receiver, jti, forgetAfterMs);
 }

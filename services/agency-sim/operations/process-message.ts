@@ -23,31 +23,36 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bearerToken } from '../../../shared/auth/middleware.js';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { rawBodyOf, respond } from '../../../shared/fhir/express.js';
-import { badRequest, unavailable } from '../../../shared/fhir/outcome.js';
-import { deliveryTokenRefusal, rememberDeliveryToken, verifyDeliveryToken, type DeliveryTokenClaims } from '../../../shared/messaging/delivery-token.js';
+import { badRequest, unavailable, type OperationOutcomeError } from '../../../shared/fhir/outcome.js';
+import { deliveryTokenMemory, deliveryTokenRefusal, rememberDeliveryToken, verifyDeliveryToken, type DeliveryTokenClaims } from '../../../shared/messaging/delivery-token.js';
 import { batchResponse, isMessageBatchProblem, readMessageBatch, type BatchEntryAnswer } from '../../../shared/messaging/message-batch.js';
 import { buildResponseMessage, type ResponseCode } from '../../../shared/messaging/response-message.js';
-import { simulatedAgency } from '../agency.js';
+import { simulatedAgencyWith } from '../agency.js';
 import type { AgencySimContext } from '../context.js';
 import { behaviourAt, behaviourFor, type Behaviour } from '../domain/behaviour.js';
 import { isMessageSummary, messageSummaryOf, type MessageSummary } from '../domain/received-message.js';
+import type { DeliveryRequestWrites, MessageToKeep } from '../store.js';
 
 export function processMessage(ctx: AgencySimContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$process-message', action: 'C' });
     const checked = await checkedDelivery(ctx, req);
     if (!checked) return;
-    const { agency, behaviour, claims } = checked;
+    const { agency, behaviour, claims, body } = checked;
 
     const summary = messageSummaryOf(req.body);
-    if (!isMessageSummary(summary)) throw badRequest(summary.problem, summary.expression);
+    if (!isMessageSummary(summary)) return refusedBody(ctx, agency, claims, badRequest(summary.problem, summary.expression));
     if (summary.messageId !== claims.message_id || claims.message_ids !== undefined) {
-      throw badRequest('The MessageHeader id is not the message the delivery token names', 'Bundle.entry[0].resource.id');
+      return refusedBody(ctx, agency, claims, badRequest('The MessageHeader id is not the message the delivery token names', 'Bundle.entry[0].resource.id'));
     }
     describeExchange(res, { entities: [{ reference: `MessageHeader/${summary.messageId}`, role: 'data', description: summary.event?.code }] });
 
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
-    const answer = await take(ctx, agency, behaviour, summary, req.body);
+    const refused = refusedAsTold(agency, behaviour, summary);
+    // The body is this one message: its bytes are kept as they came.
+    const kept = refused ? [] : [{ summary, message: req.body as unknown, ...messageText(body) }];
+    const counts = await take(ctx, agency, claims, kept, { batchSize: 0, refused: refusedCounts(refused ? [refused] : []) });
+    const answer = refused ?? received(ctx, agency, summary, counts[0]!);
     await respond(req, res, 200, answer.resource);
   };
 }
@@ -60,27 +65,28 @@ export function processMessageBatch(ctx: AgencySimContext) {
     const { agency, behaviour, claims } = checked;
 
     const batch = readMessageBatch(req.body);
-    if (isMessageBatchProblem(batch)) throw badRequest(batch.problem, batch.expression);
+    if (isMessageBatchProblem(batch)) return refusedBody(ctx, agency, claims, badRequest(batch.problem, batch.expression));
     const summaries = batch.messages.map((m) => messageSummaryOf(m));
     const ids = summaries.map((s) => (isMessageSummary(s) ? s.messageId : undefined));
     // The token names the batch and every message in it, in order: nothing added, dropped or reordered.
     if (claims.message_id !== batch.id || !sameIds(claims.message_ids, ids)) {
-      throw badRequest("The batch's messages are not the ones the delivery token names", 'Bundle.entry');
+      return refusedBody(ctx, agency, claims, badRequest("The batch's messages are not the ones the delivery token names", 'Bundle.entry'));
     }
     describeExchange(res, { entities: ids.flatMap((id) => (id ? [{ reference: `MessageHeader/${id}`, role: 'data' as const }] : [])) });
 
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
-    // The messages to keep are stored in one step (each once per message id, every arrival counted), with the request's count.
-    const kept: { readonly index: number; readonly summary: MessageSummary; readonly message: unknown }[] = [];
-    const answers = await Promise.all(
-      summaries.map(async (summary, i): Promise<BatchEntryAnswer | undefined> => {
-        if (!isMessageSummary(summary)) return { status: 400, resource: badRequest(summary.problem, `Bundle.entry[${i}].resource.${summary.expression}`).outcome };
-        const refused = await refusedAsTold(ctx, agency, behaviour, summary);
-        if (!refused) kept.push({ index: i, summary, message: batch.messages[i] });
-        return refused;
-      }),
-    );
-    const counts = await ctx.store.receiveMany(agency, kept, ctx.now(), batch.messages.length);
+    const kept: (MessageToKeep & { readonly index: number })[] = [];
+    const refusals: Refusal[] = [];
+    const answers = summaries.map((summary, i): BatchEntryAnswer | undefined => {
+      if (!isMessageSummary(summary)) return { status: 400, resource: badRequest(summary.problem, `Bundle.entry[${i}].resource.${summary.expression}`).outcome };
+      const refused = refusedAsTold(agency, behaviour, summary);
+      if (refused) refusals.push(refused);
+      else kept.push({ index: i, summary, message: batch.messages[i] });
+      return refused;
+    });
+    // The messages to keep are stored in one step (each once per message id, every arrival counted), with the token's
+    // id, the request's count and what it refused as told.
+    const counts = await take(ctx, agency, claims, kept, { batchSize: batch.messages.length, refused: refusedCounts(refusals) });
     kept.forEach(({ index, summary }, j) => (answers[index] = received(ctx, agency, summary, counts[j]!)));
     await respond(req, res, 200, batchResponse(batch.id, answers.map((a) => a!)));
   };
@@ -88,12 +94,15 @@ export function processMessageBatch(ctx: AgencySimContext) {
 
 /**
  * Steps 1-2, for a message and a batch alike: the agency is down, or the token
- * is refused (thrown), or the request may go on with the token's claims.
- * Undefined when the connection was dropped (nothing to answer).
+ * is refused (thrown), or the request may go on with the token's claims and the
+ * body's bytes. The token's id is remembered with what the request keeps (`take`),
+ * or on its own when the body is refused (`refusedBody`). Undefined when the
+ * connection was dropped (nothing to answer).
  */
-async function checkedDelivery(ctx: AgencySimContext, req: Request): Promise<{ agency: string; behaviour: Behaviour; claims: DeliveryTokenClaims } | undefined> {
-  const agency = await simulatedAgency(ctx, req);
-  const behaviour = behaviourAt(await ctx.store.behaviour(agency), ctx.now());
+async function checkedDelivery(ctx: AgencySimContext, req: Request): Promise<{ agency: string; behaviour: Behaviour; claims: DeliveryTokenClaims; body: Buffer } | undefined> {
+  // Which agency, and how it behaves: read together.
+  const [agency, stored] = await simulatedAgencyWith(ctx, req, (id) => ctx.store.behaviour(id));
+  const behaviour = behaviourAt(stored, ctx.now());
 
   if (behaviour.mode === 'down') {
     await ctx.store.count(agency, 'down');
@@ -117,29 +126,54 @@ async function checkedDelivery(ctx: AgencySimContext, req: Request): Promise<{ a
     ctx.log.info({ agency, problem: verdict.problem }, 'agency-sim: delivery token refused');
     throw deliveryTokenRefusal(verdict.problem);
   }
-  const { claims } = verdict;
+  return { agency, behaviour, claims: verdict.claims, body };
+}
+
+/** Steps 4-5's one write: the token's id with the messages kept and the counts; a token seen before is refused (401). */
+async function take(ctx: AgencySimContext, agency: string, claims: DeliveryTokenClaims, kept: readonly MessageToKeep[], writes: Omit<DeliveryRequestWrites, 'token'>): Promise<number[]> {
+  const counts = await ctx.store.take(agency, kept, ctx.now(), { token: deliveryTokenMemory(claims), ...writes });
+  if (counts === 'replayed') throw replayed(ctx, agency, claims);
+  return counts;
+}
+
+/** A body refused after its token was checked: the token is used up all the same (a replay of it is refused as one). */
+async function refusedBody(ctx: AgencySimContext, agency: string, claims: DeliveryTokenClaims, refusal: OperationOutcomeError): Promise<never> {
   if (!(await rememberDeliveryToken(ctx.store.deliveryJtis, claims))) {
     await ctx.store.count(agency, 'replays');
-    ctx.log.info({ agency, jti: claims.jti, messageId: claims.message_id }, 'agency-sim: replayed delivery token refused');
-    throw deliveryTokenRefusal('replayed');
+    throw replayed(ctx, agency, claims);
   }
-  return { agency, behaviour, claims };
+  throw refusal;
 }
 
-/** Steps 4-5 for one message: answered as the behaviour says for it, or stored once and acknowledged. */
-async function take(ctx: AgencySimContext, agency: string, requestBehaviour: Behaviour, summary: MessageSummary, message: unknown): Promise<{ status: number; resource: Bundle }> {
-  const refused = await refusedAsTold(ctx, agency, requestBehaviour, summary);
-  if (refused) return refused;
-  return received(ctx, agency, summary, await ctx.store.receive(agency, summary, message, ctx.now()));
+function replayed(ctx: AgencySimContext, agency: string, claims: DeliveryTokenClaims): OperationOutcomeError {
+  ctx.log.info({ agency, jti: claims.jti, messageId: claims.message_id }, 'agency-sim: replayed delivery token refused');
+  return deliveryTokenRefusal('replayed');
 }
 
-/** Step 4 for one message: the transient or fatal answer its behaviour tells (counted), or undefined to keep it. */
-async function refusedAsTold(ctx: AgencySimContext, agency: string, requestBehaviour: Behaviour, summary: MessageSummary): Promise<{ status: number; resource: Bundle } | undefined> {
+/** A message's answer when its behaviour says to refuse it (transient or fatal), with which it was. */
+interface Refusal {
+  readonly status: number;
+  readonly resource: Bundle;
+  readonly code: ResponseCode;
+}
+
+/** Step 4 for one message: the transient or fatal answer its behaviour tells (counted by `take`), or undefined to keep it. */
+function refusedAsTold(agency: string, requestBehaviour: Behaviour, summary: MessageSummary): Refusal | undefined {
   const behaviour = behaviourFor(requestBehaviour, summary.messageId);
   if (behaviour.mode !== 'transient' && behaviour.mode !== 'fatal') return undefined;
-  await ctx.store.count(agency, behaviour.mode);
   const code: ResponseCode = behaviour.mode === 'transient' ? 'transient-error' : 'fatal-error';
-  return { status: 200, resource: responseTo(agency, summary, code, `${agency} answered ${code} (simulated)`) };
+  return { status: 200, resource: responseTo(agency, summary, code, `${agency} answered ${code} (simulated)`), code };
+}
+
+function refusedCounts(refusals: readonly Refusal[]): DeliveryRequestWrites['refused'] {
+  const transient = refusals.filter((r) => r.code === 'transient-error').length;
+  return { transient, fatal: refusals.length - transient };
+}
+
+/** The body's bytes as the stored message, when they are a JSON object as they stand (they are what the token's digest covers). */
+function messageText(body: Buffer): { text?: string } {
+  const text = body.toString('utf8');
+  return /^\s*\{[^]*\}\s*$/.test(text) ? { text } : {};
 }
 
 /** Step 5's answer for a message stored (or already stored: `receiveCount` > 1). */
