@@ -54,6 +54,9 @@ export interface Submission {
   readonly stored?: { readonly version: string; readonly digest: string } | null;
 }
 
+/** A registration result before the chunk's follow-ups (CHI seeding) give it its response. */
+type ChunkResult = Omit<RegistrationResult, 'response' | 'seededChi'>;
+
 export interface RegistrationResult {
   readonly recordId: string;
   /** The stored version (what `GET Patient/{id}` returns). */
@@ -68,8 +71,12 @@ export interface RegistrationResult {
   readonly reviewTaskIds: readonly string[];
   /** CHI seeding: the person's CHI, returned to an agency whose record had none. */
   readonly seededChi?: string;
-  /** The stored Patient with the match outcome (and seeded CHI) for the response. */
-  readonly response: Patient;
+  /**
+   * The stored Patient with the match outcome (and seeded CHI) for the response: built when asked, so a
+   * bulk load answered with `Prefer: return=minimal` does not build (and keep, until the whole Bundle is
+   * answered) a copy of every record it never sends.
+   */
+  readonly response: () => Patient;
   /** Re-submitted with the content of the stored version: nothing was written or re-matched. */
   readonly unchanged?: true;
 }
@@ -286,7 +293,7 @@ export class Registrar {
     batchLinks: Map<string, PersonLink>,
     cause: ChangeCause,
     model: MatchModel,
-  ): Promise<{ results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
+  ): Promise<{ results: ChunkResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
     const { store } = this.deps;
     const allIds = prepared.chunk.map((s) => s.recordId);
 
@@ -320,12 +327,12 @@ export class Registrar {
       const version = allExisting[i];
       return version !== undefined && allLinks[i] !== undefined && prepared.sameAsStored(i, version);
     });
-    const unchangedResults = new Map<number, RegistrationResult>();
+    const unchangedResults = new Map<number, ChunkResult>();
     unchanged.forEach((same, i) => {
       if (!same) return;
       const stored = allExisting[i]!;
       const recordId = allIds[i]!;
-      unchangedResults.set(i, { recordId, stored, status: 200, plan: planUnchanged(allLinks[i]!), reviewTaskIds: [], response: stored, unchanged: true });
+      unchangedResults.set(i, { recordId, stored, status: 200, plan: planUnchanged(allLinks[i]!), reviewTaskIds: [], unchanged: true });
     });
     const changedAt = unchanged.flatMap((same, i) => (same ? [] : [i]));
     const chunk = changedAt.map((i) => prepared.chunk[i]!);
@@ -337,7 +344,7 @@ export class Registrar {
     const ids = chunk.map((s) => s.recordId);
     const existing = changedAt.map((i) => allExisting[i]);
     const existingLinks = changedAt.map((i) => allLinks[i]);
-    const inOrder = (changed: readonly RegistrationResult[]): RegistrationResult[] => {
+    const inOrder = (changed: readonly ChunkResult[]): ChunkResult[] => {
       const byIndex = new Map(changedAt.map((i, k) => [i, changed[k]!] as const));
       return allIds.map((_, i) => unchangedResults.get(i) ?? byIndex.get(i)!);
     };
@@ -378,7 +385,7 @@ export class Registrar {
 
     const linkOf = (id: string): PersonLink | undefined => batchLinks.get(id) ?? linkById.get(id);
     const now = this.now().toISOString();
-    const results: RegistrationResult[] = [];
+    const results: ChunkResult[] = [];
     const recordWrites: RecordWrite[] = [];
     const newLinks: LinkWrite[] = [];
     const moves: { link: LinkWrite; expected: PersonLink }[] = [];
@@ -492,7 +499,7 @@ export class Registrar {
         if (duplicate.openReview) duplicateQuestions.push({ taskIds, recordId: submission.recordId, recordPersonId: plan.personId, ...duplicate });
       }
       count(plan.outcome === 'linked' ? (plan.keptManual ? 'kept-manual' : `linked-${plan.how}`) : plan.outcome);
-      results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, reviewTaskIds: taskIds, response: stored });
+      results.push({ recordId: submission.recordId, stored, status: previous ? 200 : 201, plan, reviewTaskIds: taskIds });
     });
 
     // A merge question is about two Persons: asked once per pair of Persons, whichever records
@@ -816,7 +823,7 @@ export class Registrar {
    * increments) need not hold up other loads.
    */
   private async afterChunk(
-    written: { results: RegistrationResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined },
+    written: { results: ChunkResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined },
     chunk: readonly Submission[],
     agencyId: string,
     partnership: PartnershipSnapshot,
@@ -829,7 +836,7 @@ export class Registrar {
       const seededChi = seeded[i];
       // An unchanged re-submission gets its CHI back again, but it was seeded (and counted) before.
       if (seededChi && !r.unchanged) stats['chi-seeded'] = (stats['chi-seeded'] ?? 0) + 1;
-      return { ...r, seededChi, response: withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, model, r.unchanged) };
+      return { ...r, seededChi, response: () => withOutcome(r.stored, r.plan, r.reviewTaskIds, seededChi, model, r.unchanged) };
     });
     await this.deps.store.incrementStats(stats);
     return final;
@@ -847,7 +854,7 @@ export class Registrar {
    * `features[i]` are `results[i]`'s new match features.
    */
   private async supersedeStaleReviews(
-    results: readonly RegistrationResult[],
+    results: readonly ChunkResult[],
     features: readonly MatchFeatures[],
     now: string,
     cause: ChangeCause,
@@ -881,7 +888,7 @@ export class Registrar {
 
   /** Open reviews naming a re-submitted record as their candidate that its new version no longer supports. */
   private async staleForCandidates(
-    resubmitted: readonly { result: RegistrationResult; features: MatchFeatures; tasks: readonly Task[] }[],
+    resubmitted: readonly { result: ChunkResult; features: MatchFeatures; tasks: readonly Task[] }[],
     model: MatchModel,
   ): Promise<Task[]> {
     const asked = resubmitted.flatMap(({ result, features, tasks }) =>
@@ -909,7 +916,7 @@ export class Registrar {
    * Person's other records are read (after this chunk's links are written).
    */
   private async seedChis(
-    results: readonly RegistrationResult[],
+    results: readonly ChunkResult[],
     chunk: readonly Submission[],
     agencyId: string,
     partnership: PartnershipSnapshot,

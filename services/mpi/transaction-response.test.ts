@@ -11,7 +11,7 @@ function result(overrides: Partial<RegistrationResult> = {}): RegistrationResult
     status: 200,
     plan: { outcome: 'linked', personId: 'per-a', assurance: 'level3', how: 'automatic', moves: false, keptManual: false },
     reviewTaskIds: [],
-    response: stored,
+    response: () => stored,
     ...overrides,
   } as RegistrationResult;
 }

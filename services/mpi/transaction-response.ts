@@ -11,7 +11,7 @@ export function transactionResponse(results: readonly RegistrationResult[], base
     type: 'transaction-response',
     entry: results.map((r) => ({
       fullUrl: `${baseUrl}/Patient/${r.recordId}`,
-      ...(minimal ? {} : { resource: r.response }),
+      ...(minimal ? {} : { resource: r.response() }),
       response: {
         status: r.status === 201 ? '201 Created' : '200 OK',
         location: `Patient/${r.recordId}/_history/${r.stored.meta?.versionId}`,

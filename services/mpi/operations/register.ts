@@ -59,7 +59,7 @@ export function registerPatient(ctx: MpiContext) {
 
 /** The answer to one registration (POST, or a PUT): the stored record with its match outcome; audited as create or update. */
 export async function respondRegistered(ctx: MpiContext, req: Request, res: Response, r: RegistrationResult): Promise<void> {
-  await respond(req, res, r.status, r.response, {
+  await respond(req, res, r.status, r.response(), {
     action: r.status === 201 ? 'C' : 'U',
     subtype: r.status === 201 ? 'create' : 'update',
     subject: `Patient/${r.recordId}`,
