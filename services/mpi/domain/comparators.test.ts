@@ -11,6 +11,7 @@ import {
   compareSex,
   compareResidence,
   compareTown,
+  COMPARATORS,
   FIELD_COUNT,
   FIELD_LEVELS,
   FIELD_NAMES,
@@ -216,6 +217,21 @@ describe('compareAll', () => {
     compareAll(a, b, out);
     expect(out[fieldIndex('residence')]).toBe(compareResidence(a, b));
     expect(level('residence', out[fieldIndex('residence')]!)).toBe('address');
+  });
+
+  it('gives every field the level its own comparator gives (a field added to FIELD_LEVELS must be compared here too)', () => {
+    const out = new Int8Array(FIELD_COUNT);
+    const pairs = [
+      [f({ given: ['Jan'], family: 'Kowalski', birthDate: '1980-03-04', gender: 'male', postcode: 'EH6 8QZ', addressLine: '2/1 14 Easter Road', town: 'Edinburgh', phone: '0131 496 0123', chi: '0403801235' }),
+        f({ given: ['John'], family: 'Kowalsky', birthDate: '1980-04-03', gender: 'male', postcode: 'EH6 8QA', addressLine: '14 Easter Rd', town: 'Edinburgh', phone: '0131 496 0999' })],
+      [f({ given: ['Mary', 'Ann'], family: 'Smith-Jones', birthDate: '1975', gender: 'female', postcode: 'G1 1AA' }),
+        f({ given: ['M'], family: 'Smith', birthDate: '1975-06-01', gender: 'male', postcode: 'G1 2BB', town: 'Glasgow' })],
+      [f({ given: ['Ross'] }), f({ family: 'Ross', addressLine: 'Main Street' })],
+    ] as const;
+    for (const [a, b] of pairs) {
+      expect(compareAll(a, b, out)).toBe(false);
+      expect(FIELD_NAMES.map((name) => out[fieldIndex(name)])).toEqual(FIELD_NAMES.map((name) => COMPARATORS[name](a, b)));
+    }
   });
 
   it('does not swap names that agree as given', () => {

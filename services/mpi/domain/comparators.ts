@@ -427,25 +427,35 @@ export function fieldIndex(field: FieldName): number {
   return FIELD_INDEX[field];
 }
 
+const CHI = FIELD_INDEX.chi;
 const GIVEN = FIELD_INDEX.given;
 const FAMILY = FIELD_INDEX.family;
+const BIRTH_DATE = FIELD_INDEX.birthDate;
+const SEX = FIELD_INDEX.sex;
 const POSTCODE = FIELD_INDEX.postcode;
 const ADDRESS = FIELD_INDEX.address;
 const TOWN = FIELD_INDEX.town;
 const PHONE = FIELD_INDEX.phone;
 const RESIDENCE_FIELD = FIELD_INDEX.residence;
-/** The comparators compareAll calls (residence is read off its parts' levels, not compared again). */
-const COMPARATOR_LIST = FIELD_NAMES.filter((name) => name !== 'residence').map((name) => ({ at: FIELD_INDEX[name], compare: COMPARATORS[name] }));
 
 /**
  * Every field's level into `out` (indexed as `FIELD_NAMES`), comparing forename with
  * family name crosswise when the names look swapped. Returns whether they were.
+ * Each comparator is called by name, not through a table (`COMPARATORS`): the
+ * compiler can then inline the small ones into this, the hottest loop of a load
+ * (residence is read off its parts' levels, not compared again).
  */
 export function compareAll(a: MatchFeatures, b: MatchFeatures, out: Int8Array): boolean {
-  for (const { at, compare } of COMPARATOR_LIST) out[at] = compare(a, b);
-  out[RESIDENCE_FIELD] = residenceLevel(out[POSTCODE]!, out[ADDRESS]!, out[TOWN]!, out[PHONE]!);
-  const given = out[GIVEN]!;
-  const family = out[FAMILY]!;
+  out[CHI] = compareChi(a, b);
+  const given = (out[GIVEN] = compareGiven(a, b));
+  const family = (out[FAMILY] = compareFamily(a, b));
+  out[BIRTH_DATE] = compareBirthDate(a, b);
+  out[SEX] = compareSex(a, b);
+  const postcode = (out[POSTCODE] = comparePostcode(a, b));
+  const address = (out[ADDRESS] = compareAddress(a, b));
+  const town = (out[TOWN] = compareTown(a, b));
+  const phone = (out[PHONE] = comparePhone(a, b));
+  out[RESIDENCE_FIELD] = residenceLevel(postcode, address, town, phone);
   // Only look for a swap when the names disagree as given (cheap test first).
   if (given >= 3 && family >= 3 && namesSwapped(a, b)) {
     out[GIVEN] = compareGivenCrosswise(a.g!, a.gp, b.f!, b.fp);
