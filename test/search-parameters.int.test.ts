@@ -5,7 +5,7 @@
  * OperationOutcome naming them and what the search does take, an unknown name refused as unknown, and `Prefer:
  * handling=lenient` (R4 §3.1.1.4) having both ignored: 200, `Preference-Applied`, and a self link without them.
  */
-import type { Bundle, OperationOutcome } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, CapabilityStatement, OperationOutcome } from 'fhir/r4.js';
 import { Client } from 'fhir-kit-client';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
@@ -33,8 +33,11 @@ const SEARCHES: ReadonlyArray<{ service: Service; type: string; criteria: Record
   { service: 'audit', type: 'DocumentReference', criteria: {} },
 ];
 const CONSENT = { service: 'plans' as const, type: 'Consent', criteria: { patient: 'Patient/no-such-person' } };
-/** Searches whose results come in id order (the generic store, the MPI's index): `_sort=_id` is what they serve. */
+/** Searches whose results come in id order (the generic store, the MPI's index): `_sort=_id` is what they serve, `-_id` its reverse. */
 const ID_ORDERED = new Set(['Organization', 'CareTeam', 'Task', 'Patient', 'Person', 'CarePlan', 'Consent']);
+/** The order each sorted search serves and its reverse, as `_sort` values: AuditEvent's index is in recorded time, newest first. */
+const orderOf = (type: string): { by: string; reverse: string } | undefined =>
+  ID_ORDERED.has(type) ? { by: '_id', reverse: '-_id' } : type === 'AuditEvent' ? { by: '-date', reverse: 'date' } : undefined;
 
 const prefix = uniquePrefix('search-parameters');
 let hub: RunningHub;
@@ -98,9 +101,11 @@ describe('FHIR parameters the hub does not serve, and unknown ones', () => {
       expect(outcome.resourceType).toBe('OperationOutcome');
       expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'not-supported', expression: [param] });
       const text = outcome.issue[0]?.details?.text ?? '';
-      // A search in id order honours `_sort=_id` and names it when refusing another sort.
-      if (param === '_sort' && ID_ORDERED.has(type)) expect(text).toContain(`'_sort=-_lastUpdated' is not supported on ${type} search here: results come in _id order, which _sort=_id asks for`);
-      else expect(text).toContain(`'${param}' is not supported on ${type} search`);
+      // A sorted search honours its order and the reverse, and names both when refusing another sort.
+      const order = orderOf(type);
+      if (param === '_sort' && order) {
+        expect(text).toContain(`'_sort=-_lastUpdated' is not supported on ${type} search here: results come in ${order.by} order, which _sort=${order.by} asks for, or in the reverse, _sort=${order.reverse}`);
+      } else expect(text).toContain(`'${param}' is not supported on ${type} search`);
       expect(text).not.toMatch(/unknown/i);
       expect(text).toContain('_count');
     },
@@ -114,19 +119,71 @@ describe('FHIR parameters the hub does not serve, and unknown ones', () => {
   });
 });
 
-describe('_sort: the one order each search serves', () => {
-  it.each([...SEARCHES, CONSENT].map((s) => [label(s), s] as const))('%s: _sort=_id is honoured where results come in id order, refused elsewhere', async (_l, { service, type, criteria }) => {
-    const { status, outcome } = await refusal(service, type, { ...criteria, _sort: '_id' });
-    if (!ID_ORDERED.has(type)) {
+describe('_sort: the order each search serves, and its reverse', () => {
+  it.each([...SEARCHES, CONSENT].map((s) => [label(s), s] as const))('%s: its order and the reverse are honoured where it has one, every _sort refused elsewhere; the CapabilityStatement says which', async (_l, { service, type, criteria }) => {
+    const order = orderOf(type);
+    const statement = (await clientOf(service).capabilityStatement()) as unknown as CapabilityStatement;
+    const documentation = statement.rest?.[0]?.resource?.find((r) => r.type === type)?.documentation ?? '';
+    if (!order) {
+      const { status, outcome } = await refusal(service, type, { ...criteria, _sort: '_id' });
       expect(status).toBe(400);
       expect(outcome.issue[0]).toMatchObject({ code: 'not-supported', expression: ['_sort'] });
+      expect(documentation).toContain('every _sort is refused');
       return;
     }
     // Served (Consent's person is unknown here: the search runs and says so).
-    expect([type, status]).toEqual([type, type === 'Consent' ? 404 : 200]);
-    const { status: reversed, outcome: why } = await refusal(service, type, { ...criteria, _sort: '-_id' });
-    expect(reversed).toBe(400);
-    expect(why.issue[0]?.details?.text).toContain(`'_sort=-_id' is not supported on ${type} search here: results come in _id order`);
+    for (const sort of [order.by, order.reverse]) {
+      expect([type, sort, (await refusal(service, type, { ...criteria, _sort: sort })).status]).toEqual([type, sort, type === 'Consent' ? 404 : 200]);
+    }
+    expect(documentation).toContain(`_sort=${order.by} asks for it, _sort=${order.reverse} for the reverse; any other _sort is refused`);
+  });
+
+  it('directory Organization: _sort=-_id pages every organization in descending id order — the ascending walk reversed — the next link keeping it', async () => {
+    const walk = async (sort: string) => {
+      const client = clientOf('directory');
+      const ids: string[] = [];
+      let page = (await client.search({ resourceType: 'Organization', searchParams: { _sort: sort, _count: '4' } })) as unknown as Bundle;
+      for (;;) {
+        ids.push(...(page.entry ?? []).map((e) => e.resource!.id!));
+        const next = page.link?.find((l) => l.relation === 'next');
+        if (!next) break;
+        expect(new URL(next.url).searchParams.get('_sort')).toBe(sort);
+        page = (await client.nextPage({ bundle: page as unknown as KitResource })) as unknown as Bundle;
+      }
+      return ids;
+    };
+    const ascending = await walk('_id');
+    expect(ascending.length).toBeGreaterThan(4);
+    expect(await walk('-_id')).toEqual([...ascending].reverse());
+    // With criteria (the matching ids, not the live set): the same.
+    const filtered = (sort: string) => clientOf('directory').search({ resourceType: 'Organization', searchParams: { partof: 'Organization/lothian-hscp', _sort: sort } }) as unknown as Promise<Bundle>;
+    const up = ((await filtered('_id')).entry ?? []).map((e) => e.resource!.id!);
+    expect(up.length).toBeGreaterThan(1);
+    expect(((await filtered('-_id')).entry ?? []).map((e) => e.resource!.id!)).toEqual([...up].reverse());
+  });
+
+  it('AuditEvent: _sort=date walks the trail oldest first — the newest-first walk reversed — through the cursor links', async () => {
+    // A fixed stretch of the trail: everything recorded before now (this test's own searches are recorded after).
+    const before = new Date(Date.now() - 1000).toISOString();
+    await new Promise((r) => setTimeout(r, 1500));
+    const walk = async (sort: string) => {
+      const client = clientOf('audit');
+      const events: AuditEvent[] = [];
+      let page = (await client.search({ resourceType: 'AuditEvent', searchParams: { date: `lt${before}`, _sort: sort, _count: '50' } })) as unknown as Bundle;
+      for (;;) {
+        events.push(...(page.entry ?? []).map((e) => e.resource as AuditEvent));
+        const next = page.link?.find((l) => l.relation === 'next');
+        if (!next) break;
+        expect(new URL(next.url).searchParams.get('_sort')).toBe(sort);
+        page = (await client.nextPage({ bundle: page as unknown as KitResource })) as unknown as Bundle;
+      }
+      return events;
+    };
+    const oldestFirst = await walk('date');
+    expect(oldestFirst.length).toBeGreaterThan(50);
+    const times = oldestFirst.map((e) => Date.parse(e.recorded));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect((await walk('-date')).map((e) => e.id)).toEqual(oldestFirst.map((e) => e.id).reverse());
   });
 
   it('directory Organization: _sort=_id pages every organization in id order, the next link keeping it', async () => {

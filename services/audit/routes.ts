@@ -16,6 +16,7 @@ import { consistencyProof } from './operations/consistency-proof.js';
 import { inclusionProof } from './operations/inclusion-proof.js';
 import { proofBundle } from './operations/proof-bundle.js';
 import { auditVocabulary } from './operations/vocabulary.js';
+import { AUDIT_ORDER } from './domain/audit-search.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
@@ -56,6 +57,7 @@ function capability(ctx: AuditContext) {
           { name: 'criterion', type: 'token' },
           { name: 'service', type: 'token' },
         ],
+        sort: AUDIT_ORDER,
         operations: [
           { name: 'export', definition: `${OP}/AuditEvent-export` },
           { name: 'inclusion-proof', definition: `${OP}/AuditEvent-inclusion-proof` },

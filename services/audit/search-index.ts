@@ -77,7 +77,7 @@ export interface SetStats {
 
 export interface SearchResult {
   readonly total?: number;
-  /** Entry ids of the page, newest first. */
+  /** Entry ids of the page, in the search's order (newest first unless `_sort=date`). */
   readonly ids: readonly string[];
   /** Whether the search has entries after the page (older) and before it (newer), for the paging links. */
   readonly more: { readonly after: boolean; readonly before: boolean };
@@ -87,11 +87,14 @@ export interface SearchResult {
  * A page next to an entry (`_cursor`), by the entry's rank in the result set: the rank is
  * looked up when the page is read, so entries added since (anywhere) never shift the page.
  * KEYS[1] the result set; ARGV: anchor id, 'after' | 'before', count, min score, max score
- * ('-inf' / '+inf' when open). Reads one entry more than the page to tell whether there are
- * more that way. Returns false when the anchor is not in the set, else { more, ids… }.
+ * ('-inf' / '+inf' when open), 'newest' | 'oldest' (which end the search's order starts at).
+ * Reads one entry more than the page to tell whether there are more that way. Returns false
+ * when the anchor is not in the set, else { more, ids… }.
  */
 const PAGE_NEXT_TO_LUA = `
-local rank = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+local newest = ARGV[6] == 'newest'
+local rank
+if newest then rank = redis.call('ZREVRANK', KEYS[1], ARGV[1]) else rank = redis.call('ZRANK', KEYS[1], ARGV[1]) end
 if not rank then return false end
 local count = tonumber(ARGV[3])
 local function bound(text) if text == '-inf' then return -math.huge elseif text == '+inf' then return math.huge end return tonumber(text) end
@@ -100,7 +103,8 @@ local first, last
 if ARGV[2] == 'after' then first, last = rank + 1, rank + count + 1 else first, last = math.max(0, rank - count - 1), rank - 1 end
 local page = { 0 }
 if last < first then return page end
-local rows = redis.call('ZRANGE', KEYS[1], first, last, 'REV', 'WITHSCORES')
+local rows
+if newest then rows = redis.call('ZRANGE', KEYS[1], first, last, 'REV', 'WITHSCORES') else rows = redis.call('ZRANGE', KEYS[1], first, last, 'WITHSCORES') end
 for i = 1, #rows, 2 do
   local score = tonumber(rows[i + 1])
   if score >= min and score <= max then page[#page + 1] = rows[i] end
@@ -207,7 +211,7 @@ export class SearchIndex {
   // ---------------------------------------------------------------- reading
 
   /**
-   * One page of a search, newest first, with the exact total. `subjects` are the resolved
+   * One page of a search, newest first (oldest first for `_sort=date`), with the exact total. `subjects` are the resolved
    * `patient` references (undefined when the search has no `patient`; empty when it named
    * nobody the hub knows: then nothing matches).
    */
@@ -222,7 +226,9 @@ export class SearchIndex {
     const { cursor } = plan;
     if (plan.count > 0) {
       // One entry more than the page tells whether there is a next page, with or without a total.
-      if (cursor) multi.eval(PAGE_NEXT_TO_LUA, 1, base, cursor.id, cursor.direction, plan.count, min, max);
+      // `_sort=date` (reversed): the same set read from the other end.
+      if (cursor) multi.eval(PAGE_NEXT_TO_LUA, 1, base, cursor.id, cursor.direction, plan.count, min, max, plan.reversed ? 'oldest' : 'newest');
+      else if (plan.reversed) multi.zrange(base, min, max, 'BYSCORE', 'LIMIT', plan.offset, plan.count + 1);
       else multi.zrange(base, max, min, 'BYSCORE', 'REV', 'LIMIT', plan.offset, plan.count + 1);
     }
     if (scratch.length) multi.del(...scratch);

@@ -9,6 +9,7 @@ import type { Patient, Person } from 'fhir/r4.js';
 import { changeRecord, outboxEntryArgs, type ChangeCause } from '../../shared/audit/outbox.js';
 import { conflict, notFound } from '../../shared/fhir/outcome.js';
 import type { ManualDecision, PersonLink } from './domain/links.js';
+import { inPlanOrder } from '../../shared/store/search-plan.js';
 import { ownerOfRecordId } from './domain/patient-search.js';
 import { agencyOfRecord, buildPerson, chiOfRecord } from './domain/person.js';
 import type { PersonSearchPlan, PersonSource } from './domain/person-search.js';
@@ -108,7 +109,7 @@ export class Persons {
       const ids = new Set((await Promise.all(clause.map(idsOf))).flat());
       found = found === undefined ? ids : new Set([...found].filter((id) => ids.has(id)));
     }
-    const matching = [...(found ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const matching = inPlanOrder(plan, [...(found ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     const page = matching.slice(plan.offset, plan.offset + plan.count);
     const persons = await Promise.all(page.map((id) => this.read(id, readerAgency, partnership)));
     return { persons, total: matching.length };

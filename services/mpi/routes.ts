@@ -28,6 +28,7 @@ import { mergePersons, resolveReview, resolveReviews, unlinkRecord } from './ope
 import { searchPatients, searchPersons } from './operations/search.js';
 import { transaction } from './operations/transaction.js';
 import { updatePatient } from './operations/update.js';
+import { idOrder } from '../../shared/store/search-plan.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
@@ -117,6 +118,7 @@ function capability(ctx: MpiContext) {
           { name: 'gender', type: 'token' },
           { name: 'address-postalcode', type: 'string' },
         ],
+        sort: idOrder('Patient'),
         operations: [
           { name: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
           { name: 'ihe-pix', definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' },
@@ -131,6 +133,7 @@ function capability(ctx: MpiContext) {
           { name: 'link', type: 'reference' },
           { name: 'identifier', type: 'token' },
         ],
+        sort: idOrder('Person'),
         operations: [{ name: 'merge', definition: `${OP}/Person-merge` }],
       },
       {
@@ -138,6 +141,7 @@ function capability(ctx: MpiContext) {
         interactions: ['read', 'vread', 'history-instance', 'search-type'],
         // Served by the generic routes over the store: its declared parameters, `_id` and `_lastUpdated`.
         searchParams: MPI_RESOURCE_TYPES.flatMap((definition) => (definition.type === 'Task' ? searchParamSummary(definition) : [])),
+        sort: idOrder('Task'),
         // At a Task, one review; at the type (`POST /fhir/Task/$resolve`), a batch, all or nothing.
         operations: [
           { name: 'resolve', definition: `${OP}/Task-resolve` },

@@ -25,6 +25,7 @@ import { readResource, resourceHistory, searchResources, vreadResource } from '.
 import { renderPlan } from './operations/render.js';
 import { createResource, updateResource } from './operations/write.js';
 import { PLANS_RESOURCE_TYPES } from './resource-types.js';
+import { idOrder } from '../../shared/store/search-plan.js';
 
 const OP = 'https://fhir.infoshare.scot/OperationDefinition';
 
@@ -84,6 +85,7 @@ function capability(ctx: PlansContext) {
         searchRevInclude: supportedFor(definition.type as PlansType, '_revinclude'),
         // `patient` is the same search as `subject` (operations/read.ts).
         searchParams: [...searchParamSummary(definition), { name: 'subject', type: 'reference' as const }, { name: 'patient', type: 'reference' as const }],
+        sort: idOrder(definition.type),
         operations: [
           { name: 'diff', definition: `${OP}/diff` },
           ...(definition.type === 'CarePlan'
@@ -103,6 +105,7 @@ function capability(ctx: PlansContext) {
           { name: 'patient', type: 'reference' as const },
           { name: 'status', type: 'token' as const },
         ],
+        sort: idOrder('Consent'),
       },
       // The person's chronology and who read their plans are Patient operations (`/fhir/Patient/$chronology`,
       // `/fhir/Patient/<id>/$chronology`, `/fhir/Patient/$accesses`); the Patients themselves are the MPI's.

@@ -14,6 +14,16 @@ export interface ResourceCapability {
   /** `_include` / `_revinclude` values a search of the type serves. */
   readonly searchInclude?: readonly string[];
   readonly searchRevInclude?: readonly string[];
+  /** The order searches come in and its reverse, as `_sort` values (shared/store/search-plan.ts `SearchOrder`); none: every `_sort` refused. */
+  readonly sort?: { readonly by: string; readonly reverse: string };
+}
+
+/** What a searched type's `documentation` says of `_sort` (R4 has no structured element for it). */
+function sortDocumentation(r: ResourceCapability): string | undefined {
+  if (!r.interactions.includes('search-type')) return undefined;
+  return r.sort
+    ? `Search results come in ${r.sort.by} order: _sort=${r.sort.by} asks for it, _sort=${r.sort.reverse} for the reverse; any other _sort is refused (400 not-supported).`
+    : 'Search results come in one fixed order; every _sort is refused (400 not-supported).';
 }
 
 const COMPARTMENTS_NOT_SERVED =
@@ -51,6 +61,7 @@ export function capabilityStatement(options: {
         },
         resource: options.resources.map((r) => ({
           type: r.type,
+          ...(sortDocumentation(r) ? { documentation: sortDocumentation(r) } : {}),
           versioning: r.versioned === false ? 'no-version' : 'versioned',
           readHistory: r.interactions.includes('vread'),
           // FHIR JSON has no empty arrays: a type served only through its operations lists no interaction.

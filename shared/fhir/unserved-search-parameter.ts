@@ -69,10 +69,10 @@ export function unservedSearchParameter(type: string, key: string, served: reado
  * The 400 for a `_sort` other than the one order a search's results come in (`by`, e.g. `_id`): sorting on
  * anything else would need every match read and held before the first page, so it is refused (lenient: ignored).
  */
-export function unservedSort(type: string, key: string, value: string, by: string): UnservedSearchParameterError {
+export function unservedSort(order: { type: string; by: string; reverse: string }, key: string, value: string): UnservedSearchParameterError {
   return new UnservedSearchParameterError(
     key,
-    `'_sort=${value}' is not supported on ${type} search here: results come in ${by} order, which _sort=${by} asks for, and in no other (page through them with _count and the Bundle’s next link; Prefer: handling=lenient has it ignored)`,
+    `'_sort=${value}' is not supported on ${order.type} search here: results come in ${order.by} order, which _sort=${order.by} asks for, or in the reverse, _sort=${order.reverse}, and in no other (page through them with _count and the Bundle’s next link; Prefer: handling=lenient has it ignored)`,
   );
 }
 

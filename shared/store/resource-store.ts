@@ -36,7 +36,7 @@ import {
   type ResourceType,
   type ResourceTypeDefinition,
 } from './search-params.js';
-import { lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type IndexRange, type SearchPlan, type SearchQuery } from './search-plan.js';
+import { inPlanOrder, lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type IndexRange, type SearchPlan, type SearchQuery } from './search-plan.js';
 import { versionIdFromEtag } from './version.js';
 
 export type WriteOutcome = 'created' | 'updated' | 'unchanged';
@@ -323,13 +323,14 @@ export class ResourceStore {
     if (plan.clauses.length === 0) {
       // Every live resource: page straight from the ordered `live` set.
       const batch = this.redis.multi();
-      batch.zrangebylex(state.keys.live, '-', '+', 'LIMIT', offset, count);
+      if (plan.reversed) batch.zrevrangebylex(state.keys.live, '+', '-', 'LIMIT', offset, count);
+      else batch.zrangebylex(state.keys.live, '-', '+', 'LIMIT', offset, count);
       if (withTotal) batch.zcard(state.keys.live);
       const replies = replyValues(await batch.exec());
       pageIds = count === 0 ? [] : (replies[0] as string[]);
       total = withTotal ? (replies[1] as number) : undefined;
     } else {
-      const ids = await this.matchingIdsOf(state, plan);
+      const ids = inPlanOrder(plan, await this.matchingIdsOf(state, plan));
       pageIds = ids.slice(offset, offset + count);
       total = withTotal ? ids.length : undefined;
     }
@@ -352,7 +353,7 @@ export class ResourceStore {
   ): Promise<SearchResult<ResourceOf<K>>> {
     const state = this.state(type);
     const plan = planSearch(state.definition, query);
-    const ids = plan.clauses.length === 0 ? await this.redis.zrangebylex(state.keys.live, '-', '+') : await this.matchingIdsOf(state, plan);
+    const ids = inPlanOrder(plan, plan.clauses.length === 0 ? await this.redis.zrangebylex(state.keys.live, '-', '+') : await this.matchingIdsOf(state, plan));
     const matches: ResourceOf<K>[] = [];
     for (let i = 0; i < ids.length; i += MAX_COUNT) {
       const chunk = await this.readMany(type, ids.slice(i, i + MAX_COUNT));

@@ -1,6 +1,6 @@
 import { OperationOutcomeError, statusOf } from '../fhir/outcome.js';
 import { codingsOf, dateParam, defineResourceType, referenceParam, referencesOf, stringParam, tokenParam } from './search-params.js';
-import { lexBounds, matchingIds, planRanges, planSearch, scoreBounds, type IndexRange, type SearchPlan } from './search-plan.js';
+import { inPlanOrder, lexBounds, matchingIds, planRanges, planSearch, scoreBounds, type IndexRange, type SearchPlan } from './search-plan.js';
 
 const careTeam = defineResourceType('CareTeam', [
   tokenParam('category', (r) => codingsOf(r.category)),
@@ -132,9 +132,14 @@ describe('planSearch: refusals', () => {
     expect(badRequestText(() => planSearch(careTeam, { _sort: 'date' }))).toContain("'_sort=date' is not supported on CareTeam search here: results come in _id order");
   });
 
-  it('honours _sort=_id, the order matches come in, and refuses every other order (-_id, two keys, given twice)', () => {
+  it('honours _sort=_id, the order matches come in, and -_id, its reverse, and refuses every other order (two keys, given twice)', () => {
     expect(planSearch(careTeam, { _sort: '_id', _count: '5' })).toMatchObject({ clauses: [], count: 5 });
-    for (const sort of ['-_id', '_id,date', '']) expect(badRequestText(() => planSearch(careTeam, { _sort: sort }))).toContain('results come in _id order');
+    expect(planSearch(careTeam, { _sort: '_id' }).reversed).toBeUndefined();
+    expect(planSearch(careTeam, { _sort: '-_id', _count: '5' })).toMatchObject({ clauses: [], count: 5, reversed: true });
+    expect(inPlanOrder(planSearch(careTeam, { _sort: '-_id' }), ['a', 'b', 'c'])).toEqual(['c', 'b', 'a']);
+    for (const sort of ['_id,date', '-_id,_id', '', '-date']) {
+      expect(badRequestText(() => planSearch(careTeam, { _sort: sort }))).toContain('results come in _id order, which _sort=_id asks for, or in the reverse, _sort=-_id');
+    }
     expect(badRequestText(() => planSearch(careTeam, new URLSearchParams('_sort=_id&_sort=_id')))).toContain('given more than once');
   });
 

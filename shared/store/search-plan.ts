@@ -79,6 +79,8 @@ export interface ResultParams {
   readonly total: boolean;
   /** `_summary=count`: the total only, no entries. */
   readonly summaryCount: boolean;
+  /** `_sort` asked for the reverse of the search's own order (`SearchOrder.reverse`): pages are cut from the other end. */
+  readonly reversed?: true;
 }
 
 export interface SearchPlan extends ResultParams {
@@ -87,19 +89,30 @@ export interface SearchPlan extends ResultParams {
 }
 
 
-/** The one order a search's results come in, as the `_sort` value that asks for it. */
+/** The order a search's results come in, as the `_sort` value that asks for it, and the `_sort` value of its reverse. */
 export interface SearchOrder {
   readonly type: string;
   readonly by: string;
+  readonly reverse: string;
+}
+
+/** The `_sort` values of a search in id order (the generic store's, the MPI's, Consent's): ascending, or `-_id` for descending. */
+export function idOrder(type: string): SearchOrder {
+  return { type, by: ID_PARAM, reverse: `-${ID_PARAM}` };
 }
 
 const SORT_PARAM = '_sort';
+
+/** Ids in id order as the plan asks for them: as they are, or reversed (`_sort=-_id`). */
+export function inPlanOrder<T>(plan: Pick<ResultParams, 'reversed'>, idOrdered: T[]): T[] {
+  return plan.reversed ? idOrdered.reverse() : idOrdered;
+}
 
 /** Parses a query into a plan; throws a 400 OperationOutcomeError naming any parameter it cannot honour. */
 export function planSearch(definition: ResourceTypeDefinition, query: SearchQuery): SearchPlan {
   const clauses: Clause[] = [];
   // Matches are paged in id order (`matchingIds`, the `live` set): `_sort=_id` asks for what is served.
-  const result = new ResultParamsReader({ type: definition.type, by: ID_PARAM });
+  const result = new ResultParamsReader(idOrder(definition.type));
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
     const clause = clauseFor(definition, key, raw);
@@ -116,8 +129,9 @@ export function planSearch(definition: ResourceTypeDefinition, query: SearchQuer
 export class ResultParamsReader {
   /**
    * `sorted`: the search's own fixed order, which `_sort` may ask for (`_sort=_id` where results come in id order:
-   * honoured, as it changes nothing); any other `_sort` is refused naming that order. Unset: `_sort` is not read
-   * here, and the search refuses it as a parameter it does not serve.
+   * honoured, as it changes nothing) or the reverse of (`-_id`: `reversed`, the search cuts its pages from the other
+   * end); any other `_sort` is refused naming both. Unset: `_sort` is not read here, and the search refuses it as a
+   * parameter it does not serve.
    */
   constructor(private readonly sorted?: SearchOrder) {}
 
@@ -125,6 +139,7 @@ export class ResultParamsReader {
   private offset = 0;
   private total = true;
   private summaryCount = false;
+  private reversed = false;
 
   private readonly seen = new Set<string>();
 
@@ -139,7 +154,8 @@ export class ResultParamsReader {
     if (key === SORT_PARAM && this.sorted) {
       if (this.seen.has(key)) throw badRequest(`'${key}' is given more than once; give it once`, key);
       this.seen.add(key);
-      if (raw !== this.sorted.by) throw unservedSort(this.sorted.type, key, raw, this.sorted.by);
+      if (raw !== this.sorted.by && raw !== this.sorted.reverse) throw unservedSort(this.sorted, key, raw);
+      this.reversed = raw === this.sorted.reverse;
       return true;
     }
     if (key === '_count') this.count = Math.min(nonNegativeInteger(key, raw), MAX_COUNT);
@@ -152,7 +168,7 @@ export class ResultParamsReader {
 
   params(): ResultParams {
     if (this.summaryCount) return { count: 0, offset: 0, total: true, summaryCount: true };
-    return { count: this.count, offset: this.offset, total: this.total, summaryCount: false };
+    return { count: this.count, offset: this.offset, total: this.total, summaryCount: false, ...(this.reversed ? { reversed: true } : {}) };
   }
 }
 

@@ -34,6 +34,11 @@ describe('reading an AuditEvent search', () => {
     ]);
   });
 
+  it('reads _sort=-date as the order served (newest first) and _sort=date as its reverse (oldest first)', () => {
+    expect(parse('_sort=-date').reversed).toBeUndefined();
+    expect(parse('_sort=date&_cursor=after:5-1')).toMatchObject({ reversed: true, cursor: { direction: 'after', id: '5-1' } });
+  });
+
   it('answers _summary=count with the total alone', () => {
     expect(parse('criterion=MA-L3&_summary=count')).toMatchObject({ count: 0, total: true, summaryCount: true });
   });
@@ -58,7 +63,8 @@ describe('reading an AuditEvent search', () => {
     ['date=yesterday', /not a date/],
     ['date=ne2026-12-01', /not supported/],
     ['_count=-1', /non-negative integer/],
-    ['_sort=date', /not supported/],
+    ['_sort=_id', /results come in -date order, which _sort=-date asks for, or in the reverse, _sort=date/],
+    ['_sort=-date,_id', /not supported/],
     ['entity=Patient/1', /Unknown search parameter/],
     ['agent:Organization=nhs', /Modifier/],
     ['agent=<script>', /not an agency id/],

@@ -11,12 +11,15 @@
  *   criterion=MI-L3    a maturity criterion code; an unknown code is a 400
  *   service=mpi        the hub service that recorded the exchange
  *   _count _offset _total _summary=count   as every search of the hub
- *   _cursor=after:<id> | before:<id>       the page just after (older than) or just before
- *                                         (newer than) the entry <id> in this search's order —
- *                                         what the Bundle's next/previous links carry
+ *   _cursor=after:<id> | before:<id>       the page just after or just before the entry <id> in
+ *                                         this search's order — what the Bundle's next/previous
+ *                                         links carry
+ *   _sort=-date | date                     newest first (the default) or oldest first
  *
  * Comma-separated values OR together; different parameters AND together.
- * Results are newest first (by recorded time, then by id).
+ * Results are newest first (by recorded time, then by id), or with `_sort=date` oldest first
+ * (by recorded time, then by id): the index is scored by recorded time, so either is a read of
+ * the same sorted set from one end or the other.
  *
  * Why a cursor: the log grows at the top while an auditor pages down it, so an `_offset`
  * counted from the top moves under the reader (each new entry pushes one already shown onto
@@ -73,8 +76,11 @@ const CURSOR = /^(after|before):(\d{1,20}-\d{1,20})$/;
 /** What an AuditEvent search takes besides the result parameters (listed in the refusal of anything else). */
 const SERVED = ['date', 'agent', 'patient', 'outcome', 'type', 'subtype', 'criterion', 'service', CURSOR_PARAM];
 
+/** The order the index serves (newest first) and its reverse, as `_sort` values. */
+export const AUDIT_ORDER = { type: 'AuditEvent', by: '-date', reverse: 'date' } as const;
+
 export function parseAuditSearch(query: SearchQuery): AuditSearchPlan {
-  const result = new ResultParamsReader();
+  const result = new ResultParamsReader(AUDIT_ORDER);
   let from = -Infinity;
   let to = Infinity;
   const filters: TermFilter[] = [];

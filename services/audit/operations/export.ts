@@ -2,7 +2,7 @@
  * `GET /fhir/AuditEvent/$export?<search parameters>`: every matching AuditEvent, oldest first,
  * as NDJSON (`application/fhir+ndjson`, one event per line), streamed — a snapshot of the
  * matching ids is read a batch at a time and each batch written as the client takes it, so an
- * export of the whole log never sits in memory. `_count`/`_offset`/`_cursor` do not apply (400).
+ * export of the whole log never sits in memory. `_count`/`_offset`/`_cursor`/`_sort` do not apply (400).
  */
 import type { Request, Response } from 'express';
 import { startAuditedStream, writeChunk } from '../../../shared/fhir/express.js';
@@ -16,7 +16,7 @@ const BATCH = 500;
 
 export function exportAuditEvents(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
-    for (const key of ['_count', '_offset', '_summary', '_total', CURSOR_PARAM]) {
+    for (const key of ['_count', '_offset', '_summary', '_total', '_sort', CURSOR_PARAM]) {
       if (req.query[key] !== undefined) throw badRequest(`'${key}' does not apply to $export: it streams every match`, key);
     }
     const { plan, subjects } = await planWithSubjects(ctx, req.query);

@@ -8,6 +8,7 @@ import { HUB_BASE } from '../../../shared/fhir/systems.js';
 import { searchParamSummary } from '../../../shared/store/search-params.js';
 import type { DirectoryContext } from '../context.js';
 import { DIRECTORY_RESOURCE_TYPES } from '../resource-types.js';
+import { idOrder } from '../../../shared/store/search-plan.js';
 
 const CONTRACT_OPERATIONS = [
   { name: 'sign', definition: `${HUB_BASE}/OperationDefinition/Contract-sign` },
@@ -19,6 +20,7 @@ export function metadata(ctx: DirectoryContext) {
     type: definition.type,
     interactions: ['read', 'vread', 'update', 'create', 'search-type', 'history-instance'],
     searchParams: searchParamSummary(definition),
+    sort: idOrder(definition.type),
     // The generic create route honours If-None-Exist (shared/fhir/rest/resource-routes.ts).
     conditionalCreate: true,
     ...(definition.type === 'Contract' ? { operations: CONTRACT_OPERATIONS } : {}),

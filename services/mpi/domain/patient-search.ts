@@ -22,7 +22,7 @@ import { badRequest, tooCostly } from '../../../shared/fhir/outcome.js';
 import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { dateMatches, dateMayMatchWithin, dateSpan, parseDateQuery, type DatePrefix, type DateSpan } from '../../../shared/store/date-range.js';
-import { queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
+import { idOrder, inPlanOrder, queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
 import { chiBlockingKey } from './blocking.js';
 import { bucketField, bucketMembers, bucketOf, nameTerm, namePartsOf, postcodeTerm, rootField, termField, type TermCode } from './search-terms.js';
 
@@ -68,8 +68,8 @@ const STRING_PARAMS: Readonly<Record<string, readonly TermCode[]>> = { family: [
 export function planPatientSearch(query: SearchQuery, context: IdentifierContext): PatientSearchPlan {
   const clauses: RecordClause[] = [];
   const filters: ((record: Patient) => boolean)[] = [];
-  // Matches are paged in id order (`matching…Ids` sorts them): `_sort=_id` asks for what is served.
-  const result = new ResultParamsReader({ type: 'Patient', by: '_id' });
+  // Matches are paged in id order (`matching…Ids` sorts them): `_sort=_id` asks for what is served, `-_id` the reverse.
+  const result = new ResultParamsReader(idOrder('Patient'));
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
     const { name, modifier, values } = searchParamOf(key, raw);
@@ -217,14 +217,14 @@ export function listIds(raw: string | null | undefined): string[] {
   return raw ? raw.split(',').filter((id) => id !== '') : [];
 }
 
-/** Ids found by every clause, given each source's ids (`idsOf`), in stable (code-unit) order. */
+/** Ids found by every clause, given each source's ids (`idsOf`), in stable (code-unit) order — reversed for `_sort=-_id`. */
 export function matchingRecordIds(plan: PatientSearchPlan, idsOf: (source: RecordSource) => readonly string[]): string[] {
   let result: Set<string> | undefined;
   for (const clause of plan.clauses) {
     const ids = new Set(clause.sources.flatMap((s) => idsOf(s)));
     result = result === undefined ? ids : new Set([...result].filter((id) => ids.has(id)));
   }
-  return [...(result ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return inPlanOrder(plan, [...(result ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**

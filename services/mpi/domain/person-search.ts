@@ -12,7 +12,7 @@ import { badRequest, tooCostly } from '../../../shared/fhir/outcome.js';
 import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import { IdentifierSystems } from '../../../shared/fhir/systems.js';
 import { referenceKey } from '../../../shared/store/search-params.js';
-import { queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
+import { idOrder, queryPairs, ResultParamsReader, searchParamOf, splitUnescaped, unescape, type ResultParams, type SearchQuery } from '../../../shared/store/search-plan.js';
 import { chiBlockingKey } from './blocking.js';
 
 export type PersonSource =
@@ -33,8 +33,8 @@ const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function planPersonSearch(query: SearchQuery): PersonSearchPlan {
   const clauses: PersonSource[][] = [];
-  // Matches are paged in id order (`matching…Ids` sorts them): `_sort=_id` asks for what is served.
-  const result = new ResultParamsReader({ type: 'Person', by: '_id' });
+  // Matches are paged in id order (`matching…Ids` sorts them): `_sort=_id` asks for what is served, `-_id` the reverse.
+  const result = new ResultParamsReader(idOrder('Person'));
   for (const [key, raw] of queryPairs(query)) {
     if (result.read(key, raw)) continue;
     const param = searchParamOf(key, raw);

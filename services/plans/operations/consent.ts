@@ -30,7 +30,7 @@ import { refusedBySecurityModel, SECURITY_MODEL_CRITERIA } from '../../../shared
 import { searchQueryOf, servedSearch } from '../../../shared/fhir/rest/search-query.js';
 import { unservedSearchParameter } from '../../../shared/fhir/unserved-search-parameter.js';
 import { RESULT_PARAMS } from '../../../shared/store/search-params.js';
-import { ResultParamsReader } from '../../../shared/store/search-plan.js';
+import { idOrder, ResultParamsReader } from '../../../shared/store/search-plan.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { ValidationPool } from '../../../shared/fhir/validation-pool.js';
 import type { ResourceStore } from '../../../shared/store/resource-store.js';
@@ -122,8 +122,8 @@ export function searchConsents(deps: ConsentOperationsDeps) {
     describeExchange(res, { subtype: 'search-type', action: 'R', dataCategory: CATEGORY });
     const query = searchQueryOf(req);
     await servedSearch(req, res, query, () => {
-      // The store pages Consents in id order: `_sort=_id` is honoured, any other refused here (so lenient can drop it).
-      const sort = new ResultParamsReader({ type: 'Consent', by: '_id' });
+      // The store pages Consents in id order: `_sort=_id` and `-_id` are honoured, any other refused here (so lenient can drop it).
+      const sort = new ResultParamsReader(idOrder('Consent'));
       for (const [name, raw] of query) {
         if (name === '_sort' && sort.read(name, raw)) continue;
         if (!SEARCH_PARAMETERS.includes(name) && !RESULT_PARAMETERS.includes(name) && !FORMAT_PARAMETERS.has(name)) throw unservedSearchParameter('Consent', name, SEARCH_PARAMETERS);
