@@ -6,9 +6,10 @@
  * and delivers its own report to Edinburgh social work's endpoint — exactly once, audited on both sides, also when
  * the Lothian hub was down while the Fife hub tried.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Bundle, MessageHeader, Parameters, ParametersParameter } from 'fhir/r4.js';
-import { loadSigningKey } from '../shared/auth/keys.js';
+import { loadSigningKey, type SigningKey } from '../shared/auth/keys.js';
 import { signDeliveryToken } from '../shared/messaging/delivery-token.js';
 import { parseResponseMessage } from '../shared/messaging/response-message.js';
 import type { RunningHub } from '../services/hub.js';
@@ -18,6 +19,7 @@ import { addressedMessage } from '../services/alerts/domain/minimise.js';
 import { forwardedMessageIdOf } from '../services/alerts/domain/peer-hubs.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { AlertStore } from '../services/alerts/store.js';
+import { redriveRequest } from '../services/alerts/operations/peer-redrive.js';
 import { alertMessage } from './alerts.js';
 import { bearer, eventually, get, post, startTwoHubs, stateOf, trail, type TwoHubs } from './two-hubs.js';
 
@@ -108,7 +110,8 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     expect(part(report!.parts, 'agency')?.valueReference?.reference).toBe(`Organization/${VHK}`);
     expect(part(report!.parts, 'reason')?.valueString).toContain('fatal-error');
     expect(part(report!.parts, 'heldBy')?.valueReference?.reference).toBe('Organization/fife-hscp');
-    expect(part(report!.parts, 'redrive')).toBeUndefined();
+    // Re-driven through the sender's own hub (which asks the Fife hub: the next test).
+    expect(part(report!.parts, 'redrive')?.valueUrl).toBe(`${lothian.config.urls.alerts}/fhir/$redrive/${messageId}?agency=${VHK}`);
     // Never to the agency directly from the Fife hub: its simulator has nothing for Edinburgh social work.
     expect(await reportsAt(fife, SENDER)).toEqual([]);
 
@@ -135,6 +138,43 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     await new Promise((r) => setTimeout(r, 500));
     expect((await reportsAt(lothian, SENDER)).filter((r) => part(r.parts, 'message')?.valueString === messageId)).toHaveLength(1);
   }, 60_000);
+
+  it('re-drives the dead letter the Fife hub holds when the sender asks its own hub: dies again → a new report; delivered → none', async () => {
+    const { lothian, fife } = hubs;
+    await behave(fife, VHK, { mode: 'fatal' });
+    const { messageId } = await raiseToVhk('cp-relay-redrive');
+    const { atFife, lothianReport } = idsOf(messageId);
+    const reportsAbout = async () => (await reportsAt(lothian, SENDER)).filter((r) => part(r.parts, 'message')?.valueString === messageId);
+    await eventually('the first report', async () => ((await reportsAbout()).length === 1 ? true : undefined), 30_000);
+    const sender = await bearer(lothian, SENDER);
+    const redrive = () => post(`${lothian.config.urls.alerts}/fhir/$redrive/${messageId}?agency=${VHK}`, sender, '');
+
+    // VHK still refuses: the re-driven letter dies again at Fife and is reported again, under a new id.
+    expect((await redrive()).status).toBe(202);
+    const secondReport = relayedReportIdOf('fife-hscp', deadLetterReportIdOf(atFife, VHK, 1));
+    await eventually('the second report', async () => ((await reportsAbout()).some((r) => r.messageId === secondReport) ? true : undefined), 30_000);
+
+    // VHK takes it now: re-driven once more, delivered once, and not reported.
+    await behave(fife, VHK, { mode: 'ok' });
+    const res = await redrive();
+    expect(res.status).toBe(202);
+    await eventually('the re-driven delivery acknowledged at Fife', async () => ((await storeOf(fife).delivery(atFife, VHK))?.state === 'acknowledged' ? true : undefined), 30_000);
+    expect((await receivedBy(fife, VHK)).filter((m) => m.messageId === atFife).map((m) => m.receiveCount)).toEqual([1]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await reportsAbout()).map((r) => r.messageId).sort()).toEqual([lothianReport, secondReport].sort());
+    // Nothing left to re-drive at Fife: its 409 passed on; another agency is told the message does not exist.
+    const again = await redrive();
+    expect(again.status).toBe(409);
+    expect(JSON.stringify(again.body)).toMatch(/The fife-hscp hub: .*not a dead letter/);
+    expect((await post(`${lothian.config.urls.alerts}/fhir/$redrive/${messageId}?agency=${VHK}`, await bearer(lothian, 'nhs-lothian'), '')).status).toBe(404);
+
+    // Audited on both sides: Lothian's call to the Fife hub, Fife's re-drive for the Lothian hub's sender.
+    const calls = (await trail(lothian)).filter((e) => e.event.includes(`${fife.config.urls.alerts}/fhir/$redrive/${messageId}`));
+    expect(calls.map((e) => e.outcome)).toEqual(['0', '0', '4']);
+    const fifeTrail = await trail(fife);
+    expect(fifeTrail.filter((e) => e.event.includes('$redrive (asked by a peer hub)') && e.outcome === '0')).toHaveLength(2);
+    expect(fifeTrail.some((e) => e.event.includes(`Re-driven by the lothian-hscp hub for ${SENDER}: the delivery to ${VHK} is pending again`))).toBe(true);
+  }, 90_000);
 
   it('refuses a relayed report about a message it never forwarded there (404) or about an agency not of the relaying partnership (403)', async () => {
     const { lothian } = hubs;
@@ -164,6 +204,21 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     const refusals = (await trail(lothian)).filter((e) => e.event.includes('$process-message (relayed dead-letter report)') && e.outcome === '4');
     expect(refusals.length).toBeGreaterThanOrEqual(2);
   }, 30_000);
+
+  it('refuses at the Fife hub a re-drive not signed by a peer hub (401) or for a sender not of the asking partnership (403)', async () => {
+    const { lothian, fife } = hubs;
+    const ask = async (key: SigningKey, sender: string) => {
+      const body = JSON.stringify(redriveRequest(sender, VHK));
+      const { token } = signDeliveryToken({ messageId: 'msg-any', recipient: 'fife-hscp', body }, key, 'lothian-hscp');
+      return post(`${fife.config.urls.alerts}/fhir/$redrive/msg-any`, `Bearer ${token}`, body);
+    };
+    const forged = loadSigningKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }), 'ES256');
+    expect((await ask(forged, SENDER)).status).toBe(401);
+    const lothianKey = loadSigningKey(await readFile(lothian.config.token.signingKeyFile), 'ES256');
+    const forFife = await ask(lothianKey, 'nhs-fife');
+    expect(forFife.status).toBe(403);
+    expect(JSON.stringify(forFife.body)).toMatch(/asks only for its own agencies/);
+  });
 
   it('keeps retrying the relay while the Lothian hub is down, and the report arrives once after it is back', async () => {
     // VHK answers transient errors until the Lothian hub is down, then refuses: the report is made while it is down.

@@ -1,5 +1,6 @@
 /** Everything the alerts service's HTTP operations share, built once in `module.ts`. */
 import type { RequestHandler } from 'express';
+import type { AuditSink } from '../../shared/audit/exchange.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
@@ -15,6 +16,8 @@ export interface AlertsContext {
   /** The service's own settings (config.ts). */
   readonly config: AlertsConfig;
   readonly store: AlertStore;
+  /** Records the calls the service's operations make to other systems (a re-drive asked of a peer hub). */
+  readonly audit: AuditSink;
   /** Relays the `{alerts}` change records to the audit stream; started by the service. */
   readonly relay: OutboxRelay;
   /** The producer side of the delivery queue (and the sweeper). */

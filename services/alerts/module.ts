@@ -34,6 +34,7 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
   return {
     config,
     store,
+    audit: deps.audit,
     relay: new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(keys.outbox),
     deliveries: new DeliveryQueue({ redis: deps.redis, keys: deps.keys }, store, retryPolicyOf(config)),
     isp,
@@ -140,8 +141,8 @@ export const alertsService: ServiceModule<AlertsConfig> = {
       log: deps.log,
       metrics,
       bodyLimit: config.bodyLimit,
-      // A message another partnership's hub forwards is signed over its exact bytes (operations/forwarded-message.ts).
-      rawBodyPaths: /^\/fhir\/\$process-message$/,
+      // What another partnership's hub sends (a forwarded message, a re-drive) is signed over its exact bytes (operations/peer-exchange.ts).
+      rawBodyPaths: /^\/fhir\/\$(?:process-message|redrive\/[^/]+)$/,
       routes,
     });
     return {

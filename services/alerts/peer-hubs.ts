@@ -29,6 +29,8 @@ export interface ForwardingTarget {
   readonly partnership: string;
   /** `<peer alerts base>/$process-message`. */
   readonly url: string;
+  /** The peer hub's alerts FHIR base (a re-drive is asked at `<base>/$redrive/<message id>`). */
+  readonly base: string;
   /** The directory Endpoint naming that hub (`Endpoint/<id>`). */
   readonly endpoint: string;
   /** The token to send one attempt with (fresh each call): signed by this hub, for the peer hub, over `body`. */
@@ -82,7 +84,7 @@ export class PeerHubs {
     const partnership = agency.partnership ?? '';
     const hub = peerHubOf(partnership, await this.directory.endpointsOf(partnership));
     if (!isPeerHub(hub)) throw new PeerHubUnavailableError(agencyId, hub);
-    return { partnership, url: forwardingUrlOf(hub), endpoint: hub.endpoint, sign: (messageId, body) => this.forwardingToken(partnership, messageId, body) };
+    return { partnership, url: forwardingUrlOf(hub), base: hub.alertsBase, endpoint: hub.endpoint, sign: (messageId, body) => this.forwardingToken(partnership, messageId, body) };
   }
 
   /** The token a forwarded message is sent with (one per attempt): signed by this hub (`iss` its partnership), for the peer's. */

@@ -13,7 +13,9 @@ import type { Logger } from '../../shared/log.js';
 import type { AlertsContext } from './context.js';
 import { deadLetters, redrive } from './operations/dead-letters.js';
 import { deliveryStatus } from './operations/delivery-status.js';
-import { forwardedMessage, fromPeerHub } from './operations/forwarded-message.js';
+import { forwardedMessage } from './operations/forwarded-message.js';
+import { fromPeerHub } from './operations/peer-exchange.js';
+import { peerRedrive } from './operations/peer-redrive.js';
 import { inbox } from './operations/inbox.js';
 import { flagAccesses, readFlag, searchFlags } from './operations/flag-lookup.js';
 import { processMessage } from './operations/process-message.js';
@@ -32,6 +34,8 @@ export function alertsRoutes(ctx: AlertsContext, log: Logger): Router {
   router.get('/fhir/$delivery-status/:messageId', ...access(readScope('Flag')), handler(deliveryStatus(ctx)));
   router.get('/fhir/$inbox', ...access(readScope('Flag')), handler(inbox(ctx)));
   router.get('/fhir/$dead-letters', ...access(readScope('Flag')), handler(deadLetters(ctx)));
+  // A peer hub re-drives a delivery it forwarded here, for its sender (same token as a forwarded message).
+  router.post('/fhir/$redrive/:messageId', fromPeerHub, handler(peerRedrive(ctx, ctx.peers, log)));
   router.post('/fhir/$redrive/:messageId', ...access(writeScope('Flag')), handler(redrive(ctx)));
   router.get('/fhir/Flag', ...access(readScope('Flag')), handler(searchFlags(ctx, log)));
   router.post('/fhir/Flag/_search', ...access(readScope('Flag')), handler(searchFlags(ctx, log)));

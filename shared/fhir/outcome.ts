@@ -105,6 +105,19 @@ export const interactionNotSupported = (text: string) => fail('not-supported', 4
 /** An answer in a form the client asked for and the server does not produce (`_format=xml`, `Accept: application/fhir+xml`). */
 export const notAcceptable = (text: string, expression?: string | string[]) => fail('not-supported', 406, text, expression);
 export const unavailable = (text: string) => fail('transient', 503, text);
+/** Another server this one called for the answer (a peer hub) answered something it cannot pass on. */
+export const badGateway = (text: string) => fail('exception', 502, text);
+
+/** What an OperationOutcome another server answered says (its first issue), or undefined when the text is not one. */
+export function outcomeTextOf(text: string): string | undefined {
+  try {
+    const parsed = JSON.parse(text) as Partial<OperationOutcome>;
+    const issue = parsed.issue?.[0];
+    return issue?.details?.text ?? issue?.diagnostics;
+  } catch {
+    return undefined;
+  }
+}
 /** A body that stopped arriving before the length it announced (RFC 9110 §15.5.9): refused, not waited for. */
 export const requestTimeout = (text: string) => fail('timeout', 408, text);
 /** An `Expect` the server does not meet (anything but `100-continue`, RFC 9110 §10.1.1). */

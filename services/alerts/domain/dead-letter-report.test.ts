@@ -127,10 +127,11 @@ describe('a dead-letter report relayed by the hub that holds the letter', () => 
     expect(refusal({ ...relayed, entry: [{ resource: unaddressed }, ...relayed.entry!.slice(1)] })).toBe(422);
   });
 
-  it('becomes, at the hub that forwarded the message, a report naming the partnership that holds the letter and no re-drive link', () => {
+  it('becomes, at the hub that forwarded the message, a report naming the partnership that holds the letter, re-driven through this hub', () => {
     const here = deadLetterReport({ ...LETTER, reportId: 'dlr-l', senderAgency: 'edinburgh-social-work', event: 'alert-raised', flagId: 'flag-l', baseUrl: BASE, heldBy: 'fife-hscp' });
     const parts = (here.entry?.[1]?.resource as Parameters).parameter?.[0]?.part ?? [];
-    expect(parts.map((p) => p.name)).toEqual(['message', 'agency', 'died', 'attempts', 'sequence', 'reason', 'status', 'heldBy', 'event', 'flag']);
+    expect(parts.map((p) => p.name)).toEqual(['message', 'agency', 'died', 'attempts', 'sequence', 'reason', 'status', 'redrive', 'heldBy', 'event', 'flag']);
+    expect(parts.find((p) => p.name === 'redrive')?.valueUrl).toBe(`${BASE}/$redrive/msg-1?agency=lueccs-ooh`);
     expect(parts.find((p) => p.name === 'heldBy')).toEqual({ name: 'heldBy', valueReference: { reference: 'Organization/fife-hscp' } });
     expect(relayedReportIdOf('fife-hscp', 'dlr-fife-1')).toBe(relayedReportIdOf('fife-hscp', 'dlr-fife-1'));
     expect(relayedReportIdOf('fife-hscp', 'dlr-fife-1')).not.toBe(relayedReportIdOf('other-hscp', 'dlr-fife-1'));

@@ -70,8 +70,8 @@ export interface DeadLetterReportParts extends DeadLetterFacts {
   readonly baseUrl: string;
   /**
    * The partnership whose hub holds the dead letter, when it is not this hub: a message this hub forwarded died at
-   * that partnership's hub, which relayed the report here. The report then names that partnership (`heldBy`) and
-   * carries no `redrive` link — the letter is re-driven where it is held, not here.
+   * that partnership's hub, which relayed the report here. The report then names that partnership (`heldBy`); its
+   * `redrive` link is still this hub's, which asks that hub to re-drive it (operations/peer-redrive.ts).
    */
   readonly heldBy?: string;
 }
@@ -85,7 +85,7 @@ export function deadLetterReport(parts: DeadLetterReportParts): Bundle {
       {
         name: 'deadLetter',
         part: [
-          ...deadLetterParts(parts, parts.baseUrl).filter((p) => !parts.heldBy || p.name !== 'redrive'),
+          ...deadLetterParts(parts, parts.baseUrl),
           ...(parts.heldBy ? [{ name: 'heldBy', valueReference: { reference: `Organization/${parts.heldBy}` } }] : []),
           ...(parts.senderHeaderId ? [{ name: 'senderMessage', valueString: parts.senderHeaderId }] : []),
           { name: 'event', valueCode: parts.event },

@@ -15,16 +15,16 @@
  */
 import type { Request, Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4.js';
-import { changeRecord } from '../../../shared/audit/outbox.js';
-import { DELIVERY_STORE } from '../keys.js';
 import { authContext } from '../../../shared/auth/middleware.js';
-import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
+import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
-import { badRequest, conflict, informational, notFound } from '../../../shared/fhir/outcome.js';
+import { badRequest, notFound } from '../../../shared/fhir/outcome.js';
 import type { AlertsContext } from '../context.js';
 import { deadLetterParts } from '../domain/dead-letter-report.js';
 import { knownMessage } from './known-message.js';
+import { peerHubOfRecipient, redriveAtPeer } from './peer-redrive.js';
 import { onlyParameters, wholeNumberParam } from './query.js';
+import { redriveDeadLetter } from './redrive-dead-letter.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 200;
@@ -61,31 +61,13 @@ export function redrive(ctx: AlertsContext) {
     const agencyId = req.query.agency;
     if (typeof agencyId !== 'string' || agencyId.length === 0) throw badRequest('Name the recipient to re-drive: ?agency=<agency id>', 'agency');
     describeExchange(res, { recipientAgency: agencyId });
-    const subject = `Person/${message.personId}`;
     const delivery = await ctx.store.delivery(messageId, agencyId);
     if (!delivery) throw notFound(`Message ${messageId} has no delivery to ${agencyId}`);
-    if (delivery.state !== 'dead-letter') throw conflict(`The delivery of ${messageId} to ${agencyId} is ${delivery.state}, not a dead letter: only dead letters are re-driven`);
-
-    // The old job (failed, kept for a week) would make the new add a no-op: it goes first.
-    await ctx.deliveries.forgetFinishedJob(messageId, agencyId);
-    const cause = causeOf(req, res, subject);
-    const step = await ctx.store.stepDelivery(messageId, agencyId, {
-      from: ['dead-letter'],
-      to: 'pending',
-      at: new Date(),
-      sender: message.sender,
-      redrive: true,
-      record: changeRecord(
-        { ...cause, service: 'alerts' },
-        { subtype: '$redrive', action: 'U', subject, outcomeDescription: `Re-driven by ${caller}: the delivery to ${agencyId} is pending again`, entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }] },
-        DELIVERY_STORE,
-      ),
-    });
-    if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
-    if (step.kind !== 'applied') throw conflict(`The delivery of ${messageId} to ${agencyId} changed meanwhile; it is no longer a dead letter`);
-    await ctx.deliveries.redrive({ origin: { requestId: cause.requestId, agent: cause.agent }, messageId, agencyId });
-    await respond(req, res, 202, informational(`The delivery of ${messageId} to ${agencyId} is pending again, with a new retry window`), {
-      headers: { 'Content-Location': `${ctx.baseUrl}/$delivery-status/${messageId}` },
-    });
+    // Forwarded to a peer hub, which accepted it (acknowledged here): a dead letter there is re-driven there.
+    if (delivery.state === 'acknowledged') {
+      const peer = await peerHubOfRecipient(ctx, agencyId);
+      if (peer) return redriveAtPeer(ctx, req, res, message, agencyId, peer);
+    }
+    await redriveDeadLetter(ctx, req, res, { message, agencyId, state: delivery.state, by: caller });
   };
 }

@@ -30,18 +30,15 @@
  * the origin sends each recipient its own cut of the message (minimised under
  * its ISP), and this hub cuts it again under its own when delivering.
  */
-import type { NextFunction, Request, Response } from 'express';
-import { unverifiedJwt } from '../../../shared/auth/unverified-jwt.js';
+import type { Request, Response } from 'express';
 import type { Bundle, CareTeam, Flag, Patient } from 'fhir/r4.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
-import { bearerToken } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
-import { rawBodyOf, respond } from '../../../shared/fhir/express.js';
+import { respond } from '../../../shared/fhir/express.js';
 import { badRequest, conflict, forbidden, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import type { Logger } from '../../../shared/log.js';
-import { DELIVERY_TOKEN_TYPE, deliveryTokenRefusal } from '../../../shared/messaging/delivery-token.js';
 import { buildResponseMessage } from '../../../shared/messaging/response-message.js';
 import type { AlertsContext } from '../context.js';
 import { ALERTS_TAG } from '../keys.js';
@@ -53,44 +50,16 @@ import type { StoredFlag } from '../store.js';
 import type { PeerHubs } from '../peer-hubs.js';
 import { isDeadLetterReport } from '../domain/dead-letter-report.js';
 import { acceptRelayedReport } from './relayed-report.js';
+import { verifiedPeerRequest } from './peer-exchange.js';
 
 /** What a forwarded exchange shows: an alert across the boundary, checked against this side's signed ISP. */
 const FORWARDED_CRITERIA = ['MA-L5', 'IM-L4', 'IM-L5'];
 
-/**
- * Routes a request here only when its bearer token is a delivery token (JWT
- * header `typ`, read unverified: the operation verifies it); anything else —
- * an agency's access token, no token — goes on to the agency's own route.
- */
-export function fromPeerHub(req: Request, _res: Response, next: NextFunction): void {
-  const typ: unknown = unverifiedJwt(bearerToken(req.headers.authorization) ?? '')?.header.typ;
-  next(typ === DELIVERY_TOKEN_TYPE ? undefined : 'route');
-}
-
 export function forwardedMessage(ctx: AlertsContext, peers: PeerHubs, log: Logger) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: '$process-message (forwarded)', action: 'C', dataCategory: 'alert' });
-    const body = rawBodyOf(req) ?? Buffer.alloc(0);
-    let token: string | undefined;
-    try {
-      token = bearerToken(req.headers.authorization);
-    } catch {
-      refusedBySecurityModel(res);
-      throw deliveryTokenRefusal('malformed');
-    }
-    const verdict = await peers.verifyForwarded(token, body);
-    if (!verdict.ok) {
-      refusedBySecurityModel(res);
-      log.warn({ problem: verdict.problem, requestId: requestIdOf(res) }, 'refused a forwarded message: not signed by a peer hub this directory pins');
-      throw deliveryTokenRefusal(verdict.problem);
-    }
-    const { hub, claims } = verdict;
     // Who acted: the peer hub (its partnership), for the audit record of this exchange and its change.
-    res.locals.auth = { sub: `hub:${hub.partnership}`, partnership: hub.partnership, scopes: [] };
-    if (!(await peers.rememberForwarded(claims))) {
-      refusedBySecurityModel(res);
-      throw deliveryTokenRefusal('replayed');
-    }
+    const { hub, claims } = await verifiedPeerRequest(peers, log, req, res);
 
     const sent = await validBody<Bundle>(req, 'Bundle', ctx.validation);
     // A message this hub forwarded there died at that hub: its report comes back to the sender here (relayed-report.ts).

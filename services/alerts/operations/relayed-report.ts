@@ -16,7 +16,7 @@
  * relaying hub's pinned signature and the message this hub itself forwarded to it are what entitle the report.
  *
  * Then the report to the sender — this hub's own, with the dead letter's facts as the peer gave them, the
- * partnership that holds the letter (`heldBy`) and no `redrive` link — is accepted by the accept script (its
+ * partnership that holds the letter (`heldBy`) and this hub's `redrive` link (peer-redrive.ts asks the peer) — is accepted by the accept script (its
  * message, its one delivery to the sender, sequence number, inbox entry, `unqueued` marker and change record in
  * one write) under an id derived from the peer's report id, and only then answered `ok`; a relay sent again is
  * answered as the first time, never a second report. It is delivered like any report written here: the sender's

@@ -14,11 +14,11 @@
  * audit). The peer hub not registered, unreachable or failing: 502 / 503. Every one audited.
  */
 import type { Request, Response } from 'express';
-import type { CarePlan, OperationOutcome } from 'fhir/r4.js';
+import type { CarePlan } from 'fhir/r4.js';
 import { auditedCall } from '../../../shared/audit/outbound.js';
 import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { FHIR_JSON, respond } from '../../../shared/fhir/express.js';
-import { badRequest, forbidden, notFound, OperationOutcomeError, outcome, unavailable } from '../../../shared/fhir/outcome.js';
+import { badGateway, badRequest, forbidden, notFound, OperationOutcomeError, outcomeTextOf, unavailable } from '../../../shared/fhir/outcome.js';
 import { BREAK_GLASS_REASON_HEADER, PURPOSE_HEADER } from '../consent-access.js';
 import type { PlansContext } from '../context.js';
 import { unknownResource } from '../../../shared/store/resource-store.js';
@@ -76,7 +76,7 @@ export function peerRead(ctx: PlansContext) {
     /** How this hub answers a plan the other hub does not hold — and one the caller may not see (never telling that it exists). */
     const unknownThere = (reason = unknownResource('CarePlan', id).message) => notFound(`${partnership}'s hub: ${reason}`);
     if (answered.status === 404 || answered.status === 403) {
-      const reason = diagnosticsOf(answered.value);
+      const reason = outcomeTextOf(answered.value);
       throw answered.status === 404 ? unknownThere(reason) : forbidden(`${partnership}'s hub refused: ${reason ?? 'not permitted'}`);
     }
     if (answered.status !== 200) throw badGateway(`${partnership}'s hub answered ${answered.status}`);
@@ -120,18 +120,4 @@ function parsePlan(text: string): CarePlan | undefined {
   } catch {
     return undefined;
   }
-}
-
-function diagnosticsOf(text: string): string | undefined {
-  try {
-    const parsed = JSON.parse(text) as OperationOutcome;
-    const issue = parsed.issue?.[0];
-    return issue?.details?.text ?? issue?.diagnostics;
-  } catch {
-    return undefined;
-  }
-}
-
-function badGateway(text: string): OperationOutcomeError {
-  return new OperationOutcomeError(outcome('exception', text), 502);
 }
