@@ -36,6 +36,7 @@ import { FORBIDDEN_KEYS, MAX_JSON_DEPTH } from '../http/input-guard.js';
 import { MAX_ISSUES, type IssueCode } from './outcome.js';
 import { valueSetCodes, type ValueSetCodes } from './terminology.js';
 import { isJsonObject } from '../json-object.js';
+import { readableInstant } from './leap-second.js';
 
 export interface ValueProblems {
   /** The first MAX_ISSUES problems. */
@@ -325,7 +326,8 @@ function instantsOf(value: string): { earliest: number; latest: number; zoned: b
     const next = day !== undefined ? Date.UTC(year, month ?? 0, day + 1) : month !== undefined ? Date.UTC(year, month + 1, 1) : Date.UTC(year + 1, 0, 1);
     return { earliest, latest: next - 1, zoned: false };
   }
-  const t = Date.parse(value);
+  // A leap second is read as the last millisecond of its minute, as every date reader of the hub reads it (leap-second.ts).
+  const t = Date.parse(readableInstant(value));
   return Number.isNaN(t) ? undefined : { earliest: t, latest: t, zoned: true };
 }
 

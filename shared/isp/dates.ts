@@ -10,6 +10,8 @@
  * authors who need the exact instant can write a full dateTime.
  */
 
+import { readableInstant } from '../fhir/leap-second.js';
+
 /** FHIR R4 dateTime (which also covers date): YYYY, YYYY-MM, YYYY-MM-DD, or with time and zone. */
 const FHIR_DATE_TIME =
   /^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01])(?:T([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(\.\d{1,9})?(Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/;
@@ -28,7 +30,8 @@ export function fhirDateSpan(value: string): InstantSpan | undefined {
   const [, year, month, day, hour] = m;
   const y = Number(year);
   if (hour !== undefined) {
-    const instant = new Date(value);
+    // A leap second is read as the last millisecond of its minute (shared/fhir/leap-second.ts).
+    const instant = new Date(readableInstant(value));
     if (Number.isNaN(instant.getTime())) return undefined;
     // A dateTime with seconds names one instant; the span is that instant up to the next millisecond.
     return { start: instant, end: new Date(instant.getTime() + 1) };

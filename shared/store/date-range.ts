@@ -7,6 +7,8 @@
  * same way, so a day still matches itself.
  */
 
+import { readableInstant } from '../fhir/leap-second.js';
+
 /** Far ends of a JavaScript Date, used for the open side of a Period. */
 export const DATE_MIN = -8.64e15;
 export const DATE_MAX = 8.64e15;
@@ -27,7 +29,8 @@ const FHIR_DATE =
 
 /** The span a FHIR date/dateTime/instant covers, or undefined when the text is not one. */
 export function dateSpan(value: string): DateSpan | undefined {
-  const m = FHIR_DATE.exec(value.trim());
+  // A leap second is read as the last millisecond of its minute (shared/fhir/leap-second.ts), not rolled into the next.
+  const m = FHIR_DATE.exec(readableInstant(value.trim()));
   if (!m) return undefined;
   const [, year, month, day, hour, minute, second, fraction, zone] = m;
   const y = Number(year);

@@ -82,3 +82,12 @@ describe('chronologyList', () => {
     expect(agenciesOf([event('2026-11-01T09:00:00Z', 'plan', 'a'), event('2026-11-02T09:00:00Z', 'alert', 'b'), event('2026-11-03T09:00:00Z', 'plan', 'a')])).toEqual(['a', 'b']);
   });
 });
+
+describe('a leap second in the chronology (shared/fhir/leap-second.ts)', () => {
+  it('the chronology places it at the end of its minute and filters it by that instant', () => {
+    const event = (id: string, date: string): ChronologyEvent => ({ date, kind: 'plan', category: 'plan', agency: 'a', reference: `CarePlan/${id}` }) as unknown as ChronologyEvent;
+    const events = [event('after', '2017-01-01T00:00:00Z'), event('leap', '2016-12-31T23:59:60Z'), event('before', '2016-12-31T23:59:59Z')];
+    expect(filterEvents(events, {}).map((e) => e.reference)).toEqual(['CarePlan/before', 'CarePlan/leap', 'CarePlan/after']);
+    expect(filterEvents(events, { end: '2016-12-31' }).map((e) => e.reference)).toEqual(['CarePlan/before', 'CarePlan/leap']);
+  });
+});

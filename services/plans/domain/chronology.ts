@@ -16,6 +16,7 @@
 import type { CarePlan, Extension, List, ListEntry, Observation, QuestionnaireResponse, Reference, ServiceRequest } from 'fhir/r4.js';
 import { CodeSystems, Extensions } from '../../../shared/fhir/systems.js';
 import { performerAgencyOf } from './service-request.js';
+import { readableInstant } from '../../../shared/fhir/leap-second.js';
 
 export const CHRONOLOGY_CATEGORIES = ['plan', 'assessment', 'service-request', 'alert', 'notable-event'] as const;
 export type ChronologyCategory = (typeof CHRONOLOGY_CATEGORIES)[number];
@@ -49,12 +50,12 @@ export function filterEvents(events: readonly ChronologyEvent[], filter: Chronol
   const end = filter.end ? boundOf(filter.end, 'end') : undefined;
   return events
     .filter((e) => {
-      const t = Date.parse(e.date);
+      const t = Date.parse(readableInstant(e.date));
       if (start !== undefined && t < start) return false;
       if (end !== undefined && t > end) return false;
       return !filter.categories || filter.categories.has(e.category);
     })
-    .sort((a, b) => Date.parse(a.date) - Date.parse(b.date) || a.reference.localeCompare(b.reference));
+    .sort((a, b) => Date.parse(readableInstant(a.date)) - Date.parse(readableInstant(b.date)) || a.reference.localeCompare(b.reference));
 }
 
 /** A filter date as epoch ms: a bare date's start (for `start`) or end (for `end`) of the day, UTC. */
@@ -65,7 +66,7 @@ export function boundOf(text: string, side: 'start' | 'end'): number | undefined
     return side === 'start' ? day : day + 86_400_000 - 1;
   }
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) return undefined;
-  const t = Date.parse(text);
+  const t = Date.parse(readableInstant(text));
   return Number.isNaN(t) ? undefined : t;
 }
 

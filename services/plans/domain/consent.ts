@@ -114,16 +114,17 @@ function provisionProblems(p: ConsentProvision, at: string, problems: ConsentPro
  * A period the consent decision (`spanOf`) can honour. R4 validation runs first and refuses most bad periods (per-1,
  * calendar dates), so this is reached only where the two read a period differently — and both are real: per-1
  * compares a date with a zoned dateTime over every zone (±14 h), where the decision reads dates as UTC days, so
- * `start 2027-01-02, end 2027-01-01T20:00:00Z` passes per-1 but is a grant that would never apply; and a leap second
- * (`…T23:59:60Z`) is a valid R4 dateTime no JavaScript date reads, so `spanOf` would drop that end and the grant
- * would never expire. Both are refused here (services/plans/consent.int.test.ts).
+ * `start 2027-01-02, end 2027-01-01T20:00:00Z` passes per-1 but is a grant that would never apply: refused here
+ * (services/plans/consent.int.test.ts). An end the decision could not read would make a grant that never expires, so
+ * one is refused too — though every R4 dateTime reads now (a leap second as the last millisecond of its minute,
+ * shared/fhir/leap-second.ts), so only a value R4 validation already refused could be one.
  */
 function periodProblem(period: Period | undefined, at: string, problems: ConsentProblem[]): void {
   if (!period) return;
   const start = period.start !== undefined ? fhirDateSpan(period.start) : undefined;
   const end = period.end !== undefined ? fhirDateSpan(period.end) : undefined;
-  if (period.start !== undefined && !start) problems.push({ text: `${period.start} is not a date the consent decision can read (a leap second?): give the second before`, expression: `${at}.start` });
-  if (period.end !== undefined && !end) problems.push({ text: `${period.end} is not a date the consent decision can read (a leap second?): give the second before`, expression: `${at}.end` });
+  if (period.start !== undefined && !start) problems.push({ text: `${period.start} is not a date the consent decision can read`, expression: `${at}.start` });
+  if (period.end !== undefined && !end) problems.push({ text: `${period.end} is not a date the consent decision can read`, expression: `${at}.end` });
   if (start && end && end.end.getTime() <= start.start.getTime()) {
     problems.push({ text: `the period ends (${period.end}) before it starts (${period.start}), reading dates as UTC days: the grant would never apply`, expression: at });
   }
