@@ -1,4 +1,4 @@
-import { createHmac, sign } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { JtiStore } from '../auth/jti-store.js';
 import { staticKeyResolver } from '../auth/jwks-resolver.js';
@@ -70,25 +70,6 @@ describe('Delivery token', () => {
   it('Carries the delivery type and the kid the directory publishes in its header', () => {
     const header = jwt.decode(signed().token, { complete: true })?.header;
     expect(header).toMatchObject({ alg: 'ES256', typ: DELIVERY_TOKEN_TYPE, kid: hubKey.kid });
-  });
-
-  it('Is a standard ES256 JWT both ways: a JWT library verifies the hub’s token, and a token a JWT library signed verifies', async () => {
-    const { token, claims: issued } = signed();
-    expect(jwt.verify(token, hubKey.publicKey, { algorithms: ['ES256'], issuer: ISSUER, audience: 'fife-police' })).toEqual(issued);
-    const fromLibrary = signWith(claims());
-    expect(await verifyDeliveryToken(fromLibrary, body, resolver, expected)).toEqual({ ok: true, claims: claims() });
-  });
-
-  it('Refuses a signature changed in one byte, given in DER form, or left out', async () => {
-    const { token } = signed();
-    const [head, payload, signature] = token.split('.') as [string, string, string];
-    const bytes = Buffer.from(signature, 'base64url');
-    bytes[10] = bytes[10]! ^ 1;
-    const flipped = `${head}.${payload}.${bytes.toString('base64url')}`;
-    expect(await verifyDeliveryToken(flipped, body, resolver, expected)).toEqual({ ok: false, problem: 'invalid-signature' });
-    const der = sign('sha256', Buffer.from(`${head}.${payload}`), hubKey.privateKey).toString('base64url');
-    expect(await verifyDeliveryToken(`${head}.${payload}.${der}`, body, resolver, expected)).toEqual({ ok: false, problem: 'invalid-signature' });
-    expect(await verifyDeliveryToken(`${head}.${payload}.`, body, resolver, expected)).toEqual({ ok: false, problem: 'malformed' });
   });
 
   it('Gives every attempt a fresh jti', () => {
