@@ -1,13 +1,32 @@
 /** JSON logs (pino). Services log through this, never `console.log`. */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * Where every logger of this process writes: standard output, or the file `INFOSHARE_LOG_FILE` names (appended to,
+ * its directory made; `-` is standard output). `infoshare start` sets it so the demo's terminal keeps its banner;
+ * processes a service forks inherit it, so one file holds the hub's log. One stream per file per process.
+ */
+const files = new Map<string, DestinationStream>();
+
+function destinationOf(file: string | undefined): DestinationStream | undefined {
+  if (file === undefined || file === '' || file === '-') return undefined;
+  let stream = files.get(file);
+  if (!stream) {
+    stream = pino.destination({ dest: file, append: true, mkdir: true, sync: true });
+    files.set(file, stream);
+  }
+  return stream;
+}
+
 export function createLogger(service: string, level: string = process.env.INFOSHARE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+  const options = {
     name: service,
     level,
     base: { service },
     redact: { paths: ['req.headers.authorization', 'client_assertion', 'access_token'], censor: '[redacted]' },
-  });
+  };
+  const file = destinationOf(process.env.INFOSHARE_LOG_FILE);
+  return file ? pino(options, file) : pino(options);
 }

@@ -85,6 +85,14 @@ describe('a hub started with REDIS_URL, used from another terminal without it', 
     expect(fs.statSync(hubNoteFile({ dataDir })).mode & 0o077).toBe(0);
   });
 
+  it('keeps its terminal for a person: the URLs last, where its log is, and no JSON log line among them', () => {
+    const logFile = path.join(dataDir, 'logs', 'hub.log');
+    expect(hubOutput).toContain(`logs:           ${logFile}`);
+    expect(hubOutput.trimEnd().endsWith('Press Ctrl-C to stop.')).toBe(true);
+    expect(hubOutput.split('\n').filter((line) => line.trimStart().startsWith('{'))).toEqual([]);
+    expect(fs.existsSync(logFile)).toBe(true);
+  });
+
   it('says which port is taken and how to move the hub when a second hub is started on the same ports', async () => {
     const second = await run(['start', '--no-fixtures'], { ...secondTerminal(), REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: `${prefix}-second` });
     expect(second.code).toBe(1);

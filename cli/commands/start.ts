@@ -2,10 +2,11 @@
  * `infoshare start` (what `npm start` runs): Redis if needed, every service,
  * the demo partnership; prints every URL; Ctrl-C stops everything cleanly.
  */
+import path from 'node:path';
 import { DEMO_AGENCIES } from '../../fixtures/partnership/demo-agencies.js';
 import { DEMO_HUBS, demoHubEnv, isDemoPartnership } from '../../fixtures/partnership/demo-hubs.js';
 import { startHub } from '../../services/hub.js';
-import { DEFAULT_PARTNERSHIP, SERVICE_NAMES } from '../../shared/config.js';
+import { DEFAULT_PARTNERSHIP, loadConfig, SERVICE_NAMES } from '../../shared/config.js';
 import { writeHubNote } from '../../shared/redis/hub-note.js';
 import { RedisMissingError, RedisUnavailableError } from '../../shared/redis/server.js';
 import { parseCommandArgs } from '../args.js';
@@ -18,6 +19,11 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   if (partnership !== undefined && !isDemoPartnership(partnership)) {
     throw new UsageError(`--partnership must be one of ${Object.keys(DEMO_HUBS).join(', ')}, got ${JSON.stringify(partnership)}`, 'start');
   }
+  // The hub's JSON log goes to a file unless told otherwise: in the terminal it scrolls the URLs below out of sight.
+  // Set before anything logs, and inherited by the processes the services fork.
+  const hubEnv = partnership ? demoHubEnv(partnership, process.env) : process.env;
+  process.env.INFOSHARE_LOG_FILE ??= path.join(loadConfig(hubEnv).dataDir, 'logs', 'hub.log');
+  const logFile = process.env.INFOSHARE_LOG_FILE;
   let hub;
   try {
     hub = await startHub({ loadFixtures: !values['no-fixtures'], loadDemographics: !values['no-fixtures'], ...(partnership ? { partnership } : {}) });
@@ -66,6 +72,11 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
     serving.id === DEFAULT_PARTNERSHIP
       ? `  replay:         ${here}npx infoshare replay fixtures/scenarios\n`
       : `  replay:         the shipped scenarios act as ${DEFAULT_PARTNERSHIP}'s agencies: replay them at its hub\n`,
+  );
+  io.out(
+    logFile === '-' || logFile === ''
+      ? '  logs:           this terminal (INFOSHARE_LOG_FILE=-)\n'
+      : `  logs:           ${logFile}   (\`tail -f ${logFile}\`; INFOSHARE_LOG_FILE=- npm start logs here instead)\n`,
   );
   io.out('Press Ctrl-C to stop.');
 
