@@ -39,6 +39,13 @@ describe('namedProfessionalsOf', () => {
     expect(namedProfessionalsOf(t, now).map((p) => p.member)).toEqual(['PractitionerRole/now']);
   });
 
+  it('Reads an assignment ending at a leap second as ending at the last millisecond of that minute (shared/fhir/leap-second.ts)', () => {
+    // Before, the end read as nothing and the Named Person was dropped at once, long before the assignment ended.
+    const t = team({ participant: [{ role: role('named-person'), member: { reference: 'PractitionerRole/np-1' }, period: { start: '2016-01-01', end: '2016-12-31T23:59:60Z' } }] });
+    expect(namedProfessionalsOf(t, new Date('2016-12-31T23:59:59.998Z')).map((p) => p.member)).toEqual(['PractitionerRole/np-1']);
+    expect(namedProfessionalsOf(t, new Date('2017-01-01T00:00:00Z'))).toEqual([]);
+  });
+
   it('Finds nobody in a CareTeam that is no longer active', () => {
     expect(namedProfessionalsOf(team({ status: 'inactive' }), now)).toEqual([]);
   });
