@@ -50,7 +50,6 @@ export async function acceptRelayedReport(ctx: AlertsContext, peers: PeerHubs, l
   describeExchange(res, { subtype: '$process-message (relayed dead-letter report)' });
   const relayed = readRelayedReport(bundle);
   if (relayed.reportId !== claims.message_id) throw badRequest('The MessageHeader id is not the message the token names', 'Bundle.entry[0].resource.id');
-  res.locals.auth = { sub: `hub:${hub.partnership}`, partnership: hub.partnership, scopes: [] };
   describeExchange(res, {
     recipientAgency: relayed.senderAgency,
     entities: [{ reference: `MessageHeader/${relayed.reportId}`, role: 'data', description: `dead-letter report relayed by the ${hub.partnership} hub (${hub.endpoint}) about ${relayed.senderMessage} to ${relayed.agencyId}` }],
