@@ -75,9 +75,7 @@ export function validateChi(value: unknown, options: ChiOptions = {}): ChiValida
   if (!/^\d+$/.test(chi)) return invalid(`a CHI number has digits only, got "${value}"`);
   if (chi.length !== 10) return invalid(`a CHI number has 10 digits, got ${chi.length}`);
 
-  const day = Number(chi.slice(0, 2));
-  const month = Number(chi.slice(2, 4));
-  const yy = Number(chi.slice(4, 6));
+  const { day, month, yy } = chiBirthDateParts(chi)!;
   const candidates = birthDateCandidates(day, month, yy, options.today ?? new Date());
   if (candidates.length === 0) {
     return invalid(`the first six digits of a CHI number are the birth date DDMMYY, and ${chi.slice(0, 6)} is not a real date`);
