@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { setOnce, type JtiStore } from '../../shared/auth/jti-store.js';
+import { jtiExpiryMs, setOnce, type JtiStore } from '../../shared/auth/jti-store.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import type { Behaviour } from './domain/behaviour.js';
 import type { DeliveryTokenMemory } from '../../shared/messaging/delivery-token.js';
@@ -99,9 +99,6 @@ export interface DeliveryRequestWrites {
   readonly refused: { readonly transient: number; readonly fatal: number };
 }
 
-/** Shortest time a token id is kept, so an already-expired one never makes Redis drop it at once (as shared/auth/jti-store.ts). */
-const MIN_JTI_KEEP_MS = 1000;
-
 interface StoredMessage extends MessageSummary {
   readonly firstReceivedAt: string;
   readonly message: unknown;
@@ -138,7 +135,7 @@ export class AgencySimStore {
       agency,
       randomUUID(),
       writes?.batchSize ?? 0,
-      writes ? Math.max(Math.ceil(writes.token.forgetAfterMs), nowMs + MIN_JTI_KEEP_MS) : '',
+      writes ? jtiExpiryMs(writes.token.forgetAfterMs, nowMs) : '',
       writes?.refused.transient ?? 0,
       writes?.refused.fatal ?? 0,
       ...messages.flatMap((m) => [m.summary.messageId, storedJson(m, firstReceivedAt)]),
@@ -225,7 +222,7 @@ export class AgencySimStore {
     return {
       // One atomic SET NX: two concurrent uses of one token cannot both win; the same SET sent again after a
       // Redis crash lost its answer is still this request's first use, not a replay (setOnce).
-      remember: (receiver, jti, forgetAfterMs) => setOnce(this.redis, this.keys.deliveryJti(receiver, jti), Math.max(Math.ceil(forgetAfterMs), Date.now() + MIN_JTI_KEEP_MS)),
+      remember: (receiver, jti, forgetAfterMs) => setOnce(this.redis, this.keys.deliveryJti(receiver, jti), jtiExpiryMs(forgetAfterMs, Date.now())),
     };
   }
 }

@@ -18,6 +18,11 @@ export interface JtiStore {
 /** Shortest time a jti is kept, so an already-expired timestamp never makes Redis drop it at once. */
 const MIN_KEEP_MS = 1000;
 
+/** When a jti remembered now may be forgotten (epoch ms): `forgetAfterMs`, but never sooner than `MIN_KEEP_MS` from `nowMs`. */
+export function jtiExpiryMs(forgetAfterMs: number, nowMs: number): number {
+  return Math.max(Math.ceil(forgetAfterMs), nowMs + MIN_KEEP_MS);
+}
+
 /**
  * Sets `key` unless it exists, until `expireAtMs`: true when this call set it.
  * One atomic `SET key <nonce> NX GET PXAT`, so two concurrent uses cannot both
@@ -50,7 +55,6 @@ export class RedisJtiStore implements JtiStore {
   }
 
   async remember(clientId: string, jti: string, forgetAfterMs: number): Promise<boolean> {
-    const at = Math.max(Math.ceil(forgetAfterMs), this.now() + MIN_KEEP_MS);
-    return setOnce(this.redis, this.key(clientId, jti), at);
+    return setOnce(this.redis, this.key(clientId, jti), jtiExpiryMs(forgetAfterMs, this.now()));
   }
 }
