@@ -98,6 +98,8 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     const body = await validated;
     // The read-ahead parsed this very object (validation does not change it): the same message, parsed once.
     const message = ahead && body === req.body ? ahead.message : parseAlertMessage(body);
+    // The reads ahead count only when they were made for this very message.
+    const read = ahead?.message === message ? ahead : undefined;
     if (message.senderAgency !== sender) throw spoofedSender(res, message.senderAgency, sender);
     const messageId = messageIdOf(sender, message.headerId);
     const flagId = flagIdOf(sender, message.flagLocalId);
@@ -110,7 +112,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     });
 
     // The same message again (a client retry): the answer it had, never a second alert.
-    const earlier = await (ahead?.message === message ? ahead.answer : ctx.store.answerOf(messageId));
+    const earlier = await (read ? read.answer : ctx.store.answerOf(messageId));
     if (earlier) {
       await respondRepeat(req, res, earlier as Bundle, statusUrl);
       return;
@@ -123,11 +125,11 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         SUBJECT_IDENTIFIER,
       );
     }
-    const subject = await (ahead?.message === message && ahead.subject ? ahead.subject : resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER));
+    const subject = await (read?.subject ?? resolveSubject(ctx.mpi, keys, sender, SUBJECT_IDENTIFIER));
     describeExchange(res, { subject: `Person/${subject.personId}` });
 
     const existing =
-      message.event === 'alert-raised' ? undefined : followedUpFlag(message, await (ahead?.message === message && ahead.flag ? ahead.flag : ctx.store.flag(flagId)), subject.personId);
+      message.event === 'alert-raised' ? undefined : followedUpFlag(message, await (read?.flag ?? ctx.store.flag(flagId)), subject.personId);
     // A refusal by the ISP is evidence that exchanges are checked against it (IM-L4); one for missing NP/LP details, of PD-L4.
     describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
     const recipients = recipientsOf(ctx, message, purpose, existing, partnership);
