@@ -18,12 +18,14 @@ export interface ResourceCapability {
   readonly sort?: { readonly by: string; readonly reverse: string };
 }
 
-/** What a searched type's `documentation` says of `_sort` (R4 has no structured element for it). */
-function sortDocumentation(r: ResourceCapability): string | undefined {
-  if (!r.interactions.includes('search-type')) return undefined;
-  return r.sort
-    ? `Search results come in ${r.sort.by} order: _sort=${r.sort.by} asks for it, _sort=${r.sort.reverse} for the reverse; any other _sort is refused (400 not-supported).`
-    : 'Search results come in one fixed order; every _sort is refused (400 not-supported).';
+/** What a searched type's `documentation` says of `_sort` (R4 has no structured element for it); nothing for a type not searched. */
+function sortDocumentation(r: ResourceCapability): { documentation?: string } {
+  if (!r.interactions.includes('search-type')) return {};
+  return {
+    documentation: r.sort
+      ? `Search results come in ${r.sort.by} order: _sort=${r.sort.by} asks for it, _sort=${r.sort.reverse} for the reverse; any other _sort is refused (400 not-supported).`
+      : 'Search results come in one fixed order; every _sort is refused (400 not-supported).',
+  };
 }
 
 const COMPARTMENTS_NOT_SERVED =
@@ -61,7 +63,7 @@ export function capabilityStatement(options: {
         },
         resource: options.resources.map((r) => ({
           type: r.type,
-          ...(sortDocumentation(r) ? { documentation: sortDocumentation(r) } : {}),
+          ...sortDocumentation(r),
           versioning: r.versioned === false ? 'no-version' : 'versioned',
           readHistory: r.interactions.includes('vread'),
           // FHIR JSON has no empty arrays: a type served only through its operations lists no interaction.
