@@ -10,8 +10,14 @@ export type { Logger };
  */
 const files = new Map<string, DestinationStream>();
 
-function destinationOf(file: string | undefined): DestinationStream | undefined {
-  if (file === undefined || file === '' || file === '-') return undefined;
+/** The file `INFOSHARE_LOG_FILE` names, or undefined when logs go to standard output (unset, empty or `-`). */
+export function logFileOf(setting: string | undefined): string | undefined {
+  return setting === undefined || setting === '' || setting === '-' ? undefined : setting;
+}
+
+function destinationOf(setting: string | undefined): DestinationStream | undefined {
+  const file = logFileOf(setting);
+  if (file === undefined) return undefined;
   let stream = files.get(file);
   if (!stream) {
     stream = pino.destination({ dest: file, append: true, mkdir: true, sync: true });

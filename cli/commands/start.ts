@@ -7,6 +7,7 @@ import { DEMO_AGENCIES } from '../../fixtures/partnership/demo-agencies.js';
 import { DEMO_HUBS, demoHubEnv, isDemoPartnership } from '../../fixtures/partnership/demo-hubs.js';
 import { startHub } from '../../services/hub.js';
 import { DEFAULT_PARTNERSHIP, loadConfig, SERVICE_NAMES } from '../../shared/config.js';
+import { logFileOf } from '../../shared/log.js';
 import { writeHubNote } from '../../shared/redis/hub-note.js';
 import { RedisMissingError, RedisUnavailableError } from '../../shared/redis/server.js';
 import { parseCommandArgs } from '../args.js';
@@ -23,7 +24,7 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   // Set before anything logs, and inherited by the processes the services fork.
   const hubEnv = partnership ? demoHubEnv(partnership, process.env) : process.env;
   process.env.INFOSHARE_LOG_FILE ??= path.join(loadConfig(hubEnv).dataDir, 'logs', 'hub.log');
-  const logFile = process.env.INFOSHARE_LOG_FILE;
+  const logFile = logFileOf(process.env.INFOSHARE_LOG_FILE);
   let hub;
   try {
     hub = await startHub({ loadFixtures: !values['no-fixtures'], loadDemographics: !values['no-fixtures'], ...(partnership ? { partnership } : {}) });
@@ -74,7 +75,7 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
       : `  replay:         the shipped scenarios act as ${DEFAULT_PARTNERSHIP}'s agencies: replay them at its hub\n`,
   );
   io.out(
-    logFile === '-' || logFile === ''
+    logFile === undefined
       ? '  logs:           this terminal (INFOSHARE_LOG_FILE=-)\n'
       : `  logs:           ${logFile}   (\`tail -f ${logFile}\`; INFOSHARE_LOG_FILE=- npm start logs here instead)\n`,
   );

@@ -13,5 +13,5 @@ const LEAP_SECOND = /(T\d{2}:\d{2}):60(?:\.\d+)?(?=Z|[+-]\d{2}:\d{2}|$)/;
 
 /** The text a JavaScript date can read for a FHIR date/dateTime/instant: a leap second as `:59.999`; anything else as it is. */
 export function readableInstant(value: string): string {
-  return LEAP_SECOND.test(value) ? value.replace(LEAP_SECOND, '$1:59.999') : value;
+  return value.replace(LEAP_SECOND, '$1:59.999');
 }
