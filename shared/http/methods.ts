@@ -52,7 +52,7 @@ export function allowedMethods(app: Application, path: string): string[] {
  * whose id is "$match" (FHIR ids cannot start with `$`). So where routes name
  * the operation itself, only theirs count.
  */
-function routedMethods(app: Application, path: string): { methods: string[]; operation: boolean; postedAsGet: boolean } {
+function routedMethods(app: Application, path: string): RoutedMethods {
   const last = lastSegment(path);
   const any = new Set<string>();
   const operation = new Set<string>();
@@ -63,6 +63,29 @@ function routedMethods(app: Application, path: string): { methods: string[]; ope
   const postedAsGet = operation.has('GET') && !operation.has('POST');
   if (postedAsGet) found.add('POST');
   return { methods: [...found].sort(), operation: operation.size > 0, postedAsGet };
+}
+
+interface RoutedMethods {
+  readonly methods: string[];
+  readonly operation: boolean;
+  readonly postedAsGet: boolean;
+}
+
+/** What `routedMethods` said for a request's path (the handlers before and after its body is read ask the same). */
+const routedForRequest = new WeakMap<Request, { readonly path: string; readonly routed: RoutedMethods }>();
+
+/**
+ * `routedMethods` of the request's app and path, worked out once per request: a POST to an operation was looked up
+ * before its body was read (`operationMethodHandler`) and again after it (`postedAsGetHandler`) — a walk of the whole
+ * router, matching every layer, each time. Worked out again only if the request's path changed in between.
+ */
+function routedMethodsOf(req: Request): RoutedMethods {
+  const path = req.path;
+  const known = routedForRequest.get(req);
+  if (known?.path === path) return known.routed;
+  const routed = routedMethods(req.app, path);
+  routedForRequest.set(req, { path, routed });
+  return routed;
 }
 
 /**
@@ -180,7 +203,7 @@ export const optionsHandler: RequestHandler = (req, res, next) => {
  */
 export const operationMethodHandler: RequestHandler = (req, res, next) => {
   if (req.method === 'OPTIONS' || !isNamedSegment(lastSegment(req.path))) return next();
-  const { methods, operation } = routedMethods(req.app, req.path);
+  const { methods, operation } = routedMethodsOf(req);
   if (!operation || methods.includes(req.method)) return next();
   refuseMethod(req.method, req.path, methods, res, next);
 };
@@ -188,7 +211,7 @@ export const operationMethodHandler: RequestHandler = (req, res, next) => {
 /** After the body is read: a POST to a reading operation (routed as GET) is served as that GET (`runPostedAsGet`). */
 export const postedAsGetHandler: RequestHandler = (req, res, next) => {
   if (req.method !== 'POST' || !lastSegment(req.path).startsWith('$')) return next();
-  if (routedMethods(req.app, req.path).postedAsGet) return next(runPostedAsGet(req, res));
+  if (routedMethodsOf(req).postedAsGet) return next(runPostedAsGet(req, res));
   next();
 };
 

@@ -96,11 +96,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       (req, _res, next) => {
         if (!isFhirPath(req.path)) return next();
         const formats = formatParams(req.originalUrl);
+        // Whether the route serves conditional create is a walk of the router: asked only of a POST that sends If-None-Exist.
+        const ifNoneExist = req.header('if-none-exist');
         next(
           repeatedFormatProblem(formats) ??
             formatParamProblem(formats) ??
             (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
-            conditionalCreateProblem(req.method, req.header('if-none-exist'), req.method === 'POST' && servesConditionalCreateAt(req.app, req.path)) ??
+            conditionalCreateProblem(req.method, ifNoneExist, req.method === 'POST' && ifNoneExist !== undefined && servesConditionalCreateAt(req.app, req.path)) ??
             baseBundleProblem(req.app, req.method, req.path) ??
             compartmentSearchProblem(req.app, req.method, req.path) ??
             (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? historyQueryProblem(req.path, req.originalUrl)) : undefined),
