@@ -532,13 +532,14 @@ export class Registrar {
       recordIds: ids,
       recorded: now,
     };
-    // The first links of new records go in the records' script (a record is never without its Person).
-    const writing = store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) }, newLinks);
+    // The first links of new records go in the records' script (a record is never without its Person), and so do
+    // the relabels (each only if the link is still the one read): a round trip fewer under the lock.
+    const writing = store.writeRecords(recordWrites, { id: journal.id, json: JSON.stringify(journal) }, newLinks, journal.relabels);
     // Built while Redis runs the records' script rather than after it: the lock is held that much less (it names every record).
     const changeRecordFields = chunkChangeRecord(journal);
     const linkedMeanwhile = await writing;
     failpoint('mpi.chunk.after-records');
-    await this.completeChunk(journal, linkedMeanwhile, changeRecordFields);
+    await this.completeChunk(journal, { linkedMeanwhile, changeRecordFields });
     // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
     const superseded = await this.supersedeStaleReviews(results, features, now, cause, model);
     const followUps: Record<string, number> = {};
@@ -548,31 +549,37 @@ export class Registrar {
   }
 
   /**
-   * Applies a chunk's journal: links, moves, review Tasks, then its open-review
+   * Applies a chunk's journal: links, relabels, moves and review Tasks, then its open-review
    * markers, counters and change record (one script). Every step is safe to apply
-   * again (a link already there is kept, a Task already created is not created
-   * twice, the finish happens once), so a recovery can run it whatever the dead
-   * process had done. `linkedMeanwhile`: the new links the records' write found taken,
-   * when it wrote them (a recovery writes them again: the taken ones are moved).
-   * `changeRecordFields`: `chunkChangeRecord(journal)`, when the caller built it already.
+   * again (a link already there is kept, a relabel applies only to the link it was planned
+   * from, a Task already created is not created twice, the finish happens once), so a
+   * recovery can run it whatever the dead process had done. `written`: what the records'
+   * script of this process just did — it wrote the first links (`linkedMeanwhile`: those it
+   * found taken) and the relabels; `changeRecordFields` is `chunkChangeRecord(journal)`, built
+   * already. Without it (a recovery, a re-clustering batch) the links and relabels are written
+   * again (the taken links are moved).
    */
-  private async completeChunk(journal: ChunkJournal, linkedMeanwhile?: readonly LinkWrite[], changeRecordFields?: string[]): Promise<void> {
+  private async completeChunk(
+    journal: ChunkJournal,
+    written?: { readonly linkedMeanwhile: readonly LinkWrite[]; readonly changeRecordFields: string[] },
+  ): Promise<void> {
     const { store } = this.deps;
-    linkedMeanwhile ??= await store.writeNewLinks(journal.newLinks);
-    // Moves touch different records: sent together, not one awaited after another.
+    const linkedMeanwhile = written?.linkedMeanwhile ?? (await store.writeNewLinks(journal.newLinks));
+    // Moves touch different records, and the Tasks none of them: sent together, not one awaited after another (a
+    // chunk's steps under the index lock are round trips in a row). The markers wait for the Tasks (finishChunk).
     await Promise.all([
       // A pass's move applies only to the link it was planned from (a registration since then wins, also after a crash).
       ...journal.moves.map((m) => (journal.kind === 'recluster' ? store.moveLink(m.link, m.expected) : this.moveWithRetry(m.link, m.expected))),
       ...linkedMeanwhile.map((link) => this.moveWithRetry(link, undefined)),
       // Only if the link is still the one read: a reviewer who placed the record meanwhile wins (and a recovery's second try does nothing).
-      store.relabelLinks(journal.relabels ?? []),
+      ...(written ? [] : [store.relabelLinks(journal.relabels ?? [])]),
+      ...journal.reviews.map((r) => this.createTaskOnce(r.task, journal.cause)),
     ]);
-    await Promise.all(journal.reviews.map((r) => this.createTaskOnce(r.task, journal.cause)));
     failpoint('mpi.chunk.before-finish');
     await store.finishChunk(
       journal.id,
       journal.stats,
-      changeRecordFields ?? chunkChangeRecord(journal),
+      written?.changeRecordFields ?? chunkChangeRecord(journal),
       journal.reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
     );
   }

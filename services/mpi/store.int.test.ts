@@ -204,6 +204,33 @@ describe('relabelling links', () => {
     ]);
     expect(await store.getMembers('per-r1')).toEqual(new Map([['r.1', { personId: 'per-r1', assurance: 'level4', how: 'chi' }]]));
   });
+
+  it('relabels with the records written in the same call, each only if its link is still the one read; applying them again changes nothing', async () => {
+    const alone = (recordId: string, personId: string) => ({ recordId, personId, assurance: 'level1' as const, how: 'new' as const });
+    expect(await store.writeNewLinks([alone('w.1', 'per-w1'), alone('w.2', 'per-w2')])).toEqual([]);
+    // A reviewer placed w.2 after the registration read it.
+    const [, readBefore] = await store.getLinks(['w.1', 'w.2']);
+    expect(await store.moveLink({ recordId: 'w.2', personId: 'per-w2', assurance: 'level2', how: 'manual' }, readBefore)).toBe(true);
+    const relabels = [
+      { link: { recordId: 'w.1', personId: 'per-w1', assurance: 'level3', how: 'auto' }, expected: { personId: 'per-w1', assurance: 'level1', how: 'new' } },
+      { link: { recordId: 'w.2', personId: 'per-w2', assurance: 'level3', how: 'auto' }, expected: readBefore! },
+    ] as const;
+
+    // The record joining w.1's Person is written with its first link and w.1's relabel in one call.
+    const joining = { recordId: 'w.3', personId: 'per-w1', assurance: 'level3', how: 'auto' } as const;
+    expect(await store.writeRecords([write('w.3', ['gd:w:1:1'])], undefined, [joining], relabels)).toEqual([]);
+    const now = [
+      { personId: 'per-w1', assurance: 'level3', how: 'auto' },
+      { personId: 'per-w2', assurance: 'level2', how: 'manual' },
+      { personId: 'per-w1', assurance: 'level3', how: 'auto' },
+    ];
+    expect(await store.getLinks(['w.1', 'w.2', 'w.3'])).toEqual(now);
+    expect(await store.getMembers('per-w1')).toEqual(new Map([['w.1', now[0]], ['w.3', now[2]]]));
+
+    // A recovery completing the chunk relabels again: nothing changes (w.1's link is no longer the one read).
+    expect(await store.relabelLinks(relabels)).toBe(0);
+    expect(await store.getLinks(['w.1', 'w.2', 'w.3'])).toEqual(now);
+  });
 });
 
 describe('features read back', () => {

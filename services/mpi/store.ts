@@ -35,6 +35,12 @@ export interface RecordWrite {
   readonly patientJson?: string;
 }
 
+/** A record relabelled in the Person it is in (`link.personId`), only if its link is still `expected`. */
+export interface LinkRelabel {
+  readonly link: LinkWrite;
+  readonly expected: PersonLink;
+}
+
 export interface LinkWrite {
   readonly recordId: string;
   readonly personId: string;
@@ -61,22 +67,30 @@ return 1
 `);
 
 // Relabels records within their Person (the record a registration linked through: registration.ts
-// relabelJoined), each only if its link is still what the caller read — one script for a chunk's
+// relabelJoined), each only if its link is still what the caller read — one call for a chunk's
 // relabels instead of one move each (a first load relabels about a third of its records' candidates).
+// Lua: `relabel(linksKey, firstMemberKey, R)`, R flat per record: record id, expected link value, new
+// link value, member value; the k-th record's Person member hash is KEYS[firstMemberKey + k - 1].
+// Returns how many were relabelled. Prepend to a script (RELABEL_LUA, WRITE_RECORDS_LUA).
+const RELABEL_FUNCTION_LUA = `
+local function relabel(linksKey, firstMemberKey, R)
+  local done = 0
+  for k = 0, #R / 4 - 1 do
+    local a = k * 4
+    if redis.call('HGET', linksKey, R[a + 1]) == R[a + 2] then
+      redis.call('HSET', KEYS[firstMemberKey + k], R[a + 1], R[a + 4])
+      redis.call('HSET', linksKey, R[a + 1], R[a + 3])
+      done = done + 1
+    end
+  end
+  return done
+end
+`;
+
 // KEYS: links hash, then each relabelled record's Person member hash
 // ARGV: per record (in KEYS order): record id, expected link value, new link value, member value
-// Returns how many were relabelled.
-const RELABEL_LUA = new LuaScript(`
-local done = 0
-for k = 2, #KEYS do
-  local a = (k - 2) * 4
-  if redis.call('HGET', KEYS[1], ARGV[a + 1]) == ARGV[a + 2] then
-    redis.call('HSET', KEYS[k], ARGV[a + 1], ARGV[a + 4])
-    redis.call('HSET', KEYS[1], ARGV[a + 1], ARGV[a + 3])
-    done = done + 1
-  end
-end
-return done
+const RELABEL_LUA = new LuaScript(`${RELABEL_FUNCTION_LUA}
+return relabel(KEYS[1], 2, ARGV)
 `);
 
 // Blocking index: ONE hash, field = blocking key, value = `<count>:<id>,<id>,…`.
@@ -113,7 +127,7 @@ return out
 //       hashes of updated records, then the list key of each search term touched, then the
 //       bucket key of each bucket touched, then (with first links) the links hash and the
 //       Person member hash of each link
-// ARGV (14): journal entry id ('' for none) and JSON;
+// ARGV (17): journal entry id ('' for none) and JSON;
 //       n records, and packed (see \`packed\`) per record: id, Patient JSON, features JSON,
 //       history KEYS index (0 for none), previous versionId, previous JSON;
 //       the number of blocking keys touched, and packed per blocking key: key, ids to add
@@ -124,13 +138,19 @@ return out
 //       KEYS index of its bucket key, ids to add (each preceded by a comma, may be ''), ids to
 //       remove (comma-joined, may be '');
 //       the number of first links, the KEYS index of the links hash, and packed per link:
-//       record id, link value, member value.
+//       record id, link value, member value;
+//       the number of relabels (records outside the chunk its records joined), the KEYS index of
+//       the links hash (each relabel's Person member hash follows it), and packed per relabel:
+//       record id, expected link value, new link value, member value (\`relabel\`: each applied
+//       only if the link is still the one read — so a recovery applying them again changes nothing).
 // A chunk's ~20,000 values go as four packed arguments rather than one argument each: the
 // client's work per argument (encoding, and the garbage of each) was most of the Node side of
 // the call, made while the index lock is held.
+// The relabels ride in this script rather than in one of their own after it: a round trip fewer
+// while the index lock is held.
 // Returns the (1-based) positions of the first links not written because the record was
 // linked already (someone linked it first, or this call is applied again).
-const WRITE_RECORDS_LUA = new LuaScript(`${UNPACK_LUA}
+const WRITE_RECORDS_LUA = new LuaScript(`${UNPACK_LUA}${RELABEL_FUNCTION_LUA}
 -- The comma-separated ids \`list\` (or false when absent) with \`removes\` taken out and
 -- \`adds\` put in (each once, in list order, new ones last): a list rewritten whole.
 local function mergedIds(list, adds, removes)
@@ -381,6 +401,11 @@ if linkCount > 0 then
   for _, key in ipairs(order) do redis.call('HSET', key, unpack(members[key])) end
   if #links > 0 then batched('HSET', KEYS[linksKey], links) end
 end
+local relabels = tonumber(ARGV[15])
+if relabels > 0 then
+  local relabelLinks = tonumber(ARGV[16])
+  relabel(KEYS[relabelLinks], relabelLinks + 1, packed(ARGV[17], relabels * 4))
+end
 return taken
 `);
 
@@ -547,8 +572,13 @@ export class MpiStore {
    * leaves the same state. Returns the links not written because the record was linked
    * already (the caller moves those).
    */
-  async writeRecords(writes: readonly RecordWrite[], journal?: { readonly id: string; readonly json: string }, newLinks: readonly LinkWrite[] = []): Promise<LinkWrite[]> {
-    if (writes.length === 0 && !journal && newLinks.length === 0) return [];
+  async writeRecords(
+    writes: readonly RecordWrite[],
+    journal?: { readonly id: string; readonly json: string },
+    newLinks: readonly LinkWrite[] = [],
+    relabels: readonly LinkRelabel[] = [],
+  ): Promise<LinkWrite[]> {
+    if (writes.length === 0 && !journal && newLinks.length === 0 && relabels.length === 0) return [];
     const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search];
     const records: string[] = [];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
@@ -595,6 +625,8 @@ export class MpiStore {
         links.push(l.recordId, formatLink(l), `${l.assurance}|${l.how}`);
       }
     }
+    const relabelLinksKey = keys.length + 1;
+    if (relabels.length > 0) keys.push(this.keys.links, ...relabels.map((r) => this.keys.person(r.link.personId)));
     const args = [
       journal?.id ?? '',
       journal?.json ?? '',
@@ -610,6 +642,9 @@ export class MpiStore {
       newLinks.length,
       linksKey,
       packFields(links),
+      relabels.length,
+      relabelLinksKey,
+      packFields(relabels.flatMap(relabelFields)),
     ];
     const taken = (await WRITE_RECORDS_LUA.run(this.redis, keys, args)) as number[];
     return taken.map((position) => newLinks[position - 1]!);
@@ -645,11 +680,10 @@ export class MpiStore {
    * the Person), each only if its link is still `expected` — one script for them all. Returns how
    * many were relabelled (the others changed meanwhile and are left as they are).
    */
-  async relabelLinks(relabels: readonly { readonly link: LinkWrite; readonly expected: PersonLink }[]): Promise<number> {
+  async relabelLinks(relabels: readonly LinkRelabel[]): Promise<number> {
     if (relabels.length === 0) return 0;
     const keys = [this.keys.links, ...relabels.map((r) => this.keys.person(r.link.personId))];
-    const args = relabels.flatMap((r) => [r.link.recordId, formatLink(r.expected), formatLink(r.link), `${r.link.assurance}|${r.link.how}`]);
-    return (await RELABEL_LUA.run(this.redis, keys, args)) as number;
+    return (await RELABEL_LUA.run(this.redis, keys, relabels.flatMap(relabelFields))) as number;
   }
 
   async markReplaced(personId: string, survivorId: string): Promise<void> {
@@ -759,6 +793,11 @@ export class MpiStore {
     }
     return out;
   }
+}
+
+/** A relabel's script arguments (`relabel` in RELABEL_FUNCTION_LUA): record id, expected link value, new link value, member value. */
+function relabelFields(r: LinkRelabel): string[] {
+  return [r.link.recordId, formatLink(r.expected), formatLink(r.link), `${r.link.assurance}|${r.link.how}`];
 }
 
 function formatLink(l: Pick<LinkWrite, 'personId' | 'assurance' | 'how'>): string {
