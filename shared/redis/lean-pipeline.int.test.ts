@@ -35,11 +35,33 @@ describe('lean pipelines', () => {
     }
   });
 
-  it("carry every own property ioredis's own constructor gives a pipeline (its defined scripts included)", () => {
-    const own = (pipeline: object) => Object.keys(Object.getOwnPropertyDescriptors(pipeline)).sort();
-    const original = new IoredisPipeline(redis);
-    expect(own(redis.pipeline())).toEqual(own(original).filter((name) => name !== 'length'));
-    expect(own(redis.pipeline())).toContain('swapOut');
+  it("carry every property ioredis's own constructor gives a pipeline (its defined scripts on the client's pipeline class)", () => {
+    const names = (object: object) => Object.keys(Object.getOwnPropertyDescriptors(object)).filter((name) => name !== 'constructor');
+    const original = new IoredisPipeline(redis) as Record<string, unknown>;
+    const lean = redis.pipeline() as unknown as Record<string, unknown>;
+    const carried = [...names(lean), ...names(Object.getPrototypeOf(lean) as object)].sort();
+    expect(carried).toEqual(names(original).filter((name) => name !== 'length').sort());
+    expect(Object.hasOwn(lean, 'swapOut')).toBe(false);
+    for (const name of ['swapOut', 'swapOutBuffer']) expect(lean[name]).toBe(original[name]);
+  });
+
+  it("carry a script the client defines after its first pipelines, and share the client's class until then", async () => {
+    const client = connectRedis(testRedisUrl());
+    try {
+      const before = client.pipeline();
+      expect(Object.getPrototypeOf(client.pipeline())).toBe(Object.getPrototypeOf(before));
+      client.defineCommand('readBack', { numberOfKeys: 1, lua: "return redis.call('GET', KEYS[1])" });
+      const after = client.pipeline() as ReturnType<Redis['pipeline']> & { readBack(key: string): unknown };
+      expect((before as unknown as Record<string, unknown>).readBack).toBeUndefined();
+      after.set(`${prefix}:late`, 'here');
+      after.readBack(`${prefix}:late`);
+      expect(await after.exec()).toEqual([
+        [null, 'OK'],
+        [null, 'here'],
+      ]);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('answer in order, count what they queue, and run MULTI as a transaction', async () => {

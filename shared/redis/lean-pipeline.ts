@@ -41,29 +41,20 @@ export const IoredisPipeline: PipelineClass = pipelineModule.default;
 class LeanPipeline extends commanderModule.default {
   [name: string]: unknown;
 
-  constructor(redis: PipelineClient) {
+  constructor(redis: PipelineClient, shaToScript: Record<string, unknown>) {
     super();
-    // Pipeline's constructor (ioredis 6), field for field, but for the `length` accessor (on the prototype below).
+    // Pipeline's constructor (ioredis 6), field for field, but for the `length` accessor (on the prototype below) and
+    // the client's scripts and added commands (on the client's own subclass's prototype: `pipelineClassOf`).
     this.redis = redis;
     this.isPipeline = true;
     this.replyPending = 0;
     this._queue = [];
     this._result = [];
     this._transactions = 0;
-    const shaToScript: Record<string, unknown> = {};
+    // Shared by the client's pipelines: ioredis writes it in its constructor only and never reads it.
     this._shaToScript = shaToScript;
     this.isCluster = redis.constructor.name === 'Cluster' || redis.isCluster;
     this.options = redis.options;
-    const methods = redis as unknown as Record<string, unknown>;
-    for (const name of Object.keys(redis.scriptsSet)) {
-      shaToScript[redis.scriptsSet[name]!.sha] = redis.scriptsSet[name];
-      this[name] = methods[name];
-      this[`${name}Buffer`] = methods[`${name}Buffer`];
-    }
-    for (const name of redis.addedBuiltinSet) {
-      this[name] = methods[name];
-      this[`${name}Buffer`] = methods[`${name}Buffer`];
-    }
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -78,9 +69,67 @@ class LeanPipeline extends commanderModule.default {
 // Pipeline's methods (exec, fillResult, …) and, through them, Commander's.
 Object.setPrototypeOf(LeanPipeline.prototype, IoredisPipeline.prototype as object);
 
-pipelineModule.default = LeanPipeline;
+/**
+ * A client's pipeline class: LeanPipeline with the client's defined scripts and added built-in commands on its
+ * prototype — what ioredis's constructor copies onto every pipeline as own properties (`this[name] = redis[name]`,
+ * and `${name}Buffer`). BullMQ defines dozens of scripts on its connections: that was a hundred-odd property writes
+ * per pipeline (per `addBulk`, per auto-pipelined batch), each pipeline a dictionary-mode object of its own whose
+ * properties every caller then read megamorphically. `copied` is what the prototype holds, as the client had it.
+ */
+interface ClientPipelineClass {
+  readonly make: new (redis: PipelineClient, shaToScript: Record<string, unknown>) => object;
+  readonly shaToScript: Record<string, unknown>;
+  readonly scripts: number;
+  readonly builtins: number;
+  readonly copied: readonly (readonly [string, unknown])[];
+}
+
+const clientClasses = new WeakMap<PipelineClient, ClientPipelineClass>();
+
+/** The client's pipeline class, made again whenever the client's scripts or added commands are not what it copied. */
+function pipelineClassOf(redis: PipelineClient): ClientPipelineClass {
+  const known = clientClasses.get(redis);
+  if (known && copiesStillHold(known, redis)) return known;
+  const methods = redis as unknown as Record<string, unknown>;
+  const copied: [string, unknown][] = [];
+  const shaToScript: Record<string, unknown> = {};
+  let scripts = 0;
+  for (const name of Object.keys(redis.scriptsSet)) {
+    scripts++;
+    shaToScript[redis.scriptsSet[name]!.sha] = redis.scriptsSet[name];
+    copied.push([name, methods[name]], [`${name}Buffer`, methods[`${name}Buffer`]]);
+  }
+  for (const name of redis.addedBuiltinSet) copied.push([name, methods[name]], [`${name}Buffer`, methods[`${name}Buffer`]]);
+  class ClientPipeline extends LeanPipeline {}
+  for (const [name, value] of copied) Object.defineProperty(ClientPipeline.prototype, name, { value, writable: true, enumerable: true, configurable: true });
+  const made: ClientPipelineClass = { make: ClientPipeline, shaToScript, scripts, builtins: redis.addedBuiltinSet.size, copied };
+  clientClasses.set(redis, made);
+  return made;
+}
+
+/** Whether the client still has exactly the scripts and added commands the class copied (no allocation: once per pipeline). */
+function copiesStillHold(known: ClientPipelineClass, redis: PipelineClient): boolean {
+  if (redis.addedBuiltinSet.size !== known.builtins) return false;
+  let scripts = 0;
+  for (const name in redis.scriptsSet) if (Object.hasOwn(redis.scriptsSet, name)) scripts++;
+  if (scripts !== known.scripts) return false;
+  const methods = redis as unknown as Record<string, unknown>;
+  for (const [name, value] of known.copied) if (methods[name] !== value) return false;
+  return true;
+}
+
+/**
+ * What ioredis's `pipeline()` / `multi()` construct (`new Pipeline(redis)`): the client's own LeanPipeline subclass.
+ * A constructor that returns an object gives that object to `new`.
+ */
+function LeanPipelineOf(redis: PipelineClient): object {
+  const { make, shaToScript } = pipelineClassOf(redis);
+  return new make(redis, shaToScript);
+}
+
+pipelineModule.default = LeanPipelineOf as unknown as PipelineClass;
 
 /** Whether `pipeline()` / `multi()` now make lean pipelines (importing this module installs them). */
 export function leanPipelinesInstalled(): boolean {
-  return pipelineModule.default === (LeanPipeline as unknown as PipelineClass);
+  return pipelineModule.default === (LeanPipelineOf as unknown as PipelineClass);
 }
