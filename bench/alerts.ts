@@ -282,12 +282,15 @@ async function runBench(
     await batches.mark();
     await hub.eventLoopDelay();
     const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), hubWait: hub.eventLoopRunQueueWaitSeconds(), client: process.cpuUsage() };
+    const latencyCommandsBefore = await redisCommandStats(redis);
     const latency = await offerAtRate(raise, options.rate, count);
     // While the alerts were offered: how long the accepting event loop waited for a CPU (other processes' work), per alert.
     const hubRunQueueWaitMsPerAlert = round((((hub.eventLoopRunQueueWaitSeconds() ?? Number.NaN) - (latencyCpuBefore.hubWait ?? Number.NaN)) * 1000) / count, 3);
     // While the alerts were offered: how long the hub's own process made work wait (accepting included).
     const hubEventLoopDelayMs = await hub.eventLoopDelay();
     await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
+    // Read before this process's own reads of the delivery records below: the hub's and agency-sim's commands only.
+    const latencyRedisCommands = redisCommandsPerDelivery(latencyCommandsBefore, await redisCommandStats(redis), count * recipients.length);
     const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised), recipients);
     // CPU per delivery at the fixed rate (not a backlog: what the offered load costs with this many attempts in flight).
     const latencyDeliveries = count * recipients.length;
@@ -368,7 +371,7 @@ async function runBench(
           redisCommands,
         },
         rawBullmq: { jobs: raw.jobs, seconds: round(raw.seconds, 2), jobBytes: raw.jobBytes, workerConcurrency: raw.workerConcurrency, runs: rawRuns.map((r) => ({ workerConcurrency: r.workerConcurrency, jobsPerSecond: r.jobsPerSecond })) },
-        latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd), stages },
+        latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd), stages, redisCommands: latencyRedisCommands },
         subjects: options.subjects,
         node: process.version,
         cpus: os.cpus().length,
@@ -381,7 +384,7 @@ async function runBench(
           'cpuMsPerAccept: CPU time of the hub\'s own process (directory, MPI, alerts: taking the alerts) in the throughput phase per alert raised, its delivery worker processes left out (only with --delivery-processes 1 or more).',
           'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
           'cpuRatio: raw BullMQ\'s CPU time per job (rawCpuMsPerJob: this process, which produced and worked the jobs, and redis-server) divided by the hub\'s per delivery (cpuMsPerDelivery.total: hub, its delivery processes, agency-sim, redis-server and this process sending the alerts) — on a CPU-bound machine what `ratio` comes to, without the other load on a shared machine in it.',
-          'details.throughput.redisCommands: redis-server\'s own time per delivery by command over the throughput phase (INFO commandstats; a script\'s commands are counted both in themselves and in its evalsha), costliest first.',
+          'details.throughput.redisCommands: redis-server\'s own time per delivery by command over the throughput phase (INFO commandstats; a script\'s commands are counted both in themselves and in its evalsha), costliest first; details.latency.redisCommands: the same over the latency phase (the fixed offered rate: small batches, where per-request and per-batch costs show).',
           'hubRunQueueWaitMsPerAlert: while the latency phase offered its alerts, the time the hub process\'s main thread (its event loop, where alerts are accepted) waited runnable for a CPU — other processes\' work, the delivery processes\' included — per alert offered (/proc schedstat).',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog). latencyCpuDemand: latencyCpuMsPerDelivery.total × the deliveries offered per second ÷ (1,000 × cores) — the share of the machine the offered rate keeps busy; the end-to-end p99 is the tail of a queue, long as this nears 1.',
