@@ -182,6 +182,20 @@ describe('Agency simulator: receiving deliveries', () => {
     expect(report.batchSizes).toEqual({ 3: 1 });
   });
 
+  it('Keeps the bytes each message of a batch came as (its entry’s text in the body), readable as the message', async () => {
+    // Pretty-printed: written out again, each message would come back in other bytes.
+    const messages = [message(), message()].map((m) => JSON.stringify(JSON.parse(m), null, 2));
+    const batchId = randomUUID();
+    const body = batchRequestBody(batchId, messages);
+    const { token } = signDeliveryToken({ messageId: batchId, messageIds: messages.map(messageIdOf), recipient: 'nhs-fife', body }, hubKey, hub.config.token.issuer);
+    const [endpoint] = await new DirectoryView(hub.deps.redis, hub.deps.keys).endpointsOf('nhs-fife');
+    const res = await fetch(endpoint!.address, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${token}` }, body });
+    expect(res.status).toBe(200);
+    const keys = new AgencySimKeys(hub.deps.keys);
+    for (const m of messages) expect(await hub.deps.redis.hget(keys.messages('nhs-fife'), messageIdOf(m))).toContain(`"message":${m}}`);
+    expect((await received('nhs-fife')).messages.map((m) => m.message)).toEqual(messages.map((m) => JSON.parse(m) as unknown));
+  });
+
   it('Counts a batch whose every message it refused as told (transient): the request and its size, nothing stored', async () => {
     await behave('nhs-fife', { mode: 'transient' });
     const batchId = randomUUID();

@@ -228,8 +228,9 @@ export class AgencySimStore {
 }
 
 /**
- * A message as stored: its summary, when it first arrived, and the message — the bytes it came as when the request's
- * body was the message alone (kept, not re-serialised), else written out again.
+ * A message as stored: its summary, when it first arrived, and the message — the bytes it came as when the request
+ * gave them (the body of a message sent alone, its entry's text in a batch: kept, not re-serialised), else written out
+ * again.
  */
 function storedJson({ summary, message, text }: MessageToKeep, firstReceivedAt: string): string {
   const head = { ...summary, firstReceivedAt };

@@ -30,6 +30,7 @@ import { buildResponseMessage, type ResponseCode } from '../../../shared/messagi
 import { simulatedAgencyWith } from '../agency.js';
 import type { AgencySimContext } from '../context.js';
 import { behaviourAt, behaviourFor, type Behaviour } from '../domain/behaviour.js';
+import { batchMessageTexts } from '../domain/batch-message-texts.js';
 import { isMessageSummary, messageSummaryOf, type MessageSummary } from '../domain/received-message.js';
 import type { DeliveryRequestWrites, MessageToKeep } from '../store.js';
 
@@ -50,7 +51,7 @@ export function processMessage(ctx: AgencySimContext) {
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
     const refused = refusedAsTold(agency, behaviour, summary);
     // The body is this one message: its bytes are kept as they came.
-    const kept = refused ? [] : [{ summary, message: req.body as unknown, ...messageText(body) }];
+    const kept = refused ? [] : [{ summary, message: req.body as unknown, ...messageText(body.toString('utf8')) }];
     const counts = await take(ctx, agency, claims, kept, { batchSize: 0, refused: refusedCounts(refused ? [refused] : []) });
     const answer = refused ?? received(ctx, agency, summary, counts[0]!);
     await respond(req, res, 200, answer.resource);
@@ -62,7 +63,7 @@ export function processMessageBatch(ctx: AgencySimContext) {
     describeExchange(res, { subtype: 'batch', action: 'C' });
     const checked = await checkedDelivery(ctx, req);
     if (!checked) return;
-    const { agency, behaviour, claims } = checked;
+    const { agency, behaviour, claims, body } = checked;
 
     const batch = readMessageBatch(req.body);
     if (isMessageBatchProblem(batch)) return refusedBody(ctx, agency, claims, badRequest(batch.problem, batch.expression));
@@ -75,13 +76,16 @@ export function processMessageBatch(ctx: AgencySimContext) {
     describeExchange(res, { entities: ids.flatMap((id) => (id ? [{ reference: `MessageHeader/${id}`, role: 'data' as const }] : [])) });
 
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
+    // Each message's own text in the body, where the body gives it exactly: kept as it came, not written out again.
+    const texts = batchMessageTexts(body.toString('utf8'));
+    const textOf = (i: number) => (texts?.length === batch.messages.length ? messageText(texts[i]) : {});
     const kept: (MessageToKeep & { readonly index: number })[] = [];
     const refusals: Refusal[] = [];
     const answers = summaries.map((summary, i): BatchEntryAnswer | undefined => {
       if (!isMessageSummary(summary)) return { status: 400, resource: badRequest(summary.problem, `Bundle.entry[${i}].resource.${summary.expression}`).outcome };
       const refused = refusedAsTold(agency, behaviour, summary);
       if (refused) refusals.push(refused);
-      else kept.push({ index: i, summary, message: batch.messages[i] });
+      else kept.push({ index: i, summary, message: batch.messages[i], ...textOf(i) });
       return refused;
     });
     // The messages to keep are stored in one step (each once per message id, every arrival counted), with the token's
@@ -170,10 +174,9 @@ function refusedCounts(refusals: readonly Refusal[]): DeliveryRequestWrites['ref
   return { transient, fatal: refusals.length - transient };
 }
 
-/** The body's bytes as the stored message, when they are a JSON object as they stand (they are what the token's digest covers). */
-function messageText(body: Buffer): { text?: string } {
-  const text = body.toString('utf8');
-  return /^\s*\{[^]*\}\s*$/.test(text) ? { text } : {};
+/** A message's text as it came (what the token's digest covers), kept as the stored message when it is a JSON object as it stands. */
+function messageText(text: string | undefined): { text?: string } {
+  return text !== undefined && /^\s*\{[^]*\}\s*$/.test(text) ? { text } : {};
 }
 
 /** Step 5's answer for a message stored (or already stored: `receiveCount` > 1). */
