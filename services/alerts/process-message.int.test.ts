@@ -275,6 +275,25 @@ describe('bad alert messages', () => {
     expect((refused.body as OperationOutcome).issue.flatMap((i) => i.expression ?? [])).toEqual(['Bundle.entry[1].resource.period']);
   });
 
+  it('reads a leap second (`:60`) in an alert’s period: raised as sent, and an end before it refused as ending before it starts (422)', async () => {
+    const leap = valid();
+    (leap.entry![1]!.resource as Flag).period = { start: '2016-12-31T23:59:60Z' };
+    const raised = await alerts.post('edinburgh-social-work', leap);
+    expect(raised.status).toBe(200);
+    const flagId = ((raised.body as Bundle).entry?.[0]?.resource as MessageHeader).focus?.[0]?.reference?.split('/')[1];
+    const read = await alerts.get('edinburgh-social-work', `/fhir/Flag/${flagId}`);
+    expect(read.status).toBe(200);
+    // Read, not rewritten: the Flag keeps the instant its sender wrote.
+    expect((read.body as Flag).period).toEqual({ start: '2016-12-31T23:59:60Z' });
+    // The leap second is the last second of 2016, after 23:59:59 — so this period ends before it starts (R4's per-1).
+    // Before 2026-12-07 `:60` read as no instant at all and this message was accepted.
+    const backwards = valid();
+    (backwards.entry![1]!.resource as Flag).period = { start: '2016-12-31T23:59:60Z', end: '2016-12-31T23:59:59Z' };
+    const refused = await alerts.post('edinburgh-social-work', backwards);
+    expect(refused.status).toBe(422);
+    expect((refused.body as OperationOutcome).issue.flatMap((i) => i.expression ?? [])).toEqual(['Bundle.entry[1].resource.period']);
+  });
+
   it('refuses a Bundle over the alerts body limit (413)', async () => {
     const message = valid();
     (message.entry![1]!.resource as Flag).code.text = 'x'.repeat(300 * 1024);

@@ -95,6 +95,28 @@ describe('POST /auth/token', () => {
     expect(jwt.decode(token)).toMatchObject({ practitionerRole: 'PractitionerRole/role-aileen-fraser' });
   });
 
+  it('Reads a role period at a leap second (`:60`): a practitioner in post since one, or until one far ahead, acts; one whose role ended at one does not', async () => {
+    const education = { Authorization: `Bearer ${await dir.token('edinburgh-education')}` };
+    const roleWith = async (period: { start?: string; end?: string }) => {
+      const res = await request(dir.app)
+        .post('/fhir/PractitionerRole')
+        .set(education)
+        .type('application/fhir+json')
+        .send(JSON.stringify({ resourceType: 'PractitionerRole', active: true, organization: { reference: 'Organization/edinburgh-education' }, period }));
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    // Before 2026-12-07 the role's period could not be read at all, and a role with an unreadable date never acts.
+    const since = await roleWith({ start: '2016-12-31T23:59:60Z' });
+    const until = await roleWith({ start: '2016-01-01', end: '2099-12-31T23:59:60Z' });
+    const ended = await roleWith({ start: '2016-01-01', end: '2016-12-31T23:59:60Z' });
+    expect(jwt.decode(await dir.token('edinburgh-education', { practitioner_role: since }))).toMatchObject({ practitionerRole: `PractitionerRole/${since}` });
+    expect(jwt.decode(await dir.token('edinburgh-education', { practitioner_role: until }))).toMatchObject({ practitionerRole: `PractitionerRole/${until}` });
+    const refused = await postToken(tokenForm(dir.assertion('edinburgh-education'), { practitioner_role: ended }));
+    await expectRefusedAndAudited(refused, 400);
+    expect(refused.body.error).toBe('invalid_grant');
+  });
+
   it('Refuses a practitioner role of another agency with 400 invalid_grant, audited SI-L3', async () => {
     const res = await postToken(tokenForm(dir.assertion('nhs-lothian'), { practitioner_role: 'role-aileen-fraser' }));
     await expectRefusedAndAudited(res, 400);

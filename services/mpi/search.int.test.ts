@@ -101,6 +101,14 @@ describe('Patient search', () => {
     expect(ids(await patients('edinburgh-housing', { 'address-postalcode': 'EH6', family: 'Searcher' }))).toEqual(['edinburgh-housing.SRCH-1', 'edinburgh-housing.SRCH-2']);
   });
 
+  it('reads a leap second (`:60`) in a birthdate search as the last moment of its day: born on 31 December 2016 is born at or after 23:59:60 that day', async () => {
+    await mpi.registered('edinburgh-housing', 'SRCH-LEAP-1', { given: ['Hogmanay'], family: 'Leapsearcher', birthDate: '2016-12-31', gender: 'female', postcode: 'EH6 5DT' });
+    await mpi.registered('edinburgh-housing', 'SRCH-LEAP-2', { given: ['Ne'], family: 'Leapsearcher', birthDate: '2017-01-01', gender: 'male', postcode: 'EH6 5DT' });
+    // Before 2026-12-07 the leap second was rolled into 2017-01-01T00:00:00 and the first search missed the 31 December birth.
+    expect(ids(await patients('edinburgh-housing', { birthdate: 'ge2016-12-31T23:59:60Z', family: 'leapsearcher' }))).toEqual(['edinburgh-housing.SRCH-LEAP-1', 'edinburgh-housing.SRCH-LEAP-2']);
+    expect(ids(await patients('edinburgh-housing', { birthdate: 'lt2016-12-31T23:59:60Z', family: 'leapsearcher' }))).toEqual(['edinburgh-housing.SRCH-LEAP-1']);
+  });
+
   it('gender narrows a search; alone it is refused as too costly (400)', async () => {
     expect(ids(await patients('edinburgh-housing', { family: 'searcher', gender: 'male' }))).toEqual(['edinburgh-housing.SRCH-2']);
     expect(ids(await patients('edinburgh-housing', { name: 'searcher,ewan', gender: 'male' }))).toEqual(['edinburgh-housing.SRCH-2', 'edinburgh-housing.SRCH-3']);
