@@ -25,6 +25,8 @@ interface Definitions {
 let definitions: Definitions | undefined;
 /** Expansions computed so far; `null`: open (cannot be enumerated). */
 const expansions = new Map<string, ValueSetCodes | null>();
+/** The same, by the canonical as a binding names it (`…|4.0.1`). */
+const expansionsByCanonical = new Map<string, ValueSetCodes | null>();
 
 function loaded(): Definitions {
   if (definitions) return definitions;
@@ -49,11 +51,16 @@ export function preloadTerminology(): void {
  * or undefined when it is open: not enumerable from the definitions.
  */
 export function valueSetCodes(canonical: string): ValueSetCodes | undefined {
-  const url = canonical.split('|')[0]!;
-  let codes = expansions.get(url);
+  // Asked once per coded value: looked up by the canonical as given, without cutting off its version each time.
+  let codes = expansionsByCanonical.get(canonical);
   if (codes === undefined) {
-    codes = expand(url, new Set()) ?? null;
-    expansions.set(url, codes);
+    const url = canonical.split('|')[0]!;
+    codes = expansions.get(url);
+    if (codes === undefined) {
+      codes = expand(url, new Set()) ?? null;
+      expansions.set(url, codes);
+    }
+    expansionsByCanonical.set(canonical, codes);
   }
   return codes ?? undefined;
 }

@@ -73,10 +73,21 @@ const STRUCTURE_DEFINITION = 'http://hl7.org/fhir/StructureDefinition/';
 
 type JsType = 'string' | 'number' | 'boolean';
 
-/** An element of a type's schema as a JSON key names it, with the one type that key carries. */
+/**
+ * An element of a type's schema as a JSON key names it, with the one type that key carries and what the walk asks of
+ * them at every value, worked out once per key rather than per value.
+ */
 interface KeyedElement {
   readonly element: InternalSchemaElement;
   readonly type: string;
+  /** The key without the `_` of a primitive's extensions (`_birthDate` → `birthDate`). */
+  readonly name: string;
+  /** A choice element (`value[x]`): FHIR JSON carries one of its keys. */
+  readonly choice: boolean;
+  /** The JSON type of a primitive `type`; undefined for a complex one. */
+  readonly jsType: JsType | undefined;
+  /** The value set a required binding names, if the element has one. */
+  readonly requiredValueSet: string | undefined;
 }
 
 /** The problems of `resource` (anything: the caller has checked only that it is an object with a resourceType). */
@@ -120,46 +131,44 @@ class Walk {
         this.shape(`${path}.${key}`, `The key "${key}" is not allowed`);
         continue;
       }
-      const extensionOfPrimitive = key.startsWith('_');
-      const keyed = elementOf(schema, extensionOfPrimitive ? key.slice(1) : key);
+      // A primitive's extensions (`_birthDate`) are keyed too: as an Element of the same element.
+      const keyed = elementOf(schema, key);
       const at = `${path}.${key}`;
       if (!keyed) {
         if (this.unknownElements.length < MAX_ISSUES) this.unknownElements.push(issue(at, 'structure', `Invalid additional property "${key}"`));
         continue;
       }
-      if (keyed.element.path.endsWith('[x]')) {
-        const name = extensionOfPrimitive ? key.slice(1) : key;
+      if (keyed.choice) {
         choices ??= new Map();
         const first = choices.get(keyed.element);
-        if (first === undefined) choices.set(keyed.element, name);
-        else if (first !== name) this.add(at, 'structure', `${first} and ${name} are two values of one element (${keyed.element.path}): give one`);
+        if (first === undefined) choices.set(keyed.element, keyed.name);
+        else if (first !== keyed.name) this.add(at, 'structure', `${first} and ${keyed.name} are two values of one element (${keyed.element.path}): give one`);
       }
-      if (extensionOfPrimitive) this.values(value[key], keyed.element, 'Element', at, depth);
-      else this.values(value[key], keyed.element, keyed.type, at, depth);
+      this.values(value[key], keyed, at, depth);
     }
   }
 
-  private values(value: unknown, element: InternalSchemaElement, type: string, path: string, depth: number): void {
-    if (element.isArray) {
-      if (!Array.isArray(value)) return this.shape(path, `Expected an array of ${type}`);
+  private values(value: unknown, keyed: KeyedElement, path: string, depth: number): void {
+    if (keyed.element.isArray) {
+      if (!Array.isArray(value)) return this.shape(path, `Expected an array of ${keyed.type}`);
       if (value.length === 0) return this.add(path, 'structure', 'An array cannot be empty (FHIR JSON): leave the element out');
       if (depth + 1 > MAX_JSON_DEPTH) return this.shape(path, `Nested deeper than ${MAX_JSON_DEPTH} levels`);
-      value.forEach((item, i) => this.value(item, element, type, `${path}[${i}]`, depth + 1));
+      for (let i = 0; i < value.length; i++) this.value(value[i], keyed, `${path}[${i}]`, depth + 1);
     } else {
-      if (Array.isArray(value)) return this.shape(path, `Expected a single ${type}, not an array`);
-      this.value(value, element, type, path, depth);
+      if (Array.isArray(value)) return this.shape(path, `Expected a single ${keyed.type}, not an array`);
+      this.value(value, keyed, path, depth);
     }
   }
 
-  private value(value: unknown, element: InternalSchemaElement, type: string, path: string, depth: number): void {
+  private value(value: unknown, keyed: KeyedElement, path: string, depth: number): void {
     if (value === null || value === undefined) return; // nulls: the structure validator says where they are (and are not) allowed
-    const jsType = primitiveJsType(type);
-    if (jsType) return this.primitive(value, jsType, element, type, path);
+    const { element, type, jsType } = keyed;
+    if (jsType) return this.primitive(value, jsType, keyed, path);
     if (type === 'Resource') return this.resource(value, path, depth + 1, element.path.endsWith('.contained'));
     if (!isJsonObject(value)) return this.shape(path, `Expected a ${type} (a JSON object), got a ${jsonTypeOf(value)}`);
     const schema = tryGetDataType(type);
     if (!schema) return;
-    if (element.binding?.strength === 'required' && element.binding.valueSet) this.codings(value, type, element.binding.valueSet, path);
+    if (keyed.requiredValueSet) this.codings(value, type, keyed.requiredValueSet, path);
     if (type === 'Period') this.period(value, path);
     else if (type === 'Reference') this.reference(value, element, path);
     this.object(value, schema, path, depth + 1);
@@ -177,7 +186,8 @@ class Walk {
     if (from.earliest - slack > to.latest + slack) this.add(path, 'invariant', `per-1: the period ends (${end}) before it starts (${start})`);
   }
 
-  private primitive(value: unknown, jsType: JsType, element: InternalSchemaElement, type: string, path: string): void {
+  private primitive(value: unknown, jsType: JsType, keyed: KeyedElement, path: string): void {
+    const { type } = keyed;
     if (typeof value !== jsType) {
       // Said here rather than by the structure validator: it would walk an object as an element, and a
       // hundred thousand wrong values are counted here without building an issue for each.
@@ -190,9 +200,9 @@ class Walk {
       if (type === 'instant' && !INSTANT.test(value)) return this.add(path, 'value', `${JSON.stringify(value.slice(0, 40))} is not an instant (YYYY-MM-DDThh:mm:ss with a time zone)`);
       if (type === 'time' && !TIME.test(value)) return this.add(path, 'value', `${JSON.stringify(value.slice(0, 40))} is not a time (hh:mm:ss)`);
       if (type === 'date' || type === 'dateTime' || type === 'instant') this.calendarDate(value, path);
-      else if (type === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
-        const codes = valueSetCodes(element.binding.valueSet);
-        if (codes && !anyCodeOf(codes).has(value)) this.notInValueSet(path, value, element.binding.valueSet, codes);
+      else if (type === 'code' && keyed.requiredValueSet) {
+        const codes = valueSetCodes(keyed.requiredValueSet);
+        if (codes && !anyCodeOf(codes).has(value)) this.notInValueSet(path, value, keyed.requiredValueSet, codes);
       }
     } else if (typeof value === 'number' && Number.isInteger(value) && (type === 'integer' || type === 'positiveInt' || type === 'unsignedInt')) {
       if (value < INT32_MIN || value > INT32_MAX) this.add(path, 'value', `${type} must be a 32-bit integer (between ${INT32_MIN} and ${INT32_MAX})`);
@@ -269,18 +279,27 @@ function issue(path: string, code: IssueCode, text: string): OperationOutcomeIss
   return { severity: 'error', code, details: { text }, expression: [path] };
 }
 
-/** Per type schema: each JSON key it allows (choice elements once per type: `valueString`, `valueInteger`…). */
+/**
+ * Per type schema: each JSON key it allows (choice elements once per type: `valueString`, `valueInteger`…), and
+ * each with `_` for a primitive's extensions, which are walked as an Element.
+ */
 const keyedElements = new WeakMap<InternalTypeSchema, Map<string, KeyedElement>>();
 
 function elementOf(schema: InternalTypeSchema, key: string): KeyedElement | undefined {
   let keyed = keyedElements.get(schema);
   if (!keyed) {
     keyed = new Map();
+    const add = (name: string, element: InternalSchemaElement, type: string) => {
+      const binding = element.binding?.strength === 'required' && element.binding.valueSet ? element.binding.valueSet : undefined;
+      const choice = element.path.endsWith('[x]');
+      keyed!.set(name, { element, type, name, choice, jsType: primitiveJsType(type), requiredValueSet: binding });
+      keyed!.set(`_${name}`, { element, type: 'Element', name, choice, jsType: undefined, requiredValueSet: binding });
+    };
     for (const [name, element] of Object.entries(schema.elements)) {
       if (name.endsWith('[x]')) {
-        for (const t of element.type) keyed.set(`${name.slice(0, -3)}${capitalize(t.code)}`, { element, type: t.code });
+        for (const t of element.type) add(`${name.slice(0, -3)}${capitalize(t.code)}`, element, t.code);
       } else if (element.type[0]) {
-        keyed.set(name, { element, type: element.type[0].code });
+        add(name, element, element.type[0].code);
       }
     }
     keyedElements.set(schema, keyed);
