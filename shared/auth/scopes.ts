@@ -40,9 +40,22 @@ export const HubScopes = {
 
 const SCOPE = /^(system|patient)\/(\*|[A-Z][A-Za-z]{0,63})\.(\*|[a-z][a-zA-Z-]{0,63})$/;
 
+/**
+ * Scopes as parsed, by their text: `hasScope` parses every scope a token grants against the one a request needs, on
+ * every request (an agency's token grants dozens: ~10 kB of match arrays and substrings per alert raised). The
+ * scopes seen are few — the directory's grants and the code's requirements — so they are kept, up to a bound.
+ */
+const parsedScopes = new Map<string, ParsedScope | null>();
+const PARSED_SCOPES_KEPT = 1024;
+
 export function parseScope(scope: string): ParsedScope | undefined {
+  const known = parsedScopes.get(scope);
+  if (known !== undefined) return known ?? undefined;
   const m = SCOPE.exec(scope);
-  return m ? { context: m[1] as ScopeContext, resourceType: m[2]!, action: m[3]! } : undefined;
+  const parsed = m ? Object.freeze({ context: m[1] as ScopeContext, resourceType: m[2]!, action: m[3]! }) : null;
+  if (parsedScopes.size >= PARSED_SCOPES_KEPT) parsedScopes.clear();
+  parsedScopes.set(scope, parsed);
+  return parsed ?? undefined;
 }
 
 export function isValidScope(scope: string): boolean {
