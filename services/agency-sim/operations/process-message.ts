@@ -78,7 +78,11 @@ export function processMessageBatch(ctx: AgencySimContext) {
     if (behaviour.mode === 'slow') await sleep(behaviour.delayMs ?? 0);
     // Each message's own text in the body, where the body gives it exactly: kept as it came, not written out again.
     const texts = batchMessageTexts(body.toString('utf8'));
-    const textOf = (i: number) => (texts?.length === batch.messages.length ? messageText(texts[i]) : {});
+    // A scanned text that opens an object is that whole object (the scan ends it at its matching brace).
+    const textOf = (i: number): { text?: string } => {
+      const text = texts?.length === batch.messages.length ? texts[i] : undefined;
+      return text?.startsWith('{') ? { text } : {};
+    };
     const kept: (MessageToKeep & { readonly index: number })[] = [];
     const refusals: Refusal[] = [];
     const answers = summaries.map((summary, i): BatchEntryAnswer | undefined => {
