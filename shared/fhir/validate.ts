@@ -71,7 +71,8 @@ function structureIssues(resource: MedplumResource): OperationOutcomeIssue[] {
 /** What `assertValidResource` says of one resource, as data (it crosses threads: see validation-pool.ts). */
 export type Validity = { readonly valid: true } | { readonly valid: false; readonly status: number; readonly issues: OperationOutcomeIssue[] };
 
-const VALID: Validity = { valid: true };
+/** The verdict on a valid resource (one object: the pool gives it for each valid entry a worker answers). */
+export const VALID: Validity = { valid: true };
 
 /** `assertValidResource`'s verdict without throwing; an unexpected failure of the validator still throws. */
 export function validityOf(body: unknown, expectedType?: string): Validity {

@@ -51,6 +51,17 @@ describe('ValidationPool', () => {
     expect(problem(63).expressions.join(' ')).toMatch(/favouriteColour/);
   });
 
+  it('gives the batch of a parsed body, sent to the worker as one JSON text, the inline verdicts, also where JSON text and objects could differ', async () => {
+    pool = new ValidationPool({ size: 1 });
+    await pool.warmUp();
+    // As a request body parses: -0, a lone surrogate, an own "__proto__" key, 2^31 — each survives JSON text as JSON.parse reads it.
+    const body = `[${JSON.stringify(batch()).slice(1, -1)},{"resourceType":"Patient","multipleBirthInteger":-0},{"resourceType":"Patient","name":[{"family":"\\ud800"}]},{"resourceType":"Patient","__proto__":{}},{"resourceType":"Patient","multipleBirthInteger":2147483648}]`;
+    const resources = JSON.parse(body) as unknown[];
+    const results = await pool.validateEach(resources, 'Patient', { parsedJson: true });
+    expect(results).toEqual(resources.map((r) => validityOf(r, 'Patient')));
+    expect(results.flatMap((r, i) => (r.valid ? [] : [i]))).toEqual([3, 40, 62, 63, 66, 67]);
+  });
+
   it('splits a batch over several workers and keeps the entries in order', async () => {
     pool = new ValidationPool({ size: 2, minBatch: 8 });
     await pool.warmUp();

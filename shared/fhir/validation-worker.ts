@@ -10,12 +10,17 @@ export interface ValidationRequest {
   readonly resources: readonly unknown[];
   /** The resources as JSON text instead (parsed here): a string crosses threads for a copy of its bytes. */
   readonly texts?: readonly string[];
+  /** The resources as the JSON text of one array of them (parsed here): cheaper for both threads than cloning a batch. */
+  readonly batchText?: string;
   readonly expectedType: string | undefined;
 }
 
+/** A verdict as it crosses back: `null` for valid (a batch is mostly valid: nothing to clone for those). */
+export type ReplyVerdict = (Validity & { valid: false }) | null;
+
 export type ValidationReply =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'done'; readonly id: number; readonly results: Validity[] }
+  | { readonly kind: 'done'; readonly id: number; readonly results: ReplyVerdict[] }
   | { readonly kind: 'failed'; readonly id: number; readonly message: string };
 
 const port = parentPort;
@@ -24,11 +29,20 @@ if (port) {
   const reply = (message: ValidationReply) => port.postMessage(message);
   port.on('message', (request: ValidationRequest) => {
     try {
-      const resources = request.texts ? request.texts.map((text) => JSON.parse(text) as unknown) : request.resources;
-      reply({ kind: 'done', id: request.id, results: resources.map((r) => validityOf(r, request.expectedType)) });
+      const resources = resourcesOf(request);
+      reply({ kind: 'done', id: request.id, results: resources.map((r) => replyVerdict(validityOf(r, request.expectedType))) });
     } catch (err) {
       reply({ kind: 'failed', id: request.id, message: err instanceof Error ? err.message : String(err) });
     }
   });
   reply({ kind: 'ready' });
+}
+
+function resourcesOf(request: ValidationRequest): readonly unknown[] {
+  if (request.batchText !== undefined) return JSON.parse(request.batchText) as unknown[];
+  return request.texts ? request.texts.map((text) => JSON.parse(text) as unknown) : request.resources;
+}
+
+function replyVerdict(validity: Validity): ReplyVerdict {
+  return validity.valid ? null : validity;
 }

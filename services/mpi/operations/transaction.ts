@@ -63,7 +63,7 @@ export function transaction(ctx: MpiContext) {
     // Entries that re-send a stored record unchanged passed validation when it was stored: not validated again.
     const { stored, submissions: parsed } = await alreadyStored(ctx, resources, agency);
     const toValidate = resources.filter((_, i) => !stored[i]);
-    const checked = await ctx.validation.validateEach(toValidate, 'Patient', { bytes: stored.some(Boolean) ? Math.round((bodyBytesOf(req) * toValidate.length) / resources.length) : bodyBytesOf(req) });
+    const checked = await ctx.validation.validateEach(toValidate, 'Patient', { parsedJson: true, bytes: stored.some(Boolean) ? Math.round((bodyBytesOf(req) * toValidate.length) / resources.length) : bodyBytesOf(req) });
     let next = 0;
     const validities = resources.map((_, i): Validity => (stored[i] ? { valid: true } : checked[next++]!));
     const submissions: Submission[] = [];
