@@ -37,7 +37,7 @@ import type { CarePlan, Consent } from 'fhir/r4.js';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
 import { CodeSystems } from '../shared/fhir/systems.js';
-import { portVariable, SERVICE_NAMES } from '../shared/config.js';
+import { portSettings, SERVICE_NAMES } from '../shared/config.js';
 import { listen, reserveFreePorts } from '../shared/runtime/listen.js';
 import { ResourceStore } from '../shared/store/resource-store.js';
 import { startHub, type RunningHub } from '../services/hub.js';
@@ -132,8 +132,7 @@ async function main(): Promise<void> {
     hub = await startHub({ env, freePorts: true, loadDemoPeople: true, services: inProcess });
     const { deps, config } = hub;
     // A service apart runs as docker-compose runs it, on the hub's Redis, key prefix and ports.
-    const ports = Object.fromEntries(SERVICE_NAMES.map((name) => [portVariable(name), String(config.ports[name])]));
-    const apartEnv = { ...env, ...ports, REDIS_URL: hub.redisUrl, INFOSHARE_KEY_PREFIX: config.keyPrefix };
+    const apartEnv = { ...env, ...portSettings(config.ports), REDIS_URL: hub.redisUrl, INFOSHARE_KEY_PREFIX: config.keyPrefix };
     if (options.audit === 'apart') {
       // The log's appending and indexing of every record off the plans service's event loop.
       auditProcess = await startServiceProcess('audit', config.urls.audit, apartEnv);

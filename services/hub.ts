@@ -6,12 +6,12 @@
  * process instead (`services/<name>/main.ts`, docker-compose.yml).
  */
 import type { Express } from 'express';
-import { loadConfig, loadConfigs, portVariable, type HubConfig, type ServiceName } from '../shared/config.js';
+import { loadConfig, loadConfigs, type HubConfig, type ServiceName } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
 import { buildServiceDeps, type ServiceDeps, type ServiceInstance, type ServiceModule } from '../shared/runtime/deps.js';
-import { listen, reserveFreePorts, type Listening } from '../shared/runtime/listen.js';
+import { freePortSettings, listen, type Listening } from '../shared/runtime/listen.js';
 import { closeWithin } from '../shared/runtime/shutdown.js';
 import { demoHubEnv, type DemoPartnershipId } from '../fixtures/partnership/demo-hubs.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
@@ -98,10 +98,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
   try {
     if (options.freePorts) {
       // Reserve ports by listening on 0 first, then rebuild the config so URLs (token issuer, JWKS) are right.
-      const ports = await reserveFreePorts(SERVICE_MODULES.length);
-      SERVICE_MODULES.forEach((m, i) => {
-        env[portVariable(m.name)] = String(ports[i]);
-      });
+      Object.assign(env, await freePortSettings(SERVICE_MODULES.map((m) => m.name)));
       config = loadConfig(env);
     }
     const deps = await buildServiceDeps(config, redis, log);

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_PORTS, SERVICE_NAMES, loadConfig, portVariable, servesPartnership } from './config.js';
+import { ConfigError, DEFAULT_PORTS, SERVICE_NAMES, loadConfig, portSettings, portVariable, servesPartnership } from './config.js';
 
 describe('hub configuration: which partnership a hub serves', () => {
   it('serves lothian-hscp with no peer hubs by default, on the default ports: the single hub as before', () => {
@@ -19,6 +19,12 @@ describe('hub configuration: which partnership a hub serves', () => {
     for (const [i, service] of SERVICE_NAMES.entries()) {
       expect(loadConfig({ [portVariable(service)]: String(5000 + i) }).ports[service]).toBe(5000 + i);
     }
+  });
+
+  it('puts each service on the port given by one set of settings (a hub on ports of the caller’s choosing), and no other', () => {
+    expect(portSettings({ directory: 5000, 'agency-sim': 5010 })).toEqual({ INFOSHARE_DIRECTORY_PORT: '5000', INFOSHARE_AGENCY_SIM_PORT: '5010' });
+    const moved = Object.fromEntries(SERVICE_NAMES.map((service, i) => [service, 6000 + i]));
+    expect(loadConfig(portSettings(moved)).ports).toEqual(moved);
   });
 
   it('leaves the agencies of a peer hub’s partnership to that hub and serves every other', () => {

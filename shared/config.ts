@@ -32,6 +32,14 @@ export function portVariable(service: ServiceName): string {
   return `INFOSHARE_${service.toUpperCase().replace('-', '_')}_PORT`;
 }
 
+/**
+ * The settings that put each named service on the given port (`INFOSHARE_<NAME>_PORT` each): how a hub
+ * started on ports of the caller's choosing — free ones, another hub's — is told them, in one place.
+ */
+export function portSettings(ports: Readonly<Partial<Record<ServiceName, number>>>): Record<string, string> {
+  return Object.fromEntries(SERVICE_NAMES.flatMap((service) => (ports[service] === undefined ? [] : [[portVariable(service), String(ports[service])]])));
+}
+
 export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
   directory: 4000,
   mpi: 4001,

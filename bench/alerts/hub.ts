@@ -10,8 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import { loadConfig, portVariable, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
-import { reserveFreePorts } from '../../shared/runtime/listen.js';
+import { loadConfig, PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
+import { freePortSettings } from '../../shared/runtime/listen.js';
 import { mainThreadCpuSeconds, mainThreadRunQueueWaitSeconds, processCpuSeconds } from '../common/process-cpu.js';
 import { untilHealthy } from '../common/service-process.js';
 
@@ -55,7 +55,6 @@ export interface BenchHubOptions {
 const HUB_SERVICES = ['directory', 'mpi', 'alerts'] as const;
 
 export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub> {
-  const ports = await reserveFreePorts(SERVICE_NAMES.length);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL: options.redisUrl,
@@ -65,7 +64,7 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
     // One token per agency lasts the whole run.
     INFOSHARE_TOKEN_TTL_SECONDS: '3600',
     INFOSHARE_BENCH_HUB_SERVICES: HUB_SERVICES.join(','),
-    ...Object.fromEntries(SERVICE_NAMES.map((name, i) => [portVariable(name), String(ports[i])])),
+    ...(await freePortSettings(SERVICE_NAMES)),
     ...options.env,
   };
   const config = loadConfig(env);

@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from '../../test/redis.js';
-import { PROJECT_ROOT, SERVICE_NAMES, portVariable } from '../../shared/config.js';
+import { PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
 import { hubNoteFile } from '../../shared/redis/hub-note.js';
-import { reserveFreePorts } from '../../shared/runtime/listen.js';
+import { freePortSettings } from '../../shared/runtime/listen.js';
 
 const CLI = ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts')];
 
@@ -49,11 +49,7 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-hub-note-'));
   prefix = uniquePrefix('hubnote');
   redis = testRedis();
-  const ports = await reserveFreePorts(SERVICE_NAMES.length);
-  shared = { INFOSHARE_DATA_DIR: dataDir, INFOSHARE_LOG_LEVEL: 'warn', NO_COLOR: '1' };
-  SERVICE_NAMES.forEach((name, i) => {
-    shared[portVariable(name)] = String(ports[i]);
-  });
+  shared = { INFOSHARE_DATA_DIR: dataDir, INFOSHARE_LOG_LEVEL: 'warn', NO_COLOR: '1', ...(await freePortSettings(SERVICE_NAMES)) };
   hub = spawn(process.execPath, [...CLI, 'start', '--no-fixtures'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...shared, REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: prefix },

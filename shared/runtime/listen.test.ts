@@ -1,6 +1,7 @@
 import http from 'node:http';
 import express from 'express';
-import { listen, type Listening } from './listen.js';
+import { loadConfig, SERVICE_NAMES } from '../config.js';
+import { freePortSettings, listen, type Listening } from './listen.js';
 
 /** GET `path` on the server; the status, a header and the body. */
 function get(port: number, path: string): Promise<{ status: number; header: string | undefined; body: string }> {
@@ -66,5 +67,25 @@ describe('listen (an Express app on a port)', () => {
   it("answers a route Express does not know with Express's own 404", async () => {
     served = await listen(express(), 0, '127.0.0.1');
     expect((await get(served.port, '/nowhere')).status).toBe(404);
+  });
+});
+
+describe('freePortSettings (a hub on free ports)', () => {
+  it('gives each service named a distinct free port, as the settings the hub reads its ports from', async () => {
+    const settings = await freePortSettings(SERVICE_NAMES);
+    const { ports } = loadConfig(settings);
+    const given = SERVICE_NAMES.map((service) => ports[service]);
+    expect(new Set(given).size).toBe(SERVICE_NAMES.length);
+    // Free: each can be listened on now.
+    for (const port of given) {
+      const served = await listen(express(), port, '127.0.0.1');
+      await served.close();
+    }
+  });
+
+  it('sets only the services named: the others keep their usual ports', async () => {
+    const { ports } = loadConfig(await freePortSettings(['mpi']));
+    expect(ports.mpi).not.toBe(4001);
+    expect(ports.directory).toBe(4000);
   });
 });

@@ -2,6 +2,7 @@
 import { IncomingMessage, STATUS_CODES, ServerResponse, createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Express } from 'express';
+import { portSettings, type ServiceName } from '../config.js';
 import { outcome } from '../fhir/outcome.js';
 
 export interface Listening {
@@ -118,4 +119,10 @@ export async function reserveFreePorts(n: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+/** A distinct free local port for each service, as the settings that put it there (`portSettings`). */
+export async function freePortSettings(services: readonly ServiceName[]): Promise<Record<string, string>> {
+  const ports = await reserveFreePorts(services.length);
+  return portSettings(Object.fromEntries(services.map((service, i) => [service, ports[i]])));
 }
