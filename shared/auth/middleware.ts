@@ -32,10 +32,14 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export function authenticate(resolveKey: KeyResolver, expected: AccessTokenExpectations): RequestHandler {
   // A client sends the same token until it expires: its signature is checked once (access-token.ts).
   const verified = new VerifiedTokens(resolveKey, expected);
+  // Its scopes are split once too: the verified claims are the same object for every request with that token.
+  const scopesOf = new WeakMap<AccessTokenClaims, readonly string[]>();
   return async (req, res, next) => {
     try {
       const claims = await verified.verify(bearerToken(req.headers.authorization));
-      const auth: AuthContext = { ...claims, scopes: splitScopes(claims.scope) };
+      let scopes = scopesOf.get(claims);
+      if (!scopes) scopesOf.set(claims, (scopes = Object.freeze(splitScopes(claims.scope))));
+      const auth: AuthContext = { ...claims, scopes };
       res.locals.auth = auth;
       next();
     } catch (err) {
