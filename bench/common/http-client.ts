@@ -15,7 +15,10 @@ export class BenchClient {
   private readonly agent: http.Agent;
   private readonly base: URL;
 
-  constructor(baseUrl: string, maxSockets: number) {
+  constructor(
+    baseUrl: string,
+    private readonly maxSockets: number,
+  ) {
     this.base = new URL(baseUrl);
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
@@ -33,13 +36,16 @@ export class BenchClient {
   }
 
   private async send(method: string, path: string, body: string | undefined, token: string | undefined, extraHeaders: http.OutgoingHttpHeaders = {}): Promise<HttpResponse> {
-    try {
-      return await this.sendOnce(method, path, body, token, extraHeaders);
-    } catch (err) {
-      // A kept-alive connection the server closed as idle just as this request reused it (the race Node's
-      // http docs describe): nothing reached the server, so the request is sent once more on a new connection.
-      if (!(err instanceof StaleConnectionError)) throw err;
-      return this.sendOnce(method, path, body, token, extraHeaders);
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.sendOnce(method, path, body, token, extraHeaders);
+      } catch (err) {
+        // A kept-alive connection the server closed as idle just as this request reused it (the race Node's
+        // http docs describe): nothing reached the server, so the request is sent again. After a long pause (a
+        // bench's drain between phases) every pooled connection may be such a one: the failed one leaves the
+        // pool, so the next try takes another or a new one — at most once per pooled connection.
+        if (!(err instanceof StaleConnectionError) || tries > this.maxSockets) throw err;
+      }
     }
   }
 
