@@ -91,6 +91,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
   };
   const stop = async (): Promise<boolean> => {
     const closed = await closeWithin(closeServices, redis, config.shutdownSeconds, log);
+    // Given up on a service stuck on Redis: the HTTP servers its close never reached wait on nothing, so they are closed
+    // all the same — else those services' ports stayed bound for as long as the process lived.
+    if (!closed) await Promise.all(started.map((s) => s.server.close()));
     await redisHandle.stop();
     return closed;
   };

@@ -4,6 +4,7 @@
  * stop would wait forever and leave the hub running. With one, the stop gives up on the services
  * after INFOSHARE_SHUTDOWN_SECONDS, says so, and lets the process exit.
  */
+import net from 'node:net';
 import { createLogger } from '../shared/log.js';
 import { startHub, type RunningHub } from '../services/hub.js';
 import { startRedisProcess, type RedisProcess } from './redis-process.js';
@@ -30,6 +31,8 @@ it('a stop while Redis hangs gives up on the services after INFOSHARE_SHUTDOWN_S
   const ended = await Promise.race([stopping, new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), 30_000)))]);
   clearTimeout(timer);
   expect(ended).toBe(false);
+  // It stopped regardless: none of its services still listens (the directory's port stayed bound until 2026-12-07).
+  expect(await Promise.all(Object.values(hub.config.ports).map(refusesConnections))).toEqual(Object.values(hub.config.ports).map(() => true));
 }, 60_000);
 
 it('a stop while Redis answers closes every service cleanly', async () => {
@@ -46,5 +49,17 @@ function hubStoppingWithin(seconds: number, keyPrefix: string) {
     keyPrefix,
     loadFixtures: false,
     log: createLogger('hub-shutdown', 'silent'),
+  });
+}
+
+/** Whether nothing listens on the local port (a connection is refused). */
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
   });
 }
