@@ -108,8 +108,11 @@ describe('a son named after his father', () => {
   });
 
   it('without a CHI, at the same home: a new person, and no question for a reviewer — before or after the pass', async () => {
-    const dad = await mpi.registered('edinburgh-housing', 'CC-H-4', { ...father, family: 'Scot', birthDate: '1971-04-18' });
-    const boy = await mpi.registered('edinburgh-education', 'CC-E-4', { ...father, family: 'Scot', birthDate: '2008-09-02' });
+    // Another home, in another town: at the home of the test above, its son (born a year and some months from this
+    // boy: dates `different`, not `apart`) would be a same-named boy of that household, a question for a reviewer.
+    const home = { ...father, family: 'Scot', postcode: 'FK1 5AA', line: '3 Kerse Lane' };
+    const dad = await mpi.registered('edinburgh-housing', 'CC-H-4', { ...home, birthDate: '1971-04-18' });
+    const boy = await mpi.registered('edinburgh-education', 'CC-E-4', { ...home, birthDate: '2008-09-02' });
     expect(boy.outcome.outcome).toBe('new');
     expect(boy.outcome.person).not.toBe(dad.outcome.person);
 

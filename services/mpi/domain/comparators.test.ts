@@ -93,10 +93,17 @@ describe('birth date comparison', () => {
     expect(dob('1985-04', '1985-03-12')).toBe('different');
   });
 
-  it('separates exact, different and missing', () => {
+  it('separates exact, different, apart and missing', () => {
     expect(dob('1985-03-12', '1985-03-12')).toBe('exact');
-    expect(dob('1985-03-12', '1972-07-30')).toBe('different');
     expect(dob(undefined, '1972-07-30')).toBe('missing');
+    // One part wrong beyond a typo, a year slip with another part wrong, or a 1 January estimate: different.
+    expect(dob('1985-03-12', '1985-07-30')).toBe('different');
+    expect(dob('1985-03-12', '1962-03-12')).toBe('different');
+    expect(dob('1985-03-12', '1986-07-30')).toBe('different');
+    expect(dob('1985-03-12', '1980-01-01')).toBe('different');
+    // No single slip or estimate turns one into the other: apart (a father and his son).
+    expect(dob('1985-03-12', '1972-07-30')).toBe('apart');
+    expect(dob('1976-06-10', '2012-06-02')).toBe('apart');
   });
 
   it('reads as two people’s only dates that differ in the year and in the day or month, beyond one slip, neither 1 January', () => {

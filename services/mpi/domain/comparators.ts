@@ -23,9 +23,15 @@ export const FIELD_LEVELS = {
   family: ['exact', 'part', 'similar', 'close', 'different'],
   /**
    * Birth date: day and month transposed, one-year slip, one digit mistyped (or two adjacent
-   * digits swapped), partial (one side has only YYYY or YYYY-MM and the parts present agree).
+   * digits swapped), partial (one side has only YYYY or YYYY-MM and the parts present agree),
+   * different (one part wrong beyond those slips — the day, the month or the year alone — or a
+   * 1 January estimate, or partial dates that disagree), apart (full dates no single slip or
+   * estimate turns into each other: `birthDatesApart`). EM learns what `apart` is worth from the
+   * data: where namesakes of another generation share homes (a son named after his father) it
+   * is far stronger evidence of two people than `different`; where a person's date is corrupted
+   * in several parts at once (FEBRL) it is hardly stronger.
    */
-  birthDate: ['exact', 'transposed', 'year-slip', 'one-digit', 'partial', 'different'],
+  birthDate: ['exact', 'transposed', 'year-slip', 'one-digit', 'partial', 'different', 'apart'],
   sex: ['same', 'different'],
   /** Postcode: unit, sector (EH1 1), one character mistyped, district (EH1), area (EH). */
   postcode: ['exact', 'sector', 'typo', 'district', 'area', 'different'],
@@ -147,11 +153,11 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): number {
   if (a.y === b.y && ad === bm && am === bd) return 1;
   if (am === bm && ad === bd && Math.abs(a.y - b.y) === 1) return 2;
   if (oneDigitApart(a.y * 10000 + am * 100 + ad, b.y * 10000 + bm * 100 + bd)) return 3;
-  return 5;
+  return oneSlipOrEstimate(a.y, am, ad, b.y, bm, bd) ? 5 : 6;
 }
 
 /**
- * Are two full birth dates (year, month, day each) two people's, whatever else agrees? Yes when no
+ * Are two full birth dates two people's, whatever else agrees (level `apart`)? Yes when no
  * single recording slip turns one into the other: they differ in the year by more than a one-year
  * slip and in the day or month too, and are not one digit or one transposition apart
  * (`compareBirthDate`). A slip touches one part of a date; an estimated date keeps the year and
@@ -159,9 +165,12 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): number {
  * another person's (its year may be a guess too).
  */
 export function birthDatesApart(ay: number, am: number, ad: number, by: number, bm: number, bd: number): boolean {
-  if (Math.abs(ay - by) <= 1 || (am === bm && ad === bd)) return false;
-  if ((am === 1 && ad === 1) || (bm === 1 && bd === 1)) return false;
-  return !oneDigitApart(ay * 10000 + am * 100 + ad, by * 10000 + bm * 100 + bd);
+  return !oneSlipOrEstimate(ay, am, ad, by, bm, bd) && !oneDigitApart(ay * 10000 + am * 100 + ad, by * 10000 + bm * 100 + bd);
+}
+
+/** Do two full dates differ in one part only (the year by one, or the day and month not at all), or is either a 1 January estimate? */
+function oneSlipOrEstimate(ay: number, am: number, ad: number, by: number, bm: number, bd: number): boolean {
+  return Math.abs(ay - by) <= 1 || (am === bm && ad === bd) || (am === 1 && ad === 1) || (bm === 1 && bd === 1);
 }
 
 /** Do two YYYYMMDD numbers differ by one digit, or by two adjacent digits swapped? */

@@ -3,7 +3,7 @@ import defaultModel from './default-model.json' with { type: 'json' };
 import { fieldIndex } from './comparators.js';
 import { classify, compare, decide, MatchIndex, matchGrade, matchProbability, scoreAndGrade, verdict } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
-import { assertValidModel, UNLISTED_TERM_MAX_BONUS_BITS, type MatchModel } from './model.js';
+import { assertValidModel, levelWeight, UNLISTED_TERM_MAX_BONUS_BITS, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
 
 const model: MatchModel = defaultModel as MatchModel;
@@ -149,28 +149,25 @@ describe('compare', () => {
     expect(result.rule?.rule).toBe('same-chi');
   });
 
-  it('keeps a namesake of another generation at the same home a new person: birth dates no single slip or estimate reconciles', () => {
+  it('keeps a namesake of another generation at the same home a new person: birth dates apart weigh what the data say', () => {
     const home = { family: 'Scott', gender: 'male', postcode: 'FK2 7RG', addressLine: '12 Main Street', phone: '01324 496 012' } as const;
     const father = person({ ...home, given: ['Anthony'], birthDate: '1976-06-10' });
     const son = person({ ...home, given: ['Anthony'], birthDate: '2012-06-02' });
     const result = compare(father, son, model);
-    expect(fieldLevel(result, 'birthDate')).toBe('different');
+    expect(fieldLevel(result, 'birthDate')).toBe('apart');
     expect(result.outcome).toBe('new');
-    expect(result.rule).toEqual({
-      rule: 'birth-dates-apart',
-      outcome: 'new',
-      detail: 'the birth dates differ in the year and in the day or month: no single slip or estimate gives that, so two people',
-    });
-    // A rule that only caps is named when it lowered the outcome: far apart anyway, it is not.
-    const stranger = compare(father, person({ given: ['Isla'], family: 'Brown', birthDate: '1990-02-19', gender: 'female', postcode: 'KY1 1XX' }), model);
-    expect(stranger.rule).toBeUndefined();
-    // Data without households (a model scoring no residence, as estimated on FEBRL): the date's weight alone.
-    const { residence: _home, ...parts } = model.fields;
-    const withoutHomes = { ...model, fields: parts } as MatchModel;
-    const score = compare(father, son, withoutHomes).score;
-    const bandAround = (m: MatchModel): MatchModel => ({ ...m, thresholds: { upper: score + 5, lower: score - 1 } });
-    expect(compare(father, son, bandAround(withoutHomes))).toMatchObject({ outcome: 'review' });
-    expect(compare(father, son, bandAround(withoutHomes)).rule).toBeUndefined();
+    // No rule: the level's weight, learned by EM, is the whole of it.
+    expect(result.rule).toBeUndefined();
+    const dates = model.fields.birthDate!;
+    expect(levelWeight(dates.apart!)).toBeLessThan(levelWeight(dates.different!) - 4);
+  });
+
+  it('weighs birth dates apart as `different` in a model estimated before the level existed (its scores do not change)', () => {
+    const { apart: _new, ...before } = model.fields.birthDate!;
+    const older = { ...model, fields: { ...model.fields, birthDate: before } } as MatchModel;
+    const home = { family: 'Scott', gender: 'male', postcode: 'FK2 7RG', addressLine: '12 Main Street' } as const;
+    const result = compare(person({ ...home, given: ['Anthony'], birthDate: '1976-06-10' }), person({ ...home, given: ['Anthony'], birthDate: '2012-06-02' }), older);
+    expect(result.fields.find((f) => f.field === 'birthDate')).toEqual({ field: 'birthDate', level: 'apart', weight: Math.round(levelWeight(before.different!) * 100) / 100 });
   });
 
   it('leaves to the score birth dates that one slip or an estimate explains', () => {
@@ -246,7 +243,8 @@ describe('verdict and scoreAndGrade', () => {
       for (const b of index.candidates(a)) {
         const full = compare(a, b, model);
         const quick = verdict(a, b, model);
-        const different = full.fields.filter((f) => f.level === 'different').reduce((bits, f) => bits | (1 << fieldIndex(f.field)), 0);
+        // Birth dates `apart` disagree outright as `different` does.
+        const different = full.fields.filter((f) => f.level === 'different' || f.level === 'apart').reduce((bits, f) => bits | (1 << fieldIndex(f.field)), 0);
         // Two different valid CHIs (the generator's CHIs all are).
         const differentChis = fieldLevel(full, 'chi') === 'different' && a.cn === undefined && b.cn === undefined;
         expect(quick).toEqual({

@@ -35,7 +35,7 @@ export interface FieldExplanation {
 
 /** A rule that set the outcome regardless of (or below) what the score alone says. */
 export interface RuleApplied {
-  readonly rule: 'same-chi' | 'same-chi-contradicted' | 'possible-twin' | 'different-chi' | 'birth-dates-apart';
+  readonly rule: 'same-chi' | 'same-chi-contradicted' | 'possible-twin' | 'different-chi';
   readonly outcome: Outcome;
   readonly detail: string;
 }
@@ -60,6 +60,7 @@ const SEX = fieldIndex('sex');
 const RESIDENCE = fieldIndex('residence');
 const GIVEN_DIFFERENT = FIELD_LEVELS.given.indexOf('different');
 const FAMILY_SIMILAR = FIELD_LEVELS.family.indexOf('similar');
+/** Birth dates disagree outright at this level and the ones after it (`apart`). */
 const BIRTH_DATE_DIFFERENT = FIELD_LEVELS.birthDate.indexOf('different');
 const SEX_DIFFERENT = FIELD_LEVELS.sex.indexOf('different');
 const CHI_DIFFERENT = FIELD_LEVELS.chi.indexOf('different');
@@ -146,25 +147,20 @@ function sharedHomeBits(home: CompiledSharedHome, out: Int8Array): number {
 }
 
 /** Rules that set an upper bound on the outcome (the score may put the pair lower); the others set it. */
-const CAPPING_RULES: ReadonlySet<RuleApplied['rule']> = new Set(['possible-twin', 'different-chi', 'birth-dates-apart']);
+const CAPPING_RULES: ReadonlySet<RuleApplied['rule']> = new Set(['possible-twin', 'different-chi']);
 
-const BIRTH_DATES_APART: RuleApplied = {
-  rule: 'birth-dates-apart',
-  outcome: 'new',
-  detail: 'the birth dates differ in the year and in the day or month: no single slip or estimate gives that, so two people',
-};
-
-function birthDatesApartOf(a: MatchFeatures, b: MatchFeatures): boolean {
-  return a.m !== undefined && a.d !== undefined && b.m !== undefined && b.d !== undefined && birthDatesApart(a.y!, a.m, a.d, b.y!, b.m, b.d);
+/** Do the birth dates disagree outright (`different` or `apart`: not a slip the comparator recognises)? */
+function birthDatesDisagree(out: Int8Array): boolean {
+  return out[BIRTH_DATE]! >= BIRTH_DATE_DIFFERENT;
 }
 
 /** How many identifying fields other than the CHI (forename, sex, birth date) two records disagree on outright. */
 function identityDisagreements(out: Int8Array): number {
-  return (out[GIVEN] === GIVEN_DIFFERENT ? 1 : 0) + (out[SEX] === SEX_DIFFERENT ? 1 : 0) + (out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT ? 1 : 0);
+  return (out[GIVEN] === GIVEN_DIFFERENT ? 1 : 0) + (out[SEX] === SEX_DIFFERENT ? 1 : 0) + (birthDatesDisagree(out) ? 1 : 0);
 }
 
 function disagreementNames(out: Int8Array): string {
-  const fields = [out[GIVEN] === GIVEN_DIFFERENT && 'forename', out[SEX] === SEX_DIFFERENT && 'sex', out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT && 'birth date'];
+  const fields = [out[GIVEN] === GIVEN_DIFFERENT && 'forename', out[SEX] === SEX_DIFFERENT && 'sex', birthDatesDisagree(out) && 'birth date'];
   return fields.filter((f) => f !== false).join(' and ');
 }
 
@@ -196,18 +192,11 @@ function applyRules(out: Int8Array, model: CompiledModel, differentChis: boolean
     // The CHI carries its holder's birth date. Where the two records' dates disagree outright and one
     // of them is not the CHI's own even allowing for a slip or an estimate, that record describes
     // someone born another year — a son named after his father, carrying the father's CHI.
-    if (out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT && a.cn === undefined && (birthDateNotTheChis(a) || birthDateNotTheChis(b))) {
+    if (birthDatesDisagree(out) && a.cn === undefined && (birthDateNotTheChis(a) || birthDateNotTheChis(b))) {
       return { rule: 'same-chi-contradicted', outcome: 'review', detail: `same CHI number, but a record's birth date is not the one the CHI carries (${a.chi!.slice(0, 6)}, DDMMYY) and the two birth dates disagree` };
     }
     return { rule: 'same-chi', outcome: 'link', detail: 'same CHI number' };
   }
-  // Birth dates no single slip or estimate reconciles are two people's — a son named after his
-  // father at the same address, a same-name stranger — however well the names and home agree.
-  // Only where people are recorded in households (the model scores the home as one `residence`,
-  // as estimation chooses when non-matches share homes, and as the default does): there a namesake
-  // of another generation is what such a pair is. Records of people one by one (FEBRL) have no
-  // such namesakes, and the date's weight is left to say what a corrupted date is worth.
-  if (out[BIRTH_DATE] === BIRTH_DATE_DIFFERENT && model.weights[RESIDENCE] !== undefined && birthDatesApartOf(a, b)) return BIRTH_DATES_APART;
   const twinRule = possibleTwin(out, model);
   // Two different valid CHIs: whichever it is, one Person holding both is wrong until a reviewer says
   // which CHI is wrong, so the index never makes one of them by itself (a reviewer can).
@@ -316,14 +305,17 @@ export interface PairVerdict {
   readonly score: number;
   readonly outcome: Outcome;
   readonly rule?: RuleApplied['rule'];
-  /** Bit `fieldIndex(f)` set when field `f` (one the model weighs) compared `different`. */
+  /** Bit `fieldIndex(f)` set when field `f` (one the model weighs) compared `different` (or, for the birth date, `apart`). */
   readonly differentFields: number;
   /** Two different valid CHIs: never one Person automatically, whatever the score (the `different-chi` rule). */
   readonly differentChis?: true;
 }
 
-/** The `different` level of each field (by field index), -2 for a field without one. */
-const DIFFERENT_LEVEL = FIELD_NAMES.map((name) => (FIELD_LEVELS[name] as readonly string[]).indexOf('different')).map((i) => (i < 0 ? -2 : i));
+/**
+ * The `different` level of each field (by field index; the levels after it disagree outright too:
+ * birth-date `apart`), beyond every level for a field without one.
+ */
+const DIFFERENT_LEVEL = FIELD_NAMES.map((name) => (FIELD_LEVELS[name] as readonly string[]).indexOf('different')).map((i) => (i < 0 ? Number.MAX_SAFE_INTEGER : i));
 
 /** A pair's verdict: `compare`'s score, outcome and rule, and the fields its explanation would call `different`. */
 export function verdict(a: MatchFeatures, b: MatchFeatures, model: MatchModel): PairVerdict {
@@ -331,7 +323,7 @@ export function verdict(a: MatchFeatures, b: MatchFeatures, model: MatchModel): 
   const scored = scorePair(a, b, compiled, levels);
   let differentFields = 0;
   for (let f = 0; f < FIELD_COUNT; f++) {
-    if (compiled.weights[f] !== undefined && levels[f] === DIFFERENT_LEVEL[f]) differentFields |= 1 << f;
+    if (compiled.weights[f] !== undefined && levels[f]! >= DIFFERENT_LEVEL[f]!) differentFields |= 1 << f;
   }
   return {
     score: round2(scored.score),
@@ -539,7 +531,7 @@ function sameIndividual(a: MatchFeatures, b: MatchFeatures, model: CompiledModel
   return (
     levels[GIVEN] !== GIVEN_DIFFERENT &&
     levels[SEX] !== SEX_DIFFERENT &&
-    levels[BIRTH_DATE] !== BIRTH_DATE_DIFFERENT &&
+    !birthDatesDisagree(levels) &&
     (levels[CHI] === MISSING || levels[CHI] === 0)
   );
 }

@@ -73,6 +73,52 @@ describe('EM on a small data set of known weights', () => {
   });
 });
 
+/**
+ * Pairs whose birth dates compare exact, `different` (the day wrong) or `apart` (another year and
+ * day: no single slip) with known probabilities for matches and non-matches, names exact or
+ * different as in `knownPairs`: EM must recover the birth-date levels' m and u.
+ */
+function knownDatePairs(count: number, share: number, mDate: readonly number[], uDate: readonly number[]): RecordPair[] {
+  const random = prng(23);
+  const dates = ['1980-06-14', '1980-06-27', '1953-11-02'];
+  const draw = (p: readonly number[]) => {
+    const x = random();
+    return x < p[0]! ? 0 : x < p[0]! + p[1]! ? 1 : 2;
+  };
+  const pairs: RecordPair[] = [];
+  for (let i = 0; i < count; i++) {
+    const same = random() < share;
+    const given = random() < (same ? 0.95 : 0.02);
+    const family = random() < (same ? 0.9 : 0.02);
+    const a = toFeatures({ id: `a${i}`, given: ['Anna'], family: 'Smith', birthDate: dates[0] });
+    const b = toFeatures({ id: `b${i}`, given: [given ? 'Anna' : 'Zygmunt'], family: family ? 'Smith' : 'Okonkwo', birthDate: dates[draw(same ? mDate : uDate)] });
+    pairs.push([a, b]);
+  }
+  return pairs;
+}
+
+describe('EM learns the birth-date levels `different` and `apart` on a small data set of known weights', () => {
+  // Matches: 2 % of dates apart (two slips in one date); non-matches: nearly all apart.
+  const mDate = [0.9, 0.08, 0.02];
+  const uDate = [0.02, 0.05, 0.93];
+  const model = estimateModel(knownDatePairs(20_000, 0.3, mDate, uDate), { fields: ['given', 'family', 'birthDate'], tolerance: 1e-9 });
+
+  it('converges to the m and u of each level the pairs were drawn from', () => {
+    const levels = model.fields.birthDate!;
+    (['exact', 'different', 'apart'] as const).forEach((level, l) => {
+      expect(Math.abs(levels[level]!.m - mDate[l]!)).toBeLessThan(0.01);
+      expect(Math.abs(levels[level]!.u - uDate[l]!)).toBeLessThan(0.01);
+    });
+  });
+
+  it('gives birth dates apart the weight log2(m/u) of the truth, within a third of a bit, and far below one part wrong', () => {
+    const levels = model.fields.birthDate!;
+    expect(Math.abs(levelWeight(levels.apart!) - Math.log2(mDate[2]! / uDate[2]!))).toBeLessThan(0.35);
+    expect(Math.abs(levelWeight(levels.different!) - Math.log2(mDate[1]! / uDate[1]!))).toBeLessThan(0.35);
+    expect(levelWeight(levels.apart!)).toBeLessThan(levelWeight(levels.different!) - 4);
+  });
+});
+
 const FORENAMES = [
   'liam', 'morag', 'shona', 'iain', 'robert', 'agnes', 'james', 'kirsty', 'david', 'fiona', 'ewan', 'catriona', 'alasdair', 'eilidh', 'callum', 'isla',
   'mhairi', 'lachlan', 'rhona', 'torquil', 'ailsa', 'murdo', 'seonaid', 'angus', 'kenna', 'dougal', 'bridget', 'ruaridh', 'lorna', 'hamish', 'effie', 'finlay',
@@ -237,7 +283,12 @@ describe('estimateMatchingModel (the partnership’s own model)', () => {
  * Records as FEBRL's generator makes them: no sex, no CHI, several duplicates of each
  * original, and in a share of duplicates one name replaced outright by another.
  */
-function withoutSexOrChi(people: number, replacedShare: number, seed = 9): { records: MatchFeatures[]; personOf: Map<string, number> } {
+/**
+ * People recorded one by one (no households, no sex or CHI), as FEBRL: up to three duplicates each,
+ * `replacedShare` of them with one name replaced, `datesApartShare` with the birth date corrupted in
+ * two parts at once (another year and another day: no single slip gives that).
+ */
+function withoutSexOrChi(people: number, replacedShare: number, seed = 9, datesApartShare = 0): { records: MatchFeatures[]; personOf: Map<string, number> } {
   // The generators' PRNG: successive draws independent enough for several fields of one record.
   const rng = new Random(seed);
   const random = () => rng.next();
@@ -265,6 +316,7 @@ function withoutSexOrChi(people: number, replacedShare: number, seed = 9): { rec
         id: `dup-${p}-${d}`,
         ...(replace < replacedShare / 2 ? { given: [pick(FORENAMES)] } : {}),
         ...(replace >= replacedShare / 2 && replace < replacedShare ? { family: surname() } : {}),
+        ...(datesApartShare > 0 && random() < datesApartShare ? { birthDate: twoPartsChanged(original.birthDate!, random) } : {}),
       };
       records.push(toFeatures(copy));
       personOf.set(copy.id, p);
@@ -272,6 +324,37 @@ function withoutSexOrChi(people: number, replacedShare: number, seed = 9): { rec
   }
   return { records, personOf };
 }
+
+/** A YYYY-MM-DD date 2-20 years away and on another day (day 2-28: never an estimate's 1 January). */
+function twoPartsChanged(date: string, random: () => number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const year = y + (random() < 0.5 ? -1 : 1) * (2 + Math.floor(random() * 19));
+  const day = 2 + ((d - 2 + 1 + Math.floor(random() * 26)) % 27);
+  return `${year}-${String(m).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+describe('estimateMatchingModel learns what birth dates apart are worth from the data', () => {
+  it('where people are recorded one by one and a tenth of duplicates have dates corrupted in two parts (FEBRL): weak evidence', () => {
+    const { records } = withoutSexOrChi(1_500, 0, 9, 0.1);
+    const { model } = estimateMatchingModel(records, { randomPairs: 100_000 });
+    const dates = model.fields.birthDate!;
+    expect(dates.apart!.m).toBeGreaterThan(0.03);
+    expect(dates.apart!.m).toBeLessThan(0.2);
+    expect(levelWeight(dates.apart!)).toBeGreaterThan(-6);
+  });
+
+  it('where people share homes and sons are named after their fathers: strong evidence, its m read away from home', () => {
+    const { model } = estimateMatchingModel(households(700), { randomPairs: 100_000 });
+    const dates = model.fields.birthDate!;
+    expect(dates.apart!.m).toBeLessThan(0.0001);
+    expect(levelWeight(dates.apart!)).toBeLessThan(-15);
+    const home = { family: 'Glenross', gender: 'male' as const, postcode: 'EH6 8QZ', addressLine: '14 Easter Road', phone: '0131 496 0123' };
+    const father = toFeatures({ id: 'f', agency: 'nhs', given: ['James'], birthDate: '1961-05-17', ...home });
+    const son = toFeatures({ id: 's', agency: 'council', given: ['James'], birthDate: '1992-11-02', ...home });
+    expect(compare(son, father, model)).toMatchObject({ outcome: 'new' });
+    expect(compare(son, father, model).rule).toBeUndefined();
+  });
+});
 
 describe('estimateMatchingModel on data without sex or CHI (identifiability)', () => {
   // 20 % of duplicates have one name replaced: half the forename, half the family name.
@@ -340,7 +423,8 @@ describe('term-frequency tables', () => {
 /**
  * A register of households: two to four people at one address sharing the family name, with
  * different forenames and birth dates, one in eight families with a son named after his father;
- * each person recorded by one to three agencies, 30 % of second records at an older address.
+ * each person recorded by one to three agencies (the first two with the CHI), 30 % of second records at an
+ * older address.
  */
 function households(count: number) {
   const random = prng(17);
@@ -354,9 +438,12 @@ function households(count: number) {
     const phone = `0131 ${100 + Math.floor(random() * 900)} ${1000 + Math.floor(random() * 9000)}`;
     const size = 2 + Math.floor(random() * 3);
     const forenames = Array.from({ length: size }, (_, i) => FORENAMES[(h * 7 + i * 5) % FORENAMES.length]!);
-    if (random() < 0.125) forenames[1] = forenames[0]!;
+    // A son named after his father: same forename, same sex.
+    const namesake = random() < 0.125;
+    if (namesake) forenames[1] = forenames[0]!;
     forenames.forEach((given, i) => {
-      const person = { given: [given], family, birthDate: date(), gender: i % 2 === 0 ? ('male' as const) : ('female' as const), postcode, addressLine, phone };
+      const male = i % 2 === 0 || (namesake && i === 1);
+      const person = { given: [given], family, birthDate: date(), gender: male ? ('male' as const) : ('female' as const), postcode, addressLine, phone };
       const copies = 1 + Math.floor(random() * 3);
       for (let c = 0; c < copies; c++) {
         const moved = c > 0 && random() < 0.3;
@@ -365,6 +452,8 @@ function households(count: number) {
             id: `h${h}-p${i}-r${c}`,
             agency: `agency-${c}`,
             ...person,
+            // The first two agencies (a health board, a GP) record the person's CHI.
+            ...(c < 2 ? { chi: String(2_000_000_000 + h * 10 + i) } : {}),
             ...(moved ? { postcode: `KY${1 + Math.floor(random() * 16)} ${1 + Math.floor(random() * 9)}AB`, addressLine: `${1 + Math.floor(random() * 90)} High Street`, phone: undefined } : {}),
           }),
         );
@@ -380,7 +469,7 @@ describe('estimateMatchingModel where people share homes', () => {
 
   it('scores the home once: postcode, address, town and phone only through the residence comparison', () => {
     expect(showsSharedHomes(model)).toBe(true);
-    expect(Object.keys(model.fields).sort()).toEqual(['birthDate', 'family', 'given', 'residence', 'sex']);
+    expect(Object.keys(model.fields).sort()).toEqual(['birthDate', 'chi', 'family', 'given', 'residence', 'sex']);
     expect(model.termFrequencies?.postcode).toBeUndefined();
   });
 

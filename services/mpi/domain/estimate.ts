@@ -17,6 +17,7 @@ import {
   type TermFrequencyField,
   estimateTwins,
   levelWeight,
+  levelProbabilities,
   type SharedHomeNames,
   type PersonLevels,
   sampleCrossPairs,
@@ -131,7 +132,7 @@ export function estimateSharedHomeNames(records: readonly MatchFeatures[], model
   const evidenceFields = FIELD_NAMES.map((field, f) => ({ field, f })).filter(({ field }) => field !== 'given' && field !== 'family' && model.fields[field]);
   const weights = evidenceFields.map(({ field }) =>
     Float64Array.from(FIELD_LEVELS[field] as readonly string[], (level) => {
-      const p = model.fields[field]?.[level];
+      const p = levelProbabilities(field, model.fields[field]!, level);
       return p ? levelWeight(p) : 0;
     }),
   );
@@ -369,7 +370,7 @@ export function estimateMatchingModel(records: readonly MatchFeatures[], options
   const homeOnce = combineSessions(sessions, random.u, SCORED_FIELDS);
   const sharedHomes =
     options.home === 'once' || showsSharedHomes({ version: 1, fields: homeOnce, thresholds: { upper: 0, lower: 0 }, estimation: { method: 'em', randomPairs: random.pairs, prior: emPrior } });
-  const fields = sharedHomes ? homeOnce : combineSessions(sessions, random.u, FIELD_BY_FIELD);
+  const fields = sharedHomes ? combineSessions(sessions, random.u, SCORED_FIELDS, true) : combineSessions(sessions, random.u, FIELD_BY_FIELD);
   const matchShare = round6(Math.min(1, estimatedMatches / candidates.length));
   const em: MatchModel = {
     version: 1,
@@ -454,6 +455,8 @@ interface Session {
   readonly passive: readonly FieldName[];
   /** m of the key's own agreement, as another session estimates it: P(a pair of one person shares the key). */
   readonly keyAgreement: (m: ReadonlyMap<FieldName, Float64Array>) => number | undefined;
+  /** Its pairs share a home: where the data show shared homes, its non-matches are mostly one household's members (`NAMESAKE_FIELDS`). */
+  readonly atHome?: true;
 }
 
 /**
@@ -488,6 +491,7 @@ const SESSIONS: readonly Session[] = [
     // their m is identified even in data without sex or CHI; the rest of the address is not
     // estimated here, since agreeing on the postcode makes agreeing on it likelier.
     name: 'same postcode',
+    atHome: true,
     key: (f) => f.pc,
     fixed: LOCATION_FIELDS,
     passive: RESIDENCE_PARTS,
@@ -578,19 +582,35 @@ function matchesFromSessions(sessions: readonly SessionResult[]): number {
 }
 
 /**
+ * Fields whose m is not read from pairs at one home where the data show shared homes. A namesake
+ * of another generation at the same home (a son named after his father) agrees with the person on
+ * everything the same-postcode session's E step sees but the birth date (and a CHI, when both
+ * have one), so over those pairs EM takes some namesakes for one person and credits their dates
+ * to m: on the blind set m(birth dates apart) came out 0.014 there, 0 over pairs named alike,
+ * and the true rate is 0. Away from home (pairs named alike, with the home passive) the date
+ * tells them apart. Where nobody shares a home (FEBRL) pairs at one postcode are not households,
+ * and the session counts as any other.
+ */
+const NAMESAKE_FIELDS: readonly FieldName[] = ['birthDate'];
+
+/**
  * m per field: the mean over the sessions that estimated it — only those whose E step was
  * identified, when any was, and among them those where the field was passive (it could not
- * steer the latent class), when there are any; u from random pairs.
+ * steer the latent class), when there are any; for the birth date where the data show shared
+ * homes, only sessions away from home, when any (`NAMESAKE_FIELDS`); u from random pairs.
  */
 function combineSessions(
   sessions: readonly SessionResult[],
   u: readonly Float64Array[],
   scored: readonly FieldName[],
+  sharedHomes = false,
 ): MatchModel['fields'] {
   const fields: { [F in FieldName]?: { [level: string]: { m: number; u: number } } } = {};
   FIELD_NAMES.forEach((field, f) => {
     if (!scored.includes(field)) return;
-    const all = sessions.filter((s) => s.m.has(field));
+    const estimatedBy = sessions.filter((s) => s.m.has(field));
+    const awayFromHome = estimatedBy.filter((s) => !s.session.atHome);
+    const all = sharedHomes && NAMESAKE_FIELDS.includes(field) && awayFromHome.some(identified) ? awayFromHome : estimatedBy;
     const sound = all.some(identified) ? all.filter(identified) : all;
     const passive = sound.filter((s) => s.session.passive.includes(field));
     const estimates = (passive.length > 0 ? passive : sound).map((s) => s.m.get(field)!);

@@ -223,6 +223,22 @@ function compileTermFrequencies(model: MatchModel): (CompiledTermFrequencies | u
   });
 }
 
+/**
+ * Levels split off a coarser level after models had been estimated and stored: a model without
+ * the finer level weighs it as the level it was split from, so the model scores every pair as it
+ * did (a level simply left out weighs 0). Birth-date `apart` was split off `different` on
+ * 2026-12-07; a model estimated since learns its own weight.
+ */
+const SPLIT_FROM: { readonly [F in FieldName]?: { readonly [level: string]: string } } = { birthDate: { apart: 'different' } };
+
+/** m/u of a field's level in `levels` (the model's), or of the level it was split from when the model predates it. */
+export function levelProbabilities(field: FieldName, levels: FieldModel, level: string): LevelProbabilities | undefined {
+  const own = levels[level];
+  if (own) return own;
+  const parent = SPLIT_FROM[field]?.[level];
+  return parent === undefined ? undefined : levels[parent];
+}
+
 export function compileModel(model: MatchModel): CompiledModel {
   const cached = compiled.get(model);
   if (cached) return cached;
@@ -232,7 +248,7 @@ export function compileModel(model: MatchModel): CompiledModel {
     const names = FIELD_LEVELS[field] as readonly string[];
     const w = new Float64Array(names.length);
     names.forEach((name, i) => {
-      const p = levels[name];
+      const p = levelProbabilities(field, levels, name);
       w[i] = p ? levelWeight(p) : 0;
     });
     return w;
