@@ -502,7 +502,11 @@ async function offerAtRate(raise: () => Promise<RaiseResult>, rate: number, coun
     const due = startPerf + i * intervalMs;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inFlight.push(raise().then((raised) => ({ raised, scheduledWallMs: startWall + i * intervalMs, acceptMs: performance.now() - due })));
+    const offered = raise().then((raised) => ({ raised, scheduledWallMs: startWall + i * intervalMs, acceptMs: performance.now() - due }));
+    // Handled at once: a raise that fails while later ones are still being offered would otherwise be an unhandled
+    // rejection, ending the process before main's cleanup stops the hub, its delivery processes and agency-sim.
+    offered.catch(() => undefined);
+    inFlight.push(offered);
   }
   return Promise.all(inFlight);
 }
