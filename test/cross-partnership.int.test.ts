@@ -21,7 +21,7 @@ import { forwardedFlagIdOf } from '../services/alerts/domain/peer-hubs.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { AlertStore } from '../services/alerts/store.js';
 import { alertMessage } from './alerts.js';
-import { bearer, eventually, get, post, received, startTwoHubs, stateOf, trail, type TwoHubs } from './two-hubs.js';
+import { bearer, eventually, get, post, received, startTwoHubs, stateOf, trail, trailOnce, type TwoHubs } from './two-hubs.js';
 
 /** demo-child-1 (Ailsa Morrison): Edinburgh social work's own record of her, and her CHI. */
 const SUBJECT = { local: 'demo-child-1', chi: '1403231206' };
@@ -71,11 +71,11 @@ describe('alerts across the partnership boundary, hub to hub', () => {
     expect(await received(lothian, 'rie-emergency')).toHaveLength(1);
 
     // Audited on both sides, as crossing the boundary (MA-L5).
-    const lothianTrail = await trail(lothian);
+    const lothianTrail = await trailOnce(lothian, 'the forward audited at Lothian', (t) => t.some((e) => e.event.includes(`${fife.config.urls.alerts}/fhir/$process-message`)) && t.some((e) => e.event.includes('vhk-emergency') && e.criteria.split(',').includes('MA-L5')));
     const forwardCall = lothianTrail.filter((e) => e.event.includes(`${fife.config.urls.alerts}/fhir/$process-message`));
     expect(forwardCall.length).toBeGreaterThanOrEqual(1);
     expect(lothianTrail.some((e) => e.event.includes('vhk-emergency') && e.criteria.split(',').includes('MA-L5'))).toBe(true);
-    const fifeTrail = await trail(fife);
+    const fifeTrail = await trailOnce(fife, 'the delivery to VHK audited at Fife', (t) => t.some((e) => e.event.includes('vhk-emergency') && e.event.includes('Delivered to vhk-emergency')));
     const accepted = fifeTrail.filter((e) => e.event.includes('$process-message (forwarded)') && e.outcome === '0');
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.criteria.split(',')).toEqual(expect.arrayContaining(['MA-L5', 'IM-L4', 'IM-L5']));

@@ -133,6 +133,18 @@ export async function trail(hub: RunningHub): Promise<AuditEntry[]> {
   return (await readAuditEntries(hub.deps.redis, hub.deps.keys, { count: 100_000 })).map((e) => ({ ...e.entry, event: fullEventText(e.entry) }));
 }
 
+/**
+ * The hub's audit trail once `has` holds of it. A delivery worker's records are committed with each step and relayed
+ * to the trail by a pass a little later (the outbox: services/alerts/workers/deliveries.ts), so a test that has just
+ * seen a delivery's state waits for its records rather than reading the trail at once.
+ */
+export async function trailOnce(hub: RunningHub, what: string, has: (entries: AuditEntry[]) => boolean): Promise<AuditEntry[]> {
+  return eventually(what, async () => {
+    const entries = await trail(hub);
+    return has(entries) ? entries : undefined;
+  });
+}
+
 export async function received(hub: RunningHub, agencyId: string): Promise<{ messageId: string; receiveCount?: number }[]> {
   const res = await get(`${hub.config.urls['agency-sim']}/agencies/${agencyId}/received?summary=true`);
   return (res.body as { messages?: { messageId: string; receiveCount?: number }[] }).messages ?? [];
