@@ -20,6 +20,7 @@ import { forwardedMessageIdOf } from '../services/alerts/domain/peer-hubs.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { AlertStore } from '../services/alerts/store.js';
 import { redriveRequest } from '../services/alerts/operations/peer-redrive.js';
+import type { AuditEntry } from '../shared/audit/audit-entry.js';
 import { alertMessage } from './alerts.js';
 import { bearer, eventually, get, post, startTwoHubs, stateOf, trail, trailOnce, type TwoHubs } from './two-hubs.js';
 
@@ -122,8 +123,9 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     expect(stateOf(status, SENDER)).toBe('acknowledged');
 
     // Audited on both sides: Fife's call to the Lothian hub; Lothian's acceptance of the relay and its change record.
-    const fifeTrail = await trailOnce(fife, 'the relay to Lothian audited at Fife', (t) => t.some((e) => e.event.includes(`${lothian.config.urls.alerts}/fhir/$process-message`) && e.event.includes(fifeReport)));
-    expect(fifeTrail.some((e) => e.event.includes(`${lothian.config.urls.alerts}/fhir/$process-message`) && e.event.includes(fifeReport))).toBe(true);
+    const relayToLothian = (e: AuditEntry) => e.event.includes(`${lothian.config.urls.alerts}/fhir/$process-message`) && e.event.includes(fifeReport);
+    const fifeTrail = await trailOnce(fife, 'the relay to Lothian audited at Fife', (t) => t.some(relayToLothian));
+    expect(fifeTrail.some(relayToLothian)).toBe(true);
     const lothianTrail = await trail(lothian);
     const relays = lothianTrail.filter((e) => e.event.includes('$process-message (relayed dead-letter report)'));
     expect(relays.map((e) => e.outcome)).toEqual(['0']);

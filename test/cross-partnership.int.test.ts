@@ -20,6 +20,7 @@ import { minimisedMessage } from '../services/alerts/domain/minimise.js';
 import { forwardedFlagIdOf } from '../services/alerts/domain/peer-hubs.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { AlertStore } from '../services/alerts/store.js';
+import type { AuditEntry } from '../shared/audit/audit-entry.js';
 import { alertMessage } from './alerts.js';
 import { bearer, eventually, get, post, received, startTwoHubs, stateOf, trail, trailOnce, type TwoHubs } from './two-hubs.js';
 
@@ -71,15 +72,17 @@ describe('alerts across the partnership boundary, hub to hub', () => {
     expect(await received(lothian, 'rie-emergency')).toHaveLength(1);
 
     // Audited on both sides, as crossing the boundary (MA-L5).
-    const lothianTrail = await trailOnce(lothian, 'the forward audited at Lothian', (t) => t.some((e) => e.event.includes(`${fife.config.urls.alerts}/fhir/$process-message`)) && t.some((e) => e.event.includes('vhk-emergency') && e.criteria.split(',').includes('MA-L5')));
-    const forwardCall = lothianTrail.filter((e) => e.event.includes(`${fife.config.urls.alerts}/fhir/$process-message`));
-    expect(forwardCall.length).toBeGreaterThanOrEqual(1);
-    expect(lothianTrail.some((e) => e.event.includes('vhk-emergency') && e.criteria.split(',').includes('MA-L5'))).toBe(true);
-    const fifeTrail = await trailOnce(fife, 'the delivery to VHK audited at Fife', (t) => t.some((e) => e.event.includes('vhk-emergency') && e.event.includes('Delivered to vhk-emergency')));
+    const forwardToFife = (e: AuditEntry) => e.event.includes(`${fife.config.urls.alerts}/fhir/$process-message`);
+    const crossingForVhk = (e: AuditEntry) => e.event.includes('vhk-emergency') && e.criteria.split(',').includes('MA-L5');
+    const deliveredToVhk = (e: AuditEntry) => e.event.includes('vhk-emergency') && e.event.includes('Delivered to vhk-emergency');
+    const lothianTrail = await trailOnce(lothian, 'the forward audited at Lothian', (t) => t.some(forwardToFife) && t.some(crossingForVhk));
+    expect(lothianTrail.filter(forwardToFife).length).toBeGreaterThanOrEqual(1);
+    expect(lothianTrail.some(crossingForVhk)).toBe(true);
+    const fifeTrail = await trailOnce(fife, 'the delivery to VHK audited at Fife', (t) => t.some(deliveredToVhk));
     const accepted = fifeTrail.filter((e) => e.event.includes('$process-message (forwarded)') && e.outcome === '0');
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.criteria.split(',')).toEqual(expect.arrayContaining(['MA-L5', 'IM-L4', 'IM-L5']));
-    expect(fifeTrail.some((e) => e.event.includes('vhk-emergency') && e.event.includes('Delivered to vhk-emergency'))).toBe(true);
+    expect(fifeTrail.some(deliveredToVhk)).toBe(true);
   }, 60_000);
 
   it('answers a forwarded message sent again (the origin retried) with the same answer, never a second alert', async () => {
