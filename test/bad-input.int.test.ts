@@ -479,6 +479,8 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'directory', what: '_include the service does not serve', method: 'GET', path: '/fhir/Organization?_include=Organization:partof', status: 400 },
     { service: 'directory', what: 'the token endpoint with a JSON body', method: 'POST', path: '/auth/token', headers: FJ, body: '{}', status: 400, auth: 'none' },
     { service: 'directory', what: 'the token endpoint with an assertion that is not a JWT', method: 'POST', path: '/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c', status: 401, auth: 'none' },
+    // A payload of JSON null read as claims was a 500 (session 23): a JWT's parts are JSON objects.
+    { service: 'directory', what: 'the token endpoint with an assertion whose payload is null', method: 'POST', path: '/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${Buffer.from('{"alg":"ES256","typ":"JWT"}').toString('base64url')}.${Buffer.from('null').toString('base64url')}.c2ln`, status: 401, auth: 'none' },
     { service: 'directory', what: 'GET on the token endpoint', method: 'GET', path: '/auth/token', status: 405, auth: 'none' },
     { service: 'mpi', what: 'GET on $match (POST only)', method: 'GET', path: '/fhir/Patient/$match', status: 405 },
     { service: 'alerts', what: 'GET on $process-message (POST only)', method: 'GET', path: '/fhir/$process-message', status: 405 },
