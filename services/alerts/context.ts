@@ -28,6 +28,11 @@ export interface AlertsContext {
   readonly mpi: MpiView;
   /** The person's Consents: a pulled message is withheld from an agency a Consent withholds their alerts from, as a pushed one is. */
   readonly consent: Pick<PlansView, 'alertDelivery'>;
+  /**
+   * Runs `start`, which starts reads on the service's Redis connection (the store's, and the MPI's and directory's
+   * views, share it), so that what it starts synchronously leaves in one socket write (shared/redis/sent-together.ts).
+   */
+  readonly sentTogether: <T>(start: () => T) => T;
   /** Absolute FHIR base (`http://localhost:4002/fhir`). */
   readonly baseUrl: string;
   /** Verifies the access token (shared/auth/middleware.ts). */

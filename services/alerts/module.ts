@@ -1,6 +1,7 @@
 /** The alerts service as a hub service (structured alerts, port 4002). */
 import { serviceRouter } from '../../shared/http/router.js';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import { sentTogether } from '../../shared/redis/sent-together.js';
 import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { RedisJtiStore } from '../../shared/auth/jti-store.js';
 import { authenticate } from '../../shared/auth/middleware.js';
@@ -41,6 +42,7 @@ export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): Al
     directory,
     mpi: new MpiView(deps.redis, deps.keys),
     consent: new PlansView(deps.redis, deps.keys),
+    sentTogether: (start) => sentTogether(deps.redis, start),
     baseUrl: `${deps.config.urls.alerts}/fhir`,
     authenticate: authenticate(deps.tokens.resolveKey, deps.tokens.expected),
     // Every message is validated on the pool's threads, whatever its size (heavyBytes 0): the ~2 ms of R4 validation

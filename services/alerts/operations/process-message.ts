@@ -79,11 +79,14 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     // only looked at once the sender is known to be party to an ISP.
     const validated = validBody<Bundle>(req, 'Bundle', ctx.validation);
     validated.catch(() => undefined);
-    // The reads ahead start beside the partnership's, on the sender's identifier system as last read (checked below).
+    // The reads ahead start beside the partnership's, on the sender's identifier system as last read (checked below);
+    // they and the partnership's revision leave for Redis in one write.
     const guessedSystem = ctx.isp.lastSnapshot()?.agencies.get(sender)?.patientIdentifierSystem;
-    const guessed = guessedSystem === undefined ? undefined : readAhead(ctx, req.body, sender, guessedSystem);
+    const [guessed, partnershipRead] = ctx.sentTogether(
+      () => [guessedSystem === undefined ? undefined : readAhead(ctx, req.body, sender, guessedSystem), ctx.isp.snapshot()] as const,
+    );
     // The partnership (agencies and ISPs) serves every check below.
-    const partnership = await ctx.isp.snapshot();
+    const partnership = await partnershipRead;
     const senderAgency = partnership.agencies.get(sender);
     if (!senderAgency?.active || !partnership.isps.some(({ isp }) => isp.partners.some((p) => p.agency === sender))) {
       describeExchange(res, { criteriaOnDenial: ['IM-L4'] });
