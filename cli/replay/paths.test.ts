@@ -53,6 +53,15 @@ describe('paths into a response', () => {
     expect(evaluatePath(bundle, 'entry[resource.resourceType=Patient].length').value).toBe(0);
   });
 
+  it('reads a list FHIR JSON leaves out when empty (a search that found nothing has no entry) as length 0', () => {
+    const nothingFound = { resourceType: 'Bundle', type: 'searchset', total: 0 };
+    expect(evaluatePath(nothingFound, 'entry.length')).toEqual({ found: true, value: 0 });
+    expect(evaluatePath(nothingFound, 'entry[resource.resourceType=Patient].length')).toEqual({ found: true, value: 0 });
+    expect(evaluatePath(nothingFound, 'entry.0.resource').found).toBe(false);
+    expect(evaluatePath(nothingFound, 'link.0.url.length').found).toBe(false);
+    expect(evaluatePath({ entry: null }, 'entry.length').found).toBe(false);
+  });
+
   it('reads the whole body for "." and ""', () => {
     expect(evaluatePath(bundle, '.').value).toBe(bundle);
     expect(evaluatePath(bundle, '').value).toBe(bundle);

@@ -81,7 +81,19 @@ export function evaluatePath(root: unknown, path: string | readonly PathSegment[
     const collected = walk(root, segments.slice(0, -1), 0);
     return collected.found && Array.isArray(collected.value) ? { found: true, value: collected.value.length } : MISSING;
   }
-  return walk(root, segments, 0);
+  const found = walk(root, segments, 0);
+  if (found.found || last?.kind !== 'key' || last.key !== 'length') return found;
+  // FHIR JSON leaves an empty list out (a search that found nothing has no `entry`): `entry.length` is then 0,
+  // as long as what would hold it is there (`entry.length` of a Bundle; not of a missing `link.0`).
+  const listKey = segments[segments.length - 2];
+  if (listKey?.kind !== 'key') return found;
+  const holder = walk(root, segments.slice(0, -2), 0);
+  const absent = holder.found && isJsonObject(holder.value) && !Object.prototype.hasOwnProperty.call(holder.value, listKey.key);
+  return absent ? { found: true, value: 0 } : found;
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function walk(value: unknown, segments: readonly PathSegment[], index: number): PathResult {
@@ -95,7 +107,9 @@ function walk(value: unknown, segments: readonly PathSegment[], index: number): 
     case 'all':
       return spread(Array.isArray(value) ? value : undefined, segments, index + 1);
     case 'filter': {
-      const list = segment.key === undefined ? value : step(value, segment.key).value;
+      const named = segment.key === undefined ? value : step(value, segment.key).value;
+      // A list FHIR JSON left out because it is empty filters to nothing (`entry[…].length` is 0), as an empty one would.
+      const list = named === undefined && segment.key !== undefined && isJsonObject(value) && !Object.prototype.hasOwnProperty.call(value, segment.key) ? [] : named;
       if (!Array.isArray(list)) return MISSING;
       const kept = list.filter((item) => {
         const r = walk(item, segment.path, 0);

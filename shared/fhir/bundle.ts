@@ -55,13 +55,15 @@ export function searchsetBundle<T extends Resource>(page: SearchPage<T>, selfUrl
   };
   // `_summary=count` (and `_count=0`) ask for the total alone: no `entry` at all.
   if (page.count > 0) {
-    bundle.entry = page.resources.map((r) => {
+    const entries = page.resources.map((r) => {
       const entry: BundleEntry<T> = { fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } };
       const score = r.id ? page.scores?.get(r.id) : undefined;
       if (score !== undefined && entry.search) entry.search.score = score;
       return entry;
     });
-    for (const r of included) bundle.entry.push({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: r as T, search: { mode: 'include' } });
+    for (const r of included) entries.push({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: r as T, search: { mode: 'include' } });
+    // Nothing found: no `entry` either — FHIR JSON has no empty arrays (a strict parser such as Firely's refuses `"entry": []`).
+    if (entries.length > 0) bundle.entry = entries;
   }
   if (page.total !== undefined) bundle.total = page.total;
   return bundle;

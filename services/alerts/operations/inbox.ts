@@ -94,7 +94,7 @@ export function inbox(ctx: AlertsContext) {
       resourceType: 'Bundle',
       type: 'searchset',
       link: [{ relation: 'self', url: link(after) }, ...(rows.length === count && last !== undefined ? [{ relation: 'next', url: link(last) }] : [])],
-      entry: entries,
+      ...(entries.length > 0 ? { entry: entries } : {}), // FHIR JSON has no empty arrays
     };
     describeExchange(res, { criteria: [...criteria].sort() });
     await respond(req, res, 200, page);

@@ -46,6 +46,6 @@ describe('matchBundle', () => {
   });
 
   it('is an empty searchset when nothing matches', () => {
-    expect(matchBundle([], 'http://mpi.test/fhir')).toEqual({ resourceType: 'Bundle', type: 'searchset', entry: [] });
+    expect(matchBundle([], 'http://mpi.test/fhir')).toEqual({ resourceType: 'Bundle', type: 'searchset' });
   });
 });

@@ -27,6 +27,7 @@ export function selectMatches(results: readonly MatchResult[], query: MatchQuery
 
 /** `model` says which matching model scored the results (model-versions.ts describeModel), on every entry. */
 export function matchBundle(results: readonly MatchResult[], baseUrl: string, model?: string): Bundle<Patient> {
+  if (results.length === 0) return { resourceType: 'Bundle', type: 'searchset' }; // FHIR JSON has no empty arrays: no `entry`
   return {
     resourceType: 'Bundle',
     type: 'searchset',

@@ -139,8 +139,8 @@ export function chronologyList(subject: Reference, events: readonly ChronologyEv
     subject,
     date: now.toISOString(),
     orderedBy: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-order', code: 'event-date', display: 'Sorted by Event Date' }] },
-    ...(events.length === 0 ? { emptyReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason', code: 'nilknown' }] } } : {}),
-    entry: events.map(entryOf),
+    // Empty: the reason, and no `entry` (FHIR JSON has no empty arrays).
+    ...(events.length === 0 ? { emptyReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason', code: 'nilknown' }] } } : { entry: events.map(entryOf) }),
   };
 }
 
