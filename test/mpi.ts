@@ -95,6 +95,13 @@ export async function startTestMpi(
   };
 }
 
+/** The index's Persons as sets of records, sorted (Person ids differ between two MPIs given the same records; their records must not). */
+export async function personsAsRecordSets(mpi: TestMpi): Promise<string[]> {
+  const members = new Map<string, string[]>();
+  for (const [recordId, link] of await mpi.store.allLinks()) members.set(link.personId, [...(members.get(link.personId) ?? []), recordId]);
+  return [...members.values()].map((ids) => ids.sort().join(' ')).sort();
+}
+
 /** The agency records a Person links, sorted (`Patient/<id>`). */
 export const linkedRecords = (person: Person): (string | undefined)[] => (person.link ?? []).map((l) => l.target.reference).sort();
 

@@ -25,8 +25,15 @@ export class MpiKeys {
   get features(): string {
     return this.space.key(TAG, 'feat');
   }
-  /** Hash: blocking key → `<count>:<id>,<id>,…`, the records sharing that key (see store.ts). */
+  /** Hash: blocking key → `<id>,<id>,…`, the records sharing that key (see store.ts). */
   get blocks(): string {
+    return this.space.key(TAG, 'bl');
+  }
+  /**
+   * Hash: the blocking index as written before session 23 (`<count>:<id>,<id>,…`). Its fields move
+   * to `blocks` as writes touch them and at start-up (MpiStore.migrateLegacyBlocks); gone once empty.
+   */
+  get legacyBlocks(): string {
     return this.space.key(TAG, 'blk');
   }
   /**

@@ -77,6 +77,13 @@ export const mpiService: ServiceModule<MpiConfig> = {
     preloadFhirDefinitions();
     const ctx = createMpiContext(deps, config);
     ctx.relay.start();
+    // The blocking index as an older MPI wrote it moves to the current form; reads and writes meanwhile take either.
+    const blocksMigration = ctx.store
+      .migrateLegacyBlocks()
+      .then((moved) => {
+        if (moved) deps.log.info({ moved }, 'moved blocking lists written by an older MPI to the current form');
+      })
+      .catch((err: unknown) => deps.log.error({ err }, 'could not move the older blocking lists; reads and writes still take them'));
     // A chunk a crashed MPI left half-done is completed now, not only when the next load comes.
     const recovery = ctx.registrar
       .recover()
@@ -143,6 +150,7 @@ export const mpiService: ServiceModule<MpiConfig> = {
         await ctx.reclusterRequests.close();
         await ctx.estimationRequests.close();
         await recovery;
+        await blocksMigration;
         await ctx.relay.close();
         await ctx.validation.close();
       },

@@ -14,7 +14,7 @@ import type { SyntheticAgencyRecord } from '../../fixtures/generators/scottish-p
 import { toTransactionBundle } from '../../fixtures/generators/to-fhir.js';
 import { readAuditEntries } from '../../shared/audit/audit-client.js';
 import { HubScopes } from '../../shared/auth/scopes.js';
-import { startTestMpi, type TestMpi } from '../../test/mpi.js';
+import { personsAsRecordSets as persons, startTestMpi, type TestMpi } from '../../test/mpi.js';
 import type { ReclusterResult } from './registration.js';
 
 const BUNDLE = 100;
@@ -58,14 +58,6 @@ async function recluster(mpi: TestMpi): Promise<ReclusterResult> {
   const res = await request(mpi.app).post('/matching/$recluster').set(await mpi.auth(REVIEWER, HubScopes.taskReview));
   expect(res.status).toBe(200);
   return res.body as ReclusterResult;
-}
-
-/** The index's Persons as sets of records (Person ids differ between MPIs; their records must not). */
-async function persons(mpi: TestMpi): Promise<string[]> {
-  const links = await mpi.store.allLinks();
-  const members = new Map<string, string[]>();
-  for (const [recordId, link] of links) members.set(link.personId, [...(members.get(link.personId) ?? []), recordId]);
-  return [...members.values()].map((ids) => ids.sort().join(' ')).sort();
 }
 
 /** The open review questions, each as the two Persons (record sets) it asks about. */

@@ -93,37 +93,84 @@ const RELABEL_LUA = new LuaScript(`${RELABEL_FUNCTION_LUA}
 return relabel(KEYS[1], 2, ARGV)
 `);
 
-// Blocking index: ONE hash, field = blocking key, value = `<count>:<id>,<id>,…`.
+// Blocking index: ONE hash, field = blocking key, value = `<id>,<id>,…`.
 // A set per key cost ~370 bytes per key on Redis 7.0 (a small set of strings is a
 // hashtable there; listpack sets come only in 7.2) and there are ~3 keys per record:
-// over 1 KB per record. A hash field costs ~120-150. The count keeps skipping an
-// oversized block cheap (no need to split it).
+// over 1 KB per record. A hash field costs ~120-150. A string key per blocking key,
+// appended in place, would spare the chunk's read-rebuild-write of its lists but costs
+// +213 B per record at 100k (a key's own overhead, and APPEND's buffer doubling): over
+// the memory target. Until session 23 each list began with its count (`<count>:`): a chunk
+// rebuilt the count of every list it added to (~4,500 per chunk of a load) for the read's
+// size check only; the read now works the size out, from the length first (see BLOCKS_LUA).
 
-// The lists of blocking keys as stored (`<count>:<id>,<id>…`: the caller drops the count), '' for
-// a key with no records or more than ARGV[1]: a key shared by hundreds of records (a big
-// postcode, a common name) says little and would make every registration compare against all
-// of them. A list is answered as it is (only its count is read), not copied out of it. The lists
-// are read with one HMGET per thousand keys (a chunk asks for ~4,000: one HGET each was most of
-// the script's time). The keys come packed (packed-fields.ts): one argument rather than ~4,000.
-// KEYS[1] blocks hash; ARGV[1] max block size, ARGV[2] the number of blocking keys, ARGV[3] the keys, packed.
-const BLOCKS_LUA = new LuaScript(`${UNPACK_LUA}
+// Lua: `legacyIds(v)`, the ids of a list as the index stored it before session 23 (`<count>:<ids>`).
+const LEGACY_IDS_LUA = `
+local function legacyIds(v)
+  return string.sub(v, string.find(v, ':', 1, true) + 1)
+end
+`;
+
+// The lists of blocking keys as stored, '' for a key with no records or more than ARGV[1]: a key
+// shared by hundreds of records (a big postcode, a common name) says little and would make every
+// registration compare against all of them. A list of n ids is at least 2n - 1 bytes long, so one
+// of at most 2 * max bytes needs no counting (nearly all: the lists of a 100k load average 80
+// bytes). The lists are read with one HMGET per thousand keys (a chunk asks for ~4,000: one HGET
+// each was most of the script's time). The keys come packed (packed-fields.ts): one argument
+// rather than ~4,000. A list not moved from the pre-session-23 hash yet is read from there.
+// KEYS[1] blocks hash, KEYS[2] legacy blocks hash; ARGV[1] max block size, ARGV[2] the number of
+// blocking keys, ARGV[3] the keys, packed.
+const BLOCKS_LUA = new LuaScript(`${UNPACK_LUA}${LEGACY_IDS_LUA}
 local max = tonumber(ARGV[1])
 local keys = packed(ARGV[3], tonumber(ARGV[2]))
+local legacy = redis.call('EXISTS', KEYS[2]) == 1
 local out = {}
 for i = 1, #keys, 1000 do
-  local lists = redis.call('HMGET', KEYS[1], unpack(keys, i, math.min(i + 999, #keys)))
+  local last = math.min(i + 999, #keys)
+  local lists = redis.call('HMGET', KEYS[1], unpack(keys, i, last))
+  local old = legacy and redis.call('HMGET', KEYS[2], unpack(keys, i, last))
   for k = 1, #lists do
     local v = lists[k]
-    if v and tonumber(string.match(v, '^(%d+):')) <= max then out[#out + 1] = v else out[#out + 1] = '' end
+    if not v and old and old[k] then v = legacyIds(old[k]) end
+    if v and (#v <= 2 * max or select(2, string.gsub(v, ',', ',')) < max) then out[#out + 1] = v else out[#out + 1] = '' end
   end
 end
 return out
 `);
 
+// Moves blocking lists from the pre-session-23 hash (`<count>:<ids>`) to the blocks hash (`<ids>`),
+// each in one step with its removal, so a list is in one of them at any time whoever moves it
+// (this, or a records script touching it). KEYS: blocks hash, legacy blocks hash. ARGV: fields.
+// Returns how many were moved.
+const MIGRATE_BLOCKS_LUA = new LuaScript(`${LEGACY_IDS_LUA}
+local old = redis.call('HMGET', KEYS[2], unpack(ARGV))
+local now = redis.call('HMGET', KEYS[1], unpack(ARGV))
+local sets, moved = {}, {}
+for k = 1, #ARGV do
+  if old[k] then
+    local ids = legacyIds(old[k])
+    -- Both only if a process of an older version wrote meanwhile: its ids are added after the list's own.
+    if now[k] then
+      local present = {}
+      for id in string.gmatch(now[k], '[^,]+') do present[id] = true end
+      local add = {}
+      for id in string.gmatch(ids, '[^,]+') do if not present[id] then present[id] = true; add[#add + 1] = id end end
+      ids = #add > 0 and now[k] .. ',' .. table.concat(add, ',') or now[k]
+    end
+    sets[#sets + 1] = ARGV[k]
+    sets[#sets + 1] = ids
+    moved[#moved + 1] = ARGV[k]
+  end
+end
+if #moved == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(sets))
+redis.call('HDEL', KEYS[2], unpack(moved))
+return #moved
+`);
+
 // Records, features, history, blocking and search-index entries of a chunk, and the first links
 // of its new records, in one atomic script (one command for the whole chunk: hundreds of
 // per-record commands cost the Node process more than Redis spends running them).
-// KEYS: records hash, features hash, blocks hash, journal hash, search hash, then history
+// KEYS: records hash, features hash, blocks hash, journal hash, search hash, legacy blocks hash, then history
 //       hashes of updated records, then the list key of each search term touched, then the
 //       bucket key of each bucket touched, then (with first links) the links hash and the
 //       Person member hash of each link
@@ -150,7 +197,7 @@ return out
 // while the index lock is held.
 // Returns the (1-based) positions of the first links not written because the record was
 // linked already (someone linked it first, or this call is applied again).
-const WRITE_RECORDS_LUA = new LuaScript(`${UNPACK_LUA}${RELABEL_FUNCTION_LUA}
+const WRITE_RECORDS_LUA = new LuaScript(`${UNPACK_LUA}${RELABEL_FUNCTION_LUA}${LEGACY_IDS_LUA}
 -- The comma-separated ids \`list\` (or false when absent) with \`removes\` taken out and
 -- \`adds\` put in (each once, in list order, new ones last): a list rewritten whole.
 local function mergedIds(list, adds, removes)
@@ -181,14 +228,22 @@ local function batched(command, key, args, reply)
   end
 end
 
--- Adds and removes ids in one \`<count>:<id>,…\` list field (an update: rare), rewriting it.
-local function merge(hash, field, adds, removes)
-  local v = redis.call('HGET', hash, field)
-  local kept = mergedIds(v and string.match(v, '^%d+:(.*)$'), adds, removes)
+-- Adds and removes ids in one blocking list (an update: rare), rewriting it; a list still in the
+-- legacy hash (\`legacy\`: it exists) moves from there.
+local function merge(field, adds, removes, legacy)
+  local v = redis.call('HGET', KEYS[3], field)
+  if not v and legacy then
+    local old = redis.call('HGET', KEYS[6], field)
+    if old then
+      v = legacyIds(old)
+      redis.call('HDEL', KEYS[6], field)
+    end
+  end
+  local kept = mergedIds(v, adds, removes)
   if #kept == 0 then
-    redis.call('HDEL', hash, field)
+    if v then redis.call('HDEL', KEYS[3], field) end
   else
-    redis.call('HSET', hash, field, #kept .. ':' .. table.concat(kept, ','))
+    redis.call('HSET', KEYS[3], field, table.concat(kept, ','))
   end
 end
 
@@ -309,11 +364,13 @@ local function notReplayed(ids, leading)
   return (leading and ',' or '') .. table.concat(kept, ',')
 end
 -- Blocking keys that only gain records (new records: nearly all of a load) are read together and
--- written together, each list with the new ids at its end and its new count. The ids are not
+-- written together, each list with the new ids at its end. The ids are not
 -- searched for in the list (that search grew with the block): a record new to a key is not
 -- listed under it (its stored features name the keys it is listed under), and a call applied
 -- twice is recognised by its records being stored already (\`replayed\`). Others are merged.
 local blocking = tonumber(ARGV[5])
+-- The lists not moved from the pre-session-23 hash yet move as they are touched.
+local legacy = blocking > 0 and redis.call('EXISTS', KEYS[6]) == 1
 -- Read from the packed argument in place (as \`packed\` splits it) rather than split into a table first, and a key's
 -- empty \`removes\` (nearly all of a load) not made a string: 3.7 % fewer Redis instructions for a 20k first load's writes.
 local BA, from = ARGV[6], 1
@@ -326,7 +383,7 @@ for b = 1, blocking do
   local removes = s3 > s2 + 1 and string.sub(BA, s2 + 1, s3 - 1) or ''
   from = s3 + 1
   if removes ~= '' then
-    merge(KEYS[3], field, adds, removes)
+    merge(field, adds, removes, legacy)
   elseif adds ~= '' then
     gaining[#gaining + 1] = field
     gained[#gained + 1] = adds
@@ -335,23 +392,22 @@ end
 if #gaining > 0 then
   local lists, sets = {}, {}
   batched('HMGET', KEYS[3], gaining, lists)
-  -- Plain finds rather than patterns, and the count written with %d rather than Lua's own number to string
-  -- (%.14g, printf's floating-point path): ~4,500 keys gain ids per chunk of a load, and these cuts took 6.5 % off
-  -- Redis's instructions for a 20,000-record first load (callgrind), the lists written byte for byte the same.
+  if legacy then
+    local old, moved = {}, {}
+    batched('HMGET', KEYS[6], gaining, old)
+    for k, field in ipairs(gaining) do
+      if not lists[k] and old[k] then
+        lists[k] = legacyIds(old[k])
+        moved[#moved + 1] = field
+      end
+    end
+    if #moved > 0 then batched('HDEL', KEYS[6], moved) end
+  end
+  -- No count to rebuild (it was: ~4,500 lists per chunk of a load), one concatenation per list.
   for k, field in ipairs(gaining) do
-    local adds, v = gained[k], lists[k]
-    local added, comma = 1, string.find(adds, ',', 1, true)
-    while comma do
-      added = added + 1
-      comma = string.find(adds, ',', comma + 1, true)
-    end
+    local v = lists[k]
     sets[#sets + 1] = field
-    if v then
-      local colon = string.find(v, ':', 1, true)
-      sets[#sets + 1] = string.format('%d', tonumber(string.sub(v, 1, colon - 1)) + added) .. string.sub(v, colon) .. ',' .. adds
-    else
-      sets[#sets + 1] = string.format('%d:', added) .. adds
-    end
+    sets[#sets + 1] = v and v .. ',' .. gained[k] or gained[k]
   end
   batched('HSET', KEYS[3], sets)
 end
@@ -521,8 +577,8 @@ export class MpiStore {
   async candidateIds(blockingKeysPerRecord: readonly (readonly string[])[], maxBlockSize: number): Promise<string[][]> {
     const distinct = [...new Set(blockingKeysPerRecord.flat())];
     if (distinct.length === 0) return blockingKeysPerRecord.map(() => []);
-    const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks], [maxBlockSize, distinct.length, packFields(distinct)])) as string[];
-    const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i].slice(lists[i].indexOf(':') + 1).split(',') : []] as const));
+    const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks, this.keys.legacyBlocks], [maxBlockSize, distinct.length, packFields(distinct)])) as string[];
+    const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i].split(',') : []] as const));
     return blockingKeysPerRecord.map((keys) => {
       if (keys.length === 1) return [...idsOf.get(keys[0]!)!];
       const union = new Set<string>();
@@ -554,14 +610,32 @@ export class MpiStore {
     return Object.entries(all).flatMap(([source, survivor]) => (survivor === personId ? [source] : []));
   }
 
-  /** Current links of records (`undefined` for a record not yet indexed). */
-  /** The record ids under one blocking key, however many (a plain read: views use it over a read-only connection). */
+  /** The record ids under one blocking key, however many (plain reads: views use it over a read-only connection). */
   async blockMembers(blockingKey: string): Promise<string[]> {
-    const value = await this.redis.hget(this.keys.blocks, blockingKey);
-    const ids = value?.slice(value.indexOf(':') + 1);
+    const [value, legacy] = await Promise.all([this.redis.hget(this.keys.blocks, blockingKey), this.redis.hget(this.keys.legacyBlocks, blockingKey)]);
+    const ids = value ?? legacy?.slice(legacy.indexOf(':') + 1);
     return ids ? ids.split(',') : [];
   }
 
+  /**
+   * Moves the blocking index as written before session 23 (`<count>:<ids>` lists) to the
+   * current hash, a thousand lists per script, while registrations and `$match` go on: a list
+   * moves in one step (here, or with the first records script touching it) and reads look in
+   * both hashes until the old one is empty. Returns how many lists it moved.
+   */
+  async migrateLegacyBlocks(batch = 1000): Promise<number> {
+    let moved = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.legacyBlocks, cursor, 'COUNT', batch);
+      const fields = flat.filter((_, i) => i % 2 === 0);
+      if (fields.length) moved += (await MIGRATE_BLOCKS_LUA.run(this.redis, [this.keys.blocks, this.keys.legacyBlocks], fields)) as number;
+      cursor = next;
+    } while (cursor !== '0');
+    return moved;
+  }
+
+  /** Current links of records (`undefined` for a record not yet indexed). */
   async getLinks(recordIds: readonly string[]): Promise<(PersonLink | undefined)[]> {
     if (recordIds.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.links, ...recordIds);
@@ -599,7 +673,7 @@ export class MpiStore {
     relabels: readonly LinkRelabel[] = [],
   ): Promise<LinkWrite[]> {
     if (writes.length === 0 && !journal && newLinks.length === 0 && relabels.length === 0) return [];
-    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search];
+    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search, this.keys.legacyBlocks];
     const records: string[] = [];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
     const change = (key: string) => {
