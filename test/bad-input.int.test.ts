@@ -415,6 +415,10 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
         c('an empty body', 'POST', write, [400, 422], { headers: FJ, body: '' }),
         // The directory serves conditional create (its criteria are a search: an unknown parameter is a 400); the others refuse the header.
         c('If-None-Exist that cannot be honoured (not served, or criteria naming no search parameter)', 'POST', write, 400, { headers: { ...FJ, 'if-none-exist': 'no-such-parameter=x' }, body: b }),
+        // Session 23: criteria that select nothing matched every resource (a 412, or an unchecked create); bad escapes were searched as text.
+        c('If-None-Exist of result parameters only', 'POST', write, 400, { headers: { ...FJ, 'if-none-exist': '_count=1&_format=json' }, body: b }),
+        c('If-None-Exist naming a parameter with no value', 'POST', write, 400, { headers: { ...FJ, 'if-none-exist': 'identifier=' }, body: b }),
+        c('If-None-Exist with bad percent-encoding', 'POST', write, 400, { headers: { ...FJ, 'if-none-exist': 'identifier=%ZZ' }, body: b }),
         c('an unknown id', 'GET', `/fhir/${T}/does-not-exist`, 404),
         c('an id of 65 characters', 'GET', `/fhir/${T}/${'a'.repeat(65)}`, [400, 404]),
         c('an id of ..', 'GET', `/fhir/${T}/..`, [400, 404]),

@@ -240,6 +240,14 @@ export function urlProblem(url: string): string | undefined {
   return percentEncodingProblem(q < 0 ? url : url.slice(0, q), 'The URL path') ?? (q < 0 ? undefined : percentEncodingProblem(url.slice(q + 1), 'The query string'));
 }
 
+/**
+ * `If-None-Exist` holds a search's query string: its percent-encoding is refused as a URL's is, never decoded
+ * lossily (`identifier=%ZZ` searched for the text `%ZZ`, found nothing and created).
+ */
+export function ifNoneExistProblem(criteria: string | undefined): string | undefined {
+  return criteria === undefined ? undefined : percentEncodingProblem(criteria, 'If-None-Exist');
+}
+
 function percentEncodingProblem(text: string, what: string): string | undefined {
   if (!text.includes('%')) return undefined;
   try {

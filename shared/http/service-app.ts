@@ -26,7 +26,7 @@ import { badRequest } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
 import { expectationProblem, hostProblem } from './header-rules.js';
-import { urlProblem } from './input-guard.js';
+import { ifNoneExistProblem, urlProblem } from './input-guard.js';
 import { withOperationDollar } from './operation-path.js';
 import { compartmentSearchProblem } from './compartment.js';
 import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, postedAsGetHandler, servesConditionalCreateAt } from './methods.js';
@@ -98,11 +98,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
         const formats = formatParams(req.originalUrl);
         // Whether the route serves conditional create is a walk of the router: asked only of a POST that sends If-None-Exist.
         const ifNoneExist = req.header('if-none-exist');
+        const criteriaProblem = req.method === 'POST' ? ifNoneExistProblem(ifNoneExist) : undefined;
         next(
           repeatedFormatProblem(formats) ??
             formatParamProblem(formats) ??
             (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
             conditionalCreateProblem(req.method, ifNoneExist, req.method === 'POST' && ifNoneExist !== undefined && servesConditionalCreateAt(req.app, req.path)) ??
+            (criteriaProblem ? badRequest(criteriaProblem, 'If-None-Exist') : undefined) ??
             baseBundleProblem(req.app, req.method, req.path) ??
             compartmentSearchProblem(req.app, req.method, req.path) ??
             (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? historyQueryProblem(req.path, req.originalUrl)) : undefined),

@@ -484,6 +484,14 @@ describe('ResourceStore (real Redis)', () => {
       expect(await statusOfFailure(store.conditionalCreate(twin('Three'), { identifier: `${AGENCY_ID}|TWIN` }))).toBe(412);
     });
 
+    it('refuses (400) a conditional create whose criteria select nothing, rather than match every resource', async () => {
+      const probe = organization('Probe', 'police', { identifier: [{ system: AGENCY_ID, value: 'NO-CRITERIA' }] });
+      for (const criteria of [{}, { _count: '1' }, { _format: 'json', _total: 'none' }, { identifier: '' }]) {
+        expect({ criteria, status: await statusOfFailure(store.conditionalCreate(probe, criteria)) }).toEqual({ criteria, status: 400 });
+      }
+      expect((await store.search('Organization', { identifier: `${AGENCY_ID}|NO-CRITERIA` })).total).toBe(0);
+    });
+
     it('loads ten thousand resources written concurrently, each once', async () => {
       const batch = Array.from({ length: 10_000 }, (_, i) => organization(`Agency ${i}`, i % 2 ? 'police' : 'housing', { id: `bulk-${i}` }));
       const results = await Promise.all(batch.map((r) => store.upsert(r)));

@@ -436,6 +436,11 @@ export class ResourceStore {
     const type = resource.resourceType;
     const state = this.state(type);
     const plan = planSearch(state.definition, { ...queryRecord(query), _count: '2', _total: 'none' });
+    // Criteria that filter nothing (`_count=1`, `_format=json`, `identifier=` with no value, none at all) would match
+    // every resource of the type — read in full to answer a 412 — or, on an empty type, create without a check.
+    if (plan.clauses.length === 0) {
+      throw badRequest(`If-None-Exist names no search parameter that selects a ${type}: give the criteria that identify it (e.g. identifier=<system>|<value>)`, 'If-None-Exist');
+    }
     for (let attempt = 1; ; attempt++) {
       const { ids, revision } = await this.matchingIdsAt(state, plan);
       if (ids.length > 1) throw preconditionFailed(`The If-None-Exist criteria match more than one ${type}`);
