@@ -585,7 +585,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     if (res.status === 405) expect(res.headers.allow).toBeTruthy();
   });
 
-  it('refuses a request without Host, or with Host twice, with an audited OperationOutcome (not Node\u2019s empty 400)', async () => {
+  it('refuses a request without Host, or with Host, Content-Type or Authorization twice, with an audited OperationOutcome (not Node\u2019s empty 400)', async () => {
     const port = Number(new URL(urlOf('directory', '/')).port);
     const raw = (text: string) =>
       new Promise<string>((resolve, reject) => {
@@ -595,16 +595,19 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
         socket.on('end', () => resolve(answer));
         socket.on('error', reject);
       });
-    for (const [what, headers] of [
-      ['no Host', ''],
-      ['Host twice', 'Host: a\r\nHost: b\r\n'],
+    for (const [what, headers, named] of [
+      ['no Host', '', 'Host'],
+      ['Host twice', 'Host: a\r\nHost: b\r\n', 'Host'],
+      // Session 23: Node kept the first of each and dropped the other; a proxy in front may keep the last.
+      ['Content-Type twice', 'Host: a\r\nContent-Type: application/fhir+json\r\nContent-Type: text/plain\r\n', 'Content-Type'],
+      ['Authorization twice', 'Host: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n', 'Authorization'],
     ] as const) {
       const id = `corpus-${process.pid}-${++n}`;
       sentIds.push({ id, what: `directory ${what}` });
       const answer = await raw(`GET /fhir/Organization HTTP/1.1\r\n${headers}X-Request-Id: ${id}\r\nConnection: close\r\n\r\n`);
       expect(answer).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer).toMatch(/Content-Type: application\/fhir\+json/);
-      expect(answer).toMatch(/"resourceType":"OperationOutcome".*Host/);
+      expect(answer).toMatch(new RegExp(`"resourceType":"OperationOutcome".*${named}`));
     }
   });
 

@@ -20,6 +20,29 @@ export function hostProblem(req: RawHeaders): OperationOutcomeError | undefined 
   return undefined;
 }
 
+/**
+ * Headers that say how to read the request — what its body is (`Content-Type`) and who sends it
+ * (`Authorization`) — given twice. Node keeps the first and drops the rest without a word, while a
+ * proxy or another reader in front may keep the last: one request, two readings (RFC 9110 §5.3 lets
+ * neither be repeated). A 400, as Host twice is.
+ */
+const SINGLE_HEADERS = new Map([
+  ['content-type', 'Content-Type'],
+  ['authorization', 'Authorization'],
+]);
+
+export function repeatedHeaderProblem(req: RawHeaders): OperationOutcomeError | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const spelled = SINGLE_HEADERS.get(name);
+    if (spelled === undefined) continue;
+    if (seen.has(name)) return badRequest(`The request carries more than one ${spelled} header; send it once`, spelled);
+    seen.add(name);
+  }
+  return undefined;
+}
+
 /** An `Expect` other than `100-continue` (which Node answers itself before the request gets here). */
 export function expectationProblem(expect: string | undefined): OperationOutcomeError | undefined {
   if (expect === undefined || expect.trim().toLowerCase() === '100-continue') return undefined;

@@ -25,7 +25,7 @@ import {
 import { badRequest } from '../fhir/outcome.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
-import { expectationProblem, hostProblem } from './header-rules.js';
+import { expectationProblem, hostProblem, repeatedHeaderProblem } from './header-rules.js';
 import { ifNoneExistProblem, urlProblem } from './input-guard.js';
 import { withOperationDollar } from './operation-path.js';
 import { compartmentSearchProblem } from './compartment.js';
@@ -87,7 +87,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       (req, _res, next) => {
         const problem = urlProblem(req.originalUrl);
         if (!problem) req.url = withOperationDollar(req.url);
-        next(problem ? badRequest(problem) : (hostProblem(req) ?? expectationProblem(req.header('expect'))));
+        next(problem ? badRequest(problem) : (hostProblem(req) ?? repeatedHeaderProblem(req) ?? expectationProblem(req.header('expect'))));
       },
       // What the FHIR API does not serve is refused, never ignored: `_format=xml` / `Accept: application/fhir+xml` (406, not
       // JSON the client did not ask for), If-None-Exist (400, not a duplicate), type- and system-level `_history` and
