@@ -12,12 +12,18 @@ export async function simulatedAgency(ctx: AgencySimContext, req: Request): Prom
 
 /**
  * `simulatedAgency` and a read of the agency's own state (`read`, given the id once it has the shape of one) made
- * together: one wait for both instead of one after the other. The read's value is used only for a known agency.
+ * together: one wait for both instead of one after the other, and both commands in one socket write (a delivery's
+ * Organization and behaviour: one write of the request's four — the answer, these, its one store script — less). The
+ * read's value is used only for a known agency.
  */
-export async function simulatedAgencyWith<T>(ctx: AgencySimContext, req: Request, read: (agency: string) => Promise<T>): Promise<[string, T]> {
+export async function simulatedAgencyWith<T>(
+  ctx: Pick<AgencySimContext, 'directory' | 'sentTogether'>,
+  req: Pick<Request, 'params'>,
+  read: (agency: string) => Promise<T>,
+): Promise<[string, T]> {
   const id = req.params.agency;
   if (typeof id !== 'string' || !AGENCY_ID.test(id)) throw notFound('No such agency');
-  const [org, value] = await Promise.all([ctx.directory.organization(id), read(id)]);
+  const [org, value] = await Promise.all(ctx.sentTogether(() => [ctx.directory.organization(id), read(id)] as const));
   // A partnership (no partOf) has no system of its own to simulate.
   if (!org || org.partOf === undefined) throw notFound(`No agency ${id} in the directory`);
   return [id, value];

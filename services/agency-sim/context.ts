@@ -17,6 +17,11 @@ export interface AgencySimContext {
   /** Where a pull agency signs in and reads its inbox (the hub's token endpoint and alerts service). */
   readonly hub: { readonly tokenUrl: string; readonly alertsUrl: string };
   readonly log: Logger;
+  /**
+   * Runs `start`, which starts reads on the simulator's Redis connection (its store's and the directory view's), so that
+   * what it starts synchronously leaves in one socket write (shared/redis/sent-together.ts).
+   */
+  readonly sentTogether: <T>(start: () => T) => T;
   /** Injected for tests; defaults to `Date.now`. */
   readonly now: () => number;
 }

@@ -8,6 +8,7 @@
 import { serviceRouter } from '../../shared/http/router.js';
 import { createServiceApp } from '../../shared/http/service-app.js';
 import type { ServiceModule } from '../../shared/runtime/deps.js';
+import { sentTogether } from '../../shared/redis/sent-together.js';
 import { DirectoryView } from '../directory/view.js';
 import { loadAgencySimConfig, type AgencySimConfig } from './config.js';
 import type { AgencySimContext } from './context.js';
@@ -29,6 +30,7 @@ export const agencySimService: ServiceModule<AgencySimConfig> = {
       issuer: deps.config.token.issuer,
       hub: { tokenUrl: deps.config.token.tokenUrl, alertsUrl: deps.config.internalUrls.alerts },
       log: deps.log,
+      sentTogether: (start) => sentTogether(deps.redis, start),
       now: Date.now,
     };
     const routes = serviceRouter();

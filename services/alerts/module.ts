@@ -112,6 +112,7 @@ export async function startAlertsDeliveryWorker(ctx: AlertsContext, deps: Servic
     concurrency: config.deliveryConcurrency,
     lockDurationMs: config.lockDurationMs,
     batchLingerMs: config.batchLingerMs,
+    sentTogether: ctx.sentTogether,
   });
 }
 

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { connectRedis } from './connection.js';
 import { sentTogether } from './sent-together.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../../test/redis.js';
+import { socketWrites } from '../../test/socket-writes.js';
 
 const prefix = uniquePrefix('sent-together');
 let redis: Redis;
@@ -21,28 +22,6 @@ afterAll(async () => {
   await deletePrefix(redis, prefix);
   redis.disconnect();
 });
-
-/** Counts the socket's writes to the kernel (Node's stream calls `_write` per chunk, `_writev` for chunks buffered together). */
-async function socketWrites<T>(client: Redis, run: () => Promise<T>): Promise<{ writes: number; result: T }> {
-  const socket = client.stream as unknown as { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
-  const { _write: write, _writev: writev } = socket;
-  let writes = 0;
-  socket._write = (...args) => {
-    writes++;
-    write.apply(socket, args);
-  };
-  socket._writev = (...args) => {
-    writes++;
-    writev.apply(socket, args);
-  };
-  try {
-    const result = await run();
-    return { writes, result };
-  } finally {
-    socket._write = write;
-    socket._writev = writev;
-  }
-}
 
 const fourReads = (client: Redis) => [client.get(`${prefix}:a`), client.hget(`${prefix}:h`, 'field'), client.get(`${prefix}:missing`), client.mget(`${prefix}:a`, `${prefix}:b`)];
 

@@ -304,6 +304,11 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly lockDurationMs?: number;
   /** Batched delivery (Endpoints that opt in): how long a batch's first message waits for company (ms). */
   readonly batchLingerMs?: number;
+  /**
+   * Runs `start` so that the commands it starts synchronously on the connection `isp` and `directory` read on leave in
+   * one socket write (shared/redis/sent-together.ts); without it they leave one by one.
+   */
+  readonly sentTogether?: <T>(start: () => T) => T;
   readonly breaker?: BreakerOptions;
   /** The clock and the jitter's randomness (tests fix them). */
   readonly now?: () => Date;
@@ -341,17 +346,17 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   const http = new KeepAliveClient({ maxSocketsPerEndpoint: Math.min(concurrency, MAX_CONNECTIONS_PER_ENDPOINT) });
   // An attempt's claim on its delivery outlasts everything it may wait for before the agency answers.
   const leaseMs = claimLeaseMs(deps.timeoutMs, deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS);
+  const revisions = recheckReads(deps);
   const shared: AttemptShared = {
     breakers,
     http,
     messages: new MessageCache(deps.store),
-    endpoints: new EndpointCache(deps.directory),
+    endpoints: new EndpointCache(deps.directory, async () => (await revisions())[1]),
     // The attempts that start together claim their deliveries in one script, and the attempts one batch answer
     // settles move them on in one: each claim and each move is still decided on its own (store.ts).
     claims: new TickBatch<DeliveryClaim, ClaimResult>((claims) => deps.store.claimDeliveries(claims, now(), leaseMs)),
     steps: new TickBatch<DeliveryStepOf, StepResult>((steps) => deps.store.stepDeliveries(steps)),
-    // The ISP as it stands, read (its revision checked) once for the attempts that ask together, after all of them asked.
-    ispSnapshot: sharedRead(() => deps.isp.snapshot()),
+    ispSnapshot: async () => (await revisions())[0],
     leaseMs,
     relayPass: new DelayedRun(() => deps.relay?.flushQuietly() ?? Promise.resolve(), RELAY_DELAY_MS),
     batches: new EndpointBatches({
@@ -400,6 +405,19 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   };
 }
 
+/**
+ * What every attempt re-checks against, read once for the attempts that ask together, after all of them asked (as
+ * fresh as a read per attempt): the ISP as it stands (its revision checked, re-read when it moved) and the Endpoints'
+ * revision — the ISP's two revisions and the Endpoints' leaving for Redis in one socket write (three before).
+ */
+export function recheckReads(deps: Pick<DeliveryWorkerDeps, 'isp' | 'directory' | 'sentTogether'>): () => Promise<readonly [IspSnapshot, string]> {
+  const sentTogether = deps.sentTogether ?? (<T>(start: () => T) => start());
+  return sharedRead(() => {
+    const [partnership, endpointsRevision] = sentTogether(() => [deps.isp.snapshot(), deps.directory.endpointsRevision()] as const);
+    return Promise.all([partnership, endpointsRevision]);
+  });
+}
+
 /** What the attempts of one worker process share. */
 interface AttemptShared {
   readonly breakers: Map<string, BreakerState>;
@@ -427,12 +445,12 @@ interface AttemptShared {
 class EndpointCache {
   private revision: string | undefined;
   private readonly byAgency = new Map<string, Endpoint[]>();
-  /** One revision read for the attempts that ask together, made after all of them asked. */
-  private readonly currentRevision: () => Promise<string>;
 
-  constructor(private readonly directory: Pick<DirectoryView, 'endpointsOf' | 'endpointsRevision'>) {
-    this.currentRevision = sharedRead(() => directory.endpointsRevision());
-  }
+  constructor(
+    private readonly directory: Pick<DirectoryView, 'endpointsOf'>,
+    /** The Endpoints' revision now: one read for the attempts that ask together, made after all of them asked. */
+    private readonly currentRevision: () => Promise<string>,
+  ) {}
 
   async of(agencyId: string): Promise<Endpoint[]> {
     // The revision before the data: a write in between leaves newer data under the older revision — early, never stale.
