@@ -12,12 +12,15 @@ import { connectRedis } from '../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../shared/redis/server.js';
 import { buildServiceDeps, type ServiceDeps, type ServiceInstance, type ServiceModule } from '../shared/runtime/deps.js';
 import { freePortSettings, listen, type Listening } from '../shared/runtime/listen.js';
-import { closeWithin } from '../shared/runtime/shutdown.js';
+import { closeWithin, settlesWithin } from '../shared/runtime/shutdown.js';
 import { demoHubEnv, type DemoPartnershipId } from '../fixtures/partnership/demo-hubs.js';
 import { loadDemoFixtures } from './directory/fixtures.js';
 import { loadDemoDemographics, loadDemoPeople } from './mpi/fixtures.js';
 import { mpiService } from './mpi/module.js';
 import { SERVICE_MODULES } from './registry.js';
+
+/** How long a stop that gave up on the services still waits for their closes to end once Redis is cut (they fail fast then). */
+const ABANDONED_CLOSE_MS = 2_000;
 
 export interface StartHubOptions {
   /** Environment to read config from (defaults to process.env); overrides below win. */
@@ -83,17 +86,33 @@ export async function startHub(options: StartHubOptions = {}): Promise<RunningHu
   const redisHandle: RedisHandle = await ensureRedis(config, log);
   const redis = connectRedis(redisHandle.url);
   const started: { name: ServiceName; instance: ServiceInstance; server: Listening }[] = [];
+  // In reverse order of start, each once the one before is closed; every one even when one fails (the ones after it
+  // would otherwise keep their workers and connections).
   const closeServices = async () => {
+    const failures: unknown[] = [];
     for (const s of [...started].reverse()) {
-      await s.server.close();
-      await s.instance.close();
+      try {
+        await s.server.close();
+        await s.instance.close();
+      } catch (err) {
+        log.error({ err, service: s.name }, 'service did not close cleanly');
+        failures.push(err);
+      }
     }
+    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} service(s) did not close cleanly`);
   };
   const stop = async (): Promise<boolean> => {
-    const closed = await closeWithin(closeServices, redis, config.shutdownSeconds, log);
-    // Given up on a service stuck on Redis: the HTTP servers its close never reached wait on nothing, so they are closed
-    // all the same — else those services' ports stayed bound for as long as the process lived.
-    if (!closed) await Promise.all(started.map((s) => s.server.close()));
+    const closing = closeServices();
+    const closed = await closeWithin(() => closing, redis, config.shutdownSeconds, log);
+    if (!closed) {
+      // Given up on a service stuck on Redis: the HTTP servers its close never reached wait on nothing, so they are
+      // closed all the same — else those services' ports stayed bound for as long as the process lived.
+      await Promise.all(started.map((s) => s.server.close()));
+      // Redis is cut now, and with it every connection beside it and every worker on it (shared/redis/connection.ts,
+      // shared/queue/queues.ts): what the stuck close and those after it wait on fails at once, so they run to their
+      // end instead of living on in this process with their timers, reconnecting to a Redis that is gone.
+      await settlesWithin(closing.catch(() => undefined), ABANDONED_CLOSE_MS);
+    }
     await redisHandle.stop();
     return closed;
   };

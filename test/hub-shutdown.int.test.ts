@@ -22,7 +22,8 @@ afterAll(async () => {
 });
 
 it('a stop while Redis hangs gives up on the services after INFOSHARE_SHUTDOWN_SECONDS and reports it', async () => {
-  hub = await hubStoppingWithin(2, 'hub-shutdown');
+  const connections = await connectionCounter(redis.url);
+  hub = await hubStoppingWithin(2, 'hub-shutdown', connections.url);
   redis.pause();
   const stopping = hub.stop();
   // Generous against a loaded machine: what matters is that it ends, and says it was not clean. The timer is cleared:
@@ -33,6 +34,10 @@ it('a stop while Redis hangs gives up on the services after INFOSHARE_SHUTDOWN_S
   expect(ended).toBe(false);
   // It stopped regardless: none of its services still listens (the directory's port stayed bound until 2026-12-07).
   expect(await Promise.all(Object.values(hub.config.ports).map(refusesConnections))).toEqual(Object.values(hub.config.ports).map(() => true));
+  // And it left nothing behind on Redis: every connection its services opened (a worker's blocking read, the audit
+  // log's own connection) is cut — else their workers lived on with their timers, reconnecting for the process's life.
+  expect(await connections.openOnceSettled()).toBe(0);
+  await connections.close();
 }, 60_000);
 
 it('a stop while Redis answers closes every service cleanly', async () => {
@@ -42,9 +47,9 @@ it('a stop while Redis answers closes every service cleanly', async () => {
 }, 60_000);
 
 /** A hub on the test's Redis (no demo data) whose stop gives the services `seconds` (INFOSHARE_SHUTDOWN_SECONDS). */
-function hubStoppingWithin(seconds: number, keyPrefix: string) {
+function hubStoppingWithin(seconds: number, keyPrefix: string, redisUrl = redis.url) {
   return startHub({
-    env: { ...process.env, REDIS_URL: redis.url, INFOSHARE_SHUTDOWN_SECONDS: String(seconds) },
+    env: { ...process.env, REDIS_URL: redisUrl, INFOSHARE_SHUTDOWN_SECONDS: String(seconds) },
     freePorts: true,
     keyPrefix,
     loadFixtures: false,
@@ -62,4 +67,42 @@ function refusesConnections(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(true));
   });
+}
+
+/**
+ * A TCP relay in front of Redis that counts the connections its clients hold open: it sees a client hang up even
+ * while the Redis behind it is frozen (which could not say so until it runs again).
+ */
+async function connectionCounter(redisUrl: string) {
+  const target = new URL(redisUrl);
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    open.add(client);
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      open.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    /** How many connections are still open once none has closed for half a second (a hang-up takes a moment to arrive). */
+    async openOnceSettled(): Promise<number> {
+      for (let last = -1; open.size !== last; ) {
+        last = open.size;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return open.size;
+    },
+    close: () => {
+      for (const socket of open) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { KeySpace } from '../redis/connection.js';
-import { deletePrefix, testRedis, uniquePrefix } from '../../test/redis.js';
+import { once } from 'node:events';
+import { connectRedis, KeySpace } from '../redis/connection.js';
+import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from '../../test/redis.js';
 import { jobIdOf, openQueue, startWorker, type QueueSite } from './queues.js';
 
 interface Delivery {
@@ -98,6 +99,16 @@ describe('queues on a real Redis', () => {
     const keys = await redis.keys(`${prefix}:*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(key.startsWith(`${prefix}:{alerts}:deliveries:`)).toBe(true);
+  });
+
+  it('Closes a worker at once when its connection is cut for good (a stop that gave up on a Redis that hangs)', async () => {
+    const own = connectRedis(testRedisUrl());
+    const w = startWorker<Delivery, string>({ redis: own, keys: site.keys }, address, async () => 'delivered');
+    await w.waitUntilReady();
+    const closed = once(w, 'closed');
+    own.disconnect();
+    // BullMQ says `closed` once its timers are stopped and its connections closed (before: never, until closed by hand).
+    await expect(closed).resolves.toBeDefined();
   });
 
   it('Refuses queue names that could not be one hash tag', () => {

@@ -76,6 +76,12 @@ export function openQueue<Data, Result>(site: QueueSite, address: QueueAddress, 
 /**
  * A consumer. BullMQ opens its own blocking connection from the one given;
  * close workers before queues, and both before the Redis connection.
+ *
+ * A worker lives no longer than that connection: when it ends for good — a stop that gave up on a Redis that hangs
+ * cuts it (shared/runtime/shutdown.ts) — the worker is closed at once, without waiting for its running jobs (their
+ * locks lapse and they run again, as after a crash). Else a worker whose service's close had not reached it yet would
+ * meet the cut first and wait 15 s to retry (BullMQ's `runRetryDelay`), then run on with its timers in a process
+ * that is stopping.
  */
 export function startWorker<Data, Result>(
   site: QueueSite,
@@ -84,7 +90,7 @@ export function startWorker<Data, Result>(
   options: Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'stalledInterval' | 'maxStalledCount' | 'autorun'> & { readonly backoffStrategy?: BackoffStrategy } = {},
 ): Worker<Data, Result> {
   checkAddress(address);
-  return new Worker<Data, Result>(address.name, processor, {
+  const worker = new Worker<Data, Result>(address.name, processor, {
     connection: site.redis,
     prefix: site.keys.queuePrefix(address.family),
     concurrency: options.concurrency ?? 1,
@@ -94,6 +100,10 @@ export function startWorker<Data, Result>(
     ...(options.autorun !== undefined ? { autorun: options.autorun } : {}),
     ...(options.backoffStrategy ? { settings: { backoffStrategy: options.backoffStrategy } } : {}),
   });
+  const closeWithConnection = () => void worker.close(true).catch(() => undefined);
+  site.redis.once('end', closeWithConnection);
+  worker.once('closed', () => site.redis.off('end', closeWithConnection));
+  return worker;
 }
 
 /**

@@ -10,11 +10,35 @@ import { Redis, type RedisOptions } from 'ioredis';
 import './lean-pipeline.js';
 
 export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     // BullMQ workers require null; for request paths we still fail fast via enableOfflineQueue=false in readiness.
     maxRetriesPerRequest: null,
     lazyConnect: false,
     ...options,
+  });
+  cutDuplicatesWith(redis);
+  return redis;
+}
+
+/**
+ * The duplicates of a service's connection — the connections of their own services open beside it (the audit log's
+ * blocking read, the plans access check's) and those BullMQ opens for each worker (its commands, its blocking fetch)
+ * — are cut when it ends for good. A stop that gives up on a Redis that hangs cuts the service's connection
+ * (shared/runtime/shutdown.ts): a read or a `quit` waiting on a duplicate would otherwise hold its service's close,
+ * and the close of every service after it, for as long as Redis hangs — and their workers kept running.
+ */
+function cutDuplicatesWith(redis: Redis): void {
+  // Never forgotten: BullMQ ends a worker's blocking connection and connects it again. A few per service.
+  const duplicates = new Set<Redis>();
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (override?: Partial<RedisOptions>) => {
+    const connection = duplicate(override);
+    duplicates.add(connection);
+    return connection;
+  };
+  redis.on('end', () => {
+    // Only those still open: a disconnect of an ended one would start a timer (ioredis's) for nothing.
+    for (const connection of duplicates) if (connection.status !== 'end') connection.disconnect();
   });
 }
 
