@@ -84,7 +84,16 @@ function conditionalIdentifier(query: URLSearchParams, agency: SubmittingAgency)
 export function entryRequest(entry: BundleEntry, where: string): { readonly target?: UpdateTarget; readonly ifMatch?: string } {
   const method = entry.request?.method;
   const url = String(entry.request?.url ?? '');
-  if (method === 'POST' && /^Patient\/?$/.test(url)) return {};
+  // A conditional create (`ifNoneExist`) is not served here, nor If-Match on a create: ignored, they were answered as if
+  // honoured — the record registered by its own identifier whatever the criteria named (as `If-None-Exist` on the
+  // endpoint, which the shell refuses: shared/fhir/request-rules.ts).
+  if (entry.request?.ifNoneExist !== undefined) {
+    throw invalidResource('A conditional create (request.ifNoneExist) is not served: a record is registered by your agency identifier, and sending it again answers the record held; update one with PUT Patient?identifier=<your system>|<your identifier>', `${where}.request.ifNoneExist`);
+  }
+  if (method === 'POST' && /^Patient\/?$/.test(url)) {
+    if (entry.request?.ifMatch !== undefined) throw invalidResource('request.ifMatch is for an update (PUT), not a create', `${where}.request.ifMatch`);
+    return {};
+  }
   if (method === 'PUT') {
     const ifMatch = typeof entry.request?.ifMatch === 'string' ? { ifMatch: entry.request.ifMatch } : {};
     const byId = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(url);
