@@ -7,11 +7,11 @@
  * date is not the one its shared CHI carries (a son named after his father, with his CHI), and a
  * namesake of another generation without a CHI is a new person, not a question.
  */
-import type { Bundle, Task } from 'fhir/r4.js';
+import type { Bundle, Patient, Task } from 'fhir/r4.js';
 import request from 'supertest';
 import { HubScopes } from '../../shared/auth/scopes.js';
 import { IdentifierSystems } from '../../shared/fhir/systems.js';
-import { startTestMpi, testChi, type PersonDetails, type TestMpi } from '../../test/mpi.js';
+import { agencyPatient, matchOutcomeOf, startTestMpi, testChi, transactionOf, type PersonDetails, type TestMpi } from '../../test/mpi.js';
 
 let mpi: TestMpi;
 
@@ -66,6 +66,45 @@ describe('two different CHIs', () => {
     expect(a).not.toBe(b);
     expect(await chisOf(a!)).toEqual([first]);
     expect(await chisOf(b!)).toEqual([second]);
+  });
+});
+
+describe('a CHI on a record of the Person that is not a candidate', () => {
+  // The NHS record (a CHI, a typo in the forename, no birth date) and a housing record of the same woman at the same
+  // address are one Person. A record with another CHI, after a move, matches the housing record outright but shares
+  // no blocking key with the NHS record: only the Person's records read at registration show the other CHI.
+  const catriona: PersonDetails = { given: ['Catriona'], family: 'Fleming', birthDate: '1962-03-14', gender: 'female', postcode: 'EH4 2DL', line: '7 Craigleith Road' };
+  const { birthDate: _unknown, ...nhsRecord } = { ...catriona, given: ['Catirona'], chi: testChi('1962-03-14', 'female', 31) };
+  const moved = { ...catriona, postcode: 'KY12 7AB', line: '3 Bruce Street', city: 'Dunfermline', chi: testChi('1962-03-14', 'female', 47) };
+
+  it('registered on its own: the record goes to review, naming the record with the other CHI, not into the Person', async () => {
+    const nhs = await mpi.registered('nhs-lothian', 'CC-N-5', nhsRecord);
+    const housing = await mpi.registered('edinburgh-housing', 'CC-H-5', catriona);
+    expect(housing.outcome).toMatchObject({ outcome: 'linked', person: nhs.outcome.person });
+
+    const gp = await mpi.registered('gp-leith-cluster', 'CC-G-5', moved);
+    expect(gp.outcome.outcome).toBe('review');
+    expect(gp.outcome.person).not.toBe(nhs.outcome.person);
+    expect(JSON.stringify(await openTaskOf(gp.outcome.reviewTask!))).toMatch(/Person holds record nhs-lothian\.CC-N-5 with a different CHI number/);
+    expect(await chisOf(nhs.outcome.person!.replace('Person/', ''))).toEqual([nhsRecord.chi]);
+  });
+
+  it('in the Bundle that links the Person’s record it matches: the same, within one chunk', async () => {
+    // Another woman (the records above would be candidates), in the same shapes.
+    const home = { ...catriona, family: 'Menzies', birthDate: '1971-05-22', postcode: 'EH4 3AA', line: '9 Queensferry Road' };
+    const { birthDate: _unknown, ...nhsRecord } = { ...home, given: ['Catirona'], chi: testChi('1971-05-22', 'female', 33) };
+    const nhs = await mpi.registered('nhs-lothian', 'CC-N-6', nhsRecord);
+    const bundle = transactionOf([
+      agencyPatient('edinburgh-social-work', 'CC-S-6', home),
+      agencyPatient('edinburgh-social-work', 'CC-S-6B', { ...home, postcode: 'KY11 4AB', line: '5 Hill Street', city: 'Dunfermline', chi: testChi('1971-05-22', 'female', 49) }),
+    ]);
+    const res = await request(mpi.app).post('/fhir').set(await mpi.auth('edinburgh-social-work')).type('application/fhir+json').send(bundle);
+    expect(res.status).toBe(200);
+    const [housing, gp] = ((res.body as Bundle).entry ?? []).map((e) => matchOutcomeOf(e.resource as Patient));
+    expect(housing).toMatchObject({ outcome: 'linked', person: nhs.outcome.person });
+    expect(gp!.outcome).toBe('review');
+    expect(gp!.person).not.toBe(nhs.outcome.person);
+    expect(JSON.stringify(await openTaskOf(gp!.reviewTask!))).toMatch(/Person holds record nhs-lothian\.CC-N-6 with a different CHI number/);
   });
 });
 

@@ -16,7 +16,7 @@ import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
 import { recordTerms } from './domain/search-terms.js';
-import { compare, decide, MatchIndex, matchProbability, type Candidate, type Decision } from './domain/engine.js';
+import { checksPersonChis, compare, decide, MatchIndex, matchProbability, type Candidate, type Decision, type PersonChi } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import { pairKey, type PersonLink } from './domain/links.js';
@@ -381,9 +381,18 @@ export class Registrar {
     });
     // Only a record seen before can have decisions or open reviews about it.
     const resubmittedPairs = chunk.flatMap((s, i) => (existing[i] ? (candidateIds[i] ?? []).map((c) => [s.recordId, c] as const) : []));
-    const [manualDecisions, openReviews] = await Promise.all([store.getDecisions(resubmittedPairs), store.getOpenReviews(resubmittedPairs)]);
-
     const linkOf = (id: string): PersonLink | undefined => batchLinks.get(id) ?? linkById.get(id);
+    // The CHIs the candidates' Persons hold on records that are not candidates too (read only for a chunk with a record
+    // carrying a CHI; for a first load, whose records have no decisions to read, a round trip of its own): linking such a
+    // record must not give a Person a second CHI.
+    const [manualDecisions, openReviews, personChis] = await Promise.all([
+      store.getDecisions(resubmittedPairs),
+      store.getOpenReviews(resubmittedPairs),
+      features.some((f) => checksPersonChis(f, model))
+        ? this.candidatePersonChis(candidateIds, chunk, existingLinks, existingFeatures, featureById, linkOf, batchIndex)
+        : undefined,
+    ]);
+    const chisOf = personChis && ((personId: string) => heldChis(personChis.get(personId)));
     const now = this.now().toISOString();
     const results: ChunkResult[] = [];
     const recordWrites: RecordWrite[] = [];
@@ -428,7 +437,7 @@ export class Registrar {
       }
       for (const cf of batchIndex.candidates(f, keys[i])) found.push(cf);
       const candidates = outsideRejectedPersons(submission.recordId, found, manualDecisions, linkOf);
-      const decision: Decision = decide(f, candidates, model, { personOf: (id) => linkOf(id)?.personId });
+      const decision: Decision = decide(f, candidates, model, { personOf: (id) => linkOf(id)?.personId, ...(chisOf ? { chisOf } : {}) });
       const currentLink = existingLinks[i];
       const plan = planRegistration({
         recordId: submission.recordId,
@@ -468,6 +477,7 @@ export class Registrar {
       else if (plan.moves) moveAt.set(submission.recordId, moves.push({ link, expected: currentLink }) - 1);
       batchLinks.set(submission.recordId, { personId: plan.personId, assurance: plan.assurance, how: plan.how });
       batchIndex.add(f, keys[i]);
+      if (personChis) joinPersonChis(personChis, f, plan.personId, currentLink?.personId);
       // The record joined a Person through its candidate: a candidate alone until now (the Person's first record), or
       // linked probabilistically and joined by a record with its CHI, is linked as the re-clustering pass would link it.
       const candidateId = plan.outcome === 'linked' ? plan.candidate?.id : undefined;
@@ -546,6 +556,49 @@ export class Registrar {
     if (superseded) followUps['review-superseded'] = superseded;
     if (unchangedResults.size) followUps.unchanged = unchangedResults.size;
     return { results: inOrder(results), stats: followUps, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
+  }
+
+  /**
+   * The CHIs held by the records of the Persons a chunk's records may be linked to (those of their
+   * candidates, as linked now), by Person and record: the records this process holds (candidates,
+   * the chunk's re-submitted records, this load's earlier records) and, for a Person with more records
+   * than those, every record of it (MpiStore.personChis). The chunk's decisions then keep it up to date
+   * (`joinPersonChis`).
+   */
+  private async candidatePersonChis(
+    candidateIds: readonly (readonly string[])[],
+    chunk: readonly Submission[],
+    existingLinks: readonly (PersonLink | undefined)[],
+    existingFeatures: readonly (MatchFeatures | undefined)[],
+    featureById: ReadonlyMap<string, MatchFeatures>,
+    linkOf: (id: string) => PersonLink | undefined,
+    batchIndex: MatchIndex,
+  ): Promise<PersonChis> {
+    const chis: PersonChis = new Map();
+    const held = new Map<string, number>();
+    const hold = (id: string, personId: string, f: MatchFeatures | undefined) => {
+      let members = chis.get(personId);
+      if (!members) chis.set(personId, (members = new Map<string, PersonChi | null>()));
+      if (members.has(id)) return;
+      held.set(personId, (held.get(personId) ?? 0) + 1);
+      members.set(id, f?.chi !== undefined ? personChi(f) : null);
+    };
+    chunk.forEach((s, i) => {
+      const link = existingLinks[i];
+      if (link) hold(s.recordId, link.personId, existingFeatures[i]);
+    });
+    for (const ids of candidateIds) {
+      for (const id of ids) {
+        const link = linkOf(id);
+        if (link) hold(id, link.personId, featureById.get(id) ?? batchIndex.get(id));
+      }
+    }
+    const read = await this.deps.store.personChis([...held].map(([personId, n]) => ({ personId, held: n })));
+    for (const [personId, records] of read) {
+      const members = chis.get(personId)!;
+      for (const r of records) if (!members.has(r.id)) members.set(r.id, r);
+    }
+    return chis;
   }
 
   /**
@@ -1012,6 +1065,28 @@ export function versionKey(stored: Patient): string {
 export function storedDigest(stored: Patient): string {
   const { id: _id, ...content } = stored;
   return contentHash(content);
+}
+
+/**
+ * By Person, its records known to a chunk's decisions: record id → the CHI it holds, or null for none
+ * (`candidatePersonChis`).
+ */
+type PersonChis = Map<string, Map<string, PersonChi | null>>;
+
+function* heldChis(members: ReadonlyMap<string, PersonChi | null> | undefined): Generator<PersonChi> {
+  for (const chi of members?.values() ?? []) if (chi) yield chi;
+}
+
+function personChi(f: MatchFeatures): PersonChi {
+  return { id: f.id, chi: f.chi!, ...(f.cn ? { cn: true as const } : {}) };
+}
+
+/** A chunk's record linked to `personId` (leaving `fromPersonId`, if it moved): its CHI is that Person's now. */
+function joinPersonChis(chis: PersonChis, f: MatchFeatures, personId: string, fromPersonId: string | undefined): void {
+  if (fromPersonId !== undefined && fromPersonId !== personId) chis.get(fromPersonId)?.delete(f.id);
+  let members = chis.get(personId);
+  if (!members) chis.set(personId, (members = new Map<string, PersonChi | null>()));
+  members.set(f.id, f.chi !== undefined ? personChi(f) : null);
 }
 
 /** Stable short hash for record ids built from awkward local identifiers. */

@@ -6,6 +6,7 @@
  */
 import type { Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
+import type { PersonChi } from './domain/engine.js';
 import type { MatchFeatures } from './domain/features.js';
 import { isSearchBucket, isSearchRoot, termChanges } from './domain/search-terms.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
@@ -165,6 +166,39 @@ if #moved == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(sets))
 redis.call('HDEL', KEYS[2], unpack(moved))
 return #moved
+`);
+
+// The CHIs held by the records of Persons (registration's check that linking a record with a CHI does
+// not give a Person a second one, engine.ts \`chisOf\`): only Persons with more records than the caller
+// holds (ARGV, per Person) are read — the caller checks the CHIs of those it holds itself. Read-only. A
+// CHI is read out of the features JSON as it is stored (\`"chi":"…"\`, and \`"cn":true\` for an
+// invalid one) rather than decoded: a quote inside a value is escaped, so only the key matches.
+// KEYS: features hash, then each Person's member hash; ARGV: per Person (in KEYS order), how many of
+// its records the caller holds.
+// Returns, flat, per record with a CHI of each Person read: the Person's (1-based) position, the
+// record id, its CHI, 1 if it is not a valid one (else 0).
+const PERSON_CHIS_LUA = new LuaScript(`
+local out = {}
+for k = 2, #KEYS do
+  if redis.call('HLEN', KEYS[k]) > tonumber(ARGV[k - 1]) then
+    local ids = redis.call('HKEYS', KEYS[k])
+    for i = 1, #ids, 1000 do
+      local last = math.min(i + 999, #ids)
+      local features = redis.call('HMGET', KEYS[1], unpack(ids, i, last))
+      for n = 1, #features do
+        local f = features[n]
+        local chi = f and string.match(f, '"chi":"([^"]*)"')
+        if chi then
+          out[#out + 1] = k - 1
+          out[#out + 1] = ids[i + n - 1]
+          out[#out + 1] = chi
+          out[#out + 1] = string.find(f, '"cn":true', 1, true) and 1 or 0
+        end
+      end
+    end
+  end
+end
+return out
 `);
 
 // Records, features, history, blocking and search-index entries of a chunk, and the first links
@@ -585,6 +619,26 @@ export class MpiStore {
       for (const k of keys) for (const id of idsOf.get(k)!) union.add(id);
       return [...union];
     });
+  }
+
+  /**
+   * The CHIs the records of Persons hold, for each Person with more records than `held` says the
+   * caller holds (one script, read-only): Person id → every one of its records with a CHI. A Person
+   * whose records the caller holds all is not in the answer.
+   */
+  async personChis(persons: readonly { readonly personId: string; readonly held: number }[]): Promise<Map<string, PersonChi[]>> {
+    const found = new Map<string, PersonChi[]>();
+    if (persons.length === 0) return found;
+    const keys = [this.keys.features, ...persons.map((p) => this.keys.person(p.personId))];
+    const flat = (await PERSON_CHIS_LUA.run(this.redis, keys, persons.map((p) => p.held))) as (string | number)[];
+    for (let i = 0; i < flat.length; i += 4) {
+      const personId = persons[Number(flat[i]) - 1]!.personId;
+      const held: PersonChi = { id: String(flat[i + 1]), chi: String(flat[i + 2]), ...(flat[i + 3] === 1 ? { cn: true as const } : {}) };
+      const list = found.get(personId);
+      if (list) list.push(held);
+      else found.set(personId, [held]);
+    }
+    return found;
   }
 
   /** Fields of the search index (term lists, buckets, roots: domain/search-terms.ts), in one round trip. */

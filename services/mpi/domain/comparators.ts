@@ -72,7 +72,7 @@ const NAME_CLOSE = 0.8;
 const STREET_SIMILAR = 0.9;
 const TOWN_SIMILAR = 0.9;
 
-export function compareChi(a: MatchFeatures, b: MatchFeatures): number {
+export function compareChi(a: Pick<MatchFeatures, 'chi'>, b: Pick<MatchFeatures, 'chi'>): number {
   if (!a.chi || !b.chi) return MISSING;
   if (a.chi === b.chi) return 0;
   return oneEditApart(a.chi, b.chi) ? 1 : 2;

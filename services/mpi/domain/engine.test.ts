@@ -368,6 +368,44 @@ describe('decide', () => {
     expect(decision.best?.explanation.rule?.detail).toMatch(/record nhs/);
   });
 
+  it('does not link a record to a Person holding another CHI on a record that was not a candidate: review naming that record', () => {
+    // P holds Morag's NHS record (one CHI, under another surname and address: no blocking key in common with the
+    // new record) and a council record without a CHI; only the council record is a candidate.
+    const council = person({ ...morag, id: 'council' });
+    const record = person({ ...morag, id: 'r', chi: '0307840220' });
+    const held = (person: string) => (person === 'P' ? [{ id: 'nhs', chi: '0307840204' }] : undefined);
+    expect(decide(record, [council], model, { personOf: () => 'P' }).outcome).toBe('link');
+    const decision = decide(record, [council], model, { personOf: () => 'P', chisOf: held });
+    expect(decision.outcome).toBe('review');
+    expect(decision.best?.id).toBe('council');
+    expect(decision.best?.explanation.rule?.rule).toBe('different-chi');
+    expect(decision.best?.explanation.rule?.detail).toMatch(/record nhs/);
+  });
+
+  it('links through a Person whose other records hold the same CHI, its own old CHI, an invalid one or none', () => {
+    const council = person({ ...morag, id: 'council' });
+    const record = person({ ...morag, id: 'r', chi: '0307840220' });
+    const link = (held: { id: string; chi: string; cn?: true }[]) => decide(record, [council], model, { personOf: () => 'P', chisOf: () => held }).outcome;
+    expect(link([{ id: 'nhs', chi: '0307840220' }])).toBe('link');
+    // The record itself, re-submitted with another CHI: its stored version is not another record.
+    expect(link([{ id: 'r', chi: '0307840204' }])).toBe('link');
+    // Not a valid CHI (a benchmark's national id): left to its weight, as between candidates.
+    expect(link([{ id: 'other', chi: '0307840204', cn: true }])).toBe('link');
+    expect(link([])).toBe('link');
+  });
+
+  it('asks for the CHIs of a Person only when the record has a CHI and that Person would be linked', () => {
+    const council = person({ ...morag, id: 'council' });
+    const stranger = person({ ...morag, id: 'stranger', given: ['Agnes'], birthDate: '1941-02-11', postcode: 'KY1 1AA', addressLine: '3 High Street' });
+    const asked: string[] = [];
+    const chisOf = (p: string) => (asked.push(p), []);
+    const personOf = (id: string) => (id === 'council' ? 'P' : 'Q');
+    decide(person({ ...morag, id: 'r' }), [council, stranger], model, { personOf, chisOf });
+    expect(asked).toEqual([]);
+    decide(person({ ...morag, id: 'r', chi: '0307840220' }), [council, stranger], model, { personOf, chisOf });
+    expect(asked).toEqual(['P']);
+  });
+
   it('counts records of one person once when told who they belong to', () => {
     const a = person({ ...morag, id: 'a' });
     const b = person({ ...morag, id: 'b', addressLine: '14 Easter Rd' });

@@ -6,7 +6,7 @@
  */
 import { blockingKeys } from './blocking.js';
 import { chiBirthDateParts } from './chi.js';
-import { birthDatesApart, compareAll, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
+import { birthDatesApart, compareAll, compareChi, FIELD_COUNT, FIELD_LEVELS, FIELD_NAMES, fieldIndex, MISSING, type FieldName } from './comparators.js';
 import type { MatchFeatures } from './features.js';
 import { compileModel, type CompiledModel, type CompiledSharedHome, type MatchModel } from './model.js';
 
@@ -425,6 +425,32 @@ export interface DecideOptions {
   readonly personOf?: (recordId: string) => string | undefined;
   /** Most review candidates to return (default 5). */
   readonly maxReviewCandidates?: number;
+  /**
+   * The CHIs a candidate Person's records hold, all of them (with `personOf`): the Person's records
+   * among the candidates are a share of them — one sharing no blocking key with the record is not
+   * compared, yet linking would give the Person its CHI and the record's. Undefined when the caller
+   * does not know (then only the candidates' CHIs are checked).
+   */
+  readonly chisOf?: (personId: string) => Iterable<PersonChi> | undefined;
+}
+
+/** A CHI one of a Person's records holds (`DecideOptions.chisOf`). */
+export interface PersonChi {
+  /** The record holding it. */
+  readonly id: string;
+  readonly chi: string;
+  /** Not a valid CHI (`MatchFeatures.cn`): a benchmark's national id, whose difference is left to its weight. */
+  readonly cn?: true;
+}
+
+/** Whether deciding `record` checks the CHIs its candidate Persons hold (`DecideOptions.chisOf`): it has a valid CHI and the model weighs CHIs. */
+export function checksPersonChis(record: MatchFeatures, model: MatchModel): boolean {
+  return record.chi !== undefined && record.cn === undefined && model.fields.chi !== undefined;
+}
+
+/** Two different valid CHIs (as `chiConflict` says of a compared pair), for a record and a CHI it was not compared with. */
+function chisConflict(record: MatchFeatures, held: PersonChi, model: CompiledModel): boolean {
+  return model.weights[CHI] !== undefined && record.cn === undefined && held.cn === undefined && compareChi(record, held) === CHI_DIFFERENT;
 }
 
 /** A candidate's score, kept with the candidate (one object per candidate in the hot loop). */
@@ -468,6 +494,18 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
     if (checkChi && chiConflict(record, candidate, levels, compiled) && !chiConflicts?.has(person)) (chiConflicts ??= new Map()).set(person, candidate.id);
     const previous = bestByPerson.get(person);
     if (!previous || better(ranked, previous)) bestByPerson.set(person, ranked);
+  }
+  const chisOf = checkChi ? options.chisOf : undefined;
+  if (chisOf) {
+    // A Person about to be linked may hold a CHI on a record that was not a candidate: asked only of those.
+    for (const [person, best] of bestByPerson!) {
+      if (best.outcome !== 'link' || chiConflicts?.has(person)) continue;
+      for (const held of chisOf(person) ?? []) {
+        if (held.id === record.id || !chisConflict(record, held, compiled)) continue;
+        (chiConflicts ??= new Map()).set(person, held.id);
+        break;
+      }
+    }
   }
   if (chiConflicts) {
     // Linking to such a Person through another of its records would make one Person of two CHIs:
