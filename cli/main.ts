@@ -21,6 +21,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   matching: async () => (await import('./commands/matching.js')).matchingCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   evidence: async () => (await import('./commands/evidence.js')).evidenceCommand,
+  'dead-relays': async () => {
+    const { deadRelaysCommand } = await import('./commands/dead-relays.js');
+    return (args) => deadRelaysCommand(args);
+  },
   load: async () => {
     const { loadCommand } = await import('./commands/load.js');
     return (args) => loadCommand(args);

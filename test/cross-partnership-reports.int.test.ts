@@ -22,7 +22,9 @@ import { AlertStore } from '../services/alerts/store.js';
 import { redriveRequest } from '../services/alerts/operations/peer-redrive.js';
 import type { AuditEntry } from '../shared/audit/audit-entry.js';
 import { alertMessage } from './alerts.js';
-import { bearer, eventually, get, post, startTwoHubs, stateOf, trail, trailOnce, type TwoHubs } from './two-hubs.js';
+import { deadRelaysCommand } from '../cli/commands/dead-relays.js';
+import { testRedisUrl } from './redis.js';
+import { bearer, eventually, get, misdirectHubEndpoint, pointHubEndpointAt, post, startTwoHubs, stateOf, trail, trailOnce, type TwoHubs } from './two-hubs.js';
 
 const SENDER = 'edinburgh-social-work';
 const VHK = 'vhk-emergency';
@@ -221,6 +223,57 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     expect(forFife.status).toBe(403);
     expect(JSON.stringify(forFife.body)).toMatch(/asks only for its own agencies/);
   });
+
+  it("lets the Fife hub's operator re-drive a relay that died there (the Lothian hub refused it): the report then arrives once", async () => {
+    const { lothian, fife } = hubs;
+    // The Fife directory names a wrong address for the Lothian hub: what the Fife hub relays there is refused (a 4xx).
+    await misdirectHubEndpoint(fife, 'lothian-hscp', `${lothian.config.urls.plans}/fhir`);
+    let ids: ReturnType<typeof idsOf>;
+    try {
+      await behave(fife, VHK, { mode: 'fatal' });
+      ids = idsOf((await raiseToVhk('cp-relay-dies')).messageId);
+      await eventually('the relay dead at Fife', async () => ((await storeOf(fife).delivery(ids.fifeReport, SENDER))?.state === 'dead-letter' ? true : undefined), 30_000);
+    } finally {
+      await pointHubEndpointAt(fife, 'lothian-hscp', lothian);
+    }
+    const { atFife, fifeReport, lothianReport } = ids;
+
+    // On the Fife hub's host, its operator lists it: the report, to whom, through which hub, why it died, about what.
+    const fifeHost = { ...process.env, REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: fife.config.keyPrefix };
+    const run = async (...args: string[]) => {
+      const out: string[] = [];
+      const code = await deadRelaysCommand([...args, '--partnership', 'fife-hscp'], { out: (t) => out.push(t), err: (t) => out.push(t) }, fifeHost);
+      return { code, out: out.join('\n') };
+    };
+    const listed = await run('list', '--json');
+    expect(listed.code).toBe(0);
+    const relay = (JSON.parse(listed.out) as { deadRelays: { reportId: string }[] }).deadRelays.find((r) => r.reportId === fifeReport);
+    expect(relay).toMatchObject({ sender: SENDER, partnership: 'lothian-hscp', attempts: 1, about: { agency: VHK } });
+    expect(relay).toHaveProperty('reason', expect.stringMatching(/HTTP 4\d\d/));
+    expect(await reportsAt(lothian, SENDER)).not.toContainEqual(expect.objectContaining({ messageId: lothianReport }));
+
+    // The Lothian hub's address put right, the operator re-drives it: delivered once, through the Lothian hub.
+    const redriven = await run('redrive', fifeReport);
+    expect(redriven).toMatchObject({ code: 0, out: expect.stringContaining(`✔ ${fifeReport} pending again`) });
+    const reports = await eventually('the report at the sender’s endpoint', async () => {
+      const got = (await reportsAt(lothian, SENDER)).filter((r) => r.messageId === lothianReport);
+      return got.length > 0 ? got : undefined;
+    }, 30_000);
+    expect(reports.map((r) => r.receiveCount)).toEqual([1]);
+    expect(part(reports[0]!.parts, 'heldBy')?.valueReference?.reference).toBe('Organization/fife-hscp');
+    await eventually('the relay acknowledged at Fife', async () => ((await storeOf(fife).delivery(fifeReport, SENDER))?.state === 'acknowledged' ? true : undefined));
+    expect((await storeOf(fife).delivery(atFife, VHK))?.state).toBe('dead-letter');
+
+    // Nothing more to re-drive: named again, it is refused (exit 1) and left alone; the list no longer has it.
+    expect(await run('redrive', fifeReport)).toMatchObject({ code: 1, out: expect.stringContaining(`✘ ${fifeReport} is not a dead relayed report`) });
+    expect((await run('list')).out).not.toContain(fifeReport);
+    // Audited on both sides: the operator's re-drive at Fife; one relay accepted at Lothian.
+    const byOperator = (e: AuditEntry) => e.event.includes(`Re-driven by this hub's operator (infoshare dead-relays redrive): the delivery to ${SENDER} is pending again`);
+    const fifeTrail = await trailOnce(fife, 'the operator’s re-drive audited at Fife', (t) => t.some(byOperator));
+    expect(fifeTrail.filter(byOperator)).toHaveLength(1);
+    const accepted = (await trail(lothian)).filter((e) => e.event.includes('$process-message (relayed dead-letter report)') && e.event.includes(fifeReport) && e.outcome === '0');
+    expect(accepted).toHaveLength(1);
+  }, 90_000);
 
   it('keeps retrying the relay while the Lothian hub is down, and the report arrives once after it is back', async () => {
     // VHK answers transient errors until the Lothian hub is down, then refuses: the report is made while it is down.

@@ -86,8 +86,19 @@ export async function startTwoHubs(env: NodeJS.ProcessEnv = {}, log: Logger = cr
   }
 }
 
+/**
+ * In `hub`'s directory, the alerts Endpoint of `partnership`'s hub names `alertsBase` instead (a hub whose peer moved
+ * and was registered wrong: what it sends there is refused); `pointHubEndpointAt` puts it right.
+ */
+export async function misdirectHubEndpoint(hub: RunningHub, partnership: DemoPartnershipId, alertsBase: string): Promise<void> {
+  const store = directoryStore(hub.deps.redis, hub.deps.keys, { service: 'directory' });
+  const [endpoint] = await store.readMany('Endpoint', [`${partnership}-hub`]);
+  if (!endpoint) throw new Error(`the directory has no Endpoint/${partnership}-hub`);
+  await store.upsert({ ...endpoint, address: alertsBase }, { cause: { requestId: `two-hubs-${partnership}-misdirected`, agent: {} } });
+}
+
 /** In `hub`'s directory, the Endpoints of `partnership`'s hub now name `peer`'s alerts and plans bases. */
-async function pointHubEndpointAt(hub: RunningHub, partnership: DemoPartnershipId, peer: RunningHub): Promise<void> {
+export async function pointHubEndpointAt(hub: RunningHub, partnership: DemoPartnershipId, peer: RunningHub): Promise<void> {
   // Audited like any directory write: the running directory's relay moves the change record on.
   const store = directoryStore(hub.deps.redis, hub.deps.keys, { service: 'directory' });
   const [endpoint, plans] = await store.readMany('Endpoint', [`${partnership}-hub`, `${partnership}-hub-plans`]);

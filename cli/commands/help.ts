@@ -89,6 +89,17 @@ export const USAGE: Readonly<Record<string, string>> = {
   --audit   the audit service's URL (default: from the environment, http://localhost:4004)
   --directory  the directory's URL, to sign in at that hub's token endpoint (default: from the environment);
             also where the partnership's JWKS is read from when --key is not given`,
+  'dead-relays': `infoshare dead-relays list [--partnership lothian-hscp|fife-hscp] [--json]
+       infoshare dead-relays redrive (<report id>… | --all) [--partnership lothian-hscp|fife-hscp] [--json]
+  On the hub's host, for its operator: the dead-letter reports this hub relays to another
+  partnership's hub (a message that hub forwarded here died here; its report goes back to the
+  sender through it) that died here — that hub refused them, or was down longer than the retry
+  window. No one who signs in here may re-drive them (README "Dead letters across the boundary").
+  list     each one: its id, the sender it reports to, through which hub, when and why it died
+  redrive  put them back to pending (a new job, a new retry window), audited as the operator's;
+           the running hub's delivery worker sends them. Exits 1 if one named is not such a report
+  --partnership  the demo partnership whose hub this is (as \`infoshare start --partnership\`)
+  --json   print the result as JSON`,
   load: `infoshare load <file> --agency <id> [--key <private key PEM file>] [--bundle-size N] [--json]
                 [--mpi <url>] [--directory <url>]
   An agency's initial load into the MPI: the file's Patients are sent in

@@ -1,14 +1,13 @@
 /**
- * A dead letter put back to `pending`: what the sender's `$redrive` does (dead-letters.ts), and what a re-drive
- * another partnership's hub asks for its sender does (peer-redrive.ts) — one move, one record, one new job.
+ * A dead letter put back to `pending` over HTTP: what the sender's `$redrive` does (dead-letters.ts), and what a
+ * re-drive another partnership's hub asks for its sender does (peer-redrive.ts) — the move itself is redrive.ts's.
  */
 import type { Request, Response } from 'express';
-import { changeRecord } from '../../../shared/audit/outbox.js';
 import { causeOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, informational } from '../../../shared/fhir/outcome.js';
 import type { AlertsContext } from '../context.js';
-import { DELIVERY_STORE } from '../keys.js';
+import { putDeadLetterBack } from '../redrive.js';
 import type { DeliveryState, StoredMessage } from '../store.js';
 
 /**
@@ -24,25 +23,10 @@ export async function redriveDeadLetter(
 ): Promise<void> {
   const messageId = message.id;
   if (state !== 'dead-letter') throw conflict(`The delivery of ${messageId} to ${agencyId} is ${state}, not a dead letter: only dead letters are re-driven`);
-  const subject = `Person/${message.personId}`;
-  // The old job (failed, kept for a week) would make the new add a no-op: it goes first.
-  await ctx.deliveries.forgetFinishedJob(messageId, agencyId);
-  const cause = causeOf(req, res, subject);
-  const step = await ctx.store.stepDelivery(messageId, agencyId, {
-    from: ['dead-letter'],
-    to: 'pending',
-    at: new Date(),
-    sender: message.sender,
-    redrive: true,
-    record: changeRecord(
-      { ...cause, service: 'alerts' },
-      { subtype: '$redrive', action: 'U', subject, outcomeDescription: `Re-driven by ${by}: the delivery to ${agencyId} is pending again`, entities: [{ reference: `MessageHeader/${messageId}`, role: 'data' }] },
-      DELIVERY_STORE,
-    ),
-  });
-  if (step.kind === 'applied') await ctx.relay.flushQuietly(cause.requestId);
-  if (step.kind !== 'applied') throw conflict(`The delivery of ${messageId} to ${agencyId} changed meanwhile; it is no longer a dead letter`);
-  await ctx.deliveries.redrive({ origin: { requestId: cause.requestId, agent: cause.agent }, messageId, agencyId });
+  const cause = causeOf(req, res, `Person/${message.personId}`);
+  if (!(await putDeadLetterBack(ctx, { message, agencyId, by, cause }))) {
+    throw conflict(`The delivery of ${messageId} to ${agencyId} changed meanwhile; it is no longer a dead letter`);
+  }
   await respond(req, res, 202, informational(`The delivery of ${messageId} to ${agencyId} is pending again, with a new retry window`), {
     headers: { 'Content-Location': `${ctx.baseUrl}/$delivery-status/${messageId}` },
   });
