@@ -5,7 +5,7 @@
  * records alone. Also: does arrival order change the Persons (two orders compared)?
  */
 import { clusterRecords } from '../../services/mpi/domain/clustering.js';
-import { MatchIndex } from '../../services/mpi/domain/engine.js';
+import { MatchIndex, type PersonChi } from '../../services/mpi/domain/engine.js';
 import { toFeatures, type MatchFeatures } from '../../services/mpi/domain/features.js';
 import type { MatchModel } from '../../services/mpi/domain/model.js';
 import { Random } from '../../fixtures/generators/random.js';
@@ -71,7 +71,9 @@ export function registerIncrementally(
 ): { personOf: Map<string, string>; questions: { recordId: string; candidateId: string }[] } {
   const index = new MatchIndex(model);
   const personOf = new Map<string, string>();
-  const options = { personOf: (id: string) => personOf.get(id) };
+  // Every CHI each Person's records hold, as registration reads them (registration.ts `candidatePersonChis`).
+  const chisOf = new Map<string, PersonChi[]>();
+  const options = { personOf: (id: string) => personOf.get(id), chisOf: (person: string) => chisOf.get(person) };
   const questions: { recordId: string; candidateId: string }[] = [];
   for (const f of features) {
     const decision = index.match(f, options);
@@ -80,6 +82,13 @@ export function registerIncrementally(
       // A bridged possible duplicate is a (merge) review Task too.
       for (const d of decision.possibleDuplicates ?? []) questions.push({ recordId: f.id, candidateId: d.id });
     } else personOf.set(f.id, f.id);
+    if (f.chi !== undefined) {
+      const person = personOf.get(f.id)!;
+      const held = { id: f.id, chi: f.chi, ...(f.cn ? { cn: true as const } : {}) };
+      const list = chisOf.get(person);
+      if (list) list.push(held);
+      else chisOf.set(person, [held]);
+    }
     if (decision.outcome === 'review') questions.push({ recordId: f.id, candidateId: decision.reviewCandidates[0]!.id });
     index.add(f);
   }
