@@ -5,7 +5,7 @@
  * records alone. Also: does arrival order change the Persons (two orders compared)?
  */
 import { clusterRecords } from '../../services/mpi/domain/clustering.js';
-import { MatchIndex, type PersonChi } from '../../services/mpi/domain/engine.js';
+import { MatchIndex, personChiOf, type PersonChi } from '../../services/mpi/domain/engine.js';
 import { toFeatures, type MatchFeatures } from '../../services/mpi/domain/features.js';
 import type { MatchModel } from '../../services/mpi/domain/model.js';
 import { Random } from '../../fixtures/generators/random.js';
@@ -82,9 +82,9 @@ export function registerIncrementally(
       // A bridged possible duplicate is a (merge) review Task too.
       for (const d of decision.possibleDuplicates ?? []) questions.push({ recordId: f.id, candidateId: d.id });
     } else personOf.set(f.id, f.id);
-    if (f.chi !== undefined) {
+    const held = personChiOf(f);
+    if (held) {
       const person = personOf.get(f.id)!;
-      const held = { id: f.id, chi: f.chi, ...(f.cn ? { cn: true as const } : {}) };
       const list = chisOf.get(person);
       if (list) list.push(held);
       else chisOf.set(person, [held]);

@@ -16,7 +16,7 @@ import type { ResourceStore } from '../../shared/store/resource-store.js';
 import { Extensions, IdentifierSystems } from '../../shared/fhir/systems.js';
 import { blockingKeys } from './domain/blocking.js';
 import { recordTerms } from './domain/search-terms.js';
-import { checksPersonChis, compare, decide, MatchIndex, matchProbability, type Candidate, type Decision, type PersonChi } from './domain/engine.js';
+import { checksPersonChis, compare, decide, MatchIndex, matchProbability, personChiOf, type Candidate, type Decision, type PersonChi } from './domain/engine.js';
 import { toFeatures, type MatchFeatures } from './domain/features.js';
 import type { ParsedRegistration } from './domain/from-patient.js';
 import { pairKey, type PersonLink } from './domain/links.js';
@@ -577,11 +577,10 @@ export class Registrar {
     const chis: PersonChis = new Map();
     const held = new Map<string, number>();
     const hold = (id: string, personId: string, f: MatchFeatures | undefined) => {
-      let members = chis.get(personId);
-      if (!members) chis.set(personId, (members = new Map<string, PersonChi | null>()));
+      const members = membersOf(chis, personId);
       if (members.has(id)) return;
       held.set(personId, (held.get(personId) ?? 0) + 1);
-      members.set(id, f?.chi !== undefined ? personChi(f) : null);
+      members.set(id, (f && personChiOf(f)) ?? null);
     };
     chunk.forEach((s, i) => {
       const link = existingLinks[i];
@@ -1077,16 +1076,17 @@ function* heldChis(members: ReadonlyMap<string, PersonChi | null> | undefined): 
   for (const chi of members?.values() ?? []) if (chi) yield chi;
 }
 
-function personChi(f: MatchFeatures): PersonChi {
-  return { id: f.id, chi: f.chi!, ...(f.cn ? { cn: true as const } : {}) };
+/** A Person's records known so far, made empty on first ask. */
+function membersOf(chis: PersonChis, personId: string): Map<string, PersonChi | null> {
+  let members = chis.get(personId);
+  if (!members) chis.set(personId, (members = new Map<string, PersonChi | null>()));
+  return members;
 }
 
 /** A chunk's record linked to `personId` (leaving `fromPersonId`, if it moved): its CHI is that Person's now. */
 function joinPersonChis(chis: PersonChis, f: MatchFeatures, personId: string, fromPersonId: string | undefined): void {
   if (fromPersonId !== undefined && fromPersonId !== personId) chis.get(fromPersonId)?.delete(f.id);
-  let members = chis.get(personId);
-  if (!members) chis.set(personId, (members = new Map<string, PersonChi | null>()));
-  members.set(f.id, f.chi !== undefined ? personChi(f) : null);
+  membersOf(chis, personId).set(f.id, personChiOf(f) ?? null);
 }
 
 /** Stable short hash for record ids built from awkward local identifiers. */

@@ -443,6 +443,11 @@ export interface PersonChi {
   readonly cn?: true;
 }
 
+/** The CHI a record holds, as one of its Person's (`DecideOptions.chisOf`); undefined for a record without one. */
+export function personChiOf(f: MatchFeatures): PersonChi | undefined {
+  return f.chi === undefined ? undefined : { id: f.id, chi: f.chi, ...(f.cn ? { cn: true as const } : {}) };
+}
+
 /** Whether deciding `record` checks the CHIs its candidate Persons hold (`DecideOptions.chisOf`): it has a valid CHI and the model weighs CHIs. */
 export function checksPersonChis(record: MatchFeatures, model: MatchModel): boolean {
   return record.chi !== undefined && record.cn === undefined && model.fields.chi !== undefined;
