@@ -240,17 +240,26 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
 
     // On the Fife hub's host, its operator lists it: the report, to whom, through which hub, why it died, about what.
     const fifeHost = { ...process.env, REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: fife.config.keyPrefix };
-    const run = async (...args: string[]) => {
+    const runAs = async (partnership: string, ...args: string[]) => {
       const out: string[] = [];
-      const code = await deadRelaysCommand([...args, '--partnership', 'fife-hscp'], { out: (t) => out.push(t), err: (t) => out.push(t) }, fifeHost);
+      const code = await deadRelaysCommand([...args, '--partnership', partnership], { out: (t) => out.push(t), err: (t) => out.push(t) }, fifeHost);
       return { code, out: out.join('\n') };
     };
+    const run = (...args: string[]) => runAs('fife-hscp', ...args);
     const listed = await run('list', '--json');
     expect(listed.code).toBe(0);
     const relay = (JSON.parse(listed.out) as { deadRelays: { reportId: string }[] }).deadRelays.find((r) => r.reportId === fifeReport);
     expect(relay).toMatchObject({ sender: SENDER, partnership: 'lothian-hscp', attempts: 1, about: { agency: VHK } });
     expect(relay).toHaveProperty('reason', expect.stringMatching(/HTTP 4\d\d/));
     expect(await reportsAt(lothian, SENDER)).not.toContainEqual(expect.objectContaining({ messageId: lothianReport }));
+
+    // Only a relay this hub made is its operator's: the dead forward itself is VHK's sender's to re-drive, and Fife's
+    // data read as the Lothian hub's (a wrong --partnership) holds no relay of Lothian's — each refused, saying why.
+    expect(await run('redrive', atFife)).toMatchObject({ code: 1, out: expect.stringContaining(`✘ ${atFife} not re-driven, nothing done: ${atFife} is not a dead-letter report`) });
+    const asLothian = await runAs('lothian-hscp', 'redrive', fifeReport);
+    expect(asLothian).toMatchObject({ code: 1, out: expect.stringContaining(`✘ ${fifeReport} not re-driven, nothing done: ${fifeReport} reports to ${SENDER}, an agency of lothian-hscp whose hub is not a peer of the lothian-hscp hub`) });
+    expect((await runAs('lothian-hscp', 'list')).out).not.toContain(fifeReport);
+    expect((await storeOf(fife).delivery(fifeReport, SENDER))?.state).toBe('dead-letter');
 
     // The Lothian hub's address put right, the operator re-drives it: delivered once, through the Lothian hub.
     const redriven = await run('redrive', fifeReport);
@@ -265,7 +274,7 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     expect((await storeOf(fife).delivery(atFife, VHK))?.state).toBe('dead-letter');
 
     // Nothing more to re-drive: named again, it is refused (exit 1) and left alone; the list no longer has it.
-    expect(await run('redrive', fifeReport)).toMatchObject({ code: 1, out: expect.stringContaining(`✘ ${fifeReport} is not a dead relayed report`) });
+    expect(await run('redrive', fifeReport)).toMatchObject({ code: 1, out: expect.stringContaining(`✘ ${fifeReport} not re-driven, nothing done: ${fifeReport} is acknowledged, not a dead letter`) });
     expect((await run('list')).out).not.toContain(fifeReport);
     // Audited on both sides: the operator's re-drive at Fife; one relay accepted at Lothian.
     const byOperator = (e: AuditEntry) => e.event.includes(`Re-driven by this hub's operator (infoshare dead-relays redrive): the delivery to ${SENDER} is pending again`);

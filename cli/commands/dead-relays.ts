@@ -56,11 +56,11 @@ export async function deadRelaysCommand(args: string[], io: Io = processIo, env:
     const ids = values.all ? relays.map((r) => r.reportId) : positionals;
     // One exchange for the command: each re-drive's change record, and the new deliveries' attempts, are under it.
     const cause = { requestId: `dead-relays-${randomUUID()}`, agent: {} };
-    const results: { reportId: string; redriven: boolean }[] = [];
-    for (const reportId of ids) results.push({ reportId, redriven: await redriveDeadRelay(parts, reportId, cause) });
+    const results: ({ reportId: string } & Awaited<ReturnType<typeof redriveDeadRelay>>)[] = [];
+    for (const reportId of ids) results.push({ reportId, ...(await redriveDeadRelay(parts, reportId, cause)) });
     if (values.json) io.out(JSON.stringify({ partnership: config.partnership.id, requestId: cause.requestId, results }, null, 2));
     else {
-      for (const r of results) io.out(r.redriven ? `✔ ${r.reportId} pending again (a new job, a new retry window)` : `✘ ${r.reportId} is not a dead relayed report at this hub: nothing done`);
+      for (const r of results) io.out(r.redriven ? `✔ ${r.reportId} pending again (a new job, a new retry window)` : `✘ ${r.reportId} not re-driven, nothing done: ${r.reason}`);
       if (results.length === 0) io.out('No dead relayed reports to re-drive.');
       else io.out(`Audited under ${cause.requestId}. The hub's delivery worker sends them (it must be running).`);
     }

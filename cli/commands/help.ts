@@ -98,6 +98,8 @@ export const USAGE: Readonly<Record<string, string>> = {
   list     each one: its id, the sender it reports to, through which hub, when and why it died
   redrive  put them back to pending (a new job, a new retry window), audited as the operator's;
            the running hub's delivery worker sends them. Exits 1 if one named is not such a report
+           (checked from its origin: a report to a peer hub's agency about a message that hub
+           forwarded here, dead here), each refusal with its reason; nothing is changed for it
   --partnership  the demo partnership whose hub this is (as \`infoshare start --partnership\`)
   --json   print the result as JSON`,
   load: `infoshare load <file> --agency <id> [--key <private key PEM file>] [--bundle-size N] [--json]

@@ -114,6 +114,17 @@ export function isDeadLetterReport(bundle: Bundle): boolean {
   return event?.system === CodeSystems.alertEvent && event.code === DEAD_LETTER_EVENT;
 }
 
+/**
+ * The id of the message a dead-letter report (as `deadLetterReport` writes it) is about — the `message` part, the
+ * id at the hub that holds the dead letter — or undefined when the Bundle carries none.
+ */
+export function reportedMessageOf(bundle: Bundle): string | undefined {
+  const header = bundle.entry?.[0]?.resource as MessageHeader | undefined;
+  const focus = header?.resourceType === 'MessageHeader' ? header.focus?.[0]?.reference : undefined;
+  const parameters = bundle.entry?.find((e) => e.resource?.resourceType === 'Parameters' && focus === `Parameters/${e.resource.id ?? ''}`)?.resource as Parameters | undefined;
+  return parameters?.parameter?.find((p) => p.name === 'deadLetter')?.part?.find((p) => p.name === 'message')?.valueString;
+}
+
 /** What another partnership's hub says in the dead-letter report it relays to the hub that forwarded the message. */
 export interface RelayedDeadLetter {
   /** The report's MessageHeader.id at the hub that relayed it. */
