@@ -66,6 +66,19 @@ describe('the alert delivery re-check with Consents kept between calls', () => {
     expect(nhs.permit).toBe(true);
   });
 
+  it('decides under a revision the caller read with its other reads (the delivery worker, with its claim): a Consent written before that read is seen', async () => {
+    const kept = new PlansView(redis, keys).keepingConsents();
+    const person = 'person-9';
+    expect((await kept.alertDeliveryUnder(await kept.revision(), question(person, NHS))).permit).toBe(true);
+    const before = await kept.revision();
+    await storeConsent(redis, keys, consent('Patient/p9', [{ actor: 'Organization/nhs-lothian', classes: ['alerts'], type: 'deny' }], { id: 'withhold-9' }), person);
+    const after = await kept.revision();
+    expect(after).not.toBe(before);
+    const withheld = await kept.alertDeliveryUnder(after, question(person, NHS));
+    expect(withheld.permit).toBe(false);
+    expect(withheld).toEqual(await new PlansView(redis, keys).alertDelivery(question(person, NHS)));
+  });
+
   it("reads a person's Consents once for the attempts asked together (a message's recipients), each deciding as a check that keeps nothing", async () => {
     const store = consentStore(redis, keys);
     const reads = jest.spyOn(store, 'findProjections');

@@ -69,7 +69,15 @@ export class KeptConsents {
   }
 
   async decide(input: AlertDeliveryQuestion): Promise<ConsentDecision> {
-    const revision = await this.currentRevision();
+    return this.decideUnder(await this.currentRevision(), input);
+  }
+
+  /**
+   * `decide` under the Consent type's revision as the caller read it (with its other reads of the moment: the
+   * delivery worker reads it in the same round trip as the claim). The person's Consents, if not kept under that
+   * revision, are read after it: never older than the revision says.
+   */
+  async decideUnder(revision: string, input: AlertDeliveryQuestion): Promise<ConsentDecision> {
     if (revision !== this.revision) {
       this.byPerson.clear();
       this.revision = revision;

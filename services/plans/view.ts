@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { AgencyType, Purpose } from '../../shared/fhir/systems.js';
 import type { KeySpace } from '../../shared/redis/connection.js';
 import type { ResourceStore } from '../../shared/store/resource-store.js';
-import { alertDeliveryDecision } from './consent-access.js';
+import { alertDeliveryDecision, type AlertDeliveryQuestion } from './consent-access.js';
 import { consentStore } from './consent-store.js';
 import type { ConsentDecision } from './domain/consent-decision.js';
 import { KeptConsents } from './kept-consents.js';
@@ -22,6 +22,14 @@ export interface AlertConsent {
   readonly detail: string;
   /** The Consent that withheld it. */
   readonly consent?: string;
+}
+
+/** `PlansView.keepingConsents`: the alert delivery re-check with each person's Consents kept while no Consent is written. */
+export interface KeptAlertConsent extends Pick<PlansView, 'alertDelivery'> {
+  /** The Consents' revision now (one read, started at once: it leaves with whatever else the caller is sending). */
+  revision(): Promise<string>;
+  /** `alertDelivery` under a revision the caller read at (or before) this call's moment: Consents written since it are seen. */
+  alertDeliveryUnder(revision: string, input: AlertDeliveryQuestion): Promise<AlertConsent>;
 }
 
 export class PlansView {
@@ -51,12 +59,15 @@ export class PlansView {
    * `alertDelivery` for a caller that asks it many times a second (the alerts delivery worker): the same
    * decision at each call, but each person's Consents are kept in this process until any Consent is written
    * (kept-consents.ts) — checked by one revision read per group of calls made together, so a Consent written
-   * before a call is always seen by it.
+   * before a call is always seen by it. A caller that reads the Consents' revision itself (`revision`, started
+   * with its other reads of the moment: one round trip for all) asks `alertDeliveryUnder` that revision.
    */
-  keepingConsents(): Pick<PlansView, 'alertDelivery'> {
+  keepingConsents(): KeptAlertConsent {
     const kept = new KeptConsents(this.#consents);
     return {
       alertDelivery: async (input) => alertConsentOf(await kept.decide(input)),
+      revision: () => this.#consents.revision('Consent'),
+      alertDeliveryUnder: async (revision, input) => alertConsentOf(await kept.decideUnder(revision, input)),
     };
   }
 }

@@ -63,11 +63,11 @@ import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry, type IspS
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
 import { DelayedRun } from '../../../shared/runtime/delayed-run.js';
-import { sharedRead, TickBatch } from '../../../shared/runtime/tick-batch.js';
+import { TickBatch } from '../../../shared/runtime/tick-batch.js';
 import { KeptReads } from '../../../shared/runtime/kept-reads.js';
 import { runWorker, type AttemptRecords, type JobData, type JobOutcome, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import type { DirectoryView } from '../../directory/view.js';
-import type { PlansView } from '../../plans/view.js';
+import type { KeptAlertConsent } from '../../plans/view.js';
 import { afterFailure, afterSuccess, breakerAllows, CLOSED, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from '../domain/circuit-breaker.js';
 import { batchSizeOf, endpointFailed, jsonOrUndefined, responseSummaryOf } from '../domain/delivery-batch.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
@@ -286,8 +286,11 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   readonly directory: Pick<DirectoryView, 'endpointsOf' | 'endpointsRevision'>;
   /** Agencies another partnership's hub serves: their deliveries go to that hub, signed by this one (MA-L5). */
   readonly peers?: Pick<PeerHubs, 'targetOf'>;
-  /** The person's Consents, asked at each attempt: one that withholds their alerts from the recipient withdraws the delivery. */
-  readonly consent?: Pick<PlansView, 'alertDelivery'>;
+  /**
+   * The person's Consents, asked at each attempt: one that withholds their alerts from the recipient withdraws the
+   * delivery. Their revision is read with the attempt's claim; each decision is made under it.
+   */
+  readonly consent?: Pick<KeptAlertConsent, 'revision' | 'alertDeliveryUnder'>;
   /** The partnership signing key: signs each attempt's delivery token (ES256). */
   readonly signingKey: SigningKey;
   /** The alerts service's FHIR base (`http://localhost:4002/fhir`): a dead-letter report's source and links. */
@@ -305,8 +308,8 @@ export interface DeliveryWorkerDeps extends WorkerRunnerDeps {
   /** Batched delivery (Endpoints that opt in): how long a batch's first message waits for company (ms). */
   readonly batchLingerMs?: number;
   /**
-   * Runs `start` so that the commands it starts synchronously on the connection `isp` and `directory` read on leave in
-   * one socket write (shared/redis/sent-together.ts); without it they leave one by one.
+   * Runs `start` so that the commands it starts synchronously on the connection `store`, `isp`, `directory` and
+   * `consent` read on leave in one socket write (shared/redis/sent-together.ts); without it they leave one by one.
    */
   readonly sentTogether?: <T>(start: () => T) => T;
   readonly breaker?: BreakerOptions;
@@ -346,17 +349,16 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   const http = new KeepAliveClient({ maxSocketsPerEndpoint: Math.min(concurrency, MAX_CONNECTIONS_PER_ENDPOINT) });
   // An attempt's claim on its delivery outlasts everything it may wait for before the agency answers.
   const leaseMs = claimLeaseMs(deps.timeoutMs, deps.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS);
-  const revisions = recheckReads(deps);
+  const messages = new MessageCache(deps.store);
   const shared: AttemptShared = {
     breakers,
     http,
-    messages: new MessageCache(deps.store),
-    endpoints: new EndpointCache(deps.directory, async () => (await revisions())[1]),
-    // The attempts that start together claim their deliveries in one script, and the attempts one batch answer
-    // settles move them on in one: each claim and each move is still decided on its own (store.ts).
-    claims: new TickBatch<DeliveryClaim, ClaimResult>((claims) => deps.store.claimDeliveries(claims, now(), leaseMs)),
+    endpoints: new EndpointCache(deps.directory),
+    // The attempts that start together claim their deliveries in one script, read with what they re-check against,
+    // and the attempts one batch answer settles move them on in one: each claim and each move is still decided on
+    // its own (store.ts).
+    starts: attemptStarts(deps, messages, now, leaseMs),
     steps: new TickBatch<DeliveryStepOf, StepResult>((steps) => deps.store.stepDeliveries(steps)),
-    ispSnapshot: async () => (await revisions())[0],
     leaseMs,
     relayPass: new DelayedRun(() => deps.relay?.flushQuietly() ?? Promise.resolve(), RELAY_DELAY_MS),
     batches: new EndpointBatches({
@@ -405,16 +407,45 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): RunningWorker<Del
   };
 }
 
+/** What an attempt starts from: its claim, and what it re-checks against, as they stood in the claim's round trip. */
+export interface AttemptStart {
+  readonly claim: ClaimResult;
+  /** The stored message (kept for its recipients: read once, by the first of them). */
+  readonly message: Promise<StoredMessage | undefined>;
+  /** The ISP as it stands (its revision checked, re-read when it moved). */
+  readonly partnership: IspSnapshot;
+  readonly endpointsRevision: string;
+  /** The Consents' revision (undefined without a consent re-check). */
+  readonly consentRevision: string | undefined;
+}
+
 /**
- * What every attempt re-checks against, read once for the attempts that ask together, after all of them asked (as
- * fresh as a read per attempt): the ISP as it stands (its revision checked, re-read when it moved) and the Endpoints'
- * revision — the ISP's two revisions and the Endpoints' leaving for Redis in one socket write (three before).
+ * The attempts that start together (one event-loop turn), started in ONE socket write and one round trip: their
+ * claims (one script), the messages not kept yet, the ISP's two revisions, the Endpoints' and the Consents' — made
+ * after every one of them asked, so each re-check read is as fresh as a read per attempt and as the claim itself.
+ * Before, the claim, the message, the revision reads and (once the claim was back) the Consents' revision left in
+ * four writes and two round trips.
  */
-export function recheckReads(deps: Pick<DeliveryWorkerDeps, 'isp' | 'directory' | 'sentTogether'>): () => Promise<readonly [IspSnapshot, string]> {
+export function attemptStarts(
+  deps: Pick<DeliveryWorkerDeps, 'store' | 'isp' | 'directory' | 'consent' | 'sentTogether'>,
+  /** The stored messages, each kept for its recipients (`MessageCache`). */
+  messages: { get(messageId: string): Promise<StoredMessage | undefined> },
+  now: () => number,
+  leaseMs: number,
+): TickBatch<DeliveryClaim, AttemptStart> {
   const sentTogether = deps.sentTogether ?? (<T>(start: () => T) => start());
-  return sharedRead(() => {
-    const [partnership, endpointsRevision] = sentTogether(() => [deps.isp.snapshot(), deps.directory.endpointsRevision()] as const);
-    return Promise.all([partnership, endpointsRevision]);
+  return new TickBatch<DeliveryClaim, AttemptStart>(async (claims) => {
+    const started = sentTogether(() => ({
+      claims: deps.store.claimDeliveries(claims, now(), leaseMs),
+      messages: claims.map((c) => messages.get(c.messageId)),
+      partnership: deps.isp.snapshot(),
+      endpointsRevision: deps.directory.endpointsRevision(),
+      consentRevision: deps.consent?.revision(),
+    }));
+    // Each attempt awaits its own message (a failed read fails that attempt, when it needs it).
+    for (const read of started.messages) read.catch(() => undefined);
+    const [claimed, partnership, endpointsRevision, consentRevision] = await Promise.all([started.claims, started.partnership, started.endpointsRevision, started.consentRevision]);
+    return claimed.map((claim, i) => ({ claim, message: started.messages[i]!, partnership, endpointsRevision, consentRevision }));
   });
 }
 
@@ -424,13 +455,11 @@ interface AttemptShared {
   readonly http: KeepAliveClient;
   /** The open batch per Endpoint that takes batches. */
   readonly batches: EndpointBatches;
-  readonly messages: MessageCache;
   readonly endpoints: EndpointCache;
-  /** Claims of the attempts starting together, in one script (`AlertStore.claimDeliveries`). */
-  readonly claims: TickBatch<DeliveryClaim, ClaimResult>;
+  /** Claims of the attempts starting together, in one script (`AlertStore.claimDeliveries`), with their re-check reads. */
+  readonly starts: TickBatch<DeliveryClaim, AttemptStart>;
   /** Moves of the attempts ending together, in one script (`AlertStore.stepDeliveries`). */
   readonly steps: TickBatch<DeliveryStepOf, StepResult>;
-  readonly ispSnapshot: () => Promise<IspSnapshot>;
   /** How long an attempt's claim on its delivery runs (ms). */
   readonly leaseMs: number;
   /** The relay pass the steps asked for and did not wait for, one for the steps of `RELAY_DELAY_MS` (the worker's close waits for it). */
@@ -446,15 +475,11 @@ class EndpointCache {
   private revision: string | undefined;
   private readonly byAgency = new Map<string, Endpoint[]>();
 
-  constructor(
-    private readonly directory: Pick<DirectoryView, 'endpointsOf'>,
-    /** The Endpoints' revision now: one read for the attempts that ask together, made after all of them asked. */
-    private readonly currentRevision: () => Promise<string>,
-  ) {}
+  constructor(private readonly directory: Pick<DirectoryView, 'endpointsOf'>) {}
 
-  async of(agencyId: string): Promise<Endpoint[]> {
+  /** The agency's Endpoints under the Endpoints' revision read at this attempt (with its claim). */
+  async of(agencyId: string, revision: string): Promise<Endpoint[]> {
     // The revision before the data: a write in between leaves newer data under the older revision — early, never stale.
-    const revision = await this.currentRevision();
     if (revision !== this.revision) {
       this.byAgency.clear();
       this.revision = revision;
@@ -538,14 +563,11 @@ class DeliveryAttempt {
     const { messageId, agencyId } = this;
     // Before the claim is asked: the claim script's clock reads later, so its lease runs at least until this plus its length.
     const claimAskedAt = this.now().getTime();
-    // Read and claimed in one step: while this run holds the claim no other run of the job calls the agency.
-    const claiming = this.shared.claims.submit({ messageId, agencyId, holder: this.holder });
-    // What the attempt reads to re-check is read while the claim is made, not one round trip after another once it
-    // is back (each read as current as the claim; the reads of attempts that ask together are shared). A claim that
-    // finds nothing to do leaves them unused.
-    const ahead = { message: this.shared.messages.get(messageId), partnership: this.shared.ispSnapshot(), endpoints: this.shared.endpoints.of(agencyId) };
-    for (const read of [ahead.message, ahead.partnership, ahead.endpoints]) read.catch(() => undefined);
-    const claim = await claiming;
+    // Read and claimed in one step: while this run holds the claim no other run of the job calls the agency. What the
+    // attempt re-checks against is read in the claim's round trip (each read as current as the claim; the reads of
+    // attempts that start together are shared). A claim that finds nothing to do leaves them unused.
+    const start = await this.shared.starts.submit({ messageId, agencyId, holder: this.holder });
+    const { claim } = start;
     if (claim.kind === 'missing') throw notFound(`There is no delivery of message ${messageId} to ${agencyId}`);
     if (claim.kind === 'settled') return settled(claim.delivery.state);
     if (claim.kind === 'leased') {
@@ -556,13 +578,13 @@ class DeliveryAttempt {
     }
     const { delivery } = claim;
     this.delivery = delivery;
-    const message = await ahead.message;
+    const message = await start.message;
     if (!message) throw notFound(`Message ${messageId} is not stored`);
     const about = aboutMessage(message);
 
     // The ISP as it stands at this attempt (its snapshot is re-read whenever the directory's agencies or ISPs
     // moved): a flow withdrawn since acceptance is not delivered.
-    const partnership = await ahead.partnership;
+    const { partnership } = start;
     // A dead-letter report goes to the sender about its own message: no ISP term stands between them.
     const decision =
       message.kind === 'report'
@@ -580,8 +602,8 @@ class DeliveryAttempt {
     const recipient = partnership.agencies.get(agencyId);
     // Consent at this attempt too (the same decision as every plans read): a Consent that withholds the person's
     // alerts from this agency withdraws the delivery. An access notice goes to the NP/LP's agency and is not withheld.
-    if (this.deps.consent && message.kind === 'alert' && recipient) {
-      const consent = await this.deps.consent.alertDelivery({ personId: message.personId, senderAgency: message.sender, recipient: { id: agencyId, type: recipient.type }, purpose: about.purpose, now: this.now() });
+    if (this.deps.consent && start.consentRevision !== undefined && message.kind === 'alert' && recipient) {
+      const consent = await this.deps.consent.alertDeliveryUnder(start.consentRevision, { personId: message.personId, senderAgency: message.sender, recipient: { id: agencyId, type: recipient.type }, purpose: about.purpose, now: this.now() });
       if (!consent.permit) {
         const reason = `Withdrawn: consent withholds this person's alerts from ${agencyId} (${consent.detail})`;
         const step = await this.step(message, { to: 'withdrawn', lastError: reason }, reason);
@@ -593,7 +615,7 @@ class DeliveryAttempt {
     // An agency a peer hub serves is delivered to through that hub (peer-hubs.ts), never at its own Endpoint — a
     // dead-letter report too: the sender of a message forwarded here hears through its own hub (relayed-report.ts).
     const forward = await this.deps.peers?.targetOf(agencyId);
-    const endpoint = forward ? undefined : activeEndpointOf(await ahead.endpoints);
+    const endpoint = forward ? undefined : activeEndpointOf(await this.shared.endpoints.of(agencyId, start.endpointsRevision));
     const url = forward?.url ?? (endpoint ? `${endpoint.address.replace(/\/+$/, '')}/$process-message` : undefined);
     if (!recipient || !url) {
       const what = `${agencyId} has no active Endpoint: the message waits in its inbox (GET /fhir/$inbox) to be pulled`;
