@@ -12,6 +12,13 @@ import { loadConfig } from '../../shared/config.js';
 import { loadAlertsConfig } from './config.js';
 import { DELIVERY_PROCESS_SETTINGS, type DeliveryProcessSettings } from './delivery-processes.js';
 
+/** Forks the delivery worker process against `redisUrl` (stdio ignored). */
+function forkDeliveryProcess(redisUrl: string) {
+  const settings: DeliveryProcessSettings = { hub: { ...loadConfig({}), redisUrl }, alerts: loadAlertsConfig({}) };
+  const entry = fileURLToPath(new URL('./delivery-process.ts', import.meta.url));
+  return fork(entry, [], { env: { ...process.env, [DELIVERY_PROCESS_SETTINGS]: JSON.stringify(settings) }, execArgv: [...process.execArgv, '--import', 'tsx'], stdio: 'ignore' });
+}
+
 it('stops when its service goes away while its Redis takes connections and never answers', async () => {
   // A "Redis" that accepts the connection and answers nothing: every command waits for ever.
   const sockets: net.Socket[] = [];
@@ -19,16 +26,32 @@ it('stops when its service goes away while its Redis takes connections and never
   silent.listen(0, '127.0.0.1');
   await once(silent, 'listening');
   const connected = once(silent, 'connection');
-  const settings: DeliveryProcessSettings = {
-    hub: { ...loadConfig({}), redisUrl: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}/0` },
-    alerts: loadAlertsConfig({}),
-  };
-  const entry = fileURLToPath(new URL('./delivery-process.ts', import.meta.url));
-  const child = fork(entry, [], { env: { ...process.env, [DELIVERY_PROCESS_SETTINGS]: JSON.stringify(settings) }, execArgv: [...process.execArgv, '--import', 'tsx'], stdio: 'ignore' });
+  const child = forkDeliveryProcess(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}/0`);
   const exited = once(child, 'exit');
   try {
     // It has connected to Redis: its start-up now waits on an answer that never comes.
     await connected;
+    child.disconnect();
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
+}, 60_000);
+
+it('stops when its service went away before it had loaded (its channel already closed when it starts listening)', async () => {
+  // A "Redis" that accepts the connection and answers nothing, as above: a process that missed its service's going
+  // would wait on it for ever.
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((socket) => sockets.push(socket));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const child = forkDeliveryProcess(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}/0`);
+  const exited = once(child, 'exit');
+  try {
+    // At once: the child is still loading its modules.
     child.disconnect();
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     expect({ code, signal }).toEqual({ code: 0, signal: null });

@@ -29,6 +29,9 @@ process.once('disconnect', () => {
   if (running.stop) void running.stop('parent gone');
   else process.exit(0);
 });
+// A service gone before that listener was in place (the imports above load first, slowly on a busy machine) was
+// never heard of: its channel is closed already, and the process would wait on a Redis that may be gone, for ever.
+if (typeof process.send === 'function' && !process.connected) process.exit(0);
 // Below the accepting process (INFOSHARE_ALERTS_DELIVERY_NICE): a sender's wait for "accepted" comes first.
 lowerOwnPriority(settings.alerts.deliveryNice, log);
 const redis = connectRedis(settings.hub.redisUrl);
