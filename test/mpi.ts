@@ -81,9 +81,15 @@ export async function startTestMpi(
     },
     async auditOf(res) {
       const requestId = res.headers['x-request-id'] as string;
-      const event = await dir.auditOf(requestId);
-      if (!event) throw new Error(`no audit record for request ${requestId} (${res.status})`);
-      return event;
+      // A record committed with the request's change (an alert's acceptance: services/alerts/store.ts) is in the audit
+      // stream once the relay's next pass has moved it from the outbox, just after the answer: waited for, not raced.
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const event = await dir.auditOf(requestId);
+        if (event) return event;
+        if (Date.now() > deadline) throw new Error(`no audit record for request ${requestId} (${res.status})`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
     async auditCount() {
       return (await readAuditEntries(dir.redis, dir.keys, { count: 1_000_000 })).length;

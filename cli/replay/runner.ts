@@ -203,6 +203,7 @@ async function runStep(raw: Step, vars: Variables, prefix: string, ctx: Scenario
   let criteriaFound: string[] = [];
   if (checksEvidence) {
     try {
+      await ctx.evidence!.relayed();
       criteriaFound = [...(await ctx.evidence!.criteriaSince(mark, prefix))].sort();
     } catch (err) {
       return fail([`cannot read the audit trail: ${(err as Error).message}`], seen);

@@ -2,6 +2,7 @@
 import type { RequestHandler } from 'express';
 import type { AuditSink } from '../../shared/audit/exchange.js';
 import type { OutboxRelay } from '../../shared/audit/outbox-relay.js';
+import type { DelayedRun } from '../../shared/runtime/delayed-run.js';
 import type { ValidationPool } from '../../shared/fhir/validation-pool.js';
 import type { IspRegistry } from '../../shared/isp/registry.js';
 import type { DirectoryView } from '../directory/view.js';
@@ -20,6 +21,11 @@ export interface AlertsContext {
   readonly audit: AuditSink;
   /** Relays the `{alerts}` change records to the audit stream; started by the service. */
   readonly relay: OutboxRelay;
+  /**
+   * The relay pass accepts ask for once their records (the acceptance's change record and the request's own, committed
+   * with it) are in the outbox, and do not wait for: one pass for the accepts of `ACCEPT_RELAY_DELAY_MS`, not one each.
+   */
+  readonly relayPass: DelayedRun;
   /** The producer side of the delivery queue (and the sweeper). */
   readonly deliveries: DeliveryQueue;
   /** The partnership's ISPs: routing and every flow check. */

@@ -2,6 +2,7 @@
 import { serviceRouter } from '../../shared/http/router.js';
 import { OutboxRelay } from '../../shared/audit/outbox-relay.js';
 import { sentTogether } from '../../shared/redis/sent-together.js';
+import { DelayedRun } from '../../shared/runtime/delayed-run.js';
 import { loadTokenSigningKey } from '../../shared/auth/keys.js';
 import { RedisJtiStore } from '../../shared/auth/jti-store.js';
 import { authenticate } from '../../shared/auth/middleware.js';
@@ -26,17 +27,25 @@ import { DeliveryQueue, startDeliveryWorker } from './workers/deliveries.js';
 import { redisUrlOf, startDeliveryProcesses } from './delivery-processes.js';
 import type { Registry } from 'prom-client';
 
+/**
+ * How long an accept's records wait in the `{alerts}` outbox for the relay pass that moves them to the audit stream
+ * (with those of every accept in between), as the delivery worker's steps' records do (workers/deliveries.ts).
+ */
+const ACCEPT_RELAY_DELAY_MS = 100;
+
 /** The alerts service's parts, built from the service dependencies. */
 export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): AlertsContext {
   const keys = new AlertsKeys(deps.keys);
   const store = new AlertStore(deps.redis, keys);
   const directory = new DirectoryView(deps.redis, deps.keys);
   const isp = new IspRegistry(directory, { log: deps.log });
+  const relay = new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(keys.outbox);
   return {
     config,
     store,
     audit: deps.audit,
-    relay: new OutboxRelay(deps.redis, deps.keys, { log: deps.log }).watch(keys.outbox),
+    relay,
+    relayPass: new DelayedRun(() => relay.flushQuietly(), ACCEPT_RELAY_DELAY_MS),
     deliveries: new DeliveryQueue({ redis: deps.redis, keys: deps.keys }, store, retryPolicyOf(config)),
     isp,
     directory,
@@ -156,6 +165,8 @@ export const alertsService: ServiceModule<AlertsConfig> = {
         if ('close' in deliveryWorker) await deliveryWorker.close();
         else await deliveryWorker.stop();
         await ctx.deliveries.close();
+        // The accepts' records on to the audit stream before the relay stops (its timer would move them at the next start).
+        await ctx.relayPass.settled();
         await ctx.relay.close();
         await ctx.validation.close();
       },

@@ -99,12 +99,13 @@ describe('raising an alert', () => {
     expect(recipientsOf(status.body as Parameters).find((r) => r.agency === 'Organization/nhs-lothian')?.sequence).toBe(2);
   });
 
-  it('records the acceptance once — its exchange record (200, in the audit stream before the answer) beside its change record — and a re-sent message once more as a repeat', async () => {
+  it('records the acceptance once — its exchange record (200, committed with the acceptance) beside its change record — and a re-sent message once more as a repeat', async () => {
     const message = alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' } });
     const first = await alerts.post('edinburgh-social-work', message);
     const again = await alerts.post('edinburgh-social-work', message);
     expect([first.status, again.status]).toEqual([200, 200]);
-    // The change record waits in the {alerts} audit outbox until the relay moves it; the exchange records are already there.
+    // The acceptance's records (its change and the request's own) wait in the {alerts} audit outbox until the relay moves
+    // them; the repeat's record is written to the audit stream as it is answered.
     await alerts.ctx.relay.flush();
     const trail = async (res: request.Response) => {
       const events = await readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, res.headers['x-request-id'] as string);
@@ -394,6 +395,31 @@ describe('nothing accepted is lost', () => {
     } finally {
       await queue.close();
     }
+  });
+});
+
+describe('the acceptance and its audit records, one write', () => {
+  it('commits the request’s own record with the acceptance, and neither when the script refuses the message', async () => {
+    const res = await alerts.post('edinburgh-social-work', alertMessage({ sender: 'edinburgh-social-work', subject: { local: 'demo-child-1' }, destinations: ['rie-emergency'] }));
+    const accepted = (await alerts.ctx.store.message((res.headers['content-location'] as string).split('/$delivery-status/')[1]!))!;
+    const record = (requestId: string, subtype: string, httpStatus?: number) =>
+      ({ requestId, service: 'alerts', agent: { agency: 'edinburgh-social-work' }, type: 'rest', subtype, action: 'C', outcome: '0', ...(httpStatus ? { httpStatus } : {}), entities: [], criteria: [] }) as const;
+    const attempt = (requestId: string, messageId: string) =>
+      alerts.ctx.store.accept({
+        mode: 'access',
+        message: { ...accepted, id: messageId, recipients: ['rie-emergency'], answer: null },
+        changeRecord: record(requestId, 'change'),
+        exchangeRecord: record(requestId, '$process-message', 200),
+      });
+    // Accepted: both records, the change's and the request's, in the outbox with it. The same message again: the script
+    // refuses it (a repeat) and writes neither.
+    expect((await attempt('one-write-1', `${accepted.id}-one-write`)).kind).toBe('accepted');
+    expect((await attempt('one-write-2', `${accepted.id}-one-write`)).kind).toBe('repeat');
+    await alerts.ctx.relay.flush();
+    const subtypes = async (requestId: string) =>
+      (await readAuditTrailOf(alerts.mpi.dir.redis, alerts.mpi.dir.keys, requestId)).map((e) => ({ subtype: e.subtype?.at(-1)?.code, status: requestDetailsOfEvent(e).status }));
+    expect(await subtypes('one-write-1')).toEqual([{ subtype: 'change' }, { subtype: '$process-message', status: '200' }]);
+    expect(await subtypes('one-write-2')).toEqual([]);
   });
 });
 

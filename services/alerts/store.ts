@@ -141,6 +141,12 @@ export interface AcceptInput {
   readonly flag?: StoredFlag;
   readonly access?: AccessRecord;
   readonly changeRecord: ExchangeRecord;
+  /**
+   * The accepting request's own audit record, as it reads when the message is accepted
+   * (shared/fhir/exchange-context.ts `exchangeRecordOf`): committed with the acceptance, in the outbox beside the
+   * change record, only if the message is accepted — the answer then needs no audit write of its own.
+   */
+  readonly exchangeRecord?: ExchangeRecord;
 }
 
 export type AcceptResult =
@@ -157,7 +163,8 @@ export type AcceptResult =
 //       6 unqueued set, 7 audit outbox, then per recipient: its delivery hash, its inbox sorted set
 // ARGV: 1 message id, 2 mode, 3 expected recipients JSON (follow-up), 4 now (ISO), 5 number of message
 //       field/values, 6 number of flag field/values, 7 access record JSON ('' none), 8 flag id, 9 accesses kept,
-//       then message field/values, flag field/values, recipient agency ids, the change record's field/values
+//       10 field/values per outbox entry, then message field/values, flag field/values, recipient agency ids, the
+//       outbox entries' field/values (the change record, then the request's own record when it is given)
 const ACCEPT_LUA = new LuaScript(`
 local id = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'repeat', redis.call('HGET', KEYS[1], 'answer') or ''} end
@@ -175,7 +182,7 @@ end
 local now = ARGV[4]
 local nMessage = tonumber(ARGV[5])
 local nFlag = tonumber(ARGV[6])
-local first = 10
+local first = 11
 local recipientsAt = first + nMessage + nFlag
 local n = (#KEYS - 7) / 2
 local result = {'accepted'}
@@ -199,7 +206,8 @@ if ARGV[7] ~= '' then
   redis.call('LPUSH', KEYS[4], ARGV[7])
   redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[9]) - 1)
 end
-redis.call('XADD', KEYS[7], '*', unpack(ARGV, recipientsAt + n, #ARGV))
+local width = tonumber(ARGV[10])
+for at = recipientsAt + n, #ARGV, width do redis.call('XADD', KEYS[7], '*', unpack(ARGV, at, at + width - 1)) end
 return result
 `);
 
@@ -455,6 +463,10 @@ export class AlertStore {
     const messageFields = flattenFields(messageHashOf(message));
     const flagFields = flag ? flattenFields(flagHashOf(flag)) : [];
     const recipients = message.recipients;
+    const changeEntry = outboxEntryArgs(input.changeRecord);
+    const exchangeEntry = input.exchangeRecord ? outboxEntryArgs(input.exchangeRecord) : undefined;
+    // Every entry in the one layout the hub writes (outboxEntryArgs): the script steps through them by its width.
+    if (exchangeEntry && exchangeEntry.length !== changeEntry.length) throw new Error('The accept\'s outbox entries differ in layout');
     const keys = [
       this.keys.message(message.id),
       this.keys.flag(message.flagId),
@@ -475,10 +487,12 @@ export class AlertStore {
       input.access ? json(input.access) : '',
       message.flagId,
       ACCESSES_KEPT,
+      String(changeEntry.length),
       ...messageFields,
       ...flagFields,
       ...recipients,
-      ...outboxEntryArgs(input.changeRecord),
+      ...changeEntry,
+      ...(exchangeEntry ?? []),
     ];
     const reply = (await ACCEPT_LUA.run(this.redis, keys, args)) as string[];
     const [kind, ...rest] = reply;

@@ -147,6 +147,28 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
   const state = stateOf(res);
   if (!state || state.audited) return;
   state.audited = true;
+  await audit.record(recordOf(req, res, state, status, outcomeText));
+}
+
+/**
+ * The record this exchange will have when it is answered `status` as it stands now (undefined when it is not
+ * audited here, or is audited already) — for a store that commits it in the same script as the change the answer
+ * reports (the alerts accept: shared/audit/outbox.ts), so the record and the change are written together, in one
+ * round trip. Once that commit succeeded, `recordedWithChange` says so and the answer does not record it again;
+ * until then (a refusal instead, a failed write) the exchange is audited as usual.
+ */
+export function exchangeRecordOf(req: Request, res: Response, status: number): ExchangeRecord | undefined {
+  const state = stateOf(res);
+  return !state || state.audited ? undefined : recordOf(req, res, state, status);
+}
+
+/** The exchange's record (`exchangeRecordOf`) is committed with its change: the answer is audited. */
+export function recordedWithChange(res: Response): void {
+  const state = stateOf(res);
+  if (state) state.audited = true;
+}
+
+function recordOf(req: Request, res: Response, state: ExchangeState, status: number, outcomeText?: string): ExchangeRecord {
   const d = state.description;
   const succeeded = status < 400;
   // A search's parameters are part of what was asked (BALP query entity); the path alone would lose them.
@@ -157,7 +179,7 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
       : [];
   const decided = state.decisions.flatMap((decisions) => decisions() ?? []);
   const refused = status >= 400 && status < 500;
-  const record: ExchangeRecord = {
+  return {
     requestId: state.requestId,
     service: state.service,
     type: d.type ?? 'rest',
@@ -181,7 +203,6 @@ export async function auditExchange(req: Request, res: Response, audit: AuditSin
     recipientAgency: d.recipientAgency ?? decided.find((x) => x.recipientAgency !== undefined)?.recipientAgency,
     ...(decided.length > 0 ? { patterns: [...new Set(decided.flatMap((x) => x.patterns))] } : {}),
   };
-  await audit.record(record);
 }
 
 /** The exchange's entities with the decisions folded in: a decided resource the exchange names already gets its decision there. */

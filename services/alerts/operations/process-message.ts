@@ -18,15 +18,16 @@
  * The reads those checks need (an earlier answer, the subject in the index, the alert followed up) are started
  * at once, beside the partnership's and the validation, and each is looked at only in its place above.
  * Then the accept script writes the message and its deliveries in one go
- * (store.ts), the answer is audited and sent — 200, a response message, and
- * `Content-Location` = the status URL — and the delivery jobs are added.
+ * (store.ts), with the change record and this request's own audit record in the `{alerts}` outbox (the
+ * record is committed with the acceptance: no second write before the answer), the answer is sent — 200, a
+ * response message, and `Content-Location` = the status URL — and the delivery jobs are added.
  */
 import type { Request, Response } from 'express';
 import type { Bundle, CareTeam, Flag, Patient, Provenance } from 'fhir/r4.js';
 import { changeRecord } from '../../../shared/audit/outbox.js';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { hasScope, writeScope } from '../../../shared/auth/scopes.js';
-import { causeOf, describeExchange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
+import { causeOf, describeExchange, exchangeRecordOf, recordedWithChange, requestIdOf } from '../../../shared/fhir/exchange-context.js';
 import { respond } from '../../../shared/fhir/express.js';
 import { conflict, forbidden, unprocessable } from '../../../shared/fhir/outcome.js';
 import { refusedBySecurityModel } from '../../../shared/fhir/rest/access.js';
@@ -171,6 +172,10 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     });
     const cause = causeOf(req, res, `Person/${subject.personId}`);
     const origin = { requestId: cause.requestId, agent: cause.agent };
+    // The request's own record, as it reads if the message is accepted, goes in with the acceptance (one write, one
+    // fsync, where a second round trip to the audit stream followed it); a refusal or repeat instead is audited as it is answered.
+    describeExchange(res, { criteria: acceptanceCriteria(recipients, true) });
+    const exchangeRecord = exchangeRecordOf(req, res, 200);
     const flagState: StoredFlag = {
       id: flagId,
       sender,
@@ -222,9 +227,11 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
         },
         ALERTS_TAG,
       ),
+      ...(exchangeRecord ? { exchangeRecord } : {}),
     });
     switch (result.kind) {
       case 'accepted':
+        if (exchangeRecord) recordedWithChange(res);
         break;
       case 'repeat':
         await respondRepeat(req, res, result.answer as Bundle, statusUrl);
@@ -245,10 +252,9 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
     const queued = queueing
       .submit(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
       .catch((err: unknown) => log.warn({ err, messageId, requestId: requestIdOf(res) }, 'could not queue deliveries now; the sweeper will'));
-    await respond(req, res, 200, answer, {
-      headers: { 'Content-Location': statusUrl },
-      criteria: acceptanceCriteria(recipients, true),
-    });
+    await respond(req, res, 200, answer, { headers: { 'Content-Location': statusUrl } });
+    // Its records on to the audit stream with those of the accepts around it (the timer's pass would move them too).
+    ctx.relayPass.request();
     await queued;
   };
 }
