@@ -59,6 +59,9 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
   io.out(`  Redis           ${hub.redisUrl}${config.redisUrl ? '' : `  (private, data in ${config.dataDir}/redis)`}`);
   // A hub moved off the default ports (or the demo's Fife hub) is reached from another terminal only with the same settings.
   const here = hubLocationPrefix(partnership ? demoHubEnv(partnership, process.env) : process.env);
+  // The auditor's page is the audit service's root; it signs in with a statutory partner's token (system/AuditEvent.read).
+  const auditor = DEMO_AGENCIES.find((a) => a.partnership === serving.id && a.type === 'nhs-board')?.id ?? 'nhs-lothian';
+  if (urls.audit) io.out(`  auditor's page  ${urls.audit}/   (paste a token: ${here}npx infoshare token --agency ${auditor} --scope system/AuditEvent.read)`);
   io.out(
     values['no-fixtures']
       ? '\n  demo partnership not loaded (--no-fixtures)'
