@@ -24,6 +24,9 @@ export interface HubProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** How long a hub process may take to listen before it is killed and its start fails. */
+const START_TIMEOUT_MS = 60_000;
+
 /** How often a start that lost its reserved port to another process is tried again. */
 const PORT_RACE_STARTS = 3;
 
@@ -66,26 +69,46 @@ async function startHubProcessOnce(prefix: string, options: HubProcessOptions): 
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hub process did not start within 60 s')), 60_000);
+    let state: 'starting' | 'ready' | 'late' = 'starting';
+    // A hub that does not start in time is killed, and the start fails once it is gone: left running, it kept the
+    // test's worker alive past the suite's end (Jest: "a worker process has failed to exit gracefully").
+    const timer = setTimeout(() => {
+      state = 'late';
+      child.kill('SIGKILL');
+    }, START_TIMEOUT_MS);
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
-      if (!line.startsWith('READY ')) return;
+      if (!line.startsWith('READY ') || state !== 'starting') return;
+      state = 'ready';
       clearTimeout(timer);
       resolve(JSON.parse(line.slice(6)) as Record<string, string>);
     });
-    // Its last words may still be on their way when it exits: read them (briefly) before judging the exit.
-    const stderrRead = new Promise((resolve) => {
-      child.stderr.once('close', resolve);
-      void exited.then(() => setTimeout(resolve, 1_000));
-    });
     void exited.then(async ({ code, signal }) => {
+      // An exit after it was ready is the caller's (stopHubProcess, a failpoint): nothing to judge, nothing to wait for
+      // (a one-second wait armed on every exit outlived the suite too).
+      if (state === 'ready') return;
       clearTimeout(timer);
-      await stderrRead;
+      if (state === 'late') return reject(new Error(`hub process did not start within ${START_TIMEOUT_MS / 1000} s: killed`));
+      // Its last words may still be on their way when it exits: read them (briefly) before judging the exit.
+      await lastWordsOf(child);
       const why = `hub process exited before it was ready (${code ?? signal})`;
       reject(portTaken ? new PortTaken(`${why}: a reserved port was taken meanwhile`) : new Error(why));
     });
   });
   return { urls, child, exited };
+}
+
+/** Resolves once the child's stderr has closed (all it wrote has been read), or after at most a second. */
+function lastWordsOf(child: ChildProcess): Promise<void> {
+  const { stderr } = child;
+  if (!stderr || stderr.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const late = setTimeout(resolve, 1_000);
+    stderr.once('close', () => {
+      clearTimeout(late);
+      resolve();
+    });
+  });
 }
 
 /** How long a hub asked to stop (SIGTERM) may take before it is killed. */
