@@ -1,4 +1,4 @@
-import { chiBirthDateParts, chiConsistentWith, mod10CheckDigit, mod11CheckDigit, validateChi } from './chi.js';
+import { chiBirthDateParts, chiConsistentWith, isValidChi, mod10CheckDigit, mod11CheckDigit, validateChi } from './chi.js';
 
 const today = new Date('2026-11-25T12:00:00Z');
 
@@ -83,6 +83,24 @@ describe('validateChi', () => {
 
   it('ignores the spaces people write in a CHI number', () => {
     expect(validateChi('120385 2711', { today })).toMatchObject({ valid: true, chi: '1203852711' });
+  });
+});
+
+describe('isValidChi', () => {
+  it('says what validateChi says of every value, whatever the day it is read on', () => {
+    const values = ['1203852711', '0507014324', '1504260025', '0101501234', '2902001234', '2902011234', '3102851234', '0013851234', '1213851234', '1203852712', '120385 2711', '120385-2711', '12038527', '12038527111', 'abcdefghij', '12O3852711', ''];
+    // Every nine-digit stem of a few dates with every last digit, and every day/month pair of one year with a fitting check digit.
+    for (const stem of ['120385271', '150426002', '290200123', '310285123']) for (let d = 0; d <= 9; d++) values.push(`${stem}${d}`);
+    for (let day = 0; day <= 32; day++) {
+      for (let month = 0; month <= 13; month++) {
+        const nine = `${String(day).padStart(2, '0')}${String(month).padStart(2, '0')}00123`;
+        values.push(`${nine}${mod11CheckDigit(nine) % 10}`, `${nine}${mod10CheckDigit(nine)}`);
+      }
+    }
+    for (const value of values) {
+      expect([value, isValidChi(value)]).toEqual([value, validateChi(value).valid]);
+      expect([value, isValidChi(value)]).toEqual([value, validateChi(value, { today: new Date('1990-01-01T00:00:00Z') }).valid]);
+    }
   });
 });
 

@@ -6,7 +6,7 @@
  * Redis: typically 150-300 bytes as JSON.
  */
 import { foldLetters } from '../../../shared/text-fold.js';
-import { validateChi } from './chi.js';
+import { isValidChi } from './chi.js';
 import { familyParts, nameWords, nicknameGroups, normaliseFamily } from './names.js';
 import { nysiis } from './phonetic.js';
 import { parsePostcode } from './postcode.js';
@@ -65,7 +65,7 @@ export function toFeatures(record: DemographicRecord): MatchFeatures {
   const chi = record.chi?.replace(/\s/g, '');
   if (chi) {
     features.chi = chi;
-    if (!validateChi(chi).valid) features.cn = true;
+    if (!isValidChi(chi)) features.cn = true;
   }
 
   const forenames = record.given.flatMap(nameWords);
