@@ -1,7 +1,8 @@
 /**
  * The CHIs a Person's records hold, read for registration's check that linking a record with a CHI
- * does not give a Person a second one (store.ts `personChis`, engine.ts `chisOf`): every record of a
- * Person the caller does not hold all of, with its CHI as stored and whether it is a valid one.
+ * does not give a Person a second one (store.ts `linksWithPersonChis`, engine.ts `chisOf`): every record of a
+ * Person the caller does not hold all of, with its CHI as stored and whether it is a valid one, read in the same
+ * script as the links of the records asked about.
  */
 import type { Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
@@ -48,21 +49,33 @@ describe('the CHIs a Person’s records hold', () => {
     await store.writeRecords(records.map(write), undefined, records.map((r, i) => link(r.id, persons[i]!)));
   });
 
-  it('answers every record with a CHI of a Person with records the caller does not hold, as stored', async () => {
-    const found = await store.personChis([{ personId: 'per-a', held: 1 }]);
-    expect(found.get('per-a')?.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+  it('answers the links asked for, and every record with a CHI of a Person with records the caller does not hold, as stored', async () => {
+    const found = await store.linksWithPersonChis(['council.1', 'nobody.1'], new Map());
+    expect(found.links).toEqual([{ personId: 'per-a', assurance: 'level3', how: 'auto' }, undefined]);
+    expect(found.chis.get('per-a')?.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
       { id: 'bench.1', chi: '12345', cn: true },
       { id: 'nhs.1', chi: '0307840204' },
     ]);
+    expect([...found.chis.keys()]).toEqual(['per-a']);
   });
 
-  it('leaves out a Person whose records the caller holds all of, and one it does not know', async () => {
-    const found = await store.personChis([
-      { personId: 'per-a', held: 4 },
-      { personId: 'per-b', held: 0 },
-      { personId: 'per-nobody', held: 0 },
-    ]);
-    expect([...found.keys()]).toEqual(['per-b']);
-    expect(found.get('per-b')).toEqual([{ id: 'nhs.2', chi: '1203852711' }]);
+  it('counts the records held besides those asked about, and leaves out a Person whose records the caller holds all of, and one it does not know', async () => {
+    const found = await store.linksWithPersonChis(
+      ['council.1'],
+      new Map([
+        ['per-a', 3],
+        ['per-b', 0],
+        ['per-nobody', 0],
+      ]),
+    );
+    expect(found.links).toEqual([{ personId: 'per-a', assurance: 'level3', how: 'auto' }]);
+    expect([...found.chis.keys()]).toEqual(['per-b']);
+    expect(found.chis.get('per-b')).toEqual([{ id: 'nhs.2', chi: '1203852711' }]);
+  });
+
+  it('reads a Person only held besides the records asked about', async () => {
+    const found = await store.linksWithPersonChis([], new Map([['per-a', 2]]));
+    expect(found.links).toEqual([]);
+    expect(found.chis.get('per-a')?.map((r) => r.id).sort()).toEqual(['bench.1', 'nhs.1']);
   });
 });

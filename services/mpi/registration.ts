@@ -54,6 +54,18 @@ export interface Submission {
   readonly stored?: { readonly version: string; readonly digest: string } | null;
 }
 
+/** What a chunk registered under the index lock: its results, and its finish (sent under the lock, answered after it). */
+interface WrittenChunk {
+  readonly results: ChunkResult[];
+  readonly stats: Record<string, number>;
+  readonly featureOf: (id: string) => MatchFeatures | undefined;
+  /** The chunk's finish script (counters, markers, change record, journal entry removed): sent before the lock was released. */
+  readonly finished: Promise<unknown>;
+}
+
+/** A chunk with nothing changed has nothing to finish. */
+const NOTHING_TO_FINISH: Promise<unknown> = Promise.resolve();
+
 /** A registration result before the chunk's follow-ups (CHI seeding) give it its response. */
 type ChunkResult = Omit<RegistrationResult, 'response' | 'seededChi'>;
 
@@ -277,6 +289,8 @@ export class Registrar {
       // Read, decide and write under the index lock: a concurrent load then sees this chunk's records.
       // A chunk a dead process left half-done is completed first (registerChunk), so this one reads a consistent index.
       const written = await this.deps.store.withIndexLock(() => this.registerChunk(prepared, requestedBy, batchIndex, batchLinks, options.cause, model));
+      // The chunk's finish was sent before the lock went (registerChunk): its answer, and its change record, are awaited here.
+      await written.finished;
       await this.deps.relay?.flushQuietly(options.cause.requestId);
       results.push(...(await this.afterChunk(written, chunk, agencyId, partnership, model)));
       options.onProgress?.(results.length);
@@ -293,7 +307,7 @@ export class Registrar {
     batchLinks: Map<string, PersonLink>,
     cause: ChangeCause,
     model: MatchModel,
-  ): Promise<{ results: ChunkResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined }> {
+  ): Promise<WrittenChunk> {
     const { store } = this.deps;
     const allIds = prepared.chunk.map((s) => s.recordId);
 
@@ -348,7 +362,7 @@ export class Registrar {
       const byIndex = new Map(changedAt.map((i, k) => [i, changed[k]!] as const));
       return allIds.map((_, i) => unchangedResults.get(i) ?? byIndex.get(i)!);
     };
-    if (chunk.length === 0) return { results: inOrder([]), stats: { unchanged: unchangedResults.size }, featureOf: () => undefined };
+    if (chunk.length === 0) return { results: inOrder([]), stats: { unchanged: unchangedResults.size }, featureOf: () => undefined, finished: NOTHING_TO_FINISH };
 
     // Round trip 2 (none for a first load): the stored features of changed records that have a stored
     // version, and the candidates of records prepared only now (their stored version changed meanwhile).
@@ -363,35 +377,36 @@ export class Registrar {
     const candidateIds = changedAt.map((i) => candidatesAt.get(i) ?? []);
     lateAt.forEach((k, n) => (candidateIds[k] = lateCandidates[n]!));
 
-    // Round trip 3: candidates' features and links; decisions and reviews for re-submitted records.
+    // Round trip 3: candidates' features and links — with the CHIs their Persons hold on records that are not candidates
+    // too, for a chunk with a record carrying a CHI (linking such a record must not give a Person a second CHI: read in
+    // the links' script, MpiStore.linksWithPersonChis; until session 24 a round trip of its own after this one) —, and
+    // decisions and reviews for re-submitted records.
     const inChunk = new Set(ids);
     const outside = [...new Set(candidateIds.flat())].filter((id) => !inChunk.has(id) && !batchLinks.has(id));
-    const [outsideFeatures, outsideLinks, personSizes] = await Promise.all([
+    // Only a record seen before can have decisions or open reviews about it.
+    const resubmittedPairs = chunk.flatMap((s, i) => (existing[i] ? (candidateIds[i] ?? []).map((c) => [s.recordId, c] as const) : []));
+    const linkById = new Map<string, PersonLink>();
+    const linkOf = (id: string): PersonLink | undefined => batchLinks.get(id) ?? linkById.get(id);
+    const checkChis = features.some((f) => checksPersonChis(f, model));
+    // Before the outside links are read, linkOf knows this load's records only: the records of each Person held besides them.
+    const heldBesides = checkChis ? holdPersonChis(candidateIds, chunk, existingLinks, existingFeatures, () => undefined, linkOf).held : new Map<string, number>();
+    const [outsideFeatures, outsideRead, personSizes, manualDecisions, openReviews] = await Promise.all([
       store.getFeatures(outside),
-      store.getLinks(outside),
+      checkChis ? store.linksWithPersonChis(outside, heldBesides) : store.getLinks(outside).then((links) => ({ links, chis: undefined })),
       Promise.all(existingLinks.map((l) => (l ? store.getMembers(l.personId).then((m) => m.size) : Promise.resolve(0)))),
+      store.getDecisions(resubmittedPairs),
+      store.getOpenReviews(resubmittedPairs),
     ]);
     const featureById = new Map<string, MatchFeatures>();
-    const linkById = new Map<string, PersonLink>();
     outside.forEach((id, i) => {
       const f = outsideFeatures[i];
-      const l = outsideLinks[i];
+      const l = outsideRead.links[i];
       if (f) featureById.set(id, f);
       if (l) linkById.set(id, l);
     });
-    // Only a record seen before can have decisions or open reviews about it.
-    const resubmittedPairs = chunk.flatMap((s, i) => (existing[i] ? (candidateIds[i] ?? []).map((c) => [s.recordId, c] as const) : []));
-    const linkOf = (id: string): PersonLink | undefined => batchLinks.get(id) ?? linkById.get(id);
-    // The CHIs the candidates' Persons hold on records that are not candidates too (read only for a chunk with a record
-    // carrying a CHI; for a first load, whose records have no decisions to read, a round trip of its own): linking such a
-    // record must not give a Person a second CHI.
-    const [manualDecisions, openReviews, personChis] = await Promise.all([
-      store.getDecisions(resubmittedPairs),
-      store.getOpenReviews(resubmittedPairs),
-      features.some((f) => checksPersonChis(f, model))
-        ? this.candidatePersonChis(candidateIds, chunk, existingLinks, existingFeatures, featureById, linkOf, batchIndex)
-        : undefined,
-    ]);
+    const personChis =
+      outsideRead.chis &&
+      withReadChis(holdPersonChis(candidateIds, chunk, existingLinks, existingFeatures, (id) => featureById.get(id) ?? batchIndex.get(id), linkOf).chis, outsideRead.chis);
     const chisOf = personChis && ((personId: string) => heldChis(personChis.get(personId)));
     const now = this.now().toISOString();
     const results: ChunkResult[] = [];
@@ -549,55 +564,18 @@ export class Registrar {
     const changeRecordFields = chunkChangeRecord(journal);
     const linkedMeanwhile = await writing;
     failpoint('mpi.chunk.after-records');
-    await this.completeChunk(journal, { linkedMeanwhile, changeRecordFields });
-    // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes.
-    const superseded = await this.supersedeStaleReviews(results, features, now, cause, model);
+    // The finish is sent, not awaited: the index lock is handed over right after it on the same connection, so Redis
+    // runs the finish before anything the next holder sends (a round trip less under the lock); register() awaits it.
+    const { finished } = await this.applyChunk(journal, { linkedMeanwhile, changeRecordFields });
+    // Outside the journal: withdrawing stale questions is a follow-up a later re-submission redoes (after the finish:
+    // it may close the markers the finish sets).
+    const resubmitted = results.some((r) => r.status === 200);
+    if (resubmitted) await finished;
+    const superseded = resubmitted ? await this.supersedeStaleReviews(results, features, now, cause, model) : 0;
     const followUps: Record<string, number> = {};
     if (superseded) followUps['review-superseded'] = superseded;
     if (unchangedResults.size) followUps.unchanged = unchangedResults.size;
-    return { results: inOrder(results), stats: followUps, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id) };
-  }
-
-  /**
-   * The CHIs held by the records of the Persons a chunk's records may be linked to (those of their
-   * candidates, as linked now), by Person and record: the records this process holds (candidates,
-   * the chunk's re-submitted records, this load's earlier records) and, for a Person with more records
-   * than those, every record of it (MpiStore.personChis). The chunk's decisions then keep it up to date
-   * (`joinPersonChis`).
-   */
-  private async candidatePersonChis(
-    candidateIds: readonly (readonly string[])[],
-    chunk: readonly Submission[],
-    existingLinks: readonly (PersonLink | undefined)[],
-    existingFeatures: readonly (MatchFeatures | undefined)[],
-    featureById: ReadonlyMap<string, MatchFeatures>,
-    linkOf: (id: string) => PersonLink | undefined,
-    batchIndex: MatchIndex,
-  ): Promise<PersonChis> {
-    const chis: PersonChis = new Map();
-    const held = new Map<string, number>();
-    const hold = (id: string, personId: string, f: MatchFeatures | undefined) => {
-      const members = membersOf(chis, personId);
-      if (members.has(id)) return;
-      held.set(personId, (held.get(personId) ?? 0) + 1);
-      members.set(id, (f && personChiOf(f)) ?? null);
-    };
-    chunk.forEach((s, i) => {
-      const link = existingLinks[i];
-      if (link) hold(s.recordId, link.personId, existingFeatures[i]);
-    });
-    for (const ids of candidateIds) {
-      for (const id of ids) {
-        const link = linkOf(id);
-        if (link) hold(id, link.personId, featureById.get(id) ?? batchIndex.get(id));
-      }
-    }
-    const read = await this.deps.store.personChis([...held].map(([personId, n]) => ({ personId, held: n })));
-    for (const [personId, records] of read) {
-      const members = chis.get(personId)!;
-      for (const r of records) if (!members.has(r.id)) members.set(r.id, r);
-    }
-    return chis;
+    return { results: inOrder(results), stats: followUps, featureOf: (id: string) => featureById.get(id) ?? batchIndex.get(id), finished };
   }
 
   /**
@@ -615,6 +593,18 @@ export class Registrar {
     journal: ChunkJournal,
     written?: { readonly linkedMeanwhile: readonly LinkWrite[]; readonly changeRecordFields: string[] },
   ): Promise<void> {
+    await (await this.applyChunk(journal, written)).finished;
+  }
+
+  /**
+   * `completeChunk` up to sending the finish: resolves once the finish script is sent (on the connection the index
+   * lock is released on, so Redis runs it before the release), with its answer still to come (`finished`; a failure
+   * there leaves the journal, and the next holder of the lock completes the chunk, as after a crash).
+   */
+  private async applyChunk(
+    journal: ChunkJournal,
+    written?: { readonly linkedMeanwhile: readonly LinkWrite[]; readonly changeRecordFields: string[] },
+  ): Promise<{ readonly finished: Promise<boolean> }> {
     const { store } = this.deps;
     const linkedMeanwhile = written?.linkedMeanwhile ?? (await store.writeNewLinks(journal.newLinks));
     // Moves touch different records, and the Tasks none of them: sent together, not one awaited after another (a
@@ -628,12 +618,15 @@ export class Registrar {
       ...journal.reviews.map((r) => this.createTaskOnce(r.task, journal.cause)),
     ]);
     failpoint('mpi.chunk.before-finish');
-    await store.finishChunk(
+    const finished = store.finishChunk(
       journal.id,
       journal.stats,
       written?.changeRecordFields ?? chunkChangeRecord(journal),
       journal.reviews.flatMap((r) => [{ a: r.a, b: r.b, taskId: r.task.id! }, ...(r.persons ? [{ a: r.persons[0], b: r.persons[1], taskId: r.task.id! }] : [])]),
     );
+    // Awaited by the caller, after the lock is released: a failure meanwhile must not count as unhandled.
+    finished.catch(() => undefined);
+    return { finished };
   }
 
   /**
@@ -882,7 +875,7 @@ export class Registrar {
    * increments) need not hold up other loads.
    */
   private async afterChunk(
-    written: { results: ChunkResult[]; stats: Record<string, number>; featureOf: (id: string) => MatchFeatures | undefined },
+    written: WrittenChunk,
     chunk: readonly Submission[],
     agencyId: string,
     partnership: PartnershipSnapshot,
@@ -1068,12 +1061,58 @@ export function storedDigest(stored: Patient): string {
 
 /**
  * By Person, its records known to a chunk's decisions: record id → the CHI it holds, or null for none
- * (`candidatePersonChis`).
+ * (`holdPersonChis`, `withReadChis`).
  */
 type PersonChis = Map<string, Map<string, PersonChi | null>>;
 
 function* heldChis(members: ReadonlyMap<string, PersonChi | null> | undefined): Generator<PersonChi> {
   for (const chi of members?.values() ?? []) if (chi) yield chi;
+}
+
+/**
+ * The records of the Persons a chunk's records may be linked to (those of their candidates, as `linkOf` links them) that
+ * this process holds — the chunk's re-submitted records, the candidates, this load's earlier records — by Person, each
+ * with the CHI it holds (`featureOf`), and how many of each Person's records that is.
+ */
+function holdPersonChis(
+  candidateIds: readonly (readonly string[])[],
+  chunk: readonly Submission[],
+  existingLinks: readonly (PersonLink | undefined)[],
+  existingFeatures: readonly (MatchFeatures | undefined)[],
+  featureOf: (id: string) => MatchFeatures | undefined,
+  linkOf: (id: string) => PersonLink | undefined,
+): { chis: PersonChis; held: Map<string, number> } {
+  const chis: PersonChis = new Map();
+  const held = new Map<string, number>();
+  const hold = (id: string, personId: string, f: MatchFeatures | undefined) => {
+    const members = membersOf(chis, personId);
+    if (members.has(id)) return;
+    held.set(personId, (held.get(personId) ?? 0) + 1);
+    members.set(id, (f && personChiOf(f)) ?? null);
+  };
+  chunk.forEach((s, i) => {
+    const link = existingLinks[i];
+    if (link) hold(s.recordId, link.personId, existingFeatures[i]);
+  });
+  for (const ids of candidateIds) {
+    for (const id of ids) {
+      const link = linkOf(id);
+      if (link) hold(id, link.personId, featureOf(id));
+    }
+  }
+  return { chis, held };
+}
+
+/**
+ * The CHIs held by the records of the Persons a chunk's records may be linked to, by Person and record: the records
+ * this process holds (`held`: holdPersonChis) and, for a Person with more records than those, every record of it with a
+ * CHI (`read`: MpiStore.linksWithPersonChis). The chunk's decisions then keep it up to date (`joinPersonChis`).
+ */
+function withReadChis(held: PersonChis, read: ReadonlyMap<string, readonly PersonChi[]>): PersonChis {
+  for (const [personId, members] of held) {
+    for (const r of read.get(personId) ?? []) if (!members.has(r.id)) members.set(r.id, r);
+  }
+  return held;
 }
 
 /** A Person's records known so far, made empty on first ask. */

@@ -168,29 +168,55 @@ redis.call('HDEL', KEYS[2], unpack(moved))
 return #moved
 `);
 
-// The CHIs held by the records of Persons (registration's check that linking a record with a CHI does
-// not give a Person a second one, engine.ts \`chisOf\`): only Persons with more records than the caller
-// holds (ARGV, per Person) are read — the caller checks the CHIs of those it holds itself. Read-only. A
-// CHI is read out of the features JSON as it is stored (\`"chi":"…"\`, and \`"cn":true\` for an
-// invalid one) rather than decoded: a quote inside a value is escaped, so only the key matches.
-// KEYS: features hash, then each Person's member hash; ARGV: per Person (in KEYS order), how many of
-// its records the caller holds.
-// Returns, flat, per record with a CHI of each Person read: the Person's (1-based) position, the
-// record id, its CHI, 1 if it is not a valid one (else 0).
-const PERSON_CHIS_LUA = new LuaScript(`
+// The links of records, and the CHIs held by the records of their Persons (registration's check that linking a
+// record with a CHI does not give a Person a second one, engine.ts \`chisOf\`) — in one script, so a registration
+// chunk reads its candidates' links and their Persons' CHIs in one round trip (until session 24 the CHIs were a
+// round trip of their own after the links, under the index lock). Only Persons with more records than the caller
+// holds are read: the records asked about that are linked to the Person, plus those the caller holds besides (ARGV,
+// per Person) — the caller checks the CHIs of those it holds itself. A CHI is read out of the features JSON as it is
+// stored (\`"chi":"…"\`, and \`"cn":true\` for an invalid one) rather than decoded: a quote inside a value is escaped,
+// so only the key matches. Read-only. A Person's member hash is named from its id (ARGV[1], keys.ts \`person\`): it
+// is in the \`{mpi}\` slot like the two hashes named in KEYS.
+// KEYS: links hash, features hash; ARGV: the member hash key of a Person without its id, the number of records asked
+// about and their ids (packed), the number of Persons the caller holds records of besides, and per Person (packed)
+// its id and how many of its records the caller holds besides.
+// Returns { the records' link values in order (nil when unlinked), and flat, per record with a CHI of each Person
+// read: the Person id, the record id, its CHI, 1 if it is not a valid one (else 0) }.
+const LINKS_AND_PERSON_CHIS_LUA = new LuaScript(`${UNPACK_LUA}
+local ids = packed(ARGV[3], tonumber(ARGV[2]))
+local links = {}
+for i = 1, #ids, 1000 do
+  local r = redis.call('HMGET', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
+  for k = 1, #r do links[#links + 1] = r[k] end
+end
+local held, persons = {}, {}
+local P = packed(ARGV[5], tonumber(ARGV[4]) * 2)
+for k = 1, #P, 2 do
+  if not held[P[k]] then held[P[k]] = 0; persons[#persons + 1] = P[k] end
+  held[P[k]] = held[P[k]] + tonumber(P[k + 1])
+end
+for k = 1, #links do
+  local l = links[k]
+  if l then
+    local p = string.sub(l, 1, string.find(l, '|', 1, true) - 1)
+    if not held[p] then held[p] = 0; persons[#persons + 1] = p end
+    held[p] = held[p] + 1
+  end
+end
 local out = {}
-for k = 2, #KEYS do
-  if redis.call('HLEN', KEYS[k]) > tonumber(ARGV[k - 1]) then
-    local ids = redis.call('HKEYS', KEYS[k])
-    for i = 1, #ids, 1000 do
-      local last = math.min(i + 999, #ids)
-      local features = redis.call('HMGET', KEYS[1], unpack(ids, i, last))
+for _, p in ipairs(persons) do
+  local key = ARGV[1] .. p
+  if redis.call('HLEN', key) > held[p] then
+    local members = redis.call('HKEYS', key)
+    for i = 1, #members, 1000 do
+      local last = math.min(i + 999, #members)
+      local features = redis.call('HMGET', KEYS[2], unpack(members, i, last))
       for n = 1, #features do
         local f = features[n]
         local chi = f and string.match(f, '"chi":"([^"]*)"')
         if chi then
-          out[#out + 1] = k - 1
-          out[#out + 1] = ids[i + n - 1]
+          out[#out + 1] = p
+          out[#out + 1] = members[i + n - 1]
           out[#out + 1] = chi
           out[#out + 1] = string.find(f, '"cn":true', 1, true) and 1 or 0
         end
@@ -198,7 +224,7 @@ for k = 2, #KEYS do
     end
   end
 end
-return out
+return { links, out }
 `);
 
 // Records, features, history, blocking and search-index entries of a chunk, and the first links
@@ -622,23 +648,31 @@ export class MpiStore {
   }
 
   /**
-   * The CHIs the records of Persons hold, for each Person with more records than `held` says the
-   * caller holds (one script, read-only): Person id → every one of its records with a CHI. A Person
+   * The links of `recordIds` (as `getLinks`), and the CHIs the records of their Persons hold (one script, read-only):
+   * Person id → every one of its records with a CHI, for each Person with more records than the caller holds — those of
+   * `recordIds` linked to it, plus `heldBesides` (Person id → how many other records of it the caller holds). A Person
    * whose records the caller holds all is not in the answer.
    */
-  async personChis(persons: readonly { readonly personId: string; readonly held: number }[]): Promise<Map<string, PersonChi[]>> {
-    const found = new Map<string, PersonChi[]>();
-    if (persons.length === 0) return found;
-    const keys = [this.keys.features, ...persons.map((p) => this.keys.person(p.personId))];
-    const flat = (await PERSON_CHIS_LUA.run(this.redis, keys, persons.map((p) => p.held))) as (string | number)[];
+  async linksWithPersonChis(
+    recordIds: readonly string[],
+    heldBesides: ReadonlyMap<string, number>,
+  ): Promise<{ links: (PersonLink | undefined)[]; chis: Map<string, PersonChi[]> }> {
+    const chis = new Map<string, PersonChi[]>();
+    if (recordIds.length === 0 && heldBesides.size === 0) return { links: [], chis };
+    const besides = [...heldBesides].flatMap(([personId, n]) => [personId, String(n)]);
+    const [links, flat] = (await LINKS_AND_PERSON_CHIS_LUA.run(
+      this.redis,
+      [this.keys.links, this.keys.features],
+      [this.keys.person(''), recordIds.length, packFields(recordIds), heldBesides.size, packFields(besides)],
+    )) as [(string | null)[], (string | number)[]];
     for (let i = 0; i < flat.length; i += 4) {
-      const personId = persons[Number(flat[i]) - 1]!.personId;
+      const personId = String(flat[i]);
       const held: PersonChi = { id: String(flat[i + 1]), chi: String(flat[i + 2]), ...(flat[i + 3] === 1 ? { cn: true as const } : {}) };
-      const list = found.get(personId);
+      const list = chis.get(personId);
       if (list) list.push(held);
-      else found.set(personId, [held]);
+      else chis.set(personId, [held]);
     }
-    return found;
+    return { links: recordIds.map((_, i) => (links[i] ? parseLink(links[i]) : undefined)), chis };
   }
 
   /** Fields of the search index (term lists, buckets, roots: domain/search-terms.ts), in one round trip. */
@@ -779,7 +813,8 @@ export class MpiStore {
       journal?.id ?? '',
       journal?.json ?? '',
       writes.length,
-      packFields(records),
+      // Per record: id, Patient JSON, features JSON, history index, previous versionId, previous JSON (JSON.stringify's: not searched).
+      packFields(records, (i) => i % 6 === 1 || i % 6 === 2 || i % 6 === 5),
       changes.size,
       packFields(blocking),
       firstTerm,
