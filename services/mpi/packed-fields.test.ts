@@ -10,4 +10,11 @@ describe('packFields', () => {
   it('refuses a value holding the separator rather than sending the script a field too many', () => {
     expect(() => packFields(['ok', `bad${FIELD_SEPARATOR}value`])).toThrow('U+001F');
   });
+
+  it('does not search JSON text for it: JSON.stringify escapes the separator, so a value made by it cannot hold it', () => {
+    const json = JSON.stringify({ family: `Mac${FIELD_SEPARATOR}Leod` });
+    expect(json).not.toContain(FIELD_SEPARATOR);
+    expect(packFields(['id-1', json], (i) => i === 1)).toBe(`id-1${FIELD_SEPARATOR}${json}`);
+    expect(() => packFields([`id${FIELD_SEPARATOR}1`, json], (i) => i === 1)).toThrow('U+001F');
+  });
 });
