@@ -49,6 +49,9 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
   'agency-sim': 4010,
 };
 
+/** The longest access-token lifetime a hub may be configured with; every service refuses a token claiming longer (shared/auth/access-token.ts). */
+export const MAX_TOKEN_TTL_SECONDS = 3600;
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 /** An Organization id (FHIR id syntax): a partnership's, in INFOSHARE_PARTNERSHIP and INFOSHARE_PEER_HUBS. */
@@ -86,7 +89,7 @@ const schema = z.object({
   INFOSHARE_AGENCY_SIM_URL: z.string().url().optional(),
   INFOSHARE_TOKEN_ISSUER: z.string().url().optional(),
   INFOSHARE_TOKEN_AUDIENCE: z.string().min(1).default('infoshare-hub'),
-  INFOSHARE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  INFOSHARE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(MAX_TOKEN_TTL_SECONDS).default(300),
   INFOSHARE_TOKEN_ALGORITHMS: z
     .string()
     .default('ES256')

@@ -330,6 +330,10 @@ describe('a wide bad-input corpus against every route of a whole hub', () => {
       expString: signWith({ ...body, exp: 'never' }),
       notYet: signWith({ ...body, nbf: now + 3600 }),
       expired: signWith({ ...body, iat: now - 7200, exp: now - 3600 }),
+      // A signed token good for ten years, or one issued in the future, or one without iat: no hub issues them (session 24).
+      tenYears: signWith({ ...body, iat: now, exp: now + 10 * 365 * 86_400 }),
+      issuedAhead: signWith({ ...body, iat: now + 3600, exp: now + 3900 }),
+      noIat: signWith(without('iat')),
       noAudience: signWith(without('aud')),
       audienceArray: signWith({ ...body, aud: ['https://elsewhere.example'] }),
       noScope: signWith(without('scope')),

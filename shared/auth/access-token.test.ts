@@ -173,6 +173,28 @@ describe('Access tokens', () => {
     expect((await rejection(token)).message).toBe('Access token rejected: malformed token (claim exp)');
   });
 
+  it('Rejects a signed token without iat (its lifetime cannot be told)', async () => {
+    const { iat: _iat, ...withoutIat } = claims();
+    const token = jwt.sign(withoutIat, partnership.signingKey.privateKey, { algorithm: 'ES256', keyid: partnership.signingKey.kid, noTimestamp: true });
+    expect((await rejection(token)).message).toBe('Access token rejected: malformed token (claim iat)');
+  });
+
+  it('Rejects a signed token whose lifetime is longer than any hub issues', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (extra: Record<string, unknown>) => jwt.sign(claims(extra), partnership.signingKey.privateKey, { algorithm: 'ES256', keyid: partnership.signingKey.kid });
+    expect((await rejection(sign({ iat: now, exp: now + 10 * 365 * 86_400 }))).message).toBe('Access token rejected: token lifetime longer than 3600 s (exp - iat)');
+    expect((await rejection(sign({ iat: now - 3000, exp: now + 601 }))).message).toBe('Access token rejected: token lifetime longer than 3600 s (exp - iat)');
+    // The longest a hub may be configured to issue is accepted.
+    await expect(verifyAccessToken(sign({ iat: now, exp: now + 3600 }), resolver, expected)).resolves.toMatchObject({ exp: now + 3600 });
+  });
+
+  it('Rejects a signed token issued in the future, beyond the clock tolerance', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (iat: number) => jwt.sign(claims({ iat, exp: iat + 300 }), partnership.signingKey.privateKey, { algorithm: 'ES256', keyid: partnership.signingKey.kid });
+    expect((await rejection(sign(now + CLOCK_TOLERANCE_SECONDS + 60))).message).toBe('Access token rejected: token issued in the future (iat)');
+    await expect(verifyAccessToken(sign(now + CLOCK_TOLERANCE_SECONDS - 5), resolver, expected)).resolves.toMatchObject({ iat: now + CLOCK_TOLERANCE_SECONDS - 5 });
+  });
+
   it('Rejects a token whose acting practitioner is not a PractitionerRole reference', async () => {
     const token = jwt.sign(claims({ practitionerRole: 'Patient/1' }), partnership.signingKey.privateKey, {
       algorithm: 'ES256',

@@ -9,7 +9,7 @@
  */
 import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { HubConfig } from '../config.js';
+import { MAX_TOKEN_TTL_SECONDS, type HubConfig } from '../config.js';
 import { unauthorized, type OperationOutcomeError } from '../fhir/outcome.js';
 import { unverifiedJwt } from './unverified-jwt.js';
 import { UnknownSigningKeyError, type KeyResolver } from './jwks-resolver.js';
@@ -161,7 +161,9 @@ async function verifiedToken(token: string | undefined, resolveKey: KeyResolver,
     throw rejected(reasonFor(err));
   }
   if (typeof payload === 'string') throw rejected('malformed token');
-  return { claims: claimsFrom(payload, expected.audience), kid, key };
+  const claims = claimsFrom(payload, expected.audience);
+  lifetimeProblem(claims, expected.nowMs ?? Date.now());
+  return { claims, kid, key };
 }
 
 /** Tokens a `VerifiedTokens` keeps by default: far more than the agency systems calling one service at once. */
@@ -255,6 +257,17 @@ function claimsFrom(p: jwt.JwtPayload, audience: string): AccessTokenClaims {
     ...(practitionerRole ? { practitionerRole } : {}),
     ...(patient ? { patient } : {}),
   };
+}
+
+/**
+ * A token is refused when it claims a life no hub gives one (`exp` more than `MAX_TOKEN_TTL_SECONDS` after `iat`)
+ * or was issued in the future (`iat` ahead of now beyond the clock tolerance): a signed token that stays good for
+ * a year is a key-holder's mistake or a stolen key's, and a bearer token that never expires cannot be withdrawn.
+ * (`exp` and `iat` are required claims: `claimsFrom`.)
+ */
+function lifetimeProblem(claims: AccessTokenClaims, nowMs: number): void {
+  if (claims.exp - claims.iat > MAX_TOKEN_TTL_SECONDS) throw rejected(`token lifetime longer than ${MAX_TOKEN_TTL_SECONDS} s (exp - iat)`);
+  if (claims.iat > Math.floor(nowMs / 1000) + CLOCK_TOLERANCE_SECONDS) throw rejected('token issued in the future (iat)');
 }
 
 function rejected(reason: string): OperationOutcomeError {
