@@ -396,6 +396,10 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
         c('an XML resource', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+xml' }, body: '<Organization xmlns="http://hl7.org/fhir"/>' }),
         c('charset ISO-8859-1', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+json; charset=iso-8859-1' }, body: b }),
         c('charset UTF-16', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+json; charset=utf-16' }, body: b }),
+        // Session 24: a parameter twice is two readings of one header; a patch document or a vendor's JSON is not a resource (both were stored as one).
+        c('charset given twice', 'POST', write, 400, { headers: { 'content-type': 'application/fhir+json; charset=utf-8; charset=latin1' }, body: b }),
+        c('a JSON merge patch', 'POST', write, 415, { headers: { 'content-type': 'application/merge-patch+json' }, body: b }),
+        c("a vendor's JSON type", 'POST', write, 415, { headers: { 'content-type': 'application/vnd.example+json' }, body: b }),
         c('FHIR JSON of another version (fhirVersion=3.0)', 'POST', write, 415, { headers: { 'content-type': 'application/fhir+json; fhirVersion=3.0' }, body: b }),
         c('a gzip body that is not gzip', 'POST', write, 400, { headers: { ...FJ, 'content-encoding': 'gzip' }, body: 'not gzip' }),
         c('an unknown Content-Encoding', 'POST', write, 415, { headers: { ...FJ, 'content-encoding': 'x-unknown' }, body: b }),

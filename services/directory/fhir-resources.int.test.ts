@@ -120,6 +120,50 @@ describe('Create, read, update, history', () => {
     await expectOutcome(await put('W/"1"'), 412);
   });
 
+  it('Honours If-Match as HTTP writes it: * (the resource exists) and a list of versions (any of them)', async () => {
+    const id = (await request(dir.app).post('/fhir/Practitioner').set(auth(education)).set(fhirJson).send(practitioner('Listed'))).body.id as string;
+    const put = (ifMatch: string, family: string) => request(dir.app).put(`/fhir/Practitioner/${id}`).set(auth(education)).set(fhirJson).set('If-Match', ifMatch).send({ ...practitioner(family), id });
+    // Both were a 400 "not a version ETag" until session 24.
+    expect((await put('*', 'Starred')).body.meta.versionId).toBe('2');
+    expect((await put('W/"9", W/"2"', 'Listed again')).body.meta.versionId).toBe('3');
+    await expectOutcome(await put('W/"1", W/"2"', 'Stale list'), 412);
+    await expectOutcome(await put('W/"3", junk', 'Junk'), 400);
+    const missing = await request(dir.app).put('/fhir/Practitioner/never-created-starred').set(auth(education)).set(fhirJson).set('If-Match', '*').send({ ...practitioner('Nobody'), id: 'never-created-starred' });
+    await expectOutcome(missing, 412);
+    expect((await request(dir.app).get('/fhir/Practitioner/never-created-starred').set(auth(police))).status).toBe(404);
+    expect((await request(dir.app).get(`/fhir/Practitioner/${id}`).set(auth(police))).body.name[0].family).toBe('Listed again');
+  });
+
+  it('Honours If-None-Match on an update: * creates only what does not exist, versions exclude those', async () => {
+    const id = 'created-by-put-once';
+    const put = (ifNoneMatch: string, family: string) => request(dir.app).put(`/fhir/Practitioner/${id}`).set(auth(education)).set(fhirJson).set('If-None-Match', ifNoneMatch).send({ ...practitioner(family), id });
+    // Ignored until session 24: the second create-only PUT overwrote the first.
+    expect((await put('*', 'First')).status).toBe(201);
+    await expectOutcome(await put('*', 'Second'), 412);
+    await expectOutcome(await put('W/"1"', 'Second'), 412);
+    expect((await put('W/"7"', 'Second')).body.meta.versionId).toBe('2');
+    expect((await request(dir.app).get(`/fhir/Practitioner/${id}/_history`).set(auth(police))).body.entry.map((e: { resource: Practitioner }) => e.resource.name?.[0]?.family)).toEqual(['Second', 'First']);
+    // A create (POST) does not evaluate it: refused, not ignored.
+    await expectOutcome(await request(dir.app).post('/fhir/Practitioner').set(auth(education)).set(fhirJson).set('If-None-Match', '*').send(practitioner('Posted')), 400);
+  });
+
+  it('Reads a body whose charset is UTF-8 by any of its names; refuses another charset (415), a parameter twice (400), a patch document (415)', async () => {
+    const post = (contentType: string) => request(dir.app).post('/fhir/Practitioner').set(auth(education)).set('Content-Type', contentType).send(JSON.stringify(practitioner('Charset')));
+    for (const contentType of ['application/fhir+json; charset=UTF-8', 'application/fhir+json;charset=utf8', 'application/fhir+json; charset="utf-8"', 'application/json; charset=UTF8', 'application/fhir+json; fhirVersion=4.0; charset=utf-8']) {
+      expect([contentType, (await post(contentType)).status]).toEqual([contentType, 201]);
+    }
+    await expectOutcome(await post('application/fhir+json; charset=latin1'), 415);
+    await expectOutcome(await post('application/fhir+json; charset=utf-8; charset=latin1'), 400);
+    await expectOutcome(await post('application/merge-patch+json'), 415);
+    await expectOutcome(await post('application/vnd.example+json'), 415);
+  });
+
+  it('Answers Accept: application/*+json in FHIR JSON', async () => {
+    const res = await request(dir.app).get('/fhir/Organization/nhs-lothian').set(auth(police)).set('Accept', 'application/*+json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+  });
+
   it('Answers 404 for an unknown resource and an unknown version', async () => {
     await expectOutcome(await request(dir.app).get('/fhir/Practitioner/no-such-practitioner').set(auth(police)), 404);
     await expectOutcome(await request(dir.app).get('/fhir/Organization/nhs-lothian/_history/99').set(auth(police)), 404);

@@ -25,21 +25,27 @@ import { planRecluster, type ReclusterMove, type ReclusterPlan, type ReclusterQu
 import type { ModelSource } from './model-versions.js';
 import { outsideRejectedPersons, planRegistration, planUnchanged, relabelJoined, withoutRejected, type PossibleDuplicate, type RegistrationPlan } from './domain/registration-plan.js';
 import { buildReviewTask, cancelledTask, duplicatePersons, MATCH_REVIEW_CODE, reviewPair, reviewStillStands } from './domain/review-task.js';
-import { isOperationOutcomeError, preconditionFailed } from '../../shared/fhir/outcome.js';
+import { isOperationOutcomeError, preconditionFailed, type OperationOutcomeError } from '../../shared/fhir/outcome.js';
+import { conditionHolds, conditionText, type VersionCondition } from '../../shared/store/version.js';
 import type { PartnershipSnapshot } from './partnership.js';
 import { newPersonId } from './persons.js';
 import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
+
+/** 412 for a registration whose If-Match does not hold of the record's current version (`now`; undefined: not registered). */
+export function staleRecord(recordId: string, now: string | undefined, ifMatch: VersionCondition): OperationOutcomeError {
+  return preconditionFailed(`Patient/${recordId} is ${now ? `at version ${now}` : 'not registered'}: If-Match ${conditionText(ifMatch)} does not hold; read it again`);
+}
 
 export interface Submission {
   readonly recordId: string;
   readonly patient: Patient;
   readonly parsed: ParsedRegistration;
   /**
-   * If-Match (an update): the versionId the agency last saw. Checked under the
-   * index lock; when the record is at another version (or does not exist) the
+   * If-Match (an update): the versionId the agency last saw (or a list of them, or `*`: any). Checked under
+   * the index lock; when the record is at another version (or does not exist) the
    * registration is refused with 412 before its chunk writes anything.
    */
-  readonly ifMatch?: string;
+  readonly ifMatch?: VersionCondition;
   /**
    * `contentHash(patient)` when the caller worked it out already (a transaction does, for
    * entries it finds stored); otherwise worked out only if a stored version is compared.
@@ -329,10 +335,7 @@ export class Registrar {
     const [allExisting, allLinks, preparedCandidates] = reads;
     const candidatesAt = new Map(preparedAt.map((i, k) => [i, preparedCandidates[k]!] as const));
     prepared.chunk.forEach((s, i) => {
-      if (s.ifMatch !== undefined && allExisting[i]?.meta?.versionId !== s.ifMatch) {
-        const now = allExisting[i]?.meta?.versionId;
-        throw preconditionFailed(`Patient/${s.recordId} is ${now ? `at version ${now}` : 'not registered'}, not version ${s.ifMatch} (If-Match); read it again`);
-      }
+      if (s.ifMatch !== undefined && !conditionHolds(s.ifMatch, allExisting[i]?.meta?.versionId)) throw staleRecord(s.recordId, allExisting[i]?.meta?.versionId, s.ifMatch);
     });
     // An unchanged re-submission (the same content as the stored version, which is linked) changes
     // nothing: no new version, no re-match, no change record. Re-matching it would make the index

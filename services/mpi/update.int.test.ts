@@ -81,6 +81,18 @@ describe('PUT Patient/{id}', () => {
     expect((await history('edinburgh-housing.UPD-2')).map((v) => v.name?.[0]?.given?.[0])).toEqual(['Kirsteen', 'Kirsty']);
   });
 
+  it('honours If-Match * (the record exists) and a list of versions; If-None-Match is refused, not ignored', async () => {
+    const put = (given: string, headers: Record<string, string>) =>
+      housing.update({ resourceType: 'Patient', id: 'edinburgh-housing.UPD-STAR', body: asBody(withId('UPD-STAR', { ...kirsty, given: [given] })), options: { headers } });
+    expect((await failure(put('Nobody', { 'If-Match': '*' }))).status).toBe(412);
+    await put('Kirsty', {});
+    expect(((await put('Kirsteen', { 'If-Match': '*' })) as unknown as Patient).meta?.versionId).toBe('2');
+    expect(((await put('Kay', { 'If-Match': 'W/"7", W/"2"' })) as unknown as Patient).meta?.versionId).toBe('3');
+    expect((await failure(put('Lost', { 'If-Match': 'W/"1", W/"2"' }))).status).toBe(412);
+    expect((await failure(put('Lost', { 'If-None-Match': '*' }))).status).toBe(400);
+    expect((await history('edinburgh-housing.UPD-STAR')).map((v) => v.name?.[0]?.given?.[0])).toEqual(['Kay', 'Kirsteen', 'Kirsty']);
+  });
+
   it('refuses a body that contradicts the URL (400), another agency’s record (403), an identifier naming another record (422)', async () => {
     const mismatch = await failure(housing.update({ resourceType: 'Patient', id: 'edinburgh-housing.UPD-3', body: asBody(withId('UPD-4', kirsty)) }));
     expect(mismatch.status).toBe(400);

@@ -93,6 +93,8 @@ describe('updating a plan', () => {
     const path = `/fhir/CarePlan/${plan.id}`;
     const none = await plans.put('edinburgh-social-work', path, { ...plan, title: 'No If-Match' });
     expect(none.status).toBe(428);
+    // `*` names no version read: the blind change the 428 refuses.
+    expect((await plans.put('edinburgh-social-work', path, { ...plan, title: 'Starred' }, '*')).status).toBe(428);
     const v2 = await plans.put('edinburgh-social-work', path, { ...plan, title: 'Reviewed plan' }, 'W/"1"');
     expect(v2.status).toBe(200);
     expect((v2.body as CarePlan).meta?.versionId).toBe('2');

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
 import { jsonAnswerType, type JsonAnswerType } from './media-types.js';
 import { notModified } from './not-modified.js';
-import { bodyTypeProblem, formatParams, isFhirPath } from './request-rules.js';
+import { bodyTypeProblem, contentTypeCharset, formatParams, isFhirPath } from './request-rules.js';
 import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
 import {
   badRequest,
@@ -33,8 +33,10 @@ export const FHIR_JSON = 'application/fhir+json';
 /**
  * The media types read as JSON: FHIR's, generic JSON, and `application/json+fhir` — the DSTU2 type older clients
  * still send, which `Accept` and `_format` already honour (media-types.ts); as a body's type it was a 415.
+ * Not every `application/*+json`: a JSON Patch or merge patch (`application/json-patch+json`,
+ * `application/merge-patch+json`) or a vendor's JSON is not a resource, and was stored as one until 2026-12-07.
  */
-export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json', 'application/json+fhir'];
+export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/json+fhir'];
 
 /** Size in bytes of each parsed request body (what validation weighs to decide where to run). */
 const bodySizes = new WeakMap<Request, number>();
@@ -126,6 +128,13 @@ export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHan
   const form = withIdleDeadline(express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) }), idleMs);
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
     if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasBody(req)) {
+      const contentType = req.headers['content-type'];
+      if (contentType !== undefined) {
+        const charset = contentTypeCharset(contentType);
+        if ('problem' in charset) return next(charset.problem);
+        // `charset=utf8` / `"UTF-8"` as the body parsers read it (they take `utf-8` only, and named any other a bare 415).
+        req.headers['content-type'] = charset.header;
+      }
       const okType = req.is([...JSON_TYPES, FORM]);
       if (!okType) {
         next(unsupportedMediaType(`Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send ${FHIR_JSON}`));

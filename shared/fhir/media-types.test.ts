@@ -2,7 +2,7 @@ import { jsonAnswerType } from './media-types.js';
 
 describe('the JSON media type a FHIR answer goes out in', () => {
   it('is application/fhir+json by default, for FHIR JSON of R4 and for wildcards', () => {
-    for (const accept of [undefined, '', '*/*', 'application/fhir+json', 'application/fhir+json; fhirVersion=4.0', 'application/*', 'application/json+fhir']) {
+    for (const accept of [undefined, '', '*/*', 'application/fhir+json', 'application/fhir+json; fhirVersion=4.0', 'application/*', 'application/json+fhir', 'application/*+json']) {
       expect(jsonAnswerType([], accept)).toBe('application/fhir+json');
     }
   });

@@ -69,6 +69,7 @@ function jsonTypeOf(range: MediaRange): JsonAnswerType | undefined {
     case 'application/json+fhir':
     case '*/*':
     case 'application/*':
+    case 'application/*+json': // not a media range RFC 9110 defines, but sent meaning "any structured JSON" (RFC 6839): FHIR's is one
       return 'application/fhir+json';
     case 'application/json':
       return 'application/json';

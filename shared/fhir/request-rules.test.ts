@@ -1,4 +1,4 @@
-import { acceptProblem, bodyTypeProblem, conditionalCreateProblem, formatParamProblem, formatParams, historyQueryProblem, repeatedFormatProblem } from './request-rules.js';
+import { acceptProblem, bodyTypeProblem, conditionalCreateProblem, contentTypeCharset, formatParamProblem, formatParams, historyQueryProblem, ifNoneMatchWriteProblem, repeatedFormatProblem } from './request-rules.js';
 
 describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
   it('refuses _format naming XML or Turtle with 406, and takes every spelling of JSON', () => {
@@ -46,5 +46,29 @@ describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
     expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_count=1')?.status).toBe(400);
     expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_format=json')).toBeUndefined();
     expect(historyQueryProblem('/fhir/Organization', '/fhir/Organization?_count=1')).toBeUndefined();
+  });
+
+  it('reads the charset of a body as UTF-8 by any of its names, refuses another (415) or a parameter given twice (400)', () => {
+    const header = (ct: string) => {
+      const read = contentTypeCharset(ct);
+      return 'header' in read ? read.header : read.problem.status;
+    };
+    expect(header('application/fhir+json; charset=UTF-8')).toBe('application/fhir+json; charset=utf-8');
+    expect(header('application/fhir+json;charset=utf8')).toBe('application/fhir+json; charset=utf-8');
+    expect(header('application/fhir+json; charset="utf-8"; fhirVersion=4.0')).toBe('application/fhir+json; charset=utf-8; fhirVersion=4.0');
+    expect(header('application/json')).toBe('application/json');
+    expect(header('application/fhir+json; charset=iso-8859-1')).toBe(415);
+    expect(header('application/fhir+json; charset=utf-16')).toBe(415);
+    expect(header('application/fhir+json; charset=')).toBe(415);
+    expect(header('application/fhir+json; charset=utf-8; CHARSET=latin1')).toBe(400);
+    expect(header('application/fhir+json; fhirVersion=4.0; fhirversion=3.0')).toBe(400);
+  });
+
+  it('refuses If-None-Match on a write whose route does not evaluate it, never on a read', () => {
+    expect(ifNoneMatchWriteProblem('PUT', '*')?.status).toBe(400);
+    expect(ifNoneMatchWriteProblem('POST', 'W/"1"')?.status).toBe(400);
+    expect(ifNoneMatchWriteProblem('PUT', '*', true)).toBeUndefined();
+    expect(ifNoneMatchWriteProblem('GET', 'W/"1"')).toBeUndefined();
+    expect(ifNoneMatchWriteProblem('PUT', undefined)).toBeUndefined();
   });
 });

@@ -69,6 +69,38 @@ export function bodyTypeProblem(path: string, contentType: string, isForm: boole
   return undefined;
 }
 
+/** The names UTF-8 goes by in a `charset` parameter (RFC 3629's, and the `utf8` many libraries write); compared in lower case. */
+const UTF8_NAMES: ReadonlySet<string> = new Set(['utf-8', 'utf8']);
+
+/**
+ * The `Content-Type` of a request body, read as RFC 9110 §8.3.1 writes it: parameters are case-insensitive names with
+ * token or quoted-string values. Refused: a parameter given twice (`charset=utf-8; charset=latin1`: RFC 6838 §4.3,
+ * one header, two readings — 400) and a `charset` that is not UTF-8 (415 naming it; JSON is UTF-8, RFC 8259 §8.1).
+ * `utf8` and `"UTF-8"` are UTF-8: the header to hand the body parser is returned with the charset written `utf-8`.
+ */
+export function contentTypeCharset(contentType: string): { readonly problem: OperationOutcomeError } | { readonly header: string } {
+  const [type = '', ...params] = contentType.split(';');
+  const seen = new Set<string>();
+  const kept: string[] = [type.trim()];
+  for (const p of params) {
+    if (p.trim() === '') continue;
+    const eq = p.indexOf('=');
+    const name = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
+    if (seen.has(name)) return { problem: badRequest(`Content-Type gives the parameter ${name.slice(0, 50)} twice; give it once`, 'Content-Type') };
+    seen.add(name);
+    const value = eq < 0 ? '' : p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    if (name !== 'charset') {
+      kept.push(p.trim());
+      continue;
+    }
+    if (!UTF8_NAMES.has(value.toLowerCase())) {
+      return { problem: unsupportedMediaType(`charset=${value.slice(0, 50)} is not taken: send the body in UTF-8 (charset=utf-8, or no charset)`) };
+    }
+    kept.push('charset=utf-8');
+  }
+  return { header: kept.join('; ') };
+}
+
 /** Whether a path is part of the FHIR API (`/fhir`, `/fhir/...`), where these rules hold. */
 export const isFhirPath = (path: string): boolean => path === '/fhir' || path.startsWith('/fhir/');
 
@@ -103,6 +135,27 @@ export function servesConditionalCreate(handler: unknown): boolean {
 export function conditionalCreateProblem(method: string, ifNoneExist: string | undefined, served = false): OperationOutcomeError | undefined {
   if (method !== 'POST' || ifNoneExist === undefined || served) return undefined;
   return badRequest('Conditional create (If-None-Exist) is not served here: search first, or update by identifier where the service offers it (see GET /fhir/metadata)', 'If-None-Exist');
+}
+
+/** Marks an update handler that honours `If-None-Match` (the generic REST routes: the store evaluates it with the write). */
+const CONDITIONAL_WRITE_NONE_MATCH = Symbol('serves If-None-Match on a write');
+
+export function servingIfNoneMatch<F extends object>(handler: F): F {
+  return Object.assign(handler, { [CONDITIONAL_WRITE_NONE_MATCH]: true });
+}
+
+export function servesIfNoneMatch(handler: unknown): boolean {
+  return typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[CONDITIONAL_WRITE_NONE_MATCH] === true;
+}
+
+/**
+ * `If-None-Match` on a write (RFC 9110 §13.1.2: `*` — only if there is no current version; versions — only if the
+ * current is none of them) where the route does not evaluate it: ignored, the write went ahead as if the condition
+ * had been checked (until 2026-12-07). On a read it is the conditional read (304), answered by `respond`.
+ */
+export function ifNoneMatchWriteProblem(method: string, ifNoneMatch: string | undefined, served = false): OperationOutcomeError | undefined {
+  if (ifNoneMatch === undefined || method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || served) return undefined;
+  return badRequest(`If-None-Match on ${method} is not served here: ${method === 'PUT' ? 'send If-Match with the version you read' : 'leave it out'} (conditional updates by version are served with If-Match)`, 'If-None-Match');
 }
 
 /** History parameters the hub's `_history` does not serve (every version is returned, newest first). */

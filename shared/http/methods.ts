@@ -14,7 +14,7 @@ import { recordSentMethod } from '../fhir/exchange-context.js';
 import { respond } from '../fhir/express.js';
 import { informational, interactionNotSupported, methodNotAllowed, notFound, type OperationOutcomeError } from '../fhir/outcome.js';
 import { parametersAsQuery } from '../fhir/parameters.js';
-import { servesConditionalCreate } from '../fhir/request-rules.js';
+import { servesConditionalCreate, servesIfNoneMatch } from '../fhir/request-rules.js';
 
 /**
  * The parts of Express 5's router (package `router` 2.x) read here and by
@@ -137,11 +137,21 @@ export function routesAt(router: RouterView, path: string): RouteView[] {
   return routes;
 }
 
+/** Whether the route taking `method` at `path` has a handler `marked` (request-rules.ts: a header it honours). */
+function markedAt(app: Application, method: string, path: string, marked: (handler: unknown) => boolean): boolean {
+  return routesAt(routerOf(app), path)
+    .filter((route) => route._methods().includes(method))
+    .some((route) => (route.stack ?? []).some((layer) => marked(layer.handle)));
+}
+
 /** Whether the POST route at `path` honours `If-None-Exist` (its handler is marked `servingConditionalCreate`). */
 export function servesConditionalCreateAt(app: Application, path: string): boolean {
-  return routesAt(routerOf(app), path)
-    .filter((route) => route._methods().includes('POST'))
-    .some((route) => (route.stack ?? []).some((layer) => servesConditionalCreate(layer.handle)));
+  return markedAt(app, 'POST', path, servesConditionalCreate);
+}
+
+/** Whether the route taking `method` at `path` honours `If-None-Match` on a write (marked `servingIfNoneMatch`). */
+export function servesIfNoneMatchAt(app: Application, method: string, path: string): boolean {
+  return markedAt(app, method, path, servesIfNoneMatch);
 }
 
 /**

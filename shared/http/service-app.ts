@@ -19,6 +19,7 @@ import {
   formatParamProblem,
   formatParams,
   historyQueryProblem,
+  ifNoneMatchWriteProblem,
   isFhirPath,
   repeatedFormatProblem,
 } from '../fhir/request-rules.js';
@@ -29,7 +30,7 @@ import { expectationProblem, hostProblem, repeatedHeaderProblem } from './header
 import { ifNoneExistProblem, urlProblem } from './input-guard.js';
 import { withOperationDollar } from './operation-path.js';
 import { compartmentSearchProblem } from './compartment.js';
-import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, postedAsGetHandler, servesConditionalCreateAt } from './methods.js';
+import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, postedAsGetHandler, servesConditionalCreateAt, servesIfNoneMatchAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
 import { inSeries } from './series.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
@@ -98,6 +99,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
         const formats = formatParams(req.originalUrl);
         // Whether the route serves conditional create is a walk of the router: asked only of a POST that sends If-None-Exist.
         const ifNoneExist = req.header('if-none-exist');
+        const ifNoneMatch = req.method === 'GET' || req.method === 'HEAD' ? undefined : req.header('if-none-match');
         const criteriaProblem = req.method === 'POST' ? ifNoneExistProblem(ifNoneExist) : undefined;
         next(
           repeatedFormatProblem(formats) ??
@@ -105,6 +107,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
             (formats.length === 0 ? acceptProblem(req.header('accept')) : undefined) ??
             conditionalCreateProblem(req.method, ifNoneExist, req.method === 'POST' && ifNoneExist !== undefined && servesConditionalCreateAt(req.app, req.path)) ??
             (criteriaProblem ? badRequest(criteriaProblem, 'If-None-Exist') : undefined) ??
+            ifNoneMatchWriteProblem(req.method, ifNoneMatch, ifNoneMatch !== undefined && servesIfNoneMatchAt(req.app, req.method, req.path)) ??
             baseBundleProblem(req.app, req.method, req.path) ??
             compartmentSearchProblem(req.app, req.method, req.path) ??
             (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? historyQueryProblem(req.path, req.originalUrl)) : undefined),

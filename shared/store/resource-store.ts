@@ -37,7 +37,7 @@ import {
   type ResourceTypeDefinition,
 } from './search-params.js';
 import { inPlanOrder, lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type IndexRange, type SearchPlan, type SearchQuery } from './search-plan.js';
-import { versionIdFromEtag } from './version.js';
+import { conditionText, preconditionArg, versionCondition } from './version.js';
 
 export type WriteOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -88,8 +88,10 @@ export interface WriteOptions {
 }
 
 export interface UpdateOptions extends WriteOptions {
-  /** The versionId (or ETag `W/"3"`) the client last saw; a different current version → 412. */
+  /** `If-Match` as sent: the version (ETag `W/"3"`, or a list of them) the client last saw, or `*`; when it does not hold → 412. */
   readonly ifMatch?: string | undefined;
+  /** `If-None-Match` as sent (`*`: only if there is none; versions: only if the current is none of them); when it holds → 412. */
+  readonly ifNoneMatch?: string | undefined;
   /** When false, updating a missing id is a 404 (a deleted one a 410) instead of creating it. Default true. */
   readonly allowCreate?: boolean;
 }
@@ -128,6 +130,7 @@ interface Tombstone {
 
 interface ScriptWrite {
   readonly ifMatch?: string | undefined;
+  readonly ifNoneMatch?: string | undefined;
   readonly mayCreate?: boolean;
   /** Write only if the type's revision (`#rev`) is still this one: nothing of the type written since it was read. */
   readonly revision?: string;
@@ -227,12 +230,13 @@ export class ResourceStore {
   }
 
   /** Deletes a resource (its history stays); `deleted` is false when it was already deleted or never existed. */
-  async delete(type: ResourceType, id: string, options: Pick<UpdateOptions, 'ifMatch' | 'cause'> = {}): Promise<DeleteResult> {
+  async delete(type: ResourceType, id: string, options: Pick<UpdateOptions, 'ifMatch' | 'ifNoneMatch' | 'cause'> = {}): Promise<DeleteResult> {
     const state = this.state(type);
     if (!ID.test(id)) return { deleted: false };
     const lastUpdated = new Date().toISOString();
     const [status, version] = await this.runWrite(state, id, 'delete', {
       ifMatch: options.ifMatch,
+      ifNoneMatch: options.ifNoneMatch,
       // The deletion is a version too: a tombstone in `cur`, moved to history like any other.
       head: '{"deleted":true,"versionId":"',
       tail: `","lastUpdated":"${lastUpdated}"}`,
@@ -243,6 +247,7 @@ export class ResourceStore {
       return { deleted: true, versionId: version };
     }
     if (status === 'stale') throw stale(type, id, options.ifMatch, version);
+    if (status === 'exists') throw noneMatchHeld(type, id, options.ifNoneMatch, version);
     return { deleted: false };
   }
 
@@ -507,6 +512,7 @@ export class ResourceStore {
     const projection = state.definition.projection?.(indexable);
     const [status, version, existed, currentJson] = await this.runWrite(state, id, op, {
       ifMatch: options.ifMatch,
+      ifNoneMatch: options.ifNoneMatch,
       mayCreate: options.allowCreate !== false,
       ...(options.revision !== undefined ? { revision: options.revision } : {}),
       // The projection is part of it: an upsert after the projection's rules changed writes a version that carries the new one.
@@ -527,6 +533,8 @@ export class ResourceStore {
         throw conflict(`${type}/${id} already exists`, `${type}.id`);
       case 'stale':
         throw stale(type, id, options.ifMatch, version);
+      case 'exists':
+        throw noneMatchHeld(type, id, options.ifNoneMatch, version);
       case 'deleted':
         throw gone(`${type}/${id} was deleted`);
       case 'changed':
@@ -544,7 +552,10 @@ export class ResourceStore {
     write: ScriptWrite,
   ): Promise<[status: string, versionId: string, existed: string, currentJson: string | undefined]> {
     const lines = (write.entries ?? []).map((e) => `${e.index}\t${e.score}\t${e.member}\n`).join('');
-    const expected = write.ifMatch === undefined ? '' : versionIdFromEtag(write.ifMatch);
+    const expected = preconditionArg(
+      write.ifMatch === undefined ? undefined : versionCondition(write.ifMatch, 'If-Match'),
+      write.ifNoneMatch === undefined ? undefined : versionCondition(write.ifNoneMatch, 'If-None-Match'),
+    );
     const record = write.record ?? [];
     const projected = state.definition.projection ? '1' : '0';
     const args = [
@@ -649,10 +660,20 @@ function requireId(resource: AnyResource): string {
 }
 
 function stale(type: string, id: string, ifMatch: string | undefined, current: string): Error {
+  const asked = conditionText(versionCondition(ifMatch ?? '*'));
   return preconditionFailed(
     current === '0'
-      ? `${type}/${id} does not exist, so If-Match ${ifMatch ?? ''} cannot match`
-      : `${type}/${id} is at version ${current}, not the If-Match version ${versionIdFromEtag(ifMatch ?? '')}`,
+      ? `${type}/${id} does not exist, so If-Match ${asked} cannot match`
+      : asked === '*'
+        ? `${type}/${id} does not exist now (deleted at version ${current}), so If-Match * cannot match`
+        : `${type}/${id} is at version ${current}, not the If-Match version${asked.includes(',') ? 's' : ''} ${asked}`,
+  );
+}
+
+function noneMatchHeld(type: string, id: string, ifNoneMatch: string | undefined, current: string): Error {
+  const asked = conditionText(versionCondition(ifNoneMatch ?? '*', 'If-None-Match'));
+  return preconditionFailed(
+    asked === '*' ? `${type}/${id} exists (version ${current}): If-None-Match * writes only what does not exist yet` : `${type}/${id} is at version ${current}, which If-None-Match ${asked} excludes`,
   );
 }
 

@@ -19,7 +19,9 @@ import { LuaScript } from '../redis/lua-script.js';
  *
  * KEYS: cur, hist, man, live, the type's audit outbox, proj, then one key per
  *       index (named in ARGV after the change record).
- * ARGV: 1 id, 2 op (create|update|upsert|delete), 3 If-Match versionId or '',
+ * ARGV: 1 id, 2 op (create|update|upsert|delete), 3 the precondition, or '' for none: `<If-Match>!<If-None-Match>`
+ *       (the `!` part only when If-None-Match is given), each part '' (none), '*' (the resource exists) or
+ *       `,<versionId>,<versionId>,` (its version is one of these; shared/store/version.ts `preconditionArg`),
  *       4 '1' when an update may create, 5 content hash, 6 JSON head, 7 JSON tail
  *       (the stored JSON is head .. newVersionId .. tail), 8 the new index-entry
  *       lines, 9 '1' when the type keeps a projection (`proj`, search-params.ts
@@ -31,7 +33,8 @@ import { LuaScript } from '../redis/lua-script.js';
  *       the write happens, so the change and its audit record commit together —
  *       shared/audit/outbox.ts), then the index names in KEYS order.
  * Returns {status, versionId, existedBefore ('1'|'0'), currentJson?}; status is
- * ok | unchanged | conflict | stale | missing | deleted | changed (the revision moved).
+ * ok | unchanged | conflict | stale (If-Match does not hold) | exists (If-None-Match holds) | missing | deleted |
+ * changed (the revision moved).
  */
 export const WRITE_LUA = `
 local id, op, ifMatch, mayCreate, hash, head, tail, entries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -57,7 +60,16 @@ local live = man ~= false and not deleted
 local existed = live and '1' or '0'
 
 if op == 'create' and live then return {'conflict', tostring(version), existed} end
-if ifMatch ~= '' and (not man or tostring(version) ~= ifMatch) then return {'stale', tostring(version), existed} end
+if ifMatch ~= '' then
+  local must, mustNot = ifMatch, ''
+  local bang = string.find(ifMatch, '!', 1, true)
+  if bang then must, mustNot = string.sub(ifMatch, 1, bang - 1), string.sub(ifMatch, bang + 1) end
+  local listed = man and function(list) return string.find(list, ',' .. tostring(version) .. ',', 1, true) ~= nil end
+  if must == '*' and not live then return {'stale', tostring(version), existed} end
+  if must ~= '' and must ~= '*' and not (listed and listed(must)) then return {'stale', tostring(version), existed} end
+  if mustNot == '*' and live then return {'exists', tostring(version), existed} end
+  if mustNot ~= '' and mustNot ~= '*' and live and listed(mustNot) then return {'exists', tostring(version), existed} end
+end
 if op == 'update' and mayCreate ~= '1' and not live then return {man and 'deleted' or 'missing', tostring(version), existed} end
 if op == 'delete' then
   if not man then return {'missing', '0', existed} end

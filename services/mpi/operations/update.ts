@@ -12,13 +12,13 @@ import type { BundleEntry, Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { authContext } from '../../../shared/auth/middleware.js';
 import { causeOf, describeExchange } from '../../../shared/fhir/exchange-context.js';
-import { badRequest, forbidden, invalidResource, preconditionFailed, unprocessable } from '../../../shared/fhir/outcome.js';
+import { badRequest, forbidden, invalidResource, unprocessable } from '../../../shared/fhir/outcome.js';
 import { validBody } from '../../../shared/fhir/request-body.js';
 import { splitUnescaped, unescape } from '../../../shared/store/search-plan.js';
-import { versionIdFromEtag } from '../../../shared/store/version.js';
+import { conditionHolds, versionCondition } from '../../../shared/store/version.js';
 import type { SubmittingAgency } from '../domain/from-patient.js';
 import { ownerOfRecordId } from '../domain/patient-search.js';
-import type { Submission } from '../registration.js';
+import { staleRecord, type Submission } from '../registration.js';
 import { actorOf, type MpiContext } from '../context.js';
 import { submissionOf } from '../submission.js';
 import { REGISTRATION_EXCHANGE, refusedUnderSecurityModel, respondRegistered, submittingAgency } from './register.js';
@@ -34,7 +34,7 @@ export type UpdateTarget = { readonly id: string } | { readonly query: URLSearch
  */
 export function updateSubmission(patient: Patient, agency: SubmittingAgency, target: UpdateTarget, ifMatch: string | undefined, where = 'Patient'): Submission {
   const submission = submissionOf(patient, agency, where);
-  const versioned = ifMatch === undefined ? submission : { ...submission, ifMatch: versionIdFromEtag(ifMatch) };
+  const versioned = ifMatch === undefined ? submission : { ...submission, ifMatch: versionCondition(ifMatch) };
   if ('id' in target) {
     if (patient.id === undefined) throw badRequest(`The Patient must carry its id (${target.id})`, `${where}.id`);
     if (patient.id !== target.id) throw badRequest(`The Patient id ${patient.id} does not match the URL id ${target.id}`, `${where}.id`);
@@ -122,7 +122,7 @@ export async function assertVersionsCurrent(ctx: MpiContext, submissions: readon
   const current = await ctx.store.getRecords(versioned.map((s) => s.recordId));
   versioned.forEach((s, i) => {
     const now = current[i]?.meta?.versionId;
-    if (now !== s.ifMatch) throw preconditionFailed(`Patient/${s.recordId} is ${now ? `at version ${now}` : 'not registered'}, not version ${s.ifMatch} (If-Match); read it again`);
+    if (!conditionHolds(s.ifMatch!, now)) throw staleRecord(s.recordId, now, s.ifMatch!);
   });
 }
 

@@ -124,8 +124,9 @@ export function entityOf(type: PlansType, id: string) {
  */
 export function requiredIfMatch(req: Request, what: string): string {
   const ifMatch = req.header('if-match');
-  if (ifMatch === undefined || ifMatch.trim() === '') {
-    throw preconditionRequired(`Send If-Match with the version you last read (ETag W/"<versionId>"): ${what} is never changed blind, so nobody overwrites another's change`);
+  // `If-Match: *` (any version, RFC 9110) is the blind change this refuses: it names no version read.
+  if (ifMatch === undefined || ifMatch.trim() === '' || ifMatch.trim() === '*') {
+    throw preconditionRequired(`Send If-Match with the version you last read (ETag W/"<versionId>"${ifMatch?.trim() === '*' ? ', not *' : ''}): ${what} is never changed blind, so nobody overwrites another's change`);
   }
   return ifMatch;
 }

@@ -30,7 +30,7 @@ import { historyBundle, searchsetBundle } from '../bundle.js';
 import { causeOf, describeExchange, type ExchangeDescription } from '../exchange-context.js';
 import { handler, respond } from '../express.js';
 import { badRequest } from '../outcome.js';
-import { servingConditionalCreate } from '../request-rules.js';
+import { servingConditionalCreate, servingIfNoneMatch } from '../request-rules.js';
 import { validBody } from '../request-body.js';
 import type { ValidationPool } from '../validation-pool.js';
 import { requireAccess } from './access.js';
@@ -181,22 +181,24 @@ export function resourceRoutes<K extends ResourceType>(options: ResourceRoutesOp
     router.put(
       `/${type}/:id`,
       ...canWrite,
-      handler(async (req, res) => {
-        const id = param(req, 'id');
-        describeExchange(res, { subtype: 'update', action: 'U', entities: [entity(id)] });
-        const body = (await validBody<FhirResource>(req, type, options.validation)) as T;
-        if (body.id === undefined) throw badRequest(`The ${type} must carry its id (${id})`, `${type}.id`);
-        if (body.id !== id) throw badRequest(`The ${type} id ${body.id} does not match the URL id ${id}`, `${type}.id`);
-        const previous = (await store.readMany(type, [id]))[0];
-        const prepared = await prepare(body, { req, res, auth: authContext(res), interaction: 'update', ...(previous ? { previous } : {}) });
-        const { resource, outcome } = await store.update(prepared, { ifMatch: req.header('if-match'), cause: causeOf(req, res) });
-        const created = outcome === 'created';
-        await respond(req, res, created ? 201 : 200, resource, {
-          ...(created ? { subtype: 'create', action: 'C' as const } : {}),
-          ...((await options.describeWrite?.(resource, outcome, req, res)) ?? {}),
-          ...(created ? { location: `${baseUrl}/${type}/${id}/_history/${resource.meta?.versionId}` } : {}),
-        });
-      }),
+      servingIfNoneMatch(
+        handler(async (req, res) => {
+          const id = param(req, 'id');
+          describeExchange(res, { subtype: 'update', action: 'U', entities: [entity(id)] });
+          const body = (await validBody<FhirResource>(req, type, options.validation)) as T;
+          if (body.id === undefined) throw badRequest(`The ${type} must carry its id (${id})`, `${type}.id`);
+          if (body.id !== id) throw badRequest(`The ${type} id ${body.id} does not match the URL id ${id}`, `${type}.id`);
+          const previous = (await store.readMany(type, [id]))[0];
+          const prepared = await prepare(body, { req, res, auth: authContext(res), interaction: 'update', ...(previous ? { previous } : {}) });
+          const { resource, outcome } = await store.update(prepared, { ifMatch: req.header('if-match'), ifNoneMatch: req.header('if-none-match'), cause: causeOf(req, res) });
+          const created = outcome === 'created';
+          await respond(req, res, created ? 201 : 200, resource, {
+            ...(created ? { subtype: 'create', action: 'C' as const } : {}),
+            ...((await options.describeWrite?.(resource, outcome, req, res)) ?? {}),
+            ...(created ? { location: `${baseUrl}/${type}/${id}/_history/${resource.meta?.versionId}` } : {}),
+          });
+        }),
+      ),
     );
   }
 
