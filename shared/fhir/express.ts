@@ -127,7 +127,8 @@ export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHan
   const FORM = 'application/x-www-form-urlencoded';
   const form = withIdleDeadline(express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) }), idleMs);
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
-    if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasBody(req)) {
+    // No route takes PATCH: its answer is the 405 with Allow whatever the body (a JSON Patch is not refused for its type first).
+    if ((req.method === 'POST' || req.method === 'PUT') && hasBody(req)) {
       const contentType = req.headers['content-type'];
       if (contentType !== undefined) {
         const charset = contentTypeCharset(contentType);
