@@ -116,16 +116,27 @@ export function repeatedFormatProblem(values: readonly string[]): OperationOutco
   return new Set(values.map(formatValue)).size > 1 ? badRequest(`_format is given ${values.length} times with different values; give it once`, '_format') : undefined;
 }
 
+/**
+ * A mark a route handler carries to say it honours a request header the shell otherwise refuses (the shell reads the
+ * routes: shared/http/methods.ts): `mark` sets it on a handler, `carries` asks whether one has it.
+ */
+function handlerMark(what: string): { mark: <F extends object>(handler: F) => F; carries: (handler: unknown) => boolean } {
+  const symbol = Symbol(what);
+  return {
+    mark: (handler) => Object.assign(handler, { [symbol]: true }),
+    carries: (handler) => typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[symbol] === true,
+  };
+}
+
 /** Marks a create handler that honours `If-None-Exist` (the generic REST routes: shared/fhir/rest/resource-routes.ts). */
-const CONDITIONAL_CREATE = Symbol('serves If-None-Exist');
+const conditionalCreate = handlerMark('serves If-None-Exist');
+export const servingConditionalCreate = conditionalCreate.mark;
+export const servesConditionalCreate = conditionalCreate.carries;
 
-export function servingConditionalCreate<F extends object>(handler: F): F {
-  return Object.assign(handler, { [CONDITIONAL_CREATE]: true });
-}
-
-export function servesConditionalCreate(handler: unknown): boolean {
-  return typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[CONDITIONAL_CREATE] === true;
-}
+/** Marks an update handler that honours `If-None-Match` (the generic REST routes: the store evaluates it with the write). */
+const writeIfNoneMatch = handlerMark('serves If-None-Match on a write');
+export const servingIfNoneMatch = writeIfNoneMatch.mark;
+export const servesIfNoneMatch = writeIfNoneMatch.carries;
 
 /**
  * Conditional create (`If-None-Exist`) where the create route does not serve it (its CapabilityStatement
@@ -135,17 +146,6 @@ export function servesConditionalCreate(handler: unknown): boolean {
 export function conditionalCreateProblem(method: string, ifNoneExist: string | undefined, served = false): OperationOutcomeError | undefined {
   if (method !== 'POST' || ifNoneExist === undefined || served) return undefined;
   return badRequest('Conditional create (If-None-Exist) is not served here: search first, or update by identifier where the service offers it (see GET /fhir/metadata)', 'If-None-Exist');
-}
-
-/** Marks an update handler that honours `If-None-Match` (the generic REST routes: the store evaluates it with the write). */
-const CONDITIONAL_WRITE_NONE_MATCH = Symbol('serves If-None-Match on a write');
-
-export function servingIfNoneMatch<F extends object>(handler: F): F {
-  return Object.assign(handler, { [CONDITIONAL_WRITE_NONE_MATCH]: true });
-}
-
-export function servesIfNoneMatch(handler: unknown): boolean {
-  return typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[CONDITIONAL_WRITE_NONE_MATCH] === true;
 }
 
 /**
