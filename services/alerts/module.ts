@@ -29,9 +29,13 @@ import type { Registry } from 'prom-client';
 
 /**
  * How long an accept's records wait in the `{alerts}` outbox for the relay pass that moves them to the audit stream
- * (with those of every accept in between), as the delivery worker's steps' records do (workers/deliveries.ts).
+ * (with those of every accept answered meanwhile). None beyond the answer: the pass starts in the turn after it, so
+ * the request's record follows its answer by one round trip, as it preceded it before (a reader of the trail right
+ * after the answer — the scenario replay's evidence — finds it there, ahead of the deliveries' records, which the
+ * delivery worker relays 100 ms after each step). Waiting 100 ms here, as the worker does, put the deliveries of a
+ * quiet hub in the trail first.
  */
-const ACCEPT_RELAY_DELAY_MS = 100;
+const ACCEPT_RELAY_DELAY_MS = 0;
 
 /** The alerts service's parts, built from the service dependencies. */
 export function createAlertsContext(deps: ServiceDeps, config: AlertsConfig): AlertsContext {

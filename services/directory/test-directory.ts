@@ -82,9 +82,10 @@ export async function startTestDirectory(env: Readonly<Record<string, string>> =
       return (res.body as { access_token: string }).access_token;
     },
     async auditOf(requestId) {
-      // The exchange's own record, not the change records its writes committed (shared/audit/outbox.ts)
-      // nor decision records beside it (none are written now: an exchange's record carries its decisions).
-      return (await readAuditTrailOf(redis, keys, requestId)).find((event) => triggerOfEvent(event) !== 'change' && triggerOfEvent(event) !== 'decision');
+      // The exchange's own record (it has no trigger: an HTTP request), not the change records its writes committed
+      // (shared/audit/outbox.ts), decision records beside it, nor the records of the jobs and calls it started (an
+      // alert's deliveries carry its request id, and can reach the trail before an acceptance's relayed record).
+      return (await readAuditTrailOf(redis, keys, requestId)).find((event) => triggerOfEvent(event) === undefined);
     },
     async close() {
       await service.close();

@@ -253,7 +253,7 @@ export function processMessage(ctx: AlertsContext, log: Logger) {
       .submit(recipientIds.map((agencyId) => ({ origin, messageId, agencyId })))
       .catch((err: unknown) => log.warn({ err, messageId, requestId: requestIdOf(res) }, 'could not queue deliveries now; the sweeper will'));
     await respond(req, res, 200, answer, { headers: { 'Content-Location': statusUrl } });
-    // Its records on to the audit stream with those of the accepts around it (the timer's pass would move them too).
+    // Its records on to the audit stream right after the answer, with those of the accepts answered meanwhile (the timer's pass would move them too).
     ctx.relayPass.request();
     await queued;
   };
