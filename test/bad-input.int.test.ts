@@ -482,6 +482,10 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'directory', what: 'PUT of another resource type', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: FJ, body: json({ resourceType: 'Patient', id: 'nhs-lothian' }), status: [400, 422] },
     { service: 'directory', what: 'vread of a version that never was', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history/999', status: 404 },
     { service: 'directory', what: '_history with _count=abc', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history?_count=abc', status: 400 },
+    // Reads answered the whole resource to parameters that ask for less, or misspelt ones (session 24).
+    { service: 'directory', what: 'a read with _summary', method: 'GET', path: '/fhir/Organization/nhs-lothian?_summary=true', status: 400 },
+    { service: 'directory', what: 'a vread with _elements', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history/1?_elements=name', status: 400 },
+    { service: 'mpi', what: 'a Patient read with an unknown parameter', method: 'GET', path: '/fhir/Patient/any-id?foo=bar', status: 400 },
     { service: 'directory', what: '_history with _since', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history?_since=garbage', status: 400 },
     { service: 'directory', what: 'an unknown search modifier', method: 'GET', path: '/fhir/Organization?name:foo=x', status: 400 },
     { service: 'directory', what: '_include the service does not serve', method: 'GET', path: '/fhir/Organization?_include=Organization:partof', status: 400 },

@@ -164,6 +164,18 @@ describe('Create, read, update, history', () => {
     expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
   });
 
+  it('Refuses a read whose parameters ask for less than the whole resource, unless the client prefers lenient handling', async () => {
+    const read = (query: string) => request(dir.app).get(`/fhir/Organization/nhs-lothian?${query}`).set(auth(police));
+    const refused = await read('_elements=name');
+    await expectOutcome(refused, 400);
+    expect(refused.body.issue[0].expression).toEqual(['_elements']);
+    await expectOutcome(await read('_summary=true'), 400);
+    const lenient = await read('_summary=true').set('Prefer', 'handling=lenient');
+    expect(lenient.status).toBe(200);
+    expect(lenient.body).toMatchObject({ resourceType: 'Organization', id: 'nhs-lothian' });
+    expect((await read('_format=json&_pretty=true')).status).toBe(200);
+  });
+
   it('Answers 404 for an unknown resource and an unknown version', async () => {
     await expectOutcome(await request(dir.app).get('/fhir/Practitioner/no-such-practitioner').set(auth(police)), 404);
     await expectOutcome(await request(dir.app).get('/fhir/Organization/nhs-lothian/_history/99').set(auth(police)), 404);

@@ -1,4 +1,4 @@
-import { acceptProblem, bodyTypeProblem, conditionalCreateProblem, contentTypeCharset, formatParamProblem, formatParams, historyQueryProblem, ifNoneMatchWriteProblem, repeatedFormatProblem } from './request-rules.js';
+import { acceptProblem, bodyTypeProblem, conditionalCreateProblem, contentTypeCharset, formatParamProblem, formatParams, instanceReadQueryProblem, ifNoneMatchWriteProblem, repeatedFormatProblem } from './request-rules.js';
 
 describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
   it('refuses _format naming XML or Turtle with 406, and takes every spelling of JSON', () => {
@@ -43,9 +43,25 @@ describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
     expect(conditionalCreateProblem('POST', undefined)).toBeUndefined();
     expect(conditionalCreateProblem('PUT', 'identifier=a|1')).toBeUndefined();
     expect(conditionalCreateProblem('POST', 'identifier=a|1', true)).toBeUndefined();
-    expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_count=1')?.status).toBe(400);
-    expect(historyQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_format=json')).toBeUndefined();
-    expect(historyQueryProblem('/fhir/Organization', '/fhir/Organization?_count=1')).toBeUndefined();
+    expect(instanceReadQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_count=1')?.status).toBe(400);
+    expect(instanceReadQueryProblem('/fhir/Organization/x/_history', '/fhir/Organization/x/_history?_format=json')).toBeUndefined();
+    expect(instanceReadQueryProblem('/fhir/Organization', '/fhir/Organization?_count=1')).toBeUndefined();
+  });
+
+  it('refuses parameters on a read or vread (400) that it would otherwise ignore, unless the client prefers lenient handling', () => {
+    for (const path of ['/fhir/Patient/p1', '/fhir/Patient/p1/_history/2']) {
+      for (const query of ['_summary=true', '_elements=name', 'foo=bar', '_format=json&_summary=count']) {
+        expect(instanceReadQueryProblem(path, `${path}?${query}`)?.status).toBe(400);
+        expect(instanceReadQueryProblem(path, `${path}?${query}`, true)).toBeUndefined();
+      }
+      expect(instanceReadQueryProblem(path, `${path}?_format=json&_pretty=true`)).toBeUndefined();
+      expect(instanceReadQueryProblem(path, path)).toBeUndefined();
+    }
+    expect(instanceReadQueryProblem('/fhir/Patient/p1', '/fhir/Patient/p1?_elements=name')?.outcome.issue[0]?.expression).toEqual(['_elements']);
+    // Operations and searches take their own parameters.
+    for (const path of ['/fhir/Patient/$ihe-pix', '/fhir/Patient/p1/$chronology', '/fhir/CarePlan/p1/$render', '/fhir/_async/j1', '/fhir/Patient/_search']) {
+      expect(instanceReadQueryProblem(path, `${path}?format=pdf`)).toBeUndefined();
+    }
   });
 
   it('reads the charset of a body as UTF-8 by any of its names, refuses another (415) or a parameter given twice (400)', () => {

@@ -158,12 +158,21 @@ export function ifNoneMatchWriteProblem(method: string, ifNoneMatch: string | un
   return badRequest(`If-None-Match on ${method} is not served here: ${method === 'PUT' ? 'send If-Match with the version you read' : 'leave it out'} (conditional updates by version are served with If-Match)`, 'If-None-Match');
 }
 
-/** History parameters the hub's `_history` does not serve (every version is returned, newest first). */
-export function historyQueryProblem(path: string, originalUrl: string): OperationOutcomeError | undefined {
-  if (!path.endsWith('/_history')) return undefined;
+/** A read, a vread or an instance's `_history` (R4 ids never start with `$` or `_`, so operations and `_search` are not these). */
+const INSTANCE_READ = /^\/fhir\/[A-Z][A-Za-z]*\/[^/$_][^/]*(\/_history(\/[^/]+)?)?$/;
+
+/**
+ * Parameters on a read, a vread or a `_history`, which take none here beyond `_format` / `_pretty`: answering the
+ * whole resource to `?_summary=true` or `?_elements=name` — what the client asked to be cut — or to a misspelt
+ * parameter would pass for having honoured it, where a search refuses the same parameters (until 2026-12-07 reads
+ * ignored their query). `Prefer: handling=lenient` has them ignored, as it has a search's unserved parameters.
+ */
+export function instanceReadQueryProblem(path: string, originalUrl: string, lenient = false): OperationOutcomeError | undefined {
   const q = originalUrl.indexOf('?');
-  if (q < 0) return undefined;
+  if (q < 0 || lenient || !INSTANCE_READ.test(path)) return undefined;
   const names = [...new URLSearchParams(originalUrl.slice(q + 1)).keys()].filter((k) => !FORMAT_PARAMETERS.has(k));
   if (names.length === 0) return undefined;
-  return badRequest(`_history returns every version of the resource and takes no parameters (got ${[...new Set(names)].join(', ').slice(0, 200)})`, names[0]);
+  const given = [...new Set(names)].join(', ').slice(0, 200);
+  if (path.endsWith('/_history')) return badRequest(`_history returns every version of the resource and takes no parameters (got ${given})`, names[0]);
+  return badRequest(`A read returns the whole resource and takes no parameters but _format and _pretty (got ${given}); _summary and _elements are not served — Prefer: handling=lenient has them ignored`, names[0]);
 }

@@ -18,12 +18,13 @@ import {
   conditionalCreateProblem,
   formatParamProblem,
   formatParams,
-  historyQueryProblem,
+  instanceReadQueryProblem,
   ifNoneMatchWriteProblem,
   isFhirPath,
   repeatedFormatProblem,
 } from '../fhir/request-rules.js';
 import { badRequest } from '../fhir/outcome.js';
+import { prefersLenientSearch } from '../fhir/rest/search-query.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
 import { expectationProblem, hostProblem, repeatedHeaderProblem } from './header-rules.js';
@@ -110,7 +111,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
             ifNoneMatchWriteProblem(req.method, ifNoneMatch, ifNoneMatch !== undefined && servesIfNoneMatchAt(req.app, req.method, req.path)) ??
             baseBundleProblem(req.app, req.method, req.path) ??
             compartmentSearchProblem(req.app, req.method, req.path) ??
-            (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? historyQueryProblem(req.path, req.originalUrl)) : undefined),
+            (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? instanceReadQueryProblem(req.path, req.originalUrl, prefersLenientSearch(req))) : undefined),
         );
       },
       // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
