@@ -3,7 +3,7 @@
  * Redis does not answer: a clean stop would wait on Redis forever, and the
  * process would be left running with no one to stop it.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -19,8 +19,11 @@ function forkDeliveryProcess(redisUrl: string) {
   return fork(entry, [], { env: { ...process.env, [DELIVERY_PROCESS_SETTINGS]: JSON.stringify(settings) }, execArgv: [...process.execArgv, '--import', 'tsx'], stdio: 'ignore' });
 }
 
-it('stops when its service goes away while its Redis takes connections and never answers', async () => {
-  // A "Redis" that accepts the connection and answers nothing: every command waits for ever.
+/**
+ * Forks the process against a "Redis" that accepts connections and answers nothing (every command waits for ever),
+ * runs `act` with it and returns how it exited.
+ */
+async function exitAgainstSilentRedis(act: (child: ChildProcess, connected: Promise<unknown>) => Promise<void>) {
   const sockets: net.Socket[] = [];
   const silent = net.createServer((socket) => sockets.push(socket));
   silent.listen(0, '127.0.0.1');
@@ -29,35 +32,28 @@ it('stops when its service goes away while its Redis takes connections and never
   const child = forkDeliveryProcess(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}/0`);
   const exited = once(child, 'exit');
   try {
+    await act(child, connected);
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    return { code, signal };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
+}
+
+it('stops when its service goes away while its Redis takes connections and never answers', async () => {
+  const exit = await exitAgainstSilentRedis(async (child, connected) => {
     // It has connected to Redis: its start-up now waits on an answer that never comes.
     await connected;
     child.disconnect();
-    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
-    expect({ code, signal }).toEqual({ code: 0, signal: null });
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const socket of sockets) socket.destroy();
-    silent.close();
-  }
+  });
+  expect(exit).toEqual({ code: 0, signal: null });
 }, 60_000);
 
 it('stops when its service went away before it had loaded (its channel already closed when it starts listening)', async () => {
-  // A "Redis" that accepts the connection and answers nothing, as above: a process that missed its service's going
-  // would wait on it for ever.
-  const sockets: net.Socket[] = [];
-  const silent = net.createServer((socket) => sockets.push(socket));
-  silent.listen(0, '127.0.0.1');
-  await once(silent, 'listening');
-  const child = forkDeliveryProcess(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}/0`);
-  const exited = once(child, 'exit');
-  try {
-    // At once: the child is still loading its modules.
-    child.disconnect();
-    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
-    expect({ code, signal }).toEqual({ code: 0, signal: null });
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const socket of sockets) socket.destroy();
-    silent.close();
-  }
+  // At once: the child is still loading its modules — a process that missed its service's going would wait on the
+  // silent Redis for ever.
+  const exit = await exitAgainstSilentRedis(async (child) => child.disconnect());
+  expect(exit).toEqual({ code: 0, signal: null });
 }, 60_000);
