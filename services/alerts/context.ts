@@ -23,7 +23,7 @@ export interface AlertsContext {
   readonly relay: OutboxRelay;
   /**
    * The relay pass accepts ask for once their records (the acceptance's change record and the request's own, committed
-   * with it) are in the outbox, and do not wait for: one pass for the accepts of `ACCEPT_RELAY_DELAY_MS`, not one each.
+   * with it) are in the outbox, and do not wait for: one pass, right after the answer, for every accept answered meanwhile.
    */
   readonly relayPass: DelayedRun;
   /** The producer side of the delivery queue (and the sweeper). */

@@ -43,7 +43,10 @@ export interface DeadRelay {
 type Parts = Pick<AlertsContext, 'store' | 'isp'> & { readonly partnership: PartnershipConfig };
 
 /** A report held here: a dead relay this hub's operator may re-drive, or why it is not one. */
-export type RelayVerdict = { readonly relay: DeadRelay; readonly refused?: undefined } | { readonly refused: string; readonly relay?: undefined };
+export type RelayVerdict =
+  /** `report`: the report as the verdict read it (a re-drive puts it back without reading it again). */
+  | { readonly relay: DeadRelay; readonly report: StoredMessage; readonly refused?: undefined }
+  | { readonly refused: string; readonly relay?: undefined };
 
 /** Every relayed report that died at this hub, newest first per sender. */
 export async function deadRelaysOf(ctx: Parts): Promise<DeadRelay[]> {
@@ -92,6 +95,7 @@ export async function deadRelayVerdict(ctx: Parts, reportId: string): Promise<Re
   const delivery = await ctx.store.delivery(reportId, report.sender);
   if (delivery?.state !== 'dead-letter') return { refused: `${reportId} is ${delivery?.state ?? 'without a delivery'}, not a dead letter: nothing to re-drive` };
   return {
+    report,
     relay: {
       reportId,
       sender: report.sender,
@@ -140,7 +144,6 @@ export async function redriveDeadRelay(
 ): Promise<{ readonly redriven: true } | { readonly redriven: false; readonly reason: string }> {
   const verdict = await deadRelayVerdict(ctx, reportId);
   if (verdict.refused !== undefined) return { redriven: false, reason: verdict.refused };
-  const message = await ctx.store.message(reportId);
-  if (message && (await putDeadLetterBack(ctx, { message, agencyId: verdict.relay.sender, by: OPERATOR, cause }))) return { redriven: true };
+  if (await putDeadLetterBack(ctx, { message: verdict.report, agencyId: verdict.relay.sender, by: OPERATOR, cause })) return { redriven: true };
   return { redriven: false, reason: `${reportId} is no longer a dead letter (re-driven meanwhile): nothing to re-drive` };
 }
