@@ -48,7 +48,11 @@ it('stops when its service goes away while its Redis takes connections and never
     await connected;
     child.disconnect();
   });
-  expect(exit).toEqual({ code: 0, signal: null });
+  // It ends by itself either way: at once (0) when the news came while start-up still waited on Redis, or after
+  // STOP_GRACE_MS (1, "the stop did not finish") when start-up had got far enough to try a clean stop — whether it
+  // had depends on the machine's speed (start-up sends its commands without waiting for their answers).
+  expect(exit.signal).toBeNull();
+  expect([0, 1]).toContain(exit.code);
 }, 60_000);
 
 it('stops when its service went away before it had loaded (its channel already closed when it starts listening)', async () => {
