@@ -119,10 +119,20 @@ export function isDeadLetterReport(bundle: Bundle): boolean {
  * id at the hub that holds the dead letter — or undefined when the Bundle carries none.
  */
 export function reportedMessageOf(bundle: Bundle): string | undefined {
+  return deadLetterPartsOf(bundle)?.find((p) => p.name === 'message')?.valueString;
+}
+
+/**
+ * The parts of a dead-letter report's `deadLetter` parameter, found as `deadLetterReport` writes them: the
+ * MessageHeader's focus is a Parameters resource in the Bundle, which holds the `deadLetter` parameter. Undefined
+ * when the Bundle has no such header, focus, Parameters or parameter.
+ */
+function deadLetterPartsOf(bundle: Bundle): ParametersParameter[] | undefined {
   const header = bundle.entry?.[0]?.resource as MessageHeader | undefined;
-  const focus = header?.resourceType === 'MessageHeader' ? header.focus?.[0]?.reference : undefined;
+  if (header?.resourceType !== 'MessageHeader') return undefined;
+  const focus = header.focus?.[0]?.reference;
   const parameters = bundle.entry?.find((e) => e.resource?.resourceType === 'Parameters' && focus === `Parameters/${e.resource.id ?? ''}`)?.resource as Parameters | undefined;
-  return parameters?.parameter?.find((p) => p.name === 'deadLetter')?.part?.find((p) => p.name === 'message')?.valueString;
+  return parameters?.parameter?.find((p) => p.name === 'deadLetter')?.part;
 }
 
 /** What another partnership's hub says in the dead-letter report it relays to the hub that forwarded the message. */
@@ -153,9 +163,7 @@ export function readRelayedReport(bundle: Bundle): RelayedDeadLetter {
   }
   const senderAgency = agencyIdOf(header.destination?.[0]?.receiver?.reference);
   if (!senderAgency) throw unprocessable('A dead-letter report names the agency it reports to in MessageHeader.destination[0].receiver', 'Bundle.entry[0].resource.destination');
-  const focus = header.focus?.[0]?.reference;
-  const parameters = bundle.entry?.find((e) => e.resource?.resourceType === 'Parameters' && focus === `Parameters/${e.resource.id ?? ''}`)?.resource as Parameters | undefined;
-  const parts = parameters?.parameter?.find((p) => p.name === 'deadLetter')?.part;
+  const parts = deadLetterPartsOf(bundle);
   if (!parts) throw unprocessable("A dead-letter report's focus is a Parameters resource in the Bundle with a deadLetter parameter", 'Bundle.entry[0].resource.focus');
   const part = (name: string) => parts.find((p) => p.name === name);
   const agencyId = agencyIdOf(part('agency')?.valueReference?.reference);
