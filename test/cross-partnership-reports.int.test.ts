@@ -29,6 +29,8 @@ import { bearer, eventually, get, misdirectHubEndpoint, pointHubEndpointAt, post
 const SENDER = 'edinburgh-social-work';
 const VHK = 'vhk-emergency';
 const SUBJECT = { local: 'demo-child-1', chi: '1403231206' };
+/** A child in the Fife hub's index (demo-child-4, whose Named Person is at Fife). */
+const FIFE_CHILD = { chi: '0909202117' };
 
 let hubs: TwoHubs;
 
@@ -283,6 +285,42 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     const accepted = (await trail(lothian)).filter((e) => e.event.includes('$process-message (relayed dead-letter report)') && e.event.includes(fifeReport) && e.outcome === '0');
     expect(accepted).toHaveLength(1);
   }, 90_000);
+
+  it("refuses, as not a relay, a dead report to a peer's agency about that agency's own message (a hub run over another partnership's data)", async () => {
+    const { fife } = hubs;
+    // At the Fife hub, Fife social work's own alert to VHK dies (refused), and so does its report (its endpoint refuses it too).
+    const FIFE_SENDER = 'fife-social-work';
+    let reportId: string;
+    try {
+      await behave(fife, VHK, { mode: 'fatal' });
+      await behave(fife, FIFE_SENDER, { mode: 'fatal' });
+      const raise = alertMessage({ sender: FIFE_SENDER, flagId: 'cp-fife-own', subject: FIFE_CHILD, destinations: [VHK] });
+      const res = await post(`${fife.config.urls.alerts}/fhir/$process-message`, await bearer(fife, FIFE_SENDER), JSON.stringify(raise));
+      expect(res.status).toBe(200);
+      const messageId = (res.headers['content-location'] as string).split('/').pop()!;
+      reportId = deadLetterReportIdOf(messageId, VHK, 0);
+      await eventually('the report dead at Fife', async () => ((await storeOf(fife).delivery(reportId, FIFE_SENDER))?.state === 'dead-letter' ? true : undefined), 30_000);
+    } finally {
+      await behave(fife, FIFE_SENDER, { mode: 'ok' });
+    }
+
+    // Read as the Lothian hub's (a wrong --partnership on the Fife hub's host), Fife social work is a peer's agency and the
+    // report passes that check, but the message it is about was Fife social work's own, not one the Fife hub forwarded.
+    const fifeHost = { ...process.env, REDIS_URL: testRedisUrl(), INFOSHARE_KEY_PREFIX: fife.config.keyPrefix };
+    const asLothian = async (...args: string[]) => {
+      const out: string[] = [];
+      const code = await deadRelaysCommand([...args, '--partnership', 'lothian-hscp'], { out: (t) => out.push(t), err: (t) => out.push(t) }, fifeHost);
+      return { code, out: out.join('\n') };
+    };
+    const redriven = await asLothian('redrive', reportId);
+    expect(redriven.code).toBe(1);
+    expect(redriven.out).toContain(`✘ ${reportId} not re-driven, nothing done: ${reportId} is not about a message the fife-hscp hub forwarded to the lothian-hscp hub`);
+    const listed = await asLothian('list', '--json');
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.out) as { deadRelays: { reportId: string }[] }).deadRelays.map((r) => r.reportId)).not.toContain(reportId);
+    // Nothing changed: still Fife social work's dead letter, for it to re-drive.
+    expect((await storeOf(fife).delivery(reportId, FIFE_SENDER))?.state).toBe('dead-letter');
+  }, 60_000);
 
   it('keeps retrying the relay while the Lothian hub is down, and the report arrives once after it is back', async () => {
     // VHK answers transient errors until the Lothian hub is down, then refuses: the report is made while it is down.
