@@ -470,6 +470,12 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
         c('/FHIR in capitals', 'GET', `/FHIR/${T}`, 404),
         c('POST _search under /FHIR with a JSON body', 'POST', `/FHIR/${T}/_search`, 404, { headers: FJ, body: '{"name":"x"}' }),
         c('an Expect other than 100-continue', 'GET', `/fhir/${T}`, 417, { headers: { expect: 'bogus' } }),
+        // Session 25: every mode was answered with the CapabilityStatement (R4: terminology asks for a TerminologyCapabilities).
+        c('metadata?mode=terminology (no TerminologyCapabilities here)', 'GET', '/fhir/metadata?mode=terminology', 400, { auth: 'none' }),
+        c('metadata?mode=bogus', 'GET', '/fhir/metadata?mode=bogus', 400, { auth: 'none' }),
+        c('metadata with mode twice', 'GET', '/fhir/metadata?mode=full&mode=normative', 400, { auth: 'none' }),
+        c('metadata with _elements', 'GET', '/fhir/metadata?_elements=rest', 400, { auth: 'none' }),
+        c('a method the FHIR base does not take', 'DELETE', '/fhir', 405, { auth: 'none' }),
       ];
     });
   }
@@ -635,6 +641,49 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(raw).toMatch(/Content-Type: application\/fhir\+json/);
     expect(raw).toMatch(/"resourceType":"OperationOutcome"/);
+  });
+
+  it('answers OPTIONS on every FHIR base, and metadata in the modes it serves', async () => {
+    for (const service of Object.keys(SERVICES) as Service[]) {
+      const options = await send(urlOf(service, '/fhir'), 'OPTIONS', {});
+      // It was a 404 "No route" at every base but the MPI's (which takes transactions: POST).
+      expect([service, options.status]).toEqual([service, 200]);
+      expect(options.headers.allow).toBe(service === 'mpi' ? 'OPTIONS, POST' : 'OPTIONS');
+      expect(options.text).toContain('GET /fhir/metadata');
+      for (const query of ['', '?mode=full', '?mode=normative', '?_summary=true', '?_format=json', '?foo=1']) {
+        const metadata = await send(urlOf(service, `/fhir/metadata${query}`), 'GET', query === '?foo=1' ? { prefer: 'handling=lenient' } : {});
+        expect([service, query, metadata.status]).toEqual([service, query, 200]);
+        expect((JSON.parse(metadata.text) as { resourceType: string }).resourceType).toBe('CapabilityStatement');
+      }
+    }
+  });
+
+  it('answers a body over the limit with its 413 before the body is sent (its Content-Length says it), audited', async () => {
+    const targets: [Service, string, number][] = [
+      ...(Object.keys(SERVICES) as Service[]).map((service): [Service, string, number] => [service, SERVICES[service].write, 20 * 1024 * 1024]),
+      // The MPI's transaction endpoint takes bulk loads (INFOSHARE_BULK_BODY_LIMIT, 50 MB): a 413 there came after the whole upload.
+      ['mpi', '/fhir', 60 * 1024 * 1024],
+    ];
+    for (const [service, path, length] of targets) {
+      const id = `corpus-${process.pid}-${++n}`;
+      sentIds.push({ id, what: `${service} a body over the limit, announced (${path})` });
+      const port = Number(new URL(urlOf(service, '/')).port);
+      // Only the headers go: the answer must come without waiting for a body a client may be sending for minutes.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, 'localhost', () =>
+          socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/fhir+json\r\nContent-Length: ${length}\r\n\r\n`),
+        );
+        let text = '';
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('utf8');
+          if (/\r\n\r\n[\s\S]*\}$/.test(text)) socket.destroy();
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect([service, path, answer.split('\r\n')[0]]).toEqual([service, path, 'HTTP/1.1 413 Payload Too Large']);
+      expect(answer).toMatch(/"resourceType":"OperationOutcome".*larger than this endpoint takes/);
+    }
   });
 
   it('audited every refused exchange under its request id', async () => {

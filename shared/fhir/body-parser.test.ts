@@ -10,10 +10,13 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { pino } from 'pino';
 import type { AuditSink, ExchangeRecord } from '../audit/exchange.js';
+import { boundUnreadBody, hasBody } from '../http/body-limits.js';
 import { startExchange } from './exchange-context.js';
 import { fhirBodyParser, fhirErrorHandler } from './express.js';
 
 const IDLE_MS = 300;
+/** What is read of a body after its answer here (the hub's bound is 64 MiB): small, so the tests pass it quickly. */
+const DRAIN_BYTES = 2 * 1024 * 1024;
 
 let server: Server;
 let port: number;
@@ -28,11 +31,15 @@ beforeAll(async () => {
     },
   };
   app.locals.audit = audit;
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     startExchange(res, 'directory', `body-${audited.length}`);
+    if (hasBody(req)) boundUnreadBody(req, res, DRAIN_BYTES, 60_000);
     next();
   });
   app.use(...fhirBodyParser('1mb', IDLE_MS));
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
   app.post('/fhir/Basic', (req, res) => {
     res.json({ got: req.body as unknown });
   });
@@ -89,5 +96,107 @@ describe('a request body that stops arriving', () => {
     const { text } = await exchange([`${head(`Content-Length: ${body.length}\r\nConnection: close\r\n`)}${body.slice(0, 5)}`, body.slice(5, 12), body.slice(12)], IDLE_MS / 2);
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text).toContain('"got":{"resourceType":"Basic"}');
+  });
+});
+
+/** One connection, written to step by step, its answers collected as they come. */
+class Conversation {
+  readonly socket: net.Socket;
+  text = '';
+  closed = false;
+  writeFailed = false;
+
+  constructor() {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => (this.text += d.toString('utf8')));
+    this.socket.on('close', () => (this.closed = true));
+    this.socket.on('error', () => (this.writeFailed = true));
+  }
+
+  /** Resolves once `done()` holds, checking as the socket's events come; fails after a generous bound. */
+  until(done: () => boolean, what: string, boundMs = 20_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const check = () => {
+        if (done()) return resolve();
+        if (Date.now() - started > boundMs) return reject(new Error(`not seen within ${boundMs} ms: ${what} (got ${JSON.stringify(this.text.slice(0, 300))})`));
+        setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+
+  /** Writes `bytes` spaces in 64 KB pieces (chunked when asked), waiting for the socket to take each; stops if it closes. */
+  async send(bytes: number, chunked = false): Promise<void> {
+    const piece = Buffer.alloc(64 * 1024, 32);
+    for (let sent = 0; sent < bytes && !this.socket.destroyed; ) {
+      const part = piece.subarray(0, Math.min(piece.length, bytes - sent));
+      sent += part.length;
+      const data = chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]) : part;
+      if (!this.socket.write(data)) await new Promise<void>((resolve) => {
+        this.socket.once('drain', resolve);
+        this.socket.once('close', resolve);
+      });
+    }
+  }
+
+  end(): void {
+    this.socket.destroy();
+  }
+}
+
+const answers = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+const HEALTH = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
+const LIMIT = 1024 * 1024;
+
+describe('a body over the limit', () => {
+  it('announced by Content-Length: 413 before a byte of it is sent, audited; the rest is read, and the connection serves the next request', async () => {
+    const before = audited.length;
+    const c = new Conversation();
+    c.socket.write(head(`Content-Length: ${LIMIT + 1}\r\n`));
+    await c.until(() => answers(c.text).length === 1, 'the 413 before the body');
+    expect(answers(c.text)).toEqual([413]);
+    expect(c.text).toMatch(/"resourceType":"OperationOutcome".*larger than this endpoint takes \(1mb\)/);
+    expect(audited.slice(before)).toEqual([413]);
+    // A client that sends its whole body before it reads (fetch, requests) is not cut off: the body is read to its end.
+    await c.send(LIMIT + 1);
+    c.socket.write(HEALTH);
+    await c.until(() => answers(c.text).length === 2, 'the next request on the same connection');
+    expect(answers(c.text)).toEqual([413, 200]);
+    expect(c.writeFailed).toBe(false);
+    c.end();
+  });
+
+  it('sent in chunks: 413 once its bytes pass the limit, not at its end; the connection serves the next request after it', async () => {
+    const c = new Conversation();
+    c.socket.write(head('Transfer-Encoding: chunked\r\n'));
+    await c.send(LIMIT + 64 * 1024, true);
+    await c.until(() => answers(c.text).length === 1, 'the 413 while the body is still open');
+    expect(answers(c.text)).toEqual([413]);
+    await c.send(64 * 1024, true);
+    c.socket.write(`0\r\n\r\n${HEALTH}`);
+    await c.until(() => answers(c.text).length === 2, 'the next request on the same connection');
+    expect(answers(c.text)).toEqual([413, 200]);
+    c.end();
+  });
+
+  it('far over it: the answer is sent at once, what follows is read up to the drain bound, then the connection is closed', async () => {
+    const c = new Conversation();
+    c.socket.write(head(`Content-Length: ${100 * LIMIT}\r\n`));
+    await c.until(() => answers(c.text).length === 1, 'the 413 before the body');
+    // Sends until the server closes: it must, well before the 100 MB announced (the bound here is 2 MB).
+    await c.send(100 * LIMIT);
+    await c.until(() => c.closed, 'the connection closed past the drain bound');
+    expect(answers(c.text)).toEqual([413]);
+    expect(c.socket.bytesWritten).toBeLessThan(50 * LIMIT);
+  });
+
+  it('a body under the limit is read as before', async () => {
+    const body = `{"resourceType":"Basic","text":"${' '.repeat(1000)}"}`;
+    const c = new Conversation();
+    c.socket.write(`${head(`Content-Length: ${body.length}\r\n`)}${body}`);
+    await c.until(() => answers(c.text).length === 1, 'the answer');
+    expect(answers(c.text)).toEqual([200]);
+    c.end();
   });
 });

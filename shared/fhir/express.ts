@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type NextFunction, type Request, typ
 import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import type { AuditSink } from '../audit/exchange.js';
 import { BEARER_CHALLENGE } from '../auth/middleware.js';
+import { announcedOverLimit, bodyLimitBytes, hasBody, sentBytesCeiling } from '../http/body-limits.js';
 import { formBodyProblem, jsonBodyProblem } from '../http/input-guard.js';
 import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
@@ -37,6 +38,9 @@ export const FHIR_JSON = 'application/fhir+json';
  * `application/merge-patch+json`) or a vendor's JSON is not a resource, and was stored as one until 2026-12-07.
  */
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/json+fhir'];
+const FORM = 'application/x-www-form-urlencoded';
+/** The bodies the parsers read: JSON and forms. */
+const BODY_TYPES = [...JSON_TYPES, FORM];
 
 /** Size in bytes of each parsed request body (what validation weighs to decide where to run). */
 const bodySizes = new WeakMap<Request, number>();
@@ -79,53 +83,79 @@ function guard(problemOf: (body: Buffer) => string | undefined) {
   };
 }
 
-/** Whether the request announces a body (a length above 0, or chunks). */
-function hasBody(req: Request): boolean {
-  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-}
-
 /** How long a body may stop arriving (no byte at all) before it is refused: idle time, so a large body on a slow link is fine. */
 export const BODY_IDLE_MS = 10_000;
 
+/** The refusal of a body over `limit` (the setting as written: `1mb`). */
+function overLimit(limit: string) {
+  return tooLarge(`The request body is larger than this endpoint takes (${limit})`);
+}
+
 /**
- * A body parser that gives up on a body which stopped arriving — fewer bytes than `Content-Length`
- * promised, a chunked body never ended — with an audited 408 instead of waiting as long as the
- * client keeps the connection open. The connection is closed after the answer: what is left of
- * the body would otherwise be read as the next request.
+ * Runs the body parsers (`parsers`, in order) within the body's bounds:
+ * - a body whose `Content-Length` is over the limit is refused at once, unread (the parser read it all first,
+ *   however large); one of unannounced length (chunks) once its bytes pass the limit, not at its end. What follows
+ *   the answer is read and discarded within bounds (shared/http/body-limits.ts), so the client reads the 413.
+ * - a body that stops arriving — fewer bytes than `Content-Length` promised, a chunked body never ended — is an
+ *   audited 408 instead of a wait as long as the client keeps the connection open. The connection is closed after
+ *   the answer: what is left of the body would otherwise be read as the next request.
  */
-function withIdleDeadline(parser: RequestHandler, idleMs: number): RequestHandler {
+function withinBodyBounds(parsers: readonly RequestHandler[], limit: string, idleMs: number): RequestHandler {
+  const limitBytes = bodyLimitBytes(limit);
+  const parse: RequestHandler = (req, res, next) => {
+    const run = (i: number, err?: unknown): void => {
+      const parser = parsers[i];
+      if (err || !parser) return next(err);
+      parser(req, res, (e?: unknown) => run(i + 1, e));
+    };
+    run(0);
+  };
   return (req, res, next) => {
-    if (!hasBody(req)) {
-      parser(req, res, next);
+    if (!hasBody(req) || req.complete) {
+      parse(req, res, next);
+      return;
+    }
+    if (limitBytes !== undefined && announcedOverLimit(req, limitBytes) && req.is(BODY_TYPES)) {
+      next(overLimit(limit));
       return;
     }
     let settled = false;
+    let sent = 0;
+    const ceiling = limitBytes === undefined ? Infinity : sentBytesCeiling(req, limitBytes);
     const onIdle = () => {
       res.setHeader('Connection', 'close');
       settle(requestTimeout(`The request body stopped arriving: no byte for ${idleMs / 1000} s before its end (fewer bytes than Content-Length announced, or chunks never ended)`));
     };
+    // Counted only once a parser reads the body (a 'data' listener before would start it flowing unread).
+    const onData = (chunk: Buffer) => {
+      sent += chunk.length;
+      if (sent > ceiling) settle(overLimit(limit));
+    };
+    const onResume = () => req.on('data', onData);
     const settle = (err?: unknown) => {
       if (settled) return;
       settled = true;
       req.off('timeout', onIdle);
+      req.off('resume', onResume);
+      req.off('data', onData);
       req.socket?.setTimeout(0);
       next(err);
     };
     // The socket's idle timer: it counts bytes, not parsing, and fires only while this body is being read.
     req.setTimeout(idleMs, onIdle);
-    parser(req, res, settle);
+    if (ceiling !== Infinity) req.once('resume', onResume);
+    parse(req, res, settle);
   };
 }
 
 /**
  * JSON/FHIR-JSON body parser with a size limit; bodies of other types on writes
  * get 415. Each body passes the input guard (UTF-8, depth, no prototype keys)
- * before it is parsed, and a body that stops arriving is a 408 (`withIdleDeadline`).
+ * before it is parsed; one over the limit is a 413, one that stops arriving a 408 (`withinBodyBounds`).
  */
 export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHandler[] {
-  const json = withIdleDeadline(express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonBodyProblem) }), idleMs);
-  const FORM = 'application/x-www-form-urlencoded';
-  const form = withIdleDeadline(express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) }), idleMs);
+  const json = express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonBodyProblem) });
+  const form = express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) });
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
     // No route takes PATCH: its answer is the 405 with Allow whatever the body (a JSON Patch is not refused for its type first).
     if ((req.method === 'POST' || req.method === 'PUT') && hasBody(req)) {
@@ -136,7 +166,7 @@ export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHan
         // `charset=utf8` / `"UTF-8"` as the body parsers read it (they take `utf-8` only, and named any other a bare 415).
         req.headers['content-type'] = charset.header;
       }
-      const okType = req.is([...JSON_TYPES, FORM]);
+      const okType = req.is(BODY_TYPES);
       if (!okType) {
         next(unsupportedMediaType(`Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send ${FHIR_JSON}`));
         return;
@@ -148,7 +178,7 @@ export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHan
     }
     next();
   };
-  return [requireJsonOrForm, json, form];
+  return [requireJsonOrForm, withinBodyBounds([json, form], limit, idleMs)];
 }
 
 export interface RespondOptions extends ExchangeDescription {
@@ -312,7 +342,7 @@ export function toOutcomeError(err: unknown): OperationOutcomeError {
     case 'entity.parse.failed':
       return badRequest('Request body is not valid JSON');
     case 'entity.too.large':
-      return tooLarge('Request body is larger than the allowed limit');
+      return tooLarge('The request body is larger than this endpoint takes');
     case 'parameters.too.many':
       // A form body past the form parser's 1,000 parameters: no search takes that many.
       return tooLarge('The form has more than 1,000 parameters');

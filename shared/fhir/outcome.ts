@@ -101,7 +101,7 @@ export const tooCostly = (text: string, expression?: string | string[]) => fail(
 export const unsupportedMediaType = (text: string) => fail('not-supported', 415, text);
 export const methodNotAllowed = (text: string) => fail('not-supported', 405, text);
 /** A FHIR interaction the server does not serve (its CapabilityStatement does not declare it), asked for by a well-formed request. */
-export const interactionNotSupported = (text: string) => fail('not-supported', 400, text);
+export const interactionNotSupported = (text: string, expression?: string | string[]) => fail('not-supported', 400, text, expression);
 /** An answer in a form the client asked for and the server does not produce (`_format=xml`, `Accept: application/fhir+xml`). */
 export const notAcceptable = (text: string, expression?: string | string[]) => fail('not-supported', 406, text, expression);
 export const unavailable = (text: string) => fail('transient', 503, text);

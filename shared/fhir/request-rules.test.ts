@@ -1,4 +1,4 @@
-import { acceptProblem, bodyTypeProblem, conditionalCreateProblem, contentTypeCharset, formatParamProblem, formatParams, instanceReadQueryProblem, ifNoneMatchWriteProblem, repeatedFormatProblem } from './request-rules.js';
+import { acceptProblem, bodyTypeProblem, conditionalCreateProblem, contentTypeCharset, formatParamProblem, formatParams, instanceReadQueryProblem, ifNoneMatchWriteProblem, metadataQueryProblem, repeatedFormatProblem } from './request-rules.js';
 
 describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
   it('refuses _format naming XML or Turtle with 406, and takes every spelling of JSON', () => {
@@ -86,5 +86,36 @@ describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
     expect(ifNoneMatchWriteProblem('PUT', '*', true)).toBeUndefined();
     expect(ifNoneMatchWriteProblem('GET', 'W/"1"')).toBeUndefined();
     expect(ifNoneMatchWriteProblem('PUT', undefined)).toBeUndefined();
+  });
+});
+
+describe('the parameters of GET /fhir/metadata (R4 capabilities: mode, _format, _pretty)', () => {
+  const problem = (query: string, lenient = false) => metadataQueryProblem('/fhir/metadata', `/fhir/metadata${query}`, lenient);
+
+  it('answers the statement with no mode, mode=full or normative, _summary read as the whole statement, _format and _pretty', () => {
+    for (const query of ['', '?mode=full', '?mode=normative', '?_summary=true', '?_summary=false', '?_summary=data', '?_format=json&_pretty=true']) expect([query, problem(query)]).toEqual([query, undefined]);
+  });
+
+  it('refuses mode=terminology as not supported (no TerminologyCapabilities here), naming mode — lenient handling or not', () => {
+    for (const lenient of [false, true]) {
+      const refused = problem('?mode=terminology', lenient);
+      expect(refused?.status).toBe(400);
+      expect(refused?.outcome.issue[0]?.code).toBe('not-supported');
+      expect(refused?.outcome.issue[0]?.expression).toEqual(['mode']);
+      expect(refused?.message).toMatch(/TerminologyCapabilities/);
+    }
+  });
+
+  it('refuses another mode, a mode twice, and parameters it does not take (ignored under Prefer: handling=lenient)', () => {
+    expect(problem('?mode=bogus')?.message).toMatch(/full, normative or terminology/);
+    expect(problem('?mode=bogus', true)?.status).toBe(400);
+    expect(problem('?mode=full&mode=full')?.status).toBe(400);
+    expect(problem('?_elements=rest')?.outcome.issue[0]?.expression).toEqual(['_elements']);
+    expect(problem('?_summary=count')?.message).toMatch(/_summary=count/);
+    expect(problem('?foo=1', true)).toBeUndefined();
+  });
+
+  it('is about metadata only', () => {
+    expect(metadataQueryProblem('/fhir/Patient', '/fhir/Patient?mode=bogus')).toBeUndefined();
   });
 });

@@ -19,7 +19,7 @@
  * Pure: each check answers the refusal, or undefined.
  */
 import { FORMAT_PARAMETERS, JSON_FORMAT, OTHER_FHIR_FORMAT, R4, acceptedRanges, formatValue, parseMediaRange, servedSomewhere } from './media-types.js';
-import { badRequest, notAcceptable, unsupportedMediaType, type OperationOutcomeError } from './outcome.js';
+import { badRequest, interactionNotSupported, notAcceptable, unsupportedMediaType, type OperationOutcomeError } from './outcome.js';
 
 /** 406 for `_format` values naming a FHIR serialisation other than JSON, another FHIR version, or nothing any route answers in. */
 export function formatParamProblem(values: readonly string[]): OperationOutcomeError | undefined {
@@ -175,4 +175,40 @@ export function instanceReadQueryProblem(path: string, originalUrl: string, leni
   const given = [...new Set(names)].join(', ').slice(0, 200);
   if (path.endsWith('/_history')) return badRequest(`_history returns every version of the resource and takes no parameters (got ${given})`, names[0]);
   return badRequest(`A read returns the whole resource and takes no parameters but _format and _pretty (got ${given}); _summary and _elements are not served — Prefer: handling=lenient has them ignored`, names[0]);
+}
+
+/** `_summary` values a client may send when it reads the CapabilityStatement (every one answered with the whole statement). */
+const METADATA_SUMMARIES = new Set(['true', 'false', 'text', 'data']);
+
+/**
+ * The parameters of `GET /fhir/metadata` (R4 §3.1.0.4, the capabilities interaction: `mode`, `_format`, `_pretty`).
+ * `mode=full` and `mode=normative` are the statement (CapabilityStatement is normative in R4, so they are one);
+ * `mode=terminology` asks for a TerminologyCapabilities, which no service here has (none serves a terminology
+ * operation): a 400 `not-supported` saying so; any other mode a 400 naming the three. Until 2026-12-07 every `mode`
+ * (`terminology`, `bogus`) was answered with the CapabilityStatement. `_summary` (`true`, `false`, `text`, `data`) is
+ * taken and the whole statement answered — it holds every summary element, and a client checking the server's FHIR
+ * version asks `metadata?_summary=true` (Firely's `VerifyFhirVersion`); any other parameter (`_elements`, a misspelt
+ * one, `_summary=count`) is a 400 as on a read, ignored with `Prefer: handling=lenient`.
+ */
+export function metadataQueryProblem(path: string, originalUrl: string, lenient = false): OperationOutcomeError | undefined {
+  const q = originalUrl.indexOf('?');
+  if (q < 0 || path !== '/fhir/metadata') return undefined;
+  const params = new URLSearchParams(originalUrl.slice(q + 1));
+  const modes = params.getAll('mode');
+  if (modes.length > 1) return badRequest('mode is given more than once: send one of full, normative or terminology', 'mode');
+  const mode = modes[0];
+  if (mode === 'terminology') {
+    return interactionNotSupported(
+      'mode=terminology (a TerminologyCapabilities) is not served: this server has no terminology service (no $lookup, $validate-code or $expand). GET /fhir/metadata answers its CapabilityStatement',
+      'mode',
+    );
+  }
+  if (mode !== undefined && mode !== 'full' && mode !== 'normative') {
+    return badRequest(`mode=${mode.slice(0, 50)} is not a capabilities mode: send full, normative or terminology (R4), or leave it out`, 'mode');
+  }
+  if (lenient) return undefined;
+  const unserved = [...params.entries()].filter(([k, v]) => k !== 'mode' && !FORMAT_PARAMETERS.has(k) && !(k === '_summary' && METADATA_SUMMARIES.has(v))).map(([k, v]) => (k === '_summary' ? `_summary=${v.slice(0, 20)}` : k));
+  if (unserved.length === 0) return undefined;
+  const given = [...new Set(unserved)].join(', ').slice(0, 200);
+  return badRequest(`GET /fhir/metadata takes mode, _summary (true, false, text or data: the whole statement is answered), _format and _pretty (got ${given}) — Prefer: handling=lenient has others ignored`, unserved[0]?.split('=')[0]);
 }

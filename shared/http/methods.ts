@@ -58,11 +58,24 @@ function routedMethods(app: Application, path: string): RoutedMethods {
   const operation = new Set<string>();
   collect(routerOf(app), path, any, isNamedSegment(last) ? { name: last, found: operation } : undefined);
   const found = operation.size > 0 ? operation : any;
-  if (found.size > 0) found.add('OPTIONS');
+  // The FHIR base of a FHIR server (one that answers `GET /fhir/metadata`) is a path it serves even where it takes no
+  // batch or transaction there: OPTIONS is answered (it was a 404 at every base but the MPI's), other methods a 405.
+  if (found.size > 0 || (isFhirBase(path) && collectsGet(app, '/fhir/metadata'))) found.add('OPTIONS');
   // A reading operation routed as GET is served by POST too (`runPostedAsGet`): `Allow` says so.
   const postedAsGet = operation.has('GET') && !operation.has('POST');
   if (postedAsGet) found.add('POST');
   return { methods: [...found].sort(), operation: operation.size > 0, postedAsGet };
+}
+
+/** `/fhir` or `/fhir/`: the FHIR base. */
+function isFhirBase(path: string): boolean {
+  return path === '/fhir' || path === '/fhir/';
+}
+
+function collectsGet(app: Application, path: string): boolean {
+  const methods = new Set<string>();
+  collect(routerOf(app), path, methods, undefined);
+  return methods.has('GET');
 }
 
 interface RoutedMethods {
@@ -198,7 +211,8 @@ export const optionsHandler: RequestHandler = (req, res, next) => {
   const allowed = allowedMethods(req.app, req.path);
   if (allowed.length === 0) return next();
   const allow = allowed.join(', ');
-  respond(req, res, 200, informational(`Allowed methods on ${req.path}: ${allow}`), {
+  const capabilities = isFhirBase(req.path) ? '; what this FHIR server serves: GET /fhir/metadata' : '';
+  respond(req, res, 200, informational(`Allowed methods on ${req.path}: ${allow}${capabilities}`), {
     action: 'R',
     subtype: 'options',
     headers: { Allow: allow },

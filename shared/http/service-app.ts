@@ -19,6 +19,7 @@ import {
   formatParamProblem,
   formatParams,
   instanceReadQueryProblem,
+  metadataQueryProblem,
   ifNoneMatchWriteProblem,
   isFhirPath,
   repeatedFormatProblem,
@@ -27,6 +28,7 @@ import { badRequest } from '../fhir/outcome.js';
 import { prefersLenientSearch } from '../fhir/rest/search-query.js';
 import type { Logger } from '../log.js';
 import { isRedisReady } from '../redis/connection.js';
+import { boundUnreadBody, hasBody } from './body-limits.js';
 import { expectationProblem, hostProblem, repeatedHeaderProblem } from './header-rules.js';
 import { ifNoneExistProblem, urlProblem } from './input-guard.js';
 import { withOperationDollar } from './operation-path.js';
@@ -81,6 +83,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
         const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
         res.setHeader('X-Request-Id', requestId);
         startExchange(res, options.service, requestId);
+        // What is read of a body the answer leaves unread (a 413, a refusal before the body): bounded (body-limits.ts).
+        if (hasBody(req)) boundUnreadBody(req, res);
         next();
       },
       metricsMiddleware(metrics),
@@ -111,7 +115,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
             ifNoneMatchWriteProblem(req.method, ifNoneMatch, ifNoneMatch !== undefined && servesIfNoneMatchAt(req.app, req.method, req.path)) ??
             baseBundleProblem(req.app, req.method, req.path) ??
             compartmentSearchProblem(req.app, req.method, req.path) ??
-            (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ?? instanceReadQueryProblem(req.path, req.originalUrl, prefersLenientSearch(req))) : undefined),
+            (req.method === 'GET' || req.method === 'HEAD' ? (historyLevelProblem(req.app, req.path) ??
+                instanceReadQueryProblem(req.path, req.originalUrl, prefersLenientSearch(req)) ??
+                metadataQueryProblem(req.path, req.originalUrl, prefersLenientSearch(req))) : undefined),
         );
       },
       // Before the routes: Express would otherwise answer OPTIONS itself, in text/plain and unaudited.
