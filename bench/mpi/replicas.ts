@@ -25,6 +25,12 @@ export interface MpiReplicaOptions {
   readonly cpuProfileDir?: string;
 }
 
+/**
+ * How long a replica may take to answer /ready: it loads the FHIR definitions first (~10 CPU-s), which took over
+ * 20 s (the bound until session 25) on the shared 2-core machine at load 15-30 — three runs of eight failed there.
+ */
+const READY_WITHIN_MS = 120_000;
+
 export async function startMpiReplica(config: HubConfig, mpi: MpiSettings, redisUrl: string, options: MpiReplicaOptions = {}): Promise<MpiReplica> {
   const [port] = await reserveFreePorts(1);
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
@@ -45,14 +51,14 @@ export async function startMpiReplica(config: HubConfig, mpi: MpiSettings, redis
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://${config.host}:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + READY_WITHIN_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`MPI replica exited with code ${child.exitCode}`);
     const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`MPI replica at ${url} was not ready within 20 s`);
+      throw new Error(`MPI replica at ${url} was not ready within ${READY_WITHIN_MS / 1000} s`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
