@@ -17,6 +17,11 @@ export default class ProgressReporter {
     this.write({ event: 'start', path: test.path });
   }
 
+  // Each test's result, as it finishes: a suite whose tests keep finishing is slow, not stuck (test/run-jest.js).
+  onTestCaseResult(test) {
+    this.write({ event: 'test', path: test.path });
+  }
+
   onTestFileResult(test, result) {
     this.write({ event: 'done', path: test.path, failed: result.numFailingTests > 0 || result.testExecError !== undefined });
   }

@@ -2,9 +2,12 @@
 //
 // Why: when a Jest worker process dies or wedges (seen once in CI on this
 // stack: every suite but one finished, then nothing for 90 minutes), Jest waits
-// for it forever. No test here runs for more than a few seconds, so a suite
-// still unfinished after INFOSHARE_TEST_STALL_SECONDS (default 300) is a stuck
-// worker, not a slow test. The watchdog then says which suites were stuck,
+// for it forever. A running suite none of whose tests has finished for
+// INFOSHARE_TEST_STALL_SECONDS (default 600: twice the longest per-test timeout
+// in the suite, 300 s, so a slow test on a busy machine is not taken for a stuck
+// one) is a stuck worker. A long suite whose tests keep finishing is slow, not
+// stuck: its whole duration does not count (the wide bad-input corpus takes
+// minutes, and over 300 s on a loaded 2-core machine). The watchdog then says which suites were stuck,
 // stops that Jest, and runs the suites that had not finished once more in a
 // single process (no workers to lose). A suite that hangs by itself hangs
 // again there and fails the run; a suite that failed is never re-run.
@@ -21,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const JEST = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
-const STALL_MS = Number(process.env.INFOSHARE_TEST_STALL_SECONDS ?? 300) * 1000;
+const STALL_MS = Number(process.env.INFOSHARE_TEST_STALL_SECONDS ?? 600) * 1000;
 const EXIT_GRACE_MS = 60_000;
 const POLL_MS = 2_000;
 
@@ -39,7 +42,10 @@ function readProgress(file) {
     .map((line) => JSON.parse(line));
 }
 
-/** Which suites are running, finished or failed, and whether Jest reported the end of the run. */
+/**
+ * Which suites are running (each with when it last showed progress: it started, or one of its tests finished),
+ * finished or failed, and whether Jest reported the end of the run.
+ */
 function summarise(events) {
   const running = new Map();
   const done = new Set();
@@ -49,6 +55,7 @@ function summarise(events) {
   for (const e of events) {
     lastEventAt = e.at;
     if (e.event === 'start') running.set(e.path, e.at);
+    if (e.event === 'test' && running.has(e.path)) running.set(e.path, e.at);
     if (e.event === 'done') {
       running.delete(e.path);
       done.add(e.path);
@@ -93,8 +100,8 @@ function runWatched(args) {
       // A worker that dies between suites leaves none running, and Jest still waits for it: silence counts too.
       const silent = !state.complete && now - (state.lastEventAt ?? startedAt) > STALL_MS;
       if (stuck.length > 0 || silent) {
-        const what = stuck.length > 0 ? `no result for ${stuck.join(', ')}` : 'no suite started or finished';
-        console.error(`\nrun-jest: ${what} after ${STALL_MS / 1000} s: a Jest worker is stuck or died; stopping this Jest.`);
+        const what = stuck.length > 0 ? `no test of ${stuck.join(', ')} finished` : 'no suite started or finished';
+        console.error(`\nrun-jest: ${what} for ${STALL_MS / 1000} s: a Jest worker is stuck or died; stopping this Jest.`);
         verdict = { stalled: true, done: state.done, failed: state.failed };
         stopGroup('SIGKILL');
       }
