@@ -11,6 +11,8 @@ export default {
   globalTeardown: '<rootDir>/test/global-teardown.js',
   // The progress file lets test/run-jest.js notice a stuck worker (see there).
   reporters: ['default', '<rootDir>/test/progress-reporter.js'],
-  testTimeout: 30000,
+  // Every test and hook without a timeout of its own (starting a test hub or service in beforeAll, most of them):
+  // a few seconds here, over 30 s seen on a loaded 2-core machine. Generous, so a slow machine is not a failure.
+  testTimeout: 90000,
   maxWorkers: 2,
 };
