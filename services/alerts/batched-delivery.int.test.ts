@@ -206,12 +206,13 @@ describe('batched delivery to an Endpoint that opts in', () => {
 
   it('stores each message of a batch once when the batch is sent again after its answer was lost, and acknowledges each once', async () => {
     // The agency takes longer than the hub waits (well beyond, so a busy machine's late timer cannot change that):
-    // the first batch is stored but its answer never reaches the hub. Slow for 3 s — time for the first batch to
-    // arrive on a busy machine (raised, accepted, queued, claimed) — and no longer by the retry, after the 6 s timeout.
+    // the first batch is stored but its answer never reaches the hub. Slow for 5.9 s from this PUT — as long as the
+    // first batch may take to arrive on a busy machine (raised, accepted, queued, claimed) — and no longer by the
+    // retry: sent after the 6 s timeout of an attempt that started after this PUT, it always falls after the window.
     const behave = await fetch(`${sim()}/agencies/${RECIPIENT}/behaviour`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mode: 'slow', delayMs: 8_000, forMs: 3_000 }),
+      body: JSON.stringify({ mode: 'slow', delayMs: 8_000, forMs: 5_900 }),
     });
     expect(behave.status).toBe(200);
     const ids = await raiseTogether([0, 1, 2]);
