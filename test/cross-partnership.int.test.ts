@@ -78,8 +78,11 @@ describe('alerts across the partnership boundary, hub to hub', () => {
     const lothianTrail = await trailOnce(lothian, 'the forward audited at Lothian', (t) => t.some(forwardToFife) && t.some(crossingForVhk));
     expect(lothianTrail.filter(forwardToFife).length).toBeGreaterThanOrEqual(1);
     expect(lothianTrail.some(crossingForVhk)).toBe(true);
-    const fifeTrail = await trailOnce(fife, 'the delivery to VHK audited at Fife', (t) => t.some(deliveredToVhk));
-    const accepted = fifeTrail.filter((e) => e.event.includes('$process-message (forwarded)') && e.outcome === '0');
+    // The forward's acceptance is committed with it and relayed to the trail by a pass after the answer (the outbox), the
+    // delivery's records by the worker's: neither is assumed there before the other — both waited for.
+    const acceptedForward = (e: AuditEntry) => e.event.includes('$process-message (forwarded)') && e.outcome === '0';
+    const fifeTrail = await trailOnce(fife, 'the forward’s acceptance and its delivery to VHK audited at Fife', (t) => t.some(deliveredToVhk) && t.some(acceptedForward));
+    const accepted = fifeTrail.filter(acceptedForward);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.criteria.split(',')).toEqual(expect.arrayContaining(['MA-L5', 'IM-L4', 'IM-L5']));
     expect(fifeTrail.some(deliveredToVhk)).toBe(true);
