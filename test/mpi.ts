@@ -83,7 +83,8 @@ export async function startTestMpi(
       const requestId = res.headers['x-request-id'] as string;
       // A record committed with the request's change (an alert's acceptance: services/alerts/store.ts) is in the audit
       // stream once the relay's next pass has moved it from the outbox, just after the answer: waited for, not raced.
-      const deadline = Date.now() + 5_000;
+      // Up to 30 s: a pass that is "just after" on a quiet machine can be seconds late on a busy 2-core one.
+      const deadline = Date.now() + 30_000;
       for (;;) {
         const event = await dir.auditOf(requestId);
         if (event) return event;
