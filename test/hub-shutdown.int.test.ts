@@ -5,8 +5,8 @@
  * after INFOSHARE_SHUTDOWN_SECONDS, says so, and lets the process exit.
  */
 import net from 'node:net';
-import { createLogger } from '../shared/log.js';
-import { startHub, type RunningHub } from '../services/hub.js';
+import type { RunningHub } from '../services/hub.js';
+import { startTestHub } from './in-process-hub.js';
 import { startRedisProcess, type RedisProcess } from './redis-process.js';
 
 let redis: RedisProcess;
@@ -48,12 +48,10 @@ it('a stop while Redis answers closes every service cleanly', async () => {
 
 /** A hub on the test's Redis (no demo data) whose stop gives the services `seconds` (INFOSHARE_SHUTDOWN_SECONDS). */
 function hubStoppingWithin(seconds: number, keyPrefix: string, redisUrl = redis.url) {
-  return startHub({
+  // startTestHub: a reserved port taken by another process before the hub listened is a new start on new ports.
+  return startTestHub(keyPrefix, {
     env: { ...process.env, REDIS_URL: redisUrl, INFOSHARE_SHUTDOWN_SECONDS: String(seconds) },
-    freePorts: true,
-    keyPrefix,
     loadFixtures: false,
-    log: createLogger('hub-shutdown', 'silent'),
   });
 }
 

@@ -25,21 +25,36 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
+/** How many free ports a first start tries (another process may take a reserved port before redis-server binds it). */
+const PORT_RACE_STARTS = 3;
+
 export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'always'): Promise<RedisProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-test-redis-kill-'));
-  const [port] = await reserveFreePorts(1);
-  const url = `redis://127.0.0.1:${port}`;
+  let port = 0;
+  let url = '';
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
-    child = spawn(
+    const running = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', appendfsync,
         '--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')],
       { stdio: 'ignore' },
     );
-    await answering(url, 15_000);
+    child = running;
+    await answering(url, 15_000, running);
   };
+  for (let attempt = 1; ; attempt++) {
+    [port] = (await reserveFreePorts(1)) as [number];
+    url = `redis://127.0.0.1:${port}`;
+    try {
+      await start();
+      break;
+    } catch (err) {
+      // Exited before answering: its port was taken meanwhile (redis-server cannot bind it) — another free port.
+      if (!(err instanceof ExitedBeforeAnswering) || attempt >= PORT_RACE_STARTS) throw err;
+    }
+  }
   const killWith = async (signal: NodeJS.Signals): Promise<void> => {
     const running = child;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
@@ -47,7 +62,6 @@ export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'al
     running.kill(signal);
     await gone;
   };
-  await start();
   return {
     url,
     kill: () => killWith('SIGKILL'),
@@ -61,9 +75,12 @@ export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'al
   };
 }
 
-async function answering(url: string, timeoutMs: number): Promise<void> {
+class ExitedBeforeAnswering extends Error {}
+
+async function answering(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new ExitedBeforeAnswering(`redis-server for ${url} exited before answering (${child.exitCode ?? child.signalCode})`);
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
     redis.on('error', () => {});
     // A server replaying its AOF answers LOADING until done: that counts as not yet.

@@ -15,9 +15,10 @@ import { sendHttp } from '../shared/client/http.js';
 import { getAccessToken } from '../shared/client/token.js';
 import type { Logger } from '../shared/log.js';
 import { createLogger } from '../shared/log.js';
-import { startHub, type RunningHub } from '../services/hub.js';
+import type { RunningHub } from '../services/hub.js';
 import { directoryStore } from '../services/directory/store.js';
 import type { DemoPartnershipId } from '../fixtures/partnership/demo-hubs.js';
+import { startTestHub } from './in-process-hub.js';
 import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from './redis.js';
 
 export interface TwoHubs {
@@ -39,7 +40,9 @@ export async function startTwoHubs(env: NodeJS.ProcessEnv = {}, log: Logger = cr
   const start = async (partnership: DemoPartnershipId, label: string): Promise<RunningHub> => {
     const keyPrefix = prefixes.get(partnership) ?? uniquePrefix(label);
     prefixes.set(partnership, keyPrefix);
-    const hub = await startHub({ partnership, env: { ...process.env, ...env, REDIS_URL: testRedisUrl() }, keyPrefix, freePorts: true, log });
+    // Through startTestHub: a port reserved for it and taken by another process before it listened (EADDRINUSE, other
+    // suites start hubs at the same time) is a new start on new ports, not a failed suite.
+    const hub = await startTestHub(keyPrefix, { partnership, env: { ...process.env, ...env, REDIS_URL: testRedisUrl() }, log });
     running.set(partnership, hub);
     return hub;
   };
