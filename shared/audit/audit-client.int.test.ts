@@ -9,6 +9,7 @@ import { OperationOutcomeError } from '../fhir/outcome.js';
 import { createLogger } from '../log.js';
 import { connectRedis, KeySpace } from '../redis/connection.js';
 import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from '../../test/redis.js';
+import { startRedisProcess } from '../../test/redis-process.js';
 
 const log = createLogger('audit-client-test', 'silent');
 
@@ -168,12 +169,21 @@ describe('RedisAuditSink', () => {
   });
 
   it('records after Redis has lost its script cache (as after a restart)', async () => {
-    const keys = freshKeys();
-    const sink = new RedisAuditSink(redis, keys, { log });
-    await sink.record(exchange('before'));
-    await redis.script('FLUSH');
-    await sink.record(exchange('after'));
-    expect((await readAuditEntries(redis, keys)).map((r) => r.entry.requestId)).toEqual(['before', 'after']);
+    // On a redis-server of its own: SCRIPT FLUSH empties the whole server's cache, and the test Redis is shared with
+    // the suites the other Jest worker runs meanwhile — their scripts' next calls would have met NOSCRIPT at a random moment.
+    const own = await startRedisProcess('everysec');
+    const ownRedis = connectRedis(own.url);
+    try {
+      const keys = freshKeys();
+      const sink = new RedisAuditSink(ownRedis, keys, { log });
+      await sink.record(exchange('before'));
+      await ownRedis.script('FLUSH');
+      await sink.record(exchange('after'));
+      expect((await readAuditEntries(ownRedis, keys)).map((r) => r.entry.requestId)).toEqual(['before', 'after']);
+    } finally {
+      ownRedis.disconnect();
+      await own.stop();
+    }
   });
 
   it('refuses a record with a criterion code that is not in the catalogue', async () => {
