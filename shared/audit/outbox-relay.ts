@@ -10,11 +10,25 @@
  * nothing twice. Outbox ids only grow (XADD `*`), so "after the cursor" is
  * "not relayed yet".
  *
+ * One pass at a time per outbox, across processes: a pass holds a short lease
+ * in the outbox's own slot (`<outbox>:relaying`, taken in the script that reads
+ * the entries, renewed with each batch, given back with the last batch's
+ * delete). Without it two processes relaying one outbox (the alerts service
+ * after each accept, its delivery process after its steps) read and sent the
+ * same entries both, one of the two appends skipping them all: every record
+ * crossed their sockets twice more. A pass that finds the lease held waits
+ * until the entries that were in the outbox when it asked are gone (the
+ * holder relayed them) or the lease is its own. The lease saves work only:
+ * exactly once still rests on the cursor, so a holder that died (its lease
+ * lapses in `RELAY_LEASE_MS`) or stalled past the lease costs at most a
+ * duplicate read, never a duplicate append.
+ *
  * Services `flush()` right after a commit, so in normal running a change's
  * record is in the audit stream before the answer; the timer catches up
  * whatever a failed flush or a crashed process left behind. A flush that fails
  * does not fail the request: the record is already durable in the outbox.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
@@ -59,6 +73,52 @@ if last ~= cursor then redis.call('HSET', KEYS[2], ARGV[1], last) end
 return appended
 `);
 
+/** How long a pass's lease on an outbox lasts without renewal (a pass renews it with each batch): a dead holder's lapses. */
+export const RELAY_LEASE_MS = 2_000;
+/** How often a pass that found another process's lease looks again. */
+const LEASE_POLL_MS = 10;
+
+/** The lease of the pass relaying an outbox (in the outbox's slot: the same script reads both). */
+export function relayLeaseKey(outbox: string): string {
+  return `${outbox}:relaying`;
+}
+
+/**
+ * KEYS[1] outbox, KEYS[2] its lease. ARGV[1] this relay's token, ARGV[2] lease ms, ARGV[3] batch size, ARGV[4] the
+ * entry this pass waits to see gone ('' the first time). Returns:
+ *   {'rows', <XRANGE of the first batch>} — the lease is this relay's (taken or renewed);
+ *   {'empty'} — nothing to relay (a lease of this relay's is given back);
+ *   {'held', <id or false>} — another relay's pass holds it: on the first call, the last entry now (false: none);
+ *     afterwards, ARGV[4] while an entry at or before it is still there, false once the holder has moved them all.
+ * Reads only while the lease is held elsewhere or the outbox is empty: no write, no fsync.
+ */
+const CLAIM_LUA = new LuaScript(`
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then
+  if ARGV[4] == '' then
+    local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+    return {'held', last and last[1] or false}
+  end
+  local waiting = redis.call('XRANGE', KEYS[1], '-', ARGV[4], 'COUNT', 1)[1]
+  return {'held', waiting and ARGV[4] or false}
+end
+if redis.call('XLEN', KEYS[1]) == 0 then
+  if holder then redis.call('DEL', KEYS[2]) end
+  return {'empty'}
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return {'rows', redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[3])}
+`);
+
+/** KEYS[1] outbox, KEYS[2] its lease. ARGV[1] token, ARGV[2] '1' to give the lease back, then the ids to delete. */
+const DELETE_LUA = new LuaScript(`
+if #ARGV > 2 then redis.call('XDEL', KEYS[1], unpack(ARGV, 3)) end
+if ARGV[2] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+`);
+
+type ClaimReply = ['rows', [string, string[]][]] | ['empty'] | ['held', string | null];
+
 export interface OutboxRelayOptions {
   /** How often the timer looks for entries a flush did not move (ms). Default 500. */
   readonly intervalMs?: number;
@@ -79,6 +139,8 @@ export class OutboxRelay {
   private stopped = false;
   /** The outbox keys this relay moves (a service's own): stores add theirs when built (`watch`). */
   private readonly outboxes = new Set<string>();
+  /** This relay's name on an outbox's lease (its passes of one outbox run one at a time: see `relay`). */
+  private readonly token = randomBytes(9).toString('base64url');
 
   constructor(
     private readonly redis: Redis,
@@ -189,14 +251,31 @@ export class OutboxRelay {
   }
 
   private async relayAll(outbox: string): Promise<number> {
+    const lease = relayLeaseKey(outbox);
     let moved = 0;
-    for (;;) {
-      const rows = await this.redis.xrange(outbox, '-', '+', 'COUNT', this.batchSize);
-      if (rows.length === 0) return moved;
-      moved += await relayBatch(this.redis, this.keys, outbox, rows);
-      // Only after the append (or its skip) is committed: a crash before this re-reads them, and the cursor skips them.
-      await this.redis.xdel(outbox, ...rows.map(([id]) => id));
-      if (rows.length < this.batchSize) return moved;
+    let waitingFor = '';
+    try {
+      for (;;) {
+        const reply = (await CLAIM_LUA.run(this.redis, [outbox, lease], [this.token, RELAY_LEASE_MS, this.batchSize, waitingFor])) as ClaimReply;
+        if (reply[0] === 'empty') return moved;
+        if (reply[0] === 'held') {
+          // Another process's pass: it moves what is there now; this one is done once those entries are gone.
+          if (!reply[1]) return moved;
+          waitingFor = reply[1];
+          await sleep(LEASE_POLL_MS);
+          continue;
+        }
+        const rows = reply[1];
+        moved += await relayBatch(this.redis, this.keys, outbox, rows);
+        // Only after the append (or its skip) is committed: a crash before this re-reads them, and the cursor skips them.
+        const last = rows.length < this.batchSize;
+        await DELETE_LUA.run(this.redis, [outbox, lease], [this.token, last ? '1' : '0', ...rows.map(([id]) => id)]);
+        if (last) return moved;
+      }
+    } catch (err) {
+      // Give the lease back at once (it would lapse anyway): another process's pass need not wait for it.
+      await DELETE_LUA.run(this.redis, [outbox, lease], [this.token, '1']).catch(() => undefined);
+      throw err;
     }
   }
 }

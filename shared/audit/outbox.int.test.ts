@@ -1,4 +1,6 @@
 import type { Organization } from 'fhir/r4.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jest } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { KeySpace } from '../redis/connection.js';
@@ -11,7 +13,7 @@ import { entryArgs, fullEventText, parseAuditEntry } from './audit-entry.js';
 import { auditStreamKey } from './audit-stream.js';
 import { requestDetailsOfEvent, toAuditEvent } from './audit-event.js';
 import { changeRecord, outboxEntryArgs, outboxKey, stageChangeRecord } from './outbox.js';
-import { OutboxRelay, relayBatch } from './outbox-relay.js';
+import { OutboxRelay, relayBatch, relayLeaseKey } from './outbox-relay.js';
 
 const log = createLogger('outbox-test', 'silent');
 const organizationType = defineResourceType('Organization', [tokenParam('identifier', (r) => identifiersOf(r.identifier))]);
@@ -108,6 +110,50 @@ describe('audit outbox', () => {
     expect(movedA + movedB).toBe(250);
     const references = (await readAuditEvents(redis, keys, { count: 1000 })).map(({ event }) => event.entity?.[0]?.what?.reference);
     expect(references).toEqual(Array.from({ length: 250 }, (_, i) => `Thing/t${i}`));
+    expect(await redis.exists(relayLeaseKey(outbox))).toBe(0);
+  });
+
+  const commitThings = async (keys: KeySpace, from: number, count: number) => {
+    const multi = redis.multi();
+    for (let i = from; i < from + count; i++) {
+      stageChangeRecord(multi, keys, 'things', changeRecord({ ...cause, service: 'mpi' }, { subtype: 'update', action: 'U', entities: [{ reference: `Thing/t${i}` }] }, 'things'));
+    }
+    await multi.exec();
+  };
+
+  it('leaves an outbox to the pass of another process that holds its lease, and is done once that pass moved the entries', async () => {
+    const keys = freshKeys();
+    const outbox = outboxKey(keys, 'things');
+    // Another process's pass is under way (its lease), and three records are waiting.
+    await redis.set(relayLeaseKey(outbox), 'another-process', 'PX', 60_000);
+    await commitThings(keys, 0, 3);
+    // This process's relay, on a connection of its own: it asks, finds the lease held, and asks again (waiting).
+    const own = testRedis();
+    const asked = jest.spyOn(own, 'evalsha');
+    const flushed = new OutboxRelay(own, keys, { log }).watch(outbox).flush();
+    while (asked.mock.calls.length < 2) await sleep(5);
+    expect(await redis.xlen(auditStreamKey(keys))).toBe(0);
+    // The holder's pass moves them (nothing of them was appended before it), then this relay is done.
+    const rows = await redis.xrange(outbox, '-', '+');
+    expect(await relayBatch(redis, keys, outbox, rows)).toBe(3);
+    await redis.xdel(outbox, ...rows.map(([id]) => id));
+    expect(await flushed).toBe(0);
+    own.disconnect();
+    await redis.del(relayLeaseKey(outbox));
+    const references = (await readAuditEvents(redis, keys)).map(({ event }) => event.entity?.[0]?.what?.reference);
+    expect(references).toEqual(['Thing/t0', 'Thing/t1', 'Thing/t2']);
+  });
+
+  it('relays an outbox whose lease was left by a pass that died, once the lease lapses', async () => {
+    const keys = freshKeys();
+    const outbox = outboxKey(keys, 'things');
+    await redis.set(relayLeaseKey(outbox), 'a-dead-process', 'PX', 200);
+    await commitThings(keys, 0, 2);
+    expect(await new OutboxRelay(redis, keys, { log }).watch(outbox).flush()).toBe(2);
+    expect(await redis.xlen(outbox)).toBe(0);
+    // Given back with the last batch: the next pass, this process's or another's, need not wait.
+    expect(await redis.exists(relayLeaseKey(outbox))).toBe(0);
+    expect(await redis.xlen(auditStreamKey(keys))).toBe(2);
   });
 
   describe('an audited resource store', () => {

@@ -19,6 +19,7 @@
  * - `ix:<param>:hi`  zset   the same members scored by the end of the value's range
  * - `proj`           hash   id → the type's projection of the current version (only types declaring one)
  * - `audit-outbox`   stream change records committed with each write (shared/audit/outbox.ts)
+ * - `audit-outbox:relaying` string  the lease of the relay pass moving them (shared/audit/outbox-relay.ts; seconds)
  */
 import { outboxKey } from '../audit/outbox.js';
 import type { KeySpace } from '../redis/connection.js';
