@@ -180,7 +180,7 @@ function syntheticRuns(): Line[] {
       afterReclustering: reclustering.reclustered,
       order: reclustering.order,
       generator: { ...SYNTHETIC, agencies: 'Lothian partnership (11)' },
-      timed: 'features + blocking + comparison + decision + indexing per record, records arriving one at a time',
+      timed: "registration's loop: features + blocking + comparison + decision (with the candidate Persons' CHIs) + indexing per record, records arriving one at a time",
       model: { from: 'default-model.json', source: defaultModel.estimation?.source, thresholds: defaultModel.thresholds },
       targets: t,
       meetsTargets: figures.f1 >= t.f1 && figures.reviewShareOfTruePairs <= t.reviewShareOfTruePairs && figures.recordsPerSecond >= t.recordsPerSecond,

@@ -21,7 +21,7 @@ import { analyseErrors, type ErrorAnalysis } from './heldout-errors.js';
 import { estimateForRecords } from './estimation.js';
 import type { LabelledRecord } from './febrl.js';
 import { round } from './metrics.js';
-import { partitionQuality, registerIncrementally } from './reclustered.js';
+import { partitionQuality, registerFeatures } from './reclustered.js';
 
 const top = Object.fromEntries(Object.entries(RATE_RANGES).map(([name, [, high]]) => [name, high])) as ProxyRates;
 
@@ -71,7 +71,7 @@ export function runStressSeed(seed: number, profile: string, options: Omit<Proxy
   const { model } = estimateForRecords(records, `held-out proxy seed ${seed} (${profile})`);
   const features = records.map((r) => toFeatures(r.record));
   const truthOf = new Map(records.map((r) => [r.record.id, r.person] as const));
-  const arrival = registerIncrementally(features, model);
+  const arrival = registerFeatures(features, model);
   const clustering = clusterRecords({ records: features, model });
   const clusterOf = new Map<string, string>();
   for (const c of clustering.clusters) for (const id of c) clusterOf.set(id, c[0]!);

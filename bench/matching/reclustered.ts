@@ -64,19 +64,38 @@ function reviewFigures(records: number, questions: readonly { recordId: string; 
   };
 }
 
-/** The MPI's incremental registration over `features` in the given order: record id → Person, and the review questions raised. */
-export function registerIncrementally(
-  features: readonly MatchFeatures[],
-  model: MatchModel,
-): { personOf: Map<string, string>; questions: { recordId: string; candidateId: string }[] } {
+/** What one incremental registration pass left (`registerIncrementally`). */
+export interface Registration {
+  /** Record id → its Person (the id of the Person's first record). */
+  readonly personOf: Map<string, string>;
+  /** Review questions raised (Tasks a reviewer would get): a review's best candidate, a link's bridged possible duplicates. */
+  readonly questions: { recordId: string; candidateId: string }[];
+  /** Record id → the Persons offered for review (records decided `review` only). */
+  readonly reviewed: Map<string, Set<string>>;
+  readonly outcomes: { link: number; review: number; new: number };
+  /** Candidate records compared. */
+  readonly comparisons: number;
+}
+
+/**
+ * The MPI's incremental registration of `items` in the given order, as registration does it: each
+ * record's features worked out (`featuresOf`), decided against the index of those before it with
+ * every CHI its candidate Persons hold (registration.ts `candidatePersonChis`), then indexed. The
+ * one loop the benchmarks time and measure arrival-order results with.
+ */
+export function registerIncrementally<T>(items: readonly T[], model: MatchModel, featuresOf: (item: T) => MatchFeatures): Registration {
   const index = new MatchIndex(model);
   const personOf = new Map<string, string>();
   // Every CHI each Person's records hold, as registration reads them (registration.ts `candidatePersonChis`).
   const chisOf = new Map<string, PersonChi[]>();
   const options = { personOf: (id: string) => personOf.get(id), chisOf: (person: string) => chisOf.get(person) };
   const questions: { recordId: string; candidateId: string }[] = [];
-  for (const f of features) {
+  const reviewed = new Map<string, Set<string>>();
+  const outcomes = { link: 0, review: 0, new: 0 };
+  for (const item of items) {
+    const f = featuresOf(item);
     const decision = index.match(f, options);
+    outcomes[decision.outcome]++;
     if (decision.outcome === 'link') {
       personOf.set(f.id, personOf.get(decision.best!.id)!);
       // A bridged possible duplicate is a (merge) review Task too.
@@ -89,10 +108,20 @@ export function registerIncrementally(
       if (list) list.push(held);
       else chisOf.set(person, [held]);
     }
-    if (decision.outcome === 'review') questions.push({ recordId: f.id, candidateId: decision.reviewCandidates[0]!.id });
+    if (decision.outcome === 'review') {
+      questions.push({ recordId: f.id, candidateId: decision.reviewCandidates[0]!.id });
+      reviewed.set(f.id, new Set(decision.reviewCandidates.map((c) => personOf.get(c.id)!)));
+    }
     index.add(f);
   }
-  return { personOf, questions };
+  return { personOf, questions, reviewed, outcomes, comparisons: index.comparisons };
+}
+
+const asIs = (f: MatchFeatures): MatchFeatures => f;
+
+/** `registerIncrementally` over features already worked out. */
+export function registerFeatures(features: readonly MatchFeatures[], model: MatchModel): Registration {
+  return registerIncrementally(features, model, asIs);
 }
 
 export interface OrderFigures {
@@ -142,9 +171,9 @@ export function compareIncrementalAndReclustered(records: readonly LabelledRecor
   const features = records.map((r) => toFeatures(r.record));
   const truthOf = new Map(records.map((r) => [r.record.id, r.person] as const));
 
-  const first = timed(() => registerIncrementally(features, model), 2);
+  const first = timed(() => registerFeatures(features, model), 2);
   const shuffled = new Random(shuffleSeed).shuffle([...features]);
-  const second = registerIncrementally(shuffled, model);
+  const second = registerFeatures(shuffled, model);
 
   const clustered = timed(() => clusterRecords({ records: features, model }), 2);
   const clusteredShuffled = clusterRecords({ records: shuffled, model });

@@ -3,8 +3,9 @@
  * benchmark. Records arrive one at a time, in shuffled order, as agency systems would
  * submit them: each is decided against the index of those before it, a `link` joins
  * the linked person, review and new start a person of their own (review counts as not
- * linked), and the record is then indexed. Quality is pairwise over the resulting
- * persons against the true ones.
+ * linked), and the record is then indexed — registration's loop (reclustered.ts
+ * `registerIncrementally`), CHI check over the candidate Persons included. Quality is
+ * pairwise over the resulting persons against the true ones.
  */
 import { generatePopulation, type SyntheticAgencyRecord } from '../../fixtures/generators/scottish-population.js';
 import { MatchIndex } from '../../services/mpi/domain/engine.js';
@@ -13,6 +14,9 @@ import type { MatchModel } from '../../services/mpi/domain/model.js';
 import type { DemographicRecord } from '../../services/mpi/domain/record.js';
 import type { LabelledRecord } from './febrl.js';
 import { quality, round, timed, type Quality } from './metrics.js';
+import { registerIncrementally } from './reclustered.js';
+
+const featuresOfLabelled = (r: LabelledRecord) => toFeatures(r.record);
 
 export interface SyntheticOptions {
   readonly seed: number;
@@ -57,36 +61,10 @@ export interface DedupFigures extends Quality {
   readonly baseline: Quality & { readonly recordsPerSecond: number };
 }
 
-interface RunResult {
-  readonly personOf: Map<string, string>;
-  readonly outcomes: { link: number; review: number; new: number };
-  /** Record id → ids of the persons offered for review. */
-  readonly reviewed: Map<string, Set<string>>;
-  readonly comparisons: number;
-}
-
-function runIncremental(records: readonly LabelledRecord[], model: MatchModel): RunResult {
-  const index = new MatchIndex(model);
-  const personOf = new Map<string, string>();
-  const options = { personOf: (id: string) => personOf.get(id) };
-  const outcomes = { link: 0, review: 0, new: 0 };
-  const reviewed = new Map<string, Set<string>>();
-  for (const { record } of records) {
-    const features = toFeatures(record);
-    const decision = index.match(features, options);
-    outcomes[decision.outcome]++;
-    if (decision.outcome === 'link') personOf.set(record.id, personOf.get(decision.best!.id)!);
-    else personOf.set(record.id, record.id);
-    if (decision.outcome === 'review') {
-      reviewed.set(record.id, new Set(decision.reviewCandidates.map((c) => personOf.get(c.id)!)));
-    }
-    index.add(features);
-  }
-  return { personOf, outcomes, reviewed, comparisons: index.comparisons };
-}
-
 export function runDedup(records: readonly LabelledRecord[], model: MatchModel): DedupFigures {
-  const run = timed(() => runIncremental(records, model), 4);
+  // The timed loop is registration's (reclustered.ts): features, candidates, decision with every CHI
+  // the candidate Persons hold, indexing.
+  const run = timed(() => registerIncrementally(records, model, featuresOfLabelled), 4);
   const { personOf, outcomes, reviewed } = run.result;
 
   // True pairs: every pair of records of one true person, in arrival order.
