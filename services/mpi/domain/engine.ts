@@ -619,6 +619,14 @@ export class MatchIndex {
   /** Keys of the features last looked up, so `match` then `add` of one record computes them once. */
   private lastFeatures: MatchFeatures | undefined;
   private lastKeys: string[] = [];
+  /**
+   * The blocks `candidates` found for `lastKeys` (undefined: none yet), valid while `changes` is
+   * `lastBlocksAt`: `add` of the record just matched then needs no second lookup of each key.
+   */
+  private lastBlocks: (number[] | undefined)[] = [];
+  private lastBlocksAt = -1;
+  /** Adds and removes so far. */
+  private changes = 0;
   /** Comparisons made by `match` so far (for benchmarks). */
   comparisons = 0;
 
@@ -641,12 +649,16 @@ export class MatchIndex {
   /** Adds a record, replacing an earlier version with the same id. `keys`: its blocking keys, when the caller has them. */
   add(features: MatchFeatures, keys: string[] = this.keysOf(features)): void {
     this.remove(features.id);
+    // The blocks `candidates` just looked up for these keys, when nothing was added or removed since.
+    const found = keys === this.lastKeys && this.lastBlocksAt === this.changes ? this.lastBlocks : undefined;
+    this.changes++;
     const slot = this.records.length;
     this.records.push(features);
     this.slots.set(features.id, slot);
     this.keysBySlot.push(keys);
-    for (const key of keys) {
-      const block = this.blocks.get(key);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const block = found ? found[i] : this.blocks.get(key);
       if (block) block.push(slot);
       else this.blocks.set(key, [slot]);
     }
@@ -655,6 +667,7 @@ export class MatchIndex {
   remove(id: string): boolean {
     const slot = this.slots.get(id);
     if (slot === undefined) return false;
+    this.changes++;
     for (const key of this.keysBySlot[slot] ?? []) {
       const block = this.blocks.get(key);
       if (!block) continue;
@@ -690,8 +703,14 @@ export class MatchIndex {
     }
     const mark = ++this.generation;
     const out: MatchFeatures[] = [];
-    for (const key of keys) {
-      const block = this.blocks.get(key);
+    const remember = keys === this.lastKeys;
+    if (remember) {
+      this.lastBlocks.length = keys.length;
+      this.lastBlocksAt = this.changes;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const block = this.blocks.get(keys[i]!);
+      if (remember) this.lastBlocks[i] = block;
       if (!block || block.length > this.maxBlockSize) continue;
       for (const slot of block) {
         if (this.seen[slot] === mark) continue;

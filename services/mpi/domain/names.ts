@@ -36,8 +36,15 @@ export function normaliseFamily(value: string): string {
   return expanded.replace(/[^a-z]/g, '');
 }
 
+const FAMILY_SEPARATOR = /[\s-]/;
+
 /** Parts of a double-barrelled family name ("Smith-Jones" → ["smith", "jones"]); one part for most names. */
 export function familyParts(value: string): string[] {
+  // Most family names have no separator: one part, without the splitting (every record's features ask).
+  if (!FAMILY_SEPARATOR.test(value)) {
+    const one = normaliseFamily(value);
+    return one ? [one] : [];
+  }
   const lower = foldLetters(value).trim();
   // Split only on hyphens and spaces that are not part of a Mc/Mac/M' prefix.
   const joined = lower.replace(/^m['’‘`]\s*/, 'mac').replace(/^(mc|mac)\s+/, '$1');
