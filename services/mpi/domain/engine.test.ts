@@ -1,5 +1,6 @@
 import { generateRandomisedPopulation } from '../../../fixtures/generators/randomised-population.js';
 import defaultModel from './default-model.json' with { type: 'json' };
+import { blockingKeys } from './blocking.js';
 import { fieldIndex } from './comparators.js';
 import { classify, compare, decide, MatchIndex, matchGrade, matchProbability, scoreAndGrade, verdict } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
@@ -58,6 +59,29 @@ describe('compare', () => {
   it('reports a missing value as missing with no weight', () => {
     const result = compare(person(morag), person({ ...morag, gender: undefined }), model);
     expect(result.fields.find((f) => f.field === 'sex')).toEqual({ field: 'sex', level: 'missing', weight: 0 });
+  });
+
+  it('links the same forename, family name, birth date and sex at another address with a CHI on one side only (issue 12: the held-out set\'s commonest miss)', () => {
+    // Social work (with the CHI) and the police (never a CHI) hold one young man at two addresses.
+    const socialWork = person({ given: ['Liam'], family: 'Brown', birthDate: '2003-04-19', gender: 'male', chi: '1904030012', postcode: 'G41 2AB', addressLine: '12 Albert Road' });
+    const police = person({ given: ['Liam'], family: 'Brown', birthDate: '2003-04-19', gender: 'male', postcode: 'PA3 4QT', addressLine: '7 Glen Street' });
+    const result = compare(socialWork, police, model);
+    expect(result.outcome).toBe('link');
+    expect(fieldLevel(result, 'residence')).toBe('different');
+    expect(fieldLevel(result, 'chi')).toBe('missing');
+  });
+
+  it('at least reviews one name changed by a nickname, a typo or a marriage together with a move: never a new person unasked', () => {
+    const before: Partial<DemographicRecord> = { given: ['William'], family: 'Brown', birthDate: '1961-08-23', gender: 'male', postcode: 'G41 2AB', addressLine: '12 Albert Road' };
+    const moved: Partial<DemographicRecord> = { postcode: 'PA3 4QT', addressLine: '7 Glen Street' };
+    const bride: Partial<DemographicRecord> = { ...before, given: ['Emma'], gender: 'female' };
+    const pairs: [string, Partial<DemographicRecord>, Partial<DemographicRecord>][] = [
+      ['nickname', before, { ...before, ...moved, given: ['Bill'] }],
+      ['forename typo', before, { ...before, ...moved, given: ['Wiliam'] }],
+      ['family-name typo', before, { ...before, ...moved, family: 'Browne' }],
+      ['marriage', bride, { ...bride, ...moved, family: 'Wilson' }],
+    ];
+    for (const [change, a, b] of pairs) expect([change, compare(person(a), person(b), model).outcome]).not.toEqual([change, 'new']);
   });
 
   it('does not link twins automatically: same surname, birth date and address, different forename', () => {
@@ -445,6 +469,20 @@ describe('MatchIndex', () => {
     expect(index.remove('a')).toBe(true);
     expect(index.remove('a')).toBe(false);
     expect(index.size).toBe(0);
+  });
+
+  it('indexes a record matched first and added after another record opened the same blocks: both are found', () => {
+    const index = new MatchIndex(model);
+    const first = person({ ...morag, id: 'first' });
+    expect(index.match(first).outcome).toBe('new');
+    // Another record with the same blocking keys arrives (its keys given by the caller) before the first is added.
+    const second = person({ ...morag, id: 'second', phone: '0131 496 0999' });
+    index.add(second, blockingKeys(second));
+    index.add(first);
+    const probe = person({ ...morag, id: 'probe' });
+    expect(index.candidates(probe).map((c) => c.id).sort()).toEqual(['first', 'second']);
+    index.remove('second');
+    expect(index.candidates(probe).map((c) => c.id)).toEqual(['first']);
   });
 
   it('skips blocks larger than its limit', () => {
