@@ -486,6 +486,9 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'directory', what: 'PUT with an If-Match that is not an ETag', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: { ...FJ, 'if-match': 'garbage' }, body: json({ resourceType: 'Organization', id: 'nhs-lothian', name: 'NHS Lothian' }), status: 400 },
     { service: 'directory', what: 'PUT whose body id is not the URL id', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: FJ, body: json({ resourceType: 'Organization', id: 'other', name: 'x' }), status: 400 },
     { service: 'directory', what: 'PUT of another resource type', method: 'PUT', path: '/fhir/Organization/nhs-lothian', headers: FJ, body: json({ resourceType: 'Patient', id: 'nhs-lothian' }), status: [400, 422] },
+    // Session 25: `..` and `.` match R4's id pattern, and PUT created resources no URL can name (…/Organization/.. is /fhir/).
+    { service: 'directory', what: 'PUT of a resource whose id is ..', method: 'PUT', path: '/fhir/Organization/..', headers: FJ, body: json({ resourceType: 'Organization', id: '..', name: 'Corpus org' }), status: 400 },
+    { service: 'directory', what: 'PUT of a resource whose id is .', method: 'PUT', path: '/fhir/Organization/.', headers: FJ, body: json({ resourceType: 'Organization', id: '.', name: 'Corpus org' }), status: 400 },
     { service: 'directory', what: 'vread of a version that never was', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history/999', status: 404 },
     { service: 'directory', what: '_history with _count=abc', method: 'GET', path: '/fhir/Organization/nhs-lothian/_history?_count=abc', status: 400 },
     // Reads answered the whole resource to parameters that ask for less, or misspelt ones (session 24).
@@ -622,6 +625,23 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
       expect(answer).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer).toMatch(/Content-Type: application\/fhir\+json/);
       expect(answer).toMatch(new RegExp(`"resourceType":"OperationOutcome".*${named}`));
+    }
+  });
+
+  it('answers CONNECT (a proxy tunnel) with a 405 OperationOutcome instead of dropping the connection', async () => {
+    for (const target of ['localhost:443', '/fhir/Organization']) {
+      const port = Number(new URL(urlOf('directory', '/')).port);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, 'localhost', () => socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`));
+        let text = '';
+        socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 405 /);
+      expect(answer).toMatch(/Content-Type: application\/fhir\+json/);
+      expect(answer).toMatch(/"resourceType":"OperationOutcome".*not a proxy/);
+      if (target.startsWith('/')) expect(answer).toMatch(/Allow: GET, HEAD, OPTIONS, POST/);
     }
   });
 

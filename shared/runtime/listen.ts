@@ -4,6 +4,7 @@ import { createServer, type AddressInfo, type Server as NetServer, type Socket }
 import type { Express } from 'express';
 import { portSettings, type ServiceName } from '../config.js';
 import { outcome } from '../fhir/outcome.js';
+import { allowedMethods } from '../http/methods.js';
 
 export interface Listening {
   readonly server: Server;
@@ -19,6 +20,7 @@ export function listen(app: Express, port: number, host: string): Promise<Listen
     server.on('checkExpectation', app);
     server.listen(port, host);
     server.on('clientError', answerUnparsableRequest);
+    server.on('connect', (req: IncomingMessage, socket: Socket) => refuseConnect(app, req, socket));
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
@@ -97,6 +99,27 @@ function answerUnparsableRequest(err: Error & { code?: string }, socket: Socket)
   const body = JSON.stringify(outcome(status === 408 ? 'timeout' : status === 431 ? 'too-long' : 'invalid', text));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * `CONNECT` (a proxy tunnel) is no FHIR interaction, and Node hands it to the `connect` event instead of the app: with
+ * no listener the connection was dropped without an answer (until 2026-12-07). It is answered as every method no path
+ * takes, a 405 OperationOutcome, and the connection closed (the client asked for a tunnel; there is none). Like the
+ * parser's refusals it never reaches the app, so there is no exchange to audit.
+ */
+function refuseConnect(app: Express, req: IncomingMessage, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // Its target is usually `host:port`, no path of ours; when it is a path, `Allow` names what that path takes.
+  const path = req.url?.startsWith('/') ? req.url.split('?')[0] ?? '/' : undefined;
+  const allowed = path === undefined ? [] : allowedMethods(app, path);
+  const allow = allowed.length > 0 ? `Allow: ${allowed.join(', ')}\r\n` : '';
+  const body = JSON.stringify(outcome('not-supported', 'CONNECT is not served: this is a FHIR server, not a proxy (GET /fhir/metadata lists what it serves)'));
+  socket.end(
+    `HTTP/1.1 405 ${STATUS_CODES[405] ?? ''}\r\n${allow}Content-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -121,6 +121,12 @@ class RevisionMoved extends Error {}
 
 /** FHIR ids: 1-64 of letters, digits, `-` and `.`. */
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/**
+ * `.` and `..` match R4's id pattern but are path steps: every URL resolves `/fhir/Organization/..` to `/fhir/`, so a
+ * resource by that id could be written (`PUT /fhir/Organization/..` created one until 2026-12-07) and never read back,
+ * its `Location` and `fullUrl` naming another resource.
+ */
+const DOT_SEGMENT = /^\.\.?$/;
 
 interface Tombstone {
   readonly deleted: true;
@@ -506,6 +512,7 @@ export class ResourceStore {
     const type = resource.resourceType;
     const state = this.state(type);
     if (!ID.test(id)) throw badRequest(`'${id}' is not a valid resource id`, `${type}.id`);
+    if (DOT_SEGMENT.test(id)) throw badRequest(`'${id}' cannot be a resource id: a URL resolves ${type}/${id} away (it is a path step), so the resource could never be read back`, `${type}.id`);
     const lastUpdated = new Date().toISOString();
     const { head, tail, indexable } = versionedJson(resource, id, lastUpdated);
     const entries = indexEntries(state.definition, indexable);
