@@ -69,7 +69,25 @@ export interface RunningHub {
   stop(): Promise<boolean>;
 }
 
+/** How often a start on free ports that lost a reserved port to another process is tried again. */
+const PORT_RACE_STARTS = 3;
+
+/**
+ * Starts the hub. On free ports (`freePorts`) each port is reserved, released, then listened on: another process
+ * can take one in between (EADDRINUSE: suites or replays starting hubs at the same time, any connection's ephemeral
+ * port) — that start is stopped and tried again on new free ports, up to PORT_RACE_STARTS times.
+ */
 export async function startHub(options: StartHubOptions = {}): Promise<RunningHub> {
+  for (let start = 1; ; start++) {
+    try {
+      return await startHubOnce(options);
+    } catch (err) {
+      if (!options.freePorts || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || start >= PORT_RACE_STARTS) throw err;
+    }
+  }
+}
+
+async function startHubOnce(options: StartHubOptions): Promise<RunningHub> {
   const env = options.partnership ? demoHubEnv(options.partnership, options.env ?? process.env) : { ...(options.env ?? process.env) };
   if (options.keyPrefix) env.INFOSHARE_KEY_PREFIX = options.keyPrefix;
   // The hub's settings and every service's own, checked together: all problems reported at once.

@@ -8,22 +8,12 @@ import { connectRedis } from '../shared/redis/connection.js';
 import { startHub, type RunningHub, type StartHubOptions } from '../services/hub.js';
 import { deletePrefix } from './redis.js';
 
-/** How often a start that lost a reserved port to another process is tried again. */
-const PORT_RACE_STARTS = 3;
-
 /**
  * Starts the hub on free ports under `keyPrefix`, logging nothing (a failing test says what went wrong).
- * The hub reserves free ports, then listens on them: with several suites starting hubs at once another
- * can take one in between (EADDRINUSE) — that start is tried again on new ports.
+ * A reserved port taken by another process before the hub listened is a new start on new ports (startHub).
  */
 export async function startTestHub(keyPrefix: string, options: Omit<StartHubOptions, 'freePorts' | 'keyPrefix'> = {}): Promise<RunningHub> {
-  for (let start = 1; ; start++) {
-    try {
-      return await startHub({ log: createLogger(`${keyPrefix}-hub`, 'silent'), ...options, freePorts: true, keyPrefix });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || start >= PORT_RACE_STARTS) throw err;
-    }
-  }
+  return startHub({ log: createLogger(`${keyPrefix}-hub`, 'silent'), ...options, freePorts: true, keyPrefix });
 }
 
 /** Stops every service and deletes the keys the hub wrote, so no run leaves anything behind. */
