@@ -18,6 +18,9 @@ import { MpiKeys } from '../services/mpi/keys.js';
 import { mpiService } from '../services/mpi/module.js';
 import { MpiStore } from '../services/mpi/store.js';
 
+/** How long a test reuses an access token it was given (well within the hub's default 300 s token life). */
+const TOKEN_REUSE_MS = 60_000;
+
 export interface TestMpi {
   readonly app: Express;
   readonly dir: TestDirectory;
@@ -49,15 +52,17 @@ export async function startTestMpi(
   const dir = await startTestDirectory(env);
   const config: HubConfig & MpiConfig = { ...dir.config, ...loadMpiConfig(env), ...overrides };
   const service = await mpiService.createService({ ...dir.deps, config }, config);
-  const tokens = new Map<string, Promise<string>>();
+  // Each token reused for at most a minute: a suite running longer than a token's life (300 s) on a slow machine
+  // would otherwise send an expired one in its later tests (401s that depend on the machine's speed).
+  const tokens = new Map<string, { token: Promise<string>; at: number }>();
   const token = (agencyId: string, scope?: string) => {
     const key = `${agencyId} ${scope ?? ''}`;
     let t = tokens.get(key);
-    if (!t) {
-      t = dir.token(agencyId, scope ? { scope } : {});
+    if (!t || Date.now() - t.at > TOKEN_REUSE_MS) {
+      t = { token: dir.token(agencyId, scope ? { scope } : {}), at: Date.now() };
       tokens.set(key, t);
     }
-    return t;
+    return t.token;
   };
   const auth = async (agencyId: string, scope?: string) => ({ Authorization: `Bearer ${await token(agencyId, scope)}` });
   const get = async (agencyId: string, path: string, scope?: string) => request(service.app).get(path).set(await auth(agencyId, scope));
