@@ -534,6 +534,7 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'audit', what: 'the auditor page\u2019s log with a cursor that is not one', method: 'GET', path: '/page/log?_cursor=garbage', status: 400 },
     { service: 'audit', what: 'the auditor page\u2019s cell that is not in the catalogue', method: 'GET', path: '/page/cell/ZZ-L9', status: 404 },
     { service: 'audit', what: 'the evidence report in a format it does not print', method: 'GET', path: '/evidence?format=exe', status: 400 },
+    { service: 'audit', what: 'the evidence report with format given twice (it answered JSON, neither)', method: 'GET', path: '/evidence?format=pdf&format=html', status: 400 },
     { service: 'audit', what: '$export with _count (it streams every match)', method: 'GET', path: '/fhir/AuditEvent/$export?_count=1', status: 400 },
     { service: 'agency-sim', what: 'a delivery without the hub\u2019s delivery token (401 names its scheme)', method: 'POST', path: '/agencies/nhs-lothian/fhir/$process-message', headers: FJ, body: bundle('message', []), status: 401, auth: 'none' },
     { service: 'agency-sim', what: 'a delivery with an access token where the delivery token belongs', method: 'POST', path: '/agencies/nhs-lothian/fhir', headers: FJ, body: bundle('batch', []), status: 401 },

@@ -46,6 +46,8 @@ export function reportScopeOf(query: Request['query']): ReportScope {
 
 export function evidenceReport(ctx: EvidenceContext): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
+    // `format` given twice was answered as JSON, neither of the two asked for (until 2026-12-07).
+    if (Array.isArray(req.query.format)) throw badRequest(`'format' takes one value: one of ${EVIDENCE_FORMATS.join(', ')}`, 'format');
     const format = typeof req.query.format === 'string' ? req.query.format : 'json';
     if (!isEvidenceFormat(format)) throw badRequest(`'format' must be one of ${EVIDENCE_FORMATS.join(', ')}`, 'format');
     const scope = reportScopeOf(req.query);
