@@ -85,6 +85,8 @@ describe('a hub started with REDIS_URL, used from another terminal without it', 
     const logFile = path.join(dataDir, 'logs', 'hub.log');
     expect(hubOutput).toContain(`logs:           ${logFile}`);
     expect(hubOutput.trimEnd().endsWith('Press Ctrl-C to stop.')).toBe(true);
+    // What runs besides the services: where alerts are delivered from (no processes forked by default).
+    expect(hubOutput).toContain('alerts are delivered from the alerts service’s own process (INFOSHARE_ALERTS_DELIVERY_PROCESSES=0)');
     expect(hubOutput.split('\n').filter((line) => line.trimStart().startsWith('{'))).toEqual([]);
     expect(fs.existsSync(logFile)).toBe(true);
   });

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DEMO_AGENCIES } from '../../fixtures/partnership/demo-agencies.js';
 import { DEMO_HUBS, demoHubEnv, isDemoPartnership } from '../../fixtures/partnership/demo-hubs.js';
+import { loadAlertsConfig } from '../../services/alerts/config.js';
 import { startHub } from '../../services/hub.js';
 import { DEFAULT_PARTNERSHIP, loadConfig, SERVICE_NAMES } from '../../shared/config.js';
 import { logFileOf } from '../../shared/log.js';
@@ -54,6 +55,13 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
     const about = name === 'agency-sim' ? `what an agency received ${url}/agencies/<id>/received` : `FHIR ${url}/fhir/metadata`;
     io.out(`  ${name.padEnd(11)} ${url}   (${about}, health ${url}/health)`);
   }
+  // Alerts are delivered in the alerts service's process, or in processes it forks (stopped with it).
+  const deliveryProcesses = loadAlertsConfig(hubEnv).deliveryProcesses;
+  io.out(
+    deliveryProcesses > 0
+      ? `  alerts are delivered by ${deliveryProcesses} delivery process${deliveryProcesses === 1 ? '' : 'es'} of their own (INFOSHARE_ALERTS_DELIVERY_PROCESSES), stopped with the hub`
+      : '  alerts are delivered from the alerts service’s own process (INFOSHARE_ALERTS_DELIVERY_PROCESSES=0)',
+  );
   io.out(`\n  token endpoint  ${config.token.tokenUrl}`);
   io.out(`  JWKS            ${config.token.jwksUrl}`);
   io.out(`  Redis           ${hub.redisUrl}${config.redisUrl ? '' : `  (private, data in ${config.dataDir}/redis)`}`);
