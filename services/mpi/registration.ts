@@ -739,6 +739,8 @@ export class Registrar {
                 probability: matchProbability(comparison.score, model),
                 fields: comparison.fields,
                 ...(comparison.rule ? { rule: comparison.rule } : {}),
+                // A pair that links on its own is asked about only because other records of the two contradict a join.
+                ...(comparison.outcome === 'link' ? { linkKeptApart: true } : {}),
                 requestedBy,
                 authoredOn: now,
                 ...(q.merge ? { possibleDuplicateOf: { recordPersonId: q.recordPersonId } } : {}),

@@ -61,6 +61,33 @@ describe('buildReviewTask', () => {
   });
 });
 
+describe('buildReviewTask: a re-clustering question about a pair that links on its own', () => {
+  const base = {
+    recordId: 'lothian-police.P1',
+    candidateId: 'nhs-lothian.N3',
+    candidatePersonId: 'per-3',
+    probability: 1,
+    fields: [],
+    requestedBy: 'infoshare mpi re-clustering',
+    authoredOn: '2025-06-01T10:00:00Z',
+    linkKeptApart: true,
+  } as const;
+
+  it('says the score is in the link band and other records keep the two apart, not that it is between the review thresholds', () => {
+    const task = buildReviewTask({ ...base, score: 35.789 });
+    expect(task.description).toBe(
+      'Are Patient/lothian-police.P1 and Patient/nhs-lothian.N3 the same person? The pair would link (score 35.79, in the link band), ' +
+        'but linking it would put together records of the two Persons that must stay apart (different CHI numbers, possible twins, ' +
+        'or an identifying field that differs): a reviewer decides.',
+    );
+  });
+
+  it('names the rule that would link it (the same CHI)', () => {
+    const task = buildReviewTask({ ...base, score: 12.5, rule: { outcome: 'link', detail: 'same CHI number' } });
+    expect(task.description).toContain('The pair would link (same CHI number, score 12.50), but linking it would put together');
+  });
+});
+
 describe('buildReviewTask: a possible duplicate', () => {
   const duplicate = buildReviewTask({
     recordId: 'edinburgh-social-work.S1',

@@ -43,14 +43,25 @@ export interface ReviewRequest {
   readonly possibleDuplicateOf?: { readonly recordPersonId: string };
   /** The engine's rule that sent the pair to review whatever its score (possible twins, a contradicted CHI). */
   readonly rule?: { readonly outcome: string; readonly detail: string };
+  /**
+   * Set when the pair itself would link (the link band, or the same CHI) but the re-clustering pass kept the two
+   * records' Persons apart because other records of theirs contradict one another (clustering.ts `contradicts`).
+   */
+  readonly linkKeptApart?: boolean;
 }
 
-/** Why a reviewer is asked: the rule that held the pair, else its score in the review band. */
+/** Why a reviewer is asked: the rule that held the pair, a link other records contradict, else its score in the review band. */
 function reviewReason(request: ReviewRequest): string {
   const score = request.score.toFixed(2);
-  return request.rule?.outcome === 'review'
-    ? `A rule holds the pair for a reviewer: ${request.rule.detail} (score ${score}).`
-    : `Score ${score} is between the review thresholds.`;
+  if (request.rule?.outcome === 'review') return `A rule holds the pair for a reviewer: ${request.rule.detail} (score ${score}).`;
+  if (request.linkKeptApart) {
+    const evidence = request.rule ? `${request.rule.detail}, score ${score}` : `score ${score}, in the link band`;
+    return (
+      `The pair would link (${evidence}), but linking it would put together records of the two Persons that must stay ` +
+      'apart (different CHI numbers, possible twins, or an identifying field that differs): a reviewer decides.'
+    );
+  }
+  return `Score ${score} is between the review thresholds.`;
 }
 
 const inputType = (code: string): TaskInput['type'] => ({ coding: [{ system: CodeSystems.taskCode, code }], text: code });
