@@ -66,6 +66,18 @@ describe('R4 validation: what the structure validator alone lets through', () =>
     expect(problems({ resourceType: 'DocumentReference', status: 'current', content: [{ attachment: { contentType: 'application/x-anything' } }] }).issues).toEqual([]);
   });
 
+  it('refuses a narrative with a script or an event handler (txt-1), naming Narrative.div; takes plain formatting', () => {
+    const withText = (div: string) => ({ ...patient, text: { status: 'generated', div } });
+    expect(problems(withText('<div xmlns="http://www.w3.org/1999/xhtml"><p>Rab McDonald</p></div>')).issues).toEqual([]);
+    const scripted = withText('<div xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="alert(1)"/>Rab</div>');
+    expect(problems(scripted)).toMatchObject({ status: 422 });
+    expect(expressions(scripted)).toEqual(['Patient.text.div']);
+    expect(texts(withText('<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>'))).toMatch(/txt-1/);
+    // Inside a contained resource too.
+    const contained = { ...patient, contained: [{ resourceType: 'Organization', id: 'o', text: { status: 'generated', div: '<div><script>x</script>y</div>' } }] };
+    expect(expressions(contained)).toEqual(['Patient.contained[0].text.div']);
+  });
+
   it('refuses integers outside 32 bits (multipleBirthInteger 1e308)', () => {
     expect(expressions({ ...patient, multipleBirthInteger: 1e308 })).toEqual(['Patient.multipleBirthInteger']);
     expect(expressions({ ...patient, multipleBirthInteger: 2_147_483_648 })).toEqual(['Patient.multipleBirthInteger']);

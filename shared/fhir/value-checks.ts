@@ -20,6 +20,7 @@
  * - FHIR JSON's own rules (json.html): no empty array, no empty string, one
  *   key per choice element (`deceasedBoolean` and `deceasedDateTime` together
  *   is two values of one element).
+ * - Narrative XHTML (narrative.ts): a `<div>` root, no scripts or event handlers (txt-1), some content (txt-2).
  * - Exact R4 formats of dateTime and instant (a time needs its zone:
  *   `2023-01-01T10:00:00` is no dateTime) and of a time.
  * - References: a literal `reference` is `Type/id` (optionally
@@ -37,6 +38,7 @@ import { MAX_ISSUES, type IssueCode } from './outcome.js';
 import { valueSetCodes, type ValueSetCodes } from './terminology.js';
 import { isJsonObject } from '../json-object.js';
 import { readableInstant } from './leap-second.js';
+import { narrativeProblem } from './narrative.js';
 
 export interface ValueProblems {
   /** The first MAX_ISSUES problems. */
@@ -200,6 +202,10 @@ class Walk {
       if (type === 'instant' && !INSTANT.test(value)) return this.add(path, 'value', `${JSON.stringify(value.slice(0, 40))} is not an instant (YYYY-MM-DDThh:mm:ss with a time zone)`);
       if (type === 'time' && !TIME.test(value)) return this.add(path, 'value', `${JSON.stringify(value.slice(0, 40))} is not a time (hh:mm:ss)`);
       if (type === 'date' || type === 'dateTime' || type === 'instant') this.calendarDate(value, path);
+      else if (type === 'xhtml') {
+        const problem = narrativeProblem(value);
+        if (problem) this.add(path, 'invariant', problem);
+      }
       else if (type === 'code' && keyed.requiredValueSet) {
         const codes = valueSetCodes(keyed.requiredValueSet);
         if (codes && !anyCodeOf(codes).has(value)) this.notInValueSet(path, value, keyed.requiredValueSet, codes);
