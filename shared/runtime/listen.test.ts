@@ -1,7 +1,7 @@
 import http from 'node:http';
 import express from 'express';
 import { loadConfig, SERVICE_NAMES } from '../config.js';
-import { freePortSettings, listen, type Listening } from './listen.js';
+import { freePortSettings, KEEP_ALIVE_IDLE_MS, listen, type Listening } from './listen.js';
 
 /** GET `path` on the server; the status, a header and the body. */
 function get(port: number, path: string): Promise<{ status: number; header: string | undefined; body: string }> {
@@ -63,6 +63,32 @@ describe('listen (an Express app on a port)', () => {
       await first.close();
     }
   });
+
+  it('keeps an idle connection open past the 5 s a client reusing it may take for granted, and answers on it', async () => {
+    const app = express();
+    app.get('/ping', (_req, res) => {
+      res.json({ ok: true });
+    });
+    served = await listen(app, 0, '127.0.0.1');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const ping = () =>
+      new Promise<{ status: number; keepAlive: string | undefined }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: served!.port, path: '/ping', agent }, (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, keepAlive: res.headers['keep-alive'] as string | undefined }));
+          })
+          .on('error', reject);
+      });
+    expect(await ping()).toEqual({ status: 200, keepAlive: `timeout=${KEEP_ALIVE_IDLE_MS / 1000}` });
+    // Idle for longer than Node's default keep-alive (5 s): the server has not closed the connection.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    expect(await ping()).toMatchObject({ status: 200 });
+    expect(sockets.size).toBe(1);
+    agent.destroy();
+  }, 30_000);
 
   it("answers a route Express does not know with Express's own 404", async () => {
     served = await listen(express(), 0, '127.0.0.1');

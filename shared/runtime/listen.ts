@@ -12,11 +12,21 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/**
+ * How long a kept-alive connection may sit idle before the server closes it. Node's default (5 s) lies just above
+ * fetch's (undici's) own reuse limit — the server's `Keep-Alive: timeout` less a second — so a client whose timers run
+ * a second late (a busy machine) reuses a socket the server is closing, and its request fails with ECONNRESET or
+ * EPIPE instead of an answer (seen in scenario replays under load). Idle gaps of 4-5 s are common (a sender waiting
+ * for its deliveries); gaps of half a minute much rarer. Below Node's `headersTimeout` (60 s), as Node requires.
+ */
+export const KEEP_ALIVE_IDLE_MS = 30_000;
+
 export function listen(app: Express, port: number, host: string): Promise<Listening> {
   return new Promise((resolve, reject) => {
     // A missing Host and an Expect other than 100-continue reach the app, whose shell refuses them as
     // audited OperationOutcomes (shared/http/header-rules.ts); Node would answer both itself, with no body.
     const server = createHttpServer({ requireHostHeader: false, ...expressMessages(app) }, app);
+    server.keepAliveTimeout = KEEP_ALIVE_IDLE_MS;
     server.on('checkExpectation', app);
     server.listen(port, host);
     server.on('clientError', answerUnparsableRequest);
