@@ -16,7 +16,7 @@ export interface Listening {
  * How long a kept-alive connection may sit idle before the server closes it. Node's default (5 s) lies just above
  * fetch's (undici's) own reuse limit — the server's `Keep-Alive: timeout` less a second — so a client whose timers run
  * a second late (a busy machine) reuses a socket the server is closing, and its request fails with ECONNRESET or
- * EPIPE instead of an answer (seen in scenario replays under load). Idle gaps of 4-5 s are common (a sender waiting
+ * EPIPE instead of an answer (the likely cause, not proven, of a reset seen once in a scenario replay under load). Idle gaps of 4-5 s are common (a sender waiting
  * for its deliveries); gaps of half a minute much rarer. Below Node's `headersTimeout` (60 s), as Node requires.
  */
 export const KEEP_ALIVE_IDLE_MS = 30_000;
@@ -107,9 +107,7 @@ function answerUnparsableRequest(err: Error & { code?: string }, socket: Socket)
         ? 'The request was not received in time'
         : 'The request is not well-formed HTTP/1.1';
   const body = JSON.stringify(outcome(status === 408 ? 'timeout' : status === 431 ? 'too-long' : 'invalid', text));
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  endWithOutcome(socket, status, body);
 }
 
 /**
@@ -128,8 +126,13 @@ function refuseConnect(app: Express, req: IncomingMessage, socket: Socket): void
   const allowed = path === undefined ? [] : allowedMethods(app, path);
   const allow = allowed.length > 0 ? `Allow: ${allowed.join(', ')}\r\n` : '';
   const body = JSON.stringify(outcome('not-supported', 'CONNECT is not served: this is a FHIR server, not a proxy (GET /fhir/metadata lists what it serves)'));
+  endWithOutcome(socket, 405, body, allow);
+}
+
+/** Answers on the bare socket (no app, no response object) with `body`, an OperationOutcome, and closes the connection. */
+function endWithOutcome(socket: Socket, status: number, body: string, headers = ''): void {
   socket.end(
-    `HTTP/1.1 405 ${STATUS_CODES[405] ?? ''}\r\n${allow}Content-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${headers}Content-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
