@@ -16,6 +16,10 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
     lazyConnect: false,
     ...options,
   });
+  // A connection's own errors (Redis gone, a write on a closing socket at shutdown) are retried by ioredis and reach
+  // the caller of each command as its rejection, which the caller handles. Unheard, ioredis printed each one with its
+  // stack trace to stderr: seen under `infoshare start`'s friendly "port in use" refusal, as the failed start closed.
+  redis.on('error', () => {});
   cutDuplicatesWith(redis);
   return redis;
 }
