@@ -8,11 +8,12 @@ import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import type { AuditSink } from '../audit/exchange.js';
 import { BEARER_CHALLENGE } from '../auth/middleware.js';
 import { announcedOverLimit, bodyLimitBytes, hasBody, sentBytesCeiling } from '../http/body-limits.js';
-import { formBodyProblem, jsonBodyProblem } from '../http/input-guard.js';
+import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, type IntegralSpelling } from '../http/input-guard.js';
 import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
 import { jsonAnswerType, type JsonAnswerType } from './media-types.js';
 import { notModified } from './not-modified.js';
+import { integralSpellingError } from './validate.js';
 import { bodyTypeProblem, contentTypeCharset, formatParams, isFhirPath } from './request-rules.js';
 import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
 import {
@@ -73,15 +74,40 @@ export function rawBodyOf(req: Request): Buffer | undefined {
  * validator should see (shared/http/input-guard.ts). Throwing here makes the
  * parser pass the error on, so the refusal is audited like any other.
  */
-function guard(problemOf: (body: Buffer) => string | undefined) {
+function guard(problemOf: (body: Buffer, req: Request) => string | undefined) {
   return (req: Request, _res: Response, body: Buffer, encoding: string): void => {
     bodySizes.set(req, body.length);
     if (rawBodyWanted.has(req)) rawBodies.set(req, body);
     if (encoding !== 'utf-8') throw unsupportedMediaType(`Send request bodies in UTF-8 (got charset ${encoding})`);
-    const problem = problemOf(body);
+    const problem = problemOf(body, req);
     if (problem) throw badRequest(problem);
   };
 }
+
+/** The numbers of a request's JSON body that JSON.parse reads as integers though not written as one, where they are: judged once it is parsed. */
+const integralSpellings = new WeakMap<Request, { path: (string | number)[]; text: string }[]>();
+
+/** The input guard over a JSON body, keeping aside the numbers whose spelling only the element's type can judge (`2.0`). */
+function jsonGuardProblem(body: Buffer, req: Request): string | undefined {
+  const found: IntegralSpelling[] = [];
+  const problem = jsonBodyProblem(body, MAX_JSON_DEPTH, found);
+  if (!problem && found.length > 0) {
+    const paths = jsonPathsAt(body, found.map((f) => f.offset));
+    if (paths) integralSpellings.set(req, found.map((f, i) => ({ path: paths[i]!, text: f.text })));
+  }
+  return problem;
+}
+
+/**
+ * After parsing: a number written `2.0`, `1e2` or `-0` where FHIR wants an integer type is refused (422, naming the
+ * element), as `2.5` is. JSON.parse reads them as 2, 100 and 0, so no validator after this point can tell.
+ */
+const judgeIntegralSpellings: RequestHandler = (req, _res, next) => {
+  const numbers = integralSpellings.get(req);
+  if (!numbers) return next();
+  integralSpellings.delete(req);
+  next(integralSpellingError(req.body, numbers));
+};
 
 /** How long a body may stop arriving (no byte at all) before it is refused: idle time, so a large body on a slow link is fine. */
 export const BODY_IDLE_MS = 10_000;
@@ -154,7 +180,7 @@ function withinBodyBounds(parsers: readonly RequestHandler[], limit: string, idl
  * before it is parsed; one over the limit is a 413, one that stops arriving a 408 (`withinBodyBounds`).
  */
 export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHandler[] {
-  const json = express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonBodyProblem) });
+  const json = express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonGuardProblem) });
   const form = express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) });
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
     // No route takes PATCH: its answer is the 405 with Allow whatever the body (a JSON Patch is not refused for its type first).
@@ -178,7 +204,7 @@ export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHan
     }
     next();
   };
-  return [requireJsonOrForm, withinBodyBounds([json, form], limit, idleMs)];
+  return [requireJsonOrForm, withinBodyBounds([json, form, judgeIntegralSpellings], limit, idleMs)];
 }
 
 export interface RespondOptions extends ExchangeDescription {

@@ -1,6 +1,7 @@
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { MAX_ISSUES } from './outcome.js';
-import { validityOf } from './validate.js';
+import { integralSpellingError, validityOf } from './validate.js';
+import { jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, type IntegralSpelling } from '../http/input-guard.js';
 
 /** The issues validation finds in `resource` ([] when it is valid), with its status. */
 function problems(resource: unknown): { status?: number; issues: OperationOutcomeIssue[] } {
@@ -121,5 +122,40 @@ describe('R4 validation: what the structure validator alone lets through', () =>
     const params = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...patient, birthDate: '2023-02-30' } }] };
     expect(expressions(params)).toEqual(['Parameters.parameter[0].resource.birthDate']);
     expect(expressions({ ...patient, contained: [{ resourceType: 'Patient', gender: 'banana' }] })).toEqual(['Patient.contained[0].gender']);
+  });
+});
+
+describe('integers written 2.0, 1e2 or -0 (JSON.parse reads them as integers)', () => {
+  /** The refusal of a JSON text's integral spellings, as the body parser judges them. */
+  function refusal(text: string) {
+    const found: IntegralSpelling[] = [];
+    const body = Buffer.from(text);
+    expect(jsonBodyProblem(body, MAX_JSON_DEPTH, found)).toBeUndefined();
+    const paths = jsonPathsAt(body, found.map((f) => f.offset)) ?? [];
+    return integralSpellingError(JSON.parse(text), found.map((f, i) => ({ path: paths[i]!, text: f.text })));
+  }
+  const with_ = (extra: string) => JSON.stringify(patient).replace('{', `{${extra},`);
+
+  it('refuses them where an R4 integer type is wanted, naming the element', () => {
+    for (const n of ['1e2', '2.0', '2E0', '20e-1']) {
+      const err = refusal(with_(`"multipleBirthInteger":${n}`));
+      expect(err?.status).toBe(422);
+      expect(err?.outcome.issue[0]?.expression).toEqual(['Patient.multipleBirthInteger']);
+      expect(err?.outcome.issue[0]?.details?.text).toContain(n);
+    }
+    const parameters = '{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient"}},{"name":"count","valueInteger":2.0}]}';
+    expect(refusal(parameters)?.outcome.issue[0]?.expression).toEqual(['Parameters.parameter[1].valueInteger']);
+    const entry = '{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","contact":[{"period":{"start":"2020"}}],"multipleBirthInteger":3.0},"request":{"method":"POST","url":"Patient"}}]}';
+    expect(refusal(entry)?.outcome.issue[0]?.expression).toEqual(['Bundle.entry[0].resource.multipleBirthInteger']);
+    const timing = '{"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"Patient/x"},"activity":[{"detail":{"status":"scheduled","scheduledTiming":{"repeat":{"count":-0,"frequency":1e0}}}}]}';
+    expect(refusal(timing)?.outcome.issue.map((i) => i.expression?.[0])).toEqual(['CarePlan.activity[0].detail.scheduledTiming.repeat.count', 'CarePlan.activity[0].detail.scheduledTiming.repeat.frequency']);
+  });
+
+  it('takes them where a decimal is wanted, -0 where an integer is, and in bodies that are no resource', () => {
+    expect(refusal('{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":2.0}}')).toBeUndefined();
+    expect(refusal('{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e2},"referenceRange":[{"low":{"value":-0}}]}')).toBeUndefined();
+    expect(refusal(with_('"multipleBirthInteger":-0'))).toBeUndefined();
+    expect(refusal('{"count":2.0,"after":1e2}')).toBeUndefined();
+    expect(refusal(with_('"extension":[{"url":"http://example.org/x","valueDecimal":2.0}]'))).toBeUndefined();
   });
 });

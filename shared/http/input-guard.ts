@@ -55,12 +55,35 @@ function isForbiddenKeySpelling(body: Uint8Array, from: number, to: number): boo
 }
 
 /**
+ * A number token whose spelling JSON.parse forgets: `2.0`, `1e2`, `-0.0` read as the integers 2, 100, 0, and `-0`.
+ * Where FHIR wants an integer these are refused (R4's integer types are spelt without a fraction or an exponent);
+ * where it wants a decimal they are fine. Only the element's type tells which: see shared/fhir/value-checks.ts.
+ */
+export interface IntegralSpelling {
+  /** Where the token starts in the body. */
+  readonly offset: number;
+  /** The token as written. */
+  readonly text: string;
+}
+
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/** Whether a byte can continue a JSON number token (digits, `.`, `e`, `E`, `+`, `-`). */
+function isNumberByte(c: number): boolean {
+  return (c >= DIGIT_0 && c <= DIGIT_9) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === MINUS;
+}
+
+/**
  * The first problem of a JSON body's raw bytes, in one pass and without
  * parsing: encoding, depth, forbidden keys, a key twice in one object, lone surrogates, control
  * characters. Syntax errors are
- * left to JSON.parse (this scan only needs to find strings and brackets).
+ * left to JSON.parse (this scan only needs to find strings, brackets and numbers).
+ * Number tokens JSON.parse reads as integers though not written as one (`2.0`, `1e2`, `-0`) are pushed on
+ * `integralSpellings` when given: whether they are wrong depends on the element (IntegralSpelling).
  */
-export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): string | undefined {
+export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH, integralSpellings?: IntegralSpelling[]): string | undefined {
   if (!isUtf8(body)) return 'The body is not valid UTF-8';
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.length);
   const n = bytes.length;
@@ -96,9 +119,56 @@ export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): st
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       depth--;
       open.close();
+    } else if ((c! >= DIGIT_0 && c! <= DIGIT_9) || c === MINUS) {
+      // A number token (outside strings no other value holds a digit or a minus): an integer's bytes are digits after an optional minus.
+      const start = i;
+      let integerSpelt = true;
+      for (i++; i < n && isNumberByte(bytes[i]!); i++) if (bytes[i]! < DIGIT_0 || bytes[i]! > DIGIT_9) integerSpelt = false;
+      if (integralSpellings && (!integerSpelt || (c === MINUS && i - start === 2 && bytes[start + 1] === DIGIT_0))) {
+        const text = bytes.toString('latin1', start, i);
+        if (Number.isInteger(Number(text))) integralSpellings.push({ offset: start, text });
+      }
+      i--;
     }
   }
   return undefined;
+}
+
+/**
+ * The place of each number token at `offsets` (ascending, each the start of a token) in a JSON body: keys and array
+ * indexes from the root (`["parameter", 0, "valueInteger"]`). Undefined when the body is not JSON the scan can follow.
+ * A second pass over the body, made only when the scan found such tokens.
+ */
+export function jsonPathsAt(body: Uint8Array, offsets: readonly number[]): (string | number)[][] | undefined {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.length);
+  const frames: { key: string | undefined; index: number; isObject: boolean }[] = [];
+  const paths: (string | number)[][] = [];
+  let next = 0;
+  for (let i = 0; i < bytes.length && next < offsets.length; i++) {
+    const c = bytes[i];
+    if (i === offsets[next]) {
+      paths.push(frames.map((f) => (f.isObject ? (f.key ?? '') : f.index)));
+      next++;
+    }
+    if (c === QUOTE) {
+      const start = i;
+      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) i++;
+      const top = frames[frames.length - 1];
+      if (top?.isObject && isKey(bytes, i + 1)) {
+        const key = decoded(bytes, start + 1, i);
+        if (key === undefined) return undefined;
+        top.key = key;
+      }
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      frames.push({ key: undefined, index: 0, isObject: c === OPEN_OBJECT });
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      frames.pop();
+    } else if (c === 0x2c) {
+      const top = frames[frames.length - 1];
+      if (top && !top.isObject) top.index++;
+    }
+  }
+  return next === offsets.length ? paths : undefined;
 }
 
 /** The text between `from` and `to` (a string token's content, quotes excluded); undefined when malformed (JSON.parse refuses the body). */
