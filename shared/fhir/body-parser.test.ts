@@ -1,8 +1,11 @@
 /**
  * A body that stops arriving — fewer bytes than Content-Length announced, chunks that never end — is
  * refused with an audited 408 OperationOutcome once no byte came for the idle time, and the connection
- * is closed; a body that arrives slowly but keeps coming is read as usual. Real sockets: the point is
- * what a broken client's connection sees.
+ * is closed; so is one trickled slower than the minimum rate once its grace time is over. A body that
+ * arrives in pieces but keeps coming is read as usual. Real sockets: the point is what a broken client's
+ * connection sees. Short bounds only where a test waits for them to pass (`/stalled`, `/slow`); every
+ * other body is read within the hub's own (10 s idle, 30 s grace), so a busy machine cannot turn its
+ * answer into a 408.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +17,10 @@ import { boundUnreadBody, hasBody } from '../http/body-limits.js';
 import { startExchange } from './exchange-context.js';
 import { fhirBodyParser, fhirErrorHandler } from './express.js';
 
+/** The idle time of `/stalled` (tests wait for it to pass). */
 const IDLE_MS = 300;
+/** The grace time of `/slow`, whose minimum rate is 1,000 bytes/s (tests wait for it to pass). */
+const SLOW_GRACE_MS = 500;
 /** What is read of a body after its answer here (the hub's bound is 64 MiB): small, so the tests pass it quickly. */
 const DRAIN_BYTES = 2 * 1024 * 1024;
 
@@ -36,13 +42,15 @@ beforeAll(async () => {
     if (hasBody(req)) boundUnreadBody(req, res, DRAIN_BYTES, 60_000);
     next();
   });
-  app.use(...fhirBodyParser('1mb', IDLE_MS));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.post('/fhir/Basic', (req, res) => {
+  const echo: express.RequestHandler = (req, res) => {
     res.json({ got: req.body as unknown });
-  });
+  };
+  app.post('/fhir/Basic', ...fhirBodyParser('1mb'), echo);
+  app.post('/stalled/fhir/Basic', ...fhirBodyParser('1mb', { idleMs: IDLE_MS }), echo);
+  app.post('/slow/fhir/Basic', ...fhirBodyParser('1mb', { idleMs: 60_000, graceMs: SLOW_GRACE_MS, minBytesPerSecond: 1000 }), echo);
   app.use(fhirErrorHandler(pino({ level: 'silent' })));
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -52,7 +60,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 /** Writes `parts` to a fresh connection (waiting `gapMs` between them), then reads until the server closes it or `waitMs` passes. */
-function exchange(parts: string[], gapMs = 0, waitMs = 3000): Promise<{ text: string; closed: boolean }> {
+function exchange(parts: string[], gapMs = 0, waitMs = 20_000): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
@@ -72,12 +80,12 @@ function exchange(parts: string[], gapMs = 0, waitMs = 3000): Promise<{ text: st
   });
 }
 
-const head = (extra: string) => `POST /fhir/Basic HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n${extra}\r\n`;
+const head = (extra: string, prefix = '') => `POST ${prefix}/fhir/Basic HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n${extra}\r\n`;
 
 describe('a request body that stops arriving', () => {
   it('fewer bytes than Content-Length: 408 OperationOutcome, audited, connection closed', async () => {
     const before = audited.length;
-    const { text, closed } = await exchange([`${head('Content-Length: 100\r\n')}{}`]);
+    const { text, closed } = await exchange([`${head('Content-Length: 100\r\n', '/stalled')}{}`]);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toMatch(/Connection: close/i);
     expect(text).toMatch(/"resourceType":"OperationOutcome".*stopped arriving/);
@@ -86,16 +94,37 @@ describe('a request body that stops arriving', () => {
   });
 
   it('a chunked body whose last chunk never comes: 408 too', async () => {
-    const { text, closed } = await exchange([`${head('Transfer-Encoding: chunked\r\n')}2\r\n{}\r\n`]);
+    const { text, closed } = await exchange([`${head('Transfer-Encoding: chunked\r\n', '/stalled')}2\r\n{}\r\n`]);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(closed).toBe(true);
   });
 
   it('a body that arrives in pieces, each within the idle time, is read as usual', async () => {
     const body = '{"resourceType":"Basic"}';
-    const { text } = await exchange([`${head(`Content-Length: ${body.length}\r\nConnection: close\r\n`)}${body.slice(0, 5)}`, body.slice(5, 12), body.slice(12)], IDLE_MS / 2);
+    const { text } = await exchange([`${head(`Content-Length: ${body.length}\r\nConnection: close\r\n`)}${body.slice(0, 5)}`, body.slice(5, 12), body.slice(12)], 150);
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text).toContain('"got":{"resourceType":"Basic"}');
+  });
+});
+
+describe('a request body trickled slower than the minimum rate', () => {
+  it('a byte at a time, never idle: 408 OperationOutcome once its grace time is over, audited, connection closed', async () => {
+    const before = audited.length;
+    const c = new Conversation();
+    c.socket.write(`${head('Content-Length: 1000\r\n', '/slow')}{`);
+    // A byte every 100 ms (10 bytes/s, a hundredth of the rate): the idle time (60 s) never passes; the grace does.
+    const trickle = setInterval(() => {
+      if (!c.socket.destroyed) c.socket.write(' ');
+    }, 100);
+    try {
+      await c.until(() => c.closed, 'the connection closed after the 408');
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(answers(c.text)).toEqual([408]);
+    expect(c.text).toMatch(/Connection: close/i);
+    expect(c.text).toMatch(/"resourceType":"OperationOutcome".*arriving too slowly/);
+    expect(audited.slice(before)).toEqual([408]);
   });
 });
 

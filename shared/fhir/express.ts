@@ -112,6 +112,28 @@ const judgeIntegralSpellings: RequestHandler = (req, _res, next) => {
 /** How long a body may stop arriving (no byte at all) before it is refused: idle time, so a large body on a slow link is fine. */
 export const BODY_IDLE_MS = 10_000;
 
+/**
+ * How long a body may take: BODY_GRACE_MS, plus a second for every BODY_MIN_BYTES_PER_SECOND bytes that have come
+ * (Apache's `RequestReadTimeout body=20,MinRate=500`, with a longer grace). A body trickled a byte every few seconds —
+ * never idle for BODY_IDLE_MS — held its connection until Node's `requestTimeout` (300 s); now it is refused after
+ * half a minute. 500 bytes/s is 4 kbit/s: a GPRS link carries ten times that, so no real client on a slow link is
+ * refused by it; a 50 MB bulk load is bounded by Node's 300 s first.
+ */
+export const BODY_GRACE_MS = 30_000;
+export const BODY_MIN_BYTES_PER_SECOND = 500;
+
+/** The time bounds of a request body's arrival (the hub's are the BODY_ constants; tests shorten them). */
+export interface BodyTimeBounds {
+  /** No byte for this long: 408. */
+  readonly idleMs: number;
+  /** Every body may take this long… */
+  readonly graceMs: number;
+  /** …plus a second per this many bytes received. */
+  readonly minBytesPerSecond: number;
+}
+
+const BODY_TIME_BOUNDS: BodyTimeBounds = { idleMs: BODY_IDLE_MS, graceMs: BODY_GRACE_MS, minBytesPerSecond: BODY_MIN_BYTES_PER_SECOND };
+
 /** The refusal of a body over `limit` (the setting as written: `1mb`). */
 function overLimit(limit: string) {
   return tooLarge(`The request body is larger than this endpoint takes (${limit})`);
@@ -125,8 +147,11 @@ function overLimit(limit: string) {
  * - a body that stops arriving — fewer bytes than `Content-Length` promised, a chunked body never ended — is an
  *   audited 408 instead of a wait as long as the client keeps the connection open. The connection is closed after
  *   the answer: what is left of the body would otherwise be read as the next request.
+ * - a body that keeps arriving too slowly — past its grace time, fewer bytes than the minimum rate would have
+ *   brought — is an audited 408 too, the connection closed (BODY_GRACE_MS).
  */
-function withinBodyBounds(parsers: readonly RequestHandler[], limit: string, idleMs: number): RequestHandler {
+function withinBodyBounds(parsers: readonly RequestHandler[], limit: string, bounds: BodyTimeBounds): RequestHandler {
+  const { idleMs, graceMs, minBytesPerSecond } = bounds;
   const limitBytes = bodyLimitBytes(limit);
   const parse: RequestHandler = (req, res, next) => {
     const run = (i: number, err?: unknown): void => {
@@ -152,15 +177,29 @@ function withinBodyBounds(parsers: readonly RequestHandler[], limit: string, idl
       res.setHeader('Connection', 'close');
       settle(requestTimeout(`The request body stopped arriving: no byte for ${idleMs / 1000} s before its end (fewer bytes than Content-Length announced, or chunks never ended)`));
     };
-    // Counted only once a parser reads the body (a 'data' listener before would start it flowing unread).
+    // Counted only once a parser reads the body (a 'data' listener before would start it flowing unread): the rate, and the limit.
     const onData = (chunk: Buffer) => {
       sent += chunk.length;
       if (sent > ceiling) settle(overLimit(limit));
     };
     const onResume = () => req.on('data', onData);
+    const started = Date.now();
+    // When it fires: refused if the bytes so far do not earn the time taken, else looked at again when they no longer would.
+    const onSlow = () => {
+      const allowedMs = graceMs + (sent * 1000) / minBytesPerSecond;
+      const elapsedMs = Date.now() - started;
+      if (elapsedMs < allowedMs) {
+        slowTimer = setTimeout(onSlow, allowedMs - elapsedMs);
+        return;
+      }
+      res.setHeader('Connection', 'close');
+      settle(requestTimeout(`The request body is arriving too slowly: ${sent} bytes in ${Math.round(elapsedMs / 1000)} s (a body may take ${graceMs / 1000} s plus 1 s per ${minBytesPerSecond} bytes)`));
+    };
+    let slowTimer = setTimeout(onSlow, graceMs);
     const settle = (err?: unknown) => {
       if (settled) return;
       settled = true;
+      clearTimeout(slowTimer);
       req.off('timeout', onIdle);
       req.off('resume', onResume);
       req.off('data', onData);
@@ -169,7 +208,7 @@ function withinBodyBounds(parsers: readonly RequestHandler[], limit: string, idl
     };
     // The socket's idle timer: it counts bytes, not parsing, and fires only while this body is being read.
     req.setTimeout(idleMs, onIdle);
-    if (ceiling !== Infinity) req.once('resume', onResume);
+    req.once('resume', onResume);
     parse(req, res, settle);
   };
 }
@@ -177,9 +216,9 @@ function withinBodyBounds(parsers: readonly RequestHandler[], limit: string, idl
 /**
  * JSON/FHIR-JSON body parser with a size limit; bodies of other types on writes
  * get 415. Each body passes the input guard (UTF-8, depth, no prototype keys)
- * before it is parsed; one over the limit is a 413, one that stops arriving a 408 (`withinBodyBounds`).
+ * before it is parsed; one over the limit is a 413, one that stops arriving or trickles in too slowly a 408 (`withinBodyBounds`).
  */
-export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHandler[] {
+export function fhirBodyParser(limit: string, bounds: Partial<BodyTimeBounds> = {}): RequestHandler[] {
   const json = express.json({ type: JSON_TYPES, limit, strict: false, verify: guard(jsonGuardProblem) });
   const form = express.urlencoded({ extended: false, limit, verify: guard(formBodyProblem) });
   const requireJsonOrForm: RequestHandler = (req, _res, next) => {
@@ -204,7 +243,7 @@ export function fhirBodyParser(limit: string, idleMs = BODY_IDLE_MS): RequestHan
     }
     next();
   };
-  return [requireJsonOrForm, withinBodyBounds([json, form, judgeIntegralSpellings], limit, idleMs)];
+  return [requireJsonOrForm, withinBodyBounds([json, form, judgeIntegralSpellings], limit, { ...BODY_TIME_BOUNDS, ...bounds })];
 }
 
 export interface RespondOptions extends ExchangeDescription {
