@@ -13,6 +13,8 @@ export default {
   reporters: ['default', '<rootDir>/test/progress-reporter.js'],
   // Every test and hook without a timeout of its own (starting a test hub or service in beforeAll, most of them):
   // a few seconds here, over 30 s seen on a loaded 2-core machine. Generous, so a slow machine is not a failure.
+  // A test or hook gives its own timeout only to allow MORE than this, never less (a lower one is stricter than
+  // every test around it: 63 of them were, 30-60 s, written when this was 30 s).
   testTimeout: 90000,
   maxWorkers: 2,
 };

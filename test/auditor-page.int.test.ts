@@ -69,7 +69,7 @@ beforeAll(async () => {
   token = await dir.token('nhs-lothian', { scope: 'system/AuditEvent.read' });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking'] });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-}, 60_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -105,7 +105,7 @@ describe("the auditor's page in Chromium", () => {
     await page.click('#login-form button[type=submit]');
     await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#login-message')?.textContent?.includes('auditor scope'));
     expect(await page.isHidden('#main')).toBe(true);
-  }, 30_000);
+  });
 
   it('shows the 9 × 5 grid with each status written out, not only coloured', async () => {
     await signIn();
@@ -121,7 +121,7 @@ describe("the auditor's page in Chromium", () => {
     expect(await maRow.locator('td').last().innerText()).toMatch(/level 4/);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT, 'auditor-page.png'), fullPage: true });
-  }, 30_000);
+  });
 
   it('opens a cell: its Annex B text, its evidence count and the exchanges behind it', async () => {
     await signIn();
@@ -135,7 +135,7 @@ describe("the auditor's page in Chromium", () => {
     await page.waitForFunction(() => (globalThis as InPage).document.querySelector('#log-results [role=status]')?.textContent?.startsWith('1 exchange'));
     expect(await page.locator('#log-table tbody tr').count()).toBe(1);
     expect(await page.locator('#log-table tbody tr').innerText()).toMatch(/MA-L4/);
-  }, 30_000);
+  });
 
   it('searches the log with its filters', async () => {
     await signIn();
@@ -146,7 +146,7 @@ describe("the auditor's page in Chromium", () => {
     const rows = await page.locator('#log-table tbody tr').allInnerTexts();
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.every((r) => r.includes('4 refused'))).toBe(true);
-  }, 30_000);
+  });
 
   it('pages the log by the entry it continues from: exchanges logged meanwhile neither reappear nor push a row off', async () => {
     const logAgainstAp = (n: number) => Promise.all(Array.from({ length: n }, () => dir.deps.audit.record(exchange(['AP-L2']))));
@@ -174,7 +174,7 @@ describe("the auditor's page in Chromium", () => {
     expect(await ids()).toEqual(newest);
     expect(await page.locator('#log-results [role=status]').innerText()).toMatch(/^33 exchanges match/);
     expect(await page.locator('#log-results button:has-text("Newer")').count()).toBe(1);
-  }, 60_000);
+  });
 
   it('works from the keyboard: focus lands on the grid, Tab moves cell to cell, Enter opens one', async () => {
     await signIn();
@@ -184,7 +184,7 @@ describe("the auditor's page in Chromium", () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#cell h2:has-text("IM-L2")');
     expect(await page.evaluate(() => (globalThis as InPage).document.activeElement?.id)).toBe('cell');
-  }, 30_000);
+  });
 });
 
 /** One interval's performance summary: the MPI's registrations at this p99. */
@@ -219,7 +219,7 @@ describe("the auditor's page over the signed log", () => {
     await withLog.performance.add(summary('2026-12-06T11:58:00.000Z', '2026-12-06T11:59:00.000Z', 80));
     await withLog.performance.add(summary('2026-12-06T11:59:00.000Z', '2026-12-06T12:00:00.000Z', 95));
     ({ server: logged, base: loggedBase } = await serveEvidence(withLog));
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await appender?.close();
@@ -239,5 +239,5 @@ describe("the auditor's page over the signed log", () => {
     const row = await page.locator('#performance tbody tr').first().innerText();
     expect(row).toMatch(/mpi\s+http POST \/fhir\s+40\s+12 ms\s+95 ms\s+1/);
     expect(row).toMatch(/80 → 95 ms over 2 intervals/);
-  }, 30_000);
+  });
 });

@@ -17,7 +17,7 @@ let apps: ReadonlyArray<readonly [string, Express]>;
 beforeAll(async () => {
   services = await startServiceApps();
   apps = services.apps;
-}, 60_000);
+});
 
 afterAll(async () => {
   await services?.close();

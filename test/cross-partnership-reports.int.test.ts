@@ -146,7 +146,7 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     expect(parseResponseMessage(again.body)).toMatchObject({ code: 'ok', requestHeaderId: fifeReport });
     await new Promise((r) => setTimeout(r, 500));
     expect((await reportsAt(lothian, SENDER)).filter((r) => part(r.parts, 'message')?.valueString === messageId)).toHaveLength(1);
-  }, 60_000);
+  });
 
   it('re-drives the dead letter the Fife hub holds when the sender asks its own hub: dies again → a new report; delivered → none', async () => {
     const { lothian, fife } = hubs;
@@ -212,7 +212,7 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     expect(JSON.stringify(notFifes.body)).toMatch(/reports only the dead letters of its own agencies/);
     const refusals = (await trail(lothian)).filter((e) => e.event.includes('$process-message (relayed dead-letter report)') && e.outcome === '4');
     expect(refusals.length).toBeGreaterThanOrEqual(2);
-  }, 30_000);
+  });
 
   it('refuses at the Fife hub a re-drive not signed by a peer hub (401) or for a sender not of the asking partnership (403)', async () => {
     const { lothian, fife } = hubs;
@@ -323,7 +323,7 @@ describe('dead letters of forwarded alerts, reported back to the originating hub
     expect((JSON.parse(listed.out) as { deadRelays: { reportId: string }[] }).deadRelays.map((r) => r.reportId)).not.toContain(reportId);
     // Nothing changed: still Fife social work's dead letter, for it to re-drive.
     expect((await storeOf(fife).delivery(reportId, FIFE_SENDER))?.state).toBe('dead-letter');
-  }, 60_000);
+  });
 
   it('keeps retrying the relay while the Lothian hub is down, and the report arrives once after it is back', async () => {
     // VHK answers transient errors until the Lothian hub is down, then refuses: the report is made while it is down.

@@ -38,13 +38,13 @@ it('a stop while Redis hangs gives up on the services after INFOSHARE_SHUTDOWN_S
   // log's own connection) is cut — else their workers lived on with their timers, reconnecting for the process's life.
   expect(await connections.openOnceSettled()).toBe(0);
   await connections.close();
-}, 60_000);
+});
 
 it('a stop while Redis answers closes every service cleanly', async () => {
   redis.resume();
   hub = await hubStoppingWithin(30, 'hub-shutdown-2');
   expect(await hub.stop()).toBe(true);
-}, 60_000);
+});
 
 /** A hub on the test's Redis (no demo data) whose stop gives the services `seconds` (INFOSHARE_SHUTDOWN_SECONDS). */
 function hubStoppingWithin(seconds: number, keyPrefix: string, redisUrl = redis.url) {

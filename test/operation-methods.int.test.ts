@@ -51,7 +51,7 @@ beforeAll(async () => {
   token = await services.alerts.mpi.token(AGENCY);
   apps = services.apps;
   operations = apps.flatMap(([service, app]) => operationPaths(service, app));
-}, 60_000);
+});
 
 afterAll(async () => {
   await services?.close();

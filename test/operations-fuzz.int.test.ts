@@ -46,7 +46,7 @@ beforeAll(async () => {
   planId = (created.body as CarePlan).id!;
   const updated = await plans.put('edinburgh-social-work', `/fhir/CarePlan/${planId}`, { ...(created.body as CarePlan), title: 'Second version' }, `W/"1"`);
   expect(updated.status).toBe(200);
-}, 60_000);
+});
 
 afterAll(async () => {
   await plans?.close();
@@ -299,5 +299,5 @@ describe('the plans and MPI $-operations, fuzzed from valid requests', () => {
       if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(missing.map((m) => m.what)).toEqual([]);
-  }, 30_000);
+  });
 });

@@ -39,7 +39,7 @@ describe('scenario replay against an in-process hub', () => {
     // a few seconds after the start, at its first ask — the audit service takes the first summary then.
     hub = await spawnHub(pino({ level: 'error' }, pino.destination(2)));
     evidence = RedisEvidenceReader.connect(hub.target.redisUrl!, hub.target.keyPrefix);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await evidence?.close();

@@ -24,7 +24,7 @@ beforeAll(async () => {
   hub = await spawnHub(pino({ level: 'error' }, pino.destination(2)));
   urls = ['--mpi', hub.target.urls.mpi, '--directory', hub.target.urls.directory];
   dir = await mkdtemp(path.join(os.tmpdir(), 'infoshare-load-'));
-}, 60_000);
+});
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -89,7 +89,7 @@ describe('infoshare load against a running hub', () => {
     expect(text).toMatch(/unchanged\s+37 \(sent again exactly as stored/);
     expect(text).not.toContain('other outcomes');
     expect(text).toContain('infoshare matching report');
-  }, 30_000);
+  });
 
   it('stops at a refused Bundle, naming the bad record by its line and saying how many earlier Bundles registered', async () => {
     const patients = people(25, 'Refused');
@@ -103,7 +103,7 @@ describe('infoshare load against a running hub', () => {
     expect(err).toContain('10 of 25 records (the Bundles before this one) are registered and stay so');
     expect(err).toContain('Running the same command again is safe');
     expect(io.stdout).toEqual([]);
-  }, 30_000);
+  });
 
   it('stops waiting on Ctrl-C, saying the current Bundle goes on registering and where its result will be', async () => {
     const file = await ndjson('interrupted.ndjson', people(6, 'Interrupted'));
@@ -127,7 +127,7 @@ describe('infoshare load against a running hub', () => {
     expect(terminal[0]!.slice(clearLine.length)).toMatch(/^Registering: 0 of 6 records \(0 %\), Bundle 1 of 2, \d+ records\/s$/);
     // The progress line is cleared before each line printed under it.
     expect(terminal).toContain(clearLine);
-  }, 30_000);
+  });
 
   it('says the hub is not reachable, as `infoshare matching report` does', async () => {
     const io = capture();

@@ -97,7 +97,7 @@ describe('a hub started with REDIS_URL, used from another terminal without it', 
     expect(second.stderr).toContain(`Port ${shared.INFOSHARE_DIRECTORY_PORT} is already in use`);
     expect(second.stderr).toContain('INFOSHARE_PORT_OFFSET=200 npm start');
     expect(second.stderr).not.toMatch(/EADDRINUSE|\n\s+at /);
-  }, 60_000);
+  });
 
   it('is found by `fixtures load`, which loads the demo partnership under the hub’s key prefix', async () => {
     const res = await run(['fixtures', 'load'], secondTerminal());
@@ -105,7 +105,7 @@ describe('a hub started with REDIS_URL, used from another terminal without it', 
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/demo partnership: Organization 17 created/);
     expect((await redis.keys(`${prefix}:*Organization*`)).length).toBeGreaterThan(0);
-  }, 60_000);
+  });
 
   it('prints for every service URLs that answer (FHIR metadata, health), and for the simulator an agency’s inbox (once the demo agencies are loaded)', async () => {
     const printed = [...hubOutput.matchAll(/\((?:FHIR|what an agency received) (\S+), health (\S+)\)/g)];
@@ -123,7 +123,7 @@ describe('a hub started with REDIS_URL, used from another terminal without it', 
     expect(res.stdout).toMatch(/criteria SI-L3/);
     expect(res.stdout).toMatch(/1 scenario: 1 passed, 0 failed/);
     expect(res.code).toBe(0);
-  }, 60_000);
+  });
 
   it('removes its note when it stops, so nothing later mistakes a stopped hub for a running one', async () => {
     hub.kill('SIGINT');

@@ -35,7 +35,7 @@ beforeAll(async () => {
   // A response the recipient really sent: its id is what a replay reuses.
   const acknowledged = await alerts.post(RECIPIENT, buildResponseMessage({ requestHeaderId: delivered, code: 'ok', source: { agency: RECIPIENT }, id: 'ack-first' }));
   expect(acknowledged.status).toBe(200);
-}, 60_000);
+});
 
 afterAll(async () => {
   await alerts.close();

@@ -261,7 +261,7 @@ describe('pushing alerts to agency endpoints', () => {
     // The window running out is a failure of the delivery (outcome 8), not a refusal.
     await deadLetterAudited(messageId, '8');
     behaviour.set('nhs-lothian', ['ok']);
-  }, 30_000);
+  });
 
   it('keeps delivering to other agencies while one agency endpoint hangs', async () => {
     await connect('rie-emergency');
@@ -278,7 +278,7 @@ describe('pushing alerts to agency endpoints', () => {
     expect(await Promise.all(stuck.map((id) => deliveryState(id, 'rie-emergency')))).toEqual(stuck.map(() => 'pending'));
     behaviour.set('rie-emergency', ['ok']);
     for (const id of stuck) await settledAs(id, 'rie-emergency', 'acknowledged');
-  }, 30_000);
+  });
 });
 
 describe('agencies that pull their inbox', () => {
@@ -565,7 +565,7 @@ describe('re-checking the ISP at delivery', () => {
     const ack = await alerts.post('vhk-emergency', buildResponseMessage({ requestHeaderId: messageId, code: 'ok', source: { agency: 'vhk-emergency' } }));
     expect(ack.status).toBe(409);
     expect(outcomeText(ack)).toContain('never delivered');
-  }, 30_000);
+  });
 
   it("withdraws a delivery a Consent withholds: the person's alerts denied to the recipient are never sent to it", async () => {
     await connect('nhs-lothian');
@@ -577,7 +577,7 @@ describe('re-checking the ISP at delivery', () => {
     await settledAs(messageId, 'nhs-lothian', 'withdrawn');
     expect(receivedBy('nhs-lothian', messageId)).toHaveLength(0);
     expect((await alerts.ctx.store.delivery(messageId, 'nhs-lothian'))?.lastError).toContain('consent withholds');
-  }, 30_000);
+  });
 
   it("keeps a message waiting in an agency's inbox from being pulled once a Consent withholds the person's alerts from it, and says so", async () => {
     await connect('lueccs-ooh', 'off');

@@ -53,11 +53,11 @@ it('stops when its service goes away while its Redis takes connections and never
   // had depends on the machine's speed (start-up sends its commands without waiting for their answers).
   expect(exit.signal).toBeNull();
   expect([0, 1]).toContain(exit.code);
-}, 60_000);
+});
 
 it('stops when its service went away before it had loaded (its channel already closed when it starts listening)', async () => {
   // At once: the child is still loading its modules — a process that missed its service's going would wait on the
   // silent Redis for ever.
   const exit = await exitAgainstSilentRedis(async (child) => child.disconnect());
   expect(exit).toEqual({ code: 0, signal: null });
-}, 60_000);
+});

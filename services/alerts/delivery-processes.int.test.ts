@@ -83,7 +83,7 @@ it('delivers from a delivery worker process of its own: every recipient acknowle
   for (const messageId of messageIds) {
     for (const agency of RECIPIENTS) expect(received.filter((r) => r.messageId === messageId && r.agency === agency)).toHaveLength(1);
   }
-}, 60_000);
+});
 
 it('runs its delivery worker process below the service’s CPU priority (10 by default), every thread of it', async () => {
   const expected = Math.min(19, os.getPriority() + 10);
@@ -99,7 +99,7 @@ it('runs its delivery worker process below the service’s CPU priority (10 by d
   }
   expect(nices.length).toBeGreaterThan(1);
   expect(new Set(nices)).toEqual(new Set([expected]));
-}, 30_000);
+});
 
 it('runs its delivery worker process with 64 MB young-generation semi-spaces', () => {
   const workers = childPidsOf(process.pid).filter((pid) => commandOf(pid).includes('delivery-process'));

@@ -35,7 +35,7 @@ beforeAll(async () => {
     },
   );
   versions = new ModelVersions(mpi.dir.redis, new MpiKeys(mpi.dir.keys), mpi.config.model);
-}, 60_000);
+});
 
 afterAll(async () => {
   await mpi.close();
@@ -134,7 +134,7 @@ describe('the first load of a partnership', () => {
     const merged = await request(mpi.app).post('/fhir/Person/$merge').set(await mpi.auth('edinburgh-social-work')).type(FHIR_JSON).send(merge);
     expect(merged.status).toBe(200);
     expect((merged.body as Person).link?.length).toBe(2);
-  }, 60_000);
+  });
 
   it('estimates once the load has ended — not during it — from every record it brought, once', async () => {
     // The rest of social work in Bundles closer together than the quiet period: each pushes the estimation back.
@@ -172,7 +172,7 @@ describe('the first load of a partnership', () => {
     await sleep((QUIET_SECONDS + 1) * 1000);
     expect(await unfinished(MODEL_ESTIMATION_QUEUE)).toEqual({ delayed: 0, waiting: 0, active: 0 });
     expect((await versions.list()).map((v) => v.version)).toEqual([0, 1]);
-  }, 30_000);
+  });
 });
 
 describe('a refused automatic estimation', () => {
@@ -188,5 +188,5 @@ describe('a refused automatic estimation', () => {
     expect(await estimation.growthCheck()).toMatchObject({ due: false, baseline: due.records, version: due.version });
     await mpi.registered('nhs-lothian', 'FR2', { given: ['Ruaridh'], family: 'Birnie', birthDate: '1969-11-02', gender: 'male', postcode: 'EH7 4LT' });
     expect((await estimation.growthCheck()).due).toBe(true);
-  }, 30_000);
+  });
 });

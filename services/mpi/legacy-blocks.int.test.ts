@@ -23,7 +23,7 @@ let records: readonly SyntheticAgencyRecord[];
 beforeAll(async () => {
   [current, legacy] = await Promise.all([startTestMpi(), startTestMpi()]);
   records = generateRandomisedPopulation({ seed: 23, people: 200 }).records;
-}, 60_000);
+});
 
 afterAll(async () => {
   await Promise.all([current.close(), legacy.close()]);

@@ -29,7 +29,7 @@ beforeAll(async () => {
     {},
     { INFOSHARE_MATCH_ESTIMATE_MIN_RECORDS: String(MIN_RECORDS), INFOSHARE_MATCH_REESTIMATE_CHECK_SECONDS: '3600', INFOSHARE_MATCH_ESTIMATE_QUIET_SECONDS: '3600' },
   );
-}, 60_000);
+});
 
 afterAll(async () => {
   await mpi.close();
@@ -114,7 +114,7 @@ describe('reviewer decisions', () => {
     expect((res.body as OperationOutcome).issue[0]?.details?.text).toMatch(/mr-nosuchtask.*nothing in this batch was resolved/);
     expect((await task(a)).status).toBe('requested');
     expect((await task(b)).status).toBe('requested');
-  }, 60_000);
+  });
 
   it('a good batch resolves every Task in one call, and counts how often reviewers agreed with the model', async () => {
     const a = await reviewPair(3);
@@ -130,7 +130,7 @@ describe('reviewer decisions', () => {
     // One of the two decisions went the model's way and one against it, whichever way it leaned.
     expect(after.decisions.agreedWithModel + after.decisions.disagreedWithModel).toBe(before.decisions.agreedWithModel + before.decisions.disagreedWithModel + 2);
     expect(after.decisions.agreementWithModel).toBeDefined();
-  }, 60_000);
+  });
 
   it('a single decision is remembered (the estimation below learns from it and keeps it)', async () => {
     const id = await reviewPair(5);
@@ -140,7 +140,7 @@ describe('reviewer decisions', () => {
       .type(FHIR_JSON)
       .send({ resourceType: 'Parameters', parameter: [{ name: 'decision', valueCode: 'not-link' }] });
     expect(res.status).toBe(200);
-  }, 60_000);
+  });
 });
 
 describe('estimating the matching model from the index', () => {

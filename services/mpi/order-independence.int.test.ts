@@ -27,7 +27,7 @@ let records: readonly SyntheticAgencyRecord[];
 beforeAll(async () => {
   [first, second] = await Promise.all([startTestMpi(), startTestMpi()]);
   records = generateRandomisedPopulation({ seed: 41, people: 300 }).records;
-}, 60_000);
+});
 
 afterAll(async () => {
   await Promise.all([first.close(), second.close()]);

@@ -130,4 +130,4 @@ it('queues, when the service starts again, a notice written with its read whose 
     await queue.close();
     await restarted.close();
   }
-}, 60_000);
+});

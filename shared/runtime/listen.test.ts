@@ -88,7 +88,7 @@ describe('listen (an Express app on a port)', () => {
     expect(await ping()).toMatchObject({ status: 200 });
     expect(sockets.size).toBe(1);
     agent.destroy();
-  }, 30_000);
+  });
 
   it("answers a route Express does not know with Express's own 404", async () => {
     served = await listen(express(), 0, '127.0.0.1');
