@@ -39,8 +39,13 @@ export function blockingKeys(f: MatchFeatures): string[] {
   }
   const forenames = forenameKeys(f);
   if (f.pc) {
-    const initials = new Set(forenames.map((n) => n.charAt(0).toLowerCase()));
-    if (f.g) initials.add(f.g.charAt(0));
+    // Each distinct initial once, in order (no Set: every record's keys are worked out on the hot path).
+    const initials: string[] = [];
+    for (const n of forenames) {
+      const initial = n.charAt(0).toLowerCase();
+      if (!initials.includes(initial)) initials.push(initial);
+    }
+    if (f.g && !initials.includes(f.g.charAt(0))) initials.push(f.g.charAt(0));
     for (const initial of initials) keys.push(`pg:${f.pc}:${initial}`);
     if (f.fp) keys.push(`pf:${f.pc}:${f.fp}`);
     if (f.hn) for (const n of f.hn) keys.push(`ah:${f.pc}:${n}`);

@@ -328,6 +328,20 @@ describe('decide', () => {
     expect(decision.compared).toBe(2);
   });
 
+  it("explains a candidate as compare does, however many decisions were made before it is read, and carries the explanation in JSON", () => {
+    const record = person({ ...morag, id: 'later' });
+    const match = person({ ...morag, id: 'kept', addressLine: '14 Easter Rd', phone: undefined });
+    const decision = decide(record, [match], model);
+    // Other decisions in between (the engine reuses its working arrays from one pair to the next).
+    const stranger = person({ id: 'stranger', given: ['Iain'], family: 'Fraser', birthDate: '1950-01-01', gender: 'male', postcode: 'IV1 1AA' });
+    decide(stranger, [person({ ...morag, id: 'x' }), match], model);
+    decide(person({ ...morag, id: 'y', birthDate: '1985-07-03', postcode: 'KY1 1XX' }), [match, stranger], model);
+    const expected = compare(record, match, model);
+    expect(decision.best?.explanation).toEqual(expected);
+    expect(decision.best?.score).toBe(expected.score);
+    expect(JSON.parse(JSON.stringify(decision)).best).toEqual({ id: 'kept', score: expected.score, explanation: JSON.parse(JSON.stringify(expected)) });
+  });
+
   it('says new person when there are no candidates or none is close', () => {
     expect(decide(person(morag), [], model)).toEqual({ outcome: 'new', reviewCandidates: [], compared: 0 });
     const stranger = person({ given: ['Iain'], family: 'Fraser', birthDate: '1950-01-01', gender: 'male' });

@@ -7,7 +7,7 @@
  */
 import { foldLetters } from '../../../shared/text-fold.js';
 import { isValidChi } from './chi.js';
-import { familyParts, nameWords, nicknameGroups, normaliseFamily } from './names.js';
+import { familyParts, mayHaveFamilyParts, nameWords, nicknameGroups, normaliseFamily } from './names.js';
 import { nysiis } from './phonetic.js';
 import { parsePostcode } from './postcode.js';
 import type { DemographicRecord } from './record.js';
@@ -83,8 +83,10 @@ export function toFeatures(record: DemographicRecord): MatchFeatures {
     if (family) {
       features.f = family;
       features.fp = nysiis(family);
-      const parts = familyParts(record.family);
-      if (parts.length > 1) features.fs = parts;
+      if (mayHaveFamilyParts(record.family)) {
+        const parts = familyParts(record.family);
+        if (parts.length > 1) features.fs = parts;
+      }
     }
   }
 

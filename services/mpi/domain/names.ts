@@ -13,12 +13,17 @@ export function normaliseName(value: string): string {
   return foldLetters(value).replace(/[^a-z]/g, '');
 }
 
+const LETTERS_ONLY = /^[a-z]+$/;
+
 /**
  * Words of a name field: lower case, accents removed, split on spaces and hyphens
  * ("Mary-Anne" → ["mary", "anne"]), apostrophes dropped (O'Neill → oneill).
  */
 export function nameWords(value: string): string[] {
-  return foldLetters(value)
+  const folded = foldLetters(value);
+  // Most names are one plain word: nothing to strip or split (every record's features ask).
+  if (LETTERS_ONLY.test(folded)) return [folded];
+  return folded
     .replace(/['’`]/g, '')
     .split(/[^a-z]+/)
     .filter((w) => w.length > 0);
@@ -38,10 +43,15 @@ export function normaliseFamily(value: string): string {
 
 const FAMILY_SEPARATOR = /[\s-]/;
 
+/** Could the family name have more than one part (`familyParts`)? Not without a space or hyphen. */
+export function mayHaveFamilyParts(value: string): boolean {
+  return FAMILY_SEPARATOR.test(value);
+}
+
 /** Parts of a double-barrelled family name ("Smith-Jones" → ["smith", "jones"]); one part for most names. */
 export function familyParts(value: string): string[] {
   // Most family names have no separator: one part, without the splitting (every record's features ask).
-  if (!FAMILY_SEPARATOR.test(value)) {
+  if (!mayHaveFamilyParts(value)) {
     const one = normaliseFamily(value);
     return one ? [one] : [];
   }
