@@ -145,16 +145,19 @@ export async function books(
 /**
  * When the hub sent each delivery's attempts (ms), by `<agency> <messageId>`: the `sent` time of every transmit record
  * (an outbound call) in the audit trail, for each message it carried (a batch carries several). Waits (bounded) until
- * the alerts outbox is relayed, so no attempt's record is still on its way. A record written twice is one send.
+ * the alerts outboxes are relayed, so no attempt's record is still on its way. A record written twice is one send.
  */
 async function sendsOf(redis: Redis, space: KeySpace): Promise<Map<string, Set<number>>> {
-  const outbox = new AlertsKeys(space).outbox;
+  const outboxes = new AlertsKeys(space).outboxes;
   await until(
-    'the alerts outbox relayed to the audit trail',
+    'the alerts outboxes relayed to the audit trail',
     async () => {
-      const [last] = await redis.xrevrange(outbox, '+', '-', 'COUNT', 1);
-      const relayed = await redis.hget(relayCursorKey(space), outbox);
-      return !last || (relayed !== null && compareStreamIds(relayed, last[0]) >= 0);
+      for (const outbox of outboxes) {
+        const [last] = await redis.xrevrange(outbox, '+', '-', 'COUNT', 1);
+        const relayed = await redis.hget(relayCursorKey(space), outbox);
+        if (last && (relayed === null || compareStreamIds(relayed, last[0]) < 0)) return false;
+      }
+      return true;
     },
     30_000,
   ).catch(() => undefined);

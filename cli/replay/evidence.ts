@@ -70,14 +70,14 @@ export class RedisEvidenceReader implements EvidenceReader {
   }
 
   async relayed(timeoutMs = 5_000): Promise<void> {
-    const outbox = new AlertsKeys(this.keys).outbox;
+    const outboxes = new AlertsKeys(this.keys).outboxes;
     const [seconds, micros] = await this.redis.time();
     // Outbox ids are Redis's clock in ms: an entry at or before now was committed before the answer.
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const [oldest] = await this.redis.xrange(outbox, '-', '+', 'COUNT', 1);
-      if (!oldest || Number(oldest[0].split('-')[0]) > now || Date.now() >= deadline) return;
+      const oldest = await Promise.all(outboxes.map(async (outbox) => (await this.redis.xrange(outbox, '-', '+', 'COUNT', 1))[0]));
+      if (oldest.every((entry) => !entry || Number(entry[0].split('-')[0]) > now) || Date.now() >= deadline) return;
       await sleep(RELAYED_POLL_MS);
     }
   }

@@ -24,6 +24,7 @@ export interface AlertsContext {
   /**
    * The relay pass accepts ask for once their records (the acceptance's change record and the request's own, committed
    * with it) are in the outbox, and do not wait for: one pass, right after the answer, for every accept answered meanwhile.
+   * It moves the accepts' outbox only: the delivery steps' records are the delivery worker's to relay (keys.ts).
    */
   readonly relayPass: DelayedRun;
   /** The producer side of the delivery queue (and the sweeper). */

@@ -43,7 +43,7 @@ function record(requestId: string, what: string): ExchangeRecord {
 
 /** The request ids of the outbox entries, oldest first, and what each says. */
 async function outbox(): Promise<string[]> {
-  const entries = await redis.xrange(keys.outbox, '-', '+');
+  const entries = await redis.xrange(keys.deliveryOutbox, '-', '+');
   return entries.map(([, flat]) => {
     const entry = parseAuditEntry(flat);
     return `${entry.requestId}: ${eventOfEntry(entry).outcomeDesc ?? ''}`;
@@ -89,7 +89,7 @@ describe('claiming many deliveries in one script', () => {
 
 describe('moving many deliveries on in one script', () => {
   it('applies each move that may happen with all its records, and for one that may not commits only what happened anyway', async () => {
-    await redis.del(keys.outbox);
+    await redis.del(keys.deliveryOutbox);
     await delivery('s1', 'a', { leaseHolder: 'run-1', leaseUntil: NOW + 5_000 });
     await delivery('s2', 'a', { state: 'acknowledged' });
     await delivery('s3', 'a', { leaseHolder: 'someone-else', leaseUntil: NOW + 5_000 });

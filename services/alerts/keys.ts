@@ -70,8 +70,23 @@ export class AlertsKeys {
   get unqueued(): string {
     return this.space.key(ALERTS_TAG, 'unqueued');
   }
-  /** Stream: change records committed with alert changes (shared/audit/outbox.ts). */
+  /**
+   * Stream: change records committed with accepts — a message accepted (with the request's own record), a look-up's
+   * access notification (shared/audit/outbox.ts). Relayed by the accepting process right after its answer.
+   */
   get outbox(): string {
     return outboxKey(this.space, ALERTS_TAG);
+  }
+  /**
+   * Stream: change records committed with a delivery's moves (attempted, acknowledged, dead letter, re-driven,
+   * withdrawn, reported). Relayed after `outbox` (an accept's records ahead of its deliveries'), by whoever made the
+   * move — the delivery process for the worker's steps —, so the accepting process copies only its own records.
+   */
+  get deliveryOutbox(): string {
+    return this.space.key(ALERTS_TAG, 'delivery-audit-outbox');
+  }
+  /** Both outboxes, accepts' first (what a reader waits on to see the trail caught up). */
+  get outboxes(): readonly [string, string] {
+    return [this.outbox, this.deliveryOutbox];
   }
 }

@@ -342,7 +342,7 @@ const STEP_HEADER_WIDTH = 14;
 
 // Moves deliveries on, each with its own records, each decided on its own exactly as if it were the only one (a
 // batch answer settles many attempts at once: one call for all their moves and records instead of one each).
-// KEYS: 1 unqueued set, 2 acknowledgements hash, 3 audit outbox, 4 sequences hash, then per step: its delivery hash,
+// KEYS: 1 unqueued set, 2 acknowledgements hash, 3 the delivery audit outbox, 4 sequences hash, then per step: its delivery hash,
 //       the sender's dead letters (sorted set), and — a step carrying a dead-letter report only — the report's
 //       message hash, its delivery hash and the sender's inbox (sorted set)
 // ARGV: 1 values per record, then per step a header of STEP_HEADER_WIDTH values: allowed current states
@@ -644,7 +644,7 @@ export class AlertStore {
    */
   async stepDeliveries(steps: readonly DeliveryStepOf[]): Promise<StepResult[]> {
     if (steps.length === 0) return [];
-    const keys = [this.keys.unqueued, this.keys.acknowledgements, this.keys.outbox, this.keys.sequences];
+    const keys = [this.keys.unqueued, this.keys.acknowledgements, this.keys.deliveryOutbox, this.keys.sequences];
     const args: (string | number)[] = [WRITTEN_ENTRY_FIELDS * 2];
     for (const { messageId, agencyId, step } of steps) {
       keys.push(this.keys.delivery(messageId, agencyId), this.keys.deadLetters(step.sender));

@@ -23,6 +23,14 @@
  * lapses in `RELAY_LEASE_MS`) or stalled past the lease costs at most a
  * duplicate read, never a duplicate append.
  *
+ * Two outboxes of one slot whose records are causally ordered (the alerts
+ * service's accepts, and its deliveries' moves made later by another process)
+ * keep that order in the stream: `watchAfter(later, earlier)` relays a batch
+ * of `later` only after relaying `earlier` fully — its entries read first, so
+ * every entry of `earlier` committed before them is appended ahead of them.
+ * The accepting process can then relay its own outbox alone (`only`), and the
+ * delivery steps' records are copied by the delivery process.
+ *
  * Services `flush()` right after a commit, so in normal running a change's
  * record is in the audit stream before the answer; the timer catches up
  * whatever a failed flush or a crashed process left behind. A flush that fails
@@ -139,6 +147,8 @@ export class OutboxRelay {
   private stopped = false;
   /** The outbox keys this relay moves (a service's own): stores add theirs when built (`watch`). */
   private readonly outboxes = new Set<string>();
+  /** Outbox → the outbox relayed fully before each of its batches is appended (`watchAfter`). */
+  private readonly after = new Map<string, string>();
   /** This relay's name on an outbox's lease (its passes of one outbox run one at a time: see `relay`). */
   private readonly token = randomBytes(9).toString('base64url');
 
@@ -155,6 +165,17 @@ export class OutboxRelay {
   /** Adds outboxes to relay (each store of the service adds its own). */
   watch(...outboxKeys: string[]): this {
     for (const key of outboxKeys) this.outboxes.add(key);
+    return this;
+  }
+
+  /**
+   * Adds an outbox whose entries follow those of `earlier` (watched too) causally: an entry of `earlier`
+   * committed before one of `later` is appended to the stream ahead of it, whichever process relays which.
+   * Both in one slot: their entry ids come from one clock, and a reader can tell when both are relayed.
+   */
+  watchAfter(later: string, earlier: string): this {
+    this.outboxes.add(earlier).add(later);
+    this.after.set(later, earlier);
     return this;
   }
 
@@ -184,9 +205,13 @@ export class OutboxRelay {
     this.timer = this.loop();
   }
 
-  /** Moves everything now in this relay's outboxes to the audit stream; resolves with how many entries moved. */
-  async flush(): Promise<number> {
-    const counts = await Promise.all([...this.outboxes].map((key) => this.relay(key)));
+  /**
+   * Moves everything now in this relay's outboxes (or in `only` of them, and in those they are watched after) to the
+   * audit stream; resolves with how many entries of the outboxes asked for moved (not those of an outbox relayed
+   * only because one asked for is watched after it).
+   */
+  async flush(only?: readonly string[]): Promise<number> {
+    const counts = await Promise.all([...(only ?? this.outboxes)].map((key) => this.relay(key)));
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -194,15 +219,15 @@ export class OutboxRelay {
    * `flush` for callers that must not fail because of it (a request whose change
    * is committed): a failure is logged and left to the timer.
    */
-  async flushQuietly(requestId?: string): Promise<void> {
+  async flushQuietly(requestId?: string, only?: readonly string[]): Promise<void> {
     // Crash tests die here: a change and its record are committed, the record not yet relayed.
     failpoint('audit.before-relay');
-    await this.catchUp(requestId);
+    await this.catchUp(requestId, only);
   }
 
-  private async catchUp(requestId?: string): Promise<void> {
+  private async catchUp(requestId?: string, only?: readonly string[]): Promise<void> {
     try {
-      await this.flush();
+      await this.flush(only);
     } catch (err) {
       this.log.warn({ err, requestId }, 'audit outbox relay failed; the records wait in the outbox and are relayed later');
     }
@@ -266,6 +291,10 @@ export class OutboxRelay {
           continue;
         }
         const rows = reply[1];
+        // Read before the earlier outbox is relayed: every entry of it committed before these rows is in the
+        // stream when they are appended (a failure there appends none of them; the lease goes back below).
+        const earlier = this.after.get(outbox);
+        if (earlier !== undefined) await this.relay(earlier);
         moved += await relayBatch(this.redis, this.keys, outbox, rows);
         // Only after the append (or its skip) is committed: a crash before this re-reads them, and the cursor skips them.
         const last = rows.length < this.batchSize;

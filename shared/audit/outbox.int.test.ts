@@ -156,6 +156,53 @@ describe('audit outbox', () => {
     expect(await redis.xlen(auditStreamKey(keys))).toBe(2);
   });
 
+  describe('an outbox watched after another (the alerts service: accepts, then their deliveries\' moves)', () => {
+    const commit = async (keys: KeySpace, tag: string, name: string) => {
+      await redis.xadd(outboxKey(keys, tag), '*', ...outboxEntryArgs(changeRecord({ ...cause, service: 'alerts' }, { subtype: 'update', action: 'U', entities: [{ reference: `Thing/${name}` }] }, tag)));
+    };
+    const trail = async (keys: KeySpace) => (await readAuditEvents(redis, keys, { count: 1000 })).map(({ event }) => event.entity?.[0]?.what?.reference?.slice('Thing/'.length));
+    const relayOf = (keys: KeySpace) => new OutboxRelay(redis, keys, { log }).watchAfter(outboxKey(keys, 'steps'), outboxKey(keys, 'accepts'));
+
+    it('appends the earlier outbox\'s entries first, even for a pass asked for the later one alone; a pass of the earlier one alone leaves the later one be', async () => {
+      const keys = freshKeys();
+      // An accept, its delivery's move (committed after it, as a delivery always is), another accept.
+      await commit(keys, 'accepts', 'a0');
+      await commit(keys, 'steps', 'd0');
+      await commit(keys, 'accepts', 'a1');
+      // The delivery process relays its moves: the accepts committed before them go first (counted as theirs, not its).
+      expect(await relayOf(keys).flush([outboxKey(keys, 'steps')])).toBe(1);
+      expect(await trail(keys)).toEqual(['a0', 'a1', 'd0']);
+      // The accepting process relays its own outbox only: a move waiting in the other stays for its relay.
+      await commit(keys, 'steps', 'd1');
+      await commit(keys, 'accepts', 'a2');
+      expect(await relayOf(keys).flush([outboxKey(keys, 'accepts')])).toBe(1);
+      expect(await trail(keys)).toEqual(['a0', 'a1', 'd0', 'a2']);
+      expect(await redis.xlen(outboxKey(keys, 'steps'))).toBe(1);
+      // The timer's pass (every outbox) moves it.
+      expect(await relayOf(keys).flush()).toBe(1);
+      expect(await trail(keys)).toEqual(['a0', 'a1', 'd0', 'a2', 'd1']);
+    });
+
+    it('loses and repeats nothing after a pass that died between relaying the earlier outbox and deleting its own batch', async () => {
+      const keys = freshKeys();
+      const steps = outboxKey(keys, 'steps');
+      await commit(keys, 'accepts', 'a0');
+      await commit(keys, 'steps', 'd0');
+      await commit(keys, 'steps', 'd1');
+      // The dead pass: it held the lease, relayed the accepts, appended its batch, and died before the delete.
+      await redis.set(relayLeaseKey(steps), 'a-dead-process', 'PX', 200);
+      await new OutboxRelay(redis, keys, { log }).watch(outboxKey(keys, 'accepts')).flush();
+      expect(await relayBatch(redis, keys, steps, await redis.xrange(steps, '-', '+'))).toBe(2);
+      // Then another accept and another move. The next pass (once the lease lapsed) skips what was appended.
+      await commit(keys, 'accepts', 'a1');
+      await commit(keys, 'steps', 'd2');
+      expect(await relayOf(keys).flush()).toBe(2);
+      expect(await trail(keys)).toEqual(['a0', 'd0', 'd1', 'a1', 'd2']);
+      expect(await redis.xlen(steps)).toBe(0);
+      expect(await redis.xlen(outboxKey(keys, 'accepts'))).toBe(0);
+    });
+  });
+
   describe('an audited resource store', () => {
     it('records each write with its cause, and nothing for an unchanged upsert', async () => {
       const keys = freshKeys();
