@@ -68,7 +68,8 @@ export function toFeatures(record: DemographicRecord): MatchFeatures {
     if (!isValidChi(chi)) features.cn = true;
   }
 
-  const forenames = record.given.flatMap(nameWords);
+  const forenames: string[] = [];
+  for (const given of record.given) for (const word of nameWords(given)) forenames.push(word);
   const first = forenames[0];
   if (first) {
     features.g = first;
@@ -138,13 +139,16 @@ export function parseBirthDate(value: string | undefined): { y?: number; m?: num
   if (!value) return {};
   const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(value.trim());
   if (!match) return {};
-  if (match[3] !== undefined && PLACEHOLDER_BIRTH_DATES.has(`${match[1]}-${match[2]}-${match[3]}`)) return {};
+  // With a day, the match is exactly YYYY-MM-DD.
+  if (match[3] !== undefined && PLACEHOLDER_BIRTH_DATES.has(match[0])) return {};
   const y = Number(match[1]);
   const m = match[2] ? Number(match[2]) : undefined;
   const d = match[3] ? Number(match[3]) : undefined;
   if (m !== undefined && (m < 1 || m > 12)) return { y };
-  if (d !== undefined && (d < 1 || d > 31)) return m === undefined ? { y } : { y, m };
-  return { y, ...(m !== undefined ? { m } : {}), ...(d !== undefined ? { d } : {}) };
+  const date: { y?: number; m?: number; d?: number } = { y };
+  if (m !== undefined) date.m = m;
+  if (d !== undefined && d >= 1 && d <= 31) date.d = d;
+  return date;
 }
 
 const STREET_ABBREVIATIONS: Readonly<Record<string, string>> = {
@@ -184,6 +188,13 @@ const STREET_ABBREVIATIONS: Readonly<Record<string, string>> = {
   w: 'west',
 };
 
+/**
+ * The same as a Map: own keys only (a street called Constructor must not find
+ * Object.prototype.constructor), and a fresh string looked up by its hash rather than through
+ * the property-name table an object's keys need (every record's address words are looked up).
+ */
+const STREET_WORDS: ReadonlyMap<string, string> = new Map(Object.entries(STREET_ABBREVIATIONS));
+
 /** Words that say what kind of unit follows, not where it is. */
 const UNIT_WORDS = new Set(['flat', 'flt', 'apartment', 'apt', 'unit', 'no', 'number']);
 
@@ -202,8 +213,7 @@ export function splitAddress(line: string): { numbers: string[]; street: string[
     if (/\d/.test(token)) numbers.push(token);
     else if (!UNIT_WORDS.has(token)) {
       const word = token.replace(/\//g, '');
-      // Own keys only: a street called Constructor must not find Object.prototype.constructor.
-      if (word) words.push((Object.hasOwn(STREET_ABBREVIATIONS, word) ? STREET_ABBREVIATIONS[word] : undefined) ?? word);
+      if (word) words.push(STREET_WORDS.get(word) ?? word);
     }
   }
   return { numbers, street: words };
