@@ -8,7 +8,7 @@
  */
 import { connectRedis } from '../shared/redis/connection.js';
 import { books, exactlyOnce, FAST, owedOf, recipientsOf, Sender, setBehaviour, settle, within } from './alerts-reliability.js';
-import { startHubProcess, stopHubProcess, until, type HubProcess } from './hub-process-control.js';
+import { HUB_PROCESS_TEST_MS, startHubProcess, stopHubProcess, until, type HubProcess } from './hub-process-control.js';
 import { uniquePrefix } from './redis.js';
 import { startRedisAnswerProxy } from './redis-answer-proxy.js';
 import { startRedisProcess } from './redis-process.js';
@@ -65,5 +65,5 @@ describe('alert delivery when Redis dies between a step and its answer (real pro
       await proxy.close();
       await server.stop();
     }
-  }, 120_000);
+  }, HUB_PROCESS_TEST_MS);
 });

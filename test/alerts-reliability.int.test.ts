@@ -21,7 +21,7 @@ import { AlertsKeys } from '../services/alerts/keys.js';
 import { DELIVERIES_QUEUE, deliveryJobId } from '../services/alerts/workers/deliveries.js';
 import { reconcile } from './delivery-ledger.js';
 import { books, exactlyOnce, FAST, owedOf, recipientsOf, Sender, setBehaviour, settle, type Raised } from './alerts-reliability.js';
-import { killHubProcess, startHubProcess, stopHubProcess, until, type HubProcess } from './hub-process-control.js';
+import { HUB_PROCESS_TEST_MS, killHubProcess, startHubProcess, stopHubProcess, until, type HubProcess } from './hub-process-control.js';
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
 import { startRedisProcess } from './redis-process.js';
 
@@ -72,7 +72,7 @@ describe('alert delivery when things fail (real processes)', () => {
     } finally {
       await stopHubProcess(hub);
     }
-  }, 120_000);
+  }, HUB_PROCESS_TEST_MS);
 
   it('the alerts process SIGKILLed while delivering, twice: after a restart everything is delivered, nothing twice, nothing given up (half the agencies batched)', async () => {
     const p = prefix('rel-kill');
@@ -128,7 +128,7 @@ describe('alert delivery when things fail (real processes)', () => {
     } finally {
       await stopHubProcess(hub);
     }
-  }, 120_000);
+  }, HUB_PROCESS_TEST_MS);
 
   it('Redis SIGKILLed and restarted from its AOF: every alert whose acceptance the sender saw is delivered', async () => {
     const p = prefix('rel-redis');
@@ -165,7 +165,7 @@ describe('alert delivery when things fail (real processes)', () => {
       own.disconnect();
       await server.stop();
     }
-  }, 120_000);
+  }, HUB_PROCESS_TEST_MS);
 
   it('the alerts service killed between accepting an alert and queueing its deliveries: nothing is lost', async () => {
     const p = prefix('rel-queue');
@@ -207,5 +207,5 @@ describe('alert delivery when things fail (real processes)', () => {
       await queue.close();
       await stopHubProcess(back);
     }
-  }, 120_000);
+  }, HUB_PROCESS_TEST_MS);
 });

@@ -12,7 +12,7 @@ import { triggerOfEvent } from '../shared/audit/audit-event.js';
 import { KeySpace } from '../shared/redis/connection.js';
 import { ResourceKeys } from '../shared/store/keys.js';
 import { MpiKeys } from '../services/mpi/keys.js';
-import { startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } from './hub-process-control.js';
+import { HUB_PROCESS_TEST_MS, startHubProcess, stopHubProcess, tokenFor, until, type HubProcess } from './hub-process-control.js';
 import { agencyPatient, testChi, transactionOf } from './mpi.js';
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
 
@@ -172,7 +172,7 @@ describe('a hub killed with SIGKILL', () => {
     expect(partition(after.links)).toEqual(partition(expected.links));
     // The people both agencies know are one Person each.
     expect(partition(after.links).filter((g) => g.includes(' '))).toHaveLength(NHS);
-  }, 240_000);
+  }, HUB_PROCESS_TEST_MS);
 
   it('between committing a change and relaying its audit record: the record is in the trail once the hub is back', async () => {
     const prefix = uniquePrefix('crash-audit');
@@ -204,5 +204,5 @@ describe('a hub killed with SIGKILL', () => {
     } finally {
       await deletePrefix(redis, prefix);
     }
-  }, 120_000);
+  }, HUB_PROCESS_TEST_MS);
 });
