@@ -542,6 +542,13 @@ describe('an independent bad-input corpus against a whole hub over HTTP', () => 
     { service: 'audit', what: 'the evidence report in a format it does not print', method: 'GET', path: '/evidence?format=exe', status: 400 },
     { service: 'audit', what: 'the evidence report with format given twice (it answered JSON, neither)', method: 'GET', path: '/evidence?format=pdf&format=html', status: 400 },
     { service: 'audit', what: '$export with _count (it streams every match)', method: 'GET', path: '/fhir/AuditEvent/$export?_count=1', status: 400 },
+    // Session 26: the routes that are not FHIR searches ignored a query parameter they do not take (a misspelt one answered as if understood).
+    { service: 'agency-sim', what: 'the received report with a parameter it does not take', method: 'GET', path: '/agencies/nhs-lothian/received?after=1', status: 400, auth: 'none' },
+    { service: 'audit', what: 'the checkpoint with a parameter it does not take', method: 'GET', path: '/log/checkpoint?sise=3', status: 400 },
+    { service: 'directory', what: 'the JWKS with a parameter', method: 'GET', path: '/auth/jwks.json?kid=x', status: 400, auth: 'none' },
+    { service: 'directory', what: 'the SMART configuration with a parameter', method: 'GET', path: '/.well-known/smart-configuration?x=1', status: 400, auth: 'none' },
+    { service: 'mpi', what: 'the SMART configuration of a FHIR base with a parameter', method: 'GET', path: '/fhir/.well-known/smart-configuration?x=1', status: 400, auth: 'none' },
+    { service: 'mpi', what: 'the matching report with a parameter', method: 'GET', path: '/matching/report?top=1e309', status: 400 },
     { service: 'agency-sim', what: 'a delivery without the hub\u2019s delivery token (401 names its scheme)', method: 'POST', path: '/agencies/nhs-lothian/fhir/$process-message', headers: FJ, body: bundle('message', []), status: 401, auth: 'none' },
     { service: 'agency-sim', what: 'a delivery with an access token where the delivery token belongs', method: 'POST', path: '/agencies/nhs-lothian/fhir', headers: FJ, body: bundle('batch', []), status: 401 },
   ];

@@ -6,6 +6,7 @@
  * 127.0.0.1 by default).
  */
 import type { Router } from 'express';
+import { takesQuery } from '../../shared/http/query-rules.js';
 import { serviceRouter } from '../../shared/http/router.js';
 import { handler } from '../../shared/fhir/express.js';
 import type { AgencySimContext } from './context.js';
@@ -23,11 +24,12 @@ export function agencySimRoutes(ctx: AgencySimContext): Router {
   router.post('/agencies/:agency/fhir/$process-message', handler(processMessage(ctx)));
   // Batched delivery: a batch Bundle of messages POSTed to the agency's FHIR base.
   router.post('/agencies/:agency/fhir', handler(processMessageBatch(ctx)));
-  router.get('/agencies/:agency/received', handler(receivedMessages(ctx)));
-  router.get('/agencies/:agency/behaviour', handler(readBehaviour(ctx)));
-  router.put('/agencies/:agency/behaviour', handler(setBehaviour(ctx)));
-  router.post('/agencies/:agency/pull', handler(pullInbox(ctx)));
-  router.post('/agencies/reset', handler(resetAll(ctx)));
-  router.post('/agencies/:agency/reset', handler(resetAgency(ctx)));
+  // The control surface refuses a query parameter it does not take (it ignored `after` and `_count`: a tester's misreading, answered as if understood).
+  router.get('/agencies/:agency/received', takesQuery('offset', 'count', 'summary'), handler(receivedMessages(ctx)));
+  router.get('/agencies/:agency/behaviour', takesQuery(), handler(readBehaviour(ctx)));
+  router.put('/agencies/:agency/behaviour', takesQuery(), handler(setBehaviour(ctx)));
+  router.post('/agencies/:agency/pull', takesQuery(), handler(pullInbox(ctx)));
+  router.post('/agencies/reset', takesQuery(), handler(resetAll(ctx)));
+  router.post('/agencies/:agency/reset', takesQuery(), handler(resetAgency(ctx)));
   return router;
 }

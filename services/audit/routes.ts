@@ -4,6 +4,7 @@
  * `system/AuditEvent.read` (granted to the partnership's statutory partners).
  */
 import type { Router } from 'express';
+import { takesQuery } from '../../shared/http/query-rules.js';
 import { serviceRouter } from '../../shared/http/router.js';
 import { readScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
@@ -30,10 +31,10 @@ export function auditRoutes(ctx: AuditContext): Router {
   router.get('/fhir/metadata', handler(capabilitiesHandler(capability(ctx))));
   router.get('/fhir/AuditEvent/:id/$inclusion-proof', ...auditor, handler(inclusionProof(ctx)));
   router.get('/fhir/AuditEvent/:id/$proof-bundle', ...auditor, handler(proofBundle(ctx)));
-  router.get('/log/checkpoint', ...auditor, handler(latestCheckpoint(ctx)));
-  router.get('/log/consistency', ...auditor, handler(consistencyProof(ctx)));
-  router.get('/log/key', ...auditor, handler(verifierKey(ctx)));
-  router.get('/log/vocabulary', ...auditor, handler(auditVocabulary()));
+  router.get('/log/checkpoint', ...auditor, takesQuery('size'), handler(latestCheckpoint(ctx)));
+  router.get('/log/consistency', ...auditor, takesQuery('from', 'to'), handler(consistencyProof(ctx)));
+  router.get('/log/key', ...auditor, takesQuery(), handler(verifierKey(ctx)));
+  router.get('/log/vocabulary', ...auditor, takesQuery('version'), handler(auditVocabulary()));
   return router;
 }
 

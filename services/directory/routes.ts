@@ -8,6 +8,7 @@
  * with its own rules from `operations/<type>.ts`.
  */
 import type { Router } from 'express';
+import { takesQuery } from '../../shared/http/query-rules.js';
 import { serviceRouter } from '../../shared/http/router.js';
 import { HubScopes, readScope } from '../../shared/auth/scopes.js';
 import { handler } from '../../shared/fhir/express.js';
@@ -33,8 +34,8 @@ export function directoryRoutes(ctx: DirectoryContext): Router {
 
   // How to get a token, and the token itself: no token needed.
   router.post('/auth/token', handler(issueToken(ctx)));
-  router.get('/auth/jwks.json', handler(jwks(ctx)));
-  router.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], handler(smartDiscovery(ctx)));
+  router.get('/auth/jwks.json', takesQuery(), handler(jwks(ctx)));
+  router.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], takesQuery(), handler(smartDiscovery(ctx)));
   router.get('/fhir/metadata', handler(metadata(ctx)));
 
   // The signed ISP.

@@ -4,6 +4,7 @@
  */
 import type { CapabilityStatement } from 'fhir/r4.js';
 import type { Request, Response, Router } from 'express';
+import { takesQuery } from '../../shared/http/query-rules.js';
 import { serviceRouter } from '../../shared/http/router.js';
 import { HubScopes, readScope, writeScope } from '../../shared/auth/scopes.js';
 import { capabilityStatement } from '../../shared/fhir/capability.js';
@@ -85,7 +86,7 @@ export function mpiRoutes(ctx: MpiContext): Router {
       describeSearch: () => ({ dataCategory: 'demographics', purpose: 'identity-matching', criteria: ['MI-L3'] }),
     }),
   );
-  router.get('/matching/report', ...access(readScope('Task')), handler(reportEndpoint(ctx)));
+  router.get('/matching/report', ...access(readScope('Task')), takesQuery(), handler(reportEndpoint(ctx)));
   router.post('/matching/$recluster', ...access(HubScopes.taskReview), handler(reclusterEndpoint(ctx)));
   return router;
 }

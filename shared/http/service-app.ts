@@ -35,6 +35,7 @@ import { withOperationDollar } from './operation-path.js';
 import { compartmentSearchProblem } from './compartment.js';
 import { baseBundleProblem, historyLevelProblem, methodNotAllowedHandler, operationMethodHandler, optionsHandler, postedAsGetHandler, servesConditionalCreateAt, servesIfNoneMatchAt } from './methods.js';
 import { assertCaseSensitive } from './router.js';
+import { takesQuery } from './query-rules.js';
 import { inSeries } from './series.js';
 import { createServiceMetrics, metricsMiddleware, type ServiceMetrics } from './metrics.js';
 
@@ -169,6 +170,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     const discovery = smartConfiguration(smart);
     app.get(
       '/fhir/.well-known/smart-configuration',
+      takesQuery(),
       handler(async (req, res) => {
         describeExchange(res, { subtype: 'smart-configuration', action: 'R' });
         await respondJson(req, res, 200, discovery);

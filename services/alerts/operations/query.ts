@@ -1,6 +1,6 @@
 /** Query parameters the alerts operations share. */
-import { FORMAT_PARAMETERS } from '../../../shared/fhir/media-types.js';
 import { badRequest } from '../../../shared/fhir/outcome.js';
+import { unknownParameterProblem } from '../../../shared/http/query-rules.js';
 
 /** A whole-number query parameter within bounds (`fallback` when absent); 400 naming it otherwise. */
 export function wholeNumberParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
@@ -17,7 +17,6 @@ export function wholeNumberParam(value: unknown, name: string, fallback: number,
  * own list as if it were that agency's. `why` says whose list it is.
  */
 export function onlyParameters(query: Record<string, unknown>, operation: string, taken: readonly string[], why: string): void {
-  for (const name of Object.keys(query)) {
-    if (!taken.includes(name) && !FORMAT_PARAMETERS.has(name)) throw badRequest(`${operation} does not take '${name}' (${taken.length ? `it takes ${taken.join(' and ')}` : 'it takes no parameters'}): ${why}`, name);
-  }
+  const problem = unknownParameterProblem(query, operation, taken, why);
+  if (problem) throw problem;
 }
