@@ -35,7 +35,8 @@ beforeAll(async () => {
     { actor: 'Organization/edinburgh-education', classes: ['plans'] },
   ]));
   expect(granted.status).toBe(201);
-  const created = await plans.post('edinburgh-social-work', '/fhir/CarePlan', carePlan(subjectOf(AILSA)));
+  // Open-ended: printed as a person reads it, not "2026-03-03 to …".
+  const created = await plans.post('edinburgh-social-work', '/fhir/CarePlan', carePlan(subjectOf(AILSA), { period: { start: '2026-03-03' } }));
   expect(created.status).toBe(201);
   const v2 = await plans.put('nhs-lothian', `/fhir/CarePlan/${(created.body as CarePlan).id}`, { ...(created.body as CarePlan), status: 'active', description: 'Reviewed with the health visitor' }, 'W/"1"');
   expect(v2.status).toBe(200);
@@ -78,6 +79,7 @@ describe('$render', () => {
     const { pages, text } = await pdfText(res.body as Buffer);
     expect(pages).toBeGreaterThanOrEqual(1);
     expect(text).toContain('Version: 2 (latest)');
+    expect(text).toContain('Period: from 3 March 2026, open-ended');
     expect(text).toContain('Ross Campbell');
     expect(text).toContain('Fiona MacLeod');
     expect(text).toContain('0131 496 0523');
@@ -92,6 +94,7 @@ describe('$render', () => {
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.text).toContain('Version');
     expect(res.text).toContain('Lead Professional');
+    expect(res.text).toContain('from 3 March 2026, open-ended');
   });
 
   it('refuses an unknown format (400); an agency outside the ISP is answered as for an unknown plan (404)', async () => {

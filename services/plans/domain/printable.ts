@@ -26,12 +26,13 @@ export interface PlanPrintContext {
 
 export function planDocument(plan: CarePlan, context: PlanPrintContext): PrintableDocument {
   const version = plan.meta?.versionId ?? '?';
+  const period = periodText(plan.period);
   const facts: PrintableFact[] = [
     { label: 'Version', value: `${version} (latest)` },
     { label: 'Date of this version', value: plan.meta?.lastUpdated ?? 'unknown' },
     { label: 'Author', value: context.author },
     { label: 'Status', value: `${plan.status} / ${plan.intent}` },
-    ...(plan.period?.start || plan.period?.end ? [{ label: 'Period', value: `${plan.period.start ?? '…'} to ${plan.period.end ?? '…'}` }] : []),
+    ...(period ? [{ label: 'Period', value: period }] : []),
     ...(plan.subject.display ? [{ label: 'About', value: plan.subject.display }] : []),
   ];
   const contactFacts: PrintableFact[] =
@@ -69,9 +70,33 @@ export function planDocument(plan: CarePlan, context: PlanPrintContext): Printab
   };
 }
 
-function periodText(period: { start?: string; end?: string } | undefined): string | undefined {
-  if (!period?.start && !period?.end) return undefined;
-  return `${period.start ?? '…'} to ${period.end ?? '…'}`;
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/**
+ * A FHIR Period as a person reads it: "3 March 2026 to 30 June 2026", "from 3 March 2026, open-ended" (no end: R4 reads
+ * that as ongoing), "until 30 June 2026 (start not recorded)"; undefined when it has neither.
+ */
+export function periodText(period: { start?: string; end?: string } | undefined): string | undefined {
+  const start = period?.start ? readableDateTime(period.start) : undefined;
+  const end = period?.end ? readableDateTime(period.end) : undefined;
+  if (start && end) return `${start} to ${end}`;
+  if (start) return `from ${start}, open-ended`;
+  if (end) return `until ${end} (start not recorded)`;
+  return undefined;
+}
+
+/**
+ * A FHIR date or dateTime as a person reads it, at the precision it was given: "2026", "March 2026", "3 March 2026",
+ * "3 March 2026, 09:30 UTC" / "3 March 2026, 09:30 (+01:00)" — the time as written, not moved to another zone.
+ * Anything else is printed as it came (validation refuses it before it is stored).
+ */
+export function readableDateTime(value: string): string {
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/.exec(value);
+  const month = m?.[2] ? MONTHS[Number(m[2]) - 1] : undefined;
+  if (!m || (m[2] && !month)) return value;
+  const date = [m[3] ? String(Number(m[3])) : undefined, month, m[1]].filter(Boolean).join(' ');
+  if (!m[4]) return date;
+  return `${date}, ${m[4]}:${m[5]} ${m[6] === 'Z' || m[6] === '+00:00' ? 'UTC' : `(${m[6]})`}`;
 }
 
 /** The subtitle of a printed chronology: who it is about, as the caller named them. */
