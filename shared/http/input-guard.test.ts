@@ -1,4 +1,4 @@
-import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, urlProblem, type IntegralSpelling } from './input-guard.js';
+import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_INTEGRAL_SPELLINGS, MAX_JSON_DEPTH, urlProblem, type IntegralSpelling } from './input-guard.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const nested = (depth: number, open = '[', close = ']') => `${open.repeat(depth)}${close.repeat(depth)}`;
@@ -75,6 +75,10 @@ describe('numbers JSON.parse reads as integers though not written as one', () =>
     const body = '{"a":2.0,"b":1e2,"c":-0,"d":2.5,"e":-1,"f":0,"g":"2.0 1e2 -0","h":[1E+2,true,false,null,10],"i":-0.0,"j":12.50e1,"k":1e-2,"l":-10}';
     expect(spellings(body).map((s) => s.text)).toEqual(['2.0', '1e2', '-0', '1E+2', '-0.0', '12.50e1']);
     expect(spellings('{"resourceType":"Patient","multipleBirthInteger":2,"name":[{"family":"x"}]}')).toEqual([]);
+  });
+
+  it('notes at most MAX_INTEGRAL_SPELLINGS of them (a body of decimals is not held twice over)', () => {
+    expect(spellings(`{"valueQuantity":[${Array.from({ length: 3 * MAX_INTEGRAL_SPELLINGS }, () => '1.0').join(',')}]}`)).toHaveLength(MAX_INTEGRAL_SPELLINGS);
   });
 
   it('says where each is: keys and array indexes from the root', () => {

@@ -66,6 +66,13 @@ export interface IntegralSpelling {
   readonly text: string;
 }
 
+/**
+ * At most this many integral spellings are noted per body (each costs its text and, later, its path): a 50 MB body of
+ * `1.0,` repeated would otherwise hold twelve million of them. Past it the rest go unjudged — a decimal-heavy body is
+ * legitimate, so refusing it would be wrong; an integer element spelt `2.0` after the first thousand is taken as 2.
+ */
+export const MAX_INTEGRAL_SPELLINGS = 1000;
+
 const MINUS = 0x2d;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
@@ -124,7 +131,7 @@ export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH, int
       const start = i;
       let integerSpelt = true;
       for (i++; i < n && isNumberByte(bytes[i]!); i++) if (bytes[i]! < DIGIT_0 || bytes[i]! > DIGIT_9) integerSpelt = false;
-      if (integralSpellings && (!integerSpelt || (c === MINUS && i - start === 2 && bytes[start + 1] === DIGIT_0))) {
+      if (integralSpellings && integralSpellings.length < MAX_INTEGRAL_SPELLINGS && (!integerSpelt || (c === MINUS && i - start === 2 && bytes[start + 1] === DIGIT_0))) {
         const text = bytes.toString('latin1', start, i);
         if (Number.isInteger(Number(text))) integralSpellings.push({ offset: start, text });
       }
