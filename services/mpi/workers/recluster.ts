@@ -3,7 +3,7 @@
  * runs it on demand). A registration that changed the index asks for a pass
  * `INFOSHARE_MPI_RECLUSTER_DELAY` seconds later (default 300; 0: only on demand). The
  * requests coalesce: while a pass is waiting, asking again adds nothing (one job id), so a
- * bulk load of many Bundles gets one pass after it, and the index converges on the Persons
+ * bulk load of many Bundles gets one pass after it (and a change made while a pass runs, one more), and the index converges on the Persons
  * its records make whatever order they came in. Each attempt is audited by the shared
  * runner; what the pass changes carries its own change records.
  *
@@ -22,6 +22,15 @@ export const RECLUSTER_QUEUE = { family: 'mpi', name: 'recluster' } as const;
 
 /** One waiting pass at a time; gone once run, so the next change asks for the next one. */
 const PENDING = jobIdOf('recluster', 'pending');
+/**
+ * The pass asked for by a change made while the pending one runs: that one keeps its id until it ends, and may have
+ * read the index before the change (its "left to the next pass" changes among them), so asking under PENDING again
+ * would add nothing — and nothing else would look at the change until the next registration.
+ */
+const AFTER_RUNNING = jobIdOf('recluster', 'after-running');
+const CHANGE_PASSES = [PENDING, AFTER_RUNNING] as const;
+/** A pass under one of these states has not read the index yet: it will see a change made now. */
+const NOT_STARTED: ReadonlySet<string> = new Set(['delayed', 'waiting', 'prioritized']);
 const JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: true, removeOnFail: true } as const;
 
 export interface ReclusterWorkerDeps extends WorkerRunnerDeps {
@@ -67,10 +76,17 @@ export class ReclusterRequests {
     return this.opened;
   }
 
-  /** Queues a pass unless one is waiting already (then that one will see this change too). */
+  /**
+   * Queues a pass unless one has yet to start (it will read the index after this change). A running pass keeps its
+   * id until it ends, and may have read the index before the change: then the pass comes under the other id.
+   */
   async request(origin: JobOrigin): Promise<void> {
     if (this.delaySeconds <= 0) return;
-    await this.queue.add('recluster', { origin }, { jobId: PENDING, delay: this.delaySeconds * 1000 });
+    const states = await Promise.all(CHANGE_PASSES.map((id) => this.queue.getJobState(id)));
+    if (states.some((state) => NOT_STARTED.has(state))) return;
+    const free = states[0] === 'active' ? AFTER_RUNNING : PENDING;
+    // Two requests at once may both add: BullMQ keeps the first job under an id and ignores the other.
+    await this.queue.add('recluster', { origin }, { jobId: free, delay: this.delaySeconds * 1000 });
   }
 
   /**
