@@ -10,7 +10,7 @@
 import type { Request, Response } from 'express';
 import { describeExchange } from '../../../shared/fhir/exchange-context.js';
 import { respondJson } from '../../../shared/fhir/express.js';
-import { badRequest } from '../../../shared/fhir/outcome.js';
+import { wholeNumberParam } from '../../../shared/http/query-rules.js';
 import { simulatedAgency } from '../agency.js';
 import type { AgencySimContext } from '../context.js';
 import { behaviourAt } from '../domain/behaviour.js';
@@ -21,8 +21,8 @@ export function receivedMessages(ctx: AgencySimContext) {
   return async (req: Request, res: Response): Promise<void> => {
     describeExchange(res, { subtype: 'received', action: 'R' });
     const agency = await simulatedAgency(ctx, req);
-    const offset = integerParam(req.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
-    const count = integerParam(req.query.count, 'count', 1, MAX_COUNT, 100);
+    const offset = wholeNumberParam(req.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const count = wholeNumberParam(req.query.count, 'count', 100, 1, MAX_COUNT);
     const summaryOnly = req.query.summary === 'true';
     const [{ total, messages }, stats, behaviour, batchSizes] = await Promise.all([
       ctx.store.received(agency, offset, count),
@@ -40,11 +40,4 @@ export function receivedMessages(ctx: AgencySimContext) {
       messages: summaryOnly ? messages.map(({ message: _message, ...rest }) => rest) : messages,
     });
   };
-}
-
-function integerParam(value: unknown, name: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw badRequest(`${name} must be an integer from ${min} to ${max}`, name);
-  return n;
 }

@@ -23,7 +23,8 @@ import type { AlertsContext } from '../context.js';
 import { deadLetterParts } from '../domain/dead-letter-report.js';
 import { knownMessage } from './known-message.js';
 import { peerHubOfRecipient, redriveAtPeer } from './peer-redrive.js';
-import { onlyParameters, wholeNumberParam } from './query.js';
+import { wholeNumberParam } from '../../../shared/http/query-rules.js';
+import { onlyParameters } from './query.js';
 import { redriveDeadLetter } from './redrive-dead-letter.js';
 
 const DEFAULT_COUNT = 50;

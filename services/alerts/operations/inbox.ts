@@ -28,7 +28,8 @@ import { respond } from '../../../shared/fhir/express.js';
 import type { DataCategory, Purpose } from '../../../shared/fhir/systems.js';
 import { flowCriteria } from '../../../shared/isp/registry.js';
 import type { AlertsContext } from '../context.js';
-import { onlyParameters, wholeNumberParam } from './query.js';
+import { wholeNumberParam } from '../../../shared/http/query-rules.js';
+import { onlyParameters } from './query.js';
 import { deliveryCriteria } from '../domain/delivery-criteria.js';
 import { addressedMessage, minimisedMessage } from '../domain/minimise.js';
 
