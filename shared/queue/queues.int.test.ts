@@ -1,44 +1,28 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { once } from 'node:events';
-import { connectRedis, KeySpace } from '../redis/connection.js';
-import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from '../../test/redis.js';
-import { jobIdOf, openQueue, startWorker, type QueueSite } from './queues.js';
+import { connectRedis } from '../redis/connection.js';
+import { queueSiteEachTest } from '../../test/queue-site.js';
+import { testRedisUrl } from '../../test/redis.js';
+import { jobIdOf, openQueue, startWorker } from './queues.js';
 
 interface Delivery {
   readonly message: string;
   readonly agency: string;
 }
 
-let redis: Redis;
-let prefix: string;
-let site: QueueSite;
-const closers: (() => Promise<void>)[] = [];
-
-beforeEach(() => {
-  redis = testRedis();
-  prefix = uniquePrefix('queues');
-  site = { redis, keys: new KeySpace(prefix) };
-});
-
-afterEach(async () => {
-  // Workers before queues, both before the connection.
-  for (const close of closers.splice(0).reverse()) await close();
-  await deletePrefix(redis, prefix);
-  redis.disconnect();
-});
+const perTest = queueSiteEachTest('queues');
 
 const address = { family: 'alerts', name: 'deliveries' };
 
 function queue() {
-  const q = openQueue<Delivery, string>(site, address, { backoff: { type: 'fixed', delay: 10 } });
-  closers.push(() => q.close());
+  const q = openQueue<Delivery, string>(perTest.site, address, { backoff: { type: 'fixed', delay: 10 } });
+  perTest.closeAfterTest(() => q.close());
   return q;
 }
 
 function worker(processor: (job: Job<Delivery, string>) => Promise<string>) {
-  const w = startWorker<Delivery, string>(site, address, processor);
-  closers.push(() => w.close());
+  const w = startWorker<Delivery, string>(perTest.site, address, processor);
+  perTest.closeAfterTest(() => w.close());
   return w;
 }
 
@@ -96,14 +80,14 @@ describe('queues on a real Redis', () => {
   it('Keeps every key of a queue family under one hash tag (Redis Cluster: one slot)', async () => {
     const q = queue();
     await q.add('deliver', { message: 'msg-9', agency: 'x' }, { jobId: jobIdOf('msg-9', 'x') });
-    const keys = await redis.keys(`${prefix}:*`);
+    const keys = await perTest.redis.keys(`${perTest.prefix}:*`);
     expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) expect(key.startsWith(`${prefix}:{alerts}:deliveries:`)).toBe(true);
+    for (const key of keys) expect(key.startsWith(`${perTest.prefix}:{alerts}:deliveries:`)).toBe(true);
   });
 
   it('Closes a worker at once when its connection is cut for good (a stop that gave up on a Redis that hangs)', async () => {
     const own = connectRedis(testRedisUrl());
-    const w = startWorker<Delivery, string>({ redis: own, keys: site.keys }, address, async () => 'delivered');
+    const w = startWorker<Delivery, string>({ redis: own, keys: perTest.site.keys }, address, async () => 'delivered');
     await w.waitUntilReady();
     const closed = once(w, 'closed');
     own.disconnect();
@@ -112,7 +96,7 @@ describe('queues on a real Redis', () => {
   });
 
   it('Refuses queue names that could not be one hash tag', () => {
-    expect(() => openQueue(site, { family: '{alerts}', name: 'deliveries' })).toThrow(/family/);
-    expect(() => openQueue(site, { family: 'alerts', name: 'Deliveries' })).toThrow(/name/);
+    expect(() => openQueue(perTest.site, { family: '{alerts}', name: 'deliveries' })).toThrow(/family/);
+    expect(() => openQueue(perTest.site, { family: 'alerts', name: 'Deliveries' })).toThrow(/name/);
   });
 });

@@ -1,40 +1,23 @@
-import type { Redis } from 'ioredis';
-import { KeySpace } from '../../../shared/redis/connection.js';
-import { openQueue, startWorker, type QueueSite } from '../../../shared/queue/queues.js';
+import { openQueue, startWorker } from '../../../shared/queue/queues.js';
 import type { JobOrigin } from '../../../shared/queue/worker-runner.js';
-import { deletePrefix, testRedis, uniquePrefix } from '../../../test/redis.js';
+import { queueSiteEachTest } from '../../../test/queue-site.js';
 import { until } from '../../../test/hub-process-control.js';
 import { RECLUSTER_QUEUE, ReclusterRequests } from './recluster.js';
 
 // The producer side of the re-clustering pass: every change to the index is looked at by a pass that starts after it.
-let redis: Redis;
-let prefix: string;
-let site: QueueSite;
-const closers: (() => Promise<void>)[] = [];
-
-beforeEach(() => {
-  redis = testRedis();
-  prefix = uniquePrefix('recluster');
-  site = { redis, keys: new KeySpace(prefix) };
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  await deletePrefix(redis, prefix);
-  redis.disconnect();
-});
+const perTest = queueSiteEachTest('recluster');
 
 const origin: JobOrigin = { requestId: 'req-1', agent: { agency: 'nhs-lothian' } };
 
 function requests(): ReclusterRequests {
-  const made = new ReclusterRequests(site, 300);
-  closers.push(() => made.close());
+  const made = new ReclusterRequests(perTest.site, 300);
+  perTest.closeAfterTest(() => made.close());
   return made;
 }
 
 function queue() {
-  const q = openQueue(site, RECLUSTER_QUEUE);
-  closers.push(() => q.close());
+  const q = openQueue(perTest.site, RECLUSTER_QUEUE);
+  perTest.closeAfterTest(() => q.close());
   return q;
 }
 
@@ -55,10 +38,10 @@ describe('asking for a re-clustering pass after a change', () => {
     // A pass that runs until the test lets it end, started at once rather than 300 s out.
     let finish!: () => void;
     const running = new Promise<void>((resolve) => (finish = resolve));
-    const worker = startWorker(site, RECLUSTER_QUEUE, () => running);
-    closers.push(() => worker.close());
+    const worker = startWorker(perTest.site, RECLUSTER_QUEUE, () => running);
+    perTest.closeAfterTest(() => worker.close());
     // Closers run last-first: a failing test lets the pass end before the worker is closed.
-    closers.push(async () => finish());
+    perTest.closeAfterTest(async () => finish());
     await pending!.promote();
     await until('the pass to be running', async () => (await pending!.getState()) === 'active', 60_000);
 
