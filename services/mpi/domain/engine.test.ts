@@ -342,6 +342,17 @@ describe('decide', () => {
     expect(JSON.parse(JSON.stringify(decision)).best).toEqual({ id: 'kept', score: expected.score, explanation: JSON.parse(JSON.stringify(expected)) });
   });
 
+  it("names a candidate's rule without building its explanation: the rule its explanation gives", () => {
+    const nhs = person({ ...morag, id: 'nhs', chi: '0307840204' });
+    const council = person({ ...morag, id: 'council', addressLine: '14 Easter Rd' });
+    const sameChi = decide(person({ ...morag, id: 'r1', chi: '0307840204', postcode: 'KY1 1XX' }), [nhs], model);
+    const plain = decide(person({ ...morag, id: 'r2' }), [council], model);
+    // Linking through the council record would give Person P two CHIs: lowered to review by that rule.
+    const conflict = decide(person({ ...morag, id: 'r3', chi: '0307840220' }), [nhs, council], model, { personOf: () => 'P' });
+    expect([sameChi.best?.rule, plain.best?.rule, conflict.best?.rule]).toEqual(['same-chi', undefined, 'different-chi']);
+    for (const d of [sameChi, plain, conflict]) expect(d.best?.rule).toBe(d.best?.explanation.rule?.rule);
+  });
+
   it('says new person when there are no candidates or none is close', () => {
     expect(decide(person(morag), [], model)).toEqual({ outcome: 'new', reviewCandidates: [], compared: 0 });
     const stranger = person({ given: ['Iain'], family: 'Fraser', birthDate: '1950-01-01', gender: 'male' });

@@ -397,6 +397,11 @@ function matchGradeCompiled(score: number, model: CompiledModel): MatchGrade {
 export interface Candidate {
   readonly id: string;
   readonly score: number;
+  /**
+   * The rule that set or capped this pair's outcome (`explanation.rule.rule`), known without building
+   * the explanation: registration reads it for every link (a same-CHI link is assured otherwise).
+   */
+  readonly rule?: RuleApplied['rule'];
   readonly explanation: Comparison;
 }
 
@@ -567,6 +572,7 @@ function lazyCandidate(record: MatchFeatures, r: Ranked, compiled: CompiledModel
   return {
     id: r.features.id,
     score: round2(r.score),
+    rule: (r.conflict ?? r.rule)?.rule,
     get explanation(): Comparison {
       if (explanation === undefined) {
         const scored = scorePair(record, r.features, compiled, levels);
