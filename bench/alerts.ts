@@ -2,7 +2,8 @@
  * `npm run bench:alerts` — structured alerts end to end (issue 11, item 10).
  *
  * In one run, on one private redis-server with the hub's durable setting
- * (AOF, `appendfsync always`):
+ * (AOF, `appendfsync always`; `--fsync everysec` only as a diagnosis of what
+ * the disk's fsyncs cost — the targets are about `always`):
  *
  * 1. Raw BullMQ: the hub's enqueue mode (one `addBulk` per alert, a job per
  *    recipient, deterministic ids), the same job data and options, a processor
@@ -36,13 +37,14 @@ import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { jobIdOf, openQueue } from '../shared/queue/queues.js';
 import { connectRedis, KeySpace } from '../shared/redis/connection.js';
-import { ensureRedis } from '../shared/redis/server.js';
+import { ensureRedis, redisDataDir } from '../shared/redis/server.js';
 import { messageIdOf } from '../services/alerts/domain/ids.js';
 import { AlertsKeys } from '../services/alerts/keys.js';
 import { loadAlertsConfig } from '../services/alerts/config.js';
 import { retryPolicyOf } from '../services/alerts/module.js';
 import { DELIVERIES_QUEUE, deliveryJobOptions } from '../services/alerts/workers/deliveries.js';
 import { startBenchHub, type BenchHub } from './alerts/hub.js';
+import { AofFsyncStalls, diskFsyncProbe } from './alerts/fsync.js';
 import { setDeliveryBatchSize } from './alerts/batched-endpoints.js';
 import { parseOptions, USAGE, type AlertsBenchOptions } from './alerts/options.js';
 import { rawBullmqBaseline, type RawBullmqResult } from './alerts/raw-bullmq.js';
@@ -63,12 +65,12 @@ const progress = progressPrinter('alerts');
 async function main(): Promise<void> {
   const options = optionsOrExit(parseOptions, USAGE);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-alerts-'));
-  // Always a private server with the hub's durable setting: the figures are about that configuration.
-  const env: NodeJS.ProcessEnv = { ...process.env, INFOSHARE_DATA_DIR: tmp, INFOSHARE_REDIS_APPENDFSYNC: 'always' };
+  // Always a private server, with the hub's durable setting unless --fsync everysec asks (a diagnosis): the figures are about that configuration.
+  const env: NodeJS.ProcessEnv = { ...process.env, INFOSHARE_DATA_DIR: tmp, INFOSHARE_REDIS_APPENDFSYNC: options.fsync };
   delete env.REDIS_URL;
   const config = loadConfig(env);
   const log = createLogger('bench-alerts', 'warn');
-  progress('starting a private redis-server (AOF, appendfsync always)');
+  progress(`starting a private redis-server (AOF, appendfsync ${options.fsync}${options.fsync === 'always' ? '' : ': a diagnosis — the targets are about always'})`);
   const redisHandle = await ensureRedis(config, log);
   const redis = connectRedis(redisHandle.url);
   let hub: BenchHub | undefined;
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     const runs: Awaited<ReturnType<typeof runBench>>['result'][] = [];
     for (const [i, variant] of variants.entries()) {
       const keyPrefix = i === 0 ? 'is' : `is-v${i}`;
-      const run = await runBench(redis, redisHandle.url, tmp, options, { ...variant, keyPrefix, ...(raw ? { raw } : {}) }, (h) => (hub = h));
+      const run = await runBench(redis, redisHandle.url, tmp, redisDataDir(config), options, { ...variant, keyPrefix, ...(raw ? { raw } : {}) }, (h) => (hub = h));
       raw ??= run.raw;
       runs.push(run.result);
       await hub?.stop();
@@ -130,6 +132,8 @@ async function runBench(
   redis: Redis,
   redisUrl: string,
   tmp: string,
+  /** Where the bench's Redis keeps its AOF (the disk probe writes beside it). */
+  redisDir: string,
   options: AlertsBenchOptions,
   run: { readonly deliveryConcurrency: number; readonly deliveryNice: number; readonly keyPrefix: string; readonly raw?: RawBaseline },
   started: (hub: BenchHub) => void,
@@ -277,18 +281,24 @@ async function runBench(
 
     // 3. Latency at a fixed offered rate.
     const count = options.rate * options.seconds;
+    // The disk under Redis, while nothing of the bench runs (every delivery drained): what each fsync'd turn waits.
+    const diskFsync = diskFsyncProbe(redisDir);
+    progress(`disk: fdatasync after a ${diskFsync.bytes} B append beside the AOF, ${diskFsync.writes} in a row: p50 ${diskFsync.p50Ms} ms, p99 ${diskFsync.p99Ms} ms, max ${diskFsync.maxMs} ms`);
+    const fsyncStalls = new AofFsyncStalls(redis);
     progress(`latency: ${count} alerts at ${options.rate}/s (open loop)`);
     const completedBeforeLatency = await completedJobs(queue);
     await batches.mark();
     await hub.eventLoopDelay();
     const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), hubWait: hub.eventLoopRunQueueWaitSeconds(), client: process.cpuUsage() };
     const latencyCommandsBefore = await redisCommandStats(redis);
+    await fsyncStalls.start();
     const latency = await offerAtRate(raise, options.rate, count);
     // While the alerts were offered: how long the accepting event loop waited for a CPU (other processes' work), per alert.
     const hubRunQueueWaitMsPerAlert = round((((hub.eventLoopRunQueueWaitSeconds() ?? Number.NaN) - (latencyCpuBefore.hubWait ?? Number.NaN)) * 1000) / count, 3);
     // While the alerts were offered: how long the hub's own process made work wait (accepting included).
     const hubEventLoopDelayMs = await hub.eventLoopDelay();
     await drain(queue, completedBeforeLatency + count * recipients.length, 'latency');
+    const aofFsyncAlways = await fsyncStalls.read();
     // Read before this process's own reads of the delivery records below: the hub's and agency-sim's commands only.
     const latencyRedisCommands = redisCommandsPerDelivery(latencyCommandsBefore, await redisCommandStats(redis), count * recipients.length);
     const latencyAcks = await expectAcknowledged(redis, keys, latency.map((l) => l.raised), recipients);
@@ -316,6 +326,7 @@ async function runBench(
     const endToEnd = summarise(latency.map((l, i) => latencyAcks[i]!.lastAckMs - l.scheduledWallMs));
     const accept = summarise(latency.map((l) => l.acceptMs));
     progress(`latency: accept p50 ${accept.p50Ms} ms, p99 ${accept.p99Ms} ms; raised → acknowledged by all p50 ${endToEnd.p50Ms} ms, p99 ${endToEnd.p99Ms} ms`);
+    progress(`latency: Redis's fsyncs (appendfsync always) of 1 ms or more in ${aofFsyncAlways.seconds} seconds of the phase, the longest per second p50 ${aofFsyncAlways.p50OfMaxMs} ms, max ${aofFsyncAlways.maxMs} ms`);
     progress(`latency: per delivery p50/p99 ms — queued ${stages.queued.p50Ms}/${stages.queued.p99Ms}, waiting ${stages.waiting.p50Ms}/${stages.waiting.p99Ms}, attempt ${stages.attempt.p50Ms}/${stages.attempt.p99Ms}, finishing ${stages.finishing.p50Ms}/${stages.finishing.p99Ms}`);
 
     const ratio = round(deliveriesPerSecond / raw.jobsPerSecond, 3);
@@ -346,6 +357,7 @@ async function runBench(
       ...(eventLoopCpuMsPerAccept !== undefined ? { eventLoopCpuMsPerAccept } : {}),
       hubEventLoopDelayMs,
       hubRunQueueWaitMsPerAlert,
+      diskFsyncMs: { p50Ms: diskFsync.p50Ms, p99Ms: diskFsync.p99Ms, maxMs: diskFsync.maxMs },
       targets: {
         ratio: TARGETS.ratio,
         ratioMet: ratio >= TARGETS.ratio,
@@ -353,8 +365,9 @@ async function runBench(
         acceptP99Met: accept.p99Ms <= TARGETS.acceptP99Ms,
         endToEndP99Ms: TARGETS.endToEndP99Ms,
         endToEndP99Met: endToEnd.p99Ms <= TARGETS.endToEndP99Ms,
+        ...(options.fsync === 'always' ? {} : { note: `appendfsync ${options.fsync}: a diagnosis; the targets are about always` }),
       },
-      fsync: 'always',
+      fsync: options.fsync,
       details: {
         runAt: new Date().toISOString(),
         sender: BENCH_SENDER,
@@ -371,7 +384,7 @@ async function runBench(
           redisCommands,
         },
         rawBullmq: { jobs: raw.jobs, seconds: round(raw.seconds, 2), jobBytes: raw.jobBytes, workerConcurrency: raw.workerConcurrency, runs: rawRuns.map((r) => ({ workerConcurrency: r.workerConcurrency, jobsPerSecond: r.jobsPerSecond })) },
-        latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd), stages, redisCommands: latencyRedisCommands },
+        latency: { offeredRatePerSecond: options.rate, alerts: count, accept: pick(accept), endToEnd: pick(endToEnd), stages, redisCommands: latencyRedisCommands, diskFsync, aofFsyncAlways },
         subjects: options.subjects,
         node: process.version,
         cpus: os.cpus().length,
@@ -386,6 +399,7 @@ async function runBench(
           'cpuRatio: raw BullMQ\'s CPU time per job (rawCpuMsPerJob: this process, which produced and worked the jobs, and redis-server) divided by the hub\'s per delivery (cpuMsPerDelivery.total: hub, its delivery processes, agency-sim, redis-server and this process sending the alerts) — on a CPU-bound machine what `ratio` comes to, without the other load on a shared machine in it.',
           'details.throughput.redisCommands: redis-server\'s own time per delivery by command over the throughput phase (INFO commandstats; a script\'s commands are counted both in themselves and in its evalsha), costliest first; details.latency.redisCommands: the same over the latency phase (the fixed offered rate: small batches, where per-request and per-batch costs show).',
           'hubRunQueueWaitMsPerAlert: while the latency phase offered its alerts, the time the hub process\'s main thread (its event loop, where alerts are accepted) waited runnable for a CPU — other processes\' work, the delivery processes\' included — per alert offered (/proc schedstat).',
+          'diskFsyncMs (details.latency.diskFsync): right before the latency phase, with every delivery drained, this process appended a record beside the AOF and fdatasync\'d it, a few hundred times in a row: what the disk makes each of Redis\'s write turns wait (with appendfsync always Redis fsyncs in its main thread once per event-loop turn that wrote, before replying to any command of that turn, reads included). Not CPU: the CPU figures do not show it. details.latency.aofFsyncAlways: Redis\'s latency monitor (threshold 1 ms) over the latency phase and its drain: the seconds with an aof-fsync-always of 1 ms or more, and the median and largest of those seconds\' longest fsync (Redis keeps per-second maxima, not counts).',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
           'cpuMsPerDelivery: CPU time of the throughput phase (accepting the alerts included) divided by its deliveries, per process: hub (with its delivery worker processes; deliveryProcesses: those alone), agency-sim, redis-server. latencyCpuMsPerDelivery: the same over the latency phase (the fixed offered rate, no backlog). latencyCpuDemand: latencyCpuMsPerDelivery.total × the deliveries offered per second ÷ (1,000 × cores) — the share of the machine the offered rate keeps busy; the end-to-end p99 is the tail of a queue, long as this nears 1.',
           'deliveryConcurrency: attempts in flight per delivery worker process (INFOSHARE_ALERTS_DELIVERY_CONCURRENCY); deliveryNice: how far below the hub process\'s CPU priority they run (INFOSHARE_ALERTS_DELIVERY_NICE). byVariant (with --delivery-concurrency a,b,… / --delivery-nice a,b,… / --repeat n): a hub per combination, the list repeated n times (interleaved), measured in turn in the same run against the one raw baseline; the line\'s own figures are the first variant\'s.',

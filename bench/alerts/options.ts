@@ -41,9 +41,14 @@ export interface AlertsBenchOptions {
    * the measured phase (alertsperf, session 19), so `--warmup 1500` shows a warmer hub.
    */
   readonly warmup: number;
+  /**
+   * The private Redis's appendfsync: `always` (default) — the hub's durable setting, the one the issue's targets are
+   * about; `everysec` only to see what the disk's fsyncs cost the same run (a diagnosis, not a figure to report).
+   */
+  readonly fsync: 'always' | 'everysec';
 }
 
-export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N] [--delivery-concurrency N[,N…]] [--delivery-nice N[,N…]] [--repeat N] [--warmup N]
+export const USAGE = `Usage: npm run bench:alerts -- [--alerts N] [--concurrency N] [--rate N] [--seconds N] [--subjects N] [--out FILE|-] [--hub-cpu-prof DIR] [--delivery-processes N] [--delivery batched|single] [--batch-size N] [--delivery-concurrency N[,N…]] [--delivery-nice N[,N…]] [--repeat N] [--warmup N] [--fsync always|everysec]
 Raw BullMQ first (the hub's enqueue mode and job size, a trivial processor), then the hub in its own
 process (directory, MPI, alerts; its delivery worker processes, 1 by default) and agency-sim in another,
 on the same private redis-server (appendfsync always):
@@ -52,11 +57,13 @@ at a fixed offered rate. By default the recipients' Endpoints opt in to batched 
 messages per request); --delivery single keeps one message per request. --delivery-concurrency 128,32 measures
 a hub per value (attempts in flight per delivery process) in turn, in the same run; --delivery-nice 0,10 the
 same for the delivery processes' CPU priority below the hub's (every combination of the two lists); --repeat 2
-measures the whole list twice, interleaved (byVariant; the first variant's figures are the line's own). Progress on stderr; one JSON line
-on stdout, appended to the results file.`;
+measures the whole list twice, interleaved (byVariant; the first variant's figures are the line's own). --fsync everysec
+runs the same on a Redis that fsyncs once a second (default always, the hub's durable setting the targets are about): a
+diagnosis of how much of the latency is the disk's fsyncs. Progress on stderr; one JSON line on stdout, appended to the
+results file.`;
 
 export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
-  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size', 'delivery-concurrency', 'delivery-nice', 'repeat', 'warmup']);
+  const values = readFlags(argv, ['alerts', 'concurrency', 'rate', 'seconds', 'subjects', 'out', 'hub-cpu-prof', 'delivery-processes', 'delivery', 'batch-size', 'delivery-concurrency', 'delivery-nice', 'repeat', 'warmup', 'fsync']);
   const hubCpuProf = values.get('hub-cpu-prof');
   return {
     alerts: positiveFlag(values, 'alerts', 1_000),
@@ -72,6 +79,7 @@ export function parseOptions(argv: readonly string[]): AlertsBenchOptions {
     deliveryNice: integerList(values.get('delivery-nice'), 'delivery-nice', 0, 19),
     repeat: positiveFlag(values, 'repeat', 1),
     warmup: positiveFlag(values, 'warmup', 300),
+    fsync: choiceFlag(values, 'fsync', ['always', 'everysec'], 'always'),
     ...(hubCpuProf !== undefined ? { hubCpuProf } : {}),
   };
 }
