@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { demoAgencyKey } from '../shared/client/demo-keys.js';
 import { getAccessToken } from '../shared/client/token.js';
 import { PROJECT_ROOT } from '../shared/config.js';
@@ -58,8 +59,31 @@ export async function startHubProcess(prefix: string, options: HubProcessOptions
 
 class PortTaken extends Error {}
 
+/**
+ * How a test runs a Node program from source so that it does not outlive the test: tsx, and test/die-with-parent.ts,
+ * which stops the process once the one that started it is gone (a Jest worker force-exited after a timeout: no
+ * clean-up of the test's ran).
+ */
+export const TEST_CHILD_NODE_ARGS: readonly string[] = ['--import', 'tsx', '--import', pathToFileURL(path.join(PROJECT_ROOT, 'test', 'die-with-parent.ts')).href];
+
+/** The hub processes this test process started that still run: killed when it exits with them still running. */
+const running = new Set<ChildProcess>();
+let killOnExit = false;
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (killOnExit) return;
+  killOnExit = true;
+  // A worker that exits (normally, or by process.exit) with a hub still running takes it along; one killed outright
+  // runs no handler — the hub's own watch (test/die-with-parent.ts) sees its parent gone.
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
 async function startHubProcessOnce(prefix: string, options: HubProcessOptions): Promise<HubProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test', 'hub-process.ts')], {
+  const child = spawn(process.execPath, [...TEST_CHILD_NODE_ARGS, path.join(PROJECT_ROOT, 'test', 'hub-process.ts')], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -71,6 +95,7 @@ async function startHubProcessOnce(prefix: string, options: HubProcessOptions): 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  track(child);
   // Its errors go where they always went (the test's stderr); a lost port is noticed on the way.
   let portTaken = false;
   child.stderr.on('data', (chunk: Buffer) => {

@@ -14,8 +14,10 @@ import { deletePrefix, testRedis, testRedisUrl, uniquePrefix } from '../../test/
 import { PROJECT_ROOT, SERVICE_NAMES } from '../../shared/config.js';
 import { hubNoteFile } from '../../shared/redis/hub-note.js';
 import { freePortSettings } from '../../shared/runtime/listen.js';
+import { TEST_CHILD_NODE_ARGS } from '../../test/hub-process-control.js';
 
-const CLI = ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts')];
+/** The CLI from source; a hub it starts stops (with its Redis) if this test's worker dies without stopping it. */
+const CLI = [...TEST_CHILD_NODE_ARGS, path.join(PROJECT_ROOT, 'cli', 'main.ts')];
 /** What a test or hook running the CLI from source may take: a start from source needed over 60 s at load ~20 (session 26). */
 const CLI_FROM_SOURCE_MS = 240_000;
 
