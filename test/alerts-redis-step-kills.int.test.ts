@@ -57,7 +57,7 @@ describe('alert delivery when Redis dies between a step and its answer (real pro
 
       const owed = await owedOf(own, p, [raised]);
       expect(owed).toHaveLength(6);
-      const figures = await settle(`Redis SIGKILLed the moment ${_step}`, own, p, owed, 30_000);
+      const figures = await settle(`Redis SIGKILLed the moment ${_step}`, own, p, owed);
       expect(figures).toMatchObject(exactlyOnce(owed.length));
     } finally {
       if (hub) await stopHubProcess(hub);

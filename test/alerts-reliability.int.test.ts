@@ -25,6 +25,12 @@ import { HUB_PROCESS_TEST_MS, killHubProcess, startHubProcess, stopHubProcess, u
 import { deletePrefix, testRedis, uniquePrefix } from './redis.js';
 import { startRedisProcess } from './redis-process.js';
 
+/**
+ * How long a test waits for a first effect (a failed attempt, some acknowledgements): generous, since on a busy
+ * machine a restarted hub's first deliveries can take tens of seconds; a passing run waits only as long as it takes.
+ */
+const WAIT_MS = 90_000;
+
 describe('alert delivery when things fail (real processes)', () => {
   let redis: Redis;
   const prefixes: string[] = [];
@@ -60,7 +66,7 @@ describe('alert delivery when things fail (real processes)', () => {
       const toDown = owed.filter((d) => d.agencyId === downAgency && d.messageId !== probe.messageId);
 
       // While it is down: it gets nothing, and its deliveries are retried (or held back by its circuit breaker), not given up.
-      await until('a failed attempt at the down agency', async () => (await books(redis, p, toDown)).hub.some((d) => d.nextAttemptAt !== undefined), 30_000);
+      await until('a failed attempt at the down agency', async () => (await books(redis, p, toDown)).hub.some((d) => d.nextAttemptAt !== undefined), WAIT_MS);
       await new Promise((r) => setTimeout(r, 2_000));
       const during = await books(redis, p, toDown);
       expect(during.received.filter((m) => m.stored > 0)).toEqual([]);
@@ -99,7 +105,7 @@ describe('alert delivery when things fail (real processes)', () => {
       expect(raised.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
       const owed = await owedOf(redis, p, raised);
       const acknowledged = async () => (await books(redis, p, owed)).hub.filter((d) => d.state === 'acknowledged').length;
-      await until('some deliveries acknowledged', async () => (await acknowledged()) >= owed.length / 4, 30_000);
+      await until('some deliveries acknowledged', async () => (await acknowledged()) >= owed.length / 4, WAIT_MS);
       await killHubProcess(hub);
       const cut = await acknowledged();
       expect(cut).toBeLessThan(owed.length);
@@ -107,7 +113,7 @@ describe('alert delivery when things fail (real processes)', () => {
       // Restarted, and killed again while it re-runs what the first crash left: some attempts die twice.
       hub = await startHubProcess(p, { env: WAVES });
       await optIn();
-      await until('more deliveries acknowledged', async () => (await acknowledged()) > cut, 30_000);
+      await until('more deliveries acknowledged', async () => (await acknowledged()) > cut, WAIT_MS);
       await killHubProcess(hub);
       const secondCut = await acknowledged();
       expect(secondCut).toBeLessThan(owed.length);
