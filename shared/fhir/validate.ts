@@ -71,9 +71,9 @@ function structureIssues(resource: MedplumResource): OperationOutcomeIssue[] {
 /**
  * The 422 for numbers of a parsed body written otherwise than as the integers JSON.parse read (`2.0`, `1e2`, `-0`)
  * where the element is an R4 integer type (value-checks.ts); undefined when each is a decimal's or no resource's.
+ * Needs no R4 definitions (a precomputed table: integer-elements.ts), so a process validating on workers never loads them here.
  */
 export function integralSpellingError(body: unknown, numbers: Parameters<typeof integralSpellingIssues>[1]): OperationOutcomeError | undefined {
-  ensureDefinitionsLoaded();
   const issues = integralSpellingIssues(body, numbers);
   return issues.length ? invalidIssues(issues, 422) : undefined;
 }

@@ -39,6 +39,7 @@ import { valueSetCodes, type ValueSetCodes } from './terminology.js';
 import { isJsonObject } from '../json-object.js';
 import { readableInstant } from './leap-second.js';
 import { narrativeProblem } from './narrative.js';
+import { integerElementAt } from './integer-elements.js';
 
 export interface ValueProblems {
   /** The first MAX_ISSUES problems. */
@@ -281,61 +282,24 @@ class Walk {
   }
 }
 
-const INTEGER_TYPES: ReadonlySet<string> = new Set(['integer', 'positiveInt', 'unsignedInt']);
-
 /**
  * Numbers JSON.parse read as integers though not written as one (`2.0`, `1e2`, `-0`: input-guard.ts's
  * IntegralSpelling), judged by the element each is the value of: an R4 integer type is spelt as an integer
  * (`-?([0]|([1-9][0-9]*))`, and `-0` is no unsignedInt or positiveInt); a decimal may be spelt any way JSON allows.
  * `paths` are where the numbers are in `body` (keys and array indexes from the root); a body that is no resource is
- * not judged here (its route reads it as it reads it).
+ * not judged here (its route reads it as it reads it). The elements are looked up in a precomputed table
+ * (integer-elements.ts), not the R4 definitions: this runs on the main thread of a service that validates on workers.
  */
 export function integralSpellingIssues(body: unknown, numbers: readonly { readonly path: readonly (string | number)[]; readonly text: string }[]): OperationOutcomeIssue[] {
-  if (!isJsonObject(body) || typeof body.resourceType !== 'string') return [];
   const issues: OperationOutcomeIssue[] = [];
   for (const { path, text } of numbers) {
-    const element = elementAtPath(body, path);
-    if (!element || !INTEGER_TYPES.has(element.type)) continue;
+    const element = integerElementAt(body, path);
+    if (!element) continue;
     if (text === '-0' && element.type === 'integer') continue; // R4's integer pattern allows -0
-    const at = element.fhirPath;
-    issues.push(issue(at, 'value', `${text.slice(0, 40)} is not a ${element.type}: FHIR JSON writes an integer without a fraction, exponent or minus zero (${element.type === 'integer' ? '2, not 2.0 or 2e0' : '2, not 2.0, 2e0 or -0'})`));
+    issues.push(issue(element.fhirPath, 'value', `${text.slice(0, 40)} is not a ${element.type}: FHIR JSON writes an integer without a fraction, exponent or minus zero (${element.type === 'integer' ? '2, not 2.0 or 2e0' : '2, not 2.0, 2e0 or -0'})`));
     if (issues.length >= MAX_ISSUES) break;
   }
   return issues;
-}
-
-/** The type of the element a path of keys and indexes reaches from a resource, with the path as FHIRPath; undefined when it reaches no element of a type. */
-function elementAtPath(resource: Record<string, unknown>, path: readonly (string | number)[]): { type: string; fhirPath: string } | undefined {
-  let value: unknown = resource;
-  let schema = tryGetDataType(String(resource.resourceType));
-  let fhirPath = String(resource.resourceType);
-  let keyed: KeyedElement | undefined;
-  for (let k = 0; k < path.length; k++) {
-    const step = path[k]!;
-    if (typeof step === 'number') {
-      if (!keyed?.element.isArray || !Array.isArray(value)) return undefined;
-      value = value[step];
-      fhirPath += `[${step}]`;
-    } else {
-      if (!schema || !isJsonObject(value) || FORBIDDEN_KEYS.has(step)) return undefined;
-      keyed = elementOf(schema, step);
-      if (!keyed) return undefined;
-      value = value[step];
-      fhirPath += `.${step}`;
-    }
-    // The element's own type is where its value's keys are looked up (a resource's: its resourceType).
-    const last = k === path.length - 1;
-    const nextIsIndex = typeof path[k + 1] === 'number';
-    if (!last && !nextIsIndex) {
-      if (keyed.type === 'Resource') {
-        const type = isJsonObject(value) ? value.resourceType : undefined;
-        schema = typeof type === 'string' ? tryGetDataType(type) : undefined;
-      } else {
-        schema = tryGetDataType(keyed.type);
-      }
-    }
-  }
-  return keyed ? { type: keyed.type, fhirPath } : undefined;
 }
 
 function issue(path: string, code: IssueCode, text: string): OperationOutcomeIssue {
