@@ -252,6 +252,40 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     expect(searched.total).toBe(1);
   });
 
+  it('plans and directory: a decimal comes back with the precision it was written with (1.50, not 1.5) from create, read, vread, search and _history', async () => {
+    await clientOf('mpi').create({ resourceType: 'Patient', body: { ...lothianPatient('CLIENT-DECIMAL') } });
+    /** A raw exchange: the body as text both ways (JSON.stringify would write 1.50 as 1.5, JSON.parse read it so). */
+    const raw = async (service: Service, path: string, method = 'GET', body?: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${hub.config.urls[service] ?? ''}/fhir/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }) },
+        ...(body === undefined ? {} : { body }),
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    const plan =
+      '{"resourceType":"CarePlan","status":"active","intent":"plan","title":"Decimal pass",' +
+      `"subject":{"identifier":{"system":"https://fhir.infoshare.scot/id/patient/${AGENCY}","value":"CLIENT-DECIMAL"}},` +
+      '"activity":[{"detail":{"status":"scheduled","quantity":{"value":1.50,"unit":"h"},"dailyAmount":{"value":2.0,"unit":"h"}}}]}';
+    const created = await raw('plans', 'CarePlan', 'POST', plan);
+    expect(created.status).toBe(201);
+    const id = (JSON.parse(created.text) as Resource).id!;
+    const written = ['"quantity":{"value":1.50,', '"dailyAmount":{"value":2.0,'];
+    for (const answer of [created, await raw('plans', `CarePlan/${id}`), await raw('plans', `CarePlan/${id}/_history/1`), await raw('plans', `CarePlan?_id=${id}`), await raw('plans', `CarePlan/${id}/_history`)]) {
+      for (const text of written) expect(answer.text).toContain(text);
+    }
+    // A client that changes the value gets its own number back; one that leaves it, the precision as written.
+    const read = as<FhirResource & { activity: { detail: { quantity: { value: number } } }[] }>(JSON.parse((await raw('plans', `CarePlan/${id}`)).text));
+    read.activity[0]!.detail.quantity.value = 1.25;
+    const updated = await raw('plans', `CarePlan/${id}`, 'PUT', JSON.stringify(read).replace('"dailyAmount":{"value":2,', '"dailyAmount":{"value":2.0,'), { 'if-match': 'W/"1"' });
+    expect(updated.status).toBe(200);
+    expect(updated.text).toContain('"quantity":{"value":1.25,');
+    expect(updated.text).toContain('"dailyAmount":{"value":2.0,');
+    const organization = await raw('directory', 'Organization', 'POST', '{"resourceType":"Organization","name":"Decimal pass","extension":[{"url":"https://example.org/fhir/StructureDefinition/share","valueDecimal":0.10}]}');
+    expect(organization.status).toBe(201);
+    expect((await raw('directory', `Organization/${(JSON.parse(organization.text) as Resource).id!}`)).text).toContain('"valueDecimal":0.10}');
+  });
+
   it('audit: searches the log with paging links, reads an AuditEvent by id, and takes POST _search on DocumentReference', async () => {
     const client = clientOf('audit');
     const page = as<Bundle>(await client.search({ resourceType: 'AuditEvent', searchParams: { _count: '2' } }));

@@ -8,12 +8,13 @@ import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import type { AuditSink } from '../audit/exchange.js';
 import { BEARER_CHALLENGE } from '../auth/middleware.js';
 import { announcedOverLimit, bodyLimitBytes, hasBody, sentBytesCeiling } from '../http/body-limits.js';
-import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, type IntegralSpelling } from '../http/input-guard.js';
+import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, type NumberSpelling } from '../http/input-guard.js';
 import type { Logger } from '../log.js';
 import { etagOf } from './bundle.js';
 import { jsonAnswerType, type JsonAnswerType } from './media-types.js';
 import { notModified } from './not-modified.js';
 import { integralSpellingError } from './validate.js';
+import { keepSpellings, stringifyKeepingSpellings } from './number-spelling.js';
 import { bodyTypeProblem, contentTypeCharset, formatParams, isFhirPath } from './request-rules.js';
 import { auditExchange, describeExchange, requestIdOf, type ExchangeDescription } from './exchange-context.js';
 import {
@@ -84,29 +85,32 @@ function guard(problemOf: (body: Buffer, req: Request) => string | undefined) {
   };
 }
 
-/** The numbers of a request's JSON body that JSON.parse reads as integers though not written as one, where they are: judged once it is parsed. */
-const integralSpellings = new WeakMap<Request, { path: (string | number)[]; text: string }[]>();
+/** The numbers of a request's JSON body that JSON.parse does not read back as written (`1.50`, `2.0`), where they are: judged and kept once it is parsed. */
+const numberSpellings = new WeakMap<Request, { path: (string | number)[]; text: string; integral: boolean }[]>();
 
-/** The input guard over a JSON body, keeping aside the numbers whose spelling only the element's type can judge (`2.0`). */
+/** The input guard over a JSON body, keeping aside the numbers whose spelling only the element's type can judge (`2.0`) or is a precision (`1.50`). */
 function jsonGuardProblem(body: Buffer, req: Request): string | undefined {
-  const found: IntegralSpelling[] = [];
+  const found: NumberSpelling[] = [];
   const problem = jsonBodyProblem(body, MAX_JSON_DEPTH, found);
   if (!problem && found.length > 0) {
     const paths = jsonPathsAt(body, found.map((f) => f.offset));
-    if (paths) integralSpellings.set(req, found.map((f, i) => ({ path: paths[i]!, text: f.text })));
+    if (paths) numberSpellings.set(req, found.map((f, i) => ({ path: paths[i]!, text: f.text, integral: f.integral })));
   }
   return problem;
 }
 
 /**
  * After parsing: a number written `2.0`, `1e2` or `-0` where FHIR wants an integer type is refused (422, naming the
- * element), as `2.5` is. JSON.parse reads them as 2, 100 and 0, so no validator after this point can tell.
+ * element), as `2.5` is. JSON.parse reads them as 2, 100 and 0, so no validator after this point can tell. The
+ * spelling of every other such number (a decimal's `1.50`) is kept with the parsed body (number-spelling.ts).
  */
-const judgeIntegralSpellings: RequestHandler = (req, _res, next) => {
-  const numbers = integralSpellings.get(req);
+const judgeNumberSpellings: RequestHandler = (req, _res, next) => {
+  const numbers = numberSpellings.get(req);
   if (!numbers) return next();
-  integralSpellings.delete(req);
-  next(integralSpellingError(req.body, numbers));
+  numberSpellings.delete(req);
+  const error = integralSpellingError(req.body, numbers.filter((n) => n.integral));
+  if (!error) keepSpellings(req.body, numbers);
+  next(error);
 };
 
 /** How long a body may stop arriving (no byte at all) before it is refused: idle time, so a large body on a slow link is fine. */
@@ -243,7 +247,7 @@ export function fhirBodyParser(limit: string, bounds: Partial<BodyTimeBounds> = 
     }
     next();
   };
-  return [requireJsonOrForm, withinBodyBounds([json, form, judgeIntegralSpellings], limit, { ...BODY_TIME_BOUNDS, ...bounds })];
+  return [requireJsonOrForm, withinBodyBounds([json, form, judgeNumberSpellings], limit, { ...BODY_TIME_BOUNDS, ...bounds })];
 }
 
 export interface RespondOptions extends ExchangeDescription {
@@ -319,7 +323,7 @@ export async function respond(req: Request, res: Response, status: number, body:
     res.status(status).type(answerType ?? FHIR_JSON).send(JSON.stringify(informational(`${done} ${body.resourceType}/${body.id ?? ''}${body.meta?.versionId ? ` version ${body.meta.versionId}` : ''}`)));
     return;
   }
-  res.status(status).type(answerType ?? FHIR_JSON).send(JSON.stringify(body));
+  res.status(status).type(answerType ?? FHIR_JSON).send(stringifyKeepingSpellings(body));
 }
 
 /**

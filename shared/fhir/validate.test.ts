@@ -1,7 +1,7 @@
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { MAX_ISSUES } from './outcome.js';
 import { integralSpellingError, validityOf } from './validate.js';
-import { jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, type IntegralSpelling } from '../http/input-guard.js';
+import { jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, type NumberSpelling } from '../http/input-guard.js';
 
 /** The issues validation finds in `resource` ([] when it is valid), with its status. */
 function problems(resource: unknown): { status?: number; issues: OperationOutcomeIssue[] } {
@@ -128,11 +128,11 @@ describe('R4 validation: what the structure validator alone lets through', () =>
 describe('integers written 2.0, 1e2 or -0 (JSON.parse reads them as integers)', () => {
   /** The refusal of a JSON text's integral spellings, as the body parser judges them. */
   function refusal(text: string) {
-    const found: IntegralSpelling[] = [];
+    const found: NumberSpelling[] = [];
     const body = Buffer.from(text);
     expect(jsonBodyProblem(body, MAX_JSON_DEPTH, found)).toBeUndefined();
     const paths = jsonPathsAt(body, found.map((f) => f.offset)) ?? [];
-    return integralSpellingError(JSON.parse(text), found.map((f, i) => ({ path: paths[i]!, text: f.text })));
+    return integralSpellingError(JSON.parse(text), found.flatMap((f, i) => (f.integral ? [{ path: paths[i]!, text: f.text }] : [])));
   }
   const with_ = (extra: string) => JSON.stringify(patient).replace('{', `{${extra},`);
 

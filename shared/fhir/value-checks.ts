@@ -284,7 +284,7 @@ class Walk {
 
 /**
  * Numbers JSON.parse read as integers though not written as one (`2.0`, `1e2`, `-0`: input-guard.ts's
- * IntegralSpelling), judged by the element each is the value of: an R4 integer type is spelt as an integer
+ * NumberSpelling, `integral`), judged by the element each is the value of: an R4 integer type is spelt as an integer
  * (`-?([0]|([1-9][0-9]*))`, and `-0` is no unsignedInt or positiveInt); a decimal may be spelt any way JSON allows.
  * `paths` are where the numbers are in `body` (keys and array indexes from the root); a body that is no resource is
  * not judged here (its route reads it as it reads it). The elements are looked up in a precomputed table

@@ -1,4 +1,4 @@
-import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_INTEGRAL_SPELLINGS, MAX_JSON_DEPTH, urlProblem, type IntegralSpelling } from './input-guard.js';
+import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, MAX_NUMBER_SPELLINGS, urlProblem, type NumberSpelling } from './input-guard.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const nested = (depth: number, open = '[', close = ']') => `${open.repeat(depth)}${close.repeat(depth)}`;
@@ -64,21 +64,32 @@ describe('jsonBodyProblem', () => {
   });
 });
 
-describe('numbers JSON.parse reads as integers though not written as one', () => {
+describe('numbers JSON.parse does not read back as written', () => {
   const spellings = (text: string) => {
-    const found: IntegralSpelling[] = [];
+    const found: NumberSpelling[] = [];
     expect(jsonBodyProblem(bytes(text), MAX_JSON_DEPTH, found)).toBeUndefined();
     return found;
   };
 
   it('finds 2.0, 1e2, -0 and their kin outside strings, and nothing else', () => {
     const body = '{"a":2.0,"b":1e2,"c":-0,"d":2.5,"e":-1,"f":0,"g":"2.0 1e2 -0","h":[1E+2,true,false,null,10],"i":-0.0,"j":12.50e1,"k":1e-2,"l":-10}';
-    expect(spellings(body).map((s) => s.text)).toEqual(['2.0', '1e2', '-0', '1E+2', '-0.0', '12.50e1']);
+    expect(spellings(body).filter((s) => s.integral).map((s) => s.text)).toEqual(['2.0', '1e2', '-0', '1E+2', '-0.0', '12.50e1']);
+    expect(spellings(body).filter((s) => !s.integral).map((s) => s.text)).toEqual(['1e-2']);
     expect(spellings('{"resourceType":"Patient","multipleBirthInteger":2,"name":[{"family":"x"}]}')).toEqual([]);
   });
 
-  it('notes at most MAX_INTEGRAL_SPELLINGS of them (a body of decimals is not held twice over)', () => {
-    expect(spellings(`{"valueQuantity":[${Array.from({ length: 3 * MAX_INTEGRAL_SPELLINGS }, () => '1.0').join(',')}]}`)).toHaveLength(MAX_INTEGRAL_SPELLINGS);
+  it('finds decimals whose spelling is a precision JSON.parse drops, not those read back as written', () => {
+    const body = '{"a":1.50,"b":1.5,"c":0.1000,"d":[12345678.123456789,1234567890123456789,123456789012345,-2.5],"e":"1.50"}';
+    expect(spellings(body).map((s) => [s.text, s.integral])).toEqual([
+      ['1.50', false],
+      ['0.1000', false],
+      ['12345678.123456789', false],
+      ['1234567890123456789', false],
+    ]);
+  });
+
+  it('notes at most MAX_NUMBER_SPELLINGS of them (a body of decimals is not held twice over)', () => {
+    expect(spellings(`{"valueQuantity":[${Array.from({ length: 3 * MAX_NUMBER_SPELLINGS }, () => '1.0').join(',')}]}`)).toHaveLength(MAX_NUMBER_SPELLINGS);
   });
 
   it('says where each is: keys and array indexes from the root', () => {

@@ -55,23 +55,27 @@ function isForbiddenKeySpelling(body: Uint8Array, from: number, to: number): boo
 }
 
 /**
- * A number token whose spelling JSON.parse forgets: `2.0`, `1e2`, `-0.0` read as the integers 2, 100, 0, and `-0`.
- * Where FHIR wants an integer these are refused (R4's integer types are spelt without a fraction or an exponent);
- * where it wants a decimal they are fine. Only the element's type tells which: see shared/fhir/value-checks.ts.
+ * A number token whose spelling JSON.parse forgets: `1.50` reads as 1.5, `2.0`, `1e2`, `-0.0` as the integers 2, 100, 0,
+ * `-0` as 0 — any token JSON.stringify would not write back as it came. Where FHIR wants an integer the integral ones
+ * are refused (R4's integer types are spelt without a fraction or an exponent: shared/fhir/value-checks.ts); where it
+ * wants a decimal the spelling is the precision, and is kept (shared/fhir/number-spelling.ts).
  */
-export interface IntegralSpelling {
+export interface NumberSpelling {
   /** Where the token starts in the body. */
   readonly offset: number;
   /** The token as written. */
   readonly text: string;
+  /** JSON.parse reads it as an integer though it is not spelt as one (`2.0`, `1e2`, `-0`): wrong where R4 wants an integer type. */
+  readonly integral: boolean;
 }
 
 /**
- * At most this many integral spellings are noted per body (each costs its text and, later, its path): a 50 MB body of
- * `1.0,` repeated would otherwise hold twelve million of them. Past it the rest go unjudged — a decimal-heavy body is
- * legitimate, so refusing it would be wrong; an integer element spelt `2.0` after the first thousand is taken as 2.
+ * At most this many number spellings are noted per body (each costs its text and, later, its path): a 50 MB body of
+ * `1.0,` repeated would otherwise hold twelve million of them. Past it the rest go unjudged and unkept — a
+ * decimal-heavy body is legitimate, so refusing it would be wrong; an integer element spelt `2.0` after these is taken
+ * as 2, a decimal `1.50` as 1.5.
  */
-export const MAX_INTEGRAL_SPELLINGS = 1000;
+export const MAX_NUMBER_SPELLINGS = 10_000;
 
 const MINUS = 0x2d;
 const DIGIT_0 = 0x30;
@@ -87,10 +91,10 @@ function isNumberByte(c: number): boolean {
  * parsing: encoding, depth, forbidden keys, a key twice in one object, lone surrogates, control
  * characters. Syntax errors are
  * left to JSON.parse (this scan only needs to find strings, brackets and numbers).
- * Number tokens JSON.parse reads as integers though not written as one (`2.0`, `1e2`, `-0`) are pushed on
- * `integralSpellings` when given: whether they are wrong depends on the element (IntegralSpelling).
+ * Number tokens JSON.parse does not read back as written (`1.50`, `2.0`, `1e2`, `-0`) are pushed on `spellings` when
+ * given (NumberSpelling): whether they are wrong, or a precision to keep, depends on the element.
  */
-export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH, integralSpellings?: IntegralSpelling[]): string | undefined {
+export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH, spellings?: NumberSpelling[]): string | undefined {
   if (!isUtf8(body)) return 'The body is not valid UTF-8';
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.length);
   const n = bytes.length;
@@ -131,9 +135,12 @@ export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH, int
       const start = i;
       let integerSpelt = true;
       for (i++; i < n && isNumberByte(bytes[i]!); i++) if (bytes[i]! < DIGIT_0 || bytes[i]! > DIGIT_9) integerSpelt = false;
-      if (integralSpellings && integralSpellings.length < MAX_INTEGRAL_SPELLINGS && (!integerSpelt || (c === MINUS && i - start === 2 && bytes[start + 1] === DIGIT_0))) {
+      const minusZero = c === MINUS && i - start === 2 && bytes[start + 1] === DIGIT_0;
+      // An integer spelt with at most 15 digits is read back as written (doubles hold 15 significant digits).
+      if (spellings && spellings.length < MAX_NUMBER_SPELLINGS && (!integerSpelt || minusZero || i - start > 15)) {
         const text = bytes.toString('latin1', start, i);
-        if (Number.isInteger(Number(text))) integralSpellings.push({ offset: start, text });
+        const value = Number(text);
+        if (String(value) !== text) spellings.push({ offset: start, text, integral: (!integerSpelt || minusZero) && Number.isInteger(value) });
       }
       i--;
     }

@@ -38,6 +38,7 @@ import {
 } from './search-params.js';
 import { inPlanOrder, lexBounds, matchingIds, MAX_COUNT, planRanges, planSearch, scoreBounds, type IndexRange, type SearchPlan, type SearchQuery } from './search-plan.js';
 import { conditionText, preconditionArg, versionCondition } from './version.js';
+import { copySpellings, parseKeepingSpellings, stringifyKeepingSpellings } from '../fhir/number-spelling.js';
 
 export type WriteOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -533,9 +534,9 @@ export class ResourceStore {
     switch (status) {
       case 'ok':
         await this.afterWrite(options);
-        return { resource: JSON.parse(`${head}${version}${tail}`) as T, outcome: existed === '1' ? 'updated' : 'created' };
+        return { resource: parseKeepingSpellings(`${head}${version}${tail}`) as T, outcome: existed === '1' ? 'updated' : 'created' };
       case 'unchanged':
-        return { resource: JSON.parse(currentJson ?? 'null') as T, outcome: 'unchanged' };
+        return { resource: parseKeepingSpellings(currentJson ?? 'null') as T, outcome: 'unchanged' };
       case 'conflict':
         throw conflict(`${type}/${id} already exists`, `${type}.id`);
       case 'stale':
@@ -629,7 +630,8 @@ function versionedJson(resource: AnyResource, id: string, lastUpdated: string): 
   const { resourceType, id: _ignoredId, meta, ...body } = resource;
   const { versionId: _ignoredVersion, lastUpdated: _ignoredLastUpdated, ...metaRest } = meta ?? {};
   const metaJson = JSON.stringify({ lastUpdated, ...metaRest });
-  const bodyJson = JSON.stringify(body);
+  copySpellings(resource, body); // a decimal's precision as written (`1.50`): number-spelling.ts
+  const bodyJson = stringifyKeepingSpellings(body);
   const head = `{"resourceType":${JSON.stringify(resourceType)},"id":${JSON.stringify(id)},"meta":{"versionId":"`;
   const tail = `",${metaJson.slice(1)}${bodyJson === '{}' ? '}' : `,${bodyJson.slice(1)}`}`;
   const indexable = { ...resource, id, meta: { ...metaRest, lastUpdated } } as AnyResource;
@@ -650,7 +652,7 @@ function indexSignature(entries: readonly IndexEntry[]): string {
 }
 
 function parseStored(json: string): AnyResource | Tombstone | undefined {
-  return json ? (JSON.parse(json) as AnyResource | Tombstone) : undefined;
+  return json ? (parseKeepingSpellings(json) as AnyResource | Tombstone) : undefined;
 }
 
 function isTombstone(stored: AnyResource | Tombstone): stored is Tombstone {
