@@ -1,6 +1,18 @@
 import { normalisePhone, parseBirthDate, splitAddress, toFeatures } from './features.js';
 
 describe('toFeatures', () => {
+  it('gives every record the same properties in the same order, whatever it holds; its JSON has only the values present', () => {
+    const full = toFeatures({ id: 'a', agency: 'org-nhs', chi: '1203852711', given: ['Rab', 'James'], family: 'Smith-Jones', birthDate: '1985-03-12', gender: 'male', postcode: 'EH1 1YZ', addressLine: '14 Main St', town: 'Leith', phone: '0131 496 0000' });
+    const bare = toFeatures({ id: 'b', given: [] });
+    const some = toFeatures({ id: 'c', given: ['Morag'], birthDate: '1984', postcode: 'not a postcode' });
+    expect(Object.keys(bare)).toEqual(Object.keys(full));
+    expect(Object.keys(some)).toEqual(Object.keys(full));
+    expect(JSON.parse(JSON.stringify(bare))).toStrictEqual({ id: 'b' });
+    const present = Object.entries(some).filter(([, v]) => v !== undefined);
+    expect(present.map(([k]) => k)).toEqual(expect.arrayContaining(['id', 'g', 'gp', 'y', 'pc', 'po']));
+    expect(JSON.parse(JSON.stringify(some))).toStrictEqual(Object.fromEntries(present));
+  });
+
   it('precomputes normalised names, codes, birth date parts, postcode and address', () => {
     const features = toFeatures({
       id: 'p1',

@@ -59,8 +59,46 @@ export interface MatchFeatures {
   readonly ph?: string;
 }
 
+/** Every property of `MatchFeatures` required (a new one must be added to `emptyFeatures`), undefined allowed. */
+type MutableFeatures = { id: string } & { -readonly [K in Exclude<keyof MatchFeatures, 'id'>]-?: MatchFeatures[K] | undefined };
+
+/**
+ * A record's features with every property present, in one order, undefined where the record has no
+ * value: one hidden class for every record, whatever it holds. Built property by property as values
+ * were found, the synthetic set's 28,687 records made 149 shapes, so every read of a feature in the
+ * comparison loop went through V8's megamorphic lookup (callgrind: −10.5 % instructions for the
+ * synthetic registration loop with one shape). JSON leaves undefined out: the stored form is as before.
+ */
+function emptyFeatures(id: string): MutableFeatures {
+  // In the order toFeatures used to add them: the JSON is byte for byte as before (registration compares stored
+  // features with new ones by their JSON).
+  return {
+    id,
+    ag: undefined,
+    chi: undefined,
+    cn: undefined,
+    g: undefined,
+    gp: undefined,
+    gn: undefined,
+    go: undefined,
+    f: undefined,
+    fp: undefined,
+    fs: undefined,
+    y: undefined,
+    m: undefined,
+    d: undefined,
+    s: undefined,
+    pc: undefined,
+    po: undefined,
+    hn: undefined,
+    st: undefined,
+    tn: undefined,
+    ph: undefined,
+  };
+}
+
 export function toFeatures(record: DemographicRecord): MatchFeatures {
-  const features: { -readonly [K in keyof MatchFeatures]: MatchFeatures[K] } = { id: record.id };
+  const features = emptyFeatures(record.id);
   if (record.agency) features.ag = record.agency;
   const chi = record.chi?.replace(/\s/g, '');
   if (chi) {
