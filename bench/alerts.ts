@@ -289,7 +289,7 @@ async function runBench(
     const completedBeforeLatency = await completedJobs(queue);
     await batches.mark();
     await hub.eventLoopDelay();
-    const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), hubWait: hub.eventLoopRunQueueWaitSeconds(), client: process.cpuUsage() };
+    const latencyCpuBefore = { hub: hub.cpuSeconds(), hubMain: hub.mainCpuSeconds(), hubEventLoop: hub.eventLoopCpuSeconds(), sim: hub.simCpuSeconds(), redis: await redisCpuSeconds(redis), hubWait: hub.eventLoopRunQueueWaitSeconds(), client: process.cpuUsage() };
     const latencyCommandsBefore = await redisCommandStats(redis);
     await fsyncStalls.start();
     const latency = await offerAtRate(raise, options.rate, count);
@@ -312,12 +312,19 @@ async function runBench(
       deliveryProcesses: latencyPerDelivery((hubNow ?? Number.NaN) - (hubMainNow ?? Number.NaN), (latencyCpuBefore.hub ?? Number.NaN) - (latencyCpuBefore.hubMain ?? Number.NaN)),
       agencySim: latencyPerDelivery(hub.simCpuSeconds(), latencyCpuBefore.sim),
       redis: latencyPerDelivery(await redisCpuSeconds(redis), latencyCpuBefore.redis),
+      // This process sending the alerts (in the total below too).
+      client: round((cpuSecondsSince(latencyCpuBefore.client) * 1000) / latencyDeliveries, 2),
       // Every process of the exchange, this one's sending included, as cpuMsPerDelivery.total.
       total: latencyPerDelivery(
         (hubNow ?? Number.NaN) + (hub.simCpuSeconds() ?? Number.NaN) + (await redisCpuSeconds(redis)) + cpuSecondsSince(latencyCpuBefore.client),
         (latencyCpuBefore.hub ?? Number.NaN) + (latencyCpuBefore.sim ?? Number.NaN) + latencyCpuBefore.redis,
       ),
     };
+    // Accepting at the fixed rate, per alert offered: the hub's own process (its delivery processes left out), and of
+    // that its event loop; the rest is its validation thread(s) and the runtime's own threads (GC, libuv).
+    const latencyPerAccept = (now: number | undefined, before: number | undefined) => round((((now ?? Number.NaN) - (before ?? Number.NaN)) * 1000) / count, 2);
+    const latencyCpuMsPerAccept =
+      options.deliveryProcesses > 0 ? { hubProcess: latencyPerAccept(hubMainNow, latencyCpuBefore.hubMain), eventLoop: latencyPerAccept(hub.eventLoopCpuSeconds(), latencyCpuBefore.hubEventLoop) } : undefined;
     // The share of the machine's cores the offered rate keeps busy at that CPU per delivery: the end-to-end p99 is a
     // queue's tail, and a queue near a full machine has a long one (session 19's quiet run: about 0.8, and a p99 of ~1 s).
     const latencyCpuDemand = round((latencyCpuMsPerDelivery.total * options.rate * recipients.length) / (1000 * os.cpus().length), 2);
@@ -355,6 +362,7 @@ async function runBench(
       latencyCpuDemand,
       ...(cpuMsPerAccept !== undefined ? { cpuMsPerAccept } : {}),
       ...(eventLoopCpuMsPerAccept !== undefined ? { eventLoopCpuMsPerAccept } : {}),
+      ...(latencyCpuMsPerAccept !== undefined ? { latencyCpuMsPerAccept } : {}),
       hubEventLoopDelayMs,
       hubRunQueueWaitMsPerAlert,
       diskFsyncMs: { p50Ms: diskFsync.p50Ms, p99Ms: diskFsync.p99Ms, maxMs: diskFsync.maxMs },
@@ -398,6 +406,7 @@ async function runBench(
           'eventLoopCpuMsPerAccept: the part of cpuMsPerAccept spent on the hub process\'s main thread (its event loop, which every request waits on), its worker threads (validation) left out.',
           'cpuRatio: raw BullMQ\'s CPU time per job (rawCpuMsPerJob: this process, which produced and worked the jobs, and redis-server) divided by the hub\'s per delivery (cpuMsPerDelivery.total: hub, its delivery processes, agency-sim, redis-server and this process sending the alerts) — on a CPU-bound machine what `ratio` comes to, without the other load on a shared machine in it.',
           'details.throughput.redisCommands: redis-server\'s own time per delivery by command over the throughput phase (INFO commandstats; a script\'s commands are counted both in themselves and in its evalsha), costliest first; details.latency.redisCommands: the same over the latency phase (the fixed offered rate: small batches, where per-request and per-batch costs show).',
+          'latencyCpuMsPerAccept: over the latency phase (the fixed offered rate) and its drain, CPU time of the hub\'s own process per alert offered (hubProcess: its delivery worker processes left out) and of its main thread (eventLoop); the difference is its validation thread and the runtime\'s threads. latencyCpuMsPerDelivery.client: this process sending the alerts, per delivery (in .total too). With latencyCpuMsPerDelivery, the CPU budget of the fixed rate by process (session 27).',
           'hubRunQueueWaitMsPerAlert: while the latency phase offered its alerts, the time the hub process\'s main thread (its event loop, where alerts are accepted) waited runnable for a CPU — other processes\' work, the delivery processes\' included — per alert offered (/proc schedstat).',
           'diskFsyncMs (details.latency.diskFsync): right before the latency phase, with every delivery drained, this process appended a record beside the AOF and fdatasync\'d it, a few hundred times in a row: what the disk makes each of Redis\'s write turns wait (with appendfsync always Redis fsyncs in its main thread once per event-loop turn that wrote, before replying to any command of that turn, reads included). Not CPU: the CPU figures do not show it. details.latency.aofFsyncAlways: Redis\'s latency monitor (threshold 1 ms) over the latency phase and its drain: the seconds with an aof-fsync-always of 1 ms or more, and the median and largest of those seconds\' longest fsync (Redis keeps per-second maxima, not counts).',
           'hubEventLoopDelayMs: the event-loop delay of the hub\'s own process (where alerts are accepted) while the latency phase offered its alerts (monitorEventLoopDelay, 5 ms resolution).',
