@@ -164,7 +164,7 @@ describe('Create, read, update, history', () => {
     expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
   });
 
-  it('Refuses a read whose parameters ask for less than the whole resource, unless the client prefers lenient handling', async () => {
+  it('Refuses a read whose parameters ask for less than the whole resource, unless the client prefers lenient handling; takes _summary=false', async () => {
     const read = (query: string) => request(dir.app).get(`/fhir/Organization/nhs-lothian?${query}`).set(auth(police));
     const refused = await read('_elements=name');
     await expectOutcome(refused, 400);
@@ -174,6 +174,11 @@ describe('Create, read, update, history', () => {
     expect(lenient.status).toBe(200);
     expect(lenient.body).toMatchObject({ resourceType: 'Organization', id: 'nhs-lothian' });
     expect((await read('_format=json&_pretty=true')).status).toBe(200);
+    // _summary=false asks for the whole resource (HAPI's summaryMode(FALSE)): the read answers it.
+    const whole = await read('_summary=false');
+    expect(whole.status).toBe(200);
+    expect(whole.body).toMatchObject({ resourceType: 'Organization', id: 'nhs-lothian' });
+    expect((await request(dir.app).get('/fhir/Organization/nhs-lothian/_history?_summary=false').set(auth(police))).status).toBe(200);
   });
 
   it('Answers 404 for an unknown resource and an unknown version', async () => {

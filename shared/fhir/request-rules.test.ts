@@ -56,7 +56,11 @@ describe('what a FHIR request may ask of a JSON-only R4 hub', () => {
       }
       expect(instanceReadQueryProblem(path, `${path}?_format=json&_pretty=true`)).toBeUndefined();
       expect(instanceReadQueryProblem(path, path)).toBeUndefined();
+      // _summary=false asks for the whole resource, which is what a read answers.
+      expect(instanceReadQueryProblem(path, `${path}?_summary=false&_format=json`)).toBeUndefined();
+      expect(instanceReadQueryProblem(path, `${path}?_summary=false&_summary=true`)?.status).toBe(400);
     }
+    expect(instanceReadQueryProblem('/fhir/Patient/p1/_history', '/fhir/Patient/p1/_history?_summary=false')).toBeUndefined();
     expect(instanceReadQueryProblem('/fhir/Patient/p1', '/fhir/Patient/p1?_elements=name')?.outcome.issue[0]?.expression).toEqual(['_elements']);
     // Operations and searches take their own parameters.
     for (const path of ['/fhir/Patient/$ihe-pix', '/fhir/Patient/p1/$chronology', '/fhir/CarePlan/p1/$render', '/fhir/_async/j1', '/fhir/Patient/_search']) {

@@ -162,7 +162,8 @@ export function ifNoneMatchWriteProblem(method: string, ifNoneMatch: string | un
 const INSTANCE_READ = /^\/fhir\/[A-Z][A-Za-z]*\/[^/$_][^/]*(\/_history(\/[^/]+)?)?$/;
 
 /**
- * Parameters on a read, a vread or a `_history`, which take none here beyond `_format` / `_pretty`: answering the
+ * Parameters on a read, a vread or a `_history`, which take none here beyond `_format` / `_pretty` and `_summary=false`
+ * (the whole resource: what is answered; refused with 400 until 2026-12-08): answering the
  * whole resource to `?_summary=true` or `?_elements=name` — what the client asked to be cut — or to a misspelt
  * parameter would pass for having honoured it, where a search refuses the same parameters (until 2026-12-07 reads
  * ignored their query). `Prefer: handling=lenient` has them ignored, as it has a search's unserved parameters.
@@ -170,11 +171,12 @@ const INSTANCE_READ = /^\/fhir\/[A-Z][A-Za-z]*\/[^/$_][^/]*(\/_history(\/[^/]+)?
 export function instanceReadQueryProblem(path: string, originalUrl: string, lenient = false): OperationOutcomeError | undefined {
   const q = originalUrl.indexOf('?');
   if (q < 0 || lenient || !INSTANCE_READ.test(path)) return undefined;
-  const names = [...new URLSearchParams(originalUrl.slice(q + 1)).keys()].filter((k) => !FORMAT_PARAMETERS.has(k));
+  // `_summary=false` asks for every element (HAPI's summaryMode(FALSE) sends it): what is served, so it is honoured.
+  const names = [...new URLSearchParams(originalUrl.slice(q + 1))].filter(([k, v]) => !FORMAT_PARAMETERS.has(k) && !(k === '_summary' && v === 'false')).map(([k]) => k);
   if (names.length === 0) return undefined;
   const given = [...new Set(names)].join(', ').slice(0, 200);
-  if (path.endsWith('/_history')) return badRequest(`_history returns every version of the resource and takes no parameters (got ${given})`, names[0]);
-  return badRequest(`A read returns the whole resource and takes no parameters but _format and _pretty (got ${given}); _summary and _elements are not served — Prefer: handling=lenient has them ignored`, names[0]);
+  if (path.endsWith('/_history')) return badRequest(`_history returns every version of the resource and takes no parameters but _format, _pretty and _summary=false (got ${given})`, names[0]);
+  return badRequest(`A read returns the whole resource and takes no parameters but _format, _pretty and _summary=false (got ${given}); other _summary values and _elements are not served — Prefer: handling=lenient has them ignored`, names[0]);
 }
 
 /** `_summary` values a client may send when it reads the CapabilityStatement (every one answered with the whole statement). */
