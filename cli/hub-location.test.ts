@@ -1,4 +1,4 @@
-import { hubLocationPrefix } from './hub-location.js';
+import { hubLocationPrefix, portInUseAdvice } from './hub-location.js';
 
 describe('what another terminal needs to reach the hub start runs', () => {
   it('names nothing for a hub where a plain terminal looks', () => {
@@ -18,5 +18,15 @@ describe('what another terminal needs to reach the hub start runs', () => {
 
   it('quotes a value the shell would split', () => {
     expect(hubLocationPrefix({ INFOSHARE_DATA_DIR: "/tmp/my hub's data" })).toBe(`INFOSHARE_DATA_DIR='/tmp/my hub'\\''s data' `);
+  });
+
+  it('advises moving a hub whose ports are taken past where it is: 200 more than its offset', () => {
+    expect(portInUseAdvice(4000, 0)).toBe(
+      'Port 4000 is already in use (another hub, or a test run?). Stop what listens there, or move this hub: ' +
+        '`INFOSHARE_PORT_OFFSET=200 npm start` (ports 4200-4210), and give every command you run against it the same INFOSHARE_PORT_OFFSET.',
+    );
+    // A hub already moved by 200 (the advice taken once) is not told to move to where it is.
+    expect(portInUseAdvice(4200, 200)).toContain('`INFOSHARE_PORT_OFFSET=400 npm start` (ports 4400-4410)');
+    expect(portInUseAdvice(4900, 900)).toContain('`INFOSHARE_PORT_OFFSET=1100 npm start` (ports 5100-5110)');
   });
 });

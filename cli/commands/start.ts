@@ -13,7 +13,7 @@ import { writeHubNote } from '../../shared/redis/hub-note.js';
 import { RedisMissingError, RedisUnavailableError } from '../../shared/redis/server.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, processIo, type Io } from '../exit.js';
-import { hubLocationPrefix } from '../hub-location.js';
+import { hubLocationPrefix, portInUseAdvice } from '../hub-location.js';
 
 export async function startCommand(args: string[], io: Io = processIo): Promise<number> {
   const { values } = parseCommandArgs('start', args, { 'no-fixtures': { type: 'boolean' }, partnership: { type: 'string' } });
@@ -35,10 +35,7 @@ export async function startCommand(args: string[], io: Io = processIo): Promise<
       return EXIT_FAILURE;
     }
     if (isPortInUse(err)) {
-      io.err(
-        `Port ${err.port} is already in use (another hub, or a test run?). Stop what listens there, or move this hub: ` +
-          '`INFOSHARE_PORT_OFFSET=200 npm start` (ports 4200-4210), and give every command you run against it the same INFOSHARE_PORT_OFFSET.',
-      );
+      io.err(portInUseAdvice(err.port, Number(hubEnv.INFOSHARE_PORT_OFFSET || 0)));
       return EXIT_FAILURE;
     }
     throw err;
