@@ -59,6 +59,8 @@ const TARGETS = { ratio: 0.5, acceptP99Ms: 25, endToEndP99Ms: 250 } as const;
 const RAW_WORKER_CONCURRENCY = 128;
 const PROGRESS_EVERY_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 600_000;
+/** How long an interrupted run waits for its processes to stop before it leaves anyway. */
+const INTERRUPT_STOP_MS = 30_000;
 
 const progress = progressPrinter('alerts');
 
@@ -74,6 +76,19 @@ async function main(): Promise<void> {
   const redisHandle = await ensureRedis(config, log);
   const redis = connectRedis(redisHandle.url);
   let hub: BenchHub | undefined;
+  // Ctrl-C or a SIGTERM mid-run: the hub, its delivery processes, agency-sim and redis-server run in processes of their
+  // own and outlived the bench (found running after an interrupted run); stop them first, as the end of a run does.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    progress(`${signal}: stopping the hub, agency-sim and redis-server`);
+    setTimeout(() => process.exit(130), INTERRUPT_STOP_MS).unref();
+    void (async () => {
+      await hub?.stop().catch(() => undefined);
+      await redisHandle.stop().catch(() => undefined);
+      fs.rmSync(tmp, { recursive: true, force: true });
+    })().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     // One hub per variant asked for (delivery concurrency × nice, repeated: interleaved on a shared machine), in
     // turn, each under a key prefix of its own, against one raw baseline.
