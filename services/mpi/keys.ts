@@ -39,14 +39,14 @@ export class MpiKeys {
   /**
    * String: one search term's record list (`,<id>,<id>…`), a key per term so a bulk load
    * appends in place. `field` is the term as domain/search-terms.ts names it (`f:smith`);
-   * the store's script reads the term back from the key after `searchTerm('')`.
+   * the store's script names the key from `searchTerm('')` and the term.
    */
   searchTerm(field: string): string {
     return this.space.key(TAG, 'st', field);
   }
   /**
    * String: one bucket of the search index, the values in use of one code starting alike
-   * (`␟value␟value…`); `bucket` is `<code>:<bucket>` (`f:sm`), read back after `searchBucket('')`.
+   * (`␟value␟value…`); `bucket` is `<code>:<bucket>` (`f:sm`); the store's script names the key from `searchBucket('')` and it.
    */
   searchBucket(bucket: string): string {
     return this.space.key(TAG, 'sb', bucket);

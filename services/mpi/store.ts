@@ -70,16 +70,21 @@ return 1
 // Relabels records within their Person (the record a registration linked through: registration.ts
 // relabelJoined), each only if its link is still what the caller read — one call for a chunk's
 // relabels instead of one move each (a first load relabels about a third of its records' candidates).
-// Lua: `relabel(linksKey, firstMemberKey, R)`, R flat per record: record id, expected link value, new
-// link value, member value; the k-th record's Person member hash is KEYS[firstMemberKey + k - 1].
+// Lua: `relabel(linksKey, personPrefix, R)`, R flat per record: record id, expected link value, new
+// link value, member value; the record's Person member hash is named from its new link value's Person id
+// (`personPrefix`: keys.ts `person('')`, in the `{mpi}` slot — see `personKey`).
 // Returns how many were relabelled. Prepend to a script (RELABEL_LUA, WRITE_RECORDS_LUA).
 const RELABEL_FUNCTION_LUA = `
-local function relabel(linksKey, firstMemberKey, R)
+-- The member hash of the Person a link value (\`<personId>|<assurance>|<how>\`) names.
+local function personKey(personPrefix, link)
+  return personPrefix .. string.sub(link, 1, string.find(link, '|', 1, true) - 1)
+end
+local function relabel(linksKey, personPrefix, R)
   local done = 0
   for k = 0, #R / 4 - 1 do
     local a = k * 4
     if redis.call('HGET', linksKey, R[a + 1]) == R[a + 2] then
-      redis.call('HSET', KEYS[firstMemberKey + k], R[a + 1], R[a + 4])
+      redis.call('HSET', personKey(personPrefix, R[a + 3]), R[a + 1], R[a + 4])
       redis.call('HSET', linksKey, R[a + 1], R[a + 3])
       done = done + 1
     end
@@ -88,10 +93,11 @@ local function relabel(linksKey, firstMemberKey, R)
 end
 `;
 
-// KEYS: links hash, then each relabelled record's Person member hash
-// ARGV: per record (in KEYS order): record id, expected link value, new link value, member value
-const RELABEL_LUA = new LuaScript(`${RELABEL_FUNCTION_LUA}
-return relabel(KEYS[1], 2, ARGV)
+// KEYS: links hash
+// ARGV: the member hash key of a Person without its id (keys.ts \`person('')\`), the number of records, and packed per
+// record: record id, expected link value, new link value, member value
+const RELABEL_LUA = new LuaScript(`${UNPACK_LUA}${RELABEL_FUNCTION_LUA}
+return relabel(KEYS[1], ARGV[1], packed(ARGV[3], tonumber(ARGV[2]) * 4))
 `);
 
 // Blocking index: ONE hash, field = blocking key, value = `<id>,<id>,…`.
@@ -230,29 +236,28 @@ return { links, out }
 // Records, features, history, blocking and search-index entries of a chunk, and the first links
 // of its new records, in one atomic script (one command for the whole chunk: hundreds of
 // per-record commands cost the Node process more than Redis spends running them).
-// KEYS: records hash, features hash, blocks hash, journal hash, search hash, legacy blocks hash, then history
-//       hashes of updated records, then the list key of each search term touched, then the
-//       bucket key of each bucket touched, then (with first links) the links hash and the
-//       Person member hash of each link
-// ARGV (17): journal entry id ('' for none) and JSON;
+// KEYS: records hash, features hash, blocks hash, journal hash, search hash, legacy blocks hash, links hash, then
+//       history hashes of updated records
+// ARGV (15): journal entry id ('' for none) and JSON;
 //       n records, and packed (see \`packed\`) per record: id, Patient JSON, features JSON,
 //       history KEYS index (0 for none), previous versionId, previous JSON;
 //       the number of blocking keys touched, and packed per blocking key: key, ids to add
 //       (comma-joined, may be ''), ids to remove (likewise);
-//       the search terms touched (domain/search-terms.ts): the KEYS index of the first term's
-//       list key, the number of terms, the length of the key prefix before a term (keys.ts
-//       searchTerm) and before a bucket (searchBucket), and packed per term (in KEYS order): the
-//       KEYS index of its bucket key, ids to add (each preceded by a comma, may be ''), ids to
-//       remove (comma-joined, may be '');
-//       the number of first links, the KEYS index of the links hash, and packed per link:
-//       record id, link value, member value;
-//       the number of relabels (records outside the chunk its records joined), the KEYS index of
-//       the links hash (each relabel's Person member hash follows it), and packed per relabel:
+//       the number of search terms touched (domain/search-terms.ts), and packed per term: the term
+//       (\`<code>:<value>\`), its bucket (\`<code>:<bucket>\`), ids to add (each preceded by a comma, may
+//       be ''), ids to remove (comma-joined, may be '');
+//       the number of first links, and packed per link: record id, link value, member value;
+//       the number of relabels (records outside the chunk its records joined), and packed per relabel:
 //       record id, expected link value, new link value, member value (\`relabel\`: each applied
-//       only if the link is still the one read — so a recovery applying them again changes nothing).
-// A chunk's ~20,000 values go as four packed arguments rather than one argument each: the
+//       only if the link is still the one read — so a recovery applying them again changes nothing);
+//       the key prefixes of a term's list, a bucket and a Person's member hash (keys.ts \`searchTerm('')\`,
+//       \`searchBucket('')\`, \`person('')\`).
+// A chunk's ~20,000 values go as packed arguments rather than one argument each: the
 // client's work per argument (encoding, and the garbage of each) was most of the Node side of
-// the call, made while the index lock is held.
+// the call, made while the index lock is held. For the same reason the keys a chunk touches one
+// per term, bucket and Person (~2,000: nearly one term per record is a new key) are not declared
+// in KEYS but named in the script from their prefix and the packed values: all are \`{mpi}\` keys,
+// in the slot of the hashes KEYS declares (see the README's *Redis, durability and deployment*).
 // The relabels ride in this script rather than in one of their own after it: a round trip fewer
 // while the index lock is held.
 // Returns the (1-based) positions of the first links not written because the record was
@@ -473,36 +478,37 @@ if #gaining > 0 then
 end
 -- A term enters its bucket with its first record and leaves with its last; a bucket enters
 -- its root with its first term and leaves with its last.
-local firstTerm, terms, termPrefix, bucketPrefix = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local terms, termPrefix, bucketPrefix = tonumber(ARGV[7]), ARGV[13], ARGV[14]
 -- Read in place like the blocking keys above (a term's \`removes\` is empty for nearly all of a load): 2.4 % fewer
 -- Redis instructions for a 20k first load's writes. Written out in both places rather than as one Lua function
 -- returning a triple: called per key and per term, that function cost 3.7 % more instructions (callgrind, 20k).
-local TA, from = ARGV[11], 1
+local TA, from = ARGV[8], 1
 local buckets, bucketOrder = {}, {}
 for i = 0, terms - 1 do
   local s1 = string.find(TA, '\\31', from, true)
   local s2 = string.find(TA, '\\31', s1 + 1, true)
-  local s3 = i < terms - 1 and string.find(TA, '\\31', s2 + 1, true) or #TA + 1
-  local termKey, bucket, adds = KEYS[firstTerm + i], tonumber(string.sub(TA, from, s1 - 1)), notReplayed(string.sub(TA, s1 + 1, s2 - 1), true)
-  local removes = s3 > s2 + 1 and notReplayed(string.sub(TA, s2 + 1, s3 - 1), false) or ''
-  from = s3 + 1
+  local s3 = string.find(TA, '\\31', s2 + 1, true)
+  local s4 = i < terms - 1 and string.find(TA, '\\31', s3 + 1, true) or #TA + 1
+  local term, bucket, adds = string.sub(TA, from, s1 - 1), string.sub(TA, s1 + 1, s2 - 1), notReplayed(string.sub(TA, s2 + 1, s3 - 1), true)
+  local removes = s4 > s3 + 1 and notReplayed(string.sub(TA, s3 + 1, s4 - 1), false) or ''
+  local termKey = termPrefix .. term
+  from = s4 + 1
   local before, after = true, true
   if removes ~= '' then
     before, after = rewriteIds(termKey, adds, removes)
   elseif adds ~= '' then
     before, after = appendIds(termKey, adds)
   end
-  -- The term's value (its key after the prefix and \`<code>:\`) enters or leaves its bucket.
-  if before ~= after then collect(buckets, bucketOrder, bucket, string.sub(termKey, termPrefix + 3), after) end
+  -- The term's value (after \`<code>:\`) enters or leaves its bucket.
+  if before ~= after then collect(buckets, bucketOrder, bucket, string.sub(term, 3), after) end
 end
 local roots, rootOrder = {}, {}
 for _, bucket in ipairs(bucketOrder) do
   local c = buckets[bucket]
-  local before, after = updateBucket(KEYS[bucket], c.adds, c.removes)
+  local before, after = updateBucket(bucketPrefix .. bucket, c.adds, c.removes)
   if before ~= after then
-    -- The bucket's key after the prefix is \`<code>:<bucket>\`; its root is the search hash's field \`~<code>\`.
-    local field = string.sub(KEYS[bucket], bucketPrefix + 1)
-    collect(roots, rootOrder, '~' .. string.sub(field, 1, 1), string.sub(field, 3), after)
+    -- The bucket is \`<code>:<bucket>\`; its root is the search hash's field \`~<code>\`.
+    collect(roots, rootOrder, '~' .. string.sub(bucket, 1, 1), string.sub(bucket, 3), after)
   end
 end
 for _, field in ipairs(rootOrder) do
@@ -512,13 +518,13 @@ end
 -- First links of new records, each only if the record has no link yet: two writers linking the
 -- same new record at once must not leave it in two Persons. The links are read with HMGET and
 -- written with HSET (a call's own overhead was most of the time); each Person's members with one HSET.
-local linkCount, linksKey = tonumber(ARGV[12]), tonumber(ARGV[13])
-local L = packed(ARGV[14], linkCount * 3)
+local linkCount, personPrefix = tonumber(ARGV[9]), ARGV[15]
+local L = packed(ARGV[10], linkCount * 3)
 local taken = {}
 if linkCount > 0 then
   local linkIds, current = {}, {}
   for k = 1, linkCount do linkIds[k] = L[1 + (k - 1) * 3] end
-  batched('HMGET', KEYS[linksKey], linkIds, current)
+  batched('HMGET', KEYS[7], linkIds, current)
   local links, members, order = {}, {}, {}
   for k = 1, linkCount do
     local b = 1 + (k - 1) * 3
@@ -527,7 +533,7 @@ if linkCount > 0 then
     else
       links[#links + 1] = L[b]
       links[#links + 1] = L[b + 1]
-      local key = KEYS[linksKey + k]
+      local key = personKey(personPrefix, L[b + 1])
       local m = members[key]
       if not m then m = {}; members[key] = m; order[#order + 1] = key end
       m[#m + 1] = L[b]
@@ -535,13 +541,10 @@ if linkCount > 0 then
     end
   end
   for _, key in ipairs(order) do redis.call('HSET', key, unpack(members[key])) end
-  if #links > 0 then batched('HSET', KEYS[linksKey], links) end
+  if #links > 0 then batched('HSET', KEYS[7], links) end
 end
-local relabels = tonumber(ARGV[15])
-if relabels > 0 then
-  local relabelLinks = tonumber(ARGV[16])
-  relabel(KEYS[relabelLinks], relabelLinks + 1, packed(ARGV[17], relabels * 4))
-end
+local relabels = tonumber(ARGV[11])
+if relabels > 0 then relabel(KEYS[7], personPrefix, packed(ARGV[12], relabels * 4)) end
 return taken
 `);
 
@@ -761,7 +764,7 @@ export class MpiStore {
     relabels: readonly LinkRelabel[] = [],
   ): Promise<LinkWrite[]> {
     if (writes.length === 0 && !journal && newLinks.length === 0 && relabels.length === 0) return [];
-    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search, this.keys.legacyBlocks];
+    const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search, this.keys.legacyBlocks, this.keys.links];
     const records: string[] = [];
     const changes = new Map<string, { adds: string[]; removes: string[] }>();
     const change = (key: string) => {
@@ -783,32 +786,10 @@ export class MpiStore {
     const blocking: string[] = [];
     for (const [key, c] of changes) blocking.push(key, c.adds.join(','), c.removes.join(','));
     const terms = termChanges(writes);
-    const bucketIndex = new Map<string, number>();
-    const bucketKeys: string[] = [];
     const termArgs: string[] = [];
-    const firstTerm = keys.length + 1;
-    for (const t of terms) {
-      keys.push(this.keys.searchTerm(t.field));
-      const bucket = this.keys.searchBucket(t.bucket);
-      let index = bucketIndex.get(bucket);
-      if (index === undefined) {
-        index = firstTerm + terms.length + bucketKeys.push(bucket) - 1;
-        bucketIndex.set(bucket, index);
-      }
-      termArgs.push(String(index), t.adds.map((id) => `,${id}`).join(''), t.removes.join(','));
-    }
-    keys.push(...bucketKeys);
-    const linksKey = keys.length + 1;
+    for (const t of terms) termArgs.push(t.field, t.bucket, t.adds.map((id) => `,${id}`).join(''), t.removes.join(','));
     const links: string[] = [];
-    if (newLinks.length > 0) {
-      keys.push(this.keys.links);
-      for (const l of newLinks) {
-        keys.push(this.keys.person(l.personId));
-        links.push(l.recordId, formatLink(l), `${l.assurance}|${l.how}`);
-      }
-    }
-    const relabelLinksKey = keys.length + 1;
-    if (relabels.length > 0) keys.push(this.keys.links, ...relabels.map((r) => this.keys.person(r.link.personId)));
+    for (const l of newLinks) links.push(l.recordId, formatLink(l), `${l.assurance}|${l.how}`);
     const args = [
       journal?.id ?? '',
       journal?.json ?? '',
@@ -817,17 +798,15 @@ export class MpiStore {
       packFields(records, (i) => i % 6 === 1 || i % 6 === 2 || i % 6 === 5),
       changes.size,
       packFields(blocking),
-      firstTerm,
       terms.length,
-      this.keys.searchTerm('').length,
-      this.keys.searchBucket('').length,
       packFields(termArgs),
       newLinks.length,
-      linksKey,
       packFields(links),
       relabels.length,
-      relabelLinksKey,
       packFields(relabels.flatMap(relabelFields)),
+      this.keys.searchTerm(''),
+      this.keys.searchBucket(''),
+      this.keys.person(''),
     ];
     const taken = (await WRITE_RECORDS_LUA.run(this.redis, keys, args)) as number[];
     return taken.map((position) => newLinks[position - 1]!);
@@ -865,8 +844,7 @@ export class MpiStore {
    */
   async relabelLinks(relabels: readonly LinkRelabel[]): Promise<number> {
     if (relabels.length === 0) return 0;
-    const keys = [this.keys.links, ...relabels.map((r) => this.keys.person(r.link.personId))];
-    return (await RELABEL_LUA.run(this.redis, keys, relabels.flatMap(relabelFields))) as number;
+    return (await RELABEL_LUA.run(this.redis, [this.keys.links], [this.keys.person(''), relabels.length, packFields(relabels.flatMap(relabelFields))])) as number;
   }
 
   async markReplaced(personId: string, survivorId: string): Promise<void> {
