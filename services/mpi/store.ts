@@ -766,11 +766,22 @@ export class MpiStore {
     if (writes.length === 0 && !journal && newLinks.length === 0 && relabels.length === 0) return [];
     const keys = [this.keys.records, this.keys.features, this.keys.blocks, this.keys.journal, this.keys.search, this.keys.legacyBlocks, this.keys.links];
     const records: string[] = [];
-    const changes = new Map<string, { adds: string[]; removes: string[] }>();
-    const change = (key: string) => {
-      let c = changes.get(key);
-      if (!c) changes.set(key, (c = { adds: [], removes: [] }));
-      return c;
+    // Per blocking key touched, the ids it gains and loses, comma-joined as sent (\`last\`: the id added last, so a key a
+    // record names twice adds it once): a first-load chunk touches ~4,500 keys, nearly all for one record, so no arrays
+    // or Sets per key or per record — built under the index lock.
+    const changes = new Map<string, { adds: string; removes: string; last: string }>();
+    const add = (key: string, id: string) => {
+      const c = changes.get(key);
+      if (!c) changes.set(key, { adds: id, removes: '', last: id });
+      else if (c.last !== id) {
+        c.adds = c.adds === '' ? id : `${c.adds},${id}`;
+        c.last = id;
+      }
+    };
+    const remove = (key: string, id: string) => {
+      const c = changes.get(key);
+      if (!c) changes.set(key, { adds: '', removes: id, last: '' });
+      else c.removes = c.removes === '' ? id : `${c.removes},${id}`;
     };
     for (const w of writes) {
       const id = w.patient.id!;
@@ -778,13 +789,17 @@ export class MpiStore {
       let history = 0;
       if (previousVersion) history = keys.push(this.keys.recordHistory(id));
       records.push(id, w.patientJson ?? JSON.stringify(w.patient), w.featuresJson ?? JSON.stringify(w.features), String(history), previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
+      if (w.previousBlockingKeys.length === 0) {
+        for (const k of w.blockingKeys) add(k, id);
+        continue;
+      }
       const keep = new Set(w.blockingKeys);
       const had = new Set(w.previousBlockingKeys);
-      for (const k of w.previousBlockingKeys) if (!keep.has(k)) change(k).removes.push(id);
-      for (const k of keep) if (!had.has(k)) change(k).adds.push(id);
+      for (const k of had) if (!keep.has(k)) remove(k, id);
+      for (const k of keep) if (!had.has(k)) add(k, id);
     }
     const blocking: string[] = [];
-    for (const [key, c] of changes) blocking.push(key, c.adds.join(','), c.removes.join(','));
+    for (const [key, c] of changes) blocking.push(key, c.adds, c.removes);
     const terms = termChanges(writes);
     const termArgs: string[] = [];
     for (const t of terms) termArgs.push(t.field, t.bucket, t.adds.map((id) => `,${id}`).join(''), t.removes.join(','));

@@ -142,6 +142,11 @@ export function termChanges(
   for (const w of writes) {
     const id = w.patient.id!;
     const now = w.terms ?? recordTerms(w.patient);
+    // A new record (every record of a first load, under the index lock) only adds: its terms are distinct already.
+    if (!w.previous) {
+      for (const t of now) change(t).adds.push(id);
+      continue;
+    }
     const before = new Set(recordTerms(w.previous));
     const kept = new Set(now);
     for (const t of before) if (!kept.has(t)) change(t).removes.push(id);
