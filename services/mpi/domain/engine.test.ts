@@ -2,7 +2,8 @@ import { generateRandomisedPopulation } from '../../../fixtures/generators/rando
 import defaultModel from './default-model.json' with { type: 'json' };
 import { blockingKeys } from './blocking.js';
 import { fieldIndex } from './comparators.js';
-import { classify, compare, decide, MatchIndex, matchGrade, matchProbability, scoreAndGrade, verdict } from './engine.js';
+import { Random } from '../../../fixtures/generators/random.js';
+import { classify, compare, decide, MatchIndex, matchGrade, matchProbability, scoreAndGrade, sortShort, verdict } from './engine.js';
 import { toFeatures, type MatchFeatures } from './features.js';
 import { assertValidModel, levelWeight, UNLISTED_TERM_MAX_BONUS_BITS, type MatchModel } from './model.js';
 import type { DemographicRecord } from './record.js';
@@ -467,6 +468,29 @@ describe('decide', () => {
   it('skips the record itself among the candidates', () => {
     const record = person({ ...morag, id: 'self' });
     expect(decide(record, [record], model).compared).toBe(0);
+  });
+});
+
+describe('sortShort', () => {
+  it('orders a list as Array.prototype.sort does, elements the comparison cannot tell apart and inconsistent comparisons included', () => {
+    const random = new Random(12);
+    for (let trial = 0; trial < 3000; trial++) {
+      const items = Array.from({ length: random.between(2, 71) }, (_, i) => ({ i, rank: random.int(4) }));
+      const answers = new Map<number, number>();
+      const compares: ((x: (typeof items)[number], y: (typeof items)[number]) => number)[] = [
+        // As the engine ranks candidates: never "equal", 1 both ways for a tie.
+        (x, y) => (x.rank > y.rank ? -1 : 1),
+        (x, y) => x.rank - y.rank,
+        // Any answer at all, fixed per ordered pair.
+        (x, y) => {
+          const key = x.i * 100 + y.i;
+          if (!answers.has(key)) answers.set(key, random.int(2) === 0 ? -1 : 1);
+          return answers.get(key)!;
+        },
+      ];
+      const compare = compares[trial % 3]!;
+      expect(sortShort(items.slice(), compare)).toEqual(items.slice().sort(compare));
+    }
   });
 });
 

@@ -450,7 +450,8 @@ export interface PersonChi {
 
 /** The CHI a record holds, as one of its Person's (`DecideOptions.chisOf`); undefined for a record without one. */
 export function personChiOf(f: MatchFeatures): PersonChi | undefined {
-  return f.chi === undefined ? undefined : { id: f.id, chi: f.chi, ...(f.cn ? { cn: true as const } : {}) };
+  if (f.chi === undefined) return undefined;
+  return f.cn ? { id: f.id, chi: f.chi, cn: true } : { id: f.id, chi: f.chi };
 }
 
 /** Whether deciding `record` checks the CHIs its candidate Persons hold (`DecideOptions.chisOf`): it has a valid CHI and the model weighs CHIs. */
@@ -531,7 +532,7 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
       };
     }
   }
-  const ranked = (bestByPerson ? [...bestByPerson.values()] : alone).sort((x, y) => (better(x, y) ? -1 : 1));
+  const ranked = sortShort(bestByPerson ? [...bestByPerson.values()] : alone, byBetter);
   const top = ranked[0];
   if (!top) return { outcome: 'new', reviewCandidates: [], compared };
 
@@ -555,8 +556,11 @@ export function decide(record: MatchFeatures, candidates: readonly MatchFeatures
     const inReview = ranked.filter((r) => r.outcome !== 'new').slice(0, limit).map(asCandidate);
     return { outcome: 'review', best: inReview[0]!, reviewCandidates: inReview, ambiguous: true, compared };
   }
-  const inReview = ranked.filter((r) => r.outcome === 'review').slice(0, limit).map(asCandidate);
-  if (inReview.length > 0) return { outcome: 'review', best: inReview[0]!, reviewCandidates: inReview, compared };
+  // No link: the review candidates follow the links (none) at the head of `ranked`.
+  if (top.outcome === 'review') {
+    const inReview = ranked.filter((r) => r.outcome === 'review').slice(0, limit).map(asCandidate);
+    return { outcome: 'review', best: inReview[0]!, reviewCandidates: inReview, compared };
+  }
   return { outcome: 'new', best: asCandidate(top), reviewCandidates: [], compared };
 }
 
@@ -603,6 +607,45 @@ function sameIndividual(a: MatchFeatures, b: MatchFeatures, model: CompiledModel
     !birthDatesDisagree(levels) &&
     (levels[CHI] === MISSING || levels[CHI] === 0)
   );
+}
+
+const byBetter = (x: Scored, y: Scored): number => (better(x, y) ? -1 : 1);
+
+/**
+ * `list.sort(compare)`, in place, without the sort's allocations for the short lists a decision ranks
+ * (a Person or a few per record: the sort's work arrays were 0.4 KB of the ~9 KB allocated per record).
+ * Below 64 elements these are the steps V8's Array.prototype.sort (TimSort) takes — one run at the head,
+ * counted ascending or strictly descending (then reversed), the rest placed by binary insertion — so
+ * elements `compare` cannot tell apart (`byBetter` never says two are equal) keep the order they had:
+ * the same decisions as before. From 64 on, the sort itself.
+ */
+export function sortShort<T>(list: T[], compare: (x: T, y: T) => number): T[] {
+  const n = list.length;
+  if (n < 2) return list;
+  if (n >= 64) return list.sort(compare);
+  const descending = compare(list[1]!, list[0]!) < 0;
+  let run = 2;
+  while (run < n && compare(list[run]!, list[run - 1]!) < 0 === descending) run++;
+  if (descending) {
+    for (let i = 0, j = run - 1; i < j; i++, j--) {
+      const t = list[i]!;
+      list[i] = list[j]!;
+      list[j] = t;
+    }
+  }
+  for (let next = run; next < n; next++) {
+    const pivot = list[next]!;
+    let left = 0;
+    let right = next;
+    while (left < right) {
+      const mid = left + ((right - left) >> 1);
+      if (compare(pivot, list[mid]!) < 0) right = mid;
+      else left = mid + 1;
+    }
+    for (let p = next; p > left; p--) list[p] = list[p - 1]!;
+    list[left] = pivot;
+  }
+  return list;
 }
 
 /** Orders by outcome first (a same-CHI link beats a higher-scoring review), then score. */
