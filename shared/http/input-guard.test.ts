@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { formBodyProblem, jsonBodyProblem, jsonPathsAt, MAX_JSON_DEPTH, MAX_NUMBER_SPELLINGS, urlProblem, type NumberSpelling } from './input-guard.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
@@ -79,13 +80,31 @@ describe('numbers JSON.parse does not read back as written', () => {
   });
 
   it('finds decimals whose spelling is a precision JSON.parse drops, not those read back as written', () => {
-    const body = '{"a":1.50,"b":1.5,"c":0.1000,"d":[12345678.123456789,1234567890123456789,123456789012345,-2.5],"e":"1.50"}';
+    const body =
+      '{"a":1.50,"b":1.5,"c":0.1000,"d":[12345678.123456789,1234567890123456789,123456789012345,-2.5],"e":"1.50",' +
+      '"f":[0.0000001,-0.00000012,0.000001,-0.5,123456789012.345,1234567890123.456,0.30000000000000004]}';
     expect(spellings(body).map((s) => [s.text, s.integral])).toEqual([
       ['1.50', false],
       ['0.1000', false],
       ['12345678.123456789', false],
       ['1234567890123456789', false],
+      ['0.0000001', false],
+      ['-0.00000012', false],
     ]);
+  });
+
+  it('notes a number exactly when JSON.stringify would not write it back as written (any spelling JSON allows)', () => {
+    const digits = (min: number, max: number) => fc.array(fc.constantFrom('0', '1', '2', '5', '9'), { minLength: min, maxLength: max }).map((d) => d.join(''));
+    const token = fc
+      .tuple(fc.boolean(), fc.oneof(fc.constant('0'), fc.tuple(fc.constantFrom('1', '3', '9'), digits(0, 18)).map(([a, b]) => a + b)), fc.option(digits(1, 20)), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(1, 3))))
+      .map(([minus, whole, fraction, exponent]) => `${minus ? '-' : ''}${whole}${fraction === null ? '' : `.${fraction}`}${exponent === null ? '' : exponent.join('')}`);
+    fc.assert(
+      fc.property(fc.array(token, { minLength: 1, maxLength: 8 }), (tokens) => {
+        const noted = spellings(`{"v":[${tokens.join(',')}]}`).map((s) => s.text);
+        expect(noted).toEqual(tokens.filter((t) => String(Number(t)) !== t));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('notes at most MAX_NUMBER_SPELLINGS of them (a body of decimals is not held twice over)', () => {

@@ -87,6 +87,20 @@ function isNumberByte(c: number): boolean {
 }
 
 /**
+ * Whether a number token with a fraction is one JSON.stringify writes back as it is, told without converting it (most
+ * decimals are): no exponent, at most 15 digits (a double tells apart every decimal of 15 significant digits, so no
+ * shorter spelling reads as the same number), no trailing 0 in the fraction, and not below 0.000001 (which JavaScript
+ * writes with an exponent). The others are converted and compared.
+ */
+function isPlainDecimal(bytes: Buffer, start: number, end: number, exponent: boolean): boolean {
+  if (exponent || end - start > 16 || bytes[end - 1] === DIGIT_0) return false;
+  const s = bytes[start] === MINUS ? start + 1 : start;
+  if (bytes[s] !== DIGIT_0) return true;
+  for (let k = s + 2; k < s + 8; k++) if (k >= end || bytes[k] !== DIGIT_0) return true;
+  return false;
+}
+
+/**
  * The first problem of a JSON body's raw bytes, in one pass and without
  * parsing: encoding, depth, forbidden keys, a key twice in one object, lone surrogates, control
  * characters. Syntax errors are
@@ -134,10 +148,17 @@ export function jsonBodyProblem(body: Uint8Array, maxDepth = MAX_JSON_DEPTH, spe
       // A number token (outside strings no other value holds a digit or a minus): an integer's bytes are digits after an optional minus.
       const start = i;
       let integerSpelt = true;
-      for (i++; i < n && isNumberByte(bytes[i]!); i++) if (bytes[i]! < DIGIT_0 || bytes[i]! > DIGIT_9) integerSpelt = false;
+      let exponent = false;
+      for (i++; i < n && isNumberByte(bytes[i]!); i++) {
+        const b = bytes[i]!;
+        if (b < DIGIT_0 || b > DIGIT_9) {
+          integerSpelt = false;
+          if (b === 0x65 || b === 0x45) exponent = true;
+        }
+      }
       const minusZero = c === MINUS && i - start === 2 && bytes[start + 1] === DIGIT_0;
-      // An integer spelt with at most 15 digits is read back as written (doubles hold 15 significant digits).
-      if (spellings && spellings.length < MAX_NUMBER_SPELLINGS && (!integerSpelt || minusZero || i - start > 15)) {
+      // An integer spelt with at most 15 digits is read back as written (doubles hold 15 significant digits), and so is a plain decimal.
+      if (spellings && spellings.length < MAX_NUMBER_SPELLINGS && (integerSpelt ? minusZero || i - start > 15 : !isPlainDecimal(bytes, start, i, exponent))) {
         const text = bytes.toString('latin1', start, i);
         const value = Number(text);
         if (String(value) !== text) spellings.push({ offset: start, text, integral: (!integerSpelt || minusZero) && Number.isInteger(value) });
