@@ -398,10 +398,10 @@ export interface Candidate {
   readonly id: string;
   readonly score: number;
   /**
-   * The rule that set or capped this pair's outcome (`explanation.rule.rule`), known without building
-   * the explanation: registration reads it for every link (a same-CHI link is assured otherwise).
+   * The rule that set or capped this pair's outcome (`explanation.rule.rule`; undefined when none did), known
+   * without building the explanation: registration reads it for every link (a same-CHI link is assured otherwise).
    */
-  readonly rule?: RuleApplied['rule'];
+  readonly rule: RuleApplied['rule'] | undefined;
   readonly explanation: Comparison;
 }
 

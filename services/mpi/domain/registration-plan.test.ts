@@ -13,7 +13,7 @@ function candidate(id: string, score: number, outcome: Outcome, rule?: Compariso
     fields: [{ field: 'given', level: 'exact', weight: 4 }],
     ...(rule ? { rule } : {}),
   };
-  return { id, score, explanation };
+  return { id, score, rule: rule?.rule, explanation };
 }
 
 const sameChi: Comparison['rule'] = { rule: 'same-chi', outcome: 'link', detail: 'same CHI number' };

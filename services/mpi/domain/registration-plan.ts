@@ -110,9 +110,8 @@ export function planRegistration(input: PlanInput): RegistrationPlan {
   if (decision.outcome === 'link' && decision.best && !rejected(decision.best)) {
     const link = input.linkOf(decision.best.id);
     if (link) {
-      // The candidate's rule as decide() names it (no explanation built per link); a Candidate made without it, from its explanation.
-      const best = decision.best;
-      const byChi = ('rule' in best ? best.rule : best.explanation.rule?.rule) === 'same-chi';
+      // The candidate's rule as decide() names it: no explanation built per link.
+      const byChi = decision.best.rule === 'same-chi';
       const plan = linkTo(input, link.personId, byChi ? 'level4' : 'level3', byChi ? 'chi' : 'auto', decision.best);
       const duplicates = possibleDuplicates(input, link.personId);
       return duplicates.length > 0 ? { ...plan, possibleDuplicates: duplicates } : plan;
