@@ -7,7 +7,7 @@
 import type { Patient } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { PersonChi } from './domain/engine.js';
-import type { MatchFeatures } from './domain/features.js';
+import { featuresFromJson, type MatchFeatures } from './domain/features.js';
 import { isSearchBucket, isSearchRoot, termChanges } from './domain/search-terms.js';
 import { pairKey, type Assurance, type LinkHow, type ManualDecision, type PersonLink } from './domain/links.js';
 import { IndexLock, type IndexLockOptions } from './index-lock.js';
@@ -633,7 +633,7 @@ export class MpiStore {
   async getFeatures(ids: readonly string[]): Promise<(MatchFeatures | undefined)[]> {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.features, ...ids);
-    return raw.map((r) => (r ? (JSON.parse(r) as MatchFeatures) : undefined));
+    return raw.map((r) => (r ? featuresFromJson(r) : undefined));
   }
 
   /** Candidate record ids for each record's blocking keys (one command for the batch). */
@@ -953,7 +953,7 @@ export class MpiStore {
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(this.keys.features, cursor, 'COUNT', batch);
-      for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(flat[i]!) as MatchFeatures);
+      for (let i = 1; i < flat.length; i += 2) out.push(featuresFromJson(flat[i]!));
       cursor = next;
     } while (cursor !== '0');
     return out;

@@ -1,4 +1,28 @@
-import { normalisePhone, parseBirthDate, splitAddress, toFeatures } from './features.js';
+import { featuresFromJson, normalisePhone, parseBirthDate, splitAddress, toFeatures } from './features.js';
+
+describe('featuresFromJson', () => {
+  it('reads stored features back with the properties toFeatures gives, in its order, and the same JSON', () => {
+    const records = [
+      toFeatures({ id: 'a', agency: 'org-nhs', chi: '1203852711', given: ['Rab', 'James'], family: 'Smith-Jones', birthDate: '1985-03-12', gender: 'male', postcode: 'EH1 1YZ', addressLine: 'Flat 2/1, 14 Main St', town: 'Leith', phone: '0131 496 0000' }),
+      toFeatures({ id: 'b', given: [] }),
+      toFeatures({ id: 'c', given: ['Morag'], birthDate: '1984', postcode: 'not a postcode' }),
+      toFeatures({ id: 'd', chi: '123', given: ['Bob'], family: 'MacDonald', gender: 'female' }),
+    ];
+    for (const f of records) {
+      const json = JSON.stringify(f);
+      const read = featuresFromJson(json);
+      expect(Object.keys(read)).toEqual(Object.keys(f));
+      expect(read).toStrictEqual(f);
+      expect(JSON.stringify(read)).toBe(json);
+    }
+  });
+
+  it('puts features stored in another key order in the one order (their values unchanged)', () => {
+    const read = featuresFromJson('{"y":1980,"g":"ann","id":"x","pc":"EH11YZ","po":3}');
+    expect(Object.keys(read)).toEqual(Object.keys(toFeatures({ id: 'y', given: [] })));
+    expect(JSON.stringify(read)).toBe('{"id":"x","g":"ann","y":1980,"pc":"EH11YZ","po":3}');
+  });
+});
 
 describe('toFeatures', () => {
   it('gives every record the same properties in the same order, whatever it holds; its JSON has only the values present', () => {
