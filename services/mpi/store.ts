@@ -13,7 +13,7 @@ import { pairKey, type Assurance, type LinkHow, type ManualDecision, type Person
 import { IndexLock, type IndexLockOptions } from './index-lock.js';
 import type { MpiKeys } from './keys.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
-import { packFields, UNPACK_LUA } from './packed-fields.js';
+import { FIELD_SEPARATOR, packFields, UNPACK_LUA } from './packed-fields.js';
 
 export type { IndexLockOptions } from './index-lock.js';
 
@@ -123,9 +123,11 @@ end
 // of at most 2 * max bytes needs no counting (nearly all: the lists of a 100k load average 80
 // bytes). The lists are read with one HMGET per thousand keys (a chunk asks for ~4,000: one HGET
 // each was most of the script's time). The keys come packed (packed-fields.ts): one argument
-// rather than ~4,000. A list not moved from the pre-session-23 hash yet is read from there.
+// rather than ~4,000, and the lists go back packed the same way (one reply rather than ~4,000: each a bulk reply
+// Redis builds and the client decodes into a string of its own, while the index lock is held). A list not moved from
+// the pre-session-23 hash yet is read from there.
 // KEYS[1] blocks hash, KEYS[2] legacy blocks hash; ARGV[1] max block size, ARGV[2] the number of
-// blocking keys, ARGV[3] the keys, packed.
+// blocking keys, ARGV[3] the keys, packed. Returns the lists in the keys' order, packed.
 const BLOCKS_LUA = new LuaScript(`${UNPACK_LUA}${LEGACY_IDS_LUA}
 local max = tonumber(ARGV[1])
 local keys = packed(ARGV[3], tonumber(ARGV[2]))
@@ -141,7 +143,7 @@ for i = 1, #keys, 1000 do
     if v and (#v <= 2 * max or select(2, string.gsub(v, ',', ',')) < max) then out[#out + 1] = v else out[#out + 1] = '' end
   end
 end
-return out
+return table.concat(out, '\\31')
 `);
 
 // Moves blocking lists from the pre-session-23 hash (`<count>:<ids>`) to the blocks hash (`<ids>`),
@@ -640,7 +642,8 @@ export class MpiStore {
   async candidateIds(blockingKeysPerRecord: readonly (readonly string[])[], maxBlockSize: number): Promise<string[][]> {
     const distinct = [...new Set(blockingKeysPerRecord.flat())];
     if (distinct.length === 0) return blockingKeysPerRecord.map(() => []);
-    const lists = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks, this.keys.legacyBlocks], [maxBlockSize, distinct.length, packFields(distinct)])) as string[];
+    const packed = (await BLOCKS_LUA.run(this.redis, [this.keys.blocks, this.keys.legacyBlocks], [maxBlockSize, distinct.length, packFields(distinct)])) as string;
+    const lists = packed.split(FIELD_SEPARATOR);
     const idsOf = new Map(distinct.map((k, i) => [k, lists[i] ? lists[i].split(',') : []] as const));
     return blockingKeysPerRecord.map((keys) => {
       if (keys.length === 1) return [...idsOf.get(keys[0]!)!];
