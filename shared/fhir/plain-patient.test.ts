@@ -1,6 +1,8 @@
 import fc from 'fast-check';
-import { isPlainValidPatient } from './plain-patient.js';
-import { validatedByDefinitions, validityOf, type Validity } from './validate.js';
+import { getDataType } from '@medplum/core';
+import { isPlainValidPatient, PLAIN_PATIENT_CODES } from './plain-patient.js';
+import { preloadFhirDefinitions, validatedByDefinitions, validityOf, type Validity } from './validate.js';
+import { valueSetCodes } from './terminology.js';
 import { isOperationOutcomeError } from './outcome.js';
 
 /**
@@ -46,7 +48,7 @@ const reference = fc.oneof(
 
 /** An object of some of `fields`, sometimes with an extra key the shape does not take. */
 function someOf(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> {
-  const extra = fc.constantFrom('use', 'period', 'extension', 'id', 'type', 'assigner', '__proto__', 'bogus', 'valueString');
+  const extra = fc.constantFrom('period', 'extension', 'id', 'type', 'assigner', '__proto__', 'bogus', 'valueString');
   return fc.tuple(fc.record(fields, { requiredKeys: [] }), fc.option(fc.tuple(extra, val), { freq: 8 })).map(([o, more]) => {
     const out = { ...o } as Record<string, unknown>;
     if (more) Object.defineProperty(out, more[0], { value: more[1], enumerable: true, writable: true, configurable: true });
@@ -59,14 +61,14 @@ const patient = fc
   .record(
     {
       resourceType: fc.oneof({ weight: 20, arbitrary: fc.constant('Patient') }, { weight: 1, arbitrary: fc.constantFrom('Person', 'patient') }),
-      identifier: many(someOf({ system: uri, value: val })),
-      name: many(someOf({ family: val, given: many(val), text: val, prefix: many(val), suffix: many(val) })),
-      telecom: many(someOf({ system: code(['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other']), value: val })),
+      identifier: many(someOf({ system: uri, value: val, use: code(['usual', 'official', 'secondary', 'home']) })),
+      name: many(someOf({ family: val, given: many(val), text: val, prefix: many(val), suffix: many(val), use: code(['official', 'maiden', 'nickname', 'home']) })),
+      telecom: many(someOf({ system: code(['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other']), value: val, use: code(['home', 'mobile', 'work', 'maiden']) })),
       gender: code(['male', 'female', 'other', 'unknown']),
       birthDate: date,
-      address: many(someOf({ line: many(val), city: val, district: val, state: val, postalCode: val, country: val, text: val })),
+      address: many(someOf({ line: many(val), city: val, district: val, state: val, postalCode: val, country: val, text: val, use: code(['home', 'billing', 'mobile']), type: code(['postal', 'both', 'home']) })),
       managingOrganization: fc.oneof({ weight: 10, arbitrary: someOf({ reference }) }, { weight: 1, arbitrary: val }),
-      active: fc.boolean(),
+      active: fc.oneof(fc.boolean(), val),
       deceasedBoolean: fc.boolean(),
     },
     { requiredKeys: ['resourceType'] },
@@ -84,24 +86,37 @@ const mostlyPlain = fc.record(
   {
     resourceType: fc.constant('Patient'),
     identifier: fc.array(fc.record({ system: fc.constantFrom('https://fhir.infoshare.scot/id/patient/nhs-lothian', 'https://fhir.nhs.uk/scotland/Id/chi'), value: plainStr }), { minLength: 1, maxLength: 2 }),
-    name: fc.array(fc.record({ family: plainStr, given: fc.array(plainStr, { minLength: 1, maxLength: 2 }) }, { requiredKeys: [] }), { minLength: 1, maxLength: 2 }),
+    name: fc.array(fc.record({ use: fc.constantFrom('official', 'usual', 'maiden', 'nickname'), family: plainStr, given: fc.array(plainStr, { minLength: 1, maxLength: 2 }) }, { requiredKeys: [] }), { minLength: 1, maxLength: 2 }),
     telecom: fc.array(fc.record({ system: fc.constantFrom('phone', 'email', 'sms'), value: plainStr }), { minLength: 1, maxLength: 2 }),
     gender: fc.constantFrom('male', 'female', 'other', 'unknown'),
+    active: fc.boolean(),
     birthDate: plainDate,
-    address: fc.array(fc.record({ line: fc.array(plainStr, { minLength: 1, maxLength: 2 }), postalCode: fc.string({ minLength: 1, maxLength: 8 }), country: fc.constant('GB') }, { requiredKeys: [] }), { minLength: 1, maxLength: 2 }),
+    address: fc.array(fc.record({ line: fc.array(plainStr, { minLength: 1, maxLength: 2 }), postalCode: fc.string({ minLength: 1, maxLength: 8 }), country: fc.constant('GB'), use: fc.constantFrom('home', 'work', 'old'), type: fc.constantFrom('postal', 'physical', 'both') }, { requiredKeys: [] }), { minLength: 1, maxLength: 2 }),
     managingOrganization: fc.record({ reference }),
   },
   { requiredKeys: ['resourceType'] },
 );
 
 describe('the plain Patient shortcut', () => {
+  it('takes as codes of each required binding exactly the codes of its R4 value set', () => {
+    preloadFhirDefinitions();
+    for (const [path, codes] of Object.entries(PLAIN_PATIENT_CODES)) {
+      const [type, name] = path.split('.') as [string, string];
+      const binding = getDataType(type).elements[name]?.binding;
+      expect({ path, strength: binding?.strength }).toEqual({ path, strength: 'required' });
+      const valueSet = valueSetCodes(binding!.valueSet!);
+      expect({ path, codes: [...new Set([...(valueSet?.values() ?? [])].flatMap((set) => [...set]))].sort() }).toEqual({ path, codes: [...codes].sort() });
+    }
+  });
+
   it('recognises a bulk load Patient, and leaves every other resource type to the full validation', () => {
     const p = {
       resourceType: 'Patient',
       identifier: [{ system: 'https://fhir.infoshare.scot/id/patient/nhs-lothian', value: 'L-000123' }, { system: 'https://fhir.nhs.uk/scotland/Id/chi', value: '0101701234' }],
-      name: [{ family: 'McDonald', given: ['Rab', 'John'] }],
-      telecom: [{ system: 'phone', value: '0131 496 0000' }],
+      name: [{ use: 'official', family: 'McDonald', given: ['Rab', 'John'] }],
+      telecom: [{ system: 'phone', value: '0131 496 0000', use: 'home' }],
       gender: 'male',
+      active: true,
       birthDate: '1970-01-01',
       address: [{ line: ['1 Leith Walk'], postalCode: 'EH6 8AB', country: 'GB' }],
       managingOrganization: { reference: 'Organization/nhs-lothian' },
@@ -116,12 +131,14 @@ describe('the plain Patient shortcut', () => {
 
   it('recognises only Patients the full validation finds valid, and validityOf answers every Patient as the full validation does', () => {
     let recognised = 0;
+    let withUse = 0;
     let invalid = 0;
     fc.assert(
       fc.property(fc.oneof({ weight: 1, arbitrary: patient }, { weight: 2, arbitrary: mostlyPlain }), (body) => {
         const full = fullVerdict(body);
         if (isPlainValidPatient(body)) {
           recognised++;
+          if (/"use":/.test(JSON.stringify(body))) withUse++;
           expect(full).toEqual({ valid: true });
         }
         if (!full.valid) invalid++;
@@ -132,5 +149,6 @@ describe('the plain Patient shortcut', () => {
     // Both sides of the shape were exercised.
     expect(recognised).toBeGreaterThan(250);
     expect(invalid).toBeGreaterThan(1000);
+    expect(withUse).toBeGreaterThan(100);
   });
 });

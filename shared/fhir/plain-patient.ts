@@ -1,11 +1,12 @@
 /**
  * A Patient of the plain shape agencies send in bulk loads — identifiers, names, telecom, gender, birth date,
- * addresses, a managing Organization, each element as plain as FHIR JSON allows — is recognised here as valid
+ * addresses, a managing Organization, `active`, each with its `use` (and an address its `type`), each element as
+ * plain as FHIR JSON allows — is recognised here as valid
  * without walking the R4 definitions (validate.ts). Medplum's structure validator takes ~0.2 ms per such Patient
  * (over a third of an MPI bulk load's CPU); this check a few microseconds.
  *
  * It only ever says "valid", and only for a shape where each check the full validation makes is known to pass:
- * anything else — another element, a `use`, an extension, `id` or `meta`, a value of another form — is left to the
+ * anything else — another element, a period, an extension, `id` or `meta`, a value of another form — is left to the
  * full validation, which alone words problems. So the verdicts are the same by construction; a property test
  * (plain-patient.test.ts) holds it to that over generated Patients in and around the shape. What each check answers
  * for, in the full validation:
@@ -17,7 +18,7 @@
  * - Strings of R4's `string` characters (no control characters but none at all here: stricter than R4's pattern,
  *   which allows CR, LF and TAB) with some non-whitespace content (Medplum's `trim()` test), at most MAX_STRING long
  *   (R4 caps a string at 1 MB); a `uri` (Identifier.system) has no whitespace at all.
- * - Codes of required bindings: `gender` (administrative-gender), `ContactPoint.system` (contact-point-system).
+ * - Codes of required bindings: `gender`, each `use`, `ContactPoint.system`, `Address.type` (PLAIN_PATIENT_CODES).
  * - `birthDate` a full date that is a day of the calendar (R4's date pattern; value-checks' calendar check).
  * - Invariants of error severity over these elements: cpt-2 (a ContactPoint's value needs its system: one without a
  *   system is left to the full validation); the DomainResource invariants on `contained` (none here); ref-1 (a
@@ -40,10 +41,27 @@ const FULL_DATE = /^(\d(\d(\d[1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0
 /** A relative reference to an Organization (R4's id: 1-64 of A-Z a-z 0-9 - .). */
 const ORGANIZATION_REFERENCE = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
 
-/** administrative-gender (required binding of Patient.gender). */
-const GENDERS: ReadonlySet<string> = new Set(['male', 'female', 'other', 'unknown']);
-/** contact-point-system (required binding of ContactPoint.system). */
-const CONTACT_POINT_SYSTEMS: ReadonlySet<string> = new Set(['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other']);
+/**
+ * The codes of the required bindings of the elements taken here, by element: the R4 value sets' own codes
+ * (plain-patient.test.ts checks each against the definitions the full validation reads).
+ */
+export const PLAIN_PATIENT_CODES = {
+  'Patient.gender': new Set(['male', 'female', 'other', 'unknown']),
+  'Identifier.use': new Set(['usual', 'official', 'temp', 'secondary', 'old']),
+  'HumanName.use': new Set(['usual', 'official', 'temp', 'nickname', 'anonymous', 'old', 'maiden']),
+  'ContactPoint.system': new Set(['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other']),
+  'ContactPoint.use': new Set(['home', 'work', 'temp', 'old', 'mobile']),
+  'Address.use': new Set(['home', 'work', 'temp', 'old', 'billing']),
+  'Address.type': new Set(['postal', 'physical', 'both']),
+} as const satisfies Record<string, ReadonlySet<string>>;
+
+const GENDERS = PLAIN_PATIENT_CODES['Patient.gender'];
+const CONTACT_POINT_SYSTEMS = PLAIN_PATIENT_CODES['ContactPoint.system'];
+
+/** A code of `codes`. */
+function codeOf(v: unknown, codes: ReadonlySet<string>): boolean {
+  return typeof v === 'string' && codes.has(v);
+}
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -69,8 +87,11 @@ export function isPlainValidPatient(value: unknown, expectedType?: string): bool
       case 'telecom':
         if (!eachOf(v, contactPoint)) return false;
         continue;
+      case 'active':
+        if (typeof v !== 'boolean') return false;
+        continue;
       case 'gender':
-        if (typeof v !== 'string' || !GENDERS.has(v)) return false;
+        if (!codeOf(v, GENDERS)) return false;
         continue;
       case 'birthDate':
         if (!calendarDate(v)) return false;
@@ -115,11 +136,13 @@ function plainObject(v: unknown, check: (key: string, value: unknown) => boolean
 }
 
 function identifier(v: unknown): boolean {
-  return plainObject(v, (key, x) => (key === 'system' ? uri(x) : key === 'value' ? text(x) : false));
+  return plainObject(v, (key, x) => (key === 'system' ? uri(x) : key === 'value' ? text(x) : key === 'use' ? codeOf(x, PLAIN_PATIENT_CODES['Identifier.use']) : false));
 }
 
 function humanName(v: unknown): boolean {
-  return plainObject(v, (key, x) => (key === 'family' || key === 'text' ? text(x) : key === 'given' || key === 'prefix' || key === 'suffix' ? eachOf(x, text) : false));
+  return plainObject(v, (key, x) =>
+    key === 'family' || key === 'text' ? text(x) : key === 'given' || key === 'prefix' || key === 'suffix' ? eachOf(x, text) : key === 'use' ? codeOf(x, PLAIN_PATIENT_CODES['HumanName.use']) : false,
+  );
 }
 
 /** cpt-2: a value needs a system, so a ContactPoint here has one. */
@@ -127,7 +150,7 @@ function contactPoint(v: unknown): boolean {
   return (
     isJsonObject(v) &&
     v.system !== undefined &&
-    plainObject(v, (key, x) => (key === 'system' ? typeof x === 'string' && CONTACT_POINT_SYSTEMS.has(x) : key === 'value' ? text(x) : false))
+    plainObject(v, (key, x) => (key === 'system' ? codeOf(x, CONTACT_POINT_SYSTEMS) : key === 'value' ? text(x) : key === 'use' ? codeOf(x, PLAIN_PATIENT_CODES['ContactPoint.use']) : false))
   );
 }
 
@@ -136,6 +159,10 @@ function address(v: unknown): boolean {
     switch (key) {
       case 'line':
         return eachOf(x, text);
+      case 'use':
+        return codeOf(x, PLAIN_PATIENT_CODES['Address.use']);
+      case 'type':
+        return codeOf(x, PLAIN_PATIENT_CODES['Address.type']);
       case 'text':
       case 'city':
       case 'district':
