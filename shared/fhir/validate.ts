@@ -12,6 +12,7 @@ import type { Bundle as MedplumBundle, Resource as MedplumResource } from '@medp
 import { structureErrorFree } from './structure-fast-path.js';
 import { preloadTerminology } from './terminology.js';
 import { integralSpellingIssues, valueProblems } from './value-checks.js';
+import { isPlainValidPatient } from './plain-patient.js';
 import { invalidIssues, invalidResource, isOperationOutcomeError, type OperationOutcomeError } from './outcome.js';
 
 let loaded = false;
@@ -45,10 +46,21 @@ export function assertValidResource<T extends Resource>(body: unknown, expectedT
   if (expectedType && resourceType !== expectedType) {
     throw invalidResource(`Expected a ${expectedType} resource but got ${resourceType}`, 'resourceType');
   }
+  // A bulk load's plain Patient is known valid without the definitions (plain-patient.ts: the same verdict for ~2 µs of CPU against ~180).
+  if (isPlainValidPatient(body)) return body as T;
+  return validatedByDefinitions(body as Record<string, unknown>) as T;
+}
+
+/**
+ * The full validation over the R4 definitions (value checks, then Medplum's structure validator), without the plain
+ * Patient's shortcut: what `assertValidResource` does for every resource not recognised as a plain valid Patient.
+ * Exported for the test that holds the shortcut to this validation's verdicts.
+ */
+export function validatedByDefinitions(body: Record<string, unknown>): Record<string, unknown> {
   ensureDefinitionsLoaded();
-  const checked = valueProblems(body as Record<string, unknown>);
+  const checked = valueProblems(body);
   // A misshapen resource is not walked by the structure validator: it would walk a string as an object, character by character.
-  const structural = checked.misshapen ? checked.unknownElements : structureIssues(body as MedplumResource);
+  const structural = checked.misshapen ? checked.unknownElements : structureIssues(body as unknown as MedplumResource);
   const errors = [...checked.issues, ...structural.filter((i) => i.severity === 'error' || i.severity === 'fatal')];
   if (errors.length) {
     throw invalidIssues(
@@ -57,7 +69,7 @@ export function assertValidResource<T extends Resource>(body: unknown, expectedT
       checked.omitted,
     );
   }
-  return body as T;
+  return body;
 }
 
 function structureIssues(resource: MedplumResource): OperationOutcomeIssue[] {

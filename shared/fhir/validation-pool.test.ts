@@ -130,4 +130,14 @@ describe('ValidationPool', () => {
     expect(await pool.validate(patient(1), 'Patient', { bytes: 300 })).toEqual({ valid: true });
     expect(pool.threadsReady).toBe(0);
   });
+
+  it('answers a heavy batch of plain Patients on the calling thread, starting no worker, and sends a worker only the others', async () => {
+    pool = new ValidationPool({ size: 1 });
+    const plain = Array.from({ length: 64 }, (_, i) => patient(i));
+    expect(await pool.validateEach(plain, 'Patient', { bytes: 1 << 20, parsedJson: true })).toEqual(plain.map(() => ({ valid: true })));
+    expect(pool.threadsReady).toBe(0);
+    const mixed = batch();
+    expect(await pool.validateEach(mixed, 'Patient', { bytes: 1 << 20, parsedJson: true })).toEqual(mixed.map((r) => validityOf(r, 'Patient')));
+    expect(pool.threadsReady).toBe(1);
+  });
 });
