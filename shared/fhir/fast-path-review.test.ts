@@ -1,7 +1,7 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { Resource as MedplumResource } from '@medplum/fhirtypes';
 import { alertMessage } from '../../bench/alerts/workload.js';
-import { isPlainValidPatient } from './plain-patient.js';
+import { isPlainValidPatient, PLAIN_PATIENT_CODES } from './plain-patient.js';
 import { structureErrorFree } from './structure-fast-path.js';
 import { preloadFhirDefinitions, validityOf } from './validate.js';
 import { valueProblems } from './value-checks.js';
@@ -156,6 +156,40 @@ describe('the validation shortcuts against the full validation (session 28 revie
 
   it.each(Object.entries(GOOD))('accepts %s, as the full validation does', (_name, body) => {
     expect(verdicts(body)).toMatchObject({ hub: true, full: true });
+  });
+
+  it('answers each code (and near misses of it) in each coded slot of a plain Patient as the full validation does', () => {
+    const slots: Record<string, Path> = {
+      'Patient.gender': ['gender'],
+      'Identifier.use': ['identifier', 0, 'use'],
+      'HumanName.use': ['name', 0, 'use'],
+      'ContactPoint.system': ['telecom', 0, 'system'],
+      'ContactPoint.use': ['telecom', 0, 'use'],
+      'Address.use': ['address', 0, 'use'],
+      'Address.type': ['address', 0, 'type'],
+    };
+    let recognised = 0;
+    for (const [element, path] of Object.entries(slots)) {
+      const codes = [...PLAIN_PATIENT_CODES[element as keyof typeof PLAIN_PATIENT_CODES]];
+      for (const code of [...codes, ...codes.flatMap((c) => [c.toUpperCase(), `${c} `, ` ${c}`]), 'mobile', 'billing', 'nickname', 'both', 'maiden', 'secondary', 'pager', true]) {
+        const body = patientWith([path, code]);
+        const v = verdicts(body);
+        expect({ element, code, hub: v.hub }).toEqual({ element, code, hub: v.full });
+        if (v.plain) {
+          recognised++;
+          expect({ element, code, full: v.full }).toEqual({ element, code, full: true });
+        }
+      }
+    }
+    expect(recognised).toBeGreaterThan(30);
+  });
+
+  it('answers `active` as the full validation does', () => {
+    for (const active of [true, false, 'true', 1, null]) {
+      const v = verdicts(patientWith([['active'], active]));
+      expect({ active, hub: v.hub }).toEqual({ active, hub: v.full });
+      if (v.plain) expect(v.full).toBe(true);
+    }
   });
 
   it('answers every awkward string in every string slot of a plain Patient as the full validation does', () => {
