@@ -208,4 +208,31 @@ describe('the validation shortcuts against the full validation (session 28 revie
     }
     expect(recognised).toBeGreaterThan(20);
   });
+
+  // Found by this review, older than either shortcut (the start build 5ba13b7 accepted each): keys Medplum's
+  // additional-property check (`key in elements`) takes for elements without reading them. value-checks now says them.
+  it.each([
+    ['toString', 'x'],
+    ['valueOf', { a: 1 }],
+    ['isPrototypeOf', 'x'],
+    ['__defineGetter__', 'x'],
+    ['_constructor', 'x'],
+    ['_toString', 'x'],
+    ['deceased[x]', { evil: [1, 2] }],
+    ['_deceased[x]', {}],
+  ])('refuses the key %s, which Medplum takes for an element and never reads', (key, value) => {
+    const body = patientWith([[key], value]);
+    const verdict = validityOf(body);
+    expect(verdict.valid).toBe(false);
+    expect(verdict.valid ? [] : verdict.issues.map((i) => i.details?.text)).toContain(`Invalid additional property "${key}"`);
+    expect(isPlainValidPatient(body)).toBe(false);
+  });
+
+  it('refuses resourceType inside a datatype, which Medplum skips in any object', () => {
+    const verdict = validityOf(patientWith([['name', 0, 'resourceType'], 'Patient']));
+    expect(verdict.valid ? [] : verdict.issues.map((i) => [i.expression?.[0], i.details?.text])).toEqual([['Patient.name[0].resourceType', 'Invalid additional property "resourceType"']]);
+    // …and still takes it where it belongs: on a contained resource and a Bundle entry's resource.
+    expect(validityOf(patientWith([['contained'], [{ resourceType: 'Organization', id: 'o', name: 'x' }]]))).toEqual({ valid: true });
+    expect(validityOf(message())).toEqual({ valid: true });
+  });
 });

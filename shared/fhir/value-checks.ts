@@ -16,7 +16,10 @@
  *   the value set (terminology.ts), e.g. `gender: banana` is refused.
  * - Depth: no deeper than MAX_JSON_DEPTH, so nothing recursive overflows.
  * - No `__proto__` / `constructor` / `prototype` keys (the structure validator
- *   finds them "in" every type's element table, through Object.prototype).
+ *   finds them "in" every type's element table, through Object.prototype), nor any other
+ *   key it takes for an element without reading it: Object.prototype's other names
+ *   (`toString`, `_valueOf`…), a choice element's literal name (`deceased[x]`), and
+ *   `resourceType` in anything but a resource.
  * - FHIR JSON's own rules (json.html): no empty array, no empty string, one
  *   key per choice element (`deceasedBoolean` and `deceasedDateTime` together
  *   is two values of one element).
@@ -138,7 +141,9 @@ class Walk {
       const keyed = elementOf(schema, key);
       const at = `${path}.${key}`;
       if (!keyed) {
-        if (this.unknownElements.length < MAX_ISSUES) this.unknownElements.push(issue(at, 'structure', `Invalid additional property "${key}"`));
+        // The structure validator reports the others; these it lets through unread, so they are said here.
+        if (medplumLetsThrough(schema, key)) this.add(at, 'structure', `Invalid additional property "${key}"`);
+        else if (this.unknownElements.length < MAX_ISSUES) this.unknownElements.push(issue(at, 'structure', `Invalid additional property "${key}"`));
         continue;
       }
       if (keyed.choice) {
@@ -300,6 +305,16 @@ export function integralSpellingIssues(body: unknown, numbers: readonly { readon
     if (issues.length >= MAX_ISSUES) break;
   }
   return issues;
+}
+
+/**
+ * A key no element of `schema` has that Medplum's structure validator still takes for one, so never reads nor
+ * reports: its check is `key in elements` (or `_key`), which is true of Object.prototype's names (`toString`,
+ * `valueOf`, `_constructor`…) and of a choice element's literal name (`deceased[x]`); and it skips `resourceType`
+ * in every object, a datatype's too.
+ */
+function medplumLetsThrough(schema: InternalTypeSchema, key: string): boolean {
+  return key === 'resourceType' || key in schema.elements || (key.startsWith('_') && key.slice(1) in schema.elements);
 }
 
 function issue(path: string, code: IssueCode, text: string): OperationOutcomeIssue {
