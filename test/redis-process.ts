@@ -10,9 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { reserveFreePorts } from '../shared/runtime/listen.js';
+import { stopWithThisProcess } from './stop-with-parent.js';
 
 export interface RedisProcess {
   readonly url: string;
+  /** The running redis-server's process id (a new one after `restart`). */
+  readonly pid: number | undefined;
   /** Kills the server with SIGKILL and waits until it is gone. */
   kill(): Promise<void>;
   /** Starts it again on the same port and data (AOF replay); resolves once it answers PING. */
@@ -42,6 +45,8 @@ export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'al
       { stdio: 'ignore' },
     );
     child = running;
+    // Stopped should this test process die without its clean-up (a force-exited Jest worker): test/stop-with-parent.ts.
+    stopWithThisProcess(running.pid);
     await answering(url, 15_000, running);
   };
   for (let attempt = 1; ; attempt++) {
@@ -64,6 +69,9 @@ export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'al
   };
   return {
     url,
+    get pid() {
+      return child?.pid;
+    },
     kill: () => killWith('SIGKILL'),
     restart: start,
     pause: () => child?.kill('SIGSTOP'),
