@@ -145,14 +145,18 @@ describe('a redis-server a test starts itself stops with the process that starte
 
   it('leaves no watch behind when the test stops its server (or kills it, and starts it again under a new watch)', async () => {
     const redis = await startRedisProcess('everysec');
-    const first = redis.pid!;
-    expect(watchesOf(first)).toHaveLength(1);
-    await redis.kill();
-    await until('the first watch ended', async () => watchesOf(first).length === 0, 60_000);
-    await redis.restart();
-    const second = redis.pid!;
-    expect(watchesOf(second)).toHaveLength(1);
-    await redis.stop();
-    await until('the second watch ended', async () => watchesOf(second).length === 0, 60_000);
+    try {
+      const first = redis.pid!;
+      await until('the first watch running', async () => watchesOf(first).length === 1, 60_000);
+      await redis.kill();
+      await until('the first watch ended', async () => watchesOf(first).length === 0, 60_000);
+      await redis.restart();
+      const second = redis.pid!;
+      await until('the second watch running', async () => watchesOf(second).length === 1, 60_000);
+      await redis.stop();
+      await until('the second watch ended', async () => watchesOf(second).length === 0, 60_000);
+    } finally {
+      await redis.stop();
+    }
   });
 });
