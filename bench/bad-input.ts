@@ -9,7 +9,7 @@
  * redis-server in a temp directory (unless REDIS_URL is set). Bodies are built
  * before measuring, so the figures are the hub's work, not the client's.
  * Progress to stderr; ONE JSON line to stdout, also written to
- * bench/results/bad-input.json.
+ * bench/results/bad-input.json (`--out FILE`; `--out -` keeps no file).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,10 +19,9 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { issueAccessToken } from '../shared/auth/access-token.js';
 import { loadTokenSigningKey } from '../shared/auth/keys.js';
-import { PROJECT_ROOT } from '../shared/config.js';
 import { deleteKeysWithPrefix, connectRedis } from '../shared/redis/connection.js';
 import { startHub, type RunningHub } from '../services/hub.js';
-import { progressPrinter } from './common/cli.js';
+import { keepResult, optionsOrExit, progressPrinter, readFlags } from './common/cli.js';
 
 const AGENCY = 'nhs-lothian';
 const PARTNERSHIP = 'lothian-hscp';
@@ -51,6 +50,14 @@ interface CaseFigures {
 }
 
 const progress = progressPrinter('bad-input');
+
+const USAGE = `Usage: npm run bench:bad-input -- [--out FILE]
+  --out FILE   where the result is kept (default bench/results/bad-input.json; - for none: the JSON line on stdout only)`;
+
+/** The result file (`-`: none). */
+function parse(argv: readonly string[]): { readonly out: string } {
+  return { out: readFlags(argv, ['out']).get('out') ?? 'bench/results/bad-input.json' };
+}
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const nested = (depth: number, open: string, close: string, leaf: string) => `${open.repeat(depth)}${leaf}${close.repeat(depth)}`;
@@ -119,6 +126,7 @@ async function watched<T>(healthUrl: string, work: () => Promise<T>): Promise<{ 
 const round = (n: number) => Math.round(n * 10) / 10;
 
 async function main(): Promise<void> {
+  const options = optionsOrExit(parse, USAGE);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-bench-bad-input-'));
   const keyPrefix = process.env.REDIS_URL ? `bench-${randomBytes(4).toString('hex')}` : 'is';
   let hub: RunningHub | undefined;
@@ -166,8 +174,7 @@ async function main(): Promise<void> {
       cases: figures,
     };
     const line = JSON.stringify(result);
-    fs.mkdirSync(path.join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
-    fs.writeFileSync(path.join(PROJECT_ROOT, 'bench', 'results', 'bad-input.json'), `${JSON.stringify(result, null, 2)}\n`);
+    keepResult(options.out, result, 'replace', progress);
     process.stdout.write(`${line}\n`);
   } finally {
     if (hub) {

@@ -10,7 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../shared/config.js';
 import { TEST_CHILD_NODE_ARGS, until } from './hub-process-control.js';
+import { startRedisProcess } from './redis-process.js';
 
 /** Gone: no such process, or a zombie (dead, waiting for whichever process adopted it to reap it). */
 function gone(pid: number): boolean {
@@ -98,5 +101,62 @@ describe('a process a test starts dies with the process that started it', () => 
     // Its SIGTERM handler ran (the stop was asked for first), and the process is gone all the same.
     await until('the orphaned child asked to stop', async () => out.includes('stopping, forever'), 60_000);
     await until('the orphaned child gone', async () => gone(pids.child), 60_000);
+  });
+});
+
+/** The watches (test/stop-with-parent.ts) this process started over process `pid`. */
+function watchesOf(pid: number): number[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const args = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      return args.includes('stop-with-parent') && args.includes(String(pid)) && args.includes(String(process.pid)) ? [Number(d)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
+
+describe('a redis-server a test starts itself stops with the process that started it', () => {
+  const started: number[] = [];
+
+  afterAll(() => {
+    for (const pid of started) if (!gone(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  it('is stopped once the test process that started it is SIGKILLed (a force-exited Jest worker)', async () => {
+    // The stand-in Jest worker is the child here: it starts a redis-server as a test does, and is SIGKILLed.
+    const worker = `
+      const { startRedisProcess } = await import(${JSON.stringify(pathToFileURL(path.join(PROJECT_ROOT, 'test', 'redis-process.ts')).href)});
+      const redis = await startRedisProcess('everysec');
+      console.log('REDIS ' + redis.pid);
+      setInterval(() => {}, 60_000);
+      console.log('READY');
+    `;
+    const out: string[] = [];
+    const pids = await family(worker, {}, out);
+    const redis = Number(out.find((line) => line.startsWith('REDIS '))?.slice(6));
+    started.push(pids.parent, pids.child, redis);
+    expect(redis).toBeGreaterThan(0);
+    expect(gone(redis)).toBe(false);
+
+    process.kill(pids.child, 'SIGKILL');
+    await until('the orphaned redis-server gone', async () => gone(redis), 60_000);
+  });
+
+  it('leaves no watch behind when the test stops its server (or kills it, and starts it again under a new watch)', async () => {
+    const redis = await startRedisProcess('everysec');
+    try {
+      const first = redis.pid!;
+      await until('the first watch running', async () => watchesOf(first).length === 1, 60_000);
+      await redis.kill();
+      await until('the first watch ended', async () => watchesOf(first).length === 0, 60_000);
+      await redis.restart();
+      const second = redis.pid!;
+      await until('the second watch running', async () => watchesOf(second).length === 1, 60_000);
+      await redis.stop();
+      await until('the second watch ended', async () => watchesOf(second).length === 0, 60_000);
+    } finally {
+      await redis.stop();
+    }
   });
 });

@@ -252,17 +252,18 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     expect(searched.total).toBe(1);
   });
 
+  /** A raw exchange: the body as text both ways (JSON.stringify would write 1.50 as 1.5, JSON.parse read it so). */
+  const raw = async (service: Service, path: string, method = 'GET', body?: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${hub.config.urls[service] ?? ''}/fhir${path ? `/${path}` : ''}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }) },
+      ...(body === undefined ? {} : { body }),
+    });
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  };
+
   it('plans and directory: a decimal comes back with the precision it was written with (1.50, not 1.5) from create, read, vread, search and _history', async () => {
     await clientOf('mpi').create({ resourceType: 'Patient', body: { ...lothianPatient('CLIENT-DECIMAL') } });
-    /** A raw exchange: the body as text both ways (JSON.stringify would write 1.50 as 1.5, JSON.parse read it so). */
-    const raw = async (service: Service, path: string, method = 'GET', body?: string, headers: Record<string, string> = {}) => {
-      const res = await fetch(`${hub.config.urls[service] ?? ''}/fhir/${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }) },
-        ...(body === undefined ? {} : { body }),
-      });
-      return { status: res.status, text: await res.text() };
-    };
     const plan =
       '{"resourceType":"CarePlan","status":"active","intent":"plan","title":"Decimal pass",' +
       `"subject":{"identifier":{"system":"https://fhir.infoshare.scot/id/patient/${AGENCY}","value":"CLIENT-DECIMAL"}},` +
@@ -284,6 +285,47 @@ describe('a FHIR client (fhir-kit-client) against every service of a running hub
     const organization = await raw('directory', 'Organization', 'POST', '{"resourceType":"Organization","name":"Decimal pass","extension":[{"url":"https://example.org/fhir/StructureDefinition/share","valueDecimal":0.10}]}');
     expect(organization.status).toBe(201);
     expect((await raw('directory', `Organization/${(JSON.parse(organization.text) as Resource).id!}`)).text).toContain('"valueDecimal":0.10}');
+  });
+
+  it('mpi: a Patient\'s decimal (an extension\'s 1.50, 1.0e2) comes back as written from create, update, transaction (also in the background), read, vread, _history, search and $match', async () => {
+    const system = `https://fhir.infoshare.scot/id/patient/${AGENCY}`;
+    const patient = (value: string, given: string, decimals: string) =>
+      `{"resourceType":"Patient","identifier":[{"system":"${system}","value":"${value}"}],"name":[{"family":"Decimalpass","given":["${given}"]}],` +
+      `"birthDate":"2011-01-01","gender":"female","extension":[{"url":"https://example.org/fhir/StructureDefinition/weight","valueDecimal":${decimals}}]}`;
+    const created = await raw('mpi', 'Patient', 'POST', patient('CLIENT-DEC-1', 'Ida', '1.50'));
+    expect(created.status).toBe(201);
+    const id = (JSON.parse(created.text) as Resource).id!;
+    for (const answer of [created, await raw('mpi', `Patient/${id}`), await raw('mpi', `Patient/${id}/_history/1`), await raw('mpi', `Patient?identifier=${system}|CLIENT-DEC-1`)]) {
+      expect(answer.text).toContain('"valueDecimal":1.50}');
+    }
+    // A new version: both it and the version it replaced (kept in _history) as written.
+    const updated = await raw('mpi', `Patient/${id}`, 'PUT', patient('CLIENT-DEC-1', 'Ida', '1.0e2').replace('{', `{"id":"${id}",`));
+    expect(updated.status).toBe(200);
+    expect(updated.text).toContain('"valueDecimal":1.0e2}');
+    const history = await raw('mpi', `Patient/${id}/_history`);
+    expect(history.text).toContain('"valueDecimal":1.0e2}');
+    expect(history.text).toContain('"valueDecimal":1.50}');
+    expect((await raw('mpi', `Patient/${id}/_history/1`)).text).toContain('"valueDecimal":1.50}');
+    // A transaction (the bulk load's path): the answer and the stored record.
+    const transaction = await raw('mpi', '', 'POST', `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":${patient('CLIENT-DEC-2', 'Una', '0.10')},"request":{"method":"POST","url":"Patient"}}]}`, { prefer: 'return=representation' });
+    expect(transaction.status).toBe(200);
+    expect(transaction.text).toContain('"valueDecimal":0.10}');
+    const second = (JSON.parse(transaction.text) as Bundle).entry?.[0]?.response?.location?.split('/')[1];
+    expect((await raw('mpi', `Patient/${second ?? ''}`)).text).toContain('"valueDecimal":0.10}');
+    const match = await raw('mpi', 'Patient/$match', 'POST', `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":${patient('CLIENT-DEC-3', 'Una', '7')}}]}`);
+    expect(match.status).toBe(200);
+    expect(match.text).toContain('"valueDecimal":0.10}');
+    // A load registered in the background (Prefer: respond-async): its records are kept as sent until the worker runs.
+    const background = await raw('mpi', '', 'POST', `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":${patient('CLIENT-DEC-4', 'Isla', '2.50')},"request":{"method":"POST","url":"Patient"}}]}`, { prefer: 'respond-async' });
+    expect(background.status).toBe(202);
+    const statusPath = (background.headers.get('content-location') ?? '').split('/fhir/')[1] ?? '';
+    let status = await raw('mpi', statusPath);
+    for (let tries = 0; status.status === 202 && tries < 600; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await raw('mpi', statusPath);
+    }
+    expect(status.status).toBe(200);
+    expect((await raw('mpi', `Patient/${AGENCY}.CLIENT-DEC-4`)).text).toContain('"valueDecimal":2.50}');
   });
 
   it('audit: searches the log with paging links, reads an AuditEvent by id, and takes POST _search on DocumentReference', async () => {

@@ -11,7 +11,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import type { AuditEvent, Bundle, Endpoint, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, Endpoint, Flag, MessageHeader, OperationOutcome, Parameters } from 'fhir/r4.js';
 import { pino } from 'pino';
 import request from 'supertest';
 import { staticKeyResolver } from '../../shared/auth/jwks-resolver.js';
@@ -43,6 +43,8 @@ interface Received {
   readonly messageId: string;
   readonly seq: number | undefined;
   readonly bundle: Bundle;
+  /** The body as sent (a decimal's spelling: `1.50`). */
+  readonly text: string;
   readonly at: number;
 }
 
@@ -93,7 +95,7 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, body:
   const bundle = JSON.parse(body.toString('utf8')) as Bundle;
   const header = bundle.entry?.[0]?.resource as MessageHeader;
   const seq = header.extension?.find((x) => x.url === Extensions.deliverySequence);
-  received.push({ agency, messageId: verified.claims.message_id, seq: seq?.valueUnsignedInt ?? seq?.valueInteger, bundle, at: Date.now() });
+  received.push({ agency, messageId: verified.claims.message_id, seq: seq?.valueUnsignedInt ?? seq?.valueInteger, bundle, text: body.toString('utf8'), at: Date.now() });
   if (now === 'hang') return; // never answers: the hub's timeout ends the attempt
   if (now === 'down') {
     res.writeHead(503).end();
@@ -180,6 +182,28 @@ describe('pushing alerts to agency endpoints', () => {
     expect(storesOfChanges(trail, 'acknowledged')).toEqual([DELIVERY_STORE]);
     const metrics = await request(alerts.app).get('/metrics');
     expect(metrics.text).toMatch(/infoshare_alert_delivery_attempts_total\{outcome="acknowledged",service="alerts"\} [1-9]/);
+  });
+
+  it('delivers a decimal as its sender wrote it (1.50, not 1.5), and reads the Flag back so', async () => {
+    await connect('nhs-lothian');
+    behaviour.set('nhs-lothian', ['ok']);
+    const message = alertMessage({ sender: SENDER, subject: { local: 'demo-child-1' }, destinations: ['nhs-lothian'] });
+    (message.entry![1]!.resource as Flag).extension = [{ url: 'https://example.org/fhir/StructureDefinition/risk-score', valueDecimal: 1.5 }];
+    // As text: JSON.stringify would write 1.50 as 1.5.
+    const text = JSON.stringify(message).replace('"valueDecimal":1.5}', '"valueDecimal":1.50}');
+    const res = await request(alerts.app).post('/fhir/$process-message').set(await alerts.auth(SENDER)).type('application/fhir+json').send(text);
+    expect(res.status).toBe(200);
+    const messageId = (res.headers['content-location'] as string).split('/$delivery-status/')[1]!;
+    await settledAs(messageId, 'nhs-lothian', 'acknowledged');
+    expect(receivedBy('nhs-lothian', messageId)[0]?.text).toContain('"valueDecimal":1.50}');
+    const flagId = ((res.body as Bundle).entry?.[0]?.resource as MessageHeader).focus?.[0]?.reference?.split('/')[1];
+    const flag = await request(alerts.app).get(`/fhir/Flag/${flagId}`).set(await alerts.auth(SENDER)).buffer(true).parse((r, done) => {
+      let body = '';
+      r.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      r.on('end', () => done(null, body));
+    });
+    expect(flag.status).toBe(200);
+    expect(flag.body as string).toContain('"valueDecimal":1.50}');
   });
 
   it('retries after a transient error and a 503, then delivers once it is acknowledged', async () => {

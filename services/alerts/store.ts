@@ -14,6 +14,7 @@ import type { ExchangeRecord } from '../../shared/audit/exchange.js';
 import { WRITTEN_ENTRY_FIELDS } from '../../shared/audit/audit-entry.js';
 import { outboxEntryArgs } from '../../shared/audit/outbox.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
+import { parseKeepingSpellings, stringifyKeepingSpellings } from '../../shared/fhir/number-spelling.js';
 import type { AlertsKeys } from './keys.js';
 
 /** How many look-ups of an alert are kept (and shown at `$accesses`), as CP-IS shows the last 25. */
@@ -736,7 +737,7 @@ function messageHashOf(message: AcceptedMessage): Record<string, string> {
     recipients: json(message.recipients),
     acceptedAt: message.acceptedAt,
     origin: json(message.origin),
-    bundle: json(message.bundle),
+    bundle: stringifyKeepingSpellings(message.bundle), // decimals as written (1.50): shared/fhir/number-spelling.ts
     answer: json(message.answer),
     npLpFromDirectory: message.npLpFromDirectory ? '1' : '0',
   };
@@ -755,8 +756,8 @@ function flagHashOf(flag: StoredFlag): Record<string, string> {
     raisedBy: flag.raisedBy,
     lastMessage: flag.lastMessage,
     updatedAt: flag.updatedAt,
-    flag: json(flag.flag),
-    careTeam: json(flag.careTeam),
+    flag: stringifyKeepingSpellings(flag.flag),
+    careTeam: stringifyKeepingSpellings(flag.careTeam),
     npLpAgencies: json(flag.npLpAgencies),
   };
 }
@@ -787,7 +788,7 @@ function messageOf(h: Partial<Record<(typeof MESSAGE_FIELDS)[number], string>>):
     recipients: JSON.parse(h.recipients ?? '[]') as string[],
     acceptedAt: h.acceptedAt ?? '',
     origin: JSON.parse(h.origin ?? '{}') as StoredMessage['origin'],
-    bundle: JSON.parse(h.bundle ?? 'null') as unknown,
+    bundle: parseKeepingSpellings(h.bundle ?? 'null'),
     npLpFromDirectory: h.npLpFromDirectory === '1',
   };
 }
@@ -805,8 +806,8 @@ function flagOf(h: Record<string, string>): StoredFlag {
     raisedBy: h.raisedBy ?? '',
     lastMessage: h.lastMessage ?? '',
     updatedAt: h.updatedAt ?? '',
-    flag: JSON.parse(h.flag ?? 'null') as unknown,
-    careTeam: JSON.parse(h.careTeam ?? 'null') as unknown,
+    flag: parseKeepingSpellings(h.flag ?? 'null'),
+    careTeam: parseKeepingSpellings(h.careTeam ?? 'null'),
     npLpAgencies: JSON.parse(h.npLpAgencies ?? '[]') as string[],
   };
 }

@@ -11,6 +11,7 @@ import { createLogger } from '../../shared/log.js';
 import { connectRedis } from '../../shared/redis/connection.js';
 import { ensureRedis, type RedisHandle } from '../../shared/redis/server.js';
 import { testRedis } from '../../test/redis.js';
+import { stopWithThisProcess } from '../../test/stop-with-parent.js';
 import { rawConnectionOf } from './log-verify.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-verify-socket-'));
@@ -20,6 +21,7 @@ let plain: Redis;
 
 beforeAll(async () => {
   hub = await ensureRedis(loadConfig({ INFOSHARE_DATA_DIR: dataDir }), createLogger('verify-socket-test', 'silent'));
+  stopWithThisProcess(hub.pid); // should this worker die without its clean-up
   hubClient = connectRedis(hub.url);
   plain = testRedis();
 });
@@ -42,6 +44,7 @@ describe('verification connection', () => {
   it('connects as the client does when the socket at the path its Redis names answers for another server', async () => {
     const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infoshare-verify-socket-'));
     const other = await ensureRedis(loadConfig({ INFOSHARE_DATA_DIR: otherDir }), createLogger('verify-socket-test', 'silent'));
+    stopWithThisProcess(other.pid);
     const named = path.resolve(dataDir, 'redis', 'redis.sock');
     try {
       // The hub's server still listens (its socket moved aside); the path it names now leads to the other server.

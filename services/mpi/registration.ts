@@ -29,6 +29,7 @@ import { isOperationOutcomeError, preconditionFailed, type OperationOutcomeError
 import { conditionHolds, conditionText, type VersionCondition } from '../../shared/store/version.js';
 import type { PartnershipSnapshot } from './partnership.js';
 import { newPersonId } from './persons.js';
+import { stringifyKeepingSpellings } from '../../shared/fhir/number-spelling.js';
 import type { LinkWrite, MpiStore, RecordWrite } from './store.js';
 
 /** 412 for a registration whose If-Match does not hold of the record's current version (`now`; undefined: not registered). */
@@ -162,7 +163,7 @@ class PreparedChunk {
       work = this.done[i] = {
         features,
         featuresJson: JSON.stringify(features),
-        ...(bare ? { patientJson: JSON.stringify(s.patient) } : {}),
+        ...(bare ? { patientJson: stringifyKeepingSpellings(s.patient) } : {}), // decimals as written (number-spelling.ts)
         keys: blockingKeys(features),
         terms: recordTerms(s.patient),
       };

@@ -14,6 +14,7 @@ import { IndexLock, type IndexLockOptions } from './index-lock.js';
 import type { MpiKeys } from './keys.js';
 import { LuaScript } from '../../shared/redis/lua-script.js';
 import { FIELD_SEPARATOR, packFields, UNPACK_LUA } from './packed-fields.js';
+import { parseKeepingSpellings, stringifyKeepingSpellings } from '../../shared/fhir/number-spelling.js';
 
 export type { IndexLockOptions } from './index-lock.js';
 
@@ -594,7 +595,7 @@ export class MpiStore {
   async getRecords(ids: readonly string[]): Promise<(Patient | undefined)[]> {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.records, ...ids);
-    return raw.map((r) => (r ? (JSON.parse(r) as Patient) : undefined));
+    return raw.map((r) => (r ? (parseKeepingSpellings(r) as Patient) : undefined));
   }
 
   async getRecord(id: string): Promise<Patient | undefined> {
@@ -605,14 +606,14 @@ export class MpiStore {
     const current = await this.getRecord(id);
     if (current?.meta?.versionId === versionId) return current;
     const raw = await this.redis.hget(this.keys.recordHistory(id), versionId);
-    return raw ? (JSON.parse(raw) as Patient) : undefined;
+    return raw ? (parseKeepingSpellings(raw) as Patient) : undefined;
   }
 
   /** Every version of a record, newest first. */
   async getRecordHistory(id: string): Promise<Patient[]> {
     const [current, older] = await Promise.all([this.getRecord(id), this.redis.hvals(this.keys.recordHistory(id))]);
     if (!current) return [];
-    const versions = older.map((r) => JSON.parse(r) as Patient);
+    const versions = older.map((r) => parseKeepingSpellings(r) as Patient);
     versions.sort((a, b) => Number(b.meta?.versionId) - Number(a.meta?.versionId));
     return [current, ...versions];
   }
@@ -792,7 +793,8 @@ export class MpiStore {
       const previousVersion = w.previous?.meta?.versionId;
       let history = 0;
       if (previousVersion) history = keys.push(this.keys.recordHistory(id));
-      records.push(id, w.patientJson ?? JSON.stringify(w.patient), w.featuresJson ?? JSON.stringify(w.features), String(history), previousVersion ?? '', previousVersion ? JSON.stringify(w.previous) : '');
+      // A Patient's decimals (an extension's 1.50) as written: shared/fhir/number-spelling.ts.
+      records.push(id, w.patientJson ?? stringifyKeepingSpellings(w.patient), w.featuresJson ?? JSON.stringify(w.features), String(history), previousVersion ?? '', previousVersion ? stringifyKeepingSpellings(w.previous) : '');
       if (w.previousBlockingKeys.length === 0) {
         for (const k of w.blockingKeys) add(k, id);
         continue;

@@ -77,6 +77,11 @@ export function parseKeepingSpellings(text: string): unknown {
 const MARK = `\uE000${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}:`;
 const MARKED = new RegExp(`"${MARK}([^"]*)\uE000"`, 'g');
 
+/** Whether any object alive in the process holds a kept spelling (when none does, `stringifyKeepingSpellings` is JSON.stringify). */
+export function spellingsKept(): boolean {
+  return holders > 0;
+}
+
 /** JSON.stringify, writing each number whose spelling was kept as it was written (`1.50`), while its value is unchanged. */
 export function stringifyKeepingSpellings(value: unknown): string {
   if (holders === 0) return JSON.stringify(value);

@@ -15,6 +15,7 @@ import {
   type RedisHandle,
 } from './server.js';
 import { testRedisUrl } from '../../test/redis.js';
+import { stopWithThisProcess } from '../../test/stop-with-parent.js';
 
 const log = createLogger('redis-server-test', 'silent');
 const tempDirs: string[] = [];
@@ -34,6 +35,7 @@ function hubConfig(dataDir: string, extra: Record<string, string> = {}): HubConf
 
 async function start(config: HubConfig): Promise<RedisHandle> {
   const handle = await ensureRedis(config, log);
+  stopWithThisProcess(handle.pid); // should this worker die without its clean-up
   handles.push(handle);
   return handle;
 }

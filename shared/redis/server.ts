@@ -31,6 +31,8 @@ export interface RedisHandle {
   readonly url: string;
   /** True when this call started redis-server, so `stop()` shuts it down; false for REDIS_URL or a reused server. */
   readonly started: boolean;
+  /** The process id of the redis-server this call started; undefined when it started none. */
+  readonly pid?: number;
   /** Shuts down a server this call started (SIGTERM: Redis flushes its AOF, then exits); a no-op otherwise. */
   stop(): Promise<void>;
 }
@@ -122,6 +124,7 @@ export async function ensureRedis(config: HubConfig, log: Logger, options: Ensur
   return {
     url: server.url,
     started: true,
+    ...(server.child.pid === undefined ? {} : { pid: server.child.pid }),
     stop: () => {
       stopping ??= (async () => {
         process.off('exit', killOnExit);

@@ -58,6 +58,7 @@ import { changeRecord } from '../../../shared/audit/outbox.js';
 import type { SigningKey } from '../../../shared/auth/keys.js';
 import { FHIR_JSON } from '../../../shared/fhir/express.js';
 import { forbidden, notFound, unprocessable } from '../../../shared/fhir/outcome.js';
+import { stringifyKeepingSpellings } from '../../../shared/fhir/number-spelling.js';
 import type { AgencyType, DataCategory, Purpose } from '../../../shared/fhir/systems.js';
 import { decideFlow, flowCriteria, type AllowedFlow, type IspRegistry, type IspSnapshot } from '../../../shared/isp/registry.js';
 import { signDeliveryToken } from '../../../shared/messaging/delivery-token.js';
@@ -651,7 +652,7 @@ class DeliveryAttempt {
       ? minimisedMessage(message.bundle as Bundle, { agencyId, agencyType: recipient.type, categories: decision.term.categories, seq: delivery.seq })
       : addressedMessage(message.bundle as Bundle, { agencyId, seq: delivery.seq });
     const headerId = bundle.entry?.[0]?.resource?.id ?? messageId;
-    const body = JSON.stringify(bundle);
+    const body = stringifyKeepingSpellings(bundle); // decimals as the sender wrote them (1.50): shared/fhir/number-spelling.ts
     // An Endpoint that takes batches gets this message with others bound for it (endpoint-batches.ts); the
     // batcher updates the agency's breaker once per request.
     const batchSize = endpoint ? batchSizeOf(endpoint) : 1;

@@ -23,6 +23,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import { canonicalJson } from '../../../shared/canonical-json.js';
 import { forbidden, internalError, OperationOutcomeError } from '../../../shared/fhir/outcome.js';
+import { parseKeepingSpellings, spellingsKept, stringifyKeepingSpellings } from '../../../shared/fhir/number-spelling.js';
 import { jobIdOf, openQueue, type QueueSite } from '../../../shared/queue/queues.js';
 import { runWorker, storedRefusalOf, type JobData, type JobOrigin, type RunningWorker, type WorkerRunnerDeps } from '../../../shared/queue/worker-runner.js';
 import { registrationCriteria } from '../domain/criteria.js';
@@ -99,7 +100,7 @@ async function registerLoad(deps: RegistrationWorkerDeps, job: Job<RegistrationJ
   try {
     const stored = await deps.site.redis.get(recordsKey);
     if (stored === null) throw new Error(`The records of background registration ${job.id} are gone (expired or removed)`);
-    const patients = JSON.parse(stored) as Patient[];
+    const patients = parseKeepingSpellings(stored) as Patient[];
     const partnership = await deps.partnership.snapshot();
     const agency = activeSubmittingAgency(partnership, agencyId);
     if (!agency) throw forbidden(`${agencyId} is no longer an active agency of a partnership in the directory; nothing was registered`);
@@ -158,7 +159,8 @@ export class BackgroundLoads {
     }
     const recordsKey = this.site.keys.key(REGISTRATIONS_QUEUE.family, 'registration-records', id);
     // Stored before the job exists, so a worker never meets a job without its records; expires as failed jobs do.
-    await this.site.redis.set(recordsKey, records, 'EX', RECORDS_TTL_SECONDS);
+    // The records as sent where a decimal was written otherwise than JSON would (`1.50`: number-spelling.ts); the job's id stays the canonical JSON's.
+    await this.site.redis.set(recordsKey, spellingsKept() ? stringifyKeepingSpellings(load.patients) : records, 'EX', RECORDS_TTL_SECONDS);
     const { patients, ...who } = load;
     await this.queue.add('register', { ...who, total: patients.length, recordsKey }, { jobId: id });
     return { jobId: id, repeat: false };
