@@ -249,6 +249,17 @@ describe('bad alert messages', () => {
     expect(outcomeText(res)).toContain('MessageHeader');
   });
 
+  it('refuses a message with a datatype invariant broken in an entry (a ContactPoint value without its system: cpt-2), naming where (422)', async () => {
+    const message = valid();
+    (message.entry![2]!.resource as unknown as Record<string, unknown>).telecom = [{ value: '0131 496 0000' }];
+    const res = await alerts.post('edinburgh-social-work', message);
+    expect(res.status).toBe(422);
+    expect(outcomeText(res)).toContain('Constraint cpt-2 not met');
+    expect(JSON.stringify(res.body)).toContain('Bundle.entry[2].resource.telecom[0]');
+    (message.entry![2]!.resource as unknown as Record<string, unknown>).telecom = [{ system: 'phone', value: '0131 496 0000' }];
+    expect((await alerts.post('edinburgh-social-work', message)).status).toBe(200);
+  });
+
   it('refuses a message about no Flag, and one whose focus is not in the Bundle (422)', async () => {
     const noFlag = valid();
     noFlag.entry = noFlag.entry!.filter((e) => e.resource?.resourceType !== 'Flag');

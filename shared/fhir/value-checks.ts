@@ -10,6 +10,9 @@
  *   Medplum does not run on a resource whose shape is wrong.
  * - Calendar dates: `2023-02-30` matches R4's date pattern but is no day.
  * - Periods (R4 invariant per-1): a `start` after the `end` — the structure validator does not evaluate it.
+ * - The other invariants (error severity) R4 sets on a complex datatype itself — cpt-2, qty-3, rng-2, att-1, age-1,
+ *   cnt-3, dis-1, drt-1, rat-1, sqty-1, mqty-1, exp-1, trd-1..3, eld-* — on every value of that type in the resource:
+ *   the structure validator evaluates a type's own invariants only at the root resource (datatype-invariants.ts).
  * - Integer ranges: R4 integers are 32-bit (`multipleBirthInteger: 1e308` is
  *   a JavaScript integer, not an R4 one).
  * - Required bindings: a `code` (or a Coding of the bound system) must be in
@@ -43,6 +46,7 @@ import { isJsonObject } from '../json-object.js';
 import { readableInstant } from './leap-second.js';
 import { narrativeProblem } from './narrative.js';
 import { integerElementAt } from './integer-elements.js';
+import { datatypeInvariants, failedInvariant, type DatatypeInvariant, type FailedInvariant } from './datatype-invariants.js';
 
 export interface ValueProblems {
   /** The first MAX_ISSUES problems. */
@@ -94,6 +98,8 @@ interface KeyedElement {
   readonly jsType: JsType | undefined;
   /** The value set a required binding names, if the element has one. */
   readonly requiredValueSet: string | undefined;
+  /** The datatype's own invariants to evaluate on each value (datatype-invariants.ts); empty for most types. */
+  readonly invariants: readonly DatatypeInvariant[];
 }
 
 /** The problems of `resource` (anything: the caller has checked only that it is an object with a resourceType). */
@@ -180,6 +186,24 @@ class Walk {
     if (type === 'Period') this.period(value, path);
     else if (type === 'Reference') this.reference(value, element, path);
     this.object(value, schema, path, depth + 1);
+    // Evaluated while the resource's shape is right only: a misshapen one is refused for its shape, and FHIRPath
+    // would read a wrong shape its own way.
+    if (keyed.invariants.length && !this.misshapen) {
+      const failed = failedInvariant(keyed.invariants, type, value);
+      if (failed) this.invariantIssue(path, failed);
+    }
+  }
+
+  /** Worded as the structure validator words an invariant it evaluates (severity error, code invariant). */
+  private invariantIssue(path: string, failed: FailedInvariant): void {
+    if (this.issues.length >= MAX_ISSUES) {
+      this.omitted++;
+      return;
+    }
+    const { invariant, error } = failed;
+    // An expression that throws is a processing error and the invariant not met, as Medplum's validator has it.
+    if (error !== undefined) this.issues.push({ severity: 'error', code: 'processing', details: { text: 'Error evaluating invariant expression' }, expression: [path], diagnostics: JSON.stringify({ fhirpath: invariant.expression, error }) });
+    this.issues.push({ severity: 'error', code: 'invariant', details: { text: `Constraint ${invariant.key} not met: ${invariant.description}` }, expression: [path], diagnostics: JSON.stringify({ fhirpath: invariant.expression }) });
   }
 
   /** per-1: a Period does not end before it starts. Dates are compared over the instants they may mean (`2026` ends with the year). */
@@ -334,8 +358,9 @@ function elementOf(schema: InternalTypeSchema, key: string): KeyedElement | unde
     const add = (name: string, element: InternalSchemaElement, type: string) => {
       const binding = element.binding?.strength === 'required' && element.binding.valueSet ? element.binding.valueSet : undefined;
       const choice = element.path.endsWith('[x]');
-      keyed!.set(name, { element, type, name, choice, jsType: primitiveJsType(type), requiredValueSet: binding });
-      keyed!.set(`_${name}`, { element, type: 'Element', name, choice, jsType: undefined, requiredValueSet: binding });
+      const jsType = primitiveJsType(type);
+      keyed!.set(name, { element, type, name, choice, jsType, requiredValueSet: binding, invariants: jsType ? [] : datatypeInvariants(element, type) });
+      keyed!.set(`_${name}`, { element, type: 'Element', name, choice, jsType: undefined, requiredValueSet: binding, invariants: [] });
     };
     for (const [name, element] of Object.entries(schema.elements)) {
       if (name.endsWith('[x]')) {
