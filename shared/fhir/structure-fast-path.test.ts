@@ -4,6 +4,7 @@ import type { Resource as MedplumResource } from '@medplum/fhirtypes';
 import { alertMessage as benchAlert } from '../../bench/alerts/workload.js';
 import { structureErrorFree, SURE_INVARIANTS } from './structure-fast-path.js';
 import { preloadFhirDefinitions } from './validate.js';
+import { mutated } from '../../test/structure-mutations.js';
 
 /**
  * The fast walk may only ever say "no errors" where Medplum's own walk finds none (validate.ts then skips Medplum's):
@@ -216,48 +217,3 @@ describe('the fast structure walk', () => {
   });
 });
 
-type Path = (string | number)[];
-
-function pathsOf(v: unknown, here: Path = []): Path[] {
-  const all = [here];
-  if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) all.push(...pathsOf((v as Record<string, unknown>)[k], [...here, Array.isArray(v) ? Number(k) : k]));
-  return all;
-}
-
-function at(v: unknown, path: Path): unknown {
-  return path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), v);
-}
-
-function define(o: object, k: string | number, v: unknown): void {
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-}
-
-/** The seed with each mutation applied at a node chosen by `where`: set, delete, add a key, wrap in an array, unwrap, rename, nest. */
-function mutated(seed: unknown, mutations: readonly { op: number; where: number; value: unknown; key: string }[]): unknown {
-  const body = JSON.parse(JSON.stringify(seed)) as unknown;
-  for (const generated of mutations) {
-    // A copy of the value: fast-check's constants are shared objects, which a later mutation would change for every run.
-    const m = { ...generated, value: structuredClone(generated.value) };
-    const paths = pathsOf(body);
-    const path = paths[m.where % paths.length]!;
-    const parent = path.length ? at(body, path.slice(0, -1)) : undefined;
-    const last = path[path.length - 1]!;
-    const target = at(body, path);
-    if (parent === null || typeof parent !== 'object') {
-      if (m.op === 2 && target !== null && typeof target === 'object' && !Array.isArray(target)) define(target, m.key, m.value);
-      continue;
-    }
-    const p = parent as Record<string | number, unknown>;
-    if (m.op === 0) define(p, last, m.value);
-    else if (m.op === 1 && Array.isArray(p)) p.splice(Number(last), 1);
-    else if (m.op === 1) delete p[last];
-    else if (m.op === 2 && target !== null && typeof target === 'object' && !Array.isArray(target)) define(target, m.key, m.value);
-    else if (m.op === 3) define(p, last, [target]);
-    else if (m.op === 4 && Array.isArray(target) && target.length) define(p, last, target[0]);
-    else if (m.op === 5 && !Array.isArray(p)) {
-      delete p[last];
-      define(p, m.key, target);
-    } else define(p, last, { [m.key]: m.value });
-  }
-  return body;
-}

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { validityOf } from './validate.js';
+import { mutated as mutatedBy } from '../../test/structure-mutations.js';
 
 /**
  * Validation's verdicts must not move when validation is made faster: every issue a client is sent — its text, its
@@ -113,56 +114,8 @@ const key = fc.oneof(
 );
 const mutation = fc.record({ op: fc.nat(6), where: fc.nat(), value, key });
 
-type Path = (string | number)[];
-
-function pathsOf(v: unknown, at: Path = []): Path[] {
-  const all = [at];
-  if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) all.push(...pathsOf((v as Record<string, unknown>)[k], [...at, Array.isArray(v) ? Number(k) : k]));
-  return all;
-}
-
-function at(v: unknown, path: Path): unknown {
-  return path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), v);
-}
-
-/** Sets `key` as an own property, even `__proto__` (as JSON.parse would make it). */
-function define(o: object, k: string | number, v: unknown): void {
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-}
-
-interface Mutation {
-  readonly op: number;
-  readonly where: number;
-  readonly value: unknown;
-  readonly key: string;
-}
-
-function mutated(seed: unknown, mutations: readonly Mutation[]): unknown {
-  const body = JSON.parse(JSON.stringify(seed)) as unknown;
-  for (const m of mutations) {
-    const paths = pathsOf(body);
-    const path = paths[m.where % paths.length]!;
-    const parent = path.length ? at(body, path.slice(0, -1)) : undefined;
-    const last = path[path.length - 1]!;
-    const target = at(body, path);
-    if (parent === null || typeof parent !== 'object') {
-      if (m.op === 2 && target !== null && typeof target === 'object' && !Array.isArray(target)) define(target, m.key, m.value);
-      continue;
-    }
-    const p = parent as Record<string | number, unknown>;
-    if (m.op === 0) define(p, last, m.value);
-    else if (m.op === 1 && Array.isArray(p)) p.splice(Number(last), 1);
-    else if (m.op === 1) delete p[last];
-    else if (m.op === 2 && target !== null && typeof target === 'object' && !Array.isArray(target)) define(target, m.key, m.value);
-    else if (m.op === 3) define(p, last, [target]);
-    else if (m.op === 4 && Array.isArray(target) && target.length) define(p, last, target[0]);
-    else if (m.op === 5 && !Array.isArray(p)) {
-      delete p[last];
-      define(p, m.key, target);
-    } else define(p, last, { [m.key]: m.value });
-  }
-  return body;
-}
+/** The pinned verdicts were recorded with each mutation's value used as generated (not copied). */
+const mutated = (seed: unknown, mutations: Parameters<typeof mutatedBy>[1]) => mutatedBy(seed, mutations, { copyValues: false });
 
 function corpus(): { body: unknown; type: string }[] {
   const runs = fc.sample(fc.tuple(fc.nat(SEEDS.length - 1), fc.array(mutation, { minLength: 1, maxLength: 3 })), { seed: SEED, numRuns: CASES });
