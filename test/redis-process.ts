@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { reserveFreePorts } from '../shared/runtime/listen.js';
+import { waitUntilAnswering } from '../shared/redis/server.js';
 import { stopWithThisProcess } from './stop-with-parent.js';
 
 export interface RedisProcess {
@@ -86,39 +86,7 @@ export async function startRedisProcess(appendfsync: 'always' | 'everysec' = 'al
 class ExitedBeforeAnswering extends Error {}
 
 async function answering(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const { hostname, port } = new URL(url);
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new ExitedBeforeAnswering(`redis-server for ${url} exited before answering (${child.exitCode ?? child.signalCode})`);
-    // A server replaying its AOF answers LOADING until done: that counts as not yet.
-    if ((await pingOnce(hostname, Number(port))) === '+PONG') return;
-    if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/**
- * One PING over a plain socket: the first line of the answer (`+PONG`, `-LOADING …`), or '' (refused, closed, no
- * answer within a second). Not ioredis: its disconnect() arms a ref'd 2 s timer that a refused connection never
- * clears, which kept the test's Jest worker alive past the suite ("a worker process has failed to exit gracefully").
- */
-function pingOnce(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, host);
-    let answer = '';
-    const done = (line: string) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(line);
-    };
-    const timer = setTimeout(() => done(''), 1_000);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk: Buffer) => {
-      answer += chunk.toString('latin1');
-      const end = answer.indexOf('\r\n');
-      if (end >= 0) done(answer.slice(0, end));
-    });
-    socket.on('error', () => done(''));
-    socket.on('close', () => done(answer));
-  });
+  const outcome = await waitUntilAnswering(url, child, timeoutMs);
+  if (outcome === 'exited') throw new ExitedBeforeAnswering(`redis-server for ${url} exited before answering (${child.exitCode ?? child.signalCode})`);
+  if (outcome === 'timeout') throw new Error(`redis-server at ${url} did not answer within ${timeoutMs} ms`);
 }

@@ -221,7 +221,11 @@ async function startPrivate(config: HubConfig, dir: string, env: NodeJS.ProcessE
   }
 }
 
-async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<'ready' | 'exited' | 'timeout'> {
+/**
+ * Polls a redis-server `child` just started until it answers PING (a server replaying its AOF answers LOADING: not
+ * yet), it exits, or `timeoutMs` passes. Also the readiness check of the servers tests start themselves.
+ */
+export async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<'ready' | 'exited' | 'timeout'> {
   let exited = child.exitCode !== null || child.signalCode !== null;
   child.once('exit', () => {
     exited = true;
