@@ -12,13 +12,14 @@
  * holds" (datatype-invariants.test.ts holds each to its expression); anything else is left to FHIRPath. The
  * invariants per (element, type) are worked out once: a type without any costs nothing per value.
  */
-import { evalFhirPathTyped, parseFhirPath, toTypedValue, tryGetDataType, UCUM, type InternalSchemaElement, type TypedValue } from '@medplum/core';
+import { evalFhirPathTyped, tryGetDataType, type InternalSchemaElement, type TypedValue } from '@medplum/core';
+import { MEDPLUM_SKIPPED_CONSTRAINTS, parsedExpression, UCUM_VALUE, type FhirPathAtom } from './invariant-expressions.js';
 
 export interface DatatypeInvariant {
   readonly key: string;
   readonly description: string;
   readonly expression: string;
-  readonly atom: ReturnType<typeof parseFhirPath>;
+  readonly atom: FhirPathAtom;
   /** True only when the invariant surely holds of the value (false: evaluate the expression). */
   readonly surely?: (value: Record<string, unknown>) => boolean;
 }
@@ -29,8 +30,6 @@ export interface FailedInvariant {
   readonly error?: string;
 }
 
-/** Not evaluated by Medplum's validator at all (its `skippedConstraintKeys`). */
-const SKIPPED = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
 /**
  * Checked by value-checks.ts in its own way: per-1 (a Period's order, over the instants a partial date may mean)
  * and ref-1 (a `#id` names a contained resource).
@@ -56,17 +55,6 @@ const SURE: ReadonlyMap<string, (value: Record<string, unknown>) => boolean> = n
   ['sqty-1|comparator.empty()', (v) => absent(v, 'comparator')],
 ]);
 
-const ATOMS = new Map<string, ReturnType<typeof parseFhirPath>>();
-
-function atomOf(expression: string): ReturnType<typeof parseFhirPath> {
-  let atom = ATOMS.get(expression);
-  if (!atom) {
-    atom = parseFhirPath(expression);
-    ATOMS.set(expression, atom);
-  }
-  return atom;
-}
-
 const byType = new Map<string, readonly DatatypeInvariant[]>();
 
 /**
@@ -84,17 +72,15 @@ export function datatypeInvariants(element: InternalSchemaElement, type: string)
   let invariants = byType.get(cacheKey);
   if (!invariants) {
     invariants = (schema.constraints ?? [])
-      .filter((c) => c.severity === 'error' && !SKIPPED.has(c.key) && !CHECKED_ELSEWHERE.has(c.key) && !own.has(c.key))
+      .filter((c) => c.severity === 'error' && !MEDPLUM_SKIPPED_CONSTRAINTS.has(c.key) && !CHECKED_ELSEWHERE.has(c.key) && !own.has(c.key))
       .map((c) => {
         const surely = SURE.get(`${c.key}|${c.expression}`);
-        return { key: c.key, description: c.description, expression: c.expression, atom: atomOf(c.expression), ...(surely ? { surely } : {}) };
+        return { key: c.key, description: c.description, expression: c.expression, atom: parsedExpression(c.expression), ...(surely ? { surely } : {}) };
       });
     byType.set(cacheKey, invariants);
   }
   return invariants;
 }
-
-const UCUM_VALUE = toTypedValue(UCUM);
 
 /**
  * The first of `invariants` not met by `value` (as Medplum's validator reports only a value's first), or undefined

@@ -21,10 +21,9 @@
  * resolution would read otherwise, empty values, `resourceType` on a non-resource, anything that throws.
  * `structure-fast-path.test.ts` holds it to Medplum's verdicts on a broad corpus.
  */
-import { evalFhirPathTyped, getDataType, isEmpty, isPrimitiveType, isResource, parseFhirPath, toTypedValue, UCUM, validationRegexes } from '@medplum/core';
+import { evalFhirPathTyped, getDataType, isEmpty, isPrimitiveType, isResource, toTypedValue, validationRegexes } from '@medplum/core';
 import type { InternalSchemaElement, InternalTypeSchema, TypedValue } from '@medplum/core';
-
-type FhirPathAtom = ReturnType<typeof parseFhirPath>;
+import { MEDPLUM_SKIPPED_CONSTRAINTS, parsedExpression, UCUM_VALUE, type FhirPathAtom } from './invariant-expressions.js';
 
 /** Medplum's `fhirTypeToJsType` (validation.ts), which its typings narrow to a const map. */
 const JS_TYPE: Readonly<Record<string, 'string' | 'boolean' | 'number'>> = {
@@ -51,9 +50,6 @@ const JS_TYPE: Readonly<Record<string, 'string' | 'boolean' | 'number'>> = {
   xhtml: 'string',
   'http://hl7.org/fhirpath/System.String': 'string',
 };
-
-/** The invariants Medplum's validator does not evaluate (its `skippedConstraintKeys`). */
-const SKIPPED_CONSTRAINTS = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
 
 const MAX_STRING = 1024 * 1024;
 
@@ -174,23 +170,12 @@ interface TypeWalk {
 }
 
 const walks = new WeakMap<InternalTypeSchema, TypeWalk>();
-const parsed = new Map<string, FhirPathAtom>();
-
-function atom(expression: string): FhirPathAtom {
-  let a = parsed.get(expression);
-  if (!a) {
-    a = parseFhirPath(expression);
-    parsed.set(expression, a);
-  }
-  return a;
-}
-
 function invariantsOf(constraints: InternalSchemaElement['constraints'], where: string): Invariant[] {
   return (constraints ?? [])
-    .filter((c) => c.severity === 'error' && !SKIPPED_CONSTRAINTS.has(c.key))
+    .filter((c) => c.severity === 'error' && !MEDPLUM_SKIPPED_CONSTRAINTS.has(c.key))
     .map((c) => {
       const surely = SURE_INVARIANTS.get(`${where}|${c.expression}`);
-      return { atom: atom(c.expression), ...(surely ? { surely } : {}) };
+      return { atom: parsedExpression(c.expression), ...(surely ? { surely } : {}) };
     });
 }
 
@@ -252,7 +237,6 @@ function walkOf(schema: InternalTypeSchema): TypeWalk {
 
 class Walk {
   private readonly resources: object[] = [];
-  private readonly ucum = toTypedValue(UCUM);
 
   constructor(private readonly root: TypedValue) {}
 
@@ -328,7 +312,7 @@ class Walk {
     for (const invariant of invariants) {
       if (invariant.surely?.(value.value, current)) continue;
       if (!variables) {
-        variables = { '%context': value, '%ucum': this.ucum };
+        variables = { '%context': value, '%ucum': UCUM_VALUE };
         if (current !== undefined) variables['%resource'] = toTypedValue(current);
         if (isResource(this.root.value)) variables['%rootResource'] = this.root;
       }
