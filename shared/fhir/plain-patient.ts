@@ -26,6 +26,7 @@
  * - `managingOrganization` a relative reference to an Organization (value-checks' reference form and target type).
  */
 import { isJsonObject } from '../json-object.js';
+import { daysInMonth } from './value-checks.js';
 
 /** Longer strings are left to the full validation (its limit is 1 MB; no name or identifier of a bulk load nears this). */
 const MAX_STRING = 4096;
@@ -62,8 +63,6 @@ const CONTACT_POINT_SYSTEMS = PLAIN_PATIENT_CODES['ContactPoint.system'];
 function codeOf(v: unknown, codes: ReadonlySet<string>): boolean {
   return typeof v === 'string' && codes.has(v);
 }
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
  * True when `value` is a Patient of the plain shape above, which the full validation finds valid (as
@@ -185,6 +184,5 @@ function calendarDate(v: unknown): boolean {
   const year = Number(v.slice(0, 4));
   const month = Number(v.slice(5, 7));
   const day = Number(v.slice(8, 10));
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+  return day <= daysInMonth(year, month);
 }

@@ -420,7 +420,8 @@ function instantsOf(value: string): { earliest: number; latest: number; zoned: b
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
-function daysInMonth(year: number, month: number): number {
+/** Days in `month` (1-12) of `year`, Gregorian leap years (29 February 2000, not 1900). */
+export function daysInMonth(year: number, month: number): number {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
 }
